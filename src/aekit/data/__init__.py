@@ -1,0 +1,16 @@
+"""Data sets by name (MNIST family, digits, the bundled mnist-mini) and a user's own files."""
+
+from .core import Dataset, data_dir, scale_to_unit
+from .datasets import list_datasets, load_dataset, register_dataset
+from .idx import read_idx, write_idx
+
+__all__ = [
+    "Dataset",
+    "data_dir",
+    "list_datasets",
+    "load_dataset",
+    "read_idx",
+    "register_dataset",
+    "scale_to_unit",
+    "write_idx",
+]

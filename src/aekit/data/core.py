@@ -1,0 +1,107 @@
+"""The in-memory data set every loader returns, and the helpers to scale and split it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..errors import DataError
+
+
+@dataclass
+class Dataset:
+    """Samples `x` (N, *sample_shape) float32 in [0, 1] and optional integer labels `y` (N,)."""
+
+    x: Tensor
+    y: Tensor | None = None
+    name: str = "data"
+    classes: list[str] | None = None  # label index -> class name
+    meta: dict = field(default_factory=dict)  # loader-specific extras (vocabulary, file names, ...)
+
+    def __post_init__(self) -> None:
+        if self.y is not None and len(self.y) != len(self.x):
+            raise DataError(f"{self.name}: {len(self.x)} samples but {len(self.y)} labels")
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        return tuple(self.x.shape[1:])
+
+    def subset(self, index) -> Dataset:
+        index = torch.as_tensor(index, dtype=torch.long)
+        return Dataset(self.x[index], None if self.y is None else self.y[index], self.name, self.classes, self.meta)
+
+    def split(self, val_fraction: float, *, seed: int = 0) -> tuple[Dataset, Dataset]:
+        """A seeded random split into (train, val); stratified by label when labels exist."""
+        if not 0 < val_fraction < 1:
+            raise DataError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+        n = len(self)
+        rng = np.random.default_rng(seed)
+        if self.y is not None:
+            y = self.y.numpy()
+            val_idx = []
+            for label in np.unique(y):
+                members = rng.permutation(np.flatnonzero(y == label))
+                val_idx.extend(members[: int(round(len(members) * val_fraction))])
+            val_mask = np.zeros(n, dtype=bool)
+            val_mask[val_idx] = True
+        else:
+            val_mask = np.zeros(n, dtype=bool)
+            val_mask[rng.permutation(n)[: int(round(n * val_fraction))]] = True
+        if val_mask.all() or not val_mask.any():
+            raise DataError(f"{self.name}: {n} samples are too few to split with val_fraction {val_fraction}")
+        return self.subset(np.flatnonzero(~val_mask)), self.subset(np.flatnonzero(val_mask))
+
+    def take(self, limit: int | None, *, seed: int = 0) -> Dataset:
+        """A seeded random subset of `limit` samples (all when `limit` is None or large)."""
+        if limit is None or limit >= len(self):
+            return self
+        if limit <= 0:
+            raise DataError(f"limit must be > 0, got {limit}")
+        return self.subset(np.sort(np.random.default_rng(seed).permutation(len(self))[:limit]))
+
+    def flat(self) -> Dataset:
+        """The same samples as flat vectors (N, D)."""
+        return Dataset(self.x.reshape(len(self), -1), self.y, self.name, self.classes, self.meta)
+
+
+def scale_to_unit(array: np.ndarray, *, name: str, scale: str = "auto") -> np.ndarray:
+    """float32 in [0, 1]: integers are divided by 255 (or their max); floats outside [0, 1] min-max scaled.
+
+    scale: "auto" as above, "minmax" always min-max, "none" leaves values as they are.
+    """
+    if array.size == 0:
+        raise DataError(f"{name}: the data set is empty")
+    if scale not in ("auto", "minmax", "none"):
+        raise DataError(f"{name}: scale {scale!r} is not allowed; choose auto, minmax or none")
+    if np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_:
+        out = array.astype(np.float32)
+        if scale == "none":
+            return out
+        top = 255.0 if array.dtype == np.uint8 or (out.max() <= 255 and out.max() > 1) else max(float(out.max()), 1.0)
+        if scale == "auto" and out.min() >= 0:
+            return out / top
+    else:
+        out = array.astype(np.float32, copy=False)
+        if not np.isfinite(out).all():
+            raise DataError(f"{name}: the data contains NaN or infinite values; clean or impute them first")
+        if scale == "none" or (scale == "auto" and out.min() >= 0 and out.max() <= 1):
+            return out
+    lo, hi = float(out.min()), float(out.max())
+    return (out - lo) / (hi - lo) if hi > lo else np.zeros_like(out)
+
+
+def data_dir() -> Path:
+    """Where data sets live: $AEKIT_DATA_DIR, else the user's cache folder (e.g. ~/.cache/aekit)."""
+    env = os.environ.get("AEKIT_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "aekit"

@@ -1,0 +1,162 @@
+"""Named data sets: `load_dataset(name, split)`, `list_datasets()`, `@register_dataset`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError, DataError
+from .core import Dataset, data_dir
+from .download import RemoteFile, ensure_files
+from .idx import read_idx
+
+SPLITS = ("train", "test")
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    name: str
+    loader: Callable[..., Dataset]  # (split, folder) -> Dataset
+    summary: str
+
+
+_DATASETS: dict[str, DatasetEntry] = {}
+
+
+def register_dataset(name: str, summary: str):
+    def deco(fn):
+        _DATASETS[name] = DatasetEntry(name, fn, summary)
+        return fn
+
+    return deco
+
+
+def list_datasets() -> list[str]:
+    _ensure_loaded()
+    return sorted(_DATASETS)
+
+
+def dataset_entry(name: str) -> DatasetEntry:
+    _ensure_loaded()
+    if name not in _DATASETS:
+        raise ConfigError(
+            f"data.name: unknown data set {name!r}; choose one of: {', '.join(sorted(_DATASETS))}, "
+            "or give a path to a .npy/.npz/.csv file or an image folder"
+        )
+    return _DATASETS[name]
+
+
+def _ensure_loaded() -> None:
+    from . import files  # noqa: F401  (registers loaders of other modules)
+
+
+def load_dataset(name: str, split: str = "train", *, root: str | Path | None = None) -> Dataset:
+    """Load data set `name` (or a user's file or folder path), split 'train' or 'test'."""
+    if split not in SPLITS:
+        raise ConfigError(f"split {split!r} is not allowed; choose one of: {', '.join(SPLITS)}")
+    path = Path(name).expanduser()
+    if name not in _DATASETS and (path.exists() or path.suffix in (".npy", ".npz", ".csv")):
+        from .files import load_path
+
+        return load_path(path, split=split)
+    entry = dataset_entry(name)
+    folder = Path(root) if root is not None else data_dir()
+    return entry.loader(split, folder)
+
+
+# --- the MNIST family ----------------------------------------------------------------------------
+
+_IDX_NAMES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+
+# Published MD5s of the original .gz files (as listed by the data sets' authors and torchvision).
+_MNIST_FAMILY = {
+    "mnist": (
+        "https://ossci-datasets.s3.amazonaws.com/mnist",
+        {
+            "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+            "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+            "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+            "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+        },
+        [str(i) for i in range(10)],
+        "MNIST handwritten digits, 60,000 + 10,000, 1x28x28 (CC BY-SA 3.0)",
+    ),
+    "fashion-mnist": (
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com",
+        {
+            "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+            "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+            "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+            "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12e480ee83cd310",
+        },
+        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+        "Fashion-MNIST clothing images, 60,000 + 10,000, 1x28x28 (MIT, Zalando)",
+    ),
+    "kmnist": (
+        "http://codh.rois.ac.jp/kmnist/dataset/kmnist",
+        {
+            "train-images-idx3-ubyte.gz": "bdb82020997e1d708af4cf47b453dcf7",
+            "train-labels-idx1-ubyte.gz": "e144d726b3acfaa3e44228e80efcd344",
+            "t10k-images-idx3-ubyte.gz": "5c965bf0a639b31b8f53240b1b52f4d7",
+            "t10k-labels-idx1-ubyte.gz": "7320c461ea6c1c855c0b718fb2a4b134",
+        },
+        ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"],
+        "Kuzushiji-MNIST cursive Japanese characters, 60,000 + 10,000, 1x28x28 (CC BY-SA 4.0)",
+    ),
+}
+
+
+def idx_pair(images: Path, labels: Path, *, name: str, classes: list[str] | None) -> Dataset:
+    """(N, 1, H, W) float32 in [0, 1] from an images IDX file and its labels IDX file."""
+    x = read_idx(images)
+    y = read_idx(labels)
+    if x.ndim != 3:
+        raise DataError(f"{images} holds an array of shape {x.shape}; expected (N, height, width) images")
+    if len(x) != len(y):
+        raise DataError(f"{name}: {images.name} has {len(x)} images but {labels.name} has {len(y)} labels")
+    xt = torch.from_numpy(x.astype(np.float32) / 255.0).unsqueeze(1)  # (N, H, W) -> (N, 1, H, W)
+    return Dataset(xt, torch.from_numpy(y.astype(np.int64)), name=name, classes=classes)
+
+
+def _register_idx_family(name: str) -> None:
+    base, md5s, classes, summary = _MNIST_FAMILY[name]
+
+    @register_dataset(name, summary)
+    def _load(split: str, folder: Path) -> Dataset:
+        wanted = [RemoteFile(f, f"{base}/{f}", f"md5:{md5s[f]}") for f in _IDX_NAMES[split]]
+        images, labels = ensure_files(folder / name, wanted, dataset=name)
+        return idx_pair(images, labels, name=name, classes=classes)
+
+
+for _name in _MNIST_FAMILY:
+    _register_idx_family(_name)
+
+
+@register_dataset(
+    "mnist-mini",
+    "10,000 MNIST training + 2,000 test digits shipped inside aekit, 1x28x28 (CC BY-SA 3.0); no network needed",
+)
+def _mnist_mini(split: str, folder: Path) -> Dataset:
+    bundled = resources.files("aekit.data") / "bundled" / "mnist-mini"
+    images, labels = (Path(str(bundled / f)) for f in _IDX_NAMES[split])
+    return idx_pair(images, labels, name="mnist-mini", classes=[str(i) for i in range(10)])
+
+
+@register_dataset("digits", "scikit-learn's 1,797 8x8 handwritten digits (shipped with scikit-learn); test = last 20%")
+def _digits(split: str, folder: Path) -> Dataset:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = torch.from_numpy((bunch.images / 16.0).astype(np.float32)).unsqueeze(1)  # (N, 1, 8, 8)
+    y = torch.from_numpy(bunch.target.astype(np.int64))
+    cut = int(len(x) * 0.8)
+    sl = slice(0, cut) if split == "train" else slice(cut, None)
+    return Dataset(x[sl], y[sl], name="digits", classes=[str(i) for i in range(10)])

@@ -1,0 +1,36 @@
+"""Fetch missing files with published checksums (pooch); offline, say exactly what to put where."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import DataNotFoundError
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    name: str
+    url: str
+    known_hash: str  # "md5:..." or "sha256:...", as published by the data set's authors
+
+
+def ensure_files(folder: Path, files: Sequence[RemoteFile], *, dataset: str) -> list[Path]:
+    """Paths of `files` in `folder`, downloading (and verifying) the missing ones."""
+    missing = [f for f in files if not (folder / f.name).is_file()]
+    if missing:
+        try:
+            import pooch
+
+            for f in missing:
+                pooch.retrieve(f.url, known_hash=f.known_hash, fname=f.name, path=folder, progressbar=False)
+        except Exception as err:  # no network, a mirror down, a checksum mismatch: one clear line
+            names = ", ".join(f.name for f in missing)
+            base = missing[0].url.rsplit("/", 1)[0]
+            reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+            raise DataNotFoundError(
+                f"{dataset}: missing {names} in {folder} and the download failed ({reason}); "
+                f"put the files from {base}/ there, or set AEKIT_DATA_DIR to a folder holding {folder.name}/"
+            ) from None
+    return [folder / f.name for f in files]

@@ -1,0 +1,144 @@
+"""A user's own data: `.npy`, `.npz`, `.csv` files and folders of images (one subfolder per class)."""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import DataError
+from .core import Dataset, scale_to_unit
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+def load_path(path: str | Path, *, split: str = "train", scale: str = "auto") -> Dataset:
+    """Load a user's file or folder; 'test' needs a file that holds a test part (npz x_test)."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DataError(f"{path} does not exist; give a .npy, .npz or .csv file or a folder of images")
+    if path.is_dir():
+        x, y, classes = _image_folder(path)
+    elif path.suffix == ".npy":
+        x, y, classes = _npy(path), None, None
+    elif path.suffix == ".npz":
+        x, y = _npz(path, split)
+        classes = None
+    elif path.suffix == ".csv":
+        x, y = _csv(path)
+        classes = None
+    else:
+        raise DataError(f"{path}: unsupported file type {path.suffix!r}; use .npy, .npz, .csv or a folder of images")
+    if split == "test" and not (path.suffix == ".npz"):
+        raise DataError(f"{path} holds no separate test part; evaluate on a validation split instead")
+    x = scale_to_unit(x, name=str(path), scale=scale)
+    return Dataset(
+        torch.from_numpy(np.ascontiguousarray(x)),
+        None if y is None else torch.from_numpy(_labels(y, len(x), path)),
+        name=path.stem,
+        classes=classes,
+    )
+
+
+def _labels(y: np.ndarray, n: int, path: Path) -> np.ndarray:
+    y = np.asarray(y).reshape(-1)
+    if len(y) != n:
+        raise DataError(f"{path}: {n} samples but {len(y)} labels")
+    if not np.issubdtype(y.dtype, np.integer):
+        if np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0):
+            y = y.astype(np.int64)
+        else:
+            raise DataError(f"{path}: labels must be integers, got {y.dtype}")
+    return y.astype(np.int64)
+
+
+def _npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise DataError(f"{path} is truncated or not a .npy array file ({str(err).splitlines()[0]})") from None
+
+
+def _npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None]:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise DataError(f"{path} is truncated or not a .npz archive ({str(err).splitlines()[0]})") from None
+    if not arrays:
+        raise DataError(f"{path} holds no arrays")
+    suffix = "_test" if split == "test" else "_train"
+    for xk, yk in ((f"x{suffix}", f"y{suffix}"), ("x", "y"), ("X", "y"), ("data", "labels")):
+        if xk in arrays:
+            if split == "test" and xk in ("x", "X", "data"):
+                break
+            return arrays[xk], arrays.get(yk)
+    if split == "test":
+        raise DataError(f"{path} holds no x_test array; its arrays are: {', '.join(sorted(arrays))}")
+    if len(arrays) == 1:
+        return next(iter(arrays.values())), None
+    raise DataError(f"{path}: name the arrays x (and y) or x_train/y_train; found: {', '.join(sorted(arrays))}")
+
+
+def _csv(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Numeric CSV; a header row is optional, a column named 'label' (or 'y', 'class') holds labels."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    rows = [r for r in rows if r]
+    if not rows:
+        raise DataError(f"{path} is empty")
+    header = None
+    try:
+        [float(v) for v in rows[0]]
+    except ValueError:
+        header, rows = [h.strip().lower() for h in rows[0]], rows[1:]
+    if not rows:
+        raise DataError(f"{path} has a header but no data rows")
+    width = len(header) if header else len(rows[0])
+    for i, r in enumerate(rows):
+        if len(r) != width:
+            line = i + (2 if header else 1)
+            raise DataError(f"{path}: line {line} has {len(r)} values, expected {width} (truncated or ragged file?)")
+    try:
+        table = np.array(rows, dtype=np.float64)
+    except ValueError as err:
+        raise DataError(f"{path}: every value must be a number ({err})") from None
+    label_col = next((header.index(k) for k in ("label", "y", "class", "target") if header and k in header), None)
+    if label_col is None:
+        return table, None
+    return np.delete(table, label_col, axis=1), table[:, label_col]
+
+
+def _image_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:
+    from PIL import Image, UnidentifiedImageError
+
+    subdirs = sorted(d for d in path.iterdir() if d.is_dir())
+    if subdirs:
+        groups = [(d.name, sorted(f for f in d.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)) for d in subdirs]
+    else:
+        groups = [("", sorted(f for f in path.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES))]
+    files = [(label, f) for label, (_, fs) in enumerate(groups) for f in fs]
+    if not files:
+        raise DataError(f"{path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    images = []
+    for _, f in files:
+        try:
+            with Image.open(f) as im:
+                images.append(im.convert("L") if im.mode in ("L", "1", "P", "I;16") else im.convert("RGB"))
+        except (UnidentifiedImageError, OSError) as err:
+            raise DataError(f"{f} is not a readable image ({err})") from None
+    modes = {im.mode for im in images}
+    if len(modes) > 1:
+        images = [im.convert("RGB") for im in images]
+    sizes = {im.size for im in images}
+    if len(sizes) > 1:
+        raise DataError(f"{path}: images differ in size ({sorted(sizes)[:3]}...); resize them to one size first")
+    arrays = [np.asarray(im) for im in images]
+    x = np.stack(arrays)  # (N, H, W) or (N, H, W, 3)
+    x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)  # -> (N, C, H, W)
+    if subdirs:
+        return x, np.array([label for label, _ in files]), [name for name, _ in groups]
+    return x, None, None

@@ -1,0 +1,73 @@
+"""IDX files (the MNIST family's format), gzip-compressed or raw; raw files can be memory-mapped."""
+
+from __future__ import annotations
+
+import gzip
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+
+# type code of the third magic byte -> numpy dtype (IDX stores big-endian)
+_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09}
+
+
+def _parse_header(head: bytes, path: Path) -> tuple[np.dtype, tuple[int, ...], int]:
+    if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _DTYPES:
+        raise DataError(f"{path} is not an IDX file (bad magic number)")
+    ndim = head[3]
+    offset = 4 + 4 * ndim
+    if len(head) < offset:
+        raise DataError(f"{path} is truncated: its IDX header is incomplete")
+    shape = tuple(int.from_bytes(head[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    return np.dtype(_DTYPES[head[2]]), shape, offset
+
+
+def read_idx(path: str | Path, *, mmap: bool = False) -> np.ndarray:
+    """Read an IDX file (`.gz` or raw). With `mmap=True` a raw file is memory-mapped, not loaded."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"IDX file {path} does not exist")
+    if path.suffix == ".gz":
+        try:
+            with gzip.open(path, "rb") as f:
+                data = f.read()
+        except (OSError, EOFError) as err:
+            raise DataError(f"{path} is truncated or not gzip ({err}); download it again") from None
+        dtype, shape, offset = _parse_header(data[:64], path)
+        expected = math.prod(shape) * dtype.itemsize
+        if len(data) - offset != expected:
+            raise DataError(
+                f"{path} is truncated: header promises {expected} data bytes, found {len(data) - offset}"
+            )
+        return np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape)
+    with open(path, "rb") as f:
+        head = f.read(64)
+    dtype, shape, offset = _parse_header(head, path)
+    expected = math.prod(shape) * dtype.itemsize
+    found = path.stat().st_size - offset
+    if found != expected:
+        raise DataError(f"{path} is truncated: header promises {expected} data bytes, found {found}")
+    if mmap:
+        return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+    return np.fromfile(path, dtype=dtype, offset=offset).reshape(shape)
+
+
+def write_idx(path: str | Path, array: np.ndarray) -> None:
+    """Write a uint8/int8 array as IDX (gzip when the name ends in .gz); used for tests and subsets."""
+    array = np.ascontiguousarray(array)
+    if array.dtype not in _CODES:
+        raise DataError(f"write_idx supports uint8 and int8 arrays, got {array.dtype}")
+    header = bytes([0, 0, _CODES[array.dtype], array.ndim]) + b"".join(
+        int(d).to_bytes(4, "big") for d in array.shape
+    )
+    path = Path(path)
+    payload = header + array.tobytes()
+    if path.suffix == ".gz":
+        with gzip.GzipFile(path, "wb", mtime=0) as f:
+            f.write(payload)
+    else:
+        path.write_bytes(payload)

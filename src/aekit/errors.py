@@ -1,0 +1,25 @@
+"""Exception classes. Every message is one line that names what is wrong and what is allowed."""
+
+
+class AekitError(Exception):
+    """Base class of every error aekit raises on purpose; the CLI prints its message alone."""
+
+
+class ConfigError(AekitError, ValueError):
+    """A configuration key or value is not allowed."""
+
+
+class DataError(AekitError, ValueError):
+    """Data has the wrong shape, type, range or content."""
+
+
+class DataNotFoundError(DataError, FileNotFoundError):
+    """Data files are missing and could not be downloaded."""
+
+
+class CheckpointError(AekitError):
+    """A checkpoint or run folder is missing, truncated, tampered with or from another model."""
+
+
+class NonFiniteLossError(AekitError, FloatingPointError):
+    """The loss became NaN or infinite during training."""

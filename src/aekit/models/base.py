@@ -1,0 +1,166 @@
+"""The Autoencoder contract every model follows, and the pieces models share.
+
+encode(x) -> z, decode(z) -> x_hat, forward(x) -> Output, loss(x, output) -> dict with "loss".
+The trainer, analysis tools, CLI and sklearn estimator use only this contract.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..config import check, non_negative
+from ..errors import DataError
+
+Activation = Literal["relu", "elu", "sigmoid", "tanh", "linear", "leaky_relu"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AutoencoderConfig:
+    """Keys every autoencoder shares."""
+
+    input_shape: tuple[int, ...]  # one sample's shape, e.g. (784,) or (1, 28, 28); set from the data
+    recon_loss: Literal["bce", "mse"] = "bce"  # bce is computed from logits, so needs sigmoid outputs
+    output_activation: Literal["sigmoid", "linear"] = "sigmoid"
+    weight_l2: float = 0.0  # L2 penalty on weight matrices (not biases), added to the loss
+    code_l2: float = 0.0  # L2 penalty on the code, keeps codes near zero
+
+    def __post_init__(self) -> None:
+        check(len(self.input_shape) > 0, "input_shape", "must have at least one dimension")
+        check(all(d > 0 for d in self.input_shape), "input_shape", f"sizes must be > 0, got {self.input_shape}")
+        check(
+            not (self.recon_loss == "bce" and self.output_activation != "sigmoid"),
+            "recon_loss",
+            "'bce' needs output_activation 'sigmoid'; use recon_loss 'mse' for linear outputs",
+        )
+        non_negative("weight_l2", self.weight_l2)
+        non_negative("code_l2", self.code_l2)
+
+    @property
+    def input_dim(self) -> int:
+        return math.prod(self.input_shape)
+
+
+@dataclass
+class Output:
+    """What `forward` returns."""
+
+    x_hat: Tensor  # reconstruction, same shape as the input
+    z: Tensor  # the code
+    logits: Tensor | None = None  # pre-activation of x_hat, for BCE with logits
+    extras: dict[str, Any] = field(default_factory=dict)  # model-specific (mu, logvar, ...)
+
+
+def activation(name: str) -> nn.Module:
+    return {
+        "relu": nn.ReLU(),
+        "elu": nn.ELU(),
+        "sigmoid": nn.Sigmoid(),
+        "tanh": nn.Tanh(),
+        "linear": nn.Identity(),
+        "leaky_relu": nn.LeakyReLU(0.2),
+    }[name]
+
+
+class Autoencoder(nn.Module):
+    """Base class. Subclasses set `Config` and implement `encode` and `decode_logits`."""
+
+    Config: ClassVar[type[AutoencoderConfig]] = AutoencoderConfig
+    name: ClassVar[str] = "autoencoder"
+
+    def __init__(self, config: AutoencoderConfig) -> None:
+        super().__init__()
+        self.config = config
+
+    # --- the contract -------------------------------------------------------------------------
+    def encode(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def decode_logits(self, z: Tensor) -> Tensor:
+        """Decoder output before the output activation, shaped like the input."""
+        raise NotImplementedError
+
+    def decode(self, z: Tensor) -> Tensor:
+        return self.activate_output(self.decode_logits(z))
+
+    def forward(self, x: Tensor) -> Output:
+        z = self.encode(x)
+        logits = self.decode_logits(z)
+        return Output(x_hat=self.activate_output(logits), z=z, logits=logits)
+
+    def loss(self, x: Tensor, output: Output, *, y: Tensor | None = None) -> dict[str, Tensor]:
+        """{"loss": what the trainer minimises, "recon": ..., one entry per penalty}."""
+        recon = self.reconstruction_loss(x, output)
+        terms = {"recon": recon, **self.penalties(x, output)}
+        total = recon
+        for key, value in terms.items():
+            if key != "recon":
+                total = total + value
+        return {"loss": total, **terms}
+
+    # --- shared pieces ----------------------------------------------------------------------------
+    def activate_output(self, logits: Tensor) -> Tensor:
+        return torch.sigmoid(logits) if self.config.output_activation == "sigmoid" else logits
+
+    def reconstruction_loss(self, x: Tensor, output: Output) -> Tensor:
+        """Summed over a sample's features, averaged over the batch (so MSE is squared error per sample)."""
+        target = x.reshape(x.shape[0], -1)
+        if self.config.recon_loss == "bce":
+            logits = output.logits if output.logits is not None else torch.logit(output.x_hat, eps=1e-6)
+            per_elem = F.binary_cross_entropy_with_logits(
+                logits.reshape_as(target).float(), target.float(), reduction="none"
+            )
+        else:
+            per_elem = (output.x_hat.reshape_as(target).float() - target.float()) ** 2
+        return per_elem.sum(dim=1).mean()
+
+    def penalties(self, x: Tensor, output: Output) -> dict[str, Tensor]:
+        """Extra loss terms; subclasses extend this with `{**super().penalties(x, output), ...}`."""
+        terms: dict[str, Tensor] = {}
+        if self.config.weight_l2 > 0:
+            terms["weight_l2"] = self.config.weight_l2 * sum(
+                (w**2).sum() for w in self.penalised_weights()
+            )
+        if self.config.code_l2 > 0:
+            terms["code_l2"] = self.config.code_l2 * (output.z.float() ** 2).sum(dim=1).mean()
+        return terms
+
+    def penalised_weights(self) -> list[Tensor]:
+        """Weight matrices the L2 penalty applies to (not biases, not norm scales)."""
+        return [
+            m.weight for m in self.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d))
+        ]
+
+    def check_data(self, x: Tensor) -> None:
+        """Raise DataError when `x` (N, *input_shape) cannot be fed to this model."""
+        shape = tuple(self.config.input_shape)
+        if x.ndim < 2 or (tuple(x.shape[1:]) != shape and math.prod(x.shape[1:]) != math.prod(shape)):
+            raise DataError(
+                f"data samples have shape {tuple(x.shape[1:])} but the model expects {shape}"
+            )
+        if x.shape[0] == 0:
+            raise DataError("the data set is empty")
+        if not torch.isfinite(x).all():
+            raise DataError("the data contains NaN or infinite values; clean or impute them first")
+        if self.config.recon_loss == "bce" and (x.min() < 0 or x.max() > 1):
+            raise DataError(
+                f"recon_loss 'bce' needs data in [0, 1] but values span [{x.min().item():.3g}, "
+                f"{x.max().item():.3g}]; scale the data or use recon_loss 'mse'"
+            )
+
+    @property
+    def code_size(self) -> int:
+        return int(self.config.code_size)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def flatten(x: Tensor) -> Tensor:
+    """(B, *shape) -> (B, prod(shape))"""
+    return x.reshape(x.shape[0], -1)

@@ -1,0 +1,63 @@
+"""Model registry: `@register_model("name")` on an Autoencoder subclass, `create_model`, `list_models`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .config import build
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .models.base import Autoencoder
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    cls: type
+    summary: str  # the docstring's first line: the idea of the model
+
+
+_MODELS: dict[str, ModelEntry] = {}
+
+
+def register_model(name: str):
+    """Class decorator: register an Autoencoder subclass (with a `Config` dataclass) under `name`."""
+
+    def deco(cls):
+        if name in _MODELS and _MODELS[name].cls is not cls:
+            raise ValueError(f"model {name!r} is registered twice")
+        doc = (cls.__doc__ or "").strip().splitlines()
+        cls.name = name
+        _MODELS[name] = ModelEntry(name, cls, doc[0] if doc else "")
+        return cls
+
+    return deco
+
+
+def _ensure_loaded() -> None:
+    from . import models  # noqa: F401  (importing registers every model)
+
+
+def list_models() -> list[str]:
+    _ensure_loaded()
+    return sorted(_MODELS)
+
+
+def model_entry(name: str) -> ModelEntry:
+    _ensure_loaded()
+    if name not in _MODELS:
+        raise ConfigError(f"model: unknown model {name!r}; choose one of: {', '.join(sorted(_MODELS))}")
+    return _MODELS[name]
+
+
+def make_config(name: str, values: Mapping[str, Any] | None = None):
+    """The validated config dataclass of model `name`."""
+    return build(model_entry(name).cls.Config, values or {}, where="model")
+
+
+def create_model(name: str, **config: Any) -> Autoencoder:
+    """Build model `name` from keyword config, e.g. `create_model("dense", input_shape=(784,), code_size=30)`."""
+    return model_entry(name).cls(make_config(name, config))

@@ -1,0 +1,59 @@
+"""Callbacks: everything optional in training hangs off these hooks (minGPT style)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .loop import Trainer
+
+
+class Callback:
+    """Override any hook. `state_dict`/`load_state_dict` (JSON-able) make a callback resumable."""
+
+    def on_train_begin(self, trainer: Trainer) -> None: ...
+
+    def on_epoch_begin(self, trainer: Trainer) -> None: ...
+
+    def on_batch_end(self, trainer: Trainer, batch: int, logs: dict[str, Any]) -> None: ...
+
+    def on_epoch_end(self, trainer: Trainer, logs: dict[str, float]) -> None: ...
+
+    def on_train_end(self, trainer: Trainer) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+class EarlyStopping(Callback):
+    """Stop when the trainer's monitored value (`TrainConfig.monitor`) has not improved for `patience` epochs."""
+
+    def __init__(self, patience: int = 5) -> None:
+        if patience < 1:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"early stopping patience must be >= 1, got {patience}")
+        self.patience = patience
+
+    def on_epoch_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
+        if trainer.epochs_since_best >= self.patience:
+            trainer.stop_training = True
+            trainer.stop_reason = (
+                f"early stopping: {trainer.config.monitor} has not improved for {self.patience} epochs "
+                f"(best {trainer.best_value:.6g} at epoch {trainer.best_epoch})"
+            )
+
+
+class LambdaCallback(Callback):
+    """Wrap plain functions as hooks, e.g. `LambdaCallback(on_epoch_end=lambda t, logs: print(logs))`."""
+
+    def __init__(self, **hooks: Any) -> None:
+        allowed = {"on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end"}
+        for name, fn in hooks.items():
+            if name not in allowed:
+                from ..errors import ConfigError
+
+                raise ConfigError(f"LambdaCallback: unknown hook {name!r}; allowed: {', '.join(sorted(allowed))}")
+            setattr(self, name, fn)

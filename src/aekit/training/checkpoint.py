@@ -1,0 +1,200 @@
+"""Checkpoints: one safetensors file holding tensors (weights, optimiser state, RNG states) and a
+JSON metadata entry for everything else. Nothing is ever unpickled.
+
+Files are written atomically (temporary file in the same folder, fsync, rename), so a crash or a
+kill while saving leaves the previous checkpoint intact. A SHA-256 of the tensor bytes is stored
+and checked on load, so a truncated or tampered file is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from ..config import to_dict
+from ..errors import CheckpointError, ConfigError
+
+FORMAT_VERSION = 1
+MODEL_FILE = "model.safetensors"
+CHECKPOINT_FILE = "checkpoint.safetensors"
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` so that readers see either the old file or the whole new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def _digest(tensors: dict[str, torch.Tensor]) -> str:
+    h = hashlib.sha256()
+    for key in sorted(tensors):
+        t = tensors[key]
+        h.update(key.encode())
+        h.update(str(t.dtype).encode() + str(tuple(t.shape)).encode())
+        h.update(t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def write(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """Save `tensors` and JSON-able `meta` to one safetensors file, atomically."""
+    from .. import __version__
+
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    header = {"format_version": FORMAT_VERSION, "aekit_version": __version__, **meta, "sha256": _digest(tensors)}
+    atomic_write_bytes(path, st_save(tensors, metadata={"aekit": json.dumps(header)}))
+
+
+def read(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Load a file written by `write`; raise CheckpointError if it is missing, truncated or tampered."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    data = path.read_bytes()
+    try:
+        tensors = st_load(data)
+        header_len = int.from_bytes(data[:8], "little")
+        raw_meta = json.loads(data[8 : 8 + header_len]).get("__metadata__", {})
+        meta = json.loads(raw_meta["aekit"])
+    except (SafetensorError, ValueError, KeyError, TypeError, json.JSONDecodeError, RuntimeError):
+        raise CheckpointError(
+            f"checkpoint {path} is truncated or not an aekit safetensors file; "
+            "use an intact copy or retrain"
+        ) from None
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"checkpoint {path} has format version {version!r}; this aekit reads versions up to "
+            f"{FORMAT_VERSION}: upgrade aekit (it was written by aekit {meta.get('aekit_version')})"
+        )
+    if meta.get("sha256") != _digest(tensors):
+        raise CheckpointError(f"checkpoint {path} failed its checksum: the file was modified or damaged")
+    return tensors, meta
+
+
+def _split(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
+def model_meta(model) -> dict[str, Any]:
+    return {"model": model.name, "config": to_dict(model.config)}
+
+
+def save_model(model, path: str | Path) -> Path:
+    """Save a model's weights and config, so that `load_model(path)` rebuilds it."""
+    path = Path(path)
+    if path.is_dir() or path.suffix == "":
+        path = path / MODEL_FILE
+    write(path, {f"model.{k}": v for k, v in model.state_dict().items()}, model_meta(model))
+    return path
+
+
+def build_model(meta: dict[str, Any], path: Path):
+    from ..registry import create_model
+
+    try:
+        return create_model(meta["model"], **meta["config"])
+    except (KeyError, ConfigError) as err:
+        raise CheckpointError(f"checkpoint {path} holds a model config this aekit cannot build: {err}") from None
+
+
+def load_state(model, state: dict[str, torch.Tensor], path: Path) -> None:
+    """Load weights into `model`, with a clear error if they come from another model."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    wrong = [k for k in own if k in state and own[k].shape != state[k].shape]
+    if missing or unexpected or wrong:
+        what = (
+            f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}" if unexpected
+            else f"shape of {wrong[0]} is {tuple(state[wrong[0]].shape)}, the model's is {tuple(own[wrong[0]].shape)}"
+        )
+        raise CheckpointError(f"checkpoint {path} does not fit model '{model.name}': {what}")
+    model.load_state_dict(state)
+
+
+def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
+    """Rebuild a model saved by `save_model`, `fit` (a run folder) or a training checkpoint."""
+    path = Path(path)
+    if path.is_dir():
+        candidates = [path / MODEL_FILE, path / CHECKPOINT_FILE]
+        path = next((c for c in candidates if c.is_file()), candidates[0])
+    tensors, meta = read(path)
+    if "model" not in meta:
+        raise CheckpointError(f"checkpoint {path} does not say which model it holds")
+    model = build_model(meta, path)
+    load_state(model, _split(tensors, "model."), path)
+    return model.to(map_location)
+
+
+# --- optimiser and RNG state as tensors + JSON ------------------------------------------------
+
+
+def optimizer_to_tensors(optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    sd = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    plain: dict[str, dict[str, Any]] = {}
+    for pid, entry in sd["state"].items():
+        for key, value in entry.items():
+            if torch.is_tensor(value):
+                tensors[f"optim.{pid}.{key}"] = value
+            else:
+                plain.setdefault(str(pid), {})[key] = value
+    return tensors, {"param_groups": sd["param_groups"], "state": plain}
+
+
+def optimizer_from_tensors(optimizer, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    state: dict[int, dict[str, Any]] = {}
+    for pid, entry in meta["state"].items():
+        state.setdefault(int(pid), {}).update(entry)
+    for key, value in _split(tensors, "optim.").items():
+        pid, name = key.split(".", 1)
+        state.setdefault(int(pid), {})[name] = value
+    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+def rng_to_tensors() -> dict[str, torch.Tensor]:
+    out = {"rng.torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            out[f"rng.cuda.{i}"] = s
+    return out
+
+
+def rng_from_tensors(tensors: dict[str, torch.Tensor]) -> None:
+    if "rng.torch" in tensors:
+        torch.set_rng_state(tensors["rng.torch"])
+    cuda = _split(tensors, "rng.cuda.")
+    if cuda and torch.cuda.is_available():
+        states = [cuda[k] for k in sorted(cuda, key=int)]
+        torch.cuda.set_rng_state_all(states[: torch.cuda.device_count()])

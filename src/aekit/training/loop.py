@@ -1,0 +1,385 @@
+"""The one trainer for every model: `fit(model, train, val=None, ...)`.
+
+It knows only the model contract: `model(x) -> Output` and `model.loss(x, output, y=y) -> dict`
+whose "loss" entry it minimises and whose other entries it logs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from ..config import build, check, non_negative, positive, to_dict
+from ..errors import CheckpointError, ConfigError, DataError, NonFiniteLossError
+from . import checkpoint as ckpt
+from .callbacks import Callback, EarlyStopping
+
+OPTIMIZERS = ("adam", "adamw", "adagrad", "rmsprop", "sgd")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: Literal["adam", "adamw", "adagrad", "rmsprop", "sgd"] = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0  # the optimiser's own decay (decoupled for adamw)
+    momentum: float = 0.0  # sgd and rmsprop only
+    shuffle: bool = True
+    seed: int = 0
+    device: str = "auto"  # "auto" picks CUDA when present, else CPU
+    deterministic: bool = False  # deterministic kernels, so a resumed run matches an uninterrupted one
+    grad_clip: float | None = None  # max global gradient norm; None = no clipping
+    monitor: str = "val_loss"  # what "best" means (falls back to train_loss without validation)
+    early_stopping: int | None = None  # patience in epochs; None = train all epochs
+    min_delta: float = 0.0  # smallest decrease of `monitor` that counts as an improvement
+    restore_best: bool = False  # end with the best weights instead of the last ones
+    checkpoint_every: int = 1  # epochs between checkpoints in the run folder
+    progress: bool = True  # a progress bar with the live loss
+    amp: Literal["off", "bf16", "fp16"] = "off"  # autocast mixed precision
+
+    def __post_init__(self) -> None:
+        positive("epochs", self.epochs)
+        positive("batch_size", self.batch_size)
+        positive("lr", self.lr)
+        non_negative("weight_decay", self.weight_decay)
+        non_negative("momentum", self.momentum)
+        positive("grad_clip", self.grad_clip, allow_none=True)
+        positive("early_stopping", self.early_stopping, allow_none=True)
+        positive("checkpoint_every", self.checkpoint_every)
+        non_negative("min_delta", self.min_delta)
+        check(
+            self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:"),
+            "device",
+            f"{self.device!r} is not allowed; choose auto, cpu, cuda, cuda:N or mps",
+        )
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"train.device: {name!r} was asked for but CUDA is not available; use auto or cpu")
+    if name == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ConfigError("train.device: 'mps' was asked for but is not available; use auto or cpu")
+    return torch.device(name)
+
+
+def as_tensors(data: Any, what: str = "data") -> tuple[Tensor, Tensor | None]:
+    """Accept a tensor, an array, an (x, y) pair or an object with `.x` and `.y`."""
+    y = None
+    if hasattr(data, "x") and not isinstance(data, (Tensor, np.ndarray)):
+        data, y = data.x, getattr(data, "y", None)
+    elif isinstance(data, (tuple, list)):
+        if len(data) != 2:
+            raise DataError(f"{what}: a tuple must be (x, y), got {len(data)} items")
+        data, y = data
+    x = _tensor(data, what)
+    if not x.is_floating_point():
+        raise DataError(f"{what}: inputs must be floating point, got {x.dtype}; scale them to [0, 1] first")
+    if y is not None:
+        y = _tensor(y, f"{what} labels")
+        if y.shape[0] != x.shape[0]:
+            raise DataError(f"{what}: {x.shape[0]} samples but {y.shape[0]} labels")
+    return x, y
+
+
+def _tensor(value: Any, what: str) -> Tensor:
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(value))
+    raise DataError(f"{what}: expected a tensor or numpy array, got {type(value).__name__}")
+
+
+def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in params if p.requires_grad]
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adagrad":
+        return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.lr, weight_decay=cfg.weight_decay, momentum=cfg.momentum)
+    return torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay, momentum=cfg.momentum)
+
+
+def epoch_order(n: int, seed: int, epoch: int, shuffle: bool) -> Tensor:
+    """The sample order of one epoch, a pure function of (seed, epoch), so resuming needs no RNG state."""
+    if not shuffle:
+        return torch.arange(n)
+    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=g)
+
+
+def _autocast(device: torch.device, amp: str):
+    if amp == "off":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
+
+
+@torch.no_grad()
+def evaluate(model, data: Any, *, batch_size: int = 512, device: str | torch.device | None = None) -> dict[str, float]:
+    """Mean of every loss term over `data`, in eval mode (no noise, no dropout)."""
+    x, y = as_tensors(data, "eval data")
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    sums: dict[str, float] = {}
+    try:
+        for start in range(0, x.shape[0], batch_size):
+            xb = x[start : start + batch_size].to(device, non_blocking=True)
+            yb = y[start : start + batch_size].to(device) if y is not None else None
+            terms = model.loss(xb, model(xb), y=yb)
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + float(value) * xb.shape[0]
+    finally:
+        model.train(was_training)
+    return {k: v / x.shape[0] for k, v in sums.items()}
+
+
+class Trainer:
+    """State of one training run; callbacks receive it and may set `stop_training`."""
+
+    def __init__(self, model, cfg: TrainConfig, *, callbacks: Sequence[Callback], run_dir: Path | None) -> None:
+        self.model = model
+        self.config = cfg
+        self.callbacks = list(callbacks)
+        self.run_dir = run_dir
+        self.device = resolve_device(cfg.device)
+        self.optimizer = make_optimizer(model.parameters(), cfg)
+        self.scaler = torch.amp.GradScaler("cuda") if cfg.amp == "fp16" and self.device.type == "cuda" else None
+        self.epoch = 0  # epochs completed
+        self.global_step = 0
+        self.history: dict[str, list[float]] = {}
+        self.best_value = math.inf
+        self.best_epoch = 0
+        self.epochs_since_best = 0
+        self.best_state: dict[str, Tensor] | None = None
+        self.stop_training = False
+        self.stop_reason = ""
+
+    # --- checkpoints ------------------------------------------------------------------------
+    def save_checkpoint(self) -> None:
+        assert self.run_dir is not None
+        optim_tensors, optim_meta = ckpt.optimizer_to_tensors(self.optimizer)
+        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        tensors.update(optim_tensors)
+        tensors.update(ckpt.rng_to_tensors())
+        meta = {
+            **ckpt.model_meta(self.model),
+            "epoch": self.epoch,
+            "global_step": self.global_step,
+            "history": self.history,
+            "train_config": to_dict(self.config),
+            "optimizer": optim_meta,
+            "best": {"value": self.best_value if math.isfinite(self.best_value) else None,
+                     "epoch": self.best_epoch, "since": self.epochs_since_best},
+            "callbacks": [cb.state_dict() for cb in self.callbacks],
+        }
+        ckpt.write(self.run_dir / ckpt.CHECKPOINT_FILE, tensors, meta)
+        ckpt.atomic_write_text(self.run_dir / "history.json", json.dumps(self.history, indent=1))
+
+    def load_checkpoint(self) -> None:
+        assert self.run_dir is not None
+        path = self.run_dir / ckpt.CHECKPOINT_FILE
+        tensors, meta = ckpt.read(path)
+        if meta.get("model") != self.model.name or meta.get("config") != to_dict(self.model.config):
+            raise CheckpointError(
+                f"checkpoint {path} holds model '{meta.get('model')}' with another config; "
+                "resume with the config it was trained with (aekit resume RUN_DIR)"
+            )
+        ckpt.load_state(self.model, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, path)
+        self.model.to(self.device)
+        ckpt.optimizer_from_tensors(self.optimizer, tensors, meta["optimizer"])
+        ckpt.rng_from_tensors(tensors)
+        self.epoch = meta["epoch"]
+        self.global_step = meta["global_step"]
+        self.history = meta["history"]
+        best = meta["best"]
+        self.best_value = math.inf if best["value"] is None else best["value"]
+        self.best_epoch, self.epochs_since_best = best["epoch"], best["since"]
+        for cb, state in zip(self.callbacks, meta.get("callbacks", [])):
+            cb.load_state_dict(state)
+        best_file = self.run_dir / "best.safetensors"
+        if self.config.restore_best and best_file.is_file():
+            best_tensors, _ = ckpt.read(best_file)
+            self.best_state = {k[6:]: v for k, v in best_tensors.items() if k.startswith("model.")}
+
+    # --- the loop -----------------------------------------------------------------------------
+    def _track_best(self, logs: dict[str, float]) -> None:
+        key = self.config.monitor if self.config.monitor in logs else "train_loss"
+        if key != self.config.monitor and self.config.monitor != "val_loss":
+            raise ConfigError(
+                f"train.monitor: {self.config.monitor!r} is not logged; choose one of: {', '.join(sorted(logs))}"
+            )
+        value = logs[key]
+        if value < self.best_value - self.config.min_delta:
+            self.best_value, self.best_epoch, self.epochs_since_best = value, self.epoch, 0
+            if self.config.restore_best:
+                self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            if self.run_dir is not None and self.config.restore_best:
+                ckpt.save_model(self.model, self.run_dir / "best.safetensors")
+        else:
+            self.epochs_since_best += 1
+
+    def train_epoch(self, x: Tensor, y: Tensor | None) -> dict[str, float]:
+        cfg, model, device = self.config, self.model, self.device
+        n = x.shape[0]
+        order = epoch_order(n, cfg.seed, self.epoch, cfg.shuffle).to(x.device)
+        n_batches = math.ceil(n / cfg.batch_size)
+        sums: dict[str, Tensor] = {}
+        model.train()
+        bar = tqdm(
+            total=n_batches, desc=f"epoch {self.epoch + 1}/{cfg.epochs}", leave=False,
+            disable=not cfg.progress, dynamic_ncols=True,
+        )
+        try:
+            for b in range(n_batches):
+                idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+                xb = x[idx].to(device, non_blocking=True)
+                yb = y[idx].to(device, non_blocking=True) if y is not None else None
+                with _autocast(device, cfg.amp):
+                    out = model(xb)
+                    terms = model.loss(xb, out, y=yb)
+                loss = terms["loss"]
+                loss_value = loss.item()  # also the NaN check; on CPU this sync is free
+                if not math.isfinite(loss_value):
+                    where = f" in {self.run_dir}" if self.run_dir is not None else ""
+                    raise NonFiniteLossError(
+                        f"the loss became {loss_value} at epoch {self.epoch + 1}, batch {b + 1}; "
+                        f"training stopped and the last good checkpoint{where} was kept; "
+                        "try a lower learning rate (train.lr) or gradient clipping (train.grad_clip)"
+                    )
+                self.optimizer.zero_grad(set_to_none=True)
+                if self.scaler is not None:
+                    self.scaler.scale(loss).backward()
+                    self.scaler.unscale_(self.optimizer)
+                else:
+                    loss.backward()
+                if cfg.grad_clip is not None:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                if self.scaler is not None:
+                    self.scaler.step(self.optimizer)
+                    self.scaler.update()
+                else:
+                    self.optimizer.step()
+                self.global_step += 1
+                weight = xb.shape[0]
+                for key, value in terms.items():
+                    v = value.detach().float() * weight
+                    sums[key] = sums[key] + v if key in sums else v
+                for cb in self.callbacks:
+                    cb.on_batch_end(self, b, terms)
+                bar.update(1)
+                if b % 10 == 0 or b == n_batches - 1:
+                    bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
+        finally:
+            bar.close()
+        return {f"train_{k}": float(v) / n for k, v in sums.items()}
+
+    def fit(self, train: Any, val: Any = None, *, resume: bool = False) -> dict[str, list[float]]:
+        cfg, model = self.config, self.model
+        x, y = as_tensors(train, "train data")
+        model.check_data(x)
+        val_data = None
+        if val is not None:
+            vx, vy = as_tensors(val, "validation data")
+            model.check_data(vx)
+            val_data = (vx, vy)
+
+        prev_deterministic = torch.are_deterministic_algorithms_enabled()
+        if cfg.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        try:
+            model.to(self.device)
+            if resume:
+                self.load_checkpoint()
+            else:
+                torch.manual_seed(cfg.seed)
+            if self.device.type == "cuda":
+                x = x.to(self.device)  # one tensor on the device; batches are slices of it
+                y = y.to(self.device) if y is not None else None
+            for cb in self.callbacks:
+                cb.on_train_begin(self)
+            while self.epoch < cfg.epochs and not self.stop_training:
+                for cb in self.callbacks:
+                    cb.on_epoch_begin(self)
+                start = time.perf_counter()
+                logs = self.train_epoch(x, y)
+                if val_data is not None:
+                    logs.update({f"val_{k}": v for k, v in evaluate(model, val_data, device=self.device).items()})
+                logs["time"] = time.perf_counter() - start
+                self.epoch += 1
+                self.history.setdefault("epoch", []).append(self.epoch)
+                for key, value in logs.items():
+                    self.history.setdefault(key, []).append(value)
+                self._track_best(logs)
+                for cb in self.callbacks:
+                    cb.on_epoch_end(self, logs)
+                if cfg.progress:
+                    shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k != "time")
+                    tqdm.write(f"epoch {self.epoch}/{cfg.epochs}  {shown}  ({logs['time']:.1f}s)")
+                last = self.epoch >= cfg.epochs or self.stop_training
+                if self.run_dir is not None and (self.epoch % cfg.checkpoint_every == 0 or last):
+                    self.save_checkpoint()
+            if self.stop_reason and cfg.progress:
+                tqdm.write(self.stop_reason)
+            if cfg.restore_best and self.best_state is not None:
+                model.load_state_dict(self.best_state)
+            if self.run_dir is not None:
+                ckpt.save_model(model, self.run_dir / ckpt.MODEL_FILE)
+            for cb in self.callbacks:
+                cb.on_train_end(self)
+        finally:
+            torch.use_deterministic_algorithms(prev_deterministic)
+        return self.history
+
+
+def fit(
+    model,
+    train: Any,
+    val: Any = None,
+    *,
+    config: TrainConfig | None = None,
+    callbacks: Sequence[Callback] = (),
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    **options: Any,
+) -> dict[str, list[float]]:
+    """Train `model` on `train` (tensor, array, (x, y) or Dataset); returns the history.
+
+    Options are TrainConfig keys (`epochs=5, lr=1e-3, optimizer="adagrad"`, ...), checked strictly.
+    With `run_dir`, checkpoints, history.json and model.safetensors are written there, and
+    `resume=True` continues from its checkpoint exactly where it stopped.
+    """
+    base = to_dict(config) if config is not None else {}
+    cfg = build(TrainConfig, {**base, **options}, where="train")
+    run_path = Path(run_dir) if run_dir is not None else None
+    if run_path is not None:
+        has_ckpt = (run_path / ckpt.CHECKPOINT_FILE).is_file()
+        if resume and not has_ckpt:
+            raise CheckpointError(f"cannot resume: {run_path} holds no {ckpt.CHECKPOINT_FILE}")
+        if not resume and has_ckpt:
+            raise ConfigError(
+                f"run folder {run_path} already holds a checkpoint; resume it or choose another folder"
+            )
+        run_path.mkdir(parents=True, exist_ok=True)
+    elif resume:
+        raise ConfigError("resume=True needs run_dir, the folder holding the checkpoint")
+    callbacks = list(callbacks)
+    if cfg.early_stopping is not None and not any(isinstance(c, EarlyStopping) for c in callbacks):
+        callbacks.append(EarlyStopping(cfg.early_stopping))
+    return Trainer(model, cfg, callbacks=callbacks, run_dir=run_path).fit(train, val, resume=resume)

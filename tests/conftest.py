@@ -1,0 +1,50 @@
+"""Shared fixtures: small real data, and a skip for tests that need ../shared/data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from aekit.data import load_dataset
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def shared_data_dir() -> Path | None:
+    env = os.environ.get("AEKIT_DATA_DIR")
+    for candidate in ([Path(env)] if env else []) + [SHARED]:
+        if (candidate / "mnist" / "train-images-idx3-ubyte.gz").is_file():
+            return candidate
+    return None
+
+
+needs_shared_data = pytest.mark.skipif(shared_data_dir() is None, reason="../shared/data (full MNIST) is absent")
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+    yield
+
+
+@pytest.fixture(scope="session")
+def mnist_mini():
+    """The bundled real MNIST subset: 10,000 train digits (N, 1, 28, 28) in [0, 1] with labels."""
+    return load_dataset("mnist-mini", "train")
+
+
+@pytest.fixture(scope="session")
+def real_batch(mnist_mini):
+    """512 real MNIST digits (512, 1, 28, 28) in [0, 1]."""
+    return mnist_mini.x[:512]
+
+
+@pytest.fixture(scope="session")
+def full_data_dir():
+    d = shared_data_dir()
+    if d is None:
+        pytest.skip("../shared/data (full MNIST) is absent")
+    return d
