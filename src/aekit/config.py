@@ -134,7 +134,9 @@ def build(cls: type[T], values: Mapping[str, Any] | None, *, where: str) -> T:
     try:
         return cls(**converted)
     except ConfigError as err:
-        raise ConfigError(f"{where}.{err}") if not str(err).startswith(where) else err
+        if str(err).startswith(where):
+            raise
+        raise ConfigError(f"{where}.{err}") from None
 
 
 def to_dict(config: Any) -> dict[str, Any]:
