@@ -1,0 +1,233 @@
+"""Runs from config files: train, resume, evaluate; what the `aekit` command calls.
+
+A run folder holds everything needed to understand and reproduce it:
+
+    config.yaml             the full resolved config (re-running it reproduces the run)
+    checkpoint.safetensors  weights + optimiser + RNG + history (for resume)
+    model.safetensors       final weights + model config (for load_model)
+    history.json            every loss term per epoch, train and val
+    metrics.json            test metrics next to PCA's with the same code size
+    reconstructions.png     test digits above their reconstructions
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+
+from .config import apply_overrides, build, check, load_file, positive, to_dict
+from .data import Dataset, load_dataset
+from .errors import ConfigError, DataError
+from .registry import make_config, model_entry
+from .training import checkpoint as ckpt
+from .training.loop import TrainConfig, evaluate, fit
+
+CONFIG_FILE = "config.yaml"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataConfig:
+    name: str = "mnist-mini"  # a registered data set (`aekit datasets`) or a path to a file/folder
+    val_fraction: float = 0.1  # held out from the training split, stratified, seeded by train.seed
+    limit: int | None = None  # train on a seeded random subset of this many samples
+    test_limit: int | None = None  # evaluate on at most this many test samples
+
+    def __post_init__(self) -> None:
+        check(0 <= self.val_fraction < 1, "data.val_fraction", f"must be in [0, 1), got {self.val_fraction}")
+        positive("data.limit", self.limit, allow_none=True)
+        positive("data.test_limit", self.test_limit, allow_none=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutputConfig:
+    dir: str = "runs"  # parent folder of run folders
+    name: str | None = None  # run folder name; default <model>-<data>-<time>
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    model: dict[str, Any]  # `name` plus that model's keys (`aekit models` lists them)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+
+def parse_run_config(raw: dict[str, Any]) -> RunConfig:
+    """Validate a whole run config (all but the data-dependent model keys)."""
+    if "model" not in raw or not isinstance(raw.get("model"), dict) or "name" not in raw["model"]:
+        raise ConfigError("config: a 'model' section with a 'name' key is required (see `aekit models`)")
+    cfg = build(RunConfig, raw, where="config")
+    entry = model_entry(cfg.model["name"])
+    allowed = {f for f in entry.cls.Config.__dataclass_fields__} | {"name"}
+    for key in cfg.model:
+        if key not in allowed:
+            raise ConfigError(f"model: unknown key '{key}'; allowed keys: {', '.join(sorted(allowed - {'name'}))}")
+    return cfg
+
+
+def load_run_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
+    return parse_run_config(apply_overrides(load_file(path), list(overrides)))
+
+
+def load_data(cfg: RunConfig) -> tuple[Dataset, Dataset | None]:
+    """(train, val) as the config says: subset by `limit`, then a stratified seeded split."""
+    full = load_dataset(cfg.data.name, "train").take(cfg.data.limit, seed=cfg.train.seed)
+    if cfg.data.val_fraction == 0:
+        return full, None
+    return full.split(cfg.data.val_fraction, seed=cfg.train.seed)
+
+
+def load_test(cfg: RunConfig) -> Dataset | None:
+    try:
+        test = load_dataset(cfg.data.name, "test")
+    except DataError:
+        return None
+    return test.take(cfg.data.test_limit, seed=cfg.train.seed)
+
+
+def build_model(cfg: RunConfig, sample_shape: tuple[int, ...]):
+    values = {k: v for k, v in cfg.model.items() if k != "name"}
+    given = tuple(values.pop("input_shape", ()) or ())
+    if given and tuple(given) != tuple(sample_shape):
+        raise ConfigError(f"model.input_shape {list(given)} does not match the data's sample shape {list(sample_shape)}")
+    from .registry import create_model
+
+    torch.manual_seed(cfg.train.seed)  # the same seed gives the same initial weights
+    make_config(cfg.model["name"], {**values, "input_shape": sample_shape})  # validates with the shape
+    return create_model(cfg.model["name"], **values, input_shape=sample_shape)
+
+
+def new_run_dir(cfg: RunConfig) -> Path:
+    name = cfg.output.name or f"{cfg.model['name']}-{Path(cfg.data.name).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir = Path(cfg.output.dir) / name
+    if (run_dir / ckpt.CHECKPOINT_FILE).exists():
+        raise ConfigError(f"run folder {run_dir} already holds a run; use `aekit resume {run_dir}` or another output.name")
+    return run_dir
+
+
+def save_config(cfg: RunConfig, run_dir: Path, sample_shape: tuple[int, ...]) -> None:
+    resolved = to_dict(cfg)
+    resolved["model"] = {**resolved["model"], "input_shape": list(sample_shape)}
+    ckpt.atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False))
+
+
+def train(cfg: RunConfig, *, progress: bool | None = None) -> Path:
+    """Train a run from its config; returns the run folder (already evaluated)."""
+    run_dir = new_run_dir(cfg)
+    train_data, val_data = load_data(cfg)
+    model = build_model(cfg, train_data.sample_shape)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, run_dir, train_data.sample_shape)
+    options = {} if progress is None else {"progress": progress}
+    fit(model, train_data, val_data, config=cfg.train, run_dir=run_dir, **options)
+    evaluate_run(run_dir, model=model)
+    return run_dir
+
+
+def read_run(run_dir: str | Path) -> RunConfig:
+    run_dir = Path(run_dir)
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise ConfigError(f"{run_dir} is not a run folder: it has no {CONFIG_FILE}")
+    return load_run_config(run_dir / CONFIG_FILE)
+
+
+def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | None = None) -> Path:
+    """Continue an interrupted run exactly where its last checkpoint left it."""
+    run_dir = Path(run_dir)
+    cfg = read_run(run_dir)
+    train_data, val_data = load_data(cfg)
+    model = build_model(cfg, train_data.sample_shape)
+    options: dict[str, Any] = {} if progress is None else {"progress": progress}
+    if epochs is not None:
+        options["epochs"] = epochs
+    fit(model, train_data, val_data, config=cfg.train, run_dir=run_dir, resume=True, **options)
+    evaluate_run(run_dir, model=model)
+    return run_dir
+
+
+@torch.no_grad()
+def squared_error_per_sample(model, x: torch.Tensor, batch_size: int = 512) -> np.ndarray:
+    """Squared error of each sample's reconstruction, summed over its features (pixels in [0, 1])."""
+    model.eval()
+    device = next(model.parameters()).device
+    errors = []
+    for start in range(0, len(x), batch_size):
+        xb = x[start : start + batch_size].to(device)
+        diff = model(xb).x_hat.float() - xb
+        errors.append(diff.reshape(len(xb), -1).pow(2).sum(1).cpu())
+    return torch.cat(errors).numpy()
+
+
+def pca_squared_error(train_x: torch.Tensor, test_x: torch.Tensor, k: int) -> np.ndarray:
+    """The same per-sample squared error for PCA with `k` components fitted on the training data."""
+    from sklearn.decomposition import PCA
+
+    a = train_x.reshape(len(train_x), -1).numpy().astype(np.float64)
+    b = test_x.reshape(len(test_x), -1).numpy().astype(np.float64)
+    pca = PCA(n_components=k, svd_solver="randomized", random_state=0).fit(a)
+    recon = pca.inverse_transform(pca.transform(b))
+    return ((recon - b) ** 2).sum(1)
+
+
+def evaluate_run(run_dir: str | Path, *, model=None, write: bool = True) -> dict[str, Any]:
+    """Test metrics of a run next to PCA's at the same code size; writes metrics.json and a picture."""
+    run_dir = Path(run_dir)
+    cfg = read_run(run_dir)
+    if model is None:
+        model = ckpt.load_model(run_dir)
+    model.eval()
+    train_data, val_data = load_data(cfg)
+    test = load_test(cfg)
+    split = "test"
+    if test is None:
+        test, split = val_data, "val"
+    if test is None:
+        raise DataError(f"{cfg.data.name} has no test split and data.val_fraction is 0: nothing to evaluate on")
+    terms = evaluate(model, test, device=next(model.parameters()).device)
+    sse = squared_error_per_sample(model, test.x)
+    metrics: dict[str, Any] = {
+        "split": split,
+        "n": len(test),
+        **{f"{split}_{k}": v for k, v in terms.items()},
+        "squared_error_per_sample": float(sse.mean()),
+    }
+    code_size = getattr(model.config, "code_size", None)
+    if isinstance(code_size, int) and code_size < train_data.x[0].numel():
+        pca = pca_squared_error(train_data.x, test.x, code_size)
+        metrics["pca_code_size"] = code_size
+        metrics["pca_squared_error_per_sample"] = float(pca.mean())
+    if write:
+        ckpt.atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1))
+        if test.x.ndim == 4:  # images: test samples above their reconstructions
+            from .analysis import plots
+            from .analysis.latent import reconstruction_grid
+
+            _, fig = reconstruction_grid(model, test, n=10)
+            plots.save_figure(fig, run_dir / "reconstructions.png")
+    return metrics
+
+
+def format_metrics(metrics: dict[str, Any]) -> str:
+    lines = [f"{metrics['split']} set, {metrics['n']} samples"]
+    lines.append(f"  squared error per sample (autoencoder): {metrics['squared_error_per_sample']:.3f}")
+    if "pca_squared_error_per_sample" in metrics:
+        lines.append(
+            f"  squared error per sample (PCA-{metrics['pca_code_size']}):    {metrics['pca_squared_error_per_sample']:.3f}"
+        )
+    return "\n".join(lines)
+
+
+DEMO_CONFIG: dict[str, Any] = {
+    # Hinton & Salakhutdinov (2006)'s deep MNIST autoencoder, on the bundled 10,000 digits
+    "model": {"name": "dense", "hidden": [1000, 500, 250], "code_size": 30, "activation": "relu"},
+    "data": {"name": "mnist-mini", "val_fraction": 0.1},
+    "train": {"epochs": 30, "batch_size": 128, "lr": 1e-3, "optimizer": "adam", "seed": 0},
+    "output": {"dir": "runs", "name": None},
+}

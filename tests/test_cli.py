@@ -1,0 +1,114 @@
+"""The `aekit` command: train with overrides, resume, evaluate, listings, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from aekit.cli import main
+
+TINY = {
+    "model": {"name": "dense", "hidden": [32], "code_size": 4},
+    "data": {"name": "digits", "val_fraction": 0.2},
+    "train": {"epochs": 2, "batch_size": 64, "progress": False},
+}
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    return path
+
+
+def test_train_with_overrides_writes_a_complete_run(config_file, tmp_path, capsys):
+    out = tmp_path / "runs"
+    assert main(["train", str(config_file), f"output.dir={out}", "output.name=r1", "model.code_size=2", "train.epochs=3"]) == 0
+    run = out / "r1"
+    for name in ("config.yaml", "checkpoint.safetensors", "model.safetensors", "history.json", "metrics.json", "reconstructions.png"):
+        assert (run / name).is_file(), name
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["model"]["code_size"] == 2 and saved["train"]["epochs"] == 3
+    assert saved["model"]["input_shape"] == [1, 8, 8]
+    assert len(json.loads((run / "history.json").read_text())["train_loss"]) == 3
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["split"] == "test" and metrics["pca_code_size"] == 2
+    printed = capsys.readouterr().out
+    assert "squared error per sample (autoencoder)" in printed and "PCA-2" in printed
+
+
+def test_saved_config_reproduces_the_run(config_file, tmp_path):
+    out = tmp_path / "runs"
+    main(["train", str(config_file), f"output.dir={out}", "output.name=a"])
+    main(["train", str(out / "a" / "config.yaml"), "output.name=b"])
+    first = json.loads((out / "a" / "history.json").read_text())
+    second = json.loads((out / "b" / "history.json").read_text())
+    assert first["train_loss"] == second["train_loss"] and first["val_loss"] == second["val_loss"]
+
+
+def test_resume_continues_to_more_epochs(config_file, tmp_path):
+    out = tmp_path / "runs"
+    main(["train", str(config_file), f"output.dir={out}", "output.name=r"])
+    assert main(["resume", str(out / "r"), "--epochs", "4", "--quiet"]) == 0
+    history = json.loads((out / "r" / "history.json").read_text())
+    assert history["epoch"] == [1, 2, 3, 4]
+
+
+def test_evaluate(config_file, tmp_path, capsys):
+    out = tmp_path / "runs"
+    main(["train", str(config_file), f"output.dir={out}", "output.name=r"])
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "r")]) == 0
+    assert "test set" in capsys.readouterr().out
+
+
+def test_listings(capsys):
+    assert main(["models"]) == 0
+    listed = capsys.readouterr().out
+    assert "dense" in listed and "linear" in listed
+    assert main(["models", "dense"]) == 0
+    assert "code_size: 30" in capsys.readouterr().out
+    assert main(["datasets"]) == 0
+    assert "mnist-mini" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["model.code_size=-3"], "model.code_size: must be > 0"),
+        (["train.optimizer=adamx"], "train.optimizer: 'adamx' is not allowed; choose one of"),
+        (["model.nme=dense"], "model: unknown key 'nme'"),
+        (["data.name=nope"], "unknown data set 'nope'"),
+        (["trainepochs"], "must look like section.key=value"),
+    ],
+)
+def test_bad_overrides_give_one_line(config_file, tmp_path, capsys, args, message):
+    assert main(["train", str(config_file), f"output.dir={tmp_path}", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("aekit: error: ") and message in err and "\n" not in err
+
+
+def test_existing_run_is_not_changed(config_file, tmp_path, capsys):
+    out = tmp_path / "runs"
+    main(["train", str(config_file), f"output.dir={out}", "output.name=r"])
+    before = {p.name: p.read_bytes() for p in (out / "r").iterdir()}
+    assert main(["train", str(config_file), f"output.dir={out}", "output.name=r"]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in (out / "r").iterdir()} == before
+
+
+def test_not_a_run_folder(tmp_path, capsys):
+    assert main(["resume", str(tmp_path)]) == 2
+    assert "is not a run folder" in capsys.readouterr().err
+
+
+def test_console_script_has_no_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "aekit", "train", str(tmp_path / "missing.yaml")], capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"aekit: error: config file {tmp_path / 'missing.yaml'} does not exist"]

@@ -1,0 +1,97 @@
+"""Strict configs: every bad key or value is named with what is allowed."""
+
+from __future__ import annotations
+
+import pytest
+
+import aekit
+from aekit.config import apply_overrides, load_file
+from aekit.run import load_run_config, parse_run_config
+
+
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [
+        ({"hiden": [3]}, r"unknown key 'hiden'; allowed keys: .*hidden"),
+        ({"activation": "swish"}, r"model.activation: 'swish' is not allowed; choose one of: relu, elu"),
+        ({"code_size": 0}, r"code_size: must be > 0"),
+        ({"code_size": 2.5}, r"code_size: 2.5 must be an integer"),
+        ({"hidden": "100"}, r"hidden: '100' must be a list of int"),
+        ({"hidden": [100, -1]}, r"hidden: widths must be > 0"),
+        ({"recon_loss": "l1"}, r"recon_loss: 'l1' is not allowed; choose one of: bce, mse"),
+        ({"recon_loss": "bce", "output_activation": "linear"}, r"'bce' needs output_activation 'sigmoid'"),
+        ({"weight_l2": -1.0}, r"weight_l2: must be >= 0"),
+    ],
+)
+def test_dense_config_errors(values, match):
+    with pytest.raises(aekit.ConfigError, match=match):
+        aekit.create_model("dense", input_shape=(784,), **values)
+
+
+def test_unknown_model_lists_models():
+    with pytest.raises(aekit.ConfigError, match=r"unknown model 'densse'; choose one of: .*dense"):
+        aekit.create_model("densse", input_shape=(4,))
+
+
+def test_linear_must_be_undercomplete():
+    with pytest.raises(aekit.ConfigError, match="smaller than the input size 16"):
+        aekit.create_model("linear", input_shape=(16,), code_size=16)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"optimizer": "adamax"}, r"train.optimizer: 'adamax' is not allowed; choose one of: adam, adamw, adagrad, rmsprop, sgd"),
+        ({"epochs": 0}, r"epochs: must be > 0"),
+        ({"batch_size": -4}, r"batch_size: must be > 0"),
+        ({"lr": "fast"}, r"train.lr: 'fast' must be a number"),
+        ({"device": "tpu"}, r"device: 'tpu' is not allowed"),
+        ({"epoch": 3}, r"train: unknown key 'epoch'; allowed keys: .*epochs"),
+    ],
+)
+def test_train_config_errors(options, match, real_batch):
+    model = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=[8], code_size=2)
+    with pytest.raises(aekit.ConfigError, match=match):
+        aekit.fit(model, real_batch[:8], progress=False, **options)
+
+
+def test_yaml_numbers_like_1e_3_are_floats(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("model: {name: dense}\ntrain: {lr: 1e-3}\n")
+    assert load_run_config(path).train.lr == pytest.approx(1e-3)
+
+
+def test_dotted_overrides():
+    raw = {"model": {"name": "dense", "code_size": 30}, "train": {"epochs": 3}}
+    apply_overrides(raw, ["model.code_size=2", "train.epochs=5", "model.hidden=[64, 32]", "data.name=digits"])
+    cfg = parse_run_config(raw)
+    assert cfg.model["code_size"] == 2 and cfg.model["hidden"] == [64, 32]
+    assert cfg.train.epochs == 5 and cfg.data.name == "digits"
+
+
+@pytest.mark.parametrize("bad", ["model.code_size", "=3", "model..x=1"])
+def test_malformed_override(bad):
+    with pytest.raises(aekit.ConfigError, match="must look like section.key=value"):
+        apply_overrides({}, [bad])
+
+
+def test_run_config_unknown_section_and_model_key():
+    with pytest.raises(aekit.ConfigError, match=r"config: unknown key 'trian'"):
+        parse_run_config({"model": {"name": "dense"}, "trian": {}})
+    with pytest.raises(aekit.ConfigError, match=r"model: unknown key 'code'"):
+        parse_run_config({"model": {"name": "dense", "code": 3}})
+    with pytest.raises(aekit.ConfigError, match=r"'model' section with a 'name'"):
+        parse_run_config({"train": {}})
+
+
+def test_bad_config_file(tmp_path):
+    with pytest.raises(aekit.ConfigError, match="does not exist"):
+        load_file(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: [unclosed\n")
+    with pytest.raises(aekit.ConfigError, match="not valid YAML"):
+        load_file(bad)
+    listy = tmp_path / "list.yaml"
+    listy.write_text("- 1\n- 2\n")
+    with pytest.raises(aekit.ConfigError, match="mapping at the top level"):
+        load_file(listy)

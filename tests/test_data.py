@@ -1,0 +1,157 @@
+"""The data layer: IDX files, named data sets, a user's own files, scaling and splits."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+import torch
+
+import aekit
+from aekit.data import Dataset, list_datasets, load_dataset, read_idx, scale_to_unit, write_idx
+from aekit.data.datasets import idx_pair
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_idx_round_trip(tmp_path, suffix):
+    images = np.random.default_rng(0).integers(0, 256, size=(7, 5, 3), dtype=np.uint8)
+    path = tmp_path / f"imgs-idx3-ubyte{suffix}"
+    write_idx(path, images)
+    assert np.array_equal(read_idx(path), images)
+    if not suffix:
+        mapped = read_idx(path, mmap=True)
+        assert isinstance(mapped, np.memmap) and np.array_equal(mapped, images)
+
+
+def test_idx_header_is_read_by_hand(tmp_path):
+    # magic 0x00000801 (ubyte, 1 dim), 3 items
+    path = tmp_path / "labels-idx1-ubyte"
+    path.write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 3, 4, 2, 9]))
+    assert read_idx(path).tolist() == [4, 2, 9]
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_truncated_idx_is_named(tmp_path, suffix):
+    path = tmp_path / f"t-idx3-ubyte{suffix}"
+    payload = bytes([0, 0, 8, 3, 0, 0, 0, 10, 0, 0, 0, 28, 0, 0, 0, 28]) + bytes(100)
+    path.write_bytes(gzip.compress(payload) if suffix else payload)
+    with pytest.raises(aekit.DataError, match="truncated"):
+        read_idx(path)
+
+
+def test_not_idx(tmp_path):
+    path = tmp_path / "x.idx"
+    path.write_bytes(b"hello world, not idx")
+    with pytest.raises(aekit.DataError, match="not an IDX file"):
+        read_idx(path)
+
+
+def test_idx_pair_checks_counts(tmp_path):
+    write_idx(tmp_path / "i", np.zeros((4, 2, 2), np.uint8))
+    write_idx(tmp_path / "l", np.zeros(3, np.uint8))
+    with pytest.raises(aekit.DataError, match="4 images but l has 3 labels"):
+        idx_pair(tmp_path / "i", tmp_path / "l", name="x", classes=None)
+
+
+def test_bundled_mnist_mini():
+    train, test = load_dataset("mnist-mini", "train"), load_dataset("mnist-mini", "test")
+    assert train.x.shape == (10000, 1, 28, 28) and test.x.shape == (2000, 1, 28, 28)
+    assert train.x.dtype == torch.float32 and 0 <= train.x.min() and train.x.max() == 1
+    assert sorted(train.y.unique().tolist()) == list(range(10))
+
+
+def test_datasets_listed():
+    assert {"mnist", "fashion-mnist", "kmnist", "digits", "mnist-mini"} <= set(list_datasets())
+
+
+def test_digits():
+    train, test = load_dataset("digits", "train"), load_dataset("digits", "test")
+    assert train.x.shape[1:] == (1, 8, 8) and len(train) + len(test) == 1797
+    assert train.x.max() <= 1
+
+
+def test_full_mnist_from_data_dir(full_data_dir, monkeypatch):
+    monkeypatch.setenv("AEKIT_DATA_DIR", str(full_data_dir))
+    test = load_dataset("mnist", "test")
+    assert test.x.shape == (10000, 1, 28, 28) and len(test.y) == 10000
+
+
+def test_missing_files_offline_error(tmp_path, monkeypatch):
+    import pooch
+
+    def no_network(*args, **kwargs):
+        raise ConnectionError("network unreachable")
+
+    monkeypatch.setattr(pooch, "retrieve", no_network)
+    monkeypatch.setenv("AEKIT_DATA_DIR", str(tmp_path))
+    with pytest.raises(aekit.DataError, match=r"fashion-mnist: missing t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz in .*fashion-mnist and the download failed") as err:
+        load_dataset("fashion-mnist", "test")
+    assert "\n" not in str(err.value) and "AEKIT_DATA_DIR" in str(err.value)
+
+
+def test_unknown_dataset():
+    with pytest.raises(aekit.ConfigError, match="unknown data set 'mnsit'; choose one of: .*mnist"):
+        load_dataset("mnsit")
+
+
+def test_split_is_stratified_and_seeded(mnist_mini):
+    data = mnist_mini.take(1000, seed=0)
+    a_train, a_val = data.split(0.2, seed=1)
+    b_train, b_val = data.split(0.2, seed=1)
+    assert torch.equal(a_val.x, b_val.x) and len(a_train) + len(a_val) == 1000
+    counts = torch.bincount(a_val.y, minlength=10).float() / torch.bincount(data.y, minlength=10).float()
+    assert torch.allclose(counts, torch.full((10,), 0.2), atol=0.02)
+    assert not torch.equal(data.split(0.2, seed=2)[1].x, a_val.x)
+
+
+def test_user_arrays(tmp_path):
+    rng = np.random.default_rng(0)
+    raw = rng.integers(0, 256, size=(20, 6), dtype=np.uint8)
+    np.save(tmp_path / "a.npy", raw)
+    np.savez(tmp_path / "b.npz", x=raw, y=np.arange(20) % 3)
+    data = load_dataset(str(tmp_path / "a.npy"))
+    assert data.x.shape == (20, 6) and np.allclose(data.x.numpy(), raw / 255.0)
+    labelled = load_dataset(str(tmp_path / "b.npz"))
+    assert labelled.y.tolist() == (np.arange(20) % 3).tolist()
+
+
+def test_user_csv_with_label_column(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,label\n0,10,1\n5,20,0\n10,0,1\n")
+    data = load_dataset(str(path))
+    assert data.x.shape == (3, 2) and data.y.tolist() == [1, 0, 1]
+    assert float(data.x.min()) == 0 and float(data.x.max()) == 1  # min-max scaled floats
+
+
+def test_truncated_csv(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("1,2,3\n4,5,6\n7,8\n")
+    with pytest.raises(aekit.DataError, match="line 3 has 2 values, expected 3"):
+        load_dataset(str(path))
+
+
+def test_image_folder(tmp_path):
+    from PIL import Image
+
+    for label in ("cats", "dogs"):
+        (tmp_path / label).mkdir()
+        for i in range(3):
+            Image.fromarray(np.full((6, 5), 40 * i, np.uint8)).save(tmp_path / label / f"{i}.png")
+    data = load_dataset(str(tmp_path))
+    assert data.x.shape == (6, 1, 6, 5) and data.classes == ["cats", "dogs"]
+    assert data.y.tolist() == [0, 0, 0, 1, 1, 1]
+
+
+def test_scale_to_unit():
+    assert scale_to_unit(np.array([0, 255], np.uint8), name="t").tolist() == [0.0, 1.0]
+    assert scale_to_unit(np.array([-1.0, 1.0]), name="t").tolist() == [0.0, 1.0]
+    with pytest.raises(aekit.DataError, match="NaN"):
+        scale_to_unit(np.array([np.nan, 1.0]), name="t")
+    with pytest.raises(aekit.DataError, match="empty"):
+        scale_to_unit(np.zeros((0, 3)), name="t")
+
+
+def test_dataset_label_mismatch():
+    with pytest.raises(aekit.DataError, match="3 samples but 2 labels"):
+        Dataset(torch.zeros(3, 2), torch.zeros(2, dtype=torch.long))

@@ -1,0 +1,186 @@
+"""The trainer: optimisers, history, callbacks, checkpoints, exact resume, NaN guard."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import aekit
+from aekit.training import checkpoint as ckpt
+from aekit.training.callbacks import Callback, LambdaCallback
+
+
+def tiny(seed: int = 0, **overrides):
+    torch.manual_seed(seed)
+    cfg = {"hidden": [32], "code_size": 8, **overrides}
+    return aekit.create_model("dense", input_shape=(1, 28, 28), **cfg)
+
+
+def weights_equal(a, b) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "adagrad", "rmsprop", "sgd"])
+def test_every_optimiser_lowers_the_loss(optimizer, real_batch):
+    lr = {"sgd": 1e-3, "adagrad": 1e-2}.get(optimizer, 1e-3)
+    history = aekit.fit(tiny(), real_batch[:256], epochs=4, batch_size=32, optimizer=optimizer, lr=lr, progress=False)
+    assert history["train_loss"][-1] < history["train_loss"][0]
+
+
+def test_history_has_every_term_train_and_val(real_batch):
+    model = tiny(code_l2=1e-3)
+    history = aekit.fit(model, real_batch[:128], real_batch[128:192], epochs=2, progress=False)
+    for key in ("train_loss", "train_recon", "train_code_l2", "val_loss", "val_recon", "val_code_l2", "epoch", "time"):
+        assert len(history[key]) == 2, key
+    assert history["epoch"] == [1, 2]
+
+
+def test_mse_and_bce_losses(real_batch):
+    x = real_batch[:4]
+    for loss in ("mse", "bce"):
+        model = tiny(recon_loss=loss)
+        out = model(x)
+        got = model.loss(x, out)["recon"]
+        flat, xh = x.reshape(4, -1), out.x_hat.reshape(4, -1)
+        if loss == "mse":
+            want = ((xh - flat) ** 2).sum(1).mean()
+        else:
+            want = torch.nn.functional.binary_cross_entropy(xh, flat, reduction="none").sum(1).mean()
+        assert torch.allclose(got, want, rtol=1e-4)
+
+
+def test_bce_rejects_data_outside_unit_range(real_batch):
+    with pytest.raises(aekit.DataError, match=r"'bce' needs data in \[0, 1\]"):
+        aekit.fit(tiny(), real_batch[:8] * 2, progress=False)
+
+
+def test_run_folder_contents_and_history_file(real_batch, tmp_path):
+    model = tiny()
+    history = aekit.fit(model, real_batch[:64], real_batch[64:96], epochs=2, run_dir=tmp_path, progress=False)
+    assert (tmp_path / ckpt.CHECKPOINT_FILE).is_file() and (tmp_path / ckpt.MODEL_FILE).is_file()
+    assert json.loads((tmp_path / "history.json").read_text()) == history
+    _, meta = ckpt.read(tmp_path / ckpt.CHECKPOINT_FILE)
+    assert meta["epoch"] == 2 and meta["aekit_version"] == aekit.__version__ and meta["format_version"] == 1
+
+
+def test_refuses_to_overwrite_an_existing_run(real_batch, tmp_path):
+    aekit.fit(tiny(), real_batch[:32], epochs=1, run_dir=tmp_path, progress=False)
+    before = (tmp_path / ckpt.CHECKPOINT_FILE).read_bytes()
+    with pytest.raises(aekit.ConfigError, match="already holds a checkpoint"):
+        aekit.fit(tiny(), real_batch[:32], epochs=1, run_dir=tmp_path, progress=False)
+    assert (tmp_path / ckpt.CHECKPOINT_FILE).read_bytes() == before
+
+
+def test_resume_ends_with_the_same_weights(real_batch, tmp_path):
+    x, val = real_batch[:200], real_batch[200:260]
+    common = {"batch_size": 32, "deterministic": True, "progress": False, "seed": 3}
+    straight = tiny(seed=1)
+    aekit.fit(straight, x, val, epochs=4, **common)
+
+    first = tiny(seed=1)
+    aekit.fit(first, x, val, epochs=2, run_dir=tmp_path, **common)
+    resumed = tiny(seed=99)  # other initial weights: everything must come from the checkpoint
+    history = aekit.fit(resumed, x, val, epochs=4, run_dir=tmp_path, resume=True, **common)
+    assert weights_equal(resumed, straight)
+    assert history["epoch"] == [1, 2, 3, 4]
+
+
+def test_resume_refuses_another_model(real_batch, tmp_path):
+    aekit.fit(tiny(), real_batch[:32], epochs=1, run_dir=tmp_path, progress=False)
+    other = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=[16], code_size=8)
+    with pytest.raises(aekit.CheckpointError, match="another config"):
+        aekit.fit(other, real_batch[:32], epochs=2, run_dir=tmp_path, resume=True, progress=False)
+
+
+def test_resume_without_checkpoint(tmp_path, real_batch):
+    with pytest.raises(aekit.CheckpointError, match="cannot resume"):
+        aekit.fit(tiny(), real_batch[:8], run_dir=tmp_path, resume=True, progress=False)
+
+
+def test_nan_loss_stops_with_epoch_batch_and_keeps_last_checkpoint(real_batch, tmp_path):
+    model = tiny()
+    aekit.fit(model, real_batch[:64], epochs=1, batch_size=16, run_dir=tmp_path, progress=False)
+    good = (tmp_path / ckpt.CHECKPOINT_FILE).read_bytes()
+
+    class Poison(Callback):  # turns the weights to NaN after the 2nd batch of epoch 2
+        def on_batch_end(self, trainer, batch, logs):
+            if trainer.epoch == 1 and batch == 1:
+                with torch.no_grad():
+                    next(trainer.model.parameters()).fill_(float("nan"))
+
+    with pytest.raises(aekit.NonFiniteLossError, match=r"epoch 2, batch 3.*last good checkpoint.*train.lr.*grad_clip"):
+        aekit.fit(model, real_batch[:64], epochs=3, batch_size=16, run_dir=tmp_path, resume=True,
+                  callbacks=[Poison()], progress=False)
+    assert (tmp_path / ckpt.CHECKPOINT_FILE).read_bytes() == good
+
+
+def test_early_stopping_stops_when_the_monitor_stalls(real_batch):
+    scores = [1.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1]  # best at epoch 2, then no improvement
+    model = tiny()
+    plain_loss = model.loss
+
+    def loss_with_score(x, out, *, y=None):  # logs a value we control as "train_score"
+        return {**plain_loss(x, out, y=y), "score": torch.tensor(scores[trainer_epoch[0]])}
+
+    trainer_epoch = [0]
+    model.loss = loss_with_score
+    track = LambdaCallback(on_epoch_begin=lambda t: trainer_epoch.__setitem__(0, t.epoch))
+    history = aekit.fit(model, real_batch[:32], epochs=8, early_stopping=2, monitor="train_score",
+                        callbacks=[track], progress=False)
+    assert history["train_score"][:2] == pytest.approx([1.0, 0.5])
+    assert history["epoch"] == [1, 2, 3, 4]  # epochs 3 and 4 did not improve: patience 2 is used up
+
+
+def test_monitor_must_be_logged(real_batch):
+    with pytest.raises(aekit.ConfigError, match="train.monitor: 'val_acc' is not logged"):
+        aekit.fit(tiny(), real_batch[:16], epochs=1, monitor="val_acc", progress=False)
+
+
+def test_restore_best_returns_best_weights(real_batch, tmp_path):
+    model = tiny()
+    snapshots = {}
+    cb = LambdaCallback(on_epoch_end=lambda t, logs: snapshots.__setitem__(
+        t.epoch, {k: v.clone() for k, v in t.model.state_dict().items()}))
+    history = aekit.fit(model, real_batch[:64], real_batch[64:128], epochs=4, lr=0.05, restore_best=True,
+                        callbacks=[cb], run_dir=tmp_path, progress=False)
+    best_epoch = 1 + min(range(4), key=lambda i: history["val_loss"][i])
+    assert all(torch.equal(v, snapshots[best_epoch][k]) for k, v in model.state_dict().items())
+    assert weights_equal(aekit.load_model(tmp_path / "best.safetensors"), model)
+
+
+def test_grad_clip_bounds_the_update(real_batch):
+    model = tiny()
+    before = [p.detach().clone() for p in model.parameters()]
+    aekit.fit(model, real_batch[:16], epochs=1, batch_size=16, optimizer="sgd", lr=1.0, grad_clip=1e-3, progress=False)
+    step = torch.sqrt(sum(((p.detach() - b) ** 2).sum() for p, b in zip(model.parameters(), before)))
+    assert step <= 1e-3 + 1e-6
+
+
+def test_callbacks_see_every_batch(real_batch):
+    counts = {"batches": 0, "epochs": 0, "begin": 0, "end": 0}
+    cb = LambdaCallback(
+        on_train_begin=lambda t: counts.__setitem__("begin", counts["begin"] + 1),
+        on_batch_end=lambda t, b, logs: counts.__setitem__("batches", counts["batches"] + 1),
+        on_epoch_end=lambda t, logs: counts.__setitem__("epochs", counts["epochs"] + 1),
+        on_train_end=lambda t: counts.__setitem__("end", counts["end"] + 1),
+    )
+    aekit.fit(tiny(), real_batch[:50], epochs=2, batch_size=16, callbacks=[cb], progress=False)
+    assert counts == {"batches": 8, "epochs": 2, "begin": 1, "end": 1}
+    with pytest.raises(aekit.ConfigError, match="unknown hook 'on_step'"):
+        LambdaCallback(on_step=print)
+
+
+def test_progress_bar_shows_live_loss(real_batch, capsys):
+    aekit.fit(tiny(), real_batch[:32], epochs=1, batch_size=16, progress=True)
+    err = capsys.readouterr()
+    assert "epoch 1/1" in err.out + err.err and "train_loss" in err.out + err.err
+
+
+def test_same_seed_same_result(real_batch):
+    a, b = tiny(seed=5), tiny(seed=5)
+    for m in (a, b):
+        aekit.fit(m, real_batch[:64], epochs=2, batch_size=16, seed=7, progress=False)
+    assert weights_equal(a, b)
