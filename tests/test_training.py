@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -184,3 +185,13 @@ def test_same_seed_same_result(real_batch):
     for m in (a, b):
         aekit.fit(m, real_batch[:64], epochs=2, batch_size=16, seed=7, progress=False)
     assert weights_equal(a, b)
+
+
+def test_cosine_schedule_is_set_per_epoch(real_batch):
+    seen = []
+    cb = LambdaCallback(on_epoch_end=lambda t, logs: seen.append(t.optimizer.param_groups[0]["lr"]))
+    aekit.fit(tiny(), real_batch[:16], epochs=4, lr=0.1, lr_min=0.02, lr_schedule="cosine", callbacks=[cb], progress=False)
+    want = [0.02 + 0.04 * (1 + np.cos(np.pi * e / 4)) for e in range(4)]
+    assert seen == pytest.approx(want)
+    with pytest.raises(aekit.ConfigError, match="lr_min: must be <= lr"):
+        aekit.fit(tiny(), real_batch[:16], lr=0.01, lr_min=0.1, progress=False)

@@ -93,6 +93,40 @@ def _cmd_datasets(args) -> None:
     print(f"\ndata directory: {data_dir()} (set AEKIT_DATA_DIR to change it)")
 
 
+def _cmd_export(args) -> None:
+    from .export import export_model
+
+    suffix = ".onnx" if args.format == "onnx" else ".pt"
+    out = Path(args.output) if args.output else Path(args.run_dir) / f"{args.part}{suffix}"
+    path = export_model(args.run_dir, out, format=args.format, part=args.part)
+    print(f"wrote {path}")
+
+
+def _cmd_experiment(args) -> None:
+    from .experiments import experiment, list_experiments, run_experiment, settings
+
+    if args.action == "list":
+        names = list_experiments()
+        width = max(map(len, names)) if names else 0
+        for name in names:
+            print(f"{name:<{width}}  {experiment(name).summary}")
+        return
+    if not args.name:
+        from .errors import ConfigError
+
+        raise ConfigError(f"experiment {args.action}: give an experiment name (see `aekit experiment list`)")
+    if args.action == "show":
+        import yaml
+
+        print(yaml.safe_dump(settings(args.name, args.overrides, tiny=args.tiny), sort_keys=False).rstrip())
+        return
+    run_dir, results = run_experiment(args.name, args.overrides, out_dir=args.out, tiny=args.tiny)
+    headline = results.get("summary") if isinstance(results, dict) else None
+    if headline:
+        print(headline)
+    print(f"run folder: {run_dir}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aekit", description="Build, train, inspect and apply autoencoders.")
     parser.add_argument("--version", action="version", version=f"aekit {__version__}")
@@ -124,6 +158,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list the models, or the keys of one")
     p.add_argument("name", nargs="?")
     p.set_defaults(func=_cmd_models)
+
+    p = sub.add_parser("export", help="export a trained model to ONNX or TorchScript")
+    p.add_argument("run_dir", help="run folder, or a model/checkpoint .safetensors file")
+    p.add_argument("--format", choices=["onnx", "torchscript"], default="onnx")
+    p.add_argument("--part", choices=["encoder", "decoder", "full"], default="encoder")
+    p.add_argument("--output", default=None, help="file to write (default: RUN_DIR/<part>.onnx or .pt)")
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("experiment", help="the classic experiments: list, show NAME, run NAME")
+    p.add_argument("action", choices=["list", "show", "run"])
+    p.add_argument("name", nargs="?")
+    p.add_argument("overrides", nargs="*", help="settings such as epochs=5")
+    p.add_argument("--tiny", action="store_true", help="a tiny budget that runs in seconds (for tests)")
+    p.add_argument("--out", default="runs", help="parent folder of the run folder (default: runs)")
+    p.set_defaults(func=_cmd_experiment)
 
     p = sub.add_parser("datasets", help="list the data sets")
     p.set_defaults(func=_cmd_datasets)

@@ -81,6 +81,10 @@ def scale_to_unit(array: np.ndarray, *, name: str, scale: str = "auto") -> np.nd
         raise DataError(f"{name}: the data set is empty")
     if scale not in ("auto", "minmax", "none"):
         raise DataError(f"{name}: scale {scale!r} is not allowed; choose auto, minmax or none")
+    if array.dtype != np.bool_ and not (
+        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+    ):
+        raise DataError(f"{name}: values must be real numbers, got dtype {array.dtype}")
     if np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_:
         out = array.astype(np.float32)
         if scale == "none":
@@ -89,13 +93,20 @@ def scale_to_unit(array: np.ndarray, *, name: str, scale: str = "auto") -> np.nd
         if scale == "auto" and out.min() >= 0:
             return out / top
     else:
-        out = array.astype(np.float32, copy=False)
-        if not np.isfinite(out).all():
+        with np.errstate(over="ignore"):  # values beyond float32 become inf, refused just below
+            out = array.astype(np.float32, copy=False)
+        if not np.isfinite(array).all():
             raise DataError(f"{name}: the data contains NaN or infinite values; clean or impute them first")
+        if not np.isfinite(out).all():
+            raise DataError(f"{name}: values exceed the float32 range (|x| > 3.4e38); rescale them first")
         if scale == "none" or (scale == "auto" and out.min() >= 0 and out.max() <= 1):
             return out
     lo, hi = float(out.min()), float(out.max())
-    return (out - lo) / (hi - lo) if hi > lo else np.zeros_like(out)
+    if not hi > lo:
+        return np.zeros_like(out)
+    if hi - lo > float(np.finfo(np.float32).max):  # out - lo would overflow to inf in float32
+        out = out.astype(np.float64)
+    return ((out - lo) / (hi - lo)).astype(np.float32, copy=False)
 
 
 def data_dir() -> Path:

@@ -52,11 +52,12 @@ def dataset_entry(name: str) -> DatasetEntry:
 
 
 def _ensure_loaded() -> None:
-    from . import files  # noqa: F401  (registers loaders of other modules)
+    from . import cifar, files, text  # noqa: F401  (registers loaders of other modules)
 
 
 def load_dataset(name: str, split: str = "train", *, root: str | Path | None = None) -> Dataset:
     """Load data set `name` (or a user's file or folder path), split 'train' or 'test'."""
+    _ensure_loaded()
     if split not in SPLITS:
         raise ConfigError(f"split {split!r} is not allowed; choose one of: {', '.join(SPLITS)}")
     path = Path(name).expanduser()

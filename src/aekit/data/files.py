@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,10 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto") ->
         raise DataError(f"{path}: unsupported file type {path.suffix!r}; use .npy, .npz, .csv or a folder of images")
     if split == "test" and not (path.suffix == ".npz"):
         raise DataError(f"{path} holds no separate test part; evaluate on a validation split instead")
+    if np.ndim(x) < 2:
+        raise DataError(
+            f"{path} holds an array of shape {np.shape(x)}; expected (N, features) or (N, C, H, W) samples"
+        )
     x = scale_to_unit(x, name=str(path), scale=scale)
     return Dataset(
         torch.from_numpy(np.ascontiguousarray(x)),
@@ -48,7 +53,7 @@ def _labels(y: np.ndarray, n: int, path: Path) -> np.ndarray:
     if len(y) != n:
         raise DataError(f"{path}: {n} samples but {len(y)} labels")
     if not np.issubdtype(y.dtype, np.integer):
-        if np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0):
+        if np.issubdtype(y.dtype, np.floating) and np.isfinite(y).all() and np.all(np.mod(y, 1) == 0):
             y = y.astype(np.int64)
         else:
             raise DataError(f"{path}: labels must be integers, got {y.dtype}")
@@ -66,7 +71,7 @@ def _npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None]:
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as err:
         raise DataError(f"{path} is truncated or not a .npz archive ({str(err).splitlines()[0]})") from None
     if not arrays:
         raise DataError(f"{path} holds no arrays")
@@ -85,8 +90,11 @@ def _npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None]:
 
 def _csv(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """Numeric CSV; a header row is optional, a column named 'label' (or 'y', 'class') holds labels."""
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise DataError(f"{path} is not a readable text CSV file ({str(err).splitlines()[0]})") from None
     rows = [r for r in rows if r]
     if not rows:
         raise DataError(f"{path} is empty")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,7 @@ def read_idx(path: str | Path, *, mmap: bool = False) -> np.ndarray:
         try:
             with gzip.open(path, "rb") as f:
                 data = f.read()
-        except (OSError, EOFError) as err:
+        except (OSError, EOFError, zlib.error) as err:  # zlib.error: a corrupt compressed stream
             raise DataError(f"{path} is truncated or not gzip ({err}); download it again") from None
         dtype, shape, offset = _parse_header(data[:64], path)
         expected = math.prod(shape) * dtype.itemsize

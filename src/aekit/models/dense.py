@@ -1,9 +1,14 @@
-"""Fully connected autoencoders: `dense` (shallow or deep, any widths) and `linear` (≡ PCA)."""
+"""Fully connected autoencoders: `dense` (shallow or deep, any widths) and `linear` (≡ PCA).
+
+A dense layer is Linear -> [BatchNorm1d] -> activation -> [Dropout]. Batch norm, dropout and the
+activation can be set per layer; the decoder mirrors the encoder unless told otherwise.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from torch import Tensor, nn
 
@@ -11,17 +16,70 @@ from ..config import check, positive
 from ..registry import register_model
 from .base import Activation, Autoencoder, AutoencoderConfig, activation, flatten
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One fully connected layer: Linear(n_in, n_out) -> [BatchNorm1d] -> activation -> [Dropout]."""
+
+    n_in: int
+    n_out: int
+    activation: str = "linear"
+    batch_norm: bool = False
+    dropout: float = 0.0
+
+
+def layer_tail(layer: Layer) -> list[nn.Module]:
+    """The modules after a layer's Linear: batch norm, activation, dropout (those that apply)."""
+    modules: list[nn.Module] = []
+    if layer.batch_norm:
+        modules.append(nn.BatchNorm1d(layer.n_out))
+    if layer.activation != "linear":
+        modules.append(activation(layer.activation))
+    if layer.dropout > 0:
+        modules.append(nn.Dropout(layer.dropout))
+    return modules
+
+
+def stack(layers: Sequence[Layer]) -> nn.Sequential:
+    """A flat Sequential of `layers` (Linear, then its tail, for each)."""
+    modules: list[nn.Module] = []
+    for layer in layers:
+        modules += [nn.Linear(layer.n_in, layer.n_out), *layer_tail(layer)]
+    return nn.Sequential(*modules)
+
 
 def mlp(widths: list[int], act: str, *, last_act: str | None = None) -> nn.Sequential:
     """Linear layers through `widths` (in, h1, ..., out) with `act` between them and `last_act` after."""
-    layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
-        layers.append(nn.Linear(n_in, n_out))
-        is_last = i == len(widths) - 2
-        name = (last_act or "linear") if is_last else act
-        if name != "linear":
-            layers.append(activation(name))
-    return nn.Sequential(*layers)
+    n = len(widths) - 1
+    acts = [act] * (n - 1) + [last_act or "linear"]
+    return stack([Layer(a, b, name) for a, b, name in zip(widths[:-1], widths[1:], acts)])
+
+
+def _per_layer(key: str, value: T | tuple[T, ...], n: int, what: str) -> list[T]:
+    """`n` per-layer values from one value or a list of exactly `n` (`what` names the layers)."""
+    if not isinstance(value, tuple):
+        return [value] * n
+    check(len(value) == n, key, f"needs {n} entries ({what}), got {len(value)}")
+    return list(value)
+
+
+def _mirror(
+    key: str, value: T | tuple[T, ...] | None, enc_key: str, enc_hidden: list[T], enc_value, n: int
+) -> list[T]:
+    """Decoder hidden-layer values: `value` if given, else the encoder's hidden-layer values reversed."""
+    if value is not None:
+        return _per_layer(key, value, n, "one per decoder hidden layer")
+    if not isinstance(enc_value, tuple):  # one value for every encoder hidden layer: same in the decoder
+        return [enc_value] * n
+    check(
+        len(enc_hidden) == n,
+        key,
+        f"cannot mirror the per-layer {enc_key} ({len(enc_hidden)} encoder hidden layers) onto "
+        f"{n} decoder hidden layers; give {key} explicitly ({n} entries)",
+    )
+    return enc_hidden[::-1]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,6 +89,17 @@ class DenseConfig(AutoencoderConfig):
     activation: Activation = "relu"  # hidden layers
     code_activation: Activation = "linear"  # the code layer (Hinton & Salakhutdinov: linear)
     decoder_hidden: tuple[int, ...] | None = None  # None mirrors `hidden`
+    # Per-layer options. One value applies to every hidden layer (not the code layer); a list gives
+    # one entry per encoder hidden layer and then the code layer (len(hidden) + 1 entries).
+    batch_norm: bool | tuple[bool, ...] = False  # BatchNorm1d after the Linear, before the activation
+    dropout: float | tuple[float, ...] = 0.0  # dropout probability after the activation
+    hidden_activations: tuple[Activation, ...] | None = None  # one per hidden layer; None = `activation`
+    # The decoder's hidden layers; the output layer never gets batch norm or dropout. None mirrors
+    # the encoder: decoder hidden layer i gets what encoder hidden layer len(hidden)-1-i has (the
+    # layer of the same width when decoder_hidden mirrors hidden); a list has one entry per layer.
+    decoder_batch_norm: bool | tuple[bool, ...] | None = None
+    decoder_dropout: float | tuple[float, ...] | None = None
+    decoder_activations: tuple[Activation, ...] | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -42,10 +111,63 @@ class DenseConfig(AutoencoderConfig):
                 "decoder_hidden",
                 f"widths must be > 0, got {list(self.decoder_hidden)}",
             )
+        for key in ("dropout", "decoder_dropout"):
+            value = getattr(self, key)
+            probs = value if isinstance(value, tuple) else () if value is None else (value,)
+            check(all(0 <= p < 1 for p in probs), key, f"probabilities must be in [0, 1), got {list(probs)}")
+        self.encoder_layers()  # validates the per-layer lengths
+        self.decoder_layers()
 
     @property
     def decoder_widths(self) -> tuple[int, ...]:
         return tuple(reversed(self.hidden)) if self.decoder_hidden is None else self.decoder_hidden
+
+    def encoder_layers(self) -> list[Layer]:
+        """input -> hidden... -> code, one Layer each (len(hidden) + 1)."""
+        n = len(self.hidden) + 1
+        widths = [self.input_dim, *self.hidden, self.code_size]
+        acts = self._hidden_activations() + [self.code_activation]
+        bns = self._encoder_values("batch_norm", False)
+        drops = self._encoder_values("dropout", 0.0)
+        return [Layer(widths[i], widths[i + 1], acts[i], bns[i], drops[i]) for i in range(n)]
+
+    def decoder_layers(self) -> list[Layer]:
+        """code -> decoder hidden... -> input-sized logits, one Layer each; the last is linear and plain."""
+        n = len(self.decoder_widths)
+        widths = [self.code_size, *self.decoder_widths, self.input_dim]
+        hidden_acts = self._hidden_activations()
+        acts = _mirror(
+            "decoder_activations", self.decoder_activations, "hidden_activations", hidden_acts,
+            self.hidden_activations if self.hidden_activations is not None else self.activation, n,
+        )
+        bns = _mirror(
+            "decoder_batch_norm", self.decoder_batch_norm, "batch_norm",
+            self._encoder_values("batch_norm", False)[:-1], self.batch_norm, n,
+        )
+        drops = _mirror(
+            "decoder_dropout", self.decoder_dropout, "dropout",
+            self._encoder_values("dropout", 0.0)[:-1], self.dropout, n,
+        )
+        layers = [Layer(widths[i], widths[i + 1], acts[i], bns[i], drops[i]) for i in range(n)]
+        return layers + [Layer(widths[-2], widths[-1])]
+
+    def _hidden_activations(self) -> list[str]:
+        if self.hidden_activations is None:
+            return [self.activation] * len(self.hidden)
+        n = len(self.hidden)
+        check(
+            len(self.hidden_activations) == n,
+            "hidden_activations",
+            f"needs {n} entries (one per hidden layer), got {len(self.hidden_activations)}",
+        )
+        return list(self.hidden_activations)
+
+    def _encoder_values(self, key: str, code_default):
+        """One value per encoder layer (hidden layers, then the code layer)."""
+        value = getattr(self, key)
+        if not isinstance(value, tuple):
+            return [value] * len(self.hidden) + [code_default]
+        return _per_layer(key, value, len(self.hidden) + 1, "one per encoder hidden layer, then the code layer")
 
 
 @register_model("dense")
@@ -64,11 +186,8 @@ class DenseAutoencoder(Autoencoder):
 
     def __init__(self, config: DenseConfig) -> None:
         super().__init__(config)
-        d = config.input_dim
-        # (B, D) -> (B, code_size)
-        self.encoder = mlp([d, *config.hidden, config.code_size], config.activation, last_act=config.code_activation)
-        # (B, code_size) -> (B, D) logits
-        self.decoder = mlp([config.code_size, *config.decoder_widths, d], config.activation)
+        self.encoder = stack(config.encoder_layers())  # (B, D) -> (B, code_size)
+        self.decoder = stack(config.decoder_layers())  # (B, code_size) -> (B, D) logits
 
     def encode(self, x: Tensor) -> Tensor:
         return self.encoder(flatten(x))

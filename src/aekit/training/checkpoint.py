@@ -2,8 +2,9 @@
 JSON metadata entry for everything else. Nothing is ever unpickled.
 
 Files are written atomically (temporary file in the same folder, fsync, rename), so a crash or a
-kill while saving leaves the previous checkpoint intact. A SHA-256 of the tensor bytes is stored
-and checked on load, so a truncated or tampered file is refused with a clear message.
+kill while saving leaves the previous checkpoint intact. A SHA-256 of the tensor bytes and the
+metadata is stored and checked on load, so a truncated or tampered file is refused with a clear
+message.
 """
 
 from __future__ import annotations
@@ -56,14 +57,22 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode())
 
 
-def _digest(tensors: dict[str, torch.Tensor]) -> str:
+def _digests(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> tuple[str, str]:
+    """(SHA-256 of the tensors and the metadata, SHA-256 of the tensors alone).
+
+    Files store the first; files written before the metadata was covered store the second, and
+    are still accepted. One digest over both means no single damaged byte can switch the check off.
+    """
     h = hashlib.sha256()
     for key in sorted(tensors):
         t = tensors[key]
         h.update(key.encode())
         h.update(str(t.dtype).encode() + str(tuple(t.shape)).encode())
         h.update(t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
+    tensors_only = h.hexdigest()
+    body = {k: v for k, v in meta.items() if k != "sha256"}  # as read back from JSON
+    h.update(json.dumps(body, sort_keys=True).encode())
+    return h.hexdigest(), tensors_only
 
 
 def write(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
@@ -71,7 +80,8 @@ def write(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, An
     from .. import __version__
 
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    header = {"format_version": FORMAT_VERSION, "aekit_version": __version__, **meta, "sha256": _digest(tensors)}
+    header = json.loads(json.dumps({"format_version": FORMAT_VERSION, "aekit_version": __version__, **meta}))
+    header["sha256"] = _digests(tensors, header)[0]
     atomic_write_bytes(path, st_save(tensors, metadata={"aekit": json.dumps(header)}))
 
 
@@ -86,18 +96,22 @@ def read(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         header_len = int.from_bytes(data[:8], "little")
         raw_meta = json.loads(data[8 : 8 + header_len]).get("__metadata__", {})
         meta = json.loads(raw_meta["aekit"])
+        if not isinstance(meta, dict):
+            raise TypeError("aekit metadata must be a JSON object")
     except (SafetensorError, ValueError, KeyError, TypeError, json.JSONDecodeError, RuntimeError):
         raise CheckpointError(
             f"checkpoint {path} is truncated or not an aekit safetensors file; "
             "use an intact copy or retrain"
         ) from None
     version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise CheckpointError(f"checkpoint {path} records no format version, so it was not written by aekit")
+    if version > FORMAT_VERSION:
         raise CheckpointError(
             f"checkpoint {path} has format version {version!r}; this aekit reads versions up to "
             f"{FORMAT_VERSION}: upgrade aekit (it was written by aekit {meta.get('aekit_version')})"
         )
-    if meta.get("sha256") != _digest(tensors):
+    if meta.get("sha256") not in _digests(tensors, meta):
         raise CheckpointError(f"checkpoint {path} failed its checksum: the file was modified or damaged")
     return tensors, meta
 

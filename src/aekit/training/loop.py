@@ -34,6 +34,8 @@ class TrainConfig:
     batch_size: int = 128
     optimizer: Literal["adam", "adamw", "adagrad", "rmsprop", "sgd"] = "adam"
     lr: float = 1e-3
+    lr_schedule: Literal["constant", "cosine"] = "constant"  # cosine: per epoch from lr down to lr_min
+    lr_min: float = 0.0
     weight_decay: float = 0.0  # the optimiser's own decay (decoupled for adamw)
     momentum: float = 0.0  # sgd and rmsprop only
     shuffle: bool = True
@@ -53,6 +55,8 @@ class TrainConfig:
         positive("epochs", self.epochs)
         positive("batch_size", self.batch_size)
         positive("lr", self.lr)
+        non_negative("lr_min", self.lr_min)
+        check(self.lr_min <= self.lr, "lr_min", f"must be <= lr ({self.lr}), got {self.lr_min}")
         non_negative("weight_decay", self.weight_decay)
         non_negative("momentum", self.momentum)
         positive("grad_clip", self.grad_clip, allow_none=True)
@@ -81,7 +85,7 @@ def as_tensors(data: Any, what: str = "data") -> tuple[Tensor, Tensor | None]:
     y = None
     if hasattr(data, "x") and not isinstance(data, (Tensor, np.ndarray)):
         data, y = data.x, getattr(data, "y", None)
-    elif isinstance(data, (tuple, list)):
+    elif isinstance(data, tuple):
         if len(data) != 2:
             raise DataError(f"{what}: a tuple must be (x, y), got {len(data)} items")
         data, y = data
@@ -122,6 +126,13 @@ def epoch_order(n: int, seed: int, epoch: int, shuffle: bool) -> Tensor:
         return torch.arange(n)
     g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     return torch.randperm(n, generator=g)
+
+
+def epoch_lr(cfg: TrainConfig, epoch: int) -> float:
+    """The learning rate of 0-based `epoch`: a pure function of the epoch, so resuming needs no state."""
+    if cfg.lr_schedule == "constant":
+        return cfg.lr
+    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * epoch / cfg.epochs))
 
 
 def _autocast(device: torch.device, amp: str):
@@ -240,6 +251,8 @@ class Trainer:
         n = x.shape[0]
         order = epoch_order(n, cfg.seed, self.epoch, cfg.shuffle).to(x.device)
         n_batches = math.ceil(n / cfg.batch_size)
+        for group in self.optimizer.param_groups:
+            group["lr"] = epoch_lr(cfg, self.epoch)
         sums: dict[str, Tensor] = {}
         model.train()
         bar = tqdm(
@@ -377,6 +390,8 @@ def fit(
                 f"run folder {run_path} already holds a checkpoint; resume it or choose another folder"
             )
         run_path.mkdir(parents=True, exist_ok=True)
+        for stale in run_path.glob(".*.tmp"):  # left by a kill in the middle of a checkpoint write
+            stale.unlink(missing_ok=True)
     elif resume:
         raise ConfigError("resume=True needs run_dir, the folder holding the checkpoint")
     callbacks = list(callbacks)

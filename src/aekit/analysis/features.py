@@ -1,0 +1,187 @@
+"""What the units of a trained model respond to: first-layer weights, top inputs, activation maximisation.
+
+A unit is a coordinate of the code (`layer=None`) or of any module's output inside the encoder
+(`layer=` a module or its name in `model.named_modules()`), recorded with a forward hook while
+`model.encode` runs. For convolutional outputs (B, C, H, W) a unit is a channel, averaged over space.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import Tensor, nn
+
+from ..errors import ConfigError
+from . import plots
+from .latent import eval_mode, inputs_of, map_batches, model_device
+
+
+def first_layer(model: nn.Module) -> nn.Linear | nn.Conv2d:
+    """The first nn.Linear or nn.Conv2d in `model.modules()` (the layer that sees the input)."""
+    for module in model.modules():
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            return module
+    raise ConfigError(f"model '{getattr(model, 'name', type(model).__name__)}' has no nn.Linear or nn.Conv2d layer")
+
+
+def first_layer_weights(model) -> np.ndarray:
+    """Each first-layer unit's weights shaped like its input: (units, *input_shape) or (filters, C, kh, kw)."""
+    layer = first_layer(model)
+    w = layer.weight.detach().float().cpu()
+    if isinstance(layer, nn.Conv2d):
+        return w.numpy()  # (out, in, kh, kw)
+    shape = tuple(model.config.input_shape)
+    if w.shape[1] != math.prod(shape):
+        return w.numpy()  # the first Linear does not see the raw input: plain (out, in) rows
+    return w.reshape(w.shape[0], *shape).numpy()
+
+
+def _grid_rows(images: np.ndarray, cols: int) -> np.ndarray:
+    """(n, *sample) -> (rows, cols, *sample), blank (mid-grey) tiles filling the last row."""
+    n = len(images)
+    rows = math.ceil(n / cols)
+    padded = np.full((rows * cols, *images.shape[1:]), 0.5, dtype=np.float32)
+    padded[:n] = images
+    return padded.reshape(rows, cols, *images.shape[1:])
+
+
+def plot_first_layer(model, *, max_units: int = 64) -> tuple[np.ndarray, Figure]:
+    """The first `max_units` first-layer weight vectors as images (mid-grey = 0, each scaled on its own)."""
+    weights = first_layer_weights(model)
+    shown = weights[:max_units]
+    if shown.ndim == 4 and shown.shape[1] not in (1, 3):
+        shown = shown[:, :1]  # many input channels: show the first
+    cols = min(len(shown), 16 if len(shown) > 64 else 8)
+    fig = plots.image_grid(
+        _grid_rows(plots.scale_each(shown), cols),
+        title=f"{model.name}: first-layer weights, {len(shown)} of {len(weights)} units (grey = 0, light = positive)",
+    )
+    return weights, fig
+
+
+# --- unit activations ----------------------------------------------------------------------------
+
+
+def _resolve_layer(model: nn.Module, layer: nn.Module | str | None) -> nn.Module | None:
+    if layer is None or isinstance(layer, nn.Module):
+        return layer
+    modules = dict(model.named_modules())
+    if layer not in modules:
+        names = [n for n, m in modules.items() if n and not list(m.children())]
+        raise ConfigError(f"layer: no module named {layer!r}; choose one of: {', '.join(names)}")
+    return modules[layer]
+
+
+def _activations(model, x: Tensor, layer: nn.Module | None) -> Tensor:
+    """(B, units): the code, or `layer`'s output while encoding (channels averaged over space)."""
+    if layer is None:
+        z = model.encode(x)
+        return z.reshape(z.shape[0], -1)
+    captured: list[Tensor] = []
+    handle = layer.register_forward_hook(lambda _m, _i, out: captured.append(out))
+    try:
+        model.encode(x)
+    finally:
+        handle.remove()
+    if not captured:
+        raise ConfigError(f"layer: {type(layer).__name__} is not used by encode(); pick an encoder layer")
+    out = captured[-1]
+    out = out[0] if isinstance(out, (tuple, list)) else out
+    return out.mean(dim=(2, 3)) if out.ndim == 4 else out.reshape(out.shape[0], -1)
+
+
+def unit_activations(model, data: Any, *, layer: nn.Module | str | None = None, batch_size: int = 512) -> np.ndarray:
+    """(N, units) activations of every sample, in eval mode."""
+    x, _ = inputs_of(model, data)
+    module = _resolve_layer(model, layer)
+    return map_batches(model, x, lambda xb: _activations(model, xb, module), batch_size=batch_size).numpy()
+
+
+def _check_unit(unit: int, n_units: int) -> None:
+    if not 0 <= unit < n_units:
+        raise ConfigError(f"unit: {unit} is out of range; this layer has units 0..{n_units - 1}")
+
+
+def top_activating(
+    model, data: Any, unit: int, *, k: int = 10, layer: nn.Module | str | None = None
+) -> tuple[np.ndarray, np.ndarray, Figure]:
+    """The `k` inputs that most activate `unit`: (indices (k,), activations (k,), Figure)."""
+    acts = unit_activations(model, data, layer=layer)
+    _check_unit(unit, acts.shape[1])
+    order = np.argsort(-acts[:, unit], kind="stable")[:k]
+    x, _ = inputs_of(model, data)
+    images = x[order].numpy()[None]  # (1, k, *input_shape)
+    where = f"code unit {unit}" if layer is None else f"unit {unit} of {layer if isinstance(layer, str) else type(layer).__name__}"
+    fig = plots.image_grid(
+        images,
+        title=f"{model.name}: the {len(order)} inputs that most activate {where}",
+        col_labels=[f"{a:.2f}" for a in acts[order, unit]],
+        xlabel="activation",
+    )
+    return order, acts[order, unit], fig
+
+
+def maximize_activation(
+    model,
+    units: int | Sequence[int],
+    *,
+    layer: nn.Module | str | None = None,
+    norm: float | None = None,  # L2 norm of the input; None = sqrt(D) / 3, about a typical MNIST digit's
+    steps: int = 200,
+    lr: float = 0.1,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, Figure]:
+    """Inputs of fixed L2 norm that maximise each unit, by projected gradient ascent (Erhan et al. 2009).
+
+    Returns (inputs (U, *input_shape), their activations (U,), Figure).
+    """
+    units = [units] if isinstance(units, int) else list(units)
+    if not units:
+        raise ConfigError("units: give at least one unit")
+    if steps <= 0 or lr <= 0:
+        raise ConfigError(f"steps and lr must be > 0, got steps={steps}, lr={lr}")
+    shape = tuple(model.config.input_shape)
+    dim = math.prod(shape)
+    norm = math.sqrt(dim) / 3 if norm is None else float(norm)
+    if norm <= 0:
+        raise ConfigError(f"norm: must be > 0, got {norm}")
+    module = _resolve_layer(model, layer)
+    device = model_device(model)
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(len(units), dim, generator=generator).to(device)
+    index = torch.tensor(units, device=device)
+
+    def project(v: Tensor) -> Tensor:
+        return v * (norm / v.norm(dim=1, keepdim=True).clamp_min(1e-12))
+
+    def objective(v: Tensor) -> Tensor:
+        acts = _activations(model, v.reshape(len(units), *shape), module)
+        return acts.gather(1, index[:, None]).squeeze(1)  # (U,): unit i of sample i
+
+    with eval_mode(model), torch.enable_grad():
+        with torch.no_grad():
+            n_units = _activations(model, x[:1].reshape(1, *shape), module).shape[1]
+        for unit in units:
+            _check_unit(unit, n_units)
+        x = project(x)
+        for _ in range(steps):
+            x.requires_grad_(True)
+            (grad,) = torch.autograd.grad(objective(x).sum(), x)  # gradients for x only, not the weights
+            with torch.no_grad():
+                x = project(x + lr * norm * grad / grad.norm(dim=1, keepdim=True).clamp_min(1e-12))
+        with torch.no_grad():
+            final = objective(x).cpu().numpy()
+    inputs = x.detach().cpu().reshape(len(units), *shape).numpy()
+    where = "code unit" if layer is None else "unit"
+    fig = plots.image_grid(
+        _grid_rows(plots.scale_each(inputs), min(len(units), 10)),
+        title=f"{model.name}: inputs of L2 norm {norm:.2f} that maximise each {where} (grey = 0)",
+        col_labels=[str(u) for u in units] if len(units) <= 10 else None,
+        xlabel=f"{where} (activations {', '.join(f'{a:.2f}' for a in final[:6])}{', ...' if len(final) > 6 else ''})",
+    )
+    return inputs, final, fig

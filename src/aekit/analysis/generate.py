@@ -1,0 +1,140 @@
+"""Decoding new codes: the latent-grid manifold picture, random samples, interpolation between inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import Tensor
+
+from ..errors import ConfigError
+from . import plots
+from .latent import eval_mode, inputs_of, map_batches, model_device
+
+
+def code_shape(model) -> tuple[int, ...]:
+    """One sample's code shape, e.g. (k,) or (C, H, W) for a convolutional code."""
+    with eval_mode(model), torch.no_grad():
+        z = model.encode(torch.zeros(1, *model.config.input_shape, device=model_device(model)))
+    return tuple(z.shape[1:])
+
+
+def _decode(model, z: Tensor) -> Tensor:
+    """Decode codes given flat (N, k) or in the model's own code shape."""
+    return map_batches(model, z.float().reshape(z.shape[0], *code_shape(model)), model.decode)
+
+
+def latent_grid(
+    model,
+    *,
+    n: int = 15,
+    dims: tuple[int, int] | None = None,  # which two code coordinates to vary; None needs code_size 2
+    limits: tuple[float, float] | None = None,  # range of both coordinates; None: from `data`, else (-2, 2)
+    data: Any = None,  # optional samples whose codes set `limits` (2nd-98th percentile) and the fixed coordinates
+    base: np.ndarray | None = None,  # the other coordinates when `dims` is a slice; None: median code or 0
+) -> tuple[np.ndarray, Figure]:
+    """Decode a regular n x n grid over a 2-D region of the code space (the "digit manifold").
+
+    Returns (images (n, n, *input_shape) with row i at the i-th value of the second coordinate, Figure).
+    """
+    k = model.code_size
+    if dims is None:
+        if k != 2:
+            raise ConfigError(
+                f"latent_grid needs a 2-d code but model '{model.name}' has code_size {k}; "
+                "pass dims=(i, j) to vary two coordinates with the others fixed"
+            )
+        dims = (0, 1)
+    i, j = dims
+    if i == j or not (0 <= i < k and 0 <= j < k):
+        raise ConfigError(f"dims: must be two different coordinates in 0..{k - 1}, got {dims}")
+    if n < 2:
+        raise ConfigError(f"n: must be >= 2, got {n}")
+    codes = None
+    if data is not None:
+        x, _ = inputs_of(model, data)
+        codes = map_batches(model, x, model.encode).reshape(len(x), -1).numpy()
+    fixed = "the given base" if base is not None else "the median code" if codes is not None else "0"
+    if base is None:
+        base = np.median(codes, axis=0) if codes is not None else np.zeros(k, dtype=np.float32)
+    base = np.asarray(base, dtype=np.float32).reshape(-1)
+    if base.shape != (k,):
+        raise ConfigError(f"base: must hold {k} values (one per code coordinate), got {base.shape[0]}")
+    if limits is not None:
+        lo, hi = float(limits[0]), float(limits[1])
+        if not lo < hi:
+            raise ConfigError(f"limits: must be (low, high) with low < high, got {limits}")
+        ranges = [(lo, hi), (lo, hi)]
+    elif codes is not None:
+        ranges = [tuple(np.percentile(codes[:, d], [2, 98])) for d in (i, j)]
+        ranges = [(lo, hi) if hi - lo > 1e-6 else (lo - 1.0, hi + 1.0) for lo, hi in ranges]  # a constant unit
+    else:
+        ranges = [(-2.0, 2.0), (-2.0, 2.0)]  # +-2 standard deviations of a VAE's N(0, I) prior
+    xs = np.linspace(*ranges[0], n, dtype=np.float32)
+    ys = np.linspace(*ranges[1], n, dtype=np.float32)
+    z = np.tile(base, (n, n, 1))  # (n_y, n_x, k)
+    z[:, :, i] = xs[None, :]
+    z[:, :, j] = ys[:, None]
+    images = _decode(model, torch.from_numpy(z.reshape(n * n, k))).reshape(n, n, *model.config.input_shape).numpy()
+    slice_note = "" if k == 2 else f"\nother coordinates fixed at {fixed}"
+    fig = plots.manifold_picture(
+        images, x_values=xs, y_values=ys, xlabel=f"z[{i}]", ylabel=f"z[{j}]",
+        title=f"{model.name}: decoded {n}x{n} grid over z[{i}], z[{j}]{slice_note}",
+    )
+    return images, fig
+
+
+def random_samples(model, n: int = 16, *, seed: int = 0) -> tuple[np.ndarray, Figure]:
+    """n samples from a generative model's `sample(n)` (e.g. a VAE decoding z ~ N(0, I))."""
+    if not callable(getattr(model, "sample", None)):
+        raise ConfigError(
+            f"model '{model.name}' has no sample(n) method; random samples need a generative model such as 'vae'"
+        )
+    if n <= 0:
+        raise ConfigError(f"n: must be > 0, got {n}")
+    device = model_device(model)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), torch.no_grad():
+        torch.manual_seed(seed)
+        was_training = model.training
+        model.eval()
+        try:
+            out = model.sample(n)
+        finally:
+            model.train(was_training)
+    shape = tuple(model.config.input_shape)
+    if out.shape[1:] != shape and out.ndim == 2 and out.shape[1] == model.code_size:
+        out = _decode(model, out)  # sample() gave codes
+    images = out.detach().float().cpu().reshape(n, *shape).numpy()
+    cols = min(n, 8)
+    rows = -(-n // cols)
+    grid = np.ones((rows * cols, *shape), dtype=np.float32)
+    grid[:n] = images
+    fig = plots.image_grid(grid.reshape(rows, cols, *shape), title=f"{model.name}: {n} random samples")
+    return images, fig
+
+
+def interpolate(model, x_a: Any, x_b: Any, *, steps: int = 10) -> tuple[np.ndarray, Figure]:
+    """Decode codes on the straight line from encode(x_a) to encode(x_b): ((steps, *input_shape), Figure).
+
+    The figure's second row blends the two inputs pixel by pixel, for comparison.
+    """
+    if steps < 2:
+        raise ConfigError(f"steps: must be >= 2, got {steps}")
+    a, _ = inputs_of(model, x_a, "x_a")
+    b, _ = inputs_of(model, x_b, "x_b")
+    a, b = a[:1], b[:1]
+    za, zb = (map_batches(model, v, model.encode) for v in (a, b))
+    t = torch.linspace(0.0, 1.0, steps).reshape(steps, *([1] * (za.ndim - 1)))
+    decoded = _decode(model, (1 - t) * za + t * zb).reshape(steps, *model.config.input_shape)
+    t_x = t.reshape(steps, *([1] * (a.ndim - 1)))
+    blend = (1 - t_x) * a + t_x * b
+    fig = plots.image_grid(
+        torch.stack([decoded, blend]).numpy(),
+        title=f"{model.name}: interpolation between two inputs",
+        row_labels=["decoded code", "pixel blend"],
+        col_labels=[f"{v:.2f}" for v in t.reshape(-1).tolist()],
+        xlabel="position t along the line (0 = first input, 1 = second)",
+    )
+    return decoded.numpy(), fig

@@ -1,0 +1,228 @@
+"""What a trained model does to data: codes, reconstructions, denoising, 2-D maps of the code space.
+
+Everything here uses only the model contract (`encode`, `decode`, `forward`), so it works for
+every registered model. Functions that draw return `(data, Figure)`; save with `save_figure`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import Tensor
+
+from ..errors import ConfigError, DataError
+from ..training.loop import as_tensors
+from . import plots
+
+MAP_METHODS = ("code", "pca", "tsne", "umap")
+
+
+# --- shared helpers ------------------------------------------------------------------------------
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    return next(iter(model.parameters()), torch.empty(0)).device
+
+
+@contextmanager
+def eval_mode(model: torch.nn.Module) -> Iterator[None]:
+    """Eval mode (no noise, no dropout, VAE codes = mean) for the block, then the previous mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+def inputs_of(model, data: Any, what: str = "data") -> tuple[Tensor, Tensor | None]:
+    """(x shaped (N, *input_shape), labels or None) from a Dataset, tensor, array or (x, y) pair."""
+    x, y = as_tensors(data, what)
+    shape = tuple(model.config.input_shape)
+    if x.ndim == len(shape) and x.shape == shape:  # one sample
+        x = x.unsqueeze(0)
+    # shape only: unlike training, analysis may feed inputs outside [0, 1] (noisy or optimised ones)
+    if x.ndim < 2 or math.prod(x.shape[1:]) != math.prod(shape):
+        raise DataError(f"{what}: samples have shape {tuple(x.shape[1:])} but model '{model.name}' expects {shape}")
+    if x.shape[0] == 0:
+        raise DataError(f"{what}: no samples")
+    return x.reshape(x.shape[0], *shape).float(), y
+
+
+def map_batches(model, x: Tensor, fn: Callable[[Tensor], Tensor], *, batch_size: int = 512) -> Tensor:
+    """fn over batches of `x` on the model's device, in eval mode without gradients; result on the CPU."""
+    device = model_device(model)
+    parts = []
+    with eval_mode(model), torch.no_grad():
+        for start in range(0, x.shape[0], batch_size):
+            parts.append(fn(x[start : start + batch_size].to(device)).detach().float().cpu())
+    return torch.cat(parts)
+
+
+def pick(n_total: int, n: int) -> np.ndarray:
+    """The first `n` indices (of `n_total`), so pictures of the same data show the same samples."""
+    if n <= 0:
+        raise ConfigError(f"n: must be > 0, got {n}")
+    return np.arange(min(n, n_total))
+
+
+def encode_all(model, data: Any, *, batch_size: int = 512) -> np.ndarray:
+    """Codes (N, code_size) of every sample, in eval mode."""
+    x, _ = inputs_of(model, data)
+    return map_batches(model, x, model.encode, batch_size=batch_size).reshape(x.shape[0], -1).numpy()
+
+
+def reconstruct_all(model, data: Any, *, batch_size: int = 512) -> np.ndarray:
+    """Reconstructions (N, *input_shape) of every sample, in eval mode."""
+    x, _ = inputs_of(model, data)
+    return map_batches(model, x, lambda xb: model(xb).x_hat, batch_size=batch_size).numpy()
+
+
+# --- reconstructions -----------------------------------------------------------------------------
+
+
+def reconstruction_grid(model, data: Any, *, n: int = 10) -> tuple[np.ndarray, Figure]:
+    """Originals (row 0) above their reconstructions (row 1): ((2, n, *input_shape), Figure)."""
+    x, _ = inputs_of(model, data)
+    x = x[pick(len(x), n)]
+    x_hat = map_batches(model, x, lambda xb: model(xb).x_hat)
+    grid = torch.stack([x, x_hat]).numpy()
+    mse = float(((x_hat - x) ** 2).mean())
+    fig = plots.image_grid(
+        grid,
+        title=f"{model.name}: reconstructions (mean squared error {mse:.4f})",
+        row_labels=["original", "reconstruction"],
+    )
+    return grid, fig
+
+
+def denoising_grid(
+    model,
+    data: Any,
+    *,
+    corrupt: Callable[[Tensor], Tensor] | None = None,
+    n: int = 10,
+    seed: int = 0,
+) -> tuple[np.ndarray, Figure]:
+    """Rows noisy -> denoised -> clean: ((3, n, *input_shape), Figure).
+
+    `corrupt` maps a clean batch to a noisy one; without it the model's own `corrupt` method is
+    used (denoising autoencoders have one).
+    """
+    if corrupt is None:
+        corrupt = getattr(model, "corrupt", None)
+        if corrupt is None:
+            raise ConfigError(
+                f"corrupt: model '{model.name}' has no corrupt method; pass corrupt=, e.g. "
+                "lambda x: (x + 0.3 * torch.randn_like(x)).clamp(0, 1)"
+            )
+    x, _ = inputs_of(model, data)
+    x = x[pick(len(x), n)].to(model_device(model))
+    with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []), torch.no_grad():
+        torch.manual_seed(seed)
+        noisy = corrupt(x)
+    if not isinstance(noisy, Tensor) or noisy.shape != x.shape:
+        raise DataError(f"corrupt must return a tensor shaped like its input {tuple(x.shape)}, got {getattr(noisy, 'shape', type(noisy))}")
+    denoised = map_batches(model, noisy, lambda xb: model(xb).x_hat)
+    grid = torch.stack([noisy.float().cpu(), denoised, x.float().cpu()]).numpy()
+    mse_noisy = float(((noisy.cpu() - x.cpu()) ** 2).mean())
+    mse_denoised = float(((denoised - x.cpu()) ** 2).mean())
+    fig = plots.image_grid(
+        grid,
+        title=f"{model.name}: denoising (mean squared error to clean: noisy {mse_noisy:.4f}, denoised {mse_denoised:.4f})",
+        row_labels=["noisy", "denoised", "clean"],
+    )
+    return grid, fig
+
+
+# --- 2-D maps of the code space ------------------------------------------------------------------
+
+
+def embed_2d(
+    codes: np.ndarray,
+    *,
+    methods: Sequence[str] = MAP_METHODS,
+    seed: int = 0,
+    tsne_iter: int = 1000,  # t-SNE optimisation steps (scikit-learn's default; at least 250)
+) -> dict[str, np.ndarray]:
+    """2-D views (N, 2) of codes (N, k) by each method that applies.
+
+    "code" is the code itself (only when k = 2), "pca" its top two principal components, "tsne"
+    scikit-learn's t-SNE, "umap" umap-learn's UMAP (skipped with a warning when not installed).
+    """
+    unknown = [m for m in methods if m not in MAP_METHODS]
+    if unknown:
+        raise ConfigError(f"methods: {unknown[0]!r} is not allowed; choose from: {', '.join(MAP_METHODS)}")
+    codes = np.asarray(codes, dtype=np.float32).reshape(len(codes), -1)
+    n, k = codes.shape
+    if k < 2:
+        raise ConfigError(f"2-D maps need codes of at least 2 dimensions, got {k}")
+    if n < 5:
+        raise DataError(f"2-D maps need at least 5 points, got {n}")
+    maps: dict[str, np.ndarray] = {}
+    for method in methods:
+        if method == "code" and k == 2:
+            maps["code"] = codes
+        elif method == "pca":
+            from sklearn.decomposition import PCA
+
+            maps["pca"] = PCA(n_components=2, random_state=seed).fit_transform(codes)
+        elif method == "tsne":
+            from sklearn.manifold import TSNE
+
+            perplexity = float(min(30.0, max(2.0, (n - 1) / 3)))
+            iters = {"max_iter" if "max_iter" in inspect.signature(TSNE).parameters else "n_iter": tsne_iter}
+            tsne = TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed, **iters)
+            maps["tsne"] = tsne.fit_transform(codes)
+        elif method == "umap":
+            try:
+                import umap
+            except ImportError:
+                warnings.warn("UMAP panel skipped: umap-learn is not installed (pip install umap-learn)", stacklevel=2)
+                continue
+            maps["umap"] = umap.UMAP(n_components=2, random_state=seed, n_neighbors=min(15, n - 1)).fit_transform(codes)
+    if not maps:
+        raise ConfigError(f"methods: none of {list(methods)} applies to {k}-d codes; add 'pca' or 'tsne'")
+    return maps
+
+
+_PANELS = {
+    "code": ("code (z itself)", ("z[0]", "z[1]")),
+    "pca": ("PCA of the codes", ("principal component 1", "principal component 2")),
+    "tsne": ("t-SNE of the codes", ("t-SNE 1", "t-SNE 2")),
+    "umap": ("UMAP of the codes", ("UMAP 1", "UMAP 2")),
+}
+
+
+def latent_maps(
+    model,
+    data: Any,
+    *,
+    methods: Sequence[str] = MAP_METHODS,
+    n: int = 2000,
+    seed: int = 0,
+    tsne_iter: int = 1000,
+) -> tuple[dict[str, np.ndarray], Figure]:
+    """The same `n` points' codes, mapped to 2-D by each method side by side, coloured by label."""
+    x, y = inputs_of(model, data)
+    keep = pick(len(x), n)
+    codes = map_batches(model, x[keep], model.encode).reshape(len(keep), -1).numpy()
+    maps = embed_2d(codes, methods=methods, seed=seed, tsne_iter=tsne_iter)
+    labels = None if y is None else y[keep].numpy()
+    classes = getattr(data, "classes", None)
+    fig = plots.scatter_maps(
+        {_PANELS[m][0]: p for m, p in maps.items()},
+        labels,
+        title=f"{model.name}: {codes.shape[1]}-d codes of {len(keep)} samples",
+        axis_names={_PANELS[m][0]: _PANELS[m][1] for m in maps},
+        classes=classes,
+    )
+    return maps, fig

@@ -1,0 +1,254 @@
+"""Drawing: the only module that imports matplotlib.
+
+Figures are made with `matplotlib.figure.Figure` on an Agg canvas, not through pyplot, so no
+global backend is switched, nothing needs a display and no figure is kept alive by pyplot.
+Notebooks still show a returned Figure.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from ..errors import ConfigError
+
+TILE_INCHES = 0.75  # size of one image tile in grids
+
+
+def new_figure(width: float, height: float, *, constrained: bool = True) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained" if constrained else None)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def fit_title(title: str, width_inches: float, *, fontsize: float = 12.0) -> str:
+    """`title` wrapped onto several lines so that it fits a figure `width_inches` wide."""
+    chars = max(int(width_inches * 72 / (0.62 * fontsize)) - 2, 20)  # ~0.6 em per character of DejaVu Sans
+    return "\n".join(textwrap.fill(line, chars) for line in title.splitlines())
+
+
+def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
+    """Write `fig` as a PNG (parent folders are created); returns the path."""
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ConfigError(f"save_figure writes PNG files; {path} must end in .png")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png", dpi=dpi, facecolor="white")
+    return path
+
+
+# --- images --------------------------------------------------------------------------------------
+
+
+def as_image(sample: np.ndarray) -> np.ndarray:
+    """One sample as something imshow draws: (H, W) grey or (H, W, 3) colour.
+
+    (C, H, W) with C = 1 or 3 is an image; a flat vector of square length is a square image;
+    any other vector is wrapped into rows of a near-square rectangle (zero-padded).
+    """
+    a = np.asarray(sample, dtype=np.float32)
+    if a.ndim == 3 and a.shape[0] in (1, 3):
+        return a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
+    if a.ndim == 3:  # many channels: the first
+        return a[0]
+    if a.ndim == 2:
+        return a
+    flat = a.reshape(-1)
+    side = math.isqrt(flat.size)
+    if side * side == flat.size:
+        return flat.reshape(side, side)
+    width = math.ceil(math.sqrt(flat.size))
+    height = math.ceil(flat.size / width)
+    return np.pad(flat, (0, width * height - flat.size)).reshape(height, width)
+
+
+def mosaic(images: np.ndarray, *, pad: int = 1, fill: float = 1.0, scale: int = 1) -> np.ndarray:
+    """(rows, cols, *sample) -> one (rows*(h+pad)-pad, cols*(w+pad)-pad[, 3]) picture with `fill` gaps.
+
+    `scale` repeats each pixel, so that tiny tiles (3x3 kernels) are not dwarfed by the gaps.
+    """
+    rows, cols = images.shape[:2]
+    tiles = [[as_image(images[r, c]).repeat(scale, 0).repeat(scale, 1) for c in range(cols)] for r in range(rows)]
+    h, w = tiles[0][0].shape[:2]
+    colour = tiles[0][0].ndim == 3
+    shape = (rows * (h + pad) - pad, cols * (w + pad) - pad) + ((3,) if colour else ())
+    out = np.full(shape, fill, dtype=np.float32)
+    for r in range(rows):
+        for c in range(cols):
+            out[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = tiles[r][c]
+    return out
+
+
+def scale_each(images: np.ndarray) -> np.ndarray:
+    """Map each image to [0, 1] with 0 at mid-grey (for weights and optimised inputs of any sign)."""
+    flat = images.reshape(images.shape[0], -1)
+    top = np.abs(flat).max(axis=1, keepdims=True)
+    top[top == 0] = 1.0
+    return (0.5 + 0.5 * flat / top).reshape(images.shape)
+
+
+def image_grid(
+    images: np.ndarray,
+    *,
+    title: str,
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+    xlabel: str | None = None,
+) -> Figure:
+    """A (rows, cols, *sample) array of images in [0, 1] as one labelled picture."""
+    images = np.asarray(images, dtype=np.float32)
+    rows, cols = images.shape[:2]
+    tile = as_image(images[0, 0])
+    scale = max(1, math.ceil(12 / min(tile.shape[:2])))
+    h, w = tile.shape[0] * scale, tile.shape[1] * scale
+    picture = np.clip(mosaic(images, scale=scale), 0.0, 1.0)
+    # margins in inches, laid out by hand so the picture fills its box exactly and no label is clipped
+    left = 1.3 if row_labels is not None else 0.15
+    right = 0.15
+    width = max(cols * TILE_INCHES * max(w / h, 0.25) + left + right, 4.5)
+    title = fit_title(title, width)
+    top = 0.2 + 0.22 * (title.count("\n") + 1)
+    bottom = 0.1 + (0.25 if col_labels is not None else 0.0) + (0.3 if xlabel else 0.0)
+    box_w = width - left - right
+    box_h = box_w * picture.shape[0] / picture.shape[1]
+    height = box_h + top + bottom
+    fig = new_figure(width, height, constrained=False)
+    ax = fig.add_axes((left / width, bottom / height, box_w / width, box_h / height))
+    ax.imshow(picture, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_xticks([c * (w + 1) + (w - 1) / 2 for c in range(cols)] if col_labels is not None else [])
+    if col_labels is not None:
+        ax.set_xticklabels(list(col_labels), fontsize=8)
+    ax.set_yticks([r * (h + 1) + (h - 1) / 2 for r in range(rows)] if row_labels is not None else [])
+    if row_labels is not None:
+        ax.set_yticklabels(list(row_labels))
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    fig.suptitle(title, y=1 - 0.08 / height, va="top")  # centred on the figure, not on the images
+    return fig
+
+
+def manifold_picture(
+    images: np.ndarray, *, x_values: np.ndarray, y_values: np.ndarray, xlabel: str, ylabel: str, title: str
+) -> Figure:
+    """(n_y, n_x, *sample) decoded images laid out on their latent coordinates (y grows upwards)."""
+    n_y, n_x = images.shape[:2]
+    picture = np.clip(mosaic(images[::-1], pad=0), 0.0, 1.0)  # top row = largest y
+    dx = (x_values[-1] - x_values[0]) / max(n_x - 1, 1)
+    dy = (y_values[-1] - y_values[0]) / max(n_y - 1, 1)
+    extent = (x_values[0] - dx / 2, x_values[-1] + dx / 2, y_values[0] - dy / 2, y_values[-1] + dy / 2)
+    side = min(max(n_x * 0.45, 4.5), 9.0)
+    title = fit_title(title, side + 0.8)
+    fig = new_figure(side + 0.8, side * n_y / n_x + 0.7 + 0.22 * (title.count("\n") + 1))
+    ax = fig.add_subplot()
+    ax.imshow(picture, cmap="gray", vmin=0.0, vmax=1.0, extent=extent, aspect="auto", interpolation="nearest")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    return fig
+
+
+# --- scatter maps --------------------------------------------------------------------------------
+
+
+def scatter_maps(
+    maps: Mapping[str, np.ndarray],
+    labels: np.ndarray | None,
+    *,
+    title: str,
+    axis_names: Mapping[str, tuple[str, str]] | None = None,
+    classes: Sequence[str] | None = None,
+    note: str | None = None,
+) -> Figure:
+    """Side-by-side 2-D maps of the same points, coloured by label, with one shared legend."""
+    if not maps:
+        raise ConfigError("scatter_maps needs at least one 2-D map")
+    n = len(maps)
+    fig = new_figure(4.0 * n + (1.6 if labels is not None else 0.2), 4.3)
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    handles = []
+    uniq = np.unique(labels) if labels is not None else np.array([])
+    discrete = labels is not None and len(uniq) <= 20
+    for ax, (name, points) in zip(axes, maps.items()):
+        points = np.asarray(points)
+        if labels is None:
+            ax.scatter(points[:, 0], points[:, 1], s=8, alpha=0.7, color="tab:blue", linewidths=0)
+        elif discrete:
+            handles = []
+            for colour, value in zip(_palette(len(uniq)), uniq):
+                keep = labels == value
+                name_of = classes[int(value)] if classes is not None and 0 <= int(value) < len(classes) else str(value)
+                handles.append(
+                    ax.scatter(points[keep, 0], points[keep, 1], s=8, alpha=0.75, color=colour, linewidths=0, label=name_of)
+                )
+        else:
+            sc = ax.scatter(points[:, 0], points[:, 1], s=8, c=labels, cmap="viridis", linewidths=0)
+            fig.colorbar(sc, ax=ax, label="label")
+        xname, yname = (axis_names or {}).get(name, ("dimension 1", "dimension 2"))
+        ax.set_xlabel(xname)
+        ax.set_ylabel(yname)
+        ax.set_title(name)
+    if discrete and handles:
+        fig.legend(handles=handles, loc="outside right center", title="label", markerscale=2.5, frameon=False)
+    fig.suptitle(title if note is None else f"{title}\n{note}")
+    return fig
+
+
+def _palette(n: int) -> list:
+    from matplotlib import colormaps
+
+    base = colormaps["tab10" if n <= 10 else "tab20"]
+    return [base(i % base.N) for i in range(n)]
+
+
+# --- learning curves -----------------------------------------------------------------------------
+
+
+def learning_curves(
+    histories: Mapping[str, Mapping[str, Sequence[float]]] | Sequence[Mapping[str, Sequence[float]]],
+    *,
+    metric: str = "loss",
+    title: str | None = None,
+    log_y: bool = False,
+) -> Figure:
+    """Several runs on one plot: `train_<metric>` solid, `val_<metric>` dashed, one colour per run.
+
+    `histories` are what `aekit.fit` returns (epoch, train_loss, val_loss, ...), as a mapping
+    run name -> history or a list (named run 1, run 2, ...).
+    """
+    runs = dict(histories) if isinstance(histories, Mapping) else {f"run {i + 1}": h for i, h in enumerate(histories)}
+    if not runs:
+        raise ConfigError("learning_curves needs at least one history")
+    key = f"train_{metric}"
+    for name, history in runs.items():
+        if key not in history:
+            options = sorted(k[6:] for k in history if k.startswith("train_"))
+            raise ConfigError(f"metric: history of {name!r} has no {key!r}; choose one of: {', '.join(options)}")
+    fig = new_figure(7.0, 4.5)
+    ax = fig.add_subplot()
+    colours = _palette(len(runs))
+    for colour, (name, history) in zip(colours, runs.items()):
+        train = np.asarray(history[key], dtype=float)
+        epochs = np.asarray(history.get("epoch", np.arange(1, len(train) + 1)), dtype=float)
+        ax.plot(epochs, train, color=colour, linestyle="-", marker="o", markersize=3, label=f"{name} (train)")
+        if f"val_{metric}" in history:
+            val = np.asarray(history[f"val_{metric}"], dtype=float)
+            ax.plot(epochs, val, color=colour, linestyle="--", marker="o", markersize=3, label=f"{name} (val)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    if log_y:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_title(title or f"Learning curves ({metric}; solid = train, dashed = validation)")
+    return fig

@@ -1,0 +1,132 @@
+"""CIFAR-10 from the standard `cifar-10-batches-py/` pickled batches, read without running pickled code.
+
+The batches are Python pickles. `restricted_load` unpickles them with an allow-list: plain
+containers and numpy's own array/dtype rebuilders, nothing else, so a tampered file cannot
+import a module or call a function.
+"""
+
+from __future__ import annotations
+
+import pickle
+import tarfile
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import torch
+
+from ..errors import DataError, DataNotFoundError
+from .core import Dataset
+from .datasets import register_dataset
+from .download import RemoteFile, ensure_files
+
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"  # published by the authors (also torchvision's)
+BATCH_FOLDER = "cifar-10-batches-py"
+BATCHES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+# (module, name) pairs a pickle of dicts, lists, bytes and numpy arrays needs, under the names
+# numpy < 2 (numpy.core) and numpy >= 2 (numpy._core) write, and Python 2's (__builtin__).
+_NUMPY = [
+    (f"numpy.{core}.{mod}", name)
+    for core in ("core", "_core")
+    for mod, name in (("multiarray", "_reconstruct"), ("multiarray", "scalar"), ("numeric", "_frombuffer"))
+]
+_BUILTINS = [
+    (mod, name)
+    for mod in ("builtins", "__builtin__")
+    for name in ("bytes", "bytearray", "dict", "list", "tuple", "set", "frozenset", "int", "float", "complex", "str")
+]
+SAFE_GLOBALS = frozenset([*_NUMPY, *_BUILTINS, ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")])
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """Unpickles containers and numpy arrays only; any other global is refused before it is imported."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in SAFE_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+
+
+def restricted_load(file: IO[bytes], *, what: str) -> Any:
+    """Unpickle `file` with `RestrictedUnpickler`; anything unexpected is a one-line DataError."""
+    try:
+        # latin1 turns Python 2 byte strings (the original batches) back into numpy's raw bytes
+        return RestrictedUnpickler(file, encoding="latin1").load()
+    except pickle.UnpicklingError as err:
+        if str(err).startswith("refusing"):
+            raise DataError(f"{what} is not a plain data pickle ({err}); it may be corrupt or malicious") from None
+        raise DataError(f"{what} is truncated or not a pickle ({err})") from None
+    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError) as err:
+        raise DataError(f"{what} is truncated or not a pickle ({type(err).__name__}: {err})") from None
+
+
+def _plain_keys(entry: dict) -> dict:
+    return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in entry.items()}
+
+
+def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One batch file -> (images uint8 (N, 3, 32, 32), labels int64 (N,))."""
+    with open(path, "rb") as f:
+        entry = restricted_load(f, what=str(path))
+    if not isinstance(entry, dict):
+        raise DataError(f"{path} holds a {type(entry).__name__}, expected a dict with 'data' and 'labels'")
+    entry = _plain_keys(entry)
+    if "data" not in entry or "labels" not in entry:
+        raise DataError(f"{path} has keys {sorted(map(str, entry))}; a CIFAR-10 batch has 'data' and 'labels'")
+    data, labels = entry["data"], np.asarray(entry["labels"])
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        shape = getattr(data, "shape", None)
+        raise DataError(f"{path}: 'data' must be a uint8 array of shape (N, 3072), got {type(data).__name__} {shape}")
+    if labels.shape != (len(data),) or not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(f"{path}: {len(data)} images but 'labels' has shape {labels.shape} ({labels.dtype})")
+    if len(labels) and (labels.min() < 0 or labels.max() >= len(CLASSES)):
+        raise DataError(f"{path}: labels must be 0..9, found {labels.min()}..{labels.max()}")
+    # rows hold 1024 red, then 1024 green, then 1024 blue values, each plane row-major
+    return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
+
+
+def load_batches(batch_dir: Path, split: str) -> Dataset:
+    """(N, 3, 32, 32) float32 in [0, 1] and labels from `batch_dir` (a cifar-10-batches-py folder)."""
+    parts = [read_batch(batch_dir / name) for name in BATCHES[split]]
+    x = np.concatenate([p[0] for p in parts]).astype(np.float32) / 255.0
+    y = np.concatenate([p[1] for p in parts])
+    return Dataset(torch.from_numpy(x), torch.from_numpy(y), name="cifar10", classes=list(CLASSES))
+
+
+def _extract(archive: Path, into: Path) -> None:
+    """Unpack the official archive, refusing absolute paths, '..' and links (tarfile's 'data' filter)."""
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            members = [m for m in tar.getmembers() if m.name.startswith(BATCH_FOLDER + "/")]
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(into, members=members, filter="data")
+            else:  # Python < 3.10.12 has no filters: allow plain files and folders below BATCH_FOLDER only
+                if any(".." in Path(m.name).parts or not (m.isfile() or m.isdir()) for m in members):
+                    raise tarfile.TarError("it holds links or paths outside its folder")
+                tar.extractall(into, members=members)
+    except (tarfile.TarError, OSError, EOFError) as err:
+        raise DataError(f"{archive} is truncated or not the CIFAR-10 archive ({err}); delete it and retry") from None
+
+
+@register_dataset("cifar10", "CIFAR-10 colour photos in 10 classes, 50,000 + 10,000, 3x32x32 (Krizhevsky 2009)")
+def load_cifar10(split: str, folder: Path) -> Dataset:
+    """Reads `folder/cifar10/cifar-10-batches-py/`; downloads and unpacks the archive when it is missing."""
+    root = folder / "cifar10"
+    batch_dir = root / BATCH_FOLDER
+    missing = [n for n in BATCHES[split] if not (batch_dir / n).is_file()]
+    if missing:
+        try:
+            (archive,) = ensure_files(
+                root, [RemoteFile("cifar-10-python.tar.gz", CIFAR10_URL, f"md5:{CIFAR10_MD5}")], dataset="cifar10"
+            )
+        except DataNotFoundError:
+            raise DataNotFoundError(
+                f"cifar10: missing {', '.join(missing)} in {batch_dir} and the archive could not be downloaded; "
+                f"unpack {CIFAR10_URL} into {root} (it holds {BATCH_FOLDER}/), "
+                f"or set AEKIT_DATA_DIR to a folder holding cifar10/{BATCH_FOLDER}/"
+            ) from None
+        _extract(archive, root)
+    return load_batches(batch_dir, split)

@@ -1,0 +1,393 @@
+"""Text data sets as fixed-size vectors in [0, 1]: IMDb, BBC News and a user's own corpus.
+
+IMDb (Keras' `imdb.npz` or the `aclImdb/` folder) becomes word-index sequences padded to `maxlen`
+and divided by the vocabulary size `num_words` (the Keras-style "dense autoencoder with BCE on
+IMDb" set-up), or multi-hot bags of words. BBC News and `text_corpus` become TF-IDF or binary
+bag-of-words vectors from a scikit-learn vectorizer fitted on the training texts only; the fitted
+vectorizer is kept in `Dataset.meta["vectorizer"]` so new texts can be encoded the same way.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError, DataError, DataNotFoundError
+from .cifar import restricted_load
+from .core import Dataset
+from .datasets import register_dataset
+from .download import RemoteFile, ensure_files
+
+IMDB_NPZ_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz"
+IMDB_NPZ_SHA256 = "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"  # Keras' published hash
+ACL_IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+IMDB_CLASSES = ["negative", "positive"]
+
+# Keras' conventions: 0 pads, 1 starts a review, 2 stands for a word outside the vocabulary, and a
+# word of frequency rank r (1 = most frequent) gets index r + 3.
+PAD, START, OOV, INDEX_FROM = 0, 1, 2, 3
+
+BBC_FILE = "bbc-news.jsonl.gz"
+REPRESENTATIONS = ("tfidf", "bow")
+
+
+# --- .npz files whose arrays hold Python lists ---------------------------------------------------
+
+
+def _read_npy(raw: bytes, what: str) -> np.ndarray:
+    """One .npy member; object arrays go through the restricted unpickler, never plain pickle."""
+    buf = io.BytesIO(raw)
+    try:
+        return np.lib.format.read_array(buf, allow_pickle=False)
+    except ValueError as err:
+        if "allow_pickle" not in str(err):
+            raise DataError(f"{what} is truncated or not a .npy array ({err})") from None
+    buf.seek(0)
+    version = np.lib.format.read_magic(buf)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(buf)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(buf)
+    else:
+        raise DataError(f"{what}: .npy format version {version} with Python objects is not supported")
+    array = restricted_load(buf, what=what)
+    if not isinstance(array, np.ndarray) or array.shape != shape:
+        raise DataError(f"{what}: its pickled payload is not the {shape} array its header announces")
+    return array
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """All arrays of an .npz archive, including object arrays of lists (as Keras' imdb.npz has)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return {
+                info.filename[:-4]: _read_npy(zf.read(info), f"{path}:{info.filename}")
+                for info in zf.infolist()
+                if info.filename.endswith(".npy")
+            }
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        raise DataError(f"{path} is truncated or not a .npz archive ({err})") from None
+
+
+# --- word-index sequences ------------------------------------------------------------------------
+
+
+def keras_indices(ranks: Iterable[Sequence[int]], num_words: int) -> list[np.ndarray]:
+    """Word frequency ranks -> Keras word indices: START first, rank + 3, OOV past `num_words`.
+
+    Rank 0 marks an unknown word (never a real rank) and becomes OOV too.
+    """
+    out = []
+    for i, words in enumerate(ranks):
+        r = np.asarray(words, dtype=np.int64).reshape(-1)
+        if len(r) and r.min() < 0:
+            raise DataError(f"review {i} holds a negative word rank {r.min()}; ranks must be >= 1")
+        index = r + INDEX_FROM
+        index = np.where((r > 0) & (index < num_words), index, OOV)
+        out.append(np.concatenate([[START], index]))
+    return out
+
+
+def pad_sequences(sequences: Sequence[np.ndarray], maxlen: int) -> np.ndarray:
+    """(N, maxlen) int64, like Keras' defaults: long sequences keep their end, short ones are padded in front."""
+    out = np.full((len(sequences), maxlen), PAD, dtype=np.int64)
+    for i, seq in enumerate(sequences):
+        tail = np.asarray(seq)[-maxlen:]
+        out[i, maxlen - len(tail) :] = tail
+    return out
+
+
+def multi_hot(sequences: Sequence[np.ndarray], num_words: int) -> np.ndarray:
+    """(N, num_words) float32: 1 where the word index occurs in the sequence, else 0."""
+    out = np.zeros((len(sequences), num_words), dtype=np.float32)
+    for i, seq in enumerate(sequences):
+        out[i, np.asarray(seq, dtype=np.int64)] = 1.0
+    return out
+
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased words; aclImdb's `<br />` line breaks are dropped."""
+    return _TOKEN.findall(text.lower().replace("<br />", " "))
+
+
+def _read_acl_imdb(root: Path, split: str) -> tuple[list[list[str]], np.ndarray]:
+    docs: list[list[str]] = []
+    labels: list[int] = []
+    for label, sub in enumerate(("neg", "pos")):
+        for f in sorted((root / split / sub).glob("*.txt")):
+            docs.append(tokenize(f.read_text(encoding="utf-8", errors="replace")))
+            labels.append(label)
+    if not docs:
+        raise DataError(f"{root / split} holds no reviews; expected {split}/neg/*.txt and {split}/pos/*.txt")
+    return docs, np.array(labels, dtype=np.int64)
+
+
+def _acl_imdb_ranks(root: Path, split: str, num_words: int) -> tuple[list[np.ndarray], np.ndarray, dict[str, int]]:
+    """Word ranks by frequency over the train reviews (so test reviews share the train vocabulary)."""
+    train_docs, train_y = _read_acl_imdb(root, "train")
+    counts = Counter(w for doc in train_docs for w in doc)
+    ranked = sorted(counts, key=lambda w: (-counts[w], w))
+    word_rank = {w: r for r, w in enumerate(ranked, start=1)}  # 1 = most frequent, as Keras' word index
+    docs, y = (train_docs, train_y) if split == "train" else _read_acl_imdb(root, "test")
+    ranks = [np.array([word_rank.get(w, 0) for w in doc], dtype=np.int64) for doc in docs]
+    kept = {w: r for w, r in word_rank.items() if r + INDEX_FROM < num_words}
+    return ranks, y, kept
+
+
+def _npz_ranks(path: Path, split: str) -> tuple[list[np.ndarray], np.ndarray]:
+    arrays = read_npz(path)
+    xk, yk = f"x_{split}", f"y_{split}"
+    if xk not in arrays or yk not in arrays:
+        raise DataError(f"{path} has arrays {sorted(arrays)}; Keras' imdb.npz has x_train, y_train, x_test, y_test")
+    x, y = arrays[xk], np.asarray(arrays[yk]).reshape(-1)
+    if len(x) != len(y):
+        raise DataError(f"{path}: {len(x)} reviews in {xk} but {len(y)} labels in {yk}")
+    if not np.isin(y, (0, 1)).all():
+        raise DataError(f"{path}: labels in {yk} must be 0 (negative) or 1 (positive)")
+    try:
+        ranks = [np.asarray(r, dtype=np.int64).reshape(-1) for r in x]
+    except (TypeError, ValueError):
+        raise DataError(f"{path}: {xk} must hold lists of integer word ranks") from None
+    return ranks, y.astype(np.int64)
+
+
+def load_imdb(
+    split: str,
+    folder: Path,
+    *,
+    representation: str = "sequence",  # "sequence" (padded word indices / num_words) or "bow" (multi-hot)
+    maxlen: int = 512,  # words kept per review (its last ones), for "sequence"
+    num_words: int = 10_000,  # vocabulary: indices >= num_words become OOV
+) -> Dataset:
+    """IMDb reviews from `folder/imdb/imdb.npz` (Keras) or `folder/imdb/aclImdb/` (the original text)."""
+    if representation not in ("sequence", "bow"):
+        raise ConfigError(f"representation: {representation!r} is not allowed; choose sequence or bow")
+    if maxlen <= 0:
+        raise ConfigError(f"maxlen: must be > 0, got {maxlen}")
+    if num_words <= INDEX_FROM:
+        raise ConfigError(f"num_words: must be > {INDEX_FROM} (indices 0-2 are reserved), got {num_words}")
+    root = folder / "imdb"
+    npz, acl = root / "imdb.npz", root / "aclImdb"
+    meta: dict[str, Any] = {"representation": representation, "num_words": num_words}
+    if not npz.is_file() and not (acl / split).is_dir():
+        try:
+            ensure_files(root, [RemoteFile("imdb.npz", IMDB_NPZ_URL, f"sha256:{IMDB_NPZ_SHA256}")], dataset="imdb")
+        except DataNotFoundError:
+            raise DataNotFoundError(
+                f"imdb: neither {npz} nor {acl}/{split}/ exists and imdb.npz could not be downloaded; "
+                f"put Keras' imdb.npz ({IMDB_NPZ_URL}) or the unpacked aclImdb/ folder ({ACL_IMDB_URL}) "
+                f"in {root}, or set AEKIT_DATA_DIR to a folder holding imdb/"
+            ) from None
+    if npz.is_file():
+        ranks, y = _npz_ranks(npz, split)
+        meta["source"] = str(npz)
+    else:
+        ranks, y, meta["word_rank"] = _acl_imdb_ranks(acl, split, num_words)
+        meta["source"] = str(acl)
+    sequences = keras_indices(ranks, num_words)
+    if representation == "sequence":
+        x = pad_sequences(sequences, maxlen).astype(np.float32) / num_words  # indices -> [0, 1)
+        meta["maxlen"] = maxlen
+    else:
+        x = multi_hot(sequences, num_words)
+    return Dataset(torch.from_numpy(x), torch.from_numpy(y), name="imdb", classes=list(IMDB_CLASSES), meta=meta)
+
+
+@register_dataset(
+    "imdb",
+    "IMDb movie reviews, 25,000 + 25,000, negative/positive; word-index sequences (512 words, "
+    "10,000-word vocabulary) scaled to [0, 1]",
+)
+def _imdb(split: str, folder: Path) -> Dataset:
+    return load_imdb(split, folder)
+
+
+@register_dataset("imdb-bow", "IMDb movie reviews as multi-hot bags of the 10,000 most frequent words")
+def _imdb_bow(split: str, folder: Path) -> Dataset:
+    return load_imdb(split, folder, representation="bow")
+
+
+# --- TF-IDF / bag-of-words corpora ---------------------------------------------------------------
+
+
+def make_vectorizer(representation: str = "tfidf", max_features: int = 2000):
+    """An unfitted scikit-learn vectorizer whose outputs lie in [0, 1] (l2-normalised TF-IDF, or 0/1)."""
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
+    if representation not in REPRESENTATIONS:
+        raise ConfigError(f"representation: {representation!r} is not allowed; choose one of: {', '.join(REPRESENTATIONS)}")
+    if max_features <= 0:
+        raise ConfigError(f"max_features: must be > 0, got {max_features}")
+    if representation == "tfidf":
+        return TfidfVectorizer(max_features=max_features, stop_words="english", sublinear_tf=True, dtype=np.float32)
+    return CountVectorizer(max_features=max_features, stop_words="english", binary=True, dtype=np.float32)
+
+
+def _encode_labels(labels: Sequence | None, classes: list[str] | None, n: int, name: str):
+    if labels is None:
+        return None, classes
+    labels = list(labels)
+    if len(labels) != n:
+        raise DataError(f"{name}: {n} texts but {len(labels)} labels")
+    if all(isinstance(v, str) for v in labels):
+        classes = list(classes) if classes is not None else sorted(set(labels))
+        unknown = sorted(set(labels) - set(classes))
+        if unknown:
+            raise DataError(f"{name}: labels {unknown[:5]} are not among the classes {classes}")
+        lookup = {c: i for i, c in enumerate(classes)}
+        return np.array([lookup[v] for v in labels], dtype=np.int64), classes
+    y = np.asarray(labels)
+    if not np.issubdtype(y.dtype, np.integer):
+        raise DataError(f"{name}: labels must be all strings or all integers, got {y.dtype}")
+    return y.astype(np.int64), classes
+
+
+def text_corpus(
+    texts: Sequence[str],
+    labels: Sequence[str] | Sequence[int] | None = None,
+    *,
+    representation: str = "tfidf",  # "tfidf" or "bow" (binary bag of words)
+    max_features: int = 2000,  # vocabulary size: the most frequent words of the fitting texts
+    vectorizer=None,  # an already fitted vectorizer (e.g. train.meta["vectorizer"]), used as is
+    classes: list[str] | None = None,  # label index -> name; defaults to the sorted string labels
+    name: str = "text",
+) -> Dataset:
+    """A Dataset of (N, vocabulary) vectors in [0, 1] from a list of strings and optional labels.
+
+    Without `vectorizer` a new one is fitted on `texts`; to encode test texts, pass the training
+    set's `meta["vectorizer"]` and `classes` so both share one vocabulary and label numbering.
+    """
+    texts = list(texts)
+    if not texts:
+        raise DataError(f"{name}: the corpus is empty")
+    bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+    if bad is not None:
+        raise DataError(f"{name}: text {bad} is a {type(texts[bad]).__name__}, expected a string")
+    y, classes = _encode_labels(labels, classes, len(texts), name)
+    if vectorizer is None:
+        vectorizer = make_vectorizer(representation, max_features)
+        try:
+            vectorizer.fit(texts)
+        except ValueError as err:  # e.g. "empty vocabulary; perhaps the documents only contain stop words"
+            raise DataError(f"{name}: cannot build a vocabulary ({err})") from None
+    x = vectorizer.transform(texts).toarray().astype(np.float32)  # (N, vocabulary)
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    meta = {
+        "representation": "tfidf" if isinstance(vectorizer, TfidfVectorizer) else "bow",
+        "vectorizer": vectorizer,
+        "vocabulary": [str(w) for w in vectorizer.get_feature_names_out()],
+    }
+    return Dataset(
+        torch.from_numpy(x), None if y is None else torch.from_numpy(y), name=name, classes=classes, meta=meta
+    )
+
+
+def text_corpus_splits(
+    texts: Sequence[str],
+    labels: Sequence[str] | Sequence[int],
+    *,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    representation: str = "tfidf",
+    max_features: int = 2000,
+    name: str = "text",
+) -> tuple[Dataset, Dataset]:
+    """A seeded stratified (train, test) split; the vectorizer is fitted on the train texts only."""
+    from sklearn.model_selection import train_test_split
+
+    if not 0 < test_fraction < 1:
+        raise ConfigError(f"test_fraction: must be between 0 and 1, got {test_fraction}")
+    texts, labels = list(texts), list(labels)
+    if len(texts) != len(labels):
+        raise DataError(f"{name}: {len(texts)} texts but {len(labels)} labels")
+    index = np.arange(len(texts))
+    try:
+        train_idx, test_idx = train_test_split(index, test_size=test_fraction, random_state=seed, stratify=labels)
+    except ValueError as err:
+        raise DataError(f"{name}: cannot split {len(texts)} texts with test_fraction {test_fraction} ({err})") from None
+    train_idx, test_idx = np.sort(train_idx), np.sort(test_idx)
+    train = text_corpus(
+        [texts[i] for i in train_idx], [labels[i] for i in train_idx],
+        representation=representation, max_features=max_features, name=name,
+    )
+    test = text_corpus(
+        [texts[i] for i in test_idx], [labels[i] for i in test_idx],
+        vectorizer=train.meta["vectorizer"], classes=train.classes, name=name,
+    )
+    train.meta["indices"], test.meta["indices"] = train_idx, test_idx  # rows of the original corpus
+    return train, test
+
+
+def read_jsonl(path: Path, *, text_key: str = "text", label_key: str = "label") -> tuple[list[str], list[str]]:
+    """Texts and labels from gzip-compressed JSON lines (one object a line)."""
+    texts, labels = [], []
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            for number, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                    texts.append(row[text_key])
+                    labels.append(row[label_key])
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    raise DataError(
+                        f"{path}: line {number} is not a JSON object with '{text_key}' and '{label_key}'"
+                    ) from None
+    except (OSError, EOFError) as err:
+        raise DataError(f"{path} is truncated or not gzip ({err})") from None
+    if not texts:
+        raise DataError(f"{path} holds no texts")
+    return texts, labels
+
+
+def load_bbc_news(
+    split: str,
+    folder: Path,
+    *,
+    representation: str = "tfidf",
+    max_features: int = 2000,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+) -> Dataset:
+    """BBC News from `folder/bbc-news/bbc-news.jsonl.gz` (id, label, text a line), split 80/20 by topic."""
+    path = folder / "bbc-news" / BBC_FILE
+    if not path.is_file():
+        raise DataNotFoundError(
+            f"bbc-news: missing {BBC_FILE} in {path.parent}; put the BBC News corpus there as gzip JSON lines "
+            f"(id, label, text), or set AEKIT_DATA_DIR to a folder holding bbc-news/{BBC_FILE}"
+        )
+    texts, labels = read_jsonl(path)
+    train, test = text_corpus_splits(
+        texts, labels, test_fraction=test_fraction, seed=seed,
+        representation=representation, max_features=max_features, name="bbc-news",
+    )
+    return train if split == "train" else test
+
+
+@register_dataset(
+    "bbc-news",
+    "BBC News, 2,225 articles in 5 topics (Greene & Cunningham 2006); TF-IDF of 2,000 words, "
+    "seeded stratified 80/20 split",
+)
+def _bbc_news(split: str, folder: Path) -> Dataset:
+    return load_bbc_news(split, folder)
+
+
+@register_dataset("bbc-news-bow", "BBC News as binary bags of its 2,000 most frequent words, 80/20 split")
+def _bbc_news_bow(split: str, folder: Path) -> Dataset:
+    return load_bbc_news(split, folder, representation="bow")

@@ -1,0 +1,117 @@
+"""Export a model's encoder, decoder or whole autoencoder to ONNX or TorchScript, with a dynamic batch axis.
+
+    export_model("runs/mnist-dense", "encoder.onnx")                   # a run folder or checkpoint
+    export_model(model, "decoder.pt", format="torchscript", part="decoder")
+
+Inputs/outputs are named `x` -> `z` (encoder), `z` -> `x_hat` (decoder) and `x` -> `x_hat`
+(full), with axis 0 named `batch`. ONNX uses torch's `torch.export`-based exporter (it needs
+`onnx` and `onnxscript`: the `[onnx]` extra) and writes one self-contained file. TorchScript uses
+`torch.jit.trace`, which torch now marks deprecated (its warnings are silenced here); prefer ONNX.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import os
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from .errors import ConfigError
+from .training.checkpoint import load_model
+
+FORMATS = ("onnx", "torchscript")
+PARTS = ("encoder", "decoder", "full")
+_NAMES = {"encoder": ("x", "z"), "decoder": ("z", "x_hat"), "full": ("x", "x_hat")}
+
+
+class _Part(nn.Module):
+    """One part of an autoencoder as a plain tensor -> tensor module, so exporters can trace it."""
+
+    def __init__(self, model: nn.Module, part: str) -> None:
+        super().__init__()
+        self.model = model
+        self.part = part
+
+    def forward(self, t: Tensor) -> Tensor:
+        if self.part == "encoder":
+            return self.model.encode(t)
+        if self.part == "decoder":
+            return self.model.decode(t)
+        return self.model(t).x_hat
+
+
+def export_model(
+    model_or_run_dir,
+    path: str | Path,
+    *,
+    format: Literal["onnx", "torchscript"] = "onnx",
+    part: Literal["encoder", "decoder", "full"] = "encoder",
+) -> Path:
+    """Write `part` of a model (an Autoencoder, a fitted aekit.sklearn estimator, or a run folder
+    / model / checkpoint file) to `path` as ONNX or TorchScript; returns the path."""
+    if format not in FORMATS:
+        raise ConfigError(f"export: format {format!r} is not allowed; choose one of: {', '.join(FORMATS)}")
+    if part not in PARTS:
+        raise ConfigError(f"export: part {part!r} is not allowed; choose one of: {', '.join(PARTS)}")
+    if format == "onnx":
+        missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise ConfigError(
+                f"export: format 'onnx' needs {' and '.join(missing)}; pip install 'aekit[onnx]', "
+                "or use format 'torchscript'"
+            )
+    model = _resolve(model_or_run_dir)
+    model = copy.deepcopy(model).cpu().eval()  # leave the caller's model where and as it was
+    wrapper = _Part(model, part).eval()
+    with torch.no_grad():
+        x = torch.rand(2, *model.config.input_shape)  # batch 2: a batch of 1 could be specialised
+        example = model.encode(x) if part == "decoder" else x
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        if format == "onnx":
+            _to_onnx(wrapper, example, tmp, part)
+        else:
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=r"`torch\.jit\.trace.*deprecated")
+                traced = torch.jit.trace(wrapper, example)
+            traced.save(str(tmp))
+        os.replace(tmp, path)  # a failed export never leaves half a file under the wanted name
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _resolve(obj) -> nn.Module:
+    if isinstance(obj, (str, Path)):
+        return load_model(obj)
+    if hasattr(obj, "model_") and not isinstance(obj, nn.Module):  # a fitted aekit.sklearn estimator
+        return obj.model_
+    if isinstance(obj, nn.Module) and hasattr(obj, "encode") and hasattr(obj, "config"):
+        return obj
+    raise ConfigError(
+        f"export: cannot export a {type(obj).__name__}; give an aekit Autoencoder, a fitted "
+        "aekit.sklearn estimator, or the path of a run folder, model or checkpoint file"
+    )
+
+
+def _to_onnx(wrapper: nn.Module, example: Tensor, path: Path, part: str) -> None:
+    input_name, output_name = _NAMES[part]
+    batch = torch.export.Dim("batch")
+    torch.onnx.export(
+        wrapper,
+        (example,),
+        str(path),
+        input_names=[input_name],
+        output_names=[output_name],
+        dynamic_shapes=({0: batch},),
+        dynamo=True,
+        external_data=False,  # one self-contained file (fine below ONNX's 2 GB limit)
+        verbose=False,
+    )

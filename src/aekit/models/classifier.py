@@ -1,0 +1,208 @@
+"""An autoencoder's encoder with a softmax head, trained by the same `aekit.fit` as the autoencoders.
+
+`EncoderClassifier` follows the trainer's contract (`check_data`, `forward -> output`,
+`loss(x, output, y=y) -> dict`) without being an Autoencoder, so it is not registered: the model
+registry lists autoencoders only. Its loss dict holds the cross-entropy ("loss"), "accuracy" and
+"error" (1 - accuracy); the trainer logs them as train_/val_ entries, and since the trainer's
+`monitor` is minimised, monitor "val_loss" or "val_error" (never "val_accuracy").
+
+`select_labels` picks the seeded, stratified labelled subset of a semi-supervised experiment.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..data.core import Dataset
+from ..errors import ConfigError, DataError
+from .base import Autoencoder
+
+_WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)  # what counts as "a layer" for freeze=k
+
+
+@dataclass
+class ClassifierOutput:
+    """What `EncoderClassifier.forward` returns."""
+
+    logits: Tensor  # (B, n_classes), before the softmax
+    z: Tensor  # (B, code_size), the encoder's output
+
+
+class EncoderClassifier(nn.Module):
+    """A pretrained (or fresh) autoencoder's encoder followed by a linear softmax layer.
+
+    Bengio et al. (2007) and Vincent et al., JMLR 11 (2010): supervised fine-tuning of a stack of pretrained layers.
+
+    The autoencoder is deep-copied, so training the classifier leaves it unchanged; its encoder is
+    used through `encode`, and the weights `encode` does not touch (the decoder) are frozen and
+    unused. freeze: "none" trains everything, "all" trains the head only, an int k freezes the
+    first k weight layers (Linear/Conv) of the encoder: their weights get requires_grad False and
+    they (with the batch norm and dropout that follow them) stay in eval mode while training.
+    """
+
+    def __init__(self, autoencoder: Autoencoder, n_classes: int, *, freeze: Literal["all", "none"] | int = "none") -> None:
+        super().__init__()
+        if not isinstance(n_classes, int) or isinstance(n_classes, bool) or n_classes < 2:
+            raise ConfigError(f"n_classes: must be an integer >= 2, got {n_classes!r}")
+        self.autoencoder = copy.deepcopy(autoencoder).requires_grad_(True)
+        self.input_shape = tuple(autoencoder.config.input_shape)
+        self.n_classes = n_classes
+        code_size, used = self._encoder_parameters()
+        for p in self.autoencoder.parameters():
+            if all(p is not u for u in used):
+                p.requires_grad_(False)  # the decoder: never used by `encode`
+        self.head = nn.Linear(code_size, n_classes)  # (B, code_size) -> (B, n_classes)
+        self.frozen = self._freeze(freeze, used)  # modules kept in eval mode
+        self.freeze = freeze
+        self.train()
+
+    def _encoder_parameters(self) -> tuple[int, list[nn.Parameter]]:
+        """The code size and the parameters `encode` uses, found by differentiating one dry run."""
+        ae = self.autoencoder
+        device = next(ae.parameters()).device
+        params = list(ae.parameters())
+        was_training = ae.training
+        ae.eval()
+        try:
+            with torch.enable_grad():
+                z = ae.encode(torch.zeros(2, *self.input_shape, device=device))
+                grads = torch.autograd.grad(z.float().sum(), params, allow_unused=True)
+        finally:
+            ae.train(was_training)
+        if z.ndim != 2:
+            raise ConfigError(f"EncoderClassifier needs flat codes (B, code_size), but encode gives shape {tuple(z.shape)}")
+        return int(z.shape[1]), [p for p, g in zip(params, grads) if g is not None]
+
+    def _freeze(self, freeze: Any, used: list[nn.Parameter]) -> list[nn.Module]:
+        """Set requires_grad False on the frozen weights; return the modules to keep in eval mode."""
+        leaves = [m for m in self.autoencoder.modules() if not list(m.children())]
+
+        def is_used(m: nn.Module) -> bool:
+            return any(p is u for p in m.parameters(recurse=False) for u in used)
+
+        def is_unused_weighted(m: nn.Module) -> bool:
+            return any(True for _ in m.parameters(recurse=False)) and not is_used(m)
+
+        layer_starts = [i for i, m in enumerate(leaves) if isinstance(m, _WEIGHTED) and is_used(m)]
+        if freeze == "none":
+            return []
+        if freeze == "all":
+            k = len(layer_starts)
+        elif isinstance(freeze, int) and not isinstance(freeze, bool) and 0 <= freeze <= len(layer_starts):
+            k = freeze
+        else:
+            raise ConfigError(
+                f"freeze: {freeze!r} is not allowed; choose 'all', 'none' or a number of encoder layers "
+                f"from 0 to {len(layer_starts)}"
+            )
+        if k == 0:
+            return []
+        # layer i = its weight module and what follows it (batch norm, activation, dropout) up to the next one
+        end = layer_starts[k] if k < len(layer_starts) else len(leaves)
+        frozen = [m for m in leaves[layer_starts[0] : end] if not is_unused_weighted(m)]
+        if freeze == "all":
+            frozen = [m for m in leaves if not is_unused_weighted(m)]
+        for m in frozen:
+            m.requires_grad_(False)
+        return frozen
+
+    def train(self, mode: bool = True) -> EncoderClassifier:
+        super().train(mode)
+        for m in self.frozen:
+            m.eval()
+        return self
+
+    # --- the trainer's contract -------------------------------------------------------------------
+    def check_data(self, x: Tensor) -> None:
+        self.autoencoder.check_data(x)
+
+    def forward(self, x: Tensor) -> ClassifierOutput:
+        z = self.autoencoder.encode(x)  # (B, *input_shape) -> (B, code_size)
+        return ClassifierOutput(logits=self.head(z), z=z)
+
+    def loss(self, x: Tensor, output: ClassifierOutput, *, y: Tensor | None = None) -> dict[str, Tensor]:
+        """{"loss": cross-entropy, "accuracy", "error": 1 - accuracy}, means over the batch."""
+        if y is None:
+            raise DataError("EncoderClassifier needs labels: give (x, y) or a Dataset with labels")
+        if y.is_floating_point() or y.ndim != 1:
+            raise DataError(f"labels must be integer class indices of shape (N,), got {y.dtype} {tuple(y.shape)}")
+        if y.min() < 0 or y.max() >= self.n_classes:
+            raise DataError(
+                f"labels must be in [0, {self.n_classes - 1}] for {self.n_classes} classes, "
+                f"got values from {int(y.min())} to {int(y.max())}"
+            )
+        ce = F.cross_entropy(output.logits.float(), y.long())
+        accuracy = (output.logits.argmax(dim=1) == y).float().mean()
+        return {"loss": ce, "accuracy": accuracy.detach(), "error": (1 - accuracy).detach()}
+
+    # --- using it ----------------------------------------------------------------------------------
+    @torch.no_grad()
+    def predict_proba(self, x: Tensor, *, batch_size: int = 1024) -> Tensor:
+        """(N, *input_shape) -> (N, n_classes) class probabilities, in eval mode."""
+        was_training = self.training
+        self.eval()
+        device = self.head.weight.device
+        try:
+            probs = [
+                F.softmax(self(x[i : i + batch_size].to(device)).logits.float(), dim=1).cpu()
+                for i in range(0, x.shape[0], batch_size)
+            ]
+        finally:
+            self.train(was_training)
+        return torch.cat(probs)
+
+    def predict(self, x: Tensor, *, batch_size: int = 1024) -> Tensor:
+        """(N, *input_shape) -> (N,) predicted class indices."""
+        return self.predict_proba(x, batch_size=batch_size).argmax(dim=1)
+
+    def accuracy(self, data: Any, *, batch_size: int = 1024) -> float:
+        """Share of correctly classified samples of a Dataset or (x, y) pair."""
+        from ..training.loop import as_tensors
+
+        x, y = as_tensors(data, "accuracy data")
+        if y is None:
+            raise DataError("accuracy needs labels: give (x, y) or a Dataset with labels")
+        return float((self.predict(x, batch_size=batch_size) == y.cpu()).float().mean())
+
+
+def select_labels(
+    dataset: Dataset, n_labels: int | None = None, *, labels_per_class: int | None = None, seed: int = 0
+) -> Dataset:
+    """A seeded random labelled subset, stratified by class: give `n_labels` or `labels_per_class`.
+
+    labels_per_class: exactly that many samples of every class.
+    n_labels: exactly that many samples, shared among the classes in proportion to their
+    frequency (largest remainders get the leftover ones), e.g. 100 MNIST digits -> ~10 per class.
+    """
+    if dataset.y is None:
+        raise DataError(f"{dataset.name}: select_labels needs a data set with labels")
+    if (n_labels is None) == (labels_per_class is None):
+        raise ConfigError("select_labels: give exactly one of n_labels and labels_per_class")
+    y = dataset.y.numpy()
+    classes, counts = np.unique(y, return_counts=True)
+    if labels_per_class is not None:
+        if labels_per_class < 1:
+            raise ConfigError(f"labels_per_class: must be >= 1, got {labels_per_class}")
+        if labels_per_class > counts.min():
+            raise DataError(
+                f"labels_per_class: {labels_per_class} is more than class {classes[counts.argmin()]} has "
+                f"({counts.min()} samples)"
+            )
+        wanted = np.full(len(classes), labels_per_class)
+    else:
+        if not 1 <= n_labels <= len(y):
+            raise ConfigError(f"n_labels: must be between 1 and the data set's {len(y)} samples, got {n_labels}")
+        share = counts * n_labels / len(y)
+        wanted = np.floor(share).astype(int)
+        leftover = n_labels - wanted.sum()
+        wanted[np.argsort(-(share - wanted), kind="stable")[:leftover]] += 1
+    rng = np.random.default_rng(seed)
+    chosen = [rng.permutation(np.flatnonzero(y == c))[:n] for c, n in zip(classes, wanted)]
+    return dataset.subset(np.sort(np.concatenate(chosen)))

@@ -1,0 +1,206 @@
+"""Convolutional autoencoder: conv + max-pool encoder, with three ways back up in the decoder.
+
+Decoders (`decoder` key):
+  upsample   nearest-neighbour upsampling by 2, then a conv
+  transpose  a stride-2 transposed conv (learned upsampling)
+  unpool     max-unpooling with the encoder's pooling indices ("remember where the max was"), then
+             a conv. `forward` passes the indices from `encode` to the decoder (and returns them in
+             `Output.extras["pool_indices"]`). `decode(z)` alone has no indices, so it unpools with
+             fixed switches: each value goes to the top-left of its 2x2 window, zeros elsewhere
+             (Dosovitskiy et al. 2015). Its shapes are right, but a model trained with real indices
+             reconstructs best through `forward` or `decode(z, pool_indices=...)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..config import check, positive
+from ..registry import register_model
+from .base import Activation, Autoencoder, AutoencoderConfig, Output, activation
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConvConfig(AutoencoderConfig):
+    input_shape: tuple[int, ...]  # (channels, height, width); height and width divisible by 2**len(channels)
+    channels: tuple[int, ...] = (16, 32)  # conv widths; each conv is followed by a 2x2 max-pool
+    kernel_size: int = 3  # odd, so "same" padding keeps the size
+    activation: Activation = "relu"
+    batch_norm: bool = False  # BatchNorm2d after each hidden conv (encoder and decoder)
+    code_size: int | None = None  # a dense code layer of this size; None = the last feature map is the code
+    decoder: Literal["upsample", "transpose", "unpool"] = "upsample"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check(
+            len(self.input_shape) == 3,
+            "input_shape",
+            f"the conv model needs images shaped (channels, height, width), got {tuple(self.input_shape)}",
+        )
+        check(len(self.channels) > 0, "channels", "needs at least one conv width, e.g. [16, 32]")
+        check(all(c > 0 for c in self.channels), "channels", f"widths must be > 0, got {list(self.channels)}")
+        check(
+            self.kernel_size > 0 and self.kernel_size % 2 == 1,
+            "kernel_size",
+            f"must be an odd number > 0 (1, 3, 5, ...), got {self.kernel_size}",
+        )
+        positive("code_size", self.code_size, allow_none=True)
+        n_pool = len(self.channels)
+        factor = 2**n_pool
+        _, height, width = self.input_shape
+        below = factor * (height // factor) or factor
+        check(
+            height % factor == 0 and width % factor == 0,
+            "input_shape",
+            f"{tuple(self.input_shape)} cannot go through {n_pool} pooling layers (one per entry of channels): "
+            f"height and width must be multiples of {factor} (e.g. {below} or {below + factor}); "
+            "use fewer channels entries or resize the images",
+        )
+
+    @property
+    def feature_shape(self) -> tuple[int, int, int]:
+        """Shape of the last pooled feature map, (C, H / 2**n, W / 2**n)."""
+        factor = 2 ** len(self.channels)
+        _, height, width = self.input_shape
+        return (self.channels[-1], height // factor, width // factor)
+
+
+class Unpool2d(nn.Module):
+    """2x2 max-unpooling: values go back where `indices` say the max was, zeros elsewhere.
+
+    Without indices each value goes to the top-left of its window (fixed switches).
+    """
+
+    def forward(self, x: Tensor, indices: Tensor | None = None) -> Tensor:
+        # (B, C, h, w) -> (B, C, 2h, 2w)
+        b, c, h, w = x.shape
+        if indices is not None:
+            return F.max_unpool2d(x, indices, kernel_size=2, output_size=(2 * h, 2 * w))
+        out = x.new_zeros(b, c, 2 * h, 2 * w)
+        out[:, :, ::2, ::2] = x
+        return out
+
+
+def conv_block(c_in: int, c_out: int, k: int, act: str, batch_norm: bool) -> nn.Sequential:
+    """Same-size conv (+ batch norm) + activation."""
+    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, k, padding=k // 2)]
+    if batch_norm:
+        layers.append(nn.BatchNorm2d(c_out))
+    layers.append(activation(act))
+    return nn.Sequential(*layers)
+
+
+class UpBlock(nn.Module):
+    """Doubles height and width and maps c_in -> c_out channels; `last` leaves out norm and activation."""
+
+    def __init__(self, kind: str, c_in: int, c_out: int, k: int, act: str, batch_norm: bool, *, last: bool):
+        super().__init__()
+        self.kind = kind
+        if kind == "transpose":
+            # (H - 1) * 2 - 2 * (k // 2) + k + 1 = 2H for odd k
+            self.up = nn.ConvTranspose2d(c_in, c_out, k, stride=2, padding=k // 2, output_padding=1)
+        else:
+            self.up = Unpool2d() if kind == "unpool" else nn.Upsample(scale_factor=2, mode="nearest")
+            self.conv = nn.Conv2d(c_in, c_out, k, padding=k // 2)
+        tail: list[nn.Module] = []
+        if not last:
+            if batch_norm:
+                tail.append(nn.BatchNorm2d(c_out))
+            tail.append(activation(act))
+        self.tail = nn.Sequential(*tail)
+
+    def forward(self, x: Tensor, indices: Tensor | None = None) -> Tensor:
+        if self.kind == "transpose":
+            x = self.up(x)
+        elif self.kind == "unpool":
+            x = self.conv(self.up(x, indices))
+        else:
+            x = self.conv(self.up(x))
+        return self.tail(x)
+
+
+@register_model("conv")
+class ConvAutoencoder(Autoencoder):
+    """Convolutional autoencoder: conv + max-pool down, upsample / transposed conv / unpool back up.
+
+    Masci et al. (2011), stacked convolutional autoencoders; unpooling with switches: Zeiler & Fergus (2014).
+    """
+
+    Config = ConvConfig
+
+    @staticmethod
+    def small_config(shape: tuple[int, ...]) -> dict:
+        """A quick-to-train size for tests: two pooling layers where the image size allows it."""
+        n_pool = 2
+        if len(shape) == 3:
+            while n_pool > 1 and (shape[1] % 2**n_pool or shape[2] % 2**n_pool):
+                n_pool -= 1
+        return {"channels": (8, 16)[:n_pool]}
+
+    def __init__(self, config: ConvConfig) -> None:
+        super().__init__(config)
+        cfg = config
+        widths = [cfg.input_shape[0], *cfg.channels]
+        k, act, bn = cfg.kernel_size, cfg.activation, cfg.batch_norm
+        # each block: (B, c_i, H, W) -> (B, c_{i+1}, H, W); each pool halves H and W
+        self.down = nn.ModuleList(conv_block(a, b, k, act, bn) for a, b in zip(widths[:-1], widths[1:]))
+        self.pool = nn.MaxPool2d(2, return_indices=True)
+        feat = math.prod(cfg.feature_shape)
+        if cfg.code_size is not None:
+            self.to_code = nn.Linear(feat, cfg.code_size)  # (B, C*h*w) -> (B, code_size)
+            self.from_code = nn.Sequential(nn.Linear(cfg.code_size, feat), activation(act))
+        # mirror of `down`: (B, c_{i+1}, H/2, W/2) -> (B, c_i, H, W); the last gives input-channel logits
+        self.up = nn.ModuleList(
+            UpBlock(cfg.decoder, b, a, k, act, bn, last=i == 0)
+            for i, (a, b) in reversed(list(enumerate(zip(widths[:-1], widths[1:]))))
+        )
+
+    @property
+    def code_size(self) -> int:
+        """Number of code features (the flattened feature map when there is no dense code layer)."""
+        cfg = self.config
+        return cfg.code_size if cfg.code_size is not None else math.prod(cfg.feature_shape)
+
+    def encode_with_indices(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """The code and each pooling layer's argmax indices, first layer first."""
+        h = x.reshape(x.shape[0], *self.config.input_shape)
+        indices = []
+        for block in self.down:
+            h, idx = self.pool(block(h))
+            indices.append(idx)
+        if self.config.code_size is not None:
+            h = self.to_code(h.flatten(1))  # (B, code_size)
+        return h, indices  # h: (B, code_size) or (B, C, h, w)
+
+    def encode(self, x: Tensor) -> Tensor:
+        return self.encode_with_indices(x)[0]
+
+    def decode_logits(self, z: Tensor, *, pool_indices: list[Tensor] | None = None) -> Tensor:
+        """Logits shaped like the input; `pool_indices` (from encoding) are used by the unpool decoder only."""
+        cfg = self.config
+        h = self.from_code(z) if cfg.code_size is not None else z
+        h = h.reshape(z.shape[0], *cfg.feature_shape)  # a flattened feature-map code is accepted too
+        steps = reversed(pool_indices) if pool_indices is not None else [None] * len(self.up)
+        for block, idx in zip(self.up, steps):
+            h = block(h, idx)
+        return h
+
+    def decode(self, z: Tensor, *, pool_indices: list[Tensor] | None = None) -> Tensor:
+        return self.activate_output(self.decode_logits(z, pool_indices=pool_indices))
+
+    def penalties(self, x: Tensor, output: Output) -> dict[str, Tensor]:
+        # a feature-map code (B, C, h, w) is penalised like any code: summed over all its features
+        return super().penalties(x, dataclasses.replace(output, z=output.z.flatten(1)))
+
+    def forward(self, x: Tensor) -> Output:
+        z, indices = self.encode_with_indices(x)
+        use = indices if self.config.decoder == "unpool" else None
+        logits = self.decode_logits(z, pool_indices=use)
+        extras = {"pool_indices": indices} if use is not None else {}
+        return Output(x_hat=self.activate_output(logits), z=z, logits=logits, extras=extras)

@@ -1,0 +1,71 @@
+"""Tied weights: a dense autoencoder whose decoder reuses the encoder's weight matrices, transposed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..config import check
+from ..registry import register_model
+from .base import Autoencoder, flatten
+from .dense import DenseConfig, layer_tail, stack
+
+
+@dataclass(frozen=True, kw_only=True)
+class TiedConfig(DenseConfig):
+    """DenseConfig whose decoder widths must mirror the encoder's (they share the matrices)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check(
+            self.decoder_hidden is None,
+            "decoder_hidden",
+            "a tied decoder reuses the encoder's matrices, so its widths mirror `hidden`; leave it null",
+        )
+
+
+@register_model("tied")
+class TiedAutoencoder(Autoencoder):
+    """Dense autoencoder with tied weights: each decoder layer applies an encoder matrix transposed.
+
+    Vincent et al. (2010), Stacked denoising autoencoders, JMLR 11: W' = W^T halves the weights.
+    """
+
+    Config = TiedConfig
+
+    @staticmethod
+    def small_config(shape: tuple[int, ...]) -> dict:
+        """A quick-to-train size for tests."""
+        return {"hidden": (128, 64), "code_size": 16}
+
+    def __init__(self, config: TiedConfig) -> None:
+        super().__init__(config)
+        self.encoder = stack(config.encoder_layers())  # (B, D) -> (B, code_size)
+        decoder = config.decoder_layers()
+        # Decoder layer i multiplies by encoder matrix L-1-i transposed. There is one Parameter per
+        # matrix and the transpose is taken in `decode_logits`, so the state dict shares no tensors.
+        self.decoder_biases = nn.ParameterList(nn.Parameter(torch.zeros(layer.n_out)) for layer in decoder)
+        self.decoder_tails = nn.ModuleList(nn.Sequential(*layer_tail(layer)) for layer in decoder)
+
+    def encoder_linears(self) -> list[nn.Linear]:
+        return [m for m in self.encoder if isinstance(m, nn.Linear)]
+
+    def decoder_weights(self) -> list[Tensor]:
+        """The decoder's effective (out, in) matrices, code side first: the encoder's, transposed."""
+        return [linear.weight.t() for linear in reversed(self.encoder_linears())]
+
+    def encode(self, x: Tensor) -> Tensor:
+        return self.encoder(flatten(x))
+
+    def decode_logits(self, z: Tensor) -> Tensor:
+        h = z
+        for weight, bias, tail in zip(self.decoder_weights(), self.decoder_biases, self.decoder_tails):
+            h = tail(F.linear(h, weight, bias))  # (B, n_out of encoder layer) -> (B, its n_in)
+        return h.reshape(z.shape[0], *self.config.input_shape)
+
+    def penalised_weights(self) -> list[Tensor]:
+        """Each shared matrix once: the encoder's."""
+        return [linear.weight for linear in self.encoder_linears()]

@@ -1,0 +1,128 @@
+"""Variational autoencoder: a Gaussian encoder q(z|x) = N(mu, diag(exp(logvar))), a prior N(0, I).
+
+Training mode draws z = mu + exp(logvar / 2) * eps (the reparameterisation trick); eval mode decodes
+z = mu, so evaluation and reconstructions are deterministic. `Output.z` is always mu (analysis uses
+the mean); `Output.extras` holds mu, logvar and z_sample (the z that was decoded).
+
+The loss is recon + beta * w * KL(q(z|x) || N(0, I)), where w rises linearly from 0 to 1 over
+`kl_warmup_steps` optimiser steps (KL annealing, Bowman et al. 2016). The step count is the
+`kl_step` buffer: it grows by one on every `loss` call in training mode with gradients on (one per
+optimiser step in `fit`) and is part of the state_dict, so a resumed run continues the warm-up exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from ..config import check, non_negative, positive
+from ..registry import register_model
+from .base import Activation, Autoencoder, AutoencoderConfig, Output, flatten
+from .dense import mlp
+
+
+@dataclass(frozen=True, kw_only=True)
+class VAEConfig(AutoencoderConfig):
+    hidden: tuple[int, ...] = (512, 256)  # encoder widths between input and code
+    code_size: int = 20  # latent dimensions
+    activation: Activation = "relu"  # hidden layers
+    decoder_hidden: tuple[int, ...] | None = None  # None mirrors `hidden`
+    beta: float = 1.0  # KL weight; > 1 is the beta-VAE (Higgins et al. 2017)
+    kl_warmup_steps: int = 0  # optimiser steps over which the KL weight rises linearly 0 -> 1; 0 = none
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        positive("code_size", self.code_size)
+        check(all(w > 0 for w in self.hidden), "hidden", f"widths must be > 0, got {list(self.hidden)}")
+        if self.decoder_hidden is not None:
+            check(
+                all(w > 0 for w in self.decoder_hidden),
+                "decoder_hidden",
+                f"widths must be > 0, got {list(self.decoder_hidden)}",
+            )
+        non_negative("beta", self.beta)
+        non_negative("kl_warmup_steps", self.kl_warmup_steps)
+
+    @property
+    def decoder_widths(self) -> tuple[int, ...]:
+        return tuple(reversed(self.hidden)) if self.decoder_hidden is None else self.decoder_hidden
+
+
+def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, I)) per sample, summed over latent dimensions: (B, k) -> (B,)."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1)
+
+
+@register_model("vae")
+class VariationalAutoencoder(Autoencoder):
+    """Variational autoencoder: Gaussian code, reparameterised sampling, KL to N(0, I) with beta and warm-up.
+
+    Kingma & Welling (2014), Auto-Encoding Variational Bayes.
+    """
+
+    Config = VAEConfig
+
+    @staticmethod
+    def small_config(shape: tuple[int, ...]) -> dict:
+        """A quick-to-train size for tests."""
+        return {"hidden": (128,), "code_size": 8}
+
+    def __init__(self, config: VAEConfig) -> None:
+        super().__init__(config)
+        d, k = config.input_dim, config.code_size
+        # (B, D) -> (B, 2k): mu and logvar side by side
+        self.encoder = mlp([d, *config.hidden, 2 * k], config.activation)
+        # (B, k) -> (B, D) logits
+        self.decoder = mlp([k, *config.decoder_widths, d], config.activation)
+        # optimiser steps taken, for the KL warm-up; a buffer so checkpoints carry it
+        self.register_buffer("kl_step", torch.zeros((), dtype=torch.long))
+
+    def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """mu and logvar of q(z|x), each (B, code_size)."""
+        mu, logvar = self.encoder(flatten(x)).chunk(2, dim=1)
+        return mu, logvar
+
+    def encode(self, x: Tensor) -> Tensor:
+        return self.posterior(x)[0]
+
+    def decode_logits(self, z: Tensor) -> Tensor:
+        return self.decoder(z).reshape(z.shape[0], *self.config.input_shape)
+
+    def forward(self, x: Tensor) -> Output:
+        mu, logvar = self.posterior(x)
+        if self.training:
+            z_sample = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        else:
+            z_sample = mu
+        logits = self.decode_logits(z_sample)
+        extras = {"mu": mu, "logvar": logvar, "z_sample": z_sample}
+        return Output(x_hat=self.activate_output(logits), z=mu, logits=logits, extras=extras)
+
+    @property
+    def kl_weight(self) -> float:
+        """The warm-up factor w in [0, 1] at the current step (beta not included)."""
+        steps = self.config.kl_warmup_steps
+        return 1.0 if steps == 0 else min(1.0, int(self.kl_step) / steps)
+
+    def loss(self, x: Tensor, output: Output, *, y: Tensor | None = None) -> dict[str, Tensor]:
+        """{"loss": recon + beta * w * kl (+ base penalties), "recon", "kl", "kl_weight": beta * w, ...}."""
+        recon = self.reconstruction_loss(x, output)
+        kl = gaussian_kl(output.extras["mu"].float(), output.extras["logvar"].float()).mean()
+        weight = self.config.beta * self.kl_weight
+        others = self.penalties(x, output)
+        total = recon + weight * kl
+        for value in others.values():
+            total = total + value
+        if self.training and torch.is_grad_enabled():
+            self.kl_step += 1
+        return {"loss": total, "recon": recon, "kl": kl, "kl_weight": recon.new_tensor(weight), **others}
+
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
+        """n new samples decoded from z ~ N(0, I): (n, *input_shape)."""
+        positive("n", n)
+        device = self.kl_step.device
+        z = torch.randn(n, self.config.code_size, generator=generator, device=device)
+        return self.decode(z.to(next(self.parameters()).dtype))

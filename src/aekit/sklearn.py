@@ -1,0 +1,278 @@
+"""scikit-learn estimators: `AutoencoderTransformer` (X -> codes) and `AutoencoderClassifier`
+(pretrain an autoencoder on X, then fine-tune its encoder with a softmax head on y).
+
+Both take 2-D arrays (n_samples, n_features), do no work in `__init__`, keep fitted state in
+attributes ending in `_`, and work in `Pipeline` and `GridSearchCV`:
+
+    >>> pipe = make_pipeline(MinMaxScaler(), AutoencoderTransformer(model_params={"code_size": 16}),
+    ...                      LogisticRegression())
+
+Reconstruction loss: when `model_params` does not name `recon_loss`, data inside [0, 1] use the
+model's default (binary cross-entropy for most models) and data outside [0, 1] switch to
+`recon_loss="mse"` with a linear output, so any real-valued table works; the choice is kept in
+`recon_loss_`. Naming `recon_loss="bce"` explicitly with data outside [0, 1] raises DataError.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from torch import Tensor, nn
+
+from .config import build, coerce
+from .errors import AekitError, DataError, NonFiniteLossError
+from .models.base import flatten
+from .registry import create_model
+from .training.loop import TrainConfig, epoch_order, fit, make_optimizer
+
+_FLOATS = [np.float32, np.float64]  # ints and bools are converted to float32
+
+
+def _one_line(err: Exception) -> str:
+    """sklearn's multi-line validation message as one line (dropping the echoed array)."""
+    text = re.sub(r"array=\[.*?\]\.?", "", str(err), flags=re.DOTALL)
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _checked(estimator, X, y="no_validation", *, reset: bool):
+    """validate_data (floats only), with its ValueErrors turned into a one-line DataError.
+
+    TypeErrors (sparse input, objects that are not numbers) stay TypeErrors, as sklearn expects.
+    """
+    try:
+        return validate_data(estimator, X, y, reset=reset, dtype=_FLOATS)
+    except AekitError:
+        raise
+    except ValueError as err:
+        raise DataError(_one_line(err)) from None
+
+
+def _seed(random_state) -> int:
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def _train_autoencoder(est, x: Tensor, seed: int):
+    """Build `est.model` for flat samples `x` (N, D) and train it; returns (model, history, shape)."""
+    params = dict(est.model_params or {})
+    shape = coerce(params.pop("input_shape", (x.shape[1],)), tuple[int, ...], "model_params.input_shape")
+    if math.prod(shape) != x.shape[1]:
+        raise DataError(
+            f"model_params.input_shape {shape} holds {math.prod(shape)} values but X has "
+            f"{x.shape[1]} features; give a shape whose product is {x.shape[1]}"
+        )
+    if "recon_loss" not in params and (x.min() < 0 or x.max() > 1):
+        params["recon_loss"] = "mse"  # bce needs targets in [0, 1]; see the module docstring
+        params.setdefault("output_activation", "linear")
+    with torch.random.fork_rng():  # leave the caller's global RNG as it was
+        torch.manual_seed(seed)
+        model = create_model(est.model, input_shape=shape, **params)
+        history = fit(
+            model, x.reshape(-1, *shape), epochs=est.epochs, batch_size=est.batch_size, lr=est.lr,
+            optimizer=est.optimizer, seed=seed, device=est.device, progress=est.verbose,
+        )
+    return model, history, shape
+
+
+def _as_tensor(X: np.ndarray, shape: tuple[int, ...]) -> Tensor:
+    """(N, D) array -> (N, *shape) float32 tensor (a copy, so read-only inputs are fine)."""
+    return torch.tensor(np.asarray(X), dtype=torch.float32).reshape(-1, *shape)
+
+
+@torch.no_grad()
+def _batched(fn, x: Tensor, model: nn.Module, batch_size: int = 1024) -> np.ndarray:
+    """fn applied to `x` in eval mode, batch by batch, as one flat (N, -1) numpy array."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        parts = [flatten(fn(x[i : i + batch_size].to(device))).cpu() for i in range(0, len(x), batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(parts).numpy()
+
+
+class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Learn an autoencoder on X; `transform` gives codes, `inverse_transform` decodes them.
+
+    model: a registered model name (`aekit.list_models()`); model_params: its config keys
+    (e.g. `{"hidden": [256, 64], "code_size": 16}`; `input_shape` defaults to `(n_features,)`,
+    give e.g. `(1, 8, 8)` to feed flat image rows to a convolutional model). The other
+    parameters are `aekit.fit` options. `score` is the negative mean squared reconstruction error
+    per feature (higher is better, as GridSearchCV expects).
+    """
+
+    def __init__(
+        self,
+        model: str = "dense",
+        model_params: dict | None = None,
+        *,
+        epochs: int = 20,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        optimizer: str = "adam",
+        random_state=None,
+        device: str = "auto",
+        verbose: bool = False,
+    ) -> None:
+        self.model = model
+        self.model_params = model_params
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def fit(self, X, y=None):
+        X = _checked(self, X, reset=True)
+        x = torch.tensor(np.asarray(X), dtype=torch.float32)
+        self.model_, self.history_, self.input_shape_ = _train_autoencoder(self, x, _seed(self.random_state))
+        self.recon_loss_ = self.model_.config.recon_loss
+        self._n_features_out = int(_batched(self.model_.encode, x[:1].reshape(1, *self.input_shape_), self.model_).shape[1])
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """Codes (n_samples, n_codes), in X's float dtype."""
+        check_is_fitted(self)
+        X = _checked(self, X, reset=False)
+        return _batched(self.model_.encode, _as_tensor(X, self.input_shape_), self.model_).astype(X.dtype)
+
+    def inverse_transform(self, Z) -> np.ndarray:
+        """Reconstructions (n_samples, n_features) decoded from codes Z (n_samples, n_codes)."""
+        check_is_fitted(self)
+        try:
+            Z = check_array(Z, dtype=_FLOATS)
+        except ValueError as err:
+            raise DataError(_one_line(err)) from None
+        if Z.shape[1] != self._n_features_out:
+            raise DataError(f"codes have {Z.shape[1]} columns but the model's code has {self._n_features_out}")
+        z = torch.tensor(Z, dtype=torch.float32)
+        return _batched(self.model_.decode, z, self.model_).astype(Z.dtype)
+
+    def score(self, X, y=None) -> float:
+        """Negative mean squared reconstruction error per feature (0 is perfect)."""
+        X_hat = self.inverse_transform(self.transform(X))
+        X = _checked(self, X, reset=False)
+        return -float(np.mean((np.asarray(X, dtype=np.float64) - X_hat) ** 2))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
+    """Pretrain an autoencoder on X, then fine-tune its encoder with a softmax head on y.
+
+    The head is one linear layer on the code, trained (with the encoder) by cross-entropy for
+    `finetune_epochs` at `finetune_lr` (default: `lr`). It is kept deliberately small here; a
+    registered `EncoderClassifier` model is planned to replace it. After fitting, `model_` is the
+    fine-tuned autoencoder (its decoder is no longer matched to the encoder) and `head_` the head.
+    """
+
+    def __init__(
+        self,
+        model: str = "dense",
+        model_params: dict | None = None,
+        *,
+        epochs: int = 20,
+        finetune_epochs: int = 20,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        finetune_lr: float | None = None,
+        optimizer: str = "adam",
+        random_state=None,
+        device: str = "auto",
+        verbose: bool = False,
+    ) -> None:
+        self.model = model
+        self.model_params = model_params
+        self.epochs = epochs
+        self.finetune_epochs = finetune_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.finetune_lr = finetune_lr
+        self.optimizer = optimizer
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def fit(self, X, y):
+        X, y = _checked(self, X, y, reset=True)
+        try:
+            check_classification_targets(y)
+        except ValueError as err:
+            raise DataError(_one_line(err)) from None
+        self.classes_, y_index = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise DataError(f"y holds one class ({self.classes_[0]!r}); a classifier needs at least 2 classes")
+        seed = _seed(self.random_state)
+        cfg = build(  # checked before pretraining, so a bad fine-tuning option fails at once
+            TrainConfig,
+            {"epochs": self.finetune_epochs, "batch_size": self.batch_size, "optimizer": self.optimizer,
+             "lr": self.finetune_lr if self.finetune_lr is not None else self.lr, "seed": seed, "device": self.device},
+            where="finetune",
+        )
+        x = torch.tensor(np.asarray(X), dtype=torch.float32)
+        self.model_, history, self.input_shape_ = _train_autoencoder(self, x, seed)
+        self.recon_loss_ = self.model_.config.recon_loss
+        with torch.random.fork_rng():
+            torch.manual_seed(seed + 1)
+            self.head_, losses = self._finetune(x.reshape(-1, *self.input_shape_), torch.from_numpy(y_index), cfg)
+        self.history_ = {**history, "finetune_loss": losses}
+        return self
+
+    def _finetune(self, x: Tensor, y: Tensor, cfg: TrainConfig) -> tuple[nn.Linear, list[float]]:
+        model = self.model_
+        device = next(model.parameters()).device
+        n_codes = _batched(model.encode, x[:1], model).shape[1]
+        head = nn.Linear(n_codes, len(self.classes_)).to(device)  # (B, n_codes) -> (B, n_classes) logits
+        optimizer = make_optimizer([*model.parameters(), *head.parameters()], cfg)
+        model.train()
+        losses = []
+        for epoch in range(cfg.epochs):
+            order = epoch_order(len(x), cfg.seed, epoch, True)
+            total = 0.0
+            for start in range(0, len(x), cfg.batch_size):
+                idx = order[start : start + cfg.batch_size]
+                xb, yb = x[idx].to(device), y[idx].to(device)
+                loss = F.cross_entropy(head(flatten(model.encode(xb))), yb)
+                if not torch.isfinite(loss):
+                    raise NonFiniteLossError(
+                        f"the fine-tuning loss became {loss.item()} in epoch {epoch + 1}; "
+                        "try a lower finetune_lr, or scale X"
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(idx)
+            losses.append(total / len(x))
+            if self.verbose:
+                print(f"finetune epoch {epoch + 1}/{cfg.epochs}  loss {losses[-1]:.4g}")
+        model.eval()
+        return head.eval(), losses
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities (n_samples, n_classes), columns in the order of `classes_`."""
+        check_is_fitted(self)
+        X = _checked(self, X, reset=False)
+        logits = _batched(lambda xb: self.head_(flatten(self.model_.encode(xb))), _as_tensor(X, self.input_shape_), self.model_)
+        return torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
+
+    def predict(self, X) -> np.ndarray:
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]

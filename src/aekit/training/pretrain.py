@@ -1,0 +1,229 @@
+"""Greedy layer-wise pretraining: one shallow autoencoder per layer, stacked into a deep one.
+
+Layer k is a shallow autoencoder (a registered model with `hidden=()` and `code_size=widths[k]`)
+trained on the codes of layers 0..k-1, which are frozen: those codes are computed once per layer
+into a cached tensor, not recomputed per batch. The trained layers are then copied into one deep
+`dense` model (or `tied`, for tied layers) whose encoder is the layers' encoders in order and
+whose decoder is their decoders in reverse, optionally fine-tuned end to end with `aekit.fit`.
+
+Bengio, Lamblin, Popovici & Larochelle, "Greedy layer-wise training of deep networks" (NIPS 2007);
+Vincent, Larochelle, Lajoie, Bengio & Manzagol, "Stacked denoising autoencoders" (JMLR 2010).
+
+Choices, following Vincent et al. (2010) unless the caller's `layer_config` says otherwise:
+- Every layer's code is a sigmoid, so the next layer's input lies in (0, 1) and it can be
+  reconstructed through a sigmoid with cross-entropy, exactly like the pixels of the first layer.
+- The reconstruction loss of each layer is chosen from its input: BCE (sigmoid output) when the
+  input lies in [0, 1], else MSE with a linear output (e.g. after a ReLU code, or for
+  standardised data); denoising layers then also take the noise range from each batch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ..config import check
+from ..errors import ConfigError
+from ..models.base import Autoencoder
+from ..registry import create_model
+from .loop import as_tensors, fit
+
+# layer_kind -> the registered model each layer is built from
+LAYER_KINDS = {
+    "plain": "dense",
+    "denoising": "denoising",
+    "sparse": "sparse-kl",
+    "sparse-kl": "sparse-kl",
+    "sparse-l1": "sparse-l1",
+    "tied": "tied",
+}
+# keys pretraining sets itself for each layer; a layer_config may not set them
+_RESERVED = ("input_shape", "hidden", "code_size", "decoder_hidden")
+
+
+@dataclass
+class PretrainResult:
+    """What `pretrain_layerwise` returns."""
+
+    model: Autoencoder  # the deep autoencoder the layers were stacked into (fine-tuned if asked)
+    layers: list[Autoencoder]  # the trained shallow autoencoders, frozen, first layer first
+    layer_histories: list[dict[str, list[float]]]  # one `fit` history per layer
+    fine_tune_history: dict[str, list[float]] = field(default_factory=dict)  # empty without fine-tuning
+    seconds: list[float] = field(default_factory=list)  # per layer, then fine-tuning if any
+
+
+@torch.no_grad()
+def encode_all(model: Autoencoder, x: Tensor, *, batch_size: int = 1024) -> Tensor:
+    """(N, *input_shape) -> (N, code_size) on the CPU, in eval mode (no noise, no dropout)."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    try:
+        codes = [model.encode(x[i : i + batch_size].to(device)).cpu() for i in range(0, x.shape[0], batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(codes)
+
+
+def _layer_configs(layer_config: Mapping | Sequence[Mapping] | None, n: int) -> list[dict[str, Any]]:
+    """One dict per layer, from None, one mapping for every layer, or a list of `n` mappings."""
+    if layer_config is None:
+        configs = [{} for _ in range(n)]
+    elif isinstance(layer_config, Mapping):
+        configs = [dict(layer_config) for _ in range(n)]
+    else:
+        configs = [dict(c) for c in layer_config]
+        check(len(configs) == n, "layer_config", f"needs one mapping, or a list of {n} (one per layer), got {len(configs)}")
+    for cfg in configs:
+        for key in _RESERVED:
+            check(key not in cfg, "layer_config", f"'{key}' is set by pretraining from `widths`; leave it out")
+    return configs
+
+
+def _layer_defaults(kind: str, x: Tensor) -> dict[str, Any]:
+    """Sigmoid codes; BCE through a sigmoid for inputs in [0, 1], else MSE through a linear output."""
+    defaults: dict[str, Any] = {"code_activation": "sigmoid"}
+    if x.min() < 0 or x.max() > 1:
+        defaults.update(recon_loss="mse", output_activation="linear")
+        if kind == "denoising":
+            defaults["data_range"] = None
+    return defaults
+
+
+def _single_linear(module: nn.Module, what: str) -> nn.Linear:
+    """The one Linear of a shallow layer's encoder or decoder; anything else with weights is refused."""
+    linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
+    n_params = sum(p.numel() for p in module.parameters())
+    own = sum(p.numel() for m in linears for p in m.parameters())
+    if len(linears) != 1 or n_params != own:
+        raise ConfigError(
+            f"layer_config: each pretrained layer's {what} must be one Linear and an activation to be "
+            "stacked (no batch norm or other weights); remove batch_norm from layer_config"
+        )
+    return linears[0]
+
+
+def stack_layers(layers: Sequence[Autoencoder], input_shape: tuple[int, ...]) -> Autoencoder:
+    """A deep autoencoder holding copies of `layers`' weights: encoders in order, decoders reversed.
+
+    Dense (and denoising, sparse) layers give a `dense` model, tied layers a `tied` one. Its
+    `encode` equals the composition of the layers' `encode`; its decoder layer i is the decoder of
+    layer L-1-i, with that layer's output activation (sigmoid, or linear for an MSE layer).
+    """
+    tied = all(layer.name == "tied" for layer in layers)
+    widths = [layer.code_size for layer in layers]
+    first = layers[0].config
+    config = {
+        "input_shape": tuple(input_shape),
+        "hidden": tuple(widths[:-1]),
+        "code_size": widths[-1],
+        "hidden_activations": tuple(layer.config.code_activation for layer in layers[:-1]),
+        "code_activation": layers[-1].config.code_activation,
+        # decoder hidden layer i reconstructs the input of layer L-1-i, as that layer's decoder did
+        "decoder_activations": tuple(layer.config.output_activation for layer in reversed(layers[1:])),
+        "recon_loss": first.recon_loss,
+        "output_activation": first.output_activation,
+    }
+    deep = create_model("tied" if tied else "dense", **config)
+    encoder_linears = [m for m in deep.encoder if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for layer, target in zip(layers, encoder_linears):
+            source = _single_linear(layer.encoder, "encoder")
+            target.weight.copy_(source.weight)
+            target.bias.copy_(source.bias)
+        if tied:
+            for layer, bias in zip(reversed(layers), deep.decoder_biases):
+                bias.copy_(layer.decoder_biases[0])
+        else:
+            decoder_linears = [m for m in deep.decoder if isinstance(m, nn.Linear)]
+            for layer, target in zip(reversed(layers), decoder_linears):
+                source = _single_linear(layer.decoder, "decoder")
+                target.weight.copy_(source.weight)
+                target.bias.copy_(source.bias)
+    return deep
+
+
+def pretrain_layerwise(
+    widths: Sequence[int],
+    data: Any,
+    val: Any = None,
+    *,
+    layer_kind: str = "denoising",
+    layer_config: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+    epochs_per_layer: int = 10,
+    fine_tune_epochs: int = 0,
+    fine_tune_options: Mapping[str, Any] | None = None,
+    quiet: bool = False,
+    **train_options: Any,
+) -> PretrainResult:
+    """Train one shallow autoencoder per width greedily, stack them, optionally fine-tune the stack.
+
+    data, val: a tensor, array, (x, y) pair or Dataset; labels are ignored.
+    layer_kind: plain, denoising, sparse (= sparse-kl), sparse-l1 or tied.
+    layer_config: keys of that model's config for every layer, or a list with one mapping per
+        layer (e.g. a noise level each); they override the defaults described in the module doc.
+    train_options: TrainConfig keys for every `fit` (batch_size, lr, optimizer, seed, ...);
+        `fine_tune_options` override them for the end-to-end fine-tuning.
+    Prints one line per layer unless `quiet`.
+    """
+    check(layer_kind in LAYER_KINDS, "layer_kind", f"{layer_kind!r} is not allowed; choose one of: {', '.join(LAYER_KINDS)}")
+    widths = list(widths)
+    check(len(widths) > 0, "widths", "needs at least one layer width")
+    check(all(isinstance(w, int) and w > 0 for w in widths), "widths", f"must be integers > 0, got {widths}")
+    check(isinstance(epochs_per_layer, int) and epochs_per_layer > 0, "epochs_per_layer", f"must be an integer > 0, got {epochs_per_layer!r}")
+    check(isinstance(fine_tune_epochs, int) and fine_tune_epochs >= 0, "fine_tune_epochs", f"must be an integer >= 0, got {fine_tune_epochs!r}")
+    for key in ("epochs", "resume", "run_dir"):
+        check(key not in train_options, key, "is set by pretraining; use epochs_per_layer / fine_tune_epochs")
+    configs = _layer_configs(layer_config, len(widths))
+    kind = LAYER_KINDS[layer_kind]
+    options = {"progress": False, **train_options}
+    seed = int(options.get("seed", 0))
+
+    x, _ = as_tensors(data, "pretraining data")
+    vx = as_tensors(val, "validation data")[0] if val is not None else None
+    h, vh = x, vx  # the current layer's input: the data, then each frozen layer's cached codes
+    layers: list[Autoencoder] = []
+    histories: list[dict[str, list[float]]] = []
+    seconds: list[float] = []
+    for k, (width, overrides) in enumerate(zip(widths, configs)):
+        start = time.perf_counter()
+        torch.manual_seed(seed + k)  # each layer's initial weights depend on the seed and its depth
+        config = {**_layer_defaults(kind, h), **overrides}
+        layer = create_model(kind, input_shape=tuple(h.shape[1:]), hidden=(), code_size=width, **config)
+        history = fit(layer, h, vh, epochs=epochs_per_layer, **options)
+        layer.eval().requires_grad_(False)  # frozen from here on
+        layers.append(layer)
+        histories.append(history)
+        if k + 1 < len(widths):  # the next layer's input, computed once
+            h = encode_all(layer, h)  # (N, d_in) -> (N, width)
+            vh = encode_all(layer, vh) if vh is not None else None
+        seconds.append(time.perf_counter() - start)
+        if not quiet:
+            d_in = layer.config.input_dim
+            val_text = f", val_loss {history['val_loss'][-1]:.4g}" if "val_loss" in history else ""
+            print(
+                f"layer {k + 1}/{len(widths)}: {d_in} -> {width} ({kind}, {layer.config.recon_loss}) "
+                f"train_loss {history['train_loss'][0]:.4g} -> {history['train_loss'][-1]:.4g}{val_text} "
+                f"({seconds[-1]:.1f}s)",
+                flush=True,
+            )
+
+    model = stack_layers(layers, tuple(x.shape[1:]))
+    fine_tune_history: dict[str, list[float]] = {}
+    if fine_tune_epochs > 0:
+        start = time.perf_counter()
+        fine_tune_history = fit(model, x, vx, epochs=fine_tune_epochs, **{**options, **(fine_tune_options or {})})
+        seconds.append(time.perf_counter() - start)
+        if not quiet:
+            print(
+                f"fine-tuning {'-'.join(str(w) for w in [layers[0].config.input_dim, *widths])}: "
+                f"train_loss {fine_tune_history['train_loss'][0]:.4g} -> {fine_tune_history['train_loss'][-1]:.4g} "
+                f"({seconds[-1]:.1f}s)",
+                flush=True,
+            )
+    return PretrainResult(model, layers, histories, fine_tune_history, seconds)

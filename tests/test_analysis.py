@@ -1,0 +1,279 @@
+"""Analysis tools on tiny trained models: the right data comes back and every picture is a valid PNG."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+import aekit
+from aekit import ConfigError
+from aekit import analysis as A
+from aekit.models.base import Autoencoder, AutoencoderConfig, flatten
+from aekit.models.dense import DenseAutoencoder
+
+SHAPE = (1, 28, 28)
+
+
+def assert_png(fig, path) -> None:
+    out = A.save_figure(fig, path)
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2000
+    with Image.open(out) as im:
+        im.verify()
+    with Image.open(out) as im:
+        assert im.format == "PNG" and min(im.size) >= 150
+
+
+def train(code_size: int, data, seed: int = 0):
+    torch.manual_seed(seed)
+    model = aekit.create_model("dense", input_shape=SHAPE, hidden=(64,), code_size=code_size)
+    history = aekit.fit(model, data.subset(range(240)), data.subset(range(240, 300)),
+                        epochs=3, batch_size=32, lr=3e-3, progress=False)
+    return model, history
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """One thread each for torch and OpenMP (t-SNE): on a shared 2-core machine, spinning threads cost 5-20x."""
+    from threadpoolctl import threadpool_limits
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1):
+        yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def data(mnist_mini):
+    return mnist_mini.subset(range(300))  # real digits with labels and class names
+
+
+@pytest.fixture(scope="module")
+def trained(data):
+    """Two tiny dense autoencoders (2-d and 8-d codes) trained for a few steps, with their histories."""
+    return {k: train(k, data) for k in (2, 8)}
+
+
+@pytest.fixture(scope="module")
+def model2(trained):
+    return trained[2][0]
+
+
+@pytest.fixture(scope="module")
+def model8(trained):
+    return trained[8][0]
+
+
+def test_reconstruction_grid(model8, data, tmp_path):
+    grid, fig = A.reconstruction_grid(model8, data, n=6)
+    assert grid.shape == (2, 6, *SHAPE)
+    np.testing.assert_array_equal(grid[0], data.x[:6].numpy())
+    np.testing.assert_allclose(grid[1], A.reconstruct_all(model8, data.x[:6]), atol=1e-6)
+    assert model8.training  # the previous mode comes back
+    assert_png(fig, tmp_path / "recon.png")
+
+
+def test_denoising_grid_with_a_corrupt_callable(model8, data, tmp_path):
+    grid, fig = A.denoising_grid(model8, data, n=5, corrupt=lambda x: (x + 0.4 * torch.randn_like(x)).clamp(0, 1))
+    assert grid.shape == (3, 5, *SHAPE)
+    np.testing.assert_array_equal(grid[2], data.x[:5].numpy())
+    assert not np.allclose(grid[0], grid[2])
+    np.testing.assert_allclose(grid[1], A.reconstruct_all(model8, torch.from_numpy(grid[0])), atol=1e-6)
+    again, _ = A.denoising_grid(model8, data, n=5, corrupt=lambda x: (x + 0.4 * torch.randn_like(x)).clamp(0, 1))
+    np.testing.assert_array_equal(again, grid)  # seeded noise
+    assert_png(fig, tmp_path / "denoise.png")
+
+
+def test_denoising_grid_uses_the_models_corrupt_method(data):
+    class Masking(DenseAutoencoder):
+        def corrupt(self, x):
+            return x * (torch.arange(x[0].numel()).reshape(x.shape[1:]) % 2)
+
+    model = Masking(DenseAutoencoder.Config(input_shape=SHAPE, hidden=(16,), code_size=4))
+    grid, _ = A.denoising_grid(model, data, n=3)
+    np.testing.assert_array_equal(grid[0].reshape(3, -1)[:, ::2], 0)
+    with pytest.raises(ConfigError, match="no corrupt method"):
+        A.denoising_grid(aekit.create_model("dense", input_shape=SHAPE, hidden=(16,), code_size=4), data)
+
+
+def test_latent_maps(model2, model8, data, tmp_path):
+    maps, fig = A.latent_maps(model2, data, methods=("code", "pca", "tsne"), n=100, tsne_iter=250)
+    assert set(maps) == {"code", "pca", "tsne"}
+    assert all(m.shape == (100, 2) for m in maps.values())
+    np.testing.assert_allclose(maps["code"], A.encode_all(model2, data.x[:100]), atol=1e-6)
+    assert len(fig.axes) == 3 and all(ax.get_xlabel() and ax.get_title() for ax in fig.axes)
+    assert fig.legends and len(fig.legends[0].get_texts()) == len(np.unique(data.y[:100]))
+    assert_png(fig, tmp_path / "maps.png")
+    maps8, _ = A.latent_maps(model8, data, methods=("code", "pca"), n=50)
+    assert set(maps8) == {"pca"}  # the code itself is shown only when it is 2-d
+    with pytest.raises(ConfigError, match="none of"):
+        A.embed_2d(np.zeros((10, 8)), methods=("code",))
+
+
+def test_latent_maps_umap_optional(model8, data):
+    if importlib.util.find_spec("umap") is None:
+        with pytest.warns(UserWarning, match="pip install umap-learn"):
+            maps, fig = A.latent_maps(model8, data, methods=("pca", "umap"), n=60)
+        assert set(maps) == {"pca"} and len(fig.axes) == 1
+    else:
+        maps, _ = A.latent_maps(model8, data, methods=("pca", "umap"), n=60)
+        assert maps["umap"].shape == (60, 2)
+
+
+def test_learning_curves(trained, tmp_path):
+    fig = A.learning_curves({"code 2": trained[2][1], "code 8": trained[8][1]})
+    (ax,) = fig.axes
+    styles = [line.get_linestyle() for line in ax.get_lines()]
+    assert styles == ["-", "--", "-", "--"]  # train solid, val dashed, for each run
+    assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "loss" and ax.get_legend() is not None
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), trained[2][1]["train_loss"])
+    assert_png(fig, tmp_path / "curves.png")
+    with pytest.raises(ConfigError, match="choose one of: .*loss"):
+        A.learning_curves([trained[2][1]], metric="accuracy")
+
+
+def test_first_layer_weights(model8, tmp_path):
+    weights, fig = A.plot_first_layer(model8, max_units=20)
+    assert weights.shape == (64, *SHAPE)
+    np.testing.assert_array_equal(weights.reshape(64, -1), model8.encoder[0].weight.detach().numpy())
+    assert_png(fig, tmp_path / "weights.png")
+
+
+class TinyConv(Autoencoder):
+    """A conv encoder built only for this test (not registered): the tools use the contract alone."""
+
+    def __init__(self, config: AutoencoderConfig) -> None:
+        super().__init__(config)
+        self.conv = nn.Conv2d(1, 4, 5, stride=4)  # (B, 1, 28, 28) -> (B, 4, 6, 6)
+        self.head = nn.Linear(4 * 6 * 6, 3)
+        self.decoder = nn.Linear(3, 784)
+
+    @property
+    def code_size(self) -> int:
+        return 3
+
+    def encode(self, x):
+        return self.head(flatten(torch.relu(self.conv(x))))
+
+    def decode_logits(self, z):
+        return self.decoder(z).reshape(z.shape[0], *SHAPE)
+
+
+def test_features_of_a_conv_model(data, tmp_path):
+    model = TinyConv(AutoencoderConfig(input_shape=SHAPE))
+    weights, fig = A.plot_first_layer(model)
+    assert weights.shape == (4, 1, 5, 5) and A.first_layer(model) is model.conv
+    assert_png(fig, tmp_path / "conv_weights.png")
+    acts = A.unit_activations(model, data.x[:10], layer="conv")
+    assert acts.shape == (10, 4)  # channels averaged over space
+    with torch.no_grad():
+        expected = model.conv(data.x[:10]).mean(dim=(2, 3))
+    np.testing.assert_allclose(acts, expected.numpy(), atol=1e-6)
+
+
+def test_top_activating(model8, data, tmp_path):
+    idx, acts, fig = A.top_activating(model8, data, 3, k=7)
+    codes = A.encode_all(model8, data)
+    assert idx.shape == acts.shape == (7,)
+    assert acts[0] == pytest.approx(codes[:, 3].max())
+    assert np.all(np.diff(acts) <= 0)
+    np.testing.assert_allclose(acts, codes[idx, 3], atol=1e-6)
+    assert_png(fig, tmp_path / "top.png")
+    hidden_idx, hidden_acts, _ = A.top_activating(model8, data, 10, k=5, layer="encoder.1")  # after the ReLU
+    with torch.no_grad():
+        hidden = torch.relu(model8.encoder[0](data.x.reshape(len(data), -1)))[:, 10]
+    assert hidden_acts[0] == pytest.approx(float(hidden.max()), abs=1e-5)
+    with pytest.raises(ConfigError, match="units 0..7"):
+        A.top_activating(model8, data, 8)
+    with pytest.raises(ConfigError, match="no module named 'nope'"):
+        A.top_activating(model8, data, 0, layer="nope")
+
+
+def test_maximize_activation(model8, data, tmp_path):
+    grads_before = [None if p.grad is None else p.grad.clone() for p in model8.parameters()]
+    inputs, acts, fig = A.maximize_activation(model8, [0, 5], norm=9.0, steps=60)
+    assert inputs.shape == (2, *SHAPE)
+    np.testing.assert_allclose(np.linalg.norm(inputs.reshape(2, -1), axis=1), 9.0, rtol=1e-4)
+    # better than any real digit scaled to the same norm
+    x = data.x.reshape(len(data), -1)
+    scaled = (x * (9.0 / x.norm(dim=1, keepdim=True))).reshape(len(data), *SHAPE)
+    codes = A.encode_all(model8, scaled)
+    assert acts[0] > codes[:, 0].max() and acts[1] > codes[:, 5].max()
+    assert_png(fig, tmp_path / "maxact.png")
+    for p, before in zip(model8.parameters(), grads_before):  # only the input was optimised
+        assert (p.grad is None and before is None) or torch.equal(p.grad, before)
+
+
+def test_latent_grid(model2, model8, data, tmp_path):
+    images, fig = A.latent_grid(model2, n=6, limits=(-1.0, 1.0))
+    assert images.shape == (6, 6, *SHAPE)
+    with torch.no_grad():
+        corner = model2.decode(torch.tensor([[1.0, -1.0]]))  # last x, first y
+    np.testing.assert_allclose(images[0, -1], corner[0].numpy(), atol=1e-6)
+    assert fig.axes[0].get_xlabel() == "z[0]" and fig.axes[0].get_ylabel() == "z[1]"
+    assert_png(fig, tmp_path / "grid.png")
+    with pytest.raises(ConfigError, match="code_size 8"):
+        A.latent_grid(model8)
+    sliced, _ = A.latent_grid(model8, n=4, dims=(1, 6), data=data)
+    assert sliced.shape == (4, 4, *SHAPE)
+
+
+def test_random_samples(data, model8, tmp_path):
+    class Sampler(DenseAutoencoder):
+        def sample(self, n):
+            return self.decode(torch.randn(n, self.code_size))
+
+    model = Sampler(DenseAutoencoder.Config(input_shape=SHAPE, hidden=(16,), code_size=4))
+    images, fig = A.random_samples(model, 10)
+    assert images.shape == (10, *SHAPE) and 0 <= images.min() and images.max() <= 1
+    np.testing.assert_array_equal(A.random_samples(model, 10)[0], images)  # seeded
+    assert_png(fig, tmp_path / "samples.png")
+    with pytest.raises(ConfigError, match="no sample"):
+        A.random_samples(model8)
+
+
+def test_interpolate(model8, data, tmp_path):
+    path, fig = A.interpolate(model8, data.x[0], data.x[1], steps=7)
+    assert path.shape == (7, *SHAPE)
+    ends = A.reconstruct_all(model8, data.x[:2])
+    np.testing.assert_allclose(path[[0, -1]], ends, atol=1e-5)
+    assert_png(fig, tmp_path / "interp.png")
+
+
+def test_save_figure_needs_png(model8, data, tmp_path):
+    _, fig = A.reconstruction_grid(model8, data, n=2)
+    with pytest.raises(ConfigError, match="PNG"):
+        A.save_figure(fig, tmp_path / "x.jpg")
+
+
+@pytest.mark.parametrize("name", aekit.list_models())
+def test_every_registered_model_through_the_contract(name, data, tmp_path):
+    """Untrained small instances of every model: the tools rely on encode/decode/forward alone."""
+    from aekit.registry import model_entry
+    from aekit.retrieval import CodeIndex
+
+    cls = model_entry(name).cls
+    model = aekit.create_model(name, input_shape=SHAPE, **(cls.small_config(SHAPE) if hasattr(cls, "small_config") else {}))
+    x = data.subset(range(40))
+    assert A.reconstruction_grid(model, x, n=3)[0].shape == (2, 3, *SHAPE)
+    codes = A.encode_all(model, x)
+    assert codes.shape == (40, model.code_size)
+    assert set(A.latent_maps(model, x, methods=("pca",))[0]) == {"pca"}
+    assert A.top_activating(model, x, 0, k=2)[0].shape == (2,)
+    assert A.maximize_activation(model, 0, steps=3)[0].shape == (1, *SHAPE)
+    assert A.plot_first_layer(model)[0].shape[0] > 0
+    images, fig = A.latent_grid(model, n=3, dims=(0, 1), data=x)
+    assert images.shape == (3, 3, *SHAPE)
+    assert A.interpolate(model, x.x[0], x.x[1], steps=3)[0].shape == (3, *SHAPE)
+    assert CodeIndex(model).fit(x).query(x.x[:2], k=2)[1].shape == (2, 2)
+    if hasattr(model, "corrupt"):
+        assert A.denoising_grid(model, x, n=2)[0].shape == (3, 2, *SHAPE)
+    if hasattr(model, "sample"):
+        assert A.random_samples(model, 4)[0].shape == (4, *SHAPE)
+    assert_png(fig, tmp_path / f"{name}.png")

@@ -1,0 +1,259 @@
+"""Checkpoints refuse damaged, foreign, tampered, too-new and malicious files with a clear
+CheckpointError, never run code from them, and record their format and aekit version."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import struct
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from safetensors.torch import save as st_save
+
+import aekit
+from aekit.training import checkpoint as ckpt
+
+SMALL = {"input_shape": (1, 8, 8), "hidden": (16,), "code_size": 4}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from aekit.data import load_dataset
+
+    return load_dataset("digits", "train").x[:256]  # real 8x8 digits
+
+
+@pytest.fixture(scope="module")
+def run_dir(digits, tmp_path_factory):
+    """A run folder after 2 epochs: checkpoint.safetensors (weights, Adam state, RNG) + model.safetensors."""
+    folder = tmp_path_factory.mktemp("run")
+    torch.manual_seed(0)
+    model = aekit.create_model("dense", **SMALL)
+    aekit.fit(model, digits, epochs=2, batch_size=64, progress=False, run_dir=folder)
+    return folder
+
+
+@pytest.fixture
+def good(run_dir, tmp_path) -> Path:
+    """A private copy of an intact training checkpoint."""
+    path = tmp_path / ckpt.CHECKPOINT_FILE
+    path.write_bytes((run_dir / ckpt.CHECKPOINT_FILE).read_bytes())
+    return path
+
+
+def header_len(data: bytes) -> int:
+    return 8 + struct.unpack("<Q", data[:8])[0]
+
+
+class TouchPayload:
+    """Unpickling this creates `marker`: a stand-in for arbitrary code in a pickle."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_payload_is_live(tmp_path):
+    """The malicious payload really runs when unpickled, so the refusals below mean something."""
+    marker = tmp_path / "proof"
+    pickle.loads(pickle.dumps(TouchPayload(marker)))
+    assert marker.exists()
+
+
+def test_intact_checkpoint_records_versions_and_round_trips(good, run_dir):
+    tensors, meta = ckpt.read(good)
+    assert meta["format_version"] == ckpt.FORMAT_VERSION
+    assert meta["aekit_version"] == aekit.__version__
+    assert meta["model"] == "dense" and meta["epoch"] == 2
+    assert any(k.startswith("optim.") for k in tensors) and "rng.torch" in tensors
+    _, model_meta = ckpt.read(run_dir / ckpt.MODEL_FILE)
+    assert model_meta["aekit_version"] == aekit.__version__
+    assert model_meta["format_version"] == ckpt.FORMAT_VERSION
+    assert isinstance(aekit.load_model(run_dir), aekit.Autoencoder)
+
+
+@pytest.mark.parametrize("keep", ["0", "7", "8", "40", "header-1", "header", "half", "all-1"])
+def test_truncated_checkpoint_is_refused(good, keep):
+    data = good.read_bytes()
+    n = {"header-1": header_len(data) - 1, "header": header_len(data), "half": len(data) // 2,
+         "all-1": len(data) - 1}.get(keep) or int(keep)
+    good.write_bytes(data[:n])
+    with pytest.raises(aekit.CheckpointError, match=r"is truncated or not an aekit safetensors file; use an intact copy"):
+        ckpt.read(good)
+    with pytest.raises(aekit.CheckpointError, match="truncated"):
+        aekit.load_model(good)
+
+
+def test_flipped_tensor_byte_fails_the_checksum(good):
+    data = bytearray(good.read_bytes())
+    data[-3] ^= 0x01  # inside the last tensor's bytes
+    good.write_bytes(bytes(data))
+    with pytest.raises(aekit.CheckpointError, match="failed its checksum: the file was modified or damaged"):
+        ckpt.read(good)
+
+
+def test_edited_metadata_fails_the_checksum(good):
+    data = good.read_bytes()
+    edited = data.replace(b'\\"epoch\\": 2', b'\\"epoch\\": 1', 1)  # same length: a silent edit
+    assert edited != data
+    good.write_bytes(edited)
+    with pytest.raises(aekit.CheckpointError, match="failed its checksum: the file was modified or damaged"):
+        ckpt.read(good)
+
+
+def test_checkpoint_of_another_model_config_is_refused(run_dir, digits, tmp_path):
+    other_run = tmp_path / "run"
+    other_run.mkdir()
+    (other_run / ckpt.CHECKPOINT_FILE).write_bytes((run_dir / ckpt.CHECKPOINT_FILE).read_bytes())
+    wider = aekit.create_model("dense", **{**SMALL, "hidden": (32,)})
+    with pytest.raises(aekit.CheckpointError, match=r"holds model 'dense' with another config; resume with the config"):
+        aekit.fit(wider, digits, epochs=3, progress=False, run_dir=other_run, resume=True)
+    tensors, _ = ckpt.read(run_dir / ckpt.MODEL_FILE)
+    with pytest.raises(aekit.CheckpointError, match=r"does not fit model 'dense': shape of encoder.0.weight is \(16, 64\), the model's is \(32, 64\)"):
+        ckpt.load_state(wider, {k[6:]: v for k, v in tensors.items()}, Path("m"))
+    linear = aekit.create_model("linear", input_shape=(1, 8, 8), code_size=4)
+    with pytest.raises(aekit.CheckpointError, match=r"does not fit model 'linear': (missing|unexpected)"):
+        ckpt.load_state(linear, {k[6:]: v for k, v in tensors.items()}, Path("m"))
+
+
+def test_unknown_model_name_in_checkpoint_is_refused(tmp_path):
+    path = tmp_path / "m.safetensors"
+    ckpt.write(path, {"model.w": torch.zeros(2)}, {"model": "no-such-model", "config": {}})
+    with pytest.raises(aekit.CheckpointError, match=r"holds a model config this aekit cannot build: model: unknown model 'no-such-model'; choose one of: .*dense"):
+        aekit.load_model(path)
+
+
+def test_newer_format_version_asks_to_upgrade(tmp_path):
+    path = tmp_path / "future.safetensors"
+    ckpt.write(path, {"model.w": torch.zeros(2)}, {"format_version": ckpt.FORMAT_VERSION + 1, "model": "dense"})
+    with pytest.raises(aekit.CheckpointError, match=rf"format version {ckpt.FORMAT_VERSION + 1}; this aekit reads versions up to {ckpt.FORMAT_VERSION}: upgrade aekit"):
+        aekit.load_model(path)
+
+
+def test_safetensors_without_aekit_metadata_is_refused(tmp_path):
+    plain = tmp_path / "plain.safetensors"
+    plain.write_bytes(st_save({"weight": torch.ones(3)}))  # e.g. a file from another library
+    with pytest.raises(aekit.CheckpointError, match="not an aekit safetensors file"):
+        aekit.load_model(plain)
+    listed = tmp_path / "listed.safetensors"
+    listed.write_bytes(st_save({"weight": torch.ones(3)}, metadata={"aekit": "[1, 2]"}))
+    with pytest.raises(aekit.CheckpointError, match="not an aekit safetensors file"):
+        ckpt.read(listed)
+
+
+# --- malicious files: refused, and the payload never runs ---------------------------------------
+
+
+def test_raw_pickle_named_safetensors_is_refused_without_running(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(pickle.dumps({"model.w": TouchPayload(marker)}))
+    with pytest.raises(aekit.CheckpointError, match="not an aekit safetensors file"):
+        aekit.load_model(path)
+    assert not marker.exists()
+
+
+def test_torch_save_pickle_is_refused_without_running(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "model.pt"
+    torch.save({"state_dict": {"w": torch.zeros(2)}, "extra": TouchPayload(marker)}, path)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / ckpt.CHECKPOINT_FILE).write_bytes(path.read_bytes())  # as if swapped into a run folder
+    with pytest.raises(aekit.CheckpointError, match="not an aekit safetensors file"):
+        aekit.load_model(path)
+    with pytest.raises(aekit.CheckpointError, match="not an aekit safetensors file"):
+        aekit.load_model(run)
+    model = aekit.create_model("dense", **SMALL)
+    with pytest.raises(aekit.CheckpointError, match="not an aekit safetensors file"):
+        aekit.fit(model, torch.rand(8, 1, 8, 8), epochs=1, progress=False, run_dir=run, resume=True)
+    assert not marker.exists()
+
+
+def test_safetensors_carrying_a_pickle_is_refused_without_running(run_dir, tmp_path):
+    """A valid aekit file with a pickle smuggled in as an extra tensor and in the metadata, the
+    checksums recomputed by the attacker: nothing is unpickled, the extra key is refused."""
+    marker = tmp_path / "pwned"
+    blob = pickle.dumps(TouchPayload(marker))
+    tensors, meta = ckpt.read(run_dir / ckpt.MODEL_FILE)
+    tensors["model.__reduce__"] = torch.frombuffer(bytearray(blob), dtype=torch.uint8)
+    meta["pickle"] = blob.hex()
+    path = tmp_path / "model.safetensors"
+    ckpt.write(path, tensors, meta)
+    with pytest.raises(aekit.CheckpointError, match=r"does not fit model 'dense': unexpected \['__reduce__'\]"):
+        aekit.load_model(path)
+    assert not marker.exists()
+
+
+# --- fuzzing: anything but an aekit error is a bug ------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=300))
+def test_random_bytes_raise_only_checkpoint_error(tmp_path, data):
+    path = tmp_path / "fuzz.safetensors"
+    path.write_bytes(data)
+    with pytest.raises(aekit.CheckpointError):
+        ckpt.read(path)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(meta=st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=8,
+))
+def test_arbitrary_aekit_metadata_raises_only_checkpoint_error(tmp_path, meta):
+    path = tmp_path / "fuzz.safetensors"
+    path.write_bytes(st_save({"model.w": torch.zeros(2)}, metadata={"aekit": json.dumps(meta)}))
+    with pytest.raises(aekit.CheckpointError):
+        aekit.load_model(path)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(position=st.integers(min_value=0), value=st.integers(min_value=1, max_value=255))
+def test_any_flipped_byte_is_caught(run_dir, tmp_path, position, value):
+    data = bytearray((run_dir / ckpt.MODEL_FILE).read_bytes())
+    position %= len(data)
+    data[position] ^= value
+    path = tmp_path / "flipped.safetensors"
+    path.write_bytes(bytes(data))
+    try:
+        tensors, meta = ckpt.read(path)
+    except aekit.CheckpointError:
+        return
+    # the only accepted edits are to JSON whitespace/padding outside the aekit metadata
+    original_tensors, original_meta = ckpt.read(run_dir / ckpt.MODEL_FILE)
+    assert meta == original_meta
+    assert all(torch.equal(tensors[k], original_tensors[k]) for k in original_tensors)
+
+
+def test_every_single_bit_flip_in_the_header_is_caught(tmp_path):
+    """Exhaustive over the JSON header (names, dtypes, offsets, aekit metadata, digest) of a small model."""
+    data = aekit.save_model(aekit.create_model("linear", input_shape=(4,), code_size=2), tmp_path / "m.safetensors").read_bytes()
+    path = tmp_path / "flipped.safetensors"
+    accepted = []
+    for position in range(header_len(data)):
+        damaged = bytearray(data)
+        damaged[position] ^= 0x01
+        path.write_bytes(bytes(damaged))
+        try:
+            ckpt.read(path)
+        except aekit.CheckpointError:
+            continue
+        accepted.append(position)
+    assert accepted == [], f"undetected flips at header bytes {accepted[:10]}"

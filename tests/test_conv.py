@@ -1,0 +1,132 @@
+"""The convolutional autoencoder: shapes of every decoder, unpooling with switches, size errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import aekit
+from aekit.models.conv import Unpool2d
+
+DECODERS = ["upsample", "transpose", "unpool"]
+
+# a hand-made 4x4 image with one clear max in each 2x2 window: 5, 8, 9 and 3
+IMAGE = torch.tensor(
+    [
+        [1.0, 5.0, 2.0, 0.0],
+        [3.0, 4.0, 8.0, 7.0],
+        [9.0, 0.0, 1.0, 1.5],
+        [2.0, 6.0, 3.0, 2.0],
+    ]
+).reshape(1, 1, 4, 4)
+AT_MAX = torch.tensor(
+    [
+        [0.0, 5.0, 0.0, 0.0],
+        [0.0, 0.0, 8.0, 0.0],
+        [9.0, 0.0, 0.0, 0.0],
+        [0.0, 0.0, 3.0, 0.0],
+    ]
+).reshape(1, 1, 4, 4)
+AT_TOP_LEFT = torch.tensor(
+    [
+        [5.0, 0.0, 8.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0],
+        [9.0, 0.0, 3.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0],
+    ]
+).reshape(1, 1, 4, 4)
+
+
+@pytest.mark.parametrize("decoder", DECODERS)
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32)])
+@pytest.mark.parametrize("code_size", [None, 12])
+def test_output_shape_equals_input(decoder, shape, code_size):
+    model = aekit.create_model(
+        "conv", input_shape=shape, channels=(4, 8), decoder=decoder, code_size=code_size, batch_norm=True
+    )
+    x = torch.rand(3, *shape)
+    out = model(x)
+    assert out.x_hat.shape == x.shape and out.logits.shape == x.shape
+    assert out.x_hat.min() >= 0 and out.x_hat.max() <= 1
+    expected_z = (3, code_size) if code_size else (3, 8, shape[1] // 4, shape[2] // 4)
+    assert out.z.shape == expected_z
+    assert model.code_size == (code_size or 8 * (shape[1] // 4) * (shape[2] // 4))
+    assert model.decode(out.z).shape == x.shape
+    assert model.decode(out.z.flatten(1)).shape == x.shape  # a flattened feature-map code works too
+    assert model(x.flatten(1)).x_hat.shape == x.shape  # flat samples of the right size are reshaped
+
+
+def test_unpool_module_puts_values_at_recorded_max():
+    pooled, indices = F.max_pool2d(IMAGE, 2, return_indices=True)
+    assert torch.equal(Unpool2d()(pooled, indices), AT_MAX)
+    assert torch.equal(Unpool2d()(pooled), AT_TOP_LEFT)  # no indices: fixed top-left switches
+
+
+def identity_unpool_model():
+    """One 1x1 conv of weight 1 down and up, linear everywhere: the network is pool then unpool."""
+    model = aekit.create_model(
+        "conv", input_shape=(1, 4, 4), channels=(1,), kernel_size=1, activation="linear",
+        decoder="unpool", output_activation="linear", recon_loss="mse",
+    )
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.ones_like(p) if p.ndim == 4 else torch.zeros_like(p))
+    return model.eval()
+
+
+def test_unpool_decoder_uses_the_encoders_max_positions():
+    model = identity_unpool_model()
+    with torch.no_grad():
+        out = model(IMAGE)
+        assert torch.equal(out.z, torch.tensor([[[[5.0, 8.0], [9.0, 3.0]]]]))
+        assert torch.equal(out.x_hat, AT_MAX)  # exactly the max values where they were, zeros elsewhere
+        (indices,) = out.extras["pool_indices"]
+        assert torch.equal(model.decode(out.z, pool_indices=[indices]), AT_MAX)
+        assert torch.equal(model.decode(out.z), AT_TOP_LEFT)  # decode(z) alone: fixed switches
+
+
+def test_unpool_indices_follow_each_sample():
+    model = identity_unpool_model()
+    flipped = IMAGE.flip(-1)
+    with torch.no_grad():
+        out = model(torch.cat([IMAGE, flipped]))
+    assert torch.equal(out.x_hat, torch.cat([AT_MAX, AT_MAX.flip(-1)]))
+
+
+@pytest.mark.parametrize("decoder", DECODERS)
+def test_each_decoder_learns_real_digits(decoder, real_batch):
+    model = aekit.create_model("conv", input_shape=(1, 28, 28), channels=(8, 16), decoder=decoder)
+    x = real_batch[:128]
+    model.eval()
+    with torch.no_grad():
+        before = model.loss(x, model(x))["recon"].item()
+    aekit.fit(model, x, epochs=5, batch_size=16, lr=3e-3, progress=False)
+    model.eval()
+    with torch.no_grad():
+        after = model.loss(x, model(x))["recon"].item()
+    assert after < 0.6 * before, f"{decoder}: recon {before:.1f} -> {after:.1f}"
+
+
+def test_size_the_pooling_cannot_divide_names_input_shape_layers_and_sizes():
+    with pytest.raises(aekit.ConfigError, match=r"input_shape.*\(1, 30, 30\).*2 pooling layers.*multiples of 4"):
+        aekit.create_model("conv", input_shape=(1, 30, 30), channels=(8, 16))
+    with pytest.raises(aekit.ConfigError, match=r"3 pooling layers.*multiples of 8 \(e\.g\. 24 or 32\)"):
+        aekit.create_model("conv", input_shape=(1, 28, 28), channels=(8, 16, 32))
+    assert aekit.create_model("conv", input_shape=(1, 28, 28), channels=(8,)).code_size == 8 * 14 * 14
+
+
+@pytest.mark.parametrize(
+    ("values", "key"),
+    [
+        ({"input_shape": (784,)}, "input_shape"),
+        ({"kernel_size": 4}, "kernel_size"),
+        ({"channels": ()}, "channels"),
+        ({"channels": (8, 0)}, "channels"),
+        ({"code_size": 0}, "code_size"),
+        ({"decoder": "deconv"}, "decoder"),
+    ],
+)
+def test_bad_config_names_the_key(values, key):
+    with pytest.raises(aekit.ConfigError, match=key):
+        aekit.create_model("conv", **{"input_shape": (1, 28, 28), **values})

@@ -1,0 +1,150 @@
+"""Crash safety: a training process killed (SIGKILL) mid-epoch resumes to exactly the weights of an
+uninterrupted run, and a kill while a checkpoint is being written never replaces the last good one."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+import aekit
+from aekit.data import load_dataset
+from aekit.training import checkpoint as ckpt
+
+pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
+
+EPOCHS = 5
+KILL_EPOCH = 3  # killed after 3 completed (checkpointed) epochs, 10 batches into the 4th
+TRAIN = dict(epochs=EPOCHS, batch_size=32, lr=1e-3, deterministic=True, progress=False)
+MODEL = dict(input_shape=(1, 8, 8), hidden=(32,), code_size=6)
+
+TRAIN_SCRIPT = textwrap.dedent(
+    f"""
+    import sys, time, torch
+    import aekit
+    from aekit.data import load_dataset
+    from aekit.training.callbacks import LambdaCallback
+    torch.set_num_threads(1)
+
+    def hang_mid_epoch(trainer, batch, logs):
+        if trainer.epoch == {KILL_EPOCH} and batch == 10:
+            print("MID_EPOCH", flush=True)  # the parent kills us here
+            time.sleep(120)
+
+    x = load_dataset("digits", "train").x
+    torch.manual_seed(0)
+    model = aekit.create_model("dense", **{MODEL!r})
+    aekit.fit(model, x, run_dir=sys.argv[1], callbacks=[LambdaCallback(on_batch_end=hang_mid_epoch)], **{TRAIN!r})
+    print("FINISHED", flush=True)
+    """
+)
+
+WRITE_SCRIPT = textwrap.dedent(
+    """
+    import os, sys, time, torch
+    from aekit.training import checkpoint as ckpt
+    path = sys.argv[1]
+    ckpt.write(path, {"w": torch.full((1_000_000,), 1.0)}, {"step": 1})
+    real_fsync = os.fsync
+
+    def fsync_then_hang(fd):
+        real_fsync(fd)  # the new checkpoint's bytes are all in the temporary file now
+        print("IN_WRITE", flush=True)  # the parent kills us here, before the rename
+        time.sleep(120)
+
+    os.fsync = fsync_then_hang
+    ckpt.write(path, {"w": torch.full((1_000_000,), 2.0)}, {"step": 2})
+    print("FINISHED", flush=True)
+    """
+)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One thread, as in the child process, so both compute bit for bit the same."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def run_until(script: str, arg: Path, signal_line: str) -> subprocess.Popen:
+    """Start `script` in a fresh Python, wait for it to print `signal_line`, then SIGKILL it."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(arg)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=env,
+    )
+    watchdog = threading.Timer(120, proc.kill)  # never hang the test suite
+    watchdog.start()
+    try:
+        line = proc.stdout.readline().strip()
+        if line != signal_line:
+            proc.kill()
+            pytest.fail(f"child printed {line!r} instead of {signal_line!r}: {proc.stderr.read()[-2000:]}")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        watchdog.cancel()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    return proc
+
+
+def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
+    run_dir = tmp_path / "run"
+    run_until(TRAIN_SCRIPT, run_dir, "MID_EPOCH")
+
+    _, meta = ckpt.read(run_dir / ckpt.CHECKPOINT_FILE)
+    assert meta["epoch"] == KILL_EPOCH  # the part of epoch 4 done before the kill is lost...
+    assert not (run_dir / ckpt.MODEL_FILE).exists()
+
+    x = load_dataset("digits", "train").x
+    torch.manual_seed(123)  # another init: the resumed weights must come from the checkpoint
+    resumed = aekit.create_model("dense", **MODEL)
+    history = aekit.fit(resumed, x, run_dir=run_dir, resume=True, **TRAIN)  # ...and redone here
+
+    torch.manual_seed(0)
+    uninterrupted = aekit.create_model("dense", **MODEL)
+    reference = aekit.fit(uninterrupted, x, **TRAIN)
+
+    assert history["epoch"] == list(range(1, EPOCHS + 1))
+    torch.testing.assert_close(history["train_loss"], reference["train_loss"], atol=1e-6, rtol=0)
+    for key, value in uninterrupted.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[key], value, atol=1e-6, rtol=0, msg=key)
+    final = aekit.load_model(run_dir)
+    for key, value in uninterrupted.state_dict().items():
+        torch.testing.assert_close(final.state_dict()[key], value, atol=1e-6, rtol=0, msg=key)
+
+
+def test_sigkill_while_writing_keeps_the_last_good_checkpoint(tmp_path):
+    path = tmp_path / ckpt.CHECKPOINT_FILE
+    run_until(WRITE_SCRIPT, path, "IN_WRITE")
+    assert list(tmp_path.glob(f".{path.name}.*.tmp")), "the kill should land inside the write"
+    tensors, meta = ckpt.read(path)  # intact, and still the first version
+    assert meta["step"] == 1
+    assert torch.equal(tensors["w"], torch.full((1_000_000,), 1.0))
+
+
+def test_failure_mid_write_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / ckpt.CHECKPOINT_FILE
+    ckpt.write(path, {"w": torch.ones(1000)}, {"step": 1})
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ckpt.os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        ckpt.write(path, {"w": torch.zeros(1000)}, {"step": 2})
+    monkeypatch.undo()
+    tensors, meta = ckpt.read(path)
+    assert meta["step"] == 1 and torch.equal(tensors["w"], torch.ones(1000))
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # the temporary file was removed

@@ -1,0 +1,347 @@
+"""CIFAR-10, IMDb, BBC News and user corpora: real formats written by the tests, safe unpickling."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import struct
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from aekit import ConfigError, DataError
+from aekit.data import list_datasets, load_dataset
+from aekit.data.cifar import CLASSES, restricted_load
+from aekit.data.text import BBC_FILE, load_bbc_news, load_imdb, text_corpus, text_corpus_splits
+from aekit.errors import DataNotFoundError
+
+
+class Evil:
+    """A pickle that would run a shell command when loaded by plain pickle."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """No downloads: pooch.retrieve fails as it does without a network."""
+    import pooch
+
+    def fail(*args, **kwargs):
+        raise ConnectionError("no network in tests")
+
+    monkeypatch.setattr(pooch, "retrieve", fail)
+
+
+def test_new_datasets_are_registered():
+    assert {"cifar10", "imdb", "imdb-bow", "bbc-news", "bbc-news-bow"} <= set(list_datasets())
+
+
+# --- CIFAR-10 --------------------------------------------------------------------------------------
+
+
+def write_cifar(root: Path, n: int = 3, *, protocol: int = 2) -> dict[str, tuple[np.ndarray, list[int]]]:
+    """Batches in the exact cifar-10-batches-py format: dicts with b'data' (N, 3072) uint8 and b'labels'."""
+    folder = root / "cifar10" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    written = {}
+    for i, name in enumerate([f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]):
+        data = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
+        labels = [(i + j) % 10 for j in range(n)]
+        entry = {b"batch_label": name.encode(), b"labels": labels, b"data": data,
+                 b"filenames": [f"img{j}.png".encode() for j in range(n)]}
+        (folder / name).write_bytes(pickle.dumps(entry, protocol=protocol))
+        written[name] = (data, labels)
+    return written
+
+
+@pytest.mark.parametrize("protocol", [2, pickle.DEFAULT_PROTOCOL, 5])
+def test_cifar10_reads_the_batch_format(tmp_path, protocol):
+    written = write_cifar(tmp_path, protocol=protocol)
+    train = load_dataset("cifar10", "train", root=tmp_path)
+    test = load_dataset("cifar10", "test", root=tmp_path)
+    assert train.x.shape == (15, 3, 32, 32) and test.x.shape == (3, 3, 32, 32)
+    assert train.x.dtype == torch.float32 and 0 <= train.x.min() and train.x.max() <= 1
+    assert train.classes == CLASSES and len(CLASSES) == 10
+    data, labels = written["data_batch_2"]
+    # sample 1 of batch 2: row = 1024 red, 1024 green, 1024 blue values, each plane row-major
+    sample = train.x[3 + 1]
+    assert sample[0, 0, 0] == pytest.approx(data[1, 0] / 255)
+    assert sample[1, 2, 5] == pytest.approx(data[1, 1024 + 2 * 32 + 5] / 255)
+    assert sample[2, 31, 31] == pytest.approx(data[1, 3071] / 255)
+    assert train.y[3:6].tolist() == labels
+    assert test.y.tolist() == written["test_batch"][1]
+
+
+class Py2Pickler(pickle._Pickler):
+    """Pickles like Python 2's cPickle wrote the published batches: bytes as str, numpy under numpy.core."""
+
+    dispatch = dict(pickle._Pickler.dispatch)
+
+    def save_bytes(self, obj):
+        if len(obj) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(obj)]) + obj)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", len(obj)) + obj)
+        self.memoize(obj)
+
+    dispatch[bytes] = save_bytes
+
+    def save_global(self, obj, name=None):
+        module = obj.__module__.replace("numpy._core", "numpy.core")
+        self.write(pickle.GLOBAL + f"{module}\n{name or obj.__qualname__}\n".encode())
+        self.memoize(obj)
+
+
+def test_cifar10_reads_python2_pickles(tmp_path):
+    written = write_cifar(tmp_path)
+    data = written["test_batch"][0]
+    buf = io.BytesIO()
+    Py2Pickler(buf, protocol=2).dump({b"batch_label": b"testing batch 1 of 1", b"labels": [4, 5, 6], b"data": data})
+    assert b"numpy.core.multiarray\n_reconstruct" in buf.getvalue()
+    (tmp_path / "cifar10" / "cifar-10-batches-py" / "test_batch").write_bytes(buf.getvalue())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy >= 2 reads numpy.core names without deprecation noise
+        test = load_dataset("cifar10", "test", root=tmp_path)
+    assert test.y.tolist() == [4, 5, 6]
+    np.testing.assert_allclose(test.x.reshape(3, -1).numpy(), data / 255, rtol=1e-6)
+
+
+def test_cifar10_refuses_a_malicious_pickle(tmp_path):
+    write_cifar(tmp_path)
+    marker = tmp_path / "pwned"
+    batch = tmp_path / "cifar10" / "cifar-10-batches-py" / "data_batch_3"
+    batch.write_bytes(pickle.dumps({b"data": Evil(marker), b"labels": [0]}, protocol=2))
+    with pytest.raises(DataError, match="refusing to load posix.system|refusing to load os.system|refusing to load nt.system"):
+        load_dataset("cifar10", "train", root=tmp_path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("payload", [
+    b"cbuiltins\neval\n(S'1+1'\ntR.",  # builtins.eval('1+1')
+    b"cbuiltins\ngetattr\n(cbuiltins\nlist\nS'append'\ntR.",
+    b"csubprocess\nPopen\n(S'true'\ntR.",
+])
+def test_restricted_unpickler_refuses_other_globals(payload):
+    with pytest.raises(DataError, match="refusing to load"):
+        restricted_load(io.BytesIO(payload), what="payload")
+
+
+def test_cifar10_truncated_and_wrong_content(tmp_path):
+    write_cifar(tmp_path)
+    folder = tmp_path / "cifar10" / "cifar-10-batches-py"
+    good = (folder / "test_batch").read_bytes()
+    (folder / "test_batch").write_bytes(good[: len(good) // 2])
+    with pytest.raises(DataError, match="truncated or not a pickle"):
+        load_dataset("cifar10", "test", root=tmp_path)
+    (folder / "test_batch").write_bytes(pickle.dumps({b"data": np.zeros((2, 100), np.uint8), b"labels": [0, 1]}))
+    with pytest.raises(DataError, match=r"\(N, 3072\)"):
+        load_dataset("cifar10", "test", root=tmp_path)
+
+
+def test_cifar10_missing_names_files_and_place(tmp_path, offline):
+    with pytest.raises(DataNotFoundError) as info:
+        load_dataset("cifar10", "train", root=tmp_path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "data_batch_1" in message and str(tmp_path / "cifar10") in message and "cifar-10-python.tar.gz" in message
+
+
+# --- IMDb ------------------------------------------------------------------------------------------
+
+
+def object_array(lists):
+    out = np.empty(len(lists), dtype=object)
+    for i, item in enumerate(lists):
+        out[i] = list(item)
+    return out
+
+
+def write_imdb_npz(root: Path) -> Path:
+    """Keras' imdb.npz layout: object arrays of word-rank lists and 0/1 labels."""
+    folder = root / "imdb"
+    folder.mkdir(parents=True)
+    path = folder / "imdb.npz"
+    np.savez(
+        path,
+        x_train=object_array([[1, 2, 3], [7, 1, 1, 1, 1, 1, 4, 2], []]),
+        y_train=np.array([1, 0, 1]),
+        x_test=object_array([[5, 6]]),
+        y_test=np.array([0]),
+    )
+    return path
+
+
+def test_imdb_npz_sequences_follow_keras(tmp_path):
+    write_imdb_npz(tmp_path)
+    ds = load_imdb("train", tmp_path, maxlen=6, num_words=7)
+    # start 1, rank r -> r + 3, index >= num_words -> OOV 2, padded and truncated at the front
+    expected = np.array([
+        [0, 0, 1, 4, 5, 6],
+        [4, 4, 4, 4, 2, 5],
+        [0, 0, 0, 0, 0, 1],
+    ]) / 7
+    np.testing.assert_allclose(ds.x.numpy(), expected, rtol=1e-6)
+    assert ds.y.tolist() == [1, 0, 1] and ds.classes == ["negative", "positive"]
+    test = load_dataset("imdb", "test", root=tmp_path)
+    assert test.x.shape == (1, 512) and 0 <= test.x.min() and test.x.max() < 1
+    assert test.x[0, -3:].tolist() == pytest.approx([1 / 10000, 8 / 10000, 9 / 10000])
+
+
+def test_imdb_bag_of_words(tmp_path):
+    write_imdb_npz(tmp_path)
+    ds = load_imdb("train", tmp_path, representation="bow", num_words=7)
+    assert ds.x.shape == (3, 7)
+    assert ds.x[0].tolist() == [0, 1, 0, 0, 1, 1, 1]  # start + indices 4, 5, 6
+    assert ds.x[1].tolist() == [0, 1, 1, 0, 1, 1, 0]  # 7 + 3 = 10 -> OOV
+    assert load_dataset("imdb-bow", "test", root=tmp_path).x.shape == (1, 10000)
+
+
+def test_imdb_npz_refuses_a_malicious_pickle(tmp_path):
+    marker = tmp_path / "pwned"
+    member = io.BytesIO()
+    np.lib.format.write_array_header_1_0(member, {"descr": "|O", "fortran_order": False, "shape": (1,)})
+    member.write(pickle.dumps(Evil(marker), protocol=3))
+    (tmp_path / "imdb").mkdir()
+    with zipfile.ZipFile(tmp_path / "imdb" / "imdb.npz", "w") as zf:
+        zf.writestr("x_train.npy", member.getvalue())
+        buf = io.BytesIO()
+        np.save(buf, np.array([1]))
+        zf.writestr("y_train.npy", buf.getvalue())
+    with pytest.raises(DataError, match="refusing to load"):
+        load_dataset("imdb", "train", root=tmp_path)
+    assert not marker.exists()
+
+
+def write_acl_imdb(root: Path) -> None:
+    reviews = {
+        ("train", "pos"): ["A great great film.<br />Great acting", "great fun"],
+        ("train", "neg"): ["A dull film", "dull, dull and long"],
+        ("test", "pos"): ["great unseen words"],
+        ("test", "neg"): ["dull"],
+    }
+    for (split, label), texts in reviews.items():
+        folder = root / "imdb" / "aclImdb" / split / label
+        folder.mkdir(parents=True)
+        for i, text in enumerate(texts):
+            (folder / f"{i}_{7 if label == 'pos' else 2}.txt").write_text(text)
+
+
+def test_imdb_from_acl_folder(tmp_path):
+    write_acl_imdb(tmp_path)
+    train = load_imdb("train", tmp_path, maxlen=8, num_words=100)
+    assert train.y.tolist() == [0, 0, 1, 1]  # neg files first, then pos
+    ranks = train.meta["word_rank"]
+    assert ranks["great"] == 1 and ranks["dull"] == 2  # 4 and 3 occurrences in the train reviews
+    first_neg = (train.x[0] * 100).round().long().tolist()  # "A dull film"
+    assert first_neg[-4:] == [1, ranks["a"] + 3, ranks["dull"] + 3, ranks["film"] + 3]
+    test = load_imdb("test", tmp_path, maxlen=8, num_words=100)
+    assert test.y.tolist() == [0, 1]
+    assert (test.x[1] * 100).round().long().tolist()[-4:] == [1, 4, 2, 2]  # unseen words -> OOV
+
+
+def test_imdb_missing_names_both_formats(tmp_path, offline):
+    with pytest.raises(DataNotFoundError) as info:
+        load_dataset("imdb", "train", root=tmp_path)
+    message = str(info.value)
+    assert "imdb.npz" in message and "aclImdb" in message and str(tmp_path / "imdb") in message
+    assert "\n" not in message
+
+
+def test_imdb_bad_options():
+    with pytest.raises(ConfigError, match="representation"):
+        load_imdb("train", Path("."), representation="chars")
+    with pytest.raises(ConfigError, match="num_words"):
+        load_imdb("train", Path("."), num_words=3)
+
+
+# --- text corpora ----------------------------------------------------------------------------------
+
+CORPUS = [
+    ("the striker scored a late goal in the match", "sport"),
+    ("the team won the cup final after extra time", "sport"),
+    ("a goal and a win for the home team", "sport"),
+    ("shares fell as the bank reported lower profits", "business"),
+    ("the company raised its profit forecast and shares rose", "business"),
+    ("bank profits and market shares", "business"),
+]
+
+
+def test_text_corpus_tfidf_and_bow():
+    texts, labels = zip(*CORPUS)
+    ds = text_corpus(texts, labels, max_features=12)
+    assert ds.x.shape == (6, 12) and ds.classes == ["business", "sport"]
+    assert ds.y.tolist() == [1, 1, 1, 0, 0, 0]
+    assert 0 <= ds.x.min() and ds.x.max() <= 1
+    np.testing.assert_allclose(ds.x.norm(dim=1).numpy(), 1.0, rtol=1e-5)  # l2-normalised TF-IDF rows
+    assert len(ds.meta["vocabulary"]) == 12 and "the" not in ds.meta["vocabulary"]  # English stop words
+    # a new text through the same fitted vectorizer
+    new = text_corpus(["goal goal cup"], ["sport"], vectorizer=ds.meta["vectorizer"], classes=ds.classes)
+    assert new.y.tolist() == [1] and new.x.shape == (1, 12)
+    vocab = ds.meta["vocabulary"]
+    assert new.x[0, vocab.index("goal")] > new.x[0, vocab.index("cup")] > 0
+    bow = text_corpus(texts, None, representation="bow", max_features=12)
+    assert bow.y is None and set(bow.x.unique().tolist()) == {0.0, 1.0}
+
+
+def test_text_corpus_errors():
+    with pytest.raises(DataError, match="empty"):
+        text_corpus([])
+    with pytest.raises(DataError, match="2 texts but 1 labels"):
+        text_corpus(["a b", "c d"], ["x"])
+    with pytest.raises(DataError, match="not among the classes"):
+        text_corpus(["goal"], ["weather"], classes=["business", "sport"])
+    with pytest.raises(ConfigError, match="representation"):
+        text_corpus(["a b"], representation="word2vec")
+
+
+def test_text_corpus_splits_are_stratified_and_fit_on_train_only():
+    texts, labels = zip(*(CORPUS * 5))
+    train, test = text_corpus_splits(texts, labels, test_fraction=0.2, seed=3, max_features=20)
+    assert len(train) == 24 and len(test) == 6
+    assert test.y.bincount().tolist() == [3, 3]
+    assert test.meta["vectorizer"] is train.meta["vectorizer"]
+    assert set(train.meta["indices"]).isdisjoint(test.meta["indices"])
+    again, _ = text_corpus_splits(texts, labels, test_fraction=0.2, seed=3, max_features=20)
+    assert torch.equal(again.x, train.x)
+
+
+@pytest.fixture(scope="module")
+def bbc_root():
+    env = os.environ.get("AEKIT_DATA_DIR")
+    for candidate in ([Path(env)] if env else []) + [Path(__file__).resolve().parents[2] / "shared" / "data"]:
+        if (candidate / "bbc-news" / BBC_FILE).is_file():
+            return candidate
+    pytest.skip("../shared/data/bbc-news/bbc-news.jsonl.gz is absent")
+
+
+def test_bbc_news(bbc_root):
+    train = load_dataset("bbc-news", "train", root=bbc_root)
+    test = load_dataset("bbc-news", "test", root=bbc_root)
+    assert len(train) + len(test) == 2225 and len(test) == 445
+    assert train.x.shape[1] == test.x.shape[1] == 2000
+    assert train.classes == test.classes and len(train.classes) == 5
+    assert 0 <= train.x.min() and train.x.max() <= 1
+    # stratified: every class keeps its share of the corpus in the test split (within one article)
+    share = test.y.bincount().double() / (train.y.bincount() + test.y.bincount()).double()
+    assert ((share - 0.2).abs() * (train.y.bincount() + test.y.bincount()) <= 1).all()
+    assert set(train.meta["indices"]).isdisjoint(test.meta["indices"])
+    assert train.meta["vocabulary"] == test.meta["vocabulary"]
+    small = load_bbc_news("test", bbc_root, representation="bow", max_features=300)
+    assert small.x.shape == (445, 300) and set(small.x.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_bbc_news_missing(tmp_path):
+    with pytest.raises(DataNotFoundError) as info:
+        load_dataset("bbc-news", "train", root=tmp_path)
+    assert BBC_FILE in str(info.value) and str(tmp_path / "bbc-news") in str(info.value)

