@@ -288,10 +288,44 @@ CASES = [
 ]
 
 # --- CLI cases -------------------------------------------------------------------------------------
-# TODO(lead): add the command-line cases here once src/aekit/cli.py is final, e.g. as
-#   CLI_CASES = [pytest.param(["train", "missing.yaml"], r"config file missing.yaml does not exist", id=...)]
-# run through `aekit.cli.main(argv)`, asserting exit status 2 and one stderr line matching the regex
-# (unknown section/key, bad override syntax, unknown model/data names, resume of an empty folder).
+# --- the command line: exit status 2, one stderr line, no traceback, no run folder changed ------------
+
+CLI_CASES = [
+    pytest.param(["train", "{tmp}/missing.yaml"], r"config file .*missing.yaml does not exist", id="cli-missing-config"),
+    pytest.param(["train", "{cfg}", "trian.epochs=3"], r"config: unknown key 'trian'", id="cli-unknown-section"),
+    pytest.param(["train", "{cfg}", "train.epochz=3"], r"train: unknown key 'epochz'", id="cli-unknown-train-key"),
+    pytest.param(["train", "{cfg}", "train.epochs"], r"must look like section.key=value", id="cli-bad-override"),
+    pytest.param(["train", "{cfg}", "model.name=resnet"], r"unknown model 'resnet'", id="cli-unknown-model"),
+    pytest.param(["train", "{cfg}", "data.name=cifar100"], r"unknown data set 'cifar100'", id="cli-unknown-data"),
+    pytest.param(["train", "{cfg}", "train.lr=-1"], r"train.lr: must be > 0", id="cli-negative-lr"),
+    pytest.param(["train", "{cfg}", "model.recon_loss=hinge"], r"recon_loss: 'hinge' is not allowed", id="cli-unknown-loss"),
+    pytest.param(["train", "{cfg}", "data.val_fraction=1.5"], r"val_fraction: must be in \[0, 1\)", id="cli-bad-val-fraction"),
+    pytest.param(["resume", "{tmp}"], r"is not a run folder", id="cli-resume-empty-folder"),
+    pytest.param(["evaluate", "{tmp}/nowhere"], r"is not a run folder", id="cli-evaluate-missing"),
+    pytest.param(["export", "{tmp}/nowhere", "--format", "torchscript"], r"does not exist", id="cli-export-missing"),
+    pytest.param(["experiment", "run", "no-such-experiment"], r"unknown experiment 'no-such-experiment'", id="cli-unknown-experiment"),
+    pytest.param(["models", "nonexistent"], r"unknown model 'nonexistent'", id="cli-models-unknown"),
+]
+
+
+@pytest.mark.parametrize(("argv", "pattern"), CLI_CASES)
+def test_cli_bad_input_is_one_line(argv, pattern, tmp_path, capsys):
+    import re
+
+    import yaml
+
+    from aekit.cli import main
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"model": {"name": "dense", "hidden": [8], "code_size": 2},
+                                   "data": {"name": "digits"}, "train": {"epochs": 1, "progress": False},
+                                   "output": {"dir": str(tmp_path / "runs")}}))
+    args = [a.format(tmp=tmp_path, cfg=cfg) for a in argv]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("aekit: error: ") and "\n" not in err and "Traceback" not in err, err
+    assert re.search(pattern, err), err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
 @pytest.mark.parametrize(("make", "error", "pattern"), CASES)
