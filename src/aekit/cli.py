@@ -12,9 +12,21 @@ from . import __version__
 from .errors import AekitError
 
 
+def _launched_distributed(args, argv: list[str]) -> bool:
+    """`--distributed` outside torchrun: start the processes (each runs `aekit ARGV`), wait, True."""
+    from .training import distributed
+
+    if not args.distributed or distributed.launched():
+        return False
+    distributed.launch([*argv, *(["--quiet"] if args.quiet else [])], nproc=args.nproc)
+    return True
+
+
 def _cmd_train(args) -> None:
     from . import run
 
+    if _launched_distributed(args, ["train", args.config, *args.overrides]):
+        return
     cfg = run.load_run_config(args.config, args.overrides)
     run_dir = run.train(cfg, progress=False if args.quiet else None)
     _print_result(run_dir)
@@ -23,6 +35,8 @@ def _cmd_train(args) -> None:
 def _cmd_resume(args) -> None:
     from . import run
 
+    if _launched_distributed(args, ["resume", args.run_dir, *(["--epochs", str(args.epochs)] if args.epochs else [])]):
+        return
     run_dir = run.resume(args.run_dir, epochs=args.epochs, progress=False if args.quiet else None)
     _print_result(run_dir)
 
@@ -38,6 +52,12 @@ def _print_result(run_dir: Path) -> None:
     import json
 
     from . import run
+    from .training import distributed
+
+    is_main = distributed.is_main()
+    distributed.shutdown()  # the run is over: leave the process group (a no-op outside torchrun)
+    if not is_main:  # rank 0 alone evaluated the run and reports it
+        return
 
     metrics = json.loads((run_dir / "metrics.json").read_text())
     print(run.format_metrics(metrics))
@@ -127,6 +147,20 @@ def _cmd_experiment(args) -> None:
     print(f"run folder: {run_dir}")
 
 
+def _cmd_report(args) -> None:
+    from .report import write_report
+
+    dirs = [Path(d) for d in args.run_dirs]
+    output = Path(args.output) if args.output else (dirs[0] / "report.html" if len(dirs) == 1 else Path("report.html"))
+    print(f"wrote {write_report(dirs, output)}")
+
+
+def _distributed_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel over --nproc local processes (as torchrun --nproc_per_node=N -m aekit ...)")
+    p.add_argument("--nproc", type=int, default=None, help="processes for --distributed (default: GPUs, else 2)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aekit", description="Build, train, inspect and apply autoencoders.")
     parser.add_argument("--version", action="version", version=f"aekit {__version__}")
@@ -136,12 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="config file (see configs/)")
     p.add_argument("overrides", nargs="*", help="dotted overrides such as model.code_size=2 train.epochs=5")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _distributed_flags(p)
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
     p.add_argument("run_dir")
     p.add_argument("--epochs", type=int, default=None, help="train up to this many epochs in total")
     p.add_argument("--quiet", action="store_true")
+    _distributed_flags(p)
     p.set_defaults(func=_cmd_resume)
 
     p = sub.add_parser("evaluate", help="test metrics of a run next to PCA's")
@@ -173,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tiny", action="store_true", help="a tiny budget that runs in seconds (for tests)")
     p.add_argument("--out", default="runs", help="parent folder of the run folder (default: runs)")
     p.set_defaults(func=_cmd_experiment)
+
+    p = sub.add_parser("report", help="one self-contained HTML page about run folders (pictures, tables, curves)")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders of aekit train or aekit experiment run")
+    p.add_argument("--output", default=None, help="HTML file to write (default: RUN_DIR/report.html for one run, else ./report.html)")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("datasets", help="list the data sets")
     p.set_defaults(func=_cmd_datasets)

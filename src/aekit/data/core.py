@@ -17,7 +17,7 @@ from ..errors import DataError
 class Dataset:
     """Samples `x` (N, *sample_shape) float32 in [0, 1] and optional integer labels `y` (N,)."""
 
-    x: Tensor
+    x: Tensor  # or, for files too big to load, a MemmapArray (data/memmap.py) read a batch at a time
     y: Tensor | None = None
     name: str = "data"
     classes: list[str] | None = None  # label index -> class name
@@ -36,7 +36,8 @@ class Dataset:
 
     def subset(self, index) -> Dataset:
         index = torch.as_tensor(index, dtype=torch.long)
-        return Dataset(self.x[index], None if self.y is None else self.y[index], self.name, self.classes, self.meta)
+        x = self.x[index] if isinstance(self.x, Tensor) else self.x.subset(index)  # a MemmapArray stays lazy
+        return Dataset(x, None if self.y is None else self.y[index], self.name, self.classes, self.meta)
 
     def split(self, val_fraction: float, *, seed: int = 0) -> tuple[Dataset, Dataset]:
         """A seeded random split into (train, val); stratified by label when labels exist."""

@@ -12,7 +12,9 @@ import torch
 
 from ..errors import DataError
 from .core import Dataset, scale_to_unit
+from .memmap import MemmapArray
 
+MMAP_BYTES = 256 * 2**20  # .npy files larger than this are memory-mapped and read a batch at a time
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
@@ -39,9 +41,12 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto") ->
         raise DataError(
             f"{path} holds an array of shape {np.shape(x)}; expected (N, features) or (N, C, H, W) samples"
         )
-    x = scale_to_unit(x, name=str(path), scale=scale)
+    if isinstance(x, np.memmap):  # stays on disk: scaled as it is read
+        samples = MemmapArray.scaled(x, name=str(path), scale=scale)
+    else:
+        samples = torch.from_numpy(np.ascontiguousarray(scale_to_unit(x, name=str(path), scale=scale)))
     return Dataset(
-        torch.from_numpy(np.ascontiguousarray(x)),
+        samples,
         None if y is None else torch.from_numpy(_labels(y, len(x), path)),
         name=path.stem,
         classes=classes,
@@ -62,7 +67,7 @@ def _labels(y: np.ndarray, n: int, path: Path) -> np.ndarray:
 
 def _npy(path: Path) -> np.ndarray:
     try:
-        return np.load(path, allow_pickle=False)
+        return np.load(path, allow_pickle=False, mmap_mode="r" if path.stat().st_size > MMAP_BYTES else None)
     except (ValueError, OSError, EOFError) as err:
         raise DataError(f"{path} is truncated or not a .npy array file ({str(err).splitlines()[0]})") from None
 

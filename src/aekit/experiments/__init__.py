@@ -68,7 +68,7 @@ def settings(name: str, overrides: list[str] = (), *, tiny: bool = False) -> dic
     exp = experiment(name)
     values = json.loads(json.dumps(exp.defaults))  # a deep copy
     if tiny:
-        values.update(exp.tiny)
+        values.update(json.loads(json.dumps(exp.tiny)))  # a deep copy too: overrides must not edit the preset
     before = set(_flat_keys(values))
     apply_overrides(values, list(overrides))
     for key in _flat_keys(values):

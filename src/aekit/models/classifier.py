@@ -32,7 +32,7 @@ class ClassifierOutput:
     """What `EncoderClassifier.forward` returns."""
 
     logits: Tensor  # (B, n_classes), before the softmax
-    z: Tensor  # (B, code_size), the encoder's output
+    z: Tensor  # (B, code_size), the encoder's output (flattened when it is a feature map)
 
 
 class EncoderClassifier(nn.Module):
@@ -76,9 +76,7 @@ class EncoderClassifier(nn.Module):
                 grads = torch.autograd.grad(z.float().sum(), params, allow_unused=True)
         finally:
             ae.train(was_training)
-        if z.ndim != 2:
-            raise ConfigError(f"EncoderClassifier needs flat codes (B, code_size), but encode gives shape {tuple(z.shape)}")
-        return int(z.shape[1]), [p for p, g in zip(params, grads) if g is not None]
+        return int(z[0].numel()), [p for p, g in zip(params, grads) if g is not None]
 
     def _freeze(self, freeze: Any, used: list[nn.Parameter]) -> list[nn.Module]:
         """Set requires_grad False on the frozen weights; return the modules to keep in eval mode."""
@@ -124,7 +122,7 @@ class EncoderClassifier(nn.Module):
         self.autoencoder.check_data(x)
 
     def forward(self, x: Tensor) -> ClassifierOutput:
-        z = self.autoencoder.encode(x)  # (B, *input_shape) -> (B, code_size)
+        z = self.autoencoder.encode(x).flatten(1)  # (B, *input_shape) -> (B, code_size); feature maps flattened
         return ClassifierOutput(logits=self.head(z), z=z)
 
     def loss(self, x: Tensor, output: ClassifierOutput, *, y: Tensor | None = None) -> dict[str, Tensor]:

@@ -1,0 +1,249 @@
+"""Data sets bigger than memory: samples in a memory-mapped array, read a batch at a time.
+
+`MemmapArray` wraps a numpy memmap (`np.load(path, mmap_mode="r")`, `read_idx(path, mmap=True)`)
+of any real dtype and reads samples on demand, scaled to float32 in [0, 1] the way
+`scale_to_unit` scales a loaded array (uint8 / 255, min-max for other ranges). Indexing it
+(`a[i]`, `a[3:9]`, `a[index]`) reads just those rows, in file order, into a tensor; `subset` and
+`reshape` are lazy views.
+
+Rows are read with pread from the file behind the memmap rather than through the mapping: a page
+fault on a mapped file makes resident the whole page cache folio around the row (up to 2 MiB on
+recent Linux), so 256 scattered rows of 784 bytes would map ~250 MB. Read with pread, a batch costs
+its own bytes and the process's memory stays flat however large the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import mmap
+import os
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..errors import DataError
+
+CHUNK_BYTES = 32 * 2**20  # bytes read at a time when scanning a whole array
+
+
+def chunk_rows(row_bytes: int) -> int:
+    """Rows per read when scanning, so that a scan never holds more than about CHUNK_BYTES."""
+    return max(1, CHUNK_BYTES // max(1, row_bytes))
+
+
+class MemmapArray:
+    """A tensor-like, read-on-demand view of a memory-mapped array (N, *sample_shape)."""
+
+    def __init__(
+        self,
+        array: np.ndarray,
+        *,
+        offset: float = 0.0,
+        divisor: float = 1.0,
+        index: np.ndarray | None = None,
+        sample_shape: tuple[int, ...] | None = None,
+    ) -> None:
+        if array.ndim < 2:
+            raise DataError(f"expected (N, features) or (N, C, H, W) samples, got an array of shape {array.shape}")
+        if array.dtype != np.bool_ and not (
+            np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+        ):
+            raise DataError(f"values must be real numbers, got dtype {array.dtype}")
+        self.array = array
+        self.offset, self.divisor = float(offset), float(divisor)
+        self.index = None if index is None else np.asarray(index, dtype=np.int64)
+        self.sample_shape = tuple(sample_shape) if sample_shape is not None else tuple(array.shape[1:])
+        if math.prod(self.sample_shape) != math.prod(array.shape[1:]):
+            raise DataError(f"cannot view samples of shape {array.shape[1:]} as {self.sample_shape}")
+        self._file = RowFile.of(array)  # None: read through numpy indexing (an in-memory or odd-strided array)
+
+    @classmethod
+    def scaled(cls, array: np.ndarray, *, name: str, scale: str = "auto") -> MemmapArray:
+        """Wrap `array` with the scaling `scale_to_unit` would apply, found in one pass over it."""
+        if scale not in ("auto", "minmax", "none"):
+            raise DataError(f"{name}: scale {scale!r} is not allowed; choose auto, minmax or none")
+        if len(array) == 0:
+            raise DataError(f"{name}: the data set is empty")
+        integer = np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_
+        if scale == "none" or (scale == "auto" and array.dtype == np.uint8):
+            return cls(array, divisor=255.0 if scale == "auto" else 1.0)
+        lo, hi = math.inf, -math.inf
+        rows = chunk_rows(math.prod(array.shape[1:]) * array.dtype.itemsize)
+        for start in range(0, len(array), rows):
+            part = np.asarray(array[start : start + rows])
+            if not integer and not np.isfinite(part).all():
+                raise DataError(f"{name}: the data contains NaN or infinite values; clean or impute them first")
+            lo, hi = min(lo, float(part.min())), max(hi, float(part.max()))
+        if scale == "auto" and lo >= 0:
+            if integer:
+                return cls(array, divisor=255.0 if hi <= 255 and hi > 1 else max(hi, 1.0))
+            if hi <= 1:
+                return cls(array)
+        return cls(array, offset=lo, divisor=hi - lo if hi > lo else math.inf)
+
+    # --- the tensor-like surface ------------------------------------------------------------------
+    @property
+    def shape(self) -> torch.Size:
+        return torch.Size((len(self), *self.sample_shape))
+
+    @property
+    def ndim(self) -> int:
+        return 1 + len(self.sample_shape)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return torch.float32
+
+    @property
+    def device(self) -> torch.device:
+        return torch.device("cpu")
+
+    @property
+    def in_unit_range(self) -> bool:
+        """Whether every value read is finite and in [0, 1] by construction (uint8 / 255)."""
+        return self.array.dtype == np.uint8 and self.offset == 0 and self.divisor == 255.0
+
+    def __len__(self) -> int:
+        return len(self.index) if self.index is not None else len(self.array)
+
+    def __repr__(self) -> str:
+        return f"MemmapArray(shape={tuple(self.shape)}, stored as {self.array.dtype})"
+
+    def __getitem__(self, key) -> Tensor:
+        """Rows `key` (an int, a slice or an index array/tensor) read into a float32 tensor."""
+        if isinstance(key, (int, np.integer)):
+            return self._read_rows(np.array([int(key)]))[0]
+        if isinstance(key, slice):
+            span = range(len(self))[key]
+            rows = np.arange(span.start, span.stop, span.step, dtype=np.int64)
+        else:
+            rows = key.cpu().numpy() if isinstance(key, Tensor) else np.asarray(key)
+            if rows.dtype == np.bool_:
+                rows = np.flatnonzero(rows)
+            rows = rows.astype(np.int64, copy=False)
+        return self._read_rows(rows)
+
+    def subset(self, index) -> MemmapArray:
+        """A lazy view of the samples at `index` (nothing is read)."""
+        index = np.asarray(index.cpu() if isinstance(index, Tensor) else index, dtype=np.int64)
+        base = self.index[index] if self.index is not None else index
+        return self._view(index=base)
+
+    def reshape(self, n: int, *shape: int) -> MemmapArray:
+        """The same samples with another sample shape, e.g. `reshape(len(a), -1)` for flat vectors."""
+        if n not in (-1, len(self)):
+            raise DataError(f"a MemmapArray of {len(self)} samples cannot be reshaped to {n} samples")
+        size = math.prod(self.sample_shape)
+        if shape.count(-1) == 1:
+            known = math.prod(d for d in shape if d != -1)
+            shape = tuple(size // known if d == -1 else d for d in shape)
+        return self._view(sample_shape=shape)
+
+    def numpy(self) -> np.ndarray:
+        """Every sample, scaled, in memory (only for data that fits)."""
+        return self[:].numpy()
+
+    # --- reading ------------------------------------------------------------------------------------
+    def _view(self, **changes) -> MemmapArray:
+        args = {"offset": self.offset, "divisor": self.divisor, "index": self.index,
+                "sample_shape": self.sample_shape, **changes}
+        return MemmapArray(self.array, **args)
+
+    def _read_rows(self, rows: np.ndarray) -> Tensor:
+        n = len(self)
+        if len(rows) and (rows.min() < -n or rows.max() >= n):
+            raise IndexError(f"index out of range for {n} samples")
+        rows = rows % n if len(rows) else rows
+        file_rows = self.index[rows] if self.index is not None else rows
+        order = np.argsort(file_rows, kind="stable")  # read in file order: sequential, page-friendly
+        wanted = file_rows[order]
+        block = self._file.read(wanted) if self._file is not None else np.asarray(self.array[wanted])
+        if block.dtype not in (np.uint8, np.float32):  # big-endian IDX, uint16, float64...: as float32
+            block = block.astype(np.float32)
+        out = torch.empty((len(rows), *self.sample_shape), dtype=torch.float32)
+        values = torch.from_numpy(block).reshape(len(rows), *self.sample_shape)
+        out[torch.from_numpy(order)] = values.float()  # back to the order asked for
+        if self.offset != 0:
+            out.sub_(self.offset)
+        if self.divisor != 1:
+            out.div_(self.divisor)  # a true division: the same float32 values as a loaded array / 255
+        return out
+
+
+class RowFile:
+    """Rows of a memmap read with pread from its file (rows C-ordered; runs of rows in one read)."""
+
+    def __init__(self, path: str, position: int, stride: int, row_shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self.path, self.position, self.stride = path, position, stride
+        self.row_shape, self.dtype = row_shape, dtype
+        self.row_bytes = math.prod(row_shape) * dtype.itemsize
+        self._fd: int | None = None
+        self._pid = -1
+
+    @classmethod
+    def of(cls, array: np.ndarray) -> RowFile | None:
+        """A reader for `array` when it is a file-backed memmap with whole rows laid out in C order."""
+        mapping = getattr(array, "_mmap", None)
+        path = getattr(array, "filename", None)
+        if not (isinstance(array, np.memmap) and isinstance(mapping, mmap.mmap) and path and hasattr(os, "preadv")):
+            return None
+        if array.strides[0] <= 0 or not array[:1].flags.c_contiguous:
+            return None
+        try:  # where `array` starts in the file: its address within the mapping, plus where the mapping starts
+            base = np.frombuffer(mapping, dtype=np.uint8).ctypes.data
+        except (ValueError, TypeError):  # a closed mapping
+            return None
+        start = array.offset - array.offset % mmap.ALLOCATIONGRANULARITY
+        return cls(str(path), start + array.ctypes.data - base, array.strides[0], tuple(array.shape[1:]), array.dtype)
+
+    def read(self, rows: np.ndarray) -> np.ndarray:
+        """Rows `rows` (sorted) as a new array (len(rows), *row_shape)."""
+        out = np.empty((len(rows), *self.row_shape), dtype=self.dtype)
+        view = memoryview(out.reshape(-1).view(np.uint8))
+        fd, size = self._descriptor(), self.row_bytes
+        if self.stride == size and len(rows):  # runs of consecutive rows: one read each
+            breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+            for a, b in zip([0, *breaks.tolist()], [*breaks.tolist(), len(rows)]):
+                _read_exact(fd, view[a * size : b * size], self.position + int(rows[a]) * size)
+        else:
+            for i, row in enumerate(rows.tolist()):
+                _read_exact(fd, view[i * size : (i + 1) * size], self.position + row * self.stride)
+        return out
+
+    def _descriptor(self) -> int:
+        if self._fd is None or self._pid != os.getpid():  # a forked worker opens its own
+            self._fd, self._pid = os.open(self.path, os.O_RDONLY), os.getpid()
+        return self._fd
+
+    def __del__(self) -> None:
+        if self._fd is not None and self._pid == os.getpid():
+            with contextlib.suppress(OSError, TypeError):  # TypeError: at interpreter exit
+                os.close(self._fd)
+
+
+def _read_exact(fd: int, view: memoryview, position: int) -> None:
+    while len(view):
+        got = os.preadv(fd, [view], position)
+        if got <= 0:
+            raise OSError(f"unexpected end of file at byte {position}")
+        view, position = view[got:], position + got
+
+
+def is_memmap(value) -> bool:
+    return isinstance(value, (np.memmap, MemmapArray))
+
+
+def as_memmap_array(value, what: str) -> MemmapArray:
+    """A MemmapArray of a memmap handed to the trainer: uint8 is scaled by 1/255, floats kept as they are."""
+    if isinstance(value, MemmapArray):
+        return value
+    if value.dtype == np.uint8:
+        return MemmapArray(value, divisor=255.0)
+    if np.issubdtype(value.dtype, np.floating):
+        return MemmapArray(value)
+    raise DataError(
+        f"{what}: a memory-mapped array must be uint8 (scaled by 1/255) or floating point in [0, 1], "
+        f"got {value.dtype}; load it with aekit.data.load_dataset to scale it"
+    )

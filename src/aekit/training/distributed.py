@@ -1,0 +1,143 @@
+"""Data-parallel training over several processes (`torchrun --nproc_per_node=N -m aekit train CFG`).
+
+Every process holds the whole model and takes its shard of each epoch's seeded order, the way
+torch's DistributedSampler splits it; DistributedDataParallel averages the gradients. `batch_size`
+stays the *global* batch: each of the N processes takes batch_size / N samples a step, so a run on
+N processes takes the same steps, on the same samples, as a run on one. Only rank 0 writes (run
+folder, checkpoints, history, progress); every rank reads a checkpoint to resume.
+
+Outside torchrun (no WORLD_SIZE > 1 in the environment) every function here is a cheap no-op.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import Tensor
+
+
+def launched() -> bool:
+    """True in a process started by torchrun (or anything that sets WORLD_SIZE > 1)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def active() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def rank() -> int:
+    return dist.get_rank() if active() else 0
+
+
+def world_size() -> int:
+    return dist.get_world_size() if active() else 1
+
+
+def local_rank() -> int:
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def is_main() -> bool:
+    return rank() == 0
+
+
+def init() -> bool:
+    """Join the process group torchrun describes; returns whether training is distributed.
+
+    gloo carries CPU tensors and NCCL CUDA ones, so one group serves CPU and GPU runs alike.
+    """
+    if active():
+        return True
+    if not launched() or not dist.is_available():
+        return False
+    if torch.cuda.is_available():
+        torch.cuda.set_device(local_rank())  # one GPU per process
+        dist.init_process_group("cpu:gloo,cuda:nccl")
+    else:
+        dist.init_process_group("gloo")
+    return True
+
+
+def shutdown() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def device(base: torch.device) -> torch.device:
+    """This process's device: its own GPU (cuda:LOCAL_RANK) when training on CUDA."""
+    if active() and base.type == "cuda" and base.index is None:
+        return torch.device("cuda", local_rank())
+    return base
+
+
+def shard(order: Tensor, rank: int, world: int) -> Tensor:
+    """This rank's part of an epoch's `order`, as DistributedSampler splits it.
+
+    The order is padded by wrapping around to a multiple of `world` (every rank gets as many
+    samples), then rank r takes positions r, r + world, ... So local batch b of every rank together
+    are positions [b * batch_size, (b + 1) * batch_size) of the (padded) order: one global batch.
+    """
+    if world == 1:
+        return order
+    total = math.ceil(len(order) / world) * world
+    if total > len(order):
+        order = order.repeat(math.ceil(total / len(order)))[:total]
+    return order[rank::world]
+
+
+def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """The model under DistributedDataParallel (which broadcasts rank 0's weights to every rank)."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    ids = [device.index] if device.type == "cuda" else None
+    return DistributedDataParallel(model, device_ids=ids)
+
+
+def all_sum(values: Tensor) -> Tensor:
+    """Sum of `values` over every rank (a copy; `values` itself is not changed)."""
+    if not active():
+        return values
+    total = values.clone()
+    dist.all_reduce(total, op=dist.ReduceOp.SUM)
+    return total
+
+
+def barrier() -> None:
+    """Wait until every rank gets here (e.g. until rank 0 has written the run folder)."""
+    if active():
+        dist.barrier()
+
+
+def launch(argv: list[str], nproc: int | None = None) -> None:
+    """Run `python -m aekit ARGV` in `nproc` local processes under torchrun's agent, and wait.
+
+    `nproc` defaults to the number of GPUs (2 processes on a machine without CUDA). Raises
+    AekitError when a process fails (its own error is printed above by that process).
+    """
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import get_args_parser, run
+
+    from ..errors import AekitError
+
+    n = nproc or (torch.cuda.device_count() if torch.cuda.is_available() else 2)
+    if n < 1:
+        raise AekitError(f"--nproc: must be >= 1, got {n}")
+    options = get_args_parser().parse_args(["--standalone", f"--nproc-per-node={n}", "-m", "aekit", *argv])
+    try:
+        run(options)
+    except ChildFailedError as err:
+        failed = ", ".join(f"rank {r}" for r in sorted(err.failures)) or "a process"
+        raise AekitError(f"distributed training failed in {failed}; its error is printed above") from None
+
+
+def broadcast(value: Any, src: int = 0) -> Any:
+    """Rank `src`'s value (anything picklable) on every rank, so decisions stay in lockstep."""
+    if not active():
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=src)
+    return box[0]

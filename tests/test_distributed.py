@@ -1,0 +1,111 @@
+"""Data-parallel training: 2 CPU processes (gloo) under torchrun end with the same weights as each
+other and as one process on the same global batch; only rank 0 writes; resume works; the CLI's
+`--distributed` starts the processes itself."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+import yaml
+
+import aekit
+from aekit.data import load_dataset
+from aekit.training import checkpoint as ckpt
+from aekit.training.distributed import shard
+
+pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed is not built")
+
+MODEL = dict(input_shape=(1, 8, 8), hidden=(32,), code_size=6)
+TRAIN = dict(batch_size=32, lr=3e-3, progress=False, seed=2)
+N = 256  # divisible by 2 processes: no padding, so the batches are exactly those of one process
+
+WORKER = textwrap.dedent(
+    f"""
+    import sys, torch
+    import aekit
+    from aekit.data import load_dataset
+    torch.set_num_threads(1)
+    out = sys.argv[1]
+    x = load_dataset("digits", "train").x[:{N}]
+    torch.manual_seed(0)
+    model = aekit.create_model("dense", **{MODEL!r})
+    aekit.fit(model, x, epochs=2, run_dir=out + "/run", **{TRAIN!r})
+    aekit.fit(model, x, epochs=3, run_dir=out + "/run", resume=True, **{TRAIN!r})  # resume: 1 more epoch
+    rank = torch.distributed.get_rank()
+    torch.save({{k: v.clone() for k, v in model.state_dict().items()}}, f"{{out}}/rank{{rank}}.pt")
+    """
+)
+
+
+def run_quietly(cmd: list[str], timeout: int = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return proc
+
+
+def test_shard_splits_each_global_batch_like_distributed_sampler():
+    order = torch.randperm(10, generator=torch.Generator().manual_seed(0))
+    parts = [shard(order, r, 3) for r in range(3)]
+    assert [len(p) for p in parts] == [4, 4, 4]  # padded by wrapping to 12
+    padded = torch.cat([order, order[:2]])
+    # local batch b of every rank, together, is global batch b of the padded order (batch 2 per rank)
+    for b in range(2):
+        together = torch.cat([p[2 * b : 2 * b + 2] for p in parts])
+        assert sorted(together.tolist()) == sorted(padded[6 * b : 6 * b + 6].tolist())
+    assert torch.equal(shard(order, 0, 1), order)
+
+
+def test_two_processes_match_one_process_and_each_other(tmp_path):
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    run_quietly([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+                 str(script), str(tmp_path)])
+    rank0, rank1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)  # DDP keeps the replicas identical
+
+    torch.manual_seed(0)
+    single = aekit.create_model("dense", **MODEL)
+    history = aekit.fit(single, load_dataset("digits", "train").x[:N], epochs=3, **TRAIN)
+    for k, v in single.state_dict().items():
+        assert torch.allclose(rank0[k], v, rtol=1e-4, atol=1e-5), k  # same steps; sums in another order
+    # rank 0 alone wrote the run folder; the resumed history continues the first run's
+    saved = aekit.load_model(tmp_path / "run")
+    assert all(torch.equal(saved.state_dict()[k], rank0[k]) for k in rank0)
+    _, meta = ckpt.read(tmp_path / "run" / ckpt.CHECKPOINT_FILE)
+    assert meta["history"]["epoch"] == [1, 2, 3]
+    assert meta["history"]["train_loss"] == pytest.approx(history["train_loss"], rel=1e-4)
+    assert not list((tmp_path / "run").glob(".*.tmp"))
+
+
+def test_cli_distributed_flag_trains_and_writes_one_run_folder(tmp_path):
+    config = {
+        "model": {"name": "dense", "hidden": [16], "code_size": 4},
+        "data": {"name": "digits", "val_fraction": 0.1, "limit": 300},
+        "train": {"epochs": 2, "batch_size": 32, "progress": False},
+        "output": {"dir": str(tmp_path), "name": "ddp"},
+    }
+    path = tmp_path / "ddp.yaml"
+    path.write_text(yaml.safe_dump(config))
+    proc = run_quietly([sys.executable, "-m", "aekit", "train", str(path), "--distributed", "--nproc", "2", "--quiet"])
+    assert proc.stdout.count("squared error per sample (autoencoder)") == 1  # rank 0 alone reports
+    run = tmp_path / "ddp"
+    assert {"config.yaml", "checkpoint.safetensors", "model.safetensors", "metrics.json"} <= {
+        p.name for p in run.iterdir()
+    }
+    assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == ["ddp"]
+
+
+def test_batch_size_must_split_over_the_processes(monkeypatch, real_batch):
+    from aekit.training import distributed
+
+    monkeypatch.setattr(distributed, "world_size", lambda: 3)
+    monkeypatch.setattr(distributed, "init", lambda: True)
+    with pytest.raises(aekit.ConfigError, match="batch_size: 32 does not split over 3 processes"):
+        aekit.fit(aekit.create_model("dense", input_shape=(1, 28, 28), hidden=[8], code_size=2),
+                  real_batch[:64], batch_size=32, progress=False)

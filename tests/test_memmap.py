@@ -1,0 +1,130 @@
+"""Data bigger than memory: memory-mapped .npy and IDX files, read a batch at a time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+import aekit
+from aekit.data import files, load_dataset, read_idx, scale_to_unit, write_idx
+from aekit.data.memmap import MemmapArray
+
+MODEL = dict(input_shape=(1, 28, 28), hidden=(32,), code_size=4)
+
+
+def tiny(seed: int = 0):
+    torch.manual_seed(seed)
+    return aekit.create_model("dense", **MODEL)
+
+
+@pytest.fixture(scope="module")
+def digits_u8(mnist_mini):
+    """600 real digits as the uint8 bytes they are stored as: (600, 1, 28, 28)."""
+    return np.rint(mnist_mini.x[:600].numpy() * 255).astype(np.uint8)
+
+
+@pytest.fixture
+def npy_u8(tmp_path, digits_u8):
+    path = tmp_path / "digits.npy"
+    np.save(path, digits_u8)
+    return path
+
+
+def test_rows_are_read_in_the_order_asked_and_scaled_like_a_loaded_array(npy_u8, digits_u8):
+    a = MemmapArray(np.load(npy_u8, mmap_mode="r"), divisor=255.0)
+    loaded = torch.from_numpy(digits_u8.astype(np.float32) / 255.0)
+    idx = torch.tensor([500, 3, 77, 3, 0])
+    assert torch.equal(a[idx], loaded[idx])  # bit for bit, duplicates and order kept
+    assert torch.equal(a[10:20], loaded[10:20]) and torch.equal(a[-1], loaded[-1])
+    assert a.shape == loaded.shape and a.dtype == torch.float32 and len(a) == 600
+    view = a.subset(np.array([5, 9, 2])).reshape(3, -1)  # lazy: nothing read yet
+    assert view.shape == (3, 784) and torch.equal(view[1], loaded[9].reshape(-1))
+    with pytest.raises(IndexError):
+        a[np.array([600])]
+    mm = np.load(npy_u8, mmap_mode="r")
+    for part, want in ((mm[100:300], loaded[100:300]), (mm[::7], loaded[::7]), (mm[5:9, :, 3:], loaded[5:9, :, 3:])):
+        assert torch.equal(MemmapArray(part, divisor=255.0)[:], want)  # views of the file read right
+    assert MemmapArray(mm[::7])._file is not None  # read from the file, not through the mapping
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.arange(-5, 300, dtype=np.int16).reshape(61, 5),  # negative ints: min-max
+        np.arange(0, 200, dtype=np.int32).reshape(40, 5),  # <= 255: / 255
+        np.linspace(-3.0, 7.0, 60).reshape(12, 5),  # floats outside [0, 1]: min-max
+        np.linspace(0.0, 1.0, 60, dtype=np.float32).reshape(12, 5),  # already in [0, 1]: as is
+    ],
+)
+def test_scaled_matches_scale_to_unit(tmp_path, values):
+    path = tmp_path / "v.npy"
+    np.save(path, values)
+    lazy = MemmapArray.scaled(np.load(path, mmap_mode="r"), name="v")
+    want = scale_to_unit(values, name="v")
+    assert np.allclose(lazy[:].numpy(), want, rtol=1e-6, atol=1e-7)
+
+
+def test_fit_on_a_uint8_memmap_matches_fit_on_the_loaded_array(npy_u8, digits_u8):
+    common = dict(epochs=2, batch_size=64, progress=False, seed=1)
+    in_memory, mapped = tiny(), tiny()
+    h1 = aekit.fit(in_memory, torch.from_numpy(digits_u8.astype(np.float32) / 255.0), **common)
+    h2 = aekit.fit(mapped, np.load(npy_u8, mmap_mode="r"), **common)
+    assert h1["train_loss"] == h2["train_loss"]
+    assert all(torch.equal(v, mapped.state_dict()[k]) for k, v in in_memory.state_dict().items())
+
+
+def test_training_reads_one_batch_at_a_time(npy_u8, monkeypatch):
+    sizes = []
+    read = MemmapArray._read_rows
+
+    def counting(self, rows):
+        sizes.append(len(rows))
+        return read(self, rows)
+
+    monkeypatch.setattr(MemmapArray, "_read_rows", counting)
+    x = np.load(npy_u8, mmap_mode="r")
+    aekit.fit(tiny(), x[:500], x[500:], epochs=1, batch_size=50, progress=False)
+    # uint8 needs only its shape checked (one row per data set); then batches (eval: 512 at most)
+    assert sizes[:2] == [1, 1]
+    assert sizes[2:] == [50] * 10 + [100]
+
+
+def test_raw_idx_file_memory_mapped(tmp_path, digits_u8):
+    path = tmp_path / "train-images-idx3-ubyte"
+    write_idx(path, digits_u8[:, 0])  # (N, 28, 28) as MNIST stores it
+    mm = read_idx(path, mmap=True)
+    assert isinstance(mm, np.memmap)
+    history = aekit.fit(tiny(), mm, epochs=3, batch_size=64, lr=3e-3, progress=False)
+    assert history["train_loss"][-1] < history["train_loss"][0]
+
+
+def test_float_memmap_outside_unit_range_is_refused_for_bce(tmp_path):
+    path = tmp_path / "big.npy"
+    np.save(path, np.full((10, 784), 3.0, dtype=np.float32))
+    with pytest.raises(aekit.DataError, match=r"'bce' needs data in \[0, 1\]"):
+        aekit.fit(tiny(), np.load(path, mmap_mode="r"), progress=False)
+    np.save(path, np.zeros((10, 784), dtype=np.int16))
+    with pytest.raises(aekit.DataError, match="must be uint8 .* or floating point"):
+        aekit.fit(tiny(), np.load(path, mmap_mode="r"), progress=False)
+
+
+def test_large_npy_loads_lazily_and_trains_from_a_config(npy_u8, tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "MMAP_BYTES", 0)  # every .npy counts as large
+    ds = load_dataset(str(npy_u8), "train")
+    assert isinstance(ds.x, MemmapArray) and ds.sample_shape == (1, 28, 28)
+    train, val = ds.take(400, seed=0).split(0.25, seed=0)
+    assert isinstance(train.x, MemmapArray) and len(train) == 300 and len(val) == 100  # still on disk
+    config = {
+        "model": {"name": "dense", "hidden": [32], "code_size": 4},
+        "data": {"name": str(npy_u8), "val_fraction": 0.2},
+        "train": {"epochs": 1, "batch_size": 64, "progress": False},
+        "output": {"dir": str(tmp_path / "runs"), "name": "mm"},
+    }
+    (tmp_path / "mm.yaml").write_text(yaml.safe_dump(config))
+    from aekit import run
+
+    run_dir = run.train(run.load_run_config(tmp_path / "mm.yaml"), progress=False)
+    metrics = (run_dir / "metrics.json").read_text()
+    assert '"split": "val"' in metrics and '"pca_squared_error_per_sample"' in metrics

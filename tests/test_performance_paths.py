@@ -1,0 +1,115 @@
+"""The trainer's fast paths: fused optimisers, grouped NaN checks, bf16/fp16 autocast on the CPU,
+channels-last convolutions and the torch.compile flag."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import aekit
+from aekit.training import checkpoint as ckpt
+from aekit.training.callbacks import Callback, LambdaCallback
+from aekit.training.loop import TrainConfig, make_optimizer
+
+
+def tiny(seed: int = 0, **overrides):
+    torch.manual_seed(seed)
+    return aekit.create_model("dense", input_shape=(1, 28, 28), **{"hidden": [32], "code_size": 8, **overrides})
+
+
+def small_conv(seed: int = 0):
+    torch.manual_seed(seed)
+    return aekit.create_model("conv", input_shape=(1, 28, 28), channels=(4, 8))
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "adagrad", "sgd", "rmsprop"])
+def test_fused_kernels_where_torch_has_them(name):
+    opt = make_optimizer(tiny().parameters(), TrainConfig(optimizer=name), device=torch.device("cpu"))
+    assert bool(opt.defaults.get("fused")) == (name != "rmsprop")
+
+
+def test_resume_keeps_this_machines_kernels(real_batch, tmp_path):
+    aekit.fit(tiny(), real_batch[:64], epochs=1, run_dir=tmp_path, progress=False)
+    tensors, meta = ckpt.read(tmp_path / ckpt.CHECKPOINT_FILE)
+    for group in meta["optimizer"]["param_groups"]:  # as written by a machine without fused kernels
+        group["fused"] = None
+    ckpt.write(tmp_path / ckpt.CHECKPOINT_FILE, tensors, meta)
+    seen = []
+    cb = LambdaCallback(on_train_begin=lambda t: seen.extend(g["fused"] for g in t.optimizer.param_groups))
+    aekit.fit(tiny(), real_batch[:64], epochs=2, run_dir=tmp_path, resume=True, callbacks=[cb], progress=False)
+    assert seen and all(f is True for f in seen)
+
+
+def test_grouped_nan_check_names_the_first_bad_batch(real_batch, tmp_path):
+    model = tiny()
+    aekit.fit(model, real_batch[:160], epochs=1, batch_size=16, run_dir=tmp_path, progress=False)
+    good = (tmp_path / ckpt.CHECKPOINT_FILE).read_bytes()
+
+    class Poison(Callback):  # NaN weights after batch 5 of epoch 2, so batch 6 is the first bad loss
+        def on_batch_end(self, trainer, batch, logs):
+            if trainer.epoch == 1 and batch == 4:
+                with torch.no_grad():
+                    next(trainer.model.parameters()).fill_(float("nan"))
+
+    # losses are read back 4 at a time (batches 1-4, 5-8, ...): the check at batch 8 finds batch 6
+    with pytest.raises(aekit.NonFiniteLossError, match=r"epoch 2, batch 6;"):
+        aekit.fit(model, real_batch[:160], epochs=3, batch_size=16, run_dir=tmp_path, resume=True,
+                  nan_check_every=4, callbacks=[Poison()], progress=False)
+    assert (tmp_path / ckpt.CHECKPOINT_FILE).read_bytes() == good
+
+
+def test_grouped_nan_check_changes_nothing_else(real_batch):
+    a, b = tiny(), tiny()
+    ha = aekit.fit(a, real_batch[:100], epochs=2, batch_size=16, progress=False)
+    hb = aekit.fit(b, real_batch[:100], epochs=2, batch_size=16, nan_check_every=5, progress=False)
+    assert ha["train_loss"] == hb["train_loss"]
+    assert all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())
+
+
+def test_bf16_autocast_on_cpu_trains_in_bf16_and_keeps_fp32_weights(real_batch):
+    model = tiny()
+    dtypes = set()
+    model.encoder[0].register_forward_hook(lambda m, i, o: dtypes.add(o.dtype) if m.training else None)
+    history = aekit.fit(model, real_batch[:256], epochs=4, batch_size=32, lr=3e-3, amp="bf16", progress=False)
+    assert dtypes == {torch.bfloat16}
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert history["train_loss"][-1] < 0.8 * history["train_loss"][0]
+
+
+def test_fp16_on_cpu_uses_a_grad_scaler(real_batch):
+    scalers = []
+    cb = LambdaCallback(on_train_begin=lambda t: scalers.append(t.scaler))
+    history = aekit.fit(tiny(), real_batch[:128], epochs=2, batch_size=32, amp="fp16", callbacks=[cb], progress=False)
+    assert isinstance(scalers[0], torch.amp.GradScaler)
+    assert all(v == v for v in history["train_loss"])  # finite
+
+
+def test_channels_last_convolutions_match_contiguous_ones(real_batch):
+    layouts = []
+    plain, fast = small_conv(), small_conv()
+    fast.register_forward_pre_hook(
+        lambda m, args: layouts.append(args[0].is_contiguous(memory_format=torch.channels_last)) if m.training else None
+    )
+    common = dict(epochs=1, batch_size=32, progress=False)
+    aekit.fit(plain, real_batch[:128], memory_format="contiguous", **common)
+    aekit.fit(fast, real_batch[:128], memory_format="channels_last", **common)
+    assert layouts and all(layouts)
+    conv = next(m for m in fast.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    for k, v in plain.state_dict().items():
+        assert torch.allclose(v, fast.state_dict()[k], atol=1e-5), k
+
+
+def test_compile_flag_compiles_the_forward_once(real_batch, monkeypatch):
+    compiled = []
+
+    def fake_compile(module, **kwargs):  # the real one takes too long for a unit test
+        compiled.append(module)
+        return module
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    model = tiny()
+    aekit.fit(model, real_batch[:64], epochs=2, compile=True, progress=False)
+    assert compiled == [model]
+    aekit.fit(tiny(), real_batch[:64], epochs=1, progress=False)
+    assert len(compiled) == 1  # off by default

@@ -1,0 +1,139 @@
+"""Greedy layer-wise pretraining: cached frozen inputs, exact stacking, and the experiments' tiny presets."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import aekit
+from aekit.experiments import run_experiment
+from aekit.training import pretrain as pretrain_module
+from aekit.training.pretrain import pretrain_layerwise
+
+
+@pytest.fixture(scope="module")
+def digits(mnist_mini):
+    return mnist_mini.x[:300]
+
+
+def compose(layers, x):
+    h = x
+    for layer in layers:
+        h = layer.encode(h)
+    return h
+
+
+def test_cached_inputs_are_the_frozen_layers_outputs(digits, monkeypatch):
+    seen = []  # (layer, its training tensor, its weights right after its own training)
+    real_fit = pretrain_module.fit
+
+    def recording_fit(model, train, val=None, **options):
+        history = real_fit(model, train, val, **options)
+        seen.append((model, train, {k: v.clone() for k, v in model.state_dict().items()}))
+        return history
+
+    encode_calls = []
+    real_encode_all = pretrain_module.encode_all
+
+    def counting_encode_all(model, x, **options):
+        encode_calls.append(x.shape[0])
+        return real_encode_all(model, x, **options)
+
+    monkeypatch.setattr(pretrain_module, "fit", recording_fit)
+    monkeypatch.setattr(pretrain_module, "encode_all", counting_encode_all)
+    result = pretrain_layerwise([32, 16, 8], digits, epochs_per_layer=2, batch_size=64, quiet=True)
+
+    assert [layer for layer, _, _ in seen] == result.layers
+    # each layer's input is computed once, as one tensor, from the whole data set
+    assert encode_calls == [len(digits), len(digits)]
+    assert torch.equal(seen[0][1], digits)
+    with torch.no_grad():
+        for k in (1, 2):
+            train = seen[k][1]
+            assert isinstance(train, torch.Tensor) and train.shape == (len(digits), [32, 16][k - 1])
+            torch.testing.assert_close(train, compose(result.layers[:k], digits), rtol=0, atol=1e-6)
+            assert 0 < train.min() and train.max() < 1  # sigmoid codes, so BCE is meaningful
+    # earlier layers stayed frozen while the later ones trained
+    for layer, _, weights in seen:
+        assert all(torch.equal(v, layer.state_dict()[k]) for k, v in weights.items())
+        assert not any(p.requires_grad for p in layer.parameters())
+    assert [layer.config.recon_loss for layer in result.layers] == ["bce"] * 3
+
+
+@pytest.mark.parametrize("kind", ["plain", "denoising", "sparse", "tied"])
+def test_stacked_model_encodes_and_decodes_as_the_layers_compose(kind, digits):
+    result = pretrain_layerwise([24, 12], digits, layer_kind=kind, epochs_per_layer=1, quiet=True)
+    model = result.model.eval()
+    assert model.name == ("tied" if kind == "tied" else "dense")
+    assert model.config.input_shape == tuple(digits.shape[1:])
+    x = digits[:40]
+    with torch.no_grad():
+        z = model.encode(x)
+        torch.testing.assert_close(z, compose(result.layers, x), rtol=0, atol=1e-6)
+        h = z
+        for layer in reversed(result.layers):
+            h = layer.decode(h)
+        torch.testing.assert_close(model.decode(z), h.reshape(x.shape), rtol=0, atol=1e-6)
+
+
+def test_relu_codes_get_mse_layers_and_fine_tuning_changes_the_stack(digits, capsys):
+    result = pretrain_layerwise(
+        [24, 12], digits, digits[:64], layer_kind="plain", layer_config={"code_activation": "relu"},
+        epochs_per_layer=1, fine_tune_epochs=2, batch_size=64,
+    )
+    first, second = result.layers
+    assert (first.config.recon_loss, second.config.recon_loss) == ("bce", "mse")
+    assert second.config.output_activation == "linear"
+    assert result.model.config.decoder_activations == ("linear",)  # reconstructs relu codes
+    assert len(result.layer_histories) == 2 and all("val_loss" in h for h in result.layer_histories)
+    assert result.fine_tune_history["epoch"] == [1, 2]
+    with torch.no_grad():  # fine-tuning moved the stack away from the pretrained layers
+        assert not torch.allclose(result.model.eval().encode(digits[:20]), compose(result.layers, digits[:20]))
+    lines = [line for line in capsys.readouterr().out.splitlines() if line]
+    assert lines[0].startswith("layer 1/2: 784 -> 24") and lines[1].startswith("layer 2/2: 24 -> 12")
+    assert lines[2].startswith("fine-tuning")
+
+
+def test_per_layer_configs_and_bad_settings(digits):
+    result = pretrain_layerwise(
+        [16, 8], digits[:100], layer_config=[{"noise_fraction": 0.1}, {"noise_fraction": 0.4}],
+        epochs_per_layer=1, quiet=True,
+    )
+    assert [layer.config.noise_fraction for layer in result.layers] == [0.1, 0.4]
+    with pytest.raises(aekit.ConfigError, match="layer_kind: 'deep' is not allowed"):
+        pretrain_layerwise([8], digits, layer_kind="deep")
+    with pytest.raises(aekit.ConfigError, match="'code_size' is set by pretraining"):
+        pretrain_layerwise([8], digits, layer_config={"code_size": 4})
+    with pytest.raises(aekit.ConfigError, match="list of 2"):
+        pretrain_layerwise([8, 4], digits, layer_config=[{}])
+    with pytest.raises(aekit.ConfigError, match="widths"):
+        pretrain_layerwise([8, 0], digits)
+    with pytest.raises(aekit.ConfigError, match="unknown key 'epoch'"):
+        pretrain_layerwise([8], digits[:50], epoch=3)
+
+
+def test_pretrain_experiment_tiny_runs_end_to_end(tmp_path):
+    run_dir, results = run_experiment("pretrain-mnist", out_dir=tmp_path, tiny=True)
+    rows = results["rows"]
+    assert {(r["method"], r["labels"]) for r in rows} == {(m, n) for m in ("scratch", "pretrained", "frozen") for n in (50, 200)}
+    assert all(0 <= r["test_error_mean"] <= 100 for r in rows)
+    assert json.loads((run_dir / "results.json").read_text())["rows"] == json.loads(json.dumps(rows))
+    table = (run_dir / "table.md").read_text()
+    assert "SdA pretrained + fine-tuned" in table and "±" in table
+    assert (run_dir / "error_vs_labels.png").stat().st_size > 1000
+    # the saved SdA can be reused instead of pretraining again
+    sda = run_dir / "sda-seed0.safetensors"
+    _, again = run_experiment("pretrain-mnist", [f"pretrain.load={sda}", "methods=[frozen]"], out_dir=tmp_path, tiny=True)
+    assert again["pretrain_seconds"] == []
+    with pytest.raises(aekit.ConfigError, match="pretrain.load"):
+        run_experiment("pretrain-mnist", [f"pretrain.load={sda}", "widths=[8]"], out_dir=tmp_path, tiny=True)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 30 iterations in the tiny preset
+def test_self_taught_experiment_tiny_runs_end_to_end(tmp_path):
+    run_dir, results = run_experiment("self-taught-mnist", out_dir=tmp_path, tiny=True)
+    assert 0 <= results["accuracy"] <= 1 and 0 <= results["raw_pixel_accuracy"] <= 1
+    assert results["unlabelled"] == 300 and results["labelled"] == 200
+    assert "sparse autoencoder" in (run_dir / "table.md").read_text()

@@ -1,0 +1,161 @@
+"""The HTML report: self-contained, every picture of every run embedded, curves drawn, valid-looking HTML."""
+
+from __future__ import annotations
+
+import base64
+import re
+from html.parser import HTMLParser
+
+import pytest
+import torch
+import yaml
+
+from aekit import ConfigError
+from aekit.cli import main
+from aekit.experiments import run_experiment
+from aekit.report import markdown_to_html, read_run_folder, write_report
+
+TINY_TRAIN = {
+    "model": {"name": "dense", "hidden": [32], "code_size": 4},
+    "data": {"name": "digits", "val_fraction": 0.2},
+    "train": {"epochs": 2, "batch_size": 64, "progress": False},
+}
+URI = 'src="data:image/png;base64,'
+
+
+@pytest.fixture(scope="module")
+def train_run(tmp_path_factory):
+    """A plain `aekit train` run folder: config.yaml, history.json, metrics.json, reconstructions.png."""
+    root = tmp_path_factory.mktemp("train")
+    config = root / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY_TRAIN))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert main(["train", str(config), f"output.dir={root}", "output.name=digits-run", "--quiet"]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    return root / "digits-run"
+
+
+@pytest.fixture(scope="module")
+def experiment_run(tmp_path_factory):
+    """An experiment folder (two models, two pictures) from the tied-vs-untied experiment's tiny preset."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        run_dir, _ = run_experiment("tied-mnist", ["epochs=1", "train_limit=200"], out_dir=tmp_path_factory.mktemp("exp"),
+                                    tiny=True)
+    finally:
+        torch.set_num_threads(threads)
+    return run_dir
+
+
+VOID = {"meta", "img", "br", "hr", "link", "input", "col", "wbr", "source"}
+
+
+class TagChecker(HTMLParser):
+    """Every non-void element closed in order; records src/href values."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.links += [v for k, v in attrs if k in ("src", "href") and v is not None]
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
+        else:
+            self.stack.pop()
+
+
+def check_page(page: str) -> TagChecker:
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    checker = TagChecker()
+    checker.feed(page)
+    checker.close()
+    assert not checker.errors and not checker.stack, (checker.errors[:3], checker.stack)
+    # self-contained: only embedded pictures and links inside the page
+    for link in checker.links:
+        assert link.startswith(("data:image/png;base64,", "#")), link[:60]
+    assert "http://" not in page and "https://" not in page and "<link" not in page and "<script" not in page
+    for uri in re.findall(r'src="data:image/png;base64,([^"]+)"', page):
+        assert base64.b64decode(uri)[:8] == b"\x89PNG\r\n\x1a\n"
+    return checker
+
+
+def test_report_of_a_train_run(train_run, tmp_path):
+    out = write_report([train_run], tmp_path / "one.html")
+    page = out.read_text()
+    check_page(page)
+    pngs = list(train_run.rglob("*.png"))
+    assert [p.name for p in pngs] == ["reconstructions.png"]
+    assert page.count(URI) == len(pngs) + 1  # + the learning curves drawn from history.json
+    assert "digits-run" in page and "Runs at a glance" in page
+    assert "squared_error_per_sample" in page and "pca_squared_error_per_sample" in page  # metrics.json
+    assert "code_size: 4" in page  # config.yaml
+    assert "test squared error per sample" in page  # the headline
+    assert not list(tmp_path.glob(".*.tmp"))  # written atomically: no temporary file left behind
+
+
+def test_report_of_an_experiment_and_of_several_runs(train_run, experiment_run, tmp_path):
+    single = (experiment_run / "report.html").read_text()  # written by the experiment itself
+    check_page(single)
+    exp_pngs = list(experiment_run.rglob("*.png"))
+    assert len(exp_pngs) == 2 and single.count(URI) == len(exp_pngs) + 1
+    assert "tied vs untied" in single and "<table" in single and "experiment.yaml" in single
+
+    page = write_report([train_run, experiment_run], tmp_path / "both.html").read_text()
+    check_page(page)
+    # every picture of both runs, one curve plot per run, and one plot with all runs' curves
+    assert page.count(URI) == 1 + len(exp_pngs) + 2 + 1
+    summary = page[page.index('id="summary"') : page.index("</section>")]
+    assert "digits-run" in summary and experiment_run.name in summary
+    assert f'href="#run-{experiment_run.name}"' in page and f'id="run-{experiment_run.name}"' in page
+    for caption in read_run_folder(experiment_run).results["figures"].values():
+        assert caption.split("(")[0].strip()[:40] in page
+
+
+def test_a_run_folder_without_results_yet(tmp_path):
+    run = tmp_path / "started"
+    run.mkdir()
+    (run / "config.yaml").write_text(yaml.safe_dump(TINY_TRAIN))
+    page = write_report([run], tmp_path / "r.html").read_text()
+    check_page(page)
+    assert page.count(URI) == 0 and "no results yet" in page
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path, train_run):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="not a run folder"):
+        write_report([tmp_path / "empty"], tmp_path / "r.html")
+    with pytest.raises(ConfigError, match="not a folder"):
+        write_report([tmp_path / "missing"], tmp_path / "r.html")
+    with pytest.raises(ConfigError, match=r"\.html"):
+        write_report([train_run], tmp_path / "r.pdf")
+    with pytest.raises(ConfigError, match="at least one"):
+        write_report([], tmp_path / "r.html")
+    assert main(["report", str(tmp_path / "empty")]) == 2
+
+
+def test_markdown_tables_and_escaping():
+    out = markdown_to_html("# Errors\n\n| method | error |\n|---|---|\n| AE <b> | 3.5 |\n| PCA | 13.9 |\n\nText with `code`.")
+    assert "<h3>Errors</h3>" in out and "<th>method</th>" in out and out.count("<tr>") == 3
+    assert "&lt;b&gt;" in out and "<b>" not in out and '<td class="num">3.5</td>' in out
+    assert "<code>code</code>" in out
+
+
+def test_cli_report(train_run, experiment_run, tmp_path, capsys):
+    assert main(["report", str(train_run)]) == 0
+    assert (train_run / "report.html").is_file() and "wrote" in capsys.readouterr().out
+    out = tmp_path / "cmp.html"
+    assert main(["report", str(train_run), str(experiment_run), "--output", str(out)]) == 0
+    check_page(out.read_text())
