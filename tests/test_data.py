@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -155,3 +156,17 @@ def test_scale_to_unit():
 def test_dataset_label_mismatch():
     with pytest.raises(aekit.DataError, match="3 samples but 2 labels"):
         Dataset(torch.zeros(3, 2), torch.zeros(2, dtype=torch.long))
+
+
+def test_failed_download_leaves_no_empty_folder(tmp_path, monkeypatch):
+    import pooch
+
+    def no_network(url, *, path, **kwargs):
+        Path(path).mkdir(parents=True, exist_ok=True)  # pooch makes the folder before it downloads
+        raise ConnectionError("network unreachable")
+
+    monkeypatch.setattr(pooch, "retrieve", no_network)
+    monkeypatch.setenv("AEKIT_DATA_DIR", str(tmp_path))
+    with pytest.raises(aekit.DataError):
+        load_dataset("kmnist", "test")
+    assert not (tmp_path / "kmnist").exists()

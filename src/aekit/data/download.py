@@ -20,12 +20,15 @@ def ensure_files(folder: Path, files: Sequence[RemoteFile], *, dataset: str) -> 
     """Paths of `files` in `folder`, downloading (and verifying) the missing ones."""
     missing = [f for f in files if not (folder / f.name).is_file()]
     if missing:
+        existed = folder.exists()
         try:
             import pooch
 
             for f in missing:
                 pooch.retrieve(f.url, known_hash=f.known_hash, fname=f.name, path=folder, progressbar=False)
         except Exception as err:  # no network, a mirror down, a checksum mismatch: one clear line
+            if not existed and folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()  # leave the data directory as it was
             names = ", ".join(f.name for f in missing)
             base = missing[0].url.rsplit("/", 1)[0]
             reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
