@@ -5,7 +5,8 @@ the main thread: batch gathering (aten::index / copies), the model's forward and
 with record_function), the backward pass (autograd engine), the optimiser's step and zero_grad, the
 loss read-back (`item`, the NaN check) and the rest of the trainer's bookkeeping; "Python and
 dispatch" is wall time not covered by any op. The second configuration is the trainer as it was
-before issue 7: torch's default (per-tensor, unfused) Adam kernels.
+before issue 7: torch's default (per-tensor, unfused) Adam kernels and NCHW (not channels-last)
+convolutions.
 
     python benchmarks/profile_trainer.py [--workload dense:256] [--steps 30] [--threads 1] [--top 12]
 """
@@ -98,7 +99,10 @@ def main() -> None:
 
     configs = {
         "aekit.fit (fused Adam)": {},
-        "aekit.fit, unfused Adam (before)": {"aekit.training.loop._fused_devices": lambda: []},
+        "before issue 7 (unfused Adam, NCHW)": {
+            "aekit.training.loop._fused_devices": lambda: [],
+            "aekit.training.loop.uses_convolutions": lambda model: False,
+        },
     }
     splits = {}
     for label, patches in configs.items():
@@ -111,10 +115,10 @@ def main() -> None:
 
     labels = list(splits)
     cats = list(dict.fromkeys(c for s, _ in splits.values() for c in s))
-    print(f"{'where the time goes (share of wall time)':<40}" + "".join(f"{lab:>36}" for lab in labels))
+    print(f"{'where the time goes (share of wall time)':<40}" + "".join(f"{lab:>40}" for lab in labels))
     for c in cats:
-        print(f"{c:<40}" + "".join(f"{100 * s.get(c, 0) / w:>35.1f}%" for s, w in splits.values()))
-    print(f"{'wall time per step (ms)':<40}" + "".join(f"{1e3 * w / args.steps:>36.1f}" for _, w in splits.values()))
+        print(f"{c:<40}" + "".join(f"{100 * s.get(c, 0) / w:>39.1f}%" for s, w in splits.values()))
+    print(f"{'wall time per step (ms)':<40}" + "".join(f"{1e3 * w / args.steps:>40.1f}" for _, w in splits.values()))
     print(f"(profiling adds its own overhead; load average now {os.getloadavg()[0]:.1f}; "
           f"loop module: {loop.__file__})")
 

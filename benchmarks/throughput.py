@@ -18,7 +18,10 @@ table gives each contender's best samples/s, its achieved GFLOP/s (6 FLOPs per m
 forward pass per sample, i.e. 6 per weight per sample for a dense net) and that as a share of the
 best peak. Timings are interleaved best-of-N because the machine is shared.
 
-    python benchmarks/throughput.py [--steps 60] [--repeats 3] [--threads 1] [--bf16] [--no-pythae]
+    python benchmarks/throughput.py [--steps 60] [--repeats 3] [--threads 1] [--bf16] [--no-pythae] [--device cuda]
+
+On a GPU every contender trains there (the data starts on the device; pythae's loader takes it from
+the host, as it would).
 
 Uses full MNIST from $AEKIT_DATA_DIR when present, else the bundled mnist-mini.
 """
@@ -40,7 +43,7 @@ import torch.nn.functional as F
 import aekit
 from aekit.data import load_dataset
 
-PEAK_SIZE = 1024  # peak = best GFLOP/s of a (1024 x 1024) @ (1024 x 1024) fp32 matmul
+PEAK_SIZE = 1024  # CPU peak = best GFLOP/s of a (1024 x 1024) @ (1024 x 1024) fp32 matmul
 
 
 def load_train() -> tuple[torch.Tensor, str]:
@@ -84,25 +87,34 @@ def forward_macs(model) -> int:
     return macs
 
 
-def peak_gflops(dtype=torch.float32) -> float:
-    a = torch.randn(PEAK_SIZE, PEAK_SIZE, dtype=dtype)
-    b = torch.randn(PEAK_SIZE, PEAK_SIZE, dtype=dtype)
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def peak_gflops(device: torch.device, dtype=torch.float32) -> float:
+    size = PEAK_SIZE if device.type == "cpu" else 8192  # a GPU needs a bigger matmul to reach its peak
+    a = torch.randn(size, size, dtype=dtype, device=device)
+    b = torch.randn(size, size, dtype=dtype, device=device)
     a @ b
     best = 0.0
     for _ in range(3):
+        sync(device)
         start = time.perf_counter()
         for _ in range(4):
             a @ b
-        best = max(best, 4 * 2 * PEAK_SIZE**3 / (time.perf_counter() - start) / 1e9)
+        sync(device)
+        best = max(best, 4 * 2 * size**3 / (time.perf_counter() - start) / 1e9)
     return best
 
 
 # --- contenders: each returns samples/s ----------------------------------------------------------------
 def hand_loop(kind: str, x: torch.Tensor, batch_size: int, steps: int, *, fused: bool = False) -> float:
-    """The baseline: what a person writes by hand."""
-    model = make_model(kind)
+    """The baseline: what a person writes by hand (on the device the data is on)."""
+    model = make_model(kind).to(x.device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused or None)
-    order = torch.randperm(len(x))
+    order = torch.randperm(len(x), device=x.device)
+    sync(x.device)
     start = time.perf_counter()
     for step in range(steps):
         xb = x[order[step * batch_size : (step + 1) * batch_size]]
@@ -119,7 +131,9 @@ def aekit_fit(kind: str, x: torch.Tensor, batch_size: int, steps: int, **options
     model = make_model(kind)
     subset = x[: steps * batch_size]
     start = time.perf_counter()
-    aekit.fit(model, subset, epochs=1, batch_size=batch_size, lr=1e-3, progress=False, **options)
+    aekit.fit(model, subset, epochs=1, batch_size=batch_size, lr=1e-3, progress=False, device=str(x.device.type),
+              **options)
+    sync(x.device)
     return steps * batch_size / (time.perf_counter() - start)
 
 
@@ -129,6 +143,10 @@ def pythae_fit(kind: str, x: torch.Tensor, batch_size: int, steps: int) -> float
     from pythae.models.base.base_utils import ModelOutput
     from pythae.models.nn import BaseDecoder, BaseEncoder
     from pythae.trainers import BaseTrainer, BaseTrainerConfig
+
+    for name in list(logging.root.manager.loggerDict):  # pythae logs every run at INFO level
+        if name.startswith("pythae"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
     class Encoder(BaseEncoder):
         def __init__(self, ae):
@@ -153,11 +171,12 @@ def pythae_fit(kind: str, x: torch.Tensor, batch_size: int, steps: int) -> float
     with tempfile.TemporaryDirectory() as out, contextlib.redirect_stderr(io.StringIO()):
         config = BaseTrainerConfig(
             output_dir=out, num_epochs=1, per_device_train_batch_size=batch_size, learning_rate=1e-3,
-            optimizer_cls="Adam", no_cuda=True,
+            optimizer_cls="Adam", no_cuda=x.device.type != "cuda",
         )
         start = time.perf_counter()
-        trainer = BaseTrainer(model, BaseDataset(subset, torch.zeros(len(subset))), training_config=config)
+        trainer = BaseTrainer(model, BaseDataset(subset.cpu(), torch.zeros(len(subset))), training_config=config)
         trainer.train()
+        sync(x.device)
         return steps * batch_size / (time.perf_counter() - start)
 
 
@@ -167,8 +186,6 @@ def pythae_available() -> str | None:
         import pythae  # noqa: F401
     except ImportError as err:
         return f"pythae is not installed ({err}); pip install --no-deps pythae pydantic imageio"
-    for name in ("pythae", "pythae.trainers.base_trainer.base_trainer", "pythae.models.base.base_model"):
-        logging.getLogger(name).setLevel(logging.WARNING)
     return None
 
 
@@ -181,10 +198,13 @@ def main() -> None:
     parser.add_argument("--workloads", nargs="+", default=["dense:128", "dense:256", "conv:128"])
     parser.add_argument("--bf16", action="store_true", help="also time aekit.fit with amp=bf16 (CPU autocast)")
     parser.add_argument("--no-pythae", action="store_true")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
 
     x, data_name = load_train()
+    x = x.to(device)  # every contender starts from the data on the device (pythae copies it back: its loader)
     why_no_pythae = "skipped (--no-pythae)" if args.no_pythae else pythae_available()
     contenders: dict[str, Callable[..., float]] = {
         "hand loop": hand_loop,
@@ -196,8 +216,9 @@ def main() -> None:
     if why_no_pythae is None:
         contenders["pythae"] = pythae_fit
 
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{os.cpu_count()} CPUs"
     print(f"data: {data_name} ({len(x)} digits); torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at start")
+          f"{where}; load average {os.getloadavg()[0]:.1f} at start")
     if why_no_pythae:
         print(f"pythae: {why_no_pythae}")
     peak = peak_bf16 = 0.0
@@ -209,14 +230,14 @@ def main() -> None:
         flops_per_sample = 6 * forward_macs(make_model(kind))
         best = dict.fromkeys(contenders, 0.0)
         for _ in range(args.repeats):  # interleaved, best of N: the machine is shared and noisy
-            peak = max(peak, peak_gflops())
+            peak = max(peak, peak_gflops(device))
             if args.bf16:
-                peak_bf16 = max(peak_bf16, peak_gflops(torch.bfloat16))
+                peak_bf16 = max(peak_bf16, peak_gflops(device, torch.bfloat16))
             for name, run in contenders.items():
                 best[name] = max(best[name], run(kind, x, batch_size, steps))
         rows.append((kind, batch_size, steps, flops_per_sample, best))
 
-    print(f"\ndense fp32 matmul peak ({PEAK_SIZE}^3, best of all repeats): {peak:.1f} GFLOP/s"
+    print(f"\ndense fp32 matmul peak (best of all repeats): {peak:.1f} GFLOP/s"
           + (f"; bf16: {peak_bf16:.1f} GFLOP/s" if args.bf16 else ""))
     print(f"load average at end: {os.getloadavg()[0]:.1f}\n")
     head = f"{'workload':<10} {'batch':>5} {'contender':<16} {'samples/s':>10} {'GFLOP/s':>8} {'% peak':>7}"

@@ -353,8 +353,8 @@ def _run_section(run: RunFolder, *, open_config: bool = False) -> str:
     parts.append("<h3>Results</h3>" + _results_html(run))
     if run.histories:
         names = ", ".join(run.histories)
-        png = _curves_png(run.histories, f"{run.name}: learning curves (solid = train, dashed = validation)")
-        caption = f"Loss per epoch of {names} (the quantity each model minimised), drawn from the history files"
+        png = _curves_png(run.histories, "Loss per epoch (solid = train, dashed = validation)")
+        caption = f"Loss per epoch of {names} in {run.name} (the quantity each model minimised), from the history files"
         parts.append("<h3>Learning curves</h3>" + _figure(png, caption, cls="curves"))
     if run.pictures:
         figures = "".join(_figure(p.read_bytes(), _caption(run, p)) for p in run.pictures)
@@ -393,7 +393,7 @@ def _summary_section(runs: list[RunFolder]) -> str:
             for run in with_curves
             for label, history in run.histories.items()
         }
-        png = _curves_png(combined, "All runs: learning curves (solid = train, dashed = validation)")
+        png = _curves_png(combined, "All runs: loss per epoch (solid = train, dashed = validation)")
         parts.append(
             "<h3>Learning curves of all runs</h3>"
             + _figure(png, "Loss per epoch of every model in every run, on one plot", cls="curves")

@@ -70,9 +70,10 @@ class MemmapArray:
         if scale == "none" or (scale == "auto" and array.dtype == np.uint8):
             return cls(array, divisor=255.0 if scale == "auto" else 1.0)
         lo, hi = math.inf, -math.inf
-        rows = chunk_rows(math.prod(array.shape[1:]) * array.dtype.itemsize)
+        rows, reader = chunk_rows(math.prod(array.shape[1:]) * array.dtype.itemsize), RowFile.of(array)
         for start in range(0, len(array), rows):
-            part = np.asarray(array[start : start + rows])
+            span = np.arange(start, min(start + rows, len(array)))
+            part = reader.read(span) if reader is not None else np.asarray(array[span])  # not through the mapping
             if not integer and not np.isfinite(part).all():
                 raise DataError(f"{name}: the data contains NaN or infinite values; clean or impute them first")
             lo, hi = min(lo, float(part.min())), max(hi, float(part.max()))

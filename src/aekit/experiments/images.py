@@ -27,9 +27,9 @@ import numpy as np
 import torch
 
 from ..analysis import plots
-from ..analysis.features import plot_first_layer, unit_activations
+from ..analysis.features import first_layer_weights, unit_activations
 from ..analysis.generate import interpolate, latent_grid, random_samples
-from ..analysis.latent import denoising_grid, encode_all, reconstruct_all
+from ..analysis.latent import encode_all, reconstruct_all
 from ..config import check
 from ..data import Dataset, load_dataset
 from ..errors import DataNotFoundError
@@ -356,16 +356,20 @@ def denoising_mnist(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         model, _ = run.train(f"denoising-{label}", "denoising", train, val, noise=noise, **amount, **shape)
         with torch.no_grad():
             noisy = model.corrupt(test.x, generator=torch.Generator().manual_seed(s["seed"]))
-        denoised = reconstruct_all(model, noisy)
-        rows.append({
-            "noise": label, "setting": f"{key} = {s[key]}", "psnr_noisy": psnr(noisy, test.x),
-            "psnr_plain_autoencoder": psnr(reconstruct_all(plain, noisy), test.x),
-            "psnr_denoising_autoencoder": psnr(denoised, test.x),
-        })
-        _, fig = denoising_grid(model, test.subset(one_per_class(test)), seed=s["seed"])
+        denoised, by_plain = reconstruct_all(model, noisy), reconstruct_all(plain, noisy)
+        row = {"noise": label, "setting": f"{key} = {s[key]}", "psnr_noisy": psnr(noisy, test.x),
+               "psnr_plain_autoencoder": psnr(by_plain, test.x), "psnr_denoising_autoencoder": psnr(denoised, test.x)}
+        rows.append(row)
+        idx = one_per_class(test)
+        fig = rows_picture(
+            [noisy[idx].numpy(), denoised[idx], by_plain[idx], test.x[idx].numpy()],
+            ["noisy", "denoising AE", "plain AE", "clean"],
+            title=f"{label} noise ({key} = {s[key]}), PSNR: noisy {row['psnr_noisy']:.1f} dB, denoising "
+                  f"autoencoder {row['psnr_denoising_autoencoder']:.1f} dB, plain autoencoder {row['psnr_plain_autoencoder']:.1f} dB",
+        )
         run.picture(fig, f"denoising-{label}.png",
-                    f"{label} noise ({key} = {s[key]}): noisy test digits (top), the denoising autoencoder's "
-                    "output (middle), the clean digits (bottom)")
+                    f"{label} noise: noisy test digits, the denoising autoencoder's output, a plain autoencoder's "
+                    "output for the same noisy input, and the clean digits")
     clean_psnr = psnr(reconstruct_all(plain, test.x), test.x)
     table = md_table(
         ["noise", "setting", "PSNR noisy input (dB)", "PSNR plain autoencoder (dB)", "PSNR denoising autoencoder (dB)"],
@@ -388,7 +392,9 @@ def denoising_mnist(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
 @register_experiment(
     "sparse-mnist",
     "KL-sparse 784-200 sigmoid autoencoder vs the same without the penalty: activations and first-layer weights",
-    defaults={**COMMON, "code_size": 200, "sparsity_target": 0.1, "sparsity_weight": 3.0, "weight_l2": 0.0,
+    # UFLDL's rho = 0.1, beta = 3 and weight decay lambda = 3e-3 (for both models: it keeps the weights
+    # of pixels no digit uses at 0, so the pictures show strokes rather than noise)
+    defaults={**COMMON, "code_size": 200, "sparsity_target": 0.1, "sparsity_weight": 3.0, "weight_l2": 0.003,
               "units_shown": 100},
     tiny={**TINY, "code_size": 32, "units_shown": 16},
 )
@@ -412,7 +418,10 @@ def sparse_mnist(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
             "share_below_0.05": float((a < 0.05).mean()), "share_of_units_mean_below_0.2": float((unit_means < 0.2).mean()),
             "squared_error_per_image": float(squared_error_per_sample(model, test.x).mean()),
         })
-        _, fig = plot_first_layer(model, max_units=s["units_shown"])
+        fig = weights_picture(model, s["units_shown"], title=(
+            f"First-layer weights, {'with' if tag == 'sparse' else 'without'} the sparsity penalty "
+            f"(beta = {model.config.sparsity_weight:g}): {min(s['units_shown'], s['code_size'])} of {s['code_size']} "
+            "units (grey = 0, light = positive)"))
         run.picture(fig, f"weights-{tag}.png",
                     f"First-layer weights of the {tag} model ({'with' if tag == 'sparse' else 'without'} the KL "
                     "penalty), each unit's 784 weights as a 28x28 image (grey = 0)")
@@ -442,6 +451,15 @@ def sparse_mnist(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     return run.finish({"summary": summary, "data": note, "rows": rows, "train_seconds": run.seconds}, table)
 
 
+def weights_picture(model, units: int, *, title: str):
+    """The first `units` first-layer weight vectors as images, 10 to a row, each scaled on its own."""
+    weights = plots.scale_each(first_layer_weights(model)[:units])  # (units, 1, 28, 28), 0 -> mid-grey
+    cols = min(10, len(weights))
+    grid = np.full((math.ceil(len(weights) / cols) * cols, *weights.shape[1:]), 0.5, dtype=np.float32)
+    grid[: len(weights)] = weights
+    return plots.image_grid(grid.reshape(-1, cols, *weights.shape[1:]), title=title)
+
+
 # --- tied-mnist ----------------------------------------------------------------------------------
 
 
@@ -465,8 +483,7 @@ def tied_mnist(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         "squared_error_per_image": float(squared_error_per_sample(m, test.x).mean()),
         "final_val_loss": float(histories[tag]["val_loss"][-1]), "train_seconds": run.seconds[tag],
     } for tag, m in models.items()]
-    fig = plots.learning_curves(histories, metric="recon", title="Tied vs untied: reconstruction loss per epoch "
-                                "(solid = train, dashed = validation)")
+    fig = plots.learning_curves(histories, metric="recon", title="Tied vs untied: reconstruction loss per epoch")
     run.picture(fig, "learning-curves.png", "Reconstruction loss (cross-entropy summed over pixels) per epoch")
     idx = one_per_class(test)
     fig = rows_picture(
@@ -528,7 +545,9 @@ def conv_mnist(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         [[r["decoder"], r["parameters"], r["squared_error_per_image"], r["seconds_per_epoch"]] for r in rows],
     )
     code = s["code_size"] if s["code_size"] is not None else "the feature map"
-    table += f"\n\nEncoder: conv {s['channels']} with 2x2 max-pooling after each, code {code}."
+    table += (f"\n\nEncoder: conv {s['channels']} with 2x2 max-pooling after each, code {code}. The unpool decoder "
+              "also receives the encoder's pooling switches (where each max was), information beyond the code, "
+              "so its lower error does not mean a better compression.")
     if pca_err is not None:
         table += f" PCA-{s['code_size']} on the same digits: {pca_err:.3f} per test image."
     best = min(rows, key=lambda r: r["squared_error_per_image"])

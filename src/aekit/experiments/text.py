@@ -131,7 +131,7 @@ def precision_figure(curves: Mapping[str, np.ndarray], *, title: str, dashed: Se
     return fig
 
 
-def curves_figure(histories: Mapping[str, Mapping[str, Sequence[float]]], title: str, *, zoom: bool = False):
+def curves_figure(histories: Mapping[str, Mapping[str, Sequence[float]]], title: str, *, zoom: bool = True):
     """`plots.learning_curves` with its title wrapped to the figure's width.
 
     `zoom` fits the y-axis to epochs 2 onwards, so a large first-epoch loss does not flatten the
@@ -532,7 +532,7 @@ def imdb_bn_dropout(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     for file, (a, b, what) in pairs.items():
         fig = curves_figure(
             {a: histories[a], b: histories[b]},
-            f"{name}, {widths} dense autoencoder, BCE: {what} (solid = train, dashed = validation)", zoom=True,
+            f"{name}, {widths} dense autoencoder, BCE: {what} (solid = train, dashed = validation)",
         )
         plots.save_figure(fig, run_dir / file)
     notes = [f"{len(train)} training and {len(val)} validation samples of {name}; loss = BCE summed over the "

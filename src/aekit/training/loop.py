@@ -244,7 +244,7 @@ class Trainer:
             torch.amp.GradScaler(self.device.type)
             if cfg.amp == "fp16" and self.device.type in ("cuda", "cpu") else None
         )
-        # channels-last convolutions: 1.3-4x faster for the conv AE on this CPU (RESULTS.md), and on GPUs
+        # channels-last convolutions: 1.5-1.8x faster for the conv AE on a CPU (benchmarks/RESULTS.md), and on GPUs
         self.channels_last = uses_convolutions(model) and cfg.memory_format != "contiguous"
         self.nan_check_every = cfg.nan_check_every or (1 if self.device.type == "cpu" else ACCELERATOR_NAN_CHECK_EVERY)
         self.forward = model  # what the batches go through: the model, under DDP and/or torch.compile
