@@ -148,7 +148,7 @@ def test_bad_inputs_are_one_line_errors(tmp_path, train_run):
 
 def test_markdown_tables_and_escaping():
     out = markdown_to_html("# Errors\n\n| method | error |\n|---|---|\n| AE <b> | 3.5 |\n| PCA | 13.9 |\n\nText with `code`.")
-    assert "<h3>Errors</h3>" in out and "<th>method</th>" in out and out.count("<tr>") == 3
+    assert "<h4>Errors</h4>" in out and "<th>method</th>" in out and out.count("<tr>") == 3
     assert "&lt;b&gt;" in out and "<b>" not in out and '<td class="num">3.5</td>' in out
     assert "<code>code</code>" in out
 

@@ -84,7 +84,8 @@ def read_run_folder(path: str | Path) -> RunFolder:
     if (path / "table.md").is_file():
         run.table_md = (path / "table.md").read_text()
     # history.json (a train run), history-<model>.json (an experiment's models), <model>/history.json
-    for file in sorted(path.glob("history*.json")) + sorted(path.glob("*/history.json")):
+    files = [*path.glob("history*.json"), *path.glob("*/history.json")]
+    for file in sorted(files, key=lambda f: (f.stat().st_mtime, f.name)):  # the order the models were trained
         history = _read_json(file)
         if not isinstance(history, dict) or not isinstance(history.get("train_loss"), list):
             continue  # not a history `fit` wrote
@@ -171,7 +172,7 @@ def markdown_to_html(text: str) -> str:
             )
             out.append(f"<table>{f'<thead><tr>{head}</tr></thead>' if head else ''}<tbody>{body}</tbody></table>")
         elif line.startswith("#"):
-            level = min(len(line) - len(line.lstrip("#")) + 2, 6)  # '#' -> h3 inside a run's section
+            level = min(len(line) - len(line.lstrip("#")) + 3, 6)  # '#' -> h4, under the run's "Results" h3
             out.append(f"<h{level}>{_inline_md(line.lstrip('#').strip())}</h{level}>")
             i += 1
         elif line.startswith(("- ", "* ")):

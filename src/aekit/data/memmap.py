@@ -66,6 +66,10 @@ class MemmapArray:
             raise DataError(f"{name}: scale {scale!r} is not allowed; choose auto, minmax or none")
         if len(array) == 0:
             raise DataError(f"{name}: the data set is empty")
+        if array.dtype != np.bool_ and not (
+            np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+        ):
+            raise DataError(f"{name}: values must be real numbers, got dtype {array.dtype}")
         integer = np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_
         if scale == "none" or (scale == "auto" and array.dtype == np.uint8):
             return cls(array, divisor=255.0 if scale == "auto" else 1.0)
