@@ -28,14 +28,6 @@ FLAT = X.reshape(64, -1).numpy()  # (64, 64) for the sklearn estimators
 OPTIMIZERS = "adam, adamw, adagrad, rmsprop, sgd"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def dense(**overrides):
     return aekit.create_model("dense", **{"input_shape": (1, 8, 8), "hidden": (16,), "code_size": 4, **overrides})
 

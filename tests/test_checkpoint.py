@@ -20,14 +20,6 @@ from aekit.training import checkpoint as ckpt
 SMALL = {"input_shape": (1, 8, 8), "hidden": (16,), "code_size": 4}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def digits():
     from aekit.data import load_dataset

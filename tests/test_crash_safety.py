@@ -66,15 +66,6 @@ WRITE_SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One thread, as in the child process, so both compute bit for bit the same."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def run_until(script: str, arg: Path, signal_line: str) -> subprocess.Popen:
     """Start `script` in a fresh Python, wait for it to print `signal_line`, then SIGKILL it."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

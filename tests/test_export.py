@@ -19,14 +19,6 @@ pytestmark = [  # torch's own notices, not aekit's: jit is deprecated upstream, 
 ]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def digits():
     return load_dataset("digits", "train").x  # (1437, 1, 8, 8) real digits in [0, 1]

@@ -32,15 +32,6 @@ EXPECTED_FAILED_CHECKS: dict[str, str] = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models train several times faster on one thread, above all on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def digits():
     """1,797 real 8x8 digits, (N, 64) in [0, 1], with labels."""
