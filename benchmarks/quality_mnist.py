@@ -52,15 +52,17 @@ def main() -> None:
     print(f"{cfg.model}  {cfg.train.epochs} epochs, batch {cfg.train.batch_size}, lr {cfg.train.lr} "
           f"({cfg.train.lr_schedule}); {len(train)} training digits; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; load average {os.getloadavg()[0]:.1f}")
-    print(f"{'epoch':>5} {'wall (s)':>9} {'train loss':>11} {'test SE/image':>14}")
+    seen = train.x[:10_000]  # training digits, to show the gap between seen and unseen images
+    print(f"{'epoch':>5} {'wall (s)':>9} {'train loss':>11} {'train SE/image':>15} {'test SE/image':>14}")
     start = time.perf_counter()
 
     def report(trainer, logs):
         if trainer.epoch % args.every == 0 or trainer.epoch == cfg.train.epochs:
             sse = squared_error_per_sample(trainer.model, test.x).mean()
+            seen_sse = squared_error_per_sample(trainer.model, seen).mean()
             trainer.model.train()
-            print(f"{trainer.epoch:>5} {time.perf_counter() - start:>9.0f} {logs['train_loss']:>11.3f} {sse:>14.3f}",
-                  flush=True)
+            print(f"{trainer.epoch:>5} {time.perf_counter() - start:>9.0f} {logs['train_loss']:>11.3f} "
+                  f"{seen_sse:>15.3f} {sse:>14.3f}", flush=True)
 
     aekit.fit(model, train, val, config=cfg.train, callbacks=[LambdaCallback(on_epoch_end=report)], progress=False)
     wall = time.perf_counter() - start

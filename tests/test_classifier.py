@@ -135,3 +135,32 @@ def test_select_labels_per_class_and_stratified(mnist_mini):
         select_labels(tiny, labels_per_class=5)
     with pytest.raises(aekit.ConfigError, match="n_labels"):
         select_labels(tiny, 13)
+
+
+def test_a_fine_tuning_run_checkpoints_resumes_exactly_and_loads_back(labelled, tmp_path):
+    options = dict(batch_size=64, lr=1e-2, progress=False, deterministic=True)
+    torch.manual_seed(0)
+    whole = EncoderClassifier(encoder_ae(), 10, freeze=1)
+    start = {k: v.clone() for k, v in whole.state_dict().items()}
+    aekit.fit(whole, labelled, epochs=3, **options)
+
+    first = EncoderClassifier(encoder_ae(), 10, freeze=1)
+    first.load_state_dict(start)
+    aekit.fit(first, labelled, epochs=2, run_dir=tmp_path, **options)  # then "crash"
+    again = aekit.load_model(tmp_path / "checkpoint.safetensors")
+    assert isinstance(again, EncoderClassifier) and again.freeze == 1
+    assert [n for n, p in again.named_parameters() if p.requires_grad] == [
+        n for n, p in first.named_parameters() if p.requires_grad
+    ]
+    aekit.fit(again, labelled, epochs=3, run_dir=tmp_path, resume=True, **options)
+    for key, value in whole.state_dict().items():
+        torch.testing.assert_close(again.state_dict()[key], value, rtol=0, atol=1e-6, msg=key)
+    final = aekit.load_model(tmp_path)
+    assert torch.equal(final.predict(labelled.x), whole.predict(labelled.x))
+
+
+def test_resuming_with_another_classifier_config_is_refused(labelled, tmp_path):
+    aekit.fit(EncoderClassifier(encoder_ae(), 10), labelled, epochs=1, run_dir=tmp_path, progress=False)
+    with pytest.raises(aekit.CheckpointError, match="another config"):
+        aekit.fit(EncoderClassifier(encoder_ae(), 10, freeze="all"), labelled, epochs=2, run_dir=tmp_path,
+                  resume=True, progress=False)

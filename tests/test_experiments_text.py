@@ -70,6 +70,8 @@ def check_run(run_dir: Path, results: dict, pictures: list[str], histories: list
     assert set(saved["figures"]) == set(pictures)  # a caption for every picture, and no picture left out
     assert sorted(p.name for p in run_dir.glob("*.png")) == sorted(pictures)
     assert (run_dir / "table.md").read_text().startswith("# ")
+    page = (run_dir / "report.html").read_text()  # every experiment gets the HTML report, text ones too
+    assert page.startswith("<!DOCTYPE html>") and run_dir.name in page
     return saved
 
 

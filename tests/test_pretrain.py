@@ -123,6 +123,7 @@ def test_pretrain_experiment_tiny_runs_end_to_end(tmp_path):
     table = (run_dir / "table.md").read_text()
     assert "SdA pretrained + fine-tuned" in table and "±" in table
     assert (run_dir / "error_vs_labels.png").stat().st_size > 1000
+    assert "data:image/png;base64," in (run_dir / "report.html").read_text()  # the report, pictures inline
     # the saved SdA can be reused instead of pretraining again
     sda = run_dir / "sda-seed0.safetensors"
     _, again = run_experiment("pretrain-mnist", [f"pretrain.load={sda}", "methods=[frozen]"], out_dir=tmp_path, tiny=True)

@@ -170,6 +170,12 @@ def non_negative(key: str, value: float | int) -> None:
     check(value >= 0, key, f"must be >= 0, got {value!r}")
 
 
+def layer_widths(key: str, widths: tuple[int, ...] | None) -> None:
+    """Every layer width (or channel count) in `widths` must be > 0; None (a default) passes."""
+    if widths is not None:
+        check(all(w > 0 for w in widths), key, f"widths must be > 0, got {list(widths)}")
+
+
 def load_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML or JSON config file into a dict."""
     path = Path(path)

@@ -20,7 +20,6 @@ import re
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -33,10 +32,11 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import Tensor, nn
 
 from .config import build, coerce
-from .errors import AekitError, DataError, NonFiniteLossError
+from .errors import AekitError, DataError
 from .models.base import flatten
+from .models.classifier import EncoderClassifier
 from .registry import create_model
-from .training.loop import TrainConfig, epoch_order, fit, make_optimizer
+from .training.loop import TrainConfig, fit
 
 _FLOATS = [np.float32, np.float64]  # ints and bools are converted to float32
 
@@ -178,10 +178,11 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
     """Pretrain an autoencoder on X, then fine-tune its encoder with a softmax head on y.
 
-    The head is one linear layer on the code, trained (with the encoder) by cross-entropy for
-    `finetune_epochs` at `finetune_lr` (default: `lr`). It is kept deliberately small here; a
-    registered `EncoderClassifier` model is planned to replace it. After fitting, `model_` is the
-    fine-tuned autoencoder (its decoder is no longer matched to the encoder) and `head_` the head.
+    Fine-tuning is `aekit.models.classifier.EncoderClassifier` (the encoder plus one linear softmax
+    layer on the code, every layer trainable) trained by `aekit.fit` with cross-entropy for
+    `finetune_epochs` at `finetune_lr` (default: `lr`). After fitting, `classifier_` is that
+    classifier, `model_` its fine-tuned autoencoder (the decoder is no longer matched to the
+    encoder) and `head_` the softmax layer.
     """
 
     def __init__(
@@ -232,45 +233,22 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
         self.recon_loss_ = self.model_.config.recon_loss
         with torch.random.fork_rng():
             torch.manual_seed(seed + 1)
-            self.head_, losses = self._finetune(x.reshape(-1, *self.input_shape_), torch.from_numpy(y_index), cfg)
+            self.classifier_, losses = self._finetune(x.reshape(-1, *self.input_shape_), torch.from_numpy(y_index), cfg)
+        self.model_, self.head_ = self.classifier_.autoencoder, self.classifier_.head  # both fine-tuned
         self.history_ = {**history, "finetune_loss": losses}
         return self
 
-    def _finetune(self, x: Tensor, y: Tensor, cfg: TrainConfig) -> tuple[nn.Linear, list[float]]:
-        model = self.model_
-        device = next(model.parameters()).device
-        n_codes = _batched(model.encode, x[:1], model).shape[1]
-        head = nn.Linear(n_codes, len(self.classes_)).to(device)  # (B, n_codes) -> (B, n_classes) logits
-        optimizer = make_optimizer([*model.parameters(), *head.parameters()], cfg)
-        model.train()
-        losses = []
-        for epoch in range(cfg.epochs):
-            order = epoch_order(len(x), cfg.seed, epoch, True)
-            total = 0.0
-            for start in range(0, len(x), cfg.batch_size):
-                idx = order[start : start + cfg.batch_size]
-                xb, yb = x[idx].to(device), y[idx].to(device)
-                loss = F.cross_entropy(head(flatten(model.encode(xb))), yb)
-                if not torch.isfinite(loss):
-                    raise NonFiniteLossError(
-                        f"the fine-tuning loss became {loss.item()} in epoch {epoch + 1}; "
-                        "try a lower finetune_lr, or scale X"
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total += loss.item() * len(idx)
-            losses.append(total / len(x))
-            if self.verbose:
-                print(f"finetune epoch {epoch + 1}/{cfg.epochs}  loss {losses[-1]:.4g}")
-        model.eval()
-        return head.eval(), losses
+    def _finetune(self, x: Tensor, y: Tensor, cfg: TrainConfig) -> tuple[EncoderClassifier, list[float]]:
+        """The pretrained encoder plus a softmax head, every layer trained by `aekit.fit` on (x, y)."""
+        classifier = EncoderClassifier(self.model_, len(self.classes_), freeze="none")
+        history = fit(classifier, (x, y), config=cfg, progress=self.verbose)
+        return classifier.eval(), history["train_loss"]
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (n_samples, n_classes), columns in the order of `classes_`."""
         check_is_fitted(self)
         X = _checked(self, X, reset=False)
-        logits = _batched(lambda xb: self.head_(flatten(self.model_.encode(xb))), _as_tensor(X, self.input_shape_), self.model_)
+        logits = _batched(lambda xb: self.classifier_(xb).logits, _as_tensor(X, self.input_shape_), self.classifier_)
         return torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
 
     def predict(self, X) -> np.ndarray:

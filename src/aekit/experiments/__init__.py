@@ -2,8 +2,8 @@
 
 An experiment is a function decorated with `@register_experiment(name, summary, defaults)`. It
 receives its validated settings (the defaults updated by the user's overrides) and a fresh run
-folder, writes its results there (config.json, results.json, pictures, a table), and returns a
-dict of headline results. Every experiment has full-size defaults and a `tiny` preset that runs
+folder, writes its results there (pictures, a table, histories), and returns a dict of headline
+results; `run_experiment` then adds experiment.yaml, results.json and report.html (aekit.report). Every experiment has full-size defaults and a `tiny` preset that runs
 end to end in seconds for tests (`aekit experiment run NAME --tiny`).
 Every module in this package is imported so that its experiments register themselves.
 """
@@ -104,4 +104,7 @@ def run_experiment(
     atomic_write_text(run_dir / "experiment.yaml", yaml.safe_dump({"experiment": name, "settings": values}, sort_keys=False))
     results = exp.fn(values, run_dir)
     atomic_write_text(run_dir / "results.json", json.dumps(results, indent=1, default=float))
+    from ..report import write_report
+
+    write_report([run_dir], run_dir / "report.html", title=f"aekit experiment: {run_dir.name}")
     return run_dir, results

@@ -172,18 +172,13 @@ class Run:
         self.figures[name] = caption
 
     def finish(self, results: dict[str, Any], table: str) -> dict[str, Any]:
-        """Write table.md, results.json and report.html; returns the results."""
-        from ..report import write_report
-
-        results = {**results, "figures": self.figures}
+        """Write table.md; returns the results with the figures' captions (run_experiment saves them)."""
         atomic_write_text(self.dir / "table.md", table.rstrip() + "\n")
-        atomic_write_text(self.dir / "results.json", json.dumps(results, indent=1, default=float))
-        write_report([self.dir], self.dir / "report.html", title=f"aekit experiment: {self.dir.name}")
-        return results
+        return {**results, "figures": self.figures}
 
 
 def rows_picture(rows: list[np.ndarray], labels: list[str], *, title: str, col_labels: list[str] | None = None):
-    """Rows of images (each (n, *sample)) as one labelled grid; labels of at most ~14 characters fit the margin."""
+    """Rows of images (each (n, *sample)) as one labelled grid."""
     return plots.image_grid(np.stack([np.asarray(r, dtype=np.float32) for r in rows]), title=title,
                             row_labels=labels, col_labels=col_labels)
 

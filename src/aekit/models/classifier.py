@@ -2,9 +2,11 @@
 
 `EncoderClassifier` follows the trainer's contract (`check_data`, `forward -> output`,
 `loss(x, output, y=y) -> dict`) without being an Autoencoder, so it is not registered: the model
-registry lists autoencoders only. Its loss dict holds the cross-entropy ("loss"), "accuracy" and
-"error" (1 - accuracy); the trainer logs them as train_/val_ entries, and since the trainer's
-`monitor` is minimised, monitor "val_loss" or "val_error" (never "val_accuracy").
+registry lists autoencoders only. Checkpoints still name it ("encoder-classifier", with the
+autoencoder's name and config), so `fit(run_dir=...)`, resume and `aekit.load_model` work. Its loss
+dict holds the cross-entropy ("loss"), "accuracy" and "error" (1 - accuracy); the trainer logs them
+as train_/val_ entries, and since the trainer's `monitor` is minimised, monitor "val_loss" or
+"val_error" (never "val_accuracy").
 
 `select_labels` picks the seeded, stratified labelled subset of a semi-supervised experiment.
 """
@@ -20,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..config import to_dict
 from ..data.core import Dataset
 from ..errors import ConfigError, DataError
 from .base import Autoencoder
@@ -47,6 +50,8 @@ class EncoderClassifier(nn.Module):
     they (with the batch norm and dropout that follow them) stay in eval mode while training.
     """
 
+    name = "encoder-classifier"  # how checkpoints name it; not a registered autoencoder
+
     def __init__(self, autoencoder: Autoencoder, n_classes: int, *, freeze: Literal["all", "none"] | int = "none") -> None:
         super().__init__()
         if not isinstance(n_classes, int) or isinstance(n_classes, bool) or n_classes < 2:
@@ -62,6 +67,24 @@ class EncoderClassifier(nn.Module):
         self.frozen = self._freeze(freeze, used)  # modules kept in eval mode
         self.freeze = freeze
         self.train()
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """What a checkpoint records to rebuild it (`from_config`): the autoencoder, n_classes, freeze."""
+        return {
+            "autoencoder": self.autoencoder.name,
+            "autoencoder_config": to_dict(self.autoencoder.config),
+            "n_classes": self.n_classes,
+            "freeze": self.freeze,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> EncoderClassifier:
+        """A fresh classifier of the architecture `config` describes (weights come from the checkpoint)."""
+        from ..registry import create_model
+
+        autoencoder = create_model(config["autoencoder"], **config["autoencoder_config"])
+        return cls(autoencoder, config["n_classes"], freeze=config["freeze"])
 
     def _encoder_parameters(self) -> tuple[int, list[nn.Parameter]]:
         """The code size and the parameters `encode` uses, found by differentiating one dry run."""

@@ -21,7 +21,7 @@ from typing import Literal
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import check, positive
+from ..config import check, layer_widths, positive
 from ..registry import register_model
 from .base import Activation, Autoencoder, AutoencoderConfig, Output, activation
 
@@ -44,7 +44,7 @@ class ConvConfig(AutoencoderConfig):
             f"the conv model needs images shaped (channels, height, width), got {tuple(self.input_shape)}",
         )
         check(len(self.channels) > 0, "channels", "needs at least one conv width, e.g. [16, 32]")
-        check(all(c > 0 for c in self.channels), "channels", f"widths must be > 0, got {list(self.channels)}")
+        layer_widths("channels", self.channels)
         check(
             self.kernel_size > 0 and self.kernel_size % 2 == 1,
             "kernel_size",

@@ -12,7 +12,7 @@ from typing import Literal, TypeVar
 
 from torch import Tensor, nn
 
-from ..config import check, positive
+from ..config import check, layer_widths, positive
 from ..registry import register_model
 from .base import Activation, Autoencoder, AutoencoderConfig, activation, flatten
 
@@ -104,13 +104,8 @@ class DenseConfig(AutoencoderConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         positive("code_size", self.code_size)
-        check(all(w > 0 for w in self.hidden), "hidden", f"widths must be > 0, got {list(self.hidden)}")
-        if self.decoder_hidden is not None:
-            check(
-                all(w > 0 for w in self.decoder_hidden),
-                "decoder_hidden",
-                f"widths must be > 0, got {list(self.decoder_hidden)}",
-            )
+        layer_widths("hidden", self.hidden)
+        layer_widths("decoder_hidden", self.decoder_hidden)
         for key in ("dropout", "decoder_dropout"):
             value = getattr(self, key)
             probs = value if isinstance(value, tuple) else () if value is None else (value,)

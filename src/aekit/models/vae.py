@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ..config import check, non_negative, positive
+from ..config import layer_widths, non_negative, positive
 from ..registry import register_model
 from .base import Activation, Autoencoder, AutoencoderConfig, Output, flatten
 from .dense import mlp
@@ -35,13 +35,8 @@ class VAEConfig(AutoencoderConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         positive("code_size", self.code_size)
-        check(all(w > 0 for w in self.hidden), "hidden", f"widths must be > 0, got {list(self.hidden)}")
-        if self.decoder_hidden is not None:
-            check(
-                all(w > 0 for w in self.decoder_hidden),
-                "decoder_hidden",
-                f"widths must be > 0, got {list(self.decoder_hidden)}",
-            )
+        layer_widths("hidden", self.hidden)
+        layer_widths("decoder_hidden", self.decoder_hidden)
         non_negative("beta", self.beta)
         non_negative("kl_warmup_steps", self.kl_warmup_steps)
 

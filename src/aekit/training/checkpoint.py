@@ -137,8 +137,12 @@ def build_model(meta: dict[str, Any], path: Path):
     from ..registry import create_model
 
     try:
+        if meta["model"] == "encoder-classifier":  # an encoder with a softmax head, not a registered model
+            from ..models.classifier import EncoderClassifier
+
+            return EncoderClassifier.from_config(meta["config"])
         return create_model(meta["model"], **meta["config"])
-    except (KeyError, ConfigError) as err:
+    except (KeyError, TypeError, ConfigError) as err:
         raise CheckpointError(f"checkpoint {path} holds a model config this aekit cannot build: {err}") from None
 
 

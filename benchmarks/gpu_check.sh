@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The GPU checks of issue 7, in one call of a machine with a CUDA GPU whose python3 holds a CUDA
+# build of PyTorch (the project's other needs: numpy, scikit-learn, safetensors, matplotlib, pyyaml,
+# tqdm, pytest, hypothesis). Runs from the repository root without installing aekit:
+#
+#   bash benchmarks/gpu_check.sh            # ~5 minutes on an H100; logs go to $OUT (default gpu-check/)
+#
+# 1. the CUDA tests (tests/test_cuda.py: device=auto, bf16/fp16 autocast, GPU checkpoint -> CPU,
+#    memmap batches to the GPU, the grouped NaN check) and the trainer's own tests on the GPU;
+# 2. the throughput table on the GPU (aekit.fit vs the hand loop, fp32 and bf16 rows);
+# 3. the quality config for 10 epochs with amp=bf16 on the bundled digits, as a smoke run of `aekit train`.
+set -uo pipefail
+OUT=${OUT:-gpu-check}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+PY=${PYTHON:-python3}
+$PY -c "import torch; print('torch', torch.__version__, '|', torch.cuda.get_device_name(0), '| bf16:', torch.cuda.is_bf16_supported())" \
+  2>&1 | tee "$OUT/device.txt"
+nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv >> "$OUT/device.txt" 2>&1
+$PY -m pytest -q -p no:cacheprovider -x tests/test_cuda.py tests/test_training.py tests/test_performance_paths.py \
+  tests/test_checkpoint.py tests/test_crash_safety.py 2>&1 | tee "$OUT/tests.txt"
+$PY benchmarks/throughput.py --device cuda --steps 150 --repeats 3 --bf16 --no-pythae 2>&1 | tee "$OUT/throughput.txt"
+$PY -m aekit train configs/mnist-deep-quality.yaml data.name=mnist-mini train.epochs=10 train.amp=bf16 \
+  train.progress=false output.dir="$OUT/runs" 2>&1 | tee "$OUT/quality_smoke.txt"
+rm -rf "$OUT/runs"  # checkpoints are too big to bring back; the log above holds the figures

@@ -1,0 +1,75 @@
+"""CUDA paths: device=auto, AMP (bf16, fp16 + GradScaler), GPU checkpoints read on the CPU, memmap
+batches copied to the GPU, the NaN check every nan_check_every steps. Skipped without a GPU;
+`bash benchmarks/gpu_check.sh` runs them with the GPU throughput table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import aekit
+from aekit.data.memmap import MemmapArray
+from aekit.training import checkpoint as ckpt
+from aekit.training.callbacks import Callback
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def tiny(seed: int = 0, **overrides):
+    torch.manual_seed(seed)
+    return aekit.create_model("dense", input_shape=(1, 28, 28), **{"hidden": [64], "code_size": 8, **overrides})
+
+
+def test_device_auto_trains_on_the_gpu_and_lowers_the_loss(real_batch):
+    model = tiny()
+    history = aekit.fit(model, real_batch, epochs=3, batch_size=64, lr=3e-3, progress=False)
+    assert next(model.parameters()).device.type == "cuda"
+    assert history["train_loss"][-1] < 0.9 * history["train_loss"][0]
+
+
+@pytest.mark.parametrize("amp", ["bf16", "fp16"])
+def test_mixed_precision_trains_on_the_gpu_close_to_fp32(amp, real_batch):
+    if amp == "bf16" and not torch.cuda.is_bf16_supported():
+        pytest.skip("this GPU has no bf16")
+    full = aekit.fit(tiny(), real_batch, epochs=3, batch_size=32, lr=3e-3, progress=False)
+    mixed_model = tiny()
+    mixed = aekit.fit(mixed_model, real_batch, epochs=3, batch_size=32, lr=3e-3, amp=amp, progress=False)
+    assert all(np.isfinite(mixed["train_loss"]))
+    assert mixed["train_loss"][-1] < 0.9 * mixed["train_loss"][0]
+    assert mixed["train_loss"][-1] == pytest.approx(full["train_loss"][-1], rel=0.15)  # fp16 skips a few steps while its scale settles
+    assert next(mixed_model.parameters()).dtype == torch.float32  # master weights stay fp32
+
+
+def test_a_gpu_checkpoint_loads_and_resumes_on_the_cpu(real_batch, tmp_path):
+    model = tiny()
+    aekit.fit(model, real_batch, epochs=1, batch_size=64, run_dir=tmp_path, progress=False)
+    on_cpu = aekit.load_model(tmp_path / ckpt.CHECKPOINT_FILE, map_location="cpu")
+    x = real_batch[:16]
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(on_cpu.eval()(x).x_hat, model(x.cuda()).x_hat.cpu(), rtol=1e-4, atol=1e-5)
+    history = aekit.fit(on_cpu, real_batch, epochs=2, batch_size=64, run_dir=tmp_path, resume=True,
+                        device="cpu", progress=False)
+    assert len(history["train_loss"]) == 2 and next(on_cpu.parameters()).device.type == "cpu"
+
+
+def test_memory_mapped_batches_train_on_the_gpu(real_batch, tmp_path):
+    path = tmp_path / "digits.npy"
+    np.save(path, (real_batch.numpy() * 255).round().astype(np.uint8))
+    lazy = MemmapArray(np.load(path, mmap_mode="r"), divisor=255.0)
+    model = tiny()
+    history = aekit.fit(model, lazy, epochs=2, batch_size=64, progress=False)
+    assert next(model.parameters()).device.type == "cuda"
+    assert history["train_loss"][-1] < history["train_loss"][0]
+
+
+def test_the_gpu_nan_check_still_names_the_first_bad_batch(real_batch):
+    class Poison(Callback):  # NaN weights after batch 3 of epoch 1: batch 4 is the first bad loss
+        def on_batch_end(self, trainer, batch, logs):
+            if trainer.epoch == 0 and batch == 2:
+                with torch.no_grad():
+                    next(trainer.model.parameters()).fill_(float("nan"))
+
+    with pytest.raises(aekit.NonFiniteLossError, match=r"epoch 1, batch 4\b"):
+        aekit.fit(tiny(), real_batch, epochs=1, batch_size=16, callbacks=[Poison()], progress=False)
