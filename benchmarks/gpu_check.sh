@@ -17,7 +17,7 @@ PY=${PYTHON:-python3}
 $PY -c "import torch; print('torch', torch.__version__, '|', torch.cuda.get_device_name(0), '| bf16:', torch.cuda.is_bf16_supported())" \
   2>&1 | tee "$OUT/device.txt"
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv >> "$OUT/device.txt" 2>&1
-$PY -m pytest -q -p no:cacheprovider -x tests/test_cuda.py tests/test_training.py tests/test_performance_paths.py \
+$PY -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_training.py tests/test_performance_paths.py \
   tests/test_checkpoint.py tests/test_crash_safety.py 2>&1 | tee "$OUT/tests.txt"
 $PY benchmarks/throughput.py --device cuda --steps 150 --repeats 3 --bf16 --no-pythae 2>&1 | tee "$OUT/throughput.txt"
 $PY -m aekit train configs/mnist-deep-quality.yaml data.name=mnist-mini train.epochs=10 train.amp=bf16 \

@@ -31,7 +31,7 @@ def shared_data_dir() -> Path | None:
     return None
 
 
-needs_shared_data = pytest.mark.skipif(shared_data_dir() is None, reason="../shared/data (full MNIST) is absent")
+needs_shared_data = pytest.mark.skipif(shared_data_dir() is None, reason="full MNIST is absent: set AEKIT_DATA_DIR to a folder holding mnist/ (or put it in ../shared/data)")
 
 
 @pytest.fixture(autouse=True)
@@ -56,5 +56,5 @@ def real_batch(mnist_mini):
 def full_data_dir():
     d = shared_data_dir()
     if d is None:
-        pytest.skip("../shared/data (full MNIST) is absent")
+        pytest.skip("full MNIST is absent: set AEKIT_DATA_DIR to a folder holding mnist/ (or put it in ../shared/data)")
     return d

@@ -279,14 +279,16 @@ def test_every_registered_model_through_the_contract(name, data, tmp_path):
     assert_png(fig, tmp_path / f"{name}.png")
 
 
-@pytest.mark.parametrize("labels", [["a", "b"], ["clean", "a much longer row label (sigma 0.5)"]])
+@pytest.mark.parametrize(
+    "labels", [["a", "b"], ["clean", "a much longer row label (sigma 0.5)"], ["", "unlabelled row above"]]
+)
 def test_image_grid_row_labels_fit_inside_the_figure_whatever_their_length(labels):
     from aekit.analysis.plots import image_grid
 
-    fig = image_grid(np.random.default_rng(0).random((2, 5, 1, 28, 28)), title="t", row_labels=labels)
+    fig = image_grid(np.random.default_rng(0).random((2, 5, 1, 28, 28)), title="t", row_labels=np.array(labels))
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     ticks = [t for t in fig.axes[0].get_yticklabels() if t.get_text()]
-    assert [t.get_text() for t in ticks] == labels
+    assert [t.get_text() for t in ticks] == [label for label in labels if label]
     left = min(t.get_window_extent(renderer).x0 for t in ticks)
     assert 0 <= left < 0.3 * fig.dpi  # inside the figure, without a wide empty margin

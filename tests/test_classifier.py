@@ -87,6 +87,11 @@ def test_bad_labels_and_settings_are_refused(labelled):
         aekit.fit(clf, labelled.x[:32], epochs=1, progress=False)
     with pytest.raises(aekit.DataError, match=r"labels must be in \[0, 9\]"):
         aekit.fit(clf, (labelled.x[:32], labelled.y[:32] + 10), epochs=1, progress=False)
+    with pytest.raises(aekit.DataError, match=r"labels must be in \[0, 9\]"):  # validation labels too
+        aekit.fit(clf, labelled.subset(range(32)), (labelled.x[:8], labelled.y[:8] - 1), epochs=1, progress=False)
+    with pytest.raises(aekit.DataError, match="labels must be integer class indices"):
+        aekit.fit(clf, (labelled.x[:32], labelled.y[:32].float()), epochs=1, progress=False)
+    assert EncoderClassifier(ae, 10, freeze=0).freeze == "none"
     with pytest.raises(aekit.DataError, match="expects"):
         aekit.fit(clf, (torch.rand(8, 10), torch.zeros(8, dtype=torch.long)), epochs=1, progress=False)
     with pytest.raises(aekit.ConfigError, match="freeze: 3 is not allowed.*0 to 2"):

@@ -126,6 +126,16 @@ def test_bad_source_is_refused(tmp_path):
         export_model(tmp_path / "no-such-run", tmp_path / "x.pt", format="torchscript")
 
 
+def test_a_classifier_run_is_refused_with_a_pointer_to_its_autoencoder(tmp_path):
+    from aekit.models.classifier import EncoderClassifier
+
+    clf = EncoderClassifier(aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2), 2)
+    aekit.fit(clf, (torch.rand(8, 6), torch.tensor([0, 1] * 4)), epochs=1, run_dir=tmp_path / "run", progress=False)
+    with pytest.raises(aekit.ConfigError, match=r"cannot export a EncoderClassifier; export its .autoencoder"):
+        export_model(tmp_path / "run", tmp_path / "x.pt", format="torchscript")
+    assert not (tmp_path / "x.pt").exists()
+
+
 def test_failed_export_leaves_no_file(trained, tmp_path, monkeypatch):
     (tmp_path / "enc.pt").write_bytes(b"previous export")
 

@@ -145,6 +145,28 @@ def test_classifier_pretrain_then_finetune_on_digits(digits):
     np.testing.assert_array_equal(restored.predict(x[1200:]), clf.predict(x[1200:]))
 
 
+@pytest.mark.parametrize(
+    ("params", "phase", "named"),
+    [
+        ({"lr": 1e12}, "autoencoder training", "try a lower lr, or scale X"),
+        ({"finetune_lr": 1e12}, "fine-tuning", "try a lower finetune_lr, or scale X"),
+    ],
+)
+def test_a_diverging_loss_names_the_estimator_parameter_to_change(digits, params, phase, named):
+    x, y = digits
+    clf = AutoencoderClassifier(model_params=SMALL, epochs=2, finetune_epochs=3, optimizer="sgd", random_state=0,
+                                **params)
+    with pytest.raises(aekit.NonFiniteLossError, match=rf"^{phase}: the loss became \S+ at epoch \d+, batch \d+; {named}$"):
+        clf.fit(x[:300], y[:300])
+
+
+def test_classifier_leaves_model_trainable_after_fine_tuning(digits):
+    x, y = digits
+    clf = AutoencoderClassifier(model_params=SMALL, epochs=1, finetune_epochs=1, random_state=0).fit(x[:200], y[:200])
+    assert clf.model_ is clf.classifier_.autoencoder and clf.head_ is clf.classifier_.head
+    assert all(p.requires_grad for p in clf.model_.parameters())  # decoder too: aekit.fit(clf.model_, X) trains it all
+
+
 def test_classifier_string_labels_and_clone(digits):
     x, y = digits
     names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])

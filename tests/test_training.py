@@ -149,7 +149,7 @@ def test_restore_best_returns_best_weights(real_batch, tmp_path):
                         callbacks=[cb], run_dir=tmp_path, progress=False)
     best_epoch = 1 + min(range(4), key=lambda i: history["val_loss"][i])
     assert all(torch.equal(v, snapshots[best_epoch][k]) for k, v in model.state_dict().items())
-    assert weights_equal(aekit.load_model(tmp_path / "best.safetensors"), model)
+    assert weights_equal(aekit.load_model(tmp_path / "best.safetensors"), model.cpu())
 
 
 def test_grad_clip_bounds_the_update(real_batch):

@@ -22,4 +22,8 @@ class CheckpointError(AekitError):
 
 
 class NonFiniteLossError(AekitError, FloatingPointError):
-    """The loss became NaN or infinite during training."""
+    """The loss became NaN or infinite during training; `where` says when ("at epoch 2, batch 3")."""
+
+    def __init__(self, message: str, *, value: float = float("nan"), where: str = "") -> None:
+        super().__init__(message)
+        self.value, self.where = value, where

@@ -89,15 +89,20 @@ def export_model(
 
 
 def _resolve(obj) -> nn.Module:
+    """The autoencoder behind a model, a fitted aekit.sklearn estimator or a saved file."""
+    from .models.base import Autoencoder
+
+    model = obj
     if isinstance(obj, (str, Path)):
-        return load_model(obj)
-    if hasattr(obj, "model_") and not isinstance(obj, nn.Module):  # a fitted aekit.sklearn estimator
-        return obj.model_
-    if isinstance(obj, nn.Module) and hasattr(obj, "encode") and hasattr(obj, "config"):
-        return obj
+        model = load_model(obj)
+    elif hasattr(obj, "model_") and not isinstance(obj, nn.Module):  # a fitted aekit.sklearn estimator
+        model = obj.model_
+    if isinstance(model, Autoencoder):
+        return model
+    hint = "; export its .autoencoder for the encoder" if hasattr(model, "autoencoder") else ""
     raise ConfigError(
-        f"export: cannot export a {type(obj).__name__}; give an aekit Autoencoder, a fitted "
-        "aekit.sklearn estimator, or the path of a run folder, model or checkpoint file"
+        f"export: cannot export a {type(model).__name__}{hint}; give an aekit Autoencoder, a fitted "
+        "aekit.sklearn estimator, or the path of a run folder, model or checkpoint file of an autoencoder"
     )
 
 

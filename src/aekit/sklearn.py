@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -32,7 +33,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import Tensor, nn
 
 from .config import build, coerce
-from .errors import AekitError, DataError
+from .errors import AekitError, DataError, NonFiniteLossError
 from .models.base import flatten
 from .models.classifier import EncoderClassifier
 from .registry import create_model
@@ -79,11 +80,24 @@ def _train_autoencoder(est, x: Tensor, seed: int):
     with torch.random.fork_rng():  # leave the caller's global RNG as it was
         torch.manual_seed(seed)
         model = create_model(est.model, input_shape=shape, **params)
-        history = fit(
-            model, x.reshape(-1, *shape), epochs=est.epochs, batch_size=est.batch_size, lr=est.lr,
-            optimizer=est.optimizer, seed=seed, device=est.device, progress=est.verbose,
-        )
+        with _name_the_estimator_parameter("autoencoder training", "lr"):
+            history = fit(
+                model, x.reshape(-1, *shape), epochs=est.epochs, batch_size=est.batch_size, lr=est.lr,
+                optimizer=est.optimizer, seed=seed, device=est.device, progress=est.verbose,
+            )
     return model, history, shape
+
+
+@contextmanager
+def _name_the_estimator_parameter(phase: str, parameter: str):
+    """Say a NaN loss in the estimator's own terms (its parameter, not the trainer's train.lr)."""
+    try:
+        yield
+    except NonFiniteLossError as err:
+        raise NonFiniteLossError(
+            f"{phase}: the loss became {err.value} {err.where}; try a lower {parameter}, or scale X",
+            value=err.value, where=err.where,
+        ) from None
 
 
 def _as_tensor(X: np.ndarray, shape: tuple[int, ...]) -> Tensor:
@@ -241,7 +255,10 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
     def _finetune(self, x: Tensor, y: Tensor, cfg: TrainConfig) -> tuple[EncoderClassifier, list[float]]:
         """The pretrained encoder plus a softmax head, every layer trained by `aekit.fit` on (x, y)."""
         classifier = EncoderClassifier(self.model_, len(self.classes_), freeze="none")
-        history = fit(classifier, (x, y), config=cfg, progress=self.verbose)
+        parameter = "finetune_lr" if self.finetune_lr is not None else "lr (or set finetune_lr)"
+        with _name_the_estimator_parameter("fine-tuning", parameter):
+            history = fit(classifier, (x, y), config=cfg, progress=self.verbose)
+        classifier.autoencoder.requires_grad_(True)  # its decoder was frozen (unused) while fine-tuning
         return classifier.eval(), history["train_loss"]
 
     def predict_proba(self, X) -> np.ndarray:

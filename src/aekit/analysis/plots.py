@@ -95,13 +95,14 @@ def scale_each(images: np.ndarray) -> np.ndarray:
 
 
 def text_inches(labels: Sequence[str], fontsize: float | None = None) -> float:
-    """The width in inches of the widest label, as matplotlib will draw it (the tick label font)."""
+    """The width in inches of the widest label, as matplotlib lays it out (the tick label font)."""
     from matplotlib import rcParams
     from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import TextPath
+    from matplotlib.textpath import TextToPath
 
     prop = FontProperties(size=fontsize if fontsize is not None else rcParams["ytick.labelsize"])
-    return max((TextPath((0, 0), str(label), prop=prop).get_extents().width for label in labels), default=0.0) / 72
+    measure = TextToPath().get_text_width_height_descent  # in points; 0 for an empty label
+    return max((measure(str(label), prop, ismath=False)[0] for label in labels), default=0.0) / 72
 
 
 def image_grid(
@@ -120,7 +121,7 @@ def image_grid(
     h, w = tile.shape[0] * scale, tile.shape[1] * scale
     picture = np.clip(mosaic(images, scale=scale), 0.0, 1.0)
     # margins in inches, laid out by hand so the picture fills its box exactly and no label is clipped
-    left = 0.15 + (text_inches(row_labels) + 0.1 if row_labels else 0.0)
+    left = 0.15 + (text_inches(row_labels) + 0.1 if row_labels is not None and len(row_labels) else 0.0)
     right = 0.15
     width = max(cols * TILE_INCHES * max(w / h, 0.25) + left + right, 4.5)
     title = fit_title(title, width)

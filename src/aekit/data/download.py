@@ -31,7 +31,9 @@ def ensure_files(folder: Path, files: Sequence[RemoteFile], *, dataset: str) -> 
                 folder.rmdir()  # leave the data directory as it was
             names = ", ".join(f.name for f in missing)
             base = missing[0].url.rsplit("/", 1)[0]
-            reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            if len(reason) > 120:  # a proxy or socket error repeats the URL and more: keep the start
+                reason = reason[:120].rsplit(" ", 1)[0] + " ..."
             raise DataNotFoundError(
                 f"{dataset}: missing {names} in {folder} and the download failed ({reason}); "
                 f"put the files from {base}/ there, or set AEKIT_DATA_DIR to a folder holding {folder.name}/"

@@ -3,9 +3,10 @@
 An experiment is a function decorated with `@register_experiment(name, summary, defaults)`. It
 receives its validated settings (the defaults updated by the user's overrides) and a fresh run
 folder, writes its results there (pictures, a table, histories), and returns a dict of headline
-results; `run_experiment` then adds experiment.yaml, results.json and report.html (aekit.report). Every experiment has full-size defaults and a `tiny` preset that runs
-end to end in seconds for tests (`aekit experiment run NAME --tiny`).
-Every module in this package is imported so that its experiments register themselves.
+results; `run_experiment` then adds experiment.yaml, results.json and report.html (aekit.report).
+Every experiment has full-size defaults and a `tiny` preset that runs end to end in seconds for
+tests (`aekit experiment run NAME --tiny`). Every module in this package is imported so that its
+experiments register themselves.
 """
 
 from __future__ import annotations

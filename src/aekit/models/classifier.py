@@ -65,7 +65,7 @@ class EncoderClassifier(nn.Module):
                 p.requires_grad_(False)  # the decoder: never used by `encode`
         self.head = nn.Linear(code_size, n_classes)  # (B, code_size) -> (B, n_classes)
         self.frozen = self._freeze(freeze, used)  # modules kept in eval mode
-        self.freeze = freeze
+        self.freeze = "none" if type(freeze) is int and freeze == 0 else freeze  # one spelling per setting
         self.train()
 
     @property
@@ -148,17 +148,23 @@ class EncoderClassifier(nn.Module):
         z = self.autoencoder.encode(x).flatten(1)  # (B, *input_shape) -> (B, code_size); feature maps flattened
         return ClassifierOutput(logits=self.head(z), z=z)
 
-    def loss(self, x: Tensor, output: ClassifierOutput, *, y: Tensor | None = None) -> dict[str, Tensor]:
-        """{"loss": cross-entropy, "accuracy", "error": 1 - accuracy}, means over the batch."""
-        if y is None:
-            raise DataError("EncoderClassifier needs labels: give (x, y) or a Dataset with labels")
+    def check_labels(self, y: Tensor) -> None:
+        """Integer class indices in [0, n_classes); the trainer calls this once per data set."""
         if y.is_floating_point() or y.ndim != 1:
             raise DataError(f"labels must be integer class indices of shape (N,), got {y.dtype} {tuple(y.shape)}")
-        if y.min() < 0 or y.max() >= self.n_classes:
+        if len(y) and (y.min() < 0 or y.max() >= self.n_classes):
             raise DataError(
                 f"labels must be in [0, {self.n_classes - 1}] for {self.n_classes} classes, "
                 f"got values from {int(y.min())} to {int(y.max())}"
             )
+
+    def loss(self, x: Tensor, output: ClassifierOutput, *, y: Tensor | None = None) -> dict[str, Tensor]:
+        """{"loss": cross-entropy, "accuracy", "error": 1 - accuracy}, means over the batch.
+
+        Labels are checked by `check_labels` (once, in `aekit.fit`), not here: reading their range
+        back every step would stall a GPU."""
+        if y is None:
+            raise DataError("EncoderClassifier needs labels: give (x, y) or a Dataset with labels")
         ce = F.cross_entropy(output.logits.float(), y.long())
         accuracy = (output.logits.argmax(dim=1) == y).float().mean()
         return {"loss": ce, "accuracy": accuracy.detach(), "error": (1 - accuracy).detach()}

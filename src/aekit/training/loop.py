@@ -35,6 +35,7 @@ from .callbacks import Callback, EarlyStopping
 
 OPTIMIZERS = ("adam", "adamw", "adagrad", "rmsprop", "sgd")
 FUSED = ("adam", "adamw", "adagrad", "sgd")  # optimisers with fused (one-kernel) steps in torch
+FUSED_CPU_ONLY = ("adagrad",)  # torch's fused Adagrad kernel is CPU-only in the releases aekit supports
 ACCELERATOR_NAN_CHECK_EVERY = 32  # steps between loss read-backs on a GPU (each one waits for it)
 
 
@@ -125,8 +126,11 @@ def as_tensors(data: Any, what: str = "data") -> tuple[Tensor, Tensor | None]:
     return (x[:] if isinstance(x, MemmapArray) else x), y
 
 
-def check_inputs(model, x: Tensor | MemmapArray) -> None:
-    """`model.check_data`, a chunk at a time for memory-mapped data (uint8 needs only its shape checked)."""
+def check_inputs(model, x: Tensor | MemmapArray, y: Tensor | None = None) -> None:
+    """`model.check_data`, a chunk at a time for memory-mapped data (uint8 needs only its shape checked),
+    and `model.check_labels(y)` once, for models that take labels (so no step has to check them)."""
+    if y is not None and hasattr(model, "check_labels"):
+        model.check_labels(y)
     if not isinstance(x, MemmapArray):
         model.check_data(x)
         return
@@ -155,7 +159,8 @@ def make_optimizer(params, cfg: TrainConfig, *, device: torch.device | None = No
     params = [p for p in params if p.requires_grad]
     device = device if device is not None else (params[0].device if params else torch.device("cpu"))
     fast: dict[str, Any] = {}
-    if cfg.optimizer in FUSED and device.type in _fused_devices() and all(p.is_floating_point() for p in params):
+    on_device = device.type in _fused_devices() and (cfg.optimizer not in FUSED_CPU_ONLY or device.type == "cpu")
+    if cfg.optimizer in FUSED and on_device and all(p.is_floating_point() for p in params):
         fast = {"fused": True}
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fast)
@@ -345,11 +350,12 @@ class Trainer:
         values = [losses[0].item()] if len(losses) == 1 else torch.stack(losses).float().cpu().tolist()
         for i, value in enumerate(values):
             if not math.isfinite(value):
-                where = f" in {self.run_dir}" if self.run_dir is not None else ""
+                kept = f" and the last good checkpoint in {self.run_dir} was kept" if self.run_dir is not None else ""
+                where = f"at epoch {self.epoch + 1}, batch {b - len(values) + 2 + i}"
                 raise NonFiniteLossError(
-                    f"the loss became {value} at epoch {self.epoch + 1}, batch {b - len(values) + 2 + i}; "
-                    f"training stopped and the last good checkpoint{where} was kept; "
-                    "try a lower learning rate (train.lr) or gradient clipping (train.grad_clip)"
+                    f"the loss became {value} {where}; training stopped{kept}; "
+                    "try a lower learning rate (train.lr) or gradient clipping (train.grad_clip)",
+                    value=value, where=where,
                 )
         return values[-1]
 
@@ -397,11 +403,12 @@ class Trainer:
                     self.optimizer.step()
                 self.global_step += 1
                 weight = xb.shape[0]
-                for key, value in terms.items():
+                for key, value in terms.items():  # a term made on another device (a user's loss) joins here
+                    value = value.detach().float().to(device, non_blocking=True)
                     if key in sums:
-                        sums[key].add_(value.detach().float(), alpha=weight)
+                        sums[key].add_(value, alpha=weight)
                     else:
-                        sums[key] = value.detach().float() * weight
+                        sums[key] = value * weight
                 for cb in self.callbacks:
                     cb.on_batch_end(self, b, terms)
                 bar.update(1)
@@ -432,11 +439,11 @@ class Trainer:
     def fit(self, train: Any, val: Any = None, *, resume: bool = False) -> dict[str, list[float]]:
         cfg, model = self.config, self.model
         x, y = as_inputs(train, "train data")
-        check_inputs(model, x)
+        check_inputs(model, x, y)
         val_data = None
         if val is not None:
             vx, vy = as_inputs(val, "validation data")
-            check_inputs(model, vx)
+            check_inputs(model, vx, vy)
             val_data = (vx, vy)
 
         prev_deterministic = torch.are_deterministic_algorithms_enabled()
