@@ -75,6 +75,7 @@ _PRETRAIN_MNIST = {
         "max_updates": None,  # large label sets get fewer epochs, at most this many steps (None = no cap)
         "batch_size": 64,
         "lr": 1e-3,  # Adam
+        "lr_schedule": "constant",  # or cosine: from lr down to 0 over the run's epochs
         "val_fraction": 0.1,  # of the labelled digits, held out to choose the best epoch
         "patience": None,  # early stopping on val_loss after this many epochs without improvement
     },
@@ -121,7 +122,8 @@ def _epochs(n_train: int, ft: dict[str, Any]) -> int:
 def _train_classifier(model: EncoderClassifier, train, val, *, seed: int, epochs: int, ft: dict[str, Any]) -> float:
     """Fit with the shared budget; returns seconds taken."""
     start = time.perf_counter()
-    options: dict[str, Any] = {"epochs": epochs, "batch_size": ft["batch_size"], "lr": ft["lr"], "seed": seed, "progress": False}
+    options: dict[str, Any] = {"epochs": epochs, "batch_size": ft["batch_size"], "lr": ft["lr"],
+                               "lr_schedule": ft["lr_schedule"], "seed": seed, "progress": False}
     if val is not None:
         options.update(monitor="val_loss", restore_best=True, early_stopping=ft["patience"])
     fit(model, train, val, **options)
