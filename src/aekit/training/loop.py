@@ -35,7 +35,7 @@ from .callbacks import Callback, EarlyStopping
 
 OPTIMIZERS = ("adam", "adamw", "adagrad", "rmsprop", "sgd")
 FUSED = ("adam", "adamw", "adagrad", "sgd")  # optimisers with fused (one-kernel) steps in torch
-FUSED_CPU_ONLY = ("adagrad",)  # torch's fused Adagrad kernel is CPU-only in the releases aekit supports
+FUSED_CPU_ONLY = ("adagrad",)  # fused Adagrad on CUDA is recent in torch and untested here: CPU only
 ACCELERATOR_NAN_CHECK_EVERY = 32  # steps between loss read-backs on a GPU (each one waits for it)
 
 
