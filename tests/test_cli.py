@@ -84,6 +84,8 @@ def test_listings(capsys):
         (["model.nme=dense"], "model: unknown key 'nme'"),
         (["data.name=nope"], "unknown data set 'nope'"),
         (["trainepochs"], "must look like section.key=value"),
+        (["model.hidden=[64,", "32]"], "the value is not valid YAML; quote the whole override"),
+        (["data.val_fraction=1.5"], "config.data.val_fraction: must be in [0, 1)"),
     ],
 )
 def test_bad_overrides_give_one_line(config_file, tmp_path, capsys, args, message):

@@ -4,9 +4,11 @@ other and as one process on the same global batch; only rank 0 writes; resume wo
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import pytest
@@ -42,6 +44,15 @@ WORKER = textwrap.dedent(
 )
 
 
+@pytest.fixture
+def one_torchrun_at_a_time():
+    """Two process groups started at once on one machine (pytest-xdist workers) can abort each
+    other's gloo setup; a lock file makes the torchrun tests take turns."""
+    with open(os.path.join(tempfile.gettempdir(), "aekit-torchrun-tests.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def run_quietly(cmd: list[str], timeout: int = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
@@ -61,7 +72,7 @@ def test_shard_splits_each_global_batch_like_distributed_sampler():
     assert torch.equal(shard(order, 0, 1), order)
 
 
-def test_two_processes_match_one_process_and_each_other(tmp_path):
+def test_two_processes_match_one_process_and_each_other(tmp_path, one_torchrun_at_a_time):
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     run_quietly([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
@@ -83,7 +94,7 @@ def test_two_processes_match_one_process_and_each_other(tmp_path):
     assert not list((tmp_path / "run").glob(".*.tmp"))
 
 
-def test_cli_distributed_flag_trains_and_writes_one_run_folder(tmp_path):
+def test_cli_distributed_flag_trains_and_writes_one_run_folder(tmp_path, one_torchrun_at_a_time):
     config = {
         "model": {"name": "dense", "hidden": [16], "code_size": 4},
         "data": {"name": "digits", "val_fraction": 0.1, "limit": 300},

@@ -143,7 +143,7 @@ def test_failed_export_leaves_no_file(trained, tmp_path, monkeypatch):
         raise RuntimeError("tracing failed")
 
     monkeypatch.setattr(torch.jit, "trace", broken_trace)
-    with pytest.raises(RuntimeError, match="tracing failed"):
+    with pytest.raises(aekit.ConfigError, match=r"cannot trace .*\(tracing failed\); use --format onnx"):
         export_model(trained[0], tmp_path / "enc.pt", format="torchscript")
     assert (tmp_path / "enc.pt").read_bytes() == b"previous export"
     assert not list(tmp_path.glob(".*.tmp"))

@@ -35,7 +35,7 @@ def _cmd_train(args) -> None:
 def _cmd_resume(args) -> None:
     from . import run
 
-    if _launched_distributed(args, ["resume", args.run_dir, *(["--epochs", str(args.epochs)] if args.epochs else [])]):
+    if _launched_distributed(args, ["resume", args.run_dir, *(["--epochs", str(args.epochs)] if args.epochs is not None else [])]):
         return
     run_dir = run.resume(args.run_dir, epochs=args.epochs, progress=False if args.quiet else None)
     _print_result(run_dir)
@@ -70,7 +70,7 @@ def _cmd_demo(args) -> None:
 
     raw = apply_overrides(
         {k: dict(v) for k, v in run.DEMO_CONFIG.items()},
-        [f"output.dir={args.out}", *(f"train.epochs={args.epochs}" for _ in [0] if args.epochs), *args.overrides],
+        [f"output.dir={args.out}", *(f"train.epochs={args.epochs}" for _ in [0] if args.epochs is not None), *args.overrides],
     )
     cfg = run.parse_run_config(raw)
     print(

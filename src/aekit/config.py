@@ -200,7 +200,13 @@ def apply_overrides(config: dict[str, Any], overrides: list[str]) -> dict[str, A
         key, sep, raw = item.partition("=")
         if not sep or not key or any(not part for part in key.split(".")):
             raise ConfigError(f"override {item!r} must look like section.key=value")
-        value = yaml.safe_load(raw) if raw != "" else None
+        try:
+            value = yaml.safe_load(raw) if raw != "" else None
+        except yaml.YAMLError:
+            raise ConfigError(
+                f"override {item!r}: the value is not valid YAML; quote the whole override when it holds "
+                "spaces, e.g. 'model.hidden=[64, 32]'"
+            ) from None
         node = config
         parts = key.split(".")
         for part in parts[:-1]:

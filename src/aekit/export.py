@@ -80,7 +80,15 @@ def export_model(
         else:
             with torch.no_grad(), warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=r"`torch\.jit\.trace.*deprecated")
-                traced = torch.jit.trace(wrapper, example)
+                try:
+                    traced = torch.jit.trace(wrapper, example)
+                except (TypeError, RuntimeError) as err:  # an op torch.jit.trace cannot record
+                    reason = (str(err).splitlines() or [type(err).__name__])[0]
+                    if len(reason) > 100:
+                        reason = reason[:100].rsplit(" ", 1)[0] + " ..."
+                    raise ConfigError(
+                        f"export: torchscript cannot trace this model's {part} ({reason}); use --format onnx"
+                    ) from None
             traced.save(str(tmp))
         os.replace(tmp, path)  # a failed export never leaves half a file under the wanted name
     finally:

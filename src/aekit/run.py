@@ -24,6 +24,7 @@ import yaml
 
 from .config import apply_overrides, build, check, load_file, positive, to_dict
 from .data import Dataset, load_dataset
+from .data.datasets import list_datasets
 from .errors import ConfigError, DataError
 from .registry import make_config, model_entry
 from .training import checkpoint as ckpt
@@ -42,9 +43,9 @@ class DataConfig:
     test_limit: int | None = None  # evaluate on at most this many test samples
 
     def __post_init__(self) -> None:
-        check(0 <= self.val_fraction < 1, "data.val_fraction", f"must be in [0, 1), got {self.val_fraction}")
-        positive("data.limit", self.limit, allow_none=True)
-        positive("data.test_limit", self.test_limit, allow_none=True)
+        check(0 <= self.val_fraction < 1, "val_fraction", f"must be in [0, 1), got {self.val_fraction}")
+        positive("limit", self.limit, allow_none=True)  # build() prefixes "config.data."
+        positive("test_limit", self.test_limit, allow_none=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,6 +118,9 @@ def new_run_dir(cfg: RunConfig) -> Path:
 def save_config(cfg: RunConfig, run_dir: Path, sample_shape: tuple[int, ...]) -> None:
     resolved = to_dict(cfg)
     resolved["model"] = {**resolved["model"], "input_shape": list(sample_shape)}
+    data_path = Path(cfg.data.name).expanduser()
+    if cfg.data.name not in list_datasets() and data_path.exists():  # a user's file: found from anywhere
+        resolved["data"] = {**resolved["data"], "name": str(data_path.resolve())}
     ckpt.atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False))
 
 
@@ -205,8 +209,8 @@ def evaluate_run(run_dir: str | Path, *, model=None, write: bool = True) -> dict
     split = "test"
     if test is None:
         test, split = val_data, "val"
-    if test is None:
-        raise DataError(f"{cfg.data.name} has no test split and data.val_fraction is 0: nothing to evaluate on")
+    if test is None:  # no test split and nothing held out: say so, and report the training data
+        test, split = train_data, "train"
     test = in_memory(test, cfg.train.seed)
     terms = evaluate(model, test, device=next(model.parameters()).device)
     sse = squared_error_per_sample(model, test.x)
@@ -233,7 +237,8 @@ def evaluate_run(run_dir: str | Path, *, model=None, write: bool = True) -> dict
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:
-    lines = [f"{metrics['split']} set, {metrics['n']} samples"]
+    note = " (no test split and data.val_fraction is 0: these are samples it was trained on)" if metrics["split"] == "train" else ""
+    lines = [f"{metrics['split']} set, {metrics['n']} samples{note}"]
     lines.append(f"  squared error per sample (autoencoder): {metrics['squared_error_per_sample']:.3f}")
     if "pca_squared_error_per_sample" in metrics:
         lines.append(

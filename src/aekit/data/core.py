@@ -110,6 +110,23 @@ def scale_to_unit(array: np.ndarray, *, name: str, scale: str = "auto") -> np.nd
     return ((out - lo) / (hi - lo)).astype(np.float32, copy=False)
 
 
+def scale_like(array: np.ndarray, reference: np.ndarray, *, name: str, scale: str = "auto") -> np.ndarray:
+    """`array` mapped by the affine map that `scale_to_unit` applies to `reference` (a test split
+    scaled like its training split), clipped to [0, 1] unless scale is "none".
+
+    The map depends only on the reference's dtype, minimum and maximum, so scaling those two values
+    recovers it exactly."""
+    scale_to_unit(array, name=name, scale=scale)  # the same checks (empty, dtype, NaN) on the array
+    lo, hi = reference.min(), reference.max()
+    f_lo, f_hi = (float(v) for v in scale_to_unit(np.array([lo, hi], dtype=reference.dtype), name=name, scale=scale))
+    lo, hi = float(lo), float(hi)
+    values = array.astype(np.float64)
+    out = f_lo + (values - lo) * ((f_hi - f_lo) / (hi - lo)) if hi > lo else np.full_like(values, f_lo)
+    if scale != "none":
+        out = np.clip(out, 0.0, 1.0)
+    return out.astype(np.float32)
+
+
 def data_dir() -> Path:
     """Where data sets live: $AEKIT_DATA_DIR, else the user's cache folder (e.g. ~/.cache/aekit)."""
     env = os.environ.get("AEKIT_DATA_DIR")

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from .core import Dataset, scale_to_unit
+from .core import Dataset, scale_like, scale_to_unit
 from .memmap import MemmapArray
 
 MMAP_BYTES = 256 * 2**20  # .npy files larger than this are memory-mapped and read a batch at a time
@@ -43,6 +43,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto") ->
         )
     if isinstance(x, np.memmap):  # stays on disk: scaled as it is read
         samples = MemmapArray.scaled(x, name=str(path), scale=scale)
+    elif split == "test":  # scaled as the training part is, never by its own range
+        samples = torch.from_numpy(scale_like(np.asarray(x), np.asarray(_npz(path, "train")[0]), name=str(path), scale=scale))
     else:
         samples = torch.from_numpy(np.ascontiguousarray(scale_to_unit(x, name=str(path), scale=scale)))
     return Dataset(
@@ -128,9 +130,21 @@ def _csv(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 def _image_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:
     from PIL import Image, UnidentifiedImageError
 
-    subdirs = sorted(d for d in path.iterdir() if d.is_dir())
+    def visible(f: Path, root: Path) -> bool:  # not under a hidden folder such as .ipynb_checkpoints
+        return not any(part.startswith(".") for part in f.relative_to(root).parts)
+
+    subdirs = sorted(d for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
     if subdirs:
-        groups = [(d.name, sorted(f for f in d.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)) for d in subdirs]
+        groups = [
+            (d.name, sorted(f for f in d.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and visible(f, d)))
+            for d in subdirs
+        ]
+        empty = [name for name, files in groups if not files]
+        if empty and len(empty) < len(groups):
+            raise DataError(
+                f"{path}: class folder(s) {', '.join(empty)} hold no images; fill or remove them "
+                "(each subfolder is one class)"
+            )
     else:
         groups = [("", sorted(f for f in path.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES))]
     files = [(label, f) for label, (_, fs) in enumerate(groups) for f in fs]

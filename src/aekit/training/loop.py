@@ -113,6 +113,8 @@ def as_inputs(data: Any, what: str = "data") -> tuple[Tensor | MemmapArray, Tens
         x = _tensor(data, what)
         if not x.is_floating_point():
             raise DataError(f"{what}: inputs must be floating point, got {x.dtype}; scale them to [0, 1] first")
+        if x.dtype != torch.float32:  # numpy's float64 default, or half precision: models compute in float32
+            x = x.float()
     if y is not None:
         y = _tensor(y, f"{what} labels")
         if y.shape[0] != x.shape[0]:
@@ -440,6 +442,14 @@ class Trainer:
         cfg, model = self.config, self.model
         x, y = as_inputs(train, "train data")
         check_inputs(model, x, y)
+        per_rank = cfg.batch_size // self.world
+        last = len(x) // self.world % per_rank or per_rank  # the size of each epoch's last batch
+        if last == 1 and any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+            raise DataError(
+                f"train data: {len(x)} samples in batches of {cfg.batch_size} leave a batch of 1 sample, "
+                f"which batch norm cannot train on; choose another train.batch_size (e.g. {cfg.batch_size + 1}) "
+                "or drop a sample"
+            )
         val_data = None
         if val is not None:
             vx, vy = as_inputs(val, "validation data")

@@ -1,0 +1,110 @@
+"""What users hit with their own data and files: dtypes, scaling of a test split, image folders,
+batch norm with a last batch of one, run folders that still work from elsewhere, file modes."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from PIL import Image
+
+import aekit
+from aekit.cli import main
+from aekit.data import load_dataset
+from aekit.export import export_model
+from aekit.training.loop import evaluate
+
+
+def test_float64_and_float16_arrays_train_as_float32():
+    model = aekit.create_model("dense", input_shape=(20,), hidden=[8], code_size=2)
+    x = np.random.default_rng(0).random((32, 20))  # numpy's default float64
+    history = aekit.fit(model, x, epochs=2, batch_size=8, progress=False)
+    assert np.isfinite(history["train_loss"]).all()
+    assert np.isfinite(evaluate(model, torch.from_numpy(x).half())["loss"])
+
+
+def test_an_npz_test_split_is_scaled_like_its_training_split(tmp_path):
+    rng = np.random.default_rng(0)
+    x_train = rng.random((50, 6)) * 10  # values in [0, 10): min-max scaled
+    x_test = rng.random((20, 6)) * 3
+    path = tmp_path / "tt.npz"
+    np.savez(path, x_train=x_train, x_test=x_test)
+    train, test = load_dataset(str(path), "train"), load_dataset(str(path), "test")
+    lo, hi = x_train.min(), x_train.max()
+    np.testing.assert_allclose(train.x.numpy(), (x_train - lo) / (hi - lo), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(test.x.numpy(), (x_test - lo) / (hi - lo), rtol=1e-5, atol=1e-6)
+    assert float(test.x.max()) < 0.35  # not stretched to [0, 1] by its own range
+
+
+def _png(path, value):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((4, 4), value, dtype=np.uint8)).save(path)
+
+
+def test_image_folders_skip_hidden_folders_and_refuse_empty_classes(tmp_path):
+    for cls in ("a", "b"):
+        _png(tmp_path / "imgs" / cls / "1.png", 10)
+    _png(tmp_path / "imgs" / ".ipynb_checkpoints" / "1.png", 200)  # a notebook's leftovers
+    _png(tmp_path / "imgs" / "a" / ".hidden" / "2.png", 200)
+    data = load_dataset(str(tmp_path / "imgs"))
+    assert data.classes == ["a", "b"] and len(data) == 2 and data.y.tolist() == [0, 1]
+    (tmp_path / "imgs" / "c").mkdir()
+    with pytest.raises(aekit.DataError, match=r"class folder\(s\) c hold no images"):
+        load_dataset(str(tmp_path / "imgs"))
+
+
+def test_batch_norm_with_a_last_batch_of_one_sample_is_refused_before_training():
+    model = aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2, batch_norm=True)
+    with pytest.raises(aekit.DataError, match=r"129 samples in batches of 128 leave a batch of 1 sample.*train.batch_size"):
+        aekit.fit(model, torch.rand(129, 6), epochs=1, batch_size=128, progress=False)
+    aekit.fit(model, torch.rand(130, 6), epochs=1, batch_size=128, progress=False)  # a last batch of 2 trains
+
+
+def test_torchscript_export_that_cannot_trace_points_to_onnx(tmp_path, monkeypatch):
+    def untraceable(*args, **kwargs):  # what torch 2.13 raises for max_unpool2d in a traced full model
+        raise TypeError("cond must be a bool, but got a Tensor.\nmore lines")
+
+    monkeypatch.setattr(torch.jit, "trace", untraceable)
+    model = aekit.create_model("conv", input_shape=(1, 8, 8), channels=[2], code_size=3, decoder="unpool")
+    with pytest.raises(aekit.ConfigError, match=r"^export: torchscript cannot trace this model's full \(cond must be a bool, but got a Tensor\.\); use --format onnx$"):
+        export_model(model, tmp_path / "m.pt", format="torchscript", part="full")
+    assert not list(tmp_path.iterdir())  # no file, no temporary left behind
+
+
+def test_a_run_on_a_relative_file_path_works_from_another_folder(tmp_path, monkeypatch, capsys):
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    work.mkdir(), elsewhere.mkdir()
+    np.save(work / "x.npy", np.random.default_rng(0).random((40, 6)).astype(np.float32))
+    config = {"model": {"name": "dense", "hidden": [4], "code_size": 2}, "data": {"name": "x.npy", "val_fraction": 0.0},
+              "train": {"epochs": 1, "batch_size": 16, "progress": False}, "output": {"dir": "runs", "name": "r"}}
+    (work / "c.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.chdir(work)
+    assert main(["train", "c.yaml"]) == 0  # no test split and nothing held out: evaluated on the training data
+    printed = capsys.readouterr().out
+    assert "train set, 40 samples (no test split and data.val_fraction is 0" in printed
+    saved = yaml.safe_load((work / "runs" / "r" / "config.yaml").read_text())
+    assert saved["data"]["name"] == str((work / "x.npy").resolve())
+    monkeypatch.chdir(elsewhere)
+    assert main(["evaluate", str(work / "runs" / "r")]) == 0
+    assert json.loads((work / "runs" / "r" / "metrics.json").read_text())["split"] == "train"
+
+
+def test_demo_refuses_zero_epochs(capsys):
+    assert main(["demo", "--epochs", "0"]) == 2
+    assert "train.epochs: must be > 0" in capsys.readouterr().err
+
+
+def test_written_files_follow_the_umask_like_open_does(tmp_path):
+    from aekit.training.checkpoint import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o644
