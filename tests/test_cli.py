@@ -56,6 +56,17 @@ def test_resume_continues_to_more_epochs(config_file, tmp_path):
     assert main(["resume", str(out / "r"), "--epochs", "4", "--quiet"]) == 0
     history = json.loads((out / "r" / "history.json").read_text())
     assert history["epoch"] == [1, 2, 3, 4]
+    assert yaml.safe_load((out / "r" / "config.yaml").read_text())["train"]["epochs"] == 4  # still reproduces the run
+
+
+def test_resuming_a_finished_run_says_so(config_file, tmp_path, capsys):
+    out = tmp_path / "runs"
+    main(["train", str(config_file), f"output.dir={out}", "output.name=r"])
+    capsys.readouterr()
+    assert main(["resume", str(out / "r"), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "has already trained 2 epochs (target 2): nothing to continue" in printed and "--epochs N" in printed
+    assert json.loads((out / "r" / "history.json").read_text())["epoch"] == [1, 2]
 
 
 def test_evaluate(config_file, tmp_path, capsys):

@@ -108,3 +108,16 @@ def test_written_files_follow_the_umask_like_open_does(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o644
+
+
+def test_csv_written_by_pandas_keeps_neither_its_index_nor_its_numeric_header(tmp_path):
+    values = np.arange(15, dtype=float).reshape(5, 3) / 14
+    numeric_header = tmp_path / "a.csv"  # DataFrame(values).to_csv(index=False)
+    numeric_header.write_text("0,1,2\n" + "\n".join(",".join(str(v) for v in row) for row in values) + "\n")
+    with_index = tmp_path / "b.csv"  # DataFrame(values, columns=[...]).to_csv(): an unnamed index column
+    with_index.write_text(",f1,f2,label\n" + "\n".join(f"{i},{r[0]},{r[1]},{i % 2}" for i, r in enumerate(values)) + "\n")
+    a = load_dataset(str(numeric_header))
+    np.testing.assert_allclose(a.x.numpy(), values, rtol=1e-6)
+    b = load_dataset(str(with_index))
+    assert b.x.shape == (5, 2) and b.y.tolist() == [0, 1, 0, 1, 0]
+    np.testing.assert_allclose(b.x.numpy(), values[:, :2], rtol=1e-6)  # already in [0, 1]: kept as they are

@@ -157,8 +157,18 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
     train_data, val_data = load_data(cfg)
     model = build_model(cfg, train_data.sample_shape)
     options: dict[str, Any] = {} if progress is None else {"progress": progress}
+    target = cfg.train.epochs if epochs is None else epochs
     if epochs is not None:
         options["epochs"] = epochs
+        if epochs != cfg.train.epochs and distributed.is_main():  # config.yaml keeps reproducing the run
+            raw = yaml.safe_load((run_dir / CONFIG_FILE).read_text())
+            raw["train"]["epochs"] = epochs
+            ckpt.atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(raw, sort_keys=False))
+    checkpoint = run_dir / ckpt.CHECKPOINT_FILE
+    done = ckpt.read(checkpoint)[1].get("epoch", 0) if checkpoint.is_file() else 0
+    if done >= target and distributed.is_main():
+        print(f"{run_dir} has already trained {done} epochs (target {target}): nothing to continue; "
+              f"`aekit resume {run_dir} --epochs N` with N > {done} trains longer. Evaluating it again.")
     fit(model, train_data, val_data, config=cfg.train, run_dir=run_dir, resume=True, **options)
     if distributed.is_main():
         evaluate_run(run_dir, model=model)

@@ -106,12 +106,17 @@ def _csv(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     if not rows:
         raise DataError(f"{path} is empty")
     header = None
+    first = [v.strip() for v in rows[0]]
     try:
-        [float(v) for v in rows[0]]
+        [float(v) for v in first]
+        if len(first) >= 3 and first == [str(i) for i in range(len(first))]:  # pandas' names for unnamed columns
+            header, rows = first, rows[1:]
     except ValueError:
-        header, rows = [h.strip().lower() for h in rows[0]], rows[1:]
+        header, rows = [h.lower() for h in first], rows[1:]
     if not rows:
         raise DataError(f"{path} has a header but no data rows")
+    if header and header[0] == "" and len(header) > 1:  # an unnamed first column: pandas' index, not a feature
+        header, rows = header[1:], [r[1:] for r in rows]
     width = len(header) if header else len(rows[0])
     for i, r in enumerate(rows):
         if len(r) != width:
