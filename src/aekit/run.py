@@ -164,8 +164,8 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
             raw = yaml.safe_load((run_dir / CONFIG_FILE).read_text())
             raw["train"]["epochs"] = epochs
             ckpt.atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(raw, sort_keys=False))
-    checkpoint = run_dir / ckpt.CHECKPOINT_FILE
-    done = ckpt.read(checkpoint)[1].get("epoch", 0) if checkpoint.is_file() else 0
+    history = run_dir / "history.json"  # written beside every checkpoint; small, unlike the checkpoint
+    done = len(json.loads(history.read_text()).get("epoch", [])) if history.is_file() else 0
     if done >= target and distributed.is_main():
         print(f"{run_dir} has already trained {done} epochs (target {target}): nothing to continue; "
               f"`aekit resume {run_dir} --epochs N` with N > {done} trains longer. Evaluating it again.")

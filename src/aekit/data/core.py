@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,58 +74,72 @@ class Dataset:
         return Dataset(self.x.reshape(len(self), -1), self.y, self.name, self.classes, self.meta)
 
 
-def scale_to_unit(array: np.ndarray, *, name: str, scale: str = "auto") -> np.ndarray:
-    """float32 in [0, 1]: integers are divided by 255 (or their max); floats outside [0, 1] min-max scaled.
+SCALES = ("auto", "minmax", "none")
 
-    scale: "auto" as above, "minmax" always min-max, "none" leaves values as they are.
-    """
+
+def check_scalable(array: np.ndarray, *, name: str, scale: str) -> None:
+    """What every scaling needs: a known `scale`, some samples, real numbers."""
     if array.size == 0:
         raise DataError(f"{name}: the data set is empty")
-    if scale not in ("auto", "minmax", "none"):
+    if scale not in SCALES:
         raise DataError(f"{name}: scale {scale!r} is not allowed; choose auto, minmax or none")
     if array.dtype != np.bool_ and not (
         np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
     ):
         raise DataError(f"{name}: values must be real numbers, got dtype {array.dtype}")
+
+
+def unit_map(dtype: np.dtype, lo: float, hi: float, scale: str = "auto") -> tuple[float, float]:
+    """(offset, divisor) such that (x - offset) / divisor is in [0, 1] for data of `dtype` spanning [lo, hi].
+
+    scale "auto": integers are divided by 255 (or their maximum), floats already in [0, 1] are kept,
+    anything else is min-max scaled; "minmax" always min-max; "none" keeps every value. A constant
+    min-max range gives divisor inf, so every value becomes 0.
+    """
+    if scale == "none":
+        return 0.0, 1.0
+    if scale == "auto" and lo >= 0:
+        if np.issubdtype(dtype, np.integer) or dtype == np.bool_:
+            return 0.0, 255.0 if dtype == np.uint8 or 1 < hi <= 255 else max(hi, 1.0)
+        if hi <= 1:
+            return 0.0, 1.0
+    return lo, hi - lo if hi > lo else math.inf
+
+
+def _finite_float32(array: np.ndarray, name: str) -> np.ndarray:
     if np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_:
-        out = array.astype(np.float32)
-        if scale == "none":
-            return out
-        top = 255.0 if array.dtype == np.uint8 or (out.max() <= 255 and out.max() > 1) else max(float(out.max()), 1.0)
-        if scale == "auto" and out.min() >= 0:
-            return out / top
-    else:
-        with np.errstate(over="ignore"):  # values beyond float32 become inf, refused just below
-            out = array.astype(np.float32, copy=False)
-        if not np.isfinite(array).all():
-            raise DataError(f"{name}: the data contains NaN or infinite values; clean or impute them first")
-        if not np.isfinite(out).all():
-            raise DataError(f"{name}: values exceed the float32 range (|x| > 3.4e38); rescale them first")
-        if scale == "none" or (scale == "auto" and out.min() >= 0 and out.max() <= 1):
-            return out
-    lo, hi = float(out.min()), float(out.max())
-    if not hi > lo:
-        return np.zeros_like(out)
-    if hi - lo > float(np.finfo(np.float32).max):  # out - lo would overflow to inf in float32
-        out = out.astype(np.float64)
-    return ((out - lo) / (hi - lo)).astype(np.float32, copy=False)
+        return array.astype(np.float32)
+    with np.errstate(over="ignore"):  # values beyond float32 become inf, refused just below
+        out = array.astype(np.float32, copy=False)
+    if not np.isfinite(array).all():
+        raise DataError(f"{name}: the data contains NaN or infinite values; clean or impute them first")
+    if not np.isfinite(out).all():
+        raise DataError(f"{name}: values exceed the float32 range (|x| > 3.4e38); rescale them first")
+    return out
 
 
-def scale_like(array: np.ndarray, reference: np.ndarray, *, name: str, scale: str = "auto") -> np.ndarray:
-    """`array` mapped by the affine map that `scale_to_unit` applies to `reference` (a test split
-    scaled like its training split), clipped to [0, 1] unless scale is "none".
+def scale_to_unit(
+    array: np.ndarray, *, name: str, scale: str = "auto", like: np.ndarray | None = None
+) -> np.ndarray:
+    """float32 in [0, 1] by `unit_map` (integers / 255 or their max; floats outside [0, 1] min-max).
 
-    The map depends only on the reference's dtype, minimum and maximum, so scaling those two values
-    recovers it exactly."""
-    scale_to_unit(array, name=name, scale=scale)  # the same checks (empty, dtype, NaN) on the array
-    lo, hi = reference.min(), reference.max()
-    f_lo, f_hi = (float(v) for v in scale_to_unit(np.array([lo, hi], dtype=reference.dtype), name=name, scale=scale))
-    lo, hi = float(lo), float(hi)
-    values = array.astype(np.float64)
-    out = f_lo + (values - lo) * ((f_hi - f_lo) / (hi - lo)) if hi > lo else np.full_like(values, f_lo)
-    if scale != "none":
+    like: scale `array` as `like` would be scaled (a test split as its training split, never by its
+    own range), clipped to [0, 1] unless scale is "none".
+    """
+    check_scalable(array, name=name, scale=scale)
+    out = _finite_float32(array, name)
+    reference = out
+    if like is not None:
+        check_scalable(like, name=name, scale=scale)
+        reference = _finite_float32(like, name)
+    offset, divisor = unit_map((array if like is None else like).dtype, float(reference.min()), float(reference.max()), scale)
+    if offset != 0.0 or divisor != 1.0:
+        if math.isfinite(divisor) and divisor > float(np.finfo(np.float32).max):  # out - offset would overflow
+            out = out.astype(np.float64)
+        out = ((out - offset) / divisor).astype(np.float32, copy=False)
+    if like is not None and scale != "none":
         out = np.clip(out, 0.0, 1.0)
-    return out.astype(np.float32)
+    return out
 
 
 def data_dir() -> Path:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from .core import Dataset, scale_like, scale_to_unit
+from .core import Dataset, scale_to_unit
 from .memmap import MemmapArray
 
 MMAP_BYTES = 256 * 2**20  # .npy files larger than this are memory-mapped and read a batch at a time
@@ -23,12 +23,13 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto") ->
     path = Path(path).expanduser()
     if not path.exists():
         raise DataError(f"{path} does not exist; give a .npy, .npz or .csv file or a folder of images")
+    like = None  # what the samples are scaled like: the training part, for an npz test part
     if path.is_dir():
         x, y, classes = _image_folder(path)
     elif path.suffix == ".npy":
         x, y, classes = _npy(path), None, None
     elif path.suffix == ".npz":
-        x, y = _npz(path, split)
+        x, y, like = _npz(path, split)
         classes = None
     elif path.suffix == ".csv":
         x, y = _csv(path)
@@ -43,10 +44,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto") ->
         )
     if isinstance(x, np.memmap):  # stays on disk: scaled as it is read
         samples = MemmapArray.scaled(x, name=str(path), scale=scale)
-    elif split == "test":  # scaled as the training part is, never by its own range
-        samples = torch.from_numpy(scale_like(np.asarray(x), np.asarray(_npz(path, "train")[0]), name=str(path), scale=scale))
-    else:
-        samples = torch.from_numpy(np.ascontiguousarray(scale_to_unit(x, name=str(path), scale=scale)))
+    else:  # a test part is scaled as its training part is, never by its own range
+        samples = torch.from_numpy(np.ascontiguousarray(scale_to_unit(x, name=str(path), scale=scale, like=like)))
     return Dataset(
         samples,
         None if y is None else torch.from_numpy(_labels(y, len(x), path)),
@@ -74,7 +73,8 @@ def _npy(path: Path) -> np.ndarray:
         raise DataError(f"{path} is truncated or not a .npy array file ({str(err).splitlines()[0]})") from None
 
 
-def _npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None]:
+def _npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(x, y) of `split`, and for the test split the training part's x (its scaling is the test's)."""
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
@@ -82,6 +82,11 @@ def _npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None]:
         raise DataError(f"{path} is truncated or not a .npz archive ({str(err).splitlines()[0]})") from None
     if not arrays:
         raise DataError(f"{path} holds no arrays")
+    x, y = _npz_part(arrays, split, path)
+    return x, y, _npz_part(arrays, "train", path)[0] if split == "test" else None
+
+
+def _npz_part(arrays: dict[str, np.ndarray], split: str, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     suffix = "_test" if split == "test" else "_train"
     for xk, yk in ((f"x{suffix}", f"y{suffix}"), ("x", "y"), ("X", "y"), ("data", "labels")):
         if xk in arrays:

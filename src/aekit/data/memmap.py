@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from ..errors import DataError
+from .core import check_scalable, unit_map
 
 CHUNK_BYTES = 32 * 2**20  # bytes read at a time when scanning a whole array
 
@@ -62,17 +63,10 @@ class MemmapArray:
     @classmethod
     def scaled(cls, array: np.ndarray, *, name: str, scale: str = "auto") -> MemmapArray:
         """Wrap `array` with the scaling `scale_to_unit` would apply, found in one pass over it."""
-        if scale not in ("auto", "minmax", "none"):
-            raise DataError(f"{name}: scale {scale!r} is not allowed; choose auto, minmax or none")
-        if len(array) == 0:
-            raise DataError(f"{name}: the data set is empty")
-        if array.dtype != np.bool_ and not (
-            np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
-        ):
-            raise DataError(f"{name}: values must be real numbers, got dtype {array.dtype}")
-        integer = np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_
-        if scale == "none" or (scale == "auto" and array.dtype == np.uint8):
+        check_scalable(array, name=name, scale=scale)
+        if scale == "none" or (scale == "auto" and array.dtype == np.uint8):  # known without a pass
             return cls(array, divisor=255.0 if scale == "auto" else 1.0)
+        integer = np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_
         lo, hi = math.inf, -math.inf
         rows, reader = chunk_rows(math.prod(array.shape[1:]) * array.dtype.itemsize), RowFile.of(array)
         for start in range(0, len(array), rows):
@@ -81,12 +75,8 @@ class MemmapArray:
             if not integer and not np.isfinite(part).all():
                 raise DataError(f"{name}: the data contains NaN or infinite values; clean or impute them first")
             lo, hi = min(lo, float(part.min())), max(hi, float(part.max()))
-        if scale == "auto" and lo >= 0:
-            if integer:
-                return cls(array, divisor=255.0 if hi <= 255 and hi > 1 else max(hi, 1.0))
-            if hi <= 1:
-                return cls(array)
-        return cls(array, offset=lo, divisor=hi - lo if hi > lo else math.inf)
+        offset, divisor = unit_map(array.dtype, lo, hi, scale)
+        return cls(array, offset=offset, divisor=divisor)
 
     # --- the tensor-like surface ------------------------------------------------------------------
     @property
