@@ -37,18 +37,6 @@ def train(code_size: int, data, seed: int = 0):
     return model, history
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """One thread each for torch and OpenMP (t-SNE): on a shared 2-core machine, spinning threads cost 5-20x."""
-    from threadpoolctl import threadpool_limits
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
-        yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def data(mnist_mini):
     return mnist_mini.subset(range(300))  # real digits with labels and class names

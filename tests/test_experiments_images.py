@@ -6,7 +6,6 @@ import json
 import math
 
 import pytest
-import torch
 from PIL import Image
 
 from aekit import ConfigError
@@ -28,18 +27,6 @@ EXPECTED = {
     "conv-mnist": ({"reconstructions.png"}, {"upsample", "transpose", "unpool"}),
     "generate-mnist-grid": ({"latent-grid.png", "samples.png", "code-map.png", "interpolation.png"}, {"vae"}),
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """One thread for torch and BLAS: on a shared 2-core machine more threads only fight."""
-    from threadpoolctl import threadpool_limits
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
-        yield
-    torch.set_num_threads(threads)
 
 
 def assert_png(path) -> None:
