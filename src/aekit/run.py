@@ -12,7 +12,9 @@ A run folder holds everything needed to understand and reproduce it:
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +28,14 @@ from .config import apply_overrides, build, check, load_file, positive, to_dict
 from .data import Dataset, load_dataset
 from .data.datasets import list_datasets
 from .errors import ConfigError, DataError
+from .models.pca import pca_reconstruct, principal_components
 from .registry import make_config, model_entry
 from .training import checkpoint as ckpt
 from .training import distributed
 from .training.loop import TrainConfig, evaluate, fit
 
 CONFIG_FILE = "config.yaml"
+AUTO, AUTO_MODEL = "auto", "dense"  # model.name `auto`: a dense model chosen from the data (auto_model)
 EVAL_SAMPLES = 50_000  # memory-mapped data is evaluated (and PCA fitted) on a seeded sample this big
 
 
@@ -62,12 +66,22 @@ class RunConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
 
 
+# `aekit train` without a config file starts from these: the model chosen from the data (`auto`), a
+# warm-up and cosine schedule, and the weights with the best validation loss at the end.
+NO_CONFIG: dict[str, Any] = {
+    "model": {"name": AUTO},
+    "train": {"lr_schedule": "cosine", "warmup": 0.05, "restore_best": True},
+}
+
+
 def parse_run_config(raw: dict[str, Any]) -> RunConfig:
     """Validate a whole run config (all but the data-dependent model keys)."""
     if "model" not in raw or not isinstance(raw.get("model"), dict) or "name" not in raw["model"]:
-        raise ConfigError("config: a 'model' section with a 'name' key is required (see `aekit models`)")
+        raise ConfigError(f"config: a 'model' section with a 'name' key is required (see `aekit models`; "
+                          f"'{AUTO}' chooses one from the data)")
     cfg = build(RunConfig, raw, where="config")
-    entry = model_entry(cfg.model["name"])
+    name = cfg.model["name"]
+    entry = model_entry(AUTO_MODEL if name == AUTO else name)
     allowed = {f for f in entry.cls.Config.__dataclass_fields__} | {"name"}
     for key in cfg.model:
         if key not in allowed:
@@ -75,8 +89,27 @@ def parse_run_config(raw: dict[str, Any]) -> RunConfig:
     return cfg
 
 
-def load_run_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
-    return parse_run_config(apply_overrides(load_file(path), list(overrides)))
+def load_run_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig:
+    """The config file at `path` (or, with None, NO_CONFIG) with dotted `overrides` applied."""
+    raw = load_file(path) if path is not None else {k: dict(v) for k, v in NO_CONFIG.items()}
+    return parse_run_config(apply_overrides(raw, list(overrides)))
+
+
+def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...]) -> dict[str, Any]:
+    """The concrete model for `model.name: auto`, chosen from one sample's shape; other keys kept.
+
+    A dense autoencoder with two ELU hidden layers (the first about half the input size, 256 to 1024
+    units wide, the second half the first) and a linear path started at PCA's solution
+    (`linear_path`), trained with MSE on linear outputs: it starts at PCA's error and, with
+    restore_best, cannot end above it on the validation data. Images of every size and colour take
+    the same model, flattened: in short CPU budgets this beat the convolutional models here, which
+    need many epochs before they pass PCA (docs/EXPERIMENTS.md).
+    """
+    dim = math.prod(sample_shape)
+    first = min(1024, max(256, 2 ** math.ceil(math.log2(max(dim // 2, 1)))))
+    chosen = {"hidden": [first, first // 2], "code_size": 32, "activation": "elu", "linear_path": True,
+              "output_activation": "linear", "recon_loss": "mse"}
+    return {**chosen, **{k: v for k, v in model.items() if k != "name"}, "name": AUTO_MODEL}
 
 
 def load_data(cfg: RunConfig) -> tuple[Dataset, Dataset | None]:
@@ -93,6 +126,13 @@ def load_test(cfg: RunConfig) -> Dataset | None:
     except DataError:
         return None
     return test.take(cfg.data.test_limit, seed=cfg.train.seed)
+
+
+def resolve_model(cfg: RunConfig, sample_shape: tuple[int, ...]) -> RunConfig:
+    """`cfg` with `model.name: auto` replaced by the concrete model chosen for the data."""
+    if cfg.model["name"] != AUTO:
+        return cfg
+    return dataclasses.replace(cfg, model=auto_model(cfg.model, sample_shape))
 
 
 def build_model(cfg: RunConfig, sample_shape: tuple[int, ...]):
@@ -132,6 +172,7 @@ def train(cfg: RunConfig, *, progress: bool | None = None) -> Path:
     distributed.init()
     run_dir = Path(distributed.broadcast(str(new_run_dir(cfg))))  # one (timestamped) name for all ranks
     train_data, val_data = load_data(cfg)
+    cfg = resolve_model(cfg, train_data.sample_shape)  # config.yaml names the model that was chosen
     model = build_model(cfg, train_data.sample_shape)
     if distributed.is_main():
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -188,15 +229,11 @@ def squared_error_per_sample(model, x: torch.Tensor, batch_size: int = 512) -> n
     return torch.cat(errors).numpy()
 
 
-def pca_squared_error(train_x: torch.Tensor, test_x: torch.Tensor, k: int) -> np.ndarray:
+def pca_squared_error(train_x: torch.Tensor, test_x: torch.Tensor, k: int, *, seed: int = 0) -> np.ndarray:
     """The same per-sample squared error for PCA with `k` components fitted on the training data."""
-    from sklearn.decomposition import PCA
-
-    a = train_x.reshape(len(train_x), -1).numpy().astype(np.float64)
+    mean, components = principal_components(train_x, k, seed=seed)
     b = test_x.reshape(len(test_x), -1).numpy().astype(np.float64)
-    pca = PCA(n_components=k, svd_solver="randomized", random_state=0).fit(a)
-    recon = pca.inverse_transform(pca.transform(b))
-    return ((recon - b) ** 2).sum(1)
+    return ((pca_reconstruct(mean, components, b) - b) ** 2).sum(1)
 
 
 def in_memory(data: Dataset, seed: int) -> Dataset:
@@ -232,7 +269,7 @@ def evaluate_run(run_dir: str | Path, *, model=None, write: bool = True) -> dict
     }
     code_size = getattr(model.config, "code_size", None)
     if isinstance(code_size, int) and code_size < train_data.x[0].numel():
-        pca = pca_squared_error(in_memory(train_data, cfg.train.seed).x, test.x, code_size)
+        pca = pca_squared_error(train_data.x, test.x, code_size, seed=cfg.train.seed)
         metrics["pca_code_size"] = code_size
         metrics["pca_squared_error_per_sample"] = float(pca.mean())
     if write:

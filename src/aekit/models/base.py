@@ -103,6 +103,10 @@ class Autoencoder(nn.Module):
                 total = total + value
         return {"loss": total, **terms}
 
+    def init_from_data(self, x: Tensor, *, seed: int = 0) -> None:
+        """Data-dependent initialisation, called by `fit` before the first step of a new run (not on
+        resume) with the training inputs (a seeded sample of memory-mapped data). Default: nothing."""
+
     # --- shared pieces ----------------------------------------------------------------------------
     def activate_output(self, logits: Tensor) -> Tensor:
         return torch.sigmoid(logits) if self.config.output_activation == "sigmoid" else logits

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from ..config import check, layer_widths, positive
 from ..registry import register_model
 from .base import Activation, Autoencoder, AutoencoderConfig, activation, flatten
+from .pca import LinearPath
 
 T = TypeVar("T")
 
@@ -100,10 +101,18 @@ class DenseConfig(AutoencoderConfig):
     decoder_batch_norm: bool | tuple[bool, ...] | None = None
     decoder_dropout: float | tuple[float, ...] | None = None
     decoder_activations: tuple[Activation, ...] | None = None
+    # A trainable linear encoder/decoder beside the layers above, set to PCA's solution on the training
+    # data before the first step, with the code and output layers starting at zero: training starts
+    # exactly at PCA's reconstruction (models/pca.py). Needs linear code and output activations.
+    linear_path: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
         positive("code_size", self.code_size)
+        if self.linear_path:
+            for key in ("code_activation", "output_activation"):
+                check(getattr(self, key) == "linear", key, f"must be 'linear' with linear_path (which starts at "
+                      f"PCA's linear solution), got {getattr(self, key)!r}")
         layer_widths("hidden", self.hidden)
         layer_widths("decoder_hidden", self.decoder_hidden)
         for key in ("dropout", "decoder_dropout"):
@@ -183,12 +192,31 @@ class DenseAutoencoder(Autoencoder):
         super().__init__(config)
         self.encoder = stack(config.encoder_layers())  # (B, D) -> (B, code_size)
         self.decoder = stack(config.decoder_layers())  # (B, code_size) -> (B, D) logits
+        self.linear_path = LinearPath(config.input_dim, config.code_size) if config.linear_path else None
+        if self.linear_path is not None:  # the nonlinear part adds nothing until training moves it
+            for last in (_last_linear(self.encoder), _last_linear(self.decoder)):
+                nn.init.zeros_(last.weight)
+                nn.init.zeros_(last.bias)
+
+    def init_from_data(self, x: Tensor, *, seed: int = 0) -> None:
+        """Called by `fit` before the first step of a new run: fit the linear path to PCA."""
+        if self.linear_path is not None:
+            self.linear_path.fit(x, seed=seed)
 
     def encode(self, x: Tensor) -> Tensor:
-        return self.encoder(flatten(x))
+        x = flatten(x)
+        z = self.encoder(x)
+        return z if self.linear_path is None else z + self.linear_path.encoder(x)
 
     def decode_logits(self, z: Tensor) -> Tensor:
-        return self.decoder(z).reshape(z.shape[0], *self.config.input_shape)
+        out = self.decoder(z)
+        if self.linear_path is not None:
+            out = out + self.linear_path.decoder(z)
+        return out.reshape(z.shape[0], *self.config.input_shape)
+
+
+def _last_linear(seq: nn.Sequential) -> nn.Linear:
+    return [m for m in seq if isinstance(m, nn.Linear)][-1]
 
 
 @dataclass(frozen=True, kw_only=True)

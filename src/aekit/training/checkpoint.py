@@ -131,12 +131,14 @@ def model_meta(model) -> dict[str, Any]:
     return {"model": model.name, "config": to_dict(model.config)}
 
 
-def save_model(model, path: str | Path) -> Path:
-    """Save a model's weights and config, so that `load_model(path)` rebuilds it."""
+def save_model(model, path: str | Path, *, state: dict[str, torch.Tensor] | None = None) -> Path:
+    """Save a model's weights (or `state`, a state dict of it) and config, so that `load_model(path)`
+    rebuilds it."""
     path = Path(path)
     if path.is_dir() or path.suffix == "":
         path = path / MODEL_FILE
-    write(path, {f"model.{k}": v for k, v in model.state_dict().items()}, model_meta(model))
+    state = model.state_dict() if state is None else state
+    write(path, {f"model.{k}": v for k, v in state.items()}, model_meta(model))
     return path
 
 

@@ -37,16 +37,20 @@ OPTIMIZERS = ("adam", "adamw", "adagrad", "rmsprop", "sgd")
 FUSED = ("adam", "adamw", "adagrad", "sgd")  # optimisers with fused (one-kernel) steps in torch
 FUSED_CPU_ONLY = ("adagrad",)  # fused Adagrad on CUDA is recent in torch and untested here: CPU only
 ACCELERATOR_NAN_CHECK_EVERY = 32  # steps between loss read-backs on a GPU (each one waits for it)
+BUDGET_CHECKPOINT_SECONDS = 30.0  # with a time budget, checkpoints come at most this often (and at the end)
+BEST_FILE = "best.safetensors"
 
 
 @dataclass(frozen=True, kw_only=True)
 class TrainConfig:
     epochs: int = 10
+    time_budget: float | None = None  # seconds of training; replaces `epochs` (see budget_progress)
     batch_size: int = 128
     optimizer: Literal["adam", "adamw", "adagrad", "rmsprop", "sgd"] = "adam"
     lr: float = 1e-3
     lr_schedule: Literal["constant", "cosine"] = "constant"  # cosine: per epoch from lr down to lr_min
     lr_min: float = 0.0
+    warmup: float = 0.0  # fraction of the steps over which lr rises linearly from ~0 (0: none)
     weight_decay: float = 0.0  # the optimiser's own decay (decoupled for adamw)
     momentum: float = 0.0  # sgd and rmsprop only
     shuffle: bool = True
@@ -67,6 +71,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         positive("epochs", self.epochs)
+        positive("time_budget", self.time_budget, allow_none=True)
+        check(0 <= self.warmup < 1, "warmup", f"must be a fraction in [0, 1), got {self.warmup}")
         positive("batch_size", self.batch_size)
         positive("lr", self.lr)
         non_negative("lr_min", self.lr_min)
@@ -194,9 +200,77 @@ def epoch_order(n: int, seed: int, epoch: int, shuffle: bool) -> Tensor:
 
 def epoch_lr(cfg: TrainConfig, epoch: int) -> float:
     """The learning rate of 0-based `epoch`: a pure function of the epoch, so resuming needs no state."""
+    return scheduled_lr(cfg, epoch / cfg.epochs)
+
+
+def scheduled_lr(cfg: TrainConfig, progress: float) -> float:
+    """The learning rate when a fraction `progress` in [0, 1] of training is done (before warm-up)."""
     if cfg.lr_schedule == "constant":
         return cfg.lr
-    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * epoch / cfg.epochs))
+    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def warmup_factor(cfg: TrainConfig, progress: float) -> float:
+    """Linear warm-up over the first `cfg.warmup` of training (1 after it, or without warm-up)."""
+    return 1.0 if progress >= cfg.warmup else max(progress, 1e-3 * cfg.warmup) / cfg.warmup
+
+
+class Budget:
+    """Training for `time_budget` seconds: how much is done, and when to stop.
+
+    Progress is the fraction of the budget spent, counted in wall time from the start of `fit` (data
+    checks and PCA fits excluded; validation and checkpoints included) and carried over by resume,
+    which trains for what is left. In deterministic mode and under torchrun, wall time would make the
+    schedule differ between runs (or ranks), so the budget becomes a number of steps: the first
+    `CALIBRATION_STEPS` (at most one epoch) are timed, their pace sets `total_steps`, and that count is
+    saved with the checkpoint, so a resumed run takes exactly the steps an uninterrupted one would.
+    """
+
+    CALIBRATION_STEPS = 20
+
+    def __init__(self, seconds: float, *, by_steps: bool) -> None:
+        self.seconds = seconds
+        self.by_steps = by_steps
+        self.spent = 0.0  # seconds spent in earlier sessions of this run (resume)
+        self.total_steps: int | None = None  # by_steps: the planned number of steps, once calibrated
+        self._start = time.perf_counter()
+        self._calibration: tuple[int, float] | None = None  # (step, time) where timing began
+
+    def restart_clock(self) -> None:
+        self._start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return self.spent + time.perf_counter() - self._start
+
+    def progress(self, step: int) -> float:
+        if not self.by_steps:
+            return self.elapsed() / self.seconds
+        return 0.0 if self.total_steps is None else step / self.total_steps
+
+    def after_step(self, step: int, steps_per_epoch: int) -> None:
+        """Calibrate the step plan (by_steps only) from the pace of the first steps of the first epoch."""
+        if not self.by_steps or self.total_steps is not None:
+            return
+        if self._calibration is None:
+            self._calibration = (step, time.perf_counter())
+            if steps_per_epoch > 1:  # the first step pays one-off costs: time from its end
+                return
+            self._calibration = (0, self._start)  # one step an epoch: it is all there is to time
+        first, t0 = self._calibration
+        if step - first >= min(self.CALIBRATION_STEPS, steps_per_epoch - 1):
+            pace = (time.perf_counter() - t0) / (step - first)
+            planned = max(step + 1, int(step + (self.seconds - self.elapsed()) / pace))
+            self.total_steps = distributed.broadcast(planned)  # rank 0's plan, so every rank stops alike
+
+    def done(self, step: int) -> bool:
+        return self.progress(step) >= 1.0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"spent": self.elapsed(), "total_steps": self.total_steps}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.spent, self.total_steps = state["spent"], state["total_steps"]
+        self.restart_clock()
 
 
 def _autocast(device: torch.device, amp: str):
@@ -262,12 +336,20 @@ class Trainer:
         self.best_epoch = 0
         self.epochs_since_best = 0
         self.best_state: dict[str, Tensor] | None = None
+        self.best_saved = True  # best_state is in best.safetensors (or there is none)
         self.stop_training = False
         self.stop_reason = ""
+        self.budget = (
+            Budget(cfg.time_budget, by_steps=cfg.deterministic or distributed.active())
+            if cfg.time_budget is not None else None
+        )
 
     # --- checkpoints ------------------------------------------------------------------------
     def save_checkpoint(self) -> None:
         assert self.run_dir is not None
+        if not self.best_saved and self.best_state is not None:  # first, so a checkpoint never names a lost best
+            ckpt.save_model(self.model, self.run_dir / BEST_FILE, state=self.best_state)
+            self.best_saved = True
         optim_tensors, optim_meta = ckpt.optimizer_to_tensors(self.optimizer)
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         tensors.update(optim_tensors)
@@ -282,6 +364,7 @@ class Trainer:
             "best": {"value": self.best_value if math.isfinite(self.best_value) else None,
                      "epoch": self.best_epoch, "since": self.epochs_since_best},
             "callbacks": [cb.state_dict() for cb in self.callbacks],
+            "budget": self.budget.state_dict() if self.budget is not None else None,
         }
         ckpt.write(self.run_dir / ckpt.CHECKPOINT_FILE, tensors, meta)
         ckpt.atomic_write_text(self.run_dir / "history.json", json.dumps(self.history, indent=1))
@@ -312,7 +395,9 @@ class Trainer:
         self.best_epoch, self.epochs_since_best = best["epoch"], best["since"]
         for cb, state in zip(self.callbacks, meta.get("callbacks", [])):
             cb.load_state_dict(state)
-        best_file = self.run_dir / "best.safetensors"
+        if self.budget is not None and meta.get("budget") is not None:
+            self.budget.load_state_dict(meta["budget"])
+        best_file = self.run_dir / BEST_FILE
         if self.config.restore_best and best_file.is_file():
             best_tensors, _ = ckpt.read(best_file)
             self.best_state = {k[6:]: v for k, v in best_tensors.items() if k.startswith("model.")}
@@ -326,13 +411,24 @@ class Trainer:
             )
         value = logs[key]
         if value < self.best_value - self.config.min_delta:
-            self.best_value, self.best_epoch, self.epochs_since_best = value, self.epoch, 0
-            if self.config.restore_best:
-                self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-            if self.run_dir is not None and self.config.restore_best and self.is_main:
-                ckpt.save_model(self.model, self.run_dir / "best.safetensors")
+            self._new_best(value)
         else:
             self.epochs_since_best += 1
+
+    def _new_best(self, value: float) -> None:
+        self.best_value, self.best_epoch, self.epochs_since_best = value, self.epoch, 0
+        if self.config.restore_best:  # written to best.safetensors with the next checkpoint
+            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            self.best_saved = False
+
+    def _start_best(self, val_data) -> None:
+        """With restore_best, the weights before the first step count as a candidate: a model started
+        from a good solution (e.g. PCA's, models/pca.py) never ends worse than its start."""
+        if not (self.config.restore_best and val_data is not None and self.config.monitor.startswith("val_")):
+            return
+        logs = {f"val_{k}": v for k, v in evaluate(self.model, val_data, device=self.device).items()}
+        if self.config.monitor in logs and self.is_main:
+            self._new_best(logs[self.config.monitor])
 
     def _batch(self, data: Tensor | MemmapArray | None, idx: Tensor) -> Tensor | None:
         """Rows `idx` of `data` on the training device (memory-mapped rows are read here)."""
@@ -367,18 +463,28 @@ class Trainer:
         order = distributed.shard(order, self.rank, self.world).to(x.device)
         batch_size = cfg.batch_size // self.world  # this process's part of the global batch
         n_batches = math.ceil(len(order) / batch_size)
-        for group in self.optimizer.param_groups:
-            group["lr"] = epoch_lr(cfg, self.epoch)
+        budget, steps = self.budget, cfg.epochs * n_batches  # steps: the whole run's, without a budget
         sums: dict[str, Tensor] = {}
+        seen = 0  # samples this process trained on (a budget can end an epoch early)
         unchecked: list[Tensor] = []  # losses not yet read back (accelerators read them in groups)
         loss_value: float | None = None  # the latest loss read back
         model.train()
         bar = tqdm(
-            total=n_batches, desc=f"epoch {self.epoch + 1}/{cfg.epochs}", leave=False,
+            total=n_batches, desc=f"epoch {self.epoch + 1}" + ("" if budget else f"/{cfg.epochs}"), leave=False,
             disable=not (cfg.progress and self.is_main), dynamic_ncols=True,
         )
         try:
             for b in range(n_batches):
+                if budget is not None:
+                    progress = budget.progress(self.global_step)
+                    if progress >= 1.0:
+                        break
+                    lr = scheduled_lr(cfg, progress)
+                else:  # the decay follows the epoch, as it always has; only a warm-up moves per step
+                    progress = (self.epoch * n_batches + b) / steps
+                    lr = epoch_lr(cfg, self.epoch)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = lr * warmup_factor(cfg, progress)
                 idx = order[b * batch_size : (b + 1) * batch_size]
                 xb = self._batch(x, idx)
                 yb = self._batch(y, idx)
@@ -404,7 +510,10 @@ class Trainer:
                 else:
                     self.optimizer.step()
                 self.global_step += 1
+                if budget is not None:
+                    budget.after_step(self.global_step, n_batches)
                 weight = xb.shape[0]
+                seen += weight
                 for key, value in terms.items():  # a term made on another device (a user's loss) joins here
                     value = value.detach().float().to(device, non_blocking=True)
                     if key in sums:
@@ -418,9 +527,11 @@ class Trainer:
                     bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
         finally:
             bar.close()
+        if not sums:  # the budget ran out before this epoch's first step
+            return {}
         keys = list(sums)  # the model's order, the same on every rank
         totals = distributed.all_sum(torch.stack([sums[k] for k in keys])).tolist()  # one read-back per epoch
-        return {f"train_{k}": v / (len(order) * self.world) for k, v in zip(keys, totals)}
+        return {f"train_{k}": v / (seen * self.world) for k, v in zip(keys, totals)}
 
     def _prepare(self, x: Tensor | MemmapArray, y: Tensor | None) -> tuple[Tensor | MemmapArray, Tensor | None]:
         """Move the model (and data that fits) to the device; wrap the forward for DDP and compile."""
@@ -466,14 +577,26 @@ class Trainer:
                 self.load_checkpoint()
             else:
                 torch.manual_seed(cfg.seed + self.rank)  # rank 0 as in a one-process run; others own noise
+                if hasattr(model, "init_from_data"):  # e.g. a PCA start (models/pca.py)
+                    model.init_from_data(x, seed=cfg.seed)
             x, y = self._prepare(x, y)
+            if not resume:
+                self._start_best(val_data)
             for cb in self.callbacks:
                 cb.on_train_begin(self)
-            while self.epoch < cfg.epochs and not self.stop_training:
+            budget = self.budget
+            if budget is not None:
+                budget.restart_clock()
+            saved_at = time.perf_counter()
+            while not self.stop_training and (
+                budget.progress(self.global_step) < 1.0 if budget is not None else self.epoch < cfg.epochs
+            ):
                 for cb in self.callbacks:
                     cb.on_epoch_begin(self)
                 start = time.perf_counter()
                 logs = self.train_epoch(x, y)
+                if not logs:  # a budget spent exactly at an epoch's end: nothing was trained in this one
+                    break
                 if val_data is not None and self.is_main:
                     logs.update({f"val_{k}": v for k, v in evaluate(model, val_data, device=self.device).items()})
                 logs["time"] = time.perf_counter() - start
@@ -486,12 +609,21 @@ class Trainer:
                 for cb in self.callbacks:
                     cb.on_epoch_end(self, logs)
                 self.stop_training, self.stop_reason = distributed.broadcast((self.stop_training, self.stop_reason))
+                if budget is not None:
+                    done = budget.progress(self.global_step) >= 1.0
+                    of = f" ({budget.elapsed():.0f} of {budget.seconds:g} s)"
+                else:
+                    done, of = self.epoch >= cfg.epochs, f"/{cfg.epochs}"
                 if show:
                     shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k != "time")
-                    tqdm.write(f"epoch {self.epoch}/{cfg.epochs}  {shown}  ({logs['time']:.1f}s)")
-                last = self.epoch >= cfg.epochs or self.stop_training
-                if self.run_dir is not None and self.is_main and (self.epoch % cfg.checkpoint_every == 0 or last):
+                    tqdm.write(f"epoch {self.epoch}{of}  {shown}  ({logs['time']:.1f}s)")
+                last = done or self.stop_training
+                due = self.epoch % cfg.checkpoint_every == 0
+                if budget is not None:  # short epochs would spend the budget writing checkpoints
+                    due = due and time.perf_counter() - saved_at >= BUDGET_CHECKPOINT_SECONDS
+                if self.run_dir is not None and self.is_main and (due or last):
                     self.save_checkpoint()
+                    saved_at = time.perf_counter()
             if self.stop_reason and show:
                 tqdm.write(self.stop_reason)
             if cfg.restore_best and self.best_state is not None:
