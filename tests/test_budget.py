@@ -1,0 +1,145 @@
+"""Training for a time budget, the PCA start, and the model chosen when a run names none (issue 12)."""
+
+from __future__ import annotations
+
+import json
+import types
+
+import pytest
+import torch
+import yaml
+
+import aekit
+from aekit import run
+from aekit.training import loop
+from aekit.training.callbacks import Callback
+
+
+
+def weights_equal(a, b) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+class FakeClock(Callback):
+    """Wall time that moves only when a step ends: one second a step, so budgets are step counts."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.now = 0.0
+        monkeypatch.setattr(loop, "time", types.SimpleNamespace(perf_counter=lambda: self.now))
+        self.lrs: list[float] = []
+
+    def on_batch_end(self, trainer, batch, logs):
+        self.lrs.append(trainer.optimizer.param_groups[0]["lr"])
+        self.now += 1.0
+
+
+def tiny(seed=0, **extra):
+    torch.manual_seed(seed)
+    return aekit.create_model("dense", input_shape=(1, 28, 28), hidden=[32], code_size=4, **extra)
+
+
+def test_budget_replaces_epochs_and_lays_the_schedule_over_it(real_batch, monkeypatch):
+    clock = FakeClock(monkeypatch)
+    cfg = loop.TrainConfig(time_budget=10, epochs=1, lr=0.1, lr_schedule="cosine", warmup=0.2, batch_size=32)
+    history = aekit.fit(tiny(), real_batch[:224], config=cfg, callbacks=[clock], progress=False)
+    assert len(clock.lrs) == 10  # 7 steps an epoch: the budget, not epochs=1, ended training
+    assert history["epoch"] == [1, 2]
+    want = [loop.scheduled_lr(cfg, k / 10) * loop.warmup_factor(cfg, k / 10) for k in range(10)]
+    assert clock.lrs == pytest.approx(want)
+    assert clock.lrs[0] < clock.lrs[1] < clock.lrs[2] and clock.lrs[2] > clock.lrs[-1]  # warm-up, then decay
+
+
+def test_budget_values_are_checked():
+    with pytest.raises(aekit.ConfigError, match="time_budget"):
+        loop.TrainConfig(time_budget=0)
+    with pytest.raises(aekit.ConfigError, match=r"warmup: must be a fraction in \[0, 1\)"):
+        loop.TrainConfig(warmup=1.5)
+
+
+def test_deterministic_budget_resumes_exactly(real_batch, monkeypatch, tmp_path):
+    monkeypatch.setattr(loop, "BUDGET_CHECKPOINT_SECONDS", 0.0)
+    x, val = real_batch[:200], real_batch[200:260]
+    common = {"batch_size": 32, "deterministic": True, "progress": False, "seed": 3, "time_budget": 30,
+              "lr_schedule": "cosine"}
+    straight = tiny(seed=1)
+    clock = FakeClock(monkeypatch)
+    aekit.fit(straight, x, val, callbacks=[clock], **common)
+    steps = len(clock.lrs)
+
+    class Interrupt(Callback):
+        def on_epoch_begin(self, trainer):
+            if trainer.epoch == 2:
+                raise KeyboardInterrupt
+
+    clock = FakeClock(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        aekit.fit(tiny(seed=1), x, val, callbacks=[clock, Interrupt()], run_dir=tmp_path, **common)
+    clock = FakeClock(monkeypatch)
+    clock.now = 1000.0  # another clock entirely: a step plan does not read it
+    resumed = tiny(seed=99)
+    aekit.fit(resumed, x, val, callbacks=[clock], run_dir=tmp_path, resume=True, **common)
+    assert steps > 14 and len(clock.lrs) == steps - 14  # two epochs of 7 steps were done before the stop
+    assert weights_equal(resumed, straight)
+
+
+def test_linear_path_starts_exactly_at_pca(mnist_mini):
+    train, test = mnist_mini.x[:2000], mnist_mini.x[2000:2500]
+    model = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=[64], code_size=8, activation="elu",
+                               linear_path=True, output_activation="linear", recon_loss="mse")
+    model.init_from_data(train)
+    ae = run.squared_error_per_sample(model, test)
+    pca = run.pca_squared_error(train, test, 8)
+    assert ae.mean() == pytest.approx(pca.mean(), rel=1e-4)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.init_from_data(mnist_mini.x[5000:7000])  # fitted once: a second call (continued training) keeps it
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_linear_path_with_restore_best_never_ends_above_its_pca_start(mnist_mini):
+    train, val = mnist_mini.x[:1000], mnist_mini.x[1000:1200]
+    model = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=[64], code_size=4,
+                               linear_path=True, output_activation="linear", recon_loss="mse")
+    start = run.pca_squared_error(train, val, 4).mean()
+    # a learning rate far too high: training makes it worse, and the PCA start is what it ends with
+    aekit.fit(model, train, val, epochs=3, lr=1.0, restore_best=True, progress=False, grad_clip=100.0)
+    assert run.squared_error_per_sample(model, val).mean() <= start * (1 + 1e-4)
+
+
+def test_linear_path_needs_linear_code_and_output():
+    with pytest.raises(aekit.ConfigError, match="output_activation: must be 'linear' with linear_path"):
+        aekit.create_model("dense", input_shape=(64,), code_size=4, linear_path=True)
+    with pytest.raises(aekit.ConfigError, match="code_activation: must be 'linear' with linear_path"):
+        aekit.create_model("dense", input_shape=(64,), code_size=4, linear_path=True, code_activation="tanh",
+                           output_activation="linear", recon_loss="mse")
+
+
+@pytest.mark.parametrize(("shape", "hidden"), [((1, 8, 8), [256, 128]), ((784,), [512, 256]),
+                                               ((3, 32, 32), [1024, 512]), ((20_000,), [1024, 512])])
+def test_auto_model_is_chosen_from_the_sample_shape(shape, hidden):
+    cfg = run.resolve_model(run.load_run_config(None, ["model.code_size=8"]), shape)
+    assert cfg.model["name"] == "dense" and cfg.model["hidden"] == hidden and cfg.model["code_size"] == 8
+    assert cfg.model["linear_path"] and cfg.model["recon_loss"] == "mse"
+    assert cfg.train.restore_best and cfg.train.lr_schedule == "cosine"
+
+
+def test_auto_model_keeps_the_users_keys_and_refuses_unknown_ones():
+    cfg = run.resolve_model(run.load_run_config(None, ["model.hidden=[64]", "model.activation=tanh"]), (64,))
+    assert cfg.model["hidden"] == [64] and cfg.model["activation"] == "tanh" and cfg.model["linear_path"]
+    with pytest.raises(aekit.ConfigError, match="model: unknown key 'colour'; allowed keys: activation"):
+        run.load_run_config(None, ["model.colour=1"])
+
+
+def test_no_config_run_trains_for_its_budget_and_saves_the_chosen_model(tmp_path):
+    cfg = run.load_run_config(None, ["data.name=digits", "model.code_size=4", "train.time_budget=2",
+                                     f"output.dir={tmp_path}", "output.name=r", "train.progress=false"])
+    run_dir = run.train(cfg)
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert saved["model"]["name"] == "dense" and saved["model"]["linear_path"] is True
+    assert saved["train"]["time_budget"] == 2
+    history = json.loads((run_dir / "history.json").read_text())
+    assert 0 < sum(history["time"]) < 10
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["squared_error_per_sample"] < metrics["pca_squared_error_per_sample"]
+    again = run.read_run(run_dir)  # the saved config is a complete run config
+    assert again.model["name"] == "dense"
