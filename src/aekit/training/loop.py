@@ -32,6 +32,7 @@ from ..errors import CheckpointError, ConfigError, DataError, NonFiniteLossError
 from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callback, EarlyStopping
+from .threads import ThreadGovernor
 
 OPTIMIZERS = ("adam", "adamw", "adagrad", "rmsprop", "sgd")
 FUSED = ("adam", "adamw", "adagrad", "sgd")  # optimisers with fused (one-kernel) steps in torch
@@ -337,6 +338,7 @@ class Trainer:
         self.epochs_since_best = 0
         self.best_state: dict[str, Tensor] | None = None
         self.best_saved = True  # best_state is in best.safetensors (or there is none)
+        self.threads = ThreadGovernor(enabled=self.device.type == "cpu")  # a fair share of a busy CPU
         self.stop_training = False
         self.stop_reason = ""
         self.budget = (
@@ -475,6 +477,7 @@ class Trainer:
         )
         try:
             for b in range(n_batches):
+                self.threads.update()
                 if budget is not None:
                     progress = budget.progress(self.global_step)
                     if progress >= 1.0:
@@ -635,6 +638,7 @@ class Trainer:
             distributed.barrier()  # no rank leaves before rank 0 has written the run folder
         finally:
             torch.use_deterministic_algorithms(prev_deterministic)
+            self.threads.restore()
         return self.history
 
 

@@ -1,0 +1,67 @@
+"""A fair share of a busy CPU: how many threads torch uses while training, chosen from what others use.
+
+torch starts one OpenMP thread per core. When other processes keep some cores busy, each parallel
+region waits for its slowest thread, and a thread that lost its core makes every step wait: on 2
+cores with two other busy processes, training ran ~15x slower than idle, where one thread ran at
+the fair share (benchmarks/busy.py). So while training on the CPU, every few seconds aekit reads how
+busy the machine is (Linux /proc/stat) apart from itself, and uses as many threads as there are
+cores the others leave free (at least one, at most what torch had when training began).
+
+The user's choice always wins: with OMP_NUM_THREADS or MKL_NUM_THREADS set, or after
+`torch.set_num_threads(n)` to anything but torch's default, nothing is changed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import torch
+
+CHECK_SECONDS = 2.0  # how often the load is read
+_TORCH_DEFAULT = torch.get_num_threads()  # torch's choice at import (one per core) unless set before
+
+
+def _busy_seconds() -> float | None:
+    """CPU-seconds all cores spent busy since boot (None where /proc/stat is not there)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class ThreadGovernor:
+    """Call `update()` often (it reads the load every CHECK_SECONDS); it sets torch's thread count."""
+
+    def __init__(self, *, enabled: bool = True) -> None:
+        user_set = any(os.environ.get(v) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"))
+        self.max_threads = torch.get_num_threads()
+        self.active = enabled and not user_set and self.max_threads == _TORCH_DEFAULT and self.max_threads > 1
+        self.active = self.active and _busy_seconds() is not None
+        self._last = self._sample() if self.active else None
+
+    @staticmethod
+    def _sample() -> tuple[float, float, float]:
+        return time.monotonic(), _busy_seconds() or 0.0, time.process_time()
+
+    def update(self) -> None:
+        if not self.active:
+            return
+        now = self._sample()
+        wall = now[0] - self._last[0]
+        if wall < CHECK_SECONDS:
+            return
+        others = max(0.0, (now[1] - self._last[1]) - (now[2] - self._last[2])) / wall  # cores busy elsewhere
+        self._last = now
+        free = self.max_threads - math.ceil(others - 0.25)  # a quarter core of background noise is no one
+        threads = min(self.max_threads, max(1, free))
+        if threads != torch.get_num_threads():
+            torch.set_num_threads(threads)
+
+    def restore(self) -> None:
+        if self.active:
+            torch.set_num_threads(self.max_threads)
