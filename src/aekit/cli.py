@@ -28,13 +28,13 @@ def _launched_distributed(args, argv: list[str]) -> bool:
 
 
 def _config_and_overrides(words: list[str]) -> tuple[str | None, list[str]]:
-    """`[CONFIG] [KEY=VALUE ...]` in any order: the word without '=' is the config file."""
-    configs = [w for w in words if "=" not in w]
-    if len(configs) > 1:
-        raise ConfigError(
-            f"train: give at most one config file, got {', '.join(configs)}; overrides look like section.key=value"
-        )
-    return (configs[0] if configs else None), [w for w in words if "=" in w]
+    """`[CONFIG] [KEY=VALUE ...]` in any order: the config is the first word without '=' that names
+    a file or a .yaml/.json path; any other word is an override (and refused if it has no '=')."""
+    config = next((w for w in words if "=" not in w and (Path(w).is_file() or Path(w).suffix in CONFIG_SUFFIXES)), None)
+    return config, [w for w in words if w is not config]
+
+
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 def _cmd_train(args) -> None:
