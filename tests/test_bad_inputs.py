@@ -760,6 +760,6 @@ def test_failed_experiment_leaves_no_folder(tmp_path, capsys):
     """Issue 13.14 and 13.1: a bad test part stops an experiment, and no folder holding only experiment.yaml is left."""
     path = tmp_path / "data.npz"
     np.savez(path, x_train=IMAGES, y_train=Y[:40].numpy(), x_test=np.full((10, 8, 8), np.nan))
-    status, _, err = cli(["experiment", "run", "tied-mnist", "--tiny", f"data={path}", "--out", tmp_path / "runs"], capsys)
+    status, _, err = cli(["experiment", "run", "tied-mnist", f"data={path}", "--tiny", "--out", tmp_path / "runs"], capsys)
     assert status == 2 and one_line_error(err) and "NaN" in err, err
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
