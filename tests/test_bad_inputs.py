@@ -593,6 +593,18 @@ def test_every_folder_aekit_writes_a_model_into_works_with_the_commands(tmp_path
     assert status == 2 and one_line_error(err) and "is an experiment folder" in err
 
 
+def test_missing_dependency_is_one_line(capsys, monkeypatch):
+    """A new user without torch (pip install --no-deps) gets one line naming the package."""
+    import aekit.cli
+
+    def needs_torch(args):
+        raise ModuleNotFoundError("No module named 'torch'", name="torch")
+
+    monkeypatch.setattr(aekit.cli, "_cmd_datasets", needs_torch)
+    status, _, err = cli(["datasets"], capsys)
+    assert status == 2 and one_line_error(err) and "the package 'torch' is not installed" in err
+
+
 def test_export_of_a_model_file_writes_beside_it(tmp_path, capsys):
     """Issue 13.9: `aekit export runs/x/model.safetensors` ended in FileExistsError."""
     path = aekit.save_model(dense(), tmp_path / "model.safetensors")

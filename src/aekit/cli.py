@@ -301,6 +301,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`aekit ... | head`): stop quietly, as `cat` does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail again
         return 141
+    except ModuleNotFoundError as err:  # a dependency (or an extra) that is not installed
+        if debug:
+            raise
+        print(f"aekit: error: the package '{err.name}' is not installed; `pip install aekit` (or `pip install -e .` "
+              "in a clone) installs aekit's dependencies", file=sys.stderr)
+        return 2
     except Exception as err:  # a case aekit does not handle yet: still one line
         if debug:
             raise

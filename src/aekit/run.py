@@ -206,7 +206,9 @@ def read_run(run_dir: str | Path) -> RunConfig:
                 f"{run_dir} is an experiment folder: its results are in results.json and report.html; "
                 "`aekit export` takes one of its model-*.safetensors files"
             )
-        raise ConfigError(f"{run_dir} is not a run folder: it has no {CONFIG_FILE}")
+        runs = sorted(str(c.parent) for c in run_dir.glob(f"*/{CONFIG_FILE}")) if run_dir.is_dir() else []
+        inside = f"; it holds run folders such as {runs[-1]}" if runs else ""
+        raise ConfigError(f"{run_dir} is not a run folder: it has no {CONFIG_FILE}{inside}")
     return load_run_config(run_dir / CONFIG_FILE)
 
 
