@@ -59,11 +59,13 @@ def model8(trained):
 
 
 def test_reconstruction_grid(model8, data, tmp_path):
+    model8.train()  # fit leaves eval mode; training mode shows that the previous mode comes back
     grid, fig = A.reconstruction_grid(model8, data, n=6)
     assert grid.shape == (2, 6, *SHAPE)
     np.testing.assert_array_equal(grid[0], data.x[:6].numpy())
     np.testing.assert_allclose(grid[1], A.reconstruct_all(model8, data.x[:6]), atol=1e-6)
     assert model8.training  # the previous mode comes back
+    model8.eval()
     assert_png(fig, tmp_path / "recon.png")
 
 

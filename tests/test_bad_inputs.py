@@ -394,3 +394,387 @@ def test_scaled_data_is_finite_in_unit_interval_or_refused(array):
         return
     assert out.dtype == np.float32 and out.shape == array.shape
     assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+
+
+# --- every user path keeps its promise (issue 13) ---------------------------------------------------
+
+
+def run_config(tmp: Path, **data) -> Path:
+    import yaml
+
+    cfg = tmp / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"model": {"name": "dense", "hidden": [8], "code_size": 2},
+                                   "data": {"name": "digits", **data}, "train": {"epochs": 1, "progress": False},
+                                   "output": {"dir": str(tmp / "runs")}}))
+    return cfg
+
+
+def cli(args: list, capsys) -> tuple[int, str, str]:
+    from aekit.cli import main
+
+    status = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return status, out, err.strip()
+
+
+def one_line_error(err: str) -> bool:
+    return err.startswith("aekit: error: ") and "\n" not in err and "Traceback" not in err
+
+
+IMAGES = (X[:40, 0].numpy() * 255).astype(np.uint8)  # (40, 8, 8) digits as stored in files
+
+
+def cifar_folder(tmp: Path, *, test_batch: bytes | None = None, data=None) -> Path:
+    """tmp/cifar-10-batches-py/ (the archive unpacked straight into the data folder), 4 images a batch."""
+    import pickle
+
+    folder = tmp / "cifar-10-batches-py"
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"data": rng.integers(0, 256, (4, 3072)).astype(np.uint8) if data is None else data,
+                 b"labels": [0, 1, 2, 3]}
+        (folder / name).write_bytes(pickle.dumps(batch))
+    if test_batch is not None:
+        (folder / "test_batch").write_bytes(test_batch)
+    return tmp
+
+
+TEST_PART_CASES = [  # (npz arrays, what the one-line error says)
+    pytest.param({"x_test": np.where(IMAGES[:10] > 200, np.nan, IMAGES[:10] / 255.0)},
+                 r"the data contains NaN or infinite values", id="x-test-nan"),
+    pytest.param({"x_test": IMAGES[:10], "y_test": np.arange(7)}, r"10 samples but 7 labels", id="y-test-length"),
+    pytest.param({"x_test": np.zeros((10, 10, 10), np.uint8)},
+                 r"^aekit: error: test data \(data\): data samples have shape \(1, 10, 10\) but the model expects \(1, 8, 8\)",
+                 id="x-test-other-shape"),
+]
+
+
+@pytest.mark.parametrize(("arrays", "pattern"), TEST_PART_CASES)
+def test_unusable_test_part_is_refused_before_training(arrays, pattern, tmp_path, capsys):
+    """Issue 13.1-2: never the validation split in its place, never a crash after training."""
+    import re
+
+    path = tmp_path / "data.npz"
+    np.savez(path, x_train=IMAGES, y_train=Y[:40].numpy(), **arrays)
+    status, out, err = cli(["train", run_config(tmp_path), f"data.name={path}"], capsys)
+    assert status == 2 and one_line_error(err) and re.search(pattern, err), err
+    assert "val set" not in out and not (tmp_path / "runs").exists()
+
+
+def test_corrupt_cifar_test_batch_is_refused(tmp_path, capsys, monkeypatch):
+    """Issue 13.1 and 13.4: cifar-10-batches-py/ straight in the data folder is found; its bad test_batch refused."""
+    monkeypatch.setenv("AEKIT_DATA_DIR", str(cifar_folder(tmp_path, test_batch=b"\x80\x04garbage")))
+    assert load_dataset("cifar10", "train").sample_shape == (3, 32, 32)  # found without a cifar10/ folder
+    status, _, err = cli(["train", run_config(tmp_path), "data.name=cifar10", "data.val_fraction=0"], capsys)
+    assert status == 2 and one_line_error(err) and "test_batch is truncated or not a pickle" in err, err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_cifar_batch_of_floats_names_the_dtype(tmp_path):
+    """Issue 13.6."""
+    cifar_folder(tmp_path, data=np.zeros((4, 3072), np.float32))
+    with pytest.raises(DataError, match=r"must be a uint8 array of shape \(N, 3072\), got a float32 array of shape \(4, 3072\)"):
+        load_dataset("cifar10", "test", root=tmp_path)
+
+
+def test_evaluate_refuses_a_test_part_of_another_shape(tmp_path, capsys):
+    """Issue 13.2: `aekit evaluate` says what is wrong instead of 'mat1 and mat2 shapes cannot be multiplied'."""
+    path = tmp_path / "data.npz"
+    np.savez(path, x_train=IMAGES, y_train=Y[:40].numpy(), x_test=IMAGES[:10])
+    assert cli(["train", run_config(tmp_path), f"data.name={path}", "output.name=r"], capsys)[0] == 0
+    np.savez(path, x_train=IMAGES, y_train=Y[:40].numpy(), x_test=np.zeros((10, 32, 32), np.uint8))
+    status, _, err = cli(["evaluate", tmp_path / "runs" / "r"], capsys)
+    assert status == 2 and one_line_error(err) and "samples have shape (1, 32, 32) but the model expects (1, 8, 8)" in err
+
+
+@pytest.mark.parametrize(("shape", "layout", "expected"), [
+    ((40, 8, 8), "auto", (1, 8, 8)),  # (N, H, W): one channel
+    ((40, 8, 8, 3), "auto", (3, 8, 8)),  # channel-last, as Keras stores CIFAR
+    ((40, 3, 8, 8), "auto", (3, 8, 8)),  # channel-first, as torch does
+    ((40, 4, 8, 3), "nhwc", (3, 4, 8)),  # ambiguous: forced
+    ((40, 4, 8, 3), "nchw", (4, 8, 3)),
+])
+def test_image_arrays_in_every_layout(tmp_path, shape, layout, expected):
+    """Issue 13.3: (N, H, W), (N, H, W, C) and (N, C, H, W) load as (N, C, H, W)."""
+    x = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
+    np.save(tmp_path / "x.npy", x)
+    data = load_dataset(str(tmp_path / "x.npy"), layout=layout)
+    assert data.sample_shape == expected
+    if shape == (40, 8, 8, 3):  # the same pixels, moved: channel c of image i is x[i, :, :, c]
+        assert np.array_equal(data.x[5, 2].numpy(), x[5, :, :, 2] / np.float32(255))
+
+
+def test_channel_last_images_train_a_conv_model(tmp_path, capsys):
+    """Issue 13.3: (N, 32, 32, 3) was read as 32 channels of 32x3 ("multiples of 4")."""
+    import yaml
+
+    np.save(tmp_path / "rgb.npy", np.random.default_rng(0).integers(0, 256, (16, 8, 8, 3)).astype(np.uint8))
+    cfg = tmp_path / "conv.yaml"
+    cfg.write_text(yaml.safe_dump({"model": {"name": "conv", "channels": [4], "code_size": 2},
+                                   "data": {"name": str(tmp_path / "rgb.npy"), "val_fraction": 0},
+                                   "train": {"epochs": 1, "progress": False, "batch_size": 8},
+                                   "output": {"dir": str(tmp_path / "runs"), "name": "r"}}))
+    status, out, err = cli(["train", cfg], capsys)
+    assert status == 0, err
+    assert "train set, 16 samples" in out and (tmp_path / "runs" / "r" / "model.safetensors").is_file()
+    assert cli(["train", cfg, "data.layout=nhwc3"], capsys)[2].startswith(
+        "aekit: error: config.data.layout: 'nhwc3' is not allowed; choose one of: auto, nchw, nhwc")
+
+
+def test_csv_is_read_in_at_most_three_times_its_array(tmp_path):
+    """Issue 13.5: the csv module's strings took 19x the file."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    table = np.column_stack([rng.integers(0, 10, 2000), rng.integers(0, 256, (2000, 300))])
+    path = tmp_path / "pixels.csv"
+    np.savetxt(path, table, fmt="%d", delimiter=",", header="label," + ",".join(f"p{i}" for i in range(300)), comments="")
+    tracemalloc.start()
+    try:
+        data = load_path(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert data.sample_shape == (300,) and data.y.tolist() == table[:, 0].tolist()
+    assert np.allclose(data.x.numpy(), table[:, 1:] / 255.0)
+    assert peak <= 3 * data.x.numpy().nbytes, f"peak {peak / 1e6:.1f} MB for a {data.x.numpy().nbytes / 1e6:.1f} MB array"
+
+
+def test_fit_and_load_model_give_a_model_ready_to_use(tmp_path):
+    """Issue 13.7: eval mode after fit and load, and arrays of codes for any amount of data."""
+    model = dense(batch_norm=True)
+    aekit.fit(model, X, epochs=1, progress=False, batch_size=16, run_dir=tmp_path / "run")
+    assert not model.training
+    codes = model.encode_array(X)
+    assert isinstance(codes, np.ndarray) and codes.shape == (64, 4)
+    assert np.allclose(model.encode_array(X[:1]), codes[:1], atol=1e-6)  # one sample: no batch statistics
+    assert np.allclose(model.encode_array(X.numpy(), batch_size=5), codes, atol=1e-6)  # numpy, small batches
+    assert model.reconstruct_array(load_dataset("digits", "test")).shape == (360, 1, 8, 8)
+    loaded = aekit.load_model(tmp_path / "run")
+    assert not loaded.training
+    assert np.allclose(loaded.encode_array(X), codes, atol=1e-6)
+    assert not loaded.encode(X[:1]).requires_grad or torch.is_grad_enabled()  # plain encode still works
+
+
+def test_readme_python_snippet_runs_and_prints_codes(tmp_path, monkeypatch, capsys):
+    """Issue 13.7: the README's snippet as written, with fewer epochs and a smaller net."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    snippet = re.search(r"## Python\n\n```python\n(.*?)```", readme, re.S).group(1)
+    assert "print(" in snippet
+    quick = snippet.replace("epochs=10", "epochs=1").replace("epochs=20", "epochs=2").replace(
+        "hidden=[1000, 500, 250]", "hidden=[32]")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(quick, "README.md", "exec"), {})
+    assert re.search(r"\(2000, 30\)", capsys.readouterr().out)
+
+
+def test_every_folder_aekit_writes_a_model_into_works_with_the_commands(tmp_path, capsys):
+    """Issue 13.8: aekit.fit(run_dir=...) makes a run folder; export finds an experiment's model."""
+    train_set, test_set = load_dataset("digits", "train"), load_dataset("digits", "test")
+    aekit.fit(dense(), train_set, test_set, epochs=1, progress=False, run_dir=tmp_path / "mine")
+    status, out, err = cli(["evaluate", tmp_path / "mine"], capsys)
+    assert status == 0 and "test set, 360 samples" in out, err
+    status, out, err = cli(["resume", tmp_path / "mine", "--epochs", "2", "--quiet"], capsys)
+    assert status == 0 and len(aekit.load_model(tmp_path / "mine").config.input_shape) == 3, err
+    assert cli(["report", tmp_path / "mine"], capsys)[0] == 0 and (tmp_path / "mine" / "report.html").is_file()
+    aekit.fit(dense(), X, epochs=1, progress=False, run_dir=tmp_path / "arrays")  # no data to find: one line
+    status, _, err = cli(["evaluate", tmp_path / "arrays"], capsys)
+    assert status == 2 and one_line_error(err) and "data.name: null" in err
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    (exp / "experiment.yaml").write_text("experiment: x\n")
+    aekit.save_model(dense(), exp / "model-plain.safetensors")
+    status, out, err = cli(["export", exp, "--format", "torchscript"], capsys)
+    assert status == 0 and (exp / "encoder.pt").is_file(), err
+    status, _, err = cli(["evaluate", exp], capsys)
+    assert status == 2 and one_line_error(err) and "is an experiment folder" in err
+
+
+def test_missing_dependency_is_one_line(capsys, monkeypatch):
+    """A new user without torch (pip install --no-deps) gets one line naming the package."""
+    import aekit.cli
+
+    def needs_torch(args):
+        raise ModuleNotFoundError("No module named 'torch'", name="torch")
+
+    monkeypatch.setattr(aekit.cli, "_cmd_datasets", needs_torch)
+    status, _, err = cli(["datasets"], capsys)
+    assert status == 2 and one_line_error(err) and "the package 'torch' is not installed" in err
+
+
+def test_export_of_a_model_file_writes_beside_it(tmp_path, capsys):
+    """Issue 13.9: `aekit export runs/x/model.safetensors` ended in FileExistsError."""
+    path = aekit.save_model(dense(), tmp_path / "model.safetensors")
+    status, out, err = cli(["export", path, "--format", "torchscript"], capsys)
+    assert status == 0 and (tmp_path / "encoder.pt").is_file(), err
+
+
+def test_no_user_path_prints_a_traceback(tmp_path, capsys, monkeypatch):
+    """Issue 13.9: an unexpected error is one line (exit 1); --debug shows the traceback."""
+    import aekit.cli
+
+    def broken(args):
+        raise TypeError("something aekit did not foresee")
+
+    monkeypatch.setattr(aekit.cli, "_cmd_datasets", broken)
+    status, _, err = cli(["datasets"], capsys)
+    assert status == 1 and one_line_error(err) and "TypeError: something aekit did not foresee" in err
+    with pytest.raises(TypeError):
+        aekit.cli.main(["datasets", "--debug"])
+
+
+def test_a_closed_pipe_is_not_a_traceback():
+    """Issue 13.9: `aekit experiment show NAME | head` ended in BrokenPipeError."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "aekit", "experiment", "show", "mnist-2d"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before aekit writes
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception ignored" not in err, err
+
+
+@pytest.mark.parametrize("order", [
+    ["{cfg}", "--quiet", "train.epochs=1"],
+    ["--quiet", "train.epochs=1", "{cfg}"],
+    ["train.epochs=1", "{cfg}", "--quiet", "output.name=last"],
+])
+def test_flags_and_overrides_in_any_order(order, tmp_path, capsys):
+    """Issue 13.10."""
+    cfg = run_config(tmp_path)
+    status, out, err = cli(["train", *(a.format(cfg=cfg) for a in order)], capsys)
+    assert status == 0 and "run folder:" in out, err
+
+
+def test_train_without_a_config_file(tmp_path, capsys):
+    """Issue 13.10: no 'the overrides are required'; the overrides alone can be the config, and
+    without a model section the model is chosen from the data (issue 12)."""
+    status, out, err = cli(["train", "--quiet", "data.name=digits", "train.epochs=1", f"output.dir={tmp_path}",
+                            "output.name=auto"], capsys)
+    assert status == 0 and "run folder:" in out and "required: config" not in err, err
+    assert "linear_path: true" in (tmp_path / "auto" / "config.yaml").read_text()
+    status, out, err = cli(["train", "model.name=dense", "model.code_size=2", "data.name=digits",
+                            "train.epochs=1", f"output.dir={tmp_path}", "--quiet"], capsys)
+    assert status == 0 and "run folder:" in out, err
+
+
+def test_experiment_name_after_a_flag(tmp_path, capsys):
+    """Issue 13.10 and 13.14: `experiment run --tiny --quiet NAME` works; --quiet leaves the headline."""
+    status, out, err = cli(["experiment", "run", "--tiny", "--quiet", "tied-mnist", "epochs=1",
+                            "--out", tmp_path], capsys)
+    assert status == 0, err
+    assert "training" not in out and "run folder:" in out and "1 epochs" not in out
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    ("model:\n  name: dense\n  hidden: [8, 4\ndata: {name: digits}\n", "line 4, column 5"),
+    ("model:\n  name: dense\n code_size: 3\n", "line 3, column 2"),
+    ('{"model": {"name": "dense",}}', "line 1, column 28"),
+])
+def test_config_syntax_errors_name_line_and_column(tmp_path, text, where):
+    """Issue 13.11."""
+    from aekit.config import load_file
+
+    path = tmp_path / ("c.json" if text.startswith("{") else "c.yaml")
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=rf"^config file .*{path.name} is not valid (YAML|JSON): {where}: "):
+        load_file(path)
+
+
+def test_ctrl_c_names_the_run_folder(tmp_path, capsys, monkeypatch):
+    """Issue 13.12: 'aekit resume RUN_DIR continues' named no folder, and was said with no checkpoint."""
+    import aekit.run
+
+    real_fit = aekit.run.fit
+
+    def interrupted(*args, after_epoch: bool, **kwargs):
+        if after_epoch:
+            real_fit(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(aekit.run, "fit", lambda *a, **k: interrupted(*a, after_epoch=False, **k))
+    status, _, err = cli(["train", run_config(tmp_path), "output.name=early"], capsys)
+    assert status == 130 and err == f"aekit: interrupted before the first checkpoint of {tmp_path / 'runs' / 'early'}: nothing to resume, train again"
+    monkeypatch.setattr(aekit.run, "fit", lambda *a, **k: interrupted(*a, after_epoch=True, **k))
+    status, _, err = cli(["train", run_config(tmp_path), "output.name=late"], capsys)
+    assert status == 130 and f"`aekit resume {tmp_path / 'runs' / 'late'}` continues" in err
+
+
+def test_diverging_loss_before_any_checkpoint_says_so(tmp_path):
+    """Issue 13.12: 'the last good checkpoint ... was kept' when there was none."""
+    from aekit.training.callbacks import Callback
+
+    class Poison(Callback):
+        def on_batch_end(self, trainer, batch, logs):
+            with torch.no_grad():
+                next(trainer.model.parameters()).fill_(float("nan"))
+
+    with pytest.raises(aekit.NonFiniteLossError) as info:
+        aekit.fit(dense(), X, epochs=1, batch_size=16, progress=False, run_dir=tmp_path / "r", callbacks=[Poison()])
+    assert "before its first checkpoint" in str(info.value) and "was kept" not in str(info.value)
+
+
+def test_version_and_listings_do_not_import_torch():
+    """Issue 13.13: --version took 2.4 s and 650 MB."""
+    import subprocess
+    import sys
+    import time
+
+    code = ("import sys\nfrom aekit.cli import main\n"
+            "for argv in (['models'], ['datasets'], ['experiment', 'list']):\n    assert main(argv) == 0\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    start = time.perf_counter()
+    version = subprocess.run([sys.executable, "-m", "aekit", "--version"], capture_output=True, text=True, timeout=60)
+    assert version.stdout.startswith("aekit ") and time.perf_counter() - start < 0.5 + 0.5  # with slack for a busy machine
+
+
+def test_catalog_matches_the_registries():
+    """Issue 13.13: the torch-free tables the CLI lists stay in sync with the registries."""
+    from aekit import catalog
+    from aekit.data.datasets import dataset_entry, list_datasets
+    from aekit.experiments import experiment, list_experiments
+    from aekit.registry import list_models, model_entry
+
+    assert catalog.MODELS == {n: model_entry(n).summary for n in list_models()}
+    assert catalog.DATASETS == {n: dataset_entry(n).summary for n in list_datasets()}
+    assert catalog.EXPERIMENTS == {n: experiment(n).summary for n in list_experiments()}
+
+
+def test_models_name_prints_config_values(capsys):
+    """Issue 13.14: no Python reprs such as (1000, 500, 250) or None."""
+    status, out, _ = cli(["models", "dense"], capsys)
+    assert status == 0 and "hidden: [1000, 500, 250]" in out and "decoder_hidden: null" in out
+    assert "None" not in out and "(1000" not in out
+
+
+def test_conv_configs_name_their_runs_apart():
+    """Issue 13.14: both conv configs named their runs conv-mnist-<time>."""
+    from aekit import run
+
+    root = Path(__file__).resolve().parents[1] / "configs"
+    names = {run.new_run_dir(run.load_run_config(root / f), run.config_label(root / f)).name.rsplit("-", 2)[0]
+             for f in ("conv-upsample.yaml", "conv-transpose.yaml")}
+    assert names == {"conv-upsample-mnist", "conv-transpose-mnist"}
+
+
+def test_overcomplete_model_says_why_there_is_no_pca_line(tmp_path, capsys):
+    """Issue 13.14: the PCA line vanished silently for an overcomplete model."""
+    status, out, err = cli(["train", run_config(tmp_path), "model.code_size=80"], capsys)
+    assert status == 0, err
+    assert "no PCA comparison: code size 80 >= 64 input features" in out
+
+
+def test_failed_experiment_leaves_no_folder(tmp_path, capsys):
+    """Issue 13.14 and 13.1: a bad test part stops an experiment, and no folder holding only experiment.yaml is left."""
+    path = tmp_path / "data.npz"
+    np.savez(path, x_train=IMAGES, y_train=Y[:40].numpy(), x_test=np.full((10, 8, 8), np.nan))
+    status, _, err = cli(["experiment", "run", "tied-mnist", f"data={path}", "--tiny", "--out", tmp_path / "runs"], capsys)
+    assert status == 2 and one_line_error(err) and "NaN" in err, err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

@@ -15,7 +15,6 @@ from aekit.training import loop
 from aekit.training.callbacks import Callback
 
 
-
 def weights_equal(a, b) -> bool:
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)

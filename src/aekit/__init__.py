@@ -1,5 +1,10 @@
-"""aekit: build, train, inspect and apply every classic kind of autoencoder."""
+"""aekit: build, train, inspect and apply every classic kind of autoencoder.
 
+The names below torch are imported on first use, so `aekit --version` and the listings of the
+command line start in a fraction of a second.
+"""
+
+import importlib
 from importlib.metadata import PackageNotFoundError, version
 
 try:
@@ -8,10 +13,27 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 from .errors import AekitError, CheckpointError, ConfigError, DataError, NonFiniteLossError
-from .models import Autoencoder, Output
-from .registry import create_model, list_models, register_model
-from .training.checkpoint import load_model, save_model
-from .training.loop import TrainConfig, fit
+
+_LAZY = {  # name -> the module that defines it (each imports torch)
+    "Autoencoder": ".models",
+    "Output": ".models",
+    "create_model": ".registry",
+    "list_models": ".registry",
+    "register_model": ".registry",
+    "load_model": ".training.checkpoint",
+    "save_model": ".training.checkpoint",
+    "TrainConfig": ".training.loop",
+    "fit": ".training.loop",
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'aekit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AekitError",

@@ -1,15 +1,20 @@
-"""The `aekit` command. Every error aekit raises on purpose is printed as one line, exit status 2."""
+"""The `aekit` command. Every error aekit raises on purpose is printed as one line, exit status 2;
+anything else is one line too, exit status 1, with the traceback behind `--debug` or AEKIT_DEBUG=1.
+
+Nothing here imports torch at start: `aekit --version` and the listings stay fast.
+"""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import contextlib
+import os
 import sys
 import time
 from pathlib import Path
 
 from . import __version__
-from .errors import AekitError
+from .errors import AekitError, ConfigError
 
 
 def _launched_distributed(args, argv: list[str]) -> bool:
@@ -22,13 +27,24 @@ def _launched_distributed(args, argv: list[str]) -> bool:
     return True
 
 
+def _config_and_overrides(words: list[str]) -> tuple[str | None, list[str]]:
+    """`[CONFIG] [KEY=VALUE ...]` in any order: the config is the first word without '=' that names
+    a file or a .yaml/.json path; any other word is an override (and refused if it has no '=')."""
+    config = next((w for w in words if "=" not in w and (Path(w).is_file() or Path(w).suffix in CONFIG_SUFFIXES)), None)
+    return config, [w for w in words if w is not config]
+
+
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+
+
 def _cmd_train(args) -> None:
     from . import run
 
-    if _launched_distributed(args, ["train", args.config, *args.overrides]):
+    config, overrides = _config_and_overrides(args.words)
+    if _launched_distributed(args, ["train", *([config] if config else []), *overrides]):
         return
-    cfg = run.load_run_config(args.config, args.overrides)
-    run_dir = run.train(cfg, progress=False if args.quiet else None)
+    cfg = run.load_run_config(config, overrides)
+    run_dir = run.train(cfg, progress=False if args.quiet else None, label=run.config_label(config))
     _print_result(run_dir)
 
 
@@ -75,7 +91,7 @@ def _cmd_demo(args) -> None:
     cfg = run.parse_run_config(raw)
     print(
         f"aekit demo: training a {'-'.join(str(w) for w in [784, *cfg.model['hidden'], cfg.model['code_size']])} "
-        f"autoencoder on {cfg.data.name} for {cfg.train.epochs} epochs"
+        f"autoencoder on {cfg.data.name} for {cfg.train.epochs} epoch{'s' * (cfg.train.epochs != 1)}"
     )
     start = time.perf_counter()
     run_dir = run.train(cfg, progress=False if args.quiet else None)
@@ -84,32 +100,43 @@ def _cmd_demo(args) -> None:
     print(f"picture: {run_dir / 'reconstructions.png'}")
 
 
-def _cmd_models(args) -> None:
-    from .registry import list_models, model_entry
+def _print_table(summaries: dict[str, str]) -> None:
+    width = max(map(len, summaries), default=0)
+    for name in sorted(summaries):
+        print(f"{name:<{width}}  {summaries[name]}")
 
-    if args.name:
-        entry = model_entry(args.name)
-        print(f"{entry.name}: {entry.summary}")
-        for f in dataclasses.fields(entry.cls.Config):
-            default = "required (set from the data)" if f.name == "input_shape" else repr(
-                f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-            )
-            print(f"  {f.name}: {default}")
+
+def _yaml_value(value) -> str:
+    """A default as it is written in a config file: [1000, 500, 250], null, true, relu."""
+    import yaml
+
+    plain = list(value) if isinstance(value, tuple) else value
+    return yaml.safe_dump(plain, default_flow_style=True, width=1000).strip().removesuffix("...").strip()
+
+
+def _cmd_models(args) -> None:
+    if not args.name:
+        from .catalog import MODELS
+
+        _print_table(MODELS)
         return
-    names = list_models()
-    width = max(map(len, names))
-    for name in names:
-        print(f"{name:<{width}}  {model_entry(name).summary}")
+    import dataclasses
+
+    from .registry import model_entry
+
+    entry = model_entry(args.name)
+    print(f"{entry.name}: {entry.summary}")
+    for f in dataclasses.fields(entry.cls.Config):
+        default = "required (set from the data)" if f.name == "input_shape" else _yaml_value(
+            f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        )
+        print(f"  {f.name}: {default}")
 
 
 def _cmd_datasets(args) -> None:
-    from .data import data_dir
-    from .data.datasets import dataset_entry, list_datasets
+    from .catalog import DATASETS, data_dir
 
-    names = list_datasets()
-    width = max(map(len, names))
-    for name in names:
-        print(f"{name:<{width}}  {dataset_entry(name).summary}")
+    _print_table(DATASETS)
     print(f"\ndata directory: {data_dir()} (set AEKIT_DATA_DIR to change it)")
 
 
@@ -117,30 +144,34 @@ def _cmd_export(args) -> None:
     from .export import export_model
 
     suffix = ".onnx" if args.format == "onnx" else ".pt"
-    out = Path(args.output) if args.output else Path(args.run_dir) / f"{args.part}{suffix}"
+    source = Path(args.run_dir)
+    folder = source.parent if source.is_file() else source  # a model file: write beside it
+    out = Path(args.output) if args.output else folder / f"{args.part}{suffix}"
     path = export_model(args.run_dir, out, format=args.format, part=args.part)
     print(f"wrote {path}")
 
 
 def _cmd_experiment(args) -> None:
-    from .experiments import experiment, list_experiments, run_experiment, settings
-
     if args.action == "list":
-        names = list_experiments()
-        width = max(map(len, names)) if names else 0
-        for name in names:
-            print(f"{name:<{width}}  {experiment(name).summary}")
-        return
-    if not args.name:
-        from .errors import ConfigError
+        from .catalog import EXPERIMENTS
 
-        raise ConfigError(f"experiment {args.action}: give an experiment name (see `aekit experiment list`)")
+        _print_table(EXPERIMENTS)
+        return
+    names = [w for w in args.words if "=" not in w]
+    overrides = [w for w in args.words if "=" in w]
+    if len(names) != 1:
+        got = f"; got {', '.join(names)}" if names else ""
+        raise ConfigError(f"experiment {args.action}: give one experiment name (see `aekit experiment list`){got}")
+    from .experiments import run_experiment, settings
+
     if args.action == "show":
         import yaml
 
-        print(yaml.safe_dump(settings(args.name, args.overrides, tiny=args.tiny), sort_keys=False).rstrip())
+        print(yaml.safe_dump(settings(names[0], overrides, tiny=args.tiny), sort_keys=False).rstrip())
         return
-    run_dir, results = run_experiment(args.name, args.overrides, out_dir=args.out, tiny=args.tiny)
+    quiet = open(os.devnull, "w") if args.quiet else contextlib.nullcontext()  # noqa: SIM115
+    with quiet as sink, contextlib.redirect_stdout(sink or sys.stdout):  # --quiet: the headline alone
+        run_dir, results = run_experiment(names[0], overrides, out_dir=args.out, tiny=args.tiny)
     headline = results.get("summary") if isinstance(results, dict) else None
     if headline:
         print(headline)
@@ -162,16 +193,22 @@ def _distributed_flags(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aekit", description="Build, train, inspect and apply autoencoders.")
+    parser = argparse.ArgumentParser(
+        prog="aekit", description="Build, train, inspect and apply autoencoders.",
+        epilog="Flags and KEY=VALUE overrides may come in any order. --debug (or AEKIT_DEBUG=1) shows "
+               "the traceback of an unexpected error.",
+    )
     parser.add_argument("--version", action="version", version=f"aekit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("train", help="train a model from a YAML/JSON config")
-    p.add_argument("config", help="config file (see configs/)")
-    p.add_argument("overrides", nargs="*", help="dotted overrides such as model.code_size=2 train.epochs=5")
+    # `words` takes every word that is not a flag, wherever it comes (main() gathers the ones
+    # argparse leaves over after a flag)
+    p = sub.add_parser("train", help="train a model from a YAML/JSON config and/or dotted overrides")
+    p.add_argument("words", nargs="*", metavar="[CONFIG] [KEY=VALUE ...]",
+                   help="a config file (see configs/) and dotted overrides such as model.code_size=2 train.epochs=5")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _distributed_flags(p)
-    p.set_defaults(func=_cmd_train)
+    p.set_defaults(func=_cmd_train, words_dest="words")
 
     p = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
     p.add_argument("run_dir")
@@ -189,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs", help="parent folder of the run folder (default: runs)")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--quiet", action="store_true")
-    p.set_defaults(func=_cmd_demo)
+    p.set_defaults(func=_cmd_demo, words_dest="overrides")
 
     p = sub.add_parser("models", help="list the models, or the keys of one")
     p.add_argument("name", nargs="?")
@@ -199,38 +236,84 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", help="run folder, or a model/checkpoint .safetensors file")
     p.add_argument("--format", choices=["onnx", "torchscript"], default="onnx")
     p.add_argument("--part", choices=["encoder", "decoder", "full"], default="encoder")
-    p.add_argument("--output", default=None, help="file to write (default: RUN_DIR/<part>.onnx or .pt)")
+    p.add_argument("--output", default=None, help="file to write (default: <part>.onnx or .pt in the run folder or beside the file)")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("experiment", help="the classic experiments: list, show NAME, run NAME")
     p.add_argument("action", choices=["list", "show", "run"])
-    p.add_argument("name", nargs="?")
-    p.add_argument("overrides", nargs="*", help="settings such as epochs=5")
+    p.add_argument("words", nargs="*", metavar="[NAME] [KEY=VALUE ...]", help="the experiment and settings such as epochs=5")
     p.add_argument("--tiny", action="store_true", help="a tiny budget that runs in seconds (for tests)")
     p.add_argument("--out", default="runs", help="parent folder of the run folder (default: runs)")
-    p.set_defaults(func=_cmd_experiment)
+    p.add_argument("--quiet", action="store_true", help="print the headline and the run folder only")
+    p.set_defaults(func=_cmd_experiment, words_dest="words")
 
     p = sub.add_parser("report", help="one self-contained HTML page about run folders (pictures, tables, curves)")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders of aekit train or aekit experiment run")
     p.add_argument("--output", default=None, help="HTML file to write (default: RUN_DIR/report.html for one run, else ./report.html)")
-    p.set_defaults(func=_cmd_report)
+    p.set_defaults(func=_cmd_report, words_dest="run_dirs")
 
     p = sub.add_parser("datasets", help="list the data sets")
     p.set_defaults(func=_cmd_datasets)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """argparse, with words after a flag (`train c.yaml --quiet x=1`) joined to the command's words."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    dest = getattr(args, "words_dest", None)
+    flags = [e for e in extra if e.startswith("-")]
+    if flags or (extra and dest is None):
+        parser.error(f"unrecognized arguments: {' '.join(flags or extra)}")
+    if extra:
+        setattr(args, dest, [*getattr(args, dest), *extra])
+    return args
+
+
+def _interrupted(err: KeyboardInterrupt) -> str:
+    """What is true after Ctrl-C: the folder to resume, or that nothing was saved yet."""
+    run_dir = getattr(err, "run_dir", None)
+    if run_dir is None:
+        return "aekit: interrupted"
+    from .training.checkpoint import CHECKPOINT_FILE
+
+    if (Path(run_dir) / CHECKPOINT_FILE).is_file():
+        return f"aekit: interrupted; the last checkpoint is intact: `aekit resume {run_dir}` continues"
+    return f"aekit: interrupted before the first checkpoint of {run_dir}: nothing to resume, train again"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("AEKIT_DEBUG", "") not in ("", "0")
+    argv = [a for a in argv if a != "--debug"]
     try:
+        args = parse_args(argv)
         args.func(args)
+        sys.stdout.flush()  # here, so that a closed pipe (`| head`) is caught below
     except AekitError as err:
+        if debug:
+            raise
         print(f"aekit: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("aekit: interrupted; the last checkpoint is intact (aekit resume RUN_DIR continues)", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        print(_interrupted(err), file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`aekit ... | head`): stop quietly, as `cat` does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail again
+        return 141
+    except ModuleNotFoundError as err:  # a dependency (or an extra) that is not installed
+        if debug:
+            raise
+        print(f"aekit: error: the package '{err.name}' is not installed; `pip install aekit` (or `pip install -e .` "
+              "in a clone) installs aekit's dependencies", file=sys.stderr)
+        return 2
+    except Exception as err:  # a case aekit does not handle yet: still one line
+        if debug:
+            raise
+        reason = (str(err).splitlines() or [""])[0]
+        print(f"aekit: error: {type(err).__name__}: {reason} (unexpected; --debug or AEKIT_DEBUG=1 shows the "
+              "traceback)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -184,9 +184,13 @@ def load_file(path: str | Path) -> dict[str, Any]:
     text = path.read_text()
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as err:
-        line = str(err).splitlines()[0]
-        raise ConfigError(f"config file {path} is not valid YAML/JSON: {line}") from None
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"config file {path} is not valid JSON: line {err.lineno}, column {err.colno}: {err.msg}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"config file {path} is not valid YAML: {where}{problem}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -17,6 +17,10 @@ class DataNotFoundError(DataError, FileNotFoundError):
     """Data files are missing and could not be downloaded."""
 
 
+class NoTestSplitError(DataNotFoundError):
+    """The data has no test part (a CSV, an .npy, a folder, an .npz without x_test)."""
+
+
 class CheckpointError(AekitError):
     """A checkpoint or run folder is missing, truncated, tampered with or from another model."""
 

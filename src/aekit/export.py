@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -114,9 +115,26 @@ def _resolve(obj) -> nn.Module:
     )
 
 
+class _NotTorchvision(logging.Filter):
+    """Drops torch.onnx's "torchvision is not installed. Skipping ..." lines: aekit never uses torchvision."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "torchvision is not installed" not in record.getMessage()
+
+
 def _to_onnx(wrapper: nn.Module, example: Tensor, path: Path, part: str) -> None:
     input_name, output_name = _NAMES[part]
     batch = torch.export.Dim("batch")
+    quiet = _NotTorchvision()
+    logger = logging.getLogger("torch.onnx._internal.exporter._registration")
+    logger.addFilter(quiet)
+    try:
+        _export_onnx(wrapper, example, path, input_name, output_name, batch)
+    finally:
+        logger.removeFilter(quiet)
+
+
+def _export_onnx(wrapper, example, path, input_name, output_name, batch) -> None:
     torch.onnx.export(
         wrapper,
         (example,),

@@ -16,9 +16,11 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -27,21 +29,22 @@ import yaml
 from .config import apply_overrides, build, check, load_file, positive, to_dict
 from .data import Dataset, load_dataset
 from .data.datasets import list_datasets
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, DataNotFoundError
 from .models.pca import pca_reconstruct, principal_components
 from .registry import make_config, model_entry
 from .training import checkpoint as ckpt
 from .training import distributed
-from .training.loop import TrainConfig, evaluate, fit
+from .training.loop import TrainConfig, check_inputs, evaluate, fit
 
-CONFIG_FILE = "config.yaml"
+CONFIG_FILE = ckpt.CONFIG_FILE
 AUTO, AUTO_MODEL = "auto", "dense"  # model.name `auto`: a dense model chosen from the data (auto_model)
 EVAL_SAMPLES = 50_000  # memory-mapped data is evaluated (and PCA fitted) on a seeded sample this big
 
 
 @dataclass(frozen=True, kw_only=True)
 class DataConfig:
-    name: str = "mnist-mini"  # a registered data set (`aekit datasets`) or a path to a file/folder
+    name: str | None = "mnist-mini"  # a registered data set (`aekit datasets`) or a path to a file/folder
+    layout: Literal["auto", "nchw", "nhwc"] = "auto"  # 4-D image arrays; auto: channel-last when unambiguous
     val_fraction: float = 0.1  # held out from the training split, stratified, seeded by train.seed
     limit: int | None = None  # train on a seeded random subset of this many samples
     test_limit: int | None = None  # evaluate on at most this many test samples
@@ -109,21 +112,39 @@ def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...]) -> dict[str
     first = min(1024, max(256, 2 ** math.ceil(math.log2(max(dim // 2, 1)))))
     chosen = {"hidden": [first, first // 2], "code_size": 32, "activation": "elu", "linear_path": True,
               "output_activation": "linear", "recon_loss": "mse"}
-    return {**chosen, **{k: v for k, v in model.items() if k != "name"}, "name": AUTO_MODEL}
+    return {"name": AUTO_MODEL, **chosen, **{k: v for k, v in model.items() if k != "name"}}
+
+
+def config_label(path: str | Path | None) -> str | None:
+    """How run folders of a config file are named: its stem (conv-upsample), not a run's own config.yaml."""
+    if path is None or Path(path).name == CONFIG_FILE:
+        return None
+    return Path(path).stem
+
+
+def _data_name(cfg: RunConfig) -> str:
+    if cfg.data.name is None:
+        raise ConfigError(
+            "data.name: null (aekit.fit was given arrays, not a named data set or file, so the run folder does "
+            "not know its data); set data.name in the run's config.yaml"
+        )
+    return cfg.data.name
 
 
 def load_data(cfg: RunConfig) -> tuple[Dataset, Dataset | None]:
     """(train, val) as the config says: subset by `limit`, then a stratified seeded split."""
-    full = load_dataset(cfg.data.name, "train").take(cfg.data.limit, seed=cfg.train.seed)
+    full = load_dataset(_data_name(cfg), "train", layout=cfg.data.layout).take(cfg.data.limit, seed=cfg.train.seed)
     if cfg.data.val_fraction == 0:
         return full, None
     return full.split(cfg.data.val_fraction, seed=cfg.train.seed)
 
 
 def load_test(cfg: RunConfig) -> Dataset | None:
+    """The test split, or None when the data has none. A test part that exists but cannot be used
+    (corrupt, NaN, labels of another length) raises: it is never quietly replaced."""
     try:
-        test = load_dataset(cfg.data.name, "test")
-    except DataError:
+        test = load_dataset(_data_name(cfg), "test", layout=cfg.data.layout)
+    except DataNotFoundError:
         return None
     return test.take(cfg.data.test_limit, seed=cfg.train.seed)
 
@@ -133,6 +154,21 @@ def resolve_model(cfg: RunConfig, sample_shape: tuple[int, ...]) -> RunConfig:
     if cfg.model["name"] != AUTO:
         return cfg
     return dataclasses.replace(cfg, model=auto_model(cfg.model, sample_shape))
+
+
+def load_splits(cfg: RunConfig) -> tuple[Dataset, Dataset | None, Dataset | None]:
+    """(train, val, test); each is checked against the model by `check_splits` before any step."""
+    return (*load_data(cfg), load_test(cfg))
+
+
+def check_splits(model, splits: tuple[Dataset, Dataset | None, Dataset | None]) -> None:
+    """Every split fits the model (shape, finite values, range), so no run dies after training."""
+    for what, data in zip(("train", "validation", "test"), splits):
+        if data is not None:
+            try:
+                check_inputs(model, data.x)
+            except DataError as err:
+                raise DataError(f"{what} data ({data.name}): {err}") from None
 
 
 def build_model(cfg: RunConfig, sample_shape: tuple[int, ...]):
@@ -147,8 +183,11 @@ def build_model(cfg: RunConfig, sample_shape: tuple[int, ...]):
     return create_model(cfg.model["name"], **values, input_shape=sample_shape)
 
 
-def new_run_dir(cfg: RunConfig) -> Path:
-    name = cfg.output.name or f"{cfg.model['name']}-{Path(cfg.data.name).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+def new_run_dir(cfg: RunConfig, label: str | None = None) -> Path:
+    """output.dir/output.name, by default <label or model>-<data>-<time> (the data left out when the label names it)."""
+    label, data = label or cfg.model["name"], Path(cfg.data.name or "data").stem
+    prefix = label if data in label else f"{label}-{data}"
+    name = cfg.output.name or f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = Path(cfg.output.dir) / name
     if (run_dir / ckpt.CHECKPOINT_FILE).exists():
         raise ConfigError(f"run folder {run_dir} already holds a run; use `aekit resume {run_dir}` or another output.name")
@@ -158,36 +197,57 @@ def new_run_dir(cfg: RunConfig) -> Path:
 def save_config(cfg: RunConfig, run_dir: Path, sample_shape: tuple[int, ...]) -> None:
     resolved = to_dict(cfg)
     resolved["model"] = {**resolved["model"], "input_shape": list(sample_shape)}
-    data_path = Path(cfg.data.name).expanduser()
-    if cfg.data.name not in list_datasets() and data_path.exists():  # a user's file: found from anywhere
+    data_path = Path(cfg.data.name or "").expanduser()
+    if cfg.data.name and cfg.data.name not in list_datasets() and data_path.exists():  # a user's file: found from anywhere
         resolved["data"] = {**resolved["data"], "name": str(data_path.resolve())}
     ckpt.atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False))
 
 
-def train(cfg: RunConfig, *, progress: bool | None = None) -> Path:
+def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = None) -> Path:
     """Train a run from its config; returns the run folder (already evaluated).
 
-    Under torchrun every process trains its shard; only rank 0 writes and evaluates.
+    Every split is loaded and checked against the model before the folder is made. Under torchrun
+    every process trains its shard; only rank 0 writes and evaluates. `label` starts the folder's
+    default name (the config file's stem) in place of the model's name.
     """
     distributed.init()
-    run_dir = Path(distributed.broadcast(str(new_run_dir(cfg))))  # one (timestamped) name for all ranks
-    train_data, val_data = load_data(cfg)
-    cfg = resolve_model(cfg, train_data.sample_shape)  # config.yaml names the model that was chosen
-    model = build_model(cfg, train_data.sample_shape)
+    run_dir = Path(distributed.broadcast(str(new_run_dir(cfg, label))))  # one (timestamped) name for all ranks
+    splits = load_splits(cfg)
+    cfg = resolve_model(cfg, splits[0].sample_shape)  # config.yaml names the model that was chosen
+    model = build_model(cfg, splits[0].sample_shape)
+    check_splits(model, splits)
     if distributed.is_main():
         run_dir.mkdir(parents=True, exist_ok=True)
-        save_config(cfg, run_dir, train_data.sample_shape)
+        save_config(cfg, run_dir, splits[0].sample_shape)
     options = {} if progress is None else {"progress": progress}
-    fit(model, train_data, val_data, config=cfg.train, run_dir=run_dir, **options)
+    with _names_run_dir_on_interrupt(run_dir):
+        fit(model, splits[0], splits[1], config=cfg.train, run_dir=run_dir, **options)
     if distributed.is_main():
-        evaluate_run(run_dir, model=model)
+        evaluate_run(run_dir, model=model, splits=splits)
     return run_dir
+
+
+@contextmanager
+def _names_run_dir_on_interrupt(run_dir: Path) -> Iterator[None]:
+    """Ctrl-C during training carries the run folder, so the CLI can say which one to resume."""
+    try:
+        yield
+    except KeyboardInterrupt as err:
+        err.run_dir = run_dir
+        raise
 
 
 def read_run(run_dir: str | Path) -> RunConfig:
     run_dir = Path(run_dir)
     if not (run_dir / CONFIG_FILE).is_file():
-        raise ConfigError(f"{run_dir} is not a run folder: it has no {CONFIG_FILE}")
+        if (run_dir / "experiment.yaml").is_file():
+            raise ConfigError(
+                f"{run_dir} is an experiment folder: its results are in results.json and report.html; "
+                "`aekit export` takes one of its model-*.safetensors files"
+            )
+        runs = sorted(str(c.parent) for c in run_dir.glob(f"*/{CONFIG_FILE}")) if run_dir.is_dir() else []
+        inside = f"; it holds run folders such as {runs[-1]}" if runs else ""
+        raise ConfigError(f"{run_dir} is not a run folder: it has no {CONFIG_FILE}{inside}")
     return load_run_config(run_dir / CONFIG_FILE)
 
 
@@ -195,8 +255,10 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
     """Continue an interrupted run exactly where its last checkpoint left it."""
     run_dir = Path(run_dir)
     cfg = read_run(run_dir)
-    train_data, val_data = load_data(cfg)
-    model = build_model(cfg, train_data.sample_shape)
+    splits = load_splits(cfg)
+    model = build_model(cfg, splits[0].sample_shape)
+    check_splits(model, splits)
+    train_data, val_data = splits[0], splits[1]
     options: dict[str, Any] = {} if progress is None else {"progress": progress}
     target = cfg.train.epochs if epochs is None else epochs
     if epochs is not None:
@@ -210,9 +272,10 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
     if done >= target and distributed.is_main():
         print(f"{run_dir} has already trained {done} epochs (target {target}): nothing to continue; "
               f"`aekit resume {run_dir} --epochs N` with N > {done} trains longer. Evaluating it again.")
-    fit(model, train_data, val_data, config=cfg.train, run_dir=run_dir, resume=True, **options)
+    with _names_run_dir_on_interrupt(run_dir):
+        fit(model, train_data, val_data, config=cfg.train, run_dir=run_dir, resume=True, **options)
     if distributed.is_main():
-        evaluate_run(run_dir, model=model)
+        evaluate_run(run_dir, model=model, splits=splits)
     return run_dir
 
 
@@ -244,15 +307,20 @@ def in_memory(data: Dataset, seed: int) -> Dataset:
     return Dataset(part.x[:], part.y, part.name, part.classes, part.meta)
 
 
-def evaluate_run(run_dir: str | Path, *, model=None, write: bool = True) -> dict[str, Any]:
-    """Test metrics of a run next to PCA's at the same code size; writes metrics.json and a picture."""
+def evaluate_run(run_dir: str | Path, *, model=None, write: bool = True, splits=None) -> dict[str, Any]:
+    """Test metrics of a run next to PCA's at the same code size; writes metrics.json and a picture.
+
+    splits: (train, val, test) already loaded and checked by `train`/`resume`; else loaded and checked here.
+    """
     run_dir = Path(run_dir)
     cfg = read_run(run_dir)
     if model is None:
         model = ckpt.load_model(run_dir)
     model.eval()
-    train_data, val_data = load_data(cfg)
-    test = load_test(cfg)
+    if splits is None:
+        splits = load_splits(cfg)
+        check_splits(model, splits)
+    train_data, val_data, test = splits
     split = "test"
     if test is None:
         test, split = val_data, "val"
@@ -268,10 +336,13 @@ def evaluate_run(run_dir: str | Path, *, model=None, write: bool = True) -> dict
         "squared_error_per_sample": float(sse.mean()),
     }
     code_size = getattr(model.config, "code_size", None)
-    if isinstance(code_size, int) and code_size < train_data.x[0].numel():
+    features = train_data.x[0].numel()
+    if isinstance(code_size, int) and code_size < features:
         pca = pca_squared_error(train_data.x, test.x, code_size, seed=cfg.train.seed)
         metrics["pca_code_size"] = code_size
         metrics["pca_squared_error_per_sample"] = float(pca.mean())
+    elif isinstance(code_size, int):  # PCA with as many components as features reconstructs exactly
+        metrics["pca_skipped"] = f"code size {code_size} >= {features} input features (overcomplete): PCA would be exact"
     if write:
         ckpt.atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1))
         if test.x.ndim == 4:  # images: test samples above their reconstructions
@@ -291,6 +362,8 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         lines.append(
             f"  squared error per sample (PCA-{metrics['pca_code_size']}):    {metrics['pca_squared_error_per_sample']:.3f}"
         )
+    elif "pca_skipped" in metrics:
+        lines.append(f"  no PCA comparison: {metrics['pca_skipped']}")
     return "\n".join(lines)
 
 

@@ -253,7 +253,8 @@ def learning_curves(
         ax.plot(epochs, train, color=colour, linestyle="-", marker="o", markersize=3, label=f"{name} (train)")
         if f"val_{metric}" in history:
             val = np.asarray(history[f"val_{metric}"], dtype=float)
-            ax.plot(epochs, val, color=colour, linestyle="--", marker="o", markersize=3, label=f"{name} (val)")
+            # a run resumed without its validation data logs val for its first epochs only
+            ax.plot(epochs[: len(val)], val, color=colour, linestyle="--", marker="o", markersize=3, label=f"{name} (val)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric)

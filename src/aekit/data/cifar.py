@@ -78,8 +78,8 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{path} has keys {sorted(map(str, entry))}; a CIFAR-10 batch has 'data' and 'labels'")
     data, labels = entry["data"], np.asarray(entry["labels"])
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
-        shape = getattr(data, "shape", None)
-        raise DataError(f"{path}: 'data' must be a uint8 array of shape (N, 3072), got {type(data).__name__} {shape}")
+        found = f"{data.dtype} array of shape {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
+        raise DataError(f"{path}: 'data' must be a uint8 array of shape (N, 3072), got a {found}")
     if labels.shape != (len(data),) or not np.issubdtype(labels.dtype, np.integer):
         raise DataError(f"{path}: {len(data)} images but 'labels' has shape {labels.shape} ({labels.dtype})")
     if len(labels) and (labels.min() < 0 or labels.max() >= len(CLASSES)):
@@ -113,9 +113,12 @@ def _extract(archive: Path, into: Path) -> None:
 
 @register_dataset("cifar10", "CIFAR-10 colour photos in 10 classes, 50,000 + 10,000, 3x32x32 (Krizhevsky 2009)")
 def load_cifar10(split: str, folder: Path) -> Dataset:
-    """Reads `folder/cifar10/cifar-10-batches-py/`; downloads and unpacks the archive when it is missing."""
+    """Reads `folder/cifar10/cifar-10-batches-py/`, or `folder/cifar-10-batches-py/` (the archive
+    unpacked straight into the data folder); downloads and unpacks the archive when both are missing."""
     root = folder / "cifar10"
     batch_dir = root / BATCH_FOLDER
+    if not batch_dir.is_dir() and (folder / BATCH_FOLDER).is_dir():
+        batch_dir = folder / BATCH_FOLDER
     missing = [n for n in BATCHES[split] if not (batch_dir / n).is_file()]
     if missing:
         try:
@@ -125,8 +128,8 @@ def load_cifar10(split: str, folder: Path) -> Dataset:
         except DataNotFoundError:
             raise DataNotFoundError(
                 f"cifar10: missing {', '.join(missing)} in {batch_dir} and the archive could not be downloaded; "
-                f"unpack {CIFAR10_URL} into {root} (it holds {BATCH_FOLDER}/), "
-                f"or set AEKIT_DATA_DIR to a folder holding cifar10/{BATCH_FOLDER}/"
+                f"unpack {CIFAR10_URL} into {root} or {folder} (it holds {BATCH_FOLDER}/), "
+                f"or set AEKIT_DATA_DIR to a folder holding cifar10/{BATCH_FOLDER}/ or {BATCH_FOLDER}/"
             ) from None
         _extract(archive, root)
     return load_batches(batch_dir, split)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from ..catalog import data_dir  # noqa: F401  (aekit.data.data_dir, torch-free for the CLI)
 from ..errors import DataError
 
 
@@ -23,6 +22,9 @@ class Dataset:
     name: str = "data"
     classes: list[str] | None = None  # label index -> class name
     meta: dict = field(default_factory=dict)  # loader-specific extras (vocabulary, file names, ...)
+    # what load_dataset was given for this whole split (a name or a file); None for a subset or your own
+    # tensors. aekit.fit records it in the run folder, so that `aekit evaluate|resume` find the data.
+    source: str | None = None
 
     def __post_init__(self) -> None:
         if self.y is not None and len(self.y) != len(self.x):
@@ -136,16 +138,9 @@ def scale_to_unit(
     if offset != 0.0 or divisor != 1.0:
         if math.isfinite(divisor) and divisor > float(np.finfo(np.float32).max):  # out - offset would overflow
             out = out.astype(np.float64)
-        out = ((out - offset) / divisor).astype(np.float32, copy=False)
+        out = out - offset  # a new array (never `array` itself), divided in place: one copy at a time
+        out /= divisor
+        out = out.astype(np.float32, copy=False)
     if like is not None and scale != "none":
         out = np.clip(out, 0.0, 1.0)
     return out
-
-
-def data_dir() -> Path:
-    """Where data sets live: $AEKIT_DATA_DIR, else the user's cache folder (e.g. ~/.cache/aekit)."""
-    env = os.environ.get("AEKIT_DATA_DIR")
-    if env:
-        return Path(env).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "aekit"

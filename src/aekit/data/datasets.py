@@ -55,8 +55,13 @@ def _ensure_loaded() -> None:
     from . import cifar, files, text  # noqa: F401  (registers loaders of other modules)
 
 
-def load_dataset(name: str, split: str = "train", *, root: str | Path | None = None) -> Dataset:
-    """Load data set `name` (or a user's file or folder path), split 'train' or 'test'."""
+def load_dataset(
+    name: str, split: str = "train", *, root: str | Path | None = None, layout: str = "auto"
+) -> Dataset:
+    """Load data set `name` (or a user's file or folder path), split 'train' or 'test'.
+
+    layout: how a user's 4-D image arrays are stored, "auto", "nchw" or "nhwc" (files.to_nchw).
+    """
     _ensure_loaded()
     if split not in SPLITS:
         raise ConfigError(f"split {split!r} is not allowed; choose one of: {', '.join(SPLITS)}")
@@ -64,10 +69,14 @@ def load_dataset(name: str, split: str = "train", *, root: str | Path | None = N
     if name not in _DATASETS and (path.exists() or path.suffix in (".npy", ".npz", ".csv")):
         from .files import load_path
 
-        return load_path(path, split=split)
+        data = load_path(path, split=split, layout=layout)
+        data.source = str(path.resolve())  # found from anywhere, as config.yaml records it
+        return data
     entry = dataset_entry(name)
     folder = Path(root) if root is not None else data_dir()
-    return entry.loader(split, folder)
+    data = entry.loader(split, folder)
+    data.source = name if root is None else None  # another root is not reproducible by name
+    return data
 
 
 # --- the MNIST family ----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import DataError
+from ..errors import DataError, NoTestSplitError
 from .core import Dataset, scale_to_unit
 from .memmap import MemmapArray
 
@@ -18,8 +19,33 @@ MMAP_BYTES = 256 * 2**20  # .npy files larger than this are memory-mapped and re
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
-def load_path(path: str | Path, *, split: str = "train", scale: str = "auto") -> Dataset:
-    """Load a user's file or folder; 'test' needs a file that holds a test part (npz x_test)."""
+LAYOUTS = ("auto", "nchw", "nhwc")
+CHANNELS = (1, 3, 4)  # grey, RGB, RGBA: the sizes a channel axis has
+
+
+def to_nchw(x: np.ndarray, *, layout: str = "auto", name: str = "data") -> np.ndarray:
+    """Images as (N, C, H, W) from (N, H, W), (N, H, W, C) or (N, C, H, W) (a view, no copy).
+
+    layout "auto" reads 4-D arrays as channel-last (Keras', most NumPy code's CIFAR) when only
+    the last axis has 1, 3 or 4 entries, else as channel-first (torch's); "nhwc" or "nchw" forces it.
+    """
+    if layout not in LAYOUTS:
+        raise DataError(f"data.layout: {layout!r} is not allowed; choose one of: {', '.join(LAYOUTS)}")
+    if x.ndim == 3:
+        return x[:, None]  # (N, H, W) -> (N, 1, H, W)
+    channel_last = x.ndim == 4 and x.shape[3] in CHANNELS and x.shape[1] not in CHANNELS
+    if x.ndim == 4 and (layout == "nhwc" or (layout == "auto" and channel_last)):
+        if isinstance(x, np.memmap):  # read a row at a time as stored: a transposed view cannot be
+            raise DataError(f"{name}: a memory-mapped (N, H, W, C) array is not supported; save it as (N, C, H, W)")
+        return x.transpose(0, 3, 1, 2)  # (N, H, W, C) -> (N, C, H, W)
+    return x
+
+
+def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", layout: str = "auto") -> Dataset:
+    """Load a user's file or folder; 'test' needs a file that holds a test part (npz x_test).
+
+    Arrays of images may be (N, H, W), (N, H, W, C) or (N, C, H, W) (see `to_nchw`).
+    """
     path = Path(path).expanduser()
     if not path.exists():
         raise DataError(f"{path} does not exist; give a .npy, .npz or .csv file or a folder of images")
@@ -37,11 +63,12 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto") ->
     else:
         raise DataError(f"{path}: unsupported file type {path.suffix!r}; use .npy, .npz, .csv or a folder of images")
     if split == "test" and not (path.suffix == ".npz"):
-        raise DataError(f"{path} holds no separate test part; evaluate on a validation split instead")
+        raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
     if np.ndim(x) < 2:
         raise DataError(
             f"{path} holds an array of shape {np.shape(x)}; expected (N, features) or (N, C, H, W) samples"
         )
+    x = to_nchw(x, layout=layout, name=str(path))
     if isinstance(x, np.memmap):  # stays on disk: scaled as it is read
         samples = MemmapArray.scaled(x, name=str(path), scale=scale)
     else:  # a test part is scaled as its training part is, never by its own range
@@ -94,47 +121,79 @@ def _npz_part(arrays: dict[str, np.ndarray], split: str, path: Path) -> tuple[np
                 break
             return arrays[xk], arrays.get(yk)
     if split == "test":
-        raise DataError(f"{path} holds no x_test array; its arrays are: {', '.join(sorted(arrays))}")
+        raise NoTestSplitError(f"{path} holds no x_test array; its arrays are: {', '.join(sorted(arrays))}")
     if len(arrays) == 1:
         return next(iter(arrays.values())), None
     raise DataError(f"{path}: name the arrays x (and y) or x_train/y_train; found: {', '.join(sorted(arrays))}")
 
 
 def _csv(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """Numeric CSV; a header row is optional, a column named 'label' (or 'y', 'class') holds labels."""
+    """Numeric CSV; a header row is optional, a column named 'label' (or 'y', 'class') holds labels.
+
+    numpy's C parser reads the features straight into float32 and the labels into float64: a 22 MB
+    CSV peaks at about 2x its final array (a list of Python strings took 19x the file).
+    """
+    header, skip = _csv_header(path)
     try:
         with open(path, newline="") as f:
-            rows = list(csv.reader(f))
+            first = next((r for r in csv.reader(f) if r), [])
+    except (UnicodeDecodeError, csv.Error) as err:  # _csv_header read the start; this is the same file
+        raise DataError(f"{path} is not a readable text CSV file ({str(err).splitlines()[0]})") from None
+    width = len(header) if header else len(first)
+    index_col = 1 if header and header[0] == "" and width > 1 else 0  # an unnamed first column: pandas' index
+    label_col = next((header.index(k) for k in ("label", "y", "class", "target") if header and k in header), None)
+    features = [i for i in range(index_col, width) if i != label_col]
+    read = {"delimiter": ",", "skiprows": skip, "ndmin": 2, "encoding": "utf-8", "quotechar": '"'}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": refused below
+            table = np.loadtxt(path, dtype=np.float32, usecols=features, **read)
+            labels = None if label_col is None else np.loadtxt(path, dtype=np.float64, usecols=[label_col], **read)[:, 0]
+    except (ValueError, UnicodeDecodeError):
+        raise _csv_problem(path, skip, width) from None
+    if len(table) == 0:
+        raise DataError(f"{path} has a header but no data rows")
+    return table, labels
+
+
+def _csv_header(path: Path) -> tuple[list[str] | None, int]:
+    """(the header row lower-cased, or None; how many lines precede the data)."""
+    try:
+        with open(path, newline="") as f:
+            reader = csv.reader(f)
+            first = next((r for r in reader if r), None)
+            line = reader.line_num
     except (UnicodeDecodeError, csv.Error) as err:
         raise DataError(f"{path} is not a readable text CSV file ({str(err).splitlines()[0]})") from None
-    rows = [r for r in rows if r]
-    if not rows:
+    if first is None:
         raise DataError(f"{path} is empty")
-    header = None
-    first = [v.strip() for v in rows[0]]
+    first = [v.strip() for v in first]
     try:
         [float(v) for v in first]
-        if len(first) >= 3 and first == [str(i) for i in range(len(first))]:  # pandas' names for unnamed columns
-            header, rows = first, rows[1:]
     except ValueError:
-        header, rows = [h.lower() for h in first], rows[1:]
-    if not rows:
-        raise DataError(f"{path} has a header but no data rows")
-    if header and header[0] == "" and len(header) > 1:  # an unnamed first column: pandas' index, not a feature
-        header, rows = header[1:], [r[1:] for r in rows]
-    width = len(header) if header else len(rows[0])
-    for i, r in enumerate(rows):
-        if len(r) != width:
-            line = i + (2 if header else 1)
-            raise DataError(f"{path}: line {line} has {len(r)} values, expected {width} (truncated or ragged file?)")
-    try:
-        table = np.array(rows, dtype=np.float64)
-    except ValueError as err:
-        raise DataError(f"{path}: every value must be a number ({err})") from None
-    label_col = next((header.index(k) for k in ("label", "y", "class", "target") if header and k in header), None)
-    if label_col is None:
-        return table, None
-    return np.delete(table, label_col, axis=1), table[:, label_col]
+        return [h.lower() for h in first], line
+    if len(first) >= 3 and first == [str(i) for i in range(len(first))]:  # pandas' names for unnamed columns
+        return first, line
+    return None, line - 1
+
+
+def _csv_problem(path: Path, skip: int, width: int) -> DataError:
+    """Why numpy could not read the CSV, naming the first bad line (read again, slowly: errors only)."""
+    with open(path, newline="", errors="replace") as f:
+        reader = csv.reader(f)
+        for row in reader:
+            if reader.line_num <= skip or not row:
+                continue
+            if len(row) != width:
+                return DataError(
+                    f"{path}: line {reader.line_num} has {len(row)} values, expected {width} (truncated or ragged file?)"
+                )
+            for value in row:
+                try:
+                    float(value)
+                except ValueError:
+                    return DataError(f"{path}: every value must be a number (line {reader.line_num}: {value[:20]!r})")
+    return DataError(f"{path} is not a readable numeric CSV file")
 
 
 def _image_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:

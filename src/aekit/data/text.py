@@ -172,7 +172,7 @@ def load_imdb(
     maxlen: int = 512,  # words kept per review (its last ones), for "sequence"
     num_words: int = 10_000,  # vocabulary: indices >= num_words become OOV
 ) -> Dataset:
-    """IMDb reviews from `folder/imdb/imdb.npz` (Keras) or `folder/imdb/aclImdb/` (the original text)."""
+    """IMDb reviews from `folder/imdb/imdb.npz` (Keras) or `folder/imdb/aclImdb/` or `folder/aclImdb/` (the original text)."""
     if representation not in ("sequence", "bow"):
         raise ConfigError(f"representation: {representation!r} is not allowed; choose sequence or bow")
     if maxlen <= 0:
@@ -181,6 +181,8 @@ def load_imdb(
         raise ConfigError(f"num_words: must be > {INDEX_FROM} (indices 0-2 are reserved), got {num_words}")
     root = folder / "imdb"
     npz, acl = root / "imdb.npz", root / "aclImdb"
+    if not npz.is_file() and not (acl / split).is_dir() and (folder / "aclImdb" / split).is_dir():
+        acl = folder / "aclImdb"  # the archive unpacked straight into the data folder
     meta: dict[str, Any] = {"representation": representation, "num_words": num_words}
     if not npz.is_file() and not (acl / split).is_dir():
         try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -103,7 +104,12 @@ def run_experiment(
         run_dir = Path(out_dir) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{suffix}"
     run_dir.mkdir(parents=True)
     atomic_write_text(run_dir / "experiment.yaml", yaml.safe_dump({"experiment": name, "settings": values}, sort_keys=False))
-    results = exp.fn(values, run_dir)
+    try:
+        results = exp.fn(values, run_dir)
+    except BaseException:
+        if [p.name for p in run_dir.iterdir()] == ["experiment.yaml"]:  # it failed before writing anything
+            shutil.rmtree(run_dir)
+        raise
     atomic_write_text(run_dir / "results.json", json.dumps(results, indent=1, default=float))
     from ..report import write_report
 

@@ -158,7 +158,7 @@ class Run:
         torch.manual_seed(self.s["seed"])  # the same seed gives the same initial weights
         model = create_model(model_name, input_shape=train.sample_shape, **model_config)
         s = self.s
-        print(f"  training {tag} ({model.num_parameters():,} parameters) on {len(train):,} digits for {s['epochs']} epochs",
+        print(f"  training {tag} ({model.num_parameters():,} parameters) on {len(train):,} digits for {s['epochs']} epoch{'s' * (s['epochs'] != 1)}",
               flush=True)
         history = fit(model, train, val, epochs=s["epochs"], batch_size=s["batch_size"], lr=s["lr"],
                       seed=s["seed"], progress=False)

@@ -193,7 +193,7 @@ def pretrain_mnist(settings: dict[str, Any], run_dir: Path) -> dict[str, Any]:
                     error = 100 * (1 - model.accuracy(test))
                     errors.setdefault((method, n), []).append(error)
                     seconds.setdefault((method, n), []).append(took)
-                    print(f"seed {seed}  {n:>6} labels  {method:<10} test error {error:6.2f}%  ({epochs} epochs, {took:.0f}s)", flush=True)
+                    print(f"seed {seed}  {n:>6} labels  {method:<10} test error {error:6.2f}%  ({epochs} epoch{'s' * (epochs != 1)}, {took:.0f}s)", flush=True)
 
     rows = []
     for method in methods:

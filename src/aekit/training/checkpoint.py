@@ -27,6 +27,7 @@ from ..errors import CheckpointError, ConfigError
 FORMAT_VERSION = 1
 MODEL_FILE = "model.safetensors"
 CHECKPOINT_FILE = "checkpoint.safetensors"
+CONFIG_FILE = "config.yaml"  # the run's config: what `aekit evaluate|resume|report` read
 
 
 def _umask() -> int:
@@ -173,18 +174,48 @@ def load_state(model, state: dict[str, torch.Tensor], path: Path) -> None:
     model.load_state_dict(state)
 
 
+def model_file(folder: Path) -> Path:
+    """The model in a folder: model.safetensors, else the checkpoint, else its one *.safetensors file."""
+    for name in (MODEL_FILE, CHECKPOINT_FILE):
+        if (folder / name).is_file():
+            return folder / name
+    others = sorted(p.name for p in folder.glob("*.safetensors") if p.name != "best.safetensors")
+    if len(others) == 1:  # e.g. an experiment's model-<tag>.safetensors
+        return folder / others[0]
+    if others:
+        raise CheckpointError(f"{folder} holds {len(others)} models ({', '.join(others)}); give one of these files")
+    return folder / MODEL_FILE  # read() says it does not exist
+
+
 def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
-    """Rebuild a model saved by `save_model`, `fit` (a run folder) or a training checkpoint."""
+    """Rebuild a model saved by `save_model`, `fit` (a run folder) or a training checkpoint, in eval
+    mode (no noise, no dropout, batch norm's running statistics), ready to use."""
     path = Path(path)
     if path.is_dir():
-        candidates = [path / MODEL_FILE, path / CHECKPOINT_FILE]
-        path = next((c for c in candidates if c.is_file()), candidates[0])
+        path = model_file(path)
     tensors, meta = read(path)
     if "model" not in meta:
         raise CheckpointError(f"checkpoint {path} does not say which model it holds")
     model = build_model(meta, path)
     load_state(model, _split(tensors, "model."), path)
-    return model.to(map_location)
+    return model.to(map_location).eval()
+
+
+def write_run_config(folder: Path, model, train_config, *, data: str | None) -> None:
+    """config.yaml for a folder that `fit` trains into, unless it has one: the model, the training
+    keys and the data's source (None for arrays), so every `aekit` command that takes a run folder
+    works on it."""
+    import yaml
+
+    if (folder / CONFIG_FILE).is_file():  # `aekit train` wrote the whole config already
+        return
+    config = {
+        "model": {"name": model.name, **to_dict(model.config)},
+        "data": {"name": data, "val_fraction": 0.0},  # fit was given its train data whole
+        "train": to_dict(train_config),
+        "output": {"dir": str(folder.parent), "name": folder.name},
+    }
+    atomic_write_text(folder / CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
 
 
 # --- optimiser and RNG state as tensors + JSON ------------------------------------------------

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from ..config import build, check, non_negative, positive, to_dict
 from ..data.memmap import MemmapArray, as_memmap_array, chunk_rows, is_memmap
 from ..errors import CheckpointError, ConfigError, DataError, NonFiniteLossError
+from ..models.base import Autoencoder
 from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callback, EarlyStopping
@@ -450,7 +451,10 @@ class Trainer:
         values = [losses[0].item()] if len(losses) == 1 else torch.stack(losses).float().cpu().tolist()
         for i, value in enumerate(values):
             if not math.isfinite(value):
-                kept = f" and the last good checkpoint in {self.run_dir} was kept" if self.run_dir is not None else ""
+                kept = ""
+                if self.run_dir is not None:
+                    saved = (self.run_dir / ckpt.CHECKPOINT_FILE).is_file()
+                    kept = f" and the last good checkpoint in {self.run_dir} was kept" if saved else " before its first checkpoint"
                 where = f"at epoch {self.epoch + 1}, batch {b - len(values) + 2 + i}"
                 raise NonFiniteLossError(
                     f"the loss became {value} {where}; training stopped{kept}; "
@@ -639,6 +643,7 @@ class Trainer:
         finally:
             torch.use_deterministic_algorithms(prev_deterministic)
             self.threads.restore()
+        model.eval()  # ready to use: codes that do not depend on the batch, no dropout or noise
         return self.history
 
 
@@ -676,6 +681,8 @@ def fit(
         if distributed.is_main():
             for stale in run_path.glob(".*.tmp"):  # left by a kill in the middle of a checkpoint write
                 stale.unlink(missing_ok=True)
+            if isinstance(model, Autoencoder):  # a run folder for `aekit evaluate|resume|report` too
+                ckpt.write_run_config(run_path, model, cfg, data=getattr(train, "source", None))
     elif resume:
         raise ConfigError("resume=True needs run_dir, the folder holding the checkpoint")
     callbacks = list(callbacks)
