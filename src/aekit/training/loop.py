@@ -32,6 +32,7 @@ from ..errors import CheckpointError, ConfigError, DataError, NonFiniteLossError
 from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callback, EarlyStopping
+from .loggers import make_loggers
 
 OPTIMIZERS = ("adam", "adamw", "adagrad", "rmsprop", "sgd")
 FUSED = ("adam", "adamw", "adagrad", "sgd")  # optimisers with fused (one-kernel) steps in torch
@@ -60,6 +61,8 @@ class TrainConfig:
     restore_best: bool = False  # end with the best weights instead of the last ones
     checkpoint_every: int = 1  # epochs between checkpoints in the run folder
     progress: bool = True  # a progress bar with the live loss
+    log: tuple[Literal["csv", "tensorboard", "mlflow"], ...] = ()  # loggers (training/loggers.py)
+    log_every: int = 10  # steps between the loggers' per-step values
     amp: Literal["off", "bf16", "fp16"] = "off"  # autocast mixed precision (fp16 adds a GradScaler)
     compile: bool = False  # torch.compile the model's forward; pays off on long GPU runs, not short ones
     memory_format: Literal["auto", "contiguous", "channels_last"] = "auto"  # auto: channels_last for conv models
@@ -78,6 +81,7 @@ class TrainConfig:
         positive("checkpoint_every", self.checkpoint_every)
         non_negative("min_delta", self.min_delta)
         positive("nan_check_every", self.nan_check_every, allow_none=True)
+        positive("log_every", self.log_every)
         check(
             self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:"),
             "device",
@@ -264,6 +268,8 @@ class Trainer:
         self.best_state: dict[str, Tensor] | None = None
         self.stop_training = False
         self.stop_reason = ""
+        self.train_data: tuple[Tensor | MemmapArray, Tensor | None] | None = None  # (x, y), set by fit
+        self.val_data: tuple[Tensor | MemmapArray, Tensor | None] | None = None
 
     # --- checkpoints ------------------------------------------------------------------------
     def save_checkpoint(self) -> None:
@@ -467,6 +473,7 @@ class Trainer:
             else:
                 torch.manual_seed(cfg.seed + self.rank)  # rank 0 as in a one-process run; others own noise
             x, y = self._prepare(x, y)
+            self.train_data, self.val_data = (x, y), val_data
             for cb in self.callbacks:
                 cb.on_train_begin(self)
             while self.epoch < cfg.epochs and not self.stop_training:
@@ -545,4 +552,5 @@ def fit(
     callbacks = list(callbacks)
     if cfg.early_stopping is not None and not any(isinstance(c, EarlyStopping) for c in callbacks):
         callbacks.append(EarlyStopping(cfg.early_stopping))
+    callbacks += make_loggers(cfg.log, run_path, every=cfg.log_every)
     return Trainer(model, cfg, callbacks=callbacks, run_dir=run_path).fit(train, val, resume=resume)
