@@ -86,7 +86,10 @@ def check_page(page: str) -> TagChecker:
     # self-contained: only embedded pictures and links inside the page
     for link in checker.links:
         assert link.startswith(("data:image/png;base64,", "#")), link[:60]
-    assert "http://" not in page and "https://" not in page and "<link" not in page and "<script" not in page
+    # the script is inline (the SVG namespace is a name, not an address) and loads nothing
+    without_namespace = page.replace('"http://www.w3.org/2000/svg"', "")
+    assert "http://" not in without_namespace and "https://" not in page and "<link" not in page
+    assert "<script src" not in page and "import(" not in page and "fetch(" not in page
     for uri in re.findall(r'src="data:image/png;base64,([^"]+)"', page):
         assert base64.b64decode(uri)[:8] == b"\x89PNG\r\n\x1a\n"
     return checker
@@ -98,7 +101,9 @@ def test_report_of_a_train_run(train_run, tmp_path):
     check_page(page)
     pngs = list(train_run.rglob("*.png"))
     assert [p.name for p in pngs] == ["reconstructions.png"]
-    assert page.count(URI) == len(pngs) + 1  # + the learning curves drawn from history.json
+    assert page.count(URI) == len(pngs)
+    assert page.count('class="plot curves-plot"') == 1  # learning curves from history.json, drawn in the page
+    assert page.count('class="latent-explorer') == 1 and "4-d codes of" in page  # a PCA plane of the codes
     assert "digits-run" in page and "Runs at a glance" in page
     assert "squared_error_per_sample" in page and "pca_squared_error_per_sample" in page  # metrics.json
     assert "code_size: 4" in page  # config.yaml
@@ -110,13 +115,15 @@ def test_report_of_an_experiment_and_of_several_runs(train_run, experiment_run, 
     single = (experiment_run / "report.html").read_text()  # written by the experiment itself
     check_page(single)
     exp_pngs = list(experiment_run.rglob("*.png"))
-    assert len(exp_pngs) == 2 and single.count(URI) == len(exp_pngs) + 1
+    assert len(exp_pngs) == 2 and single.count(URI) == len(exp_pngs)
+    assert single.count('class="plot curves-plot"') == 1
     assert "tied vs untied" in single and "<table" in single and "experiment.yaml" in single
 
     page = write_report([train_run, experiment_run], tmp_path / "both.html").read_text()
     check_page(page)
     # every picture of both runs, one curve plot per run, and one plot with all runs' curves
-    assert page.count(URI) == 1 + len(exp_pngs) + 2 + 1
+    assert page.count(URI) == 1 + len(exp_pngs)
+    assert page.count('class="plot curves-plot"') == 2 + 1 and 'id="all-curves"' in page
     summary = page[page.index('id="summary"') : page.index("</section>")]
     assert "digits-run" in summary and experiment_run.name in summary
     assert f'href="#run-{experiment_run.name}"' in page and f'id="run-{experiment_run.name}"' in page
@@ -130,7 +137,7 @@ def test_a_run_folder_without_results_yet(tmp_path):
     (run / "config.yaml").write_text(yaml.safe_dump(TINY_TRAIN))
     page = write_report([run], tmp_path / "r.html").read_text()
     check_page(page)
-    assert page.count(URI) == 0 and "no results yet" in page
+    assert page.count(URI) == 0 and "no results yet" in page and 'class="plot curves-plot"' not in page
 
 
 def test_bad_inputs_are_one_line_errors(tmp_path, train_run):
