@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from html.parser import HTMLParser
 
@@ -10,7 +11,8 @@ import pytest
 import torch
 import yaml
 
-from aekit import ConfigError
+from aekit import ConfigError, create_model, list_models
+from aekit.analysis.latent import latent_explorer
 from aekit.cli import main
 from aekit.experiments import run_experiment
 from aekit.report import markdown_to_html, read_run_folder, write_report
@@ -166,3 +168,16 @@ def test_cli_report(train_run, experiment_run, tmp_path, capsys):
     out = tmp_path / "cmp.html"
     assert main(["report", str(train_run), str(experiment_run), "--output", str(out)]) == 0
     check_page(out.read_text())
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_latent_map_data_for_every_model(name, mnist_mini):
+    """The report's latent map: positions, labels, PNG thumbnails and a decoded lattice, for every model."""
+    model = create_model(name, input_shape=(1, 28, 28))
+    data = mnist_mini.take(24, seed=0)
+    explored = latent_explorer(model, data, n=24, grid=3)
+    assert len(explored["points"]) == len(explored["images"]) == len(explored["labels"]) == 24
+    assert all(len(p) == 2 for p in explored["points"]) and explored["classes"] == data.classes
+    assert len(explored["grid"]["images"]) == 9 and len(explored["grid"]["u"]) == len(explored["grid"]["v"]) == 3
+    assert all(png[:8] == b"\x89PNG\r\n\x1a\n" for png in explored["images"] + explored["grid"]["images"])
+    json.dumps({**explored, "images": [], "grid": {**explored["grid"], "images": []}})  # the rest is JSON-able

@@ -528,7 +528,8 @@ def fit(
 
     Options are TrainConfig keys (`epochs=5, lr=1e-3, optimizer="adagrad"`, ...), checked strictly.
     With `run_dir`, checkpoints, history.json and model.safetensors are written there, and
-    `resume=True` continues from its checkpoint exactly where it stopped. Started by torchrun, it
+    `resume=True` continues from its checkpoint exactly where it stopped. `log=["csv", "tensorboard",
+    "mlflow"]` adds loggers (training/loggers.py) writing into `run_dir`. Started by torchrun, it
     trains data-parallel over the processes, and only rank 0 writes.
     """
     base = to_dict(config) if config is not None else {}
