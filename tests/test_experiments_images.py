@@ -75,8 +75,9 @@ def test_tiny_run_writes_pictures_tables_histories_and_a_report(name, tmp_path, 
         assert (run_dir / f"model-{tag}.safetensors").is_file()
 
     page = (run_dir / "report.html").read_text()
-    assert page.count('src="data:image/png;base64,') == len(pngs) + 1  # + the learning-curve plot
-    assert "http://" not in page and "https://" not in page
+    assert page.count('src="data:image/png;base64,') == len(pngs)
+    assert page.count('class="plot curves-plot"') == 1  # the learning curves, drawn in the page
+    assert "http://" not in page.replace('"http://www.w3.org/2000/svg"', "") and "https://" not in page
     assert "  training" in capsys.readouterr().out  # progress, one line per model
     PROPERTIES.get(name, lambda r: None)(results)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from html.parser import HTMLParser
 
@@ -10,7 +11,8 @@ import pytest
 import torch
 import yaml
 
-from aekit import ConfigError
+from aekit import ConfigError, create_model, list_models
+from aekit.analysis.latent import latent_explorer
 from aekit.cli import main
 from aekit.experiments import run_experiment
 from aekit.report import markdown_to_html, read_run_folder, write_report
@@ -86,7 +88,10 @@ def check_page(page: str) -> TagChecker:
     # self-contained: only embedded pictures and links inside the page
     for link in checker.links:
         assert link.startswith(("data:image/png;base64,", "#")), link[:60]
-    assert "http://" not in page and "https://" not in page and "<link" not in page and "<script" not in page
+    # the script is inline (the SVG namespace is a name, not an address) and loads nothing
+    without_namespace = page.replace('"http://www.w3.org/2000/svg"', "")
+    assert "http://" not in without_namespace and "https://" not in page and "<link" not in page
+    assert "<script src" not in page and "import(" not in page and "fetch(" not in page
     for uri in re.findall(r'src="data:image/png;base64,([^"]+)"', page):
         assert base64.b64decode(uri)[:8] == b"\x89PNG\r\n\x1a\n"
     return checker
@@ -98,7 +103,9 @@ def test_report_of_a_train_run(train_run, tmp_path):
     check_page(page)
     pngs = list(train_run.rglob("*.png"))
     assert [p.name for p in pngs] == ["reconstructions.png"]
-    assert page.count(URI) == len(pngs) + 1  # + the learning curves drawn from history.json
+    assert page.count(URI) == len(pngs)
+    assert page.count('class="plot curves-plot"') == 1  # learning curves from history.json, drawn in the page
+    assert page.count('class="latent-explorer') == 1 and "4-d codes of" in page  # a PCA plane of the codes
     assert "digits-run" in page and "Runs at a glance" in page
     assert "squared_error_per_sample" in page and "pca_squared_error_per_sample" in page  # metrics.json
     assert "code_size: 4" in page  # config.yaml
@@ -110,13 +117,15 @@ def test_report_of_an_experiment_and_of_several_runs(train_run, experiment_run, 
     single = (experiment_run / "report.html").read_text()  # written by the experiment itself
     check_page(single)
     exp_pngs = list(experiment_run.rglob("*.png"))
-    assert len(exp_pngs) == 2 and single.count(URI) == len(exp_pngs) + 1
+    assert len(exp_pngs) == 2 and single.count(URI) == len(exp_pngs)
+    assert single.count('class="plot curves-plot"') == 1
     assert "tied vs untied" in single and "<table" in single and "experiment.yaml" in single
 
     page = write_report([train_run, experiment_run], tmp_path / "both.html").read_text()
     check_page(page)
     # every picture of both runs, one curve plot per run, and one plot with all runs' curves
-    assert page.count(URI) == 1 + len(exp_pngs) + 2 + 1
+    assert page.count(URI) == 1 + len(exp_pngs)
+    assert page.count('class="plot curves-plot"') == 2 + 1 and 'id="all-curves"' in page
     summary = page[page.index('id="summary"') : page.index("</section>")]
     assert "digits-run" in summary and experiment_run.name in summary
     assert f'href="#run-{experiment_run.name}"' in page and f'id="run-{experiment_run.name}"' in page
@@ -130,7 +139,7 @@ def test_a_run_folder_without_results_yet(tmp_path):
     (run / "config.yaml").write_text(yaml.safe_dump(TINY_TRAIN))
     page = write_report([run], tmp_path / "r.html").read_text()
     check_page(page)
-    assert page.count(URI) == 0 and "no results yet" in page
+    assert page.count(URI) == 0 and "no results yet" in page and 'class="plot curves-plot"' not in page
 
 
 def test_bad_inputs_are_one_line_errors(tmp_path, train_run):
@@ -159,3 +168,16 @@ def test_cli_report(train_run, experiment_run, tmp_path, capsys):
     out = tmp_path / "cmp.html"
     assert main(["report", str(train_run), str(experiment_run), "--output", str(out)]) == 0
     check_page(out.read_text())
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_latent_map_data_for_every_model(name, mnist_mini):
+    """The report's latent map: positions, labels, PNG thumbnails and a decoded lattice, for every model."""
+    model = create_model(name, input_shape=(1, 28, 28))
+    data = mnist_mini.take(24, seed=0)
+    explored = latent_explorer(model, data, n=24, grid=3)
+    assert len(explored["points"]) == len(explored["images"]) == len(explored["labels"]) == 24
+    assert all(len(p) == 2 for p in explored["points"]) and explored["classes"] == data.classes
+    assert len(explored["grid"]["images"]) == 9 and len(explored["grid"]["u"]) == len(explored["grid"]["v"]) == 3
+    assert all(png[:8] == b"\x89PNG\r\n\x1a\n" for png in explored["images"] + explored["grid"]["images"])
+    json.dumps({**explored, "images": [], "grid": {**explored["grid"], "images": []}})  # the rest is JSON-able

@@ -1,34 +1,50 @@
 """One self-contained HTML page about run folders: `aekit report RUN_DIR [RUN_DIR ...] --output FILE`.
 
-It reads `aekit train` folders (config.yaml, metrics.json, history.json, reconstructions.png) and
-experiment folders (experiment.yaml, results.json, table.md, history-<model>.json, pictures), and
-shows per run: the headline, the result tables, learning curves drawn from the histories, every
-PNG with a caption, and the config. With several runs a summary table compares them and one plot
-holds all their learning curves. Pictures are base64 data URIs and the CSS is inline, so the page
-needs nothing else: mail it, open it offline.
+It reads `aekit train` folders (config.yaml, metrics.json, history.json, model.safetensors, PNGs)
+and experiment folders (experiment.yaml, results.json, table.md, history-<model>.json, pictures),
+and shows per run: the headline, the result tables, learning curves, an interactive latent map
+(train runs), every PNG with a caption, and the config. With several runs a summary table compares
+them and one plot holds all their learning curves.
+
+The page is a Jinja2 template (templates/report.html.j2) filled with structured data: tables are
+rows, not HTML strings. Pictures are base64 data URIs; the CSS and the script are inline, so the
+page needs nothing else: mail it, open it offline.
+
+The two interactive plots are ~250 lines of plain JavaScript drawing inline SVG
+(templates/report.js), not a plotting library. What a reader wants from an autoencoder's report
+is custom in any library (the input image of the hovered point, the decoder's output where one
+clicks), and what is left (zoom, pan, hover values, legend toggles) is small; a library that
+embeds offline would add 1-4 MB of minified script to every page (Plotly's full bundle ~4.6 MB,
+Bokeh ~1 MB, Vega + Vega-Lite ~0.8 MB), a vendored file to keep current, and its licence text,
+while this keeps a one-run page around 1 MB, most of it the map's images.
 """
 
 from __future__ import annotations
 
 import base64
-import html
-import io
 import json
 import math
 import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import yaml
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 from . import __version__
-from .errors import ConfigError
-from .training.checkpoint import atomic_write_text
+from .errors import AekitError, ConfigError
+from .training.checkpoint import MODEL_FILE, atomic_write_text
 
 CONFIG_FILES = ("config.yaml", "experiment.yaml")
+LOGGER_FOLDERS = ("tensorboard", "mlruns")  # what train.log writes: not the run's own pictures
+MAP_SAMPLES = 500  # points on a latent map
+MAP_GRID = 21  # decoded images per side of the lattice behind a latent map
 
 
 @dataclass
@@ -98,17 +114,14 @@ def read_run_folder(path: str | Path) -> RunFolder:
         run.histories[label] = history
     # the experiment's own order (results.json "figures") first, then any other PNG by name
     order = list((run.results or {}).get("figures") or {}) if isinstance((run.results or {}).get("figures"), dict) else []
-    pictures = sorted(path.rglob("*.png"))
+    pictures = sorted(p for p in path.rglob("*.png") if not set(p.relative_to(path).parts) & set(LOGGER_FOLDERS))
     rank = {name: i for i, name in enumerate(order)}
     run.pictures = sorted(pictures, key=lambda p: (rank.get(p.relative_to(path).as_posix(), len(rank)), p.as_posix()))
     return run
 
 
-# --- pieces of the page --------------------------------------------------------------------------
 
-
-def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+# --- values and tables ---------------------------------------------------------------------------
 
 
 def _fmt(value: Any) -> str:
@@ -126,92 +139,33 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, cls: str = "") -> str:
-    head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f'<td class="{"num" if _is_number(v) else ""}">{_esc(_fmt(v))}</td>' for v in row) + "</tr>"
-        for row in rows
-    )
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _inline_md(text: str) -> str:
-    """Escape, then the two inline marks experiments use: `code` and **bold**."""
-    out = _esc(text)
-    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
-    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", out)
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str = "") -> dict[str, Any]:
+    """A table as data; the template formats and aligns its cells."""
+    return {"kind": "table", "title": title, "headers": list(headers), "rows": [list(r) for r in rows]}
+
+
+NUMBER = re.compile(r"[-+]?[0-9.,]+(e[-+]?[0-9]+)?%?")
 
 
 def markdown_to_html(text: str) -> str:
-    """The small markdown subset of table.md files: headings, pipe tables, paragraphs, bullet lists."""
-    lines = text.splitlines()
-    out: list[str] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i].strip()
-        if not line:
-            i += 1
-        elif line.startswith("|"):
-            block = []
-            while i < len(lines) and lines[i].strip().startswith("|"):
-                block.append([c.strip() for c in lines[i].strip().strip("|").split("|")])
-                i += 1
-            rule = len(block) > 1 and all(re.fullmatch(r":?-{2,}:?", c) for c in block[1] if c)
-            header, rows = (block[0], block[2:]) if rule else (None, block)
-            head = "".join(f"<th>{_inline_md(c)}</th>" for c in header) if header else ""
-            body = "".join(
-                "<tr>" + "".join(
-                    f'<td class="{"num" if re.fullmatch(r"[-+]?[0-9.,]+(e[-+]?[0-9]+)?%?", c) else ""}">{_inline_md(c)}</td>'
-                    for c in row
-                ) + "</tr>"
-                for row in rows
-            )
-            out.append(f"<table>{f'<thead><tr>{head}</tr></thead>' if head else ''}<tbody>{body}</tbody></table>")
-        elif line.startswith("#"):
-            level = min(len(line) - len(line.lstrip("#")) + 3, 6)  # '#' -> h4, under the run's "Results" h3
-            out.append(f"<h{level}>{_inline_md(line.lstrip('#').strip())}</h{level}>")
-            i += 1
-        elif line.startswith(("- ", "* ")):
-            items = []
-            while i < len(lines) and lines[i].strip().startswith(("- ", "* ")):
-                items.append(f"<li>{_inline_md(lines[i].strip()[2:])}</li>")
-                i += 1
-            out.append(f"<ul>{''.join(items)}</ul>")
-        else:
-            para = []
-            while i < len(lines) and lines[i].strip() and not lines[i].strip().startswith(("|", "#", "- ", "* ")):
-                para.append(lines[i].strip())
-                i += 1
-            out.append(f"<p>{_inline_md(' '.join(para))}</p>")
-    return "\n".join(out)
+    """table.md as HTML by markdown-it (CommonMark + tables, raw HTML escaped); '#' becomes <h4>
+    (under the run's "Results" <h3>) and number cells get class "num" (right-aligned)."""
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = md.parse(text)
+    for i, token in enumerate(tokens):
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + 3, 6)}"
+        elif token.type == "td_open" and NUMBER.fullmatch(tokens[i + 1].content.strip()):
+            token.attrSet("class", "num")
+    return md.renderer.render(tokens, md.options, {})
 
 
 def _png_uri(data: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-
-
-def _figure(data: bytes, caption: str, *, cls: str = "") -> str:
-    return (
-        f'<figure class="{cls}"><img src="{_png_uri(data)}" alt="{_esc(caption)}">'
-        f"<figcaption>{_esc(caption)}</figcaption></figure>"
-    )
-
-
-def _curves_png(histories: dict[str, dict[str, list]], title: str) -> bytes:
-    """All `histories` on one learning-curve plot (loss, the quantity each model minimised)."""
-    from .analysis import plots
-
-    values = [v for h in histories.values() for k in ("train_loss", "val_loss") for v in h.get(k, [])]
-    positive = [v for v in values if isinstance(v, (int, float)) and v > 0 and math.isfinite(v)]
-    log_y = len(positive) == len(values) and bool(positive) and max(positive) / min(positive) > 30
-    fig = plots.learning_curves(histories, metric="loss", title=title, log_y=log_y)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, facecolor="white")
-    return buffer.getvalue()
 
 
 # captions of the pictures `aekit train` writes (experiments give theirs in results.json "figures")
@@ -268,139 +222,129 @@ def _final(history: dict[str, list] | None, key: str) -> Any:
     return history[key][-1]
 
 
-# --- the page ------------------------------------------------------------------------------------
-
-CSS = """
-:root { --ink: #1d2330; --muted: #5b6474; --line: #dde2ea; --accent: #2f5fb3; --bg: #f6f7fa; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: var(--bg); }
-header { background: #1f3b70; color: white; padding: 28px 40px 22px; }
-header h1 { margin: 0 0 4px; font-size: 26px; font-weight: 600; }
-header p { margin: 0; color: #c9d6f0; }
-main { max-width: 1180px; margin: 0 auto; padding: 8px 28px 40px; }
-nav { margin: 18px 0 8px; }
-nav a { display: inline-block; margin: 0 8px 6px 0; padding: 3px 10px; border: 1px solid var(--line); border-radius: 14px; background: white; color: var(--accent); text-decoration: none; font-size: 13px; }
-section { background: white; border: 1px solid var(--line); border-radius: 8px; padding: 6px 26px 22px; margin: 20px 0; }
-h2 { font-size: 21px; margin: 18px 0 4px; }
-h3 { font-size: 16px; margin: 22px 0 8px; color: #2b3650; border-bottom: 1px solid var(--line); padding-bottom: 3px; }
-h4, h5, h6 { font-size: 14px; margin: 14px 0 6px; }
-.kind { font-size: 12px; font-weight: 600; color: white; background: var(--accent); border-radius: 10px; padding: 1px 8px; vertical-align: middle; margin-left: 8px; }
-.kind.experiment { background: #7a4cb0; }
-.headline { font-size: 16px; margin: 6px 0 2px; padding: 8px 12px; background: #eef3fb; border-left: 4px solid var(--accent); border-radius: 4px; }
-.path { color: var(--muted); font-size: 12px; font-family: ui-monospace, monospace; }
-table { border-collapse: collapse; margin: 8px 0 12px; font-size: 14px; }
-th, td { border-bottom: 1px solid var(--line); padding: 5px 12px; text-align: left; vertical-align: top; }
-th { background: #f0f3f8; font-weight: 600; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-tbody tr:hover { background: #f8fafd; }
-.summary td:last-child { max-width: 520px; }
-.gallery { display: flex; flex-wrap: wrap; gap: 18px; }
-figure { margin: 0; padding: 10px; border: 1px solid var(--line); border-radius: 6px; background: white; max-width: 100%; }
-figure img { display: block; max-width: 100%; height: auto; }
-figcaption { font-size: 13px; color: var(--muted); margin-top: 6px; max-width: 760px; }
-pre { background: #f4f5f8; border: 1px solid var(--line); border-radius: 4px; padding: 10px 12px; overflow-x: auto; font-size: 13px; }
-details summary { cursor: pointer; color: var(--accent); margin: 8px 0; }
-.muted { color: var(--muted); }
-footer { text-align: center; color: var(--muted); font-size: 12px; padding: 10px 0 30px; }
-"""
+# --- what the template shows ---------------------------------------------------------------------
 
 
-def _results_html(run: RunFolder) -> str:
-    parts: list[str] = []
+def _results(run: RunFolder) -> list[dict[str, Any]]:
+    """The run's results as blocks: tables (rows), markdown (table.md) and JSON."""
+    blocks: list[dict[str, Any]] = []
     if run.metrics:
         rows = [(k, v) for k, v in run.metrics.items() if not isinstance(v, (dict, list))]
-        parts.append("<h4>Test metrics (metrics.json)</h4>" + _table(["metric", "value"], rows))
+        blocks.append(_table(["metric", "value"], rows, title="Test metrics (metrics.json)"))
     if run.table_md:
-        parts.append(markdown_to_html(run.table_md))
+        blocks.append({"kind": "html", "html": markdown_to_html(run.table_md)})
     if run.results:
         shown = {k: v for k, v in run.results.items() if k not in ("summary", "figures")}
         scalars = [(k, v) for k, v in shown.items() if not isinstance(v, (dict, list))]
         if scalars:
-            parts.append("<h4>Results (results.json)</h4>" + _table(["result", "value"], scalars))
+            blocks.append(_table(["result", "value"], scalars, title="Results (results.json)"))
         nested = {k: v for k, v in shown.items() if isinstance(v, (dict, list))}
         if nested and not run.table_md:
-            for key, value in nested.items():
-                parts.append(f"<h4>{_esc(key)}</h4>" + _nested_html(value))
+            blocks += [_nested(key, value) for key, value in nested.items()]
         elif nested:
-            parts.append(
-                "<details><summary>All results as JSON</summary><pre>"
-                + _esc(json.dumps(nested, indent=1, default=str)) + "</pre></details>"
-            )
-    return "\n".join(parts) or '<p class="muted">No metrics or results in this folder.</p>'
+            blocks.append({"kind": "json", "title": "All results as JSON", "text": json.dumps(nested, indent=1, default=str)})
+    return blocks
 
 
-def _nested_html(value: Any) -> str:
+def _nested(title: str, value: Any) -> dict[str, Any]:
     """A list of flat dicts as a table, a flat dict as key/value rows, anything else as JSON."""
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         keys = list(dict.fromkeys(k for v in value for k in v))
         if all(not isinstance(v.get(k), (dict, list)) for v in value for k in keys):
-            return _table(keys, [[v.get(k) for k in keys] for v in value])
+            return _table(keys, [[v.get(k) for k in keys] for v in value], title=title)
     if isinstance(value, dict) and all(not isinstance(v, (dict, list)) for v in value.values()):
-        return _table(["key", "value"], list(value.items()))
-    return "<pre>" + _esc(json.dumps(value, indent=1, default=str)) + "</pre>"
+        return _table(["key", "value"], list(value.items()), title=title)
+    return {"kind": "json", "title": title, "text": json.dumps(value, indent=1, default=str), "open": True}
 
 
-def _run_section(run: RunFolder, *, open_config: bool = False) -> str:
+def _curves(histories: dict[str, dict[str, list]], element_id: str) -> dict[str, Any]:
+    """Loss per epoch (the quantity each model minimised): train solid, validation dashed, a colour per model."""
+    series = []
+    for colour, (label, history) in enumerate(histories.items()):
+        epochs = history.get("epoch") or list(range(1, len(history["train_loss"]) + 1))
+        for key, part, dashed in (("train_loss", "train", False), ("val_loss", "val", True)):
+            values = history.get(key)
+            if isinstance(values, list) and values:
+                points = [(e, v) for e, v in zip(epochs, values) if _is_number(v) and math.isfinite(v)]
+                series.append({"label": f"{label} ({part})", "colour": colour, "dashed": dashed,
+                               "x": [e for e, _ in points], "y": [v for _, v in points]})
+    values = [v for s in series for v in s["y"]]
+    log_y = bool(values) and min(values) > 0 and max(values) / min(values) > 30
+    return {"id": element_id, "series": series, "log_y": log_y, "y_name": "loss" + (" (log scale)" if log_y else "")}
+
+
+def _latent_map(run: RunFolder) -> dict[str, Any] | None:
+    """A train run's interactive latent map (test samples, else validation ones), or a note why not."""
+    if run.kind != "train" or not (run.path / MODEL_FILE).is_file():
+        return None
+    from . import run as runs
+    from .analysis.latent import latent_explorer
+    from .training import checkpoint as ckpt
+
+    try:
+        cfg = runs.read_run(run.path)
+        data = runs.load_test(cfg)
+        if data is None:  # no test split: held-out samples, else training ones
+            train, val = runs.load_data(cfg)
+            data = val if val is not None else train
+        explored = latent_explorer(ckpt.load_model(run.path), data.take(MAP_SAMPLES, seed=cfg.train.seed),
+                                   n=MAP_SAMPLES, grid=MAP_GRID)
+    except AekitError as err:
+        return {"note": f"No latent map: {err}"}
+    explored["images"] = [_png_uri(p) for p in explored["images"]]
+    explored["grid"]["images"] = [_png_uri(p) for p in explored["grid"]["images"]]
+    explored["id"] = f"{run.anchor}-latent"
+    explored["n"] = len(explored["points"])
+    return explored
+
+
+def _run_view(run: RunFolder, *, open_config: bool) -> dict[str, Any]:
     kind, what, data, epochs = _what(run)
-    parts = [
-        f'<section id="{run.anchor}">',
-        f'<h2>{_esc(run.name)}<span class="kind {kind}">{_esc(kind)}</span></h2>',
-        f'<div class="path">{_esc(run.path.resolve())}</div>',
-    ]
-    headline = _headline(run)
-    if headline:
-        parts.append(f'<p class="headline">{_esc(headline)}</p>')
-    parts.append(f"<p class=\"muted\">{_esc(what)} · data {_esc(data)} · epochs {_esc(epochs)}</p>")
-    parts.append("<h3>Results</h3>" + _results_html(run))
-    if run.histories:
-        names = ", ".join(run.histories)
-        png = _curves_png(run.histories, "Loss per epoch (solid = train, dashed = validation)")
-        caption = f"Loss per epoch of {names} in {run.name} (the quantity each model minimised), from the history files"
-        parts.append("<h3>Learning curves</h3>" + _figure(png, caption, cls="curves"))
-    if run.pictures:
-        figures = "".join(_figure(p.read_bytes(), _caption(run, p)) for p in run.pictures)
-        parts.append(f'<h3>Pictures</h3><div class="gallery">{figures}</div>')
-    config_name = "experiment.yaml" if run.kind == "experiment" else "config.yaml"
-    parts.append(
-        f"<h3>Configuration</h3><details{' open' if open_config else ''}><summary>{_esc(config_name)}</summary>"
-        f"<pre>{_esc(run.config_text)}</pre></details>"
-    )
-    parts.append("</section>")
-    return "\n".join(parts)
+    return {
+        "name": run.name, "anchor": run.anchor, "kind": kind, "path": str(run.path.resolve()),
+        "headline": _headline(run), "what": what, "data": data, "epochs": epochs,
+        "results": _results(run),
+        "curves": _curves(run.histories, f"{run.anchor}-curves") if run.histories else None,
+        "curve_names": ", ".join(run.histories),
+        "latent": _latent_map(run),
+        "pictures": [{"uri": _png_uri(p.read_bytes()), "caption": _caption(run, p)} for p in run.pictures],
+        "config_name": "experiment.yaml" if run.kind == "experiment" else "config.yaml",
+        "config_text": run.config_text, "open_config": open_config,
+    }
 
 
-def _summary_section(runs: list[RunFolder]) -> str:
+def _summary_view(runs: list[RunFolder]) -> dict[str, Any]:
     rows = []
     for run in runs:
         kind, what, data, epochs = _what(run)
         only = next(iter(run.histories.values())) if len(run.histories) == 1 else None
-        rows.append(
-            f'<tr><td><a href="#{run.anchor}">{_esc(run.name)}</a></td><td>{_esc(kind)}</td><td>{_esc(what)}</td>'
-            f'<td>{_esc(data)}</td><td class="num">{_esc(epochs)}</td>'
-            f'<td class="num">{_esc(_fmt(_final(only, "train_loss")))}</td>'
-            f'<td class="num">{_esc(_fmt(_final(only, "val_loss")))}</td><td>{_esc(_headline(run))}</td></tr>'
-        )
-    head = "".join(
-        f"<th>{h}</th>" for h in ("run", "type", "model / experiment", "data", "epochs", "final train loss", "final val loss", "result")
-    )
-    parts = [
-        '<section id="summary"><h2>Runs at a glance</h2>',
-        f'<table class="summary"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>',
-    ]
+        rows.append({"name": run.name, "anchor": run.anchor, "cells": [
+            kind, what, data, epochs, _final(only, "train_loss"), _final(only, "val_loss"), _headline(run)]})
     with_curves = [r for r in runs if r.histories]
+    combined = None
     if len(runs) > 1 and len(with_curves) > 1:
-        combined = {
+        histories = {
             (label if label == run.name else f"{run.name}: {label}"): history
             for run in with_curves
             for label, history in run.histories.items()
         }
-        png = _curves_png(combined, "All runs: loss per epoch (solid = train, dashed = validation)")
-        parts.append(
-            "<h3>Learning curves of all runs</h3>"
-            + _figure(png, "Loss per epoch of every model in every run, on one plot", cls="curves")
-        )
-    parts.append("</section>")
-    return "\n".join(parts)
+        combined = _curves(histories, "all-curves")
+    headers = ["type", "model / experiment", "data", "epochs", "final train loss", "final val loss", "result"]
+    return {"headers": headers, "rows": rows, "curves": combined}
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("aekit", "templates"),
+        autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+    )
+    env.filters["fmt"] = _fmt
+    env.tests["number"] = _is_number
+    return env
+
+
+def _asset(name: str) -> str:
+    return resources.files("aekit").joinpath("templates", name).read_text()
 
 
 def render_report(runs: Sequence[RunFolder], *, title: str = "aekit report") -> str:
@@ -411,20 +355,15 @@ def render_report(runs: Sequence[RunFolder], *, title: str = "aekit report") -> 
         base = "run-" + re.sub(r"[^A-Za-z0-9_-]+", "-", run.name)
         run.anchor = base if base not in seen else f"{base}-{len(seen) + 1}"
         seen.add(run.anchor)
-    nav = "".join(f'<a href="#{r.anchor}">{_esc(r.name)}</a>' for r in runs)
-    count = f"{len(runs)} run{'s' if len(runs) != 1 else ''}"
-    return "\n".join([
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_esc(title)}</title><style>{CSS}</style></head><body>",
-        f"<header><h1>{_esc(title)}</h1><p>{count} · written {time.strftime('%Y-%m-%d %H:%M')} · aekit {_esc(__version__)}</p></header>",
-        f'<main><nav><a href="#summary">summary</a>{nav}</nav>',
-        _summary_section(runs),
-        *(_run_section(r, open_config=len(runs) == 1) for r in runs),
-        "</main><footer>Written by <code>aekit report</code>. Self-contained: every picture is embedded in this file.</footer>",
-        "</body></html>",
-    ])
+    return _environment().get_template("report.html.j2").render(
+        title=title,
+        written=time.strftime("%Y-%m-%d %H:%M"),
+        version=__version__,
+        summary=_summary_view(runs),
+        runs=[_run_view(r, open_config=len(runs) == 1) for r in runs],
+        style=Markup(_asset("report.css")),
+        script=Markup(_asset("report.js")),
+    )
 
 
 def write_report(run_dirs: str | Path | Sequence[str | Path], output: str | Path, *, title: str = "aekit report") -> Path:

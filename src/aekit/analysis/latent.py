@@ -226,3 +226,42 @@ def latent_maps(
         classes=classes,
     )
     return maps, fig
+
+
+def latent_explorer(model, data: Any, *, n: int = 500, grid: int = 21) -> dict[str, Any]:
+    """What an interactive latent map needs (the report's): `n` samples' 2-D positions, labels and
+    images (PNG bytes), and the decoder's output on a `grid` x `grid` lattice over the map.
+
+    A 2-d code is the map itself; a longer one is shown in the plane of its top two principal
+    components, and the lattice is decoded from that plane (through the mean code).
+    """
+    x, y = inputs_of(model, data)
+    keep = pick(len(x), n)
+    z = map_batches(model, x[keep], model.encode)  # (n, *code_shape)
+    flat = z.reshape(len(keep), -1).double().numpy()  # (n, k)
+    k = flat.shape[1]
+    if k < 2:
+        raise ConfigError(f"a latent map needs codes of at least 2 dimensions, got {k}")
+    if k == 2:
+        center, axes, names = np.zeros(2), np.eye(2), ["z[0]", "z[1]"]
+    else:
+        from sklearn.decomposition import PCA
+
+        pca = PCA(n_components=2).fit(flat)
+        center, axes, names = pca.mean_, pca.components_, ["principal component 1", "principal component 2"]
+    points = (flat - center) @ axes.T  # (n, 2)
+    low, high = np.percentile(points, [1, 99], axis=0)
+    pad = 0.1 * (high - low) + 1e-6
+    us, vs = (np.linspace(low[i] - pad[i], high[i] + pad[i], grid) for i in range(2))
+    plane = np.stack(np.meshgrid(us, vs), axis=-1).reshape(-1, 2)  # (grid * grid, 2), u fastest
+    codes = torch.from_numpy(center + plane @ axes).float().reshape(-1, *z.shape[1:])
+    decoded = map_batches(model, codes, model.decode).numpy()  # (grid * grid, *input_shape)
+    return {
+        "points": points.round(5).tolist(),
+        "labels": None if y is None else [int(v) for v in y[keep]],
+        "classes": getattr(data, "classes", None),
+        "axes": names,
+        "code_size": k,
+        "images": [plots.png_bytes(sample) for sample in x[keep].numpy()],
+        "grid": {"u": us.tolist(), "v": vs.tolist(), "images": [plots.png_bytes(d) for d in decoded]},
+    }

@@ -7,6 +7,7 @@ Notebooks still show a returned Figure.
 
 from __future__ import annotations
 
+import io
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -67,6 +68,16 @@ def as_image(sample: np.ndarray) -> np.ndarray:
     width = math.ceil(math.sqrt(flat.size))
     height = math.ceil(flat.size / width)
     return np.pad(flat, (0, width * height - flat.size)).reshape(height, width)
+
+
+def png_bytes(sample: np.ndarray) -> bytes:
+    """One sample (read as `as_image` reads it, values in [0, 1]) as a small grey or RGB PNG."""
+    from PIL import Image  # matplotlib's own image library
+
+    pixels = (np.clip(as_image(sample), 0.0, 1.0) * 255).round().astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
 
 
 def mosaic(images: np.ndarray, *, pad: int = 1, fill: float = 1.0, scale: int = 1) -> np.ndarray:

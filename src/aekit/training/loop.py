@@ -34,6 +34,7 @@ from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callback, EarlyStopping
 from .threads import ThreadGovernor
+from .loggers import make_loggers
 
 OPTIMIZERS = ("adam", "adamw", "adagrad", "rmsprop", "sgd")
 FUSED = ("adam", "adamw", "adagrad", "sgd")  # optimisers with fused (one-kernel) steps in torch
@@ -66,6 +67,8 @@ class TrainConfig:
     restore_best: bool = False  # end with the best weights instead of the last ones
     checkpoint_every: int = 1  # epochs between checkpoints in the run folder
     progress: bool = True  # a progress bar with the live loss
+    log: tuple[Literal["csv", "tensorboard", "mlflow"], ...] = ()  # loggers (training/loggers.py)
+    log_every: int = 10  # steps between the loggers' per-step values
     amp: Literal["off", "bf16", "fp16"] = "off"  # autocast mixed precision (fp16 adds a GradScaler)
     compile: bool = False  # torch.compile the model's forward; pays off on long GPU runs, not short ones
     memory_format: Literal["auto", "contiguous", "channels_last"] = "auto"  # auto: channels_last for conv models
@@ -86,6 +89,7 @@ class TrainConfig:
         positive("checkpoint_every", self.checkpoint_every)
         non_negative("min_delta", self.min_delta)
         positive("nan_check_every", self.nan_check_every, allow_none=True)
+        positive("log_every", self.log_every)
         check(
             self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:"),
             "device",
@@ -346,6 +350,14 @@ class Trainer:
             Budget(cfg.time_budget, by_steps=cfg.deterministic or distributed.active())
             if cfg.time_budget is not None else None
         )
+        self.train_data: tuple[Tensor | MemmapArray, Tensor | None] | None = None  # (x, y), set by fit
+        self.val_data: tuple[Tensor | MemmapArray, Tensor | None] | None = None
+
+    def progress(self) -> float:
+        """The fraction of training done: of the time budget, or of the epochs."""
+        if self.budget is not None:
+            return min(1.0, self.budget.progress(self.global_step))
+        return self.epoch / self.config.epochs
 
     # --- checkpoints ------------------------------------------------------------------------
     def save_checkpoint(self) -> None:
@@ -589,6 +601,7 @@ class Trainer:
             x, y = self._prepare(x, y)
             if not resume:
                 self._start_best(val_data)
+            self.train_data, self.val_data = (x, y), val_data
             for cb in self.callbacks:
                 cb.on_train_begin(self)
             budget = self.budget
@@ -662,7 +675,8 @@ def fit(
 
     Options are TrainConfig keys (`epochs=5, lr=1e-3, optimizer="adagrad"`, ...), checked strictly.
     With `run_dir`, checkpoints, history.json and model.safetensors are written there, and
-    `resume=True` continues from its checkpoint exactly where it stopped. Started by torchrun, it
+    `resume=True` continues from its checkpoint exactly where it stopped. `log=["csv", "tensorboard",
+    "mlflow"]` adds loggers (training/loggers.py) writing into `run_dir`. Started by torchrun, it
     trains data-parallel over the processes, and only rank 0 writes.
     """
     base = to_dict(config) if config is not None else {}
@@ -688,4 +702,5 @@ def fit(
     callbacks = list(callbacks)
     if cfg.early_stopping is not None and not any(isinstance(c, EarlyStopping) for c in callbacks):
         callbacks.append(EarlyStopping(cfg.early_stopping))
+    callbacks += make_loggers(cfg.log, run_path, every=cfg.log_every)
     return Trainer(model, cfg, callbacks=callbacks, run_dir=run_path).fit(train, val, resume=resume)

@@ -1,0 +1,229 @@
+// The report's two interactive plots, in plain JavaScript and inline SVG (see report.py for why):
+// learning curves (values on hover, series toggled from the legend) and latent maps (hover a point
+// for its input image and label, wheel to zoom, drag to pan, double-click to reset, toggle classes,
+// click a location for the decoder's output there).
+"use strict";
+(function () {
+  const SVG = "http://www.w3.org/2000/svg";
+  const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                   "#7f7f7f", "#bcbd22", "#17becf"];
+  const M = { left: 58, right: 14, top: 12, bottom: 40 };  // plot margins (px)
+
+  function el(name, attrs, parent) {
+    const node = document.createElementNS(SVG, name);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+
+  function ticks(lo, hi, count) {  // "nice" round numbers between lo and hi
+    const step0 = (hi - lo) / Math.max(count, 1);
+    const mag = Math.pow(10, Math.floor(Math.log10(step0)));
+    const step = [1, 2, 5, 10].map((f) => f * mag).find((s) => s >= step0) || step0;
+    const out = [];
+    for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push(+t.toPrecision(12));
+    return out;
+  }
+
+  function esc(text) {
+    return String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+  }
+
+  function fmt(v) {
+    if (!isFinite(v)) return String(v);
+    const a = Math.abs(v);
+    return a !== 0 && (a >= 1e5 || a < 1e-3) ? v.toExponential(2) : +v.toPrecision(4) + "";
+  }
+
+  // a linear (or log) map from a data range onto a pixel range
+  function scale(d0, d1, p0, p1, log) {
+    const f = log ? Math.log10 : (v) => v;
+    const a = f(d0), b = f(d1);
+    const s = (v) => p0 + ((f(v) - a) / (b - a || 1)) * (p1 - p0);
+    s.invert = (p) => { const t = a + ((p - p0) / (p1 - p0)) * (b - a); return log ? Math.pow(10, t) : t; };
+    return s;
+  }
+
+  function axes(g, sx, sy, view, w, h, names, logY) {  // ticks, grid lines and axis names
+    g.textContent = "";
+    const xt = ticks(view.x0, view.x1, 6);
+    const yt = logY ? ticks(Math.log10(view.y0), Math.log10(view.y1), 5).map((t) => Math.pow(10, t))
+                    : ticks(view.y0, view.y1, 5);
+    for (const t of xt) {
+      el("line", { class: "gridline", x1: sx(t), x2: sx(t), y1: M.top, y2: h - M.bottom }, g);
+      el("text", { x: sx(t), y: h - M.bottom + 15, "text-anchor": "middle" }, g).textContent = fmt(t);
+    }
+    for (const t of yt) {
+      el("line", { class: "gridline", x1: M.left, x2: w - M.right, y1: sy(t), y2: sy(t) }, g);
+      el("text", { x: M.left - 6, y: sy(t) + 4, "text-anchor": "end" }, g).textContent = fmt(t);
+    }
+    el("rect", { x: M.left, y: M.top, width: w - M.left - M.right, height: h - M.top - M.bottom,
+                 fill: "none", stroke: "#b8c0cc" }, g);
+    el("text", { x: (M.left + w - M.right) / 2, y: h - 6, "text-anchor": "middle" }, g).textContent = names[0];
+    el("text", { x: 14, y: (M.top + h - M.bottom) / 2, "text-anchor": "middle",
+                 transform: `rotate(-90 14 ${(M.top + h - M.bottom) / 2})` }, g).textContent = names[1];
+  }
+
+  function legendButton(box, label, colour, dashed, onToggle) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.innerHTML = `<span class="swatch${dashed ? " dashed" : ""}" style="background-color:${colour}"></span>`;
+    button.appendChild(document.createTextNode(label));
+    button.addEventListener("click", () => onToggle(!button.classList.toggle("off")));
+    box.appendChild(button);
+    return button;
+  }
+
+  // --- learning curves ---------------------------------------------------------------------------
+  function curves(root) {
+    const data = JSON.parse(root.querySelector("script.plot-data").textContent);
+    const svg = root.querySelector("svg"), tip = root.querySelector(".tooltip");
+    const w = +svg.getAttribute("width"), h = +svg.getAttribute("height");
+    const xs = data.series.flatMap((s) => s.x), ys = data.series.flatMap((s) => s.y).filter(isFinite);
+    const view = { x0: Math.min(...xs), x1: Math.max(...xs), y0: Math.min(...ys), y1: Math.max(...ys) };
+    if (view.x0 === view.x1) { view.x0 -= 1; view.x1 += 1; }
+    if (data.log_y) { view.y0 /= 1.2; view.y1 *= 1.2; } else {
+      const pad = 0.06 * (view.y1 - view.y0 || Math.abs(view.y1) || 1); view.y0 -= pad; view.y1 += pad;
+    }
+    const sx = scale(view.x0, view.x1, M.left, w - M.right);
+    const sy = scale(view.y0, view.y1, h - M.bottom, M.top, data.log_y);
+    axes(el("g", { class: "axis" }, svg), sx, sy, view, w, h, ["epoch", data.y_name], data.log_y);
+    const shown = data.series.map(() => true);
+    const lines = data.series.map((s, i) => {
+      const g = el("g", { class: "series", "data-series": s.label }, svg);
+      const pts = s.x.map((x, j) => `${sx(x)},${sy(s.y[j])}`).join(" ");
+      el("polyline", { points: pts, fill: "none", stroke: COLOURS[s.colour % 10], "stroke-width": 2,
+                       "stroke-dasharray": s.dashed ? "6 4" : "" }, g);
+      s.x.forEach((x, j) => el("circle", { cx: sx(x), cy: sy(s.y[j]), r: 2.5, fill: COLOURS[s.colour % 10] }, g));
+      legendButton(root.querySelector(".legend"), s.label, COLOURS[s.colour % 10], s.dashed, (on) => {
+        shown[i] = on;
+        g.style.display = on ? "" : "none";
+      });
+      return g;
+    });
+    const cursor = el("line", { y1: M.top, y2: h - M.bottom, stroke: "#8892a6", "stroke-dasharray": "3 3",
+                                visibility: "hidden" }, svg);
+    svg.addEventListener("mousemove", (event) => {
+      const box = svg.getBoundingClientRect(), px = event.clientX - box.left;
+      const epoch = Math.round(sx.invert(px));
+      const rows = data.series.filter((s, i) => shown[i] && s.x.includes(epoch))
+        .map((s) => `<div><span class="swatch" style="background-color:${COLOURS[s.colour % 10]}"></span>` +
+                    `${esc(s.label)}: <b>${fmt(s.y[s.x.indexOf(epoch)])}</b></div>`);
+      if (!rows.length || px < M.left || px > w - M.right) { tip.style.display = "none"; cursor.setAttribute("visibility", "hidden"); return; }
+      cursor.setAttribute("x1", sx(epoch)); cursor.setAttribute("x2", sx(epoch)); cursor.setAttribute("visibility", "visible");
+      tip.innerHTML = `<div>epoch ${epoch}</div>` + rows.join("");
+      tip.style.display = "block";
+      tip.style.left = `${Math.min(sx(epoch) + 12, w - 180)}px`;
+      tip.style.top = `${event.clientY - box.top + 12}px`;
+    });
+    svg.addEventListener("mouseleave", () => { tip.style.display = "none"; cursor.setAttribute("visibility", "hidden"); });
+    return lines;
+  }
+
+  // --- latent maps -------------------------------------------------------------------------------
+  function latentMap(root) {
+    const data = JSON.parse(root.querySelector("script.plot-data").textContent);
+    const svg = root.querySelector("svg.latent-map");
+    const w = +svg.getAttribute("width"), h = +svg.getAttribute("height");
+    const hoverImg = root.querySelector("img.hover-image"), hoverText = root.querySelector(".hover-caption");
+    const decodedImg = root.querySelector("img.decoded-image"), decodedText = root.querySelector(".decoded-caption");
+    const className = (label) => (label === null ? "" : data.classes ? data.classes[label] : String(label));
+    const xs = data.points.map((p) => p[0]), ys = data.points.map((p) => p[1]);
+    const home = { x0: Math.min(...data.grid.u), x1: Math.max(...data.grid.u),
+                   y0: Math.min(...data.grid.v), y1: Math.max(...data.grid.v) };
+    home.x0 = Math.min(home.x0, ...xs); home.x1 = Math.max(home.x1, ...xs);
+    home.y0 = Math.min(home.y0, ...ys); home.y1 = Math.max(home.y1, ...ys);
+    const padX = 0.03 * (home.x1 - home.x0), padY = 0.03 * (home.y1 - home.y0);  // no dot on the frame
+    Object.assign(home, { x0: home.x0 - padX, x1: home.x1 + padX, y0: home.y0 - padY, y1: home.y1 + padY });
+    let view = { ...home };
+    const hidden = new Set();
+    const axisGroup = el("g", { class: "axis" }, svg);
+    el("clipPath", { id: `${root.id}-clip` }, svg).appendChild(
+      el("rect", { x: M.left, y: M.top, width: w - M.left - M.right, height: h - M.top - M.bottom }));
+    const layer = el("g", { "clip-path": `url(#${root.id}-clip)` }, svg);
+    const dots = data.points.map((p, i) => el("circle", {
+      class: "pt", r: 4, "data-index": i, "data-label": data.labels ? data.labels[i] : "",
+      fill: data.labels ? COLOURS[data.labels[i] % 10] : COLOURS[0] }, layer));
+    const marker = el("path", { class: "marker", visibility: "hidden" }, layer);
+    let sx, sy, clicked = null;
+
+    function draw() {
+      sx = scale(view.x0, view.x1, M.left, w - M.right);
+      sy = scale(view.y0, view.y1, h - M.bottom, M.top);
+      axes(axisGroup, sx, sy, view, w, h, data.axes, false);
+      dots.forEach((dot, i) => { dot.setAttribute("cx", sx(xs[i])); dot.setAttribute("cy", sy(ys[i])); });
+      if (clicked) {
+        const [cx, cy] = [sx(clicked[0]), sy(clicked[1])];
+        marker.setAttribute("d", `M${cx - 7},${cy}H${cx + 7}M${cx},${cy - 7}V${cy + 7}`);
+      }
+    }
+
+    function show(i) {
+      dots.forEach((d) => d.classList.remove("hot"));
+      dots[i].classList.add("hot");
+      hoverImg.src = data.images[i];
+      const label = data.labels ? data.labels[i] : null;
+      hoverText.textContent = `sample ${i}` + (label === null ? "" : ` · label ${className(label)}`) +
+        ` · (${fmt(xs[i])}, ${fmt(ys[i])})`;
+      root.dataset.hovered = String(i);
+    }
+
+    function decodeAt(u, v) {  // the nearest lattice node's decoded image
+      const near = (values, t) => values.reduce((best, x, j) => (Math.abs(x - t) < Math.abs(values[best] - t) ? j : best), 0);
+      const i = near(data.grid.u, u), j = near(data.grid.v, v);
+      decodedImg.src = data.grid.images[j * data.grid.u.length + i];
+      decodedText.textContent = `decoded at (${fmt(data.grid.u[i])}, ${fmt(data.grid.v[j])})`;
+      clicked = [data.grid.u[i], data.grid.v[j]];
+      marker.setAttribute("visibility", "visible");
+      root.dataset.decoded = `${i},${j}`;
+      draw();
+    }
+
+    const pixel = (event) => { const b = svg.getBoundingClientRect(); return [event.clientX - b.left, event.clientY - b.top]; };
+    svg.addEventListener("mouseover", (event) => {
+      if (event.target.classList.contains("pt")) show(+event.target.dataset.index);
+    });
+    svg.addEventListener("wheel", (event) => {  // zoom around the pointer
+      event.preventDefault();
+      const [px, py] = pixel(event), u = sx.invert(px), v = sy.invert(py);
+      const k = Math.exp(Math.sign(event.deltaY) * 0.15);
+      view = { x0: u + (view.x0 - u) * k, x1: u + (view.x1 - u) * k, y0: v + (view.y0 - v) * k, y1: v + (view.y1 - v) * k };
+      draw();
+    }, { passive: false });
+    let drag = null;
+    svg.addEventListener("mousedown", (event) => { drag = { start: pixel(event), view: { ...view }, moved: false }; });
+    window.addEventListener("mousemove", (event) => {
+      if (!drag) return;
+      const [px, py] = pixel(event), dx = px - drag.start[0], dy = py - drag.start[1];
+      if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
+      if (!drag.moved) return;
+      const kx = (drag.view.x1 - drag.view.x0) / (w - M.left - M.right), ky = (drag.view.y1 - drag.view.y0) / (h - M.top - M.bottom);
+      view = { x0: drag.view.x0 - dx * kx, x1: drag.view.x1 - dx * kx, y0: drag.view.y0 + dy * ky, y1: drag.view.y1 + dy * ky };
+      draw();
+    });
+    window.addEventListener("mouseup", (event) => {
+      if (drag && !drag.moved && event.target.closest && event.target.closest("svg") === svg) {
+        const [px, py] = pixel(event);
+        if (px >= M.left && px <= w - M.right && py >= M.top && py <= h - M.bottom) decodeAt(sx.invert(px), sy.invert(py));
+      }
+      drag = null;
+    });
+    svg.addEventListener("dblclick", () => { view = { ...home }; draw(); });
+    root.querySelector("button.reset").addEventListener("click", () => { view = { ...home }; draw(); });
+
+    const classes = data.labels ? [...new Set(data.labels)].sort((a, b) => a - b) : [];
+    for (const label of classes) {
+      legendButton(root.querySelector(".legend"), className(label), COLOURS[label % 10], false, (on) => {
+        if (on) hidden.delete(label); else hidden.add(label);
+        dots.forEach((d, i) => { d.style.display = hidden.has(data.labels[i]) ? "none" : ""; });
+      });
+    }
+    draw();
+    show(0);
+    decodeAt((home.x0 + home.x1) / 2, (home.y0 + home.y1) / 2);
+  }
+
+  document.querySelectorAll(".curves-plot").forEach(curves);
+  document.querySelectorAll(".latent-explorer").forEach(latentMap);
+  document.body.dataset.ready = "true";
+})();

@@ -1,0 +1,301 @@
+"""Loggers: training watched where people already look — a CSV file, TensorBoard, MLflow.
+
+`train.log: [csv, tensorboard, mlflow]` (or `fit(..., log=["csv"])`) adds these callbacks to the
+one trainer. Every value is logged at the trainer's global step (per-epoch values at the epoch's
+last step), so all three share one x-axis. They write from rank 0 only under torchrun, and a
+resumed run continues its logs without repeating a step:
+
+    csv          run_dir/log.csv, one row per epoch; rows past the checkpoint are dropped on resume
+    tensorboard  run_dir/tensorboard/ through torch.utils.tensorboard; on resume the writer's own
+                 `purge_step` hides events past the checkpoint
+    mlflow       a local file store (runs/mlruns) unless MLFLOW_TRACKING_URI says otherwise; the
+                 run id is callback state in the checkpoint, so a resume reopens the same run and
+                 skips the steps it already holds
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+import yaml
+
+from ..errors import ConfigError
+from .callbacks import Callback
+
+if TYPE_CHECKING:
+    from .loop import Trainer
+
+LOGGERS = ("csv", "tensorboard", "mlflow")
+EXTRAS = {"tensorboard": "tensorboard", "mlflow": "mlflow"}  # logger -> the module it needs
+IMAGE_SAMPLES = 8  # test samples in each reconstruction grid
+PROJECTOR_SAMPLES = 500  # codes shown in TensorBoard's embedding projector
+IMAGE_GRIDS = 10  # about this many reconstruction grids per run
+
+
+def make_loggers(names: Sequence[str], run_dir: Path | None, *, every: int = 10) -> list[Callback]:
+    """The logger callbacks `names` ask for, checked before any training starts."""
+    loggers: list[Callback] = []
+    for name in dict.fromkeys(names):  # each once, in the order given
+        if name not in LOGGERS:
+            raise ConfigError(f"train.log: {name!r} is not a logger; choose from: {', '.join(LOGGERS)}")
+        if name in EXTRAS:
+            try:
+                __import__(EXTRAS[name])
+            except ImportError:
+                raise ConfigError(
+                    f"train.log: {name!r} needs the {EXTRAS[name]} package; pip install 'aekit[{name}]'"
+                ) from None
+        if run_dir is None and name != "mlflow":
+            raise ConfigError(f"train.log: {name!r} writes into the run folder; give fit() a run_dir")
+        logger = {"csv": CSVLogger, "tensorboard": TensorBoardLogger, "mlflow": MLflowLogger}[name]
+        loggers.append(logger(run_dir, every=every))
+    return loggers
+
+
+def epoch_values(trainer: Trainer, logs: dict[str, float]) -> dict[str, float]:
+    """One epoch's loss terms (train and validation), its learning rate and its seconds."""
+    values = {k: v for k, v in logs.items() if k != "time"}
+    values["lr"] = trainer.optimizer.param_groups[0]["lr"]
+    values["seconds"] = logs["time"]
+    return values
+
+
+def held_out(trainer: Trainer, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The first `n` validation samples (training samples without validation data), on the CPU."""
+    x, y = trainer.val_data if trainer.val_data is not None else trainer.train_data
+    return x[:n].cpu().float(), (y[:n].cpu() if y is not None else None)
+
+
+def is_image(x: torch.Tensor) -> bool:
+    return x.ndim == 4 and x.shape[1] in (1, 3)
+
+
+@torch.no_grad()
+def in_eval_mode(model, x: torch.Tensor, fn, device: torch.device, *, batch_size: int = 256) -> torch.Tensor:
+    """fn over batches of `x` on `device` in eval mode (no noise, VAE codes = mean); the result on the CPU."""
+    was_training = model.training
+    model.eval()
+    try:
+        return torch.cat([fn(x[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)])
+    finally:
+        model.train(was_training)
+
+
+def reconstruction_grid(model, x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """(N, C, H, W) inputs -> one (C, 2H, N*W) picture: the inputs above their reconstructions."""
+    x_hat = in_eval_mode(model, x, lambda xb: model(xb).x_hat, device).reshape(x.shape)
+    rows = [torch.cat(list(images), dim=-1) for images in (x, x_hat)]  # each (C, H, N*W)
+    return torch.cat(rows, dim=-2).clamp(0, 1)
+
+
+class Logger(Callback):
+    """Rank 0 only. Subclasses override `start`, `step` (every `every` steps), `epoch`, `finish`."""
+
+    def __init__(self, run_dir: Path | None, *, every: int = 10) -> None:
+        self.run_dir = run_dir
+        self.every = every
+        self.active = False
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        self.active = trainer.is_main
+        self.grids_done = int(trainer.progress() * IMAGE_GRIDS)
+        if self.active:
+            self.start(trainer)
+
+    def on_batch_end(self, trainer: Trainer, batch: int, logs: dict[str, Any]) -> None:
+        if self.active and trainer.global_step % self.every == 0:
+            self.step(trainer, {k: float(v.detach() if torch.is_tensor(v) else v) for k, v in logs.items()})  # one read-back every `every` steps
+
+    def on_epoch_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
+        if self.active:
+            self.epoch(trainer, epoch_values(trainer, logs))
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        if self.active:
+            self.finish(trainer)
+
+    def wants_images(self, trainer: Trainer) -> bool:
+        """True about IMAGE_GRIDS times a run (of epochs or of a time budget) and at its end; once an epoch."""
+        progress = trainer.progress()
+        due = int(progress * IMAGE_GRIDS) > self.grids_done or progress >= 1.0
+        self.grids_done = int(progress * IMAGE_GRIDS)
+        return due
+
+    def start(self, trainer: Trainer) -> None: ...
+
+    def step(self, trainer: Trainer, values: dict[str, float]) -> None: ...
+
+    def epoch(self, trainer: Trainer, values: dict[str, float]) -> None: ...
+
+    def finish(self, trainer: Trainer) -> None: ...
+
+
+class CSVLogger(Logger):
+    """run_dir/log.csv: epoch, step, every loss term (train_*, val_*), lr, seconds; one row per epoch."""
+
+    FILE = "log.csv"
+
+    def start(self, trainer: Trainer) -> None:
+        self.path = self.run_dir / self.FILE
+        kept: list[dict[str, str]] = []
+        if trainer.epoch and self.path.is_file():  # resuming: rows up to the checkpoint's epoch stay
+            with self.path.open(newline="") as f:
+                kept = [row for row in csv.DictReader(f) if int(row["epoch"]) <= trainer.epoch]
+        self.columns: list[str] | None = list(kept[0]) if kept else None
+        with self.path.open("w", newline="") as f:
+            if kept:
+                writer = csv.DictWriter(f, self.columns)
+                writer.writeheader()
+                writer.writerows(kept)
+
+    def epoch(self, trainer: Trainer, values: dict[str, float]) -> None:
+        row = {"epoch": trainer.epoch, "step": trainer.global_step, **values}
+        with self.path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, self.columns or list(row), extrasaction="ignore")
+            if self.columns is None:
+                self.columns = list(row)
+                writer.writeheader()
+            writer.writerow(row)
+
+
+class TensorBoardLogger(Logger):
+    """run_dir/tensorboard/: scalars per step and per epoch, reconstruction grids, and at the end
+    the codes of held-out samples with their images and labels in the embedding projector."""
+
+    DIR = "tensorboard"
+
+    def start(self, trainer: Trainer) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        # a resumed run hides what an interrupted one logged after its last checkpoint
+        purge = trainer.global_step + 1 if trainer.global_step else None
+        self.writer = SummaryWriter(log_dir=str(self.run_dir / self.DIR), purge_step=purge)
+
+    def step(self, trainer: Trainer, values: dict[str, float]) -> None:
+        for key, value in values.items():
+            self.writer.add_scalar(f"step/{key}", value, trainer.global_step)
+
+    def epoch(self, trainer: Trainer, values: dict[str, float]) -> None:
+        for key, value in values.items():
+            self.writer.add_scalar(f"epoch/{key}", value, trainer.global_step)
+        x, _ = held_out(trainer, IMAGE_SAMPLES)
+        if is_image(x) and self.wants_images(trainer):
+            grid = reconstruction_grid(trainer.model, x, trainer.device)
+            self.writer.add_image("reconstructions", grid, trainer.global_step)
+        self.writer.flush()
+
+    def finish(self, trainer: Trainer) -> None:
+        x, y = held_out(trainer, PROJECTOR_SAMPLES)
+        codes = in_eval_mode(trainer.model, x, trainer.model.encode, trainer.device).reshape(len(x), -1)
+        self.writer.add_embedding(
+            codes,
+            metadata=[str(int(v)) for v in y] if y is not None and y.ndim == 1 else None,
+            label_img=x if is_image(x) else None,
+            global_step=trainer.global_step,
+            tag="codes",
+        )
+        self.writer.close()
+
+
+class MLflowLogger(Logger):
+    """An MLflow run: the config as params, every value as a metric, final weights, checkpoint,
+    config, history and a reconstruction picture as artifacts."""
+
+    EXPERIMENT = "aekit"
+
+    def __init__(self, run_dir: Path | None, *, every: int = 10) -> None:
+        super().__init__(run_dir, every=every)
+        self.run_id: str | None = None
+        self.pending: list = []  # per-step metrics, sent with the epoch's (one request per epoch)
+        self.logged_until = 0  # steps up to here are in the store already (a resumed run skips them)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.run_id = state.get("run_id")
+
+    def tracking_uri(self) -> str | None:
+        if os.environ.get("MLFLOW_TRACKING_URI") or self.run_dir is None:
+            return None  # MLflow's own choice
+        # MLflow 3 keeps its file store (in maintenance mode) behind this switch; the issue's choice:
+        # nothing to install or run beside the light mlflow-skinny, and `mlflow ui` reads it as is
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        return (self.run_dir.parent / "mlruns").resolve().as_uri()
+
+    def start(self, trainer: Trainer) -> None:
+        from mlflow.tracking import MlflowClient
+
+        self.client = MlflowClient(tracking_uri=self.tracking_uri())
+        if self.run_id is not None:  # resumed: the same run, and what it holds is not logged twice
+            self.client.update_run(self.run_id, status="RUNNING")
+            keys = self.client.get_run(self.run_id).data.metrics
+            steps = [m.step for key in keys for m in self.client.get_metric_history(self.run_id, key)]
+            self.logged_until = max(steps, default=0)
+            return
+        experiment = self.client.get_experiment_by_name(self.EXPERIMENT)
+        experiment_id = experiment.experiment_id if experiment else self.client.create_experiment(self.EXPERIMENT)
+        name = self.run_dir.name if self.run_dir is not None else None
+        self.run_id = self.client.create_run(experiment_id, run_name=name).info.run_id
+        self.client.log_batch(self.run_id, params=self.params(trainer))
+
+    def params(self, trainer: Trainer) -> list:
+        """config.yaml flattened to dotted keys (model.hidden, train.lr, ...), or the model and train configs."""
+        from mlflow.entities import Param
+
+        from ..config import to_dict
+
+        config_file = self.run_dir / "config.yaml" if self.run_dir is not None else None
+        if config_file is not None and config_file.is_file():
+            config = yaml.safe_load(config_file.read_text())
+        else:
+            config = {"model": {"name": trainer.model.name, **to_dict(trainer.model.config)},
+                      "train": to_dict(trainer.config)}
+        flat: dict[str, Any] = {}
+
+        def walk(prefix: str, value: Any) -> None:
+            if isinstance(value, dict):
+                for key, inner in value.items():
+                    walk(f"{prefix}.{key}" if prefix else str(key), inner)
+            else:
+                flat[prefix] = value
+
+        walk("", config)
+        return [Param(k, json.dumps(v) if isinstance(v, (list, tuple)) else str(v)) for k, v in flat.items()]
+
+    def add(self, prefix: str, trainer: Trainer, values: dict[str, float]) -> None:
+        from mlflow.entities import Metric
+
+        if trainer.global_step > self.logged_until:
+            now = int(time.time() * 1000)
+            self.pending += [Metric(f"{prefix}/{k}", v, now, trainer.global_step) for k, v in values.items()]
+
+    def step(self, trainer: Trainer, values: dict[str, float]) -> None:
+        self.add("step", trainer, values)
+
+    def epoch(self, trainer: Trainer, values: dict[str, float]) -> None:
+        self.add("epoch", trainer, values)
+        for start in range(0, len(self.pending), 1000):  # MLflow's limit per request
+            self.client.log_batch(self.run_id, metrics=self.pending[start : start + 1000])
+        self.pending = []
+
+    def finish(self, trainer: Trainer) -> None:
+        from .checkpoint import CHECKPOINT_FILE, MODEL_FILE
+
+        if self.run_dir is not None:
+            for name in (MODEL_FILE, CHECKPOINT_FILE, "config.yaml", "history.json"):
+                if (self.run_dir / name).is_file():
+                    self.client.log_artifact(self.run_id, str(self.run_dir / name))
+        x, _ = held_out(trainer, IMAGE_SAMPLES)
+        if is_image(x):
+            grid = reconstruction_grid(trainer.model, x, trainer.device)  # (C, H, W) in [0, 1]
+            picture = (grid.permute(1, 2, 0) * 255).round().to(torch.uint8).squeeze(-1).numpy()
+            self.client.log_image(self.run_id, picture, "reconstructions.png")
+        self.client.set_terminated(self.run_id, "FINISHED")

@@ -1,0 +1,148 @@
+"""Loggers (train.log): the CSV file, TensorBoard's event files and projector, and the MLflow store
+are read back; a resume after an interruption repeats no step; under torchrun rank 0 alone logs."""
+
+from __future__ import annotations
+
+import csv
+import sys
+
+import pytest
+import torch
+import yaml
+from test_distributed import one_torchrun_at_a_time, run_quietly  # noqa: F401 (a fixture: torchrun tests take turns)
+
+import aekit
+from aekit import ConfigError
+from aekit.training.callbacks import Callback
+
+MODEL = dict(hidden=(32,), code_size=3)
+TRAIN = dict(batch_size=50, progress=False, log_every=2)
+
+
+def event_reader(folder):
+    accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    reader = accumulator.EventAccumulator(str(folder), size_guidance={"scalars": 0, "images": 0})
+    reader.Reload()
+    return reader
+
+
+def csv_rows(run_dir):
+    with (run_dir / "log.csv").open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture
+def data(mnist_mini):
+    train, val = mnist_mini.take(300, seed=0).split(0.2, seed=0)
+    return train, val
+
+
+def new_model(data):
+    torch.manual_seed(0)
+    return aekit.create_model("dense", input_shape=data[0].sample_shape, **MODEL)
+
+
+class StopAt(Callback):
+    """Interrupts training as epoch `epoch` + 1 begins (like a kill between two checkpoints)."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_epoch_begin(self, trainer) -> None:
+        if trainer.epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_csv_and_tensorboard_read_back(data, tmp_path):
+    run = tmp_path / "run"
+    history = aekit.fit(new_model(data), *data, epochs=2, run_dir=run, log=["csv", "tensorboard"], **TRAIN)
+
+    rows = csv_rows(run)
+    assert list(rows[0]) == ["epoch", "step", "train_loss", "train_recon", "val_loss", "val_recon", "lr", "seconds"]
+    assert [int(r["epoch"]) for r in rows] == [1, 2] and [int(r["step"]) for r in rows] == [5, 10]  # 240 / 50
+    assert [float(r["val_loss"]) for r in rows] == pytest.approx(history["val_loss"])
+    assert float(rows[0]["lr"]) == 1e-3 and float(rows[0]["seconds"]) > 0
+
+    reader = event_reader(run / "tensorboard")
+    tags = reader.Tags()
+    assert {"epoch/train_loss", "epoch/val_loss", "epoch/lr", "epoch/seconds", "step/loss"} <= set(tags["scalars"])
+    epoch_loss = reader.Scalars("epoch/train_loss")
+    assert [e.step for e in epoch_loss] == [5, 10]
+    assert [e.value for e in epoch_loss] == pytest.approx(history["train_loss"], rel=1e-6)
+    assert [e.step for e in reader.Scalars("step/loss")] == [2, 4, 6, 8, 10]
+    images = reader.Images("reconstructions")  # inputs above reconstructions, 8 samples of 28 x 28
+    assert [i.step for i in images] == [5, 10] and (images[-1].width, images[-1].height) == (8 * 28, 2 * 28)
+
+    projector = run / "tensorboard" / "projector_config.pbtxt"
+    assert 'tensor_path: "00010/codes/tensors.tsv"' in projector.read_text()
+    assert "sprite" in projector.read_text() and "metadata_path" in projector.read_text()
+    codes = (run / "tensorboard" / "00010" / "codes" / "tensors.tsv").read_text().splitlines()
+    labels = (run / "tensorboard" / "00010" / "codes" / "metadata.tsv").read_text().split()
+    assert len(codes) == len(labels) == len(data[1]) and len(codes[0].split("\t")) == MODEL["code_size"]
+    assert set(labels) <= {str(i) for i in range(10)} and len(set(labels)) > 3
+    assert (run / "tensorboard" / "00010" / "codes" / "sprite.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_resume_after_an_interruption_repeats_no_step(data, tmp_path, monkeypatch):
+    pytest.importorskip("tensorboard")
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    run = tmp_path / "runs" / "run"
+    log = ["csv", "tensorboard", "mlflow"]
+    options = dict(run_dir=run, log=log, checkpoint_every=2, deterministic=True, **TRAIN)
+    with pytest.raises(KeyboardInterrupt):  # epoch 3 was logged, but the last checkpoint is epoch 2's
+        aekit.fit(new_model(data), *data, epochs=4, callbacks=[StopAt(3)], **options)
+    assert [int(r["epoch"]) for r in csv_rows(run)] == [1, 2, 3]
+    # the same callbacks (their states are restored by position), this time without the interruption
+    aekit.fit(new_model(data), *data, epochs=4, callbacks=[StopAt(-1)], resume=True, **options)
+    full = aekit.fit(new_model(data), *data, epochs=4, run_dir=tmp_path / "straight", **TRAIN)
+
+    rows = csv_rows(run)
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]
+    assert [float(r["train_loss"]) for r in rows] == pytest.approx(full["train_loss"], rel=1e-5)
+
+    reader = event_reader(run / "tensorboard")  # the events of both processes, as TensorBoard shows them
+    assert [e.step for e in reader.Scalars("epoch/train_loss")] == [5, 10, 15, 20]
+    assert [e.step for e in reader.Scalars("step/loss")] == list(range(2, 21, 2))
+    assert [e.value for e in reader.Scalars("epoch/train_loss")] == pytest.approx(full["train_loss"], rel=1e-5)
+
+    client = mlflow.tracking.MlflowClient(tracking_uri=(tmp_path / "runs" / "mlruns").as_uri())
+    [experiment] = [e for e in client.search_experiments() if e.name == "aekit"]
+    [found] = client.search_runs([experiment.experiment_id])  # the resumed run is the same MLflow run
+    assert found.info.run_name == "run" and found.info.status == "FINISHED"
+    assert found.data.params["train.epochs"] == "4" and found.data.params["model.code_size"] == "3"
+    epoch_loss = client.get_metric_history(found.info.run_id, "epoch/train_loss")
+    assert sorted(m.step for m in epoch_loss) == [5, 10, 15, 20]
+    assert [m.value for m in sorted(epoch_loss, key=lambda m: m.step)] == pytest.approx(full["train_loss"], rel=1e-5)
+    steps = [m.step for m in client.get_metric_history(found.info.run_id, "step/loss")]
+    assert sorted(steps) == list(range(2, 21, 2))
+    artifacts = {a.path for a in client.list_artifacts(found.info.run_id)}
+    assert {"model.safetensors", "checkpoint.safetensors", "history.json", "reconstructions.png"} <= artifacts
+
+
+def test_bad_log_settings_are_one_line_errors(data, tmp_path, monkeypatch):
+    with pytest.raises(ConfigError, match="train.log.*'wandb'.*csv, tensorboard, mlflow"):
+        aekit.fit(new_model(data), data[0], epochs=1, log=["wandb"], **TRAIN)
+    with pytest.raises(ConfigError, match="train.log: 'csv' writes into the run folder"):
+        aekit.fit(new_model(data), data[0], epochs=1, log=["csv"], **TRAIN)
+    monkeypatch.setitem(sys.modules, "tensorboard", None)  # as if it were not installed
+    with pytest.raises(ConfigError, match=r"pip install 'aekit\[tensorboard\]'"):
+        aekit.fit(new_model(data), data[0], epochs=1, log=["tensorboard"], run_dir=tmp_path / "r", **TRAIN)
+
+
+def test_torchrun_rank_zero_alone_logs(tmp_path, one_torchrun_at_a_time):  # noqa: F811
+    pytest.importorskip("tensorboard")
+
+    config = {
+        "model": {"name": "dense", "hidden": [16], "code_size": 4},
+        "data": {"name": "digits", "val_fraction": 0.1, "limit": 300},
+        "train": {"epochs": 2, "batch_size": 32, "progress": False, "log": ["csv", "tensorboard"]},
+        "output": {"dir": str(tmp_path), "name": "ddp"},
+    }
+    path = tmp_path / "ddp.yaml"
+    path.write_text(yaml.safe_dump(config))
+    run_quietly([sys.executable, "-m", "aekit", "train", str(path), "--distributed", "--nproc", "2", "--quiet"])
+    run = tmp_path / "ddp"
+    assert [int(r["epoch"]) for r in csv_rows(run)] == [1, 2]
+    assert len(list((run / "tensorboard").glob("events.out.tfevents.*"))) == 1
+    assert [e.step for e in event_reader(run / "tensorboard").Scalars("epoch/train_loss")] == [9, 18]

@@ -1,0 +1,128 @@
+"""`aekit report` pages in a real browser: the system's headless Chromium (Debian's chromium and
+chromium-driver; .ci/run installs them) driven by Selenium. No console errors, every image decoded,
+hovering a latent-map point shows its image, clicking the 2-d map shows a decoded image, a legend
+click hides a curve; a screenshot is saved (tests/../docs/report-screenshot.png when asked)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from aekit.cli import main
+from aekit.report import write_report
+
+CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
+DRIVER = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None)
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install 'aekit[dev]')")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None or DRIVER is None,
+    reason="no system Chromium and chromedriver (apt-get install chromium chromium-driver; .ci/run does it)",
+)
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+TINY = {
+    "model": {"name": "dense", "hidden": [32], "code_size": 2},
+    "data": {"name": "mnist-mini", "val_fraction": 0.2, "limit": 400, "test_limit": 300},
+    "train": {"epochs": 4, "batch_size": 20, "lr": 0.005, "progress": False},  # enough to decode digits
+}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> Path:
+    """The report of two tiny runs: one with a 2-d code, one with a 3-d code (a PCA plane)."""
+    root = tmp_path_factory.mktemp("browser")
+    runs = []
+    for code_size in (2, 3):
+        config = root / f"c{code_size}.yaml"
+        config.write_text(yaml.safe_dump({**TINY, "model": {**TINY["model"], "code_size": code_size}}))
+        name = f"code{code_size}"
+        assert main(["train", str(config), f"output.dir={root}", f"output.name={name}", "--quiet"]) == 0
+        runs.append(root / name)
+    return write_report(runs, root / "report.html")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                 "--window-size=1400,1000", "--force-device-scale-factor=1"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=DRIVER))
+    yield driver
+    driver.quit()
+
+
+def test_report_works_in_a_real_browser(report, browser, tmp_path):
+    size = report.stat().st_size
+    assert size < 3_000_000, size  # a few MB at most
+    browser.get(report.as_uri())
+    assert browser.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true"  # the script ran to its end
+
+    # every image decoded: the gallery's pictures and the maps' hover and decoded images
+    images = browser.find_elements(By.TAG_NAME, "img")
+    assert len(images) >= 6
+    widths = browser.execute_script("return [...document.images].map(i => i.complete ? i.naturalWidth : 0)")
+    assert all(w > 0 for w in widths), widths
+
+    # hovering a point of the 2-d latent map shows its input image and label
+    explorer = browser.find_element(By.ID, "run-code2-latent")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", explorer)  # all of it in view
+    data = json.loads(explorer.find_element(By.CSS_SELECTOR, "script.plot-data").get_attribute("textContent"))
+    assert data["code_size"] == 2 and data["axes"] == ["z[0]", "z[1]"] and len(data["points"]) == 300
+    hover_img = explorer.find_element(By.CSS_SELECTOR, "img.hover-image")
+    point = explorer.find_elements(By.CSS_SELECTOR, "circle.pt")[17]
+    ActionChains(browser).move_to_element(point).perform()
+    hovered = int(explorer.get_attribute("data-hovered"))
+    assert hover_img.get_attribute("src") == data["images"][hovered]
+    caption = explorer.find_element(By.CSS_SELECTOR, ".hover-caption").text
+    assert f"label {data['classes'][data['labels'][hovered]]}" in caption
+
+    # clicking the 2-d map shows the decoded image of the nearest lattice node
+    decoded_img = explorer.find_element(By.CSS_SELECTOR, "img.decoded-image")
+    first = decoded_img.get_attribute("src"), explorer.get_attribute("data-decoded")
+    svg = explorer.find_element(By.CSS_SELECTOR, "svg.latent-map")
+    ActionChains(browser).move_to_element_with_offset(svg, -180, -150).click().perform()
+    i, j = map(int, explorer.get_attribute("data-decoded").split(","))
+    assert f"{i},{j}" != first[1] and decoded_img.get_attribute("src") != first[0]
+    assert decoded_img.get_attribute("src") == data["grid"]["images"][j * len(data["grid"]["u"]) + i]
+    assert i < len(data["grid"]["u"]) // 2 and j > len(data["grid"]["v"]) // 2  # upper left: small u, large v
+    assert browser.execute_script("return arguments[0].naturalWidth", decoded_img) > 0
+
+    # a class toggled off in the legend hides its points
+    legend = explorer.find_element(By.CSS_SELECTOR, ".legend")
+    first_class = legend.find_elements(By.TAG_NAME, "button")[0]
+    label = data["classes"].index(first_class.text)
+    first_class.click()
+    hidden = [p for p in explorer.find_elements(By.CSS_SELECTOR, "circle.pt") if not p.is_displayed()]
+    assert len(hidden) == data["labels"].count(label) > 0
+
+    # the learning curves: hovering shows values, a legend click hides a curve
+    curves = browser.find_element(By.ID, "all-curves")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", curves)
+    ActionChains(browser).move_to_element(curves.find_element(By.TAG_NAME, "svg")).perform()
+    tip = curves.find_element(By.CSS_SELECTOR, ".tooltip")
+    assert tip.is_displayed() and "epoch" in tip.text and "code2 (train)" in tip.text
+    series = curves.find_elements(By.CSS_SELECTOR, "g.series")
+    assert [s.get_attribute("data-series") for s in series] == [
+        "code2 (train)", "code2 (val)", "code3 (train)", "code3 (val)"]
+    curves.find_elements(By.CSS_SELECTOR, ".legend button")[1].click()
+    assert not series[1].is_displayed() and series[0].is_displayed()
+
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+
+    # a screenshot of the 2-d latent map after the interactions, for a person to look at
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -60)", explorer)
+    ActionChains(browser).move_to_element(explorer.find_elements(By.CSS_SELECTOR, "circle.pt")[5]).perform()
+    shot = tmp_path / "report-latent-map.png"
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+    if os.environ.get("AEKIT_SAVE_SCREENSHOT"):  # a copy for the README (docs/)
+        shutil.copy(shot, os.environ["AEKIT_SAVE_SCREENSHOT"])
