@@ -33,8 +33,8 @@ from ..models.base import Autoencoder
 from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callback, EarlyStopping
-from .threads import ThreadGovernor
 from .loggers import make_loggers
+from .threads import ThreadGovernor
 
 OPTIMIZERS = ("adam", "adamw", "adagrad", "rmsprop", "sgd")
 FUSED = ("adam", "adamw", "adagrad", "sgd")  # optimisers with fused (one-kernel) steps in torch
