@@ -119,6 +119,8 @@ def _cmd_models(args) -> None:
         from .catalog import MODELS
 
         _print_table(MODELS)
+        print("\nauto: what `aekit train` uses when no model is named: a dense model sized from the data, "
+              "started at PCA's solution (README: Your data against PCA)")
         return
     import dataclasses
 

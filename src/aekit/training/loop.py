@@ -442,7 +442,7 @@ class Trainer:
         if not (self.config.restore_best and val_data is not None and self.config.monitor.startswith("val_")):
             return
         logs = {f"val_{k}": v for k, v in evaluate(self.model, val_data, device=self.device).items()}
-        if self.config.monitor in logs and self.is_main:
+        if self.config.monitor in logs:  # every rank holds the same weights and data: all decide alike
             self._new_best(logs[self.config.monitor])
 
     def _batch(self, data: Tensor | MemmapArray | None, idx: Tensor) -> Tensor | None:
