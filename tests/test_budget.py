@@ -105,6 +105,16 @@ def test_linear_path_with_restore_best_never_ends_above_its_pca_start(mnist_mini
     assert run.squared_error_per_sample(model, val).mean() <= start * (1 + 1e-4)
 
 
+def test_linear_path_needs_an_undercomplete_code_and_enough_samples():
+    with pytest.raises(aekit.ConfigError, match="code_size: must be smaller than the 64 input features"):
+        aekit.create_model("dense", input_shape=(64,), code_size=64, linear_path=True, output_activation="linear",
+                           recon_loss="mse")
+    model = aekit.create_model("dense", input_shape=(64,), code_size=8, linear_path=True, output_activation="linear",
+                               recon_loss="mse")
+    with pytest.raises(aekit.DataError, match="PCA with 8 components needs at least 8 samples, got 5"):
+        aekit.fit(model, torch.rand(5, 64), epochs=1, progress=False)
+
+
 def test_linear_path_needs_linear_code_and_output():
     with pytest.raises(aekit.ConfigError, match="output_activation: must be 'linear' with linear_path"):
         aekit.create_model("dense", input_shape=(64,), code_size=4, linear_path=True)

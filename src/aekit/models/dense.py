@@ -110,6 +110,8 @@ class DenseConfig(AutoencoderConfig):
         super().__post_init__()
         positive("code_size", self.code_size)
         if self.linear_path:
+            check(self.code_size < self.input_dim, "code_size", f"must be smaller than the {self.input_dim} input "
+                  f"features with linear_path (PCA's start needs an undercomplete code), got {self.code_size}")
             for key in ("code_activation", "output_activation"):
                 check(getattr(self, key) == "linear", key, f"must be 'linear' with linear_path (which starts at "
                       f"PCA's linear solution), got {getattr(self, key)!r}")

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..errors import DataError
+
 PCA_SAMPLES = 50_000  # PCA is fitted on a seeded sample of at most this many rows
 
 
@@ -26,6 +28,8 @@ def principal_components(x, k: int, *, seed: int = 0) -> tuple[np.ndarray, np.nd
     from sklearn.decomposition import PCA
 
     n = len(x)
+    if n < k:
+        raise DataError(f"PCA with {k} components needs at least {k} samples, got {n}; use a smaller code_size")
     if n > PCA_SAMPLES:
         rows = np.sort(np.random.default_rng(seed).choice(n, PCA_SAMPLES, replace=False))
         x = x[rows] if isinstance(x, np.ndarray) else x[torch.from_numpy(rows)]  # memmaps read only these
