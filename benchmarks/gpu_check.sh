@@ -8,7 +8,9 @@
 # 1. the CUDA tests (tests/test_cuda.py: device=auto, bf16/fp16 autocast, GPU checkpoint -> CPU,
 #    memmap batches to the GPU, the grouped NaN check) and the trainer's own tests on the GPU;
 # 2. the throughput table on the GPU (aekit.fit vs the hand loop, fp32 and bf16 rows);
-# 3. the quality config for 10 epochs with amp=bf16 on the bundled digits, as a smoke run of `aekit train`.
+# 3. the quality config for 10 epochs with amp=bf16 on the bundled digits, as a smoke run of `aekit train`;
+# 4. the no-config command with a 30 s time budget on the bundled digits (the automatic model, its PCA
+#    start and the budgeted schedule on the GPU), next to PCA.
 set -uo pipefail
 OUT=${OUT:-gpu-check}
 mkdir -p "$OUT"
@@ -18,8 +20,10 @@ $PY -c "import torch; print('torch', torch.__version__, '|', torch.cuda.get_devi
   2>&1 | tee "$OUT/device.txt"
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv >> "$OUT/device.txt" 2>&1
 $PY -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_training.py tests/test_performance_paths.py \
-  tests/test_checkpoint.py tests/test_crash_safety.py 2>&1 | tee "$OUT/tests.txt"
+  tests/test_checkpoint.py tests/test_crash_safety.py tests/test_budget.py 2>&1 | tee "$OUT/tests.txt"
 $PY benchmarks/throughput.py --device cuda --steps 150 --repeats 3 --bf16 --no-pythae 2>&1 | tee "$OUT/throughput.txt"
 $PY -m aekit train configs/mnist-deep-quality.yaml data.name=mnist-mini train.epochs=10 train.amp=bf16 \
   train.progress=false output.dir="$OUT/runs" 2>&1 | tee "$OUT/quality_smoke.txt"
+$PY -m aekit train data.name=mnist-mini model.code_size=8 train.time_budget=30 train.progress=false \
+  output.dir="$OUT/runs" 2>&1 | tee "$OUT/budget_smoke.txt"
 rm -rf "$OUT/runs"  # checkpoints are too big to bring back; the log above holds the figures

@@ -261,6 +261,9 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
     train_data, val_data = splits[0], splits[1]
     options: dict[str, Any] = {} if progress is None else {"progress": progress}
     target = cfg.train.epochs if epochs is None else epochs
+    if epochs is not None and cfg.train.time_budget is not None:
+        raise ConfigError(f"--epochs: {run_dir} trains for train.time_budget ({cfg.train.time_budget:g} s), not "
+                          "for a number of epochs; resume it without --epochs")
     if epochs is not None:
         options["epochs"] = epochs
         if epochs != cfg.train.epochs and distributed.is_main():  # config.yaml keeps reproducing the run
@@ -269,7 +272,7 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
             ckpt.atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(raw, sort_keys=False))
     history = run_dir / "history.json"  # written beside every checkpoint; small, unlike the checkpoint
     done = len(json.loads(history.read_text()).get("epoch", [])) if history.is_file() else 0
-    if done >= target and distributed.is_main():
+    if done >= target and cfg.train.time_budget is None and distributed.is_main():
         print(f"{run_dir} has already trained {done} epochs (target {target}): nothing to continue; "
               f"`aekit resume {run_dir} --epochs N` with N > {done} trains longer. Evaluating it again.")
     with _names_run_dir_on_interrupt(run_dir):

@@ -47,7 +47,7 @@ BEST_FILE = "best.safetensors"
 @dataclass(frozen=True, kw_only=True)
 class TrainConfig:
     epochs: int = 10
-    time_budget: float | None = None  # seconds of training; replaces `epochs` (see budget_progress)
+    time_budget: float | None = None  # seconds of training; replaces `epochs` (see Budget)
     batch_size: int = 128
     optimizer: Literal["adam", "adamw", "adagrad", "rmsprop", "sgd"] = "adam"
     lr: float = 1e-3
@@ -267,9 +267,6 @@ class Budget:
             pace = (time.perf_counter() - t0) / (step - first)
             planned = max(step + 1, int(step + (self.seconds - self.elapsed()) / pace))
             self.total_steps = distributed.broadcast(planned)  # rank 0's plan, so every rank stops alike
-
-    def done(self, step: int) -> bool:
-        return self.progress(step) >= 1.0
 
     def state_dict(self) -> dict[str, Any]:
         return {"spent": self.elapsed(), "total_steps": self.total_steps}
@@ -615,7 +612,9 @@ class Trainer:
                     cb.on_epoch_begin(self)
                 start = time.perf_counter()
                 logs = self.train_epoch(x, y)
-                if not logs:  # a budget spent exactly at an epoch's end: nothing was trained in this one
+                if not logs:  # the budget ran out between two epochs: nothing was trained in this one
+                    if self.run_dir is not None and self.is_main:
+                        self.save_checkpoint()
                     break
                 if val_data is not None and self.is_main:
                     logs.update({f"val_{k}": v for k, v in evaluate(model, val_data, device=self.device).items()})
