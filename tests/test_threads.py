@@ -1,0 +1,81 @@
+"""The thread governor: as many torch threads as the other processes leave cores free (issue 12)."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+
+from aekit.training import threads
+
+
+@pytest.fixture
+def machine(monkeypatch):
+    """A fake 2-core machine: `others` cores busy elsewhere, this process using `own` cores."""
+    state = types.SimpleNamespace(t=0.0, busy=0.0, cpu=0.0, others=0.0, own=2.0, set_to=[], current=2)
+    monkeypatch.setattr(threads, "_busy_seconds", lambda: state.busy)
+    monkeypatch.setattr(threads, "_TORCH_DEFAULT", 2)
+    monkeypatch.setattr(threads.time, "monotonic", lambda: state.t)
+    monkeypatch.setattr(threads.time, "process_time", lambda: state.cpu)
+    monkeypatch.setattr(threads.torch, "get_num_threads", lambda: state.current)
+
+    def set_threads(n):
+        state.set_to.append(n)
+        state.current = n
+
+    monkeypatch.setattr(threads.torch, "set_num_threads", set_threads)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+
+    def advance(seconds):
+        share = min(state.own, 2.0 - min(state.others, 2.0 - 1e-9) * state.own / (state.own + state.others))
+        state.t += seconds
+        state.cpu += share * seconds
+        state.busy += min(2.0, share + state.others) * seconds
+
+    state.advance = advance
+    return state
+
+
+def test_one_thread_while_two_other_processes_are_busy_and_two_again_after(machine):
+    gov = threads.ThreadGovernor()
+    assert gov.active and gov.max_threads == 2
+    machine.others = 2.0
+    machine.advance(3.0)
+    gov.update()
+    assert machine.current == 1
+    machine.others, machine.own = 0.0, 1.0
+    machine.advance(1.0)
+    gov.update()  # read at most every CHECK_SECONDS
+    assert machine.set_to == [1]
+    machine.advance(2.0)
+    gov.update()
+    assert machine.current == 2
+    gov.restore()
+    assert machine.current == 2
+
+
+def test_an_idle_machine_keeps_every_thread(machine):
+    gov = threads.ThreadGovernor()
+    machine.advance(5.0)
+    gov.update()
+    assert machine.set_to == [] and machine.current == 2
+
+
+@pytest.mark.parametrize("env", ["OMP_NUM_THREADS", "MKL_NUM_THREADS"])
+def test_the_users_thread_setting_wins(machine, monkeypatch, env):
+    monkeypatch.setenv(env, "2")
+    gov = threads.ThreadGovernor()
+    machine.others = 2.0
+    machine.advance(5.0)
+    gov.update()
+    assert not gov.active and machine.set_to == []
+
+
+def test_a_thread_count_set_in_python_wins(machine):
+    machine.current = 3  # torch.set_num_threads(3) by the user: not torch's default of 2
+    gov = threads.ThreadGovernor()
+    machine.others = 2.0
+    machine.advance(5.0)
+    gov.update()
+    assert not gov.active and machine.set_to == []
