@@ -36,7 +36,14 @@ from pathlib import Path
 import torch
 
 import aekit
-from aekit.run import build_model, load_data, load_run_config, load_test, pca_squared_error, squared_error_per_sample
+from aekit.run import (
+    build_model,
+    load_data,
+    load_run_config,
+    load_test,
+    pca_squared_error,
+    squared_error_per_sample,
+)
 from aekit.training.callbacks import LambdaCallback
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "mnist-deep-fast.yaml"
