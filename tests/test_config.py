@@ -6,7 +6,7 @@ import pytest
 
 import aekit
 from aekit.config import apply_overrides, load_file
-from aekit.run import load_run_config, parse_run_config
+from aekit.apps.run import load_run_config, parse_run_config
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 
 from aekit import ConfigError
-from aekit.cli import main
+from aekit.apps.cli import main
 from aekit.data import load_dataset
 from aekit.errors import DataNotFoundError
-from aekit.experiments import experiment, list_experiments, run_experiment
+from aekit.apps.experiments import experiment, list_experiments, run_experiment
 
 # experiment -> (its pictures, its trained models)
 EXPECTED = {
@@ -108,7 +108,7 @@ PROPERTIES = {"sparse-mnist": _sparse, "tied-mnist": _tied, "mnist-deep-vs-pca":
 
 
 def test_full_mnist_missing_falls_back_to_mnist_mini_and_says_so(tmp_path, monkeypatch, capsys):
-    import aekit.experiments.images as images
+    import aekit.apps.experiments.images as images
 
     def no_mnist(name, split="train", **kw):
         if name == "mnist":

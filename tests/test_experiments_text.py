@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from aekit import ConfigError
-from aekit.cli import main
+from aekit.apps.cli import main
 from aekit.data.text import BBC_FILE
 from aekit.errors import DataNotFoundError
-from aekit.experiments import list_experiments, run_experiment
-from aekit.retrieval import compare_retrieval
+from aekit.apps.experiments import list_experiments, run_experiment
+from aekit.analysis.retrieval import compare_retrieval
 from aekit.training.checkpoint import load_model
 
 NAMES = ("retrieval-mnist", "retrieval-bbc", "imdb-bn-dropout", "cifar-deep")
@@ -122,7 +122,7 @@ def test_retrieval_bbc_tiny(tmp_path, bbc_root):
 
 
 def test_verdict_weighs_map_and_precision():
-    from aekit.experiments.text import _verdict
+    from aekit.apps.experiments.text import _verdict
 
     lsa = {"map": 0.70, "precision@10": 0.95}
     assert "better than LSA-50" in _verdict({"map": 0.75, "precision@10": 0.98}, lsa, "LSA-50", "precision@10")
@@ -224,7 +224,7 @@ def test_cifar_deep_says_cifar_is_missing(tmp_path, monkeypatch, offline, capsys
 def test_cifar_deep_defaults_are_the_config_file_model():
     import yaml
 
-    from aekit.experiments import experiment
+    from aekit.apps.experiments import experiment
 
     config = Path(__file__).resolve().parents[1] / "configs" / "cifar-deep.yaml"
     if not config.is_file():
@@ -234,7 +234,7 @@ def test_cifar_deep_defaults_are_the_config_file_model():
 
 
 def test_overrides_leave_the_tiny_preset_alone(tmp_path):
-    from aekit.experiments import experiment, settings
+    from aekit.apps.experiments import experiment, settings
 
     before = json.dumps(experiment("retrieval-mnist").tiny)
     assert settings("retrieval-mnist", ["model.code_size=5", "train.epochs=1"], tiny=True)["model"]["code_size"] == 5

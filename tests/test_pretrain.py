@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import aekit
-from aekit.experiments import run_experiment
+from aekit.apps.experiments import run_experiment
 from aekit.training import pretrain as pretrain_module
 from aekit.training.pretrain import pretrain_layerwise
 

@@ -13,9 +13,9 @@ import yaml
 
 from aekit import ConfigError, create_model, list_models
 from aekit.analysis.latent import latent_explorer
-from aekit.cli import main
-from aekit.experiments import run_experiment
-from aekit.report import markdown_to_html, read_run_folder, write_report
+from aekit.apps.cli import main
+from aekit.apps.experiments import run_experiment
+from aekit.apps.report import markdown_to_html, read_run_folder, write_report
 
 TINY_TRAIN = {
     "model": {"name": "dense", "hidden": [32], "code_size": 4},

@@ -9,7 +9,7 @@ import torch
 import aekit
 from aekit import ConfigError, DataError
 from aekit.data.text import text_corpus
-from aekit.retrieval import (
+from aekit.analysis.retrieval import (
     CodeIndex,
     average_precision,
     compare_retrieval,

@@ -26,15 +26,15 @@ import numpy as np
 import torch
 import yaml
 
-from .config import apply_overrides, build, check, load_file, positive, to_dict
-from .data import Dataset, load_dataset
-from .data.datasets import list_datasets
-from .errors import ConfigError, DataError, DataNotFoundError
-from .models.pca import pca_reconstruct, principal_components
-from .registry import make_config, model_entry
-from .training import checkpoint as ckpt
-from .training import distributed
-from .training.loop import TrainConfig, check_inputs, evaluate, fit
+from ..config import apply_overrides, build, check, load_file, positive, to_dict
+from ..data import Dataset, load_dataset
+from ..data.datasets import list_datasets
+from ..errors import ConfigError, DataError, DataNotFoundError
+from ..models.pca import pca_reconstruct, principal_components
+from ..registry import make_config, model_entry
+from ..training import checkpoint as ckpt
+from ..training import distributed
+from ..training.loop import TrainConfig, check_inputs, evaluate, fit
 
 CONFIG_FILE = ckpt.CONFIG_FILE
 AUTO, AUTO_MODEL = "auto", "dense"  # model.name `auto`: a dense model chosen from the data (auto_model)
@@ -176,7 +176,7 @@ def build_model(cfg: RunConfig, sample_shape: tuple[int, ...]):
     given = tuple(values.pop("input_shape", ()) or ())
     if given and tuple(given) != tuple(sample_shape):
         raise ConfigError(f"model.input_shape {list(given)} does not match the data's sample shape {list(sample_shape)}")
-    from .registry import create_model
+    from ..registry import create_model
 
     torch.manual_seed(cfg.train.seed)  # the same seed gives the same initial weights
     make_config(cfg.model["name"], {**values, "input_shape": sample_shape})  # validates with the shape
@@ -346,8 +346,8 @@ def evaluate_run(run_dir: str | Path, *, model=None, write: bool = True, splits=
     if write:
         ckpt.atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1))
         if test.x.ndim == 4:  # images: test samples above their reconstructions
-            from .analysis import plots
-            from .analysis.latent import reconstruction_grid
+            from ..analysis import plots
+            from ..analysis.latent import reconstruction_grid
 
             _, fig = reconstruction_grid(model, test, n=10)
             plots.save_figure(fig, run_dir / "reconstructions.png")

@@ -9,7 +9,7 @@
   generate-mnist-grid  a 2-d VAE (or autoencoder): the digit manifold, samples, interpolation
 
 Each run folder gets the pictures (PNG), table.md, results.json, history-<model>.json and
-model-<model>.safetensors of every trained model, and report.html (aekit.report) with all of it.
+model-<model>.safetensors of every trained model, and report.html (aekit.apps.report) with all of it.
 Full-size defaults train on MNIST (AEKIT_DATA_DIR=/work/shared/data); when full MNIST is missing
 they fall back to the bundled mnist-mini digits and say so. Errors are squared errors per test
 image, summed over its 784 pixels in [0, 1], as in Hinton & Salakhutdinov (2006).
@@ -26,17 +26,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..analysis import plots
-from ..analysis.features import first_layer_weights, unit_activations
-from ..analysis.generate import interpolate, latent_grid, random_samples
-from ..analysis.latent import encode_all, reconstruct_all
-from ..config import check
-from ..data import Dataset, load_dataset
-from ..errors import DataNotFoundError
-from ..registry import create_model
+from ...analysis import plots
+from ...analysis.features import first_layer_weights, unit_activations
+from ...analysis.generate import interpolate, latent_grid, random_samples
+from ...analysis.latent import encode_all, reconstruct_all
+from ...config import check
+from ...data import Dataset, load_dataset
+from ...errors import DataNotFoundError
+from ...registry import create_model
 from ..run import squared_error_per_sample
-from ..training.checkpoint import atomic_write_text, save_model
-from ..training.loop import evaluate, fit
+from ...training.checkpoint import atomic_write_text, save_model
+from ...training.loop import evaluate, fit
 from . import register_experiment
 
 # settings every image experiment has; each experiment adds its own

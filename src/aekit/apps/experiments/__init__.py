@@ -3,7 +3,7 @@
 An experiment is a function decorated with `@register_experiment(name, summary, defaults)`. It
 receives its validated settings (the defaults updated by the user's overrides) and a fresh run
 folder, writes its results there (pictures, a table, histories), and returns a dict of headline
-results; `run_experiment` then adds experiment.yaml, results.json and report.html (aekit.report).
+results; `run_experiment` then adds experiment.yaml, results.json and report.html (aekit.apps.report).
 Every experiment has full-size defaults and a `tiny` preset that runs end to end in seconds for
 tests (`aekit experiment run NAME --tiny`). Every module in this package is imported so that its
 experiments register themselves.
@@ -23,9 +23,9 @@ from typing import Any
 
 import yaml
 
-from ..config import apply_overrides
-from ..errors import ConfigError
-from ..training.checkpoint import atomic_write_text
+from ...config import apply_overrides
+from ...errors import ConfigError
+from ...training.checkpoint import atomic_write_text
 
 
 @dataclass(frozen=True)

@@ -36,13 +36,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..config import check
-from ..data import load_dataset
-from ..models.classifier import EncoderClassifier, select_labels
-from ..registry import create_model
-from ..training.checkpoint import atomic_write_text, load_model, save_model
-from ..training.loop import fit
-from ..training.pretrain import encode_all, pretrain_layerwise
+from ...config import check
+from ...data import load_dataset
+from ...models.classifier import EncoderClassifier, select_labels
+from ...registry import create_model
+from ...training.checkpoint import atomic_write_text, load_model, save_model
+from ...training.loop import fit
+from ...training.pretrain import encode_all, pretrain_layerwise
 from . import register_experiment
 
 METHODS = ("scratch", "pretrained", "frozen")
@@ -255,7 +255,7 @@ def _write_table(run_dir: Path, settings: dict[str, Any], rows: list[dict], resu
 
 
 def _plot(run_dir: Path, rows: list[dict], network: str) -> None:
-    from ..analysis.plots import new_figure, save_figure
+    from ...analysis.plots import new_figure, save_figure
 
     fig = new_figure(6.5, 4.2)
     ax = fig.add_subplot()

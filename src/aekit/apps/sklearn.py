@@ -32,12 +32,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import Tensor, nn
 
-from .config import build, coerce
-from .errors import AekitError, DataError, NonFiniteLossError
-from .models.base import flatten
-from .models.classifier import EncoderClassifier
-from .registry import create_model
-from .training.loop import TrainConfig, fit
+from ..config import build, coerce
+from ..errors import AekitError, DataError, NonFiniteLossError
+from ..models.base import flatten
+from ..models.classifier import EncoderClassifier
+from ..registry import create_model
+from ..training.loop import TrainConfig, fit
 
 _FLOATS = [np.float32, np.float64]  # ints and bools are converted to float32
 

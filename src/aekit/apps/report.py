@@ -37,9 +37,9 @@ import yaml
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from . import __version__
-from .errors import AekitError, ConfigError
-from .training.checkpoint import MODEL_FILE, atomic_write_text
+from .. import __version__
+from ..errors import AekitError, ConfigError
+from ..training.checkpoint import MODEL_FILE, atomic_write_text
 
 CONFIG_FILES = ("config.yaml", "experiment.yaml")
 LOGGER_FOLDERS = ("tensorboard", "mlruns")  # what train.log writes: not the run's own pictures
@@ -278,8 +278,8 @@ def _latent_map(run: RunFolder) -> dict[str, Any] | None:
     if run.kind != "train" or not (run.path / MODEL_FILE).is_file():
         return None
     from . import run as runs
-    from .analysis.latent import latent_explorer
-    from .training import checkpoint as ckpt
+    from ..analysis.latent import latent_explorer
+    from ..training import checkpoint as ckpt
 
     try:
         cfg = runs.read_run(run.path)
@@ -335,7 +335,7 @@ def _summary_view(runs: list[RunFolder]) -> dict[str, Any]:
 
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("aekit", "templates"),
+        loader=jinja2.PackageLoader("aekit.apps", "templates"),
         autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
     )
     env.filters["fmt"] = _fmt
@@ -344,7 +344,7 @@ def _environment() -> jinja2.Environment:
 
 
 def _asset(name: str) -> str:
-    return resources.files("aekit").joinpath("templates", name).read_text()
+    return resources.files("aekit.apps").joinpath("templates", name).read_text()
 
 
 def render_report(runs: Sequence[RunFolder], *, title: str = "aekit report") -> str:

@@ -22,15 +22,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..analysis import plots
-from ..analysis.latent import encode_all, latent_maps, reconstruction_grid
-from ..data import Dataset, data_dir, load_dataset
-from ..data.text import BBC_FILE, keras_indices, load_bbc_news, pad_sequences, read_jsonl, tokenize
-from ..errors import ConfigError, DataNotFoundError
-from ..registry import create_model
-from ..retrieval import retrieval_scores
-from ..training.checkpoint import atomic_write_text, save_model
-from ..training.loop import evaluate, fit
+from ...analysis import plots
+from ...analysis.latent import encode_all, latent_maps, reconstruction_grid
+from ...data import Dataset, data_dir, load_dataset
+from ...data.text import BBC_FILE, keras_indices, load_bbc_news, pad_sequences, read_jsonl, tokenize
+from ...errors import ConfigError, DataNotFoundError
+from ...registry import create_model
+from ...analysis.retrieval import retrieval_scores
+from ...training.checkpoint import atomic_write_text, save_model
+from ...training.loop import evaluate, fit
 from . import register_experiment
 
 # --- shared pieces -------------------------------------------------------------------------------
@@ -455,7 +455,7 @@ def _imdb_present(folder: Path) -> bool:
 
 def load_text_set(name: str, folder: Path, *, maxlen: int, num_words: int) -> Dataset:
     if name == "imdb":
-        from ..data.text import load_imdb
+        from ...data.text import load_imdb
 
         return load_imdb("train", folder, maxlen=maxlen, num_words=num_words)
     if name == "bbc-news-sequences":
