@@ -16,11 +16,11 @@ from hypothesis.extra import numpy as hnp
 
 import aekit
 from aekit import CheckpointError, ConfigError, DataError
+from aekit.apps.export import export_model
+from aekit.apps.sklearn import AutoencoderClassifier, AutoencoderTransformer
 from aekit.data import Dataset, load_dataset, read_idx, scale_to_unit, write_idx
 from aekit.data.datasets import idx_pair
 from aekit.data.files import load_path
-from aekit.apps.export import export_model
-from aekit.apps.sklearn import AutoencoderClassifier, AutoencoderTransformer
 
 X = load_dataset("digits", "train").x[:64]  # (64, 1, 8, 8) real digits in [0, 1]
 Y = load_dataset("digits", "train").y[:64]
@@ -738,8 +738,8 @@ def test_version_and_listings_do_not_import_torch():
 def test_catalog_matches_the_registries():
     """Issue 13.13: the torch-free tables the CLI lists stay in sync with the registries."""
     from aekit import catalog
-    from aekit.data.datasets import dataset_entry, list_datasets
     from aekit.apps.experiments import experiment, list_experiments
+    from aekit.data.datasets import dataset_entry, list_datasets
     from aekit.registry import list_models, model_entry
 
     assert catalog.MODELS == {n: model_entry(n).summary for n in list_models()}

@@ -10,9 +10,9 @@ from PIL import Image
 
 from aekit import ConfigError
 from aekit.apps.cli import main
+from aekit.apps.experiments import experiment, list_experiments, run_experiment
 from aekit.data import load_dataset
 from aekit.errors import DataNotFoundError
-from aekit.apps.experiments import experiment, list_experiments, run_experiment
 
 # experiment -> (its pictures, its trained models)
 EXPECTED = {

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from aekit import ConfigError
+from aekit.analysis.retrieval import compare_retrieval
 from aekit.apps.cli import main
+from aekit.apps.experiments import list_experiments, run_experiment
 from aekit.data.text import BBC_FILE
 from aekit.errors import DataNotFoundError
-from aekit.apps.experiments import list_experiments, run_experiment
-from aekit.analysis.retrieval import compare_retrieval
 from aekit.training.checkpoint import load_model
 
 NAMES = ("retrieval-mnist", "retrieval-bbc", "imdb-bn-dropout", "cifar-deep")

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 import aekit
-from aekit.data import load_dataset
 from aekit.apps.export import export_model
-from aekit.registry import model_entry
 from aekit.apps.sklearn import AutoencoderTransformer
+from aekit.data import load_dataset
+from aekit.registry import model_entry
 
 pytestmark = [  # torch's own notices, not aekit's: jit is deprecated upstream, and an exporter internal
     pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning"),

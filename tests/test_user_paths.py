@@ -15,8 +15,8 @@ from PIL import Image
 
 import aekit
 from aekit.apps.cli import main
-from aekit.data import load_dataset
 from aekit.apps.export import export_model
+from aekit.data import load_dataset
 from aekit.training.loop import evaluate
 
 

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .latent import inputs_of, map_batches
 from ..errors import ConfigError, DataError
+from .latent import inputs_of, map_batches
 
 METRICS = ("cosine", "euclidean")
 METHODS = ("raw", "pca", "lsa", "ae")

@@ -67,8 +67,8 @@ def _cmd_evaluate(args) -> None:
 def _print_result(run_dir: Path) -> None:
     import json
 
-    from . import run
     from ..training import distributed
+    from . import run
 
     is_main = distributed.is_main()
     distributed.shutdown()  # the run is over: leave the process group (a no-op outside torchrun)
@@ -81,8 +81,8 @@ def _print_result(run_dir: Path) -> None:
 
 
 def _cmd_demo(args) -> None:
-    from . import run
     from ..config import apply_overrides
+    from . import run
 
     raw = apply_overrides(
         {k: dict(v) for k, v in run.DEMO_CONFIG.items()},

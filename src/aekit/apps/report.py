@@ -277,9 +277,9 @@ def _latent_map(run: RunFolder) -> dict[str, Any] | None:
     """A train run's interactive latent map (test samples, else validation ones), or a note why not."""
     if run.kind != "train" or not (run.path / MODEL_FILE).is_file():
         return None
-    from . import run as runs
     from ..analysis.latent import latent_explorer
     from ..training import checkpoint as ckpt
+    from . import run as runs
 
     try:
         cfg = runs.read_run(run.path)

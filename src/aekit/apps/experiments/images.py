@@ -34,9 +34,9 @@ from ...config import check
 from ...data import Dataset, load_dataset
 from ...errors import DataNotFoundError
 from ...registry import create_model
-from ..run import squared_error_per_sample
 from ...training.checkpoint import atomic_write_text, save_model
 from ...training.loop import evaluate, fit
+from ..run import squared_error_per_sample
 from . import register_experiment
 
 # settings every image experiment has; each experiment adds its own

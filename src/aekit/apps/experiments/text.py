@@ -24,11 +24,11 @@ import torch
 
 from ...analysis import plots
 from ...analysis.latent import encode_all, latent_maps, reconstruction_grid
+from ...analysis.retrieval import retrieval_scores
 from ...data import Dataset, data_dir, load_dataset
 from ...data.text import BBC_FILE, keras_indices, load_bbc_news, pad_sequences, read_jsonl, tokenize
 from ...errors import ConfigError, DataNotFoundError
 from ...registry import create_model
-from ...analysis.retrieval import retrieval_scores
 from ...training.checkpoint import atomic_write_text, save_model
 from ...training.loop import evaluate, fit
 from . import register_experiment
