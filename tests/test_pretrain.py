@@ -35,14 +35,14 @@ def test_cached_inputs_are_the_frozen_layers_outputs(digits, monkeypatch):
         return history
 
     encode_calls = []
-    real_encode_all = pretrain_module.encode_all
+    real_map_batches = pretrain_module.map_batches
 
-    def counting_encode_all(model, x, **options):
+    def counting_map_batches(model, x, fn, **options):
         encode_calls.append(x.shape[0])
-        return real_encode_all(model, x, **options)
+        return real_map_batches(model, x, fn, **options)
 
     monkeypatch.setattr(pretrain_module, "fit", recording_fit)
-    monkeypatch.setattr(pretrain_module, "encode_all", counting_encode_all)
+    monkeypatch.setattr(pretrain_module, "map_batches", counting_map_batches)
     result = pretrain_layerwise([32, 16, 8], digits, epochs_per_layer=2, batch_size=64, quiet=True)
 
     assert [layer for layer, _, _ in seen] == result.layers

@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
+from ..batches import encode_all, inputs_of
 from ..errors import ConfigError, DataError
-from .latent import inputs_of, map_batches
 
 METRICS = ("cosine", "euclidean")
 METHODS = ("raw", "pca", "lsa", "ae")
@@ -45,14 +44,11 @@ class CodeIndex:
         from sklearn.neighbors import NearestNeighbors
 
         x, y = inputs_of(self.model, data, "indexed data")
-        self.codes_ = self._encode(x)
+        self.codes_ = encode_all(self.model, x, batch_size=self.batch_size)
         self.labels_ = None if y is None else y.numpy()
         self.vectorizer_ = self.vectorizer if self.vectorizer is not None else getattr(data, "meta", {}).get("vectorizer")
         self.neighbors_ = NearestNeighbors(metric=self.metric).fit(self.codes_)
         return self
-
-    def _encode(self, x: torch.Tensor) -> np.ndarray:
-        return map_batches(self.model, x, self.model.encode, batch_size=self.batch_size).reshape(len(x), -1).numpy()
 
     def encode_queries(self, queries: Any) -> np.ndarray:
         """Codes (Q, code_size) of queries: images/vectors (one or a batch), or text (a string or a list)."""
@@ -68,7 +64,7 @@ class CodeIndex:
             texts = [queries] if isinstance(queries, str) else list(queries)
             queries = vectorizer.transform(texts).toarray().astype(np.float32)
         x, _ = inputs_of(self.model, queries, "queries")
-        return self._encode(x)
+        return encode_all(self.model, x, batch_size=self.batch_size)
 
     def query(self, queries: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """(distances (Q, k), indices (Q, k)) of the k nearest indexed samples, nearest first."""
@@ -207,9 +203,6 @@ def compare_retrieval(
     raw_q = None if x_q is None else x_q[chosen].reshape(len(chosen), -1).numpy()
     size = model.code_size
 
-    def encode(x: torch.Tensor) -> np.ndarray:
-        return map_batches(model, x, model.encode).reshape(len(x), -1).numpy()
-
     rows = []
     for method in methods:
         if method == "raw":
@@ -221,8 +214,8 @@ def compare_retrieval(
             db = proj.fit_transform(raw_db)
             q = None if raw_q is None else proj.transform(raw_q)
         else:
-            db = encode(x_db)
-            q = None if x_q is None else encode(x_q[chosen])
+            db = encode_all(model, x_db)
+            q = None if x_q is None else encode_all(model, x_q[chosen])
         if q is None:
             scores = retrieval_scores(db, y_db.numpy(), k=k, metric=metric, query_index=chosen)
         else:

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import yaml
 
+from ..batches import check_inputs, map_batches
 from ..config import apply_overrides, build, check, load_file, positive, to_dict
 from ..data import Dataset, load_dataset
 from ..data.datasets import list_datasets
@@ -34,7 +35,7 @@ from ..models.pca import pca_reconstruct, principal_components
 from ..registry import make_config, model_entry
 from ..training import checkpoint as ckpt
 from ..training import distributed
-from ..training.loop import TrainConfig, check_inputs, evaluate, fit
+from ..training.loop import TrainConfig, evaluate, fit
 
 CONFIG_FILE = ckpt.CONFIG_FILE
 AUTO, AUTO_MODEL = "auto", "dense"  # model.name `auto`: a dense model chosen from the data (auto_model)
@@ -279,17 +280,10 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
     return run_dir
 
 
-@torch.no_grad()
 def squared_error_per_sample(model, x: torch.Tensor, batch_size: int = 512) -> np.ndarray:
     """Squared error of each sample's reconstruction, summed over its features (pixels in [0, 1])."""
-    model.eval()
-    device = next(model.parameters()).device
-    errors = []
-    for start in range(0, len(x), batch_size):
-        xb = x[start : start + batch_size].to(device)
-        diff = model(xb).x_hat.float() - xb
-        errors.append(diff.reshape(len(xb), -1).pow(2).sum(1).cpu())
-    return torch.cat(errors).numpy()
+    return map_batches(model, x, lambda xb: (model(xb).x_hat.float() - xb).reshape(len(xb), -1).pow(2).sum(1),
+                       batch_size=batch_size).numpy()
 
 
 def pca_squared_error(train_x: torch.Tensor, test_x: torch.Tensor, k: int, *, seed: int = 0) -> np.ndarray:

@@ -32,6 +32,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import Tensor, nn
 
+from ..batches import map_batches
 from ..config import build, coerce
 from ..errors import AekitError, DataError, NonFiniteLossError
 from ..models.base import flatten
@@ -105,17 +106,9 @@ def _as_tensor(X: np.ndarray, shape: tuple[int, ...]) -> Tensor:
     return torch.tensor(np.asarray(X), dtype=torch.float32).reshape(-1, *shape)
 
 
-@torch.no_grad()
 def _batched(fn, x: Tensor, model: nn.Module, batch_size: int = 1024) -> np.ndarray:
     """fn applied to `x` in eval mode, batch by batch, as one flat (N, -1) numpy array."""
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        parts = [flatten(fn(x[i : i + batch_size].to(device))).cpu() for i in range(0, len(x), batch_size)]
-    finally:
-        model.train(was_training)
-    return torch.cat(parts).numpy()
+    return flatten(map_batches(model, x, fn, batch_size=batch_size)).numpy()
 
 
 class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..batches import as_tensors, map_batches
 from ..config import to_dict
 from ..data.core import Dataset
 from ..errors import ConfigError, DataError
@@ -170,20 +171,9 @@ class EncoderClassifier(nn.Module):
         return {"loss": ce, "accuracy": accuracy.detach(), "error": (1 - accuracy).detach()}
 
     # --- using it ----------------------------------------------------------------------------------
-    @torch.no_grad()
     def predict_proba(self, x: Tensor, *, batch_size: int = 1024) -> Tensor:
         """(N, *input_shape) -> (N, n_classes) class probabilities, in eval mode."""
-        was_training = self.training
-        self.eval()
-        device = self.head.weight.device
-        try:
-            probs = [
-                F.softmax(self(x[i : i + batch_size].to(device)).logits.float(), dim=1).cpu()
-                for i in range(0, x.shape[0], batch_size)
-            ]
-        finally:
-            self.train(was_training)
-        return torch.cat(probs)
+        return map_batches(self, x, lambda xb: F.softmax(self(xb).logits.float(), dim=1), batch_size=batch_size)
 
     def predict(self, x: Tensor, *, batch_size: int = 1024) -> Tensor:
         """(N, *input_shape) -> (N,) predicted class indices."""
@@ -191,8 +181,6 @@ class EncoderClassifier(nn.Module):
 
     def accuracy(self, data: Any, *, batch_size: int = 1024) -> float:
         """Share of correctly classified samples of a Dataset or (x, y) pair."""
-        from ..training.loop import as_tensors
-
         x, y = as_tensors(data, "accuracy data")
         if y is None:
             raise DataError("accuracy needs labels: give (x, y) or a Dataset with labels")

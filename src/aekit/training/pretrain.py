@@ -27,11 +27,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ..batches import as_tensors, map_batches
 from ..config import check
 from ..errors import ConfigError
 from ..models.base import Autoencoder
 from ..registry import create_model
-from .loop import as_tensors, fit
+from .loop import fit
 
 # layer_kind -> the registered model each layer is built from
 LAYER_KINDS = {
@@ -55,19 +56,6 @@ class PretrainResult:
     layer_histories: list[dict[str, list[float]]]  # one `fit` history per layer
     fine_tune_history: dict[str, list[float]] = field(default_factory=dict)  # empty without fine-tuning
     seconds: list[float] = field(default_factory=list)  # per layer, then fine-tuning if any
-
-
-@torch.no_grad()
-def encode_all(model: Autoencoder, x: Tensor, *, batch_size: int = 1024) -> Tensor:
-    """(N, *input_shape) -> (N, code_size) on the CPU, in eval mode (no noise, no dropout)."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    try:
-        codes = [model.encode(x[i : i + batch_size].to(device)).cpu() for i in range(0, x.shape[0], batch_size)]
-    finally:
-        model.train(was_training)
-    return torch.cat(codes)
 
 
 def _layer_configs(layer_config: Mapping | Sequence[Mapping] | None, n: int) -> list[dict[str, Any]]:
@@ -200,8 +188,8 @@ def pretrain_layerwise(
         layers.append(layer)
         histories.append(history)
         if k + 1 < len(widths):  # the next layer's input, computed once
-            h = encode_all(layer, h)  # (N, d_in) -> (N, width)
-            vh = encode_all(layer, vh) if vh is not None else None
+            h = map_batches(layer, h, layer.encode, batch_size=1024)  # (N, d_in) -> (N, width)
+            vh = map_batches(layer, vh, layer.encode, batch_size=1024) if vh is not None else None
         seconds.append(time.perf_counter() - start)
         if not quiet:
             d_in = layer.config.input_dim

@@ -36,13 +36,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from ...batches import encode_all
 from ...config import check
 from ...data import load_dataset
 from ...models.classifier import EncoderClassifier, select_labels
 from ...registry import create_model
 from ...training.checkpoint import atomic_write_text, load_model, save_model
 from ...training.loop import fit
-from ...training.pretrain import encode_all, pretrain_layerwise
+from ...training.pretrain import pretrain_layerwise
 from . import register_experiment
 
 METHODS = ("scratch", "pretrained", "frozen")
@@ -336,8 +337,8 @@ def self_taught_mnist(settings: dict[str, Any], run_dir: Path) -> dict[str, Any]
         )
         history = fit(sae, unlabelled.x, epochs=settings["epochs"], batch_size=settings["batch_size"], lr=settings["lr"], progress=False)
         sae_seconds = time.perf_counter() - start
-        feats_train = encode_all(sae, labelled.x).numpy()  # (N, code_size) sigmoid activations
-        feats_test = encode_all(sae, test.x).numpy()
+        feats_train = encode_all(sae, labelled.x)  # (N, code_size) sigmoid activations
+        feats_test = encode_all(sae, test.x)
         mean_activation = float(feats_train.mean())
 
         def logistic(a_train: np.ndarray, a_test: np.ndarray) -> tuple[float, float]:
