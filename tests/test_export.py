@@ -129,7 +129,7 @@ def test_bad_source_is_refused(tmp_path):
 def test_a_classifier_run_is_refused_with_a_pointer_to_its_autoencoder(tmp_path):
     from aekit.models.classifier import EncoderClassifier
 
-    clf = EncoderClassifier(aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2), 2)
+    clf = EncoderClassifier.on(aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2), 2)
     aekit.fit(clf, (torch.rand(8, 6), torch.tensor([0, 1] * 4)), epochs=1, run_dir=tmp_path / "run", progress=False)
     with pytest.raises(aekit.ConfigError, match=r"cannot export a EncoderClassifier; export its .autoencoder"):
         export_model(tmp_path / "run", tmp_path / "x.pt", format="torchscript")

@@ -247,7 +247,7 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
 
     def _finetune(self, x: Tensor, y: Tensor, cfg: TrainConfig) -> tuple[EncoderClassifier, list[float]]:
         """The pretrained encoder plus a softmax head, every layer trained by `aekit.fit` on (x, y)."""
-        classifier = EncoderClassifier(self.model_, len(self.classes_), freeze="none")
+        classifier = EncoderClassifier.on(self.model_, len(self.classes_), freeze="none")
         parameter = "finetune_lr" if self.finetune_lr is not None else "lr (or set finetune_lr)"
         with _name_the_estimator_parameter("fine-tuning", parameter):
             history = fit(classifier, (x, y), config=cfg, progress=self.verbose)

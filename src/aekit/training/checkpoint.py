@@ -147,15 +147,8 @@ def build_model(meta: dict[str, Any], path: Path):
     from ..registry import create_model
 
     try:
-        if meta["model"] == "encoder-classifier":  # an encoder with a softmax head, not a registered model
-            from ..models.classifier import EncoderClassifier
-
-            try:
-                return EncoderClassifier.from_config(meta["config"])
-            except TypeError as err:  # a config that is not a dict of the expected keys
-                raise ConfigError(str(err)) from None
         return create_model(meta["model"], **meta["config"])
-    except (KeyError, ConfigError) as err:
+    except (KeyError, TypeError, ConfigError) as err:
         raise CheckpointError(f"checkpoint {path} holds a model config this aekit cannot build: {err}") from None
 
 

@@ -189,7 +189,7 @@ def pretrain_mnist(settings: dict[str, Any], run_dir: Path) -> dict[str, Any]:
                         )
                     else:
                         base = sda
-                    model = EncoderClassifier(base, n_classes, freeze="all" if method == "frozen" else "none")
+                    model = EncoderClassifier.on(base, n_classes, freeze="all" if method == "frozen" else "none")
                     took = _train_classifier(model, fit_set, val_set, seed=seed, epochs=epochs, ft=ft)
                     error = 100 * (1 - model.accuracy(test))
                     errors.setdefault((method, n), []).append(error)
