@@ -9,7 +9,6 @@ from torch import nn
 import aekit
 from aekit.data import Dataset
 from aekit.models.classifier import EncoderClassifier, select_labels
-from aekit.registry import model_entry
 
 
 @pytest.fixture(scope="module")
@@ -103,10 +102,8 @@ def test_bad_labels_and_settings_are_refused(labelled):
 
 
 @pytest.mark.parametrize("name", aekit.list_models())
-def test_wraps_every_registered_model(name, real_batch):
-    cls = model_entry(name).cls
-    extra = cls.small_config((1, 28, 28)) if hasattr(cls, "small_config") else {}
-    clf = EncoderClassifier.on(aekit.create_model(name, input_shape=(1, 28, 28), **extra), 10, freeze=1)
+def test_wraps_every_registered_model(name, real_batch, small_model):
+    clf = EncoderClassifier.on(small_model(name), 10, freeze=1)
     out = clf(real_batch[:8])
     assert out.logits.shape == (8, 10)
     terms = clf.loss(real_batch[:8], out, y=torch.arange(8))

@@ -11,7 +11,6 @@ import aekit
 from aekit.apps.export import export_model
 from aekit.apps.sklearn import AutoencoderTransformer
 from aekit.data import load_dataset
-from aekit.registry import model_entry
 
 pytestmark = [  # torch's own notices, not aekit's: jit is deprecated upstream, and an exporter internal
     pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning"),
@@ -73,12 +72,11 @@ def test_torchscript_matches_pytorch_for_any_batch(trained, digits, tmp_path, pa
 
 
 @pytest.mark.parametrize("name", aekit.list_models())
-def test_every_registered_model_exports_to_torchscript(name, tmp_path):
+def test_every_registered_model_exports_to_torchscript(name, tmp_path, small_model):
     """Each model's encoder and full autoencoder trace with a dynamic batch (ONNX is covered above
     for dense; all nine models were also checked with onnxruntime by hand, max error 2.4e-7)."""
-    cls = model_entry(name).cls
     shape = (1, 28, 28)
-    model = aekit.create_model(name, input_shape=shape, **(cls.small_config(shape) if hasattr(cls, "small_config") else {}))
+    model = small_model(name, shape)
     model.eval()
     x = torch.rand(5, *shape)
     for part in ("encoder", "full"):

@@ -185,10 +185,6 @@ class DenseAutoencoder(Autoencoder):
 
     Config = DenseConfig
 
-    @staticmethod
-    def small_config(shape: tuple[int, ...]) -> dict:
-        """A quick-to-train size for tests."""
-        return {"hidden": (128, 64), "code_size": 16}
 
     def __init__(self, config: DenseConfig) -> None:
         super().__init__(config)

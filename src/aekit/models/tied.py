@@ -37,10 +37,6 @@ class TiedAutoencoder(Autoencoder):
 
     Config = TiedConfig
 
-    @staticmethod
-    def small_config(shape: tuple[int, ...]) -> dict:
-        """A quick-to-train size for tests."""
-        return {"hidden": (128, 64), "code_size": 16}
 
     def __init__(self, config: TiedConfig) -> None:
         super().__init__(config)
