@@ -665,7 +665,7 @@ def test_train_without_a_config_file(tmp_path, capsys):
 
 def test_experiment_name_after_a_flag(tmp_path, capsys):
     """Issue 13.10 and 13.14: `experiment run --tiny --quiet NAME` works; --quiet leaves the headline."""
-    status, out, err = cli(["experiment", "run", "--tiny", "--quiet", "tied-mnist", "epochs=1",
+    status, out, err = cli(["experiment", "run", "--tiny", "--quiet", "tied-mnist", "train.epochs=1",
                             "--out", tmp_path], capsys)
     assert status == 0, err
     assert "training" not in out and "run folder:" in out and "1 epochs" not in out
@@ -775,6 +775,6 @@ def test_failed_experiment_leaves_no_folder(tmp_path, capsys):
     """Issue 13.14 and 13.1: a bad test part stops an experiment, and no folder holding only experiment.yaml is left."""
     path = tmp_path / "data.npz"
     np.savez(path, x_train=IMAGES, y_train=Y[:40].numpy(), x_test=np.full((10, 8, 8), np.nan))
-    status, _, err = cli(["experiment", "run", "tied-mnist", f"data={path}", "--tiny", "--out", tmp_path / "runs"], capsys)
+    status, _, err = cli(["experiment", "run", "tied-mnist", f"data.name={path}", "--tiny", "--out", tmp_path / "runs"], capsys)
     assert status == 2 and one_line_error(err) and "NaN" in err, err
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

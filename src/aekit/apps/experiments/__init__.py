@@ -1,48 +1,75 @@
 """The classic experiments as named, configured runs: `aekit experiment list|run NAME [key=value ...]`.
 
-An experiment is a function decorated with `@register_experiment(name, summary, defaults)`. It
-receives its validated settings (the defaults updated by the user's overrides) and a fresh run
-folder, writes its results there (pictures, a table, histories), and returns a dict of headline
-results; `run_experiment` then adds experiment.yaml, results.json and report.html (aekit.apps.report).
-Every experiment has full-size defaults and a `tiny` preset that runs end to end in seconds for
-tests (`aekit experiment run NAME --tiny`). Every module in this package is imported so that its
-experiments register themselves.
+An experiment is a function decorated with `@register_experiment(name, summary, settings=...,
+defaults=..., tiny=...)`. Its settings are an `ExperimentConfig`, built by the same `config.build`
+as a run's: the run's sections `model`, `data` and `train` (the same keys as `aekit train`), plus
+`experiment`, the experiment's own frozen dataclass. `defaults` are full-size values for those
+sections; `tiny` overrides them so that a run takes seconds (`--tiny`). The function gets the
+validated config and a fresh run folder, trains through the run layer (`run.train_model`), writes
+its pictures, and returns its results; `run_experiment` then writes experiment.yaml, results.json
+(tables as rows, `table(...)`) and report.html (aekit.apps.report renders the rows). Every module
+in this package is imported so that its experiments register themselves.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import pkgutil
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ...config import apply_overrides
+from ...config import apply_overrides, build, to_dict
 from ...errors import ConfigError
 from ...training.checkpoint import atomic_write_text
+from ...training.loop import TrainConfig
+from ..run import DataConfig, parse_run_config
+
+SECTIONS = ("model", "data", "train", "experiment")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExperimentConfig:
+    """An experiment's settings: a run's sections plus the experiment's own."""
+
+    model: dict[str, Any]  # `name` plus that model's keys, as in a run config
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    experiment: Any = None  # the experiment's own settings (its `settings` dataclass)
+
+    def with_model(self, **changes: Any) -> ExperimentConfig:
+        """This config with some model keys changed (a variant the experiment compares)."""
+        return dataclasses.replace(self, model={**self.model, **changes})
+
+    def with_train(self, **changes: Any) -> ExperimentConfig:
+        return dataclasses.replace(self, train=dataclasses.replace(self.train, **changes))
 
 
 @dataclass(frozen=True)
 class Experiment:
     name: str
-    fn: Callable[[dict[str, Any], Path], dict[str, Any]]
+    fn: Callable[[ExperimentConfig, Path], dict[str, Any]]
     summary: str
-    defaults: dict[str, Any]  # full-size settings
+    settings: type  # the dataclass of the `experiment` section
+    defaults: dict[str, Any]  # full-size values of the sections
     tiny: dict[str, Any] = field(default_factory=dict)  # overrides that make it run in seconds
 
 
 _EXPERIMENTS: dict[str, Experiment] = {}
+# what every experiment starts from: no progress bars in its log
+BASE: dict[str, Any] = {"train": {"progress": False}}
 
 
-def register_experiment(name: str, summary: str, *, defaults: dict[str, Any], tiny: dict[str, Any]):
+def register_experiment(name: str, summary: str, *, settings: type, defaults: dict[str, Any], tiny: dict[str, Any]):
     def deco(fn):
-        _EXPERIMENTS[name] = Experiment(name, fn, summary, defaults, tiny)
+        _EXPERIMENTS[name] = Experiment(name, fn, summary, settings, defaults, tiny)
         return fn
 
     return deco
@@ -65,47 +92,57 @@ def experiment(name: str) -> Experiment:
     return _EXPERIMENTS[name]
 
 
-def settings(name: str, overrides: list[str] = (), *, tiny: bool = False) -> dict[str, Any]:
-    """The experiment's defaults, then its tiny preset, then `key=value` overrides; unknown keys refused."""
+def merge(base: dict[str, Any], *layers: dict[str, Any]) -> dict[str, Any]:
+    """`base` updated by each layer in turn, mapping by mapping (lists are replaced); copies throughout."""
+    out = json.loads(json.dumps(base))
+    for layer in layers:
+        for key, value in layer.items():
+            if isinstance(value, dict) and isinstance(out.get(key), dict):
+                out[key] = merge(out[key], value)
+            else:
+                out[key] = json.loads(json.dumps(value))
+    return out
+
+
+def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False) -> ExperimentConfig:
+    """The experiment's defaults, then its tiny preset, then dotted `section.key=value` overrides."""
     exp = experiment(name)
-    values = json.loads(json.dumps(exp.defaults))  # a deep copy
-    if tiny:
-        values.update(json.loads(json.dumps(exp.tiny)))  # a deep copy too: overrides must not edit the preset
-    before = set(_flat_keys(values))
-    apply_overrides(values, list(overrides))
-    for key in _flat_keys(values):
-        if key not in before:
-            raise ConfigError(
-                f"experiment {name}: unknown setting '{key}'; allowed: {', '.join(sorted(before))}"
-            )
-    return values
+    raw = apply_overrides(merge(BASE, exp.defaults, exp.tiny if tiny else {}), list(overrides))
+    own = {f.name for f in dataclasses.fields(exp.settings)}
+    for key in raw:
+        if key not in SECTIONS:
+            hint = f" (did you mean experiment.{key}?)" if key in own else ""
+            raise ConfigError(f"config: unknown key '{key}'; allowed keys: {', '.join(SECTIONS)}{hint}")
+    run = parse_run_config({k: v for k, v in raw.items() if k != "experiment"})
+    return ExperimentConfig(model=run.model, data=run.data, train=run.train,
+                            experiment=build(exp.settings, raw.get("experiment"), where="config.experiment"))
 
 
-def _flat_keys(d: dict[str, Any], prefix: str = "") -> list[str]:
-    keys = []
-    for k, v in d.items():
-        if isinstance(v, dict) and v:
-            keys.extend(_flat_keys(v, f"{prefix}{k}."))
-        else:
-            keys.append(f"{prefix}{k}")
-    return keys
+def table(title: str, columns: Mapping[str, str] | Sequence[str], rows: Sequence[Mapping | Sequence],
+          notes: Sequence[str] = ()) -> dict[str, Any]:
+    """A result table as data (results.json "tables"), which the report renders. Rows are lists of
+    cells, or dicts whose `columns` keys (a mapping key -> header) are shown."""
+    keys = list(columns)
+    headers = list(columns.values()) if isinstance(columns, Mapping) else keys
+    cells = [[row.get(k) for k in keys] if isinstance(row, Mapping) else list(row) for row in rows]
+    return {"title": title, "columns": headers, "rows": cells, "notes": [n for n in notes if n]}
 
 
 def run_experiment(
-    name: str, overrides: list[str] = (), *, out_dir: str | Path = "runs", tiny: bool = False
+    name: str, overrides: Sequence[str] = (), *, out_dir: str | Path = "runs", tiny: bool = False
 ) -> tuple[Path, dict[str, Any]]:
     """Run experiment `name`; returns its run folder and headline results."""
     exp = experiment(name)
-    values = settings(name, overrides, tiny=tiny)
+    cfg = settings(name, overrides, tiny=tiny)
     run_dir = Path(out_dir) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     suffix = 1
     while run_dir.exists():
         suffix += 1
         run_dir = Path(out_dir) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{suffix}"
     run_dir.mkdir(parents=True)
-    atomic_write_text(run_dir / "experiment.yaml", yaml.safe_dump({"experiment": name, "settings": values}, sort_keys=False))
+    atomic_write_text(run_dir / "experiment.yaml", yaml.safe_dump({"experiment": name, "settings": to_dict(cfg)}, sort_keys=False))
     try:
-        results = exp.fn(values, run_dir)
+        results = exp.fn(cfg, run_dir)
     except BaseException:
         if [p.name for p in run_dir.iterdir()] == ["experiment.yaml"]:  # it failed before writing anything
             shutil.rmtree(run_dir)

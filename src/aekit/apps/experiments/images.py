@@ -8,20 +8,23 @@
   conv-mnist           the conv model's three decoders: upsample, transposed conv, unpooling
   generate-mnist-grid  a 2-d VAE (or autoencoder): the digit manifold, samples, interpolation
 
-Each run folder gets the pictures (PNG), table.md, results.json, history-<model>.json and
-model-<model>.safetensors of every trained model, and report.html (aekit.apps.report) with all of it.
-Full-size defaults train on MNIST (AEKIT_DATA_DIR=/work/shared/data); when full MNIST is missing
-they fall back to the bundled mnist-mini digits and say so. Errors are squared errors per test
-image, summed over its 784 pixels in [0, 1], as in Hinton & Salakhutdinov (2006).
+Each takes a run's `model`, `data` and `train` keys (`aekit experiment run mnist-2d
+train.epochs=1 model.hidden=[256]`), plus its own under `experiment.`; the model section is the
+model it trains, or the base of the variants it compares. Each run folder gets the pictures (PNG),
+history-<model>.json and model-<model>.safetensors of every trained model, results.json (tables
+as rows) and report.html. Full-size defaults train on MNIST (AEKIT_DATA_DIR=/work/shared/data);
+when full MNIST is missing they fall back to the bundled mnist-mini digits and say so. Errors are
+squared errors per test image, summed over its 784 pixels in [0, 1], as in Hinton & Salakhutdinov
+(2006).
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -29,71 +32,36 @@ import torch
 from ...analysis import plots
 from ...analysis.features import first_layer_weights, unit_activations
 from ...analysis.generate import interpolate, latent_grid, random_samples
-from ...analysis.latent import encode_all, reconstruct_all
-from ...config import check
-from ...data import Dataset, load_dataset
+from ...batches import encode_all, reconstruct_all
+from ...config import check, positive
+from ...data import Dataset
 from ...errors import DataNotFoundError
-from ...registry import create_model
-from ...training.checkpoint import atomic_write_text, save_model
-from ...training.loop import evaluate, fit
-from ..run import squared_error_per_sample
-from . import register_experiment
+from ...models.pca import PCABaseline
+from ...training.loop import evaluate
+from ..run import load_splits, squared_error_per_sample, train_model
+from . import ExperimentConfig, register_experiment, table
 
-# settings every image experiment has; each experiment adds its own
-COMMON = {
-    "data": "mnist",  # a data set name; full MNIST falls back to mnist-mini when missing
-    "train_limit": None,  # a seeded random subset of the training digits; null = all
-    "test_limit": None,  # evaluate on at most this many test digits; null = all
-    "val_fraction": 0.1,  # held out of the training digits for the validation curves
-    "epochs": 10,
-    "batch_size": 128,
-    "lr": 0.001,
-    "seed": 0,
-}
-TINY = {"data": "mnist-mini", "train_limit": 500, "test_limit": 100, "epochs": 2, "batch_size": 64, "lr": 0.003}
+# every image experiment trains on MNIST with TrainConfig's defaults (10 epochs, batch 128, Adam 1e-3,
+# seed 0); a validation tenth of the training digits draws the learning curves
+DATA = {"data": {"name": "mnist", "val_fraction": 0.1}}
+TINY = {"data": {"name": "mnist-mini", "limit": 500, "test_limit": 100}, "train": {"epochs": 2, "batch_size": 64, "lr": 0.003}}
 
 
 # --- shared pieces -------------------------------------------------------------------------------
 
 
-def _whole(key: str, value: Any, *, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
-    check(ok, key, f"must be a whole number > 0{' or null' if allow_none else ''}, got {value!r}")
-
-
-def _check_common(s: dict[str, Any]) -> None:
-    check(isinstance(s["data"], str), "data", f"must be a data set name such as mnist or mnist-mini, got {s['data']!r}")
-    _whole("train_limit", s["train_limit"], allow_none=True)
-    _whole("test_limit", s["test_limit"], allow_none=True)
-    _whole("epochs", s["epochs"])
-    _whole("batch_size", s["batch_size"])
-    check(_is_number(s["lr"]) and s["lr"] > 0, "lr", f"must be a number > 0, got {s['lr']!r}")
-    check(_is_number(s["val_fraction"]) and 0 < s["val_fraction"] < 1, "val_fraction",
-          f"must be between 0 and 1 (exclusive), got {s['val_fraction']!r}")
-    check(isinstance(s["seed"], int) and not isinstance(s["seed"], bool), "seed", f"must be a whole number, got {s['seed']!r}")
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def load_images(s: dict[str, Any]) -> tuple[Dataset, Dataset, Dataset, str]:
-    """(train, val, test, data note) as the settings say; full MNIST falls back to mnist-mini."""
-    name, note = s["data"], s["data"]
+def image_splits(cfg: ExperimentConfig) -> tuple[ExperimentConfig, tuple[Dataset, Dataset | None, Dataset], str]:
+    """(config, (train, val, test), data note) as the config says; full MNIST falls back to mnist-mini."""
     try:
-        train, test = load_dataset(name, "train"), load_dataset(name, "test")
+        splits = load_splits(cfg)
+        note = cfg.data.name
     except DataNotFoundError as err:
-        if name != "mnist":
+        if cfg.data.name != "mnist":
             raise
         print(f"full MNIST is missing ({str(err).split(';')[0]}); using the bundled mnist-mini digits instead")
-        train, test = load_dataset("mnist-mini", "train"), load_dataset("mnist-mini", "test")
-        note = "mnist-mini (full MNIST missing)"
-    train = train.take(s["train_limit"], seed=s["seed"])
-    test = test.take(s["test_limit"], seed=s["seed"])
-    train, val = train.split(s["val_fraction"], seed=s["seed"])
-    return train, val, test, note
+        cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, name="mnist-mini"))
+        splits, note = load_splits(cfg), "mnist-mini (full MNIST missing)"
+    return cfg, splits, note
 
 
 def one_per_class(data: Dataset, per_class: int = 1) -> np.ndarray:
@@ -104,23 +72,6 @@ def one_per_class(data: Dataset, per_class: int = 1) -> np.ndarray:
     return np.concatenate([np.flatnonzero(labels == c)[:per_class] for c in np.unique(labels)])
 
 
-def fit_pca(train: Dataset, k: int):
-    from sklearn.decomposition import PCA
-
-    return PCA(n_components=k, svd_solver="randomized", random_state=0).fit(train.x.reshape(len(train), -1).numpy())
-
-
-def pca_reconstruct(pca, data: Dataset) -> np.ndarray:
-    """(N, *sample) reconstructions through PCA's k components."""
-    flat = data.x.reshape(len(data), -1).numpy()
-    return pca.inverse_transform(pca.transform(flat)).reshape(data.x.shape).astype(np.float32)
-
-
-def squared_errors(recon: np.ndarray, data: Dataset) -> np.ndarray:
-    """(N,) squared error of each reconstruction, summed over its pixels."""
-    return ((recon.reshape(len(data), -1) - data.x.reshape(len(data), -1).numpy()) ** 2).sum(1)
-
-
 def psnr(output: torch.Tensor | np.ndarray, clean: torch.Tensor) -> float:
     """Mean over images of 10 log10(1 / MSE) in dB (pixels in [0, 1])."""
     out = torch.as_tensor(output).float().reshape(len(clean), -1)
@@ -128,53 +79,38 @@ def psnr(output: torch.Tensor | np.ndarray, clean: torch.Tensor) -> float:
     return float((10 * torch.log10(1.0 / mse)).mean())
 
 
-def md_table(headers: list[str], rows: list[list[Any]]) -> str:
-    def cell(v: Any) -> str:
-        if isinstance(v, float):
-            return f"{v:.3f}" if abs(v) < 1e5 else f"{v:,.0f}"
-        return f"{v:,}" if isinstance(v, int) else str(v)
-
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def widths(data: Dataset, hidden: list[int], code: int) -> str:
+def widths(data: Dataset, model: dict[str, Any]) -> str:
     """Layer widths such as 784-1000-500-250-30."""
-    return "-".join(str(w) for w in [data.x[0].numel(), *hidden, code])
+    return "-".join(str(w) for w in [data.x[0].numel(), *model.get("hidden", ()), model["code_size"]])
+
+
+def mean_error(model, test: Dataset) -> float:
+    return float(squared_error_per_sample(model, test.x).mean())
 
 
 @dataclass
 class Run:
-    """One experiment's run folder: trains and saves models, pictures, and the closing files."""
+    """One experiment's run folder: trains and saves its models, and keeps its pictures' captions."""
 
     dir: Path
-    s: dict[str, Any]  # the settings
+    cfg: ExperimentConfig
+    splits: tuple[Dataset, Dataset | None, Dataset]
     figures: dict[str, str] = field(default_factory=dict)  # PNG file name -> caption
     seconds: dict[str, float] = field(default_factory=dict)  # model tag -> training seconds
 
-    def train(self, tag: str, model_name: str, train: Dataset, val: Dataset, **model_config: Any):
-        """Build and fit one model; writes history-<tag>.json and model-<tag>.safetensors."""
-        torch.manual_seed(self.s["seed"])  # the same seed gives the same initial weights
-        model = create_model(model_name, input_shape=train.sample_shape, **model_config)
-        s = self.s
-        print(f"  training {tag} ({model.num_parameters():,} parameters) on {len(train):,} digits for {s['epochs']} epoch{'s' * (s['epochs'] != 1)}",
-              flush=True)
-        history = fit(model, train, val, epochs=s["epochs"], batch_size=s["batch_size"], lr=s["lr"],
-                      seed=s["seed"], progress=False)
+    def train(self, tag: str, cfg: ExperimentConfig | None = None):
+        """Train (and save) the config's model, or a variant of it: (model, history)."""
+        model, history = train_model(cfg or self.cfg, self.splits, folder=self.dir, tag=tag)
         self.seconds[tag] = float(sum(history["time"]))
-        atomic_write_text(self.dir / f"history-{tag}.json", json.dumps(history, indent=1))
-        save_model(model, self.dir / f"model-{tag}.safetensors")
         return model, history
 
     def picture(self, fig, name: str, caption: str) -> None:
         plots.save_figure(fig, self.dir / name)
         self.figures[name] = caption
 
-    def finish(self, results: dict[str, Any], table: str) -> dict[str, Any]:
-        """Write table.md; returns the results with the figures' captions (run_experiment saves them)."""
-        atomic_write_text(self.dir / "table.md", table.rstrip() + "\n")
-        return {**results, "figures": self.figures}
+    def finish(self, results: dict[str, Any], *tables: dict[str, Any]) -> dict[str, Any]:
+        """The results with their tables and the pictures' captions (run_experiment saves them)."""
+        return {**results, "tables": list(tables), "figures": self.figures}
 
 
 def rows_picture(rows: list[np.ndarray], labels: list[str], *, title: str, col_labels: list[str] | None = None):
@@ -183,32 +119,48 @@ def rows_picture(rows: list[np.ndarray], labels: list[str], *, title: str, col_l
                             row_labels=labels, col_labels=col_labels)
 
 
+def _positive(obj) -> None:
+    """Every int field of a settings dataclass must be > 0."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            positive(f.name, value)
+
+
 # --- mnist-2d ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mnist2d:
+    map_points: int = 5000  # test digits on the code maps
+    grid: int = 20  # decoded codes per side of the latent grid
+
+    def __post_init__(self) -> None:
+        _positive(self)
 
 
 @register_experiment(
     "mnist-2d",
     "2-d codes of a deep autoencoder vs PCA's 2-d map, coloured by digit, and the decoded code grid",
-    defaults={**COMMON, "hidden": [1000, 500, 250], "map_points": 5000, "grid": 20},
-    tiny={**TINY, "hidden": [64], "map_points": 200, "grid": 6},
+    settings=Mnist2d,
+    defaults={**DATA, "model": {"name": "dense", "hidden": [1000, 500, 250], "code_size": 2}},
+    tiny={**TINY, "model": {"hidden": [64]}, "experiment": {"map_points": 200, "grid": 6}},
 )
-def mnist_2d(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+def mnist_2d(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     from sklearn.neighbors import KNeighborsClassifier
 
-    _check_common(s)
-    _whole("map_points", s["map_points"])
-    _whole("grid", s["grid"])
-    run = Run(run_dir, s)
-    train, val, test, note = load_images(s)
-    model, _ = run.train("autoencoder", "dense", train, val, hidden=tuple(s["hidden"]), code_size=2)
-    pca = fit_pca(train, 2)
-    name = widths(train, s["hidden"], 2)
+    s = cfg.experiment
+    cfg, splits, note = image_splits(cfg)
+    train, _, test = splits
+    run = Run(run_dir, cfg, splits)
+    model, _ = run.train("autoencoder")
+    k = model.code_size
+    pca = PCABaseline(train.x, k, seed=cfg.train.seed)
+    name = widths(train, cfg.model)
 
-    shown = test.subset(range(min(s["map_points"], len(test))))
-    ae_codes = encode_all(model, shown)
-    pca_codes = pca.transform(shown.x.reshape(len(shown), -1).numpy())
+    shown = test.subset(range(min(s.map_points, len(test))))
     fig = plots.scatter_maps(
-        {"autoencoder code": ae_codes, "PCA": pca_codes},
+        {"autoencoder code": encode_all(model, shown)[:, :2], "PCA": pca.encode(shown.x)[:, :2]},
         shown.y.numpy() if shown.y is not None else None,
         title=f"2-d maps of {len(shown):,} test digits: {name} autoencoder (left) vs PCA (right)",
         axis_names={"autoencoder code": ("z[0]", "z[1]"), "PCA": ("principal component 1", "principal component 2")},
@@ -216,74 +168,76 @@ def mnist_2d(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     )
     run.picture(fig, "code-maps.png", "Each test digit's 2-d code, coloured by its label: the autoencoder's (left) "
                 "separates the classes far better than the first two principal components (right)")
-    _, fig = latent_grid(model, n=s["grid"], data=train.subset(range(min(5000, len(train)))))
+    _, fig = latent_grid(model, n=s.grid, data=train.subset(range(min(5000, len(train)))), dims=None if k == 2 else (0, 1))
     run.picture(fig, "latent-grid.png", "Codes on a regular grid over the region the training codes fill "
                 "(2nd-98th percentile), decoded: the digit manifold the decoder learned")
 
-    ae_err = squared_error_per_sample(model, test.x)
-    pca_recon = pca_reconstruct(pca, test)
-    pca_err = squared_errors(pca_recon, test)
+    ae_err, pca_err = squared_error_per_sample(model, test.x), pca.squared_error(test.x)
     idx = one_per_class(test)
     fig = rows_picture(
-        [test.x[idx].numpy(), reconstruct_all(model, test.x[idx]), pca_recon[idx]],
-        ["original", "autoencoder-2", "PCA-2"],
-        title=f"Test digits through a 2-number code (squared error per image: autoencoder {ae_err.mean():.1f}, PCA {pca_err.mean():.1f})",
+        [test.x[idx].numpy(), reconstruct_all(model, test.x[idx]), pca.reconstruct(test.x[idx])],
+        ["original", f"autoencoder-{k}", f"PCA-{k}"],
+        title=f"Test digits through a {k}-number code (squared error per image: autoencoder {ae_err.mean():.1f}, PCA {pca_err.mean():.1f})",
     )
-    run.picture(fig, "reconstructions.png", "One test digit per class, reconstructed from 2 numbers")
+    run.picture(fig, "reconstructions.png", f"One test digit per class, reconstructed from {k} numbers")
 
     # how well each map keeps the classes apart: 5-NN accuracy on test codes, neighbours from train codes
     fit_on = train.subset(range(min(10000, len(train))))
     knn = {}
-    for method, encode in (("autoencoder", lambda d: encode_all(model, d)),
-                           ("PCA", lambda d: pca.transform(d.x.reshape(len(d), -1).numpy()))):
+    for method, encode in (("autoencoder", lambda d: encode_all(model, d)), ("PCA", lambda d: pca.encode(d.x))):
         if fit_on.y is None or test.y is None:
             break
         clf = KNeighborsClassifier(n_neighbors=5).fit(encode(fit_on), fit_on.y.numpy())
         knn[method] = float(clf.score(encode(test), test.y.numpy()))
 
     rows = [
-        {"method": f"{name} autoencoder", "code_size": 2, "squared_error_per_image": float(ae_err.mean()),
+        {"method": f"{name} autoencoder", "code_size": k, "squared_error_per_image": float(ae_err.mean()),
          "knn5_accuracy": knn.get("autoencoder")},
-        {"method": "PCA", "code_size": 2, "squared_error_per_image": float(pca_err.mean()), "knn5_accuracy": knn.get("PCA")},
+        {"method": f"PCA-{k}", "code_size": k, "squared_error_per_image": float(pca_err.mean()), "knn5_accuracy": knn.get("PCA")},
     ]
-    table = md_table(
-        ["method", "code size", "squared error per test image", "5-NN accuracy of the 2-d code"],
-        [[r["method"], 2, r["squared_error_per_image"], "—" if r["knn5_accuracy"] is None else f"{100 * r['knn5_accuracy']:.1f}%"]
-         for r in rows],
-    )
     knn_text = f"; 5-NN accuracy {100 * knn['autoencoder']:.1f}% vs {100 * knn['PCA']:.1f}%" if len(knn) == 2 else ""
-    summary = (f"2-d codes on {note}: squared error per test image {ae_err.mean():.2f} (autoencoder) vs "
+    summary = (f"{k}-d codes on {note}: squared error per test image {ae_err.mean():.2f} (autoencoder) vs "
                f"{pca_err.mean():.2f} (PCA){knn_text}")
-    return run.finish({"summary": summary, "data": note, "rows": rows, "train_seconds": run.seconds}, table)
+    return run.finish(
+        {"summary": summary, "data": note, "rows": rows, "train_seconds": run.seconds},
+        table(f"{k}-d codes of test digits", {"method": "method", "code_size": "code size",
+              "squared_error_per_image": "squared error per test image", "knn5_accuracy": f"5-NN accuracy of the {k}-d code"},
+              rows),
+    )
 
 
 # --- mnist-deep-vs-pca ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
+class DeepVsPca:
+    per_class: int = 1  # test digits of each class in the picture
+
+    def __post_init__(self) -> None:
+        _positive(self)
+
+
 @register_experiment(
     "mnist-deep-vs-pca",
     "784-1000-500-250-30 autoencoder vs PCA-30: squared error per test image and originals / AE / PCA rows",
-    defaults={**COMMON, "hidden": [1000, 500, 250], "code_size": 30, "activation": "elu", "per_class": 1},
-    tiny={**TINY, "hidden": [64], "code_size": 8, "per_class": 1},
+    settings=DeepVsPca,
+    defaults={**DATA, "model": {"name": "dense", "hidden": [1000, 500, 250], "code_size": 30, "activation": "elu",
+                                "code_activation": "linear"}},
+    tiny={**TINY, "model": {"hidden": [64], "code_size": 8}},
 )
-def mnist_deep_vs_pca(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    _check_common(s)
-    _whole("code_size", s["code_size"])
-    _whole("per_class", s["per_class"])
-    run = Run(run_dir, s)
-    train, val, test, note = load_images(s)
-    k = s["code_size"]
-    model, _ = run.train("deep", "dense", train, val, hidden=tuple(s["hidden"]), code_size=k,
-                         activation=s["activation"], code_activation="linear")
-    pca = fit_pca(train, k)
-    ae_err = squared_error_per_sample(model, test.x)
-    pca_recon = pca_reconstruct(pca, test)
-    pca_err = squared_errors(pca_recon, test)
-    name = widths(train, s["hidden"], k)
+def mnist_deep_vs_pca(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    cfg, splits, note = image_splits(cfg)
+    train, _, test = splits
+    run = Run(run_dir, cfg, splits)
+    model, _ = run.train("deep")
+    k = model.code_size
+    pca = PCABaseline(train.x, k, seed=cfg.train.seed)
+    ae_err, pca_err = squared_error_per_sample(model, test.x), pca.squared_error(test.x)
+    name = widths(train, cfg.model)
 
-    idx = one_per_class(test, s["per_class"])
+    idx = one_per_class(test, cfg.experiment.per_class)
     fig = rows_picture(
-        [test.x[idx].numpy(), reconstruct_all(model, test.x[idx]), pca_recon[idx]],
+        [test.x[idx].numpy(), reconstruct_all(model, test.x[idx]), pca.reconstruct(test.x[idx])],
         ["original", f"autoencoder-{k}", f"PCA-{k}"],
         title=(f"Test digits and their {k}-number reconstructions (mean squared error per image: "
                f"autoencoder {ae_err.mean():.2f}, PCA {pca_err.mean():.2f})"),
@@ -295,29 +249,25 @@ def mnist_deep_vs_pca(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         {"method": f"{name} autoencoder", "code_size": k, "parameters": model.num_parameters(),
          "squared_error_per_image": float(ae_err.mean()), "median": float(np.median(ae_err)),
          "train_seconds": run.seconds["deep"]},
-        {"method": f"PCA-{k}", "code_size": k, "parameters": int(pca.components_.size + pca.mean_.size),
+        {"method": f"PCA-{k}", "code_size": k, "parameters": pca.num_parameters,
          "squared_error_per_image": float(pca_err.mean()), "median": float(np.median(pca_err)), "train_seconds": None},
     ]
-    table = md_table(
-        ["method", "code size", "parameters", "squared error per test image (mean)", "median"],
-        [[r["method"], k, r["parameters"], r["squared_error_per_image"], r["median"]] for r in rows],
-    )
+    tables = [table("Squared error per test image", {"method": "method", "code_size": "code size", "parameters": "parameters",
+                    "squared_error_per_image": "squared error per test image (mean)", "median": "median"}, rows,
+                    ["Hinton & Salakhutdinov (2006) report 3.00 for their RBM-pretrained 784-1000-500-250-30 "
+                     "autoencoder and 13.87 for PCA-30 on the MNIST test set. A longer run without pretraining, "
+                     "`aekit train configs/mnist-deep-quality.yaml` (60 epochs, cosine schedule), reaches 2.71."])]
     per_class = {}
     if test.y is not None:
         labels = test.y.numpy()
         classes = test.classes or [str(c) for c in np.unique(labels)]
         per_class = {classes[int(c)]: [float(ae_err[labels == c].mean()), float(pca_err[labels == c].mean())]
                      for c in np.unique(labels)}
-        table += "\n\n## Squared error per test image, by digit\n\n" + md_table(
-            ["digit", "autoencoder", f"PCA-{k}"], [[c, a, p] for c, (a, p) in per_class.items()]
-        )
-    table += ("\n\nHinton & Salakhutdinov (2006) report 3.00 for their RBM-pretrained 784-1000-500-250-30 "
-              "autoencoder and 13.87 for PCA-30 on the MNIST test set. A longer run without pretraining, "
-              "`aekit train configs/mnist-deep-quality.yaml` (60 epochs, cosine schedule), reaches 2.71.")
+        tables.append(table("Squared error per test image, by digit", ["digit", "autoencoder", f"PCA-{k}"],
+                            [[c, a, p] for c, (a, p) in per_class.items()]))
     summary = (f"{k}-d codes on {note}: squared error per test image {ae_err.mean():.2f} (autoencoder) vs "
                f"{pca_err.mean():.2f} (PCA-{k})")
-    return run.finish({"summary": summary, "data": note, "n_test": len(test), "rows": rows,
-                       "per_class": per_class}, table)
+    return run.finish({"summary": summary, "data": note, "n_test": len(test), "rows": rows, "per_class": per_class}, *tables)
 
 
 # --- denoising-mnist -----------------------------------------------------------------------------
@@ -329,94 +279,106 @@ NOISES = {  # experiment name -> (the denoising model's `noise`, the setting tha
 }
 
 
+@dataclass(frozen=True, kw_only=True)
+class Denoising:
+    gaussian_std: float = 0.5
+    masking_fraction: float = 0.5
+    salt_and_pepper_fraction: float = 0.2
+
+    def __post_init__(self) -> None:
+        positive("gaussian_std", self.gaussian_std)
+        for key in ("masking_fraction", "salt_and_pepper_fraction"):
+            value = getattr(self, key)
+            check(0 < value < 1, key, f"must be between 0 and 1 (exclusive), got {value!r}")
+
+
 @register_experiment(
     "denoising-mnist",
     "denoising autoencoders for gaussian / masking / salt-and-pepper noise: pictures and PSNR vs a plain AE",
-    defaults={**COMMON, "hidden": [500], "code_size": 128, "gaussian_std": 0.5, "masking_fraction": 0.5,
-              "salt_and_pepper_fraction": 0.2},
-    tiny={**TINY, "hidden": [64], "code_size": 16},
+    settings=Denoising,
+    defaults={**DATA, "model": {"name": "dense", "hidden": [500], "code_size": 128, "code_activation": "relu"}},
+    tiny={**TINY, "model": {"hidden": [64], "code_size": 16}},
 )
-def denoising_mnist(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    _check_common(s)
-    _whole("code_size", s["code_size"])
-    check(_is_number(s["gaussian_std"]) and s["gaussian_std"] > 0, "gaussian_std", f"must be > 0, got {s['gaussian_std']!r}")
-    for key in ("masking_fraction", "salt_and_pepper_fraction"):
-        check(_is_number(s[key]) and 0 < s[key] < 1, key, f"must be between 0 and 1 (exclusive), got {s[key]!r}")
-    run = Run(run_dir, s)
-    train, val, test, note = load_images(s)
-    shape = {"hidden": tuple(s["hidden"]), "code_size": s["code_size"], "code_activation": "relu"}
-    plain, _ = run.train("plain", "dense", train, val, **shape)
+def denoising_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    s = cfg.experiment
+    cfg, splits, note = image_splits(cfg)
+    train, _, test = splits
+    run = Run(run_dir, cfg, splits)
+    plain, _ = run.train("plain")
     rows = []
     for label, (noise, key) in NOISES.items():
-        amount = {"noise_std": s[key]} if noise == "gaussian" else {"noise_fraction": s[key]}
-        model, _ = run.train(f"denoising-{label}", "denoising", train, val, noise=noise, **amount, **shape)
+        amount = {"noise_std": getattr(s, key)} if noise == "gaussian" else {"noise_fraction": getattr(s, key)}
+        model, _ = run.train(f"denoising-{label}", cfg.with_model(name="denoising", noise=noise, **amount))
         with torch.no_grad():
-            noisy = model.corrupt(test.x, generator=torch.Generator().manual_seed(s["seed"]))
+            noisy = model.corrupt(test.x, generator=torch.Generator().manual_seed(cfg.train.seed))
         denoised, by_plain = reconstruct_all(model, noisy), reconstruct_all(plain, noisy)
-        row = {"noise": label, "setting": f"{key} = {s[key]}", "psnr_noisy": psnr(noisy, test.x),
+        row = {"noise": label, "setting": f"{key} = {getattr(s, key)}", "psnr_noisy": psnr(noisy, test.x),
                "psnr_plain_autoencoder": psnr(by_plain, test.x), "psnr_denoising_autoencoder": psnr(denoised, test.x)}
         rows.append(row)
         idx = one_per_class(test)
         fig = rows_picture(
             [noisy[idx].numpy(), denoised[idx], by_plain[idx], test.x[idx].numpy()],
             ["noisy", "denoising AE", "plain AE", "clean"],
-            title=f"{label} noise ({key} = {s[key]}), PSNR: noisy {row['psnr_noisy']:.1f} dB, denoising "
+            title=f"{label} noise ({row['setting']}), PSNR: noisy {row['psnr_noisy']:.1f} dB, denoising "
                   f"autoencoder {row['psnr_denoising_autoencoder']:.1f} dB, plain autoencoder {row['psnr_plain_autoencoder']:.1f} dB",
         )
         run.picture(fig, f"denoising-{label}.png",
                     f"{label} noise: noisy test digits, the denoising autoencoder's output, a plain autoencoder's "
                     "output for the same noisy input, and the clean digits")
     clean_psnr = psnr(reconstruct_all(plain, test.x), test.x)
-    table = md_table(
-        ["noise", "setting", "PSNR noisy input (dB)", "PSNR plain autoencoder (dB)", "PSNR denoising autoencoder (dB)"],
-        [[r["noise"], r["setting"], r["psnr_noisy"], r["psnr_plain_autoencoder"], r["psnr_denoising_autoencoder"]]
-         for r in rows],
-    )
-    table += (f"\n\nPSNR = mean over test images of 10 log10(1 / MSE), pixels in [0, 1]. Every model is "
-              f"{widths(train, s['hidden'], s['code_size'])}; the plain autoencoder (trained on clean digits) "
-              f"gets the same noisy inputs, and reaches {clean_psnr:.2f} dB on clean ones.")
+    note_text = (f"PSNR = mean over test images of 10 log10(1 / MSE), pixels in [0, 1]. Every model is "
+                 f"{widths(train, cfg.model)}; the plain autoencoder (trained on clean digits) gets the same noisy "
+                 f"inputs, and reaches {clean_psnr:.2f} dB on clean ones.")
     summary = f"denoising on {note}: PSNR " + ", ".join(
         f"{r['noise']} {r['psnr_noisy']:.1f} -> {r['psnr_denoising_autoencoder']:.1f} dB" for r in rows
     )
-    return run.finish({"summary": summary, "data": note, "rows": rows, "psnr_plain_on_clean": clean_psnr,
-                       "train_seconds": run.seconds}, table)
+    return run.finish(
+        {"summary": summary, "data": note, "rows": rows, "psnr_plain_on_clean": clean_psnr, "train_seconds": run.seconds},
+        table("PSNR of noisy test digits", {"noise": "noise", "setting": "setting", "psnr_noisy": "PSNR noisy input (dB)",
+              "psnr_plain_autoencoder": "PSNR plain autoencoder (dB)",
+              "psnr_denoising_autoencoder": "PSNR denoising autoencoder (dB)"}, rows, [note_text]),
+    )
 
 
 # --- sparse-mnist --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
+class Sparse:
+    units_shown: int = 100  # first-layer weight pictures
+
+    def __post_init__(self) -> None:
+        _positive(self)
+
+
 @register_experiment(
     "sparse-mnist",
     "KL-sparse 784-200 sigmoid autoencoder vs the same without the penalty: activations and first-layer weights",
+    settings=Sparse,
     # UFLDL's rho = 0.1, beta = 3 and weight decay lambda = 3e-3 (for both models: it keeps the weights
     # of pixels no digit uses at 0, so the pictures show strokes rather than noise)
-    defaults={**COMMON, "code_size": 200, "sparsity_target": 0.1, "sparsity_weight": 3.0, "weight_l2": 0.003,
-              "units_shown": 100},
-    tiny={**TINY, "code_size": 32, "units_shown": 16},
+    defaults={**DATA, "model": {"name": "sparse-kl", "code_size": 200, "sparsity_target": 0.1, "sparsity_weight": 3.0,
+                                "weight_l2": 0.003}},
+    tiny={**TINY, "model": {"code_size": 32}, "experiment": {"units_shown": 16}},
 )
-def sparse_mnist(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    _check_common(s)
-    _whole("units_shown", s["units_shown"])
-    run = Run(run_dir, s)
-    train, val, test, note = load_images(s)
-    common = {"code_size": s["code_size"], "sparsity_target": s["sparsity_target"], "weight_l2": s["weight_l2"]}
-    models = {
-        "sparse": run.train("sparse", "sparse-kl", train, val, sparsity_weight=s["sparsity_weight"], **common)[0],
-        "not-sparse": run.train("not-sparse", "sparse-kl", train, val, sparsity_weight=0.0, **common)[0],
-    }
+def sparse_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    cfg, splits, note = image_splits(cfg)
+    _, _, test = splits
+    run = Run(run_dir, cfg, splits)
+    shown, code_size, target = cfg.experiment.units_shown, cfg.model["code_size"], cfg.model.get("sparsity_target", 0.1)
+    models = {"sparse": run.train("sparse")[0], "not-sparse": run.train("not-sparse", cfg.with_model(sparsity_weight=0.0))[0]}
     rows, acts = [], {}
     for tag, model in models.items():
         a = unit_activations(model, test.x)  # (N, code_size) sigmoid activations
         acts[tag] = a
-        unit_means = a.mean(0)
         rows.append({
             "model": tag, "sparsity_weight": model.config.sparsity_weight, "mean_activation": float(a.mean()),
-            "share_below_0.05": float((a < 0.05).mean()), "share_of_units_mean_below_0.2": float((unit_means < 0.2).mean()),
-            "squared_error_per_image": float(squared_error_per_sample(model, test.x).mean()),
+            "share_below_0.05": float((a < 0.05).mean()), "share_of_units_mean_below_0.2": float((a.mean(0) < 0.2).mean()),
+            "squared_error_per_image": mean_error(model, test),
         })
-        fig = weights_picture(model, s["units_shown"], title=(
+        fig = weights_picture(model, shown, title=(
             f"First-layer weights, {'with' if tag == 'sparse' else 'without'} the sparsity penalty "
-            f"(beta = {model.config.sparsity_weight:g}): {min(s['units_shown'], s['code_size'])} of {s['code_size']} "
+            f"(beta = {model.config.sparsity_weight:g}): {min(shown, code_size)} of {code_size} "
             "units (grey = 0, light = positive)"))
         run.picture(fig, f"weights-{tag}.png",
                     f"First-layer weights of the {tag} model ({'with' if tag == 'sparse' else 'without'} the KL "
@@ -425,26 +387,25 @@ def sparse_mnist(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     ax = fig.add_subplot()
     bins = np.linspace(0, 1, 41)
     for (tag, a), colour in zip(acts.items(), ("tab:blue", "tab:orange")):
-        ax.hist(a.ravel(), bins=bins, alpha=0.6, color=colour, density=True,
-                label=f"{tag} (mean {a.mean():.3f})")
-    ax.axvline(s["sparsity_target"], color="black", linestyle="--", linewidth=1, label=f"target rho = {s['sparsity_target']}")
+        ax.hist(a.ravel(), bins=bins, alpha=0.6, color=colour, density=True, label=f"{tag} (mean {a.mean():.3f})")
+    ax.axvline(target, color="black", linestyle="--", linewidth=1, label=f"target rho = {target}")
     ax.set_yscale("log")
     ax.set_xlabel("code unit activation (sigmoid)")
     ax.set_ylabel("density (log scale)")
-    ax.set_title(f"Activations of the {s['code_size']} code units on {len(test):,} test digits")
+    ax.set_title(f"Activations of the {code_size} code units on {len(test):,} test digits")
     ax.legend(frameon=False)
     run.picture(fig, "activations.png", "How often the code units fire: with the penalty most activations sit near 0")
-    table = md_table(
-        ["model", "sparsity weight (beta)", "mean activation", "share of activations < 0.05",
-         "share of units with mean < 0.2", "squared error per test image"],
-        [[r["model"], r["sparsity_weight"], r["mean_activation"], r["share_below_0.05"],
-          r["share_of_units_mean_below_0.2"], r["squared_error_per_image"]] for r in rows],
-    )
     sparse, dense = rows
     summary = (f"sparse vs not on {note}: mean activation {sparse['mean_activation']:.3f} vs {dense['mean_activation']:.3f} "
-               f"(target {s['sparsity_target']}), error per image {sparse['squared_error_per_image']:.2f} vs "
+               f"(target {target}), error per image {sparse['squared_error_per_image']:.2f} vs "
                f"{dense['squared_error_per_image']:.2f}")
-    return run.finish({"summary": summary, "data": note, "rows": rows, "train_seconds": run.seconds}, table)
+    return run.finish(
+        {"summary": summary, "data": note, "rows": rows, "train_seconds": run.seconds},
+        table("Code activations on test digits", {"model": "model", "sparsity_weight": "sparsity weight (beta)",
+              "mean_activation": "mean activation", "share_below_0.05": "share of activations < 0.05",
+              "share_of_units_mean_below_0.2": "share of units with mean < 0.2",
+              "squared_error_per_image": "squared error per test image"}, rows),
+    )
 
 
 def weights_picture(model, units: int, *, title: str):
@@ -459,24 +420,27 @@ def weights_picture(model, units: int, *, title: str):
 # --- tied-mnist ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
+class Tied:
+    """tied-mnist has no settings of its own: the model section is the untied model."""
+
+
 @register_experiment(
     "tied-mnist",
     "tied vs untied decoder weights: parameters, test error, learning curves, reconstructions",
-    defaults={**COMMON, "hidden": [500, 250], "code_size": 30},
-    tiny={**TINY, "hidden": [64], "code_size": 8},
+    settings=Tied,
+    defaults={**DATA, "model": {"name": "dense", "hidden": [500, 250], "code_size": 30}},
+    tiny={**TINY, "model": {"hidden": [64], "code_size": 8}},
 )
-def tied_mnist(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    _check_common(s)
-    _whole("code_size", s["code_size"])
-    run = Run(run_dir, s)
-    train, val, test, note = load_images(s)
-    shape = {"hidden": tuple(s["hidden"]), "code_size": s["code_size"]}
+def tied_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    cfg, splits, note = image_splits(cfg)
+    train, _, test = splits
+    run = Run(run_dir, cfg, splits)
     models, histories = {}, {}
-    for tag, name in (("untied", "dense"), ("tied", "tied")):
-        models[tag], histories[tag] = run.train(tag, name, train, val, **shape)
+    for tag, variant in (("untied", cfg), ("tied", cfg.with_model(name="tied"))):
+        models[tag], histories[tag] = run.train(tag, variant)
     rows = [{
-        "model": tag, "parameters": m.num_parameters(),
-        "squared_error_per_image": float(squared_error_per_sample(m, test.x).mean()),
+        "model": tag, "parameters": m.num_parameters(), "squared_error_per_image": mean_error(m, test),
         "final_val_loss": float(histories[tag]["val_loss"][-1]), "train_seconds": run.seconds[tag],
     } for tag, m in models.items()]
     fig = plots.learning_curves(histories, metric="recon", title="Tied vs untied: reconstruction loss per epoch")
@@ -485,48 +449,52 @@ def tied_mnist(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     fig = rows_picture(
         [test.x[idx].numpy(), *(reconstruct_all(m, test.x[idx]) for m in models.values())],
         ["original", *models],
-        title=f"Reconstructions by the untied and tied {widths(train, s['hidden'], s['code_size'])} autoencoders "
+        title=f"Reconstructions by the untied and tied {widths(train, cfg.model)} autoencoders "
               "(squared error per test image: " + ", ".join(f"{r['model']} {r['squared_error_per_image']:.2f}" for r in rows) + ")",
     )
     run.picture(fig, "reconstructions.png", "A test digit of each class, reconstructed by each model")
-    table = md_table(
-        ["model", "parameters", "squared error per test image", "final val loss", "training seconds"],
-        [[r["model"], r["parameters"], r["squared_error_per_image"], r["final_val_loss"], r["train_seconds"]] for r in rows],
-    )
     untied, tied = rows
     summary = (f"tied vs untied on {note}: {tied['parameters']:,} vs {untied['parameters']:,} parameters, "
                f"error per image {tied['squared_error_per_image']:.2f} vs {untied['squared_error_per_image']:.2f}")
-    return run.finish({"summary": summary, "data": note, "rows": rows}, table)
+    return run.finish(
+        {"summary": summary, "data": note, "rows": rows},
+        table("Tied vs untied", {"model": "model", "parameters": "parameters",
+              "squared_error_per_image": "squared error per test image", "final_val_loss": "final val loss",
+              "train_seconds": "training seconds"}, rows),
+    )
 
 
 # --- conv-mnist ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
+class Conv:
+    decoders: tuple[Literal["upsample", "transpose", "unpool"], ...] = ("upsample", "transpose", "unpool")
+
+
 @register_experiment(
     "conv-mnist",
     "conv autoencoder decoders compared: nearest upsampling, transposed conv, max-unpooling",
-    defaults={**COMMON, "train_limit": 20000, "epochs": 5, "lr": 0.002, "channels": [16, 32], "code_size": 32},
-    tiny={**TINY, "channels": [4, 8], "code_size": 8},
+    settings=Conv,
+    defaults={"data": {"name": "mnist", "val_fraction": 0.1, "limit": 20000}, "train": {"epochs": 5, "lr": 0.002},
+              "model": {"name": "conv", "channels": [16, 32], "code_size": 32}},
+    tiny={**TINY, "model": {"channels": [4, 8], "code_size": 8}},
 )
-def conv_mnist(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    _check_common(s)
-    check(s["code_size"] is None or (isinstance(s["code_size"], int) and s["code_size"] > 0), "code_size",
-          f"must be a whole number > 0, or null for the feature-map code, got {s['code_size']!r}")
-    run = Run(run_dir, s)
-    train, val, test, note = load_images(s)
+def conv_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    cfg, splits, note = image_splits(cfg)
+    train, _, test = splits
+    run = Run(run_dir, cfg, splits)
     models, rows = {}, []
-    for decoder in ("upsample", "transpose", "unpool"):
-        model, history = run.train(decoder, "conv", train, val, channels=tuple(s["channels"]),
-                                   code_size=s["code_size"], decoder=decoder)
+    for decoder in cfg.experiment.decoders:
+        model, history = run.train(decoder, cfg.with_model(decoder=decoder))
         models[decoder] = model
-        rows.append({
-            "decoder": decoder, "parameters": model.num_parameters(),
-            "squared_error_per_image": float(squared_error_per_sample(model, test.x).mean()),
-            "seconds_per_epoch": run.seconds[decoder] / len(history["time"]),
-        })
+        rows.append({"decoder": decoder, "parameters": model.num_parameters(),
+                     "squared_error_per_image": mean_error(model, test),
+                     "seconds_per_epoch": run.seconds[decoder] / len(history["time"])})
+    code_size = cfg.model.get("code_size")
     pca_err = None
-    if s["code_size"] is not None and s["code_size"] < train.x[0].numel():
-        pca_err = float(squared_errors(pca_reconstruct(fit_pca(train, s["code_size"]), test), test).mean())
+    if code_size is not None and code_size < train.x[0].numel():
+        pca_err = float(PCABaseline(train.x, code_size, seed=cfg.train.seed).squared_error(test.x).mean())
     idx = one_per_class(test)
     fig = rows_picture(
         [test.x[idx].numpy(), *(reconstruct_all(m, test.x[idx]) for m in models.values())],
@@ -536,69 +504,79 @@ def conv_mnist(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     )
     run.picture(fig, "reconstructions.png", "A test digit of each class through each decoder; unpooling puts each "
                 "value back where the encoder's max was")
-    table = md_table(
-        ["decoder", "parameters", "squared error per test image", "seconds per epoch"],
-        [[r["decoder"], r["parameters"], r["squared_error_per_image"], r["seconds_per_epoch"]] for r in rows],
-    )
-    code = s["code_size"] if s["code_size"] is not None else "the feature map"
-    table += (f"\n\nEncoder: conv {s['channels']} with 2x2 max-pooling after each, code {code}. The unpool decoder "
-              "also receives the encoder's pooling switches (where each max was), information beyond the code, "
-              "so its lower error does not mean a better compression.")
+    code = code_size if code_size is not None else "the feature map"
+    notes = [f"Encoder: conv {list(cfg.model.get('channels', []))} with 2x2 max-pooling after each, code {code}. The unpool "
+             "decoder also receives the encoder's pooling switches (where each max was), information beyond the code, "
+             "so its lower error does not mean a better compression."]
     if pca_err is not None:
-        table += f" PCA-{s['code_size']} on the same digits: {pca_err:.3f} per test image."
+        notes.append(f"PCA-{code_size} on the same digits: {pca_err:.3f} per test image.")
     best = min(rows, key=lambda r: r["squared_error_per_image"])
     summary = f"conv decoders on {note}: error per image " + ", ".join(
         f"{r['decoder']} {r['squared_error_per_image']:.2f}" for r in rows) + f" (best: {best['decoder']})"
-    return run.finish({"summary": summary, "data": note, "rows": rows, "pca_squared_error_per_image": pca_err}, table)
+    return run.finish(
+        {"summary": summary, "data": note, "rows": rows, "pca_squared_error_per_image": pca_err},
+        table("Conv decoders", {"decoder": "decoder", "parameters": "parameters",
+              "squared_error_per_image": "squared error per test image", "seconds_per_epoch": "seconds per epoch"},
+              rows, notes),
+    )
 
 
 # --- generate-mnist-grid -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
+class Generate:
+    grid: int = 20  # decoded codes per side of the latent grid
+    samples: int = 32  # random samples drawn
+    steps: int = 10  # interpolation steps between two digits
+
+    def __post_init__(self) -> None:
+        _positive(self)
+        check(self.steps >= 2, "steps", f"must be a whole number >= 2, got {self.steps!r}")
+
+
 @register_experiment(
     "generate-mnist-grid",
     "a 2-d VAE (or autoencoder): decoded latent grid (digit manifold), random samples, interpolation",
-    defaults={**COMMON, "model": "vae", "hidden": [512, 256], "code_size": 2, "epochs": 20, "grid": 20,
-              "samples": 32, "steps": 10},
-    tiny={**TINY, "hidden": [64], "grid": 6, "samples": 16, "steps": 5},
+    settings=Generate,
+    defaults={**DATA, "train": {"epochs": 20}, "model": {"name": "vae", "hidden": [512, 256], "code_size": 2}},
+    tiny={**TINY, "model": {"hidden": [64]}, "experiment": {"grid": 6, "samples": 16, "steps": 5}},
 )
-def generate_mnist_grid(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    _check_common(s)
-    check(s["model"] in ("vae", "dense"), "model", f"must be 'vae' or 'dense' (a plain autoencoder), got {s['model']!r}")
-    for key in ("code_size", "grid", "samples"):
-        _whole(key, s[key])
-    check(s["code_size"] >= 2, "code_size", f"must be at least 2 to draw a 2-d grid, got {s['code_size']}")
-    check(isinstance(s["steps"], int) and s["steps"] >= 2, "steps", f"must be a whole number >= 2, got {s['steps']!r}")
-    run = Run(run_dir, s)
-    train, val, test, note = load_images(s)
-    extra = {"kl_warmup_steps": 1000} if s["model"] == "vae" else {}
-    model, _ = run.train(s["model"], s["model"], train, val, hidden=tuple(s["hidden"]), code_size=s["code_size"], **extra)
-    vae = s["model"] == "vae"
-    dims = None if s["code_size"] == 2 else (0, 1)
+def generate_mnist_grid(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    s, kind, code_size = cfg.experiment, cfg.model["name"], cfg.model.get("code_size", 2)
+    check(kind in ("vae", "dense"), "model.name", f"must be 'vae' or 'dense' (a plain autoencoder), got {kind!r}")
+    check(code_size >= 2, "model.code_size", f"must be at least 2 to draw a 2-d grid, got {code_size}")
+    vae = kind == "vae"
+    if vae and "kl_warmup_steps" not in cfg.model:
+        cfg = cfg.with_model(kl_warmup_steps=1000)
+    cfg, splits, note = image_splits(cfg)
+    train, _, test = splits
+    run = Run(run_dir, cfg, splits)
+    model, _ = run.train(kind)
+    dims = None if code_size == 2 else (0, 1)
 
     # the grid: the prior's +-2 standard deviations for a VAE; where the training codes lie for an AE
     grid_kw = {"limits": (-2.0, 2.0)} if vae else {"data": train.subset(range(min(5000, len(train))))}
-    _, fig = latent_grid(model, n=s["grid"], dims=dims, **grid_kw)
+    _, fig = latent_grid(model, n=s.grid, dims=dims, **grid_kw)
     where = "-2..2 in each of z[0], z[1] (the prior's +-2 sd)" if vae else "the region the training codes fill"
-    run.picture(fig, "latent-grid.png", f"Codes on a {s['grid']}x{s['grid']} grid over {where}, decoded: "
-                "the digit manifold")
+    run.picture(fig, "latent-grid.png", f"Codes on a {s.grid}x{s.grid} grid over {where}, decoded: the digit manifold")
 
-    codes = encode_all(model, train.subset(range(min(5000, len(train)))))
     if vae:
-        _, fig = random_samples(model, s["samples"], seed=s["seed"])
+        _, fig = random_samples(model, s.samples, seed=cfg.train.seed)
         how = "z drawn from the prior N(0, I), decoded"
     else:  # a plain autoencoder has no prior: draw codes from a Gaussian fitted to the training codes
-        rng = np.random.default_rng(s["seed"])
-        z = rng.multivariate_normal(codes.mean(0), np.cov(codes, rowvar=False), size=s["samples"]).astype(np.float32)
+        codes = encode_all(model, train.subset(range(min(5000, len(train)))))
+        rng = np.random.default_rng(cfg.train.seed)
+        z = rng.multivariate_normal(codes.mean(0), np.cov(codes, rowvar=False), size=s.samples).astype(np.float32)
         with torch.no_grad():
             images = model.decode(torch.from_numpy(z)).numpy()
-        cols = min(8, s["samples"])
-        padded = np.ones((math.ceil(s["samples"] / cols) * cols, *images.shape[1:]), dtype=np.float32)
+        cols = min(8, s.samples)
+        padded = np.ones((math.ceil(s.samples / cols) * cols, *images.shape[1:]), dtype=np.float32)
         padded[: len(images)] = images
         fig = plots.image_grid(padded.reshape(-1, cols, *images.shape[1:]),
-                               title=f"{model.name}: {s['samples']} samples from a Gaussian fitted to the codes")
+                               title=f"{model.name}: {s.samples} samples from a Gaussian fitted to the codes")
         how = "z drawn from a Gaussian fitted to the training codes, decoded"
-    run.picture(fig, "samples.png", f"{s['samples']} random samples: {how}")
+    run.picture(fig, "samples.png", f"{s.samples} random samples: {how}")
 
     shown = test.subset(range(min(3000, len(test))))
     fig = plots.scatter_maps({"code": encode_all(model, shown)[:, :2]}, shown.y.numpy() if shown.y is not None else None,
@@ -610,25 +588,25 @@ def generate_mnist_grid(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     pairs = [(a, b) for a, b in ((0, 1), (2, 7), (4, 9), (3, 8)) if max(a, b) < len(first)]
     rows, labels = [], []
     for a, b in pairs:
-        path, _ = interpolate(model, test.x[first[a]], test.x[first[b]], steps=s["steps"])
+        path, _ = interpolate(model, test.x[first[a]], test.x[first[b]], steps=s.steps)
         rows.append(np.concatenate([test.x[first[a]][None].numpy(), path, test.x[first[b]][None].numpy()]))
         labels.append(f"{a} -> {b}" if test.y is not None else f"pair {len(labels) + 1}")
-    t_values = [f"{t:.2f}" for t in np.linspace(0, 1, s["steps"])]
+    t_values = [f"{t:.2f}" for t in np.linspace(0, 1, s.steps)]
     fig = rows_picture(rows, labels, col_labels=["input A", *t_values, "input B"],
                        title=f"{model.name}: decoding the straight line between two test digits' codes")
     run.picture(fig, "interpolation.png", "Each row: input A, the codes from A to B decoded in equal steps, input B")
 
     terms = evaluate(model, test)
-    err = float(squared_error_per_sample(model, test.x).mean())
-    results: dict[str, Any] = {"data": note, "model": s["model"], "code_size": s["code_size"],
+    err = mean_error(model, test)
+    results: dict[str, Any] = {"data": note, "model": kind, "code_size": code_size,
                                "squared_error_per_image": err, "test_loss": terms["loss"]}
-    rows_md = [["squared error per test image", err], ["test reconstruction loss (nats)", terms["recon"]]]
+    measures = [["squared error per test image", err], ["test reconstruction loss (nats)", terms["recon"]]]
     if vae:
         results["negative_elbo"] = terms["recon"] + terms["kl"]
         results["kl"] = terms["kl"]
-        rows_md += [["test KL(q(z|x) || N(0, I)) (nats)", terms["kl"]],
-                    ["test negative ELBO (nats per digit)", results["negative_elbo"]]]
-    table = md_table(["measure", "value"], rows_md)
-    summary = f"{s['model']} with a {s['code_size']}-d code on {note}: squared error per test image {err:.2f}" + (
+        measures += [["test KL(q(z|x) || N(0, I)) (nats)", terms["kl"]],
+                     ["test negative ELBO (nats per digit)", results["negative_elbo"]]]
+    summary = f"{kind} with a {code_size}-d code on {note}: squared error per test image {err:.2f}" + (
         f", negative ELBO {results['negative_elbo']:.1f} nats" if vae else "")
-    return run.finish({"summary": summary, **results, "train_seconds": run.seconds}, table)
+    return run.finish({"summary": summary, **results, "train_seconds": run.seconds},
+                      table("Test measures", ["measure", "value"], measures))

@@ -1,114 +1,48 @@
 """Retrieval, text and CIFAR experiments: `retrieval-mnist`, `retrieval-bbc`, `imdb-bn-dropout`, `cifar-deep`.
 
-Each trains its autoencoder(s) with `aekit.fit`, then writes into its run folder: results.json
-(the returned dict, with a one-line "summary"), table.md, history-<model>.json and
-model-<model>.safetensors for every trained model, and PNG pictures.
+Each trains its autoencoder(s) through the run layer (`run.train_model`), then writes into its run
+folder: history-<model>.json and model-<model>.safetensors for every trained model, PNG pictures,
+and results (tables as rows) that run_experiment saves to results.json.
 
 Retrieval follows Hinton & Salakhutdinov (2006): a query retrieves the items whose vectors are
 nearest (cosine or euclidean) and an item is relevant when it shares the query's label; we report
-precision@k and MAP over the whole ranked database, and precision@k for k = 1..curve_k as a curve.
-Every projection (PCA, LSA, the autoencoder) is fitted on the training split only.
+precision@k and MAP over the whole ranked database, and precision@k for k = 1..curve_k as a curve
+(`aekit.analysis.retrieval.retrieval_scores`). Every projection (PCA, LSA, the autoencoder) is
+fitted on the training split only.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
 
 from ...analysis import plots
-from ...analysis.latent import encode_all, latent_maps, reconstruction_grid
-from ...analysis.retrieval import retrieval_scores
+from ...analysis.latent import latent_maps, reconstruction_grid
+from ...analysis.retrieval import query_subset, retrieval_scores
+from ...batches import encode_all
+from ...config import check, positive
 from ...data import Dataset, data_dir, load_dataset
 from ...data.text import BBC_FILE, keras_indices, load_bbc_news, pad_sequences, read_jsonl, tokenize
 from ...errors import ConfigError, DataNotFoundError
-from ...registry import create_model
-from ...training.checkpoint import atomic_write_text, save_model
-from ...training.loop import evaluate, fit
-from . import register_experiment
+from ...models.pca import PCABaseline
+from ..run import load_data, load_splits, test_metrics, train_model
+from . import ExperimentConfig, register_experiment, table
 
 # --- shared pieces -------------------------------------------------------------------------------
 
 
-def train_model(
-    run_dir: Path, tag: str, model: Mapping[str, Any], train: Mapping[str, Any], data: Dataset,
-    val: Dataset | None, *, seed: int,
-):
-    """Build `model` (a `name` plus that model's keys) for `data`, fit it, save its history and weights."""
-    values = dict(model)
-    name = values.pop("name", None)
-    if not name:
-        raise ConfigError("model.name: give a registered model, e.g. dense (see `aekit models`)")
-    torch.manual_seed(seed)  # the same seed gives the same initial weights
-    net = create_model(name, input_shape=data.sample_shape, **values)
-    history = fit(net, data, val, **{"seed": seed, "progress": False, **train})
-    atomic_write_text(run_dir / f"history-{tag}.json", json.dumps(history, indent=1))
-    save_model(net, run_dir / f"model-{tag}.safetensors")
-    return net, history
-
-
-def query_subset(pool: int, max_queries: int | None, seed: int) -> np.ndarray:
-    """A seeded sorted subset of query indices (the same choice as `retrieval.compare_retrieval`)."""
-    rng = np.random.default_rng(seed)
-    if max_queries and pool > max_queries:
-        return np.sort(rng.permutation(pool)[:max_queries])
-    return np.arange(pool)
-
-
-def top_labels(
-    database: np.ndarray, database_labels: np.ndarray, queries: np.ndarray | None, *, depth: int, metric: str,
-    query_index: np.ndarray | None = None,
-) -> np.ndarray:
-    """(Q, depth) labels of each query's nearest database items; without `queries`, leave-one-out."""
-    from sklearn.neighbors import NearestNeighbors
-
-    database = np.asarray(database, dtype=np.float32)
-    own = query_index if queries is None else None
-    q = database[own] if own is not None else np.asarray(queries, dtype=np.float32)
-    limit = len(database) - (1 if own is not None else 0)
-    if not 0 < depth <= limit:
-        raise ConfigError(f"curve_k: must be between 1 and {limit} (the items each query can retrieve), got {depth}")
-    extra = 1 if own is not None else 0
-    _, idx = NearestNeighbors(metric=metric).fit(database).kneighbors(q, n_neighbors=depth + extra)
-    if own is not None:  # drop each query's own index, or the last neighbour where ties pushed it out
-        keep = idx != own[:, None]
-        keep[keep.all(axis=1), -1] = False
-        idx = idx[keep].reshape(len(q), depth)
-    return database_labels[idx]
-
-
-def check_depths(s: Mapping[str, Any], can_retrieve: int) -> None:
+def check_depths(k: int, curve_k: int, can_retrieve: int) -> None:
     """Refuse `k` or `curve_k` outside 1..can_retrieve before any training is spent."""
-    for key in ("k", "curve_k"):
-        value = s[key]
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= can_retrieve:
-            raise ConfigError(f"{key}: must be an integer between 1 and {can_retrieve} (the items each query can retrieve), got {value!r}")
-
-
-def precision_curve(query_labels: np.ndarray, retrieved: np.ndarray) -> np.ndarray:
-    """(depth,) mean precision@k for k = 1..depth."""
-    hits = retrieved == np.asarray(query_labels)[:, None]  # (Q, depth)
-    return (np.cumsum(hits, axis=1) / np.arange(1, hits.shape[1] + 1)).mean(axis=0)
-
-
-def score_vectors(
-    database: np.ndarray, database_labels: np.ndarray, queries: np.ndarray | None, query_labels: np.ndarray | None,
-    *, k: int, curve_k: int, metric: str, query_index: np.ndarray | None = None,
-) -> tuple[dict[str, float], np.ndarray]:
-    """({precision@k, map}, precision curve) of one representation."""
-    scores = retrieval_scores(
-        database, database_labels, queries, query_labels, k=k, metric=metric,
-        query_index=query_index if queries is None else None,
-    )
-    retrieved = top_labels(database, database_labels, queries, depth=curve_k, metric=metric, query_index=query_index)
-    labels = database_labels[query_index] if queries is None else query_labels
-    return scores, precision_curve(labels, retrieved)
+    for key, value in (("experiment.k", k), ("experiment.curve_k", curve_k)):
+        check(0 < value <= can_retrieve, key,
+              f"must be an integer between 1 and {can_retrieve} (the items each query can retrieve), got {value!r}")
 
 
 def precision_figure(curves: Mapping[str, np.ndarray], *, title: str, dashed: Sequence[str] = ()):
@@ -158,20 +92,6 @@ def describe(values: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in values.items())
 
 
-def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    def cell(v: Any) -> str:
-        return f"{v:.4f}" if isinstance(v, float) else str(v)
-
-    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    lines += ["| " + " | ".join(cell(row.get(c, "")) for c in columns) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def write_table(run_dir: Path, title: str, body: str, notes: Sequence[str] = ()) -> None:
-    text = f"# {title}\n\n{body}\n" + "".join(f"\n{note}\n" for note in notes)
-    atomic_write_text(run_dir / "table.md", text)
-
-
 def map_method() -> tuple[str, str]:
     """('umap' or 'tsne', a note saying which and why): UMAP when umap-learn is installed, else t-SNE."""
     if importlib.util.find_spec("umap") is not None:
@@ -179,107 +99,97 @@ def map_method() -> tuple[str, str]:
     return "tsne", "t-SNE (umap-learn is not installed)"
 
 
+
 # --- retrieval-mnist -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetrievalMnist:
+    index_split: Literal["train", "test"] = "test"  # the split whose items are indexed; its items query the others
+    index_limit: int | None = None  # index a seeded subset of this many items
+    k: int = 10  # the precision@k of the table
+    curve_k: int = 100  # the curve shows precision@1..curve_k
+    max_queries: int | None = 1000  # a seeded subset of items query the rest (MAP ranks the whole index)
+
+    def __post_init__(self) -> None:
+        for key in ("index_limit", "k", "curve_k", "max_queries"):
+            positive(key, getattr(self, key), allow_none=True)
 
 
 @register_experiment(
     "retrieval-mnist",
     "MNIST retrieval by label: raw pixels vs PCA vs autoencoder codes (cosine and euclidean), precision@k and MAP",
+    settings=RetrievalMnist,
     defaults={
-        "dataset": "mnist",  # needs AEKIT_DATA_DIR holding mnist/ (or a download)
-        "index_split": "test",  # the split whose items are indexed; its items query the others
-        "limit": None,  # train the autoencoder and PCA on a seeded subset of this many digits
-        "index_limit": None,  # index a seeded subset of this many items
-        "val_fraction": 0.1,
+        "data": {"name": "mnist", "val_fraction": 0.1},  # data.limit: train the autoencoder and PCA on a subset
         # Hinton & Salakhutdinov (2006)'s 784-1000-500-250-30 autoencoder, linear code
         "model": {"name": "dense", "hidden": [1000, 500, 250], "code_size": 30},
-        "train": {"epochs": 10, "batch_size": 128, "lr": 0.001, "optimizer": "adam"},
-        "k": 10,  # the precision@k of the table
-        "curve_k": 100,  # the curve shows precision@1..curve_k
-        "max_queries": 1000,  # a seeded subset of items query the rest (MAP ranks the whole index)
-        "seed": 0,
     },
     tiny={
-        "dataset": "mnist-mini",
-        "limit": 1000,
-        "index_limit": 300,
-        "model": {"name": "dense", "hidden": [64], "code_size": 8},
+        "data": {"name": "mnist-mini", "limit": 1000},
+        "model": {"hidden": [64], "code_size": 8},
         "train": {"epochs": 4, "batch_size": 50, "lr": 0.003},
-        "curve_k": 20,
-        "max_queries": 60,
+        "experiment": {"index_limit": 300, "curve_k": 20, "max_queries": 60},
     },
 )
-def retrieval_mnist(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    from sklearn.decomposition import PCA
-
-    if s["index_split"] not in ("train", "test"):
-        raise ConfigError(f"index_split: {s['index_split']!r} is not allowed; choose train or test")
-    seed = s["seed"]
-    train_all = load_dataset(s["dataset"], "train").take(s["limit"], seed=seed)
-    index = (train_all if s["index_split"] == "train" else load_dataset(s["dataset"], "test")).take(
-        s["index_limit"], seed=seed
-    )
-    check_depths(s, len(index) - 1)  # leave-one-out: a query never retrieves itself
-    train, val = train_all.split(s["val_fraction"], seed=seed) if s["val_fraction"] else (train_all, None)
-    model, history = train_model(run_dir, "ae", s["model"], s["train"], train, val, seed=seed)
+def retrieval_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    s, seed, name = cfg.experiment, cfg.train.seed, cfg.data.name
+    train, val = load_data(cfg)
+    full = load_dataset(name, s.index_split).take(cfg.data.limit if s.index_split == "train" else None, seed=seed)
+    index = full.take(s.index_limit, seed=seed)
+    check_depths(s.k, s.curve_k, len(index) - 1)  # leave-one-out: a query never retrieves itself
+    model, history = train_model(cfg, (train, val, None), folder=run_dir, tag="ae")
     size = model.code_size
 
-    raw_train = train.x.reshape(len(train), -1).numpy()
     raw_index = index.x.reshape(len(index), -1).numpy()  # (N, 784)
     if size >= raw_index.shape[1]:
         raise ConfigError(f"model.code_size: {size} must be below the input size {raw_index.shape[1]} for PCA")
-    pca = PCA(size, svd_solver="randomized", random_state=seed).fit(raw_train)
-    vectors = {"raw pixels": raw_index, f"PCA-{size}": pca.transform(raw_index), f"autoencoder-{size}": encode_all(model, index)}
+    pca = PCABaseline(train.x, size, seed=seed)
+    vectors = {"raw pixels": raw_index, f"PCA-{size}": pca.encode(index.x), f"autoencoder-{size}": encode_all(model, index)}
     labels = index.y.numpy()
-    chosen = query_subset(len(index), s["max_queries"], seed)
+    chosen = query_subset(len(index), s.max_queries, seed)
 
     rows, curves = [], {}
     for metric in ("cosine", "euclidean"):
-        for name, vecs in vectors.items():
-            scores, curve = score_vectors(
-                vecs, labels, None, None, k=s["k"], curve_k=s["curve_k"], metric=metric, query_index=chosen
-            )
-            rows.append({"method": name, "metric": metric, "dim": int(vecs.shape[1]), **scores})
-            curves[f"{name} ({metric})"] = curve
-    pk = f"precision@{s['k']}"
-    write_table(
-        run_dir,
-        f"Retrieval on {s['dataset']} {s['index_split']} ({len(index)} items, {len(chosen)} leave-one-out queries)",
-        markdown_table(rows, ["method", "metric", "dim", pk, "map"]),
-        [f"PCA and the autoencoder were fitted on {len(train)} training digits; relevant = same digit; "
-         f"chance = {np.bincount(labels).max() / len(labels):.3f}. Model {describe(s['model'])}; training {describe(s['train'])}."],
-    )
+        for method, vecs in vectors.items():
+            scores = retrieval_scores(vecs, labels, k=s.k, metric=metric, query_index=chosen, curve_k=s.curve_k)
+            curves[f"{method} ({metric})"] = scores.pop("curve")
+            rows.append({"method": method, "metric": metric, "dim": int(vecs.shape[1]), **scores})
+    pk = f"precision@{s.k}"
     plots.save_figure(
         precision_figure(
             curves, dashed=[n for n in curves if n.endswith("(euclidean)")],
-            title=f"{s['dataset']}: precision@k of raw pixels, PCA-{size} and {size}-d autoencoder codes "
+            title=f"{name}: precision@k of raw pixels, PCA-{size} and {size}-d autoencoder codes "
                   "(solid = cosine, dashed = euclidean)",
         ),
         run_dir / "precision-at-k.png",
     )
     plots.save_figure(
-        curves_figure({"autoencoder": history}, f"{s['dataset']}: autoencoder loss (solid = train, dashed = validation)"),
+        curves_figure({"autoencoder": history}, f"{name}: autoencoder loss (solid = train, dashed = validation)"),
         run_dir / "learning-curves.png",
     )
     plots.save_figure(_neighbour_picture(vectors[f"autoencoder-{size}"], index, chosen[:8], k=10, size=size),
                       run_dir / "neighbours.png")
 
     best = {m: max((r for r in rows if r["metric"] == m), key=lambda r: r["map"])["method"] for m in ("cosine", "euclidean")}
-    ae = next(r for r in rows if r["method"] == f"autoencoder-{size}" and r["metric"] == "cosine")
-    pc = next(r for r in rows if r["method"] == f"PCA-{size}" and r["metric"] == "cosine")
-    raw = next(r for r in rows if r["method"] == "raw pixels" and r["metric"] == "cosine")
+    cosine = {r["method"]: r for r in rows if r["metric"] == "cosine"}
+    ae, pc, raw = cosine[f"autoencoder-{size}"], cosine[f"PCA-{size}"], cosine["raw pixels"]
     summary = (
         f"retrieval-mnist: cosine MAP autoencoder-{size} {ae['map']:.3f} vs PCA-{size} {pc['map']:.3f} vs raw pixels "
         f"{raw['map']:.3f} ({pk} {ae[pk]:.3f} / {pc[pk]:.3f} / {raw[pk]:.3f}); best MAP: {best['cosine']} (cosine), "
         f"{best['euclidean']} (euclidean)"
     )
+    notes = [f"PCA and the autoencoder were fitted on {len(train)} training digits; relevant = same digit; "
+             f"chance = {np.bincount(labels).max() / len(labels):.3f}. Model {describe(cfg.model)}."]
     return {
-        "summary": summary, "dataset": s["dataset"], "index_split": s["index_split"], "n_index": len(index),
-        "n_queries": len(chosen), "code_size": size, "k": s["k"], "rows": rows,
-        "curves": {name: c.tolist() for name, c in curves.items()},
+        "summary": summary, "dataset": name, "index_split": s.index_split, "n_index": len(index),
+        "n_queries": len(chosen), "code_size": size, "k": s.k, "rows": rows,
+        "curves": {method: c.tolist() for method, c in curves.items()},
         "final_val_loss": history.get("val_loss", [None])[-1],
+        "tables": [table(f"Retrieval on {name} {s.index_split} ({len(index)} items, {len(chosen)} leave-one-out queries)",
+                         ["method", "metric", "dim", pk, "map"], rows, notes)],
         "figures": {
-            "precision-at-k.png": f"Precision@k for k = 1..{s['curve_k']}: raw pixels, PCA-{size} and the autoencoder's codes",
+            "precision-at-k.png": f"Precision@k for k = 1..{s.curve_k}: raw pixels, PCA-{size} and the autoencoder's codes",
             "neighbours.png": "Query digits (left) and their 10 nearest digits by autoencoder code",
             "learning-curves.png": "The autoencoder's training and validation loss",
         },
@@ -305,54 +215,61 @@ def _neighbour_picture(codes: np.ndarray, index: Dataset, queries: np.ndarray, *
 # --- retrieval-bbc -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
+class RetrievalBbc:
+    representation: Literal["tfidf", "bow"] = "tfidf"  # the autoencoder's input: tfidf (l2-normalised) or bow (binary)
+    max_features: int = 2000  # vocabulary: the 2,000 most frequent words of the training articles
+    lsa_sizes: tuple[int, ...] = (10, 50)
+    metric: Literal["cosine", "euclidean"] = "cosine"  # the paper compares codes by the cosine of their angle
+    k: int = 10
+    curve_k: int = 100
+    map_methods: tuple[Literal["code", "pca", "tsne", "umap"], ...] = ("pca", "tsne")  # 2-D maps of the test codes
+
+    def __post_init__(self) -> None:
+        for key in ("max_features", "k", "curve_k"):
+            positive(key, getattr(self, key))
+
+
 @register_experiment(
     "retrieval-bbc",
     "BBC News document retrieval: 10-d autoencoder codes vs raw TF-IDF vs LSA-10 and LSA-50 (Hinton & Salakhutdinov 2006)",
+    settings=RetrievalBbc,
     defaults={
-        "representation": "tfidf",  # the autoencoder's input: tfidf (l2-normalised) or bow (binary)
-        "max_features": 2000,  # vocabulary: the 2,000 most frequent words of the training articles
-        "val_fraction": 0.1,  # training articles held out to watch the autoencoder's loss (never the queries)
+        # training articles held out to watch the autoencoder's loss (never the queries)
+        "data": {"name": "bbc-news", "val_fraction": 0.1},
         # 2000-500-250-125-10 as in the paper, linear 10-d code, sigmoid outputs with BCE on TF-IDF;
         # dropout 0.3 on the hidden layers: with 1,600 articles the plain model overfits (MAP 0.65 vs 0.78)
         "model": {"name": "dense", "hidden": [500, 250, 125], "code_size": 10, "dropout": 0.3},
-        "train": {"epochs": 100, "batch_size": 64, "lr": 0.001, "optimizer": "adam"},
-        "lsa_sizes": [10, 50],
-        "metric": "cosine",  # the paper compares codes by the cosine of their angle
-        "k": 10,
-        "curve_k": 100,
-        "map_methods": ["pca", "tsne"],  # 2-D maps of the test articles' autoencoder codes
-        "seed": 0,
+        "train": {"epochs": 100, "batch_size": 64},
     },
     tiny={
-        "max_features": 300,
-        "model": {"name": "dense", "hidden": [32], "code_size": 10, "dropout": 0.3},
+        "model": {"hidden": [32]},
         "train": {"epochs": 2, "batch_size": 128, "lr": 0.003},
-        "curve_k": 20,
-        "map_methods": ["pca"],
+        "experiment": {"max_features": 300, "curve_k": 20, "map_methods": ["pca"]},
     },
 )
-def retrieval_bbc(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+def retrieval_bbc(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     from sklearn.decomposition import TruncatedSVD
 
-    seed = s["seed"]
-    folder = data_dir()
-    options = {"representation": s["representation"], "max_features": s["max_features"]}
+    s, seed, folder = cfg.experiment, cfg.train.seed, data_dir()
+    check(cfg.data.name == "bbc-news", "data.name", f"retrieval-bbc reads BBC News (bbc-news), got {cfg.data.name!r}")
+    options = {"representation": s.representation, "max_features": s.max_features}
     train = load_bbc_news("train", folder, **options)  # the database: 1,780 articles
     test = load_bbc_news("test", folder, **options)  # the queries: 445 unseen articles
     # the LSA baselines always see TF-IDF, as in the paper's comparison (the autoencoder may see bow)
     tfidf_train, tfidf_test = (
-        (train, test) if s["representation"] == "tfidf"
-        else (load_bbc_news(split, folder, max_features=s["max_features"]) for split in ("train", "test"))
+        (train, test) if s.representation == "tfidf"
+        else (load_bbc_news(split, folder, max_features=s.max_features) for split in ("train", "test"))
     )
-    check_depths(s, len(train))
-    fit_on, val = train.split(s["val_fraction"], seed=seed) if s["val_fraction"] else (train, None)
-    model, history = train_model(run_dir, "ae", s["model"], s["train"], fit_on, val, seed=seed)
+    check_depths(s.k, s.curve_k, len(train))
+    fit_on, val = train.split(cfg.data.val_fraction, seed=seed) if cfg.data.val_fraction else (train, None)
+    model, history = train_model(cfg, (fit_on, val, None), folder=run_dir, tag="ae")
     size = model.code_size
 
     vectors = {f"TF-IDF ({tfidf_train.x.shape[1]}-d)": (tfidf_train.x.numpy(), tfidf_test.x.numpy())}
-    for dim in s["lsa_sizes"]:
+    for dim in s.lsa_sizes:
         if not 0 < dim < tfidf_train.x.shape[1]:
-            raise ConfigError(f"lsa_sizes: {dim} must be between 1 and the vocabulary size {tfidf_train.x.shape[1] - 1}")
+            raise ConfigError(f"experiment.lsa_sizes: {dim} must be between 1 and the vocabulary size {tfidf_train.x.shape[1] - 1}")
         svd = TruncatedSVD(dim, random_state=seed).fit(tfidf_train.x.numpy())
         vectors[f"LSA-{dim}"] = (svd.transform(tfidf_train.x.numpy()), svd.transform(tfidf_test.x.numpy()))
     ae_name = f"autoencoder-{size}"
@@ -360,11 +277,11 @@ def retrieval_bbc(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
 
     y_db, y_q = train.y.numpy(), test.y.numpy()
     rows, curves = [], {}
-    for name, (db, q) in vectors.items():
-        scores, curve = score_vectors(db, y_db, q, y_q, k=s["k"], curve_k=s["curve_k"], metric=s["metric"])
-        rows.append({"method": name, "dim": int(db.shape[1]), **scores})
-        curves[name] = curve
-    pk = f"precision@{s['k']}"
+    for method, (db, q) in vectors.items():
+        scores = retrieval_scores(db, y_db, q, y_q, k=s.k, metric=s.metric, curve_k=s.curve_k)
+        curves[method] = scores.pop("curve")
+        rows.append({"method": method, "dim": int(db.shape[1]), **scores})
+    pk = f"precision@{s.k}"
     by = {r["method"]: r for r in rows}
     ae = by[ae_name]
     lsa = {int(r["method"][4:]): r for r in rows if r["method"].startswith("LSA-")}
@@ -372,38 +289,37 @@ def retrieval_bbc(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     verdict = _verdict(ae, lsa[big], f"LSA-{big}", pk)
     notes = [
         f"Queries: the {len(test)} test articles; database: the {len(train)} training articles; relevant = same topic "
-        f"(5 topics, chance = {np.bincount(y_db).max() / len(y_db):.3f}); {s['metric']} similarity. LSA was fitted on "
+        f"(5 topics, chance = {np.bincount(y_db).max() / len(y_db):.3f}); {s.metric} similarity. LSA was fitted on "
         f"the {len(train)} training articles, the autoencoder on {len(fit_on)} of them ({len(train) - len(fit_on)} held "
-        f"out to watch its loss); input {s['representation']}; model {describe(s['model'])}; "
-        f"training {describe(s['train'])}.",
+        f"out to watch its loss); input {s.representation}; model {describe(cfg.model)}.",
         f"Hinton & Salakhutdinov (2006) claim 10-d autoencoder codes retrieve about as well as (or better than) 50-d LSA. "
         f"Here: {verdict}.",
     ]
-    write_table(run_dir, "BBC News retrieval by topic", markdown_table(rows, ["method", "dim", pk, "map"]), notes)
     plots.save_figure(
         precision_figure(curves, title=f"BBC News: precision@k of {len(test)} test queries against {len(train)} "
-                                       f"training articles ({s['metric']})"),
+                                       f"training articles ({s.metric})"),
         run_dir / "precision-at-k.png",
     )
     plots.save_figure(
         curves_figure({ae_name: history}, "BBC News autoencoder loss (solid = train, dashed = held-out training articles)"),
         run_dir / "learning-curves.png",
     )
-    if s["map_methods"]:
-        _, fig = latent_maps(model, test, methods=s["map_methods"], n=len(test), seed=seed)
+    if s.map_methods:
+        _, fig = latent_maps(model, test, methods=s.map_methods, n=len(test), seed=seed)
         plots.save_figure(fig, run_dir / "codes-map.png")
     summary = (
-        f"retrieval-bbc: {s['metric']} MAP {ae_name} {ae['map']:.3f} vs "
+        f"retrieval-bbc: {s.metric} MAP {ae_name} {ae['map']:.3f} vs "
         + ", ".join(f"LSA-{d} {r['map']:.3f}" for d, r in sorted(lsa.items()))
         + f", raw TF-IDF {rows[0]['map']:.3f}; {verdict}"
     )
     return {
         "summary": summary, "verdict": verdict, "n_database": len(train), "n_queries": len(test), "code_size": size,
-        "metric": s["metric"], "k": s["k"], "rows": rows, "curves": {n: c.tolist() for n, c in curves.items()},
+        "metric": s.metric, "k": s.k, "rows": rows, "curves": {n: c.tolist() for n, c in curves.items()},
         "final_val_loss": history.get("val_loss", [None])[-1],
+        "tables": [table("BBC News retrieval by topic", ["method", "dim", pk, "map"], rows, notes)],
         "figures": {
-            "precision-at-k.png": f"Precision@k for k = 1..{s['curve_k']} of test articles querying the training articles",
-            "codes-map.png": f"2-D maps ({', '.join(s['map_methods'])}) of the test articles' {size}-d codes, coloured by topic",
+            "precision-at-k.png": f"Precision@k for k = 1..{s.curve_k} of test articles querying the training articles",
+            "codes-map.png": f"2-D maps ({', '.join(s.map_methods)}) of the test articles' {size}-d codes, coloured by topic",
             "learning-curves.png": "The autoencoder's training and validation loss",
         },
     }
@@ -462,72 +378,76 @@ def load_text_set(name: str, folder: Path, *, maxlen: int, num_words: int) -> Da
         return bbc_sequences("train", folder, maxlen=maxlen, num_words=num_words)
     if name == "bbc-news-bow":
         return load_bbc_news("train", folder, representation="bow")
-    raise ConfigError(f"dataset: {name!r} is not allowed; choose one of: {', '.join(TEXT_SETS)}")
+    raise ConfigError(f"data.name: {name!r} is not allowed; choose one of: {', '.join(TEXT_SETS)}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImdbBnDropout:
+    fallback: Literal["bbc-news-sequences", "bbc-news-bow"] | None = "bbc-news-sequences"  # when IMDb is absent (said so); null = fail
+    download: bool = False  # try to download imdb.npz when it is absent (needs a network)
+    maxlen: int = 512  # words per review (sequences)
+    num_words: int = 10000  # vocabulary of the word indices
+    batch_norm: bool = True  # what the "batch norm" run sets (on the hidden layers)
+    dropout: float = 0.2  # what the "dropout" run sets (after the hidden layers' activations)
+    adagrad_lr: float = 0.01  # the adagrad run's learning rate (torch's default)
+
+    def __post_init__(self) -> None:
+        for key in ("maxlen", "num_words", "adagrad_lr"):
+            positive(key, getattr(self, key))
 
 
 @register_experiment(
     "imdb-bn-dropout",
     "IMDb dense autoencoder (512-256-128-256-512, BCE): learning curves with/without batch norm, dropout, adam vs adagrad",
+    settings=ImdbBnDropout,
     defaults={
-        "dataset": "imdb",  # imdb, bbc-news-sequences or bbc-news-bow
-        "fallback": "bbc-news-sequences",  # used (and said so) when IMDb's files are absent; null = fail instead
-        "download": False,  # try to download imdb.npz when it is absent (needs a network)
-        "maxlen": 512,  # words per review (sequences)
-        "num_words": 10000,  # vocabulary of the word indices
-        "limit": None,  # a seeded subset of this many training reviews
-        "val_fraction": 0.2,
+        "data": {"name": "imdb", "val_fraction": 0.2},  # imdb, bbc-news-sequences or bbc-news-bow
         "model": {"name": "dense", "hidden": [256], "code_size": 128, "activation": "relu"},
-        "train": {"epochs": 30, "batch_size": 128, "lr": 0.001, "optimizer": "adam"},
-        "batch_norm": True,  # what the "batch norm" run sets (on the hidden layers)
-        "dropout": 0.2,  # what the "dropout" run sets (after the hidden layers' activations)
-        "adagrad_lr": 0.01,  # the adagrad run's learning rate (torch's default)
-        "seed": 0,
+        "train": {"epochs": 30},
     },
     tiny={
-        "maxlen": 64,
-        "limit": 400,
-        "model": {"name": "dense", "hidden": [32], "code_size": 16, "activation": "relu"},
-        "train": {"epochs": 2, "batch_size": 64, "lr": 0.003, "optimizer": "adam"},
+        "data": {"limit": 400},
+        "model": {"hidden": [32], "code_size": 16},
+        "train": {"epochs": 2, "batch_size": 64, "lr": 0.003},
+        "experiment": {"maxlen": 64},
     },
 )
-def imdb_bn_dropout(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    folder = data_dir()
-    name, note = s["dataset"], None
+def imdb_bn_dropout(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    s, folder = cfg.experiment, data_dir()
+    name, note = cfg.data.name, None
     if name not in TEXT_SETS:
-        raise ConfigError(f"dataset: {name!r} is not allowed; choose one of: {', '.join(TEXT_SETS)}")
-    if name == "imdb" and not _imdb_present(folder) and not s["download"]:
+        raise ConfigError(f"data.name: {name!r} is not allowed; choose one of: {', '.join(TEXT_SETS)}")
+    if name == "imdb" and not _imdb_present(folder) and not s.download:
         missing = f"IMDb is not here: neither {folder / 'imdb' / 'imdb.npz'} nor {folder / 'imdb' / 'aclImdb'}/ exists"
-        if s["fallback"] is None:
-            raise DataNotFoundError(f"{missing}; put one there, set download=true, or set fallback")
-        name = s["fallback"]
+        if s.fallback is None:
+            raise DataNotFoundError(f"{missing}; put one there, set experiment.download=true, or set experiment.fallback")
+        name = s.fallback
         note = f"{missing}, so this ran the same comparison on {name} instead"
         print(f"imdb-bn-dropout: {note}")
-    data = load_text_set(name, folder, maxlen=s["maxlen"], num_words=s["num_words"]).take(s["limit"], seed=s["seed"])
-    train, val = data.split(s["val_fraction"], seed=s["seed"])
+    data = load_text_set(name, folder, maxlen=s.maxlen, num_words=s.num_words).take(cfg.data.limit, seed=cfg.train.seed)
+    splits = (*data.split(cfg.data.val_fraction, seed=cfg.train.seed), None)
+    train, val, _ = splits
 
-    base = dict(s["model"])
     runs = {
-        "plain (adam)": (base, s["train"]),
-        "batch norm": ({**base, "batch_norm": s["batch_norm"]}, s["train"]),
-        "dropout": ({**base, "dropout": s["dropout"]}, s["train"]),
-        "adagrad": (base, {**s["train"], "optimizer": "adagrad", "lr": s["adagrad_lr"]}),
+        "plain (adam)": cfg,
+        "batch norm": cfg.with_model(batch_norm=s.batch_norm),
+        "dropout": cfg.with_model(dropout=s.dropout),
+        "adagrad": cfg.with_train(optimizer="adagrad", lr=s.adagrad_lr),
     }
     histories, rows = {}, []
-    for tag, (model_cfg, train_cfg) in runs.items():
-        file_tag = tag.split(" (")[0].replace(" ", "-")
-        _, history = train_model(run_dir, file_tag, model_cfg, train_cfg, train, val, seed=s["seed"])
+    for tag, variant in runs.items():
+        _, history = train_model(variant, splits, folder=run_dir, tag=tag.split(" (")[0].replace(" ", "-"))
         histories[tag] = history
         rows.append({
-            "run": tag, "optimizer": train_cfg.get("optimizer", "adam"), "lr": float(train_cfg.get("lr", 0.001)),
+            "run": tag, "optimizer": variant.train.optimizer, "lr": variant.train.lr,
             "final train loss": history["train_loss"][-1], "final val loss": history["val_loss"][-1],
-            "best val loss": min(history["val_loss"]),
-            "best epoch": int(np.argmin(history["val_loss"])) + 1,
+            "best val loss": min(history["val_loss"]), "best epoch": int(np.argmin(history["val_loss"])) + 1,
         })
-    widths = layer_widths(train.x.shape[1], base)
+    widths = layer_widths(train.x.shape[1], cfg.model)
     pairs = {
         "batch-norm.png": ("plain (adam)", "batch norm", "without vs with batch norm"),
-        "dropout.png": ("plain (adam)", "dropout", f"without vs with dropout {s['dropout']}"),
-        "optimizer.png": ("plain (adam)", "adagrad", f"adam (lr {s['train'].get('lr', 0.001)}) vs adagrad (lr {s['adagrad_lr']})"),
+        "dropout.png": ("plain (adam)", "dropout", f"without vs with dropout {s.dropout}"),
+        "optimizer.png": ("plain (adam)", "adagrad", f"{cfg.train.optimizer} (lr {cfg.train.lr}) vs adagrad (lr {s.adagrad_lr})"),
     }
     for file, (a, b, what) in pairs.items():
         fig = curves_figure(
@@ -535,13 +455,9 @@ def imdb_bn_dropout(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
             f"{name}, {widths} dense autoencoder, BCE: {what} (solid = train, dashed = validation)",
         )
         plots.save_figure(fig, run_dir / file)
-    notes = [f"{len(train)} training and {len(val)} validation samples of {name}; loss = BCE summed over the "
+    notes = [f"Note: {note}." if note else "",
+             f"{len(train)} training and {len(val)} validation samples of {name}; loss = BCE summed over the "
              f"{train.x.shape[1]} inputs, mean over samples."]
-    if note:
-        notes.insert(0, f"Note: {note}.")
-    write_table(run_dir, f"Dense autoencoder {widths} on {name}",
-                markdown_table(rows, ["run", "optimizer", "lr", "final train loss", "final val loss", "best val loss", "best epoch"]),
-                notes)
     best = min(rows, key=lambda r: r["best val loss"])
     summary = (
         ("imdb-bn-dropout: " + (f"IMDb absent, ran on {name} instead; " if note else f"on {name}; "))
@@ -550,19 +466,27 @@ def imdb_bn_dropout(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     )
     return {"summary": summary, "dataset": name, "fallback_note": note, "rows": rows,
             "n_train": len(train), "n_val": len(val),
+            "tables": [table(f"Dense autoencoder {widths} on {name}", list(rows[0]), rows, notes)],
             "figures": {file: f"Learning curves: {what}" for file, (_, _, what) in pairs.items()}}
 
 
 # --- cifar-deep ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
+class CifarDeep:
+    map_points: int = 2000  # test images in the 2-D map
+
+    def __post_init__(self) -> None:
+        positive("map_points", self.map_points)
+
+
 @register_experiment(
     "cifar-deep",
     "CIFAR-10 deep dense autoencoder with batch norm and dropout (configs/cifar-deep.yaml): reconstructions and a 2-D code map",
+    settings=CifarDeep,
     defaults={
-        "limit": None,  # train on a seeded subset of this many images
-        "test_limit": None,
-        "val_fraction": 0.1,
+        "data": {"name": "cifar10", "val_fraction": 0.1},
         # the same model as configs/cifar-deep.yaml: per-layer lists = encoder hidden layers, then the code
         "model": {
             "name": "dense", "hidden": [2048, 1024, 512, 256, 128], "code_size": 64, "activation": "relu",
@@ -571,56 +495,42 @@ def imdb_bn_dropout(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
             "dropout": [0.0, 0.2, 0.0, 0.2, 0.2, 0.0],
             "output_activation": "sigmoid", "recon_loss": "bce",
         },
-        "train": {"epochs": 20, "batch_size": 256, "lr": 0.001, "optimizer": "adam"},
-        "map_points": 2000,  # test images in the 2-D map
-        "seed": 0,
+        "train": {"epochs": 20, "batch_size": 256},
     },
     tiny={
-        "model": {
-            "name": "dense", "hidden": [64, 32], "code_size": 8, "activation": "relu", "code_activation": "tanh",
-            "batch_norm": [False, True, True], "dropout": [0.0, 0.2, 0.0],
-            "output_activation": "sigmoid", "recon_loss": "bce",
-        },
+        "model": {"hidden": [64, 32], "code_size": 8, "batch_norm": [False, True, True], "dropout": [0.0, 0.2, 0.0]},
         "train": {"epochs": 2, "batch_size": 32, "lr": 0.003},
-        "map_points": 200,
+        "experiment": {"map_points": 200},
     },
 )
-def cifar_deep(s: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    from ..run import pca_squared_error, squared_error_per_sample
-
-    seed = s["seed"]
-    full = load_dataset("cifar10", "train").take(s["limit"], seed=seed)  # one-line DataNotFoundError when absent
-    test = load_dataset("cifar10", "test").take(s["test_limit"], seed=seed)
-    train, val = full.split(s["val_fraction"], seed=seed) if s["val_fraction"] else (full, None)
-    model, history = train_model(run_dir, "ae", s["model"], s["train"], train, val, seed=seed)
-
-    terms = evaluate(model, test)
-    sse = float(squared_error_per_sample(model, test.x).mean())
-    pca_sse = float(pca_squared_error(train.x, test.x, model.code_size).mean())
+def cifar_deep(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    seed = cfg.train.seed
+    splits = load_splits(cfg)  # one-line DataNotFoundError when CIFAR-10 is absent
+    train, _, test = splits
+    model, history = train_model(cfg, splits, folder=run_dir, tag="ae")
+    metrics = test_metrics(model, train, test, seed=seed)
+    sse, pca_sse, bce = metrics["squared_error_per_sample"], metrics["pca_squared_error_per_sample"], metrics["test_recon"]
     _, fig = reconstruction_grid(model, test, n=10)
     plots.save_figure(fig, run_dir / "reconstructions.png")
     method, method_note = map_method()
-    _, fig = latent_maps(model, test, methods=(method,), n=s["map_points"], seed=seed)
+    _, fig = latent_maps(model, test, methods=(method,), n=cfg.experiment.map_points, seed=seed)
     plots.save_figure(fig, run_dir / "codes-map.png")
     plots.save_figure(
         curves_figure({"cifar-deep": history}, "CIFAR-10 deep autoencoder BCE (solid = train, dashed = validation)"),
         run_dir / "learning-curves.png",
     )
-    rows = [
-        {"model": f"autoencoder ({model.code_size}-d tanh code)", "test squared error per image": sse,
-         "test BCE per image": terms["recon"]},
-        {"model": f"PCA-{model.code_size}", "test squared error per image": pca_sse, "test BCE per image": "-"},
-    ]
-    write_table(run_dir, "CIFAR-10 deep dense autoencoder",
-                markdown_table(rows, ["model", "test squared error per image", "test BCE per image"]),
-                [f"{len(train)} training, {len(test)} test images; squared error summed over the 3,072 values in [0, 1]. "
-                 f"2-D map of {min(s['map_points'], len(test))} test codes by {method_note}."])
+    rows = [[f"autoencoder ({model.code_size}-d tanh code)", sse, bce], [f"PCA-{model.code_size}", pca_sse, None]]
     summary = (
         f"cifar-deep: test squared error per image {sse:.1f} (PCA-{model.code_size}: {pca_sse:.1f}), "
-        f"test BCE {terms['recon']:.1f}; code map by {method_note}"
+        f"test BCE {bce:.1f}; code map by {method_note}"
     )
-    return {"summary": summary, "test": terms, "squared_error_per_image": sse, "pca_squared_error_per_image": pca_sse,
+    return {"summary": summary, "test": {k.removeprefix("test_"): v for k, v in metrics.items() if k.startswith("test_")},
+            "squared_error_per_image": sse, "pca_squared_error_per_image": pca_sse,
             "map_method": method, "n_train": len(train), "n_test": len(test),
+            "tables": [table("CIFAR-10 deep dense autoencoder", ["model", "test squared error per image", "test BCE per image"],
+                             rows, [f"{len(train)} training, {len(test)} test images; squared error summed over the "
+                                    f"3,072 values in [0, 1]. 2-D map of {min(cfg.experiment.map_points, len(test))} test "
+                                    f"codes by {method_note}."])],
             "figures": {
                 "reconstructions.png": "Test images (top) above their reconstructions (bottom)",
                 "codes-map.png": f"2-D map of the test images' {model.code_size}-d codes by {method_note}, coloured by class",
