@@ -16,7 +16,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from ..batches import eval_mode, inputs_of, map_batches, model_device
+from ..data.batches import eval_mode, inputs_of, map_batches, model_device
 from ..errors import ConfigError
 from . import plots
 

@@ -9,7 +9,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from ..batches import eval_mode, inputs_of, map_batches, model_device
+from ..data.batches import eval_mode, inputs_of, map_batches, model_device
 from ..errors import ConfigError
 from . import plots
 

@@ -16,7 +16,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from ..batches import encode_all, inputs_of, map_batches, model_device, reconstruct_all  # noqa: F401  (encode_all, reconstruct_all: aekit.analysis's)
+from ..data.batches import encode_all, inputs_of, map_batches, model_device, reconstruct_all  # noqa: F401  (encode_all, reconstruct_all: aekit.analysis's)
 from ..errors import ConfigError, DataError
 from . import plots
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..batches import encode_all, inputs_of
+from ..data.batches import encode_all, inputs_of
 from ..errors import ConfigError, DataError
 from ..models.pca import PCABaseline
 

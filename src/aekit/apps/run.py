@@ -26,9 +26,9 @@ import numpy as np
 import torch
 import yaml
 
-from ..batches import check_inputs, map_batches
 from ..config import apply_overrides, build, check, load_file, positive, to_dict
 from ..data import Dataset, load_dataset
+from ..data.batches import check_inputs, map_batches
 from ..data.datasets import list_datasets
 from ..errors import ConfigError, DataError, DataNotFoundError
 from ..models.pca import PCABaseline

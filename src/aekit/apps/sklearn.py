@@ -32,8 +32,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import Tensor, nn
 
-from ..batches import map_batches
 from ..config import build, coerce
+from ..data.batches import map_batches
 from ..errors import AekitError, DataError, NonFiniteLossError
 from ..models.base import flatten
 from ..models.classifier import EncoderClassifier

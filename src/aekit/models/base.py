@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..batches import encode_all, reconstruct_all
 from ..config import check, non_negative
+from ..data.batches import encode_all, reconstruct_all
 from ..errors import DataError
 
 Activation = Literal["relu", "elu", "sigmoid", "tanh", "linear", "leaky_relu"]

@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..batches import as_tensors, map_batches
 from ..config import check, to_dict
+from ..data.batches import as_tensors, map_batches
 from ..data.core import Dataset
 from ..errors import ConfigError, DataError
 from ..registry import create_model, make_config, register_model

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 import yaml
 
-from ..batches import map_batches
+from ..data.batches import map_batches
 from ..errors import ConfigError
 from .callbacks import Callback
 

@@ -25,8 +25,8 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ..batches import as_inputs, check_inputs
 from ..config import build, check, non_negative, positive, to_dict
+from ..data.batches import as_inputs, check_inputs
 from ..data.memmap import MemmapArray
 from ..errors import CheckpointError, ConfigError, DataError, NonFiniteLossError
 from ..models.base import Autoencoder

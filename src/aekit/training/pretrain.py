@@ -28,8 +28,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..batches import as_tensors, map_batches
 from ..config import check
+from ..data.batches import as_tensors, map_batches
 from ..models.base import Autoencoder
 from ..registry import create_model, model_entry
 from .loop import fit

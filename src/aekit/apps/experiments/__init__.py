@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from ...config import apply_overrides, build, to_dict
+from ...config import apply_overrides, build, positive, to_dict
 from ...errors import ConfigError
 from ...training.checkpoint import atomic_write_text
 from ...training.loop import TrainConfig
@@ -90,6 +90,14 @@ def experiment(name: str) -> Experiment:
     if name not in _EXPERIMENTS:
         raise ConfigError(f"unknown experiment {name!r}; choose one of: {', '.join(sorted(_EXPERIMENTS))}")
     return _EXPERIMENTS[name]
+
+
+def check_positive(settings: Any, *keys: str) -> None:
+    """For a settings dataclass's `__post_init__`: the fields `keys` (by default every number) are > 0 or null."""
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name)
+        if f.name in keys or (not keys and isinstance(value, (int, float)) and not isinstance(value, bool)):
+            positive(f.name, value, allow_none=True)
 
 
 def merge(base: dict[str, Any], *layers: dict[str, Any]) -> dict[str, Any]:

@@ -32,14 +32,14 @@ import torch
 from ...analysis import plots
 from ...analysis.features import first_layer_weights, unit_activations
 from ...analysis.generate import interpolate, latent_grid, random_samples
-from ...batches import encode_all, reconstruct_all
-from ...config import check, positive
+from ...config import check
 from ...data import Dataset
+from ...data.batches import encode_all, reconstruct_all
 from ...errors import DataNotFoundError
 from ...models.pca import PCABaseline
 from ...training.loop import evaluate
 from ..run import load_splits, squared_error_per_sample, train_model
-from . import ExperimentConfig, register_experiment, table
+from . import ExperimentConfig, check_positive, register_experiment, table
 
 # every image experiment trains on MNIST with TrainConfig's defaults (10 epochs, batch 128, Adam 1e-3,
 # seed 0); a validation tenth of the training digits draws the learning curves
@@ -119,14 +119,6 @@ def rows_picture(rows: list[np.ndarray], labels: list[str], *, title: str, col_l
                             row_labels=labels, col_labels=col_labels)
 
 
-def _positive(obj) -> None:
-    """Every int field of a settings dataclass must be > 0."""
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
-        if isinstance(value, int) and not isinstance(value, bool):
-            positive(f.name, value)
-
-
 # --- mnist-2d ------------------------------------------------------------------------------------
 
 
@@ -136,7 +128,7 @@ class Mnist2d:
     grid: int = 20  # decoded codes per side of the latent grid
 
     def __post_init__(self) -> None:
-        _positive(self)
+        check_positive(self)
 
 
 @register_experiment(
@@ -214,7 +206,7 @@ class DeepVsPca:
     per_class: int = 1  # test digits of each class in the picture
 
     def __post_init__(self) -> None:
-        _positive(self)
+        check_positive(self)
 
 
 @register_experiment(
@@ -286,7 +278,7 @@ class Denoising:
     salt_and_pepper_fraction: float = 0.2
 
     def __post_init__(self) -> None:
-        positive("gaussian_std", self.gaussian_std)
+        check_positive(self)
         for key in ("masking_fraction", "salt_and_pepper_fraction"):
             value = getattr(self, key)
             check(0 < value < 1, key, f"must be between 0 and 1 (exclusive), got {value!r}")
@@ -348,7 +340,7 @@ class Sparse:
     units_shown: int = 100  # first-layer weight pictures
 
     def __post_init__(self) -> None:
-        _positive(self)
+        check_positive(self)
 
 
 @register_experiment(
@@ -531,7 +523,7 @@ class Generate:
     steps: int = 10  # interpolation steps between two digits
 
     def __post_init__(self) -> None:
-        _positive(self)
+        check_positive(self)
         check(self.steps >= 2, "steps", f"must be a whole number >= 2, got {self.steps!r}")
 
 

@@ -41,14 +41,14 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from ...batches import encode_all
-from ...config import check, positive
+from ...config import check
 from ...data import load_dataset
+from ...data.batches import encode_all
 from ...models.classifier import EncoderClassifier, select_labels
 from ...training.checkpoint import load_model, save_model
 from ...training.pretrain import pretrain_layerwise
 from ..run import build_model, train_model
-from . import ExperimentConfig, register_experiment, table
+from . import ExperimentConfig, check_positive, register_experiment, table
 
 METHODS = ("scratch", "pretrained", "frozen")
 LABELS = {
@@ -68,8 +68,7 @@ class Pretraining:
     load: str | None = None  # path of a saved SdA (sda-seedN.safetensors of an earlier run) to use for every seed
 
     def __post_init__(self) -> None:
-        for key in ("epochs_per_layer", "limit", "batch_size", "lr"):
-            positive(key, getattr(self, key), allow_none=True)
+        check_positive(self, "epochs_per_layer", "limit", "batch_size", "lr")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,7 +84,7 @@ class PretrainMnist:
 
     def __post_init__(self) -> None:
         check(all(n > 0 for n in self.label_counts), "label_counts", f"must be > 0, got {list(self.label_counts)}")
-        positive("max_updates", self.max_updates, allow_none=True)
+        check_positive(self, "min_updates", "max_updates")
 
 
 @contextmanager
@@ -261,8 +260,7 @@ class SelfTaught:
     threads: int = 0
 
     def __post_init__(self) -> None:
-        for key in ("unlabelled_limit", "labelled_limit", "test_limit", "C", "max_iter"):
-            positive(key, getattr(self, key), allow_none=True)
+        check_positive(self, "unlabelled_limit", "labelled_limit", "test_limit", "C", "max_iter")
 
 
 @register_experiment(

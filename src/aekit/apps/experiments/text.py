@@ -26,14 +26,14 @@ import torch
 from ...analysis import plots
 from ...analysis.latent import latent_maps, reconstruction_grid
 from ...analysis.retrieval import query_subset, retrieval_scores
-from ...batches import encode_all
-from ...config import check, positive
+from ...config import check
 from ...data import Dataset, data_dir, load_dataset
+from ...data.batches import encode_all
 from ...data.text import BBC_FILE, keras_indices, load_bbc_news, pad_sequences, read_jsonl, tokenize
 from ...errors import ConfigError, DataNotFoundError
 from ...models.pca import PCABaseline
 from ..run import load_data, load_splits, test_metrics, train_model
-from . import ExperimentConfig, register_experiment, table
+from . import ExperimentConfig, check_positive, register_experiment, table
 
 # --- shared pieces -------------------------------------------------------------------------------
 
@@ -112,8 +112,7 @@ class RetrievalMnist:
     max_queries: int | None = 1000  # a seeded subset of items query the rest (MAP ranks the whole index)
 
     def __post_init__(self) -> None:
-        for key in ("index_limit", "k", "curve_k", "max_queries"):
-            positive(key, getattr(self, key), allow_none=True)
+        check_positive(self, "index_limit", "k", "curve_k", "max_queries")
 
 
 @register_experiment(
@@ -226,8 +225,7 @@ class RetrievalBbc:
     map_methods: tuple[Literal["code", "pca", "tsne", "umap"], ...] = ("pca", "tsne")  # 2-D maps of the test codes
 
     def __post_init__(self) -> None:
-        for key in ("max_features", "k", "curve_k"):
-            positive(key, getattr(self, key))
+        check_positive(self, "max_features", "k", "curve_k")
 
 
 @register_experiment(
@@ -392,8 +390,7 @@ class ImdbBnDropout:
     adagrad_lr: float = 0.01  # the adagrad run's learning rate (torch's default)
 
     def __post_init__(self) -> None:
-        for key in ("maxlen", "num_words", "adagrad_lr"):
-            positive(key, getattr(self, key))
+        check_positive(self, "maxlen", "num_words", "adagrad_lr")
 
 
 @register_experiment(
@@ -478,7 +475,7 @@ class CifarDeep:
     map_points: int = 2000  # test images in the 2-D map
 
     def __post_init__(self) -> None:
-        positive("map_points", self.map_points)
+        check_positive(self)
 
 
 @register_experiment(

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .data.memmap import MemmapArray, as_memmap_array, chunk_rows, is_memmap
-from .errors import DataError
+from ..errors import DataError
+from .memmap import MemmapArray, as_memmap_array, chunk_rows, is_memmap
 
 
 def _tensor(value: Any, what: str) -> Tensor:
