@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="run folders go here (default: a temporary folder)")
     args = parser.parse_args()
 
-    from aekit import run
+    from aekit.apps import run
 
     work = Path(args.out or tempfile.mkdtemp(prefix="aekit-defaults-"))
     data_dir = os.environ.get("AEKIT_DATA_DIR")

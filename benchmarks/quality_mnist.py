@@ -36,7 +36,7 @@ from pathlib import Path
 import torch
 
 import aekit
-from aekit.run import (
+from aekit.apps.run import (
     build_model,
     load_data,
     load_run_config,

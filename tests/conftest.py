@@ -34,6 +34,39 @@ def shared_data_dir() -> Path | None:
 needs_shared_data = pytest.mark.skipif(shared_data_dir() is None, reason="full MNIST is absent: set AEKIT_DATA_DIR to a folder holding mnist/ (or put it in ../shared/data)")
 
 
+# quick-to-train sizes of the registered models (a model not listed is built with its defaults)
+SMALL = {
+    "dense": {"hidden": (128, 64), "code_size": 16},
+    "tied": {"hidden": (128, 64), "code_size": 16},
+    "denoising": {"hidden": (64,), "code_size": 16},
+    "sparse-l1": {"hidden": (64,), "code_size": 32},
+    "sparse-kl": {"code_size": 64},
+    "contractive": {"code_size": 64},
+    "vae": {"hidden": (128,), "code_size": 8},
+}
+
+
+def small_config(name: str, shape: tuple[int, ...]) -> dict:
+    if name == "conv":  # two pooling layers where the image size allows it
+        n_pool = 2
+        if len(shape) == 3:
+            while n_pool > 1 and (shape[1] % 2**n_pool or shape[2] % 2**n_pool):
+                n_pool -= 1
+        return {"channels": (8, 16)[:n_pool]}
+    return dict(SMALL.get(name, {}))
+
+
+@pytest.fixture(scope="session")
+def small_model():
+    """`small_model(name, shape=(1, 28, 28))`: a small instance of registered model `name`."""
+    from aekit import create_model
+
+    def make(name: str, shape: tuple[int, ...] = (1, 28, 28)):
+        return create_model(name, input_shape=shape, **small_config(name, shape))
+
+    return make
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

@@ -243,13 +243,11 @@ def test_save_figure_needs_png(model8, data, tmp_path):
 
 
 @pytest.mark.parametrize("name", aekit.list_models())
-def test_every_registered_model_through_the_contract(name, data, tmp_path):
+def test_every_registered_model_through_the_contract(name, data, tmp_path, small_model):
     """Untrained small instances of every model: the tools rely on encode/decode/forward alone."""
-    from aekit.registry import model_entry
-    from aekit.retrieval import CodeIndex
+    from aekit.analysis.retrieval import CodeIndex
 
-    cls = model_entry(name).cls
-    model = aekit.create_model(name, input_shape=SHAPE, **(cls.small_config(SHAPE) if hasattr(cls, "small_config") else {}))
+    model = small_model(name, SHAPE)
     x = data.subset(range(40))
     assert A.reconstruction_grid(model, x, n=3)[0].shape == (2, 3, *SHAPE)
     codes = A.encode_all(model, x)

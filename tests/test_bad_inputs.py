@@ -16,11 +16,11 @@ from hypothesis.extra import numpy as hnp
 
 import aekit
 from aekit import CheckpointError, ConfigError, DataError
+from aekit.apps.export import export_model
+from aekit.apps.sklearn import AutoencoderClassifier, AutoencoderTransformer
 from aekit.data import Dataset, load_dataset, read_idx, scale_to_unit, write_idx
 from aekit.data.datasets import idx_pair
 from aekit.data.files import load_path
-from aekit.export import export_model
-from aekit.sklearn import AutoencoderClassifier, AutoencoderTransformer
 
 X = load_dataset("digits", "train").x[:64]  # (64, 1, 8, 8) real digits in [0, 1]
 Y = load_dataset("digits", "train").y[:64]
@@ -306,7 +306,7 @@ def test_cli_bad_input_is_one_line(argv, pattern, tmp_path, capsys):
 
     import yaml
 
-    from aekit.cli import main
+    from aekit.apps.cli import main
 
     cfg = tmp_path / "c.yaml"
     cfg.write_text(yaml.safe_dump({"model": {"name": "dense", "hidden": [8], "code_size": 2},
@@ -410,7 +410,7 @@ def run_config(tmp: Path, **data) -> Path:
 
 
 def cli(args: list, capsys) -> tuple[int, str, str]:
-    from aekit.cli import main
+    from aekit.apps.cli import main
 
     status = main([str(a) for a in args])
     out, err = capsys.readouterr()
@@ -595,12 +595,12 @@ def test_every_folder_aekit_writes_a_model_into_works_with_the_commands(tmp_path
 
 def test_missing_dependency_is_one_line(capsys, monkeypatch):
     """A new user without torch (pip install --no-deps) gets one line naming the package."""
-    import aekit.cli
+    import aekit.apps.cli
 
     def needs_torch(args):
         raise ModuleNotFoundError("No module named 'torch'", name="torch")
 
-    monkeypatch.setattr(aekit.cli, "_cmd_datasets", needs_torch)
+    monkeypatch.setattr(aekit.apps.cli, "_cmd_datasets", needs_torch)
     status, _, err = cli(["datasets"], capsys)
     assert status == 2 and one_line_error(err) and "the package 'torch' is not installed" in err
 
@@ -614,16 +614,16 @@ def test_export_of_a_model_file_writes_beside_it(tmp_path, capsys):
 
 def test_no_user_path_prints_a_traceback(tmp_path, capsys, monkeypatch):
     """Issue 13.9: an unexpected error is one line (exit 1); --debug shows the traceback."""
-    import aekit.cli
+    import aekit.apps.cli
 
     def broken(args):
         raise TypeError("something aekit did not foresee")
 
-    monkeypatch.setattr(aekit.cli, "_cmd_datasets", broken)
+    monkeypatch.setattr(aekit.apps.cli, "_cmd_datasets", broken)
     status, _, err = cli(["datasets"], capsys)
     assert status == 1 and one_line_error(err) and "TypeError: something aekit did not foresee" in err
     with pytest.raises(TypeError):
-        aekit.cli.main(["datasets", "--debug"])
+        aekit.apps.cli.main(["datasets", "--debug"])
 
 
 def test_a_closed_pipe_is_not_a_traceback():
@@ -665,7 +665,7 @@ def test_train_without_a_config_file(tmp_path, capsys):
 
 def test_experiment_name_after_a_flag(tmp_path, capsys):
     """Issue 13.10 and 13.14: `experiment run --tiny --quiet NAME` works; --quiet leaves the headline."""
-    status, out, err = cli(["experiment", "run", "--tiny", "--quiet", "tied-mnist", "epochs=1",
+    status, out, err = cli(["experiment", "run", "--tiny", "--quiet", "tied-mnist", "train.epochs=1",
                             "--out", tmp_path], capsys)
     assert status == 0, err
     assert "training" not in out and "run folder:" in out and "1 epochs" not in out
@@ -688,19 +688,19 @@ def test_config_syntax_errors_name_line_and_column(tmp_path, text, where):
 
 def test_ctrl_c_names_the_run_folder(tmp_path, capsys, monkeypatch):
     """Issue 13.12: 'aekit resume RUN_DIR continues' named no folder, and was said with no checkpoint."""
-    import aekit.run
+    import aekit.apps.run
 
-    real_fit = aekit.run.fit
+    real_fit = aekit.apps.run.fit
 
     def interrupted(*args, after_epoch: bool, **kwargs):
         if after_epoch:
             real_fit(*args, **kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(aekit.run, "fit", lambda *a, **k: interrupted(*a, after_epoch=False, **k))
+    monkeypatch.setattr(aekit.apps.run, "fit", lambda *a, **k: interrupted(*a, after_epoch=False, **k))
     status, _, err = cli(["train", run_config(tmp_path), "output.name=early"], capsys)
     assert status == 130 and err == f"aekit: interrupted before the first checkpoint of {tmp_path / 'runs' / 'early'}: nothing to resume, train again"
-    monkeypatch.setattr(aekit.run, "fit", lambda *a, **k: interrupted(*a, after_epoch=True, **k))
+    monkeypatch.setattr(aekit.apps.run, "fit", lambda *a, **k: interrupted(*a, after_epoch=True, **k))
     status, _, err = cli(["train", run_config(tmp_path), "output.name=late"], capsys)
     assert status == 130 and f"`aekit resume {tmp_path / 'runs' / 'late'}` continues" in err
 
@@ -725,7 +725,7 @@ def test_version_and_listings_do_not_import_torch():
     import sys
     import time
 
-    code = ("import sys\nfrom aekit.cli import main\n"
+    code = ("import sys\nfrom aekit.apps.cli import main\n"
             "for argv in (['models'], ['datasets'], ['experiment', 'list']):\n    assert main(argv) == 0\n"
             "assert 'torch' not in sys.modules, 'torch was imported'\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -738,8 +738,8 @@ def test_version_and_listings_do_not_import_torch():
 def test_catalog_matches_the_registries():
     """Issue 13.13: the torch-free tables the CLI lists stay in sync with the registries."""
     from aekit import catalog
+    from aekit.apps.experiments import experiment, list_experiments
     from aekit.data.datasets import dataset_entry, list_datasets
-    from aekit.experiments import experiment, list_experiments
     from aekit.registry import list_models, model_entry
 
     assert catalog.MODELS == {n: model_entry(n).summary for n in list_models()}
@@ -756,7 +756,7 @@ def test_models_name_prints_config_values(capsys):
 
 def test_conv_configs_name_their_runs_apart():
     """Issue 13.14: both conv configs named their runs conv-mnist-<time>."""
-    from aekit import run
+    from aekit.apps import run
 
     root = Path(__file__).resolve().parents[1] / "configs"
     names = {run.new_run_dir(run.load_run_config(root / f), run.config_label(root / f)).name.rsplit("-", 2)[0]
@@ -775,6 +775,6 @@ def test_failed_experiment_leaves_no_folder(tmp_path, capsys):
     """Issue 13.14 and 13.1: a bad test part stops an experiment, and no folder holding only experiment.yaml is left."""
     path = tmp_path / "data.npz"
     np.savez(path, x_train=IMAGES, y_train=Y[:40].numpy(), x_test=np.full((10, 8, 8), np.nan))
-    status, _, err = cli(["experiment", "run", "tied-mnist", f"data={path}", "--tiny", "--out", tmp_path / "runs"], capsys)
+    status, _, err = cli(["experiment", "run", "tied-mnist", f"data.name={path}", "--tiny", "--out", tmp_path / "runs"], capsys)
     assert status == 2 and one_line_error(err) and "NaN" in err, err
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

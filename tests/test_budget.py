@@ -10,7 +10,7 @@ import torch
 import yaml
 
 import aekit
-from aekit import run
+from aekit.apps import run
 from aekit.training import loop
 from aekit.training.callbacks import Callback
 

@@ -9,7 +9,6 @@ from torch import nn
 import aekit
 from aekit.data import Dataset
 from aekit.models.classifier import EncoderClassifier, select_labels
-from aekit.registry import model_entry
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +24,7 @@ def encoder_ae(**options):
 
 def test_freeze_k_keeps_the_first_k_layers_fixed_and_trains_the_rest(labelled):
     ae = encoder_ae()
-    clf = EncoderClassifier(ae, 10, freeze=1)
+    clf = EncoderClassifier.on(ae, 10, freeze=1)
     first_linear, first_bn, _, first_dropout, second_linear = list(clf.autoencoder.encoder)[:5]
     assert isinstance(first_bn, nn.BatchNorm1d) and isinstance(second_linear, nn.Linear)
     assert not any(p.requires_grad for p in [*first_linear.parameters(), *first_bn.parameters()])
@@ -49,13 +48,13 @@ def test_freeze_k_keeps_the_first_k_layers_fixed_and_trains_the_rest(labelled):
 def test_freeze_all_trains_the_head_only_and_none_trains_every_encoder_layer(labelled):
     ae = encoder_ae()
     before = {k: v.clone() for k, v in ae.state_dict().items()}
-    head_only = EncoderClassifier(ae, 10, freeze="all")
+    head_only = EncoderClassifier.on(ae, 10, freeze="all")
     assert [n for n, p in head_only.named_parameters() if p.requires_grad] == ["head.weight", "head.bias"]
     state = {k: v.clone() for k, v in head_only.autoencoder.state_dict().items()}
     aekit.fit(head_only, labelled, epochs=1, batch_size=64, progress=False)
     assert all(torch.equal(v, head_only.autoencoder.state_dict()[k]) for k, v in state.items())
 
-    everything = EncoderClassifier(ae, 10, freeze="none")
+    everything = EncoderClassifier.on(ae, 10, freeze="none")
     trainable = {n for n, p in everything.named_parameters() if p.requires_grad}
     assert trainable == {f"autoencoder.{n}" for n, _ in ae.encoder.named_parameters(prefix="encoder")} | {"head.weight", "head.bias"}
     aekit.fit(everything, labelled, epochs=1, batch_size=64, progress=False)
@@ -64,7 +63,7 @@ def test_freeze_all_trains_the_head_only_and_none_trains_every_encoder_layer(lab
 
 
 def test_learns_through_fit_with_validation_on_the_error(labelled):
-    clf = EncoderClassifier(aekit.create_model("dense", input_shape=(1, 28, 28), hidden=(64,), code_size=32), 10)
+    clf = EncoderClassifier.on(aekit.create_model("dense", input_shape=(1, 28, 28), hidden=(64,), code_size=32), 10)
     train, val = labelled.subset(range(300)), labelled.subset(range(300, 400))
     history = aekit.fit(
         clf, train, val, epochs=6, batch_size=32, lr=3e-3, monitor="val_error", restore_best=True, progress=False
@@ -82,7 +81,7 @@ def test_learns_through_fit_with_validation_on_the_error(labelled):
 
 def test_bad_labels_and_settings_are_refused(labelled):
     ae = encoder_ae()
-    clf = EncoderClassifier(ae, 10)
+    clf = EncoderClassifier.on(ae, 10)
     with pytest.raises(aekit.DataError, match="needs labels"):
         aekit.fit(clf, labelled.x[:32], epochs=1, progress=False)
     with pytest.raises(aekit.DataError, match=r"labels must be in \[0, 9\]"):
@@ -91,22 +90,20 @@ def test_bad_labels_and_settings_are_refused(labelled):
         aekit.fit(clf, labelled.subset(range(32)), (labelled.x[:8], labelled.y[:8] - 1), epochs=1, progress=False)
     with pytest.raises(aekit.DataError, match="labels must be integer class indices"):
         aekit.fit(clf, (labelled.x[:32], labelled.y[:32].float()), epochs=1, progress=False)
-    assert EncoderClassifier(ae, 10, freeze=0).freeze == "none"
+    assert EncoderClassifier.on(ae, 10, freeze=0).freeze == "none"
     with pytest.raises(aekit.DataError, match="expects"):
         aekit.fit(clf, (torch.rand(8, 10), torch.zeros(8, dtype=torch.long)), epochs=1, progress=False)
     with pytest.raises(aekit.ConfigError, match="freeze: 3 is not allowed.*0 to 2"):
-        EncoderClassifier(ae, 10, freeze=3)
-    with pytest.raises(aekit.ConfigError, match="freeze: 'some' is not allowed"):
-        EncoderClassifier(ae, 10, freeze="some")
+        EncoderClassifier.on(ae, 10, freeze=3)
+    with pytest.raises(aekit.ConfigError, match="freeze: 'some' must be one of 'all', 'none' or int"):
+        EncoderClassifier.on(ae, 10, freeze="some")
     with pytest.raises(aekit.ConfigError, match="n_classes"):
-        EncoderClassifier(ae, 1)
+        EncoderClassifier.on(ae, 1)
 
 
 @pytest.mark.parametrize("name", aekit.list_models())
-def test_wraps_every_registered_model(name, real_batch):
-    cls = model_entry(name).cls
-    extra = cls.small_config((1, 28, 28)) if hasattr(cls, "small_config") else {}
-    clf = EncoderClassifier(aekit.create_model(name, input_shape=(1, 28, 28), **extra), 10, freeze=1)
+def test_wraps_every_registered_model(name, real_batch, small_model):
+    clf = EncoderClassifier.on(small_model(name), 10, freeze=1)
     out = clf(real_batch[:8])
     assert out.logits.shape == (8, 10)
     terms = clf.loss(real_batch[:8], out, y=torch.arange(8))
@@ -145,11 +142,11 @@ def test_select_labels_per_class_and_stratified(mnist_mini):
 def test_a_fine_tuning_run_checkpoints_resumes_exactly_and_loads_back(labelled, tmp_path):
     options = dict(batch_size=64, lr=1e-2, progress=False, deterministic=True)
     torch.manual_seed(0)
-    whole = EncoderClassifier(encoder_ae(), 10, freeze=1)
+    whole = EncoderClassifier.on(encoder_ae(), 10, freeze=1)
     start = {k: v.clone() for k, v in whole.state_dict().items()}
     aekit.fit(whole, labelled, epochs=3, **options)
 
-    first = EncoderClassifier(encoder_ae(), 10, freeze=1)
+    first = EncoderClassifier.on(encoder_ae(), 10, freeze=1)
     first.load_state_dict(start)
     aekit.fit(first, labelled, epochs=2, run_dir=tmp_path, **options)  # then "crash"
     again = aekit.load_model(tmp_path / "checkpoint.safetensors")
@@ -165,7 +162,7 @@ def test_a_fine_tuning_run_checkpoints_resumes_exactly_and_loads_back(labelled, 
 
 
 def test_resuming_with_another_classifier_config_is_refused(labelled, tmp_path):
-    aekit.fit(EncoderClassifier(encoder_ae(), 10), labelled, epochs=1, run_dir=tmp_path, progress=False)
+    aekit.fit(EncoderClassifier.on(encoder_ae(), 10), labelled, epochs=1, run_dir=tmp_path, progress=False)
     with pytest.raises(aekit.CheckpointError, match="another config"):
-        aekit.fit(EncoderClassifier(encoder_ae(), 10, freeze="all"), labelled, epochs=2, run_dir=tmp_path,
+        aekit.fit(EncoderClassifier.on(encoder_ae(), 10, freeze="all"), labelled, epochs=2, run_dir=tmp_path,
                   resume=True, progress=False)

@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from aekit.cli import main
+from aekit.apps.cli import main
 
 TINY = {
     "model": {"name": "dense", "hidden": [32], "code_size": 4},

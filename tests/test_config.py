@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import aekit
+from aekit.apps.run import load_run_config, parse_run_config
 from aekit.config import apply_overrides, load_file
-from aekit.run import load_run_config, parse_run_config
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 
 from aekit import ConfigError
-from aekit.cli import main
+from aekit.apps.cli import main
+from aekit.apps.experiments import experiment, list_experiments, run_experiment, settings
 from aekit.data import load_dataset
 from aekit.errors import DataNotFoundError
-from aekit.experiments import experiment, list_experiments, run_experiment
 
 # experiment -> (its pictures, its trained models)
 EXPECTED = {
@@ -42,9 +42,9 @@ def test_every_image_experiment_is_registered_with_full_and_tiny_settings():
     names = set(list_experiments())
     assert set(EXPECTED) <= names
     for name in EXPECTED:
-        exp = experiment(name)
-        assert exp.summary and exp.defaults["data"] == "mnist" and exp.tiny["data"] == "mnist-mini"
-        assert exp.tiny["train_limit"] <= 1000 and exp.tiny["epochs"] <= 2
+        exp, full, tiny = experiment(name), settings(name), settings(name, tiny=True)
+        assert exp.summary and full.data.name == "mnist" and tiny.data.name == "mnist-mini"
+        assert tiny.data.limit <= 1000 and tiny.train.epochs <= 2
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -63,11 +63,11 @@ def test_tiny_run_writes_pictures_tables_histories_and_a_report(name, tmp_path, 
         assert_png(png)
     assert set(results["figures"]) == pictures and all(results["figures"].values())  # every picture captioned
 
-    table = (run_dir / "table.md").read_text()
-    rows = [line for line in table.splitlines() if line.startswith("|")]
-    assert len(rows) >= 4 and set(rows[1]) <= set("|-")  # header, rule, at least two rows
+    assert results["tables"]  # tables as data: a title, columns and at least two rows of as many cells
+    for t in results["tables"]:
+        assert t["title"] and len(t["rows"]) >= 2 and all(len(row) == len(t["columns"]) for row in t["rows"])
 
-    epochs = experiment(name).tiny["epochs"]
+    epochs = settings(name, tiny=True).train.epochs
     for tag in models:
         history = json.loads((run_dir / f"history-{tag}.json").read_text())
         assert len(history["train_loss"]) == len(history["val_loss"]) == epochs
@@ -77,6 +77,7 @@ def test_tiny_run_writes_pictures_tables_histories_and_a_report(name, tmp_path, 
     page = (run_dir / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == len(pngs)
     assert page.count('class="plot curves-plot"') == 1  # the learning curves, drawn in the page
+    assert all(f"<h4>{t['title']}</h4>" in page for t in results["tables"])  # the tables, rendered from rows
     assert "http://" not in page.replace('"http://www.w3.org/2000/svg"', "") and "https://" not in page
     assert "  training" in capsys.readouterr().out  # progress, one line per model
     PROPERTIES.get(name, lambda r: None)(results)
@@ -108,15 +109,15 @@ PROPERTIES = {"sparse-mnist": _sparse, "tied-mnist": _tied, "mnist-deep-vs-pca":
 
 
 def test_full_mnist_missing_falls_back_to_mnist_mini_and_says_so(tmp_path, monkeypatch, capsys):
-    import aekit.experiments.images as images
+    import aekit.apps.run as runs
 
     def no_mnist(name, split="train", **kw):
         if name == "mnist":
             raise DataNotFoundError("mnist: missing train-images-idx3-ubyte.gz in /nowhere/mnist")
         return load_dataset(name, split, **kw)
 
-    monkeypatch.setattr(images, "load_dataset", no_mnist)
-    run_dir, results = run_experiment("tied-mnist", ["data=mnist", "epochs=1", "train_limit=200"], out_dir=tmp_path, tiny=True)
+    monkeypatch.setattr(runs, "load_dataset", no_mnist)
+    run_dir, results = run_experiment("tied-mnist", ["data.name=mnist", "train.epochs=1", "data.limit=200"], out_dir=tmp_path, tiny=True)
     assert results["data"] == "mnist-mini (full MNIST missing)"
     assert "mnist-mini" in results["summary"]
     assert "full MNIST is missing" in capsys.readouterr().out
@@ -124,7 +125,10 @@ def test_full_mnist_missing_falls_back_to_mnist_mini_and_says_so(tmp_path, monke
 
 @pytest.mark.parametrize(
     ("override", "key"),
-    [("epochs=0", "epochs"), ("train_limit=-5", "train_limit"), ("lr=fast", "lr"), ("val_fraction=1", "val_fraction")],
+    [("train.epochs=0", "config.train.epochs"), ("data.limit=-5", "config.data.limit"), ("train.lr=fast", "config.train.lr"),
+     ("data.val_fraction=1", "config.data.val_fraction"), ("model.hidden=[0]", "hidden"),
+     ("epochs=1", "config: unknown key 'epochs'; allowed keys: model, data, train, experiment"),
+     ("train.epoch=1", "config.train: unknown key 'epoch'"), ("experiment.grid=3", "config.experiment: unknown key 'grid'")],
 )
 def test_bad_settings_are_one_line_errors_naming_the_key(override, key, tmp_path):
     with pytest.raises(ConfigError, match=key) as err:
@@ -133,14 +137,25 @@ def test_bad_settings_are_one_line_errors_naming_the_key(override, key, tmp_path
 
 
 def test_experiment_specific_settings_are_checked(tmp_path):
-    with pytest.raises(ConfigError, match="model"):
-        run_experiment("generate-mnist-grid", ["model=pca"], out_dir=tmp_path, tiny=True)
-    with pytest.raises(ConfigError, match="masking_fraction"):
-        run_experiment("denoising-mnist", ["masking_fraction=1.5"], out_dir=tmp_path, tiny=True)
+    with pytest.raises(ConfigError, match="model.name: must be 'vae' or 'dense'"):
+        run_experiment("generate-mnist-grid", ["model.name=tied"], out_dir=tmp_path, tiny=True)
+    with pytest.raises(ConfigError, match="config.experiment.masking_fraction"):
+        run_experiment("denoising-mnist", ["experiment.masking_fraction=1.5"], out_dir=tmp_path, tiny=True)
+    with pytest.raises(ConfigError, match=r"unknown key 'masking_fraction'.*did you mean experiment.masking_fraction"):
+        run_experiment("denoising-mnist", ["masking_fraction=0.3"], out_dir=tmp_path, tiny=True)
+
+
+def test_experiments_take_the_keys_of_a_run():
+    """`aekit experiment run mnist-2d train.epochs=1` as `aekit train c.yaml train.epochs=1`: the same
+    sections, typed by the same configs, plus the experiment's own."""
+    cfg = settings("mnist-2d", ["train.epochs=1", "model.hidden=[256]", "data.limit=1000", "experiment.grid=5"])
+    assert cfg.train.epochs == 1 and cfg.model == {"name": "dense", "hidden": [256], "code_size": 2}
+    assert cfg.data.name == "mnist" and cfg.data.limit == 1000 and cfg.experiment.grid == 5
+    assert settings("mnist-2d").train.epochs == 10 and settings("mnist-2d", tiny=True).model["hidden"] == [64]
 
 
 def test_cli_runs_an_image_experiment(tmp_path, capsys):
-    assert main(["experiment", "run", "generate-mnist-grid", "model=dense", "epochs=1", "--tiny", "--out", str(tmp_path)]) == 0
+    assert main(["experiment", "run", "generate-mnist-grid", "model.name=dense", "train.epochs=1", "--tiny", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     assert "dense with a 2-d code on mnist-mini" in printed and "run folder:" in printed
     run_dir = next(tmp_path.iterdir())

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from aekit import ConfigError
-from aekit.cli import main
+from aekit.analysis.retrieval import compare_retrieval
+from aekit.apps.cli import main
+from aekit.apps.experiments import list_experiments, run_experiment
 from aekit.data.text import BBC_FILE
 from aekit.errors import DataNotFoundError
-from aekit.experiments import list_experiments, run_experiment
-from aekit.retrieval import compare_retrieval
 from aekit.training.checkpoint import load_model
 
 NAMES = ("retrieval-mnist", "retrieval-bbc", "imdb-bn-dropout", "cifar-deep")
@@ -69,7 +69,7 @@ def check_run(run_dir: Path, results: dict, pictures: list[str], histories: list
     assert saved["summary"] == results["summary"] and "\n" not in saved["summary"]
     assert set(saved["figures"]) == set(pictures)  # a caption for every picture, and no picture left out
     assert sorted(p.name for p in run_dir.glob("*.png")) == sorted(pictures)
-    assert (run_dir / "table.md").read_text().startswith("# ")
+    assert saved["tables"] and all(t["title"] and t["rows"] for t in saved["tables"])  # tables as data
     page = (run_dir / "report.html").read_text()  # every experiment gets the HTML report, text ones too
     assert page.startswith("<!DOCTYPE html>") and run_dir.name in page
     return saved
@@ -118,11 +118,11 @@ def test_retrieval_bbc_tiny(tmp_path, bbc_root):
         assert curve.shape == (20,) and curve[9] == pytest.approx(row["precision@10"])
     assert rows[0]["precision@10"] > 0.6  # TF-IDF cosine separates the 5 topics well (chance about 0.23)
     assert "LSA-50" in saved["verdict"] and saved["verdict"] in saved["summary"]
-    assert "Hinton & Salakhutdinov" in (run_dir / "table.md").read_text()
+    assert any("Hinton & Salakhutdinov" in note for note in saved["tables"][0]["notes"])
 
 
 def test_verdict_weighs_map_and_precision():
-    from aekit.experiments.text import _verdict
+    from aekit.apps.experiments.text import _verdict
 
     lsa = {"map": 0.70, "precision@10": 0.95}
     assert "better than LSA-50" in _verdict({"map": 0.75, "precision@10": 0.98}, lsa, "LSA-50", "precision@10")
@@ -141,7 +141,7 @@ def test_imdb_experiment_falls_back_to_bbc_when_imdb_is_absent(tmp_path, bbc_roo
     assert "IMDb absent" in saved["summary"] and "bbc-news-sequences" in saved["summary"]
     said = [line for line in capsys.readouterr().out.splitlines() if "IMDb is not here" in line]
     assert len(said) == 1 and "imdb.npz" in said[0] and "aclImdb" in said[0]
-    assert "IMDb is not here" in (run_dir / "table.md").read_text()
+    assert "IMDb is not here" in saved["tables"][0]["notes"][0]
     assert [r["run"] for r in saved["rows"]] == ["plain (adam)", "batch norm", "dropout", "adagrad"]
     assert saved["rows"][3]["optimizer"] == "adagrad" and saved["n_train"] == 320 and saved["n_val"] == 80
     for row in saved["rows"]:
@@ -180,11 +180,11 @@ def test_imdb_experiment_uses_imdb_when_present(tmp_path, monkeypatch, capsys):
 def test_imdb_experiment_without_fallback_says_what_is_missing(tmp_path, monkeypatch):
     monkeypatch.setenv("AEKIT_DATA_DIR", str(tmp_path))
     with pytest.raises(DataNotFoundError) as info:
-        run_experiment("imdb-bn-dropout", ["fallback=null"], out_dir=tmp_path / "runs", tiny=True)
+        run_experiment("imdb-bn-dropout", ["experiment.fallback=null"], out_dir=tmp_path / "runs", tiny=True)
     assert "\n" not in str(info.value) and "imdb.npz" in str(info.value)
     assert not (tmp_path / "imdb").exists()  # no download was tried
-    with pytest.raises(ConfigError, match="dataset"):
-        run_experiment("imdb-bn-dropout", ["dataset=reuters"], out_dir=tmp_path / "runs", tiny=True)
+    with pytest.raises(ConfigError, match="data.name: 'reuters' is not allowed"):
+        run_experiment("imdb-bn-dropout", ["data.name=reuters"], out_dir=tmp_path / "runs", tiny=True)
 
 
 def write_cifar(root: Path, n: int = 20) -> None:
@@ -224,7 +224,7 @@ def test_cifar_deep_says_cifar_is_missing(tmp_path, monkeypatch, offline, capsys
 def test_cifar_deep_defaults_are_the_config_file_model():
     import yaml
 
-    from aekit.experiments import experiment
+    from aekit.apps.experiments import experiment
 
     config = Path(__file__).resolve().parents[1] / "configs" / "cifar-deep.yaml"
     if not config.is_file():
@@ -234,11 +234,11 @@ def test_cifar_deep_defaults_are_the_config_file_model():
 
 
 def test_overrides_leave_the_tiny_preset_alone(tmp_path):
-    from aekit.experiments import experiment, settings
+    from aekit.apps.experiments import experiment, settings
 
     before = json.dumps(experiment("retrieval-mnist").tiny)
-    assert settings("retrieval-mnist", ["model.code_size=5", "train.epochs=1"], tiny=True)["model"]["code_size"] == 5
+    assert settings("retrieval-mnist", ["model.code_size=5", "train.epochs=1"], tiny=True).model["code_size"] == 5
     assert json.dumps(experiment("retrieval-mnist").tiny) == before
-    with pytest.raises(ConfigError, match="curve_k: must be an integer between 1 and 299"):
-        run_experiment("retrieval-mnist", ["curve_k=300"], out_dir=tmp_path, tiny=True)
+    with pytest.raises(ConfigError, match="experiment.curve_k: must be an integer between 1 and 299"):
+        run_experiment("retrieval-mnist", ["experiment.curve_k=300"], out_dir=tmp_path, tiny=True)
     assert not list(tmp_path.glob("*/history-ae.json"))  # refused before training

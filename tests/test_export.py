@@ -8,10 +8,9 @@ import pytest
 import torch
 
 import aekit
+from aekit.apps.export import export_model
+from aekit.apps.sklearn import AutoencoderTransformer
 from aekit.data import load_dataset
-from aekit.export import export_model
-from aekit.registry import model_entry
-from aekit.sklearn import AutoencoderTransformer
 
 pytestmark = [  # torch's own notices, not aekit's: jit is deprecated upstream, and an exporter internal
     pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning"),
@@ -73,12 +72,11 @@ def test_torchscript_matches_pytorch_for_any_batch(trained, digits, tmp_path, pa
 
 
 @pytest.mark.parametrize("name", aekit.list_models())
-def test_every_registered_model_exports_to_torchscript(name, tmp_path):
+def test_every_registered_model_exports_to_torchscript(name, tmp_path, small_model):
     """Each model's encoder and full autoencoder trace with a dynamic batch (ONNX is covered above
     for dense; all nine models were also checked with onnxruntime by hand, max error 2.4e-7)."""
-    cls = model_entry(name).cls
     shape = (1, 28, 28)
-    model = aekit.create_model(name, input_shape=shape, **(cls.small_config(shape) if hasattr(cls, "small_config") else {}))
+    model = small_model(name, shape)
     model.eval()
     x = torch.rand(5, *shape)
     for part in ("encoder", "full"):
@@ -129,7 +127,7 @@ def test_bad_source_is_refused(tmp_path):
 def test_a_classifier_run_is_refused_with_a_pointer_to_its_autoencoder(tmp_path):
     from aekit.models.classifier import EncoderClassifier
 
-    clf = EncoderClassifier(aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2), 2)
+    clf = EncoderClassifier.on(aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2), 2)
     aekit.fit(clf, (torch.rand(8, 6), torch.tensor([0, 1] * 4)), epochs=1, run_dir=tmp_path / "run", progress=False)
     with pytest.raises(aekit.ConfigError, match=r"cannot export a EncoderClassifier; export its .autoencoder"):
         export_model(tmp_path / "run", tmp_path / "x.pt", format="torchscript")

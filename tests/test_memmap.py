@@ -123,7 +123,7 @@ def test_large_npy_loads_lazily_and_trains_from_a_config(npy_u8, tmp_path, monke
         "output": {"dir": str(tmp_path / "runs"), "name": "mm"},
     }
     (tmp_path / "mm.yaml").write_text(yaml.safe_dump(config))
-    from aekit import run
+    from aekit.apps import run
 
     run_dir = run.train(run.load_run_config(tmp_path / "mm.yaml"), progress=False)
     metrics = (run_dir / "metrics.json").read_text()

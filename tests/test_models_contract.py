@@ -6,20 +6,12 @@ import pytest
 import torch
 
 import aekit
-from aekit.registry import model_entry
 
 MODELS = aekit.list_models()
 
 
-def small_model(name: str, shape=(1, 28, 28)):
-    """A small instance of model `name`: its class may define `small_config(shape)` to shrink itself."""
-    cls = model_entry(name).cls
-    extra = cls.small_config(shape) if hasattr(cls, "small_config") else {}
-    return aekit.create_model(name, input_shape=shape, **extra)
-
-
 @pytest.mark.parametrize("name", MODELS)
-def test_shapes(name, real_batch):
+def test_shapes(name, real_batch, small_model):
     model = small_model(name)
     x = real_batch[:16]
     out = model(x)
@@ -30,7 +22,7 @@ def test_shapes(name, real_batch):
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_loss_falls_on_real_batch(name, real_batch):
+def test_loss_falls_on_real_batch(name, real_batch, small_model):
     model = small_model(name)
     x = real_batch[:256]
     model.eval()
@@ -44,7 +36,7 @@ def test_loss_falls_on_real_batch(name, real_batch):
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_save_load_identical(name, real_batch, tmp_path):
+def test_save_load_identical(name, real_batch, tmp_path, small_model):
     model = small_model(name).eval()
     x = real_batch[:8]
     path = aekit.save_model(model, tmp_path / "m.safetensors")
@@ -55,7 +47,7 @@ def test_save_load_identical(name, real_batch, tmp_path):
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_loss_dict_contract(name, real_batch):
+def test_loss_dict_contract(name, real_batch, small_model):
     model = small_model(name)
     terms = model.loss(real_batch[:4], model(real_batch[:4]))
     assert "loss" in terms and terms["loss"].ndim == 0

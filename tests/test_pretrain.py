@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import aekit
-from aekit.experiments import run_experiment
+from aekit.apps.experiments import run_experiment
 from aekit.training import pretrain as pretrain_module
 from aekit.training.pretrain import pretrain_layerwise
 
@@ -35,14 +35,14 @@ def test_cached_inputs_are_the_frozen_layers_outputs(digits, monkeypatch):
         return history
 
     encode_calls = []
-    real_encode_all = pretrain_module.encode_all
+    real_map_batches = pretrain_module.map_batches
 
-    def counting_encode_all(model, x, **options):
+    def counting_map_batches(model, x, fn, **options):
         encode_calls.append(x.shape[0])
-        return real_encode_all(model, x, **options)
+        return real_map_batches(model, x, fn, **options)
 
     monkeypatch.setattr(pretrain_module, "fit", recording_fit)
-    monkeypatch.setattr(pretrain_module, "encode_all", counting_encode_all)
+    monkeypatch.setattr(pretrain_module, "map_batches", counting_map_batches)
     result = pretrain_layerwise([32, 16, 8], digits, epochs_per_layer=2, batch_size=64, quiet=True)
 
     assert [layer for layer, _, _ in seen] == result.layers
@@ -120,16 +120,17 @@ def test_pretrain_experiment_tiny_runs_end_to_end(tmp_path):
     assert {(r["method"], r["labels"]) for r in rows} == {(m, n) for m in ("scratch", "pretrained", "frozen") for n in (50, 200)}
     assert all(0 <= r["test_error_mean"] <= 100 for r in rows)
     assert json.loads((run_dir / "results.json").read_text())["rows"] == json.loads(json.dumps(rows))
-    table = (run_dir / "table.md").read_text()
-    assert "SdA pretrained + fine-tuned" in table and "±" in table
+    (table,) = results["tables"]
+    assert [row[0] for row in table["rows"]] == ["from scratch", "SdA pretrained + fine-tuned", "SdA frozen + softmax"]
+    assert all("±" in cell for row in table["rows"] for cell in row[1:])
     assert (run_dir / "error_vs_labels.png").stat().st_size > 1000
     assert "data:image/png;base64," in (run_dir / "report.html").read_text()  # the report, pictures inline
     # the saved SdA can be reused instead of pretraining again
     sda = run_dir / "sda-seed0.safetensors"
-    _, again = run_experiment("pretrain-mnist", [f"pretrain.load={sda}", "methods=[frozen]"], out_dir=tmp_path, tiny=True)
+    _, again = run_experiment("pretrain-mnist", [f"experiment.pretrain.load={sda}", "experiment.methods=[frozen]"], out_dir=tmp_path, tiny=True)
     assert again["pretrain_seconds"] == []
-    with pytest.raises(aekit.ConfigError, match="pretrain.load"):
-        run_experiment("pretrain-mnist", [f"pretrain.load={sda}", "widths=[8]"], out_dir=tmp_path, tiny=True)
+    with pytest.raises(aekit.ConfigError, match="experiment.pretrain.load"):
+        run_experiment("pretrain-mnist", [f"experiment.pretrain.load={sda}", "model.code_size=8"], out_dir=tmp_path, tiny=True)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 30 iterations in the tiny preset
@@ -137,4 +138,4 @@ def test_self_taught_experiment_tiny_runs_end_to_end(tmp_path):
     run_dir, results = run_experiment("self-taught-mnist", out_dir=tmp_path, tiny=True)
     assert 0 <= results["accuracy"] <= 1 and 0 <= results["raw_pixel_accuracy"] <= 1
     assert results["unlabelled"] == 300 and results["labelled"] == 200
-    assert "sparse autoencoder" in (run_dir / "table.md").read_text()
+    assert "sparse autoencoder" in results["tables"][0]["rows"][0][0]

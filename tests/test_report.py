@@ -13,9 +13,9 @@ import yaml
 
 from aekit import ConfigError, create_model, list_models
 from aekit.analysis.latent import latent_explorer
-from aekit.cli import main
-from aekit.experiments import run_experiment
-from aekit.report import markdown_to_html, read_run_folder, write_report
+from aekit.apps.cli import main
+from aekit.apps.experiments import run_experiment
+from aekit.apps.report import read_run_folder, write_report
 
 TINY_TRAIN = {
     "model": {"name": "dense", "hidden": [32], "code_size": 4},
@@ -46,7 +46,7 @@ def experiment_run(tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        run_dir, _ = run_experiment("tied-mnist", ["epochs=1", "train_limit=200"], out_dir=tmp_path_factory.mktemp("exp"),
+        run_dir, _ = run_experiment("tied-mnist", ["train.epochs=1", "data.limit=200"], out_dir=tmp_path_factory.mktemp("exp"),
                                     tiny=True)
     finally:
         torch.set_num_threads(threads)
@@ -155,11 +155,16 @@ def test_bad_inputs_are_one_line_errors(tmp_path, train_run):
     assert main(["report", str(tmp_path / "empty")]) == 2
 
 
-def test_markdown_tables_and_escaping():
-    out = markdown_to_html("# Errors\n\n| method | error |\n|---|---|\n| AE <b> | 3.5 |\n| PCA | 13.9 |\n\nText with `code`.")
-    assert "<h4>Errors</h4>" in out and "<th>method</th>" in out and out.count("<tr>") == 3
-    assert "&lt;b&gt;" in out and "<b>" not in out and '<td class="num">3.5</td>' in out
-    assert "<code>code</code>" in out
+def test_result_tables_render_from_rows_with_escaping(tmp_path):
+    """Experiments store tables as rows in results.json; the page renders them (escaped), with notes."""
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    (folder / "experiment.yaml").write_text("experiment: demo\nsettings: {}\n")
+    (folder / "results.json").write_text(json.dumps({"summary": "s", "tables": [
+        {"title": "Errors", "columns": ["method", "error"], "rows": [["AE <b>", 3.5], ["PCA", 13.9]], "notes": ["Text <i>"]}]}))
+    page = write_report([folder], tmp_path / "r.html").read_text()
+    assert "<h4>Errors</h4>" in page and "<th>method</th>" in page and '<td class="num">3.5</td>' in page
+    assert "AE &lt;b&gt;" in page and "AE <b>" not in page and "Text &lt;i&gt;" in page
 
 
 def test_cli_report(train_run, experiment_run, tmp_path, capsys):

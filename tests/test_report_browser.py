@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aekit.cli import main
-from aekit.report import write_report
+from aekit.apps.cli import main
+from aekit.apps.report import write_report
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
 DRIVER = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None)

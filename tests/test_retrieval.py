@@ -8,8 +8,7 @@ import torch
 
 import aekit
 from aekit import ConfigError, DataError
-from aekit.data.text import text_corpus
-from aekit.retrieval import (
+from aekit.analysis.retrieval import (
     CodeIndex,
     average_precision,
     compare_retrieval,
@@ -17,6 +16,7 @@ from aekit.retrieval import (
     precision_at_k,
     retrieval_scores,
 )
+from aekit.data.text import text_corpus
 
 QUERY = [0, 1]
 RETRIEVED = [[0, 1, 0, 0], [1, 1, 0, 1]]  # hits: [1, 0, 1, 1] and [1, 1, 0, 1]

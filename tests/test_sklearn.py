@@ -17,7 +17,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import aekit
-from aekit.sklearn import AutoencoderClassifier, AutoencoderTransformer
+from aekit.apps.sklearn import AutoencoderClassifier, AutoencoderTransformer
 
 SMALL = {"hidden": [16], "code_size": 4}
 

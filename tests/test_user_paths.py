@@ -14,9 +14,9 @@ import yaml
 from PIL import Image
 
 import aekit
-from aekit.cli import main
+from aekit.apps.cli import main
+from aekit.apps.export import export_model
 from aekit.data import load_dataset
-from aekit.export import export_model
 from aekit.training.loop import evaluate
 
 

@@ -18,20 +18,21 @@ class ModelEntry:
     name: str
     cls: type
     summary: str  # the docstring's first line: the idea of the model
+    kind: str = "autoencoder"  # or "classifier" (an encoder with a head, trained on labels)
 
 
 _MODELS: dict[str, ModelEntry] = {}
 
 
-def register_model(name: str):
-    """Class decorator: register an Autoencoder subclass (with a `Config` dataclass) under `name`."""
+def register_model(name: str, *, kind: str = "autoencoder"):
+    """Class decorator: register a model class (with a `Config` dataclass) under `name`."""
 
     def deco(cls):
         if name in _MODELS and _MODELS[name].cls is not cls:
             raise ValueError(f"model {name!r} is registered twice")
         doc = (cls.__doc__ or "").strip().splitlines()
         cls.name = name
-        _MODELS[name] = ModelEntry(name, cls, doc[0] if doc else "")
+        _MODELS[name] = ModelEntry(name, cls, doc[0] if doc else "", kind)
         return cls
 
     return deco
@@ -41,9 +42,10 @@ def _ensure_loaded() -> None:
     from . import models  # noqa: F401  (importing registers every model)
 
 
-def list_models() -> list[str]:
+def list_models(kind: str = "autoencoder") -> list[str]:
+    """The registered models of `kind`: the autoencoders, or "classifier"."""
     _ensure_loaded()
-    return sorted(_MODELS)
+    return sorted(name for name, entry in _MODELS.items() if entry.kind == kind)
 
 
 def model_entry(name: str) -> ModelEntry:

@@ -16,9 +16,9 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
+from ..data.batches import eval_mode, inputs_of, map_batches, model_device
 from ..errors import ConfigError
 from . import plots
-from .latent import eval_mode, inputs_of, map_batches, model_device
 
 
 def first_layer(model: nn.Module) -> nn.Linear | nn.Conv2d:

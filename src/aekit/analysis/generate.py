@@ -9,9 +9,9 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from ..data.batches import eval_mode, inputs_of, map_batches, model_device
 from ..errors import ConfigError
 from . import plots
-from .latent import eval_mode, inputs_of, map_batches, model_device
 
 
 def code_shape(model) -> tuple[int, ...]:

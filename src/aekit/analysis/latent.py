@@ -7,10 +7,8 @@ every registered model. Functions that draw return `(data, Figure)`; save with `
 from __future__ import annotations
 
 import inspect
-import math
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,53 +16,11 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from ..data.batches import encode_all, inputs_of, map_batches, model_device, reconstruct_all  # noqa: F401  (encode_all, reconstruct_all: aekit.analysis's)
 from ..errors import ConfigError, DataError
-from ..training.loop import as_tensors
 from . import plots
 
 MAP_METHODS = ("code", "pca", "tsne", "umap")
-
-
-# --- shared helpers ------------------------------------------------------------------------------
-
-
-def model_device(model: torch.nn.Module) -> torch.device:
-    return next(iter(model.parameters()), torch.empty(0)).device
-
-
-@contextmanager
-def eval_mode(model: torch.nn.Module) -> Iterator[None]:
-    """Eval mode (no noise, no dropout, VAE codes = mean) for the block, then the previous mode."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was_training)
-
-
-def inputs_of(model, data: Any, what: str = "data") -> tuple[Tensor, Tensor | None]:
-    """(x shaped (N, *input_shape), labels or None) from a Dataset, tensor, array or (x, y) pair."""
-    x, y = as_tensors(data, what)
-    shape = tuple(model.config.input_shape)
-    if x.ndim == len(shape) and x.shape == shape:  # one sample
-        x = x.unsqueeze(0)
-    # shape only: unlike training, analysis may feed inputs outside [0, 1] (noisy or optimised ones)
-    if x.ndim < 2 or math.prod(x.shape[1:]) != math.prod(shape):
-        raise DataError(f"{what}: samples have shape {tuple(x.shape[1:])} but model '{model.name}' expects {shape}")
-    if x.shape[0] == 0:
-        raise DataError(f"{what}: no samples")
-    return x.reshape(x.shape[0], *shape).float(), y
-
-
-def map_batches(model, x: Tensor, fn: Callable[[Tensor], Tensor], *, batch_size: int = 512) -> Tensor:
-    """fn over batches of `x` on the model's device, in eval mode without gradients; result on the CPU."""
-    device = model_device(model)
-    parts = []
-    with eval_mode(model), torch.no_grad():
-        for start in range(0, x.shape[0], batch_size):
-            parts.append(fn(x[start : start + batch_size].to(device)).detach().float().cpu())
-    return torch.cat(parts)
 
 
 def pick(n_total: int, n: int) -> np.ndarray:
@@ -72,18 +28,6 @@ def pick(n_total: int, n: int) -> np.ndarray:
     if n <= 0:
         raise ConfigError(f"n: must be > 0, got {n}")
     return np.arange(min(n, n_total))
-
-
-def encode_all(model, data: Any, *, batch_size: int = 512) -> np.ndarray:
-    """Codes (N, code_size) of every sample, in eval mode."""
-    x, _ = inputs_of(model, data)
-    return map_batches(model, x, model.encode, batch_size=batch_size).reshape(x.shape[0], -1).numpy()
-
-
-def reconstruct_all(model, data: Any, *, batch_size: int = 512) -> np.ndarray:
-    """Reconstructions (N, *input_shape) of every sample, in eval mode."""
-    x, _ = inputs_of(model, data)
-    return map_batches(model, x, lambda xb: model(xb).x_hat, batch_size=batch_size).numpy()
 
 
 # --- reconstructions -----------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Data sets by name (MNIST family, digits, the bundled mnist-mini) and a user's own files."""
 
-from .core import Dataset, data_dir, scale_to_unit
-from .datasets import list_datasets, load_dataset, register_dataset
+from .core import Dataset, data_dir, register_dataset, scale_to_unit
+from .datasets import list_datasets, load_dataset
 from .idx import read_idx, write_idx
 
 __all__ = [

@@ -16,8 +16,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError, DataNotFoundError
-from .core import Dataset
-from .datasets import register_dataset
+from .core import Dataset, register_dataset
 from .download import RemoteFile, ensure_files
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"

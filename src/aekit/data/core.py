@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,6 +12,24 @@ from torch import Tensor
 
 from ..catalog import data_dir  # noqa: F401  (aekit.data.data_dir, torch-free for the CLI)
 from ..errors import DataError
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    name: str
+    loader: Callable[..., Dataset]  # (split, folder) -> Dataset
+    summary: str
+
+
+_DATASETS: dict[str, DatasetEntry] = {}
+
+
+def register_dataset(name: str, summary: str):
+    def deco(fn):
+        _DATASETS[name] = DatasetEntry(name, fn, summary)
+        return fn
+
+    return deco
 
 
 @dataclass

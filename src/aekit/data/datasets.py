@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -11,29 +9,11 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, DataError
-from .core import Dataset, data_dir
+from .core import _DATASETS, Dataset, DatasetEntry, data_dir, register_dataset
 from .download import RemoteFile, ensure_files
 from .idx import read_idx
 
 SPLITS = ("train", "test")
-
-
-@dataclass(frozen=True)
-class DatasetEntry:
-    name: str
-    loader: Callable[..., Dataset]  # (split, folder) -> Dataset
-    summary: str
-
-
-_DATASETS: dict[str, DatasetEntry] = {}
-
-
-def register_dataset(name: str, summary: str):
-    def deco(fn):
-        _DATASETS[name] = DatasetEntry(name, fn, summary)
-        return fn
-
-    return deco
 
 
 def list_datasets() -> list[str]:

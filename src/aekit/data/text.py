@@ -24,8 +24,7 @@ import torch
 
 from ..errors import ConfigError, DataError, DataNotFoundError
 from .cifar import restricted_load
-from .core import Dataset
-from .datasets import register_dataset
+from .core import Dataset, register_dataset
 from .download import RemoteFile, ensure_files
 
 IMDB_NPZ_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz"

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import check, non_negative
+from ..data.batches import encode_all, reconstruct_all
 from ..errors import DataError
 
 Activation = Literal["relu", "elu", "sigmoid", "tanh", "linear", "leaky_relu"]
@@ -162,30 +163,11 @@ class Autoencoder(nn.Module):
     def encode_array(self, x: Any, *, batch_size: int = 1024) -> np.ndarray:
         """Codes (N, code_size) of any amount of data (tensor, numpy array or Dataset) as a numpy
         array: in batches on the model's device, in eval mode, without gradients."""
-        return self._map_batches(self.encode, x, batch_size)
+        return encode_all(self, x, batch_size=batch_size)
 
     def reconstruct_array(self, x: Any, *, batch_size: int = 1024) -> np.ndarray:
         """Reconstructions (N, *input_shape) as a numpy array, like `encode_array`."""
-        return self._map_batches(lambda xb: self(xb).x_hat, x, batch_size)
-
-    @torch.no_grad()
-    def _map_batches(self, fn, x: Any, batch_size: int) -> np.ndarray:
-        x = getattr(x, "x", x)  # a Dataset's samples
-        if len(x) == 0:
-            raise DataError("no samples to encode")
-        device = next(self.parameters()).device
-        was_training = self.training
-        self.eval()
-        parts = []
-        try:
-            for start in range(0, len(x), batch_size):
-                rows = x[start : start + batch_size]  # a MemmapArray reads just these rows
-                rows = rows if isinstance(rows, Tensor) else torch.from_numpy(np.asarray(rows, dtype=np.float32))
-                rows = rows.float().reshape(len(rows), *self.config.input_shape)  # flat rows for image models too
-                parts.append(fn(rows.to(device)).float().cpu())
-        finally:
-            self.train(was_training)
-        return torch.cat(parts).numpy()
+        return reconstruct_all(self, x, batch_size=batch_size)
 
     @property
     def code_size(self) -> int:

@@ -1,9 +1,9 @@
 """An autoencoder's encoder with a softmax head, trained by the same `aekit.fit` as the autoencoders.
 
 `EncoderClassifier` follows the trainer's contract (`check_data`, `forward -> output`,
-`loss(x, output, y=y) -> dict`) without being an Autoencoder, so it is not registered: the model
-registry lists autoencoders only. Checkpoints still name it ("encoder-classifier", with the
-autoencoder's name and config), so `fit(run_dir=...)`, resume and `aekit.load_model` work. Its loss
+`loss(x, output, y=y) -> dict`) without being an Autoencoder. It is registered as
+"encoder-classifier" of kind "classifier" (`list_models()` lists the autoencoders), so checkpoints
+rebuild it like every model and `fit(run_dir=...)`, resume and `aekit.load_model` work. Its loss
 dict holds the cross-entropy ("loss"), "accuracy" and "error" (1 - accuracy); the trainer logs them
 as train_/val_ entries, and since the trainer's `monitor` is minimised, monitor "val_loss" or
 "val_error" (never "val_accuracy").
@@ -22,9 +22,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import to_dict
+from ..config import check, to_dict
+from ..data.batches import as_tensors, map_batches
 from ..data.core import Dataset
 from ..errors import ConfigError, DataError
+from ..registry import create_model, make_config, register_model
 from .base import Autoencoder
 
 _WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)  # what counts as "a layer" for freeze=k
@@ -38,53 +40,59 @@ class ClassifierOutput:
     z: Tensor  # (B, code_size), the encoder's output (flattened when it is a feature map)
 
 
+@dataclass(frozen=True, kw_only=True)
+class ClassifierConfig:
+    autoencoder: str  # the registered autoencoder whose encoder feeds the head (`aekit models`)
+    autoencoder_config: dict[str, Any]  # that model's keys, input_shape included
+    n_classes: int
+    freeze: Literal["all", "none"] | int = "none"  # all: train the head only; k: freeze the first k encoder layers
+
+    def __post_init__(self) -> None:
+        check(self.n_classes >= 2, "n_classes", f"must be an integer >= 2, got {self.n_classes!r}")
+
+
+@register_model("encoder-classifier", kind="classifier")
 class EncoderClassifier(nn.Module):
     """A pretrained (or fresh) autoencoder's encoder followed by a linear softmax layer.
 
     Bengio et al. (2007) and Vincent et al., JMLR 11 (2010): supervised fine-tuning of a stack of pretrained layers.
 
-    The autoencoder is deep-copied, so training the classifier leaves it unchanged; its encoder is
-    used through `encode`, and the weights `encode` does not touch (the decoder) are frozen and
-    unused. freeze: "none" trains everything, "all" trains the head only, an int k freezes the
-    first k weight layers (Linear/Conv) of the encoder: their weights get requires_grad False and
-    they (with the batch norm and dropout that follow them) stay in eval mode while training.
+    `EncoderClassifier.on(autoencoder, n_classes)` puts the head on a copy of a trained autoencoder,
+    so training the classifier leaves it unchanged; `create_model("encoder-classifier", ...)` (and
+    `load_model`) builds it from its config like any model. The encoder is used through `encode`,
+    and the weights `encode` does not touch (the decoder) are frozen and unused. freeze: "none"
+    trains everything, "all" trains the head only, an int k freezes the first k weight layers
+    (Linear/Conv) of the encoder: their weights get requires_grad False and they (with the batch
+    norm and dropout that follow them) stay in eval mode while training.
     """
 
-    name = "encoder-classifier"  # how checkpoints name it; not a registered autoencoder
+    Config = ClassifierConfig
 
-    def __init__(self, autoencoder: Autoencoder, n_classes: int, *, freeze: Literal["all", "none"] | int = "none") -> None:
+    def __init__(self, config: ClassifierConfig, *, autoencoder: Autoencoder | None = None) -> None:
         super().__init__()
-        if not isinstance(n_classes, int) or isinstance(n_classes, bool) or n_classes < 2:
-            raise ConfigError(f"n_classes: must be an integer >= 2, got {n_classes!r}")
-        self.autoencoder = copy.deepcopy(autoencoder).requires_grad_(True)
+        self.config = config
+        if autoencoder is None:
+            autoencoder = create_model(config.autoencoder, **config.autoencoder_config)
+        else:
+            autoencoder = copy.deepcopy(autoencoder)
+        self.autoencoder = autoencoder.requires_grad_(True)
         self.input_shape = tuple(autoencoder.config.input_shape)
-        self.n_classes = n_classes
+        self.n_classes = config.n_classes
         code_size, used = self._encoder_parameters()
         for p in self.autoencoder.parameters():
             if all(p is not u for u in used):
                 p.requires_grad_(False)  # the decoder: never used by `encode`
-        self.head = nn.Linear(code_size, n_classes)  # (B, code_size) -> (B, n_classes)
-        self.frozen = self._freeze(freeze, used)  # modules kept in eval mode
-        self.freeze = "none" if type(freeze) is int and freeze == 0 else freeze  # one spelling per setting
+        self.head = nn.Linear(code_size, self.n_classes)  # (B, code_size) -> (B, n_classes)
+        self.frozen = self._freeze(config.freeze, used)  # modules kept in eval mode
+        self.freeze = "none" if type(config.freeze) is int and config.freeze == 0 else config.freeze  # one spelling
         self.train()
 
-    @property
-    def config(self) -> dict[str, Any]:
-        """What a checkpoint records to rebuild it (`from_config`): the autoencoder, n_classes, freeze."""
-        return {
-            "autoencoder": self.autoencoder.name,
-            "autoencoder_config": to_dict(self.autoencoder.config),
-            "n_classes": self.n_classes,
-            "freeze": self.freeze,
-        }
-
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> EncoderClassifier:
-        """A fresh classifier of the architecture `config` describes (weights come from the checkpoint)."""
-        from ..registry import create_model
-
-        autoencoder = create_model(config["autoencoder"], **config["autoencoder_config"])
-        return cls(autoencoder, config["n_classes"], freeze=config["freeze"])
+    def on(cls, autoencoder: Autoencoder, n_classes: int, *, freeze: Literal["all", "none"] | int = "none") -> EncoderClassifier:
+        """A classifier on a copy of `autoencoder`'s encoder (its trained weights included)."""
+        config = make_config(cls.name, {"autoencoder": autoencoder.name, "autoencoder_config": to_dict(autoencoder.config),
+                                        "n_classes": n_classes, "freeze": freeze})
+        return cls(config, autoencoder=autoencoder)
 
     def _encoder_parameters(self) -> tuple[int, list[nn.Parameter]]:
         """The code size and the parameters `encode` uses, found by differentiating one dry run."""
@@ -170,20 +178,9 @@ class EncoderClassifier(nn.Module):
         return {"loss": ce, "accuracy": accuracy.detach(), "error": (1 - accuracy).detach()}
 
     # --- using it ----------------------------------------------------------------------------------
-    @torch.no_grad()
     def predict_proba(self, x: Tensor, *, batch_size: int = 1024) -> Tensor:
         """(N, *input_shape) -> (N, n_classes) class probabilities, in eval mode."""
-        was_training = self.training
-        self.eval()
-        device = self.head.weight.device
-        try:
-            probs = [
-                F.softmax(self(x[i : i + batch_size].to(device)).logits.float(), dim=1).cpu()
-                for i in range(0, x.shape[0], batch_size)
-            ]
-        finally:
-            self.train(was_training)
-        return torch.cat(probs)
+        return map_batches(self, x, lambda xb: F.softmax(self(xb).logits.float(), dim=1), batch_size=batch_size)
 
     def predict(self, x: Tensor, *, batch_size: int = 1024) -> Tensor:
         """(N, *input_shape) -> (N,) predicted class indices."""
@@ -191,8 +188,6 @@ class EncoderClassifier(nn.Module):
 
     def accuracy(self, data: Any, *, batch_size: int = 1024) -> float:
         """Share of correctly classified samples of a Dataset or (x, y) pair."""
-        from ..training.loop import as_tensors
-
         x, y = as_tensors(data, "accuracy data")
         if y is None:
             raise DataError("accuracy needs labels: give (x, y) or a Dataset with labels")

@@ -43,10 +43,6 @@ class ContractiveAutoencoder(DenseAutoencoder):
 
     Config = ContractiveConfig
 
-    @staticmethod
-    def small_config(shape: tuple[int, ...]) -> dict:
-        """A quick-to-train size for tests."""
-        return {"code_size": 64}
 
     def __init__(self, config: ContractiveConfig) -> None:
         super().__init__(config)

@@ -134,14 +134,6 @@ class ConvAutoencoder(Autoencoder):
 
     Config = ConvConfig
 
-    @staticmethod
-    def small_config(shape: tuple[int, ...]) -> dict:
-        """A quick-to-train size for tests: two pooling layers where the image size allows it."""
-        n_pool = 2
-        if len(shape) == 3:
-            while n_pool > 1 and (shape[1] % 2**n_pool or shape[2] % 2**n_pool):
-                n_pool -= 1
-        return {"channels": (8, 16)[:n_pool]}
 
     def __init__(self, config: ConvConfig) -> None:
         super().__init__(config)

@@ -54,9 +54,6 @@ class DenoisingAutoencoder(DenseAutoencoder):
 
     Config = DenoisingConfig
 
-    @staticmethod
-    def small_config(shape: tuple[int, ...]) -> dict:
-        return {"hidden": (64,), "code_size": 16}
 
     def corrupt(self, x: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
         """A corrupted copy of `x` (any mode; `forward` calls it in training mode only).

@@ -10,9 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
+import torch
 from torch import Tensor, nn
 
 from ..config import check, layer_widths, positive
+from ..errors import ConfigError
 from ..registry import register_model
 from .base import Activation, Autoencoder, AutoencoderConfig, activation, flatten
 from .pca import LinearPath
@@ -185,10 +187,6 @@ class DenseAutoencoder(Autoencoder):
 
     Config = DenseConfig
 
-    @staticmethod
-    def small_config(shape: tuple[int, ...]) -> dict:
-        """A quick-to-train size for tests."""
-        return {"hidden": (128, 64), "code_size": 16}
 
     def __init__(self, config: DenseConfig) -> None:
         super().__init__(config)
@@ -205,6 +203,17 @@ class DenseAutoencoder(Autoencoder):
         if self.linear_path is not None:
             self.linear_path.fit(x, seed=seed)
 
+    @classmethod
+    def from_layers(cls, layers: Sequence[Autoencoder]) -> DenseAutoencoder:
+        """A deep autoencoder stacking trained shallow ones (greedy layer-wise pretraining): copies of
+        their encoders in order, then of their decoders in reverse. Its `encode` equals the
+        composition of the layers' `encode`."""
+        deep = cls(cls.Config(**stacked_config(layers)))
+        copy_linears([m for m in deep.encoder if isinstance(m, nn.Linear)], [layer.encoder for layer in layers], "encoder")
+        copy_linears([m for m in deep.decoder if isinstance(m, nn.Linear)],
+                     [layer.decoder for layer in reversed(layers)], "decoder")
+        return deep
+
     def encode(self, x: Tensor) -> Tensor:
         x = flatten(x)
         z = self.encoder(x)
@@ -215,6 +224,46 @@ class DenseAutoencoder(Autoencoder):
         if self.linear_path is not None:
             out = out + self.linear_path.decoder(z)
         return out.reshape(z.shape[0], *self.config.input_shape)
+
+
+def single_linear(module: nn.Module, what: str) -> nn.Linear:
+    """The one Linear of a shallow layer's encoder or decoder; anything else with weights is refused."""
+    linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
+    own = sum(p.numel() for m in linears for p in m.parameters())
+    if len(linears) != 1 or sum(p.numel() for p in module.parameters()) != own:
+        raise ConfigError(
+            f"layer_config: each pretrained layer's {what} must be one Linear and an activation to be "
+            "stacked (no batch norm or other weights); remove batch_norm from layer_config"
+        )
+    return linears[0]
+
+
+@torch.no_grad()
+def copy_linears(targets: Sequence[nn.Linear], modules: Sequence[nn.Module], what: str) -> None:
+    """Copy the single Linear of each of `modules` into the matching target."""
+    for target, module in zip(targets, modules):
+        source = single_linear(module, what)
+        target.weight.copy_(source.weight)
+        target.bias.copy_(source.bias)
+
+
+def stacked_config(layers: Sequence[Autoencoder]) -> dict:
+    """The config of the deep autoencoder that stacks shallow `layers` (first layer first).
+
+    Encoder layer i is layer i's encoder; decoder hidden layer i reconstructs the input of layer
+    L-1-i, with that layer's output activation (sigmoid, or linear for an MSE layer).
+    """
+    first = layers[0].config
+    return {
+        "input_shape": tuple(first.input_shape),
+        "hidden": tuple(layer.code_size for layer in layers[:-1]),
+        "code_size": layers[-1].code_size,
+        "hidden_activations": tuple(layer.config.code_activation for layer in layers[:-1]),
+        "code_activation": layers[-1].config.code_activation,
+        "decoder_activations": tuple(layer.config.output_activation for layer in reversed(layers[1:])),
+        "recon_loss": first.recon_loss,
+        "output_activation": first.output_activation,
+    }
 
 
 def _last_linear(seq: nn.Sequential) -> nn.Linear:

@@ -39,10 +39,37 @@ def principal_components(x, k: int, *, seed: int = 0) -> tuple[np.ndarray, np.nd
     return pca.mean_, pca.components_
 
 
-def pca_reconstruct(mean: np.ndarray, components: np.ndarray, x) -> np.ndarray:
-    """PCA's reconstruction of the rows of `x` (N, D) in float64."""
-    b = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
-    return (b - mean) @ components.T @ components + mean
+def _rows(x) -> np.ndarray:
+    """(N, D) float64 rows of samples (N, ...): a tensor, an array or a MemmapArray."""
+    a = x.detach().cpu().numpy() if isinstance(x, Tensor) else np.asarray(x if isinstance(x, np.ndarray) else x[:])
+    return a.reshape(len(a), -1).astype(np.float64)
+
+
+class PCABaseline:
+    """PCA with `k` components fitted on training samples: the baseline the run layer and every
+    experiment compare an autoencoder with (codes, reconstructions, squared errors)."""
+
+    def __init__(self, train_x, k: int, *, seed: int = 0) -> None:
+        self.k = k
+        self.mean, self.components = principal_components(train_x, k, seed=seed)  # (D,), (k, D)
+
+    @property
+    def num_parameters(self) -> int:
+        return int(self.components.size + self.mean.size)
+
+    def encode(self, x) -> np.ndarray:
+        """(N, ...) -> (N, k) coordinates along the components."""
+        return (_rows(x) - self.mean) @ self.components.T
+
+    def reconstruct(self, x) -> np.ndarray:
+        """(N, ...) -> float32 reconstructions shaped like `x`."""
+        flat = self.encode(x) @ self.components + self.mean
+        return flat.reshape(tuple(x.shape)).astype(np.float32)
+
+    def squared_error(self, x) -> np.ndarray:
+        """(N,) squared error of each sample's reconstruction, summed over its features."""
+        b = _rows(x)
+        return (((b - self.mean) @ self.components.T @ self.components + self.mean - b) ** 2).sum(1)
 
 
 class LinearPath(nn.Module):

@@ -40,9 +40,6 @@ class SparseL1Autoencoder(DenseAutoencoder):
 
     Config = SparseL1Config
 
-    @staticmethod
-    def small_config(shape: tuple[int, ...]) -> dict:
-        return {"hidden": (64,), "code_size": 32}
 
     def penalties(self, x: Tensor, output: Output) -> dict[str, Tensor]:
         terms = super().penalties(x, output)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -11,7 +12,7 @@ from torch import Tensor, nn
 from ..config import check
 from ..registry import register_model
 from .base import Autoencoder, flatten
-from .dense import DenseConfig, layer_tail, stack
+from .dense import DenseConfig, copy_linears, layer_tail, stack, stacked_config
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,10 +37,6 @@ class TiedAutoencoder(Autoencoder):
 
     Config = TiedConfig
 
-    @staticmethod
-    def small_config(shape: tuple[int, ...]) -> dict:
-        """A quick-to-train size for tests."""
-        return {"hidden": (128, 64), "code_size": 16}
 
     def __init__(self, config: TiedConfig) -> None:
         super().__init__(config)
@@ -49,6 +46,17 @@ class TiedAutoencoder(Autoencoder):
         # matrix and the transpose is taken in `decode_logits`, so the state dict shares no tensors.
         self.decoder_biases = nn.ParameterList(nn.Parameter(torch.zeros(layer.n_out)) for layer in decoder)
         self.decoder_tails = nn.ModuleList(nn.Sequential(*layer_tail(layer)) for layer in decoder)
+
+    @classmethod
+    @torch.no_grad()
+    def from_layers(cls, layers: Sequence[Autoencoder]) -> TiedAutoencoder:
+        """`DenseAutoencoder.from_layers` for tied layers: their encoder matrices, and the decoder
+        biases of each in reverse."""
+        deep = cls(cls.Config(**stacked_config(layers)))
+        copy_linears(deep.encoder_linears(), [layer.encoder for layer in layers], "encoder")
+        for layer, bias in zip(reversed(layers), deep.decoder_biases):
+            bias.copy_(layer.decoder_biases[0])
+        return deep
 
     def encoder_linears(self) -> list[nn.Linear]:
         return [m for m in self.encoder if isinstance(m, nn.Linear)]

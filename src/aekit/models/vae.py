@@ -59,10 +59,6 @@ class VariationalAutoencoder(Autoencoder):
 
     Config = VAEConfig
 
-    @staticmethod
-    def small_config(shape: tuple[int, ...]) -> dict:
-        """A quick-to-train size for tests."""
-        return {"hidden": (128,), "code_size": 8}
 
     def __init__(self, config: VAEConfig) -> None:
         super().__init__(config)

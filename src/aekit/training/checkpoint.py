@@ -65,22 +65,18 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode())
 
 
-def _digests(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> tuple[str, str]:
-    """(SHA-256 of the tensors and the metadata, SHA-256 of the tensors alone).
-
-    Files store the first; files written before the metadata was covered store the second, and
-    are still accepted. One digest over both means no single damaged byte can switch the check off.
-    """
+def _digest(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> str:
+    """SHA-256 of the tensors and the metadata: one digest over both, so no single damaged byte
+    can switch the check off."""
     h = hashlib.sha256()
     for key in sorted(tensors):
         t = tensors[key]
         h.update(key.encode())
         h.update(str(t.dtype).encode() + str(tuple(t.shape)).encode())
         h.update(t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    tensors_only = h.hexdigest()
     body = {k: v for k, v in meta.items() if k != "sha256"}  # as read back from JSON
     h.update(json.dumps(body, sort_keys=True).encode())
-    return h.hexdigest(), tensors_only
+    return h.hexdigest()
 
 
 def write(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
@@ -89,7 +85,7 @@ def write(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, An
 
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     header = json.loads(json.dumps({"format_version": FORMAT_VERSION, "aekit_version": __version__, **meta}))
-    header["sha256"] = _digests(tensors, header)[0]
+    header["sha256"] = _digest(tensors, header)
     atomic_write_bytes(path, st_save(tensors, metadata={"aekit": json.dumps(header)}))
 
 
@@ -119,7 +115,7 @@ def read(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
             f"checkpoint {path} has format version {version!r}; this aekit reads versions up to "
             f"{FORMAT_VERSION}: upgrade aekit (it was written by aekit {meta.get('aekit_version')})"
         )
-    if meta.get("sha256") not in _digests(tensors, meta):
+    if meta.get("sha256") != _digest(tensors, meta):
         raise CheckpointError(f"checkpoint {path} failed its checksum: the file was modified or damaged")
     return tensors, meta
 
@@ -147,15 +143,8 @@ def build_model(meta: dict[str, Any], path: Path):
     from ..registry import create_model
 
     try:
-        if meta["model"] == "encoder-classifier":  # an encoder with a softmax head, not a registered model
-            from ..models.classifier import EncoderClassifier
-
-            try:
-                return EncoderClassifier.from_config(meta["config"])
-            except TypeError as err:  # a config that is not a dict of the expected keys
-                raise ConfigError(str(err)) from None
         return create_model(meta["model"], **meta["config"])
-    except (KeyError, ConfigError) as err:
+    except (KeyError, TypeError, ConfigError) as err:
         raise CheckpointError(f"checkpoint {path} holds a model config this aekit cannot build: {err}") from None
 
 

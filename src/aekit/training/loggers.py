@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 import yaml
 
+from ..data.batches import map_batches
 from ..errors import ConfigError
 from .callbacks import Callback
 
@@ -77,20 +78,9 @@ def is_image(x: torch.Tensor) -> bool:
     return x.ndim == 4 and x.shape[1] in (1, 3)
 
 
-@torch.no_grad()
-def in_eval_mode(model, x: torch.Tensor, fn, device: torch.device, *, batch_size: int = 256) -> torch.Tensor:
-    """fn over batches of `x` on `device` in eval mode (no noise, VAE codes = mean); the result on the CPU."""
-    was_training = model.training
-    model.eval()
-    try:
-        return torch.cat([fn(x[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)])
-    finally:
-        model.train(was_training)
-
-
 def reconstruction_grid(model, x: torch.Tensor, device: torch.device) -> torch.Tensor:
     """(N, C, H, W) inputs -> one (C, 2H, N*W) picture: the inputs above their reconstructions."""
-    x_hat = in_eval_mode(model, x, lambda xb: model(xb).x_hat, device).reshape(x.shape)
+    x_hat = map_batches(model, x, lambda xb: model(xb).x_hat, batch_size=256).reshape(x.shape)
     rows = [torch.cat(list(images), dim=-1) for images in (x, x_hat)]  # each (C, H, N*W)
     return torch.cat(rows, dim=-2).clamp(0, 1)
 
@@ -193,7 +183,7 @@ class TensorBoardLogger(Logger):
 
     def finish(self, trainer: Trainer) -> None:
         x, y = held_out(trainer, PROJECTOR_SAMPLES)
-        codes = in_eval_mode(trainer.model, x, trainer.model.encode, trainer.device).reshape(len(x), -1)
+        codes = map_batches(trainer.model, x, trainer.model.encode, batch_size=256).reshape(len(x), -1)
         self.writer.add_embedding(
             codes,
             metadata=[str(int(v)) for v in y] if y is not None and y.ndim == 1 else None,

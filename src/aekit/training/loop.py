@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
 from ..config import build, check, non_negative, positive, to_dict
-from ..data.memmap import MemmapArray, as_memmap_array, chunk_rows, is_memmap
+from ..data.batches import as_inputs, check_inputs
+from ..data.memmap import MemmapArray
 from ..errors import CheckpointError, ConfigError, DataError, NonFiniteLossError
 from ..models.base import Autoencoder
 from . import checkpoint as ckpt
@@ -105,63 +105,6 @@ def resolve_device(name: str) -> torch.device:
     if name == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
         raise ConfigError("train.device: 'mps' was asked for but is not available; use auto or cpu")
     return torch.device(name)
-
-
-def as_inputs(data: Any, what: str = "data") -> tuple[Tensor | MemmapArray, Tensor | None]:
-    """Accept a tensor, an array, a memmap, an (x, y) pair or an object with `.x` and `.y`.
-
-    A memory-mapped array stays on disk: it comes back as a MemmapArray, read a batch at a time.
-    """
-    y = None
-    if hasattr(data, "x") and not isinstance(data, (Tensor, np.ndarray, MemmapArray)):
-        data, y = data.x, getattr(data, "y", None)
-    elif isinstance(data, tuple):
-        if len(data) != 2:
-            raise DataError(f"{what}: a tuple must be (x, y), got {len(data)} items")
-        data, y = data
-    if is_memmap(data):
-        x = as_memmap_array(data, what)
-    else:
-        x = _tensor(data, what)
-        if not x.is_floating_point():
-            raise DataError(f"{what}: inputs must be floating point, got {x.dtype}; scale them to [0, 1] first")
-        if x.dtype != torch.float32:  # numpy's float64 default, or half precision: models compute in float32
-            x = x.float()
-    if y is not None:
-        y = _tensor(y, f"{what} labels")
-        if y.shape[0] != x.shape[0]:
-            raise DataError(f"{what}: {x.shape[0]} samples but {y.shape[0]} labels")
-    return x, y
-
-
-def as_tensors(data: Any, what: str = "data") -> tuple[Tensor, Tensor | None]:
-    """Like `as_inputs`, with memory-mapped data read into memory whole."""
-    x, y = as_inputs(data, what)
-    return (x[:] if isinstance(x, MemmapArray) else x), y
-
-
-def check_inputs(model, x: Tensor | MemmapArray, y: Tensor | None = None) -> None:
-    """`model.check_data`, a chunk at a time for memory-mapped data (uint8 needs only its shape checked),
-    and `model.check_labels(y)` once, for models that take labels (so no step has to check them)."""
-    if y is not None and hasattr(model, "check_labels"):
-        model.check_labels(y)
-    if not isinstance(x, MemmapArray):
-        model.check_data(x)
-        return
-    if x.in_unit_range:  # uint8 / 255: finite and in [0, 1] by construction
-        model.check_data(x[:1])
-        return
-    rows = chunk_rows(4 * math.prod(x.shape[1:]))
-    for start in range(0, max(len(x), 1), rows):
-        model.check_data(x[start : start + rows])
-
-
-def _tensor(value: Any, what: str) -> Tensor:
-    if isinstance(value, Tensor):
-        return value
-    if isinstance(value, np.ndarray):
-        return torch.from_numpy(np.ascontiguousarray(value))
-    raise DataError(f"{what}: expected a tensor or numpy array, got {type(value).__name__}")
 
 
 def make_optimizer(params, cfg: TrainConfig, *, device: torch.device | None = None) -> torch.optim.Optimizer:

@@ -2,9 +2,10 @@
 
 Layer k is a shallow autoencoder (a registered model with `hidden=()` and `code_size=widths[k]`)
 trained on the codes of layers 0..k-1, which are frozen: those codes are computed once per layer
-into a cached tensor, not recomputed per batch. The trained layers are then copied into one deep
-`dense` model (or `tied`, for tied layers) whose encoder is the layers' encoders in order and
-whose decoder is their decoders in reverse, optionally fine-tuned end to end with `aekit.fit`.
+into a cached tensor, not recomputed per batch. The trained layers are then stacked by the model
+(`DenseAutoencoder.from_layers`, or `TiedAutoencoder`'s for tied layers) into one deep autoencoder
+whose encoder is the layers' encoders in order and whose decoder is their decoders in reverse,
+optionally fine-tuned end to end with `aekit.fit`.
 
 Bengio, Lamblin, Popovici & Larochelle, "Greedy layer-wise training of deep networks" (NIPS 2007);
 Vincent, Larochelle, Lajoie, Bengio & Manzagol, "Stacked denoising autoencoders" (JMLR 2010).
@@ -25,13 +26,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..config import check
-from ..errors import ConfigError
+from ..data.batches import as_tensors, map_batches
 from ..models.base import Autoencoder
-from ..registry import create_model
-from .loop import as_tensors, fit
+from ..registry import create_model, model_entry
+from .loop import fit
 
 # layer_kind -> the registered model each layer is built from
 LAYER_KINDS = {
@@ -55,19 +56,6 @@ class PretrainResult:
     layer_histories: list[dict[str, list[float]]]  # one `fit` history per layer
     fine_tune_history: dict[str, list[float]] = field(default_factory=dict)  # empty without fine-tuning
     seconds: list[float] = field(default_factory=list)  # per layer, then fine-tuning if any
-
-
-@torch.no_grad()
-def encode_all(model: Autoencoder, x: Tensor, *, batch_size: int = 1024) -> Tensor:
-    """(N, *input_shape) -> (N, code_size) on the CPU, in eval mode (no noise, no dropout)."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    try:
-        codes = [model.encode(x[i : i + batch_size].to(device)).cpu() for i in range(0, x.shape[0], batch_size)]
-    finally:
-        model.train(was_training)
-    return torch.cat(codes)
 
 
 def _layer_configs(layer_config: Mapping | Sequence[Mapping] | None, n: int) -> list[dict[str, Any]]:
@@ -95,57 +83,11 @@ def _layer_defaults(kind: str, x: Tensor) -> dict[str, Any]:
     return defaults
 
 
-def _single_linear(module: nn.Module, what: str) -> nn.Linear:
-    """The one Linear of a shallow layer's encoder or decoder; anything else with weights is refused."""
-    linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
-    n_params = sum(p.numel() for p in module.parameters())
-    own = sum(p.numel() for m in linears for p in m.parameters())
-    if len(linears) != 1 or n_params != own:
-        raise ConfigError(
-            f"layer_config: each pretrained layer's {what} must be one Linear and an activation to be "
-            "stacked (no batch norm or other weights); remove batch_norm from layer_config"
-        )
-    return linears[0]
-
-
-def stack_layers(layers: Sequence[Autoencoder], input_shape: tuple[int, ...]) -> Autoencoder:
-    """A deep autoencoder holding copies of `layers`' weights: encoders in order, decoders reversed.
-
-    Dense (and denoising, sparse) layers give a `dense` model, tied layers a `tied` one. Its
-    `encode` equals the composition of the layers' `encode`; its decoder layer i is the decoder of
-    layer L-1-i, with that layer's output activation (sigmoid, or linear for an MSE layer).
-    """
+def stack_layers(layers: Sequence[Autoencoder]) -> Autoencoder:
+    """A deep `dense` (or, for tied layers, `tied`) autoencoder holding copies of `layers`' weights
+    (`DenseAutoencoder.from_layers`)."""
     tied = all(layer.name == "tied" for layer in layers)
-    widths = [layer.code_size for layer in layers]
-    first = layers[0].config
-    config = {
-        "input_shape": tuple(input_shape),
-        "hidden": tuple(widths[:-1]),
-        "code_size": widths[-1],
-        "hidden_activations": tuple(layer.config.code_activation for layer in layers[:-1]),
-        "code_activation": layers[-1].config.code_activation,
-        # decoder hidden layer i reconstructs the input of layer L-1-i, as that layer's decoder did
-        "decoder_activations": tuple(layer.config.output_activation for layer in reversed(layers[1:])),
-        "recon_loss": first.recon_loss,
-        "output_activation": first.output_activation,
-    }
-    deep = create_model("tied" if tied else "dense", **config)
-    encoder_linears = [m for m in deep.encoder if isinstance(m, nn.Linear)]
-    with torch.no_grad():
-        for layer, target in zip(layers, encoder_linears):
-            source = _single_linear(layer.encoder, "encoder")
-            target.weight.copy_(source.weight)
-            target.bias.copy_(source.bias)
-        if tied:
-            for layer, bias in zip(reversed(layers), deep.decoder_biases):
-                bias.copy_(layer.decoder_biases[0])
-        else:
-            decoder_linears = [m for m in deep.decoder if isinstance(m, nn.Linear)]
-            for layer, target in zip(reversed(layers), decoder_linears):
-                source = _single_linear(layer.decoder, "decoder")
-                target.weight.copy_(source.weight)
-                target.bias.copy_(source.bias)
-    return deep
+    return model_entry("tied" if tied else "dense").cls.from_layers(layers)
 
 
 def pretrain_layerwise(
@@ -200,8 +142,8 @@ def pretrain_layerwise(
         layers.append(layer)
         histories.append(history)
         if k + 1 < len(widths):  # the next layer's input, computed once
-            h = encode_all(layer, h)  # (N, d_in) -> (N, width)
-            vh = encode_all(layer, vh) if vh is not None else None
+            h = map_batches(layer, h, layer.encode, batch_size=1024)  # (N, d_in) -> (N, width)
+            vh = map_batches(layer, vh, layer.encode, batch_size=1024) if vh is not None else None
         seconds.append(time.perf_counter() - start)
         if not quiet:
             d_in = layer.config.input_dim
@@ -213,7 +155,7 @@ def pretrain_layerwise(
                 flush=True,
             )
 
-    model = stack_layers(layers, tuple(x.shape[1:]))
+    model = stack_layers(layers)
     fine_tune_history: dict[str, list[float]] = {}
     if fine_tune_epochs > 0:
         start = time.perf_counter()

@@ -22,8 +22,8 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from .errors import ConfigError
-from .training.checkpoint import load_model
+from ..errors import ConfigError
+from ..training.checkpoint import load_model
 
 FORMATS = ("onnx", "torchscript")
 PARTS = ("encoder", "decoder", "full")
@@ -53,7 +53,7 @@ def export_model(
     format: Literal["onnx", "torchscript"] = "onnx",
     part: Literal["encoder", "decoder", "full"] = "encoder",
 ) -> Path:
-    """Write `part` of a model (an Autoencoder, a fitted aekit.sklearn estimator, or a run folder
+    """Write `part` of a model (an Autoencoder, a fitted aekit.apps.sklearn estimator, or a run folder
     / model / checkpoint file) to `path` as ONNX or TorchScript; returns the path."""
     if format not in FORMATS:
         raise ConfigError(f"export: format {format!r} is not allowed; choose one of: {', '.join(FORMATS)}")
@@ -98,20 +98,20 @@ def export_model(
 
 
 def _resolve(obj) -> nn.Module:
-    """The autoencoder behind a model, a fitted aekit.sklearn estimator or a saved file."""
-    from .models.base import Autoencoder
+    """The autoencoder behind a model, a fitted aekit.apps.sklearn estimator or a saved file."""
+    from ..models.base import Autoencoder
 
     model = obj
     if isinstance(obj, (str, Path)):
         model = load_model(obj)
-    elif hasattr(obj, "model_") and not isinstance(obj, nn.Module):  # a fitted aekit.sklearn estimator
+    elif hasattr(obj, "model_") and not isinstance(obj, nn.Module):  # a fitted aekit.apps.sklearn estimator
         model = obj.model_
     if isinstance(model, Autoencoder):
         return model
     hint = "; export its .autoencoder for the encoder" if hasattr(model, "autoencoder") else ""
     raise ConfigError(
         f"export: cannot export a {type(model).__name__}{hint}; give an aekit Autoencoder, a fitted "
-        "aekit.sklearn estimator, or the path of a run folder, model or checkpoint file of an autoencoder"
+        "aekit.apps.sklearn estimator, or the path of a run folder, model or checkpoint file of an autoencoder"
     )
 
 

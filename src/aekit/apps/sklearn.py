@@ -32,12 +32,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import Tensor, nn
 
-from .config import build, coerce
-from .errors import AekitError, DataError, NonFiniteLossError
-from .models.base import flatten
-from .models.classifier import EncoderClassifier
-from .registry import create_model
-from .training.loop import TrainConfig, fit
+from ..config import build, coerce
+from ..data.batches import map_batches
+from ..errors import AekitError, DataError, NonFiniteLossError
+from ..models.base import flatten
+from ..models.classifier import EncoderClassifier
+from ..registry import create_model
+from ..training.loop import TrainConfig, fit
 
 _FLOATS = [np.float32, np.float64]  # ints and bools are converted to float32
 
@@ -105,17 +106,9 @@ def _as_tensor(X: np.ndarray, shape: tuple[int, ...]) -> Tensor:
     return torch.tensor(np.asarray(X), dtype=torch.float32).reshape(-1, *shape)
 
 
-@torch.no_grad()
 def _batched(fn, x: Tensor, model: nn.Module, batch_size: int = 1024) -> np.ndarray:
     """fn applied to `x` in eval mode, batch by batch, as one flat (N, -1) numpy array."""
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        parts = [flatten(fn(x[i : i + batch_size].to(device))).cpu() for i in range(0, len(x), batch_size)]
-    finally:
-        model.train(was_training)
-    return torch.cat(parts).numpy()
+    return flatten(map_batches(model, x, fn, batch_size=batch_size)).numpy()
 
 
 class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -254,7 +247,7 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
 
     def _finetune(self, x: Tensor, y: Tensor, cfg: TrainConfig) -> tuple[EncoderClassifier, list[float]]:
         """The pretrained encoder plus a softmax head, every layer trained by `aekit.fit` on (x, y)."""
-        classifier = EncoderClassifier(self.model_, len(self.classes_), freeze="none")
+        classifier = EncoderClassifier.on(self.model_, len(self.classes_), freeze="none")
         parameter = "finetune_lr" if self.finetune_lr is not None else "lr (or set finetune_lr)"
         with _name_the_estimator_parameter("fine-tuning", parameter):
             history = fit(classifier, (x, y), config=cfg, progress=self.verbose)

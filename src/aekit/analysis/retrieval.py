@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
-from .analysis.latent import inputs_of, map_batches
-from .errors import ConfigError, DataError
+from ..data.batches import encode_all, inputs_of
+from ..errors import ConfigError, DataError
+from ..models.pca import PCABaseline
 
 METRICS = ("cosine", "euclidean")
 METHODS = ("raw", "pca", "lsa", "ae")
@@ -45,14 +45,11 @@ class CodeIndex:
         from sklearn.neighbors import NearestNeighbors
 
         x, y = inputs_of(self.model, data, "indexed data")
-        self.codes_ = self._encode(x)
+        self.codes_ = encode_all(self.model, x, batch_size=self.batch_size)
         self.labels_ = None if y is None else y.numpy()
         self.vectorizer_ = self.vectorizer if self.vectorizer is not None else getattr(data, "meta", {}).get("vectorizer")
         self.neighbors_ = NearestNeighbors(metric=self.metric).fit(self.codes_)
         return self
-
-    def _encode(self, x: torch.Tensor) -> np.ndarray:
-        return map_batches(self.model, x, self.model.encode, batch_size=self.batch_size).reshape(len(x), -1).numpy()
 
     def encode_queries(self, queries: Any) -> np.ndarray:
         """Codes (Q, code_size) of queries: images/vectors (one or a batch), or text (a string or a list)."""
@@ -68,7 +65,7 @@ class CodeIndex:
             texts = [queries] if isinstance(queries, str) else list(queries)
             queries = vectorizer.transform(texts).toarray().astype(np.float32)
         x, _ = inputs_of(self.model, queries, "queries")
-        return self._encode(x)
+        return encode_all(self.model, x, batch_size=self.batch_size)
 
     def query(self, queries: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """(distances (Q, k), indices (Q, k)) of the k nearest indexed samples, nearest first."""
@@ -135,8 +132,10 @@ def retrieval_scores(
     k: int = 10,
     metric: str = "cosine",
     query_index: np.ndarray | None = None,
-) -> dict[str, float]:
-    """precision@k and MAP (over the whole ranked database) of vectors by their labels.
+    curve_k: int | None = None,
+) -> dict[str, Any]:
+    """precision@k and MAP (over the whole ranked database) of vectors by their labels; with
+    `curve_k`, also "curve": mean precision@1..curve_k (an array) from the same ranking.
 
     Without `queries`, database items query the others (leave-one-out: an item never retrieves
     itself): those at `query_index`, or all of them.
@@ -156,11 +155,12 @@ def retrieval_scores(
     queries = np.asarray(queries, dtype=np.float32).reshape(len(queries), -1)
     query_labels = np.asarray(query_labels).reshape(-1)
     depth = n - 1 if own is not None else n
-    if not 0 < k <= depth:
-        raise ConfigError(f"k: must be between 1 and {depth} (the items each query can retrieve), got {k}")
+    for key, value in (("k", k), ("curve_k", curve_k if curve_k is not None else k)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 < value <= depth:
+            raise ConfigError(f"{key}: must be an integer between 1 and {depth} (the items each query can retrieve), got {value!r}")
     neighbors = NearestNeighbors(metric=metric).fit(database)
     chunk = max(1, 2_000_000 // n)  # bounds the (chunk, n) rank matrix in memory
-    precisions, aps = [], []
+    precisions, aps, curves = [], [], []
     for start in range(0, len(queries), chunk):
         stop = min(start + chunk, len(queries))
         _, idx = neighbors.kneighbors(queries[start:stop], n_neighbors=n)
@@ -170,7 +170,20 @@ def retrieval_scores(
         labels = query_labels[start:stop]
         precisions.append(_hits(labels, retrieved[:, :k]).mean(axis=1))
         aps.append(average_precision(labels, retrieved))
-    return {f"precision@{k}": float(np.concatenate(precisions).mean()), "map": float(np.concatenate(aps).mean())}
+        if curve_k is not None:
+            hits = _hits(labels, retrieved[:, :curve_k])
+            curves.append(np.cumsum(hits, axis=1) / np.arange(1, curve_k + 1))  # (chunk, curve_k) precision@r
+    scores: dict[str, Any] = {f"precision@{k}": float(np.concatenate(precisions).mean()), "map": float(np.concatenate(aps).mean())}
+    if curve_k is not None:
+        scores["curve"] = np.concatenate(curves).mean(axis=0)
+    return scores
+
+
+def query_subset(pool: int, max_queries: int | None, seed: int) -> np.ndarray:
+    """A seeded sorted subset of at most `max_queries` of `pool` query indices (all when None)."""
+    if max_queries and pool > max_queries:
+        return np.sort(np.random.default_rng(seed).permutation(pool)[:max_queries])
+    return np.arange(pool)
 
 
 def compare_retrieval(
@@ -189,7 +202,7 @@ def compare_retrieval(
     PCA and LSA are fitted on `database` at the model's code size. Columns: method, dim,
     precision@k, map. Without `queries`, database items query the rest (leave-one-out).
     """
-    from sklearn.decomposition import PCA, TruncatedSVD
+    from sklearn.decomposition import TruncatedSVD
 
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -200,15 +213,10 @@ def compare_retrieval(
     x_q, y_q = (None, None) if queries is None else inputs_of(model, queries, "queries")
     if x_q is not None and y_q is None:
         raise DataError("compare_retrieval needs labelled queries")
-    pool = len(x_db) if x_q is None else len(x_q)
-    rng = np.random.default_rng(seed)
-    chosen = np.sort(rng.permutation(pool)[:max_queries]) if max_queries and pool > max_queries else np.arange(pool)
+    chosen = query_subset(len(x_db) if x_q is None else len(x_q), max_queries, seed)
     raw_db = x_db.reshape(len(x_db), -1).numpy()
     raw_q = None if x_q is None else x_q[chosen].reshape(len(chosen), -1).numpy()
     size = model.code_size
-
-    def encode(x: torch.Tensor) -> np.ndarray:
-        return map_batches(model, x, model.encode).reshape(len(x), -1).numpy()
 
     rows = []
     for method in methods:
@@ -217,12 +225,15 @@ def compare_retrieval(
         elif method in ("pca", "lsa"):
             if size >= raw_db.shape[1]:
                 raise ConfigError(f"methods: {method} needs the code size {size} below the input size {raw_db.shape[1]}")
-            proj = PCA(size, random_state=seed) if method == "pca" else TruncatedSVD(size, random_state=seed)
-            db = proj.fit_transform(raw_db)
-            q = None if raw_q is None else proj.transform(raw_q)
+            if method == "pca":
+                project = PCABaseline(raw_db, size, seed=seed).encode
+            else:
+                project = TruncatedSVD(size, random_state=seed).fit(raw_db).transform
+            db = project(raw_db)
+            q = None if raw_q is None else project(raw_q)
         else:
-            db = encode(x_db)
-            q = None if x_q is None else encode(x_q[chosen])
+            db = encode_all(model, x_db)
+            q = None if x_q is None else encode_all(model, x_q[chosen])
         if q is None:
             scores = retrieval_scores(db, y_db.numpy(), k=k, metric=metric, query_index=chosen)
         else:

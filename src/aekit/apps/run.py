@@ -26,15 +26,16 @@ import numpy as np
 import torch
 import yaml
 
-from .config import apply_overrides, build, check, load_file, positive, to_dict
-from .data import Dataset, load_dataset
-from .data.datasets import list_datasets
-from .errors import ConfigError, DataError, DataNotFoundError
-from .models.pca import pca_reconstruct, principal_components
-from .registry import make_config, model_entry
-from .training import checkpoint as ckpt
-from .training import distributed
-from .training.loop import TrainConfig, check_inputs, evaluate, fit
+from ..config import apply_overrides, build, check, load_file, positive, to_dict
+from ..data import Dataset, load_dataset
+from ..data.batches import check_inputs, map_batches
+from ..data.datasets import list_datasets
+from ..errors import ConfigError, DataError, DataNotFoundError
+from ..models.pca import PCABaseline
+from ..registry import make_config, model_entry
+from ..training import checkpoint as ckpt
+from ..training import distributed
+from ..training.loop import TrainConfig, evaluate, fit
 
 CONFIG_FILE = ckpt.CONFIG_FILE
 AUTO, AUTO_MODEL = "auto", "dense"  # model.name `auto`: a dense model chosen from the data (auto_model)
@@ -176,11 +177,41 @@ def build_model(cfg: RunConfig, sample_shape: tuple[int, ...]):
     given = tuple(values.pop("input_shape", ()) or ())
     if given and tuple(given) != tuple(sample_shape):
         raise ConfigError(f"model.input_shape {list(given)} does not match the data's sample shape {list(sample_shape)}")
-    from .registry import create_model
+    from ..registry import create_model
 
     torch.manual_seed(cfg.train.seed)  # the same seed gives the same initial weights
     make_config(cfg.model["name"], {**values, "input_shape": sample_shape})  # validates with the shape
     return create_model(cfg.model["name"], **values, input_shape=sample_shape)
+
+
+def build_checked(cfg: RunConfig, splits: tuple[Dataset, Dataset | None, Dataset | None]):
+    """The model `cfg` names, built for the training data, with every split checked against it."""
+    model = build_model(cfg, splits[0].sample_shape)
+    check_splits(model, splits)
+    return model
+
+
+def train_model(
+    cfg: RunConfig, splits: tuple[Dataset, Dataset | None, Dataset | None], *, model=None,
+    folder: Path | None = None, tag: str | None = None,
+) -> tuple[Any, dict[str, list[float]]]:
+    """Build, check and fit `cfg`'s model (or `model`, built already) on `splits` (train, val,
+    test) with `cfg.train`: (model, history).
+
+    With `folder` and `tag`, saves model-<tag>.safetensors and history-<tag>.json there: the
+    models of an experiment, several to a folder (`train` makes a whole run folder instead).
+    """
+    if model is None:
+        model = build_checked(cfg, splits)
+    else:
+        check_splits(model, splits)
+    if tag is not None:
+        print(f"  training {tag} ({model.num_parameters():,} parameters) on {len(splits[0]):,} samples", flush=True)
+    history = fit(model, splits[0], splits[1], config=cfg.train)
+    if folder is not None and tag is not None:
+        ckpt.atomic_write_text(folder / f"history-{tag}.json", json.dumps(history, indent=1))
+        ckpt.save_model(model, folder / f"model-{tag}.safetensors")
+    return model, history
 
 
 def new_run_dir(cfg: RunConfig, label: str | None = None) -> Path:
@@ -214,8 +245,7 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     run_dir = Path(distributed.broadcast(str(new_run_dir(cfg, label))))  # one (timestamped) name for all ranks
     splits = load_splits(cfg)
     cfg = resolve_model(cfg, splits[0].sample_shape)  # config.yaml names the model that was chosen
-    model = build_model(cfg, splits[0].sample_shape)
-    check_splits(model, splits)
+    model = build_checked(cfg, splits)
     if distributed.is_main():
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(cfg, run_dir, splits[0].sample_shape)
@@ -256,8 +286,7 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
     run_dir = Path(run_dir)
     cfg = read_run(run_dir)
     splits = load_splits(cfg)
-    model = build_model(cfg, splits[0].sample_shape)
-    check_splits(model, splits)
+    model = build_checked(cfg, splits)
     train_data, val_data = splits[0], splits[1]
     options: dict[str, Any] = {} if progress is None else {"progress": progress}
     target = cfg.train.epochs if epochs is None else epochs
@@ -282,24 +311,15 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
     return run_dir
 
 
-@torch.no_grad()
 def squared_error_per_sample(model, x: torch.Tensor, batch_size: int = 512) -> np.ndarray:
     """Squared error of each sample's reconstruction, summed over its features (pixels in [0, 1])."""
-    model.eval()
-    device = next(model.parameters()).device
-    errors = []
-    for start in range(0, len(x), batch_size):
-        xb = x[start : start + batch_size].to(device)
-        diff = model(xb).x_hat.float() - xb
-        errors.append(diff.reshape(len(xb), -1).pow(2).sum(1).cpu())
-    return torch.cat(errors).numpy()
+    return map_batches(model, x, lambda xb: (model(xb).x_hat.float() - xb).reshape(len(xb), -1).pow(2).sum(1),
+                       batch_size=batch_size).numpy()
 
 
 def pca_squared_error(train_x: torch.Tensor, test_x: torch.Tensor, k: int, *, seed: int = 0) -> np.ndarray:
     """The same per-sample squared error for PCA with `k` components fitted on the training data."""
-    mean, components = principal_components(train_x, k, seed=seed)
-    b = test_x.reshape(len(test_x), -1).numpy().astype(np.float64)
-    return ((pca_reconstruct(mean, components, b) - b) ** 2).sum(1)
+    return PCABaseline(train_x, k, seed=seed).squared_error(test_x)
 
 
 def in_memory(data: Dataset, seed: int) -> Dataset:
@@ -308,6 +328,25 @@ def in_memory(data: Dataset, seed: int) -> Dataset:
         return data
     part = data.take(EVAL_SAMPLES, seed=seed)
     return Dataset(part.x[:], part.y, part.name, part.classes, part.meta)
+
+
+def test_metrics(model, train: Dataset, test: Dataset, *, split: str = "test", seed: int = 0) -> dict[str, Any]:
+    """A trained model on `test`: its loss terms, the squared error per sample, and PCA's at the
+    model's code size (fitted on `train`) when the code is smaller than the input."""
+    terms = evaluate(model, test, device=next(model.parameters()).device)
+    metrics: dict[str, Any] = {
+        "n": len(test),
+        **{f"{split}_{k}": v for k, v in terms.items()},
+        "squared_error_per_sample": float(squared_error_per_sample(model, test.x).mean()),
+    }
+    code_size = getattr(model.config, "code_size", None)
+    features = train.x[0].numel()
+    if isinstance(code_size, int) and code_size < features:
+        metrics["pca_code_size"] = code_size
+        metrics["pca_squared_error_per_sample"] = float(pca_squared_error(train.x, test.x, code_size, seed=seed).mean())
+    elif isinstance(code_size, int):  # PCA with as many components as features reconstructs exactly
+        metrics["pca_skipped"] = f"code size {code_size} >= {features} input features (overcomplete): PCA would be exact"
+    return metrics
 
 
 def evaluate_run(run_dir: str | Path, *, model=None, write: bool = True, splits=None) -> dict[str, Any]:
@@ -330,27 +369,12 @@ def evaluate_run(run_dir: str | Path, *, model=None, write: bool = True, splits=
     if test is None:  # no test split and nothing held out: say so, and report the training data
         test, split = train_data, "train"
     test = in_memory(test, cfg.train.seed)
-    terms = evaluate(model, test, device=next(model.parameters()).device)
-    sse = squared_error_per_sample(model, test.x)
-    metrics: dict[str, Any] = {
-        "split": split,
-        "n": len(test),
-        **{f"{split}_{k}": v for k, v in terms.items()},
-        "squared_error_per_sample": float(sse.mean()),
-    }
-    code_size = getattr(model.config, "code_size", None)
-    features = train_data.x[0].numel()
-    if isinstance(code_size, int) and code_size < features:
-        pca = pca_squared_error(train_data.x, test.x, code_size, seed=cfg.train.seed)
-        metrics["pca_code_size"] = code_size
-        metrics["pca_squared_error_per_sample"] = float(pca.mean())
-    elif isinstance(code_size, int):  # PCA with as many components as features reconstructs exactly
-        metrics["pca_skipped"] = f"code size {code_size} >= {features} input features (overcomplete): PCA would be exact"
+    metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed)}
     if write:
         ckpt.atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1))
         if test.x.ndim == 4:  # images: test samples above their reconstructions
-            from .analysis import plots
-            from .analysis.latent import reconstruction_grid
+            from ..analysis import plots
+            from ..analysis.latent import reconstruction_grid
 
             _, fig = reconstruction_grid(model, test, n=10)
             plots.save_figure(fig, run_dir / "reconstructions.png")

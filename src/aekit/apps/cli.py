@@ -13,13 +13,13 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__
-from .errors import AekitError, ConfigError
+from .. import __version__
+from ..errors import AekitError, ConfigError
 
 
 def _launched_distributed(args, argv: list[str]) -> bool:
     """`--distributed` outside torchrun: start the processes (each runs `aekit ARGV`), wait, True."""
-    from .training import distributed
+    from ..training import distributed
 
     if not args.distributed or distributed.launched():
         return False
@@ -67,8 +67,8 @@ def _cmd_evaluate(args) -> None:
 def _print_result(run_dir: Path) -> None:
     import json
 
+    from ..training import distributed
     from . import run
-    from .training import distributed
 
     is_main = distributed.is_main()
     distributed.shutdown()  # the run is over: leave the process group (a no-op outside torchrun)
@@ -81,8 +81,8 @@ def _print_result(run_dir: Path) -> None:
 
 
 def _cmd_demo(args) -> None:
+    from ..config import apply_overrides
     from . import run
-    from .config import apply_overrides
 
     raw = apply_overrides(
         {k: dict(v) for k, v in run.DEMO_CONFIG.items()},
@@ -116,7 +116,7 @@ def _yaml_value(value) -> str:
 
 def _cmd_models(args) -> None:
     if not args.name:
-        from .catalog import MODELS
+        from ..catalog import MODELS
 
         _print_table(MODELS)
         print("\nauto: what `aekit train` uses when no model is named: a dense model sized from the data, "
@@ -124,7 +124,7 @@ def _cmd_models(args) -> None:
         return
     import dataclasses
 
-    from .registry import model_entry
+    from ..registry import model_entry
 
     entry = model_entry(args.name)
     print(f"{entry.name}: {entry.summary}")
@@ -136,7 +136,7 @@ def _cmd_models(args) -> None:
 
 
 def _cmd_datasets(args) -> None:
-    from .catalog import DATASETS, data_dir
+    from ..catalog import DATASETS, data_dir
 
     _print_table(DATASETS)
     print(f"\ndata directory: {data_dir()} (set AEKIT_DATA_DIR to change it)")
@@ -155,7 +155,7 @@ def _cmd_export(args) -> None:
 
 def _cmd_experiment(args) -> None:
     if args.action == "list":
-        from .catalog import EXPERIMENTS
+        from ..catalog import EXPERIMENTS
 
         _print_table(EXPERIMENTS)
         return
@@ -277,7 +277,7 @@ def _interrupted(err: KeyboardInterrupt) -> str:
     run_dir = getattr(err, "run_dir", None)
     if run_dir is None:
         return "aekit: interrupted"
-    from .training.checkpoint import CHECKPOINT_FILE
+    from ..training.checkpoint import CHECKPOINT_FILE
 
     if (Path(run_dir) / CHECKPOINT_FILE).is_file():
         return f"aekit: interrupted; the last checkpoint is intact: `aekit resume {run_dir}` continues"

@@ -1,7 +1,7 @@
 """One self-contained HTML page about run folders: `aekit report RUN_DIR [RUN_DIR ...] --output FILE`.
 
 It reads `aekit train` folders (config.yaml, metrics.json, history.json, model.safetensors, PNGs)
-and experiment folders (experiment.yaml, results.json, table.md, history-<model>.json, pictures),
+and experiment folders (experiment.yaml, results.json with its tables as rows, history-<model>.json, pictures),
 and shows per run: the headline, the result tables, learning curves, an interactive latent map
 (train runs), every PNG with a caption, and the config. With several runs a summary table compares
 them and one plot holds all their learning curves.
@@ -34,12 +34,11 @@ from typing import Any
 
 import jinja2
 import yaml
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from . import __version__
-from .errors import AekitError, ConfigError
-from .training.checkpoint import MODEL_FILE, atomic_write_text
+from .. import __version__
+from ..errors import AekitError, ConfigError
+from ..training.checkpoint import MODEL_FILE, atomic_write_text
 
 CONFIG_FILES = ("config.yaml", "experiment.yaml")
 LOGGER_FOLDERS = ("tensorboard", "mlruns")  # what train.log writes: not the run's own pictures
@@ -57,7 +56,6 @@ class RunFolder:
     config: dict[str, Any]
     metrics: dict[str, Any] | None = None  # metrics.json
     results: dict[str, Any] | None = None  # results.json
-    table_md: str | None = None  # table.md
     histories: dict[str, dict[str, list]] = field(default_factory=dict)  # model label -> history
     pictures: list[Path] = field(default_factory=list)  # every PNG, the experiment's order first
     anchor: str = ""  # the id of its section in the page
@@ -97,8 +95,6 @@ def read_run_folder(path: str | Path) -> RunFolder:
         run.metrics = _read_json(path / "metrics.json")
     if (path / "results.json").is_file():
         run.results = _read_json(path / "results.json")
-    if (path / "table.md").is_file():
-        run.table_md = (path / "table.md").read_text()
     # history.json (a train run), history-<model>.json (an experiment's models), <model>/history.json
     files = [*path.glob("history*.json"), *path.glob("*/history.json")]
     for file in sorted(files, key=lambda f: (f.stat().st_mtime, f.name)):  # the order the models were trained
@@ -143,25 +139,9 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str = "") -> dict[str, Any]:
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str = "", notes: Sequence[str] = ()) -> dict[str, Any]:
     """A table as data; the template formats and aligns its cells."""
-    return {"kind": "table", "title": title, "headers": list(headers), "rows": [list(r) for r in rows]}
-
-
-NUMBER = re.compile(r"[-+]?[0-9.,]+(e[-+]?[0-9]+)?%?")
-
-
-def markdown_to_html(text: str) -> str:
-    """table.md as HTML by markdown-it (CommonMark + tables, raw HTML escaped); '#' becomes <h4>
-    (under the run's "Results" <h3>) and number cells get class "num" (right-aligned)."""
-    md = MarkdownIt("commonmark", {"html": False}).enable("table")
-    tokens = md.parse(text)
-    for i, token in enumerate(tokens):
-        if token.type in ("heading_open", "heading_close"):
-            token.tag = f"h{min(int(token.tag[1]) + 3, 6)}"
-        elif token.type == "td_open" and NUMBER.fullmatch(tokens[i + 1].content.strip()):
-            token.attrSet("class", "num")
-    return md.renderer.render(tokens, md.options, {})
+    return {"kind": "table", "title": title, "headers": list(headers), "rows": [list(r) for r in rows], "notes": list(notes)}
 
 
 def _png_uri(data: bytes) -> str:
@@ -188,12 +168,10 @@ def _caption(run: RunFolder, picture: Path) -> str:
 
 def _what(run: RunFolder) -> tuple[str, str, str, str]:
     """(type, model or experiment, data, epochs) of a run, for the summary table."""
-    if run.kind == "experiment":
-        settings = run.config.get("settings", {}) if isinstance(run.config.get("settings"), dict) else {}
-        data = settings.get("data", "—")
-        if settings.get("train_limit"):
-            data = f"{data} ({settings['train_limit']:,} train)" if isinstance(settings["train_limit"], int) else data
-        return "experiment", str(run.config.get("experiment", "—")), str(data), _fmt(settings.get("epochs"))
+    if run.kind == "experiment":  # experiment.yaml: {experiment: NAME, settings: {model, data, train, experiment}}
+        settings = run.config.get("settings") if isinstance(run.config.get("settings"), dict) else {}
+        _, _, data, epochs = _what(RunFolder(run.path, "train", "", settings))
+        return "experiment", str(run.config.get("experiment", "—")), data, epochs
     model = run.config.get("model", {}) if isinstance(run.config.get("model"), dict) else {}
     data = run.config.get("data", {}) if isinstance(run.config.get("data"), dict) else {}
     train = run.config.get("train", {}) if isinstance(run.config.get("train"), dict) else {}
@@ -226,20 +204,22 @@ def _final(history: dict[str, list] | None, key: str) -> Any:
 
 
 def _results(run: RunFolder) -> list[dict[str, Any]]:
-    """The run's results as blocks: tables (rows), markdown (table.md) and JSON."""
+    """The run's results as blocks: its tables (rows in results.json or metrics.json), then the rest."""
     blocks: list[dict[str, Any]] = []
     if run.metrics:
         rows = [(k, v) for k, v in run.metrics.items() if not isinstance(v, (dict, list))]
         blocks.append(_table(["metric", "value"], rows, title="Test metrics (metrics.json)"))
-    if run.table_md:
-        blocks.append({"kind": "html", "html": markdown_to_html(run.table_md)})
     if run.results:
-        shown = {k: v for k, v in run.results.items() if k not in ("summary", "figures")}
+        tables = run.results.get("tables") if isinstance(run.results.get("tables"), list) else []
+        for t in tables:
+            if isinstance(t, dict) and isinstance(t.get("columns"), list) and isinstance(t.get("rows"), list):
+                blocks.append(_table(t["columns"], t["rows"], title=str(t.get("title", "")), notes=t.get("notes") or ()))
+        shown = {k: v for k, v in run.results.items() if k not in ("summary", "figures", "tables")}
         scalars = [(k, v) for k, v in shown.items() if not isinstance(v, (dict, list))]
         if scalars:
             blocks.append(_table(["result", "value"], scalars, title="Results (results.json)"))
         nested = {k: v for k, v in shown.items() if isinstance(v, (dict, list))}
-        if nested and not run.table_md:
+        if nested and not tables:
             blocks += [_nested(key, value) for key, value in nested.items()]
         elif nested:
             blocks.append({"kind": "json", "title": "All results as JSON", "text": json.dumps(nested, indent=1, default=str)})
@@ -277,9 +257,9 @@ def _latent_map(run: RunFolder) -> dict[str, Any] | None:
     """A train run's interactive latent map (test samples, else validation ones), or a note why not."""
     if run.kind != "train" or not (run.path / MODEL_FILE).is_file():
         return None
+    from ..analysis.latent import latent_explorer
+    from ..training import checkpoint as ckpt
     from . import run as runs
-    from .analysis.latent import latent_explorer
-    from .training import checkpoint as ckpt
 
     try:
         cfg = runs.read_run(run.path)
@@ -335,7 +315,7 @@ def _summary_view(runs: list[RunFolder]) -> dict[str, Any]:
 
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("aekit", "templates"),
+        loader=jinja2.PackageLoader("aekit.apps", "templates"),
         autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
     )
     env.filters["fmt"] = _fmt
@@ -344,7 +324,7 @@ def _environment() -> jinja2.Environment:
 
 
 def _asset(name: str) -> str:
-    return resources.files("aekit").joinpath("templates", name).read_text()
+    return resources.files("aekit.apps").joinpath("templates", name).read_text()
 
 
 def render_report(runs: Sequence[RunFolder], *, title: str = "aekit report") -> str:

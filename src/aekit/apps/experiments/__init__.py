@@ -1,0 +1,162 @@
+"""The classic experiments as named, configured runs: `aekit experiment list|run NAME [key=value ...]`.
+
+An experiment is a function decorated with `@register_experiment(name, summary, settings=...,
+defaults=..., tiny=...)`. Its settings are an `ExperimentConfig`, built by the same `config.build`
+as a run's: the run's sections `model`, `data` and `train` (the same keys as `aekit train`), plus
+`experiment`, the experiment's own frozen dataclass. `defaults` are full-size values for those
+sections; `tiny` overrides them so that a run takes seconds (`--tiny`). The function gets the
+validated config and a fresh run folder, trains through the run layer (`run.train_model`), writes
+its pictures, and returns its results; `run_experiment` then writes experiment.yaml, results.json
+(tables as rows, `table(...)`) and report.html (aekit.apps.report renders the rows). Every module
+in this package is imported so that its experiments register themselves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import pkgutil
+import shutil
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ...config import apply_overrides, build, positive, to_dict
+from ...errors import ConfigError
+from ...training.checkpoint import atomic_write_text
+from ...training.loop import TrainConfig
+from ..run import DataConfig, parse_run_config
+
+SECTIONS = ("model", "data", "train", "experiment")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExperimentConfig:
+    """An experiment's settings: a run's sections plus the experiment's own."""
+
+    model: dict[str, Any]  # `name` plus that model's keys, as in a run config
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    experiment: Any = None  # the experiment's own settings (its `settings` dataclass)
+
+    def with_model(self, **changes: Any) -> ExperimentConfig:
+        """This config with some model keys changed (a variant the experiment compares)."""
+        return dataclasses.replace(self, model={**self.model, **changes})
+
+    def with_train(self, **changes: Any) -> ExperimentConfig:
+        return dataclasses.replace(self, train=dataclasses.replace(self.train, **changes))
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    fn: Callable[[ExperimentConfig, Path], dict[str, Any]]
+    summary: str
+    settings: type  # the dataclass of the `experiment` section
+    defaults: dict[str, Any]  # full-size values of the sections
+    tiny: dict[str, Any] = field(default_factory=dict)  # overrides that make it run in seconds
+
+
+_EXPERIMENTS: dict[str, Experiment] = {}
+# what every experiment starts from: no progress bars in its log
+BASE: dict[str, Any] = {"train": {"progress": False}}
+
+
+def register_experiment(name: str, summary: str, *, settings: type, defaults: dict[str, Any], tiny: dict[str, Any]):
+    def deco(fn):
+        _EXPERIMENTS[name] = Experiment(name, fn, summary, settings, defaults, tiny)
+        return fn
+
+    return deco
+
+
+def _ensure_loaded() -> None:
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+def list_experiments() -> list[str]:
+    _ensure_loaded()
+    return sorted(_EXPERIMENTS)
+
+
+def experiment(name: str) -> Experiment:
+    _ensure_loaded()
+    if name not in _EXPERIMENTS:
+        raise ConfigError(f"unknown experiment {name!r}; choose one of: {', '.join(sorted(_EXPERIMENTS))}")
+    return _EXPERIMENTS[name]
+
+
+def check_positive(settings: Any, *keys: str) -> None:
+    """For a settings dataclass's `__post_init__`: the fields `keys` (by default every number) are > 0 or null."""
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name)
+        if f.name in keys or (not keys and isinstance(value, (int, float)) and not isinstance(value, bool)):
+            positive(f.name, value, allow_none=True)
+
+
+def merge(base: dict[str, Any], *layers: dict[str, Any]) -> dict[str, Any]:
+    """`base` updated by each layer in turn, mapping by mapping (lists are replaced); copies throughout."""
+    out = json.loads(json.dumps(base))
+    for layer in layers:
+        for key, value in layer.items():
+            if isinstance(value, dict) and isinstance(out.get(key), dict):
+                out[key] = merge(out[key], value)
+            else:
+                out[key] = json.loads(json.dumps(value))
+    return out
+
+
+def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False) -> ExperimentConfig:
+    """The experiment's defaults, then its tiny preset, then dotted `section.key=value` overrides."""
+    exp = experiment(name)
+    raw = apply_overrides(merge(BASE, exp.defaults, exp.tiny if tiny else {}), list(overrides))
+    own = {f.name for f in dataclasses.fields(exp.settings)}
+    for key in raw:
+        if key not in SECTIONS:
+            hint = f" (did you mean experiment.{key}?)" if key in own else ""
+            raise ConfigError(f"config: unknown key '{key}'; allowed keys: {', '.join(SECTIONS)}{hint}")
+    run = parse_run_config({k: v for k, v in raw.items() if k != "experiment"})
+    return ExperimentConfig(model=run.model, data=run.data, train=run.train,
+                            experiment=build(exp.settings, raw.get("experiment"), where="config.experiment"))
+
+
+def table(title: str, columns: Mapping[str, str] | Sequence[str], rows: Sequence[Mapping | Sequence],
+          notes: Sequence[str] = ()) -> dict[str, Any]:
+    """A result table as data (results.json "tables"), which the report renders. Rows are lists of
+    cells, or dicts whose `columns` keys (a mapping key -> header) are shown."""
+    keys = list(columns)
+    headers = list(columns.values()) if isinstance(columns, Mapping) else keys
+    cells = [[row.get(k) for k in keys] if isinstance(row, Mapping) else list(row) for row in rows]
+    return {"title": title, "columns": headers, "rows": cells, "notes": [n for n in notes if n]}
+
+
+def run_experiment(
+    name: str, overrides: Sequence[str] = (), *, out_dir: str | Path = "runs", tiny: bool = False
+) -> tuple[Path, dict[str, Any]]:
+    """Run experiment `name`; returns its run folder and headline results."""
+    exp = experiment(name)
+    cfg = settings(name, overrides, tiny=tiny)
+    run_dir = Path(out_dir) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    suffix = 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = Path(out_dir) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{suffix}"
+    run_dir.mkdir(parents=True)
+    atomic_write_text(run_dir / "experiment.yaml", yaml.safe_dump({"experiment": name, "settings": to_dict(cfg)}, sort_keys=False))
+    try:
+        results = exp.fn(cfg, run_dir)
+    except BaseException:
+        if [p.name for p in run_dir.iterdir()] == ["experiment.yaml"]:  # it failed before writing anything
+            shutil.rmtree(run_dir)
+        raise
+    atomic_write_text(run_dir / "results.json", json.dumps(results, indent=1, default=float))
+    from ..report import write_report
+
+    write_report([run_dir], run_dir / "report.html", title=f"aekit experiment: {run_dir.name}")
+    return run_dir, results

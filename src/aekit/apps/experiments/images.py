@@ -1,0 +1,604 @@
+"""The classic image experiments on MNIST, as named runs (`aekit experiment run NAME [key=value] [--tiny]`).
+
+  mnist-2d             a 2-d deep autoencoder's code map next to PCA's (Hinton & Salakhutdinov 2006, fig. 3)
+  mnist-deep-vs-pca    784-1000-500-250-30 against PCA-30: error per test image and fig. 2B's rows
+  denoising-mnist      denoising autoencoders for three noises, PSNR against a plain autoencoder
+  sparse-mnist         a KL-sparse 784-200 autoencoder against the same without the penalty
+  tied-mnist           tied against untied decoder weights
+  conv-mnist           the conv model's three decoders: upsample, transposed conv, unpooling
+  generate-mnist-grid  a 2-d VAE (or autoencoder): the digit manifold, samples, interpolation
+
+Each takes a run's `model`, `data` and `train` keys (`aekit experiment run mnist-2d
+train.epochs=1 model.hidden=[256]`), plus its own under `experiment.`; the model section is the
+model it trains, or the base of the variants it compares. Each run folder gets the pictures (PNG),
+history-<model>.json and model-<model>.safetensors of every trained model, results.json (tables
+as rows) and report.html. Full-size defaults train on MNIST (AEKIT_DATA_DIR=/work/shared/data);
+when full MNIST is missing they fall back to the bundled mnist-mini digits and say so. Errors are
+squared errors per test image, summed over its 784 pixels in [0, 1], as in Hinton & Salakhutdinov
+(2006).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from ...analysis import plots
+from ...analysis.features import first_layer_weights, unit_activations
+from ...analysis.generate import interpolate, latent_grid, random_samples
+from ...config import check
+from ...data import Dataset
+from ...data.batches import encode_all, reconstruct_all
+from ...errors import DataNotFoundError
+from ...models.pca import PCABaseline
+from ...training.loop import evaluate
+from ..run import load_splits, squared_error_per_sample, train_model
+from . import ExperimentConfig, check_positive, register_experiment, table
+
+# every image experiment trains on MNIST with TrainConfig's defaults (10 epochs, batch 128, Adam 1e-3,
+# seed 0); a validation tenth of the training digits draws the learning curves
+DATA = {"data": {"name": "mnist", "val_fraction": 0.1}}
+TINY = {"data": {"name": "mnist-mini", "limit": 500, "test_limit": 100}, "train": {"epochs": 2, "batch_size": 64, "lr": 0.003}}
+
+
+# --- shared pieces -------------------------------------------------------------------------------
+
+
+def image_splits(cfg: ExperimentConfig) -> tuple[ExperimentConfig, tuple[Dataset, Dataset | None, Dataset], str]:
+    """(config, (train, val, test), data note) as the config says; full MNIST falls back to mnist-mini."""
+    try:
+        splits = load_splits(cfg)
+        note = cfg.data.name
+    except DataNotFoundError as err:
+        if cfg.data.name != "mnist":
+            raise
+        print(f"full MNIST is missing ({str(err).split(';')[0]}); using the bundled mnist-mini digits instead")
+        cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, name="mnist-mini"))
+        splits, note = load_splits(cfg), "mnist-mini (full MNIST missing)"
+    return cfg, splits, note
+
+
+def one_per_class(data: Dataset, per_class: int = 1) -> np.ndarray:
+    """Indices of the first `per_class` images of each class, class by class (the first 10 without labels)."""
+    if data.y is None:
+        return np.arange(min(10 * per_class, len(data)))
+    labels = data.y.numpy()
+    return np.concatenate([np.flatnonzero(labels == c)[:per_class] for c in np.unique(labels)])
+
+
+def psnr(output: torch.Tensor | np.ndarray, clean: torch.Tensor) -> float:
+    """Mean over images of 10 log10(1 / MSE) in dB (pixels in [0, 1])."""
+    out = torch.as_tensor(output).float().reshape(len(clean), -1)
+    mse = ((out - clean.float().reshape(len(clean), -1)) ** 2).mean(1).clamp_min(1e-10)
+    return float((10 * torch.log10(1.0 / mse)).mean())
+
+
+def widths(data: Dataset, model: dict[str, Any]) -> str:
+    """Layer widths such as 784-1000-500-250-30."""
+    return "-".join(str(w) for w in [data.x[0].numel(), *model.get("hidden", ()), model["code_size"]])
+
+
+def mean_error(model, test: Dataset) -> float:
+    return float(squared_error_per_sample(model, test.x).mean())
+
+
+@dataclass
+class Run:
+    """One experiment's run folder: trains and saves its models, and keeps its pictures' captions."""
+
+    dir: Path
+    cfg: ExperimentConfig
+    splits: tuple[Dataset, Dataset | None, Dataset]
+    figures: dict[str, str] = field(default_factory=dict)  # PNG file name -> caption
+    seconds: dict[str, float] = field(default_factory=dict)  # model tag -> training seconds
+
+    def train(self, tag: str, cfg: ExperimentConfig | None = None):
+        """Train (and save) the config's model, or a variant of it: (model, history)."""
+        model, history = train_model(cfg or self.cfg, self.splits, folder=self.dir, tag=tag)
+        self.seconds[tag] = float(sum(history["time"]))
+        return model, history
+
+    def picture(self, fig, name: str, caption: str) -> None:
+        plots.save_figure(fig, self.dir / name)
+        self.figures[name] = caption
+
+    def finish(self, results: dict[str, Any], *tables: dict[str, Any]) -> dict[str, Any]:
+        """The results with their tables and the pictures' captions (run_experiment saves them)."""
+        return {**results, "tables": list(tables), "figures": self.figures}
+
+
+def rows_picture(rows: list[np.ndarray], labels: list[str], *, title: str, col_labels: list[str] | None = None):
+    """Rows of images (each (n, *sample)) as one labelled grid."""
+    return plots.image_grid(np.stack([np.asarray(r, dtype=np.float32) for r in rows]), title=title,
+                            row_labels=labels, col_labels=col_labels)
+
+
+# --- mnist-2d ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mnist2d:
+    map_points: int = 5000  # test digits on the code maps
+    grid: int = 20  # decoded codes per side of the latent grid
+
+    def __post_init__(self) -> None:
+        check_positive(self)
+
+
+@register_experiment(
+    "mnist-2d",
+    "2-d codes of a deep autoencoder vs PCA's 2-d map, coloured by digit, and the decoded code grid",
+    settings=Mnist2d,
+    defaults={**DATA, "model": {"name": "dense", "hidden": [1000, 500, 250], "code_size": 2}},
+    tiny={**TINY, "model": {"hidden": [64]}, "experiment": {"map_points": 200, "grid": 6}},
+)
+def mnist_2d(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    from sklearn.neighbors import KNeighborsClassifier
+
+    s = cfg.experiment
+    cfg, splits, note = image_splits(cfg)
+    train, _, test = splits
+    run = Run(run_dir, cfg, splits)
+    model, _ = run.train("autoencoder")
+    k = model.code_size
+    pca = PCABaseline(train.x, k, seed=cfg.train.seed)
+    name = widths(train, cfg.model)
+
+    shown = test.subset(range(min(s.map_points, len(test))))
+    fig = plots.scatter_maps(
+        {"autoencoder code": encode_all(model, shown)[:, :2], "PCA": pca.encode(shown.x)[:, :2]},
+        shown.y.numpy() if shown.y is not None else None,
+        title=f"2-d maps of {len(shown):,} test digits: {name} autoencoder (left) vs PCA (right)",
+        axis_names={"autoencoder code": ("z[0]", "z[1]"), "PCA": ("principal component 1", "principal component 2")},
+        classes=test.classes,
+    )
+    run.picture(fig, "code-maps.png", "Each test digit's 2-d code, coloured by its label: the autoencoder's (left) "
+                "separates the classes far better than the first two principal components (right)")
+    _, fig = latent_grid(model, n=s.grid, data=train.subset(range(min(5000, len(train)))), dims=None if k == 2 else (0, 1))
+    run.picture(fig, "latent-grid.png", "Codes on a regular grid over the region the training codes fill "
+                "(2nd-98th percentile), decoded: the digit manifold the decoder learned")
+
+    ae_err, pca_err = squared_error_per_sample(model, test.x), pca.squared_error(test.x)
+    idx = one_per_class(test)
+    fig = rows_picture(
+        [test.x[idx].numpy(), reconstruct_all(model, test.x[idx]), pca.reconstruct(test.x[idx])],
+        ["original", f"autoencoder-{k}", f"PCA-{k}"],
+        title=f"Test digits through a {k}-number code (squared error per image: autoencoder {ae_err.mean():.1f}, PCA {pca_err.mean():.1f})",
+    )
+    run.picture(fig, "reconstructions.png", f"One test digit per class, reconstructed from {k} numbers")
+
+    # how well each map keeps the classes apart: 5-NN accuracy on test codes, neighbours from train codes
+    fit_on = train.subset(range(min(10000, len(train))))
+    knn = {}
+    for method, encode in (("autoencoder", lambda d: encode_all(model, d)), ("PCA", lambda d: pca.encode(d.x))):
+        if fit_on.y is None or test.y is None:
+            break
+        clf = KNeighborsClassifier(n_neighbors=5).fit(encode(fit_on), fit_on.y.numpy())
+        knn[method] = float(clf.score(encode(test), test.y.numpy()))
+
+    rows = [
+        {"method": f"{name} autoencoder", "code_size": k, "squared_error_per_image": float(ae_err.mean()),
+         "knn5_accuracy": knn.get("autoencoder")},
+        {"method": f"PCA-{k}", "code_size": k, "squared_error_per_image": float(pca_err.mean()), "knn5_accuracy": knn.get("PCA")},
+    ]
+    knn_text = f"; 5-NN accuracy {100 * knn['autoencoder']:.1f}% vs {100 * knn['PCA']:.1f}%" if len(knn) == 2 else ""
+    summary = (f"{k}-d codes on {note}: squared error per test image {ae_err.mean():.2f} (autoencoder) vs "
+               f"{pca_err.mean():.2f} (PCA){knn_text}")
+    return run.finish(
+        {"summary": summary, "data": note, "rows": rows, "train_seconds": run.seconds},
+        table(f"{k}-d codes of test digits", {"method": "method", "code_size": "code size",
+              "squared_error_per_image": "squared error per test image", "knn5_accuracy": f"5-NN accuracy of the {k}-d code"},
+              rows),
+    )
+
+
+# --- mnist-deep-vs-pca ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeepVsPca:
+    per_class: int = 1  # test digits of each class in the picture
+
+    def __post_init__(self) -> None:
+        check_positive(self)
+
+
+@register_experiment(
+    "mnist-deep-vs-pca",
+    "784-1000-500-250-30 autoencoder vs PCA-30: squared error per test image and originals / AE / PCA rows",
+    settings=DeepVsPca,
+    defaults={**DATA, "model": {"name": "dense", "hidden": [1000, 500, 250], "code_size": 30, "activation": "elu",
+                                "code_activation": "linear"}},
+    tiny={**TINY, "model": {"hidden": [64], "code_size": 8}},
+)
+def mnist_deep_vs_pca(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    cfg, splits, note = image_splits(cfg)
+    train, _, test = splits
+    run = Run(run_dir, cfg, splits)
+    model, _ = run.train("deep")
+    k = model.code_size
+    pca = PCABaseline(train.x, k, seed=cfg.train.seed)
+    ae_err, pca_err = squared_error_per_sample(model, test.x), pca.squared_error(test.x)
+    name = widths(train, cfg.model)
+
+    idx = one_per_class(test, cfg.experiment.per_class)
+    fig = rows_picture(
+        [test.x[idx].numpy(), reconstruct_all(model, test.x[idx]), pca.reconstruct(test.x[idx])],
+        ["original", f"autoencoder-{k}", f"PCA-{k}"],
+        title=(f"Test digits and their {k}-number reconstructions (mean squared error per image: "
+               f"autoencoder {ae_err.mean():.2f}, PCA {pca_err.mean():.2f})"),
+    )
+    run.picture(fig, "originals-ae-pca.png", f"As in Hinton & Salakhutdinov (2006), fig. 2B: a test digit of each "
+                f"class (top), its reconstruction by the {name} autoencoder (middle) and by PCA-{k} (bottom)")
+
+    rows = [
+        {"method": f"{name} autoencoder", "code_size": k, "parameters": model.num_parameters(),
+         "squared_error_per_image": float(ae_err.mean()), "median": float(np.median(ae_err)),
+         "train_seconds": run.seconds["deep"]},
+        {"method": f"PCA-{k}", "code_size": k, "parameters": pca.num_parameters,
+         "squared_error_per_image": float(pca_err.mean()), "median": float(np.median(pca_err)), "train_seconds": None},
+    ]
+    tables = [table("Squared error per test image", {"method": "method", "code_size": "code size", "parameters": "parameters",
+                    "squared_error_per_image": "squared error per test image (mean)", "median": "median"}, rows,
+                    ["Hinton & Salakhutdinov (2006) report 3.00 for their RBM-pretrained 784-1000-500-250-30 "
+                     "autoencoder and 13.87 for PCA-30 on the MNIST test set. A longer run without pretraining, "
+                     "`aekit train configs/mnist-deep-quality.yaml` (60 epochs, cosine schedule), reaches 2.71."])]
+    per_class = {}
+    if test.y is not None:
+        labels = test.y.numpy()
+        classes = test.classes or [str(c) for c in np.unique(labels)]
+        per_class = {classes[int(c)]: [float(ae_err[labels == c].mean()), float(pca_err[labels == c].mean())]
+                     for c in np.unique(labels)}
+        tables.append(table("Squared error per test image, by digit", ["digit", "autoencoder", f"PCA-{k}"],
+                            [[c, a, p] for c, (a, p) in per_class.items()]))
+    summary = (f"{k}-d codes on {note}: squared error per test image {ae_err.mean():.2f} (autoencoder) vs "
+               f"{pca_err.mean():.2f} (PCA-{k})")
+    return run.finish({"summary": summary, "data": note, "n_test": len(test), "rows": rows, "per_class": per_class}, *tables)
+
+
+# --- denoising-mnist -----------------------------------------------------------------------------
+
+NOISES = {  # experiment name -> (the denoising model's `noise`, the setting that sizes it)
+    "gaussian": ("gaussian", "gaussian_std"),
+    "masking": ("masking", "masking_fraction"),
+    "salt-and-pepper": ("salt_and_pepper", "salt_and_pepper_fraction"),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Denoising:
+    gaussian_std: float = 0.5
+    masking_fraction: float = 0.5
+    salt_and_pepper_fraction: float = 0.2
+
+    def __post_init__(self) -> None:
+        check_positive(self)
+        for key in ("masking_fraction", "salt_and_pepper_fraction"):
+            value = getattr(self, key)
+            check(0 < value < 1, key, f"must be between 0 and 1 (exclusive), got {value!r}")
+
+
+@register_experiment(
+    "denoising-mnist",
+    "denoising autoencoders for gaussian / masking / salt-and-pepper noise: pictures and PSNR vs a plain AE",
+    settings=Denoising,
+    defaults={**DATA, "model": {"name": "dense", "hidden": [500], "code_size": 128, "code_activation": "relu"}},
+    tiny={**TINY, "model": {"hidden": [64], "code_size": 16}},
+)
+def denoising_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    s = cfg.experiment
+    cfg, splits, note = image_splits(cfg)
+    train, _, test = splits
+    run = Run(run_dir, cfg, splits)
+    plain, _ = run.train("plain")
+    rows = []
+    for label, (noise, key) in NOISES.items():
+        amount = {"noise_std": getattr(s, key)} if noise == "gaussian" else {"noise_fraction": getattr(s, key)}
+        model, _ = run.train(f"denoising-{label}", cfg.with_model(name="denoising", noise=noise, **amount))
+        with torch.no_grad():
+            noisy = model.corrupt(test.x, generator=torch.Generator().manual_seed(cfg.train.seed))
+        denoised, by_plain = reconstruct_all(model, noisy), reconstruct_all(plain, noisy)
+        row = {"noise": label, "setting": f"{key} = {getattr(s, key)}", "psnr_noisy": psnr(noisy, test.x),
+               "psnr_plain_autoencoder": psnr(by_plain, test.x), "psnr_denoising_autoencoder": psnr(denoised, test.x)}
+        rows.append(row)
+        idx = one_per_class(test)
+        fig = rows_picture(
+            [noisy[idx].numpy(), denoised[idx], by_plain[idx], test.x[idx].numpy()],
+            ["noisy", "denoising AE", "plain AE", "clean"],
+            title=f"{label} noise ({row['setting']}), PSNR: noisy {row['psnr_noisy']:.1f} dB, denoising "
+                  f"autoencoder {row['psnr_denoising_autoencoder']:.1f} dB, plain autoencoder {row['psnr_plain_autoencoder']:.1f} dB",
+        )
+        run.picture(fig, f"denoising-{label}.png",
+                    f"{label} noise: noisy test digits, the denoising autoencoder's output, a plain autoencoder's "
+                    "output for the same noisy input, and the clean digits")
+    clean_psnr = psnr(reconstruct_all(plain, test.x), test.x)
+    note_text = (f"PSNR = mean over test images of 10 log10(1 / MSE), pixels in [0, 1]. Every model is "
+                 f"{widths(train, cfg.model)}; the plain autoencoder (trained on clean digits) gets the same noisy "
+                 f"inputs, and reaches {clean_psnr:.2f} dB on clean ones.")
+    summary = f"denoising on {note}: PSNR " + ", ".join(
+        f"{r['noise']} {r['psnr_noisy']:.1f} -> {r['psnr_denoising_autoencoder']:.1f} dB" for r in rows
+    )
+    return run.finish(
+        {"summary": summary, "data": note, "rows": rows, "psnr_plain_on_clean": clean_psnr, "train_seconds": run.seconds},
+        table("PSNR of noisy test digits", {"noise": "noise", "setting": "setting", "psnr_noisy": "PSNR noisy input (dB)",
+              "psnr_plain_autoencoder": "PSNR plain autoencoder (dB)",
+              "psnr_denoising_autoencoder": "PSNR denoising autoencoder (dB)"}, rows, [note_text]),
+    )
+
+
+# --- sparse-mnist --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sparse:
+    units_shown: int = 100  # first-layer weight pictures
+
+    def __post_init__(self) -> None:
+        check_positive(self)
+
+
+@register_experiment(
+    "sparse-mnist",
+    "KL-sparse 784-200 sigmoid autoencoder vs the same without the penalty: activations and first-layer weights",
+    settings=Sparse,
+    # UFLDL's rho = 0.1, beta = 3 and weight decay lambda = 3e-3 (for both models: it keeps the weights
+    # of pixels no digit uses at 0, so the pictures show strokes rather than noise)
+    defaults={**DATA, "model": {"name": "sparse-kl", "code_size": 200, "sparsity_target": 0.1, "sparsity_weight": 3.0,
+                                "weight_l2": 0.003}},
+    tiny={**TINY, "model": {"code_size": 32}, "experiment": {"units_shown": 16}},
+)
+def sparse_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    cfg, splits, note = image_splits(cfg)
+    _, _, test = splits
+    run = Run(run_dir, cfg, splits)
+    shown, code_size, target = cfg.experiment.units_shown, cfg.model["code_size"], cfg.model.get("sparsity_target", 0.1)
+    models = {"sparse": run.train("sparse")[0], "not-sparse": run.train("not-sparse", cfg.with_model(sparsity_weight=0.0))[0]}
+    rows, acts = [], {}
+    for tag, model in models.items():
+        a = unit_activations(model, test.x)  # (N, code_size) sigmoid activations
+        acts[tag] = a
+        rows.append({
+            "model": tag, "sparsity_weight": model.config.sparsity_weight, "mean_activation": float(a.mean()),
+            "share_below_0.05": float((a < 0.05).mean()), "share_of_units_mean_below_0.2": float((a.mean(0) < 0.2).mean()),
+            "squared_error_per_image": mean_error(model, test),
+        })
+        fig = weights_picture(model, shown, title=(
+            f"First-layer weights, {'with' if tag == 'sparse' else 'without'} the sparsity penalty "
+            f"(beta = {model.config.sparsity_weight:g}): {min(shown, code_size)} of {code_size} "
+            "units (grey = 0, light = positive)"))
+        run.picture(fig, f"weights-{tag}.png",
+                    f"First-layer weights of the {tag} model ({'with' if tag == 'sparse' else 'without'} the KL "
+                    "penalty), each unit's 784 weights as a 28x28 image (grey = 0)")
+    fig = plots.new_figure(7.5, 4.2)
+    ax = fig.add_subplot()
+    bins = np.linspace(0, 1, 41)
+    for (tag, a), colour in zip(acts.items(), ("tab:blue", "tab:orange")):
+        ax.hist(a.ravel(), bins=bins, alpha=0.6, color=colour, density=True, label=f"{tag} (mean {a.mean():.3f})")
+    ax.axvline(target, color="black", linestyle="--", linewidth=1, label=f"target rho = {target}")
+    ax.set_yscale("log")
+    ax.set_xlabel("code unit activation (sigmoid)")
+    ax.set_ylabel("density (log scale)")
+    ax.set_title(f"Activations of the {code_size} code units on {len(test):,} test digits")
+    ax.legend(frameon=False)
+    run.picture(fig, "activations.png", "How often the code units fire: with the penalty most activations sit near 0")
+    sparse, dense = rows
+    summary = (f"sparse vs not on {note}: mean activation {sparse['mean_activation']:.3f} vs {dense['mean_activation']:.3f} "
+               f"(target {target}), error per image {sparse['squared_error_per_image']:.2f} vs "
+               f"{dense['squared_error_per_image']:.2f}")
+    return run.finish(
+        {"summary": summary, "data": note, "rows": rows, "train_seconds": run.seconds},
+        table("Code activations on test digits", {"model": "model", "sparsity_weight": "sparsity weight (beta)",
+              "mean_activation": "mean activation", "share_below_0.05": "share of activations < 0.05",
+              "share_of_units_mean_below_0.2": "share of units with mean < 0.2",
+              "squared_error_per_image": "squared error per test image"}, rows),
+    )
+
+
+def weights_picture(model, units: int, *, title: str):
+    """The first `units` first-layer weight vectors as images, 10 to a row, each scaled on its own."""
+    weights = plots.scale_each(first_layer_weights(model)[:units])  # (units, 1, 28, 28), 0 -> mid-grey
+    cols = min(10, len(weights))
+    grid = np.full((math.ceil(len(weights) / cols) * cols, *weights.shape[1:]), 0.5, dtype=np.float32)
+    grid[: len(weights)] = weights
+    return plots.image_grid(grid.reshape(-1, cols, *weights.shape[1:]), title=title)
+
+
+# --- tied-mnist ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tied:
+    """tied-mnist has no settings of its own: the model section is the untied model."""
+
+
+@register_experiment(
+    "tied-mnist",
+    "tied vs untied decoder weights: parameters, test error, learning curves, reconstructions",
+    settings=Tied,
+    defaults={**DATA, "model": {"name": "dense", "hidden": [500, 250], "code_size": 30}},
+    tiny={**TINY, "model": {"hidden": [64], "code_size": 8}},
+)
+def tied_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    cfg, splits, note = image_splits(cfg)
+    train, _, test = splits
+    run = Run(run_dir, cfg, splits)
+    models, histories = {}, {}
+    for tag, variant in (("untied", cfg), ("tied", cfg.with_model(name="tied"))):
+        models[tag], histories[tag] = run.train(tag, variant)
+    rows = [{
+        "model": tag, "parameters": m.num_parameters(), "squared_error_per_image": mean_error(m, test),
+        "final_val_loss": float(histories[tag]["val_loss"][-1]), "train_seconds": run.seconds[tag],
+    } for tag, m in models.items()]
+    fig = plots.learning_curves(histories, metric="recon", title="Tied vs untied: reconstruction loss per epoch")
+    run.picture(fig, "learning-curves.png", "Reconstruction loss (cross-entropy summed over pixels) per epoch")
+    idx = one_per_class(test)
+    fig = rows_picture(
+        [test.x[idx].numpy(), *(reconstruct_all(m, test.x[idx]) for m in models.values())],
+        ["original", *models],
+        title=f"Reconstructions by the untied and tied {widths(train, cfg.model)} autoencoders "
+              "(squared error per test image: " + ", ".join(f"{r['model']} {r['squared_error_per_image']:.2f}" for r in rows) + ")",
+    )
+    run.picture(fig, "reconstructions.png", "A test digit of each class, reconstructed by each model")
+    untied, tied = rows
+    summary = (f"tied vs untied on {note}: {tied['parameters']:,} vs {untied['parameters']:,} parameters, "
+               f"error per image {tied['squared_error_per_image']:.2f} vs {untied['squared_error_per_image']:.2f}")
+    return run.finish(
+        {"summary": summary, "data": note, "rows": rows},
+        table("Tied vs untied", {"model": "model", "parameters": "parameters",
+              "squared_error_per_image": "squared error per test image", "final_val_loss": "final val loss",
+              "train_seconds": "training seconds"}, rows),
+    )
+
+
+# --- conv-mnist ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Conv:
+    decoders: tuple[Literal["upsample", "transpose", "unpool"], ...] = ("upsample", "transpose", "unpool")
+
+
+@register_experiment(
+    "conv-mnist",
+    "conv autoencoder decoders compared: nearest upsampling, transposed conv, max-unpooling",
+    settings=Conv,
+    defaults={"data": {"name": "mnist", "val_fraction": 0.1, "limit": 20000}, "train": {"epochs": 5, "lr": 0.002},
+              "model": {"name": "conv", "channels": [16, 32], "code_size": 32}},
+    tiny={**TINY, "model": {"channels": [4, 8], "code_size": 8}},
+)
+def conv_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    cfg, splits, note = image_splits(cfg)
+    train, _, test = splits
+    run = Run(run_dir, cfg, splits)
+    models, rows = {}, []
+    for decoder in cfg.experiment.decoders:
+        model, history = run.train(decoder, cfg.with_model(decoder=decoder))
+        models[decoder] = model
+        rows.append({"decoder": decoder, "parameters": model.num_parameters(),
+                     "squared_error_per_image": mean_error(model, test),
+                     "seconds_per_epoch": run.seconds[decoder] / len(history["time"])})
+    code_size = cfg.model.get("code_size")
+    pca_err = None
+    if code_size is not None and code_size < train.x[0].numel():
+        pca_err = float(PCABaseline(train.x, code_size, seed=cfg.train.seed).squared_error(test.x).mean())
+    idx = one_per_class(test)
+    fig = rows_picture(
+        [test.x[idx].numpy(), *(reconstruct_all(m, test.x[idx]) for m in models.values())],
+        ["original", *models],
+        title="Conv autoencoder reconstructions by decoder (squared error per test image: "
+              + ", ".join(f"{r['decoder']} {r['squared_error_per_image']:.2f}" for r in rows) + ")",
+    )
+    run.picture(fig, "reconstructions.png", "A test digit of each class through each decoder; unpooling puts each "
+                "value back where the encoder's max was")
+    code = code_size if code_size is not None else "the feature map"
+    notes = [f"Encoder: conv {list(cfg.model.get('channels', []))} with 2x2 max-pooling after each, code {code}. The unpool "
+             "decoder also receives the encoder's pooling switches (where each max was), information beyond the code, "
+             "so its lower error does not mean a better compression."]
+    if pca_err is not None:
+        notes.append(f"PCA-{code_size} on the same digits: {pca_err:.3f} per test image.")
+    best = min(rows, key=lambda r: r["squared_error_per_image"])
+    summary = f"conv decoders on {note}: error per image " + ", ".join(
+        f"{r['decoder']} {r['squared_error_per_image']:.2f}" for r in rows) + f" (best: {best['decoder']})"
+    return run.finish(
+        {"summary": summary, "data": note, "rows": rows, "pca_squared_error_per_image": pca_err},
+        table("Conv decoders", {"decoder": "decoder", "parameters": "parameters",
+              "squared_error_per_image": "squared error per test image", "seconds_per_epoch": "seconds per epoch"},
+              rows, notes),
+    )
+
+
+# --- generate-mnist-grid -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Generate:
+    grid: int = 20  # decoded codes per side of the latent grid
+    samples: int = 32  # random samples drawn
+    steps: int = 10  # interpolation steps between two digits
+
+    def __post_init__(self) -> None:
+        check_positive(self)
+        check(self.steps >= 2, "steps", f"must be a whole number >= 2, got {self.steps!r}")
+
+
+@register_experiment(
+    "generate-mnist-grid",
+    "a 2-d VAE (or autoencoder): decoded latent grid (digit manifold), random samples, interpolation",
+    settings=Generate,
+    defaults={**DATA, "train": {"epochs": 20}, "model": {"name": "vae", "hidden": [512, 256], "code_size": 2}},
+    tiny={**TINY, "model": {"hidden": [64]}, "experiment": {"grid": 6, "samples": 16, "steps": 5}},
+)
+def generate_mnist_grid(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    s, kind, code_size = cfg.experiment, cfg.model["name"], cfg.model.get("code_size", 2)
+    check(kind in ("vae", "dense"), "model.name", f"must be 'vae' or 'dense' (a plain autoencoder), got {kind!r}")
+    check(code_size >= 2, "model.code_size", f"must be at least 2 to draw a 2-d grid, got {code_size}")
+    vae = kind == "vae"
+    if vae and "kl_warmup_steps" not in cfg.model:
+        cfg = cfg.with_model(kl_warmup_steps=1000)
+    cfg, splits, note = image_splits(cfg)
+    train, _, test = splits
+    run = Run(run_dir, cfg, splits)
+    model, _ = run.train(kind)
+    dims = None if code_size == 2 else (0, 1)
+
+    # the grid: the prior's +-2 standard deviations for a VAE; where the training codes lie for an AE
+    grid_kw = {"limits": (-2.0, 2.0)} if vae else {"data": train.subset(range(min(5000, len(train))))}
+    _, fig = latent_grid(model, n=s.grid, dims=dims, **grid_kw)
+    where = "-2..2 in each of z[0], z[1] (the prior's +-2 sd)" if vae else "the region the training codes fill"
+    run.picture(fig, "latent-grid.png", f"Codes on a {s.grid}x{s.grid} grid over {where}, decoded: the digit manifold")
+
+    if vae:
+        _, fig = random_samples(model, s.samples, seed=cfg.train.seed)
+        how = "z drawn from the prior N(0, I), decoded"
+    else:  # a plain autoencoder has no prior: draw codes from a Gaussian fitted to the training codes
+        codes = encode_all(model, train.subset(range(min(5000, len(train)))))
+        rng = np.random.default_rng(cfg.train.seed)
+        z = rng.multivariate_normal(codes.mean(0), np.cov(codes, rowvar=False), size=s.samples).astype(np.float32)
+        with torch.no_grad():
+            images = model.decode(torch.from_numpy(z)).numpy()
+        cols = min(8, s.samples)
+        padded = np.ones((math.ceil(s.samples / cols) * cols, *images.shape[1:]), dtype=np.float32)
+        padded[: len(images)] = images
+        fig = plots.image_grid(padded.reshape(-1, cols, *images.shape[1:]),
+                               title=f"{model.name}: {s.samples} samples from a Gaussian fitted to the codes")
+        how = "z drawn from a Gaussian fitted to the training codes, decoded"
+    run.picture(fig, "samples.png", f"{s.samples} random samples: {how}")
+
+    shown = test.subset(range(min(3000, len(test))))
+    fig = plots.scatter_maps({"code": encode_all(model, shown)[:, :2]}, shown.y.numpy() if shown.y is not None else None,
+                             title=f"{model.name}: codes of {len(shown):,} test digits",
+                             axis_names={"code": ("z[0]", "z[1]")}, classes=test.classes)
+    run.picture(fig, "code-map.png", "Where each test digit's code lies (the mean of q(z|x) for a VAE), by label")
+
+    first = one_per_class(test)
+    pairs = [(a, b) for a, b in ((0, 1), (2, 7), (4, 9), (3, 8)) if max(a, b) < len(first)]
+    rows, labels = [], []
+    for a, b in pairs:
+        path, _ = interpolate(model, test.x[first[a]], test.x[first[b]], steps=s.steps)
+        rows.append(np.concatenate([test.x[first[a]][None].numpy(), path, test.x[first[b]][None].numpy()]))
+        labels.append(f"{a} -> {b}" if test.y is not None else f"pair {len(labels) + 1}")
+    t_values = [f"{t:.2f}" for t in np.linspace(0, 1, s.steps)]
+    fig = rows_picture(rows, labels, col_labels=["input A", *t_values, "input B"],
+                       title=f"{model.name}: decoding the straight line between two test digits' codes")
+    run.picture(fig, "interpolation.png", "Each row: input A, the codes from A to B decoded in equal steps, input B")
+
+    terms = evaluate(model, test)
+    err = mean_error(model, test)
+    results: dict[str, Any] = {"data": note, "model": kind, "code_size": code_size,
+                               "squared_error_per_image": err, "test_loss": terms["loss"]}
+    measures = [["squared error per test image", err], ["test reconstruction loss (nats)", terms["recon"]]]
+    if vae:
+        results["negative_elbo"] = terms["recon"] + terms["kl"]
+        results["kl"] = terms["kl"]
+        measures += [["test KL(q(z|x) || N(0, I)) (nats)", terms["kl"]],
+                     ["test negative ELBO (nats per digit)", results["negative_elbo"]]]
+    summary = f"{kind} with a {code_size}-d code on {note}: squared error per test image {err:.2f}" + (
+        f", negative ELBO {results['negative_elbo']:.1f} nats" if vae else "")
+    return run.finish({"summary": summary, **results, "train_seconds": run.seconds},
+                      table("Test measures", ["measure", "value"], measures))

@@ -1,0 +1,142 @@
+"""Data into models, a batch at a time: the helpers `models/`, `training/`, `analysis/` and the
+applications share.
+
+`as_inputs` accepts what every entry point accepts (a tensor, an array, a memmap, an (x, y) pair or
+a Dataset); `check_inputs` checks it against a model; `map_batches` runs a function of the model
+over it in eval mode without gradients; `encode_all` and `reconstruct_all` are the two such
+functions everyone wants, as numpy arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..errors import DataError
+from .memmap import MemmapArray, as_memmap_array, chunk_rows, is_memmap
+
+
+def _tensor(value: Any, what: str) -> Tensor:
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(value))
+    raise DataError(f"{what}: expected a tensor or numpy array, got {type(value).__name__}")
+
+
+def as_inputs(data: Any, what: str = "data") -> tuple[Tensor | MemmapArray, Tensor | None]:
+    """Accept a tensor, an array, a memmap, an (x, y) pair or an object with `.x` and `.y`.
+
+    A memory-mapped array stays on disk: it comes back as a MemmapArray, read a batch at a time.
+    """
+    y = None
+    if hasattr(data, "x") and not isinstance(data, (Tensor, np.ndarray, MemmapArray)):
+        data, y = data.x, getattr(data, "y", None)
+    elif isinstance(data, tuple):
+        if len(data) != 2:
+            raise DataError(f"{what}: a tuple must be (x, y), got {len(data)} items")
+        data, y = data
+    if is_memmap(data):
+        x = as_memmap_array(data, what)
+    else:
+        x = _tensor(data, what)
+        if not x.is_floating_point():
+            raise DataError(f"{what}: inputs must be floating point, got {x.dtype}; scale them to [0, 1] first")
+        if x.dtype != torch.float32:  # numpy's float64 default, or half precision: models compute in float32
+            x = x.float()
+    if y is not None:
+        y = _tensor(y, f"{what} labels")
+        if y.shape[0] != x.shape[0]:
+            raise DataError(f"{what}: {x.shape[0]} samples but {y.shape[0]} labels")
+    return x, y
+
+
+def as_tensors(data: Any, what: str = "data") -> tuple[Tensor, Tensor | None]:
+    """Like `as_inputs`, with memory-mapped data read into memory whole."""
+    x, y = as_inputs(data, what)
+    return (x[:] if isinstance(x, MemmapArray) else x), y
+
+
+def check_inputs(model, x: Tensor | MemmapArray, y: Tensor | None = None) -> None:
+    """`model.check_data`, a chunk at a time for memory-mapped data (uint8 needs only its shape checked),
+    and `model.check_labels(y)` once, for models that take labels (so no step has to check them)."""
+    if y is not None and hasattr(model, "check_labels"):
+        model.check_labels(y)
+    if not isinstance(x, MemmapArray):
+        model.check_data(x)
+        return
+    if x.in_unit_range:  # uint8 / 255: finite and in [0, 1] by construction
+        model.check_data(x[:1])
+        return
+    rows = chunk_rows(4 * math.prod(x.shape[1:]))
+    for start in range(0, max(len(x), 1), rows):
+        model.check_data(x[start : start + rows])
+
+
+def inputs_of(model, data: Any, what: str = "data", *, whole: bool = True) -> tuple[Tensor | MemmapArray, Tensor | None]:
+    """(x shaped (N, *input_shape), labels or None) from a Dataset, tensor, array or (x, y) pair.
+
+    whole=False leaves memory-mapped data on disk (flat rows are then reshaped batch by batch).
+    Only the shape is checked: unlike training, analysis may feed inputs outside [0, 1].
+    """
+    x, y = (as_tensors if whole else as_inputs)(data, what)
+    shape = tuple(model.config.input_shape)
+    if isinstance(x, Tensor) and x.ndim == len(shape) and tuple(x.shape) == shape:  # one sample
+        x = x.unsqueeze(0)
+    if x.ndim < 2 or math.prod(x.shape[1:]) != math.prod(shape):
+        raise DataError(f"{what}: samples have shape {tuple(x.shape[1:])} but model '{model.name}' expects {shape}")
+    if x.shape[0] == 0:
+        raise DataError(f"{what}: no samples")
+    return (x.reshape(x.shape[0], *shape) if isinstance(x, Tensor) else x), y
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    return next(iter(model.parameters()), torch.empty(0)).device
+
+
+@contextmanager
+def eval_mode(model: torch.nn.Module) -> Iterator[None]:
+    """Eval mode (no noise, no dropout, VAE codes = mean) for the block, then the previous mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+def map_batches(
+    model, x: Tensor | MemmapArray, fn: Callable[[Tensor], Tensor], *, batch_size: int = 512,
+    shape: tuple[int, ...] | None = None,
+) -> Tensor:
+    """fn over batches of `x` on the model's device, in eval mode without gradients; float32 on the CPU.
+
+    shape: each batch is reshaped to (B, *shape) first (flat rows of memory-mapped images)."""
+    device = model_device(model)
+    parts = []
+    with eval_mode(model), torch.no_grad():
+        for start in range(0, x.shape[0], batch_size):
+            xb = x[start : start + batch_size]  # a MemmapArray reads just these rows
+            xb = xb if shape is None else xb.reshape(len(xb), *shape)
+            parts.append(fn(xb.to(device)).detach().float().cpu())
+    return torch.cat(parts)
+
+
+def encode_all(model, data: Any, *, batch_size: int = 512) -> np.ndarray:
+    """Codes (N, code_size) of every sample, in eval mode; memory-mapped data is read a batch at a time."""
+    x, _ = inputs_of(model, data, whole=False)
+    codes = map_batches(model, x, model.encode, batch_size=batch_size, shape=tuple(model.config.input_shape))
+    return codes.reshape(len(codes), -1).numpy()
+
+
+def reconstruct_all(model, data: Any, *, batch_size: int = 512) -> np.ndarray:
+    """Reconstructions (N, *input_shape) of every sample, in eval mode."""
+    x, _ = inputs_of(model, data, whole=False)
+    shape = tuple(model.config.input_shape)
+    return map_batches(model, x, lambda xb: model(xb).x_hat, batch_size=batch_size, shape=shape).numpy()
