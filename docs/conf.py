@@ -62,5 +62,6 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "min_reported_time": 5,
     "first_notebook_cell": None,
+    "capture_repr": (),  # no stray reprs (a colorbar, a title) under the code blocks
     "plot_gallery": "True",
 }

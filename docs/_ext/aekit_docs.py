@@ -44,8 +44,9 @@ def _get_sg_image_scraper():
 
 
 def _type_name(tp) -> str:
-    text = tp if isinstance(tp, str) else getattr(tp, "__name__", None) or str(tp)
-    return str(text).replace("typing.", "")
+    """`Literal['bce', 'mse']`, `tuple[int, ...] | None`, `float`: the annotation as written."""
+    text = tp.__name__ if isinstance(tp, type) else str(tp)
+    return text.replace("typing.", "")
 
 
 class ConfigKeys(SphinxDirective):

@@ -64,9 +64,10 @@ _, fig = plot_first_layer(models["sparse-kl (rho 0.05, beta 3)"], max_units=64)
 
 # %%
 # Each tile is one code unit's weights on the 784 pixels (grey = 0, light = positive, dark =
-# negative). The sparse units become local stroke and blob detectors, the pen strokes digits are
-# made of, as in Ng's notes; a plain autoencoder's weights look like noise by comparison
-# (try ``plot_first_layer(models["plain (sigmoid code)"])``).
+# negative). The sparse units respond to strokes and parts of digits — a bar, an arc, a loop —
+# each active for the few digits that have ink there. The speckled frame around every tile is the
+# border pixels, which are black in every MNIST digit: their weights get no gradient and keep
+# their random start (``weight_l2=1e-4`` fades them).
 #
-# **Try next:** vary ``sparsity_target`` (0.01 to 0.2) and ``l1_weight``; set
+# **Try next:** compare ``plot_first_layer(models["plain (sigmoid code)"])``; vary ``sparsity_target`` (0.01 to 0.2) and ``l1_weight``; set
 # ``sparsity_momentum=0.9`` to estimate ``rho_hat`` over about ten batches instead of one.

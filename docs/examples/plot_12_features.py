@@ -34,8 +34,9 @@ aekit.fit(model, train, val, epochs=choose(tiny=2, full=30), batch_size=128, lr=
 _, fig = plot_first_layer(model, max_units=40)
 
 # %%
-# Light pixels excite a unit, dark ones inhibit it. A sparse autoencoder's units are localised
-# strokes (lesson 4) — each is active for the digits that have ink along that stroke.
+# Light pixels excite a unit, dark ones inhibit it. A sparse autoencoder's units respond to
+# strokes and parts of digits (lesson 4); the speckled frame is the always-black border pixels,
+# whose weights never move from their random start.
 #
 # The test digits that excite unit 0 most
 # ---------------------------------------
