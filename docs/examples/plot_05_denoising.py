@@ -52,8 +52,9 @@ _, fig = denoising_grid(models["masking"], test, n=10)
 _, fig = denoising_grid(models["salt_and_pepper"], test, n=10)
 
 # %%
-# In every case the output is a clean digit — often a smoother one than the original — and its
-# error to the clean digit is several times smaller than the noisy input's. Masking is the
+# The output is a clean digit — often a smoother one than the original — and the titles give its
+# error to the clean digits next to the noisy input's (at the full budget, masking half the
+# pixels: 0.046 noisy, 0.017 denoised). Masking is the
 # hardest to see through when whole strokes vanish: the model then fills in the most likely stroke,
 # which is not always the one that was there.
 #

@@ -49,8 +49,8 @@ _, fig = reconstruction_grid(models["unpool"], test, n=10)
 fig = learning_curves(histories, title="Three decoders (solid = train, dashed = validation)")
 
 # %%
-# The unpooling decoder is told *where* each maximum was, information that bypasses the 32-number
-# code, and it usually reconstructs with the lowest error and the sharpest edges. Upsampling and
+# Compare the errors in the three titles. The unpooling decoder is told *where* each maximum
+# was, information that bypasses the 32-number code, which tends to give it the sharpest edges. Upsampling and
 # transposed convolutions must rebuild positions from the code alone; transposed convolutions can
 # leave a faint checkerboard texture.
 #

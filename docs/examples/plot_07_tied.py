@@ -45,8 +45,9 @@ fig = image_grid(np.stack(rows), title="Test digits, then the untied and the tie
 fig = learning_curves(histories, title="Untied vs tied (solid = train, dashed = validation)")
 
 # %%
-# With half the weights, the tied model's reconstructions are close to the untied one's; its
-# training and validation curves stay closer together (less room to overfit).
+# The row labels give each model's test squared error per digit. With half the weights to
+# learn, the tied model has less room to overfit: compare the gap between its training and
+# validation curves with the untied model's.
 #
 # **Try next:** tied layers in greedy pretraining, ``pretrain_layerwise(..., layer_kind="tied")``
 # (next lesson).

@@ -55,9 +55,11 @@ ax.legend(frameon=False)
 ax.set_title("Encoder + softmax on few labels")
 
 # %%
-# With few labels the pretrained encoder gives the better classifiers: its code already separates
-# the digits (lesson 3), so little has to be learnt from the labels. As labels grow, training from
-# scratch catches up.
+# What to look for: with few labels, a well-trained encoder's code already separates the digits
+# (lesson 3), so the pretrained classifiers should start higher, and training from scratch should
+# catch up as labels grow (``aekit experiment run self-taught-mnist`` measured this on full MNIST;
+# see docs/EXPERIMENTS.md). At the tiny budget the autoencoder is barely trained and the frozen
+# encoder in particular is far behind.
 #
 # **Try next:** ``freeze=1`` freezes only the first layer; pretrain with denoising layers
 # (lesson 8) and fine-tune that stack; ``aekit experiment run self-taught-mnist``.
