@@ -1,0 +1,67 @@
+"""Sphinx configuration of aekit's site: user guide (Markdown), API reference, example gallery.
+
+Build: ``python -m sphinx -W --keep-going -b html docs docs/_build/html``. The gallery's budget is
+``AEKIT_DOCS_BUDGET`` (``full`` by default, ``tiny`` in CI; docs/examples/_budget.py).
+"""
+
+import os
+import sys
+import types
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "_ext"))
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import aekit  # noqa: E402
+
+# autosummary imports every module it lists; aekit.__main__ would run the command line
+sys.modules.setdefault("aekit.__main__", types.ModuleType("aekit.__main__"))
+
+project = "aekit"
+author = "the aekit authors"
+copyright = "the aekit authors, MIT licence"
+release = version = aekit.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.viewcode",
+    "myst_parser",
+    "sphinx_gallery.gen_gallery",
+    "aekit_docs",
+]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+exclude_patterns = ["_build", "HELPERS.md", "examples/README.rst", "auto_examples/*.ipynb",
+                    "auto_examples/*.py", "auto_examples/*.zip", "auto_examples/*.codeobj.json"]
+templates_path = ["_templates"]
+myst_enable_extensions = ["colon_fence", "deflist"]
+myst_heading_anchors = 3
+
+autosummary_generate = True
+autodoc_member_order = "bysource"
+autodoc_typehints = "description"
+# a module's own members only: names a package re-exports are documented once, where they are defined
+autodoc_default_options = {"show-inheritance": True, "ignore-module-all": True}
+
+html_theme = "furo"
+html_title = f"aekit {version}"
+html_static_path = []
+
+budget = os.environ.get("AEKIT_DOCS_BUDGET", "full")
+sphinx_gallery_conf = {
+    "examples_dirs": "examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "ignore_pattern": r"(__init__|_budget)\.py",
+    "within_subsection_order": "FileNameSortKey",
+    # aekit's pyplot-free figures first: pyplot's own scraper closes its figures after saving them
+    "image_scrapers": ("aekit_docs", "matplotlib"),
+    "remove_config_comments": True,
+    "download_all_examples": False,
+    "show_memory": False,
+    "min_reported_time": 5,
+    "first_notebook_cell": None,
+    "capture_repr": (),  # no stray reprs (a colorbar, a title) under the code blocks
+    "plot_gallery": "True",
+}
