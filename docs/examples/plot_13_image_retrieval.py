@@ -3,7 +3,7 @@
 ============================
 
 An autoencoder's codes are a compact index: to find images like a query, encode it and look for
-the nearest codes (:class:`aekit.retrieval.CodeIndex`, cosine distance). Relevance is measured by
+the nearest codes (:class:`aekit.analysis.retrieval.CodeIndex`, cosine distance). Relevance is measured by
 labels the model never saw: a retrieved digit is a hit when it is the same digit as the query.
 """
 
@@ -14,7 +14,7 @@ from _budget import BUDGET, choose
 import aekit
 from aekit.analysis import image_grid
 from aekit.data import load_dataset
-from aekit.retrieval import CodeIndex, compare_retrieval
+from aekit.analysis.retrieval import CodeIndex, compare_retrieval
 
 data = load_dataset("mnist-mini", "train").take(choose(tiny=512, full=None), seed=0)
 train, val = data.split(0.1, seed=0)

@@ -15,7 +15,7 @@ from _budget import BUDGET, choose
 
 import aekit
 from aekit.data import load_dataset
-from aekit.retrieval import CodeIndex, compare_retrieval
+from aekit.analysis.retrieval import CodeIndex, compare_retrieval
 
 train = load_dataset("bbc-news", "train")
 test = load_dataset("bbc-news", "test")
