@@ -114,15 +114,31 @@ class Autoencoder(nn.Module):
 
     def reconstruction_loss(self, x: Tensor, output: Output) -> Tensor:
         """Summed over a sample's features, averaged over the batch (so MSE is squared error per sample)."""
-        target = x.reshape(x.shape[0], -1)
+        logits = output.logits
+        if logits is None:  # an Output made by hand, with x_hat only
+            sigmoid = self.config.output_activation == "sigmoid"
+            logits = torch.logit(output.x_hat, eps=1e-6) if sigmoid else output.x_hat
+        return self.reconstruction_error(x, logits).mean()
+
+    def reconstruction_error(self, x: Tensor, logits: Tensor) -> Tensor:
+        """Per-sample error, summed over features: (B, *shape), logits (..., B, *shape) -> (..., B).
+
+        It is -log p(x | z) of the decoder's likelihood up to a constant: Bernoulli for bce (no constant),
+        Gaussian with variance 1/2 for mse (the constant is D/2 * log(pi), see `decoder_log_constant`).
+        Leading dimensions of `logits` (e.g. k importance samples) broadcast against x.
+        """
+        target = x.reshape(x.shape[0], -1).float()
+        logits = logits.reshape(*logits.shape[: logits.ndim - x.ndim], *target.shape).float()
         if self.config.recon_loss == "bce":
-            logits = output.logits if output.logits is not None else torch.logit(output.x_hat, eps=1e-6)
-            per_elem = F.binary_cross_entropy_with_logits(
-                logits.reshape_as(target).float(), target.float(), reduction="none"
-            )
+            target = target.expand_as(logits)
+            per_elem = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
         else:
-            per_elem = (output.x_hat.reshape_as(target).float() - target.float()) ** 2
-        return per_elem.sum(dim=1).mean()
+            per_elem = (self.activate_output(logits) - target) ** 2
+        return per_elem.sum(dim=-1)
+
+    def decoder_log_constant(self) -> float:
+        """log p(x|z) = -reconstruction_error - this: 0 for Bernoulli, D/2 log(pi) for mse's Gaussian (var 1/2)."""
+        return 0.0 if self.config.recon_loss == "bce" else 0.5 * self.config.input_dim * math.log(math.pi)
 
     def penalties(self, x: Tensor, output: Output) -> dict[str, Tensor]:
         """Extra loss terms; subclasses extend this with `{**super().penalties(x, output), ...}`."""

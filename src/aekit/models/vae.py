@@ -12,6 +12,7 @@ optimiser step in `fit`) and is part of the state_dict, so a resumed run continu
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -105,14 +106,39 @@ class VariationalAutoencoder(Autoencoder):
         """{"loss": recon + beta * w * kl (+ base penalties), "recon", "kl", "kl_weight": beta * w, ...}."""
         recon = self.reconstruction_loss(x, output)
         kl = gaussian_kl(output.extras["mu"].float(), output.extras["logvar"].float()).mean()
-        weight = self.config.beta * self.kl_weight
+        weight = self.advance_warmup()
         others = self.penalties(x, output)
         total = recon + weight * kl
         for value in others.values():
             total = total + value
+        return {"loss": total, "recon": recon, "kl": kl, "kl_weight": recon.new_tensor(weight), **others}
+
+    def advance_warmup(self) -> float:
+        """The KL weight beta * w of this step; counts the step when it is an optimiser step (training, with grad)."""
+        weight = self.config.beta * self.kl_weight
         if self.training and torch.is_grad_enabled():
             self.kl_step += 1
-        return {"loss": total, "recon": recon, "kl": kl, "kl_weight": recon.new_tensor(weight), **others}
+        return weight
+
+    def log_importance_weights(
+        self, x: Tensor, k: int, *, kl_weight: float = 1.0, generator: torch.Generator | None = None,
+        posterior: tuple[Tensor, Tensor] | None = None,
+    ) -> Tensor:
+        """log p(x | z_i) + kl_weight * (log p(z_i) - log q(z_i | x)) for k draws z_i ~ q(z|x): (k, B).
+
+        With kl_weight 1 these are the log importance weights whose log-mean-exp is the IWAE bound
+        (Burda et al. 2016) and, as k grows, log p(x). `posterior` = (mu, logvar) if already computed.
+        """
+        mu, logvar = self.posterior(x) if posterior is None else posterior
+        mu, logvar = mu.float(), logvar.float()
+        eps = torch.randn(k, *mu.shape, generator=generator, device=mu.device)  # a generator on mu's device
+        z = mu + torch.exp(0.5 * logvar) * eps  # (k, B, code_size)
+        logits = self.decode_logits(z.reshape(-1, mu.shape[1]).to(mu.dtype))  # (k * B, *input_shape)
+        log_px_z = -self.reconstruction_error(x, logits.reshape(k, *x.shape)) - self.decoder_log_constant()
+        log_2pi = math.log(2 * math.pi)
+        log_pz = -0.5 * (z.pow(2) + log_2pi).sum(dim=-1)
+        log_qz = -0.5 * (eps.pow(2) + logvar + log_2pi).sum(dim=-1)
+        return log_px_z + kl_weight * (log_pz - log_qz)
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
