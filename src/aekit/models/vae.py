@@ -51,8 +51,22 @@ def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1)
 
 
+class GaussianPrior:
+    """`sample(n)` for an autoencoder whose codes are pushed to the prior N(0, prior_std^2 I) (VAE, WAE)."""
+
+    prior_std: float = 1.0
+
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
+        """n new samples decoded from z ~ N(0, prior_std^2 I): (n, *input_shape)."""
+        positive("n", n)
+        param = next(self.parameters())
+        z = torch.randn(n, self.code_size, generator=generator, device=param.device)
+        return self.decode((self.prior_std * z).to(param.dtype))
+
+
 @register_model("vae")
-class VariationalAutoencoder(Autoencoder):
+class VariationalAutoencoder(GaussianPrior, Autoencoder):
     """Variational autoencoder: Gaussian code, reparameterised sampling, KL to N(0, I) with beta and warm-up.
 
     Kingma & Welling (2014), Auto-Encoding Variational Bayes.
@@ -140,10 +154,3 @@ class VariationalAutoencoder(Autoencoder):
         log_qz = -0.5 * (eps.pow(2) + logvar + log_2pi).sum(dim=-1)
         return log_px_z + kl_weight * (log_pz - log_qz)
 
-    @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
-        """n new samples decoded from z ~ N(0, I): (n, *input_shape)."""
-        positive("n", n)
-        device = self.kl_step.device
-        z = torch.randn(n, self.config.code_size, generator=generator, device=device)
-        return self.decode(z.to(next(self.parameters()).dtype))
