@@ -73,6 +73,9 @@ class Autoencoder(nn.Module):
 
     Config: ClassVar[type[AutoencoderConfig]] = AutoencoderConfig
     name: ClassVar[str] = "autoencoder"
+    # True for models conditioned on labels (cvae): the trainer calls forward(x, y=labels) (labels or
+    # None), and `check_labels(y)` once per fit. Without labels they must still encode and decode.
+    conditional: ClassVar[bool] = False
 
     def __init__(self, config: AutoencoderConfig) -> None:
         super().__init__()

@@ -13,6 +13,7 @@ optimiser step in `fit`) and is part of the state_dict, so a resumed run continu
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -59,10 +60,14 @@ class GaussianPrior:
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
         """n new samples decoded from z ~ N(0, prior_std^2 I): (n, *input_shape)."""
+        return self.decode(self.prior_codes(n, generator=generator))
+
+    def prior_codes(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
+        """n draws z ~ N(0, prior_std^2 I): (n, code_size), on the model's device and in its dtype."""
         positive("n", n)
         param = next(self.parameters())
         z = torch.randn(n, self.code_size, generator=generator, device=param.device)
-        return self.decode((self.prior_std * z).to(param.dtype))
+        return (self.prior_std * z).to(param.dtype)
 
 
 @register_model("vae")
@@ -101,12 +106,15 @@ class VariationalAutoencoder(GaussianPrior, Autoencoder):
         return self.decoder(z).reshape(z.shape[0], *self.config.input_shape)
 
     def forward(self, x: Tensor) -> Output:
-        mu, logvar = self.posterior(x)
+        return self.output_from_posterior(*self.posterior(x), self.decode_logits)
+
+    def output_from_posterior(self, mu: Tensor, logvar: Tensor, decode_logits: Callable[[Tensor], Tensor]) -> Output:
+        """Decode a reparameterised draw from q(z|x) = N(mu, exp(logvar)) in training, mu in eval."""
         if self.training:
             z_sample = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
         else:
             z_sample = mu
-        logits = self.decode_logits(z_sample)
+        logits = decode_logits(z_sample)
         extras = {"mu": mu, "logvar": logvar, "z_sample": z_sample}
         return Output(x_hat=self.activate_output(logits), z=mu, logits=logits, extras=extras)
 

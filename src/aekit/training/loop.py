@@ -301,7 +301,8 @@ def evaluate(model, data: Any, *, batch_size: int = 512, device: str | torch.dev
         for start in range(0, x.shape[0], batch_size):
             xb = x[start : start + batch_size].to(device, non_blocking=True)
             yb = y[start : start + batch_size].to(device) if y is not None else None
-            terms = model.loss(xb, model(xb), y=yb)
+            out = model(xb, y=yb) if getattr(model, "conditional", False) else model(xb)
+            terms = model.loss(xb, out, y=yb)
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + float(value) * xb.shape[0]
     finally:
@@ -508,7 +509,7 @@ class Trainer:
                 xb = self._batch(x, idx)
                 yb = self._batch(y, idx)
                 with _autocast(device, cfg.amp):
-                    out = self.forward(xb)
+                    out = self.forward(xb, y=yb) if getattr(model, "conditional", False) else self.forward(xb)
                     terms = model.loss(xb, out, y=yb)
                 loss = terms["loss"]
                 unchecked.append(loss.detach())
