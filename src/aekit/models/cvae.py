@@ -81,11 +81,12 @@ class ConditionalVAE(VariationalAutoencoder):
         return self.activate_output(self.decode_logits(z, y=y))
 
     def forward(self, x: Tensor, *, y: Tensor | None = None) -> Output:
+        x, target = self.training_input(x)
         c = self.condition(y, x.shape[0], device=x.device)
         if y is not None and self.training and self.config.label_dropout > 0:
             keep = torch.rand(x.shape[0], 1, device=x.device) >= self.config.label_dropout
             c = c * keep
-        return self.output_from_posterior(*self.posterior(x, c=c), lambda z: self.decode_logits(z, c=c))
+        return self.output_from_posterior(*self.posterior(x, c=c), lambda z: self.decode_logits(z, c=c), target=target)
 
     @torch.no_grad()
     def sample(self, n: int, *, y: Tensor | int | None = None, generator: torch.Generator | None = None) -> Tensor:

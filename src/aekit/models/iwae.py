@@ -51,6 +51,7 @@ class ImportanceWeightedAutoencoder(VariationalAutoencoder):
 
     def loss(self, x: Tensor, output: Output, *, y: Tensor | None = None) -> dict[str, Tensor]:
         """{"loss": -L_k (+ base penalties), "bound": L_k, "recon" and "kl" as the VAE logs them, ...}."""
+        x = self.loss_target(x, output)
         posterior = (output.extras["mu"], output.extras["logvar"])
         weight = self.advance_warmup()
         bound = log_mean_exp(self.log_importance_weights(x, self.config.samples, kl_weight=weight, posterior=posterior))

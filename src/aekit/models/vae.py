@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ..config import layer_widths, non_negative, positive
+from ..config import check, layer_widths, non_negative, positive
 from ..registry import register_model
 from .base import Activation, Autoencoder, AutoencoderConfig, Output, flatten
 from .dense import mlp
@@ -33,6 +33,9 @@ class VAEConfig(AutoencoderConfig):
     decoder_hidden: tuple[int, ...] | None = None  # None mirrors `hidden`
     beta: float = 1.0  # KL weight; > 1 is the beta-VAE (Higgins et al. 2017)
     kl_warmup_steps: int = 0  # optimiser steps over which the KL weight rises linearly 0 -> 1; 0 = none
+    # dynamic binarisation (Burda et al. 2016): in training every step sees each pixel as a fresh
+    # Bernoulli draw with its intensity as probability, as input and as target; needs data in [0, 1]
+    binarize: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -41,6 +44,7 @@ class VAEConfig(AutoencoderConfig):
         layer_widths("decoder_hidden", self.decoder_hidden)
         non_negative("beta", self.beta)
         non_negative("kl_warmup_steps", self.kl_warmup_steps)
+        check(not self.binarize or self.recon_loss == "bce", "binarize", "needs recon_loss 'bce' (binary pixels)")
 
     @property
     def decoder_widths(self) -> tuple[int, ...]:
@@ -106,16 +110,30 @@ class VariationalAutoencoder(GaussianPrior, Autoencoder):
         return self.decoder(z).reshape(z.shape[0], *self.config.input_shape)
 
     def forward(self, x: Tensor) -> Output:
-        return self.output_from_posterior(*self.posterior(x), self.decode_logits)
+        x, target = self.training_input(x)
+        return self.output_from_posterior(*self.posterior(x), self.decode_logits, target=target)
 
-    def output_from_posterior(self, mu: Tensor, logvar: Tensor, decode_logits: Callable[[Tensor], Tensor]) -> Output:
+    def training_input(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """(input, {"target": input}) binarised afresh in training with `binarize`, else (x, {})."""
+        if not (self.training and self.config.binarize):
+            return x, {}
+        x = torch.bernoulli(x.clamp(0, 1))
+        return x, {"target": x}
+
+    def loss_target(self, x: Tensor, output: Output) -> Tensor:
+        """What the loss reconstructs: the binarised input the forward pass drew, or x."""
+        return output.extras.get("target", x)
+
+    def output_from_posterior(
+        self, mu: Tensor, logvar: Tensor, decode_logits: Callable[[Tensor], Tensor], *, target: dict[str, Tensor]
+    ) -> Output:
         """Decode a reparameterised draw from q(z|x) = N(mu, exp(logvar)) in training, mu in eval."""
         if self.training:
             z_sample = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
         else:
             z_sample = mu
         logits = decode_logits(z_sample)
-        extras = {"mu": mu, "logvar": logvar, "z_sample": z_sample}
+        extras = {"mu": mu, "logvar": logvar, "z_sample": z_sample, **target}
         return Output(x_hat=self.activate_output(logits), z=mu, logits=logits, extras=extras)
 
     @property
@@ -126,6 +144,7 @@ class VariationalAutoencoder(GaussianPrior, Autoencoder):
 
     def loss(self, x: Tensor, output: Output, *, y: Tensor | None = None) -> dict[str, Tensor]:
         """{"loss": recon + beta * w * kl (+ base penalties), "recon", "kl", "kl_weight": beta * w, ...}."""
+        x = self.loss_target(x, output)
         recon = self.reconstruction_loss(x, output)
         kl = gaussian_kl(output.extras["mu"].float(), output.extras["logvar"].float()).mean()
         weight = self.advance_warmup()
