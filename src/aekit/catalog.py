@@ -12,6 +12,7 @@ from pathlib import Path
 
 # model name -> the first line of its class docstring
 MODELS = {
+    'aae': 'Adversarial autoencoder: a discriminator on the codes pushes them to a Gaussian prior.',
     'contractive': (
         "Dense autoencoder penalising the squared Frobenius norm of the encoder's "
         'Jacobian dz/dx.'

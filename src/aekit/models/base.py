@@ -107,6 +107,14 @@ class Autoencoder(nn.Module):
                 total = total + value
         return {"loss": total, **terms}
 
+    def optimizer_groups(self) -> dict[str, list[nn.Parameter]]:
+        """The parameters of each optimiser, keyed by the loss entry it minimises; "loss" comes first.
+
+        One optimiser for everything by default. A model with more (aae: autoencoder and
+        discriminator) lists each; per batch `fit` steps them in this order, each after its own
+        forward pass and `loss` call, so every step sees the previous one's update (alternating)."""
+        return {"loss": list(self.parameters())}
+
     def init_from_data(self, x: Tensor, *, seed: int = 0) -> None:
         """Data-dependent initialisation, called by `fit` before the first step of a new run (not on
         resume) with the training inputs (a seeded sample of memory-mapped data). Default: nothing."""

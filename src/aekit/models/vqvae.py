@@ -104,8 +104,15 @@ class VQVAE(Autoencoder):
         return self.nearest(self.encode_continuous(x))
 
     def encode(self, x: Tensor) -> Tensor:
-        """The quantised code, flat: (B, m * d), every d-block a codebook entry."""
-        return self.codebook[self.code_indices(x)].reshape(x.shape[0], -1)
+        """The quantised code, flat: (B, m * d), every d-block a codebook entry (up to rounding: the
+        straight-through sum lets gradients reach the encoder, e.g. for a classifier on the codes)."""
+        z_e = self.encode_continuous(x)
+        return self.straight_through(z_e, self.codebook[self.nearest(z_e)]).reshape(x.shape[0], -1)
+
+    @staticmethod
+    def straight_through(z_e: Tensor, z_q: Tensor) -> Tensor:
+        """z_q in the forward pass, the identity to z_e in the backward pass."""
+        return z_e + (z_q.to(z_e.dtype) - z_e).detach()
 
     def decode_logits(self, z: Tensor) -> Tensor:
         return self.decoder(z.reshape(z.shape[0], -1)).reshape(z.shape[0], *self.config.input_shape)
@@ -116,8 +123,7 @@ class VQVAE(Autoencoder):
         if self.training and torch.is_grad_enabled():
             self._update_codebook(z_e.detach().float(), indices)
         z_q = self.codebook[indices].to(z_e.dtype)  # (B, m, d)
-        z_st = z_e + (z_q - z_e).detach()  # straight-through: forward z_q, backward identity to z_e
-        logits = self.decode_logits(z_st.reshape(x.shape[0], -1))
+        logits = self.decode_logits(self.straight_through(z_e, z_q).reshape(x.shape[0], -1))
         return Output(
             x_hat=self.activate_output(logits), z=z_q.reshape(x.shape[0], -1), logits=logits,
             extras={"z_e": z_e, "indices": indices},
