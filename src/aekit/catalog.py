@@ -108,6 +108,10 @@ EXPERIMENTS = {
         'a 2-d VAE (or autoencoder): decoded latent grid (digit manifold), random '
         'samples, interpolation'
     ),
+    'generative-mnist': (
+        'generative autoencoders on MNIST: test NLL, Fréchet distance, precision/recall, '
+        'reconstruction, time'
+    ),
     'imdb-bn-dropout': (
         'IMDb dense autoencoder (512-256-128-256-512, BCE): learning curves with/without '
         'batch norm, dropout, adam vs adagrad'
