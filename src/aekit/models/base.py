@@ -139,7 +139,8 @@ class Autoencoder(nn.Module):
         Leading dimensions of `logits` (e.g. k importance samples) broadcast against x.
         """
         target = x.reshape(x.shape[0], -1).float()
-        logits = logits.reshape(*logits.shape[: logits.ndim - x.ndim], *target.shape).float()
+        lead = logits.shape[: logits.ndim - 1 - len(self.config.input_shape)]  # e.g. (k,) importance samples
+        logits = logits.reshape(*lead, *target.shape).float()
         if self.config.recon_loss == "bce":
             target = target.expand_as(logits)
             per_elem = F.binary_cross_entropy_with_logits(logits, target, reduction="none")

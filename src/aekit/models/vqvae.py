@@ -12,7 +12,7 @@ its nearest entry of a learned codebook, so a digit is coded as `positions` indi
   Under DDP, buffers follow rank 0 (DDP broadcasts them), so the averages see rank 0's batches only.
 - The prior over indices is a first-order autoregressive (Markov) model: p(i_1) p(i_2|i_1) ...
   p(i_m|i_{m-1}), one transition table per position, counted from the training codes by `fit_prior`
-  (exact maximum likelihood, add-`prior_smoothing`). The paper fits a PixelCNN over a 2-D grid of
+  (exact maximum likelihood, add-`prior_smoothing`); before that it is uniform. The paper fits a PixelCNN over a 2-D grid of
   indices; a table of bigrams is the smallest model that still captures dependence between positions.
 """
 
@@ -26,7 +26,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..config import check, layer_widths, non_negative, positive
-from ..errors import ConfigError
 from ..registry import register_model
 from .base import Activation, Autoencoder, AutoencoderConfig, Output, flatten
 from .dense import mlp
@@ -187,10 +186,8 @@ class VQVAE(Autoencoder):
 
     @torch.no_grad()
     def sample_indices(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
-        """n codes drawn from the prior: (n, m) indices."""
+        """n codes drawn from the prior: (n, m) indices; uniform until `fit_prior` counts the training codes."""
         positive("n", n)
-        if self.prior_first.sum() == 0:
-            raise ConfigError("vq-vae: the prior over code indices is not fitted; call model.fit_prior(train_data) first")
         alpha = self.config.prior_smoothing
         first = torch.multinomial((self.prior_first + alpha).cpu(), n, replacement=True, generator=generator)
         out = [first]
