@@ -132,21 +132,18 @@ class Autoencoder(nn.Module):
         return self.reconstruction_error(x, logits).mean()
 
     def reconstruction_error(self, x: Tensor, logits: Tensor) -> Tensor:
-        """Per-sample error, summed over features: (B, *shape), logits (..., B, *shape) -> (..., B).
+        """Per-sample error summed over features, of logits (B, ...) against x (B, ...): (B,).
 
         It is -log p(x | z) of the decoder's likelihood up to a constant: Bernoulli for bce (no constant),
         Gaussian with variance 1/2 for mse (the constant is D/2 * log(pi), see `decoder_log_constant`).
-        Leading dimensions of `logits` (e.g. k importance samples) broadcast against x.
         """
         target = x.reshape(x.shape[0], -1).float()
-        lead = logits.shape[: logits.ndim - 1 - len(self.config.input_shape)]  # e.g. (k,) importance samples
-        logits = logits.reshape(*lead, *target.shape).float()
+        logits = logits.reshape_as(target).float()
         if self.config.recon_loss == "bce":
-            target = target.expand_as(logits)
             per_elem = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
         else:
             per_elem = (self.activate_output(logits) - target) ** 2
-        return per_elem.sum(dim=-1)
+        return per_elem.sum(dim=1)
 
     def decoder_log_constant(self) -> float:
         """log p(x|z) = -reconstruction_error - this: 0 for Bernoulli, D/2 log(pi) for mse's Gaussian (var 1/2)."""

@@ -57,7 +57,7 @@ def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
 
 
 class GaussianPrior:
-    """`sample(n)` for an autoencoder whose codes are pushed to the prior N(0, prior_std^2 I) (VAE, WAE)."""
+    """`sample(n)` for an autoencoder whose codes are pushed to the prior N(0, prior_std^2 I) (vae, wae, aae)."""
 
     prior_std: float = 1.0
 
@@ -175,7 +175,8 @@ class VariationalAutoencoder(GaussianPrior, Autoencoder):
         eps = torch.randn(k, *mu.shape, generator=generator, device=mu.device)  # a generator on mu's device
         z = mu + torch.exp(0.5 * logvar) * eps  # (k, B, code_size)
         logits = self.decode_logits(z.reshape(-1, mu.shape[1]).to(mu.dtype))  # (k * B, *input_shape)
-        log_px_z = -self.reconstruction_error(x, logits.reshape(k, *x.shape)) - self.decoder_log_constant()
+        targets = x.reshape(1, len(x), -1).expand(k, -1, -1).reshape(k * len(x), -1)  # x once per draw
+        log_px_z = -self.reconstruction_error(targets, logits).reshape(k, len(x)) - self.decoder_log_constant()
         log_2pi = math.log(2 * math.pi)
         log_pz = -0.5 * (z.pow(2) + log_2pi).sum(dim=-1)
         log_qz = -0.5 * (eps.pow(2) + logvar + log_2pi).sum(dim=-1)
