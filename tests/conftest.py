@@ -91,3 +91,11 @@ def full_data_dir():
     if d is None:
         pytest.skip("full MNIST is absent: set AEKIT_DATA_DIR to a folder holding mnist/ (or put it in ../shared/data)")
     return d
+
+
+@pytest.fixture(scope="session")
+def feature_clf(tmp_path_factory):
+    """The sample-quality feature classifier, trained once per session on mnist-mini (~5 s)."""
+    from aekit.analysis.quality import feature_classifier
+
+    return feature_classifier("mnist-mini", cache_dir=tmp_path_factory.mktemp("classifiers"))

@@ -120,3 +120,32 @@ def test_batch_size_must_split_over_the_processes(monkeypatch, real_batch):
     with pytest.raises(aekit.ConfigError, match="batch_size: 32 does not split over 3 processes"):
         aekit.fit(aekit.create_model("dense", input_shape=(1, 28, 28), hidden=[8], code_size=2),
                   real_batch[:64], batch_size=32, progress=False)
+
+
+AAE_WORKER = textwrap.dedent(
+    """
+    import sys, torch
+    import aekit
+    from aekit.data import load_dataset
+    torch.set_num_threads(1)
+    out = sys.argv[1]
+    x = load_dataset("digits", "train").x[:128]
+    model = aekit.create_model("aae", input_shape=(1, 8, 8), hidden=(16,), code_size=2, discriminator_hidden=(8,))
+    options = dict(batch_size=32, progress=False, amp="bf16")
+    aekit.fit(model, x, epochs=1, run_dir=out + "/run", **options)
+    aekit.fit(model, x, epochs=2, run_dir=out + "/run", resume=True, **options)
+    torch.save(model.state_dict(), f"{out}/rank{torch.distributed.get_rank()}.pt")
+    """
+)
+
+
+def test_two_optimisers_train_data_parallel_and_resume(tmp_path, one_torchrun_at_a_time):
+    """The AAE's alternating steps under DDP (each step averages its own gradients), with AMP and resume."""
+    script = tmp_path / "worker.py"
+    script.write_text(AAE_WORKER)
+    run_quietly([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+                 str(script), str(tmp_path)])
+    rank0, rank1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
+    _, meta = ckpt.read(tmp_path / "run" / ckpt.CHECKPOINT_FILE)
+    assert meta["history"]["epoch"] == [1, 2] and "train_discriminator_loss" in meta["history"]

@@ -128,3 +128,19 @@ def test_warmup_step_is_saved_and_resumes_exactly(real_batch, tmp_path):
 def test_bad_config_names_the_key(values, key):
     with pytest.raises(aekit.ConfigError, match=key):
         aekit.create_model("vae", input_shape=SHAPE, **values)
+
+
+@pytest.mark.parametrize("name", ["vae", "iwae"])
+def test_dynamic_binarisation_draws_fresh_binary_targets_in_training_only(name, real_batch):
+    model = aekit.create_model(name, input_shape=SHAPE, hidden=(32,), code_size=2, binarize=True)
+    x = real_batch[:64]
+    first, second = model(x).extras["target"], model(x).extras["target"]
+    assert set(first.unique().tolist()) == {0.0, 1.0} and not torch.equal(first, second)
+    assert first.mean().item() == pytest.approx(x.mean().item(), abs=0.02)
+    out = model(x)
+    with torch.no_grad():  # the loss reconstructs the draw, not the grey input
+        torch.testing.assert_close(model.loss(x, out)["recon"], model.reconstruction_loss(out.extras["target"], out))
+    model.eval()
+    assert "target" not in model(x).extras
+    with pytest.raises(aekit.ConfigError, match="binarize"):
+        aekit.create_model(name, input_shape=SHAPE, binarize=True, recon_loss="mse", output_activation="linear")

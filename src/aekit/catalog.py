@@ -12,6 +12,7 @@ from pathlib import Path
 
 # model name -> the first line of its class docstring
 MODELS = {
+    'aae': 'Adversarial autoencoder: a discriminator on the codes pushes them to a Gaussian prior.',
     'contractive': (
         "Dense autoencoder penalising the squared Frobenius norm of the encoder's "
         'Jacobian dz/dx.'
@@ -20,11 +21,16 @@ MODELS = {
         'Convolutional autoencoder: conv + max-pool down, upsample / transposed conv / '
         'unpool back up.'
     ),
+    'cvae': 'Conditional VAE: encoder and decoder see the label, so it generates a chosen class.',
     'denoising': (
         'Dense autoencoder trained to reconstruct clean inputs from corrupted copies of '
         'them.'
     ),
     'dense': 'Fully connected autoencoder, shallow or deep, with a mirrored or its own decoder.',
+    'iwae': (
+        'Importance-weighted autoencoder: the VAE trained on the tighter k-sample bound '
+        'on log p(x).'
+    ),
     'linear': (
         'Undercomplete linear autoencoder; trained with MSE its decoder spans the PCA '
         'subspace.'
@@ -44,6 +50,14 @@ MODELS = {
     'vae': (
         'Variational autoencoder: Gaussian code, reparameterised sampling, KL to N(0, I) '
         'with beta and warm-up.'
+    ),
+    'vq-vae': (
+        'Vector-quantised autoencoder: EMA codebook, commitment loss, dead-code restarts, '
+        'Markov prior over indices.'
+    ),
+    'wae': (
+        'Wasserstein autoencoder (WAE-MMD): codes matched to a Gaussian prior by an '
+        'IMQ-kernel MMD penalty.'
     ),
 }
 
@@ -93,6 +107,10 @@ EXPERIMENTS = {
     'generate-mnist-grid': (
         'a 2-d VAE (or autoencoder): decoded latent grid (digit manifold), random '
         'samples, interpolation'
+    ),
+    'generative-mnist': (
+        'generative autoencoders on MNIST: test NLL, Fréchet distance, precision/recall, '
+        'reconstruction, time'
     ),
     'imdb-bn-dropout': (
         'IMDb dense autoencoder (512-256-128-256-512, BCE): learning curves with/without '

@@ -74,6 +74,9 @@ class Autoencoder(nn.Module):
 
     Config: ClassVar[type[AutoencoderConfig]] = AutoencoderConfig
     name: ClassVar[str] = "autoencoder"
+    # True for models conditioned on labels (cvae): the trainer calls forward(x, y=labels) (labels or
+    # None), and `check_labels(y)` once per fit. Without labels they must still encode and decode.
+    conditional: ClassVar[bool] = False
 
     def __init__(self, config: AutoencoderConfig) -> None:
         super().__init__()
@@ -105,6 +108,14 @@ class Autoencoder(nn.Module):
                 total = total + value
         return {"loss": total, **terms}
 
+    def optimizer_groups(self) -> dict[str, list[nn.Parameter]]:
+        """The parameters of each optimiser, keyed by the loss entry it minimises; "loss" comes first.
+
+        One optimiser for everything by default. A model with more (aae: autoencoder and
+        discriminator) lists each; per batch `fit` steps them in this order, each after its own
+        forward pass and `loss` call, so every step sees the previous one's update (alternating)."""
+        return {"loss": list(self.parameters())}
+
     def init_from_data(self, x: Tensor, *, seed: int = 0) -> None:
         """Data-dependent initialisation, called by `fit` before the first step of a new run (not on
         resume) with the training inputs (a seeded sample of memory-mapped data). Default: nothing."""
@@ -115,15 +126,29 @@ class Autoencoder(nn.Module):
 
     def reconstruction_loss(self, x: Tensor, output: Output) -> Tensor:
         """Summed over a sample's features, averaged over the batch (so MSE is squared error per sample)."""
-        target = x.reshape(x.shape[0], -1)
+        logits = output.logits
+        if logits is None:  # an Output made by hand, with x_hat only
+            sigmoid = self.config.output_activation == "sigmoid"
+            logits = torch.logit(output.x_hat, eps=1e-6) if sigmoid else output.x_hat
+        return self.reconstruction_error(x, logits).mean()
+
+    def reconstruction_error(self, x: Tensor, logits: Tensor) -> Tensor:
+        """Per-sample error summed over features, of logits (B, ...) against x (B, ...): (B,).
+
+        It is -log p(x | z) of the decoder's likelihood up to a constant: Bernoulli for bce (no constant),
+        Gaussian with variance 1/2 for mse (the constant is D/2 * log(pi), see `decoder_log_constant`).
+        """
+        target = x.reshape(x.shape[0], -1).float()
+        logits = logits.reshape_as(target).float()
         if self.config.recon_loss == "bce":
-            logits = output.logits if output.logits is not None else torch.logit(output.x_hat, eps=1e-6)
-            per_elem = F.binary_cross_entropy_with_logits(
-                logits.reshape_as(target).float(), target.float(), reduction="none"
-            )
+            per_elem = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
         else:
-            per_elem = (output.x_hat.reshape_as(target).float() - target.float()) ** 2
-        return per_elem.sum(dim=1).mean()
+            per_elem = (self.activate_output(logits) - target) ** 2
+        return per_elem.sum(dim=1)
+
+    def decoder_log_constant(self) -> float:
+        """log p(x|z) = -reconstruction_error - this: 0 for Bernoulli, D/2 log(pi) for mse's Gaussian (var 1/2)."""
+        return 0.0 if self.config.recon_loss == "bce" else 0.5 * self.config.input_dim * math.log(math.pi)
 
     def penalties(self, x: Tensor, output: Output) -> dict[str, Tensor]:
         """Extra loss terms; subclasses extend this with `{**super().penalties(x, output), ...}`."""

@@ -12,12 +12,14 @@ optimiser step in `fit`) and is part of the state_dict, so a resumed run continu
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from ..config import layer_widths, non_negative, positive
+from ..config import check, layer_widths, non_negative, positive
 from ..registry import register_model
 from .base import Activation, Autoencoder, AutoencoderConfig, Output, flatten
 from .dense import mlp
@@ -31,6 +33,9 @@ class VAEConfig(AutoencoderConfig):
     decoder_hidden: tuple[int, ...] | None = None  # None mirrors `hidden`
     beta: float = 1.0  # KL weight; > 1 is the beta-VAE (Higgins et al. 2017)
     kl_warmup_steps: int = 0  # optimiser steps over which the KL weight rises linearly 0 -> 1; 0 = none
+    # dynamic binarisation (Burda et al. 2016): in training every step sees each pixel as a fresh
+    # Bernoulli draw with its intensity as probability, as input and as target; needs data in [0, 1]
+    binarize: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -39,6 +44,7 @@ class VAEConfig(AutoencoderConfig):
         layer_widths("decoder_hidden", self.decoder_hidden)
         non_negative("beta", self.beta)
         non_negative("kl_warmup_steps", self.kl_warmup_steps)
+        check(not self.binarize or self.recon_loss == "bce", "binarize", "needs recon_loss 'bce' (binary pixels)")
 
     @property
     def decoder_widths(self) -> tuple[int, ...]:
@@ -50,8 +56,26 @@ def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1)
 
 
+class GaussianPrior:
+    """`sample(n)` for an autoencoder whose codes are pushed to the prior N(0, prior_std^2 I) (vae, wae, aae)."""
+
+    prior_std: float = 1.0
+
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
+        """n new samples decoded from z ~ N(0, prior_std^2 I): (n, *input_shape)."""
+        return self.decode(self.prior_codes(n, generator=generator))
+
+    def prior_codes(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
+        """n draws z ~ N(0, prior_std^2 I): (n, code_size), on the model's device and in its dtype."""
+        positive("n", n)
+        param = next(self.parameters())
+        z = torch.randn(n, self.code_size, generator=generator, device=param.device)
+        return (self.prior_std * z).to(param.dtype)
+
+
 @register_model("vae")
-class VariationalAutoencoder(Autoencoder):
+class VariationalAutoencoder(GaussianPrior, Autoencoder):
     """Variational autoencoder: Gaussian code, reparameterised sampling, KL to N(0, I) with beta and warm-up.
 
     Kingma & Welling (2014), Auto-Encoding Variational Bayes.
@@ -82,13 +106,30 @@ class VariationalAutoencoder(Autoencoder):
         return self.decoder(z).reshape(z.shape[0], *self.config.input_shape)
 
     def forward(self, x: Tensor) -> Output:
-        mu, logvar = self.posterior(x)
+        x, target = self.training_input(x)
+        return self.output_from_posterior(*self.posterior(x), self.decode_logits, target=target)
+
+    def training_input(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """(input, {"target": input}) binarised afresh in training with `binarize`, else (x, {})."""
+        if not (self.training and self.config.binarize):
+            return x, {}
+        x = torch.bernoulli(x.clamp(0, 1))
+        return x, {"target": x}
+
+    def loss_target(self, x: Tensor, output: Output) -> Tensor:
+        """What the loss reconstructs: the binarised input the forward pass drew, or x."""
+        return output.extras.get("target", x)
+
+    def output_from_posterior(
+        self, mu: Tensor, logvar: Tensor, decode_logits: Callable[[Tensor], Tensor], *, target: dict[str, Tensor]
+    ) -> Output:
+        """Decode a reparameterised draw from q(z|x) = N(mu, exp(logvar)) in training, mu in eval."""
         if self.training:
             z_sample = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
         else:
             z_sample = mu
-        logits = self.decode_logits(z_sample)
-        extras = {"mu": mu, "logvar": logvar, "z_sample": z_sample}
+        logits = decode_logits(z_sample)
+        extras = {"mu": mu, "logvar": logvar, "z_sample": z_sample, **target}
         return Output(x_hat=self.activate_output(logits), z=mu, logits=logits, extras=extras)
 
     @property
@@ -99,21 +140,41 @@ class VariationalAutoencoder(Autoencoder):
 
     def loss(self, x: Tensor, output: Output, *, y: Tensor | None = None) -> dict[str, Tensor]:
         """{"loss": recon + beta * w * kl (+ base penalties), "recon", "kl", "kl_weight": beta * w, ...}."""
+        x = self.loss_target(x, output)
         recon = self.reconstruction_loss(x, output)
         kl = gaussian_kl(output.extras["mu"].float(), output.extras["logvar"].float()).mean()
-        weight = self.config.beta * self.kl_weight
+        weight = self.advance_warmup()
         others = self.penalties(x, output)
         total = recon + weight * kl
         for value in others.values():
             total = total + value
-        if self.training and torch.is_grad_enabled():
-            self.kl_step += 1
         return {"loss": total, "recon": recon, "kl": kl, "kl_weight": recon.new_tensor(weight), **others}
 
-    @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
-        """n new samples decoded from z ~ N(0, I): (n, *input_shape)."""
-        positive("n", n)
-        device = self.kl_step.device
-        z = torch.randn(n, self.config.code_size, generator=generator, device=device)
-        return self.decode(z.to(next(self.parameters()).dtype))
+    def advance_warmup(self) -> float:
+        """The KL weight beta * w of this step; counts the step when it is an optimiser step (training, with grad)."""
+        weight = self.config.beta * self.kl_weight
+        if self.training and torch.is_grad_enabled():
+            self.kl_step += 1
+        return weight
+
+    def log_importance_weights(
+        self, x: Tensor, k: int, *, kl_weight: float = 1.0, generator: torch.Generator | None = None,
+        posterior: tuple[Tensor, Tensor] | None = None,
+    ) -> Tensor:
+        """log p(x | z_i) + kl_weight * (log p(z_i) - log q(z_i | x)) for k draws z_i ~ q(z|x): (k, B).
+
+        With kl_weight 1 these are the log importance weights whose log-mean-exp is the IWAE bound
+        (Burda et al. 2016) and, as k grows, log p(x). `posterior` = (mu, logvar) if already computed.
+        """
+        mu, logvar = self.posterior(x) if posterior is None else posterior
+        mu, logvar = mu.float(), logvar.float()
+        eps = torch.randn(k, *mu.shape, generator=generator, device=mu.device)  # a generator on mu's device
+        z = mu + torch.exp(0.5 * logvar) * eps  # (k, B, code_size)
+        logits = self.decode_logits(z.reshape(-1, mu.shape[1]).to(mu.dtype))  # (k * B, *input_shape)
+        targets = x.reshape(1, len(x), -1).expand(k, -1, -1).reshape(k * len(x), -1)  # x once per draw
+        log_px_z = -self.reconstruction_error(targets, logits).reshape(k, len(x)) - self.decoder_log_constant()
+        log_2pi = math.log(2 * math.pi)
+        log_pz = -0.5 * (z.pow(2) + log_2pi).sum(dim=-1)
+        log_qz = -0.5 * (eps.pow(2) + logvar + log_2pi).sum(dim=-1)
+        return log_px_z + kl_weight * (log_pz - log_qz)
+

@@ -210,24 +210,26 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None) -> 
 # --- optimiser and RNG state as tensors + JSON ------------------------------------------------
 
 
-def optimizer_to_tensors(optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def optimizer_to_tensors(optimizer, prefix: str = "optim.") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     sd = optimizer.state_dict()
     tensors: dict[str, torch.Tensor] = {}
     plain: dict[str, dict[str, Any]] = {}
     for pid, entry in sd["state"].items():
         for key, value in entry.items():
             if torch.is_tensor(value):
-                tensors[f"optim.{pid}.{key}"] = value
+                tensors[f"{prefix}{pid}.{key}"] = value
             else:
                 plain.setdefault(str(pid), {})[key] = value
     return tensors, {"param_groups": sd["param_groups"], "state": plain}
 
 
-def optimizer_from_tensors(optimizer, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+def optimizer_from_tensors(
+    optimizer, tensors: dict[str, torch.Tensor], meta: dict[str, Any], prefix: str = "optim."
+) -> None:
     state: dict[int, dict[str, Any]] = {}
     for pid, entry in meta["state"].items():
         state.setdefault(int(pid), {}).update(entry)
-    for key, value in _split(tensors, "optim.").items():
+    for key, value in _split(tensors, prefix).items():
         pid, name = key.split(".", 1)
         state.setdefault(int(pid), {})[name] = value
     optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})

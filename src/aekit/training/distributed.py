@@ -97,6 +97,17 @@ def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     return DistributedDataParallel(model, device_ids=ids)
 
 
+def average_gradients(params: list[torch.nn.Parameter]) -> None:
+    """Replace each gradient by its mean over every rank: for steps DDP does not reduce itself (a model
+    with several optimisers, where each step's backward leaves other parameters without gradients)."""
+    if not active():
+        return
+    for p in params:
+        if p.grad is not None:  # the same parameters have gradients on every rank: same code, same step
+            dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
+            p.grad.div_(world_size())
+
+
 def all_sum(values: Tensor) -> Tensor:
     """Sum of `values` over every rank (a copy; `values` itself is not changed)."""
     if not active():

@@ -130,6 +130,15 @@ def make_optimizer(params, cfg: TrainConfig, *, device: torch.device | None = No
     return torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay, momentum=cfg.momentum, **fast)
 
 
+def make_optimizers(model, cfg: TrainConfig, *, device: torch.device) -> dict[str, torch.optim.Optimizer]:
+    """One optimiser per entry of `model.optimizer_groups()` (models/base.py), each over its own parameters."""
+    groups = model.optimizer_groups() if hasattr(model, "optimizer_groups") else {"loss": list(model.parameters())}
+    owned = [id(p) for params in groups.values() for p in params]
+    if next(iter(groups)) != "loss" or len(owned) != len(set(owned)) or set(owned) != {id(p) for p in model.parameters()}:
+        raise ConfigError(f"model '{model.name}': optimizer_groups must start with 'loss' and hold every parameter once")
+    return {key: make_optimizer(params, cfg, device=device) for key, params in groups.items()}
+
+
 def _fused_devices() -> list[str]:
     try:
         from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
@@ -241,7 +250,8 @@ def evaluate(model, data: Any, *, batch_size: int = 512, device: str | torch.dev
         for start in range(0, x.shape[0], batch_size):
             xb = x[start : start + batch_size].to(device, non_blocking=True)
             yb = y[start : start + batch_size].to(device) if y is not None else None
-            terms = model.loss(xb, model(xb), y=yb)
+            out = model(xb, y=yb) if getattr(model, "conditional", False) else model(xb)
+            terms = model.loss(xb, out, y=yb)
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + float(value) * xb.shape[0]
     finally:
@@ -266,7 +276,8 @@ class Trainer:
                 f"the global batch, so give a multiple of {self.world}"
             )
         self.device = distributed.device(resolve_device(cfg.device))
-        self.optimizer = make_optimizer(model.parameters(), cfg, device=self.device)
+        self.optimizers = make_optimizers(model, cfg, device=self.device)  # loss key -> optimiser; most have one
+        self.optimizer = self.optimizers["loss"]
         self.scaler = (
             torch.amp.GradScaler(self.device.type)
             if cfg.amp == "fp16" and self.device.type in ("cuda", "cpu") else None
@@ -275,6 +286,7 @@ class Trainer:
         self.channels_last = uses_convolutions(model) and cfg.memory_format != "contiguous"
         self.nan_check_every = cfg.nan_check_every or (1 if self.device.type == "cpu" else ACCELERATOR_NAN_CHECK_EVERY)
         self.forward = model  # what the batches go through: the model, under DDP and/or torch.compile
+        self.ddp = None  # the DistributedDataParallel wrapper under torchrun
         self.epoch = 0  # epochs completed
         self.global_step = 0
         self.history: dict[str, list[float]] = {}
@@ -308,6 +320,10 @@ class Trainer:
         optim_tensors, optim_meta = ckpt.optimizer_to_tensors(self.optimizer)
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         tensors.update(optim_tensors)
+        more_optimizers = {}  # a model's other optimisers (optimizer_groups), under their loss keys
+        for key, optimizer in list(self.optimizers.items())[1:]:
+            more_tensors, more_optimizers[key] = ckpt.optimizer_to_tensors(optimizer, prefix=f"optim:{key}.")
+            tensors.update(more_tensors)
         tensors.update(ckpt.rng_to_tensors())
         meta = {
             **ckpt.model_meta(self.model),
@@ -316,6 +332,7 @@ class Trainer:
             "history": self.history,
             "train_config": to_dict(self.config),
             "optimizer": optim_meta,
+            **({"more_optimizers": more_optimizers} if more_optimizers else {}),
             "best": {"value": self.best_value if math.isfinite(self.best_value) else None,
                      "epoch": self.best_epoch, "since": self.epochs_since_best},
             "callbacks": [cb.state_dict() for cb in self.callbacks],
@@ -335,10 +352,14 @@ class Trainer:
             )
         ckpt.load_state(self.model, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, path)
         self.model.to(self.device)
-        kernels = {k: self.optimizer.defaults[k] for k in ("fused", "foreach") if k in self.optimizer.defaults}
-        ckpt.optimizer_from_tensors(self.optimizer, tensors, meta["optimizer"])
-        for group in self.optimizer.param_groups:  # how to step is this machine's choice, not saved state
-            group.update(kernels)
+        metas = {"loss": (meta["optimizer"], "optim."), **{
+            key: (value, f"optim:{key}.") for key, value in meta.get("more_optimizers", {}).items()
+        }}
+        for key, optimizer in self.optimizers.items():
+            kernels = {k: optimizer.defaults[k] for k in ("fused", "foreach") if k in optimizer.defaults}
+            ckpt.optimizer_from_tensors(optimizer, tensors, metas[key][0], prefix=metas[key][1])
+            for group in optimizer.param_groups:  # how to step is this machine's choice, not saved state
+                group.update(kernels)
         ckpt.rng_from_tensors(tensors)
         if self.rank > 0:  # other ranks draw their own noise (dropout, corruption) from here on
             torch.manual_seed(self.config.seed + self.rank + 7919 * meta["epoch"])
@@ -415,6 +436,33 @@ class Trainer:
                 )
         return values[-1]
 
+    def losses(self, xb: Tensor, yb: Tensor | None) -> dict[str, Tensor]:
+        """The model's loss terms of one batch (forward pass and `loss`, under autocast)."""
+        # with several optimisers DDP's reducer would wait for gradients a step does not make (the other
+        # optimisers' parameters): `optimizer_step` averages its own parameters' gradients instead
+        unsynced = self.ddp is not None and len(self.optimizers) > 1
+        with _autocast(self.device, self.config.amp), self.ddp.no_sync() if unsynced else contextlib.nullcontext():
+            out = self.forward(xb, y=yb) if getattr(self.model, "conditional", False) else self.forward(xb)
+            return self.model.loss(xb, out, y=yb)
+
+    def optimizer_step(self, key: str, loss: Tensor) -> None:
+        """Minimise `loss` one step with the optimiser of loss entry `key` (its own parameters only)."""
+        optimizer = self.optimizers[key]
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        self.model.zero_grad(set_to_none=True)  # every parameter: another optimiser's gradients are not this step's
+        (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+        if self.ddp is not None and len(self.optimizers) > 1:
+            distributed.average_gradients(params)
+        if self.scaler is not None:
+            self.scaler.unscale_(optimizer)
+        if self.config.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip)
+        if self.scaler is not None:
+            self.scaler.step(optimizer)
+            self.scaler.update()
+        else:
+            optimizer.step()
+
     def train_epoch(self, x: Tensor | MemmapArray, y: Tensor | None) -> dict[str, float]:
         cfg, model, device = self.config, self.model, self.device
         order = epoch_order(len(x), cfg.seed, self.epoch, cfg.shuffle)
@@ -442,32 +490,21 @@ class Trainer:
                 else:  # the decay follows the epoch, as it always has; only a warm-up moves per step
                     progress = (self.epoch * n_batches + b) / steps
                     lr = epoch_lr(cfg, self.epoch)
-                for group in self.optimizer.param_groups:
-                    group["lr"] = lr * warmup_factor(cfg, progress)
+                for optimizer in self.optimizers.values():
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr * warmup_factor(cfg, progress)
                 idx = order[b * batch_size : (b + 1) * batch_size]
                 xb = self._batch(x, idx)
                 yb = self._batch(y, idx)
-                with _autocast(device, cfg.amp):
-                    out = self.forward(xb)
-                    terms = model.loss(xb, out, y=yb)
+                terms = self.losses(xb, yb)
                 loss = terms["loss"]
                 unchecked.append(loss.detach())
                 if len(unchecked) >= self.nan_check_every or b == n_batches - 1:
                     loss_value = self._check_finite(unchecked, b)  # before the step: NaNs never reach a checkpoint
                     unchecked.clear()
-                self.optimizer.zero_grad(set_to_none=True)
-                if self.scaler is not None:
-                    self.scaler.scale(loss).backward()
-                    self.scaler.unscale_(self.optimizer)
-                else:
-                    loss.backward()
-                if cfg.grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                if self.scaler is not None:
-                    self.scaler.step(self.optimizer)
-                    self.scaler.update()
-                else:
-                    self.optimizer.step()
+                self.optimizer_step("loss", loss)
+                for key in list(self.optimizers)[1:]:  # a model's other optimisers in turn, each after a new forward
+                    self.optimizer_step(key, self.losses(xb, yb)[key])
                 self.global_step += 1
                 if budget is not None:
                     budget.after_step(self.global_step, n_batches)
@@ -498,7 +535,7 @@ class Trainer:
         if self.channels_last:
             model.to(memory_format=torch.channels_last)
         if distributed.active():
-            self.forward = distributed.wrap(model, self.device)
+            self.forward = self.ddp = distributed.wrap(model, self.device)
         if self.config.compile:
             self.forward = torch.compile(self.forward)
         if self.device.type == "cuda" and isinstance(x, Tensor):

@@ -1,0 +1,149 @@
+"""Sample quality in the feature space of a small MNIST classifier: Fréchet distance and
+precision/recall (Kynkäänniemi et al. 2019).
+
+The classifier is aekit's own, not Inception: a dense encoder (784 -> 256 -> 64, ReLU) with a
+softmax head, trained once with a fixed seed (`feature_classifier`) and cached under the data
+directory. Its 64 ReLU features are the space the measures work in. The SHA-256 of the cached
+weights goes beside every figure (`SampleQuality.classifier_sha256`): only figures made with the
+same weights are comparable. Figures here are therefore not FIDs, and not comparable with
+Inception-based ones (pythae's "FID" on MNIST); they rank models on one footing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..catalog import data_dir
+from ..errors import ConfigError, DataError
+from .latent import eval_mode, inputs_of, map_batches
+
+CLASSIFIER_RECIPE = {  # what the cached classifier is; part of its file name through `recipe_id`
+    "model": {"name": "dense", "hidden": [256], "code_size": 64, "activation": "relu", "code_activation": "relu"},
+    "train": {"epochs": 5, "batch_size": 128, "lr": 1e-3, "seed": 0, "deterministic": True},
+}
+
+
+@dataclass(frozen=True)
+class FeatureClassifier:
+    """The cached classifier: `features(images) -> (N, 64)`, its file and the file's SHA-256."""
+
+    network: Any  # an EncoderClassifier (models/classifier.py), in eval mode
+    path: Path
+    sha256: str
+    test_accuracy: float  # on the data set's test split, measured when it was trained
+
+    def features(self, images: Any, *, batch_size: int = 1024) -> np.ndarray:
+        """Penultimate features (N, 64) of images (N, 1, 28, 28) in [0, 1]."""
+        x, _ = inputs_of(self.network.autoencoder, images, "images")
+        with eval_mode(self.network):
+            return map_batches(self.network, x, lambda xb: self.network(xb).z, batch_size=batch_size).numpy()
+
+    def predict(self, images: Any) -> np.ndarray:
+        """Predicted class of every image: (N,)."""
+        x, _ = inputs_of(self.network.autoencoder, images, "images")
+        with eval_mode(self.network):
+            return map_batches(self.network, x, lambda xb: self.network(xb).logits).argmax(dim=1).numpy()
+
+
+def sha256_of(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def feature_classifier(dataset: str = "mnist", *, cache_dir: str | Path | None = None) -> FeatureClassifier:
+    """The feature classifier of `dataset` ("mnist"; "mnist-mini" for quick tests): loaded from the
+    cache (`cache_dir`, default <data dir>/classifiers), else trained once (CLASSIFIER_RECIPE) and cached."""
+    from ..data import load_dataset
+    from ..models.classifier import EncoderClassifier
+    from ..registry import create_model
+    from ..training.checkpoint import atomic_write_text, load_model, save_model
+    from ..training.loop import fit
+
+    folder = Path(cache_dir) if cache_dir is not None else data_dir() / "classifiers"
+    recipe = json.dumps(CLASSIFIER_RECIPE, sort_keys=True)
+    stem = f"{dataset}-features-{hashlib.sha256(recipe.encode()).hexdigest()[:8]}"
+    path, info = folder / f"{stem}.safetensors", folder / f"{stem}.json"
+    if not (path.is_file() and info.is_file()):
+        train, test = load_dataset(dataset, "train"), load_dataset(dataset, "test")
+        model = dict(CLASSIFIER_RECIPE["model"])
+        encoder = create_model(model.pop("name"), input_shape=tuple(train.x.shape[1:]), **model)
+        network = EncoderClassifier(encoder, int(train.y.max()) + 1)
+        fit(network, train, progress=False, **CLASSIFIER_RECIPE["train"])
+        folder.mkdir(parents=True, exist_ok=True)
+        save_model(network, path)
+        clf = FeatureClassifier(network.eval(), path, sha256_of(path), 0.0)
+        accuracy = float((clf.predict(test.x) == test.y.numpy()).mean())
+        atomic_write_text(info, json.dumps({"dataset": dataset, "recipe": CLASSIFIER_RECIPE,
+                                            "sha256": clf.sha256, "test_accuracy": accuracy}, indent=1))
+    meta = json.loads(info.read_text())
+    sha = sha256_of(path)
+    if sha != meta["sha256"]:
+        raise DataError(f"cached classifier {path} does not match its checksum in {info.name}; delete both to retrain")
+    return FeatureClassifier(load_model(path), path, sha, meta["test_accuracy"])
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2)) between Gaussians fitted to features a, b (N, d)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
+        raise DataError(f"frechet_distance: needs two sets of >= 2 feature rows of one width, got {a.shape} and {b.shape}")
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
+    # tr (S_a S_b)^(1/2) = sum of sqrt(eigenvalues) of the symmetric S_a^(1/2) S_b S_a^(1/2): stable
+    # where S_a S_b is singular (dead ReLU features), unlike a general matrix square root
+    w, v = np.linalg.eigh(cov_a)
+    root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    trace_root = np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ cov_b @ root_a), 0, None)).sum()
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
+
+
+def _kth_neighbour_radii(x: torch.Tensor, k: int, chunk: int) -> torch.Tensor:
+    """Distance from every row of x to its k-th nearest other row: (N,)."""
+    return torch.cat([torch.cdist(x[i : i + chunk], x).kthvalue(k + 1, dim=1).values for i in range(0, len(x), chunk)])
+
+
+def _inside_any_ball(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int) -> torch.Tensor:
+    """For every point, whether it lies within radius of at least one centre: (M,) bool."""
+    return torch.cat([(torch.cdist(points[i : i + chunk], centres) <= radii).any(dim=1) for i in range(0, len(points), chunk)])
+
+
+def precision_recall(real: np.ndarray, fake: np.ndarray, *, k: int = 3, chunk: int = 1024) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al. 2019) of features fake against real (N, d).
+
+    Each set's manifold is the union of balls around its points reaching their k-th nearest
+    neighbour; precision is the share of fake points inside the real manifold (quality), recall
+    the share of real points inside the fake manifold (coverage). The paper uses k = 3.
+    """
+    if k < 1:
+        raise ConfigError(f"k: must be >= 1, got {k}")
+    real_t, fake_t = torch.as_tensor(np.asarray(real, np.float32)), torch.as_tensor(np.asarray(fake, np.float32))
+    if min(len(real_t), len(fake_t)) <= k:
+        raise DataError(f"precision_recall: needs more than k = {k} samples in each set")
+    precision = _inside_any_ball(fake_t, real_t, _kth_neighbour_radii(real_t, k, chunk), chunk).float().mean()
+    recall = _inside_any_ball(real_t, fake_t, _kth_neighbour_radii(fake_t, k, chunk), chunk).float().mean()
+    return float(precision), float(recall)
+
+
+@dataclass(frozen=True)
+class SampleQuality:
+    frechet_distance: float
+    precision: float
+    recall: float
+    n_samples: int
+    classifier_sha256: str  # the feature classifier's weights: figures compare only under one checksum
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sample_quality(samples: Any, real: Any, classifier: FeatureClassifier, *, k: int = 3) -> SampleQuality:
+    """Fréchet distance and precision/recall of `samples` against `real` images (use as many of each)."""
+    fake_f, real_f = classifier.features(samples), classifier.features(real)
+    precision, recall = precision_recall(real_f, fake_f, k=k)
+    return SampleQuality(frechet_distance(real_f, fake_f), precision, recall, len(fake_f), classifier.sha256)

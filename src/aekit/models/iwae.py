@@ -1,0 +1,66 @@
+"""Importance-weighted autoencoder: the VAE's networks trained on the k-sample bound
+L_k = E[log (1/k) sum_i p(x, z_i) / q(z_i | x)], z_i ~ q(z|x), which is the ELBO at k = 1 and
+rises to log p(x) as k grows (Burda et al. 2016).
+
+Everything but the loss is the VAE's (vae.py): the forward pass, `sample`, beta and the KL warm-up,
+which here weighs log p(z) - log q(z|x) inside every importance weight. The loss draws its own k
+samples, so it is stochastic in evaluation too (the VAE's is not: it decodes the mean there).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from ..config import positive
+from ..registry import register_model
+from .base import Output
+from .vae import VAEConfig, VariationalAutoencoder, gaussian_kl
+
+
+@dataclass(frozen=True, kw_only=True)
+class IWAEConfig(VAEConfig):
+    samples: int = 5  # k, importance samples per input in the training bound (Burda et al. used 5 and 50)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        positive("samples", self.samples)
+
+
+def log_mean_exp(values: Tensor, dim: int = 0) -> Tensor:
+    """log(mean(exp(values))) along `dim`, without overflow."""
+    return torch.logsumexp(values, dim=dim) - math.log(values.shape[dim])
+
+
+@register_model("iwae")
+class ImportanceWeightedAutoencoder(VariationalAutoencoder):
+    """Importance-weighted autoencoder: the VAE trained on the tighter k-sample bound on log p(x).
+
+    Burda, Grosse & Salakhutdinov (2016), Importance Weighted Autoencoders.
+    """
+
+    Config = IWAEConfig
+
+    @staticmethod
+    def small_config(shape: tuple[int, ...]) -> dict:
+        """A quick-to-train size for tests."""
+        return {"hidden": (128,), "code_size": 8, "samples": 4}
+
+    def loss(self, x: Tensor, output: Output, *, y: Tensor | None = None) -> dict[str, Tensor]:
+        """{"loss": -L_k (+ base penalties), "bound": L_k, "recon" and "kl" as the VAE logs them, ...}."""
+        x = self.loss_target(x, output)
+        posterior = (output.extras["mu"], output.extras["logvar"])
+        weight = self.advance_warmup()
+        bound = log_mean_exp(self.log_importance_weights(x, self.config.samples, kl_weight=weight, posterior=posterior))
+        bound = bound.mean()
+        others = self.penalties(x, output)
+        total = -bound
+        for value in others.values():
+            total = total + value
+        with torch.no_grad():  # logged only, to compare with the VAE's terms
+            recon = self.reconstruction_loss(x, output)
+            kl = gaussian_kl(posterior[0].float(), posterior[1].float()).mean()
+        return {"loss": total, "bound": bound, "recon": recon, "kl": kl, "kl_weight": bound.new_tensor(weight), **others}

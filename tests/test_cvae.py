@@ -1,0 +1,63 @@
+"""The conditional VAE: labels reach it through the trainer, it generates the requested digit."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import aekit
+
+SHAPE = (1, 28, 28)
+
+
+def small(**config):
+    return aekit.create_model("cvae", input_shape=SHAPE, hidden=(64,), code_size=4, **config)
+
+
+def test_the_label_changes_encoding_and_decoding(real_batch):
+    model = small().eval()
+    x = real_batch[:8]
+    z = torch.randn(8, 4)
+    as_3, as_7 = model.decode(z, y=3), model.decode(z, y=torch.full((8,), 7))
+    assert as_3.shape == (8, *SHAPE) and not torch.equal(as_3, as_7)
+    assert not torch.equal(model.encode(x, y=torch.zeros(8, dtype=torch.long)), model.encode(x))
+    unlabelled = model(x)  # no labels: the zero condition
+    torch.testing.assert_close(unlabelled.x_hat, model.decode(model.encode(x)))
+
+
+def test_the_trainer_passes_labels_to_forward(real_batch, mnist_mini, monkeypatch):
+    model = small(label_dropout=0.0)
+    seen = []
+    forward = model.forward
+    monkeypatch.setattr(model, "forward", lambda x, *, y=None: seen.append(y) or forward(x, y=y))
+    aekit.fit(model, (real_batch[:32], mnist_mini.y[:32]), epochs=1, batch_size=16, progress=False)
+    assert len(seen) == 2 and all(y is not None and len(y) == 16 for y in seen)
+    history = aekit.fit(model, (real_batch[:32], mnist_mini.y[:32]), real_batch[:16], epochs=1, progress=False)
+    assert "val_loss" in history  # unlabelled validation data: forward(x, y=None)
+
+
+def test_bad_labels_are_refused_in_one_line(real_batch):
+    model = small(n_classes=3)
+    with pytest.raises(aekit.DataError, match="labels must be integers in 0..2"):
+        aekit.fit(model, (real_batch[:8], torch.arange(8)), epochs=1, progress=False)
+    with pytest.raises(aekit.DataError, match="labels"):
+        model.sample(2, y=5)
+
+
+def test_generates_the_requested_digit(mnist_mini, feature_clf):
+    torch.manual_seed(0)
+    # a 2-d code holds the style, little else: the class must come from the label (the classic demo)
+    model = aekit.create_model("cvae", input_shape=SHAPE, hidden=(256,), code_size=2)
+    aekit.fit(model, mnist_mini, epochs=4, batch_size=64, lr=2e-3, progress=False)
+    labels = torch.arange(10).repeat_interleave(20)
+    samples = model.sample(200, y=labels, generator=torch.Generator().manual_seed(0))
+    accuracy = (feature_clf.predict(samples) == labels.numpy()).mean()
+    assert accuracy > 0.85, accuracy
+    unconditional = model.sample(200, generator=torch.Generator().manual_seed(0))
+    assert (feature_clf.predict(unconditional) == labels.numpy()).mean() < 0.5  # the label is what decides
+
+
+@pytest.mark.parametrize(("values", "key"), [({"n_classes": 0}, "n_classes"), ({"label_dropout": 1.5}, "label_dropout")])
+def test_bad_config_names_the_key(values, key):
+    with pytest.raises(aekit.ConfigError, match=key):
+        small(**values)

@@ -1,0 +1,47 @@
+"""Ex-post density (Ghosh et al. 2020): a Gaussian mixture on the codes gives any autoencoder sample(n)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import aekit
+from aekit.analysis.density import ExPostDensity, sampler
+from aekit.analysis.latent import encode_all
+from aekit.registry import model_entry
+
+
+@pytest.mark.parametrize(("name", "covariance"), [("dense", "full"), ("conv", "diag")])  # a flat code, a feature map
+def test_any_autoencoder_samples_through_its_codes(name, covariance, real_batch):
+    config = model_entry(name).cls.small_config((1, 28, 28))
+    model = aekit.create_model(name, input_shape=(1, 28, 28), **config)
+    density = ExPostDensity(n_components=3, covariance_type=covariance).fit(model, real_batch[:200])
+    images = density.sample(7)
+    assert images.shape == (7, 1, 28, 28) and 0 <= images.min() and images.max() <= 1
+    assert torch.equal(images, density.sample(7))  # seeded
+    assert not torch.equal(images, density.sample(7, seed=1))
+    codes = density.sample_codes(7)
+    expected = model.eval().decode(torch.from_numpy(codes).float().reshape(7, *density.code_shape_))
+    torch.testing.assert_close(images, expected.detach())
+
+
+def test_one_full_component_is_the_gaussian_of_the_codes(real_batch):
+    model = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=(32,), code_size=3)
+    density = ExPostDensity(n_components=1).fit(model, real_batch)
+    codes = encode_all(model, real_batch)
+    np.testing.assert_allclose(density.gmm_.means_[0], codes.mean(0), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(density.gmm_.covariances_[0], np.cov(codes, rowvar=False, bias=True), atol=1e-5)
+    drawn = density.sample_codes(20000)
+    np.testing.assert_allclose(drawn.mean(0), codes.mean(0), atol=0.05 * codes.std(0).max())
+
+
+def test_sampler_prefers_the_models_own_and_needs_data_otherwise(real_batch):
+    vae = aekit.create_model("vae", input_shape=(1, 28, 28), hidden=(16,), code_size=2)
+    assert sampler(vae) == vae.sample
+    ae = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=(16,), code_size=2)
+    with pytest.raises(aekit.ConfigError, match="training data"):
+        sampler(ae)
+    assert sampler(ae, real_batch[:50], n_components=2)(4).shape == (4, 1, 28, 28)
+    with pytest.raises(aekit.ConfigError, match="fit"):
+        ExPostDensity().sample(3)

@@ -1,0 +1,128 @@
+"""The VQ-VAE: codes are codebook entries, straight-through gradients, the EMA codebook, dead-code
+restarts and the Markov prior over indices."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import aekit
+
+SHAPE = (1, 28, 28)
+
+
+def small(**config):
+    values = {"hidden": (64,), "positions": 4, "embedding_dim": 3, "codebook_size": 8, **config}
+    return aekit.create_model("vq-vae", input_shape=SHAPE, **values)
+
+
+def test_codes_are_codebook_entries(real_batch):
+    model = small().eval()
+    x = real_batch[:32]
+    z = model(x).z.reshape(32, 4, 3)
+    on_an_entry = (z[:, :, None, :] == model.codebook).all(dim=-1).any(dim=-1)  # (32, 4), exact equality
+    assert on_an_entry.all()
+    assert torch.equal(z, model.codebook[model.code_indices(x)])
+    torch.testing.assert_close(model.encode(x), model(x).z, rtol=0, atol=1e-6)  # straight-through: up to rounding
+
+
+def test_straight_through_gradient_reaches_the_encoder(real_batch):
+    model = small()
+    x = real_batch[:16]
+    out = model(x)
+    model.reconstruction_loss(x, out).backward()  # no commitment term: only the decoder's gradient
+    grads = [p.grad for p in model.encoder.parameters()]
+    assert all(g is not None and g.abs().sum() > 0 for g in grads)
+    assert not any(b.requires_grad for b in model.buffers())  # the codebook is not the optimiser's
+
+
+def test_ema_with_no_memory_moves_each_used_entry_to_its_assigned_mean(real_batch):
+    model = small(ema_decay=0.0, restart_below=0.0)
+    x = real_batch[:64]
+    z_e = model.encode_continuous(x).detach()
+    indices = model.nearest(z_e)
+    model(x)  # a training forward pass with gradients on: one EMA step
+    for k in indices.unique():
+        torch.testing.assert_close(model.codebook[k], z_e[indices == k].mean(dim=0))
+
+
+def test_ema_is_frozen_in_eval_and_without_gradients(real_batch):
+    model = small()
+    before = model.codebook.clone()
+    with torch.no_grad():
+        model(real_batch[:16])
+    model.eval()
+    model(real_batch[:16])
+    assert torch.equal(model.codebook, before)
+
+
+def test_dead_entries_restart_at_encoder_outputs(real_batch):
+    model = small(ema_decay=0.5, restart_below=0.3)
+    x = real_batch[:64]
+    with torch.no_grad():
+        model.codebook[0] = 1e6  # far from every encoder output: never chosen
+        model.ema_sum[0] = model.codebook[0]
+    model.train()
+    for _ in range(2):  # its count halves each step: 1 -> 0.5 -> 0.25 < 0.3, then it restarts
+        model(x)
+    assert int(model.restarts) >= 1
+    z_e = model.encode_continuous(x).detach().reshape(-1, 3)
+    assert torch.cdist(model.codebook[:1], z_e).min() < 1e-5  # restarted onto one of the batch's vectors
+
+
+def test_training_lowers_the_loss_and_restarts_raise_codebook_use(mnist_mini):
+    x = mnist_mini.x[:1024]
+    perplexity = {}
+    for restart_below in (1.0, 0.0):
+        torch.manual_seed(0)
+        model = aekit.create_model(
+            "vq-vae", input_shape=SHAPE, hidden=(128,), positions=8, embedding_dim=4, codebook_size=32,
+            restart_below=restart_below,
+        )
+        history = aekit.fit(model, x, epochs=3, batch_size=64, lr=2e-3, progress=False)
+        assert history["train_recon"][-1] < 0.6 * history["train_recon"][0]
+        perplexity[restart_below] = history["train_perplexity"][-1]
+    assert perplexity[1.0] > 12 and perplexity[1.0] > 1.5 * perplexity[0.0], perplexity
+
+
+def test_markov_prior_matches_the_training_codes(real_batch):
+    model = small().eval()
+    unfitted = model.sample_indices(4000, generator=torch.Generator().manual_seed(0))
+    freq = torch.bincount(unfitted.flatten(), minlength=8).float() / unfitted.numel()
+    assert (freq - 1 / 8).abs().max() < 0.02  # uniform before fit_prior
+    x = real_batch[:512]
+    assert model.fit_prior(x) is model
+    codes = model.code_indices(x)
+    drawn = model.sample_indices(4000, generator=torch.Generator().manual_seed(0))
+    assert drawn.shape == (4000, 4)
+    for j in range(4):  # each position's index frequencies follow the data's (total variation)
+        data_freq = torch.bincount(codes[:, j], minlength=8).float() / len(codes)
+        drawn_freq = torch.bincount(drawn[:, j], minlength=8).float() / len(drawn)
+        assert 0.5 * (data_freq - drawn_freq).abs().sum() < 0.06
+    samples = model.sample(5, generator=torch.Generator().manual_seed(0))
+    assert samples.shape == (5, *SHAPE) and 0 <= samples.min() and samples.max() <= 1
+    loaded_counts = model.state_dict()["prior_next"]  # the prior is saved with the model
+    assert loaded_counts.sum() == 3 * 512
+
+
+@pytest.mark.parametrize(("values", "key"), [({"codebook_size": 0}, "codebook_size"), ({"ema_decay": 1.0}, "ema_decay")])
+def test_bad_config_names_the_key(values, key):
+    with pytest.raises(aekit.ConfigError, match=key):
+        small(**values)
+
+
+def test_an_interrupted_run_resumes_exactly(real_batch, tmp_path):
+    x = real_batch[:128]
+    options = {"batch_size": 32, "lr": 1e-3, "progress": False}
+    torch.manual_seed(0)
+    whole = small(codebook_size=32)
+    aekit.fit(whole, x, epochs=2, **options)
+    torch.manual_seed(0)
+    part = small(codebook_size=32)
+    aekit.fit(part, x, epochs=1, run_dir=tmp_path / "run", **options)
+    torch.manual_seed(99)
+    resumed = small(codebook_size=32)
+    aekit.fit(resumed, x, epochs=2, run_dir=tmp_path / "run", resume=True, **options)
+    assert int(whole.restarts) > 0  # the restarts draw random numbers: the RNG state is resumed too
+    for (key, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), key
