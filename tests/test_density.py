@@ -9,13 +9,11 @@ import torch
 import aekit
 from aekit.analysis.density import ExPostDensity, sampler
 from aekit.analysis.latent import encode_all
-from aekit.registry import model_entry
 
 
 @pytest.mark.parametrize(("name", "covariance"), [("dense", "full"), ("conv", "diag")])  # a flat code, a feature map
-def test_any_autoencoder_samples_through_its_codes(name, covariance, real_batch):
-    config = model_entry(name).cls.small_config((1, 28, 28))
-    model = aekit.create_model(name, input_shape=(1, 28, 28), **config)
+def test_any_autoencoder_samples_through_its_codes(name, covariance, real_batch, small_model):
+    model = small_model(name)
     density = ExPostDensity(n_components=3, covariance_type=covariance).fit(model, real_batch[:200])
     images = density.sample(7)
     assert images.shape == (7, 1, 28, 28) and 0 <= images.min() and images.max() <= 1

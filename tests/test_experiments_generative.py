@@ -7,12 +7,12 @@ import json
 import pytest
 
 import aekit
-from aekit.experiments import run_experiment
-from aekit.experiments.generative import MODELS
+from aekit.apps.experiments import run_experiment
+from aekit.apps.experiments.generative import MODELS
 
 
 def test_tiny_run_measures_every_model(tmp_path, feature_clf):
-    cache = f"classifier_cache={feature_clf.path.parent}"
+    cache = f"experiment.classifier_cache={feature_clf.path.parent}"
     run_dir, results = run_experiment("generative-mnist", [cache], out_dir=tmp_path, tiny=True)
     assert set(results["models"]) == set(MODELS)
     assert results["classifier_sha256"] == feature_clf.sha256
@@ -20,12 +20,12 @@ def test_tiny_run_measures_every_model(tmp_path, feature_clf):
         assert (row["nll"] is not None) == (tag in ("vae", "iwae")), tag
         assert row["frechet_distance"] > 0 and 0 <= row["precision"] <= 1 and 0 <= row["recall"] <= 1
         assert (run_dir / f"samples-{tag}.png").is_file() and (run_dir / f"model-{tag}.safetensors").is_file()
-    table = (run_dir / "table.md").read_text()
-    assert feature_clf.sha256 in table and "ae-gmm" in table
+    table = results["tables"][0]
+    assert feature_clf.sha256 in table["notes"][0] and [row[0] for row in table["rows"]] == list(MODELS)
     assert json.loads((run_dir / "results.json").read_text())["models"]["vae"]["nll"] > 0
     assert (run_dir / "report.html").is_file()
 
 
 def test_models_setting_is_checked(tmp_path):
     with pytest.raises(aekit.ConfigError, match="models"):
-        run_experiment("generative-mnist", ["models=[gan]"], out_dir=tmp_path, tiny=True)
+        run_experiment("generative-mnist", ["experiment.models=[gan]"], out_dir=tmp_path, tiny=True)

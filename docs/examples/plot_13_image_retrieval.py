@@ -13,8 +13,8 @@ from _budget import BUDGET, choose
 
 import aekit
 from aekit.analysis import image_grid
-from aekit.data import load_dataset
 from aekit.analysis.retrieval import CodeIndex, compare_retrieval
+from aekit.data import load_dataset
 
 data = load_dataset("mnist-mini", "train").take(choose(tiny=512, full=None), seed=0)
 train, val = data.split(0.1, seed=0)

@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt
 from _budget import BUDGET, choose
 
 import aekit
-from aekit.data import load_dataset
 from aekit.analysis.retrieval import CodeIndex, compare_retrieval
+from aekit.data import load_dataset
 
 train = load_dataset("bbc-news", "train")
 test = load_dataset("bbc-news", "test")

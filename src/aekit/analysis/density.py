@@ -16,9 +16,9 @@ from sklearn.mixture import GaussianMixture
 from torch import Tensor
 
 from ..config import positive
+from ..data.batches import encode_all, map_batches
 from ..errors import ConfigError
 from .generate import code_shape
-from .latent import encode_all, map_batches
 
 
 class ExPostDensity:

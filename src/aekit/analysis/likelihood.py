@@ -16,8 +16,8 @@ from typing import Any
 import torch
 
 from ..config import positive
+from ..data.batches import eval_mode, inputs_of, model_device
 from ..errors import ConfigError
-from .latent import eval_mode, inputs_of, model_device
 
 
 def binarize(x: torch.Tensor, *, seed: int = 0) -> torch.Tensor:

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from ..catalog import data_dir
+from ..data.batches import eval_mode, inputs_of, map_batches
 from ..errors import ConfigError, DataError
-from .latent import eval_mode, inputs_of, map_batches
 
 CLASSIFIER_RECIPE = {  # what the cached classifier is; part of its file name through `recipe_id`
     "model": {"name": "dense", "hidden": [256], "code_size": 64, "activation": "relu", "code_activation": "relu"},
@@ -73,7 +73,7 @@ def feature_classifier(dataset: str = "mnist", *, cache_dir: str | Path | None =
         train, test = load_dataset(dataset, "train"), load_dataset(dataset, "test")
         model = dict(CLASSIFIER_RECIPE["model"])
         encoder = create_model(model.pop("name"), input_shape=tuple(train.x.shape[1:]), **model)
-        network = EncoderClassifier(encoder, int(train.y.max()) + 1)
+        network = EncoderClassifier.on(encoder, int(train.y.max()) + 1)
         fit(network, train, progress=False, **CLASSIFIER_RECIPE["train"])
         folder.mkdir(parents=True, exist_ok=True)
         save_model(network, path)

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..config import check, layer_widths, non_negative, positive
+from ..data.batches import inputs_of, map_batches
 from ..registry import register_model
 from .base import Activation, Autoencoder, AutoencoderConfig, Output, flatten
 from .dense import mlp
@@ -176,7 +177,8 @@ class VQVAE(Autoencoder):
     @torch.no_grad()
     def fit_prior(self, data: Any, *, batch_size: int = 1024) -> VQVAE:
         """Count the training codes' first indices and transitions (the Markov prior); returns self."""
-        indices = torch.from_numpy(self._map_batches(lambda xb: self.code_indices(xb).float(), data, batch_size)).long()
+        x, _ = inputs_of(self, data, "data")
+        indices = map_batches(self, x, lambda xb: self.code_indices(xb).float(), batch_size=batch_size).long()
         k = self.config.codebook_size
         self.prior_first.copy_(torch.bincount(indices[:, 0], minlength=k).float())
         for j in range(self.config.positions - 1):

@@ -1,0 +1,124 @@
+"""generative-mnist: the generative autoencoders side by side on MNIST (issue 17).
+
+Every model of `models` is trained with the same encoder/decoder widths and code size, then judged
+on the test digits by one table: importance-sampled NLL where the model has a probabilistic decoder
+(vae, iwae; nats per binarised digit, k = nll_k), Fréchet distance, precision and recall of
+`samples` generated digits in the feature space of the cached classifier (analysis/quality.py; its
+SHA-256 is written beside the table), squared reconstruction error per image, and training seconds.
+A plain autoencoder generates through an ex-post Gaussian mixture on its codes ("ae-gmm", Ghosh et
+al. 2020); the cvae draws as many digits of each class; the vq-vae samples its Markov index prior.
+
+    aekit experiment run generative-mnist            # full MNIST, all models
+    aekit experiment run generative-mnist --tiny     # seconds, for tests
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ...analysis import plots
+from ...analysis.density import ExPostDensity
+from ...analysis.likelihood import importance_sampled_nll
+from ...analysis.quality import feature_classifier, sample_quality
+from ...config import check
+from . import ExperimentConfig, check_positive, register_experiment, table
+from .images import DATA, TINY, Run, image_splits, mean_error
+
+MODELS = ("ae-gmm", "vae", "iwae", "wae", "aae", "cvae", "vq-vae")
+MODEL_NAME = {"ae-gmm": "dense"}  # a tag -> its registered model, where they differ
+
+
+@dataclass(frozen=True, kw_only=True)
+class Generative:
+    models: tuple[str, ...] = MODELS  # which to train and compare
+    samples: int = 10_000  # generated (and test) digits for Fréchet distance, precision and recall
+    nll_k: int = 5000  # importance samples per digit for the NLL
+    nll_limit: int | None = 1000  # test digits the NLL is estimated on (null: all)
+    iwae_k: int = 5  # the IWAE's samples in training
+    picture_samples: int = 40  # digits shown per model
+    classifier: str = "mnist"  # the feature classifier's data ("mnist-mini" for quick tests)
+    classifier_cache: str | None = None  # where it is cached (default <data dir>/classifiers)
+
+    def __post_init__(self) -> None:
+        check_positive(self, "samples", "nll_k", "nll_limit", "iwae_k", "picture_samples")
+        check(len(self.models) > 0 and set(self.models) <= set(MODELS), "models",
+              f"must be a list drawn from {', '.join(MODELS)}, got {list(self.models)!r}")
+
+
+@register_experiment(
+    "generative-mnist",
+    "generative autoencoders on MNIST: test NLL, Fréchet distance, precision/recall, reconstruction, time",
+    settings=Generative,
+    defaults={**DATA, "train": {"epochs": 20}, "model": {"name": "vae", "hidden": [512, 256], "code_size": 8}},
+    tiny={**TINY, "model": {"hidden": [64]},
+          "experiment": {"samples": 200, "nll_k": 20, "nll_limit": 50, "picture_samples": 10, "classifier": "mnist-mini"}},
+)
+def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    """Every model of `experiment.models` with the model section's widths and code size, one table."""
+    s = cfg.experiment
+    cfg, splits, note = image_splits(cfg)
+    train, _, test = splits
+    run = Run(run_dir, cfg, splits)
+    clf = feature_classifier(s.classifier, cache_dir=s.classifier_cache)
+    real = test.x[: s.samples]
+    nll_data = test.x[: s.nll_limit] if s.nll_limit else test.x
+    results: dict[str, dict[str, Any]] = {}
+    for tag in s.models:
+        model_cfg: dict[str, Any] = {"name": MODEL_NAME.get(tag, tag), "hidden": cfg.model.get("hidden", [512, 256])}
+        if tag != "vq-vae":  # its code is `positions` vectors of `embedding_dim`
+            model_cfg["code_size"] = cfg.model.get("code_size", 8)
+        if tag == "iwae":
+            model_cfg["samples"] = s.iwae_k
+        model, _ = run.train(tag, dataclasses.replace(cfg, model=model_cfg))
+        generated = draw(tag, model, train, len(real), seed=cfg.train.seed)
+        quality = sample_quality(generated, real, clf)
+        row = {"frechet_distance": quality.frechet_distance, "precision": quality.precision, "recall": quality.recall,
+               "squared_error_per_image": mean_error(model, test), "train_seconds": run.seconds[tag], "nll": None}
+        if callable(getattr(model, "log_importance_weights", None)) and not model.conditional:
+            row["nll"] = float(importance_sampled_nll(model, nll_data, k=s.nll_k, seed=cfg.train.seed).mean())
+        results[tag] = row
+        shown = generated[: s.picture_samples].numpy()
+        cols = min(10, len(shown))
+        grid = np.ones((-(-len(shown) // cols) * cols, *shown.shape[1:]), dtype=np.float32)
+        grid[: len(shown)] = shown
+        fig = plots.image_grid(grid.reshape(-1, cols, *shown.shape[1:]), title=f"{tag}: {len(shown)} generated digits")
+        run.picture(fig, f"samples-{tag}.png", f"{tag}: digits it generated ({HOW[tag]})")
+
+    columns = {"model": "model", "nll": f"test NLL (nats, k={s.nll_k})", "frechet_distance": "Fréchet distance",
+               "precision": "precision", "recall": "recall", "squared_error_per_image": "squared error per image",
+               "train_seconds": "train seconds"}
+    rows = [{"model": tag, **r, "nll": "—" if r["nll"] is None else r["nll"]} for tag, r in results.items()]
+    notes = [f"Sample quality from {len(real):,} generated against {len(real):,} test digits, in the features of "
+             f"the classifier {clf.path.name} (SHA-256 {clf.sha256}, test accuracy {clf.test_accuracy:.4f}); "
+             f"NLL on {len(nll_data):,} binarised test digits. Data: {note}."]
+    best = min(results, key=lambda t: results[t]["frechet_distance"])
+    summary = f"{len(results)} generative models on {note}: lowest Fréchet distance {best} ({results[best]['frechet_distance']:.2f})"
+    return run.finish({"summary": summary, "data": note, "classifier_sha256": clf.sha256, "models": results},
+                      table("Generative models", columns, rows, notes))
+
+
+HOW = {
+    "ae-gmm": "a 10-component Gaussian mixture fitted to the training codes, decoded",
+    "vae": "z ~ N(0, I), decoded", "iwae": "z ~ N(0, I), decoded", "wae": "z ~ N(0, I), decoded",
+    "aae": "z ~ N(0, I), decoded", "cvae": "z ~ N(0, I) decoded as each class in turn",
+    "vq-vae": "indices from the Markov prior fitted to the training codes, decoded",
+}
+
+
+@torch.no_grad()
+def draw(tag: str, model, train, n: int, *, seed: int) -> torch.Tensor:
+    """n generated digits (n, *shape) on the CPU, the way model `tag` generates."""
+    generator = torch.Generator().manual_seed(seed)
+    model.eval()
+    if tag == "ae-gmm":
+        return ExPostDensity(10, seed=seed).fit(model, train).sample(n)
+    if tag == "vq-vae":
+        model.fit_prior(train)
+    labels = {"y": torch.arange(n) % model.config.n_classes} if tag == "cvae" else {}
+    return model.sample(n, generator=generator, **labels).cpu()
