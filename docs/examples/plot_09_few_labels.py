@@ -37,7 +37,7 @@ accuracy = {name: [] for name in setups}
 for n in label_counts:
     labelled = select_labels(data, n, seed=0)
     for name, (autoencoder, freeze) in setups.items():
-        classifier = EncoderClassifier(autoencoder, 10, freeze=freeze)
+        classifier = EncoderClassifier.on(autoencoder, 10, freeze=freeze)
         steps = choose(tiny=20, full=600)  # the same number of steps for every label count
         aekit.fit(classifier, labelled, epochs=max(1, steps * 32 // n), batch_size=32, lr=1e-3,
                   seed=0, progress=False)
