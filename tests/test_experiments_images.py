@@ -143,6 +143,8 @@ def test_experiment_specific_settings_are_checked(tmp_path):
         run_experiment("denoising-mnist", ["experiment.masking_fraction=1.5"], out_dir=tmp_path, tiny=True)
     with pytest.raises(ConfigError, match=r"unknown key 'masking_fraction'.*did you mean experiment.masking_fraction"):
         run_experiment("denoising-mnist", ["masking_fraction=0.3"], out_dir=tmp_path, tiny=True)
+    with pytest.raises(ConfigError, match=r"unknown key 'epochs'.*did you mean train.epochs"):  # the old flat keys
+        run_experiment("denoising-mnist", ["epochs=1"], out_dir=tmp_path, tiny=True)
 
 
 def test_experiments_take_the_keys_of_a_run():

@@ -119,7 +119,10 @@ def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False) ->
     own = {f.name for f in dataclasses.fields(exp.settings)}
     for key in raw:
         if key not in SECTIONS:
-            hint = f" (did you mean experiment.{key}?)" if key in own else ""
+            sections = {"experiment": own, "train": {f.name for f in dataclasses.fields(TrainConfig)},
+                        "data": {f.name for f in dataclasses.fields(DataConfig)}}
+            where = next((name for name, keys in sections.items() if key in keys), None)
+            hint = f" (did you mean {where}.{key}?)" if where else ""
             raise ConfigError(f"config: unknown key '{key}'; allowed keys: {', '.join(SECTIONS)}{hint}")
     run = parse_run_config({k: v for k, v in raw.items() if k != "experiment"})
     return ExperimentConfig(model=run.model, data=run.data, train=run.train,
