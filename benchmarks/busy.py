@@ -31,13 +31,14 @@ def measure(epochs: int) -> dict:
 
     import aekit
     from aekit.data import load_dataset
+    from aekit.training.callbacks import LambdaCallback
 
     train = load_dataset("mnist-mini", "train")
     torch.manual_seed(0)
     model = aekit.create_model("dense", input_shape=train.sample_shape, hidden=[1000, 500, 250], code_size=30,
                                activation="elu")
     threads: list[int] = []
-    cb = aekit.training.callbacks.LambdaCallback(on_epoch_end=lambda t, logs: threads.append(torch.get_num_threads()))
+    cb = LambdaCallback(on_epoch_end=lambda t, logs: threads.append(torch.get_num_threads()))
     history = aekit.fit(model, train.x, epochs=epochs, batch_size=128, progress=False, callbacks=[cb])
     seconds = sum(history["time"][1:])  # the first epoch warms up (and the governor takes its first look)
     return {"samples_per_s": len(train) * (epochs - 1) / seconds, "threads": threads[-1]}
