@@ -585,9 +585,7 @@ class Trainer:
             if budget is not None:
                 budget.restart_clock()
             saved_at = time.perf_counter()
-            while not self.stop_training and (
-                budget.progress(self.global_step) < 1.0 if budget is not None else self.epoch < cfg.epochs
-            ):
+            while not self.stop_training and self.progress() < 1.0:
                 for cb in self.callbacks:
                     cb.on_epoch_begin(self)
                 start = time.perf_counter()
@@ -608,11 +606,8 @@ class Trainer:
                 for cb in self.callbacks:
                     cb.on_epoch_end(self, logs)
                 self.stop_training, self.stop_reason = distributed.broadcast((self.stop_training, self.stop_reason))
-                if budget is not None:
-                    done = budget.progress(self.global_step) >= 1.0
-                    of = f" ({budget.elapsed():.0f} of {budget.seconds:g} s)"
-                else:
-                    done, of = self.epoch >= cfg.epochs, f"/{cfg.epochs}"
+                done = self.progress() >= 1.0
+                of = f" ({budget.elapsed():.0f} of {budget.seconds:g} s)" if budget is not None else f"/{cfg.epochs}"
                 if show:
                     shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k != "time")
                     tqdm.write(f"epoch {self.epoch}{of}  {shown}  ({logs['time']:.1f}s)")
