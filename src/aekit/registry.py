@@ -55,6 +55,12 @@ def model_entry(name: str) -> ModelEntry:
     return _MODELS[name]
 
 
+def model_kind(model) -> str | None:
+    """The registered kind of a model instance (None for a model that was never registered)."""
+    entry = _MODELS.get(getattr(model, "name", None))
+    return entry.kind if entry is not None and isinstance(model, entry.cls) else None
+
+
 def make_config(name: str, values: Mapping[str, Any] | None = None):
     """The validated config dataclass of model `name`."""
     return build(model_entry(name).cls.Config, values or {}, where="model")

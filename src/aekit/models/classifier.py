@@ -161,9 +161,12 @@ class EncoderClassifier(nn.Module):
         if y.is_floating_point() or y.ndim != 1:
             raise DataError(f"labels must be integer class indices of shape (N,), got {y.dtype} {tuple(y.shape)}")
         if len(y) and (y.min() < 0 or y.max() >= self.n_classes):
+            unlabelled = int((y == -1).sum())
+            hint = (f"; -1 marks {unlabelled} samples as unlabelled, which needs a semi-supervised model such as "
+                    "ladder or m2 (or leave those samples out)") if unlabelled else ""
             raise DataError(
                 f"labels must be in [0, {self.n_classes - 1}] for {self.n_classes} classes, "
-                f"got values from {int(y.min())} to {int(y.max())}"
+                f"got values from {int(y.min())} to {int(y.max())}{hint}"
             )
 
     def loss(self, x: Tensor, output: ClassifierOutput, *, y: Tensor | None = None) -> dict[str, Tensor]:

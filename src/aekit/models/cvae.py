@@ -57,7 +57,9 @@ class ConditionalVAE(VariationalAutoencoder):
         """Raise DataError unless y holds integer labels 0 .. n_classes - 1 (called once by `fit`)."""
         n = self.config.n_classes
         if y.is_floating_point() or y.ndim != 1 or (len(y) and (y.min() < 0 or y.max() >= n)):
-            raise DataError(f"cvae: labels must be integers in 0..{n - 1}, one per sample")
+            unlabelled = not y.is_floating_point() and bool((y == -1).any())
+            hint = "; -1 (unlabelled) needs a semi-supervised model such as ladder or m2" if unlabelled else ""
+            raise DataError(f"cvae: labels must be integers in 0..{n - 1}, one per sample{hint}")
 
     def condition(self, y: Tensor | int | None, n: int, *, device: torch.device) -> Tensor:
         """The decoder's and encoder's label input: one-hot rows (n, C), zeros where the label is unknown."""

@@ -7,7 +7,8 @@ The hot path keeps the data as one tensor (on the GPU when training there) and s
 from it; memory-mapped data (`np.load(..., mmap_mode="r")`, `read_idx(..., mmap=True)`) stays on
 disk and is read a batch at a time. Optimisers use fused kernels where torch has them; on
 accelerators the NaN check reads the loss back every `nan_check_every` steps, not every step.
-Under torchrun each process trains on its shard of every epoch (see distributed.py).
+Under torchrun each process trains on its shard of every epoch (see distributed.py). Semi-supervised
+models can train on mixed batches, a set number of labelled samples in each (`labelled_per_batch`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ..data.batches import as_inputs, check_inputs
 from ..data.memmap import MemmapArray
 from ..errors import CheckpointError, ConfigError, DataError, NonFiniteLossError
 from ..models.base import Autoencoder
+from ..registry import model_kind
 from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callback, EarlyStopping
@@ -57,6 +59,11 @@ class TrainConfig:
     weight_decay: float = 0.0  # the optimiser's own decay (decoupled for adamw)
     momentum: float = 0.0  # sgd and rmsprop only
     shuffle: bool = True
+    # > 0: mixed batches for semi-supervised models whose train labels hold -1 (unlabelled): each
+    # batch takes this many labelled samples, cycled through reshuffled passes over the (small)
+    # labelled set, and batch_size - labelled_per_batch unlabelled ones; an epoch is one pass over
+    # the unlabelled samples (see mixed_epoch_order). 0: the plain order, labelled or not
+    labelled_per_batch: int = 0
     seed: int = 0
     device: str = "auto"  # "auto" picks CUDA when present, else CPU
     deterministic: bool = False  # deterministic kernels, so a resumed run matches an uninterrupted one
@@ -79,6 +86,10 @@ class TrainConfig:
         positive("time_budget", self.time_budget, allow_none=True)
         check(0 <= self.warmup < 1, "warmup", f"must be a fraction in [0, 1), got {self.warmup}")
         positive("batch_size", self.batch_size)
+        check(
+            0 <= self.labelled_per_batch < self.batch_size, "labelled_per_batch",
+            f"must be in [0, batch_size - 1] = [0, {self.batch_size - 1}] (0: plain batches), got {self.labelled_per_batch}",
+        )
         positive("lr", self.lr)
         non_negative("lr_min", self.lr_min)
         check(self.lr_min <= self.lr, "lr_min", f"must be <= lr ({self.lr}), got {self.lr_min}")
@@ -154,6 +165,37 @@ def epoch_order(n: int, seed: int, epoch: int, shuffle: bool) -> Tensor:
         return torch.arange(n)
     g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     return torch.randperm(n, generator=g)
+
+
+LABELLED_STREAM = 1 << 40  # seeds of the labelled passes start here, away from epoch_order's
+
+
+def mixed_epoch_order(
+    labelled: Tensor, unlabelled: Tensor, *, labelled_per_batch: int, batch_size: int, seed: int, epoch: int,
+    shuffle: bool,
+) -> Tensor:
+    """The sample order of one epoch of mixed batches, a pure function of (seed, epoch) like `epoch_order`.
+
+    `labelled` and `unlabelled` are the sample indices of each part. Batch b is positions
+    [b * batch_size, (b + 1) * batch_size) of the result: `labelled_per_batch` labelled samples
+    first, then batch_size - labelled_per_batch unlabelled ones (the last batch has fewer of
+    those). The unlabelled samples are reshuffled each epoch and each is seen once; the labelled
+    ones come from an endless stream of passes over the labelled set, pass j reshuffled by
+    (seed, j). Every epoch has the same number of batches, so epoch e starts at position
+    e * batches * labelled_per_batch of that stream: resuming needs no saved state. Under torchrun
+    `distributed.shard` deals position p of a batch to rank p % world, so every rank's part of a
+    batch holds labelled_per_batch / world labelled samples (as near as a whole number allows).
+    """
+    k, m, n = labelled_per_batch, batch_size - labelled_per_batch, len(labelled)
+    batches = math.ceil(len(unlabelled) / m)
+    start, stop = epoch * batches * k, (epoch + 1) * batches * k
+    first, last = start // n, (stop - 1) // n  # the passes this epoch's labelled samples come from
+    passes = [labelled[epoch_order(n, seed, LABELLED_STREAM + j, shuffle)] for j in range(first, last + 1)]
+    drawn = torch.cat(passes)[start - first * n : stop - first * n].view(batches, k)  # (batches, k)
+    shuffled = unlabelled[epoch_order(len(unlabelled), seed, epoch, shuffle)]
+    full = (batches - 1) * m  # the unlabelled samples of every batch but the last
+    whole = torch.cat([drawn[:-1], shuffled[:full].view(batches - 1, m)], dim=1)  # (batches - 1, batch_size)
+    return torch.cat([whole.flatten(), drawn[-1], shuffled[full:]])
 
 
 def epoch_lr(cfg: TrainConfig, epoch: int) -> float:
@@ -303,6 +345,7 @@ class Trainer:
             if cfg.time_budget is not None else None
         )
         self.train_data: tuple[Tensor | MemmapArray, Tensor | None] | None = None  # (x, y), set by fit
+        self.mixed: tuple[Tensor, Tensor] | None = None  # (labelled, unlabelled) indices for mixed batches
         self.val_data: tuple[Tensor | MemmapArray, Tensor | None] | None = None
 
     def progress(self) -> float:
@@ -463,10 +506,37 @@ class Trainer:
         else:
             optimizer.step()
 
+    def _mixed_parts(self, y: Tensor | None) -> tuple[Tensor, Tensor] | None:
+        """(labelled, unlabelled) sample indices for mixed batches (train.labelled_per_batch), or None."""
+        k = self.config.labelled_per_batch
+        if k == 0:
+            return None
+        what = f"train.labelled_per_batch: {k}"
+        if model_kind(self.model) != "semi-supervised":
+            raise DataError(
+                f"{what} is for semi-supervised models (such as ladder or m2), and model "
+                f"'{getattr(self.model, 'name', type(self.model).__name__)}' is not one; set it to 0"
+            )
+        if y is None:
+            raise DataError(f"{what} needs training labels, with -1 for the unlabelled samples")
+        unlabelled = y.cpu() == -1
+        if not unlabelled.any():
+            raise DataError(f"{what}, but every training sample is labelled (no label is -1); set it to 0 for plain batches")
+        if unlabelled.all():
+            raise DataError(f"{what}, but no training sample is labelled (every label is -1); give some labels")
+        return torch.nonzero(~unlabelled).flatten(), torch.nonzero(unlabelled).flatten()
+
+    def epoch_order(self, n: int) -> Tensor:
+        """This epoch's sample order over the `n` training samples (before sharding)."""
+        cfg = self.config
+        if self.mixed is None:
+            return epoch_order(n, cfg.seed, self.epoch, cfg.shuffle)
+        return mixed_epoch_order(*self.mixed, labelled_per_batch=cfg.labelled_per_batch, batch_size=cfg.batch_size,
+                                 seed=cfg.seed, epoch=self.epoch, shuffle=cfg.shuffle)
+
     def train_epoch(self, x: Tensor | MemmapArray, y: Tensor | None) -> dict[str, float]:
         cfg, model, device = self.config, self.model, self.device
-        order = epoch_order(len(x), cfg.seed, self.epoch, cfg.shuffle)
-        order = distributed.shard(order, self.rank, self.world).to(x.device)
+        order = distributed.shard(self.epoch_order(len(x)), self.rank, self.world).to(x.device)
         batch_size = cfg.batch_size // self.world  # this process's part of the global batch
         n_batches = math.ceil(len(order) / batch_size)
         budget, steps = self.budget, cfg.epochs * n_batches  # steps: the whole run's, without a budget
@@ -549,8 +619,10 @@ class Trainer:
         cfg, model = self.config, self.model
         x, y = as_inputs(train, "train data")
         check_inputs(model, x, y)
+        self.mixed = self._mixed_parts(y)
         per_rank = cfg.batch_size // self.world
-        last = len(x) // self.world % per_rank or per_rank  # the size of each epoch's last batch
+        length = len(x) if self.mixed is None else len(self.epoch_order(len(x)))  # samples an epoch
+        last = length // self.world % per_rank or per_rank  # the size of each epoch's last batch
         if last == 1 and any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
             raise DataError(
                 f"train data: {len(x)} samples in batches of {cfg.batch_size} leave a batch of 1 sample, "
