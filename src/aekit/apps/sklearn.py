@@ -1,7 +1,9 @@
-"""scikit-learn estimators: `AutoencoderTransformer` (X -> codes) and `AutoencoderClassifier`
-(pretrain an autoencoder on X, then fine-tune its encoder with a softmax head on y).
+"""scikit-learn estimators: `AutoencoderTransformer` (X -> codes), `AutoencoderClassifier`
+(pretrain an autoencoder on X, then fine-tune its encoder with a softmax head on y) and
+`SemiSupervisedClassifier` (a ladder network or M2 trained on y where -1 marks unlabelled samples,
+like `sklearn.semi_supervised.SelfTrainingClassifier`).
 
-Both take 2-D arrays (n_samples, n_features), do no work in `__init__`, keep fitted state in
+All take 2-D arrays (n_samples, n_features), do no work in `__init__`, keep fitted state in
 attributes ending in `_`, and work in `Pipeline` and `GridSearchCV`:
 
     >>> pipe = make_pipeline(MinMaxScaler(), AutoencoderTransformer(model_params={"code_size": 16}),
@@ -27,17 +29,17 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.utils import check_random_state
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import Tensor, nn
 
 from ..config import build, coerce
 from ..data.batches import map_batches
-from ..errors import AekitError, DataError, NonFiniteLossError
+from ..errors import AekitError, ConfigError, DataError, NonFiniteLossError
 from ..models.base import flatten
 from ..models.classifier import EncoderClassifier
-from ..registry import create_model
+from ..registry import create_model, list_models, model_entry
 from ..training.loop import TrainConfig, fit
 
 _FLOATS = [np.float32, np.float64]  # ints and bools are converted to float32
@@ -264,3 +266,137 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+
+UNLABELLED = -1  # the label of an unlabelled sample, as in sklearn.semi_supervised
+
+
+def _unlabelled(y: np.ndarray) -> np.ndarray:
+    """Which entries of y are -1 (unlabelled); string labels are never -1, as in sklearn.semi_supervised."""
+    if y.dtype.kind in "USV":
+        return np.zeros(len(y), dtype=bool)
+    return np.array([v == UNLABELLED for v in y], dtype=bool) if y.dtype == object else y == UNLABELLED
+
+
+class SemiSupervisedClassifier(ClassifierMixin, BaseEstimator):
+    """A semi-supervised model (a ladder network or M2) trained on X with y where -1 marks unlabelled samples.
+
+    As in `sklearn.semi_supervised.SelfTrainingClassifier`, `y` holds a class for each labelled
+    sample and -1 for each unlabelled one; `classes_` are the classes of the labelled samples.
+    model: a registered semi-supervised model (`aekit.list_models("semi-supervised")`),
+    model_params its config keys (`input_shape` defaults to `(n_features,)`, `n_classes` comes
+    from y). Training is `aekit.fit` on mixed batches (docs: Training, Mixed batches): each batch
+    of `batch_size` holds `labelled_per_batch` labelled samples, by default half the batch, or the
+    labelled share of the data when that is larger; an epoch is one pass over the unlabelled
+    samples. With every sample labelled, batches are plain. `train_params` are further `aekit.fit`
+    options (e.g. `{"lr_schedule": "cosine"}`), checked strictly. After fitting, `model_` is the
+    trained model and `transduction_` the labels of the training samples (the given ones, and the
+    predicted ones where y was -1). `score` is the accuracy on the labelled samples of y.
+    """
+
+    def __init__(
+        self,
+        model: str = "ladder",
+        model_params: dict | None = None,
+        *,
+        epochs: int = 20,
+        batch_size: int = 100,
+        labelled_per_batch: int | None = None,
+        lr: float = 2e-3,
+        optimizer: str = "adam",
+        train_params: dict | None = None,
+        random_state=None,
+        device: str = "auto",
+        verbose: bool = False,
+    ) -> None:
+        self.model = model
+        self.model_params = model_params
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.labelled_per_batch = labelled_per_batch
+        self.lr = lr
+        self.optimizer = optimizer
+        self.train_params = train_params
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def fit(self, X, y):
+        kinds = list_models("semi-supervised")
+        if self.model not in kinds:
+            raise ConfigError(f"model: {self.model!r} is not a semi-supervised model; choose one of: {', '.join(kinds)}")
+        X, y = _checked(self, X, y, reset=True)
+        unlabelled = _unlabelled(y)
+        if unlabelled.all():
+            raise DataError("y: every sample is unlabelled (-1); a semi-supervised classifier needs some labelled samples")
+        try:
+            check_classification_targets(y[~unlabelled])
+        except ValueError as err:
+            raise DataError(_one_line(err)) from None
+        self.classes_, index = np.unique(y[~unlabelled], return_inverse=True)
+        if len(self.classes_) < 2:
+            raise DataError(f"y holds one class ({self.classes_[0]!r}); a classifier needs at least 2 classes")
+        y_index = np.full(len(y), UNLABELLED, dtype=np.int64)
+        y_index[~unlabelled] = index
+        seed = _seed(self.random_state)
+        cfg = build(
+            TrainConfig,
+            {"epochs": self.epochs, "batch_size": self.batch_size, "optimizer": self.optimizer, "lr": self.lr,
+             "labelled_per_batch": self._labelled_per_batch(unlabelled), "seed": seed, "device": self.device,
+             "progress": self.verbose, **(self.train_params or {})},
+            where="train_params",
+        )
+        x = torch.tensor(np.asarray(X), dtype=torch.float32)
+        with torch.random.fork_rng(), _name_the_estimator_parameter("training", "lr"):  # the caller's RNG untouched
+            torch.manual_seed(seed)
+            self.model_ = self._build(x)
+            self.history_ = fit(self.model_, (x.reshape(-1, *self.input_shape_), torch.from_numpy(y_index)), config=cfg)
+        self.transduction_ = np.where(unlabelled, self.predict(X), y) if unlabelled.any() else y.copy()
+        return self
+
+    def _labelled_per_batch(self, unlabelled: np.ndarray) -> int:
+        if not unlabelled.any():  # every sample labelled: plain batches
+            return 0
+        if self.labelled_per_batch is not None:
+            return self.labelled_per_batch
+        share = round(self.batch_size * (1 - unlabelled.mean()))
+        return min(max(self.batch_size // 2, share, 1), self.batch_size - 1)
+
+    def _build(self, x: Tensor) -> nn.Module:
+        """The model for flat samples `x` (N, D), with MSE reconstruction for data outside [0, 1]."""
+        params = dict(self.model_params or {})
+        if "n_classes" in params:
+            raise ConfigError(f"model_params.n_classes: set from y ({len(self.classes_)} classes); leave it out")
+        shape = coerce(params.pop("input_shape", (x.shape[1],)), tuple[int, ...], "model_params.input_shape")
+        if math.prod(shape) != x.shape[1]:
+            raise DataError(
+                f"model_params.input_shape {shape} holds {math.prod(shape)} values but X has "
+                f"{x.shape[1]} features; give a shape whose product is {x.shape[1]}"
+            )
+        keys = model_entry(self.model).cls.Config.__dataclass_fields__
+        if "recon_loss" in keys and "recon_loss" not in params and (x.min() < 0 or x.max() > 1):
+            params["recon_loss"] = "mse"  # bce needs targets in [0, 1], as for the autoencoders
+            if "output_activation" in keys:
+                params.setdefault("output_activation", "linear")
+        self.input_shape_ = shape
+        return create_model(self.model, input_shape=shape, n_classes=len(self.classes_), **params)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities (n_samples, n_classes), columns in the order of `classes_`."""
+        check_is_fitted(self)
+        X = _checked(self, X, reset=False)
+        logits = _batched(lambda xb: self.model_(xb).logits, _as_tensor(X, self.input_shape_), self.model_)
+        return torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
+
+    def predict(self, X) -> np.ndarray:
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """Accuracy on the samples whose label is not -1 (the labelled ones)."""
+        y = np.asarray(y)
+        labelled = ~_unlabelled(y) if y.ndim == 1 else np.ones(len(y), dtype=bool)
+        if labelled.all():
+            return super().score(X, y, sample_weight=sample_weight)
+        weights = None if sample_weight is None else _safe_indexing(sample_weight, labelled)
+        return super().score(_safe_indexing(X, labelled), y[labelled], sample_weight=weights)
