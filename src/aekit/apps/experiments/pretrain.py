@@ -42,10 +42,12 @@ import numpy as np
 import torch
 
 from ...config import check
-from ...data import load_dataset
+from ...data import Dataset, load_dataset
 from ...data.batches import encode_all
+from ...models.base import Autoencoder
 from ...models.classifier import EncoderClassifier, select_labels
 from ...training.checkpoint import load_model, save_model
+from ...training.loop import TrainConfig
 from ...training.pretrain import pretrain_layerwise
 from ..run import build_model, train_model
 from . import ExperimentConfig, check_positive, register_experiment, table
@@ -99,19 +101,95 @@ def torch_threads(n: int):
         torch.set_num_threads(before)
 
 
-def _epochs(n_train: int, cfg: ExperimentConfig) -> int:
+def supervised_epochs(n_train: int, train: TrainConfig, min_updates: int, max_updates: int | None) -> int:
     """`train.epochs`, raised to make at least `min_updates` gradient steps, cut to at most `max_updates`."""
-    s = cfg.experiment
-    batches = math.ceil(n_train / cfg.train.batch_size)
-    epochs = max(cfg.train.epochs, math.ceil(s.min_updates / batches))
-    if s.max_updates is not None:
-        epochs = min(epochs, max(1, s.max_updates // batches))
+    batches = math.ceil(n_train / train.batch_size)
+    epochs = max(train.epochs, math.ceil(min_updates / batches))
+    if max_updates is not None:
+        epochs = min(epochs, max(1, max_updates // batches))
     return epochs
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
     a = np.asarray(values, dtype=float)
     return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
+
+
+def noise_per_layer(noise_fraction: float | tuple[float, ...], widths: list[int], key: str) -> list[float]:
+    """Masking noise for each layer of the SdA: one value for all, or one per layer."""
+    noise = list(noise_fraction) if isinstance(noise_fraction, tuple) else [noise_fraction] * len(widths)
+    check(len(noise) == len(widths), key, f"needs one value or {len(widths)} (one per layer), got {len(noise)}")
+    return noise
+
+
+class StackedDenoising:
+    """The SdA of each seed, as `Pretraining` says: greedy layer-wise denoising pretraining (masking
+    noise) of a sigmoid stack on the training digits (labels unused), once per seed, once for every
+    seed (`share_across_seeds`), or loaded (`load`). Each one pretrained is saved as sda-seedN.safetensors."""
+
+    def __init__(self, pt: Pretraining, widths: list[int], noise: list[float], run_dir: Path, *,
+                 where: str = "experiment.pretrain") -> None:
+        self.pt, self.widths, self.run_dir = pt, widths, run_dir
+        self.layer_config = [{"noise": "masking", "noise_fraction": f} for f in noise]
+        self.model = load_model(pt.load) if pt.load is not None else None
+        self.seconds: list[float] = []  # of each pretraining
+        if self.model is not None:
+            loaded = [*self.model.config.hidden, self.model.config.code_size]
+            check(loaded == widths, f"{where}.load", f"holds a model of widths {loaded}, but the model's are {widths}")
+
+    def for_seed(self, seed: int, train: Dataset, net: str) -> Autoencoder:
+        pt = self.pt
+        if self.model is None or not (pt.share_across_seeds or pt.load):
+            print(f"seed {seed}: greedy denoising pretraining of {net}", flush=True)
+            start = time.perf_counter()
+            self.model = pretrain_layerwise(
+                self.widths, train.take(pt.limit, seed=seed).x, layer_kind="denoising", layer_config=self.layer_config,
+                epochs_per_layer=pt.epochs_per_layer, batch_size=pt.batch_size, lr=pt.lr, seed=seed,
+            ).model
+            self.seconds.append(time.perf_counter() - start)
+            save_model(self.model, self.run_dir / f"sda-seed{seed}.safetensors")
+        return self.model
+
+
+def fine_tune(cfg: ExperimentConfig, base: Autoencoder, n_classes: int, fit_set: Dataset, val_set: Dataset | None,
+              *, freeze: Literal["all", "none"] = "none") -> tuple[EncoderClassifier, float]:
+    """A softmax layer on a copy of `base`'s encoder, trained with `cfg.train` on the labelled
+    `fit_set` (`val_set` chooses the best epoch when `restore_best`): (classifier, seconds)."""
+    model = EncoderClassifier.on(base, n_classes, freeze=freeze)
+    start = time.perf_counter()
+    train_model(cfg, (fit_set, val_set, None), model=model)
+    return model, time.perf_counter() - start
+
+
+def plot_error_vs_labels(path: Path, rows: list[dict], *, labels: dict[str, str], title: str) -> None:
+    """Test error (mean ± std over seeds) against the number of labels, one line per method, log-log."""
+    from ...analysis.plots import new_figure, save_figure
+
+    fig = new_figure(6.5, 4.2)
+    ax = fig.add_subplot()
+    for method in dict.fromkeys(r["method"] for r in rows):
+        mine = [r for r in rows if r["method"] == method]
+        ax.errorbar(
+            [r["labels"] for r in mine], [r["test_error_mean"] for r in mine], yerr=[r["test_error_std"] for r in mine],
+            marker="o", capsize=3, label=labels[method],
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    counts = sorted({r["labels"] for r in rows})
+    ax.set_xticks(counts, labels=[str(n) for n in counts])
+    ax.set_xticks([], minor=True)
+    lowest = min(r["test_error_mean"] - r["test_error_std"] for r in rows)
+    highest = max(r["test_error_mean"] + r["test_error_std"] for r in rows)
+    ticks = [t for t in (0.5, 1, 2, 5, 10, 20, 50, 100) if 0.7 * lowest <= t <= 1.4 * highest] or [1, 10]
+    ax.set_yticks(ticks, labels=[f"{t:g}" for t in ticks])
+    ax.set_yticks([], minor=True)
+    ax.set_xlabel("labelled training samples")
+    ax.set_ylabel("test error (%)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(frameon=False)
+    ax.set_title(title, fontsize=10)
+    save_figure(fig, path)
 
 
 @register_experiment(
@@ -137,54 +215,38 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
 def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     s, pt = cfg.experiment, cfg.experiment.pretrain
     widths = [*cfg.model.get("hidden", ()), cfg.model["code_size"]]
-    noise = list(s.noise_fraction) if isinstance(s.noise_fraction, tuple) else [s.noise_fraction] * len(widths)
-    check(len(noise) == len(widths), "experiment.noise_fraction", f"needs one value or {len(widths)} (one per layer), got {len(noise)}")
+    noise = noise_per_layer(s.noise_fraction, widths, "experiment.noise_fraction")
     methods = list(s.methods)
     with torch_threads(s.threads):
         train = load_dataset(cfg.data.name, "train")
         test = load_dataset(cfg.data.name, "test").take(cfg.data.test_limit, seed=0)
         n_classes = int(train.y.max()) + 1
-        layer_config = [{"noise": "masking", "noise_fraction": f} for f in noise]
         errors: dict[tuple[str, int], list[float]] = {}
         seconds: dict[tuple[str, int], list[float]] = {}
         epochs_used: dict[int, int] = {}
-        pretrain_seconds: list[float] = []
-        sda = load_model(pt.load) if pt.load is not None else None
-        if sda is not None:
-            loaded = [*sda.config.hidden, sda.config.code_size]
-            check(loaded == widths, "experiment.pretrain.load", f"holds a model of widths {loaded}, but the model's are {widths}")
+        sdas = StackedDenoising(pt, widths, noise, run_dir)
         net = "-".join(map(str, [math.prod(train.sample_shape), *widths, n_classes]))
         for seed in s.seeds:
-            if any(m != "scratch" for m in methods) and (sda is None or not (pt.share_across_seeds or pt.load)):
-                print(f"seed {seed}: greedy denoising pretraining of {net}", flush=True)
-                start = time.perf_counter()
-                sda = pretrain_layerwise(
-                    widths, train.take(pt.limit, seed=seed).x, layer_kind="denoising", layer_config=layer_config,
-                    epochs_per_layer=pt.epochs_per_layer, batch_size=pt.batch_size, lr=pt.lr, seed=seed,
-                ).model
-                pretrain_seconds.append(time.perf_counter() - start)
-                save_model(sda, run_dir / f"sda-seed{seed}.safetensors")
+            sda = sdas.for_seed(seed, train, net) if any(m != "scratch" for m in methods) else None
             for n in s.label_counts:
                 labelled = train if n >= len(train) else select_labels(train, n, seed=seed)
                 fit_set, val_set = labelled.split(cfg.data.val_fraction, seed=seed) if cfg.data.val_fraction > 0 else (labelled, None)
-                epochs = epochs_used[n] = _epochs(len(fit_set), cfg)
-                fine_tune = cfg.with_train(epochs=epochs, seed=seed, restore_best=cfg.train.restore_best and val_set is not None)
+                epochs = epochs_used[n] = supervised_epochs(len(fit_set), cfg.train, s.min_updates, s.max_updates)
+                fine = cfg.with_train(epochs=epochs, seed=seed, restore_best=cfg.train.restore_best and val_set is not None)
                 for method in methods:
                     torch.manual_seed(seed)
-                    base = build_model(fine_tune, train.sample_shape) if method == "scratch" else sda
-                    model = EncoderClassifier.on(base, n_classes, freeze="all" if method == "frozen" else "none")
-                    start = time.perf_counter()
-                    train_model(fine_tune, (fit_set, val_set, None), model=model)
-                    took = time.perf_counter() - start
+                    base = build_model(fine, train.sample_shape) if method == "scratch" else sda
+                    model, took = fine_tune(fine, base, n_classes, fit_set, val_set, freeze="all" if method == "frozen" else "none")
                     error = 100 * (1 - model.accuracy(test))
                     errors.setdefault((method, n), []).append(error)
                     seconds.setdefault((method, n), []).append(took)
                     print(f"seed {seed}  {n:>6} labels  {method:<10} test error {error:6.2f}%  ({epochs} epoch{'s' * (epochs != 1)}, {took:.0f}s)", flush=True)
+        pretrain_seconds = sdas.seconds
 
     rows = []
     for method in methods:
         for n in s.label_counts:
-            mean, std = _mean_std(errors[(method, n)])
+            mean, std = mean_std(errors[(method, n)])
             rows.append({
                 "method": method, "labels": n, "test_error_mean": mean, "test_error_std": std,
                 "test_errors": errors[(method, n)], "seconds_mean": float(np.mean(seconds[(method, n)])),
@@ -213,37 +275,9 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
              for r in rows}
     results["tables"] = [table("pretrain-mnist: test error %", ["method", *(f"{n} labels" for n in s.label_counts)],
                                [[LABELS[m], *(cells[(m, n)] for n in s.label_counts)] for m in methods], notes)]
-    _plot(run_dir, rows, net)
+    plot_error_vs_labels(run_dir / "error_vs_labels.png", rows, labels=LABELS,
+                         title=f"MNIST, sigmoid net {net}: test error against labels")
     return results
-
-
-def _plot(run_dir: Path, rows: list[dict], network: str) -> None:
-    from ...analysis.plots import new_figure, save_figure
-
-    fig = new_figure(6.5, 4.2)
-    ax = fig.add_subplot()
-    for method in dict.fromkeys(r["method"] for r in rows):
-        mine = [r for r in rows if r["method"] == method]
-        ax.errorbar(
-            [r["labels"] for r in mine], [r["test_error_mean"] for r in mine], yerr=[r["test_error_std"] for r in mine],
-            marker="o", capsize=3, label=LABELS[method],
-        )
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    counts = sorted({r["labels"] for r in rows})
-    ax.set_xticks(counts, labels=[str(n) for n in counts])
-    ax.set_xticks([], minor=True)
-    lowest = min(r["test_error_mean"] - r["test_error_std"] for r in rows)
-    highest = max(r["test_error_mean"] + r["test_error_std"] for r in rows)
-    ticks = [t for t in (0.5, 1, 2, 5, 10, 20, 50, 100) if 0.7 * lowest <= t <= 1.4 * highest] or [1, 10]
-    ax.set_yticks(ticks, labels=[f"{t:g}" for t in ticks])
-    ax.set_yticks([], minor=True)
-    ax.set_xlabel("labelled training digits")
-    ax.set_ylabel("test error (%)")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(frameon=False)
-    ax.set_title(f"MNIST, sigmoid net {network}: test error against labels", fontsize=10)
-    save_figure(fig, run_dir / "error_vs_labels.png")
 
 
 # --- self-taught learning ------------------------------------------------------------------------
