@@ -139,6 +139,13 @@ def table(title: str, columns: Mapping[str, str] | Sequence[str], rows: Sequence
     return {"title": title, "columns": headers, "rows": cells, "notes": [n for n in notes if n]}
 
 
+def markdown_table(t: Mapping[str, Any]) -> str:
+    """A `table(...)` as a markdown table (its notes left out)."""
+    lines = ["| " + " | ".join(map(str, t["columns"])) + " |", "|" + "---|" * len(t["columns"])]
+    lines += ["| " + " | ".join("" if c is None else str(c) for c in row) + " |" for row in t["rows"]]
+    return "\n".join(lines)
+
+
 def run_experiment(
     name: str, overrides: Sequence[str] = (), *, out_dir: str | Path = "runs", tiny: bool = False
 ) -> tuple[Path, dict[str, Any]]:

@@ -1,0 +1,358 @@
+"""Few labels at the field's best: `semi-supervised-mnist`.
+
+Permutation-invariant MNIST (MLPs only: no convolutions, no augmentation) with 100, 600, 1000 and
+60,000 labelled training digits, balanced (as many of each class: 10 a class at 100) and drawn
+per seed; every other training digit is given with label -1 (unlabelled, the
+`sklearn.semi_supervised` convention). Each method is trained per (label count, seed) and tested
+on the 10,000 test digits:
+
+  supervised  the ladder's encoder as a plain MLP (ReLU and batch norm, a softmax on top), trained
+              on the labelled digits alone (`experiment.supervised`);
+  sda         pretrain-mnist's method, with its code: greedy denoising pretraining of a sigmoid SdA
+              on the training digits (labels unused), then every layer fine-tuned on the labelled
+              ones as `experiment.supervised` says (`experiment.sda`);
+  m2          the semi-supervised VAE M2 on the pixels (Kingma et al. 2014; `experiment.m2`);
+  m1m2        M2 on the codes of a VAE M1 trained on the training digits (`experiment.m1`);
+  ladder      the ladder network (Rasmus et al. 2015): the `model` and `train` sections.
+
+The semi-supervised methods (m2, m1m2, ladder) see every training digit, on mixed batches:
+`labelled_per_batch` labelled digits in each batch, the small labelled set cycled through (with
+all labels, plain batches). Each method's `train` keys apply over the `train` section, whose
+`time_budget` (seconds) keeps each run within ~25 minutes of a 2-core CPU; the epochs that fit
+are reported. The SdA and M1 do not depend on the labels: each is trained once a seed and reused
+for every label count (their seconds are reported apart). With `data.val_fraction` > 0 that share
+of the labelled digits is held out (so "100 labels" stays 100 in all) and the weights with the
+lowest validation error are kept; by default there is no validation set and the last weights
+are tested.
+
+`experiment.fashion_label_counts=[100,1000]` runs the same methods on Fashion-MNIST as well
+(`experiment.fashion_data`). Results: results.json, results.md (test error % as mean ± std over
+the seeds with each run's wall time, and the papers' figures) and error_vs_labels-DATA.png.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from ...config import build, check, to_dict
+from ...data import Dataset, load_dataset
+from ...models.classifier import select_labels
+from ...registry import create_model, make_config, model_entry
+from ...training.checkpoint import atomic_write_text, save_model
+from ...training.loop import TrainConfig
+from ..run import train_model
+from . import ExperimentConfig, check_positive, markdown_table, register_experiment, table
+from .pretrain import (
+    Pretraining,
+    StackedDenoising,
+    fine_tune,
+    mean_std,
+    noise_per_layer,
+    plot_error_vs_labels,
+    supervised_epochs,
+    torch_threads,
+)
+
+METHODS = ("supervised", "sda", "m2", "m1m2", "ladder")
+LABELS = {
+    "supervised": "supervised only (the same MLP)",
+    "sda": "SdA pretrained + fine-tuned",
+    "m2": "M2",
+    "m1m2": "M1+M2",
+    "ladder": "ladder network",
+}
+# permutation-invariant MNIST test error % as published: (method, labels) -> figure
+PAPERS = {
+    ("m1m2", 100): "3.33 ± 0.14", ("m1m2", 600): "2.59 ± 0.05", ("m1m2", 1000): "2.40 ± 0.02",
+    ("ladder", 100): "1.06 ± 0.37", ("ladder", 1000): "0.84 ± 0.08", ("ladder", 60000): "0.57 ± 0.02",
+    ("sda", 60000): "1.28",
+}
+SOURCES = {"m1m2": "Kingma et al. 2014", "ladder": "Rasmus et al. 2015", "sda": "Vincent et al. 2010, SdA-3"}
+# the issue's targets on MNIST (mean of the seeds): (method, labels) -> highest test error %
+TARGETS = {("ladder", 100): 1.5, ("ladder", 60000): 0.8, ("m1m2", 100): 4.0, ("m2", 100): 4.0, ("sda", 60000): 1.3}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Supervised:
+    """Training on the labelled digits alone: the supervised-only MLP, and the SdA's fine-tuning."""
+
+    train: dict[str, Any] = field(default_factory=dict)  # train keys over the `train` section
+    min_updates: int = 2000  # few labels get more epochs, up to this many gradient steps (as pretrain-mnist)
+    max_updates: int | None = None  # many labels get fewer epochs, at most this many steps (None: no cap)
+
+    def __post_init__(self) -> None:
+        check_positive(self, "min_updates", "max_updates")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SdA:
+    widths: tuple[int, ...] = (1000, 1000, 1000)  # sigmoid layers (Vincent et al.'s SdA-3)
+    noise_fraction: float | tuple[float, ...] = 0.25  # masking noise: one value or one per layer
+    pretrain: Pretraining = field(default_factory=Pretraining)
+
+    def __post_init__(self) -> None:
+        check(len(self.widths) > 0 and all(w > 0 for w in self.widths), "widths", f"must be > 0, got {list(self.widths)}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Network:
+    """A model and how it is trained. M1: `model.name` is a registered autoencoder (vae), trained on the
+    training digits without labels. M2: its keys, for m2 on the pixels and for m1m2 on M1's codes
+    (there recon_loss defaults to mse: the codes are not in [0, 1])."""
+
+    model: dict[str, Any] = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)  # train keys over the `train` section
+
+
+@dataclass(frozen=True, kw_only=True)
+class SemiSupervisedMnist:
+    label_counts: tuple[int, ...] = (100, 600, 1000, 60000)  # labelled training digits (60000 = all)
+    seeds: tuple[int, ...] = (0, 1, 2)  # each seed draws its own labels, weights, SdA and M1
+    methods: tuple[Literal["supervised", "sda", "m2", "m1m2", "ladder"], ...] = ("supervised", "sda", "m1m2", "ladder")
+    fashion_label_counts: tuple[int, ...] = ()  # also run on Fashion-MNIST with these (the issue: 100, 1000)
+    fashion_data: str = "fashion-mnist"
+    threads: int = 0  # torch threads for the run; 0 leaves torch's setting
+    supervised: Supervised = field(default_factory=Supervised)
+    sda: SdA = field(default_factory=SdA)
+    m1: Network = field(default_factory=Network)
+    m2: Network = field(default_factory=Network)
+
+    def __post_init__(self) -> None:
+        for key in ("label_counts", "fashion_label_counts"):
+            counts = getattr(self, key)
+            check(all(n > 0 for n in counts), key, f"must be > 0, got {list(counts)}")
+        check(len(self.seeds) > 0, "seeds", "needs at least one seed")
+        check(len(self.methods) > 0, "methods", f"needs at least one of: {', '.join(METHODS)}")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every method trains, validated before the first step."""
+
+    mlp: dict[str, Any]  # the supervised MLP (a dense autoencoder's encoder): the ladder's widths
+    supervised: TrainConfig
+    ladder: TrainConfig
+    m1: TrainConfig
+    m2: TrainConfig
+
+
+def _train_config(cfg: ExperimentConfig, overrides: dict[str, Any], where: str) -> TrainConfig:
+    return build(TrainConfig, {**to_dict(cfg.train), **overrides}, where=where)
+
+
+def plan(cfg: ExperimentConfig, shape: tuple[int, ...], n_classes: int) -> Plan:
+    """Every method's model and training settings checked, so that a mistake fails before any training."""
+    s = cfg.experiment
+    ladder = make_config(cfg.model["name"], {**_keys(cfg.model), "input_shape": shape, "n_classes": n_classes})
+    hidden = list(getattr(ladder, "hidden", ()))
+    check(len(hidden) > 0, "model.hidden", "the supervised MLP takes the ladder's hidden widths: give at least one")
+    mlp = {"hidden": hidden[:-1], "code_size": hidden[-1], "activation": "relu", "code_activation": "relu",
+           "batch_norm": [True] * len(hidden)}
+    make_config("dense", {**mlp, "input_shape": shape})
+    if "m1m2" in s.methods:
+        check("name" in s.m1.model, "experiment.m1.model", "needs a 'name': the registered autoencoder M1 (e.g. vae)")
+        make_config(s.m1.model["name"], {**_keys(s.m1.model), "input_shape": shape})
+    for method, defaults in (("m2", {}), ("m1m2", {"recon_loss": "mse"})):  # as M2.on sets it on M1's codes
+        if method in s.methods:
+            make_config("m2", {**defaults, **s.m2.model, "input_shape": shape, "n_classes": n_classes})
+    return Plan(
+        mlp=mlp,
+        supervised=_train_config(cfg, s.supervised.train, "config.experiment.supervised.train"),
+        ladder=cfg.train,
+        m1=_train_config(cfg, {"labelled_per_batch": 0, "restore_best": False, **s.m1.train}, "config.experiment.m1.train"),
+        m2=_train_config(cfg, s.m2.train, "config.experiment.m2.train"),
+    )
+
+
+def _keys(model: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in model.items() if k != "name"}
+
+
+def _label_split(train: Dataset, n: int, n_classes: int, seed: int, val_fraction: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(labelled, validation) indices into `train` for `n` labels: balanced when n is a multiple of
+    the classes (select_labels), split stratified by `val_fraction` (Dataset.split), all seeded."""
+    ids = Dataset(torch.arange(len(train)).unsqueeze(1), train.y, train.name)  # samples = their own indices
+    if n < len(train):
+        ids = select_labels(ids, labels_per_class=n // n_classes, seed=seed) if n % n_classes == 0 else select_labels(ids, n, seed=seed)
+    if val_fraction == 0:
+        return ids.x[:, 0], torch.zeros(0, dtype=torch.long)
+    fit_ids, val_ids = ids.split(val_fraction, seed=seed)
+    return fit_ids.x[:, 0], val_ids.x[:, 0]
+
+
+def _semi(cfg: ExperimentConfig, tc: TrainConfig, model, data: Dataset, val: Dataset | None, seed: int) -> tuple[float, int]:
+    """Train a semi-supervised model on every training digit (-1 where unlabelled): (seconds, epochs)."""
+    mixed = bool((data.y == -1).any())
+    tc = dataclasses.replace(
+        tc, seed=seed, labelled_per_batch=tc.labelled_per_batch if mixed else 0,
+        restore_best=tc.restore_best and val is not None, monitor="val_error" if val is not None else tc.monitor,
+    )
+    start = time.perf_counter()
+    _, history = train_model(dataclasses.replace(cfg, train=tc), (data, val, None), model=model)
+    return time.perf_counter() - start, len(history.get("epoch", []))
+
+
+def _run_dataset(cfg: ExperimentConfig, run_dir: Path, data_name: str, counts: tuple[int, ...]) -> dict[str, Any]:
+    s = cfg.experiment
+    methods = list(s.methods)
+    train = load_dataset(data_name, "train").take(cfg.data.limit, seed=0)
+    test = load_dataset(data_name, "test").take(cfg.data.test_limit, seed=0)
+    n_classes, shape = int(train.y.max()) + 1, train.sample_shape
+    p = plan(cfg, shape, n_classes)
+    dim = math.prod(shape)
+    widths = list(s.sda.widths)
+    sdas = StackedDenoising(s.sda.pretrain, widths, noise_per_layer(s.sda.noise_fraction, widths, "experiment.sda.noise_fraction"),
+                            run_dir, where="experiment.sda.pretrain")
+    m1_seconds: list[float] = []
+    runs: dict[tuple[str, int], list[dict[str, float]]] = {}
+    for seed in s.seeds:
+        sda = sdas.for_seed(seed, train, "-".join(map(str, [dim, *widths, n_classes]))) if "sda" in methods else None
+        m1 = None
+        if "m1m2" in methods:
+            torch.manual_seed(seed)
+            m1 = create_model(s.m1.model["name"], **_keys(s.m1.model), input_shape=shape)
+            start = time.perf_counter()
+            train_model(dataclasses.replace(cfg, train=dataclasses.replace(p.m1, seed=seed)),
+                        (Dataset(train.x, None, train.name), None, None), model=m1, tag=f"M1 ({data_name}, seed {seed})")
+            m1_seconds.append(time.perf_counter() - start)
+            save_model(m1, run_dir / f"m1-{data_name}-seed{seed}.safetensors")
+        for n in counts:
+            labelled, held_out = _label_split(train, n, n_classes, seed, cfg.data.val_fraction)
+            fit_set, val_set = train.subset(labelled), (train.subset(held_out) if len(held_out) else None)
+            y_semi = torch.full_like(train.y, -1)
+            y_semi[labelled] = train.y[labelled]
+            semi = Dataset(train.x, y_semi, train.name)  # held-out digits stay in as unlabelled images
+            sup = p.supervised
+            epochs = supervised_epochs(len(fit_set), sup, s.supervised.min_updates, s.supervised.max_updates)
+            fine = dataclasses.replace(cfg, train=dataclasses.replace(
+                sup, epochs=epochs, seed=seed, restore_best=sup.restore_best and val_set is not None))
+            for method in methods:
+                torch.manual_seed(seed)
+                if method in ("supervised", "sda"):
+                    base = create_model("dense", **p.mlp, input_shape=shape) if method == "supervised" else sda
+                    model, took = fine_tune(fine, base, n_classes, fit_set, val_set)
+                    done = epochs
+                elif method == "ladder":
+                    model = create_model(cfg.model["name"], **_keys(cfg.model), input_shape=shape, n_classes=n_classes)
+                    took, done = _semi(cfg, p.ladder, model, semi, val_set, seed)
+                else:
+                    m2 = model_entry("m2").cls
+                    model = (m2.on(m1, n_classes, **s.m2.model) if method == "m1m2"
+                             else create_model("m2", **s.m2.model, input_shape=shape, n_classes=n_classes))
+                    took, done = _semi(cfg, p.m2, model, semi, val_set, seed)
+                error = 100 * (1 - model.accuracy(test))
+                runs.setdefault((method, n), []).append({"error": error, "seconds": took, "epochs": done})
+                print(f"{data_name}  seed {seed}  {n:>6} labels  {method:<10} test error {error:6.2f}%  "
+                      f"({done} epoch{'s' * (done != 1)}, {took:.0f}s)", flush=True)
+
+    rows = []
+    for method in methods:
+        for n in counts:
+            mine = runs[(method, n)]
+            mean, std = mean_std([r["error"] for r in mine])
+            rows.append({
+                "data": data_name, "method": method, "labels": min(n, len(train)), "test_error_mean": mean,
+                "test_error_std": std, "test_errors": [r["error"] for r in mine], "seconds": [r["seconds"] for r in mine],
+                "seconds_mean": float(np.mean([r["seconds"] for r in mine])), "epochs": [r["epochs"] for r in mine],
+            })
+    return {"rows": rows, "test": len(test), "train": len(train), "network": "-".join(map(str, [dim, *p.mlp["hidden"],
+            p.mlp["code_size"], n_classes])), "sda_seconds": sdas.seconds, "m1_seconds": m1_seconds}
+
+
+@register_experiment(
+    "semi-supervised-mnist",
+    "Few labels: supervised MLP, SdA, M1+M2 and the ladder network at 100-60000 MNIST labels (mean ± std, time per run)",
+    settings=SemiSupervisedMnist,
+    defaults={
+        "data": {"name": "mnist", "val_fraction": 0.0},
+        # the ladder network with the paper's MNIST settings (models/ladder.py): 784-1000-500-250-250-250-10
+        "model": {"name": "ladder"},
+        # the ladder's training (Rasmus et al.: Adam at 0.002, then a decay to 0; 100 labelled + 100
+        # unlabelled digits a batch); every method's `train` keys apply over these
+        "train": {"batch_size": 200, "labelled_per_batch": 100, "lr": 2e-3, "lr_schedule": "cosine",
+                  "time_budget": 1500, "restore_best": True},
+        "experiment": {
+            "supervised": {"train": {"time_budget": None, "labelled_per_batch": 0, "epochs": 30, "batch_size": 64,
+                                     "lr": 1e-3, "lr_schedule": "constant"}, "max_updates": 20000},
+            # M1: Kingma et al.'s VAE 784-600-600-50, trained once a seed on the training digits
+            "m1": {"model": {"name": "vae", "hidden": [600, 600], "code_size": 50},
+                   "train": {"time_budget": 600, "batch_size": 100, "lr": 1e-3, "lr_schedule": "constant"}},
+            # M2: one hidden layer of 500 in each network, z of 50 (Kingma et al.)
+            "m2": {"model": {"hidden": [500], "code_size": 50}, "train": {"lr": 1e-3}},
+        },
+    },
+    tiny={
+        "data": {"name": "mnist-mini", "limit": 600, "test_limit": 300},
+        "model": {"hidden": [32, 16]},
+        "train": {"time_budget": None, "epochs": 1, "batch_size": 50, "labelled_per_batch": 10},
+        "experiment": {
+            "label_counts": [20, 600], "seeds": [0], "methods": list(METHODS),
+            "supervised": {"train": {"epochs": 1}, "min_updates": 2, "max_updates": 4},
+            "sda": {"widths": [32, 16], "pretrain": {"epochs_per_layer": 1, "limit": 300}},
+            "m1": {"model": {"hidden": [32], "code_size": 4}, "train": {"time_budget": None, "epochs": 1}},
+            "m2": {"model": {"hidden": [32], "code_size": 4}},
+        },
+    },
+)
+def semi_supervised_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    s = cfg.experiment
+    datasets = [(cfg.data.name, s.label_counts)] + ([(s.fashion_data, s.fashion_label_counts)] if s.fashion_label_counts else [])
+    with torch_threads(s.threads):
+        parts = {name: _run_dataset(cfg, run_dir, name, counts) for name, counts in datasets}
+
+    rows = [r for part in parts.values() for r in part["rows"]]
+    results: dict[str, Any] = {"rows": rows, "tables": [], "targets": [], "figures": {}}
+    for name, part in parts.items():
+        mine = part["rows"]
+        counts = list(dict.fromkeys(r["labels"] for r in mine))
+        methods = list(dict.fromkeys(r["method"] for r in mine))
+        cell = {(r["method"], r["labels"]): f"{r['test_error_mean']:.2f} ± {r['test_error_std']:.2f} ({r['seconds_mean']:.0f} s)"
+                for r in mine}
+        epochs = {(r["method"], r["labels"]): r["epochs"] for r in mine}
+        notes = [
+            f"{name}: test error % (mean ± std over seeds {list(s.seeds)}) on {part['test']} test samples, "
+            f"{part['train']} training samples; wall seconds per run in brackets. The MLP: {part['network']}.",
+            "Epochs per run: " + "; ".join(f"{m} {n}: {epochs[(m, n)]}" for m in methods for n in counts) + ".",
+        ]
+        if part["sda_seconds"]:
+            notes.append("SdA pretraining seconds (once a seed, every label count): " + ", ".join(f"{t:.0f}" for t in part["sda_seconds"]) + ".")
+        if part["m1_seconds"]:
+            notes.append("M1 training seconds (once a seed, every label count): " + ", ".join(f"{t:.0f}" for t in part["m1_seconds"]) + ".")
+        results["tables"].append(table(f"semi-supervised-mnist: test error % on {name}", ["method", *(f"{n} labels" for n in counts)],
+                                       [[LABELS[m], *(cell[(m, n)] for n in counts)] for m in methods], notes))
+        if name == "mnist":
+            published = [m for m in methods if any((m, n) in PAPERS for n in counts)]
+            if published:
+                results["tables"].append(table(
+                    "published test error % on permutation-invariant MNIST", ["method", *(f"{n} labels" for n in counts)],
+                    [[f"{LABELS[m]} ({SOURCES[m]})", *(PAPERS.get((m, n), "") for n in counts)] for m in published]))
+            for r in mine:
+                target = TARGETS.get((r["method"], r["labels"]))
+                if target is not None:
+                    results["targets"].append({"method": r["method"], "labels": r["labels"], "target": target,
+                                               "measured": r["test_error_mean"], "met": r["test_error_mean"] <= target})
+        picture = f"error_vs_labels-{name}.png"
+        plot_error_vs_labels(run_dir / picture, mine, labels=LABELS, title=f"{name}: test error against labels")
+        results["figures"][picture] = f"{name}: test error (mean ± std over the seeds) against the number of labels, per method"
+        results[f"seconds_{name}"] = {"sda": part["sda_seconds"], "m1": part["m1_seconds"]}
+    main = parts[cfg.data.name]["rows"]
+    low = min(r["labels"] for r in main)
+    fewest = [r for r in main if r["labels"] == low]
+    results["summary"] = f"{cfg.data.name}, {low} labels, test error: " + ", ".join(
+        f"{LABELS[r['method']]} {r['test_error_mean']:.2f}%" for r in fewest)
+    lines = ["# semi-supervised-mnist", ""]
+    for t in results["tables"]:
+        lines += [f"## {t['title']}", "", markdown_table(t), "", *t["notes"], ""]
+    if results["targets"]:
+        lines += ["## targets", ""] + [f"- {LABELS[t['method']]}, {t['labels']} labels: {t['measured']:.2f}% "
+                                        f"(target <= {t['target']}%): {'met' if t['met'] else 'missed'}" for t in results["targets"]] + [""]
+    atomic_write_text(run_dir / "results.md", "\n".join(lines))
+    return results
