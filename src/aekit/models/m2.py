@@ -50,7 +50,8 @@ from ..config import check, layer_widths, non_negative, positive, to_dict
 from ..data.batches import as_tensors, map_batches
 from ..errors import ConfigError, DataError
 from ..registry import create_model, make_config, register_model
-from .base import Activation, Autoencoder, flatten
+from .base import Activation, Autoencoder, check_samples, flatten
+from .classifier import ClassifierMixin, check_class_labels
 from .dense import mlp
 from .vae import gaussian_kl
 
@@ -117,7 +118,7 @@ def semi_supervised_terms(neg_elbo: Tensor, logits: Tensor, y: Tensor) -> dict[s
 
 
 @register_model("m2", kind="semi-supervised")
-class M2(nn.Module):
+class M2(ClassifierMixin, nn.Module):
     """Semi-supervised VAE M2: classifier q(y|x), encoder q(z|x,y), decoder p(x|y,z); also on an M1 encoder.
 
     Kingma, Rezende, Mohamed & Welling (2014), Semi-supervised Learning with Deep Generative Models.
@@ -163,13 +164,7 @@ class M2(nn.Module):
         if self.m1 is not None:
             self.m1.check_data(x)
             return
-        shape = tuple(self.config.input_shape)
-        if x.ndim < 2 or math.prod(x.shape[1:]) != math.prod(shape):
-            raise DataError(f"data samples have shape {tuple(x.shape[1:])} but the model expects {shape}")
-        if x.shape[0] == 0:
-            raise DataError("the data set is empty")
-        if not torch.isfinite(x).all():
-            raise DataError("the data contains NaN or infinite values; clean or impute them first")
+        check_samples(x, self.config.input_shape)
         if self.config.recon_loss == "bce" and (x.min() < 0 or x.max() > 1):
             raise DataError(
                 f"recon_loss 'bce' needs data in [0, 1] but values span [{x.min().item():.3g}, "
@@ -178,14 +173,7 @@ class M2(nn.Module):
 
     def check_labels(self, y: Tensor) -> None:
         """Integer labels (N,) in [-1, n_classes), -1 for unlabelled rows; `fit` calls this once per data set."""
-        n = self.n_classes
-        if y.is_floating_point() or y.ndim != 1:
-            raise DataError(f"labels must be integer class indices of shape (N,), got {y.dtype} {tuple(y.shape)}")
-        if len(y) and (y.min() < -1 or y.max() >= n):
-            raise DataError(
-                f"labels must be in [0, {n - 1}] for {n} classes, or -1 for unlabelled samples; "
-                f"got values from {int(y.min())} to {int(y.max())}"
-            )
+        check_class_labels(y, self.n_classes, unlabelled=True)
 
     def features(self, x: Tensor) -> Tensor:
         """What M2 models: (B, *input_shape) -> (B, d), the flat input or M1's codes (no gradient)."""
@@ -236,19 +224,3 @@ class M2(nn.Module):
             return ((h - out) ** 2 + 0.5 * math.log(math.pi)).sum(dim=1)
         mean, logvar = out.chunk(2, dim=1)
         return 0.5 * ((h - mean) ** 2 * torch.exp(-logvar) + logvar + math.log(2 * math.pi)).sum(dim=1)
-
-    # --- using it (as EncoderClassifier's; to be shared through a mixin in classifier.py) ----------
-    def predict_proba(self, x: Tensor, *, batch_size: int = 1024) -> Tensor:
-        """(N, *input_shape) -> (N, n_classes) class probabilities q(y | x), in eval mode."""
-        return map_batches(self, x, lambda xb: F.softmax(self(xb).logits.float(), dim=1), batch_size=batch_size)
-
-    def predict(self, x: Tensor, *, batch_size: int = 1024) -> Tensor:
-        """(N, *input_shape) -> (N,) predicted class indices."""
-        return self.predict_proba(x, batch_size=batch_size).argmax(dim=1)
-
-    def accuracy(self, data: Any, *, batch_size: int = 1024) -> float:
-        """Share of correctly classified samples of a Dataset or (x, y) pair."""
-        x, y = as_tensors(data, "accuracy data")
-        if y is None:
-            raise DataError("accuracy needs labels: give (x, y) or a Dataset with labels")
-        return float((self.predict(x, batch_size=batch_size) == y.cpu()).float().mean())
