@@ -47,7 +47,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import check, layer_widths, non_negative, positive, to_dict
-from ..data.batches import as_tensors, map_batches
 from ..errors import ConfigError, DataError
 from ..registry import create_model, make_config, register_model
 from .base import Activation, Autoencoder, check_samples, flatten
