@@ -18,7 +18,8 @@ class ModelEntry:
     name: str
     cls: type
     summary: str  # the docstring's first line: the idea of the model
-    kind: str = "autoencoder"  # or "classifier" (an encoder with a head, trained on labels)
+    kind: str = "autoencoder"  # or "classifier" (an encoder with a head, trained on labels), or
+    # "semi-supervised" (a classifier trained on labels of which most are -1: unknown)
 
 
 _MODELS: dict[str, ModelEntry] = {}
@@ -43,7 +44,7 @@ def _ensure_loaded() -> None:
 
 
 def list_models(kind: str = "autoencoder") -> list[str]:
-    """The registered models of `kind`: the autoencoders, or "classifier"."""
+    """The registered models of `kind`: the autoencoders, "classifier" or "semi-supervised"."""
     _ensure_loaded()
     return sorted(name for name, entry in _MODELS.items() if entry.kind == kind)
 

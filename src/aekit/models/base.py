@@ -169,15 +169,7 @@ class Autoencoder(nn.Module):
 
     def check_data(self, x: Tensor) -> None:
         """Raise DataError when `x` (N, *input_shape) cannot be fed to this model."""
-        shape = tuple(self.config.input_shape)
-        if x.ndim < 2 or (tuple(x.shape[1:]) != shape and math.prod(x.shape[1:]) != math.prod(shape)):
-            raise DataError(
-                f"data samples have shape {tuple(x.shape[1:])} but the model expects {shape}"
-            )
-        if x.shape[0] == 0:
-            raise DataError("the data set is empty")
-        if not torch.isfinite(x).all():
-            raise DataError("the data contains NaN or infinite values; clean or impute them first")
+        check_samples(x, self.config.input_shape)
         if self.config.recon_loss == "bce" and (x.min() < 0 or x.max() > 1):
             raise DataError(
                 f"recon_loss 'bce' needs data in [0, 1] but values span [{x.min().item():.3g}, "
@@ -200,6 +192,19 @@ class Autoencoder(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def check_samples(x: Tensor, input_shape: tuple[int, ...]) -> None:
+    """Raise DataError unless `x` is a non-empty, finite batch (N, *input_shape), or flat (N, prod(input_shape))."""
+    shape = tuple(input_shape)
+    if x.ndim < 2 or (tuple(x.shape[1:]) != shape and math.prod(x.shape[1:]) != math.prod(shape)):
+        raise DataError(
+            f"data samples have shape {tuple(x.shape[1:])} but the model expects {shape}"
+        )
+    if x.shape[0] == 0:
+        raise DataError("the data set is empty")
+    if not torch.isfinite(x).all():
+        raise DataError("the data contains NaN or infinite values; clean or impute them first")
 
 
 def flatten(x: Tensor) -> Tensor:

@@ -8,7 +8,9 @@ dict holds the cross-entropy ("loss"), "accuracy" and "error" (1 - accuracy); th
 as train_/val_ entries, and since the trainer's `monitor` is minimised, monitor "val_loss" or
 "val_error" (never "val_accuracy").
 
-`select_labels` picks the seeded, stratified labelled subset of a semi-supervised experiment.
+`ClassifierMixin` gives it (and the semi-supervised models) `predict_proba`, `predict` and
+`accuracy`; `check_class_labels` checks their labels. `select_labels` picks the seeded, stratified
+labelled subset of a semi-supervised experiment.
 """
 
 from __future__ import annotations
@@ -51,8 +53,44 @@ class ClassifierConfig:
         check(self.n_classes >= 2, "n_classes", f"must be an integer >= 2, got {self.n_classes!r}")
 
 
+class ClassifierMixin:
+    """`predict_proba`, `predict` and `accuracy` for a module with `n_classes` whose `forward(x)`
+    returns an output with `logits` (B, n_classes): the encoder classifier and the semi-supervised models."""
+
+    n_classes: int
+
+    def predict_proba(self, x: Tensor, *, batch_size: int = 1024) -> Tensor:
+        """(N, *input_shape) -> (N, n_classes) class probabilities, in eval mode."""
+        return map_batches(self, x, lambda xb: F.softmax(self(xb).logits.float(), dim=1), batch_size=batch_size)
+
+    def predict(self, x: Tensor, *, batch_size: int = 1024) -> Tensor:
+        """(N, *input_shape) -> (N,) predicted class indices."""
+        return self.predict_proba(x, batch_size=batch_size).argmax(dim=1)
+
+    def accuracy(self, data: Any, *, batch_size: int = 1024) -> float:
+        """Share of correctly classified samples of a Dataset or (x, y) pair."""
+        x, y = as_tensors(data, "accuracy data")
+        if y is None:
+            raise DataError("accuracy needs labels: give (x, y) or a Dataset with labels")
+        return float((self.predict(x, batch_size=batch_size) == y.cpu()).float().mean())
+
+
+def check_class_labels(y: Tensor, n_classes: int, *, unlabelled: bool = False) -> None:
+    """Raise DataError unless `y` holds integer class indices (N,) in [0, n_classes), or -1 for
+    "no label" when `unlabelled` (the `sklearn.semi_supervised` convention)."""
+    if y.is_floating_point() or y.ndim != 1:
+        raise DataError(f"labels must be integer class indices of shape (N,), got {y.dtype} {tuple(y.shape)}")
+    low = -1 if unlabelled else 0
+    if len(y) and (y.min() < low or y.max() >= n_classes):
+        allowed = f"[0, {n_classes - 1}] for {n_classes} classes" + (", or -1 for unlabelled" if unlabelled else "")
+        missing = 0 if unlabelled else int((y == -1).sum())  # a supervised model given unlabelled samples
+        hint = (f"; -1 marks {missing} samples as unlabelled, which needs a semi-supervised model such as "
+                "ladder or m2 (or leave those samples out)") if missing else ""
+        raise DataError(f"labels must be in {allowed}, got values from {int(y.min())} to {int(y.max())}{hint}")
+
+
 @register_model("encoder-classifier", kind="classifier")
-class EncoderClassifier(nn.Module):
+class EncoderClassifier(ClassifierMixin, nn.Module):
     """A pretrained (or fresh) autoencoder's encoder followed by a linear softmax layer.
 
     Bengio et al. (2007) and Vincent et al., JMLR 11 (2010): supervised fine-tuning of a stack of pretrained layers.
@@ -158,16 +196,7 @@ class EncoderClassifier(nn.Module):
 
     def check_labels(self, y: Tensor) -> None:
         """Integer class indices in [0, n_classes); the trainer calls this once per data set."""
-        if y.is_floating_point() or y.ndim != 1:
-            raise DataError(f"labels must be integer class indices of shape (N,), got {y.dtype} {tuple(y.shape)}")
-        if len(y) and (y.min() < 0 or y.max() >= self.n_classes):
-            unlabelled = int((y == -1).sum())
-            hint = (f"; -1 marks {unlabelled} samples as unlabelled, which needs a semi-supervised model such as "
-                    "ladder or m2 (or leave those samples out)") if unlabelled else ""
-            raise DataError(
-                f"labels must be in [0, {self.n_classes - 1}] for {self.n_classes} classes, "
-                f"got values from {int(y.min())} to {int(y.max())}{hint}"
-            )
+        check_class_labels(y, self.n_classes)
 
     def loss(self, x: Tensor, output: ClassifierOutput, *, y: Tensor | None = None) -> dict[str, Tensor]:
         """{"loss": cross-entropy, "accuracy", "error": 1 - accuracy}, means over the batch.
@@ -179,22 +208,6 @@ class EncoderClassifier(nn.Module):
         ce = F.cross_entropy(output.logits.float(), y.long())
         accuracy = (output.logits.argmax(dim=1) == y).float().mean()
         return {"loss": ce, "accuracy": accuracy.detach(), "error": (1 - accuracy).detach()}
-
-    # --- using it ----------------------------------------------------------------------------------
-    def predict_proba(self, x: Tensor, *, batch_size: int = 1024) -> Tensor:
-        """(N, *input_shape) -> (N, n_classes) class probabilities, in eval mode."""
-        return map_batches(self, x, lambda xb: F.softmax(self(xb).logits.float(), dim=1), batch_size=batch_size)
-
-    def predict(self, x: Tensor, *, batch_size: int = 1024) -> Tensor:
-        """(N, *input_shape) -> (N,) predicted class indices."""
-        return self.predict_proba(x, batch_size=batch_size).argmax(dim=1)
-
-    def accuracy(self, data: Any, *, batch_size: int = 1024) -> float:
-        """Share of correctly classified samples of a Dataset or (x, y) pair."""
-        x, y = as_tensors(data, "accuracy data")
-        if y is None:
-            raise DataError("accuracy needs labels: give (x, y) or a Dataset with labels")
-        return float((self.predict(x, batch_size=batch_size) == y.cpu()).float().mean())
 
 
 def select_labels(

@@ -217,12 +217,12 @@ class DenseAutoencoder(Autoencoder):
     def encode(self, x: Tensor) -> Tensor:
         x = flatten(x)
         z = self.encoder(x)
-        return z if self.linear_path is None else z + self.linear_path.encoder(x)
+        return z if self.linear_path is None else z + self.linear_path.encode(x)
 
     def decode_logits(self, z: Tensor) -> Tensor:
         out = self.decoder(z)
         if self.linear_path is not None:
-            out = out + self.linear_path.decoder(z)
+            out = out + self.linear_path.decode(z)
         return out.reshape(z.shape[0], *self.config.input_shape)
 
 

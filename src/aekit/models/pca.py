@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import DataError
@@ -73,13 +74,25 @@ class PCABaseline:
 
 
 class LinearPath(nn.Module):
-    """z = V (x - mean), x_hat = V^T z + mean with V = PCA's top-k components once `fit` has run."""
+    """z = V (x - mean), x_hat = V^T z + mean with V = PCA's top-k components once `fit` has run.
+
+    V is stored times sqrt(D), so its entries are about 1 rather than 1/sqrt(D): Adam moves every
+    weight by about the learning rate a step, whatever its scale, and at 1e-3 a step would move
+    PCA's unit-length components of 3,072 dimensions by 5% of their size, which on a few thousand
+    samples throws away the start within an epoch (docs/EXPERIMENTS.md, issue 12)."""
 
     def __init__(self, input_dim: int, code_size: int) -> None:
         super().__init__()
+        self.gain = input_dim**-0.5  # stored weights * gain = V
         self.encoder = nn.Linear(input_dim, code_size)  # (B, D) -> (B, k)
         self.decoder = nn.Linear(code_size, input_dim)  # (B, k) -> (B, D)
         self.register_buffer("fitted", torch.tensor(False))  # saved with the weights: fit once only
+
+    def encode(self, x: Tensor) -> Tensor:
+        return F.linear(x, self.encoder.weight * self.gain, self.encoder.bias)
+
+    def decode(self, z: Tensor) -> Tensor:
+        return F.linear(z, self.decoder.weight * self.gain, self.decoder.bias)
 
     @torch.no_grad()
     def fit(self, x, *, seed: int = 0) -> None:
@@ -90,8 +103,8 @@ class LinearPath(nn.Module):
         v = torch.as_tensor(components, dtype=torch.float32)  # (k, D)
         mu = torch.as_tensor(mean, dtype=torch.float32)  # (D,)
         device = self.encoder.weight.device
-        self.encoder.weight.copy_(v.to(device))
+        self.encoder.weight.copy_((v / self.gain).to(device))
         self.encoder.bias.copy_((-v @ mu).to(device))
-        self.decoder.weight.copy_(v.T.to(device))
+        self.decoder.weight.copy_((v.T / self.gain).to(device))
         self.decoder.bias.copy_(mu.to(device))
         self.fitted.fill_(True)
