@@ -136,6 +136,10 @@ EXPERIMENTS = {
         'MNIST retrieval by label: raw pixels vs PCA vs autoencoder codes (cosine and '
         'euclidean), precision@k and MAP'
     ),
+    'semi-supervised-mnist': (
+        'Few labels: supervised MLP, SdA, M1+M2 and the ladder network at 100-60000 '
+        'MNIST labels (mean ± std, time per run)'
+    ),
     'self-taught-mnist': (
         'Sparse-autoencoder features learnt on digits 5-9, logistic regression on digits '
         '0-4 (UFLDL)'

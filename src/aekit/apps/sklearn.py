@@ -286,8 +286,8 @@ class SemiSupervisedClassifier(ClassifierMixin, BaseEstimator):
     model: a registered semi-supervised model (`aekit.list_models("semi-supervised")`),
     model_params its config keys (`input_shape` defaults to `(n_features,)`, `n_classes` comes
     from y). Training is `aekit.fit` on mixed batches (docs: Training, Mixed batches): each batch
-    of `batch_size` holds `labelled_per_batch` labelled samples, by default half the batch, or the
-    labelled share of the data when that is larger; an epoch is one pass over the unlabelled
+    of `batch_size` holds `labelled_per_batch` labelled samples, by default a quarter of the batch, or
+    the labelled share of the data when that is larger; an epoch is one pass over the unlabelled
     samples. With every sample labelled, batches are plain. `train_params` are further `aekit.fit`
     options (e.g. `{"lr_schedule": "cosine"}`), checked strictly. After fitting, `model_` is the
     trained model and `transduction_` the labels of the training samples (the given ones, and the
@@ -360,7 +360,7 @@ class SemiSupervisedClassifier(ClassifierMixin, BaseEstimator):
         if self.labelled_per_batch is not None:
             return self.labelled_per_batch
         share = round(self.batch_size * (1 - unlabelled.mean()))
-        return min(max(self.batch_size // 2, share, 1), self.batch_size - 1)
+        return min(max(self.batch_size // 4, share, 1), self.batch_size - 1)
 
     def _build(self, x: Tensor) -> nn.Module:
         """The model for flat samples `x` (N, D), with MSE reconstruction for data outside [0, 1]."""

@@ -1,0 +1,102 @@
+"""semi-supervised-mnist on its tiny preset: every method, the tables (JSON and markdown), the plot,
+the balanced label draws, and settings checked before any training."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+import aekit
+from aekit.apps.experiments import experiment, run_experiment, settings
+from aekit.apps.experiments.semisup import METHODS, _label_split, plan
+from aekit.data import load_dataset
+
+NAME = "semi-supervised-mnist"
+
+
+def test_full_settings_follow_the_issue_and_each_run_has_a_time_budget():
+    full = settings(NAME)
+    s = full.experiment
+    assert experiment(NAME).summary and full.data.name == "mnist" and full.model["name"] == "ladder"
+    assert s.label_counts == (100, 600, 1000, 60000) and len(s.seeds) == 3
+    assert set(s.methods) == {"supervised", "sda", "m1m2", "ladder"}
+    p = plan(full, (1, 28, 28), 10)
+    for train in (p.ladder, p.m2, p.m1):  # the semi-supervised runs (and M1) are capped by time
+        assert train.time_budget is not None and train.time_budget <= 30 * 60
+    assert p.ladder.labelled_per_batch == p.m2.labelled_per_batch == 20 and p.ladder.batch_size == p.m2.batch_size == 200
+    assert p.supervised.labelled_per_batch == 0 and p.m1.labelled_per_batch == 0
+    # the supervised baseline is the ladder's encoder: 784-1000-500-250-250-250-10 with batch norm
+    assert p.mlp["hidden"] == [1000, 500, 250, 250] and p.mlp["code_size"] == 250 and all(p.mlp["batch_norm"])
+    tiny = settings(NAME, tiny=True)
+    assert tiny.data.name == "mnist-mini" and set(tiny.experiment.methods) == set(METHODS)
+
+
+def test_labels_are_balanced_seeded_and_split_for_validation(mnist_mini):
+    train = mnist_mini.take(2000, seed=0)
+    labelled, val = _label_split(train, 100, 10, seed=1, val_fraction=0)
+    assert len(labelled) == 100 and len(val) == 0
+    assert torch.bincount(train.y[labelled], minlength=10).tolist() == [10] * 10
+    again, _ = _label_split(train, 100, 10, seed=1, val_fraction=0)
+    other, _ = _label_split(train, 100, 10, seed=2, val_fraction=0)
+    assert torch.equal(labelled, again) and not torch.equal(labelled, other)
+    fit, held = _label_split(train, 100, 10, seed=1, val_fraction=0.2)
+    assert len(fit) == 80 and len(held) == 20 and not set(fit.tolist()) & set(held.tolist())
+    assert set(fit.tolist()) | set(held.tolist()) == set(labelled.tolist())  # 100 labels in all
+    everything, _ = _label_split(train, 60000, 10, seed=0, val_fraction=0)
+    assert len(everything) == len(train)
+
+
+def test_tiny_run_trains_every_method_and_writes_tables_and_a_plot(tmp_path, capsys):
+    # a second data set (the Fashion-MNIST option) is exercised on scikit-learn's digits
+    run_dir, results = run_experiment(NAME, ["experiment.fashion_label_counts=[20]", "experiment.fashion_data=digits"],
+                                      out_dir=tmp_path, tiny=True)
+    rows = results["rows"]
+    assert {(r["data"], r["method"], r["labels"]) for r in rows} == (
+        {("mnist-mini", m, n) for m in METHODS for n in (20, 600)} | {("digits", m, 20) for m in METHODS})
+    for r in rows:
+        assert 0 <= r["test_error_mean"] <= 100 and r["test_error_std"] == 0 and len(r["test_errors"]) == 1
+        assert r["seconds_mean"] > 0 and r["epochs"][0] >= 1
+    assert json.loads((run_dir / "results.json").read_text())["rows"] == json.loads(json.dumps(rows))
+    mnist_table, digits_table = results["tables"]  # no published figures for mnist-mini
+    assert [row[0] for row in mnist_table["rows"]] == [
+        "supervised only (the same MLP)", "SdA pretrained + fine-tuned", "M2", "M1+M2", "ladder network"]
+    assert mnist_table["columns"] == ["method", "20 labels", "600 labels"] and digits_table["columns"] == ["method", "20 labels"]
+    assert all("±" in cell and cell.endswith(" s)") for row in mnist_table["rows"] for cell in row[1:])
+    markdown = (run_dir / "results.md").read_text()
+    assert "| method | 20 labels | 600 labels |" in markdown and markdown.count("| ladder network |") == 2
+    for picture in ("error_vs_labels-mnist-mini.png", "error_vs_labels-digits.png"):
+        with Image.open(run_dir / picture) as im:
+            assert im.format == "PNG" and min(im.size) >= 150
+        assert results["figures"][picture]
+    assert {"sda-seed0.safetensors", "m1-mnist-mini-seed0.safetensors"} <= {p.name for p in run_dir.iterdir()}
+    assert results["summary"].startswith("mnist-mini, 20 labels, test error: ")
+    assert "data:image/png;base64," in (run_dir / "report.html").read_text()
+    assert "ladder     test error" in capsys.readouterr().out
+
+
+def test_published_figures_and_targets_are_reported_for_mnist(tmp_path, monkeypatch):
+    import aekit.apps.experiments.semisup as semisup
+
+    mini = {split: load_dataset("mnist-mini", split) for split in ("train", "test")}
+    monkeypatch.setattr(semisup, "load_dataset", lambda name, split: mini[split])  # "mnist", small and bundled
+    _, results = run_experiment(NAME, ["data.name=mnist", "experiment.methods=[ladder]", "experiment.label_counts=[100]"],
+                                out_dir=tmp_path, tiny=True)
+    ours, published = results["tables"]
+    assert published["rows"] == [["ladder network (Rasmus et al. 2015)", "1.06 ± 0.37"]]
+    (target,) = results["targets"]
+    assert target["target"] == 1.5 and target["met"] == (target["measured"] <= 1.5)
+
+
+@pytest.mark.parametrize(("override", "match"), [
+    ("experiment.m2.train.labelled_per_batch=500", r"config\.experiment\.m2\.train\.labelled_per_batch: must be in \[0, batch_size - 1\]"),
+    ("experiment.supervised.train.epoch=3", r"config\.experiment\.supervised\.train: unknown key 'epoch'"),
+    ("experiment.m2.model.code_sise=3", r"unknown key 'code_sise'"),
+    ("model.hidden=[]", r"model.hidden: the supervised MLP takes the ladder's hidden widths"),
+])
+def test_bad_settings_fail_before_any_training(override, match, tmp_path):
+    with pytest.raises(aekit.ConfigError, match=match):
+        run_experiment(NAME, [override], out_dir=tmp_path, tiny=True)
+    assert not list(tmp_path.iterdir())  # the run folder of a run that never started is removed
