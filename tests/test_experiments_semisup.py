@@ -30,8 +30,12 @@ def test_full_settings_follow_the_issue_and_each_run_has_a_time_budget():
     assert p.supervised.labelled_per_batch == 0 and p.m1.labelled_per_batch == 0
     # the supervised baseline is the ladder's encoder: 784-1000-500-250-250-250-10 with batch norm
     assert p.mlp["hidden"] == [1000, 500, 250, 250] and p.mlp["code_size"] == 250 and all(p.mlp["batch_norm"])
+    assert s.sda.pretrain.seconds_per_layer * len(s.sda.widths) <= 30 * 60  # one SdA a seed
     tiny = settings(NAME, tiny=True)
     assert tiny.data.name == "mnist-mini" and set(tiny.experiment.methods) == set(METHODS)
+    tiny_plan = plan(tiny, (1, 28, 28), 10)  # epochs, not the full preset's seconds
+    assert all(t.time_budget is None for t in (tiny_plan.ladder, tiny_plan.m2, tiny_plan.m1, tiny_plan.supervised))
+    assert tiny.experiment.sda.pretrain.seconds_per_layer is None
 
 
 def test_labels_are_balanced_seeded_and_split_for_validation(mnist_mini):
@@ -71,7 +75,8 @@ def test_tiny_run_trains_every_method_and_writes_tables_and_a_plot(tmp_path, cap
         with Image.open(run_dir / picture) as im:
             assert im.format == "PNG" and min(im.size) >= 150
         assert results["figures"][picture]
-    assert {"sda-seed0.safetensors", "m1-mnist-mini-seed0.safetensors"} <= {p.name for p in run_dir.iterdir()}
+    saved = {"sda-mnist-mini-seed0.safetensors", "m1-mnist-mini-seed0.safetensors", "sda-digits-seed0.safetensors"}
+    assert saved <= {p.name for p in run_dir.iterdir()}
     assert results["summary"].startswith("mnist-mini, 20 labels, test error: ")
     assert "data:image/png;base64," in (run_dir / "report.html").read_text()
     assert "ladder     test error" in capsys.readouterr().out
@@ -90,13 +95,15 @@ def test_published_figures_and_targets_are_reported_for_mnist(tmp_path, monkeypa
     assert target["target"] == 1.5 and target["met"] == (target["measured"] <= 1.5)
 
 
-@pytest.mark.parametrize(("override", "match"), [
-    ("experiment.m2.train.labelled_per_batch=500", r"config\.experiment\.m2\.train\.labelled_per_batch: must be in \[0, batch_size - 1\]"),
-    ("experiment.supervised.train.epoch=3", r"config\.experiment\.supervised\.train: unknown key 'epoch'"),
-    ("experiment.m2.model.code_sise=3", r"unknown key 'code_sise'"),
-    ("model.hidden=[]", r"model.hidden: the supervised MLP takes the ladder's hidden widths"),
+@pytest.mark.parametrize(("overrides", "match"), [
+    (["experiment.m2.train.labelled_per_batch=500"], r"config\.experiment\.m2\.train\.labelled_per_batch: must be in \[0, batch_size - 1\]"),
+    (["experiment.supervised.train.epoch=3"], r"config\.experiment\.supervised\.train: unknown key 'epoch'"),
+    (["experiment.m2.model.code_sise=3"], r"unknown key 'code_sise'"),
+    (["model.hidden=[]"], r"model.hidden: the supervised MLP takes the ladder's hidden widths"),
+    (["experiment.fashion_label_counts=[20]", "experiment.fashion_data=mnist-mini"],
+     r"experiment.fashion_data: must differ from data.name \('mnist-mini'\)"),
 ])
-def test_bad_settings_fail_before_any_training(override, match, tmp_path):
+def test_bad_settings_fail_before_any_training(overrides, match, tmp_path):
     with pytest.raises(aekit.ConfigError, match=match):
-        run_experiment(NAME, [override], out_dir=tmp_path, tiny=True)
+        run_experiment(NAME, overrides, out_dir=tmp_path, tiny=True)
     assert not list(tmp_path.iterdir())  # the run folder of a run that never started is removed

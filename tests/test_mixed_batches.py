@@ -180,3 +180,48 @@ def test_unlabelled_samples_never_reach_a_supervised_models_loss(partly_labelled
     with pytest.raises(aekit.DataError, match="semi-supervised model"):
         aekit.fit(cvae, (x, y), epochs=1, progress=False)
     assert calls == []
+
+
+WORKER = """
+import sys, torch
+import aekit
+from aekit.data import load_dataset
+torch.set_num_threads(1)
+out = sys.argv[1]
+data = load_dataset("digits", "train")
+x, y = data.x[:256], data.y[:256].clone()
+y[20:] = -1  # 20 labelled digits among 256
+torch.manual_seed(0)
+model = aekit.create_model("m2", input_shape=(1, 8, 8), n_classes=10, hidden=(16,), code_size=4)
+labelled = []  # labelled rows in each of this process's batches
+loss = model.loss
+model.loss = lambda x, output, *, y=None: labelled.append(int((y != -1).sum())) or loss(x, output, y=y)
+options = dict(batch_size=32, labelled_per_batch=8, lr=3e-3, progress=False, seed=2)
+aekit.fit(model, (x, y), epochs=1, run_dir=out + "/run", **options)
+aekit.fit(model, (x, y), epochs=2, run_dir=out + "/run", resume=True, **options)
+rank = torch.distributed.get_rank()
+torch.save({"state": model.state_dict(), "labelled": labelled}, f"{out}/rank{rank}.pt")
+"""
+
+
+def test_two_processes_each_keep_the_ratio_and_end_alike(tmp_path):
+    """Under torchrun every process's half of a batch holds half its labelled samples."""
+    import fcntl
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    if not torch.distributed.is_available():
+        pytest.skip("torch.distributed is not built")
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    with open(os.path.join(tempfile.gettempdir(), "aekit-torchrun-tests.lock"), "w") as lock:  # as test_distributed.py
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+                               str(script), str(tmp_path)], capture_output=True, text=True, timeout=180, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rank0, rank1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
+    assert rank0["labelled"] == rank1["labelled"] == [4] * 20  # 236 unlabelled, 24 a batch: 10 batches, 2 epochs
+    assert all(torch.equal(rank0["state"][k], rank1["state"][k]) for k in rank0["state"])

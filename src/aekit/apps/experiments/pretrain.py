@@ -68,9 +68,10 @@ class Pretraining:
     lr: float = 1e-3  # Adam
     share_across_seeds: bool = False  # True: pretrain once (first seed) and reuse it for every seed
     load: str | None = None  # path of a saved SdA (sda-seedN.safetensors of an earlier run) to use for every seed
+    seconds_per_layer: float | None = None  # a time budget for each layer, in place of epochs_per_layer
 
     def __post_init__(self) -> None:
-        check_positive(self, "epochs_per_layer", "limit", "batch_size", "lr")
+        check_positive(self, "epochs_per_layer", "limit", "batch_size", "lr", "seconds_per_layer")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,11 +127,11 @@ def noise_per_layer(noise_fraction: float | tuple[float, ...], widths: list[int]
 class StackedDenoising:
     """The SdA of each seed, as `Pretraining` says: greedy layer-wise denoising pretraining (masking
     noise) of a sigmoid stack on the training digits (labels unused), once per seed, once for every
-    seed (`share_across_seeds`), or loaded (`load`). Each one pretrained is saved as sda-seedN.safetensors."""
+    seed (`share_across_seeds`), or loaded (`load`). Each one pretrained is saved as NAME-seedN.safetensors."""
 
     def __init__(self, pt: Pretraining, widths: list[int], noise: list[float], run_dir: Path, *,
-                 where: str = "experiment.pretrain") -> None:
-        self.pt, self.widths, self.run_dir = pt, widths, run_dir
+                 where: str = "experiment.pretrain", name: str = "sda") -> None:
+        self.pt, self.widths, self.run_dir, self.name = pt, widths, run_dir, name
         self.layer_config = [{"noise": "masking", "noise_fraction": f} for f in noise]
         self.model = load_model(pt.load) if pt.load is not None else None
         self.seconds: list[float] = []  # of each pretraining
@@ -146,9 +147,10 @@ class StackedDenoising:
             self.model = pretrain_layerwise(
                 self.widths, train.take(pt.limit, seed=seed).x, layer_kind="denoising", layer_config=self.layer_config,
                 epochs_per_layer=pt.epochs_per_layer, batch_size=pt.batch_size, lr=pt.lr, seed=seed,
+                **({"time_budget": pt.seconds_per_layer} if pt.seconds_per_layer is not None else {}),
             ).model
             self.seconds.append(time.perf_counter() - start)
-            save_model(self.model, self.run_dir / f"sda-seed{seed}.safetensors")
+            save_model(self.model, self.run_dir / f"{self.name}-seed{seed}.safetensors")
         return self.model
 
 

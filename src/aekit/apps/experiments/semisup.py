@@ -19,8 +19,9 @@ The semi-supervised methods (m2, m1m2, ladder) see every training digit, on mixe
 `labelled_per_batch` labelled digits in each batch, the small labelled set cycled through (with
 all labels, plain batches). Each method's `train` keys apply over the `train` section, whose
 `time_budget` (seconds) keeps each run within ~25 minutes of a 2-core CPU; the epochs that fit
-are reported. The SdA and M1 do not depend on the labels: each is trained once a seed and reused
-for every label count (their seconds are reported apart). With `data.val_fraction` > 0 that share
+are reported. The SdA and M1 do not depend on the labels: each is trained once a seed (the SdA for at
+most `sda.pretrain.seconds_per_layer` a layer, M1 for `m1.train.time_budget`) and reused for every
+label count (their seconds are reported apart). With `data.val_fraction` > 0 that share
 of the labelled digits is held out (so "100 labels" stays 100 in all) and the weights with the
 lowest validation error are kept; by default there is no validation set and the last weights
 are tested.
@@ -224,7 +225,7 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
     dim = math.prod(shape)
     widths = list(s.sda.widths)
     sdas = StackedDenoising(s.sda.pretrain, widths, noise_per_layer(s.sda.noise_fraction, widths, "experiment.sda.noise_fraction"),
-                            run_dir, where="experiment.sda.pretrain")
+                            run_dir, where="experiment.sda.pretrain", name=f"sda-{data_name}")
     m1_seconds: list[float] = []
     runs: dict[tuple[str, int], list[dict[str, float]]] = {}
     for seed in s.seeds:
@@ -298,6 +299,8 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
         "experiment": {
             "supervised": {"train": {"time_budget": None, "labelled_per_batch": 0, "epochs": 30, "batch_size": 64,
                                      "lr": 1e-3, "lr_schedule": "constant"}, "max_updates": 20000},
+            # the SdA: pretrain-mnist's (784-1000-1000-1000, 25% masking noise), at most 500 s a layer
+            "sda": {"pretrain": {"seconds_per_layer": 500}},
             # M1: Kingma et al.'s VAE 784-600-600-50, trained once a seed on the training digits
             "m1": {"model": {"name": "vae", "hidden": [600, 600], "code_size": 50},
                    "train": {"time_budget": 600, "batch_size": 100, "lr": 1e-3, "lr_schedule": "constant"}},
@@ -312,7 +315,7 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
         "experiment": {
             "label_counts": [20, 600], "seeds": [0], "methods": list(METHODS),
             "supervised": {"train": {"epochs": 1}, "min_updates": 2, "max_updates": 4},
-            "sda": {"widths": [32, 16], "pretrain": {"epochs_per_layer": 1, "limit": 300}},
+            "sda": {"widths": [32, 16], "pretrain": {"epochs_per_layer": 1, "limit": 300, "seconds_per_layer": None}},
             "m1": {"model": {"hidden": [32], "code_size": 4}, "train": {"time_budget": None, "epochs": 1}},
             "m2": {"model": {"hidden": [32], "code_size": 4}},
         },
@@ -321,6 +324,8 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
 def semi_supervised_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     s = cfg.experiment
     datasets = [(cfg.data.name, s.label_counts)] + ([(s.fashion_data, s.fashion_label_counts)] if s.fashion_label_counts else [])
+    check(len({name for name, _ in datasets}) == len(datasets), "experiment.fashion_data",
+          f"must differ from data.name ({cfg.data.name!r}) when fashion_label_counts are given")
     with torch_threads(s.threads):
         tasks = [task(cfg, name, counts) for name, counts in datasets]  # every data set loaded and checked first
         parts = {t.name: _run_task(cfg, run_dir, t) for t in tasks}
