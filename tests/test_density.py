@@ -59,3 +59,5 @@ def test_generate_uses_the_models_own_sampler_else_a_mixture(real_batch, small_m
     assert "Gaussian mixture (diag covariances)" in generate(conv, 4, train=real_batch[:100])[1]
     with pytest.raises(aekit.ConfigError, match="training data"):
         generate(dense, 4)
+    with pytest.raises(aekit.ConfigError, match="neither sample"):
+        generate(torch.nn.Linear(2, 2), 4)  # not an autoencoder: nothing to decode

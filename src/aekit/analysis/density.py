@@ -76,6 +76,13 @@ def sampler(model, train: Any = None, **density: Any):
     return ExPostDensity(**density).fit(model, train).sample
 
 
+def why_no_samples(model) -> str | None:
+    """Why `generate` cannot draw from `model` (one line), or None when it can."""
+    if callable(getattr(model, "sample", None)) or all(callable(getattr(model, f, None)) for f in ("encode", "decode")):
+        return None
+    return f"model '{getattr(model, 'name', type(model).__name__)}' has neither sample(n) nor an encoder and decoder"
+
+
 @torch.no_grad()
 def generate(model, n: int, *, train: Any = None, seed: int = 0, n_components: int = 10) -> tuple[Tensor, str]:
     """n new samples the way `model` generates, seeded: (images (n, *input_shape) on the CPU, how, in words).
@@ -85,6 +92,9 @@ def generate(model, n: int, *, train: Any = None, seed: int = 0, n_components: i
     ex-post Gaussian mixture of `n_components` fitted to the codes of `train` (Ghosh et al. use 10).
     """
     positive("n", n)
+    reason = why_no_samples(model)
+    if reason is not None:
+        raise ConfigError(f"generate: {reason}")
     if not callable(getattr(model, "sample", None)):
         # full covariances as Ghosh et al.; diagonal ones for wide codes (a conv feature map), where
         # full ones cost O(d^2) per component and code in every EM step

@@ -391,11 +391,13 @@ def generative_metrics(
     Where a measure does not apply, "nll_skipped" / "sample_quality_skipped" say why in one line;
     with 0 samples it is left out without a word.
     """
+    from ..analysis.density import generate, why_no_samples  # scikit-learn: imported when needed
+
     check_generative_options(nll_samples=nll_samples, quality_samples=quality_samples, classifier=classifier)
     metrics: dict[str, Any] = {}
     clf = None
     if quality_samples:  # the cheap checks and the classifier first: nothing fails after the NLL's minutes
-        reason = why_no_sample_quality(test.x)
+        reason = why_no_samples(model) or why_no_sample_quality(test.x)
         if reason is None and min(quality_samples, len(test)) <= QUALITY_NEIGHBOURS:
             reason = f"{min(quality_samples, len(test))} images: precision and recall need more than {QUALITY_NEIGHBOURS}"
         if reason is None:
@@ -421,8 +423,6 @@ def generative_metrics(
                                          **sizes)
             metrics["nll"] = {"nats": float(nll.mean()), "k": nll_samples, "binarized": binary, "n": len(nll)}
     if clf is not None:
-        from ..analysis.density import generate  # scikit-learn and matplotlib: imported when needed
-
         n = min(quality_samples, len(test))
         samples, how = generate(model, n, train=in_memory(train, seed), seed=seed)
         quality = sample_quality(samples, test.x[:n], clf, k=QUALITY_NEIGHBOURS)
