@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import aekit
-from aekit.analysis.density import ExPostDensity, sampler
+from aekit.analysis.density import ExPostDensity, generate, sampler
 from aekit.analysis.latent import encode_all
 
 
@@ -43,3 +43,21 @@ def test_sampler_prefers_the_models_own_and_needs_data_otherwise(real_batch):
     assert sampler(ae, real_batch[:50], n_components=2)(4).shape == (4, 1, 28, 28)
     with pytest.raises(aekit.ConfigError, match="fit"):
         ExPostDensity().sample(3)
+
+
+def test_generate_uses_the_models_own_sampler_else_a_mixture(real_batch, small_model):
+    vae = aekit.create_model("vae", input_shape=(1, 28, 28), hidden=(16,), code_size=2)
+    images, how = generate(vae, 5, seed=3)
+    assert images.shape == (5, 1, 28, 28) and "own sample" in how
+    assert torch.equal(images, generate(vae, 5, seed=3)[0]) and not torch.equal(images, generate(vae, 5, seed=4)[0])
+    cvae = aekit.create_model("cvae", input_shape=(1, 28, 28), hidden=(16,), code_size=2, n_classes=10)
+    assert "each class in turn" in generate(cvae, 12)[1]
+    dense = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=(16,), code_size=2)
+    images, how = generate(dense, 4, train=real_batch[:100])
+    assert images.shape == (4, 1, 28, 28) and "Gaussian mixture (full covariances)" in how
+    conv = small_model("conv")  # a feature-map code, wider than FULL_COVARIANCE_MAX: diagonal covariances
+    assert "Gaussian mixture (diag covariances)" in generate(conv, 4, train=real_batch[:100])[1]
+    with pytest.raises(aekit.ConfigError, match="training data"):
+        generate(dense, 4)
+    with pytest.raises(aekit.ConfigError, match="neither sample"):
+        generate(torch.nn.Linear(2, 2), 4)  # not an autoencoder: nothing to decode

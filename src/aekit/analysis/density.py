@@ -8,6 +8,7 @@ generative model. Ghosh et al. found AE + GMM as good as or better than a VAE on
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import numpy as np
@@ -16,9 +17,11 @@ from sklearn.mixture import GaussianMixture
 from torch import Tensor
 
 from ..config import positive
-from ..data.batches import encode_all, map_batches
+from ..data.batches import encode_all, eval_mode, map_batches, model_device
 from ..errors import ConfigError
 from .generate import code_shape
+
+FULL_COVARIANCE_MAX = 64  # `generate`: widest code whose mixture gets full covariances
 
 
 class ExPostDensity:
@@ -71,3 +74,42 @@ def sampler(model, train: Any = None, **density: Any):
     if train is None:
         raise ConfigError(f"model '{model.name}' has no sample(n); pass its training data to fit an ex-post density")
     return ExPostDensity(**density).fit(model, train).sample
+
+
+def why_no_samples(model) -> str | None:
+    """Why `generate` cannot draw from `model` (one line), or None when it can."""
+    if callable(getattr(model, "sample", None)) or all(callable(getattr(model, f, None)) for f in ("encode", "decode")):
+        return None
+    return f"model '{getattr(model, 'name', type(model).__name__)}' has neither sample(n) nor an encoder and decoder"
+
+
+@torch.no_grad()
+def generate(model, n: int, *, train: Any = None, seed: int = 0, n_components: int = 10) -> tuple[Tensor, str]:
+    """n new samples the way `model` generates, seeded: (images (n, *input_shape) on the CPU, how, in words).
+
+    A model with its own `sample(n)` uses it: a conditional one (cvae) as each class in turn, one
+    with an index prior (vq-vae's `fit_prior`) after fitting it to `train`. Any other decodes an
+    ex-post Gaussian mixture of `n_components` fitted to the codes of `train` (Ghosh et al. use 10).
+    """
+    positive("n", n)
+    reason = why_no_samples(model)
+    if reason is not None:
+        raise ConfigError(f"generate: {reason}")
+    if not callable(getattr(model, "sample", None)):
+        # full covariances as Ghosh et al.; diagonal ones for wide codes (a conv feature map), where
+        # full ones cost O(d^2) per component and code in every EM step
+        covariance = "full" if math.prod(code_shape(model)) <= FULL_COVARIANCE_MAX else "diag"
+        images = sampler(model, train, n_components=n_components, covariance_type=covariance, seed=seed)(n)
+        return images, (f"a {n_components}-component Gaussian mixture ({covariance} covariances) fitted to the "
+                        "training codes, decoded (ex-post density)")
+    generator = torch.Generator(model_device(model)).manual_seed(seed)
+    how = "the model's own sample(n)"
+    labels: dict[str, Tensor] = {}
+    if callable(getattr(model, "fit_prior", None)) and train is not None:
+        model.fit_prior(train)
+        how += ", its prior fitted to the training codes"
+    if getattr(model, "conditional", False):
+        labels["y"] = torch.arange(n) % model.config.n_classes
+        how += ", as each class in turn"
+    with eval_mode(model):
+        return model.sample(n, generator=generator, **labels).cpu(), how

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from tqdm.auto import tqdm
 
 from ..config import positive
 from ..data.batches import eval_mode, inputs_of, model_device
@@ -23,6 +24,15 @@ from ..errors import ConfigError
 def binarize(x: torch.Tensor, *, seed: int = 0) -> torch.Tensor:
     """One Bernoulli draw per pixel with the pixel's intensity as probability: (N, ...) -> same, in {0, 1}."""
     return torch.bernoulli(x.clamp(0, 1), generator=torch.Generator().manual_seed(seed))
+
+
+def why_no_likelihood(model) -> str | None:
+    """Why `importance_sampled_nll` does not apply to `model` (one line), or None when it does."""
+    if not callable(getattr(model, "log_importance_weights", None)):
+        return f"model '{model.name}' has no probabilistic decoder and posterior (vae and iwae have)"
+    if getattr(model, "conditional", False):
+        return f"model '{model.name}' is conditional: its likelihood is p(x | label), not p(x)"
+    return None
 
 
 @torch.no_grad()
@@ -35,6 +45,7 @@ def importance_sampled_nll(
     batch_size: int = 100,  # inputs per step
     chunk: int = 500,  # samples per decoder pass: chunk * batch_size decoded images at a time
     seed: int = 0,  # the binarisation and the draws of z
+    progress: bool = False,  # a progress bar over the batches (k = 5000 on 10,000 digits takes minutes on a CPU)
 ) -> torch.Tensor:
     """-log p(x) of every input, estimated with k importance samples: (N,) nats; `.mean()` is the test NLL."""
     if not callable(getattr(model, "log_importance_weights", None)):
@@ -50,7 +61,9 @@ def importance_sampled_nll(
     generator = torch.Generator(device).manual_seed(seed)
     out = []
     with eval_mode(model):
-        for start in range(0, len(x), batch_size):
+        batches = tqdm(range(0, len(x), batch_size), desc=f"test NLL, k = {k}", unit="batch",
+                       disable=not progress, dynamic_ncols=True, leave=False)
+        for start in batches:
             xb = x[start : start + batch_size].to(device)
             posterior = model.posterior(xb)
             weights = [

@@ -24,6 +24,8 @@ from ..catalog import data_dir
 from ..data.batches import eval_mode, inputs_of, map_batches
 from ..errors import ConfigError, DataError
 
+INPUT_SHAPE = (1, 28, 28)  # what the classifier takes: grey 28x28 images in [0, 1] (MNIST and alike)
+CLASSIFIER_DATA = ("mnist", "mnist-mini", "fashion-mnist", "kmnist")  # the registered labelled 1x28x28 sets
 CLASSIFIER_RECIPE = {  # what the cached classifier is; part of its file name through `recipe_id`
     "model": {"name": "dense", "hidden": [256], "code_size": 64, "activation": "relu", "code_activation": "relu"},
     "train": {"epochs": 5, "batch_size": 128, "lr": 1e-3, "seed": 0, "deterministic": True},
@@ -56,6 +58,30 @@ def sha256_of(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def classifier_files(dataset: str = "mnist", *, cache_dir: str | Path | None = None) -> tuple[Path, Path]:
+    """Where the feature classifier of `dataset` is cached: (weights .safetensors, its .json record)."""
+    folder = Path(cache_dir) if cache_dir is not None else data_dir() / "classifiers"
+    recipe = json.dumps(CLASSIFIER_RECIPE, sort_keys=True)
+    stem = f"{dataset}-features-{hashlib.sha256(recipe.encode()).hexdigest()[:8]}"
+    return folder / f"{stem}.safetensors", folder / f"{stem}.json"
+
+
+def is_cached(dataset: str = "mnist", *, cache_dir: str | Path | None = None) -> bool:
+    """Whether `feature_classifier(dataset)` loads (True) or first trains (False)."""
+    return all(f.is_file() for f in classifier_files(dataset, cache_dir=cache_dir))
+
+
+def why_no_sample_quality(x: torch.Tensor | np.ndarray) -> str | None:
+    """Why the feature classifier cannot judge samples like x (N, ...) (one line), or None when it can."""
+    shape = tuple(x.shape[1:])
+    if shape != INPUT_SHAPE:
+        return (f"the feature classifier takes {'x'.join(map(str, INPUT_SHAPE))} grey images in [0, 1] "
+                f"(MNIST-like); these samples are {'x'.join(map(str, shape)) or 'scalars'}")
+    if len(x) and (float(x.min()) < 0 or float(x.max()) > 1):
+        return f"the feature classifier takes images in [0, 1]; these range over [{float(x.min()):.3g}, {float(x.max()):.3g}]"
+    return None
+
+
 def feature_classifier(dataset: str = "mnist", *, cache_dir: str | Path | None = None) -> FeatureClassifier:
     """The feature classifier of `dataset` ("mnist"; "mnist-mini" for quick tests): loaded from the
     cache (`cache_dir`, default <data dir>/classifiers), else trained once (CLASSIFIER_RECIPE) and cached."""
@@ -65,17 +91,14 @@ def feature_classifier(dataset: str = "mnist", *, cache_dir: str | Path | None =
     from ..training.checkpoint import atomic_write_text, load_model, save_model
     from ..training.loop import fit
 
-    folder = Path(cache_dir) if cache_dir is not None else data_dir() / "classifiers"
-    recipe = json.dumps(CLASSIFIER_RECIPE, sort_keys=True)
-    stem = f"{dataset}-features-{hashlib.sha256(recipe.encode()).hexdigest()[:8]}"
-    path, info = folder / f"{stem}.safetensors", folder / f"{stem}.json"
+    path, info = classifier_files(dataset, cache_dir=cache_dir)
     if not (path.is_file() and info.is_file()):
         train, test = load_dataset(dataset, "train"), load_dataset(dataset, "test")
         model = dict(CLASSIFIER_RECIPE["model"])
         encoder = create_model(model.pop("name"), input_shape=tuple(train.x.shape[1:]), **model)
         network = EncoderClassifier.on(encoder, int(train.y.max()) + 1)
         fit(network, train, progress=False, **CLASSIFIER_RECIPE["train"])
-        folder.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         save_model(network, path)
         clf = FeatureClassifier(network.eval(), path, sha256_of(path), 0.0)
         accuracy = float((clf.predict(test.x) == test.y.numpy()).mean())

@@ -58,9 +58,15 @@ def _cmd_resume(args) -> None:
 
 
 def _cmd_evaluate(args) -> None:
+    for flag, value in (("--nll-samples", args.nll_samples), ("--quality-samples", args.quality_samples)):
+        if value < 0:
+            raise ConfigError(f"{flag}: must be >= 0 (0 skips it), got {value}")
     from . import run
 
-    metrics = run.evaluate_run(args.run_dir)
+    metrics = run.evaluate_run(
+        args.run_dir, nll_samples=args.nll_samples, quality_samples=args.quality_samples,
+        classifier=args.classifier, classifier_cache=args.classifier_cache, progress=not args.quiet,
+    )
     print(run.format_metrics(metrics))
 
 
@@ -219,8 +225,21 @@ def build_parser() -> argparse.ArgumentParser:
     _distributed_flags(p)
     p.set_defaults(func=_cmd_resume)
 
-    p = sub.add_parser("evaluate", help="test metrics of a run next to PCA's")
+    # the defaults are run.NLL_SAMPLES, QUALITY_SAMPLES and FEATURE_CLASSIFIER (not imported: torch)
+    p = sub.add_parser("evaluate", help="test metrics of a run next to PCA's, its test NLL and sample quality")
     p.add_argument("run_dir")
+    p.add_argument("--nll-samples", type=int, default=5000, metavar="K",
+                   help="importance samples per test input for the test NLL of models with a probabilistic "
+                        "decoder (default 5000, as Burda et al.; minutes on a CPU; 0 skips it)")
+    p.add_argument("--quality-samples", type=int, default=10_000, metavar="N",
+                   help="generated images, against as many test images, for Fréchet distance, precision and "
+                        "recall on MNIST-like data (default 10000; 0 skips them)")
+    p.add_argument("--classifier", default="mnist", metavar="DATA",
+                   help="the data set the feature classifier for sample quality is trained on, once (default "
+                        "mnist; mnist-mini needs no download, fashion-mnist, kmnist)")
+    p.add_argument("--classifier-cache", default=None, metavar="DIR",
+                   help="where that classifier is cached (default <data dir>/classifiers)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("demo", help="train the deep MNIST autoencoder on the bundled digits (a few minutes)")

@@ -190,6 +190,10 @@ def _headline(run: RunFolder) -> str:
         text = f"{m.get('split', 'test')} squared error per sample {m['squared_error_per_sample']:.4g}"
         if "pca_squared_error_per_sample" in m:
             text += f" (PCA-{m.get('pca_code_size')}: {m['pca_squared_error_per_sample']:.4g})"
+        if isinstance(m.get("nll"), dict) and _is_number(m["nll"].get("nats")):
+            text += f"; test NLL {m['nll']['nats']:.2f} nats"
+        if isinstance(m.get("sample_quality"), dict) and _is_number(m["sample_quality"].get("frechet_distance")):
+            text += f"; Fréchet distance {m['sample_quality']['frechet_distance']:.4g}"
         return text
     return "no results yet (interrupted or still running?)" if not (run.results or run.metrics) else ""
 
@@ -207,8 +211,11 @@ def _results(run: RunFolder) -> list[dict[str, Any]]:
     """The run's results as blocks: its tables (rows in results.json or metrics.json), then the rest."""
     blocks: list[dict[str, Any]] = []
     if run.metrics:
-        rows = [(k, v) for k, v in run.metrics.items() if not isinstance(v, (dict, list))]
+        rows = [(k, v) for k, v in run.metrics.items() if not isinstance(v, (dict, list)) and k not in GENERATIVE_NOTES]
         blocks.append(_table(["metric", "value"], rows, title="Test metrics (metrics.json)"))
+        generative = _generative(run.metrics)
+        if generative:
+            blocks.append(generative)
     if run.results:
         tables = run.results.get("tables") if isinstance(run.results.get("tables"), list) else []
         for t in tables:
@@ -224,6 +231,33 @@ def _results(run: RunFolder) -> list[dict[str, Any]]:
         elif nested:
             blocks.append({"kind": "json", "title": "All results as JSON", "text": json.dumps(nested, indent=1, default=str)})
     return blocks
+
+
+GENERATIVE_NOTES = {"nll_skipped": "No test NLL", "sample_quality_skipped": "No sample quality"}
+
+
+def _generative(metrics: dict[str, Any]) -> dict[str, Any] | None:
+    """The test NLL and sample quality `aekit evaluate` wrote (run.generative_metrics) as one table, with
+    the settings they depend on (k, the classifier's checksum) beside them; None when there are none."""
+    rows: list[list[Any]] = []
+    notes = [f"{what}: {metrics[key]}" for key, what in GENERATIVE_NOTES.items() if isinstance(metrics.get(key), str)]
+    nll = metrics.get("nll")
+    if isinstance(nll, dict) and _is_number(nll.get("nats")):
+        data = "seeded binarisation of" if nll.get("binarized") else "as they are:"
+        rows.append(["test NLL (nats per sample)", nll["nats"],
+                     f"k = {_fmt(nll.get('k'))} importance samples (Burda et al. 2016), {data} {_fmt(nll.get('n'))} test inputs"])
+    quality = metrics.get("sample_quality")
+    if isinstance(quality, dict) and all(_is_number(quality.get(k)) for k in ("frechet_distance", "precision", "recall")):
+        how = f"{_fmt(quality.get('n_samples'))} samples ({quality.get('sampler', '?')}) against as many test images"
+        rows.append(["Fréchet distance", quality["frechet_distance"], how])
+        rows.append(["precision", quality["precision"], "share of samples inside the test images' manifold (Kynkäänniemi et al. 2019)"])
+        rows.append(["recall", quality["recall"], "share of test images inside the samples' manifold"])
+        notes.insert(0, f"Sample quality in the features of the classifier trained on {quality.get('classifier', '?')}, "
+                        f"SHA-256 {quality.get('classifier_sha256', '?')}: figures compare only under one checksum; "
+                        "they are not Inception FIDs.")
+    if not rows and not notes:
+        return None
+    return _table(["measure", "value", "how"], rows, title="Likelihood and sample quality (metrics.json)", notes=notes)
 
 
 def _nested(title: str, value: Any) -> dict[str, Any]:

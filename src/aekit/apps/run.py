@@ -6,7 +6,8 @@ A run folder holds everything needed to understand and reproduce it:
     checkpoint.safetensors  weights + optimiser + RNG + history (for resume)
     model.safetensors       final weights + model config (for load_model)
     history.json            every loss term per epoch, train and val
-    metrics.json            test metrics next to PCA's with the same code size
+    metrics.json            test metrics next to PCA's with the same code size; after `aekit evaluate`
+                            also the test NLL and sample quality where they apply (generative_metrics)
     reconstructions.png     test digits above their reconstructions
 """
 
@@ -26,9 +27,18 @@ import numpy as np
 import torch
 import yaml
 
+from ..analysis.likelihood import importance_sampled_nll, why_no_likelihood
+from ..analysis.quality import (
+    CLASSIFIER_DATA,
+    classifier_files,
+    feature_classifier,
+    is_cached,
+    sample_quality,
+    why_no_sample_quality,
+)
 from ..config import apply_overrides, build, check, load_file, positive, to_dict
 from ..data import Dataset, load_dataset
-from ..data.batches import check_inputs, map_batches
+from ..data.batches import check_inputs, map_batches, model_device
 from ..data.datasets import list_datasets
 from ..errors import ConfigError, DataError, DataNotFoundError
 from ..models.pca import PCABaseline
@@ -40,6 +50,10 @@ from ..training.loop import TrainConfig, evaluate, fit
 CONFIG_FILE = ckpt.CONFIG_FILE
 AUTO, AUTO_MODEL = "auto", "dense"  # model.name `auto`: a dense model chosen from the data (auto_model)
 EVAL_SAMPLES = 50_000  # memory-mapped data is evaluated (and PCA fitted) on a seeded sample this big
+NLL_SAMPLES = 5000  # importance samples per test input for the test NLL (Burda et al. 2016); 0 skips it
+QUALITY_SAMPLES = 10_000  # generated images, against as many test images, for Fréchet distance, precision, recall
+FEATURE_CLASSIFIER = "mnist"  # the data set sample quality's feature classifier is trained on (analysis/quality.py)
+QUALITY_NEIGHBOURS = 3  # k of precision/recall's k-nearest-neighbour balls (Kynkäänniemi et al. 2019)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -252,8 +266,8 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     options = {} if progress is None else {"progress": progress}
     with _names_run_dir_on_interrupt(run_dir):
         fit(model, splits[0], splits[1], config=cfg.train, run_dir=run_dir, **options)
-    if distributed.is_main():
-        evaluate_run(run_dir, model=model, splits=splits)
+    if distributed.is_main():  # the test NLL and sample quality take minutes: `aekit evaluate` adds them
+        evaluate_run(run_dir, model=model, splits=splits, nll_samples=0, quality_samples=0)
     return run_dir
 
 
@@ -306,8 +320,8 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
               f"`aekit resume {run_dir} --epochs N` with N > {done} trains longer. Evaluating it again.")
     with _names_run_dir_on_interrupt(run_dir):
         fit(model, train_data, val_data, config=cfg.train, run_dir=run_dir, resume=True, **options)
-    if distributed.is_main():
-        evaluate_run(run_dir, model=model, splits=splits)
+    if distributed.is_main():  # the test NLL and sample quality take minutes: `aekit evaluate` adds them
+        evaluate_run(run_dir, model=model, splits=splits, nll_samples=0, quality_samples=0)
     return run_dir
 
 
@@ -349,11 +363,84 @@ def test_metrics(model, train: Dataset, test: Dataset, *, split: str = "test", s
     return metrics
 
 
-def evaluate_run(run_dir: str | Path, *, model=None, write: bool = True, splits=None) -> dict[str, Any]:
-    """Test metrics of a run next to PCA's at the same code size; writes metrics.json and a picture.
+def check_generative_options(*, nll_samples: int, quality_samples: int, classifier: str) -> None:
+    """One-line errors for `generative_metrics`'s settings, before any work."""
+    for key, value in (("nll_samples", nll_samples), ("quality_samples", quality_samples)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{key}: must be an integer >= 0 (0 skips it), got {value!r}")
+    if classifier not in CLASSIFIER_DATA:
+        raise ConfigError(f"classifier: {classifier!r} is not a data set the feature classifier is trained on; "
+                          f"choose one of: {', '.join(CLASSIFIER_DATA)}")
+
+
+def generative_metrics(
+    model, train: Dataset, test: Dataset, *,
+    nll_samples: int = NLL_SAMPLES, quality_samples: int = QUALITY_SAMPLES,
+    classifier: str = FEATURE_CLASSIFIER, classifier_cache: str | Path | None = None,
+    seed: int = 0, progress: bool = True,
+) -> dict[str, Any]:
+    """The test NLL and sample quality of a trained model, as metrics.json keys.
+
+    "nll": {"nats", "k", "binarized", "n"}, the importance-sampled -log p(x) per test input averaged
+    (likelihood.py), for models with a probabilistic decoder; inputs are binarised (seeded) where the
+    decoder is Bernoulli (recon_loss bce), as in Burda et al.
+    "sample_quality": {"frechet_distance", "precision", "recall", "n_samples", "classifier_sha256",
+    "classifier", "sampler"}, min(quality_samples, test size) generated images against as many test
+    images in the feature space of the cached classifier (quality.py), for MNIST-like 1x28x28 data;
+    models without `sample(n)` generate through an ex-post Gaussian mixture on their training codes.
+    Where a measure does not apply, "nll_skipped" / "sample_quality_skipped" say why in one line;
+    with 0 samples it is left out without a word.
+    """
+    from ..analysis.density import generate, why_no_samples  # scikit-learn: imported when needed
+
+    check_generative_options(nll_samples=nll_samples, quality_samples=quality_samples, classifier=classifier)
+    metrics: dict[str, Any] = {}
+    clf = None
+    if quality_samples:  # the cheap checks and the classifier first: nothing fails after the NLL's minutes
+        reason = why_no_samples(model) or why_no_sample_quality(test.x)
+        if reason is None and min(quality_samples, len(test)) <= QUALITY_NEIGHBOURS:
+            reason = f"{min(quality_samples, len(test))} images: precision and recall need more than {QUALITY_NEIGHBOURS}"
+        if reason is None:
+            if not is_cached(classifier, cache_dir=classifier_cache):
+                print(f"training the feature classifier on {classifier} (once: it is cached in "
+                      f"{classifier_files(classifier, cache_dir=classifier_cache)[0].parent})", flush=True)
+            try:
+                clf = feature_classifier(classifier, cache_dir=classifier_cache)
+            except DataNotFoundError as err:
+                reason = f"no feature classifier ({err}); --classifier mnist-mini uses the digits shipped with aekit"
+        if reason is not None:
+            metrics["sample_quality_skipped"] = reason
+    if nll_samples:
+        reason = why_no_likelihood(model)
+        if reason is not None:
+            metrics["nll_skipped"] = reason
+        else:
+            binary = model.config.recon_loss == "bce"
+            # on a CPU, 20 inputs x 100 draws = 2,000 decoded images a pass ran 2.4x faster than the
+            # default 100 x 500 (a 200-200-50 VAE, one thread): the work stays in the caches
+            sizes = {"batch_size": 20, "chunk": 100} if model_device(model).type == "cpu" else {}
+            nll = importance_sampled_nll(model, test.x, k=nll_samples, binary=binary, seed=seed, progress=progress,
+                                         **sizes)
+            metrics["nll"] = {"nats": float(nll.mean()), "k": nll_samples, "binarized": binary, "n": len(nll)}
+    if clf is not None:
+        n = min(quality_samples, len(test))
+        samples, how = generate(model, n, train=in_memory(train, seed), seed=seed)
+        quality = sample_quality(samples, test.x[:n], clf, k=QUALITY_NEIGHBOURS)
+        metrics["sample_quality"] = {**quality.as_dict(), "classifier": classifier, "sampler": how}
+    return metrics
+
+
+def evaluate_run(
+    run_dir: str | Path, *, model=None, write: bool = True, splits=None,
+    nll_samples: int = NLL_SAMPLES, quality_samples: int = QUALITY_SAMPLES,
+    classifier: str = FEATURE_CLASSIFIER, classifier_cache: str | Path | None = None, progress: bool = True,
+) -> dict[str, Any]:
+    """Test metrics of a run next to PCA's at the same code size, and the test NLL and sample
+    quality where they apply (`generative_metrics`; 0 samples skip each); writes metrics.json and a picture.
 
     splits: (train, val, test) already loaded and checked by `train`/`resume`; else loaded and checked here.
     """
+    check_generative_options(nll_samples=nll_samples, quality_samples=quality_samples, classifier=classifier)
     run_dir = Path(run_dir)
     cfg = read_run(run_dir)
     if model is None:
@@ -370,6 +457,9 @@ def evaluate_run(run_dir: str | Path, *, model=None, write: bool = True, splits=
         test, split = train_data, "train"
     test = in_memory(test, cfg.train.seed)
     metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed)}
+    metrics |= generative_metrics(model, train_data, test, nll_samples=nll_samples, quality_samples=quality_samples,
+                                  classifier=classifier, classifier_cache=classifier_cache, seed=cfg.train.seed,
+                                  progress=progress)
     if write:
         ckpt.atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1))
         if test.x.ndim == 4:  # images: test samples above their reconstructions
@@ -391,6 +481,19 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         )
     elif "pca_skipped" in metrics:
         lines.append(f"  no PCA comparison: {metrics['pca_skipped']}")
+    if "nll" in metrics:
+        nll = metrics["nll"]
+        data = "seeded binarisation of the test inputs" if nll["binarized"] else "the test inputs as they are"
+        lines.append(f"  test NLL: {nll['nats']:.2f} nats per sample (k = {nll['k']:,} importance samples, {data})")
+    if "sample_quality" in metrics:
+        q = metrics["sample_quality"]
+        lines.append(f"  sample quality: Fréchet distance {q['frechet_distance']:.4g}, precision {q['precision']:.3f}, "
+                     f"recall {q['recall']:.3f} ({q['n_samples']:,} samples from {q['sampler']})")
+        lines.append(f"    feature classifier: {q['classifier']}, SHA-256 {q['classifier_sha256']} (figures compare "
+                     "only under one checksum)")
+    for key, what in (("nll_skipped", "no test NLL"), ("sample_quality_skipped", "no sample quality")):
+        if key in metrics:
+            lines.append(f"  {what}: {metrics[key]}")
     return "\n".join(lines)
 
 

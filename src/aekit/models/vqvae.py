@@ -191,10 +191,11 @@ class VQVAE(Autoencoder):
         """n codes drawn from the prior: (n, m) indices; uniform until `fit_prior` counts the training codes."""
         positive("n", n)
         alpha = self.config.prior_smoothing
-        first = torch.multinomial((self.prior_first + alpha).cpu(), n, replacement=True, generator=generator)
+        device = generator.device if generator is not None else torch.device("cpu")  # draws where the generator is
+        first = torch.multinomial((self.prior_first + alpha).to(device), n, replacement=True, generator=generator)
         out = [first]
         for j in range(self.config.positions - 1):
-            rows = (self.prior_next[j].cpu() + alpha)[out[-1]]  # (n, K): p(i_j+1 | i_j) up to a constant
+            rows = (self.prior_next[j].to(device) + alpha)[out[-1]]  # (n, K): p(i_j+1 | i_j) up to a constant
             out.append(torch.multinomial(rows, 1, generator=generator).squeeze(1))
         return torch.stack(out, dim=1).to(self.codebook.device)
 

@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from ...analysis import plots
-from ...analysis.density import ExPostDensity
+from ...analysis.density import generate
 from ...analysis.likelihood import importance_sampled_nll
 from ...analysis.quality import feature_classifier, sample_quality
 from ...config import check
@@ -76,7 +75,7 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         if tag == "iwae":
             model_cfg["samples"] = s.iwae_k
         model, _ = run.train(tag, dataclasses.replace(cfg, model=model_cfg))
-        generated = draw(tag, model, train, len(real), seed=cfg.train.seed)
+        generated, _ = generate(model, len(real), train=train, seed=cfg.train.seed)
         quality = sample_quality(generated, real, clf)
         row = {"frechet_distance": quality.frechet_distance, "precision": quality.precision, "recall": quality.recall,
                "squared_error_per_image": mean_error(model, test), "train_seconds": run.seconds[tag], "nll": None}
@@ -110,15 +109,3 @@ HOW = {
     "vq-vae": "indices from the Markov prior fitted to the training codes, decoded",
 }
 
-
-@torch.no_grad()
-def draw(tag: str, model, train, n: int, *, seed: int) -> torch.Tensor:
-    """n generated digits (n, *shape) on the CPU, the way model `tag` generates."""
-    generator = torch.Generator().manual_seed(seed)
-    model.eval()
-    if tag == "ae-gmm":
-        return ExPostDensity(10, seed=seed).fit(model, train).sample(n)
-    if tag == "vq-vae":
-        model.fit_prior(train)
-    labels = {"y": torch.arange(n) % model.config.n_classes} if tag == "cvae" else {}
-    return model.sample(n, generator=generator, **labels).cpu()

@@ -1,0 +1,127 @@
+"""`aekit evaluate` (run.evaluate_run) adds the test NLL and sample quality where they apply, and the
+report shows them: tiny models, k = 5, 64 samples, the session's cached mnist-mini classifier."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+import aekit
+from aekit.apps import run
+from aekit.apps.cli import build_parser, main
+from aekit.apps.report import write_report
+
+TINY = {
+    "data": {"name": "mnist-mini", "limit": 300, "test_limit": 64, "val_fraction": 0.1},
+    "train": {"epochs": 1, "batch_size": 64, "progress": False},
+}
+MEASURES = {"nll_samples": 5, "quality_samples": 64, "classifier": "mnist-mini", "progress": False}
+
+
+def train_run(root, name: str, model: dict, data: dict | None = None):
+    config = {**TINY, "model": model, "data": {**TINY["data"], **(data or {})},
+              "output": {"dir": str(root), "name": name}}
+    (root / f"{name}.yaml").write_text(yaml.safe_dump(config))
+    assert main(["train", str(root / f"{name}.yaml"), "--quiet"]) == 0
+    return root / name
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    return {
+        "vae": train_run(root, "vae", {"name": "vae", "hidden": [32], "code_size": 4}),
+        "dense": train_run(root, "dense", {"name": "dense", "hidden": [32], "code_size": 4}),
+        "digits": train_run(root, "digits", {"name": "vae", "hidden": [16], "code_size": 2},
+                            {"name": "digits", "limit": None, "test_limit": None}),
+    }
+
+
+def test_train_leaves_the_slow_measures_to_evaluate(runs):
+    metrics = json.loads((runs["vae"] / "metrics.json").read_text())
+    assert not {"nll", "sample_quality", "nll_skipped", "sample_quality_skipped"} & set(metrics)
+
+
+def test_a_vae_gets_its_nll_and_sample_quality_with_the_checksum(runs, feature_clf):
+    metrics = run.evaluate_run(runs["vae"], classifier_cache=feature_clf.path.parent, **MEASURES)
+    nll = metrics["nll"]
+    assert nll["k"] == 5 and nll["n"] == 64 and nll["binarized"] is True and 100 < nll["nats"] < 2000
+    quality = metrics["sample_quality"]
+    assert quality["classifier_sha256"] == feature_clf.sha256 and quality["classifier"] == "mnist-mini"
+    assert quality["n_samples"] == 64 and quality["frechet_distance"] > 0
+    assert 0 <= quality["precision"] <= 1 and 0 <= quality["recall"] <= 1 and "own sample" in quality["sampler"]
+    assert json.loads((runs["vae"] / "metrics.json").read_text())["nll"] == nll  # written for the report
+    again = run.evaluate_run(runs["vae"], classifier_cache=feature_clf.path.parent, write=False, **MEASURES)
+    assert again["nll"] == nll and again["sample_quality"] == quality  # seeded: the same figures
+
+
+def test_a_plain_autoencoder_samples_through_a_mixture_and_has_no_nll(runs, feature_clf, capsys):
+    status = main(["evaluate", str(runs["dense"]), "--nll-samples", "5", "--quality-samples", "64",
+                   "--classifier", "mnist-mini", "--classifier-cache", str(feature_clf.path.parent), "--quiet"])
+    printed = capsys.readouterr().out
+    assert status == 0 and "no test NLL: model 'dense' has no probabilistic decoder" in printed
+    assert "\n  test NLL:" not in printed and "\n  sample quality: Fréchet distance" in printed
+    assert feature_clf.sha256 in printed
+    metrics = json.loads((runs["dense"] / "metrics.json").read_text())
+    assert "nll" not in metrics and "probabilistic decoder" in metrics["nll_skipped"]
+    assert "Gaussian mixture (full covariances)" in metrics["sample_quality"]["sampler"]
+    assert metrics["sample_quality"]["classifier_sha256"] == feature_clf.sha256
+
+
+def test_other_shapes_skip_sample_quality_in_one_line(runs, tmp_path, capsys):
+    cache = tmp_path / "classifiers"
+    status = main(["evaluate", str(runs["digits"]), "--nll-samples", "5", "--quality-samples", "64",
+                   "--classifier-cache", str(cache), "--quiet"])
+    out, err = capsys.readouterr()
+    assert status == 0 and "Traceback" not in out + err
+    skipped = [line for line in out.splitlines() if line.strip().startswith("no sample quality:")]
+    assert len(skipped) == 1 and "1x28x28" in skipped[0] and "1x8x8" in skipped[0]
+    assert "\n  test NLL:" in out  # the 8x8 digits' VAE still gets its likelihood
+    assert not cache.exists()  # no classifier was trained for data it cannot judge
+    metrics = json.loads((runs["digits"] / "metrics.json").read_text())
+    assert "sample_quality" not in metrics and "1x8x8" in metrics["sample_quality_skipped"]
+
+
+def test_zero_samples_skip_both_without_a_word(runs):
+    metrics = run.evaluate_run(runs["vae"], write=False, nll_samples=0, quality_samples=0)
+    assert not {"nll", "sample_quality", "nll_skipped", "sample_quality_skipped"} & set(metrics)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--nll-samples", "-1"], "--nll-samples: must be >= 0 (0 skips it), got -1"),
+    (["--quality-samples", "-64"], "--quality-samples: must be >= 0 (0 skips it), got -64"),
+    (["--classifier", "cifar10"], "classifier: 'cifar10' is not a data set the feature classifier is trained on"),
+])
+def test_bad_settings_are_one_line_errors_before_any_work(args, message, tmp_path, capsys):
+    status = main(["evaluate", str(tmp_path / "nowhere"), *args])  # no run folder: the settings are checked first
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and message in err, err
+    with pytest.raises(aekit.ConfigError, match="nll_samples: must be an integer >= 0"):
+        run.evaluate_run(tmp_path / "nowhere", nll_samples=-5)
+
+
+def test_cli_defaults_are_the_run_layers():
+    args = build_parser().parse_args(["evaluate", "r"])
+    assert (args.nll_samples, args.quality_samples, args.classifier) == (
+        run.NLL_SAMPLES, run.QUALITY_SAMPLES, run.FEATURE_CLASSIFIER)
+
+
+def test_the_report_shows_the_figures_as_a_table(runs, feature_clf, tmp_path):
+    run.evaluate_run(runs["vae"], classifier_cache=feature_clf.path.parent, **MEASURES)
+    metrics = json.loads((runs["vae"] / "metrics.json").read_text())
+    page = write_report([runs["vae"]], tmp_path / "vae.html").read_text()
+    section = page[page.index("<h4>Likelihood and sample quality (metrics.json)</h4>"):]
+    table = section[: section.index("</table>")]
+    assert "<th>measure</th><th>value</th><th>how</th>" in table
+    for label in ("test NLL (nats per sample)", "Fréchet distance", "precision", "recall"):
+        assert f'<td class="">{label}</td>' in table
+    assert f'<td class="num">{metrics["nll"]["nats"]:.4g}</td>' in table and "k = 5 importance samples" in table
+    assert feature_clf.sha256 in section[: section.index("</section>")]  # the checksum beside the figures
+    assert f"test NLL {metrics['nll']['nats']:.2f} nats" in page  # the headline
+
+    run.evaluate_run(runs["digits"], **{**MEASURES, "classifier_cache": tmp_path / "unused"})
+    page = write_report([runs["digits"]], tmp_path / "digits.html").read_text()
+    section = page[page.index("<h4>Likelihood and sample quality (metrics.json)</h4>"):]
+    assert "No sample quality: the feature classifier takes 1x28x28" in section[: section.index("</section>")]
