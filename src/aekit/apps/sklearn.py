@@ -113,6 +113,24 @@ def _batched(fn, x: Tensor, model: nn.Module, batch_size: int = 1024) -> np.ndar
     return flatten(map_batches(model, x, fn, batch_size=batch_size)).numpy()
 
 
+class _PredictsClasses:
+    """predict_proba and predict of a fitted estimator whose network (attribute `_network`) returns logits."""
+
+    _network: str  # the fitted attribute holding the network: "classifier_" or "model_"
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities (n_samples, n_classes), columns in the order of `classes_`."""
+        check_is_fitted(self)
+        X = _checked(self, X, reset=False)
+        network = getattr(self, self._network)
+        logits = _batched(lambda xb: network(xb).logits, _as_tensor(X, self.input_shape_), network)
+        return torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
+
+    def predict(self, X) -> np.ndarray:
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
 class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Learn an autoencoder on X; `transform` gives codes, `inverse_transform` decodes them.
 
@@ -184,7 +202,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         return tags
 
 
-class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
+class AutoencoderClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
     """Pretrain an autoencoder on X, then fine-tune its encoder with a softmax head on y.
 
     Fine-tuning is `aekit.models.classifier.EncoderClassifier` (the encoder plus one linear softmax
@@ -193,6 +211,8 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
     classifier, `model_` its fine-tuned autoencoder (the decoder is no longer matched to the
     encoder) and `head_` the softmax layer.
     """
+
+    _network = "classifier_"
 
     def __init__(
         self,
@@ -256,16 +276,6 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
         classifier.autoencoder.requires_grad_(True)  # its decoder was frozen (unused) while fine-tuning
         return classifier.eval(), history["train_loss"]
 
-    def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities (n_samples, n_classes), columns in the order of `classes_`."""
-        check_is_fitted(self)
-        X = _checked(self, X, reset=False)
-        logits = _batched(lambda xb: self.classifier_(xb).logits, _as_tensor(X, self.input_shape_), self.classifier_)
-        return torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
-
-    def predict(self, X) -> np.ndarray:
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
 
 
 UNLABELLED = -1  # the label of an unlabelled sample, as in sklearn.semi_supervised
@@ -278,7 +288,7 @@ def _unlabelled(y: np.ndarray) -> np.ndarray:
     return np.array([v == UNLABELLED for v in y], dtype=bool) if y.dtype == object else y == UNLABELLED
 
 
-class SemiSupervisedClassifier(ClassifierMixin, BaseEstimator):
+class SemiSupervisedClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
     """A semi-supervised model (a ladder network or M2) trained on X with y where -1 marks unlabelled samples.
 
     As in `sklearn.semi_supervised.SelfTrainingClassifier`, `y` holds a class for each labelled
@@ -293,6 +303,8 @@ class SemiSupervisedClassifier(ClassifierMixin, BaseEstimator):
     trained model and `transduction_` the labels of the training samples (the given ones, and the
     predicted ones where y was -1). `score` is the accuracy on the labelled samples of y.
     """
+
+    _network = "model_"
 
     def __init__(
         self,
@@ -381,16 +393,6 @@ class SemiSupervisedClassifier(ClassifierMixin, BaseEstimator):
         self.input_shape_ = shape
         return create_model(self.model, input_shape=shape, n_classes=len(self.classes_), **params)
 
-    def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities (n_samples, n_classes), columns in the order of `classes_`."""
-        check_is_fitted(self)
-        X = _checked(self, X, reset=False)
-        logits = _batched(lambda xb: self.model_(xb).logits, _as_tensor(X, self.input_shape_), self.model_)
-        return torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
-
-    def predict(self, X) -> np.ndarray:
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
 
     def score(self, X, y, sample_weight=None) -> float:
         """Accuracy on the samples whose label is not -1 (the labelled ones)."""
