@@ -1,10 +1,12 @@
 """Sphinx configuration of aekit's site: user guide (Markdown), API reference, example gallery.
 
 Build: ``python -m sphinx -W --keep-going -b html docs docs/_build/html``. The gallery's budget is
-``AEKIT_DOCS_BUDGET`` (``full`` by default, ``tiny`` in CI; docs/examples/_budget.py).
+``AEKIT_DOCS_BUDGET`` (``full`` by default, ``tiny`` in CI; docs/examples/_budget.py);
+``AEKIT_DOCS_EXAMPLES`` (a regular expression on the lesson's path) runs only some lessons.
 """
 
 import os
+import shutil
 import sys
 import types
 from pathlib import Path
@@ -49,10 +51,17 @@ html_title = f"aekit {version}"
 html_static_path = []
 
 budget = os.environ.get("AEKIT_DOCS_BUDGET", "full")
+# sphinx-gallery re-runs only the examples whose source changed: a build at the other budget starts afresh
+made = HERE / "auto_examples" / ".budget"
+if made.parent.exists() and (not made.exists() or made.read_text() != budget):
+    shutil.rmtree(made.parent)
+made.parent.mkdir(exist_ok=True)
+made.write_text(budget)
 sphinx_gallery_conf = {
     "examples_dirs": "examples",
     "gallery_dirs": "auto_examples",
-    "filename_pattern": r"/plot_",
+    # AEKIT_DOCS_EXAMPLES=plot_1[0-6] runs only those lessons (the others show their code, no output)
+    "filename_pattern": os.environ.get("AEKIT_DOCS_EXAMPLES", r"/plot_"),
     "ignore_pattern": r"(__init__|_budget)\.py",
     "within_subsection_order": "FileNameSortKey",
     # aekit's pyplot-free figures first: pyplot's own scraper closes its figures after saving them
