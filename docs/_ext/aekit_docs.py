@@ -28,7 +28,11 @@ def scrape_figures(block, block_vars, gallery_conf, **kwargs):
     for value in list(block_vars["example_globals"].values()):
         candidates = value if isinstance(value, (list, tuple)) else [value]
         for fig in candidates:
-            if isinstance(fig, Figure) and fig.canvas.manager is None and fig not in _shown:
+            if not isinstance(fig, Figure) or fig in _shown:
+                continue
+            if fig.canvas.manager is not None:  # pyplot's: its scraper saves and closes it, which drops
+                _shown.add(fig)  # the manager, so remember it or the next block would draw it again
+            else:
                 found.append(fig)
     paths = []
     for fig, path in zip(found, block_vars["image_path_iterator"]):

@@ -37,13 +37,13 @@ print({name: f"{m.num_parameters():,} parameters" for name, m in models.items()}
 # -------------------------------------
 # All three squeeze a digit through 16 and 32 feature maps (28x28 -> 14x14 -> 7x7) and a dense
 # 32-number code.
-_, fig = reconstruction_grid(models["upsample"], test, n=10)
+_, fig = reconstruction_grid(models["upsample"], test, n=10, title="conv, decoder=upsample")
 
 # %%
-_, fig = reconstruction_grid(models["transpose"], test, n=10)
+_, fig = reconstruction_grid(models["transpose"], test, n=10, title="conv, decoder=transpose")
 
 # %%
-_, fig = reconstruction_grid(models["unpool"], test, n=10)
+_, fig = reconstruction_grid(models["unpool"], test, n=10, title="conv, decoder=unpool")
 
 # %%
 fig = learning_curves(histories, title="Three decoders (solid = train, dashed = validation)")

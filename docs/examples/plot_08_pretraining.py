@@ -39,7 +39,7 @@ for k, (ax, history) in enumerate(zip(axes, result.layer_histories)):
     ax.plot(history["epoch"], history["train_loss"], "o-", label="train")
     ax.plot(history["epoch"], history["val_loss"], "o--", label="validation")
     ax.set_title(f"stage {k + 1}: {inputs[k]} -> {widths[k]} -> {inputs[k]}"
-                 + (" (layers below frozen)" if k else ""))
+                 + ("\n(layers below frozen)" if k else ""), fontsize=11)
     ax.set_xlabel("epoch")
 axes[0].set_ylabel("loss of the stage")
 axes[0].legend(frameon=False)

@@ -168,7 +168,9 @@ def maximize_activation(
             n_units = _activations(model, x[:1].reshape(1, *shape), module).shape[1]
         for unit in units:
             _check_unit(unit, n_units)
-        x = project(x)
+        # start near 0, where units are not saturated: a sigmoid unit at exactly 1.0 in float32 has no
+        # gradient, so a start at the full norm could leave the input as the noise it began as
+        x = project(x) * 1e-2
         for _ in range(steps):
             x.requires_grad_(True)
             (grad,) = torch.autograd.grad(objective(x).sum(), x)  # gradients for x only, not the weights

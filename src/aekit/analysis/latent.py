@@ -33,8 +33,10 @@ def pick(n_total: int, n: int) -> np.ndarray:
 # --- reconstructions -----------------------------------------------------------------------------
 
 
-def reconstruction_grid(model, data: Any, *, n: int = 10) -> tuple[np.ndarray, Figure]:
-    """Originals (row 0) above their reconstructions (row 1): ((2, n, *input_shape), Figure)."""
+def reconstruction_grid(model, data: Any, *, n: int = 10, title: str | None = None) -> tuple[np.ndarray, Figure]:
+    """Originals (row 0) above their reconstructions (row 1): ((2, n, *input_shape), Figure).
+
+    The title names the model (`title`, default its registered name) and the mean squared error."""
     x, _ = inputs_of(model, data)
     x = x[pick(len(x), n)]
     x_hat = map_batches(model, x, lambda xb: model(xb).x_hat)
@@ -42,7 +44,7 @@ def reconstruction_grid(model, data: Any, *, n: int = 10) -> tuple[np.ndarray, F
     mse = float(((x_hat - x) ** 2).mean())
     fig = plots.image_grid(
         grid,
-        title=f"{model.name}: reconstructions (mean squared error {mse:.4f})",
+        title=f"{title or model.name}: reconstructions (mean squared error {mse:.4f})",
         row_labels=["original", "reconstruction"],
     )
     return grid, fig

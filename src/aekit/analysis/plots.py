@@ -273,5 +273,5 @@ def learning_curves(
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, frameon=False)
-    ax.set_title(title or f"Learning curves ({metric}; solid = train, dashed = validation)")
+    ax.set_title(fit_title(title or f"Learning curves ({metric}; solid = train, dashed = validation)", 7.0))
     return fig
