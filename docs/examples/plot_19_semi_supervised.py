@@ -69,7 +69,7 @@ ax.bar_label(bars, fmt="%.1f %%", padding=3)
 ax.invert_yaxis()
 ax.set_xlabel("test error (%)")
 ax.set_xlim(0, max(errors.values()) * 1.2)
-ax.set_title(f"100 labels, {int((y == -1).sum()):,} unlabelled digits")
+ax.set_title(f"Test error with 100 labels and {int((y == -1).sum()):,} unlabelled digits (mnist-mini)")
 ax.grid(axis="x", alpha=0.3)
 
 # %%
@@ -78,7 +78,7 @@ ax.grid(axis="x", alpha=0.3)
 # Twelve test digits the MLP gets wrong, and each model's prediction for them.
 predictions = {name: model.predict(test.x).numpy() for name, model in models.items()}
 wrong = np.flatnonzero(predictions["MLP, labelled digits only"] != test.y.numpy())[:12]
-fig2 = image_grid(test.x[wrong].numpy()[None], title="Test digits the MLP gets wrong",
+fig2 = image_grid(test.x[wrong].numpy()[None], title="The first 12 test digits the MLP gets wrong",
                   col_labels=["/".join(str(predictions[n][i]) for n in models) for i in wrong],
                   xlabel="predicted: MLP / ladder / M2")
 
