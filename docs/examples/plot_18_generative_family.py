@@ -63,16 +63,17 @@ for name, model in models.items():
                            col_labels=[f"digit {c}" for c in range(10)] if name == "conditional VAE" else None))
 
 # %%
-# What to look for: the VAE's and the IWAE's samples are smooth and blurred, and a good share of
-# them are no digit at all (eight epochs of a bound that averages over each code's Gaussian); the
-# WAE's and the AAE's are a similar mix of clear digits and shapeless ones; the conditional VAE
-# draws the digit each column asks for, though its 2-d code leaves little room for style; the
-# VQ-VAE's are stitched from codebook entries chosen by a Markov prior over 8 positions, so a
-# stroke sometimes breaks off; the plain autoencoder, with a mixture fitted to its codes after
-# training, gives the cleanest digits of all, as Ghosh et al. found. The test reconstruction
-# errors in the titles (squared error per digit) differ far less than the samples: a prior is
-# about which codes are digits, not about how well a digit is encoded. At the tiny budget every
-# model is barely trained.
+# What to look for: after eight epochs no model draws only digits. The VAE's and the IWAE's
+# samples are smooth and blurred (the bound averages over each code's Gaussian), and some are no
+# digit at all; the WAE's and the AAE's are a similar mix of clear digits and shapeless ones; the
+# conditional VAE draws the digit each column asks for, through a 2-d code that leaves little
+# room for style; the VQ-VAE's are stitched from codebook entries chosen by a Markov prior over 8
+# positions, so strokes sometimes break off; the plain autoencoder with a mixture fitted to its
+# codes after training does as well as the models trained to generate (Ghosh et al.'s finding).
+# The test reconstruction errors in the titles (squared error per digit, with its label for the
+# conditional VAE) differ far less than the samples, except the conditional VAE's: a prior
+# decides which codes decode to digits, not how well a digit is encoded, while a 2-d code does
+# limit what is kept. At the tiny budget every model is barely trained.
 #
 # **Try next:** ``aekit experiment run generative-mnist``, which compares all of them by test
 # log-likelihood (:mod:`aekit.analysis.likelihood`) and sample quality (:mod:`aekit.analysis.quality`);

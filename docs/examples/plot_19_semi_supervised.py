@@ -69,7 +69,7 @@ ax.bar_label(bars, fmt="%.1f %%", padding=3)
 ax.invert_yaxis()
 ax.set_xlabel("test error (%)")
 ax.set_xlim(0, max(errors.values()) * 1.2)
-ax.set_title(f"Test error with 100 labels and {int((y == -1).sum()):,} unlabelled digits (mnist-mini)")
+ax.set_title(f"Test error with 100 labels\nand {int((y == -1).sum()):,} unlabelled digits (mnist-mini)")
 ax.grid(axis="x", alpha=0.3)
 
 # %%
