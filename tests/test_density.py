@@ -34,6 +34,14 @@ def test_one_full_component_is_the_gaussian_of_the_codes(real_batch):
     np.testing.assert_allclose(drawn.mean(0), codes.mean(0), atol=0.05 * codes.std(0).max())
 
 
+def test_the_mixture_is_fitted_in_float64(real_batch):
+    """float32 codes gave float32 covariances, which numpy's multivariate_normal can find not
+    symmetric (a RuntimeWarning, seen on a trained 8-d code) when sample() draws."""
+    model = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=(32,), code_size=3)
+    density = ExPostDensity(n_components=2).fit(model, real_batch)
+    assert density.gmm_.covariances_.dtype == np.float64
+
+
 def test_sampler_prefers_the_models_own_and_needs_data_otherwise(real_batch):
     vae = aekit.create_model("vae", input_shape=(1, 28, 28), hidden=(16,), code_size=2)
     assert sampler(vae) == vae.sample

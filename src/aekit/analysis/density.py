@@ -48,7 +48,7 @@ class ExPostDensity:
         self.code_shape_ = code_shape(model)
         self.gmm_ = GaussianMixture(
             self.n_components, covariance_type=self.covariance_type, random_state=self.seed
-        ).fit(codes)
+        ).fit(np.asarray(codes, dtype=np.float64))  # float32 covariances fail numpy's symmetry check in sample()
         return self
 
     def sample_codes(self, n: int, *, seed: int | None = None) -> np.ndarray:
