@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import torch
@@ -68,8 +69,9 @@ def _seed(random_state) -> int:
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
-def _train_autoencoder(est, x: Tensor, seed: int):
-    """Build `est.model` for flat samples `x` (N, D) and train it; returns (model, history, shape)."""
+def _model_keys(est, x: Tensor) -> tuple[dict[str, Any], tuple[int, ...]]:
+    """(config keys, input shape) of `est.model` for flat samples `x` (N, D): `model_params` with
+    `input_shape` checked against D, and MSE on linear outputs for data outside [0, 1]."""
     params = dict(est.model_params or {})
     shape = coerce(params.pop("input_shape", (x.shape[1],)), tuple[int, ...], "model_params.input_shape")
     if math.prod(shape) != x.shape[1]:
@@ -77,9 +79,29 @@ def _train_autoencoder(est, x: Tensor, seed: int):
             f"model_params.input_shape {shape} holds {math.prod(shape)} values but X has "
             f"{x.shape[1]} features; give a shape whose product is {x.shape[1]}"
         )
-    if "recon_loss" not in params and (x.min() < 0 or x.max() > 1):
+    keys = model_entry(est.model).cls.Config.__dataclass_fields__
+    if "recon_loss" in keys and "recon_loss" not in params and (x.min() < 0 or x.max() > 1):
         params["recon_loss"] = "mse"  # bce needs targets in [0, 1]; see the module docstring
-        params.setdefault("output_activation", "linear")
+        if "output_activation" in keys:
+            params.setdefault("output_activation", "linear")
+    return params, shape
+
+
+def _classes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(classes_, each label's index into them), refusing targets that are not classes or one class only."""
+    try:
+        check_classification_targets(y)
+    except ValueError as err:
+        raise DataError(_one_line(err)) from None
+    classes, index = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
+        raise DataError(f"y holds one class ({classes[0]!r}); a classifier needs at least 2 classes")
+    return classes, index
+
+
+def _train_autoencoder(est, x: Tensor, seed: int):
+    """Build `est.model` for flat samples `x` (N, D) and train it; returns (model, history, shape)."""
+    params, shape = _model_keys(est, x)
     with torch.random.fork_rng():  # leave the caller's global RNG as it was
         torch.manual_seed(seed)
         model = create_model(est.model, input_shape=shape, **params)
@@ -243,13 +265,7 @@ class AutoencoderClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y):
         X, y = _checked(self, X, y, reset=True)
-        try:
-            check_classification_targets(y)
-        except ValueError as err:
-            raise DataError(_one_line(err)) from None
-        self.classes_, y_index = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise DataError(f"y holds one class ({self.classes_[0]!r}); a classifier needs at least 2 classes")
+        self.classes_, y_index = _classes(y)
         seed = _seed(self.random_state)
         cfg = build(  # checked before pretraining, so a bad fine-tuning option fails at once
             TrainConfig,
@@ -341,13 +357,7 @@ class SemiSupervisedClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator)
         unlabelled = _unlabelled(y)
         if unlabelled.all():
             raise DataError("y: every sample is unlabelled (-1); a semi-supervised classifier needs some labelled samples")
-        try:
-            check_classification_targets(y[~unlabelled])
-        except ValueError as err:
-            raise DataError(_one_line(err)) from None
-        self.classes_, index = np.unique(y[~unlabelled], return_inverse=True)
-        if len(self.classes_) < 2:
-            raise DataError(f"y holds one class ({self.classes_[0]!r}); a classifier needs at least 2 classes")
+        self.classes_, index = _classes(y[~unlabelled])
         y_index = np.full(len(y), UNLABELLED, dtype=np.int64)
         y_index[~unlabelled] = index
         seed = _seed(self.random_state)
@@ -376,20 +386,9 @@ class SemiSupervisedClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator)
 
     def _build(self, x: Tensor) -> nn.Module:
         """The model for flat samples `x` (N, D), with MSE reconstruction for data outside [0, 1]."""
-        params = dict(self.model_params or {})
-        if "n_classes" in params:
+        if "n_classes" in (self.model_params or {}):
             raise ConfigError(f"model_params.n_classes: set from y ({len(self.classes_)} classes); leave it out")
-        shape = coerce(params.pop("input_shape", (x.shape[1],)), tuple[int, ...], "model_params.input_shape")
-        if math.prod(shape) != x.shape[1]:
-            raise DataError(
-                f"model_params.input_shape {shape} holds {math.prod(shape)} values but X has "
-                f"{x.shape[1]} features; give a shape whose product is {x.shape[1]}"
-            )
-        keys = model_entry(self.model).cls.Config.__dataclass_fields__
-        if "recon_loss" in keys and "recon_loss" not in params and (x.min() < 0 or x.max() > 1):
-            params["recon_loss"] = "mse"  # bce needs targets in [0, 1], as for the autoencoders
-            if "output_activation" in keys:
-                params.setdefault("output_activation", "linear")
+        params, shape = _model_keys(self, x)
         self.input_shape_ = shape
         return create_model(self.model, input_shape=shape, n_classes=len(self.classes_), **params)
 
