@@ -96,6 +96,6 @@ def full_data_dir():
 @pytest.fixture(scope="session")
 def feature_clf(tmp_path_factory):
     """The sample-quality feature classifier, trained once per session on mnist-mini (~5 s)."""
-    from aekit.analysis.quality import feature_classifier
+    from aekit.training.feature_classifier import feature_classifier
 
     return feature_classifier("mnist-mini", cache_dir=tmp_path_factory.mktemp("classifiers"))

@@ -6,12 +6,8 @@ import numpy as np
 import pytest
 
 import aekit
-from aekit.analysis.quality import (
-    feature_classifier,
-    frechet_distance,
-    precision_recall,
-    sample_quality,
-)
+from aekit.analysis.quality import frechet_distance, precision_recall, sample_quality
+from aekit.training.feature_classifier import feature_classifier
 
 
 def test_frechet_distance_matches_the_gaussian_closed_form():

@@ -28,14 +28,7 @@ import torch
 import yaml
 
 from ..analysis.likelihood import importance_sampled_nll, why_no_likelihood
-from ..analysis.quality import (
-    CLASSIFIER_DATA,
-    classifier_files,
-    feature_classifier,
-    is_cached,
-    sample_quality,
-    why_no_sample_quality,
-)
+from ..analysis.quality import sample_quality, why_no_sample_quality
 from ..config import apply_overrides, build, check, load_file, positive, to_dict
 from ..data import Dataset, load_dataset
 from ..data.batches import check_inputs, map_batches, model_device
@@ -45,6 +38,7 @@ from ..models.pca import PCABaseline
 from ..registry import make_config, model_entry
 from ..training import checkpoint as ckpt
 from ..training import distributed
+from ..training.feature_classifier import CLASSIFIER_DATA, classifier_files, feature_classifier, is_cached
 from ..training.loop import TrainConfig, evaluate, fit
 
 CONFIG_FILE = ckpt.CONFIG_FILE

@@ -24,8 +24,9 @@ import numpy as np
 from ...analysis import plots
 from ...analysis.density import generate
 from ...analysis.likelihood import importance_sampled_nll
-from ...analysis.quality import feature_classifier, sample_quality
+from ...analysis.quality import sample_quality
 from ...config import check
+from ...training.feature_classifier import feature_classifier
 from . import ExperimentConfig, check_positive, register_experiment, table
 from .images import DATA, TINY, Run, image_splits, mean_error
 

@@ -1,0 +1,94 @@
+"""The feature classifier that sample quality is judged with (analysis/quality.py): trained once
+with a fixed recipe and seed, cached under the data directory, checked by SHA-256 when loaded.
+
+    clf = feature_classifier("mnist")      # trained the first time (about a minute), then loaded
+    clf.features(images)                    # (N, 64) penultimate ReLU features
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..catalog import data_dir
+from ..data.batches import eval_mode, inputs_of, map_batches
+from ..errors import DataError
+
+CLASSIFIER_DATA = ("mnist", "mnist-mini", "fashion-mnist", "kmnist")  # the registered labelled 1x28x28 sets
+CLASSIFIER_RECIPE = {  # what the cached classifier is; part of its file name (classifier_files)
+    "model": {"name": "dense", "hidden": [256], "code_size": 64, "activation": "relu", "code_activation": "relu"},
+    "train": {"epochs": 5, "batch_size": 128, "lr": 1e-3, "seed": 0, "deterministic": True},
+}
+
+
+@dataclass(frozen=True)
+class FeatureClassifier:
+    """The cached classifier: `features(images) -> (N, 64)`, its file and the file's SHA-256."""
+
+    network: Any  # an EncoderClassifier (models/classifier.py), in eval mode
+    path: Path
+    sha256: str
+    test_accuracy: float  # on the data set's test split, measured when it was trained
+
+    def features(self, images: Any, *, batch_size: int = 1024) -> np.ndarray:
+        """Penultimate features (N, 64) of images (N, 1, 28, 28) in [0, 1]."""
+        x, _ = inputs_of(self.network.autoencoder, images, "images")
+        with eval_mode(self.network):
+            return map_batches(self.network, x, lambda xb: self.network(xb).z, batch_size=batch_size).numpy()
+
+    def predict(self, images: Any) -> np.ndarray:
+        """Predicted class of every image: (N,)."""
+        x, _ = inputs_of(self.network.autoencoder, images, "images")
+        with eval_mode(self.network):
+            return map_batches(self.network, x, lambda xb: self.network(xb).logits).argmax(dim=1).numpy()
+
+
+def sha256_of(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def classifier_files(dataset: str = "mnist", *, cache_dir: str | Path | None = None) -> tuple[Path, Path]:
+    """Where the feature classifier of `dataset` is cached: (weights .safetensors, its .json record)."""
+    folder = Path(cache_dir) if cache_dir is not None else data_dir() / "classifiers"
+    recipe = json.dumps(CLASSIFIER_RECIPE, sort_keys=True)
+    stem = f"{dataset}-features-{hashlib.sha256(recipe.encode()).hexdigest()[:8]}"
+    return folder / f"{stem}.safetensors", folder / f"{stem}.json"
+
+
+def is_cached(dataset: str = "mnist", *, cache_dir: str | Path | None = None) -> bool:
+    """Whether `feature_classifier(dataset)` loads (True) or first trains (False)."""
+    return all(f.is_file() for f in classifier_files(dataset, cache_dir=cache_dir))
+
+
+def feature_classifier(dataset: str = "mnist", *, cache_dir: str | Path | None = None) -> FeatureClassifier:
+    """The feature classifier of `dataset` ("mnist"; "mnist-mini" for quick tests): loaded from the
+    cache (`cache_dir`, default <data dir>/classifiers), else trained once (CLASSIFIER_RECIPE) and cached."""
+    from ..data import load_dataset
+    from ..models.classifier import EncoderClassifier
+    from ..registry import create_model
+    from .checkpoint import atomic_write_text, load_model, save_model
+    from .loop import fit
+
+    path, info = classifier_files(dataset, cache_dir=cache_dir)
+    if not (path.is_file() and info.is_file()):
+        train, test = load_dataset(dataset, "train"), load_dataset(dataset, "test")
+        model = dict(CLASSIFIER_RECIPE["model"])
+        encoder = create_model(model.pop("name"), input_shape=tuple(train.x.shape[1:]), **model)
+        network = EncoderClassifier.on(encoder, int(train.y.max()) + 1)
+        fit(network, train, progress=False, **CLASSIFIER_RECIPE["train"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_model(network, path)
+        clf = FeatureClassifier(network.eval(), path, sha256_of(path), 0.0)
+        accuracy = float((clf.predict(test.x) == test.y.numpy()).mean())
+        atomic_write_text(info, json.dumps({"dataset": dataset, "recipe": CLASSIFIER_RECIPE,
+                                            "sha256": clf.sha256, "test_accuracy": accuracy}, indent=1))
+    meta = json.loads(info.read_text())
+    sha = sha256_of(path)
+    if sha != meta["sha256"]:
+        raise DataError(f"cached classifier {path} does not match its checksum in {info.name}; delete both to retrain")
+    return FeatureClassifier(load_model(path), path, sha, meta["test_accuracy"])

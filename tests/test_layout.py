@@ -1,0 +1,59 @@
+"""The package's layers import one way only (README, "Architecture"): apps -> analysis, training ->
+models -> data -> the core files. Checked on the source, function-level imports included."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import aekit
+
+PACKAGE = Path(aekit.__file__).parent
+# what each folder may import from the package, besides itself and the core files
+ALLOWED = {
+    "data": set(),
+    "models": {"data"},
+    "training": {"data", "models"},
+    "analysis": {"data", "models"},
+    "apps": {"data", "models", "training", "analysis"},
+}
+
+
+def imported_folders(path: Path) -> set[str]:
+    """The package folders (data, models, ...) that module `path` imports from."""
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the module's own package
+                base = list(parts[: len(parts) - node.level])
+                target = base + (node.module.split(".") if node.module else [])
+                names = [target + [alias.name] for alias in node.names] if not node.module else [target]
+            elif (node.module or "").startswith("aekit."):
+                names = [node.module.split(".")[1:]]
+            else:
+                continue
+        elif isinstance(node, ast.Import):
+            names = [a.name.split(".")[1:] for a in node.names if a.name.startswith("aekit.")]
+        else:
+            continue
+        found.update(name[0] for name in names if name and name[0] in ALLOWED)
+    return found
+
+
+def test_layers_import_one_way_only():
+    wrong = []
+    for folder, allowed in ALLOWED.items():
+        for path in sorted((PACKAGE / folder).rglob("*.py")):
+            extra = imported_folders(path) - allowed - {folder}
+            if extra:
+                wrong.append(f"{path.relative_to(PACKAGE)} imports {sorted(extra)}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_check_sees_a_wrong_import(tmp_path, monkeypatch):
+    fake = tmp_path / "models"
+    fake.mkdir()
+    (fake / "bad.py").write_text("def f():\n    from ..training.loop import fit\n    from aekit.apps import cli\n")
+    monkeypatch.setattr(__import__(__name__), "PACKAGE", tmp_path)
+    assert imported_folders(fake / "bad.py") == {"training", "apps"}
