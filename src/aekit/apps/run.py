@@ -38,7 +38,12 @@ from ..models.pca import PCABaseline
 from ..registry import make_config, model_entry
 from ..training import checkpoint as ckpt
 from ..training import distributed
-from ..training.feature_classifier import CLASSIFIER_DATA, classifier_files, feature_classifier, is_cached
+from ..training.feature_classifier import (
+    CLASSIFIER_DATA,
+    classifier_files,
+    feature_classifier,
+    is_cached,
+)
 from ..training.loop import TrainConfig, evaluate, fit
 
 CONFIG_FILE = ckpt.CONFIG_FILE
