@@ -16,8 +16,13 @@ from typing import Any
 import numpy as np
 
 from ..catalog import data_dir
+from ..data import load_dataset
 from ..data.batches import eval_mode, inputs_of, map_batches
 from ..errors import DataError
+from ..models.classifier import EncoderClassifier
+from ..registry import create_model
+from .checkpoint import atomic_write_text, load_model, save_model
+from .loop import fit
 
 CLASSIFIER_DATA = ("mnist", "mnist-mini", "fashion-mnist", "kmnist")  # the registered labelled 1x28x28 sets
 CLASSIFIER_RECIPE = {  # what the cached classifier is; part of its file name (classifier_files)
@@ -68,12 +73,6 @@ def is_cached(dataset: str = "mnist", *, cache_dir: str | Path | None = None) ->
 def feature_classifier(dataset: str = "mnist", *, cache_dir: str | Path | None = None) -> FeatureClassifier:
     """The feature classifier of `dataset` ("mnist"; "mnist-mini" for quick tests): loaded from the
     cache (`cache_dir`, default <data dir>/classifiers), else trained once (CLASSIFIER_RECIPE) and cached."""
-    from ..data import load_dataset
-    from ..models.classifier import EncoderClassifier
-    from ..registry import create_model
-    from .checkpoint import atomic_write_text, load_model, save_model
-    from .loop import fit
-
     path, info = classifier_files(dataset, cache_dir=cache_dir)
     if not (path.is_file() and info.is_file()):
         train, test = load_dataset(dataset, "train"), load_dataset(dataset, "test")
