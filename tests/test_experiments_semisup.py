@@ -36,6 +36,7 @@ def test_full_settings_follow_the_issue_and_each_run_has_a_time_budget():
     tiny_plan = plan(tiny, (1, 28, 28), 10)  # epochs, not the full preset's seconds
     assert all(t.time_budget is None for t in (tiny_plan.ladder, tiny_plan.m2, tiny_plan.m1, tiny_plan.supervised))
     assert tiny.experiment.sda.pretrain.seconds_per_layer is None
+    plan(settings(NAME, ["experiment.m2.model.m1_sample=true"]), (1, 28, 28), 10)  # M1+M2 with Kingma's likelihood
 
 
 def test_labels_are_balanced_seeded_and_split_for_validation(mnist_mini):
@@ -100,6 +101,9 @@ def test_published_figures_and_targets_are_reported_for_mnist(tmp_path, monkeypa
     (["experiment.supervised.train.epoch=3"], r"config\.experiment\.supervised\.train: unknown key 'epoch'"),
     (["experiment.m2.model.code_sise=3"], r"unknown key 'code_sise'"),
     (["model.hidden=[]"], r"model.hidden: the supervised MLP takes the ladder's hidden widths"),
+    (["experiment.m1.model.name=dense", "experiment.m2.model.m1_sample=true", "experiment.methods=[m1m2]"],
+     r"experiment.m2.model.m1_sample: model 'dense' has no Gaussian posterior"),
+    (["experiment.m2.model.m1_sample=true"], r"experiment.m2.model.m1_sample: needs an M1 model"),  # m2 on pixels
     (["experiment.fashion_label_counts=[20]", "experiment.fashion_data=mnist-mini"],
      r"experiment.fashion_data: must differ from data.name \('mnist-mini'\)"),
 ])

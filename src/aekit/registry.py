@@ -62,9 +62,9 @@ def model_kind(model) -> str | None:
     return entry.kind if entry is not None and isinstance(model, entry.cls) else None
 
 
-def make_config(name: str, values: Mapping[str, Any] | None = None):
-    """The validated config dataclass of model `name`."""
-    return build(model_entry(name).cls.Config, values or {}, where="model")
+def make_config(name: str, values: Mapping[str, Any] | None = None, where: str = "model"):
+    """The validated config dataclass of model `name`; errors name the keys as `where.key`."""
+    return build(model_entry(name).cls.Config, values or {}, where=where)
 
 
 def create_model(name: str, **config: Any) -> Autoencoder:

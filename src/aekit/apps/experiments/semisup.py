@@ -158,12 +158,16 @@ def plan(cfg: ExperimentConfig, shape: tuple[int, ...], n_classes: int) -> Plan:
     mlp = {"hidden": hidden[:-1], "code_size": hidden[-1], "activation": "relu", "code_activation": "relu",
            "batch_norm": [True] * len(hidden)}
     make_config("dense", {**mlp, "input_shape": shape})
-    if "m1m2" in s.methods:
+    if "m2" in s.methods:
+        make_config("m2", {**s.m2.model, "input_shape": shape, "n_classes": n_classes}, "experiment.m2.model")
+    if "m1m2" in s.methods:  # M2 as M2.on sets it on M1's codes
         check("name" in s.m1.model, "experiment.m1.model", "needs a 'name': the registered autoencoder M1 (e.g. vae)")
-        make_config(s.m1.model["name"], {**_keys(s.m1.model), "input_shape": shape})
-    for method, defaults in (("m2", {}), ("m1m2", {"recon_loss": "mse"})):  # as M2.on sets it on M1's codes
-        if method in s.methods:
-            make_config("m2", {**defaults, **s.m2.model, "input_shape": shape, "n_classes": n_classes})
+        make_config(s.m1.model["name"], {**_keys(s.m1.model), "input_shape": shape}, "experiment.m1.model")
+        m1 = {"m1": s.m1.model["name"], "m1_config": {**_keys(s.m1.model), "input_shape": shape}}
+        m2 = make_config("m2", {"recon_loss": "mse", **s.m2.model, **m1, "input_shape": shape, "n_classes": n_classes},
+                         "experiment.m2.model")
+        check(not m2.m1_sample or hasattr(model_entry(m1["m1"]).cls, "posterior"), "experiment.m2.model.m1_sample",
+              f"model '{m1['m1']}' has no Gaussian posterior to draw from; use a VAE as experiment.m1.model")
     return Plan(
         mlp=mlp,
         supervised=_train_config(cfg, s.supervised.train, "config.experiment.supervised.train"),
