@@ -151,6 +151,15 @@ def test_m1_m2_keeps_its_m1_copy_frozen(digits):
     assert model.predict(x_test[:7]).shape == (7,)  # on raw pixels
 
 
+def test_m1_m2_defaults_to_kingmas_likelihood_on_a_vae_only():
+    on_vae = M2.on(small_vae(), 10, hidden=(16,), code_size=4)
+    assert on_vae.config.m1_sample and on_vae.config.recon_loss == "gaussian"
+    dense = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=(16,), code_size=4)
+    on_dense = M2.on(dense, 10, hidden=(16,), code_size=4)  # no posterior to draw from
+    assert not on_dense.config.m1_sample and on_dense.config.recon_loss == "mse"
+    assert M2.on(small_vae(), 10, m1_sample=False, recon_loss="mse").config.recon_loss == "mse"
+
+
 def test_m1_sample_draws_codes_in_training_and_uses_means_in_eval():
     vae = small_vae().eval()
     model = M2.on(vae, 10, m1_sample=True, recon_loss="gaussian", hidden=(16,), code_size=4)

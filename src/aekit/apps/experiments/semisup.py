@@ -46,6 +46,7 @@ import torch
 from ...config import build, check, to_dict
 from ...data import Dataset, load_dataset
 from ...models.classifier import select_labels
+from ...models.m2 import m1_defaults
 from ...registry import create_model, make_config, model_entry
 from ...training.checkpoint import atomic_write_text, save_model
 from ...training.loop import TrainConfig
@@ -107,7 +108,7 @@ class SdA:
 class Network:
     """A model and how it is trained. M1: `model.name` is a registered autoencoder (vae), trained on the
     training digits without labels. M2: its keys, for m2 on the pixels and for m1m2 on M1's codes
-    (there recon_loss defaults to mse: the codes are not in [0, 1])."""
+    (there M2.on's defaults apply: on a VAE's codes Kingma et al.'s likelihood, see models/m2.py)."""
 
     model: dict[str, Any] = field(default_factory=dict)
     train: dict[str, Any] = field(default_factory=dict)  # train keys over the `train` section
@@ -164,9 +165,10 @@ def plan(cfg: ExperimentConfig, shape: tuple[int, ...], n_classes: int) -> Plan:
         check("name" in s.m1.model, "experiment.m1.model", "needs a 'name': the registered autoencoder M1 (e.g. vae)")
         make_config(s.m1.model["name"], {**_keys(s.m1.model), "input_shape": shape}, "experiment.m1.model")
         m1 = {"m1": s.m1.model["name"], "m1_config": {**_keys(s.m1.model), "input_shape": shape}}
-        m2 = make_config("m2", {"recon_loss": "mse", **s.m2.model, **m1, "input_shape": shape, "n_classes": n_classes},
+        m1_class = model_entry(m1["m1"]).cls
+        m2 = make_config("m2", {**m1_defaults(m1_class), **s.m2.model, **m1, "input_shape": shape, "n_classes": n_classes},
                          "experiment.m2.model")
-        check(not m2.m1_sample or hasattr(model_entry(m1["m1"]).cls, "posterior"), "experiment.m2.model.m1_sample",
+        check(not m2.m1_sample or hasattr(m1_class, "posterior"), "experiment.m2.model.m1_sample",
               f"model '{m1['m1']}' has no Gaussian posterior to draw from; use a VAE as experiment.m1.model")
     return Plan(
         mlp=mlp,
