@@ -36,7 +36,7 @@ def test_full_settings_follow_the_issue_and_each_run_has_a_time_budget():
     tiny_plan = plan(tiny, (1, 28, 28), 10)  # epochs, not the full preset's seconds
     assert all(t.time_budget is None for t in (tiny_plan.ladder, tiny_plan.m2, tiny_plan.m1, tiny_plan.supervised))
     assert tiny.experiment.sda.pretrain.seconds_per_layer is None
-    plan(settings(NAME, ["experiment.m2.model.m1_sample=true"]), (1, 28, 28), 10)  # M1+M2 with Kingma's likelihood
+    plan(settings(NAME, ["experiment.m2.model.m1_sample=false", "experiment.m2.model.recon_loss=mse"]), (1, 28, 28), 10)
 
 
 def test_labels_are_balanced_seeded_and_split_for_validation(mnist_mini):
@@ -99,11 +99,13 @@ def test_published_figures_and_targets_are_reported_for_mnist(tmp_path, monkeypa
 @pytest.mark.parametrize(("overrides", "match"), [
     (["experiment.m2.train.labelled_per_batch=500"], r"config\.experiment\.m2\.train\.labelled_per_batch: must be in \[0, batch_size - 1\]"),
     (["experiment.supervised.train.epoch=3"], r"config\.experiment\.supervised\.train: unknown key 'epoch'"),
-    (["experiment.m2.model.code_sise=3"], r"unknown key 'code_sise'"),
+    (["experiment.m2.model.code_sise=3"], r"experiment\.m2\.model: unknown key 'code_sise'"),
+    (["experiment.m1.model.hiden=[3]"], r"experiment\.m1\.model: unknown key 'hiden'"),
+    (["experiment.m2.model.n_classes=3"], r"experiment\.m2\.model: the experiment sets \['n_classes'\]"),
     (["model.hidden=[]"], r"model.hidden: the supervised MLP takes the ladder's hidden widths"),
     (["experiment.m1.model.name=dense", "experiment.m2.model.m1_sample=true", "experiment.methods=[m1m2]"],
      r"experiment.m2.model.m1_sample: model 'dense' has no Gaussian posterior"),
-    (["experiment.m2.model.m1_sample=true"], r"experiment.m2.model.m1_sample: needs an M1 model"),  # m2 on pixels
+    (["experiment.m2.model.m1_sample=true"], r"experiment.m2.model.m1_sample: applies to m1m2 only"),  # m2 on pixels
     (["experiment.fashion_label_counts=[20]", "experiment.fashion_data=mnist-mini"],
      r"experiment.fashion_data: must differ from data.name \('mnist-mini'\)"),
 ])

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 import aekit
+from aekit.config import to_dict
 from aekit.models.m2 import M2, semi_supervised_terms
 from aekit.models.vae import gaussian_kl
 
@@ -157,7 +158,10 @@ def test_m1_m2_defaults_to_kingmas_likelihood_on_a_vae_only():
     dense = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=(16,), code_size=4)
     on_dense = M2.on(dense, 10, hidden=(16,), code_size=4)  # no posterior to draw from
     assert not on_dense.config.m1_sample and on_dense.config.recon_loss == "mse"
-    assert M2.on(small_vae(), 10, m1_sample=False, recon_loss="mse").config.recon_loss == "mse"
+    means = M2.on(small_vae(), 10, m1_sample=False)  # the likelihood follows: no learnt variance on means
+    assert not means.config.m1_sample and means.config.recon_loss == "mse"
+    with pytest.raises(aekit.ConfigError, match="model.m1_sample: model 'dense' has no Gaussian posterior"):
+        M2.config_on("dense", to_dict(dense.config), 10, {"m1_sample": True})
 
 
 def test_m1_sample_draws_codes_in_training_and_uses_means_in_eval():
@@ -170,11 +174,11 @@ def test_m1_sample_draws_codes_in_training_and_uses_means_in_eval():
     assert torch.equal(model.features(x), vae.encode(x))
 
 
-@pytest.mark.parametrize("with_m1", [False, True])
+@pytest.mark.parametrize("with_m1", [False, "kingma", "means"])
 def test_fit_save_load_roundtrip(with_m1, digits, tmp_path):
     (x, y), (x_test, _) = digits
-    if with_m1:
-        model = M2.on(small_vae(), 10, hidden=(16,), code_size=4)
+    if with_m1:  # M1+M2 with its default (draws, learnt variance) and with M1's means, fixed variance
+        model = M2.on(small_vae(), 10, hidden=(16,), code_size=4, m1_sample=with_m1 == "kingma")
     else:
         model = aekit.create_model("m2", input_shape=(1, 28, 28), n_classes=10, hidden=(16,), code_size=4)
     history = aekit.fit(model, (x[:200], y[:200]), val=(x_test[:100], digits[1][1][:100]), epochs=1,

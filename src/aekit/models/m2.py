@@ -50,7 +50,7 @@ from torch import Tensor, nn
 
 from ..config import check, layer_widths, non_negative, positive, to_dict
 from ..errors import ConfigError, DataError
-from ..registry import create_model, make_config, register_model
+from ..registry import create_model, make_config, model_entry, register_model
 from .base import Activation, Autoencoder, check_samples, flatten
 from .classifier import ClassifierMixin, check_class_labels
 from .dense import mlp
@@ -91,14 +91,6 @@ class M2Config:
     @property
     def input_dim(self) -> int:
         return math.prod(self.input_shape)
-
-
-def m1_defaults(m1_class: type) -> dict[str, Any]:
-    """M2's defaults on the codes of an M1 of this class: Kingma et al.'s (draws of q(z | x), a learnt
-    variance) when M1 has a Gaussian posterior (a VAE), else a fixed-variance Gaussian on its codes."""
-    if hasattr(m1_class, "posterior"):
-        return {"recon_loss": "gaussian", "m1_sample": True}
-    return {"recon_loss": "mse"}
 
 
 @dataclass
@@ -157,9 +149,19 @@ class M2(ClassifierMixin, nn.Module):
     @classmethod
     def on(cls, m1: Autoencoder, n_classes: int, **config: Any) -> M2:
         """M1+M2: M2 on the codes of a copy of the trained autoencoder `m1` (frozen); `config`: M2's keys."""
-        values = {**m1_defaults(type(m1)), **config, "input_shape": tuple(m1.config.input_shape),
-                  "n_classes": n_classes, "m1": m1.name, "m1_config": to_dict(m1.config)}
-        return cls(make_config(cls.name, values), m1=m1)
+        return cls(cls.config_on(m1.name, to_dict(m1.config), n_classes, config), m1=m1)
+
+    @classmethod
+    def config_on(cls, m1: str, m1_config: dict[str, Any], n_classes: int, config: dict[str, Any],
+                  where: str = "model") -> M2Config:
+        """The checked config of M2 on the codes of registered model `m1` (config `m1_config`), with
+        Kingma et al.'s defaults on a VAE (draws of its q(z | x), a learnt variance), else "mse"."""
+        sample = config.get("m1_sample", hasattr(model_entry(m1).cls, "posterior"))
+        check(not sample or hasattr(model_entry(m1).cls, "posterior"), f"{where}.m1_sample",
+              f"model '{m1}' has no Gaussian posterior to draw from; use a VAE as M1 or set it to false")
+        values = {"recon_loss": "gaussian" if sample else "mse", **config, "m1_sample": sample,
+                  "input_shape": tuple(m1_config["input_shape"]), "n_classes": n_classes, "m1": m1, "m1_config": m1_config}
+        return make_config(cls.name, values, where)
 
     def train(self, mode: bool = True) -> M2:
         super().train(mode)

@@ -46,8 +46,8 @@ import torch
 from ...config import build, check, to_dict
 from ...data import Dataset, load_dataset
 from ...models.classifier import select_labels
-from ...models.m2 import m1_defaults
-from ...registry import create_model, make_config, model_entry
+from ...models.m2 import M2
+from ...registry import create_model, make_config
 from ...training.checkpoint import atomic_write_text, save_model
 from ...training.loop import TrainConfig
 from ..run import train_model
@@ -159,17 +159,17 @@ def plan(cfg: ExperimentConfig, shape: tuple[int, ...], n_classes: int) -> Plan:
     mlp = {"hidden": hidden[:-1], "code_size": hidden[-1], "activation": "relu", "code_activation": "relu",
            "batch_norm": [True] * len(hidden)}
     make_config("dense", {**mlp, "input_shape": shape})
+    own = {"input_shape", "n_classes", "m1", "m1_config"}  # the experiment sets these
+    check(not own & set(s.m2.model), "experiment.m2.model", f"the experiment sets {sorted(own & set(s.m2.model))}; drop them")
+    check("input_shape" not in s.m1.model, "experiment.m1.model", "the experiment sets input_shape; drop it")
     if "m2" in s.methods:
+        check(not s.m2.model.get("m1_sample"), "experiment.m2.model.m1_sample",
+              "applies to m1m2 only (M2 on M1's codes, its default on a VAE); drop it or leave m2 out of experiment.methods")
         make_config("m2", {**s.m2.model, "input_shape": shape, "n_classes": n_classes}, "experiment.m2.model")
-    if "m1m2" in s.methods:  # M2 as M2.on sets it on M1's codes
+    if "m1m2" in s.methods:
         check("name" in s.m1.model, "experiment.m1.model", "needs a 'name': the registered autoencoder M1 (e.g. vae)")
-        make_config(s.m1.model["name"], {**_keys(s.m1.model), "input_shape": shape}, "experiment.m1.model")
-        m1 = {"m1": s.m1.model["name"], "m1_config": {**_keys(s.m1.model), "input_shape": shape}}
-        m1_class = model_entry(m1["m1"]).cls
-        m2 = make_config("m2", {**m1_defaults(m1_class), **s.m2.model, **m1, "input_shape": shape, "n_classes": n_classes},
-                         "experiment.m2.model")
-        check(not m2.m1_sample or hasattr(m1_class, "posterior"), "experiment.m2.model.m1_sample",
-              f"model '{m1['m1']}' has no Gaussian posterior to draw from; use a VAE as experiment.m1.model")
+        m1_config = to_dict(make_config(s.m1.model["name"], {**_keys(s.m1.model), "input_shape": shape}, "experiment.m1.model"))
+        M2.config_on(s.m1.model["name"], m1_config, n_classes, s.m2.model, "experiment.m2.model")
     return Plan(
         mlp=mlp,
         supervised=_train_config(cfg, s.supervised.train, "config.experiment.supervised.train"),
@@ -265,8 +265,7 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
                     model = create_model(cfg.model["name"], **_keys(cfg.model), input_shape=shape, n_classes=n_classes)
                     took, done = _semi(cfg, p.ladder, model, semi, val_set, seed)
                 else:
-                    m2 = model_entry("m2").cls
-                    model = (m2.on(m1, n_classes, **s.m2.model) if method == "m1m2"
+                    model = (M2.on(m1, n_classes, **s.m2.model) if method == "m1m2"
                              else create_model("m2", **s.m2.model, input_shape=shape, n_classes=n_classes))
                     took, done = _semi(cfg, p.m2, model, semi, val_set, seed)
                 error = 100 * (1 - model.accuracy(test))
