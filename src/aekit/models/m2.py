@@ -49,7 +49,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import check, layer_widths, non_negative, positive, to_dict
-from ..errors import ConfigError, DataError
+from ..errors import DataError
 from ..registry import create_model, make_config, model_entry, register_model
 from .base import Activation, Autoencoder, check_samples, flatten
 from .classifier import ClassifierMixin, check_class_labels
@@ -87,6 +87,8 @@ class M2Config:
             check(self.recon_loss != "bce", "recon_loss",
                   "'bce' needs features in [0, 1] but M1's codes are not; choose 'mse' or 'gaussian'")
         check(not self.m1_sample or self.m1 is not None, "m1_sample", "needs an M1 model (m1 and m1_config)")
+        check(not self.m1_sample or hasattr(model_entry(self.m1).cls, "posterior"), "m1_sample",
+              f"model '{self.m1}' has no Gaussian posterior to draw from; use a VAE as M1 or set it to false")
 
     @property
     def input_dim(self) -> int:
@@ -134,8 +136,6 @@ class M2(ClassifierMixin, nn.Module):
         d = config.input_dim
         if config.m1 is not None:
             m1 = create_model(config.m1, **config.m1_config) if m1 is None else copy.deepcopy(m1)
-            if config.m1_sample and not hasattr(m1, "posterior"):
-                raise ConfigError(f"m1_sample: model '{config.m1}' has no Gaussian posterior to draw from; use a VAE")
             m1.requires_grad_(False).eval()
             with torch.no_grad():  # the code size, from one dry run (codes may be feature maps)
                 d = int(m1.encode(torch.zeros(1, *config.input_shape, device=next(m1.parameters()).device)).numel())
@@ -157,8 +157,6 @@ class M2(ClassifierMixin, nn.Module):
         """The checked config of M2 on the codes of registered model `m1` (config `m1_config`), with
         Kingma et al.'s defaults on a VAE (draws of its q(z | x), a learnt variance), else "mse"."""
         sample = config.get("m1_sample", hasattr(model_entry(m1).cls, "posterior"))
-        check(not sample or hasattr(model_entry(m1).cls, "posterior"), f"{where}.m1_sample",
-              f"model '{m1}' has no Gaussian posterior to draw from; use a VAE as M1 or set it to false")
         values = {"recon_loss": "gaussian" if sample else "mse", **config, "m1_sample": sample,
                   "input_shape": tuple(m1_config["input_shape"]), "n_classes": n_classes, "m1": m1, "m1_config": m1_config}
         return make_config(cls.name, values, where)
