@@ -10,7 +10,15 @@ import pytest
 import torch
 
 import aekit
-from aekit.data import Dataset, list_datasets, load_dataset, read_idx, scale_to_unit, write_idx
+from aekit.data import (
+    Dataset,
+    class_indices,
+    list_datasets,
+    load_dataset,
+    read_idx,
+    scale_to_unit,
+    write_idx,
+)
 from aekit.data.datasets import idx_pair
 
 
@@ -170,3 +178,16 @@ def test_failed_download_leaves_no_empty_folder(tmp_path, monkeypatch):
     with pytest.raises(aekit.DataError):
         load_dataset("kmnist", "test")
     assert not (tmp_path / "kmnist").exists()
+
+
+def test_class_indices_number_the_training_classes_from_zero():
+    x = torch.zeros(5, 2)
+    train = Dataset(x, torch.tensor([7, 2, 7, 5, 2]), "train", classes=[str(i) for i in range(8)])
+    test = Dataset(x[:3], torch.tensor([5, 7, 2]), "test")
+    train_i, test_i = class_indices(train, test)
+    assert train_i.y.tolist() == [2, 0, 2, 1, 0] and test_i.y.tolist() == [1, 2, 0]
+    assert train_i.classes == ["2", "5", "7"] and test_i.classes is None
+    with pytest.raises(aekit.DataError, match=r"test: every label must be one of the training labels \[2, 5, 7\]"):
+        class_indices(train, Dataset(x[:1], torch.tensor([3]), "test"))
+    with pytest.raises(aekit.DataError, match="training labels hold -1"):
+        class_indices(Dataset(x[:2], torch.tensor([-1, 0]), "train"))

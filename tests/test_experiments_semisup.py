@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -113,3 +114,28 @@ def test_bad_settings_fail_before_any_training(overrides, match, tmp_path):
     with pytest.raises(aekit.ConfigError, match=match):
         run_experiment(NAME, overrides, out_dir=tmp_path, tiny=True)
     assert not list(tmp_path.iterdir())  # the run folder of a run that never started is removed
+
+
+def _colour_file(path, labels, n=90):
+    """A user's own set: small colour images (N, H, W, 3) in an .npz, labels drawn from `labels`."""
+    rng = np.random.default_rng(0)
+    y = rng.choice(labels, size=n)
+    x = (rng.random((n, 8, 8, 3)) * 100 + 20 * (y % 5)[:, None, None, None]).astype(np.uint8)
+    np.savez(path, x_train=x[:60], y_train=y[:60], x_test=x[60:], y_test=y[60:])
+    return path
+
+
+def test_a_users_colour_images_with_labels_not_from_zero(tmp_path):
+    data = _colour_file(tmp_path / "colour.npz", [2, 5, 7])  # three classes, named 2, 5 and 7
+    _, results = run_experiment(NAME, [f"data.name={data}", "experiment.methods=[supervised,ladder]",
+                                       "experiment.label_counts=[6,1000]"], out_dir=tmp_path / "runs", tiny=True)
+    # 6 labels = two a class of the three (balanced); 1000 is more than the 60 samples: all of them
+    assert {(r["method"], r["labels"]) for r in results["rows"]} == {(m, n) for m in ("supervised", "ladder") for n in (6, 60)}
+    assert results["tables"][0]["notes"][0].endswith("The MLP: 192-32-16-3.")  # three outputs, not eight
+
+
+def test_unlabelled_training_samples_are_refused_before_training(tmp_path):
+    data = _colour_file(tmp_path / "colour.npz", [-1, 0, 1])
+    with pytest.raises(aekit.DataError, match=r"training labels hold -1; every training sample needs its class"):
+        run_experiment(NAME, [f"data.name={data}"], out_dir=tmp_path / "runs", tiny=True)
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())

@@ -95,6 +95,28 @@ class Dataset:
         return Dataset(self.x.reshape(len(self), -1), self.y, self.name, self.classes, self.meta)
 
 
+def class_indices(train: Dataset, *others: Dataset) -> list[Dataset]:
+    """[train, *others] with labels 0..K-1, K the classes of train's labels in sorted order, for
+    classifiers whose outputs are label indices (a user's labels may be 1..5, or 3 and 7).
+
+    Refuses unlabelled samples (-1) and labels in `others` that train does not have.
+    """
+    if train.y is None:
+        raise DataError(f"{train.name}: needs labels (y) for every training sample")
+    classes = torch.unique(train.y)
+    if classes[0] < 0:
+        raise DataError(f"{train.name}: training labels hold {int(classes[0])}; every training sample needs its "
+                        "class (0 or more): the experiment draws its labelled samples itself")
+    out = []
+    for part in (train, *others):
+        if part.y is None or not torch.isin(part.y, classes).all():
+            raise DataError(f"{part.name}: every label must be one of the training labels "
+                            f"{classes.tolist()[:20]}{' ...' if len(classes) > 20 else ''}")
+        names = [part.classes[c] for c in classes.tolist()] if part.classes and len(part.classes) > int(classes[-1]) else part.classes
+        out.append(Dataset(part.x, torch.searchsorted(classes, part.y), part.name, names, part.meta, part.source))
+    return out
+
+
 SCALES = ("auto", "minmax", "none")
 
 

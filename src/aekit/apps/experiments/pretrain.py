@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from ...config import check
-from ...data import Dataset, load_dataset
+from ...data import Dataset, class_indices, load_dataset
 from ...data.batches import encode_all
 from ...models.base import Autoencoder
 from ...models.classifier import EncoderClassifier, select_labels
@@ -220,8 +220,8 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     noise = noise_per_layer(s.noise_fraction, widths, "experiment.noise_fraction")
     methods = list(s.methods)
     with torch_threads(s.threads):
-        train = load_dataset(cfg.data.name, "train")
-        test = load_dataset(cfg.data.name, "test").take(cfg.data.test_limit, seed=0)
+        train, test = class_indices(load_dataset(cfg.data.name, "train"),
+                                    load_dataset(cfg.data.name, "test").take(cfg.data.test_limit, seed=0))
         n_classes = int(train.y.max()) + 1
         errors: dict[tuple[str, int], list[float]] = {}
         seconds: dict[tuple[str, int], list[float]] = {}

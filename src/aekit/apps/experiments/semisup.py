@@ -45,7 +45,7 @@ import numpy as np
 import torch
 
 from ...config import build, check, to_dict
-from ...data import Dataset, load_dataset
+from ...data import Dataset, class_indices, load_dataset
 from ...models.classifier import select_labels
 from ...models.m2 import M2
 from ...registry import create_model, make_config
@@ -220,8 +220,9 @@ class Task:
 
 
 def task(cfg: ExperimentConfig, name: str, counts: tuple[int, ...]) -> Task:
-    train = load_dataset(name, "train").take(cfg.data.limit, seed=0)
-    test = load_dataset(name, "test").take(cfg.data.test_limit, seed=0)
+    train, test = class_indices(load_dataset(name, "train").take(cfg.data.limit, seed=0),
+                                load_dataset(name, "test").take(cfg.data.test_limit, seed=0))
+    counts = tuple(dict.fromkeys(min(n, len(train)) for n in counts))  # more labels than samples: all of them
     return Task(name, counts, train, test, plan(cfg, train.sample_shape, int(train.y.max()) + 1))
 
 
