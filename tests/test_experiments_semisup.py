@@ -139,3 +139,55 @@ def test_unlabelled_training_samples_are_refused_before_training(tmp_path):
     with pytest.raises(aekit.DataError, match=r"training labels hold -1; every training sample needs its class"):
         run_experiment(NAME, [f"data.name={data}"], out_dir=tmp_path / "runs", tiny=True)
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+
+
+def test_an_interrupted_run_resumes_keeping_its_finished_runs(tmp_path, monkeypatch, capsys):
+    import aekit.apps.experiments.semisup as semisup
+    from aekit.apps.cli import main
+
+    overrides = ["experiment.methods=[supervised,m1m2,ladder]", "experiment.label_counts=[20,600]"]
+    _, whole = run_experiment(NAME, overrides, out_dir=tmp_path / "whole", tiny=True)
+    semi, calls = semisup._semi, []
+
+    def stop_at_the_second(*args, **kwargs):  # the first ladder run is the second semi-supervised run
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return semi(*args, **kwargs)
+
+    monkeypatch.setattr(semisup, "_semi", stop_at_the_second)
+    assert main(["experiment", "run", NAME, *overrides, "--tiny", "--out", str(tmp_path / "cut")]) == 130
+    (run_dir,) = (tmp_path / "cut").iterdir()
+    assert f"3 finished runs kept in {run_dir}" in capsys.readouterr().err  # M1, then supervised and M1+M2 at 20 labels
+    m1_file = run_dir / "m1-mnist-mini-seed0.safetensors"
+    m1_written = m1_file.stat().st_mtime_ns
+    assert not (run_dir / "results.json").exists()
+    monkeypatch.setattr(semisup, "_semi", semi)
+    assert main(["experiment", "resume", str(run_dir), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    results = json.loads((run_dir / "results.json").read_text())
+    assert [r["test_errors"] for r in results["rows"]] == [r["test_errors"] for r in whole["rows"]]
+    assert m1_file.stat().st_mtime_ns == m1_written  # M1 was loaded, not trained again
+    assert "run folder" in out and (run_dir / "report.html").is_file()
+    assert main(["experiment", "resume", str(run_dir)]) == 2  # finished
+    assert "is finished" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("words", "match"), [
+    (["resume", "RUN", "train.epochs=2"], "give the experiment's run folder alone"),
+    (["resume", "nowhere"], "nowhere is not an experiment folder"),
+])
+def test_resume_refuses_what_it_cannot_continue(words, match, tmp_path, capsys):
+    from aekit.apps.cli import main
+
+    assert main(["experiment", *words]) == 2
+    assert match in capsys.readouterr().err
+
+
+def test_only_experiments_that_keep_their_runs_resume(tmp_path, capsys):
+    from aekit.apps.cli import main
+
+    run_dir, _ = run_experiment("pretrain-mnist", [], out_dir=tmp_path, tiny=True)
+    (run_dir / "results.json").unlink()
+    assert main(["experiment", "resume", str(run_dir)]) == 2
+    assert "experiment pretrain-mnist keeps no finished runs to resume from; run it again" in capsys.readouterr().err

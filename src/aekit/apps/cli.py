@@ -167,10 +167,13 @@ def _cmd_experiment(args) -> None:
         return
     names = [w for w in args.words if "=" not in w]
     overrides = [w for w in args.words if "=" in w]
+    if args.action == "resume" and (len(args.words) != 1 or overrides or args.tiny):
+        raise ConfigError("experiment resume: give the experiment's run folder alone; it continues with the "
+                          "settings it was started with")
     if len(names) != 1:
         got = f"; got {', '.join(names)}" if names else ""
         raise ConfigError(f"experiment {args.action}: give one experiment name (see `aekit experiment list`){got}")
-    from .experiments import run_experiment, settings
+    from .experiments import resume_experiment, run_experiment, settings
 
     if args.action == "show":
         import yaml
@@ -179,7 +182,10 @@ def _cmd_experiment(args) -> None:
         return
     quiet = open(os.devnull, "w") if args.quiet else contextlib.nullcontext()  # noqa: SIM115
     with quiet as sink, contextlib.redirect_stdout(sink or sys.stdout):  # --quiet: the headline alone
-        run_dir, results = run_experiment(names[0], overrides, out_dir=args.out, tiny=args.tiny)
+        if args.action == "resume":
+            run_dir, results = resume_experiment(names[0])
+        else:
+            run_dir, results = run_experiment(names[0], overrides, out_dir=args.out, tiny=args.tiny)
     headline = results.get("summary") if isinstance(results, dict) else None
     if headline:
         print(headline)
@@ -260,9 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default=None, help="file to write (default: <part>.onnx or .pt in the run folder or beside the file)")
     p.set_defaults(func=_cmd_export)
 
-    p = sub.add_parser("experiment", help="the classic experiments: list, show NAME, run NAME")
-    p.add_argument("action", choices=["list", "show", "run"])
-    p.add_argument("words", nargs="*", metavar="[NAME] [KEY=VALUE ...]", help="the experiment and settings such as epochs=5")
+    p = sub.add_parser("experiment", help="the classic experiments: list, show NAME, run NAME, resume RUN_DIR")
+    p.add_argument("action", choices=["list", "show", "run", "resume"])
+    p.add_argument("words", nargs="*", metavar="[NAME] [KEY=VALUE ...]",
+                   help="the experiment and settings such as train.epochs=5; for resume, its run folder")
     p.add_argument("--tiny", action="store_true", help="a tiny budget that runs in seconds (for tests)")
     p.add_argument("--out", default="runs", help="parent folder of the run folder (default: runs)")
     p.add_argument("--quiet", action="store_true", help="print the headline and the run folder only")
@@ -291,8 +298,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _kept(err: BaseException) -> str:
+    """After an experiment stopped: where its finished runs are, and how to go on ("" if none)."""
+    folder = getattr(err, "experiment_dir", None)
+    if folder is None:
+        return ""
+    from .experiments import Ledger
+
+    n = len(Ledger(Path(folder)).records)
+    return f"; {n} finished run{'s' * (n != 1)} kept in {folder}: `aekit experiment resume {folder}` does the rest"
+
+
 def _interrupted(err: KeyboardInterrupt) -> str:
     """What is true after Ctrl-C: the folder to resume, or that nothing was saved yet."""
+    if getattr(err, "experiment_dir", None) is not None:
+        return "aekit: interrupted" + _kept(err)
     run_dir = getattr(err, "run_dir", None)
     if run_dir is None:
         return "aekit: interrupted"
@@ -314,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     except AekitError as err:
         if debug:
             raise
-        print(f"aekit: error: {err}", file=sys.stderr)
+        print(f"aekit: error: {err}{_kept(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:
         print(_interrupted(err), file=sys.stderr)
@@ -333,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         reason = (str(err).splitlines() or [""])[0]
         print(f"aekit: error: {type(err).__name__}: {reason} (unexpected; --debug or AEKIT_DEBUG=1 shows the "
-              "traceback)", file=sys.stderr)
+              f"traceback){_kept(err)}", file=sys.stderr)
         return 1
     return 0
 

@@ -60,6 +60,7 @@ class Experiment:
     settings: type  # the dataclass of the `experiment` section
     defaults: dict[str, Any]  # full-size values of the sections
     tiny: dict[str, Any] = field(default_factory=dict)  # overrides that make it run in seconds
+    resumable: bool = False  # keeps its finished runs in a Ledger: `aekit experiment resume RUN_DIR` continues
 
 
 _EXPERIMENTS: dict[str, Experiment] = {}
@@ -67,12 +68,33 @@ _EXPERIMENTS: dict[str, Experiment] = {}
 BASE: dict[str, Any] = {"train": {"progress": False}}
 
 
-def register_experiment(name: str, summary: str, *, settings: type, defaults: dict[str, Any], tiny: dict[str, Any]):
+def register_experiment(name: str, summary: str, *, settings: type, defaults: dict[str, Any], tiny: dict[str, Any],
+                        resumable: bool = False):
     def deco(fn):
-        _EXPERIMENTS[name] = Experiment(name, fn, summary, settings, defaults, tiny)
+        _EXPERIMENTS[name] = Experiment(name, fn, summary, settings, defaults, tiny, resumable)
         return fn
 
     return deco
+
+
+class Ledger:
+    """The runs an experiment has finished, by key, in RUN_DIR/runs.json, rewritten whole (atomically)
+    after each one: a crash, a kill or Ctrl-C loses at most the run in progress, and `aekit experiment
+    resume RUN_DIR` takes the finished runs from here instead of training them again."""
+
+    FILE = "runs.json"
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / self.FILE
+        self.records: dict[str, Any] = json.loads(self.path.read_text()) if self.path.is_file() else {}
+
+    def get(self, key: str) -> Any:
+        return self.records.get(key)
+
+    def add(self, key: str, record: Any) -> Any:
+        self.records[key] = record
+        atomic_write_text(self.path, json.dumps(self.records, indent=1))
+        return record
 
 
 def _ensure_loaded() -> None:
@@ -124,6 +146,10 @@ def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False) ->
             where = next((name for name, keys in sections.items() if key in keys), None)
             hint = f" (did you mean {where}.{key}?)" if where else ""
             raise ConfigError(f"config: unknown key '{key}'; allowed keys: {', '.join(SECTIONS)}{hint}")
+    return _config(exp, raw)
+
+
+def _config(exp: Experiment, raw: dict[str, Any]) -> ExperimentConfig:
     run = parse_run_config({k: v for k, v in raw.items() if k != "experiment"})
     return ExperimentConfig(model=run.model, data=run.data, train=run.train,
                             experiment=build(exp.settings, raw.get("experiment"), where="config.experiment"))
@@ -160,10 +186,35 @@ def run_experiment(
     run_dir.mkdir(parents=True)
     atomic_write_text(run_dir / "experiment.yaml", yaml.safe_dump({"experiment": name, "settings": to_dict(cfg)}, sort_keys=False))
     try:
-        results = exp.fn(cfg, run_dir)
+        return _finish(exp, cfg, run_dir)
     except BaseException:
         if [p.name for p in run_dir.iterdir()] == ["experiment.yaml"]:  # it failed before writing anything
             shutil.rmtree(run_dir)
+        raise
+
+
+def resume_experiment(run_dir: str | Path) -> tuple[Path, dict[str, Any]]:
+    """Finish an interrupted experiment in its own folder, with the settings it was started with: the
+    runs it finished (runs.json) are kept, the others trained."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "experiment.yaml").is_file():
+        raise ConfigError(f"{run_dir} is not an experiment folder: it has no experiment.yaml")
+    if (run_dir / "results.json").is_file():
+        raise ConfigError(f"{run_dir} is finished: its results are in results.json and report.html")
+    saved = yaml.safe_load((run_dir / "experiment.yaml").read_text())
+    exp = experiment(saved["experiment"])
+    if not exp.resumable:
+        raise ConfigError(f"experiment {exp.name} keeps no finished runs to resume from; run it again "
+                          f"(resumable: {', '.join(n for n, e in _EXPERIMENTS.items() if e.resumable)})")
+    return _finish(exp, _config(exp, saved["settings"]), run_dir)
+
+
+def _finish(exp: Experiment, cfg: ExperimentConfig, run_dir: Path) -> tuple[Path, dict[str, Any]]:
+    try:
+        results = exp.fn(cfg, run_dir)
+    except BaseException as err:  # a crash or Ctrl-C: the CLI says how to continue
+        if exp.resumable and (run_dir / Ledger.FILE).is_file():
+            err.experiment_dir = run_dir
         raise
     atomic_write_text(run_dir / "results.json", json.dumps(results, indent=1, default=float))
     from ..report import write_report

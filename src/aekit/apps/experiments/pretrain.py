@@ -140,8 +140,10 @@ class StackedDenoising:
             check(loaded == widths, f"{where}.load", f"holds a model of widths {loaded}, but the model's are {widths}")
 
     def for_seed(self, seed: int, train: Dataset, net: str) -> Autoencoder:
-        pt = self.pt
-        if self.model is None or not (pt.share_across_seeds or pt.load):
+        pt, saved = self.pt, self.run_dir / f"{self.name}-seed{seed}.safetensors"
+        if pt.load is None and saved.is_file():  # a resumed experiment: this seed's SdA is done
+            self.model = load_model(saved)
+        elif self.model is None or not (pt.share_across_seeds or pt.load):
             print(f"seed {seed}: greedy denoising pretraining of {net}", flush=True)
             start = time.perf_counter()
             self.model = pretrain_layerwise(
@@ -150,7 +152,7 @@ class StackedDenoising:
                 **({"time_budget": pt.seconds_per_layer} if pt.seconds_per_layer is not None else {}),
             ).model
             self.seconds.append(time.perf_counter() - start)
-            save_model(self.model, self.run_dir / f"{self.name}-seed{seed}.safetensors")
+            save_model(self.model, saved)
         return self.model
 
 

@@ -29,7 +29,9 @@ are tested.
 
 `experiment.fashion_label_counts=[100,1000]` runs the same methods on Fashion-MNIST as well
 (`experiment.fashion_data`). Results: results.json, results.md (test error % as mean ± std over
-the seeds with each run's wall time, and the papers' figures) and error_vs_labels-DATA.png.
+the seeds with each run's wall time, and the papers' figures) and error_vs_labels-DATA.png. Each
+run's figures go to runs.json as soon as it ends (each seed's SdA and M1 to sda-/m1-DATA-seedN.safetensors):
+`aekit experiment resume RUN_DIR` continues an interrupted run, training only what is missing.
 """
 
 from __future__ import annotations
@@ -49,10 +51,10 @@ from ...data import Dataset, class_indices, load_dataset
 from ...models.classifier import select_labels
 from ...models.m2 import M2
 from ...registry import create_model, make_config
-from ...training.checkpoint import atomic_write_text, save_model
+from ...training.checkpoint import atomic_write_text, load_model, save_model
 from ...training.loop import TrainConfig
 from ..run import train_model
-from . import ExperimentConfig, check_positive, markdown_table, register_experiment, table
+from . import ExperimentConfig, Ledger, check_positive, markdown_table, register_experiment, table
 from .pretrain import (
     Pretraining,
     StackedDenoising,
@@ -233,20 +235,19 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
     dim = math.prod(shape)
     widths = list(s.sda.widths)
     sdas = StackedDenoising(s.sda.pretrain, widths, noise_per_layer(s.sda.noise_fraction, widths, "experiment.sda.noise_fraction"),
-                            run_dir, where="experiment.sda.pretrain", name=f"sda-{data_name}")
-    m1_seconds: list[float] = []
+                            run_dir, where="experiment.sda.pretrain", name=f"sda-{Path(data_name).stem}")
+    ledger = Ledger(run_dir)  # the finished runs: a resumed experiment keeps them
     runs: dict[tuple[str, int], list[dict[str, float]]] = {}
     for seed in s.seeds:
-        sda = sdas.for_seed(seed, train, "-".join(map(str, [dim, *widths, n_classes]))) if "sda" in methods else None
-        m1 = None
-        if "m1m2" in methods:
-            torch.manual_seed(seed)
-            m1 = create_model(s.m1.model["name"], **_keys(s.m1.model), input_shape=shape)
-            start = time.perf_counter()
-            train_model(dataclasses.replace(cfg, train=dataclasses.replace(p.m1, seed=seed)),
-                        (Dataset(train.x, None, train.name), None, None), model=m1, tag=f"M1 ({data_name}, seed {seed})")
-            m1_seconds.append(time.perf_counter() - start)
-            save_model(m1, run_dir / f"m1-{data_name}-seed{seed}.safetensors")
+        todo = {m for m in methods for n in counts if ledger.get(f"{data_name}/{m}/{n}/seed{seed}") is None}
+        sda = m1 = None
+        if "sda" in todo:
+            pretrained = len(sdas.seconds)
+            sda = sdas.for_seed(seed, train, "-".join(map(str, [dim, *widths, n_classes])))
+            if len(sdas.seconds) > pretrained:
+                ledger.add(f"{data_name}/sda-pretraining/seed{seed}", {"seconds": sdas.seconds[-1]})
+        if "m1m2" in todo:
+            m1 = _m1(cfg, p.m1, train, seed, run_dir / f"m1-{Path(data_name).stem}-seed{seed}.safetensors", ledger, f"{data_name}/m1/seed{seed}")
         for n in counts:
             labelled, held_out = _label_split(train, n, n_classes, seed, cfg.data.val_fraction)
             fit_set, val_set = train.subset(labelled), (train.subset(held_out) if len(held_out) else None)
@@ -258,6 +259,12 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
             fine = dataclasses.replace(cfg, train=dataclasses.replace(
                 sup, epochs=epochs, seed=seed, restore_best=sup.restore_best and val_set is not None))
             for method in methods:
+                key = f"{data_name}/{method}/{n}/seed{seed}"
+                if (done_before := ledger.get(key)) is not None:
+                    runs.setdefault((method, n), []).append(done_before)
+                    print(f"{data_name}  seed {seed}  {n:>6} labels  {method:<10} test error {done_before['error']:6.2f}%  "
+                          f"(finished before, {Ledger.FILE})", flush=True)
+                    continue
                 torch.manual_seed(seed)
                 if method in ("supervised", "sda"):
                     base = create_model("dense", **p.mlp, input_shape=shape) if method == "supervised" else sda
@@ -271,7 +278,7 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
                              else create_model("m2", **s.m2.model, input_shape=shape, n_classes=n_classes))
                     took, done = _semi(cfg, p.m2, model, semi, val_set, seed)
                 error = 100 * (1 - model.accuracy(test))
-                runs.setdefault((method, n), []).append({"error": error, "seconds": took, "epochs": done})
+                runs.setdefault((method, n), []).append(ledger.add(key, {"error": error, "seconds": took, "epochs": done}))
                 print(f"{data_name}  seed {seed}  {n:>6} labels  {method:<10} test error {error:6.2f}%  "
                       f"({done} epoch{'s' * (done != 1)}, {took:.0f}s)", flush=True)
 
@@ -286,13 +293,33 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
                 "seconds_mean": float(np.mean([r["seconds"] for r in mine])), "epochs": [r["epochs"] for r in mine],
             })
     return {"rows": rows, "test": len(test), "train": len(train), "network": "-".join(map(str, [dim, *p.mlp["hidden"],
-            p.mlp["code_size"], n_classes])), "sda_seconds": sdas.seconds, "m1_seconds": m1_seconds}
+            p.mlp["code_size"], n_classes])),
+            "sda_seconds": [r["seconds"] for k, r in ledger.records.items() if k.startswith(f"{data_name}/sda-pretraining/")],
+            "m1_seconds": [r["seconds"] for k, r in ledger.records.items() if k.startswith(f"{data_name}/m1/")]}
+
+
+def _m1(cfg: ExperimentConfig, train_cfg: TrainConfig, train: Dataset, seed: int, path: Path, ledger: Ledger, key: str):
+    """The seed's M1, trained on the training samples without labels and saved at `path`, or (resuming)
+    loaded from there."""
+    s = cfg.experiment
+    if path.is_file() and ledger.get(key) is not None:
+        return load_model(path)
+    torch.manual_seed(seed)
+    m1 = create_model(s.m1.model["name"], **_keys(s.m1.model), input_shape=train.sample_shape)
+    start = time.perf_counter()
+    train_model(dataclasses.replace(cfg, train=dataclasses.replace(train_cfg, seed=seed)),
+                (Dataset(train.x, None, train.name), None, None), model=m1, tag=f"M1 ({train.name}, seed {seed})")
+    seconds = time.perf_counter() - start
+    save_model(m1, path)
+    ledger.add(key, {"seconds": seconds})
+    return m1
 
 
 @register_experiment(
     "semi-supervised-mnist",
     "Few labels: supervised MLP, SdA, M1+M2 and the ladder network at 100-60000 MNIST labels (mean ± std, time per run)",
     settings=SemiSupervisedMnist,
+    resumable=True,
     defaults={
         "data": {"name": "mnist", "val_fraction": 0.0},
         # the ladder network with the paper's MNIST settings (models/ladder.py): 784-1000-500-250-250-250-10
@@ -376,7 +403,7 @@ def semi_supervised_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any
                 if target is not None:
                     results["targets"].append({"method": r["method"], "labels": r["labels"], "target": target,
                                                "measured": r["test_error_mean"], "met": r["test_error_mean"] <= target})
-        picture = f"error_vs_labels-{name}.png"
+        picture = f"error_vs_labels-{Path(name).stem}.png"
         plot_error_vs_labels(run_dir / picture, mine, labels=LABELS, title=f"{name}: test error against labels")
         results["figures"][picture] = f"{name}: test error (mean ± std over the seeds) against the number of labels, per method"
         results[f"seconds_{name}"] = {"sda": part["sda_seconds"], "m1": part["m1_seconds"]}
