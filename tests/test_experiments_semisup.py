@@ -187,7 +187,7 @@ def test_resume_refuses_what_it_cannot_continue(words, match, tmp_path, capsys):
 def test_only_experiments_that_keep_their_runs_resume(tmp_path, capsys):
     from aekit.apps.cli import main
 
-    run_dir, _ = run_experiment("pretrain-mnist", [], out_dir=tmp_path, tiny=True)
+    run_dir, _ = run_experiment("mnist-2d", [], out_dir=tmp_path, tiny=True)
     (run_dir / "results.json").unlink()
     assert main(["experiment", "resume", str(run_dir)]) == 2
-    assert "experiment pretrain-mnist keeps no finished runs to resume from; run it again" in capsys.readouterr().err
+    assert "experiment mnist-2d keeps no finished runs to resume from; run it again" in capsys.readouterr().err

@@ -133,6 +133,30 @@ def test_pretrain_experiment_tiny_runs_end_to_end(tmp_path):
         run_experiment("pretrain-mnist", [f"experiment.pretrain.load={sda}", "model.code_size=8"], out_dir=tmp_path, tiny=True)
 
 
+def test_an_interrupted_pretrain_experiment_resumes_with_the_same_figures(tmp_path, monkeypatch):
+    import aekit.apps.experiments.pretrain as experiment_module
+    from aekit.apps.experiments import resume_experiment
+
+    _, whole = run_experiment("pretrain-mnist", out_dir=tmp_path / "whole", tiny=True)
+    fine_tune, calls = experiment_module.fine_tune, []
+
+    def stop_at_the_fourth(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return fine_tune(*args, **kwargs)
+
+    monkeypatch.setattr(experiment_module, "fine_tune", stop_at_the_fourth)
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        run_experiment("pretrain-mnist", out_dir=tmp_path / "cut", tiny=True)
+    run_dir = stopped.value.experiment_dir
+    assert len(json.loads((run_dir / "runs.json").read_text())) == 4  # the SdA and the first three fine-tunings
+    monkeypatch.setattr(experiment_module, "fine_tune", fine_tune)
+    _, results = resume_experiment(run_dir)
+    assert [r["test_errors"] for r in results["rows"]] == [r["test_errors"] for r in whole["rows"]]
+    assert len(results["pretrain_seconds"]) == 1  # pretrained once, before the interruption
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 30 iterations in the tiny preset
 def test_self_taught_experiment_tiny_runs_end_to_end(tmp_path):
     run_dir, results = run_experiment("self-taught-mnist", out_dir=tmp_path, tiny=True)

@@ -50,7 +50,7 @@ from ...training.checkpoint import load_model, save_model
 from ...training.loop import TrainConfig
 from ...training.pretrain import pretrain_layerwise
 from ..run import build_model, train_model
-from . import ExperimentConfig, check_positive, register_experiment, table
+from . import ExperimentConfig, Ledger, check_positive, register_experiment, table
 
 METHODS = ("scratch", "pretrained", "frozen")
 LABELS = {
@@ -200,6 +200,7 @@ def plot_error_vs_labels(path: Path, rows: list[dict], *, labels: dict[str, str]
     "pretrain-mnist",
     "Greedy denoising pretraining vs training from scratch vs a frozen encoder, at 100-60000 labels",
     settings=PretrainMnist,
+    resumable=True,
     defaults={
         "data": {"name": "mnist", "val_fraction": 0.1},  # of the labelled digits, held out to choose the best epoch
         # Vincent et al. (2010) SdA-3: 784-1000-1000-1000, sigmoid units; the scratch network is the same
@@ -230,22 +231,31 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         epochs_used: dict[int, int] = {}
         sdas = StackedDenoising(pt, widths, noise, run_dir)
         net = "-".join(map(str, [math.prod(train.sample_shape), *widths, n_classes]))
+        ledger = Ledger(run_dir)  # the finished runs: a resumed experiment keeps them
         for seed in s.seeds:
-            sda = sdas.for_seed(seed, train, net) if any(m != "scratch" for m in methods) else None
+            todo = {m for m in methods for n in s.label_counts if ledger.get(f"{m}/{n}/seed{seed}") is None}
+            sda = None
+            if todo - {"scratch"}:
+                pretrained = len(sdas.seconds)
+                sda = sdas.for_seed(seed, train, net)
+                if len(sdas.seconds) > pretrained:
+                    ledger.add(f"pretraining/seed{seed}", {"seconds": sdas.seconds[-1]})
             for n in s.label_counts:
                 labelled = train if n >= len(train) else select_labels(train, n, seed=seed)
                 fit_set, val_set = labelled.split(cfg.data.val_fraction, seed=seed) if cfg.data.val_fraction > 0 else (labelled, None)
                 epochs = epochs_used[n] = supervised_epochs(len(fit_set), cfg.train, s.min_updates, s.max_updates)
                 fine = cfg.with_train(epochs=epochs, seed=seed, restore_best=cfg.train.restore_best and val_set is not None)
                 for method in methods:
-                    torch.manual_seed(seed)
-                    base = build_model(fine, train.sample_shape) if method == "scratch" else sda
-                    model, took = fine_tune(fine, base, n_classes, fit_set, val_set, freeze="all" if method == "frozen" else "none")
-                    error = 100 * (1 - model.accuracy(test))
-                    errors.setdefault((method, n), []).append(error)
-                    seconds.setdefault((method, n), []).append(took)
-                    print(f"seed {seed}  {n:>6} labels  {method:<10} test error {error:6.2f}%  ({epochs} epoch{'s' * (epochs != 1)}, {took:.0f}s)", flush=True)
-        pretrain_seconds = sdas.seconds
+                    if (done := ledger.get(f"{method}/{n}/seed{seed}")) is None:
+                        torch.manual_seed(seed)
+                        base = build_model(fine, train.sample_shape) if method == "scratch" else sda
+                        model, took = fine_tune(fine, base, n_classes, fit_set, val_set, freeze="all" if method == "frozen" else "none")
+                        done = ledger.add(f"{method}/{n}/seed{seed}", {"error": 100 * (1 - model.accuracy(test)), "seconds": took})
+                    errors.setdefault((method, n), []).append(done["error"])
+                    seconds.setdefault((method, n), []).append(done["seconds"])
+                    print(f"seed {seed}  {n:>6} labels  {method:<10} test error {done['error']:6.2f}%  "
+                          f"({epochs} epoch{'s' * (epochs != 1)}, {done['seconds']:.0f}s)", flush=True)
+        pretrain_seconds = [r["seconds"] for k, r in ledger.records.items() if k.startswith("pretraining/")]
 
     rows = []
     for method in methods:
