@@ -198,7 +198,8 @@ def _label_split(train: Dataset, n: int, n_classes: int, seed: int, val_fraction
     return fit_ids.x[:, 0], val_ids.x[:, 0]
 
 
-def _semi(cfg: ExperimentConfig, tc: TrainConfig, model, data: Dataset, val: Dataset | None, seed: int) -> tuple[float, int]:
+def _semi(cfg: ExperimentConfig, tc: TrainConfig, model, data: Dataset, val: Dataset | None, seed: int,
+          tag: str) -> tuple[float, int]:
     """Train a semi-supervised model on every training digit (-1 where unlabelled): (seconds, epochs)."""
     mixed = bool((data.y == -1).any())
     tc = dataclasses.replace(
@@ -206,7 +207,8 @@ def _semi(cfg: ExperimentConfig, tc: TrainConfig, model, data: Dataset, val: Dat
         restore_best=tc.restore_best and val is not None, monitor="val_error" if val is not None else tc.monitor,
     )
     start = time.perf_counter()
-    _, history = train_model(dataclasses.replace(cfg, train=tc), (data, val, None), model=model)
+    budget = f", for {tc.time_budget:g} s" if tc.time_budget is not None else ""
+    _, history = train_model(dataclasses.replace(cfg, train=tc), (data, val, None), model=model, tag=f"{tag}{budget}")
     return time.perf_counter() - start, len(history.get("epoch", []))
 
 
@@ -272,11 +274,11 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
                     done = epochs
                 elif method == "ladder":
                     model = create_model(cfg.model["name"], **_keys(cfg.model), input_shape=shape, n_classes=n_classes)
-                    took, done = _semi(cfg, p.ladder, model, semi, val_set, seed)
+                    took, done = _semi(cfg, p.ladder, model, semi, val_set, seed, f"{LABELS[method]} ({data_name}, {n} labels, seed {seed})")
                 else:
                     model = (M2.on(m1, n_classes, **s.m2.model) if method == "m1m2"
                              else create_model("m2", **s.m2.model, input_shape=shape, n_classes=n_classes))
-                    took, done = _semi(cfg, p.m2, model, semi, val_set, seed)
+                    took, done = _semi(cfg, p.m2, model, semi, val_set, seed, f"{LABELS[method]} ({data_name}, {n} labels, seed {seed})")
                 error = 100 * (1 - model.accuracy(test))
                 runs.setdefault((method, n), []).append(ledger.add(key, {"error": error, "seconds": took, "epochs": done}))
                 print(f"{data_name}  seed {seed}  {n:>6} labels  {method:<10} test error {error:6.2f}%  "
