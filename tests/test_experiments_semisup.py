@@ -191,3 +191,15 @@ def test_only_experiments_that_keep_their_runs_resume(tmp_path, capsys):
     (run_dir / "results.json").unlink()
     assert main(["experiment", "resume", str(run_dir)]) == 2
     assert "experiment mnist-2d keeps no finished runs to resume from; run it again" in capsys.readouterr().err
+
+
+def test_label_counts_a_class_cannot_fill_are_refused_before_training(tmp_path):
+    data = _colour_file(tmp_path / "colour.npz", [0, 1, 2])
+    with np.load(data) as f:
+        parts = dict(f)
+    parts["y_train"][parts["y_train"] == 2] = 1
+    parts["y_train"][0] = 2  # class 2 has one training sample
+    np.savez(data, **parts)
+    with pytest.raises(aekit.DataError, match=r"experiment.label_counts: 6 balanced labels need 2 of each of the 3 classes"):
+        run_experiment(NAME, [f"data.name={data}", "experiment.label_counts=[3,6]"], out_dir=tmp_path / "runs", tiny=True)
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())

@@ -157,6 +157,38 @@ def test_an_interrupted_pretrain_experiment_resumes_with_the_same_figures(tmp_pa
     assert len(results["pretrain_seconds"]) == 1  # pretrained once, before the interruption
 
 
+def test_a_shared_sda_is_loaded_not_pretrained_again_on_resume(tmp_path, monkeypatch):
+    import aekit.apps.experiments.pretrain as experiment_module
+    from aekit.apps.experiments import resume_experiment
+
+    shared = ["experiment.seeds=[0,1]", "experiment.pretrain.share_across_seeds=true", "experiment.methods=[pretrained]",
+              "experiment.label_counts=[50]"]
+    fine_tune = experiment_module.fine_tune
+
+    def stop_at_the_second(*args, **kwargs):  # seed 0 has finished, seed 1 has not
+        if stop_at_the_second.calls == 1:
+            raise KeyboardInterrupt
+        stop_at_the_second.calls += 1
+        return fine_tune(*args, **kwargs)
+
+    stop_at_the_second.calls = 0
+    monkeypatch.setattr(experiment_module, "fine_tune", stop_at_the_second)
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        run_experiment("pretrain-mnist", shared, out_dir=tmp_path, tiny=True)
+    run_dir = stopped.value.experiment_dir
+    sda = aekit.load_model(run_dir / "sda-seed0.safetensors")
+    monkeypatch.setattr(experiment_module, "fine_tune", fine_tune)
+    pretrain_calls = []
+    layerwise = experiment_module.pretrain_layerwise
+    monkeypatch.setattr(experiment_module, "pretrain_layerwise", lambda *a, **k: pretrain_calls.append(1) or layerwise(*a, **k))
+    used = []
+    monkeypatch.setattr(experiment_module, "fine_tune", lambda cfg, base, *a, **k: used.append(base) or fine_tune(cfg, base, *a, **k))
+    _, results = resume_experiment(run_dir)
+    assert not pretrain_calls and len(results["pretrain_seconds"]) == 1  # the seed-0 SdA, loaded
+    assert all(torch.equal(a, b) for a, b in zip(used[0].state_dict().values(), sda.state_dict().values()))
+    assert not (run_dir / "sda-seed1.safetensors").exists()
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 30 iterations in the tiny preset
 def test_self_taught_experiment_tiny_runs_end_to_end(tmp_path):
     run_dir, results = run_experiment("self-taught-mnist", out_dir=tmp_path, tiny=True)

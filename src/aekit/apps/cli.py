@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -165,11 +166,11 @@ def _cmd_experiment(args) -> None:
 
         _print_table(EXPERIMENTS)
         return
-    names = [w for w in args.words if "=" not in w]
-    overrides = [w for w in args.words if "=" in w]
-    if args.action == "resume" and (len(args.words) != 1 or overrides or args.tiny):
-        raise ConfigError("experiment resume: give the experiment's run folder alone; it continues with the "
-                          "settings it was started with")
+    if args.action == "resume" and (len(args.words) != 1 or args.tiny or args.out is not None):
+        raise ConfigError("experiment resume: give the experiment's run folder alone; it continues in that folder "
+                          "with the settings it was started with")
+    names = [w for w in args.words if "=" not in w or args.action == "resume"]
+    overrides = [w for w in args.words if w not in names]
     if len(names) != 1:
         got = f"; got {', '.join(names)}" if names else ""
         raise ConfigError(f"experiment {args.action}: give one experiment name (see `aekit experiment list`){got}")
@@ -185,7 +186,7 @@ def _cmd_experiment(args) -> None:
         if args.action == "resume":
             run_dir, results = resume_experiment(names[0])
         else:
-            run_dir, results = run_experiment(names[0], overrides, out_dir=args.out, tiny=args.tiny)
+            run_dir, results = run_experiment(names[0], overrides, out_dir=args.out or "runs", tiny=args.tiny)
     headline = results.get("summary") if isinstance(results, dict) else None
     if headline:
         print(headline)
@@ -271,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("words", nargs="*", metavar="[NAME] [KEY=VALUE ...]",
                    help="the experiment and settings such as train.epochs=5; for resume, its run folder")
     p.add_argument("--tiny", action="store_true", help="a tiny budget that runs in seconds (for tests)")
-    p.add_argument("--out", default="runs", help="parent folder of the run folder (default: runs)")
+    p.add_argument("--out", default=None, help="parent folder of the run folder (default: runs)")
     p.add_argument("--quiet", action="store_true", help="print the headline and the run folder only")
     p.set_defaults(func=_cmd_experiment, words_dest="words")
 
@@ -305,8 +306,11 @@ def _kept(err: BaseException) -> str:
         return ""
     from .experiments import Ledger
 
-    n = len(Ledger(Path(folder)).records)
-    return f"; {n} finished run{'s' * (n != 1)} kept in {folder}: `aekit experiment resume {folder}` does the rest"
+    try:
+        n = len(Ledger(Path(folder)).records)
+    except AekitError:
+        return ""
+    return f"; {n} finished run{'s' * (n != 1)} kept in {folder}: `aekit experiment resume {shlex.quote(str(folder))}` does the rest"
 
 
 def _interrupted(err: KeyboardInterrupt) -> str:

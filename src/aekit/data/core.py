@@ -112,7 +112,7 @@ def class_indices(train: Dataset, *others: Dataset) -> list[Dataset]:
         if part.y is None or not torch.isin(part.y, classes).all():
             raise DataError(f"{part.name}: every label must be one of the training labels "
                             f"{classes.tolist()[:20]}{' ...' if len(classes) > 20 else ''}")
-        names = [part.classes[c] for c in classes.tolist()] if part.classes and len(part.classes) > int(classes[-1]) else part.classes
+        names = [part.classes[c] for c in classes.tolist()] if part.classes and len(part.classes) > int(classes[-1]) else None
         out.append(Dataset(part.x, torch.searchsorted(classes, part.y), part.name, names, part.meta, part.source))
     return out
 

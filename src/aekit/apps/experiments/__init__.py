@@ -17,6 +17,7 @@ import dataclasses
 import importlib
 import json
 import pkgutil
+import re
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -27,8 +28,8 @@ from typing import Any
 import yaml
 
 from ...config import apply_overrides, build, positive, to_dict
-from ...errors import ConfigError
-from ...training.checkpoint import atomic_write_text
+from ...errors import AekitError, ConfigError, DataError
+from ...training.checkpoint import atomic_write_text, load_model, save_model
 from ...training.loop import TrainConfig
 from ..run import DataConfig, parse_run_config
 
@@ -85,8 +86,11 @@ class Ledger:
     FILE = "runs.json"
 
     def __init__(self, run_dir: Path) -> None:
-        self.path = run_dir / self.FILE
-        self.records: dict[str, Any] = json.loads(self.path.read_text()) if self.path.is_file() else {}
+        self.run_dir, self.path = run_dir, run_dir / self.FILE
+        try:
+            self.records: dict[str, Any] = json.loads(self.path.read_text()) if self.path.is_file() else {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise DataError(f"{self.path} is not a runs file ({err}); move it away to train every run again") from None
 
     def get(self, key: str) -> Any:
         return self.records.get(key)
@@ -95,6 +99,27 @@ class Ledger:
         self.records[key] = record
         atomic_write_text(self.path, json.dumps(self.records, indent=1))
         return record
+
+    def once(self, key: str, file: str, make: Callable[[], Any]) -> Any:
+        """A model the experiment needs once (a seed's SdA or M1): `make()`'s, timed, saved as RUN_DIR/file
+        and recorded as {"seconds": ...} under `key`; or, when that is done already, the saved one."""
+        if self.get(key) is not None and (self.run_dir / file).is_file():
+            return load_model(self.run_dir / file)
+        start = time.perf_counter()
+        model = make()
+        seconds = time.perf_counter() - start
+        save_model(model, self.run_dir / file)
+        self.add(key, {"seconds": seconds})
+        return model
+
+    def seconds(self, prefix: str) -> list[float]:
+        """The recorded seconds of the keys that start with `prefix`, in the order they were made."""
+        return [r["seconds"] for k, r in self.records.items() if k.startswith(prefix)]
+
+
+def file_tag(name: str) -> str:
+    """A data set's name or path as part of a file name: "mnist" stays, "/data/x.npz" becomes "data_x.npz"."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "data"
 
 
 def _ensure_loaded() -> None:
@@ -200,7 +225,8 @@ def resume_experiment(run_dir: str | Path) -> tuple[Path, dict[str, Any]]:
     if not (run_dir / "experiment.yaml").is_file():
         raise ConfigError(f"{run_dir} is not an experiment folder: it has no experiment.yaml")
     if (run_dir / "results.json").is_file():
-        raise ConfigError(f"{run_dir} is finished: its results are in results.json and report.html")
+        raise ConfigError(f"{run_dir} is finished: its results are in results.json (`aekit report {run_dir}` "
+                          "writes report.html again)")
     saved = yaml.safe_load((run_dir / "experiment.yaml").read_text())
     exp = experiment(saved["experiment"])
     if not exp.resumable:
@@ -212,8 +238,9 @@ def resume_experiment(run_dir: str | Path) -> tuple[Path, dict[str, Any]]:
 def _finish(exp: Experiment, cfg: ExperimentConfig, run_dir: Path) -> tuple[Path, dict[str, Any]]:
     try:
         results = exp.fn(cfg, run_dir)
-    except BaseException as err:  # a crash or Ctrl-C: the CLI says how to continue
-        if exp.resumable and (run_dir / Ledger.FILE).is_file():
+    except (KeyboardInterrupt, Exception) as err:  # Ctrl-C or a crash: the CLI says how to continue
+        # not after aekit's own errors (bad data or settings, a diverged run): a resume would meet them again
+        if exp.resumable and (run_dir / Ledger.FILE).is_file() and not isinstance(err, AekitError):
             err.experiment_dir = run_dir
         raise
     atomic_write_text(run_dir / "results.json", json.dumps(results, indent=1, default=float))

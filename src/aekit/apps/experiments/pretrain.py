@@ -46,7 +46,7 @@ from ...data import Dataset, class_indices, load_dataset
 from ...data.batches import encode_all
 from ...models.base import Autoencoder
 from ...models.classifier import EncoderClassifier, select_labels
-from ...training.checkpoint import load_model, save_model
+from ...training.checkpoint import load_model
 from ...training.loop import TrainConfig
 from ...training.pretrain import pretrain_layerwise
 from ..run import build_model, train_model
@@ -111,6 +111,11 @@ def supervised_epochs(n_train: int, train: TrainConfig, min_updates: int, max_up
     return epochs
 
 
+def label_counts(counts: tuple[int, ...], n_train: int) -> tuple[int, ...]:
+    """The label counts to run: one above the training samples means all of them (once)."""
+    return tuple(dict.fromkeys(min(n, n_train) for n in counts))
+
+
 def mean_std(values: list[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (0 for a single value)."""
     a = np.asarray(values, dtype=float)
@@ -127,33 +132,41 @@ def noise_per_layer(noise_fraction: float | tuple[float, ...], widths: list[int]
 class StackedDenoising:
     """The SdA of each seed, as `Pretraining` says: greedy layer-wise denoising pretraining (masking
     noise) of a sigmoid stack on the training digits (labels unused), once per seed, once for every
-    seed (`share_across_seeds`), or loaded (`load`). Each one pretrained is saved as NAME-seedN.safetensors."""
+    seed (`share_across_seeds`), or loaded (`load`). Each one pretrained is saved as NAME-seedN.safetensors
+    and recorded in the experiment's ledger (a resumed experiment loads it)."""
 
-    def __init__(self, pt: Pretraining, widths: list[int], noise: list[float], run_dir: Path, *,
+    def __init__(self, pt: Pretraining, widths: list[int], noise: list[float], ledger: Ledger, *,
                  where: str = "experiment.pretrain", name: str = "sda") -> None:
-        self.pt, self.widths, self.run_dir, self.name = pt, widths, run_dir, name
+        self.pt, self.widths, self.ledger, self.name = pt, widths, ledger, name
         self.layer_config = [{"noise": "masking", "noise_fraction": f} for f in noise]
         self.model = load_model(pt.load) if pt.load is not None else None
-        self.seconds: list[float] = []  # of each pretraining
         if self.model is not None:
             loaded = [*self.model.config.hidden, self.model.config.code_size]
             check(loaded == widths, f"{where}.load", f"holds a model of widths {loaded}, but the model's are {widths}")
 
     def for_seed(self, seed: int, train: Dataset, net: str) -> Autoencoder:
-        pt, saved = self.pt, self.run_dir / f"{self.name}-seed{seed}.safetensors"
-        if pt.load is None and saved.is_file():  # a resumed experiment: this seed's SdA is done
-            self.model = load_model(saved)
-        elif self.model is None or not (pt.share_across_seeds or pt.load):
+        pt = self.pt
+        if self.model is not None and (pt.load or pt.share_across_seeds):
+            return self.model
+        done = [k for k in self.ledger.records if k.startswith(f"{self.name}/seed")]
+        if pt.share_across_seeds and done:  # resumed: the one SdA, pretrained with the first seed
+            seed = int(done[0].rsplit("seed", 1)[1])
+
+        def pretrain() -> Autoencoder:
             print(f"seed {seed}: greedy denoising pretraining of {net}", flush=True)
-            start = time.perf_counter()
-            self.model = pretrain_layerwise(
+            return pretrain_layerwise(
                 self.widths, train.take(pt.limit, seed=seed).x, layer_kind="denoising", layer_config=self.layer_config,
                 epochs_per_layer=pt.epochs_per_layer, batch_size=pt.batch_size, lr=pt.lr, seed=seed,
                 **({"time_budget": pt.seconds_per_layer} if pt.seconds_per_layer is not None else {}),
             ).model
-            self.seconds.append(time.perf_counter() - start)
-            save_model(self.model, saved)
+
+        self.model = self.ledger.once(f"{self.name}/seed{seed}", f"{self.name}-seed{seed}.safetensors", pretrain)
         return self.model
+
+    @property
+    def seconds(self) -> list[float]:
+        """The seconds of each pretraining (none when loaded)."""
+        return self.ledger.seconds(f"{self.name}/seed")
 
 
 def fine_tune(cfg: ExperimentConfig, base: Autoencoder, n_classes: int, fit_set: Dataset, val_set: Dataset | None,
@@ -229,24 +242,21 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         errors: dict[tuple[str, int], list[float]] = {}
         seconds: dict[tuple[str, int], list[float]] = {}
         epochs_used: dict[int, int] = {}
-        sdas = StackedDenoising(pt, widths, noise, run_dir)
-        net = "-".join(map(str, [math.prod(train.sample_shape), *widths, n_classes]))
         ledger = Ledger(run_dir)  # the finished runs: a resumed experiment keeps them
+        sdas = StackedDenoising(pt, widths, noise, ledger)
+        net = "-".join(map(str, [math.prod(train.sample_shape), *widths, n_classes]))
+        counts = label_counts(s.label_counts, len(train))
         for seed in s.seeds:
-            todo = {m for m in methods for n in s.label_counts if ledger.get(f"{m}/{n}/seed{seed}") is None}
-            sda = None
-            if todo - {"scratch"}:
-                pretrained = len(sdas.seconds)
-                sda = sdas.for_seed(seed, train, net)
-                if len(sdas.seconds) > pretrained:
-                    ledger.add(f"pretraining/seed{seed}", {"seconds": sdas.seconds[-1]})
-            for n in s.label_counts:
+            todo = {m for m in methods for n in counts if ledger.get(f"{m}/{n}/seed{seed}") is None}
+            sda = sdas.for_seed(seed, train, net) if todo - {"scratch"} else None
+            for n in counts:
                 labelled = train if n >= len(train) else select_labels(train, n, seed=seed)
                 fit_set, val_set = labelled.split(cfg.data.val_fraction, seed=seed) if cfg.data.val_fraction > 0 else (labelled, None)
                 epochs = epochs_used[n] = supervised_epochs(len(fit_set), cfg.train, s.min_updates, s.max_updates)
                 fine = cfg.with_train(epochs=epochs, seed=seed, restore_best=cfg.train.restore_best and val_set is not None)
                 for method in methods:
-                    if (done := ledger.get(f"{method}/{n}/seed{seed}")) is None:
+                    before = ledger.get(f"{method}/{n}/seed{seed}")
+                    if (done := before) is None:
                         torch.manual_seed(seed)
                         base = build_model(fine, train.sample_shape) if method == "scratch" else sda
                         model, took = fine_tune(fine, base, n_classes, fit_set, val_set, freeze="all" if method == "frozen" else "none")
@@ -254,12 +264,13 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
                     errors.setdefault((method, n), []).append(done["error"])
                     seconds.setdefault((method, n), []).append(done["seconds"])
                     print(f"seed {seed}  {n:>6} labels  {method:<10} test error {done['error']:6.2f}%  "
-                          f"({epochs} epoch{'s' * (epochs != 1)}, {done['seconds']:.0f}s)", flush=True)
-        pretrain_seconds = [r["seconds"] for k, r in ledger.records.items() if k.startswith("pretraining/")]
+                          f"({epochs} epoch{'s' * (epochs != 1)}, {done['seconds']:.0f}s{', finished before' * bool(before)})",
+                          flush=True)
+        pretrain_seconds = sdas.seconds
 
     rows = []
     for method in methods:
-        for n in s.label_counts:
+        for n in counts:
             mean, std = mean_std(errors[(method, n)])
             rows.append({
                 "method": method, "labels": n, "test_error_mean": mean, "test_error_std": std,
@@ -270,25 +281,25 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     mean_of = {(r["method"], r["labels"]): r["test_error_mean"] for r in rows}
     notes = [f"Network {net} (sigmoid), {len(test)} test digits; test error % (mean ± std over seeds {list(s.seeds)}), "
              "supervised seconds per run in brackets.",
-             "Epochs per run: " + ", ".join(f"{n} labels: {epochs_used[n]}" for n in s.label_counts) + "."]
+             "Epochs per run: " + ", ".join(f"{n} labels: {epochs_used[n]}" for n in counts) + "."]
     if pretrain_seconds:
         notes.append("Pretraining seconds per SdA: " + ", ".join(f"{t:.0f}" for t in pretrain_seconds) + ".")
     elif pt.load is not None:
         notes.append(f"SdA loaded from {pt.load} (pretraining time not included).")
-    if 600 in s.label_counts and {"scratch", "pretrained"} <= set(methods):
+    if 600 in counts and {"scratch", "pretrained"} <= set(methods):
         gain = mean_of[("scratch", 600)] - mean_of[("pretrained", 600)]
         results["gain_at_600_points"] = gain
         results["target_gain_at_600_met"] = gain >= 3.0
         notes.append(f"Gain of pretraining at 600 labels: {gain:.2f} points (target >= 3).")
-    if "pretrained" in methods and max(s.label_counts) >= len(train):
-        all_error = mean_of[("pretrained", max(s.label_counts))]
+    if "pretrained" in methods and max(counts) >= len(train):
+        all_error = mean_of[("pretrained", max(counts))]
         results["pretrained_error_all_labels"] = all_error
         results["target_all_labels_met"] = all_error <= 1.5
         notes.append(f"Pretrained + fine-tuned with all labels: {all_error:.2f}% (target <= 1.5%).")
     cells = {(r["method"], r["labels"]): f"{r['test_error_mean']:.2f} ± {r['test_error_std']:.2f} ({r['seconds_mean']:.0f} s)"
              for r in rows}
-    results["tables"] = [table("pretrain-mnist: test error %", ["method", *(f"{n} labels" for n in s.label_counts)],
-                               [[LABELS[m], *(cells[(m, n)] for n in s.label_counts)] for m in methods], notes)]
+    results["tables"] = [table("pretrain-mnist: test error %", ["method", *(f"{n} labels" for n in counts)],
+                               [[LABELS[m], *(cells[(m, n)] for n in counts)] for m in methods], notes)]
     plot_error_vs_labels(run_dir / "error_vs_labels.png", rows, labels=LABELS,
                          title=f"MNIST, sigmoid net {net}: test error against labels")
     return results

@@ -48,17 +48,27 @@ import torch
 
 from ...config import build, check, to_dict
 from ...data import Dataset, class_indices, load_dataset
+from ...errors import DataError
 from ...models.classifier import select_labels
 from ...models.m2 import M2
 from ...registry import create_model, make_config
-from ...training.checkpoint import atomic_write_text, load_model, save_model
+from ...training.checkpoint import atomic_write_text
 from ...training.loop import TrainConfig
 from ..run import train_model
-from . import ExperimentConfig, Ledger, check_positive, markdown_table, register_experiment, table
+from . import (
+    ExperimentConfig,
+    Ledger,
+    check_positive,
+    file_tag,
+    markdown_table,
+    register_experiment,
+    table,
+)
 from .pretrain import (
     Pretraining,
     StackedDenoising,
     fine_tune,
+    label_counts,
     mean_std,
     noise_per_layer,
     plot_error_vs_labels,
@@ -190,6 +200,11 @@ def _label_split(train: Dataset, n: int, n_classes: int, seed: int, val_fraction
     """(labelled, validation) indices into `train` for `n` labels: balanced when n is a multiple of
     the classes (select_labels), split stratified by `val_fraction` (Dataset.split), all seeded."""
     ids = Dataset(torch.arange(len(train)).unsqueeze(1), train.y, train.name)  # samples = their own indices
+    fewest = int(torch.bincount(train.y, minlength=n_classes).min())
+    if n < len(train) and n % n_classes == 0 and n // n_classes > fewest:
+        raise DataError(f"experiment.label_counts: {n} balanced labels need {n // n_classes} of each of the {n_classes} "
+                        f"classes, but {train.name} has a class with {fewest} training samples; give counts up to "
+                        f"{fewest * n_classes}, or ones that are not multiples of {n_classes} (drawn in proportion)")
     if n < len(train):
         ids = select_labels(ids, labels_per_class=n // n_classes, seed=seed) if n % n_classes == 0 else select_labels(ids, n, seed=seed)
     if val_fraction == 0:
@@ -226,8 +241,11 @@ class Task:
 def task(cfg: ExperimentConfig, name: str, counts: tuple[int, ...]) -> Task:
     train, test = class_indices(load_dataset(name, "train").take(cfg.data.limit, seed=0),
                                 load_dataset(name, "test").take(cfg.data.test_limit, seed=0))
-    counts = tuple(dict.fromkeys(min(n, len(train)) for n in counts))  # more labels than samples: all of them
-    return Task(name, counts, train, test, plan(cfg, train.sample_shape, int(train.y.max()) + 1))
+    counts, n_classes = label_counts(counts, len(train)), int(train.y.max()) + 1
+    for n in counts:  # every draw of labels works, before any training
+        for seed in cfg.experiment.seeds:
+            _label_split(train, n, n_classes, seed, cfg.data.val_fraction)
+    return Task(name, counts, train, test, plan(cfg, train.sample_shape, n_classes))
 
 
 def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
@@ -236,20 +254,16 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
     n_classes, shape = int(train.y.max()) + 1, train.sample_shape
     dim = math.prod(shape)
     widths = list(s.sda.widths)
-    sdas = StackedDenoising(s.sda.pretrain, widths, noise_per_layer(s.sda.noise_fraction, widths, "experiment.sda.noise_fraction"),
-                            run_dir, where="experiment.sda.pretrain", name=f"sda-{Path(data_name).stem}")
     ledger = Ledger(run_dir)  # the finished runs: a resumed experiment keeps them
+    tag = file_tag(data_name)
+    sdas = StackedDenoising(s.sda.pretrain, widths, noise_per_layer(s.sda.noise_fraction, widths, "experiment.sda.noise_fraction"),
+                            ledger, where="experiment.sda.pretrain", name=f"sda-{tag}")
     runs: dict[tuple[str, int], list[dict[str, float]]] = {}
     for seed in s.seeds:
         todo = {m for m in methods for n in counts if ledger.get(f"{data_name}/{m}/{n}/seed{seed}") is None}
-        sda = m1 = None
-        if "sda" in todo:
-            pretrained = len(sdas.seconds)
-            sda = sdas.for_seed(seed, train, "-".join(map(str, [dim, *widths, n_classes])))
-            if len(sdas.seconds) > pretrained:
-                ledger.add(f"{data_name}/sda-pretraining/seed{seed}", {"seconds": sdas.seconds[-1]})
-        if "m1m2" in todo:
-            m1 = _m1(cfg, p.m1, train, seed, run_dir / f"m1-{Path(data_name).stem}-seed{seed}.safetensors", ledger, f"{data_name}/m1/seed{seed}")
+        sda = sdas.for_seed(seed, train, "-".join(map(str, [dim, *widths, n_classes]))) if "sda" in todo else None
+        m1 = ledger.once(f"m1-{tag}/seed{seed}", f"m1-{tag}-seed{seed}.safetensors",
+                         lambda seed=seed: _m1(cfg, p.m1, train, seed, data_name)) if "m1m2" in todo else None
         for n in counts:
             labelled, held_out = _label_split(train, n, n_classes, seed, cfg.data.val_fraction)
             fit_set, val_set = train.subset(labelled), (train.subset(held_out) if len(held_out) else None)
@@ -296,24 +310,16 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
             })
     return {"rows": rows, "test": len(test), "train": len(train), "network": "-".join(map(str, [dim, *p.mlp["hidden"],
             p.mlp["code_size"], n_classes])),
-            "sda_seconds": [r["seconds"] for k, r in ledger.records.items() if k.startswith(f"{data_name}/sda-pretraining/")],
-            "m1_seconds": [r["seconds"] for k, r in ledger.records.items() if k.startswith(f"{data_name}/m1/")]}
+            "sda_seconds": sdas.seconds, "m1_seconds": ledger.seconds(f"m1-{tag}/seed")}
 
 
-def _m1(cfg: ExperimentConfig, train_cfg: TrainConfig, train: Dataset, seed: int, path: Path, ledger: Ledger, key: str):
-    """The seed's M1, trained on the training samples without labels and saved at `path`, or (resuming)
-    loaded from there."""
+def _m1(cfg: ExperimentConfig, train_cfg: TrainConfig, train: Dataset, seed: int, data_name: str):
+    """The seed's M1: the autoencoder `experiment.m1` names, trained on the training samples without labels."""
     s = cfg.experiment
-    if path.is_file() and ledger.get(key) is not None:
-        return load_model(path)
     torch.manual_seed(seed)
     m1 = create_model(s.m1.model["name"], **_keys(s.m1.model), input_shape=train.sample_shape)
-    start = time.perf_counter()
     train_model(dataclasses.replace(cfg, train=dataclasses.replace(train_cfg, seed=seed)),
-                (Dataset(train.x, None, train.name), None, None), model=m1, tag=f"M1 ({train.name}, seed {seed})")
-    seconds = time.perf_counter() - start
-    save_model(m1, path)
-    ledger.add(key, {"seconds": seconds})
+                (Dataset(train.x, None, train.name), None, None), model=m1, tag=f"M1 ({data_name}, seed {seed})")
     return m1
 
 
@@ -405,7 +411,7 @@ def semi_supervised_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any
                 if target is not None:
                     results["targets"].append({"method": r["method"], "labels": r["labels"], "target": target,
                                                "measured": r["test_error_mean"], "met": r["test_error_mean"] <= target})
-        picture = f"error_vs_labels-{Path(name).stem}.png"
+        picture = f"error_vs_labels-{file_tag(name)}.png"
         plot_error_vs_labels(run_dir / picture, mine, labels=LABELS, title=f"{name}: test error against labels")
         results["figures"][picture] = f"{name}: test error (mean ± std over the seeds) against the number of labels, per method"
         results[f"seconds_{name}"] = {"sda": part["sda_seconds"], "m1": part["m1_seconds"]}
