@@ -219,7 +219,9 @@ def train_model(
     else:
         check_splits(model, splits)
     if tag is not None:
-        print(f"  training {tag} ({sum(p.numel() for p in model.parameters()):,} parameters) on {len(splits[0]):,} samples", flush=True)
+        budget = f" for {cfg.train.time_budget:g} s" if cfg.train.time_budget is not None else ""
+        print(f"  training {tag} ({sum(p.numel() for p in model.parameters()):,} parameters) on {len(splits[0]):,} "
+              f"samples{budget}", flush=True)
     history = fit(model, splits[0], splits[1], config=cfg.train)
     if folder is not None and tag is not None:
         ckpt.atomic_write_text(folder / f"history-{tag}.json", json.dumps(history, indent=1))

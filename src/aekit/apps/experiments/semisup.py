@@ -222,8 +222,7 @@ def _semi(cfg: ExperimentConfig, tc: TrainConfig, model, data: Dataset, val: Dat
         restore_best=tc.restore_best and val is not None, monitor="val_error" if val is not None else tc.monitor,
     )
     start = time.perf_counter()
-    budget = f", for {tc.time_budget:g} s" if tc.time_budget is not None else ""
-    _, history = train_model(dataclasses.replace(cfg, train=tc), (data, val, None), model=model, tag=f"{tag}{budget}")
+    _, history = train_model(dataclasses.replace(cfg, train=tc), (data, val, None), model=model, tag=tag)
     return time.perf_counter() - start, len(history.get("epoch", []))
 
 
