@@ -140,3 +140,22 @@ def reconstruct_all(model, data: Any, *, batch_size: int = 512) -> np.ndarray:
     x, _ = inputs_of(model, data, whole=False)
     shape = tuple(model.config.input_shape)
     return map_batches(model, x, lambda xb: model(xb).x_hat, batch_size=batch_size, shape=shape).numpy()
+
+
+def random_affine(x: Tensor, *, rotate: float, scale: float, shift: float) -> Tensor:
+    """Each image of the batch `x` (N, C, H, W) turned by up to `rotate` degrees, scaled by a factor in
+    [1 - scale, 1 + scale] and moved by up to `shift` pixels each way, all drawn uniformly per image from
+    torch's random generator (bilinear sampling, zeros outside). Data augmentation for training."""
+    n, dtype = x.shape[0], torch.float32
+
+    def uniform(size: tuple[int, ...], half_width: float) -> Tensor:
+        return (torch.rand(size, device=x.device, dtype=dtype) * 2 - 1) * half_width
+
+    angle = uniform((n,), math.radians(rotate))
+    zoom = 1 + uniform((n,), scale)
+    move = uniform((n, 2), shift) * 2 / torch.tensor([x.shape[3], x.shape[2]], device=x.device, dtype=dtype)
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack([torch.stack([cos, -sin, move[:, 0]], 1), torch.stack([sin, cos, move[:, 1]], 1)], 1)
+    grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+    out = torch.nn.functional.grid_sample(x.float(), grid, align_corners=False, padding_mode="zeros")
+    return out.to(x.dtype)

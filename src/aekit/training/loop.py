@@ -27,7 +27,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ..config import build, check, non_negative, positive, to_dict
-from ..data.batches import as_inputs, check_inputs
+from ..data.batches import as_inputs, check_inputs, random_affine
 from ..data.memmap import MemmapArray
 from ..errors import CheckpointError, ConfigError, DataError, NonFiniteLossError
 from ..models.base import Autoencoder
@@ -80,6 +80,12 @@ class TrainConfig:
     compile: bool = False  # torch.compile the model's forward; pays off on long GPU runs, not short ones
     memory_format: Literal["auto", "contiguous", "channels_last"] = "auto"  # auto: channels_last for conv models
     nan_check_every: int | None = None  # steps between NaN checks; None: every step on CPU, 32 on GPUs
+    # augmentation of image batches (N, C, H, W), drawn anew every step (data.batches.random_affine): each
+    # image turned by up to augment_rotate degrees, scaled by up to +-augment_scale, moved by up to
+    # augment_shift pixels; the model sees and reconstructs the moved image. All 0: none
+    augment_rotate: float = 0.0
+    augment_scale: float = 0.0
+    augment_shift: float = 0.0
 
     def __post_init__(self) -> None:
         positive("epochs", self.epochs)
@@ -101,6 +107,9 @@ class TrainConfig:
         non_negative("min_delta", self.min_delta)
         positive("nan_check_every", self.nan_check_every, allow_none=True)
         positive("log_every", self.log_every)
+        check(0 <= self.augment_rotate <= 180, "augment_rotate", f"must be degrees in [0, 180], got {self.augment_rotate}")
+        check(0 <= self.augment_scale < 1, "augment_scale", f"must be a fraction in [0, 1), got {self.augment_scale}")
+        non_negative("augment_shift", self.augment_shift)
         check(
             self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:"),
             "device",
@@ -348,6 +357,11 @@ class Trainer:
         self.mixed: tuple[Tensor, Tensor] | None = None  # (labelled, unlabelled) indices for mixed batches
         self.val_data: tuple[Tensor | MemmapArray, Tensor | None] | None = None
 
+    @property
+    def augments(self) -> bool:
+        cfg = self.config
+        return cfg.augment_rotate > 0 or cfg.augment_scale > 0 or cfg.augment_shift > 0
+
     def progress(self) -> float:
         """The fraction of training done: of the time budget, or of the epochs."""
         if self.budget is not None:
@@ -566,6 +580,10 @@ class Trainer:
                 idx = order[b * batch_size : (b + 1) * batch_size]
                 xb = self._batch(x, idx)
                 yb = self._batch(y, idx)
+                if self.augments:
+                    xb = random_affine(xb, rotate=cfg.augment_rotate, scale=cfg.augment_scale, shift=cfg.augment_shift)
+                    if self.channels_last:
+                        xb = xb.contiguous(memory_format=torch.channels_last)
                 terms = self.losses(xb, yb)
                 loss = terms["loss"]
                 unchecked.append(loss.detach())
@@ -619,6 +637,9 @@ class Trainer:
         cfg, model = self.config, self.model
         x, y = as_inputs(train, "train data")
         check_inputs(model, x, y)
+        if self.augments and x.ndim != 4:
+            raise DataError(f"train.augment_*: augmentation moves images (N, C, H, W), but the training samples have "
+                            f"shape {tuple(x.shape[1:])}; set augment_rotate, augment_scale and augment_shift to 0")
         self.mixed = self._mixed_parts(y)
         per_rank = cfg.batch_size // self.world
         length = len(x) if self.mixed is None else len(self.epoch_order(len(x)))  # samples an epoch
