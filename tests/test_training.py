@@ -75,9 +75,10 @@ def test_refuses_to_overwrite_an_existing_run(real_batch, tmp_path):
     assert (tmp_path / ckpt.CHECKPOINT_FILE).read_bytes() == before
 
 
-def test_resume_ends_with_the_same_weights(real_batch, tmp_path):
+@pytest.mark.parametrize("augment", [{}, {"augment_rotate": 10, "augment_scale": 0.1, "augment_shift": 2}])
+def test_resume_ends_with_the_same_weights(augment, real_batch, tmp_path):
     x, val = real_batch[:200], real_batch[200:260]
-    common = {"batch_size": 32, "deterministic": True, "progress": False, "seed": 3}
+    common = {"batch_size": 32, "deterministic": True, "progress": False, "seed": 3, **augment}
     straight = tiny(seed=1)
     aekit.fit(straight, x, val, epochs=4, **common)
 
@@ -195,3 +196,34 @@ def test_cosine_schedule_is_set_per_epoch(real_batch):
     assert seen == pytest.approx(want)
     with pytest.raises(aekit.ConfigError, match="lr_min: must be <= lr"):
         aekit.fit(tiny(), real_batch[:16], lr=0.01, lr_min=0.1, progress=False)
+
+
+def test_augmentation_distorts_each_image_within_its_ranges(real_batch):
+    from aekit.data.batches import random_affine
+
+    x = real_batch[:64]
+    assert torch.allclose(random_affine(x, rotate=0, scale=0, shift=0), x, atol=1e-5)  # nothing asked: the same
+    torch.manual_seed(0)
+    moved = random_affine(x, rotate=0, scale=0, shift=2)
+    torch.manual_seed(0)
+    assert torch.equal(random_affine(x, rotate=0, scale=0, shift=2), moved)  # torch's generator decides
+    assert moved.shape == x.shape and moved.dtype == x.dtype and not torch.allclose(moved, x, atol=1e-3)
+
+    def centre(images):  # centre of mass (row, column) of each image
+        w = images.sum(dim=(1, 2, 3))
+        grid = torch.arange(28, dtype=torch.float32)
+        return torch.stack([(images.sum(3)[:, 0] * grid).sum(1) / w, (images.sum(2)[:, 0] * grid).sum(1) / w], 1)
+
+    step = (centre(moved) - centre(x)).abs()
+    assert step.max() <= 2.2 and step.max() > 0.5  # up to 2 pixels each way (a little mass falls off the edge)
+    turned = random_affine(x, rotate=30, scale=0, shift=0)  # turned about the centre: the ink stays, moved
+    assert not torch.allclose(turned, x, atol=1e-3)
+    assert torch.allclose(turned.sum(dim=(1, 2, 3)), x.sum(dim=(1, 2, 3)), rtol=0.05)
+
+
+def test_augmentation_needs_images_and_ranges_it_can_draw(real_batch):
+    with pytest.raises(aekit.DataError, match=r"augmentation moves images \(N, C, H, W\), but the training samples have shape \(784,\)"):
+        flat = aekit.create_model("dense", input_shape=(784,), hidden=[16], code_size=4)
+        aekit.fit(flat, real_batch[:32].reshape(32, -1), epochs=1, augment_shift=1, progress=False)
+    with pytest.raises(aekit.ConfigError, match=r"augment_scale: must be a fraction in \[0, 1\)"):
+        aekit.fit(tiny(), real_batch[:32], epochs=1, augment_scale=1.0, progress=False)
