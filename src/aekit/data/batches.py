@@ -142,10 +142,11 @@ def reconstruct_all(model, data: Any, *, batch_size: int = 512) -> np.ndarray:
     return map_batches(model, x, lambda xb: model(xb).x_hat, batch_size=batch_size, shape=shape).numpy()
 
 
-def random_affine(x: Tensor, *, rotate: float, scale: float, shift: float) -> Tensor:
+def random_affine(x: Tensor, *, rotate: float, scale: float, shift: float, share: float = 1.0) -> Tensor:
     """Each image of the batch `x` (N, C, H, W) turned by up to `rotate` degrees, scaled by a factor in
     [1 - scale, 1 + scale] and moved by up to `shift` pixels each way, all drawn uniformly per image from
-    torch's random generator (bilinear sampling, zeros outside). Data augmentation for training."""
+    torch's random generator (bilinear sampling, zeros outside); each image is distorted with probability
+    `share` and otherwise kept as it is. Data augmentation for training."""
     n, dtype = x.shape[0], torch.float32
 
     def uniform(size: tuple[int, ...], half_width: float) -> Tensor:
@@ -157,5 +158,8 @@ def random_affine(x: Tensor, *, rotate: float, scale: float, shift: float) -> Te
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
     theta = torch.stack([torch.stack([cos, -sin, move[:, 0]], 1), torch.stack([sin, cos, move[:, 1]], 1)], 1)
     grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
-    out = torch.nn.functional.grid_sample(x.float(), grid, align_corners=False, padding_mode="zeros")
-    return out.to(x.dtype)
+    out = torch.nn.functional.grid_sample(x.float(), grid, align_corners=False, padding_mode="zeros").to(x.dtype)
+    if share >= 1:
+        return out
+    kept = torch.rand(n, device=x.device) >= share
+    return torch.where(kept.view(n, 1, 1, 1), x, out)

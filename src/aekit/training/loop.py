@@ -86,6 +86,7 @@ class TrainConfig:
     augment_rotate: float = 0.0
     augment_scale: float = 0.0
     augment_shift: float = 0.0
+    augment_share: float = 1.0  # the fraction of training images distorted (each drawn anew); the rest stay as they are
 
     def __post_init__(self) -> None:
         positive("epochs", self.epochs)
@@ -110,6 +111,7 @@ class TrainConfig:
         check(0 <= self.augment_rotate <= 180, "augment_rotate", f"must be degrees in [0, 180], got {self.augment_rotate}")
         check(0 <= self.augment_scale < 1, "augment_scale", f"must be a fraction in [0, 1), got {self.augment_scale}")
         non_negative("augment_shift", self.augment_shift)
+        check(0 < self.augment_share <= 1, "augment_share", f"must be a fraction in (0, 1], got {self.augment_share}")
         check(
             self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:"),
             "device",
@@ -581,7 +583,8 @@ class Trainer:
                 xb = self._batch(x, idx)
                 yb = self._batch(y, idx)
                 if self.augments:
-                    xb = random_affine(xb, rotate=cfg.augment_rotate, scale=cfg.augment_scale, shift=cfg.augment_shift)
+                    xb = random_affine(xb, rotate=cfg.augment_rotate, scale=cfg.augment_scale, shift=cfg.augment_shift,
+                                       share=cfg.augment_share)
                     if self.channels_last:
                         xb = xb.contiguous(memory_format=torch.channels_last)
                 terms = self.losses(xb, yb)
