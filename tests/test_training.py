@@ -216,6 +216,9 @@ def test_augmentation_distorts_each_image_within_its_ranges(real_batch):
 
     step = (centre(moved) - centre(x)).abs()
     assert step.max() <= 2.2 and step.max() > 0.5  # up to 2 pixels each way (a little mass falls off the edge)
+    some = random_affine(x, rotate=0, scale=0, shift=2, share=0.25)  # about a quarter distorted, the rest kept
+    kept = (some == x).flatten(1).all(dim=1)
+    assert 32 <= int(kept.sum()) < 64
     turned = random_affine(x, rotate=30, scale=0, shift=0)  # turned about the centre: the ink stays, moved
     assert not torch.allclose(turned, x, atol=1e-3)
     assert torch.allclose(turned.sum(dim=(1, 2, 3)), x.sum(dim=(1, 2, 3)), rtol=0.05)
