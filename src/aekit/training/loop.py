@@ -465,8 +465,9 @@ class Trainer:
         if self.config.monitor in logs:  # every rank holds the same weights and data: all decide alike
             self._new_best(logs[self.config.monitor])
 
-    def _batch(self, data: Tensor | MemmapArray | None, idx: Tensor) -> Tensor | None:
-        """Rows `idx` of `data` on the training device (memory-mapped rows are read here)."""
+    def _batch(self, data: Tensor | MemmapArray | None, idx: Tensor, *, augment: bool = False) -> Tensor | None:
+        """Rows `idx` of `data` on the training device (memory-mapped rows are read here), distorted
+        as `train.augment_*` say when `augment`."""
         if data is None:
             return None
         batch = data[idx]
@@ -474,6 +475,10 @@ class Trainer:
             if self.device.type == "cuda":
                 batch = batch.pin_memory()  # so the copy below runs alongside the GPU's work
             batch = batch.to(self.device, non_blocking=True)
+        cfg = self.config
+        if augment and self.augments:
+            batch = random_affine(batch, rotate=cfg.augment_rotate, scale=cfg.augment_scale, shift=cfg.augment_shift,
+                                  share=cfg.augment_share)
         if self.channels_last and batch.ndim == 4:
             batch = batch.contiguous(memory_format=torch.channels_last)
         return batch
@@ -580,13 +585,8 @@ class Trainer:
                     for group in optimizer.param_groups:
                         group["lr"] = lr * warmup_factor(cfg, progress)
                 idx = order[b * batch_size : (b + 1) * batch_size]
-                xb = self._batch(x, idx)
+                xb = self._batch(x, idx, augment=True)
                 yb = self._batch(y, idx)
-                if self.augments:
-                    xb = random_affine(xb, rotate=cfg.augment_rotate, scale=cfg.augment_scale, shift=cfg.augment_shift,
-                                       share=cfg.augment_share)
-                    if self.channels_last:
-                        xb = xb.contiguous(memory_format=torch.channels_last)
                 terms = self.losses(xb, yb)
                 loss = terms["loss"]
                 unchecked.append(loss.detach())
