@@ -255,8 +255,8 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
                 epochs = epochs_used[n] = supervised_epochs(len(fit_set), cfg.train, s.min_updates, s.max_updates)
                 fine = cfg.with_train(epochs=epochs, seed=seed, restore_best=cfg.train.restore_best and val_set is not None)
                 for method in methods:
-                    before = ledger.get(f"{method}/{n}/seed{seed}")
-                    if (done := before) is None:
+                    done = before = ledger.get(f"{method}/{n}/seed{seed}")
+                    if done is None:
                         torch.manual_seed(seed)
                         base = build_model(fine, train.sample_shape) if method == "scratch" else sda
                         model, took = fine_tune(fine, base, n_classes, fit_set, val_set, freeze="all" if method == "frozen" else "none")
