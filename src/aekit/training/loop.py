@@ -475,8 +475,8 @@ class Trainer:
             if self.device.type == "cuda":
                 batch = batch.pin_memory()  # so the copy below runs alongside the GPU's work
             batch = batch.to(self.device, non_blocking=True)
-        cfg = self.config
         if augment and self.augments:
+            cfg = self.config
             batch = random_affine(batch, rotate=cfg.augment_rotate, scale=cfg.augment_scale, shift=cfg.augment_shift,
                                   share=cfg.augment_share)
         if self.channels_last and batch.ndim == 4:
