@@ -35,20 +35,5 @@ def __getattr__(name: str):
     return value
 
 
-__all__ = [
-    "AekitError",
-    "Autoencoder",
-    "CheckpointError",
-    "ConfigError",
-    "DataError",
-    "NonFiniteLossError",
-    "Output",
-    "TrainConfig",
-    "__version__",
-    "create_model",
-    "fit",
-    "list_models",
-    "load_model",
-    "register_model",
-    "save_model",
-]
+__all__ = ["AekitError", "CheckpointError", "ConfigError", "DataError", "NonFiniteLossError", "__version__"]
+__all__ += list(_LAZY)

@@ -2,7 +2,7 @@
 
 `aekit --version`, `aekit models`, `aekit datasets` and `aekit experiment list` read these tables
 instead of the registries, which import torch (2.4 s and 650 MB for `--version`).
-tests/test_cli.py checks that each table equals its registry, so they stay in sync.
+tests/test_bad_inputs.py checks that each table equals its registry, so they stay in sync.
 """
 
 from __future__ import annotations
@@ -12,146 +12,84 @@ from pathlib import Path
 
 # model name -> the first line of its class docstring
 MODELS = {
-    'aae': 'Adversarial autoencoder: a discriminator on the codes pushes them to a Gaussian prior.',
-    'contractive': (
-        "Dense autoencoder penalising the squared Frobenius norm of the encoder's "
-        'Jacobian dz/dx.'
-    ),
-    'conv': (
-        'Convolutional autoencoder: conv + max-pool down, upsample / transposed conv / '
-        'unpool back up.'
-    ),
-    'cvae': 'Conditional VAE: encoder and decoder see the label, so it generates a chosen class.',
-    'denoising': (
-        'Dense autoencoder trained to reconstruct clean inputs from corrupted copies of '
-        'them.'
-    ),
-    'dense': 'Fully connected autoencoder, shallow or deep, with a mirrored or its own decoder.',
-    'iwae': (
-        'Importance-weighted autoencoder: the VAE trained on the tighter k-sample bound '
-        'on log p(x).'
-    ),
-    'linear': (
-        'Undercomplete linear autoencoder; trained with MSE its decoder spans the PCA '
-        'subspace.'
-    ),
-    'sparse-kl': (
-        'Sigmoid autoencoder whose code units are pushed to a low mean activation rho by '
-        'a KL penalty.'
-    ),
-    'sparse-l1': (
-        'Dense autoencoder with an L1 penalty on the code activations, so few units fire '
-        'per input.'
-    ),
-    'tied': (
-        'Dense autoencoder with tied weights: each decoder layer applies an encoder '
-        'matrix transposed.'
-    ),
-    'vae': (
-        'Variational autoencoder: Gaussian code, reparameterised sampling, KL to N(0, I) '
-        'with beta and warm-up.'
-    ),
-    'vq-vae': (
-        'Vector-quantised autoencoder: EMA codebook, commitment loss, dead-code restarts, '
-        'Markov prior over indices.'
-    ),
-    'wae': (
-        'Wasserstein autoencoder (WAE-MMD): codes matched to a Gaussian prior by an '
-        'IMQ-kernel MMD penalty.'
-    ),
+    "aae": "Adversarial autoencoder: a discriminator on the codes pushes them to a Gaussian prior.",
+    "contractive": ("Dense autoencoder penalising the squared Frobenius norm of the encoder's "
+                    "Jacobian dz/dx."),
+    "conv": ("Convolutional autoencoder: conv + max-pool down, upsample / transposed conv / unpool "
+             "back up."),
+    "cvae": "Conditional VAE: encoder and decoder see the label, so it generates a chosen class.",
+    "denoising": ("Dense autoencoder trained to reconstruct clean inputs from corrupted copies of "
+                  "them."),
+    "dense": "Fully connected autoencoder, shallow or deep, with a mirrored or its own decoder.",
+    "iwae": ("Importance-weighted autoencoder: the VAE trained on the tighter k-sample bound on "
+             "log p(x)."),
+    "linear": ("Undercomplete linear autoencoder; trained with MSE its decoder spans the PCA "
+               "subspace."),
+    "sparse-kl": ("Sigmoid autoencoder whose code units are pushed to a low mean activation rho by "
+                  "a KL penalty."),
+    "sparse-l1": ("Dense autoencoder with an L1 penalty on the code activations, so few units fire "
+                  "per input."),
+    "tied": ("Dense autoencoder with tied weights: each decoder layer applies an encoder matrix "
+             "transposed."),
+    "vae": ("Variational autoencoder: Gaussian code, reparameterised sampling, KL to N(0, I) with "
+            "beta and warm-up."),
+    "vq-vae": ("Vector-quantised autoencoder: EMA codebook, commitment loss, dead-code restarts, "
+               "Markov prior over indices."),
+    "wae": ("Wasserstein autoencoder (WAE-MMD): codes matched to a Gaussian prior by an IMQ-kernel "
+            "MMD penalty."),
 }
 
 # data set name -> its one-line summary
 DATASETS = {
-    'bbc-news': (
-        'BBC News, 2,225 articles in 5 topics (Greene & Cunningham 2006); TF-IDF of 2,000 '
-        'words, seeded stratified 80/20 split'
-    ),
-    'bbc-news-bow': 'BBC News as binary bags of its 2,000 most frequent words, 80/20 split',
-    'cifar10': 'CIFAR-10 colour photos in 10 classes, 50,000 + 10,000, 3x32x32 (Krizhevsky 2009)',
-    'digits': (
-        "scikit-learn's 1,797 8x8 handwritten digits (shipped with scikit-learn); test = "
-        'last 20%'
-    ),
-    'fashion-mnist': 'Fashion-MNIST clothing images, 60,000 + 10,000, 1x28x28 (MIT, Zalando)',
-    'imdb': (
-        'IMDb movie reviews, 25,000 + 25,000, negative/positive; word-index sequences '
-        '(512 words, 10,000-word vocabulary) scaled to [0, 1]'
-    ),
-    'imdb-bow': 'IMDb movie reviews as multi-hot bags of the 10,000 most frequent words',
-    'kmnist': (
-        'Kuzushiji-MNIST cursive Japanese characters, 60,000 + 10,000, 1x28x28 (CC BY-SA '
-        '4.0)'
-    ),
-    'mnist': 'MNIST handwritten digits, 60,000 + 10,000, 1x28x28 (CC BY-SA 3.0)',
-    'mnist-mini': (
-        '10,000 MNIST training + 2,000 test digits shipped inside aekit, 1x28x28 (CC '
-        'BY-SA 3.0); no network needed'
-    ),
+    "bbc-news": ("BBC News, 2,225 articles in 5 topics (Greene & Cunningham 2006); TF-IDF of 2,000 "
+                 "words, seeded stratified 80/20 split"),
+    "bbc-news-bow": "BBC News as binary bags of its 2,000 most frequent words, 80/20 split",
+    "cifar10": "CIFAR-10 colour photos in 10 classes, 50,000 + 10,000, 3x32x32 (Krizhevsky 2009)",
+    "digits": ("scikit-learn's 1,797 8x8 handwritten digits (shipped with scikit-learn); test = "
+               "last 20%"),
+    "fashion-mnist": "Fashion-MNIST clothing images, 60,000 + 10,000, 1x28x28 (MIT, Zalando)",
+    "imdb": ("IMDb movie reviews, 25,000 + 25,000, negative/positive; word-index sequences (512 "
+             "words, 10,000-word vocabulary) scaled to [0, 1]"),
+    "imdb-bow": "IMDb movie reviews as multi-hot bags of the 10,000 most frequent words",
+    "kmnist": ("Kuzushiji-MNIST cursive Japanese characters, 60,000 + 10,000, 1x28x28 (CC BY-SA "
+               "4.0)"),
+    "mnist": "MNIST handwritten digits, 60,000 + 10,000, 1x28x28 (CC BY-SA 3.0)",
+    "mnist-mini": ("10,000 MNIST training + 2,000 test digits shipped inside aekit, 1x28x28 (CC "
+                   "BY-SA 3.0); no network needed"),
 }
 
 # experiment name -> its one-line summary
 EXPERIMENTS = {
-    'cifar-deep': (
-        'CIFAR-10 deep dense autoencoder with batch norm and dropout '
-        '(configs/cifar-deep.yaml): reconstructions and a 2-D code map'
-    ),
-    'conv-mnist': (
-        'conv autoencoder decoders compared: nearest upsampling, transposed conv, '
-        'max-unpooling'
-    ),
-    'denoising-mnist': (
-        'denoising autoencoders for gaussian / masking / salt-and-pepper noise: pictures '
-        'and PSNR vs a plain AE'
-    ),
-    'generate-mnist-grid': (
-        'a 2-d VAE (or autoencoder): decoded latent grid (digit manifold), random '
-        'samples, interpolation'
-    ),
-    'generative-mnist': (
-        'generative autoencoders on MNIST: test NLL, Fréchet distance, precision/recall, '
-        'reconstruction, time'
-    ),
-    'imdb-bn-dropout': (
-        'IMDb dense autoencoder (512-256-128-256-512, BCE): learning curves with/without '
-        'batch norm, dropout, adam vs adagrad'
-    ),
-    'mnist-2d': (
-        "2-d codes of a deep autoencoder vs PCA's 2-d map, coloured by digit, and the "
-        'decoded code grid'
-    ),
-    'mnist-deep-vs-pca': (
-        '784-1000-500-250-30 autoencoder vs PCA-30: squared error per test image and '
-        'originals / AE / PCA rows'
-    ),
-    'pretrain-mnist': (
-        'Greedy denoising pretraining vs training from scratch vs a frozen encoder, at '
-        '100-60000 labels'
-    ),
-    'retrieval-bbc': (
-        'BBC News document retrieval: 10-d autoencoder codes vs raw TF-IDF vs LSA-10 and '
-        'LSA-50 (Hinton & Salakhutdinov 2006)'
-    ),
-    'retrieval-mnist': (
-        'MNIST retrieval by label: raw pixels vs PCA vs autoencoder codes (cosine and '
-        'euclidean), precision@k and MAP'
-    ),
-    'semi-supervised-mnist': (
-        'Few labels: supervised MLP, SdA, M1+M2 and the ladder network at 100-60000 '
-        'MNIST labels (mean ± std, time per run)'
-    ),
-    'self-taught-mnist': (
-        'Sparse-autoencoder features learnt on digits 5-9, logistic regression on digits '
-        '0-4 (UFLDL)'
-    ),
-    'sparse-mnist': (
-        'KL-sparse 784-200 sigmoid autoencoder vs the same without the penalty: '
-        'activations and first-layer weights'
-    ),
-    'tied-mnist': (
-        'tied vs untied decoder weights: parameters, test error, learning curves, '
-        'reconstructions'
-    ),
+    "cifar-deep": ("CIFAR-10 deep dense autoencoder with batch norm and dropout "
+                   "(configs/cifar-deep.yaml): reconstructions and a 2-D code map"),
+    "conv-mnist": ("conv autoencoder decoders compared: nearest upsampling, transposed conv, "
+                   "max-unpooling"),
+    "denoising-mnist": ("denoising autoencoders for gaussian / masking / salt-and-pepper noise: "
+                        "pictures and PSNR vs a plain AE"),
+    "generate-mnist-grid": ("a 2-d VAE (or autoencoder): decoded latent grid (digit manifold), "
+                            "random samples, interpolation"),
+    "generative-mnist": ("generative autoencoders on MNIST: test NLL, Fréchet distance, "
+                         "precision/recall, reconstruction, time"),
+    "imdb-bn-dropout": ("IMDb dense autoencoder (512-256-128-256-512, BCE): learning curves "
+                        "with/without batch norm, dropout, adam vs adagrad"),
+    "mnist-2d": ("2-d codes of a deep autoencoder vs PCA's 2-d map, coloured by digit, and the "
+                 "decoded code grid"),
+    "mnist-deep-vs-pca": ("784-1000-500-250-30 autoencoder vs PCA-30: squared error per test image "
+                          "and originals / AE / PCA rows"),
+    "pretrain-mnist": ("Greedy denoising pretraining vs training from scratch vs a frozen encoder, "
+                       "at 100-60000 labels"),
+    "retrieval-bbc": ("BBC News document retrieval: 10-d autoencoder codes vs raw TF-IDF vs LSA-10 "
+                      "and LSA-50 (Hinton & Salakhutdinov 2006)"),
+    "retrieval-mnist": ("MNIST retrieval by label: raw pixels vs PCA vs autoencoder codes (cosine "
+                        "and euclidean), precision@k and MAP"),
+    "semi-supervised-mnist": ("Few labels: supervised MLP, SdA, M1+M2 and the ladder network at "
+                              "100-60000 MNIST labels (mean ± std, time per run)"),
+    "self-taught-mnist": ("Sparse-autoencoder features learnt on digits 5-9, logistic regression "
+                          "on digits 0-4 (UFLDL)"),
+    "sparse-mnist": ("KL-sparse 784-200 sigmoid autoencoder vs the same without the penalty: "
+                     "activations and first-layer weights"),
+    "tied-mnist": ("tied vs untied decoder weights: parameters, test error, learning curves, "
+                   "reconstructions"),
 }
 
 

@@ -48,9 +48,7 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
         allowed = get_args(tp)
         if value in allowed and type(value) is type(allowed[allowed.index(value)]):
             return value
-        raise ConfigError(
-            f"{where}: {value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}"
-        )
+        raise ConfigError(f"{where}: {value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}")
     if origin in (Union, types.UnionType):
         args = get_args(tp)
         if value is None:
@@ -85,10 +83,10 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{where}: must be a mapping of {tp.__name__} keys")
         return build(tp, value, where=where)
-    if tp is bool:
-        if isinstance(value, bool):
+    if tp in (bool, str):
+        if isinstance(value, tp):
             return value
-        raise ConfigError(f"{where}: {value!r} must be true or false")
+        raise ConfigError(f"{where}: {value!r} must be {'true or false' if tp is bool else 'a string'}")
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
@@ -104,10 +102,6 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
             except ValueError:
                 pass
         raise ConfigError(f"{where}: {value!r} must be a number")
-    if tp is str:
-        if isinstance(value, str):
-            return value
-        raise ConfigError(f"{where}: {value!r} must be a string")
     return value
 
 
@@ -117,19 +111,11 @@ def build(cls: type[T], values: Mapping[str, Any] | None, *, where: str) -> T:
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     for key in values:
         if key not in fields:
-            raise ConfigError(
-                f"{where}: unknown key '{key}'; allowed keys: {', '.join(sorted(fields))}"
-            )
+            raise ConfigError(f"{where}: unknown key '{key}'; allowed keys: {', '.join(sorted(fields))}")
+    for name, f in fields.items():
+        if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{where}: missing required key '{name}'")
     hints = typing.get_type_hints(cls)
-    missing = [
-        name
-        for name, f in fields.items()
-        if name not in values
-        and f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING
-    ]
-    if missing:
-        raise ConfigError(f"{where}: missing required key '{missing[0]}'")
     converted = {k: coerce(v, hints[k], f"{where}.{k}") for k, v in values.items()}
     try:
         return cls(**converted)

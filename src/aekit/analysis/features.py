@@ -16,6 +16,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
+from ..config import positive
 from ..data.batches import eval_mode, inputs_of, map_batches, model_device
 from ..errors import ConfigError
 from . import plots
@@ -33,21 +34,9 @@ def first_layer_weights(model) -> np.ndarray:
     """Each first-layer unit's weights shaped like its input: (units, *input_shape) or (filters, C, kh, kw)."""
     layer = first_layer(model)
     w = layer.weight.detach().float().cpu()
-    if isinstance(layer, nn.Conv2d):
-        return w.numpy()  # (out, in, kh, kw)
-    shape = tuple(model.config.input_shape)
-    if w.shape[1] != math.prod(shape):
-        return w.numpy()  # the first Linear does not see the raw input: plain (out, in) rows
-    return w.reshape(w.shape[0], *shape).numpy()
-
-
-def _grid_rows(images: np.ndarray, cols: int) -> np.ndarray:
-    """(n, *sample) -> (rows, cols, *sample), blank (mid-grey) tiles filling the last row."""
-    n = len(images)
-    rows = math.ceil(n / cols)
-    padded = np.full((rows * cols, *images.shape[1:]), 0.5, dtype=np.float32)
-    padded[:n] = images
-    return padded.reshape(rows, cols, *images.shape[1:])
+    if isinstance(layer, nn.Conv2d) or w.shape[1] != math.prod(model.config.input_shape):
+        return w.numpy()  # conv filters (out, in, kh, kw), or (out, in) rows of a Linear not on the raw input
+    return w.reshape(w.shape[0], *model.config.input_shape).numpy()
 
 
 def plot_first_layer(model, *, max_units: int = 64) -> tuple[np.ndarray, Figure]:
@@ -58,7 +47,7 @@ def plot_first_layer(model, *, max_units: int = 64) -> tuple[np.ndarray, Figure]
         shown = shown[:, :1]  # many input channels: show the first
     cols = min(len(shown), 16 if len(shown) > 64 else 8)
     fig = plots.image_grid(
-        _grid_rows(plots.scale_each(shown), cols),
+        plots.grid_rows(plots.scale_each(shown), cols),
         title=f"{model.name}: first-layer weights, {len(shown)} of {len(weights)} units (grey = 0, light = positive)",
     )
     return weights, fig
@@ -148,8 +137,7 @@ def maximize_activation(
     shape = tuple(model.config.input_shape)
     dim = math.prod(shape)
     norm = math.sqrt(dim) / 3 if norm is None else float(norm)
-    if norm <= 0:
-        raise ConfigError(f"norm: must be > 0, got {norm}")
+    positive("norm", norm)
     module = _resolve_layer(model, layer)
     device = model_device(model)
     generator = torch.Generator().manual_seed(seed)
@@ -181,7 +169,7 @@ def maximize_activation(
     inputs = x.detach().cpu().reshape(len(units), *shape).numpy()
     where = "code unit" if layer is None else "unit"
     fig = plots.image_grid(
-        _grid_rows(plots.scale_each(inputs), min(len(units), 10)),
+        plots.grid_rows(plots.scale_each(inputs), min(len(units), 10)),
         title=f"{model.name}: inputs of L2 norm {norm:.2f} that maximise each {where} (grey = 0)",
         col_labels=[str(u) for u in units] if len(units) <= 10 else None,
         xlabel=f"{where} (activations {', '.join(f'{a:.2f}' for a in final[:6])}{', ...' if len(final) > 6 else ''})",

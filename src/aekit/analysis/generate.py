@@ -9,7 +9,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from ..data.batches import eval_mode, inputs_of, map_batches, model_device
+from ..config import positive
+from ..data.batches import encode_all, eval_mode, inputs_of, map_batches, model_device
 from ..errors import ConfigError
 from . import plots
 
@@ -52,10 +53,7 @@ def latent_grid(
         raise ConfigError(f"dims: must be two different coordinates in 0..{k - 1}, got {dims}")
     if n < 2:
         raise ConfigError(f"n: must be >= 2, got {n}")
-    codes = None
-    if data is not None:
-        x, _ = inputs_of(model, data)
-        codes = map_batches(model, x, model.encode).reshape(len(x), -1).numpy()
+    codes = None if data is None else encode_all(model, data)  # (N, k)
     fixed = "the given base" if base is not None else "the median code" if codes is not None else "0"
     if base is None:
         base = np.median(codes, axis=0) if codes is not None else np.zeros(k, dtype=np.float32)
@@ -92,26 +90,18 @@ def random_samples(model, n: int = 16, *, seed: int = 0) -> tuple[np.ndarray, Fi
         raise ConfigError(
             f"model '{model.name}' has no sample(n) method; random samples need a generative model such as 'vae'"
         )
-    if n <= 0:
-        raise ConfigError(f"n: must be > 0, got {n}")
+    positive("n", n)
     device = model_device(model)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), torch.no_grad():
         torch.manual_seed(seed)
-        was_training = model.training
-        model.eval()
-        try:
+        with eval_mode(model):
             out = model.sample(n)
-        finally:
-            model.train(was_training)
     shape = tuple(model.config.input_shape)
     if out.shape[1:] != shape and out.ndim == 2 and out.shape[1] == model.code_size:
         out = _decode(model, out)  # sample() gave codes
     images = out.detach().float().cpu().reshape(n, *shape).numpy()
-    cols = min(n, 8)
-    rows = -(-n // cols)
-    grid = np.ones((rows * cols, *shape), dtype=np.float32)
-    grid[:n] = images
-    fig = plots.image_grid(grid.reshape(rows, cols, *shape), title=f"{model.name}: {n} random samples")
+    grid = plots.grid_rows(images, min(n, 8), fill=1.0)  # blank tiles white
+    fig = plots.image_grid(grid, title=f"{model.name}: {n} random samples")
     return images, fig
 
 

@@ -6,7 +6,6 @@ every registered model. Functions that draw return `(data, Figure)`; save with `
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -16,6 +15,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from ..config import positive
 from ..data.batches import encode_all, inputs_of, map_batches, model_device, reconstruct_all  # noqa: F401  (encode_all, reconstruct_all: aekit.analysis's)
 from ..errors import ConfigError, DataError
 from . import plots
@@ -25,8 +25,7 @@ MAP_METHODS = ("code", "pca", "tsne", "umap")
 
 def pick(n_total: int, n: int) -> np.ndarray:
     """The first `n` indices (of `n_total`), so pictures of the same data show the same samples."""
-    if n <= 0:
-        raise ConfigError(f"n: must be > 0, got {n}")
+    positive("n", n)
     return np.arange(min(n, n_total))
 
 
@@ -63,13 +62,12 @@ def denoising_grid(
     `corrupt` maps a clean batch to a noisy one; without it the model's own `corrupt` method is
     used (denoising autoencoders have one).
     """
+    corrupt = corrupt if corrupt is not None else getattr(model, "corrupt", None)
     if corrupt is None:
-        corrupt = getattr(model, "corrupt", None)
-        if corrupt is None:
-            raise ConfigError(
-                f"corrupt: model '{model.name}' has no corrupt method; pass corrupt=, e.g. "
-                "lambda x: (x + 0.3 * torch.randn_like(x)).clamp(0, 1)"
-            )
+        raise ConfigError(
+            f"corrupt: model '{model.name}' has no corrupt method; pass corrupt=, e.g. "
+            "lambda x: (x + 0.3 * torch.randn_like(x)).clamp(0, 1)"
+        )
     x, _ = inputs_of(model, data)
     x = x[pick(len(x), n)].to(model_device(model))
     with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []), torch.no_grad():
@@ -125,8 +123,8 @@ def embed_2d(
             from sklearn.manifold import TSNE
 
             perplexity = float(min(30.0, max(2.0, (n - 1) / 3)))
-            iters = {"max_iter" if "max_iter" in inspect.signature(TSNE).parameters else "n_iter": tsne_iter}
-            tsne = TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed, **iters)
+            tsne = TSNE(n_components=2, init="pca", perplexity=perplexity, max_iter=tsne_iter,
+                        random_state=seed)
             maps["tsne"] = tsne.fit_transform(codes)
         elif method == "umap":
             try:

@@ -55,10 +55,8 @@ def as_image(sample: np.ndarray) -> np.ndarray:
     any other vector is wrapped into rows of a near-square rectangle (zero-padded).
     """
     a = np.asarray(sample, dtype=np.float32)
-    if a.ndim == 3 and a.shape[0] in (1, 3):
-        return a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
-    if a.ndim == 3:  # many channels: the first
-        return a[0]
+    if a.ndim == 3:  # colour, or else the first channel
+        return a.transpose(1, 2, 0) if a.shape[0] == 3 else a[0]
     if a.ndim == 2:
         return a
     flat = a.reshape(-1)
@@ -95,6 +93,14 @@ def mosaic(images: np.ndarray, *, pad: int = 1, fill: float = 1.0, scale: int = 
         for c in range(cols):
             out[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = tiles[r][c]
     return out
+
+
+def grid_rows(images: np.ndarray, cols: int, *, fill: float = 0.5) -> np.ndarray:
+    """(n, *sample) -> (rows, cols, *sample), tiles of `fill` (default mid-grey) completing the last row."""
+    rows = math.ceil(len(images) / cols)
+    padded = np.full((rows * cols, *images.shape[1:]), fill, dtype=np.float32)
+    padded[: len(images)] = images
+    return padded.reshape(rows, cols, *images.shape[1:])
 
 
 def scale_each(images: np.ndarray) -> np.ndarray:
@@ -151,8 +157,7 @@ def image_grid(
     if row_labels is not None:
         ax.set_yticklabels(list(row_labels))
     ax.tick_params(length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
+    ax.spines[:].set_visible(False)
     if xlabel:
         ax.set_xlabel(xlabel)
     fig.suptitle(title, y=1 - 0.08 / height, va="top")  # centred on the figure, not on the images

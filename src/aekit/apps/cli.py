@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shlex
 import sys
@@ -72,8 +73,6 @@ def _cmd_evaluate(args) -> None:
 
 
 def _print_result(run_dir: Path) -> None:
-    import json
-
     from ..training import distributed
     from . import run
 
@@ -93,7 +92,7 @@ def _cmd_demo(args) -> None:
 
     raw = apply_overrides(
         {k: dict(v) for k, v in run.DEMO_CONFIG.items()},
-        [f"output.dir={args.out}", *(f"train.epochs={args.epochs}" for _ in [0] if args.epochs is not None), *args.overrides],
+        [f"output.dir={args.out}", *([f"train.epochs={args.epochs}"] if args.epochs is not None else []), *args.overrides],
     )
     cfg = run.parse_run_config(raw)
     print(
@@ -335,26 +334,23 @@ def main(argv: list[str] | None = None) -> int:
         args = parse_args(argv)
         args.func(args)
         sys.stdout.flush()  # here, so that a closed pipe (`| head`) is caught below
-    except AekitError as err:
-        if debug:
-            raise
-        print(f"aekit: error: {err}{_kept(err)}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt as err:
         print(_interrupted(err), file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader went away (`aekit ... | head`): stop quietly, as `cat` does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail again
         return 141
-    except ModuleNotFoundError as err:  # a dependency (or an extra) that is not installed
+    except Exception as err:
         if debug:
             raise
-        print(f"aekit: error: the package '{err.name}' is not installed; `pip install aekit` (or `pip install -e .` "
-              "in a clone) installs aekit's dependencies", file=sys.stderr)
-        return 2
-    except Exception as err:  # a case aekit does not handle yet: still one line
-        if debug:
-            raise
+        if isinstance(err, AekitError):
+            print(f"aekit: error: {err}{_kept(err)}", file=sys.stderr)
+            return 2
+        if isinstance(err, ModuleNotFoundError):  # a dependency (or an extra) that is not installed
+            print(f"aekit: error: the package '{err.name}' is not installed; `pip install aekit` (or `pip install "
+                  "-e .` in a clone) installs aekit's dependencies", file=sys.stderr)
+            return 2
+        # a case aekit does not handle yet: still one line
         reason = (str(err).splitlines() or [""])[0]
         print(f"aekit: error: {type(err).__name__}: {reason} (unexpected; --debug or AEKIT_DEBUG=1 shows the "
               f"traceback){_kept(err)}", file=sys.stderr)

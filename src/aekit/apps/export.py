@@ -15,6 +15,7 @@ import copy
 import importlib.util
 import logging
 import os
+import textwrap
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -55,10 +56,9 @@ def export_model(
 ) -> Path:
     """Write `part` of a model (an Autoencoder, a fitted aekit.apps.sklearn estimator, or a run folder
     / model / checkpoint file) to `path` as ONNX or TorchScript; returns the path."""
-    if format not in FORMATS:
-        raise ConfigError(f"export: format {format!r} is not allowed; choose one of: {', '.join(FORMATS)}")
-    if part not in PARTS:
-        raise ConfigError(f"export: part {part!r} is not allowed; choose one of: {', '.join(PARTS)}")
+    for key, value, allowed in (("format", format, FORMATS), ("part", part, PARTS)):
+        if value not in allowed:
+            raise ConfigError(f"export: {key} {value!r} is not allowed; choose one of: {', '.join(allowed)}")
     if format == "onnx":
         missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]
         if missing:
@@ -66,8 +66,7 @@ def export_model(
                 f"export: format 'onnx' needs {' and '.join(missing)}; pip install 'aekit[onnx]', "
                 "or use format 'torchscript'"
             )
-    model = _resolve(model_or_run_dir)
-    model = copy.deepcopy(model).cpu().eval()  # leave the caller's model where and as it was
+    model = copy.deepcopy(_resolve(model_or_run_dir)).cpu().eval()  # leave the caller's model where and as it was
     wrapper = _Part(model, part).eval()
     with torch.no_grad():
         x = torch.rand(2, *model.config.input_shape)  # batch 2: a batch of 1 could be specialised
@@ -85,8 +84,7 @@ def export_model(
                     traced = torch.jit.trace(wrapper, example)
                 except (TypeError, RuntimeError) as err:  # an op torch.jit.trace cannot record
                     reason = (str(err).splitlines() or [type(err).__name__])[0]
-                    if len(reason) > 100:
-                        reason = reason[:100].rsplit(" ", 1)[0] + " ..."
+                    reason = textwrap.shorten(reason, 100, placeholder=" ...")
                     raise ConfigError(
                         f"export: torchscript cannot trace this model's {part} ({reason}); use --format onnx"
                     ) from None
@@ -115,34 +113,21 @@ def _resolve(obj) -> nn.Module:
     )
 
 
-class _NotTorchvision(logging.Filter):
+def _not_torchvision(record: logging.LogRecord) -> bool:
     """Drops torch.onnx's "torchvision is not installed. Skipping ..." lines: aekit never uses torchvision."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "torchvision is not installed" not in record.getMessage()
+    return "torchvision is not installed" not in record.getMessage()
 
 
 def _to_onnx(wrapper: nn.Module, example: Tensor, path: Path, part: str) -> None:
     input_name, output_name = _NAMES[part]
-    batch = torch.export.Dim("batch")
-    quiet = _NotTorchvision()
     logger = logging.getLogger("torch.onnx._internal.exporter._registration")
-    logger.addFilter(quiet)
+    logger.addFilter(_not_torchvision)
     try:
-        _export_onnx(wrapper, example, path, input_name, output_name, batch)
+        torch.onnx.export(
+            wrapper, (example,), str(path), input_names=[input_name], output_names=[output_name],
+            dynamic_shapes=({0: torch.export.Dim("batch")},), dynamo=True,
+            external_data=False,  # one self-contained file (fine below ONNX's 2 GB limit)
+            verbose=False,
+        )
     finally:
-        logger.removeFilter(quiet)
-
-
-def _export_onnx(wrapper, example, path, input_name, output_name, batch) -> None:
-    torch.onnx.export(
-        wrapper,
-        (example,),
-        str(path),
-        input_names=[input_name],
-        output_names=[output_name],
-        dynamic_shapes=({0: batch},),
-        dynamo=True,
-        external_data=False,  # one self-contained file (fine below ONNX's 2 GB limit)
-        verbose=False,
-    )
+        logger.removeFilter(_not_torchvision)

@@ -11,12 +11,10 @@ rows, not HTML strings. Pictures are base64 data URIs; the CSS and the script ar
 page needs nothing else: mail it, open it offline.
 
 The two interactive plots are ~250 lines of plain JavaScript drawing inline SVG
-(templates/report.js), not a plotting library. What a reader wants from an autoencoder's report
-is custom in any library (the input image of the hovered point, the decoder's output where one
-clicks), and what is left (zoom, pan, hover values, legend toggles) is small; a library that
-embeds offline would add 1-4 MB of minified script to every page (Plotly's full bundle ~4.6 MB,
-Bokeh ~1 MB, Vega + Vega-Lite ~0.8 MB), a vendored file to keep current, and its licence text,
-while this keeps a one-run page around 1 MB, most of it the map's images.
+(templates/report.js), not a plotting library: what a reader wants here (the input image of the
+hovered point, the decoder's output where one clicks) is custom in any library, and one embedded
+offline would add 1-4 MB to every page (Plotly ~4.6 MB, Bokeh ~1 MB, Vega-Lite ~0.8 MB), a vendored
+file to keep current and its licence; a one-run page stays around 1 MB, most of it the map's images.
 """
 
 from __future__ import annotations
@@ -64,8 +62,16 @@ class RunFolder:
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def figures(self) -> dict[str, Any]:
+        """results.json "figures": picture path -> caption, in the experiment's order."""
+        return _section(self.results or {}, "figures")
+
 
 def _read_json(path: Path) -> Any:
+    """The file's JSON, or None where there is no such file."""
+    if not path.is_file():
+        return None
     try:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
@@ -86,35 +92,23 @@ def read_run_folder(path: str | Path) -> RunFolder:
     except yaml.YAMLError as err:
         raise ConfigError(f"{config_file} is not valid YAML ({str(err).splitlines()[0]})") from None
     run = RunFolder(
-        path=path,
-        kind="experiment" if config_file.name == "experiment.yaml" else "train",
-        config_text=config_text,
-        config=config if isinstance(config, dict) else {},
+        path=path, kind="experiment" if config_file.name == "experiment.yaml" else "train",
+        config_text=config_text, config=config if isinstance(config, dict) else {},
+        metrics=_read_json(path / "metrics.json"), results=_read_json(path / "results.json"),
     )
-    if (path / "metrics.json").is_file():
-        run.metrics = _read_json(path / "metrics.json")
-    if (path / "results.json").is_file():
-        run.results = _read_json(path / "results.json")
     # history.json (a train run), history-<model>.json (an experiment's models), <model>/history.json
     files = [*path.glob("history*.json"), *path.glob("*/history.json")]
     for file in sorted(files, key=lambda f: (f.stat().st_mtime, f.name)):  # the order the models were trained
         history = _read_json(file)
         if not isinstance(history, dict) or not isinstance(history.get("train_loss"), list):
             continue  # not a history `fit` wrote
-        if file.parent != path:
-            label = file.parent.name
-        elif file.stem == "history":
-            label = run.name
-        else:
-            label = file.stem.removeprefix("history-")
+        label = file.parent.name if file.stem == "history" else file.stem.removeprefix("history-")
         run.histories[label] = history
     # the experiment's own order (results.json "figures") first, then any other PNG by name
-    order = list((run.results or {}).get("figures") or {}) if isinstance((run.results or {}).get("figures"), dict) else []
-    pictures = sorted(p for p in path.rglob("*.png") if not set(p.relative_to(path).parts) & set(LOGGER_FOLDERS))
-    rank = {name: i for i, name in enumerate(order)}
+    pictures = [p for p in path.rglob("*.png") if not set(p.relative_to(path).parts) & set(LOGGER_FOLDERS)]
+    rank = {name: i for i, name in enumerate(run.figures)}
     run.pictures = sorted(pictures, key=lambda p: (rank.get(p.relative_to(path).as_posix(), len(rank)), p.as_posix()))
     return run
-
 
 
 # --- values and tables ---------------------------------------------------------------------------
@@ -154,9 +148,8 @@ KNOWN_CAPTIONS = {"reconstructions.png": "Test samples (top row) above the model
 
 def _caption(run: RunFolder, picture: Path) -> str:
     relative = picture.relative_to(run.path).as_posix()
-    given = (run.results or {}).get("figures", {})
-    if isinstance(given, dict) and isinstance(given.get(relative), str):
-        return f"{given[relative]} ({relative})"
+    if isinstance(run.figures.get(relative), str):
+        return f"{run.figures[relative]} ({relative})"
     if relative in KNOWN_CAPTIONS:
         return f"{KNOWN_CAPTIONS[relative]} ({relative})"
     words = re.sub(r"[-_]+", " ", picture.stem).strip()
@@ -169,17 +162,20 @@ def _caption(run: RunFolder, picture: Path) -> str:
 def _what(run: RunFolder) -> tuple[str, str, str, str]:
     """(type, model or experiment, data, epochs) of a run, for the summary table."""
     if run.kind == "experiment":  # experiment.yaml: {experiment: NAME, settings: {model, data, train, experiment}}
-        settings = run.config.get("settings") if isinstance(run.config.get("settings"), dict) else {}
-        _, _, data, epochs = _what(RunFolder(run.path, "train", "", settings))
+        _, _, data, epochs = _what(RunFolder(run.path, "train", "", _section(run.config, "settings")))
         return "experiment", str(run.config.get("experiment", "—")), data, epochs
-    model = run.config.get("model", {}) if isinstance(run.config.get("model"), dict) else {}
-    data = run.config.get("data", {}) if isinstance(run.config.get("data"), dict) else {}
-    train = run.config.get("train", {}) if isinstance(run.config.get("train"), dict) else {}
+    model, data, train = (_section(run.config, key) for key in ("model", "data", "train"))
     shape = "-".join(str(w) for w in [*(model.get("hidden") or []), model.get("code_size")] if w is not None)
     what = f"{model.get('name', '?')}" + (f" ({shape})" if shape else "")
     limit = f" ({data['limit']:,} train)" if isinstance(data.get("limit"), int) else ""
-    epochs = run.histories[run.name]["epoch"][-1] if run.name in run.histories and run.histories[run.name].get("epoch") else train.get("epochs")
-    return "train", what, f"{data.get('name', '?')}{limit}", _fmt(epochs)
+    trained = _final(run.histories.get(run.name), "epoch")  # the epochs a run has done, else its config's
+    return "train", what, f"{data.get('name', '?')}{limit}", _fmt(train.get("epochs") if trained is None else trained)
+
+
+def _section(mapping: dict[str, Any], key: str) -> dict[str, Any]:
+    """mapping[key] if it is a mapping, else {} (a config file may hold anything)."""
+    value = mapping.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _headline(run: RunFolder) -> str:
@@ -213,9 +209,7 @@ def _results(run: RunFolder) -> list[dict[str, Any]]:
     if run.metrics:
         rows = [(k, v) for k, v in run.metrics.items() if not isinstance(v, (dict, list)) and k not in GENERATIVE_NOTES]
         blocks.append(_table(["metric", "value"], rows, title="Test metrics (metrics.json)"))
-        generative = _generative(run.metrics)
-        if generative:
-            blocks.append(generative)
+        blocks += _generative(run.metrics)
     if run.results:
         tables = run.results.get("tables") if isinstance(run.results.get("tables"), list) else []
         for t in tables:
@@ -236,9 +230,9 @@ def _results(run: RunFolder) -> list[dict[str, Any]]:
 GENERATIVE_NOTES = {"nll_skipped": "No test NLL", "sample_quality_skipped": "No sample quality"}
 
 
-def _generative(metrics: dict[str, Any]) -> dict[str, Any] | None:
+def _generative(metrics: dict[str, Any]) -> list[dict[str, Any]]:
     """The test NLL and sample quality `aekit evaluate` wrote (run.generative_metrics) as one table, with
-    the settings they depend on (k, the classifier's checksum) beside them; None when there are none."""
+    the settings they depend on (k, the classifier's checksum) beside them; [] when there are none."""
     rows: list[list[Any]] = []
     notes = [f"{what}: {metrics[key]}" for key, what in GENERATIVE_NOTES.items() if isinstance(metrics.get(key), str)]
     nll = metrics.get("nll")
@@ -255,9 +249,8 @@ def _generative(metrics: dict[str, Any]) -> dict[str, Any] | None:
         notes.insert(0, f"Sample quality in the features of the classifier trained on {quality.get('classifier', '?')}, "
                         f"SHA-256 {quality.get('classifier_sha256', '?')}: figures compare only under one checksum; "
                         "they are not Inception FIDs.")
-    if not rows and not notes:
-        return None
-    return _table(["measure", "value", "how"], rows, title="Likelihood and sample quality (metrics.json)", notes=notes)
+    title = "Likelihood and sample quality (metrics.json)"
+    return [_table(["measure", "value", "how"], rows, title=title, notes=notes)] if rows or notes else []
 
 
 def _nested(title: str, value: Any) -> dict[str, Any]:
@@ -334,15 +327,9 @@ def _summary_view(runs: list[RunFolder]) -> dict[str, Any]:
         only = next(iter(run.histories.values())) if len(run.histories) == 1 else None
         rows.append({"name": run.name, "anchor": run.anchor, "cells": [
             kind, what, data, epochs, _final(only, "train_loss"), _final(only, "val_loss"), _headline(run)]})
-    with_curves = [r for r in runs if r.histories]
-    combined = None
-    if len(runs) > 1 and len(with_curves) > 1:
-        histories = {
-            (label if label == run.name else f"{run.name}: {label}"): history
-            for run in with_curves
-            for label, history in run.histories.items()
-        }
-        combined = _curves(histories, "all-curves")
+    histories = {(label if label == run.name else f"{run.name}: {label}"): history
+                 for run in runs for label, history in run.histories.items()}
+    combined = _curves(histories, "all-curves") if sum(bool(r.histories) for r in runs) > 1 else None
     headers = ["type", "model / experiment", "data", "epochs", "final train loss", "final val loss", "result"]
     return {"headers": headers, "rows": rows, "curves": combined}
 
@@ -388,6 +375,5 @@ def write_report(run_dirs: str | Path | Sequence[str | Path], output: str | Path
     output = Path(output)
     if output.suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"report: the output file must end in .html, got {output}")
-    page = render_report([read_run_folder(d) for d in dirs], title=title)
-    atomic_write_text(output, page)
+    atomic_write_text(output, render_report([read_run_folder(d) for d in dirs], title=title))
     return output

@@ -17,8 +17,6 @@ import dataclasses
 import json
 import math
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -35,7 +33,7 @@ from ..data.batches import check_inputs, map_batches, model_device
 from ..data.datasets import list_datasets
 from ..errors import ConfigError, DataError, DataNotFoundError
 from ..models.pca import PCABaseline
-from ..registry import make_config, model_entry
+from ..registry import create_model, make_config, model_entry
 from ..training import checkpoint as ckpt
 from ..training import distributed
 from ..training.feature_classifier import (
@@ -93,13 +91,13 @@ NO_CONFIG: dict[str, Any] = {
 
 def parse_run_config(raw: dict[str, Any]) -> RunConfig:
     """Validate a whole run config (all but the data-dependent model keys)."""
-    if "model" not in raw or not isinstance(raw.get("model"), dict) or "name" not in raw["model"]:
+    if not isinstance(raw.get("model"), dict) or "name" not in raw["model"]:
         raise ConfigError(f"config: a 'model' section with a 'name' key is required (see `aekit models`; "
                           f"'{AUTO}' chooses one from the data)")
     cfg = build(RunConfig, raw, where="config")
     name = cfg.model["name"]
     entry = model_entry(AUTO_MODEL if name == AUTO else name)
-    allowed = {f for f in entry.cls.Config.__dataclass_fields__} | {"name"}
+    allowed = set(entry.cls.Config.__dataclass_fields__) | {"name"}
     for key in cfg.model:
         if key not in allowed:
             raise ConfigError(f"model: unknown key '{key}'; allowed keys: {', '.join(sorted(allowed - {'name'}))}")
@@ -188,10 +186,8 @@ def check_splits(model, splits: tuple[Dataset, Dataset | None, Dataset | None]) 
 def build_model(cfg: RunConfig, sample_shape: tuple[int, ...]):
     values = {k: v for k, v in cfg.model.items() if k != "name"}
     given = tuple(values.pop("input_shape", ()) or ())
-    if given and tuple(given) != tuple(sample_shape):
+    if given and given != tuple(sample_shape):
         raise ConfigError(f"model.input_shape {list(given)} does not match the data's sample shape {list(sample_shape)}")
-    from ..registry import create_model
-
     torch.manual_seed(cfg.train.seed)  # the same seed gives the same initial weights
     make_config(cfg.model["name"], {**values, "input_shape": sample_shape})  # validates with the shape
     return create_model(cfg.model["name"], **values, input_shape=sample_shape)
@@ -215,9 +211,8 @@ def train_model(
     models of an experiment, several to a folder (`train` makes a whole run folder instead).
     """
     if model is None:
-        model = build_checked(cfg, splits)
-    else:
-        check_splits(model, splits)
+        model = build_model(cfg, splits[0].sample_shape)
+    check_splits(model, splits)
     if tag is not None:
         budget = f" for {cfg.train.time_budget:g} s" if cfg.train.time_budget is not None else ""
         print(f"  training {tag} ({sum(p.numel() for p in model.parameters()):,} parameters) on {len(splits[0]):,} "
@@ -264,22 +259,22 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     if distributed.is_main():
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(cfg, run_dir, splits[0].sample_shape)
-    options = {} if progress is None else {"progress": progress}
-    with _names_run_dir_on_interrupt(run_dir):
-        fit(model, splits[0], splits[1], config=cfg.train, run_dir=run_dir, **options)
-    if distributed.is_main():  # the test NLL and sample quality take minutes: `aekit evaluate` adds them
-        evaluate_run(run_dir, model=model, splits=splits, nll_samples=0, quality_samples=0)
-    return run_dir
+    return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress)
 
 
-@contextmanager
-def _names_run_dir_on_interrupt(run_dir: Path) -> Iterator[None]:
-    """Ctrl-C during training carries the run folder, so the CLI can say which one to resume."""
+def _fit_and_evaluate(cfg: RunConfig, model, splits, run_dir: Path, *, progress: bool | None, **options) -> Path:
+    """`fit` into `run_dir`, then the test metrics on rank 0 (the test NLL and sample quality take
+    minutes: `aekit evaluate` adds them). Ctrl-C carries the run folder, so the CLI can name it."""
+    if progress is not None:
+        options["progress"] = progress
     try:
-        yield
+        fit(model, splits[0], splits[1], config=cfg.train, run_dir=run_dir, **options)
     except KeyboardInterrupt as err:
         err.run_dir = run_dir
         raise
+    if distributed.is_main():
+        evaluate_run(run_dir, model=model, splits=splits, nll_samples=0, quality_samples=0)
+    return run_dir
 
 
 def read_run(run_dir: str | Path) -> RunConfig:
@@ -302,14 +297,11 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
     cfg = read_run(run_dir)
     splits = load_splits(cfg)
     model = build_checked(cfg, splits)
-    train_data, val_data = splits[0], splits[1]
-    options: dict[str, Any] = {} if progress is None else {"progress": progress}
     target = cfg.train.epochs if epochs is None else epochs
-    if epochs is not None and cfg.train.time_budget is not None:
-        raise ConfigError(f"--epochs: {run_dir} trains for train.time_budget ({cfg.train.time_budget:g} s), not "
-                          "for a number of epochs; resume it without --epochs")
     if epochs is not None:
-        options["epochs"] = epochs
+        if cfg.train.time_budget is not None:
+            raise ConfigError(f"--epochs: {run_dir} trains for train.time_budget ({cfg.train.time_budget:g} s), not "
+                              "for a number of epochs; resume it without --epochs")
         if epochs != cfg.train.epochs and distributed.is_main():  # config.yaml keeps reproducing the run
             raw = yaml.safe_load((run_dir / CONFIG_FILE).read_text())
             raw["train"]["epochs"] = epochs
@@ -319,11 +311,7 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
     if done >= target and cfg.train.time_budget is None and distributed.is_main():
         print(f"{run_dir} has already trained {done} epochs (target {target}): nothing to continue; "
               f"`aekit resume {run_dir} --epochs N` with N > {done} trains longer. Evaluating it again.")
-    with _names_run_dir_on_interrupt(run_dir):
-        fit(model, train_data, val_data, config=cfg.train, run_dir=run_dir, resume=True, **options)
-    if distributed.is_main():  # the test NLL and sample quality take minutes: `aekit evaluate` adds them
-        evaluate_run(run_dir, model=model, splits=splits, nll_samples=0, quality_samples=0)
-    return run_dir
+    return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress, resume=True, epochs=target)
 
 
 def squared_error_per_sample(model, x: torch.Tensor, batch_size: int = 512) -> np.ndarray:
@@ -396,11 +384,11 @@ def generative_metrics(
 
     check_generative_options(nll_samples=nll_samples, quality_samples=quality_samples, classifier=classifier)
     metrics: dict[str, Any] = {}
-    clf = None
+    clf, n = None, min(quality_samples, len(test))
     if quality_samples:  # the cheap checks and the classifier first: nothing fails after the NLL's minutes
         reason = why_no_samples(model) or why_no_sample_quality(test.x)
-        if reason is None and min(quality_samples, len(test)) <= QUALITY_NEIGHBOURS:
-            reason = f"{min(quality_samples, len(test))} images: precision and recall need more than {QUALITY_NEIGHBOURS}"
+        if reason is None and n <= QUALITY_NEIGHBOURS:
+            reason = f"{n} images: precision and recall need more than {QUALITY_NEIGHBOURS}"
         if reason is None:
             if not is_cached(classifier, cache_dir=classifier_cache):
                 print(f"training the feature classifier on {classifier} (once: it is cached in "
@@ -424,7 +412,6 @@ def generative_metrics(
                                          **sizes)
             metrics["nll"] = {"nats": float(nll.mean()), "k": nll_samples, "binarized": binary, "n": len(nll)}
     if clf is not None:
-        n = min(quality_samples, len(test))
         samples, how = generate(model, n, train=in_memory(train, seed), seed=seed)
         quality = sample_quality(samples, test.x[:n], clf, k=QUALITY_NEIGHBOURS)
         metrics["sample_quality"] = {**quality.as_dict(), "classifier": classifier, "sampler": how}
@@ -450,12 +437,10 @@ def evaluate_run(
     if splits is None:
         splits = load_splits(cfg)
         check_splits(model, splits)
-    train_data, val_data, test = splits
-    split = "test"
-    if test is None:
-        test, split = val_data, "val"
-    if test is None:  # no test split and nothing held out: say so, and report the training data
-        test, split = train_data, "train"
+    train_data = splits[0]
+    # splits[::-1] is (test, val, train): without a test split the held-out data, else (format_metrics
+    # says so) the training data
+    split, test = next((s, d) for s, d in zip(("test", "val", "train"), splits[::-1]) if d is not None)
     test = in_memory(test, cfg.train.seed)
     metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed)}
     metrics |= generative_metrics(model, train_data, test, nll_samples=nll_samples, quality_samples=quality_samples,

@@ -46,23 +46,25 @@ from ..training.loop import TrainConfig, fit
 _FLOATS = [np.float32, np.float64]  # ints and bools are converted to float32
 
 
-def _one_line(err: Exception) -> str:
-    """sklearn's multi-line validation message as one line (dropping the echoed array)."""
-    text = re.sub(r"array=\[.*?\]\.?", "", str(err), flags=re.DOTALL)
-    return " ".join(line.strip() for line in text.splitlines() if line.strip())
-
-
-def _checked(estimator, X, y="no_validation", *, reset: bool):
-    """validate_data (floats only), with its ValueErrors turned into a one-line DataError.
+@contextmanager
+def _one_line_data_errors():
+    """sklearn's multi-line ValueErrors as one-line DataErrors (dropping the echoed array).
 
     TypeErrors (sparse input, objects that are not numbers) stay TypeErrors, as sklearn expects.
     """
     try:
-        return validate_data(estimator, X, y, reset=reset, dtype=_FLOATS)
+        yield
     except AekitError:
         raise
     except ValueError as err:
-        raise DataError(_one_line(err)) from None
+        text = re.sub(r"array=\[.*?\]\.?", "", str(err), flags=re.DOTALL)
+        raise DataError(" ".join(line.strip() for line in text.splitlines() if line.strip())) from None
+
+
+def _checked(estimator, X, y="no_validation", *, reset: bool):
+    """validate_data (floats only), with its ValueErrors as one-line DataErrors."""
+    with _one_line_data_errors():
+        return validate_data(estimator, X, y, reset=reset, dtype=_FLOATS)
 
 
 def _seed(random_state) -> int:
@@ -89,28 +91,28 @@ def _model_keys(est, x: Tensor) -> tuple[dict[str, Any], tuple[int, ...]]:
 
 def _classes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(classes_, each label's index into them), refusing targets that are not classes or one class only."""
-    try:
+    with _one_line_data_errors():
         check_classification_targets(y)
-    except ValueError as err:
-        raise DataError(_one_line(err)) from None
     classes, index = np.unique(y, return_inverse=True)
     if len(classes) < 2:
         raise DataError(f"y holds one class ({classes[0]!r}); a classifier needs at least 2 classes")
     return classes, index
 
 
-def _train_autoencoder(est, x: Tensor, seed: int):
-    """Build `est.model` for flat samples `x` (N, D) and train it; returns (model, history, shape)."""
-    params, shape = _model_keys(est, x)
+def _train_autoencoder(est, x: Tensor, seed: int) -> dict[str, list[float]]:
+    """Build `est.model` for flat samples `x` (N, D) and train it: sets `est`'s model_, input_shape_
+    and recon_loss_, returns the history."""
+    params, est.input_shape_ = _model_keys(est, x)
     with torch.random.fork_rng():  # leave the caller's global RNG as it was
         torch.manual_seed(seed)
-        model = create_model(est.model, input_shape=shape, **params)
+        est.model_ = create_model(est.model, input_shape=est.input_shape_, **params)
         with _name_the_estimator_parameter("autoencoder training", "lr"):
             history = fit(
-                model, x.reshape(-1, *shape), epochs=est.epochs, batch_size=est.batch_size, lr=est.lr,
-                optimizer=est.optimizer, seed=seed, device=est.device, progress=est.verbose,
+                est.model_, x.reshape(-1, *est.input_shape_), epochs=est.epochs, batch_size=est.batch_size,
+                lr=est.lr, optimizer=est.optimizer, seed=seed, device=est.device, progress=est.verbose,
             )
-    return model, history, shape
+    est.recon_loss_ = est.model_.config.recon_loss
+    return history
 
 
 @contextmanager
@@ -149,7 +151,7 @@ class _PredictsClasses:
         return torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
 
     def predict(self, X) -> np.ndarray:
-        proba = self.predict_proba(X)
+        proba = self.predict_proba(X)  # first: it raises NotFittedError before classes_ is read
         return self.classes_[np.argmax(proba, axis=1)]
 
 
@@ -189,8 +191,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     def fit(self, X, y=None):
         X = _checked(self, X, reset=True)
         x = torch.tensor(np.asarray(X), dtype=torch.float32)
-        self.model_, self.history_, self.input_shape_ = _train_autoencoder(self, x, _seed(self.random_state))
-        self.recon_loss_ = self.model_.config.recon_loss
+        self.history_ = _train_autoencoder(self, x, _seed(self.random_state))
         self._n_features_out = int(_batched(self.model_.encode, x[:1].reshape(1, *self.input_shape_), self.model_).shape[1])
         return self
 
@@ -203,10 +204,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     def inverse_transform(self, Z) -> np.ndarray:
         """Reconstructions (n_samples, n_features) decoded from codes Z (n_samples, n_codes)."""
         check_is_fitted(self)
-        try:
+        with _one_line_data_errors():
             Z = check_array(Z, dtype=_FLOATS)
-        except ValueError as err:
-            raise DataError(_one_line(err)) from None
         if Z.shape[1] != self._n_features_out:
             raise DataError(f"codes have {Z.shape[1]} columns but the model's code has {self._n_features_out}")
         z = torch.tensor(Z, dtype=torch.float32)
@@ -274,8 +273,7 @@ class AutoencoderClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
             where="finetune",
         )
         x = torch.tensor(np.asarray(X), dtype=torch.float32)
-        self.model_, history, self.input_shape_ = _train_autoencoder(self, x, seed)
-        self.recon_loss_ = self.model_.config.recon_loss
+        history = _train_autoencoder(self, x, seed)
         with torch.random.fork_rng():
             torch.manual_seed(seed + 1)
             self.classifier_, losses = self._finetune(x.reshape(-1, *self.input_shape_), torch.from_numpy(y_index), cfg)
@@ -291,7 +289,6 @@ class AutoencoderClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
             history = fit(classifier, (x, y), config=cfg, progress=self.verbose)
         classifier.autoencoder.requires_grad_(True)  # its decoder was frozen (unused) while fine-tuning
         return classifier.eval(), history["train_loss"]
-
 
 
 UNLABELLED = -1  # the label of an unlabelled sample, as in sklearn.semi_supervised
@@ -391,7 +388,6 @@ class SemiSupervisedClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator)
         params, shape = _model_keys(self, x)
         self.input_shape_ = shape
         return create_model(self.model, input_shape=shape, n_classes=len(self.classes_), **params)
-
 
     def score(self, X, y, sample_weight=None) -> float:
         """Accuracy on the samples whose label is not -1 (the labelled ones)."""

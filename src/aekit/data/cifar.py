@@ -62,17 +62,14 @@ def restricted_load(file: IO[bytes], *, what: str) -> Any:
         raise DataError(f"{what} is truncated or not a pickle ({type(err).__name__}: {err})") from None
 
 
-def _plain_keys(entry: dict) -> dict:
-    return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in entry.items()}
-
-
 def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """One batch file -> (images uint8 (N, 3, 32, 32), labels int64 (N,))."""
     with open(path, "rb") as f:
         entry = restricted_load(f, what=str(path))
     if not isinstance(entry, dict):
         raise DataError(f"{path} holds a {type(entry).__name__}, expected a dict with 'data' and 'labels'")
-    entry = _plain_keys(entry)
+    # the original batches are Python 2 pickles, whose keys are bytes (b"data")
+    entry = {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in entry.items()}
     if "data" not in entry or "labels" not in entry:
         raise DataError(f"{path} has keys {sorted(map(str, entry))}; a CIFAR-10 batch has 'data' and 'labels'")
     data, labels = entry["data"], np.asarray(entry["labels"])

@@ -67,17 +67,11 @@ class Dataset:
             raise DataError(f"val_fraction must be between 0 and 1, got {val_fraction}")
         n = len(self)
         rng = np.random.default_rng(seed)
-        if self.y is not None:
-            y = self.y.numpy()
-            val_idx = []
-            for label in np.unique(y):
-                members = rng.permutation(np.flatnonzero(y == label))
-                val_idx.extend(members[: int(round(len(members) * val_fraction))])
-            val_mask = np.zeros(n, dtype=bool)
-            val_mask[val_idx] = True
-        else:
-            val_mask = np.zeros(n, dtype=bool)
-            val_mask[rng.permutation(n)[: int(round(n * val_fraction))]] = True
+        y = self.y.numpy() if self.y is not None else np.zeros(n)  # unlabelled: one stratum
+        val_mask = np.zeros(n, dtype=bool)
+        for label in np.unique(y):
+            members = rng.permutation(np.flatnonzero(y == label))
+            val_mask[members[: int(round(len(members) * val_fraction))]] = True
         if val_mask.all() or not val_mask.any():
             raise DataError(f"{self.name}: {n} samples are too few to split with val_fraction {val_fraction}")
         return self.subset(np.flatnonzero(~val_mask)), self.subset(np.flatnonzero(val_mask))
@@ -120,15 +114,18 @@ def class_indices(train: Dataset, *others: Dataset) -> list[Dataset]:
 SCALES = ("auto", "minmax", "none")
 
 
+def is_integral(dtype: np.dtype) -> bool:
+    """Integers and booleans: never NaN, and divided by 255 (or their maximum) by scale "auto"."""
+    return dtype == np.bool_ or np.issubdtype(dtype, np.integer)
+
+
 def check_scalable(array: np.ndarray, *, name: str, scale: str) -> None:
     """What every scaling needs: a known `scale`, some samples, real numbers."""
     if array.size == 0:
         raise DataError(f"{name}: the data set is empty")
     if scale not in SCALES:
         raise DataError(f"{name}: scale {scale!r} is not allowed; choose auto, minmax or none")
-    if array.dtype != np.bool_ and not (
-        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
-    ):
+    if not (is_integral(array.dtype) or np.issubdtype(array.dtype, np.floating)):
         raise DataError(f"{name}: values must be real numbers, got dtype {array.dtype}")
 
 
@@ -142,7 +139,7 @@ def unit_map(dtype: np.dtype, lo: float, hi: float, scale: str = "auto") -> tupl
     if scale == "none":
         return 0.0, 1.0
     if scale == "auto" and lo >= 0:
-        if np.issubdtype(dtype, np.integer) or dtype == np.bool_:
+        if is_integral(dtype):
             return 0.0, 255.0 if dtype == np.uint8 or 1 < hi <= 255 else max(hi, 1.0)
         if hi <= 1:
             return 0.0, 1.0
@@ -150,7 +147,7 @@ def unit_map(dtype: np.dtype, lo: float, hi: float, scale: str = "auto") -> tupl
 
 
 def _finite_float32(array: np.ndarray, name: str) -> np.ndarray:
-    if np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_:
+    if is_integral(array.dtype):
         return array.astype(np.float32)
     with np.errstate(over="ignore"):  # values beyond float32 become inf, refused just below
         out = array.astype(np.float32, copy=False)

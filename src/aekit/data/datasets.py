@@ -9,30 +9,27 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, DataError
+from . import cifar, text  # noqa: F401  (they register their data sets)
 from .core import _DATASETS, Dataset, DatasetEntry, data_dir, register_dataset
 from .download import RemoteFile, ensure_files
+from .files import load_path
 from .idx import read_idx
 
 SPLITS = ("train", "test")
+DIGITS = [str(i) for i in range(10)]  # the class names of digit data sets
 
 
 def list_datasets() -> list[str]:
-    _ensure_loaded()
     return sorted(_DATASETS)
 
 
 def dataset_entry(name: str) -> DatasetEntry:
-    _ensure_loaded()
     if name not in _DATASETS:
         raise ConfigError(
             f"data.name: unknown data set {name!r}; choose one of: {', '.join(sorted(_DATASETS))}, "
             "or give a path to a .npy/.npz/.csv file or an image folder"
         )
     return _DATASETS[name]
-
-
-def _ensure_loaded() -> None:
-    from . import cifar, files, text  # noqa: F401  (registers loaders of other modules)
 
 
 def load_dataset(
@@ -42,13 +39,10 @@ def load_dataset(
 
     layout: how a user's 4-D image arrays are stored, "auto", "nchw" or "nhwc" (files.to_nchw).
     """
-    _ensure_loaded()
     if split not in SPLITS:
         raise ConfigError(f"split {split!r} is not allowed; choose one of: {', '.join(SPLITS)}")
     path = Path(name).expanduser()
     if name not in _DATASETS and (path.exists() or path.suffix in (".npy", ".npz", ".csv")):
-        from .files import load_path
-
         data = load_path(path, split=split, layout=layout)
         data.source = str(path.resolve())  # found from anywhere, as config.yaml records it
         return data
@@ -76,7 +70,7 @@ _MNIST_FAMILY = {
             "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
             "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
         },
-        [str(i) for i in range(10)],
+        DIGITS,
         "MNIST handwritten digits, 60,000 + 10,000, 1x28x28 (CC BY-SA 3.0)",
     ),
     "fashion-mnist": (
@@ -137,7 +131,7 @@ for _name in _MNIST_FAMILY:
 def _mnist_mini(split: str, folder: Path) -> Dataset:
     bundled = resources.files("aekit.data") / "bundled" / "mnist-mini"
     images, labels = (Path(str(bundled / f)) for f in _IDX_NAMES[split])
-    return idx_pair(images, labels, name="mnist-mini", classes=[str(i) for i in range(10)])
+    return idx_pair(images, labels, name="mnist-mini", classes=DIGITS)
 
 
 @register_dataset("digits", "scikit-learn's 1,797 8x8 handwritten digits (shipped with scikit-learn); test = last 20%")
@@ -149,4 +143,4 @@ def _digits(split: str, folder: Path) -> Dataset:
     y = torch.from_numpy(bunch.target.astype(np.int64))
     cut = int(len(x) * 0.8)
     sl = slice(0, cut) if split == "train" else slice(cut, None)
-    return Dataset(x[sl], y[sl], name="digits", classes=[str(i) for i in range(10)])
+    return Dataset(x[sl], y[sl], name="digits", classes=DIGITS)

@@ -49,20 +49,18 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     path = Path(path).expanduser()
     if not path.exists():
         raise DataError(f"{path} does not exist; give a .npy, .npz or .csv file or a folder of images")
-    like = None  # what the samples are scaled like: the training part, for an npz test part
+    y = classes = like = None  # like: what the samples are scaled like (an npz test part: its training part)
     if path.is_dir():
         x, y, classes = _image_folder(path)
     elif path.suffix == ".npy":
-        x, y, classes = _npy(path), None, None
+        x = _npy(path)
     elif path.suffix == ".npz":
         x, y, like = _npz(path, split)
-        classes = None
     elif path.suffix == ".csv":
         x, y = _csv(path)
-        classes = None
     else:
         raise DataError(f"{path}: unsupported file type {path.suffix!r}; use .npy, .npz, .csv or a folder of images")
-    if split == "test" and not (path.suffix == ".npz"):
+    if split == "test" and path.suffix != ".npz":
         raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
     if np.ndim(x) < 2:
         raise DataError(
@@ -85,11 +83,9 @@ def _labels(y: np.ndarray, n: int, path: Path) -> np.ndarray:
     y = np.asarray(y).reshape(-1)
     if len(y) != n:
         raise DataError(f"{path}: {n} samples but {len(y)} labels")
-    if not np.issubdtype(y.dtype, np.integer):
-        if np.issubdtype(y.dtype, np.floating) and np.isfinite(y).all() and np.all(np.mod(y, 1) == 0):
-            y = y.astype(np.int64)
-        else:
-            raise DataError(f"{path}: labels must be integers, got {y.dtype}")
+    whole = np.issubdtype(y.dtype, np.floating) and np.isfinite(y).all() and np.all(np.mod(y, 1) == 0)
+    if not (np.issubdtype(y.dtype, np.integer) or whole):
+        raise DataError(f"{path}: labels must be integers, got {y.dtype}")
     return y.astype(np.int64)
 
 
@@ -114,17 +110,17 @@ def _npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None, np.ndar
 
 
 def _npz_part(arrays: dict[str, np.ndarray], split: str, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    suffix = "_test" if split == "test" else "_train"
-    for xk, yk in ((f"x{suffix}", f"y{suffix}"), ("x", "y"), ("X", "y"), ("data", "labels")):
-        if xk in arrays:
-            if split == "test" and xk in ("x", "X", "data"):
-                break
-            return arrays[xk], arrays.get(yk)
+    names = ", ".join(sorted(arrays))
     if split == "test":
-        raise NoTestSplitError(f"{path} holds no x_test array; its arrays are: {', '.join(sorted(arrays))}")
+        if "x_test" not in arrays:
+            raise NoTestSplitError(f"{path} holds no x_test array; its arrays are: {names}")
+        return arrays["x_test"], arrays.get("y_test")
+    for xk, yk in (("x_train", "y_train"), ("x", "y"), ("X", "y"), ("data", "labels")):
+        if xk in arrays:
+            return arrays[xk], arrays.get(yk)
     if len(arrays) == 1:
         return next(iter(arrays.values())), None
-    raise DataError(f"{path}: name the arrays x (and y) or x_train/y_train; found: {', '.join(sorted(arrays))}")
+    raise DataError(f"{path}: name the arrays x (and y) or x_train/y_train; found: {names}")
 
 
 def _csv(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
@@ -133,13 +129,7 @@ def _csv(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     numpy's C parser reads the features straight into float32 and the labels into float64: a 22 MB
     CSV peaks at about 2x its final array (a list of Python strings took 19x the file).
     """
-    header, skip = _csv_header(path)
-    try:
-        with open(path, newline="") as f:
-            first = next((r for r in csv.reader(f) if r), [])
-    except (UnicodeDecodeError, csv.Error) as err:  # _csv_header read the start; this is the same file
-        raise DataError(f"{path} is not a readable text CSV file ({str(err).splitlines()[0]})") from None
-    width = len(header) if header else len(first)
+    header, skip, width = _csv_header(path)
     index_col = 1 if header and header[0] == "" and width > 1 else 0  # an unnamed first column: pandas' index
     label_col = next((header.index(k) for k in ("label", "y", "class", "target") if header and k in header), None)
     features = [i for i in range(index_col, width) if i != label_col]
@@ -156,8 +146,8 @@ def _csv(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     return table, labels
 
 
-def _csv_header(path: Path) -> tuple[list[str] | None, int]:
-    """(the header row lower-cased, or None; how many lines precede the data)."""
+def _csv_header(path: Path) -> tuple[list[str] | None, int, int]:
+    """(the header row lower-cased, or None; how many lines precede the data; values a row)."""
     try:
         with open(path, newline="") as f:
             reader = csv.reader(f)
@@ -171,10 +161,10 @@ def _csv_header(path: Path) -> tuple[list[str] | None, int]:
     try:
         [float(v) for v in first]
     except ValueError:
-        return [h.lower() for h in first], line
+        return [h.lower() for h in first], line, len(first)
     if len(first) >= 3 and first == [str(i) for i in range(len(first))]:  # pandas' names for unnamed columns
-        return first, line
-    return None, line - 1
+        return first, line, len(first)
+    return None, line - 1, len(first)
 
 
 def _csv_problem(path: Path, skip: int, width: int) -> DataError:
@@ -232,8 +222,7 @@ def _image_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] 
     sizes = {im.size for im in images}
     if len(sizes) > 1:
         raise DataError(f"{path}: images differ in size ({sorted(sizes)[:3]}...); resize them to one size first")
-    arrays = [np.asarray(im) for im in images]
-    x = np.stack(arrays)  # (N, H, W) or (N, H, W, 3)
+    x = np.stack([np.asarray(im) for im in images])  # (N, H, W) or (N, H, W, 3)
     x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)  # -> (N, C, H, W)
     if subdirs:
         return x, np.array([label for label, _ in files]), [name for name, _ in groups]

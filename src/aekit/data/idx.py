@@ -32,26 +32,23 @@ def read_idx(path: str | Path, *, mmap: bool = False) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"IDX file {path} does not exist")
-    if path.suffix == ".gz":
+    gzipped = path.suffix == ".gz"
+    if gzipped:
         try:
             with gzip.open(path, "rb") as f:
                 data = f.read()
         except (OSError, EOFError, zlib.error) as err:  # zlib.error: a corrupt compressed stream
             raise DataError(f"{path} is truncated or not gzip ({err}); download it again") from None
-        dtype, shape, offset = _parse_header(data[:64], path)
-        expected = math.prod(shape) * dtype.itemsize
-        if len(data) - offset != expected:
-            raise DataError(
-                f"{path} is truncated: header promises {expected} data bytes, found {len(data) - offset}"
-            )
-        return np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape)
-    with open(path, "rb") as f:
-        head = f.read(64)
+        head, size = data[:64], len(data)
+    else:
+        with open(path, "rb") as f:
+            head, size = f.read(64), path.stat().st_size
     dtype, shape, offset = _parse_header(head, path)
     expected = math.prod(shape) * dtype.itemsize
-    found = path.stat().st_size - offset
-    if found != expected:
-        raise DataError(f"{path} is truncated: header promises {expected} data bytes, found {found}")
+    if size - offset != expected:
+        raise DataError(f"{path} is truncated: header promises {expected} data bytes, found {size - offset}")
+    if gzipped:
+        return np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape)
     if mmap:
         return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
     return np.fromfile(path, dtype=dtype, offset=offset).reshape(shape)

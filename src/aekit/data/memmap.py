@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from ..errors import DataError
-from .core import check_scalable, unit_map
+from .core import check_scalable, is_integral, unit_map
 
 CHUNK_BYTES = 32 * 2**20  # bytes read at a time when scanning a whole array
 
@@ -48,9 +48,7 @@ class MemmapArray:
     ) -> None:
         if array.ndim < 2:
             raise DataError(f"expected (N, features) or (N, C, H, W) samples, got an array of shape {array.shape}")
-        if array.dtype != np.bool_ and not (
-            np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
-        ):
+        if not (is_integral(array.dtype) or np.issubdtype(array.dtype, np.floating)):
             raise DataError(f"values must be real numbers, got dtype {array.dtype}")
         self.array = array
         self.offset, self.divisor = float(offset), float(divisor)
@@ -66,7 +64,7 @@ class MemmapArray:
         check_scalable(array, name=name, scale=scale)
         if scale == "none" or (scale == "auto" and array.dtype == np.uint8):  # known without a pass
             return cls(array, divisor=255.0 if scale == "auto" else 1.0)
-        integer = np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_
+        integer = is_integral(array.dtype)
         lo, hi = math.inf, -math.inf
         rows, reader = chunk_rows(math.prod(array.shape[1:]) * array.dtype.itemsize), RowFile.of(array)
         for start in range(0, len(array), rows):

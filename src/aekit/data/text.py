@@ -16,6 +16,7 @@ import re
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +164,11 @@ def _npz_ranks(path: Path, split: str) -> tuple[list[np.ndarray], np.ndarray]:
     return ranks, y.astype(np.int64)
 
 
+@register_dataset(
+    "imdb",
+    "IMDb movie reviews, 25,000 + 25,000, negative/positive; word-index sequences (512 words, "
+    "10,000-word vocabulary) scaled to [0, 1]",
+)
 def load_imdb(
     split: str,
     folder: Path,
@@ -207,18 +213,9 @@ def load_imdb(
     return Dataset(torch.from_numpy(x), torch.from_numpy(y), name="imdb", classes=list(IMDB_CLASSES), meta=meta)
 
 
-@register_dataset(
-    "imdb",
-    "IMDb movie reviews, 25,000 + 25,000, negative/positive; word-index sequences (512 words, "
-    "10,000-word vocabulary) scaled to [0, 1]",
+register_dataset("imdb-bow", "IMDb movie reviews as multi-hot bags of the 10,000 most frequent words")(
+    partial(load_imdb, representation="bow")
 )
-def _imdb(split: str, folder: Path) -> Dataset:
-    return load_imdb(split, folder)
-
-
-@register_dataset("imdb-bow", "IMDb movie reviews as multi-hot bags of the 10,000 most frequent words")
-def _imdb_bow(split: str, folder: Path) -> Dataset:
-    return load_imdb(split, folder, representation="bow")
 
 
 # --- TF-IDF / bag-of-words corpora ---------------------------------------------------------------
@@ -356,6 +353,11 @@ def read_jsonl(path: Path, *, text_key: str = "text", label_key: str = "label") 
     return texts, labels
 
 
+@register_dataset(
+    "bbc-news",
+    "BBC News, 2,225 articles in 5 topics (Greene & Cunningham 2006); TF-IDF of 2,000 words, "
+    "seeded stratified 80/20 split",
+)
 def load_bbc_news(
     split: str,
     folder: Path,
@@ -380,15 +382,6 @@ def load_bbc_news(
     return train if split == "train" else test
 
 
-@register_dataset(
-    "bbc-news",
-    "BBC News, 2,225 articles in 5 topics (Greene & Cunningham 2006); TF-IDF of 2,000 words, "
-    "seeded stratified 80/20 split",
+register_dataset("bbc-news-bow", "BBC News as binary bags of its 2,000 most frequent words, 80/20 split")(
+    partial(load_bbc_news, representation="bow")
 )
-def _bbc_news(split: str, folder: Path) -> Dataset:
-    return load_bbc_news(split, folder)
-
-
-@register_dataset("bbc-news-bow", "BBC News as binary bags of its 2,000 most frequent words, 80/20 split")
-def _bbc_news_bow(split: str, folder: Path) -> Dataset:
-    return load_bbc_news(split, folder, representation="bow")

@@ -48,14 +48,8 @@ class AdversarialAutoencoder(GaussianPrior, DenseAutoencoder):
 
     Config = AAEConfig
 
-    @staticmethod
-    def small_config(shape: tuple[int, ...]) -> dict:
-        """A quick-to-train size for tests."""
-        return {"hidden": (128,), "code_size": 8, "discriminator_hidden": (64,)}
-
     def __init__(self, config: AAEConfig) -> None:
         super().__init__(config)
-        self.prior_std = config.prior_std
         # (B, code_size) -> (B, 1) logit of "drawn from the prior"
         self.discriminator = mlp([config.code_size, *config.discriminator_hidden, 1], "leaky_relu")
 
@@ -75,7 +69,6 @@ class AdversarialAutoencoder(GaussianPrior, DenseAutoencoder):
         z = output.z.detach().float()
         prior = self.prior_std * torch.randn_like(z)
         real, fake = self.discriminator(prior), self.discriminator(z)
-        d_loss = F.binary_cross_entropy_with_logits(real, torch.ones_like(real)) + F.binary_cross_entropy_with_logits(
-            fake, torch.zeros_like(fake)
-        )
+        d_loss = F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+        d_loss = d_loss + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
         return {**super().loss(x, output, y=y), "discriminator_loss": d_loss}

@@ -101,12 +101,8 @@ class Autoencoder(nn.Module):
     def loss(self, x: Tensor, output: Output, *, y: Tensor | None = None) -> dict[str, Tensor]:
         """{"loss": what the trainer minimises, "recon": ..., one entry per penalty}."""
         recon = self.reconstruction_loss(x, output)
-        terms = {"recon": recon, **self.penalties(x, output)}
-        total = recon
-        for key, value in terms.items():
-            if key != "recon":
-                total = total + value
-        return {"loss": total, **terms}
+        penalties = self.penalties(x, output)
+        return {"loss": sum(penalties.values(), recon), "recon": recon, **penalties}
 
     def optimizer_groups(self) -> dict[str, list[nn.Parameter]]:
         """The parameters of each optimiser, keyed by the loss entry it minimises; "loss" comes first.
@@ -169,12 +165,7 @@ class Autoencoder(nn.Module):
 
     def check_data(self, x: Tensor) -> None:
         """Raise DataError when `x` (N, *input_shape) cannot be fed to this model."""
-        check_samples(x, self.config.input_shape)
-        if self.config.recon_loss == "bce" and (x.min() < 0 or x.max() > 1):
-            raise DataError(
-                f"recon_loss 'bce' needs data in [0, 1] but values span [{x.min().item():.3g}, "
-                f"{x.max().item():.3g}]; scale the data or use recon_loss 'mse'"
-            )
+        check_samples(x, self.config.input_shape, recon_loss=self.config.recon_loss)
 
     # --- using a trained model ----------------------------------------------------------------------
     def encode_array(self, x: Any, *, batch_size: int = 1024) -> np.ndarray:
@@ -194,8 +185,9 @@ class Autoencoder(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
-def check_samples(x: Tensor, input_shape: tuple[int, ...]) -> None:
-    """Raise DataError unless `x` is a non-empty, finite batch (N, *input_shape), or flat (N, prod(input_shape))."""
+def check_samples(x: Tensor, input_shape: tuple[int, ...], *, recon_loss: str | None = None) -> None:
+    """Raise DataError unless `x` is a non-empty, finite batch (N, *input_shape), or flat
+    (N, prod(input_shape)), and in [0, 1] for recon_loss "bce"."""
     shape = tuple(input_shape)
     if x.ndim < 2 or (tuple(x.shape[1:]) != shape and math.prod(x.shape[1:]) != math.prod(shape)):
         raise DataError(
@@ -205,6 +197,11 @@ def check_samples(x: Tensor, input_shape: tuple[int, ...]) -> None:
         raise DataError("the data set is empty")
     if not torch.isfinite(x).all():
         raise DataError("the data contains NaN or infinite values; clean or impute them first")
+    if recon_loss == "bce" and (x.min() < 0 or x.max() > 1):
+        raise DataError(
+            f"recon_loss 'bce' needs data in [0, 1] but values span [{x.min().item():.3g}, "
+            f"{x.max().item():.3g}]; scale the data or use recon_loss 'mse'"
+        )
 
 
 def flatten(x: Tensor) -> Tensor:

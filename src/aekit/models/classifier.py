@@ -7,10 +7,6 @@ rebuild it like every model and `fit(run_dir=...)`, resume and `aekit.load_model
 dict holds the cross-entropy ("loss"), "accuracy" and "error" (1 - accuracy); the trainer logs them
 as train_/val_ entries, and since the trainer's `monitor` is minimised, monitor "val_loss" or
 "val_error" (never "val_accuracy").
-
-`ClassifierMixin` gives it (and the semi-supervised models) `predict_proba`, `predict` and
-`accuracy`; `check_class_labels` checks their labels. `select_labels` picks the seeded, stratified
-labelled subset of a semi-supervised experiment.
 """
 
 from __future__ import annotations
@@ -25,10 +21,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import check, to_dict
-from ..data.batches import as_tensors, map_batches
+from ..data.batches import as_tensors, eval_mode, map_batches
 from ..data.core import Dataset
 from ..errors import ConfigError, DataError
-from ..registry import create_model, make_config, register_model
+from ..registry import create_model, make_config, model_kind, register_model
 from .base import Autoencoder
 
 _WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)  # what counts as "a layer" for freeze=k
@@ -59,6 +55,11 @@ class ClassifierMixin:
 
     n_classes: int
 
+    def check_labels(self, y: Tensor) -> None:
+        """Integer class indices (N,) in [0, n_classes), or -1 for unlabelled rows in a semi-supervised
+        model; the trainer calls this once per data set."""
+        check_class_labels(y, self.n_classes, unlabelled=model_kind(self) == "semi-supervised")
+
     def predict_proba(self, x: Tensor, *, batch_size: int = 1024) -> Tensor:
         """(N, *input_shape) -> (N, n_classes) class probabilities, in eval mode."""
         return map_batches(self, x, lambda xb: F.softmax(self(xb).logits.float(), dim=1), batch_size=batch_size)
@@ -87,6 +88,17 @@ def check_class_labels(y: Tensor, n_classes: int, *, unlabelled: bool = False) -
         hint = (f"; -1 marks {missing} samples as unlabelled, which needs a semi-supervised model such as "
                 "ladder or m2 (or leave those samples out)") if missing else ""
         raise DataError(f"labels must be in {allowed}, got values from {int(y.min())} to {int(y.max())}{hint}")
+
+
+def labelled_terms(ce_logits: Tensor, logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """(the cross-entropy of `ce_logits` (B, C) averaged over the labelled rows, the share of those rows
+    that `logits` misclassifies), both 0 without any; y (B,) holds -1 on the unlabelled rows, which
+    the cross-entropy ignores (they get no gradient from it)."""
+    labelled = y >= 0
+    n_labelled = labelled.sum().clamp(min=1)  # a tensor: no read-back to the host
+    supervised = F.cross_entropy(ce_logits, y.long(), ignore_index=-1, reduction="sum") / n_labelled
+    error = ((logits.argmax(dim=1) != y) & labelled).sum() / n_labelled
+    return supervised, error.detach().float()
 
 
 @register_model("encoder-classifier", kind="classifier")
@@ -137,45 +149,33 @@ class EncoderClassifier(ClassifierMixin, nn.Module):
         ae = self.autoencoder
         device = next(ae.parameters()).device
         params = list(ae.parameters())
-        was_training = ae.training
-        ae.eval()
-        try:
-            with torch.enable_grad():
-                z = ae.encode(torch.zeros(2, *self.input_shape, device=device))
-                grads = torch.autograd.grad(z.float().sum(), params, allow_unused=True)
-        finally:
-            ae.train(was_training)
+        with eval_mode(ae), torch.enable_grad():
+            z = ae.encode(torch.zeros(2, *self.input_shape, device=device))
+            grads = torch.autograd.grad(z.float().sum(), params, allow_unused=True)
         return int(z[0].numel()), [p for p, g in zip(params, grads) if g is not None]
 
     def _freeze(self, freeze: Any, used: list[nn.Parameter]) -> list[nn.Module]:
         """Set requires_grad False on the frozen weights; return the modules to keep in eval mode."""
-        leaves = [m for m in self.autoencoder.modules() if not list(m.children())]
-
         def is_used(m: nn.Module) -> bool:
             return any(p is u for p in m.parameters(recurse=False) for u in used)
 
-        def is_unused_weighted(m: nn.Module) -> bool:
-            return any(True for _ in m.parameters(recurse=False)) and not is_used(m)
-
-        layer_starts = [i for i, m in enumerate(leaves) if isinstance(m, _WEIGHTED) and is_used(m)]
+        # the leaf modules, less those with weights `encode` does not use (the decoder's: never frozen)
+        leaves = [m for m in self.autoencoder.modules() if not list(m.children())]
+        leaves = [m for m in leaves if is_used(m) or not list(m.parameters(recurse=False))]
+        starts = [i for i, m in enumerate(leaves) if isinstance(m, _WEIGHTED) and is_used(m)]
         if freeze == "none":
             return []
         if freeze == "all":
-            k = len(layer_starts)
-        elif isinstance(freeze, int) and not isinstance(freeze, bool) and 0 <= freeze <= len(layer_starts):
-            k = freeze
+            frozen = leaves if starts else []
+        elif isinstance(freeze, int) and not isinstance(freeze, bool) and 0 <= freeze <= len(starts):
+            # layer i: its weight module and what follows it (batch norm, activation, dropout) up to the next
+            end = starts[freeze] if freeze < len(starts) else len(leaves)
+            frozen = leaves[starts[0] : end] if freeze > 0 else []
         else:
             raise ConfigError(
                 f"freeze: {freeze!r} is not allowed; choose 'all', 'none' or a number of encoder layers "
-                f"from 0 to {len(layer_starts)}"
+                f"from 0 to {len(starts)}"
             )
-        if k == 0:
-            return []
-        # layer i = its weight module and what follows it (batch norm, activation, dropout) up to the next one
-        end = layer_starts[k] if k < len(layer_starts) else len(leaves)
-        frozen = [m for m in leaves[layer_starts[0] : end] if not is_unused_weighted(m)]
-        if freeze == "all":
-            frozen = [m for m in leaves if not is_unused_weighted(m)]
         for m in frozen:
             m.requires_grad_(False)
         return frozen
@@ -193,10 +193,6 @@ class EncoderClassifier(ClassifierMixin, nn.Module):
     def forward(self, x: Tensor) -> ClassifierOutput:
         z = self.autoencoder.encode(x).flatten(1)  # (B, *input_shape) -> (B, code_size); feature maps flattened
         return ClassifierOutput(logits=self.head(z), z=z)
-
-    def check_labels(self, y: Tensor) -> None:
-        """Integer class indices in [0, n_classes); the trainer calls this once per data set."""
-        check_class_labels(y, self.n_classes)
 
     def loss(self, x: Tensor, output: ClassifierOutput, *, y: Tensor | None = None) -> dict[str, Tensor]:
         """{"loss": cross-entropy, "accuracy", "error": 1 - accuracy}, means over the batch.

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..config import check, non_negative
 from ..registry import register_model
 from .base import Activation, Output, flatten
-from .dense import DenseAutoencoder, DenseConfig
+from .dense import DenseAutoencoder, DenseConfig, linears
 
 CLOSED_FORM_ACTIVATIONS = ("sigmoid", "tanh", "linear")  # slopes computable from the code itself
 
@@ -43,7 +43,6 @@ class ContractiveAutoencoder(DenseAutoencoder):
 
     Config = ContractiveConfig
 
-
     def __init__(self, config: ContractiveConfig) -> None:
         super().__init__(config)
         layers = config.encoder_layers()
@@ -54,7 +53,8 @@ class ContractiveAutoencoder(DenseAutoencoder):
 
     def forward(self, x: Tensor) -> Output:
         x_flat = flatten(x)
-        if self._needs_input_graph() and not x_flat.requires_grad:
+        needs_graph = self.config.contractive_weight > 0 and not self.closed_form and torch.is_grad_enabled()
+        if needs_graph and not x_flat.requires_grad:
             x_flat = x_flat.detach().requires_grad_(True)  # so the penalty can differentiate z by x
         z = self.encoder(x_flat)
         logits = self.decode_logits(z)
@@ -83,11 +83,8 @@ class ContractiveAutoencoder(DenseAutoencoder):
             norm = self._autograd_norm(x_flat, self.encoder(x_flat), create_graph=grad_on)
         return norm if grad_on else norm.detach()
 
-    def _needs_input_graph(self) -> bool:
-        return self.config.contractive_weight > 0 and not self.closed_form and torch.is_grad_enabled()
-
     def _closed_form_norm(self, z: Tensor) -> Tensor:
-        weight = next(m for m in self.encoder if isinstance(m, nn.Linear)).weight  # (k, D)
+        weight = linears(self.encoder)[0].weight  # (k, D)
         name = self.config.code_activation
         slope = z * (1 - z) if name == "sigmoid" else 1 - z**2 if name == "tanh" else torch.ones_like(z)
         return (slope.pow(2) * weight.pow(2).sum(dim=1)).sum(dim=1).mean()  # (B, k) * (k,) -> scalar

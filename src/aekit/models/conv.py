@@ -87,13 +87,14 @@ class Unpool2d(nn.Module):
         return out
 
 
+def norm_act(channels: int, act: str, batch_norm: bool) -> list[nn.Module]:
+    """What follows a hidden conv: [BatchNorm2d], activation."""
+    return [nn.BatchNorm2d(channels), activation(act)] if batch_norm else [activation(act)]
+
+
 def conv_block(c_in: int, c_out: int, k: int, act: str, batch_norm: bool) -> nn.Sequential:
     """Same-size conv (+ batch norm) + activation."""
-    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, k, padding=k // 2)]
-    if batch_norm:
-        layers.append(nn.BatchNorm2d(c_out))
-    layers.append(activation(act))
-    return nn.Sequential(*layers)
+    return nn.Sequential(nn.Conv2d(c_in, c_out, k, padding=k // 2), *norm_act(c_out, act, batch_norm))
 
 
 class UpBlock(nn.Module):
@@ -108,12 +109,7 @@ class UpBlock(nn.Module):
         else:
             self.up = Unpool2d() if kind == "unpool" else nn.Upsample(scale_factor=2, mode="nearest")
             self.conv = nn.Conv2d(c_in, c_out, k, padding=k // 2)
-        tail: list[nn.Module] = []
-        if not last:
-            if batch_norm:
-                tail.append(nn.BatchNorm2d(c_out))
-            tail.append(activation(act))
-        self.tail = nn.Sequential(*tail)
+        self.tail = nn.Sequential() if last else nn.Sequential(*norm_act(c_out, act, batch_norm))
 
     def forward(self, x: Tensor, indices: Tensor | None = None) -> Tensor:
         if self.kind == "transpose":
@@ -133,7 +129,6 @@ class ConvAutoencoder(Autoencoder):
     """
 
     Config = ConvConfig
-
 
     def __init__(self, config: ConvConfig) -> None:
         super().__init__(config)

@@ -54,7 +54,6 @@ class DenoisingAutoencoder(DenseAutoencoder):
 
     Config = DenoisingConfig
 
-
     def corrupt(self, x: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
         """A corrupted copy of `x` (any mode; `forward` calls it in training mode only).
 

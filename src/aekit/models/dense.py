@@ -68,23 +68,6 @@ def _per_layer(key: str, value: T | tuple[T, ...], n: int, what: str) -> list[T]
     return list(value)
 
 
-def _mirror(
-    key: str, value: T | tuple[T, ...] | None, enc_key: str, enc_hidden: list[T], enc_value, n: int
-) -> list[T]:
-    """Decoder hidden-layer values: `value` if given, else the encoder's hidden-layer values reversed."""
-    if value is not None:
-        return _per_layer(key, value, n, "one per decoder hidden layer")
-    if not isinstance(enc_value, tuple):  # one value for every encoder hidden layer: same in the decoder
-        return [enc_value] * n
-    check(
-        len(enc_hidden) == n,
-        key,
-        f"cannot mirror the per-layer {enc_key} ({len(enc_hidden)} encoder hidden layers) onto "
-        f"{n} decoder hidden layers; give {key} explicitly ({n} entries)",
-    )
-    return enc_hidden[::-1]
-
-
 @dataclass(frozen=True, kw_only=True)
 class DenseConfig(AutoencoderConfig):
     hidden: tuple[int, ...] = (1000, 500, 250)  # encoder widths between input and code
@@ -130,45 +113,28 @@ class DenseConfig(AutoencoderConfig):
     def decoder_widths(self) -> tuple[int, ...]:
         return tuple(reversed(self.hidden)) if self.decoder_hidden is None else self.decoder_hidden
 
+    @property
+    def _hidden_acts(self) -> Activation | tuple[Activation, ...]:
+        """`hidden_activations`, or the one `activation` of every hidden layer."""
+        return self.activation if self.hidden_activations is None else tuple(self.hidden_activations)
+
     def encoder_layers(self) -> list[Layer]:
         """input -> hidden... -> code, one Layer each (len(hidden) + 1)."""
-        n = len(self.hidden) + 1
         widths = [self.input_dim, *self.hidden, self.code_size]
-        acts = self._hidden_activations() + [self.code_activation]
+        acts = _per_layer("hidden_activations", self._hidden_acts, len(self.hidden), "one per hidden layer")
         bns = self._encoder_values("batch_norm", False)
         drops = self._encoder_values("dropout", 0.0)
-        return [Layer(widths[i], widths[i + 1], acts[i], bns[i], drops[i]) for i in range(n)]
+        return [Layer(*spec) for spec in zip(widths, widths[1:], [*acts, self.code_activation], bns, drops)]
 
     def decoder_layers(self) -> list[Layer]:
         """code -> decoder hidden... -> input-sized logits, one Layer each; the last is linear and plain."""
         n = len(self.decoder_widths)
         widths = [self.code_size, *self.decoder_widths, self.input_dim]
-        hidden_acts = self._hidden_activations()
-        acts = _mirror(
-            "decoder_activations", self.decoder_activations, "hidden_activations", hidden_acts,
-            self.hidden_activations if self.hidden_activations is not None else self.activation, n,
-        )
-        bns = _mirror(
-            "decoder_batch_norm", self.decoder_batch_norm, "batch_norm",
-            self._encoder_values("batch_norm", False)[:-1], self.batch_norm, n,
-        )
-        drops = _mirror(
-            "decoder_dropout", self.decoder_dropout, "dropout",
-            self._encoder_values("dropout", 0.0)[:-1], self.dropout, n,
-        )
-        layers = [Layer(widths[i], widths[i + 1], acts[i], bns[i], drops[i]) for i in range(n)]
-        return layers + [Layer(widths[-2], widths[-1])]
-
-    def _hidden_activations(self) -> list[str]:
-        if self.hidden_activations is None:
-            return [self.activation] * len(self.hidden)
-        n = len(self.hidden)
-        check(
-            len(self.hidden_activations) == n,
-            "hidden_activations",
-            f"needs {n} entries (one per hidden layer), got {len(self.hidden_activations)}",
-        )
-        return list(self.hidden_activations)
+        acts = self._decoder_values("decoder_activations", "hidden_activations", self._hidden_acts, n)
+        bns = self._decoder_values("decoder_batch_norm", "batch_norm", self.batch_norm, n)
+        drops = self._decoder_values("decoder_dropout", "dropout", self.dropout, n)
+        hidden = [Layer(*spec) for spec in zip(widths, widths[1:], acts, bns, drops)]
+        return hidden + [Layer(widths[-2], widths[-1])]
 
     def _encoder_values(self, key: str, code_default):
         """One value per encoder layer (hidden layers, then the code layer)."""
@@ -176,6 +142,21 @@ class DenseConfig(AutoencoderConfig):
         if not isinstance(value, tuple):
             return [value] * len(self.hidden) + [code_default]
         return _per_layer(key, value, len(self.hidden) + 1, "one per encoder hidden layer, then the code layer")
+
+    def _decoder_values(self, key: str, enc_key: str, enc_value, n: int) -> list:
+        """`key`'s value per decoder hidden layer: its own if given, else the encoder's, mirrored."""
+        value = getattr(self, key)
+        if value is not None:
+            return _per_layer(key, value, n, "one per decoder hidden layer")
+        if not isinstance(enc_value, tuple):  # one value for every encoder hidden layer: same in the decoder
+            return [enc_value] * n
+        check(
+            len(self.hidden) == n,
+            key,
+            f"cannot mirror the per-layer {enc_key} ({len(self.hidden)} encoder hidden layers) onto "
+            f"{n} decoder hidden layers; give {key} explicitly ({n} entries)",
+        )
+        return list(enc_value[: len(self.hidden)])[::-1]
 
 
 @register_model("dense")
@@ -187,14 +168,13 @@ class DenseAutoencoder(Autoencoder):
 
     Config = DenseConfig
 
-
     def __init__(self, config: DenseConfig) -> None:
         super().__init__(config)
         self.encoder = stack(config.encoder_layers())  # (B, D) -> (B, code_size)
         self.decoder = stack(config.decoder_layers())  # (B, code_size) -> (B, D) logits
         self.linear_path = LinearPath(config.input_dim, config.code_size) if config.linear_path else None
         if self.linear_path is not None:  # the nonlinear part adds nothing until training moves it
-            for last in (_last_linear(self.encoder), _last_linear(self.decoder)):
+            for last in (linears(self.encoder)[-1], linears(self.decoder)[-1]):
                 nn.init.zeros_(last.weight)
                 nn.init.zeros_(last.bias)
 
@@ -209,9 +189,8 @@ class DenseAutoencoder(Autoencoder):
         their encoders in order, then of their decoders in reverse. Its `encode` equals the
         composition of the layers' `encode`."""
         deep = cls(cls.Config(**stacked_config(layers)))
-        copy_linears([m for m in deep.encoder if isinstance(m, nn.Linear)], [layer.encoder for layer in layers], "encoder")
-        copy_linears([m for m in deep.decoder if isinstance(m, nn.Linear)],
-                     [layer.decoder for layer in reversed(layers)], "decoder")
+        copy_linears(linears(deep.encoder), [layer.encoder for layer in layers], "encoder")
+        copy_linears(linears(deep.decoder), [layer.decoder for layer in reversed(layers)], "decoder")
         return deep
 
     def encode(self, x: Tensor) -> Tensor:
@@ -226,25 +205,25 @@ class DenseAutoencoder(Autoencoder):
         return out.reshape(z.shape[0], *self.config.input_shape)
 
 
-def single_linear(module: nn.Module, what: str) -> nn.Linear:
-    """The one Linear of a shallow layer's encoder or decoder; anything else with weights is refused."""
-    linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
-    own = sum(p.numel() for m in linears for p in m.parameters())
-    if len(linears) != 1 or sum(p.numel() for p in module.parameters()) != own:
-        raise ConfigError(
-            f"layer_config: each pretrained layer's {what} must be one Linear and an activation to be "
-            "stacked (no batch norm or other weights); remove batch_norm from layer_config"
-        )
-    return linears[0]
+def linears(module: nn.Module) -> list[nn.Linear]:
+    """The Linear layers of `module`, in order."""
+    return [m for m in module.modules() if isinstance(m, nn.Linear)]
 
 
 @torch.no_grad()
 def copy_linears(targets: Sequence[nn.Linear], modules: Sequence[nn.Module], what: str) -> None:
-    """Copy the single Linear of each of `modules` into the matching target."""
+    """Copy the one Linear of each of `modules` (a shallow layer's encoder or decoder) into the matching
+    target; a module with other weights (batch norm) is refused."""
     for target, module in zip(targets, modules):
-        source = single_linear(module, what)
-        target.weight.copy_(source.weight)
-        target.bias.copy_(source.bias)
+        sources = linears(module)
+        own = sum(p.numel() for m in sources for p in m.parameters())
+        if len(sources) != 1 or sum(p.numel() for p in module.parameters()) != own:
+            raise ConfigError(
+                f"layer_config: each pretrained layer's {what} must be one Linear and an activation to be "
+                "stacked (no batch norm or other weights); remove batch_norm from layer_config"
+            )
+        target.weight.copy_(sources[0].weight)
+        target.bias.copy_(sources[0].bias)
 
 
 def stacked_config(layers: Sequence[Autoencoder]) -> dict:
@@ -264,10 +243,6 @@ def stacked_config(layers: Sequence[Autoencoder]) -> dict:
         "recon_loss": first.recon_loss,
         "output_activation": first.output_activation,
     }
-
-
-def _last_linear(seq: nn.Sequential) -> nn.Linear:
-    return [m for m in seq if isinstance(m, nn.Linear)][-1]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -44,22 +44,15 @@ class ImportanceWeightedAutoencoder(VariationalAutoencoder):
 
     Config = IWAEConfig
 
-    @staticmethod
-    def small_config(shape: tuple[int, ...]) -> dict:
-        """A quick-to-train size for tests."""
-        return {"hidden": (128,), "code_size": 8, "samples": 4}
-
     def loss(self, x: Tensor, output: Output, *, y: Tensor | None = None) -> dict[str, Tensor]:
         """{"loss": -L_k (+ base penalties), "bound": L_k, "recon" and "kl" as the VAE logs them, ...}."""
-        x = self.loss_target(x, output)
+        x = output.extras.get("target", x)  # the binarised input the forward pass drew, or x
         posterior = (output.extras["mu"], output.extras["logvar"])
         weight = self.advance_warmup()
         bound = log_mean_exp(self.log_importance_weights(x, self.config.samples, kl_weight=weight, posterior=posterior))
         bound = bound.mean()
         others = self.penalties(x, output)
-        total = -bound
-        for value in others.values():
-            total = total + value
+        total = sum(others.values(), -bound)
         with torch.no_grad():  # logged only, to compare with the VAE's terms
             recon = self.reconstruction_loss(x, output)
             kl = gaussian_kl(posterior[0].float(), posterior[1].float()).mean()

@@ -37,7 +37,7 @@ from torch import Tensor, nn
 from ..config import check, layer_widths, non_negative
 from ..registry import register_model
 from .base import check_samples
-from .classifier import ClassifierMixin, check_class_labels
+from .classifier import ClassifierMixin, labelled_terms
 
 PAPER_WEIGHTS = (1000.0, 10.0, 0.1)  # lambda at the input, the first hidden layer, and every layer above
 PAPER_TOP_WEIGHT = 0.5  # the Γ-model's top-layer lambda for MNIST with 100 labels (the authors' README)
@@ -150,10 +150,6 @@ class Ladder(ClassifierMixin, nn.Module):
     def check_data(self, x: Tensor) -> None:
         check_samples(x, self.config.input_shape)
 
-    def check_labels(self, y: Tensor) -> None:
-        """Integer class indices in [0, n_classes), -1 for unlabelled; the trainer calls this once per data set."""
-        check_class_labels(y, self.n_classes, unlabelled=True)
-
     def forward(self, x: Tensor) -> LadderOutput:
         x = x.reshape(x.shape[0], -1)  # (B, *input_shape) -> (B, D)
         clean = self._encode(x, corrupt=False)
@@ -205,10 +201,5 @@ class Ladder(ClassifierMixin, nn.Module):
         if y is None:
             supervised = error = denoising.new_zeros(())
         else:
-            labelled = y >= 0
-            n_labelled = labelled.sum().clamp(min=1)  # a tensor: no read-back to the host
-            ce = F.cross_entropy(output.noisy_logits.float(), y.long(), ignore_index=-1, reduction="sum")
-            supervised = ce / n_labelled
-            wrong = (output.logits.argmax(dim=1) != y) & labelled
-            error = (wrong.sum() / n_labelled).detach()
+            supervised, error = labelled_terms(output.noisy_logits.float(), output.logits, y)
         return {"loss": supervised + denoising, "error": error, "supervised": supervised, "denoising": denoising, **layers}

@@ -49,10 +49,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import check, layer_widths, non_negative, positive, to_dict
-from ..errors import DataError
 from ..registry import create_model, make_config, model_entry, register_model
 from .base import Activation, Autoencoder, check_samples, flatten
-from .classifier import ClassifierMixin, check_class_labels
+from .classifier import ClassifierMixin, labelled_terms
 from .dense import mlp
 from .vae import gaussian_kl
 
@@ -109,15 +108,12 @@ def semi_supervised_terms(neg_elbo: Tensor, logits: Tensor, y: Tensor) -> dict[s
     neg_elbo (B, C): L(x, y) for every row and label; logits (B, C): q(y | x). Returns means over the
     batch: "bound" (L on labelled rows, U = sum_y q L - H(q) on the others), "supervised" (the
     cross-entropy, mean over labelled rows, 0 without any) and "error" (their misclassified share)."""
-    labelled = y >= 0
-    n_labelled = labelled.sum().clamp(min=1)
     own = neg_elbo.gather(1, y.clamp(min=0).unsqueeze(1)).squeeze(1)  # (B,) L(x, y) at the given label
     log_q = F.log_softmax(logits, dim=1)
     unlabelled = (log_q.exp() * (neg_elbo + log_q)).sum(dim=1)  # (B,) sum_y q (L + log q) = E_q[L] - H(q)
-    bound = torch.where(labelled, own, unlabelled).mean()
-    supervised = F.cross_entropy(logits, y, ignore_index=-1, reduction="sum") / n_labelled
-    error = ((logits.argmax(dim=1) != y) & labelled).sum() / n_labelled
-    return {"bound": bound, "supervised": supervised, "error": error.detach().float()}
+    bound = torch.where(y >= 0, own, unlabelled).mean()
+    supervised, error = labelled_terms(logits, logits, y)
+    return {"bound": bound, "supervised": supervised, "error": error}
 
 
 @register_model("m2", kind="semi-supervised")
@@ -172,17 +168,8 @@ class M2(ClassifierMixin, nn.Module):
         """Raise DataError when `x` (N, *input_shape) cannot be fed to this model."""
         if self.m1 is not None:
             self.m1.check_data(x)
-            return
-        check_samples(x, self.config.input_shape)
-        if self.config.recon_loss == "bce" and (x.min() < 0 or x.max() > 1):
-            raise DataError(
-                f"recon_loss 'bce' needs data in [0, 1] but values span [{x.min().item():.3g}, "
-                f"{x.max().item():.3g}]; scale the data or use recon_loss 'mse'"
-            )
-
-    def check_labels(self, y: Tensor) -> None:
-        """Integer labels (N,) in [-1, n_classes), -1 for unlabelled rows; `fit` calls this once per data set."""
-        check_class_labels(y, self.n_classes, unlabelled=True)
+        else:
+            check_samples(x, self.config.input_shape, recon_loss=self.config.recon_loss)
 
     def features(self, x: Tensor) -> Tensor:
         """What M2 models: (B, *input_shape) -> (B, d), the flat input or M1's codes (no gradient)."""

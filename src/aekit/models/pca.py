@@ -21,6 +21,12 @@ from ..errors import DataError
 PCA_SAMPLES = 50_000  # PCA is fitted on a seeded sample of at most this many rows
 
 
+def _rows(x) -> np.ndarray:
+    """(N, D) float64 rows of samples (N, ...): a tensor, an array or a MemmapArray."""
+    a = x.detach().cpu().numpy() if isinstance(x, Tensor) else np.asarray(x if isinstance(x, np.ndarray) else x[:])
+    return a.reshape(len(a), -1).astype(np.float64)
+
+
 def principal_components(x, k: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(mean (D,), components (k, D)) of PCA with `k` components fitted on the rows of `x` (N, ...).
 
@@ -34,16 +40,9 @@ def principal_components(x, k: int, *, seed: int = 0) -> tuple[np.ndarray, np.nd
     if n > PCA_SAMPLES:
         rows = np.sort(np.random.default_rng(seed).choice(n, PCA_SAMPLES, replace=False))
         x = x[rows] if isinstance(x, np.ndarray) else x[torch.from_numpy(rows)]  # memmaps read only these
-    a = np.asarray(x.detach().cpu() if isinstance(x, Tensor) else x[:], dtype=np.float64)
-    a = a.reshape(len(a), -1)
+    a = _rows(x)
     pca = PCA(n_components=k, svd_solver="randomized" if k < 0.8 * min(a.shape) else "full", random_state=0).fit(a)
     return pca.mean_, pca.components_
-
-
-def _rows(x) -> np.ndarray:
-    """(N, D) float64 rows of samples (N, ...): a tensor, an array or a MemmapArray."""
-    a = x.detach().cpu().numpy() if isinstance(x, Tensor) else np.asarray(x if isinstance(x, np.ndarray) else x[:])
-    return a.reshape(len(a), -1).astype(np.float64)
 
 
 class PCABaseline:

@@ -40,7 +40,6 @@ class SparseL1Autoencoder(DenseAutoencoder):
 
     Config = SparseL1Config
 
-
     def penalties(self, x: Tensor, output: Output) -> dict[str, Tensor]:
         terms = super().penalties(x, output)
         if self.config.l1_weight > 0:
@@ -95,10 +94,6 @@ class SparseKLAutoencoder(DenseAutoencoder):
     """
 
     Config = SparseKLConfig
-
-    @staticmethod
-    def small_config(shape: tuple[int, ...]) -> dict:
-        return {"code_size": 64}
 
     def __init__(self, config: SparseKLConfig) -> None:
         super().__init__(config)

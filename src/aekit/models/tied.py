@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from ..config import check
 from ..registry import register_model
 from .base import Autoencoder, flatten
-from .dense import DenseConfig, copy_linears, layer_tail, stack, stacked_config
+from .dense import DenseConfig, copy_linears, layer_tail, linears, stack, stacked_config
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,7 +37,6 @@ class TiedAutoencoder(Autoencoder):
 
     Config = TiedConfig
 
-
     def __init__(self, config: TiedConfig) -> None:
         super().__init__(config)
         self.encoder = stack(config.encoder_layers())  # (B, D) -> (B, code_size)
@@ -59,7 +58,7 @@ class TiedAutoencoder(Autoencoder):
         return deep
 
     def encoder_linears(self) -> list[nn.Linear]:
-        return [m for m in self.encoder if isinstance(m, nn.Linear)]
+        return linears(self.encoder)
 
     def decoder_weights(self) -> list[Tensor]:
         """The decoder's effective (out, in) matrices, code side first: the encoder's, transposed."""

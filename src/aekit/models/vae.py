@@ -59,7 +59,9 @@ def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
 class GaussianPrior:
     """`sample(n)` for an autoencoder whose codes are pushed to the prior N(0, prior_std^2 I) (vae, wae, aae)."""
 
-    prior_std: float = 1.0
+    @property
+    def prior_std(self) -> float:
+        return getattr(self.config, "prior_std", 1.0)  # the vae's prior is N(0, I)
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
@@ -83,7 +85,6 @@ class VariationalAutoencoder(GaussianPrior, Autoencoder):
 
     Config = VAEConfig
 
-
     def __init__(self, config: VAEConfig) -> None:
         super().__init__(config)
         d, k = config.input_dim, config.code_size
@@ -96,8 +97,7 @@ class VariationalAutoencoder(GaussianPrior, Autoencoder):
 
     def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """mu and logvar of q(z|x), each (B, code_size)."""
-        mu, logvar = self.encoder(flatten(x)).chunk(2, dim=1)
-        return mu, logvar
+        return self.encoder(flatten(x)).chunk(2, dim=1)
 
     def encode(self, x: Tensor) -> Tensor:
         return self.posterior(x)[0]
@@ -116,18 +116,11 @@ class VariationalAutoencoder(GaussianPrior, Autoencoder):
         x = torch.bernoulli(x.clamp(0, 1))
         return x, {"target": x}
 
-    def loss_target(self, x: Tensor, output: Output) -> Tensor:
-        """What the loss reconstructs: the binarised input the forward pass drew, or x."""
-        return output.extras.get("target", x)
-
     def output_from_posterior(
         self, mu: Tensor, logvar: Tensor, decode_logits: Callable[[Tensor], Tensor], *, target: dict[str, Tensor]
     ) -> Output:
         """Decode a reparameterised draw from q(z|x) = N(mu, exp(logvar)) in training, mu in eval."""
-        if self.training:
-            z_sample = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        else:
-            z_sample = mu
+        z_sample = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if self.training else mu
         logits = decode_logits(z_sample)
         extras = {"mu": mu, "logvar": logvar, "z_sample": z_sample, **target}
         return Output(x_hat=self.activate_output(logits), z=mu, logits=logits, extras=extras)
@@ -140,14 +133,12 @@ class VariationalAutoencoder(GaussianPrior, Autoencoder):
 
     def loss(self, x: Tensor, output: Output, *, y: Tensor | None = None) -> dict[str, Tensor]:
         """{"loss": recon + beta * w * kl (+ base penalties), "recon", "kl", "kl_weight": beta * w, ...}."""
-        x = self.loss_target(x, output)
+        x = output.extras.get("target", x)  # the binarised input the forward pass drew, or x
         recon = self.reconstruction_loss(x, output)
         kl = gaussian_kl(output.extras["mu"].float(), output.extras["logvar"].float()).mean()
         weight = self.advance_warmup()
         others = self.penalties(x, output)
-        total = recon + weight * kl
-        for value in others.values():
-            total = total + value
+        total = sum(others.values(), recon + weight * kl)
         return {"loss": total, "recon": recon, "kl": kl, "kl_weight": recon.new_tensor(weight), **others}
 
     def advance_warmup(self) -> float:

@@ -66,11 +66,6 @@ class VQVAE(Autoencoder):
 
     Config = VQVAEConfig
 
-    @staticmethod
-    def small_config(shape: tuple[int, ...]) -> dict:
-        """A quick-to-train size for tests."""
-        return {"hidden": (128,), "positions": 4, "embedding_dim": 8, "codebook_size": 16}
-
     def __init__(self, config: VQVAEConfig) -> None:
         super().__init__(config)
         m, d, k = config.positions, config.embedding_dim, config.codebook_size

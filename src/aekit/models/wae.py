@@ -62,15 +62,6 @@ class WassersteinAutoencoder(GaussianPrior, DenseAutoencoder):
 
     Config = WAEConfig
 
-    @staticmethod
-    def small_config(shape: tuple[int, ...]) -> dict:
-        """A quick-to-train size for tests."""
-        return {"hidden": (128,), "code_size": 8}
-
-    def __init__(self, config: WAEConfig) -> None:
-        super().__init__(config)
-        self.prior_std = config.prior_std
-
     def penalties(self, x: Tensor, output: Output) -> dict[str, Tensor]:
         terms = super().penalties(x, output)
         z = output.z.reshape(output.z.shape[0], -1)

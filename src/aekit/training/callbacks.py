@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ConfigError
+
 if TYPE_CHECKING:
     from .loop import Trainer
 
@@ -32,8 +34,6 @@ class EarlyStopping(Callback):
 
     def __init__(self, patience: int = 5) -> None:
         if patience < 1:
-            from ..errors import ConfigError
-
             raise ConfigError(f"early stopping patience must be >= 1, got {patience}")
         self.patience = patience
 
@@ -50,10 +50,8 @@ class LambdaCallback(Callback):
     """Wrap plain functions as hooks, e.g. `LambdaCallback(on_epoch_end=lambda t, logs: print(logs))`."""
 
     def __init__(self, **hooks: Any) -> None:
-        allowed = {"on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end"}
+        allowed = {name for name in vars(Callback) if name.startswith("on_")}
         for name, fn in hooks.items():
             if name not in allowed:
-                from ..errors import ConfigError
-
                 raise ConfigError(f"LambdaCallback: unknown hook {name!r}; allowed: {', '.join(sorted(allowed))}")
             setattr(self, name, fn)

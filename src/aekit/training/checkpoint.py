@@ -9,6 +9,7 @@ message.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
@@ -27,6 +29,7 @@ from ..errors import CheckpointError, ConfigError
 FORMAT_VERSION = 1
 MODEL_FILE = "model.safetensors"
 CHECKPOINT_FILE = "checkpoint.safetensors"
+BEST_FILE = "best.safetensors"  # with train.restore_best: the best weights so far
 CONFIG_FILE = "config.yaml"  # the run's config: what `aekit evaluate|resume|report` read
 
 
@@ -51,14 +54,12 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    try:  # make the rename itself durable
+    with contextlib.suppress(OSError):  # make the rename itself durable
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-    except OSError:
-        pass
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -120,7 +121,8 @@ def read(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     return tensors, meta
 
 
-def _split(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+def prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The entries whose names start with `prefix`, named without it."""
     return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
 
 
@@ -168,7 +170,7 @@ def model_file(folder: Path) -> Path:
     for name in (MODEL_FILE, CHECKPOINT_FILE):
         if (folder / name).is_file():
             return folder / name
-    others = sorted(p.name for p in folder.glob("*.safetensors") if p.name != "best.safetensors")
+    others = sorted(p.name for p in folder.glob("*.safetensors") if p.name != BEST_FILE)
     if len(others) == 1:  # e.g. an experiment's model-<tag>.safetensors
         return folder / others[0]
     if others:
@@ -186,7 +188,7 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
     if "model" not in meta:
         raise CheckpointError(f"checkpoint {path} does not say which model it holds")
     model = build_model(meta, path)
-    load_state(model, _split(tensors, "model."), path)
+    load_state(model, prefixed(tensors, "model."), path)
     return model.to(map_location).eval()
 
 
@@ -194,8 +196,6 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None) -> 
     """config.yaml for a folder that `fit` trains into, unless it has one: the model, the training
     keys and the data's source (None for arrays), so every `aekit` command that takes a run folder
     works on it."""
-    import yaml
-
     if (folder / CONFIG_FILE).is_file():  # `aekit train` wrote the whole config already
         return
     config = {
@@ -210,43 +210,45 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None) -> 
 # --- optimiser and RNG state as tensors + JSON ------------------------------------------------
 
 
-def optimizer_to_tensors(optimizer, prefix: str = "optim.") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    sd = optimizer.state_dict()
+def _optimizer_prefix(key: str) -> str:
+    """The optimiser of the "loss" entry keeps its tensors as optim.*, a model's others as optim:KEY.*."""
+    return "optim." if key == "loss" else f"optim:{key}."
+
+
+def optimizer_to_tensors(optimizer, key: str = "loss") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    prefix, sd = _optimizer_prefix(key), optimizer.state_dict()
     tensors: dict[str, torch.Tensor] = {}
     plain: dict[str, dict[str, Any]] = {}
     for pid, entry in sd["state"].items():
-        for key, value in entry.items():
+        for name, value in entry.items():
             if torch.is_tensor(value):
-                tensors[f"{prefix}{pid}.{key}"] = value
+                tensors[f"{prefix}{pid}.{name}"] = value
             else:
-                plain.setdefault(str(pid), {})[key] = value
+                plain.setdefault(str(pid), {})[name] = value
     return tensors, {"param_groups": sd["param_groups"], "state": plain}
 
 
 def optimizer_from_tensors(
-    optimizer, tensors: dict[str, torch.Tensor], meta: dict[str, Any], prefix: str = "optim."
+    optimizer, tensors: dict[str, torch.Tensor], meta: dict[str, Any], key: str = "loss"
 ) -> None:
     state: dict[int, dict[str, Any]] = {}
     for pid, entry in meta["state"].items():
         state.setdefault(int(pid), {}).update(entry)
-    for key, value in _split(tensors, prefix).items():
-        pid, name = key.split(".", 1)
+    for tensor_name, value in prefixed(tensors, _optimizer_prefix(key)).items():
+        pid, name = tensor_name.split(".", 1)
         state.setdefault(int(pid), {})[name] = value
     optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
 
 
 def rng_to_tensors() -> dict[str, torch.Tensor]:
-    out = {"rng.torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        for i, s in enumerate(torch.cuda.get_rng_state_all()):
-            out[f"rng.cuda.{i}"] = s
-    return out
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    return {"rng.torch": torch.get_rng_state(), **{f"rng.cuda.{i}": state for i, state in enumerate(cuda)}}
 
 
 def rng_from_tensors(tensors: dict[str, torch.Tensor]) -> None:
     if "rng.torch" in tensors:
         torch.set_rng_state(tensors["rng.torch"])
-    cuda = _split(tensors, "rng.cuda.")
+    cuda = prefixed(tensors, "rng.cuda.")
     if cuda and torch.cuda.is_available():
         states = [cuda[k] for k in sorted(cuda, key=int)]
         torch.cuda.set_rng_state_all(states[: torch.cuda.device_count()])

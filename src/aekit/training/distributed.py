@@ -19,6 +19,8 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
+from ..errors import AekitError
+
 
 def launched() -> bool:
     """True in a process started by torchrun (or anything that sets WORLD_SIZE > 1)."""
@@ -131,8 +133,6 @@ def launch(argv: list[str], nproc: int | None = None) -> None:
     """
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser, run
-
-    from ..errors import AekitError
 
     n = nproc or (torch.cuda.device_count() if torch.cuda.is_available() else 2)
     if n < 1:

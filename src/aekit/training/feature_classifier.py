@@ -17,7 +17,7 @@ import numpy as np
 
 from ..catalog import data_dir
 from ..data import load_dataset
-from ..data.batches import eval_mode, inputs_of, map_batches
+from ..data.batches import inputs_of, map_batches
 from ..errors import DataError
 from ..models.classifier import EncoderClassifier
 from ..registry import create_model
@@ -43,14 +43,12 @@ class FeatureClassifier:
     def features(self, images: Any, *, batch_size: int = 1024) -> np.ndarray:
         """Penultimate features (N, 64) of images (N, 1, 28, 28) in [0, 1]."""
         x, _ = inputs_of(self.network.autoencoder, images, "images")
-        with eval_mode(self.network):
-            return map_batches(self.network, x, lambda xb: self.network(xb).z, batch_size=batch_size).numpy()
+        return map_batches(self.network, x, lambda xb: self.network(xb).z, batch_size=batch_size).numpy()
 
     def predict(self, images: Any) -> np.ndarray:
         """Predicted class of every image: (N,)."""
         x, _ = inputs_of(self.network.autoencoder, images, "images")
-        with eval_mode(self.network):
-            return map_batches(self.network, x, lambda xb: self.network(xb).logits).argmax(dim=1).numpy()
+        return map_batches(self.network, x, lambda xb: self.network(xb).logits).argmax(dim=1).numpy()
 
 
 def sha256_of(path: str | Path) -> str:

@@ -26,9 +26,11 @@ from typing import TYPE_CHECKING, Any
 import torch
 import yaml
 
+from ..config import to_dict
 from ..data.batches import map_batches
 from ..errors import ConfigError
 from .callbacks import Callback
+from .checkpoint import CHECKPOINT_FILE, CONFIG_FILE, MODEL_FILE
 
 if TYPE_CHECKING:
     from .loop import Trainer
@@ -78,7 +80,7 @@ def is_image(x: torch.Tensor) -> bool:
     return x.ndim == 4 and x.shape[1] in (1, 3)
 
 
-def reconstruction_grid(model, x: torch.Tensor, device: torch.device) -> torch.Tensor:
+def reconstruction_grid(model, x: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) inputs -> one (C, 2H, N*W) picture: the inputs above their reconstructions."""
     x_hat = map_batches(model, x, lambda xb: model(xb).x_hat, batch_size=256).reshape(x.shape)
     rows = [torch.cat(list(images), dim=-1) for images in (x, x_hat)]  # each (C, H, N*W)
@@ -177,8 +179,7 @@ class TensorBoardLogger(Logger):
             self.writer.add_scalar(f"epoch/{key}", value, trainer.global_step)
         x, _ = held_out(trainer, IMAGE_SAMPLES)
         if is_image(x) and self.wants_images(trainer):
-            grid = reconstruction_grid(trainer.model, x, trainer.device)
-            self.writer.add_image("reconstructions", grid, trainer.global_step)
+            self.writer.add_image("reconstructions", reconstruction_grid(trainer.model, x), trainer.global_step)
         self.writer.flush()
 
     def finish(self, trainer: Trainer) -> None:
@@ -240,9 +241,7 @@ class MLflowLogger(Logger):
         """config.yaml flattened to dotted keys (model.hidden, train.lr, ...), or the model and train configs."""
         from mlflow.entities import Param
 
-        from ..config import to_dict
-
-        config_file = self.run_dir / "config.yaml" if self.run_dir is not None else None
+        config_file = self.run_dir / CONFIG_FILE if self.run_dir is not None else None
         if config_file is not None and config_file.is_file():
             config = yaml.safe_load(config_file.read_text())
         else:
@@ -277,15 +276,13 @@ class MLflowLogger(Logger):
         self.pending = []
 
     def finish(self, trainer: Trainer) -> None:
-        from .checkpoint import CHECKPOINT_FILE, MODEL_FILE
-
         if self.run_dir is not None:
-            for name in (MODEL_FILE, CHECKPOINT_FILE, "config.yaml", "history.json"):
+            for name in (MODEL_FILE, CHECKPOINT_FILE, CONFIG_FILE, "history.json"):
                 if (self.run_dir / name).is_file():
                     self.client.log_artifact(self.run_id, str(self.run_dir / name))
         x, _ = held_out(trainer, IMAGE_SAMPLES)
         if is_image(x):
-            grid = reconstruction_grid(trainer.model, x, trainer.device)  # (C, H, W) in [0, 1]
+            grid = reconstruction_grid(trainer.model, x)  # (C, H, W) in [0, 1]
             picture = (grid.permute(1, 2, 0) * 255).round().to(torch.uint8).squeeze(-1).numpy()
             self.client.log_image(self.run_id, picture, "reconstructions.png")
         self.client.set_terminated(self.run_id, "FINISHED")

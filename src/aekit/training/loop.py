@@ -27,7 +27,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ..config import build, check, non_negative, positive, to_dict
-from ..data.batches import as_inputs, check_inputs, random_affine
+from ..data.batches import as_inputs, check_inputs, eval_mode, random_affine
 from ..data.memmap import MemmapArray
 from ..errors import CheckpointError, ConfigError, DataError, NonFiniteLossError
 from ..models.base import Autoencoder
@@ -38,12 +38,12 @@ from .callbacks import Callback, EarlyStopping
 from .loggers import make_loggers
 from .threads import ThreadGovernor
 
-OPTIMIZERS = ("adam", "adamw", "adagrad", "rmsprop", "sgd")
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "adagrad": torch.optim.Adagrad,
+              "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
 FUSED = ("adam", "adamw", "adagrad", "sgd")  # optimisers with fused (one-kernel) steps in torch
 FUSED_CPU_ONLY = ("adagrad",)  # fused Adagrad on CUDA is recent in torch and untested here: CPU only
 ACCELERATOR_NAN_CHECK_EVERY = 32  # steps between loss read-backs on a GPU (each one waits for it)
 BUDGET_CHECKPOINT_SECONDS = 30.0  # with a time budget, checkpoints come at most this often (and at the end)
-BEST_FILE = "best.safetensors"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,7 +124,7 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"train.device: {name!r} was asked for but CUDA is not available; use auto or cpu")
-    if name == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+    if name == "mps" and not torch.backends.mps.is_available():
         raise ConfigError("train.device: 'mps' was asked for but is not available; use auto or cpu")
     return torch.device(name)
 
@@ -137,19 +137,13 @@ def make_optimizer(params, cfg: TrainConfig, *, device: torch.device | None = No
     """
     params = [p for p in params if p.requires_grad]
     device = device if device is not None else (params[0].device if params else torch.device("cpu"))
-    fast: dict[str, Any] = {}
+    options: dict[str, Any] = {"lr": cfg.lr, "weight_decay": cfg.weight_decay}
+    if cfg.optimizer in ("rmsprop", "sgd"):
+        options["momentum"] = cfg.momentum
     on_device = device.type in _fused_devices() and (cfg.optimizer not in FUSED_CPU_ONLY or device.type == "cpu")
     if cfg.optimizer in FUSED and on_device and all(p.is_floating_point() for p in params):
-        fast = {"fused": True}
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fast)
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fast)
-    if cfg.optimizer == "adagrad":
-        return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fast)
-    if cfg.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=cfg.lr, weight_decay=cfg.weight_decay, momentum=cfg.momentum)
-    return torch.optim.SGD(params, lr=cfg.lr, weight_decay=cfg.weight_decay, momentum=cfg.momentum, **fast)
+        options["fused"] = True
+    return OPTIMIZERS[cfg.optimizer](params, **options)
 
 
 def make_optimizers(model, cfg: TrainConfig, *, device: torch.device) -> dict[str, torch.optim.Optimizer]:
@@ -207,11 +201,6 @@ def mixed_epoch_order(
     full = (batches - 1) * m  # the unlabelled samples of every batch but the last
     whole = torch.cat([drawn[:-1], shuffled[:full].view(batches - 1, m)], dim=1)  # (batches - 1, batch_size)
     return torch.cat([whole.flatten(), drawn[-1], shuffled[full:]])
-
-
-def epoch_lr(cfg: TrainConfig, epoch: int) -> float:
-    """The learning rate of 0-based `epoch`: a pure function of the epoch, so resuming needs no state."""
-    return scheduled_lr(cfg, epoch / cfg.epochs)
 
 
 def scheduled_lr(cfg: TrainConfig, progress: float) -> float:
@@ -296,19 +285,14 @@ def evaluate(model, data: Any, *, batch_size: int = 512, device: str | torch.dev
     """Mean of every loss term over `data`, in eval mode (no noise, no dropout)."""
     x, y = as_inputs(data, "eval data")
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     sums: dict[str, float] = {}
-    try:
+    with eval_mode(model):
         for start in range(0, x.shape[0], batch_size):
             xb = x[start : start + batch_size].to(device, non_blocking=True)
             yb = y[start : start + batch_size].to(device) if y is not None else None
             out = model(xb, y=yb) if getattr(model, "conditional", False) else model(xb)
-            terms = model.loss(xb, out, y=yb)
-            for key, value in terms.items():
+            for key, value in model.loss(xb, out, y=yb).items():
                 sums[key] = sums.get(key, 0.0) + float(value) * xb.shape[0]
-    finally:
-        model.train(was_training)
     return {k: v / x.shape[0] for k, v in sums.items()}
 
 
@@ -331,10 +315,8 @@ class Trainer:
         self.device = distributed.device(resolve_device(cfg.device))
         self.optimizers = make_optimizers(model, cfg, device=self.device)  # loss key -> optimiser; most have one
         self.optimizer = self.optimizers["loss"]
-        self.scaler = (
-            torch.amp.GradScaler(self.device.type)
-            if cfg.amp == "fp16" and self.device.type in ("cuda", "cpu") else None
-        )
+        scales = cfg.amp == "fp16" and self.device.type in ("cuda", "cpu")
+        self.scaler = torch.amp.GradScaler(self.device.type) if scales else None
         # channels-last convolutions: 1.5-1.8x faster for the conv AE on a CPU (benchmarks/RESULTS.md), and on GPUs
         self.channels_last = uses_convolutions(model) and cfg.memory_format != "contiguous"
         self.nan_check_every = cfg.nan_check_every or (1 if self.device.type == "cpu" else ACCELERATOR_NAN_CHECK_EVERY)
@@ -351,10 +333,8 @@ class Trainer:
         self.threads = ThreadGovernor(enabled=self.device.type == "cpu")  # a fair share of a busy CPU
         self.stop_training = False
         self.stop_reason = ""
-        self.budget = (
-            Budget(cfg.time_budget, by_steps=cfg.deterministic or distributed.active())
-            if cfg.time_budget is not None else None
-        )
+        by_steps = cfg.deterministic or distributed.active()
+        self.budget = Budget(cfg.time_budget, by_steps=by_steps) if cfg.time_budget is not None else None
         self.train_data: tuple[Tensor | MemmapArray, Tensor | None] | None = None  # (x, y), set by fit
         self.mixed: tuple[Tensor, Tensor] | None = None  # (labelled, unlabelled) indices for mixed batches
         self.val_data: tuple[Tensor | MemmapArray, Tensor | None] | None = None
@@ -374,15 +354,13 @@ class Trainer:
     def save_checkpoint(self) -> None:
         assert self.run_dir is not None
         if not self.best_saved and self.best_state is not None:  # first, so a checkpoint never names a lost best
-            ckpt.save_model(self.model, self.run_dir / BEST_FILE, state=self.best_state)
+            ckpt.save_model(self.model, self.run_dir / ckpt.BEST_FILE, state=self.best_state)
             self.best_saved = True
-        optim_tensors, optim_meta = ckpt.optimizer_to_tensors(self.optimizer)
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
-        tensors.update(optim_tensors)
-        more_optimizers = {}  # a model's other optimisers (optimizer_groups), under their loss keys
-        for key, optimizer in list(self.optimizers.items())[1:]:
-            more_tensors, more_optimizers[key] = ckpt.optimizer_to_tensors(optimizer, prefix=f"optim:{key}.")
-            tensors.update(more_tensors)
+        optim_meta = {}  # loss key -> the optimiser's state that is not tensors
+        for key, optimizer in self.optimizers.items():
+            optim_tensors, optim_meta[key] = ckpt.optimizer_to_tensors(optimizer, key)
+            tensors.update(optim_tensors)
         tensors.update(ckpt.rng_to_tensors())
         meta = {
             **ckpt.model_meta(self.model),
@@ -390,8 +368,8 @@ class Trainer:
             "global_step": self.global_step,
             "history": self.history,
             "train_config": to_dict(self.config),
-            "optimizer": optim_meta,
-            **({"more_optimizers": more_optimizers} if more_optimizers else {}),
+            "optimizer": optim_meta.pop("loss"),  # what is left: a model's other optimisers (optimizer_groups)
+            **({"more_optimizers": optim_meta} if optim_meta else {}),
             "best": {"value": self.best_value if math.isfinite(self.best_value) else None,
                      "epoch": self.best_epoch, "since": self.epochs_since_best},
             "callbacks": [cb.state_dict() for cb in self.callbacks],
@@ -409,14 +387,12 @@ class Trainer:
                 f"checkpoint {path} holds model '{meta.get('model')}' with another config; "
                 "resume with the config it was trained with (aekit resume RUN_DIR)"
             )
-        ckpt.load_state(self.model, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, path)
+        ckpt.load_state(self.model, ckpt.prefixed(tensors, "model."), path)
         self.model.to(self.device)
-        metas = {"loss": (meta["optimizer"], "optim."), **{
-            key: (value, f"optim:{key}.") for key, value in meta.get("more_optimizers", {}).items()
-        }}
+        metas = {"loss": meta["optimizer"], **meta.get("more_optimizers", {})}
         for key, optimizer in self.optimizers.items():
             kernels = {k: optimizer.defaults[k] for k in ("fused", "foreach") if k in optimizer.defaults}
-            ckpt.optimizer_from_tensors(optimizer, tensors, metas[key][0], prefix=metas[key][1])
+            ckpt.optimizer_from_tensors(optimizer, tensors, metas[key], key)
             for group in optimizer.param_groups:  # how to step is this machine's choice, not saved state
                 group.update(kernels)
         ckpt.rng_from_tensors(tensors)
@@ -432,10 +408,9 @@ class Trainer:
             cb.load_state_dict(state)
         if self.budget is not None and meta.get("budget") is not None:
             self.budget.load_state_dict(meta["budget"])
-        best_file = self.run_dir / BEST_FILE
+        best_file = self.run_dir / ckpt.BEST_FILE
         if self.config.restore_best and best_file.is_file():
-            best_tensors, _ = ckpt.read(best_file)
-            self.best_state = {k[6:]: v for k, v in best_tensors.items() if k.startswith("model.")}
+            self.best_state = ckpt.prefixed(ckpt.read(best_file)[0], "model.")
 
     # --- the loop -----------------------------------------------------------------------------
     def _track_best(self, logs: dict[str, float]) -> None:
@@ -566,11 +541,10 @@ class Trainer:
         unchecked: list[Tensor] = []  # losses not yet read back (accelerators read them in groups)
         loss_value: float | None = None  # the latest loss read back
         model.train()
-        bar = tqdm(
+        with tqdm(
             total=n_batches, desc=f"epoch {self.epoch + 1}" + ("" if budget else f"/{cfg.epochs}"), leave=False,
             disable=not (cfg.progress and self.is_main), dynamic_ncols=True,
-        )
-        try:
+        ) as bar:
             for b in range(n_batches):
                 self.threads.update()
                 if budget is not None:
@@ -578,9 +552,9 @@ class Trainer:
                     if progress >= 1.0:
                         break
                     lr = scheduled_lr(cfg, progress)
-                else:  # the decay follows the epoch, as it always has; only a warm-up moves per step
+                else:  # the decay follows the epoch, so resuming needs no state; only a warm-up moves per step
                     progress = (self.epoch * n_batches + b) / steps
-                    lr = epoch_lr(cfg, self.epoch)
+                    lr = scheduled_lr(cfg, self.epoch / cfg.epochs)
                 for optimizer in self.optimizers.values():
                     for group in optimizer.param_groups:
                         group["lr"] = lr * warmup_factor(cfg, progress)
@@ -612,8 +586,6 @@ class Trainer:
                 bar.update(1)
                 if loss_value is not None and (b % 10 == 0 or b == n_batches - 1):
                     bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
-        finally:
-            bar.close()
         if not sums:  # the budget ran out before this epoch's first step
             return {}
         keys = list(sums)  # the model's order, the same on every rank
@@ -653,16 +625,15 @@ class Trainer:
                 f"which batch norm cannot train on; choose another train.batch_size (e.g. {cfg.batch_size + 1}) "
                 "or drop a sample"
             )
-        val_data = None
-        if val is not None:
-            vx, vy = as_inputs(val, "validation data")
-            check_inputs(model, vx, vy)
-            val_data = (vx, vy)
+        val_data = None if val is None else as_inputs(val, "validation data")
+        if val_data is not None:
+            check_inputs(model, *val_data)
 
         prev_deterministic = torch.are_deterministic_algorithms_enabled()
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
         show = cfg.progress and self.is_main
+        writes = self.run_dir is not None and self.is_main  # only rank 0 writes the run folder
         try:
             model.to(self.device)
             if resume:
@@ -687,7 +658,7 @@ class Trainer:
                 start = time.perf_counter()
                 logs = self.train_epoch(x, y)
                 if not logs:  # the budget ran out between two epochs: nothing was trained in this one
-                    if self.run_dir is not None and self.is_main:
+                    if writes:
                         self.save_checkpoint()
                     break
                 if val_data is not None and self.is_main:
@@ -702,23 +673,22 @@ class Trainer:
                 for cb in self.callbacks:
                     cb.on_epoch_end(self, logs)
                 self.stop_training, self.stop_reason = distributed.broadcast((self.stop_training, self.stop_reason))
-                done = self.progress() >= 1.0
+                final = self.progress() >= 1.0 or self.stop_training
                 of = f" ({budget.elapsed():.0f} of {budget.seconds:g} s)" if budget is not None else f"/{cfg.epochs}"
                 if show:
                     shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k != "time")
                     tqdm.write(f"epoch {self.epoch}{of}  {shown}  ({logs['time']:.1f}s)")
-                last = done or self.stop_training
                 due = self.epoch % cfg.checkpoint_every == 0
                 if budget is not None:  # short epochs would spend the budget writing checkpoints
                     due = due and time.perf_counter() - saved_at >= BUDGET_CHECKPOINT_SECONDS
-                if self.run_dir is not None and self.is_main and (due or last):
+                if writes and (due or final):
                     self.save_checkpoint()
                     saved_at = time.perf_counter()
             if self.stop_reason and show:
                 tqdm.write(self.stop_reason)
             if cfg.restore_best and self.best_state is not None:
                 model.load_state_dict(self.best_state)
-            if self.run_dir is not None and self.is_main:
+            if writes:
                 ckpt.save_model(model, self.run_dir / ckpt.MODEL_FILE)
             for cb in self.callbacks:
                 cb.on_train_end(self)
@@ -758,9 +728,8 @@ def fit(
         if resume and not has_ckpt:
             raise CheckpointError(f"cannot resume: {run_path} holds no {ckpt.CHECKPOINT_FILE}")
         if not resume and has_ckpt:
-            raise ConfigError(
-                f"run folder {run_path} already holds a checkpoint; resume it or choose another folder"
-            )
+            raise ConfigError(f"run folder {run_path} already holds a checkpoint; "
+                              "resume it or choose another folder")
         run_path.mkdir(parents=True, exist_ok=True)
         if distributed.is_main():
             for stale in run_path.glob(".*.tmp"):  # left by a kill in the middle of a checkpoint write

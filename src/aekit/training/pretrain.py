@@ -60,10 +60,8 @@ class PretrainResult:
 
 def _layer_configs(layer_config: Mapping | Sequence[Mapping] | None, n: int) -> list[dict[str, Any]]:
     """One dict per layer, from None, one mapping for every layer, or a list of `n` mappings."""
-    if layer_config is None:
-        configs = [{} for _ in range(n)]
-    elif isinstance(layer_config, Mapping):
-        configs = [dict(layer_config) for _ in range(n)]
+    if layer_config is None or isinstance(layer_config, Mapping):
+        configs = [dict(layer_config or {}) for _ in range(n)]
     else:
         configs = [dict(c) for c in layer_config]
         check(len(configs) == n, "layer_config", f"needs one mapping, or a list of {n} (one per layer), got {len(configs)}")

@@ -27,11 +27,13 @@ from typing import Any
 
 import yaml
 
+from ...analysis import plots
 from ...config import apply_overrides, build, positive, to_dict
+from ...data import Dataset
 from ...errors import AekitError, ConfigError, DataError
 from ...training.checkpoint import atomic_write_text, load_model, save_model
 from ...training.loop import TrainConfig
-from ..run import DataConfig, parse_run_config
+from ..run import DataConfig, parse_run_config, train_model
 
 SECTIONS = ("model", "data", "train", "experiment")
 
@@ -117,6 +119,31 @@ class Ledger:
         return [r["seconds"] for k, r in self.records.items() if k.startswith(prefix)]
 
 
+@dataclass
+class Run:
+    """One experiment's run folder: trains and saves its models, and keeps its pictures' captions."""
+
+    dir: Path
+    cfg: ExperimentConfig
+    splits: tuple[Dataset, Dataset | None, Dataset | None]
+    figures: dict[str, str] = field(default_factory=dict)  # PNG file name -> caption
+    seconds: dict[str, float] = field(default_factory=dict)  # model tag -> training seconds
+
+    def train(self, tag: str, cfg: ExperimentConfig | None = None):
+        """Train (and save) the config's model, or a variant of it: (model, history)."""
+        model, history = train_model(cfg or self.cfg, self.splits, folder=self.dir, tag=tag)
+        self.seconds[tag] = float(sum(history["time"]))
+        return model, history
+
+    def picture(self, fig, name: str, caption: str) -> None:
+        plots.save_figure(fig, self.dir / name)
+        self.figures[name] = caption
+
+    def finish(self, results: dict[str, Any], *tables: dict[str, Any]) -> dict[str, Any]:
+        """The results with their tables and the pictures' captions (run_experiment saves them)."""
+        return {**results, "tables": list(tables), "figures": self.figures}
+
+
 def file_tag(name: str) -> str:
     """A data set's name or path as part of a file name: "mnist" stays, "/data/x.npz" becomes "data_x.npz"."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "data"
@@ -147,6 +174,13 @@ def check_positive(settings: Any, *keys: str) -> None:
             positive(f.name, value, allow_none=True)
 
 
+class Positive:
+    """A base for settings dataclasses whose every number is > 0 or null (`check_positive`)."""
+
+    def __post_init__(self) -> None:
+        check_positive(self)
+
+
 def merge(base: dict[str, Any], *layers: dict[str, Any]) -> dict[str, Any]:
     """`base` updated by each layer in turn, mapping by mapping (lists are replaced); copies throughout."""
     out = json.loads(json.dumps(base))
@@ -163,12 +197,10 @@ def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False) ->
     """The experiment's defaults, then its tiny preset, then dotted `section.key=value` overrides."""
     exp = experiment(name)
     raw = apply_overrides(merge(BASE, exp.defaults, exp.tiny if tiny else {}), list(overrides))
-    own = {f.name for f in dataclasses.fields(exp.settings)}
     for key in raw:
-        if key not in SECTIONS:
-            sections = {"experiment": own, "train": {f.name for f in dataclasses.fields(TrainConfig)},
-                        "data": {f.name for f in dataclasses.fields(DataConfig)}}
-            where = next((name for name, keys in sections.items() if key in keys), None)
+        if key not in SECTIONS:  # a flat key: say which section has it
+            homes = {"experiment": exp.settings, "train": TrainConfig, "data": DataConfig}
+            where = next((s for s, cls in homes.items() if key in {f.name for f in dataclasses.fields(cls)}), None)
             hint = f" (did you mean {where}.{key}?)" if where else ""
             raise ConfigError(f"config: unknown key '{key}'; allowed keys: {', '.join(SECTIONS)}{hint}")
     return _config(exp, raw)

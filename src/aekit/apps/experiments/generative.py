@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ...analysis import plots
 from ...analysis.density import generate
 from ...analysis.likelihood import importance_sampled_nll
@@ -28,7 +26,7 @@ from ...analysis.quality import sample_quality
 from ...config import check
 from ...training.feature_classifier import feature_classifier
 from . import ExperimentConfig, check_positive, register_experiment, table
-from .images import DATA, TINY, Run, image_splits, mean_error
+from .images import DATA, TINY, image_run, mean_error, tiled
 
 MODELS = ("ae-gmm", "vae", "iwae", "wae", "aae", "cvae", "vq-vae")
 MODEL_NAME = {"ae-gmm": "dense"}  # a tag -> its registered model, where they differ
@@ -62,9 +60,8 @@ class Generative:
 def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     """Every model of `experiment.models` with the model section's widths and code size, one table."""
     s = cfg.experiment
-    cfg, splits, note = image_splits(cfg)
-    train, _, test = splits
-    run = Run(run_dir, cfg, splits)
+    run, note = image_run(cfg, run_dir)
+    cfg, (train, _, test) = run.cfg, run.splits
     clf = feature_classifier(s.classifier, cache_dir=s.classifier_cache)
     real = test.x[: s.samples]
     nll_data = test.x[: s.nll_limit] if s.nll_limit else test.x
@@ -84,10 +81,7 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
             row["nll"] = float(importance_sampled_nll(model, nll_data, k=s.nll_k, seed=cfg.train.seed).mean())
         results[tag] = row
         shown = generated[: s.picture_samples].numpy()
-        cols = min(10, len(shown))
-        grid = np.ones((-(-len(shown) // cols) * cols, *shown.shape[1:]), dtype=np.float32)
-        grid[: len(shown)] = shown
-        fig = plots.image_grid(grid.reshape(-1, cols, *shown.shape[1:]), title=f"{tag}: {len(shown)} generated digits")
+        fig = plots.image_grid(tiled(shown, 10), title=f"{tag}: {len(shown)} generated digits")
         run.picture(fig, f"samples-{tag}.png", f"{tag}: digits it generated ({HOW[tag]})")
 
     columns = {"model": "model", "nll": f"test NLL (nats, k={s.nll_k})", "frechet_distance": "Fréchet distance",

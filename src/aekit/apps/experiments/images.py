@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,8 +39,8 @@ from ...data.batches import encode_all, reconstruct_all
 from ...errors import DataNotFoundError
 from ...models.pca import PCABaseline
 from ...training.loop import evaluate
-from ..run import load_splits, squared_error_per_sample, train_model
-from . import ExperimentConfig, check_positive, register_experiment, table
+from ..run import load_splits, squared_error_per_sample
+from . import ExperimentConfig, Positive, Run, register_experiment, table
 
 # every image experiment trains on MNIST with TrainConfig's defaults (10 epochs, batch 128, Adam 1e-3,
 # seed 0); a validation tenth of the training digits draws the learning curves
@@ -50,18 +51,17 @@ TINY = {"data": {"name": "mnist-mini", "limit": 500, "test_limit": 100}, "train"
 # --- shared pieces -------------------------------------------------------------------------------
 
 
-def image_splits(cfg: ExperimentConfig) -> tuple[ExperimentConfig, tuple[Dataset, Dataset | None, Dataset], str]:
-    """(config, (train, val, test), data note) as the config says; full MNIST falls back to mnist-mini."""
+def image_run(cfg: ExperimentConfig, run_dir: Path) -> tuple[Run, str]:
+    """A Run on the config's (train, val, test) splits, and a note naming the data; full MNIST falls
+    back to mnist-mini (in `run.cfg` too)."""
     try:
-        splits = load_splits(cfg)
-        note = cfg.data.name
+        return Run(run_dir, cfg, load_splits(cfg)), cfg.data.name
     except DataNotFoundError as err:
         if cfg.data.name != "mnist":
             raise
         print(f"full MNIST is missing ({str(err).split(';')[0]}); using the bundled mnist-mini digits instead")
         cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, name="mnist-mini"))
-        splits, note = load_splits(cfg), "mnist-mini (full MNIST missing)"
-    return cfg, splits, note
+        return Run(run_dir, cfg, load_splits(cfg)), "mnist-mini (full MNIST missing)"
 
 
 def one_per_class(data: Dataset, per_class: int = 1) -> np.ndarray:
@@ -88,47 +88,34 @@ def mean_error(model, test: Dataset) -> float:
     return float(squared_error_per_sample(model, test.x).mean())
 
 
-@dataclass
-class Run:
-    """One experiment's run folder: trains and saves its models, and keeps its pictures' captions."""
-
-    dir: Path
-    cfg: ExperimentConfig
-    splits: tuple[Dataset, Dataset | None, Dataset]
-    figures: dict[str, str] = field(default_factory=dict)  # PNG file name -> caption
-    seconds: dict[str, float] = field(default_factory=dict)  # model tag -> training seconds
-
-    def train(self, tag: str, cfg: ExperimentConfig | None = None):
-        """Train (and save) the config's model, or a variant of it: (model, history)."""
-        model, history = train_model(cfg or self.cfg, self.splits, folder=self.dir, tag=tag)
-        self.seconds[tag] = float(sum(history["time"]))
-        return model, history
-
-    def picture(self, fig, name: str, caption: str) -> None:
-        plots.save_figure(fig, self.dir / name)
-        self.figures[name] = caption
-
-    def finish(self, results: dict[str, Any], *tables: dict[str, Any]) -> dict[str, Any]:
-        """The results with their tables and the pictures' captions (run_experiment saves them)."""
-        return {**results, "tables": list(tables), "figures": self.figures}
-
-
 def rows_picture(rows: list[np.ndarray], labels: list[str], *, title: str, col_labels: list[str] | None = None):
     """Rows of images (each (n, *sample)) as one labelled grid."""
     return plots.image_grid(np.stack([np.asarray(r, dtype=np.float32) for r in rows]), title=title,
                             row_labels=labels, col_labels=col_labels)
 
 
+def reconstructions(test: Dataset, models: Mapping[str, Any], *, title: str, per_class: int = 1):
+    """Test digits, `per_class` of each class (top row), above each model's (or PCA's) reconstructions."""
+    x = test.x[one_per_class(test, per_class)]
+    rows = [m.reconstruct(x) if isinstance(m, PCABaseline) else reconstruct_all(m, x) for m in models.values()]
+    return rows_picture([x.numpy(), *rows], ["original", *models], title=title)
+
+
+def tiled(images: np.ndarray, cols: int, *, fill: float = 1.0) -> np.ndarray:
+    """(n, *sample) images as (rows, cols, *sample) for `plots.image_grid`, the last row padded with `fill`."""
+    cols = min(cols, len(images))
+    grid = np.full((math.ceil(len(images) / cols) * cols, *images.shape[1:]), fill, dtype=np.float32)
+    grid[: len(images)] = images
+    return grid.reshape(-1, cols, *images.shape[1:])
+
+
 # --- mnist-2d ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, kw_only=True)
-class Mnist2d:
+class Mnist2d(Positive):
     map_points: int = 5000  # test digits on the code maps
     grid: int = 20  # decoded codes per side of the latent grid
-
-    def __post_init__(self) -> None:
-        check_positive(self)
 
 
 @register_experiment(
@@ -142,9 +129,8 @@ def mnist_2d(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     from sklearn.neighbors import KNeighborsClassifier
 
     s = cfg.experiment
-    cfg, splits, note = image_splits(cfg)
-    train, _, test = splits
-    run = Run(run_dir, cfg, splits)
+    run, note = image_run(cfg, run_dir)
+    cfg, (train, _, test) = run.cfg, run.splits
     model, _ = run.train("autoencoder")
     k = model.code_size
     pca = PCABaseline(train.x, k, seed=cfg.train.seed)
@@ -165,12 +151,8 @@ def mnist_2d(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
                 "(2nd-98th percentile), decoded: the digit manifold the decoder learned")
 
     ae_err, pca_err = squared_error_per_sample(model, test.x), pca.squared_error(test.x)
-    idx = one_per_class(test)
-    fig = rows_picture(
-        [test.x[idx].numpy(), reconstruct_all(model, test.x[idx]), pca.reconstruct(test.x[idx])],
-        ["original", f"autoencoder-{k}", f"PCA-{k}"],
-        title=f"Test digits through a {k}-number code (squared error per image: autoencoder {ae_err.mean():.1f}, PCA {pca_err.mean():.1f})",
-    )
+    fig = reconstructions(test, {f"autoencoder-{k}": model, f"PCA-{k}": pca}, title=f"Test digits through a {k}-number "
+                          f"code (squared error per image: autoencoder {ae_err.mean():.1f}, PCA {pca_err.mean():.1f})")
     run.picture(fig, "reconstructions.png", f"One test digit per class, reconstructed from {k} numbers")
 
     # how well each map keeps the classes apart: 5-NN accuracy on test codes, neighbours from train codes
@@ -202,11 +184,8 @@ def mnist_2d(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class DeepVsPca:
+class DeepVsPca(Positive):
     per_class: int = 1  # test digits of each class in the picture
-
-    def __post_init__(self) -> None:
-        check_positive(self)
 
 
 @register_experiment(
@@ -218,22 +197,17 @@ class DeepVsPca:
     tiny={**TINY, "model": {"hidden": [64], "code_size": 8}},
 )
 def mnist_deep_vs_pca(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
-    cfg, splits, note = image_splits(cfg)
-    train, _, test = splits
-    run = Run(run_dir, cfg, splits)
+    run, note = image_run(cfg, run_dir)
+    cfg, (train, _, test) = run.cfg, run.splits
     model, _ = run.train("deep")
     k = model.code_size
     pca = PCABaseline(train.x, k, seed=cfg.train.seed)
     ae_err, pca_err = squared_error_per_sample(model, test.x), pca.squared_error(test.x)
     name = widths(train, cfg.model)
 
-    idx = one_per_class(test, cfg.experiment.per_class)
-    fig = rows_picture(
-        [test.x[idx].numpy(), reconstruct_all(model, test.x[idx]), pca.reconstruct(test.x[idx])],
-        ["original", f"autoencoder-{k}", f"PCA-{k}"],
-        title=(f"Test digits and their {k}-number reconstructions (mean squared error per image: "
-               f"autoencoder {ae_err.mean():.2f}, PCA {pca_err.mean():.2f})"),
-    )
+    fig = reconstructions(test, {f"autoencoder-{k}": model, f"PCA-{k}": pca}, per_class=cfg.experiment.per_class,
+                          title=(f"Test digits and their {k}-number reconstructions (mean squared error per image: "
+                                 f"autoencoder {ae_err.mean():.2f}, PCA {pca_err.mean():.2f})"))
     run.picture(fig, "originals-ae-pca.png", f"As in Hinton & Salakhutdinov (2006), fig. 2B: a test digit of each "
                 f"class (top), its reconstruction by the {name} autoencoder (middle) and by PCA-{k} (bottom)")
 
@@ -272,13 +246,13 @@ NOISES = {  # experiment name -> (the denoising model's `noise`, the setting tha
 
 
 @dataclass(frozen=True, kw_only=True)
-class Denoising:
+class Denoising(Positive):
     gaussian_std: float = 0.5
     masking_fraction: float = 0.5
     salt_and_pepper_fraction: float = 0.2
 
     def __post_init__(self) -> None:
-        check_positive(self)
+        super().__post_init__()
         for key in ("masking_fraction", "salt_and_pepper_fraction"):
             value = getattr(self, key)
             check(0 < value < 1, key, f"must be between 0 and 1 (exclusive), got {value!r}")
@@ -293,9 +267,8 @@ class Denoising:
 )
 def denoising_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     s = cfg.experiment
-    cfg, splits, note = image_splits(cfg)
-    train, _, test = splits
-    run = Run(run_dir, cfg, splits)
+    run, note = image_run(cfg, run_dir)
+    cfg, (train, _, test) = run.cfg, run.splits
     plain, _ = run.train("plain")
     rows = []
     for label, (noise, key) in NOISES.items():
@@ -336,11 +309,8 @@ def denoising_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Sparse:
+class Sparse(Positive):
     units_shown: int = 100  # first-layer weight pictures
-
-    def __post_init__(self) -> None:
-        check_positive(self)
 
 
 @register_experiment(
@@ -354,9 +324,8 @@ class Sparse:
     tiny={**TINY, "model": {"code_size": 32}, "experiment": {"units_shown": 16}},
 )
 def sparse_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
-    cfg, splits, note = image_splits(cfg)
-    _, _, test = splits
-    run = Run(run_dir, cfg, splits)
+    run, note = image_run(cfg, run_dir)
+    cfg, (_, _, test) = run.cfg, run.splits
     shown, code_size, target = cfg.experiment.units_shown, cfg.model["code_size"], cfg.model.get("sparsity_target", 0.1)
     models = {"sparse": run.train("sparse")[0], "not-sparse": run.train("not-sparse", cfg.with_model(sparsity_weight=0.0))[0]}
     rows, acts = [], {}
@@ -368,13 +337,13 @@ def sparse_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
             "share_below_0.05": float((a < 0.05).mean()), "share_of_units_mean_below_0.2": float((a.mean(0) < 0.2).mean()),
             "squared_error_per_image": mean_error(model, test),
         })
-        fig = weights_picture(model, shown, title=(
-            f"First-layer weights, {'with' if tag == 'sparse' else 'without'} the sparsity penalty "
-            f"(beta = {model.config.sparsity_weight:g}): {min(shown, code_size)} of {code_size} "
-            "units (grey = 0, light = positive)"))
-        run.picture(fig, f"weights-{tag}.png",
-                    f"First-layer weights of the {tag} model ({'with' if tag == 'sparse' else 'without'} the KL "
-                    "penalty), each unit's 784 weights as a 28x28 image (grey = 0)")
+        penalty = "with" if tag == "sparse" else "without"
+        weights = plots.scale_each(first_layer_weights(model)[:shown])  # (units, 1, 28, 28), each scaled, 0 -> mid-grey
+        fig = plots.image_grid(tiled(weights, 10, fill=0.5), title=(
+            f"First-layer weights, {penalty} the sparsity penalty (beta = {model.config.sparsity_weight:g}): "
+            f"{min(shown, code_size)} of {code_size} units (grey = 0, light = positive)"))
+        run.picture(fig, f"weights-{tag}.png", f"First-layer weights of the {tag} model ({penalty} the KL penalty), "
+                    "each unit's 784 weights as a 28x28 image (grey = 0)")
     fig = plots.new_figure(7.5, 4.2)
     ax = fig.add_subplot()
     bins = np.linspace(0, 1, 41)
@@ -400,15 +369,6 @@ def sparse_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     )
 
 
-def weights_picture(model, units: int, *, title: str):
-    """The first `units` first-layer weight vectors as images, 10 to a row, each scaled on its own."""
-    weights = plots.scale_each(first_layer_weights(model)[:units])  # (units, 1, 28, 28), 0 -> mid-grey
-    cols = min(10, len(weights))
-    grid = np.full((math.ceil(len(weights) / cols) * cols, *weights.shape[1:]), 0.5, dtype=np.float32)
-    grid[: len(weights)] = weights
-    return plots.image_grid(grid.reshape(-1, cols, *weights.shape[1:]), title=title)
-
-
 # --- tied-mnist ----------------------------------------------------------------------------------
 
 
@@ -425,9 +385,8 @@ class Tied:
     tiny={**TINY, "model": {"hidden": [64], "code_size": 8}},
 )
 def tied_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
-    cfg, splits, note = image_splits(cfg)
-    train, _, test = splits
-    run = Run(run_dir, cfg, splits)
+    run, note = image_run(cfg, run_dir)
+    cfg, (train, _, test) = run.cfg, run.splits
     models, histories = {}, {}
     for tag, variant in (("untied", cfg), ("tied", cfg.with_model(name="tied"))):
         models[tag], histories[tag] = run.train(tag, variant)
@@ -437,13 +396,9 @@ def tied_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     } for tag, m in models.items()]
     fig = plots.learning_curves(histories, metric="recon", title="Tied vs untied: reconstruction loss per epoch")
     run.picture(fig, "learning-curves.png", "Reconstruction loss (cross-entropy summed over pixels) per epoch")
-    idx = one_per_class(test)
-    fig = rows_picture(
-        [test.x[idx].numpy(), *(reconstruct_all(m, test.x[idx]) for m in models.values())],
-        ["original", *models],
-        title=f"Reconstructions by the untied and tied {widths(train, cfg.model)} autoencoders "
-              "(squared error per test image: " + ", ".join(f"{r['model']} {r['squared_error_per_image']:.2f}" for r in rows) + ")",
-    )
+    fig = reconstructions(test, models, title=f"Reconstructions by the untied and tied {widths(train, cfg.model)} "
+                          "autoencoders (squared error per test image: "
+                          + ", ".join(f"{r['model']} {r['squared_error_per_image']:.2f}" for r in rows) + ")")
     run.picture(fig, "reconstructions.png", "A test digit of each class, reconstructed by each model")
     untied, tied = rows
     summary = (f"tied vs untied on {note}: {tied['parameters']:,} vs {untied['parameters']:,} parameters, "
@@ -473,9 +428,8 @@ class Conv:
     tiny={**TINY, "model": {"channels": [4, 8], "code_size": 8}},
 )
 def conv_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
-    cfg, splits, note = image_splits(cfg)
-    train, _, test = splits
-    run = Run(run_dir, cfg, splits)
+    run, note = image_run(cfg, run_dir)
+    cfg, (train, _, test) = run.cfg, run.splits
     models, rows = {}, []
     for decoder in cfg.experiment.decoders:
         model, history = run.train(decoder, cfg.with_model(decoder=decoder))
@@ -487,13 +441,8 @@ def conv_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     pca_err = None
     if code_size is not None and code_size < train.x[0].numel():
         pca_err = float(PCABaseline(train.x, code_size, seed=cfg.train.seed).squared_error(test.x).mean())
-    idx = one_per_class(test)
-    fig = rows_picture(
-        [test.x[idx].numpy(), *(reconstruct_all(m, test.x[idx]) for m in models.values())],
-        ["original", *models],
-        title="Conv autoencoder reconstructions by decoder (squared error per test image: "
-              + ", ".join(f"{r['decoder']} {r['squared_error_per_image']:.2f}" for r in rows) + ")",
-    )
+    fig = reconstructions(test, models, title="Conv autoencoder reconstructions by decoder (squared error per test "
+                          "image: " + ", ".join(f"{r['decoder']} {r['squared_error_per_image']:.2f}" for r in rows) + ")")
     run.picture(fig, "reconstructions.png", "A test digit of each class through each decoder; unpooling puts each "
                 "value back where the encoder's max was")
     code = code_size if code_size is not None else "the feature map"
@@ -517,13 +466,13 @@ def conv_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Generate:
+class Generate(Positive):
     grid: int = 20  # decoded codes per side of the latent grid
     samples: int = 32  # random samples drawn
     steps: int = 10  # interpolation steps between two digits
 
     def __post_init__(self) -> None:
-        check_positive(self)
+        super().__post_init__()
         check(self.steps >= 2, "steps", f"must be a whole number >= 2, got {self.steps!r}")
 
 
@@ -541,9 +490,8 @@ def generate_mnist_grid(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     vae = kind == "vae"
     if vae and "kl_warmup_steps" not in cfg.model:
         cfg = cfg.with_model(kl_warmup_steps=1000)
-    cfg, splits, note = image_splits(cfg)
-    train, _, test = splits
-    run = Run(run_dir, cfg, splits)
+    run, note = image_run(cfg, run_dir)
+    cfg, (train, _, test) = run.cfg, run.splits
     model, _ = run.train(kind)
     dims = None if code_size == 2 else (0, 1)
 
@@ -562,11 +510,7 @@ def generate_mnist_grid(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         z = rng.multivariate_normal(codes.mean(0), np.cov(codes, rowvar=False), size=s.samples).astype(np.float32)
         with torch.no_grad():
             images = model.decode(torch.from_numpy(z)).numpy()
-        cols = min(8, s.samples)
-        padded = np.ones((math.ceil(s.samples / cols) * cols, *images.shape[1:]), dtype=np.float32)
-        padded[: len(images)] = images
-        fig = plots.image_grid(padded.reshape(-1, cols, *images.shape[1:]),
-                               title=f"{model.name}: {s.samples} samples from a Gaussian fitted to the codes")
+        fig = plots.image_grid(tiled(images, 8), title=f"{model.name}: {s.samples} samples from a Gaussian fitted to the codes")
         how = "z drawn from a Gaussian fitted to the training codes, decoded"
     run.picture(fig, "samples.png", f"{s.samples} random samples: {how}")
 

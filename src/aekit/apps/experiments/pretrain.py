@@ -41,6 +41,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from ...analysis import plots
 from ...config import check
 from ...data import Dataset, class_indices, load_dataset
 from ...data.batches import encode_all
@@ -50,7 +51,7 @@ from ...training.checkpoint import load_model
 from ...training.loop import TrainConfig
 from ...training.pretrain import pretrain_layerwise
 from ..run import build_model, train_model
-from . import ExperimentConfig, Ledger, check_positive, register_experiment, table
+from . import ExperimentConfig, Ledger, Positive, check_positive, register_experiment, table
 
 METHODS = ("scratch", "pretrained", "frozen")
 LABELS = {
@@ -61,7 +62,7 @@ LABELS = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class Pretraining:
+class Pretraining(Positive):
     epochs_per_layer: int = 15
     limit: int | None = None  # unlabelled digits to pretrain on (None = the whole training set)
     batch_size: int = 64
@@ -69,9 +70,6 @@ class Pretraining:
     share_across_seeds: bool = False  # True: pretrain once (first seed) and reuse it for every seed
     load: str | None = None  # path of a saved SdA (sda-seedN.safetensors of an earlier run) to use for every seed
     seconds_per_layer: float | None = None  # a time budget for each layer, in place of epochs_per_layer
-
-    def __post_init__(self) -> None:
-        check_positive(self, "epochs_per_layer", "limit", "batch_size", "lr", "seconds_per_layer")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,10 +114,21 @@ def label_counts(counts: tuple[int, ...], n_train: int) -> tuple[int, ...]:
     return tuple(dict.fromkeys(min(n, n_train) for n in counts))
 
 
-def mean_std(values: list[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for a single value)."""
-    a = np.asarray(values, dtype=float)
-    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
+def error_row(method: str, labels: int, runs: list[dict[str, float]]) -> dict[str, Any]:
+    """A method's runs at `labels` labels (one a seed): test error % as mean and sample std (0 for one), seconds."""
+    errors = [r["error"] for r in runs]
+    std = float(np.std(errors, ddof=1)) if len(errors) > 1 else 0.0
+    return {"method": method, "labels": labels, "test_error_mean": float(np.mean(errors)), "test_error_std": std,
+            "test_errors": errors, "seconds_mean": float(np.mean([r["seconds"] for r in runs]))}
+
+
+def error_table(title: str, rows: list[dict[str, Any]], labels: dict[str, str], notes: list[str]) -> dict[str, Any]:
+    """Rows of `error_row` as a table: a method a row, a label count a column, "mean ± std (seconds per run)" a cell."""
+    counts = list(dict.fromkeys(r["labels"] for r in rows))
+    cells = {(r["method"], r["labels"]): f"{r['test_error_mean']:.2f} ± {r['test_error_std']:.2f} ({r['seconds_mean']:.0f} s)"
+             for r in rows}
+    return table(title, ["method", *(f"{n} labels" for n in counts)],
+                 [[labels[m], *(cells[(m, n)] for n in counts)] for m in dict.fromkeys(r["method"] for r in rows)], notes)
 
 
 def noise_per_layer(noise_fraction: float | tuple[float, ...], widths: list[int], key: str) -> list[float]:
@@ -157,7 +166,7 @@ class StackedDenoising:
             return pretrain_layerwise(
                 self.widths, train.take(pt.limit, seed=seed).x, layer_kind="denoising", layer_config=self.layer_config,
                 epochs_per_layer=pt.epochs_per_layer, batch_size=pt.batch_size, lr=pt.lr, seed=seed,
-                **({"time_budget": pt.seconds_per_layer} if pt.seconds_per_layer is not None else {}),
+                time_budget=pt.seconds_per_layer,
             ).model
 
         self.model = self.ledger.once(f"{self.name}/seed{seed}", f"{self.name}-seed{seed}.safetensors", pretrain)
@@ -181,9 +190,7 @@ def fine_tune(cfg: ExperimentConfig, base: Autoencoder, n_classes: int, fit_set:
 
 def plot_error_vs_labels(path: Path, rows: list[dict], *, labels: dict[str, str], title: str) -> None:
     """Test error (mean ± std over seeds) against the number of labels, one line per method, log-log."""
-    from ...analysis.plots import new_figure, save_figure
-
-    fig = new_figure(6.5, 4.2)
+    fig = plots.new_figure(6.5, 4.2)
     ax = fig.add_subplot()
     for method in dict.fromkeys(r["method"] for r in rows):
         mine = [r for r in rows if r["method"] == method]
@@ -206,7 +213,7 @@ def plot_error_vs_labels(path: Path, rows: list[dict], *, labels: dict[str, str]
     ax.grid(alpha=0.3, which="both")
     ax.legend(frameon=False)
     ax.set_title(title, fontsize=10)
-    save_figure(fig, path)
+    plots.save_figure(fig, path)
 
 
 @register_experiment(
@@ -239,8 +246,7 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         train, test = class_indices(load_dataset(cfg.data.name, "train"),
                                     load_dataset(cfg.data.name, "test").take(cfg.data.test_limit, seed=0))
         n_classes = int(train.y.max()) + 1
-        errors: dict[tuple[str, int], list[float]] = {}
-        seconds: dict[tuple[str, int], list[float]] = {}
+        runs: dict[tuple[str, int], list[dict[str, float]]] = {}  # (method, labels) -> each seed's record
         epochs_used: dict[int, int] = {}
         ledger = Ledger(run_dir)  # the finished runs: a resumed experiment keeps them
         sdas = StackedDenoising(pt, widths, noise, ledger)
@@ -261,22 +267,13 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
                         base = build_model(fine, train.sample_shape) if method == "scratch" else sda
                         model, took = fine_tune(fine, base, n_classes, fit_set, val_set, freeze="all" if method == "frozen" else "none")
                         done = ledger.add(f"{method}/{n}/seed{seed}", {"error": 100 * (1 - model.accuracy(test)), "seconds": took})
-                    errors.setdefault((method, n), []).append(done["error"])
-                    seconds.setdefault((method, n), []).append(done["seconds"])
+                    runs.setdefault((method, n), []).append(done)
                     print(f"seed {seed}  {n:>6} labels  {method:<10} test error {done['error']:6.2f}%  "
                           f"({epochs} epoch{'s' * (epochs != 1)}, {done['seconds']:.0f}s{', finished before' * bool(before)})",
                           flush=True)
         pretrain_seconds = sdas.seconds
 
-    rows = []
-    for method in methods:
-        for n in counts:
-            mean, std = mean_std(errors[(method, n)])
-            rows.append({
-                "method": method, "labels": n, "test_error_mean": mean, "test_error_std": std,
-                "test_errors": errors[(method, n)], "seconds_mean": float(np.mean(seconds[(method, n)])),
-                "epochs": epochs_used[n],
-            })
+    rows = [{**error_row(method, n, runs[(method, n)]), "epochs": epochs_used[n]} for method in methods for n in counts]
     results: dict[str, Any] = {"rows": rows, "pretrain_seconds": pretrain_seconds, "test_digits": len(test), "network": net}
     mean_of = {(r["method"], r["labels"]): r["test_error_mean"] for r in rows}
     notes = [f"Network {net} (sigmoid), {len(test)} test digits; test error % (mean ± std over seeds {list(s.seeds)}), "
@@ -296,10 +293,7 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         results["pretrained_error_all_labels"] = all_error
         results["target_all_labels_met"] = all_error <= 1.5
         notes.append(f"Pretrained + fine-tuned with all labels: {all_error:.2f}% (target <= 1.5%).")
-    cells = {(r["method"], r["labels"]): f"{r['test_error_mean']:.2f} ± {r['test_error_std']:.2f} ({r['seconds_mean']:.0f} s)"
-             for r in rows}
-    results["tables"] = [table("pretrain-mnist: test error %", ["method", *(f"{n} labels" for n in counts)],
-                               [[LABELS[m], *(cells[(m, n)] for n in counts)] for m in methods], notes)]
+    results["tables"] = [error_table("pretrain-mnist: test error %", rows, LABELS, notes)]
     plot_error_vs_labels(run_dir / "error_vs_labels.png", rows, labels=LABELS,
                          title=f"MNIST, sigmoid net {net}: test error against labels")
     return results
@@ -368,11 +362,8 @@ def self_taught_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
 
         accuracy, lr_seconds = logistic(feats_train, feats_test)
         results: dict[str, Any] = {
-            "accuracy": accuracy,
-            "sae_seconds": sae_seconds,
-            "logistic_seconds": lr_seconds,
-            "sae_final_loss": history["train_loss"][-1],
-            "mean_code_activation": mean_activation,
+            "accuracy": accuracy, "sae_seconds": sae_seconds, "logistic_seconds": lr_seconds,
+            "sae_final_loss": history["train_loss"][-1], "mean_code_activation": mean_activation,
             "unlabelled": len(unlabelled), "labelled": len(labelled), "test": len(test),
         }
         print(f"self-taught features: test accuracy {100 * accuracy:.2f}% (SAE {sae_seconds:.0f}s, mean activation {mean_activation:.3f})", flush=True)

@@ -43,7 +43,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import torch
 
 from ...config import build, check, to_dict
@@ -58,7 +57,7 @@ from ..run import train_model
 from . import (
     ExperimentConfig,
     Ledger,
-    check_positive,
+    Positive,
     file_tag,
     markdown_table,
     register_experiment,
@@ -67,9 +66,10 @@ from . import (
 from .pretrain import (
     Pretraining,
     StackedDenoising,
+    error_row,
+    error_table,
     fine_tune,
     label_counts,
-    mean_std,
     noise_per_layer,
     plot_error_vs_labels,
     supervised_epochs,
@@ -96,15 +96,12 @@ TARGETS = {("ladder", 100): 1.5, ("ladder", 60000): 0.8, ("m1m2", 100): 4.0, ("m
 
 
 @dataclass(frozen=True, kw_only=True)
-class Supervised:
+class Supervised(Positive):
     """Training on the labelled digits alone: the supervised-only MLP, and the SdA's fine-tuning."""
 
     train: dict[str, Any] = field(default_factory=dict)  # train keys over the `train` section
     min_updates: int = 2000  # few labels get more epochs, up to this many gradient steps (as pretrain-mnist)
     max_updates: int | None = None  # many labels get fewer epochs, at most this many steps (None: no cap)
-
-    def __post_init__(self) -> None:
-        check_positive(self, "min_updates", "max_updates")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -275,38 +272,30 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
                 sup, epochs=epochs, seed=seed, restore_best=sup.restore_best and val_set is not None))
             for method in methods:
                 key = f"{data_name}/{method}/{n}/seed{seed}"
-                if (done_before := ledger.get(key)) is not None:
-                    runs.setdefault((method, n), []).append(done_before)
-                    print(f"{data_name}  seed {seed}  {n:>6} labels  {method:<10} test error {done_before['error']:6.2f}%  "
-                          f"(finished before, {Ledger.FILE})", flush=True)
-                    continue
-                torch.manual_seed(seed)
-                if method in ("supervised", "sda"):
-                    base = create_model("dense", **p.mlp, input_shape=shape) if method == "supervised" else sda
-                    model, took = fine_tune(fine, base, n_classes, fit_set, val_set)
-                    done = epochs
-                elif method == "ladder":
-                    model = create_model(cfg.model["name"], **_keys(cfg.model), input_shape=shape, n_classes=n_classes)
-                    took, done = _semi(cfg, p.ladder, model, semi, val_set, seed, f"{LABELS[method]} ({data_name}, {n} labels, seed {seed})")
-                else:
-                    model = (M2.on(m1, n_classes, **s.m2.model) if method == "m1m2"
-                             else create_model("m2", **s.m2.model, input_shape=shape, n_classes=n_classes))
-                    took, done = _semi(cfg, p.m2, model, semi, val_set, seed, f"{LABELS[method]} ({data_name}, {n} labels, seed {seed})")
-                error = 100 * (1 - model.accuracy(test))
-                runs.setdefault((method, n), []).append(ledger.add(key, {"error": error, "seconds": took, "epochs": done}))
-                print(f"{data_name}  seed {seed}  {n:>6} labels  {method:<10} test error {error:6.2f}%  "
-                      f"({done} epoch{'s' * (done != 1)}, {took:.0f}s)", flush=True)
+                record, how = ledger.get(key), f"finished before, {Ledger.FILE}"
+                if record is None:
+                    torch.manual_seed(seed)
+                    if method in ("supervised", "sda"):
+                        base = create_model("dense", **p.mlp, input_shape=shape) if method == "supervised" else sda
+                        model, took = fine_tune(fine, base, n_classes, fit_set, val_set)
+                        done = epochs
+                    else:
+                        if method == "ladder":
+                            model = create_model(cfg.model["name"], **_keys(cfg.model), input_shape=shape, n_classes=n_classes)
+                        elif method == "m1m2":
+                            model = M2.on(m1, n_classes, **s.m2.model)
+                        else:
+                            model = create_model("m2", **s.m2.model, input_shape=shape, n_classes=n_classes)
+                        took, done = _semi(cfg, p.ladder if method == "ladder" else p.m2, model, semi, val_set, seed,
+                                           f"{LABELS[method]} ({data_name}, {n} labels, seed {seed})")
+                    record = ledger.add(key, {"error": 100 * (1 - model.accuracy(test)), "seconds": took, "epochs": done})
+                    how = f"{done} epoch{'s' * (done != 1)}, {took:.0f}s"
+                runs.setdefault((method, n), []).append(record)
+                print(f"{data_name}  seed {seed}  {n:>6} labels  {method:<10} test error {record['error']:6.2f}%  ({how})",
+                      flush=True)
 
-    rows = []
-    for method in methods:
-        for n in counts:
-            mine = runs[(method, n)]
-            mean, std = mean_std([r["error"] for r in mine])
-            rows.append({
-                "data": data_name, "method": method, "labels": min(n, len(train)), "test_error_mean": mean,
-                "test_error_std": std, "test_errors": [r["error"] for r in mine], "seconds": [r["seconds"] for r in mine],
-                "seconds_mean": float(np.mean([r["seconds"] for r in mine])), "epochs": [r["epochs"] for r in mine],
-            })
+    rows = [{"data": data_name, **error_row(m, n, runs[(m, n)]), "seconds": [r["seconds"] for r in runs[(m, n)]],
+             "epochs": [r["epochs"] for r in runs[(m, n)]]} for m in methods for n in counts]  # counts are <= len(train)
     return {"rows": rows, "test": len(test), "train": len(train), "network": "-".join(map(str, [dim, *p.mlp["hidden"],
             p.mlp["code_size"], n_classes])),
             "sda_seconds": sdas.seconds, "m1_seconds": ledger.seconds(f"m1-{tag}/seed")}
@@ -386,20 +375,15 @@ def semi_supervised_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any
         mine = part["rows"]
         counts = list(dict.fromkeys(r["labels"] for r in mine))
         methods = list(dict.fromkeys(r["method"] for r in mine))
-        cell = {(r["method"], r["labels"]): f"{r['test_error_mean']:.2f} ± {r['test_error_std']:.2f} ({r['seconds_mean']:.0f} s)"
-                for r in mine}
-        epochs = {(r["method"], r["labels"]): r["epochs"] for r in mine}
         notes = [
             f"{name}: test error % (mean ± std over seeds {list(s.seeds)}) on {part['test']} test samples, "
             f"{part['train']} training samples; wall seconds per run in brackets. The MLP: {part['network']}.",
-            "Epochs per run: " + "; ".join(f"{m} {n}: {epochs[(m, n)]}" for m in methods for n in counts) + ".",
+            "Epochs per run: " + "; ".join(f"{r['method']} {r['labels']}: {r['epochs']}" for r in mine) + ".",
         ]
-        if part["sda_seconds"]:
-            notes.append("SdA pretraining seconds (once a seed, every label count): " + ", ".join(f"{t:.0f}" for t in part["sda_seconds"]) + ".")
-        if part["m1_seconds"]:
-            notes.append("M1 training seconds (once a seed, every label count): " + ", ".join(f"{t:.0f}" for t in part["m1_seconds"]) + ".")
-        results["tables"].append(table(f"semi-supervised-mnist: test error % on {name}", ["method", *(f"{n} labels" for n in counts)],
-                                       [[LABELS[m], *(cell[(m, n)] for n in counts)] for m in methods], notes))
+        for what, seconds in (("SdA pretraining", part["sda_seconds"]), ("M1 training", part["m1_seconds"])):
+            if seconds:
+                notes.append(f"{what} seconds (once a seed, every label count): " + ", ".join(f"{t:.0f}" for t in seconds) + ".")
+        results["tables"].append(error_table(f"semi-supervised-mnist: test error % on {name}", mine, LABELS, notes))
         if name == "mnist":
             published = [m for m in methods if any((m, n) in PAPERS for n in counts)]
             if published:

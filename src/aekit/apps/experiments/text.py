@@ -32,8 +32,8 @@ from ...data.batches import encode_all
 from ...data.text import BBC_FILE, keras_indices, load_bbc_news, pad_sequences, read_jsonl, tokenize
 from ...errors import ConfigError, DataNotFoundError
 from ...models.pca import PCABaseline
-from ..run import load_data, load_splits, test_metrics, train_model
-from . import ExperimentConfig, check_positive, register_experiment, table
+from ..run import load_data, load_splits, test_metrics
+from . import ExperimentConfig, Positive, Run, check_positive, register_experiment, table
 
 # --- shared pieces -------------------------------------------------------------------------------
 
@@ -65,14 +65,14 @@ def precision_figure(curves: Mapping[str, np.ndarray], *, title: str, dashed: Se
     return fig
 
 
-def curves_figure(histories: Mapping[str, Mapping[str, Sequence[float]]], title: str, *, zoom: bool = True):
+def curves_figure(histories: Mapping[str, Mapping[str, Sequence[float]]], title: str):
     """`plots.learning_curves` with its title wrapped to the figure's width.
 
-    `zoom` fits the y-axis to epochs 2 onwards, so a large first-epoch loss does not flatten the
-    later curves where runs differ (first-epoch points may lie above the plot, as the title says).
+    With 3 or more epochs the y-axis is fitted to epochs 2 onwards, so a large first-epoch loss does not
+    flatten the later curves where runs differ (first-epoch points may lie above the plot, as the title says).
     """
     later = [v for h in histories.values() for key in ("train_loss", "val_loss") for v in h.get(key, [])[1:]]
-    zoom = zoom and len(later) > 0 and min(len(h["train_loss"]) for h in histories.values()) >= 3
+    zoom = len(later) > 0 and min(len(h["train_loss"]) for h in histories.values()) >= 3
     fig = plots.learning_curves(histories, title=plots.fit_title(title + (" [y-axis fitted to epochs 2 on]" if zoom else ""), 6.8))
     if zoom:
         lo, hi = min(later), max(later)
@@ -92,27 +92,16 @@ def describe(values: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in values.items())
 
 
-def map_method() -> tuple[str, str]:
-    """('umap' or 'tsne', a note saying which and why): UMAP when umap-learn is installed, else t-SNE."""
-    if importlib.util.find_spec("umap") is not None:
-        return "umap", "UMAP (umap-learn)"
-    return "tsne", "t-SNE (umap-learn is not installed)"
-
-
-
 # --- retrieval-mnist -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, kw_only=True)
-class RetrievalMnist:
+class RetrievalMnist(Positive):
     index_split: Literal["train", "test"] = "test"  # the split whose items are indexed; its items query the others
     index_limit: int | None = None  # index a seeded subset of this many items
     k: int = 10  # the precision@k of the table
     curve_k: int = 100  # the curve shows precision@1..curve_k
     max_queries: int | None = 1000  # a seeded subset of items query the rest (MAP ranks the whole index)
-
-    def __post_init__(self) -> None:
-        check_positive(self, "index_limit", "k", "curve_k", "max_queries")
 
 
 @register_experiment(
@@ -137,7 +126,8 @@ def retrieval_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     full = load_dataset(name, s.index_split).take(cfg.data.limit if s.index_split == "train" else None, seed=seed)
     index = full.take(s.index_limit, seed=seed)
     check_depths(s.k, s.curve_k, len(index) - 1)  # leave-one-out: a query never retrieves itself
-    model, history = train_model(cfg, (train, val, None), folder=run_dir, tag="ae")
+    run = Run(run_dir, cfg, (train, val, None))
+    model, history = run.train("ae")
     size = model.code_size
 
     raw_index = index.x.reshape(len(index), -1).numpy()  # (N, 784)
@@ -155,20 +145,15 @@ def retrieval_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
             curves[f"{method} ({metric})"] = scores.pop("curve")
             rows.append({"method": method, "metric": metric, "dim": int(vecs.shape[1]), **scores})
     pk = f"precision@{s.k}"
-    plots.save_figure(
-        precision_figure(
-            curves, dashed=[n for n in curves if n.endswith("(euclidean)")],
-            title=f"{name}: precision@k of raw pixels, PCA-{size} and {size}-d autoencoder codes "
-                  "(solid = cosine, dashed = euclidean)",
-        ),
-        run_dir / "precision-at-k.png",
-    )
-    plots.save_figure(
-        curves_figure({"autoencoder": history}, f"{name}: autoencoder loss (solid = train, dashed = validation)"),
-        run_dir / "learning-curves.png",
-    )
-    plots.save_figure(_neighbour_picture(vectors[f"autoencoder-{size}"], index, chosen[:8], k=10, size=size),
-                      run_dir / "neighbours.png")
+    fig = precision_figure(curves, dashed=[n for n in curves if n.endswith("(euclidean)")],
+                           title=f"{name}: precision@k of raw pixels, PCA-{size} and {size}-d autoencoder codes "
+                                 "(solid = cosine, dashed = euclidean)")
+    run.picture(fig, "precision-at-k.png",
+                f"Precision@k for k = 1..{s.curve_k}: raw pixels, PCA-{size} and the autoencoder's codes")
+    run.picture(_neighbour_picture(vectors[f"autoencoder-{size}"], index, chosen[:8], k=10, size=size), "neighbours.png",
+                "Query digits (left) and their 10 nearest digits by autoencoder code")
+    fig = curves_figure({"autoencoder": history}, f"{name}: autoencoder loss (solid = train, dashed = validation)")
+    run.picture(fig, "learning-curves.png", "The autoencoder's training and validation loss")
 
     best = {m: max((r for r in rows if r["metric"] == m), key=lambda r: r["map"])["method"] for m in ("cosine", "euclidean")}
     cosine = {r["method"]: r for r in rows if r["metric"] == "cosine"}
@@ -180,19 +165,14 @@ def retrieval_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     )
     notes = [f"PCA and the autoencoder were fitted on {len(train)} training digits; relevant = same digit; "
              f"chance = {np.bincount(labels).max() / len(labels):.3f}. Model {describe(cfg.model)}."]
-    return {
-        "summary": summary, "dataset": name, "index_split": s.index_split, "n_index": len(index),
-        "n_queries": len(chosen), "code_size": size, "k": s.k, "rows": rows,
-        "curves": {method: c.tolist() for method, c in curves.items()},
-        "final_val_loss": history.get("val_loss", [None])[-1],
-        "tables": [table(f"Retrieval on {name} {s.index_split} ({len(index)} items, {len(chosen)} leave-one-out queries)",
-                         ["method", "metric", "dim", pk, "map"], rows, notes)],
-        "figures": {
-            "precision-at-k.png": f"Precision@k for k = 1..{s.curve_k}: raw pixels, PCA-{size} and the autoencoder's codes",
-            "neighbours.png": "Query digits (left) and their 10 nearest digits by autoencoder code",
-            "learning-curves.png": "The autoencoder's training and validation loss",
-        },
-    }
+    return run.finish(
+        {"summary": summary, "dataset": name, "index_split": s.index_split, "n_index": len(index),
+         "n_queries": len(chosen), "code_size": size, "k": s.k, "rows": rows,
+         "curves": {method: c.tolist() for method, c in curves.items()},
+         "final_val_loss": history.get("val_loss", [None])[-1]},
+        table(f"Retrieval on {name} {s.index_split} ({len(index)} items, {len(chosen)} leave-one-out queries)",
+              ["method", "metric", "dim", pk, "map"], rows, notes),
+    )
 
 
 def _neighbour_picture(codes: np.ndarray, index: Dataset, queries: np.ndarray, *, k: int, size: int):
@@ -215,7 +195,7 @@ def _neighbour_picture(codes: np.ndarray, index: Dataset, queries: np.ndarray, *
 
 
 @dataclass(frozen=True, kw_only=True)
-class RetrievalBbc:
+class RetrievalBbc(Positive):
     representation: Literal["tfidf", "bow"] = "tfidf"  # the autoencoder's input: tfidf (l2-normalised) or bow (binary)
     max_features: int = 2000  # vocabulary: the 2,000 most frequent words of the training articles
     lsa_sizes: tuple[int, ...] = (10, 50)
@@ -223,9 +203,6 @@ class RetrievalBbc:
     k: int = 10
     curve_k: int = 100
     map_methods: tuple[Literal["code", "pca", "tsne", "umap"], ...] = ("pca", "tsne")  # 2-D maps of the test codes
-
-    def __post_init__(self) -> None:
-        check_positive(self, "max_features", "k", "curve_k")
 
 
 @register_experiment(
@@ -261,7 +238,8 @@ def retrieval_bbc(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     )
     check_depths(s.k, s.curve_k, len(train))
     fit_on, val = train.split(cfg.data.val_fraction, seed=seed) if cfg.data.val_fraction else (train, None)
-    model, history = train_model(cfg, (fit_on, val, None), folder=run_dir, tag="ae")
+    run = Run(run_dir, cfg, (fit_on, val, None))
+    model, history = run.train("ae")
     size = model.code_size
 
     vectors = {f"TF-IDF ({tfidf_train.x.shape[1]}-d)": (tfidf_train.x.numpy(), tfidf_test.x.numpy())}
@@ -280,11 +258,9 @@ def retrieval_bbc(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         curves[method] = scores.pop("curve")
         rows.append({"method": method, "dim": int(db.shape[1]), **scores})
     pk = f"precision@{s.k}"
-    by = {r["method"]: r for r in rows}
-    ae = by[ae_name]
+    ae = next(r for r in rows if r["method"] == ae_name)
     lsa = {int(r["method"][4:]): r for r in rows if r["method"].startswith("LSA-")}
-    big = max(lsa)
-    verdict = _verdict(ae, lsa[big], f"LSA-{big}", pk)
+    verdict = _verdict(ae, lsa[max(lsa)], f"LSA-{max(lsa)}", pk)
     notes = [
         f"Queries: the {len(test)} test articles; database: the {len(train)} training articles; relevant = same topic "
         f"(5 topics, chance = {np.bincount(y_db).max() / len(y_db):.3f}); {s.metric} similarity. LSA was fitted on "
@@ -293,34 +269,26 @@ def retrieval_bbc(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         f"Hinton & Salakhutdinov (2006) claim 10-d autoencoder codes retrieve about as well as (or better than) 50-d LSA. "
         f"Here: {verdict}.",
     ]
-    plots.save_figure(
-        precision_figure(curves, title=f"BBC News: precision@k of {len(test)} test queries against {len(train)} "
-                                       f"training articles ({s.metric})"),
-        run_dir / "precision-at-k.png",
-    )
-    plots.save_figure(
-        curves_figure({ae_name: history}, "BBC News autoencoder loss (solid = train, dashed = held-out training articles)"),
-        run_dir / "learning-curves.png",
-    )
+    fig = precision_figure(curves, title=f"BBC News: precision@k of {len(test)} test queries against {len(train)} "
+                                         f"training articles ({s.metric})")
+    run.picture(fig, "precision-at-k.png", f"Precision@k for k = 1..{s.curve_k} of test articles querying the training articles")
     if s.map_methods:
         _, fig = latent_maps(model, test, methods=s.map_methods, n=len(test), seed=seed)
-        plots.save_figure(fig, run_dir / "codes-map.png")
+        run.picture(fig, "codes-map.png",
+                    f"2-D maps ({', '.join(s.map_methods)}) of the test articles' {size}-d codes, coloured by topic")
+    fig = curves_figure({ae_name: history}, "BBC News autoencoder loss (solid = train, dashed = held-out training articles)")
+    run.picture(fig, "learning-curves.png", "The autoencoder's training and validation loss")
     summary = (
         f"retrieval-bbc: {s.metric} MAP {ae_name} {ae['map']:.3f} vs "
         + ", ".join(f"LSA-{d} {r['map']:.3f}" for d, r in sorted(lsa.items()))
         + f", raw TF-IDF {rows[0]['map']:.3f}; {verdict}"
     )
-    return {
-        "summary": summary, "verdict": verdict, "n_database": len(train), "n_queries": len(test), "code_size": size,
-        "metric": s.metric, "k": s.k, "rows": rows, "curves": {n: c.tolist() for n, c in curves.items()},
-        "final_val_loss": history.get("val_loss", [None])[-1],
-        "tables": [table("BBC News retrieval by topic", ["method", "dim", pk, "map"], rows, notes)],
-        "figures": {
-            "precision-at-k.png": f"Precision@k for k = 1..{s.curve_k} of test articles querying the training articles",
-            "codes-map.png": f"2-D maps ({', '.join(s.map_methods)}) of the test articles' {size}-d codes, coloured by topic",
-            "learning-curves.png": "The autoencoder's training and validation loss",
-        },
-    }
+    return run.finish(
+        {"summary": summary, "verdict": verdict, "n_database": len(train), "n_queries": len(test), "code_size": size,
+         "metric": s.metric, "k": s.k, "rows": rows, "curves": {n: c.tolist() for n, c in curves.items()},
+         "final_val_loss": history.get("val_loss", [None])[-1]},
+        table("BBC News retrieval by topic", ["method", "dim", pk, "map"], rows, notes),
+    )
 
 
 def _verdict(ae: Mapping[str, Any], lsa: Mapping[str, Any], lsa_name: str, pk: str, tolerance: float = 0.02) -> str:
@@ -362,21 +330,15 @@ def bbc_sequences(split: str, folder: Path, *, maxlen: int, num_words: int) -> D
                    meta={"maxlen": maxlen, "num_words": num_words})
 
 
-def _imdb_present(folder: Path) -> bool:
-    root = folder / "imdb"
-    return (root / "imdb.npz").is_file() or (root / "aclImdb" / "train").is_dir()
-
-
 def load_text_set(name: str, folder: Path, *, maxlen: int, num_words: int) -> Dataset:
+    """The training split of one of TEXT_SETS."""
     if name == "imdb":
         from ...data.text import load_imdb
 
         return load_imdb("train", folder, maxlen=maxlen, num_words=num_words)
     if name == "bbc-news-sequences":
         return bbc_sequences("train", folder, maxlen=maxlen, num_words=num_words)
-    if name == "bbc-news-bow":
-        return load_bbc_news("train", folder, representation="bow")
-    raise ConfigError(f"data.name: {name!r} is not allowed; choose one of: {', '.join(TEXT_SETS)}")
+    return load_bbc_news("train", folder, representation="bow")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -411,19 +373,19 @@ class ImdbBnDropout:
 )
 def imdb_bn_dropout(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     s, folder = cfg.experiment, data_dir()
-    name, note = cfg.data.name, None
+    name, note, imdb = cfg.data.name, None, folder / "imdb"
     if name not in TEXT_SETS:
         raise ConfigError(f"data.name: {name!r} is not allowed; choose one of: {', '.join(TEXT_SETS)}")
-    if name == "imdb" and not _imdb_present(folder) and not s.download:
-        missing = f"IMDb is not here: neither {folder / 'imdb' / 'imdb.npz'} nor {folder / 'imdb' / 'aclImdb'}/ exists"
+    if name == "imdb" and not ((imdb / "imdb.npz").is_file() or (imdb / "aclImdb" / "train").is_dir()) and not s.download:
+        missing = f"IMDb is not here: neither {imdb / 'imdb.npz'} nor {imdb / 'aclImdb'}/ exists"
         if s.fallback is None:
             raise DataNotFoundError(f"{missing}; put one there, set experiment.download=true, or set experiment.fallback")
         name = s.fallback
         note = f"{missing}, so this ran the same comparison on {name} instead"
         print(f"imdb-bn-dropout: {note}")
     data = load_text_set(name, folder, maxlen=s.maxlen, num_words=s.num_words).take(cfg.data.limit, seed=cfg.train.seed)
-    splits = (*data.split(cfg.data.val_fraction, seed=cfg.train.seed), None)
-    train, val, _ = splits
+    train, val = data.split(cfg.data.val_fraction, seed=cfg.train.seed)
+    run = Run(run_dir, cfg, (train, val, None))
 
     runs = {
         "plain (adam)": cfg,
@@ -433,7 +395,7 @@ def imdb_bn_dropout(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     }
     histories, rows = {}, []
     for tag, variant in runs.items():
-        _, history = train_model(variant, splits, folder=run_dir, tag=tag.split(" (")[0].replace(" ", "-"))
+        _, history = run.train(tag.split(" (")[0].replace(" ", "-"), variant)
         histories[tag] = history
         rows.append({
             "run": tag, "optimizer": variant.train.optimizer, "lr": variant.train.lr,
@@ -447,11 +409,9 @@ def imdb_bn_dropout(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         "optimizer.png": ("plain (adam)", "adagrad", f"{cfg.train.optimizer} (lr {cfg.train.lr}) vs adagrad (lr {s.adagrad_lr})"),
     }
     for file, (a, b, what) in pairs.items():
-        fig = curves_figure(
-            {a: histories[a], b: histories[b]},
-            f"{name}, {widths} dense autoencoder, BCE: {what} (solid = train, dashed = validation)",
-        )
-        plots.save_figure(fig, run_dir / file)
+        fig = curves_figure({a: histories[a], b: histories[b]},
+                            f"{name}, {widths} dense autoencoder, BCE: {what} (solid = train, dashed = validation)")
+        run.picture(fig, file, f"Learning curves: {what}")
     notes = [f"Note: {note}." if note else "",
              f"{len(train)} training and {len(val)} validation samples of {name}; loss = BCE summed over the "
              f"{train.x.shape[1]} inputs, mean over samples."]
@@ -461,21 +421,17 @@ def imdb_bn_dropout(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         + "final val loss " + ", ".join(f"{r['run']} {r['final val loss']:.2f}" for r in rows)
         + f"; lowest: {best['run']}"
     )
-    return {"summary": summary, "dataset": name, "fallback_note": note, "rows": rows,
-            "n_train": len(train), "n_val": len(val),
-            "tables": [table(f"Dense autoencoder {widths} on {name}", list(rows[0]), rows, notes)],
-            "figures": {file: f"Learning curves: {what}" for file, (_, _, what) in pairs.items()}}
+    return run.finish({"summary": summary, "dataset": name, "fallback_note": note, "rows": rows,
+                       "n_train": len(train), "n_val": len(val)},
+                      table(f"Dense autoencoder {widths} on {name}", list(rows[0]), rows, notes))
 
 
 # --- cifar-deep ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, kw_only=True)
-class CifarDeep:
+class CifarDeep(Positive):
     map_points: int = 2000  # test images in the 2-D map
-
-    def __post_init__(self) -> None:
-        check_positive(self)
 
 
 @register_experiment(
@@ -502,34 +458,30 @@ class CifarDeep:
 )
 def cifar_deep(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     seed = cfg.train.seed
-    splits = load_splits(cfg)  # one-line DataNotFoundError when CIFAR-10 is absent
-    train, _, test = splits
-    model, history = train_model(cfg, splits, folder=run_dir, tag="ae")
+    run = Run(run_dir, cfg, load_splits(cfg))  # one-line DataNotFoundError when CIFAR-10 is absent
+    train, _, test = run.splits
+    model, history = run.train("ae")
     metrics = test_metrics(model, train, test, seed=seed)
     sse, pca_sse, bce = metrics["squared_error_per_sample"], metrics["pca_squared_error_per_sample"], metrics["test_recon"]
     _, fig = reconstruction_grid(model, test, n=10)
-    plots.save_figure(fig, run_dir / "reconstructions.png")
-    method, method_note = map_method()
+    run.picture(fig, "reconstructions.png", "Test images (top) above their reconstructions (bottom)")
+    # the 2-D map by UMAP where umap-learn is installed, else by t-SNE (the note says which and why)
+    method, method_note = (("umap", "UMAP (umap-learn)") if importlib.util.find_spec("umap") is not None
+                           else ("tsne", "t-SNE (umap-learn is not installed)"))
     _, fig = latent_maps(model, test, methods=(method,), n=cfg.experiment.map_points, seed=seed)
-    plots.save_figure(fig, run_dir / "codes-map.png")
-    plots.save_figure(
-        curves_figure({"cifar-deep": history}, "CIFAR-10 deep autoencoder BCE (solid = train, dashed = validation)"),
-        run_dir / "learning-curves.png",
-    )
+    run.picture(fig, "codes-map.png", f"2-D map of the test images' {model.code_size}-d codes by {method_note}, coloured by class")
+    fig = curves_figure({"cifar-deep": history}, "CIFAR-10 deep autoencoder BCE (solid = train, dashed = validation)")
+    run.picture(fig, "learning-curves.png", "Training and validation loss")
     rows = [[f"autoencoder ({model.code_size}-d tanh code)", sse, bce], [f"PCA-{model.code_size}", pca_sse, None]]
     summary = (
         f"cifar-deep: test squared error per image {sse:.1f} (PCA-{model.code_size}: {pca_sse:.1f}), "
         f"test BCE {bce:.1f}; code map by {method_note}"
     )
-    return {"summary": summary, "test": {k.removeprefix("test_"): v for k, v in metrics.items() if k.startswith("test_")},
-            "squared_error_per_image": sse, "pca_squared_error_per_image": pca_sse,
-            "map_method": method, "n_train": len(train), "n_test": len(test),
-            "tables": [table("CIFAR-10 deep dense autoencoder", ["model", "test squared error per image", "test BCE per image"],
-                             rows, [f"{len(train)} training, {len(test)} test images; squared error summed over the "
-                                    f"3,072 values in [0, 1]. 2-D map of {min(cfg.experiment.map_points, len(test))} test "
-                                    f"codes by {method_note}."])],
-            "figures": {
-                "reconstructions.png": "Test images (top) above their reconstructions (bottom)",
-                "codes-map.png": f"2-D map of the test images' {model.code_size}-d codes by {method_note}, coloured by class",
-                "learning-curves.png": "Training and validation loss",
-            }}
+    return run.finish(
+        {"summary": summary, "test": {k.removeprefix("test_"): v for k, v in metrics.items() if k.startswith("test_")},
+         "squared_error_per_image": sse, "pca_squared_error_per_image": pca_sse,
+         "map_method": method, "n_train": len(train), "n_test": len(test)},
+        table("CIFAR-10 deep dense autoencoder", ["model", "test squared error per image", "test BCE per image"], rows,
+              [f"{len(train)} training, {len(test)} test images; squared error summed over the 3,072 values in [0, 1]. "
+               f"2-D map of {min(cfg.experiment.map_points, len(test))} test codes by {method_note}."]),
+    )
