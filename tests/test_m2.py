@@ -135,6 +135,16 @@ def test_labels_and_config_are_checked():
         tiny(m1_sample=True)
 
 
+def test_a_subclass_of_m2_still_takes_unlabelled_rows():
+    class MyM2(M2):  # a user's variant, not registered as semi-supervised
+        pass
+
+    model = MyM2(tiny().config)
+    model.check_labels(torch.tensor([-1, 0, 2]))
+    with pytest.raises(aekit.DataError, match=r"labels must be in \[0, 2\]"):
+        model.check_labels(torch.tensor([-2, 0]))
+
+
 def test_m1_m2_keeps_its_m1_copy_frozen(digits):
     (x, y), (x_test, y_test) = digits
     vae = small_vae()

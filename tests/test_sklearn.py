@@ -68,6 +68,14 @@ def test_init_does_no_work_and_fit_sets_underscore_attributes(digits):
     assert list(est.get_feature_names_out()) == [f"autoencodertransformer{i}" for i in range(4)]
 
 
+def test_a_failed_fit_leaves_the_estimator_unfitted(digits):
+    x, _ = digits
+    est = AutoencoderTransformer(model_params=SMALL, epochs=1, lr=-1.0)
+    with pytest.raises(aekit.ConfigError, match="lr"):
+        est.fit(x[:50])
+    assert not hasattr(est, "model_") and not hasattr(est, "recon_loss_")
+
+
 def test_data_outside_unit_interval_switches_to_mse_but_explicit_bce_refuses(digits):
     x, _ = digits
     raw = x[:200] * 16.0  # the original 0..16 pixel counts

@@ -67,3 +67,11 @@ def test_samples_decode_prior_draws_reproducibly():
 def test_bad_config_names_the_key(values, key):
     with pytest.raises(aekit.ConfigError, match=key):
         aekit.create_model("wae", input_shape=SHAPE, **values)
+
+
+def test_the_vae_prior_std_can_be_set_on_a_model():
+    model = aekit.create_model("vae", input_shape=SHAPE, hidden=(32,), code_size=4)
+    assert model.prior_std == 1.0
+    model.prior_std = 3.0  # a wider prior to sample from
+    codes = model.prior_codes(4000, generator=torch.Generator().manual_seed(0))
+    assert 2.8 < float(codes.std()) < 3.2

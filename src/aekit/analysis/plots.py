@@ -96,7 +96,9 @@ def mosaic(images: np.ndarray, *, pad: int = 1, fill: float = 1.0, scale: int = 
 
 
 def grid_rows(images: np.ndarray, cols: int, *, fill: float = 0.5) -> np.ndarray:
-    """(n, *sample) -> (rows, cols, *sample), tiles of `fill` (default mid-grey) completing the last row."""
+    """(n, *sample) -> (rows, cols, *sample), at most n columns, tiles of `fill` (default mid-grey)
+    completing the last row."""
+    cols = min(cols, len(images))
     rows = math.ceil(len(images) / cols)
     padded = np.full((rows * cols, *images.shape[1:]), fill, dtype=np.float32)
     padded[: len(images)] = images

@@ -15,7 +15,6 @@ import copy
 import importlib.util
 import logging
 import os
-import textwrap
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -84,7 +83,8 @@ def export_model(
                     traced = torch.jit.trace(wrapper, example)
                 except (TypeError, RuntimeError) as err:  # an op torch.jit.trace cannot record
                     reason = (str(err).splitlines() or [type(err).__name__])[0]
-                    reason = textwrap.shorten(reason, 100, placeholder=" ...")
+                    if len(reason) > 100:
+                        reason = reason[:100].rsplit(" ", 1)[0] + " ..."
                     raise ConfigError(
                         f"export: torchscript cannot trace this model's {part} ({reason}); use --format onnx"
                     ) from None

@@ -437,10 +437,12 @@ def evaluate_run(
     if splits is None:
         splits = load_splits(cfg)
         check_splits(model, splits)
-    train_data = splits[0]
-    # splits[::-1] is (test, val, train): without a test split the held-out data, else (format_metrics
-    # says so) the training data
-    split, test = next((s, d) for s, d in zip(("test", "val", "train"), splits[::-1]) if d is not None)
+    train_data, val_data, test = splits
+    split = "test"
+    if test is None:
+        test, split = val_data, "val"
+    if test is None:  # no test split and nothing held out: say so, and report the training data
+        test, split = train_data, "train"
     test = in_memory(test, cfg.train.seed)
     metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed)}
     metrics |= generative_metrics(model, train_data, test, nll_samples=nll_samples, quality_samples=quality_samples,

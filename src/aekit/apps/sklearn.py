@@ -101,17 +101,17 @@ def _classes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _train_autoencoder(est, x: Tensor, seed: int) -> dict[str, list[float]]:
     """Build `est.model` for flat samples `x` (N, D) and train it: sets `est`'s model_, input_shape_
-    and recon_loss_, returns the history."""
-    params, est.input_shape_ = _model_keys(est, x)
+    and recon_loss_ once training has succeeded (a failed fit leaves it unfitted), returns the history."""
+    params, shape = _model_keys(est, x)
     with torch.random.fork_rng():  # leave the caller's global RNG as it was
         torch.manual_seed(seed)
-        est.model_ = create_model(est.model, input_shape=est.input_shape_, **params)
+        model = create_model(est.model, input_shape=shape, **params)
         with _name_the_estimator_parameter("autoencoder training", "lr"):
             history = fit(
-                est.model_, x.reshape(-1, *est.input_shape_), epochs=est.epochs, batch_size=est.batch_size,
-                lr=est.lr, optimizer=est.optimizer, seed=seed, device=est.device, progress=est.verbose,
+                model, x.reshape(-1, *shape), epochs=est.epochs, batch_size=est.batch_size, lr=est.lr,
+                optimizer=est.optimizer, seed=seed, device=est.device, progress=est.verbose,
             )
-    est.recon_loss_ = est.model_.config.recon_loss
+    est.model_, est.input_shape_, est.recon_loss_ = model, shape, model.config.recon_loss
     return history
 
 

@@ -107,6 +107,7 @@ def idx_pair(images: Path, labels: Path, *, name: str, classes: list[str] | None
     if len(x) != len(y):
         raise DataError(f"{name}: {images.name} has {len(x)} images but {labels.name} has {len(y)} labels")
     xt = torch.from_numpy(x.astype(np.float32) / 255.0).unsqueeze(1)  # (N, H, W) -> (N, 1, H, W)
+    classes = list(classes) if classes is not None else None  # each data set its own list
     return Dataset(xt, torch.from_numpy(y.astype(np.int64)), name=name, classes=classes)
 
 
@@ -143,4 +144,4 @@ def _digits(split: str, folder: Path) -> Dataset:
     y = torch.from_numpy(bunch.target.astype(np.int64))
     cut = int(len(x) * 0.8)
     sl = slice(0, cut) if split == "train" else slice(cut, None)
-    return Dataset(x[sl], y[sl], name="digits", classes=DIGITS)
+    return Dataset(x[sl], y[sl], name="digits", classes=list(DIGITS))

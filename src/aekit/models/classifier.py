@@ -24,7 +24,7 @@ from ..config import check, to_dict
 from ..data.batches import as_tensors, eval_mode, map_batches
 from ..data.core import Dataset
 from ..errors import ConfigError, DataError
-from ..registry import create_model, make_config, model_kind, register_model
+from ..registry import create_model, make_config, register_model
 from .base import Autoencoder
 
 _WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)  # what counts as "a layer" for freeze=k
@@ -54,11 +54,12 @@ class ClassifierMixin:
     returns an output with `logits` (B, n_classes): the encoder classifier and the semi-supervised models."""
 
     n_classes: int
+    takes_unlabelled = False  # semi-supervised models (ladder, m2): -1 marks an unlabelled row
 
     def check_labels(self, y: Tensor) -> None:
-        """Integer class indices (N,) in [0, n_classes), or -1 for unlabelled rows in a semi-supervised
-        model; the trainer calls this once per data set."""
-        check_class_labels(y, self.n_classes, unlabelled=model_kind(self) == "semi-supervised")
+        """Integer class indices (N,) in [0, n_classes), or -1 for unlabelled rows where
+        `takes_unlabelled`; the trainer calls this once per data set."""
+        check_class_labels(y, self.n_classes, unlabelled=self.takes_unlabelled)
 
     def predict_proba(self, x: Tensor, *, batch_size: int = 1024) -> Tensor:
         """(N, *input_shape) -> (N, n_classes) class probabilities, in eval mode."""

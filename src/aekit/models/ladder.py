@@ -127,6 +127,7 @@ class Ladder(ClassifierMixin, nn.Module):
     """Ladder network: clean and noisy encoders share weights; a decoder denoises every layer (Rasmus et al. 2015)."""
 
     Config = LadderConfig
+    takes_unlabelled = True
 
     def __init__(self, config: LadderConfig) -> None:
         super().__init__()

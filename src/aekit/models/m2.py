@@ -124,6 +124,7 @@ class M2(ClassifierMixin, nn.Module):
     """
 
     Config = M2Config
+    takes_unlabelled = True
 
     def __init__(self, config: M2Config, *, m1: Autoencoder | None = None) -> None:
         super().__init__()

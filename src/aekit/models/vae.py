@@ -59,9 +59,7 @@ def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
 class GaussianPrior:
     """`sample(n)` for an autoencoder whose codes are pushed to the prior N(0, prior_std^2 I) (vae, wae, aae)."""
 
-    @property
-    def prior_std(self) -> float:
-        return getattr(self.config, "prior_std", 1.0)  # the vae's prior is N(0, I)
+    prior_std: float = 1.0  # the vae's prior is N(0, I); wae and aae set theirs from the config
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:

@@ -62,6 +62,10 @@ class WassersteinAutoencoder(GaussianPrior, DenseAutoencoder):
 
     Config = WAEConfig
 
+    def __init__(self, config: WAEConfig) -> None:
+        super().__init__(config)
+        self.prior_std = config.prior_std
+
     def penalties(self, x: Tensor, output: Output) -> dict[str, Tensor]:
         terms = super().penalties(x, output)
         z = output.z.reshape(output.z.shape[0], -1)

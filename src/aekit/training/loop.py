@@ -362,14 +362,15 @@ class Trainer:
             optim_tensors, optim_meta[key] = ckpt.optimizer_to_tensors(optimizer, key)
             tensors.update(optim_tensors)
         tensors.update(ckpt.rng_to_tensors())
+        more = {k: v for k, v in optim_meta.items() if k != "loss"}  # a model's other optimisers (optimizer_groups)
         meta = {
             **ckpt.model_meta(self.model),
             "epoch": self.epoch,
             "global_step": self.global_step,
             "history": self.history,
             "train_config": to_dict(self.config),
-            "optimizer": optim_meta.pop("loss"),  # what is left: a model's other optimisers (optimizer_groups)
-            **({"more_optimizers": optim_meta} if optim_meta else {}),
+            "optimizer": optim_meta["loss"],
+            **({"more_optimizers": more} if more else {}),
             "best": {"value": self.best_value if math.isfinite(self.best_value) else None,
                      "epoch": self.best_epoch, "since": self.epochs_since_best},
             "callbacks": [cb.state_dict() for cb in self.callbacks],

@@ -26,7 +26,7 @@ from ...analysis.quality import sample_quality
 from ...config import check
 from ...training.feature_classifier import feature_classifier
 from . import ExperimentConfig, check_positive, register_experiment, table
-from .images import DATA, TINY, image_run, mean_error, tiled
+from .images import DATA, TINY, image_run, mean_error
 
 MODELS = ("ae-gmm", "vae", "iwae", "wae", "aae", "cvae", "vq-vae")
 MODEL_NAME = {"ae-gmm": "dense"}  # a tag -> its registered model, where they differ
@@ -81,7 +81,7 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
             row["nll"] = float(importance_sampled_nll(model, nll_data, k=s.nll_k, seed=cfg.train.seed).mean())
         results[tag] = row
         shown = generated[: s.picture_samples].numpy()
-        fig = plots.image_grid(tiled(shown, 10), title=f"{tag}: {len(shown)} generated digits")
+        fig = plots.image_grid(plots.grid_rows(shown, 10, fill=1.0), title=f"{tag}: {len(shown)} generated digits")
         run.picture(fig, f"samples-{tag}.png", f"{tag}: digits it generated ({HOW[tag]})")
 
     columns = {"model": "model", "nll": f"test NLL (nats, k={s.nll_k})", "frechet_distance": "Fréchet distance",

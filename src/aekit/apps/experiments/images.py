@@ -21,7 +21,6 @@ squared errors per test image, summed over its 784 pixels in [0, 1], as in Hinto
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,14 +98,6 @@ def reconstructions(test: Dataset, models: Mapping[str, Any], *, title: str, per
     x = test.x[one_per_class(test, per_class)]
     rows = [m.reconstruct(x) if isinstance(m, PCABaseline) else reconstruct_all(m, x) for m in models.values()]
     return rows_picture([x.numpy(), *rows], ["original", *models], title=title)
-
-
-def tiled(images: np.ndarray, cols: int, *, fill: float = 1.0) -> np.ndarray:
-    """(n, *sample) images as (rows, cols, *sample) for `plots.image_grid`, the last row padded with `fill`."""
-    cols = min(cols, len(images))
-    grid = np.full((math.ceil(len(images) / cols) * cols, *images.shape[1:]), fill, dtype=np.float32)
-    grid[: len(images)] = images
-    return grid.reshape(-1, cols, *images.shape[1:])
 
 
 # --- mnist-2d ------------------------------------------------------------------------------------
@@ -339,7 +330,7 @@ def sparse_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         })
         penalty = "with" if tag == "sparse" else "without"
         weights = plots.scale_each(first_layer_weights(model)[:shown])  # (units, 1, 28, 28), each scaled, 0 -> mid-grey
-        fig = plots.image_grid(tiled(weights, 10, fill=0.5), title=(
+        fig = plots.image_grid(plots.grid_rows(weights, 10), title=(
             f"First-layer weights, {penalty} the sparsity penalty (beta = {model.config.sparsity_weight:g}): "
             f"{min(shown, code_size)} of {code_size} units (grey = 0, light = positive)"))
         run.picture(fig, f"weights-{tag}.png", f"First-layer weights of the {tag} model ({penalty} the KL penalty), "
@@ -510,7 +501,7 @@ def generate_mnist_grid(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         z = rng.multivariate_normal(codes.mean(0), np.cov(codes, rowvar=False), size=s.samples).astype(np.float32)
         with torch.no_grad():
             images = model.decode(torch.from_numpy(z)).numpy()
-        fig = plots.image_grid(tiled(images, 8), title=f"{model.name}: {s.samples} samples from a Gaussian fitted to the codes")
+        fig = plots.image_grid(plots.grid_rows(images, 8, fill=1.0), title=f"{model.name}: {s.samples} samples from a Gaussian fitted to the codes")
         how = "z drawn from a Gaussian fitted to the training codes, decoded"
     run.picture(fig, "samples.png", f"{s.samples} random samples: {how}")
 

@@ -338,7 +338,9 @@ def load_text_set(name: str, folder: Path, *, maxlen: int, num_words: int) -> Da
         return load_imdb("train", folder, maxlen=maxlen, num_words=num_words)
     if name == "bbc-news-sequences":
         return bbc_sequences("train", folder, maxlen=maxlen, num_words=num_words)
-    return load_bbc_news("train", folder, representation="bow")
+    if name == "bbc-news-bow":
+        return load_bbc_news("train", folder, representation="bow")
+    raise ConfigError(f"data.name: {name!r} is not allowed; choose one of: {', '.join(TEXT_SETS)}")
 
 
 @dataclass(frozen=True, kw_only=True)
