@@ -39,6 +39,14 @@ def test_history_has_every_term_train_and_val(real_batch):
     assert history["epoch"] == [1, 2]
 
 
+def test_a_log_file_gets_epoch_lines_and_no_progress_bars(real_batch, capfd):
+    aekit.fit(tiny(), real_batch[:128], epochs=2, batch_size=16)  # progress on; stderr is captured, not a terminal
+    out, err = capfd.readouterr()
+    lines = [line for line in (out + err).splitlines() if line.strip()]
+    assert [line.split()[:2] for line in lines] == [["epoch", "1/2"], ["epoch", "2/2"]]
+    assert "it/s" not in out + err and "\r" not in out + err
+
+
 def test_mse_and_bce_losses(real_batch):
     x = real_batch[:4]
     for loss in ("mse", "bce"):

@@ -62,7 +62,7 @@ def importance_sampled_nll(
     out = []
     with eval_mode(model):
         batches = tqdm(range(0, len(x), batch_size), desc=f"test NLL, k = {k}", unit="batch",
-                       disable=not progress, dynamic_ncols=True, leave=False)
+                       disable=None if progress else True, dynamic_ncols=True, leave=False)
         for start in batches:
             xb = x[start : start + batch_size].to(device)
             posterior = model.posterior(xb)

@@ -73,7 +73,7 @@ class TrainConfig:
     min_delta: float = 0.0  # smallest decrease of `monitor` that counts as an improvement
     restore_best: bool = False  # end with the best weights instead of the last ones
     checkpoint_every: int = 1  # epochs between checkpoints in the run folder
-    progress: bool = True  # a progress bar with the live loss
+    progress: bool = True  # a line an epoch, and on a terminal a progress bar with the live loss
     log: tuple[Literal["csv", "tensorboard", "mlflow"], ...] = ()  # loggers (training/loggers.py)
     log_every: int = 10  # steps between the loggers' per-step values
     amp: Literal["off", "bf16", "fp16"] = "off"  # autocast mixed precision (fp16 adds a GradScaler)
@@ -544,7 +544,8 @@ class Trainer:
         model.train()
         with tqdm(
             total=n_batches, desc=f"epoch {self.epoch + 1}" + ("" if budget else f"/{cfg.epochs}"), leave=False,
-            disable=not (cfg.progress and self.is_main), dynamic_ncols=True,
+            # None: tqdm leaves the bar out where stderr is not a terminal (a log file, a pipe); the epoch lines stay
+            disable=None if cfg.progress and self.is_main else True, dynamic_ncols=True,
         ) as bar:
             for b in range(n_batches):
                 self.threads.update()
