@@ -121,3 +121,101 @@ def test_csv_written_by_pandas_keeps_neither_its_index_nor_its_numeric_header(tm
     b = load_dataset(str(with_index))
     assert b.x.shape == (5, 2) and b.y.tolist() == [0, 1, 0, 1, 0]
     np.testing.assert_allclose(b.x.numpy(), values[:, :2], rtol=1e-6)  # already in [0, 1]: kept as they are
+
+
+# --- found by a new-user trial (2026-12-03) --------------------------------------------------------
+
+
+def _small_run(work, name="r", **train):
+    np.save(work / "x.npy", np.random.default_rng(0).random((40, 6)).astype(np.float32))
+    args = ["train", "data.name=x.npy", "model.name=dense", "model.hidden=[4]", "model.code_size=2",
+            "train.batch_size=16", "train.progress=false", f"output.dir={work / 'runs'}", f"output.name={name}"]
+    return main(args + [f"train.{k}={v}" for k, v in {"epochs": 2, **train}.items()])
+
+
+def test_resume_refuses_a_bad_epochs_count_and_leaves_the_run_as_it_was(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert _small_run(tmp_path) == 0
+    config = (tmp_path / "runs" / "r" / "config.yaml").read_text()
+    assert main(["resume", str(tmp_path / "runs" / "r"), "--epochs", "-3"]) == 2
+    assert "--epochs: must be >= 1" in capsys.readouterr().err
+    assert main(["resume", str(tmp_path / "runs" / "r"), "--epochs", "1"]) == 0  # shorter: evaluated again only
+    assert (tmp_path / "runs" / "r" / "config.yaml").read_text() == config  # still reproduces the 2-epoch run
+    assert main(["evaluate", str(tmp_path / "runs" / "r")]) == 0
+
+
+def test_refused_settings_leave_no_run_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert _small_run(tmp_path, monitor="foo") == 2
+    assert "train.monitor: 'foo' is not logged" in capsys.readouterr().err
+    assert not (tmp_path / "runs" / "r").exists()
+    assert _small_run(tmp_path, seed=-1) == 2
+    assert "train.seed: must be >= 0" in capsys.readouterr().err
+
+
+def test_paths_that_cannot_be_used_get_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "x.npy", np.zeros((4, 6), dtype=np.float32))
+    assert main(["train", "x.npy"]) == 2  # a data file where a config file goes
+    assert "config file x.npy is not text (YAML or JSON); a data file goes in data.name=x.npy" in capsys.readouterr().err
+    assert main(["demo", "--epochs", "1", "--out", "x.npy"]) == 2  # a file where a folder goes
+    err = capsys.readouterr().err
+    assert "Not a directory; choose another path" in err and "unexpected" not in err
+    assert _small_run(tmp_path, epochs=1) == 0
+    assert main(["export", str(tmp_path / "runs" / "r"), "--format", "torchscript", "--output", str(tmp_path)]) == 2
+    assert "is a folder; give a file name" in capsys.readouterr().err
+
+
+def test_experiment_show_prints_the_settings(capsys):
+    assert main(["experiment", "show", "mnist-2d", "--tiny", "train.epochs=1"]) == 0
+    shown = yaml.safe_load(capsys.readouterr().out)
+    assert shown["train"]["epochs"] == 1 and shown["model"]["name"] == "dense" and "experiment" in shown
+
+
+def test_an_experiment_on_a_file_without_a_test_part_uses_its_validation_split(tmp_path, capsys):
+    path = tmp_path / "vec.npz"
+    np.savez(path, x=np.random.default_rng(0).random((300, 6)).astype(np.float32))
+    out = tmp_path / "out"
+    assert main(["experiment", "run", "mnist-deep-vs-pca", f"data.name={path}", "model.code_size=2", "--tiny",
+                 "--out", str(out)]) == 0
+    assert "has no test part: the test figures below are on its validation split" in capsys.readouterr().out
+    assert main(["experiment", "run", "mnist-deep-vs-pca", f"data.name={path}", "data.val_fraction=0",
+                 "model.code_size=2", "--tiny", "--out", str(out / "none")]) == 2
+    assert "no test part to report on and no validation split" in capsys.readouterr().err
+    assert not (out / "none").exists() or not any((out / "none").iterdir())  # no experiment folder left
+
+
+def test_numpy_scalars_are_numbers_and_string_arrays_are_refused():
+    model = aekit.create_model("dense", input_shape=(np.int64(6),), hidden=[np.int64(4)], code_size=np.int64(2))
+    x = np.random.default_rng(0).random((20, 6)).astype(np.float32)
+    history = aekit.fit(model, x, epochs=np.int64(2), lr=np.float32(1e-2), batch_size=np.int64(8), progress=False)
+    assert len(history["train_loss"]) == 2
+    with pytest.raises(aekit.ConfigError, match="must be an integer"):
+        aekit.fit(model, x, epochs=True, progress=False)  # a bool is not a count
+    with pytest.raises(aekit.DataError, match="a numpy array of <U1 values; give numbers"):
+        aekit.fit(model, np.array([["a"] * 6] * 4), epochs=1, progress=False)
+
+
+def test_a_budgeted_run_checkpoints_its_first_epoch(tmp_path):
+    model = aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2)
+    x = np.random.default_rng(0).random((64, 6)).astype(np.float32)
+
+    class CtrlC(aekit.training.callbacks.Callback):
+        def on_epoch_begin(self, trainer):
+            if trainer.epoch == 1:  # Ctrl-C a moment into a 30-s budget, after one epoch
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        aekit.fit(model, x, time_budget=30, batch_size=16, progress=False, run_dir=tmp_path / "r", callbacks=[CtrlC()])
+    resumed = aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2)
+    history = aekit.fit(resumed, x, time_budget=30, batch_size=16, progress=False, run_dir=tmp_path / "r",
+                        resume=True, callbacks=[StopAfter(2)])
+    assert history["epoch"][:2] == [1, 2]
+
+
+class StopAfter(aekit.training.callbacks.Callback):
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def on_epoch_end(self, trainer, logs):
+        trainer.stop_training = trainer.epoch >= self.epochs

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 import types
 import typing
 from collections.abc import Mapping
@@ -87,14 +88,16 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
         if isinstance(value, tp):
             return value
         raise ConfigError(f"{where}: {value!r} must be {'true or false' if tp is bool else 'a string'}")
-    if tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
+    # numbers.Integral and Real take numpy's scalars too (np.int64 from np.arange in a grid search)
+    if tp is int and not isinstance(value, bool):
+        if isinstance(value, numbers.Integral):
             return int(value)
+        if isinstance(value, numbers.Real) and float(value).is_integer():
+            return int(value)
+    if tp is int:
         raise ConfigError(f"{where}: {value!r} must be an integer")
     if tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
             return float(value)
         if isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
             try:
@@ -167,7 +170,10 @@ def load_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
-    text = path.read_text()
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not text (YAML or JSON); a data file goes in data.name={path}") from None
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except json.JSONDecodeError as err:

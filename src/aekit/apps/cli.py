@@ -178,7 +178,9 @@ def _cmd_experiment(args) -> None:
     if args.action == "show":
         import yaml
 
-        print(yaml.safe_dump(settings(names[0], overrides, tiny=args.tiny), sort_keys=False).rstrip())
+        from ..config import to_dict
+
+        print(yaml.safe_dump(to_dict(settings(names[0], overrides, tiny=args.tiny)), sort_keys=False).rstrip())
         return
     quiet = open(os.devnull, "w") if args.quiet else contextlib.nullcontext()  # noqa: SIM115
     with quiet as sink, contextlib.redirect_stdout(sink or sys.stdout):  # --quiet: the headline alone
@@ -349,6 +351,9 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(err, ModuleNotFoundError):  # a dependency (or an extra) that is not installed
             print(f"aekit: error: the package '{err.name}' is not installed; `pip install aekit` (or `pip install "
                   "-e .` in a clone) installs aekit's dependencies", file=sys.stderr)
+            return 2
+        if isinstance(err, OSError) and err.filename is not None:  # a path that cannot be written or read
+            print(f"aekit: error: {err.filename}: {err.strerror or err}; choose another path{_kept(err)}", file=sys.stderr)
             return 2
         # a case aekit does not handle yet: still one line
         reason = (str(err).splitlines() or [""])[0]

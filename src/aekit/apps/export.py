@@ -58,6 +58,8 @@ def export_model(
     for key, value, allowed in (("format", format, FORMATS), ("part", part, PARTS)):
         if value not in allowed:
             raise ConfigError(f"export: {key} {value!r} is not allowed; choose one of: {', '.join(allowed)}")
+    if Path(path).is_dir():
+        raise ConfigError(f"export: {path} is a folder; give a file name, such as {Path(path) / ('model.onnx' if format == 'onnx' else 'model.pt')}")
     if format == "onnx":
         missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]
         if missing:

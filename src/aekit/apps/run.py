@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from ..config import apply_overrides, build, check, load_file, positive, to_dict
 from ..data import Dataset, load_dataset
 from ..data.batches import check_inputs, map_batches, model_device
 from ..data.datasets import list_datasets
-from ..errors import ConfigError, DataError, DataNotFoundError
+from ..errors import AekitError, ConfigError, DataError, DataNotFoundError
 from ..models.pca import PCABaseline
 from ..registry import create_model, make_config, model_entry
 from ..training import checkpoint as ckpt
@@ -259,7 +260,12 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     if distributed.is_main():
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(cfg, run_dir, splits[0].sample_shape)
-    return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress)
+    try:
+        return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress)
+    except AekitError:  # refused before its first checkpoint (a setting fit checks, no CUDA): leave no folder
+        if distributed.is_main() and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
 
 
 def _fit_and_evaluate(cfg: RunConfig, model, splits, run_dir: Path, *, progress: bool | None, **options) -> Path:
@@ -298,16 +304,19 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
     splits = load_splits(cfg)
     model = build_checked(cfg, splits)
     target = cfg.train.epochs if epochs is None else epochs
+    history = run_dir / "history.json"  # written beside every checkpoint; small, unlike the checkpoint
+    done = len(json.loads(history.read_text()).get("epoch", [])) if history.is_file() else 0
     if epochs is not None:
         if cfg.train.time_budget is not None:
             raise ConfigError(f"--epochs: {run_dir} trains for train.time_budget ({cfg.train.time_budget:g} s), not "
                               "for a number of epochs; resume it without --epochs")
-        if epochs != cfg.train.epochs and distributed.is_main():  # config.yaml keeps reproducing the run
+        if epochs < 1:
+            raise ConfigError(f"--epochs: must be >= 1 (the run's total number of epochs), got {epochs}")
+        # config.yaml keeps reproducing the run: it changes only when training goes on to a new length
+        if done < epochs != cfg.train.epochs and distributed.is_main():
             raw = yaml.safe_load((run_dir / CONFIG_FILE).read_text())
             raw["train"]["epochs"] = epochs
             ckpt.atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(raw, sort_keys=False))
-    history = run_dir / "history.json"  # written beside every checkpoint; small, unlike the checkpoint
-    done = len(json.loads(history.read_text()).get("epoch", [])) if history.is_file() else 0
     if done >= target and cfg.train.time_budget is None and distributed.is_main():
         print(f"{run_dir} has already trained {done} epochs (target {target}): nothing to continue; "
               f"`aekit resume {run_dir} --epochs N` with N > {done} trains longer. Evaluating it again.")

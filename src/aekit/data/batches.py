@@ -26,6 +26,9 @@ def _tensor(value: Any, what: str) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":  # strings, objects, dates: nothing a model can take
+            raise DataError(f"{what}: a numpy array of {value.dtype} values; give numbers (floats for inputs, "
+                            "integers for labels)")
         return torch.from_numpy(np.ascontiguousarray(value))
     raise DataError(f"{what}: expected a tensor or numpy array, got {type(value).__name__}")
 

@@ -134,7 +134,7 @@ def launch(argv: list[str], nproc: int | None = None) -> None:
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser, run
 
-    n = nproc or (torch.cuda.device_count() if torch.cuda.is_available() else 2)
+    n = nproc if nproc is not None else (torch.cuda.device_count() if torch.cuda.is_available() else 2)
     if n < 1:
         raise AekitError(f"--nproc: must be >= 1, got {n}")
     options = get_args_parser().parse_args(["--standalone", f"--nproc-per-node={n}", "-m", "aekit", *argv])

@@ -43,7 +43,7 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "adagrad": t
 FUSED = ("adam", "adamw", "adagrad", "sgd")  # optimisers with fused (one-kernel) steps in torch
 FUSED_CPU_ONLY = ("adagrad",)  # fused Adagrad on CUDA is recent in torch and untested here: CPU only
 ACCELERATOR_NAN_CHECK_EVERY = 32  # steps between loss read-backs on a GPU (each one waits for it)
-BUDGET_CHECKPOINT_SECONDS = 30.0  # with a time budget, checkpoints come at most this often (and at the end)
+BUDGET_CHECKPOINT_SECONDS = 30.0  # with a time budget, checkpoints after the first come at most this often (and at the end)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +90,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         positive("epochs", self.epochs)
+        non_negative("seed", self.seed)
         positive("time_budget", self.time_budget, allow_none=True)
         check(0 <= self.warmup < 1, "warmup", f"must be a fraction in [0, 1), got {self.warmup}")
         positive("batch_size", self.batch_size)
@@ -653,7 +654,7 @@ class Trainer:
             budget = self.budget
             if budget is not None:
                 budget.restart_clock()
-            saved_at = time.perf_counter()
+            saved_at: float | None = None  # when this session last wrote a checkpoint
             while not self.stop_training and self.progress() < 1.0:
                 for cb in self.callbacks:
                     cb.on_epoch_begin(self)
@@ -681,8 +682,8 @@ class Trainer:
                     shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k != "time")
                     tqdm.write(f"epoch {self.epoch}{of}  {shown}  ({logs['time']:.1f}s)")
                 due = self.epoch % cfg.checkpoint_every == 0
-                if budget is not None:  # short epochs would spend the budget writing checkpoints
-                    due = due and time.perf_counter() - saved_at >= BUDGET_CHECKPOINT_SECONDS
+                if budget is not None and saved_at is not None:  # after the first, short epochs would
+                    due = due and time.perf_counter() - saved_at >= BUDGET_CHECKPOINT_SECONDS  # spend the budget writing
                 if writes and (due or final):
                     self.save_checkpoint()
                     saved_at = time.perf_counter()
