@@ -582,7 +582,7 @@ def test_every_folder_aekit_writes_a_model_into_works_with_the_commands(tmp_path
     assert cli(["report", tmp_path / "mine"], capsys)[0] == 0 and (tmp_path / "mine" / "report.html").is_file()
     aekit.fit(dense(), X, epochs=1, progress=False, run_dir=tmp_path / "arrays")  # no data to find: one line
     status, _, err = cli(["evaluate", tmp_path / "arrays"], capsys)
-    assert status == 2 and one_line_error(err) and "data.name: null" in err
+    assert status == 2 and one_line_error(err) and "data.name: empty" in err and "aekit.fit on arrays" in err
     exp = tmp_path / "exp"
     exp.mkdir()
     (exp / "experiment.yaml").write_text("experiment: x\n")

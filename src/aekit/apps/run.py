@@ -138,8 +138,8 @@ def config_label(path: str | Path | None) -> str | None:
 def _data_name(cfg: RunConfig) -> str:
     if cfg.data.name is None:
         raise ConfigError(
-            "data.name: null (aekit.fit was given arrays, not a named data set or file, so the run folder does "
-            "not know its data); set data.name in the run's config.yaml"
+            "data.name: empty; give a data set (`aekit datasets`) or a file path (a run folder made by aekit.fit "
+            "on arrays has none: set data.name in its config.yaml)"
         )
     return cfg.data.name
 
