@@ -149,6 +149,10 @@ def test_refused_settings_leave_no_run_folder(tmp_path, monkeypatch, capsys):
     assert _small_run(tmp_path, monitor="foo") == 2
     assert "train.monitor: 'foo' is not logged" in capsys.readouterr().err
     assert not (tmp_path / "runs" / "r").exists()
+    (tmp_path / "runs" / "mine").mkdir(parents=True)
+    (tmp_path / "runs" / "mine" / "notes.txt").write_text("a user's own file")
+    assert _small_run(tmp_path, name="mine", monitor="foo") == 2  # a folder that was there stays, with its files
+    assert (tmp_path / "runs" / "mine" / "notes.txt").read_text() == "a user's own file"
     assert _small_run(tmp_path, seed=-1) == 2
     assert "train.seed: must be >= 0" in capsys.readouterr().err
 

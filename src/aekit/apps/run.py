@@ -257,13 +257,14 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     splits = load_splits(cfg)
     cfg = resolve_model(cfg, splits[0].sample_shape)  # config.yaml names the model that was chosen
     model = build_checked(cfg, splits)
+    made = not run_dir.exists()  # only a folder this call made is removed below, never a user's own
     if distributed.is_main():
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(cfg, run_dir, splits[0].sample_shape)
     try:
         return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress)
     except AekitError:  # refused before its first checkpoint (a setting fit checks, no CUDA): leave no folder
-        if distributed.is_main() and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
+        if made and distributed.is_main() and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
 
