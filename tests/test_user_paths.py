@@ -187,6 +187,9 @@ def test_an_experiment_on_a_file_without_a_test_part_uses_its_validation_split(t
                  "model.code_size=2", "--tiny", "--out", str(out / "none")]) == 2
     assert "no test part to report on and no validation split" in capsys.readouterr().err
     assert not (out / "none").exists() or not any((out / "none").iterdir())  # no experiment folder left
+    # an experiment that brings its own queries needs no test part, and says nothing of one
+    assert main(["experiment", "run", "retrieval-mnist", "--tiny", "data.val_fraction=0", "--out", str(out / "r")]) == 0
+    assert "no test part" not in capsys.readouterr().out
 
 
 def test_numpy_scalars_are_numbers_and_string_arrays_are_refused():

@@ -32,7 +32,7 @@ from ..config import apply_overrides, build, check, load_file, positive, to_dict
 from ..data import Dataset, load_dataset
 from ..data.batches import check_inputs, map_batches, model_device
 from ..data.datasets import list_datasets
-from ..errors import AekitError, ConfigError, DataError, DataNotFoundError
+from ..errors import AekitError, ConfigError, DataError, DataNotFoundError, NonFiniteLossError
 from ..models.pca import PCABaseline
 from ..registry import create_model, make_config, model_entry
 from ..training import checkpoint as ckpt
@@ -263,8 +263,10 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
         save_config(cfg, run_dir, splits[0].sample_shape)
     try:
         return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress)
-    except AekitError:  # refused before its first checkpoint (a setting fit checks, no CUDA): leave no folder
-        if made and distributed.is_main() and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
+    except AekitError as err:  # refused before its first checkpoint (a setting fit checks, no CUDA): leave no
+        # folder; a diverged run keeps its logs, which show why
+        if made and not isinstance(err, NonFiniteLossError) and distributed.is_main() \
+                and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
 

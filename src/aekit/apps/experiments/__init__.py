@@ -129,14 +129,6 @@ class Run:
     figures: dict[str, str] = field(default_factory=dict)  # PNG file name -> caption
     seconds: dict[str, float] = field(default_factory=dict)  # model tag -> training seconds
 
-    def __post_init__(self) -> None:
-        train, val, test = self.splits
-        if test is None:  # as in `aekit train`: a missing test part falls back to the held-out split, said so
-            if val is None:
-                raise DataError(f"data {train.name}: no test part to report on and no validation split to use "
-                                "instead; give a test part (x_test/y_test in an .npz) or data.val_fraction > 0")
-            print(f"data {train.name} has no test part: the test figures below are on its validation split")
-            self.splits = (train, val, val)
 
     def train(self, tag: str, cfg: ExperimentConfig | None = None):
         """Train (and save) the config's model, or a variant of it: (model, history)."""
@@ -151,6 +143,19 @@ class Run:
     def finish(self, results: dict[str, Any], *tables: dict[str, Any]) -> dict[str, Any]:
         """The results with their tables and the pictures' captions (run_experiment saves them)."""
         return {**results, "tables": list(tables), "figures": self.figures}
+
+
+def with_test(splits: tuple[Dataset, Dataset | None, Dataset | None]) -> tuple[Dataset, Dataset | None, Dataset]:
+    """The splits of an experiment that reports on a test part; as in `aekit train`, a missing test
+    part falls back to the held-out split, said so (or is refused before any training)."""
+    train, val, test = splits
+    if test is not None:
+        return splits
+    if val is None:
+        raise DataError(f"data {train.name}: no test part to report on and no validation split to use "
+                        "instead; give a test part (x_test/y_test in an .npz) or data.val_fraction > 0")
+    print(f"data {train.name} has no test part: the test figures below are on its validation split")
+    return train, val, val
 
 
 def file_tag(name: str) -> str:

@@ -33,7 +33,7 @@ from ...data.text import BBC_FILE, keras_indices, load_bbc_news, pad_sequences, 
 from ...errors import ConfigError, DataNotFoundError
 from ...models.pca import PCABaseline
 from ..run import load_data, load_splits, test_metrics
-from . import ExperimentConfig, Positive, Run, check_positive, register_experiment, table
+from . import ExperimentConfig, Positive, Run, check_positive, register_experiment, table, with_test
 
 # --- shared pieces -------------------------------------------------------------------------------
 
@@ -460,7 +460,7 @@ class CifarDeep(Positive):
 )
 def cifar_deep(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     seed = cfg.train.seed
-    run = Run(run_dir, cfg, load_splits(cfg))  # one-line DataNotFoundError when CIFAR-10 is absent
+    run = Run(run_dir, cfg, with_test(load_splits(cfg)))  # one-line DataNotFoundError when CIFAR-10 is absent
     train, _, test = run.splits
     model, history = run.train("ae")
     metrics = test_metrics(model, train, test, seed=seed)
