@@ -88,13 +88,11 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
         if isinstance(value, tp):
             return value
         raise ConfigError(f"{where}: {value!r} must be {'true or false' if tp is bool else 'a string'}")
-    # numbers.Integral and Real take numpy's scalars too (np.int64 from np.arange in a grid search)
-    if tp is int and not isinstance(value, bool):
-        if isinstance(value, numbers.Integral):
-            return int(value)
-        if isinstance(value, numbers.Real) and float(value).is_integer():
-            return int(value)
+    # numbers.Real takes numpy's scalars too (np.int64 from np.arange in a grid search); a bool is no number here
     if tp is int:
+        whole = isinstance(value, numbers.Integral) or (isinstance(value, numbers.Real) and float(value).is_integer())
+        if whole and not isinstance(value, bool):
+            return int(value)
         raise ConfigError(f"{where}: {value!r} must be an integer")
     if tp is float:
         if isinstance(value, numbers.Real) and not isinstance(value, bool):

@@ -149,9 +149,9 @@ def _cmd_datasets(args) -> None:
 
 
 def _cmd_export(args) -> None:
-    from .export import export_model
+    from .export import SUFFIXES, export_model
 
-    suffix = ".onnx" if args.format == "onnx" else ".pt"
+    suffix = SUFFIXES[args.format]
     source = Path(args.run_dir)
     folder = source.parent if source.is_file() else source  # a model file: write beside it
     out = Path(args.output) if args.output else folder / f"{args.part}{suffix}"

@@ -26,6 +26,7 @@ from ..errors import ConfigError
 from ..training.checkpoint import load_model
 
 FORMATS = ("onnx", "torchscript")
+SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}  # the file ending of each format
 PARTS = ("encoder", "decoder", "full")
 _NAMES = {"encoder": ("x", "z"), "decoder": ("z", "x_hat"), "full": ("x", "x_hat")}
 
@@ -59,7 +60,7 @@ def export_model(
         if value not in allowed:
             raise ConfigError(f"export: {key} {value!r} is not allowed; choose one of: {', '.join(allowed)}")
     if Path(path).is_dir():
-        raise ConfigError(f"export: {path} is a folder; give a file name, such as {Path(path) / ('model.onnx' if format == 'onnx' else 'model.pt')}")
+        raise ConfigError(f"export: {path} is a folder; give a file name, such as {Path(path) / ('model' + SUFFIXES[format])}")
     if format == "onnx":
         missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]
         if missing:

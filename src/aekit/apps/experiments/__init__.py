@@ -129,7 +129,6 @@ class Run:
     figures: dict[str, str] = field(default_factory=dict)  # PNG file name -> caption
     seconds: dict[str, float] = field(default_factory=dict)  # model tag -> training seconds
 
-
     def train(self, tag: str, cfg: ExperimentConfig | None = None):
         """Train (and save) the config's model, or a variant of it: (model, history)."""
         model, history = train_model(cfg or self.cfg, self.splits, folder=self.dir, tag=tag)
