@@ -226,3 +226,75 @@ class StopAfter(aekit.training.callbacks.Callback):
 
     def on_epoch_end(self, trainer, logs):
         trainer.stop_training = trainer.epoch >= self.epochs
+
+
+# --- left by the review of those fixes (2026-12-03) ------------------------------------------------
+
+
+def test_a_monitor_that_is_not_logged_is_refused_before_any_step_or_folder(tmp_path):
+    model = aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2)
+    x = np.random.default_rng(0).random((32, 6)).astype(np.float32)
+    steps = []
+    count = aekit.training.callbacks.LambdaCallback(on_batch_end=lambda t, b, terms: steps.append(b))
+    with pytest.raises(aekit.ConfigError, match="train.monitor: 'train_recon_error' is not logged; choose one of: "
+                                                "time, train_loss, train_recon$"):
+        aekit.fit(model, x, epochs=1, monitor="train_recon_error", run_dir=tmp_path / "new" / "run",
+                  callbacks=[count], progress=False)
+    assert steps == [] and not (tmp_path / "new").exists()
+    with pytest.raises(aekit.ConfigError, match="one of: time, train_loss, train_recon, val_loss, val_recon$"):
+        aekit.fit(model, x, x[:8], epochs=1, monitor="val_los", progress=False)
+
+
+def test_looking_at_the_loss_terms_leaves_a_seeded_run_as_it_was():
+    x = np.random.default_rng(0).random((32, 6)).astype(np.float32)
+    weights = {}
+    for monitor in ("train_loss", "train_draw"):
+        torch.manual_seed(0)
+        model = aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2)
+        plain = model.loss
+        model.loss = lambda xb, out, *, y=None, plain=plain: {**plain(xb, out, y=y), "draw": torch.rand(())}
+        aekit.fit(model, x, epochs=2, batch_size=8, monitor=monitor, progress=False)
+        weights[monitor] = torch.cat([p.detach().flatten() for p in model.parameters()])
+    assert torch.equal(weights["train_loss"], weights["train_draw"])  # the check's draws do not change the run
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path, monkeypatch):
+    from aekit.apps import run
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(run.time, "strftime", lambda fmt: "20261203-120000")
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((40, 6)).astype(np.float32))
+    overrides = ["data.name=x.npy", "model.name=dense", "model.hidden=[4]", "model.code_size=2", "train.epochs=1",
+                 "train.batch_size=16", "train.progress=false"]
+    first = run.train(run.load_run_config(None, overrides))
+    second = run.train(run.load_run_config(None, overrides))
+    assert (first.name, second.name) == ("dense-x-20261203-120000", "dense-x-20261203-120000-2")
+    assert (first / "model.safetensors").is_file() and (second / "model.safetensors").is_file()
+
+
+def test_a_refused_run_leaves_no_empty_output_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((40, 6)).astype(np.float32))
+    args = ["train", "data.name=x.npy", "model.name=dense", "model.hidden=[4]", "model.code_size=2",
+            "train.epochs=1", "train.progress=false", f"output.dir={tmp_path / 'new' / 'runs'}"]
+    assert main(args + ["train.monitor=foo"]) == 2
+    assert "not logged" in capsys.readouterr().err and not (tmp_path / "new").exists()
+    (tmp_path / "new" / "runs").mkdir(parents=True)
+    assert main(args + ["train.monitor=foo"]) == 2
+    assert (tmp_path / "new" / "runs").is_dir()  # there before the run: kept
+
+
+@pytest.mark.parametrize("code, hint", [(28, "free some space"), (13, "choose a path you may write to"), (5, "")])
+def test_a_file_system_error_gets_a_hint_that_fits_it(monkeypatch, capsys, code, hint):
+    from types import SimpleNamespace
+
+    from aekit.apps import cli
+
+    def fails(args):
+        raise OSError(code, os.strerror(code), "runs/r/checkpoint.safetensors")
+
+    monkeypatch.setattr(cli, "parse_args", lambda argv: SimpleNamespace(func=fails))
+    assert main(["train"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"aekit: error: runs/r/checkpoint.safetensors: {os.strerror(code)}")
+    assert hint in err and ("; " in err) == bool(hint)  # an I/O error gets no advice that would not help

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import shlex
@@ -300,6 +301,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+# what to do about an OSError on a path, by its errno; none for the rest (an I/O error, a full pipe, ...)
+PATH_HINTS = {
+    **dict.fromkeys((errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENOENT, errno.ENAMETOOLONG),
+                    "; choose another path"),
+    **dict.fromkeys((errno.EACCES, errno.EPERM, errno.EROFS), "; choose a path you may write to"),
+    **dict.fromkeys((errno.ENOSPC, errno.EDQUOT), "; free some space or choose another path"),
+}
+
+
 def _kept(err: BaseException) -> str:
     """After an experiment stopped: where its finished runs are, and how to go on ("" if none)."""
     folder = getattr(err, "experiment_dir", None)
@@ -353,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
                   "-e .` in a clone) installs aekit's dependencies", file=sys.stderr)
             return 2
         if isinstance(err, OSError) and err.filename is not None:  # a path that cannot be written or read
-            print(f"aekit: error: {err.filename}: {err.strerror or err}; choose another path{_kept(err)}", file=sys.stderr)
+            hint = PATH_HINTS.get(err.errno, "")
+            print(f"aekit: error: {err.filename}: {err.strerror or err}{hint}{_kept(err)}", file=sys.stderr)
             return 2
         # a case aekit does not handle yet: still one line
         reason = (str(err).splitlines() or [""])[0]

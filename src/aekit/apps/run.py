@@ -13,7 +13,9 @@ A run folder holds everything needed to understand and reproduce it:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import itertools
 import json
 import math
 import shutil
@@ -231,9 +233,25 @@ def new_run_dir(cfg: RunConfig, label: str | None = None) -> Path:
     prefix = label if data in label else f"{label}-{data}"
     name = cfg.output.name or f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = Path(cfg.output.dir) / name
-    if (run_dir / ckpt.CHECKPOINT_FILE).exists():
+    if cfg.output.name and (run_dir / ckpt.CHECKPOINT_FILE).exists():  # a default name is made unique (make_run_dir)
         raise ConfigError(f"run folder {run_dir} already holds a run; use `aekit resume {run_dir}` or another output.name")
     return run_dir
+
+
+def make_run_dir(run_dir: Path, *, unique: bool) -> tuple[Path, list[Path]]:
+    """Make the run folder: (it, the folders made for it, innermost first). With `unique` (a default,
+    timestamped name) an existing folder is never shared: a run started in the same second gets
+    NAME-2, NAME-3, ... (mkdir claims a name atomically, so parallel runs cannot take the same one)."""
+    for i in itertools.count(1):
+        folder = run_dir if i == 1 else run_dir.with_name(f"{run_dir.name}-{i}")
+        made = [p for p in (folder, *folder.parents) if not p.exists()]
+        try:
+            folder.mkdir(parents=True, exist_ok=not unique)
+        except FileExistsError:
+            if not unique:  # output.name: a file in the way
+                raise
+            continue
+        return folder, made
 
 
 def save_config(cfg: RunConfig, run_dir: Path, sample_shape: tuple[int, ...]) -> None:
@@ -253,21 +271,24 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     default name (the config file's stem) in place of the model's name.
     """
     distributed.init()
-    run_dir = Path(distributed.broadcast(str(new_run_dir(cfg, label))))  # one (timestamped) name for all ranks
+    run_dir = new_run_dir(cfg, label)
     splits = load_splits(cfg)
     cfg = resolve_model(cfg, splits[0].sample_shape)  # config.yaml names the model that was chosen
     model = build_checked(cfg, splits)
-    made = not run_dir.exists()  # only a folder this call made is removed below, never a user's own
+    made: list[Path] = []  # the folders this call made, which a refused run removes; never a user's own
     if distributed.is_main():
-        run_dir.mkdir(parents=True, exist_ok=True)
+        run_dir, made = make_run_dir(run_dir, unique=cfg.output.name is None)
         save_config(cfg, run_dir, splits[0].sample_shape)
+    run_dir = Path(distributed.broadcast(str(run_dir)))  # rank 0's folder for all ranks
     try:
         return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress)
     except AekitError as err:  # refused before its first checkpoint (a setting fit checks, no CUDA): leave no
         # folder; a diverged run keeps its logs, which show why
-        if made and not isinstance(err, NonFiniteLossError) and distributed.is_main() \
-                and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
-            shutil.rmtree(run_dir, ignore_errors=True)
+        if made and not isinstance(err, NonFiniteLossError) and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
+            shutil.rmtree(made[0], ignore_errors=True)
+            for parent in made[1:]:  # output.dir folders made for it, while nothing else is in them
+                with contextlib.suppress(OSError):
+                    parent.rmdir()
         raise
 
 

@@ -611,7 +611,9 @@ class Trainer:
                 x, y = x.cpu(), (y.cpu() if y is not None else None)
         return x, y
 
-    def fit(self, train: Any, val: Any = None, *, resume: bool = False) -> dict[str, list[float]]:
+    def check(self, train: Any, val: Any = None) -> tuple[tuple[Tensor | MemmapArray, Tensor | None], Any]:
+        """((x, y), validation (x, y) or None) from `train` and `val`, checked against the model and
+        the settings: what training would refuse is refused here, before any step or file."""
         cfg, model = self.config, self.model
         x, y = as_inputs(train, "train data")
         check_inputs(model, x, y)
@@ -631,7 +633,21 @@ class Trainer:
         val_data = None if val is None else as_inputs(val, "validation data")
         if val_data is not None:
             check_inputs(model, *val_data)
+        if cfg.monitor not in ("train_loss", "val_loss", "time"):  # logged whatever the model (val_loss: or train_loss)
+            terms = evaluate(model, (x[: cfg.batch_size], None if y is None else y[: cfg.batch_size]))  # fit reseeds after
+            parts = ("train", "val") if val_data is not None else ("train",)
+            logged = {f"{part}_{k}" for part in parts for k in terms}
+            if cfg.monitor not in logged:
+                raise ConfigError(
+                    f"train.monitor: {cfg.monitor!r} is not logged; choose one of: {', '.join(sorted(logged | {'time'}))}"
+                )
+        return (x, y), val_data
 
+    def fit(self, data: tuple[Tensor | MemmapArray, Tensor | None], val_data: Any = None, *,
+            resume: bool = False) -> dict[str, list[float]]:
+        """Train on `data` and `val_data` as `check` returns them."""
+        cfg, model = self.config, self.model
+        x, y = data
         prev_deterministic = torch.are_deterministic_algorithms_enabled()
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
@@ -733,16 +749,19 @@ def fit(
         if not resume and has_ckpt:
             raise ConfigError(f"run folder {run_path} already holds a checkpoint; "
                               "resume it or choose another folder")
-        run_path.mkdir(parents=True, exist_ok=True)
-        if distributed.is_main():
-            for stale in run_path.glob(".*.tmp"):  # left by a kill in the middle of a checkpoint write
-                stale.unlink(missing_ok=True)
-            if isinstance(model, Autoencoder):  # a run folder for `aekit evaluate|resume|report` too
-                ckpt.write_run_config(run_path, model, cfg, data=getattr(train, "source", None))
     elif resume:
         raise ConfigError("resume=True needs run_dir, the folder holding the checkpoint")
     callbacks = list(callbacks)
     if cfg.early_stopping is not None and not any(isinstance(c, EarlyStopping) for c in callbacks):
         callbacks.append(EarlyStopping(cfg.early_stopping))
     callbacks += make_loggers(cfg.log, run_path, every=cfg.log_every)
-    return Trainer(model, cfg, callbacks=callbacks, run_dir=run_path).fit(train, val, resume=resume)
+    trainer = Trainer(model, cfg, callbacks=callbacks, run_dir=run_path)
+    data, val_data = trainer.check(train, val)  # a refused setting or data set leaves no folder behind
+    if run_path is not None:
+        run_path.mkdir(parents=True, exist_ok=True)
+        if distributed.is_main():
+            for stale in run_path.glob(".*.tmp"):  # left by a kill in the middle of a checkpoint write
+                stale.unlink(missing_ok=True)
+            if isinstance(model, Autoencoder):  # a run folder for `aekit evaluate|resume|report` too
+                ckpt.write_run_config(run_path, model, cfg, data=getattr(train, "source", None))
+    return trainer.fit(data, val_data, resume=resume)
