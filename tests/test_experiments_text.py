@@ -177,6 +177,19 @@ def test_imdb_experiment_uses_imdb_when_present(tmp_path, monkeypatch, capsys):
     assert png_size(run_dir / "optimizer.png")[0] >= 300
 
 
+def test_imdb_experiment_finds_aclimdb_unpacked_straight_into_the_data_folder(tmp_path, monkeypatch, capsys):
+    from test_data_loaders import write_acl_imdb
+
+    write_acl_imdb(tmp_path / "unpacked")  # writes unpacked/imdb/aclImdb: move it up, as the archive unpacks
+    (tmp_path / "data").mkdir()
+    (tmp_path / "unpacked" / "imdb" / "aclImdb").rename(tmp_path / "data" / "aclImdb")
+    monkeypatch.setenv("AEKIT_DATA_DIR", str(tmp_path / "data"))
+    _, results = run_experiment("imdb-bn-dropout", ["train.epochs=1", "train.batch_size=2", "data.val_fraction=0.5"],
+                                out_dir=tmp_path / "runs", tiny=True)
+    assert results["dataset"] == "imdb" and results["fallback_note"] is None  # not BBC in its place
+    assert "IMDb is not here" not in capsys.readouterr().out
+
+
 def test_imdb_experiment_without_fallback_says_what_is_missing(tmp_path, monkeypatch):
     monkeypatch.setenv("AEKIT_DATA_DIR", str(tmp_path))
     with pytest.raises(DataNotFoundError) as info:

@@ -298,3 +298,19 @@ def test_a_file_system_error_gets_a_hint_that_fits_it(monkeypatch, capsys, code,
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"aekit: error: runs/r/checkpoint.safetensors: {os.strerror(code)}")
     assert hint in err and ("; " in err) == bool(hint)  # an I/O error gets no advice that would not help
+
+
+def test_make_run_dir_never_shares_a_default_name_and_keeps_a_chosen_one(tmp_path):
+    from aekit.apps.run import make_run_dir, remove_made
+
+    first, made = make_run_dir(tmp_path / "out" / "exp-20261203-120000", unique=True)
+    assert made == [first, tmp_path / "out"]
+    second, made_second = make_run_dir(first, unique=True)
+    assert second.name == "exp-20261203-120000-2" and made_second == [second]
+    mine, made_mine = make_run_dir(first, unique=False)  # output.name: the user's folder, reused
+    assert mine == first and made_mine == []
+    (tmp_path / "out" / "file").write_text("")
+    with pytest.raises(FileExistsError):
+        make_run_dir(tmp_path / "out" / "file", unique=False)
+    remove_made(made)  # out/ holds another run's folder: only the first run's own folder goes
+    assert not first.exists() and second.is_dir()

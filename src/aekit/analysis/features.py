@@ -100,10 +100,10 @@ def top_activating(
     model, data: Any, unit: int, *, k: int = 10, layer: nn.Module | str | None = None
 ) -> tuple[np.ndarray, np.ndarray, Figure]:
     """The `k` inputs that most activate `unit`: (indices (k,), activations (k,), Figure)."""
-    acts = unit_activations(model, data, layer=layer)
+    x, _ = inputs_of(model, data)
+    acts = unit_activations(model, x, layer=layer)
     _check_unit(unit, acts.shape[1])
     order = np.argsort(-acts[:, unit], kind="stable")[:k]
-    x, _ = inputs_of(model, data)
     images = x[order].numpy()[None]  # (1, k, *input_shape)
     where = f"code unit {unit}" if layer is None else f"unit {unit} of {layer if isinstance(layer, str) else type(layer).__name__}"
     fig = plots.image_grid(

@@ -60,10 +60,7 @@ def as_image(sample: np.ndarray) -> np.ndarray:
     if a.ndim == 2:
         return a
     flat = a.reshape(-1)
-    side = math.isqrt(flat.size)
-    if side * side == flat.size:
-        return flat.reshape(side, side)
-    width = math.ceil(math.sqrt(flat.size))
+    width = math.ceil(math.sqrt(flat.size))  # exact for a square length: no padding then
     height = math.ceil(flat.size / width)
     return np.pad(flat, (0, width * height - flat.size)).reshape(height, width)
 
@@ -85,13 +82,11 @@ def mosaic(images: np.ndarray, *, pad: int = 1, fill: float = 1.0, scale: int = 
     """
     rows, cols = images.shape[:2]
     tiles = [[as_image(images[r, c]).repeat(scale, 0).repeat(scale, 1) for c in range(cols)] for r in range(rows)]
-    h, w = tiles[0][0].shape[:2]
-    colour = tiles[0][0].ndim == 3
-    shape = (rows * (h + pad) - pad, cols * (w + pad) - pad) + ((3,) if colour else ())
-    out = np.full(shape, fill, dtype=np.float32)
-    for r in range(rows):
-        for c in range(cols):
-            out[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = tiles[r][c]
+    h, w, *colour = tiles[0][0].shape  # colour: [3] for RGB tiles, [] for grey
+    out = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad, *colour), fill, dtype=np.float32)
+    for r, row in enumerate(tiles):
+        for c, tile in enumerate(row):
+            out[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = tile
     return out
 
 
@@ -264,8 +259,7 @@ def learning_curves(
             raise ConfigError(f"metric: history of {name!r} has no {key!r}; choose one of: {', '.join(options)}")
     fig = new_figure(7.0, 4.5)
     ax = fig.add_subplot()
-    colours = _palette(len(runs))
-    for colour, (name, history) in zip(colours, runs.items()):
+    for colour, (name, history) in zip(_palette(len(runs)), runs.items()):
         train = np.asarray(history[key], dtype=float)
         epochs = np.asarray(history.get("epoch", np.arange(1, len(train) + 1)), dtype=float)
         ax.plot(epochs, train, color=colour, linestyle="-", marker="o", markersize=3, label=f"{name} (train)")

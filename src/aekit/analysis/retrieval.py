@@ -216,6 +216,7 @@ def compare_retrieval(
     chosen = query_subset(len(x_db) if x_q is None else len(x_q), max_queries, seed)
     raw_db = x_db.reshape(len(x_db), -1).numpy()
     raw_q = None if x_q is None else x_q[chosen].reshape(len(chosen), -1).numpy()
+    q_labels = None if y_q is None else y_q[chosen].numpy()
     size = model.code_size
 
     rows = []
@@ -234,9 +235,6 @@ def compare_retrieval(
         else:
             db = encode_all(model, x_db)
             q = None if x_q is None else encode_all(model, x_q[chosen])
-        if q is None:
-            scores = retrieval_scores(db, y_db.numpy(), k=k, metric=metric, query_index=chosen)
-        else:
-            scores = retrieval_scores(db, y_db.numpy(), q, y_q[chosen].numpy(), k=k, metric=metric)
+        scores = retrieval_scores(db, y_db.numpy(), q, q_labels, k=k, metric=metric, query_index=chosen)
         rows.append({"method": method, "dim": int(db.shape[1]), **scores})
     return rows

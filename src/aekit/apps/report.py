@@ -195,9 +195,7 @@ def _headline(run: RunFolder) -> str:
 
 
 def _final(history: dict[str, list] | None, key: str) -> Any:
-    if not history or not history.get(key):
-        return None
-    return history[key][-1]
+    return history[key][-1] if history and history.get(key) else None
 
 
 # --- what the template shows ---------------------------------------------------------------------

@@ -254,6 +254,15 @@ def make_run_dir(run_dir: Path, *, unique: bool) -> tuple[Path, list[Path]]:
         return folder, made
 
 
+def remove_made(made: list[Path]) -> None:
+    """Remove what `make_run_dir` made: the run folder, and the folders above it while they are empty."""
+    if made:
+        shutil.rmtree(made[0], ignore_errors=True)
+    for parent in made[1:]:
+        with contextlib.suppress(OSError):  # another run's folder is in it now
+            parent.rmdir()
+
+
 def save_config(cfg: RunConfig, run_dir: Path, sample_shape: tuple[int, ...]) -> None:
     resolved = to_dict(cfg)
     resolved["model"] = {**resolved["model"], "input_shape": list(sample_shape)}
@@ -284,11 +293,8 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
         return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress)
     except AekitError as err:  # refused before its first checkpoint (a setting fit checks, no CUDA): leave no
         # folder; a diverged run keeps its logs, which show why
-        if made and not isinstance(err, NonFiniteLossError) and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
-            shutil.rmtree(made[0], ignore_errors=True)
-            for parent in made[1:]:  # output.dir folders made for it, while nothing else is in them
-                with contextlib.suppress(OSError):
-                    parent.rmdir()
+        if not isinstance(err, NonFiniteLossError) and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
+            remove_made(made)
         raise
 
 

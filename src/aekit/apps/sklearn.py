@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from contextlib import contextmanager
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 import numpy as np
@@ -71,6 +72,12 @@ def _seed(random_state) -> int:
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
+def _fit_options(est, seed: int, **changes: Any) -> dict[str, Any]:
+    """The estimator's `aekit.fit` options (TrainConfig keys); `changes` replace or add some."""
+    return {"epochs": est.epochs, "batch_size": est.batch_size, "optimizer": est.optimizer, "lr": est.lr,
+            "seed": seed, "device": est.device, "progress": est.verbose, **changes}
+
+
 def _model_keys(est, x: Tensor) -> tuple[dict[str, Any], tuple[int, ...]]:
     """(config keys, input shape) of `est.model` for flat samples `x` (N, D): `model_params` with
     `input_shape` checked against D, and MSE on linear outputs for data outside [0, 1]."""
@@ -107,10 +114,7 @@ def _train_autoencoder(est, x: Tensor, seed: int) -> dict[str, list[float]]:
         torch.manual_seed(seed)
         model = create_model(est.model, input_shape=shape, **params)
         with _name_the_estimator_parameter("autoencoder training", "lr"):
-            history = fit(
-                model, x.reshape(-1, *shape), epochs=est.epochs, batch_size=est.batch_size, lr=est.lr,
-                optimizer=est.optimizer, seed=seed, device=est.device, progress=est.verbose,
-            )
+            history = fit(model, x.reshape(-1, *shape), **_fit_options(est, seed))
     est.model_, est.input_shape_, est.recon_loss_ = model, shape, model.config.recon_loss
     return history
 
@@ -155,6 +159,9 @@ class _PredictsClasses:
         return self.classes_[np.argmax(proba, axis=1)]
 
 
+# The estimators are dataclasses: the generated __init__ stores each parameter and does nothing else,
+# as sklearn asks; repr=False and eq=False keep BaseEstimator's repr and identity equality.
+@dataclass(repr=False, eq=False)
 class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Learn an autoencoder on X; `transform` gives codes, `inverse_transform` decodes them.
 
@@ -165,28 +172,16 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     per feature (higher is better, as GridSearchCV expects).
     """
 
-    def __init__(
-        self,
-        model: str = "dense",
-        model_params: dict | None = None,
-        *,
-        epochs: int = 20,
-        batch_size: int = 128,
-        lr: float = 1e-3,
-        optimizer: str = "adam",
-        random_state=None,
-        device: str = "auto",
-        verbose: bool = False,
-    ) -> None:
-        self.model = model
-        self.model_params = model_params
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
+    model: str = "dense"
+    model_params: dict | None = None
+    _: KW_ONLY
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    random_state: Any = None
+    device: str = "auto"
+    verbose: bool = False
 
     def fit(self, X, y=None):
         X = _checked(self, X, reset=True)
@@ -223,6 +218,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
         return tags
 
 
+@dataclass(repr=False, eq=False)
 class AutoencoderClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
     """Pretrain an autoencoder on X, then fine-tune its encoder with a softmax head on y.
 
@@ -235,43 +231,26 @@ class AutoencoderClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
 
     _network = "classifier_"
 
-    def __init__(
-        self,
-        model: str = "dense",
-        model_params: dict | None = None,
-        *,
-        epochs: int = 20,
-        finetune_epochs: int = 20,
-        batch_size: int = 128,
-        lr: float = 1e-3,
-        finetune_lr: float | None = None,
-        optimizer: str = "adam",
-        random_state=None,
-        device: str = "auto",
-        verbose: bool = False,
-    ) -> None:
-        self.model = model
-        self.model_params = model_params
-        self.epochs = epochs
-        self.finetune_epochs = finetune_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.finetune_lr = finetune_lr
-        self.optimizer = optimizer
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
+    model: str = "dense"
+    model_params: dict | None = None
+    _: KW_ONLY
+    epochs: int = 20
+    finetune_epochs: int = 20
+    batch_size: int = 128
+    lr: float = 1e-3
+    finetune_lr: float | None = None
+    optimizer: str = "adam"
+    random_state: Any = None
+    device: str = "auto"
+    verbose: bool = False
 
     def fit(self, X, y):
         X, y = _checked(self, X, y, reset=True)
         self.classes_, y_index = _classes(y)
         seed = _seed(self.random_state)
-        cfg = build(  # checked before pretraining, so a bad fine-tuning option fails at once
-            TrainConfig,
-            {"epochs": self.finetune_epochs, "batch_size": self.batch_size, "optimizer": self.optimizer,
-             "lr": self.finetune_lr if self.finetune_lr is not None else self.lr, "seed": seed, "device": self.device},
-            where="finetune",
-        )
+        lr = self.finetune_lr if self.finetune_lr is not None else self.lr
+        # checked before pretraining, so a bad fine-tuning option fails at once
+        cfg = build(TrainConfig, _fit_options(self, seed, epochs=self.finetune_epochs, lr=lr), where="finetune")
         x = torch.tensor(np.asarray(X), dtype=torch.float32)
         history = _train_autoencoder(self, x, seed)
         with torch.random.fork_rng():
@@ -286,7 +265,7 @@ class AutoencoderClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
         classifier = EncoderClassifier.on(self.model_, len(self.classes_), freeze="none")
         parameter = "finetune_lr" if self.finetune_lr is not None else "lr (or set finetune_lr)"
         with _name_the_estimator_parameter("fine-tuning", parameter):
-            history = fit(classifier, (x, y), config=cfg, progress=self.verbose)
+            history = fit(classifier, (x, y), config=cfg)
         classifier.autoencoder.requires_grad_(True)  # its decoder was frozen (unused) while fine-tuning
         return classifier.eval(), history["train_loss"]
 
@@ -301,6 +280,7 @@ def _unlabelled(y: np.ndarray) -> np.ndarray:
     return np.array([v == UNLABELLED for v in y], dtype=bool) if y.dtype == object else y == UNLABELLED
 
 
+@dataclass(repr=False, eq=False)
 class SemiSupervisedClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
     """A semi-supervised model (a ladder network or M2) trained on X with y where -1 marks unlabelled samples.
 
@@ -319,32 +299,18 @@ class SemiSupervisedClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator)
 
     _network = "model_"
 
-    def __init__(
-        self,
-        model: str = "ladder",
-        model_params: dict | None = None,
-        *,
-        epochs: int = 20,
-        batch_size: int = 100,
-        labelled_per_batch: int | None = None,
-        lr: float = 2e-3,
-        optimizer: str = "adam",
-        train_params: dict | None = None,
-        random_state=None,
-        device: str = "auto",
-        verbose: bool = False,
-    ) -> None:
-        self.model = model
-        self.model_params = model_params
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.labelled_per_batch = labelled_per_batch
-        self.lr = lr
-        self.optimizer = optimizer
-        self.train_params = train_params
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
+    model: str = "ladder"
+    model_params: dict | None = None
+    _: KW_ONLY
+    epochs: int = 20
+    batch_size: int = 100
+    labelled_per_batch: int | None = None
+    lr: float = 2e-3
+    optimizer: str = "adam"
+    train_params: dict | None = None
+    random_state: Any = None
+    device: str = "auto"
+    verbose: bool = False
 
     def fit(self, X, y):
         kinds = list_models("semi-supervised")
@@ -358,13 +324,8 @@ class SemiSupervisedClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator)
         y_index = np.full(len(y), UNLABELLED, dtype=np.int64)
         y_index[~unlabelled] = index
         seed = _seed(self.random_state)
-        cfg = build(
-            TrainConfig,
-            {"epochs": self.epochs, "batch_size": self.batch_size, "optimizer": self.optimizer, "lr": self.lr,
-             "labelled_per_batch": self._labelled_per_batch(unlabelled), "seed": seed, "device": self.device,
-             "progress": self.verbose, **(self.train_params or {})},
-            where="train_params",
-        )
+        options = _fit_options(self, seed, labelled_per_batch=self._labelled_per_batch(unlabelled))
+        cfg = build(TrainConfig, {**options, **(self.train_params or {})}, where="train_params")
         x = torch.tensor(np.asarray(X), dtype=torch.float32)
         with torch.random.fork_rng(), _name_the_estimator_parameter("training", "lr"):  # the caller's RNG untouched
             torch.manual_seed(seed)

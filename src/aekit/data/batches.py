@@ -85,7 +85,7 @@ def check_inputs(model, x: Tensor | MemmapArray, y: Tensor | None = None) -> Non
 def inputs_of(model, data: Any, what: str = "data", *, whole: bool = True) -> tuple[Tensor | MemmapArray, Tensor | None]:
     """(x shaped (N, *input_shape), labels or None) from a Dataset, tensor, array or (x, y) pair.
 
-    whole=False leaves memory-mapped data on disk (flat rows are then reshaped batch by batch).
+    whole=False leaves memory-mapped data on disk (a lazy MemmapArray view of that shape).
     Only the shape is checked: unlike training, analysis may feed inputs outside [0, 1].
     """
     x, y = (as_tensors if whole else as_inputs)(data, what)
@@ -96,7 +96,7 @@ def inputs_of(model, data: Any, what: str = "data", *, whole: bool = True) -> tu
         raise DataError(f"{what}: samples have shape {tuple(x.shape[1:])} but model '{model.name}' expects {shape}")
     if x.shape[0] == 0:
         raise DataError(f"{what}: no samples")
-    return (x.reshape(x.shape[0], *shape) if isinstance(x, Tensor) else x), y
+    return x.reshape(x.shape[0], *shape), y
 
 
 def model_device(model: torch.nn.Module) -> torch.device:
@@ -114,19 +114,13 @@ def eval_mode(model: torch.nn.Module) -> Iterator[None]:
         model.train(was_training)
 
 
-def map_batches(
-    model, x: Tensor | MemmapArray, fn: Callable[[Tensor], Tensor], *, batch_size: int = 512,
-    shape: tuple[int, ...] | None = None,
-) -> Tensor:
-    """fn over batches of `x` on the model's device, in eval mode without gradients; float32 on the CPU.
-
-    shape: each batch is reshaped to (B, *shape) first (flat rows of memory-mapped images)."""
+def map_batches(model, x: Tensor | MemmapArray, fn: Callable[[Tensor], Tensor], *, batch_size: int = 512) -> Tensor:
+    """fn over batches of `x` on the model's device, in eval mode without gradients; float32 on the CPU."""
     device = model_device(model)
     parts = []
     with eval_mode(model), torch.no_grad():
         for start in range(0, x.shape[0], batch_size):
             xb = x[start : start + batch_size]  # a MemmapArray reads just these rows
-            xb = xb if shape is None else xb.reshape(len(xb), *shape)
             parts.append(fn(xb.to(device)).detach().float().cpu())
     return torch.cat(parts)
 
@@ -134,15 +128,14 @@ def map_batches(
 def encode_all(model, data: Any, *, batch_size: int = 512) -> np.ndarray:
     """Codes (N, code_size) of every sample, in eval mode; memory-mapped data is read a batch at a time."""
     x, _ = inputs_of(model, data, whole=False)
-    codes = map_batches(model, x, model.encode, batch_size=batch_size, shape=tuple(model.config.input_shape))
+    codes = map_batches(model, x, model.encode, batch_size=batch_size)
     return codes.reshape(len(codes), -1).numpy()
 
 
 def reconstruct_all(model, data: Any, *, batch_size: int = 512) -> np.ndarray:
     """Reconstructions (N, *input_shape) of every sample, in eval mode."""
     x, _ = inputs_of(model, data, whole=False)
-    shape = tuple(model.config.input_shape)
-    return map_batches(model, x, lambda xb: model(xb).x_hat, batch_size=batch_size, shape=shape).numpy()
+    return map_batches(model, x, lambda xb: model(xb).x_hat, batch_size=batch_size).numpy()
 
 
 def random_affine(x: Tensor, *, rotate: float, scale: float, shift: float, share: float = 1.0) -> Tensor:

@@ -107,7 +107,7 @@ def _extract(archive: Path, into: Path) -> None:
         raise DataError(f"{archive} is truncated or not the CIFAR-10 archive ({err}); delete it and retry") from None
 
 
-@register_dataset("cifar10", "CIFAR-10 colour photos in 10 classes, 50,000 + 10,000, 3x32x32 (Krizhevsky 2009)")
+@register_dataset("cifar10")
 def load_cifar10(split: str, folder: Path) -> Dataset:
     """Reads `folder/cifar10/cifar-10-batches-py/`, or `folder/cifar-10-batches-py/` (the archive
     unpacked straight into the data folder); downloads and unpacks the archive when both are missing."""

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..catalog import data_dir  # noqa: F401  (aekit.data.data_dir, torch-free for the CLI)
+from ..catalog import DATASETS, data_dir  # noqa: F401  (data_dir: aekit.data.data_dir, torch-free for the CLI)
 from ..errors import DataError
 
 
@@ -24,9 +24,11 @@ class DatasetEntry:
 _DATASETS: dict[str, DatasetEntry] = {}
 
 
-def register_dataset(name: str, summary: str):
+def register_dataset(name: str, summary: str | None = None):
+    """Register `loader(split, folder) -> Dataset` as `name`; the summary defaults to the catalog's line."""
+
     def deco(fn):
-        _DATASETS[name] = DatasetEntry(name, fn, summary)
+        _DATASETS[name] = DatasetEntry(name, fn, summary if summary is not None else DATASETS.get(name, ""))
         return fn
 
     return deco

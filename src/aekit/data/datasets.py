@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
@@ -71,7 +72,6 @@ _MNIST_FAMILY = {
             "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
         },
         DIGITS,
-        "MNIST handwritten digits, 60,000 + 10,000, 1x28x28 (CC BY-SA 3.0)",
     ),
     "fashion-mnist": (
         "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com",
@@ -82,7 +82,6 @@ _MNIST_FAMILY = {
             "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12e480ee83cd310",
         },
         ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
-        "Fashion-MNIST clothing images, 60,000 + 10,000, 1x28x28 (MIT, Zalando)",
     ),
     "kmnist": (
         "http://codh.rois.ac.jp/kmnist/dataset/kmnist",
@@ -93,7 +92,6 @@ _MNIST_FAMILY = {
             "t10k-labels-idx1-ubyte.gz": "7320c461ea6c1c855c0b718fb2a4b134",
         },
         ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"],
-        "Kuzushiji-MNIST cursive Japanese characters, 60,000 + 10,000, 1x28x28 (CC BY-SA 4.0)",
     ),
 }
 
@@ -111,31 +109,25 @@ def idx_pair(images: Path, labels: Path, *, name: str, classes: list[str] | None
     return Dataset(xt, torch.from_numpy(y.astype(np.int64)), name=name, classes=classes)
 
 
-def _register_idx_family(name: str) -> None:
-    base, md5s, classes, summary = _MNIST_FAMILY[name]
-
-    @register_dataset(name, summary)
-    def _load(split: str, folder: Path) -> Dataset:
-        wanted = [RemoteFile(f, f"{base}/{f}", f"md5:{md5s[f]}") for f in _IDX_NAMES[split]]
-        images, labels = ensure_files(folder / name, wanted, dataset=name)
-        return idx_pair(images, labels, name=name, classes=classes)
+def _load_idx_family(split: str, folder: Path, *, name: str) -> Dataset:
+    base, md5s, classes = _MNIST_FAMILY[name]
+    wanted = [RemoteFile(f, f"{base}/{f}", f"md5:{md5s[f]}") for f in _IDX_NAMES[split]]
+    images, labels = ensure_files(folder / name, wanted, dataset=name)
+    return idx_pair(images, labels, name=name, classes=classes)
 
 
 for _name in _MNIST_FAMILY:
-    _register_idx_family(_name)
+    register_dataset(_name)(partial(_load_idx_family, name=_name))
 
 
-@register_dataset(
-    "mnist-mini",
-    "10,000 MNIST training + 2,000 test digits shipped inside aekit, 1x28x28 (CC BY-SA 3.0); no network needed",
-)
+@register_dataset("mnist-mini")
 def _mnist_mini(split: str, folder: Path) -> Dataset:
     bundled = resources.files("aekit.data") / "bundled" / "mnist-mini"
     images, labels = (Path(str(bundled / f)) for f in _IDX_NAMES[split])
     return idx_pair(images, labels, name="mnist-mini", classes=DIGITS)
 
 
-@register_dataset("digits", "scikit-learn's 1,797 8x8 handwritten digits (shipped with scikit-learn); test = last 20%")
+@register_dataset("digits")
 def _digits(split: str, folder: Path) -> Dataset:
     from sklearn.datasets import load_digits
 

@@ -164,11 +164,19 @@ def _npz_ranks(path: Path, split: str) -> tuple[list[np.ndarray], np.ndarray]:
     return ranks, y.astype(np.int64)
 
 
-@register_dataset(
-    "imdb",
-    "IMDb movie reviews, 25,000 + 25,000, negative/positive; word-index sequences (512 words, "
-    "10,000-word vocabulary) scaled to [0, 1]",
-)
+def local_imdb(folder: Path, split: str = "train") -> Path | None:
+    """Where IMDb is in data folder `folder` without a download: imdb/imdb.npz, else the aclImdb/
+    folder holding `split` (in imdb/, or unpacked straight into `folder`); None if it is in none."""
+    npz = folder / "imdb" / "imdb.npz"
+    if npz.is_file():
+        return npz
+    for acl in (folder / "imdb" / "aclImdb", folder / "aclImdb"):
+        if (acl / split).is_dir():
+            return acl
+    return None
+
+
+@register_dataset("imdb")
 def load_imdb(
     split: str,
     folder: Path,
@@ -185,25 +193,23 @@ def load_imdb(
     if num_words <= INDEX_FROM:
         raise ConfigError(f"num_words: must be > {INDEX_FROM} (indices 0-2 are reserved), got {num_words}")
     root = folder / "imdb"
-    npz, acl = root / "imdb.npz", root / "aclImdb"
-    if not npz.is_file() and not (acl / split).is_dir() and (folder / "aclImdb" / split).is_dir():
-        acl = folder / "aclImdb"  # the archive unpacked straight into the data folder
+    source = local_imdb(folder, split)
     meta: dict[str, Any] = {"representation": representation, "num_words": num_words}
-    if not npz.is_file() and not (acl / split).is_dir():
+    if source is None:
         try:
-            ensure_files(root, [RemoteFile("imdb.npz", IMDB_NPZ_URL, f"sha256:{IMDB_NPZ_SHA256}")], dataset="imdb")
+            source = ensure_files(root, [RemoteFile("imdb.npz", IMDB_NPZ_URL, f"sha256:{IMDB_NPZ_SHA256}")],
+                                  dataset="imdb")[0]
         except DataNotFoundError:
             raise DataNotFoundError(
-                f"imdb: neither {npz} nor {acl}/{split}/ exists and imdb.npz could not be downloaded; "
-                f"put Keras' imdb.npz ({IMDB_NPZ_URL}) or the unpacked aclImdb/ folder ({ACL_IMDB_URL}) "
+                f"imdb: neither {root / 'imdb.npz'} nor {root / 'aclImdb' / split}/ exists and imdb.npz could not be "
+                f"downloaded; put Keras' imdb.npz ({IMDB_NPZ_URL}) or the unpacked aclImdb/ folder ({ACL_IMDB_URL}) "
                 f"in {root}, or set AEKIT_DATA_DIR to a folder holding imdb/"
             ) from None
-    if npz.is_file():
-        ranks, y = _npz_ranks(npz, split)
-        meta["source"] = str(npz)
+    meta["source"] = str(source)
+    if source.suffix == ".npz":
+        ranks, y = _npz_ranks(source, split)
     else:
-        ranks, y, meta["word_rank"] = _acl_imdb_ranks(acl, split, num_words)
-        meta["source"] = str(acl)
+        ranks, y, meta["word_rank"] = _acl_imdb_ranks(source, split, num_words)
     sequences = keras_indices(ranks, num_words)
     if representation == "sequence":
         x = pad_sequences(sequences, maxlen).astype(np.float32) / num_words  # indices -> [0, 1)
@@ -213,9 +219,7 @@ def load_imdb(
     return Dataset(torch.from_numpy(x), torch.from_numpy(y), name="imdb", classes=list(IMDB_CLASSES), meta=meta)
 
 
-register_dataset("imdb-bow", "IMDb movie reviews as multi-hot bags of the 10,000 most frequent words")(
-    partial(load_imdb, representation="bow")
-)
+register_dataset("imdb-bow")(partial(load_imdb, representation="bow"))
 
 
 # --- TF-IDF / bag-of-words corpora ---------------------------------------------------------------
@@ -353,11 +357,7 @@ def read_jsonl(path: Path, *, text_key: str = "text", label_key: str = "label") 
     return texts, labels
 
 
-@register_dataset(
-    "bbc-news",
-    "BBC News, 2,225 articles in 5 topics (Greene & Cunningham 2006); TF-IDF of 2,000 words, "
-    "seeded stratified 80/20 split",
-)
+@register_dataset("bbc-news")
 def load_bbc_news(
     split: str,
     folder: Path,
@@ -382,6 +382,4 @@ def load_bbc_news(
     return train if split == "train" else test
 
 
-register_dataset("bbc-news-bow", "BBC News as binary bags of its 2,000 most frequent words, 80/20 split")(
-    partial(load_bbc_news, representation="bow")
-)
+register_dataset("bbc-news-bow")(partial(load_bbc_news, representation="bow"))

@@ -50,7 +50,6 @@ class AdversarialAutoencoder(GaussianPrior, DenseAutoencoder):
 
     def __init__(self, config: AAEConfig) -> None:
         super().__init__(config)
-        self.prior_std = config.prior_std
         # (B, code_size) -> (B, 1) logit of "drawn from the prior"
         self.discriminator = mlp([config.code_size, *config.discriminator_hidden, 1], "leaky_relu")
 

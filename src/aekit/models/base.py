@@ -154,7 +154,8 @@ class Autoencoder(nn.Module):
                 (w**2).sum() for w in self.penalised_weights()
             )
         if self.config.code_l2 > 0:
-            terms["code_l2"] = self.config.code_l2 * (output.z.float() ** 2).sum(dim=1).mean()
+            # a feature-map code (B, C, h, w) counts like any code: summed over all its features
+            terms["code_l2"] = self.config.code_l2 * (output.z.float() ** 2).flatten(1).sum(dim=1).mean()
         return terms
 
     def penalised_weights(self) -> list[Tensor]:

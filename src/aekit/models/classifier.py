@@ -12,6 +12,7 @@ as train_/val_ entries, and since the trainer's `monitor` is minimised, monitor 
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -55,11 +56,28 @@ class ClassifierMixin:
 
     n_classes: int
     takes_unlabelled = False  # semi-supervised models (ladder, m2): -1 marks an unlabelled row
+    frozen: Sequence[nn.Module] = ()  # submodules that `train` keeps in eval mode
+
+    def train(self, mode: bool = True) -> nn.Module:
+        super().train(mode)
+        for m in self.frozen:
+            m.eval()
+        return self
 
     def check_labels(self, y: Tensor) -> None:
-        """Integer class indices (N,) in [0, n_classes), or -1 for unlabelled rows where
-        `takes_unlabelled`; the trainer calls this once per data set."""
-        check_class_labels(y, self.n_classes, unlabelled=self.takes_unlabelled)
+        """Raise DataError unless `y` holds integer class indices (N,) in [0, n_classes), or -1 for
+        "no label" where `takes_unlabelled` (the `sklearn.semi_supervised` convention); the trainer
+        calls this once per data set."""
+        if y.is_floating_point() or y.ndim != 1:
+            raise DataError(f"labels must be integer class indices of shape (N,), got {y.dtype} {tuple(y.shape)}")
+        unlabelled, n_classes = self.takes_unlabelled, self.n_classes
+        low = -1 if unlabelled else 0
+        if len(y) and (y.min() < low or y.max() >= n_classes):
+            allowed = f"[0, {n_classes - 1}] for {n_classes} classes" + (", or -1 for unlabelled" if unlabelled else "")
+            missing = 0 if unlabelled else int((y == -1).sum())  # a supervised model given unlabelled samples
+            hint = (f"; -1 marks {missing} samples as unlabelled, which needs a semi-supervised model such as "
+                    "ladder or m2 (or leave those samples out)") if missing else ""
+            raise DataError(f"labels must be in {allowed}, got values from {int(y.min())} to {int(y.max())}{hint}")
 
     def predict_proba(self, x: Tensor, *, batch_size: int = 1024) -> Tensor:
         """(N, *input_shape) -> (N, n_classes) class probabilities, in eval mode."""
@@ -75,20 +93,6 @@ class ClassifierMixin:
         if y is None:
             raise DataError("accuracy needs labels: give (x, y) or a Dataset with labels")
         return float((self.predict(x, batch_size=batch_size) == y.cpu()).float().mean())
-
-
-def check_class_labels(y: Tensor, n_classes: int, *, unlabelled: bool = False) -> None:
-    """Raise DataError unless `y` holds integer class indices (N,) in [0, n_classes), or -1 for
-    "no label" when `unlabelled` (the `sklearn.semi_supervised` convention)."""
-    if y.is_floating_point() or y.ndim != 1:
-        raise DataError(f"labels must be integer class indices of shape (N,), got {y.dtype} {tuple(y.shape)}")
-    low = -1 if unlabelled else 0
-    if len(y) and (y.min() < low or y.max() >= n_classes):
-        allowed = f"[0, {n_classes - 1}] for {n_classes} classes" + (", or -1 for unlabelled" if unlabelled else "")
-        missing = 0 if unlabelled else int((y == -1).sum())  # a supervised model given unlabelled samples
-        hint = (f"; -1 marks {missing} samples as unlabelled, which needs a semi-supervised model such as "
-                "ladder or m2 (or leave those samples out)") if missing else ""
-        raise DataError(f"labels must be in {allowed}, got values from {int(y.min())} to {int(y.max())}{hint}")
 
 
 def labelled_terms(ce_logits: Tensor, logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
@@ -163,7 +167,7 @@ class EncoderClassifier(ClassifierMixin, nn.Module):
         # the leaf modules, less those with weights `encode` does not use (the decoder's: never frozen)
         leaves = [m for m in self.autoencoder.modules() if not list(m.children())]
         leaves = [m for m in leaves if is_used(m) or not list(m.parameters(recurse=False))]
-        starts = [i for i, m in enumerate(leaves) if isinstance(m, _WEIGHTED) and is_used(m)]
+        starts = [i for i, m in enumerate(leaves) if isinstance(m, _WEIGHTED)]  # weighted leaves are used ones
         if freeze == "none":
             return []
         if freeze == "all":
@@ -180,12 +184,6 @@ class EncoderClassifier(ClassifierMixin, nn.Module):
         for m in frozen:
             m.requires_grad_(False)
         return frozen
-
-    def train(self, mode: bool = True) -> EncoderClassifier:
-        super().train(mode)
-        for m in self.frozen:
-            m.eval()
-        return self
 
     # --- the trainer's contract -------------------------------------------------------------------
     def check_data(self, x: Tensor) -> None:

@@ -13,7 +13,6 @@ Decoders (`decoder` key):
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -92,11 +91,6 @@ def norm_act(channels: int, act: str, batch_norm: bool) -> list[nn.Module]:
     return [nn.BatchNorm2d(channels), activation(act)] if batch_norm else [activation(act)]
 
 
-def conv_block(c_in: int, c_out: int, k: int, act: str, batch_norm: bool) -> nn.Sequential:
-    """Same-size conv (+ batch norm) + activation."""
-    return nn.Sequential(nn.Conv2d(c_in, c_out, k, padding=k // 2), *norm_act(c_out, act, batch_norm))
-
-
 class UpBlock(nn.Module):
     """Doubles height and width and maps c_in -> c_out channels; `last` leaves out norm and activation."""
 
@@ -106,19 +100,15 @@ class UpBlock(nn.Module):
         if kind == "transpose":
             # (H - 1) * 2 - 2 * (k // 2) + k + 1 = 2H for odd k
             self.up = nn.ConvTranspose2d(c_in, c_out, k, stride=2, padding=k // 2, output_padding=1)
+            self.conv = nn.Identity()
         else:
             self.up = Unpool2d() if kind == "unpool" else nn.Upsample(scale_factor=2, mode="nearest")
             self.conv = nn.Conv2d(c_in, c_out, k, padding=k // 2)
         self.tail = nn.Sequential() if last else nn.Sequential(*norm_act(c_out, act, batch_norm))
 
     def forward(self, x: Tensor, indices: Tensor | None = None) -> Tensor:
-        if self.kind == "transpose":
-            x = self.up(x)
-        elif self.kind == "unpool":
-            x = self.conv(self.up(x, indices))
-        else:
-            x = self.conv(self.up(x))
-        return self.tail(x)
+        x = self.up(x, indices) if self.kind == "unpool" else self.up(x)
+        return self.tail(self.conv(x))
 
 
 @register_model("conv")
@@ -136,7 +126,10 @@ class ConvAutoencoder(Autoencoder):
         widths = [cfg.input_shape[0], *cfg.channels]
         k, act, bn = cfg.kernel_size, cfg.activation, cfg.batch_norm
         # each block: (B, c_i, H, W) -> (B, c_{i+1}, H, W); each pool halves H and W
-        self.down = nn.ModuleList(conv_block(a, b, k, act, bn) for a, b in zip(widths[:-1], widths[1:]))
+        self.down = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(a, b, k, padding=k // 2), *norm_act(b, act, bn))
+            for a, b in zip(widths[:-1], widths[1:])
+        )
         self.pool = nn.MaxPool2d(2, return_indices=True)
         feat = math.prod(cfg.feature_shape)
         if cfg.code_size is not None:
@@ -180,10 +173,6 @@ class ConvAutoencoder(Autoencoder):
 
     def decode(self, z: Tensor, *, pool_indices: list[Tensor] | None = None) -> Tensor:
         return self.activate_output(self.decode_logits(z, pool_indices=pool_indices))
-
-    def penalties(self, x: Tensor, output: Output) -> dict[str, Tensor]:
-        # a feature-map code (B, C, h, w) is penalised like any code: summed over all its features
-        return super().penalties(x, dataclasses.replace(output, z=output.z.flatten(1)))
 
     def forward(self, x: Tensor) -> Output:
         z, indices = self.encode_with_indices(x)

@@ -64,19 +64,17 @@ class DenoisingAutoencoder(DenseAutoencoder):
         cfg = self.config
         low, high = cfg.data_range if cfg.data_range is not None else (x.min().item(), x.max().item())
 
-        def uniform() -> Tensor:
-            return torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        def draw(sample) -> Tensor:  # torch.rand or torch.randn, shaped like x
+            return sample(x.shape, generator=generator, device=x.device, dtype=x.dtype)
 
         if cfg.noise == "gaussian":
-            noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-            noisy = x + cfg.noise_std * noise
-            return noisy.clamp(low, high)
-        hit = uniform() < cfg.noise_fraction  # (B, *shape) bool, True where the input is corrupted
+            return (x + cfg.noise_std * draw(torch.randn)).clamp(low, high)
+        hit = draw(torch.rand) < cfg.noise_fraction  # (B, *shape) bool, True where the input is corrupted
         if cfg.noise == "masking":
             return x.masked_fill(hit, 0.0)
         if cfg.noise == "dropout":
             return x.masked_fill(hit, 0.0) / (1 - cfg.noise_fraction)
-        salt = uniform() < 0.5  # half of the corrupted inputs go to the top of the range, half to the bottom
+        salt = draw(torch.rand) < 0.5  # half of the corrupted inputs go to the top of the range, half to the bottom
         return torch.where(hit, torch.where(salt, high, low), x).to(x.dtype)
 
     def check_data(self, x: Tensor) -> None:

@@ -136,7 +136,9 @@ class M2(ClassifierMixin, nn.Module):
             m1.requires_grad_(False).eval()
             with torch.no_grad():  # the code size, from one dry run (codes may be feature maps)
                 d = int(m1.encode(torch.zeros(1, *config.input_shape, device=next(m1.parameters()).device)).numel())
-        self.m1 = m1 if config.m1 is not None else None  # frozen copy of M1, kept in eval mode by `train`
+        self.m1 = m1 if config.m1 is not None else None  # frozen copy of M1
+        # kept in eval mode by `train`: no dropout, batch norm's running statistics, codes = posterior means
+        self.frozen = [] if self.m1 is None else [self.m1]
         k, hidden = config.code_size, list(config.hidden)
         out = 2 * d if config.recon_loss == "gaussian" else d  # mean (and log-variance) per feature
         self.classifier = mlp([d, *hidden, c], config.activation)  # (B, d) -> (B, C) logits of q(y|x)
@@ -157,12 +159,6 @@ class M2(ClassifierMixin, nn.Module):
         values = {"recon_loss": "gaussian" if sample else "mse", **config, "m1_sample": sample,
                   "input_shape": tuple(m1_config["input_shape"]), "n_classes": n_classes, "m1": m1, "m1_config": m1_config}
         return make_config(cls.name, values, where)
-
-    def train(self, mode: bool = True) -> M2:
-        super().train(mode)
-        if self.m1 is not None:
-            self.m1.eval()  # frozen: no dropout, batch norm's running statistics, codes = posterior means
-        return self
 
     # --- the trainer's contract -------------------------------------------------------------------
     def check_data(self, x: Tensor) -> None:

@@ -72,7 +72,3 @@ class TiedAutoencoder(Autoencoder):
         for weight, bias, tail in zip(self.decoder_weights(), self.decoder_biases, self.decoder_tails):
             h = tail(F.linear(h, weight, bias))  # (B, n_out of encoder layer) -> (B, its n_in)
         return h.reshape(z.shape[0], *self.config.input_shape)
-
-    def penalised_weights(self) -> list[Tensor]:
-        """Each shared matrix once: the encoder's."""
-        return [linear.weight for linear in self.encoder_linears()]

@@ -59,7 +59,9 @@ def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
 class GaussianPrior:
     """`sample(n)` for an autoencoder whose codes are pushed to the prior N(0, prior_std^2 I) (vae, wae, aae)."""
 
-    prior_std: float = 1.0  # the vae's prior is N(0, I); wae and aae set theirs from the config
+    def __init__(self, config: AutoencoderConfig) -> None:
+        super().__init__(config)
+        self.prior_std = getattr(config, "prior_std", 1.0)  # wae's and aae's config key; the vae's is N(0, I)
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:

@@ -78,7 +78,7 @@ class VQVAE(Autoencoder):
         self.register_buffer("restarts", torch.zeros((), dtype=torch.long))  # dead entries restarted so far
         # the prior: counts of the first index and of index transitions between neighbouring positions
         self.register_buffer("prior_first", torch.zeros(k))  # (K,)
-        self.register_buffer("prior_next", torch.zeros(max(m - 1, 0), k, k))  # (m-1, K, K): [j, a, b] = #(i_j=a, i_j+1=b)
+        self.register_buffer("prior_next", torch.zeros(m - 1, k, k))  # (m-1, K, K): [j, a, b] = #(i_j=a, i_j+1=b)
 
     @property
     def code_size(self) -> int:

@@ -36,21 +36,20 @@ class WAEConfig(DenseConfig):
         positive("prior_std", self.prior_std)
 
 
-def imq_mmd(a: Tensor, b: Tensor, *, base_scale: float, scales: tuple[float, ...] = IMQ_SCALES) -> Tensor:
+def imq_mmd(a: Tensor, b: Tensor, *, base_scale: float) -> Tensor:
     """Unbiased MMD^2 between samples a (n, k) and b (m, k) under the summed IMQ kernel; ~0 when they
     come from one distribution (it can be slightly negative), larger the further apart they are."""
     n, m = a.shape[0], b.shape[0]
     a, b = a.float(), b.float()
-    d_aa, d_bb, d_ab = torch.cdist(a, a).pow(2), torch.cdist(b, b).pow(2), torch.cdist(a, b).pow(2)
-    k_aa = k_bb = k_ab = 0.0
-    for s in scales:
-        c = base_scale * s
-        k_aa = k_aa + c / (c + d_aa)
-        k_bb = k_bb + c / (c + d_bb)
-        k_ab = k_ab + c / (c + d_ab)
+
+    def kernel(u: Tensor, v: Tensor) -> Tensor:  # (len(u), len(v)): C / (C + |u_i - v_j|^2) summed over C
+        d = torch.cdist(u, v).pow(2)
+        return sum(base_scale * s / (base_scale * s + d) for s in IMQ_SCALES)
+
+    k_aa, k_bb = kernel(a, a), kernel(b, b)
     same_a = (k_aa.sum() - k_aa.diagonal().sum()) / (n * (n - 1))  # U-statistic: no i == j pairs
     same_b = (k_bb.sum() - k_bb.diagonal().sum()) / (m * (m - 1))
-    return same_a + same_b - 2 * k_ab.mean()
+    return same_a + same_b - 2 * kernel(a, b).mean()
 
 
 @register_model("wae")
@@ -62,13 +61,9 @@ class WassersteinAutoencoder(GaussianPrior, DenseAutoencoder):
 
     Config = WAEConfig
 
-    def __init__(self, config: WAEConfig) -> None:
-        super().__init__(config)
-        self.prior_std = config.prior_std
-
     def penalties(self, x: Tensor, output: Output) -> dict[str, Tensor]:
         terms = super().penalties(x, output)
-        z = output.z.reshape(output.z.shape[0], -1)
+        z = output.z  # (B, code_size)
         if z.shape[0] < 2:  # the unbiased estimate needs two codes
             return {**terms, "mmd": z.new_zeros((), dtype=torch.float32)}
         prior = self.prior_std * torch.randn_like(z, dtype=torch.float32)

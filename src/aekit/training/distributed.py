@@ -83,8 +83,6 @@ def shard(order: Tensor, rank: int, world: int) -> Tensor:
     samples), then rank r takes positions r, r + world, ... So local batch b of every rank together
     are positions [b * batch_size, (b + 1) * batch_size) of the (padded) order: one global batch.
     """
-    if world == 1:
-        return order
     total = math.ceil(len(order) / world) * world
     if total > len(order):
         order = order.repeat(math.ceil(total / len(order)))[:total]
@@ -145,10 +143,10 @@ def launch(argv: list[str], nproc: int | None = None) -> None:
         raise AekitError(f"distributed training failed in {failed}; its error is printed above") from None
 
 
-def broadcast(value: Any, src: int = 0) -> Any:
-    """Rank `src`'s value (anything picklable) on every rank, so decisions stay in lockstep."""
+def broadcast(value: Any) -> Any:
+    """Rank 0's value (anything picklable) on every rank, so decisions stay in lockstep."""
     if not active():
         return value
     box = [value]
-    dist.broadcast_object_list(box, src=src)
+    dist.broadcast_object_list(box, src=0)
     return box[0]

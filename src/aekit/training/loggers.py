@@ -62,14 +62,6 @@ def make_loggers(names: Sequence[str], run_dir: Path | None, *, every: int = 10)
     return loggers
 
 
-def epoch_values(trainer: Trainer, logs: dict[str, float]) -> dict[str, float]:
-    """One epoch's loss terms (train and validation), its learning rate and its seconds."""
-    values = {k: v for k, v in logs.items() if k != "time"}
-    values["lr"] = trainer.optimizer.param_groups[0]["lr"]
-    values["seconds"] = logs["time"]
-    return values
-
-
 def held_out(trainer: Trainer, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The first `n` validation samples (training samples without validation data), on the CPU."""
     x, y = trainer.val_data if trainer.val_data is not None else trainer.train_data
@@ -106,8 +98,9 @@ class Logger(Callback):
             self.step(trainer, {k: float(v.detach() if torch.is_tensor(v) else v) for k, v in logs.items()})  # one read-back every `every` steps
 
     def on_epoch_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
-        if self.active:
-            self.epoch(trainer, epoch_values(trainer, logs))
+        if self.active:  # the epoch's loss terms (train and validation), its learning rate and its seconds
+            values = {k: v for k, v in logs.items() if k != "time"}
+            self.epoch(trainer, {**values, "lr": trainer.optimizer.param_groups[0]["lr"], "seconds": logs["time"]})
 
     def on_train_end(self, trainer: Trainer) -> None:
         if self.active:

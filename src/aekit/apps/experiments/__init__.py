@@ -18,7 +18,6 @@ import importlib
 import json
 import pkgutil
 import re
-import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from ...data import Dataset
 from ...errors import AekitError, ConfigError, DataError
 from ...training.checkpoint import atomic_write_text, load_model, save_model
 from ...training.loop import TrainConfig
-from ..run import DataConfig, parse_run_config, train_model
+from ..run import DataConfig, make_run_dir, parse_run_config, remove_made, train_model
 
 SECTIONS = ("model", "data", "train", "experiment")
 
@@ -235,31 +234,19 @@ def table(title: str, columns: Mapping[str, str] | Sequence[str], rows: Sequence
     return {"title": title, "columns": headers, "rows": cells, "notes": [n for n in notes if n]}
 
 
-def markdown_table(t: Mapping[str, Any]) -> str:
-    """A `table(...)` as a markdown table (its notes left out)."""
-    lines = ["| " + " | ".join(map(str, t["columns"])) + " |", "|" + "---|" * len(t["columns"])]
-    lines += ["| " + " | ".join("" if c is None else str(c) for c in row) + " |" for row in t["rows"]]
-    return "\n".join(lines)
-
-
 def run_experiment(
     name: str, overrides: Sequence[str] = (), *, out_dir: str | Path = "runs", tiny: bool = False
 ) -> tuple[Path, dict[str, Any]]:
     """Run experiment `name`; returns its run folder and headline results."""
     exp = experiment(name)
     cfg = settings(name, overrides, tiny=tiny)
-    run_dir = Path(out_dir) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    suffix = 1
-    while run_dir.exists():
-        suffix += 1
-        run_dir = Path(out_dir) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{suffix}"
-    run_dir.mkdir(parents=True)
+    run_dir, made = make_run_dir(Path(out_dir) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}", unique=True)
     atomic_write_text(run_dir / "experiment.yaml", yaml.safe_dump({"experiment": name, "settings": to_dict(cfg)}, sort_keys=False))
     try:
         return _finish(exp, cfg, run_dir)
     except BaseException:
         if [p.name for p in run_dir.iterdir()] == ["experiment.yaml"]:  # it failed before writing anything
-            shutil.rmtree(run_dir)
+            remove_made(made)
         raise
 
 

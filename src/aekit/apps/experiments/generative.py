@@ -21,7 +21,7 @@ from typing import Any
 
 from ...analysis import plots
 from ...analysis.density import generate
-from ...analysis.likelihood import importance_sampled_nll
+from ...analysis.likelihood import importance_sampled_nll, why_no_likelihood
 from ...analysis.quality import sample_quality
 from ...config import check
 from ...training.feature_classifier import feature_classifier
@@ -77,7 +77,7 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         quality = sample_quality(generated, real, clf)
         row = {"frechet_distance": quality.frechet_distance, "precision": quality.precision, "recall": quality.recall,
                "squared_error_per_image": mean_error(model, test), "train_seconds": run.seconds[tag], "nll": None}
-        if callable(getattr(model, "log_importance_weights", None)) and not model.conditional:
+        if why_no_likelihood(model) is None:
             row["nll"] = float(importance_sampled_nll(model, nll_data, k=s.nll_k, seed=cfg.train.seed).mean())
         results[tag] = row
         shown = generated[: s.picture_samples].numpy()

@@ -147,20 +147,19 @@ def mnist_2d(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     run.picture(fig, "reconstructions.png", f"One test digit per class, reconstructed from {k} numbers")
 
     # how well each map keeps the classes apart: 5-NN accuracy on test codes, neighbours from train codes
-    fit_on = train.subset(range(min(10000, len(train))))
     knn = {}
-    for method, encode in (("autoencoder", lambda d: encode_all(model, d)), ("PCA", lambda d: pca.encode(d.x))):
-        if fit_on.y is None or test.y is None:
-            break
-        clf = KNeighborsClassifier(n_neighbors=5).fit(encode(fit_on), fit_on.y.numpy())
-        knn[method] = float(clf.score(encode(test), test.y.numpy()))
+    if train.y is not None and test.y is not None:
+        fit_on = train.subset(range(min(10000, len(train))))
+        for method, encode in (("autoencoder", lambda d: encode_all(model, d)), ("PCA", lambda d: pca.encode(d.x))):
+            clf = KNeighborsClassifier(n_neighbors=5).fit(encode(fit_on), fit_on.y.numpy())
+            knn[method] = float(clf.score(encode(test), test.y.numpy()))
 
     rows = [
         {"method": f"{name} autoencoder", "code_size": k, "squared_error_per_image": float(ae_err.mean()),
          "knn5_accuracy": knn.get("autoencoder")},
         {"method": f"PCA-{k}", "code_size": k, "squared_error_per_image": float(pca_err.mean()), "knn5_accuracy": knn.get("PCA")},
     ]
-    knn_text = f"; 5-NN accuracy {100 * knn['autoencoder']:.1f}% vs {100 * knn['PCA']:.1f}%" if len(knn) == 2 else ""
+    knn_text = f"; 5-NN accuracy {100 * knn['autoencoder']:.1f}% vs {100 * knn['PCA']:.1f}%" if knn else ""
     summary = (f"{k}-d codes on {note}: squared error per test image {ae_err.mean():.2f} (autoencoder) vs "
                f"{pca_err.mean():.2f} (PCA){knn_text}")
     return run.finish(
@@ -321,8 +320,7 @@ def sparse_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     models = {"sparse": run.train("sparse")[0], "not-sparse": run.train("not-sparse", cfg.with_model(sparsity_weight=0.0))[0]}
     rows, acts = [], {}
     for tag, model in models.items():
-        a = unit_activations(model, test.x)  # (N, code_size) sigmoid activations
-        acts[tag] = a
+        a = acts[tag] = unit_activations(model, test.x)  # (N, code_size) sigmoid activations
         rows.append({
             "model": tag, "sparsity_weight": model.config.sparsity_weight, "mean_activation": float(a.mean()),
             "share_below_0.05": float((a < 0.05).mean()), "share_of_units_mean_below_0.2": float((a.mean(0) < 0.2).mean()),
@@ -529,8 +527,7 @@ def generate_mnist_grid(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
                                "squared_error_per_image": err, "test_loss": terms["loss"]}
     measures = [["squared error per test image", err], ["test reconstruction loss (nats)", terms["recon"]]]
     if vae:
-        results["negative_elbo"] = terms["recon"] + terms["kl"]
-        results["kl"] = terms["kl"]
+        results.update(negative_elbo=terms["recon"] + terms["kl"], kl=terms["kl"])
         measures += [["test KL(q(z|x) || N(0, I)) (nats)", terms["kl"]],
                      ["test negative ELBO (nats per digit)", results["negative_elbo"]]]
     summary = f"{kind} with a {code_size}-d code on {note}: squared error per test image {err:.2f}" + (

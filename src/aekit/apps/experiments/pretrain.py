@@ -131,27 +131,24 @@ def error_table(title: str, rows: list[dict[str, Any]], labels: dict[str, str], 
                  [[labels[m], *(cells[(m, n)] for n in counts)] for m in dict.fromkeys(r["method"] for r in rows)], notes)
 
 
-def noise_per_layer(noise_fraction: float | tuple[float, ...], widths: list[int], key: str) -> list[float]:
-    """Masking noise for each layer of the SdA: one value for all, or one per layer."""
-    noise = list(noise_fraction) if isinstance(noise_fraction, tuple) else [noise_fraction] * len(widths)
-    check(len(noise) == len(widths), key, f"needs one value or {len(widths)} (one per layer), got {len(noise)}")
-    return noise
-
-
 class StackedDenoising:
     """The SdA of each seed, as `Pretraining` says: greedy layer-wise denoising pretraining (masking
     noise) of a sigmoid stack on the training digits (labels unused), once per seed, once for every
     seed (`share_across_seeds`), or loaded (`load`). Each one pretrained is saved as NAME-seedN.safetensors
-    and recorded in the experiment's ledger (a resumed experiment loads it)."""
+    and recorded in the experiment's ledger (a resumed experiment loads it). `noise_fraction` is one
+    value for every layer or one per layer; `where` is the settings section that holds it and `pt`."""
 
-    def __init__(self, pt: Pretraining, widths: list[int], noise: list[float], ledger: Ledger, *,
-                 where: str = "experiment.pretrain", name: str = "sda") -> None:
+    def __init__(self, pt: Pretraining, widths: list[int], noise_fraction: float | tuple[float, ...], ledger: Ledger,
+                 *, where: str = "experiment", name: str = "sda") -> None:
         self.pt, self.widths, self.ledger, self.name = pt, widths, ledger, name
+        noise = list(noise_fraction) if isinstance(noise_fraction, tuple) else [noise_fraction] * len(widths)
+        check(len(noise) == len(widths), f"{where}.noise_fraction",
+              f"needs one value or {len(widths)} (one per layer), got {len(noise)}")
         self.layer_config = [{"noise": "masking", "noise_fraction": f} for f in noise]
         self.model = load_model(pt.load) if pt.load is not None else None
         if self.model is not None:
             loaded = [*self.model.config.hidden, self.model.config.code_size]
-            check(loaded == widths, f"{where}.load", f"holds a model of widths {loaded}, but the model's are {widths}")
+            check(loaded == widths, f"{where}.pretrain.load", f"holds a model of widths {loaded}, but the model's are {widths}")
 
     def for_seed(self, seed: int, train: Dataset, net: str) -> Autoencoder:
         pt = self.pt
@@ -240,8 +237,6 @@ def plot_error_vs_labels(path: Path, rows: list[dict], *, labels: dict[str, str]
 def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     s, pt = cfg.experiment, cfg.experiment.pretrain
     widths = [*cfg.model.get("hidden", ()), cfg.model["code_size"]]
-    noise = noise_per_layer(s.noise_fraction, widths, "experiment.noise_fraction")
-    methods = list(s.methods)
     with torch_threads(s.threads):
         train, test = class_indices(load_dataset(cfg.data.name, "train"),
                                     load_dataset(cfg.data.name, "test").take(cfg.data.test_limit, seed=0))
@@ -249,18 +244,18 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         runs: dict[tuple[str, int], list[dict[str, float]]] = {}  # (method, labels) -> each seed's record
         epochs_used: dict[int, int] = {}
         ledger = Ledger(run_dir)  # the finished runs: a resumed experiment keeps them
-        sdas = StackedDenoising(pt, widths, noise, ledger)
+        sdas = StackedDenoising(pt, widths, s.noise_fraction, ledger)
         net = "-".join(map(str, [math.prod(train.sample_shape), *widths, n_classes]))
         counts = label_counts(s.label_counts, len(train))
         for seed in s.seeds:
-            todo = {m for m in methods for n in counts if ledger.get(f"{m}/{n}/seed{seed}") is None}
+            todo = {m for m in s.methods for n in counts if ledger.get(f"{m}/{n}/seed{seed}") is None}
             sda = sdas.for_seed(seed, train, net) if todo - {"scratch"} else None
             for n in counts:
                 labelled = train if n >= len(train) else select_labels(train, n, seed=seed)
                 fit_set, val_set = labelled.split(cfg.data.val_fraction, seed=seed) if cfg.data.val_fraction > 0 else (labelled, None)
                 epochs = epochs_used[n] = supervised_epochs(len(fit_set), cfg.train, s.min_updates, s.max_updates)
                 fine = cfg.with_train(epochs=epochs, seed=seed, restore_best=cfg.train.restore_best and val_set is not None)
-                for method in methods:
+                for method in s.methods:
                     done = before = ledger.get(f"{method}/{n}/seed{seed}")
                     if done is None:
                         torch.manual_seed(seed)
@@ -273,7 +268,7 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
                           flush=True)
         pretrain_seconds = sdas.seconds
 
-    rows = [{**error_row(method, n, runs[(method, n)]), "epochs": epochs_used[n]} for method in methods for n in counts]
+    rows = [{**error_row(method, n, runs[(method, n)]), "epochs": epochs_used[n]} for method in s.methods for n in counts]
     results: dict[str, Any] = {"rows": rows, "pretrain_seconds": pretrain_seconds, "test_digits": len(test), "network": net}
     mean_of = {(r["method"], r["labels"]): r["test_error_mean"] for r in rows}
     notes = [f"Network {net} (sigmoid), {len(test)} test digits; test error % (mean ± std over seeds {list(s.seeds)}), "
@@ -283,15 +278,13 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         notes.append("Pretraining seconds per SdA: " + ", ".join(f"{t:.0f}" for t in pretrain_seconds) + ".")
     elif pt.load is not None:
         notes.append(f"SdA loaded from {pt.load} (pretraining time not included).")
-    if 600 in counts and {"scratch", "pretrained"} <= set(methods):
+    if 600 in counts and {"scratch", "pretrained"} <= set(s.methods):
         gain = mean_of[("scratch", 600)] - mean_of[("pretrained", 600)]
-        results["gain_at_600_points"] = gain
-        results["target_gain_at_600_met"] = gain >= 3.0
+        results.update(gain_at_600_points=gain, target_gain_at_600_met=gain >= 3.0)
         notes.append(f"Gain of pretraining at 600 labels: {gain:.2f} points (target >= 3).")
-    if "pretrained" in methods and max(counts) >= len(train):
+    if "pretrained" in s.methods and max(counts) >= len(train):
         all_error = mean_of[("pretrained", max(counts))]
-        results["pretrained_error_all_labels"] = all_error
-        results["target_all_labels_met"] = all_error <= 1.5
+        results.update(pretrained_error_all_labels=all_error, target_all_labels_met=all_error <= 1.5)
         notes.append(f"Pretrained + fine-tuned with all labels: {all_error:.2f}% (target <= 1.5%).")
     results["tables"] = [error_table("pretrain-mnist: test error %", rows, LABELS, notes)]
     plot_error_vs_labels(run_dir / "error_vs_labels.png", rows, labels=LABELS,
@@ -341,8 +334,7 @@ def self_taught_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
 
     s = cfg.experiment
     with torch_threads(s.threads):
-        train = load_dataset(cfg.data.name, "train")
-        test = load_dataset(cfg.data.name, "test")
+        train, test = load_dataset(cfg.data.name, "train"), load_dataset(cfg.data.name, "test")
         unlabelled = train.subset(np.flatnonzero(train.y.numpy() >= 5)).take(s.unlabelled_limit, seed=0)
         labelled = train.subset(np.flatnonzero(train.y.numpy() < 5)).take(s.labelled_limit, seed=0)
         test = test.subset(np.flatnonzero(test.y.numpy() < 5)).take(s.test_limit, seed=0)
@@ -356,8 +348,7 @@ def self_taught_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
 
         def logistic(a_train: np.ndarray, a_test: np.ndarray) -> tuple[float, float]:
             start = time.perf_counter()
-            clf = LogisticRegression(C=s.C, max_iter=s.max_iter)
-            clf.fit(a_train, labelled.y.numpy())
+            clf = LogisticRegression(C=s.C, max_iter=s.max_iter).fit(a_train, labelled.y.numpy())
             return float(clf.score(a_test, test.y.numpy())), time.perf_counter() - start
 
         accuracy, lr_seconds = logistic(feats_train, feats_test)

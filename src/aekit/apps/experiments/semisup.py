@@ -54,15 +54,7 @@ from ...registry import create_model, make_config
 from ...training.checkpoint import atomic_write_text
 from ...training.loop import TrainConfig
 from ..run import train_model
-from . import (
-    ExperimentConfig,
-    Ledger,
-    Positive,
-    file_tag,
-    markdown_table,
-    register_experiment,
-    table,
-)
+from . import ExperimentConfig, Ledger, Positive, file_tag, register_experiment, table
 from .pretrain import (
     Pretraining,
     StackedDenoising,
@@ -70,7 +62,6 @@ from .pretrain import (
     error_table,
     fine_tune,
     label_counts,
-    noise_per_layer,
     plot_error_vs_labels,
     supervised_epochs,
     torch_threads,
@@ -246,17 +237,15 @@ def task(cfg: ExperimentConfig, name: str, counts: tuple[int, ...]) -> Task:
 
 def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
     s, p, train, test, data_name, counts = cfg.experiment, t.plan, t.train, t.test, t.name, t.counts
-    methods = list(s.methods)
     n_classes, shape = int(train.y.max()) + 1, train.sample_shape
     dim = math.prod(shape)
     widths = list(s.sda.widths)
     ledger = Ledger(run_dir)  # the finished runs: a resumed experiment keeps them
     tag = file_tag(data_name)
-    sdas = StackedDenoising(s.sda.pretrain, widths, noise_per_layer(s.sda.noise_fraction, widths, "experiment.sda.noise_fraction"),
-                            ledger, where="experiment.sda.pretrain", name=f"sda-{tag}")
+    sdas = StackedDenoising(s.sda.pretrain, widths, s.sda.noise_fraction, ledger, where="experiment.sda", name=f"sda-{tag}")
     runs: dict[tuple[str, int], list[dict[str, float]]] = {}
     for seed in s.seeds:
-        todo = {m for m in methods for n in counts if ledger.get(f"{data_name}/{m}/{n}/seed{seed}") is None}
+        todo = {m for m in s.methods for n in counts if ledger.get(f"{data_name}/{m}/{n}/seed{seed}") is None}
         sda = sdas.for_seed(seed, train, "-".join(map(str, [dim, *widths, n_classes]))) if "sda" in todo else None
         m1 = ledger.once(f"m1-{tag}/seed{seed}", f"m1-{tag}-seed{seed}.safetensors",
                          lambda seed=seed: _m1(cfg, p.m1, train, seed, data_name)) if "m1m2" in todo else None
@@ -270,7 +259,7 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
             epochs = supervised_epochs(len(fit_set), sup, s.supervised.min_updates, s.supervised.max_updates)
             fine = dataclasses.replace(cfg, train=dataclasses.replace(
                 sup, epochs=epochs, seed=seed, restore_best=sup.restore_best and val_set is not None))
-            for method in methods:
+            for method in s.methods:
                 key = f"{data_name}/{method}/{n}/seed{seed}"
                 record, how = ledger.get(key), f"finished before, {Ledger.FILE}"
                 if record is None:
@@ -295,19 +284,24 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
                       flush=True)
 
     rows = [{"data": data_name, **error_row(m, n, runs[(m, n)]), "seconds": [r["seconds"] for r in runs[(m, n)]],
-             "epochs": [r["epochs"] for r in runs[(m, n)]]} for m in methods for n in counts]  # counts are <= len(train)
+             "epochs": [r["epochs"] for r in runs[(m, n)]]} for m in s.methods for n in counts]  # counts are <= len(train)
     return {"rows": rows, "test": len(test), "train": len(train), "network": "-".join(map(str, [dim, *p.mlp["hidden"],
             p.mlp["code_size"], n_classes])),
             "sda_seconds": sdas.seconds, "m1_seconds": ledger.seconds(f"m1-{tag}/seed")}
 
 
+def markdown_table(t: dict[str, Any]) -> str:
+    """A `table(...)` as a markdown table for results.md (its notes left out)."""
+    lines = ["| " + " | ".join(map(str, t["columns"])) + " |", "|" + "---|" * len(t["columns"])]
+    lines += ["| " + " | ".join("" if c is None else str(c) for c in row) + " |" for row in t["rows"]]
+    return "\n".join(lines)
+
+
 def _m1(cfg: ExperimentConfig, train_cfg: TrainConfig, train: Dataset, seed: int, data_name: str):
     """The seed's M1: the autoencoder `experiment.m1` names, trained on the training samples without labels."""
-    s = cfg.experiment
-    torch.manual_seed(seed)
-    m1 = create_model(s.m1.model["name"], **_keys(s.m1.model), input_shape=train.sample_shape)
-    train_model(dataclasses.replace(cfg, train=dataclasses.replace(train_cfg, seed=seed)),
-                (Dataset(train.x, None, train.name), None, None), model=m1, tag=f"M1 ({data_name}, seed {seed})")
+    train_cfg = dataclasses.replace(train_cfg, seed=seed)
+    m1, _ = train_model(dataclasses.replace(cfg, model=cfg.experiment.m1.model, train=train_cfg),
+                        (Dataset(train.x, None, train.name), None, None), tag=f"M1 ({data_name}, seed {seed})")
     return m1
 
 

@@ -29,7 +29,15 @@ from ...analysis.retrieval import query_subset, retrieval_scores
 from ...config import check
 from ...data import Dataset, data_dir, load_dataset
 from ...data.batches import encode_all
-from ...data.text import BBC_FILE, keras_indices, load_bbc_news, pad_sequences, read_jsonl, tokenize
+from ...data.text import (
+    BBC_FILE,
+    keras_indices,
+    load_bbc_news,
+    local_imdb,
+    pad_sequences,
+    read_jsonl,
+    tokenize,
+)
 from ...errors import ConfigError, DataNotFoundError
 from ...models.pca import PCABaseline
 from ..run import load_data, load_splits, test_metrics
@@ -79,12 +87,6 @@ def curves_figure(histories: Mapping[str, Mapping[str, Sequence[float]]], title:
         pad = 0.05 * (hi - lo) or 0.05 * abs(hi) or 1.0
         fig.axes[0].set_ylim(lo - pad, hi + pad)
     return fig
-
-
-def layer_widths(input_dim: int, model: Mapping[str, Any]) -> str:
-    """'512-256-128-256-512': a mirrored dense model's widths from input to reconstruction."""
-    hidden = list(model.get("hidden", []))
-    return "-".join(map(str, [input_dim, *hidden, model.get("code_size", "?"), *hidden[::-1], input_dim]))
 
 
 def describe(values: Mapping[str, Any]) -> str:
@@ -376,10 +378,8 @@ class ImdbBnDropout:
 def imdb_bn_dropout(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     s, folder = cfg.experiment, data_dir()
     name, note, imdb = cfg.data.name, None, folder / "imdb"
-    if name not in TEXT_SETS:
-        raise ConfigError(f"data.name: {name!r} is not allowed; choose one of: {', '.join(TEXT_SETS)}")
-    if name == "imdb" and not ((imdb / "imdb.npz").is_file() or (imdb / "aclImdb" / "train").is_dir()) and not s.download:
-        missing = f"IMDb is not here: neither {imdb / 'imdb.npz'} nor {imdb / 'aclImdb'}/ exists"
+    if name == "imdb" and local_imdb(folder) is None and not s.download:
+        missing = f"IMDb is not here: none of {imdb / 'imdb.npz'}, {imdb / 'aclImdb'}/, {folder / 'aclImdb'}/ exists"
         if s.fallback is None:
             raise DataNotFoundError(f"{missing}; put one there, set experiment.download=true, or set experiment.fallback")
         name = s.fallback
@@ -404,7 +404,8 @@ def imdb_bn_dropout(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
             "final train loss": history["train_loss"][-1], "final val loss": history["val_loss"][-1],
             "best val loss": min(history["val_loss"]), "best epoch": int(np.argmin(history["val_loss"])) + 1,
         })
-    widths = layer_widths(train.x.shape[1], cfg.model)
+    dim, hidden = train.x.shape[1], list(cfg.model.get("hidden", []))
+    widths = "-".join(map(str, [dim, *hidden, cfg.model.get("code_size", "?"), *hidden[::-1], dim]))  # mirrored
     pairs = {
         "batch-norm.png": ("plain (adam)", "batch norm", "without vs with batch norm"),
         "dropout.png": ("plain (adam)", "dropout", f"without vs with dropout {s.dropout}"),
