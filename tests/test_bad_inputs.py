@@ -293,7 +293,7 @@ CLI_CASES = [
     pytest.param(["train", "{cfg}", "model.recon_loss=hinge"], r"recon_loss: 'hinge' is not allowed", id="cli-unknown-loss"),
     pytest.param(["train", "{cfg}", "data.val_fraction=1.5"], r"val_fraction: must be in \[0, 1\)", id="cli-bad-val-fraction"),
     pytest.param(["resume", "{tmp}"], r"is not a run folder", id="cli-resume-empty-folder"),
-    pytest.param(["evaluate", "{tmp}/nowhere"], r"is not a run folder", id="cli-evaluate-missing"),
+    pytest.param(["evaluate", "{tmp}/nowhere"], r"nowhere does not exist; give a run folder", id="cli-evaluate-missing"),
     pytest.param(["export", "{tmp}/nowhere", "--format", "torchscript"], r"does not exist", id="cli-export-missing"),
     pytest.param(["experiment", "run", "no-such-experiment"], r"unknown experiment 'no-such-experiment'", id="cli-unknown-experiment"),
     pytest.param(["models", "nonexistent"], r"unknown model 'nonexistent'", id="cli-models-unknown"),

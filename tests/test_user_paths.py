@@ -314,3 +314,74 @@ def test_make_run_dir_never_shares_a_default_name_and_keeps_a_chosen_one(tmp_pat
         make_run_dir(tmp_path / "out" / "file", unique=False)
     remove_made(made)  # out/ holds another run's folder: only the first run's own folder goes
     assert not first.exists() and second.is_dir()
+
+
+# --- a second new-user trial (2026-12-03) ----------------------------------------------------------
+
+
+def _train(tmp_path, *args):
+    return main(["train", "train.epochs=1", "train.batch_size=16", "train.progress=false",
+                 f"output.dir={tmp_path / 'runs'}", *args])
+
+
+def test_a_test_part_shaped_unlike_the_training_part_is_refused_before_training(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x_train=rng.random((40, 8, 8)), x_test=rng.random((10, 64)))  # 64 values each
+    assert _train(tmp_path, f"data.name={tmp_path / 'd.npz'}", "model.code_size=4") == 2
+    err = capsys.readouterr().err
+    assert "test data (d): samples of shape [64], but the training samples have shape [1, 8, 8]" in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_the_default_model_fits_tables_of_few_columns(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "t.npy", rng.random((60, 10)).astype(np.float32))
+    assert _train(tmp_path, f"data.name={tmp_path / 't.npy'}") == 0  # 10 columns: a code of 5, not 32
+    assert "(PCA-5)" in capsys.readouterr().out
+    np.save(tmp_path / "one.npy", rng.random((60, 1)).astype(np.float32))
+    assert _train(tmp_path, f"data.name={tmp_path / 'one.npy'}") == 2
+    assert "the samples have 1 feature: nothing to compress" in capsys.readouterr().err
+
+
+def test_small_errors_keep_their_digits_and_conv_codes_meet_pca(tmp_path, capsys):
+    from aekit.apps.run import format_metrics
+
+    shown = format_metrics({"split": "test", "n": 5, "squared_error_per_sample": 8.48e-8,
+                            "pca_code_size": 3, "pca_squared_error_per_sample": 8.65e-8})
+    assert "8.480e-08" in shown and "8.650e-08" in shown
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "img.npz", x_train=rng.random((40, 8, 8)), x_test=rng.random((10, 8, 8)))
+    args = [f"data.name={tmp_path / 'img.npz'}", "model.name=conv", "model.channels=[2]"]
+    assert _train(tmp_path, *args) == 0  # a 2 x 4 x 4 feature-map code: PCA-32 beside it
+    assert "(PCA-32)" in capsys.readouterr().out
+
+
+def test_run_folder_paths_that_are_files_or_missing_say_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert _small_run(tmp_path) == 0
+    run = tmp_path / "runs" / "r"
+    assert main(["evaluate", str(run / "config.yaml")]) == 2
+    assert f"is a file; give the run folder that holds it ({run})" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "nope")]) == 2
+    assert "nope does not exist" in capsys.readouterr().err
+    (tmp_path / "f.py").write_text("")
+    model = aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2)
+    with pytest.raises(aekit.ConfigError, match="run_dir: .*f.py is a file; give a folder"):
+        aekit.fit(model, np.zeros((8, 6), np.float32), epochs=1, run_dir=tmp_path / "f.py", progress=False)
+
+
+def test_output_name_is_a_folder_name_not_a_path(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert _small_run(tmp_path, name="../../escape") == 2
+    assert "output.name: must be a folder name, not a path" in capsys.readouterr().err
+    assert not (tmp_path.parent / "escape").exists()
+
+
+def test_ctrl_c_names_the_epoch_of_the_checkpoint_kept(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    from aekit.apps.cli import _interrupted
+
+    assert _small_run(tmp_path) == 0
+    err = KeyboardInterrupt()
+    err.run_dir = tmp_path / "runs" / "r"
+    assert "the last checkpoint (epoch 2) is intact" in _interrupted(err)

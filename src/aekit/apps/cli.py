@@ -334,7 +334,10 @@ def _interrupted(err: KeyboardInterrupt) -> str:
     from ..training.checkpoint import CHECKPOINT_FILE
 
     if (Path(run_dir) / CHECKPOINT_FILE).is_file():
-        return f"aekit: interrupted; the last checkpoint is intact: `aekit resume {run_dir}` continues"
+        at = ""
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # history.json is written with every checkpoint
+            at = f" (epoch {len(json.loads((Path(run_dir) / 'history.json').read_text()).get('epoch', []))})"
+        return f"aekit: interrupted; the last checkpoint{at} is intact: `aekit resume {run_dir}` continues"
     return f"aekit: interrupted before the first checkpoint of {run_dir}: nothing to resume, train again"
 
 

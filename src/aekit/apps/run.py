@@ -75,6 +75,11 @@ class OutputConfig:
     dir: str = "runs"  # parent folder of run folders
     name: str | None = None  # run folder name; default <model>-<data>-<time>
 
+    def __post_init__(self) -> None:
+        check(self.name is None or (self.name not in ("", ".", "..") and Path(self.name).name == self.name
+                                    and "\\" not in self.name),
+              "name", f"must be a folder name, not a path, got {self.name!r}; the folder it goes in is output.dir")
+
 
 @dataclass(frozen=True, kw_only=True)
 class RunConfig:
@@ -117,15 +122,18 @@ def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...]) -> dict[str
     """The concrete model for `model.name: auto`, chosen from one sample's shape; other keys kept.
 
     A dense autoencoder with two ELU hidden layers (the first about half the input size, 256 to 1024
-    units wide, the second half the first) and a linear path started at PCA's solution
+    units wide, the second half the first), a code of 32 (half the features for fewer than 64), a linear path started at PCA's solution
     (`linear_path`), trained with MSE on linear outputs: it starts at PCA's error and, with
     restore_best, cannot end above it on the validation data. Images of every size and colour take
     the same model, flattened: in short CPU budgets this beat the convolutional models here, which
     need many epochs before they pass PCA (docs/EXPERIMENTS.md).
     """
     dim = math.prod(sample_shape)
+    if dim < 2:
+        raise DataError(f"the samples have {dim} feature: nothing to compress into a smaller code; give samples of "
+                        "several features (for a series, windows of it, one a row)")
     first = min(1024, max(256, 2 ** math.ceil(math.log2(max(dim // 2, 1)))))
-    chosen = {"hidden": [first, first // 2], "code_size": 32, "activation": "elu", "linear_path": True,
+    chosen = {"hidden": [first, first // 2], "code_size": min(32, dim // 2), "activation": "elu", "linear_path": True,
               "output_activation": "linear", "recon_loss": "mse"}
     return {"name": AUTO_MODEL, **chosen, **{k: v for k, v in model.items() if k != "name"}}
 
@@ -179,11 +187,15 @@ def load_splits(cfg: RunConfig) -> tuple[Dataset, Dataset | None, Dataset | None
 def check_splits(model, splits: tuple[Dataset, Dataset | None, Dataset | None]) -> None:
     """Every split fits the model (shape, finite values, range), so no run dies after training."""
     for what, data in zip(("train", "validation", "test"), splits):
-        if data is not None:
-            try:
-                check_inputs(model, data.x)
-            except DataError as err:
-                raise DataError(f"{what} data ({data.name}): {err}") from None
+        if data is None:
+            continue
+        try:
+            check_inputs(model, data.x)
+        except DataError as err:
+            raise DataError(f"{what} data ({data.name}): {err}") from None
+        if data.sample_shape != splits[0].sample_shape:  # as many values is not enough: (8, 8) vs (64,)
+            raise DataError(f"{what} data ({data.name}): samples of shape {list(data.sample_shape)}, but the "
+                            f"training samples have shape {list(splits[0].sample_shape)}; save both parts alike")
 
 
 def build_model(cfg: RunConfig, sample_shape: tuple[int, ...]):
@@ -315,6 +327,10 @@ def _fit_and_evaluate(cfg: RunConfig, model, splits, run_dir: Path, *, progress:
 
 def read_run(run_dir: str | Path) -> RunConfig:
     run_dir = Path(run_dir)
+    if not run_dir.exists():
+        raise ConfigError(f"{run_dir} does not exist; give a run folder made by `aekit train`")
+    if run_dir.is_file():
+        raise ConfigError(f"{run_dir} is a file; give the run folder that holds it ({run_dir.parent})")
     if not (run_dir / CONFIG_FILE).is_file():
         if (run_dir / "experiment.yaml").is_file():
             raise ConfigError(
@@ -382,6 +398,8 @@ def test_metrics(model, train: Dataset, test: Dataset, *, split: str = "test", s
         "squared_error_per_sample": float(squared_error_per_sample(model, test.x).mean()),
     }
     code_size = getattr(model.config, "code_size", None)
+    if code_size is None:  # a convolutional code without a dense layer: its feature map's size
+        code_size = getattr(model, "code_size", None)
     features = train.x[0].numel()
     if isinstance(code_size, int) and code_size < features:
         metrics["pca_code_size"] = code_size
@@ -500,11 +518,14 @@ def evaluate_run(
 
 def format_metrics(metrics: dict[str, Any]) -> str:
     note = " (no test split and data.val_fraction is 0: these are samples it was trained on)" if metrics["split"] == "train" else ""
+    def error(value: float) -> str:  # small errors (well-fitted tables) keep their digits: 8.48e-08, not 0.000
+        return f"{value:.3f}" if value == 0 or abs(value) >= 0.01 else f"{value:.3e}"
+
     lines = [f"{metrics['split']} set, {metrics['n']} samples{note}"]
-    lines.append(f"  squared error per sample (autoencoder): {metrics['squared_error_per_sample']:.3f}")
+    lines.append(f"  squared error per sample (autoencoder): {error(metrics['squared_error_per_sample'])}")
     if "pca_squared_error_per_sample" in metrics:
         lines.append(
-            f"  squared error per sample (PCA-{metrics['pca_code_size']}):    {metrics['pca_squared_error_per_sample']:.3f}"
+            f"  squared error per sample (PCA-{metrics['pca_code_size']}):    {error(metrics['pca_squared_error_per_sample'])}"
         )
     elif "pca_skipped" in metrics:
         lines.append(f"  no PCA comparison: {metrics['pca_skipped']}")

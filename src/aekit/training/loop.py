@@ -743,6 +743,8 @@ def fit(
     distributed.init()  # a no-op unless started by torchrun
     run_path = Path(run_dir) if run_dir is not None else None
     if run_path is not None:
+        if run_path.exists() and not run_path.is_dir():
+            raise ConfigError(f"run_dir: {run_path} is a file; give a folder (it is made if missing)")
         has_ckpt = (run_path / ckpt.CHECKPOINT_FILE).is_file()
         if resume and not has_ckpt:
             raise CheckpointError(f"cannot resume: {run_path} holds no {ckpt.CHECKPOINT_FILE}")
