@@ -385,3 +385,16 @@ def test_ctrl_c_names_the_epoch_of_the_checkpoint_kept(tmp_path, monkeypatch):
     err = KeyboardInterrupt()
     err.run_dir = tmp_path / "runs" / "r"
     assert "the last checkpoint (epoch 2) is intact" in _interrupted(err)
+
+
+def test_data_scale_reaches_a_users_file_and_per_column_scaling_is_said(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    table = np.concatenate([1000 + 300 * rng.random((80, 3)), rng.normal(size=(80, 4))], axis=1)
+    np.save(tmp_path / "tab.npy", table.astype(np.float32))
+    assert _train(tmp_path, f"data.name={tmp_path / 'tab.npy'}", "model.code_size=3", "output.name=auto") == 0
+    assert "inputs: each column scaled to [0, 1] by its training range" in capsys.readouterr().out
+    assert _train(tmp_path, f"data.name={tmp_path / 'tab.npy'}", "model.code_size=3", "output.name=one",
+                  "data.scale=minmax") == 0
+    assert "each column" not in capsys.readouterr().out
+    assert _train(tmp_path, "data.name=mnist-mini", "data.scale=column", "data.limit=64") == 2
+    assert "data.scale: 'column' applies to a file of your own" in capsys.readouterr().err

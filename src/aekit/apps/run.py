@@ -60,6 +60,8 @@ QUALITY_NEIGHBOURS = 3  # k of precision/recall's k-nearest-neighbour balls (Kyn
 class DataConfig:
     name: str | None = "mnist-mini"  # a registered data set (`aekit datasets`) or a path to a file/folder
     layout: Literal["auto", "nchw", "nhwc"] = "auto"  # 4-D image arrays; auto: channel-last when unambiguous
+    # a file's values to [0, 1]: auto (README), minmax (one range), column (a range per column), none (as they are)
+    scale: Literal["auto", "minmax", "column", "none"] = "auto"
     val_fraction: float = 0.1  # held out from the training split, stratified, seeded by train.seed
     limit: int | None = None  # train on a seeded random subset of this many samples
     test_limit: int | None = None  # evaluate on at most this many test samples
@@ -154,9 +156,14 @@ def _data_name(cfg: RunConfig) -> str:
     return cfg.data.name
 
 
+def read_split(cfg: RunConfig, split: str, name: str | None = None) -> Dataset:
+    """Split `split` of data.name (or of `name`), read as data.layout and data.scale say."""
+    return load_dataset(name or _data_name(cfg), split, layout=cfg.data.layout, scale=cfg.data.scale)
+
+
 def load_data(cfg: RunConfig) -> tuple[Dataset, Dataset | None]:
     """(train, val) as the config says: subset by `limit`, then a stratified seeded split."""
-    full = load_dataset(_data_name(cfg), "train", layout=cfg.data.layout).take(cfg.data.limit, seed=cfg.train.seed)
+    full = read_split(cfg, "train").take(cfg.data.limit, seed=cfg.train.seed)
     if cfg.data.val_fraction == 0:
         return full, None
     return full.split(cfg.data.val_fraction, seed=cfg.train.seed)
@@ -166,7 +173,7 @@ def load_test(cfg: RunConfig) -> Dataset | None:
     """The test split, or None when the data has none. A test part that exists but cannot be used
     (corrupt, NaN, labels of another length) raises: it is never quietly replaced."""
     try:
-        test = load_dataset(_data_name(cfg), "test", layout=cfg.data.layout)
+        test = read_split(cfg, "test")
     except DataNotFoundError:
         return None
     return test.take(cfg.data.test_limit, seed=cfg.train.seed)
@@ -502,6 +509,8 @@ def evaluate_run(
         test, split = train_data, "train"
     test = in_memory(test, cfg.train.seed)
     metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed)}
+    if (train_data.meta or {}).get("scaling") == "per column":  # errors are in those units: say so
+        metrics["scaling"] = "per column"
     metrics |= generative_metrics(model, train_data, test, nll_samples=nll_samples, quality_samples=quality_samples,
                                   classifier=classifier, classifier_cache=classifier_cache, seed=cfg.train.seed,
                                   progress=progress)
@@ -522,6 +531,8 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         return f"{value:.3f}" if value == 0 or abs(value) >= 0.01 else f"{value:.3e}"
 
     lines = [f"{metrics['split']} set, {metrics['n']} samples{note}"]
+    if metrics.get("scaling") == "per column":
+        lines.append("  inputs: each column scaled to [0, 1] by its training range (data.scale=minmax: one range for all)")
     lines.append(f"  squared error per sample (autoencoder): {error(metrics['squared_error_per_sample'])}")
     if "pca_squared_error_per_sample" in metrics:
         lines.append(

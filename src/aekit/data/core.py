@@ -113,7 +113,8 @@ def class_indices(train: Dataset, *others: Dataset) -> list[Dataset]:
     return out
 
 
-SCALES = ("auto", "minmax", "none")
+SCALES = ("auto", "minmax", "column", "none")  # minmax: one range for all values; column: a range per column
+SPREAD = 0.1  # "auto" scales columns one by one when the median column range is under this share of the widest
 
 
 def is_integral(dtype: np.dtype) -> bool:
@@ -126,18 +127,21 @@ def check_scalable(array: np.ndarray, *, name: str, scale: str) -> None:
     if array.size == 0:
         raise DataError(f"{name}: the data set is empty")
     if scale not in SCALES:
-        raise DataError(f"{name}: scale {scale!r} is not allowed; choose auto, minmax or none")
+        raise DataError(f"{name}: scale {scale!r} is not allowed; choose auto, minmax, column or none")
     if not (is_integral(array.dtype) or np.issubdtype(array.dtype, np.floating)):
         raise DataError(f"{name}: values must be real numbers, got dtype {array.dtype}")
 
 
-def unit_map(dtype: np.dtype, lo: float, hi: float, scale: str = "auto") -> tuple[float, float]:
+def unit_map(dtype: np.dtype, lo, hi, scale: str = "auto") -> tuple:
     """(offset, divisor) such that (x - offset) / divisor is in [0, 1] for data of `dtype` spanning [lo, hi].
 
     scale "auto": integers are divided by 255 (or their maximum), floats already in [0, 1] are kept,
     anything else is min-max scaled; "minmax" always min-max; "none" keeps every value. A constant
-    min-max range gives divisor inf, so every value becomes 0.
+    min-max range gives divisor inf, so every value becomes 0. lo and hi may be arrays of a range per
+    column (F,): each column is then min-max scaled, the map broadcasting over the columns.
     """
+    if np.ndim(lo):
+        return lo, np.where(hi > lo, hi - lo, np.inf)
     if scale == "none":
         return 0.0, 1.0
     if scale == "auto" and lo >= 0:
@@ -160,27 +164,61 @@ def _finite_float32(array: np.ndarray, name: str) -> np.ndarray:
     return out
 
 
+def _column_ranges(reference: np.ndarray, dtype: np.dtype, scale: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each column's (min, max) when `reference` is scaled column by column, else None.
+
+    Always for scale "column"; for "auto", tabular floats (N, features) that "auto" would min-max
+    and whose columns' ranges differ widely (the median range of the non-constant columns under
+    SPREAD of the widest): one range would shrink the narrow columns to nothing. Pixels keep one range.
+    """
+    if scale not in ("auto", "column") or (scale == "auto" and (reference.ndim != 2 or is_integral(dtype))):
+        return None
+    lo, hi = reference.min(axis=0).astype(np.float64), reference.max(axis=0).astype(np.float64)  # (F,) each
+    if scale == "column":
+        return lo, hi
+    spans = (hi - lo)[hi > lo]
+    if (lo.min() >= 0 and hi.max() <= 1) or not len(spans):  # floats in [0, 1] are kept; constant data is one range
+        return None
+    return (lo, hi) if np.median(spans) < SPREAD * spans.max() else None
+
+
 def scale_to_unit(
     array: np.ndarray, *, name: str, scale: str = "auto", like: np.ndarray | None = None
 ) -> np.ndarray:
-    """float32 in [0, 1] by `unit_map` (integers / 255 or their max; floats outside [0, 1] min-max).
+    """float32 in [0, 1] by `unit_map` (integers / 255 or their max; floats outside [0, 1] min-max,
+    column by column where the columns' ranges differ widely). See `unit_scaled`."""
+    return unit_scaled(array, name=name, scale=scale, like=like)[0]
 
-    like: scale `array` as `like` would be scaled (a test split as its training split, never by its
-    own range), clipped to [0, 1] unless scale is "none".
+
+def unit_scaled(
+    array: np.ndarray, *, name: str, scale: str = "auto", like: np.ndarray | None = None
+) -> tuple[np.ndarray, str]:
+    """`scale_to_unit`'s array, and how it was scaled: "per column", "one range" or "none".
+
+    like: scale `array` exactly as `like` would be scaled (a test part as its training part, never by
+    its own range); values outside `like`'s range stay outside [0, 1], unclipped, so that a test error
+    is measured on the test data as it is.
     """
     check_scalable(array, name=name, scale=scale)
     out = _finite_float32(array, name)
     reference = out
     if like is not None:
-        check_scalable(like, name=name, scale=scale)
-        reference = _finite_float32(like, name)
-    offset, divisor = unit_map((array if like is None else like).dtype, float(reference.min()), float(reference.max()), scale)
-    if offset != 0.0 or divisor != 1.0:
-        if math.isfinite(divisor) and divisor > float(np.finfo(np.float32).max):  # out - offset would overflow
+        check_scalable(like, name=f"{name}'s training part", scale=scale)
+        reference = _finite_float32(like, f"{name}'s training part")
+    dtype = (array if like is None else like).dtype
+    columns = _column_ranges(reference, dtype, scale)
+    if columns is not None and reference.shape[1:] != out.shape[1:]:  # the map would not fit
+        raise DataError(f"{name}: samples of shape {list(out.shape[1:])}, but the training samples have shape "
+                        f"{list(reference.shape[1:])}; save both parts alike")
+    lo, hi = columns if columns is not None else (float(reference.min()), float(reference.max()))
+    offset, divisor = unit_map(dtype, lo, hi, scale)
+    if np.any(offset != 0.0) or np.any(divisor != 1.0):
+        if np.any(np.isfinite(divisor) & (divisor > float(np.finfo(np.float32).max))):  # out - offset would overflow
             out = out.astype(np.float64)
+        elif columns is not None:  # the map in float32 too: no float64 copy of the data
+            offset, divisor = offset.astype(np.float32), divisor.astype(np.float32)
         out = out - offset  # a new array (never `array` itself), divided in place: one copy at a time
         out /= divisor
         out = out.astype(np.float32, copy=False)
-    if like is not None and scale != "none":
-        out = np.clip(out, 0.0, 1.0)
-    return out
+        return out, "per column" if columns is not None else "one range"
+    return out, "none"

@@ -34,20 +34,23 @@ def dataset_entry(name: str) -> DatasetEntry:
 
 
 def load_dataset(
-    name: str, split: str = "train", *, root: str | Path | None = None, layout: str = "auto"
+    name: str, split: str = "train", *, root: str | Path | None = None, layout: str = "auto", scale: str = "auto"
 ) -> Dataset:
     """Load data set `name` (or a user's file or folder path), split 'train' or 'test'.
 
     layout: how a user's 4-D image arrays are stored, "auto", "nchw" or "nhwc" (files.to_nchw).
+    scale: how a user's values are brought to [0, 1], "auto", "minmax", "column" or "none" (core.unit_scaled).
     """
     if split not in SPLITS:
         raise ConfigError(f"split {split!r} is not allowed; choose one of: {', '.join(SPLITS)}")
     path = Path(name).expanduser()
     if name not in _DATASETS and (path.exists() or path.suffix in (".npy", ".npz", ".csv")):
-        data = load_path(path, split=split, layout=layout)
+        data = load_path(path, split=split, layout=layout, scale=scale)
         data.source = str(path.resolve())  # found from anywhere, as config.yaml records it
         return data
     entry = dataset_entry(name)
+    if scale != "auto":
+        raise ConfigError(f"data.scale: {scale!r} applies to a file of your own; {name} comes in [0, 1] already")
     folder = Path(root) if root is not None else data_dir()
     data = entry.loader(split, folder)
     data.source = name if root is None else None  # another root is not reproducible by name

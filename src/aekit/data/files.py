@@ -12,11 +12,15 @@ import numpy as np
 import torch
 
 from ..errors import DataError, NoTestSplitError
-from .core import Dataset, scale_to_unit
+from .core import Dataset, unit_scaled
 from .memmap import MemmapArray
 
 MMAP_BYTES = 256 * 2**20  # .npy files larger than this are memory-mapped and read a batch at a time
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+SAMPLES = {"x_train": "y_train", "x": "y", "X": "y", "data": "labels"}  # an npz training part: samples -> labels
+PAIRS = {**SAMPLES, "x_test": "y_test"}
+NPZ_NAMES = (*PAIRS, "y_train", "y_test", "y", "labels")  # every name read from an npz of several arrays
+LABEL_COLUMNS = ("label", "y", "class", "target")  # a CSV column of one of these names holds the labels
 
 
 LAYOUTS = ("auto", "nchw", "nhwc")
@@ -50,14 +54,16 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     if not path.exists():
         raise DataError(f"{path} does not exist; give a .npy, .npz or .csv file or a folder of images")
     y = classes = like = None  # like: what the samples are scaled like (an npz test part: its training part)
+    where = str(path)  # how messages name these samples
     if path.is_dir():
         x, y, classes = _image_folder(path)
     elif path.suffix == ".npy":
         x = _npy(path)
     elif path.suffix == ".npz":
         x, y, like = _npz(path, split)
+        where = f"{path} (x_test)" if split == "test" else where
     elif path.suffix == ".csv":
-        x, y = _csv(path)
+        x, y, classes = _csv(path)
     else:
         raise DataError(f"{path}: unsupported file type {path.suffix!r}; use .npy, .npz, .csv or a folder of images")
     if split == "test" and path.suffix != ".npz":
@@ -66,26 +72,30 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         raise DataError(
             f"{path} holds an array of shape {np.shape(x)}; expected (N, features) or (N, C, H, W) samples"
         )
-    x = to_nchw(x, layout=layout, name=str(path))
-    if isinstance(x, np.memmap):  # stays on disk: scaled as it is read
-        samples = MemmapArray.scaled(x, name=str(path), scale=scale)
-    else:  # a test part is scaled as its training part is, never by its own range
-        samples = torch.from_numpy(np.ascontiguousarray(scale_to_unit(x, name=str(path), scale=scale, like=like)))
+    x = to_nchw(x, layout=layout, name=where)
+    if isinstance(x, np.memmap):  # stays on disk: scaled by one range as it is read
+        samples = MemmapArray.scaled(x, name=where, scale=scale)
+        scaling = "none" if (samples.offset, samples.divisor) == (0.0, 1.0) else "one range"
+    else:  # a test part is scaled exactly as its training part is, never by its own range
+        like = None if like is None else to_nchw(like, layout=layout, name=str(path))
+        scaled, scaling = unit_scaled(x, name=where, scale=scale, like=like)
+        samples = torch.from_numpy(np.ascontiguousarray(scaled))
     return Dataset(
         samples,
-        None if y is None else torch.from_numpy(_labels(y, len(x), path)),
+        None if y is None else torch.from_numpy(_labels(y, len(x), where)),
         name=path.stem,
         classes=classes,
+        meta={"scaling": scaling},  # "per column", "one range" or "none" (unit_scaled)
     )
 
 
-def _labels(y: np.ndarray, n: int, path: Path) -> np.ndarray:
+def _labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
     y = np.asarray(y).reshape(-1)
     if len(y) != n:
-        raise DataError(f"{path}: {n} samples but {len(y)} labels")
+        raise DataError(f"{where}: {n} samples but {len(y)} labels")
     whole = np.issubdtype(y.dtype, np.floating) and np.isfinite(y).all() and np.all(np.mod(y, 1) == 0)
     if not (np.issubdtype(y.dtype, np.integer) or whole):
-        raise DataError(f"{path}: labels must be integers, got {y.dtype}")
+        raise DataError(f"{where}: labels must be integers, got {y.dtype}")
     return y.astype(np.int64)
 
 
@@ -105,45 +115,88 @@ def _npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None, np.ndar
         raise DataError(f"{path} is truncated or not a .npz archive ({str(err).splitlines()[0]})") from None
     if not arrays:
         raise DataError(f"{path} holds no arrays")
-    x, y = _npz_part(arrays, split, path)
-    return x, y, _npz_part(arrays, "train", path)[0] if split == "test" else None
+    samples = _npz_samples(arrays, path)
+    if split == "train":
+        return arrays[samples], arrays.get(SAMPLES.get(samples)), None
+    if "x_test" not in arrays:
+        raise NoTestSplitError(f"{path} holds no x_test array; its arrays are: {', '.join(sorted(arrays))}")
+    return arrays["x_test"], arrays.get("y_test"), arrays[samples]
 
 
-def _npz_part(arrays: dict[str, np.ndarray], split: str, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    names = ", ".join(sorted(arrays))
-    if split == "test":
-        if "x_test" not in arrays:
-            raise NoTestSplitError(f"{path} holds no x_test array; its arrays are: {names}")
-        return arrays["x_test"], arrays.get("y_test")
-    for xk, yk in (("x_train", "y_train"), ("x", "y"), ("X", "y"), ("data", "labels")):
-        if xk in arrays:
-            return arrays[xk], arrays.get(yk)
-    if len(arrays) == 1:
-        return next(iter(arrays.values())), None
-    raise DataError(f"{path}: name the arrays x (and y) or x_train/y_train; found: {names}")
+def _npz_samples(arrays: dict[str, np.ndarray], path: Path) -> str:
+    """The name of the training samples (x_train, x, X or data, or the one array of an archive of one
+    that is neither a test part nor labels), once every array is known to be read."""
+    names = sorted(arrays)
+    found = f"found: {', '.join(names)}"
+    if len(names) == 1 and names[0] not in NPZ_NAMES:
+        return names[0]  # one array of another name (np.savez's arr_0): unlabelled samples
+    unknown = [k for k in names if k not in NPZ_NAMES]
+    if unknown:
+        raise DataError(f"{path}: name the arrays x (and y) or x_train/y_train; {found}, of which "
+                        f"aekit does not read {', '.join(unknown)} (it reads only x_train, y_train, x_test, y_test, "
+                        "or x/y, X/y or data/labels as the training part)")
+    parts = [k for k in SAMPLES if k in arrays]
+    if not parts:
+        what = "a test part (x_test) but no training part" if "x_test" in arrays else "labels but no samples"
+        raise DataError(f"{path} holds {what} ({found}); add the training samples as x_train "
+                        "(and their labels as y_train)")
+    if len(parts) > 1:
+        raise DataError(f"{path} holds {len(parts)} training parts ({', '.join(parts)}); keep one ({found})")
+    read = {parts[0], SAMPLES[parts[0]], *(("x_test", "y_test") if "x_test" in arrays else ())}
+    unread = [k for k in names if k not in read]  # labels whose samples are missing
+    if unread:
+        samples_of = {y: " or ".join(x for x in PAIRS if PAIRS[x] == y) for y in unread}
+        missing = ", ".join(f"{y} (without {samples_of[y]})" for y in unread)
+        raise DataError(f"{path}: {missing} would not be read; labels go with their samples: x_train/y_train, "
+                        f"x_test/y_test, x/y, X/y or data/labels; {found}")
+    return parts[0]
 
 
-def _csv(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """Numeric CSV; a header row is optional, a column named 'label' (or 'y', 'class') holds labels.
+def _csv(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:
+    """(features, labels, class names) of a numeric CSV; a header row is optional, a column named
+    label, y, class or target holds labels: whole numbers, or names ("cat") read as classes.
 
-    numpy's C parser reads the features straight into float32 and the labels into float64: a 22 MB
-    CSV peaks at about 2x its final array (a list of Python strings took 19x the file).
+    numpy's C parser reads the features straight into float32 and the labels as text: a 22 MB CSV
+    peaks at about 2x its final array (a list of Python strings took 19x the file).
     """
     header, skip, width = _csv_header(path)
     index_col = 1 if header and header[0] == "" and width > 1 else 0  # an unnamed first column: pandas' index
-    label_col = next((header.index(k) for k in ("label", "y", "class", "target") if header and k in header), None)
+    label_col = next((header.index(k) for k in LABEL_COLUMNS if header and k in header), None)
     features = [i for i in range(index_col, width) if i != label_col]
     read = {"delimiter": ",", "skiprows": skip, "ndmin": 2, "encoding": "utf-8", "quotechar": '"'}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data": refused below
             table = np.loadtxt(path, dtype=np.float32, usecols=features, **read)
-            labels = None if label_col is None else np.loadtxt(path, dtype=np.float64, usecols=[label_col], **read)[:, 0]
+            labels = None if label_col is None else np.loadtxt(path, dtype=str, usecols=[label_col], **read)[:, 0]
     except (ValueError, UnicodeDecodeError):
-        raise _csv_problem(path, skip, width) from None
+        raise _csv_problem(path, skip, width, features) from None
     if len(table) == 0:
         raise DataError(f"{path} has a header but no data rows")
-    return table, labels
+    if labels is None:
+        return table, None, None
+    return table, *_csv_labels(labels, path, header[label_col])
+
+
+def _csv_labels(values: np.ndarray, path: Path, column: str) -> tuple[np.ndarray, list[str] | None]:
+    """Whole numbers as labels; names ("cat", "dog") as classes, sorted names -> 0..K-1 (as
+    scikit-learn's LabelEncoder), with the names returned."""
+    values = np.char.strip(values)
+    why = f"column {column!r}, read as labels: columns named {', '.join(LABEL_COLUMNS[:-1])} or {LABEL_COLUMNS[-1]} are"
+    if (values == "").any():
+        raise DataError(f"{path}: {int((values == '').sum())} labels are empty ({why}); fill them in or drop "
+                        "those rows")
+    try:
+        numbers = values.astype(np.float64)
+    except ValueError:  # names: classes
+        classes, y = np.unique(values, return_inverse=True)
+        return y.astype(np.int64), classes.tolist()
+    with np.errstate(invalid="ignore"):  # inf % 1 is NaN: not whole
+        fractional = ~(np.mod(numbers, 1) == 0)
+    if fractional.any():
+        raise DataError(f"{path}: labels must be integers, got float64 ({str(values[fractional][0])!r} in {why}); "
+                        "rename the column to use it as a feature, or give whole numbers or class names")
+    return numbers.astype(np.int64), None
 
 
 def _csv_header(path: Path) -> tuple[list[str] | None, int, int]:
@@ -167,7 +220,7 @@ def _csv_header(path: Path) -> tuple[list[str] | None, int, int]:
     return None, line - 1, len(first)
 
 
-def _csv_problem(path: Path, skip: int, width: int) -> DataError:
+def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> DataError:
     """Why numpy could not read the CSV, naming the first bad line (read again, slowly: errors only)."""
     with open(path, newline="", errors="replace") as f:
         reader = csv.reader(f)
@@ -178,7 +231,7 @@ def _csv_problem(path: Path, skip: int, width: int) -> DataError:
                 return DataError(
                     f"{path}: line {reader.line_num} has {len(row)} values, expected {width} (truncated or ragged file?)"
                 )
-            for value in row:
+            for value in (row[i] for i in features):  # labels may be names
                 try:
                     float(value)
                 except ValueError:

@@ -2,9 +2,9 @@
 
 `MemmapArray` wraps a numpy memmap (`np.load(path, mmap_mode="r")`, `read_idx(path, mmap=True)`)
 of any real dtype and reads samples on demand, scaled to float32 in [0, 1] the way
-`scale_to_unit` scales a loaded array (uint8 / 255, min-max for other ranges). Indexing it
-(`a[i]`, `a[3:9]`, `a[index]`) reads just those rows, in file order, into a tensor; `subset` and
-`reshape` are lazy views.
+`scale_to_unit` scales a loaded array (uint8 / 255, min-max for other ranges), always by one range
+for the whole array, never column by column. Indexing it (`a[i]`, `a[3:9]`, `a[index]`) reads just
+those rows, in file order, into a tensor; `subset` and `reshape` are lazy views.
 
 Rows are read with pread from the file behind the memmap rather than through the mapping: a page
 fault on a mapped file makes resident the whole page cache folio around the row (up to 2 MiB on
@@ -60,8 +60,12 @@ class MemmapArray:
 
     @classmethod
     def scaled(cls, array: np.ndarray, *, name: str, scale: str = "auto") -> MemmapArray:
-        """Wrap `array` with the scaling `scale_to_unit` would apply, found in one pass over it."""
+        """Wrap `array` with the scaling `scale_to_unit` would apply, found in one pass over it; always
+        one range for the whole array (never per column: rows are scaled as they are read)."""
         check_scalable(array, name=name, scale=scale)
+        if scale == "column":
+            raise DataError(f"{name}: scale 'column' is not supported for a memory-mapped array (scaled by one "
+                            "range as it is read); scale its columns before saving it, or use auto, minmax or none")
         if scale == "none" or (scale == "auto" and array.dtype == np.uint8):  # known without a pass
             return cls(array, divisor=255.0 if scale == "auto" else 1.0)
         integer = is_integral(array.dtype)

@@ -1,0 +1,222 @@
+"""A user's own .npz / .csv files (a third new-user trial): which arrays and columns are read, and
+how a test part and tabular columns are scaled. Every refusal is one DataError line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from aekit.apps.cli import main
+from aekit.data import files, load_dataset, scale_to_unit
+from aekit.data.files import load_path
+from aekit.errors import DataError
+
+RNG = np.random.default_rng(0)
+X = RNG.random((30, 5))  # floats in [0, 1): kept as they are
+Y = np.arange(30) % 3
+
+
+def refused(path, split="train") -> str:
+    """The one-line message `load_path` refuses `path` with."""
+    with pytest.raises(DataError) as err:
+        load_path(path, split=split)
+    message = str(err.value)
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+def npz(tmp_path, **arrays):
+    path = tmp_path / "own.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+# --- 1. the one-array fallback never takes a test part or labels ----------------------------------
+
+
+@pytest.mark.parametrize("arrays", [{"x_test": X, "y_test": Y}, {"x_test": X}], ids=["x_test-y_test", "x_test"])
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_a_test_part_without_a_training_part_is_refused(tmp_path, arrays, split):
+    message = refused(npz(tmp_path, **arrays), split)
+    names = ", ".join(sorted(arrays))
+    assert f"holds a test part (x_test) but no training part (found: {names}); add the training " \
+           "samples as x_train" in message
+
+
+@pytest.mark.parametrize("name", ["y", "y_train", "y_test", "labels"])
+def test_labels_alone_are_not_samples(tmp_path, name):
+    assert f"holds labels but no samples (found: {name})" in refused(npz(tmp_path, **{name: Y}))
+
+
+def test_one_array_of_another_name_is_still_the_training_samples(tmp_path):
+    data = load_path(npz(tmp_path, arr_0=X))  # np.savez(path, x)
+    assert data.y is None and np.allclose(data.x.numpy(), X)
+
+
+# --- 2. with several arrays, every array is one aekit reads ------------------------------------------
+
+
+@pytest.mark.parametrize(("arrays", "named"), [
+    ({"x_train": X, "X_test": X}, "aekit does not read X_test"),
+    ({"x_train": X, "x_val": X, "y_train": Y}, "aekit does not read x_val"),
+    ({"x_train": X, "y_test": Y}, "y_test (without x_test) would not be read"),
+    ({"x": X, "y_train": Y}, "y_train (without x_train) would not be read"),
+    ({"data": X, "y": Y}, "y (without x or X) would not be read"),
+    ({"x_train": X, "x": X}, "holds 2 training parts (x_train, x); keep one"),
+], ids=["X_test", "x_val", "y_test-alone", "x-with-y_train", "data-with-y", "two-training-parts"])
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_near_miss_array_names_are_refused_not_ignored(tmp_path, arrays, named, split):
+    message = refused(npz(tmp_path, **arrays), split)
+    assert named in message and f"found: {', '.join(sorted(arrays))}" in message
+    if "aekit does not read" in named:  # the allowed names are listed
+        assert "x_train, y_train, x_test, y_test, or x/y, X/y or data/labels" in message
+
+
+@pytest.mark.parametrize("arrays", [
+    {"x_train": X, "y_train": Y, "x_test": X, "y_test": Y}, {"x": X, "y": Y}, {"X": X, "y": Y, "x_test": X},
+    {"data": X, "labels": Y},
+], ids=["train-test", "x-y", "X-y-x_test", "data-labels"])
+def test_every_allowed_layout_loads(tmp_path, arrays):
+    data = load_path(npz(tmp_path, **arrays))
+    assert len(data) == 30 and data.y.tolist() == Y.tolist()
+
+
+# --- 3. a test part is scaled exactly as its training part, never clipped ------------------------------
+
+
+def test_a_test_part_outside_the_training_range_is_not_clipped(tmp_path):
+    x_train, x_test = RNG.random((50, 6)) * 10, RNG.random((20, 6)) * 20 - 5  # [0, 10) and [-5, 15)
+    path = npz(tmp_path, x_train=x_train, x_test=x_test)
+    test = load_path(path, split="test")
+    lo, hi = x_train.min(), x_train.max()
+    np.testing.assert_allclose(test.x.numpy(), (x_test - lo) / (hi - lo), rtol=1e-5, atol=1e-6)
+    assert float(test.x.min()) < 0 and float(test.x.max()) > 1
+    kept = scale_to_unit(np.array([[-1.0, 0.5, 2.0]]), name="t", like=np.array([[0.0, 1.0, 0.5]]))
+    assert kept.tolist() == [[-1.0, 0.5, 2.0]]  # floats in [0, 1] are kept: so are the test's
+
+
+def test_a_bce_model_refuses_a_test_part_outside_unit_range_naming_it(tmp_path, capsys):
+    np.savez(tmp_path / "parts.npz", x_train=RNG.random((40, 6)), x_test=RNG.random((10, 6)) * 1.2 - 0.1)
+    assert main(["train", "train.epochs=1", "train.progress=false", f"output.dir={tmp_path / 'runs'}",
+                 f"data.name={tmp_path / 'parts.npz'}", "model.name=dense", "model.code_size=2"]) == 2
+    err = capsys.readouterr().err
+    assert "test data (parts): recon_loss 'bce' needs data in [0, 1] but values span [-0." in err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+# --- 4. tabular columns on very different scales are scaled column by column ---------------------------
+
+
+def tabular(n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, 8): 3 columns around 1000, 4 standard normal columns and a constant one."""
+    return np.column_stack([rng.normal(1000, 50, (n, 3)), rng.normal(0, 1, (n, 4)), np.full(n, 7.0)])
+
+
+def test_columns_on_very_different_scales_are_scaled_each_by_its_own_range(tmp_path):
+    rng = np.random.default_rng(1)
+    x_train, x_test = tabular(200, rng), tabular(50, rng)
+    path = npz(tmp_path, x_train=x_train, x_test=x_test)
+    train, test = load_path(path), load_path(path, split="test")
+    lo, span = x_train.min(0), np.ptp(x_train, 0)
+    assert train.meta["scaling"] == test.meta["scaling"] == "per column"
+    np.testing.assert_allclose(train.x.numpy()[:, :7], (x_train[:, :7] - lo[:7]) / span[:7], atol=1e-6)
+    assert train.x[:, :7].amin(0).tolist() == [0.0] * 7 and train.x[:, :7].amax(0).tolist() == [1.0] * 7
+    np.testing.assert_allclose(test.x.numpy()[:, :7], (x_test[:, :7] - lo[:7]) / span[:7], atol=1e-5)  # train's map
+    assert not test.x[:, 7].any() and not train.x[:, 7].any()  # a constant column becomes 0
+
+
+def test_one_range_stays_where_columns_are_alike(tmp_path):
+    rng = np.random.default_rng(2)
+    alike = rng.normal(0, 1, (100, 6)) * [1, 2, 3, 1, 2, 3]  # ranges within a factor of 3
+    data = load_path(npz(tmp_path, x=alike))
+    assert data.meta["scaling"] == "one range"
+    np.testing.assert_allclose(data.x.numpy(), (alike - alike.min()) / np.ptp(alike), atol=1e-6)
+    assert load_path(npz(tmp_path, x=X)).meta["scaling"] == "none"  # floats in [0, 1] are kept
+
+
+def test_a_flattened_mnist_csv_keeps_one_range(tmp_path):
+    digits = load_dataset("mnist-mini").x[:300].reshape(300, -1).numpy()  # (300, 784) in [0, 1]
+    pixels = np.rint(digits * 255).astype(int)
+    path = tmp_path / "mnist.csv"
+    np.savetxt(path, np.column_stack([np.arange(300) % 10, pixels]), fmt="%d", delimiter=",",
+               header="label," + ",".join(f"p{i}" for i in range(784)), comments="")
+    data = load_path(path)  # read as float32 pixels 0..255
+    assert data.meta["scaling"] == "one range"
+    np.testing.assert_allclose(data.x.numpy(), pixels / 255.0, atol=1e-6)
+
+
+def test_scale_choices_column_minmax_and_none(tmp_path):
+    table = np.column_stack([np.linspace(0, 100, 10), np.linspace(0, 50, 10)])
+    path = npz(tmp_path, x=table)
+    column = load_path(path, scale="column")  # per column though the ranges are alike
+    assert column.meta["scaling"] == "per column" and column.x.amax(0).tolist() == [1.0, 1.0]
+    minmax = load_path(path, scale="minmax")
+    assert minmax.meta["scaling"] == "one range" and minmax.x.amax(0).tolist() == [1.0, 0.5]
+    assert load_path(path, scale="none").meta["scaling"] == "none"
+    with pytest.raises(DataError, match=r"scale 'z' is not allowed; choose auto, minmax, column or none$"):
+        load_path(path, scale="z")
+
+
+def test_memory_mapped_arrays_keep_one_range(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "MMAP_BYTES", 0)  # every .npy counts as large
+    path = tmp_path / "big.npy"
+    np.save(path, tabular(40, np.random.default_rng(3)).astype(np.float32))
+    data = load_path(path)
+    assert data.meta["scaling"] == "one range" and type(data.x).__name__ == "MemmapArray"
+    with pytest.raises(DataError, match=r"big.npy: scale 'column' is not supported for a memory-mapped array"):
+        load_path(path, scale="column")
+
+
+# --- 5. CSV label columns ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("column", ["label", "y", "class", "target", "Target"])
+def test_each_label_column_name_holds_labels(tmp_path, column):
+    path = tmp_path / "t.csv"
+    path.write_text(f"a,{column},b\n0.1,1,0.2\n0.3,0,0.4\n0.5,1.0,0.6\n")
+    data = load_path(path)
+    assert data.sample_shape == (2,) and data.y.tolist() == [1, 0, 1]
+
+
+def test_a_float_column_named_like_labels_says_which_column_and_what_to_do(tmp_path):
+    path = tmp_path / "xyz.csv"
+    path.write_text("x,y,z\n0.1,0.25,3\n0.4,0.5,1\n")
+    message = refused(path)
+    assert "labels must be integers, got float64 ('0.25' in column 'y', read as labels: columns named label, y, " \
+           "class or target are); rename the column to use it as a feature" in message
+
+
+def test_string_labels_are_classes_in_sorted_order(tmp_path):
+    path = tmp_path / "pets.csv"
+    path.write_text('a,b,label\n0.1,0.2,dog\n0.3,0.4,cat\n0.5,0.6,"cat"\n0.7,0.8, emu\n')
+    data = load_path(path)
+    assert data.classes == ["cat", "dog", "emu"] and data.y.tolist() == [1, 0, 0, 2]
+    assert data.x.shape == (4, 2)
+    path.write_text("a,label\n0.1,cat\n0.2,\n")
+    assert "1 labels are empty (column 'label'" in refused(path)
+    path.write_text("a,label\n0.1,cat\nx,dog\n")  # a bad feature is named, not the class names
+    assert "every value must be a number (line 3: 'x')" in refused(path)
+
+
+# --- 6. a test part's NaN names the part --------------------------------------------------------------------
+
+
+def test_nan_in_a_test_part_names_the_part(tmp_path):
+    x_test = X.copy()
+    x_test[3, 2] = np.nan
+    path = npz(tmp_path, x_train=X, x_test=x_test)
+    assert load_path(path).x.shape == (30, 5)  # the training part is fine
+    assert refused(path, "test").startswith(f"{path} (x_test): the data contains NaN or infinite values")
+
+
+# --- 7. RGBA images are read as RGB (the README says so) ----------------------------------------------------
+
+
+def test_rgba_images_are_read_as_rgb(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    Image.fromarray(np.full((4, 4, 4), 200, dtype=np.uint8), mode="RGBA").save(folder / "a.png")
+    data = load_path(folder)
+    assert data.sample_shape == (3, 4, 4) and torch.allclose(data.x, torch.full_like(data.x, 200 / 255))
