@@ -166,7 +166,7 @@ def test_torch_save_pickle_is_refused_without_running(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / ckpt.CHECKPOINT_FILE).write_bytes(path.read_bytes())  # as if swapped into a run folder
-    with pytest.raises(aekit.CheckpointError, match="not an aekit safetensors file"):
+    with pytest.raises(aekit.CheckpointError, match="model.pt is not a .safetensors file; give a run folder"):
         aekit.load_model(path)
     with pytest.raises(aekit.CheckpointError, match="not an aekit safetensors file"):
         aekit.load_model(run)

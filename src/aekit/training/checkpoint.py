@@ -88,6 +88,8 @@ def read(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    if path.suffix != ".safetensors":  # a data file, a config, a torch .pt: not damaged, just not aekit's
+        raise CheckpointError(f"{path} is not a .safetensors file; give a run folder or its model.safetensors")
     data = path.read_bytes()
     try:
         tensors = st_load(data)
