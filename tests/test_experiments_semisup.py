@@ -85,10 +85,10 @@ def test_tiny_run_trains_every_method_and_writes_tables_and_a_plot(tmp_path, cap
 
 
 def test_published_figures_and_targets_are_reported_for_mnist(tmp_path, monkeypatch):
-    import aekit.apps.experiments.semisup as semisup
+    import aekit.apps.run as run
 
     mini = {split: load_dataset("mnist-mini", split) for split in ("train", "test")}
-    monkeypatch.setattr(semisup, "load_dataset", lambda name, split: mini[split])  # "mnist", small and bundled
+    monkeypatch.setattr(run, "load_dataset", lambda name, split, **how: mini[split])  # "mnist", small and bundled
     _, results = run_experiment(NAME, ["data.name=mnist", "experiment.methods=[ladder]", "experiment.label_counts=[100]"],
                                 out_dir=tmp_path, tiny=True)
     ours, published = results["tables"]

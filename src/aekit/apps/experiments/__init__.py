@@ -9,6 +9,11 @@ validated config and a fresh run folder, trains through the run layer (`run.trai
 its pictures, and returns its results; `run_experiment` then writes experiment.yaml, results.json
 (tables as rows, `table(...)`) and report.html (aekit.apps.report renders the rows). Every module
 in this package is imported so that its experiments register themselves.
+
+A user's own data (`data.name=FILE`) is refused in one line before the first model is trained, so a
+refused experiment leaves no folder: each experiment says what it assumes of the data right after
+loading it (`check_data`: labels, images, PCA's component counts against the features, enough
+samples; `test_part`: a separate test part), and builds every model it will train (`Run.check`).
 """
 
 from __future__ import annotations
@@ -16,23 +21,34 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import math
 import pkgutil
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import torch
 import yaml
 
 from ...analysis import plots
 from ...config import apply_overrides, build, positive, to_dict
 from ...data import Dataset
-from ...errors import AekitError, ConfigError, DataError
+from ...errors import AekitError, ConfigError, DataError, NoTestSplitError
 from ...training.checkpoint import atomic_write_text, load_model, save_model
 from ...training.loop import TrainConfig
-from ..run import DataConfig, make_run_dir, parse_run_config, remove_made, train_model
+from ..run import (
+    DataConfig,
+    build_model,
+    check_splits,
+    make_run_dir,
+    parse_run_config,
+    read_split,
+    remove_made,
+    train_model,
+)
 
 SECTIONS = ("model", "data", "train", "experiment")
 
@@ -128,6 +144,18 @@ class Run:
     figures: dict[str, str] = field(default_factory=dict)  # PNG file name -> caption
     seconds: dict[str, float] = field(default_factory=dict)  # model tag -> training seconds
 
+    def check(self, *variants: ExperimentConfig) -> None:
+        """Build every model the experiment will train (the config's, or the `variants` it compares) and
+        check the splits (and labels) against each, before the first is trained: a variant the data
+        cannot take is refused before any model is saved. The random state is left as it was."""
+        train = self.splits[0]
+        with torch.random.fork_rng(devices=[]):  # build_model seeds torch; the runs' draws stay the same
+            for cfg in variants or (self.cfg,):
+                model = build_model(cfg, train.sample_shape)
+                check_splits(model, self.splits)
+                if train.y is not None and hasattr(model, "check_labels"):
+                    model.check_labels(train.y)
+
     def train(self, tag: str, cfg: ExperimentConfig | None = None):
         """Train (and save) the config's model, or a variant of it: (model, history)."""
         model, history = train_model(cfg or self.cfg, self.splits, folder=self.dir, tag=tag)
@@ -154,6 +182,54 @@ def with_test(splits: tuple[Dataset, Dataset | None, Dataset | None]) -> tuple[D
                         "instead; give a test part (x_test/y_test in an .npz) or data.val_fraction > 0")
     print(f"data {train.name} has no test part: the test figures below are on its validation split")
     return train, val, val
+
+
+def test_part(experiment: str, cfg: ExperimentConfig, name: str, *, instead: str = "") -> Dataset:
+    """The test split of data set `name` (read as cfg.data says), for an experiment that tests on a separate
+    test part; a file without one is refused in one line that says what to give (`instead`: another way, if any)."""
+    try:
+        return read_split(cfg, "test", name)
+    except NoTestSplitError:
+        raise NoTestSplitError(f"{experiment} needs a separate test part, and data.name={name} has none; give an .npz "
+                               f"with x_test and y_test next to x_train and y_train{instead}") from None
+
+
+def check_data(experiment: str, name: str, train: Dataset, test: Dataset | None = None, *,
+               labels: bool | Literal["test"] = False, images: bool = False, pca: Mapping[str, int | None] | None = None,
+               min_train: tuple[int, str] = (1, ""), min_test: tuple[int, str] = (1, "")) -> None:
+    """Refuse, in one line and before any training, data `name` (its parts `train` and `test`) that
+    `experiment` cannot use.
+
+    labels: every part given needs labels (or "test": the test part). images: the samples are
+    images (C, H, W), not flat vectors. pca: setting -> the components of a PCA the experiment fits
+    on the training samples, which must be fewer than their features and at most their number (None:
+    not used). min_train / min_test: (the fewest samples, what needs them).
+    """
+    data = f"data.name={name}"
+    parts = {"training": train} if test is None else {"training": train, "test": test}
+    if labels:
+        for part, d in parts.items():
+            if d.y is None and labels in (True, part):
+                raise DataError(f"{experiment} needs labels (y), and the {part} samples of {data} have none; give "
+                                "labelled data: y_train (and y_test) in an .npz, a 'label' column in a .csv, or a "
+                                "folder with a subfolder per class")
+    if images and len(train.sample_shape) != 3:
+        raise DataError(f"{experiment} needs images (N, C, H, W), and the samples of {data} are flat, of shape "
+                        f"{train.sample_shape}; give (N, H, W), (N, H, W, C) or (N, C, H, W) arrays or a folder of images")
+    features = math.prod(train.sample_shape)
+    for key, k in (pca or {}).items():
+        if not isinstance(k, int):  # not used, or a value the model's own check refuses
+            continue
+        if k >= features:
+            raise ConfigError(f"{key}: {k} must be below the {features} features of the samples of {data} (the "
+                              f"experiment compares PCA-{k}, which would be exact); give {key}={features - 1} or less")
+        if k > len(train):
+            raise ConfigError(f"{key}: {k} must be at most the {len(train)} training samples of {data} (PCA-{k} is "
+                              f"fitted on them); give {key}={len(train)} or less, or more samples")
+    for part, d, (fewest, why) in (("training", train, min_train), ("test", test, min_test)):
+        if d is not None and len(d) < fewest:
+            raise DataError(f"{experiment} needs at least {fewest} {part} samples{f' ({why})' if why else ''}, and "
+                            f"{data} gives {len(d)}; give more samples")
 
 
 def file_tag(name: str) -> str:

@@ -24,8 +24,11 @@ from ...analysis.density import generate
 from ...analysis.likelihood import importance_sampled_nll, why_no_likelihood
 from ...analysis.quality import sample_quality
 from ...config import check
-from ...training.feature_classifier import feature_classifier
-from . import ExperimentConfig, check_positive, register_experiment, table
+from ...data import load_dataset
+from ...errors import DataError
+from ...training.checkpoint import load_model
+from ...training.feature_classifier import classifier_files, feature_classifier, is_cached
+from . import ExperimentConfig, check_data, check_positive, register_experiment, table
 from .images import DATA, TINY, image_run, mean_error
 
 MODELS = ("ae-gmm", "vae", "iwae", "wae", "aae", "cvae", "vq-vae")
@@ -62,17 +65,28 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     s = cfg.experiment
     run, note = image_run(cfg, run_dir)
     cfg, (train, _, test) = run.cfg, run.splits
-    clf = feature_classifier(s.classifier, cache_dir=s.classifier_cache)
-    real = test.x[: s.samples]
-    nll_data = test.x[: s.nll_limit] if s.nll_limit else test.x
-    results: dict[str, dict[str, Any]] = {}
+    judged = classifier_shape(s.classifier, s.classifier_cache)
+    if train.sample_shape != judged:
+        raise DataError(f"generative-mnist judges its samples with a classifier of {s.classifier} (experiment.classifier), "
+                        f"whose samples have shape {judged}, and data.name={cfg.data.name} has samples of shape "
+                        f"{train.sample_shape}; give data of shape {judged}")
+    check_data("generative-mnist", cfg.data.name, train, test, min_train=(10 if "ae-gmm" in s.models else 1, "ae-gmm's "
+               "10-component Gaussian mixture"), min_test=(4, "precision and recall with 3 nearest neighbours"))
+    variants = {}
     for tag in s.models:
         model_cfg: dict[str, Any] = {"name": MODEL_NAME.get(tag, tag), "hidden": cfg.model.get("hidden", [512, 256])}
         if tag != "vq-vae":  # its code is `positions` vectors of `embedding_dim`
             model_cfg["code_size"] = cfg.model.get("code_size", 8)
         if tag == "iwae":
             model_cfg["samples"] = s.iwae_k
-        model, _ = run.train(tag, dataclasses.replace(cfg, model=model_cfg))
+        variants[tag] = dataclasses.replace(cfg, model=model_cfg)
+    run.check(*variants.values())
+    clf = feature_classifier(s.classifier, cache_dir=s.classifier_cache)
+    real = test.x[: s.samples]
+    nll_data = test.x[: s.nll_limit] if s.nll_limit else test.x
+    results: dict[str, dict[str, Any]] = {}
+    for tag in s.models:
+        model, _ = run.train(tag, variants[tag])
         generated, _ = generate(model, len(real), train=train, seed=cfg.train.seed)
         quality = sample_quality(generated, real, clf)
         row = {"frechet_distance": quality.frechet_distance, "precision": quality.precision, "recall": quality.recall,
@@ -95,6 +109,14 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     summary = f"{len(results)} generative models on {note}: lowest Fréchet distance {best} ({results[best]['frechet_distance']:.2f})"
     return run.finish({"summary": summary, "data": note, "classifier_sha256": clf.sha256, "models": results},
                       table("Generative models", columns, rows, notes))
+
+
+def classifier_shape(name: str, cache_dir: str | None) -> tuple[int, ...]:
+    """The sample shape of the feature classifier of data set `name`: its cached network's or, before it
+    is trained, its data's. Sample quality is measured in its features, so the samples must have it."""
+    if is_cached(name, cache_dir=cache_dir):
+        return tuple(load_model(classifier_files(name, cache_dir=cache_dir)[0]).input_shape)
+    return load_dataset(name, "test").sample_shape
 
 
 HOW = {

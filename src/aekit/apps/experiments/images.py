@@ -39,7 +39,7 @@ from ...errors import DataNotFoundError
 from ...models.pca import PCABaseline
 from ...training.loop import evaluate
 from ..run import load_splits, squared_error_per_sample
-from . import ExperimentConfig, Positive, Run, register_experiment, table, with_test
+from . import ExperimentConfig, Positive, Run, check_data, register_experiment, table, with_test
 
 # every image experiment trains on MNIST with TrainConfig's defaults (10 epochs, batch 128, Adam 1e-3,
 # seed 0); a validation tenth of the training digits draws the learning curves
@@ -120,8 +120,14 @@ def mnist_2d(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     from sklearn.neighbors import KNeighborsClassifier
 
     s = cfg.experiment
+    code_size = cfg.model.get("code_size", 2)
+    check(isinstance(code_size, int) and code_size >= 2, "model.code_size", f"must be at least 2 to draw the 2-d maps, got {code_size}")
     run, note = image_run(cfg, run_dir)
     cfg, (train, _, test) = run.cfg, run.splits
+    labelled = train.y is not None and test.y is not None
+    check_data("mnist-2d", cfg.data.name, train, test, pca={"model.code_size": code_size},
+               min_train=(5 if labelled else 1, "the 5-NN accuracy of the codes"))
+    run.check()
     model, _ = run.train("autoencoder")
     k = model.code_size
     pca = PCABaseline(train.x, k, seed=cfg.train.seed)
@@ -148,7 +154,7 @@ def mnist_2d(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
 
     # how well each map keeps the classes apart: 5-NN accuracy on test codes, neighbours from train codes
     knn = {}
-    if train.y is not None and test.y is not None:
+    if labelled:
         fit_on = train.subset(range(min(10000, len(train))))
         for method, encode in (("autoencoder", lambda d: encode_all(model, d)), ("PCA", lambda d: pca.encode(d.x))):
             clf = KNeighborsClassifier(n_neighbors=5).fit(encode(fit_on), fit_on.y.numpy())
@@ -189,6 +195,8 @@ class DeepVsPca(Positive):
 def mnist_deep_vs_pca(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     run, note = image_run(cfg, run_dir)
     cfg, (train, _, test) = run.cfg, run.splits
+    check_data("mnist-deep-vs-pca", cfg.data.name, train, test, pca={"model.code_size": cfg.model.get("code_size")})
+    run.check()
     model, _ = run.train("deep")
     k = model.code_size
     pca = PCABaseline(train.x, k, seed=cfg.train.seed)
@@ -216,9 +224,9 @@ def mnist_deep_vs_pca(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     per_class = {}
     if test.y is not None:
         labels = test.y.numpy()
-        classes = test.classes or [str(c) for c in np.unique(labels)]
-        per_class = {classes[int(c)]: [float(ae_err[labels == c].mean()), float(pca_err[labels == c].mean())]
-                     for c in np.unique(labels)}
+        named = test.classes or []  # a user's labels may be 3 and 7, with or without names
+        per_class = {named[c] if c < len(named) else str(c): [float(ae_err[labels == c].mean()), float(pca_err[labels == c].mean())]
+                     for c in np.unique(labels).tolist()}
         tables.append(table("Squared error per test image, by digit", ["digit", "autoencoder", f"PCA-{k}"],
                             [[c, a, p] for c, (a, p) in per_class.items()]))
     summary = (f"{k}-d codes on {note}: squared error per test image {ae_err.mean():.2f} (autoencoder) vs "
@@ -259,11 +267,15 @@ def denoising_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     s = cfg.experiment
     run, note = image_run(cfg, run_dir)
     cfg, (train, _, test) = run.cfg, run.splits
-    plain, _ = run.train("plain")
-    rows = []
+    variants = {"plain": cfg}
     for label, (noise, key) in NOISES.items():
         amount = {"noise_std": getattr(s, key)} if noise == "gaussian" else {"noise_fraction": getattr(s, key)}
-        model, _ = run.train(f"denoising-{label}", cfg.with_model(name="denoising", noise=noise, **amount))
+        variants[f"denoising-{label}"] = cfg.with_model(name="denoising", noise=noise, **amount)
+    run.check(*variants.values())
+    plain, _ = run.train("plain")
+    rows = []
+    for label, (_, key) in NOISES.items():
+        model, _ = run.train(f"denoising-{label}", variants[f"denoising-{label}"])
         with torch.no_grad():
             noisy = model.corrupt(test.x, generator=torch.Generator().manual_seed(cfg.train.seed))
         denoised, by_plain = reconstruct_all(model, noisy), reconstruct_all(plain, noisy)
@@ -317,7 +329,9 @@ def sparse_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     run, note = image_run(cfg, run_dir)
     cfg, (_, _, test) = run.cfg, run.splits
     shown, code_size, target = cfg.experiment.units_shown, cfg.model["code_size"], cfg.model.get("sparsity_target", 0.1)
-    models = {"sparse": run.train("sparse")[0], "not-sparse": run.train("not-sparse", cfg.with_model(sparsity_weight=0.0))[0]}
+    variants = {"sparse": cfg, "not-sparse": cfg.with_model(sparsity_weight=0.0)}
+    run.check(*variants.values())
+    models = {tag: run.train(tag, variant)[0] for tag, variant in variants.items()}
     rows, acts = [], {}
     for tag, model in models.items():
         a = acts[tag] = unit_activations(model, test.x)  # (N, code_size) sigmoid activations
@@ -376,12 +390,15 @@ class Tied:
 def tied_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     run, note = image_run(cfg, run_dir)
     cfg, (train, _, test) = run.cfg, run.splits
+    variants = {"untied": cfg, "tied": cfg.with_model(name="tied")}
+    run.check(*variants.values())
     models, histories = {}, {}
-    for tag, variant in (("untied", cfg), ("tied", cfg.with_model(name="tied"))):
+    for tag, variant in variants.items():
         models[tag], histories[tag] = run.train(tag, variant)
     rows = [{
         "model": tag, "parameters": m.num_parameters(), "squared_error_per_image": mean_error(m, test),
-        "final_val_loss": float(histories[tag]["val_loss"][-1]), "train_seconds": run.seconds[tag],
+        "final_val_loss": histories[tag].get("val_loss", [None])[-1],  # none with data.val_fraction=0
+        "train_seconds": run.seconds[tag],
     } for tag, m in models.items()]
     fig = plots.learning_curves(histories, metric="recon", title="Tied vs untied: reconstruction loss per epoch")
     run.picture(fig, "learning-curves.png", "Reconstruction loss (cross-entropy summed over pixels) per epoch")
@@ -419,16 +436,19 @@ class Conv:
 def conv_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     run, note = image_run(cfg, run_dir)
     cfg, (train, _, test) = run.cfg, run.splits
+    check_data("conv-mnist", cfg.data.name, train, images=True)
+    variants = {decoder: cfg.with_model(decoder=decoder) for decoder in cfg.experiment.decoders}
+    run.check(*variants.values())
     models, rows = {}, []
-    for decoder in cfg.experiment.decoders:
-        model, history = run.train(decoder, cfg.with_model(decoder=decoder))
+    for decoder, variant in variants.items():
+        model, history = run.train(decoder, variant)
         models[decoder] = model
         rows.append({"decoder": decoder, "parameters": model.num_parameters(),
                      "squared_error_per_image": mean_error(model, test),
                      "seconds_per_epoch": run.seconds[decoder] / len(history["time"])})
     code_size = cfg.model.get("code_size")
     pca_err = None
-    if code_size is not None and code_size < train.x[0].numel():
+    if code_size is not None and code_size < train.x[0].numel() and code_size <= len(train):  # else PCA is exact or unfittable
         pca_err = float(PCABaseline(train.x, code_size, seed=cfg.train.seed).squared_error(test.x).mean())
     fig = reconstructions(test, models, title="Conv autoencoder reconstructions by decoder (squared error per test "
                           "image: " + ", ".join(f"{r['decoder']} {r['squared_error_per_image']:.2f}" for r in rows) + ")")
@@ -475,12 +495,13 @@ class Generate(Positive):
 def generate_mnist_grid(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     s, kind, code_size = cfg.experiment, cfg.model["name"], cfg.model.get("code_size", 2)
     check(kind in ("vae", "dense"), "model.name", f"must be 'vae' or 'dense' (a plain autoencoder), got {kind!r}")
-    check(code_size >= 2, "model.code_size", f"must be at least 2 to draw a 2-d grid, got {code_size}")
+    check(isinstance(code_size, int) and code_size >= 2, "model.code_size", f"must be at least 2 to draw a 2-d grid, got {code_size}")
     vae = kind == "vae"
     if vae and "kl_warmup_steps" not in cfg.model:
         cfg = cfg.with_model(kl_warmup_steps=1000)
     run, note = image_run(cfg, run_dir)
     cfg, (train, _, test) = run.cfg, run.splits
+    run.check()
     model, _ = run.train(kind)
     dims = None if code_size == 2 else (0, 1)
 

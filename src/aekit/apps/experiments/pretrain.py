@@ -43,15 +43,25 @@ import torch
 
 from ...analysis import plots
 from ...config import check
-from ...data import Dataset, class_indices, load_dataset
+from ...data import Dataset, class_indices
 from ...data.batches import encode_all
+from ...errors import DataError
 from ...models.base import Autoencoder
 from ...models.classifier import EncoderClassifier, select_labels
 from ...training.checkpoint import load_model
 from ...training.loop import TrainConfig
 from ...training.pretrain import pretrain_layerwise
-from ..run import build_model, train_model
-from . import ExperimentConfig, Ledger, Positive, check_positive, register_experiment, table
+from ..run import build_model, read_split, train_model
+from . import (
+    ExperimentConfig,
+    Ledger,
+    Positive,
+    check_data,
+    check_positive,
+    register_experiment,
+    table,
+    test_part,
+)
 
 METHODS = ("scratch", "pretrained", "frozen")
 LABELS = {
@@ -112,6 +122,12 @@ def supervised_epochs(n_train: int, train: TrainConfig, min_updates: int, max_up
 def label_counts(counts: tuple[int, ...], n_train: int) -> tuple[int, ...]:
     """The label counts to run: one above the training samples means all of them (once)."""
     return tuple(dict.fromkeys(min(n, n_train) for n in counts))
+
+
+def labelled_split(train: Dataset, n: int, seed: int, val_fraction: float) -> tuple[Dataset, Dataset | None]:
+    """`n` labelled training samples drawn by `seed`, as (fit, validation) split by `val_fraction` (0: no validation)."""
+    labelled = train if n >= len(train) else select_labels(train, n, seed=seed)
+    return labelled.split(val_fraction, seed=seed) if val_fraction > 0 else (labelled, None)
 
 
 def error_row(method: str, labels: int, runs: list[dict[str, float]]) -> dict[str, Any]:
@@ -238,8 +254,9 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     s, pt = cfg.experiment, cfg.experiment.pretrain
     widths = [*cfg.model.get("hidden", ()), cfg.model["code_size"]]
     with torch_threads(s.threads):
-        train, test = class_indices(load_dataset(cfg.data.name, "train"),
-                                    load_dataset(cfg.data.name, "test").take(cfg.data.test_limit, seed=0))
+        train, test = read_split(cfg, "train"), test_part("pretrain-mnist", cfg, cfg.data.name)
+        check_data("pretrain-mnist", cfg.data.name, train, test, labels=True)
+        train, test = class_indices(train, test.take(cfg.data.test_limit, seed=0))
         n_classes = int(train.y.max()) + 1
         runs: dict[tuple[str, int], list[dict[str, float]]] = {}  # (method, labels) -> each seed's record
         epochs_used: dict[int, int] = {}
@@ -247,12 +264,14 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         sdas = StackedDenoising(pt, widths, s.noise_fraction, ledger)
         net = "-".join(map(str, [math.prod(train.sample_shape), *widths, n_classes]))
         counts = label_counts(s.label_counts, len(train))
+        for n in counts:  # every draw of labels (and its validation split) works, before any training
+            for seed in s.seeds:
+                labelled_split(train, n, seed, cfg.data.val_fraction)
         for seed in s.seeds:
             todo = {m for m in s.methods for n in counts if ledger.get(f"{m}/{n}/seed{seed}") is None}
             sda = sdas.for_seed(seed, train, net) if todo - {"scratch"} else None
             for n in counts:
-                labelled = train if n >= len(train) else select_labels(train, n, seed=seed)
-                fit_set, val_set = labelled.split(cfg.data.val_fraction, seed=seed) if cfg.data.val_fraction > 0 else (labelled, None)
+                fit_set, val_set = labelled_split(train, n, seed, cfg.data.val_fraction)
                 epochs = epochs_used[n] = supervised_epochs(len(fit_set), cfg.train, s.min_updates, s.max_updates)
                 fine = cfg.with_train(epochs=epochs, seed=seed, restore_best=cfg.train.restore_best and val_set is not None)
                 for method in s.methods:
@@ -334,10 +353,19 @@ def self_taught_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
 
     s = cfg.experiment
     with torch_threads(s.threads):
-        train, test = load_dataset(cfg.data.name, "train"), load_dataset(cfg.data.name, "test")
+        train, test = read_split(cfg, "train"), test_part("self-taught-mnist", cfg, cfg.data.name)
+        check_data("self-taught-mnist", cfg.data.name, train, test, labels=True)
         unlabelled = train.subset(np.flatnonzero(train.y.numpy() >= 5)).take(s.unlabelled_limit, seed=0)
         labelled = train.subset(np.flatnonzero(train.y.numpy() < 5)).take(s.labelled_limit, seed=0)
         test = test.subset(np.flatnonzero(test.y.numpy() < 5)).take(s.test_limit, seed=0)
+        # features from the classes 5 and up, a classifier of the classes below 5
+        for what, part, fewest in (("training samples labelled 5 or more", unlabelled, 1),
+                                   ("classes below 5 among the training labels", np.unique(labelled.y.numpy()), 2),
+                                   ("test samples labelled below 5", test, 1)):
+            if len(part) < fewest:
+                raise DataError(f"self-taught-mnist learns features from the samples labelled 5 or more and classifies "
+                                f"those labelled 0-4: it needs {fewest} or more {what}, and data.name={cfg.data.name} "
+                                f"has {len(part)} (its training labels: {torch.unique(train.y).tolist()[:12]})")
 
         start = time.perf_counter()
         sae, history = train_model(cfg, (dataclasses.replace(unlabelled, y=None), None, None), folder=run_dir, tag="sae")
@@ -358,7 +386,7 @@ def self_taught_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
             "unlabelled": len(unlabelled), "labelled": len(labelled), "test": len(test),
         }
         print(f"self-taught features: test accuracy {100 * accuracy:.2f}% (SAE {sae_seconds:.0f}s, mean activation {mean_activation:.3f})", flush=True)
-        rows = [[f"sparse autoencoder 784-{sae.code_size} (learnt on 5-9)", f"{100 * accuracy:.2f}%"]]
+        rows = [[f"sparse autoencoder {math.prod(train.sample_shape)}-{sae.code_size} (learnt on 5-9)", f"{100 * accuracy:.2f}%"]]
         if s.raw_baseline:
             raw_accuracy, raw_seconds = logistic(labelled.x.flatten(1).numpy(), test.x.flatten(1).numpy())
             results.update(raw_pixel_accuracy=raw_accuracy, raw_logistic_seconds=raw_seconds)

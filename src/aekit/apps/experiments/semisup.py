@@ -46,15 +46,24 @@ from typing import Any, Literal
 import torch
 
 from ...config import build, check, to_dict
-from ...data import Dataset, class_indices, load_dataset
+from ...data import Dataset, class_indices
 from ...errors import DataError
 from ...models.classifier import select_labels
 from ...models.m2 import M2
 from ...registry import create_model, make_config
 from ...training.checkpoint import atomic_write_text
 from ...training.loop import TrainConfig
-from ..run import train_model
-from . import ExperimentConfig, Ledger, Positive, file_tag, register_experiment, table
+from ..run import read_split, train_model
+from . import (
+    ExperimentConfig,
+    Ledger,
+    Positive,
+    check_data,
+    file_tag,
+    register_experiment,
+    table,
+    test_part,
+)
 from .pretrain import (
     Pretraining,
     StackedDenoising,
@@ -226,8 +235,9 @@ class Task:
 
 
 def task(cfg: ExperimentConfig, name: str, counts: tuple[int, ...]) -> Task:
-    train, test = class_indices(load_dataset(name, "train").take(cfg.data.limit, seed=0),
-                                load_dataset(name, "test").take(cfg.data.test_limit, seed=0))
+    train, test = read_split(cfg, "train", name).take(cfg.data.limit, seed=0), test_part("semi-supervised-mnist", cfg, name)
+    check_data("semi-supervised-mnist", name, train, test, labels=True)
+    train, test = class_indices(train, test.take(cfg.data.test_limit, seed=0))
     counts, n_classes = label_counts(counts, len(train)), int(train.y.max()) + 1
     for n in counts:  # every draw of labels works, before any training
         for seed in cfg.experiment.seeds:

@@ -14,6 +14,7 @@ fitted on the training split only.
 from __future__ import annotations
 
 import importlib.util
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from ...analysis import plots
 from ...analysis.latent import latent_maps, reconstruction_grid
 from ...analysis.retrieval import query_subset, retrieval_scores
 from ...config import check
-from ...data import Dataset, data_dir, load_dataset
+from ...data import Dataset, data_dir
 from ...data.batches import encode_all
 from ...data.text import (
     BBC_FILE,
@@ -40,8 +41,18 @@ from ...data.text import (
 )
 from ...errors import ConfigError, DataNotFoundError
 from ...models.pca import PCABaseline
-from ..run import load_data, load_splits, test_metrics
-from . import ExperimentConfig, Positive, Run, check_positive, register_experiment, table, with_test
+from ..run import load_data, load_splits, read_split, test_metrics
+from . import (
+    ExperimentConfig,
+    Positive,
+    Run,
+    check_data,
+    check_positive,
+    register_experiment,
+    table,
+    test_part,
+    with_test,
+)
 
 # --- shared pieces -------------------------------------------------------------------------------
 
@@ -124,17 +135,21 @@ class RetrievalMnist(Positive):
 )
 def retrieval_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     s, seed, name = cfg.experiment, cfg.train.seed, cfg.data.name
+    on_test = s.index_split == "test"
     train, val = load_data(cfg)
-    full = load_dataset(name, s.index_split).take(cfg.data.limit if s.index_split == "train" else None, seed=seed)
+    full = (test_part("retrieval-mnist", cfg, name, instead=", or set experiment.index_split=train to index the training part")
+            if on_test else read_split(cfg, "train", name).take(cfg.data.limit, seed=seed))
     index = full.take(s.index_limit, seed=seed)
+    # relevant = sharing the query's label: the indexed part needs labels
+    check_data("retrieval-mnist", cfg.data.name, train, index if on_test else None, labels="test" if on_test else True,
+               pca={"model.code_size": cfg.model.get("code_size")})
     check_depths(s.k, s.curve_k, len(index) - 1)  # leave-one-out: a query never retrieves itself
     run = Run(run_dir, cfg, (train, val, None))
+    run.check()
     model, history = run.train("ae")
     size = model.code_size
 
     raw_index = index.x.reshape(len(index), -1).numpy()  # (N, 784)
-    if size >= raw_index.shape[1]:
-        raise ConfigError(f"model.code_size: {size} must be below the input size {raw_index.shape[1]} for PCA")
     pca = PCABaseline(train.x, size, seed=seed)
     vectors = {"raw pixels": raw_index, f"PCA-{size}": pca.encode(index.x), f"autoencoder-{size}": encode_all(model, index)}
     labels = index.y.numpy()
@@ -152,8 +167,9 @@ def retrieval_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
                                  "(solid = cosine, dashed = euclidean)")
     run.picture(fig, "precision-at-k.png",
                 f"Precision@k for k = 1..{s.curve_k}: raw pixels, PCA-{size} and the autoencoder's codes")
-    run.picture(_neighbour_picture(vectors[f"autoencoder-{size}"], index, chosen[:8], k=10, size=size), "neighbours.png",
-                "Query digits (left) and their 10 nearest digits by autoencoder code")
+    shown = min(10, len(index) - 1)
+    run.picture(_neighbour_picture(vectors[f"autoencoder-{size}"], index, chosen[:8], k=shown, size=size), "neighbours.png",
+                f"Query digits (left) and their {shown} nearest digits by autoencoder code")
     fig = curves_figure({"autoencoder": history}, f"{name}: autoencoder loss (solid = train, dashed = validation)")
     run.picture(fig, "learning-curves.png", "The autoencoder's training and validation loss")
 
@@ -166,7 +182,7 @@ def retrieval_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         f"{best['euclidean']} (euclidean)"
     )
     notes = [f"PCA and the autoencoder were fitted on {len(train)} training digits; relevant = same digit; "
-             f"chance = {np.bincount(labels).max() / len(labels):.3f}. Model {describe(cfg.model)}."]
+             f"chance = {np.unique(labels, return_counts=True)[1].max() / len(labels):.3f}. Model {describe(cfg.model)}."]
     return run.finish(
         {"summary": summary, "dataset": name, "index_split": s.index_split, "n_index": len(index),
          "n_queries": len(chosen), "code_size": size, "k": s.k, "rows": rows,
@@ -239,15 +255,17 @@ def retrieval_bbc(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         else (load_bbc_news(split, folder, max_features=s.max_features) for split in ("train", "test"))
     )
     check_depths(s.k, s.curve_k, len(train))
+    for dim in s.lsa_sizes:
+        if not 0 < dim < tfidf_train.x.shape[1]:
+            raise ConfigError(f"experiment.lsa_sizes: {dim} must be between 1 and the vocabulary size {tfidf_train.x.shape[1] - 1}")
     fit_on, val = train.split(cfg.data.val_fraction, seed=seed) if cfg.data.val_fraction else (train, None)
     run = Run(run_dir, cfg, (fit_on, val, None))
+    run.check()
     model, history = run.train("ae")
     size = model.code_size
 
     vectors = {f"TF-IDF ({tfidf_train.x.shape[1]}-d)": (tfidf_train.x.numpy(), tfidf_test.x.numpy())}
     for dim in s.lsa_sizes:
-        if not 0 < dim < tfidf_train.x.shape[1]:
-            raise ConfigError(f"experiment.lsa_sizes: {dim} must be between 1 and the vocabulary size {tfidf_train.x.shape[1] - 1}")
         svd = TruncatedSVD(dim, random_state=seed).fit(tfidf_train.x.numpy())
         vectors[f"LSA-{dim}"] = (svd.transform(tfidf_train.x.numpy()), svd.transform(tfidf_test.x.numpy()))
     ae_name = f"autoencoder-{size}"
@@ -463,6 +481,9 @@ def cifar_deep(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     seed = cfg.train.seed
     run = Run(run_dir, cfg, with_test(load_splits(cfg)))  # one-line DataNotFoundError when CIFAR-10 is absent
     train, _, test = run.splits
+    check_data("cifar-deep", cfg.data.name, train, test, pca={"model.code_size": cfg.model.get("code_size")},
+               min_test=(5, "a 2-D map of their codes"))
+    run.check()
     model, history = run.train("ae")
     metrics = test_metrics(model, train, test, seed=seed)
     sse, pca_sse, bce = metrics["squared_error_per_sample"], metrics["pca_squared_error_per_sample"], metrics["test_recon"]
@@ -485,6 +506,7 @@ def cifar_deep(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
          "squared_error_per_image": sse, "pca_squared_error_per_image": pca_sse,
          "map_method": method, "n_train": len(train), "n_test": len(test)},
         table("CIFAR-10 deep dense autoencoder", ["model", "test squared error per image", "test BCE per image"], rows,
-              [f"{len(train)} training, {len(test)} test images; squared error summed over the 3,072 values in [0, 1]. "
+              [f"{len(train)} training, {len(test)} test images; squared error summed over the "
+               f"{math.prod(train.sample_shape):,} values in [0, 1]. "
                f"2-D map of {min(cfg.experiment.map_points, len(test))} test codes by {method_note}."]),
     )

@@ -1,0 +1,123 @@
+"""Every experiment on a user's own file (`data.name=FILE`): it runs, or it is refused in one line
+naming what is wrong and what is allowed, before any model is trained and leaving no run folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from aekit.apps.cli import main
+from aekit.apps.experiments import experiment, list_experiments, run_experiment
+from aekit.errors import AekitError
+from aekit.training.loop import Trainer
+
+TEST_PART = r"needs a separate test part, and data\.name=.*has none; give an \.npz with x_test and y_test"
+FEATURES = r"model\.code_size: 8 must be below the 6 features of the samples of data\.name=.*; give model\.code_size=5 or less"
+NOT_IMAGES = r"conv-mnist needs images \(N, C, H, W\), and the samples of data\.name=.* are flat, of shape \(10,\)"
+CLASSIFIER = r"generative-mnist judges its samples with a classifier of mnist-mini .* shape \(1, 28, 28\)"
+
+# experiment -> what each file gives: None = it runs; else the refusal (a regex)
+#   flat:   unlabelled (40, 6) floats in an .npy (no test part)
+#   images: labelled 8x8 grey images of 3 classes in an .npz, x_train/y_train/x_test/y_test (60/30)
+#   table:  a .csv with a `label` column and 10 feature columns (no test part)
+EXPECTED = {
+    "cifar-deep": {"flat": FEATURES, "images": None, "table": None},
+    "conv-mnist": {"flat": NOT_IMAGES.replace(r"\(10,\)", r"\(6,\)"), "images": None, "table": NOT_IMAGES},
+    "denoising-mnist": {"flat": None, "images": None, "table": None},
+    "generate-mnist-grid": {"flat": None, "images": None, "table": None},
+    "generative-mnist": {"flat": CLASSIFIER, "images": CLASSIFIER, "table": CLASSIFIER},
+    "imdb-bn-dropout": dict.fromkeys(("flat", "images", "table"), r"data\.name: '.*' is not allowed; choose one of: imdb, "),
+    "mnist-2d": {"flat": None, "images": None, "table": None},
+    "mnist-deep-vs-pca": {"flat": FEATURES, "images": None, "table": None},
+    "pretrain-mnist": {"flat": TEST_PART, "images": None, "table": TEST_PART},
+    "retrieval-bbc": dict.fromkeys(("flat", "images", "table"), r"data\.name: retrieval-bbc reads BBC News"),
+    "retrieval-mnist": {"flat": TEST_PART + ".*or set experiment.index_split=train", "images": None,
+                        "table": TEST_PART + ".*or set experiment.index_split=train"},
+    "self-taught-mnist": {"flat": TEST_PART, "table": TEST_PART, "images": (
+        r"self-taught-mnist learns features from the samples labelled 5 or more .* needs 1 or more training samples "
+        r"labelled 5 or more, and data\.name=.* has 0 \(its training labels: \[0, 1, 2\]\)")},
+    "semi-supervised-mnist": {"flat": TEST_PART, "images": None, "table": TEST_PART},
+    "sparse-mnist": {"flat": None, "images": None, "table": None},
+    "tied-mnist": {"flat": None, "images": None, "table": None},
+}
+REFUSED = [(name, kind) for name, cases in EXPECTED.items() for kind, match in cases.items() if match is not None]
+RUNS = [("mnist-deep-vs-pca", "table"), ("retrieval-mnist", "images")]  # two that train, a second or two each
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("own")
+    rng = np.random.default_rng(0)
+    np.save(folder / "flat.npy", rng.random((40, 6)).astype(np.float32))
+
+    def images(n):  # (n, 8, 8) in [0, 1], a bright column per class
+        y = np.arange(n) % 3
+        x = 0.3 * rng.random((n, 8, 8)).astype(np.float32)
+        x[np.arange(n), :, 2 * y + 1] += 0.7
+        return x, y
+
+    (x_train, y_train), (x_test, y_test) = images(60), images(30)
+    np.savez(folder / "images.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    y = np.arange(60) % 3
+    rows = np.column_stack([rng.normal(size=(60, 10)) + y[:, None], y])
+    np.savetxt(folder / "table.csv", rows, delimiter=",", fmt="%.4f", comments="",
+               header=",".join([*(f"f{i}" for i in range(10)), "label"]))
+    return {"flat": folder / "flat.npy", "images": folder / "images.npz", "table": folder / "table.csv"}
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Any training step fails the test: a refusal must come before the first model is trained."""
+    def fit(self, *args, **kwargs):
+        raise AssertionError(f"trained a {type(self.model).__name__} before refusing")
+
+    monkeypatch.setattr(Trainer, "fit", fit)
+
+
+def overrides(name: str, path, *more: str) -> list[str]:
+    threads = ["experiment.threads=1"] if "threads" in {f.name for f in dataclasses.fields(experiment(name).settings)} else []
+    return [f"data.name={path}", *threads, *more]
+
+
+def test_every_experiment_says_what_it_does_with_each_file():
+    assert set(EXPECTED) == set(list_experiments())
+
+
+@pytest.mark.parametrize(("name", "kind"), REFUSED)
+def test_refused_in_one_line_before_training_leaving_no_folder(name, kind, files, tmp_path, no_training):
+    with pytest.raises(AekitError, match=EXPECTED[name][kind]) as err:
+        run_experiment(name, overrides(name, files[kind]), out_dir=tmp_path / "runs", tiny=True)
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+@pytest.mark.parametrize(("name", "kind"), RUNS)
+def test_runs_on_a_users_file(name, kind, files, tmp_path):
+    run_dir, results = run_experiment(name, overrides(name, files[kind]), out_dir=tmp_path, tiny=True)
+    assert json.loads((run_dir / "results.json").read_text())["summary"] == results["summary"]
+    assert (run_dir / "report.html").is_file()
+
+
+def test_retrieval_of_unlabelled_samples_is_refused_before_training(files, tmp_path, no_training):
+    with pytest.raises(AekitError, match=r"retrieval-mnist needs labels \(y\), and the training samples of "
+                                         r"data\.name=.*flat\.npy have none; give labelled data"):
+        run_experiment("retrieval-mnist", overrides("retrieval-mnist", files["flat"], "experiment.index_split=train"),
+                       out_dir=tmp_path, tiny=True)
+    assert not any(tmp_path.iterdir())
+
+
+def test_pca_needs_as_many_training_samples_as_components(files, tmp_path, no_training):
+    with pytest.raises(AekitError, match=r"model\.code_size: 8 must be at most the 5 training samples of data\.name="):
+        run_experiment("mnist-deep-vs-pca", overrides("mnist-deep-vs-pca", files["images"], "data.limit=5",
+                       "data.val_fraction=0"), out_dir=tmp_path, tiny=True)
+
+
+def test_cli_says_how_to_give_a_test_part(files, tmp_path, capsys, no_training):
+    assert main(["experiment", "run", "semi-supervised-mnist", "--tiny", "--out", str(tmp_path),
+                 *overrides("semi-supervised-mnist", files["table"])]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "give an .npz with x_test and y_test" in err
+    assert not any(tmp_path.iterdir())
