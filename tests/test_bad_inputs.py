@@ -238,11 +238,11 @@ CASES = [
     pytest.param(lambda t: load_path(text_file(t, b"\xff\xfe\x00\x01binary")), DataError,
                  r"data.csv is not a readable text CSV file", id="csv-binary"),
     pytest.param(lambda t: load_path(text_file(t, "a,label\n0.1,inf\n0.2,1\n")), DataError,
-                 r"data.csv: labels must be integers, got float64", id="csv-infinite-label"),
+                 r"data.csv: labels must be integers, got 'inf' in column 'label'", id="csv-infinite-label"),
     pytest.param(lambda t: load_path(text_file(t, "0.5,0.5\n"), split="test"), DataError,
                  r"holds no separate test part; evaluate on a validation split instead", id="csv-no-test-split"),
     pytest.param(lambda t: scale_to_unit(FLAT, name="mine", scale="zscore"), DataError,
-                 r"^mine: scale 'zscore' is not allowed; choose auto, minmax, column or none$", id="scale-unknown"),
+                 r"^mine: scale 'zscore' is not allowed; choose one of: auto, global, minmax, column, none$", id="scale-unknown"),
     # --- checkpoints and export ------------------------------------------------------------------
     pytest.param(lambda t: aekit.load_model(t / "nothing.safetensors"), CheckpointError,
                  r"nothing.safetensors does not exist", id="checkpoint-missing"),

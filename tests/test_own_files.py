@@ -10,6 +10,7 @@ from PIL import Image
 
 from aekit.apps.cli import main
 from aekit.data import files, load_dataset, scale_to_unit
+from aekit.data.core import unit_scaled
 from aekit.data.files import load_path
 from aekit.errors import DataError
 
@@ -155,7 +156,7 @@ def test_scale_choices_column_minmax_and_none(tmp_path):
     minmax = load_path(path, scale="minmax")
     assert minmax.meta["scaling"] == "one range" and minmax.x.amax(0).tolist() == [1.0, 0.5]
     assert load_path(path, scale="none").meta["scaling"] == "none"
-    with pytest.raises(DataError, match=r"scale 'z' is not allowed; choose auto, minmax, column or none$"):
+    with pytest.raises(DataError, match=r"scale 'z' is not allowed; choose one of: auto, global, minmax, column, none$"):
         load_path(path, scale="z")
 
 
@@ -184,8 +185,8 @@ def test_a_float_column_named_like_labels_says_which_column_and_what_to_do(tmp_p
     path = tmp_path / "xyz.csv"
     path.write_text("x,y,z\n0.1,0.25,3\n0.4,0.5,1\n")
     message = refused(path)
-    assert "labels must be integers, got float64 ('0.25' in column 'y', read as labels: columns named label, y, " \
-           "class or target are); rename the column to use it as a feature" in message
+    assert "labels must be integers, got '0.25' in column 'y'; rename the column to use it as a feature, or give " \
+           "whole numbers or class names (columns named label, y, class or target are read as labels)" in message
 
 
 def test_string_labels_are_classes_in_sorted_order(tmp_path):
@@ -195,7 +196,7 @@ def test_string_labels_are_classes_in_sorted_order(tmp_path):
     assert data.classes == ["cat", "dog", "emu"] and data.y.tolist() == [1, 0, 0, 2]
     assert data.x.shape == (4, 2)
     path.write_text("a,label\n0.1,cat\n0.2,\n")
-    assert "1 labels are empty (column 'label'" in refused(path)
+    assert "1 empty label(s) in column 'label'; fill them in" in refused(path)
     path.write_text("a,label\n0.1,cat\nx,dog\n")  # a bad feature is named, not the class names
     assert "every value must be a number (line 3: 'x')" in refused(path)
 
@@ -220,3 +221,40 @@ def test_rgba_images_are_read_as_rgb(tmp_path):
     Image.fromarray(np.full((4, 4, 4), 200, dtype=np.uint8), mode="RGBA").save(folder / "a.png")
     data = load_path(folder)
     assert data.sample_shape == (3, 4, 4) and torch.allclose(data.x, torch.full_like(data.x, 200 / 255))
+
+
+# --- from the review of these changes ------------------------------------------------------------------
+
+
+def test_auto_scales_columns_that_differ_in_level_or_sit_beside_a_constant():
+    rng = np.random.default_rng(0)
+    normal = rng.normal(size=(50, 4))
+    for table in (np.c_[np.full(50, 2024.0), normal],  # a constant column sets the range, not the spread
+                  np.c_[1000 + rng.normal(size=(50, 3)), normal]):  # equal spreads at different levels
+        x, how = unit_scaled(table.astype(np.float32), name="t")
+        assert how == "per column" and x[:, 1:].std(0).min() > 0.1
+    counts = np.c_[rng.integers(18, 80, 50), rng.integers(0, 5, 50), rng.integers(20_000, 90_000, 50)]  # int64:
+    # age, children, income
+    assert unit_scaled(counts, name="t")[1] == "per column"
+
+
+def test_a_column_constant_in_training_keeps_the_test_parts_differences():
+    train = np.c_[np.full(20, 7.0), np.linspace(0, 1000, 20)].astype(np.float32)
+    test = np.c_[[6.0, 7.0, 8.5], [0.0, 500.0, 1000.0]].astype(np.float32)
+    x, how = unit_scaled(test, name="t", like=train, scale="column")
+    assert how == "per column" and x[:, 0].tolist() == [-1.0, 0.0, 1.5]
+
+
+def test_a_lone_array_named_like_a_test_or_validation_part_is_not_training_data(tmp_path):
+    for name in ("X_test", "x_val", "test"):
+        path = tmp_path / f"{name}.npz"
+        np.savez(path, **{name: X})
+        assert f"aekit does not read {name}" in refused(path)
+
+
+def test_labels_beyond_int64_and_class_names_under_another_column_name(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("a,label\n0.1,1e20\n0.2,1\n")
+    assert "labels must be integers, got '1e20' in column 'label'" in refused(path)
+    path.write_text("a,species\n0.1,setosa\n0.2,virginica\n")
+    assert "a column of class names is read as labels when named label or y or class or target" in refused(path)

@@ -372,9 +372,12 @@ def test_run_folder_paths_that_are_files_or_missing_say_so(tmp_path, monkeypatch
 
 def test_output_name_is_a_folder_name_not_a_path(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert _small_run(tmp_path, name="../../escape") == 2
-    assert "output.name: must be a folder name, not a path" in capsys.readouterr().err
-    assert not (tmp_path.parent / "escape").exists()
+    for name in ("../../escape", "/tmp/abs", "C:\\x", "."):
+        assert _small_run(tmp_path, name=name) == 2
+        assert f"output.name: {name!r} must stay inside output.dir" in capsys.readouterr().err
+    assert not (tmp_path.parent / "escape").exists() and not list((tmp_path / "runs").glob("*"))
+    assert _small_run(tmp_path, name="project/run1") == 0  # a folder of runs inside output.dir
+    assert main(["evaluate", str(tmp_path / "runs" / "project" / "run1")]) == 0
 
 
 def test_ctrl_c_names_the_epoch_of_the_checkpoint_kept(tmp_path, monkeypatch):
@@ -398,3 +401,21 @@ def test_data_scale_reaches_a_users_file_and_per_column_scaling_is_said(tmp_path
     assert "each column" not in capsys.readouterr().out
     assert _train(tmp_path, "data.name=mnist-mini", "data.scale=column", "data.limit=64") == 2
     assert "data.scale: 'column' applies to a file of your own" in capsys.readouterr().err
+
+
+def test_a_run_records_how_auto_read_its_file_and_old_runs_read_it_with_one_range(tmp_path):
+    from aekit.apps.run import read_run, test_metrics
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "wide.npy", np.c_[1000 + 300 * rng.random((60, 3)), rng.normal(size=(60, 4))].astype(np.float32))
+    np.save(tmp_path / "flat.npy", rng.random((60, 7)).astype(np.float32))
+    for name, scale in (("wide", "column"), ("flat", "global")):
+        assert _train(tmp_path, f"data.name={tmp_path / name}.npy", "model.code_size=3", f"output.name={name}") == 0
+        config = yaml.safe_load((tmp_path / "runs" / name / "config.yaml").read_text())
+        assert config["data"]["scale"] == scale  # what auto chose: the run is read alike if the rule changes
+    del config["data"]["scale"]  # a run made before data.scale existed
+    (tmp_path / "runs" / "flat" / "config.yaml").write_text(yaml.safe_dump(config))
+    assert read_run(tmp_path / "runs" / "flat").data.scale == "global"
+    vq = aekit.create_model("vq-vae", input_shape=(7,), hidden=[8], positions=2, embedding_dim=2, codebook_size=4)
+    data = aekit.data.Dataset(torch.rand(20, 7), None, "d")
+    assert "pca_code_size" not in test_metrics(vq, data, data)  # discrete codes: no PCA of their size

@@ -334,9 +334,11 @@ def _interrupted(err: KeyboardInterrupt) -> str:
     from ..training.checkpoint import CHECKPOINT_FILE
 
     if (Path(run_dir) / CHECKPOINT_FILE).is_file():
+        from safetensors import safe_open
+
         at = ""
-        with contextlib.suppress(OSError, ValueError, AttributeError):  # history.json is written with every checkpoint
-            at = f" (epoch {len(json.loads((Path(run_dir) / 'history.json').read_text()).get('epoch', []))})"
+        with contextlib.suppress(Exception), safe_open(Path(run_dir) / CHECKPOINT_FILE, "np") as f:  # the header only
+            at = f" (epoch {json.loads(f.metadata()['aekit'])['epoch']})"
         return f"aekit: interrupted; the last checkpoint{at} is intact: `aekit resume {run_dir}` continues"
     return f"aekit: interrupted before the first checkpoint of {run_dir}: nothing to resume, train again"
 

@@ -21,7 +21,7 @@ import math
 import shutil
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any, Literal
 
 import numpy as np
@@ -60,8 +60,9 @@ QUALITY_NEIGHBOURS = 3  # k of precision/recall's k-nearest-neighbour balls (Kyn
 class DataConfig:
     name: str | None = "mnist-mini"  # a registered data set (`aekit datasets`) or a path to a file/folder
     layout: Literal["auto", "nchw", "nhwc"] = "auto"  # 4-D image arrays; auto: channel-last when unambiguous
-    # a file's values to [0, 1]: auto (README), minmax (one range), column (a range per column), none (as they are)
-    scale: Literal["auto", "minmax", "column", "none"] = "auto"
+    # a file's values to [0, 1]: auto (README), global (auto with one range for tables), minmax (one range),
+    # column (a range per column), none (as they are); a run's config.yaml records global or column for auto
+    scale: Literal["auto", "global", "minmax", "column", "none"] = "auto"
     val_fraction: float = 0.1  # held out from the training split, stratified, seeded by train.seed
     limit: int | None = None  # train on a seeded random subset of this many samples
     test_limit: int | None = None  # evaluate on at most this many test samples
@@ -77,10 +78,6 @@ class OutputConfig:
     dir: str = "runs"  # parent folder of run folders
     name: str | None = None  # run folder name; default <model>-<data>-<time>
 
-    def __post_init__(self) -> None:
-        check(self.name is None or (self.name not in ("", ".", "..") and Path(self.name).name == self.name
-                                    and "\\" not in self.name),
-              "name", f"must be a folder name, not a path, got {self.name!r}; the folder it goes in is output.dir")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -251,6 +248,10 @@ def new_run_dir(cfg: RunConfig, label: str | None = None) -> Path:
     label, data = label or cfg.model["name"], Path(cfg.data.name or "data").stem
     prefix = label if data in label else f"{label}-{data}"
     name = cfg.output.name or f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
+    inside = PureWindowsPath(name)  # reads / and \ as separators, and C: as a drive
+    if inside.anchor or not inside.parts or ".." in inside.parts:
+        raise ConfigError(f"output.name: {name!r} must stay inside output.dir: a folder name (or a relative path "
+                          "such as project/run1, without '..'); the folder it goes in is output.dir")
     run_dir = Path(cfg.output.dir) / name
     if cfg.output.name and (run_dir / ckpt.CHECKPOINT_FILE).exists():  # a default name is made unique (make_run_dir)
         raise ConfigError(f"run folder {run_dir} already holds a run; use `aekit resume {run_dir}` or another output.name")
@@ -282,9 +283,11 @@ def remove_made(made: list[Path]) -> None:
             parent.rmdir()
 
 
-def save_config(cfg: RunConfig, run_dir: Path, sample_shape: tuple[int, ...]) -> None:
+def save_config(cfg: RunConfig, run_dir: Path, train: Dataset) -> None:
     resolved = to_dict(cfg)
-    resolved["model"] = {**resolved["model"], "input_shape": list(sample_shape)}
+    resolved["model"] = {**resolved["model"], "input_shape": list(train.sample_shape)}
+    if cfg.data.scale == "auto":  # what auto chose, so the run is read alike if auto's rule changes
+        resolved["data"]["scale"] = "column" if (train.meta or {}).get("scaling") == "per column" else "global"
     data_path = Path(cfg.data.name or "").expanduser()
     if cfg.data.name and cfg.data.name not in list_datasets() and data_path.exists():  # a user's file: found from anywhere
         resolved["data"] = {**resolved["data"], "name": str(data_path.resolve())}
@@ -306,7 +309,7 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     made: list[Path] = []  # the folders this call made, which a refused run removes; never a user's own
     if distributed.is_main():
         run_dir, made = make_run_dir(run_dir, unique=cfg.output.name is None)
-        save_config(cfg, run_dir, splits[0].sample_shape)
+        save_config(cfg, run_dir, splits[0])
     run_dir = Path(distributed.broadcast(str(run_dir)))  # rank 0's folder for all ranks
     try:
         return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress)
@@ -347,7 +350,10 @@ def read_run(run_dir: str | Path) -> RunConfig:
         runs = sorted(str(c.parent) for c in run_dir.glob(f"*/{CONFIG_FILE}")) if run_dir.is_dir() else []
         inside = f"; it holds run folders such as {runs[-1]}" if runs else ""
         raise ConfigError(f"{run_dir} is not a run folder: it has no {CONFIG_FILE}{inside}")
-    return load_run_config(run_dir / CONFIG_FILE)
+    raw = load_file(run_dir / CONFIG_FILE)
+    if isinstance(raw.get("data"), dict) and "scale" not in raw["data"]:  # made before data.scale: one range
+        raw["data"]["scale"] = "global"
+    return parse_run_config(raw)
 
 
 def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | None = None) -> Path:
@@ -405,7 +411,7 @@ def test_metrics(model, train: Dataset, test: Dataset, *, split: str = "test", s
         "squared_error_per_sample": float(squared_error_per_sample(model, test.x).mean()),
     }
     code_size = getattr(model.config, "code_size", None)
-    if code_size is None:  # a convolutional code without a dense layer: its feature map's size
+    if code_size is None and hasattr(model.config, "code_size"):  # conv without a dense code: its feature map
         code_size = getattr(model, "code_size", None)
     features = train.x[0].numel()
     if isinstance(code_size, int) and code_size < features:

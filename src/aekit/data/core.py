@@ -113,8 +113,10 @@ def class_indices(train: Dataset, *others: Dataset) -> list[Dataset]:
     return out
 
 
-SCALES = ("auto", "minmax", "column", "none")  # minmax: one range for all values; column: a range per column
-SPREAD = 0.1  # "auto" scales columns one by one when the median column range is under this share of the widest
+# auto: see unit_map and _column_ranges; global: auto with one range for every table (how runs before
+# 2026-12-03 read their data); minmax: one min-max range for all values; column: a range per column
+SCALES = ("auto", "global", "minmax", "column", "none")
+SPREAD = 0.1  # "auto" scales columns one by one when the median column range is under this share of the whole range
 
 
 def is_integral(dtype: np.dtype) -> bool:
@@ -127,7 +129,7 @@ def check_scalable(array: np.ndarray, *, name: str, scale: str) -> None:
     if array.size == 0:
         raise DataError(f"{name}: the data set is empty")
     if scale not in SCALES:
-        raise DataError(f"{name}: scale {scale!r} is not allowed; choose auto, minmax, column or none")
+        raise DataError(f"{name}: scale {scale!r} is not allowed; choose one of: {', '.join(SCALES)}")
     if not (is_integral(array.dtype) or np.issubdtype(array.dtype, np.floating)):
         raise DataError(f"{name}: values must be real numbers, got dtype {array.dtype}")
 
@@ -135,16 +137,17 @@ def check_scalable(array: np.ndarray, *, name: str, scale: str) -> None:
 def unit_map(dtype: np.dtype, lo, hi, scale: str = "auto") -> tuple:
     """(offset, divisor) such that (x - offset) / divisor is in [0, 1] for data of `dtype` spanning [lo, hi].
 
-    scale "auto": integers are divided by 255 (or their maximum), floats already in [0, 1] are kept,
-    anything else is min-max scaled; "minmax" always min-max; "none" keeps every value. A constant
-    min-max range gives divisor inf, so every value becomes 0. lo and hi may be arrays of a range per
-    column (F,): each column is then min-max scaled, the map broadcasting over the columns.
+    scale "auto" (and "global"): integers are divided by 255 (or their maximum), floats already in [0, 1]
+    are kept, anything else is min-max scaled; "minmax" always min-max; "none" keeps every value. A
+    constant min-max range gives divisor inf, so every value becomes 0. lo and hi may be arrays of a
+    range per column (F,): each column is then min-max scaled, the map broadcasting over the columns; a
+    column constant in the training part is only shifted to 0 (divisor 1), so a test part's values in it keep their differences.
     """
     if np.ndim(lo):
-        return lo, np.where(hi > lo, hi - lo, np.inf)
+        return lo, np.where(hi > lo, hi - lo, 1.0)
     if scale == "none":
         return 0.0, 1.0
-    if scale == "auto" and lo >= 0:
+    if scale in ("auto", "global") and lo >= 0:
         if is_integral(dtype):
             return 0.0, 255.0 if dtype == np.uint8 or 1 < hi <= 255 else max(hi, 1.0)
         if hi <= 1:
@@ -167,19 +170,20 @@ def _finite_float32(array: np.ndarray, name: str) -> np.ndarray:
 def _column_ranges(reference: np.ndarray, dtype: np.dtype, scale: str) -> tuple[np.ndarray, np.ndarray] | None:
     """Each column's (min, max) when `reference` is scaled column by column, else None.
 
-    Always for scale "column"; for "auto", tabular floats (N, features) that "auto" would min-max
-    and whose columns' ranges differ widely (the median range of the non-constant columns under
-    SPREAD of the widest): one range would shrink the narrow columns to nothing. Pixels keep one range.
+    Always for scale "column"; for "auto", tables (N, features) of floats or integers other than
+    uint8 whose columns' ranges are narrow against the range of the whole table (the median range of
+    the non-constant columns under SPREAD of it, whether the columns differ in width or in level): one
+    range would shrink the narrow columns to nothing. Pixels, whose columns share one range, keep it.
     """
-    if scale not in ("auto", "column") or (scale == "auto" and (reference.ndim != 2 or is_integral(dtype))):
+    if scale not in ("auto", "column") or (scale == "auto" and (reference.ndim != 2 or dtype in (np.uint8, np.bool_))):
         return None
     lo, hi = reference.min(axis=0).astype(np.float64), reference.max(axis=0).astype(np.float64)  # (F,) each
     if scale == "column":
         return lo, hi
     spans = (hi - lo)[hi > lo]
-    if (lo.min() >= 0 and hi.max() <= 1) or not len(spans):  # floats in [0, 1] are kept; constant data is one range
+    if (lo.min() >= 0 and hi.max() <= 1) or not len(spans):  # values in [0, 1] are kept; constant data is one range
         return None
-    return (lo, hi) if np.median(spans) < SPREAD * spans.max() else None
+    return (lo, hi) if np.median(spans) < SPREAD * (hi.max() - lo.min()) else None
 
 
 def scale_to_unit(

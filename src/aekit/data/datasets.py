@@ -39,7 +39,7 @@ def load_dataset(
     """Load data set `name` (or a user's file or folder path), split 'train' or 'test'.
 
     layout: how a user's 4-D image arrays are stored, "auto", "nchw" or "nhwc" (files.to_nchw).
-    scale: how a user's values are brought to [0, 1], "auto", "minmax", "column" or "none" (core.unit_scaled).
+    scale: how a user's values are brought to [0, 1], one of core.SCALES (core.unit_scaled).
     """
     if split not in SPLITS:
         raise ConfigError(f"split {split!r} is not allowed; choose one of: {', '.join(SPLITS)}")
@@ -49,7 +49,7 @@ def load_dataset(
         data.source = str(path.resolve())  # found from anywhere, as config.yaml records it
         return data
     entry = dataset_entry(name)
-    if scale != "auto":
+    if scale not in ("auto", "global"):
         raise ConfigError(f"data.scale: {scale!r} applies to a file of your own; {name} comes in [0, 1] already")
     folder = Path(root) if root is not None else data_dir()
     data = entry.loader(split, folder)

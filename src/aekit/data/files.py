@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import warnings
 import zipfile
 import zlib
@@ -128,7 +129,7 @@ def _npz_samples(arrays: dict[str, np.ndarray], path: Path) -> str:
     that is neither a test part nor labels), once every array is known to be read."""
     names = sorted(arrays)
     found = f"found: {', '.join(names)}"
-    if len(names) == 1 and names[0] not in NPZ_NAMES:
+    if len(names) == 1 and names[0] not in NPZ_NAMES and not re.search("test|val", names[0], re.IGNORECASE):
         return names[0]  # one array of another name (np.savez's arr_0): unlabelled samples
     unknown = [k for k in names if k not in NPZ_NAMES]
     if unknown:
@@ -182,20 +183,20 @@ def _csv_labels(values: np.ndarray, path: Path, column: str) -> tuple[np.ndarray
     """Whole numbers as labels; names ("cat", "dog") as classes, sorted names -> 0..K-1 (as
     scikit-learn's LabelEncoder), with the names returned."""
     values = np.char.strip(values)
-    why = f"column {column!r}, read as labels: columns named {', '.join(LABEL_COLUMNS[:-1])} or {LABEL_COLUMNS[-1]} are"
+    why = f"columns named {', '.join(LABEL_COLUMNS[:-1])} or {LABEL_COLUMNS[-1]} are read as labels"
     if (values == "").any():
-        raise DataError(f"{path}: {int((values == '').sum())} labels are empty ({why}); fill them in or drop "
-                        "those rows")
+        raise DataError(f"{path}: {int((values == '').sum())} empty label(s) in column {column!r}; fill them in or "
+                        f"drop those rows ({why})")
     try:
         numbers = values.astype(np.float64)
     except ValueError:  # names: classes
         classes, y = np.unique(values, return_inverse=True)
         return y.astype(np.int64), classes.tolist()
-    with np.errstate(invalid="ignore"):  # inf % 1 is NaN: not whole
-        fractional = ~(np.mod(numbers, 1) == 0)
+    with np.errstate(invalid="ignore"):  # inf % 1 is NaN: not whole; beyond int64 is no class index
+        fractional = ~(np.mod(numbers, 1) == 0) | (np.abs(numbers) > 2**62)
     if fractional.any():
-        raise DataError(f"{path}: labels must be integers, got float64 ({str(values[fractional][0])!r} in {why}); "
-                        "rename the column to use it as a feature, or give whole numbers or class names")
+        raise DataError(f"{path}: labels must be integers, got {str(values[fractional][0])!r} in column {column!r}; "
+                        f"rename the column to use it as a feature, or give whole numbers or class names ({why})")
     return numbers.astype(np.int64), None
 
 
@@ -235,7 +236,8 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> Data
                 try:
                     float(value)
                 except ValueError:
-                    return DataError(f"{path}: every value must be a number (line {reader.line_num}: {value[:20]!r})")
+                    return DataError(f"{path}: every value must be a number (line {reader.line_num}: {value[:20]!r}); a "
+                                     f"column of class names is read as labels when named {' or '.join(LABEL_COLUMNS)}")
     return DataError(f"{path} is not a readable numeric CSV file")
 
 

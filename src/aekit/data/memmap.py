@@ -65,9 +65,9 @@ class MemmapArray:
         check_scalable(array, name=name, scale=scale)
         if scale == "column":
             raise DataError(f"{name}: scale 'column' is not supported for a memory-mapped array (scaled by one "
-                            "range as it is read); scale its columns before saving it, or use auto, minmax or none")
-        if scale == "none" or (scale == "auto" and array.dtype == np.uint8):  # known without a pass
-            return cls(array, divisor=255.0 if scale == "auto" else 1.0)
+                            "range as it is read); scale its columns before saving it, or use auto, global, minmax or none")
+        if scale == "none" or (scale in ("auto", "global") and array.dtype == np.uint8):  # known without a pass
+            return cls(array, divisor=1.0 if scale == "none" else 255.0)
         integer = is_integral(array.dtype)
         lo, hi = math.inf, -math.inf
         rows, reader = chunk_rows(math.prod(array.shape[1:]) * array.dtype.itemsize), RowFile.of(array)

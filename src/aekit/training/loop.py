@@ -648,6 +648,7 @@ class Trainer:
         """Train on `data` and `val_data` as `check` returns them."""
         cfg, model = self.config, self.model
         x, y = data
+        self.mixed = self._mixed_parts(y)  # as `check` found it
         prev_deterministic = torch.are_deterministic_algorithms_enabled()
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
