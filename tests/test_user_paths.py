@@ -348,7 +348,7 @@ def test_small_errors_keep_their_digits_and_conv_codes_meet_pca(tmp_path, capsys
 
     shown = format_metrics({"split": "test", "n": 5, "squared_error_per_sample": 8.48e-8,
                             "pca_code_size": 3, "pca_squared_error_per_sample": 8.65e-8})
-    assert "8.480e-08" in shown and "8.650e-08" in shown
+    assert "8.48e-08" in shown and "8.65e-08" in shown
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "img.npz", x_train=rng.random((40, 8, 8)), x_test=rng.random((10, 8, 8)))
     args = [f"data.name={tmp_path / 'img.npz'}", "model.name=conv", "model.channels=[2]"]
@@ -419,3 +419,19 @@ def test_a_run_records_how_auto_read_its_file_and_old_runs_read_it_with_one_rang
     vq = aekit.create_model("vq-vae", input_shape=(7,), hidden=[8], positions=2, embedding_dim=2, codebook_size=4)
     data = aekit.data.Dataset(torch.rand(20, 7), None, "d")
     assert "pca_code_size" not in test_metrics(vq, data, data)  # discrete codes: no PCA of their size
+
+
+def test_a_split_holds_out_its_share_when_labels_take_many_values():
+    rng = np.random.default_rng(0)
+    y = torch.from_numpy(rng.integers(25, 346, 442))  # a regression target of whole numbers, read as ~200 classes
+    data = aekit.data.Dataset(torch.rand(442, 10), y, "diabetes")
+    train, val = data.split(0.1, seed=0)
+    assert len(val) == 44 and len(train) == 398  # per-class rounding alone held out 2
+    mnist = aekit.data.load_dataset("mnist-mini")
+    assert abs(len(mnist.split(0.1, seed=0)[1]) - 1000) <= 5  # few big classes: stratified as before
+
+
+def test_pretrain_mnist_prints_a_headline_with_quiet(tmp_path, capsys):
+    assert main(["experiment", "run", "pretrain-mnist", "--tiny", "--quiet", "--out", str(tmp_path)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("mnist-mini, ") and "labels, test error: " in first

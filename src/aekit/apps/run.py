@@ -533,12 +533,12 @@ def evaluate_run(
 
 def format_metrics(metrics: dict[str, Any]) -> str:
     note = " (no test split and data.val_fraction is 0: these are samples it was trained on)" if metrics["split"] == "train" else ""
-    def error(value: float) -> str:  # small errors (well-fitted tables) keep their digits: 8.48e-08, not 0.000
-        return f"{value:.3f}" if value == 0 or abs(value) >= 0.01 else f"{value:.3e}"
+    def error(value: float) -> str:  # errors below 1 (tables) keep 4 digits: 0.08012, 8.48e-08, not 0.080 or 0.000
+        return f"{value:.3f}" if abs(value) >= 1 else f"{value:.4g}"
 
     lines = [f"{metrics['split']} set, {metrics['n']} samples{note}"]
     if metrics.get("scaling") == "per column":
-        lines.append("  inputs: each column scaled to [0, 1] by its training range (data.scale=minmax: one range for all)")
+        lines.append("  inputs: each column scaled to [0, 1] by its training range (data.scale=global or minmax: one range)")
     lines.append(f"  squared error per sample (autoencoder): {error(metrics['squared_error_per_sample'])}")
     if "pca_squared_error_per_sample" in metrics:
         lines.append(

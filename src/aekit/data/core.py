@@ -74,6 +74,10 @@ class Dataset:
         for label in np.unique(y):
             members = rng.permutation(np.flatnonzero(y == label))
             val_mask[members[: int(round(len(members) * val_fraction))]] = True
+        target = int(round(n * val_fraction))
+        short = target - int(val_mask.sum())
+        if short > max(1, target // 10):  # many tiny classes (a regression target read as labels) round to none
+            val_mask[rng.choice(np.flatnonzero(~val_mask), short, replace=False)] = True
         if val_mask.all() or not val_mask.any():
             raise DataError(f"{self.name}: {n} samples are too few to split with val_fraction {val_fraction}")
         return self.subset(np.flatnonzero(~val_mask)), self.subset(np.flatnonzero(val_mask))

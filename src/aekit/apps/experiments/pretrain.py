@@ -306,6 +306,9 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         results.update(pretrained_error_all_labels=all_error, target_all_labels_met=all_error <= 1.5)
         notes.append(f"Pretrained + fine-tuned with all labels: {all_error:.2f}% (target <= 1.5%).")
     results["tables"] = [error_table("pretrain-mnist: test error %", rows, LABELS, notes)]
+    fewest = min(counts)  # the headline (`--quiet` prints it): the fewest labels, where pretraining should help most
+    results["summary"] = f"{cfg.data.name}, {fewest} labels, test error: " + ", ".join(
+        f"{m} {mean_of[(m, fewest)]:.2f}%" for m in s.methods)
     plot_error_vs_labels(run_dir / "error_vs_labels.png", rows, labels=LABELS,
                          title=f"MNIST, sigmoid net {net}: test error against labels")
     return results
