@@ -182,3 +182,18 @@ def test_classifier_string_labels_and_clone(digits):
     fitted = clf.fit(x[:300], names[y[:300]])
     assert set(fitted.predict(x[:50])) <= set(names)
     assert not hasattr(clone(fitted), "model_")
+
+
+def test_the_auto_model_starts_at_pca_and_does_not_end_above_it():
+    from sklearn.datasets import load_wine
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    x = StandardScaler().fit_transform(load_wine().data).astype(np.float32)
+    train, test = x[:-40], x[-40:]
+    pca = PCA(4).fit(train)
+    pca_error = ((pca.inverse_transform(pca.transform(test)) - test) ** 2).sum(1).mean()
+    est = AutoencoderTransformer(model="auto", model_params={"code_size": 4}, epochs=3, random_state=0).fit(train)
+    assert est.model_.config.linear_path and est.model_.config.recon_loss == "mse"
+    error = ((est.inverse_transform(est.transform(test)) - test) ** 2).sum(1).mean()
+    assert error < 1.02 * pca_error  # a plain dense model of the same size: about 3x PCA's error after 3 epochs

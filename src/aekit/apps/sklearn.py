@@ -43,6 +43,7 @@ from ..models.base import flatten
 from ..models.classifier import EncoderClassifier
 from ..registry import create_model, list_models, model_entry
 from ..training.loop import TrainConfig, fit
+from .run import AUTO, auto_model
 
 _FLOATS = [np.float32, np.float64]  # ints and bools are converted to float32
 
@@ -78,9 +79,10 @@ def _fit_options(est, seed: int, **changes: Any) -> dict[str, Any]:
             "seed": seed, "device": est.device, "progress": est.verbose, **changes}
 
 
-def _model_keys(est, x: Tensor) -> tuple[dict[str, Any], tuple[int, ...]]:
-    """(config keys, input shape) of `est.model` for flat samples `x` (N, D): `model_params` with
-    `input_shape` checked against D, and MSE on linear outputs for data outside [0, 1]."""
+def _model_keys(est, x: Tensor) -> tuple[str, dict[str, Any], tuple[int, ...]]:
+    """(model name, config keys, input shape) of `est.model` for flat samples `x` (N, D): `model_params`
+    with `input_shape` checked against D, and MSE on linear outputs for data outside [0, 1]. "auto" is
+    `aekit train`'s default: a dense model sized from the data and started at PCA's solution (run.auto_model)."""
     params = dict(est.model_params or {})
     shape = coerce(params.pop("input_shape", (x.shape[1],)), tuple[int, ...], "model_params.input_shape")
     if math.prod(shape) != x.shape[1]:
@@ -88,12 +90,16 @@ def _model_keys(est, x: Tensor) -> tuple[dict[str, Any], tuple[int, ...]]:
             f"model_params.input_shape {shape} holds {math.prod(shape)} values but X has "
             f"{x.shape[1]} features; give a shape whose product is {x.shape[1]}"
         )
-    keys = model_entry(est.model).cls.Config.__dataclass_fields__
+    name = est.model
+    if name == AUTO:
+        params = auto_model(params, shape)  # the keys it chose, then the user's
+        name = params.pop("name")
+    keys = model_entry(name).cls.Config.__dataclass_fields__
     if "recon_loss" in keys and "recon_loss" not in params and (x.min() < 0 or x.max() > 1):
         params["recon_loss"] = "mse"  # bce needs targets in [0, 1]; see the module docstring
         if "output_activation" in keys:
             params.setdefault("output_activation", "linear")
-    return params, shape
+    return name, params, shape
 
 
 def _classes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -109,10 +115,10 @@ def _classes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _train_autoencoder(est, x: Tensor, seed: int) -> dict[str, list[float]]:
     """Build `est.model` for flat samples `x` (N, D) and train it: sets `est`'s model_, input_shape_
     and recon_loss_ once training has succeeded (a failed fit leaves it unfitted), returns the history."""
-    params, shape = _model_keys(est, x)
+    name, params, shape = _model_keys(est, x)
     with torch.random.fork_rng():  # leave the caller's global RNG as it was
         torch.manual_seed(seed)
-        model = create_model(est.model, input_shape=shape, **params)
+        model = create_model(name, input_shape=shape, **params)
         with _name_the_estimator_parameter("autoencoder training", "lr"):
             history = fit(model, x.reshape(-1, *shape), **_fit_options(est, seed))
     est.model_, est.input_shape_, est.recon_loss_ = model, shape, model.config.recon_loss
@@ -165,11 +171,12 @@ class _PredictsClasses:
 class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Learn an autoencoder on X; `transform` gives codes, `inverse_transform` decodes them.
 
-    model: a registered model name (`aekit.list_models()`); model_params: its config keys
-    (e.g. `{"hidden": [256, 64], "code_size": 16}`; `input_shape` defaults to `(n_features,)`,
-    give e.g. `(1, 8, 8)` to feed flat image rows to a convolutional model). The other
-    parameters are `aekit.fit` options. `score` is the negative mean squared reconstruction error
-    per feature (higher is better, as GridSearchCV expects).
+    model: a registered model name (`aekit.list_models()`), or "auto", `aekit train`'s default: a
+    dense model sized from the data and started at PCA's solution, trained with MSE on linear outputs
+    (in short fits it beats PCA where a plain "dense" may not); model_params: its config keys (e.g. `{"hidden": [256, 64], "code_size": 16}`; `input_shape`
+    defaults to `(n_features,)`, give e.g. `(1, 8, 8)` to feed flat image rows to a convolutional
+    model). The other parameters are `aekit.fit` options. `score` is the negative mean squared
+    reconstruction error per feature (higher is better, as GridSearchCV expects).
     """
 
     model: str = "dense"
@@ -346,9 +353,9 @@ class SemiSupervisedClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator)
         """The model for flat samples `x` (N, D), with MSE reconstruction for data outside [0, 1]."""
         if "n_classes" in (self.model_params or {}):
             raise ConfigError(f"model_params.n_classes: set from y ({len(self.classes_)} classes); leave it out")
-        params, shape = _model_keys(self, x)
+        name, params, shape = _model_keys(self, x)
         self.input_shape_ = shape
-        return create_model(self.model, input_shape=shape, n_classes=len(self.classes_), **params)
+        return create_model(name, input_shape=shape, n_classes=len(self.classes_), **params)
 
     def score(self, X, y, sample_weight=None) -> float:
         """Accuracy on the samples whose label is not -1 (the labelled ones)."""
