@@ -79,7 +79,6 @@ class OutputConfig:
     name: str | None = None  # run folder name; default <model>-<data>-<time>
 
 
-
 @dataclass(frozen=True, kw_only=True)
 class RunConfig:
     model: dict[str, Any]  # `name` plus that model's keys (`aekit models` lists them)
@@ -121,8 +120,8 @@ def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...]) -> dict[str
     """The concrete model for `model.name: auto`, chosen from one sample's shape; other keys kept.
 
     A dense autoencoder with two ELU hidden layers (the first about half the input size, 256 to 1024
-    units wide, the second half the first), a code of 32 (half the features for fewer than 64), a linear path started at PCA's solution
-    (`linear_path`), trained with MSE on linear outputs: it starts at PCA's error and, with
+    units wide, the second half the first), a code of 32 (half the features for fewer than 64) and a
+    linear path started at PCA's solution (`linear_path`), trained with MSE on linear outputs: it starts at PCA's error and, with
     restore_best, cannot end above it on the validation data. Images of every size and colour take
     the same model, flattened: in short CPU budgets this beat the convolutional models here, which
     need many epochs before they pass PCA (docs/EXPERIMENTS.md).

@@ -173,10 +173,11 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
 
     model: a registered model name (`aekit.list_models()`), or "auto", `aekit train`'s default: a
     dense model sized from the data and started at PCA's solution, trained with MSE on linear outputs
-    (in short fits it beats PCA where a plain "dense" may not); model_params: its config keys (e.g. `{"hidden": [256, 64], "code_size": 16}`; `input_shape`
-    defaults to `(n_features,)`, give e.g. `(1, 8, 8)` to feed flat image rows to a convolutional
-    model). The other parameters are `aekit.fit` options. `score` is the negative mean squared
-    reconstruction error per feature (higher is better, as GridSearchCV expects).
+    (in short fits it beats PCA where a plain "dense" may not); model_params: its config keys (e.g.
+    `{"hidden": [256, 64], "code_size": 16}`; `input_shape` defaults to `(n_features,)`, give e.g.
+    `(1, 8, 8)` to feed flat image rows to a convolutional model). The other parameters are
+    `aekit.fit` options. `score` is the negative mean squared reconstruction error per feature
+    (higher is better, as GridSearchCV expects).
     """
 
     model: str = "dense"

@@ -145,7 +145,8 @@ def unit_map(dtype: np.dtype, lo, hi, scale: str = "auto") -> tuple:
     are kept, anything else is min-max scaled; "minmax" always min-max; "none" keeps every value. A
     constant min-max range gives divisor inf, so every value becomes 0. lo and hi may be arrays of a
     range per column (F,): each column is then min-max scaled, the map broadcasting over the columns; a
-    column constant in the training part is only shifted to 0 (divisor 1), so a test part's values in it keep their differences.
+    column constant in the training part is only shifted to 0 (divisor 1), so a test part's values in
+    it keep their differences.
     """
     if np.ndim(lo):
         return lo, np.where(hi > lo, hi - lo, 1.0)
@@ -194,7 +195,7 @@ def scale_to_unit(
     array: np.ndarray, *, name: str, scale: str = "auto", like: np.ndarray | None = None
 ) -> np.ndarray:
     """float32 in [0, 1] by `unit_map` (integers / 255 or their max; floats outside [0, 1] min-max,
-    column by column where the columns' ranges differ widely). See `unit_scaled`."""
+    column by column for tables whose columns are narrow against the whole range). See `unit_scaled`."""
     return unit_scaled(array, name=name, scale=scale, like=like)[0]
 
 
