@@ -61,7 +61,7 @@ def test_init_does_no_work_and_fit_sets_underscore_attributes(digits):
     assert est.n_features_in_ == 64
     assert est.model_.config.input_shape == (64,)
     assert len(est.history_["train_loss"]) == 2
-    assert est.recon_loss_ == "bce"
+    assert est.model == "auto" and est.recon_loss_ == "mse" and est.model_.config.linear_path  # the default
     z = est.transform(x[:10])
     assert z.shape == (10, 4) and z.dtype == np.float32
     assert est.inverse_transform(z).shape == (10, 64)
@@ -76,13 +76,22 @@ def test_a_failed_fit_leaves_the_estimator_unfitted(digits):
     assert not hasattr(est, "model_") and not hasattr(est, "recon_loss_")
 
 
-def test_data_outside_unit_interval_switches_to_mse_but_explicit_bce_refuses(digits):
+def test_a_named_model_switches_to_mse_outside_unit_interval_but_explicit_bce_refuses(digits):
     x, _ = digits
+    assert AutoencoderTransformer("dense", SMALL, epochs=1).fit(x[:100]).recon_loss_ == "bce"  # inside [0, 1]
     raw = x[:200] * 16.0  # the original 0..16 pixel counts
-    est = AutoencoderTransformer(model_params=SMALL, epochs=1, random_state=0).fit(raw)
+    est = AutoencoderTransformer("dense", SMALL, epochs=1, random_state=0).fit(raw)
     assert est.recon_loss_ == "mse" and est.model_.config.output_activation == "linear"
     with pytest.raises(aekit.DataError, match=r"'bce' needs data in \[0, 1\].*use recon_loss 'mse'"):
-        AutoencoderTransformer(model_params={**SMALL, "recon_loss": "bce"}, epochs=1).fit(raw)
+        AutoencoderTransformer("dense", {**SMALL, "recon_loss": "bce"}, epochs=1).fit(raw)
+
+
+def test_auto_with_a_code_as_large_as_the_input_leaves_out_the_pca_start():
+    x = np.random.default_rng(0).normal(size=(60, 3)).astype(np.float32)
+    est = AutoencoderTransformer(model_params={"code_size": 4}, epochs=1).fit(x)
+    assert not est.model_.config.linear_path and est.transform(x).shape == (60, 4)
+    with pytest.raises(aekit.DataError, match=r"1 feature\(s\)"):
+        AutoencoderTransformer(epochs=1).fit(x[:, :1])
 
 
 def test_same_random_state_same_codes_and_global_rng_untouched(digits):

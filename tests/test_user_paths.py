@@ -340,7 +340,7 @@ def test_the_default_model_fits_tables_of_few_columns(tmp_path, capsys):
     assert "(PCA-5)" in capsys.readouterr().out
     np.save(tmp_path / "one.npy", rng.random((60, 1)).astype(np.float32))
     assert _train(tmp_path, f"data.name={tmp_path / 'one.npy'}") == 2
-    assert "the samples have 1 feature: nothing to compress" in capsys.readouterr().err
+    assert "the samples have 1 feature(s): nothing to compress" in capsys.readouterr().err
 
 
 def test_small_errors_keep_their_digits_and_conv_codes_meet_pca(tmp_path, capsys):

@@ -18,6 +18,7 @@ import dataclasses
 import itertools
 import json
 import math
+import numbers
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -122,16 +123,19 @@ def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...]) -> dict[str
     A dense autoencoder with two ELU hidden layers (the first about half the input size, 256 to 1024
     units wide, the second half the first), a code of 32 (half the features for fewer than 64) and a
     linear path started at PCA's solution (`linear_path`), trained with MSE on linear outputs: it starts at PCA's error and, with
-    restore_best, cannot end above it on the validation data. Images of every size and colour take
+    restore_best, cannot end above it on the validation data. A code_size given as large as the input
+    leaves out the linear path (PCA of that size is exact; there is nothing to start at). Images of every size and colour take
     the same model, flattened: in short CPU budgets this beat the convolutional models here, which
     need many epochs before they pass PCA (docs/EXPERIMENTS.md).
     """
     dim = math.prod(sample_shape)
     if dim < 2:
-        raise DataError(f"the samples have {dim} feature: nothing to compress into a smaller code; give samples of "
-                        "several features (for a series, windows of it, one a row)")
+        raise DataError(f"the samples have {dim} feature(s): nothing to compress into a smaller code; give samples "
+                        "of several features (for a series, windows of it, one a row)")
     first = min(1024, max(256, 2 ** math.ceil(math.log2(max(dim // 2, 1)))))
-    chosen = {"hidden": [first, first // 2], "code_size": min(32, dim // 2), "activation": "elu", "linear_path": True,
+    code = model.get("code_size", min(32, dim // 2))
+    undercomplete = not isinstance(code, numbers.Real) or code < dim  # a bad value is refused by the model's config
+    chosen = {"hidden": [first, first // 2], "code_size": code, "activation": "elu", "linear_path": undercomplete,
               "output_activation": "linear", "recon_loss": "mse"}
     return {"name": AUTO_MODEL, **chosen, **{k: v for k, v in model.items() if k != "name"}}
 

@@ -36,7 +36,7 @@ def principal_components(x, k: int, *, seed: int = 0) -> tuple[np.ndarray, np.nd
 
     n = len(x)
     if n < k:
-        raise DataError(f"PCA with {k} components needs at least {k} samples, got {n}; use a smaller code_size")
+        raise DataError(f"PCA with {k} components needs at least {k} samples, got {n} sample{'s' * (n != 1)}; use a smaller code_size")
     if n > PCA_SAMPLES:
         rows = np.sort(np.random.default_rng(seed).choice(n, PCA_SAMPLES, replace=False))
         x = x[rows] if isinstance(x, np.ndarray) else x[torch.from_numpy(rows)]  # memmaps read only these
