@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+import yaml
 
 import aekit
 from aekit.training import checkpoint as ckpt
@@ -96,6 +97,8 @@ def test_resume_ends_with_the_same_weights(augment, real_batch, tmp_path):
     history = aekit.fit(resumed, x, val, epochs=4, run_dir=tmp_path, resume=True, **common)
     assert weights_equal(resumed, straight)
     assert history["epoch"] == [1, 2, 3, 4]
+    # config.yaml records the new length, so the folder reproduces what was trained
+    assert yaml.safe_load((tmp_path / ckpt.CONFIG_FILE).read_text())["train"]["epochs"] == 4
 
 
 def test_resume_refuses_another_model(real_batch, tmp_path):

@@ -366,7 +366,7 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
     splits = load_splits(cfg)
     model = build_checked(cfg, splits)
     target = cfg.train.epochs if epochs is None else epochs
-    history = run_dir / "history.json"  # written beside every checkpoint; small, unlike the checkpoint
+    history = run_dir / ckpt.HISTORY_FILE  # small, unlike the checkpoint
     done = len(json.loads(history.read_text()).get("epoch", [])) if history.is_file() else 0
     if epochs is not None:
         if cfg.train.time_budget is not None:
@@ -374,11 +374,6 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
                               "for a number of epochs; resume it without --epochs")
         if epochs < 1:
             raise ConfigError(f"--epochs: must be >= 1 (the run's total number of epochs), got {epochs}")
-        # config.yaml keeps reproducing the run: it changes only when training goes on to a new length
-        if done < epochs != cfg.train.epochs and distributed.is_main():
-            raw = yaml.safe_load((run_dir / CONFIG_FILE).read_text())
-            raw["train"]["epochs"] = epochs
-            ckpt.atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(raw, sort_keys=False))
     if done >= target and cfg.train.time_budget is None and distributed.is_main():
         print(f"{run_dir} has already trained {done} epochs (target {target}): nothing to continue; "
               f"`aekit resume {run_dir} --epochs N` with N > {done} trains longer. Evaluating it again.")

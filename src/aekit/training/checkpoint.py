@@ -31,6 +31,7 @@ MODEL_FILE = "model.safetensors"
 CHECKPOINT_FILE = "checkpoint.safetensors"
 BEST_FILE = "best.safetensors"  # with train.restore_best: the best weights so far
 CONFIG_FILE = "config.yaml"  # the run's config: what `aekit evaluate|resume|report` read
+HISTORY_FILE = "history.json"  # every logged value, written beside every checkpoint
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -188,10 +189,23 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
 
 
 def write_run_config(folder: Path, model, train_config, *, data: str | None) -> None:
-    """config.yaml for a folder that `fit` trains into, unless it has one: the model, the training
-    keys and the data's source (None for arrays), so every `aekit` command that takes a run folder
-    works on it."""
-    if (folder / CONFIG_FILE).is_file():  # `aekit train` wrote the whole config already
+    """config.yaml for a folder that `fit` trains an autoencoder into: the model, the training keys and
+    the data's source (None for arrays), so every `aekit` command that takes a run folder works on it.
+
+    One that is there (`aekit train` wrote the whole config, or an earlier `fit`) is kept, except that
+    training on to a new number of epochs (a resume with another `epochs`) records it, so the folder
+    keeps reproducing the run."""
+    path = folder / CONFIG_FILE
+    if path.is_file():
+        raw = yaml.safe_load(path.read_text())
+        train = raw.get("train") if isinstance(raw, dict) else None
+        history = folder / HISTORY_FILE
+        done = len(json.loads(history.read_text()).get("epoch", [])) if history.is_file() else 0
+        if isinstance(train, dict) and train_config.time_budget is None and done < train_config.epochs != train.get("epochs"):
+            train["epochs"] = train_config.epochs
+            atomic_write_text(path, yaml.safe_dump(raw, sort_keys=False))
+        return
+    if model is None:
         return
     config = {
         "model": {"name": model.name, **to_dict(model.config)},

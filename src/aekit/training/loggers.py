@@ -30,7 +30,7 @@ from ..config import to_dict
 from ..data.batches import map_batches
 from ..errors import ConfigError
 from .callbacks import Callback
-from .checkpoint import CHECKPOINT_FILE, CONFIG_FILE, MODEL_FILE
+from .checkpoint import CHECKPOINT_FILE, CONFIG_FILE, HISTORY_FILE, MODEL_FILE
 
 if TYPE_CHECKING:
     from .loop import Trainer
@@ -270,7 +270,7 @@ class MLflowLogger(Logger):
 
     def finish(self, trainer: Trainer) -> None:
         if self.run_dir is not None:
-            for name in (MODEL_FILE, CHECKPOINT_FILE, CONFIG_FILE, "history.json"):
+            for name in (MODEL_FILE, CHECKPOINT_FILE, CONFIG_FILE, HISTORY_FILE):
                 if (self.run_dir / name).is_file():
                     self.client.log_artifact(self.run_id, str(self.run_dir / name))
         x, _ = held_out(trainer, IMAGE_SAMPLES)

@@ -378,7 +378,7 @@ class Trainer:
             "budget": self.budget.state_dict() if self.budget is not None else None,
         }
         ckpt.write(self.run_dir / ckpt.CHECKPOINT_FILE, tensors, meta)
-        ckpt.atomic_write_text(self.run_dir / "history.json", json.dumps(self.history, indent=1))
+        ckpt.atomic_write_text(self.run_dir / ckpt.HISTORY_FILE, json.dumps(self.history, indent=1))
 
     def load_checkpoint(self) -> None:
         assert self.run_dir is not None
@@ -765,6 +765,6 @@ def fit(
         if distributed.is_main():
             for stale in run_path.glob(".*.tmp"):  # left by a kill in the middle of a checkpoint write
                 stale.unlink(missing_ok=True)
-            if isinstance(model, Autoencoder):  # a run folder for `aekit evaluate|resume|report` too
-                ckpt.write_run_config(run_path, model, cfg, data=getattr(train, "source", None))
+            autoencoder = model if isinstance(model, Autoencoder) else None  # its folder serves `aekit` commands too
+            ckpt.write_run_config(run_path, autoencoder, cfg, data=getattr(train, "source", None))
     return trainer.fit(data, val_data, resume=resume)
