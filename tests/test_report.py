@@ -175,6 +175,17 @@ def test_cli_report(train_run, experiment_run, tmp_path, capsys):
     check_page(out.read_text())
 
 
+def test_cli_report_of_several_runs_rewrites_its_own_page_but_not_a_users_file(train_run, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    page = tmp_path / "report.html"
+    assert main(["report", str(train_run), str(train_run)]) == 0 and page.is_file()
+    assert main(["report", str(train_run), str(train_run)]) == 0  # its own page: written again
+    page.write_text("<html>the user's notes</html>")
+    assert main(["report", str(train_run), str(train_run)]) == 2
+    assert "aekit did not write it; give --output" in capsys.readouterr().err
+    assert page.read_text() == "<html>the user's notes</html>"
+
+
 @pytest.mark.parametrize("name", list_models())
 def test_latent_map_data_for_every_model(name, mnist_mini):
     """The report's latent map: positions, labels, PNG thumbnails and a decoded lattice, for every model."""

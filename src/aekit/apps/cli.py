@@ -196,10 +196,12 @@ def _cmd_experiment(args) -> None:
 
 
 def _cmd_report(args) -> None:
-    from .report import write_report
+    from .report import GENERATOR, write_report
 
     dirs = [Path(d) for d in args.run_dirs]
     output = Path(args.output) if args.output else (dirs[0] / "report.html" if len(dirs) == 1 else Path("report.html"))
+    if not args.output and output.is_file() and GENERATOR not in output.read_text(errors="replace")[:2000]:
+        raise ConfigError(f"report: {output} is there and aekit did not write it; give --output FILE.html for the report")
     print(f"wrote {write_report(dirs, output)}")
 
 

@@ -346,6 +346,9 @@ def _asset(name: str) -> str:
     return resources.files("aekit.apps").joinpath("templates", name).read_text()
 
 
+GENERATOR = '<meta name="generator" content="aekit">'  # in every page: a report aekit wrote may be rewritten
+
+
 def render_report(runs: Sequence[RunFolder], *, title: str = "aekit report") -> str:
     """The whole page as a string."""
     runs = list(runs)
@@ -356,6 +359,7 @@ def render_report(runs: Sequence[RunFolder], *, title: str = "aekit report") -> 
         seen.add(run.anchor)
     return _environment().get_template("report.html.j2").render(
         title=title,
+        generator=GENERATOR,
         written=time.strftime("%Y-%m-%d %H:%M"),
         version=__version__,
         summary=_summary_view(runs),
