@@ -167,7 +167,7 @@ CASES = [
     pytest.param(lambda t: train(torch.where(X > 0.9, float("inf"), X)), DataError,
                  r"the data contains NaN or infinite values", id="data-inf"),
     pytest.param(lambda t: train(X * 16), DataError,
-                 r"^recon_loss 'bce' needs data in \[0, 1\] but values span \[0, 16\]; scale the data or use recon_loss 'mse'",
+                 r"^recon_loss 'bce' needs data in \[0, 1\] but values span \[0, 16\]; use recon_loss 'mse', or give data in \[0, 1\]",
                  id="data-outside-unit-with-bce"),
     pytest.param(lambda t: train(X[:0]), DataError, r"^the data set is empty", id="data-empty"),
     pytest.param(lambda t: train((X * 255).to(torch.uint8)), DataError,

@@ -105,6 +105,11 @@ def test_a_bce_model_refuses_a_test_part_outside_unit_range_naming_it(tmp_path, 
     err = capsys.readouterr().err
     assert "test data (parts): recon_loss 'bce' needs data in [0, 1] but values span [-0." in err
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+    # scaled by the training part's range, it says so rather than asking for scaled data
+    np.savez(tmp_path / "raw.npz", x_train=RNG.random((40, 6)) * 5, x_test=RNG.random((10, 6)) * 6 - 0.5)
+    assert main(["train", "train.epochs=1", "train.progress=false", f"output.dir={tmp_path / 'runs'}",
+                 f"data.name={tmp_path / 'raw.npz'}", "model.name=dense", "model.code_size=2"]) == 2
+    assert "test data (raw, scaled by the training part's range): recon_loss 'bce'" in capsys.readouterr().err
 
 
 # --- 4. tabular columns on very different scales are scaled column by column ---------------------------

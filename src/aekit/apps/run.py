@@ -198,8 +198,9 @@ def check_splits(model, splits: tuple[Dataset, Dataset | None, Dataset | None]) 
             continue
         try:
             check_inputs(model, data.x)
-        except DataError as err:
-            raise DataError(f"{what} data ({data.name}): {err}") from None
+        except DataError as err:  # a test part is scaled by its training part's range, so it may overshoot
+            how = ", scaled by the training part's range" if what == "test" and data.meta.get("scaling", "none") != "none" else ""
+            raise DataError(f"{what} data ({data.name}{how}): {err}") from None
         if data.sample_shape != splits[0].sample_shape:  # as many values is not enough: (8, 8) vs (64,)
             raise DataError(f"{what} data ({data.name}): samples of shape {list(data.sample_shape)}, but the "
                             f"training samples have shape {list(splits[0].sample_shape)}; save both parts alike")

@@ -201,7 +201,7 @@ def check_samples(x: Tensor, input_shape: tuple[int, ...], *, recon_loss: str | 
     if recon_loss == "bce" and (x.min() < 0 or x.max() > 1):
         raise DataError(
             f"recon_loss 'bce' needs data in [0, 1] but values span [{x.min().item():.3g}, "
-            f"{x.max().item():.3g}]; scale the data or use recon_loss 'mse'"
+            f"{x.max().item():.3g}]; use recon_loss 'mse', or give data in [0, 1]"
         )
 
 
