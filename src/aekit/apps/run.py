@@ -124,7 +124,8 @@ def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...]) -> dict[str
     units wide, the second half the first), a code of 32 (half the features for fewer than 64) and a
     linear path started at PCA's solution (`linear_path`), trained with MSE on linear outputs: it starts at PCA's error and, with
     restore_best, cannot end above it on the validation data. A code_size given as large as the input
-    leaves out the linear path (PCA of that size is exact; there is nothing to start at). Images of every size and colour take
+    leaves out the linear path (PCA of that size is exact: there is nothing to start at), and so does
+    recon_loss bce, given explicitly (it takes sigmoid outputs). Images of every size and colour take
     the same model, flattened: in short CPU budgets this beat the convolutional models here, which
     need many epochs before they pass PCA (docs/EXPERIMENTS.md).
     """
@@ -135,8 +136,9 @@ def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...]) -> dict[str
     first = min(1024, max(256, 2 ** math.ceil(math.log2(max(dim // 2, 1)))))
     code = model.get("code_size", min(32, dim // 2))
     undercomplete = not isinstance(code, numbers.Real) or code < dim  # a bad value is refused by the model's config
-    chosen = {"hidden": [first, first // 2], "code_size": code, "activation": "elu", "linear_path": undercomplete,
-              "output_activation": "linear", "recon_loss": "mse"}
+    bce = model.get("recon_loss") == "bce"  # asked for: sigmoid outputs, which PCA's linear start cannot give
+    chosen = {"hidden": [first, first // 2], "code_size": code, "activation": "elu", "linear_path": undercomplete and not bce,
+              "output_activation": "sigmoid" if bce else "linear", "recon_loss": "mse"}
     return {"name": AUTO_MODEL, **chosen, **{k: v for k, v in model.items() if k != "name"}}
 
 
@@ -198,8 +200,9 @@ def check_splits(model, splits: tuple[Dataset, Dataset | None, Dataset | None]) 
             continue
         try:
             check_inputs(model, data.x)
-        except DataError as err:  # a test part is scaled by its training part's range, so it may overshoot
-            how = ", scaled by the training part's range" if what == "test" and data.meta.get("scaling", "none") != "none" else ""
+        except DataError as err:  # a test part is scaled by its training part's range, so it may overshoot [0, 1]
+            overshoots = what == "test" and data.meta.get("scaling", "none") != "none" and "[0, 1]" in str(err)
+            how = ", scaled by the training part's range" if overshoots else ""
             raise DataError(f"{what} data ({data.name}{how}): {err}") from None
         if data.sample_shape != splits[0].sample_shape:  # as many values is not enough: (8, 8) vs (64,)
             raise DataError(f"{what} data ({data.name}): samples of shape {list(data.sample_shape)}, but the "
