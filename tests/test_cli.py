@@ -41,6 +41,19 @@ def test_train_with_overrides_writes_a_complete_run(config_file, tmp_path, capsy
     assert "squared error per sample (autoencoder)" in printed and "PCA-2" in printed
 
 
+def test_a_run_says_what_it_trains_before_the_first_epoch_unless_quiet(config_file, tmp_path, capsys):
+    out = tmp_path / "runs"
+    assert main(["train", str(config_file), f"output.dir={out}", "output.name=r", "train.progress=true"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("training dense (") and "on digits: 1,149 training samples, 288 validation, 360 test; " \
+        f"2 epochs -> {out / 'r'}" in lines[0], lines[0]
+    assert lines[1].startswith("epoch 1/2") and "evaluating ..." in lines
+    assert main(["resume", str(out / "r"), "--epochs", "3"]) == 0
+    assert capsys.readouterr().out.startswith("resuming dense (")
+    assert main(["train", str(config_file), f"output.dir={out}", "output.name=q", "train.progress=true", "--quiet"]) == 0
+    assert "training dense" not in capsys.readouterr().out
+
+
 def test_saved_config_reproduces_the_run(config_file, tmp_path):
     out = tmp_path / "runs"
     main(["train", str(config_file), f"output.dir={out}", "output.name=a"])

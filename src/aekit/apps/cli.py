@@ -96,10 +96,6 @@ def _cmd_demo(args) -> None:
         [f"output.dir={args.out}", *([f"train.epochs={args.epochs}"] if args.epochs is not None else []), *args.overrides],
     )
     cfg = run.parse_run_config(raw)
-    print(
-        f"aekit demo: training a {'-'.join(str(w) for w in [784, *cfg.model['hidden'], cfg.model['code_size']])} "
-        f"autoencoder on {cfg.data.name} for {cfg.train.epochs} epoch{'s' * (cfg.train.epochs != 1)}"
-    )
     start = time.perf_counter()
     run_dir = run.train(cfg, progress=False if args.quiet else None)
     print(f"trained in {time.perf_counter() - start:.0f}s")

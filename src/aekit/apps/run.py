@@ -327,19 +327,37 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
         raise
 
 
-def _fit_and_evaluate(cfg: RunConfig, model, splits, run_dir: Path, *, progress: bool | None, **options) -> Path:
+def _fit_and_evaluate(cfg: RunConfig, model, splits, run_dir: Path, *, progress: bool | None, resume: bool = False,
+                      **options) -> Path:
     """`fit` into `run_dir`, then the test metrics on rank 0 (the test NLL and sample quality take
-    minutes: `aekit evaluate` adds them). Ctrl-C carries the run folder, so the CLI can name it."""
+    minutes: `aekit evaluate` adds them). Ctrl-C carries the run folder, so the CLI can name it.
+    With progress on, a line says what is about to happen before each silent stretch (reading,
+    PCA's start, evaluating)."""
+    show = (cfg.train.progress if progress is None else progress) and distributed.is_main()
     if progress is not None:
         options["progress"] = progress
+    if show:
+        print(start_line(cfg, model, splits, run_dir, resume=resume), flush=True)
     try:
-        fit(model, splits[0], splits[1], config=cfg.train, run_dir=run_dir, **options)
+        fit(model, splits[0], splits[1], config=cfg.train, run_dir=run_dir, resume=resume, **options)
     except KeyboardInterrupt as err:
         err.run_dir = run_dir
         raise
     if distributed.is_main():
+        if show:
+            print("evaluating ...", flush=True)
         evaluate_run(run_dir, model=model, splits=splits, nll_samples=0, quality_samples=0)
     return run_dir
+
+
+def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = False) -> str:
+    """What a run is about to train, on what, for how long and where, in one line."""
+    parts = [f"{len(d):,} {what}" for what, d in zip(("training samples", "validation", "test"), splits) if d is not None]
+    epochs = cfg.train.epochs
+    length = f"{cfg.train.time_budget:g} s" if cfg.train.time_budget is not None else f"{epochs} epoch{'s' * (epochs != 1)}"
+    pca = ", from PCA's solution" if getattr(model.config, "linear_path", False) and not resume else ""
+    return (f"{'resuming' if resume else 'training'} {model.name} ({sum(p.numel() for p in model.parameters()):,} "
+            f"parameters{pca}) on {Path(cfg.data.name or '').name}: {', '.join(parts)}; {length} -> {run_dir}")
 
 
 def read_run(run_dir: str | Path) -> RunConfig:
