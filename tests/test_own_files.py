@@ -165,14 +165,17 @@ def test_scale_choices_column_minmax_and_none(tmp_path):
         load_path(path, scale="z")
 
 
-def test_memory_mapped_arrays_keep_one_range(tmp_path, monkeypatch):
-    monkeypatch.setattr(files, "MMAP_BYTES", 0)  # every .npy counts as large
+@pytest.mark.parametrize("scale", ["auto", "column", "global", "minmax"])
+def test_memory_mapped_arrays_are_scaled_as_a_loaded_array_is(tmp_path, monkeypatch, scale):
     path = tmp_path / "big.npy"
     np.save(path, tabular(40, np.random.default_rng(3)).astype(np.float32))
-    data = load_path(path)
-    assert data.meta["scaling"] == "one range" and type(data.x).__name__ == "MemmapArray"
-    with pytest.raises(DataError, match=r"big.npy: scale 'column' is not supported for a memory-mapped array"):
-        load_path(path, scale="column")
+    loaded = load_path(path, scale=scale)
+    monkeypatch.setattr(files, "MMAP_BYTES", 0)  # every .npy counts as large
+    mapped = load_path(path, scale=scale)
+    assert type(mapped.x).__name__ == "MemmapArray" and mapped.meta == loaded.meta
+    assert mapped.meta["scaling"] == ("per column" if scale in ("auto", "column") else "one range")
+    torch.testing.assert_close(mapped.x[:], loaded.x, rtol=0, atol=0)
+    torch.testing.assert_close(mapped.x.subset([3, 1]).reshape(2, 2, 4)[:], loaded.x[[3, 1]].reshape(2, 2, 4))
 
 
 # --- 5. CSV label columns ----------------------------------------------------------------------------------

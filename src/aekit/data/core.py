@@ -117,7 +117,7 @@ def class_indices(train: Dataset, *others: Dataset) -> list[Dataset]:
     return out
 
 
-# auto: see unit_map and _column_ranges; global: auto with one range for every table (how runs before
+# auto: see unit_map and per_column; global: auto with one range for every table (how runs before
 # 2026-12-03 read their data); minmax: one min-max range for all values; column: a range per column
 SCALES = ("auto", "global", "minmax", "column", "none")
 SPREAD = 0.1  # "auto" scales columns one by one when the median column range is under this share of the whole range
@@ -172,23 +172,23 @@ def _finite_float32(array: np.ndarray, name: str) -> np.ndarray:
     return out
 
 
-def _column_ranges(reference: np.ndarray, dtype: np.dtype, scale: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """Each column's (min, max) when `reference` is scaled column by column, else None.
+def may_scale_columns(dtype: np.dtype, ndim: int, scale: str) -> bool:
+    """Whether `scale` looks at each column's range for data of `dtype` with `ndim` dimensions: always
+    for "column"; for "auto", tables (N, features) of floats or integers other than uint8."""
+    return scale == "column" or (scale == "auto" and ndim == 2 and dtype not in (np.uint8, np.bool_))
 
-    Always for scale "column"; for "auto", tables (N, features) of floats or integers other than
-    uint8 whose columns' ranges are narrow against the range of the whole table (the median range of
-    the non-constant columns under SPREAD of it, whether the columns differ in width or in level): one
-    range would shrink the narrow columns to nothing. Pixels, whose columns share one range, keep it.
-    """
-    if scale not in ("auto", "column") or (scale == "auto" and (reference.ndim != 2 or dtype in (np.uint8, np.bool_))):
-        return None
-    lo, hi = reference.min(axis=0).astype(np.float64), reference.max(axis=0).astype(np.float64)  # (F,) each
+
+def per_column(lo: np.ndarray, hi: np.ndarray, scale: str) -> bool:
+    """Given each column's (min, max), whether to scale column by column: always for "column"; for
+    "auto" when the columns' ranges are narrow against the range of the whole table (the median range
+    of the non-constant columns under SPREAD of it, whether the columns differ in width or in level):
+    one range would shrink the narrow columns to nothing. Values already in [0, 1] are kept."""
     if scale == "column":
-        return lo, hi
+        return True
     spans = (hi - lo)[hi > lo]
-    if (lo.min() >= 0 and hi.max() <= 1) or not len(spans):  # values in [0, 1] are kept; constant data is one range
-        return None
-    return (lo, hi) if np.median(spans) < SPREAD * (hi.max() - lo.min()) else None
+    if (lo.min() >= 0 and hi.max() <= 1) or not len(spans):  # constant data is one range
+        return False
+    return bool(np.median(spans) < SPREAD * (hi.max() - lo.min()))
 
 
 def scale_to_unit(
@@ -215,7 +215,10 @@ def unit_scaled(
         check_scalable(like, name=f"{name}'s training part", scale=scale)
         reference = _finite_float32(like, f"{name}'s training part")
     dtype = (array if like is None else like).dtype
-    columns = _column_ranges(reference, dtype, scale)
+    columns = None
+    if may_scale_columns(dtype, reference.ndim, scale):
+        lo, hi = reference.min(axis=0).astype(np.float64), reference.max(axis=0).astype(np.float64)  # (F,) each
+        columns = (lo, hi) if per_column(lo, hi, scale) else None
     if columns is not None and reference.shape[1:] != out.shape[1:]:  # the map would not fit
         raise DataError(f"{name}: samples of shape {list(out.shape[1:])}, but the training samples have shape "
                         f"{list(reference.shape[1:])}; save both parts alike")

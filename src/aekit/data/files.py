@@ -74,9 +74,10 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
             f"{path} holds an array of shape {np.shape(x)}; expected (N, features) or (N, C, H, W) samples"
         )
     x = to_nchw(x, layout=layout, name=where)
-    if isinstance(x, np.memmap):  # stays on disk: scaled by one range as it is read
+    if isinstance(x, np.memmap):  # stays on disk: scaled as it is read
         samples = MemmapArray.scaled(x, name=where, scale=scale)
-        scaling = "none" if (samples.offset, samples.divisor) == (0.0, 1.0) else "one range"
+        scaling = ("per column" if np.ndim(samples.offset) else
+                   "none" if (samples.offset, samples.divisor) == (0.0, 1.0) else "one range")
     else:  # a test part is scaled exactly as its training part is, never by its own range
         like = None if like is None else to_nchw(like, layout=layout, name=str(path))
         scaled, scaling = unit_scaled(x, name=where, scale=scale, like=like)

@@ -2,8 +2,8 @@
 
 `MemmapArray` wraps a numpy memmap (`np.load(path, mmap_mode="r")`, `read_idx(path, mmap=True)`)
 of any real dtype and reads samples on demand, scaled to float32 in [0, 1] the way
-`scale_to_unit` scales a loaded array (uint8 / 255, min-max for other ranges), always by one range
-for the whole array, never column by column. Indexing it (`a[i]`, `a[3:9]`, `a[index]`) reads just
+`scale_to_unit` scales a loaded array (uint8 / 255, min-max for other ranges; column by column where
+it would scale a loaded array so, each column's range found in the same one pass). Indexing it (`a[i]`, `a[3:9]`, `a[index]`) reads just
 those rows, in file order, into a tensor; `subset` and `reshape` are lazy views.
 
 Rows are read with pread from the file behind the memmap rather than through the mapping: a page
@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from ..errors import DataError
-from .core import check_scalable, is_integral, unit_map
+from .core import check_scalable, is_integral, may_scale_columns, per_column, unit_map
 
 CHUNK_BYTES = 32 * 2**20  # bytes read at a time when scanning a whole array
 
@@ -41,8 +41,8 @@ class MemmapArray:
         self,
         array: np.ndarray,
         *,
-        offset: float = 0.0,
-        divisor: float = 1.0,
+        offset: float | np.ndarray = 0.0,
+        divisor: float | np.ndarray = 1.0,
         index: np.ndarray | None = None,
         sample_shape: tuple[int, ...] | None = None,
     ) -> None:
@@ -51,7 +51,8 @@ class MemmapArray:
         if not (is_integral(array.dtype) or np.issubdtype(array.dtype, np.floating)):
             raise DataError(f"values must be real numbers, got dtype {array.dtype}")
         self.array = array
-        self.offset, self.divisor = float(offset), float(divisor)
+        # one float, or float32 arrays shaped like a stored row (a range per column)
+        self.offset, self.divisor = (v if np.ndim(v) else float(v) for v in (offset, divisor))
         self.index = None if index is None else np.asarray(index, dtype=np.int64)
         self.sample_shape = tuple(sample_shape) if sample_shape is not None else tuple(array.shape[1:])
         if math.prod(self.sample_shape) != math.prod(array.shape[1:]):
@@ -60,24 +61,24 @@ class MemmapArray:
 
     @classmethod
     def scaled(cls, array: np.ndarray, *, name: str, scale: str = "auto") -> MemmapArray:
-        """Wrap `array` with the scaling `scale_to_unit` would apply, found in one pass over it; always
-        one range for the whole array (never per column: rows are scaled as they are read)."""
+        """Wrap `array` with the scaling `scale_to_unit` would apply, its ranges found in one pass over it."""
         check_scalable(array, name=name, scale=scale)
-        if scale == "column":
-            raise DataError(f"{name}: scale 'column' is not supported for a memory-mapped array (scaled by one "
-                            "range as it is read); scale its columns before saving it, or use auto, global, minmax or none")
         if scale == "none" or (scale in ("auto", "global") and array.dtype == np.uint8):  # known without a pass
             return cls(array, divisor=1.0 if scale == "none" else 255.0)
         integer = is_integral(array.dtype)
-        lo, hi = math.inf, -math.inf
+        lo = hi = None  # each column's (min, max) so far, float64
         rows, reader = chunk_rows(math.prod(array.shape[1:]) * array.dtype.itemsize), RowFile.of(array)
         for start in range(0, len(array), rows):
             span = np.arange(start, min(start + rows, len(array)))
             part = reader.read(span) if reader is not None else np.asarray(array[span])  # not through the mapping
             if not integer and not np.isfinite(part).all():
                 raise DataError(f"{name}: the data contains NaN or infinite values; clean or impute them first")
-            lo, hi = min(lo, float(part.min())), max(hi, float(part.max()))
-        offset, divisor = unit_map(array.dtype, lo, hi, scale)
+            low, high = part.min(axis=0).astype(np.float64), part.max(axis=0).astype(np.float64)
+            lo, hi = (low, high) if lo is None else (np.minimum(lo, low), np.maximum(hi, high))
+        if may_scale_columns(array.dtype, array.ndim, scale) and per_column(lo, hi, scale):
+            offset, divisor = unit_map(array.dtype, lo, hi, scale)
+            return cls(array, offset=offset.astype(np.float32), divisor=divisor.astype(np.float32))
+        offset, divisor = unit_map(array.dtype, float(lo.min()), float(hi.max()), scale)
         return cls(array, offset=offset, divisor=divisor)
 
     # --- the tensor-like surface ------------------------------------------------------------------
@@ -100,7 +101,7 @@ class MemmapArray:
     @property
     def in_unit_range(self) -> bool:
         """Whether every value read is finite and in [0, 1] by construction (uint8 / 255)."""
-        return self.array.dtype == np.uint8 and self.offset == 0 and self.divisor == 255.0
+        return self.array.dtype == np.uint8 and not np.ndim(self.offset) and (self.offset, self.divisor) == (0.0, 255.0)
 
     def __len__(self) -> int:
         return len(self.index) if self.index is not None else len(self.array)
@@ -159,14 +160,14 @@ class MemmapArray:
         block = self._file.read(wanted) if self._file is not None else np.asarray(self.array[wanted])
         if block.dtype not in (np.uint8, np.float32):  # big-endian IDX, uint16, float64...: as float32
             block = block.astype(np.float32)
-        out = torch.empty((len(rows), *self.sample_shape), dtype=torch.float32)
-        values = torch.from_numpy(block).reshape(len(rows), *self.sample_shape)
-        out[torch.from_numpy(order)] = values.float()  # back to the order asked for
-        if self.offset != 0:
-            out.sub_(self.offset)
-        if self.divisor != 1:
-            out.div_(self.divisor)  # a true division: the same float32 values as a loaded array / 255
-        return out
+        out = torch.empty((len(rows), *self.array.shape[1:]), dtype=torch.float32)
+        out[torch.from_numpy(order)] = torch.from_numpy(block).reshape(out.shape).float()  # back to the order asked for
+        offset, divisor = (torch.from_numpy(v) if np.ndim(v) else v for v in (self.offset, self.divisor))
+        if np.any(self.offset != 0):
+            out.sub_(offset)
+        if np.any(self.divisor != 1):
+            out.div_(divisor)  # a true division: the same float32 values as a loaded array / 255
+        return out.reshape(len(rows), *self.sample_shape)
 
 
 class RowFile:
