@@ -51,6 +51,7 @@ from ..run import (
 )
 
 SECTIONS = ("model", "data", "train", "experiment")
+DIGITS = ("mnist", "mnist-mini", "digits")  # data sets whose samples the captions call digits (Run.noun)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,6 +156,22 @@ class Run:
                 check_splits(model, self.splits)
                 if train.y is not None and hasattr(model, "check_labels"):
                     model.check_labels(train.y)
+
+    @property
+    def noun(self) -> str:
+        """What captions call one sample: "digit" on MNIST's digits, "image" on other images, "sample" on flat data."""
+        train = self.splits[0]
+        return "digit" if train.name in DIGITS else self.unit
+
+    @property
+    def unit(self) -> str:
+        """What an error is per: "image" or "sample"."""
+        return "image" if len(self.splits[0].sample_shape) == 3 else "sample"
+
+    @property
+    def part(self) -> str:
+        """The part the figures are measured on: "test", or "validation" where the data has none (`with_test`)."""
+        return "validation" if self.splits[2] is not None and self.splits[2] is self.splits[1] else "test"
 
     def train(self, tag: str, cfg: ExperimentConfig | None = None):
         """Train (and save) the config's model, or a variant of it: (model, history)."""

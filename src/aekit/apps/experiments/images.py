@@ -137,20 +137,22 @@ def mnist_2d(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     fig = plots.scatter_maps(
         {"autoencoder code": encode_all(model, shown)[:, :2], "PCA": pca.encode(shown.x)[:, :2]},
         shown.y.numpy() if shown.y is not None else None,
-        title=f"2-d maps of {len(shown):,} test digits: {name} autoencoder (left) vs PCA (right)",
+        title=f"2-d maps of {len(shown):,} {run.part} {run.noun}s: {name} autoencoder (left) vs PCA (right)",
         axis_names={"autoencoder code": ("z[0]", "z[1]"), "PCA": ("principal component 1", "principal component 2")},
         classes=test.classes,
     )
-    run.picture(fig, "code-maps.png", "Each test digit's 2-d code, coloured by its label: the autoencoder's (left) "
-                "separates the classes far better than the first two principal components (right)")
+    run.picture(fig, "code-maps.png", f"Each {run.part} {run.noun}'s 2-d code, coloured by its label: the autoencoder's "
+                "(left) and the first two principal components (right); the table's 5-NN accuracy says how well each "
+                "keeps the classes apart")
     _, fig = latent_grid(model, n=s.grid, data=train.subset(range(min(5000, len(train)))), dims=None if k == 2 else (0, 1))
     run.picture(fig, "latent-grid.png", "Codes on a regular grid over the region the training codes fill "
-                "(2nd-98th percentile), decoded: the digit manifold the decoder learned")
+                f"(2nd-98th percentile), decoded: the manifold of {run.noun}s the decoder learned")
 
     ae_err, pca_err = squared_error_per_sample(model, test.x), pca.squared_error(test.x)
-    fig = reconstructions(test, {f"autoencoder-{k}": model, f"PCA-{k}": pca}, title=f"Test digits through a {k}-number "
-                          f"code (squared error per image: autoencoder {ae_err.mean():.1f}, PCA {pca_err.mean():.1f})")
-    run.picture(fig, "reconstructions.png", f"One test digit per class, reconstructed from {k} numbers")
+    fig = reconstructions(test, {f"autoencoder-{k}": model, f"PCA-{k}": pca}, title=f"{run.part.capitalize()} {run.noun}s "
+                          f"through a {k}-number code (squared error per {run.unit}: autoencoder {ae_err.mean():.1f}, "
+                          f"PCA {pca_err.mean():.1f})")
+    run.picture(fig, "reconstructions.png", f"One {run.part} {run.noun} per class, reconstructed from {k} numbers")
 
     # how well each map keeps the classes apart: 5-NN accuracy on test codes, neighbours from train codes
     knn = {}
@@ -166,13 +168,13 @@ def mnist_2d(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         {"method": f"PCA-{k}", "code_size": k, "squared_error_per_image": float(pca_err.mean()), "knn5_accuracy": knn.get("PCA")},
     ]
     knn_text = f"; 5-NN accuracy {100 * knn['autoencoder']:.1f}% vs {100 * knn['PCA']:.1f}%" if knn else ""
-    summary = (f"{k}-d codes on {note}: squared error per test image {ae_err.mean():.2f} (autoencoder) vs "
+    summary = (f"{k}-d codes on {note}: squared error per {run.part} {run.unit} {ae_err.mean():.2f} (autoencoder) vs "
                f"{pca_err.mean():.2f} (PCA){knn_text}")
     return run.finish(
         {"summary": summary, "data": note, "rows": rows, "train_seconds": run.seconds},
-        table(f"{k}-d codes of test digits", {"method": "method", "code_size": "code size",
-              "squared_error_per_image": "squared error per test image", "knn5_accuracy": f"5-NN accuracy of the {k}-d code"},
-              rows),
+        table(f"{k}-d codes of {run.part} {run.noun}s", {"method": "method", "code_size": "code size",
+              "squared_error_per_image": f"squared error per {run.part} {run.unit}",
+              "knn5_accuracy": f"5-NN accuracy of the {k}-d code"}, rows),
     )
 
 
@@ -204,10 +206,10 @@ def mnist_deep_vs_pca(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     name = widths(train, cfg.model)
 
     fig = reconstructions(test, {f"autoencoder-{k}": model, f"PCA-{k}": pca}, per_class=cfg.experiment.per_class,
-                          title=(f"Test digits and their {k}-number reconstructions (mean squared error per image: "
-                                 f"autoencoder {ae_err.mean():.2f}, PCA {pca_err.mean():.2f})"))
-    run.picture(fig, "originals-ae-pca.png", f"As in Hinton & Salakhutdinov (2006), fig. 2B: a test digit of each "
-                f"class (top), its reconstruction by the {name} autoencoder (middle) and by PCA-{k} (bottom)")
+                          title=(f"{run.part.capitalize()} {run.noun}s and their {k}-number reconstructions (mean "
+                                 f"squared error per {run.unit}: autoencoder {ae_err.mean():.2f}, PCA {pca_err.mean():.2f})"))
+    run.picture(fig, "originals-ae-pca.png", f"As in Hinton & Salakhutdinov (2006), fig. 2B: a {run.part} {run.noun} of "
+                f"each class (top), its reconstruction by the {name} autoencoder (middle) and by PCA-{k} (bottom)")
 
     rows = [
         {"method": f"{name} autoencoder", "code_size": k, "parameters": model.num_parameters(),
@@ -216,8 +218,9 @@ def mnist_deep_vs_pca(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         {"method": f"PCA-{k}", "code_size": k, "parameters": pca.num_parameters,
          "squared_error_per_image": float(pca_err.mean()), "median": float(np.median(pca_err)), "train_seconds": None},
     ]
-    tables = [table("Squared error per test image", {"method": "method", "code_size": "code size", "parameters": "parameters",
-                    "squared_error_per_image": "squared error per test image (mean)", "median": "median"}, rows,
+    per = f"per {run.part} {run.unit}"
+    tables = [table(f"Squared error {per}", {"method": "method", "code_size": "code size", "parameters": "parameters",
+                    "squared_error_per_image": f"squared error {per} (mean)", "median": "median"}, rows,
                     ["Hinton & Salakhutdinov (2006) report 3.00 for their RBM-pretrained 784-1000-500-250-30 "
                      "autoencoder and 13.87 for PCA-30 on the MNIST test set. A longer run without pretraining, "
                      "`aekit train configs/mnist-deep-quality.yaml` (60 epochs, cosine schedule), reaches 2.71."])]
@@ -227,9 +230,10 @@ def mnist_deep_vs_pca(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         named = test.classes or []  # a user's labels may be 3 and 7, with or without names
         per_class = {named[c] if c < len(named) else str(c): [float(ae_err[labels == c].mean()), float(pca_err[labels == c].mean())]
                      for c in np.unique(labels).tolist()}
-        tables.append(table("Squared error per test image, by digit", ["digit", "autoencoder", f"PCA-{k}"],
+        label = "digit" if run.noun == "digit" else "class"
+        tables.append(table(f"Squared error {per}, by {label}", [label, "autoencoder", f"PCA-{k}"],
                             [[c, a, p] for c, (a, p) in per_class.items()]))
-    summary = (f"{k}-d codes on {note}: squared error per test image {ae_err.mean():.2f} (autoencoder) vs "
+    summary = (f"{k}-d codes on {note}: squared error {per} {ae_err.mean():.2f} (autoencoder) vs "
                f"{pca_err.mean():.2f} (PCA-{k})")
     return run.finish({"summary": summary, "data": note, "n_test": len(test), "rows": rows, "per_class": per_class}, *tables)
 
@@ -290,18 +294,18 @@ def denoising_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
                   f"autoencoder {row['psnr_denoising_autoencoder']:.1f} dB, plain autoencoder {row['psnr_plain_autoencoder']:.1f} dB",
         )
         run.picture(fig, f"denoising-{label}.png",
-                    f"{label} noise: noisy test digits, the denoising autoencoder's output, a plain autoencoder's "
-                    "output for the same noisy input, and the clean digits")
+                    f"{label} noise: noisy {run.part} {run.noun}s, the denoising autoencoder's output, a plain "
+                    f"autoencoder's output for the same noisy input, and the clean {run.noun}s")
     clean_psnr = psnr(reconstruct_all(plain, test.x), test.x)
-    note_text = (f"PSNR = mean over test images of 10 log10(1 / MSE), pixels in [0, 1]. Every model is "
-                 f"{widths(train, cfg.model)}; the plain autoencoder (trained on clean digits) gets the same noisy "
+    note_text = (f"PSNR = mean over {run.part} {run.unit}s of 10 log10(1 / MSE), values in [0, 1]. Every model is "
+                 f"{widths(train, cfg.model)}; the plain autoencoder (trained on clean {run.noun}s) gets the same noisy "
                  f"inputs, and reaches {clean_psnr:.2f} dB on clean ones.")
     summary = f"denoising on {note}: PSNR " + ", ".join(
         f"{r['noise']} {r['psnr_noisy']:.1f} -> {r['psnr_denoising_autoencoder']:.1f} dB" for r in rows
     )
     return run.finish(
         {"summary": summary, "data": note, "rows": rows, "psnr_plain_on_clean": clean_psnr, "train_seconds": run.seconds},
-        table("PSNR of noisy test digits", {"noise": "noise", "setting": "setting", "psnr_noisy": "PSNR noisy input (dB)",
+        table(f"PSNR of noisy {run.part} {run.noun}s", {"noise": "noise", "setting": "setting", "psnr_noisy": "PSNR noisy input (dB)",
               "psnr_plain_autoencoder": "PSNR plain autoencoder (dB)",
               "psnr_denoising_autoencoder": "PSNR denoising autoencoder (dB)"}, rows, [note_text]),
     )
@@ -346,7 +350,7 @@ def sparse_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
             f"First-layer weights, {penalty} the sparsity penalty (beta = {model.config.sparsity_weight:g}): "
             f"{min(shown, code_size)} of {code_size} units (grey = 0, light = positive)"))
         run.picture(fig, f"weights-{tag}.png", f"First-layer weights of the {tag} model ({penalty} the KL penalty), "
-                    "each unit's 784 weights as a 28x28 image (grey = 0)")
+                    f"each unit's {test.x[0].numel()} weights drawn as a {run.unit} is (grey = 0)")
     fig = plots.new_figure(7.5, 4.2)
     ax = fig.add_subplot()
     bins = np.linspace(0, 1, 41)
@@ -356,19 +360,20 @@ def sparse_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     ax.set_yscale("log")
     ax.set_xlabel("code unit activation (sigmoid)")
     ax.set_ylabel("density (log scale)")
-    ax.set_title(f"Activations of the {code_size} code units on {len(test):,} test digits")
+    ax.set_title(f"Activations of the {code_size} code units on {len(test):,} {run.part} {run.noun}s")
     ax.legend(frameon=False)
-    run.picture(fig, "activations.png", "How often the code units fire: with the penalty most activations sit near 0")
+    run.picture(fig, "activations.png", "How often the code units fire, with and without the penalty (the dashed "
+                "line is its target)")
     sparse, dense = rows
     summary = (f"sparse vs not on {note}: mean activation {sparse['mean_activation']:.3f} vs {dense['mean_activation']:.3f} "
-               f"(target {target}), error per image {sparse['squared_error_per_image']:.2f} vs "
+               f"(target {target}), error per {run.unit} {sparse['squared_error_per_image']:.2f} vs "
                f"{dense['squared_error_per_image']:.2f}")
     return run.finish(
         {"summary": summary, "data": note, "rows": rows, "train_seconds": run.seconds},
-        table("Code activations on test digits", {"model": "model", "sparsity_weight": "sparsity weight (beta)",
+        table(f"Code activations on {run.part} {run.noun}s", {"model": "model", "sparsity_weight": "sparsity weight (beta)",
               "mean_activation": "mean activation", "share_below_0.05": "share of activations < 0.05",
               "share_of_units_mean_below_0.2": "share of units with mean < 0.2",
-              "squared_error_per_image": "squared error per test image"}, rows),
+              "squared_error_per_image": f"squared error per {run.part} {run.unit}"}, rows),
     )
 
 
@@ -401,18 +406,19 @@ def tied_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         "train_seconds": run.seconds[tag],
     } for tag, m in models.items()]
     fig = plots.learning_curves(histories, metric="recon", title="Tied vs untied: reconstruction loss per epoch")
-    run.picture(fig, "learning-curves.png", "Reconstruction loss (cross-entropy summed over pixels) per epoch")
+    loss = {"bce": "cross-entropy", "mse": "squared error"}.get(models["untied"].config.recon_loss, "loss")
+    run.picture(fig, "learning-curves.png", f"Reconstruction loss ({loss} summed over a {run.unit}'s values) per epoch")
     fig = reconstructions(test, models, title=f"Reconstructions by the untied and tied {widths(train, cfg.model)} "
-                          "autoencoders (squared error per test image: "
+                          f"autoencoders (squared error per {run.part} {run.unit}: "
                           + ", ".join(f"{r['model']} {r['squared_error_per_image']:.2f}" for r in rows) + ")")
-    run.picture(fig, "reconstructions.png", "A test digit of each class, reconstructed by each model")
+    run.picture(fig, "reconstructions.png", f"A {run.part} {run.noun} of each class, reconstructed by each model")
     untied, tied = rows
     summary = (f"tied vs untied on {note}: {tied['parameters']:,} vs {untied['parameters']:,} parameters, "
-               f"error per image {tied['squared_error_per_image']:.2f} vs {untied['squared_error_per_image']:.2f}")
+               f"error per {run.unit} {tied['squared_error_per_image']:.2f} vs {untied['squared_error_per_image']:.2f}")
     return run.finish(
         {"summary": summary, "data": note, "rows": rows},
         table("Tied vs untied", {"model": "model", "parameters": "parameters",
-              "squared_error_per_image": "squared error per test image", "final_val_loss": "final val loss",
+              "squared_error_per_image": f"squared error per {run.part} {run.unit}", "final_val_loss": "final val loss",
               "train_seconds": "training seconds"}, rows),
     )
 
@@ -450,23 +456,23 @@ def conv_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     pca_err = None
     if code_size is not None and code_size < train.x[0].numel() and code_size <= len(train):  # else PCA is exact or unfittable
         pca_err = float(PCABaseline(train.x, code_size, seed=cfg.train.seed).squared_error(test.x).mean())
-    fig = reconstructions(test, models, title="Conv autoencoder reconstructions by decoder (squared error per test "
+    fig = reconstructions(test, models, title=f"Conv autoencoder reconstructions by decoder (squared error per {run.part} "
                           "image: " + ", ".join(f"{r['decoder']} {r['squared_error_per_image']:.2f}" for r in rows) + ")")
-    run.picture(fig, "reconstructions.png", "A test digit of each class through each decoder; unpooling puts each "
-                "value back where the encoder's max was")
+    run.picture(fig, "reconstructions.png", f"A {run.part} {run.noun} of each class through each decoder; unpooling puts "
+                "each value back where the encoder's max was")
     code = code_size if code_size is not None else "the feature map"
     notes = [f"Encoder: conv {list(cfg.model.get('channels', []))} with 2x2 max-pooling after each, code {code}. The unpool "
              "decoder also receives the encoder's pooling switches (where each max was), information beyond the code, "
              "so its lower error does not mean a better compression."]
     if pca_err is not None:
-        notes.append(f"PCA-{code_size} on the same digits: {pca_err:.3f} per test image.")
+        notes.append(f"PCA-{code_size} on the same {run.noun}s: {pca_err:.3f} per {run.part} image.")
     best = min(rows, key=lambda r: r["squared_error_per_image"])
     summary = f"conv decoders on {note}: error per image " + ", ".join(
         f"{r['decoder']} {r['squared_error_per_image']:.2f}" for r in rows) + f" (best: {best['decoder']})"
     return run.finish(
         {"summary": summary, "data": note, "rows": rows, "pca_squared_error_per_image": pca_err},
         table("Conv decoders", {"decoder": "decoder", "parameters": "parameters",
-              "squared_error_per_image": "squared error per test image", "seconds_per_epoch": "seconds per epoch"},
+              "squared_error_per_image": f"squared error per {run.part} image", "seconds_per_epoch": "seconds per epoch"},
               rows, notes),
     )
 
@@ -509,7 +515,8 @@ def generate_mnist_grid(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     grid_kw = {"limits": (-2.0, 2.0)} if vae else {"data": train.subset(range(min(5000, len(train))))}
     _, fig = latent_grid(model, n=s.grid, dims=dims, **grid_kw)
     where = "-2..2 in each of z[0], z[1] (the prior's +-2 sd)" if vae else "the region the training codes fill"
-    run.picture(fig, "latent-grid.png", f"Codes on a {s.grid}x{s.grid} grid over {where}, decoded: the digit manifold")
+    run.picture(fig, "latent-grid.png", f"Codes on a {s.grid}x{s.grid} grid over {where}, decoded: the manifold of "
+                f"{run.noun}s")
 
     if vae:
         _, fig = random_samples(model, s.samples, seed=cfg.train.seed)
@@ -526,9 +533,9 @@ def generate_mnist_grid(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
 
     shown = test.subset(range(min(3000, len(test))))
     fig = plots.scatter_maps({"code": encode_all(model, shown)[:, :2]}, shown.y.numpy() if shown.y is not None else None,
-                             title=f"{model.name}: codes of {len(shown):,} test digits",
+                             title=f"{model.name}: codes of {len(shown):,} {run.part} {run.noun}s",
                              axis_names={"code": ("z[0]", "z[1]")}, classes=test.classes)
-    run.picture(fig, "code-map.png", "Where each test digit's code lies (the mean of q(z|x) for a VAE), by label")
+    run.picture(fig, "code-map.png", f"Where each {run.part} {run.noun}'s code lies (the mean of q(z|x) for a VAE), by label")
 
     first = one_per_class(test)
     pairs = [(a, b) for a, b in ((0, 1), (2, 7), (4, 9), (3, 8)) if max(a, b) < len(first)]
@@ -539,19 +546,19 @@ def generate_mnist_grid(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         labels.append(f"{a} -> {b}" if test.y is not None else f"pair {len(labels) + 1}")
     t_values = [f"{t:.2f}" for t in np.linspace(0, 1, s.steps)]
     fig = rows_picture(rows, labels, col_labels=["input A", *t_values, "input B"],
-                       title=f"{model.name}: decoding the straight line between two test digits' codes")
+                       title=f"{model.name}: decoding the straight line between two {run.part} {run.noun}s' codes")
     run.picture(fig, "interpolation.png", "Each row: input A, the codes from A to B decoded in equal steps, input B")
 
     terms = evaluate(model, test)
     err = mean_error(model, test)
     results: dict[str, Any] = {"data": note, "model": kind, "code_size": code_size,
                                "squared_error_per_image": err, "test_loss": terms["loss"]}
-    measures = [["squared error per test image", err], ["test reconstruction loss (nats)", terms["recon"]]]
+    measures = [[f"squared error per {run.part} {run.unit}", err], [f"{run.part} reconstruction loss (nats)", terms["recon"]]]
     if vae:
         results.update(negative_elbo=terms["recon"] + terms["kl"], kl=terms["kl"])
-        measures += [["test KL(q(z|x) || N(0, I)) (nats)", terms["kl"]],
-                     ["test negative ELBO (nats per digit)", results["negative_elbo"]]]
-    summary = f"{kind} with a {code_size}-d code on {note}: squared error per test image {err:.2f}" + (
+        measures += [[f"{run.part} KL(q(z|x) || N(0, I)) (nats)", terms["kl"]],
+                     [f"{run.part} negative ELBO (nats per {run.noun})", results["negative_elbo"]]]
+    summary = f"{kind} with a {code_size}-d code on {note}: squared error per {run.part} {run.unit} {err:.2f}" + (
         f", negative ELBO {results['negative_elbo']:.1f} nats" if vae else "")
     return run.finish({"summary": summary, **results, "train_seconds": run.seconds},
-                      table("Test measures", ["measure", "value"], measures))
+                      table(f"{run.part.capitalize()} measures", ["measure", "value"], measures))
