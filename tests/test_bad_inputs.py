@@ -778,3 +778,17 @@ def test_failed_experiment_leaves_no_folder(tmp_path, capsys):
     status, _, err = cli(["experiment", "run", "tied-mnist", f"data.name={path}", "--tiny", "--out", tmp_path / "runs"], capsys)
     assert status == 2 and one_line_error(err) and "NaN" in err, err
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_channel_last_images_are_refused_not_scrambled_and_size_one_axes_are_fine():
+    x = torch.rand(8, 3, 6, 5)
+    model = aekit.create_model("dense", input_shape=(3, 6, 5), hidden=[8], code_size=2)
+    channel_last = x.permute(0, 2, 3, 1).contiguous()  # as many values, in another order
+    for call in (lambda: aekit.fit(model, channel_last, epochs=1, progress=False), lambda: model.encode_array(channel_last),
+                 lambda: model.reconstruct_array(channel_last.numpy())):
+        with pytest.raises(DataError, match=r"samples have shape \(6, 5, 3\) but the model expects \(3, 6, 5\) or flat "
+                                            r"\(90,\); channel-last images: move the channels first"):
+            call()
+    np.testing.assert_allclose(model.encode_array(x.reshape(8, -1)), model.encode_array(x), rtol=0, atol=0)  # flat is fine
+    grey = aekit.create_model("dense", input_shape=(1, 6, 5), hidden=[8], code_size=2)
+    assert grey.encode_array(torch.rand(4, 6, 5)).shape == grey.encode_array(torch.rand(4, 6, 5, 1)).shape == (4, 2)

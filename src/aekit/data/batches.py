@@ -92,11 +92,25 @@ def inputs_of(model, data: Any, what: str = "data", *, whole: bool = True) -> tu
     shape = tuple(model.config.input_shape)
     if isinstance(x, Tensor) and x.ndim == len(shape) and tuple(x.shape) == shape:  # one sample
         x = x.unsqueeze(0)
-    if x.ndim < 2 or math.prod(x.shape[1:]) != math.prod(shape):
+    if x.ndim < 2:
         raise DataError(f"{what}: samples have shape {tuple(x.shape[1:])} but model '{model.name}' expects {shape}")
+    check_shape(tuple(x.shape[1:]), shape, what)
     if x.shape[0] == 0:
         raise DataError(f"{what}: no samples")
     return x.reshape(x.shape[0], *shape), y
+
+
+def check_shape(got: tuple[int, ...], shape: tuple[int, ...], what: str = "data") -> None:
+    """Raise DataError unless samples of shape `got` are samples of `shape`: that shape, flat
+    (prod(shape),), or with axes of size 1 added or left out ((28, 28) for (1, 28, 28)): the same
+    values in the same order. Other shapes holding as many values (channel-last colour images) are
+    refused, never reshaped into scrambled pixels."""
+    if [d for d in got if d != 1] == [d for d in shape if d != 1] or got == (math.prod(shape),):
+        return
+    flat = f" or flat ({math.prod(shape)},)" if len(shape) > 1 else ""
+    last = len(shape) == 3 and got == (*shape[1:], shape[0])
+    hint = "; channel-last images: move the channels first (x.transpose(0, 3, 1, 2))" if last else ""
+    raise DataError(f"{what} samples have shape {got} but the model expects {shape}{flat}{hint}")
 
 
 def model_device(model: torch.nn.Module) -> torch.device:

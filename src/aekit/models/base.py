@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import check, non_negative
-from ..data.batches import encode_all, reconstruct_all
+from ..data.batches import check_shape, encode_all, reconstruct_all
 from ..errors import DataError
 
 Activation = Literal["relu", "elu", "sigmoid", "tanh", "linear", "leaky_relu"]
@@ -187,13 +187,9 @@ class Autoencoder(nn.Module):
 
 
 def check_samples(x: Tensor, input_shape: tuple[int, ...], *, recon_loss: str | None = None) -> None:
-    """Raise DataError unless `x` is a non-empty, finite batch (N, *input_shape), or flat
-    (N, prod(input_shape)), and in [0, 1] for recon_loss "bce"."""
-    shape = tuple(input_shape)
-    if x.ndim < 2 or (tuple(x.shape[1:]) != shape and math.prod(x.shape[1:]) != math.prod(shape)):
-        raise DataError(
-            f"data samples have shape {tuple(x.shape[1:])} but the model expects {shape}"
-        )
+    """Raise DataError unless `x` is a non-empty, finite batch of samples of `input_shape` (as
+    `check_shape` reads them), in [0, 1] for recon_loss "bce"."""
+    check_shape(tuple(x.shape[1:]) if x.ndim >= 2 else (), tuple(input_shape))
     if x.shape[0] == 0:
         raise DataError("the data set is empty")
     if not torch.isfinite(x).all():
