@@ -79,3 +79,13 @@ def test_a_thread_count_set_in_python_wins(machine):
     machine.advance(5.0)
     gov.update()
     assert not gov.active and machine.set_to == []
+
+
+def test_a_deterministic_run_keeps_its_thread_count(machine):
+    import aekit
+    from aekit.training.loop import TrainConfig, Trainer
+
+    model = aekit.create_model("dense", input_shape=(4,), hidden=[4], code_size=2)
+    plain = Trainer(model, TrainConfig(device="cpu"), callbacks=[], run_dir=None)
+    fixed = Trainer(model, TrainConfig(device="cpu", deterministic=True), callbacks=[], run_dir=None)
+    assert plain.threads.active and not fixed.threads.active  # batch norm's sums depend on the thread count

@@ -66,7 +66,7 @@ class TrainConfig:
     labelled_per_batch: int = 0
     seed: int = 0
     device: str = "auto"  # "auto" picks CUDA when present, else CPU
-    deterministic: bool = False  # deterministic kernels, so a resumed run matches an uninterrupted one
+    deterministic: bool = False  # deterministic kernels and a fixed CPU thread count: a resumed run matches an uninterrupted one
     grad_clip: float | None = None  # max global gradient norm; None = no clipping
     monitor: str = "val_loss"  # what "best" means (falls back to train_loss without validation)
     early_stopping: int | None = None  # patience in epochs; None = train all epochs
@@ -331,7 +331,9 @@ class Trainer:
         self.epochs_since_best = 0
         self.best_state: dict[str, Tensor] | None = None
         self.best_saved = True  # best_state is in best.safetensors (or there is none)
-        self.threads = ThreadGovernor(enabled=self.device.type == "cpu")  # a fair share of a busy CPU
+        # a fair share of a busy CPU; a deterministic run keeps one thread count (sums of batch norm and
+        # convolutions depend on how many threads split them)
+        self.threads = ThreadGovernor(enabled=self.device.type == "cpu" and not cfg.deterministic)
         self.stop_training = False
         self.stop_reason = ""
         by_steps = cfg.deterministic or distributed.active()

@@ -7,6 +7,7 @@ the fair share (benchmarks/busy.py). So while training on the CPU, every few sec
 busy the machine is (Linux /proc/stat) apart from itself, and uses as many threads as there are
 cores the others leave free (at least one, at most what torch had when training began).
 
+A run with train.deterministic keeps its thread count (sums split over threads differ in their last bits).
 The user's choice always wins: with OMP_NUM_THREADS or MKL_NUM_THREADS set, or after
 `torch.set_num_threads(n)` to anything but torch's default, nothing is changed.
 """
