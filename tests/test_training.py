@@ -101,6 +101,17 @@ def test_resume_ends_with_the_same_weights(augment, real_batch, tmp_path):
     assert yaml.safe_load((tmp_path / ckpt.CONFIG_FILE).read_text())["train"]["epochs"] == 4
 
 
+def test_resume_takes_the_settings_it_was_trained_with(real_batch, tmp_path):
+    x, val = real_batch[:200], real_batch[200:260]
+    common = {"deterministic": True, "progress": False}
+    straight = tiny(seed=1)
+    aekit.fit(straight, x, val, epochs=3, batch_size=48, lr=5e-3, seed=3, **common)
+    aekit.fit(tiny(seed=1), x, val, epochs=1, batch_size=48, lr=5e-3, seed=3, run_dir=tmp_path, **common)
+    resumed = aekit.load_model(tmp_path)
+    aekit.fit(resumed, x, val, epochs=3, run_dir=tmp_path, resume=True, **common)  # lr, batch_size, seed not repeated
+    assert weights_equal(resumed, straight)
+
+
 def test_resume_refuses_another_model(real_batch, tmp_path):
     aekit.fit(tiny(), real_batch[:32], epochs=1, run_dir=tmp_path, progress=False)
     other = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=[16], code_size=8)

@@ -737,12 +737,12 @@ def fit(
 
     Options are TrainConfig keys (`epochs=5, lr=1e-3, optimizer="adagrad"`, ...), checked strictly.
     With `run_dir`, checkpoints, history.json and model.safetensors are written there, and
-    `resume=True` continues from its checkpoint exactly where it stopped. `log=["csv", "tensorboard",
+    `resume=True` continues from its checkpoint exactly where it stopped, with the settings it was
+    trained with (those in the checkpoint; options given, such as a new `epochs`, replace them). `log=["csv", "tensorboard",
     "mlflow"]` adds loggers (training/loggers.py) writing into `run_dir`. Started by torchrun, it
     trains data-parallel over the processes, and only rank 0 writes.
     """
     base = to_dict(config) if config is not None else {}
-    cfg = build(TrainConfig, {**base, **options}, where="train")
     distributed.init()  # a no-op unless started by torchrun
     run_path = Path(run_dir) if run_dir is not None else None
     if run_path is not None:
@@ -754,8 +754,12 @@ def fit(
         if not resume and has_ckpt:
             raise ConfigError(f"run folder {run_path} already holds a checkpoint; "
                               "resume it or choose another folder")
+        if resume and config is None:  # go on as it was trained: only the options given change
+            saved = ckpt.read(run_path / ckpt.CHECKPOINT_FILE)[1].get("train_config", {})
+            base = {k: v for k, v in saved.items() if k in TrainConfig.__dataclass_fields__}
     elif resume:
         raise ConfigError("resume=True needs run_dir, the folder holding the checkpoint")
+    cfg = build(TrainConfig, {**base, **options}, where="train")
     callbacks = list(callbacks)
     if cfg.early_stopping is not None and not any(isinstance(c, EarlyStopping) for c in callbacks):
         callbacks.append(EarlyStopping(cfg.early_stopping))
