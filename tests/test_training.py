@@ -112,6 +112,15 @@ def test_resume_takes_the_settings_it_was_trained_with(real_batch, tmp_path):
     assert weights_equal(resumed, straight)
 
 
+def test_a_config_left_by_a_run_killed_before_its_first_checkpoint_is_replaced(real_batch, tmp_path):
+    aekit.fit(tiny(), real_batch[:32], epochs=1, run_dir=tmp_path, progress=False)
+    (tmp_path / ckpt.CHECKPOINT_FILE).unlink()  # as after a kill before the first checkpoint: config.yaml alone
+    other = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=[16], code_size=3)
+    aekit.fit(other, real_batch[:32], epochs=2, run_dir=tmp_path, progress=False)
+    assert yaml.safe_load((tmp_path / ckpt.CONFIG_FILE).read_text())["model"]["code_size"] == 3
+    aekit.fit(aekit.load_model(tmp_path), real_batch[:32], epochs=3, run_dir=tmp_path, resume=True, progress=False)
+
+
 def test_resume_refuses_another_model(real_batch, tmp_path):
     aekit.fit(tiny(), real_batch[:32], epochs=1, run_dir=tmp_path, progress=False)
     other = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=[16], code_size=8)

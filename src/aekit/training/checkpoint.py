@@ -194,10 +194,12 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None) -> 
 
     One that is there (`aekit train` wrote the whole config, or an earlier `fit`) is kept, except that
     training on to a new number of epochs (a resume with another `epochs`) records it, so the folder
-    keeps reproducing the run."""
+    keeps reproducing the run, and that one describing another model, left by a run killed before its
+    first checkpoint, is replaced."""
     path = folder / CONFIG_FILE
-    if path.is_file():
-        raw = yaml.safe_load(path.read_text())
+    raw = yaml.safe_load(path.read_text()) if path.is_file() else None
+    fresh = not (folder / CHECKPOINT_FILE).is_file()  # fit refuses a checkpoint it does not resume
+    if path.is_file() and not (model is not None and fresh and not _describes(raw, model)):
         train = raw.get("train") if isinstance(raw, dict) else None
         history = folder / HISTORY_FILE
         done = len(json.loads(history.read_text()).get("epoch", [])) if history.is_file() else 0
@@ -214,6 +216,15 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None) -> 
         "output": {"dir": str(folder.parent), "name": folder.name},
     }
     atomic_write_text(folder / CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
+
+
+def _describes(config: Any, model) -> bool:
+    """Whether a run config's model section names `model` and only keys with its values."""
+    section = config.get("model") if isinstance(config, dict) else None
+    if not isinstance(section, dict) or section.get("name") != model.name:
+        return False
+    mine = to_dict(model.config)
+    return all(mine.get(key) == value for key, value in section.items() if key != "name")
 
 
 # --- optimiser and RNG state as tensors + JSON ------------------------------------------------
