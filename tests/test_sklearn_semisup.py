@@ -136,6 +136,9 @@ def test_object_labels_with_minus_one_and_string_labels(digits):
     assert sorted(est.classes_) == sorted(names) and set(est.predict(x[:20])) <= set(names)
     strings = names[y[:300]].astype(str)  # a string dtype holds no -1: every sample is labelled
     assert len(SemiSupervisedClassifier(model=NAME, model_params=SMALL, epochs=1).fit(x[:300], strings).classes_) == 10
+    marked = np.where(partial[:300] == -1, "-1", strings)  # "-1" in a string array: not the number -1
+    with pytest.raises(aekit.DataError, match=r"y holds strings and '-1'.*give an object array"):
+        SemiSupervisedClassifier(model=NAME, model_params=SMALL, epochs=1).fit(x[:300], marked)
     assert not hasattr(clone(est), "model_")
 
 
