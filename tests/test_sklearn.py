@@ -86,6 +86,22 @@ def test_a_named_model_switches_to_mse_outside_unit_interval_but_explicit_bce_re
         AutoencoderTransformer("dense", {**SMALL, "recon_loss": "bce"}, epochs=1).fit(raw)
 
 
+def test_the_default_keeps_the_pca_start_on_raw_columns_of_very_different_scales():
+    from sklearn.datasets import load_wine
+    from sklearn.decomposition import PCA
+
+    x = load_wine().data.astype(np.float32)  # columns from 0.1 to 1,680: no scaler in front
+    train, test = x[:-40], x[-40:]
+    pca = PCA(4).fit(train)
+    pca_error = ((pca.inverse_transform(pca.transform(test)) - test) ** 2).sum(1).mean()
+    est = AutoencoderTransformer(model_params={"code_size": 4}, epochs=3, random_state=0).fit(train)
+    error = ((est.inverse_transform(est.transform(test)) - test) ** 2).sum(1).mean()
+    assert error < 1.1 * pca_error  # the held-out tenth keeps the start; without it: over 100x PCA's error
+    assert len(est.history_["val_loss"]) == 3
+    with pytest.raises(aekit.ConfigError, match=r"validation_fraction: must be a number in \[0, 1\) or None, got 1"):
+        AutoencoderTransformer(validation_fraction=1).fit(train)
+
+
 def test_auto_with_a_code_as_large_as_the_input_leaves_out_the_pca_start():
     x = np.random.default_rng(0).normal(size=(60, 3)).astype(np.float32)
     est = AutoencoderTransformer(model_params={"code_size": 4}, epochs=1).fit(x)
