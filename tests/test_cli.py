@@ -127,6 +127,15 @@ def test_existing_run_is_not_changed(config_file, tmp_path, capsys):
     assert {p.name: p.read_bytes() for p in (out / "r").iterdir()} == before
 
 
+def test_an_experiment_folder_is_not_trained_into(config_file, tmp_path, capsys):
+    folder = tmp_path / "runs" / "exp"
+    folder.mkdir(parents=True)
+    (folder / "experiment.yaml").write_text("experiment: mnist-2d\n")
+    assert main(["train", str(config_file), f"output.dir={tmp_path / 'runs'}", "output.name=exp"]) == 2
+    assert "already holds a run or an experiment; give another output.name" in capsys.readouterr().err
+    assert [p.name for p in folder.iterdir()] == ["experiment.yaml"]
+
+
 def test_not_a_run_folder(tmp_path, capsys):
     assert main(["resume", str(tmp_path)]) == 2
     assert "is not a run folder" in capsys.readouterr().err

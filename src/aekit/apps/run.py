@@ -262,6 +262,8 @@ def new_run_dir(cfg: RunConfig, label: str | None = None) -> Path:
     run_dir = Path(cfg.output.dir) / name
     if cfg.output.name and (run_dir / ckpt.CHECKPOINT_FILE).exists():  # a default name is made unique (make_run_dir)
         raise ConfigError(f"run folder {run_dir} already holds a run; use `aekit resume {run_dir}` or another output.name")
+    if cfg.output.name and any((run_dir / f).is_file() for f in (CONFIG_FILE, "experiment.yaml")):  # another's files
+        raise ConfigError(f"folder {run_dir} already holds a run or an experiment; give another output.name")
     return run_dir
 
 
