@@ -167,6 +167,12 @@ def test_early_stopping_stops_when_the_monitor_stalls(real_batch):
     assert history["epoch"] == [1, 2, 3, 4]  # epochs 3 and 4 did not improve: patience 2 is used up
 
 
+def test_early_stopping_without_validation_names_the_training_loss_it_watched(real_batch, capsys):
+    aekit.fit(tiny(), real_batch[:32], epochs=6, early_stopping=1, min_delta=1e6, progress=True)
+    printed = capsys.readouterr()
+    assert "early stopping: train_loss has not improved for 1 epochs" in printed.out + printed.err
+
+
 def test_monitor_must_be_logged(real_batch):
     with pytest.raises(aekit.ConfigError, match="train.monitor: 'val_acc' is not logged"):
         aekit.fit(tiny(), real_batch[:16], epochs=1, monitor="val_acc", progress=False)

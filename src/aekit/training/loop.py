@@ -331,6 +331,7 @@ class Trainer:
         self.epochs_since_best = 0
         self.best_state: dict[str, Tensor] | None = None
         self.best_saved = True  # best_state is in best.safetensors (or there is none)
+        self.monitored = cfg.monitor  # what "best" is measured by: train_loss where val_loss is not logged
         # a fair share of a busy CPU; a deterministic run keeps one thread count (sums of batch norm and
         # convolutions depend on how many threads split them)
         self.threads = ThreadGovernor(enabled=self.device.type == "cpu" and not cfg.deterministic)
@@ -418,7 +419,7 @@ class Trainer:
 
     # --- the loop -----------------------------------------------------------------------------
     def _track_best(self, logs: dict[str, float]) -> None:
-        key = self.config.monitor if self.config.monitor in logs else "train_loss"
+        key = self.monitored = self.config.monitor if self.config.monitor in logs else "train_loss"
         if key != self.config.monitor and self.config.monitor != "val_loss":
             raise ConfigError(
                 f"train.monitor: {self.config.monitor!r} is not logged; choose one of: {', '.join(sorted(logs))}"
