@@ -98,6 +98,13 @@ def test_a_test_part_outside_the_training_range_is_not_clipped(tmp_path):
     assert kept.tolist() == [[-1.0, 0.5, 2.0]]  # floats in [0, 1] are kept: so are the test's
 
 
+def test_a_test_part_stored_as_floats_beside_integer_training_pixels_is_refused(tmp_path):
+    pixels = RNG.integers(0, 256, (20, 1, 4, 4)).astype(np.uint8)
+    np.savez(tmp_path / "mixed.npz", x_train=pixels, x_test=pixels[:5] / 255.0)  # the same images, already scaled
+    with pytest.raises(DataError, match=r"stored as float64 but the training part as uint8.*save both parts alike"):
+        load_path(tmp_path / "mixed.npz", split="test")
+
+
 def test_a_bce_model_refuses_a_test_part_outside_unit_range_naming_it(tmp_path, capsys):
     np.savez(tmp_path / "parts.npz", x_train=RNG.random((40, 6)), x_test=RNG.random((10, 6)) * 1.2 - 0.1)
     assert main(["train", "train.epochs=1", "train.progress=false", f"output.dir={tmp_path / 'runs'}",

@@ -213,6 +213,9 @@ def unit_scaled(
     reference = out
     if like is not None:
         check_scalable(like, name=f"{name}'s training part", scale=scale)
+        if is_integral(like.dtype) != is_integral(array.dtype) and scale != "none":  # /255 of floats in [0, 1]...
+            raise DataError(f"{name}: stored as {array.dtype} but the training part as {like.dtype}, and a test part "
+                            "is scaled as its training part is; save both parts alike (the same dtype and range)")
         reference = _finite_float32(like, f"{name}'s training part")
     dtype = (array if like is None else like).dtype
     columns = None
