@@ -110,7 +110,20 @@ def test_report_of_a_train_run(train_run, tmp_path):
     assert "squared_error_per_sample" in page and "pca_squared_error_per_sample" in page  # metrics.json
     assert "code_size: 4" in page  # config.yaml
     assert "test squared error per sample" in page  # the headline
+    assert "Test metrics (metrics.json)" in page and "Test samples (top row)" in page and "test samples" in page
+    assert "for its input image and label" in page
     assert not list(tmp_path.glob(".*.tmp"))  # written atomically: no temporary file left behind
+
+
+def test_a_run_measured_on_its_validation_split_is_not_called_test(tmp_path):
+    rows = torch.rand(60, 5).numpy()
+    (tmp_path / "table.csv").write_text("\n".join(",".join(f"{v:.4f}" for v in row) for row in rows))
+    config = {**TINY_TRAIN, "data": {"name": str(tmp_path / "table.csv"), "val_fraction": 0.2}}
+    (tmp_path / "t.yaml").write_text(yaml.safe_dump(config))
+    assert main(["train", str(tmp_path / "t.yaml"), f"output.dir={tmp_path}", "output.name=t", "--quiet"]) == 0
+    page = write_report([tmp_path / "t"], tmp_path / "t.html").read_text()
+    assert "Validation metrics (metrics.json)" in page and "validation samples" in page and "test samples" not in page
+    assert "its values drawn as grey levels" in page
 
 
 def test_report_of_an_experiment_and_of_several_runs(train_run, experiment_run, tmp_path):

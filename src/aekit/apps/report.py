@@ -142,8 +142,15 @@ def _png_uri(data: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
-# captions of the pictures `aekit train` writes (experiments give theirs in results.json "figures")
-KNOWN_CAPTIONS = {"reconstructions.png": "Test samples (top row) above the model's reconstructions (bottom row)"}
+# captions of the pictures `aekit train` writes (experiments give theirs in results.json "figures"),
+# {split} being the part metrics.json was measured on
+KNOWN_CAPTIONS = {"reconstructions.png": "{split} samples (top row) above the model's reconstructions (bottom row)"}
+SPLITS = {"test": "test", "val": "validation", "train": "training"}  # metrics.json "split" -> words
+
+
+def _split(run: RunFolder) -> str:
+    """The words for the part a train run's metrics were measured on: test, validation or training."""
+    return SPLITS.get(str((run.metrics or {}).get("split", "test")), "test")
 
 
 def _caption(run: RunFolder, picture: Path) -> str:
@@ -151,7 +158,7 @@ def _caption(run: RunFolder, picture: Path) -> str:
     if isinstance(run.figures.get(relative), str):
         return f"{run.figures[relative]} ({relative})"
     if relative in KNOWN_CAPTIONS:
-        return f"{KNOWN_CAPTIONS[relative]} ({relative})"
+        return f"{KNOWN_CAPTIONS[relative].format(split=_split(run).capitalize())} ({relative})"
     words = re.sub(r"[-_]+", " ", picture.stem).strip()
     return f"{words[:1].upper()}{words[1:]} ({relative})"
 
@@ -206,7 +213,7 @@ def _results(run: RunFolder) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     if run.metrics:
         rows = [(k, v) for k, v in run.metrics.items() if not isinstance(v, (dict, list)) and k not in GENERATIVE_NOTES]
-        blocks.append(_table(["metric", "value"], rows, title="Test metrics (metrics.json)"))
+        blocks.append(_table(["metric", "value"], rows, title=f"{_split(run).capitalize()} metrics (metrics.json)"))
         blocks += _generative(run.metrics)
     if run.results:
         tables = run.results.get("tables") if isinstance(run.results.get("tables"), list) else []
@@ -288,10 +295,10 @@ def _latent_map(run: RunFolder) -> dict[str, Any] | None:
 
     try:
         cfg = runs.read_run(run.path)
-        data = runs.load_test(cfg)
+        data, split = runs.load_test(cfg), "test"
         if data is None:  # no test split: held-out samples, else training ones
             train, val = runs.load_data(cfg)
-            data = val if val is not None else train
+            data, split = (val, "validation") if val is not None else (train, "training")
         explored = latent_explorer(ckpt.load_model(run.path), data.take(MAP_SAMPLES, seed=cfg.train.seed),
                                    n=MAP_SAMPLES, grid=MAP_GRID)
     except AekitError as err:
@@ -300,6 +307,7 @@ def _latent_map(run: RunFolder) -> dict[str, Any] | None:
     explored["grid"]["images"] = [_png_uri(p) for p in explored["grid"]["images"]]
     explored["id"] = f"{run.anchor}-latent"
     explored["n"] = len(explored["points"])
+    explored["split"], explored["pictures"] = split, len(data.sample_shape) == 3  # images, or values drawn as grey
     return explored
 
 
