@@ -390,6 +390,19 @@ def test_ctrl_c_names_the_epoch_of_the_checkpoint_kept(tmp_path, monkeypatch):
     assert "the last checkpoint (epoch 2) is intact" in _interrupted(err)
 
 
+def test_ctrl_c_while_evaluating_names_the_folder_and_a_damaged_history_does_not_stop_resume(tmp_path, monkeypatch, capsys):
+    from aekit.apps import run
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(run, "evaluate_run", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    assert _small_run(tmp_path) == 130
+    assert f"the last checkpoint (epoch 2) is intact: `aekit resume {tmp_path / 'runs' / 'r'}` continues" in capsys.readouterr().err
+    monkeypatch.undo()
+    (tmp_path / "runs" / "r" / "history.json").write_text("{bad")  # the checkpoint holds the history
+    assert main(["resume", str(tmp_path / "runs" / "r"), "--epochs", "3", "--quiet"]) == 0
+    assert json.loads((tmp_path / "runs" / "r" / "history.json").read_text())["epoch"] == [1, 2, 3]
+
+
 def test_data_scale_reaches_a_users_file_and_per_column_scaling_is_said(tmp_path, capsys):
     rng = np.random.default_rng(0)
     table = np.concatenate([1000 + 300 * rng.random((80, 3)), rng.normal(size=(80, 4))], axis=1)

@@ -329,15 +329,10 @@ def _interrupted(err: KeyboardInterrupt) -> str:
     run_dir = getattr(err, "run_dir", None)
     if run_dir is None:
         return "aekit: interrupted"
-    from ..training.checkpoint import CHECKPOINT_FILE
+    from ..training.checkpoint import CHECKPOINT_FILE, epochs_done
 
     if (Path(run_dir) / CHECKPOINT_FILE).is_file():
-        from safetensors import safe_open
-
-        at = ""
-        with contextlib.suppress(Exception), safe_open(Path(run_dir) / CHECKPOINT_FILE, "np") as f:  # the header only
-            at = f" (epoch {json.loads(f.metadata()['aekit'])['epoch']})"
-        return f"aekit: interrupted; the last checkpoint{at} is intact: `aekit resume {run_dir}` continues"
+        return f"aekit: interrupted; the last checkpoint (epoch {epochs_done(run_dir)}) is intact: `aekit resume {run_dir}` continues"
     return f"aekit: interrupted before the first checkpoint of {run_dir}: nothing to resume, train again"
 
 

@@ -342,13 +342,13 @@ def _fit_and_evaluate(cfg: RunConfig, model, splits, run_dir: Path, *, progress:
         print(start_line(cfg, model, splits, run_dir, resume=resume), flush=True)
     try:
         fit(model, splits[0], splits[1], config=cfg.train, run_dir=run_dir, resume=resume, **options)
-    except KeyboardInterrupt as err:
+        if distributed.is_main():
+            if show:
+                print("evaluating ...", flush=True)
+            evaluate_run(run_dir, model=model, splits=splits, nll_samples=0, quality_samples=0)
+    except KeyboardInterrupt as err:  # in training or evaluating: the CLI names the folder to resume
         err.run_dir = run_dir
         raise
-    if distributed.is_main():
-        if show:
-            print("evaluating ...", flush=True)
-        evaluate_run(run_dir, model=model, splits=splits, nll_samples=0, quality_samples=0)
     return run_dir
 
 
@@ -390,8 +390,7 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
     splits = load_splits(cfg)
     model = build_checked(cfg, splits)
     target = cfg.train.epochs if epochs is None else epochs
-    history = run_dir / ckpt.HISTORY_FILE  # small, unlike the checkpoint
-    done = len(json.loads(history.read_text()).get("epoch", [])) if history.is_file() else 0
+    done = ckpt.epochs_done(run_dir)
     if epochs is not None:
         if cfg.train.time_budget is not None:
             raise ConfigError(f"--epochs: {run_dir} trains for train.time_budget ({cfg.train.time_budget:g} s), not "

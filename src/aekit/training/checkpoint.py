@@ -117,6 +117,16 @@ def read(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     return tensors, meta
 
 
+def epochs_done(folder: Path) -> int:
+    """The epochs a run folder has trained, from its checkpoint's header alone (no tensors read); 0
+    without a readable checkpoint."""
+    from safetensors import safe_open
+
+    with contextlib.suppress(Exception), safe_open(Path(folder) / CHECKPOINT_FILE, "np") as f:
+        return int(json.loads(f.metadata()["aekit"])["epoch"])
+    return 0
+
+
 def prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     """The entries whose names start with `prefix`, named without it."""
     return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
@@ -201,8 +211,7 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None) -> 
     fresh = not (folder / CHECKPOINT_FILE).is_file()  # fit refuses a checkpoint it does not resume
     if path.is_file() and not (model is not None and fresh and not _describes(raw, model)):
         train = raw.get("train") if isinstance(raw, dict) else None
-        history = folder / HISTORY_FILE
-        done = len(json.loads(history.read_text()).get("epoch", [])) if history.is_file() else 0
+        done = epochs_done(folder)
         if isinstance(train, dict) and train_config.time_budget is None and done < train_config.epochs != train.get("epochs"):
             train["epochs"] = train_config.epochs
             atomic_write_text(path, yaml.safe_dump(raw, sort_keys=False))
