@@ -136,6 +136,20 @@ def test_an_experiment_folder_is_not_trained_into(config_file, tmp_path, capsys)
     assert [p.name for p in folder.iterdir()] == ["experiment.yaml"]
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["resume", "runs/x", "train.epochs=32"], "resume: unrecognized arguments: train.epochs=32; a run resumes with its "
+                                              "own config (--epochs N trains it longer) (`aekit resume --help` says more)"),
+    (["evaluate"], "evaluate: the following arguments are required: run_dir"),
+    (["export", "x", "--format", "onnx2"], "export: argument --format: invalid choice: 'onnx2'"),
+    (["train", "--bogus"], "train: unrecognized arguments: --bogus"),
+])
+def test_mistakes_in_the_arguments_are_one_line_too(argv, message, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and err.startswith(f"aekit: error: {message}") and err.count("\n") == 1, err
+
+
 def test_not_a_run_folder(tmp_path, capsys):
     assert main(["resume", str(tmp_path)]) == 2
     assert "is not a run folder" in capsys.readouterr().err

@@ -207,8 +207,17 @@ def _distributed_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nproc", type=int, default=None, help="processes for --distributed (default: GPUs, else 2)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose mistakes are one line like every other error (its subcommands' parsers too)."""
+
+    def error(self, message: str, *, prog: str | None = None):
+        prog = prog or self.prog
+        command = prog.removeprefix("aekit").strip()
+        self.exit(2, f"aekit: error: {command + ': ' if command else ''}{message} (`{prog} --help` says more)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="aekit", description="Build, train, inspect and apply autoencoders.",
         epilog="Flags and KEY=VALUE overrides may come in any order. --debug (or AEKIT_DEBUG=1) shows "
                "the traceback of an unexpected error.",
@@ -293,7 +302,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     dest = getattr(args, "words_dest", None)
     flags = [e for e in extra if e.startswith("-")]
     if flags or (extra and dest is None):
-        parser.error(f"unrecognized arguments: {' '.join(flags or extra)}")
+        hint = "; a run resumes with its own config (--epochs N trains it longer)" if args.command == "resume" else ""
+        parser.error(f"unrecognized arguments: {' '.join(flags or extra)}{hint}", prog=f"aekit {args.command}")
     if extra:
         setattr(args, dest, [*getattr(args, dest), *extra])
     return args
