@@ -273,3 +273,29 @@ def test_labels_beyond_int64_and_class_names_under_another_column_name(tmp_path)
     assert "labels must be integers, got '1e20' in column 'label'" in refused(path)
     path.write_text("a,species\n0.1,setosa\n0.2,virginica\n")
     assert "a column of class names is read as labels when named label or y or class or target" in refused(path)
+
+
+def _pngs(folder, n, size=(6, 5), seed=0):
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (size[1], size[0])).astype(np.uint8)).save(folder / f"{i}.png")
+
+
+def test_a_folder_of_train_and_test_folders_keeps_its_test_part(tmp_path):
+    for part, n in (("train", 4), ("test", 2)):
+        for name in ("cat", "dog"):
+            _pngs(tmp_path / "pets" / part / name, n, seed=n)
+    train, test = load_path(tmp_path / "pets"), load_path(tmp_path / "pets", split="test")
+    assert len(train) == 8 and len(test) == 4 and train.classes == test.classes == ["cat", "dog"]
+    assert test.y.tolist() == [0, 0, 1, 1]
+    _pngs(tmp_path / "pets" / "test" / "bird", 1)
+    with pytest.raises(DataError, match=r"test: class folder\(s\) bird are not among train/'s classes"):
+        load_path(tmp_path / "pets", split="test")
+    _pngs(tmp_path / "only" / "train" / "cat", 3)
+    assert len(load_path(tmp_path / "only")) == 3
+    with pytest.raises(files.NoTestSplitError):
+        load_path(tmp_path / "only", split="test")
+    _pngs(tmp_path / "only" / "val", 2)
+    with pytest.raises(DataError, match="holds train/ beside val; give train/ and test/ alone"):
+        load_path(tmp_path / "only")

@@ -57,7 +57,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     y = classes = like = None  # like: what the samples are scaled like (an npz test part: its training part)
     where = str(path)  # how messages name these samples
     if path.is_dir():
-        x, y, classes = _image_folder(path)
+        x, y, classes, like = _folder(path, split)
+        where = f"{path / 'test'}" if like is not None else where
     elif path.suffix == ".npy":
         x = _npy(path)
     elif path.suffix == ".npz":
@@ -67,7 +68,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         x, y, classes = _csv(path)
     else:
         raise DataError(f"{path}: unsupported file type {path.suffix!r}; use .npy, .npz, .csv or a folder of images")
-    if split == "test" and path.suffix != ".npz":
+    if split == "test" and path.suffix != ".npz" and like is None:
         raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
     if np.ndim(x) < 2:
         raise DataError(
@@ -240,6 +241,32 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> Data
                     return DataError(f"{path}: every value must be a number (line {reader.line_num}: {value[:20]!r}); a "
                                      f"column of class names is read as labels when named {' or '.join(LABEL_COLUMNS)}")
     return DataError(f"{path} is not a readable numeric CSV file")
+
+
+PARTS = ("train", "test")  # a folder holding these subfolders alone keeps its parts in them
+
+
+def _folder(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, np.ndarray | None]:
+    """(x, y, classes, the training images a test part is scaled like) of a folder of images, or of
+    class folders; or, where it holds train/ and test/ alone, of the part `split` names, each such a
+    folder (test/ labelled by train/'s class names)."""
+    subdirs = {d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith(".")}
+    if "train" not in subdirs or not subdirs <= {*PARTS, "val", "valid", "validation"}:  # class folders
+        return (*_image_folder(path), None)
+    if subdirs - set(PARTS):
+        raise DataError(f"{path}: holds train/ beside {', '.join(sorted(subdirs - {'train'}))}; give train/ and test/ "
+                        "alone (a validation split is held out of train/ by data.val_fraction)")
+    x, y, classes = _image_folder(path / "train")
+    if split != "test" or "test" not in subdirs:
+        return x, y, classes, None
+    x_test, y_test, test_classes = _image_folder(path / "test")
+    if y_test is not None and y is not None:
+        unknown = sorted(set(test_classes) - set(classes))
+        if unknown:
+            raise DataError(f"{path / 'test'}: class folder(s) {', '.join(unknown)} are not among train/'s classes "
+                            f"({', '.join(classes)}); name them alike")
+        y_test = np.array([classes.index(test_classes[i]) for i in y_test])
+    return x_test, y_test, classes, x
 
 
 def _image_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:
