@@ -95,16 +95,16 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
             row["nll"] = float(importance_sampled_nll(model, nll_data, k=s.nll_k, seed=cfg.train.seed).mean())
         results[tag] = row
         shown = generated[: s.picture_samples].numpy()
-        fig = plots.image_grid(plots.grid_rows(shown, 10, fill=1.0), title=f"{tag}: {len(shown)} generated digits")
-        run.picture(fig, f"samples-{tag}.png", f"{tag}: digits it generated ({HOW[tag]})")
+        fig = plots.image_grid(plots.grid_rows(shown, 10, fill=1.0), title=f"{tag}: {len(shown)} generated {run.noun}s")
+        run.picture(fig, f"samples-{tag}.png", f"{tag}: {run.noun}s it generated ({HOW[tag]})")
 
     columns = {"model": "model", "nll": f"test NLL (nats, k={s.nll_k})", "frechet_distance": "Fréchet distance",
                "precision": "precision", "recall": "recall", "squared_error_per_image": "squared error per image",
                "train_seconds": "train seconds"}
     rows = [{"model": tag, **r, "nll": "—" if r["nll"] is None else r["nll"]} for tag, r in results.items()]
-    notes = [f"Sample quality from {len(real):,} generated against {len(real):,} test digits, in the features of "
-             f"the classifier {clf.path.name} (SHA-256 {clf.sha256}, test accuracy {clf.test_accuracy:.4f}); "
-             f"NLL on {len(nll_data):,} binarised test digits. Data: {note}."]
+    notes = [f"Sample quality from {len(real):,} generated against {len(real):,} {run.part} {run.noun}s, in the features "
+             f"of the classifier {clf.path.name} (SHA-256 {clf.sha256}, test accuracy {clf.test_accuracy:.4f}); "
+             f"NLL on {len(nll_data):,} binarised {run.part} {run.noun}s. Data: {note}."]
     best = min(results, key=lambda t: results[t]["frechet_distance"])
     summary = f"{len(results)} generative models on {note}: lowest Fréchet distance {best} ({results[best]['frechet_distance']:.2f})"
     return run.finish({"summary": summary, "data": note, "classifier_sha256": clf.sha256, "models": results},

@@ -151,7 +151,8 @@ def retrieval_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
 
     raw_index = index.x.reshape(len(index), -1).numpy()  # (N, 784)
     pca = PCABaseline(train.x, size, seed=seed)
-    vectors = {"raw pixels": raw_index, f"PCA-{size}": pca.encode(index.x), f"autoencoder-{size}": encode_all(model, index)}
+    raw_name = "raw pixels" if run.unit == "image" else "raw values"
+    vectors = {raw_name: raw_index, f"PCA-{size}": pca.encode(index.x), f"autoencoder-{size}": encode_all(model, index)}
     labels = index.y.numpy()
     chosen = query_subset(len(index), s.max_queries, seed)
 
@@ -163,25 +164,25 @@ def retrieval_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
             rows.append({"method": method, "metric": metric, "dim": int(vecs.shape[1]), **scores})
     pk = f"precision@{s.k}"
     fig = precision_figure(curves, dashed=[n for n in curves if n.endswith("(euclidean)")],
-                           title=f"{name}: precision@k of raw pixels, PCA-{size} and {size}-d autoencoder codes "
+                           title=f"{name}: precision@k of {raw_name}, PCA-{size} and {size}-d autoencoder codes "
                                  "(solid = cosine, dashed = euclidean)")
     run.picture(fig, "precision-at-k.png",
-                f"Precision@k for k = 1..{s.curve_k}: raw pixels, PCA-{size} and the autoencoder's codes")
+                f"Precision@k for k = 1..{s.curve_k}: {raw_name}, PCA-{size} and the autoencoder's codes")
     shown = min(10, len(index) - 1)
     run.picture(_neighbour_picture(vectors[f"autoencoder-{size}"], index, chosen[:8], k=shown, size=size), "neighbours.png",
-                f"Query digits (left) and their {shown} nearest digits by autoencoder code")
+                f"Query {run.noun}s (left) and their {shown} nearest {run.noun}s by autoencoder code")
     fig = curves_figure({"autoencoder": history}, f"{name}: autoencoder loss (solid = train, dashed = validation)")
     run.picture(fig, "learning-curves.png", "The autoencoder's training and validation loss")
 
     best = {m: max((r for r in rows if r["metric"] == m), key=lambda r: r["map"])["method"] for m in ("cosine", "euclidean")}
     cosine = {r["method"]: r for r in rows if r["metric"] == "cosine"}
-    ae, pc, raw = cosine[f"autoencoder-{size}"], cosine[f"PCA-{size}"], cosine["raw pixels"]
+    ae, pc, raw = cosine[f"autoencoder-{size}"], cosine[f"PCA-{size}"], cosine[raw_name]
     summary = (
-        f"retrieval-mnist: cosine MAP autoencoder-{size} {ae['map']:.3f} vs PCA-{size} {pc['map']:.3f} vs raw pixels "
+        f"retrieval-mnist: cosine MAP autoencoder-{size} {ae['map']:.3f} vs PCA-{size} {pc['map']:.3f} vs {raw_name} "
         f"{raw['map']:.3f} ({pk} {ae[pk]:.3f} / {pc[pk]:.3f} / {raw[pk]:.3f}); best MAP: {best['cosine']} (cosine), "
         f"{best['euclidean']} (euclidean)"
     )
-    notes = [f"PCA and the autoencoder were fitted on {len(train)} training digits; relevant = same digit; "
+    notes = [f"PCA and the autoencoder were fitted on {len(train)} training {run.noun}s; relevant = same label; "
              f"chance = {np.unique(labels, return_counts=True)[1].max() / len(labels):.3f}. Model {describe(cfg.model)}."]
     return run.finish(
         {"summary": summary, "dataset": name, "index_split": s.index_split, "n_index": len(index),
