@@ -150,6 +150,14 @@ def test_mistakes_in_the_arguments_are_one_line_too(argv, message, capsys):
     assert stopped.value.code == 2 and err.startswith(f"aekit: error: {message}") and err.count("\n") == 1, err
 
 
+def test_a_config_without_a_model_section_trains_the_automatic_model(tmp_path, capsys):
+    config = tmp_path / "no-model.yaml"
+    config.write_text(yaml.safe_dump({k: v for k, v in TINY.items() if k != "model"}))
+    assert main(["train", str(config), f"output.dir={tmp_path}", "output.name=r", "model.code_size=3"]) == 0
+    saved = yaml.safe_load((tmp_path / "r" / "config.yaml").read_text())["model"]
+    assert saved["name"] == "dense" and saved["linear_path"] and saved["code_size"] == 3  # auto, as resolved
+
+
 def test_not_a_run_folder(tmp_path, capsys):
     assert main(["resume", str(tmp_path)]) == 2
     assert "is not a run folder" in capsys.readouterr().err

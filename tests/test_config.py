@@ -80,8 +80,9 @@ def test_run_config_unknown_section_and_model_key():
         parse_run_config({"model": {"name": "dense"}, "trian": {}})
     with pytest.raises(aekit.ConfigError, match=r"model: unknown key 'code'"):
         parse_run_config({"model": {"name": "dense", "code": 3}})
-    with pytest.raises(aekit.ConfigError, match=r"'model' section with a 'name'"):
-        parse_run_config({"train": {}})
+    assert parse_run_config({"train": {}}).model == {"name": "auto"}  # no model section: chosen from the data
+    with pytest.raises(aekit.ConfigError, match=r"config.model: must be a mapping of keys"):
+        parse_run_config({"model": "dense"})
 
 
 def test_bad_config_file(tmp_path):

@@ -97,11 +97,13 @@ NO_CONFIG: dict[str, Any] = {
 
 
 def parse_run_config(raw: dict[str, Any]) -> RunConfig:
-    """Validate a whole run config (all but the data-dependent model keys)."""
-    if not isinstance(raw.get("model"), dict) or "name" not in raw["model"]:
-        raise ConfigError(f"config: a 'model' section with a 'name' key is required (see `aekit models`; "
-                          f"'{AUTO}' chooses one from the data)")
-    cfg = build(RunConfig, raw, where="config")
+    """Validate a whole run config (all but the data-dependent model keys). Without a model section or
+    its name, the model is `auto`, chosen from the data."""
+    model = raw.get("model", {})
+    if not isinstance(model, dict):
+        raise ConfigError(f"config.model: must be a mapping of keys (name: ... and that model's keys; `aekit "
+                          f"models`), got {model!r}")
+    cfg = build(RunConfig, {**raw, "model": {"name": AUTO, **model}}, where="config")
     name = cfg.model["name"]
     entry = model_entry(AUTO_MODEL if name == AUTO else name)
     allowed = set(entry.cls.Config.__dataclass_fields__) | {"name"}
