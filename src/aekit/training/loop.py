@@ -635,7 +635,10 @@ class Trainer:
             )
         val_data = None if val is None else as_inputs(val, "validation data")
         if val_data is not None:
-            check_inputs(model, *val_data)
+            try:
+                check_inputs(model, *val_data)
+            except DataError as err:
+                raise DataError(f"validation data: {err}") from None
         if cfg.monitor not in ("train_loss", "val_loss", "time"):  # logged whatever the model (val_loss: or train_loss)
             terms = evaluate(model, (x[: cfg.batch_size], None if y is None else y[: cfg.batch_size]))  # fit reseeds after
             parts = ("train", "val") if val_data is not None else ("train",)
