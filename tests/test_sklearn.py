@@ -4,6 +4,7 @@ real digits (scikit-learn's bundled 8x8 images)."""
 from __future__ import annotations
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -100,6 +101,16 @@ def test_the_default_keeps_the_pca_start_on_raw_columns_of_very_different_scales
     assert len(est.history_["val_loss"]) == 3
     with pytest.raises(aekit.ConfigError, match=r"validation_fraction: must be a number in \[0, 1\) or None, got 1"):
         AutoencoderTransformer(validation_fraction=1).fit(train)
+
+
+@pytest.mark.parametrize("name, said", [("ladder", "is not an autoencoder (a semi-supervised model trains in "
+                                                  "SemiSupervisedClassifier); choose auto or one of: aae"),
+                                        ("encoder-classifier", "is not an autoencoder; choose auto or one of: aae"),
+                                        ("dens", "is not an autoencoder; choose auto or one of: aae")])
+def test_a_model_that_is_no_autoencoder_is_refused_naming_the_choices(digits, name, said):
+    for estimator in (AutoencoderTransformer, AutoencoderClassifier):
+        with pytest.raises(aekit.ConfigError, match=re.escape(f"model: {name!r} {said}")):
+            estimator(name, epochs=1).fit(*digits)
 
 
 def test_auto_with_a_code_as_large_as_the_input_leaves_out_the_pca_start():

@@ -120,6 +120,9 @@ def _train_autoencoder(est, x: Tensor, seed: int, validation_fraction: float | N
     and recon_loss_ once training has succeeded (a failed fit leaves it unfitted), returns the history.
     With `validation_fraction`, a seeded share of `x` is held out and the epoch (or the start) with
     the lowest loss on it is kept."""
+    if est.model != AUTO and est.model not in list_models():
+        other = " (a semi-supervised model trains in SemiSupervisedClassifier)" if est.model in list_models("semi-supervised") else ""
+        raise ConfigError(f"model: {est.model!r} is not an autoencoder{other}; choose {AUTO} or one of: {', '.join(list_models())}")
     number = isinstance(validation_fraction, numbers.Real) and not isinstance(validation_fraction, bool)
     if validation_fraction is not None and not (number and 0 <= validation_fraction < 1):
         raise ConfigError(f"validation_fraction: must be a number in [0, 1) or None, got {validation_fraction!r}")
