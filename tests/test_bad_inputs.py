@@ -255,7 +255,7 @@ CASES = [
                  r"^export: part 'bottleneck' is not allowed; choose one of: encoder, decoder, full", id="export-unknown-part"),
     # --- the scikit-learn estimators -------------------------------------------------------------
     pytest.param(lambda t: AutoencoderTransformer(model="nope").fit(FLAT), ConfigError,
-                 r"^model: unknown model 'nope'; choose one of: .*dense", id="sklearn-unknown-model"),
+                 r"^model: 'nope' is not an autoencoder; choose auto or one of: .*dense", id="sklearn-unknown-model"),
     pytest.param(lambda t: AutoencoderTransformer(model_params={"code": 3}).fit(FLAT), ConfigError,
                  r"^model: unknown key 'code'; allowed keys: .*code_size", id="sklearn-unknown-model-key"),
     pytest.param(lambda t: AutoencoderTransformer(epochs=0).fit(FLAT), ConfigError,
