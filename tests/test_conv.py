@@ -111,8 +111,10 @@ def test_each_decoder_learns_real_digits(decoder, real_batch):
 def test_size_the_pooling_cannot_divide_names_input_shape_layers_and_sizes():
     with pytest.raises(aekit.ConfigError, match=r"input_shape.*\(1, 30, 30\).*2 pooling layers.*multiples of 4"):
         aekit.create_model("conv", input_shape=(1, 30, 30), channels=(8, 16))
-    with pytest.raises(aekit.ConfigError, match=r"3 pooling layers.*multiples of 8 \(e\.g\. 24 or 32\)"):
+    with pytest.raises(aekit.ConfigError, match=r"3 pooling layers.*multiples of 8 \(28: e\.g\. 24 or 32\)"):
         aekit.create_model("conv", input_shape=(1, 28, 28), channels=(8, 16, 32))
+    with pytest.raises(aekit.ConfigError, match=r"multiples of 4 \(17: e\.g\. 16 or 20\)"):  # the side that fails
+        aekit.create_model("conv", input_shape=(3, 20, 17), channels=(8, 16))
     assert aekit.create_model("conv", input_shape=(1, 28, 28), channels=(8,)).code_size == 8 * 14 * 14
 
 

@@ -53,12 +53,13 @@ class ConvConfig(AutoencoderConfig):
         n_pool = len(self.channels)
         factor = 2**n_pool
         _, height, width = self.input_shape
-        below = factor * (height // factor) or factor
+        bad = width if height % factor == 0 else height  # the side to change, e.g. 17 of 20x17
+        below = factor * (bad // factor) or factor
         check(
             height % factor == 0 and width % factor == 0,
             "input_shape",
             f"{tuple(self.input_shape)} cannot go through {n_pool} pooling layers (one per entry of channels): "
-            f"height and width must be multiples of {factor} (e.g. {below} or {below + factor}); "
+            f"height and width must be multiples of {factor} ({bad}: e.g. {below} or {below + factor}); "
             "use fewer channels entries or resize the images",
         )
 
