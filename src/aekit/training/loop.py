@@ -419,11 +419,8 @@ class Trainer:
 
     # --- the loop -----------------------------------------------------------------------------
     def _track_best(self, logs: dict[str, float]) -> None:
+        # `check` refused a monitor that is not logged; val_loss falls back to train_loss without validation
         key = self.monitored = self.config.monitor if self.config.monitor in logs else "train_loss"
-        if key != self.config.monitor and self.config.monitor != "val_loss":
-            raise ConfigError(
-                f"train.monitor: {self.config.monitor!r} is not logged; choose one of: {', '.join(sorted(logs))}"
-            )
         value = logs[key]
         if value < self.best_value - self.config.min_delta:
             self._new_best(value)
@@ -651,10 +648,9 @@ class Trainer:
 
     def fit(self, data: tuple[Tensor | MemmapArray, Tensor | None], val_data: Any = None, *,
             resume: bool = False) -> dict[str, list[float]]:
-        """Train on `data` and `val_data` as `check` returns them."""
+        """Train on `data` and `val_data` as `check` returns them (`check` has set `self.mixed`)."""
         cfg, model = self.config, self.model
         x, y = data
-        self.mixed = self._mixed_parts(y)  # as `check` found it
         prev_deterministic = torch.are_deterministic_algorithms_enabled()
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
