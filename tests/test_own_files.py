@@ -299,3 +299,10 @@ def test_a_folder_of_train_and_test_folders_keeps_its_test_part(tmp_path):
     _pngs(tmp_path / "only" / "val", 2)
     with pytest.raises(DataError, match="holds train/ beside val; give train/ and test/ alone"):
         load_path(tmp_path / "only")
+
+
+def test_a_layout_for_data_that_are_not_4d_images_is_refused_not_ignored(tmp_path):
+    np.save(tmp_path / "flat.npy", RNG.random((10, 12)).astype(np.float32))
+    with pytest.raises(DataError, match=r"data.layout: 'nhwc' orders the axes of .* shape \(10, 12\); leave data.layout auto"):
+        load_path(tmp_path / "flat.npy", layout="nhwc")
+    assert load_path(tmp_path / "flat.npy", layout="auto").sample_shape == (12,)

@@ -36,6 +36,9 @@ def to_nchw(x: np.ndarray, *, layout: str = "auto", name: str = "data") -> np.nd
     """
     if layout not in LAYOUTS:
         raise DataError(f"data.layout: {layout!r} is not allowed; choose one of: {', '.join(LAYOUTS)}")
+    if layout != "auto" and x.ndim != 4:  # nothing to choose between: never ignored silently
+        raise DataError(f"data.layout: {layout!r} orders the axes of (N, C, H, W) or (N, H, W, C) images, and {name} "
+                        f"holds an array of shape {tuple(x.shape)}; leave data.layout auto")
     if x.ndim == 3:
         return x[:, None]  # (N, H, W) -> (N, 1, H, W)
     channel_last = x.ndim == 4 and x.shape[3] in CHANNELS and x.shape[1] not in CHANNELS
