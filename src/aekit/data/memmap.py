@@ -2,9 +2,10 @@
 
 `MemmapArray` wraps a numpy memmap (`np.load(path, mmap_mode="r")`, `read_idx(path, mmap=True)`)
 of any real dtype and reads samples on demand, scaled to float32 in [0, 1] the way
-`scale_to_unit` scales a loaded array (uint8 / 255, min-max for other ranges; column by column where
-it would scale a loaded array so, each column's range found in the same one pass). Indexing it (`a[i]`, `a[3:9]`, `a[index]`) reads just
-those rows, in file order, into a tensor; `subset` and `reshape` are lazy views.
+`scale_to_unit` scales a loaded array (uint8 / 255, min-max for other ranges; column by column
+where it would scale a loaded array so, each column's range found in the same one pass). Indexing
+it (`a[i]`, `a[3:9]`, `a[index]`) reads just those rows, in file order, into a tensor; `subset`
+and `reshape` are lazy views.
 
 Rows are read with pread from the file behind the memmap rather than through the mapping: a page
 fault on a mapped file makes resident the whole page cache folio around the row (up to 2 MiB on
