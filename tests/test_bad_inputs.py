@@ -790,8 +790,10 @@ def test_channel_last_images_are_refused_not_scrambled_and_size_one_axes_are_fin
     for call in (lambda: aekit.fit(model, channel_last, epochs=1, progress=False), lambda: model.encode_array(channel_last),
                  lambda: model.reconstruct_array(channel_last.numpy())):
         with pytest.raises(DataError, match=r"samples have shape \(6, 5, 3\) but the model expects \(3, 6, 5\) or flat "
-                                            r"\(90,\); channel-last images: move the channels first"):
+                                            r"\(90,\); channel-last images: move the channels first \(x.permute"):
             call()
     np.testing.assert_allclose(model.encode_array(x.reshape(8, -1)), model.encode_array(x), rtol=0, atol=0)  # flat is fine
+    flat_model = aekit.create_model("dense", input_shape=(90,), hidden=[8], code_size=2)
+    assert flat_model.encode_array(x).shape == (8, 2)  # a flat model takes samples of any shape, flattened
     grey = aekit.create_model("dense", input_shape=(1, 6, 5), hidden=[8], code_size=2)
     assert grey.encode_array(torch.rand(4, 6, 5)).shape == grey.encode_array(torch.rand(4, 6, 5, 1)).shape == (4, 2)

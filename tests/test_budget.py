@@ -137,6 +137,11 @@ def test_auto_model_keeps_the_users_keys_and_refuses_unknown_ones():
     assert cfg.model["hidden"] == [64] and cfg.model["activation"] == "tanh" and cfg.model["linear_path"]
     with pytest.raises(aekit.ConfigError, match="model: unknown key 'colour'; allowed keys: activation"):
         run.load_run_config(None, ["model.colour=1"])
+    # keys PCA's linear start cannot go with leave it out, rather than refusing a key the user never set
+    for given in (["model.code_size=64"], ["model.output_activation=sigmoid"], ["model.recon_loss=bce"]):
+        cfg = run.resolve_model(run.load_run_config(None, given), (64,))
+        assert not cfg.model["linear_path"]
+        aekit.create_model(cfg.model["name"], input_shape=(64,), **{k: v for k, v in cfg.model.items() if k != "name"})
 
 
 def test_no_config_run_trains_for_its_budget_and_saves_the_chosen_model(tmp_path):

@@ -132,7 +132,7 @@ def test_an_experiment_folder_is_not_trained_into(config_file, tmp_path, capsys)
     folder.mkdir(parents=True)
     (folder / "experiment.yaml").write_text("experiment: mnist-2d\n")
     assert main(["train", str(config_file), f"output.dir={tmp_path / 'runs'}", "output.name=exp"]) == 2
-    assert "already holds a run or an experiment; give another output.name" in capsys.readouterr().err
+    assert "holds an experiment; give another output.name" in capsys.readouterr().err
     assert [p.name for p in folder.iterdir()] == ["experiment.yaml"]
 
 

@@ -101,8 +101,11 @@ def test_a_test_part_outside_the_training_range_is_not_clipped(tmp_path):
 def test_a_test_part_stored_as_floats_beside_integer_training_pixels_is_refused(tmp_path):
     pixels = RNG.integers(0, 256, (20, 1, 4, 4)).astype(np.uint8)
     np.savez(tmp_path / "mixed.npz", x_train=pixels, x_test=pixels[:5] / 255.0)  # the same images, already scaled
-    with pytest.raises(DataError, match=r"stored as float64 but the training part as uint8.*save both parts alike"):
+    with pytest.raises(DataError, match=r"stored as float64 in \[0\.\d+, 1\] but the training part as uint8 in \[0, 255\].*"
+                                        r"save both parts alike"):
         load_path(tmp_path / "mixed.npz", split="test")
+    np.savez(tmp_path / "alike.npz", x_train=pixels, x_test=pixels[:5].astype(np.float32))  # 0-255 as floats: fine
+    torch.testing.assert_close(load_path(tmp_path / "alike.npz", split="test").x, load_path(tmp_path / "alike.npz").x[:5])
 
 
 def test_a_bce_model_refuses_a_test_part_outside_unit_range_naming_it(tmp_path, capsys):

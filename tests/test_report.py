@@ -193,6 +193,9 @@ def test_cli_report_of_several_runs_rewrites_its_own_page_but_not_a_users_file(t
     page = tmp_path / "report.html"
     assert main(["report", str(train_run), str(train_run)]) == 0 and page.is_file()
     assert main(["report", str(train_run), str(train_run)]) == 0  # its own page: written again
+    own = train_run / "report.html"
+    own.write_text("<html><head><title>aekit report</title></head></html>")  # a page from before the generator tag
+    assert main(["report", str(train_run)]) == 0 and "generator" in own.read_text()
     page.write_text("<html>the user's notes</html>")
     assert main(["report", str(train_run), str(train_run)]) == 2
     assert "aekit did not write it; give --output" in capsys.readouterr().err

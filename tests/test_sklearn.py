@@ -99,6 +99,8 @@ def test_the_default_keeps_the_pca_start_on_raw_columns_of_very_different_scales
     error = ((est.inverse_transform(est.transform(test)) - test) ** 2).sum(1).mean()
     assert error < 1.1 * pca_error  # the held-out tenth keeps the start; without it: over 100x PCA's error
     assert len(est.history_["val_loss"]) == 3
+    few = np.random.default_rng(0).random((35, 100)).astype(np.float32)  # 35 rows: a 10% hold-out leaves 31 < 32
+    assert "val_loss" not in AutoencoderTransformer(epochs=1).fit(few).history_  # so all rows train, PCA start fits
     with pytest.raises(aekit.ConfigError, match=r"validation_fraction: must be a number in \[0, 1\) or None, got 1"):
         AutoencoderTransformer(validation_fraction=1).fit(train)
 

@@ -119,6 +119,14 @@ def test_a_config_left_by_a_run_killed_before_its_first_checkpoint_is_replaced(r
     aekit.fit(other, real_batch[:32], epochs=2, run_dir=tmp_path, progress=False)
     assert yaml.safe_load((tmp_path / ckpt.CONFIG_FILE).read_text())["model"]["code_size"] == 3
     aekit.fit(aekit.load_model(tmp_path), real_batch[:32], epochs=3, run_dir=tmp_path, resume=True, progress=False)
+    for left in ("model: [unclosed\n", None):  # damaged; or the same model trained otherwise
+        folder = tmp_path / f"again-{left is None}"
+        aekit.fit(tiny(), real_batch[:32], epochs=1, lr=0.05, run_dir=folder, progress=False)
+        (folder / ckpt.CHECKPOINT_FILE).unlink()
+        if left:
+            (folder / ckpt.CONFIG_FILE).write_text(left)
+        aekit.fit(tiny(), real_batch[:32], epochs=1, lr=0.002, batch_size=16, run_dir=folder, progress=False)
+        assert yaml.safe_load((folder / ckpt.CONFIG_FILE).read_text())["train"]["lr"] == 0.002
 
 
 def test_resume_refuses_another_model(real_batch, tmp_path):
@@ -170,7 +178,7 @@ def test_early_stopping_stops_when_the_monitor_stalls(real_batch):
 def test_early_stopping_without_validation_names_the_training_loss_it_watched(real_batch, capsys):
     aekit.fit(tiny(), real_batch[:32], epochs=6, early_stopping=1, min_delta=1e6, progress=True)
     printed = capsys.readouterr()
-    assert "early stopping: train_loss has not improved for 1 epochs" in printed.out + printed.err
+    assert "early stopping: train_loss has not improved for 1 epoch " in printed.out + printed.err
 
 
 def test_monitor_must_be_logged(real_batch):

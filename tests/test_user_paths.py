@@ -403,6 +403,17 @@ def test_ctrl_c_while_evaluating_names_the_folder_and_a_damaged_history_does_not
     assert json.loads((tmp_path / "runs" / "r" / "history.json").read_text())["epoch"] == [1, 2, 3]
 
 
+def test_ctrl_c_before_the_first_checkpoint_leaves_no_folder_and_training_again_works(tmp_path, monkeypatch, capsys):
+    from aekit.apps import run
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(run, "fit", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    assert _small_run(tmp_path) == 130
+    assert "before the first checkpoint" in capsys.readouterr().err and not (tmp_path / "runs" / "r").exists()
+    monkeypatch.undo()
+    assert _small_run(tmp_path) == 0
+
+
 def test_data_scale_reaches_a_users_file_and_per_column_scaling_is_said(tmp_path, capsys):
     rng = np.random.default_rng(0)
     table = np.concatenate([1000 + 300 * rng.random((80, 3)), rng.normal(size=(80, 4))], axis=1)

@@ -196,7 +196,8 @@ def _cmd_report(args) -> None:
 
     dirs = [Path(d) for d in args.run_dirs]
     output = Path(args.output) if args.output else (dirs[0] / "report.html" if len(dirs) == 1 else Path("report.html"))
-    if not args.output and output.is_file() and GENERATOR not in output.read_text(errors="replace")[:2000]:
+    head = output.read_text(errors="replace")[:2000] if not args.output and len(dirs) > 1 and output.is_file() else None
+    if head is not None and GENERATOR not in head and "<title>aekit" not in head:  # not a page aekit wrote
         raise ConfigError(f"report: {output} is there and aekit did not write it; give --output FILE.html for the report")
     print(f"wrote {write_report(dirs, output)}")
 
@@ -342,7 +343,9 @@ def _interrupted(err: KeyboardInterrupt) -> str:
     from ..training.checkpoint import CHECKPOINT_FILE, epochs_done
 
     if (Path(run_dir) / CHECKPOINT_FILE).is_file():
-        return f"aekit: interrupted; the last checkpoint (epoch {epochs_done(run_dir)}) is intact: `aekit resume {run_dir}` continues"
+        epoch = epochs_done(run_dir)
+        at = f" (epoch {epoch})" if epoch else ""
+        return f"aekit: interrupted; the last checkpoint{at} is intact: `aekit resume {run_dir}` continues"
     return f"aekit: interrupted before the first checkpoint of {run_dir}: nothing to resume, train again"
 
 

@@ -99,7 +99,7 @@ NO_CONFIG: dict[str, Any] = {
 def parse_run_config(raw: dict[str, Any]) -> RunConfig:
     """Validate a whole run config (all but the data-dependent model keys). Without a model section or
     its name, the model is `auto`, chosen from the data."""
-    model = raw.get("model", {})
+    model = raw.get("model") or {}  # none, or an empty section (its keys commented out)
     if not isinstance(model, dict):
         raise ConfigError(f"config.model: must be a mapping of keys (name: ... and that model's keys; `aekit "
                           f"models`), got {model!r}")
@@ -126,8 +126,8 @@ def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...]) -> dict[str
     units wide, the second half the first), a code of 32 (half the features for fewer than 64) and a
     linear path started at PCA's solution (`linear_path`), trained with MSE on linear outputs: it starts at PCA's error and, with
     restore_best, cannot end above it on the validation data. A code_size given as large as the input
-    leaves out the linear path (PCA of that size is exact: there is nothing to start at), and so does
-    recon_loss bce, given explicitly (it takes sigmoid outputs). Images of every size and colour take
+    leaves out the linear path (PCA of that size is exact: there is nothing to start at), and so do
+    recon_loss bce (it takes sigmoid outputs) and a code or output activation other than linear, given. Images of every size and colour take
     the same model, flattened: in short CPU budgets this beat the convolutional models here, which
     need many epochs before they pass PCA (docs/EXPERIMENTS.md).
     """
@@ -139,8 +139,10 @@ def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...]) -> dict[str
     code = model.get("code_size", min(32, dim // 2))
     undercomplete = not isinstance(code, numbers.Real) or code < dim  # a bad value is refused by the model's config
     bce = model.get("recon_loss") == "bce"  # asked for: sigmoid outputs, which PCA's linear start cannot give
-    chosen = {"hidden": [first, first // 2], "code_size": code, "activation": "elu", "linear_path": undercomplete and not bce,
-              "output_activation": "sigmoid" if bce else "linear", "recon_loss": "mse"}
+    linear = all(model.get(key, "linear") == "linear" for key in ("code_activation", "output_activation"))
+    chosen = {"hidden": [first, first // 2], "code_size": code, "activation": "elu",
+              "linear_path": undercomplete and linear and not bce, "output_activation": "sigmoid" if bce else "linear",
+              "recon_loss": "mse"}
     return {"name": AUTO_MODEL, **chosen, **{k: v for k, v in model.items() if k != "name"}}
 
 
@@ -264,8 +266,8 @@ def new_run_dir(cfg: RunConfig, label: str | None = None) -> Path:
     run_dir = Path(cfg.output.dir) / name
     if cfg.output.name and (run_dir / ckpt.CHECKPOINT_FILE).exists():  # a default name is made unique (make_run_dir)
         raise ConfigError(f"run folder {run_dir} already holds a run; use `aekit resume {run_dir}` or another output.name")
-    if cfg.output.name and any((run_dir / f).is_file() for f in (CONFIG_FILE, "experiment.yaml")):  # another's files
-        raise ConfigError(f"folder {run_dir} already holds a run or an experiment; give another output.name")
+    if cfg.output.name and (run_dir / "experiment.yaml").is_file():  # never train over an experiment's pictures
+        raise ConfigError(f"folder {run_dir} holds an experiment; give another output.name")
     return run_dir
 
 
@@ -324,15 +326,15 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     run_dir = Path(distributed.broadcast(str(run_dir)))  # rank 0's folder for all ranks
     try:
         return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress)
-    except AekitError as err:  # refused before its first checkpoint (a setting fit checks, no CUDA): leave no
-        # folder; a diverged run keeps its logs, which show why
+    except (AekitError, KeyboardInterrupt) as err:  # refused (a setting fit checks, no CUDA) or stopped before
+        # its first checkpoint: leave no folder; a diverged run keeps its logs, which show why
         if not isinstance(err, NonFiniteLossError) and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
             remove_made(made)
         raise
 
 
 def _fit_and_evaluate(cfg: RunConfig, model, splits, run_dir: Path, *, progress: bool | None, resume: bool = False,
-                      **options) -> Path:
+                      announce: bool = True, **options) -> Path:
     """`fit` into `run_dir`, then the test metrics on rank 0 (the test NLL and sample quality take
     minutes: `aekit evaluate` adds them). Ctrl-C carries the run folder, so the CLI can name it.
     With progress on, a line says what is about to happen before each silent stretch (reading,
@@ -340,7 +342,7 @@ def _fit_and_evaluate(cfg: RunConfig, model, splits, run_dir: Path, *, progress:
     show = (cfg.train.progress if progress is None else progress) and distributed.is_main()
     if progress is not None:
         options["progress"] = progress
-    if show:
+    if show and announce:
         print(start_line(cfg, model, splits, run_dir, resume=resume), flush=True)
     try:
         fit(model, splits[0], splits[1], config=cfg.train, run_dir=run_dir, resume=resume, **options)
@@ -399,10 +401,12 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
                               "for a number of epochs; resume it without --epochs")
         if epochs < 1:
             raise ConfigError(f"--epochs: must be >= 1 (the run's total number of epochs), got {epochs}")
-    if done >= target and cfg.train.time_budget is None and distributed.is_main():
+    finished = done >= target and cfg.train.time_budget is None
+    if finished and distributed.is_main():
         print(f"{run_dir} has already trained {done} epochs (target {target}): nothing to continue; "
               f"`aekit resume {run_dir} --epochs N` with N > {done} trains longer. Evaluating it again.")
-    return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress, resume=True, epochs=target)
+    return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress, resume=True, announce=not finished,
+                             epochs=target)
 
 
 def squared_error_per_sample(model, x: torch.Tensor, batch_size: int = 512) -> np.ndarray:

@@ -128,8 +128,10 @@ def _train_autoencoder(est, x: Tensor, seed: int, validation_fraction: float | N
         raise ConfigError(f"validation_fraction: must be a number in [0, 1) or None, got {validation_fraction!r}")
     name, params, shape = _model_keys(est, x)
     held = int(round(len(x) * (validation_fraction or 0)))
+    code = params.get("code_size")
+    fewest = code if isinstance(code, int) and params.get("linear_path") else 1  # PCA's start needs code_size rows
     val = None
-    if 0 < held < len(x):  # else too few samples to hold any out: train on all
+    if held > 0 and len(x) - held >= fewest:  # else too few samples to hold any out: train on all
         order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
         x, val = x[order[held:]], x[order[:held]].reshape(-1, *shape)
     with torch.random.fork_rng():  # leave the caller's global RNG as it was

@@ -103,13 +103,16 @@ def inputs_of(model, data: Any, what: str = "data", *, whole: bool = True) -> tu
 def check_shape(got: tuple[int, ...], shape: tuple[int, ...], what: str = "data") -> None:
     """Raise DataError unless samples of shape `got` are samples of `shape`: that shape, flat
     (prod(shape),), or with axes of size 1 added or left out ((28, 28) for (1, 28, 28)): the same
-    values in the same order. Other shapes holding as many values (channel-last colour images) are
-    refused, never reshaped into scrambled pixels."""
-    if [d for d in got if d != 1] == [d for d in shape if d != 1] or got == (math.prod(shape),):
-        return
-    flat = f" or flat ({math.prod(shape)},)" if len(shape) > 1 else ""
+    values in the same order; a flat `shape` takes any samples of as many values. Other shapes
+    holding as many values (channel-last colour images) are refused, never reshaped into scrambled
+    pixels."""
+    size = math.prod(shape)
+    if [d for d in got if d != 1] == [d for d in shape if d != 1] or got == (size,) or (len(shape) == 1 and math.prod(got) == size):
+        return  # a flat model takes samples of any shape, flattened
+    flat = f" or flat ({size},)" if len(shape) > 1 else ""
     last = len(shape) == 3 and got == (*shape[1:], shape[0])
-    hint = "; channel-last images: move the channels first (x.transpose(0, 3, 1, 2))" if last else ""
+    hint = ("; channel-last images: move the channels first (x.permute(0, 3, 1, 2) for a tensor, "
+            "np.transpose(x, (0, 3, 1, 2)) for an array)") if last else ""
     raise DataError(f"{what} samples have shape {got} but the model expects {shape}{flat}{hint}")
 
 

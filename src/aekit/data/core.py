@@ -213,8 +213,12 @@ def unit_scaled(
     reference = out
     if like is not None:
         check_scalable(like, name=f"{name}'s training part", scale=scale)
-        if is_integral(like.dtype) != is_integral(array.dtype) and scale != "none":  # /255 of floats in [0, 1]...
-            raise DataError(f"{name}: stored as {array.dtype} but the training part as {like.dtype}, and a test part "
+        # auto divides integer pixels by 255 and keeps floats in [0, 1]: parts stored one each way, on either side
+        # of 1 (floats already scaled beside 0-255 pixels), would come out on different scales
+        if (scale in ("auto", "global") and is_integral(like.dtype) != is_integral(array.dtype)
+                and (float(np.max(like)) > 1) != (float(np.max(array)) > 1)):
+            raise DataError(f"{name}: stored as {array.dtype} in [{np.min(array):.3g}, {np.max(array):.3g}] but the "
+                            f"training part as {like.dtype} in [{np.min(like):.3g}, {np.max(like):.3g}], and a test part "
                             "is scaled as its training part is; save both parts alike (the same dtype and range)")
         reference = _finite_float32(like, f"{name}'s training part")
     dtype = (array if like is None else like).dtype

@@ -41,7 +41,7 @@ class EarlyStopping(Callback):
         if trainer.epochs_since_best >= self.patience:
             trainer.stop_training = True
             trainer.stop_reason = (
-                f"early stopping: {trainer.monitored} has not improved for {self.patience} epochs "
+                f"early stopping: {trainer.monitored} has not improved for {self.patience} epoch{'s' * (self.patience != 1)} "
                 f"(best {trainer.best_value:.6g} at epoch {trainer.best_epoch})"
             )
 

@@ -204,12 +204,15 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None) -> 
 
     One that is there (`aekit train` wrote the whole config, or an earlier `fit`) is kept, except that
     training on to a new number of epochs (a resume with another `epochs`) records it, so the folder
-    keeps reproducing the run, and that one describing another model, left by a run killed before its
-    first checkpoint, is replaced."""
+    keeps reproducing the run, and that one describing another model or other training (or damaged),
+    left by a run killed before its first checkpoint, is replaced."""
     path = folder / CONFIG_FILE
-    raw = yaml.safe_load(path.read_text()) if path.is_file() else None
+    try:
+        raw = yaml.safe_load(path.read_text()) if path.is_file() else None
+    except (yaml.YAMLError, UnicodeDecodeError):
+        raw = "damaged"
     fresh = not (folder / CHECKPOINT_FILE).is_file()  # fit refuses a checkpoint it does not resume
-    if path.is_file() and not (model is not None and fresh and not _describes(raw, model)):
+    if path.is_file() and not (model is not None and fresh and not _describes(raw, model, train_config)):
         train = raw.get("train") if isinstance(raw, dict) else None
         done = epochs_done(folder)
         if isinstance(train, dict) and train_config.time_budget is None and done < train_config.epochs != train.get("epochs"):
@@ -227,13 +230,15 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None) -> 
     atomic_write_text(folder / CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
 
 
-def _describes(config: Any, model) -> bool:
-    """Whether a run config's model section names `model` and only keys with its values."""
-    section = config.get("model") if isinstance(config, dict) else None
-    if not isinstance(section, dict) or section.get("name") != model.name:
+def _describes(config: Any, model, train_config) -> bool:
+    """Whether a run config's model section names `model` and only keys with its values, and its
+    train section holds `train_config` (progress, how a run is shown, aside)."""
+    section, train = (config.get(key) if isinstance(config, dict) else None for key in ("model", "train"))
+    if not isinstance(section, dict) or section.get("name") != model.name or not isinstance(train, dict):
         return False
-    mine = to_dict(model.config)
-    return all(mine.get(key) == value for key, value in section.items() if key != "name")
+    mine, steps = to_dict(model.config), to_dict(train_config)
+    return (all(mine.get(key) == value for key, value in section.items() if key != "name")
+            and all(steps.get(key) == train.get(key) for key in steps if key != "progress"))
 
 
 # --- optimiser and RNG state as tensors + JSON ------------------------------------------------

@@ -291,7 +291,7 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     rows = [{**error_row(method, n, runs[(method, n)]), "epochs": epochs_used[n]} for method in s.methods for n in counts]
     results: dict[str, Any] = {"rows": rows, "pretrain_seconds": pretrain_seconds, "test_digits": len(test), "network": net}
     mean_of = {(r["method"], r["labels"]): r["test_error_mean"] for r in rows}
-    samples = "digits" if cfg.data.name in DIGITS else "samples"
+    samples = "digits" if train.name in DIGITS else "samples"
     notes = [f"Network {net} (sigmoid), {len(test)} test {samples}; test error % (mean ± std over seeds {list(s.seeds)}), "
              "supervised seconds per run in brackets.",
              "Epochs per run: " + ", ".join(f"{n} labels: {epochs_used[n]}" for n in counts) + "."]
