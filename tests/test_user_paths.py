@@ -411,6 +411,7 @@ def test_ctrl_c_before_the_first_checkpoint_leaves_no_folder_and_training_again_
     assert _small_run(tmp_path) == 130
     assert "before the first checkpoint" in capsys.readouterr().err and not (tmp_path / "runs" / "r").exists()
     monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
     assert _small_run(tmp_path) == 0
 
 
