@@ -101,6 +101,7 @@ def test_the_default_keeps_the_pca_start_on_raw_columns_of_very_different_scales
     assert len(est.history_["val_loss"]) == 3
     few = np.random.default_rng(0).random((35, 100)).astype(np.float32)  # 35 rows: a 10% hold-out leaves 31 < 32
     assert "val_loss" not in AutoencoderTransformer(epochs=1).fit(few).history_  # so all rows train, PCA start fits
+    assert AutoencoderTransformer(epochs=1).fit(few[:10]).transform(few[:2]).shape == (2, 10)  # code: at most the rows
     with pytest.raises(aekit.ConfigError, match=r"validation_fraction: must be a number in \[0, 1\) or None, got 1"):
         AutoencoderTransformer(validation_fraction=1).fit(train)
 

@@ -119,11 +119,13 @@ def load_run_config(path: str | Path | None, overrides: list[str] = ()) -> RunCo
     return parse_run_config(apply_overrides(raw, list(overrides)))
 
 
-def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...]) -> dict[str, Any]:
-    """The concrete model for `model.name: auto`, chosen from one sample's shape; other keys kept.
+def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...], samples: int | None = None) -> dict[str, Any]:
+    """The concrete model for `model.name: auto`, chosen from one sample's shape (and the number of
+    training samples, when known); other keys kept.
 
     A dense autoencoder with two ELU hidden layers (the first about half the input size, 256 to 1024
-    units wide, the second half the first), a code of 32 (half the features for fewer than 64) and a
+    units wide, the second half the first), a code of 32 (half the features for fewer than 64; at most
+    the training samples, which PCA's start is fitted on) and a
     linear path started at PCA's solution (`linear_path`), trained with MSE on linear outputs: it starts at PCA's error and, with
     restore_best, cannot end above it on the validation data. A code_size given as large as the input
     leaves out the linear path (PCA of that size is exact: there is nothing to start at), and so do
@@ -136,7 +138,7 @@ def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...]) -> dict[str
         raise DataError(f"the samples have {dim} feature(s): nothing to compress into a smaller code; give samples "
                         "of several features (for a series, windows of it, one a row)")
     first = min(1024, max(256, 2 ** math.ceil(math.log2(max(dim // 2, 1)))))
-    code = model.get("code_size", min(32, dim // 2))
+    code = model.get("code_size", min(32, dim // 2, samples or dim))
     undercomplete = not isinstance(code, numbers.Real) or code < dim  # a bad value is refused by the model's config
     bce = model.get("recon_loss") == "bce"  # asked for: sigmoid outputs, which PCA's linear start cannot give
     linear = all(model.get(key, "linear") == "linear" for key in ("code_activation", "output_activation"))
@@ -185,11 +187,11 @@ def load_test(cfg: RunConfig) -> Dataset | None:
     return test.take(cfg.data.test_limit, seed=cfg.train.seed)
 
 
-def resolve_model(cfg: RunConfig, sample_shape: tuple[int, ...]) -> RunConfig:
+def resolve_model(cfg: RunConfig, sample_shape: tuple[int, ...], samples: int | None = None) -> RunConfig:
     """`cfg` with `model.name: auto` replaced by the concrete model chosen for the data."""
     if cfg.model["name"] != AUTO:
         return cfg
-    return dataclasses.replace(cfg, model=auto_model(cfg.model, sample_shape))
+    return dataclasses.replace(cfg, model=auto_model(cfg.model, sample_shape, samples))
 
 
 def load_splits(cfg: RunConfig) -> tuple[Dataset, Dataset | None, Dataset | None]:
@@ -317,7 +319,7 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     distributed.init()
     run_dir = new_run_dir(cfg, label)
     splits = load_splits(cfg)
-    cfg = resolve_model(cfg, splits[0].sample_shape)  # config.yaml names the model that was chosen
+    cfg = resolve_model(cfg, splits[0].sample_shape, len(splits[0]))  # config.yaml names the model that was chosen
     model = build_checked(cfg, splits)
     made: list[Path] = []  # the folders this call made, which a refused run removes; never a user's own
     if distributed.is_main():

@@ -95,7 +95,7 @@ def _model_keys(est, x: Tensor) -> tuple[str, dict[str, Any], tuple[int, ...]]:
         )
     name = est.model
     if name == AUTO:
-        params = auto_model(params, shape)  # the keys it chose, then the user's
+        params = auto_model(params, shape, len(x))  # the keys it chose, then the user's
         name = params.pop("name")
     keys = model_entry(name).cls.Config.__dataclass_fields__
     if "recon_loss" in keys and "recon_loss" not in params and (x.min() < 0 or x.max() > 1):
