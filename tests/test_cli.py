@@ -96,6 +96,11 @@ def test_listings(capsys):
     assert "dense" in listed and "linear" in listed
     assert main(["models", "dense"]) == 0
     assert "code_size: 30" in capsys.readouterr().out
+    for name in ("ladder", "m2", "encoder-classifier"):  # keys without a default are said to be required
+        assert main(["models", name]) == 0 and "n_classes: required" in capsys.readouterr().out
+    assert main(["models", "auto"]) == 0
+    shown = capsys.readouterr().out
+    assert "recon_loss: mse" in shown and "code_size: chosen from the data" in shown
     assert main(["datasets"]) == 0
     assert "mnist-mini" in capsys.readouterr().out
 

@@ -128,13 +128,31 @@ def _cmd_models(args) -> None:
     import dataclasses
 
     from ..registry import model_entry
+    from .run import AUTO, AUTO_MODEL
 
-    entry = model_entry(args.name)
-    print(f"{entry.name}: {entry.summary}")
+    if args.name == AUTO:
+        print(f"{AUTO}: {AUTO_MODEL} sized from the data and started at PCA's solution (README: Your data against "
+              f"PCA); the keys of {AUTO_MODEL} below may be given, the rest are chosen")
+    entry = model_entry(AUTO_MODEL if args.name == AUTO else args.name)
+    if args.name != AUTO:
+        print(f"{entry.name}: {entry.summary}")
+    chosen = {  # what auto sets (run.auto_model); the other keys keep dense's defaults
+        "hidden": "chosen from the data (about half the input, 256 to 1024, then half that)",
+        "code_size": "chosen from the data (32; half the features for fewer than 64; at most the samples)",
+        "activation": "elu", "output_activation": "linear", "recon_loss": "mse",
+        "linear_path": "true (false where the code or the output cannot start at PCA's solution)",
+    } if args.name == AUTO else {}
     for f in dataclasses.fields(entry.cls.Config):
-        default = "required (set from the data)" if f.name == "input_shape" else _yaml_value(
-            f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-        )
+        if f.name in chosen:
+            default = chosen[f.name]
+        elif f.name == "input_shape":
+            default = "required (set from the data)"
+        elif f.default is not dataclasses.MISSING:
+            default = _yaml_value(f.default)
+        elif f.default_factory is not dataclasses.MISSING:
+            default = _yaml_value(f.default_factory())
+        else:  # e.g. n_classes of a classifier, set from the labels
+            default = "required"
         print(f"  {f.name}: {default}")
 
 
