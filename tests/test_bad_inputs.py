@@ -797,3 +797,12 @@ def test_channel_last_images_are_refused_not_scrambled_and_size_one_axes_are_fin
     assert flat_model.encode_array(x).shape == (8, 2)  # a flat model takes samples of any shape, flattened
     grey = aekit.create_model("dense", input_shape=(1, 6, 5), hidden=[8], code_size=2)
     assert grey.encode_array(torch.rand(4, 6, 5)).shape == grey.encode_array(torch.rand(4, 6, 5, 1)).shape == (4, 2)
+
+
+def test_exports_of_an_experiments_model_files_do_not_overwrite_each_other(tmp_path, capsys):
+    for name in ("model-upsample", "model-unpool"):
+        path = aekit.save_model(dense(), tmp_path / f"{name}.safetensors")
+        status, out, err = cli(["export", path, "--format", "torchscript"], capsys)
+        assert status == 0 and (tmp_path / f"{name}-encoder.pt").is_file(), err
+    status, _, err = cli(["export", path, "--format", "torchscript", "--output", tmp_path / "x.onnx"], capsys)
+    assert status == 2 and "x.onnx names a file of another format; a torchscript file ends in .pt" in err

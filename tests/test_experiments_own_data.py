@@ -121,3 +121,23 @@ def test_cli_says_how_to_give_a_test_part(files, tmp_path, capsys, no_training):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "give an .npz with x_test and y_test" in err
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("name", ["retrieval-mnist", "semi-supervised-mnist", "pretrain-mnist", "mnist-2d"])
+def test_a_test_part_of_another_shape_is_refused_before_training(name, tmp_path, no_training):
+    rng = np.random.default_rng(1)
+    np.savez(tmp_path / "odd.npz", x_train=rng.random((60, 8, 8)), y_train=np.arange(60) % 3,
+             x_test=rng.random((30, 6, 6)), y_test=np.arange(30) % 3)
+    with pytest.raises(AekitError, match=r"test samples of data\.name=.* have shape \[1, 6, 6\], but the training "
+                                         r"samples have shape \[1, 8, 8\]; save both parts alike"):
+        run_experiment(name, overrides(name, tmp_path / "odd.npz"), out_dir=tmp_path / "runs", tiny=True)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_a_relative_data_path_is_recorded_whole_so_resume_finds_it_from_anywhere(files, tmp_path, monkeypatch):
+    import yaml
+
+    monkeypatch.chdir(files["images"].parent)
+    run_dir, _ = run_experiment("mnist-2d", ["data.name=images.npz"], out_dir=tmp_path, tiny=True)
+    saved = yaml.safe_load((run_dir / "experiment.yaml").read_text())["settings"]["data"]["name"]
+    assert saved == str(files["images"].resolve())

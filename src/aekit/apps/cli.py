@@ -168,8 +168,9 @@ def _cmd_export(args) -> None:
 
     suffix = SUFFIXES[args.format]
     source = Path(args.run_dir)
-    folder = source.parent if source.is_file() else source  # a model file: write beside it
-    out = Path(args.output) if args.output else folder / f"{args.part}{suffix}"
+    folder = source.parent if source.is_file() else source  # a model file: write beside it, named after it
+    stem = f"{source.stem}-" if source.is_file() and source.stem.startswith("model-") else ""
+    out = Path(args.output) if args.output else folder / f"{stem}{args.part}{suffix}"
     path = export_model(args.run_dir, out, format=args.format, part=args.part)
     print(f"wrote {path}")
 

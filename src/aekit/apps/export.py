@@ -15,6 +15,7 @@ import copy
 import importlib.util
 import logging
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -22,7 +23,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from ..errors import ConfigError
+from ..errors import AekitError, ConfigError
 from ..training.checkpoint import load_model
 
 FORMATS = ("onnx", "torchscript")
@@ -61,6 +62,9 @@ def export_model(
             raise ConfigError(f"export: {key} {value!r} is not allowed; choose one of: {', '.join(allowed)}")
     if Path(path).is_dir():
         raise ConfigError(f"export: {path} is a folder; give a file name, such as {Path(path) / ('model' + SUFFIXES[format])}")
+    wrong = {s for f, s in SUFFIXES.items() if f != format}
+    if Path(path).suffix in wrong:  # a TorchScript file named .onnx (or the reverse) misleads whoever opens it
+        raise ConfigError(f"export: {path} names a file of another format; a {format} file ends in {SUFFIXES[format]}")
     if format == "onnx":
         missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]
         if missing:
@@ -132,5 +136,11 @@ def _to_onnx(wrapper: nn.Module, example: Tensor, path: Path, part: str) -> None
             external_data=False,  # one self-contained file (fine below ONNX's 2 GB limit)
             verbose=False,
         )
+    except Exception as err:  # torch.onnx's own errors are pages long, with terminal colours
+        if isinstance(err, AekitError):
+            raise
+        first = re.sub(r"\x1b\[[0-9;]*m", "", (str(err).splitlines() or [type(err).__name__])[0])[:120]
+        raise ConfigError(f"export: torch's ONNX exporter cannot export this model's {part} ({type(err).__name__}: "
+                          f"{first}); use --format torchscript") from None
     finally:
         logger.removeFilter(_not_torchvision)

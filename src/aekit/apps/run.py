@@ -372,14 +372,16 @@ def read_run(run_dir: str | Path) -> RunConfig:
     run_dir = Path(run_dir)
     if not run_dir.exists():
         raise ConfigError(f"{run_dir} does not exist; give a run folder made by `aekit train`")
+    folder = run_dir.parent if run_dir.is_file() else run_dir
+    if (folder / "experiment.yaml").is_file() and not (folder / CONFIG_FILE).is_file():
+        raise ConfigError(
+            f"{run_dir} is {'a model of ' if run_dir.is_file() else ''}an experiment folder, not a run of aekit train: "
+            f"its figures are in {folder / 'results.json'} and report.html (`aekit export` and aekit.load_model take "
+            "its model-*.safetensors files)"
+        )
     if run_dir.is_file():
         raise ConfigError(f"{run_dir} is a file; give the run folder that holds it ({run_dir.parent})")
     if not (run_dir / CONFIG_FILE).is_file():
-        if (run_dir / "experiment.yaml").is_file():
-            raise ConfigError(
-                f"{run_dir} is an experiment folder: its results are in results.json and report.html; "
-                "`aekit export` takes one of its model-*.safetensors files"
-            )
         runs = sorted(str(c.parent) for c in run_dir.glob(f"*/{CONFIG_FILE}")) if run_dir.is_dir() else []
         inside = f"; it holds run folders such as {runs[-1]}" if runs else ""
         raise ConfigError(f"{run_dir} is not a run folder: it has no {CONFIG_FILE}{inside}")

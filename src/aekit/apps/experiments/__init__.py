@@ -35,7 +35,7 @@ import yaml
 
 from ...analysis import plots
 from ...config import apply_overrides, build, positive, to_dict
-from ...data import Dataset
+from ...data import Dataset, list_datasets
 from ...errors import AekitError, ConfigError, DataError, NoTestSplitError
 from ...training.checkpoint import atomic_write_text, load_model, save_model
 from ...training.loop import TrainConfig
@@ -224,6 +224,9 @@ def check_data(experiment: str, name: str, train: Dataset, test: Dataset | None 
     """
     data = f"data.name={name}"
     parts = {"training": train} if test is None else {"training": train, "test": test}
+    if test is not None and test.sample_shape != train.sample_shape:
+        raise DataError(f"the test samples of {data} have shape {list(test.sample_shape)}, but the training samples "
+                        f"have shape {list(train.sample_shape)}; save both parts alike")
     if labels:
         for part, d in parts.items():
             if d.y is None and labels in (True, part):
@@ -333,12 +336,16 @@ def run_experiment(
     """Run experiment `name`; returns its run folder and headline results."""
     exp = experiment(name)
     cfg = settings(name, overrides, tiny=tiny)
+    path = Path(cfg.data.name or "").expanduser()
+    if cfg.data.name and cfg.data.name not in list_datasets() and path.exists():  # a user's file: found from anywhere
+        cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, name=str(path.resolve())))
     run_dir, made = make_run_dir(Path(out_dir) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}", unique=True)
     atomic_write_text(run_dir / "experiment.yaml", yaml.safe_dump({"experiment": name, "settings": to_dict(cfg)}, sort_keys=False))
     try:
         return _finish(exp, cfg, run_dir)
     except BaseException:
-        if [p.name for p in run_dir.iterdir()] == ["experiment.yaml"]:  # it failed before writing anything
+        written = [p.name for p in run_dir.iterdir() if not (p.name.startswith(".") and p.name.endswith(".tmp"))]
+        if written == ["experiment.yaml"]:  # it failed before writing anything (but a write cut short)
             remove_made(made)
         raise
 

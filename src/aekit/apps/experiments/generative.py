@@ -27,7 +27,12 @@ from ...config import check
 from ...data import load_dataset
 from ...errors import DataError
 from ...training.checkpoint import load_model
-from ...training.feature_classifier import classifier_files, feature_classifier, is_cached
+from ...training.feature_classifier import (
+    CLASSIFIER_DATA,
+    classifier_files,
+    feature_classifier,
+    is_cached,
+)
 from . import ExperimentConfig, check_data, check_positive, register_experiment, table
 from .images import DATA, TINY, image_run, mean_error
 
@@ -66,6 +71,14 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     run, note = image_run(cfg, run_dir)
     cfg, (train, _, test) = run.cfg, run.splits
     judged = classifier_shape(s.classifier, s.classifier_cache)
+    family = {name.removesuffix("-mini") for name in (train.name, s.classifier)}
+    own = f"experiment.classifier={train.name} judges them in their own" if train.name in CLASSIFIER_DATA else (
+        f"a classifier can be trained on {', '.join(CLASSIFIER_DATA)}")
+    other = "" if len(family) == 1 else (
+        f"the {train.name} samples are judged in the features of a classifier of {s.classifier}, other data: the "
+        f"figures rank the models only roughly ({own})")
+    if other:
+        print(f"note: {other}", flush=True)
     if train.sample_shape != judged:
         raise DataError(f"generative-mnist judges its samples with a classifier of {s.classifier} (experiment.classifier), "
                         f"whose samples have shape {judged}, and data.name={cfg.data.name} has samples of shape "
@@ -104,7 +117,7 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     rows = [{"model": tag, **r, "nll": "—" if r["nll"] is None else r["nll"]} for tag, r in results.items()]
     notes = [f"Sample quality from {len(real):,} generated against {len(real):,} {run.part} {run.noun}s, in the features "
              f"of the classifier {clf.path.name} (SHA-256 {clf.sha256}, test accuracy {clf.test_accuracy:.4f}); "
-             f"NLL on {len(nll_data):,} binarised {run.part} {run.noun}s. Data: {note}."]
+             f"NLL on {len(nll_data):,} binarised {run.part} {run.noun}s. Data: {note}.", other[:1].upper() + other[1:]]
     best = min(results, key=lambda t: results[t]["frechet_distance"])
     summary = f"{len(results)} generative models on {note}: lowest Fréchet distance {best} ({results[best]['frechet_distance']:.2f})"
     return run.finish({"summary": summary, "data": note, "classifier_sha256": clf.sha256, "models": results},

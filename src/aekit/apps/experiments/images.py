@@ -350,7 +350,7 @@ def sparse_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
             f"First-layer weights, {penalty} the sparsity penalty (beta = {model.config.sparsity_weight:g}): "
             f"{min(shown, code_size)} of {code_size} units (grey = 0, light = positive)"))
         run.picture(fig, f"weights-{tag}.png", f"First-layer weights of the {tag} model ({penalty} the KL penalty), "
-                    f"each unit's {test.x[0].numel()} weights drawn as a {run.unit} is (grey = 0)")
+                    f"each unit's {test.x[0].numel()} weights drawn in the shape of a sample (grey = 0)")
     fig = plots.new_figure(7.5, 4.2)
     ax = fig.add_subplot()
     bins = np.linspace(0, 1, 41)
