@@ -223,7 +223,8 @@ def mnist_deep_vs_pca(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
                     "squared_error_per_image": f"squared error {per} (mean)", "median": "median"}, rows,
                     ["Hinton & Salakhutdinov (2006) report 3.00 for their RBM-pretrained 784-1000-500-250-30 "
                      "autoencoder and 13.87 for PCA-30 on the MNIST test set. A longer run without pretraining, "
-                     "`aekit train configs/mnist-deep-quality.yaml` (60 epochs, cosine schedule), reaches 2.71."])]
+                     "`aekit train configs/mnist-deep-quality.yaml` (60 epochs, cosine schedule), reaches 2.71."
+                     if train.name in ("mnist", "mnist-mini") else ""])]
     per_class = {}
     if test.y is not None:
         labels = test.y.numpy()
