@@ -489,25 +489,28 @@ def cifar_deep(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     metrics = test_metrics(model, train, test, seed=seed)
     sse, pca_sse, bce = metrics["squared_error_per_sample"], metrics["pca_squared_error_per_sample"], metrics["test_recon"]
     _, fig = reconstruction_grid(model, test, n=10)
-    run.picture(fig, "reconstructions.png", "Test images (top) above their reconstructions (bottom)")
+    part, unit = run.part, run.unit
+    run.picture(fig, "reconstructions.png", f"{part.capitalize()} {unit}s (top) above their reconstructions (bottom)")
     # the 2-D map by UMAP where umap-learn is installed, else by t-SNE (the note says which and why)
     method, method_note = (("umap", "UMAP (umap-learn)") if importlib.util.find_spec("umap") is not None
                            else ("tsne", "t-SNE (umap-learn is not installed)"))
     _, fig = latent_maps(model, test, methods=(method,), n=cfg.experiment.map_points, seed=seed)
-    run.picture(fig, "codes-map.png", f"2-D map of the test images' {model.code_size}-d codes by {method_note}, coloured by class")
-    fig = curves_figure({"cifar-deep": history}, "CIFAR-10 deep autoencoder BCE (solid = train, dashed = validation)")
+    run.picture(fig, "codes-map.png", f"2-D map of the {part} {unit}s' {model.code_size}-d codes by {method_note}, "
+                "coloured by class")
+    fig = curves_figure({"cifar-deep": history}, f"{cfg.data.name}: deep autoencoder BCE (solid = train, dashed = validation)")
     run.picture(fig, "learning-curves.png", "Training and validation loss")
     rows = [[f"autoencoder ({model.code_size}-d tanh code)", sse, bce], [f"PCA-{model.code_size}", pca_sse, None]]
     summary = (
-        f"cifar-deep: test squared error per image {sse:.1f} (PCA-{model.code_size}: {pca_sse:.1f}), "
-        f"test BCE {bce:.1f}; code map by {method_note}"
+        f"cifar-deep: {part} squared error per {unit} {sse:.4g} (PCA-{model.code_size}: {pca_sse:.4g}), "
+        f"{part} BCE {bce:.4g}; code map by {method_note}"
     )
     return run.finish(
         {"summary": summary, "test": {k.removeprefix("test_"): v for k, v in metrics.items() if k.startswith("test_")},
          "squared_error_per_image": sse, "pca_squared_error_per_image": pca_sse,
          "map_method": method, "n_train": len(train), "n_test": len(test)},
-        table("CIFAR-10 deep dense autoencoder", ["model", "test squared error per image", "test BCE per image"], rows,
-              [f"{len(train)} training, {len(test)} test images; squared error summed over the "
+        table(f"Deep dense autoencoder on {cfg.data.name}", ["model", f"{part} squared error per {unit}",
+              f"{part} BCE per {unit}"], rows,
+              [f"{len(train)} training, {len(test)} {part} {unit}s; squared error summed over the "
                f"{math.prod(train.sample_shape):,} values in [0, 1]. "
-               f"2-D map of {min(cfg.experiment.map_points, len(test))} test codes by {method_note}."]),
+               f"2-D map of {min(cfg.experiment.map_points, len(test))} {part} codes by {method_note}."]),
     )
