@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -354,6 +355,7 @@ class SelfTaught:
     },
 )
 def self_taught_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
     s = cfg.experiment
@@ -381,7 +383,12 @@ def self_taught_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
 
         def logistic(a_train: np.ndarray, a_test: np.ndarray) -> tuple[float, float]:
             start = time.perf_counter()
-            clf = LogisticRegression(C=s.C, max_iter=s.max_iter).fit(a_train, labelled.y.numpy())
+            with warnings.catch_warnings(record=True) as caught:  # scikit-learn's warning is a page; one line here
+                warnings.simplefilter("always", ConvergenceWarning)
+                clf = LogisticRegression(C=s.C, max_iter=s.max_iter).fit(a_train, labelled.y.numpy())
+            if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+                print(f"note: logistic regression did not converge in experiment.max_iter={s.max_iter} iterations",
+                      flush=True)
             return float(clf.score(a_test, test.y.numpy())), time.perf_counter() - start
 
         accuracy, lr_seconds = logistic(feats_train, feats_test)
