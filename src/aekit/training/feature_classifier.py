@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from ..catalog import data_dir
 from ..data import load_dataset
@@ -75,8 +76,10 @@ def feature_classifier(dataset: str = "mnist", *, cache_dir: str | Path | None =
     if not (path.is_file() and info.is_file()):
         train, test = load_dataset(dataset, "train"), load_dataset(dataset, "test")
         model = dict(CLASSIFIER_RECIPE["model"])
-        encoder = create_model(model.pop("name"), input_shape=tuple(train.x.shape[1:]), **model)
-        network = EncoderClassifier.on(encoder, int(train.y.max()) + 1)
+        with torch.random.fork_rng(devices=[]):  # seeded initial weights, so every machine trains the same classifier
+            torch.manual_seed(CLASSIFIER_RECIPE["train"]["seed"])
+            encoder = create_model(model.pop("name"), input_shape=tuple(train.x.shape[1:]), **model)
+            network = EncoderClassifier.on(encoder, int(train.y.max()) + 1)
         fit(network, train, progress=False, **CLASSIFIER_RECIPE["train"])
         path.parent.mkdir(parents=True, exist_ok=True)
         save_model(network, path)
