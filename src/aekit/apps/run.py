@@ -45,6 +45,7 @@ from ..training.feature_classifier import (
     classifier_files,
     feature_classifier,
     is_cached,
+    other_data,
 )
 from ..training.loop import TrainConfig, evaluate, fit
 
@@ -515,7 +516,8 @@ def generative_metrics(
     if clf is not None:
         samples, how = generate(model, n, train=in_memory(train, seed), seed=seed)
         quality = sample_quality(samples, test.x[:n], clf, k=QUALITY_NEIGHBOURS)
-        metrics["sample_quality"] = {**quality.as_dict(), "classifier": classifier, "sampler": how}
+        note = other_data(train.name, classifier).replace("(classifier ", "(--classifier ")
+        metrics["sample_quality"] = {**quality.as_dict(), "classifier": classifier, "sampler": how, "note": note}
     return metrics
 
 
@@ -587,6 +589,8 @@ def format_metrics(metrics: dict[str, Any]) -> str:
                      f"recall {q['recall']:.3f} ({q['n_samples']:,} samples from {q['sampler']})")
         lines.append(f"    feature classifier: {q['classifier']}, SHA-256 {q['classifier_sha256']} (figures compare "
                      "only under one checksum)")
+        if q.get("note"):
+            lines.append(f"    note: {q['note']}")
     for key, what in (("nll_skipped", "no test NLL"), ("sample_quality_skipped", "no sample quality")):
         if key in metrics:
             lines.append(f"  {what}: {metrics[key]}")

@@ -28,10 +28,10 @@ from ...data import load_dataset
 from ...errors import DataError
 from ...training.checkpoint import load_model
 from ...training.feature_classifier import (
-    CLASSIFIER_DATA,
     classifier_files,
     feature_classifier,
     is_cached,
+    other_data,
 )
 from . import ExperimentConfig, check_data, check_positive, register_experiment, table
 from .images import DATA, TINY, image_run, mean_error
@@ -71,12 +71,7 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     run, note = image_run(cfg, run_dir)
     cfg, (train, _, test) = run.cfg, run.splits
     judged = classifier_shape(s.classifier, s.classifier_cache)
-    family = {name.removesuffix("-mini") for name in (train.name, s.classifier)}
-    own = f"experiment.classifier={train.name} judges them in their own" if train.name in CLASSIFIER_DATA else (
-        f"a classifier can be trained on {', '.join(CLASSIFIER_DATA)}")
-    other = "" if len(family) == 1 else (
-        f"the {train.name} samples are judged in the features of a classifier of {s.classifier}, other data: the "
-        f"figures rank the models only roughly ({own})")
+    other = other_data(train.name, s.classifier).replace("(classifier ", "(experiment.classifier=")
     if other:
         print(f"note: {other}", flush=True)
     if train.sample_shape != judged:
