@@ -299,14 +299,19 @@ def remove_made(made: list[Path]) -> None:
             parent.rmdir()
 
 
+def whole_data_name(name: str | None) -> str | None:
+    """A user's file or folder as its absolute path, so a saved config finds it from anywhere; a named
+    data set (or None) as it is."""
+    path = Path(name or "").expanduser()
+    return str(path.resolve()) if name and name not in list_datasets() and path.exists() else name
+
+
 def save_config(cfg: RunConfig, run_dir: Path, train: Dataset) -> None:
     resolved = to_dict(cfg)
     resolved["model"] = {**resolved["model"], "input_shape": list(train.sample_shape)}
     if cfg.data.scale == "auto":  # what auto chose, so the run is read alike if auto's rule changes
         resolved["data"]["scale"] = "column" if (train.meta or {}).get("scaling") == "per column" else "global"
-    data_path = Path(cfg.data.name or "").expanduser()
-    if cfg.data.name and cfg.data.name not in list_datasets() and data_path.exists():  # a user's file: found from anywhere
-        resolved["data"] = {**resolved["data"], "name": str(data_path.resolve())}
+    resolved["data"] = {**resolved["data"], "name": whole_data_name(cfg.data.name)}
     ckpt.atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False))
 
 
@@ -516,7 +521,7 @@ def generative_metrics(
     if clf is not None:
         samples, how = generate(model, n, train=in_memory(train, seed), seed=seed)
         quality = sample_quality(samples, test.x[:n], clf, k=QUALITY_NEIGHBOURS)
-        note = other_data(train.name, classifier).replace("(classifier ", "(--classifier ")
+        note = other_data(train.name, classifier, setting="--classifier ")
         metrics["sample_quality"] = {**quality.as_dict(), "classifier": classifier, "sampler": how, "note": note}
     return metrics
 

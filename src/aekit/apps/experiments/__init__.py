@@ -35,7 +35,7 @@ import yaml
 
 from ...analysis import plots
 from ...config import apply_overrides, build, positive, to_dict
-from ...data import Dataset, list_datasets
+from ...data import Dataset
 from ...errors import AekitError, ConfigError, DataError, NoTestSplitError
 from ...training.checkpoint import atomic_write_text, load_model, save_model
 from ...training.loop import TrainConfig
@@ -48,6 +48,7 @@ from ..run import (
     read_split,
     remove_made,
     train_model,
+    whole_data_name,
 )
 
 SECTIONS = ("model", "data", "train", "experiment")
@@ -336,9 +337,7 @@ def run_experiment(
     """Run experiment `name`; returns its run folder and headline results."""
     exp = experiment(name)
     cfg = settings(name, overrides, tiny=tiny)
-    path = Path(cfg.data.name or "").expanduser()
-    if cfg.data.name and cfg.data.name not in list_datasets() and path.exists():  # a user's file: found from anywhere
-        cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, name=str(path.resolve())))
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, name=whole_data_name(cfg.data.name)))
     run_dir, made = make_run_dir(Path(out_dir) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}", unique=True)
     atomic_write_text(run_dir / "experiment.yaml", yaml.safe_dump({"experiment": name, "settings": to_dict(cfg)}, sort_keys=False))
     try:
