@@ -67,8 +67,8 @@ def test_real_digits_score_far_better_than_noise(feature_clf, mnist_mini):
 def test_a_classifier_of_other_data_is_said_to_rank_only_roughly():
     from aekit.training.feature_classifier import other_data
 
-    assert other_data("mnist-mini", "mnist") == other_data("mnist", "mnist-mini") == ""
-    note = other_data("fashion-mnist", "mnist-mini")
+    assert other_data("mnist-mini", "mnist", setting="--classifier ") == other_data("mnist", "mnist-mini", setting="") == ""
+    note = other_data("fashion-mnist", "mnist-mini", setting="--classifier ")
     assert "judged in the features of a classifier of mnist-mini, other data" in note
-    assert "classifier fashion-mnist judges them in their own" in note
-    assert "trained only on mnist, mnist-mini, fashion-mnist, kmnist" in other_data("mydigits", "mnist")
+    assert "--classifier fashion-mnist judges them in their own" in note
+    assert "trained only on mnist, mnist-mini, fashion-mnist, kmnist" in other_data("mydigits", "mnist", setting="")

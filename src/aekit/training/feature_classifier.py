@@ -64,12 +64,13 @@ def classifier_files(dataset: str = "mnist", *, cache_dir: str | Path | None = N
     return folder / f"{stem}.safetensors", folder / f"{stem}.json"
 
 
-def other_data(data: str, classifier: str) -> str:
+def other_data(data: str, classifier: str, *, setting: str) -> str:
     """"" where the classifier of `classifier` judges samples of data set `data` in their own features
-    (mnist-mini counts as mnist); else one sentence saying it does not, and what would."""
+    (mnist-mini counts as mnist); else one sentence saying it does not, and what would (`setting`:
+    how the caller's user chooses the classifier, e.g. "--classifier ")."""
     if data.removesuffix("-mini") == classifier.removesuffix("-mini"):
         return ""
-    own = (f"classifier {data} judges them in their own" if data in CLASSIFIER_DATA
+    own = (f"{setting}{data} judges them in their own" if data in CLASSIFIER_DATA
            else f"a classifier is trained only on {', '.join(CLASSIFIER_DATA)}")
     return (f"the {data} samples are judged in the features of a classifier of {classifier}, other data: the figures "
             f"rank models only roughly ({own})")

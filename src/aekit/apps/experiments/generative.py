@@ -71,7 +71,7 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     run, note = image_run(cfg, run_dir)
     cfg, (train, _, test) = run.cfg, run.splits
     judged = classifier_shape(s.classifier, s.classifier_cache)
-    other = other_data(train.name, s.classifier).replace("(classifier ", "(experiment.classifier=")
+    other = other_data(train.name, s.classifier, setting="experiment.classifier=")
     if other:
         print(f"note: {other}", flush=True)
     if train.sample_shape != judged:
