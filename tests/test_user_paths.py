@@ -182,7 +182,9 @@ def test_an_experiment_on_a_file_without_a_test_part_uses_its_validation_split(t
     out = tmp_path / "out"
     assert main(["experiment", "run", "mnist-deep-vs-pca", f"data.name={path}", "model.code_size=2", "--tiny",
                  "--out", str(out)]) == 0
-    assert "has no test part: the test figures below are on its validation split" in capsys.readouterr().out
+    out_text = capsys.readouterr().out
+    assert "has no test part: the test figures below are on its validation split" in out_text
+    assert "(all of it: data.test_limit=100 limits a test part)" in out_text  # the tiny preset's limit, said unused
     assert main(["experiment", "run", "mnist-deep-vs-pca", f"data.name={path}", "data.val_fraction=0",
                  "model.code_size=2", "--tiny", "--out", str(out / "none")]) == 2
     assert "no test part to report on and no validation split" in capsys.readouterr().err
@@ -426,6 +428,10 @@ def test_data_scale_reaches_a_users_file_and_per_column_scaling_is_said(tmp_path
     assert "each column" not in capsys.readouterr().out
     assert _train(tmp_path, "data.name=mnist-mini", "data.scale=column", "data.limit=64") == 2
     assert "data.scale: 'column' applies to a file of your own" in capsys.readouterr().err
+    assert _train(tmp_path, "data.name=mnist-mini", "data.layout=nhwc", "data.limit=64") == 2
+    assert "data.layout: 'nhwc' applies to a file of your own" in capsys.readouterr().err
+    assert _train(tmp_path, f"data.name={tmp_path / 'tab.npy'}", "data.test_limit=5", "output.name=limited") == 2
+    assert "data.test_limit: " in capsys.readouterr().err and not (tmp_path / "runs" / "limited").exists()
 
 
 def test_a_run_records_how_auto_read_its_file_and_old_runs_read_it_with_one_range(tmp_path):

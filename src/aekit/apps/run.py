@@ -61,13 +61,13 @@ QUALITY_NEIGHBOURS = 3  # k of precision/recall's k-nearest-neighbour balls (Kyn
 @dataclass(frozen=True, kw_only=True)
 class DataConfig:
     name: str | None = "mnist-mini"  # a registered data set (`aekit datasets`) or a path to a file/folder
-    layout: Literal["auto", "nchw", "nhwc"] = "auto"  # 4-D image arrays; auto: channel-last when unambiguous
+    layout: Literal["auto", "nchw", "nhwc"] = "auto"  # a file's 4-D image arrays; auto: channel-last when unambiguous
     # a file's values to [0, 1]: auto (README), global (auto with one range for tables), minmax (one range),
     # column (a range per column), none (as they are); a run's config.yaml records global or column for auto
     scale: Literal["auto", "global", "minmax", "column", "none"] = "auto"
     val_fraction: float = 0.1  # held out from the training split, stratified, seeded by train.seed
     limit: int | None = None  # train on a seeded random subset of this many samples
-    test_limit: int | None = None  # evaluate on at most this many test samples
+    test_limit: int | None = None  # evaluate on at most this many test samples (refused when there is no test part)
 
     def __post_init__(self) -> None:
         check(0 <= self.val_fraction < 1, "val_fraction", f"must be in [0, 1), got {self.val_fraction}")
@@ -325,6 +325,9 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     distributed.init()
     run_dir = new_run_dir(cfg, label)
     splits = load_splits(cfg)
+    if splits[2] is None and cfg.data.test_limit is not None:  # never ignored silently
+        raise ConfigError(f"data.test_limit: {cfg.data.name} has no test part to limit; remove data.test_limit "
+                          "(data.limit limits the training part)")
     cfg = resolve_model(cfg, splits[0].sample_shape, len(splits[0]))  # config.yaml names the model that was chosen
     model = build_checked(cfg, splits)
     made: list[Path] = []  # the folders this call made, which a refused run removes; never a user's own

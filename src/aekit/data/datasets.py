@@ -51,6 +51,8 @@ def load_dataset(
     entry = dataset_entry(name)
     if scale not in ("auto", "global"):
         raise ConfigError(f"data.scale: {scale!r} applies to a file of your own; {name} comes in [0, 1] already")
+    if layout != "auto":
+        raise ConfigError(f"data.layout: {layout!r} applies to a file of your own; {name} comes in (N, C, H, W) already")
     folder = Path(root) if root is not None else data_dir()
     data = entry.loader(split, folder)
     data.source = name if root is None else None  # another root is not reproducible by name

@@ -189,16 +189,19 @@ class Run:
         return {**results, "tables": list(tables), "figures": self.figures}
 
 
-def with_test(splits: tuple[Dataset, Dataset | None, Dataset | None]) -> tuple[Dataset, Dataset | None, Dataset]:
+def with_test(splits: tuple[Dataset, Dataset | None, Dataset | None], test_limit: int | None = None
+              ) -> tuple[Dataset, Dataset | None, Dataset]:
     """The splits of an experiment that reports on a test part; as in `aekit train`, a missing test
-    part falls back to the held-out split, said so (or is refused before any training)."""
+    part falls back to the held-out split, said so (or is refused before any training), and so is a
+    data.test_limit that then has nothing to limit."""
     train, val, test = splits
     if test is not None:
         return splits
     if val is None:
         raise DataError(f"data {train.name}: no test part to report on and no validation split to use "
                         "instead; give a test part (x_test/y_test in an .npz) or data.val_fraction > 0")
-    print(f"data {train.name} has no test part: the test figures below are on its validation split")
+    unused = "" if test_limit is None else f" (all of it: data.test_limit={test_limit} limits a test part)"
+    print(f"data {train.name} has no test part: the test figures below are on its validation split{unused}")
     return train, val, val
 
 

@@ -54,13 +54,13 @@ def image_run(cfg: ExperimentConfig, run_dir: Path) -> tuple[Run, str]:
     """A Run on the config's (train, val, test) splits, and a note naming the data; full MNIST falls
     back to mnist-mini (in `run.cfg` too)."""
     try:
-        return Run(run_dir, cfg, with_test(load_splits(cfg))), cfg.data.name
+        return Run(run_dir, cfg, with_test(load_splits(cfg), cfg.data.test_limit)), cfg.data.name
     except DataNotFoundError as err:
         if cfg.data.name != "mnist":
             raise
         print(f"full MNIST is missing ({str(err).split(';')[0]}); using the bundled mnist-mini digits instead")
         cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, name="mnist-mini"))
-        return Run(run_dir, cfg, with_test(load_splits(cfg))), "mnist-mini (full MNIST missing)"
+        return Run(run_dir, cfg, with_test(load_splits(cfg), cfg.data.test_limit)), "mnist-mini (full MNIST missing)"
 
 
 def one_per_class(data: Dataset, per_class: int = 1) -> np.ndarray:

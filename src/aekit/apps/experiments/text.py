@@ -480,7 +480,7 @@ class CifarDeep(Positive):
 )
 def cifar_deep(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     seed = cfg.train.seed
-    run = Run(run_dir, cfg, with_test(load_splits(cfg)))  # one-line DataNotFoundError when CIFAR-10 is absent
+    run = Run(run_dir, cfg, with_test(load_splits(cfg), cfg.data.test_limit))  # one-line DataNotFoundError when CIFAR-10 is absent
     train, _, test = run.splits
     check_data("cifar-deep", cfg.data.name, train, test, pca={"model.code_size": cfg.model.get("code_size")},
                min_test=(5, "a 2-D map of their codes"))
