@@ -139,3 +139,38 @@ def test_failure_mid_write_keeps_the_last_good_checkpoint(tmp_path, monkeypatch)
     tensors, meta = ckpt.read(path)
     assert meta["step"] == 1 and torch.equal(tensors["w"], torch.ones(1000))
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # the temporary file was removed
+
+
+HOLD_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from aekit.training import checkpoint as ckpt
+    with ckpt.hold(sys.argv[1]):
+        print("HELD", flush=True)
+        time.sleep(120)
+    """
+)
+
+
+def test_a_run_folder_in_use_is_refused_and_freed_when_its_process_is_killed(tmp_path, capsys):
+    from aekit.apps.cli import main
+
+    assert main(["train", "data.name=digits", "model.name=dense", "model.hidden=[8]", "model.code_size=2",
+                 "train.epochs=1", "train.progress=false", f"output.dir={tmp_path}", "output.name=r"]) == 0
+    run_dir = tmp_path / "r"
+    metrics = (run_dir / "metrics.json").read_text()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", HOLD_SCRIPT, str(run_dir)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout.readline().strip() == "HELD"
+        capsys.readouterr()
+        for command in (["resume", str(run_dir), "--epochs", "2"], ["evaluate", str(run_dir)]):
+            assert main(command) == 2
+            assert "is in use by another aekit process" in capsys.readouterr().err
+        assert (run_dir / "metrics.json").read_text() == metrics and ckpt.epochs_done(run_dir) == 1  # untouched
+    finally:
+        proc.kill()  # a killed holder frees the folder
+        proc.wait()
+        proc.stdout.close()
+    assert main(["resume", str(run_dir), "--epochs", "2"]) == 0
+    assert ckpt.epochs_done(run_dir) == 2

@@ -331,17 +331,19 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     cfg = resolve_model(cfg, splits[0].sample_shape, len(splits[0]))  # config.yaml names the model that was chosen
     model = build_checked(cfg, splits)
     made: list[Path] = []  # the folders this call made, which a refused run removes; never a user's own
-    if distributed.is_main():
-        run_dir, made = make_run_dir(run_dir, unique=cfg.output.name is None)
-        save_config(cfg, run_dir, splits[0])
-    run_dir = Path(distributed.broadcast(str(run_dir)))  # rank 0's folder for all ranks
-    try:
-        return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress)
-    except (AekitError, KeyboardInterrupt) as err:  # refused (a setting fit checks, no CUDA) or stopped before
-        # its first checkpoint: leave no folder; a diverged run keeps its logs, which show why
-        if not isinstance(err, NonFiniteLossError) and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
-            remove_made(made)
-        raise
+    with contextlib.ExitStack() as held:
+        if distributed.is_main():
+            run_dir, made = make_run_dir(run_dir, unique=cfg.output.name is None)
+            held.enter_context(ckpt.hold(run_dir))  # another process training into it: refused, nothing removed
+            save_config(cfg, run_dir, splits[0])
+        run_dir = Path(distributed.broadcast(str(run_dir)))  # rank 0's folder for all ranks
+        try:
+            return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress)
+        except (AekitError, KeyboardInterrupt) as err:  # refused (a setting fit checks, no CUDA) or stopped before
+            # its first checkpoint: leave no folder; a diverged run keeps its logs, which show why
+            if not isinstance(err, NonFiniteLossError) and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
+                remove_made(made)
+            raise
 
 
 def _fit_and_evaluate(cfg: RunConfig, model, splits, run_dir: Path, *, progress: bool | None, resume: bool = False,
@@ -404,6 +406,11 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
     """Continue an interrupted run exactly where its last checkpoint left it."""
     run_dir = Path(run_dir)
     cfg = read_run(run_dir)
+    with ckpt.hold(run_dir) if distributed.is_main() else contextlib.nullcontext():
+        return _resume(run_dir, cfg, epochs, progress)
+
+
+def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, progress: bool | None) -> Path:
     splits = load_splits(cfg)
     model = build_checked(cfg, splits)
     target = cfg.train.epochs if epochs is None else epochs
@@ -542,6 +549,12 @@ def evaluate_run(
     check_generative_options(nll_samples=nll_samples, quality_samples=quality_samples, classifier=classifier)
     run_dir = Path(run_dir)
     cfg = read_run(run_dir)
+    with ckpt.hold(run_dir) if write else contextlib.nullcontext():  # before any work: a read-only folder says so
+        return _evaluate_run(run_dir, cfg, model, write, splits, nll_samples=nll_samples, quality_samples=quality_samples,
+                             classifier=classifier, classifier_cache=classifier_cache, progress=progress)
+
+
+def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, **options) -> dict[str, Any]:
     if model is None:
         model = ckpt.load_model(run_dir)
     model.eval()
@@ -558,9 +571,7 @@ def evaluate_run(
     metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed)}
     if (train_data.meta or {}).get("scaling") == "per column":  # errors are in those units: say so
         metrics["scaling"] = "per column"
-    metrics |= generative_metrics(model, train_data, test, nll_samples=nll_samples, quality_samples=quality_samples,
-                                  classifier=classifier, classifier_cache=classifier_cache, seed=cfg.train.seed,
-                                  progress=progress)
+    metrics |= generative_metrics(model, train_data, test, seed=cfg.train.seed, **options)
     if write:
         ckpt.atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1))
         if test.x.ndim == 4:  # images: test samples above their reconstructions

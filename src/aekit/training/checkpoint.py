@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,34 @@ CHECKPOINT_FILE = "checkpoint.safetensors"
 BEST_FILE = "best.safetensors"  # with train.restore_best: the best weights so far
 CONFIG_FILE = "config.yaml"  # the run's config: what `aekit evaluate|resume|report` read
 HISTORY_FILE = "history.json"  # every logged value, written beside every checkpoint
+LOCK_FILE = ".aekit.lock"  # held by the process that trains, resumes or evaluates a run folder
+_HELD: set[Path] = set()  # the run folders this process holds
+
+
+@contextlib.contextmanager
+def hold(folder: str | Path) -> Iterator[None]:
+    """Hold run folder `folder` for this process: another process that would write it at the same time
+    is refused in one line. An OS lock (flock), so a killed process never leaves it held; nested holds
+    of one folder in one process are free. Where flock is missing (Windows) nothing is held."""
+    folder = Path(folder).resolve()
+    try:
+        import fcntl
+    except ImportError:
+        fcntl = None
+    if fcntl is None or folder in _HELD:
+        yield
+        return
+    with open(folder / LOCK_FILE, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CheckpointError(f"{folder} is in use by another aekit process (training, resuming or evaluating "
+                                  "it); wait for it to end, or use another folder") from None
+        _HELD.add(folder)
+        try:
+            yield
+        finally:
+            _HELD.discard(folder)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
