@@ -255,3 +255,17 @@ def test_overrides_leave_the_tiny_preset_alone(tmp_path):
     with pytest.raises(ConfigError, match="experiment.curve_k: must be an integer between 1 and 299"):
         run_experiment("retrieval-mnist", ["experiment.curve_k=300"], out_dir=tmp_path, tiny=True)
     assert not list(tmp_path.glob("*/history-ae.json"))  # refused before training
+
+
+def test_a_data_key_an_experiment_never_reads_is_refused_before_any_work(tmp_path, capsys):
+    from aekit.apps.experiments import settings
+
+    with pytest.raises(ConfigError, match=r"^data.limit: retrieval-bbc does not read it; it reads data.name, "
+                                          r"data.val_fraction$"):
+        settings("retrieval-bbc", ["data.limit=300"], tiny=True)
+    assert settings("retrieval-bbc", ["data.val_fraction=0.2"]).data.val_fraction == 0.2  # what it reads is taken
+    with pytest.raises(ConfigError, match="^data.test_limit: imdb-bn-dropout does not read it"):
+        settings("imdb-bn-dropout", ["data.test_limit=5"])
+    assert main(["experiment", "run", "imdb-bn-dropout", "--tiny", "data.val_fraction=0", "--out", str(tmp_path)]) == 2
+    assert "data.val_fraction: imdb-bn-dropout draws validation curves" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

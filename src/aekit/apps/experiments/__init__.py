@@ -81,6 +81,7 @@ class Experiment:
     defaults: dict[str, Any]  # full-size values of the sections
     tiny: dict[str, Any] = field(default_factory=dict)  # overrides that make it run in seconds
     resumable: bool = False  # keeps its finished runs in a Ledger: `aekit experiment resume RUN_DIR` continues
+    data_keys: tuple[str, ...] | None = None  # the data.* keys it reads (None: all); others given are refused
 
 
 _EXPERIMENTS: dict[str, Experiment] = {}
@@ -89,9 +90,9 @@ BASE: dict[str, Any] = {"train": {"progress": False}}
 
 
 def register_experiment(name: str, summary: str, *, settings: type, defaults: dict[str, Any], tiny: dict[str, Any],
-                        resumable: bool = False):
+                        resumable: bool = False, data_keys: tuple[str, ...] | None = None):
     def deco(fn):
-        _EXPERIMENTS[name] = Experiment(name, fn, summary, settings, defaults, tiny, resumable)
+        _EXPERIMENTS[name] = Experiment(name, fn, summary, settings, defaults, tiny, resumable, data_keys)
         return fn
 
     return deco
@@ -308,6 +309,9 @@ def merge(base: dict[str, Any], *layers: dict[str, Any]) -> dict[str, Any]:
 def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False) -> ExperimentConfig:
     """The experiment's defaults, then its tiny preset, then dotted `section.key=value` overrides."""
     exp = experiment(name)
+    for key in (o.partition("=")[0].strip() for o in overrides):  # a data key it never reads: never ignored silently
+        if exp.data_keys is not None and key.startswith("data.") and key[5:] not in exp.data_keys:
+            raise ConfigError(f"{key}: {name} does not read it; it reads {', '.join('data.' + k for k in exp.data_keys)}")
     raw = apply_overrides(merge(BASE, exp.defaults, exp.tiny if tiny else {}), list(overrides))
     for key in raw:
         if key not in SECTIONS:  # a flat key: say which section has it

@@ -132,6 +132,7 @@ class RetrievalMnist(Positive):
         "train": {"epochs": 4, "batch_size": 50, "lr": 0.003},
         "experiment": {"index_limit": 300, "curve_k": 20, "max_queries": 60},
     },
+    data_keys=("name", "layout", "scale", "limit", "val_fraction"),
 )
 def retrieval_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     s, seed, name = cfg.experiment, cfg.train.seed, cfg.data.name
@@ -241,6 +242,7 @@ class RetrievalBbc(Positive):
         "train": {"epochs": 2, "batch_size": 128, "lr": 0.003},
         "experiment": {"max_features": 300, "curve_k": 20, "map_methods": ["pca"]},
     },
+    data_keys=("name", "val_fraction"),
 )
 def retrieval_bbc(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     from sklearn.decomposition import TruncatedSVD
@@ -258,7 +260,8 @@ def retrieval_bbc(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     check_depths(s.k, s.curve_k, len(train))
     for dim in s.lsa_sizes:
         if not 0 < dim < tfidf_train.x.shape[1]:
-            raise ConfigError(f"experiment.lsa_sizes: {dim} must be between 1 and the vocabulary size {tfidf_train.x.shape[1] - 1}")
+            raise ConfigError(f"experiment.lsa_sizes: {dim} must be at least 1 and below the vocabulary's "
+                              f"{tfidf_train.x.shape[1]} words (experiment.max_features)")
     fit_on, val = train.split(cfg.data.val_fraction, seed=seed) if cfg.data.val_fraction else (train, None)
     run = Run(run_dir, cfg, (fit_on, val, None))
     run.check()
@@ -393,6 +396,7 @@ class ImdbBnDropout:
         "train": {"epochs": 2, "batch_size": 64, "lr": 0.003},
         "experiment": {"maxlen": 64},
     },
+    data_keys=("name", "limit", "val_fraction"),
 )
 def imdb_bn_dropout(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     s, folder = cfg.experiment, data_dir()
@@ -404,6 +408,7 @@ def imdb_bn_dropout(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         name = s.fallback
         note = f"{missing}, so this ran the same comparison on {name} instead"
         print(f"imdb-bn-dropout: {note}")
+    check(cfg.data.val_fraction > 0, "data.val_fraction", "imdb-bn-dropout draws validation curves: it must be above 0")
     data = load_text_set(name, folder, maxlen=s.maxlen, num_words=s.num_words).take(cfg.data.limit, seed=cfg.train.seed)
     train, val = data.split(cfg.data.val_fraction, seed=cfg.train.seed)
     run = Run(run_dir, cfg, (train, val, None))
