@@ -309,3 +309,68 @@ def test_a_layout_for_data_that_are_not_4d_images_is_refused_not_ignored(tmp_pat
     with pytest.raises(DataError, match=r"data.layout: 'nhwc' orders the axes of .* shape \(10, 12\); leave data.layout auto"):
         load_path(tmp_path / "flat.npy", layout="nhwc")
     assert load_path(tmp_path / "flat.npy", layout="auto").sample_shape == (12,)
+
+
+# --- image modes: read with their real bit depth and channels; hidden files skipped --------------------------
+
+
+def _one_image(folder, im, name="a.png"):
+    folder.mkdir(parents=True, exist_ok=True)
+    im.save(folder / name)
+    return folder
+
+
+def test_deep_images_are_divided_by_their_bit_depth_not_clipped(tmp_path):
+    ramp = np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000  # 0..63000 of 65535
+    for mode, im, name in (("I;16", Image.fromarray(ramp), "a.png"),
+                           ("I;16B", Image.frombytes("I;16B", (8, 8), ramp.astype(">u2").tobytes()), "a.tif"),
+                           ("I", Image.fromarray(ramp.astype(np.int32)), "a.tif"),
+                           ("F", Image.fromarray(ramp.astype(np.float32) / 65535), "a.tif")):
+        data = load_path(_one_image(tmp_path / mode.replace(";", ""), im, name))
+        assert data.sample_shape == (1, 8, 8), mode
+        assert torch.allclose(data.x[0, 0], torch.from_numpy(ramp / 65535).float(), atol=1e-6), mode
+    _one_image(tmp_path / "mixed", Image.fromarray(np.full((8, 8), 51, np.uint8)), "b.png")  # 8-bit beside 16-bit
+    _one_image(tmp_path / "mixed", Image.fromarray(ramp))
+    assert load_path(tmp_path / "mixed").x[:, 0, 0, 1].tolist() == pytest.approx([1000 / 65535, 0.2])
+    too_big = _one_image(tmp_path / "big", Image.fromarray(np.full((4, 4), 70_000, np.int32)), "a.tif")
+    assert "integer image (mode I) with values in [70000, 70000]; aekit reads" in refused(too_big)
+    floats = _one_image(tmp_path / "float", Image.fromarray(np.full((4, 4), 3.5, np.float32)), "a.tif")
+    assert "a float image (mode F) with values in [3.5, 3.5]; aekit reads float images in [0, 1]" in refused(floats)
+
+
+def test_palette_and_grey_alpha_images_keep_their_colours_and_drop_alpha(tmp_path):
+    red = Image.fromarray(np.full((4, 4, 3), [255, 0, 0], np.uint8)).convert("P")
+    data = load_path(_one_image(tmp_path / "palette", red))
+    assert data.sample_shape == (3, 4, 4) and data.x[0, :, 0, 0].tolist() == [1.0, 0.0, 0.0]
+    red_alpha = Image.fromarray(np.full((4, 4, 4), [255, 0, 0, 9], np.uint8), "RGBA").convert("PA")  # no PA file format
+    assert files._pixels(red_alpha, tmp_path).tolist() == np.full((4, 4, 3), [255, 0, 0]).tolist()
+    grey = Image.fromarray(np.full((4, 4), 102, np.uint8)).convert("P")  # a palette of greys stays grey
+    assert load_path(_one_image(tmp_path / "grey", grey)).sample_shape == (1, 4, 4)
+    _one_image(tmp_path / "palette", grey, "b.png")  # beside a colour image: grey as RGB, colour kept
+    assert np.allclose(load_path(tmp_path / "palette").x[:, :, 0, 0], [[1, 0, 0], [0.4, 0.4, 0.4]])
+    grey_alpha = Image.fromarray(np.dstack([np.full((4, 4), 51, np.uint8), np.zeros((4, 4), np.uint8)]), "LA")
+    data = load_path(_one_image(tmp_path / "la", grey_alpha))
+    assert data.sample_shape == (1, 4, 4) and np.allclose(data.x, 0.2)
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["flat", "class-folders"])
+def test_hidden_files_beside_images_are_skipped(tmp_path, nested):
+    folder = tmp_path / "imgs" / ("cat" if nested else "")
+    _one_image(folder, Image.fromarray(np.full((4, 4), 51, np.uint8)))
+    (folder / "._a.png").write_bytes(b"\x00\x05\x16\x07AppleDouble")  # macOS resource fork, not a PNG
+    (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    assert len(load_path(tmp_path / "imgs")) == 1
+
+
+def test_text_files_are_refused_pointing_at_text_corpus(tmp_path):
+    hint = "text corpora go through aekit.data.text.text_corpus (Python)"
+    for name in ("docs.tsv", "docs.jsonl", "docs.txt"):
+        (tmp_path / name).write_text("a text\n")
+        assert refused(tmp_path / name).endswith(f"use .npy, .npz, .csv or a folder of images ({hint})")
+    (tmp_path / "docs.csv").write_text("text,label\nData the cup time many,1\n")
+    assert refused(tmp_path / "docs.csv").endswith(hint)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "1.txt").write_text("a text")
+    assert refused(tmp_path / "corpus").endswith(hint)
+    (tmp_path / "cifar" / "cifar-10-batches-bin").mkdir(parents=True)
+    assert "CIFAR-10 batches are read by name: data.name=cifar10 with AEKIT_DATA_DIR" in refused(tmp_path / "cifar")

@@ -21,6 +21,8 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 SAMPLES = {"x_train": "y_train", "x": "y", "X": "y", "data": "labels"}  # an npz training part: samples -> labels
 PAIRS = {**SAMPLES, "x_test": "y_test"}
 NPZ_NAMES = (*PAIRS, "y_train", "y_test", "y", "labels")  # every name read from an npz of several arrays
+TEXT_SUFFIXES = {".txt", ".tsv", ".jsonl", ".json"}
+TEXT_HINT = "text corpora go through aekit.data.text.text_corpus (Python)"
 LABEL_COLUMNS = ("label", "y", "class", "target")  # a CSV column of one of these names holds the labels
 
 
@@ -70,7 +72,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     elif path.suffix == ".csv":
         x, y, classes = _csv(path)
     else:
-        raise DataError(f"{path}: unsupported file type {path.suffix!r}; use .npy, .npz, .csv or a folder of images")
+        hint = f" ({TEXT_HINT})" if path.suffix in TEXT_SUFFIXES else ""
+        raise DataError(f"{path}: unsupported file type {path.suffix!r}; use .npy, .npz, .csv or a folder of images{hint}")
     if split == "test" and path.suffix != ".npz" and like is None:
         raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
     if np.ndim(x) < 2:
@@ -242,7 +245,7 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> Data
                     float(value)
                 except ValueError:
                     return DataError(f"{path}: every value must be a number (line {reader.line_num}: {value[:20]!r}); a "
-                                     f"column of class names is read as labels when named {' or '.join(LABEL_COLUMNS)}")
+                                     f"column of class names is read as labels when named {' or '.join(LABEL_COLUMNS)}; {TEXT_HINT}")
     return DataError(f"{path} is not a readable numeric CSV file")
 
 
@@ -291,25 +294,55 @@ def _image_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] 
                 "(each subfolder is one class)"
             )
     else:
-        groups = [("", sorted(f for f in path.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES))]
+        groups = [("", sorted(f for f in path.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and visible(f, path)))]
     files = [(label, f) for label, (_, fs) in enumerate(groups) for f in fs]
     if not files:
-        raise DataError(f"{path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        raise DataError(f"{path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}){_not_images(path)}")
     images = []
     for _, f in files:
         try:
             with Image.open(f) as im:
-                images.append(im.convert("L") if im.mode in ("L", "1", "P", "I;16") else im.convert("RGB"))
+                images.append(_pixels(im, f))
         except (UnidentifiedImageError, OSError) as err:
             raise DataError(f"{f} is not a readable image ({err})") from None
-    modes = {im.mode for im in images}
-    if len(modes) > 1:
-        images = [im.convert("RGB") for im in images]
-    sizes = {im.size for im in images}
+    if len({im.ndim for im in images}) > 1:  # grey beside colour: grey as RGB
+        images = [np.repeat(im[..., None], 3, axis=2) if im.ndim == 2 else im for im in images]
+    if len({im.dtype for im in images}) > 1:  # 8-bit beside deeper images: all as floats in [0, 1]
+        images = [im / np.float32(255) if im.dtype == np.uint8 else im for im in images]
+    sizes = {im.shape[:2][::-1] for im in images}  # (width, height), as PIL names sizes
     if len(sizes) > 1:
         raise DataError(f"{path}: images differ in size ({sorted(sizes)[:3]}...); resize them to one size first")
-    x = np.stack([np.asarray(im) for im in images])  # (N, H, W) or (N, H, W, 3)
+    x = np.stack(images)  # (N, H, W) or (N, H, W, 3)
     x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)  # -> (N, C, H, W)
     if subdirs:
         return x, np.array([label for label, _ in files]), [name for name, _ in groups]
     return x, None, None
+
+
+def _not_images(path: Path) -> str:
+    """What to do with a folder of data that aekit reads another way than as images ("" if none)."""
+    names = {f.name for f in path.iterdir()}
+    if names & {"cifar-10-batches-py", "cifar-10-batches-bin", "data_batch_1", "data_batch_1.bin"}:
+        return ("; CIFAR-10 batches are read by name: keep them in a folder cifar-10-batches-py/ (pickled) or "
+                "cifar-10-batches-bin/ (.bin) and give data.name=cifar10 with AEKIT_DATA_DIR set to the folder above it "
+                "(in Python load_dataset('cifar10', split, root=that folder))")
+    if any(Path(n).suffix in TEXT_SUFFIXES for n in names):
+        return "; " + TEXT_HINT
+    return ""
+
+
+def _pixels(im, f: Path) -> np.ndarray:
+    """(H, W) grey or (H, W, 3) RGB pixels, alpha dropped: uint8 for 8-bit images; float32 in [0, 1] for
+    16-bit ones (I;16*, and mode I, 32-bit, holding 0..65535) divided by 65535, and float images (F) in [0, 1]."""
+    if im.mode in ("P", "PA"):
+        rgb = np.asarray(im.convert("RGB"))
+        return rgb[..., 0] if (rgb == rgb[..., :1]).all() else rgb  # a palette of greys stays grey
+    if im.mode.startswith("I") or im.mode == "F":
+        x = np.asarray(im).astype(np.float32)
+        depth, found = (1.0, "float") if im.mode == "F" else (65535.0, "integer")
+        lo, hi = float(x.min()), float(x.max())
+        if not (np.isfinite(x).all() and 0 <= lo and hi <= depth):
+            raise DataError(f"{f}: a {found} image (mode {im.mode}) with values in [{lo:.6g}, {hi:.6g}]; aekit reads "
+                            "float images in [0, 1] and integer images in 0..65535 (16-bit); save it so")
+        return x / np.float32(depth)
+    return np.asarray(im.convert("L" if im.mode in ("1", "L", "LA", "La") else "RGB"))
