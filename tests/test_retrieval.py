@@ -112,6 +112,9 @@ def test_code_index_text_queries():
     assert idx[:, 0].tolist() == [0, 1] and np.allclose(dist[:, 0], 0, atol=1e-5)
     vec = corpus.meta["vectorizer"].transform(["striker goal"]).toarray().astype(np.float32)
     np.testing.assert_array_equal(index.query("striker goal", k=3)[1], index.query(vec, k=3)[1])
+    for nothing_known in ("xyzzy qwerty", ["striker", ""]):  # neighbours of an empty document mean nothing
+        with pytest.raises(DataError, match=r"text query \d \('.*'\) has none of the index's 13 words"):
+            index.query(nothing_known, k=3)
 
 
 def test_compare_retrieval_table(model, digits):

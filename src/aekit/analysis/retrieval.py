@@ -64,6 +64,10 @@ class CodeIndex:
                 )
             texts = [queries] if isinstance(queries, str) else list(queries)
             queries = vectorizer.transform(texts).toarray().astype(np.float32)
+            empty = [i for i, q in enumerate(queries) if not q.any()]
+            if empty:  # its code would be the code of an empty document: neighbours that mean nothing
+                raise DataError(f"text query {empty[0]} ({texts[empty[0]][:40]!r}) has none of the index's "
+                                f"{queries.shape[1]:,} words; give text with some of them")
         x, _ = inputs_of(self.model, queries, "queries")
         return encode_all(self.model, x, batch_size=self.batch_size)
 
