@@ -373,4 +373,4 @@ def test_text_files_are_refused_pointing_at_text_corpus(tmp_path):
     (tmp_path / "corpus" / "1.txt").write_text("a text")
     assert refused(tmp_path / "corpus").endswith(hint)
     (tmp_path / "cifar" / "cifar-10-batches-bin").mkdir(parents=True)
-    assert "CIFAR-10 batches are read by name: data.name=cifar10 with AEKIT_DATA_DIR" in refused(tmp_path / "cifar")
+    assert "CIFAR-10 batches are read by name: keep them in a folder cifar-10-batches-py/" in refused(tmp_path / "cifar")
