@@ -60,16 +60,44 @@ def run_quietly(cmd: list[str], timeout: int = 120) -> subprocess.CompletedProce
     return proc
 
 
-def test_shard_splits_each_global_batch_like_distributed_sampler():
+def test_shard_splits_each_global_batch_without_padding():
     order = torch.randperm(10, generator=torch.Generator().manual_seed(0))
     parts = [shard(order, r, 3) for r in range(3)]
-    assert [len(p) for p in parts] == [4, 4, 4]  # padded by wrapping to 12
-    padded = torch.cat([order, order[:2]])
-    # local batch b of every rank, together, is global batch b of the padded order (batch 2 per rank)
+    assert [len(p) for p in parts] == [4, 3, 3]  # no sample is repeated to even them out
+    # local batch b of every rank, together, is global batch b of the order (batch 2 per rank)
     for b in range(2):
         together = torch.cat([p[2 * b : 2 * b + 2] for p in parts])
-        assert sorted(together.tolist()) == sorted(padded[6 * b : 6 * b + 6].tolist())
+        assert sorted(together.tolist()) == sorted(order[6 * b : 6 * b + 6].tolist())
     assert torch.equal(shard(order, 0, 1), order)
+
+
+UNEVEN_WORKER = textwrap.dedent(
+    f"""
+    import sys, torch
+    import aekit
+    from aekit.data import load_dataset
+    torch.set_num_threads(1)
+    x = load_dataset("digits", "train").x[: int(sys.argv[2])]
+    torch.manual_seed(0)
+    model = aekit.create_model("dense", **{MODEL!r})
+    aekit.fit(model, x, epochs=1, **{TRAIN!r})
+    if torch.distributed.get_rank() == 0:
+        torch.save(model.state_dict(), sys.argv[1] + "/ddp.pt")
+    """
+)
+
+
+@pytest.mark.parametrize("n", [229, 225])  # last batch of 5 (3 + 2 per rank) and of 1 (rank 1 holds none)
+def test_uneven_last_batch_takes_the_step_of_one_process(tmp_path, n, one_torchrun_at_a_time):
+    script = tmp_path / "worker.py"
+    script.write_text(UNEVEN_WORKER)
+    run_quietly([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+                 str(script), str(tmp_path), str(n)])
+    ddp = torch.load(tmp_path / "ddp.pt")
+    torch.manual_seed(0)
+    single = aekit.create_model("dense", **MODEL)
+    aekit.fit(single, load_dataset("digits", "train").x[:n], epochs=1, **TRAIN)
+    assert max((ddp[k] - v).abs().max().item() for k, v in single.state_dict().items()) < 1e-6
 
 
 def test_two_processes_match_one_process_and_each_other(tmp_path, one_torchrun_at_a_time):

@@ -11,7 +11,6 @@ Outside torchrun (no WORLD_SIZE > 1 in the environment) every function here is a
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Any
 
@@ -77,16 +76,17 @@ def device(base: torch.device) -> torch.device:
 
 
 def shard(order: Tensor, rank: int, world: int) -> Tensor:
-    """This rank's part of an epoch's `order`, as DistributedSampler splits it.
-
-    The order is padded by wrapping around to a multiple of `world` (every rank gets as many
-    samples), then rank r takes positions r, r + world, ... So local batch b of every rank together
-    are positions [b * batch_size, (b + 1) * batch_size) of the (padded) order: one global batch.
-    """
-    total = math.ceil(len(order) / world) * world
-    if total > len(order):
-        order = order.repeat(math.ceil(total / len(order)))[:total]
+    """This rank's part of an epoch's `order`: positions rank, rank + world, ... So local batch b of
+    every rank together are positions [b * batch_size, (b + 1) * batch_size) of the order: one global
+    batch. Nothing is padded: in a last batch that does not split evenly some ranks hold fewer samples
+    (or none), and `share` weighs each rank's loss by what it holds."""
     return order[rank::world]
+
+
+def share(samples: int, batch_samples: int, world: int) -> float:
+    """The factor on a rank's mean loss over `samples` of a global batch of `batch_samples`, so that the
+    gradient DDP averages over `world` ranks is the mean over the whole batch, as one process takes it."""
+    return samples * world / batch_samples
 
 
 def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:

@@ -486,9 +486,11 @@ class Trainer:
             out = self.forward(xb, y=yb) if getattr(self.model, "conditional", False) else self.forward(xb)
             return self.model.loss(xb, out, y=yb)
 
-    def optimizer_step(self, key: str, loss: Tensor) -> None:
-        """Minimise `loss` one step with the optimiser of loss entry `key` (its own parameters only)."""
+    def optimizer_step(self, key: str, loss: Tensor, scale: float = 1.0) -> None:
+        """Minimise `loss` one step with the optimiser of loss entry `key` (its own parameters only);
+        `scale` weighs this rank's share of the batch (distributed.share)."""
         optimizer = self.optimizers[key]
+        loss = loss if scale == 1 else loss * scale
         params = [p for group in optimizer.param_groups for p in group["params"]]
         self.model.zero_grad(set_to_none=True)  # every parameter: another optimiser's gradients are not this step's
         (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
@@ -534,9 +536,10 @@ class Trainer:
 
     def train_epoch(self, x: Tensor | MemmapArray, y: Tensor | None) -> dict[str, float]:
         cfg, model, device = self.config, self.model, self.device
-        order = distributed.shard(self.epoch_order(len(x)), self.rank, self.world).to(x.device)
+        full = self.epoch_order(len(x))
+        order = distributed.shard(full, self.rank, self.world).to(x.device)
         batch_size = cfg.batch_size // self.world  # this process's part of the global batch
-        n_batches = math.ceil(len(order) / batch_size)
+        n_batches = math.ceil(len(full) / cfg.batch_size)  # the same on every rank
         budget, steps = self.budget, cfg.epochs * n_batches  # steps: the whole run's, without a budget
         sums: dict[str, Tensor] = {}
         seen = 0  # samples this process trained on (a budget can end an epoch early)
@@ -562,6 +565,10 @@ class Trainer:
                     for group in optimizer.param_groups:
                         group["lr"] = lr * warmup_factor(cfg, progress)
                 idx = order[b * batch_size : (b + 1) * batch_size]
+                weight = len(idx)  # fewer (or none) in a last batch that does not split over the processes
+                scale = distributed.share(weight, min(cfg.batch_size, len(full) - b * cfg.batch_size), self.world)
+                if not weight:  # DDP needs every rank in every step: a batch that counts for nothing
+                    idx = order[:batch_size]
                 xb = self._batch(x, idx, augment=True)
                 yb = self._batch(y, idx)
                 terms = self.losses(xb, yb)
@@ -570,13 +577,12 @@ class Trainer:
                 if len(unchecked) >= self.nan_check_every or b == n_batches - 1:
                     loss_value = self._check_finite(unchecked, b)  # before the step: NaNs never reach a checkpoint
                     unchecked.clear()
-                self.optimizer_step("loss", loss)
+                self.optimizer_step("loss", loss, scale)
                 for key in list(self.optimizers)[1:]:  # a model's other optimisers in turn, each after a new forward
-                    self.optimizer_step(key, self.losses(xb, yb)[key])
+                    self.optimizer_step(key, self.losses(xb, yb)[key], scale)
                 self.global_step += 1
                 if budget is not None:
                     budget.after_step(self.global_step, n_batches)
-                weight = xb.shape[0]
                 seen += weight
                 for key, value in terms.items():  # a term made on another device (a user's loss) joins here
                     value = value.detach().float().to(device, non_blocking=True)
@@ -592,8 +598,9 @@ class Trainer:
         if not sums:  # the budget ran out before this epoch's first step
             return {}
         keys = list(sums)  # the model's order, the same on every rank
-        totals = distributed.all_sum(torch.stack([sums[k] for k in keys])).tolist()  # one read-back per epoch
-        return {f"train_{k}": v / (seen * self.world) for k, v in zip(keys, totals)}
+        counted = torch.stack([*(sums[k] for k in keys), torch.tensor(float(seen), device=device)])
+        *totals, samples = distributed.all_sum(counted).tolist()  # one read-back per epoch
+        return {f"train_{k}": v / samples for k, v in zip(keys, totals)}
 
     def _prepare(self, x: Tensor | MemmapArray, y: Tensor | None) -> tuple[Tensor | MemmapArray, Tensor | None]:
         """Move the model (and data that fits) to the device; wrap the forward for DDP and compile."""
@@ -621,12 +628,13 @@ class Trainer:
             raise DataError(f"train.augment_*: augmentation moves images (N, C, H, W), but the training samples have "
                             f"shape {tuple(x.shape[1:])}; set augment_rotate, augment_scale and augment_shift to 0")
         self.mixed = self._mixed_parts(y)
-        per_rank = cfg.batch_size // self.world
         length = len(x) if self.mixed is None else len(self.epoch_order(len(x)))  # samples an epoch
-        last = length // self.world % per_rank or per_rank  # the size of each epoch's last batch
-        if last == 1 and any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        last = length % cfg.batch_size or cfg.batch_size  # the size of each epoch's last batch
+        parts = [len(range(r, last, self.world)) for r in range(self.world)]  # each rank's part of it
+        if 1 in parts and any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+            over = f" over {self.world} processes" if self.world > 1 else ""
             raise DataError(
-                f"train data: {len(x)} samples in batches of {cfg.batch_size} leave a batch of 1 sample, "
+                f"train data: {len(x)} samples in batches of {cfg.batch_size}{over} leave a batch of 1 sample, "
                 f"which batch norm cannot train on; choose another train.batch_size (e.g. {cfg.batch_size + 1}) "
                 "or drop a sample"
             )
