@@ -157,6 +157,48 @@ def test_cifar10_missing_names_files_and_place(tmp_path, offline):
     assert "data_batch_1" in message and str(tmp_path / "cifar10") in message and "cifar-10-python.tar.gz" in message
 
 
+def test_cifar10_reads_label_names_from_batches_meta(tmp_path):
+    write_cifar(tmp_path)
+    names = ["a0", "b1", "c2", "d3", "e4", "f5", "g6", "h7", "i8", "j9"]
+    meta = tmp_path / "cifar10" / "cifar-10-batches-py" / "batches.meta"
+    meta.write_bytes(pickle.dumps({b"label_names": [n.encode() for n in names], b"num_vis": 3072}, protocol=2))
+    assert load_dataset("cifar10", "test", root=tmp_path).classes == names
+    meta.write_bytes(pickle.dumps({"label_names": ["cat", "dog"]}))  # fewer names than the labels need
+    with pytest.raises(DataError, match=r"test_batch: labels must be 0..1 \(one per class name\), found 5..7"):
+        load_dataset("cifar10", "test", root=tmp_path)
+
+
+def write_cifar_bin(folder: Path, n: int = 3) -> dict[str, np.ndarray]:
+    """The binary version: records of 1 label byte + 3072 pixel bytes (red, green, blue planes)."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    written = {}
+    for i, name in enumerate([f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]):
+        records = rng.integers(0, 256, size=(n, 3073), dtype=np.uint8)
+        records[:, 0] = [(i + j) % 10 for j in range(n)]
+        records.tofile(folder / f"{name}.bin")
+        written[name] = records
+    (folder / "batches.meta.txt").write_text("\n".join(f"class{k}" for k in range(10)) + "\n\n")
+    return written
+
+
+@pytest.mark.parametrize("under", ["cifar10", ""])
+def test_cifar10_reads_the_binary_layout_without_a_download(tmp_path, offline, under):  # offline: a download fails
+    written = write_cifar_bin(tmp_path / under / "cifar-10-batches-bin")
+    train, test = load_dataset("cifar10", "train", root=tmp_path), load_dataset("cifar10", "test", root=tmp_path)
+    assert train.x.shape == (15, 3, 32, 32) and test.x.shape == (3, 3, 32, 32)
+    records = written["data_batch_2"]
+    assert train.y[3:6].tolist() == records[:, 0].tolist()
+    sample = train.x[3 + 1]  # sample 1 of batch 2: CHW planes after the label byte
+    assert sample[1, 2, 5] == pytest.approx(records[1, 1 + 1024 + 2 * 32 + 5] / 255)
+    assert sample[2, 31, 31] == pytest.approx(records[1, 3072] / 255)
+    assert train.classes == [f"class{k}" for k in range(10)]
+    batch = tmp_path / under / "cifar-10-batches-bin" / "test_batch.bin"
+    batch.write_bytes(batch.read_bytes()[:-7])
+    with pytest.raises(DataError, match=r"test_batch.bin: 9212 bytes are not whole records of 3073 bytes"):
+        load_dataset("cifar10", "test", root=tmp_path)
+
+
 # --- IMDb ------------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,5 @@
-"""CIFAR-10 from the standard `cifar-10-batches-py/` pickled batches, read without running pickled code.
+"""CIFAR-10 from the standard `cifar-10-batches-py/` pickled batches, read without running pickled code,
+or from the binary version's `cifar-10-batches-bin/`.
 
 The batches are Python pickles. `restricted_load` unpickles them with an allow-list: plain
 containers and numpy's own array/dtype rebuilders, nothing else, so a tampered file cannot
@@ -22,6 +23,8 @@ from .download import RemoteFile, ensure_files
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"  # published by the authors (also torchvision's)
 BATCH_FOLDER = "cifar-10-batches-py"
+BIN_FOLDER = "cifar-10-batches-bin"  # the binary version: data_batch_1.bin ..., records of 1 label + 3072 pixel bytes
+SUFFIXES = {BATCH_FOLDER: "", BIN_FOLDER: ".bin"}  # each layout's batch file names: data_batch_1 or data_batch_1.bin
 BATCHES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
@@ -63,7 +66,14 @@ def restricted_load(file: IO[bytes], *, what: str) -> Any:
 
 
 def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """One batch file -> (images uint8 (N, 3, 32, 32), labels int64 (N,))."""
+    """One batch file, pickled or .bin -> (images uint8 (N, 3, 32, 32), labels int64 (N,))."""
+    if path.suffix == ".bin":
+        raw = np.fromfile(path, dtype=np.uint8)
+        if raw.size == 0 or raw.size % 3073:
+            raise DataError(f"{path}: {raw.size} bytes are not whole records of 3073 bytes (1 label byte, 3072 pixel "
+                            "bytes); it is truncated or not a CIFAR-10 .bin batch")
+        records = raw.reshape(-1, 3073)  # (N, label + 3 x 1024 pixels, channel-first as the pickles)
+        return records[:, 1:].reshape(-1, 3, 32, 32), records[:, 0].astype(np.int64)
     with open(path, "rb") as f:
         entry = restricted_load(f, what=str(path))
     if not isinstance(entry, dict):
@@ -78,18 +88,38 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{path}: 'data' must be a uint8 array of shape (N, 3072), got a {found}")
     if labels.shape != (len(data),) or not np.issubdtype(labels.dtype, np.integer):
         raise DataError(f"{path}: {len(data)} images but 'labels' has shape {labels.shape} ({labels.dtype})")
-    if len(labels) and (labels.min() < 0 or labels.max() >= len(CLASSES)):
-        raise DataError(f"{path}: labels must be 0..9, found {labels.min()}..{labels.max()}")
     # rows hold 1024 red, then 1024 green, then 1024 blue values, each plane row-major
     return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
 
 
+def class_names(batch_dir: Path) -> list[str]:
+    """label_names of batches.meta (pickled) or batches.meta.txt (one a line, the .bin layout's), else CIFAR-10's."""
+    meta, text = batch_dir / "batches.meta", batch_dir / "batches.meta.txt"
+    if meta.is_file():
+        with open(meta, "rb") as f:
+            entry = restricted_load(f, what=str(meta))
+        names = entry.get("label_names", entry.get(b"label_names")) if isinstance(entry, dict) else None
+        if not (isinstance(names, list) and names and all(isinstance(n, (str, bytes)) for n in names)):
+            raise DataError(f"{meta}: expected a dict whose 'label_names' is a list of class names")
+        return [n.decode("utf-8") if isinstance(n, bytes) else n for n in names]
+    if text.is_file():
+        return [line.strip() for line in text.read_text(encoding="utf-8").splitlines() if line.strip()] or list(CLASSES)
+    return list(CLASSES)
+
+
 def load_batches(batch_dir: Path, split: str) -> Dataset:
-    """(N, 3, 32, 32) float32 in [0, 1] and labels from `batch_dir` (a cifar-10-batches-py folder)."""
-    parts = [read_batch(batch_dir / name) for name in BATCHES[split]]
-    x = np.concatenate([p[0] for p in parts]).astype(np.float32) / 255.0
-    y = np.concatenate([p[1] for p in parts])
-    return Dataset(torch.from_numpy(x), torch.from_numpy(y), name="cifar10", classes=list(CLASSES))
+    """(N, 3, 32, 32) float32 in [0, 1] and labels from `batch_dir` (cifar-10-batches-py or -bin)."""
+    classes = class_names(batch_dir)
+    xs, ys = [], []
+    for name in BATCHES[split]:
+        path = batch_dir / (name + SUFFIXES.get(batch_dir.name, ""))
+        x, y = read_batch(path)
+        if len(y) and (y.min() < 0 or y.max() >= len(classes)):
+            raise DataError(f"{path}: labels must be 0..{len(classes) - 1} (one per class name), found {y.min()}..{y.max()}")
+        xs.append(x)
+        ys.append(y)
+    x = np.concatenate(xs).astype(np.float32) / 255.0
+    return Dataset(torch.from_numpy(x), torch.from_numpy(np.concatenate(ys)), name="cifar10", classes=classes)
 
 
 def _extract(archive: Path, into: Path) -> None:
@@ -109,23 +139,25 @@ def _extract(archive: Path, into: Path) -> None:
 
 @register_dataset("cifar10")
 def load_cifar10(split: str, folder: Path) -> Dataset:
-    """Reads `folder/cifar10/cifar-10-batches-py/`, or `folder/cifar-10-batches-py/` (the archive
-    unpacked straight into the data folder); downloads and unpacks the archive when both are missing."""
+    """Reads cifar-10-batches-py/ (pickled) or cifar-10-batches-bin/ (binary) in `folder/cifar10/` or `folder/`
+    (the archive unpacked straight into the data folder), the first holding `split`'s batches; downloads
+    and unpacks the pickled archive when none does."""
     root = folder / "cifar10"
-    batch_dir = root / BATCH_FOLDER
-    if not batch_dir.is_dir() and (folder / BATCH_FOLDER).is_dir():
-        batch_dir = folder / BATCH_FOLDER
-    missing = [n for n in BATCHES[split] if not (batch_dir / n).is_file()]
-    if missing:
-        try:
-            (archive,) = ensure_files(
-                root, [RemoteFile("cifar-10-python.tar.gz", CIFAR10_URL, f"md5:{CIFAR10_MD5}")], dataset="cifar10"
-            )
-        except DataNotFoundError:
-            raise DataNotFoundError(
-                f"cifar10: missing {', '.join(missing)} in {batch_dir} and the archive could not be downloaded; "
-                f"unpack {CIFAR10_URL} into {root} or {folder} (it holds {BATCH_FOLDER}/), "
-                f"or set AEKIT_DATA_DIR to a folder holding cifar10/{BATCH_FOLDER}/ or {BATCH_FOLDER}/"
-            ) from None
-        _extract(archive, root)
-    return load_batches(batch_dir, split)
+    found = [parent / name for name in SUFFIXES for parent in (root, folder) if (parent / name).is_dir()]
+    for batch_dir in found:
+        if all((batch_dir / (n + SUFFIXES[batch_dir.name])).is_file() for n in BATCHES[split]):
+            return load_batches(batch_dir, split)
+    where = found[0] if found else root / BATCH_FOLDER
+    missing = [n + SUFFIXES[where.name] for n in BATCHES[split] if not (where / (n + SUFFIXES[where.name])).is_file()]
+    try:
+        (archive,) = ensure_files(
+            root, [RemoteFile("cifar-10-python.tar.gz", CIFAR10_URL, f"md5:{CIFAR10_MD5}")], dataset="cifar10"
+        )
+    except DataNotFoundError:
+        raise DataNotFoundError(
+            f"cifar10: missing {', '.join(missing)} in {where} and the archive could not be downloaded; "
+            f"unpack {CIFAR10_URL} into {root} or {folder} (it holds {BATCH_FOLDER}/; the binary version's "
+            f"{BIN_FOLDER}/ is read too), or set AEKIT_DATA_DIR to a folder holding cifar10/{BATCH_FOLDER}/ or {BATCH_FOLDER}/"
+        ) from None
+    _extract(archive, root)
+    return load_batches(root / BATCH_FOLDER, split)
