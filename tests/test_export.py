@@ -120,8 +120,25 @@ def test_bad_format_or_part_names_the_allowed_values(trained, tmp_path, kwargs, 
 def test_bad_source_is_refused(tmp_path):
     with pytest.raises(aekit.ConfigError, match="cannot export a Linear"):
         export_model(torch.nn.Linear(2, 2), tmp_path / "x.pt", format="torchscript")
-    with pytest.raises(aekit.CheckpointError, match="does not exist"):
-        export_model(tmp_path / "no-such-run", tmp_path / "x.pt", format="torchscript")
+    for format in ("torchscript", "onnx"):  # the missing folder is named first, whatever ONNX's packages
+        with pytest.raises(aekit.CheckpointError, match="does not exist"):
+            export_model(tmp_path / "no-such-run", tmp_path / "x.out", format=format)
+
+
+def test_an_onnx_failure_names_what_failed_inside_torch_export(trained, tmp_path, monkeypatch):
+    def page_long(*args, **kwargs):  # torch.onnx wraps torch.export's error in a page of advice
+        try:
+            raise AssertionError("Expected op to be '==', got <= for batch")
+        except AssertionError as inner:
+            raise RuntimeError("Failed to export the model with torch.export. \x1b[96mThis is step 1/3\x1b[0m. Next "
+                               "steps:\n- Modify the model code") from inner
+
+    monkeypatch.setattr(torch.onnx, "export", page_long)
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: object())  # as if onnx were installed
+    with pytest.raises(aekit.ConfigError, match=r"\(AssertionError: Expected op to be '==', got <= for batch\); "
+                                                r"use --format torchscript$"):
+        export_model(trained[0], tmp_path / "enc.onnx")
+    assert not (tmp_path / "enc.onnx").exists()
 
 
 def test_a_classifier_run_is_refused_with_a_pointer_to_its_autoencoder(tmp_path):

@@ -65,6 +65,7 @@ def export_model(
     wrong = {s for f, s in SUFFIXES.items() if f != format}
     if Path(path).suffix in wrong:  # a TorchScript file named .onnx (or the reverse) misleads whoever opens it
         raise ConfigError(f"export: {path} names a file of another format; a {format} file ends in {SUFFIXES[format]}")
+    model = copy.deepcopy(_resolve(model_or_run_dir)).cpu().eval()  # leave the caller's model where and as it was
     if format == "onnx":
         missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]
         if missing:
@@ -72,7 +73,6 @@ def export_model(
                 f"export: format 'onnx' needs {' and '.join(missing)}; pip install 'aekit[onnx]', "
                 "or use format 'torchscript'"
             )
-    model = copy.deepcopy(_resolve(model_or_run_dir)).cpu().eval()  # leave the caller's model where and as it was
     wrapper = _Part(model, part).eval()
     with torch.no_grad():
         x = torch.rand(2, *model.config.input_shape)  # batch 2: a batch of 1 could be specialised
@@ -130,17 +130,20 @@ def _to_onnx(wrapper: nn.Module, example: Tensor, path: Path, part: str) -> None
     logger = logging.getLogger("torch.onnx._internal.exporter._registration")
     logger.addFilter(_not_torchvision)
     try:
-        torch.onnx.export(
-            wrapper, (example,), str(path), input_names=[input_name], output_names=[output_name],
-            dynamic_shapes=({0: torch.export.Dim("batch")},), dynamo=True,
-            external_data=False,  # one self-contained file (fine below ONNX's 2 GB limit)
-            verbose=False,
-        )
-    except Exception as err:  # torch.onnx's own errors are pages long, with terminal colours
+        with warnings.catch_warnings():  # torch's own deprecation inside its exporter, not the user's to act on
+            warnings.filterwarnings("ignore", message=r".*LeafSpec.*", category=FutureWarning)
+            torch.onnx.export(
+                wrapper, (example,), str(path), input_names=[input_name], output_names=[output_name],
+                dynamic_shapes=({0: torch.export.Dim("batch")},), dynamo=True,
+                external_data=False,  # one self-contained file (fine below ONNX's 2 GB limit)
+                verbose=False,
+            )
+    except Exception as err:  # torch.onnx's own errors are pages long, with terminal colours and advice
         if isinstance(err, AekitError):
             raise
-        first = re.sub(r"\x1b\[[0-9;]*m", "", (str(err).splitlines() or [type(err).__name__])[0])[:120]
-        raise ConfigError(f"export: torch's ONNX exporter cannot export this model's {part} ({type(err).__name__}: "
-                          f"{first}); use --format torchscript") from None
+        cause = err.__cause__ or err  # what failed inside torch.export, not the page that wraps it
+        first = re.sub(r"\x1b\[[0-9;]*m", "", (str(cause).splitlines() or [""])[0])[:160]
+        raise ConfigError(f"export: torch's ONNX exporter cannot export this model's {part} ({type(cause).__name__}"
+                          f"{': ' + first if first else ''}); use --format torchscript") from None
     finally:
         logger.removeFilter(_not_torchvision)
