@@ -126,3 +126,13 @@ def test_an_interrupted_run_resumes_exactly(real_batch, tmp_path):
     assert int(whole.restarts) > 0  # the restarts draw random numbers: the RNG state is resumed too
     for (key, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), key
+
+
+def test_its_metrics_say_why_there_is_no_pca_line(real_batch):
+    from aekit.apps.run import format_metrics, test_metrics
+    from aekit.data import Dataset
+
+    model = aekit.create_model("vq-vae", input_shape=(1, 28, 28), hidden=(32,)).eval()
+    data = Dataset(real_batch[:40], None, "digits")
+    printed = format_metrics({"split": "test", **test_metrics(model, data, data)})
+    assert "no PCA comparison: model 'vq-vae' has no code_size" in printed and "PCA-" not in printed

@@ -467,6 +467,8 @@ def test_metrics(model, train: Dataset, test: Dataset, *, split: str = "test", s
         metrics["pca_squared_error_per_sample"] = float(pca_squared_error(train.x, test.x, code_size, seed=seed).mean())
     elif isinstance(code_size, int):  # PCA with as many components as features reconstructs exactly
         metrics["pca_skipped"] = f"code size {code_size} >= {features} input features (overcomplete): PCA would be exact"
+    else:  # vq-vae: a few indices into a codebook, not a vector of numbers that PCA's components could match
+        metrics["pca_skipped"] = f"model '{model.name}' has no code_size: its code is not a vector of numbers"
     return metrics
 
 
