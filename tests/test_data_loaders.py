@@ -292,6 +292,23 @@ def test_imdb_from_acl_folder(tmp_path):
     assert (test.x[1] * 100).round().long().tolist()[-4:] == [1, 4, 2, 2]  # unseen words -> OOV
 
 
+def test_imdb_acl_folder_without_test_has_no_test_part_and_downloads_nothing(tmp_path, monkeypatch):
+    import shutil
+
+    import pooch
+
+    from aekit.errors import NoTestSplitError
+
+    write_acl_imdb(tmp_path)
+    shutil.rmtree(tmp_path / "imdb" / "aclImdb" / "test")
+    fetched = []
+    monkeypatch.setattr(pooch, "retrieve", lambda url, **kw: fetched.append(url))  # online: would "download"
+    assert len(load_dataset("imdb", "train", root=tmp_path)) == 4
+    with pytest.raises(NoTestSplitError, match=r"aclImdb holds no test/ folder, so no test part"):
+        load_dataset("imdb", "test", root=tmp_path)
+    assert fetched == [] and not (tmp_path / "imdb" / "imdb.npz").exists()
+
+
 def test_imdb_missing_names_both_formats(tmp_path, offline):
     with pytest.raises(DataNotFoundError) as info:
         load_dataset("imdb", "train", root=tmp_path)

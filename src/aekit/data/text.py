@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ConfigError, DataError, DataNotFoundError
+from ..errors import ConfigError, DataError, DataNotFoundError, NoTestSplitError
 from .cifar import restricted_load
 from .core import Dataset, register_dataset
 from .download import RemoteFile, ensure_files
@@ -164,16 +164,13 @@ def _npz_ranks(path: Path, split: str) -> tuple[list[np.ndarray], np.ndarray]:
     return ranks, y.astype(np.int64)
 
 
-def local_imdb(folder: Path, split: str = "train") -> Path | None:
-    """Where IMDb is in data folder `folder` without a download: imdb/imdb.npz, else the aclImdb/
-    folder holding `split` (in imdb/, or unpacked straight into `folder`); None if it is in none."""
+def local_imdb(folder: Path) -> Path | None:
+    """Where IMDb is in data folder `folder` without a download: imdb/imdb.npz, else an aclImdb/ folder
+    (in imdb/, or unpacked straight into `folder`), whole or not; None if it is in none."""
     npz = folder / "imdb" / "imdb.npz"
     if npz.is_file():
         return npz
-    for acl in (folder / "imdb" / "aclImdb", folder / "aclImdb"):
-        if (acl / split).is_dir():
-            return acl
-    return None
+    return next((acl for acl in (folder / "imdb" / "aclImdb", folder / "aclImdb") if acl.is_dir()), None)
 
 
 @register_dataset("imdb")
@@ -193,7 +190,11 @@ def load_imdb(
     if num_words <= INDEX_FROM:
         raise ConfigError(f"num_words: must be > {INDEX_FROM} (indices 0-2 are reserved), got {num_words}")
     root = folder / "imdb"
-    source = local_imdb(folder, split)
+    source = local_imdb(folder)
+    if source is not None and source.suffix != ".npz" and split == "test" and not (source / "test").is_dir():
+        # never Keras' imdb.npz in its place: its words are numbered by another vocabulary
+        raise NoTestSplitError(f"imdb: {source} holds no test/ folder, so no test part; add test/neg/*.txt and "
+                               "test/pos/*.txt, or evaluate on a validation split instead")
     meta: dict[str, Any] = {"representation": representation, "num_words": num_words}
     if source is None:
         try:
