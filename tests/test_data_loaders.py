@@ -364,6 +364,15 @@ def test_text_corpus_errors():
         text_corpus(["a b"], representation="word2vec")
 
 
+def test_text_corpus_labels_mixed_kinds_are_named_and_whole_floats_are_integers():
+    texts = ["goal match win", "market shares fall", "rain cold wind"]
+    with pytest.raises(DataError, match=r"labels must be all strings or all integers, got a mix of int, str$"):
+        text_corpus(texts, ["a", 1, "b"])
+    assert text_corpus(texts, [2.0, 0.0, 1.0]).y.tolist() == [2, 0, 1]  # as the CSV loader reads them
+    with pytest.raises(DataError, match=r"\(1.0 counts as 1\), got float64"):
+        text_corpus(texts, [2.0, 0.5, 1.0])
+
+
 def test_text_corpus_splits_are_stratified_and_fit_on_train_only():
     texts, labels = zip(*(CORPUS * 5))
     train, test = text_corpus_splits(texts, labels, test_fraction=0.2, seed=3, max_features=20)

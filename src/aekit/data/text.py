@@ -252,9 +252,13 @@ def _encode_labels(labels: Sequence | None, classes: list[str] | None, n: int, n
             raise DataError(f"{name}: labels {unknown[:5]} are not among the classes {classes}")
         lookup = {c: i for i, c in enumerate(classes)}
         return np.array([lookup[v] for v in labels], dtype=np.int64), classes
+    if any(isinstance(v, str) for v in labels):  # before numpy, which would turn the numbers into strings
+        kinds = sorted({type(v).__name__ for v in labels})
+        raise DataError(f"{name}: labels must be all strings or all integers, got a mix of {', '.join(kinds)}")
     y = np.asarray(labels)
-    if not np.issubdtype(y.dtype, np.integer):
-        raise DataError(f"{name}: labels must be all strings or all integers, got {y.dtype}")
+    whole = np.issubdtype(y.dtype, np.floating) and np.isfinite(y).all() and (np.mod(y, 1) == 0).all()  # 1.0, as CSVs
+    if not (np.issubdtype(y.dtype, np.integer) or whole):
+        raise DataError(f"{name}: labels must be all strings or all integers (1.0 counts as 1), got {y.dtype}")
     return y.astype(np.int64), classes
 
 
