@@ -281,6 +281,7 @@ def write_acl_imdb(root: Path) -> None:
 
 def test_imdb_from_acl_folder(tmp_path):
     write_acl_imdb(tmp_path)
+    (tmp_path / "imdb" / "aclImdb" / "train" / "pos" / "._0_7.txt").write_bytes(b"\x00\x05\x16\x07Mac OS X dull")  # skipped
     train = load_imdb("train", tmp_path, maxlen=8, num_words=100)
     assert train.y.tolist() == [0, 0, 1, 1]  # neg files first, then pos
     ranks = train.meta["word_rank"]
