@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import yaml
@@ -115,6 +117,9 @@ def test_listings(capsys):
         (["trainepochs"], "must look like section.key=value"),
         (["model.hidden=[64,", "32]"], "the value is not valid YAML; quote the whole override"),
         (["data.val_fraction=1.5"], "config.data.val_fraction: must be in [0, 1)"),
+        (["--nproc", "3"], "--nproc 3: only with --distributed"),
+        (["train.batch_size=30", "--distributed", "--nproc", "4"], "train.batch_size: 30 does not split over 4 processes"),
+        (["train.lr=-1", "--distributed", "--nproc", "2"], "train.lr: must be > 0"),  # refused before any process starts
     ],
 )
 def test_bad_overrides_give_one_line(config_file, tmp_path, capsys, args, message):
@@ -174,3 +179,16 @@ def test_console_script_has_no_traceback(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"aekit: error: config file {tmp_path / 'missing.yaml'} does not exist"]
+
+
+def test_sigterm_ends_a_run_as_ctrl_c_does(config_file, tmp_path):
+    run = tmp_path / "r"
+    proc = subprocess.Popen([sys.executable, "-m", "aekit", "train", str(config_file), "train.epochs=10000", "--quiet",
+                             f"output.dir={tmp_path}", "output.name=r"], stderr=subprocess.PIPE, text=True)
+    while not (run / "checkpoint.safetensors").is_file():
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    err = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 143 and err.startswith("aekit: interrupted; the last checkpoint (epoch ") and \
+        err.endswith(f"is intact: `aekit resume {run}` continues\n"), err

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -177,3 +180,62 @@ def test_two_optimisers_train_data_parallel_and_resume(tmp_path, one_torchrun_at
     assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
     _, meta = ckpt.read(tmp_path / "run" / ckpt.CHECKPOINT_FILE)
     assert meta["history"]["epoch"] == [1, 2] and "train_discriminator_loss" in meta["history"]
+
+
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
+
+
+def start_long_run(tmp_path, prefix: list[str], flags: list[str]) -> tuple[subprocess.Popen, list[int]]:
+    """`PREFIX -m aekit train ... FLAGS` of many epochs, once its first checkpoint is written: (the
+    launcher, its children's pids)."""
+    config = {"model": {"name": "dense", "hidden": [16], "code_size": 4}, "data": {"name": "digits"},
+              "train": {"epochs": 1000, "batch_size": 32, "progress": False}, "output": {"dir": str(tmp_path), "name": "r"}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([*prefix, "-m", "aekit", "train", str(tmp_path / "c.yaml"), "--quiet", *flags], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while not (tmp_path / "r" / ckpt.CHECKPOINT_FILE).is_file():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    return proc, [int(c) for c in children]
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] not in "ZX"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+@pytest.mark.parametrize("prefix, flags", [([sys.executable], ["--distributed", "--nproc", "2"]), (TORCHRUN, [])])
+def test_workers_die_with_a_killed_launcher(tmp_path, prefix, flags, one_torchrun_at_a_time):
+    proc, workers = start_long_run(tmp_path, prefix, flags)
+    assert len(workers) == 2 and all(map(alive, workers))
+    proc.kill()
+    proc.communicate()
+    deadline = time.monotonic() + 10
+    while any(map(alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(map(alive, workers))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_sigterm_stops_a_distributed_run_with_one_line(tmp_path, one_torchrun_at_a_time):
+    proc, _ = start_long_run(tmp_path, [sys.executable], ["--distributed", "--nproc", "2"])
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143
+    assert err.splitlines() == [f"aekit: interrupted; the last checkpoint (epoch {ckpt.epochs_done(tmp_path / 'r')}) "
+                                f"is intact: `aekit resume {tmp_path / 'r'}` continues"], err
+
+
+def test_an_error_in_the_processes_prints_once_with_its_exit_status(tmp_path, one_torchrun_at_a_time):
+    """A setting the launcher cannot check cheaply (the data) fails in every process: rank 0 alone says so."""
+    proc = subprocess.run([sys.executable, "-m", "aekit", "train", "data.name=digits", "data.limit=12", "--quiet",
+                           f"output.dir={tmp_path}", "--distributed", "--nproc", "2"], capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == ["aekit: error: digits: 12 samples are too few to split with val_fraction 0.1"]

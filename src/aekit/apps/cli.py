@@ -12,6 +12,7 @@ import errno
 import json
 import os
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -20,14 +21,20 @@ from .. import __version__
 from ..errors import AekitError, ConfigError
 
 
-def _launched_distributed(args, argv: list[str]) -> bool:
-    """`--distributed` outside torchrun: start the processes (each runs `aekit ARGV`), wait, True."""
+def _launched_distributed(args, argv: list[str], cfg=None) -> int | None:
+    """`--distributed` outside torchrun: start the processes (each runs `aekit ARGV`), wait, and return
+    the exit status; None to run here. `cfg`, the run's config, is checked against them first."""
+    if args.nproc is not None and not args.distributed:
+        raise ConfigError(f"--nproc {args.nproc}: only with --distributed (the number of processes it starts)")
     from ..training import distributed
 
     if not args.distributed or distributed.launched():
-        return False
-    distributed.launch([*argv, *(["--quiet"] if args.quiet else [])], nproc=args.nproc)
-    return True
+        return None
+    n = distributed.processes(args.nproc)
+    if cfg is not None and cfg.train.batch_size % n:
+        raise ConfigError(f"train.batch_size: {cfg.train.batch_size} does not split over {n} processes; batch_size "
+                          f"is the global batch, so give a multiple of {n}")
+    return distributed.launch([*argv, *(["--quiet"] if args.quiet else [])], n)
 
 
 def _config_and_overrides(words: list[str]) -> tuple[str | None, list[str]]:
@@ -40,22 +47,25 @@ def _config_and_overrides(words: list[str]) -> tuple[str | None, list[str]]:
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-def _cmd_train(args) -> None:
+def _cmd_train(args) -> int | None:
     from . import run
 
     config, overrides = _config_and_overrides(args.words)
-    if _launched_distributed(args, ["train", *([config] if config else []), *overrides]):
-        return
-    cfg = run.load_run_config(config, overrides)
+    cfg = run.load_run_config(config, overrides)  # refused here, before any process starts
+    code = _launched_distributed(args, ["train", *([config] if config else []), *overrides], cfg)
+    if code is not None:
+        return code
     run_dir = run.train(cfg, progress=False if args.quiet else None, label=run.config_label(config))
     _print_result(run_dir)
 
 
-def _cmd_resume(args) -> None:
+def _cmd_resume(args) -> int | None:
     from . import run
 
-    if _launched_distributed(args, ["resume", args.run_dir, *(["--epochs", str(args.epochs)] if args.epochs is not None else [])]):
-        return
+    epochs = ["--epochs", str(args.epochs)] if args.epochs is not None else []
+    code = _launched_distributed(args, ["resume", args.run_dir, *epochs], run.read_run(args.run_dir))
+    if code is not None:
+        return code
     run_dir = run.resume(args.run_dir, epochs=args.epochs, progress=False if args.quiet else None)
     _print_result(run_dir)
 
@@ -368,17 +378,29 @@ def _interrupted(err: KeyboardInterrupt) -> str:
     return f"aekit: interrupted before the first checkpoint of {run_dir}: nothing to resume, train again"
 
 
+def _terminate(signum, frame):
+    """SIGTERM (kill, a scheduler) ends a run as Ctrl-C does: the checkpoint named, or an empty folder removed."""
+    raise KeyboardInterrupt("SIGTERM")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("AEKIT_DEBUG", "") not in ("", "0")
     argv = [a for a in argv if a != "--debug"]
+    speaks = os.environ.get("RANK", "0") == "0"  # of the processes of a distributed run, rank 0 alone prints
+    if os.environ.get("WORLD_SIZE", "1") != "1":
+        from ..training.distributed import die_with_parent
+
+        die_with_parent()
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         args = parse_args(argv)
-        args.func(args)
+        code = args.func(args) or 0
         sys.stdout.flush()  # here, so that a closed pipe (`| head`) is caught below
     except KeyboardInterrupt as err:
-        print(_interrupted(err), file=sys.stderr)
-        return 130
+        if speaks:
+            print(_interrupted(err), file=sys.stderr)
+        return 128 + (signal.SIGTERM if err.args == ("SIGTERM",) else signal.SIGINT)
     except BrokenPipeError:  # the reader went away (`aekit ... | head`): stop quietly, as `cat` does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail again
         return 141
@@ -386,7 +408,8 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         if isinstance(err, AekitError):
-            print(f"aekit: error: {err}{_kept(err)}", file=sys.stderr)
+            if speaks:
+                print(f"aekit: error: {err}{_kept(err)}", file=sys.stderr)
             return 2
         if isinstance(err, ModuleNotFoundError):  # a dependency (or an extra) that is not installed
             print(f"aekit: error: the package '{err.name}' is not installed; `pip install aekit` (or `pip install "
@@ -401,7 +424,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"aekit: error: {type(err).__name__}: {reason} (unexpected; --debug or AEKIT_DEBUG=1 shows the "
               f"traceback){_kept(err)}", file=sys.stderr)
         return 1
-    return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return code
 
 
 if __name__ == "__main__":

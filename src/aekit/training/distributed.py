@@ -12,6 +12,7 @@ Outside torchrun (no WORLD_SIZE > 1 in the environment) every function here is a
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import torch
@@ -55,6 +56,7 @@ def init() -> bool:
         return True
     if not launched() or not dist.is_available():
         return False
+    die_with_parent()
     if torch.cuda.is_available():
         torch.cuda.set_device(local_rank())  # one GPU per process
         dist.init_process_group("cpu:gloo,cuda:nccl")
@@ -123,24 +125,52 @@ def barrier() -> None:
         dist.barrier()
 
 
-def launch(argv: list[str], nproc: int | None = None) -> None:
-    """Run `python -m aekit ARGV` in `nproc` local processes under torchrun's agent, and wait.
+def die_with_parent() -> None:
+    """On Linux, have the kernel kill this worker when its parent (torchrun's agent, `aekit ...
+    --distributed`) dies, even by kill -9: an orphan would go on writing the run folder and race a
+    later resume. Checkpoints are written atomically, so the kill never leaves a broken one."""
+    if sys.platform == "linux":
+        import ctypes
+        import signal
 
-    `nproc` defaults to the number of GPUs (2 processes on a machine without CUDA). Raises
-    AekitError when a process fails (its own error is printed above by that process).
-    """
-    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
-    from torch.distributed.run import get_args_parser, run
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os.kill(os.getpid(), signal.SIGKILL)
 
+
+def processes(nproc: int | None) -> int:
+    """How many processes `--distributed` starts: `nproc`, by default the number of GPUs (else 2)."""
     n = nproc if nproc is not None else (torch.cuda.device_count() if torch.cuda.is_available() else 2)
     if n < 1:
         raise AekitError(f"--nproc: must be >= 1, got {n}")
+    return n
+
+
+def launch(argv: list[str], n: int) -> int:
+    """Run `python -m aekit ARGV` in `n` local processes under torchrun's agent, wait, and return the
+    exit status: 0, that of the failed process (which printed its error: rank 0 speaks for all), or
+    128 + the signal (Ctrl-C, kill) that the agent passed on to the processes."""
+    import logging
+
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import get_args_parser, run
+
+    for name in list(logging.root.manager.loggerDict):  # the agent's W/E lines only repeat what rank 0 says
+        if name.startswith(("torch.distributed.elastic", "torch.distributed.run", "torch.distributed.launcher")):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     options = get_args_parser().parse_args(["--standalone", f"--nproc-per-node={n}", "-m", "aekit", *argv])
     try:
         run(options)
+    except SignalException as err:
+        return 128 + err.sigval
     except ChildFailedError as err:
-        failed = ", ".join(f"rank {r}" for r in sorted(err.failures)) or "a process"
-        raise AekitError(f"distributed training failed in {failed}; its error is printed above") from None
+        rank, failure = min(err.failures.items())
+        if rank == 0 and failure.exitcode > 0:
+            return failure.exitcode
+        how = f"exit status {failure.exitcode}" if failure.exitcode > 0 else failure.signal_name()
+        raise AekitError(f"distributed training failed: rank {rank} stopped ({how})") from None
+    return 0
 
 
 def broadcast(value: Any) -> Any:
