@@ -236,3 +236,18 @@ def test_the_auto_model_starts_at_pca_and_does_not_end_above_it():
     assert est.model_.config.linear_path and est.model_.config.recon_loss == "mse"
     error = ((est.inverse_transform(est.transform(test)) - test) ** 2).sum(1).mean()
     assert error < 1.02 * pca_error  # a plain dense model of the same size: about 3x PCA's error after 3 epochs
+
+
+def test_sparse_tf_idf_goes_in_as_truncated_svd_takes_it():
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = ["goal match striker cup", "cup final goal team", "team win match goal",
+             "bank shares profit", "shares market profit rise", "bank market shares fall"] * 4
+    X = TfidfVectorizer().fit_transform(texts)
+    assert sparse.issparse(X)
+    est = AutoencoderTransformer(model_params={"hidden": [8], "code_size": 2}, epochs=2, random_state=0).fit(X)
+    np.testing.assert_allclose(est.transform(X), est.transform(X.toarray()), rtol=1e-6)  # the same as dense X
+    y = np.array(["sport", "sport", "sport", "business", "business", "business"] * 4)
+    clf = AutoencoderClassifier(model_params={"hidden": [8], "code_size": 2}, epochs=2, random_state=0).fit(X, y)
+    assert set(clf.predict(X)) <= {"sport", "business"}

@@ -27,6 +27,7 @@ from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -67,9 +68,13 @@ def _one_line_data_errors():
 
 
 def _checked(estimator, X, y="no_validation", *, reset: bool):
-    """validate_data (floats only), with its ValueErrors as one-line DataErrors."""
+    """validate_data (floats only), with its ValueErrors as one-line DataErrors. A sparse X (TF-IDF from
+    TfidfVectorizer, as TruncatedSVD takes) comes back dense: the networks take dense batches."""
     with _one_line_data_errors():
-        return validate_data(estimator, X, y, reset=reset, dtype=_FLOATS)
+        checked = validate_data(estimator, X, y, reset=reset, dtype=_FLOATS, accept_sparse=("csr", "csc", "coo"))
+    X, y = checked if isinstance(checked, tuple) else (checked, None)
+    X = X.toarray() if scipy.sparse.issparse(X) else X
+    return (X, y) if isinstance(checked, tuple) else X
 
 
 def _seed(random_state) -> int:
@@ -170,6 +175,11 @@ class _PredictsClasses:
 
     _network: str  # the fitted attribute holding the network: "classifier_" or "model_"
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # densified by _checked
+        return tags
+
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (n_samples, n_classes), columns in the order of `classes_`."""
         check_is_fitted(self)
@@ -247,6 +257,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = True  # densified by _checked
         return tags
 
 
