@@ -97,3 +97,17 @@ def test_bad_config_file(tmp_path):
     listy.write_text("- 1\n- 2\n")
     with pytest.raises(aekit.ConfigError, match="mapping at the top level"):
         load_file(listy)
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("twice.yaml", "model: {name: dense}\ndata: {name: digits}\nmodel: {name: tied}\n", "line 3: key 'model' is given twice"),
+    ("nested.yaml", "train:\n  lr: 0.1\n  lr: 0.2\n", "line 3: key 'lr' is given twice"),
+    ("twice.json", '{"train": {"lr": 0.1}, "train": {}}', "key 'train' is given twice"),
+    ("empty.yaml", "", "is empty"),
+    ("comments.yaml", "# model: {name: dense}\n", "is empty"),
+])
+def test_config_files_that_would_be_read_otherwise_than_meant_are_refused(tmp_path, name, text, message):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(aekit.ConfigError, match=f"config file {path}: {message}|config file {path} {message}"):
+        load_file(path)

@@ -163,6 +163,27 @@ def layer_widths(key: str, widths: tuple[int, ...] | None) -> None:
         check(all(w > 0 for w in widths), key, f"widths must be > 0, got {list(widths)}")
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (where the last would silently win)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key is not None and key in seen:
+                raise ConfigError(f"line {key_node.start_mark.line + 1}: key '{key}' is given twice; keep one")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise ConfigError(f"key '{key}' is given twice; keep one")
+    return dict(pairs)
+
+
 def load_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML or JSON config file into a dict."""
     path = Path(path)
@@ -173,7 +194,9 @@ def load_file(path: str | Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ConfigError(f"config file {path} is not text (YAML or JSON); a data file goes in data.name={path}") from None
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text, object_pairs_hook=_unique_keys) if path.suffix == ".json" else yaml.load(text, _UniqueKeyLoader)
+    except ConfigError as err:
+        raise ConfigError(f"config file {path}: {err}") from None
     except json.JSONDecodeError as err:
         raise ConfigError(f"config file {path} is not valid JSON: line {err.lineno}, column {err.colno}: {err.msg}") from None
     except yaml.YAMLError as err:
@@ -182,7 +205,7 @@ def load_file(path: str | Path) -> dict[str, Any]:
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise ConfigError(f"config file {path} is not valid YAML: {where}{problem}") from None
     if data is None:
-        return {}
+        raise ConfigError(f"config file {path} is empty; give its keys (see configs/), or leave it out to train the default job")
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping at the top level")
     return data
