@@ -192,3 +192,11 @@ def test_sigterm_ends_a_run_as_ctrl_c_does(config_file, tmp_path):
     err = proc.communicate(timeout=60)[1]
     assert proc.returncode == 143 and err.startswith("aekit: interrupted; the last checkpoint (epoch ") and \
         err.endswith(f"is intact: `aekit resume {run}` continues\n"), err
+
+
+def test_a_folder_or_two_config_files_are_named_as_such(config_file, tmp_path, capsys):
+    assert main(["train", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"aekit: error: {tmp_path} is a folder; give a config file (.yaml or .json), " \
+        f"e.g. a run's {tmp_path}/config.yaml\n"
+    assert main(["train", str(config_file), str(config_file), "train.epochs=1"]) == 2
+    assert f"only one config file is taken, got {config_file}, {config_file};" in capsys.readouterr().err

@@ -40,7 +40,14 @@ def _launched_distributed(args, argv: list[str], cfg=None) -> int | None:
 def _config_and_overrides(words: list[str]) -> tuple[str | None, list[str]]:
     """`[CONFIG] [KEY=VALUE ...]` in any order: the config is the first word without '=' that names
     a file or a .yaml/.json path; any other word is an override (and refused if it has no '=')."""
-    config = next((w for w in words if "=" not in w and (Path(w).is_file() or Path(w).suffix in CONFIG_SUFFIXES)), None)
+    for w in words:
+        if "=" not in w and Path(w).is_dir():
+            raise ConfigError(f"{w} is a folder; give a config file (.yaml or .json), e.g. a run's {w}/config.yaml")
+    configs = [w for w in words if "=" not in w and (Path(w).is_file() or Path(w).suffix in CONFIG_SUFFIXES)]
+    if len(configs) > 1:
+        raise ConfigError(f"only one config file is taken, got {', '.join(configs)}; "
+                          "change its keys with overrides such as train.epochs=5")
+    config = configs[0] if configs else None
     return config, [w for w in words if w is not config]
 
 
