@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -200,3 +202,25 @@ def test_a_folder_or_two_config_files_are_named_as_such(config_file, tmp_path, c
         f"e.g. a run's {tmp_path}/config.yaml\n"
     assert main(["train", str(config_file), str(config_file), "train.epochs=1"]) == 2
     assert f"only one config file is taken, got {config_file}, {config_file};" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EFBIG])
+def test_a_full_disk_names_the_intact_checkpoint_and_resume(config_file, tmp_path, capsys, monkeypatch, code):
+    from aekit.training import checkpoint
+
+    write, calls = checkpoint.write, []
+
+    def write_once(*args, **kwargs):  # the second checkpoint finds the disk full
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(code, os.strerror(code))
+        write(*args, **kwargs)
+
+    monkeypatch.setattr(checkpoint, "write", write_once)
+    run = tmp_path / "r"
+    assert main(["train", str(config_file), f"output.dir={tmp_path}", "output.name=r", "train.epochs=3"]) == 2
+    fix = "raise the file size limit (ulimit -f)" if code == errno.EFBIG else "free some space"
+    assert capsys.readouterr().err == f"aekit: error: {os.strerror(code)}; the last checkpoint (epoch 1) is intact: " \
+        f"{fix}, then `aekit resume {run}` continues\n"
+    assert main(["resume", str(run)]) == 0  # as the line says, once written
+    assert json.loads((run / "history.json").read_text())["epoch"] == [1, 2, 3]

@@ -351,8 +351,28 @@ PATH_HINTS = {
     **dict.fromkeys((errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENOENT, errno.ENAMETOOLONG),
                     "; choose another path"),
     **dict.fromkeys((errno.EACCES, errno.EPERM, errno.EROFS), "; choose a path you may write to"),
-    **dict.fromkeys((errno.ENOSPC, errno.EDQUOT), "; free some space or choose another path"),
 }
+FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # a full disk or quota, a file size limit (ulimit -f)
+
+
+def _last_checkpoint(run_dir) -> str | None:
+    """"the last checkpoint (epoch 7) is intact" when `run_dir` holds one (written atomically: never half)."""
+    from ..training.checkpoint import CHECKPOINT_FILE, epochs_done
+
+    if run_dir is None or not (Path(run_dir) / CHECKPOINT_FILE).is_file():
+        return None
+    epoch = epochs_done(run_dir)
+    return f"the last checkpoint{f' (epoch {epoch})' if epoch else ''} is intact"
+
+
+def _full(err: OSError) -> str:
+    """After a write failed for want of space: what to do, and what is kept."""
+    fix = "raise the file size limit (ulimit -f)" if err.errno == errno.EFBIG else "free some space"
+    run_dir = getattr(err, "run_dir", None)
+    kept = _last_checkpoint(run_dir)
+    if kept:
+        return f"; {kept}: {fix}, then `aekit resume {run_dir}` continues"
+    return f"; {fix} and train again" if run_dir else f"; {fix} or choose another path"
 
 
 def _kept(err: BaseException) -> str:
@@ -376,12 +396,9 @@ def _interrupted(err: KeyboardInterrupt) -> str:
     run_dir = getattr(err, "run_dir", None)
     if run_dir is None:
         return "aekit: interrupted"
-    from ..training.checkpoint import CHECKPOINT_FILE, epochs_done
-
-    if (Path(run_dir) / CHECKPOINT_FILE).is_file():
-        epoch = epochs_done(run_dir)
-        at = f" (epoch {epoch})" if epoch else ""
-        return f"aekit: interrupted; the last checkpoint{at} is intact: `aekit resume {run_dir}` continues"
+    kept = _last_checkpoint(run_dir)
+    if kept:
+        return f"aekit: interrupted; {kept}: `aekit resume {run_dir}` continues"
     return f"aekit: interrupted before the first checkpoint of {run_dir}: nothing to resume, train again"
 
 
@@ -421,6 +438,10 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(err, ModuleNotFoundError):  # a dependency (or an extra) that is not installed
             print(f"aekit: error: the package '{err.name}' is not installed; `pip install aekit` (or `pip install "
                   "-e .` in a clone) installs aekit's dependencies", file=sys.stderr)
+            return 2
+        if isinstance(err, OSError) and err.errno in FULL:
+            print(f"aekit: error: {f'{err.filename}: ' if err.filename else ''}{err.strerror}{_full(err)}{_kept(err)}",
+                  file=sys.stderr)
             return 2
         if isinstance(err, OSError) and err.filename is not None:  # a path that cannot be written or read
             hint = PATH_HINTS.get(err.errno, "")

@@ -723,6 +723,9 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_train_end(self)
             distributed.barrier()  # no rank leaves before rank 0 has written the run folder
+        except OSError as err:  # a full disk: the CLI names the folder and its last checkpoint
+            err.run_dir = self.run_dir
+            raise
         finally:
             torch.use_deterministic_algorithms(prev_deterministic)
             self.threads.restore()
