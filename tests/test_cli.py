@@ -122,6 +122,8 @@ def test_listings(capsys):
         (["--nproc", "3"], "--nproc 3: only with --distributed"),
         (["train.batch_size=30", "--distributed", "--nproc", "4"], "train.batch_size: 30 does not split over 4 processes"),
         (["train.lr=-1", "--distributed", "--nproc", "2"], "train.lr: must be > 0"),  # refused before any process starts
+        (["train.time_budget=60", "train.epochs=2"], "train.epochs: this run has train.time_budget=60, which decides how "
+                                                     "long it trains; add train.time_budget=null to train by epochs"),
     ],
 )
 def test_bad_overrides_give_one_line(config_file, tmp_path, capsys, args, message):

@@ -54,11 +54,19 @@ def _config_and_overrides(words: list[str]) -> tuple[str | None, list[str]]:
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 
 
+def _epochs_or_budget(cfg, overrides: list[str]):
+    """`cfg`, unless train.epochs is given with a time budget, which would silently replace it."""
+    if cfg.train.time_budget is not None and any(o.startswith("train.epochs=") for o in overrides):
+        raise ConfigError(f"train.epochs: this run has train.time_budget={cfg.train.time_budget:g}, which decides "
+                          "how long it trains; add train.time_budget=null to train by epochs")
+    return cfg
+
+
 def _cmd_train(args) -> int | None:
     from . import run
 
     config, overrides = _config_and_overrides(args.words)
-    cfg = run.load_run_config(config, overrides)  # refused here, before any process starts
+    cfg = _epochs_or_budget(run.load_run_config(config, overrides), overrides)  # refused here, before any process starts
     code = _launched_distributed(args, ["train", *([config] if config else []), *overrides], cfg)
     if code is not None:
         return code
@@ -108,11 +116,10 @@ def _cmd_demo(args) -> None:
     from ..config import apply_overrides
     from . import run
 
-    raw = apply_overrides(
-        {k: dict(v) for k, v in run.DEMO_CONFIG.items()},
-        [f"output.dir={args.out}", *([f"train.epochs={args.epochs}"] if args.epochs is not None else []), *args.overrides],
-    )
-    cfg = run.parse_run_config(raw)
+    overrides = [f"output.dir={args.out}", *([f"train.epochs={args.epochs}"] if args.epochs is not None else []),
+                 *args.overrides]
+    raw = apply_overrides({k: dict(v) for k, v in run.DEMO_CONFIG.items()}, overrides)
+    cfg = _epochs_or_budget(run.parse_run_config(raw), overrides)
     start = time.perf_counter()
     run_dir = run.train(cfg, progress=False if args.quiet else None)
     print(f"trained in {time.perf_counter() - start:.0f}s")
