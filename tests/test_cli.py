@@ -226,3 +226,12 @@ def test_a_full_disk_names_the_intact_checkpoint_and_resume(config_file, tmp_pat
         f"{fix}, then `aekit resume {run}` continues\n"
     assert main(["resume", str(run)]) == 0  # as the line says, once written
     assert json.loads((run / "history.json").read_text())["epoch"] == [1, 2, 3]
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    from aekit.apps.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
+    silent = [f"{name} {a.option_strings[0]}" for name, p in commands.items() for a in p._actions
+              if a.option_strings and not a.help]
+    assert silent == []

@@ -47,6 +47,7 @@ def test_linear_must_be_undercomplete():
         ({"lr": "fast"}, r"train.lr: 'fast' must be a number"),
         ({"device": "tpu"}, r"device: 'tpu' is not allowed"),
         ({"epoch": 3}, r"train: unknown key 'epoch'; allowed keys: .*epochs"),
+        ({"log": ["csv", "csv"]}, r"train.log: names a logger twice, got \['csv', 'csv'\]; give each once"),
     ],
 )
 def test_train_config_errors(options, match, real_batch):

@@ -281,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
     p.add_argument("run_dir")
     p.add_argument("--epochs", type=int, default=None, help="train up to this many epochs in total")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     _distributed_flags(p)
     p.set_defaults(func=_cmd_resume)
 
@@ -305,8 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="train the deep MNIST autoencoder on the bundled digits (1-2 minutes on 2 idle cores)")
     p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.epochs=5")
     p.add_argument("--out", default="runs", help="parent folder of the run folder (default: runs)")
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--epochs", type=int, default=None, help="epochs to train (default 30; as train.epochs=N)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_demo, words_dest="overrides")
 
     p = sub.add_parser("models", help="list the models, or the keys of one")
@@ -315,8 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="export a trained model to ONNX or TorchScript")
     p.add_argument("run_dir", help="run folder, or a model/checkpoint .safetensors file")
-    p.add_argument("--format", choices=["onnx", "torchscript"], default="onnx")
-    p.add_argument("--part", choices=["encoder", "decoder", "full"], default="encoder")
+    p.add_argument("--format", choices=["onnx", "torchscript"], default="onnx", help="file format (default: onnx)")
+    p.add_argument("--part", choices=["encoder", "decoder", "full"], default="encoder",
+                   help="what to export: x -> code, code -> x or x -> x (default: encoder)")
     p.add_argument("--output", default=None, help="file to write (default: <part>.onnx or .pt in the run folder or beside the file)")
     p.set_defaults(func=_cmd_export)
 

@@ -109,6 +109,7 @@ class TrainConfig:
         non_negative("min_delta", self.min_delta)
         positive("nan_check_every", self.nan_check_every, allow_none=True)
         positive("log_every", self.log_every)
+        check(len(set(self.log)) == len(self.log), "log", f"names a logger twice, got {list(self.log)}; give each once")
         check(0 <= self.augment_rotate <= 180, "augment_rotate", f"must be degrees in [0, 180], got {self.augment_rotate}")
         check(0 <= self.augment_scale < 1, "augment_scale", f"must be a fraction in [0, 1), got {self.augment_scale}")
         non_negative("augment_shift", self.augment_shift)
