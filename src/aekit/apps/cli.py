@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import errno
 import json
+import logging
 import os
 import shlex
 import signal
@@ -427,6 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         args = parse_args(argv)
+        if getattr(args, "quiet", False):  # pooch's "Downloading data from ..." lines too
+            logging.getLogger("pooch").setLevel(logging.WARNING)
         code = args.func(args) or 0
         sys.stdout.flush()  # here, so that a closed pipe (`| head`) is caught below
     except KeyboardInterrupt as err:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import itertools
 import json
 import math
@@ -340,9 +341,10 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
         run_dir = Path(distributed.broadcast(str(run_dir)))  # rank 0's folder for all ranks
         try:
             return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress)
-        except (AekitError, KeyboardInterrupt) as err:  # refused (a setting fit checks, no CUDA) or stopped before
-            # its first checkpoint: leave no folder; a diverged run keeps its logs, which show why
-            if not isinstance(err, NonFiniteLossError) and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
+        except (AekitError, KeyboardInterrupt, OSError) as err:  # refused (a setting fit checks, no CUDA), stopped or
+            # out of disk before its first checkpoint: leave no folder; a diverged run keeps its logs, which show why
+            full = isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+            if (full or not isinstance(err, (OSError, NonFiniteLossError))) and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
                 remove_made(made)
             raise
 

@@ -762,7 +762,8 @@ def fit(
             raise ConfigError(f"run_dir: {run_path} is a file; give a folder (it is made if missing)")
         has_ckpt = (run_path / ckpt.CHECKPOINT_FILE).is_file()
         if resume and not has_ckpt:
-            raise CheckpointError(f"cannot resume: {run_path} holds no {ckpt.CHECKPOINT_FILE}")
+            raise CheckpointError(f"cannot resume: {run_path} holds no {ckpt.CHECKPOINT_FILE} (a run stopped before "
+                                  "its first checkpoint has nothing to resume: train it again)")
         if not resume and has_ckpt:
             raise ConfigError(f"run folder {run_path} already holds a checkpoint; "
                               "resume it or choose another folder")
@@ -778,11 +779,13 @@ def fit(
     callbacks += make_loggers(cfg.log, run_path, every=cfg.log_every)
     trainer = Trainer(model, cfg, callbacks=callbacks, run_dir=run_path)
     data, val_data = trainer.check(train, val)  # a refused setting or data set leaves no folder behind
-    if run_path is not None:
-        run_path.mkdir(parents=True, exist_ok=True)
-        if distributed.is_main():
-            for stale in run_path.glob(".*.tmp"):  # left by a kill in the middle of a checkpoint write
-                stale.unlink(missing_ok=True)
-            autoencoder = model if isinstance(model, Autoencoder) else None  # its folder serves `aekit` commands too
-            ckpt.write_run_config(run_path, autoencoder, cfg, data=getattr(train, "source", None))
-    return trainer.fit(data, val_data, resume=resume)
+    with contextlib.ExitStack() as held:
+        if run_path is not None:
+            run_path.mkdir(parents=True, exist_ok=True)
+            if distributed.is_main():
+                held.enter_context(ckpt.hold(run_path))  # another process writing it: refused, nothing touched
+                for stale in run_path.glob(".*.tmp"):  # left by a kill in the middle of a checkpoint write
+                    stale.unlink(missing_ok=True)
+                autoencoder = model if isinstance(model, Autoencoder) else None  # its folder serves `aekit` commands too
+                ckpt.write_run_config(run_path, autoencoder, cfg, data=getattr(train, "source", None))
+        return trainer.fit(data, val_data, resume=resume)
