@@ -442,9 +442,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:
         if debug:
             raise
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the error is said and its status kept, whoever stops us now
         if isinstance(err, AekitError):
             if speaks:
                 print(f"aekit: error: {err}{_kept(err)}", file=sys.stderr)
+            else:  # every process meets the same error: rank 0, which speaks for all, ends first and is reported
+                time.sleep(2)
             return 2
         if isinstance(err, ModuleNotFoundError):  # a dependency (or an extra) that is not installed
             print(f"aekit: error: the package '{err.name}' is not installed; `pip install aekit` (or `pip install "
