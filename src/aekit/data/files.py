@@ -58,7 +58,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     """
     path = Path(path).expanduser()
     if not path.exists():
-        raise DataError(f"{path} does not exist; give a .npy, .npz or .csv file or a folder of images")
+        where = "" if path.is_absolute() else f" (a relative path is read from the current folder, {Path.cwd()})"
+        raise DataError(f"{path} does not exist{where}; give a .npy, .npz or .csv file or a folder of images")
     y = classes = like = None  # like: what the samples are scaled like (an npz test part: its training part)
     where = str(path)  # how messages name these samples
     if path.is_dir():
