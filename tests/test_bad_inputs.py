@@ -525,7 +525,7 @@ def test_channel_last_images_train_a_conv_model(tmp_path, capsys):
     assert status == 0, err
     assert "train set, 16 samples" in out and (tmp_path / "runs" / "r" / "model.safetensors").is_file()
     assert cli(["train", cfg, "data.layout=nhwc3"], capsys)[2].startswith(
-        "aekit: error: config.data.layout: 'nhwc3' is not allowed; choose one of: auto, nchw, nhwc")
+        "aekit: error: data.layout: 'nhwc3' is not allowed; choose one of: auto, nchw, nhwc")
 
 
 def test_csv_is_read_in_at_most_three_times_its_array(tmp_path):

@@ -118,7 +118,7 @@ def test_listings(capsys):
         (["data.name=nope"], "unknown data set 'nope'"),
         (["trainepochs"], "must look like section.key=value"),
         (["model.hidden=[64,", "32]"], "the value is not valid YAML; quote the whole override"),
-        (["data.val_fraction=1.5"], "config.data.val_fraction: must be in [0, 1)"),
+        (["data.val_fraction=1.5"], "data.val_fraction: must be in [0, 1)"),
         (["--nproc", "3"], "--nproc 3: only with --distributed"),
         (["train.batch_size=30", "--distributed", "--nproc", "4"], "train.batch_size: 30 does not split over 4 processes"),
         (["train.lr=-1", "--distributed", "--nproc", "2"], "train.lr: must be > 0"),  # refused before any process starts

@@ -83,7 +83,7 @@ def test_run_config_unknown_section_and_model_key():
         parse_run_config({"model": {"name": "dense", "code": 3}})
     assert parse_run_config({"train": {}}).model == {"name": "auto"}  # no model section: chosen from the data
     assert parse_run_config({"model": None}).model == {"name": "auto"}  # an empty one (its keys commented out)
-    with pytest.raises(aekit.ConfigError, match=r"config.model: must be a mapping of keys"):
+    with pytest.raises(aekit.ConfigError, match=r"^model: must be a mapping of keys"):
         parse_run_config({"model": "dense"})
 
 

@@ -98,8 +98,8 @@ def test_published_figures_and_targets_are_reported_for_mnist(tmp_path, monkeypa
 
 
 @pytest.mark.parametrize(("overrides", "match"), [
-    (["experiment.m2.train.labelled_per_batch=500"], r"config\.experiment\.m2\.train\.labelled_per_batch: must be in \[0, batch_size - 1\]"),
-    (["experiment.supervised.train.epoch=3"], r"config\.experiment\.supervised\.train: unknown key 'epoch'"),
+    (["experiment.m2.train.labelled_per_batch=500"], r"^experiment\.m2\.train\.labelled_per_batch: must be in \[0, batch_size - 1\]"),
+    (["experiment.supervised.train.epoch=3"], r"^experiment\.supervised\.train: unknown key 'epoch'"),
     (["experiment.m2.model.code_sise=3"], r"experiment\.m2\.model: unknown key 'code_sise'"),
     (["experiment.m1.model.hiden=[3]"], r"experiment\.m1\.model: unknown key 'hiden'"),
     (["experiment.m2.model.n_classes=3"], r"experiment\.m2\.model: the experiment sets \['n_classes'\]"),

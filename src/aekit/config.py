@@ -107,21 +107,24 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
 
 
 def build(cls: type[T], values: Mapping[str, Any] | None, *, where: str) -> T:
-    """Make dataclass `cls` from `values`, strictly: unknown keys and bad values raise ConfigError."""
+    """Make dataclass `cls` from `values`, strictly: unknown keys and bad values raise ConfigError.
+    `where` starts the keys' names in messages ("train" -> train.lr); "" for a whole config (its keys are
+    named as the user writes them: train.lr, not config.train.lr)."""
     values = dict(values or {})
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    label, prefix = where or "config", f"{where}." if where else ""
     for key in values:
         if key not in fields:
-            raise ConfigError(f"{where}: unknown key '{key}'; allowed keys: {', '.join(sorted(fields))}")
+            raise ConfigError(f"{label}: unknown key '{key}'; allowed keys: {', '.join(sorted(fields))}")
     for name, f in fields.items():
         if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise ConfigError(f"{where}: missing required key '{name}'")
+            raise ConfigError(f"{label}: missing required key '{name}'")
     hints = typing.get_type_hints(cls)
-    converted = {k: coerce(v, hints[k], f"{where}.{k}") for k, v in values.items()}
+    converted = {k: coerce(v, hints[k], f"{prefix}{k}") for k, v in values.items()}
     try:
         return cls(**converted)
     except ConfigError as err:
-        if str(err).startswith(where):
+        if not where or str(err).startswith(where):
             raise
         raise ConfigError(f"{where}.{err}") from None
 

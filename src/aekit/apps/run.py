@@ -73,7 +73,7 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         check(0 <= self.val_fraction < 1, "val_fraction", f"must be in [0, 1), got {self.val_fraction}")
-        positive("limit", self.limit, allow_none=True)  # build() prefixes "config.data."
+        positive("limit", self.limit, allow_none=True)  # build() prefixes "data."
         positive("test_limit", self.test_limit, allow_none=True)
 
 
@@ -104,9 +104,9 @@ def parse_run_config(raw: dict[str, Any]) -> RunConfig:
     its name, the model is `auto`, chosen from the data."""
     model = raw.get("model") or {}  # none, or an empty section (its keys commented out)
     if not isinstance(model, dict):
-        raise ConfigError(f"config.model: must be a mapping of keys (name: ... and that model's keys; `aekit "
+        raise ConfigError(f"model: must be a mapping of keys (name: ... and that model's keys; `aekit "
                           f"models`), got {model!r}")
-    cfg = build(RunConfig, {**raw, "model": {"name": AUTO, **model}}, where="config")
+    cfg = build(RunConfig, {**raw, "model": {"name": AUTO, **model}}, where="")
     name = cfg.model["name"]
     entry = model_entry(AUTO_MODEL if name == AUTO else name)
     allowed = set(entry.cls.Config.__dataclass_fields__) | {"name"}

@@ -325,7 +325,7 @@ def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False) ->
 def _config(exp: Experiment, raw: dict[str, Any]) -> ExperimentConfig:
     run = parse_run_config({k: v for k, v in raw.items() if k != "experiment"})
     return ExperimentConfig(model=run.model, data=run.data, train=run.train,
-                            experiment=build(exp.settings, raw.get("experiment"), where="config.experiment"))
+                            experiment=build(exp.settings, raw.get("experiment"), where="experiment"))
 
 
 def table(title: str, columns: Mapping[str, str] | Sequence[str], rows: Sequence[Mapping | Sequence],

@@ -182,10 +182,10 @@ def plan(cfg: ExperimentConfig, shape: tuple[int, ...], n_classes: int) -> Plan:
         M2.config_on(s.m1.model["name"], m1_config, n_classes, s.m2.model, "experiment.m2.model")
     return Plan(
         mlp=mlp,
-        supervised=_train_config(cfg, s.supervised.train, "config.experiment.supervised.train"),
+        supervised=_train_config(cfg, s.supervised.train, "experiment.supervised.train"),
         ladder=cfg.train,
-        m1=_train_config(cfg, {"labelled_per_batch": 0, "restore_best": False, **s.m1.train}, "config.experiment.m1.train"),
-        m2=_train_config(cfg, s.m2.train, "config.experiment.m2.train"),
+        m1=_train_config(cfg, {"labelled_per_batch": 0, "restore_best": False, **s.m1.train}, "experiment.m1.train"),
+        m2=_train_config(cfg, s.m2.train, "experiment.m2.train"),
     )
 
 
