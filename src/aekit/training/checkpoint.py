@@ -217,6 +217,9 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
     """Rebuild a model saved by `save_model`, `fit` (a run folder) or a training checkpoint, in eval
     mode (no noise, no dropout, batch norm's running statistics), ready to use."""
     path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path} does not exist; give a run folder made by aekit train or aekit.fit, or a "
+                              "model .safetensors file")
     if path.is_dir():
         path = model_file(path)
     tensors, meta = read(path)
