@@ -1,5 +1,14 @@
 """Exception classes. Every message is one line that names what is wrong and what is allowed."""
 
+import errno
+
+OUT_OF_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # a full disk or quota, a file size limit (ulimit -f)
+
+
+def out_of_space(err: BaseException) -> bool:
+    """Whether `err` is a write that failed for want of space: what freeing some (then resuming) mends."""
+    return isinstance(err, OSError) and err.errno in OUT_OF_SPACE
+
 
 class AekitError(Exception):
     """Base class of every error aekit raises on purpose; the CLI prints its message alone."""

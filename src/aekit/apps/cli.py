@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from .. import __version__
-from ..errors import AekitError, ConfigError
+from ..errors import AekitError, ConfigError, out_of_space
 
 
 def _launched_distributed(args, argv: list[str], cfg=None) -> int | None:
@@ -79,7 +79,8 @@ def _cmd_resume(args) -> int | None:
     from . import run
 
     epochs = ["--epochs", str(args.epochs)] if args.epochs is not None else []
-    code = _launched_distributed(args, ["resume", args.run_dir, *epochs], run.read_run(args.run_dir))
+    cfg = run.read_run(args.run_dir) if args.distributed else None  # to check before launching; resume reads it
+    code = _launched_distributed(args, ["resume", args.run_dir, *epochs], cfg)
     if code is not None:
         return code
     run_dir = run.resume(args.run_dir, epochs=args.epochs, progress=False if args.quiet else None)
@@ -361,7 +362,6 @@ PATH_HINTS = {
                     "; choose another path"),
     **dict.fromkeys((errno.EACCES, errno.EPERM, errno.EROFS), "; choose a path you may write to"),
 }
-FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # a full disk or quota, a file size limit (ulimit -f)
 
 
 def _last_checkpoint(run_dir) -> str | None:
@@ -453,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"aekit: error: the package '{err.name}' is not installed; `pip install aekit` (or `pip install "
                   "-e .` in a clone) installs aekit's dependencies", file=sys.stderr)
             return 2
-        if isinstance(err, OSError) and err.errno in FULL:
+        if out_of_space(err):
             print(f"aekit: error: {f'{err.filename}: ' if err.filename else ''}{err.strerror}{_full(err)}{_kept(err)}",
                   file=sys.stderr)
             return 2

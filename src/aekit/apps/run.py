@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import errno
 import itertools
 import json
 import math
@@ -36,7 +35,14 @@ from ..config import apply_overrides, build, check, load_file, positive, to_dict
 from ..data import Dataset, load_dataset
 from ..data.batches import check_inputs, map_batches, model_device
 from ..data.datasets import list_datasets
-from ..errors import AekitError, ConfigError, DataError, DataNotFoundError, NonFiniteLossError
+from ..errors import (
+    AekitError,
+    ConfigError,
+    DataError,
+    DataNotFoundError,
+    NonFiniteLossError,
+    out_of_space,
+)
 from ..models.pca import PCABaseline
 from ..registry import create_model, make_config, model_entry
 from ..training import checkpoint as ckpt
@@ -342,9 +348,9 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
         try:
             return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress)
         except (AekitError, KeyboardInterrupt, OSError) as err:  # refused (a setting fit checks, no CUDA), stopped or
-            # out of disk before its first checkpoint: leave no folder; a diverged run keeps its logs, which show why
-            full = isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-            if (full or not isinstance(err, (OSError, NonFiniteLossError))) and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
+            # out of space before its first checkpoint: leave no folder; a diverged run keeps its logs, which show why
+            kept = isinstance(err, NonFiniteLossError) or (isinstance(err, OSError) and not out_of_space(err))
+            if not kept and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
                 remove_made(made)
             raise
 
@@ -524,15 +530,15 @@ def generative_metrics(
             metrics["sample_quality_skipped"] = reason
     if nll_samples:
         reason = why_no_likelihood(model)
-        grey = float(((test.x > 0.25) & (test.x < 0.75)).float().mean())
-        if reason is None and model.config.recon_loss == "bce" and not getattr(model.config, "binarize", False) \
-                and grey > GREY_FOR_NLL:  # binarising such inputs would measure the model on other data
-            reason = (f"{grey:.0%} of the test values lie between 0.25 and 0.75, and a Bernoulli decoder's NLL is "
-                      "taken on binarised inputs; train with model.binarize=true (or model.recon_loss=mse) to get it")
+        binary = reason is None and model.config.recon_loss == "bce"
+        if binary and not getattr(model.config, "binarize", False):  # binarising grey inputs would measure other data
+            grey = float(((test.x > 0.25) & (test.x < 0.75)).float().mean())
+            if grey > GREY_FOR_NLL:
+                reason = (f"{grey:.0%} of the test values lie between 0.25 and 0.75, and a Bernoulli decoder's NLL "
+                          "is taken on binarised inputs; train with model.binarize=true (or model.recon_loss=mse) to get it")
         if reason is not None:
             metrics["nll_skipped"] = reason
         else:
-            binary = model.config.recon_loss == "bce"
             # on a CPU, 20 inputs x 100 draws = 2,000 decoded images a pass ran 2.4x faster than the
             # default 100 x 500 (a 200-200-50 VAE, one thread): the work stays in the caches
             sizes = {"batch_size": 20, "chunk": 100} if model_device(model).type == "cpu" else {}
