@@ -11,7 +11,6 @@ Outside torchrun (no WORLD_SIZE > 1 in the environment) every function here is a
 
 from __future__ import annotations
 
-import atexit
 import os
 import sys
 from typing import Any
@@ -63,7 +62,6 @@ def init() -> bool:
         dist.init_process_group("cpu:gloo,cuda:nccl")
     else:
         dist.init_process_group("gloo")
-    atexit.register(shutdown)  # a group left to the interpreter's teardown can abort the process (gloo's threads)
     return True
 
 
