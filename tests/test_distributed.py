@@ -34,6 +34,7 @@ WORKER = textwrap.dedent(
     import sys, torch
     import aekit
     from aekit.data import load_dataset
+    from aekit.training.distributed import finish
     torch.set_num_threads(1)
     out = sys.argv[1]
     x = load_dataset("digits", "train").x[:{N}]
@@ -43,6 +44,7 @@ WORKER = textwrap.dedent(
     aekit.fit(model, x, epochs=3, run_dir=out + "/run", resume=True, **{TRAIN!r})  # resume: 1 more epoch
     rank = torch.distributed.get_rank()
     torch.save({{k: v.clone() for k, v in model.state_dict().items()}}, f"{{out}}/rank{{rank}}.pt")
+    finish()  # past torch's teardown, which can abort a finished gloo process (distributed.finish)
     """
 )
 
@@ -79,6 +81,7 @@ UNEVEN_WORKER = textwrap.dedent(
     import sys, torch
     import aekit
     from aekit.data import load_dataset
+    from aekit.training.distributed import finish
     torch.set_num_threads(1)
     x = load_dataset("digits", "train").x[: int(sys.argv[2])]
     torch.manual_seed(0)
@@ -86,6 +89,7 @@ UNEVEN_WORKER = textwrap.dedent(
     aekit.fit(model, x, epochs=1, **{TRAIN!r})
     if torch.distributed.get_rank() == 0:
         torch.save(model.state_dict(), sys.argv[1] + "/ddp.pt")
+    finish()
     """
 )
 
@@ -158,6 +162,7 @@ AAE_WORKER = textwrap.dedent(
     import sys, torch
     import aekit
     from aekit.data import load_dataset
+    from aekit.training.distributed import finish
     torch.set_num_threads(1)
     out = sys.argv[1]
     x = load_dataset("digits", "train").x[:128]
@@ -166,6 +171,7 @@ AAE_WORKER = textwrap.dedent(
     aekit.fit(model, x, epochs=1, run_dir=out + "/run", **options)
     aekit.fit(model, x, epochs=2, run_dir=out + "/run", resume=True, **options)
     torch.save(model.state_dict(), f"{out}/rank{torch.distributed.get_rank()}.pt")
+    finish()
     """
 )
 
@@ -239,3 +245,12 @@ def test_an_error_in_the_processes_prints_once_with_its_exit_status(tmp_path, on
                           env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == ["aekit: error: digits: 12 samples are too few to split with val_fraction 0.1"]
+
+
+def test_finish_flushes_and_exits_with_the_status(tmp_path):
+    """distributed.finish ends the process past the interpreter's teardown: what was printed (unflushed,
+    to a pipe) still arrives, and the status is the one given; atexit handlers do not run."""
+    code = ("import atexit, sys; from aekit.training.distributed import finish; "
+            "atexit.register(print, 'atexit ran'); print('all written', end=''); sys.stderr.write('err'); finish(3)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (3, "all written", "err")

@@ -417,6 +417,15 @@ def _terminate(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
+    code = _main(argv)
+    if os.environ.get("WORLD_SIZE", "1") != "1":  # a process of a distributed run: end it past torch's teardown
+        from ..training.distributed import finish
+
+        finish(code)
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("AEKIT_DEBUG", "") not in ("", "0")
     argv = [a for a in argv if a != "--debug"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 import torch.distributed as dist
@@ -68,6 +68,24 @@ def init() -> bool:
 def shutdown() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def finish(status: int = 0) -> NoReturn:
+    """End a process of a distributed run with `status`: leave the group, flush stdout and stderr, and exit
+    without the interpreter's teardown (os._exit, so atexit handlers do not run: close your own files first).
+
+    Left to that teardown, torch can abort a finished gloo process ("terminate called without an active
+    exception", exit -6) after all its work is written: a gloo thread lets go of a tensor while Python shuts
+    down (pytorch/pytorch#190489), and a process group DistributedDataParallel used outlives
+    destroy_process_group. `python -m aekit` ends its workers here; a script under torchrun can end with it.
+    """
+    shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said there
+            pass
+    os._exit(status)
 
 
 def device(base: torch.device) -> torch.device:
