@@ -366,7 +366,7 @@ def test_text_files_are_refused_pointing_at_text_corpus(tmp_path):
     hint = "text corpora go through aekit.data.text.text_corpus (Python)"
     for name in ("docs.tsv", "docs.jsonl", "docs.txt"):
         (tmp_path / name).write_text("a text\n")
-        assert refused(tmp_path / name).endswith(f"use .npy, .npz, .csv or a folder of images ({hint})")
+        assert refused(tmp_path / name).endswith(f"use a {files.KINDS} ({hint})")
     (tmp_path / "docs.csv").write_text("text,label\nData the cup time many,1\n")
     assert refused(tmp_path / "docs.csv").endswith(hint)
     (tmp_path / "corpus").mkdir()
@@ -374,3 +374,53 @@ def test_text_files_are_refused_pointing_at_text_corpus(tmp_path):
     assert refused(tmp_path / "corpus").endswith(hint)
     (tmp_path / "cifar" / "cifar-10-batches-bin").mkdir(parents=True)
     assert "CIFAR-10 batches are read by name: keep them in a folder cifar-10-batches-py/" in refused(tmp_path / "cifar")
+
+
+def write_idx_family(folder, prefix="", raw=False, test=True):
+    """MNIST-format files (uint8 images 0..255, labels) under `folder`, named as MNIST's are (`prefix` as EMNIST's)."""
+    from aekit.data.idx import write_idx
+
+    folder.mkdir(exist_ok=True)
+    end = "" if raw else ".gz"
+    images = RNG.integers(0, 200, size=(40, 5, 4), dtype=np.uint8)  # 200 at most: /255, never by their own range
+    parts = {"train": (images, np.arange(40, dtype=np.uint8) % 4)}
+    if test:
+        parts[prefix and "test" or "t10k"] = (images[:6] + 50, np.arange(6, dtype=np.uint8) % 4)
+    for part, (x, y) in parts.items():
+        write_idx(folder / f"{prefix}{part}-images-idx3-ubyte{end}", x)
+        write_idx(folder / f"{prefix}{part}-labels-idx1-ubyte{end}", y)
+    return images
+
+
+@pytest.mark.parametrize("prefix, raw", [("", False), ("", True), ("emnist-letters-", False)])
+def test_idx_files_and_their_folder_load_with_labels_and_test_part(tmp_path, prefix, raw):
+    images = write_idx_family(tmp_path / "set", prefix, raw)
+    file = tmp_path / "set" / f"{prefix}train-images-idx3-ubyte{'' if raw else '.gz'}"
+    for given in (file, tmp_path / "set"):
+        train, test = load_path(given, split="train"), load_path(given, split="test")
+        assert train.x.shape == (40, 1, 5, 4) and test.x.shape == (6, 1, 5, 4)
+        assert torch.allclose(train.x, torch.from_numpy(images[:, None] / np.float32(255)))  # as MNIST is read
+        assert torch.allclose(test.x, torch.from_numpy((images[:6, None] + 50) / np.float32(255)))
+        assert train.y.tolist() == [i % 4 for i in range(40)] and test.y.tolist() == [i % 4 for i in range(6)]
+
+
+def test_idx_without_test_part_or_with_several_sets_is_refused_in_one_line(tmp_path):
+    from aekit.errors import NoTestSplitError
+
+    write_idx_family(tmp_path / "one", test=False)
+    with pytest.raises(NoTestSplitError, match="no test part beside it"):
+        load_path(tmp_path / "one", split="test")
+    assert load_path(tmp_path / "one").y is not None
+    write_idx_family(tmp_path / "two", "emnist-digits-")
+    write_idx_family(tmp_path / "two", "emnist-letters-")
+    assert "several sets of IDX images" in refused(tmp_path / "two")
+    assert "IDX file" in refused(tmp_path / "x.mat")  # the kinds a path may be say so
+
+
+def test_cli_trains_on_a_folder_of_idx_files(tmp_path, capsys):
+    write_idx_family(tmp_path / "set")
+    config = tmp_path / "c.yaml"
+    config.write_text(f"model: {{name: dense, hidden: [8], code_size: 2}}\ndata: {{name: {tmp_path / 'set'}}}\n"
+                      f"train: {{epochs: 1, batch_size: 4, progress: false}}\noutput: {{dir: {tmp_path}, name: r}}\n")
+    assert main(["train", str(config), "--quiet"]) == 0
+    assert "test set, 6 samples" in capsys.readouterr().out  # the t10k files were its test part

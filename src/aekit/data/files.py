@@ -1,4 +1,4 @@
-"""A user's own data: `.npy`, `.npz`, `.csv` files and folders of images (one subfolder per class)."""
+"""A user's own data: `.npy`, `.npz`, `.csv` and IDX files, and folders of images (one subfolder per class)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ NPZ_NAMES = (*PAIRS, "y_train", "y_test", "y", "labels")  # every name read from
 TEXT_SUFFIXES = {".txt", ".tsv", ".jsonl", ".json"}
 TEXT_HINT = "text corpora go through aekit.data.text.text_corpus (Python)"
 LABEL_COLUMNS = ("label", "y", "class", "target")  # a CSV column of one of these names holds the labels
+IDX_NAME = re.compile(r"idx\d+-ubyte(\.gz)?$")  # the MNIST family's files: train-images-idx3-ubyte.gz, ...
+KINDS = ".npy, .npz, .csv or IDX file (train-images-idx3-ubyte.gz) or a folder of images"
 
 
 LAYOUTS = ("auto", "nchw", "nhwc")
@@ -56,15 +58,19 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
 
     Arrays of images may be (N, H, W), (N, H, W, C) or (N, C, H, W) (see `to_nchw`).
     """
-    path = Path(path).expanduser()
+    path = given = Path(path).expanduser()
     if not path.exists():
         where = "" if path.is_absolute() else f" (a relative path is read from the current folder, {Path.cwd()})"
-        raise DataError(f"{path} does not exist{where}; give a .npy, .npz or .csv file or a folder of images")
+        raise DataError(f"{path} does not exist{where}; give a {KINDS}")
+    if path.is_dir():
+        path = _idx_in(path) or path  # a folder of the MNIST family's files reads as its training images file
     y = classes = like = None  # like: what the samples are scaled like (an npz test part: its training part)
     where = str(path)  # how messages name these samples
     if path.is_dir():
         x, y, classes, like = _folder(path, split)
         where = f"{path / 'test'}" if like is not None else where
+    elif IDX_NAME.search(path.name):
+        x, y, like, where = _idx(path, split)
     elif path.suffix == ".npy":
         x = _npy(path)
     elif path.suffix == ".npz":
@@ -74,7 +80,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         x, y, classes = _csv(path)
     else:
         hint = f" ({TEXT_HINT})" if path.suffix in TEXT_SUFFIXES else ""
-        raise DataError(f"{path}: unsupported file type {path.suffix!r}; use .npy, .npz, .csv or a folder of images{hint}")
+        raise DataError(f"{path}: unsupported file type {path.suffix!r}; use a {KINDS}{hint}")
     if split == "test" and path.suffix != ".npz" and like is None:
         raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
     if np.ndim(x) < 2:
@@ -93,7 +99,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     return Dataset(
         samples,
         None if y is None else torch.from_numpy(_labels(y, len(x), where)),
-        name=path.stem,
+        name=given.stem,
         classes=classes,
         meta={"scaling": scaling},  # "per column", "one range" or "none" (unit_scaled)
     )
@@ -107,6 +113,37 @@ def _labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
     if not (np.issubdtype(y.dtype, np.integer) or whole):
         raise DataError(f"{where}: labels must be integers, got {y.dtype}")
     return y.astype(np.int64)
+
+
+def _idx_in(folder: Path) -> Path | None:
+    """The training images file of a folder holding the MNIST family's IDX files (None if it holds none)."""
+    names = {f.name.removesuffix(".gz"): f.name for f in sorted(folder.iterdir(), reverse=True)  # raw before .gz
+             if IDX_NAME.search(f.name) and "images" in f.name and not re.search("t10k|test", f.name)}
+    if len(names) > 1:
+        raise DataError(f"{folder} holds several sets of IDX images ({', '.join(sorted(names.values()))}); give the "
+                        "file of the one to read as the path")
+    return folder / names.popitem()[1] if names else None
+
+
+def _idx(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, str]:
+    """(x, y, the training images a test part is scaled like, its name) of an IDX images file. Its labels
+    are the file named alike with labels-idx1 for images-idx3; its test part the one with t10k or test for
+    train (MNIST's and EMNIST's names), refused when there is none."""
+    from .idx import read_idx
+
+    def read(file: Path) -> np.ndarray:  # a large uncompressed file stays on disk
+        return read_idx(file, mmap=file.suffix != ".gz" and file.stat().st_size > MMAP_BYTES)
+
+    x, like = read(path), None
+    if split == "test":
+        tests = [path.with_name(path.name.replace("train", t)) for t in ("t10k", "test") if "train" in path.name]
+        test = next((t for t in tests if t.is_file()), None)
+        if test is None:
+            raise NoTestSplitError(f"{path} has no test part beside it (the same name with t10k or test for train)")
+        path, like, x = test, x, read(test)
+    labels = path.with_name(path.name.replace("images", "labels").replace("idx3", "idx1"))
+    y = read_idx(labels) if labels != path and labels.is_file() else None
+    return x, y, like, str(path)
 
 
 def _npy(path: Path) -> np.ndarray:
