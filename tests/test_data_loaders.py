@@ -168,6 +168,42 @@ def test_cifar10_reads_label_names_from_batches_meta(tmp_path):
         load_dataset("cifar10", "test", root=tmp_path)
 
 
+def write_cifar100(folder: Path, n: int = 4) -> dict[str, tuple[np.ndarray, list[int]]]:
+    """cifar-100-python's exact format: train and test dicts with b'data', b'fine_labels' and b'coarse_labels',
+    and meta with b'fine_label_names' (Python 2 pickles, as the archive's)."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(2)
+    written = {}
+    for name in ("train", "test"):
+        data = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
+        fine = [(7 * j + len(name)) % 100 for j in range(n)]
+        entry = {b"filenames": [b"x.png"] * n, b"batch_label": name.encode(), b"fine_labels": fine,
+                 b"coarse_labels": [f // 5 for f in fine], b"data": data}
+        (folder / name).write_bytes(pickle.dumps(entry, protocol=2))
+        written[name] = (data, fine)
+    names = [f"class{i}".encode() for i in range(100)]
+    (folder / "meta").write_bytes(pickle.dumps({b"fine_label_names": names, b"coarse_label_names": names[:20]}, protocol=2))
+    return written
+
+
+@pytest.mark.parametrize("where", ["cifar100/cifar-100-python", "cifar-100-python"])
+def test_cifar100_reads_fine_labels_and_their_names(tmp_path, where):
+    written = write_cifar100(tmp_path / where)
+    for split in ("train", "test"):
+        data = load_dataset("cifar100", split, root=tmp_path)
+        pixels, fine = written[split]
+        assert data.x.shape == (4, 3, 32, 32) and data.y.tolist() == fine and len(data.classes) == 100
+        assert torch.equal(data.x, torch.from_numpy(pixels.reshape(-1, 3, 32, 32) / np.float32(255)))
+        assert data.classes[fine[0]] == f"class{fine[0]}"
+
+
+def test_cifar100_missing_says_what_to_put_where(tmp_path, offline):
+    with pytest.raises(DataNotFoundError) as info:
+        load_dataset("cifar100", "test", root=tmp_path)
+    message = str(info.value)
+    assert "\n" not in message and "cifar-100-python.tar.gz" in message and str(tmp_path / "cifar100") in message
+
+
 def write_cifar_bin(folder: Path, n: int = 3) -> dict[str, np.ndarray]:
     """The binary version: records of 1 label byte + 3072 pixel bytes (red, green, blue planes)."""
     folder.mkdir(parents=True)

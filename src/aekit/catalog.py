@@ -45,6 +45,7 @@ DATASETS = {
                  "words, seeded stratified 80/20 split"),
     "bbc-news-bow": "BBC News as binary bags of its 2,000 most frequent words, 80/20 split",
     "cifar10": "CIFAR-10 colour photos in 10 classes, 50,000 + 10,000, 3x32x32 (Krizhevsky 2009)",
+    "cifar100": "CIFAR-100 colour photos in 100 classes, 50,000 + 10,000, 3x32x32 (Krizhevsky 2009)",
     "digits": ("scikit-learn's 1,797 8x8 handwritten digits (shipped with scikit-learn); test = "
                "last 20%"),
     "fashion-mnist": "Fashion-MNIST clothing images, 60,000 + 10,000, 1x28x28 (MIT, Zalando)",

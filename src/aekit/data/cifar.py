@@ -1,5 +1,5 @@
 """CIFAR-10 from the standard `cifar-10-batches-py/` pickled batches, read without running pickled code,
-or from the binary version's `cifar-10-batches-bin/`.
+or from the binary version's `cifar-10-batches-bin/`; CIFAR-100 from `cifar-100-python/`.
 
 The batches are Python pickles. `restricted_load` unpickles them with an allow-list: plain
 containers and numpy's own array/dtype rebuilders, nothing else, so a tampered file cannot
@@ -26,6 +26,9 @@ BATCH_FOLDER = "cifar-10-batches-py"
 BIN_FOLDER = "cifar-10-batches-bin"  # the binary version: data_batch_1.bin ..., records of 1 label + 3072 pixel bytes
 SUFFIXES = {BATCH_FOLDER: "", BIN_FOLDER: ".bin"}  # each layout's batch file names: data_batch_1 or data_batch_1.bin
 BATCHES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
+CIFAR100_URL = "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz"
+CIFAR100_MD5 = "eb9058c3a382ffc7106e4002c42a8d85"  # published by the authors (also torchvision's)
+FOLDER100 = "cifar-100-python"  # train, test and meta: 100 fine classes (fine_labels, fine_label_names)
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 # (module, name) pairs a pickle of dicts, lists, bytes and numpy arrays needs, under the names
@@ -65,8 +68,9 @@ def restricted_load(file: IO[bytes], *, what: str) -> Any:
         raise DataError(f"{what} is truncated or not a pickle ({type(err).__name__}: {err})") from None
 
 
-def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """One batch file, pickled or .bin -> (images uint8 (N, 3, 32, 32), labels int64 (N,))."""
+def read_batch(path: Path, labels_key: str = "labels") -> tuple[np.ndarray, np.ndarray]:
+    """One batch file, pickled or .bin -> (images uint8 (N, 3, 32, 32), labels int64 (N,)); a pickled batch's
+    labels are under `labels_key` (CIFAR-100's fine classes under "fine_labels")."""
     if path.suffix == ".bin":
         raw = np.fromfile(path, dtype=np.uint8)
         if raw.size == 0 or raw.size % 3073:
@@ -80,14 +84,14 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{path} holds a {type(entry).__name__}, expected a dict with 'data' and 'labels'")
     # the original batches are Python 2 pickles, whose keys are bytes (b"data")
     entry = {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in entry.items()}
-    if "data" not in entry or "labels" not in entry:
-        raise DataError(f"{path} has keys {sorted(map(str, entry))}; a CIFAR-10 batch has 'data' and 'labels'")
-    data, labels = entry["data"], np.asarray(entry["labels"])
+    if "data" not in entry or labels_key not in entry:
+        raise DataError(f"{path} has keys {sorted(map(str, entry))}; a CIFAR batch has 'data' and '{labels_key}'")
+    data, labels = entry["data"], np.asarray(entry[labels_key])
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         found = f"{data.dtype} array of shape {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
         raise DataError(f"{path}: 'data' must be a uint8 array of shape (N, 3072), got a {found}")
     if labels.shape != (len(data),) or not np.issubdtype(labels.dtype, np.integer):
-        raise DataError(f"{path}: {len(data)} images but 'labels' has shape {labels.shape} ({labels.dtype})")
+        raise DataError(f"{path}: {len(data)} images but '{labels_key}' has shape {labels.shape} ({labels.dtype})")
     # rows hold 1024 red, then 1024 green, then 1024 blue values, each plane row-major
     return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
 
@@ -96,15 +100,26 @@ def class_names(batch_dir: Path) -> list[str]:
     """label_names of batches.meta (pickled) or batches.meta.txt (one a line, the .bin layout's), else CIFAR-10's."""
     meta, text = batch_dir / "batches.meta", batch_dir / "batches.meta.txt"
     if meta.is_file():
-        with open(meta, "rb") as f:
-            entry = restricted_load(f, what=str(meta))
-        names = entry.get("label_names", entry.get(b"label_names")) if isinstance(entry, dict) else None
-        if not (isinstance(names, list) and names and all(isinstance(n, (str, bytes)) for n in names)):
-            raise DataError(f"{meta}: expected a dict whose 'label_names' is a list of class names")
-        return [n.decode("utf-8") if isinstance(n, bytes) else n for n in names]
+        return pickled_names(meta, "label_names")
     if text.is_file():
         return [line.strip() for line in text.read_text(encoding="utf-8").splitlines() if line.strip()] or list(CLASSES)
     return list(CLASSES)
+
+
+def pickled_names(meta: Path, key: str) -> list[str]:
+    """The class names a pickled meta file keeps under `key`."""
+    with open(meta, "rb") as f:
+        entry = restricted_load(f, what=str(meta))
+    names = entry.get(key, entry.get(key.encode())) if isinstance(entry, dict) else None
+    if not (isinstance(names, list) and names and all(isinstance(n, (str, bytes)) for n in names)):
+        raise DataError(f"{meta}: expected a dict whose '{key}' is a list of class names")
+    return [n.decode("utf-8") if isinstance(n, bytes) else n for n in names]
+
+
+def checked_labels(y: np.ndarray, classes: list[str], path: Path) -> np.ndarray:
+    if len(y) and (y.min() < 0 or y.max() >= len(classes)):
+        raise DataError(f"{path}: labels must be 0..{len(classes) - 1} (one per class name), found {y.min()}..{y.max()}")
+    return y
 
 
 def load_batches(batch_dir: Path, split: str) -> Dataset:
@@ -114,19 +129,17 @@ def load_batches(batch_dir: Path, split: str) -> Dataset:
     for name in BATCHES[split]:
         path = batch_dir / (name + SUFFIXES.get(batch_dir.name, ""))
         x, y = read_batch(path)
-        if len(y) and (y.min() < 0 or y.max() >= len(classes)):
-            raise DataError(f"{path}: labels must be 0..{len(classes) - 1} (one per class name), found {y.min()}..{y.max()}")
         xs.append(x)
-        ys.append(y)
+        ys.append(checked_labels(y, classes, path))
     x = np.concatenate(xs).astype(np.float32) / 255.0
     return Dataset(torch.from_numpy(x), torch.from_numpy(np.concatenate(ys)), name="cifar10", classes=classes)
 
 
-def _extract(archive: Path, into: Path) -> None:
-    """Unpack the official archive, refusing absolute paths, '..' and links (tarfile's 'data' filter)."""
+def _extract(archive: Path, into: Path, folder: str = BATCH_FOLDER) -> None:
+    """Unpack `folder` of the official archive, refusing absolute paths, '..' and links (tarfile's 'data' filter)."""
     try:
         with tarfile.open(archive, "r:gz") as tar:
-            members = [m for m in tar.getmembers() if m.name.startswith(BATCH_FOLDER + "/")]
+            members = [m for m in tar.getmembers() if m.name.startswith(folder + "/")]
             if hasattr(tarfile, "data_filter"):
                 tar.extractall(into, members=members, filter="data")
             else:  # Python < 3.10.12 has no filters: allow plain files and folders below BATCH_FOLDER only
@@ -134,7 +147,7 @@ def _extract(archive: Path, into: Path) -> None:
                     raise tarfile.TarError("it holds links or paths outside its folder")
                 tar.extractall(into, members=members)
     except (tarfile.TarError, OSError, EOFError) as err:
-        raise DataError(f"{archive} is truncated or not the CIFAR-10 archive ({err}); delete it and retry") from None
+        raise DataError(f"{archive} is truncated or not the CIFAR archive ({err}); delete it and retry") from None
 
 
 @register_dataset("cifar10")
@@ -161,3 +174,30 @@ def load_cifar10(split: str, folder: Path) -> Dataset:
         ) from None
     _extract(archive, root)
     return load_batches(root / BATCH_FOLDER, split)
+
+
+@register_dataset("cifar100")
+def load_cifar100(split: str, folder: Path) -> Dataset:
+    """Reads cifar-100-python/ (train, test and meta; the 100 fine classes) in `folder/cifar100/` or `folder/`;
+    downloads and unpacks the archive when neither holds `split`'s file."""
+    root = folder / "cifar100"
+    found = next((parent / FOLDER100 for parent in (root, folder) if (parent / FOLDER100 / split).is_file()), None)
+    if found is None:
+        try:
+            (archive,) = ensure_files(
+                root, [RemoteFile("cifar-100-python.tar.gz", CIFAR100_URL, f"md5:{CIFAR100_MD5}")], dataset="cifar100"
+            )
+        except DataNotFoundError:
+            raise DataNotFoundError(
+                f"cifar100: missing {root / FOLDER100 / split} and the archive could not be downloaded; unpack "
+                f"{CIFAR100_URL} into {root} or {folder} (it holds {FOLDER100}/), or set AEKIT_DATA_DIR to a folder "
+                f"holding cifar100/{FOLDER100}/ or {FOLDER100}/"
+            ) from None
+        _extract(archive, root, FOLDER100)
+        found = root / FOLDER100
+    meta = found / "meta"
+    classes = pickled_names(meta, "fine_label_names") if meta.is_file() else [str(i) for i in range(100)]
+    x, y = read_batch(found / split, labels_key="fine_labels")
+    x = x.astype(np.float32) / 255.0
+    return Dataset(torch.from_numpy(x), torch.from_numpy(checked_labels(y, classes, found / split)), name="cifar100",
+                   classes=classes)

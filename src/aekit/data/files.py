@@ -364,6 +364,9 @@ def _not_images(path: Path) -> str:
         return ("; CIFAR-10 batches are read by name: keep them in a folder cifar-10-batches-py/ (pickled) or "
                 "cifar-10-batches-bin/ (.bin) and give data.name=cifar10 with AEKIT_DATA_DIR set to the folder above it "
                 "(in Python load_dataset('cifar10', split, root=that folder))")
+    if "cifar-100-python" in names or {"train", "test", "meta"} <= names:
+        return ("; CIFAR-100 is read by name: keep it in a folder cifar-100-python/ and give data.name=cifar100 with "
+                "AEKIT_DATA_DIR set to the folder above it")
     if any(Path(n).suffix in TEXT_SUFFIXES for n in names):
         return "; " + TEXT_HINT
     return ""
