@@ -150,6 +150,20 @@ def _extract(archive: Path, into: Path, folder: str = BATCH_FOLDER) -> None:
         raise DataError(f"{archive} is truncated or not the CIFAR archive ({err}); delete it and retry") from None
 
 
+def archive_or_say(root: Path, url: str, md5: str, folder: str, missing: str, holds: str) -> None:
+    """Download the archive at `url` into `root` (checked against `md5`) and unpack its `folder` there; offline,
+    one line says what is `missing` and where to put it."""
+    name = root.name  # the data set: cifar10, cifar100
+    try:
+        (archive,) = ensure_files(root, [RemoteFile(url.rsplit("/", 1)[1], url, f"md5:{md5}")], dataset=name)
+    except DataNotFoundError:
+        raise DataNotFoundError(
+            f"{name}: {missing} and the archive could not be downloaded; unpack {url} into {root} or {root.parent} (it "
+            f"holds {holds}), or set AEKIT_DATA_DIR to a folder holding {name}/{folder}/ or {folder}/"
+        ) from None
+    _extract(archive, root, folder)
+
+
 @register_dataset("cifar10")
 def load_cifar10(split: str, folder: Path) -> Dataset:
     """Reads cifar-10-batches-py/ (pickled) or cifar-10-batches-bin/ (binary) in `folder/cifar10/` or `folder/`
@@ -162,17 +176,8 @@ def load_cifar10(split: str, folder: Path) -> Dataset:
             return load_batches(batch_dir, split)
     where = found[0] if found else root / BATCH_FOLDER
     missing = [n + SUFFIXES[where.name] for n in BATCHES[split] if not (where / (n + SUFFIXES[where.name])).is_file()]
-    try:
-        (archive,) = ensure_files(
-            root, [RemoteFile("cifar-10-python.tar.gz", CIFAR10_URL, f"md5:{CIFAR10_MD5}")], dataset="cifar10"
-        )
-    except DataNotFoundError:
-        raise DataNotFoundError(
-            f"cifar10: missing {', '.join(missing)} in {where} and the archive could not be downloaded; "
-            f"unpack {CIFAR10_URL} into {root} or {folder} (it holds {BATCH_FOLDER}/; the binary version's "
-            f"{BIN_FOLDER}/ is read too), or set AEKIT_DATA_DIR to a folder holding cifar10/{BATCH_FOLDER}/ or {BATCH_FOLDER}/"
-        ) from None
-    _extract(archive, root)
+    archive_or_say(root, CIFAR10_URL, CIFAR10_MD5, BATCH_FOLDER, f"missing {', '.join(missing)} in {where}",
+                   f"{BATCH_FOLDER}/; the binary version's {BIN_FOLDER}/ is read too")
     return load_batches(root / BATCH_FOLDER, split)
 
 
@@ -183,17 +188,7 @@ def load_cifar100(split: str, folder: Path) -> Dataset:
     root = folder / "cifar100"
     found = next((parent / FOLDER100 for parent in (root, folder) if (parent / FOLDER100 / split).is_file()), None)
     if found is None:
-        try:
-            (archive,) = ensure_files(
-                root, [RemoteFile("cifar-100-python.tar.gz", CIFAR100_URL, f"md5:{CIFAR100_MD5}")], dataset="cifar100"
-            )
-        except DataNotFoundError:
-            raise DataNotFoundError(
-                f"cifar100: missing {root / FOLDER100 / split} and the archive could not be downloaded; unpack "
-                f"{CIFAR100_URL} into {root} or {folder} (it holds {FOLDER100}/), or set AEKIT_DATA_DIR to a folder "
-                f"holding cifar100/{FOLDER100}/ or {FOLDER100}/"
-            ) from None
-        _extract(archive, root, FOLDER100)
+        archive_or_say(root, CIFAR100_URL, CIFAR100_MD5, FOLDER100, f"missing {root / FOLDER100 / split}", f"{FOLDER100}/")
         found = root / FOLDER100
     meta = found / "meta"
     classes = pickled_names(meta, "fine_label_names") if meta.is_file() else [str(i) for i in range(100)]
