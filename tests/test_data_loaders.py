@@ -204,6 +204,23 @@ def test_cifar100_missing_says_what_to_put_where(tmp_path, offline):
     assert "\n" not in message and "cifar-100-python.tar.gz" in message and str(tmp_path / "cifar100") in message
 
 
+def test_svhn_reads_the_matlab_files_digit_zero_labelled_ten(tmp_path, offline):
+    from scipy.io import savemat
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 256, size=(32, 32, 3, 5), dtype=np.uint8)  # SVHN's (H, W, C, N)
+    (tmp_path / "svhn").mkdir()
+    savemat(tmp_path / "svhn" / "test_32x32.mat", {"X": x, "y": np.array([[10], [1], [2], [9], [10]], dtype=np.uint8)})
+    data = load_dataset("svhn", "test", root=tmp_path)
+    assert data.x.shape == (5, 3, 32, 32) and data.y.tolist() == [0, 1, 2, 9, 0] and data.classes[0] == "0"
+    assert data.x[4, 2, 7, 1].item() == pytest.approx(x[7, 1, 2, 4] / 255)  # sample 4, blue, row 7, column 1
+    with pytest.raises(DataNotFoundError, match=r"svhn: missing train_32x32.mat in .*svhn"):  # offline
+        load_dataset("svhn", "train", root=tmp_path)
+    (tmp_path / "svhn" / "train_32x32.mat").write_bytes(b"MATLAB 5.0 MAT-file, cut")
+    with pytest.raises(DataError, match="train_32x32.mat is truncated or not a MATLAB file"):
+        load_dataset("svhn", "train", root=tmp_path)
+
+
 def write_cifar_bin(folder: Path, n: int = 3) -> dict[str, np.ndarray]:
     """The binary version: records of 1 label byte + 3072 pixel bytes (red, green, blue planes)."""
     folder.mkdir(parents=True)

@@ -57,6 +57,7 @@ DATASETS = {
     "mnist": "MNIST handwritten digits, 60,000 + 10,000, 1x28x28 (CC BY-SA 3.0)",
     "mnist-mini": ("10,000 MNIST training + 2,000 test digits shipped inside aekit, 1x28x28 (CC "
                    "BY-SA 3.0); no network needed"),
+    "svhn": "SVHN house-number digits cropped from Street View, 73,257 + 26,032, 3x32x32 (Netzer et al. 2011)",
 }
 
 # experiment name -> its one-line summary

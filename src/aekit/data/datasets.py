@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, DataError
-from . import cifar, text  # noqa: F401  (they register their data sets)
+from . import cifar, svhn, text  # noqa: F401  (they register their data sets)
 from .core import _DATASETS, Dataset, DatasetEntry, data_dir, register_dataset
 from .download import RemoteFile, ensure_files
 from .files import load_path
@@ -28,7 +28,7 @@ def dataset_entry(name: str) -> DatasetEntry:
     if name not in _DATASETS:
         raise ConfigError(
             f"data.name: unknown data set {name!r}; choose one of: {', '.join(sorted(_DATASETS))}, "
-            "or give a path to a .npy/.npz/.csv file or an image folder"
+            "or give a path to a .npy/.npz/.csv or IDX file or an image folder"
         )
     return _DATASETS[name]
 
