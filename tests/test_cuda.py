@@ -4,6 +4,11 @@ batches copied to the GPU, the NaN check every nan_check_every steps. Skipped wi
 
 from __future__ import annotations
 
+import os
+import pickle
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -73,3 +78,24 @@ def test_the_gpu_nan_check_still_names_the_first_bad_batch(real_batch):
 
     with pytest.raises(aekit.NonFiniteLossError, match=r"epoch 1, batch 4\b"):
         aekit.fit(tiny(), real_batch, epochs=1, batch_size=16, callbacks=[Poison()], progress=False)
+
+
+def test_device_cuda_unindexed_trains_in_memory_and_from_a_memmap(real_batch):
+    """"cuda" names the current GPU, whose tensors say cuda:0: batches already there are not pinned again."""
+    model = tiny()
+    history = aekit.fit(model, real_batch, epochs=1, batch_size=64, device="cuda", progress=False)
+    assert next(model.parameters()).is_cuda and np.isfinite(history["train_loss"]).all()
+
+
+def test_an_estimator_fitted_on_the_gpu_unpickles_on_a_cpu_only_machine(real_batch):
+    from aekit.apps.sklearn import AutoencoderTransformer
+
+    x = real_batch[:256].reshape(256, -1).numpy()
+    est = AutoencoderTransformer(model_params={"hidden": [32], "code_size": 4}, epochs=1, random_state=0).fit(x)
+    assert next(est.model_.parameters()).is_cuda
+    code = "import pickle, sys; est, x = pickle.load(sys.stdin.buffer); sys.stdout.buffer.write(pickle.dumps(est.transform(x)))"
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    proc = subprocess.run([sys.executable, "-c", code], input=pickle.dumps((est, x[:8])), capture_output=True, env=env)
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    np.testing.assert_allclose(pickle.loads(proc.stdout), est.transform(x[:8]), rtol=1e-4, atol=1e-5)
+    assert next(est.model_.parameters()).is_cuda  # pickling left the fitted estimator on its GPU

@@ -19,6 +19,7 @@ output, so any real-valued table works; the choice is kept in `recon_loss_`. Nam
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import re
@@ -170,7 +171,19 @@ def _batched(fn, x: Tensor, model: nn.Module, batch_size: int = 1024) -> np.ndar
     return flatten(map_batches(model, x, fn, batch_size=batch_size)).numpy()
 
 
-class _PredictsClasses:
+class _PicklesOnCpu:
+    """Pickles its fitted networks with their weights on the CPU, so that an estimator fitted on a GPU
+    unpickles on any machine (as aekit.load_model reads a GPU run on the CPU)."""
+
+    def __getstate__(self):
+        def portable(value):
+            on_gpu = isinstance(value, nn.Module) and any(t.is_cuda for t in (*value.parameters(), *value.buffers()))
+            return copy.deepcopy(value).cpu() if on_gpu else value
+
+        return {key: portable(value) for key, value in super().__getstate__().items()}
+
+
+class _PredictsClasses(_PicklesOnCpu):
     """predict_proba and predict of a fitted estimator whose network (attribute `_network`) returns logits."""
 
     _network: str  # the fitted attribute holding the network: "classifier_" or "model_"
@@ -196,7 +209,7 @@ class _PredictsClasses:
 # The estimators are dataclasses: the generated __init__ stores each parameter and does nothing else,
 # as sklearn asks; repr=False and eq=False keep BaseEstimator's repr and identity equality.
 @dataclass(repr=False, eq=False)
-class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class AutoencoderTransformer(_PicklesOnCpu, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Learn an autoencoder on X; `transform` gives codes, `inverse_transform` decodes them.
 
     model: "auto" (the default, as in `aekit train`): a dense model sized from the data and started

@@ -314,7 +314,10 @@ class Trainer:
                 f"train.batch_size: {cfg.batch_size} does not split over {self.world} processes; batch_size is "
                 f"the global batch, so give a multiple of {self.world}"
             )
-        self.device = distributed.device(resolve_device(cfg.device))
+        device = distributed.device(resolve_device(cfg.device))
+        if device.type == "cuda" and device.index is None:  # the current GPU, named as its tensors name it (cuda:0)
+            device = torch.device("cuda", torch.cuda.current_device())
+        self.device = device
         self.optimizers = make_optimizers(model, cfg, device=self.device)  # loss key -> optimiser; most have one
         self.optimizer = self.optimizers["loss"]
         scales = cfg.amp == "fp16" and self.device.type in ("cuda", "cpu")
