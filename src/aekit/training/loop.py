@@ -318,6 +318,7 @@ class Trainer:
         if device.type == "cuda" and device.index is None:  # the current GPU, named as its tensors name it (cuda:0)
             device = torch.device("cuda", torch.cuda.current_device())
         self.device = device
+        model.to(device)  # first: Adagrad builds its state beside the weights as it is made
         self.optimizers = make_optimizers(model, cfg, device=self.device)  # loss key -> optimiser; most have one
         self.optimizer = self.optimizers["loss"]
         scales = cfg.amp == "fp16" and self.device.type in ("cuda", "cpu")
