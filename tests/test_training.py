@@ -202,7 +202,7 @@ def test_grad_clip_bounds_the_update(real_batch):
     model = tiny()
     before = [p.detach().clone() for p in model.parameters()]
     aekit.fit(model, real_batch[:16], epochs=1, batch_size=16, optimizer="sgd", lr=1.0, grad_clip=1e-3, progress=False)
-    step = torch.sqrt(sum(((p.detach() - b) ** 2).sum() for p, b in zip(model.parameters(), before)))
+    step = torch.sqrt(sum(((p.detach().cpu() - b) ** 2).sum() for p, b in zip(model.parameters(), before)))
     assert step <= 1e-3 + 1e-6
 
 

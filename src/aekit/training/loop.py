@@ -402,9 +402,10 @@ class Trainer:
         metas = {"loss": meta["optimizer"], **meta.get("more_optimizers", {})}
         for key, optimizer in self.optimizers.items():
             kernels = {k: optimizer.defaults[k] for k in ("fused", "foreach") if k in optimizer.defaults}
-            ckpt.optimizer_from_tensors(optimizer, tensors, metas[key], key)
-            for group in optimizer.param_groups:  # how to step is this machine's choice, not saved state
-                group.update(kernels)
+            # how to step is this machine's choice, not saved state; set before loading, where Adam puts its step
+            # counts on the device for fused kernels (on the CPU otherwise)
+            groups = [{**group, **kernels} for group in metas[key]["param_groups"]]
+            ckpt.optimizer_from_tensors(optimizer, tensors, {**metas[key], "param_groups": groups}, key)
         ckpt.rng_from_tensors(tensors)
         if self.rank > 0:  # other ranks draw their own noise (dropout, corruption) from here on
             torch.manual_seed(self.config.seed + self.rank + 7919 * meta["epoch"])
