@@ -109,6 +109,9 @@ def test_published_figures_and_targets_are_reported_for_mnist(tmp_path, monkeypa
     (["experiment.m2.model.m1_sample=true"], r"experiment.m2.model.m1_sample: applies to m1m2 only"),  # m2 on pixels
     (["experiment.fashion_label_counts=[20]", "experiment.fashion_data=mnist-mini"],
      r"experiment.fashion_data: must differ from data.name \('mnist-mini'\)"),
+    # Fashion-MNIST alone trained every run, then failed drawing the empty MNIST part (and again on resume)
+    (["experiment.label_counts=[]", "experiment.fashion_label_counts=[20]"],
+     r"experiment.label_counts: needs at least one count \(on Fashion-MNIST alone: data.name=fashion-mnist"),
 ])
 def test_bad_settings_fail_before_any_training(overrides, match, tmp_path):
     with pytest.raises(aekit.ConfigError, match=match):

@@ -195,3 +195,11 @@ def test_self_taught_experiment_tiny_runs_end_to_end(tmp_path):
     assert 0 <= results["accuracy"] <= 1 and 0 <= results["raw_pixel_accuracy"] <= 1
     assert results["unlabelled"] == 300 and results["labelled"] == 200
     assert "sparse autoencoder" in results["tables"][0]["rows"][0][0]
+
+
+@pytest.mark.parametrize("key", ["seeds", "methods", "label_counts"])
+def test_an_empty_list_is_refused_naming_its_key(key, tmp_path):
+    """They were KeyError / min() of an empty sequence after the data were loaded."""
+    with pytest.raises(aekit.ConfigError, match=rf"^experiment.{key}: needs at least one value$"):
+        run_experiment("pretrain-mnist", [f"experiment.{key}=[]"], out_dir=tmp_path, tiny=True)
+    assert not list(tmp_path.iterdir())

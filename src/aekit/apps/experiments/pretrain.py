@@ -97,6 +97,8 @@ class PretrainMnist:
 
     def __post_init__(self) -> None:
         check(all(n > 0 for n in self.label_counts), "label_counts", f"must be > 0, got {list(self.label_counts)}")
+        for key in ("label_counts", "seeds", "methods"):
+            check(len(getattr(self, key)) > 0, key, "needs at least one value")
         check_positive(self, "min_updates", "max_updates")
 
 

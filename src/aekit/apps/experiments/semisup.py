@@ -141,6 +141,8 @@ class SemiSupervisedMnist:
         for key in ("label_counts", "fashion_label_counts"):
             counts = getattr(self, key)
             check(all(n > 0 for n in counts), key, f"must be > 0, got {list(counts)}")
+        check(len(self.label_counts) > 0, "label_counts", "needs at least one count (on Fashion-MNIST alone: "
+              "data.name=fashion-mnist with experiment.label_counts)")
         check(len(self.seeds) > 0, "seeds", "needs at least one seed")
         check(len(self.methods) > 0, "methods", f"needs at least one of: {', '.join(METHODS)}")
 
