@@ -162,3 +162,16 @@ def test_cli_runs_an_image_experiment(tmp_path, capsys):
     assert "dense with a 2-d code on mnist-mini" in printed and "run folder:" in printed
     run_dir = next(tmp_path.iterdir())
     assert (run_dir / "samples.png").is_file() and (run_dir / "report.html").is_file()
+
+
+@pytest.mark.parametrize(("experiment", "override", "match"), [
+    ("tied-mnist", "model.name=vae", r"^model.name: tied-mnist compares the dense model with its tied twin; .* got 'vae'$"),
+    ("denoising-mnist", "model.name=tied", r"^model.name: denoising-mnist compares the dense model with its denoising"),
+    ("mnist-2d", "model.code_size=3", r"^model.code_size: must be 2: mnist-2d maps the codes themselves in 2-d"),
+    ("mnist-2d", "model.code_size=2.5", r"^model.code_size: must be 2: .* got 2.5$"),
+])
+def test_settings_an_experiment_cannot_show_are_refused(experiment, override, match, tmp_path):
+    """tied-mnist trained a VAE as its 'untied' arm, and mnist-2d mapped 2 of 3 coordinates as '2-d codes'."""
+    with pytest.raises(ConfigError, match=match):
+        run_experiment(experiment, [override], out_dir=tmp_path, tiny=True)
+    assert not list(tmp_path.iterdir())

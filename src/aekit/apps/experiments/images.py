@@ -121,7 +121,8 @@ def mnist_2d(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
 
     s = cfg.experiment
     code_size = cfg.model.get("code_size", 2)
-    check(isinstance(code_size, int) and code_size >= 2, "model.code_size", f"must be at least 2 to draw the 2-d maps, got {code_size}")
+    check(code_size == 2 and isinstance(code_size, int), "model.code_size", f"must be 2: mnist-2d maps the codes "
+          f"themselves in 2-d (deeper codes: inspection's latent_maps), got {code_size!r}")
     run, note = image_run(cfg, run_dir)
     cfg, (train, _, test) = run.cfg, run.splits
     labelled = train.y is not None and test.y is not None
@@ -261,6 +262,13 @@ class Denoising(Positive):
             check(0 < value < 1, key, f"must be between 0 and 1 (exclusive), got {value!r}")
 
 
+def dense_only(experiment: str, cfg: ExperimentConfig, twins: str) -> None:
+    """Refuse another model than dense where the experiment compares the dense model with `twins`."""
+    name = cfg.model.get("name", "dense")
+    check(name == "dense", "model.name", f"{experiment} compares the dense model with {twins}; it trains dense only, "
+                                         f"got {name!r}")
+
+
 @register_experiment(
     "denoising-mnist",
     "denoising autoencoders for gaussian / masking / salt-and-pepper noise: pictures and PSNR vs a plain AE",
@@ -270,6 +278,7 @@ class Denoising(Positive):
 )
 def denoising_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     s = cfg.experiment
+    dense_only("denoising-mnist", cfg, "its denoising twins")
     run, note = image_run(cfg, run_dir)
     cfg, (train, _, test) = run.cfg, run.splits
     variants = {"plain": cfg}
@@ -394,6 +403,7 @@ class Tied:
     tiny={**TINY, "model": {"hidden": [64], "code_size": 8}},
 )
 def tied_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    dense_only("tied-mnist", cfg, "its tied twin")
     run, note = image_run(cfg, run_dir)
     cfg, (train, _, test) = run.cfg, run.splits
     variants = {"untied": cfg, "tied": cfg.with_model(name="tied")}
