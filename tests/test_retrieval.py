@@ -133,3 +133,14 @@ def test_compare_retrieval_table(model, digits):
         compare_retrieval(model, digits, methods=("tfidf",))
     with pytest.raises(DataError, match="labelled"):
         compare_retrieval(model, digits.x)
+
+
+def test_chance_precision_is_a_random_rankings_not_the_largest_class_share():
+    from aekit.analysis.retrieval import chance_precision
+
+    index = np.array([0] * 6 + [1] * 2 + [2] * 2)  # shares 0.6, 0.2, 0.2
+    assert chance_precision(index, [0, 1, 2, 2]) == pytest.approx((0.6 + 0.2 + 0.2 + 0.2) / 4)
+    assert chance_precision(index, [3]) == 0.0  # a class the index lacks: nothing relevant to find
+    rng = np.random.default_rng(0)
+    shuffled = [(index[rng.permutation(10)[:5]] == q).mean() for q in index for _ in range(200)]
+    assert chance_precision(index, index) == pytest.approx(np.mean(shuffled), abs=0.01)

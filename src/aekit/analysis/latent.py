@@ -35,15 +35,16 @@ def pick(n_total: int, n: int) -> np.ndarray:
 def reconstruction_grid(model, data: Any, *, n: int = 10, title: str | None = None) -> tuple[np.ndarray, Figure]:
     """Originals (row 0) above their reconstructions (row 1): ((2, n, *input_shape), Figure).
 
-    The title names the model (`title`, default its registered name) and the mean squared error."""
+    The title names the model (`title`, default its registered name) and the squared error per sample, the
+    measure aekit reports everywhere (summed over a sample's values, averaged over the samples shown)."""
     x, _ = inputs_of(model, data)
     x = x[pick(len(x), n)]
     x_hat = map_batches(model, x, lambda xb: model(xb).x_hat)
     grid = torch.stack([x, x_hat]).numpy()
-    mse = float(((x_hat - x) ** 2).mean())
+    error = float(((x_hat - x) ** 2).flatten(1).sum(1).mean())
     fig = plots.image_grid(
         grid,
-        title=f"{title or model.name}: reconstructions (mean squared error {mse:.4f})",
+        title=f"{title or model.name}: reconstructions (squared error per sample {error:.4g})",
         row_labels=["original", "reconstruction"],
     )
     return grid, fig
@@ -77,11 +78,11 @@ def denoising_grid(
         raise DataError(f"corrupt must return a tensor shaped like its input {tuple(x.shape)}, got {getattr(noisy, 'shape', type(noisy))}")
     denoised = map_batches(model, noisy, lambda xb: model(xb).x_hat)
     grid = torch.stack([noisy.float().cpu(), denoised, x.float().cpu()]).numpy()
-    mse_noisy = float(((noisy.cpu() - x.cpu()) ** 2).mean())
-    mse_denoised = float(((denoised - x.cpu()) ** 2).mean())
+    noisy_error, denoised_error = (float(((v.cpu() - x.cpu()) ** 2).flatten(1).sum(1).mean()) for v in (noisy, denoised))
     fig = plots.image_grid(
         grid,
-        title=f"{model.name}: denoising (mean squared error to clean: noisy {mse_noisy:.4f}, denoised {mse_denoised:.4f})",
+        title=f"{model.name}: denoising (squared error per sample to clean: noisy {noisy_error:.4g}, "
+              f"denoised {denoised_error:.4g})",
         row_labels=["noisy", "denoised", "clean"],
     )
     return grid, fig

@@ -183,6 +183,14 @@ def retrieval_scores(
     return scores
 
 
+def chance_precision(index_labels: Any, query_labels: Any) -> float:
+    """The precision a random ranking expects: the mean, over the queries, of the index's share of each
+    query's class (not the largest class's share, which only a query of that class would expect)."""
+    classes, counts = np.unique(np.asarray(index_labels), return_counts=True)
+    share = dict(zip(classes.tolist(), (counts / counts.sum()).tolist()))
+    return float(np.mean([share.get(c, 0.0) for c in np.asarray(query_labels).tolist()]))
+
+
 def query_subset(pool: int, max_queries: int | None, seed: int) -> np.ndarray:
     """A seeded sorted subset of at most `max_queries` of `pool` query indices (all when None)."""
     if max_queries and pool > max_queries:

@@ -418,7 +418,7 @@ def tied_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     } for tag, m in models.items()]
     fig = plots.learning_curves(histories, metric="recon", title="Tied vs untied: reconstruction loss per epoch")
     loss = {"bce": "cross-entropy", "mse": "squared error"}.get(models["untied"].config.recon_loss, "loss")
-    run.picture(fig, "learning-curves.png", f"Reconstruction loss ({loss} summed over a {run.unit}'s values) per epoch")
+    run.picture(fig, "learning-curves.png", f"Reconstruction loss ({loss} summed over each {run.unit}'s values) per epoch")
     fig = reconstructions(test, models, title=f"Reconstructions by the untied and tied {widths(train, cfg.model)} "
                           f"autoencoders (squared error per {run.part} {run.unit}: "
                           + ", ".join(f"{r['model']} {r['squared_error_per_image']:.2f}" for r in rows) + ")")

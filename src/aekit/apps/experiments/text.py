@@ -26,7 +26,7 @@ import torch
 
 from ...analysis import plots
 from ...analysis.latent import latent_maps, reconstruction_grid
-from ...analysis.retrieval import query_subset, retrieval_scores
+from ...analysis.retrieval import chance_precision, query_subset, retrieval_scores
 from ...config import check
 from ...data import Dataset, data_dir
 from ...data.batches import encode_all
@@ -184,7 +184,7 @@ def retrieval_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         f"{best['euclidean']} (euclidean)"
     )
     notes = [f"PCA and the autoencoder were fitted on {len(train)} training {run.noun}s; relevant = same label; "
-             f"chance = {np.unique(labels, return_counts=True)[1].max() / len(labels):.3f}. Model {describe(cfg.model)}."]
+             f"a random ranking's precision = {chance_precision(labels, labels[chosen]):.3f}. Model {describe(cfg.model)}."]
     return run.finish(
         {"summary": summary, "dataset": name, "index_split": s.index_split, "n_index": len(index),
          "n_queries": len(chosen), "code_size": size, "k": s.k, "rows": rows,
@@ -287,7 +287,7 @@ def retrieval_bbc(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     verdict = _verdict(ae, lsa[max(lsa)], f"LSA-{max(lsa)}", pk)
     notes = [
         f"Queries: the {len(test)} test articles; database: the {len(train)} training articles; relevant = same topic "
-        f"(5 topics, chance = {np.bincount(y_db).max() / len(y_db):.3f}); {s.metric} similarity. LSA was fitted on "
+        f"(5 topics; a random ranking's precision = {chance_precision(y_db, y_q):.3f}); {s.metric} similarity. LSA was fitted on "
         f"the {len(train)} training articles, the autoencoder on {len(fit_on)} of them ({len(train) - len(fit_on)} held "
         f"out to watch its loss); input {s.representation}; model {describe(cfg.model)}.",
         f"Hinton & Salakhutdinov (2006) claim 10-d autoencoder codes retrieve about as well as (or better than) 50-d LSA. "
