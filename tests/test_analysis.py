@@ -262,6 +262,8 @@ def test_every_registered_model_through_the_contract(name, data, tmp_path, small
     assert CodeIndex(model).fit(x).query(x.x[:2], k=2)[1].shape == (2, 2)
     if hasattr(model, "corrupt"):
         assert A.denoising_grid(model, x, n=2)[0].shape == (3, 2, *SHAPE)
+    if hasattr(model, "fit_prior"):  # vq-vae: sampling needs its prior over code indices first
+        model.fit_prior(x)
     if hasattr(model, "sample"):
         assert A.random_samples(model, 4)[0].shape == (4, *SHAPE)
     assert_png(fig, tmp_path / f"{name}.png")

@@ -27,6 +27,7 @@ from torch import Tensor
 
 from ..config import check, layer_widths, non_negative, positive
 from ..data.batches import inputs_of, map_batches
+from ..errors import AekitError
 from ..registry import register_model
 from .base import Activation, Autoencoder, AutoencoderConfig, Output, flatten
 from .dense import mlp
@@ -196,6 +197,10 @@ class VQVAE(Autoencoder):
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
-        """n new samples: codes from the Markov prior, decoded: (n, *input_shape)."""
+        """n new samples: codes from the Markov prior, decoded: (n, *input_shape). Refused before `fit_prior`:
+        codes drawn uniformly decode to noise, which would pass for what the model generates."""
+        if not self.prior_first.any():
+            raise AekitError("vq-vae: its prior over code indices is not fitted yet; call model.fit_prior(training "
+                             "data) after training, then sample (aekit evaluate and the generative experiments do)")
         indices = self.sample_indices(n, generator=generator)
         return self.decode(self.codebook[indices].reshape(n, -1).to(next(self.parameters()).dtype))
