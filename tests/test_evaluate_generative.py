@@ -126,3 +126,14 @@ def test_the_report_shows_the_figures_as_a_table(runs, feature_clf, tmp_path):
     page = write_report([runs["digits"]], tmp_path / "digits.html").read_text()
     section = page[page.index("<h4>Likelihood and sample quality (metrics.json)</h4>"):]
     assert "No sample quality: the feature classifier takes 1x28x28" in section[: section.index("</section>")]
+
+
+def test_a_low_recall_is_read_beside_the_precision():
+    """1,000 copies of one image scored precision 1.000 and recall 0.000, and were read as realistic samples."""
+    from aekit.analysis.quality import reading
+    from aekit.apps.run import format_metrics
+
+    assert reading(0.9, 0.4) == ""
+    metrics = {"split": "test", "n": 1000, "squared_error_per_sample": 40.0, "sample_quality": {"frechet_distance": 348.4, "precision": 1.0, "recall": 0.0, "n_samples": 1000,
+                                  "sampler": "the prior", "classifier": "mnist", "classifier_sha256": "ab"}}
+    assert "read: recall 0.000: the samples reach almost none of the real images' variety" in format_metrics(metrics)

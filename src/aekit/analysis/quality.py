@@ -58,6 +58,17 @@ def _inside_any_ball(points: torch.Tensor, centres: torch.Tensor, radii: torch.T
     return torch.cat([(torch.cdist(points[i : i + chunk], centres) <= radii).any(dim=1) for i in range(0, len(points), chunk)])
 
 
+LOW_RECALL = 0.05  # below this, the samples reach almost none of the real images: precision alone says little
+
+
+def reading(precision: float, recall: float) -> str:
+    """How to read a precision/recall pair, in one sentence, where precision alone would mislead ("" if not)."""
+    if recall >= LOW_RECALL:
+        return ""
+    return (f"recall {recall:.3f}: the samples reach almost none of the real images' variety (collapsed onto a few "
+            f"kinds, or off the data), so precision {precision:.3f} says only that the few kinds look real")
+
+
 def precision_recall(real: np.ndarray, fake: np.ndarray, *, k: int = 3, chunk: int = 1024) -> tuple[float, float]:
     """Improved precision and recall (Kynkäänniemi et al. 2019) of features fake against real (N, d).
 

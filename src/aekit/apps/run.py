@@ -30,7 +30,7 @@ import torch
 import yaml
 
 from ..analysis.likelihood import importance_sampled_nll, why_no_likelihood
-from ..analysis.quality import sample_quality, why_no_sample_quality
+from ..analysis.quality import reading, sample_quality, why_no_sample_quality
 from ..config import apply_overrides, build, check, load_file, positive, to_dict
 from ..data import Dataset, load_dataset
 from ..data.batches import check_inputs, map_batches, model_device
@@ -627,6 +627,8 @@ def format_metrics(metrics: dict[str, Any]) -> str:
                      "only under one checksum)")
         if q.get("note"):
             lines.append(f"    note: {q['note']}")
+        if reading(q["precision"], q["recall"]):
+            lines.append(f"    read: {reading(q['precision'], q['recall'])}")
     for key, what in (("nll_skipped", "no test NLL"), ("sample_quality_skipped", "no sample quality")):
         if key in metrics:
             lines.append(f"  {what}: {metrics[key]}")

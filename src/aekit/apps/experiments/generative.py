@@ -22,7 +22,7 @@ from typing import Any
 from ...analysis import plots
 from ...analysis.density import generate
 from ...analysis.likelihood import importance_sampled_nll, why_no_likelihood
-from ...analysis.quality import sample_quality
+from ...analysis.quality import reading, sample_quality
 from ...config import check
 from ...data import load_dataset
 from ...errors import DataError
@@ -112,7 +112,11 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     rows = [{"model": tag, **r, "nll": "—" if r["nll"] is None else r["nll"]} for tag, r in results.items()]
     notes = [f"Sample quality from {len(real):,} generated against {len(real):,} {run.part} {run.noun}s, in the features "
              f"of the classifier {clf.path.name} (SHA-256 {clf.sha256}, test accuracy {clf.test_accuracy:.4f}); "
-             f"NLL on {len(nll_data):,} binarised {run.part} {run.noun}s. Data: {note}.", other[:1].upper() + other[1:]]
+             f"NLL on {len(nll_data):,} binarised {run.part} {run.noun}s. Data: {note}.", other[:1].upper() + other[1:],
+             "Precision is the share of generated samples among the real ones' features (do they look real?), recall the "
+             "share of real ones the samples reach (is their variety covered?); read them together: collapsed or "
+             "one-kind samples can score a high precision with a recall near 0."]
+    notes += [f"{tag}: {reading(r['precision'], r['recall'])}." for tag, r in results.items() if reading(r["precision"], r["recall"])]
     best = min(results, key=lambda t: results[t]["frechet_distance"])
     summary = f"{len(results)} generative models on {note}: lowest Fréchet distance {best} ({results[best]['frechet_distance']:.2f})"
     return run.finish({"summary": summary, "data": note, "classifier_sha256": clf.sha256, "models": results},
