@@ -294,7 +294,7 @@ CLI_CASES = [
     pytest.param(["train", "{cfg}", "train.epochz=3"], r"train: unknown key 'epochz'", id="cli-unknown-train-key"),
     pytest.param(["train", "{cfg}", "train.epochs"], r"must look like section.key=value", id="cli-bad-override"),
     pytest.param(["train", "{cfg}", "model.name=resnet"], r"unknown model 'resnet'", id="cli-unknown-model"),
-    pytest.param(["train", "{cfg}", "data.name=cifar100"], r"unknown data set 'cifar100'", id="cli-unknown-data"),
+    pytest.param(["train", "{cfg}", "data.name=imagenet"], r"unknown data set 'imagenet'", id="cli-unknown-data"),
     pytest.param(["train", "{cfg}", "train.lr=-1"], r"train.lr: must be > 0", id="cli-negative-lr"),
     pytest.param(["train", "{cfg}", "model.recon_loss=hinge"], r"recon_loss: 'hinge' is not allowed", id="cli-unknown-loss"),
     pytest.param(["train", "{cfg}", "data.val_fraction=1.5"], r"val_fraction: must be in \[0, 1\)", id="cli-bad-val-fraction"),

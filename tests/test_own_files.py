@@ -424,3 +424,10 @@ def test_cli_trains_on_a_folder_of_idx_files(tmp_path, capsys):
                       f"train: {{epochs: 1, batch_size: 4, progress: false}}\noutput: {{dir: {tmp_path}, name: r}}\n")
     assert main(["train", str(config), "--quiet"]) == 0
     assert "test set, 6 samples" in capsys.readouterr().out  # the t10k files were its test part
+
+
+def test_csv_missing_values_and_bools_as_pandas_writes_them_are_named(tmp_path):
+    (tmp_path / "gap.csv").write_text("a,b\n1,2\n3,\n")
+    assert "line 3 has an empty field, a missing value as pandas writes NaN" in refused(tmp_path / "gap.csv")
+    (tmp_path / "bool.csv").write_text("a,b\n1,True\n3,False\n")
+    assert "line 2 holds 'True', a bool column; write it as 1 and 0" in refused(tmp_path / "bool.csv")

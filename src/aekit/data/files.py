@@ -282,6 +282,12 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> Data
                 try:
                     float(value)
                 except ValueError:
+                    if not value.strip():  # pandas writes NaN as an empty field
+                        return DataError(f"{path}: line {reader.line_num} has an empty field, a missing value as pandas "
+                                         "writes NaN; clean or impute the missing values first")
+                    if value.strip().lower() in ("true", "false"):
+                        return DataError(f"{path}: line {reader.line_num} holds {value.strip()!r}, a bool column; write "
+                                         "it as 1 and 0 (df.astype({'col': int}))")
                     return DataError(f"{path}: every value must be a number (line {reader.line_num}: {value[:20]!r}); a "
                                      f"column of class names is read as labels when named {' or '.join(LABEL_COLUMNS)}; {TEXT_HINT}")
     return DataError(f"{path} is not a readable numeric CSV file")
