@@ -417,12 +417,12 @@ def _terminate(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
-    code = _main(argv)
-    if os.environ.get("WORLD_SIZE", "1") != "1":  # a process of a distributed run: end it past torch's teardown
-        from ..training.distributed import finish
+    if os.environ.get("WORLD_SIZE", "1") == "1":
+        return _main(argv)
+    from ..training.distributed import die_with_parent, finish  # a process of a distributed run
 
-        finish(code)
-    return code
+    die_with_parent()  # no orphan outlives its launcher to race a later resume
+    finish(_main(argv))  # ends it past torch's teardown, which can abort a finished gloo process
 
 
 def _main(argv: list[str] | None) -> int:
@@ -430,10 +430,6 @@ def _main(argv: list[str] | None) -> int:
     debug = "--debug" in argv or os.environ.get("AEKIT_DEBUG", "") not in ("", "0")
     argv = [a for a in argv if a != "--debug"]
     speaks = os.environ.get("RANK", "0") == "0"  # of the processes of a distributed run, rank 0 alone prints
-    if os.environ.get("WORLD_SIZE", "1") != "1":
-        from ..training.distributed import die_with_parent
-
-        die_with_parent()
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         args = parse_args(argv)

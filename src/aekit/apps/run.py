@@ -627,8 +627,8 @@ def format_metrics(metrics: dict[str, Any]) -> str:
                      "only under one checksum)")
         if q.get("note"):
             lines.append(f"    note: {q['note']}")
-        if reading(q["precision"], q["recall"]):
-            lines.append(f"    read: {reading(q['precision'], q['recall'])}")
+        if read := reading(q["precision"], q["recall"]):
+            lines.append(f"    read: {read}")
     for key, what in (("nll_skipped", "no test NLL"), ("sample_quality_skipped", "no sample quality")):
         if key in metrics:
             lines.append(f"  {what}: {metrics[key]}")

@@ -671,7 +671,6 @@ class Trainer:
         show = cfg.progress and self.is_main
         writes = self.run_dir is not None and self.is_main  # only rank 0 writes the run folder
         try:
-            model.to(self.device)
             if resume:
                 self.load_checkpoint()
             else:

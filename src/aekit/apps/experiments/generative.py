@@ -116,7 +116,8 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
              "Precision is the share of generated samples among the real ones' features (do they look real?), recall the "
              "share of real ones the samples reach (is their variety covered?); read them together: collapsed or "
              "one-kind samples can score a high precision with a recall near 0."]
-    notes += [f"{tag}: {reading(r['precision'], r['recall'])}." for tag, r in results.items() if reading(r["precision"], r["recall"])]
+    read = {tag: reading(r["precision"], r["recall"]) for tag, r in results.items()}
+    notes += [f"{tag}: {text}." for tag, text in read.items() if text]
     best = min(results, key=lambda t: results[t]["frechet_distance"])
     summary = f"{len(results)} generative models on {note}: lowest Fréchet distance {best} ({results[best]['frechet_distance']:.2f})"
     return run.finish({"summary": summary, "data": note, "classifier_sha256": clf.sha256, "models": results},
