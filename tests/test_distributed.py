@@ -26,7 +26,7 @@ from aekit.training.distributed import shard
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed is not built")
 
 MODEL = dict(input_shape=(1, 8, 8), hidden=(32,), code_size=6)
-TRAIN = dict(batch_size=32, lr=3e-3, progress=False, seed=2)
+TRAIN = dict(batch_size=32, lr=3e-3, progress=False, seed=2, device="cpu")  # gloo, on a GPU machine too
 N = 256  # divisible by 2 processes: no padding, so the batches are exactly those of one process
 
 WORKER = textwrap.dedent(
@@ -133,7 +133,7 @@ def test_cli_distributed_flag_trains_and_writes_one_run_folder(tmp_path, one_tor
     config = {
         "model": {"name": "dense", "hidden": [16], "code_size": 4},
         "data": {"name": "digits", "val_fraction": 0.1, "limit": 300},
-        "train": {"epochs": 2, "batch_size": 32, "progress": False},
+        "train": {"epochs": 2, "batch_size": 32, "progress": False, "device": "cpu"},
         "output": {"dir": str(tmp_path), "name": "ddp"},
     }
     path = tmp_path / "ddp.yaml"
@@ -167,7 +167,7 @@ AAE_WORKER = textwrap.dedent(
     out = sys.argv[1]
     x = load_dataset("digits", "train").x[:128]
     model = aekit.create_model("aae", input_shape=(1, 8, 8), hidden=(16,), code_size=2, discriminator_hidden=(8,))
-    options = dict(batch_size=32, progress=False, amp="bf16")
+    options = dict(batch_size=32, progress=False, amp="bf16", device="cpu")
     aekit.fit(model, x, epochs=1, run_dir=out + "/run", **options)
     aekit.fit(model, x, epochs=2, run_dir=out + "/run", resume=True, **options)
     torch.save(model.state_dict(), f"{out}/rank{torch.distributed.get_rank()}.pt")
@@ -195,7 +195,7 @@ def start_long_run(tmp_path, prefix: list[str], flags: list[str]) -> tuple[subpr
     """`PREFIX -m aekit train ... FLAGS` of many epochs, once its first checkpoint is written: (the
     launcher, its children's pids)."""
     config = {"model": {"name": "dense", "hidden": [16], "code_size": 4}, "data": {"name": "digits"},
-              "train": {"epochs": 1000, "batch_size": 32, "progress": False}, "output": {"dir": str(tmp_path), "name": "r"}}
+              "train": {"epochs": 1000, "batch_size": 32, "progress": False, "device": "cpu"}, "output": {"dir": str(tmp_path), "name": "r"}}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([*prefix, "-m", "aekit", "train", str(tmp_path / "c.yaml"), "--quiet", *flags], env=env,
@@ -240,7 +240,7 @@ def test_sigterm_stops_a_distributed_run_with_one_line(tmp_path, one_torchrun_at
 
 def test_an_error_in_the_processes_prints_once_with_its_exit_status(tmp_path, one_torchrun_at_a_time):
     """A setting the launcher cannot check cheaply (the data) fails in every process: rank 0 alone says so."""
-    proc = subprocess.run([sys.executable, "-m", "aekit", "train", "data.name=digits", "data.limit=12", "--quiet",
+    proc = subprocess.run([sys.executable, "-m", "aekit", "train", "data.name=digits", "data.limit=12", "train.device=cpu", "--quiet",
                            f"output.dir={tmp_path}", "--distributed", "--nproc", "2"], capture_output=True, text=True,
                           env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
     assert proc.returncode == 2
@@ -254,3 +254,25 @@ def test_finish_flushes_and_exits_with_the_status(tmp_path):
             "atexit.register(print, 'atexit ran'); print('all written', end=''); sys.stderr.write('err'); finish(3)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert (proc.returncode, proc.stdout, proc.stderr) == (3, "all written", "err")
+
+
+def test_more_processes_than_gpus_is_refused_before_they_start(monkeypatch, capsys, tmp_path):
+    """One GPU a process: `--distributed --nproc 2` on a one-GPU machine says so before starting anything
+    (torch's 'invalid device ordinal' traceback came from the second process); the CPU is allowed."""
+    from aekit.apps.cli import main
+    from aekit.training import distributed
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(distributed, "launch", lambda argv, n: pytest.fail("started the processes"))
+    assert main(["train", "data.name=digits", f"output.dir={tmp_path}", "--distributed", "--nproc", "2"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "aekit: error: train.device: 2 processes on this machine, which has 1 CUDA GPU: start at most 1 (--nproc 1, "
+        "or torchrun --nproc-per-node=1) or train on the CPU (train.device=cpu)")
+    distributed.check_gpus(2, torch.device("cpu"))
+    distributed.check_gpus(1, torch.device("cuda"))
+    monkeypatch.setattr(distributed, "active", lambda: True)  # a process torchrun started: each refuses alike
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    with pytest.raises(aekit.ConfigError, match="2 processes on this machine, which has 1 CUDA GPU"):
+        distributed.device(torch.device("cuda"))

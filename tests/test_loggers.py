@@ -136,7 +136,7 @@ def test_torchrun_rank_zero_alone_logs(tmp_path, one_torchrun_at_a_time):  # noq
     config = {
         "model": {"name": "dense", "hidden": [16], "code_size": 4},
         "data": {"name": "digits", "val_fraction": 0.1, "limit": 300},
-        "train": {"epochs": 2, "batch_size": 32, "progress": False, "log": ["csv", "tensorboard"]},
+        "train": {"epochs": 2, "batch_size": 32, "progress": False, "log": ["csv", "tensorboard"], "device": "cpu"},
         "output": {"dir": str(tmp_path), "name": "ddp"},
     }
     path = tmp_path / "ddp.yaml"

@@ -102,7 +102,7 @@ def test_fit_trains_on_mixed_batches(stub, partly_labelled):
         (i,) = torch.nonzero((labelled_rows == row).all(1)).flatten().tolist()
         return i
 
-    drawn = Counter(which(row) for xb, yb in model.seen[:12] for row in xb[yb != -1].flatten(1))
+    drawn = Counter(which(row) for xb, yb in model.seen[:12] for row in xb[yb != -1].flatten(1).cpu())
     assert sum(drawn.values()) == 96 and set(drawn) == set(range(20))
     assert min(drawn.values()) >= 4 and max(drawn.values()) <= 5
     assert set(history) >= {"train_loss", "train_error", "train_supervised", "train_denoising"}
@@ -196,7 +196,7 @@ model = aekit.create_model("m2", input_shape=(1, 8, 8), n_classes=10, hidden=(16
 labelled = []  # labelled rows in each of this process's batches
 loss = model.loss
 model.loss = lambda x, output, *, y=None: labelled.append(int((y != -1).sum())) or loss(x, output, y=y)
-options = dict(batch_size=32, labelled_per_batch=8, lr=3e-3, progress=False, seed=2)
+options = dict(batch_size=32, labelled_per_batch=8, lr=3e-3, progress=False, seed=2, device="cpu")
 aekit.fit(model, (x, y), epochs=1, run_dir=out + "/run", **options)
 aekit.fit(model, (x, y), epochs=2, run_dir=out + "/run", resume=True, **options)
 rank = torch.distributed.get_rank()

@@ -54,7 +54,7 @@ from ..training.feature_classifier import (
     is_cached,
     other_data,
 )
-from ..training.loop import TrainConfig, evaluate, fit
+from ..training.loop import TrainConfig, evaluate, fit, training_device
 
 CONFIG_FILE = ckpt.CONFIG_FILE
 AUTO, AUTO_MODEL = "auto", "dense"  # model.name `auto`: a dense model chosen from the data (auto_model)
@@ -258,7 +258,7 @@ def train_model(
         budget = f" for {cfg.train.time_budget:g} s" if cfg.train.time_budget is not None else ""
         print(f"  training {tag} ({sum(p.numel() for p in model.parameters()):,} parameters) on {len(splits[0]):,} "
               f"samples{budget}", flush=True)
-    history = fit(model, splits[0], splits[1], config=cfg.train)
+    history = fit(model.to(training_device(cfg.train)), splits[0], splits[1], config=cfg.train)  # and stays there
     if folder is not None and tag is not None:
         ckpt.atomic_write_text(folder / f"history-{tag}.json", json.dumps(history, indent=1))
         ckpt.save_model(model, folder / f"model-{tag}.safetensors")
@@ -367,6 +367,7 @@ def _fit_and_evaluate(cfg: RunConfig, model, splits, run_dir: Path, *, progress:
     if show and announce:
         print(start_line(cfg, model, splits, run_dir, resume=resume), flush=True)
     try:
+        model.to(training_device(cfg.train))  # where fit leaves it: the run is evaluated there
         fit(model, splits[0], splits[1], config=cfg.train, run_dir=run_dir, resume=resume, **options)
         if distributed.is_main():
             if show:

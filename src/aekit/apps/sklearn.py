@@ -47,7 +47,7 @@ from ..errors import AekitError, ConfigError, DataError, NonFiniteLossError
 from ..models.base import flatten
 from ..models.classifier import EncoderClassifier
 from ..registry import create_model, list_models, model_entry
-from ..training.loop import TrainConfig, fit
+from ..training.loop import TrainConfig, fit, resolve_device
 from .run import AUTO, auto_model
 
 _FLOATS = [np.float32, np.float64]  # ints and bools are converted to float32
@@ -144,7 +144,8 @@ def _train_autoencoder(est, x: Tensor, seed: int, validation_fraction: float | N
         torch.manual_seed(seed)
         model = create_model(name, input_shape=shape, **params)
         with _name_the_estimator_parameter("autoencoder training", "lr"):
-            history = fit(model, x.reshape(-1, *shape), val, **_fit_options(est, seed, restore_best=val is not None))
+            history = fit(model.to(resolve_device(est.device)), x.reshape(-1, *shape), val,  # stays there: transforms
+                          **_fit_options(est, seed, restore_best=val is not None))
     est.model_, est.input_shape_, est.recon_loss_ = model, shape, model.config.recon_loss
     return history
 
@@ -389,7 +390,7 @@ class SemiSupervisedClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator)
         x = torch.tensor(np.asarray(X), dtype=torch.float32)
         with torch.random.fork_rng(), _name_the_estimator_parameter("training", "lr"):  # the caller's RNG untouched
             torch.manual_seed(seed)
-            self.model_ = self._build(x)
+            self.model_ = self._build(x).to(resolve_device(self.device))  # fit leaves it there: predictions
             self.history_ = fit(self.model_, (x.reshape(-1, *self.input_shape_), torch.from_numpy(y_index)), config=cfg)
         self.transduction_ = np.where(unlabelled, self.predict(X), y) if unlabelled.any() else y.copy()
         return self

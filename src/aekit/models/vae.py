@@ -69,11 +69,12 @@ class GaussianPrior:
         return self.decode(self.prior_codes(n, generator=generator))
 
     def prior_codes(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
-        """n draws z ~ N(0, prior_std^2 I): (n, code_size), on the model's device and in its dtype."""
+        """n draws z ~ N(0, prior_std^2 I): (n, code_size), on the model's device and in its dtype. With a
+        `generator`, drawn where it draws (a CPU one gives the same samples on the CPU and a GPU)."""
         positive("n", n)
         param = next(self.parameters())
-        z = torch.randn(n, self.code_size, generator=generator, device=param.device)
-        return (self.prior_std * z).to(param.dtype)
+        z = torch.randn(n, self.code_size, generator=generator, device=generator.device if generator else param.device)
+        return (self.prior_std * z).to(param.device, param.dtype)
 
 
 @register_model("vae")

@@ -19,7 +19,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
-from ..errors import AekitError
+from ..errors import AekitError, ConfigError
 
 
 def launched() -> bool:
@@ -58,7 +58,8 @@ def init() -> bool:
         return False
     die_with_parent()
     if torch.cuda.is_available():
-        torch.cuda.set_device(local_rank())  # one GPU per process
+        if local_rank() < torch.cuda.device_count():
+            torch.cuda.set_device(local_rank())  # one GPU per process (`device` refuses CUDA to more processes)
         dist.init_process_group("cpu:gloo,cuda:nccl")
     else:
         dist.init_process_group("gloo")
@@ -91,8 +92,20 @@ def finish(status: int = 0) -> NoReturn:
 def device(base: torch.device) -> torch.device:
     """This process's device: its own GPU (cuda:LOCAL_RANK) when training on CUDA."""
     if active() and base.type == "cuda" and base.index is None:
+        check_gpus(int(os.environ.get("LOCAL_WORLD_SIZE", local_rank() + 1)), base)  # every process refuses alike
         return torch.device("cuda", local_rank())
     return base
+
+
+def check_gpus(processes: int, base: torch.device) -> None:
+    """Refuse training on CUDA in more processes on this machine than it has GPUs (one GPU a process)."""
+    gpus = torch.cuda.device_count()
+    if base.type == "cuda" and base.index is None and processes > gpus:
+        raise ConfigError(
+            f"train.device: {processes} processes on this machine, which has {gpus} CUDA GPU"
+            f"{'s' if gpus != 1 else ''}: start at most {gpus} (--nproc {gpus}, or torchrun --nproc-per-node={gpus}) "
+            "or train on the CPU (train.device=cpu)"
+        )
 
 
 def shard(order: Tensor, rank: int, world: int) -> Tensor:

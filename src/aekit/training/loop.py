@@ -131,6 +131,15 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def training_device(cfg: TrainConfig) -> torch.device:
+    """The device `cfg` trains on in this process: under torchrun its own GPU; CUDA named as its tensors
+    name it (cuda:0, not cuda)."""
+    device = distributed.device(resolve_device(cfg.device))
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())
+    return device
+
+
 def make_optimizer(params, cfg: TrainConfig, *, device: torch.device | None = None) -> torch.optim.Optimizer:
     """The optimiser `cfg` names, with fused kernels where torch has them for `device`.
 
@@ -314,11 +323,8 @@ class Trainer:
                 f"train.batch_size: {cfg.batch_size} does not split over {self.world} processes; batch_size is "
                 f"the global batch, so give a multiple of {self.world}"
             )
-        device = distributed.device(resolve_device(cfg.device))
-        if device.type == "cuda" and device.index is None:  # the current GPU, named as its tensors name it (cuda:0)
-            device = torch.device("cuda", torch.cuda.current_device())
-        self.device = device
-        model.to(device)  # first: Adagrad builds its state beside the weights as it is made
+        self.device = training_device(cfg)
+        model.to(self.device)  # first: Adagrad builds its state beside the weights as it is made
         self.optimizers = make_optimizers(model, cfg, device=self.device)  # loss key -> optimiser; most have one
         self.optimizer = self.optimizers["loss"]
         scales = cfg.amp == "fp16" and self.device.type in ("cuda", "cpu")
@@ -781,9 +787,11 @@ def fit(
     if cfg.early_stopping is not None and not any(isinstance(c, EarlyStopping) for c in callbacks):
         callbacks.append(EarlyStopping(cfg.early_stopping))
     callbacks += make_loggers(cfg.log, run_path, every=cfg.log_every)
-    trainer = Trainer(model, cfg, callbacks=callbacks, run_dir=run_path)
-    data, val_data = trainer.check(train, val)  # a refused setting or data set leaves no folder behind
+    home = next(iter(model.parameters()), torch.empty(0)).device
     with contextlib.ExitStack() as held:
+        held.callback(model.to, home)  # trained on cfg.device, handed back where it was (also on an error)
+        trainer = Trainer(model, cfg, callbacks=callbacks, run_dir=run_path)
+        data, val_data = trainer.check(train, val)  # a refused setting or data set leaves no folder behind
         if run_path is not None:
             run_path.mkdir(parents=True, exist_ok=True)
             if distributed.is_main():

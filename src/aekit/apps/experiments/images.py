@@ -34,7 +34,7 @@ from ...analysis.features import first_layer_weights, unit_activations
 from ...analysis.generate import interpolate, latent_grid, random_samples
 from ...config import check
 from ...data import Dataset
-from ...data.batches import encode_all, reconstruct_all
+from ...data.batches import encode_all, map_batches, reconstruct_all
 from ...errors import DataNotFoundError
 from ...models.pca import PCABaseline
 from ...training.loop import evaluate
@@ -536,8 +536,7 @@ def generate_mnist_grid(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         codes = encode_all(model, train.subset(range(min(5000, len(train)))))
         rng = np.random.default_rng(cfg.train.seed)
         z = rng.multivariate_normal(codes.mean(0), np.cov(codes, rowvar=False), size=s.samples).astype(np.float32)
-        with torch.no_grad():
-            images = model.decode(torch.from_numpy(z)).numpy()
+        images = map_batches(model, torch.from_numpy(z), model.decode).numpy()
         fig = plots.image_grid(plots.grid_rows(images, 8, fill=1.0), title=f"{model.name}: {s.samples} samples from a Gaussian fitted to the codes")
         how = "z drawn from a Gaussian fitted to the training codes, decoded"
     run.picture(fig, "samples.png", f"{s.samples} random samples: {how}")
