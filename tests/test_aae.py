@@ -29,7 +29,7 @@ def test_each_optimiser_steps_its_own_parameters_only(real_batch):
     model = small()
     trainer = Trainer(model, TrainConfig(lr=1e-2), callbacks=[], run_dir=None)
     assert list(trainer.optimizers) == ["loss", "discriminator_loss"]
-    x = real_batch[:32]
+    x = real_batch[:32].to(trainer.device)  # the trainer moved the model there (CUDA when present)
     discriminator = {f"discriminator.{k}" for k, _ in model.discriminator.named_parameters()}
     everything = {k for k, _ in model.named_parameters()}
 
