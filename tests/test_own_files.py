@@ -8,6 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
+import aekit
 from aekit.apps.cli import main
 from aekit.data import files, load_dataset, scale_to_unit
 from aekit.data.core import unit_scaled
@@ -182,7 +183,9 @@ def test_memory_mapped_arrays_are_scaled_as_a_loaded_array_is(tmp_path, monkeypa
     loaded = load_path(path, scale=scale)
     monkeypatch.setattr(files, "MMAP_BYTES", 0)  # every .npy counts as large
     mapped = load_path(path, scale=scale)
-    assert type(mapped.x).__name__ == "MemmapArray" and mapped.meta == loaded.meta
+    assert type(mapped.x).__name__ == "MemmapArray" and mapped.meta["scaling"] == loaded.meta["scaling"]
+    for on_disk, in_memory in zip(mapped.meta["unit_map"], loaded.meta["unit_map"]):  # the map a run saves
+        np.testing.assert_array_equal(on_disk, in_memory)
     assert mapped.meta["scaling"] == ("per column" if scale in ("auto", "column") else "one range")
     torch.testing.assert_close(mapped.x[:], loaded.x, rtol=0, atol=0)
     torch.testing.assert_close(mapped.x.subset([3, 1]).reshape(2, 2, 4)[:], loaded.x[[3, 1]].reshape(2, 2, 4))
@@ -249,7 +252,7 @@ def test_auto_scales_columns_that_differ_in_level_or_sit_beside_a_constant():
     normal = rng.normal(size=(50, 4))
     for table in (np.c_[np.full(50, 2024.0), normal],  # a constant column sets the range, not the spread
                   np.c_[1000 + rng.normal(size=(50, 3)), normal]):  # equal spreads at different levels
-        x, how = unit_scaled(table.astype(np.float32), name="t")
+        x, how, _ = unit_scaled(table.astype(np.float32), name="t")
         assert how == "per column" and x[:, 1:].std(0).min() > 0.1
     counts = np.c_[rng.integers(18, 80, 50), rng.integers(0, 5, 50), rng.integers(20_000, 90_000, 50)]  # int64:
     # age, children, income
@@ -259,7 +262,7 @@ def test_auto_scales_columns_that_differ_in_level_or_sit_beside_a_constant():
 def test_a_column_constant_in_training_keeps_the_test_parts_differences():
     train = np.c_[np.full(20, 7.0), np.linspace(0, 1000, 20)].astype(np.float32)
     test = np.c_[[6.0, 7.0, 8.5], [0.0, 500.0, 1000.0]].astype(np.float32)
-    x, how = unit_scaled(test, name="t", like=train, scale="column")
+    x, how, _ = unit_scaled(test, name="t", like=train, scale="column")
     assert how == "per column" and x[:, 0].tolist() == [-1.0, 0.0, 1.5]
 
 
@@ -431,3 +434,74 @@ def test_csv_missing_values_and_bools_as_pandas_writes_them_are_named(tmp_path):
     assert "line 3 has an empty field, a missing value as pandas writes NaN" in refused(tmp_path / "gap.csv")
     (tmp_path / "bool.csv").write_text("a,b\n1,True\n3,False\n")
     assert "line 2 holds 'True', a bool column; write it as 1 and 0" in refused(tmp_path / "bool.csv")
+
+
+# --- 6. a run trained on a data file takes new samples as the file stores them ------------------------------
+
+
+@pytest.fixture
+def table_run(tmp_path):
+    """A run trained on a table whose columns differ ~1000x in scale, and new rows stored alike."""
+    rng = np.random.default_rng(4)
+    train, new = tabular(300, rng), tabular(9, rng)
+    np.savetxt(tmp_path / "train.csv", train, delimiter=",", header=",".join(f"c{i}" for i in range(8)), comments="")
+    np.savetxt(tmp_path / "new.csv", new, delimiter=",", header=",".join(f"c{i}" for i in range(8)), comments="")
+    data = load_dataset(str(tmp_path / "train.csv"))
+    model = aekit.create_model("dense", input_shape=(8,), hidden=[16], code_size=3)
+    aekit.fit(model, data, epochs=2, batch_size=32, run_dir=tmp_path / "run", progress=False)
+    return tmp_path, train.astype(np.float32), new.astype(np.float32), model
+
+
+def test_new_rows_are_scaled_by_the_runs_ranges_not_their_own(table_run):
+    tmp_path, train, new, _ = table_run
+    lo, span = train.min(0), np.ptp(train, 0)
+    span[7] = 1.0  # the constant column is only shifted
+    like = load_dataset(str(tmp_path / "new.csv"), like=tmp_path / "run")
+    np.testing.assert_allclose(like.x.numpy(), (new - lo) / span, rtol=1e-5, atol=1e-6)
+    own = load_dataset(str(tmp_path / "new.csv"))  # 9 rows by their own ranges: other inputs for the same values
+    assert not np.allclose(own.x.numpy(), like.x.numpy(), atol=1e-3)
+    with pytest.raises(aekit.ConfigError, match="like: applies to a file of your own; digits comes in"):
+        load_dataset("digits", like=tmp_path / "run")
+    with pytest.raises(DataError, match=f"like: {tmp_path} holds no scaling.json: give the folder of a run"):
+        load_dataset(str(tmp_path / "new.csv"), like=tmp_path)
+    with pytest.raises(aekit.ConfigError, match="like and scale='column': give one"):
+        load_dataset(str(tmp_path / "new.csv"), like=tmp_path / "run", scale="column")
+    np.savetxt(tmp_path / "narrow.csv", new[:, :5], delimiter=",", header="a,b,c,d,e", comments="")
+    with pytest.raises(DataError, match=r"samples of shape \[5\], but the run was trained on samples of shape \[8\]"):
+        load_dataset(str(tmp_path / "narrow.csv"), like=tmp_path / "run")
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
+def test_raw_export_takes_and_gives_rows_as_stored(table_run, capsys):
+    tmp_path, train, new, model = table_run
+    like = load_dataset(str(tmp_path / "new.csv"), like=tmp_path / "run").x
+    lo, span = (torch.from_numpy(v) for v in (train.min(0), np.ptp(train, 0)))
+    span[7] = 1.0
+    with torch.no_grad():
+        for part, given, expected in (("encoder", new, model.encode(like)),
+                                      ("full", new, model(like).x_hat * span + lo),
+                                      ("decoder", model.encode(like).numpy(), model(like).x_hat * span + lo)):
+            assert main(["export", str(tmp_path / "run"), "--format", "torchscript", "--part", part, "--raw"]) == 0
+            assert capsys.readouterr().out.strip().endswith(f"{part}-raw.pt (samples in and out as the run's data "
+                                                            "file stores them)")
+            exported = torch.jit.load(str(tmp_path / "run" / f"{part}-raw.pt"))
+            torch.testing.assert_close(exported(torch.from_numpy(given)), expected, rtol=1e-4, atol=1e-3)
+    assert main(["export", str(tmp_path / "run"), "--format", "torchscript"]) == 0  # in [0, 1], as trained: says so
+    assert "--raw takes them as the data file stores them" in capsys.readouterr().out
+
+
+def test_raw_export_of_a_run_without_a_data_file_is_refused(tmp_path, capsys):
+    aekit.fit(aekit.create_model("dense", input_shape=(1, 8, 8), hidden=[8], code_size=2),
+              load_dataset("digits").x[:64], epochs=1, run_dir=tmp_path / "run", progress=False)
+    assert main(["export", str(tmp_path / "run"), "--raw", "--format", "torchscript"]) == 2
+    assert "export: --raw needs" in capsys.readouterr().err and not list((tmp_path / "run").glob("*.pt"))
+
+
+def test_evaluate_on_new_rows_scales_them_as_the_run_and_writes_nothing(table_run, capsys):
+    tmp_path = table_run[0]
+    run = tmp_path / "run"
+    before = sorted(p.name for p in run.iterdir())
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "new.csv"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("new set, 9 samples") and "squared error per sample (autoencoder)" in out
+    assert sorted(p.name for p in run.iterdir()) == before

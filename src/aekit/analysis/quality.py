@@ -27,7 +27,7 @@ def why_no_sample_quality(x: torch.Tensor | np.ndarray) -> str | None:
     shape = tuple(x.shape[1:])
     if shape != INPUT_SHAPE:
         return (f"the feature classifier takes {'x'.join(map(str, INPUT_SHAPE))} grey images in [0, 1] "
-                f"(MNIST-like); these samples are {'x'.join(map(str, shape)) or 'scalars'}")
+                f"(MNIST-like); these samples are {'x'.join(map(str, shape)) if len(shape) > 1 else 'rows of ' + str(shape[0]) if shape else 'scalars'}")
     if len(x) and (float(x.min()) < 0 or float(x.max()) > 1):
         return f"the feature classifier takes images in [0, 1]; these range over [{float(x.min()):.3g}, {float(x.max()):.3g}]"
     return None

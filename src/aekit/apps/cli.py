@@ -99,7 +99,7 @@ def _cmd_evaluate(args) -> None:
 
     metrics = run.evaluate_run(
         args.run_dir, nll_samples=args.nll_samples, quality_samples=args.quality_samples,
-        classifier=args.classifier, classifier_cache=args.classifier_cache, progress=not args.quiet,
+        classifier=args.classifier, classifier_cache=args.classifier_cache, progress=not args.quiet, data=args.data,
     )
     print(run.format_metrics(metrics))
 
@@ -194,15 +194,21 @@ def _cmd_datasets(args) -> None:
 
 
 def _cmd_export(args) -> None:
+    from ..data.core import SCALING_FILE
     from .export import SUFFIXES, export_model
 
     suffix = SUFFIXES[args.format]
     source = Path(args.run_dir)
     folder = source.parent if source.is_file() else source  # a model file: write beside it, named after it
     stem = f"{source.stem}-" if source.is_file() and source.stem.startswith("model-") else ""
-    out = Path(args.output) if args.output else folder / f"{stem}{args.part}{suffix}"
-    path = export_model(args.run_dir, out, format=args.format, part=args.part)
-    print(f"wrote {path}")
+    out = Path(args.output) if args.output else folder / f"{stem}{args.part}{'-raw' * args.raw}{suffix}"
+    path = export_model(args.run_dir, out, format=args.format, part=args.part, raw=args.raw)
+    if args.raw:
+        print(f"wrote {path} (samples in and out as the run's data file stores them)")
+    elif (folder / SCALING_FILE).is_file() and folder.is_dir():
+        print(f"wrote {path} (samples in [0, 1], scaled as in training; --raw takes them as the data file stores them)")
+    else:
+        print(f"wrote {path}")
 
 
 def _cmd_experiment(args) -> None:
@@ -294,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     # the defaults are run.NLL_SAMPLES, QUALITY_SAMPLES and FEATURE_CLASSIFIER (not imported: torch)
     p = sub.add_parser("evaluate", help="test metrics of a run next to PCA's, its test NLL and sample quality")
     p.add_argument("run_dir")
+    p.add_argument("--data", default=None, metavar="FILE",
+                   help="evaluate on this file (scaled as the run's data were) or named data set's test part, in "
+                        "place of the run's test part; writes nothing into the run folder")
     p.add_argument("--nll-samples", type=int, default=5000, metavar="K",
                    help="importance samples per test input for the test NLL of models with a probabilistic "
                         "decoder (default 5000, as Burda et al.; minutes on a CPU; 0 skips it)")
@@ -325,6 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--part", choices=["encoder", "decoder", "full"], default="encoder",
                    help="what to export: x -> code, code -> x or x -> x (default: encoder)")
     p.add_argument("--output", default=None, help="file to write (default: <part>.onnx or .pt in the run folder or beside the file)")
+    p.add_argument("--raw", action="store_true",
+                   help="samples in and out as the run's data file stores them (its scaling.json folded in)")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("experiment", help="the classic experiments: list, show NAME, run NAME, resume RUN_DIR")

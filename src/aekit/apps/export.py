@@ -4,7 +4,9 @@
     export_model(model, "decoder.pt", format="torchscript", part="decoder")
 
 Inputs/outputs are named `x` -> `z` (encoder), `z` -> `x_hat` (decoder) and `x` -> `x_hat`
-(full), with axis 0 named `batch`. ONNX uses torch's `torch.export`-based exporter (it needs
+(full), with axis 0 named `batch`. `x` and `x_hat` are the model's inputs, in [0, 1]; with `raw=True`
+a run trained on a data file takes and gives them as the file stores them (its scaling.json, the
+per-column ranges of a table, is folded in). ONNX uses torch's `torch.export`-based exporter (it needs
 `onnx` and `onnxscript`: the `[onnx]` extra) and writes one self-contained file. TorchScript uses
 `torch.jit.trace`, which torch now marks deprecated (its warnings are silenced here); prefer ONNX.
 """
@@ -23,6 +25,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from ..data.core import SCALING_FILE, read_unit_map
 from ..errors import AekitError, ConfigError
 from ..training.checkpoint import load_model
 
@@ -33,19 +36,25 @@ _NAMES = {"encoder": ("x", "z"), "decoder": ("z", "x_hat"), "full": ("x", "x_hat
 
 
 class _Part(nn.Module):
-    """One part of an autoencoder as a plain tensor -> tensor module, so exporters can trace it."""
+    """One part of an autoencoder as a plain tensor -> tensor module, so exporters can trace it; with a
+    unit map (offset, divisor), samples go in and come out as stored: x = (stored - offset) / divisor."""
 
-    def __init__(self, model: nn.Module, part: str) -> None:
+    def __init__(self, model: nn.Module, part: str, unit_map: tuple[Tensor, Tensor] | None = None) -> None:
         super().__init__()
         self.model = model
         self.part = part
+        offset, divisor = unit_map if unit_map is not None else (torch.tensor(0.0), torch.tensor(1.0))
+        self.register_buffer("offset", offset)
+        self.register_buffer("divisor", divisor)
+        self.register_buffer("span", torch.where(divisor.isinf(), 0.0, divisor))  # a constant range: all offset
 
     def forward(self, t: Tensor) -> Tensor:
+        if self.part == "decoder":
+            return self.model.decode(t) * self.span + self.offset
+        t = (t - self.offset) / self.divisor
         if self.part == "encoder":
             return self.model.encode(t)
-        if self.part == "decoder":
-            return self.model.decode(t)
-        return self.model(t).x_hat
+        return self.model(t).x_hat * self.span + self.offset
 
 
 def export_model(
@@ -54,9 +63,11 @@ def export_model(
     *,
     format: Literal["onnx", "torchscript"] = "onnx",
     part: Literal["encoder", "decoder", "full"] = "encoder",
+    raw: bool = False,
 ) -> Path:
     """Write `part` of a model (an Autoencoder, a fitted aekit.apps.sklearn estimator, or a run folder
-    / model / checkpoint file) to `path` as ONNX or TorchScript; returns the path."""
+    / model / checkpoint file) to `path` as ONNX or TorchScript; returns the path. `raw`: samples in and
+    out as the run's data file stores them (needs a run folder, or a file in one, holding scaling.json)."""
     for key, value, allowed in (("format", format, FORMATS), ("part", part, PARTS)):
         if value not in allowed:
             raise ConfigError(f"export: {key} {value!r} is not allowed; choose one of: {', '.join(allowed)}")
@@ -65,6 +76,7 @@ def export_model(
     wrong = {s for f, s in SUFFIXES.items() if f != format}
     if Path(path).suffix in wrong:  # a TorchScript file named .onnx (or the reverse) misleads whoever opens it
         raise ConfigError(f"export: {path} names a file of another format; a {format} file ends in {SUFFIXES[format]}")
+    unit_map = _unit_map(model_or_run_dir) if raw else None
     model = copy.deepcopy(_resolve(model_or_run_dir)).cpu().eval()  # leave the caller's model where and as it was
     if format == "onnx":
         missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]
@@ -73,10 +85,10 @@ def export_model(
                 f"export: format 'onnx' needs {' and '.join(missing)}; pip install 'aekit[onnx]', "
                 "or use format 'torchscript'"
             )
-    wrapper = _Part(model, part).eval()
+    wrapper = _Part(model, part, unit_map).eval()
     with torch.no_grad():
         x = torch.rand(2, *model.config.input_shape)  # batch 2: a batch of 1 could be specialised
-        example = model.encode(x) if part == "decoder" else x
+        example = model.encode(x) if part == "decoder" else x * wrapper.span + wrapper.offset
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -118,6 +130,20 @@ def _resolve(obj) -> nn.Module:
         f"export: cannot export a {type(model).__name__}{hint}; give an aekit Autoencoder, a fitted "
         "aekit.apps.sklearn estimator, or the path of a run folder, model or checkpoint file of an autoencoder"
     )
+
+
+def _unit_map(obj) -> tuple[Tensor, Tensor]:
+    """The (offset, divisor) of the run folder `obj` names (or holds the file `obj`), for `raw`."""
+    if not isinstance(obj, (str, Path)):
+        raise ConfigError("export: raw needs a run folder (or a model file in one): its scaling.json says how the "
+                          "data file's values were scaled")
+    folder = Path(obj) if Path(obj).is_dir() else Path(obj).parent
+    unit_map = read_unit_map(folder)
+    if unit_map is None:
+        raise ConfigError(f"export: --raw needs {folder / SCALING_FILE}, which a run trained on a data file "
+                          "(csv, npy, npz, IDX) writes; this one has none, so its inputs are the data set's own, in "
+                          "[0, 1] (a named data set's pixels / 255): export without --raw")
+    return torch.from_numpy(unit_map[0]), torch.from_numpy(unit_map[1])
 
 
 def _not_torchvision(record: logging.LogRecord) -> bool:

@@ -34,6 +34,7 @@ from ..analysis.quality import reading, sample_quality, why_no_sample_quality
 from ..config import apply_overrides, build, check, load_file, positive, to_dict
 from ..data import Dataset, load_dataset
 from ..data.batches import check_inputs, map_batches, model_device
+from ..data.core import SCALING_FILE
 from ..data.datasets import list_datasets
 from ..errors import (
     AekitError,
@@ -558,29 +559,44 @@ def evaluate_run(
     run_dir: str | Path, *, model=None, write: bool = True, splits=None,
     nll_samples: int = NLL_SAMPLES, quality_samples: int = QUALITY_SAMPLES,
     classifier: str = FEATURE_CLASSIFIER, classifier_cache: str | Path | None = None, progress: bool = True,
+    data: str | Path | None = None,
 ) -> dict[str, Any]:
     """Test metrics of a run next to PCA's at the same code size, and the test NLL and sample
     quality where they apply (`generative_metrics`; 0 samples skip each); writes metrics.json and a picture.
 
     splits: (train, val, test) already loaded and checked by `train`/`resume`; else loaded and checked here.
+    data: the metrics on other samples in place of the test part, writing nothing: a file (scaled as the
+    run's data file was, by its scaling.json; else by the run's data.scale) or a named data set's test part.
     """
     check_generative_options(nll_samples=nll_samples, quality_samples=quality_samples, classifier=classifier)
     run_dir = Path(run_dir)
     cfg = read_run(run_dir)
-    with ckpt.hold(run_dir) if write else contextlib.nullcontext():  # before any work: a read-only folder says so
-        return _evaluate_run(run_dir, cfg, model, write, splits, nll_samples=nll_samples, quality_samples=quality_samples,
-                             classifier=classifier, classifier_cache=classifier_cache, progress=progress)
+    other = None if data is None else load_other(cfg, run_dir, str(data))  # refused before any other work
+    with ckpt.hold(run_dir) if write and other is None else contextlib.nullcontext():  # a read-only folder says so
+        return _evaluate_run(run_dir, cfg, model, write and other is None, splits, other, nll_samples=nll_samples,
+                             quality_samples=quality_samples, classifier=classifier, classifier_cache=classifier_cache,
+                             progress=progress)
 
 
-def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, **options) -> dict[str, Any]:
+def load_other(cfg: RunConfig, run_dir: Path, name: str) -> Dataset:
+    """Samples to evaluate a run on: a file scaled as the run's data file was (its scaling.json; else by
+    the run's data.scale), or a named data set's test part."""
+    if name in list_datasets():
+        return load_dataset(name, "test")
+    has_map = (run_dir / SCALING_FILE).is_file()
+    return load_dataset(name, like=run_dir if has_map else None, scale="auto" if has_map else cfg.data.scale,
+                        layout=cfg.data.layout)
+
+
+def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, other=None, **options) -> dict[str, Any]:
     if model is None:
         model = ckpt.load_model(run_dir)
     model.eval()
     if splits is None:
-        splits = load_splits(cfg)
+        splits = load_splits(cfg) if other is None else (load_data(cfg)[0], None, other)  # the training part: PCA's
         check_splits(model, splits)
     train_data, val_data, test = splits
-    split = "test"
+    split = "test" if other is None else other.name
     if test is None:
         test, split = val_data, "val"
     if test is None:  # no test split and nothing held out: say so, and report the training data

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -123,6 +125,22 @@ SCALES = ("auto", "global", "minmax", "column", "none")
 SPREAD = 0.1  # "auto" scales columns one by one when the median column range is under this share of the whole range
 
 
+SCALING_FILE = "scaling.json"  # in a run folder: how its data file's values became the inputs (read_unit_map)
+
+
+def read_unit_map(folder: str | Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """The (offset, divisor) a run trained on a data file saved in `folder`/scaling.json, as float32 arrays
+    (one value, or one per column): inputs = (stored - offset) / divisor. None if the folder has none."""
+    path = Path(folder) / SCALING_FILE
+    if not path.is_file():
+        return None
+    try:
+        raw = json.loads(path.read_text())
+        return np.asarray(raw["offset"], dtype=np.float32), np.asarray(raw["divisor"], dtype=np.float32)
+    except (ValueError, KeyError, TypeError) as err:
+        raise DataError(f"{path} is damaged ({type(err).__name__}); train the run again to rewrite it") from None
+
+
 def is_integral(dtype: np.dtype) -> bool:
     """Integers and booleans: never NaN, and divided by 255 (or their maximum) by scale "auto"."""
     return dtype == np.bool_ or np.issubdtype(dtype, np.integer)
@@ -201,8 +219,9 @@ def scale_to_unit(
 
 def unit_scaled(
     array: np.ndarray, *, name: str, scale: str = "auto", like: np.ndarray | None = None
-) -> tuple[np.ndarray, str]:
-    """`scale_to_unit`'s array, and how it was scaled: "per column", "one range" or "none".
+) -> tuple[np.ndarray, str, tuple]:
+    """`scale_to_unit`'s array, how it was scaled ("per column", "one range" or "none") and the map
+    (offset, divisor): floats, or float32 arrays of a range per column.
 
     like: scale `array` exactly as `like` would be scaled (a test part as its training part, never by
     its own range); values outside `like`'s range stay outside [0, 1], unclipped, so that a test error
@@ -239,5 +258,5 @@ def unit_scaled(
         out = out - offset  # a new array (never `array` itself), divided in place: one copy at a time
         out /= divisor
         out = out.astype(np.float32, copy=False)
-        return out, "per column" if columns is not None else "one range"
-    return out, "none"
+        return out, "per column" if columns is not None else "one range", (offset, divisor)
+    return out, "none", (0.0, 1.0)

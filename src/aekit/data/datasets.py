@@ -11,7 +11,15 @@ import torch
 
 from ..errors import ConfigError, DataError
 from . import cifar, svhn, text  # noqa: F401  (they register their data sets)
-from .core import _DATASETS, Dataset, DatasetEntry, data_dir, register_dataset
+from .core import (
+    _DATASETS,
+    SCALING_FILE,
+    Dataset,
+    DatasetEntry,
+    data_dir,
+    read_unit_map,
+    register_dataset,
+)
 from .download import RemoteFile, ensure_files
 from .files import load_path
 from .idx import read_idx
@@ -34,18 +42,33 @@ def dataset_entry(name: str) -> DatasetEntry:
 
 
 def load_dataset(
-    name: str, split: str = "train", *, root: str | Path | None = None, layout: str = "auto", scale: str = "auto"
+    name: str, split: str = "train", *, root: str | Path | None = None, layout: str = "auto", scale: str = "auto",
+    like: str | Path | None = None,
 ) -> Dataset:
     """Load data set `name` (or a user's file or folder path), split 'train' or 'test'.
 
     layout: how a user's 4-D image arrays are stored, "auto", "nchw" or "nhwc" (files.to_nchw).
     scale: how a user's values are brought to [0, 1], one of core.SCALES (core.unit_scaled).
+    like: a run folder trained on a data file: scale this file's values exactly as that run's (its
+    scaling.json), not by their own ranges, so that new samples reach the model as its training data did.
     """
     if split not in SPLITS:
         raise ConfigError(f"split {split!r} is not allowed; choose one of: {', '.join(SPLITS)}")
     path = Path(name).expanduser()
-    if name not in _DATASETS and (path.exists() or path.suffix in (".npy", ".npz", ".csv")):
-        data = load_path(path, split=split, layout=layout, scale=scale)
+    is_file = name not in _DATASETS and (path.exists() or path.suffix in (".npy", ".npz", ".csv"))
+    unit_map = None
+    if like is not None:
+        if not is_file:
+            raise ConfigError(f"like: applies to a file of your own; {name} comes in [0, 1] already")
+        if scale != "auto":
+            raise ConfigError(f"like and scale={scale!r}: give one; like scales the samples as the run's were")
+        folder = Path(like) if Path(like).is_dir() else Path(like).parent
+        unit_map = read_unit_map(folder)
+        if unit_map is None:
+            raise DataError(f"like: {folder} holds no {SCALING_FILE}: give the folder of a run trained on a data file "
+                            "(csv, npy, npz, IDX), which saves how it scaled its values")
+    if is_file:
+        data = load_path(path, split=split, layout=layout, scale=scale, unit_map=unit_map)
         data.source = str(path.resolve())  # found from anywhere, as config.yaml records it
         return data
     entry = dataset_entry(name)

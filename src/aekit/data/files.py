@@ -53,10 +53,12 @@ def to_nchw(x: np.ndarray, *, layout: str = "auto", name: str = "data") -> np.nd
     return x
 
 
-def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", layout: str = "auto") -> Dataset:
+def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", layout: str = "auto",
+              unit_map: tuple | None = None) -> Dataset:
     """Load a user's file or folder; 'test' needs a file that holds a test part (npz x_test).
 
-    Arrays of images may be (N, H, W), (N, H, W, C) or (N, C, H, W) (see `to_nchw`).
+    Arrays of images may be (N, H, W), (N, H, W, C) or (N, C, H, W) (see `to_nchw`). `unit_map`: scale by
+    this (offset, divisor), a run's (core.read_unit_map), in place of `scale`'s rule on this file's values.
     """
     path = given = Path(path).expanduser()
     if not path.exists():
@@ -88,20 +90,33 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
             f"{path} holds an array of shape {np.shape(x)}; expected (N, features) or (N, C, H, W) samples"
         )
     x = to_nchw(x, layout=layout, name=where)
-    if isinstance(x, np.memmap):  # stays on disk: scaled as it is read
+    if unit_map is not None:  # a run's map: these samples become inputs exactly as its training data did
+        offset, divisor = (v if np.ndim(v) else float(v) for v in unit_map)
+        if np.ndim(offset) and np.shape(offset) != x.shape[1:]:
+            raise DataError(f"{where}: samples of shape {list(x.shape[1:])}, but the run was trained on samples of "
+                            f"shape {list(np.shape(offset))}")
+        scaling = "per column" if np.ndim(offset) else "none" if (offset, divisor) == (0.0, 1.0) else "one range"
+        if isinstance(x, np.memmap):
+            samples = MemmapArray(x, offset=offset, divisor=divisor)
+        else:
+            stored = unit_scaled(x, name=where, scale="none")[0]  # float32, checked as every scaling checks
+            samples = torch.from_numpy(np.ascontiguousarray((stored - offset) / divisor, dtype=np.float32))
+    elif isinstance(x, np.memmap):  # stays on disk: scaled as it is read
         samples = MemmapArray.scaled(x, name=where, scale=scale)
-        scaling = ("per column" if np.ndim(samples.offset) else
-                   "none" if (samples.offset, samples.divisor) == (0.0, 1.0) else "one range")
+        unit_map = (samples.offset, samples.divisor)
+        scaling = "per column" if np.ndim(samples.offset) else "none" if unit_map == (0.0, 1.0) else "one range"
     else:  # a test part is scaled exactly as its training part is, never by its own range
         like = None if like is None else to_nchw(like, layout=layout, name=str(path))
-        scaled, scaling = unit_scaled(x, name=where, scale=scale, like=like)
+        scaled, scaling, unit_map = unit_scaled(x, name=where, scale=scale, like=like)
         samples = torch.from_numpy(np.ascontiguousarray(scaled))
     return Dataset(
         samples,
         None if y is None else torch.from_numpy(_labels(y, len(x), where)),
         name=given.stem,
         classes=classes,
-        meta={"scaling": scaling},  # "per column", "one range" or "none" (unit_scaled)
+        # how: "per column", "one range" or "none"; the map (offset, divisor) from the stored values to
+        # [0, 1], which `fit` saves in a run folder (checkpoint.write_scaling) and `aekit export --raw` folds in
+        meta={"scaling": scaling, "unit_map": unit_map},
     )
 
 

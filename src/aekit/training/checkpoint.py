@@ -25,6 +25,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from ..config import to_dict
+from ..data.core import SCALING_FILE
 from ..errors import CheckpointError, ConfigError
 
 FORMAT_VERSION = 1
@@ -318,3 +319,12 @@ def rng_from_tensors(tensors: dict[str, torch.Tensor]) -> None:
     if cuda and torch.cuda.is_available():
         states = [cuda[k] for k in sorted(cuda, key=int)]
         torch.cuda.set_rng_state_all(states[: torch.cuda.device_count()])
+
+
+def write_scaling(folder: Path, unit_map: tuple) -> None:
+    """scaling.json: the map (offset, divisor) that took the stored values of a data file to the model's
+    inputs, x = (stored - offset) / divisor (floats, or lists of one per column), so that the run takes
+    new samples as they are stored (`aekit export --raw`, `load_dataset(..., like=RUN)`). A divisor of
+    Infinity: a constant range (every input 0)."""
+    offset, divisor = (v.tolist() if hasattr(v, "tolist") else float(v) for v in unit_map)
+    atomic_write_text(folder / SCALING_FILE, json.dumps({"offset": offset, "divisor": divisor}))

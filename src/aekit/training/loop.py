@@ -800,4 +800,7 @@ def fit(
                     stale.unlink(missing_ok=True)
                 autoencoder = model if isinstance(model, Autoencoder) else None  # its folder serves `aekit` commands too
                 ckpt.write_run_config(run_path, autoencoder, cfg, data=getattr(train, "source", None))
+                unit_map = (getattr(train, "meta", None) or {}).get("unit_map")
+                if unit_map is not None and not resume:  # a data file's values: how they became the inputs
+                    ckpt.write_scaling(run_path, unit_map)
         return trainer.fit(data, val_data, resume=resume)
