@@ -226,6 +226,18 @@ def test_progress_bar_shows_live_loss(real_batch, capsys):
     assert "epoch 1/1" in err.out + err.err and "train_loss" in err.out + err.err
 
 
+def test_short_epochs_print_a_line_a_second_at_most_and_the_last(monkeypatch, capsys):
+    from aekit.data import load_dataset
+    from aekit.training import loop
+
+    monkeypatch.setattr(loop, "EPOCH_LINE_SECONDS", 3600.0)  # epochs of milliseconds, however busy the machine
+    model = aekit.create_model("dense", input_shape=(1, 8, 8), hidden=[8], code_size=2)
+    history = aekit.fit(model, load_dataset("digits").x[:64], epochs=30, batch_size=32, progress=True)
+    printed = capsys.readouterr()
+    lines = [line for line in (printed.out + printed.err).splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in lines] == ["1/30", "30/30"] and len(history["epoch"]) == 30
+
+
 def test_same_seed_same_result(real_batch):
     a, b = tiny(seed=5), tiny(seed=5)
     for m in (a, b):

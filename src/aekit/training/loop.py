@@ -44,6 +44,7 @@ FUSED = ("adam", "adamw", "adagrad", "sgd")  # optimisers with fused (one-kernel
 FUSED_CPU_ONLY = ("adagrad",)  # fused Adagrad on CUDA is recent in torch and untested here: CPU only
 ACCELERATOR_NAN_CHECK_EVERY = 32  # steps between loss read-backs on a GPU (each one waits for it)
 BUDGET_CHECKPOINT_SECONDS = 30.0  # with a time budget, checkpoints after the first come at most this often (and at the end)
+EPOCH_LINE_SECONDS = 1.0  # epoch lines after the first come at most this often (and the last): short epochs would flood
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -693,6 +694,7 @@ class Trainer:
             if budget is not None:
                 budget.restart_clock()
             saved_at: float | None = None  # when this session last wrote a checkpoint
+            said_at: float | None = None  # when the last epoch line was printed
             while not self.stop_training and self.progress() < 1.0:
                 for cb in self.callbacks:
                     cb.on_epoch_begin(self)
@@ -716,9 +718,10 @@ class Trainer:
                 self.stop_training, self.stop_reason = distributed.broadcast((self.stop_training, self.stop_reason))
                 final = self.progress() >= 1.0 or self.stop_training
                 of = f" ({budget.elapsed():.0f} of {budget.seconds:g} s)" if budget is not None else f"/{cfg.epochs}"
-                if show:
+                if show and (final or said_at is None or time.perf_counter() - said_at >= EPOCH_LINE_SECONDS):
                     shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k != "time")
                     tqdm.write(f"epoch {self.epoch}{of}  {shown}  ({logs['time']:.1f}s)")
+                    said_at = time.perf_counter()
                 due = self.epoch % cfg.checkpoint_every == 0
                 if budget is not None and saved_at is not None:  # after the first, short epochs would
                     due = due and time.perf_counter() - saved_at >= BUDGET_CHECKPOINT_SECONDS  # spend the budget writing
