@@ -199,7 +199,15 @@ def test_each_label_column_name_holds_labels(tmp_path, column):
     path = tmp_path / "t.csv"
     path.write_text(f"a,{column},b\n0.1,1,0.2\n0.3,0,0.4\n0.5,1.0,0.6\n")
     data = load_path(path)
-    assert data.sample_shape == (2,) and data.y.tolist() == [1, 0, 1]
+    assert data.sample_shape == (2,) and data.y.tolist() == [1, 0, 1] and data.meta["label_column"] == column.lower()
+
+
+def test_a_run_says_which_column_its_labels_came_from(tmp_path, capsys):
+    path = tmp_path / "t.csv"
+    path.write_text("a,target,b\n" + "".join(f"{i / 40},{i % 2},{1 - i / 40}\n" for i in range(40)))
+    assert main(["train", f"data.name={path}", "train.epochs=1", f"output.dir={tmp_path}"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "36 training samples, 4 validation, labels from column 'target' (not an input); 1 epoch" in first
 
 
 def test_a_float_column_named_like_labels_says_which_column_and_what_to_do(tmp_path):

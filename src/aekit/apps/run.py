@@ -383,6 +383,8 @@ def _fit_and_evaluate(cfg: RunConfig, model, splits, run_dir: Path, *, progress:
 def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = False) -> str:
     """What a run is about to train, on what, for how long and where, in one line."""
     parts = [f"{len(d):,} {what}" for what, d in zip(("training samples", "validation", "test"), splits) if d is not None]
+    if "label_column" in (splits[0].meta or {}):  # a CSV's labels are not inputs: say which column they came from
+        parts.append(f"labels from column {splits[0].meta['label_column']!r} (not an input)")
     epochs = cfg.train.epochs
     length = f"{cfg.train.time_budget:g} s" if cfg.train.time_budget is not None else f"{epochs} epoch{'s' * (epochs != 1)}"
     pca = ", from PCA's solution" if getattr(model.config, "linear_path", False) and not resume else ""

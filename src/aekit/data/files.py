@@ -66,7 +66,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         raise DataError(f"{path} does not exist{where}; give a {KINDS}")
     if path.is_dir():
         path = _idx_in(path) or path  # a folder of the MNIST family's files reads as its training images file
-    y = classes = like = None  # like: what the samples are scaled like (an npz test part: its training part)
+    y = classes = like = label_column = None  # like: what the samples are scaled like (an npz test part: its training part)
     where = str(path)  # how messages name these samples
     if path.is_dir():
         x, y, classes, like = _folder(path, split)
@@ -79,7 +79,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         x, y, like = _npz(path, split)
         where = f"{path} (x_test)" if split == "test" else where
     elif path.suffix == ".csv":
-        x, y, classes = _csv(path)
+        x, y, classes, label_column = _csv(path)
     else:
         hint = f" ({TEXT_HINT})" if path.suffix in TEXT_SUFFIXES else ""
         raise DataError(f"{path}: unsupported file type {path.suffix!r}; use a {KINDS}{hint}")
@@ -116,7 +116,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         classes=classes,
         # how: "per column", "one range" or "none"; the map (offset, divisor) from the stored values to
         # [0, 1], which `fit` saves in a run folder (checkpoint.write_scaling) and `aekit export --raw` folds in
-        meta={"scaling": scaling, "unit_map": unit_map},
+        meta={"scaling": scaling, "unit_map": unit_map, **({"label_column": label_column} if label_column else {})},
     )
 
 
@@ -214,8 +214,8 @@ def _npz_samples(arrays: dict[str, np.ndarray], path: Path) -> str:
     return parts[0]
 
 
-def _csv(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:
-    """(features, labels, class names) of a numeric CSV; a header row is optional, a column named
+def _csv(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, str | None]:
+    """(features, labels, class names, the labels' column) of a numeric CSV; a header row is optional, a column named
     label, y, class or target holds labels: whole numbers, or names ("cat") read as classes.
 
     numpy's C parser reads the features straight into float32 and the labels as text: a 22 MB CSV
@@ -236,8 +236,8 @@ def _csv(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:
     if len(table) == 0:
         raise DataError(f"{path} has a header but no data rows")
     if labels is None:
-        return table, None, None
-    return table, *_csv_labels(labels, path, header[label_col])
+        return table, None, None, None
+    return table, *_csv_labels(labels, path, header[label_col]), header[label_col]
 
 
 def _csv_labels(values: np.ndarray, path: Path, column: str) -> tuple[np.ndarray, list[str] | None]:
