@@ -152,6 +152,11 @@ def test_score_is_negative_reconstruction_error_and_improves_with_training(digit
     x_hat = long.inverse_transform(long.transform(x[1000:]))
     assert long.score(x[1000:]) == pytest.approx(-np.mean((x[1000:] - x_hat) ** 2), rel=1e-5)
     assert short.score(x[1000:]) < long.score(x[1000:]) < 0
+    per_row = long.score_samples(x[1000:])
+    assert per_row.shape == (797,) and np.mean(per_row) == pytest.approx(long.score(x[1000:]), rel=1e-9)
+    odd = np.random.default_rng(0).random((5, 64))  # noise, not digits: the worst reconstructed
+    scores = long.score_samples(np.vstack([x[1000:1100], odd]))
+    assert set(np.argsort(scores)[:5]) == set(range(100, 105))
 
 
 def test_pipeline_codes_feed_a_classifier(digits):

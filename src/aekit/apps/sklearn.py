@@ -224,7 +224,8 @@ class AutoencoderTransformer(_PicklesOnCpu, ClassNamePrefixFeaturesOutMixin, Tra
     "auto", so in short fits it ends at or below PCA on that share; as `aekit train` does, and as
     MLPRegressor's early_stopping); None (or too few samples) trains on all of X for every epoch.
     The other parameters are `aekit.fit` options. `score` is the negative mean squared reconstruction
-    error per feature (higher is better, as GridSearchCV expects).
+    error per feature (higher is better, as GridSearchCV expects); `score_samples` gives it per sample,
+    for anomaly detection.
     """
 
     model: str = AUTO
@@ -262,11 +263,16 @@ class AutoencoderTransformer(_PicklesOnCpu, ClassNamePrefixFeaturesOutMixin, Tra
         z = torch.tensor(Z, dtype=torch.float32)
         return _batched(self.model_.decode, z, self.model_).astype(Z.dtype)
 
-    def score(self, X, y=None) -> float:
-        """Negative mean squared reconstruction error per feature (0 is perfect)."""
+    def score_samples(self, X) -> np.ndarray:
+        """Each sample's negative mean squared reconstruction error per feature (n_samples,): higher is more
+        typical, as scikit-learn's outlier detectors score, so the lowest are the likeliest anomalies."""
         X_hat = self.inverse_transform(self.transform(X))
         X = _checked(self, X, reset=False)
-        return -float(np.mean((np.asarray(X, dtype=np.float64) - X_hat) ** 2))
+        return -np.mean((np.asarray(X, dtype=np.float64) - X_hat) ** 2, axis=1)
+
+    def score(self, X, y=None) -> float:
+        """Negative mean squared reconstruction error per feature (0 is perfect): `score_samples`' mean."""
+        return float(np.mean(self.score_samples(X)))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
