@@ -145,6 +145,10 @@ def test_cli_distributed_flag_trains_and_writes_one_run_folder(tmp_path, one_tor
         p.name for p in run.iterdir()
     }
     assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == ["ddp"]
+    # resumed the same way: every process joins the group before rank 0 alone takes the folder
+    run_quietly([sys.executable, "-m", "aekit", "resume", str(run), "--epochs", "3", "--distributed", "--nproc", "2",
+                 "--quiet"])
+    assert ckpt.epochs_done(run) == 3
 
 
 def test_batch_size_must_split_over_the_processes(monkeypatch, real_batch):

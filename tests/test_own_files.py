@@ -511,5 +511,65 @@ def test_evaluate_on_new_rows_scales_them_as_the_run_and_writes_nothing(table_ru
     before = sorted(p.name for p in run.iterdir())
     assert main(["evaluate", str(run), "--data", str(tmp_path / "new.csv"), "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("new set, 9 samples") and "squared error per sample (autoencoder)" in out
+    assert out.startswith(f"{tmp_path / 'new.csv'}, 9 samples\n  inputs: each column scaled to [0, 1] by its training "
+                          "range") and "squared error per sample (autoencoder)" in out
     assert sorted(p.name for p in run.iterdir()) == before
+    # a run from before scaling.json: resume writes it; until then its training file's map is read again
+    (run / "scaling.json").unlink()
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "new.csv"), "--quiet"]) == 0
+    assert capsys.readouterr().out == out
+    assert main(["resume", str(run), "--epochs", "3", "--quiet"]) == 0 and (run / "scaling.json").is_file()
+    capsys.readouterr()
+    (tmp_path / "train.csv").rename(tmp_path / "moved.csv")
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "new.csv")]) == 2
+    assert "--data: PCA's baseline beside the run needs its training data: " in capsys.readouterr().err
+
+
+def test_evaluate_on_an_npz_takes_its_test_part(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    np.savez(tmp_path / "pair.npz", x_train=tabular(100, rng), x_test=tabular(20, rng))
+    assert main(["train", f"data.name={tmp_path / 'pair.npz'}", "train.epochs=1", f"output.dir={tmp_path}",
+                 "output.name=r", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "r"), "--data", str(tmp_path / "pair.npz"), "--quiet"]) == 0
+    assert capsys.readouterr().out.startswith(f"{tmp_path / 'pair.npz'} (its test part), 20 samples")
+
+
+def test_a_scaling_file_is_checked_and_never_left_from_an_earlier_run(table_run):
+    tmp_path = table_run[0]
+    saved = tmp_path / "run" / "scaling.json"
+    good = saved.read_text()
+    for damaged in ('{"offset": null, "divisor": null}', '{"offset": [0, 1], "divisor": [1]}',
+                    '{"offset": 0, "divisor": 0}', "{"):
+        saved.write_text(damaged)
+        with pytest.raises(DataError, match="scaling.json is damaged"):
+            load_dataset(str(tmp_path / "new.csv"), like=tmp_path / "run")
+    saved.write_text(good)
+    with pytest.raises(DataError, match="like: nowhere does not exist"):
+        load_dataset(str(tmp_path / "new.csv"), like="nowhere")
+    (tmp_path / "run" / "checkpoint.safetensors").unlink()  # a run killed before its first checkpoint ...
+    model = aekit.create_model("dense", input_shape=(8,), hidden=[4], code_size=2)
+    aekit.fit(model, torch.rand(64, 8), epochs=1, run_dir=tmp_path / "run", progress=False)  # ... trained over
+    assert not saved.exists()
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
+def test_raw_export_takes_images_as_the_file_stores_them(tmp_path, capsys):
+    pixels = (load_dataset("digits").x[:200, 0].numpy() * 16).round().astype(np.uint8)  # (200, 8, 8): 0..16
+    rgb = np.repeat(pixels[..., None], 3, axis=3)  # (200, 8, 8, 3), channel-last as Keras stores it
+    for name, stored in (("grey.npy", pixels), ("rgb.npy", rgb)):
+        np.save(tmp_path / name, stored)
+        run = tmp_path / name.removesuffix(".npy")
+        assert main(["train", f"data.name={tmp_path / name}", "model.name=dense", "train.epochs=1",
+                     f"output.dir={tmp_path}", f"output.name={run.name}", "--quiet"]) == 0
+        assert main(["export", str(run), "--raw", "--part", "full", "--format", "torchscript"]) == 0
+        model, data = aekit.load_model(run), load_dataset(str(tmp_path / name))
+        exported = torch.jit.load(str(run / "full-raw.pt"))
+        with torch.no_grad():
+            out = exported(torch.from_numpy(stored[:5]).float())
+            offset, divisor = data.meta["unit_map"]
+            assert (offset, divisor) == (0.0, 255.0)  # uint8 pixels: / 255
+            expected = model(data.x[:5]).x_hat * divisor
+        assert out.shape == stored[:5].shape
+        torch.testing.assert_close(out, expected.permute(0, 2, 3, 1) if stored.ndim == 4 else expected[:, 0])
+    capsys.readouterr()

@@ -36,25 +36,31 @@ _NAMES = {"encoder": ("x", "z"), "decoder": ("z", "x_hat"), "full": ("x", "x_hat
 
 
 class _Part(nn.Module):
-    """One part of an autoencoder as a plain tensor -> tensor module, so exporters can trace it; with a
-    unit map (offset, divisor), samples go in and come out as stored: x = (stored - offset) / divisor."""
+    """One part of an autoencoder as a plain tensor -> tensor module, so exporters can trace it. With a run's
+    unit map (offset, divisor, layout; data.core.read_unit_map), samples go in and come out as the data file
+    stores them: inputs = (stored - offset) / divisor, images in the file's layout ("nhwc", "nhw")."""
 
-    def __init__(self, model: nn.Module, part: str, unit_map: tuple[Tensor, Tensor] | None = None) -> None:
+    def __init__(self, model: nn.Module, part: str, unit_map: tuple | None = None) -> None:
         super().__init__()
         self.model = model
         self.part = part
-        offset, divisor = unit_map if unit_map is not None else (torch.tensor(0.0), torch.tensor(1.0))
+        offset, divisor, self.layout = unit_map if unit_map is not None else (0.0, 1.0, None)
+        offset, divisor = torch.as_tensor(offset), torch.as_tensor(divisor)
         self.register_buffer("offset", offset)
         self.register_buffer("divisor", divisor)
         self.register_buffer("span", torch.where(divisor.isinf(), 0.0, divisor))  # a constant range: all offset
 
+    def stored(self, x: Tensor) -> Tensor:
+        """Model inputs (N, C, H, W) as the data file stores them."""
+        x = x * self.span + self.offset
+        return x.permute(0, 2, 3, 1) if self.layout == "nhwc" else x[:, 0] if self.layout == "nhw" else x
+
     def forward(self, t: Tensor) -> Tensor:
         if self.part == "decoder":
-            return self.model.decode(t) * self.span + self.offset
+            return self.stored(self.model.decode(t))
+        t = t.permute(0, 3, 1, 2) if self.layout == "nhwc" else t.unsqueeze(1) if self.layout == "nhw" else t
         t = (t - self.offset) / self.divisor
-        if self.part == "encoder":
-            return self.model.encode(t)
-        return self.model(t).x_hat * self.span + self.offset
+        return self.model.encode(t) if self.part == "encoder" else self.stored(self.model(t).x_hat)
 
 
 def export_model(
@@ -76,8 +82,8 @@ def export_model(
     wrong = {s for f, s in SUFFIXES.items() if f != format}
     if Path(path).suffix in wrong:  # a TorchScript file named .onnx (or the reverse) misleads whoever opens it
         raise ConfigError(f"export: {path} names a file of another format; a {format} file ends in {SUFFIXES[format]}")
-    unit_map = _unit_map(model_or_run_dir) if raw else None
     model = copy.deepcopy(_resolve(model_or_run_dir)).cpu().eval()  # leave the caller's model where and as it was
+    unit_map = _unit_map(model_or_run_dir, model.config.input_shape) if raw else None
     if format == "onnx":
         missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]
         if missing:
@@ -88,7 +94,7 @@ def export_model(
     wrapper = _Part(model, part, unit_map).eval()
     with torch.no_grad():
         x = torch.rand(2, *model.config.input_shape)  # batch 2: a batch of 1 could be specialised
-        example = model.encode(x) if part == "decoder" else x * wrapper.span + wrapper.offset
+        example = model.encode(x) if part == "decoder" else wrapper.stored(x)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -132,18 +138,22 @@ def _resolve(obj) -> nn.Module:
     )
 
 
-def _unit_map(obj) -> tuple[Tensor, Tensor]:
-    """The (offset, divisor) of the run folder `obj` names (or holds the file `obj`), for `raw`."""
+def _unit_map(obj, input_shape: tuple[int, ...]) -> tuple:
+    """The (offset, divisor, layout) of the run folder `obj` names (or holds the file `obj`), for `raw`."""
     if not isinstance(obj, (str, Path)):
         raise ConfigError("export: raw needs a run folder (or a model file in one): its scaling.json says how the "
                           "data file's values were scaled")
     folder = Path(obj) if Path(obj).is_dir() else Path(obj).parent
     unit_map = read_unit_map(folder)
     if unit_map is None:
-        raise ConfigError(f"export: --raw needs {folder / SCALING_FILE}, which a run trained on a data file "
-                          "(csv, npy, npz, IDX) writes; this one has none, so its inputs are the data set's own, in "
-                          "[0, 1] (a named data set's pixels / 255): export without --raw")
-    return torch.from_numpy(unit_map[0]), torch.from_numpy(unit_map[1])
+        raise ConfigError(f"export: --raw needs {folder / SCALING_FILE}, which a run trained on a data file (csv, npy, "
+                          "npz, IDX) writes (one from before 2026-12-04 writes it when resumed); a run on a named data "
+                          "set takes its inputs in [0, 1] (pixels / 255): export it without --raw")
+    offset, divisor, layout = unit_map
+    if offset.ndim and offset.shape != tuple(input_shape):
+        raise ConfigError(f"export: {folder / SCALING_FILE} holds ranges for {offset.shape[0]} columns, but the "
+                          f"model takes samples of shape {list(input_shape)}; train the run again to rewrite it")
+    return torch.from_numpy(offset), torch.from_numpy(divisor), layout
 
 
 def _not_torchvision(record: logging.LogRecord) -> bool:

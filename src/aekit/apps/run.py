@@ -34,14 +34,16 @@ from ..analysis.quality import reading, sample_quality, why_no_sample_quality
 from ..config import apply_overrides, build, check, load_file, positive, to_dict
 from ..data import Dataset, load_dataset
 from ..data.batches import check_inputs, map_batches, model_device
-from ..data.core import SCALING_FILE
+from ..data.core import read_unit_map, resolved_scale
 from ..data.datasets import list_datasets
+from ..data.files import load_path
 from ..errors import (
     AekitError,
     ConfigError,
     DataError,
     DataNotFoundError,
     NonFiniteLossError,
+    NoTestSplitError,
     out_of_space,
 )
 from ..models.pca import PCABaseline
@@ -318,8 +320,7 @@ def whole_data_name(name: str | None) -> str | None:
 def save_config(cfg: RunConfig, run_dir: Path, train: Dataset) -> None:
     resolved = to_dict(cfg)
     resolved["model"] = {**resolved["model"], "input_shape": list(train.sample_shape)}
-    if cfg.data.scale == "auto":  # what auto chose, so the run is read alike if auto's rule changes
-        resolved["data"]["scale"] = "column" if (train.meta or {}).get("scaling") == "per column" else "global"
+    resolved["data"]["scale"] = resolved_scale(cfg.data.scale, train.meta)
     resolved["data"] = {**resolved["data"], "name": whole_data_name(cfg.data.name)}
     ckpt.atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False))
 
@@ -419,6 +420,7 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
     """Continue an interrupted run exactly where its last checkpoint left it."""
     run_dir = Path(run_dir)
     cfg = read_run(run_dir)
+    distributed.init()  # before asking who is rank 0 (who holds the folder) and which GPU is this process's
     with ckpt.hold(run_dir) if distributed.is_main() else contextlib.nullcontext():
         return _resume(run_dir, cfg, epochs, progress)
 
@@ -573,32 +575,49 @@ def evaluate_run(
     check_generative_options(nll_samples=nll_samples, quality_samples=quality_samples, classifier=classifier)
     run_dir = Path(run_dir)
     cfg = read_run(run_dir)
-    other = None if data is None else load_other(cfg, run_dir, str(data))  # refused before any other work
-    with ckpt.hold(run_dir) if write and other is None else contextlib.nullcontext():  # a read-only folder says so
-        return _evaluate_run(run_dir, cfg, model, write and other is None, splits, other, nll_samples=nll_samples,
+    label = None
+    if data is not None:  # read (and refused) before any other work; nothing is written
+        train, other = load_other(cfg, run_dir, str(data))
+        splits, label = (train, None, other), other.name
+    with ckpt.hold(run_dir) if write and data is None else contextlib.nullcontext():  # a read-only folder says so
+        return _evaluate_run(run_dir, cfg, model, write and data is None, splits, label, nll_samples=nll_samples,
                              quality_samples=quality_samples, classifier=classifier, classifier_cache=classifier_cache,
                              progress=progress)
 
 
-def load_other(cfg: RunConfig, run_dir: Path, name: str) -> Dataset:
-    """Samples to evaluate a run on: a file scaled as the run's data file was (its scaling.json; else by
-    the run's data.scale), or a named data set's test part."""
+def load_other(cfg: RunConfig, run_dir: Path, name: str) -> tuple[Dataset, Dataset]:
+    """(the run's training part, for PCA's baseline; the samples `name` to evaluate the run on): a file
+    scaled exactly as the run's training file was (its scaling.json, else that file's map read again),
+    its test part where it has one (an npz's x_test); or a named data set's test part."""
+    try:
+        train = load_data(cfg)[0]
+    except DataError as err:
+        raise DataError(f"--data: PCA's baseline beside the run needs its training data: {err}") from None
     if name in list_datasets():
-        return load_dataset(name, "test")
-    has_map = (run_dir / SCALING_FILE).is_file()
-    return load_dataset(name, like=run_dir if has_map else None, scale="auto" if has_map else cfg.data.scale,
-                        layout=cfg.data.layout)
+        return train, load_dataset(name, "test")
+    saved = read_unit_map(run_dir)
+    unit_map = saved[:2] if saved is not None else (train.meta or {}).get("unit_map")  # None: a named set's run
+    options = dict(scale=cfg.data.scale, layout=cfg.data.layout, unit_map=unit_map)
+    try:
+        other = load_path(name, split="test", **options)
+        other.name = f"{name} (its test part)"
+    except NoTestSplitError:
+        other = load_path(name, **options)
+        other.name = name
+    return train, other
 
 
-def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, other=None, **options) -> dict[str, Any]:
+def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, label: str | None = None,
+                  **options) -> dict[str, Any]:
+    """`label`: what splits' test part is, when it is not the run's own (evaluate --data)."""
     if model is None:
         model = ckpt.load_model(run_dir)
     model.eval()
-    if splits is None:
-        splits = load_splits(cfg) if other is None else (load_data(cfg)[0], None, other)  # the training part: PCA's
+    if splits is None or label is not None:
+        splits = splits or load_splits(cfg)
         check_splits(model, splits)
     train_data, val_data, test = splits
-    split = "test" if other is None else other.name
+    split = label or "test"
     if test is None:
         test, split = val_data, "val"
     if test is None:  # no test split and nothing held out: say so, and report the training data
@@ -624,7 +643,8 @@ def format_metrics(metrics: dict[str, Any]) -> str:
     def error(value: float) -> str:  # errors below 1 (tables) keep 4 digits: 0.08012, 8.48e-08, not 0.080 or 0.000
         return f"{value:.3f}" if abs(value) >= 1 else f"{value:.4g}"
 
-    lines = [f"{metrics['split']} set, {metrics['n']} samples{note}"]
+    split = metrics["split"]
+    lines = [f"{f'{split} set' if split in ('train', 'val', 'test') else split}, {metrics['n']} samples{note}"]
     if metrics.get("scaling") == "per column":
         lines.append("  inputs: each column scaled to [0, 1] by its training range (data.scale=global or minmax: one range)")
     lines.append(f"  squared error per sample (autoencoder): {error(metrics['squared_error_per_sample'])}")

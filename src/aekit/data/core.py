@@ -128,17 +128,32 @@ SPREAD = 0.1  # "auto" scales columns one by one when the median column range is
 SCALING_FILE = "scaling.json"  # in a run folder: how its data file's values became the inputs (read_unit_map)
 
 
-def read_unit_map(folder: str | Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """The (offset, divisor) a run trained on a data file saved in `folder`/scaling.json, as float32 arrays
-    (one value, or one per column): inputs = (stored - offset) / divisor. None if the folder has none."""
+def read_unit_map(folder: str | Path) -> tuple[np.ndarray, np.ndarray, str | None] | None:
+    """(offset, divisor, layout) a run trained on a data file saved in `folder`/scaling.json: float32
+    arrays of one value, or one per column, with inputs = (stored - offset) / divisor (a divisor of null:
+    a constant range, every input 0), and how the file stores images if not as the model takes them,
+    (N, C, H, W): "nhwc" or "nhw". None if the folder has none."""
     path = Path(folder) / SCALING_FILE
     if not path.is_file():
         return None
     try:
         raw = json.loads(path.read_text())
-        return np.asarray(raw["offset"], dtype=np.float32), np.asarray(raw["divisor"], dtype=np.float32)
+        offset = np.asarray(raw["offset"], dtype=np.float32)
+        divisor = np.asarray(math.inf if raw["divisor"] is None else raw["divisor"], dtype=np.float32)
+        if offset.ndim > 1 or divisor.shape != offset.shape or not np.isfinite(offset).all() or not (divisor > 0).all():
+            raise ValueError("an offset and a divisor > 0 of the same length")
+        layout = raw.get("layout")
+        if layout not in (None, "nhwc", "nhw"):
+            raise ValueError(f"layout {layout!r}")
+        return offset, divisor, layout
     except (ValueError, KeyError, TypeError) as err:
-        raise DataError(f"{path} is damaged ({type(err).__name__}); train the run again to rewrite it") from None
+        raise DataError(f"{path} is damaged ({err}); train the run again to rewrite it") from None
+
+
+def resolved_scale(scale: str, meta: dict | None) -> str:
+    """The data.scale a run folder records for data loaded with `scale`: what "auto" chose for it
+    ("column" where its meta says per column, else "global"), so the run is read alike if auto's rule changes."""
+    return ("column" if (meta or {}).get("scaling") == "per column" else "global") if scale == "auto" else scale
 
 
 def is_integral(dtype: np.dtype) -> bool:

@@ -62,11 +62,15 @@ def load_dataset(
             raise ConfigError(f"like: applies to a file of your own; {name} comes in [0, 1] already")
         if scale != "auto":
             raise ConfigError(f"like and scale={scale!r}: give one; like scales the samples as the run's were")
+        if not Path(like).exists():
+            raise DataError(f"like: {like} does not exist; give the folder of a run trained on a data file")
         folder = Path(like) if Path(like).is_dir() else Path(like).parent
         unit_map = read_unit_map(folder)
         if unit_map is None:
             raise DataError(f"like: {folder} holds no {SCALING_FILE}: give the folder of a run trained on a data file "
-                            "(csv, npy, npz, IDX), which saves how it scaled its values")
+                            "(csv, npy, npz, IDX), which saves how it scaled its values (runs before 2026-12-04 "
+                            "write it when resumed)")
+        unit_map = unit_map[:2]
     if is_file:
         data = load_path(path, split=split, layout=layout, scale=scale, unit_map=unit_map)
         data.source = str(path.resolve())  # found from anywhere, as config.yaml records it

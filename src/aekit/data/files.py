@@ -89,7 +89,10 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         raise DataError(
             f"{path} holds an array of shape {np.shape(x)}; expected (N, features) or (N, C, H, W) samples"
         )
+    stored_shape = np.shape(x)
     x = to_nchw(x, layout=layout, name=where)
+    # how the file's images differ from the model's (N, C, H, W): `aekit export --raw` takes them as stored
+    stored_layout = None if x.shape == stored_shape else "nhw" if len(stored_shape) == 3 else "nhwc"
     if unit_map is not None:  # a run's map: these samples become inputs exactly as its training data did
         offset, divisor = (v if np.ndim(v) else float(v) for v in unit_map)
         if np.ndim(offset) and np.shape(offset) != x.shape[1:]:
@@ -116,7 +119,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         classes=classes,
         # how: "per column", "one range" or "none"; the map (offset, divisor) from the stored values to
         # [0, 1], which `fit` saves in a run folder (checkpoint.write_scaling) and `aekit export --raw` folds in
-        meta={"scaling": scaling, "unit_map": unit_map, **({"label_column": label_column} if label_column else {})},
+        meta={"scale": scale, "scaling": scaling, "unit_map": unit_map, "stored_layout": stored_layout,
+              **({"label_column": label_column} if label_column else {})},
     )
 
 

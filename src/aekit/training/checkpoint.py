@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import secrets
 from collections.abc import Iterator
@@ -231,7 +232,7 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
     return model.to(map_location).eval()
 
 
-def write_run_config(folder: Path, model, train_config, *, data: str | None) -> None:
+def write_run_config(folder: Path, model, train_config, *, data: str | None, scale: str | None = None) -> None:
     """config.yaml for a folder that `fit` trains an autoencoder into: the model, the training keys and
     the data's source (None for arrays), so every `aekit` command that takes a run folder works on it.
 
@@ -256,7 +257,8 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None) -> 
         return
     config = {
         "model": {"name": model.name, **to_dict(model.config)},
-        "data": {"name": data, "val_fraction": 0.0},  # fit was given its train data whole
+        # fit was given its train data whole; a file is read again as it was scaled (data.core.resolved_scale)
+        "data": {"name": data, "val_fraction": 0.0, **({"scale": scale} if scale else {})},
         "train": to_dict(train_config),
         "output": {"dir": str(folder.parent), "name": folder.name},
     }
@@ -321,10 +323,13 @@ def rng_from_tensors(tensors: dict[str, torch.Tensor]) -> None:
         torch.cuda.set_rng_state_all(states[: torch.cuda.device_count()])
 
 
-def write_scaling(folder: Path, unit_map: tuple) -> None:
+def write_scaling(folder: Path, unit_map: tuple, *, layout: str | None = None) -> None:
     """scaling.json: the map (offset, divisor) that took the stored values of a data file to the model's
-    inputs, x = (stored - offset) / divisor (floats, or lists of one per column), so that the run takes
-    new samples as they are stored (`aekit export --raw`, `load_dataset(..., like=RUN)`). A divisor of
-    Infinity: a constant range (every input 0)."""
+    inputs, x = (stored - offset) / divisor (numbers, or lists of one per column; a divisor of null: a
+    constant range, every input 0), and how the file stores images if not as (N, C, H, W) ("nhwc",
+    "nhw"; read_unit_map), so that the run
+    takes new samples as they are stored (`aekit export --raw`, `load_dataset(..., like=RUN)`)."""
     offset, divisor = (v.tolist() if hasattr(v, "tolist") else float(v) for v in unit_map)
-    atomic_write_text(folder / SCALING_FILE, json.dumps({"offset": offset, "divisor": divisor}))
+    divisor = None if divisor == math.inf else divisor  # JSON has no Infinity; per column it is never one
+    text = json.dumps({"offset": offset, "divisor": divisor, "layout": layout})
+    atomic_write_text(folder / SCALING_FILE, text)

@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from ..config import build, check, non_negative, positive, to_dict
 from ..data.batches import as_inputs, check_inputs, eval_mode, random_affine
+from ..data.core import SCALING_FILE, resolved_scale
 from ..data.memmap import MemmapArray
 from ..errors import CheckpointError, ConfigError, DataError, NonFiniteLossError
 from ..models.base import Autoencoder
@@ -802,8 +803,11 @@ def fit(
                 for stale in run_path.glob(".*.tmp"):  # left by a kill in the middle of a checkpoint write
                     stale.unlink(missing_ok=True)
                 autoencoder = model if isinstance(model, Autoencoder) else None  # its folder serves `aekit` commands too
-                ckpt.write_run_config(run_path, autoencoder, cfg, data=getattr(train, "source", None))
-                unit_map = (getattr(train, "meta", None) or {}).get("unit_map")
-                if unit_map is not None and not resume:  # a data file's values: how they became the inputs
-                    ckpt.write_scaling(run_path, unit_map)
+                meta = getattr(train, "meta", None) or {}  # a data file's: how its values became the inputs
+                scale = resolved_scale(meta["scale"], meta) if "scale" in meta else None
+                ckpt.write_run_config(run_path, autoencoder, cfg, data=getattr(train, "source", None), scale=scale)
+                if meta.get("unit_map") is not None and not (resume and (run_path / SCALING_FILE).is_file()):
+                    ckpt.write_scaling(run_path, meta["unit_map"], layout=meta.get("stored_layout"))
+                elif not resume:  # a fresh run on tensors: no map left from an earlier one in this folder
+                    (run_path / SCALING_FILE).unlink(missing_ok=True)
         return trainer.fit(data, val_data, resume=resume)
