@@ -31,6 +31,9 @@ def test_dense_config_errors(values, match):
 def test_unknown_model_lists_models():
     with pytest.raises(aekit.ConfigError, match=r"unknown model 'densse'; choose one of: .*dense"):
         aekit.create_model("densse", input_shape=(4,))
+    with pytest.raises(aekit.ConfigError, match=r"'auto' is chosen from the data by `aekit train` and the scikit-learn "
+                                                r"estimators; in Python, aekit.apps.run.auto_model"):
+        aekit.create_model("auto", input_shape=(4,))  # listed by `aekit models`: says where it is made
 
 
 def test_linear_must_be_undercomplete():

@@ -455,7 +455,8 @@ def table_run(tmp_path):
     np.savetxt(tmp_path / "train.csv", train, delimiter=",", header=",".join(f"c{i}" for i in range(8)), comments="")
     np.savetxt(tmp_path / "new.csv", new, delimiter=",", header=",".join(f"c{i}" for i in range(8)), comments="")
     data = load_dataset(str(tmp_path / "train.csv"))
-    model = aekit.create_model("dense", input_shape=(8,), hidden=[16], code_size=3)
+    model = aekit.create_model("dense", input_shape=(8,), hidden=[16], code_size=3, recon_loss="mse",
+                               output_activation="linear")  # takes new rows outside the training ranges too
     aekit.fit(model, data, epochs=2, batch_size=32, run_dir=tmp_path / "run", progress=False)
     return tmp_path, train.astype(np.float32), new.astype(np.float32), model
 
@@ -474,7 +475,7 @@ def test_new_rows_are_scaled_by_the_runs_ranges_not_their_own(table_run):
         load_dataset(str(tmp_path / "new.csv"), like=tmp_path)
     with pytest.raises(aekit.ConfigError, match="like and scale='column': give one"):
         load_dataset(str(tmp_path / "new.csv"), like=tmp_path / "run", scale="column")
-    np.savetxt(tmp_path / "narrow.csv", new[:, :5], delimiter=",", header="a,b,c,d,e", comments="")
+    np.savetxt(tmp_path / "narrow.csv", new[:, :5], delimiter=",")  # no header: no names to match by
     with pytest.raises(DataError, match=r"samples of shape \[5\], but the run was trained on samples of shape \[8\]"):
         load_dataset(str(tmp_path / "narrow.csv"), like=tmp_path / "run")
 
@@ -573,3 +574,45 @@ def test_raw_export_takes_images_as_the_file_stores_them(tmp_path, capsys):
         assert out.shape == stored[:5].shape
         torch.testing.assert_close(out, expected.permute(0, 2, 3, 1) if stored.ndim == 4 else expected[:, 0])
     capsys.readouterr()
+
+
+def test_new_rows_are_matched_to_the_runs_columns_by_name(table_run):
+    tmp_path, _, new, _ = table_run
+    names = [f"c{i}" for i in range(8)]
+    order = [3, 0, 7, 1, 2, 6, 4, 5]
+    np.savetxt(tmp_path / "shuffled.csv", new[:, order], delimiter=",", header=",".join(names[i] for i in order),
+               comments="")
+    like = dict(like=tmp_path / "run")
+    torch.testing.assert_close(load_dataset(str(tmp_path / "shuffled.csv"), **like).x,
+                               load_dataset(str(tmp_path / "new.csv"), **like).x, rtol=0, atol=0)
+    np.savetxt(tmp_path / "other.csv", new, delimiter=",", header=",".join(names[:7] + ["extra"]), comments="")
+    with pytest.raises(DataError, match=r"other.csv: the run was trained on columns it lacks: 'c7'; it has columns the "
+                                        r"run was not trained on: 'extra'$"):
+        load_dataset(str(tmp_path / "other.csv"), **like)
+
+
+def test_evaluate_writes_each_rows_score_and_notes_values_outside_the_range(table_run, capsys):
+    tmp_path, _, new, _ = table_run
+    odd = new.copy()
+    odd[4, 0] = 5000.0  # far outside column c0's training range (around 1000)
+    np.savetxt(tmp_path / "odd.csv", odd, delimiter=",", header=",".join(f"c{i}" for i in range(8)), comments="")
+    run, scores = tmp_path / "run", tmp_path / "scores.csv"
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "odd.csv"), "--scores", str(scores), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "  note: 1 of 9 samples have values outside the training range (most in 'c0')" in out
+    table = np.genfromtxt(scores, delimiter=",", names=True)
+    assert table.dtype.names == ("row", "squared_error", "pca_squared_error") and table["row"].tolist() == list(range(9))
+    assert int(np.argmax(table["squared_error"])) == 4 and int(np.argmax(table["pca_squared_error"])) == 4
+    assert np.mean(table["squared_error"]) == pytest.approx(float(out.split("(autoencoder): ")[1].split()[0]), rel=1e-3)
+    assert main(["evaluate", str(run), "--scores", str(tmp_path / "scores.txt")]) == 2
+    assert "--scores: " in capsys.readouterr().err and not (tmp_path / "scores.txt").exists()
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
+def test_a_raw_export_takes_numpys_float64_rows(table_run):
+    tmp_path, _, new, model = table_run
+    assert main(["export", str(tmp_path / "run"), "--raw", "--format", "torchscript"]) == 0
+    encoder = torch.jit.load(str(tmp_path / "run" / "encoder-raw.pt"))
+    with torch.no_grad():
+        torch.testing.assert_close(encoder(torch.from_numpy(new.astype(np.float64))),
+                                   encoder(torch.from_numpy(new)), rtol=0, atol=0)

@@ -159,6 +159,15 @@ def test_score_is_negative_reconstruction_error_and_improves_with_training(digit
     assert set(np.argsort(scores)[:5]) == set(range(100, 105))
 
 
+
+def test_score_samples_compares_rows_as_the_network_took_them():
+    """A float64 column near 1.7e9 (a timestamp) rounds by ~100 in float32: never counted as error."""
+    rng = np.random.default_rng(0)
+    X = np.c_[1.7e9 + rng.uniform(0, 1e6, 300), rng.normal(size=(300, 4))]
+    est = AutoencoderTransformer(model_params=SMALL, epochs=2, random_state=0).fit(X)
+    np.testing.assert_array_equal(est.score_samples(X), est.score_samples(X.astype(np.float32)))
+
+
 def test_pipeline_codes_feed_a_classifier(digits):
     x, y = digits
     ae = AutoencoderTransformer(

@@ -51,6 +51,10 @@ def list_models(kind: str = "autoencoder") -> list[str]:
 
 def model_entry(name: str) -> ModelEntry:
     _ensure_loaded()
+    if name == "auto":  # not a model: aekit train's and the estimators' choice from the data
+        raise ConfigError("model: 'auto' is chosen from the data by `aekit train` and the scikit-learn estimators; in "
+                          "Python, aekit.apps.run.auto_model({'name': 'auto'}, sample_shape, n_samples) gives its keys "
+                          "(create_model(keys.pop('name'), **keys)), or name a model: " + ", ".join(sorted(_MODELS)))
     if name not in _MODELS:
         raise ConfigError(f"model: unknown model {name!r}; choose one of: {', '.join(sorted(_MODELS))}")
     return _MODELS[name]

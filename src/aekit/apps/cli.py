@@ -100,8 +100,11 @@ def _cmd_evaluate(args) -> None:
     metrics = run.evaluate_run(
         args.run_dir, nll_samples=args.nll_samples, quality_samples=args.quality_samples,
         classifier=args.classifier, classifier_cache=args.classifier_cache, progress=not args.quiet, data=args.data,
+        scores=args.scores,
     )
     print(run.format_metrics(metrics))
+    if args.scores:
+        print(f"wrote {args.scores} (each sample's squared error, beside PCA's where it applies)")
 
 
 def _print_result(run_dir: Path) -> None:
@@ -303,6 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, metavar="FILE",
                    help="evaluate on this file (scaled as the run's data were) or named data set's test part, in "
                         "place of the run's test part; writes nothing into the run folder")
+    p.add_argument("--scores", default=None, metavar="FILE.csv",
+                   help="write each evaluated sample's squared error (and PCA's) to this CSV, one row per sample: "
+                        "scores to rank anomalies by")
     p.add_argument("--nll-samples", type=int, default=5000, metavar="K",
                    help="importance samples per test input for the test NLL of models with a probabilistic "
                         "decoder (default 5000, as Burda et al.; minutes on a CPU; 0 skips it)")

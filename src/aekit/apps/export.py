@@ -56,6 +56,7 @@ class _Part(nn.Module):
         return x.permute(0, 2, 3, 1) if self.layout == "nhwc" else x[:, 0] if self.layout == "nhw" else x
 
     def forward(self, t: Tensor) -> Tensor:
+        t = t.float()  # numpy's float64 too (the network computes in float32)
         if self.part == "decoder":
             return self.stored(self.model.decode(t))
         t = t.permute(0, 3, 1, 2) if self.layout == "nhwc" else t.unsqueeze(1) if self.layout == "nhw" else t
@@ -149,7 +150,7 @@ def _unit_map(obj, input_shape: tuple[int, ...]) -> tuple:
         raise ConfigError(f"export: --raw needs {folder / SCALING_FILE}, which a run trained on a data file (csv, npy, "
                           "npz, IDX) writes (one from before 2026-12-04 writes it when resumed); a run on a named data "
                           "set takes its inputs in [0, 1] (pixels / 255): export it without --raw")
-    offset, divisor, layout = unit_map
+    offset, divisor, layout = unit_map["offset"], unit_map["divisor"], unit_map["layout"]
     if offset.ndim and offset.shape != tuple(input_shape):
         raise ConfigError(f"export: {folder / SCALING_FILE} holds ranges for {offset.shape[0]} columns, but the "
                           f"model takes samples of shape {list(input_shape)}; train the run again to rewrite it")

@@ -171,7 +171,8 @@ def _data_name(cfg: RunConfig) -> str:
     if cfg.data.name is None:
         raise ConfigError(
             "data.name: empty; give a data set (`aekit datasets`) or a file path (a run folder made by aekit.fit "
-            "on arrays has none: set data.name in its config.yaml)"
+            "on arrays, or on part of a data set such as dataset.split(...), has none: set data.name in its "
+            "config.yaml, and data.val_fraction to split it alike)"
         )
     return cfg.data.name
 
@@ -472,9 +473,7 @@ def test_metrics(model, train: Dataset, test: Dataset, *, split: str = "test", s
         **{f"{split}_{k}": v for k, v in terms.items()},
         "squared_error_per_sample": float(squared_error_per_sample(model, test.x).mean()),
     }
-    code_size = getattr(model.config, "code_size", None)
-    if code_size is None and hasattr(model.config, "code_size"):  # conv without a dense code: its feature map
-        code_size = getattr(model, "code_size", None)
+    code_size = _code_size(model)
     features = train.x[0].numel()
     if isinstance(code_size, int) and code_size < features:
         metrics["pca_code_size"] = code_size
@@ -484,6 +483,27 @@ def test_metrics(model, train: Dataset, test: Dataset, *, split: str = "test", s
     else:  # vq-vae: a few indices into a codebook, not a vector of numbers that PCA's components could match
         metrics["pca_skipped"] = f"model '{model.name}' has no code_size: its code is not a vector of numbers"
     return metrics
+
+
+def _code_size(model) -> int | None:
+    code_size = getattr(model.config, "code_size", None)
+    if code_size is None and hasattr(model.config, "code_size"):  # conv without a dense code: its feature map
+        code_size = getattr(model, "code_size", None)
+    return code_size if isinstance(code_size, int) else None
+
+
+def write_scores(path: Path, model, train: Dataset, test: Dataset, *, seed: int = 0) -> None:
+    """A CSV of one row per sample of `test`, in order: its squared reconstruction error (in the model's
+    input units: [0, 1] after the run's scaling), PCA's at the model's code size where that applies (an
+    in-memory `test`), and its label: per-sample scores, to rank anomalies by."""
+    columns = {"row": np.arange(len(test)), "squared_error": squared_error_per_sample(model, test.x)}
+    k = _code_size(model)
+    if k is not None and k < train.x[0].numel() and isinstance(test.x, torch.Tensor):
+        columns["pca_squared_error"] = pca_squared_error(train.x, test.x, k, seed=seed)
+    if test.y is not None:
+        columns["label"] = test.y.numpy()
+    rows = zip(*(v.tolist() for v in columns.values()))
+    ckpt.atomic_write_text(path, ",".join(columns) + "\n" + "".join(",".join(f"{v:.6g}" for v in row) + "\n" for row in rows))
 
 
 def check_generative_options(*, nll_samples: int, quality_samples: int, classifier: str) -> None:
@@ -563,7 +583,7 @@ def evaluate_run(
     run_dir: str | Path, *, model=None, write: bool = True, splits=None,
     nll_samples: int = NLL_SAMPLES, quality_samples: int = QUALITY_SAMPLES,
     classifier: str = FEATURE_CLASSIFIER, classifier_cache: str | Path | None = None, progress: bool = True,
-    data: str | Path | None = None,
+    data: str | Path | None = None, scores: str | Path | None = None,
 ) -> dict[str, Any]:
     """Test metrics of a run next to PCA's at the same code size, and the test NLL and sample
     quality where they apply (`generative_metrics`; 0 samples skip each); writes metrics.json and a picture.
@@ -571,8 +591,11 @@ def evaluate_run(
     splits: (train, val, test) already loaded and checked by `train`/`resume`; else loaded and checked here.
     data: the metrics on other samples in place of the test part, writing nothing: a file (scaled as the
     run's data file was, by its scaling.json; else by the run's data.scale) or a named data set's test part.
+    scores: a CSV file to write each evaluated sample's squared error into (`write_scores`).
     """
     check_generative_options(nll_samples=nll_samples, quality_samples=quality_samples, classifier=classifier)
+    if scores is not None and (Path(scores).is_dir() or Path(scores).suffix != ".csv"):
+        raise ConfigError(f"--scores: {scores} must name a .csv file to write (one row per sample)")
     run_dir = Path(run_dir)
     cfg = read_run(run_dir)
     label = None
@@ -580,7 +603,7 @@ def evaluate_run(
         train, other = load_other(cfg, run_dir, str(data))
         splits, label = (train, None, other), other.name
     with ckpt.hold(run_dir) if write and data is None else contextlib.nullcontext():  # a read-only folder says so
-        return _evaluate_run(run_dir, cfg, model, write and data is None, splits, label, nll_samples=nll_samples,
+        return _evaluate_run(run_dir, cfg, model, write and data is None, splits, label, scores, nll_samples=nll_samples,
                              quality_samples=quality_samples, classifier=classifier, classifier_cache=classifier_cache,
                              progress=progress)
 
@@ -595,9 +618,11 @@ def load_other(cfg: RunConfig, run_dir: Path, name: str) -> tuple[Dataset, Datas
         raise DataError(f"--data: PCA's baseline beside the run needs its training data: {err}") from None
     if name in list_datasets():
         return train, load_dataset(name, "test")
-    saved = read_unit_map(run_dir)
-    unit_map = saved[:2] if saved is not None else (train.meta or {}).get("unit_map")  # None: a named set's run
-    options = dict(scale=cfg.data.scale, layout=cfg.data.layout, unit_map=unit_map)
+    run_map = read_unit_map(run_dir)
+    if run_map is None and (train.meta or {}).get("unit_map") is not None:  # a run from before scaling.json
+        offset, divisor = train.meta["unit_map"]
+        run_map = {"offset": offset, "divisor": divisor, "columns": train.meta.get("columns")}
+    options = dict(scale=cfg.data.scale, layout=cfg.data.layout, run_map=run_map)  # run_map None: a named set's run
     try:
         other = load_path(name, split="test", **options)
         other.name = f"{name} (its test part)"
@@ -608,7 +633,7 @@ def load_other(cfg: RunConfig, run_dir: Path, name: str) -> tuple[Dataset, Datas
 
 
 def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, label: str | None = None,
-                  **options) -> dict[str, Any]:
+                  scores: str | Path | None = None, **options) -> dict[str, Any]:
     """`label`: what splits' test part is, when it is not the run's own (evaluate --data)."""
     if model is None:
         model = ckpt.load_model(run_dir)
@@ -622,8 +647,16 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         test, split = val_data, "val"
     if test is None:  # no test split and nothing held out: say so, and report the training data
         test, split = train_data, "train"
+    if scores is not None:  # every sample, in order (a memory-mapped one too)
+        write_scores(Path(scores), model, train_data, test, seed=cfg.train.seed)
     test = in_memory(test, cfg.train.seed)
     metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed)}
+    outside = ((test.x < -1e-6) | (test.x > 1 + 1e-6)).reshape(len(test), -1) if label is not None else None
+    if outside is not None and outside.any():  # other samples than the run's: say where they leave its range
+        names, counts = (test.meta or {}).get("columns"), outside.sum(0)
+        most = [names[i] for i in counts.argsort(descending=True)[:3].tolist() if counts[i]] if names else []
+        metrics["outside"] = (f"{int(outside.any(1).sum())} of {len(test)} samples have values outside the training "
+                              f"range{' (most in ' + ', '.join(map(repr, most)) + ')' if most else ''}")
     if (train_data.meta or {}).get("scaling") == "per column":  # errors are in those units: say so
         metrics["scaling"] = "per column"
     metrics |= generative_metrics(model, train_data, test, seed=cfg.train.seed, **options)
@@ -646,7 +679,10 @@ def format_metrics(metrics: dict[str, Any]) -> str:
     split = metrics["split"]
     lines = [f"{f'{split} set' if split in ('train', 'val', 'test') else split}, {metrics['n']} samples{note}"]
     if metrics.get("scaling") == "per column":
-        lines.append("  inputs: each column scaled to [0, 1] by its training range (data.scale=global or minmax: one range)")
+        lines.append("  inputs: each column scaled to [0, 1] by its training range (for one range: data.scale=global "
+                     "or minmax)")
+    if "outside" in metrics:
+        lines.append(f"  note: {metrics['outside']}")
     lines.append(f"  squared error per sample (autoencoder): {error(metrics['squared_error_per_sample'])}")
     if "pca_squared_error_per_sample" in metrics:
         lines.append(

@@ -267,8 +267,9 @@ class AutoencoderTransformer(_PicklesOnCpu, ClassNamePrefixFeaturesOutMixin, Tra
         """Each sample's negative mean squared reconstruction error per feature (n_samples,): higher is more
         typical, as scikit-learn's outlier detectors score, so the lowest are the likeliest anomalies."""
         X_hat = self.inverse_transform(self.transform(X))
-        X = _checked(self, X, reset=False)
-        return -np.mean((np.asarray(X, dtype=np.float64) - X_hat) ** 2, axis=1)
+        X = _checked(self, X, reset=False)  # compared as the network took it, in float32: a float64 column near
+        # 1.7e9 (a timestamp) would otherwise add its float32 rounding, ~100 a row, to every score
+        return -np.mean((np.asarray(X, dtype=np.float32).astype(np.float64) - X_hat) ** 2, axis=1)
 
     def score(self, X, y=None) -> float:
         """Negative mean squared reconstruction error per feature (0 is perfect): `score_samples`' mean."""

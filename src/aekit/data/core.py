@@ -128,11 +128,11 @@ SPREAD = 0.1  # "auto" scales columns one by one when the median column range is
 SCALING_FILE = "scaling.json"  # in a run folder: how its data file's values became the inputs (read_unit_map)
 
 
-def read_unit_map(folder: str | Path) -> tuple[np.ndarray, np.ndarray, str | None] | None:
-    """(offset, divisor, layout) a run trained on a data file saved in `folder`/scaling.json: float32
-    arrays of one value, or one per column, with inputs = (stored - offset) / divisor (a divisor of null:
-    a constant range, every input 0), and how the file stores images if not as the model takes them,
-    (N, C, H, W): "nhwc" or "nhw". None if the folder has none."""
+def read_unit_map(folder: str | Path) -> dict | None:
+    """What a run trained on a data file saved in `folder`/scaling.json (checkpoint.write_scaling), or None:
+    "offset" and "divisor", float32 arrays of one value or one per column, with inputs = (stored - offset) /
+    divisor (a divisor of null: a constant range, every input 0); "layout", how the file stores images if
+    not as the model takes them, (N, C, H, W): "nhwc" or "nhw"; "columns", a CSV's feature names or None."""
     path = Path(folder) / SCALING_FILE
     if not path.is_file():
         return None
@@ -142,10 +142,12 @@ def read_unit_map(folder: str | Path) -> tuple[np.ndarray, np.ndarray, str | Non
         divisor = np.asarray(math.inf if raw["divisor"] is None else raw["divisor"], dtype=np.float32)
         if offset.ndim > 1 or divisor.shape != offset.shape or not np.isfinite(offset).all() or not (divisor > 0).all():
             raise ValueError("an offset and a divisor > 0 of the same length")
-        layout = raw.get("layout")
+        layout, columns = raw.get("layout"), raw.get("columns")
         if layout not in (None, "nhwc", "nhw"):
             raise ValueError(f"layout {layout!r}")
-        return offset, divisor, layout
+        if columns is not None and not (isinstance(columns, list) and all(isinstance(c, str) for c in columns)):
+            raise ValueError("columns must be a list of names")
+        return {"offset": offset, "divisor": divisor, "layout": layout, "columns": columns}
     except (ValueError, KeyError, TypeError) as err:
         raise DataError(f"{path} is damaged ({err}); train the run again to rewrite it") from None
 

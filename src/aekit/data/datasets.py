@@ -70,9 +70,8 @@ def load_dataset(
             raise DataError(f"like: {folder} holds no {SCALING_FILE}: give the folder of a run trained on a data file "
                             "(csv, npy, npz, IDX), which saves how it scaled its values (runs before 2026-12-04 "
                             "write it when resumed)")
-        unit_map = unit_map[:2]
     if is_file:
-        data = load_path(path, split=split, layout=layout, scale=scale, unit_map=unit_map)
+        data = load_path(path, split=split, layout=layout, scale=scale, run_map=unit_map)
         data.source = str(path.resolve())  # found from anywhere, as config.yaml records it
         return data
     entry = dataset_entry(name)

@@ -54,11 +54,12 @@ def to_nchw(x: np.ndarray, *, layout: str = "auto", name: str = "data") -> np.nd
 
 
 def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", layout: str = "auto",
-              unit_map: tuple | None = None) -> Dataset:
+              run_map: dict | None = None) -> Dataset:
     """Load a user's file or folder; 'test' needs a file that holds a test part (npz x_test).
 
-    Arrays of images may be (N, H, W), (N, H, W, C) or (N, C, H, W) (see `to_nchw`). `unit_map`: scale by
-    this (offset, divisor), a run's (core.read_unit_map), in place of `scale`'s rule on this file's values.
+    Arrays of images may be (N, H, W), (N, H, W, C) or (N, C, H, W) (see `to_nchw`). `run_map`: a run's
+    (core.read_unit_map): scale by its offset and divisor in place of `scale`'s rule on this file's values,
+    and take a CSV's columns by the names it was trained on.
     """
     path = given = Path(path).expanduser()
     if not path.exists():
@@ -66,7 +67,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         raise DataError(f"{path} does not exist{where}; give a {KINDS}")
     if path.is_dir():
         path = _idx_in(path) or path  # a folder of the MNIST family's files reads as its training images file
-    y = classes = like = label_column = None  # like: what the samples are scaled like (an npz test part: its training part)
+    y = classes = like = label_column = columns = None  # like: what the samples are scaled like (an npz test part: its training part)
     where = str(path)  # how messages name these samples
     if path.is_dir():
         x, y, classes, like = _folder(path, split)
@@ -79,7 +80,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         x, y, like = _npz(path, split)
         where = f"{path} (x_test)" if split == "test" else where
     elif path.suffix == ".csv":
-        x, y, classes, label_column = _csv(path)
+        x, y, classes, label_column, columns = _csv(path, None if run_map is None else run_map.get("columns"))
     else:
         hint = f" ({TEXT_HINT})" if path.suffix in TEXT_SUFFIXES else ""
         raise DataError(f"{path}: unsupported file type {path.suffix!r}; use a {KINDS}{hint}")
@@ -93,8 +94,9 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     x = to_nchw(x, layout=layout, name=where)
     # how the file's images differ from the model's (N, C, H, W): `aekit export --raw` takes them as stored
     stored_layout = None if x.shape == stored_shape else "nhw" if len(stored_shape) == 3 else "nhwc"
-    if unit_map is not None:  # a run's map: these samples become inputs exactly as its training data did
-        offset, divisor = (v if np.ndim(v) else float(v) for v in unit_map)
+    if run_map is not None:  # a run's map: these samples become inputs exactly as its training data did
+        offset, divisor = (v if np.ndim(v) else float(v) for v in (run_map["offset"], run_map["divisor"]))
+        unit_map = (offset, divisor)
         if np.ndim(offset) and np.shape(offset) != x.shape[1:]:
             raise DataError(f"{where}: samples of shape {list(x.shape[1:])}, but the run was trained on samples of "
                             f"shape {list(np.shape(offset))}")
@@ -120,7 +122,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         # how: "per column", "one range" or "none"; the map (offset, divisor) from the stored values to
         # [0, 1], which `fit` saves in a run folder (checkpoint.write_scaling) and `aekit export --raw` folds in
         meta={"scale": scale, "scaling": scaling, "unit_map": unit_map, "stored_layout": stored_layout,
-              **({"label_column": label_column} if label_column else {})},
+              "columns": columns, **({"label_column": label_column} if label_column else {})},
     )
 
 
@@ -218,9 +220,11 @@ def _npz_samples(arrays: dict[str, np.ndarray], path: Path) -> str:
     return parts[0]
 
 
-def _csv(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, str | None]:
-    """(features, labels, class names, the labels' column) of a numeric CSV; a header row is optional, a column named
-    label, y, class or target holds labels: whole numbers, or names ("cat") read as classes.
+def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.ndarray | None, list[str] | None,
+                                                                 str | None, list[str] | None]:
+    """(features, labels, class names, the labels' column, the features' names) of a numeric CSV; a header
+    row is optional, a column named label, y, class or target holds labels: whole numbers, or names ("cat")
+    read as classes. `columns`: the features by these names, in this order (a run's, for new samples).
 
     numpy's C parser reads the features straight into float32 and the labels as text: a 22 MB CSV
     peaks at about 2x its final array (a list of Python strings took 19x the file).
@@ -229,6 +233,15 @@ def _csv(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, s
     index_col = 1 if header and header[0] == "" and width > 1 else 0  # an unnamed first column: pandas' index
     label_col = next((header.index(k) for k in LABEL_COLUMNS if header and k in header), None)
     features = [i for i in range(index_col, width) if i != label_col]
+    if columns is not None and header:  # new samples for a run: its columns by name, in its order
+        names = [header[i] for i in features]
+        missing, extra = [c for c in columns if c not in names], [n for n in names if n not in columns]
+        if missing or extra:
+            raise DataError(f"{path}: " + "; ".join(
+                f"{what} {', '.join(map(repr, cols[:10]))}{' ...' if len(cols) > 10 else ''}" for what, cols in
+                (("the run was trained on columns it lacks:", missing), ("it has columns the run was not trained on:",
+                                                                         extra)) if cols))
+        features = [features[names.index(c)] for c in columns]
     read = {"delimiter": ",", "skiprows": skip, "ndmin": 2, "encoding": "utf-8", "quotechar": '"'}
     try:
         with warnings.catch_warnings():
@@ -239,9 +252,10 @@ def _csv(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, s
         raise _csv_problem(path, skip, width, features) from None
     if len(table) == 0:
         raise DataError(f"{path} has a header but no data rows")
+    names = [header[i] for i in features] if header else None
     if labels is None:
-        return table, None, None, None
-    return table, *_csv_labels(labels, path, header[label_col]), header[label_col]
+        return table, None, None, None, names
+    return table, *_csv_labels(labels, path, header[label_col]), header[label_col], names
 
 
 def _csv_labels(values: np.ndarray, path: Path, column: str) -> tuple[np.ndarray, list[str] | None]:

@@ -323,13 +323,14 @@ def rng_from_tensors(tensors: dict[str, torch.Tensor]) -> None:
         torch.cuda.set_rng_state_all(states[: torch.cuda.device_count()])
 
 
-def write_scaling(folder: Path, unit_map: tuple, *, layout: str | None = None) -> None:
-    """scaling.json: the map (offset, divisor) that took the stored values of a data file to the model's
-    inputs, x = (stored - offset) / divisor (numbers, or lists of one per column; a divisor of null: a
-    constant range, every input 0), and how the file stores images if not as (N, C, H, W) ("nhwc",
-    "nhw"; read_unit_map), so that the run
-    takes new samples as they are stored (`aekit export --raw`, `load_dataset(..., like=RUN)`)."""
-    offset, divisor = (v.tolist() if hasattr(v, "tolist") else float(v) for v in unit_map)
+def write_scaling(folder: Path, meta: dict) -> None:
+    """scaling.json, from a data file's Dataset.meta: the map (offset, divisor) that took its stored values
+    to the model's inputs, x = (stored - offset) / divisor (numbers, or lists of one per column; a divisor
+    of null: a constant range, every input 0), how the file stores images if not as (N, C, H, W) ("nhwc",
+    "nhw") and a CSV's feature names, so that the run takes new samples as they are stored (`aekit export
+    --raw`, `load_dataset(..., like=RUN)`; data.core.read_unit_map reads it)."""
+    offset, divisor = (v.tolist() if hasattr(v, "tolist") else float(v) for v in meta["unit_map"])
     divisor = None if divisor == math.inf else divisor  # JSON has no Infinity; per column it is never one
-    text = json.dumps({"offset": offset, "divisor": divisor, "layout": layout})
+    text = json.dumps({"offset": offset, "divisor": divisor, "layout": meta.get("stored_layout"),
+                       "columns": meta.get("columns")})
     atomic_write_text(folder / SCALING_FILE, text)
