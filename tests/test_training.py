@@ -226,6 +226,16 @@ def test_progress_bar_shows_live_loss(real_batch, capsys):
     assert "epoch 1/1" in err.out + err.err and "train_loss" in err.out + err.err
 
 
+def test_restore_best_says_whose_weights_it_kept(capsys):
+    from aekit.data import load_dataset
+
+    x = load_dataset("digits").x[:128]
+    model = aekit.create_model("dense", input_shape=(1, 8, 8), hidden=[8], code_size=2)
+    aekit.fit(model, x[:96], x[96:], epochs=2, restore_best=True, min_delta=1e3, progress=True)  # none better by 1e3
+    printed = capsys.readouterr()
+    assert "restore_best: the weights of its start (no epoch improved on it), val_loss " in printed.out + printed.err
+
+
 def test_short_epochs_print_a_line_a_second_at_most_and_the_last(monkeypatch, capsys):
     from aekit.data import load_dataset
     from aekit.training import loop

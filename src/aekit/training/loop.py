@@ -733,6 +733,10 @@ class Trainer:
                 tqdm.write(self.stop_reason)
             if cfg.restore_best and self.best_state is not None:
                 model.load_state_dict(self.best_state)
+                if show:
+                    which = "its start (no epoch improved on it)" if self.best_epoch == 0 else f"epoch {self.best_epoch}"
+                    tqdm.write(f"restore_best: the weights of {which}, {self.monitored} "
+                               f"{self.best_value:.4g}")
             if writes:
                 ckpt.save_model(model, self.run_dir / ckpt.MODEL_FILE)
             for cb in self.callbacks:
