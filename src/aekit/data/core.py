@@ -195,13 +195,24 @@ def unit_map(dtype: np.dtype, lo, hi, scale: str = "auto") -> tuple:
     return lo, hi - lo if hi > lo else math.inf
 
 
+def not_finite(x: np.ndarray | Tensor, name: str | None = None, *, offset: int = 0) -> DataError:
+    """The refusal of data holding NaN or infinities, naming the first (0-based indices; `offset`: the index
+    of x's first sample in the whole data set)."""
+    first = (torch.nonzero(~torch.isfinite(x))[0].tolist() if isinstance(x, Tensor)
+             else np.argwhere(~np.isfinite(x))[0].tolist())
+    at = f"sample {first[0] + offset}" + (f", feature {first[1]}" if len(first) == 2 else
+                                         f", position {tuple(first[1:])}" if len(first) > 2 else "")
+    return DataError(f"{name + ': ' if name else ''}the data contains NaN or infinite values; clean or impute them "
+                     f"first (the first at {at}, counting from 0)")
+
+
 def _finite_float32(array: np.ndarray, name: str) -> np.ndarray:
     if is_integral(array.dtype):
         return array.astype(np.float32)
     with np.errstate(over="ignore"):  # values beyond float32 become inf, refused just below
         out = array.astype(np.float32, copy=False)
     if not np.isfinite(array).all():
-        raise DataError(f"{name}: the data contains NaN or infinite values; clean or impute them first")
+        raise not_finite(array, name)
     if not np.isfinite(out).all():
         raise DataError(f"{name}: values exceed the float32 range (|x| > 3.4e38); rescale them first")
     return out

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from ..errors import DataError
-from .core import check_scalable, is_integral, may_scale_columns, per_column, unit_map
+from .core import check_scalable, is_integral, may_scale_columns, not_finite, per_column, unit_map
 
 CHUNK_BYTES = 32 * 2**20  # bytes read at a time when scanning a whole array
 
@@ -73,7 +73,7 @@ class MemmapArray:
             span = np.arange(start, min(start + rows, len(array)))
             part = reader.read(span) if reader is not None else np.asarray(array[span])  # not through the mapping
             if not integer and not np.isfinite(part).all():
-                raise DataError(f"{name}: the data contains NaN or infinite values; clean or impute them first")
+                raise not_finite(part, name, offset=start)
             low, high = part.min(axis=0).astype(np.float64), part.max(axis=0).astype(np.float64)
             lo, hi = (low, high) if lo is None else (np.minimum(lo, low), np.maximum(hi, high))
         if may_scale_columns(array.dtype, array.ndim, scale) and per_column(lo, hi, scale):

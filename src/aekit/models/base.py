@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from ..config import check, non_negative
 from ..data.batches import check_shape, encode_all, reconstruct_all
+from ..data.core import not_finite
 from ..errors import DataError
 
 Activation = Literal["relu", "elu", "sigmoid", "tanh", "linear", "leaky_relu"]
@@ -193,7 +194,7 @@ def check_samples(x: Tensor, input_shape: tuple[int, ...], *, recon_loss: str | 
     if x.shape[0] == 0:
         raise DataError("the data set is empty")
     if not torch.isfinite(x).all():
-        raise DataError("the data contains NaN or infinite values; clean or impute them first")
+        raise not_finite(x)
     if recon_loss == "bce" and (x.min() < 0 or x.max() > 1):
         raise DataError(
             f"recon_loss 'bce' needs data in [0, 1] but values span [{x.min().item():.3g}, "
