@@ -172,11 +172,15 @@ def test_scale_choices_column_minmax_and_none(tmp_path):
     minmax = load_path(path, scale="minmax")
     assert minmax.meta["scaling"] == "one range" and minmax.x.amax(0).tolist() == [1.0, 0.5]
     assert load_path(path, scale="none").meta["scaling"] == "none"
-    with pytest.raises(DataError, match=r"scale 'z' is not allowed; choose one of: auto, global, minmax, column, none$"):
+    standard = load_path(path, scale="standard")  # each column's mean 0 and deviation 1, as StandardScaler's
+    assert standard.meta["scaling"] == "standard"
+    np.testing.assert_allclose(standard.x.numpy(), (table - table.mean(0)) / table.std(0), rtol=1e-5, atol=1e-6)
+    with pytest.raises(DataError, match=r"scale 'z' is not allowed; choose one of: auto, global, minmax, column, "
+                                        r"standard, none$"):
         load_path(path, scale="z")
 
 
-@pytest.mark.parametrize("scale", ["auto", "column", "global", "minmax"])
+@pytest.mark.parametrize("scale", ["auto", "column", "global", "minmax", "standard"])
 def test_memory_mapped_arrays_are_scaled_as_a_loaded_array_is(tmp_path, monkeypatch, scale):
     path = tmp_path / "big.npy"
     np.save(path, tabular(40, np.random.default_rng(3)).astype(np.float32))
@@ -186,7 +190,8 @@ def test_memory_mapped_arrays_are_scaled_as_a_loaded_array_is(tmp_path, monkeypa
     assert type(mapped.x).__name__ == "MemmapArray" and mapped.meta["scaling"] == loaded.meta["scaling"]
     for on_disk, in_memory in zip(mapped.meta["unit_map"], loaded.meta["unit_map"]):  # the map a run saves
         np.testing.assert_array_equal(on_disk, in_memory)
-    assert mapped.meta["scaling"] == ("per column" if scale in ("auto", "column") else "one range")
+    assert mapped.meta["scaling"] == {"auto": "per column", "column": "per column", "standard": "standard"}.get(
+        scale, "one range")
     torch.testing.assert_close(mapped.x[:], loaded.x, rtol=0, atol=0)
     torch.testing.assert_close(mapped.x.subset([3, 1]).reshape(2, 2, 4)[:], loaded.x[[3, 1]].reshape(2, 2, 4))
 
@@ -616,3 +621,19 @@ def test_a_raw_export_takes_numpys_float64_rows(table_run):
     with torch.no_grad():
         torch.testing.assert_close(encoder(torch.from_numpy(new.astype(np.float64))),
                                    encoder(torch.from_numpy(new)), rtol=0, atol=0)
+
+
+def test_standardised_tables_train_the_automatic_model_and_new_rows_follow(tmp_path, capsys):
+    rng = np.random.default_rng(6)
+    train, new = tabular(200, rng), tabular(5, rng)
+    header = ",".join(f"c{i}" for i in range(8))
+    for name, table in (("train.csv", train), ("new.csv", new)):
+        np.savetxt(tmp_path / name, table, delimiter=",", header=header, comments="")
+    common = [f"data.name={tmp_path / 'train.csv'}", "data.scale=standard", "train.epochs=1", f"output.dir={tmp_path}"]
+    assert main(["train", *common, "output.name=r", "--quiet"]) == 0
+    assert "  inputs: standardised by the training mean and deviation" in capsys.readouterr().out
+    like = load_dataset(str(tmp_path / "new.csv"), like=tmp_path / "r").x.numpy()
+    std = np.where(train.std(0) > 0, train.std(0), 1.0)  # the constant column: only shifted
+    np.testing.assert_allclose(like, (new - train.mean(0)) / std, rtol=1e-4, atol=1e-4)
+    assert main(["train", *common, "model.name=dense", "output.name=bce"]) == 2  # sigmoid outputs need [0, 1]
+    assert "recon_loss 'bce' needs data in [0, 1]" in capsys.readouterr().err

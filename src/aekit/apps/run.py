@@ -74,8 +74,9 @@ class DataConfig:
     name: str | None = "mnist-mini"  # a registered data set (`aekit datasets`) or a path to a file/folder
     layout: Literal["auto", "nchw", "nhwc"] = "auto"  # a file's 4-D image arrays; auto: channel-last when unambiguous
     # a file's values to [0, 1]: auto (README), global (auto with one range for tables), minmax (one range),
-    # column (a range per column), none (as they are); a run's config.yaml records global or column for auto
-    scale: Literal["auto", "global", "minmax", "column", "none"] = "auto"
+    # column (a range per column), standard (each column's mean and deviation: not [0, 1], for MSE models), none
+    # (as they are); a run's config.yaml records global or column for auto
+    scale: Literal["auto", "global", "minmax", "column", "standard", "none"] = "auto"
     val_fraction: float = 0.1  # held out from the training split, stratified, seeded by train.seed
     limit: int | None = None  # train on a seeded random subset of this many samples
     test_limit: int | None = None  # evaluate on at most this many test samples (refused when there is no test part)
@@ -492,6 +493,15 @@ def _code_size(model) -> int | None:
     return code_size if isinstance(code_size, int) else None
 
 
+def beyond_range(train: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Which values of `x` (N, D flat) lie outside the training values' range: each column's for a table, all
+    values' for images (whose corner pixels may never vary in training)."""
+    flat, ref = x.reshape(len(x), -1), train.reshape(len(train), -1)
+    lo, hi = (ref.amin(0), ref.amax(0)) if train.ndim == 2 else (ref.min(), ref.max())
+    slack = 1e-6 * (hi - lo).abs().clamp(min=1.0)
+    return (flat < lo - slack) | (flat > hi + slack)
+
+
 def write_scores(path: Path, model, train: Dataset, test: Dataset, *, seed: int = 0) -> None:
     """A CSV of one row per sample of `test`, in order: its squared reconstruction error (in the model's
     input units: [0, 1] after the run's scaling), PCA's at the model's code size where that applies (an
@@ -651,14 +661,14 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         write_scores(Path(scores), model, train_data, test, seed=cfg.train.seed)
     test = in_memory(test, cfg.train.seed)
     metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed)}
-    outside = ((test.x < -1e-6) | (test.x > 1 + 1e-6)).reshape(len(test), -1) if label is not None else None
+    outside = None if label is None else beyond_range(in_memory(train_data, cfg.train.seed).x, test.x)
     if outside is not None and outside.any():  # other samples than the run's: say where they leave its range
         names, counts = (test.meta or {}).get("columns"), outside.sum(0)
         most = [names[i] for i in counts.argsort(descending=True)[:3].tolist() if counts[i]] if names else []
         metrics["outside"] = (f"{int(outside.any(1).sum())} of {len(test)} samples have values outside the training "
                               f"range{' (most in ' + ', '.join(map(repr, most)) + ')' if most else ''}")
-    if (train_data.meta or {}).get("scaling") == "per column":  # errors are in those units: say so
-        metrics["scaling"] = "per column"
+    if (train_data.meta or {}).get("scaling") in ("per column", "standard"):  # errors are in those units: say so
+        metrics["scaling"] = train_data.meta["scaling"]
     metrics |= generative_metrics(model, train_data, test, seed=cfg.train.seed, **options)
     if write:
         ckpt.atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1))
@@ -681,6 +691,8 @@ def format_metrics(metrics: dict[str, Any]) -> str:
     if metrics.get("scaling") == "per column":
         lines.append("  inputs: each column scaled to [0, 1] by its training range (for one range: data.scale=global "
                      "or minmax)")
+    elif metrics.get("scaling") == "standard":
+        lines.append("  inputs: standardised by the training mean and deviation (of each column, for a table)")
     if "outside" in metrics:
         lines.append(f"  note: {metrics['outside']}")
     lines.append(f"  squared error per sample (autoencoder): {error(metrics['squared_error_per_sample'])}")

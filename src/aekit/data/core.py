@@ -120,8 +120,9 @@ def class_indices(train: Dataset, *others: Dataset) -> list[Dataset]:
 
 
 # auto: see unit_map and per_column; global: auto with one range for every table (how runs before
-# 2026-12-03 read their data); minmax: one min-max range for all values; column: a range per column
-SCALES = ("auto", "global", "minmax", "column", "none")
+# 2026-12-03 read their data); minmax: one min-max range for all values; column: a range per column;
+# standard: a table's columns (all values of images) less their mean, over their deviation: not in [0, 1]
+SCALES = ("auto", "global", "minmax", "column", "standard", "none")
 SPREAD = 0.1  # "auto" scales columns one by one when the median column range is under this share of the whole range
 
 
@@ -237,6 +238,22 @@ def per_column(lo: np.ndarray, hi: np.ndarray, scale: str) -> bool:
     return bool(np.median(spans) < SPREAD * (hi.max() - lo.min()))
 
 
+def standard_map(x: np.ndarray, total: np.ndarray | None = None, squares: np.ndarray | None = None,
+                 n: int | None = None) -> tuple:
+    """(mean, standard deviation) of each column of a table (N, F), or of all values of images: float32
+    arrays or floats (a deviation of 0 becomes 1: a constant column is only shifted to 0). From `x`, or
+    from the sums of its values and squares over `n` rows (MemmapArray.scaled's one pass)."""
+    table = x.ndim == 2
+    if total is None:
+        total, squares, n = x.sum(0, dtype=np.float64), np.square(x, dtype=np.float64).sum(0), len(x)
+    if not table:  # images: one mean and deviation over every value
+        total, squares, n = total.sum(), squares.sum(), n * math.prod(x.shape[1:])
+    mean = total / n
+    std = np.sqrt(np.maximum(squares / n - mean**2, 0.0))
+    std = np.where(std > 1e-12 * np.maximum(np.abs(mean), 1.0), std, 1.0)
+    return (mean.astype(np.float32), std.astype(np.float32)) if table else (float(mean), float(std))
+
+
 def scale_to_unit(
     array: np.ndarray, *, name: str, scale: str = "auto", like: np.ndarray | None = None
 ) -> np.ndarray:
@@ -269,6 +286,9 @@ def unit_scaled(
                             "is scaled as its training part is; save both parts alike (the same dtype and range)")
         reference = _finite_float32(like, f"{name}'s training part")
     dtype = (array if like is None else like).dtype
+    if scale == "standard":
+        offset, divisor = standard_map(reference)
+        return ((out - offset) / divisor).astype(np.float32, copy=False), "standard", (offset, divisor)
     columns = None
     if may_scale_columns(dtype, reference.ndim, scale):
         lo, hi = reference.min(axis=0).astype(np.float64), reference.max(axis=0).astype(np.float64)  # (F,) each

@@ -109,7 +109,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     elif isinstance(x, np.memmap):  # stays on disk: scaled as it is read
         samples = MemmapArray.scaled(x, name=where, scale=scale)
         unit_map = (samples.offset, samples.divisor)
-        scaling = "per column" if np.ndim(samples.offset) else "none" if unit_map == (0.0, 1.0) else "one range"
+        scaling = ("standard" if scale == "standard" else "per column" if np.ndim(samples.offset) else
+                   "none" if unit_map == (0.0, 1.0) else "one range")
     else:  # a test part is scaled exactly as its training part is, never by its own range
         like = None if like is None else to_nchw(like, layout=layout, name=str(path))
         scaled, scaling, unit_map = unit_scaled(x, name=where, scale=scale, like=like)

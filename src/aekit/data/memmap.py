@@ -25,7 +25,15 @@ import torch
 from torch import Tensor
 
 from ..errors import DataError
-from .core import check_scalable, is_integral, may_scale_columns, not_finite, per_column, unit_map
+from .core import (
+    check_scalable,
+    is_integral,
+    may_scale_columns,
+    not_finite,
+    per_column,
+    standard_map,
+    unit_map,
+)
 
 CHUNK_BYTES = 32 * 2**20  # bytes read at a time when scanning a whole array
 
@@ -67,7 +75,7 @@ class MemmapArray:
         if scale == "none" or (scale in ("auto", "global") and array.dtype == np.uint8):  # known without a pass
             return cls(array, divisor=1.0 if scale == "none" else 255.0)
         integer = is_integral(array.dtype)
-        lo = hi = None  # each column's (min, max) so far, float64
+        lo = hi = total = squares = None  # each column's (min, max), and sums of values and squares, so far
         rows, reader = chunk_rows(math.prod(array.shape[1:]) * array.dtype.itemsize), RowFile.of(array)
         for start in range(0, len(array), rows):
             span = np.arange(start, min(start + rows, len(array)))
@@ -76,6 +84,12 @@ class MemmapArray:
                 raise not_finite(part, name, offset=start)
             low, high = part.min(axis=0).astype(np.float64), part.max(axis=0).astype(np.float64)
             lo, hi = (low, high) if lo is None else (np.minimum(lo, low), np.maximum(hi, high))
+            if scale == "standard":
+                sums = part.sum(0, dtype=np.float64), np.square(part, dtype=np.float64).sum(0)
+                total, squares = sums if total is None else (total + sums[0], squares + sums[1])
+        if scale == "standard":
+            offset, divisor = standard_map(array[:1], total, squares, len(array))
+            return cls(array, offset=offset, divisor=divisor)
         if may_scale_columns(array.dtype, array.ndim, scale) and per_column(lo, hi, scale):
             offset, divisor = unit_map(array.dtype, lo, hi, scale)
             return cls(array, offset=offset.astype(np.float32), divisor=divisor.astype(np.float32))
