@@ -777,6 +777,18 @@ def test_overcomplete_model_says_why_there_is_no_pca_line(tmp_path, capsys):
     assert "no PCA comparison: code size 80 >= 64 input features" in out
 
 
+def test_a_code_larger_than_the_training_set_skips_pca_and_the_run_is_evaluated(tmp_path, capsys):
+    """A conv model's feature map (code_size null: 2048 values for 3x32x32) on 60 images: PCA cannot have that
+    many components; the run failed after training and could never be evaluated."""
+    path = tmp_path / "rgb.npy"
+    np.save(path, np.random.default_rng(0).integers(0, 256, (60, 32, 32, 3), dtype=np.uint8))
+    status, out, err = cli(["train", f"data.name={path}", "model.name=conv", "train.epochs=1", "train.batch_size=32",
+                            f"output.dir={tmp_path}", "output.name=r"], capsys)
+    assert status == 0, err
+    assert "no PCA comparison: code size 2048 > 54 training samples: PCA has at most as many components" in out
+    assert (tmp_path / "r" / "metrics.json").is_file()
+
+
 def test_failed_experiment_leaves_no_folder(tmp_path, capsys):
     """Issue 13.14 and 13.1: a bad test part stops an experiment, and no folder holding only experiment.yaml is left."""
     path = tmp_path / "data.npz"

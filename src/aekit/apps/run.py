@@ -46,7 +46,7 @@ from ..errors import (
     NoTestSplitError,
     out_of_space,
 )
-from ..models.pca import PCABaseline
+from ..models.pca import PCA_SAMPLES, PCABaseline
 from ..registry import create_model, make_config, model_entry
 from ..training import checkpoint as ckpt
 from ..training import distributed
@@ -474,16 +474,26 @@ def test_metrics(model, train: Dataset, test: Dataset, *, split: str = "test", s
         **{f"{split}_{k}": v for k, v in terms.items()},
         "squared_error_per_sample": float(squared_error_per_sample(model, test.x).mean()),
     }
-    code_size = _code_size(model)
-    features = train.x[0].numel()
-    if isinstance(code_size, int) and code_size < features:
+    code_size, why_not = pca_size(model, train)
+    if code_size is not None:
         metrics["pca_code_size"] = code_size
         metrics["pca_squared_error_per_sample"] = float(pca_squared_error(train.x, test.x, code_size, seed=seed).mean())
-    elif isinstance(code_size, int):  # PCA with as many components as features reconstructs exactly
-        metrics["pca_skipped"] = f"code size {code_size} >= {features} input features (overcomplete): PCA would be exact"
-    else:  # vq-vae: a few indices into a codebook, not a vector of numbers that PCA's components could match
-        metrics["pca_skipped"] = f"model '{model.name}' has no code_size: its code is not a vector of numbers"
+    else:
+        metrics["pca_skipped"] = why_not
     return metrics
+
+
+def pca_size(model, train: Dataset) -> tuple[int | None, str | None]:
+    """(the code size PCA's baseline takes for `model`, None), or (None, why it has none)."""
+    code_size, features = _code_size(model), train.x[0].numel()
+    if code_size is None:  # vq-vae: a few indices into a codebook, not a vector of numbers that PCA's components could match
+        return None, f"model '{model.name}' has no code_size: its code is not a vector of numbers"
+    if code_size >= features:  # PCA with as many components as features reconstructs exactly
+        return None, f"code size {code_size} >= {features} input features (overcomplete): PCA would be exact"
+    if code_size > min(len(train), PCA_SAMPLES):  # a conv model's feature map on a small data set
+        return None, (f"code size {code_size} > {len(train)} training samples: PCA has at most as many components "
+                      "as samples")
+    return code_size, None
 
 
 def _code_size(model) -> int | None:
@@ -507,8 +517,8 @@ def write_scores(path: Path, model, train: Dataset, test: Dataset, *, seed: int 
     input units: [0, 1] after the run's scaling), PCA's at the model's code size where that applies (an
     in-memory `test`), and its label: per-sample scores, to rank anomalies by."""
     columns = {"row": np.arange(len(test)), "squared_error": squared_error_per_sample(model, test.x)}
-    k = _code_size(model)
-    if k is not None and k < train.x[0].numel() and isinstance(test.x, torch.Tensor):
+    k = pca_size(model, train)[0]
+    if k is not None and isinstance(test.x, torch.Tensor):
         columns["pca_squared_error"] = pca_squared_error(train.x, test.x, k, seed=seed)
     if test.y is not None:
         columns["label"] = test.y.numpy()
