@@ -637,3 +637,30 @@ def test_standardised_tables_train_the_automatic_model_and_new_rows_follow(tmp_p
     np.testing.assert_allclose(like, (new - train.mean(0)) / std, rtol=1e-4, atol=1e-4)
     assert main(["train", *common, "model.name=dense", "output.name=bce"]) == 2  # sigmoid outputs need [0, 1]
     assert "recon_loss 'bce' needs data in [0, 1]" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
+def test_a_folder_of_images_exports_for_images_as_pil_holds_them_and_scores_name_the_files(tmp_path, capsys):
+    rng = np.random.default_rng(7)
+    for cls in ("dots", "lines"):
+        (tmp_path / "imgs" / cls).mkdir(parents=True)
+        for i in range(20):
+            Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(tmp_path / "imgs" / cls / f"{i}.png")
+    assert main(["train", f"data.name={tmp_path / 'imgs'}", "train.epochs=1", f"output.dir={tmp_path}",
+                 "output.name=r", "--quiet"]) == 0
+    assert main(["export", str(tmp_path / "r"), "--raw", "--part", "full", "--format", "torchscript"]) == 0
+    exported = torch.jit.load(str(tmp_path / "r" / "full-raw.pt"))
+    pixels = np.array(Image.open(tmp_path / "imgs" / "dots" / "3.png"))[None]  # (1, 8, 8, 3) uint8, as PIL holds it
+    model, data = aekit.load_model(tmp_path / "r"), load_dataset(str(tmp_path / "imgs"))
+    row = data.meta["files"].index("dots/3.png")
+    with torch.no_grad():
+        expected = (model(data.x[row:row + 1]).x_hat * 255).permute(0, 2, 3, 1)
+        torch.testing.assert_close(exported(torch.from_numpy(pixels).float()), expected, rtol=1e-4, atol=1e-3)
+        with pytest.raises(Exception, match=r"expected samples of shape \[8, 8, 3\] \(batch first\), got \[3, 8, 8\]"):
+            exported(torch.rand(1, 3, 8, 8))  # the model's own layout is not the files' (a dense model took it)
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "r"), "--data", str(tmp_path / "imgs"), "--scores",
+                 str(tmp_path / "s.csv"), "--quiet"]) == 0
+    rows = (tmp_path / "s.csv").read_text().splitlines()
+    assert rows[0] == "row,file,squared_error,pca_squared_error,label" and len(rows) == 41
+    assert rows[1].startswith("0,dots/0.png,") and rows[1].endswith(",dots") and rows[-1].endswith(",lines")

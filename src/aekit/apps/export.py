@@ -64,6 +64,21 @@ class _Part(nn.Module):
         return self.model.encode(t) if self.part == "encoder" else self.stored(self.model(t).x_hat)
 
 
+class _Checked(nn.Module):
+    """A traced TorchScript part behind a check of its input's sample shape (TorchScript, scripted)."""
+
+    def __init__(self, traced: nn.Module, shape: list[int]) -> None:
+        super().__init__()
+        self.traced = traced
+        self.shape = shape
+
+    def forward(self, t: Tensor) -> Tensor:
+        if list(t.shape[1:]) != self.shape:
+            raise ValueError("expected samples of shape " + str(self.shape) + " (batch first), got "
+                             + str(list(t.shape[1:])))
+        return self.traced(t)
+
+
 def export_model(
     model_or_run_dir,
     path: str | Path,
@@ -104,7 +119,7 @@ def export_model(
             _to_onnx(wrapper, example, tmp, part)
         else:
             with torch.no_grad(), warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=r"`torch\.jit\.trace.*deprecated")
+                warnings.filterwarnings("ignore", message=r"`torch\.jit\.(trace|script).*deprecated")
                 try:
                     traced = torch.jit.trace(wrapper, example)
                 except (TypeError, RuntimeError) as err:  # an op torch.jit.trace cannot record
@@ -114,6 +129,8 @@ def export_model(
                     raise ConfigError(
                         f"export: torchscript cannot trace this model's {part} ({reason}); use --format onnx"
                     ) from None
+                # a traced graph takes any input of as many values (a dense model flattens it): check the shape
+                traced = torch.jit.script(_Checked(traced, list(example.shape[1:])))
             traced.save(str(tmp))
         os.replace(tmp, path)  # a failed export never leaves half a file under the wanted name
     finally:

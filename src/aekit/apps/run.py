@@ -14,7 +14,9 @@ A run folder holds everything needed to understand and reproduce it:
 from __future__ import annotations
 
 import contextlib
+import csv
 import dataclasses
+import io
 import itertools
 import json
 import math
@@ -513,17 +515,24 @@ def beyond_range(train: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 def write_scores(path: Path, model, train: Dataset, test: Dataset, *, seed: int = 0) -> None:
-    """A CSV of one row per sample of `test`, in order: its squared reconstruction error (in the model's
-    input units: [0, 1] after the run's scaling), PCA's at the model's code size where that applies (an
-    in-memory `test`), and its label: per-sample scores, to rank anomalies by."""
-    columns = {"row": np.arange(len(test)), "squared_error": squared_error_per_sample(model, test.x)}
+    """A CSV of one row per sample of `test`, in order: its image file (a folder's), its squared reconstruction
+    error (in the model's input units: [0, 1] after the run's scaling), PCA's at the model's code size where
+    that applies (an in-memory `test`), and its label (a class name where the data has them): per-sample
+    scores, to rank anomalies by."""
+    columns = {"row": list(range(len(test)))}
+    if "files" in (test.meta or {}):
+        columns["file"] = test.meta["files"]
+    columns["squared_error"] = [f"{v:.6g}" for v in squared_error_per_sample(model, test.x).tolist()]
     k = pca_size(model, train)[0]
     if k is not None and isinstance(test.x, torch.Tensor):
-        columns["pca_squared_error"] = pca_squared_error(train.x, test.x, k, seed=seed)
+        columns["pca_squared_error"] = [f"{v:.6g}" for v in pca_squared_error(train.x, test.x, k, seed=seed).tolist()]
     if test.y is not None:
-        columns["label"] = test.y.numpy()
-    rows = zip(*(v.tolist() for v in columns.values()))
-    ckpt.atomic_write_text(path, ",".join(columns) + "\n" + "".join(",".join(f"{v:.6g}" for v in row) + "\n" for row in rows))
+        columns["label"] = [test.classes[i] if test.classes else i for i in test.y.tolist()]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")  # quotes a file name holding a comma
+    writer.writerow(columns)
+    writer.writerows(zip(*columns.values()))
+    ckpt.atomic_write_text(path, out.getvalue())
 
 
 def check_generative_options(*, nll_samples: int, quality_samples: int, classifier: str) -> None:

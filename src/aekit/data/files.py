@@ -67,10 +67,10 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         raise DataError(f"{path} does not exist{where}; give a {KINDS}")
     if path.is_dir():
         path = _idx_in(path) or path  # a folder of the MNIST family's files reads as its training images file
-    y = classes = like = label_column = columns = None  # like: what the samples are scaled like (an npz test part: its training part)
+    y = classes = like = label_column = columns = files = None  # like: what the samples are scaled like (an npz test part: its training part)
     where = str(path)  # how messages name these samples
     if path.is_dir():
-        x, y, classes, like = _folder(path, split)
+        x, y, classes, like, files = _folder(path, split)
         where = f"{path / 'test'}" if like is not None else where
     elif IDX_NAME.search(path.name):
         x, y, like, where = _idx(path, split)
@@ -94,6 +94,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     x = to_nchw(x, layout=layout, name=where)
     # how the file's images differ from the model's (N, C, H, W): `aekit export --raw` takes them as stored
     stored_layout = None if x.shape == stored_shape else "nhw" if len(stored_shape) == 3 else "nhwc"
+    if files is not None:  # image files: as PIL and numpy hold them, (H, W, C) or (H, W) grey
+        stored_layout = "nhw" if x.shape[1] == 1 else "nhwc"
     if run_map is not None:  # a run's map: these samples become inputs exactly as its training data did
         offset, divisor = (v if np.ndim(v) else float(v) for v in (run_map["offset"], run_map["divisor"]))
         unit_map = (offset, divisor)
@@ -123,7 +125,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         # how: "per column", "one range" or "none"; the map (offset, divisor) from the stored values to
         # [0, 1], which `fit` saves in a run folder (checkpoint.write_scaling) and `aekit export --raw` folds in
         meta={"scale": scale, "scaling": scaling, "unit_map": unit_map, "stored_layout": stored_layout,
-              "columns": columns, **({"label_column": label_column} if label_column else {})},
+              "columns": columns, **({"label_column": label_column} if label_column else {}),
+              **({"files": files} if files is not None else {})},
     )
 
 
@@ -330,30 +333,33 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> Data
 PARTS = ("train", "test")  # a folder holding these subfolders alone keeps its parts in them
 
 
-def _folder(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, np.ndarray | None]:
-    """(x, y, classes, the training images a test part is scaled like) of a folder of images, or of
-    class folders; or, where it holds train/ and test/ alone, of the part `split` names, each such a
-    folder (test/ labelled by train/'s class names)."""
+def _folder(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, np.ndarray | None,
+                                             list[str]]:
+    """(x, y, classes, the training images a test part is scaled like, the images' files) of a folder of
+    images, or of class folders; or, where it holds train/ and test/ alone, of the part `split` names,
+    each such a folder (test/ labelled by train/'s class names)."""
     subdirs = {d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith(".")}
     if "train" not in subdirs or not subdirs <= {*PARTS, "val", "valid", "validation"}:  # class folders
-        return (*_image_folder(path), None)
+        x, y, classes, files = _image_folder(path)
+        return x, y, classes, None, files
     if subdirs - set(PARTS):
         raise DataError(f"{path}: holds train/ beside {', '.join(sorted(subdirs - {'train'}))}; give train/ and test/ "
                         "alone (a validation split is held out of train/ by data.val_fraction)")
-    x, y, classes = _image_folder(path / "train")
+    x, y, classes, files = _image_folder(path / "train")
     if split != "test" or "test" not in subdirs:
-        return x, y, classes, None
-    x_test, y_test, test_classes = _image_folder(path / "test")
+        return x, y, classes, None, files
+    x_test, y_test, test_classes, test_files = _image_folder(path / "test")
     if y_test is not None and y is not None:
         unknown = sorted(set(test_classes) - set(classes))
         if unknown:
             raise DataError(f"{path / 'test'}: class folder(s) {', '.join(unknown)} are not among train/'s classes "
                             f"({', '.join(classes)}); name them alike")
         y_test = np.array([classes.index(test_classes[i]) for i in y_test])
-    return x_test, y_test, classes, x
+    return x_test, y_test, classes, x, test_files
 
 
-def _image_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:
+def _image_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, list[str]]:
+    """(x, y, classes, each image's file relative to `path`) of a folder of images or of class folders."""
     from PIL import Image, UnidentifiedImageError
 
     def visible(f: Path, root: Path) -> bool:  # not under a hidden folder such as .ipynb_checkpoints
@@ -392,9 +398,10 @@ def _image_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] 
         raise DataError(f"{path}: images differ in size ({sorted(sizes)[:3]}...); resize them to one size first")
     x = np.stack(images)  # (N, H, W) or (N, H, W, 3)
     x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)  # -> (N, C, H, W)
+    names = [str(f.relative_to(path)) for _, f in files]
     if subdirs:
-        return x, np.array([label for label, _ in files]), [name for name, _ in groups]
-    return x, None, None
+        return x, np.array([label for label, _ in files]), [name for name, _ in groups], names
+    return x, None, None, names
 
 
 def _not_images(path: Path) -> str:
