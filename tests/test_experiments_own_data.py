@@ -99,6 +99,10 @@ def test_runs_on_a_users_file(name, kind, files, tmp_path):
     run_dir, results = run_experiment(name, overrides(name, files[kind]), out_dir=tmp_path, tiny=True)
     assert json.loads((run_dir / "results.json").read_text())["summary"] == results["summary"]
     assert (run_dir / "report.html").is_file()
+    # its models take new samples as the file stores them: the file's map is in the experiment's folder
+    model = sorted(run_dir.glob("model-*.safetensors"))[0]
+    assert main(["export", str(model), "--raw", "--format", "torchscript", "--output", str(tmp_path / "m.pt")]) == 0
+    assert (run_dir / "scaling.json").is_file() and (tmp_path / "m.pt").is_file()
 
 
 def test_retrieval_of_unlabelled_samples_is_refused_before_training(files, tmp_path, no_training):

@@ -539,6 +539,9 @@ def test_evaluate_on_an_npz_takes_its_test_part(tmp_path, capsys):
     capsys.readouterr()
     assert main(["evaluate", str(tmp_path / "r"), "--data", str(tmp_path / "pair.npz"), "--quiet"]) == 0
     assert capsys.readouterr().out.startswith(f"{tmp_path / 'pair.npz'} (its test part), 20 samples")
+    np.savez(tmp_path / "new.npz", x_test=tabular(7, rng))  # new samples alone: the run's map scales them
+    assert main(["evaluate", str(tmp_path / "r"), "--data", str(tmp_path / "new.npz"), "--quiet"]) == 0
+    assert capsys.readouterr().out.startswith(f"{tmp_path / 'new.npz'} (its test part), 7 samples")
 
 
 def test_a_scaling_file_is_checked_and_never_left_from_an_earlier_run(table_run):

@@ -164,9 +164,9 @@ def _unit_map(obj, input_shape: tuple[int, ...]) -> tuple:
     folder = Path(obj) if Path(obj).is_dir() else Path(obj).parent
     unit_map = read_unit_map(folder)
     if unit_map is None:
-        raise ConfigError(f"export: --raw needs {folder / SCALING_FILE}, which a run trained on a data file (csv, npy, "
-                          "npz, IDX) writes (one from before 2026-12-04 writes it when resumed); a run on a named data "
-                          "set takes its inputs in [0, 1] (pixels / 255): export it without --raw")
+        raise ConfigError(f"export: --raw needs {folder / SCALING_FILE}, which runs and experiments trained on a data "
+                          "file or image folder write (a run from before 2026-12-04 writes it when resumed); a model "
+                          "of a named data set takes its inputs in [0, 1] (pixels / 255): export it without --raw")
     offset, divisor, layout = unit_map["offset"], unit_map["divisor"], unit_map["layout"]
     if offset.ndim and offset.shape != tuple(input_shape):
         raise ConfigError(f"export: {folder / SCALING_FILE} holds ranges for {offset.shape[0]} columns, but the "

@@ -269,6 +269,8 @@ def train_model(
     if folder is not None and tag is not None:
         ckpt.atomic_write_text(folder / f"history-{tag}.json", json.dumps(history, indent=1))
         ckpt.save_model(model, folder / f"model-{tag}.safetensors")
+        if (splits[0].meta or {}).get("unit_map") is not None:  # a data file's map: `aekit export --raw` folds it in
+            ckpt.write_scaling(folder, splits[0].meta)
     return model, history
 
 

@@ -77,7 +77,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     elif path.suffix == ".npy":
         x = _npy(path)
     elif path.suffix == ".npz":
-        x, y, like = _npz(path, split)
+        x, y, like = _npz(path, split, alone=run_map is not None)
         where = f"{path} (x_test)" if split == "test" else where
     elif path.suffix == ".csv":
         x, y, classes, label_column, columns = _csv(path, None if run_map is None else run_map.get("columns"))
@@ -178,8 +178,9 @@ def _npy(path: Path) -> np.ndarray:
         raise DataError(f"{path} is truncated or not a .npy array file ({str(err).splitlines()[0]})") from None
 
 
-def _npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """(x, y) of `split`, and for the test split the training part's x (its scaling is the test's)."""
+def _npz(path: Path, split: str, *, alone: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(x, y) of `split`, and for the test split the training part's x (its scaling is the test's).
+    `alone`: a test part scaled by a run's map needs no training part beside it (None in its place)."""
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
@@ -187,6 +188,8 @@ def _npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None, np.ndar
         raise DataError(f"{path} is truncated or not a .npz archive ({str(err).splitlines()[0]})") from None
     if not arrays:
         raise DataError(f"{path} holds no arrays")
+    if alone and split == "test" and "x_test" in arrays and not any(k in arrays for k in SAMPLES):
+        return arrays["x_test"], arrays.get("y_test"), None
     samples = _npz_samples(arrays, path)
     if split == "train":
         return arrays[samples], arrays.get(SAMPLES.get(samples)), None
