@@ -269,3 +269,12 @@ def test_a_data_key_an_experiment_never_reads_is_refused_before_any_work(tmp_pat
     assert main(["experiment", "run", "imdb-bn-dropout", "--tiny", "data.val_fraction=0", "--out", str(tmp_path)]) == 2
     assert "data.val_fraction: imdb-bn-dropout draws validation curves" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_the_precision_curve_is_as_deep_as_a_small_index_allows_unless_given():
+    from aekit.apps.experiments.text import check_depths
+
+    assert check_depths(10, None, 79) == 79 and check_depths(10, None, 5000) == 100  # retrieval on 80 images ran
+    assert check_depths(10, 20, 79) == 20
+    with pytest.raises(ConfigError, match="experiment.curve_k: must be an integer between 1 and 79"):
+        check_depths(10, 100, 79)  # given: never shortened silently

@@ -57,11 +57,17 @@ from . import (
 # --- shared pieces -------------------------------------------------------------------------------
 
 
-def check_depths(k: int, curve_k: int, can_retrieve: int) -> None:
-    """Refuse `k` or `curve_k` outside 1..can_retrieve before any training is spent."""
+CURVE_K = 100  # the precision curve's depth by default, or the items each query can retrieve where fewer
+
+
+def check_depths(k: int, curve_k: int | None, can_retrieve: int) -> int:
+    """Refuse `k` or `curve_k` outside 1..can_retrieve before any training is spent; returns the curve's depth
+    (`curve_k`, by default CURVE_K or fewer)."""
+    curve_k = min(CURVE_K, can_retrieve) if curve_k is None else curve_k
     for key, value in (("experiment.k", k), ("experiment.curve_k", curve_k)):
         check(0 < value <= can_retrieve, key,
               f"must be an integer between 1 and {can_retrieve} (the items each query can retrieve), got {value!r}")
+    return curve_k
 
 
 def precision_figure(curves: Mapping[str, np.ndarray], *, title: str, dashed: Sequence[str] = ()):
@@ -113,7 +119,7 @@ class RetrievalMnist(Positive):
     index_split: Literal["train", "test"] = "test"  # the split whose items are indexed; its items query the others
     index_limit: int | None = None  # index a seeded subset of this many items
     k: int = 10  # the precision@k of the table
-    curve_k: int = 100  # the curve shows precision@1..curve_k
+    curve_k: int | None = None  # the curve shows precision@1..curve_k; None: 100, or fewer on a small index
     max_queries: int | None = 1000  # a seeded subset of items query the rest (MAP ranks the whole index)
 
 
@@ -144,7 +150,7 @@ def retrieval_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     # relevant = sharing the query's label: the indexed part needs labels
     check_data("retrieval-mnist", cfg.data.name, train, index if on_test else None, labels="test" if on_test else True,
                pca={"model.code_size": cfg.model.get("code_size")})
-    check_depths(s.k, s.curve_k, len(index) - 1)  # leave-one-out: a query never retrieves itself
+    curve_k = check_depths(s.k, s.curve_k, len(index) - 1)  # leave-one-out: a query never retrieves itself
     run = Run(run_dir, cfg, (train, val, None))
     run.check()
     model, history = run.train("ae")
@@ -160,7 +166,7 @@ def retrieval_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     rows, curves = [], {}
     for metric in ("cosine", "euclidean"):
         for method, vecs in vectors.items():
-            scores = retrieval_scores(vecs, labels, k=s.k, metric=metric, query_index=chosen, curve_k=s.curve_k)
+            scores = retrieval_scores(vecs, labels, k=s.k, metric=metric, query_index=chosen, curve_k=curve_k)
             curves[f"{method} ({metric})"] = scores.pop("curve")
             rows.append({"method": method, "metric": metric, "dim": int(vecs.shape[1]), **scores})
     pk = f"precision@{s.k}"
@@ -168,7 +174,7 @@ def retrieval_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
                            title=f"{name}: precision@k of {raw_name}, PCA-{size} and {size}-d autoencoder codes "
                                  "(solid = cosine, dashed = euclidean)")
     run.picture(fig, "precision-at-k.png",
-                f"Precision@k for k = 1..{s.curve_k}: {raw_name}, PCA-{size} and the autoencoder's codes")
+                f"Precision@k for k = 1..{curve_k}: {raw_name}, PCA-{size} and the autoencoder's codes")
     shown = min(10, len(index) - 1)
     run.picture(_neighbour_picture(vectors[f"autoencoder-{size}"], index, chosen[:8], k=shown, size=size), "neighbours.png",
                 f"Query {run.noun}s (left) and their {shown} nearest {run.noun}s by autoencoder code")
@@ -221,7 +227,7 @@ class RetrievalBbc(Positive):
     lsa_sizes: tuple[int, ...] = (10, 50)
     metric: Literal["cosine", "euclidean"] = "cosine"  # the paper compares codes by the cosine of their angle
     k: int = 10
-    curve_k: int = 100
+    curve_k: int | None = None  # as retrieval-mnist's
     map_methods: tuple[Literal["code", "pca", "tsne", "umap"], ...] = ("pca", "tsne")  # 2-D maps of the test codes
 
 
@@ -257,7 +263,7 @@ def retrieval_bbc(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         (train, test) if s.representation == "tfidf"
         else (load_bbc_news(split, folder, max_features=s.max_features) for split in ("train", "test"))
     )
-    check_depths(s.k, s.curve_k, len(train))
+    curve_k = check_depths(s.k, s.curve_k, len(train))
     for dim in s.lsa_sizes:
         if not 0 < dim < tfidf_train.x.shape[1]:
             raise ConfigError(f"experiment.lsa_sizes: {dim} must be at least 1 and below the vocabulary's "
@@ -278,7 +284,7 @@ def retrieval_bbc(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     y_db, y_q = train.y.numpy(), test.y.numpy()
     rows, curves = [], {}
     for method, (db, q) in vectors.items():
-        scores = retrieval_scores(db, y_db, q, y_q, k=s.k, metric=s.metric, curve_k=s.curve_k)
+        scores = retrieval_scores(db, y_db, q, y_q, k=s.k, metric=s.metric, curve_k=curve_k)
         curves[method] = scores.pop("curve")
         rows.append({"method": method, "dim": int(db.shape[1]), **scores})
     pk = f"precision@{s.k}"
@@ -295,7 +301,7 @@ def retrieval_bbc(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     ]
     fig = precision_figure(curves, title=f"BBC News: precision@k of {len(test)} test queries against {len(train)} "
                                          f"training articles ({s.metric})")
-    run.picture(fig, "precision-at-k.png", f"Precision@k for k = 1..{s.curve_k} of test articles querying the training articles")
+    run.picture(fig, "precision-at-k.png", f"Precision@k for k = 1..{curve_k} of test articles querying the training articles")
     if s.map_methods:
         _, fig = latent_maps(model, test, methods=s.map_methods, n=len(test), seed=seed)
         run.picture(fig, "codes-map.png",
