@@ -62,8 +62,9 @@ def test_reconstruction_grid(model8, data, tmp_path):
     model8.train()  # fit leaves eval mode; training mode shows that the previous mode comes back
     grid, fig = A.reconstruction_grid(model8, data, n=6)
     assert grid.shape == (2, 6, *SHAPE)
-    np.testing.assert_array_equal(grid[0], data.x[:6].numpy())
-    np.testing.assert_allclose(grid[1], A.reconstruct_all(model8, data.x[:6]), atol=1e-6)
+    shown = np.linspace(0, len(data) - 1, 6).round().astype(int)  # spread over the data, not its first class
+    np.testing.assert_array_equal(grid[0], data.x[shown].numpy())
+    np.testing.assert_allclose(grid[1], A.reconstruct_all(model8, data.x[shown]), atol=1e-6)
     assert model8.training  # the previous mode comes back
     model8.eval()
     assert_png(fig, tmp_path / "recon.png")
@@ -72,7 +73,7 @@ def test_reconstruction_grid(model8, data, tmp_path):
 def test_denoising_grid_with_a_corrupt_callable(model8, data, tmp_path):
     grid, fig = A.denoising_grid(model8, data, n=5, corrupt=lambda x: (x + 0.4 * torch.randn_like(x)).clamp(0, 1))
     assert grid.shape == (3, 5, *SHAPE)
-    np.testing.assert_array_equal(grid[2], data.x[:5].numpy())
+    np.testing.assert_array_equal(grid[2], data.x[np.linspace(0, len(data) - 1, 5).round().astype(int)].numpy())
     assert not np.allclose(grid[0], grid[2])
     np.testing.assert_allclose(grid[1], A.reconstruct_all(model8, torch.from_numpy(grid[0])), atol=1e-6)
     again, _ = A.denoising_grid(model8, data, n=5, corrupt=lambda x: (x + 0.4 * torch.randn_like(x)).clamp(0, 1))
@@ -96,9 +97,10 @@ def test_latent_maps(model2, model8, data, tmp_path):
     maps, fig = A.latent_maps(model2, data, methods=("code", "pca", "tsne"), n=100, tsne_iter=250)
     assert set(maps) == {"code", "pca", "tsne"}
     assert all(m.shape == (100, 2) for m in maps.values())
-    np.testing.assert_allclose(maps["code"], A.encode_all(model2, data.x[:100]), atol=1e-6)
+    shown = np.linspace(0, len(data) - 1, 100).round().astype(int)  # spread over the data
+    np.testing.assert_allclose(maps["code"], A.encode_all(model2, data.x[shown]), atol=1e-6)
     assert len(fig.axes) == 3 and all(ax.get_xlabel() and ax.get_title() for ax in fig.axes)
-    assert fig.legends and len(fig.legends[0].get_texts()) == len(np.unique(data.y[:100]))
+    assert fig.legends and len(fig.legends[0].get_texts()) == len(np.unique(data.y[shown]))
     assert_png(fig, tmp_path / "maps.png")
     maps8, _ = A.latent_maps(model8, data, methods=("code", "pca"), n=50)
     assert set(maps8) == {"pca"}  # the code itself is shown only when it is 2-d

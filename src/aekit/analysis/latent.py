@@ -24,9 +24,10 @@ MAP_METHODS = ("code", "pca", "tsne", "umap")
 
 
 def pick(n_total: int, n: int) -> np.ndarray:
-    """The first `n` indices (of `n_total`), so pictures of the same data show the same samples."""
+    """`n` indices (of `n_total`) spread evenly over the data, so pictures of the same data show the same
+    samples and data sorted by class (a folder of class folders) shows more than its first class."""
     positive("n", n)
-    return np.arange(min(n, n_total))
+    return np.unique(np.linspace(0, n_total - 1, min(n, n_total)).round().astype(np.int64))
 
 
 # --- reconstructions -----------------------------------------------------------------------------
@@ -44,7 +45,7 @@ def reconstruction_grid(model, data: Any, *, n: int = 10, title: str | None = No
     error = float(((x_hat - x) ** 2).flatten(1).sum(1).mean())
     fig = plots.image_grid(
         grid,
-        title=f"{title or model.name}: reconstructions (squared error per sample {error:.4g})",
+        title=f"{title or model.name}: reconstructions (squared error per sample of these {len(x)}: {error:.4g})",
         row_labels=["original", "reconstruction"],
     )
     return grid, fig
