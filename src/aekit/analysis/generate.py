@@ -88,7 +88,8 @@ def random_samples(model, n: int = 16, *, seed: int = 0) -> tuple[np.ndarray, Fi
     """n samples from a generative model's `sample(n)` (e.g. a VAE decoding z ~ N(0, I))."""
     if not callable(getattr(model, "sample", None)):
         raise ConfigError(
-            f"model '{model.name}' has no sample(n) method; random samples need a generative model such as 'vae'"
+            f"model '{model.name}' has no sample(n) method; random samples need a generative model such as 'vae', "
+            "or a density fitted to its codes: aekit.analysis.density.generate(model, n, train=data)"
         )
     positive("n", n)
     device = model_device(model)

@@ -474,7 +474,7 @@ def conv_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     code = code_size if code_size is not None else "the feature map"
     notes = [f"Encoder: conv {list(cfg.model.get('channels', []))} with 2x2 max-pooling after each, code {code}. The unpool "
              "decoder also receives the encoder's pooling switches (where each max was), information beyond the code, "
-             "so its lower error does not mean a better compression."]
+             "so a lower error of it would not mean a better compression."]
     if pca_err is not None:
         notes.append(f"PCA-{code_size} on the same {run.noun}s: {pca_err:.3f} per {run.part} image.")
     best = min(rows, key=lambda r: r["squared_error_per_image"])
