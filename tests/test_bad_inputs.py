@@ -248,7 +248,7 @@ CASES = [
     pytest.param(lambda t: load_path(text_file(t, "0.5,0.5\n"), split="test"), DataError,
                  r"holds no separate test part; evaluate on a validation split instead", id="csv-no-test-split"),
     pytest.param(lambda t: scale_to_unit(FLAT, name="mine", scale="zscore"), DataError,
-                 r"^mine: scale 'zscore' is not allowed; choose one of: auto, global, minmax, column, none$", id="scale-unknown"),
+                 r"^mine: scale 'zscore' is not allowed; choose one of: auto, global, minmax, column, standard, none$", id="scale-unknown"),
     # --- checkpoints and export ------------------------------------------------------------------
     pytest.param(lambda t: aekit.load_model(t / "nothing.safetensors"), CheckpointError,
                  r"nothing.safetensors does not exist", id="checkpoint-missing"),
