@@ -667,3 +667,58 @@ def test_a_folder_of_images_exports_for_images_as_pil_holds_them_and_scores_name
     rows = (tmp_path / "s.csv").read_text().splitlines()
     assert rows[0] == "row,file,squared_error,pca_squared_error,label" and len(rows) == 41
     assert rows[1].startswith("0,dots/0.png,") and rows[1].endswith(",dots") and rows[-1].endswith(",lines")
+
+
+def test_scores_name_each_samples_own_row_and_file_after_a_split(tmp_path, capsys):
+    """The validation split (a folder has no test part) is a seeded subset: each row keeps its file and row."""
+    for cls in ("a", "b"):
+        (tmp_path / "imgs" / cls).mkdir(parents=True)
+        for i in range(20):
+            value = 10 * i if cls == "a" else 255 - 5 * i
+            Image.fromarray(np.full((4, 4), value, dtype=np.uint8)).save(tmp_path / "imgs" / cls / f"{i:02d}.png")
+    assert main(["train", f"data.name={tmp_path / 'imgs'}", "data.val_fraction=0.25", "train.epochs=1",
+                 f"output.dir={tmp_path}", "output.name=r", "--quiet"]) == 0
+    assert main(["evaluate", str(tmp_path / "r"), "--scores", str(tmp_path / "s.csv"), "--quiet"]) == 0
+    capsys.readouterr()
+    whole = load_dataset(str(tmp_path / "imgs"))
+    rows = [line.split(",") for line in (tmp_path / "s.csv").read_text().splitlines()[1:]]
+    assert len(rows) == 10 and len({r[0] for r in rows}) == 10
+    for row, file, *_, label in rows:  # the row of the whole folder, its file and its class agree
+        assert whole.meta["files"][int(row)] == file and file.startswith(label + "/")
+
+
+def test_duplicate_column_names_are_refused_when_matching_by_name_but_the_same_header_reads_alike(tmp_path):
+    rng = np.random.default_rng(9)
+    x = np.c_[rng.random(60), 100 + rng.random(60), rng.random(60)]
+    np.savetxt(tmp_path / "dup.csv", x, delimiter=",", header="a,a,b", comments="")
+    aekit.fit(aekit.create_model("dense", input_shape=(3,), hidden=[4], code_size=2), load_dataset(str(tmp_path / "dup.csv")),
+              epochs=1, run_dir=tmp_path / "run", progress=False)
+    torch.testing.assert_close(load_dataset(str(tmp_path / "dup.csv"), like=tmp_path / "run").x,
+                               load_dataset(str(tmp_path / "dup.csv")).x, rtol=0, atol=1e-6)
+    np.savetxt(tmp_path / "moved.csv", x[:, [2, 0, 1]], delimiter=",", header="b,a,a", comments="")
+    with pytest.raises(DataError, match="'a' name more than one column; give the columns in the run's order"):
+        load_dataset(str(tmp_path / "moved.csv"), like=tmp_path / "run")
+
+
+@pytest.mark.parametrize("mapped", [False, True])
+def test_standardising_keeps_its_precision_at_any_level(tmp_path, monkeypatch, mapped):
+    rng = np.random.default_rng(10)
+    table = np.c_[3e7 + 5 * rng.normal(size=20_000), rng.normal(size=20_000)]  # E[x^2] - E[x]^2 loses this
+    np.save(tmp_path / "t.npy", table)
+    if mapped:
+        monkeypatch.setattr(files, "MMAP_BYTES", 0)
+    _, divisor = load_path(tmp_path / "t.npy", scale="standard").meta["unit_map"]
+    np.testing.assert_allclose(divisor, table.std(0), rtol=0.02)
+
+
+def test_evaluating_on_the_training_file_notes_nothing_and_a_named_sets_run_says_how_it_scaled(table_run, tmp_path,
+                                                                                                capsys):
+    run = table_run[0] / "run"
+    assert main(["evaluate", str(run), "--data", str(table_run[0] / "train.csv"), "--quiet"]) == 0
+    assert "note:" not in capsys.readouterr().out  # its own values are in its range, the held-out ones too
+    digits = load_dataset("digits", "test").x[:40].numpy()
+    np.save(tmp_path / "dig.npy", np.rint(digits * 16).astype(np.int64))  # the 0..16 integers of the original
+    assert main(["train", "data.name=digits", "train.epochs=1", f"output.dir={tmp_path}", "output.name=d", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "d"), "--data", str(tmp_path / "dig.npy"), "--quiet"]) == 0
+    assert "  note: " + str(tmp_path / "dig.npy") + " was scaled to [0, 1] by its own values" in capsys.readouterr().out

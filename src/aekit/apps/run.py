@@ -507,21 +507,28 @@ def _code_size(model) -> int | None:
     return code_size if isinstance(code_size, int) else None
 
 
-def beyond_range(train: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Which values of `x` (N, D flat) lie outside the training values' range: each column's for a table, all
-    values' for images (whose corner pixels may never vary in training)."""
-    flat, ref = x.reshape(len(x), -1), train.reshape(len(train), -1)
-    lo, hi = (ref.amin(0), ref.amax(0)) if train.ndim == 2 else (ref.min(), ref.max())
+def beyond_range(train: Dataset, x: torch.Tensor, *, seed: int = 0) -> torch.Tensor:
+    """Which values of `x` (N, D flat) lie outside the training range: [0, 1], where the training file's
+    values were mapped onto it (min-max, by the whole file) or came so (a named data set); for data
+    standardised or kept as stored, the training part's values' range, each column's for a table."""
+    flat = x.reshape(len(x), -1)
+    if (train.meta or {}).get("scaling") in ("standard", "none"):
+        ref = in_memory(train, seed).x
+        ref = ref.reshape(len(ref), -1)
+        lo, hi = (ref.amin(0), ref.amax(0)) if ref.ndim == 2 and train.x.ndim == 2 else (ref.min(), ref.max())
+    else:
+        lo, hi = torch.tensor(0.0), torch.tensor(1.0)
     slack = 1e-6 * (hi - lo).abs().clamp(min=1.0)
     return (flat < lo - slack) | (flat > hi + slack)
 
 
 def write_scores(path: Path, model, train: Dataset, test: Dataset, *, seed: int = 0) -> None:
-    """A CSV of one row per sample of `test`, in order: its image file (a folder's), its squared reconstruction
+    """A CSV of one row per sample of `test`, in order: its row in the whole file (a split or subset keeps
+    it), its image file (a folder's), its squared reconstruction
     error (in the model's input units: [0, 1] after the run's scaling), PCA's at the model's code size where
     that applies (an in-memory `test`), and its label (a class name where the data has them): per-sample
     scores, to rank anomalies by."""
-    columns = {"row": list(range(len(test)))}
+    columns = {"row": np.asarray((test.meta or {}).get("rows", np.arange(len(test)))).tolist()}  # in the whole file
     if "files" in (test.meta or {}):
         columns["file"] = test.meta["files"]
     columns["squared_error"] = [f"{v:.6g}" for v in squared_error_per_sample(model, test.x).tolist()]
@@ -660,6 +667,10 @@ def load_other(cfg: RunConfig, run_dir: Path, name: str) -> tuple[Dataset, Datas
     except NoTestSplitError:
         other = load_path(name, **options)
         other.name = name
+    if run_map is None:  # a named data set's run: nothing says how its values were scaled but [0, 1]
+        other.meta = {**other.meta, "note": f"{name} was scaled to [0, 1] by its own values (data.scale "
+                      f"{cfg.data.scale}): {cfg.data.name} comes in [0, 1] and saves no map, so give floats in [0, 1] "
+                      "scaled as its samples are (floats in [0, 1] are kept as they are)"}
     return train, other
 
 
@@ -682,7 +693,9 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         write_scores(Path(scores), model, train_data, test, seed=cfg.train.seed)
     test = in_memory(test, cfg.train.seed)
     metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed)}
-    outside = None if label is None else beyond_range(in_memory(train_data, cfg.train.seed).x, test.x)
+    outside = None if label is None else beyond_range(train_data, test.x, seed=cfg.train.seed)
+    if label is not None and "note" in (test.meta or {}):
+        metrics["note"] = test.meta["note"]
     if outside is not None and outside.any():  # other samples than the run's: say where they leave its range
         names, counts = (test.meta or {}).get("columns"), outside.sum(0)
         most = [names[i] for i in counts.argsort(descending=True)[:3].tolist() if counts[i]] if names else []
@@ -714,8 +727,7 @@ def format_metrics(metrics: dict[str, Any]) -> str:
                      "or minmax)")
     elif metrics.get("scaling") == "standard":
         lines.append("  inputs: standardised by the training mean and deviation (of each column, for a table)")
-    if "outside" in metrics:
-        lines.append(f"  note: {metrics['outside']}")
+    lines += [f"  note: {metrics[key]}" for key in ("note", "outside") if key in metrics]
     lines.append(f"  squared error per sample (autoencoder): {error(metrics['squared_error_per_sample'])}")
     if "pca_squared_error_per_sample" in metrics:
         lines.append(

@@ -63,7 +63,12 @@ class Dataset:
     def subset(self, index) -> Dataset:
         index = torch.as_tensor(index, dtype=torch.long)
         x = self.x[index] if isinstance(self.x, Tensor) else self.x.subset(index)  # a MemmapArray stays lazy
-        return Dataset(x, None if self.y is None else self.y[index], self.name, self.classes, self.meta)
+        meta = self.meta
+        if meta:  # a file's: which of its rows (and image files) these are, for per-sample outputs (--scores)
+            rows = meta.get("rows", np.arange(len(self)))[index.numpy()]
+            meta = {**meta, "rows": rows, **({"files": [meta["files"][i] for i in index.tolist()]}
+                                             if "files" in meta else {})}
+        return Dataset(x, None if self.y is None else self.y[index], self.name, self.classes, meta)
 
     def split(self, val_fraction: float, *, seed: int = 0) -> tuple[Dataset, Dataset]:
         """A seeded random split into (train, val); stratified by label when labels exist."""
@@ -238,18 +243,21 @@ def per_column(lo: np.ndarray, hi: np.ndarray, scale: str) -> bool:
     return bool(np.median(spans) < SPREAD * (hi.max() - lo.min()))
 
 
-def standard_map(x: np.ndarray, total: np.ndarray | None = None, squares: np.ndarray | None = None,
-                 n: int | None = None) -> tuple:
+def standard_map(x: np.ndarray) -> tuple:
     """(mean, standard deviation) of each column of a table (N, F), or of all values of images: float32
-    arrays or floats (a deviation of 0 becomes 1: a constant column is only shifted to 0). From `x`, or
-    from the sums of its values and squares over `n` rows (MemmapArray.scaled's one pass)."""
-    table = x.ndim == 2
-    if total is None:
-        total, squares, n = x.sum(0, dtype=np.float64), np.square(x, dtype=np.float64).sum(0), len(x)
-    if not table:  # images: one mean and deviation over every value
-        total, squares, n = total.sum(), squares.sum(), n * math.prod(x.shape[1:])
-    mean = total / n
-    std = np.sqrt(np.maximum(squares / n - mean**2, 0.0))
+    arrays or floats; a deviation of 0 becomes 1 (a constant column is only shifted to 0)."""
+    axis = 0 if x.ndim == 2 else None
+    return _standard(np.mean(x, axis=axis, dtype=np.float64), np.std(x, axis=axis, dtype=np.float64), x.ndim == 2)
+
+
+def standard_from_sums(n: int, shift, s1, s2, *, table: bool) -> tuple:
+    """`standard_map` from one pass: n values (rows of a table) less `shift` (a value near them, such as the
+    first row: the sums stay exact for a column of 1.7e9 varying by 300), summed, and their squares summed."""
+    mean = s1 / n
+    return _standard(shift + mean, np.sqrt(np.maximum(s2 / n - mean**2, 0.0)), table)
+
+
+def _standard(mean, std, table: bool) -> tuple:
     std = np.where(std > 1e-12 * np.maximum(np.abs(mean), 1.0), std, 1.0)
     return (mean.astype(np.float32), std.astype(np.float32)) if table else (float(mean), float(std))
 

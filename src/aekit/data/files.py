@@ -240,8 +240,12 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
     index_col = 1 if header and header[0] == "" and width > 1 else 0  # an unnamed first column: pandas' index
     label_col = next((header.index(k) for k in LABEL_COLUMNS if header and k in header), None)
     features = [i for i in range(index_col, width) if i != label_col]
-    if columns is not None and header:  # new samples for a run: its columns by name, in its order
-        names = [header[i] for i in features]
+    names = [header[i] for i in features] if header else None
+    if columns is not None and names and names != columns:  # new samples for a run: its columns by name, in its order
+        twice = sorted({c for c in [*names, *columns] if names.count(c) > 1 or columns.count(c) > 1})
+        if twice:
+            raise DataError(f"{path}: columns are matched to the run's by name, and {', '.join(map(repr, twice))} "
+                            "name more than one column; give the columns in the run's order, or rename them")
         missing, extra = [c for c in columns if c not in names], [n for n in names if n not in columns]
         if missing or extra:
             raise DataError(f"{path}: " + "; ".join(
@@ -259,7 +263,7 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
         raise _csv_problem(path, skip, width, features) from None
     if len(table) == 0:
         raise DataError(f"{path} has a header but no data rows")
-    names = [header[i] for i in features] if header else None
+    names = [header[i] for i in features] if header else None  # in the order read
     if labels is None:
         return table, None, None, None, names
     return table, *_csv_labels(labels, path, header[label_col]), header[label_col], names

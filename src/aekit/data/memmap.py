@@ -31,7 +31,7 @@ from .core import (
     may_scale_columns,
     not_finite,
     per_column,
-    standard_map,
+    standard_from_sums,
     unit_map,
 )
 
@@ -75,7 +75,7 @@ class MemmapArray:
         if scale == "none" or (scale in ("auto", "global") and array.dtype == np.uint8):  # known without a pass
             return cls(array, divisor=1.0 if scale == "none" else 255.0)
         integer = is_integral(array.dtype)
-        lo = hi = total = squares = None  # each column's (min, max), and sums of values and squares, so far
+        lo = hi = total = squares = shift = None  # each column's (min, max), and sums of values and squares, so far
         rows, reader = chunk_rows(math.prod(array.shape[1:]) * array.dtype.itemsize), RowFile.of(array)
         for start in range(0, len(array), rows):
             span = np.arange(start, min(start + rows, len(array)))
@@ -84,11 +84,16 @@ class MemmapArray:
                 raise not_finite(part, name, offset=start)
             low, high = part.min(axis=0).astype(np.float64), part.max(axis=0).astype(np.float64)
             lo, hi = (low, high) if lo is None else (np.minimum(lo, low), np.maximum(hi, high))
-            if scale == "standard":
-                sums = part.sum(0, dtype=np.float64), np.square(part, dtype=np.float64).sum(0)
+            if scale == "standard":  # sums of the values less the first row's (or value's): exact at any level
+                if shift is None:
+                    shift = np.asarray(part[0] if array.ndim == 2 else part.flat[0], dtype=np.float64)
+                moved = part.astype(np.float64) - shift
+                axis = 0 if array.ndim == 2 else None
+                sums = moved.sum(axis), np.square(moved).sum(axis)
                 total, squares = sums if total is None else (total + sums[0], squares + sums[1])
         if scale == "standard":
-            offset, divisor = standard_map(array[:1], total, squares, len(array))
+            n = len(array) if array.ndim == 2 else array.size
+            offset, divisor = standard_from_sums(n, shift, total, squares, table=array.ndim == 2)
             return cls(array, offset=offset, divisor=divisor)
         if may_scale_columns(array.dtype, array.ndim, scale) and per_column(lo, hi, scale):
             offset, divisor = unit_map(array.dtype, lo, hi, scale)
