@@ -722,3 +722,10 @@ def test_evaluating_on_the_training_file_notes_nothing_and_a_named_sets_run_says
     capsys.readouterr()
     assert main(["evaluate", str(tmp_path / "d"), "--data", str(tmp_path / "dig.npy"), "--quiet"]) == 0
     assert "  note: " + str(tmp_path / "dig.npy") + " was scaled to [0, 1] by its own values" in capsys.readouterr().out
+
+
+def test_a_memory_mapped_file_beyond_float32_is_refused_as_a_loaded_one_is(tmp_path, monkeypatch):
+    np.save(tmp_path / "huge.npy", np.full((4, 3), 1e300))
+    monkeypatch.setattr(files, "MMAP_BYTES", 0)  # every .npy counts as large
+    with pytest.raises(DataError, match=r"huge.npy: values exceed the float32 range \(\|x\| > 3.4e38\); rescale them first"):
+        load_path(tmp_path / "huge.npy", scale="standard")

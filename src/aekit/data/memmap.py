@@ -82,6 +82,8 @@ class MemmapArray:
             part = reader.read(span) if reader is not None else np.asarray(array[span])  # not through the mapping
             if not integer and not np.isfinite(part).all():
                 raise not_finite(part, name, offset=start)
+            if not integer and np.abs(part).max() > np.finfo(np.float32).max:  # as a loaded array is refused
+                raise DataError(f"{name}: values exceed the float32 range (|x| > 3.4e38); rescale them first")
             low, high = part.min(axis=0).astype(np.float64), part.max(axis=0).astype(np.float64)
             lo, hi = (low, high) if lo is None else (np.minimum(lo, low), np.maximum(hi, high))
             if scale == "standard":  # sums of the values less the first row's (or value's): exact at any level
