@@ -208,7 +208,7 @@ def _cmd_export(args) -> None:
     path = export_model(args.run_dir, out, format=args.format, part=args.part, raw=args.raw)
     if args.raw:
         print(f"wrote {path} (samples in and out as the run's data file stores them)")
-    elif (folder / SCALING_FILE).is_file() and folder.is_dir():
+    elif (folder / SCALING_FILE).is_file():
         print(f"wrote {path} (samples in [0, 1], scaled as in training; --raw takes them as the data file stores them)")
     else:
         print(f"wrote {path}")

@@ -469,22 +469,36 @@ def in_memory(data: Dataset, seed: int) -> Dataset:
     return Dataset(part.x[:], part.y, part.name, part.classes, part.meta)
 
 
-def test_metrics(model, train: Dataset, test: Dataset, *, split: str = "test", seed: int = 0) -> dict[str, Any]:
+def test_metrics(model, train: Dataset, test: Dataset, *, split: str = "test", seed: int = 0,
+                 errors: dict[str, Any] | None = None) -> dict[str, Any]:
     """A trained model on `test`: its loss terms, the squared error per sample, and PCA's at the
-    model's code size (fitted on `train`) when the code is smaller than the input."""
+    model's code size (fitted on `train`) when the code is smaller than the input. `errors`: `sample_errors`'
+    of `test`, where the caller has them already."""
+    errors = errors if errors is not None else sample_errors(model, train, test, seed=seed)
     terms = evaluate(model, test, device=next(model.parameters()).device)
     metrics: dict[str, Any] = {
         "n": len(test),
         **{f"{split}_{k}": v for k, v in terms.items()},
-        "squared_error_per_sample": float(squared_error_per_sample(model, test.x).mean()),
+        "squared_error_per_sample": float(errors["autoencoder"].mean()),
     }
-    code_size, why_not = pca_size(model, train)
-    if code_size is not None:
-        metrics["pca_code_size"] = code_size
-        metrics["pca_squared_error_per_sample"] = float(pca_squared_error(train.x, test.x, code_size, seed=seed).mean())
+    if "pca" in errors:
+        metrics["pca_code_size"] = errors["pca_code_size"]
+        metrics["pca_squared_error_per_sample"] = float(errors["pca"].mean())
     else:
-        metrics["pca_skipped"] = why_not
+        metrics["pca_skipped"] = errors["pca_skipped"]
     return metrics
+
+
+def sample_errors(model, train: Dataset, test: Dataset, *, seed: int = 0) -> dict[str, Any]:
+    """Each sample of `test`'s squared error ("autoencoder"), and PCA's at the model's code size fitted on
+    `train` ("pca", with "pca_code_size"), or why PCA has none ("pca_skipped")."""
+    errors: dict[str, Any] = {"autoencoder": squared_error_per_sample(model, test.x)}
+    code_size, why_not = pca_size(model, train)
+    if code_size is None:
+        errors["pca_skipped"] = why_not
+    else:
+        errors |= {"pca_code_size": code_size, "pca": pca_squared_error(train.x, test.x, code_size, seed=seed)}
+    return errors
 
 
 def pca_size(model, train: Dataset) -> tuple[int | None, str | None]:
@@ -515,26 +529,24 @@ def beyond_range(train: Dataset, x: torch.Tensor, *, seed: int = 0) -> torch.Ten
     if (train.meta or {}).get("scaling") in ("standard", "none"):
         ref = in_memory(train, seed).x
         ref = ref.reshape(len(ref), -1)
-        lo, hi = (ref.amin(0), ref.amax(0)) if ref.ndim == 2 and train.x.ndim == 2 else (ref.min(), ref.max())
+        lo, hi = (ref.amin(0), ref.amax(0)) if train.x.ndim == 2 else (ref.min(), ref.max())
     else:
         lo, hi = torch.tensor(0.0), torch.tensor(1.0)
     slack = 1e-6 * (hi - lo).abs().clamp(min=1.0)
     return (flat < lo - slack) | (flat > hi + slack)
 
 
-def write_scores(path: Path, model, train: Dataset, test: Dataset, *, seed: int = 0) -> None:
+def write_scores(path: Path, test: Dataset, errors: dict[str, Any]) -> None:
     """A CSV of one row per sample of `test`, in order: its row in the whole file (a split or subset keeps
-    it), its image file (a folder's), its squared reconstruction
-    error (in the model's input units: [0, 1] after the run's scaling), PCA's at the model's code size where
-    that applies (an in-memory `test`), and its label (a class name where the data has them): per-sample
-    scores, to rank anomalies by."""
+    it), its image file (a folder's), its squared reconstruction error (in the model's input units: [0, 1]
+    after the run's scaling) and PCA's where `errors` (`sample_errors`) has them, and its label (a class
+    name where the data has them): per-sample scores, to rank anomalies by."""
     columns = {"row": np.asarray((test.meta or {}).get("rows", np.arange(len(test)))).tolist()}  # in the whole file
     if "files" in (test.meta or {}):
         columns["file"] = test.meta["files"]
-    columns["squared_error"] = [f"{v:.6g}" for v in squared_error_per_sample(model, test.x).tolist()]
-    k = pca_size(model, train)[0]
-    if k is not None and isinstance(test.x, torch.Tensor):
-        columns["pca_squared_error"] = [f"{v:.6g}" for v in pca_squared_error(train.x, test.x, k, seed=seed).tolist()]
+    columns["squared_error"] = [f"{v:.6g}" for v in errors["autoencoder"].tolist()]
+    if "pca" in errors:
+        columns["pca_squared_error"] = [f"{v:.6g}" for v in errors["pca"].tolist()]
     if test.y is not None:
         columns["label"] = [test.classes[i] if test.classes else i for i in test.y.tolist()]
     out = io.StringIO()
@@ -689,10 +701,12 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         test, split = val_data, "val"
     if test is None:  # no test split and nothing held out: say so, and report the training data
         test, split = train_data, "train"
-    if scores is not None:  # every sample, in order (a memory-mapped one too)
-        write_scores(Path(scores), model, train_data, test, seed=cfg.train.seed)
-    test = in_memory(test, cfg.train.seed)
-    metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed)}
+    whole, test = test, in_memory(test, cfg.train.seed)
+    errors = sample_errors(model, train_data, test, seed=cfg.train.seed)
+    if scores is not None:  # every sample, in order: a memory-mapped set's whole, without PCA's, beside the sample
+        write_scores(Path(scores), whole, errors if whole is test else
+                     {"autoencoder": squared_error_per_sample(model, whole.x)})
+    metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed, errors=errors)}
     outside = None if label is None else beyond_range(train_data, test.x, seed=cfg.train.seed)
     if label is not None and "note" in (test.meta or {}):
         metrics["note"] = test.meta["note"]

@@ -102,7 +102,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         if np.ndim(offset) and np.shape(offset) != x.shape[1:]:
             raise DataError(f"{where}: samples of shape {list(x.shape[1:])}, but the run was trained on samples of "
                             f"shape {list(np.shape(offset))}")
-        scaling = "per column" if np.ndim(offset) else "none" if (offset, divisor) == (0.0, 1.0) else "one range"
+        scaling = _how(unit_map, scale)
         if isinstance(x, np.memmap):
             samples = MemmapArray(x, offset=offset, divisor=divisor)
         else:
@@ -111,8 +111,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     elif isinstance(x, np.memmap):  # stays on disk: scaled as it is read
         samples = MemmapArray.scaled(x, name=where, scale=scale)
         unit_map = (samples.offset, samples.divisor)
-        scaling = ("standard" if scale == "standard" else "per column" if np.ndim(samples.offset) else
-                   "none" if unit_map == (0.0, 1.0) else "one range")
+        scaling = _how(unit_map, scale)
     else:  # a test part is scaled exactly as its training part is, never by its own range
         like = None if like is None else to_nchw(like, layout=layout, name=str(path))
         scaled, scaling, unit_map = unit_scaled(x, name=where, scale=scale, like=like)
@@ -128,6 +127,15 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
               "columns": columns, **({"label_column": label_column} if label_column else {}),
               **({"files": files} if files is not None else {})},
     )
+
+
+def _how(unit_map: tuple, scale: str) -> str:
+    """How the map (offset, divisor) scales, as Dataset.meta["scaling"] says: "standard", "per column", "none"
+    or "one range" (unit_scaled's words for the maps it makes)."""
+    offset, divisor = unit_map
+    if scale == "standard":
+        return "standard"
+    return "per column" if np.ndim(offset) else "none" if (offset, divisor) == (0.0, 1.0) else "one range"
 
 
 def _labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
