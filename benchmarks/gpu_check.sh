@@ -35,7 +35,7 @@ for part in $PARTS; do
 done
 
 tests() {
-  $PY -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_training.py tests/test_performance_paths.py \
+  $PY -m pytest -p no:cacheprovider tests/test_cuda.py tests/test_training.py tests/test_performance_paths.py \
     tests/test_checkpoint.py tests/test_crash_safety.py tests/test_budget.py 2>&1 | tee "$OUT/tests.txt"
 }
 
@@ -52,7 +52,7 @@ smoke() {
 
 semisup() {
   $PY -m aekit experiment run semi-supervised-mnist --tiny --out "$OUT/runs" 2>&1 | tee "$OUT/semisup_smoke.txt"
-  $PY -m pytest -q -p no:cacheprovider tests/test_ladder.py tests/test_m2.py tests/test_mixed_batches.py 2>&1 \
+  $PY -m pytest -p no:cacheprovider tests/test_ladder.py tests/test_m2.py tests/test_mixed_batches.py 2>&1 \
     | tee "$OUT/semisup_tests.txt"
 }
 
@@ -71,7 +71,7 @@ print(f\"$data: {len(h['epoch'])} epochs in 180 s, {pace:.1f} s an epoch: {7200 
 }
 
 suite() {
-  $PY -m pytest -q -p no:cacheprovider -p no:randomly -n 14 -rfE tests 2>&1 | tee "$OUT/suite.txt" | tail -30
+  $PY -m pytest -p no:cacheprovider -p no:randomly -n 14 -rfE tests 2>&1 | tee "$OUT/suite.txt" | tail -30
 }
 
 $PY -c "import torch; print('torch', torch.__version__, '|', torch.cuda.get_device_name(0), '| bf16:', torch.cuda.is_bf16_supported())" \
