@@ -508,7 +508,7 @@ def test_raw_export_of_a_run_without_a_data_file_is_refused(tmp_path, capsys):
     aekit.fit(aekit.create_model("dense", input_shape=(1, 8, 8), hidden=[8], code_size=2),
               load_dataset("digits").x[:64], epochs=1, run_dir=tmp_path / "run", progress=False)
     assert main(["export", str(tmp_path / "run"), "--raw", "--format", "torchscript"]) == 2
-    assert "export: --raw needs" in capsys.readouterr().err and not list((tmp_path / "run").glob("*.pt"))
+    assert "export: --raw: " in capsys.readouterr().err and not list((tmp_path / "run").glob("*.pt"))
 
 
 def test_evaluate_on_new_rows_scales_them_as_the_run_and_writes_nothing(table_run, capsys):

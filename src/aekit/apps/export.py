@@ -25,7 +25,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from ..data.core import SCALING_FILE, read_unit_map
+from ..data.core import SCALING_FILE, run_unit_map
 from ..errors import AekitError, ConfigError
 from ..training.checkpoint import load_model
 
@@ -161,15 +161,10 @@ def _unit_map(obj, input_shape: tuple[int, ...]) -> tuple:
     if not isinstance(obj, (str, Path)):
         raise ConfigError("export: raw needs a run folder (or a model file in one): its scaling.json says how the "
                           "data file's values were scaled")
-    folder = Path(obj) if Path(obj).is_dir() else Path(obj).parent
-    unit_map = read_unit_map(folder)
-    if unit_map is None:
-        raise ConfigError(f"export: --raw needs {folder / SCALING_FILE}, which runs and experiments trained on a data "
-                          "file or image folder write (a run from before 2026-12-04 writes it when resumed); a model "
-                          "of a named data set takes its inputs in [0, 1] (pixels / 255): export it without --raw")
+    unit_map = run_unit_map(obj, "export: --raw")
     offset, divisor, layout = unit_map["offset"], unit_map["divisor"], unit_map["layout"]
     if offset.ndim and offset.shape != tuple(input_shape):
-        raise ConfigError(f"export: {folder / SCALING_FILE} holds ranges for {offset.shape[0]} columns, but the "
+        raise ConfigError(f"export: the {SCALING_FILE} of {obj} holds ranges for {offset.shape[0]} columns, but the "
                           f"model takes samples of shape {list(input_shape)}; train the run again to rewrite it")
     return torch.from_numpy(offset), torch.from_numpy(divisor), layout
 

@@ -158,6 +158,21 @@ def read_unit_map(folder: str | Path) -> dict | None:
         raise DataError(f"{path} is damaged ({err}); train the run again to rewrite it") from None
 
 
+def run_unit_map(run: str | Path, what: str) -> dict:
+    """read_unit_map of the run folder `run` (or of the folder holding the file `run`); `what` starts the
+    refusal of a run that saved none (a run of a named data set, or one from before scaling.json)."""
+    if not Path(run).exists():
+        raise DataError(f"{what}: {run} does not exist; give the folder of a run trained on a data file")
+    folder = Path(run) if Path(run).is_dir() else Path(run).parent
+    unit_map = read_unit_map(folder)
+    if unit_map is None:
+        raise DataError(f"{what}: {folder} holds no {SCALING_FILE}: give the folder of a run trained on a data file "
+                        "(csv, npy, npz, IDX, an image folder), which saves how it scaled its values (a run from "
+                        "before 2026-12-04 writes it when resumed); a run of a named data set takes its inputs in "
+                        "[0, 1] (pixels / 255) and needs no map")
+    return unit_map
+
+
 def resolved_scale(scale: str, meta: dict | None) -> str:
     """The data.scale a run folder records for data loaded with `scale`: what "auto" chose for it
     ("column" where its meta says per column, else "global"), so the run is read alike if auto's rule changes."""

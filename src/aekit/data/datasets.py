@@ -13,12 +13,11 @@ from ..errors import ConfigError, DataError
 from . import cifar, svhn, text  # noqa: F401  (they register their data sets)
 from .core import (
     _DATASETS,
-    SCALING_FILE,
     Dataset,
     DatasetEntry,
     data_dir,
-    read_unit_map,
     register_dataset,
+    run_unit_map,
 )
 from .download import RemoteFile, ensure_files
 from .files import load_path
@@ -62,14 +61,7 @@ def load_dataset(
             raise ConfigError(f"like: applies to a file of your own; {name} comes in [0, 1] already")
         if scale != "auto":
             raise ConfigError(f"like and scale={scale!r}: give one; like scales the samples as the run's were")
-        if not Path(like).exists():
-            raise DataError(f"like: {like} does not exist; give the folder of a run trained on a data file")
-        folder = Path(like) if Path(like).is_dir() else Path(like).parent
-        unit_map = read_unit_map(folder)
-        if unit_map is None:
-            raise DataError(f"like: {folder} holds no {SCALING_FILE}: give the folder of a run trained on a data file "
-                            "(csv, npy, npz, IDX), which saves how it scaled its values (runs before 2026-12-04 "
-                            "write it when resumed)")
+        unit_map = run_unit_map(like, "like")
     if is_file:
         data = load_path(path, split=split, layout=layout, scale=scale, run_map=unit_map)
         data.source = str(path.resolve())  # found from anywhere, as config.yaml records it
