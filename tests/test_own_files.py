@@ -220,7 +220,7 @@ def test_a_float_column_named_like_labels_says_which_column_and_what_to_do(tmp_p
     path.write_text("x,y,z\n0.1,0.25,3\n0.4,0.5,1\n")
     message = refused(path)
     assert "labels must be integers, got '0.25' in column 'y'; rename the column to use it as a feature, or give " \
-           "whole numbers or class names (columns named label, y, class or target are read as labels)" in message
+           "whole numbers or class names (columns named label, class, target or y are read as labels)" in message
 
 
 def test_string_labels_are_classes_in_sorted_order(tmp_path):
@@ -291,7 +291,7 @@ def test_labels_beyond_int64_and_class_names_under_another_column_name(tmp_path)
     path.write_text("a,label\n0.1,1e20\n0.2,1\n")
     assert "labels must be integers, got '1e20' in column 'label'" in refused(path)
     path.write_text("a,species\n0.1,setosa\n0.2,virginica\n")
-    assert "a column of class names is read as labels when named label or y or class or target" in refused(path)
+    assert "a column of class names is read as labels when named label or class or target or y" in refused(path)
 
 
 def _pngs(folder, n, size=(6, 5), seed=0):
@@ -449,6 +449,19 @@ def test_csv_missing_values_and_bools_as_pandas_writes_them_are_named(tmp_path):
     assert "line 2 holds 'True', a bool column; write it as 1 and 0" in refused(tmp_path / "bool.csv")
 
 
+def test_excels_byte_order_mark_two_label_columns_and_another_separator(tmp_path):
+    (tmp_path / "excel.csv").write_text("target,a,b\n0,1,2\n1,3,5\n", encoding="utf-8-sig")  # Excel's "CSV UTF-8"
+    data = load_path(tmp_path / "excel.csv")
+    assert data.sample_shape == (2,) and data.y.tolist() == [0, 1] and data.meta["columns"] == ["a", "b"]
+    (tmp_path / "two.csv").write_text("label,a,target\n0,1,2\n1,3,5\n")  # one would be read as a feature
+    assert "columns 'label', 'target' each name labels; keep one" in refused(tmp_path / "two.csv")
+    (tmp_path / "xy.csv").write_text("x,y,class\n0.5,1,cat\n1,3,dog\n")  # y beside a named one: a coordinate
+    data = load_path(tmp_path / "xy.csv")
+    assert data.classes == ["cat", "dog"] and data.meta["columns"] == ["x", "y"]
+    (tmp_path / "semi.csv").write_text("a;b\n0;1\n1;3\n")
+    assert "values are separated by ';', and a CSV file here separates them by commas" in refused(tmp_path / "semi.csv")
+
+
 # --- 6. a run trained on a data file takes new samples as the file stores them ------------------------------
 
 
@@ -582,6 +595,34 @@ def test_raw_export_takes_images_as_the_file_stores_them(tmp_path, capsys):
         assert out.shape == stored[:5].shape
         torch.testing.assert_close(out, expected.permute(0, 2, 3, 1) if stored.ndim == 4 else expected[:, 0])
     capsys.readouterr()
+
+
+def test_new_rows_number_class_names_as_the_run_and_a_training_file_serves_as_like(tmp_path):
+    rng = np.random.default_rng(1)
+    rows = [f"{v[0]:.3f},{v[1]:.3f},{name}" for v, name in zip(rng.random((40, 2)) * [1, 900], "abc" * 14)]
+    (tmp_path / "train.csv").write_text("f0,f1,class\n" + "\n".join(rows[:40]) + "\n")
+    (tmp_path / "test.csv").write_text("f0,f1,class\n0.5,450,c\n0.25,100,zebra\n0.5,450,c\n")
+    train = load_dataset(str(tmp_path / "train.csv"))
+    aekit.fit(aekit.create_model("dense", input_shape=(2,), hidden=[4], code_size=1), train, epochs=1,
+              run_dir=tmp_path / "run", progress=False)
+    for like in (tmp_path / "run", train):  # a run folder, or the training file as loaded: the same map
+        test = load_dataset(str(tmp_path / "test.csv"), like=like)
+        assert test.classes == ["a", "b", "c", "zebra"] and test.y.tolist() == [2, 3, 2]  # "c" is the run's 2, not 0
+        lo, span = train.meta["unit_map"]
+        np.testing.assert_allclose(test.x[0].numpy(), (np.array([0.5, 450]) - lo) / span, rtol=1e-5)
+    with pytest.raises(aekit.ConfigError, match="like: digits was not loaded from a data file of your own"):
+        load_dataset(str(tmp_path / "test.csv"), like=load_dataset("digits"))
+
+
+def test_samples_of_another_shape_are_refused_by_an_image_runs_map(tmp_path):
+    np.save(tmp_path / "images.npy", (np.random.default_rng(0).random((20, 6, 6, 3)) * 255).astype(np.uint8))
+    data = load_dataset(str(tmp_path / "images.npy"))
+    aekit.fit(aekit.create_model("dense", input_shape=data.sample_shape, hidden=[4], code_size=2), data, epochs=1,
+              run_dir=tmp_path / "run", progress=False)
+    np.savetxt(tmp_path / "rows.csv", np.ones((3, 108)) * 9, delimiter=",")  # 108 values: 6 x 6 x 3, but a table
+    with pytest.raises(DataError, match=r"samples of shape \[108\], but the run was trained on samples of shape "
+                                        r"\[3, 6, 6\]"):
+        load_dataset(str(tmp_path / "rows.csv"), like=tmp_path / "run")
 
 
 def test_new_rows_are_matched_to_the_runs_columns_by_name(table_run):

@@ -36,7 +36,7 @@ from ..analysis.quality import reading, sample_quality, why_no_sample_quality
 from ..config import apply_overrides, build, check, load_file, positive, to_dict
 from ..data import Dataset, load_dataset
 from ..data.batches import check_inputs, map_batches, model_device
-from ..data.core import read_unit_map, resolved_scale
+from ..data.core import data_map, read_unit_map, resolved_scale
 from ..data.datasets import list_datasets
 from ..data.files import load_path
 from ..errors import (
@@ -270,7 +270,7 @@ def train_model(
         ckpt.atomic_write_text(folder / f"history-{tag}.json", json.dumps(history, indent=1))
         ckpt.save_model(model, folder / f"model-{tag}.safetensors")
         if (splits[0].meta or {}).get("unit_map") is not None:  # a data file's map: `aekit export --raw` folds it in
-            ckpt.write_scaling(folder, splits[0].meta)
+            ckpt.write_scaling(folder, splits[0])
     return model, history
 
 
@@ -668,10 +668,7 @@ def load_other(cfg: RunConfig, run_dir: Path, name: str) -> tuple[Dataset, Datas
         raise DataError(f"--data: PCA's baseline beside the run needs its training data: {err}") from None
     if name in list_datasets():
         return train, load_dataset(name, "test")
-    run_map = read_unit_map(run_dir)
-    if run_map is None and (train.meta or {}).get("unit_map") is not None:  # a run from before scaling.json
-        offset, divisor = train.meta["unit_map"]
-        run_map = {"offset": offset, "divisor": divisor, "columns": train.meta.get("columns")}
+    run_map = read_unit_map(run_dir) or data_map(train)  # data_map: a run from before scaling.json
     options = dict(scale=cfg.data.scale, layout=cfg.data.layout, run_map=run_map)  # run_map None: a named set's run
     try:
         other = load_path(name, split="test", **options)

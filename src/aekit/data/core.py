@@ -138,7 +138,8 @@ def read_unit_map(folder: str | Path) -> dict | None:
     """What a run trained on a data file saved in `folder`/scaling.json (checkpoint.write_scaling), or None:
     "offset" and "divisor", float32 arrays of one value or one per column, with inputs = (stored - offset) /
     divisor (a divisor of null: a constant range, every input 0); "layout", how the file stores images if
-    not as the model takes them, (N, C, H, W): "nhwc" or "nhw"; "columns", a CSV's feature names or None."""
+    not as the model takes them, (N, C, H, W): "nhwc" or "nhw"; "columns", a CSV's feature names or None;
+    "classes", the names its labels number, or None; "shape", the model's sample shape (None in older files)."""
     path = Path(folder) / SCALING_FILE
     if not path.is_file():
         return None
@@ -148,14 +149,29 @@ def read_unit_map(folder: str | Path) -> dict | None:
         divisor = np.asarray(math.inf if raw["divisor"] is None else raw["divisor"], dtype=np.float32)
         if offset.ndim > 1 or divisor.shape != offset.shape or not np.isfinite(offset).all() or not (divisor > 0).all():
             raise ValueError("an offset and a divisor > 0 of the same length")
-        layout, columns = raw.get("layout"), raw.get("columns")
+        layout, shape = raw.get("layout"), raw.get("shape")
         if layout not in (None, "nhwc", "nhw"):
             raise ValueError(f"layout {layout!r}")
-        if columns is not None and not (isinstance(columns, list) and all(isinstance(c, str) for c in columns)):
-            raise ValueError("columns must be a list of names")
-        return {"offset": offset, "divisor": divisor, "layout": layout, "columns": columns}
+        for key in ("columns", "classes"):
+            if raw.get(key) is not None and not (isinstance(raw[key], list) and all(isinstance(c, str) for c in raw[key])):
+                raise ValueError(f"{key} must be a list of names")
+        if shape is not None and not (isinstance(shape, list) and all(isinstance(n, int) and n > 0 for n in shape)):
+            raise ValueError("shape must be a list of sizes")
+        return {"offset": offset, "divisor": divisor, "layout": layout, "columns": raw.get("columns"),
+                "classes": raw.get("classes"), "shape": shape}
     except (ValueError, KeyError, TypeError) as err:
         raise DataError(f"{path} is damaged ({err}); train the run again to rewrite it") from None
+
+
+def data_map(data: Dataset) -> dict | None:
+    """read_unit_map's dict for `data` as loaded from a data file (None for other data): what a run's
+    scaling.json saves (checkpoint.write_scaling) and load_dataset(..., like=data) scales by."""
+    meta = data.meta or {}
+    if meta.get("unit_map") is None:
+        return None
+    offset, divisor = (np.asarray(v, dtype=np.float32) for v in meta["unit_map"])
+    return {"offset": offset, "divisor": divisor, "layout": meta.get("stored_layout"), "columns": meta.get("columns"),
+            "classes": data.classes, "shape": list(data.sample_shape)}
 
 
 def run_unit_map(run: str | Path, what: str) -> dict:

@@ -16,6 +16,7 @@ from .core import (
     Dataset,
     DatasetEntry,
     data_dir,
+    data_map,
     register_dataset,
     run_unit_map,
 )
@@ -42,14 +43,16 @@ def dataset_entry(name: str) -> DatasetEntry:
 
 def load_dataset(
     name: str, split: str = "train", *, root: str | Path | None = None, layout: str = "auto", scale: str = "auto",
-    like: str | Path | None = None,
+    like: str | Path | Dataset | None = None,
 ) -> Dataset:
     """Load data set `name` (or a user's file or folder path), split 'train' or 'test'.
 
     layout: how a user's 4-D image arrays are stored, "auto", "nchw" or "nhwc" (files.to_nchw).
     scale: how a user's values are brought to [0, 1], one of core.SCALES (core.unit_scaled).
-    like: a run folder trained on a data file: scale this file's values exactly as that run's (its
-    scaling.json), not by their own ranges, so that new samples reach the model as its training data did.
+    like: a run folder trained on a data file (or a Dataset loaded from one, such as the training file of a
+    test file): scale this file's values exactly as that run's (its scaling.json), not by their own ranges, so
+    that new samples reach the model as its training data did; a CSV's columns are taken by name and class
+    names numbered alike.
     """
     if split not in SPLITS:
         raise ConfigError(f"split {split!r} is not allowed; choose one of: {', '.join(SPLITS)}")
@@ -61,7 +64,13 @@ def load_dataset(
             raise ConfigError(f"like: applies to a file of your own; {name} comes in [0, 1] already")
         if scale != "auto":
             raise ConfigError(f"like and scale={scale!r}: give one; like scales the samples as the run's were")
-        unit_map = run_unit_map(like, "like")
+        if isinstance(like, Dataset):
+            unit_map = data_map(like)
+            if unit_map is None:
+                raise ConfigError(f"like: {like.name} was not loaded from a data file of your own, so nothing says how "
+                                  "its values were scaled; give one that was (load_dataset('train.csv')) or a run folder")
+        else:
+            unit_map = run_unit_map(like, "like")
     if is_file:
         data = load_path(path, split=split, layout=layout, scale=scale, run_map=unit_map)
         data.source = str(path.resolve())  # found from anywhere, as config.yaml records it

@@ -23,7 +23,8 @@ PAIRS = {**SAMPLES, "x_test": "y_test"}
 NPZ_NAMES = (*PAIRS, "y_train", "y_test", "y", "labels")  # every name read from an npz of several arrays
 TEXT_SUFFIXES = {".txt", ".tsv", ".jsonl", ".json"}
 TEXT_HINT = "text corpora go through aekit.data.text.text_corpus (Python)"
-LABEL_COLUMNS = ("label", "y", "class", "target")  # a CSV column of one of these names holds the labels
+# a CSV column of one of these names holds the labels ("y" only where none of the others is: x, y, class)
+LABEL_COLUMNS = ("label", "class", "target", "y")
 IDX_NAME = re.compile(r"idx\d+-ubyte(\.gz)?$")  # the MNIST family's files: train-images-idx3-ubyte.gz, ...
 KINDS = ".npy, .npz, .csv or IDX file (train-images-idx3-ubyte.gz) or a folder of images"
 
@@ -59,7 +60,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
 
     Arrays of images may be (N, H, W), (N, H, W, C) or (N, C, H, W) (see `to_nchw`). `run_map`: a run's
     (core.read_unit_map): scale by its offset and divisor in place of `scale`'s rule on this file's values,
-    and take a CSV's columns by the names it was trained on.
+    take a CSV's columns by the names it was trained on, and number class names as its labels were.
     """
     path = given = Path(path).expanduser()
     if not path.exists():
@@ -99,9 +100,14 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     if run_map is not None:  # a run's map: these samples become inputs exactly as its training data did
         offset, divisor = (v if np.ndim(v) else float(v) for v in (run_map["offset"], run_map["divisor"]))
         unit_map = (offset, divisor)
-        if np.ndim(offset) and np.shape(offset) != x.shape[1:]:
+        shape = run_map.get("shape") or (list(np.shape(offset)) if np.ndim(offset) else list(x.shape[1:]))
+        if list(x.shape[1:]) != shape:
             raise DataError(f"{where}: samples of shape {list(x.shape[1:])}, but the run was trained on samples of "
-                            f"shape {list(np.shape(offset))}")
+                            f"shape {shape}")
+        if classes is not None and run_map.get("classes"):  # names numbered as the run's, new ones after them
+            known = run_map["classes"]
+            order = [*known, *sorted(set(classes) - set(known))]
+            y, classes = np.array([order.index(c) for c in classes])[y], order
         scaling = _how(unit_map, scale)
         if isinstance(x, np.memmap):
             samples = MemmapArray(x, offset=offset, divisor=divisor)
@@ -238,15 +244,19 @@ def _npz_samples(arrays: dict[str, np.ndarray], path: Path) -> str:
 def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.ndarray | None, list[str] | None,
                                                                  str | None, list[str] | None]:
     """(features, labels, class names, the labels' column, the features' names) of a numeric CSV; a header
-    row is optional, a column named label, y, class or target holds labels: whole numbers, or names ("cat")
-    read as classes. `columns`: the features by these names, in this order (a run's, for new samples).
+    row is optional, a column named label, class, target or y holds labels: whole numbers, or names ("cat")
+    read as classes; two of the first three are refused, y beside one of them is a feature. `columns`: the features by these names, in this order (a run's, for new samples).
 
     numpy's C parser reads the features straight into float32 and the labels as text: a 22 MB CSV
     peaks at about 2x its final array (a list of Python strings took 19x the file).
     """
     header, skip, width = _csv_header(path)
     index_col = 1 if header and header[0] == "" and width > 1 else 0  # an unnamed first column: pandas' index
-    label_col = next((header.index(k) for k in LABEL_COLUMNS if header and k in header), None)
+    named = [k for k in LABEL_COLUMNS if header and k in header]
+    if len([k for k in named if k != "y"]) > 1:  # one would be read as a feature: the labels leaked into the inputs
+        raise DataError(f"{path}: columns {', '.join(repr(k) for k in named if k != 'y')} each name labels; keep one "
+                        "(or rename the others to use them as features)")
+    label_col = header.index(named[0]) if named else None
     features = [i for i in range(index_col, width) if i != label_col]
     names = [header[i] for i in features] if header else None
     if columns is not None and names and names != columns:  # new samples for a run: its columns by name, in its order
@@ -261,7 +271,7 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
                 (("the run was trained on columns it lacks:", missing), ("it has columns the run was not trained on:",
                                                                          extra)) if cols))
         features = [features[names.index(c)] for c in columns]
-    read = {"delimiter": ",", "skiprows": skip, "ndmin": 2, "encoding": "utf-8", "quotechar": '"'}
+    read = {"delimiter": ",", "skiprows": skip, "ndmin": 2, "encoding": "utf-8-sig", "quotechar": '"'}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data": refused below
@@ -301,7 +311,7 @@ def _csv_labels(values: np.ndarray, path: Path, column: str) -> tuple[np.ndarray
 def _csv_header(path: Path) -> tuple[list[str] | None, int, int]:
     """(the header row lower-cased, or None; how many lines precede the data; values a row)."""
     try:
-        with open(path, newline="") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: the byte-order mark Excel's "CSV UTF-8" writes
             reader = csv.reader(f)
             first = next((r for r in reader if r), None)
             line = reader.line_num
@@ -321,7 +331,7 @@ def _csv_header(path: Path) -> tuple[list[str] | None, int, int]:
 
 def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> DataError:
     """Why numpy could not read the CSV, naming the first bad line (read again, slowly: errors only)."""
-    with open(path, newline="", errors="replace") as f:
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
         reader = csv.reader(f)
         for row in reader:
             if reader.line_num <= skip or not row:
@@ -340,6 +350,11 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> Data
                     if value.strip().lower() in ("true", "false"):
                         return DataError(f"{path}: line {reader.line_num} holds {value.strip()!r}, a bool column; write "
                                          "it as 1 and 0 (df.astype({'col': int}))")
+                    sep = next((c for c in ";\t|" if c in value), None)  # another separator: one column of text
+                    if sep:
+                        return DataError(f"{path}: line {reader.line_num} reads as one value, {value[:20]!r}: values "
+                                         f"are separated by {sep!r}, and a CSV file here separates them by commas; "
+                                         "write it with commas (pandas: df.to_csv(path, index=False))")
                     return DataError(f"{path}: every value must be a number (line {reader.line_num}: {value[:20]!r}); a "
                                      f"column of class names is read as labels when named {' or '.join(LABEL_COLUMNS)}; {TEXT_HINT}")
     return DataError(f"{path} is not a readable numeric CSV file")

@@ -26,7 +26,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from ..config import to_dict
-from ..data.core import SCALING_FILE
+from ..data.core import SCALING_FILE, data_map
 from ..errors import CheckpointError, ConfigError
 
 FORMAT_VERSION = 1
@@ -323,14 +323,15 @@ def rng_from_tensors(tensors: dict[str, torch.Tensor]) -> None:
         torch.cuda.set_rng_state_all(states[: torch.cuda.device_count()])
 
 
-def write_scaling(folder: Path, meta: dict) -> None:
-    """scaling.json, from a data file's Dataset.meta: the map (offset, divisor) that took its stored values
-    to the model's inputs, x = (stored - offset) / divisor (numbers, or lists of one per column; a divisor
-    of null: a constant range, every input 0), how the file stores images if not as (N, C, H, W) ("nhwc",
-    "nhw") and a CSV's feature names, so that the run takes new samples as they are stored (`aekit export
-    --raw`, `load_dataset(..., like=RUN)`; data.core.read_unit_map reads it)."""
-    offset, divisor = (v.tolist() if hasattr(v, "tolist") else float(v) for v in meta["unit_map"])
+def write_scaling(folder: Path, data) -> None:
+    """scaling.json, from a Dataset loaded from a data file (data.core.data_map): the map (offset, divisor)
+    that took its stored values to the model's inputs, x = (stored - offset) / divisor (numbers, or lists of
+    one per column; a divisor of null: a constant range, every input 0), how the file stores images if not
+    as (N, C, H, W) ("nhwc", "nhw"), a CSV's feature names, the class names its labels number and the sample
+    shape, so that the run takes new samples as they are stored (`aekit export --raw`, `load_dataset(...,
+    like=RUN)`; data.core.read_unit_map reads it)."""
+    unit_map = data_map(data)
+    offset, divisor = unit_map["offset"].tolist(), unit_map["divisor"].tolist()
     divisor = None if divisor == math.inf else divisor  # JSON has no Infinity; per column it is never one
-    text = json.dumps({"offset": offset, "divisor": divisor, "layout": meta.get("stored_layout"),
-                       "columns": meta.get("columns")})
+    text = json.dumps({**unit_map, "offset": offset, "divisor": divisor})
     atomic_write_text(folder / SCALING_FILE, text)

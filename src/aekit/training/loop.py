@@ -811,7 +811,7 @@ def fit(
                 scale = resolved_scale(meta["scale"], meta) if "scale" in meta else None
                 ckpt.write_run_config(run_path, autoencoder, cfg, data=getattr(train, "source", None), scale=scale)
                 if meta.get("unit_map") is not None and not (resume and (run_path / SCALING_FILE).is_file()):
-                    ckpt.write_scaling(run_path, meta)
+                    ckpt.write_scaling(run_path, train)
                 elif not resume:  # a fresh run on tensors: no map left from an earlier one in this folder
                     (run_path / SCALING_FILE).unlink(missing_ok=True)
         return trainer.fit(data, val_data, resume=resume)
