@@ -5,6 +5,7 @@ never escape as anything but an aekit error."""
 from __future__ import annotations
 
 import gzip
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -283,6 +284,21 @@ CASES = [
                  r"^Unknown label type: continuous", id="sklearn-continuous-target"),
     pytest.param(lambda t: AutoencoderClassifier(epochs=1).fit(FLAT, Y[:60].numpy()), DataError,
                  r"^Found input variables with inconsistent numbers of samples: \[64, 60\]", id="sklearn-labels-mismatch"),
+    pytest.param(lambda t: AutoencoderTransformer(device="gpu").fit(FLAT), ConfigError,
+                 r"^device: 'gpu' is not allowed; choose auto, cpu, cuda, cuda:N or mps", id="sklearn-unknown-device"),
+    pytest.param(lambda t: AutoencoderTransformer(epochs=1).fit(FLAT[:1]), DataError,
+                 r"needs at least 2 samples, got 1 sample; give more samples", id="sklearn-one-sample"),
+    # --- the second practitioner's trial: options that were ignored or failed mid-fit ------------------------
+    pytest.param(lambda t: train(epochs=3, time_budget=1), ConfigError,
+                 r"^epochs: this run has time_budget=1, which decides how long it trains; give one", id="fit-epochs-and-budget"),
+    pytest.param(lambda t: train(monitor="val_loss", early_stopping=1), ConfigError,
+                 r"^monitor: 'val_loss' needs validation data; pass val", id="fit-val-monitor-without-val"),
+    pytest.param(lambda t: aekit.fit(dense().double(), X, epochs=1, progress=False), ConfigError,
+                 r"^model: its parameters are float64; aekit trains float32 models .* call model.float\(\)", id="fit-float64-model"),
+    pytest.param(lambda t: dense().encode_array(np.full((2, 64), np.nan)), DataError,
+                 r"^data: the data contains NaN or infinite values; .*the first at sample 0, feature 0", id="encode-nan"),
+    pytest.param(lambda t: load_dataset("digits").take(2.5), ConfigError,
+                 r"^limit must be a whole number > 0 \(or None: all\), got 2.5", id="take-a-fraction"),
 ]
 
 # --- CLI cases -------------------------------------------------------------------------------------
@@ -545,6 +561,31 @@ def test_csv_is_read_in_at_most_three_times_its_array(tmp_path):
     assert data.sample_shape == (300,) and data.y.tolist() == table[:, 0].tolist()
     assert np.allclose(data.x.numpy(), table[:, 1:] / 255.0)
     assert peak <= 3 * data.x.numpy().nbytes, f"peak {peak / 1e6:.1f} MB for a {data.x.numpy().nbytes / 1e6:.1f} MB array"
+
+
+def test_resuming_with_fewer_epochs_than_done_is_refused_and_as_many_is_a_no_op(tmp_path):
+    train(epochs=3, run_dir=tmp_path / "run")
+    before = (tmp_path / "run" / "checkpoint.safetensors").read_bytes()
+    with pytest.raises(ConfigError, match=r"has trained 3 epochs already, more than epochs=2; give more to train longer"):
+        aekit.fit(dense(), X, epochs=2, run_dir=tmp_path / "run", resume=True, progress=False)
+    history = aekit.fit(dense(), X, epochs=3, run_dir=tmp_path / "run", resume=True, progress=False)
+    assert history["epoch"] == [1, 2, 3] and (tmp_path / "run" / "checkpoint.safetensors").read_bytes() == before
+
+
+def test_float64_columns_that_float32_rounds_away_are_warned_of():
+    rows = np.random.default_rng(0).random((40, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # ordinary floats: no warning
+        AutoencoderTransformer(epochs=1).fit(rows)
+    rows[:, 1] = 1.7e9 + 60 * np.arange(40)  # Unix timestamps a minute apart: float32 steps of 128
+    with pytest.warns(UserWarning, match=r"^X: column\(s\) 1 vary little for their size, and float32"):
+        AutoencoderTransformer(epochs=1).fit(rows)
+
+
+def test_exported_models_give_outputs_without_gradients(tmp_path):
+    path = export_model(dense(), tmp_path / "m.pt", format="torchscript")
+    out = torch.jit.load(str(path))(X[:2])
+    assert not out.requires_grad and out.numpy().shape == (2, 4)
 
 
 def test_fit_and_load_model_give_a_model_ready_to_use(tmp_path):

@@ -98,7 +98,7 @@ def export_model(
     wrong = {s for f, s in SUFFIXES.items() if f != format}
     if Path(path).suffix in wrong:  # a TorchScript file named .onnx (or the reverse) misleads whoever opens it
         raise ConfigError(f"export: {path} names a file of another format; a {format} file ends in {SUFFIXES[format]}")
-    model = copy.deepcopy(_resolve(model_or_run_dir)).cpu().eval()  # leave the caller's model where and as it was
+    model = copy.deepcopy(_resolve(model_or_run_dir)).cpu().eval().requires_grad_(False)  # the caller's is left as it was; outputs need no .detach()
     unit_map = _unit_map(model_or_run_dir, model.config.input_shape) if raw else None
     if format == "onnx":
         missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]

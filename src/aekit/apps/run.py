@@ -446,8 +446,9 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, progress: bool | 
     if finished and distributed.is_main():
         print(f"{run_dir} has already trained {done} epochs (target {target}): nothing to continue; "
               f"`aekit resume {run_dir} --epochs N` with N > {done} trains longer. Evaluating it again.")
+    by_epochs = {} if cfg.train.time_budget is not None else {"epochs": max(target, done)}  # done: nothing to train
     return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress, resume=True, announce=not finished,
-                             epochs=target)
+                             **by_epochs)
 
 
 def squared_error_per_sample(model, x: torch.Tensor, batch_size: int = 512) -> np.ndarray:

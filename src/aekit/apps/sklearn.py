@@ -23,6 +23,7 @@ import copy
 import math
 import numbers
 import re
+import warnings
 from contextlib import contextmanager
 from dataclasses import KW_ONLY, dataclass
 from typing import Any
@@ -75,7 +76,22 @@ def _checked(estimator, X, y="no_validation", *, reset: bool):
         checked = validate_data(estimator, X, y, reset=reset, dtype=_FLOATS, accept_sparse=("csr", "csc", "coo"))
     X, y = checked if isinstance(checked, tuple) else (checked, None)
     X = X.toarray() if scipy.sparse.issparse(X) else X
+    if reset:
+        _warn_of_rounding(X)
     return (X, y) if isinstance(checked, tuple) else X
+
+
+def _warn_of_rounding(X: np.ndarray) -> None:
+    """Warns of float64 columns that float32, the networks' precision, rounds by more than 0.1% of their
+    spread (a timestamp near 1.7e9 moves in steps of 128): what varies in them is lost before any step."""
+    if X.dtype != np.float64 or not len(X):
+        return
+    spread, rounding = X.std(0), np.abs(X - X.astype(np.float32)).max(0)
+    lost = np.flatnonzero((spread > 0) & (rounding > 1e-3 * spread))
+    if len(lost):
+        warnings.warn(f"X: column(s) {', '.join(map(str, lost[:5]))}{' ...' if len(lost) > 5 else ''} vary little for "
+                      "their size, and float32 (the network's precision) rounds away much of that; centre or "
+                      "standardise X first (StandardScaler in a Pipeline)", UserWarning, stacklevel=3)
 
 
 def _seed(random_state) -> int:

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from ..errors import DataError
+from .core import not_finite
 from .memmap import MemmapArray, as_memmap_array, chunk_rows, is_memmap
 
 
@@ -86,7 +87,7 @@ def inputs_of(model, data: Any, what: str = "data", *, whole: bool = True) -> tu
     """(x shaped (N, *input_shape), labels or None) from a Dataset, tensor, array or (x, y) pair.
 
     whole=False leaves memory-mapped data on disk (a lazy MemmapArray view of that shape).
-    Only the shape is checked: unlike training, analysis may feed inputs outside [0, 1].
+    Only the shape and finite values are checked: unlike training, analysis may feed inputs outside [0, 1].
     """
     x, y = (as_tensors if whole else as_inputs)(data, what)
     shape = tuple(model.config.input_shape)
@@ -97,6 +98,8 @@ def inputs_of(model, data: Any, what: str = "data", *, whole: bool = True) -> tu
     check_shape(tuple(x.shape[1:]), shape, what)
     if x.shape[0] == 0:
         raise DataError(f"{what}: no samples")
+    if isinstance(x, Tensor) and not torch.isfinite(x).all():  # NaN codes out, silently (memmaps: checked as read)
+        raise not_finite(x, what)
     return x.reshape(x.shape[0], *shape), y
 
 

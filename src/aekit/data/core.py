@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ import torch
 from torch import Tensor
 
 from ..catalog import DATASETS, data_dir  # noqa: F401  (data_dir: aekit.data.data_dir, torch-free for the CLI)
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 
 
 @dataclass(frozen=True)
@@ -91,10 +92,10 @@ class Dataset:
 
     def take(self, limit: int | None, *, seed: int = 0) -> Dataset:
         """A seeded random subset of `limit` samples (all when `limit` is None or large)."""
+        if limit is not None and (not isinstance(limit, numbers.Integral) or isinstance(limit, bool) or limit <= 0):
+            raise ConfigError(f"limit must be a whole number > 0 (or None: all), got {limit!r}")
         if limit is None or limit >= len(self):
             return self
-        if limit <= 0:
-            raise DataError(f"limit must be > 0, got {limit}")
         return self.subset(np.sort(np.random.default_rng(seed).permutation(len(self))[:limit]))
 
     def flat(self) -> Dataset:

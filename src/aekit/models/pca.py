@@ -35,8 +35,9 @@ def principal_components(x, k: int, *, seed: int = 0) -> tuple[np.ndarray, np.nd
     from sklearn.decomposition import PCA
 
     n = len(x)
-    if n < k:
-        raise DataError(f"PCA with {k} components needs at least {k} samples, got {n} sample{'s' * (n != 1)}; use a smaller code_size")
+    if n < max(k, 2):  # one sample has no variance to find components in
+        raise DataError(f"PCA with {k} component{'s' * (k != 1)} needs at least {max(k, 2)} samples, got {n} sample{'s' * (n != 1)}; "
+                        f"{'give more samples' if n < 2 else 'use a smaller code_size'}")
     if n > PCA_SAMPLES:
         rows = np.sort(np.random.default_rng(seed).choice(n, PCA_SAMPLES, replace=False))
         x = x[rows] if isinstance(x, np.ndarray) else x[torch.from_numpy(rows)]  # memmaps read only these

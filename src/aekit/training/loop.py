@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -116,14 +117,19 @@ class TrainConfig:
         check(0 <= self.augment_scale < 1, "augment_scale", f"must be a fraction in [0, 1), got {self.augment_scale}")
         non_negative("augment_shift", self.augment_shift)
         check(0 < self.augment_share <= 1, "augment_share", f"must be a fraction in (0, 1], got {self.augment_share}")
-        check(
-            self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:"),
-            "device",
-            f"{self.device!r} is not allowed; choose auto, cpu, cuda, cuda:N or mps",
-        )
+        check(known_device(self.device), "device", f"{self.device!r} is not allowed; choose {DEVICES}")
+
+
+DEVICES = "auto, cpu, cuda, cuda:N or mps"
+
+
+def known_device(name: Any) -> bool:
+    return isinstance(name, str) and (name in ("auto", "cpu", "cuda", "mps") or re.fullmatch(r"cuda:\d+", name) is not None)
 
 
 def resolve_device(name: str) -> torch.device:
+    if not known_device(name):
+        raise ConfigError(f"device: {name!r} is not allowed; choose {DEVICES}")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
@@ -636,6 +642,10 @@ class Trainer:
         """((x, y), validation (x, y) or None) from `train` and `val`, checked against the model and
         the settings: what training would refuse is refused here, before any step or file."""
         cfg, model = self.config, self.model
+        odd = sorted({str(p.dtype).removeprefix("torch.") for p in model.parameters() if p.dtype != torch.float32})
+        if odd:  # else a dtype error at the first step; mixed precision is train.amp's
+            raise ConfigError(f"model: its parameters are {', '.join(odd)}; aekit trains float32 models (train.amp "
+                              "for mixed precision): call model.float() first")
         x, y = as_inputs(train, "train data")
         check_inputs(model, x, y)
         if self.augments and x.ndim != 4:
@@ -791,6 +801,14 @@ def fit(
     elif resume:
         raise ConfigError("resume=True needs run_dir, the folder holding the checkpoint")
     cfg = build(TrainConfig, {**base, **options}, where="train")
+    if "epochs" in options and cfg.time_budget is not None:  # the budget decides: epochs would be ignored
+        raise ConfigError(f"epochs: this run has time_budget={cfg.time_budget:g}, which decides how long it trains; "
+                          "give one of them (time_budget=None to train by epochs)")
+    if options.get("monitor") == "val_loss" and val is None:  # named, not the default: no quiet train_loss for it
+        raise ConfigError("monitor: 'val_loss' needs validation data; pass val, or monitor 'train_loss'")
+    if resume and cfg.time_budget is None and ckpt.epochs_done(run_path) > cfg.epochs:
+        raise ConfigError(f"epochs: {run_path} has trained {ckpt.epochs_done(run_path)} epochs already, more than "
+                          f"epochs={cfg.epochs}; give more to train longer (the run is left as it is)")
     callbacks = list(callbacks)
     if cfg.early_stopping is not None and not any(isinstance(c, EarlyStopping) for c in callbacks):
         callbacks.append(EarlyStopping(cfg.early_stopping))
