@@ -597,6 +597,13 @@ def test_raw_export_takes_images_as_the_file_stores_them(tmp_path, capsys):
     capsys.readouterr()
 
 
+def test_images_beside_class_folders_are_refused_not_left_out(tmp_path):
+    _pngs(tmp_path / "set" / "cats", 3)
+    _pngs(tmp_path / "set" / "dogs", 3)
+    Image.fromarray(np.zeros((5, 6), np.uint8)).save(tmp_path / "set" / "stray.png")
+    assert "holds images (stray.png) beside class folders; move them into a class folder" in refused(tmp_path / "set")
+
+
 def test_new_rows_number_class_names_as_the_run_and_a_training_file_serves_as_like(tmp_path):
     rng = np.random.default_rng(1)
     rows = [f"{v[0]:.3f},{v[1]:.3f},{name}" for v, name in zip(rng.random((40, 2)) * [1, 900], "abc" * 14)]

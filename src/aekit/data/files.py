@@ -401,6 +401,10 @@ def _image_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] 
             (d.name, sorted(f for f in d.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and visible(f, d)))
             for d in subdirs
         ]
+        loose = sorted(f.name for f in path.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+        if loose:  # neither of a class nor read: left out without a word
+            raise DataError(f"{path}: holds images ({', '.join(loose[:3])}{' ...' if len(loose) > 3 else ''}) beside "
+                            "class folders; move them into a class folder (each subfolder is one class) or out")
         empty = [name for name, files in groups if not files]
         if empty and len(empty) < len(groups):
             raise DataError(
