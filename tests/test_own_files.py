@@ -447,6 +447,8 @@ def test_csv_missing_values_and_bools_as_pandas_writes_them_are_named(tmp_path):
     assert "line 3 has an empty field, a missing value as pandas writes NaN" in refused(tmp_path / "gap.csv")
     (tmp_path / "bool.csv").write_text("a,b\n1,True\n3,False\n")
     assert "line 2 holds 'True', a bool column; write it as 1 and 0" in refused(tmp_path / "bool.csv")
+    (tmp_path / "trailing.csv").write_text("a,b,\n1,2,\n3,4,\n")
+    assert "line 2 ends in a comma, an empty last value; remove the trailing commas" in refused(tmp_path / "trailing.csv")
 
 
 def test_excels_byte_order_mark_two_label_columns_and_another_separator(tmp_path):

@@ -344,6 +344,9 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> Data
                 try:
                     float(value)
                 except ValueError:
+                    if not value.strip() and row[-1] == "":  # a trailing comma, as some exports write
+                        return DataError(f"{path}: line {reader.line_num} ends in a comma, an empty last value; remove "
+                                         "the trailing commas (or fill in the missing values)")
                     if not value.strip():  # pandas writes NaN as an empty field
                         return DataError(f"{path}: line {reader.line_num} has an empty field, a missing value as pandas "
                                          "writes NaN; clean or impute the missing values first")
