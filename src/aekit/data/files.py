@@ -333,7 +333,9 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> Data
     """Why numpy could not read the CSV, naming the first bad line (read again, slowly: errors only)."""
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
         reader = csv.reader(f)
+        first = None
         for row in reader:
+            first = row if first is None else first
             if reader.line_num <= skip or not row:
                 continue
             if len(row) != width:
@@ -344,7 +346,7 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> Data
                 try:
                     float(value)
                 except ValueError:
-                    if not value.strip() and row[-1] == "":  # a trailing comma, as some exports write
+                    if not value.strip() and row[-1] == "" and first[-1] == "":  # header too: a trailing comma
                         return DataError(f"{path}: line {reader.line_num} ends in a comma, an empty last value; remove "
                                          "the trailing commas (or fill in the missing values)")
                     if not value.strip():  # pandas writes NaN as an empty field
