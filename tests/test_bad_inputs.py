@@ -582,6 +582,7 @@ def test_float64_columns_that_float32_rounds_away_are_warned_of():
         AutoencoderTransformer(epochs=1).fit(rows)
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
 def test_exported_models_give_outputs_without_gradients(tmp_path):
     path = export_model(dense(), tmp_path / "m.pt", format="torchscript")
     out = torch.jit.load(str(path))(X[:2])
