@@ -197,6 +197,23 @@ def test_cifar100_reads_fine_labels_and_their_names(tmp_path, where):
         assert data.classes[fine[0]] == f"class{fine[0]}"
 
 
+def test_a_named_sets_missing_test_files_are_refused_not_replaced_by_validation(tmp_path, offline, monkeypatch, capsys):
+    from aekit.apps.cli import main
+    from aekit.data import write_idx
+
+    folder = tmp_path / "fashion-mnist"  # the training files alone: t10k missing, and no network to fetch them
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    write_idx(folder / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (40, 28, 28), dtype=np.uint8))
+    write_idx(folder / "train-labels-idx1-ubyte.gz", (np.arange(40) % 10).astype(np.uint8))
+    monkeypatch.setenv("AEKIT_DATA_DIR", str(tmp_path))
+    assert main(["train", "data.name=fashion-mnist", "model.name=dense", "model.hidden=[8]", "model.code_size=2",
+                 "train.epochs=1", f"output.dir={tmp_path / 'runs'}", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "fashion-mnist: missing t10k-images-idx3-ubyte.gz" in err and "the download failed" in err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
 def test_cifar100_missing_says_what_to_put_where(tmp_path, offline):
     with pytest.raises(DataNotFoundError) as info:
         load_dataset("cifar100", "test", root=tmp_path)

@@ -194,11 +194,12 @@ def load_data(cfg: RunConfig) -> tuple[Dataset, Dataset | None]:
 
 
 def load_test(cfg: RunConfig) -> Dataset | None:
-    """The test split, or None when the data has none. A test part that exists but cannot be used
-    (corrupt, NaN, labels of another length) raises: it is never quietly replaced."""
+    """The test split, or None when the data has none (a file of your own without one). A test part that
+    should be there but is missing (a named set's files, offline) or cannot be used (corrupt, NaN, labels of
+    another length) raises: it is never quietly replaced by the validation split."""
     try:
         test = read_split(cfg, "test")
-    except DataNotFoundError:
+    except NoTestSplitError:
         return None
     return test.take(cfg.data.test_limit, seed=cfg.train.seed)
 
