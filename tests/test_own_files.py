@@ -664,6 +664,13 @@ def test_evaluate_writes_each_rows_score_and_notes_values_outside_the_range(tabl
     assert np.mean(table["squared_error"]) == pytest.approx(float(out.split("(autoencoder): ")[1].split()[0]), rel=1e-3)
     assert main(["evaluate", str(run), "--scores", str(tmp_path / "scores.txt")]) == 2
     assert "--scores: " in capsys.readouterr().err and not (tmp_path / "scores.txt").exists()
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "odd.csv"), "--scores", str(scores)]) == 0  # its own: again
+    before = (tmp_path / "odd.csv").read_bytes()  # a data file is never written over
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "odd.csv"), "--scores", str(tmp_path / "odd.csv")]) == 2
+    assert "odd.csv is there and is not a scores file aekit wrote" in capsys.readouterr().err
+    assert main(["export", str(run), "--format", "torchscript", "--output", str(tmp_path / "odd.csv")]) == 2
+    assert "odd.csv is there and is not a torchscript file (.pt)" in capsys.readouterr().err
+    assert (tmp_path / "odd.csv").read_bytes() == before
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")

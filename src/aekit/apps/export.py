@@ -98,6 +98,8 @@ def export_model(
     wrong = {s for f, s in SUFFIXES.items() if f != format}
     if Path(path).suffix in wrong:  # a TorchScript file named .onnx (or the reverse) misleads whoever opens it
         raise ConfigError(f"export: {path} names a file of another format; a {format} file ends in {SUFFIXES[format]}")
+    if Path(path).is_file() and Path(path).suffix != SUFFIXES[format]:  # a user's data file, say: never written over
+        raise ConfigError(f"export: {path} is there and is not a {format} file ({SUFFIXES[format]}); give a new file name")
     model = copy.deepcopy(_resolve(model_or_run_dir)).cpu().eval().requires_grad_(False)  # the caller's is left as it was; outputs need no .detach()
     unit_map = _unit_map(model_or_run_dir, model.config.input_shape) if raw else None
     if format == "onnx":

@@ -538,6 +538,11 @@ def beyond_range(train: Dataset, x: torch.Tensor, *, seed: int = 0) -> torch.Ten
     return (flat < lo - slack) | (flat > hi + slack)
 
 
+def _scores_file(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(4) == b"row,"  # write_scores' first column
+
+
 def write_scores(path: Path, test: Dataset, errors: dict[str, Any]) -> None:
     """A CSV of one row per sample of `test`, in order: its row in the whole file (a split or subset keeps
     it), its image file (a folder's), its squared reconstruction error (in the model's input units: [0, 1]
@@ -648,6 +653,8 @@ def evaluate_run(
     check_generative_options(nll_samples=nll_samples, quality_samples=quality_samples, classifier=classifier)
     if scores is not None and (Path(scores).is_dir() or Path(scores).suffix != ".csv"):
         raise ConfigError(f"--scores: {scores} must name a .csv file to write (one row per sample)")
+    if scores is not None and Path(scores).is_file() and not _scores_file(Path(scores)):  # never a data file
+        raise ConfigError(f"--scores: {scores} is there and is not a scores file aekit wrote; give a new file name")
     run_dir = Path(run_dir)
     cfg = read_run(run_dir)
     label = None
