@@ -589,6 +589,19 @@ def test_exported_models_give_outputs_without_gradients(tmp_path):
     assert not out.requires_grad and out.numpy().shape == (2, 4)
 
 
+def test_a_named_output_folder_holding_files_is_never_written_into(tmp_path, capsys):
+    from aekit.apps.cli import main
+
+    (tmp_path / "precious").mkdir()
+    (tmp_path / "precious" / "config.yaml").write_text("mine: true\n")
+    assert main(["train", "data.name=digits", "model.name=dense", "model.hidden=[8]", "model.code_size=2",
+                 "train.epochs=1", f"output.dir={tmp_path}", "output.name=precious"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("aekit: error: output.name: ") and "holds files (config.yaml) and no run to resume" in err
+    assert (tmp_path / "precious" / "config.yaml").read_text() == "mine: true\n"
+    assert sorted(p.name for p in (tmp_path / "precious").iterdir()) == ["config.yaml"]
+
+
 def test_fit_and_load_model_give_a_model_ready_to_use(tmp_path):
     """Issue 13.7: eval mode after fit and load, and arrays of codes for any amount of data."""
     model = dense(batch_norm=True)

@@ -289,6 +289,10 @@ def new_run_dir(cfg: RunConfig, label: str | None = None) -> Path:
         raise ConfigError(f"run folder {run_dir} already holds a run; use `aekit resume {run_dir}` or another output.name")
     if cfg.output.name and (run_dir / "experiment.yaml").is_file():  # never train over an experiment's pictures
         raise ConfigError(f"folder {run_dir} holds an experiment; give another output.name")
+    held = sorted(p.name for p in run_dir.iterdir()) if cfg.output.name and run_dir.is_dir() else []
+    if held:  # a user's own files (a config.yaml of theirs was written over), or a run killed before its first checkpoint
+        raise ConfigError(f"output.name: {run_dir} holds files ({', '.join(held[:4])}{' ...' * (len(held) > 4)}) and no "
+                          "run to resume; give another output.name, or empty the folder")
     return run_dir
 
 
