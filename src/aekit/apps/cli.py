@@ -447,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
+    command = argv is None  # the aekit command itself, not a caller's main([...])
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("AEKIT_DEBUG", "") not in ("", "0")
     argv = [a for a in argv if a != "--debug"]
@@ -459,6 +460,8 @@ def _main(argv: list[str] | None) -> int:
         code = args.func(args) or 0
         sys.stdout.flush()  # here, so that a closed pipe (`| head`) is caught below
     except KeyboardInterrupt as err:
+        if command:  # a second Ctrl-C during the exit (torch's atexit teardown) printed a traceback
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         if speaks:
             print(_interrupted(err), file=sys.stderr)
         return 128 + (signal.SIGTERM if err.args == ("SIGTERM",) else signal.SIGINT)

@@ -729,16 +729,16 @@ class Trainer:
                 self.stop_training, self.stop_reason = distributed.broadcast((self.stop_training, self.stop_reason))
                 final = self.progress() >= 1.0 or self.stop_training
                 of = f" ({budget.elapsed():.0f} of {budget.seconds:g} s)" if budget is not None else f"/{cfg.epochs}"
-                if show and (final or said_at is None or time.perf_counter() - said_at >= EPOCH_LINE_SECONDS):
-                    shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k != "time")
-                    tqdm.write(f"epoch {self.epoch}{of}  {shown}  ({logs['time']:.1f}s)")
-                    said_at = time.perf_counter()
                 due = self.epoch % cfg.checkpoint_every == 0
                 if budget is not None and saved_at is not None:  # after the first, short epochs would
                     due = due and time.perf_counter() - saved_at >= BUDGET_CHECKPOINT_SECONDS  # spend the budget writing
                 if writes and (due or final):
                     self.save_checkpoint()
                     saved_at = time.perf_counter()
+                if show and (final or said_at is None or time.perf_counter() - said_at >= EPOCH_LINE_SECONDS):
+                    shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k != "time")  # after the checkpoint:
+                    tqdm.write(f"epoch {self.epoch}{of}  {shown}  ({logs['time']:.1f}s)")  # a Ctrl-C on it keeps the epoch
+                    said_at = time.perf_counter()
             if self.stop_reason and show:
                 tqdm.write(self.stop_reason)
             if cfg.restore_best and self.best_state is not None:
