@@ -53,7 +53,11 @@ def test_a_run_says_what_it_trains_before_the_first_epoch_unless_quiet(config_fi
         f"2 epochs -> {out / 'r'}" in lines[0], lines[0]
     assert lines[1].startswith("epoch 1/2") and "evaluating ..." in lines
     assert main(["resume", str(out / "r"), "--epochs", "3"]) == 0
-    assert capsys.readouterr().out.startswith("resuming dense (")
+    printed = capsys.readouterr().out
+    assert printed.startswith("resuming dense (") and "; 3 epochs -> " in printed.splitlines()[0]  # --epochs', not 2
+    assert main(["train", str(config_file), f"output.dir={out}", "output.name=v", "train.epochs=1",
+                 "data.val_fraction=0", "train.restore_best=true", "train.progress=true"]) == 0
+    assert "no validation split: early stopping and restore_best follow train_loss" in capsys.readouterr().out
     assert main(["train", str(config_file), f"output.dir={out}", "output.name=q", "train.progress=true", "--quiet"]) == 0
     assert "training dense" not in capsys.readouterr().out
 

@@ -397,6 +397,9 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
     parts = [f"{len(d):,} {what}" for what, d in zip(("training samples", "validation", "test"), splits) if d is not None]
     if "label_column" in (splits[0].meta or {}):  # a CSV's labels are not inputs: say which column they came from
         parts.append(f"labels from column {splits[0].meta['label_column']!r} (not an input)")
+    tc = cfg.train
+    if splits[1] is None and tc.monitor == "val_loss" and (tc.early_stopping is not None or tc.restore_best):
+        parts.append("no validation split: early stopping and restore_best follow train_loss")
     epochs = cfg.train.epochs
     length = f"{cfg.train.time_budget:g} s" if cfg.train.time_budget is not None else f"{epochs} epoch{'s' * (epochs != 1)}"
     pca = ", from PCA's solution" if getattr(model.config, "linear_path", False) and not resume else ""
@@ -451,9 +454,9 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, progress: bool | 
     if finished and distributed.is_main():
         print(f"{run_dir} has already trained {done} epochs (target {target}): nothing to continue; "
               f"`aekit resume {run_dir} --epochs N` with N > {done} trains longer. Evaluating it again.")
-    by_epochs = {} if cfg.train.time_budget is not None else {"epochs": max(target, done)}  # done: nothing to train
-    return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress, resume=True, announce=not finished,
-                             **by_epochs)
+    if cfg.train.time_budget is None:  # the first line says the epochs it trains to (done: nothing to train)
+        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=max(target, done)))
+    return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress, resume=True, announce=not finished)
 
 
 def squared_error_per_sample(model, x: torch.Tensor, batch_size: int = 512) -> np.ndarray:
