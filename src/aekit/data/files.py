@@ -199,7 +199,10 @@ def _npz(path: Path, split: str, *, alone: bool = False) -> tuple[np.ndarray, np
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as err:
-        raise DataError(f"{path} is truncated or not a .npz archive ({str(err).splitlines()[0]})") from None
+        why = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if "pickle" in why:  # numpy's advice to unpickle: aekit never runs a file's code
+            why = "it holds Python objects, not numeric arrays; aekit never unpickles a file"
+        raise DataError(f"{path} is truncated or not a .npz archive of arrays ({why})") from None
     if not arrays:
         raise DataError(f"{path} holds no arrays")
     if alone and split == "test" and "x_test" in arrays and not any(k in arrays for k in SAMPLES):
@@ -258,6 +261,9 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
                         "(or rename the others to use them as features)")
     label_col = header.index(named[0]) if named else None
     features = [i for i in range(index_col, width) if i != label_col]
+    if not features:
+        raise DataError(f"{path}: no feature columns beside the labels' ({header[label_col]!r}); give the samples' "
+                        "values as columns")
     names = [header[i] for i in features] if header else None
     if columns is not None and names and names != columns:  # new samples for a run: its columns by name, in its order
         twice = sorted({c for c in [*names, *columns] if names.count(c) > 1 or columns.count(c) > 1})
