@@ -59,7 +59,7 @@ from ..training.feature_classifier import (
     is_cached,
     other_data,
 )
-from ..training.loop import TrainConfig, evaluate, fit, training_device
+from ..training.loop import TrainConfig, evaluate, fit, resolve_device, training_device
 
 CONFIG_FILE = ckpt.CONFIG_FILE
 AUTO, AUTO_MODEL = "auto", "dense"  # model.name `auto`: a dense model chosen from the data (auto_model)
@@ -345,6 +345,7 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     """
     distributed.init()
     run_dir = new_run_dir(cfg, label)
+    resolve_device(cfg.train.device)  # no CUDA here: said before the data are read
     splits = load_splits(cfg)
     if splits[2] is None and cfg.data.test_limit is not None:  # never ignored silently
         raise ConfigError(f"data.test_limit: {cfg.data.name} has no test part to limit; remove data.test_limit "
