@@ -319,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the data set the feature classifier for sample quality is trained on, once (default "
                         "mnist; mnist-mini needs no download, fashion-mnist, kmnist)")
     p.add_argument("--classifier-cache", default=None, metavar="DIR",
-                   help="where that classifier is cached (default <data dir>/classifiers)")
+                   help="where that classifier is cached (default ~/.cache/aekit/classifiers)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_evaluate)
 

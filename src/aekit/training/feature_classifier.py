@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pooch
 import torch
 
-from ..catalog import data_dir
 from ..data import load_dataset
 from ..data.batches import inputs_of, map_batches
 from ..errors import DataError
@@ -58,7 +58,7 @@ def sha256_of(path: str | Path) -> str:
 
 def classifier_files(dataset: str = "mnist", *, cache_dir: str | Path | None = None) -> tuple[Path, Path]:
     """Where the feature classifier of `dataset` is cached: (weights .safetensors, its .json record)."""
-    folder = Path(cache_dir) if cache_dir is not None else data_dir() / "classifiers"
+    folder = Path(cache_dir) if cache_dir is not None else Path(pooch.os_cache("aekit")) / "classifiers"  # ~/.cache/aekit
     recipe = json.dumps(CLASSIFIER_RECIPE, sort_keys=True)
     stem = f"{dataset}-features-{hashlib.sha256(recipe.encode()).hexdigest()[:8]}"
     return folder / f"{stem}.safetensors", folder / f"{stem}.json"
@@ -83,7 +83,7 @@ def is_cached(dataset: str = "mnist", *, cache_dir: str | Path | None = None) ->
 
 def feature_classifier(dataset: str = "mnist", *, cache_dir: str | Path | None = None) -> FeatureClassifier:
     """The feature classifier of `dataset` ("mnist"; "mnist-mini" for quick tests): loaded from the
-    cache (`cache_dir`, default <data dir>/classifiers), else trained once (CLASSIFIER_RECIPE) and cached."""
+    cache (`cache_dir`, default the user cache: ~/.cache/aekit/classifiers on Linux), else trained once (CLASSIFIER_RECIPE) and cached."""
     path, info = classifier_files(dataset, cache_dir=cache_dir)
     if not (path.is_file() and info.is_file()):
         train, test = load_dataset(dataset, "train"), load_dataset(dataset, "test")

@@ -49,7 +49,7 @@ class Generative:
     iwae_k: int = 5  # the IWAE's samples in training
     picture_samples: int = 40  # digits shown per model
     classifier: str = "mnist"  # the feature classifier's data ("mnist-mini" for quick tests)
-    classifier_cache: str | None = None  # where it is cached (default <data dir>/classifiers)
+    classifier_cache: str | None = None  # where it is cached (default ~/.cache/aekit/classifiers)
 
     def __post_init__(self) -> None:
         check_positive(self, "samples", "nll_k", "nll_limit", "iwae_k", "picture_samples")
