@@ -766,6 +766,24 @@ def test_ctrl_c_names_the_run_folder(tmp_path, capsys, monkeypatch):
     assert status == 130 and f"`aekit resume {tmp_path / 'runs' / 'late'}` continues" in err
 
 
+def test_ctrl_c_in_an_experiment_that_does_not_resume_names_its_folder(tmp_path, capsys, monkeypatch):
+    import dataclasses
+
+    from aekit.apps import experiments
+
+    def stopped(cfg, run_dir):
+        (run_dir / "model-first.safetensors").write_bytes(b"half of the work")
+        raise KeyboardInterrupt
+
+    exp = experiments.experiment("mnist-2d")
+    assert not exp.resumable
+    monkeypatch.setitem(experiments._EXPERIMENTS, "mnist-2d", dataclasses.replace(exp, fn=stopped))
+    status, _, err = cli(["experiment", "run", "mnist-2d", "--tiny", "--out", str(tmp_path)], capsys)
+    (folder,) = tmp_path.iterdir()
+    assert status == 130 and err == (f"aekit: interrupted; {folder} holds what the experiment finished, without "
+                                     "results.json: it does not resume, so run it again (and delete that folder)")
+
+
 def test_diverging_loss_before_any_checkpoint_says_so(tmp_path):
     """Issue 13.12: 'the last good checkpoint ... was kept' when there was none."""
     from aekit.training.callbacks import Callback

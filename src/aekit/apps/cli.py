@@ -423,6 +423,10 @@ def _interrupted(err: KeyboardInterrupt) -> str:
     """What is true after Ctrl-C: the folder to resume, or that nothing was saved yet."""
     if getattr(err, "experiment_dir", None) is not None:
         return "aekit: interrupted" + _kept(err)
+    unfinished = getattr(err, "unfinished_dir", None)
+    if unfinished is not None and Path(unfinished).is_dir():  # (removed when nothing but experiment.yaml was in it)
+        return (f"aekit: interrupted; {unfinished} holds what the experiment finished, without results.json: it does "
+                "not resume, so run it again (and delete that folder)")
     run_dir = getattr(err, "run_dir", None)
     if run_dir is None:
         return "aekit: interrupted"
