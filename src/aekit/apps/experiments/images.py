@@ -79,8 +79,9 @@ def psnr(output: torch.Tensor | np.ndarray, clean: torch.Tensor) -> float:
 
 
 def widths(data: Dataset, model: dict[str, Any]) -> str:
-    """Layer widths such as 784-1000-500-250-30."""
-    return "-".join(str(w) for w in [data.x[0].numel(), *model.get("hidden", ()), model["code_size"]])
+    """The model as its layer widths, such as "784-1000-500-250-30 autoencoder" ("... vae" for another model)."""
+    kind = "autoencoder" if model["name"] == "dense" else model["name"]
+    return "-".join(str(w) for w in [data.x[0].numel(), *model.get("hidden", ()), model["code_size"]]) + f" {kind}"
 
 
 def mean_error(model, test: Dataset) -> float:
@@ -138,7 +139,7 @@ def mnist_2d(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     fig = plots.scatter_maps(
         {"autoencoder code": encode_all(model, shown)[:, :2], "PCA": pca.encode(shown.x)[:, :2]},
         shown.y.numpy() if shown.y is not None else None,
-        title=f"2-d maps of {len(shown):,} {run.part} {run.noun}s: {name} autoencoder (left) vs PCA (right)",
+        title=f"2-d maps of {len(shown):,} {run.part} {run.noun}s: {name} (left) vs PCA (right)",
         axis_names={"autoencoder code": ("z[0]", "z[1]"), "PCA": ("principal component 1", "principal component 2")},
         classes=test.classes,
     )
@@ -164,7 +165,7 @@ def mnist_2d(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
             knn[method] = float(clf.score(encode(test), test.y.numpy()))
 
     rows = [
-        {"method": f"{name} autoencoder", "code_size": k, "squared_error_per_image": float(ae_err.mean()),
+        {"method": f"{name}", "code_size": k, "squared_error_per_image": float(ae_err.mean()),
          "knn5_accuracy": knn.get("autoencoder")},
         {"method": f"PCA-{k}", "code_size": k, "squared_error_per_image": float(pca_err.mean()), "knn5_accuracy": knn.get("PCA")},
     ]
@@ -210,10 +211,10 @@ def mnist_deep_vs_pca(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
                           title=(f"{run.part.capitalize()} {run.noun}s and their {k}-number reconstructions (mean "
                                  f"squared error per {run.unit}: autoencoder {ae_err.mean():.2f}, PCA {pca_err.mean():.2f})"))
     run.picture(fig, "originals-ae-pca.png", f"As in Hinton & Salakhutdinov (2006), fig. 2B: a {run.part} {run.noun} of "
-                f"each class (top), its reconstruction by the {name} autoencoder (middle) and by PCA-{k} (bottom)")
+                f"each class (top), its reconstruction by the {name} (middle) and by PCA-{k} (bottom)")
 
     rows = [
-        {"method": f"{name} autoencoder", "code_size": k, "parameters": model.num_parameters(),
+        {"method": f"{name}", "code_size": k, "parameters": model.num_parameters(),
          "squared_error_per_image": float(ae_err.mean()), "median": float(np.median(ae_err)),
          "train_seconds": run.seconds["deep"]},
         {"method": f"PCA-{k}", "code_size": k, "parameters": pca.num_parameters,

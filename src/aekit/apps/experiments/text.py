@@ -185,7 +185,7 @@ def retrieval_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     cosine = {r["method"]: r for r in rows if r["metric"] == "cosine"}
     ae, pc, raw = cosine[f"autoencoder-{size}"], cosine[f"PCA-{size}"], cosine[raw_name]
     summary = (
-        f"retrieval-mnist: cosine MAP autoencoder-{size} {ae['map']:.3f} vs PCA-{size} {pc['map']:.3f} vs {raw_name} "
+        f"retrieval-mnist on {name}: cosine MAP autoencoder-{size} {ae['map']:.3f} vs PCA-{size} {pc['map']:.3f} vs {raw_name} "
         f"{raw['map']:.3f} ({pk} {ae[pk]:.3f} / {pc[pk]:.3f} / {raw[pk]:.3f}); best MAP: {best['cosine']} (cosine), "
         f"{best['euclidean']} (euclidean)"
     )
