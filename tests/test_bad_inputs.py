@@ -587,6 +587,10 @@ def test_exported_models_give_outputs_without_gradients(tmp_path):
     path = export_model(dense(), tmp_path / "m.pt", format="torchscript")
     out = torch.jit.load(str(path))(X[:2])
     assert not out.requires_grad and out.numpy().shape == (2, 4)
+    assert export_model(dense(), path, format="torchscript") == path  # an export is replaced by a new one
+    torch.save({"weights": 1}, tmp_path / "mine.pt")  # a user's own .pt is not
+    with pytest.raises(ConfigError, match=r"mine.pt is there and is not a torchscript file \(.pt\); give a new file"):
+        export_model(dense(), tmp_path / "mine.pt", format="torchscript")
 
 
 def test_a_named_output_folder_holding_files_is_never_written_into(tmp_path, capsys):
@@ -600,6 +604,13 @@ def test_a_named_output_folder_holding_files_is_never_written_into(tmp_path, cap
     assert err.startswith("aekit: error: output.name: ") and "holds files (config.yaml) and no run to resume" in err
     assert (tmp_path / "precious" / "config.yaml").read_text() == "mine: true\n"
     assert sorted(p.name for p in (tmp_path / "precious").iterdir()) == ["config.yaml"]
+    (tmp_path / "mine").mkdir()  # made by the user, empty but for a Finder file: a refused run leaves it so
+    (tmp_path / "mine" / ".DS_Store").write_bytes(b"")
+    args = ["train", "data.name=digits", "model.name=dense", "model.hidden=[8]", "model.code_size=2", "train.epochs=1",
+            f"output.dir={tmp_path}", "output.name=mine", "--quiet"]
+    assert main([*args, "train.monitor=val_los"]) == 2  # refused by fit, in the folder it was given
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == [".DS_Store"]
+    assert main(args) == 0 and (tmp_path / "mine" / "checkpoint.safetensors").is_file()
 
 
 def test_fit_and_load_model_give_a_model_ready_to_use(tmp_path):
@@ -782,6 +793,10 @@ def test_ctrl_c_in_an_experiment_that_does_not_resume_names_its_folder(tmp_path,
     (folder,) = tmp_path.iterdir()
     assert status == 130 and err == (f"aekit: interrupted; {folder} holds what the experiment finished, without "
                                      "results.json: it does not resume, so run it again (and delete that folder)")
+    resumable = experiments.experiment("pretrain-mnist")
+    monkeypatch.setitem(experiments._EXPERIMENTS, "pretrain-mnist", dataclasses.replace(resumable, fn=stopped))
+    status, _, err = cli(["experiment", "run", "pretrain-mnist", "--tiny", "--out", str(tmp_path / "r")], capsys)
+    assert status == 130 and "does not resume" not in err
 
 
 def test_diverging_loss_before_any_checkpoint_says_so(tmp_path):

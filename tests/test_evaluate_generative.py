@@ -137,3 +137,18 @@ def test_a_low_recall_is_read_beside_the_precision():
     metrics = {"split": "test", "n": 1000, "squared_error_per_sample": 40.0, "sample_quality": {"frechet_distance": 348.4, "precision": 1.0, "recall": 0.0, "n_samples": 1000,
                                   "sampler": "the prior", "classifier": "mnist", "classifier_sha256": "ab"}}
     assert "read: recall 0.000: the samples reach almost none of the real images' variety" in format_metrics(metrics)
+
+
+def test_the_classifier_cache_is_the_users_not_the_data_folder_but_an_earlier_one_is_read(tmp_path, monkeypatch):
+    from aekit.training.feature_classifier import classifier_files
+
+    monkeypatch.setenv("AEKIT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    weights, record = classifier_files("mnist")
+    assert weights.parent == tmp_path / "cache" / "aekit" / "classifiers" and record.parent == weights.parent
+    earlier = tmp_path / "data" / "classifiers"
+    earlier.mkdir(parents=True)
+    for path in (weights, record):
+        (earlier / path.name).write_bytes(b"")
+    assert classifier_files("mnist")[0] == earlier / weights.name
+    assert classifier_files("mnist", cache_dir=tmp_path / "c")[0] == tmp_path / "c" / weights.name

@@ -152,7 +152,7 @@ def test_a_classifier_run_is_refused_with_a_pointer_to_its_autoencoder(tmp_path)
 
 
 def test_failed_export_leaves_no_file(trained, tmp_path, monkeypatch):
-    (tmp_path / "enc.pt").write_bytes(b"previous export")
+    previous = export_model(trained[0], tmp_path / "enc.pt", format="torchscript").read_bytes()  # a real export
 
     def broken_trace(*args, **kwargs):
         raise RuntimeError("tracing failed")
@@ -160,5 +160,5 @@ def test_failed_export_leaves_no_file(trained, tmp_path, monkeypatch):
     monkeypatch.setattr(torch.jit, "trace", broken_trace)
     with pytest.raises(aekit.ConfigError, match=r"cannot trace .*\(tracing failed\); use --format onnx"):
         export_model(trained[0], tmp_path / "enc.pt", format="torchscript")
-    assert (tmp_path / "enc.pt").read_bytes() == b"previous export"
+    assert (tmp_path / "enc.pt").read_bytes() == previous
     assert not list(tmp_path.glob(".*.tmp"))

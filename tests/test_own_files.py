@@ -447,6 +447,8 @@ def test_csv_missing_values_and_bools_as_pandas_writes_them_are_named(tmp_path):
     assert "line 3 has an empty field, a missing value as pandas writes NaN" in refused(tmp_path / "gap.csv")
     (tmp_path / "bool.csv").write_text("a,b\n1,True\n3,False\n")
     assert "line 2 holds 'True', a bool column; write it as 1 and 0" in refused(tmp_path / "bool.csv")
+    (tmp_path / "blank.csv").write_text("\na,b,c,\n1,,3,\n")  # a blank first line; a gap that is no trailing comma
+    assert "line 3 has an empty field, a missing value" in refused(tmp_path / "blank.csv")
     (tmp_path / "trailing.csv").write_text("a,b,\n1,2,\n3,4,\n")
     assert "line 2 ends in a comma, an empty last value; remove the trailing commas" in refused(tmp_path / "trailing.csv")
 
@@ -637,6 +639,11 @@ def test_samples_of_another_shape_are_refused_by_an_image_runs_map(tmp_path):
     with pytest.raises(DataError, match=r"samples of shape \[108\], but the run was trained on samples of shape "
                                         r"\[3, 6, 6\]"):
         load_dataset(str(tmp_path / "rows.csv"), like=tmp_path / "run")
+    aekit.fit(aekit.create_model("dense", input_shape=(108,), hidden=[4], code_size=2), data.flat(), epochs=1,
+              run_dir=tmp_path / "flat", progress=False)  # trained flat: the file's images are the same samples
+    again = load_dataset(str(tmp_path / "images.npy"), like=tmp_path / "flat")
+    torch.testing.assert_close(again.x, data.x) and torch.testing.assert_close(
+        load_dataset(str(tmp_path / "images.npy"), like=data.flat()).x, data.x)
 
 
 def test_new_rows_are_matched_to_the_runs_columns_by_name(table_run):

@@ -114,6 +114,13 @@ def test_per_layer_configs_and_bad_settings(digits):
         pretrain_layerwise([8], digits[:50], epoch=3)
 
 
+def test_a_time_budget_decides_each_layer_and_the_fine_tuning(digits):
+    """fit refuses epochs beside a time budget; pretraining passes its epochs only without one."""
+    result = pretrain_layerwise([16, 4], digits[:64], layer_kind="denoising", epochs_per_layer=1, fine_tune_epochs=1,
+                                time_budget=0.3, quiet=True)
+    assert len(result.layer_histories) == 2 and result.fine_tune_history["epoch"] and result.model.code_size == 4
+
+
 def test_pretrain_experiment_tiny_runs_end_to_end(tmp_path):
     run_dir, results = run_experiment("pretrain-mnist", out_dir=tmp_path, tiny=True)
     rows = results["rows"]

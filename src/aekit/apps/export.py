@@ -13,12 +13,14 @@ per-column ranges of a table, is folded in). ONNX uses torch's `torch.export`-ba
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib.util
 import logging
 import os
 import re
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Literal
 
@@ -98,7 +100,7 @@ def export_model(
     wrong = {s for f, s in SUFFIXES.items() if f != format}
     if Path(path).suffix in wrong:  # a TorchScript file named .onnx (or the reverse) misleads whoever opens it
         raise ConfigError(f"export: {path} names a file of another format; a {format} file ends in {SUFFIXES[format]}")
-    if Path(path).is_file() and Path(path).suffix != SUFFIXES[format]:  # a user's data file, say: never written over
+    if Path(path).is_file() and not _exported(Path(path), format):  # a user's data file or model: never written over
         raise ConfigError(f"export: {path} is there and is not a {format} file ({SUFFIXES[format]}); give a new file name")
     model = copy.deepcopy(_resolve(model_or_run_dir)).cpu().eval().requires_grad_(False)  # the caller's is left as it was; outputs need no .detach()
     unit_map = _unit_map(model_or_run_dir, model.config.input_shape) if raw else None
@@ -138,6 +140,18 @@ def export_model(
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _exported(path: Path, format: str) -> bool:
+    """Whether the file `path` is an export of `format` (which a new export may replace): an .onnx file, or a
+    TorchScript archive (a zip holding code/, which torch.save's files lack)."""
+    if path.suffix != SUFFIXES[format]:
+        return False
+    if format == "onnx":
+        return True
+    with contextlib.suppress(zipfile.BadZipFile, OSError), zipfile.ZipFile(path) as archive:
+        return any("/code/" in name for name in archive.namelist())
+    return False
 
 
 def _resolve(obj) -> nn.Module:

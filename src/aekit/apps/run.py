@@ -289,7 +289,8 @@ def new_run_dir(cfg: RunConfig, label: str | None = None) -> Path:
         raise ConfigError(f"run folder {run_dir} already holds a run; use `aekit resume {run_dir}` or another output.name")
     if cfg.output.name and (run_dir / "experiment.yaml").is_file():  # never train over an experiment's pictures
         raise ConfigError(f"folder {run_dir} holds an experiment; give another output.name")
-    held = sorted(p.name for p in run_dir.iterdir()) if cfg.output.name and run_dir.is_dir() else []
+    mine = cfg.output.name and run_dir.is_dir() and distributed.is_main()  # other ranks: rank 0 may have begun it
+    held = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith(".")) if mine else []  # not .DS_Store
     if held:  # a user's own files (a config.yaml of theirs was written over), or a run killed before its first checkpoint
         raise ConfigError(f"output.name: {run_dir} holds files ({', '.join(held[:4])}{' ...' * (len(held) > 4)}) and no "
                           "run to resume; give another output.name, or empty the folder")
@@ -366,6 +367,10 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
             kept = isinstance(err, NonFiniteLossError) or (isinstance(err, OSError) and not out_of_space(err))
             if not kept and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
                 remove_made(made)
+                if not made and distributed.is_main():  # a named folder that was there, empty: emptied again
+                    for path in [*run_dir.iterdir()]:  # (new_run_dir refused one holding files)
+                        if path.is_file() and (not path.name.startswith(".") or path.name == ckpt.LOCK_FILE):
+                            path.unlink(missing_ok=True)
             raise
 
 
@@ -548,7 +553,7 @@ def beyond_range(train: Dataset, x: torch.Tensor, *, seed: int = 0) -> torch.Ten
 
 def _scores_file(path: Path) -> bool:
     with path.open("rb") as f:
-        return f.read(4) == b"row,"  # write_scores' first column
+        return f.read(4) in (b"row,", b"")  # write_scores' first column (or an empty file, as mktemp makes)
 
 
 def write_scores(path: Path, test: Dataset, errors: dict[str, Any]) -> None:

@@ -86,12 +86,13 @@ def _warn_of_rounding(X: np.ndarray) -> None:
     spread (a timestamp near 1.7e9 moves in steps of 128): what varies in them is lost before any step."""
     if X.dtype != np.float64 or not len(X):
         return
+    X = X[:: max(1, len(X) // 10_000)]  # at most ~10,000 rows: a check, not a copy of a large X
     spread, rounding = X.std(0), np.abs(X - X.astype(np.float32)).max(0)
     lost = np.flatnonzero((spread > 0) & (rounding > 1e-3 * spread))
     if len(lost):
         warnings.warn(f"X: column(s) {', '.join(map(str, lost[:5]))}{' ...' if len(lost) > 5 else ''} vary little for "
                       "their size, and float32 (the network's precision) rounds away much of that; centre or "
-                      "standardise X first (StandardScaler in a Pipeline)", UserWarning, stacklevel=3)
+                      "standardise X first (StandardScaler in a Pipeline)", UserWarning, stacklevel=4)
 
 
 def _seed(random_state) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import re
 import warnings
 import zipfile
@@ -101,7 +102,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         offset, divisor = (v if np.ndim(v) else float(v) for v in (run_map["offset"], run_map["divisor"]))
         unit_map = (offset, divisor)
         shape = run_map.get("shape") or (list(np.shape(offset)) if np.ndim(offset) else list(x.shape[1:]))
-        if list(x.shape[1:]) != shape:
+        flat = len(shape) == 1 and shape[0] == math.prod(x.shape[1:])  # a run on dataset.flat() takes them flat
+        if list(x.shape[1:]) != shape and not flat:
             raise DataError(f"{where}: samples of shape {list(x.shape[1:])}, but the run was trained on samples of "
                             f"shape {shape}")
         if classes is not None and run_map.get("classes"):  # names numbered as the run's, new ones after them
@@ -339,20 +341,20 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> Data
     """Why numpy could not read the CSV, naming the first bad line (read again, slowly: errors only)."""
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
         reader = csv.reader(f)
-        first = None
+        first = None  # the first line that holds values
         for row in reader:
-            first = row if first is None else first
+            first = row if first is None and row else first
             if reader.line_num <= skip or not row:
                 continue
             if len(row) != width:
                 return DataError(
                     f"{path}: line {reader.line_num} has {len(row)} values, expected {width} (truncated or ragged file?)"
                 )
-            for value in (row[i] for i in features):  # labels may be names
+            for i, value in ((i, row[i]) for i in features):  # labels may be names
                 try:
                     float(value)
                 except ValueError:
-                    if not value.strip() and row[-1] == "" and first[-1] == "":  # header too: a trailing comma
+                    if not value.strip() and i == width - 1 and first[-1] == "":  # the first line's too: a trailing comma
                         return DataError(f"{path}: line {reader.line_num} ends in a comma, an empty last value; remove "
                                          "the trailing commas (or fill in the missing values)")
                     if not value.strip():  # pandas writes NaN as an empty field

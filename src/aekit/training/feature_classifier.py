@@ -17,6 +17,7 @@ import numpy as np
 import pooch
 import torch
 
+from ..catalog import data_dir
 from ..data import load_dataset
 from ..data.batches import inputs_of, map_batches
 from ..errors import DataError
@@ -58,9 +59,12 @@ def sha256_of(path: str | Path) -> str:
 
 def classifier_files(dataset: str = "mnist", *, cache_dir: str | Path | None = None) -> tuple[Path, Path]:
     """Where the feature classifier of `dataset` is cached: (weights .safetensors, its .json record)."""
-    folder = Path(cache_dir) if cache_dir is not None else Path(pooch.os_cache("aekit")) / "classifiers"  # ~/.cache/aekit
     recipe = json.dumps(CLASSIFIER_RECIPE, sort_keys=True)
     stem = f"{dataset}-features-{hashlib.sha256(recipe.encode()).hexdigest()[:8]}"
+    earlier = data_dir() / "classifiers"  # where one was cached before 2026-12-04: read there, never written
+    if cache_dir is None and all((earlier / f"{stem}{ext}").is_file() for ext in (".safetensors", ".json")):
+        cache_dir = earlier
+    folder = Path(cache_dir) if cache_dir is not None else Path(pooch.os_cache("aekit")) / "classifiers"  # ~/.cache/aekit
     return folder / f"{stem}.safetensors", folder / f"{stem}.json"
 
 

@@ -135,7 +135,7 @@ def pretrain_layerwise(
         torch.manual_seed(seed + k)  # each layer's initial weights depend on the seed and its depth
         config = {**_layer_defaults(kind, h), **overrides}
         layer = create_model(kind, input_shape=tuple(h.shape[1:]), hidden=(), code_size=width, **config)
-        history = fit(layer, h, vh, epochs=epochs_per_layer, **options)
+        history = fit(layer, h, vh, **_length(epochs_per_layer, options))
         layer.eval().requires_grad_(False)  # frozen from here on
         layers.append(layer)
         histories.append(history)
@@ -157,7 +157,7 @@ def pretrain_layerwise(
     fine_tune_history: dict[str, list[float]] = {}
     if fine_tune_epochs > 0:
         start = time.perf_counter()
-        fine_tune_history = fit(model, x, vx, epochs=fine_tune_epochs, **{**options, **(fine_tune_options or {})})
+        fine_tune_history = fit(model, x, vx, **_length(fine_tune_epochs, {**options, **(fine_tune_options or {})}))
         seconds.append(time.perf_counter() - start)
         if not quiet:
             print(
@@ -167,3 +167,8 @@ def pretrain_layerwise(
                 flush=True,
             )
     return PretrainResult(model, layers, histories, fine_tune_history, seconds)
+
+
+def _length(epochs: int, options: dict[str, Any]) -> dict[str, Any]:
+    """`fit`'s options with `epochs`, unless a time_budget in them decides how long it trains."""
+    return options if options.get("time_budget") is not None else {**options, "epochs": epochs}
