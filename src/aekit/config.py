@@ -68,10 +68,15 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
             raise errors[0]
         raise ConfigError(f"{where}: {value!r} must be {_type_name(tp)}")
     if origin in (tuple, list):
-        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: {value!r} must be {_type_name(tp)}")
         args = [a for a in get_args(tp) if a is not Ellipsis]
         inner = args[0] if args else Any
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+            try:  # one good item, not in brackets: say how to write it
+                coerce(value, inner, where)
+                hint = f", such as [{value}]"
+            except ConfigError:
+                hint = ""
+            raise ConfigError(f"{where}: {value!r} must be {_type_name(tp)}{hint}")
         items = [coerce(v, inner, f"{where}[{i}]") for i, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
     if origin is dict or tp is dict:
