@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import warnings
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,27 @@ def test_a_run_folder_in_use_is_refused_and_freed_when_its_process_is_killed(tmp
         proc.stdout.close()
     assert main(["resume", str(run_dir), "--epochs", "2"]) == 0
     assert ckpt.epochs_done(run_dir) == 2
+
+
+def test_a_stopped_resume_is_said_when_its_older_model_is_loaded(tmp_path, capsys):
+    from aekit.apps.cli import main
+    from aekit.training.callbacks import LambdaCallback
+
+    x, run = load_dataset("digits").x[:64], tmp_path / "run"
+    aekit.fit(aekit.create_model("dense", **MODEL), x, run_dir=run, epochs=2, progress=False)
+
+    def stop(trainer, logs):
+        if trainer.epoch == 4:  # epoch 3's checkpoint is written; a Ctrl-C in the 4th
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        aekit.fit(aekit.create_model("dense", **MODEL), x, run_dir=run, epochs=6, resume=True, progress=False,
+                  callbacks=[LambdaCallback(on_epoch_end=stop)])
+    with pytest.warns(UserWarning, match=r"model.safetensors is the model after 2 epochs, but .*checkpoint.safetensors "
+                                         r"has trained 3, in a training stopped before its end: `aekit resume"):
+        aekit.load_model(run)
+    assert main(["export", str(run), "--format", "torchscript"]) == 0  # the command says it in one line
+    assert "aekit: note: " in capsys.readouterr().err
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        aekit.load_model(run / "checkpoint.safetensors")  # the checkpoint itself: nothing to say

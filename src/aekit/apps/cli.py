@@ -16,6 +16,7 @@ import shlex
 import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from .. import __version__
@@ -450,6 +451,10 @@ def main(argv: list[str] | None = None) -> int:
     finish(_main(argv))  # ends it past torch's teardown, which can abort a finished gloo process
 
 
+def _note(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"aekit: note: {str(message).splitlines()[0] if str(message) else category.__name__}", file=sys.stderr)
+
+
 def _main(argv: list[str] | None) -> int:
     command = argv is None  # the aekit command itself, not a caller's main([...])
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -457,6 +462,8 @@ def _main(argv: list[str] | None) -> int:
     argv = [a for a in argv if a != "--debug"]
     speaks = os.environ.get("RANK", "0") == "0"  # of the processes of a distributed run, rank 0 alone prints
     previous = signal.signal(signal.SIGTERM, _terminate)
+    shown = warnings.showwarning
+    warnings.showwarning = _note  # a warning of aekit's (or a library's) is one line, as errors are
     try:
         args = parse_args(argv)
         if getattr(args, "quiet", False):  # pooch's "Downloading data from ..." lines too
@@ -501,6 +508,7 @@ def _main(argv: list[str] | None) -> int:
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
+        warnings.showwarning = shown
     return code
 
 

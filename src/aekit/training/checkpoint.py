@@ -15,6 +15,7 @@ import json
 import math
 import os
 import secrets
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -167,14 +168,16 @@ def model_meta(model) -> dict[str, Any]:
     return {"model": model.name, "config": to_dict(model.config)}
 
 
-def save_model(model, path: str | Path, *, state: dict[str, torch.Tensor] | None = None) -> Path:
+def save_model(model, path: str | Path, *, state: dict[str, torch.Tensor] | None = None,
+               epochs: int | None = None) -> Path:
     """Save a model's weights (or `state`, a state dict of it) and config, so that `load_model(path)`
-    rebuilds it."""
+    rebuilds it; `epochs`: those of the training it ends (a run's model.safetensors)."""
     path = Path(path)
     if path.is_dir() or path.suffix == "":
         path = path / MODEL_FILE
     state = model.state_dict() if state is None else state
-    write(path, {f"model.{k}": v for k, v in state.items()}, model_meta(model))
+    meta = {**model_meta(model), **({"trained_epochs": epochs} if epochs is not None else {})}
+    write(path, {f"model.{k}": v for k, v in state.items()}, meta)
     return path
 
 
@@ -229,6 +232,11 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
         raise CheckpointError(f"checkpoint {path} does not say which model it holds")
     model = build_model(meta, path)
     load_state(model, prefixed(tensors, "model."), path)
+    done = epochs_done(path.parent) if path.name == MODEL_FILE and "trained_epochs" in meta else 0
+    if done > meta.get("trained_epochs", done):  # a later training (a resume) was stopped before its end
+        warnings.warn(f"{path} is the model after {meta['trained_epochs']} epochs, but {path.parent / CHECKPOINT_FILE} "
+                      f"has trained {done}, in a training stopped before its end: `aekit resume {path.parent}` finishes "
+                      f"it (load_model of the checkpoint file takes its weights)", UserWarning, stacklevel=2)
     return model.to(map_location).eval()
 
 

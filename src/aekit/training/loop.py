@@ -748,7 +748,7 @@ class Trainer:
                     tqdm.write(f"restore_best: the weights of {which}, {self.monitored} "
                                f"{self.best_value:.4g}")
             if writes:
-                ckpt.save_model(model, self.run_dir / ckpt.MODEL_FILE)
+                ckpt.save_model(model, self.run_dir / ckpt.MODEL_FILE, epochs=self.epoch)
             for cb in self.callbacks:
                 cb.on_train_end(self)
             distributed.barrier()  # no rank leaves before rank 0 has written the run folder
