@@ -135,6 +135,21 @@ def test_compare_retrieval_table(model, digits):
         compare_retrieval(model, digits.x)
 
 
+def test_queries_loaded_apart_are_numbered_by_the_databases_class_names():
+    texts = ["goal match striker cup", "cup final goal team", "team win match goal", "bank shares profit",
+             "shares market profit rise", "bank market shares fall", "vote party poll", "party leader vote poll"]
+    topics = ["sport"] * 3 + ["business"] * 3 + ["politics"] * 2
+    database = text_corpus(texts, topics, max_features=20)  # business 0, politics 1, sport 2
+    queries = text_corpus(texts[:3] + texts[6:], ["sport"] * 3 + ["politics"] * 2,  # politics 0, sport 1: their own
+                          vectorizer=database.meta["vectorizer"])
+    model = aekit.create_model("dense", input_shape=database.sample_shape, hidden=(8,), code_size=2)
+    (raw,) = compare_retrieval(model, database, queries, k=1, methods=("raw",))
+    assert raw["precision@1"] == 1.0  # each query finds itself in the database, now of its own class
+    other = text_corpus(["vote party poll", "tennis match"], ["politics", "tennis"], vectorizer=database.meta["vectorizer"])
+    with pytest.raises(DataError, match=r"queries: class\(es\) 'tennis' are not among the database's \(business, "):
+        compare_retrieval(model, database, other, k=1, methods=("raw",))
+
+
 def test_chance_precision_is_a_random_rankings_not_the_largest_class_share():
     from aekit.analysis.retrieval import chance_precision
 

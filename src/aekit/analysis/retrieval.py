@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import torch
+from torch import Tensor
 
 from ..data.batches import encode_all, inputs_of
 from ..errors import ConfigError, DataError
@@ -198,6 +200,18 @@ def query_subset(pool: int, max_queries: int | None, seed: int) -> np.ndarray:
     return np.arange(pool)
 
 
+def as_database_labels(y: Tensor, names: list[str] | None, database_names: list[str] | None) -> Tensor:
+    """Query labels `y` numbered by their class `names` as the database numbers its classes: two sets
+    loaded apart number their own names (a test file of two of four topics calls them 0 and 1)."""
+    if not names or not database_names or list(names) == list(database_names):
+        return y
+    unknown = sorted(set(names) - set(database_names))
+    if unknown:
+        raise DataError(f"queries: class(es) {', '.join(map(repr, unknown[:5]))} are not among the database's "
+                        f"({', '.join(database_names[:10])}): no item would be relevant to them")
+    return torch.tensor([list(database_names).index(c) for c in names])[y]
+
+
 def compare_retrieval(
     model,
     database: Any,
@@ -225,6 +239,8 @@ def compare_retrieval(
     x_q, y_q = (None, None) if queries is None else inputs_of(model, queries, "queries")
     if x_q is not None and y_q is None:
         raise DataError("compare_retrieval needs labelled queries")
+    y_q = None if y_q is None else as_database_labels(y_q, getattr(queries, "classes", None),
+                                                       getattr(database, "classes", None))
     chosen = query_subset(len(x_db) if x_q is None else len(x_q), max_queries, seed)
     raw_db = x_db.reshape(len(x_db), -1).numpy()
     raw_q = None if x_q is None else x_q[chosen].reshape(len(chosen), -1).numpy()
