@@ -11,6 +11,7 @@ import pytest
 import torch
 import yaml
 
+import aekit
 from aekit import ConfigError, create_model, list_models
 from aekit.analysis.latent import latent_explorer
 from aekit.apps.cli import main
@@ -153,6 +154,11 @@ def test_a_run_folder_without_results_yet(tmp_path):
     page = write_report([run], tmp_path / "r.html").read_text()
     check_page(page)
     assert page.count(URI) == 0 and "no results yet" in page and 'class="plot curves-plot"' not in page
+    fitted = tmp_path / "fitted"  # aekit.fit's folder: trained, never evaluated
+    aekit.fit(aekit.create_model("dense", input_shape=(1, 8, 8), hidden=[8], code_size=2),
+              aekit.data.load_dataset("digits").x[:64], epochs=1, run_dir=fitted, progress=False)
+    page = write_report([fitted], tmp_path / "f.html").read_text()
+    assert "no results yet" not in page and f"trained, not evaluated yet: `aekit evaluate {fitted}`" in page
 
 
 def test_bad_inputs_are_one_line_errors(tmp_path, train_run):

@@ -198,7 +198,11 @@ def _headline(run: RunFolder) -> str:
         if isinstance(m.get("sample_quality"), dict) and _is_number(m["sample_quality"].get("frechet_distance")):
             text += f"; Fréchet distance {m['sample_quality']['frechet_distance']:.4g}"
         return text
-    return "no results yet (interrupted or still running?)" if not (run.results or run.metrics) else ""
+    if run.results or run.metrics:
+        return ""
+    if (run.path / "model.safetensors").is_file():  # trained by aekit.fit, which does not evaluate
+        return f"trained, not evaluated yet: `aekit evaluate {run.path}` writes its test figures"
+    return "no results yet (interrupted or still running?)"
 
 
 def _final(history: dict[str, list] | None, key: str) -> Any:
