@@ -388,6 +388,9 @@ def test_text_files_are_refused_pointing_at_text_corpus(tmp_path):
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "1.txt").write_text("a text")
     assert refused(tmp_path / "corpus").endswith(hint)
+    (tmp_path / "topics" / "sport").mkdir(parents=True)  # class folders of texts, as of images
+    (tmp_path / "topics" / "sport" / "1.txt").write_text("a text")
+    assert refused(tmp_path / "topics").endswith(hint)
     (tmp_path / "cifar" / "cifar-10-batches-bin").mkdir(parents=True)
     assert "CIFAR-10 batches are read by name: keep them in a folder cifar-10-batches-py/" in refused(tmp_path / "cifar")
 

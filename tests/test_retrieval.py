@@ -145,6 +145,8 @@ def test_queries_loaded_apart_are_numbered_by_the_databases_class_names():
     model = aekit.create_model("dense", input_shape=database.sample_shape, hidden=(8,), code_size=2)
     (raw,) = compare_retrieval(model, database, queries, k=1, methods=("raw",))
     assert raw["precision@1"] == 1.0  # each query finds itself in the database, now of its own class
+    with pytest.raises(DataError, match=r"texts must be a list of strings, got one string \(wrap it: \[text\]\)"):
+        text_corpus("vote party poll", vectorizer=database.meta["vectorizer"])
     other = text_corpus(["vote party poll", "tennis match"], ["politics", "tennis"], vectorizer=database.meta["vectorizer"])
     with pytest.raises(DataError, match=r"queries: class\(es\) 'tennis' are not among the database's \(business, "):
         compare_retrieval(model, database, other, k=1, methods=("raw",))

@@ -461,7 +461,7 @@ def _not_images(path: Path) -> str:
     if "cifar-100-python" in names or {"train", "test", "meta"} <= names:
         return ("; CIFAR-100 is read by name: keep it in a folder cifar-100-python/ and give data.name=cifar100 with "
                 "AEKIT_DATA_DIR set to the folder above it")
-    if any(Path(n).suffix in TEXT_SUFFIXES for n in names):
+    if next((f for f in path.rglob("*") if f.suffix in TEXT_SUFFIXES), None) is not None:  # or class folders of them
         return "; " + TEXT_HINT
     return ""
 

@@ -277,6 +277,8 @@ def text_corpus(
     Without `vectorizer` a new one is fitted on `texts`; to encode test texts, pass the training
     set's `meta["vectorizer"]` and `classes` so both share one vocabulary and label numbering.
     """
+    if isinstance(texts, str):  # list() would make it a corpus of single characters
+        raise DataError(f"{name}: texts must be a list of strings, got one string (wrap it: [text])")
     texts = list(texts)
     if not texts:
         raise DataError(f"{name}: the corpus is empty")
