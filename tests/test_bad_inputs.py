@@ -297,6 +297,8 @@ CASES = [
                  r"^model: its parameters are float64; aekit trains float32 models .* call model.float\(\)", id="fit-float64-model"),
     pytest.param(lambda t: dense().encode_array(np.full((2, 64), np.nan)), DataError,
                  r"^data: the data contains NaN or infinite values; .*the first at sample 0, feature 0", id="encode-nan"),
+    pytest.param(lambda t: __import__("aekit.analysis", fromlist=["x"]).learning_curves(["runs/a"]), ConfigError,
+                 r"^learning_curves: 'run 1' is not a training history .*got str", id="curves-of-a-path"),
     pytest.param(lambda t: load_dataset("digits").take(2.5), ConfigError,
                  r"^limit must be a whole number > 0 \(or None: all\), got 2.5", id="take-a-fraction"),
 ]
@@ -586,7 +588,7 @@ def test_float64_columns_that_float32_rounds_away_are_warned_of():
 def test_exported_models_give_outputs_without_gradients(tmp_path):
     path = export_model(dense(), tmp_path / "m.pt", format="torchscript")
     out = torch.jit.load(str(path))(X[:2])
-    assert not out.requires_grad and out.numpy().shape == (2, 4)
+    assert not out.requires_grad and out.numpy().shape == (2, 4) and not torch.jit.load(str(path)).training
     assert export_model(dense(), path, format="torchscript") == path  # an export is replaced by a new one
     torch.save({"weights": 1}, tmp_path / "mine.pt")  # a user's own .pt is not
     with pytest.raises(ConfigError, match=r"mine.pt is there and is not a torchscript file \(.pt\); give a new file"):

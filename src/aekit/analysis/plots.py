@@ -256,6 +256,9 @@ def learning_curves(
     for name, history in runs.items():
         if key not in history:
             options = sorted(k[6:] for k in history if k.startswith("train_"))
+            if not options:  # not a history: a run folder's path, say
+                raise ConfigError(f"learning_curves: {name!r} is not a training history (a dict of train_* lists, such "
+                                  f"as fit returns or a run folder's history.json holds), got {type(history).__name__}")
             raise ConfigError(f"metric: history of {name!r} has no {key!r}; choose one of: {', '.join(options)}")
     fig = new_figure(7.0, 4.5)
     ax = fig.add_subplot()

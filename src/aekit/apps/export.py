@@ -134,7 +134,7 @@ def export_model(
                         f"export: torchscript cannot trace this model's {part} ({reason}); use --format onnx"
                     ) from None
                 # a traced graph takes any input of as many values (a dense model flattens it): check the shape
-                traced = torch.jit.script(_Checked(traced, list(example.shape[1:])))
+                traced = torch.jit.script(_Checked(traced, list(example.shape[1:])).eval())
             traced.save(str(tmp))
         os.replace(tmp, path)  # a failed export never leaves half a file under the wanted name
     finally:

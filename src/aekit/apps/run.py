@@ -630,7 +630,7 @@ def generative_metrics(
         if binary and not getattr(model.config, "binarize", False):  # binarising grey inputs would measure other data
             grey = float(((test.x > 0.25) & (test.x < 0.75)).float().mean())
             if grey > GREY_FOR_NLL:
-                reason = (f"{grey:.0%} of the test values lie between 0.25 and 0.75, and a Bernoulli decoder's NLL "
+                reason = (f"{grey:.0%} of the evaluated values lie between 0.25 and 0.75, and a Bernoulli decoder's NLL "
                           "is taken on binarised inputs; train with model.binarize=true (or model.recon_loss=mse) to get it")
         if reason is not None:
             metrics["nll_skipped"] = reason
@@ -770,8 +770,9 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         lines.append(f"  no PCA comparison: {metrics['pca_skipped']}")
     if "nll" in metrics:
         nll = metrics["nll"]
-        data = "seeded binarisation of the test inputs" if nll["binarized"] else "the test inputs as they are"
-        lines.append(f"  test NLL: {nll['nats']:.2f} nats per sample (k = {nll['k']:,} importance samples, {data})")
+        part = metrics.get("split", "test")  # the validation split where the data have no test part
+        data = f"seeded binarisation of the {part} inputs" if nll["binarized"] else f"the {part} inputs as they are"
+        lines.append(f"  {part} NLL: {nll['nats']:.2f} nats per sample (k = {nll['k']:,} importance samples, {data})")
     if "sample_quality" in metrics:
         q = metrics["sample_quality"]
         lines.append(f"  sample quality: Fréchet distance {q['frechet_distance']:.4g}, precision {q['precision']:.3f}, "
