@@ -609,6 +609,12 @@ def test_raw_export_takes_images_as_the_file_stores_them(tmp_path, capsys):
     capsys.readouterr()
 
 
+def test_a_layout_for_an_image_folder_is_refused_not_ignored(tmp_path):
+    _pngs(tmp_path / "set" / "cats", 3)
+    with pytest.raises(aekit.ConfigError, match=r"data.layout: 'nhwc' applies to arrays .* holds image files"):
+        load_path(tmp_path / "set", layout="nhwc")
+
+
 def test_images_beside_class_folders_are_refused_not_left_out(tmp_path):
     _pngs(tmp_path / "set" / "cats", 3)
     _pngs(tmp_path / "set" / "dogs", 3)

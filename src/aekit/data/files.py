@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import DataError, NoTestSplitError
+from ..errors import ConfigError, DataError, NoTestSplitError
 from .core import Dataset, unit_scaled
 from .memmap import MemmapArray
 
@@ -92,6 +92,9 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         raise DataError(
             f"{path} holds an array of shape {np.shape(x)}; expected (N, features) or (N, C, H, W) samples"
         )
+    if files is not None and layout != "auto":  # they are read as (N, C, H, W) already: nhwc would scramble them
+        raise ConfigError(f"data.layout: {layout!r} applies to arrays (.npy, .npz); {path} holds image files, read as "
+                          "images whatever their layout: remove data.layout")
     stored_shape = np.shape(x)
     x = to_nchw(x, layout=layout, name=where)
     # how the file's images differ from the model's (N, C, H, W): `aekit export --raw` takes them as stored
