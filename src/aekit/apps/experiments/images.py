@@ -170,7 +170,7 @@ def mnist_2d(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         {"method": f"PCA-{k}", "code_size": k, "squared_error_per_image": float(pca_err.mean()), "knn5_accuracy": knn.get("PCA")},
     ]
     knn_text = f"; 5-NN accuracy {100 * knn['autoencoder']:.1f}% vs {100 * knn['PCA']:.1f}%" if knn else ""
-    summary = (f"{k}-d codes on {note}: squared error per {run.part} {run.unit} {ae_err.mean():.2f} (autoencoder) vs "
+    summary = (f"{k}-d codes on {note}: squared error per {run.part} {run.unit} {ae_err.mean():.2f} ({name}) vs "
                f"{pca_err.mean():.2f} (PCA){knn_text}")
     return run.finish(
         {"summary": summary, "data": note, "rows": rows, "train_seconds": run.seconds},
@@ -236,7 +236,7 @@ def mnist_deep_vs_pca(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         label = "digit" if run.noun == "digit" else "class"
         tables.append(table(f"Squared error {per}, by {label}", [label, "autoencoder", f"PCA-{k}"],
                             [[c, a, p] for c, (a, p) in per_class.items()]))
-    summary = (f"{k}-d codes on {note}: squared error {per} {ae_err.mean():.2f} (autoencoder) vs "
+    summary = (f"{k}-d codes on {note}: squared error {per} {ae_err.mean():.2f} ({name}) vs "
                f"{pca_err.mean():.2f} (PCA-{k})")
     return run.finish({"summary": summary, "data": note, "n_test": len(test), "rows": rows, "per_class": per_class}, *tables)
 
