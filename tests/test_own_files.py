@@ -385,12 +385,11 @@ def test_text_files_are_refused_pointing_at_text_corpus(tmp_path):
         assert refused(tmp_path / name).endswith(f"use a {files.KINDS} ({hint})")
     (tmp_path / "docs.csv").write_text("text,label\nData the cup time many,1\n")
     assert refused(tmp_path / "docs.csv").endswith(hint)
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "corpus" / "1.txt").write_text("a text")
-    assert refused(tmp_path / "corpus").endswith(hint)
-    (tmp_path / "topics" / "sport").mkdir(parents=True)  # class folders of texts, as of images
-    (tmp_path / "topics" / "sport" / "1.txt").write_text("a text")
-    assert refused(tmp_path / "topics").endswith(hint)
+    (tmp_path / "mixed").mkdir()  # texts beside images: neither a corpus nor an image set
+    (tmp_path / "mixed" / "1.txt").write_text("a text")
+    (tmp_path / "mixed" / "pictures").mkdir()
+    (tmp_path / "mixed" / "pictures" / "a.bmp").write_bytes(b"not an image")
+    assert "a.bmp is not a readable image" in refused(tmp_path / "mixed")
     (tmp_path / "cifar" / "cifar-10-batches-bin").mkdir(parents=True)
     assert "CIFAR-10 batches are read by name: keep them in a folder cifar-10-batches-py/" in refused(tmp_path / "cifar")
 
@@ -613,6 +612,37 @@ def test_a_layout_for_an_image_folder_is_refused_not_ignored(tmp_path):
     _pngs(tmp_path / "set" / "cats", 3)
     with pytest.raises(aekit.ConfigError, match=r"data.layout: 'nhwc' applies to arrays .* holds image files"):
         load_path(tmp_path / "set", layout="nhwc")
+
+
+def _texts(folder, topics, n, seed):
+    words = {"sport": "goal match striker cup final team win league".split(),
+             "business": "bank shares profit market rise fall trade stock".split()}
+    rng = np.random.default_rng(seed)
+    for topic in topics:
+        (folder / topic).mkdir(parents=True)
+        for i in range(n):
+            (folder / topic / f"{i}.txt").write_text(" ".join(rng.choice(words[topic], 10)))
+
+
+def test_a_folder_of_texts_trains_and_evaluates_from_the_command_line(tmp_path, capsys):
+    _texts(tmp_path / "news" / "train", ["sport", "business"], 20, 0)
+    _texts(tmp_path / "news" / "test", ["business"], 4, 1)  # one of the two topics: numbered as in train/
+    train, test = (load_dataset(str(tmp_path / "news"), split) for split in ("train", "test"))
+    assert train.classes == ["business", "sport"] and test.classes == train.classes and test.y.tolist() == [0] * 4
+    assert test.sample_shape == train.sample_shape == (16,) and float(train.x.max()) <= 1  # train/'s vocabulary
+    assert main(["train", f"data.name={tmp_path / 'news'}", "model.code_size=2", "train.epochs=1",
+                 f"output.dir={tmp_path}", "output.name=run", "--quiet"]) == 0
+    assert "test set, 4 samples" in capsys.readouterr().out
+    assert main(["evaluate", str(tmp_path / "run"), "--quiet"]) == 0  # the folder read again, alike
+    _texts(tmp_path / "more", ["sport"], 3, 2)  # new texts: in the run's vocabulary, not their own
+    assert main(["evaluate", str(tmp_path / "run"), "--data", str(tmp_path / "more"), "--quiet"]) == 0
+    assert "more, 3 samples" in capsys.readouterr().out
+    with pytest.raises(aekit.ConfigError, match=r"holds texts, read as TF-IDF .* data.scale, data.layout and like="):
+        load_dataset(str(tmp_path / "news"), scale="column")
+    _texts(tmp_path / "odd" / "train", ["sport"], 3, 3)
+    _texts(tmp_path / "odd" / "test", ["business"], 3, 3)
+    with pytest.raises(DataError, match=r"class folder\(s\) business are not among train/'s classes \(sport\)"):
+        load_dataset(str(tmp_path / "odd"), "test")
 
 
 def test_images_beside_class_folders_are_refused_not_left_out(tmp_path):

@@ -39,6 +39,7 @@ from ..data.batches import check_inputs, map_batches, model_device
 from ..data.core import data_map, read_unit_map, resolved_scale
 from ..data.datasets import list_datasets
 from ..data.files import load_path
+from ..data.text import text_folder
 from ..errors import (
     AekitError,
     ConfigError,
@@ -690,6 +691,14 @@ def load_other(cfg: RunConfig, run_dir: Path, name: str) -> tuple[Dataset, Datas
         raise DataError(f"--data: PCA's baseline beside the run needs its training data: {err}") from None
     if name in list_datasets():
         return train, load_dataset(name, "test")
+    if "vectorizer" in (train.meta or {}):  # a run on a folder of texts: new texts in its vocabulary
+        if not Path(name).is_dir():
+            raise DataError(f"--data: the run was trained on texts; give a folder of .txt files (or of class folders "
+                            f"of them), got {name}")
+        split = "test" if (Path(name) / "test").is_dir() else "train"
+        other = text_folder(Path(name), split, like=train)
+        other.name = name
+        return train, other
     run_map = read_unit_map(run_dir) or data_map(train)  # data_map: a run from before scaling.json
     options = dict(scale=cfg.data.scale, layout=cfg.data.layout, run_map=run_map)  # run_map None: a named set's run
     try:

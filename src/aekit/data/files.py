@@ -16,6 +16,7 @@ import torch
 from ..errors import ConfigError, DataError, NoTestSplitError
 from .core import Dataset, unit_scaled
 from .memmap import MemmapArray
+from .text import text_folder
 
 MMAP_BYTES = 256 * 2**20  # .npy files larger than this are memory-mapped and read a batch at a time
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -69,6 +70,11 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         raise DataError(f"{path} does not exist{where}; give a {KINDS}")
     if path.is_dir():
         path = _idx_in(path) or path  # a folder of the MNIST family's files reads as its training images file
+    if path.is_dir() and _texts_in(path):  # a corpus: TF-IDF vectors in [0, 1], read by text.text_folder
+        if scale not in ("auto", "global") or layout != "auto" or run_map is not None:  # (global: a run's record)
+            raise ConfigError(f"{path} holds texts, read as TF-IDF in [0, 1] by their training part's vocabulary: "
+                              "data.scale, data.layout and like= apply to arrays and images; remove them")
+        return text_folder(path, split)
     y = classes = like = label_column = columns = files = None  # like: what the samples are scaled like (an npz test part: its training part)
     where = str(path)  # how messages name these samples
     if path.is_dir():
@@ -452,6 +458,12 @@ def _image_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] 
     if subdirs:
         return x, np.array([label for label, _ in files]), [name for name, _ in groups], names
     return x, None, None, names
+
+
+def _texts_in(path: Path) -> bool:
+    """Whether a folder holds .txt files and no images: a text corpus."""
+    found = {f.suffix.lower() for f in path.rglob("*") if not f.name.startswith(".")}
+    return ".txt" in found and not found & set(IMAGE_SUFFIXES)
 
 
 def _not_images(path: Path) -> str:

@@ -341,6 +341,41 @@ def text_corpus_splits(
     return train, test
 
 
+def text_folder(path: Path, split: str = "train", *, like: Dataset | None = None) -> Dataset:
+    """A folder of texts as `load_dataset` reads it: class folders of .txt files (one text a file, its
+    folder its class; a flat folder: unlabelled), or a folder holding train/ and test/ alone, each such a
+    folder. TF-IDF over the 2,000 most frequent words of the training texts (text_corpus's defaults; call
+    it for others); the test part is encoded with that vocabulary and numbering of classes, and every part
+    with `like`'s (a run's training corpus, for new texts) when given."""
+    root = path / "train" if (path / "train").is_dir() else path
+    if like is not None and split == "train":
+        texts, labels = _text_files(root)
+        return text_corpus(texts, labels, vectorizer=like.meta["vectorizer"], classes=like.classes, name=path.name)
+    train = like if like is not None else text_corpus(*_text_files(root), name=path.name)
+    if split == "train":
+        return train
+    if root == path or not (path / "test").is_dir():
+        raise NoTestSplitError(f"{path} holds no test/ folder beside train/, so no test part")
+    texts, labels = _text_files(path / "test")
+    unknown = sorted(set(labels or ()) - set(train.classes or ()))
+    if unknown:
+        raise DataError(f"{path / 'test'}: class folder(s) {', '.join(unknown)} are not among train/'s classes "
+                        f"({', '.join(train.classes or [])}); name them alike")
+    return text_corpus(texts, labels, vectorizer=train.meta["vectorizer"], classes=train.classes, name=path.name)
+
+
+def _text_files(folder: Path) -> tuple[list[str], list[str] | None]:
+    """(texts, their class folders' names or None) of the .txt files in `folder`'s class folders, or in it."""
+    subdirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
+    groups = [(d.name, sorted(f for f in d.rglob("*.txt") if not f.name.startswith("."))) for d in subdirs] or \
+        [(None, sorted(f for f in folder.glob("*.txt") if not f.name.startswith(".")))]
+    files = [(name, f) for name, fs in groups for f in fs]
+    if not files:
+        raise DataError(f"{folder} holds no .txt files")
+    texts = [f.read_text(encoding="utf-8", errors="replace") for _, f in files]
+    return texts, (None if subdirs == [] else [name for name, _ in files])
+
+
 def read_jsonl(path: Path, *, text_key: str = "text", label_key: str = "label") -> tuple[list[str], list[str]]:
     """Texts and labels from gzip-compressed JSON lines (one object a line)."""
     texts, labels = [], []
