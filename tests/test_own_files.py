@@ -639,6 +639,13 @@ def test_a_folder_of_texts_trains_and_evaluates_from_the_command_line(tmp_path, 
     assert "more, 3 samples" in capsys.readouterr().out
     with pytest.raises(aekit.ConfigError, match=r"holds texts, read as TF-IDF .* data.scale, data.layout and like="):
         load_dataset(str(tmp_path / "news"), scale="column")
+    _texts(tmp_path / "loose", ["sport", "business"], 2, 4)
+    (tmp_path / "loose" / "stray.txt").write_text("a goal")
+    assert "holds texts (stray.txt) beside class folders; move them into a class folder" in refused(tmp_path / "loose")
+    _texts(tmp_path / "classes", ["sport"], 2, 5)
+    (tmp_path / "classes" / "train").mkdir()  # a class named train beside another: not a train/ part
+    (tmp_path / "classes" / "train" / "0.txt").write_text("cup final")
+    assert load_dataset(str(tmp_path / "classes")).classes == ["sport", "train"]
     _texts(tmp_path / "odd" / "train", ["sport"], 3, 3)
     _texts(tmp_path / "odd" / "test", ["business"], 3, 3)
     with pytest.raises(DataError, match=r"class folder\(s\) business are not among train/'s classes \(sport\)"):

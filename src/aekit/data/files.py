@@ -461,9 +461,9 @@ def _image_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] 
 
 
 def _texts_in(path: Path) -> bool:
-    """Whether a folder holds .txt files and no images: a text corpus."""
-    found = {f.suffix.lower() for f in path.rglob("*") if not f.name.startswith(".")}
-    return ".txt" in found and not found & set(IMAGE_SUFFIXES)
+    """Whether a folder holds .txt files and no other: a text corpus (a LICENSE.txt beside images is not)."""
+    found = {f.suffix.lower() for f in path.rglob("*") if f.is_file() and not f.name.startswith(".")}
+    return found == {".txt"}
 
 
 def _not_images(path: Path) -> str:

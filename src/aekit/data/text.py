@@ -347,7 +347,8 @@ def text_folder(path: Path, split: str = "train", *, like: Dataset | None = None
     folder. TF-IDF over the 2,000 most frequent words of the training texts (text_corpus's defaults; call
     it for others); the test part is encoded with that vocabulary and numbering of classes, and every part
     with `like`'s (a run's training corpus, for new texts) when given."""
-    root = path / "train" if (path / "train").is_dir() else path
+    parts = {d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith(".")}
+    root = path / "train" if "train" in parts and parts <= {"train", "test"} else path  # else "train" is a class
     if like is not None and split == "train":
         texts, labels = _text_files(root)
         return text_corpus(texts, labels, vectorizer=like.meta["vectorizer"], classes=like.classes, name=path.name)
@@ -367,13 +368,20 @@ def text_folder(path: Path, split: str = "train", *, like: Dataset | None = None
 def _text_files(folder: Path) -> tuple[list[str], list[str] | None]:
     """(texts, their class folders' names or None) of the .txt files in `folder`'s class folders, or in it."""
     subdirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
-    groups = [(d.name, sorted(f for f in d.rglob("*.txt") if not f.name.startswith("."))) for d in subdirs] or \
-        [(None, sorted(f for f in folder.glob("*.txt") if not f.name.startswith(".")))]
+    groups = [(d.name, sorted(f for f in d.rglob("*.txt") if not f.name.startswith("."))) for d in subdirs]
+    loose = sorted(f for f in folder.glob("*.txt") if not f.name.startswith("."))
+    if not any(fs for _, fs in groups):  # a flat folder: unlabelled texts
+        if not loose:
+            raise DataError(f"{folder} holds no .txt files")
+        return [f.read_text(encoding="utf-8", errors="replace") for f in loose], None
+    if loose:  # neither of a class nor read: never left out without a word
+        raise DataError(f"{folder}: holds texts ({', '.join(f.name for f in loose[:3])}) beside class folders; move "
+                        "them into a class folder (each subfolder is one class) or out")
+    empty = [name for name, fs in groups if not fs]
+    if empty:
+        raise DataError(f"{folder}: class folder(s) {', '.join(empty)} hold no .txt files; fill or remove them")
     files = [(name, f) for name, fs in groups for f in fs]
-    if not files:
-        raise DataError(f"{folder} holds no .txt files")
-    texts = [f.read_text(encoding="utf-8", errors="replace") for _, f in files]
-    return texts, (None if subdirs == [] else [name for name, _ in files])
+    return [f.read_text(encoding="utf-8", errors="replace") for _, f in files], [name for name, _ in files]
 
 
 def read_jsonl(path: Path, *, text_key: str = "text", label_key: str = "label") -> tuple[list[str], list[str]]:
