@@ -806,8 +806,9 @@ def fit(
                           "give one of them (time_budget=None to train by epochs)")
     if options.get("monitor") == "val_loss" and val is None:  # named, not the default: no quiet train_loss for it
         raise ConfigError("monitor: 'val_loss' needs validation data; pass val, or monitor 'train_loss'")
-    if resume and cfg.time_budget is None and ckpt.epochs_done(run_path) > cfg.epochs:
-        raise ConfigError(f"epochs: {run_path} has trained {ckpt.epochs_done(run_path)} epochs already, more than "
+    done = ckpt.epochs_done(run_path) if resume and cfg.time_budget is None else 0
+    if done > cfg.epochs:
+        raise ConfigError(f"epochs: {run_path} has trained {done} epochs already, more than "
                           f"epochs={cfg.epochs}; give more to train longer (the run is left as it is)")
     callbacks = list(callbacks)
     if cfg.early_stopping is not None and not any(isinstance(c, EarlyStopping) for c in callbacks):
