@@ -3,6 +3,8 @@ how a test part and tabular columns are scaled. Every refusal is one DataError l
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +12,7 @@ from PIL import Image
 
 import aekit
 from aekit.apps.cli import main
+from aekit.apps.export import export_model
 from aekit.data import files, load_dataset, scale_to_unit
 from aekit.data.core import unit_scaled
 from aekit.data.files import load_path
@@ -634,10 +637,24 @@ def test_a_folder_of_texts_trains_and_evaluates_from_the_command_line(tmp_path, 
                  f"output.dir={tmp_path}", "output.name=run", "--quiet"]) == 0
     assert "test set, 4 samples" in capsys.readouterr().out
     assert main(["evaluate", str(tmp_path / "run"), "--quiet"]) == 0  # the folder read again, alike
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    saved = json.loads((tmp_path / "run" / "scaling.json").read_text())
+    assert len(saved["vocabulary"]) == len(saved["idf"]) == 16 and saved["classes"] == ["business", "sport"]
+    for i in range(5):  # texts of new words added since: the run still reads its vocabulary, not a new one
+        (tmp_path / "news" / "train" / "sport" / f"new{i}.txt").write_text("tennis racket serve volley ace " * 3)
+    assert main(["evaluate", str(tmp_path / "run"), "--quiet"]) == 0
+    again = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert again["squared_error_per_sample"] == metrics["squared_error_per_sample"] and load_dataset(str(tmp_path / "news"), like=tmp_path / "run").x.shape == (45, 16)
+    assert load_dataset(str(tmp_path / "news")).sample_shape != (16,)  # read afresh: another vocabulary
+    (tmp_path / "rows.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(DataError, match=r"the run was trained on texts; give a folder of .txt files"):
+        load_dataset(str(tmp_path / "rows.csv"), like=tmp_path / "run")
+    with pytest.raises(aekit.ConfigError, match=r"export: --raw: .* was trained on texts"):
+        export_model(tmp_path / "run", tmp_path / "m.pt", format="torchscript", raw=True)
     _texts(tmp_path / "more", ["sport"], 3, 2)  # new texts: in the run's vocabulary, not their own
     assert main(["evaluate", str(tmp_path / "run"), "--data", str(tmp_path / "more"), "--quiet"]) == 0
     assert "more, 3 samples" in capsys.readouterr().out
-    with pytest.raises(aekit.ConfigError, match=r"holds texts, read as TF-IDF .* data.scale, data.layout and like="):
+    with pytest.raises(aekit.ConfigError, match=r"holds texts, read as TF-IDF .* data.scale and data.layout apply"):
         load_dataset(str(tmp_path / "news"), scale="column")
     _texts(tmp_path / "loose", ["sport", "business"], 2, 4)
     (tmp_path / "loose" / "stray.txt").write_text("a goal")
@@ -648,7 +665,7 @@ def test_a_folder_of_texts_trains_and_evaluates_from_the_command_line(tmp_path, 
     assert load_dataset(str(tmp_path / "classes")).classes == ["sport", "train"]
     _texts(tmp_path / "odd" / "train", ["sport"], 3, 3)
     _texts(tmp_path / "odd" / "test", ["business"], 3, 3)
-    with pytest.raises(DataError, match=r"class folder\(s\) business are not among train/'s classes \(sport\)"):
+    with pytest.raises(DataError, match=r"class folder\(s\) business are not among the training classes \(sport\)"):
         load_dataset(str(tmp_path / "odd"), "test")
 
 
@@ -690,6 +707,21 @@ def test_samples_of_another_shape_are_refused_by_an_image_runs_map(tmp_path):
     again = load_dataset(str(tmp_path / "images.npy"), like=tmp_path / "flat")
     torch.testing.assert_close(again.x, data.x) and torch.testing.assert_close(
         load_dataset(str(tmp_path / "images.npy"), like=data.flat()).x, data.x)
+
+
+def test_a_run_reads_its_data_file_again_by_its_saved_map_not_the_files_new_ranges(table_run):
+    from aekit.apps.run import read_run, read_split
+
+    tmp_path, train, new, _ = table_run
+    cfg = read_run(tmp_path / "run")
+    before = read_split(cfg, "train", run=tmp_path / "run").x
+    np.savetxt(tmp_path / "train.csv", np.vstack([train, new * 3]), delimiter=",",
+               header=",".join(f"c{i}" for i in range(8)), comments="")  # rows appended since, of wider ranges
+    with pytest.warns(UserWarning, match=r"train.csv has changed since .*run trained on it \(.* bytes then, .* now\); it "
+                                         r"is read by the run's saved map"):
+        after = read_split(cfg, "train", run=tmp_path / "run").x
+    torch.testing.assert_close(after[:300], before, rtol=0, atol=0)  # the model's inputs as when it trained
+    assert not torch.allclose(read_split(cfg, "train").x[:300], before)  # by the file's own ranges: other inputs
 
 
 def test_new_rows_are_matched_to_the_runs_columns_by_name(table_run):

@@ -299,9 +299,9 @@ def _latent_map(run: RunFolder) -> dict[str, Any] | None:
 
     try:
         cfg = runs.read_run(run.path)
-        data, split = runs.load_test(cfg), "test"
+        data, split = runs.load_test(cfg, run.path), "test"
         if data is None:  # no test split: held-out samples, else training ones
-            train, val = runs.load_data(cfg)
+            train, val = runs.load_data(cfg, run.path)
             data, split = (val, "validation") if val is not None else (train, "training")
         explored = latent_explorer(ckpt.load_model(run.path), data.take(MAP_SAMPLES, seed=cfg.train.seed),
                                    n=MAP_SAMPLES, grid=MAP_GRID)

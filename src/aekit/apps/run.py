@@ -23,6 +23,7 @@ import math
 import numbers
 import shutil
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 from typing import Any, Literal
@@ -39,7 +40,6 @@ from ..data.batches import check_inputs, map_batches, model_device
 from ..data.core import data_map, read_unit_map, resolved_scale
 from ..data.datasets import list_datasets
 from ..data.files import load_path
-from ..data.text import text_folder
 from ..errors import (
     AekitError,
     ConfigError,
@@ -181,25 +181,36 @@ def _data_name(cfg: RunConfig) -> str:
     return cfg.data.name
 
 
-def read_split(cfg: RunConfig, split: str, name: str | None = None) -> Dataset:
-    """Split `split` of data.name (or of `name`), read as data.layout and data.scale say."""
-    return load_dataset(name or _data_name(cfg), split, layout=cfg.data.layout, scale=cfg.data.scale)
+def read_split(cfg: RunConfig, split: str, name: str | None = None, run: Path | None = None) -> Dataset:
+    """Split `split` of data.name (or of `name`), read as data.layout and data.scale say; or, for the run
+    folder `run` that saved how its data file became inputs (scaling.json), as it did when trained, so a
+    file changed since (rows added, texts added to a corpus) still reaches the model as its data did (and
+    a note says it changed)."""
+    saved = None if run is None or name is not None or cfg.data.name in list_datasets() else read_unit_map(run)
+    data = load_dataset(name or _data_name(cfg), split, layout=cfg.data.layout,
+                        scale="auto" if saved else cfg.data.scale, like=run if saved else None)
+    if split == "train" and saved and saved["bytes"] not in (None, data.meta["bytes"]):
+        warnings.warn(f"{cfg.data.name} has changed since {run} trained on it ({saved['bytes']:,} bytes then, "
+                      f"{data.meta['bytes']:,} now); it is read by the run's saved map (scaling.json), as "
+                      "its training data were", stacklevel=2)
+    return data
 
 
-def load_data(cfg: RunConfig) -> tuple[Dataset, Dataset | None]:
-    """(train, val) as the config says: subset by `limit`, then a stratified seeded split."""
-    full = read_split(cfg, "train").take(cfg.data.limit, seed=cfg.train.seed)
+def load_data(cfg: RunConfig, run: Path | None = None) -> tuple[Dataset, Dataset | None]:
+    """(train, val) as the config says (of the run folder `run`'s data: read_split): subset by `limit`, then a
+    stratified seeded split."""
+    full = read_split(cfg, "train", run=run).take(cfg.data.limit, seed=cfg.train.seed)
     if cfg.data.val_fraction == 0:
         return full, None
     return full.split(cfg.data.val_fraction, seed=cfg.train.seed)
 
 
-def load_test(cfg: RunConfig) -> Dataset | None:
+def load_test(cfg: RunConfig, run: Path | None = None) -> Dataset | None:
     """The test split, or None when the data has none (a file of your own without one). A test part that
     should be there but is missing (a named set's files, offline) or cannot be used (corrupt, NaN, labels of
     another length) raises: it is never quietly replaced by the validation split."""
     try:
-        test = read_split(cfg, "test")
+        test = read_split(cfg, "test", run=run)
     except NoTestSplitError:
         return None
     return test.take(cfg.data.test_limit, seed=cfg.train.seed)
@@ -212,9 +223,10 @@ def resolve_model(cfg: RunConfig, sample_shape: tuple[int, ...], samples: int | 
     return dataclasses.replace(cfg, model=auto_model(cfg.model, sample_shape, samples))
 
 
-def load_splits(cfg: RunConfig) -> tuple[Dataset, Dataset | None, Dataset | None]:
-    """(train, val, test); each is checked against the model by `check_splits` before any step."""
-    return (*load_data(cfg), load_test(cfg))
+def load_splits(cfg: RunConfig, run: Path | None = None) -> tuple[Dataset, Dataset | None, Dataset | None]:
+    """(train, val, test) (of the run folder `run`'s data: read_split); each is checked against the model by
+    `check_splits` before any step."""
+    return (*load_data(cfg, run), load_test(cfg, run))
 
 
 def check_splits(model, splits: tuple[Dataset, Dataset | None, Dataset | None]) -> None:
@@ -271,7 +283,7 @@ def train_model(
     if folder is not None and tag is not None:
         ckpt.atomic_write_text(folder / f"history-{tag}.json", json.dumps(history, indent=1))
         ckpt.save_model(model, folder / f"model-{tag}.safetensors")
-        if (splits[0].meta or {}).get("unit_map") is not None:  # a data file's map: `aekit export --raw` folds it in
+        if data_map(splits[0]) is not None:  # a data file's map: `aekit export --raw` folds it in
             ckpt.write_scaling(folder, splits[0])
     return model, history
 
@@ -447,7 +459,7 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
 
 
 def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, progress: bool | None) -> Path:
-    splits = load_splits(cfg)
+    splits = load_splits(cfg, run_dir)
     model = build_checked(cfg, splits)
     target = cfg.train.epochs if epochs is None else epochs
     done = ckpt.epochs_done(run_dir)
@@ -683,22 +695,15 @@ def evaluate_run(
 
 def load_other(cfg: RunConfig, run_dir: Path, name: str) -> tuple[Dataset, Dataset]:
     """(the run's training part, for PCA's baseline; the samples `name` to evaluate the run on): a file
-    scaled exactly as the run's training file was (its scaling.json, else that file's map read again),
-    its test part where it has one (an npz's x_test); or a named data set's test part."""
+    scaled exactly as the run's training file was (its scaling.json, else that file's map read again), or a
+    folder of texts in its vocabulary, its test part where it has one (an npz's x_test, a test/ folder); or a
+    named data set's test part."""
     try:
-        train = load_data(cfg)[0]
+        train = load_data(cfg, run_dir)[0]
     except DataError as err:
         raise DataError(f"--data: PCA's baseline beside the run needs its training data: {err}") from None
     if name in list_datasets():
         return train, load_dataset(name, "test")
-    if "vectorizer" in (train.meta or {}):  # a run on a folder of texts: new texts in its vocabulary
-        if not Path(name).is_dir():
-            raise DataError(f"--data: the run was trained on texts; give a folder of .txt files (or of class folders "
-                            f"of them), got {name}")
-        split = "test" if (Path(name) / "test").is_dir() else "train"
-        other = text_folder(Path(name), split, like=train)
-        other.name = name
-        return train, other
     run_map = read_unit_map(run_dir) or data_map(train)  # data_map: a run from before scaling.json
     options = dict(scale=cfg.data.scale, layout=cfg.data.layout, run_map=run_map)  # run_map None: a named set's run
     try:
@@ -721,7 +726,7 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         model = ckpt.load_model(run_dir)
     model.eval()
     if splits is None or label is not None:
-        splits = splits or load_splits(cfg)
+        splits = splits or load_splits(cfg, run_dir)
         check_splits(model, splits)
     train_data, val_data, test = splits
     split = label or "test"

@@ -140,39 +140,59 @@ def read_unit_map(folder: str | Path) -> dict | None:
     "offset" and "divisor", float32 arrays of one value or one per column, with inputs = (stored - offset) /
     divisor (a divisor of null: a constant range, every input 0); "layout", how the file stores images if
     not as the model takes them, (N, C, H, W): "nhwc" or "nhw"; "columns", a CSV's feature names or None;
-    "classes", the names its labels number, or None; "shape", the model's sample shape (None in older files)."""
+    "classes", the names its labels number, or None; "shape", the model's sample shape (None in older files);
+    "bytes", the data's size when it trained (stored_bytes; None in older files).
+    A run on a folder of texts saves "vocabulary" (its words) and "idf" (TF-IDF's weights; None: bag of
+    words) in place of the offset and divisor (text.saved_vectorizer)."""
     path = Path(folder) / SCALING_FILE
     if not path.is_file():
         return None
     try:
         raw = json.loads(path.read_text())
+        for key in ("columns", "classes", "vocabulary"):
+            if raw.get(key) is not None and not (isinstance(raw[key], list) and all(isinstance(c, str) for c in raw[key])):
+                raise ValueError(f"{key} must be a list of names")
+        shape = raw.get("shape")
+        if shape is not None and not (isinstance(shape, list) and all(isinstance(n, int) and n > 0 for n in shape)):
+            raise ValueError("shape must be a list of sizes")
+        if raw.get("vocabulary"):
+            idf = None if raw.get("idf") is None else np.asarray(raw["idf"], dtype=np.float64)
+            if idf is not None and (idf.shape != (len(raw["vocabulary"]),) or not np.isfinite(idf).all()):
+                raise ValueError("idf must hold one weight per word of the vocabulary")
+            return {"vocabulary": raw["vocabulary"], "idf": idf, "classes": raw.get("classes"),
+                    "shape": [len(raw["vocabulary"])], "bytes": raw.get("bytes")}
         offset = np.asarray(raw["offset"], dtype=np.float32)
         divisor = np.asarray(math.inf if raw["divisor"] is None else raw["divisor"], dtype=np.float32)
         if offset.ndim > 1 or divisor.shape != offset.shape or not np.isfinite(offset).all() or not (divisor > 0).all():
             raise ValueError("an offset and a divisor > 0 of the same length")
-        layout, shape = raw.get("layout"), raw.get("shape")
-        if layout not in (None, "nhwc", "nhw"):
-            raise ValueError(f"layout {layout!r}")
-        for key in ("columns", "classes"):
-            if raw.get(key) is not None and not (isinstance(raw[key], list) and all(isinstance(c, str) for c in raw[key])):
-                raise ValueError(f"{key} must be a list of names")
-        if shape is not None and not (isinstance(shape, list) and all(isinstance(n, int) and n > 0 for n in shape)):
-            raise ValueError("shape must be a list of sizes")
-        return {"offset": offset, "divisor": divisor, "layout": layout, "columns": raw.get("columns"),
-                "classes": raw.get("classes"), "shape": shape}
+        if raw.get("layout") not in (None, "nhwc", "nhw"):
+            raise ValueError(f"layout {raw['layout']!r}")
+        return {"offset": offset, "divisor": divisor, "layout": raw.get("layout"), "columns": raw.get("columns"),
+                "classes": raw.get("classes"), "shape": shape, "bytes": raw.get("bytes")}
     except (ValueError, KeyError, TypeError) as err:
         raise DataError(f"{path} is damaged ({err}); train the run again to rewrite it") from None
 
 
+def stored_bytes(path: str | Path) -> int:
+    """The size of a data file, or of every file in a data folder: what a run's scaling.json records, so
+    that reading the data again after it changed (rows or texts added) is said, not silent."""
+    path = Path(path)
+    return path.stat().st_size if path.is_file() else sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
 def data_map(data: Dataset) -> dict | None:
-    """read_unit_map's dict for `data` as loaded from a data file (None for other data): what a run's
-    scaling.json saves (checkpoint.write_scaling) and load_dataset(..., like=data) scales by."""
-    meta = data.meta or {}
+    """read_unit_map's dict for `data` as loaded from a data file or a folder of texts (None for other
+    data, or tensors): what a run's scaling.json saves (checkpoint.write_scaling) and load_dataset(..., like=data) reads by."""
+    meta = getattr(data, "meta", None) or {}
+    if meta.get("vectorizer") is not None:
+        idf = getattr(meta["vectorizer"], "idf_", None)
+        return {"vocabulary": meta["vocabulary"], "idf": None if idf is None else np.asarray(idf, dtype=np.float64),
+                "classes": data.classes, "shape": list(data.sample_shape), "bytes": meta.get("bytes")}
     if meta.get("unit_map") is None:
         return None
     offset, divisor = (np.asarray(v, dtype=np.float32) for v in meta["unit_map"])
     return {"offset": offset, "divisor": divisor, "layout": meta.get("stored_layout"), "columns": meta.get("columns"),
-            "classes": data.classes, "shape": list(data.sample_shape)}
+            "classes": data.classes, "shape": list(data.sample_shape), "bytes": meta.get("bytes")}
 
 
 def run_unit_map(run: str | Path, what: str) -> dict:

@@ -19,6 +19,7 @@ from .core import (
     data_map,
     register_dataset,
     run_unit_map,
+    stored_bytes,
 )
 from .download import RemoteFile, ensure_files
 from .files import load_path
@@ -74,6 +75,7 @@ def load_dataset(
     if is_file:
         data = load_path(path, split=split, layout=layout, scale=scale, run_map=unit_map)
         data.source = str(path.resolve())  # found from anywhere, as config.yaml records it
+        data.meta = {**data.meta, "bytes": stored_bytes(path)}  # scaling.json records it: a change is noted
         return data
     entry = dataset_entry(name)
     if scale not in ("auto", "global"):

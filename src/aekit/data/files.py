@@ -70,11 +70,15 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         raise DataError(f"{path} does not exist{where}; give a {KINDS}")
     if path.is_dir():
         path = _idx_in(path) or path  # a folder of the MNIST family's files reads as its training images file
+    texts = run_map is not None and "vocabulary" in run_map  # a run on texts: TF-IDF in its vocabulary
     if path.is_dir() and _texts_in(path):  # a corpus: TF-IDF vectors in [0, 1], read by text.text_folder
-        if scale not in ("auto", "global") or layout != "auto" or run_map is not None:  # (global: a run's record)
+        if scale not in ("auto", "global") or layout != "auto" or (run_map is not None and not texts):  # (global: a run's record)
             raise ConfigError(f"{path} holds texts, read as TF-IDF in [0, 1] by their training part's vocabulary: "
-                              "data.scale, data.layout and like= apply to arrays and images; remove them")
-        return text_folder(path, split)
+                              "data.scale and data.layout apply to arrays and images, and like= to a run on texts; remove them")
+        return text_folder(path, split, like=run_map)
+    if texts:
+        raise DataError(f"the run was trained on texts; give a folder of .txt files (or of class folders of them), "
+                        f"got {given}")
     y = classes = like = label_column = columns = files = None  # like: what the samples are scaled like (an npz test part: its training part)
     where = str(path)  # how messages name these samples
     if path.is_dir():

@@ -226,17 +226,23 @@ register_dataset("imdb-bow")(partial(load_imdb, representation="bow"))
 # --- TF-IDF / bag-of-words corpora ---------------------------------------------------------------
 
 
-def make_vectorizer(representation: str = "tfidf", max_features: int = 2000):
-    """An unfitted scikit-learn vectorizer whose outputs lie in [0, 1] (l2-normalised TF-IDF, or 0/1)."""
+def make_vectorizer(representation: str = "tfidf", max_features: int = 2000, *, vocabulary=None, idf=None):
+    """An unfitted scikit-learn vectorizer whose outputs lie in [0, 1] (l2-normalised TF-IDF, or 0/1); or,
+    given a run's saved `vocabulary` (and TF-IDF's `idf` weights), the fitted one it saved (core.read_unit_map)."""
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
     if representation not in REPRESENTATIONS:
         raise ConfigError(f"representation: {representation!r} is not allowed; choose one of: {', '.join(REPRESENTATIONS)}")
     if max_features <= 0:
         raise ConfigError(f"max_features: must be > 0, got {max_features}")
-    if representation == "tfidf":
-        return TfidfVectorizer(max_features=max_features, stop_words="english", sublinear_tf=True, dtype=np.float32)
-    return CountVectorizer(max_features=max_features, stop_words="english", binary=True, dtype=np.float32)
+    if representation == "bow":
+        return CountVectorizer(max_features=max_features, stop_words="english", binary=True, dtype=np.float32,
+                               vocabulary=vocabulary)
+    vectorizer = TfidfVectorizer(max_features=max_features, stop_words="english", sublinear_tf=True, dtype=np.float32,
+                                 vocabulary=vocabulary)
+    if idf is not None:
+        vectorizer.idf_ = idf
+    return vectorizer
 
 
 def _encode_labels(labels: Sequence | None, classes: list[str] | None, n: int, name: str):
@@ -341,28 +347,32 @@ def text_corpus_splits(
     return train, test
 
 
-def text_folder(path: Path, split: str = "train", *, like: Dataset | None = None) -> Dataset:
+def text_folder(path: Path, split: str = "train", *, like: dict | None = None) -> Dataset:
     """A folder of texts as `load_dataset` reads it: class folders of .txt files (one text a file, its
     folder its class; a flat folder: unlabelled), or a folder holding train/ and test/ alone, each such a
     folder. TF-IDF over the 2,000 most frequent words of the training texts (text_corpus's defaults; call
     it for others); the test part is encoded with that vocabulary and numbering of classes, and every part
-    with `like`'s (a run's training corpus, for new texts) when given."""
+    by `like`'s when given: a run's saved vocabulary (core.read_unit_map), so its inputs stay as trained."""
     parts = {d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith(".")}
     root = path / "train" if "train" in parts and parts <= {"train", "test"} else path  # else "train" is a class
-    if like is not None and split == "train":
-        texts, labels = _text_files(root)
-        return text_corpus(texts, labels, vectorizer=like.meta["vectorizer"], classes=like.classes, name=path.name)
-    train = like if like is not None else text_corpus(*_text_files(root), name=path.name)
-    if split == "train":
-        return train
-    if root == path or not (path / "test").is_dir():
+    if split == "test" and (root == path or not (path / "test").is_dir()):
         raise NoTestSplitError(f"{path} holds no test/ folder beside train/, so no test part")
-    texts, labels = _text_files(path / "test")
-    unknown = sorted(set(labels or ()) - set(train.classes or ()))
+    if like is not None:
+        idf = like["idf"]
+        vectorizer = make_vectorizer("bow" if idf is None else "tfidf", vocabulary=like["vocabulary"], idf=idf)
+        classes = like["classes"]
+    else:
+        train = text_corpus(*_text_files(root), name=path.name)
+        if split == "train":
+            return train
+        vectorizer, classes = train.meta["vectorizer"], train.classes
+    texts, labels = _text_files(path / "test" if split == "test" else root)
+    unknown = sorted(set(labels or ()) - set(classes or ())) if classes is not None else []
     if unknown:
-        raise DataError(f"{path / 'test'}: class folder(s) {', '.join(unknown)} are not among train/'s classes "
-                        f"({', '.join(train.classes or [])}); name them alike")
-    return text_corpus(texts, labels, vectorizer=train.meta["vectorizer"], classes=train.classes, name=path.name)
+        where = path / "test" if split == "test" else root
+        raise DataError(f"{where}: class folder(s) {', '.join(unknown)} are not among the training classes "
+                        f"({', '.join(classes)}); name them alike")
+    return text_corpus(texts, labels, vectorizer=vectorizer, classes=classes, name=path.name)
 
 
 def _text_files(folder: Path) -> tuple[list[str], list[str] | None]:

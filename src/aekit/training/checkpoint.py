@@ -337,9 +337,13 @@ def write_scaling(folder: Path, data) -> None:
     one per column; a divisor of null: a constant range, every input 0), how the file stores images if not
     as (N, C, H, W) ("nhwc", "nhw"), a CSV's feature names, the class names its labels number and the sample
     shape, so that the run takes new samples as they are stored (`aekit export --raw`, `load_dataset(...,
-    like=RUN)`; data.core.read_unit_map reads it)."""
-    unit_map = data_map(data)
-    offset, divisor = unit_map["offset"].tolist(), unit_map["divisor"].tolist()
-    divisor = None if divisor == math.inf else divisor  # JSON has no Infinity; per column it is never one
-    text = json.dumps({**unit_map, "offset": offset, "divisor": divisor})
+    like=RUN)`; data.core.read_unit_map reads it). For texts, the vocabulary and TF-IDF weights in place of the map;
+    and the data's size, so that a resume on data changed since says so."""
+    saved = data_map(data)
+    if "offset" in saved:
+        divisor = saved["divisor"].tolist()  # JSON has no Infinity; per column it is never one
+        saved = {**saved, "offset": saved["offset"].tolist(), "divisor": None if divisor == math.inf else divisor}
+    elif saved["idf"] is not None:  # a folder of texts: its vocabulary and TF-IDF weights
+        saved = {**saved, "idf": saved["idf"].tolist()}
+    text = json.dumps(saved)
     atomic_write_text(folder / SCALING_FILE, text)

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from ..config import build, check, non_negative, positive, to_dict
 from ..data.batches import as_inputs, check_inputs, eval_mode, random_affine
-from ..data.core import SCALING_FILE, resolved_scale
+from ..data.core import SCALING_FILE, data_map, resolved_scale
 from ..data.memmap import MemmapArray
 from ..errors import CheckpointError, ConfigError, DataError, NonFiniteLossError
 from ..models.base import Autoencoder
@@ -829,7 +829,7 @@ def fit(
                 meta = getattr(train, "meta", None) or {}  # a data file's: how its values became the inputs
                 scale = resolved_scale(meta["scale"], meta) if "scale" in meta else None
                 ckpt.write_run_config(run_path, autoencoder, cfg, data=getattr(train, "source", None), scale=scale)
-                if meta.get("unit_map") is not None and not (resume and (run_path / SCALING_FILE).is_file()):
+                if data_map(train) is not None and not (resume and (run_path / SCALING_FILE).is_file()):
                     ckpt.write_scaling(run_path, train)
                 elif not resume:  # a fresh run on tensors: no map left from an earlier one in this folder
                     (run_path / SCALING_FILE).unlink(missing_ok=True)
