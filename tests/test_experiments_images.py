@@ -154,6 +154,10 @@ def test_experiments_take_the_keys_of_a_run():
     assert cfg.train.epochs == 1 and cfg.model == {"name": "dense", "hidden": [256], "code_size": 2}
     assert cfg.data.name == "mnist" and cfg.data.limit == 1000 and cfg.experiment.grid == 5
     assert settings("mnist-2d").train.epochs == 10 and settings("mnist-2d", tiny=True).model["hidden"] == [64]
+    # another model keeps the defaults' keys it takes and drops the others (linear has no hidden layers)
+    assert settings("retrieval-mnist", ["model.name=linear"]).model == {"name": "linear", "code_size": 30}
+    with pytest.raises(ConfigError, match=r"^model: unknown key 'hidden'"):  # given, it is refused, not dropped
+        settings("retrieval-mnist", ["model.name=linear", "model.hidden=[4]"])
 
 
 def test_cli_runs_an_image_experiment(tmp_path, capsys):

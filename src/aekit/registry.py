@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+import importlib.util
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import build
@@ -43,6 +47,38 @@ def _ensure_loaded() -> None:
     from . import models  # noqa: F401  (importing registers every model)
 
 
+def import_models(items: Sequence[str]) -> None:
+    """Import the .py files (paths) or modules that register your own models with @register_model (a run
+    config's `imports`), so that its model.name may be one of them."""
+    for item in items:
+        path = Path(item).expanduser().resolve()
+        try:
+            if item.endswith(".py"):
+                if not path.is_file():
+                    raise ConfigError(f"imports: {item} does not exist (a relative path is read from the current "
+                                      f"folder, {Path.cwd()})")
+                if getattr(sys.modules.get(path.stem), "__file__", None) == str(path):
+                    continue  # imported already, as a module of its own name
+                spec = importlib.util.spec_from_file_location(path.stem, path)
+                module = sys.modules[path.stem] = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+            else:
+                importlib.import_module(item)
+        except ConfigError:
+            raise
+        except Exception as err:  # the user's code: one line, with what it raised
+            raise ConfigError(f"imports: importing {item} failed: {type(err).__name__}: {err} (give a .py file's "
+                              "path, or a module on the Python path)") from None
+
+
+def defining_module(cls: type) -> str | None:
+    """Where a model class not of aekit's own is defined (its .py file, else its module's name), for the
+    messages of a process that has not imported it; None for aekit's models."""
+    if cls.__module__.split(".")[0] == "aekit":
+        return None
+    return getattr(sys.modules.get(cls.__module__), "__file__", None) or cls.__module__
+
+
 def list_models(kind: str = "autoencoder") -> list[str]:
     """The registered models of `kind`: the autoencoders, "classifier" or "semi-supervised"."""
     _ensure_loaded()
@@ -56,7 +92,8 @@ def model_entry(name: str) -> ModelEntry:
                           "Python, aekit.apps.run.auto_model({'name': 'auto'}, sample_shape, n_samples) gives its keys "
                           "(create_model(keys.pop('name'), **keys)), or name a model: " + ", ".join(sorted(_MODELS)))
     if name not in _MODELS:
-        raise ConfigError(f"model: unknown model {name!r}; choose one of: {', '.join(sorted(_MODELS))}")
+        raise ConfigError(f"model: unknown model {name!r}; choose one of: {', '.join(sorted(_MODELS))} (or your "
+                          "own: name the .py file that registers it under imports)")
     return _MODELS[name]
 
 
@@ -73,4 +110,8 @@ def make_config(name: str, values: Mapping[str, Any] | None = None, where: str =
 
 def create_model(name: str, **config: Any) -> Autoencoder:
     """Build model `name` from keyword config, e.g. `create_model("dense", input_shape=(784,), code_size=30)`."""
-    return model_entry(name).cls(make_config(name, config))
+    checked = make_config(name, config)
+    try:
+        return model_entry(name).cls(checked)
+    except (ValueError, RuntimeError, TypeError) as err:  # a config of your own model's that its checks let through
+        raise ConfigError(f"model: {name} cannot be built with these keys: {type(err).__name__}: {err}") from None

@@ -199,6 +199,7 @@ def _cmd_datasets(args) -> None:
 
 def _cmd_export(args) -> None:
     from ..data.core import SCALING_FILE
+    from . import run
     from .export import SUFFIXES, export_model
 
     suffix = SUFFIXES[args.format]
@@ -206,6 +207,8 @@ def _cmd_export(args) -> None:
     folder = source.parent if source.is_file() else source  # a model file: write beside it, named after it
     stem = f"{source.stem}-" if source.is_file() and source.stem.startswith("model-") else ""
     out = Path(args.output) if args.output else folder / f"{stem}{args.part}{'-raw' * args.raw}{suffix}"
+    if (folder / run.CONFIG_FILE).is_file():  # a run's folder: the models of your own its config imports
+        run.read_run(folder)
     path = export_model(args.run_dir, out, format=args.format, part=args.part, raw=args.raw)
     if args.raw:
         print(f"wrote {path} (samples in and out as the run's data file stores them)")

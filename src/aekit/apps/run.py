@@ -50,7 +50,7 @@ from ..errors import (
     out_of_space,
 )
 from ..models.pca import PCA_SAMPLES, PCABaseline
-from ..registry import create_model, make_config, model_entry
+from ..registry import create_model, import_models, make_config, model_entry
 from ..training import checkpoint as ckpt
 from ..training import distributed
 from ..training.feature_classifier import (
@@ -102,6 +102,7 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    imports: tuple[str, ...] = ()  # .py files (or modules) registering models of your own, imported first
 
 
 # `aekit train` without a config file starts from these: the model chosen from the data (`auto`), a
@@ -120,6 +121,9 @@ def parse_run_config(raw: dict[str, Any]) -> RunConfig:
         raise ConfigError(f"model: must be a mapping of keys (name: ... and that model's keys; `aekit "
                           f"models`), got {model!r}")
     cfg = build(RunConfig, {**raw, "model": {"name": AUTO, **model}}, where="")
+    imports = tuple(str(Path(i).expanduser().resolve()) if i.endswith(".py") else i for i in cfg.imports)
+    cfg = dataclasses.replace(cfg, imports=imports)  # full paths: a run folder read from anywhere finds them
+    import_models(imports)
     name = cfg.model["name"]
     entry = model_entry(AUTO_MODEL if name == AUTO else name)
     allowed = set(entry.cls.Config.__dataclass_fields__) | {"name"}
@@ -252,7 +256,10 @@ def build_model(cfg: RunConfig, sample_shape: tuple[int, ...]):
         raise ConfigError(f"model.input_shape {list(given)} does not match the data's sample shape {list(sample_shape)}")
     torch.manual_seed(cfg.train.seed)  # the same seed gives the same initial weights
     make_config(cfg.model["name"], {**values, "input_shape": sample_shape})  # validates with the shape
-    return create_model(cfg.model["name"], **values, input_shape=sample_shape)
+    model = create_model(cfg.model["name"], **values, input_shape=sample_shape)
+    if _code_size(model) is not None and _code_size(model) < 1:  # a model of your own without that check
+        raise ConfigError(f"model.code_size: must be > 0, got {_code_size(model)}")
+    return model
 
 
 def build_checked(cfg: RunConfig, splits: tuple[Dataset, Dataset | None, Dataset | None]):

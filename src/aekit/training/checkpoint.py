@@ -165,7 +165,10 @@ def prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.T
 
 
 def model_meta(model) -> dict[str, Any]:
-    return {"model": model.name, "config": to_dict(model.config)}
+    from ..registry import defining_module
+
+    module = defining_module(type(model))  # a model of your own: where it is registered, for load_model's message
+    return {"model": model.name, "config": to_dict(model.config), **({"module": module} if module else {})}
 
 
 def save_model(model, path: str | Path, *, state: dict[str, torch.Tensor] | None = None,
@@ -187,6 +190,9 @@ def build_model(meta: dict[str, Any], path: Path):
     try:
         return create_model(meta["model"], **meta["config"])
     except (KeyError, TypeError, ConfigError) as err:
+        if "module" in meta and f"unknown model {meta['model']!r}" in str(err):
+            raise CheckpointError(f"checkpoint {path} holds model {meta['model']!r}, which {meta['module']} registers: "
+                                  "import that first (aekit.registry.import_models([...]) takes a .py file's path)") from None
         raise CheckpointError(f"checkpoint {path} holds a model config this aekit cannot build: {err}") from None
 
 

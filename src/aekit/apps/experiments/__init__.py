@@ -37,6 +37,7 @@ from ...analysis import plots
 from ...config import apply_overrides, build, positive, to_dict
 from ...data import Dataset
 from ...errors import AekitError, ConfigError, DataError, NoTestSplitError
+from ...registry import import_models, model_entry
 from ...training.checkpoint import atomic_write_text, load_model, save_model
 from ...training.loop import TrainConfig
 from ..run import (
@@ -51,7 +52,7 @@ from ..run import (
     whole_data_name,
 )
 
-SECTIONS = ("model", "data", "train", "experiment")
+SECTIONS = ("model", "data", "train", "experiment", "imports")
 DIGITS = ("mnist", "mnist-mini", "digits")  # data sets whose samples the captions call digits (Run.noun)
 
 
@@ -63,6 +64,7 @@ class ExperimentConfig:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     experiment: Any = None  # the experiment's own settings (its `settings` dataclass)
+    imports: tuple[str, ...] = ()  # .py files (or modules) registering models of your own, as a run's
 
     def with_model(self, **changes: Any) -> ExperimentConfig:
         """This config with some model keys changed (a variant the experiment compares)."""
@@ -312,7 +314,10 @@ def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False) ->
     for key in (o.partition("=")[0].strip() for o in overrides):  # a data key it never reads: never ignored silently
         if exp.data_keys is not None and key.startswith("data.") and key[5:] not in exp.data_keys:
             raise ConfigError(f"{key}: {name} does not read it; it reads {', '.join('data.' + k for k in exp.data_keys)}")
-    raw = apply_overrides(merge(BASE, exp.defaults, exp.tiny if tiny else {}), list(overrides))
+    base = merge(BASE, exp.defaults, exp.tiny if tiny else {})
+    raw = apply_overrides(merge(base), list(overrides))  # (a copy: base keeps the defaults)
+    given = {o.partition("=")[0].strip()[6:] for o in overrides if o.startswith("model.")}
+    raw["model"] = _for_model(raw.get("model"), base.get("model", {}), given, raw.get("imports"))
     for key in raw:
         if key not in SECTIONS:  # a flat key: say which section has it
             homes = {"experiment": exp.settings, "train": TrainConfig, "data": DataConfig}
@@ -322,9 +327,22 @@ def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False) ->
     return _config(exp, raw)
 
 
+def _for_model(model: Any, default: dict[str, Any], given: set[str], imports: Any) -> Any:
+    """The model section for another model than the experiment's: the defaults' keys it does not take
+    (dense's hidden, for a vae without it) are dropped, not refused; keys given are kept (and checked)."""
+    if not isinstance(model, dict) or model.get("name") == default.get("name"):
+        return model
+    try:
+        import_models(imports if isinstance(imports, list) else [])
+        allowed = set(model_entry(model.get("name")).cls.Config.__dataclass_fields__)
+    except ConfigError:  # an unknown model: parse_run_config says so
+        return model
+    return {k: v for k, v in model.items() if k == "name" or k in given or k in allowed or k not in default}
+
+
 def _config(exp: Experiment, raw: dict[str, Any]) -> ExperimentConfig:
     run = parse_run_config({k: v for k, v in raw.items() if k != "experiment"})
-    return ExperimentConfig(model=run.model, data=run.data, train=run.train,
+    return ExperimentConfig(model=run.model, data=run.data, train=run.train, imports=run.imports,
                             experiment=build(exp.settings, raw.get("experiment"), where="experiment"))
 
 
