@@ -94,7 +94,7 @@ def test_missing_files_offline_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pooch, "retrieve", no_network)
     monkeypatch.setenv("AEKIT_DATA_DIR", str(tmp_path))
-    with pytest.raises(aekit.DataError, match=r"fashion-mnist: missing t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz in .*fashion-mnist and the download failed") as err:
+    with pytest.raises(aekit.DataError, match=r"fashion-mnist: missing train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz in .*fashion-mnist and the download failed") as err:
         load_dataset("fashion-mnist", "test")
     assert "\n" not in str(err.value) and "AEKIT_DATA_DIR" in str(err.value)
 

@@ -128,3 +128,23 @@ def test_large_npy_loads_lazily_and_trains_from_a_config(npy_u8, tmp_path, monke
     run_dir = run.train(run.load_run_config(tmp_path / "mm.yaml"), progress=False)
     metrics = (run_dir / "metrics.json").read_text()
     assert '"split": "val"' in metrics and '"pca_squared_error_per_sample"' in metrics
+
+
+def test_wide_samples_are_evaluated_and_pca_fitted_on_fewer_rows_within_a_memory_cap(npy_u8, monkeypatch):
+    """Evaluation reads a sample of a memory-mapped set into memory, and PCA copies its sample to float64:
+    capped by bytes as well as rows, so samples of tens of thousands of values never fill the memory."""
+    from aekit.apps import run
+    from aekit.models import pca
+
+    monkeypatch.setattr(files, "MMAP_BYTES", 0)  # every .npy counts as large
+    data = load_dataset(str(npy_u8))
+    assert isinstance(data.x, MemmapArray) and data.sample_shape == (1, 28, 28)
+    assert len(run.in_memory(data, 0)) == len(data)  # 784 values a sample: the rows cap decides
+    monkeypatch.setattr(run, "EVAL_BYTES", 4 * 784 * 50)
+    part = run.in_memory(data, 0)
+    assert isinstance(part.x, torch.Tensor) and len(part) == 50
+    monkeypatch.setattr(pca, "PCA_BYTES", 8 * 64 * 40)
+    x = np.random.default_rng(0).random((300, 64))
+    mean, _ = pca.principal_components(x, 3, seed=1)
+    rows = np.sort(np.random.default_rng(1).choice(300, 40, replace=False))  # the seeded 40 rows it fits on
+    np.testing.assert_allclose(mean, x[rows].mean(0))

@@ -64,7 +64,8 @@ from ..training.loop import TrainConfig, evaluate, fit, resolve_device, training
 
 CONFIG_FILE = ckpt.CONFIG_FILE
 AUTO, AUTO_MODEL = "auto", "dense"  # model.name `auto`: a dense model chosen from the data (auto_model)
-EVAL_SAMPLES = 50_000  # memory-mapped data is evaluated (and PCA fitted) on a seeded sample this big
+EVAL_SAMPLES = 50_000  # memory-mapped data is evaluated (and PCA fitted) on a seeded sample this big,
+EVAL_BYTES = 1 << 30  # or of this many bytes (float32) when its samples are wide
 NLL_SAMPLES = 5000  # importance samples per test input for the test NLL (Burda et al. 2016); 0 skips it
 GREY_FOR_NLL = 0.1  # above this share of values in (0.25, 0.75), inputs are not near-binary (MNIST: 5 %, Fashion: 23 %)
 QUALITY_SAMPLES = 10_000  # generated images, against as many test images, for Fréchet distance, precision, recall
@@ -497,10 +498,10 @@ def pca_squared_error(train_x: torch.Tensor, test_x: torch.Tensor, k: int, *, se
 
 
 def in_memory(data: Dataset, seed: int) -> Dataset:
-    """`data` itself, or for a memory-mapped data set a seeded sample of EVAL_SAMPLES read into memory."""
+    """`data` itself, or for a memory-mapped data set a seeded sample of EVAL_SAMPLES (EVAL_BYTES) read into memory."""
     if isinstance(data.x, torch.Tensor):
         return data
-    part = data.take(EVAL_SAMPLES, seed=seed)
+    part = data.take(min(EVAL_SAMPLES, max(1, EVAL_BYTES // (4 * math.prod(data.sample_shape)))), seed=seed)
     return Dataset(part.x[:], part.y, part.name, part.classes, part.meta)
 
 

@@ -145,8 +145,9 @@ def idx_pair(images: Path, labels: Path, *, name: str, classes: list[str] | None
 
 def _load_idx_family(split: str, folder: Path, *, name: str) -> Dataset:
     base, md5s, classes = _MNIST_FAMILY[name]
-    wanted = [RemoteFile(f, f"{base}/{f}", f"md5:{md5s[f]}") for f in _IDX_NAMES[split]]
-    images, labels = ensure_files(folder / name, wanted, dataset=name)
+    wanted = [RemoteFile(f, f"{base}/{f}", f"md5:{md5s[f]}") for part in _IDX_NAMES.values() for f in part]
+    paths = dict(zip((f.name for f in wanted), ensure_files(folder / name, wanted, dataset=name)))  # all four: a run needs both
+    images, labels = (paths[f] for f in _IDX_NAMES[split])
     return idx_pair(images, labels, name=name, classes=classes)
 
 

@@ -11,6 +11,8 @@ reconstruction, so training with restore-best can only end at or below PCA's val
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -18,7 +20,8 @@ from torch import Tensor, nn
 
 from ..errors import DataError
 
-PCA_SAMPLES = 50_000  # PCA is fitted on a seeded sample of at most this many rows
+PCA_SAMPLES = 50_000  # PCA is fitted on a seeded sample of at most this many rows,
+PCA_BYTES = 1 << 30  # and of at most this many bytes in float64 (wide samples: fewer rows), at least 2k rows
 
 
 def _rows(x) -> np.ndarray:
@@ -30,7 +33,8 @@ def _rows(x) -> np.ndarray:
 def principal_components(x, k: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(mean (D,), components (k, D)) of PCA with `k` components fitted on the rows of `x` (N, ...).
 
-    scikit-learn's PCA in float64; a seeded sample of PCA_SAMPLES rows when `x` is larger.
+    scikit-learn's PCA in float64; a seeded sample of PCA_SAMPLES rows (fewer for wide samples: PCA_BYTES)
+    when `x` is larger.
     """
     from sklearn.decomposition import PCA
 
@@ -38,8 +42,9 @@ def principal_components(x, k: int, *, seed: int = 0) -> tuple[np.ndarray, np.nd
     if n < max(k, 2):  # one sample has no variance to find components in
         raise DataError(f"PCA with {k} component{'s' * (k != 1)} needs at least {max(k, 2)} samples, got {n} sample{'s' * (n != 1)}; "
                         f"{'give more samples' if n < 2 else 'use a smaller code_size'}")
-    if n > PCA_SAMPLES:
-        rows = np.sort(np.random.default_rng(seed).choice(n, PCA_SAMPLES, replace=False))
+    limit = min(PCA_SAMPLES, max(2 * k, PCA_BYTES // (8 * math.prod(x.shape[1:]))))
+    if n > limit:
+        rows = np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
         x = x[rows] if isinstance(x, np.ndarray) else x[torch.from_numpy(rows)]  # memmaps read only these
     a = _rows(x)
     pca = PCA(n_components=k, svd_solver="randomized" if k < 0.8 * min(a.shape) else "full", random_state=0).fit(a)
