@@ -617,6 +617,14 @@ def test_a_named_output_folder_holding_files_is_never_written_into(tmp_path, cap
     assert main(args) == 0 and (tmp_path / "mine" / "checkpoint.safetensors").is_file()
 
 
+def test_a_limit_above_the_number_of_samples_is_said_not_silent(tmp_path, capsys):
+    from aekit.apps.cli import main
+
+    assert main(["train", "data.name=digits", "data.limit=100000", "model.name=dense", "model.hidden=[8]",
+                 "model.code_size=2", "train.epochs=1", f"output.dir={tmp_path}", "--quiet"]) == 0
+    assert "aekit: note: data.limit 100,000: digits has 1,437 training samples; all are used" in capsys.readouterr().err
+
+
 def test_fit_and_load_model_give_a_model_ready_to_use(tmp_path):
     """Issue 13.7: eval mode after fit and load, and arrays of codes for any amount of data."""
     model = dense(batch_norm=True)
@@ -625,6 +633,10 @@ def test_fit_and_load_model_give_a_model_ready_to_use(tmp_path):
     codes = model.encode_array(X)
     assert isinstance(codes, np.ndarray) and codes.shape == (64, 4)
     assert np.allclose(model.encode_array(X[:1]), codes[:1], atol=1e-6)  # one sample: no batch statistics
+    assert np.allclose(model.encode_array(X[0].numpy().ravel()), codes[:1], atol=1e-6)  # one flat sample alone
+    with pytest.raises(DataError, match=r"a 1-d array of 63 values, but model 'dense' takes samples of shape "
+                                        r"\(1, 8, 8\) \(64 values\); give one sample, or a batch"):
+        model.encode_array(X[0].numpy().ravel()[:63])
     assert np.allclose(model.encode_array(X.numpy(), batch_size=5), codes, atol=1e-6)  # numpy, small batches
     assert model.reconstruct_array(load_dataset("digits", "test")).shape == (360, 1, 8, 8)
     loaded = aekit.load_model(tmp_path / "run")

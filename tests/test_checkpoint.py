@@ -112,7 +112,7 @@ def test_checkpoint_of_another_model_config_is_refused(run_dir, digits, tmp_path
     other_run.mkdir()
     (other_run / ckpt.CHECKPOINT_FILE).write_bytes((run_dir / ckpt.CHECKPOINT_FILE).read_bytes())
     wider = aekit.create_model("dense", **{**SMALL, "hidden": (32,)})
-    with pytest.raises(aekit.CheckpointError, match=r"holds model 'dense' with another config; resume with the config"):
+    with pytest.raises(aekit.CheckpointError, match=r"holds model 'dense' with another config \(model.hidden: \[16\] there, \[32\] here\); resume with the config"):
         aekit.fit(wider, digits, epochs=3, progress=False, run_dir=other_run, resume=True)
     tensors, _ = ckpt.read(run_dir / ckpt.MODEL_FILE)
     with pytest.raises(aekit.CheckpointError, match=r"does not fit model 'dense': shape of encoder.0.weight is \(16, 64\), the model's is \(32, 64\)"):

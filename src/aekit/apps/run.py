@@ -246,8 +246,10 @@ def check_splits(model, splits: tuple[Dataset, Dataset | None, Dataset | None]) 
             how = ", scaled by the training part's range" if overshoots else ""
             raise DataError(f"{what} data ({data.name}{how}): {err}") from None
         if data.sample_shape != splits[0].sample_shape:  # as many values is not enough: (8, 8) vs (64,)
+            same = math.prod(data.sample_shape) == math.prod(splits[0].sample_shape)
             raise DataError(f"{what} data ({data.name}): samples of shape {list(data.sample_shape)}, but the "
-                            f"training samples have shape {list(splits[0].sample_shape)}; save both parts alike")
+                            f"training samples have shape {list(splits[0].sample_shape)}; save both alike"
+                            + (" (the same number of values: reshape them, if in that order)" if same else ""))
 
 
 def build_model(cfg: RunConfig, sample_shape: tuple[int, ...]):
@@ -369,6 +371,10 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     run_dir = new_run_dir(cfg, label)
     resolve_device(cfg.train.device)  # no CUDA here: said before the data are read
     splits = load_splits(cfg)
+    samples = sum(len(part) for part in splits[:2] if part is not None)
+    if cfg.data.limit is not None and cfg.data.limit > samples:  # said, not silently fewer
+        warnings.warn(f"data.limit {cfg.data.limit:,}: {splits[0].name} has {samples:,} training samples; all are "
+                      "used", stacklevel=2)
     if splits[2] is None and cfg.data.test_limit is not None:  # never ignored silently
         raise ConfigError(f"data.test_limit: {cfg.data.name} has no test part to limit; remove data.test_limit "
                           "(data.limit limits the training part)")

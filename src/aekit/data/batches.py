@@ -91,10 +91,11 @@ def inputs_of(model, data: Any, what: str = "data", *, whole: bool = True) -> tu
     """
     x, y = (as_tensors if whole else as_inputs)(data, what)
     shape = tuple(model.config.input_shape)
-    if isinstance(x, Tensor) and x.ndim == len(shape) and tuple(x.shape) == shape:  # one sample
+    if isinstance(x, Tensor) and (tuple(x.shape) == shape or tuple(x.shape) == (math.prod(shape),)):  # one sample
         x = x.unsqueeze(0)
     if x.ndim < 2:
-        raise DataError(f"{what}: samples have shape {tuple(x.shape[1:])} but model '{model.name}' expects {shape}")
+        raise DataError(f"{what}: a 1-d array of {len(x)} values, but model '{model.name}' takes samples of shape "
+                        f"{shape} ({math.prod(shape)} values); give one sample, or a batch (N, ...) of them")
     check_shape(tuple(x.shape[1:]), shape, what)
     if x.shape[0] == 0:
         raise DataError(f"{what}: no samples")

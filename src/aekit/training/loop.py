@@ -406,9 +406,13 @@ class Trainer:
         assert self.run_dir is not None
         path = self.run_dir / ckpt.CHECKPOINT_FILE
         tensors, meta = ckpt.read(path)
-        if meta.get("model") != self.model.name or meta.get("config") != to_dict(self.model.config):
+        own = to_dict(self.model.config)
+        if meta.get("model") != self.model.name or meta.get("config") != own:
+            saved = meta.get("config") or {}
+            keys = sorted(k for k in {*saved, *own} if saved.get(k) != own.get(k)) if meta.get("model") == self.model.name else []
+            differ = f" (model.{keys[0]}: {saved.get(keys[0])!r} there, {own.get(keys[0])!r} here)" if keys else ""
             raise CheckpointError(
-                f"checkpoint {path} holds model '{meta.get('model')}' with another config; "
+                f"checkpoint {path} holds model '{meta.get('model')}' with another config{differ}; "
                 "resume with the config it was trained with (aekit resume RUN_DIR)"
             )
         ckpt.load_state(self.model, ckpt.prefixed(tensors, "model."), path)
