@@ -1,7 +1,7 @@
 """The classic experiments as named, configured runs: `aekit experiment list|run NAME [key=value ...]`.
 
-An experiment is a function decorated with `@register_experiment(name, summary, settings=...,
-defaults=..., tiny=...)`. Its settings are an `ExperimentConfig`, built by the same `config.build`
+An experiment is a function decorated with `@register_experiment(name, settings=..., defaults=...,
+tiny=...)` (its one-line summary in catalog.py). Its settings are an `ExperimentConfig`, built by the same `config.build`
 as a run's: the run's sections `model`, `data` and `train` (the same keys as `aekit train`), plus
 `experiment`, the experiment's own frozen dataclass. `defaults` are full-size values for those
 sections; `tiny` overrides them so that a run takes seconds (`--tiny`). The function gets the
@@ -34,6 +34,7 @@ import torch
 import yaml
 
 from ...analysis import plots
+from ...catalog import EXPERIMENTS
 from ...config import apply_overrides, build, positive, to_dict
 from ...data import Dataset
 from ...errors import AekitError, ConfigError, DataError, NoTestSplitError
@@ -91,10 +92,12 @@ _EXPERIMENTS: dict[str, Experiment] = {}
 BASE: dict[str, Any] = {"train": {"progress": False}}
 
 
-def register_experiment(name: str, summary: str, *, settings: type, defaults: dict[str, Any], tiny: dict[str, Any],
+def register_experiment(name: str, *, settings: type, defaults: dict[str, Any], tiny: dict[str, Any],
                         resumable: bool = False, data_keys: tuple[str, ...] | None = None):
+    """Register `fn(cfg, run_dir) -> results` as experiment `name`; its summary is the catalog's line."""
+
     def deco(fn):
-        _EXPERIMENTS[name] = Experiment(name, fn, summary, settings, defaults, tiny, resumable, data_keys)
+        _EXPERIMENTS[name] = Experiment(name, fn, EXPERIMENTS.get(name, ""), settings, defaults, tiny, resumable, data_keys)
         return fn
 
     return deco

@@ -59,7 +59,6 @@ class Generative:
 
 @register_experiment(
     "generative-mnist",
-    "generative autoencoders on MNIST: test NLL, Fréchet distance, precision/recall, reconstruction, time",
     settings=Generative,
     defaults={**DATA, "train": {"epochs": 20}, "model": {"name": "vae", "hidden": [512, 256], "code_size": 8}},
     tiny={**TINY, "model": {"hidden": [64]},

@@ -112,7 +112,6 @@ class Mnist2d(Positive):
 
 @register_experiment(
     "mnist-2d",
-    "2-d codes of a deep autoencoder vs PCA's 2-d map, coloured by digit, and the decoded code grid",
     settings=Mnist2d,
     defaults={**DATA, "model": {"name": "dense", "hidden": [1000, 500, 250], "code_size": 2}},
     tiny={**TINY, "model": {"hidden": [64]}, "experiment": {"map_points": 200, "grid": 6}},
@@ -190,7 +189,6 @@ class DeepVsPca(Positive):
 
 @register_experiment(
     "mnist-deep-vs-pca",
-    "784-1000-500-250-30 autoencoder vs PCA-30: squared error per test image and originals / AE / PCA rows",
     settings=DeepVsPca,
     defaults={**DATA, "model": {"name": "dense", "hidden": [1000, 500, 250], "code_size": 30, "activation": "elu",
                                 "code_activation": "linear"}},
@@ -272,7 +270,6 @@ def dense_only(experiment: str, cfg: ExperimentConfig, twins: str) -> None:
 
 @register_experiment(
     "denoising-mnist",
-    "denoising autoencoders for gaussian / masking / salt-and-pepper noise: pictures and PSNR vs a plain AE",
     settings=Denoising,
     defaults={**DATA, "model": {"name": "dense", "hidden": [500], "code_size": 128, "code_activation": "relu"}},
     tiny={**TINY, "model": {"hidden": [64], "code_size": 16}},
@@ -332,7 +329,6 @@ class Sparse(Positive):
 
 @register_experiment(
     "sparse-mnist",
-    "KL-sparse 784-200 sigmoid autoencoder vs the same without the penalty: activations and first-layer weights",
     settings=Sparse,
     # UFLDL's rho = 0.1, beta = 3 and weight decay lambda = 3e-3 (for both models: it keeps the weights
     # of pixels no digit uses at 0, so the pictures show strokes rather than noise)
@@ -398,7 +394,6 @@ class Tied:
 
 @register_experiment(
     "tied-mnist",
-    "tied vs untied decoder weights: parameters, test error, learning curves, reconstructions",
     settings=Tied,
     defaults={**DATA, "model": {"name": "dense", "hidden": [500, 250], "code_size": 30}},
     tiny={**TINY, "model": {"hidden": [64], "code_size": 8}},
@@ -445,7 +440,6 @@ class Conv:
 
 @register_experiment(
     "conv-mnist",
-    "conv autoencoder decoders compared: nearest upsampling, transposed conv, max-unpooling",
     settings=Conv,
     defaults={"data": {"name": "mnist", "val_fraction": 0.1, "limit": 20000}, "train": {"epochs": 5, "lr": 0.002},
               "model": {"name": "conv", "channels": [16, 32], "code_size": 32}},
@@ -505,7 +499,6 @@ class Generate(Positive):
 
 @register_experiment(
     "generate-mnist-grid",
-    "a 2-d VAE (or autoencoder): decoded latent grid (digit manifold), random samples, interpolation",
     settings=Generate,
     defaults={**DATA, "train": {"epochs": 20}, "model": {"name": "vae", "hidden": [512, 256], "code_size": 2}},
     tiny={**TINY, "model": {"hidden": [64]}, "experiment": {"grid": 6, "samples": 16, "steps": 5}},

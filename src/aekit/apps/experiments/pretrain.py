@@ -235,7 +235,6 @@ def plot_error_vs_labels(path: Path, rows: list[dict], *, labels: dict[str, str]
 
 @register_experiment(
     "pretrain-mnist",
-    "Greedy denoising pretraining vs training from scratch vs a frozen encoder, at 100-60000 labels",
     settings=PretrainMnist,
     resumable=True,
     defaults={
@@ -339,7 +338,6 @@ class SelfTaught:
 
 @register_experiment(
     "self-taught-mnist",
-    "Sparse-autoencoder features learnt on digits 5-9, logistic regression on digits 0-4 (UFLDL)",
     settings=SelfTaught,
     defaults={
         "data": {"name": "mnist", "val_fraction": 0.0},

@@ -319,7 +319,6 @@ def _m1(cfg: ExperimentConfig, train_cfg: TrainConfig, train: Dataset, seed: int
 
 @register_experiment(
     "semi-supervised-mnist",
-    "Few labels: supervised MLP, SdA, M1+M2 and the ladder network at 100-60000 MNIST labels (mean ± std, time per run)",
     settings=SemiSupervisedMnist,
     resumable=True,
     defaults={

@@ -125,7 +125,6 @@ class RetrievalMnist(Positive):
 
 @register_experiment(
     "retrieval-mnist",
-    "MNIST retrieval by label: raw pixels vs PCA vs autoencoder codes (cosine and euclidean), precision@k and MAP",
     settings=RetrievalMnist,
     defaults={
         "data": {"name": "mnist", "val_fraction": 0.1},  # data.limit: train the autoencoder and PCA on a subset
@@ -233,7 +232,6 @@ class RetrievalBbc(Positive):
 
 @register_experiment(
     "retrieval-bbc",
-    "BBC News document retrieval: 10-d autoencoder codes vs raw TF-IDF vs LSA-10 and LSA-50 (Hinton & Salakhutdinov 2006)",
     settings=RetrievalBbc,
     defaults={
         # training articles held out to watch the autoencoder's loss (never the queries)
@@ -389,7 +387,6 @@ class ImdbBnDropout:
 
 @register_experiment(
     "imdb-bn-dropout",
-    "IMDb dense autoencoder (512-256-128-256-512, BCE): learning curves with/without batch norm, dropout, adam vs adagrad",
     settings=ImdbBnDropout,
     defaults={
         "data": {"name": "imdb", "val_fraction": 0.2},  # imdb, bbc-news-sequences or bbc-news-bow
@@ -469,7 +466,6 @@ class CifarDeep(Positive):
 
 @register_experiment(
     "cifar-deep",
-    "CIFAR-10 deep dense autoencoder with batch norm and dropout (configs/cifar-deep.yaml): reconstructions and a 2-D code map",
     settings=CifarDeep,
     defaults={
         "data": {"name": "cifar10", "val_fraction": 0.1},
