@@ -312,7 +312,7 @@ def test_a_folder_of_train_and_test_folders_keeps_its_test_part(tmp_path):
     assert len(train) == 8 and len(test) == 4 and train.classes == test.classes == ["cat", "dog"]
     assert test.y.tolist() == [0, 0, 1, 1]
     _pngs(tmp_path / "pets" / "test" / "bird", 1)
-    with pytest.raises(DataError, match=r"test: class folder\(s\) bird are not among train/'s classes"):
+    with pytest.raises(DataError, match=r"test: class folder\(s\) bird are not among the training classes"):
         load_path(tmp_path / "pets", split="test")
     _pngs(tmp_path / "only" / "train" / "cat", 3)
     assert len(load_path(tmp_path / "only")) == 3
@@ -663,6 +663,9 @@ def test_a_folder_of_texts_trains_and_evaluates_from_the_command_line(tmp_path, 
     (tmp_path / "classes" / "train").mkdir()  # a class named train beside another: not a train/ part
     (tmp_path / "classes" / "train" / "0.txt").write_text("cup final")
     assert load_dataset(str(tmp_path / "classes")).classes == ["sport", "train"]
+    (tmp_path / "classes" / "sport" / ".ipynb_checkpoints").mkdir()  # hidden folders are skipped, as for images
+    (tmp_path / "classes" / "sport" / ".ipynb_checkpoints" / "0-checkpoint.txt").write_text("cup final")
+    assert len(load_dataset(str(tmp_path / "classes"))) == 3
     _texts(tmp_path / "odd" / "train", ["sport"], 3, 3)
     _texts(tmp_path / "odd" / "test", ["business"], 3, 3)
     with pytest.raises(DataError, match=r"class folder\(s\) business are not among the training classes \(sport\)"):

@@ -180,6 +180,37 @@ def stored_bytes(path: str | Path) -> int:
     return path.stat().st_size if path.is_file() else sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def class_files(folder: Path, suffixes: set[str], kind: str) -> tuple[list[str] | None, list[tuple[int, Path]]]:
+    """(class names, [(class index, file)]) of the files of `kind` (`suffixes`) in `folder`'s class folders
+    (subfolders at any depth within each), or (None, its own files) where no subfolder holds any. Hidden
+    files and folders are skipped; files beside class folders and empty class folders are refused."""
+
+    def found(root: Path, pattern: str) -> list[Path]:  # not under a hidden folder such as .ipynb_checkpoints
+        return sorted(f for f in root.glob(pattern) if f.suffix.lower() in suffixes and f.is_file()
+                      and not any(part.startswith(".") for part in f.relative_to(root).parts))
+
+    groups = [(d.name, found(d, "**/*")) for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")]
+    loose = found(folder, "*")
+    if not any(files for _, files in groups):  # a flat folder: unlabelled
+        return None, [(0, f) for f in loose]
+    if loose:  # neither of a class nor read: never left out without a word
+        raise DataError(f"{folder}: holds {kind} ({', '.join(f.name for f in loose[:3])}{' ...' * (len(loose) > 3)}) "
+                        "beside class folders; move them into a class folder (each subfolder is one class) or out")
+    empty = [name for name, files in groups if not files]
+    if empty:
+        raise DataError(f"{folder}: class folder(s) {', '.join(empty)} hold no {kind}; fill or remove them (each "
+                        "subfolder is one class)")
+    return [name for name, _ in groups], [(i, f) for i, (_, files) in enumerate(groups) for f in files]
+
+
+def check_test_classes(where: Path, test: list[str] | None, classes: list[str] | None) -> None:
+    """A test part's class folders are among the training part's (numbered by their names)."""
+    unknown = sorted(set(test or ()) - set(classes or ())) if classes is not None else []
+    if unknown:
+        raise DataError(f"{where}: class folder(s) {', '.join(unknown)} are not among the training classes "
+                        f"({', '.join(classes)}); name them alike")
+
+
 def data_map(data: Dataset) -> dict | None:
     """read_unit_map's dict for `data` as loaded from a data file or a folder of texts (None for other
     data, or tensors): what a run's scaling.json saves (checkpoint.write_scaling) and load_dataset(..., like=data) reads by."""

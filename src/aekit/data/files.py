@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, DataError, NoTestSplitError
-from .core import Dataset, unit_scaled
+from .core import Dataset, check_test_classes, class_files, unit_scaled
 from .memmap import MemmapArray
 from .text import text_folder
 
@@ -406,10 +406,7 @@ def _folder(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None, list
         return x, y, classes, None, files
     x_test, y_test, test_classes, test_files = _image_folder(path / "test")
     if y_test is not None and y is not None:
-        unknown = sorted(set(test_classes) - set(classes))
-        if unknown:
-            raise DataError(f"{path / 'test'}: class folder(s) {', '.join(unknown)} are not among train/'s classes "
-                            f"({', '.join(classes)}); name them alike")
+        check_test_classes(path / "test", test_classes, classes)
         y_test = np.array([classes.index(test_classes[i]) for i in y_test])
     return x_test, y_test, classes, x, test_files
 
@@ -418,28 +415,7 @@ def _image_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] 
     """(x, y, classes, each image's file relative to `path`) of a folder of images or of class folders."""
     from PIL import Image, UnidentifiedImageError
 
-    def visible(f: Path, root: Path) -> bool:  # not under a hidden folder such as .ipynb_checkpoints
-        return not any(part.startswith(".") for part in f.relative_to(root).parts)
-
-    subdirs = sorted(d for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
-    if subdirs:
-        groups = [
-            (d.name, sorted(f for f in d.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and visible(f, d)))
-            for d in subdirs
-        ]
-        loose = sorted(f.name for f in path.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
-        if loose:  # neither of a class nor read: left out without a word
-            raise DataError(f"{path}: holds images ({', '.join(loose[:3])}{' ...' if len(loose) > 3 else ''}) beside "
-                            "class folders; move them into a class folder (each subfolder is one class) or out")
-        empty = [name for name, files in groups if not files]
-        if empty and len(empty) < len(groups):
-            raise DataError(
-                f"{path}: class folder(s) {', '.join(empty)} hold no images; fill or remove them "
-                "(each subfolder is one class)"
-            )
-    else:
-        groups = [("", sorted(f for f in path.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and visible(f, path)))]
-    files = [(label, f) for label, (_, fs) in enumerate(groups) for f in fs]
+    classes, files = class_files(path, IMAGE_SUFFIXES, "images")
     if not files:
         raise DataError(f"{path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}){_not_images(path)}")
     images = []
@@ -459,9 +435,7 @@ def _image_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] 
     x = np.stack(images)  # (N, H, W) or (N, H, W, 3)
     x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)  # -> (N, C, H, W)
     names = [str(f.relative_to(path)) for _, f in files]
-    if subdirs:
-        return x, np.array([label for label, _ in files]), [name for name, _ in groups], names
-    return x, None, None, names
+    return x, None if classes is None else np.array([label for label, _ in files]), classes, names
 
 
 def _texts_in(path: Path) -> bool:

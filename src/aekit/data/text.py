@@ -25,7 +25,7 @@ import torch
 
 from ..errors import ConfigError, DataError, DataNotFoundError, NoTestSplitError
 from .cifar import restricted_load
-from .core import Dataset, register_dataset
+from .core import Dataset, check_test_classes, class_files, register_dataset
 from .download import RemoteFile, ensure_files
 
 IMDB_NPZ_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz"
@@ -367,31 +367,18 @@ def text_folder(path: Path, split: str = "train", *, like: dict | None = None) -
             return train
         vectorizer, classes = train.meta["vectorizer"], train.classes
     texts, labels = _text_files(path / "test" if split == "test" else root)
-    unknown = sorted(set(labels or ()) - set(classes or ())) if classes is not None else []
-    if unknown:
-        where = path / "test" if split == "test" else root
-        raise DataError(f"{where}: class folder(s) {', '.join(unknown)} are not among the training classes "
-                        f"({', '.join(classes)}); name them alike")
+    if split == "test":
+        check_test_classes(path / "test", labels, classes)
     return text_corpus(texts, labels, vectorizer=vectorizer, classes=classes, name=path.name)
 
 
 def _text_files(folder: Path) -> tuple[list[str], list[str] | None]:
     """(texts, their class folders' names or None) of the .txt files in `folder`'s class folders, or in it."""
-    subdirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
-    groups = [(d.name, sorted(f for f in d.rglob("*.txt") if not f.name.startswith("."))) for d in subdirs]
-    loose = sorted(f for f in folder.glob("*.txt") if not f.name.startswith("."))
-    if not any(fs for _, fs in groups):  # a flat folder: unlabelled texts
-        if not loose:
-            raise DataError(f"{folder} holds no .txt files")
-        return [f.read_text(encoding="utf-8", errors="replace") for f in loose], None
-    if loose:  # neither of a class nor read: never left out without a word
-        raise DataError(f"{folder}: holds texts ({', '.join(f.name for f in loose[:3])}) beside class folders; move "
-                        "them into a class folder (each subfolder is one class) or out")
-    empty = [name for name, fs in groups if not fs]
-    if empty:
-        raise DataError(f"{folder}: class folder(s) {', '.join(empty)} hold no .txt files; fill or remove them")
-    files = [(name, f) for name, fs in groups for f in fs]
-    return [f.read_text(encoding="utf-8", errors="replace") for _, f in files], [name for name, _ in files]
+    classes, files = class_files(folder, {".txt"}, "texts")
+    if not files:
+        raise DataError(f"{folder} holds no .txt files")
+    texts = [f.read_text(encoding="utf-8", errors="replace") for _, f in files]
+    return texts, None if classes is None else [classes[i] for i, _ in files]
 
 
 def read_jsonl(path: Path, *, text_key: str = "text", label_key: str = "label") -> tuple[list[str], list[str]]:
