@@ -4,6 +4,7 @@ how a test part and tabular columns are scaled. Every refusal is one DataError l
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -720,11 +721,25 @@ def test_a_run_reads_its_data_file_again_by_its_saved_map_not_the_files_new_rang
     before = read_split(cfg, "train", run=tmp_path / "run").x
     np.savetxt(tmp_path / "train.csv", np.vstack([train, new * 3]), delimiter=",",
                header=",".join(f"c{i}" for i in range(8)), comments="")  # rows appended since, of wider ranges
-    with pytest.warns(UserWarning, match=r"train.csv has changed since .*run trained on it \(.* bytes then, .* now\); it "
-                                         r"is read by the run's saved map"):
+    with pytest.warns(UserWarning, match=r"train.csv holds 309 training samples, 300 when .*run trained on them: they "
+                                         r"are read by the run's saved map \(scaling.json\), and a resume draws"):
         after = read_split(cfg, "train", run=tmp_path / "run").x
     torch.testing.assert_close(after[:300], before, rtol=0, atol=0)  # the model's inputs as when it trained
     assert not torch.allclose(read_split(cfg, "train").x[:300], before)  # by the file's own ranges: other inputs
+
+
+def test_a_standardised_run_is_read_again_as_standardised_not_as_a_range(tmp_path, capsys):
+    x = np.random.default_rng(2).normal(size=(120, 5)) * [1, 10, 100, 1000, 1]
+    np.savetxt(tmp_path / "t.csv", x, delimiter=",", header="a,b,c,d,e", comments="")
+    assert main(["train", f"data.name={tmp_path / 't.csv'}", "data.scale=standard", "model.name=dense",
+                 "model.hidden=[8]", "model.code_size=2", "model.recon_loss=mse", "model.output_activation=linear",
+                 "train.epochs=1", f"output.dir={tmp_path}", "output.name=run", "--quiet"]) == 0
+    assert main(["evaluate", str(tmp_path / "run"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["scaling"] == "standard"
+    assert main(["evaluate", str(tmp_path / "run"), "--data", str(tmp_path / "t.csv"), "--quiet"]) == 0
+    out = capsys.readouterr().out.split("t.csv, 120 samples")[1]  # the training file itself: within its range
+    outside = re.search(r"note: (\d+) of 120 samples have values outside the training range", out)
+    assert "inputs: standardised" in out and (outside is None or int(outside.group(1)) <= 6)  # a range: all 120
 
 
 def test_new_rows_are_matched_to_the_runs_columns_by_name(table_run):

@@ -64,9 +64,11 @@ def test_a_model_of_ones_own_works_from_the_command_line_through_imports(own_mod
     assert main(["train", str(config), "--quiet"]) == 0
     run = tmp_path / "run"
     assert yaml.safe_load((run / "config.yaml").read_text())["imports"] == [str(path.resolve())]
-    registry._MODELS.pop(name)  # a new process: the run's config.yaml imports it again
+    registry._MODELS.pop(name)  # a new process: the run's config.yaml imports it again, and says so
     sys.modules.pop(path.stem)
+    capsys.readouterr()
     assert main(["evaluate", str(run), "--quiet"]) == 0
+    assert f"aekit: note: importing {path.resolve()}, which {run}'s imports name" in capsys.readouterr().err
     registry._MODELS.pop(name)
     sys.modules.pop(path.stem)
     assert main(["export", str(run), "--format", "torchscript"]) == 0 and (run / "encoder.pt").is_file()
@@ -77,6 +79,35 @@ def test_a_model_of_ones_own_works_from_the_command_line_through_imports(own_mod
         aekit.load_model(run)
     registry.import_models([str(path)])
     assert aekit.load_model(run).name == name
+    registry.import_models([str(path)])  # imported already: not run again (it would register the model twice)
+    shipped = run / "evil.py"  # code that came with a folder is never run by reading the folder
+    shipped.write_text("raise SystemExit('ran')")
+    for item in (str(shipped), "evil.py"):
+        (run / "config.yaml").write_text((run / "config.yaml").read_text().replace(str(path.resolve()), item))
+        assert main(["evaluate", str(run), "--quiet"]) == 2
+        assert "a folder's settings import only files outside it, named by full path" in capsys.readouterr().err
+        (run / "config.yaml").write_text((run / "config.yaml").read_text().replace(item, str(path.resolve())))
+
+
+def test_an_experiment_with_a_model_of_ones_own_exports_from_the_command_line(own_model, tmp_path, capsys):
+    path, name = own_model
+    assert main(["experiment", "run", "retrieval-mnist", "--tiny", f"imports=[{path}]", f"model.name={name}",
+                 "train.epochs=1", "--out", str(tmp_path / "exps")]) == 0
+    folder = next((tmp_path / "exps").iterdir())
+    registry._MODELS.pop(name)
+    sys.modules.pop(path.stem)
+    assert main(["export", str(folder / "model-ae.safetensors"), "--format", "torchscript"]) == 0
+    assert (folder / "model-ae-encoder.pt").is_file()
+
+
+def test_a_file_named_as_an_installed_module_is_imported_beside_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
+    (tmp_path / "inspect.py").write_text(MODEL_FILE.replace("{name}", "clash-ae"))
+    import inspect
+
+    registry.import_models([str(tmp_path / "inspect.py")])
+    assert sys.modules["inspect"] is inspect and "clash-ae" in registry._MODELS  # inspect itself left alone
+    registry.import_models([str(tmp_path / "inspect.py")])  # and not run a second time
 
 
 def test_imports_and_a_model_of_ones_own_refuse_bad_settings_in_one_line(own_model, tmp_path, capsys):
@@ -98,4 +129,4 @@ def test_imports_and_a_model_of_ones_own_refuse_bad_settings_in_one_line(own_mod
     assert "model.code_size: must be > 0, got 0" in capsys.readouterr().err
     assert main(["train", *common, "model.width=-3"]) == 2  # its constructor's error, not a traceback
     err = capsys.readouterr().err
-    assert f"model: {name} cannot be built with these keys: RuntimeError" in err and "Traceback" not in err
+    assert f"model: building {name} failed, its constructor raised RuntimeError" in err and "Traceback" not in err

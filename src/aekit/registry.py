@@ -33,7 +33,9 @@ def register_model(name: str, *, kind: str = "autoencoder"):
     """Class decorator: register a model class (with a `Config` dataclass) under `name`."""
 
     def deco(cls):
-        if name in _MODELS and _MODELS[name].cls is not cls:
+        old = _MODELS[name].cls if name in _MODELS else cls
+        same = old.__qualname__ == cls.__qualname__ and _source(old) == _source(cls) is not None  # imported again
+        if old is not cls and not same:
             raise ValueError(f"model {name!r} is registered twice")
         doc = (cls.__doc__ or "").strip().splitlines()
         cls.name = name
@@ -47,23 +49,40 @@ def _ensure_loaded() -> None:
     from . import models  # noqa: F401  (importing registers every model)
 
 
+def _source(cls: type) -> Path | None:
+    file = getattr(sys.modules.get(cls.__module__), "__file__", None)
+    return Path(file).resolve() if file else None
+
+
+def imported(path: Path) -> bool:
+    """Whether the .py file `path` (resolved) is imported already, under any module name."""
+    return any(Path(getattr(m, "__file__", None) or "").name == path.name and Path(m.__file__).resolve() == path
+               for m in list(sys.modules.values()))
+
+
 def import_models(items: Sequence[str]) -> None:
     """Import the .py files (paths) or modules that register your own models with @register_model (a run
-    config's `imports`), so that its model.name may be one of them."""
+    config's `imports`), so that its model.name may be one of them. A file already imported (under any
+    module name) is not run again; one whose name an installed module has is imported under another."""
     for item in items:
-        path = Path(item).expanduser().resolve()
         try:
-            if item.endswith(".py"):
-                if not path.is_file():
-                    raise ConfigError(f"imports: {item} does not exist (a relative path is read from the current "
-                                      f"folder, {Path.cwd()})")
-                if getattr(sys.modules.get(path.stem), "__file__", None) == str(path):
-                    continue  # imported already, as a module of its own name
-                spec = importlib.util.spec_from_file_location(path.stem, path)
-                module = sys.modules[path.stem] = importlib.util.module_from_spec(spec)
-                spec.loader.exec_module(module)
-            else:
+            if not item.endswith(".py"):
                 importlib.import_module(item)
+                continue
+            path = Path(item).expanduser().resolve()
+            if not path.is_file():
+                raise ConfigError(f"imports: {item} does not exist (a relative path is read from the current "
+                                  f"folder, {Path.cwd()})")
+            if imported(path):
+                continue
+            name = path.stem if path.stem not in sys.modules else f"aekit_imports_{path.stem}_{len(sys.modules)}"
+            spec = importlib.util.spec_from_file_location(name, path)
+            module = sys.modules[name] = importlib.util.module_from_spec(spec)
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[name]  # no half-made module left behind
+                raise
         except ConfigError:
             raise
         except Exception as err:  # the user's code: one line, with what it raised
@@ -73,8 +92,8 @@ def import_models(items: Sequence[str]) -> None:
 
 def defining_module(cls: type) -> str | None:
     """Where a model class not of aekit's own is defined (its .py file, else its module's name), for the
-    messages of a process that has not imported it; None for aekit's models."""
-    if cls.__module__.split(".")[0] == "aekit":
+    messages of a process that has not imported it; None for aekit's models and a script's own (__main__)."""
+    if cls.__module__.split(".")[0] == "aekit" or cls.__module__ == "__main__":
         return None
     return getattr(sys.modules.get(cls.__module__), "__file__", None) or cls.__module__
 
@@ -114,4 +133,5 @@ def create_model(name: str, **config: Any) -> Autoencoder:
     try:
         return model_entry(name).cls(checked)
     except (ValueError, RuntimeError, TypeError) as err:  # a config of your own model's that its checks let through
-        raise ConfigError(f"model: {name} cannot be built with these keys: {type(err).__name__}: {err}") from None
+        raise ConfigError(f"model: building {name} failed, its constructor raised {type(err).__name__}: {err} (check "
+                          "its keys; --debug shows where)") from err

@@ -198,7 +198,8 @@ def _cmd_datasets(args) -> None:
 
 
 def _cmd_export(args) -> None:
-    from ..data.core import SCALING_FILE
+    from ..config import load_file
+    from ..data.core import read_unit_map
     from . import run
     from .export import SUFFIXES, export_model
 
@@ -207,12 +208,14 @@ def _cmd_export(args) -> None:
     folder = source.parent if source.is_file() else source  # a model file: write beside it, named after it
     stem = f"{source.stem}-" if source.is_file() and source.stem.startswith("model-") else ""
     out = Path(args.output) if args.output else folder / f"{stem}{args.part}{'-raw' * args.raw}{suffix}"
-    if (folder / run.CONFIG_FILE).is_file():  # a run's folder: the models of your own its config imports
+    if (folder / run.CONFIG_FILE).is_file():  # a run's or an experiment's folder: models of your own it imports
         run.read_run(folder)
+    elif (folder / "experiment.yaml").is_file():
+        run.folder_imports(folder, (load_file(folder / "experiment.yaml").get("settings") or {}).get("imports"))
     path = export_model(args.run_dir, out, format=args.format, part=args.part, raw=args.raw)
     if args.raw:
         print(f"wrote {path} (samples in and out as the run's data file stores them)")
-    elif (folder / SCALING_FILE).is_file():
+    elif "offset" in (read_unit_map(folder) or {}):  # a data file's map (a text run's vocabulary: no --raw)
         print(f"wrote {path} (samples in [0, 1], scaled as in training; --raw takes them as the data file stores them)")
     else:
         print(f"wrote {path}")

@@ -38,7 +38,7 @@ from ..config import apply_overrides, build, check, load_file, positive, to_dict
 from ..data import Dataset, load_dataset
 from ..data.batches import check_inputs, map_batches, model_device
 from ..data.core import data_map, read_unit_map, resolved_scale
-from ..data.datasets import list_datasets
+from ..data.datasets import from_file, list_datasets
 from ..data.files import load_path
 from ..errors import (
     AekitError,
@@ -50,7 +50,7 @@ from ..errors import (
     out_of_space,
 )
 from ..models.pca import PCA_SAMPLES, PCABaseline
-from ..registry import create_model, import_models, make_config, model_entry
+from ..registry import create_model, import_models, imported, make_config, model_entry
 from ..training import checkpoint as ckpt
 from ..training import distributed
 from ..training.feature_classifier import (
@@ -192,12 +192,14 @@ def read_split(cfg: RunConfig, split: str, name: str | None = None, run: Path | 
     file changed since (rows added, texts added to a corpus) still reaches the model as its data did (and
     a note says it changed)."""
     saved = None if run is None or name is not None or cfg.data.name in list_datasets() else read_unit_map(run)
-    data = load_dataset(name or _data_name(cfg), split, layout=cfg.data.layout,
-                        scale="auto" if saved else cfg.data.scale, like=run if saved else None)
-    if split == "train" and saved and saved["bytes"] not in (None, data.meta["bytes"]):
-        warnings.warn(f"{cfg.data.name} has changed since {run} trained on it ({saved['bytes']:,} bytes then, "
-                      f"{data.meta['bytes']:,} now); it is read by the run's saved map (scaling.json), as "
-                      "its training data were", stacklevel=2)
+    if saved is None:
+        return load_dataset(name or _data_name(cfg), split, layout=cfg.data.layout, scale=cfg.data.scale)
+    data = from_file(Path(cfg.data.name).expanduser(), split, layout=cfg.data.layout, scale=cfg.data.scale,
+                     run_map=saved)
+    if split == "train" and saved["samples"] not in (None, len(data)) and distributed.is_main():
+        warnings.warn(f"{cfg.data.name} holds {len(data):,} training samples, {saved['samples']:,} when {run} trained "
+                      "on them: they are read by the run's saved map (scaling.json), and a resume draws its "
+                      "validation split from them afresh", stacklevel=2)
     return data
 
 
@@ -357,6 +359,8 @@ def save_config(cfg: RunConfig, run_dir: Path, train: Dataset) -> None:
     resolved["model"] = {**resolved["model"], "input_shape": list(train.sample_shape)}
     resolved["data"]["scale"] = resolved_scale(cfg.data.scale, train.meta)
     resolved["data"] = {**resolved["data"], "name": whole_data_name(cfg.data.name)}
+    if not cfg.imports:  # a run without models of your own reads as before imports existed
+        del resolved["imports"]
     ckpt.atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False))
 
 
@@ -458,9 +462,27 @@ def read_run(run_dir: str | Path) -> RunConfig:
         inside = f"; it holds run folders such as {runs[-1]}" if runs else ""
         raise ConfigError(f"{run_dir} is not a run folder: it has no {CONFIG_FILE}{inside}")
     raw = load_file(run_dir / CONFIG_FILE)
+    folder_imports(run_dir, raw.get("imports"))
     if isinstance(raw.get("data"), dict) and "scale" not in raw["data"]:  # made before data.scale: one range
         raw["data"]["scale"] = "global"
     return parse_run_config(raw)
+
+
+def folder_imports(folder: Path, items: Any) -> None:
+    """Import the models of your own that a run or experiment folder's settings name (`imports`), each said
+    in a note: modules, or .py files by full path outside the folder. A relative path or a file inside the
+    folder is refused: reading a folder never runs code that came with it."""
+    for item in items if isinstance(items, list) else []:  # another type: parse_run_config refuses it
+        if not isinstance(item, str) or (item.endswith(".py") and imported(Path(item).resolve())):
+            continue
+        inside = Path(item).is_absolute() and folder.resolve() in Path(item).resolve().parents
+        if item.endswith(".py") and (inside or not Path(item).is_absolute()):
+            raise ConfigError(f"{folder}: imports: {item} is {'inside the folder' if inside else 'a relative path'}; a "
+                              "folder's settings import only files outside it, named by full path (move it out and "
+                              "name it so, if you trust its code)")
+        warnings.warn(f"importing {item}, which {folder}'s imports name (its code runs: read folders you trust)",
+                      stacklevel=2)
+    import_models([i for i in items if isinstance(i, str)] if isinstance(items, list) else [])
 
 
 def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | None = None) -> Path:

@@ -141,7 +141,7 @@ def read_unit_map(folder: str | Path) -> dict | None:
     divisor (a divisor of null: a constant range, every input 0); "layout", how the file stores images if
     not as the model takes them, (N, C, H, W): "nhwc" or "nhw"; "columns", a CSV's feature names or None;
     "classes", the names its labels number, or None; "shape", the model's sample shape (None in older files);
-    "bytes", the data's size when it trained (stored_bytes; None in older files).
+    "samples", how many samples the data file's training part held when the run trained (None in older files).
     A run on a folder of texts saves "vocabulary" (its words) and "idf" (TF-IDF's weights; None: bag of
     words) in place of the offset and divisor (text.saved_vectorizer)."""
     path = Path(folder) / SCALING_FILE
@@ -160,7 +160,7 @@ def read_unit_map(folder: str | Path) -> dict | None:
             if idf is not None and (idf.shape != (len(raw["vocabulary"]),) or not np.isfinite(idf).all()):
                 raise ValueError("idf must hold one weight per word of the vocabulary")
             return {"vocabulary": raw["vocabulary"], "idf": idf, "classes": raw.get("classes"),
-                    "shape": [len(raw["vocabulary"])], "bytes": raw.get("bytes")}
+                    "shape": [len(raw["vocabulary"])], "samples": raw.get("samples")}
         offset = np.asarray(raw["offset"], dtype=np.float32)
         divisor = np.asarray(math.inf if raw["divisor"] is None else raw["divisor"], dtype=np.float32)
         if offset.ndim > 1 or divisor.shape != offset.shape or not np.isfinite(offset).all() or not (divisor > 0).all():
@@ -168,16 +168,9 @@ def read_unit_map(folder: str | Path) -> dict | None:
         if raw.get("layout") not in (None, "nhwc", "nhw"):
             raise ValueError(f"layout {raw['layout']!r}")
         return {"offset": offset, "divisor": divisor, "layout": raw.get("layout"), "columns": raw.get("columns"),
-                "classes": raw.get("classes"), "shape": shape, "bytes": raw.get("bytes")}
+                "classes": raw.get("classes"), "shape": shape, "samples": raw.get("samples")}
     except (ValueError, KeyError, TypeError) as err:
         raise DataError(f"{path} is damaged ({err}); train the run again to rewrite it") from None
-
-
-def stored_bytes(path: str | Path) -> int:
-    """The size of a data file, or of every file in a data folder: what a run's scaling.json records, so
-    that reading the data again after it changed (rows or texts added) is said, not silent."""
-    path = Path(path)
-    return path.stat().st_size if path.is_file() else sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
 def class_files(folder: Path, suffixes: set[str], kind: str) -> tuple[list[str] | None, list[tuple[int, Path]]]:
@@ -218,12 +211,12 @@ def data_map(data: Dataset) -> dict | None:
     if meta.get("vectorizer") is not None:
         idf = getattr(meta["vectorizer"], "idf_", None)
         return {"vocabulary": meta["vocabulary"], "idf": None if idf is None else np.asarray(idf, dtype=np.float64),
-                "classes": data.classes, "shape": list(data.sample_shape), "bytes": meta.get("bytes")}
+                "classes": data.classes, "shape": list(data.sample_shape), "samples": meta.get("samples")}
     if meta.get("unit_map") is None:
         return None
     offset, divisor = (np.asarray(v, dtype=np.float32) for v in meta["unit_map"])
     return {"offset": offset, "divisor": divisor, "layout": meta.get("stored_layout"), "columns": meta.get("columns"),
-            "classes": data.classes, "shape": list(data.sample_shape), "bytes": meta.get("bytes")}
+            "classes": data.classes, "shape": list(data.sample_shape), "samples": meta.get("samples")}
 
 
 def run_unit_map(run: str | Path, what: str) -> dict:

@@ -19,7 +19,6 @@ from .core import (
     data_map,
     register_dataset,
     run_unit_map,
-    stored_bytes,
 )
 from .download import RemoteFile, ensure_files
 from .files import load_path
@@ -73,10 +72,7 @@ def load_dataset(
         else:
             unit_map = run_unit_map(like, "like")
     if is_file:
-        data = load_path(path, split=split, layout=layout, scale=scale, run_map=unit_map)
-        data.source = str(path.resolve())  # found from anywhere, as config.yaml records it
-        data.meta = {**data.meta, "bytes": stored_bytes(path)}  # scaling.json records it: a change is noted
-        return data
+        return from_file(path, split, layout=layout, scale=scale, run_map=unit_map)
     entry = dataset_entry(name)
     if scale not in ("auto", "global"):
         raise ConfigError(f"data.scale: {scale!r} applies to a file of your own; {name} comes in [0, 1] already")
@@ -85,6 +81,15 @@ def load_dataset(
     folder = Path(root) if root is not None else data_dir()
     data = entry.loader(split, folder)
     data.source = name if root is None else None  # another root is not reproducible by name
+    return data
+
+
+def from_file(path: Path, split: str, *, layout: str, scale: str, run_map: dict | None) -> Dataset:
+    """files.load_path's Dataset of a user's file or folder, with its `source` (the full path, as config.yaml
+    records it) and meta["samples"] (how many the part holds, which scaling.json records: a change is said)."""
+    data = load_path(path, split=split, layout=layout, scale=scale, run_map=run_map)
+    data.source = str(path.resolve())
+    data.meta = {**data.meta, "samples": len(data)}
     return data
 
 

@@ -45,6 +45,7 @@ from ..run import (
     DataConfig,
     build_model,
     check_splits,
+    folder_imports,
     make_run_dir,
     parse_run_config,
     read_split,
@@ -367,7 +368,8 @@ def run_experiment(
     cfg = settings(name, overrides, tiny=tiny)
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, name=whole_data_name(cfg.data.name)))
     run_dir, made = make_run_dir(Path(out_dir) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}", unique=True)
-    atomic_write_text(run_dir / "experiment.yaml", yaml.safe_dump({"experiment": name, "settings": to_dict(cfg)}, sort_keys=False))
+    saved = {k: v for k, v in to_dict(cfg).items() if v or k != "imports"}  # no models of your own: as before imports
+    atomic_write_text(run_dir / "experiment.yaml", yaml.safe_dump({"experiment": name, "settings": saved}, sort_keys=False))
     try:
         return _finish(exp, cfg, run_dir)
     except BaseException:
@@ -387,6 +389,7 @@ def resume_experiment(run_dir: str | Path) -> tuple[Path, dict[str, Any]]:
         raise ConfigError(f"{run_dir} is finished: its results are in results.json (`aekit report {run_dir}` "
                           "writes report.html again)")
     saved = yaml.safe_load((run_dir / "experiment.yaml").read_text())
+    folder_imports(run_dir, saved["settings"].get("imports"))
     exp = experiment(saved["experiment"])
     if not exp.resumable:
         raise ConfigError(f"experiment {exp.name} keeps no finished runs to resume from; run it again "
