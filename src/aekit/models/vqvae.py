@@ -92,8 +92,13 @@ class VQVAE(Autoencoder):
 
     def nearest(self, z_e: Tensor) -> Tensor:
         """Index of the nearest codebook entry of every vector: (B, m, d) -> (B, m)."""
-        flat = z_e.detach().float().reshape(-1, z_e.shape[-1])
-        return torch.cdist(flat, self.codebook.float()).argmin(dim=1).reshape(z_e.shape[:-1])
+        flat, book = z_e.detach().float().reshape(-1, z_e.shape[-1]), self.codebook.float()
+        # squared distances as torch.cdist computes them for batches of over 25 vectors, written out: cdist
+        # picks its method by the batch size, which an exported graph with a free batch size cannot follow
+        x_norm, y_norm = flat.pow(2).sum(-1, keepdim=True), book.pow(2).sum(-1, keepdim=True)
+        x = torch.cat([-2 * flat, x_norm, torch.ones_like(x_norm)], -1)
+        y = torch.cat([book, torch.ones_like(y_norm), y_norm], -1)
+        return (x @ y.T).clamp_min(1e-30).argmin(dim=1).reshape(z_e.shape[:-1])
 
     def code_indices(self, x: Tensor) -> Tensor:
         """The discrete code of every input: (B, *shape) -> (B, m) indices into the codebook."""
