@@ -56,3 +56,21 @@ def test_the_check_sees_a_wrong_import(tmp_path):
     fake.mkdir()
     (fake / "bad.py").write_text("def f():\n    from ..training.loop import fit\n    from aekit.apps import cli\n")
     assert imported_folders(fake / "bad.py", tmp_path) == {"training", "apps"}
+
+
+def test_every_test_the_readme_names_exists():
+    """The README's promise table names the test that keeps each promise: each must be there."""
+    import re
+
+    root = PACKAGE.parents[1]
+    rows = [line for line in (root / "README.md").read_text().splitlines() if line.startswith("| **")]
+    named = 0
+    for row in rows:
+        file = None
+        for path, test in re.findall(r"`(tests/\w+\.py)?(?:::(\w+))?`", row.rsplit("|", 2)[-2]):
+            file = root / path if path else file
+            assert file is not None and file.is_file(), f"{path or test}: no such test file ({row[:60]})"
+            if test:
+                named += 1
+                assert re.search(rf"^def {test}\(", file.read_text(), re.M), f"{file.name} has no test {test}"
+    assert len(rows) > 10 and named > 10
