@@ -647,7 +647,12 @@ def test_a_folder_of_texts_trains_and_evaluates_from_the_command_line(tmp_path, 
     again = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert again["squared_error_per_sample"] == metrics["squared_error_per_sample"] and load_dataset(str(tmp_path / "news"), like=tmp_path / "run").x.shape == (45, 16)
     assert load_dataset(str(tmp_path / "news")).sample_shape != (16,)  # read afresh: another vocabulary
-    (tmp_path / "rows.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "rows.csv").write_text("a,b\n1,2\n3,5\n")
+    aekit.fit(aekit.create_model("dense", input_shape=(2,), hidden=[2], code_size=1), load_dataset(
+        str(tmp_path / "rows.csv")), epochs=1, run_dir=tmp_path / "table", progress=False)
+    with pytest.raises(DataError, match=r"news holds texts, but the run was trained on samples of shape \[2\] from a "
+                                        r"data file; give samples stored as its training data were"):
+        load_dataset(str(tmp_path / "news"), like=tmp_path / "table")
     with pytest.raises(DataError, match=r"the run was trained on texts; give a folder of .txt files"):
         load_dataset(str(tmp_path / "rows.csv"), like=tmp_path / "run")
     with pytest.raises(aekit.ConfigError, match=r"export: --raw: .* was trained on texts"):

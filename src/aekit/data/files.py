@@ -72,9 +72,12 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         path = _idx_in(path) or path  # a folder of the MNIST family's files reads as its training images file
     texts = run_map is not None and "vocabulary" in run_map  # a run on texts: TF-IDF in its vocabulary
     if path.is_dir() and _texts_in(path):  # a corpus: TF-IDF vectors in [0, 1], read by text.text_folder
-        if scale not in ("auto", "global") or layout != "auto" or (run_map is not None and not texts):  # (global: a run's record)
+        if run_map is not None and not texts:
+            raise DataError(f"{path} holds texts, but the run was trained on samples of shape {run_map.get('shape')} "
+                            "from a data file; give samples stored as its training data were")
+        if scale not in ("auto", "global") or layout != "auto":  # (global: a run's record)
             raise ConfigError(f"{path} holds texts, read as TF-IDF in [0, 1] by their training part's vocabulary: "
-                              "data.scale and data.layout apply to arrays and images, and like= to a run on texts; remove them")
+                              "data.scale and data.layout apply to arrays and images; remove them")
         return text_folder(path, split, like=run_map)
     if texts:
         raise DataError(f"the run was trained on texts; give a folder of .txt files (or of class folders of them), "
