@@ -176,3 +176,22 @@ def test_failed_export_leaves_no_file(trained, tmp_path, monkeypatch):
         export_model(trained[0], tmp_path / "enc.pt", format="torchscript")
     assert (tmp_path / "enc.pt").read_bytes() == previous
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_run_in_training_is_not_exported_and_an_unfinished_one_is_said(trained, tmp_path):
+    """An export mid-training took weights the run was still changing; a killed run's, its last checkpoint's."""
+    import shutil
+
+    fcntl = pytest.importorskip("fcntl")
+    from aekit.training import checkpoint as ckpt
+
+    _, run_dir = trained
+    run = shutil.copytree(run_dir, tmp_path / "run")
+    with open(run / ckpt.LOCK_FILE, "a") as held:  # as the process training it holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(aekit.CheckpointError, match=r"is in use by another aekit process"):
+            export_model(run, tmp_path / "e.pt", format="torchscript")
+    (run / ckpt.MODEL_FILE).unlink()  # killed before its end: the checkpoint is what there is
+    with pytest.warns(UserWarning, match=r"run has not finished training: these are the weights of its last "
+                                         r"checkpoint \(epoch 2\), not its final ones; `aekit resume"):
+        export_model(run, tmp_path / "e.pt", format="torchscript")

@@ -747,6 +747,24 @@ def test_a_standardised_run_is_read_again_as_standardised_not_as_a_range(tmp_pat
     assert "inputs: standardised" in out and (outside is None or int(outside.group(1)) <= 6)  # a range: all 120
 
 
+def test_a_csv_row_with_a_value_too_many_is_refused_not_read_shifted(table_run):
+    tmp_path, _, new, _ = table_run
+    rows = [",".join(f"{v:.4f}" for v in row) for row in new]
+    rows[3] = "12," + rows[3]  # a stray comma: numpy read the first 8 of 9 values, every one in the next column
+    (tmp_path / "extra.csv").write_text(",".join(f"c{i}" for i in range(8)) + "\n" + "\n".join(rows) + "\n")
+    for like in (None, tmp_path / "run"):
+        with pytest.raises(DataError, match=r"extra.csv: line 5 has 9 values, expected 8 \(as its first row"):
+            load_dataset(str(tmp_path / "extra.csv"), like=like)
+    (tmp_path / "semi.csv").write_text("c0;c1;c2\n1;2;3\n")  # a header of one column: said as a separator
+    with pytest.raises(DataError, match=r"semi.csv: line 1 reads as one value, 'c0;c1;c2': values are separated by ';'"):
+        load_dataset(str(tmp_path / "semi.csv"), like=tmp_path / "run")
+    np.savetxt(tmp_path / "bare.csv", new, delimiter=",")  # no header: by position, and said
+    with pytest.warns(UserWarning, match=r"bare.csv has no header row: its columns are taken as the run's, in their "
+                                         r"order \(c0, c1, c2 ...\)"):
+        torch.testing.assert_close(load_dataset(str(tmp_path / "bare.csv"), like=tmp_path / "run").x,
+                                   load_dataset(str(tmp_path / "new.csv"), like=tmp_path / "run").x)
+
+
 def test_new_rows_are_matched_to_the_runs_columns_by_name(table_run):
     tmp_path, _, new, _ = table_run
     names = [f"c{i}" for i in range(8)]

@@ -29,6 +29,7 @@ from torch import Tensor, nn
 
 from ..data.core import SCALING_FILE, run_unit_map
 from ..errors import AekitError, ConfigError
+from ..training import checkpoint as ckpt
 from ..training.checkpoint import load_model
 
 FORMATS = ("onnx", "torchscript")
@@ -160,7 +161,9 @@ def _resolve(obj) -> nn.Module:
 
     model = obj
     if isinstance(obj, (str, Path)):
-        model = load_model(obj)
+        folder = Path(obj) if Path(obj).is_dir() else Path(obj).parent
+        with ckpt.hold(folder) if (folder / ckpt.LOCK_FILE).is_file() else contextlib.nullcontext():  # not mid-training
+            model = load_model(obj)
     elif hasattr(obj, "model_") and not isinstance(obj, nn.Module):  # a fitted aekit.apps.sklearn estimator
         model = obj.model_
     if isinstance(model, Autoencoder):

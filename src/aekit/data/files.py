@@ -82,6 +82,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     if texts:
         raise DataError(f"the run was trained on texts; give a folder of .txt files (or of class folders of them), "
                         f"got {given}")
+    if split == "test" and path.suffix in (".csv", ".npy"):  # said before the file is read
+        raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
     y = classes = like = label_column = columns = files = None  # like: what the samples are scaled like (an npz test part: its training part)
     where = str(path)  # how messages name these samples
     if path.is_dir():
@@ -283,6 +285,9 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
         raise DataError(f"{path}: no feature columns beside the labels' ({header[label_col]!r}); give the samples' "
                         "values as columns")
     names = [header[i] for i in features] if header else None
+    if columns and not header and len(features) == len(columns):  # by position: said (else by name)
+        warnings.warn(f"{path} has no header row: its columns are taken as the run's, in their order ("
+                      f"{', '.join(columns[:3])}{' ...' * (len(columns) > 3)})", stacklevel=3)
     if columns is not None and names and names != columns:  # new samples for a run: its columns by name, in its order
         twice = sorted({c for c in [*names, *columns] if names.count(c) > 1 or columns.count(c) > 1})
         if twice:
@@ -305,6 +310,9 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
         raise _csv_problem(path, skip, width, features) from None
     if len(table) == 0:
         raise DataError(f"{path} has a header but no data rows")
+    ragged = _ragged(path, skip, width)
+    if ragged is not None:
+        raise ragged
     names = [header[i] for i in features] if header else None  # in the order read
     if labels is None:
         return table, None, None, None, names
@@ -344,6 +352,8 @@ def _csv_header(path: Path) -> tuple[list[str] | None, int, int]:
     if first is None:
         raise DataError(f"{path} is empty")
     first = [v.strip() for v in first]
+    if len(first) == 1 and _separator(first[0]):  # one column: before it is taken for a header
+        raise _separator(first[0], path, line)
     try:
         [float(v) for v in first]
     except ValueError:
@@ -353,8 +363,31 @@ def _csv_header(path: Path) -> tuple[list[str] | None, int, int]:
     return None, line - 1, len(first)
 
 
+def _separator(value: str, path: Path | None = None, line: int = 0) -> DataError | None:
+    """The refusal of a value holding another separator (one column of text), or None."""
+    sep = next((c for c in ";\t|" if c in value), None)
+    return sep and DataError(f"{path}: line {line} reads as one value, {value[:20]!r}: values are separated by "
+                             f"{sep!r}, and a CSV file here separates them by commas; write it with commas (pandas: "
+                             "df.to_csv(path, index=False))")
+
+
+def _ragged(path: Path, skip: int, width: int) -> DataError | None:
+    """The first data line with another number of values than the first row's (numpy reads a longer one's
+    first values without a word, shifting them), or None."""
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
+        reader = csv.reader(f)
+        for row in reader:
+            if reader.line_num > skip and row and len(row) != width:
+                return DataError(f"{path}: line {reader.line_num} has {len(row)} values, expected {width} (as its "
+                                 "first row; a truncated or ragged file, or a comma inside a value?)")
+    return None
+
+
 def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> DataError:
     """Why numpy could not read the CSV, naming the first bad line (read again, slowly: errors only)."""
+    ragged = _ragged(path, skip, width)
+    if ragged is not None:
+        return ragged
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
         reader = csv.reader(f)
         first = None  # the first line that holds values
@@ -362,10 +395,6 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> Data
             first = row if first is None and row else first
             if reader.line_num <= skip or not row:
                 continue
-            if len(row) != width:
-                return DataError(
-                    f"{path}: line {reader.line_num} has {len(row)} values, expected {width} (truncated or ragged file?)"
-                )
             for i, value in ((i, row[i]) for i in features):  # labels may be names
                 try:
                     float(value)
@@ -379,11 +408,8 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> Data
                     if value.strip().lower() in ("true", "false"):
                         return DataError(f"{path}: line {reader.line_num} holds {value.strip()!r}, a bool column; write "
                                          "it as 1 and 0 (df.astype({'col': int}))")
-                    sep = next((c for c in ";\t|" if c in value), None)  # another separator: one column of text
-                    if sep:
-                        return DataError(f"{path}: line {reader.line_num} reads as one value, {value[:20]!r}: values "
-                                         f"are separated by {sep!r}, and a CSV file here separates them by commas; "
-                                         "write it with commas (pandas: df.to_csv(path, index=False))")
+                    if _separator(value):
+                        return _separator(value, path, reader.line_num)
                     return DataError(f"{path}: every value must be a number (line {reader.line_num}: {value[:20]!r}); a "
                                      f"column of class names is read as labels when named {' or '.join(LABEL_COLUMNS)}; {TEXT_HINT}")
     return DataError(f"{path} is not a readable numeric CSV file")

@@ -233,6 +233,10 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
                               "model .safetensors file")
     if path.is_dir():
         path = model_file(path)
+        if path.name == CHECKPOINT_FILE and (path.parent / CONFIG_FILE).is_file():  # a run stopped before its end
+            warnings.warn(f"{path.parent} has not finished training: these are the weights of its last checkpoint "
+                          f"(epoch {epochs_done(path.parent)}), not its final ones; `aekit resume {path.parent}` "
+                          "finishes it", UserWarning, stacklevel=2)
     tensors, meta = read(path)
     if "model" not in meta:
         raise CheckpointError(f"checkpoint {path} does not say which model it holds")
