@@ -591,7 +591,7 @@ def test_exported_models_give_outputs_without_gradients(tmp_path):
     assert not out.requires_grad and out.numpy().shape == (2, 4) and not torch.jit.load(str(path)).training
     assert export_model(dense(), path, format="torchscript") == path  # an export is replaced by a new one
     torch.save({"weights": 1}, tmp_path / "mine.pt")  # a user's own .pt is not
-    with pytest.raises(ConfigError, match=r"mine.pt is there and is not a torchscript file \(.pt\); give a new file"):
+    with pytest.raises(ConfigError, match=r"mine.pt is there and is not an export of aekit's \(torchscript\); give a new file"):
         export_model(dense(), tmp_path / "mine.pt", format="torchscript")
 
 

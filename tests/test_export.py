@@ -195,3 +195,14 @@ def test_a_run_in_training_is_not_exported_and_an_unfinished_one_is_said(trained
     with pytest.warns(UserWarning, match=r"run has not finished training: these are the weights of its last "
                                          r"checkpoint \(epoch 2\), not its final ones; `aekit resume"):
         export_model(run, tmp_path / "e.pt", format="torchscript")
+
+
+def test_an_onnx_export_replaces_an_export_never_another_file(trained, tmp_path):
+    pytest.importorskip("onnxscript")
+    model, _ = trained
+    (tmp_path / "mine.onnx").write_text("x")  # a file of the user's that happens to end in .onnx
+    with pytest.raises(aekit.ConfigError, match=r"mine.onnx is there and is not an export of aekit's \(onnx\)"):
+        export_model(model, tmp_path / "mine.onnx")
+    assert (tmp_path / "mine.onnx").read_text() == "x"
+    export_model(model, tmp_path / "e.onnx")
+    export_model(model, tmp_path / "e.onnx", part="decoder")  # an export is replaced

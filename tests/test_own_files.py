@@ -800,7 +800,7 @@ def test_evaluate_writes_each_rows_score_and_notes_values_outside_the_range(tabl
     assert main(["evaluate", str(run), "--data", str(tmp_path / "odd.csv"), "--scores", str(tmp_path / "odd.csv")]) == 2
     assert "odd.csv is there and is not a scores file aekit wrote" in capsys.readouterr().err
     assert main(["export", str(run), "--format", "torchscript", "--output", str(tmp_path / "odd.csv")]) == 2
-    assert "odd.csv is there and is not a torchscript file (.pt)" in capsys.readouterr().err
+    assert "odd.csv is there and is not an export of aekit's (torchscript)" in capsys.readouterr().err
     assert (tmp_path / "odd.csv").read_bytes() == before
 
 

@@ -102,7 +102,7 @@ def export_model(
     if Path(path).suffix in wrong:  # a TorchScript file named .onnx (or the reverse) misleads whoever opens it
         raise ConfigError(f"export: {path} names a file of another format; a {format} file ends in {SUFFIXES[format]}")
     if Path(path).is_file() and not _exported(Path(path), format):  # a user's data file or model: never written over
-        raise ConfigError(f"export: {path} is there and is not a {format} file ({SUFFIXES[format]}); give a new file name")
+        raise ConfigError(f"export: {path} is there and is not an export of aekit's ({format}); give a new file name")
     model = copy.deepcopy(_resolve(model_or_run_dir)).cpu().eval().requires_grad_(False)  # the caller's is left as it was; outputs need no .detach()
     unit_map = _unit_map(model_or_run_dir, model.config.input_shape) if raw else None
     if format == "onnx":
@@ -144,12 +144,16 @@ def export_model(
 
 
 def _exported(path: Path, format: str) -> bool:
-    """Whether the file `path` is an export of `format` (which a new export may replace): an .onnx file, or a
-    TorchScript archive (a zip holding code/, which torch.save's files lack)."""
+    """Whether the file `path` is an export of `format` (which a new export may replace): an ONNX model (a graph
+    of some nodes), or a TorchScript archive (a zip holding code/, which torch.save's files lack)."""
     if path.suffix != SUFFIXES[format]:
         return False
     if format == "onnx":
-        return True
+        with contextlib.suppress(Exception):  # not ONNX's protobuf, or onnx missing (the export needs it anyway)
+            import onnx
+
+            return len(onnx.load(str(path), load_external_data=False).graph.node) > 0
+        return False
     with contextlib.suppress(zipfile.BadZipFile, OSError), zipfile.ZipFile(path) as archive:
         return any("/code/" in name for name in archive.namelist())
     return False
