@@ -554,9 +554,15 @@ def test_evaluate_on_new_rows_scales_them_as_the_run_and_writes_nothing(table_ru
     assert capsys.readouterr().out == out
     assert main(["resume", str(run), "--epochs", "3", "--quiet"]) == 0 and (run / "scaling.json").is_file()
     capsys.readouterr()
-    (tmp_path / "train.csv").rename(tmp_path / "moved.csv")
+    (tmp_path / "train.csv").rename(tmp_path / "moved.csv")  # the run folder alone scores new rows, by its map
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "new.csv"), "--scores", str(tmp_path / "s.csv")]) == 0
+    out, err = capsys.readouterr()
+    assert "the run's training data cannot be read" in err and "without PCA's baseline" in err
+    assert "squared error per sample (autoencoder)" in out and "no PCA comparison: the run's training data could" in out
+    assert np.genfromtxt(tmp_path / "s.csv", delimiter=",", names=True).dtype.names == ("row", "squared_error")
+    (run / "scaling.json").unlink()  # and without the map, nothing says how to read them
     assert main(["evaluate", str(run), "--data", str(tmp_path / "new.csv")]) == 2
-    assert "--data: PCA's baseline beside the run needs its training data: " in capsys.readouterr().err
+    assert "--data: the run's training data, which says how to read new samples, cannot be read" in capsys.readouterr().err
 
 
 def test_evaluate_on_an_npz_takes_its_test_part(tmp_path, capsys):

@@ -247,7 +247,7 @@ def check_splits(model, splits: tuple[Dataset, Dataset | None, Dataset | None]) 
             overshoots = what == "test" and data.meta.get("scaling", "none") != "none" and "[0, 1]" in str(err)
             how = ", scaled by the training part's range" if overshoots else ""
             raise DataError(f"{what} data ({data.name}{how}): {err}") from None
-        if data.sample_shape != splits[0].sample_shape:  # as many values is not enough: (8, 8) vs (64,)
+        if splits[0] is not None and data.sample_shape != splits[0].sample_shape:  # as many values is not enough
             same = math.prod(data.sample_shape) == math.prod(splits[0].sample_shape)
             raise DataError(f"{what} data ({data.name}): samples of shape {list(data.sample_shape)}, but the "
                             f"training samples have shape {list(splits[0].sample_shape)}; save both alike"
@@ -557,7 +557,8 @@ def sample_errors(model, train: Dataset, test: Dataset, *, seed: int = 0) -> dic
     """Each sample of `test`'s squared error ("autoencoder"), and PCA's at the model's code size fitted on
     `train` ("pca", with "pca_code_size"), or why PCA has none ("pca_skipped")."""
     errors: dict[str, Any] = {"autoencoder": squared_error_per_sample(model, test.x)}
-    code_size, why_not = pca_size(model, train)
+    code_size, why_not = pca_size(model, train) if train is not None else (None, "the run's training data could "
+                                                                          "not be read (evaluate --data)")
     if code_size is None:
         errors["pca_skipped"] = why_not
     else:
@@ -661,6 +662,8 @@ def generative_metrics(
     clf, n = None, min(quality_samples, len(test))
     if quality_samples:  # the cheap checks and the classifier first: nothing fails after the NLL's minutes
         reason = why_no_samples(model) or why_no_sample_quality(test.x)
+        if reason is None and train is None:
+            reason = "the run's training data could not be read (generating draws on its codes)"
         if reason is None and n <= QUALITY_NEIGHBOURS:
             reason = f"{n} images: precision and recall need more than {QUALITY_NEIGHBOURS}"
         if reason is None:
@@ -734,13 +737,19 @@ def load_other(cfg: RunConfig, run_dir: Path, name: str) -> tuple[Dataset, Datas
     scaled exactly as the run's training file was (its scaling.json, else that file's map read again), or a
     folder of texts in its vocabulary, its test part where it has one (an npz's x_test, a test/ folder); or a
     named data set's test part."""
+    saved = read_unit_map(run_dir)
     try:
         train = load_data(cfg, run_dir)[0]
     except DataError as err:
-        raise DataError(f"--data: PCA's baseline beside the run needs its training data: {err}") from None
+        if saved is None:  # nothing else says how its samples became inputs
+            raise DataError(f"--data: the run's training data, which says how to read new samples, cannot be read: "
+                            f"{err}") from None
+        warnings.warn(f"--data: the run's training data cannot be read ({err}); the samples are read by its "
+                      "scaling.json, without PCA's baseline or a check of their range", stacklevel=2)
+        train = None
     if name in list_datasets():
         return train, load_dataset(name, "test")
-    run_map = read_unit_map(run_dir) or data_map(train)  # data_map: a run from before scaling.json
+    run_map = saved or data_map(train)  # data_map: a run from before scaling.json
     options = dict(scale=cfg.data.scale, layout=cfg.data.layout, run_map=run_map)  # run_map None: a named set's run
     try:
         other = load_path(name, split="test", **options)
@@ -776,7 +785,7 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         write_scores(Path(scores), whole, errors if whole is test else
                      {"autoencoder": squared_error_per_sample(model, whole.x)})
     metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed, errors=errors)}
-    outside = None if label is None else beyond_range(train_data, test.x, seed=cfg.train.seed)
+    outside = None if label is None or train_data is None else beyond_range(train_data, test.x, seed=cfg.train.seed)
     if label is not None and "note" in (test.meta or {}):
         metrics["note"] = test.meta["note"]
     if outside is not None and outside.any():  # other samples than the run's: say where they leave its range
@@ -784,8 +793,9 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         most = [names[i] for i in counts.argsort(descending=True)[:3].tolist() if counts[i]] if names else []
         metrics["outside"] = (f"{int(outside.any(1).sum())} of {len(test)} samples have values outside the training "
                               f"range{' (most in ' + ', '.join(map(repr, most)) + ')' if most else ''}")
-    if (train_data.meta or {}).get("scaling") in ("per column", "standard"):  # errors are in those units: say so
-        metrics["scaling"] = train_data.meta["scaling"]
+    scaled = (train_data if train_data is not None else test).meta or {}
+    if scaled.get("scaling") in ("per column", "standard"):  # errors are in those units: say so
+        metrics["scaling"] = scaled["scaling"]
     metrics |= generative_metrics(model, train_data, test, seed=cfg.train.seed, **options)
     if write:
         ckpt.atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1))
