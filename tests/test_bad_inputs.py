@@ -922,4 +922,4 @@ def test_exports_of_an_experiments_model_files_do_not_overwrite_each_other(tmp_p
         status, out, err = cli(["export", path, "--format", "torchscript"], capsys)
         assert status == 0 and (tmp_path / f"{name}-encoder.pt").is_file(), err
     status, _, err = cli(["export", path, "--format", "torchscript", "--output", tmp_path / "x.onnx"], capsys)
-    assert status == 2 and "x.onnx names a file of another format; a torchscript file ends in .pt" in err
+    assert status == 2 and "x.onnx names a file of another format; torchscript files end in .pt" in err

@@ -112,6 +112,10 @@ def test_export_leaves_the_model_as_it_was(trained, tmp_path):
 
 def test_export_a_fitted_sklearn_estimator(digits, tmp_path):
     x = digits.reshape(len(digits), -1).numpy()
+    with pytest.raises(aekit.ConfigError, match=r"^export: this AutoencoderTransformer is not fitted yet; call fit"):
+        export_model(AutoencoderTransformer(), tmp_path / "enc.pt", format="torchscript")
+    with pytest.raises(aekit.DataError, match=r"^Complex data not supported\s*$"):  # said, not printed whole
+        AutoencoderTransformer(epochs=1).fit(x[:20] + 1j)
     est = AutoencoderTransformer(model_params={"hidden": [16], "code_size": 3}, epochs=1, random_state=0).fit(x[:300])
     loaded = torch.jit.load(str(export_model(est, tmp_path / "enc.pt", format="torchscript")))
     with torch.no_grad():

@@ -100,7 +100,7 @@ def export_model(
         raise ConfigError(f"export: {path} is a folder; give a file name, such as {Path(path) / ('model' + SUFFIXES[format])}")
     wrong = {s for f, s in SUFFIXES.items() if f != format}
     if Path(path).suffix in wrong:  # a TorchScript file named .onnx (or the reverse) misleads whoever opens it
-        raise ConfigError(f"export: {path} names a file of another format; a {format} file ends in {SUFFIXES[format]}")
+        raise ConfigError(f"export: {path} names a file of another format; {format} files end in {SUFFIXES[format]}")
     if Path(path).is_file() and not _exported(Path(path), format):  # a user's data file or model: never written over
         raise ConfigError(f"export: {path} is there and is not an export of aekit's ({format}); give a new file name")
     model = copy.deepcopy(_resolve(model_or_run_dir)).cpu().eval().requires_grad_(False)  # the caller's is left as it was; outputs need no .detach()
@@ -170,6 +170,8 @@ def _resolve(obj) -> nn.Module:
             model = load_model(obj)
     elif hasattr(obj, "model_") and not isinstance(obj, nn.Module):  # a fitted aekit.apps.sklearn estimator
         model = obj.model_
+    elif hasattr(obj, "get_params") and not isinstance(obj, nn.Module):
+        raise ConfigError(f"export: this {type(obj).__name__} is not fitted yet; call fit(X) first")
     if isinstance(model, Autoencoder):
         return model
     hint = "; export its .autoencoder for the encoder" if hasattr(model, "autoencoder") else ""

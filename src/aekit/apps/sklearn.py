@@ -65,7 +65,7 @@ def _one_line_data_errors():
     except AekitError:
         raise
     except ValueError as err:
-        text = re.sub(r"array=\[.*?\]\.?", "", str(err), flags=re.DOTALL)
+        text = re.sub(r"array=\[.*?\]\.?|\[\[.*\]\]", "", str(err), flags=re.DOTALL)  # never the data itself
         raise DataError(" ".join(line.strip() for line in text.splitlines() if line.strip())) from None
 
 
