@@ -771,6 +771,17 @@ def test_a_csv_row_with_a_value_too_many_is_refused_not_read_shifted(table_run):
                                    load_dataset(str(tmp_path / "new.csv"), like=tmp_path / "run").x)
 
 
+def test_csv_comment_lines_are_skipped_and_a_run_fitted_on_part_of_a_file_asks_for_its_data(table_run, capsys):
+    tmp_path, _, new, _ = table_run
+    (tmp_path / "noted.csv").write_text("a,b\n1,2\n# a comment, numpy skips\n3,4\n")
+    assert load_dataset(str(tmp_path / "noted.csv")).x.shape == (2, 2)
+    part = load_dataset(str(tmp_path / "train.csv")).split(0.2)[0]  # no data name: evaluate cannot find it
+    aekit.fit(aekit.create_model("dense", input_shape=(8,), hidden=[4], code_size=2), part, epochs=1,
+              run_dir=tmp_path / "part", progress=False)
+    assert main(["evaluate", str(tmp_path / "part")]) == 2
+    assert "data.name: empty; give a data set" in capsys.readouterr().err
+
+
 def test_new_rows_are_matched_to_the_runs_columns_by_name(table_run):
     tmp_path, _, new, _ = table_run
     names = [f"c{i}" for i in range(8)]

@@ -47,6 +47,7 @@ class Mine(Autoencoder):
 @pytest.fixture
 def own_model(tmp_path, monkeypatch):
     """mine_<n>.py in tmp_path registering model "mine-<n>"; the registry and sys.modules restored after."""
+    registry.list_models()  # aekit's own registered first: the copy restored afterwards must hold them
     monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
     stem = f"mine_{tmp_path.name[-8:].replace('-', '_')}"
     path = tmp_path / f"{stem}.py"
@@ -101,6 +102,7 @@ def test_an_experiment_with_a_model_of_ones_own_exports_from_the_command_line(ow
 
 
 def test_a_file_named_as_an_installed_module_is_imported_beside_it(tmp_path, monkeypatch):
+    registry.list_models()
     monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
     (tmp_path / "inspect.py").write_text(MODEL_FILE.replace("{name}", "clash-ae"))
     import inspect
@@ -108,6 +110,9 @@ def test_a_file_named_as_an_installed_module_is_imported_beside_it(tmp_path, mon
     registry.import_models([str(tmp_path / "inspect.py")])
     assert sys.modules["inspect"] is inspect and "clash-ae" in registry._MODELS  # inspect itself left alone
     registry.import_models([str(tmp_path / "inspect.py")])  # and not run a second time
+    (tmp_path / "tabnanny.py").write_text(MODEL_FILE.replace("{name}", "clash2-ae"))  # installed, not imported yet
+    registry.import_models([str(tmp_path / "tabnanny.py")])
+    assert "clash2-ae" in registry._MODELS and "tabnanny" not in sys.modules  # the stdlib's keeps its name
 
 
 def test_imports_and_a_model_of_ones_own_refuse_bad_settings_in_one_line(own_model, tmp_path, capsys):
@@ -130,3 +135,14 @@ def test_imports_and_a_model_of_ones_own_refuse_bad_settings_in_one_line(own_mod
     assert main(["train", *common, "model.width=-3"]) == 2  # its constructor's error, not a traceback
     err = capsys.readouterr().err
     assert f"model: building {name} failed, its constructor raised RuntimeError" in err and "Traceback" not in err
+
+
+def test_a_model_file_beside_a_config_of_ones_own_exports(own_model, tmp_path, capsys, monkeypatch):
+    """A project folder: config.yaml naming imports by a relative path, and a saved model: not a run folder."""
+    path, name = own_model
+    registry.import_models([str(path)])
+    model = aekit.create_model(name, input_shape=(1, 8, 8))
+    aekit.save_model(model, tmp_path / "mine.safetensors")
+    (tmp_path / "config.yaml").write_text(f"imports: [{path.name}]\nmodel: {{name: {name}}}\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "mine.safetensors", "--format", "torchscript"]) == 0

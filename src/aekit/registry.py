@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import sys
@@ -54,6 +55,15 @@ def _source(cls: type) -> Path | None:
     return Path(file).resolve() if file else None
 
 
+def _other_module(path: Path) -> bool:
+    """Whether importing `path`'s stem would find another module (an installed one of that name)."""
+    try:
+        spec = importlib.util.find_spec(path.stem)
+    except (ImportError, ValueError):  # a stem with dots, say
+        return True
+    return spec is not None and Path(spec.origin or "").resolve() != path
+
+
 def imported(path: Path) -> bool:
     """Whether the .py file `path` (resolved) is imported already, under any module name."""
     return any(Path(getattr(m, "__file__", None) or "").name == path.name and Path(m.__file__).resolve() == path
@@ -75,7 +85,8 @@ def import_models(items: Sequence[str]) -> None:
                                   f"folder, {Path.cwd()})")
             if imported(path):
                 continue
-            name = path.stem if path.stem not in sys.modules else f"aekit_imports_{path.stem}_{len(sys.modules)}"
+            taken = path.stem in sys.modules or _other_module(path)  # e.g. a user's onnx.py
+            name = f"aekit_imports_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}" if taken else path.stem
             spec = importlib.util.spec_from_file_location(name, path)
             module = sys.modules[name] = importlib.util.module_from_spec(spec)
             try:

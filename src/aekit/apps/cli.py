@@ -208,8 +208,9 @@ def _cmd_export(args) -> None:
     folder = source.parent if source.is_file() else source  # a model file: write beside it, named after it
     stem = f"{source.stem}-" if source.is_file() and source.stem.startswith("model-") else ""
     out = Path(args.output) if args.output else folder / f"{stem}{args.part}{'-raw' * args.raw}{suffix}"
-    if (folder / run.CONFIG_FILE).is_file():  # a run's or an experiment's folder: models of your own it imports
-        run.read_run(folder)
+    if (folder / run.CONFIG_FILE).is_file() and any((folder / f).is_file() for f in ("model.safetensors",
+                                                                                   "checkpoint.safetensors")):
+        run.read_run(folder)  # a run's or an experiment's folder: the models of your own it imports
     elif (folder / "experiment.yaml").is_file():
         run.folder_imports(folder, (load_file(folder / "experiment.yaml").get("settings") or {}).get("imports"))
     path = export_model(args.run_dir, out, format=args.format, part=args.part, raw=args.raw)

@@ -149,7 +149,9 @@ def _exported(path: Path, format: str) -> bool:
     if path.suffix != SUFFIXES[format]:
         return False
     if format == "onnx":
-        with contextlib.suppress(Exception):  # not ONNX's protobuf, or onnx missing (the export needs it anyway)
+        if importlib.util.find_spec("onnx") is None:  # the export is refused for it before anything is written
+            return True
+        with contextlib.suppress(Exception):  # not ONNX's protobuf
             import onnx
 
             return len(onnx.load(str(path), load_external_data=False).graph.node) > 0
@@ -165,9 +167,8 @@ def _resolve(obj) -> nn.Module:
 
     model = obj
     if isinstance(obj, (str, Path)):
-        folder = Path(obj) if Path(obj).is_dir() else Path(obj).parent
-        with ckpt.hold(folder) if (folder / ckpt.LOCK_FILE).is_file() else contextlib.nullcontext():  # not mid-training
-            model = load_model(obj)
+        ckpt.check_free(Path(obj) if Path(obj).is_dir() else Path(obj).parent)  # never weights mid-training
+        model = load_model(obj)
     elif hasattr(obj, "model_") and not isinstance(obj, nn.Module):  # a fitted aekit.apps.sklearn estimator
         model = obj.model_
     elif hasattr(obj, "get_params") and not isinstance(obj, nn.Module):

@@ -194,7 +194,7 @@ def read_split(cfg: RunConfig, split: str, name: str | None = None, run: Path | 
     saved = None if run is None or name is not None or cfg.data.name in list_datasets() else read_unit_map(run)
     if saved is None:
         return load_dataset(name or _data_name(cfg), split, layout=cfg.data.layout, scale=cfg.data.scale)
-    data = from_file(Path(cfg.data.name).expanduser(), split, layout=cfg.data.layout, scale=cfg.data.scale,
+    data = from_file(Path(_data_name(cfg)).expanduser(), split, layout=cfg.data.layout, scale=cfg.data.scale,
                      run_map=saved)
     if split == "train" and saved["samples"] not in (None, len(data)) and distributed.is_main():
         warnings.warn(f"{cfg.data.name} holds {len(data):,} training samples, {saved['samples']:,} when {run} trained "
@@ -475,9 +475,10 @@ def folder_imports(folder: Path, items: Any) -> None:
     for item in items if isinstance(items, list) else []:  # another type: parse_run_config refuses it
         if not isinstance(item, str) or (item.endswith(".py") and imported(Path(item).resolve())):
             continue
-        inside = Path(item).is_absolute() and folder.resolve() in Path(item).resolve().parents
-        if item.endswith(".py") and (inside or not Path(item).is_absolute()):
-            raise ConfigError(f"{folder}: imports: {item} is {'inside the folder' if inside else 'a relative path'}; a "
+        path = Path(item).expanduser()
+        inside = path.is_absolute() and folder.resolve() in path.resolve().parents
+        if item.endswith(".py") and (inside or not path.is_absolute()):
+            raise ConfigError(f"{folder.resolve()}: imports: {item} is {'inside the folder' if inside else 'a relative path'}; a "
                               "folder's settings import only files outside it, named by full path (move it out and "
                               "name it so, if you trust its code)")
         warnings.warn(f"importing {item}, which {folder}'s imports name (its code runs: read folders you trust)",

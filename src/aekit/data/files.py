@@ -377,7 +377,7 @@ def _ragged(path: Path, skip: int, width: int) -> DataError | None:
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
         reader = csv.reader(f)
         for row in reader:
-            if reader.line_num > skip and row and len(row) != width:
+            if reader.line_num > skip and row and len(row) != width and not row[0].lstrip().startswith("#"):  # numpy's comments
                 return DataError(f"{path}: line {reader.line_num} has {len(row)} values, expected {width} (as its "
                                  "first row; a truncated or ragged file, or a comma inside a value?)")
     return None

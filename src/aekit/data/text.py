@@ -367,8 +367,8 @@ def text_folder(path: Path, split: str = "train", *, like: dict | None = None) -
             return train
         vectorizer, classes = train.meta["vectorizer"], train.classes
     texts, labels = _text_files(path / "test" if split == "test" else root)
-    if split == "test":
-        check_test_classes(path / "test", labels, classes)
+    if split == "test" or like is not None:  # never a class the run (or train/) does not know
+        check_test_classes(path / "test" if split == "test" else root, labels, classes)
     return text_corpus(texts, labels, vectorizer=vectorizer, classes=classes, name=path.name)
 
 

@@ -66,6 +66,21 @@ def hold(folder: str | Path) -> Iterator[None]:
             _HELD.discard(folder)
 
 
+def check_free(folder: str | Path) -> None:
+    """Refuse a run folder another process holds (hold), without writing anything: a read-only folder
+    is read; where flock is missing (Windows), or the folder was never held, nothing is checked."""
+    try:
+        import fcntl
+
+        with open(Path(folder) / LOCK_FILE) as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise CheckpointError(f"{Path(folder).resolve()} is in use by another aekit process (training, resuming or "
+                              "evaluating it); wait for it to end") from None
+    except (ImportError, OSError):
+        pass
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write `data` to `path` so that readers see either the old file or the whole new one."""
     path = Path(path)
