@@ -560,6 +560,11 @@ def test_evaluate_on_new_rows_scales_them_as_the_run_and_writes_nothing(table_ru
     assert "the run's training data cannot be read" in err and "without PCA's baseline" in err
     assert "squared error per sample (autoencoder)" in out and "no PCA comparison: the run's training data could" in out
     assert np.genfromtxt(tmp_path / "s.csv", delimiter=",", names=True).dtype.names == ("row", "squared_error")
+    odd = np.genfromtxt(tmp_path / "new.csv", delimiter=",", names=True)
+    odd["c0"][4] = 5000.0  # far beyond column c0's range: [0, 1] after the map, checked without the training file
+    np.savetxt(tmp_path / "odd.csv", odd.tolist(), delimiter=",", header=",".join(odd.dtype.names), comments="")
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "odd.csv"), "--quiet"]) == 0
+    assert "note: 1 of 9 samples have values outside the training range (most in 'c0')" in capsys.readouterr().out
     (run / "scaling.json").unlink()  # and without the map, nothing says how to read them
     assert main(["evaluate", str(run), "--data", str(tmp_path / "new.csv")]) == 2
     assert "--data: the run's training data, which says how to read new samples, cannot be read" in capsys.readouterr().err

@@ -746,7 +746,7 @@ def load_other(cfg: RunConfig, run_dir: Path, name: str) -> tuple[Dataset, Datas
             raise DataError(f"--data: the run's training data, which says how to read new samples, cannot be read: "
                             f"{err}") from None
         warnings.warn(f"--data: the run's training data cannot be read ({err}); the samples are read by its "
-                      "scaling.json, without PCA's baseline or a check of their range", stacklevel=2)
+                      "scaling.json, without PCA's baseline (or, for standardised data, a check of their range)", stacklevel=2)
         train = None
     if name in list_datasets():
         return train, load_dataset(name, "test")
@@ -786,7 +786,9 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         write_scores(Path(scores), whole, errors if whole is test else
                      {"autoencoder": squared_error_per_sample(model, whole.x)})
     metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed, errors=errors)}
-    outside = None if label is None or train_data is None else beyond_range(train_data, test.x, seed=cfg.train.seed)
+    # the training range: [0, 1] for data a map took there (no training data needed), else the training part's
+    ranged = train_data if train_data is not None or (test.meta or {}).get("scaling") in ("standard", "none") else test
+    outside = None if label is None or ranged is None else beyond_range(ranged, test.x, seed=cfg.train.seed)
     if label is not None and "note" in (test.meta or {}):
         metrics["note"] = test.meta["note"]
     if outside is not None and outside.any():  # other samples than the run's: say where they leave its range
