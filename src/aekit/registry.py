@@ -106,7 +106,7 @@ def defining_module(cls: type) -> str | None:
     messages of a process that has not imported it; None for aekit's models and a script's own (__main__)."""
     if cls.__module__.split(".")[0] == "aekit" or cls.__module__ == "__main__":
         return None
-    return getattr(sys.modules.get(cls.__module__), "__file__", None) or cls.__module__
+    return str(_source(cls) or cls.__module__)
 
 
 def list_models(kind: str = "autoencoder") -> list[str]:

@@ -200,6 +200,7 @@ def _cmd_datasets(args) -> None:
 def _cmd_export(args) -> None:
     from ..config import load_file
     from ..data.core import read_unit_map
+    from ..training import checkpoint as ckpt
     from . import run
     from .export import SUFFIXES, export_model
 
@@ -208,8 +209,8 @@ def _cmd_export(args) -> None:
     folder = source.parent if source.is_file() else source  # a model file: write beside it, named after it
     stem = f"{source.stem}-" if source.is_file() and source.stem.startswith("model-") else ""
     out = Path(args.output) if args.output else folder / f"{stem}{args.part}{'-raw' * args.raw}{suffix}"
-    if (folder / run.CONFIG_FILE).is_file() and any((folder / f).is_file() for f in ("model.safetensors",
-                                                                                   "checkpoint.safetensors")):
+    if (folder / run.CONFIG_FILE).is_file() and any((folder / f).is_file() for f in (ckpt.MODEL_FILE,
+                                                                                   ckpt.CHECKPOINT_FILE)):
         run.read_run(folder)  # a run's or an experiment's folder: the models of your own it imports
     elif (folder / "experiment.yaml").is_file():
         run.folder_imports(folder, (load_file(folder / "experiment.yaml").get("settings") or {}).get("imports"))

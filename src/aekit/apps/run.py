@@ -262,8 +262,9 @@ def build_model(cfg: RunConfig, sample_shape: tuple[int, ...]):
     torch.manual_seed(cfg.train.seed)  # the same seed gives the same initial weights
     make_config(cfg.model["name"], {**values, "input_shape": sample_shape})  # validates with the shape
     model = create_model(cfg.model["name"], **values, input_shape=sample_shape)
-    if _code_size(model) is not None and _code_size(model) < 1:  # a model of your own without that check
-        raise ConfigError(f"model.code_size: must be > 0, got {_code_size(model)}")
+    code_size = _code_size(model)
+    if code_size is not None and code_size < 1:  # a model of your own without that check
+        raise ConfigError(f"model.code_size: must be > 0, got {code_size}")
     return model
 
 
@@ -472,10 +473,11 @@ def folder_imports(folder: Path, items: Any) -> None:
     """Import the models of your own that a run or experiment folder's settings name (`imports`), each said
     in a note: modules, or .py files by full path outside the folder. A relative path or a file inside the
     folder is refused: reading a folder never runs code that came with it."""
-    for item in items if isinstance(items, list) else []:  # another type: parse_run_config refuses it
-        if not isinstance(item, str) or (item.endswith(".py") and imported(Path(item).resolve())):
-            continue
+    items = [i for i in items if isinstance(i, str)] if isinstance(items, list) else []  # others: parse_run_config refuses
+    for item in items:
         path = Path(item).expanduser()
+        if item.endswith(".py") and imported(path.resolve()):
+            continue
         inside = path.is_absolute() and folder.resolve() in path.resolve().parents
         if item.endswith(".py") and (inside or not path.is_absolute()):
             raise ConfigError(f"{folder.resolve()}: imports: {item} is {'inside the folder' if inside else 'a relative path'}; a "
@@ -483,7 +485,7 @@ def folder_imports(folder: Path, items: Any) -> None:
                               "name it so, if you trust its code)")
         warnings.warn(f"importing {item}, which {folder}'s imports name (its code runs: read folders you trust)",
                       stacklevel=2)
-    import_models([i for i in items if isinstance(i, str)] if isinstance(items, list) else [])
+    import_models(items)
 
 
 def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | None = None) -> Path:
@@ -786,9 +788,11 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         write_scores(Path(scores), whole, errors if whole is test else
                      {"autoencoder": squared_error_per_sample(model, whole.x)})
     metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed, errors=errors)}
+    reference = train_data if train_data is not None else test  # without the training data (--data): the map's units
+    scaling = (reference.meta or {}).get("scaling")
     # the training range: [0, 1] for data a map took there (no training data needed), else the training part's
-    ranged = train_data if train_data is not None or (test.meta or {}).get("scaling") in ("standard", "none") else test
-    outside = None if label is None or ranged is None else beyond_range(ranged, test.x, seed=cfg.train.seed)
+    checkable = label is not None and (train_data is not None or scaling not in ("standard", "none"))
+    outside = beyond_range(reference, test.x, seed=cfg.train.seed) if checkable else None
     if label is not None and "note" in (test.meta or {}):
         metrics["note"] = test.meta["note"]
     if outside is not None and outside.any():  # other samples than the run's: say where they leave its range
@@ -796,9 +800,8 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         most = [names[i] for i in counts.argsort(descending=True)[:3].tolist() if counts[i]] if names else []
         metrics["outside"] = (f"{int(outside.any(1).sum())} of {len(test)} samples have values outside the training "
                               f"range{' (most in ' + ', '.join(map(repr, most)) + ')' if most else ''}")
-    scaled = (train_data if train_data is not None else test).meta or {}
-    if scaled.get("scaling") in ("per column", "standard"):  # errors are in those units: say so
-        metrics["scaling"] = scaled["scaling"]
+    if scaling in ("per column", "standard"):  # errors are in those units: say so
+        metrics["scaling"] = scaling
     metrics |= generative_metrics(model, train_data, test, seed=cfg.train.seed, **options)
     if write:
         ckpt.atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1))

@@ -352,8 +352,9 @@ def _csv_header(path: Path) -> tuple[list[str] | None, int, int]:
     if first is None:
         raise DataError(f"{path} is empty")
     first = [v.strip() for v in first]
-    if len(first) == 1 and _separator(first[0]):  # one column: before it is taken for a header
-        raise _separator(first[0], path, line)
+    separated = _separator(first[0], path, line) if len(first) == 1 else None  # before it is taken for a header
+    if separated is not None:
+        raise separated
     try:
         [float(v) for v in first]
     except ValueError:
@@ -363,10 +364,10 @@ def _csv_header(path: Path) -> tuple[list[str] | None, int, int]:
     return None, line - 1, len(first)
 
 
-def _separator(value: str, path: Path | None = None, line: int = 0) -> DataError | None:
+def _separator(value: str, path: Path, line: int) -> DataError | None:
     """The refusal of a value holding another separator (one column of text), or None."""
     sep = next((c for c in ";\t|" if c in value), None)
-    return sep and DataError(f"{path}: line {line} reads as one value, {value[:20]!r}: values are separated by "
+    return None if sep is None else DataError(f"{path}: line {line} reads as one value, {value[:20]!r}: values are separated by "
                              f"{sep!r}, and a CSV file here separates them by commas; write it with commas (pandas: "
                              "df.to_csv(path, index=False))")
 
@@ -408,10 +409,9 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> Data
                     if value.strip().lower() in ("true", "false"):
                         return DataError(f"{path}: line {reader.line_num} holds {value.strip()!r}, a bool column; write "
                                          "it as 1 and 0 (df.astype({'col': int}))")
-                    if _separator(value):
-                        return _separator(value, path, reader.line_num)
-                    return DataError(f"{path}: every value must be a number (line {reader.line_num}: {value[:20]!r}); a "
-                                     f"column of class names is read as labels when named {' or '.join(LABEL_COLUMNS)}; {TEXT_HINT}")
+                    return _separator(value, path, reader.line_num) or DataError(
+                        f"{path}: every value must be a number (line {reader.line_num}: {value[:20]!r}); a column of "
+                        f"class names is read as labels when named {' or '.join(LABEL_COLUMNS)}; {TEXT_HINT}")
     return DataError(f"{path} is not a readable numeric CSV file")
 
 
