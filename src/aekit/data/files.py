@@ -304,13 +304,14 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data": refused below
-            table = np.loadtxt(path, dtype=np.float32, usecols=features, **read)
+            every = features == list(range(width))  # numpy then refuses a ragged row itself
+            table = np.loadtxt(path, dtype=np.float32, usecols=None if every else features, **read)
             labels = None if label_col is None else np.loadtxt(path, dtype=str, usecols=[label_col], **read)[:, 0]
     except (ValueError, UnicodeDecodeError):
         raise _csv_problem(path, skip, width, features) from None
     if len(table) == 0:
         raise DataError(f"{path} has a header but no data rows")
-    ragged = _ragged(path, skip, width)
+    ragged = None if every else _ragged(path, skip, width)
     if ragged is not None:
         raise ragged
     names = [header[i] for i in features] if header else None  # in the order read
