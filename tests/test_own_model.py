@@ -146,3 +146,27 @@ def test_a_model_file_beside_a_config_of_ones_own_exports(own_model, tmp_path, c
     (tmp_path / "config.yaml").write_text(f"imports: [{path.name}]\nmodel: {{name: {name}}}\n")
     monkeypatch.chdir(tmp_path)
     assert main(["export", "mine.safetensors", "--format", "torchscript"]) == 0
+
+
+def test_a_model_a_script_defined_is_named_so_by_load_model(own_model, tmp_path):
+    path, name = own_model
+    registry.import_models([str(path)])
+    model = aekit.create_model(name, input_shape=(6,), code_size=2)
+    type(model).__module__ = "__main__"  # as a class defined in the script that trains it
+    aekit.save_model(model, tmp_path / "m.safetensors")
+    registry._MODELS.pop(name)
+    with pytest.raises(aekit.CheckpointError, match=rf"holds model '{name}', which the script that saved it defined "
+                                                     r"\(__main__\): move its class into a .py file and import"):
+        aekit.load_model(tmp_path / "m.safetensors")
+
+
+def test_export_of_a_model_file_of_ones_own_takes_imports(own_model, tmp_path, capsys):
+    path, name = own_model
+    registry.import_models([str(path)])
+    aekit.save_model(aekit.create_model(name, input_shape=(6,), code_size=2), tmp_path / "m.safetensors")
+    registry._MODELS.pop(name)
+    sys.modules.pop(path.stem)
+    assert main(["export", str(tmp_path / "m.safetensors"), "--format", "torchscript"]) == 2
+    assert "aekit export takes --imports FILE.py" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "m.safetensors"), "--format", "torchscript", "--imports", str(path)]) == 0
+    assert (tmp_path / "encoder.pt").is_file()

@@ -103,10 +103,10 @@ def import_models(items: Sequence[str]) -> None:
 
 def defining_module(cls: type) -> str | None:
     """Where a model class not of aekit's own is defined (its .py file, else its module's name), for the
-    messages of a process that has not imported it; None for aekit's models and a script's own (__main__)."""
-    if cls.__module__.split(".")[0] == "aekit" or cls.__module__ == "__main__":
+    messages of a process that has not imported it ("__main__": a script's own); None for aekit's models."""
+    if cls.__module__.split(".")[0] == "aekit":
         return None
-    return str(_source(cls) or cls.__module__)
+    return "__main__" if cls.__module__ == "__main__" else str(_source(cls) or cls.__module__)
 
 
 def list_models(kind: str = "autoencoder") -> list[str]:

@@ -214,6 +214,10 @@ def _cmd_export(args) -> None:
         run.read_run(folder)  # a run's or an experiment's folder: the models of your own it imports
     elif (folder / "experiment.yaml").is_file():
         run.folder_imports(folder, (load_file(folder / "experiment.yaml").get("settings") or {}).get("imports"))
+    if args.imports:  # a model file of one's own (a run folder names its imports itself)
+        from ..registry import import_models
+
+        import_models(args.imports)
     path = export_model(args.run_dir, out, format=args.format, part=args.part, raw=args.raw)
     if args.raw:
         print(f"wrote {path} (samples in and out as the run's data file stores them)")
@@ -349,6 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--part", choices=["encoder", "decoder", "full"], default="encoder",
                    help="what to export: x -> code, code -> x or x -> x (default: encoder)")
     p.add_argument("--output", default=None, help="file to write (default: <part>.onnx or .pt in the run folder or beside the file)")
+    p.add_argument("--imports", action="append", metavar="FILE.py",
+                   help="a .py file (or module) that registers the file's model of your own; repeatable")
     p.add_argument("--raw", action="store_true",
                    help="samples in and out as the run's data file stores them (its scaling.json folded in)")
     p.set_defaults(func=_cmd_export)

@@ -206,8 +206,11 @@ def build_model(meta: dict[str, Any], path: Path):
         return create_model(meta["model"], **meta["config"])
     except (KeyError, TypeError, ConfigError) as err:
         if "module" in meta and f"unknown model {meta['model']!r}" in str(err):
-            raise CheckpointError(f"checkpoint {path} holds model {meta['model']!r}, which {meta['module']} registers: "
-                                  "import that first (aekit.registry.import_models([...]) takes a .py file's path)") from None
+            where = (f"{meta['module']} registers: import that" if meta["module"] != "__main__" else
+                     "the script that saved it defined (__main__): move its class into a .py file and import that")
+            raise CheckpointError(f"checkpoint {path} holds model {meta['model']!r}, which {where} first "
+                                  "(aekit.registry.import_models([...]) takes a .py file's path; aekit export takes "
+                                  "--imports FILE.py)") from None
         raise CheckpointError(f"checkpoint {path} holds a model config this aekit cannot build: {err}") from None
 
 
