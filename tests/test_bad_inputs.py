@@ -231,6 +231,9 @@ CASES = [
                  r"data.npy: values must be real numbers, got dtype complex128", id="npy-complex"),
     pytest.param(lambda t: load_path(npy_file(t, np.arange(5.0))), DataError,
                  r"data.npy holds an array of shape \(5,\); expected \(N, features\) or \(N, C, H, W\)", id="npy-1d"),
+    pytest.param(lambda t: load_path(npy_file(t, np.where(np.arange(4 * 8 * 8 * 3).reshape(4, 8, 8, 3) == 1 * 192 + 2 * 24 + 5 * 3 + 1,
+                                                          np.nan, 0.5))), DataError,  # channel-last: said as (c, h, w)
+                 r"the first at sample 1, position \(1, 2, 5\) \(channel, row, column\)", id="npy-nan-channel-last"),
     pytest.param(lambda t: load_path(npy_file(t, np.full((3, 2), 1e300))), DataError,
                  r"data.npy: values exceed the float32 range", id="npy-beyond-float32"),
     pytest.param(lambda t: load_path(text_file(t, "a,b,label\n0.1,0.2,1\n0.3,0.4,0\n0.5\n")), DataError,

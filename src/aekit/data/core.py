@@ -283,7 +283,8 @@ def not_finite(x: np.ndarray | Tensor, name: str | None = None, *, offset: int =
     first = (torch.nonzero(~torch.isfinite(x))[0].tolist() if isinstance(x, Tensor)
              else np.argwhere(~np.isfinite(x))[0].tolist())
     at = f"sample {first[0] + offset}" + (f", feature {first[1]}" if len(first) == 2 else
-                                         f", position {tuple(first[1:])}" if len(first) > 2 else "")
+                                         f", position {tuple(first[1:])}" + " (channel, row, column)" * (len(first) == 4)
+                                         if len(first) > 2 else "")
     return DataError(f"{name + ': ' if name else ''}the data contains NaN or infinite values; clean or impute them "
                      f"first (the first at {at}, counting from 0)")
 
