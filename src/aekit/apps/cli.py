@@ -485,11 +485,12 @@ def _main(argv: list[str] | None) -> int:
         code = args.func(args) or 0
         sys.stdout.flush()  # here, so that a closed pipe (`| head`) is caught below
     except KeyboardInterrupt as err:
-        if command:  # a second Ctrl-C during the exit (torch's atexit teardown) printed a traceback
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        code = 128 + (signal.SIGTERM if err.args == ("SIGTERM",) else signal.SIGINT)
+        if command:  # a second Ctrl-C during the exit (torch's atexit teardown) printed a traceback: it ends at once
+            signal.signal(signal.SIGINT, lambda *_: os._exit(code))
         if speaks:
             print(_interrupted(err), file=sys.stderr)
-        return 128 + (signal.SIGTERM if err.args == ("SIGTERM",) else signal.SIGINT)
+        return code
     except BrokenPipeError:  # the reader went away (`aekit ... | head`): stop quietly, as `cat` does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail again
         return 141
