@@ -33,12 +33,10 @@ def _launched_distributed(args, argv: list[str], cfg=None) -> int | None:
     if not args.distributed or distributed.launched():
         return None
     n = distributed.processes(args.nproc)
-    if cfg is not None and cfg.train.batch_size % n:
-        raise ConfigError(f"train.batch_size: {cfg.train.batch_size} does not split over {n} processes; batch_size "
-                          f"is the global batch, so give a multiple of {n}")
     if cfg is not None:
         from ..training.loop import resolve_device
 
+        distributed.check_batch(cfg.train.batch_size, n)
         distributed.check_gpus(n, resolve_device(cfg.train.device))
     return distributed.launch([*argv, *(["--quiet"] if args.quiet else [])], n)
 

@@ -50,7 +50,7 @@ from ..errors import (
     out_of_space,
 )
 from ..models.pca import PCA_SAMPLES, PCABaseline
-from ..registry import create_model, import_models, imported, make_config, model_entry
+from ..registry import create_model, import_models, imported, model_entry
 from ..training import checkpoint as ckpt
 from ..training import distributed
 from ..training.feature_classifier import (
@@ -260,7 +260,6 @@ def build_model(cfg: RunConfig, sample_shape: tuple[int, ...]):
     if given and given != tuple(sample_shape):
         raise ConfigError(f"model.input_shape {list(given)} does not match the data's sample shape {list(sample_shape)}")
     torch.manual_seed(cfg.train.seed)  # the same seed gives the same initial weights
-    make_config(cfg.model["name"], {**values, "input_shape": sample_shape})  # validates with the shape
     model = create_model(cfg.model["name"], **values, input_shape=sample_shape)
     code_size = _code_size(model)
     if code_size is not None and code_size < 1:  # a model of your own without that check
@@ -407,19 +406,18 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
 
 
 def _fit_and_evaluate(cfg: RunConfig, model, splits, run_dir: Path, *, progress: bool | None, resume: bool = False,
-                      announce: bool = True, **options) -> Path:
+                      announce: bool = True) -> Path:
     """`fit` into `run_dir`, then the test metrics on rank 0 (the test NLL and sample quality take
     minutes: `aekit evaluate` adds them). Ctrl-C carries the run folder, so the CLI can name it.
     With progress on, a line says what is about to happen before each silent stretch (reading,
     PCA's start, evaluating)."""
     show = (cfg.train.progress if progress is None else progress) and distributed.is_main()
-    if progress is not None:
-        options["progress"] = progress
     if show and announce:
         print(start_line(cfg, model, splits, run_dir, resume=resume), flush=True)
     try:
         model.to(training_device(cfg.train))  # where fit leaves it: the run is evaluated there
-        fit(model, splits[0], splits[1], config=cfg.train, run_dir=run_dir, resume=resume, **options)
+        fit(model, splits[0], splits[1], config=cfg.train, run_dir=run_dir, resume=resume,
+            **({} if progress is None else {"progress": progress}))
         if distributed.is_main():
             if show:
                 print("evaluating ...", flush=True)

@@ -191,7 +191,12 @@ def _batched(fn, x: Tensor, model: nn.Module, batch_size: int = 1024) -> np.ndar
 
 class _PicklesOnCpu:
     """Pickles its fitted networks with their weights on the CPU, so that an estimator fitted on a GPU
-    unpickles on any machine (as aekit.load_model reads a GPU run on the CPU)."""
+    unpickles on any machine (as aekit.load_model reads a GPU run on the CPU); takes sparse X."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # densified by _checked
+        return tags
 
     def __getstate__(self):
         def portable(value):
@@ -205,11 +210,6 @@ class _PredictsClasses(_PicklesOnCpu):
     """predict_proba and predict of a fitted estimator whose network (attribute `_network`) returns logits."""
 
     _network: str  # the fitted attribute holding the network: "classifier_" or "model_"
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True  # densified by _checked
-        return tags
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (n_samples, n_classes), columns in the order of `classes_`."""
@@ -295,7 +295,6 @@ class AutoencoderTransformer(_PicklesOnCpu, ClassNamePrefixFeaturesOutMixin, Tra
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        tags.input_tags.sparse = True  # densified by _checked
         return tags
 
 

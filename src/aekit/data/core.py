@@ -245,6 +245,12 @@ def is_integral(dtype: np.dtype) -> bool:
     return dtype == np.bool_ or np.issubdtype(dtype, np.integer)
 
 
+def integer_valued(y: np.ndarray) -> bool:
+    """Whether labels `y` are whole numbers: integers, or finite floats such as 1.0."""
+    return bool(np.issubdtype(y.dtype, np.integer) or (np.issubdtype(y.dtype, np.floating) and np.isfinite(y).all()
+                                                         and (np.mod(y, 1) == 0).all()))
+
+
 def check_scalable(array: np.ndarray, *, name: str, scale: str) -> None:
     """What every scaling needs: a known `scale`, some samples, real numbers."""
     if array.size == 0:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, DataError, NoTestSplitError
-from .core import Dataset, check_test_classes, class_files, unit_scaled
+from .core import Dataset, check_test_classes, class_files, integer_valued, unit_scaled
 from .memmap import MemmapArray
 from .text import text_folder
 
@@ -168,8 +168,7 @@ def _labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
     y = np.asarray(y).reshape(-1)
     if len(y) != n:
         raise DataError(f"{where}: {n} samples but {len(y)} labels")
-    whole = np.issubdtype(y.dtype, np.floating) and np.isfinite(y).all() and np.all(np.mod(y, 1) == 0)
-    if not (np.issubdtype(y.dtype, np.integer) or whole):
+    if not integer_valued(y):
         raise DataError(f"{where}: labels must be integers, got {y.dtype}")
     return y.astype(np.int64)
 

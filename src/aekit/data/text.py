@@ -25,7 +25,7 @@ import torch
 
 from ..errors import ConfigError, DataError, DataNotFoundError, NoTestSplitError
 from .cifar import restricted_load
-from .core import Dataset, check_test_classes, class_files, register_dataset
+from .core import Dataset, check_test_classes, class_files, integer_valued, register_dataset
 from .download import RemoteFile, ensure_files
 
 IMDB_NPZ_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz"
@@ -135,12 +135,17 @@ def _read_acl_imdb(root: Path, split: str) -> tuple[list[list[str]], np.ndarray]
     return docs, np.array(labels, dtype=np.int64)
 
 
+def word_ranks(docs: Iterable[list[str]]) -> dict[str, int]:
+    """Each word's rank by its count over the tokenised `docs`, 1 = most frequent (as Keras' word index); ties
+    in alphabetical order."""
+    counts = Counter(w for doc in docs for w in doc)
+    return {w: r for r, w in enumerate(sorted(counts, key=lambda w: (-counts[w], w)), start=1)}
+
+
 def _acl_imdb_ranks(root: Path, split: str, num_words: int) -> tuple[list[np.ndarray], np.ndarray, dict[str, int]]:
     """Word ranks by frequency over the train reviews (so test reviews share the train vocabulary)."""
     train_docs, train_y = _read_acl_imdb(root, "train")
-    counts = Counter(w for doc in train_docs for w in doc)
-    ranked = sorted(counts, key=lambda w: (-counts[w], w))
-    word_rank = {w: r for r, w in enumerate(ranked, start=1)}  # 1 = most frequent, as Keras' word index
+    word_rank = word_ranks(train_docs)
     docs, y = (train_docs, train_y) if split == "train" else _read_acl_imdb(root, "test")
     ranks = [np.array([word_rank.get(w, 0) for w in doc], dtype=np.int64) for doc in docs]
     kept = {w: r for w, r in word_rank.items() if r + INDEX_FROM < num_words}
@@ -262,8 +267,7 @@ def _encode_labels(labels: Sequence | None, classes: list[str] | None, n: int, n
         kinds = sorted({type(v).__name__ for v in labels})
         raise DataError(f"{name}: labels must be all strings or all integers, got a mix of {', '.join(kinds)}")
     y = np.asarray(labels)
-    whole = np.issubdtype(y.dtype, np.floating) and np.isfinite(y).all() and (np.mod(y, 1) == 0).all()  # 1.0, as CSVs
-    if not (np.issubdtype(y.dtype, np.integer) or whole):
+    if not integer_valued(y):  # 1.0 too, as CSVs write them
         raise DataError(f"{name}: labels must be all strings or all integers (1.0 counts as 1), got {y.dtype}")
     return y.astype(np.int64), classes
 

@@ -89,6 +89,13 @@ def finish(status: int = 0) -> NoReturn:
     os._exit(status)
 
 
+def check_batch(batch_size: int, processes: int) -> None:
+    """train.batch_size is the global batch: it must split evenly over the processes."""
+    if batch_size % processes:
+        raise ConfigError(f"train.batch_size: {batch_size} does not split over {processes} processes; batch_size is "
+                          f"the global batch, so give a multiple of {processes}")
+
+
 def device(base: torch.device) -> torch.device:
     """This process's device: its own GPU (cuda:LOCAL_RANK) when training on CUDA."""
     if active() and base.type == "cuda" and base.index is None:

@@ -326,11 +326,7 @@ class Trainer:
         distributed.init()  # a no-op unless started by torchrun
         self.rank, self.world = distributed.rank(), distributed.world_size()
         self.is_main = self.rank == 0
-        if cfg.batch_size % self.world:
-            raise ConfigError(
-                f"train.batch_size: {cfg.batch_size} does not split over {self.world} processes; batch_size is "
-                f"the global batch, so give a multiple of {self.world}"
-            )
+        distributed.check_batch(cfg.batch_size, self.world)
         self.device = training_device(cfg)
         model.to(self.device)  # first: Adagrad builds its state beside the weights as it is made
         self.optimizers = make_optimizers(model, cfg, device=self.device)  # loss key -> optimiser; most have one

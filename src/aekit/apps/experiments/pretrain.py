@@ -114,6 +114,14 @@ def torch_threads(n: int):
         torch.set_num_threads(before)
 
 
+def labelled_parts(experiment: str, cfg: ExperimentConfig, name: str) -> tuple[Dataset, Dataset, int]:
+    """(train, test, classes) of data set `name` for an experiment that classifies: labels 0..K-1, checked."""
+    train, test = read_split(cfg, "train", name).take(cfg.data.limit, seed=0), test_part(experiment, cfg, name)
+    check_data(experiment, name, train, test, labels=True)
+    train, test = class_indices(train, test.take(cfg.data.test_limit, seed=0))
+    return train, test, int(train.y.max()) + 1
+
+
 def supervised_epochs(n_train: int, train: TrainConfig, min_updates: int, max_updates: int | None) -> int:
     """`train.epochs`, raised to make at least `min_updates` gradient steps, cut to at most `max_updates`."""
     batches = math.ceil(n_train / train.batch_size)
@@ -258,10 +266,7 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     s, pt = cfg.experiment, cfg.experiment.pretrain
     widths = [*cfg.model.get("hidden", ()), cfg.model["code_size"]]
     with torch_threads(s.threads):
-        train, test = read_split(cfg, "train"), test_part("pretrain-mnist", cfg, cfg.data.name)
-        check_data("pretrain-mnist", cfg.data.name, train, test, labels=True)
-        train, test = class_indices(train, test.take(cfg.data.test_limit, seed=0))
-        n_classes = int(train.y.max()) + 1
+        train, test, n_classes = labelled_parts("pretrain-mnist", cfg, cfg.data.name)
         runs: dict[tuple[str, int], list[dict[str, float]]] = {}  # (method, labels) -> each seed's record
         epochs_used: dict[int, int] = {}
         ledger = Ledger(run_dir)  # the finished runs: a resumed experiment keeps them

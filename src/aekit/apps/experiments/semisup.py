@@ -46,23 +46,21 @@ from typing import Any, Literal
 import torch
 
 from ...config import build, check, to_dict
-from ...data import Dataset, class_indices
+from ...data import Dataset
 from ...errors import DataError
 from ...models.classifier import select_labels
 from ...models.m2 import M2
 from ...registry import create_model, make_config
 from ...training.checkpoint import atomic_write_text
 from ...training.loop import TrainConfig
-from ..run import read_split, train_model
+from ..run import train_model
 from . import (
     ExperimentConfig,
     Ledger,
     Positive,
-    check_data,
     file_tag,
     register_experiment,
     table,
-    test_part,
 )
 from .pretrain import (
     Pretraining,
@@ -71,6 +69,7 @@ from .pretrain import (
     error_table,
     fine_tune,
     label_counts,
+    labelled_parts,
     plot_error_vs_labels,
     supervised_epochs,
     torch_threads,
@@ -237,10 +236,8 @@ class Task:
 
 
 def task(cfg: ExperimentConfig, name: str, counts: tuple[int, ...]) -> Task:
-    train, test = read_split(cfg, "train", name).take(cfg.data.limit, seed=0), test_part("semi-supervised-mnist", cfg, name)
-    check_data("semi-supervised-mnist", name, train, test, labels=True)
-    train, test = class_indices(train, test.take(cfg.data.test_limit, seed=0))
-    counts, n_classes = label_counts(counts, len(train)), int(train.y.max()) + 1
+    train, test, n_classes = labelled_parts("semi-supervised-mnist", cfg, name)
+    counts = label_counts(counts, len(train))
     for n in counts:  # every draw of labels works, before any training
         for seed in cfg.experiment.seeds:
             _label_split(train, n, n_classes, seed, cfg.data.val_fraction)

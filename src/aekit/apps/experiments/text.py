@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ from ...data.text import (
     pad_sequences,
     read_jsonl,
     tokenize,
+    word_ranks,
 )
 from ...errors import ConfigError, DataNotFoundError
 from ...models.pca import PCABaseline
@@ -348,8 +348,7 @@ def bbc_sequences(split: str, folder: Path, *, maxlen: int, num_words: int) -> D
     texts, labels = read_jsonl(folder / "bbc-news" / BBC_FILE)
     rows = train_rows if split == "train" else np.setdiff1d(np.arange(len(texts)), train_rows)
     docs = [tokenize(texts[i]) for i in rows]
-    counts = Counter(w for i in train_rows for w in tokenize(texts[i]))
-    rank = {w: r for r, w in enumerate(sorted(counts, key=lambda w: (-counts[w], w)), start=1)}
+    rank = word_ranks(docs if split == "train" else (tokenize(texts[i]) for i in train_rows))
     sequences = keras_indices([[rank.get(w, 0) for w in doc] for doc in docs], num_words)
     x = pad_sequences(sequences, maxlen).astype(np.float32) / num_words  # (N, maxlen) in [0, 1)
     classes = sorted(set(labels))
