@@ -671,7 +671,7 @@ def test_a_folder_of_texts_trains_and_evaluates_from_the_command_line(tmp_path, 
     _texts(tmp_path / "more", ["sport"], 3, 2)  # new texts: in the run's vocabulary, not their own
     assert main(["evaluate", str(tmp_path / "run"), "--data", str(tmp_path / "more"), "--quiet"]) == 0
     assert "more, 3 samples" in capsys.readouterr().out
-    with pytest.raises(aekit.ConfigError, match=r"holds texts, read as TF-IDF .* data.scale and data.layout apply"):
+    with pytest.raises(aekit.ConfigError, match=r"holds texts, read as TF-IDF .* data.scale, data.layout and data.image_size apply"):
         load_dataset(str(tmp_path / "news"), scale="column")
     _texts(tmp_path / "loose", ["sport", "business"], 2, 4)
     (tmp_path / "loose" / "stray.txt").write_text("a goal")
@@ -939,3 +939,40 @@ def test_a_memory_mapped_file_beyond_float32_is_refused_as_a_loaded_one_is(tmp_p
     monkeypatch.setattr(files, "MMAP_BYTES", 0)  # every .npy counts as large
     with pytest.raises(DataError, match=r"huge.npy: values exceed the float32 range \(\|x\| > 3.4e38\); rescale them first"):
         load_path(tmp_path / "huge.npy", scale="standard")
+
+
+def test_images_of_different_sizes_are_fitted_to_image_size_in_training_and_in_new_samples(tmp_path, capsys):
+    rng, folder = np.random.default_rng(0), tmp_path / "photos"
+    folder.mkdir()
+    for i, (w, h) in enumerate([(30, 20), (12, 40), (16, 16), (50, 50), (25, 18), (9, 9)] * 4):
+        pixels = rng.integers(0, 256, (h, w, 3)).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / f"{i:02d}.png") if i % 3 else Image.fromarray(pixels[..., 0]).save(
+            folder / f"{i:02d}.jpg")  # colour beside grey, PNG beside JPEG
+    with pytest.raises(DataError, match=r"images differ in size .* give data.image_size=N to scale and centre-crop"):
+        load_path(folder)
+    data = load_path(folder, image_size=8)
+    assert data.x.shape == (24, 3, 8, 8) and 0 <= float(data.x.min()) and float(data.x.max()) <= 1
+    wide = np.zeros((10, 30), np.uint8)
+    wide[:, 10:20] = 255  # a white middle third: the centre crop of the scaled image is all white
+    (tmp_path / "new").mkdir()
+    Image.fromarray(wide).save(tmp_path / "new" / "wide.png")
+    centre = load_path(tmp_path / "new", image_size=4).x[0, 0]
+    assert float(centre[:, 1:3].min()) == 1.0  # the crop took the middle, not a squeeze of the whole
+    config = {"data.name": str(folder), "data.image_size": 8, "train.epochs": 1, "output.dir": str(tmp_path / "runs"),
+              "output.name": "run", "model.name": "dense", "model.hidden": "[8]", "model.code_size": 2}
+    assert main(["train", *(f"{k}={v}" for k, v in config.items()), "--quiet"]) == 0
+    run = tmp_path / "runs" / "run"
+    assert json.loads((run / "scaling.json").read_text())["image_size"] == 8
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "new"), "--quiet"]) == 0  # 10 x 30: fitted as the run's
+    assert "new, 1 samples" in capsys.readouterr().out
+    assert load_dataset(str(tmp_path / "new"), like=run).x.shape == (1, 3, 8, 8)
+    assert main(["resume", str(run), "--epochs", "2", "--quiet"]) == 0
+    for bad, message in ((lambda: load_dataset(str(tmp_path / "new"), like=run, image_size=8), "like and image_size: give one"),
+                         (lambda: load_dataset("digits", image_size=8), "data.image_size: 8 applies to a file of your own"),
+                         (lambda: load_path(npz(tmp_path, x=X), image_size=8), "data.image_size: resizes the images of a "
+                                                                              "folder of image files; .*own.npz is a file")):
+        with pytest.raises((DataError, aekit.ConfigError), match=message):
+            bad()
+    assert main(["train", "data.image_size=0", "--quiet"]) == 2
+    assert "data.image_size" in capsys.readouterr().err

@@ -81,6 +81,7 @@ class DataConfig:
     # column (a range per column), standard (each column's mean and deviation: not [0, 1], for MSE models), none
     # (as they are); a run's config.yaml records global or column for auto
     scale: Literal["auto", "global", "minmax", "column", "standard", "none"] = "auto"
+    image_size: int | None = None  # a folder of images: each scaled to cover N x N and centre-cropped (any sizes)
     val_fraction: float = 0.1  # held out from the training split, stratified, seeded by train.seed
     limit: int | None = None  # train on a seeded random subset of this many samples
     test_limit: int | None = None  # evaluate on at most this many test samples (refused when there is no test part)
@@ -88,6 +89,7 @@ class DataConfig:
     def __post_init__(self) -> None:
         check(0 <= self.val_fraction < 1, "val_fraction", f"must be in [0, 1), got {self.val_fraction}")
         positive("limit", self.limit, allow_none=True)  # build() prefixes "data."
+        positive("image_size", self.image_size, allow_none=True)
         positive("test_limit", self.test_limit, allow_none=True)
 
 
@@ -193,9 +195,10 @@ def read_split(cfg: RunConfig, split: str, name: str | None = None, run: Path | 
     a note says it changed)."""
     saved = None if run is None or name is not None or cfg.data.name in list_datasets() else read_unit_map(run)
     if saved is None:
-        return load_dataset(name or _data_name(cfg), split, layout=cfg.data.layout, scale=cfg.data.scale)
+        return load_dataset(name or _data_name(cfg), split, layout=cfg.data.layout, scale=cfg.data.scale,
+                            image_size=cfg.data.image_size)
     data = from_file(Path(_data_name(cfg)).expanduser(), split, layout=cfg.data.layout, scale=cfg.data.scale,
-                     run_map=saved)
+                     run_map=saved)  # the map resizes images as they were
     if split == "train" and saved["samples"] not in (None, len(data)) and distributed.is_main():
         warnings.warn(f"{cfg.data.name} holds {len(data):,} training samples, {saved['samples']:,} when {run} trained "
                       "on them: they are read by the run's saved map (scaling.json), and a resume draws its "

@@ -43,12 +43,14 @@ def dataset_entry(name: str) -> DatasetEntry:
 
 def load_dataset(
     name: str, split: str = "train", *, root: str | Path | None = None, layout: str = "auto", scale: str = "auto",
-    like: str | Path | Dataset | None = None,
+    like: str | Path | Dataset | None = None, image_size: int | None = None,
 ) -> Dataset:
     """Load data set `name` (or a user's file or folder path), split 'train' or 'test'.
 
     layout: how a user's 4-D image arrays are stored, "auto", "nchw" or "nhwc" (files.to_nchw).
     scale: how a user's values are brought to [0, 1], one of core.SCALES (core.unit_scaled).
+    image_size: a folder of images: each scaled to cover image_size x image_size (keeping its aspect ratio)
+    and centre-cropped, so that images of any size are read together.
     like: a run folder trained on a data file (or a Dataset loaded from one, such as the training file of a
     test file): scale this file's values exactly as that run's (its scaling.json), not by their own ranges, so
     that new samples reach the model as its training data did; a CSV's columns are taken by name and class
@@ -62,8 +64,9 @@ def load_dataset(
     if like is not None:
         if not is_file:
             raise ConfigError(f"like: applies to a file of your own; {name} comes in [0, 1] already")
-        if scale != "auto":
-            raise ConfigError(f"like and scale={scale!r}: give one; like scales the samples as the run's were")
+        if scale != "auto" or image_size:
+            raise ConfigError(f"like and {f'scale={scale!r}' if scale != 'auto' else 'image_size'}: give one; like "
+                              "scales (and resizes) the samples as the run's were")
         if isinstance(like, Dataset):
             unit_map = data_map(like)
             if unit_map is None:
@@ -72,22 +75,24 @@ def load_dataset(
         else:
             unit_map = run_unit_map(like, "like")
     if is_file:
-        return from_file(path, split, layout=layout, scale=scale, run_map=unit_map)
+        return from_file(path, split, layout=layout, scale=scale, image_size=image_size, run_map=unit_map)
     entry = dataset_entry(name)
     if scale not in ("auto", "global"):
         raise ConfigError(f"data.scale: {scale!r} applies to a file of your own; {name} comes in [0, 1] already")
-    if layout != "auto":
-        raise ConfigError(f"data.layout: {layout!r} applies to a file of your own; {name} comes in (N, C, H, W) already")
+    if layout != "auto" or image_size:
+        which = f"layout: {layout!r}" if layout != "auto" else f"image_size: {image_size}"
+        raise ConfigError(f"data.{which} applies to a file of your own; {name} comes in (N, C, H, W) already")
     folder = Path(root) if root is not None else data_dir()
     data = entry.loader(split, folder)
     data.source = name if root is None else None  # another root is not reproducible by name
     return data
 
 
-def from_file(path: Path, split: str, *, layout: str, scale: str, run_map: dict | None) -> Dataset:
+def from_file(path: Path, split: str, *, layout: str, scale: str, run_map: dict | None,
+              image_size: int | None = None) -> Dataset:
     """files.load_path's Dataset of a user's file or folder, with its `source` (the full path, as config.yaml
     records it) and meta["samples"] (how many the part holds, which scaling.json records: a change is said)."""
-    data = load_path(path, split=split, layout=layout, scale=scale, run_map=run_map)
+    data = load_path(path, split=split, layout=layout, scale=scale, image_size=image_size, run_map=run_map)
     data.source = str(path.resolve())
     data.meta = {**data.meta, "samples": len(data)}
     return data

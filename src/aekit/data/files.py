@@ -57,12 +57,14 @@ def to_nchw(x: np.ndarray, *, layout: str = "auto", name: str = "data") -> np.nd
 
 
 def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", layout: str = "auto",
-              run_map: dict | None = None) -> Dataset:
+              image_size: int | None = None, run_map: dict | None = None) -> Dataset:
     """Load a user's file or folder; 'test' needs a file that holds a test part (npz x_test).
 
-    Arrays of images may be (N, H, W), (N, H, W, C) or (N, C, H, W) (see `to_nchw`). `run_map`: a run's
-    (core.read_unit_map): scale by its offset and divisor in place of `scale`'s rule on this file's values,
-    take a CSV's columns by the names it was trained on, and number class names as its labels were.
+    Arrays of images may be (N, H, W), (N, H, W, C) or (N, C, H, W) (see `to_nchw`). `image_size`: each
+    image of a folder scaled to cover image_size x image_size, keeping its aspect ratio, and centre-cropped
+    (so images of any size are read together). `run_map`: a run's (core.read_unit_map): scale by its offset
+    and divisor in place of `scale`'s rule on this file's values, resize images as its were, take a CSV's
+    columns by the names it was trained on, and number class names as its labels were.
     """
     path = given = Path(path).expanduser()
     if not path.exists():
@@ -75,9 +77,9 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         if run_map is not None and not texts:
             raise DataError(f"{path} holds texts, but the run was trained on samples of shape {run_map.get('shape')} "
                             "from a data file; give samples stored as its training data were")
-        if scale not in ("auto", "global") or layout != "auto":  # (global: a run's record)
+        if scale not in ("auto", "global") or layout != "auto" or image_size:  # (global: a run's record)
             raise ConfigError(f"{path} holds texts, read as TF-IDF in [0, 1] by their training part's vocabulary: "
-                              "data.scale and data.layout apply to arrays and images; remove them")
+                              "data.scale, data.layout and data.image_size apply to arrays and images; remove them")
         return text_folder(path, split, like=run_map)
     if texts:
         raise DataError(f"the run was trained on texts; give a folder of .txt files (or of class folders of them), "
@@ -86,8 +88,12 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
     y = classes = like = label_column = columns = files = None  # like: what the samples are scaled like (an npz test part: its training part)
     where = str(path)  # how messages name these samples
+    size = image_size if run_map is None else run_map.get("image_size")
+    if size and not path.is_dir():
+        raise ConfigError(f"data.image_size: resizes the images of a folder of image files; {path} is a file: "
+                          "remove data.image_size (or resize its images before saving it)")
     if path.is_dir():
-        x, y, classes, like, files = _folder(path, split)
+        x, y, classes, like, files = _folder(path, split, size)
         where = f"{path / 'test'}" if like is not None else where
     elif IDX_NAME.search(path.name):
         x, y, like, where = _idx(path, split)
@@ -120,6 +126,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         offset, divisor = (v if np.ndim(v) else float(v) for v in (run_map["offset"], run_map["divisor"]))
         unit_map = (offset, divisor)
         shape = run_map.get("shape") or (list(np.shape(offset)) if np.ndim(offset) else list(x.shape[1:]))
+        if files is not None and x.shape[1] == 1 and shape[:1] == [3]:  # grey images for a colour run: RGB, as in training
+            x = np.repeat(x, 3, axis=1)
         flat = len(shape) == 1 and shape[0] == math.prod(x.shape[1:])  # a run on dataset.flat() takes them flat
         if list(x.shape[1:]) != shape and not flat:
             raise DataError(f"{where}: samples of shape {list(x.shape[1:])}, but the run was trained on samples of "
@@ -151,6 +159,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         # [0, 1], which `fit` saves in a run folder (checkpoint.write_scaling) and `aekit export --raw` folds in
         meta={"scale": scale, "scaling": scaling, "unit_map": unit_map, "stored_layout": stored_layout,
               "columns": columns, **({"label_column": label_column} if label_column else {}),
+              **({"image_size": size} if size else {}),
               **({"files": files} if files is not None else {})},
     )
 
@@ -418,30 +427,31 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> Data
 PARTS = ("train", "test")  # a folder holding these subfolders alone keeps its parts in them
 
 
-def _folder(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, np.ndarray | None,
+def _folder(path: Path, split: str, size: int | None) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, np.ndarray | None,
                                              list[str]]:
     """(x, y, classes, the training images a test part is scaled like, the images' files) of a folder of
     images, or of class folders; or, where it holds train/ and test/ alone, of the part `split` names,
     each such a folder (test/ labelled by train/'s class names)."""
     subdirs = {d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith(".")}
     if "train" not in subdirs or not subdirs <= {*PARTS, "val", "valid", "validation"}:  # class folders
-        x, y, classes, files = _image_folder(path)
+        x, y, classes, files = _image_folder(path, size)
         return x, y, classes, None, files
     if subdirs - set(PARTS):
         raise DataError(f"{path}: holds train/ beside {', '.join(sorted(subdirs - {'train'}))}; give train/ and test/ "
                         "alone (a validation split is held out of train/ by data.val_fraction)")
-    x, y, classes, files = _image_folder(path / "train")
+    x, y, classes, files = _image_folder(path / "train", size)
     if split != "test" or "test" not in subdirs:
         return x, y, classes, None, files
-    x_test, y_test, test_classes, test_files = _image_folder(path / "test")
+    x_test, y_test, test_classes, test_files = _image_folder(path / "test", size)
     if y_test is not None and y is not None:
         check_test_classes(path / "test", test_classes, classes)
         y_test = np.array([classes.index(test_classes[i]) for i in y_test])
     return x_test, y_test, classes, x, test_files
 
 
-def _image_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, list[str]]:
-    """(x, y, classes, each image's file relative to `path`) of a folder of images or of class folders."""
+def _image_folder(path: Path, size: int | None) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, list[str]]:
+    """(x, y, classes, each image's file relative to `path`) of a folder of images or of class folders; each
+    image fitted to size x size (`load_path`'s image_size) unless `size` is None."""
     from PIL import Image, UnidentifiedImageError
 
     classes, files = class_files(path, IMAGE_SUFFIXES, "images")
@@ -451,7 +461,7 @@ def _image_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] 
     for _, f in files:
         try:
             with Image.open(f) as im:
-                images.append(_pixels(im, f))
+                images.append(_pixels(im, f, size))
         except (UnidentifiedImageError, OSError) as err:
             raise DataError(f"{f} is not a readable image ({err})") from None
     if len({im.ndim for im in images}) > 1:  # grey beside colour: grey as RGB
@@ -460,7 +470,8 @@ def _image_folder(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[str] 
         images = [im / np.float32(255) if im.dtype == np.uint8 else im for im in images]
     sizes = {im.shape[:2][::-1] for im in images}  # (width, height), as PIL names sizes
     if len(sizes) > 1:
-        raise DataError(f"{path}: images differ in size ({sorted(sizes)[:3]}...); resize them to one size first")
+        raise DataError(f"{path}: images differ in size ({sorted(sizes)[:3]}...); give data.image_size=N to scale "
+                        "and centre-crop each to N x N pixels as it is read (image_size=N in Python), or resize them first")
     x = np.stack(images)  # (N, H, W) or (N, H, W, 3)
     x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)  # -> (N, C, H, W)
     names = [str(f.relative_to(path)) for _, f in files]
@@ -488,11 +499,17 @@ def _not_images(path: Path) -> str:
     return ""
 
 
-def _pixels(im, f: Path) -> np.ndarray:
+def _pixels(im, f: Path, size: int | None = None) -> np.ndarray:
     """(H, W) grey or (H, W, 3) RGB pixels, alpha dropped: uint8 for 8-bit images; float32 in [0, 1] for
-    16-bit ones (I;16*, and mode I, 32-bit, holding 0..65535) divided by 65535, and float images (F) in [0, 1]."""
+    16-bit ones (I;16*, and mode I, 32-bit, holding 0..65535) divided by 65535, and float images (F) in [0, 1].
+    `size`: scaled to cover size x size, keeping the aspect ratio, and centre-cropped (bilinear, antialiased)."""
+    from PIL import Image, ImageOps
+
+    def fit(image):
+        return image if size is None else ImageOps.fit(image, (size, size), Image.Resampling.BILINEAR)
+
     if im.mode in ("P", "PA"):
-        rgb = np.asarray(im.convert("RGB"))
+        rgb = np.asarray(fit(im.convert("RGB")))
         return rgb[..., 0] if (rgb == rgb[..., :1]).all() else rgb  # a palette of greys stays grey
     if im.mode.startswith("I") or im.mode == "F":
         x = np.asarray(im).astype(np.float32)
@@ -501,5 +518,6 @@ def _pixels(im, f: Path) -> np.ndarray:
         if not (np.isfinite(x).all() and 0 <= lo and hi <= depth):
             raise DataError(f"{f}: a {found} image (mode {im.mode}) with values in [{lo:.6g}, {hi:.6g}]; aekit reads "
                             "float images in [0, 1] and integer images in 0..65535 (16-bit); save it so")
+        x = x if size is None else np.asarray(fit(Image.fromarray(x)))  # float32: mode F; bilinear: no overshoot
         return x / np.float32(depth)
-    return np.asarray(im.convert("L" if im.mode in ("1", "L", "LA", "La") else "RGB"))
+    return np.asarray(fit(im.convert("L" if im.mode in ("1", "L", "LA", "La") else "RGB")))
