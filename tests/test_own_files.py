@@ -967,7 +967,9 @@ def test_images_of_different_sizes_are_fitted_to_image_size_in_training_and_in_n
     assert main(["evaluate", str(run), "--data", str(tmp_path / "new"), "--quiet"]) == 0  # 10 x 30: fitted as the run's
     assert "new, 1 samples" in capsys.readouterr().out
     assert load_dataset(str(tmp_path / "new"), like=run).x.shape == (1, 3, 8, 8)
-    assert main(["resume", str(run), "--epochs", "2", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["resume", str(run), "--epochs", "2"]) == 0  # with progress: a folder's reading is said first
+    assert capsys.readouterr().out.startswith(f"reading {folder} ...\nresuming dense")
     for bad, message in ((lambda: load_dataset(str(tmp_path / "new"), like=run, image_size=8), "like and image_size: give one"),
                          (lambda: load_dataset("digits", image_size=8), "data.image_size: 8 applies to a file of your own"),
                          (lambda: load_path(npz(tmp_path, x=X), image_size=8), "data.image_size: resizes the images of a "

@@ -233,9 +233,15 @@ def resolve_model(cfg: RunConfig, sample_shape: tuple[int, ...], samples: int | 
     return dataclasses.replace(cfg, model=auto_model(cfg.model, sample_shape, samples))
 
 
-def load_splits(cfg: RunConfig, run: Path | None = None) -> tuple[Dataset, Dataset | None, Dataset | None]:
+def load_splits(cfg: RunConfig, run: Path | None = None, *, progress: bool | None = False
+                ) -> tuple[Dataset, Dataset | None, Dataset | None]:
     """(train, val, test) (of the run folder `run`'s data: read_split); each is checked against the model by
-    `check_splits` before any step."""
+    `check_splits` before any step. With progress on (None: train.progress), a folder's reading is said first:
+    its files take a while."""
+    name = cfg.data.name
+    if ((cfg.train.progress if progress is None else progress) and distributed.is_main() and name is not None
+            and name not in list_datasets() and Path(name).expanduser().is_dir()):
+        print(f"reading {name} ...", flush=True)
     return (*load_data(cfg, run), load_test(cfg, run))
 
 
@@ -377,7 +383,7 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     distributed.init()
     run_dir = new_run_dir(cfg, label)
     resolve_device(cfg.train.device)  # no CUDA here: said before the data are read
-    splits = load_splits(cfg)
+    splits = load_splits(cfg, progress=progress)
     samples = sum(len(part) for part in splits[:2] if part is not None)
     if cfg.data.limit is not None and cfg.data.limit > samples:  # said, not silently fewer
         warnings.warn(f"data.limit {cfg.data.limit:,}: {splits[0].name} has {samples:,} training samples; all are "
@@ -499,7 +505,7 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
 
 
 def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, progress: bool | None) -> Path:
-    splits = load_splits(cfg, run_dir)
+    splits = load_splits(cfg, run_dir, progress=progress)
     model = build_checked(cfg, splits)
     target = cfg.train.epochs if epochs is None else epochs
     done = ckpt.epochs_done(run_dir)
