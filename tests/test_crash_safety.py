@@ -199,3 +199,87 @@ def test_a_stopped_resume_is_said_when_its_older_model_is_loaded(tmp_path, capsy
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         aekit.load_model(run / "checkpoint.safetensors")  # the checkpoint itself: nothing to say
+
+
+def _trained(tmp_path, capsys, *extra) -> Path:
+    """A small run on mnist-mini (a 784-64-2 encoder: some 200 kB of weights)."""
+    from aekit.apps.cli import main
+
+    assert main(["train", "model.name=dense", "model.hidden=[64]", "model.code_size=2", "data.name=mnist-mini",
+                 "data.limit=300", "train.epochs=1", f"output.dir={tmp_path}", "output.name=run", "--quiet", *extra]) == 0
+    capsys.readouterr()
+    return tmp_path / "run"
+
+
+def test_a_full_disk_in_a_torchscript_export_is_one_line_naming_the_file(tmp_path, capsys):
+    """torch's own writer aborted the process (a C++ terminate and twenty frames) when a write failed."""
+    import resource
+
+    run = _trained(tmp_path, capsys)
+    formats = {"torchscript": "encoder.pt", **({"onnx": "encoder.onnx"} if _has("onnx", "onnxscript") else {})}
+    for format, name in formats.items():  # ONNX's said the exporter could not export the model
+        done = subprocess.run([sys.executable, "-m", "aekit.apps.cli", "export", str(run), "--format", format],
+                              capture_output=True, text=True, timeout=120,
+                              preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000)))
+        assert done.returncode == 2, done.stderr[-500:]
+        assert done.stderr.strip() == (f"aekit: error: {run / name}: File too large; raise the file size limit "
+                                       "(ulimit -f) or choose another path")
+        assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]
+
+
+def _has(*modules: str) -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in modules)
+
+
+def test_a_full_disk_names_the_file_asked_for_and_evaluate_still_prints_its_figures(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from aekit.apps.cli import main
+
+    run = _trained(tmp_path, capsys)
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")  # as a write's: no file name
+
+    monkeypatch.setattr(os, "fsync", full)
+    assert main(["evaluate", str(run), "--quiet"]) == 2
+    out, err = capsys.readouterr()
+    assert "squared error per sample (autoencoder)" in out  # computed before the write failed: not lost
+    assert err.startswith(f"aekit: error: {run / 'metrics.json'}: No space left on device; free some space")
+
+
+def test_out_of_memory_is_one_line_and_a_run_stopped_before_its_first_checkpoint_leaves_no_folder(tmp_path, capsys,
+                                                                                                 monkeypatch):
+    from aekit.apps import run as run_module
+    from aekit.apps.cli import main
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 299. MiB for an array with shape (100000, 784)")
+
+    monkeypatch.setattr(run_module, "fit", no_memory)
+    args = ["train", "data.name=digits", "train.epochs=1", f"output.dir={tmp_path}", "output.name=x", "--quiet"]
+    assert main(args) == 2
+    assert capsys.readouterr().err.startswith("aekit: error: out of memory (MemoryError: Unable to allocate 299. MiB")
+    assert not (tmp_path / "x").exists()  # a retry under its name is not refused
+    monkeypatch.undo()
+    assert main([*args[:-2], "output.name=nan", "train.optimizer=sgd", "train.lr=1e12", "--quiet"]) == 2
+    assert "the loss became" in capsys.readouterr().err and not (tmp_path / "nan").exists()  # no logs: nothing kept
+    assert main([*args[:-2], "output.name=nan", "--quiet"]) == 0
+
+
+def test_a_non_resumable_experiment_that_fails_names_its_half_written_folder(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from aekit.analysis import plots
+    from aekit.apps.cli import main
+
+    def full(fig, path, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(plots, "save_figure", full)
+    assert main(["experiment", "run", "tied-mnist", "--tiny", "--out", str(tmp_path)]) == 2
+    folder = next(tmp_path.iterdir())
+    assert (f"; {folder} holds what the experiment finished, without results.json: it does not resume, so run it "
+            "again (and delete that folder)") in capsys.readouterr().err

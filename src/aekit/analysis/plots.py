@@ -41,7 +41,12 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
     if path.suffix.lower() != ".png":
         raise ConfigError(f"save_figure writes PNG files; {path} must end in .png")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=dpi, facecolor="white")
+    try:
+        fig.savefig(path, format="png", dpi=dpi, facecolor="white")
+    except OSError as err:
+        if err.filename is None:  # a full disk: named, as an open's error is
+            raise OSError(err.errno, err.strerror, str(path)) from None
+        raise
     return path
 
 

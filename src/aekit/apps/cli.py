@@ -418,9 +418,32 @@ def _full(err: OSError) -> str:
     return f"; {fix} and train again" if run_dir else f"; {fix} or choose another path"
 
 
+def _out_of_memory(err: BaseException) -> bool:
+    """numpy's MemoryError, or torch's allocators' errors (CPU and CUDA)."""
+    return isinstance(err, MemoryError) or type(err).__name__ == "OutOfMemoryError" or (
+        isinstance(err, RuntimeError) and "DefaultCPUAllocator: can't allocate memory" in str(err))
+
+
+def _run_kept(err: BaseException) -> str:
+    """After a run stopped on an error (not for want of space: _full): what of it is kept ("" if not a run's)."""
+    from ..training.checkpoint import CHECKPOINT_FILE, MODEL_FILE
+
+    run_dir = getattr(err, "run_dir", None)
+    if run_dir is None or out_of_space(err):
+        return ""
+    model, checkpoint = Path(run_dir) / MODEL_FILE, Path(run_dir) / CHECKPOINT_FILE
+    if model.is_file() and (not checkpoint.is_file() or model.stat().st_mtime >= checkpoint.stat().st_mtime):
+        return f"; its training finished ({model}): `aekit evaluate {run_dir}` evaluates it"
+    kept = _last_checkpoint(run_dir)
+    return f"; {kept}: `aekit resume {run_dir}` continues" if kept else ""
+
+
 def _kept(err: BaseException) -> str:
     """After an experiment stopped: where its finished runs are, and how to go on ("" if none)."""
-    folder = getattr(err, "experiment_dir", None)
+    folder, unfinished = getattr(err, "experiment_dir", None), getattr(err, "unfinished_dir", None)
+    if unfinished is not None and Path(unfinished).is_dir():  # (removed when nothing but experiment.yaml was in it)
+        return (f"; {unfinished} holds what the experiment finished, without results.json: it does not resume, so "
+                "run it again (and delete that folder)")
     if folder is None:
         return ""
     from .experiments import Ledger
@@ -434,12 +457,8 @@ def _kept(err: BaseException) -> str:
 
 def _interrupted(err: KeyboardInterrupt) -> str:
     """What is true after Ctrl-C: the folder to resume, or that nothing was saved yet."""
-    if getattr(err, "experiment_dir", None) is not None:
+    if _kept(err):  # an experiment's folder
         return "aekit: interrupted" + _kept(err)
-    unfinished = getattr(err, "unfinished_dir", None)
-    if unfinished is not None and Path(unfinished).is_dir():  # (removed when nothing but experiment.yaml was in it)
-        return (f"aekit: interrupted; {unfinished} holds what the experiment finished, without results.json: it does "
-                "not resume, so run it again (and delete that folder)")
     run_dir = getattr(err, "run_dir", None)
     if run_dir is None:
         return "aekit: interrupted"
@@ -506,18 +525,27 @@ def _main(argv: list[str] | None) -> int:
             print(f"aekit: error: the package '{err.name}' is not installed; `pip install aekit` (or `pip install "
                   "-e .` in a clone) installs aekit's dependencies", file=sys.stderr)
             return 2
+        if getattr(err, "metrics", None) and speaks:  # evaluated, then a write failed: the figures are not lost
+            from . import run
+
+            print(run.format_metrics(err.metrics))
+        if _out_of_memory(err):
+            reason = (str(err).splitlines() or [""])[0][:120]
+            print(f"aekit: error: out of memory ({type(err).__name__}: {reason}); give a smaller model (model.hidden), "
+                  f"train.batch_size or data.limit{_run_kept(err)}", file=sys.stderr)
+            return 2
         if out_of_space(err):
             print(f"aekit: error: {f'{err.filename}: ' if err.filename else ''}{err.strerror}{_full(err)}{_kept(err)}",
                   file=sys.stderr)
             return 2
         if isinstance(err, OSError) and err.filename is not None:  # a path that cannot be written or read
             hint = PATH_HINTS.get(err.errno, "")
-            print(f"aekit: error: {err.filename}: {err.strerror or err}{hint}{_kept(err)}", file=sys.stderr)
+            print(f"aekit: error: {err.filename}: {err.strerror or err}{hint}{_kept(err)}{_run_kept(err)}", file=sys.stderr)
             return 2
         # a case aekit does not handle yet: still one line
         reason = (str(err).splitlines() or [""])[0]
         print(f"aekit: error: {type(err).__name__}: {reason} (unexpected; --debug or AEKIT_DEBUG=1 shows the "
-              f"traceback){_kept(err)}", file=sys.stderr)
+              f"traceback){_kept(err)}{_run_kept(err)}", file=sys.stderr)
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib.util
+import io
 import logging
 import os
 import re
@@ -136,8 +137,14 @@ def export_model(
                     ) from None
                 # a traced graph takes any input of as many values (a dense model flattens it): check the shape
                 traced = torch.jit.script(_Checked(traced, list(example.shape[1:])).eval())
-            traced.save(str(tmp))
+            buffer = io.BytesIO()  # written by Python: torch's own writer aborts the process on a full disk
+            torch.jit.save(traced, buffer)
+            tmp.write_bytes(buffer.getvalue())
         os.replace(tmp, path)  # a failed export never leaves half a file under the wanted name
+    except OSError as err:
+        if err.filename in (None, str(tmp)):  # (a full disk's has none): the file asked for, not the hidden one
+            raise OSError(err.errno, err.strerror, str(path)) from None
+        raise
     finally:
         tmp.unlink(missing_ok=True)
     return path
@@ -221,6 +228,8 @@ def _to_onnx(wrapper: nn.Module, example: Tensor, path: Path, part: str) -> None
         if isinstance(err, AekitError):
             raise
         cause = err.__cause__ or err  # what failed inside torch.export, not the page that wraps it
+        if isinstance(cause, OSError) and cause.errno is not None:  # a full disk, say: not the exporter's fault
+            raise cause from None
         first = re.sub(r"\x1b\[[0-9;]*m", "", (str(cause).splitlines() or [""])[0])[:160]
         raise ConfigError(f"export: torch's ONNX exporter cannot export this model's {part} ({type(cause).__name__}"
                           f"{': ' + first if first else ''}); use --format torchscript") from None

@@ -37,11 +37,10 @@ from ..analysis.quality import reading, sample_quality, why_no_sample_quality
 from ..config import apply_overrides, build, check, load_file, positive, to_dict
 from ..data import Dataset, load_dataset
 from ..data.batches import check_inputs, map_batches, model_device
-from ..data.core import data_map, read_unit_map, resolved_scale
+from ..data.core import SCALING_FILE, data_map, read_unit_map, resolved_scale
 from ..data.datasets import from_file, list_datasets
 from ..data.files import load_path
 from ..errors import (
-    AekitError,
     ConfigError,
     DataError,
     DataNotFoundError,
@@ -402,9 +401,11 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
         run_dir = Path(distributed.broadcast(str(run_dir)))  # rank 0's folder for all ranks
         try:
             return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress)
-        except (AekitError, KeyboardInterrupt, OSError) as err:  # refused (a setting fit checks, no CUDA), stopped or
-            # out of space before its first checkpoint: leave no folder; a diverged run keeps its logs, which show why
-            kept = isinstance(err, NonFiniteLossError) or (isinstance(err, OSError) and not out_of_space(err))
+        except (KeyboardInterrupt, Exception) as err:  # refused (a setting fit checks, no CUDA), stopped, out of
+            # space or memory before its first checkpoint: leave no folder (a retry under its name would be refused);
+            # a diverged run keeps the logs it wrote, which show why
+            logs = [p for p in run_dir.iterdir() if p.name not in (CONFIG_FILE, SCALING_FILE) and p.name[0] != "."]
+            kept = (isinstance(err, NonFiniteLossError) and logs) or (isinstance(err, OSError) and not out_of_space(err))
             if not kept and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
                 remove_made(made)
                 if not made and distributed.is_main():  # a named folder that was there, empty: emptied again
@@ -431,8 +432,9 @@ def _fit_and_evaluate(cfg: RunConfig, model, splits, run_dir: Path, *, progress:
             if show:
                 print("evaluating ...", flush=True)
             evaluate_run(run_dir, model=model, splits=splits, nll_samples=0, quality_samples=0)
-    except KeyboardInterrupt as err:  # in training or evaluating: the CLI names the folder to resume
-        err.run_dir = run_dir
+    except (KeyboardInterrupt, Exception) as err:  # in training or evaluating: the CLI names what is kept
+        if getattr(err, "run_dir", None) is None:
+            err.run_dir = run_dir
         raise
     return run_dir
 
@@ -810,14 +812,18 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     if scaling in ("per column", "standard"):  # errors are in those units: say so
         metrics["scaling"] = scaling
     metrics |= generative_metrics(model, train_data, test, seed=cfg.train.seed, **options)
-    if write:
-        ckpt.atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1))
-        if test.x.ndim == 4:  # images: test samples above their reconstructions
-            from ..analysis import plots
-            from ..analysis.latent import reconstruction_grid
+    try:
+        if write:
+            ckpt.atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1))
+            if test.x.ndim == 4:  # images: test samples above their reconstructions
+                from ..analysis import plots
+                from ..analysis.latent import reconstruction_grid
 
-            _, fig = reconstruction_grid(model, test, n=10)
-            plots.save_figure(fig, run_dir / "reconstructions.png")
+                _, fig = reconstruction_grid(model, test, n=10)
+                plots.save_figure(fig, run_dir / "reconstructions.png")
+    except OSError as err:  # a full disk: the CLI prints the figures all the same
+        err.metrics = metrics
+        raise
     return metrics
 
 
