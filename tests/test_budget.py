@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import types
 
 import pytest
@@ -124,7 +125,9 @@ def test_linear_path_needs_linear_code_and_output():
 
 
 @pytest.mark.parametrize(("shape", "hidden"), [((1, 8, 8), [256, 128]), ((784,), [512, 256]),
-                                               ((3, 32, 32), [1024, 512]), ((20_000,), [1024, 512])])
+                                               ((3, 32, 32), [1024, 512]), ((20_000,), [1024, 512]),
+                                               ((3, 256, 256), [256, 128]),  # wide rows: at most 64M weights a layer
+                                               ((1_000_000,), [64, 32]), ((10**8,), [32, 16])])
 def test_auto_model_is_chosen_from_the_sample_shape(shape, hidden):
     cfg = run.resolve_model(run.load_run_config(None, ["model.code_size=8"]), shape)
     assert cfg.model["name"] == "dense" and cfg.model["hidden"] == hidden and cfg.model["code_size"] == 8
@@ -168,3 +171,15 @@ def test_resume_of_a_budgeted_run_trains_what_is_left_and_refuses_epochs(tmp_pat
     assert len(json.loads((run_dir / "history.json").read_text())["epoch"]) == epochs
     with pytest.raises(aekit.ConfigError, match="--epochs: .* trains for train.time_budget"):
         run.resume(run_dir, epochs=50)
+
+
+def test_a_model_too_big_to_train_here_is_refused_before_its_weights_are_made(tmp_path, capsys):
+    """The kernel killed such a run without a word (2 billion weights: the automatic model on rows of a million)."""
+    from aekit.apps.cli import main
+
+    assert main(["train", "data.name=digits", "model.name=dense", "model.hidden=[2000000000]", "model.code_size=2",
+                 f"output.dir={tmp_path}", "--quiet"]) == 2
+    assert re.match(r"aekit: error: model: dense has 268,000,000,066 parameters, which take about 3993.5 GiB to train "
+                    r"\(weights, gradients and Adam's two moments\), and [\d.]+ GiB is free on (cpu|cuda); give a smaller "
+                    r"model.hidden", capsys.readouterr().err)
+    assert not list(tmp_path.iterdir())

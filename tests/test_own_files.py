@@ -978,3 +978,15 @@ def test_images_of_different_sizes_are_fitted_to_image_size_in_training_and_in_n
             bad()
     assert main(["train", "data.image_size=0", "--quiet"]) == 2
     assert "data.image_size" in capsys.readouterr().err
+
+
+def test_a_npy_file_that_cannot_be_mapped_for_want_of_memory_is_not_called_damaged(tmp_path, monkeypatch):
+    import errno
+
+    np.save(tmp_path / "x.npy", X.astype(np.float32))
+
+    def no_memory(*args, **kwargs):
+        raise OSError(errno.ENOMEM, "Cannot allocate memory")
+
+    monkeypatch.setattr(np, "load", no_memory)
+    assert re.search(r"x.npy: not enough memory \(or address space: ulimit -v\) to map its 0.0 GiB$", refused(tmp_path / "x.npy"))

@@ -21,6 +21,7 @@ import itertools
 import json
 import math
 import numbers
+import re
 import shutil
 import time
 import warnings
@@ -146,7 +147,7 @@ def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...], samples: in
     training samples, when known); other keys kept.
 
     A dense autoencoder with two ELU hidden layers (the first about half the input size, 256 to 1024
-    units wide, the second half the first), a code of 32 (half the features for fewer than 64; at most
+    units wide, narrower, to 32, where its weights would pass 64M; the second half the first), a code of 32 (half the features for fewer than 64; at most
     the training samples, which PCA's start is fitted on) and a
     linear path started at PCA's solution (`linear_path`), trained with MSE on linear outputs: it starts at PCA's error and, with
     restore_best, cannot end above it on the validation data. A code_size given as large as the input
@@ -160,6 +161,7 @@ def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...], samples: in
         raise DataError(f"the samples have {dim} feature(s): nothing to compress into a smaller code; give samples "
                         "of several features (for a series, windows of it, one a row)")
     first = min(1024, max(256, 2 ** math.ceil(math.log2(max(dim // 2, 1)))))
+    first = max(32, min(first, 2 ** math.floor(math.log2(2**26 // dim)) if dim <= 2**26 else 1))  # <= 64M weights
     code = model.get("code_size", min(32, dim // 2, samples or dim))
     undercomplete = not isinstance(code, numbers.Real) or code < dim  # a bad value is refused by the model's config
     bce = model.get("recon_loss") == "bce"  # asked for: sigmoid outputs, which PCA's linear start cannot give
@@ -267,12 +269,35 @@ def build_model(cfg: RunConfig, sample_shape: tuple[int, ...]):
     given = tuple(values.pop("input_shape", ()) or ())
     if given and given != tuple(sample_shape):
         raise ConfigError(f"model.input_shape {list(given)} does not match the data's sample shape {list(sample_shape)}")
+    _check_memory(cfg, values, tuple(sample_shape))
     torch.manual_seed(cfg.train.seed)  # the same seed gives the same initial weights
     model = create_model(cfg.model["name"], **values, input_shape=sample_shape)
     code_size = _code_size(model)
     if code_size is not None and code_size < 1:  # a model of your own without that check
         raise ConfigError(f"model.code_size: must be > 0, got {code_size}")
     return model
+
+
+def _check_memory(cfg: RunConfig, values: dict[str, Any], sample_shape: tuple[int, ...]) -> None:
+    """Refuse a model too big to train on its device before its weights are made (the kernel kills such a
+    process without a word): its parameters counted on torch's meta device, 16 bytes each to train
+    (weights, gradients, Adam's two moments), against the memory free there (Linux and CUDA report it)."""
+    try:
+        with torch.device("meta"):
+            n = sum(p.numel() for p in create_model(cfg.model["name"], **values, input_shape=sample_shape).parameters())
+    except Exception:  # refused by the build below, or a model of your own that meta tensors cannot build
+        return
+    device = training_device(cfg.train)
+    if device.type == "cuda":
+        free = torch.cuda.mem_get_info(device)[0]
+    else:
+        meminfo = Path("/proc/meminfo")
+        found = re.search(r"MemAvailable:\s+(\d+) kB", meminfo.read_text()) if meminfo.is_file() else None
+        free = int(found.group(1)) * 1024 if found else math.inf
+    if 16 * n > free:
+        raise ConfigError(f"model: {cfg.model['name']} has {n:,} parameters, which take about {16 * n / 2**30:.1f} GiB "
+                          f"to train (weights, gradients and Adam's two moments), and {free / 2**30:.1f} GiB is free on "
+                          f"{device.type}; give a smaller model.hidden or model.code_size")
 
 
 def build_checked(cfg: RunConfig, splits: tuple[Dataset, Dataset | None, Dataset | None]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import math
 import re
 import warnings
@@ -217,6 +218,9 @@ def _npy(path: Path) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False, mmap_mode="r" if path.stat().st_size > MMAP_BYTES else None)
     except (ValueError, OSError, EOFError) as err:
+        if isinstance(err, OSError) and err.errno == errno.ENOMEM:  # the file is fine: the process may not map it
+            raise DataError(f"{path}: not enough memory (or address space: ulimit -v) to map its "
+                            f"{path.stat().st_size / 2**30:.1f} GiB") from None
         raise DataError(f"{path} is truncated or not a .npy array file ({str(err).splitlines()[0]})") from None
 
 
