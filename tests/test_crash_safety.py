@@ -283,3 +283,27 @@ def test_a_non_resumable_experiment_that_fails_names_its_half_written_folder(tmp
     folder = next(tmp_path.iterdir())
     assert (f"; {folder} holds what the experiment finished, without results.json: it does not resume, so run it "
             "again (and delete that folder)") in capsys.readouterr().err
+
+
+def test_files_removed_from_a_run_or_an_unfinished_experiment_are_named(tmp_path, capsys):
+    from aekit.apps.cli import main
+
+    run = _trained(tmp_path, capsys)
+    (run / ckpt.CHECKPOINT_FILE).unlink()  # a finished run: its model alone left
+    assert main(["resume", str(run), "--epochs", "3", "--quiet"]) == 2
+    assert "holds no checkpoint.safetensors (only its final model.safetensors, which holds no optimiser state" in \
+        capsys.readouterr().err
+    (run / "config.yaml").write_text((run / "config.yaml").read_text().replace("seed: 0", "seed:"))  # cut by an edit
+    assert main(["evaluate", str(run), "--quiet"]) == 2
+    assert f"aekit: error: {run / 'config.yaml'}: train.seed:" in capsys.readouterr().err
+    folder = tmp_path / "exp"  # an experiment stopped before its end: no results.json
+    folder.mkdir()
+    (folder / "experiment.yaml").write_text("experiment: tied-mnist\nsettings: {}\n")
+    with pytest.raises(aekit.CheckpointError, match=r"exp is an experiment folder holding no model-\*.safetensors yet"):
+        aekit.load_model(folder)
+    aekit.save_model(aekit.load_model(run), folder / "model-untied.safetensors")
+    with pytest.warns(UserWarning, match=r"exp is an experiment stopped before its end \(no results.json\): "
+                                         r"model-untied.safetensors is a model it had saved"):
+        aekit.load_model(folder)
+    assert main(["evaluate", str(folder), "--quiet"]) == 2
+    assert "it stopped before its end (no results.json yet" in capsys.readouterr().err

@@ -196,7 +196,8 @@ def test_a_run_in_training_is_not_exported_and_an_unfinished_one_is_said(trained
         with pytest.raises(aekit.CheckpointError, match=r"is in use by another aekit process"):
             export_model(run, tmp_path / "e.pt", format="torchscript")
     (run / ckpt.MODEL_FILE).unlink()  # killed before its end: the checkpoint is what there is
-    with pytest.warns(UserWarning, match=r"run has not finished training: these are the weights of its last "
+    with pytest.warns(UserWarning, match=r"run holds no model.safetensors \(a run writes it as training ends: it has "
+                                         r"not finished, or the file was removed\): these are the weights of its last "
                                          r"checkpoint \(epoch 2\), not its final ones; `aekit resume"):
         export_model(run, tmp_path / "e.pt", format="torchscript")
 

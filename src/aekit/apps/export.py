@@ -125,7 +125,7 @@ def export_model(
             _to_onnx(wrapper, example, tmp, part)
         else:
             with torch.no_grad(), warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=r"`torch\.jit\.(trace|script).*deprecated")
+                warnings.filterwarnings("ignore", message=r"`torch\.jit\.(trace|script|save).*deprecated")
                 try:
                     traced = torch.jit.trace(wrapper, example)
                 except (TypeError, RuntimeError) as err:  # an op torch.jit.trace cannot record
@@ -137,8 +137,8 @@ def export_model(
                     ) from None
                 # a traced graph takes any input of as many values (a dense model flattens it): check the shape
                 traced = torch.jit.script(_Checked(traced, list(example.shape[1:])).eval())
-            buffer = io.BytesIO()  # written by Python: torch's own writer aborts the process on a full disk
-            torch.jit.save(traced, buffer)
+                buffer = io.BytesIO()  # written by Python: torch's own writer aborts the process on a full disk
+                torch.jit.save(traced, buffer)
             tmp.write_bytes(buffer.getvalue())
         os.replace(tmp, path)  # a failed export never leaves half a file under the wanted name
     except OSError as err:

@@ -485,11 +485,11 @@ def read_run(run_dir: str | Path) -> RunConfig:
         raise ConfigError(f"{run_dir} does not exist; give a run folder made by `aekit train`")
     folder = run_dir.parent if run_dir.is_file() else run_dir
     if (folder / "experiment.yaml").is_file() and not (folder / CONFIG_FILE).is_file():
-        raise ConfigError(
-            f"{run_dir} is {'a model of ' if run_dir.is_file() else ''}an experiment folder, not a run of aekit train: "
-            f"its figures are in {folder / 'results.json'} and report.html (`aekit export` and aekit.load_model take "
-            "its model-*.safetensors files)"
-        )
+        figures = (f"its figures are in {folder / 'results.json'} and report.html" if (folder / "results.json").is_file()
+                   else "it stopped before its end (no results.json yet: `aekit experiment resume` finishes a "
+                        "resumable one; run others again)")
+        raise ConfigError(f"{run_dir} is {'a model of ' if run_dir.is_file() else ''}an experiment folder, not a run of "
+                          f"aekit train: {figures} (`aekit export` and aekit.load_model take its model-*.safetensors files)")
     if run_dir.is_file():
         raise ConfigError(f"{run_dir} is a file; give the run folder that holds it ({run_dir.parent})")
     if not (run_dir / CONFIG_FILE).is_file():
@@ -500,7 +500,10 @@ def read_run(run_dir: str | Path) -> RunConfig:
     folder_imports(run_dir, raw.get("imports"))
     if isinstance(raw.get("data"), dict) and "scale" not in raw["data"]:  # made before data.scale: one range
         raw["data"]["scale"] = "global"
-    return parse_run_config(raw)
+    try:
+        return parse_run_config(raw)
+    except ConfigError as err:  # a file edited or damaged since: named
+        raise ConfigError(f"{run_dir / CONFIG_FILE}: {err}") from None
 
 
 def folder_imports(folder: Path, items: Any) -> None:

@@ -241,6 +241,9 @@ def model_file(folder: Path) -> Path:
         return folder / others[0]
     if others:
         raise CheckpointError(f"{folder} holds {len(others)} models ({', '.join(others)}); give one of these files")
+    if (folder / "experiment.yaml").is_file():
+        raise CheckpointError(f"{folder} is an experiment folder holding no model-*.safetensors yet (it stopped "
+                              "before saving one)")
     return folder / MODEL_FILE  # read() says it does not exist
 
 
@@ -254,9 +257,13 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
     if path.is_dir():
         path = model_file(path)
         if path.name == CHECKPOINT_FILE and (path.parent / CONFIG_FILE).is_file():  # a run stopped before its end
-            warnings.warn(f"{path.parent} has not finished training: these are the weights of its last checkpoint "
-                          f"(epoch {epochs_done(path.parent)}), not its final ones; `aekit resume {path.parent}` "
-                          "finishes it", UserWarning, stacklevel=2)
+            warnings.warn(f"{path.parent} holds no {MODEL_FILE} (a run writes it as training ends: it has not finished, "
+                          f"or the file was removed): these are the weights of its last checkpoint (epoch "
+                          f"{epochs_done(path.parent)}), not its final ones; `aekit resume {path.parent}` finishes it",
+                          UserWarning, stacklevel=2)
+        elif (path.parent / "experiment.yaml").is_file() and not (path.parent / "results.json").is_file():
+            warnings.warn(f"{path.parent} is an experiment stopped before its end (no results.json): {path.name} is a "
+                          "model it had saved", UserWarning, stacklevel=2)
     tensors, meta = read(path)
     if "model" not in meta:
         raise CheckpointError(f"checkpoint {path} does not say which model it holds")
