@@ -307,3 +307,24 @@ def test_files_removed_from_a_run_or_an_unfinished_experiment_are_named(tmp_path
         aekit.load_model(folder)
     assert main(["evaluate", str(folder), "--quiet"]) == 2
     assert "it stopped before its end (no results.json yet" in capsys.readouterr().err
+
+
+def test_a_read_only_run_folder_is_said_with_what_still_works(tmp_path, capsys, monkeypatch):
+    import builtins
+    import errno
+
+    from aekit.apps.cli import main
+
+    run = _trained(tmp_path, capsys)
+
+    def read_only(file, *args, **kwargs):  # as a read-only mount answers (root writes through chmod)
+        if str(file).startswith(str(run)) and args and args[0] != "r":
+            raise OSError(errno.EROFS, "Read-only file system", str(file))
+        return builtins.open(file, *args, **kwargs)
+
+    monkeypatch.setattr(ckpt, "open", read_only, raising=False)
+    assert main(["evaluate", str(run), "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"aekit: error: {run} cannot be written (Read-only file system), and this command writes into it; copy the "
+        "folder to a place you may write (aekit evaluate --data FILE writes nothing)")
+    assert main(["evaluate", str(run), "--data", "mnist-mini", "--quiet"]) == 0

@@ -10,6 +10,7 @@ message.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import math
@@ -53,7 +54,14 @@ def hold(folder: str | Path) -> Iterator[None]:
     if fcntl is None or folder in _HELD:
         yield
         return
-    with open(folder / LOCK_FILE, "a") as lock:
+    try:
+        lock = open(folder / LOCK_FILE, "a")  # noqa: SIM115 (closed below)
+    except OSError as err:
+        if err.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        raise CheckpointError(f"{folder} cannot be written ({err.strerror}), and this command writes into it; copy the "
+                              "folder to a place you may write (aekit evaluate --data FILE writes nothing)") from None
+    with lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
