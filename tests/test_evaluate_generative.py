@@ -44,7 +44,7 @@ def test_train_leaves_the_slow_measures_to_evaluate(runs):
     assert not {"nll", "sample_quality", "nll_skipped", "sample_quality_skipped"} & set(metrics)
 
 
-def test_a_vae_gets_its_nll_and_sample_quality_with_the_checksum(runs, feature_clf):
+def test_a_vae_gets_its_nll_and_sample_quality_with_the_checksum(runs, feature_clf, capsys):
     metrics = run.evaluate_run(runs["vae"], classifier_cache=feature_clf.path.parent, **MEASURES)
     nll = metrics["nll"]
     assert nll["k"] == 5 and nll["n"] == 64 and nll["binarized"] is True and 100 < nll["nats"] < 2000
@@ -53,8 +53,12 @@ def test_a_vae_gets_its_nll_and_sample_quality_with_the_checksum(runs, feature_c
     assert quality["n_samples"] == 64 and quality["frechet_distance"] > 0
     assert 0 <= quality["precision"] <= 1 and 0 <= quality["recall"] <= 1 and "own sample" in quality["sampler"]
     assert json.loads((runs["vae"] / "metrics.json").read_text())["nll"] == nll  # written for the report
-    again = run.evaluate_run(runs["vae"], classifier_cache=feature_clf.path.parent, write=False, **MEASURES)
+    again = run.evaluate_run(runs["vae"], classifier_cache=feature_clf.path.parent, write=False,
+                             **{**MEASURES, "progress": True})
     assert again["nll"] == nll and again["sample_quality"] == quality  # seeded: the same figures
+    said = capsys.readouterr().out  # the minutes-long parts, said where no bar shows (a log file)
+    assert "estimating the test NLL of 64 samples (5 draws each) ..." in said
+    assert "generating 64 samples and scoring them against as many test samples ..." in said
 
 
 def test_a_plain_autoencoder_samples_through_a_mixture_and_has_no_nll(runs, feature_clf, capsys):

@@ -730,10 +730,14 @@ def generative_metrics(
             # on a CPU, 20 inputs x 100 draws = 2,000 decoded images a pass ran 2.4x faster than the
             # default 100 x 500 (a 200-200-50 VAE, one thread): the work stays in the caches
             sizes = {"batch_size": 20, "chunk": 100} if model_device(model).type == "cpu" else {}
+            if progress:  # minutes, and the bar shows on a terminal only: a log file is told too
+                print(f"estimating the test NLL of {len(test):,} samples ({nll_samples:,} draws each) ...", flush=True)
             nll = importance_sampled_nll(model, test.x, k=nll_samples, binary=binary, seed=seed, progress=progress,
                                          **sizes)
             metrics["nll"] = {"nats": float(nll.mean()), "k": nll_samples, "binarized": binary, "n": len(nll)}
     if clf is not None:
+        if progress:
+            print(f"generating {n:,} samples and scoring them against as many test samples ...", flush=True)
         samples, how = generate(model, n, train=in_memory(train, seed), seed=seed)
         quality = sample_quality(samples, test.x[:n], clf, k=QUALITY_NEIGHBOURS)
         note = other_data(train.name, classifier, setting="--classifier ")
