@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 import aekit
 from aekit.data import load_dataset
@@ -328,3 +329,19 @@ def test_a_read_only_run_folder_is_said_with_what_still_works(tmp_path, capsys, 
         f"aekit: error: {run} cannot be written (Read-only file system), and this command writes into it; copy the "
         "folder to a place you may write (aekit evaluate --data FILE writes nothing)")
     assert main(["evaluate", str(run), "--data", "mnist-mini", "--quiet"]) == 0
+
+
+def test_paths_of_any_script_are_kept_readable_and_a_file_for_a_folder_is_said(tmp_path, capsys):
+    from aekit.apps.cli import main
+
+    folder = tmp_path / "dörte ✓"
+    run = _trained(folder, capsys)
+    text = (run / "config.yaml").read_text(encoding="utf-8")
+    assert "ö" in text and "\\x" not in text and yaml.safe_load(text)["output"]["dir"] == str(folder)  # not \xF6
+    assert main(["evaluate", str(run), "--quiet"]) == 0
+    (tmp_path / "afile").write_text("x")
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "afile")]) == 2
+    assert capsys.readouterr().err.strip().endswith("afile is a file; give a run folder made by `aekit train`")
+    assert main(["export", str(run), "--output", str(tmp_path / "afile" / "x.onnx")]) == 2
+    assert "afile: File exists (a file is where a folder is needed); choose another path" in capsys.readouterr().err

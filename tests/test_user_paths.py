@@ -164,7 +164,7 @@ def test_paths_that_cannot_be_used_get_one_line(tmp_path, monkeypatch, capsys):
     assert "config file x.npy is not text (YAML or JSON); a data file goes in data.name=x.npy" in capsys.readouterr().err
     assert main(["demo", "--epochs", "1", "--out", "x.npy"]) == 2  # a file where a folder goes
     err = capsys.readouterr().err
-    assert "Not a directory; choose another path" in err and "unexpected" not in err
+    assert "Not a directory (a file is where a folder is needed); choose another path" in err and "unexpected" not in err
     assert _small_run(tmp_path, epochs=1) == 0
     assert main(["export", str(tmp_path / "runs" / "r"), "--format", "torchscript", "--output", str(tmp_path)]) == 2
     assert "is a folder; give a file name" in capsys.readouterr().err

@@ -392,8 +392,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 # what to do about an OSError on a path, by its errno; none for the rest (an I/O error, a full pipe, ...)
 PATH_HINTS = {
-    **dict.fromkeys((errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENOENT, errno.ENAMETOOLONG),
-                    "; choose another path"),
+    **dict.fromkeys((errno.EISDIR, errno.ENOENT, errno.ENAMETOOLONG), "; choose another path"),
+    **dict.fromkeys((errno.ENOTDIR, errno.EEXIST), " (a file is where a folder is needed); choose another path"),
     **dict.fromkeys((errno.EACCES, errno.EPERM, errno.EROFS), "; choose a path you may write to"),
 }
 

@@ -86,7 +86,7 @@ def read_run_folder(path: str | Path) -> RunFolder:
     config_file = next((path / f for f in CONFIG_FILES if (path / f).is_file()), None)
     if config_file is None:
         raise ConfigError(f"{path} is not a run folder: it holds neither {' nor '.join(CONFIG_FILES)}")
-    config_text = config_file.read_text()
+    config_text = config_file.read_text(encoding="utf-8")
     try:
         config = yaml.safe_load(config_text) or {}
     except yaml.YAMLError as err:

@@ -394,7 +394,7 @@ def save_config(cfg: RunConfig, run_dir: Path, train: Dataset) -> None:
     resolved["data"] = {**resolved["data"], "name": whole_data_name(cfg.data.name)}
     if not cfg.imports:  # a run without models of your own reads as before imports existed
         del resolved["imports"]
-    ckpt.atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False))
+    ckpt.atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
 
 
 def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = None) -> Path:
@@ -491,7 +491,9 @@ def read_run(run_dir: str | Path) -> RunConfig:
         raise ConfigError(f"{run_dir} is {'a model of ' if run_dir.is_file() else ''}an experiment folder, not a run of "
                           f"aekit train: {figures} (`aekit export` and aekit.load_model take its model-*.safetensors files)")
     if run_dir.is_file():
-        raise ConfigError(f"{run_dir} is a file; give the run folder that holds it ({run_dir.parent})")
+        holder = f"the run folder that holds it ({run_dir.parent})" if (folder / CONFIG_FILE).is_file() else (
+            "a run folder made by `aekit train`")
+        raise ConfigError(f"{run_dir} is a file; give {holder}")
     if not (run_dir / CONFIG_FILE).is_file():
         runs = sorted(str(c.parent) for c in run_dir.glob(f"*/{CONFIG_FILE}")) if run_dir.is_dir() else []
         inside = f"; it holds run folders such as {runs[-1]}" if runs else ""
@@ -547,7 +549,7 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, progress: bool | 
             raise ConfigError(f"--epochs: must be >= 1 (the run's total number of epochs), got {epochs}")
     finished = done >= target and cfg.train.time_budget is None
     if finished and distributed.is_main():
-        print(f"{run_dir} has already trained {done} epochs (target {target}): nothing to continue; "
+        print(f"{run_dir} has already trained {done} epoch{'s' * (done != 1)} (target {target}): nothing to continue; "
               f"`aekit resume {run_dir} --epochs N` with N > {done} trains longer. Evaluating it again.")
     if cfg.train.time_budget is None:  # the first line says the epochs it trains to (done: nothing to train)
         cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=max(target, done)))

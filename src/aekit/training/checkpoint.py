@@ -279,7 +279,7 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
     load_state(model, prefixed(tensors, "model."), path)
     done = epochs_done(path.parent) if path.name == MODEL_FILE and "trained_epochs" in meta else 0
     if done > meta.get("trained_epochs", done):  # a later training (a resume) was stopped before its end
-        warnings.warn(f"{path} is the model after {meta['trained_epochs']} epochs, but {path.parent / CHECKPOINT_FILE} "
+        warnings.warn(f"{path} is the model after {meta['trained_epochs']} epoch{'s' * (meta['trained_epochs'] != 1)}, but {path.parent / CHECKPOINT_FILE} "
                       f"has trained {done}, in a training stopped before its end: `aekit resume {path.parent}` finishes "
                       f"it (load_model of the checkpoint file takes its weights)", UserWarning, stacklevel=2)
     return model.to(map_location).eval()
@@ -295,7 +295,7 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None, sca
     left by a run killed before its first checkpoint, is replaced."""
     path = folder / CONFIG_FILE
     try:
-        raw = yaml.safe_load(path.read_text()) if path.is_file() else None
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
     except (yaml.YAMLError, UnicodeDecodeError):
         raw = "damaged"
     fresh = not (folder / CHECKPOINT_FILE).is_file()  # fit refuses a checkpoint it does not resume
@@ -304,7 +304,7 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None, sca
         done = epochs_done(folder)
         if isinstance(train, dict) and train_config.time_budget is None and done < train_config.epochs != train.get("epochs"):
             train["epochs"] = train_config.epochs
-            atomic_write_text(path, yaml.safe_dump(raw, sort_keys=False))
+            atomic_write_text(path, yaml.safe_dump(raw, sort_keys=False, allow_unicode=True))
         return
     if model is None:
         return
@@ -315,7 +315,7 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None, sca
         "train": to_dict(train_config),
         "output": {"dir": str(folder.parent), "name": folder.name},
     }
-    atomic_write_text(folder / CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
+    atomic_write_text(folder / CONFIG_FILE, yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
 
 
 def _describes(config: Any, model, train_config) -> bool:

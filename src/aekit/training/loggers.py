@@ -236,7 +236,7 @@ class MLflowLogger(Logger):
 
         config_file = self.run_dir / CONFIG_FILE if self.run_dir is not None else None
         if config_file is not None and config_file.is_file():
-            config = yaml.safe_load(config_file.read_text())
+            config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
         else:
             config = {"model": {"name": trainer.model.name, **to_dict(trainer.model.config)},
                       "train": to_dict(trainer.config)}

@@ -369,7 +369,8 @@ def run_experiment(
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, name=whole_data_name(cfg.data.name)))
     run_dir, made = make_run_dir(Path(out_dir) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}", unique=True)
     saved = {k: v for k, v in to_dict(cfg).items() if v or k != "imports"}  # no models of your own: as before imports
-    atomic_write_text(run_dir / "experiment.yaml", yaml.safe_dump({"experiment": name, "settings": saved}, sort_keys=False))
+    atomic_write_text(run_dir / "experiment.yaml", yaml.safe_dump({"experiment": name, "settings": saved}, sort_keys=False,
+                                                                allow_unicode=True))
     try:
         return _finish(exp, cfg, run_dir)
     except BaseException:
@@ -388,7 +389,7 @@ def resume_experiment(run_dir: str | Path) -> tuple[Path, dict[str, Any]]:
     if (run_dir / "results.json").is_file():
         raise ConfigError(f"{run_dir} is finished: its results are in results.json (`aekit report {run_dir}` "
                           "writes report.html again)")
-    saved = yaml.safe_load((run_dir / "experiment.yaml").read_text())
+    saved = yaml.safe_load((run_dir / "experiment.yaml").read_text(encoding="utf-8"))
     folder_imports(run_dir, saved["settings"].get("imports"))
     exp = experiment(saved["experiment"])
     if not exp.resumable:
