@@ -180,6 +180,6 @@ def test_a_model_too_big_to_train_here_is_refused_before_its_weights_are_made(tm
     assert main(["train", "data.name=digits", "model.name=dense", "model.hidden=[2000000000]", "model.code_size=2",
                  f"output.dir={tmp_path}", "--quiet"]) == 2
     assert re.match(r"aekit: error: model: dense has 268,000,000,066 parameters, which take about 3993.5 GiB to train "
-                    r"\(weights, gradients and Adam's two moments\), and [\d.]+ GiB is free on (cpu|cuda); give a smaller "
+                    r"\(weights, gradients and adam's state\), and [\d.]+ GiB is free on (cpu|cuda); give a smaller "
                     r"model.hidden", capsys.readouterr().err)
     assert not list(tmp_path.iterdir())

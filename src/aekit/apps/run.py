@@ -280,8 +280,9 @@ def build_model(cfg: RunConfig, sample_shape: tuple[int, ...]):
 
 def _check_memory(cfg: RunConfig, values: dict[str, Any], sample_shape: tuple[int, ...]) -> None:
     """Refuse a model too big to train on its device before its weights are made (the kernel kills such a
-    process without a word): its parameters counted on torch's meta device, 16 bytes each to train
-    (weights, gradients, Adam's two moments), against the memory free there (Linux and CUDA report it)."""
+    process without a word): its parameters counted on torch's meta device, 4 bytes each for the weights,
+    the gradients and each of the optimiser's states (Adam's two moments), against the memory free there
+    (Linux and CUDA report it)."""
     try:
         with torch.device("meta"):
             n = sum(p.numel() for p in create_model(cfg.model["name"], **values, input_shape=sample_shape).parameters())
@@ -294,9 +295,12 @@ def _check_memory(cfg: RunConfig, values: dict[str, Any], sample_shape: tuple[in
         meminfo = Path("/proc/meminfo")
         found = re.search(r"MemAvailable:\s+(\d+) kB", meminfo.read_text()) if meminfo.is_file() else None
         free = int(found.group(1)) * 1024 if found else math.inf
-    if 16 * n > free:
-        raise ConfigError(f"model: {cfg.model['name']} has {n:,} parameters, which take about {16 * n / 2**30:.1f} GiB "
-                          f"to train (weights, gradients and Adam's two moments), and {free / 2**30:.1f} GiB is free on "
+    opt = cfg.train.optimizer
+    need = 4 * n * (2 + {"adam": 2, "adamw": 2}.get(opt, 1 if opt == "adagrad" or cfg.train.momentum else 0)
+                    + (opt == "rmsprop"))
+    if need > free:
+        raise ConfigError(f"model: {cfg.model['name']} has {n:,} parameters, which take about {need / 2**30:.1f} GiB "
+                          f"to train (weights, gradients and {opt}'s state), and {free / 2**30:.1f} GiB is free on "
                           f"{device.type}; give a smaller model.hidden or model.code_size")
 
 
