@@ -948,7 +948,7 @@ def test_images_of_different_sizes_are_fitted_to_image_size_in_training_and_in_n
         pixels = rng.integers(0, 256, (h, w, 3)).astype(np.uint8)
         Image.fromarray(pixels).save(folder / f"{i:02d}.png") if i % 3 else Image.fromarray(pixels[..., 0]).save(
             folder / f"{i:02d}.jpg")  # colour beside grey, PNG beside JPEG
-    with pytest.raises(DataError, match=r"images differ in size .* give data.image_size=N to scale and centre-crop"):
+    with pytest.raises(DataError, match=r"images differ in size .* resize them to one size first, or train with data.image_size=N"):
         load_path(folder)
     data = load_path(folder, image_size=8)
     assert data.x.shape == (24, 3, 8, 8) and 0 <= float(data.x.min()) and float(data.x.max()) <= 1
@@ -967,11 +967,16 @@ def test_images_of_different_sizes_are_fitted_to_image_size_in_training_and_in_n
     assert main(["evaluate", str(run), "--data", str(tmp_path / "new"), "--quiet"]) == 0  # 10 x 30: fitted as the run's
     assert "new, 1 samples" in capsys.readouterr().out
     assert load_dataset(str(tmp_path / "new"), like=run).x.shape == (1, 3, 8, 8)
+    np.save(tmp_path / "fitted.npy", (rng.random((3, 8, 8, 3)) * 255).astype(np.uint8))  # a file: taken as it is
+    assert load_dataset(str(tmp_path / "fitted.npy"), like=run).x.shape == (3, 3, 8, 8)
+    for bad in (0, True, 2.5, "16"):
+        with pytest.raises(aekit.ConfigError, match=r"data.image_size: must be a whole number of pixels > 0"):
+            load_dataset(str(folder), image_size=bad)
     capsys.readouterr()
     assert main(["resume", str(run), "--epochs", "2"]) == 0  # with progress: a folder's reading is said first
     assert capsys.readouterr().out.startswith(f"reading {folder} ...\nresuming dense")
     for bad, message in ((lambda: load_dataset(str(tmp_path / "new"), like=run, image_size=8), "like and image_size: give one"),
-                         (lambda: load_dataset("digits", image_size=8), "data.image_size: 8 applies to a file of your own"),
+                         (lambda: load_dataset("digits", image_size=8), "data.image_size: 8 applies to a file or folder of your own"),
                          (lambda: load_path(npz(tmp_path, x=X), image_size=8), "data.image_size: resizes the images of a "
                                                                               "folder of image files; .*own.npz is a file")):
         with pytest.raises((DataError, aekit.ConfigError), match=message):

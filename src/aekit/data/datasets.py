@@ -64,7 +64,7 @@ def load_dataset(
     if like is not None:
         if not is_file:
             raise ConfigError(f"like: applies to a file of your own; {name} comes in [0, 1] already")
-        if scale != "auto" or image_size:
+        if scale != "auto" or image_size is not None:
             raise ConfigError(f"like and {f'scale={scale!r}' if scale != 'auto' else 'image_size'}: give one; like "
                               "scales (and resizes) the samples as the run's were")
         if isinstance(like, Dataset):
@@ -79,9 +79,9 @@ def load_dataset(
     entry = dataset_entry(name)
     if scale not in ("auto", "global"):
         raise ConfigError(f"data.scale: {scale!r} applies to a file of your own; {name} comes in [0, 1] already")
-    if layout != "auto" or image_size:
+    if layout != "auto" or image_size is not None:
         which = f"layout: {layout!r}" if layout != "auto" else f"image_size: {image_size}"
-        raise ConfigError(f"data.{which} applies to a file of your own; {name} comes in (N, C, H, W) already")
+        raise ConfigError(f"data.{which} applies to a file or folder of your own; {name} comes in (N, C, H, W) already")
     folder = Path(root) if root is not None else data_dir()
     data = entry.loader(split, folder)
     data.source = name if root is None else None  # another root is not reproducible by name

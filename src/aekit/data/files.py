@@ -67,6 +67,9 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     and divisor in place of `scale`'s rule on this file's values, resize images as its were, take a CSV's
     columns by the names it was trained on, and number class names as its labels were.
     """
+    if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1):
+        raise ConfigError(f"data.image_size: must be a whole number of pixels > 0 (or null: images as they are), got "
+                          f"{image_size!r}")
     path = given = Path(path).expanduser()
     if not path.exists():
         where = "" if path.is_absolute() else f" (a relative path is read from the current folder, {Path.cwd()})"
@@ -89,10 +92,10 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
     y = classes = like = label_column = columns = files = None  # like: what the samples are scaled like (an npz test part: its training part)
     where = str(path)  # how messages name these samples
-    size = image_size if run_map is None else run_map.get("image_size")
-    if size and not path.is_dir():
+    if image_size and not path.is_dir():
         raise ConfigError(f"data.image_size: resizes the images of a folder of image files; {path} is a file: "
                           "remove data.image_size (or resize its images before saving it)")
+    size = image_size if run_map is None else run_map.get("image_size")  # a run's: for a folder of images only
     if path.is_dir():
         x, y, classes, like, files = _folder(path, split, size)
         where = f"{path / 'test'}" if like is not None else where
@@ -474,8 +477,9 @@ def _image_folder(path: Path, size: int | None) -> tuple[np.ndarray, np.ndarray 
         images = [im / np.float32(255) if im.dtype == np.uint8 else im for im in images]
     sizes = {im.shape[:2][::-1] for im in images}  # (width, height), as PIL names sizes
     if len(sizes) > 1:
-        raise DataError(f"{path}: images differ in size ({sorted(sizes)[:3]}...); give data.image_size=N to scale "
-                        "and centre-crop each to N x N pixels as it is read (image_size=N in Python), or resize them first")
+        raise DataError(f"{path}: images differ in size ({sorted(sizes)[:3]}...); resize them to one size first, or "
+                        "train with data.image_size=N (image_size=N in Python) to scale and centre-crop each to N x N "
+                        "pixels as it is read")
     x = np.stack(images)  # (N, H, W) or (N, H, W, 3)
     x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)  # -> (N, C, H, W)
     names = [str(f.relative_to(path)) for _, f in files]

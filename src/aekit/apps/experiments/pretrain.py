@@ -260,7 +260,7 @@ def plot_error_vs_labels(path: Path, rows: list[dict], *, labels: dict[str, str]
         "experiment": {"label_counts": [50, 200], "seeds": [0], "min_updates": 4,
                        "pretrain": {"epochs_per_layer": 1, "limit": 500}},
     },
-    data_keys=("name", "layout", "scale", "val_fraction", "test_limit"),
+    data_keys=("name", "layout", "scale", "image_size", "val_fraction", "test_limit"),
 )
 def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     s, pt = cfg.experiment, cfg.experiment.pretrain
@@ -359,7 +359,7 @@ class SelfTaught:
         "train": {"epochs": 1},
         "experiment": {"unlabelled_limit": 300, "labelled_limit": 200, "test_limit": 100, "max_iter": 30},
     },
-    data_keys=("name", "layout", "scale"),
+    data_keys=("name", "layout", "scale", "image_size"),
 )
 def self_taught_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     from sklearn.exceptions import ConvergenceWarning

@@ -137,7 +137,7 @@ class RetrievalMnist(Positive):
         "train": {"epochs": 4, "batch_size": 50, "lr": 0.003},
         "experiment": {"index_limit": 300, "curve_k": 20, "max_queries": 60},
     },
-    data_keys=("name", "layout", "scale", "limit", "val_fraction"),
+    data_keys=("name", "layout", "scale", "image_size", "limit", "val_fraction"),
 )
 def retrieval_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     s, seed, name = cfg.experiment, cfg.train.seed, cfg.data.name
