@@ -10,6 +10,14 @@ def out_of_space(err: BaseException) -> bool:
     return isinstance(err, OSError) and err.errno in OUT_OF_SPACE
 
 
+def naming(err: OSError, path, *hidden) -> OSError:
+    """`err` naming `path` where it named none (a full disk's write) or a hidden temporary in `hidden`;
+    an error that names no errno, or another file, as it is."""
+    if err.errno is not None and err.filename in (None, *map(str, hidden)):
+        return OSError(err.errno, err.strerror, str(path))
+    return err
+
+
 class AekitError(Exception):
     """Base class of every error aekit raises on purpose; the CLI prints its message alone."""
 

@@ -18,7 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ..errors import ConfigError
+from ..errors import ConfigError, naming
 
 TILE_INCHES = 0.75  # size of one image tile in grids
 
@@ -44,9 +44,7 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
     try:
         fig.savefig(path, format="png", dpi=dpi, facecolor="white")
     except OSError as err:
-        if err.filename is None:  # a full disk: named, as an open's error is
-            raise OSError(err.errno, err.strerror, str(path)) from None
-        raise
+        raise naming(err, path) from None  # a full disk: named, as an open's error is
     return path
 
 

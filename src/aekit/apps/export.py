@@ -29,9 +29,9 @@ import torch
 from torch import Tensor, nn
 
 from ..data.core import SCALING_FILE, run_unit_map
-from ..errors import AekitError, ConfigError
+from ..errors import AekitError, ConfigError, naming
 from ..training import checkpoint as ckpt
-from ..training.checkpoint import load_model
+from ..training.checkpoint import atomic_write_bytes, load_model
 
 FORMATS = ("onnx", "torchscript")
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}  # the file ending of each format
@@ -119,35 +119,38 @@ def export_model(
         example = model.encode(x) if part == "decoder" else wrapper.stored(x)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if format == "torchscript":
+        atomic_write_bytes(path, _torchscript(wrapper, example, part))
+        return path
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        if format == "onnx":
-            _to_onnx(wrapper, example, tmp, part)
-        else:
-            with torch.no_grad(), warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=r"`torch\.jit\.(trace|script|save).*deprecated")
-                try:
-                    traced = torch.jit.trace(wrapper, example)
-                except (TypeError, RuntimeError) as err:  # an op torch.jit.trace cannot record
-                    reason = (str(err).splitlines() or [type(err).__name__])[0]
-                    if len(reason) > 100:
-                        reason = reason[:100].rsplit(" ", 1)[0] + " ..."
-                    raise ConfigError(
-                        f"export: torchscript cannot trace this model's {part} ({reason}); use --format onnx"
-                    ) from None
-                # a traced graph takes any input of as many values (a dense model flattens it): check the shape
-                traced = torch.jit.script(_Checked(traced, list(example.shape[1:])).eval())
-                buffer = io.BytesIO()  # written by Python: torch's own writer aborts the process on a full disk
-                torch.jit.save(traced, buffer)
-            tmp.write_bytes(buffer.getvalue())
+        _to_onnx(wrapper, example, tmp, part)
         os.replace(tmp, path)  # a failed export never leaves half a file under the wanted name
     except OSError as err:
-        if err.filename in (None, str(tmp)):  # (a full disk's has none): the file asked for, not the hidden one
-            raise OSError(err.errno, err.strerror, str(path)) from None
-        raise
+        raise naming(err, path, tmp) from None  # the file asked for, not the hidden one
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
     return path
+
+
+def _torchscript(wrapper: nn.Module, example: Tensor, part: str) -> bytes:
+    """The traced part as a TorchScript file's bytes (written by Python: torch's own writer aborts the
+    process on a full disk)."""
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.(trace|script|save).*deprecated")
+        try:
+            traced = torch.jit.trace(wrapper, example)
+        except (TypeError, RuntimeError) as err:  # an op torch.jit.trace cannot record
+            reason = (str(err).splitlines() or [type(err).__name__])[0]
+            if len(reason) > 100:
+                reason = reason[:100].rsplit(" ", 1)[0] + " ..."
+            raise ConfigError(f"export: torchscript cannot trace this model's {part} ({reason}); use --format onnx") from None
+        # a traced graph takes any input of as many values (a dense model flattens it): check the shape
+        traced = torch.jit.script(_Checked(traced, list(example.shape[1:])).eval())
+        buffer = io.BytesIO()
+        torch.jit.save(traced, buffer)
+    return buffer.getvalue()
 
 
 def _exported(path: Path, format: str) -> bool:

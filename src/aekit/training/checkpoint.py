@@ -29,7 +29,7 @@ from safetensors.torch import save as st_save
 
 from ..config import to_dict
 from ..data.core import SCALING_FILE, data_map
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError, ConfigError, naming
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.safetensors"
@@ -101,9 +101,10 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException as err:
-        tmp.unlink(missing_ok=True)
-        if isinstance(err, OSError) and err.filename in (None, str(tmp)):  # (a full disk's has none): the file asked for
-            raise OSError(err.errno, err.strerror, str(path)) from None
+        with contextlib.suppress(OSError):  # (a read-only folder refuses the removal too)
+            tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise naming(err, path, tmp) from None  # the file asked for, not its hidden temporary
         raise
     with contextlib.suppress(OSError):  # make the rename itself durable
         dir_fd = os.open(path.parent, os.O_RDONLY)
