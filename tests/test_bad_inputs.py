@@ -791,7 +791,8 @@ def test_ctrl_c_names_the_run_folder(tmp_path, capsys, monkeypatch):
     assert status == 130 and err == f"aekit: interrupted before the first checkpoint of {tmp_path / 'runs' / 'early'}: nothing to resume, train again"
     monkeypatch.setattr(aekit.apps.run, "fit", lambda *a, **k: interrupted(*a, after_epoch=True, **k))
     status, _, err = cli(["train", run_config(tmp_path), "output.name=late"], capsys)
-    assert status == 130 and f"`aekit resume {tmp_path / 'runs' / 'late'}` continues" in err
+    late = tmp_path / "runs" / "late"  # its training ran to its end: evaluating it is what is left
+    assert status == 130 and f"its training finished ({late / 'model.safetensors'}): `aekit evaluate {late}` evaluates it" in err
 
 
 def test_ctrl_c_in_an_experiment_that_does_not_resume_names_its_folder(tmp_path, capsys, monkeypatch):

@@ -965,7 +965,7 @@ def test_images_of_different_sizes_are_fitted_to_image_size_in_training_and_in_n
     assert json.loads((run / "scaling.json").read_text())["image_size"] == 8
     capsys.readouterr()
     assert main(["evaluate", str(run), "--data", str(tmp_path / "new"), "--quiet"]) == 0  # 10 x 30: fitted as the run's
-    assert "new, 1 samples" in capsys.readouterr().out
+    assert "new, 1 sample\n" in capsys.readouterr().out
     assert load_dataset(str(tmp_path / "new"), like=run).x.shape == (1, 3, 8, 8)
     np.save(tmp_path / "fitted.npy", (rng.random((3, 8, 8, 3)) * 255).astype(np.uint8))  # a file: taken as it is
     assert load_dataset(str(tmp_path / "fitted.npy"), like=run).x.shape == (3, 3, 8, 8)

@@ -389,6 +389,8 @@ def test_ctrl_c_names_the_epoch_of_the_checkpoint_kept(tmp_path, monkeypatch):
     assert _small_run(tmp_path) == 0
     err = KeyboardInterrupt()
     err.run_dir = tmp_path / "runs" / "r"
+    assert "its training finished" in _interrupted(err)  # a finished run: evaluate, not resume
+    (err.run_dir / "model.safetensors").unlink()  # stopped before its end: the checkpoint, with its epoch
     assert "the last checkpoint (epoch 2) is intact" in _interrupted(err)
 
 
@@ -398,7 +400,9 @@ def test_ctrl_c_while_evaluating_names_the_folder_and_a_damaged_history_does_not
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(run, "evaluate_run", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
     assert _small_run(tmp_path) == 130
-    assert f"the last checkpoint (epoch 2) is intact: `aekit resume {tmp_path / 'runs' / 'r'}` continues" in capsys.readouterr().err
+    run_dir = tmp_path / "runs" / "r"  # trained to its end, stopped while evaluating: evaluate goes on
+    assert f"its training finished ({run_dir / 'model.safetensors'}): `aekit evaluate {run_dir}` evaluates it" in \
+        capsys.readouterr().err
     monkeypatch.undo()
     (tmp_path / "runs" / "r" / "history.json").write_text("{bad")  # the checkpoint holds the history
     assert main(["resume", str(tmp_path / "runs" / "r"), "--epochs", "3", "--quiet"]) == 0
@@ -429,7 +433,7 @@ def test_data_scale_reaches_a_users_file_and_per_column_scaling_is_said(tmp_path
     assert _train(tmp_path, "data.name=mnist-mini", "data.scale=column", "data.limit=64") == 2
     assert "data.scale: 'column' applies to a file of your own" in capsys.readouterr().err
     assert _train(tmp_path, "data.name=mnist-mini", "data.layout=nhwc", "data.limit=64") == 2
-    assert "data.layout: 'nhwc' applies to a file of your own" in capsys.readouterr().err
+    assert "data.layout: 'nhwc' applies to a file or folder of your own" in capsys.readouterr().err
     assert _train(tmp_path, f"data.name={tmp_path / 'tab.npy'}", "data.test_limit=5", "output.name=limited") == 2
     assert "data.test_limit: " in capsys.readouterr().err and not (tmp_path / "runs" / "limited").exists()
 

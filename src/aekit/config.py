@@ -198,7 +198,7 @@ def load_file(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # (a byte-order mark, as some editors write, is not text)
     except UnicodeDecodeError:
         raise ConfigError(f"config file {path} is not text (YAML or JSON); a data file goes in data.name={path}") from None
     try:

@@ -398,23 +398,28 @@ PATH_HINTS = {
 }
 
 
-def _last_checkpoint(run_dir) -> str | None:
-    """"the last checkpoint (epoch 7) is intact" when `run_dir` holds one (written atomically: never half)."""
-    from ..training.checkpoint import CHECKPOINT_FILE, epochs_done
+def _run_state(run_dir) -> tuple[str, str] | None:
+    """(what a stopped run keeps, the command that goes on from it), or None where it keeps nothing."""
+    from ..training.checkpoint import CHECKPOINT_FILE, MODEL_FILE, epochs_done
 
-    if run_dir is None or not (Path(run_dir) / CHECKPOINT_FILE).is_file():
+    if run_dir is None:
         return None
-    epoch = epochs_done(run_dir)
-    return f"the last checkpoint{f' (epoch {epoch})' if epoch else ''} is intact"
+    model, checkpoint = Path(run_dir) / MODEL_FILE, Path(run_dir) / CHECKPOINT_FILE
+    if model.is_file() and (not checkpoint.is_file() or model.stat().st_mtime >= checkpoint.stat().st_mtime):
+        return f"its training finished ({model})", f"`aekit evaluate {run_dir}` evaluates it"
+    if not checkpoint.is_file():
+        return None
+    epoch = epochs_done(run_dir)  # written atomically: never half
+    return f"the last checkpoint{f' (epoch {epoch})' if epoch else ''} is intact", f"`aekit resume {run_dir}` continues"
 
 
 def _full(err: OSError) -> str:
     """After a write failed for want of space: what to do, and what is kept."""
     fix = "raise the file size limit (ulimit -f)" if err.errno == errno.EFBIG else "free some space"
     run_dir = getattr(err, "run_dir", None)
-    kept = _last_checkpoint(run_dir)
-    if kept:
-        return f"; {kept}: {fix}, then `aekit resume {run_dir}` continues"
+    state = _run_state(run_dir)
+    if state:
+        return f"; {state[0]}: {fix}, then {state[1]}"
     return f"; {fix} and train again" if run_dir else f"; {fix} or choose another path"
 
 
@@ -426,16 +431,28 @@ def _out_of_memory(err: BaseException) -> bool:
 
 def _run_kept(err: BaseException) -> str:
     """After a run stopped on an error (not for want of space: _full): what of it is kept ("" if not a run's)."""
-    from ..training.checkpoint import CHECKPOINT_FILE, MODEL_FILE
+    state = None if out_of_space(err) else _run_state(getattr(err, "run_dir", None))
+    return f"; {state[0]}: {state[1]}" if state else ""
 
-    run_dir = getattr(err, "run_dir", None)
-    if run_dir is None or out_of_space(err):
-        return ""
-    model, checkpoint = Path(run_dir) / MODEL_FILE, Path(run_dir) / CHECKPOINT_FILE
-    if model.is_file() and (not checkpoint.is_file() or model.stat().st_mtime >= checkpoint.stat().st_mtime):
-        return f"; its training finished ({model}): `aekit evaluate {run_dir}` evaluates it"
-    kept = _last_checkpoint(run_dir)
-    return f"; {kept}: `aekit resume {run_dir}` continues" if kept else ""
+
+def _error_line(err: Exception) -> tuple[str, int]:
+    """The one line the CLI prints for `err` (after "aekit: error: "), and the exit status."""
+    if isinstance(err, AekitError):
+        return f"{err}{_kept(err)}", 2
+    if isinstance(err, ModuleNotFoundError):  # a dependency (or an extra) that is not installed
+        return (f"the package '{err.name}' is not installed; `pip install aekit` (or `pip install -e .` in a clone) "
+                "installs aekit's dependencies"), 2
+    reason = (str(err).splitlines() or [""])[0]
+    if _out_of_memory(err):
+        return (f"out of memory ({type(err).__name__}{': ' + reason[:120] if reason else ''}); a smaller model, batch "
+                f"size or data set needs less{_kept(err)}{_run_kept(err)}"), 2
+    if out_of_space(err):
+        return f"{f'{err.filename}: ' if err.filename else ''}{err.strerror}{_full(err)}{_kept(err)}", 2
+    if isinstance(err, OSError) and err.filename is not None:  # a path that cannot be written or read
+        return f"{err.filename}: {err.strerror or err}{PATH_HINTS.get(err.errno, '')}{_kept(err)}{_run_kept(err)}", 2
+    # a case aekit does not handle yet: still one line
+    return (f"{type(err).__name__}: {reason} (unexpected; --debug or AEKIT_DEBUG=1 shows the traceback)"
+            f"{_kept(err)}{_run_kept(err)}"), 1
 
 
 def _kept(err: BaseException) -> str:
@@ -457,14 +474,10 @@ def _kept(err: BaseException) -> str:
 
 def _interrupted(err: KeyboardInterrupt) -> str:
     """What is true after Ctrl-C: the folder to resume, or that nothing was saved yet."""
-    if _kept(err):  # an experiment's folder
-        return "aekit: interrupted" + _kept(err)
+    kept = _kept(err) or _run_kept(err)  # an experiment's folder, or a run's
     run_dir = getattr(err, "run_dir", None)
-    if run_dir is None:
-        return "aekit: interrupted"
-    kept = _last_checkpoint(run_dir)
-    if kept:
-        return f"aekit: interrupted; {kept}: `aekit resume {run_dir}` continues"
+    if kept or run_dir is None:
+        return "aekit: interrupted" + kept
     return f"aekit: interrupted before the first checkpoint of {run_dir}: nothing to resume, train again"
 
 
@@ -504,7 +517,7 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt as err:
         code = 128 + (signal.SIGTERM if err.args == ("SIGTERM",) else signal.SIGINT)
         if command:  # a second Ctrl-C during the exit (torch's atexit teardown) printed a traceback: it ends at once
-            signal.signal(signal.SIGINT, lambda *_: os._exit(code))
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
         if speaks:
             print(_interrupted(err), file=sys.stderr)
         return code
@@ -515,38 +528,16 @@ def _main(argv: list[str] | None) -> int:
         if debug:
             raise
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the error is said and its status kept, whoever stops us now
-        if isinstance(err, AekitError):
-            if speaks:
-                print(f"aekit: error: {err}{_kept(err)}", file=sys.stderr)
-            else:  # every process meets the same error: rank 0, which speaks for all, ends first and is reported
-                time.sleep(2)
-            return 2
-        if isinstance(err, ModuleNotFoundError):  # a dependency (or an extra) that is not installed
-            print(f"aekit: error: the package '{err.name}' is not installed; `pip install aekit` (or `pip install "
-                  "-e .` in a clone) installs aekit's dependencies", file=sys.stderr)
-            return 2
-        if getattr(err, "metrics", None) and speaks:  # evaluated, then a write failed: the figures are not lost
-            from . import run
+        message, code = _error_line(err)
+        if speaks:
+            if getattr(err, "metrics", None):  # evaluated, then a write failed: the figures are not lost
+                from . import run
 
-            print(run.format_metrics(err.metrics))
-        if _out_of_memory(err):
-            reason = (str(err).splitlines() or [""])[0][:120]
-            print(f"aekit: error: out of memory ({type(err).__name__}: {reason}); give a smaller model (model.hidden), "
-                  f"train.batch_size or data.limit{_run_kept(err)}", file=sys.stderr)
-            return 2
-        if out_of_space(err):
-            print(f"aekit: error: {f'{err.filename}: ' if err.filename else ''}{err.strerror}{_full(err)}{_kept(err)}",
-                  file=sys.stderr)
-            return 2
-        if isinstance(err, OSError) and err.filename is not None:  # a path that cannot be written or read
-            hint = PATH_HINTS.get(err.errno, "")
-            print(f"aekit: error: {err.filename}: {err.strerror or err}{hint}{_kept(err)}{_run_kept(err)}", file=sys.stderr)
-            return 2
-        # a case aekit does not handle yet: still one line
-        reason = (str(err).splitlines() or [""])[0]
-        print(f"aekit: error: {type(err).__name__}: {reason} (unexpected; --debug or AEKIT_DEBUG=1 shows the "
-              f"traceback){_kept(err)}{_run_kept(err)}", file=sys.stderr)
-        return 1
+                print(run.format_metrics(err.metrics))
+            print(f"aekit: error: {message}", file=sys.stderr)
+        else:  # every process meets the same error: rank 0, which speaks for all, ends first and is reported
+            time.sleep(2)
+        return code
     finally:
         signal.signal(signal.SIGTERM, previous)
         warnings.showwarning = shown

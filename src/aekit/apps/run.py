@@ -21,7 +21,6 @@ import itertools
 import json
 import math
 import numbers
-import re
 import shutil
 import time
 import warnings
@@ -38,7 +37,7 @@ from ..analysis.quality import reading, sample_quality, why_no_sample_quality
 from ..config import apply_overrides, build, check, load_file, positive, to_dict
 from ..data import Dataset, load_dataset
 from ..data.batches import check_inputs, map_batches, model_device
-from ..data.core import SCALING_FILE, data_map, read_unit_map, resolved_scale
+from ..data.core import SCALING_FILE, available_memory, data_map, read_unit_map, resolved_scale
 from ..data.datasets import from_file, list_datasets
 from ..data.files import load_path
 from ..errors import (
@@ -147,7 +146,7 @@ def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...], samples: in
     training samples, when known); other keys kept.
 
     A dense autoencoder with two ELU hidden layers (the first about half the input size, 256 to 1024
-    units wide, narrower, to 32, where its weights would pass 64M; the second half the first), a code of 32 (half the features for fewer than 64; at most
+    units wide, narrower, to 32, where its weights would pass 256M; the second half the first), a code of 32 (half the features for fewer than 64; at most
     the training samples, which PCA's start is fitted on) and a
     linear path started at PCA's solution (`linear_path`), trained with MSE on linear outputs: it starts at PCA's error and, with
     restore_best, cannot end above it on the validation data. A code_size given as large as the input
@@ -161,7 +160,8 @@ def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...], samples: in
         raise DataError(f"the samples have {dim} feature(s): nothing to compress into a smaller code; give samples "
                         "of several features (for a series, windows of it, one a row)")
     first = min(1024, max(256, 2 ** math.ceil(math.log2(max(dim // 2, 1)))))
-    first = max(32, min(first, 2 ** math.floor(math.log2(2**26 // dim)) if dim <= 2**26 else 1))  # <= 64M weights
+    while first > 32 and first * dim > 2**28:  # at most 256M weights a layer (rows of over 262,144 values)
+        first //= 2
     code = model.get("code_size", min(32, dim // 2, samples or dim))
     undercomplete = not isinstance(code, numbers.Real) or code < dim  # a bad value is refused by the model's config
     bce = model.get("recon_loss") == "bce"  # asked for: sigmoid outputs, which PCA's linear start cannot give
@@ -280,28 +280,24 @@ def build_model(cfg: RunConfig, sample_shape: tuple[int, ...]):
 
 def _check_memory(cfg: RunConfig, values: dict[str, Any], sample_shape: tuple[int, ...]) -> None:
     """Refuse a model too big to train on its device before its weights are made (the kernel kills such a
-    process without a word): its parameters counted on torch's meta device, 4 bytes each for the weights,
-    the gradients and each of the optimiser's states (Adam's two moments), against the memory free there
-    (Linux and CUDA report it)."""
+    process without a word): its parameters counted on torch's meta device, 4 bytes each for the weights and,
+    for those it trains, their gradients and each of the optimiser's states (Adam's two moments), against
+    the memory free there (available_memory)."""
     try:
         with torch.device("meta"):
-            n = sum(p.numel() for p in create_model(cfg.model["name"], **values, input_shape=sample_shape).parameters())
+            params = list(create_model(cfg.model["name"], **values, input_shape=sample_shape).parameters())
     except Exception:  # refused by the build below, or a model of your own that meta tensors cannot build
         return
-    device = training_device(cfg.train)
-    if device.type == "cuda":
-        free = torch.cuda.mem_get_info(device)[0]
-    else:
-        meminfo = Path("/proc/meminfo")
-        found = re.search(r"MemAvailable:\s+(\d+) kB", meminfo.read_text()) if meminfo.is_file() else None
-        free = int(found.group(1)) * 1024 if found else math.inf
     opt = cfg.train.optimizer
-    need = 4 * n * (2 + {"adam": 2, "adamw": 2}.get(opt, 1 if opt == "adagrad" or cfg.train.momentum else 0)
-                    + (opt == "rmsprop"))
+    states = {"adam": 2, "adamw": 2}.get(opt, 1 if opt == "adagrad" or cfg.train.momentum else 0) + (opt == "rmsprop")
+    need = 4 * sum(p.numel() * (1 + (1 + states) * p.requires_grad) for p in params)
+    device = training_device(cfg.train)
+    free = available_memory(device)
     if need > free:
-        raise ConfigError(f"model: {cfg.model['name']} has {n:,} parameters, which take about {need / 2**30:.1f} GiB "
-                          f"to train (weights, gradients and {opt}'s state), and {free / 2**30:.1f} GiB is free on "
-                          f"{device.type}; give a smaller model.hidden or model.code_size")
+        raise ConfigError(f"model: {cfg.model['name']} has {sum(p.numel() for p in params):,} parameters, which take "
+                          f"about {need / 2**30:.1f} GiB to train (weights, gradients and {opt}'s state), and "
+                          f"{free / 2**30:.1f} GiB is free on {device.type}; give a smaller model (its widths, such as "
+                          "model.hidden, or model.code_size)")
 
 
 def build_checked(cfg: RunConfig, splits: tuple[Dataset, Dataset | None, Dataset | None]):
@@ -433,11 +429,13 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
         except (KeyboardInterrupt, Exception) as err:  # refused (a setting fit checks, no CUDA), stopped, out of
             # space or memory before its first checkpoint: leave no folder (a retry under its name would be refused);
             # a diverged run keeps the logs it wrote, which show why
+            if not distributed.is_main():  # rank 0 alone made the folder, and tidies it
+                raise
             logs = [p for p in run_dir.iterdir() if p.name not in (CONFIG_FILE, SCALING_FILE) and p.name[0] != "."]
             kept = (isinstance(err, NonFiniteLossError) and logs) or (isinstance(err, OSError) and not out_of_space(err))
             if not kept and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
                 remove_made(made)
-                if not made and distributed.is_main():  # a named folder that was there, empty: emptied again
+                if not made:  # a named folder that was there, empty: emptied again
                     for path in [*run_dir.iterdir()]:  # (new_run_dir refused one holding files)
                         if path.is_file() and (not path.name.startswith(".") or path.name == ckpt.LOCK_FILE):
                             path.unlink(missing_ok=True)
@@ -871,7 +869,8 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         return f"{value:.3f}" if abs(value) >= 1 else f"{value:.4g}"
 
     split = metrics["split"]
-    lines = [f"{f'{split} set' if split in ('train', 'val', 'test') else split}, {metrics['n']} samples{note}"]
+    lines = [f"{f'{split} set' if split in ('train', 'val', 'test') else split}, {metrics['n']} sample"
+             f"{'s' * (metrics['n'] != 1)}{note}"]
     if metrics.get("scaling") == "per column":
         lines.append("  inputs: each column scaled to [0, 1] by its training range (for one range: data.scale=global "
                      "or minmax)")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import numbers
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,6 +250,21 @@ def resolved_scale(scale: str, meta: dict | None) -> str:
 def is_integral(dtype: np.dtype) -> bool:
     """Integers and booleans: never NaN, and divided by 255 (or their maximum) by scale "auto"."""
     return dtype == np.bool_ or np.issubdtype(dtype, np.integer)
+
+
+def available_memory(device: torch.device | None = None) -> float:
+    """Bytes free for new tensors on `device` (the CPU by default): CUDA's free and cached memory; Linux's
+    MemAvailable, within a container's limit (cgroup v2); inf where neither says."""
+    if device is not None and device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0] + torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+    free = math.inf
+    with contextlib.suppress(OSError, ValueError):
+        found = re.search(r"MemAvailable:\s+(\d+) kB", Path("/proc/meminfo").read_text())
+        free = int(found.group(1)) * 1024 if found else free
+    with contextlib.suppress(OSError, ValueError):  # "max" (no limit) is not a number
+        cgroup = Path("/sys/fs/cgroup")
+        free = min(free, int((cgroup / "memory.max").read_text()) - int((cgroup / "memory.current").read_text()))
+    return free
 
 
 def integer_valued(y: np.ndarray) -> bool:

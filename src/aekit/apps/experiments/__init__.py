@@ -405,7 +405,7 @@ def _finish(exp: Experiment, cfg: ExperimentConfig, run_dir: Path) -> tuple[Path
         # not after aekit's own errors (bad data or settings, a diverged run): a resume would meet them again
         if exp.resumable and (run_dir / Ledger.FILE).is_file() and not isinstance(err, AekitError):
             err.experiment_dir = run_dir
-        elif not exp.resumable and not isinstance(err, AekitError):  # a half-written folder: named, not left unsaid
+        elif not exp.resumable:  # a half-written folder: named, not left unsaid
             err.unfinished_dir = run_dir
         raise
     atomic_write_text(run_dir / "results.json", json.dumps(results, indent=1, default=float))
