@@ -363,7 +363,7 @@ def test_palette_and_grey_alpha_images_keep_their_colours_and_drop_alpha(tmp_pat
     data = load_path(_one_image(tmp_path / "palette", red))
     assert data.sample_shape == (3, 4, 4) and data.x[0, :, 0, 0].tolist() == [1.0, 0.0, 0.0]
     red_alpha = Image.fromarray(np.full((4, 4, 4), [255, 0, 0, 9], np.uint8), "RGBA").convert("PA")  # no PA file format
-    assert files._pixels(red_alpha, tmp_path).tolist() == np.full((4, 4, 3), [255, 0, 0]).tolist()
+    assert files._pixels(red_alpha, tmp_path).tolist() == np.full((4, 4, 3), [1.0, 0, 0]).tolist()
     grey = Image.fromarray(np.full((4, 4), 102, np.uint8)).convert("P")  # a palette of greys stays grey
     assert load_path(_one_image(tmp_path / "grey", grey)).sample_shape == (1, 4, 4)
     _one_image(tmp_path / "palette", grey, "b.png")  # beside a colour image: grey as RGB, colour kept
@@ -863,11 +863,11 @@ def test_a_folder_of_images_exports_for_images_as_pil_holds_them_and_scores_name
                  "output.name=r", "--quiet"]) == 0
     assert main(["export", str(tmp_path / "r"), "--raw", "--part", "full", "--format", "torchscript"]) == 0
     exported = torch.jit.load(str(tmp_path / "r" / "full-raw.pt"))
-    pixels = np.array(Image.open(tmp_path / "imgs" / "dots" / "3.png"))[None]  # (1, 8, 8, 3) uint8, as PIL holds it
+    pixels = np.array(Image.open(tmp_path / "imgs" / "dots" / "3.png"))[None] / 255  # (1, 8, 8, 3) as PIL holds it, in [0, 1]
     model, data = aekit.load_model(tmp_path / "r"), load_dataset(str(tmp_path / "imgs"))
     row = data.meta["files"].index("dots/3.png")
     with torch.no_grad():
-        expected = (model(data.x[row:row + 1]).x_hat * 255).permute(0, 2, 3, 1)
+        expected = model(data.x[row:row + 1]).x_hat.permute(0, 2, 3, 1)
         torch.testing.assert_close(exported(torch.from_numpy(pixels).float()), expected, rtol=1e-4, atol=1e-3)
         with pytest.raises(Exception, match=r"expected samples of shape \[8, 8, 3\] \(batch first\), got \[3, 8, 8\]"):
             exported(torch.rand(1, 3, 8, 8))  # the model's own layout is not the files' (a dense model took it)
@@ -995,3 +995,57 @@ def test_a_npy_file_that_cannot_be_mapped_for_want_of_memory_is_not_called_damag
 
     monkeypatch.setattr(np, "load", no_memory)
     assert re.search(r"x.npy: not enough memory \(or address space: ulimit -v\) to map its 0.0 GiB$", refused(tmp_path / "x.npy"))
+
+
+def test_images_are_read_in_0_1_by_their_own_bit_depth_whatever_the_folder_mixes(tmp_path, capsys):
+    """A folder's 8-bit images were kept as 0..255 unless a 16-bit one sat beside them: new photos of another mix
+    reached a run 255 times too small or too large (an error of 699,915 for 10), and train/ and test/ of
+    different mixes were refused."""
+    rng = np.random.default_rng(3)
+    for part, n in (("train", 30), ("test", 6)):
+        for i in range(n):
+            Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(_mkdir(tmp_path / "set" / part) / f"{i}.png")
+    Image.fromarray(rng.integers(0, 65536, (8, 8)).astype(np.uint16)).save(tmp_path / "set" / "train" / "deep.png")
+    data, test = load_path(tmp_path / "set"), load_path(tmp_path / "set", split="test")  # 16-bit beside 8-bit in train/
+    assert data.sample_shape == test.sample_shape == (3, 8, 8) and float(data.x.max()) <= 1 and float(test.x.max()) <= 1
+    assert main(["train", f"data.name={tmp_path / 'set'}", "train.epochs=1", f"output.dir={tmp_path}", "output.name=r",
+                 "--quiet"]) == 0
+    eight = _mkdir(tmp_path / "new8")
+    Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(eight / "a.png")
+    Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(eight / "b.png")  # grey, for a colour run: RGB
+    new = load_dataset(str(eight), like=tmp_path / "r")
+    assert new.x.shape == (2, 3, 8, 8) and 0.5 < float(new.x.max()) <= 1  # not 0..255
+    one = load_dataset(str(eight / "a.png"), like=tmp_path / "r")  # one image: a sample of its own
+    torch.testing.assert_close(one.x[0], new.x[0])
+    assert main(["evaluate", str(tmp_path / "r"), "--data", str(eight / "a.png"), "--quiet"]) == 0
+    scaling = json.loads((tmp_path / "r" / "scaling.json").read_text())
+    assert (scaling["offset"], scaling["divisor"]) == (0.0, 1.0)
+    (tmp_path / "r" / "scaling.json").write_text(json.dumps({**scaling, "divisor": 255.0}))  # a run from before
+    torch.testing.assert_close(load_dataset(str(eight), like=tmp_path / "r").x, new.x)  # its 8-bit units kept
+    grey = _mkdir(tmp_path / "grey")
+    for i in range(20):
+        Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(grey / f"{i}.png")
+    assert main(["train", f"data.name={grey}", "train.epochs=1", f"output.dir={tmp_path}", "output.name=g", "--quiet"]) == 0
+    with pytest.raises(DataError, match=r"new8/a.png is a colour image, and the run was trained on grey ones"):
+        load_dataset(str(eight), like=tmp_path / "g")
+
+
+def test_image_folders_are_refused_before_decoding_when_too_big_and_photos_are_turned_upright(tmp_path, monkeypatch):
+    folder = _mkdir(tmp_path / "photos")
+    portrait = Image.fromarray(np.zeros((6, 10), np.uint8))  # stored 10 wide, 6 high
+    exif = portrait.getexif()
+    exif[0x0112] = 6  # shown turned a quarter: 6 wide, 10 high, as a phone's portrait photo
+    portrait.save(folder / "p.jpg", exif=exif)
+    assert load_path(folder).sample_shape == (1, 10, 6)
+    with pytest.raises(files.NoTestSplitError):  # said before any image is decoded
+        monkeypatch.setattr(files, "_pixels", lambda *a: pytest.fail("decoded"))
+        load_path(folder, split="test")
+    monkeypatch.setattr(files, "available_memory", lambda *a: 100.0)
+    with pytest.raises(DataError, match=r"photos: 1 images of 6 x 10 take 0.0 GiB as float32, with 0.0 GiB free; give "
+                                        r"data.image_size=N to read each at N x N"):
+        load_path(folder)
+
+
+def _mkdir(path):
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -15,12 +15,20 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, DataError, NoTestSplitError
-from .core import Dataset, check_test_classes, class_files, integer_valued, unit_scaled
+from .core import (
+    Dataset,
+    available_memory,
+    check_test_classes,
+    class_files,
+    integer_valued,
+    unit_scaled,
+)
 from .memmap import MemmapArray
 from .text import text_folder
 
 MMAP_BYTES = 256 * 2**20  # .npy files larger than this are memory-mapped and read a batch at a time
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
+GREY_MODES = {"1", "L", "LA", "La"}  # PIL's 8-bit grey modes (16-bit and float images are grey too: _pixels)
 SAMPLES = {"x_train": "y_train", "x": "y", "X": "y", "data": "labels"}  # an npz training part: samples -> labels
 PAIRS = {**SAMPLES, "x_test": "y_test"}
 NPZ_NAMES = (*PAIRS, "y_train", "y_test", "y", "labels")  # every name read from an npz of several arrays
@@ -29,7 +37,7 @@ TEXT_HINT = "text corpora go through aekit.data.text.text_corpus (Python)"
 # a CSV column of one of these names holds the labels ("y" only where none of the others is: x, y, class)
 LABEL_COLUMNS = ("label", "class", "target", "y")
 IDX_NAME = re.compile(r"idx\d+-ubyte(\.gz)?$")  # the MNIST family's files: train-images-idx3-ubyte.gz, ...
-KINDS = ".npy, .npz, .csv or IDX file (train-images-idx3-ubyte.gz) or a folder of images"
+KINDS = ".npy, .npz, .csv or IDX file (train-images-idx3-ubyte.gz), a folder of images or one image"
 
 
 LAYOUTS = ("auto", "nchw", "nhwc")
@@ -92,12 +100,17 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
     y = classes = like = label_column = columns = files = None  # like: what the samples are scaled like (an npz test part: its training part)
     where = str(path)  # how messages name these samples
-    if image_size and not path.is_dir():
+    image = path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES  # a folder of images, or one image
+    if image_size and not image:
         raise ConfigError(f"data.image_size: resizes the images of a folder of image files; {path} is a file: "
                           "remove data.image_size (or resize its images before saving it)")
-    size = image_size if run_map is None else run_map.get("image_size")  # a run's: for a folder of images only
+    size = image_size if run_map is None else run_map.get("image_size")  # a run's: for images only
+    shape = (run_map or {}).get("shape") or []
+    channels = shape[0] if len(shape) == 3 else None  # a run's images: grey or colour as its were
     if path.is_dir():
-        x, y, classes, like, files = _folder(path, split, size)
+        x, y, classes, like, files = _folder(path, split, size, channels)
+    elif path.suffix.lower() in IMAGE_SUFFIXES:  # one image: a sample of its own
+        x, y, classes, files = _image_folder(path, size, channels)
         where = f"{path / 'test'}" if like is not None else where
     elif IDX_NAME.search(path.name):
         x, y, like, where = _idx(path, split)
@@ -130,8 +143,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         offset, divisor = (v if np.ndim(v) else float(v) for v in (run_map["offset"], run_map["divisor"]))
         unit_map = (offset, divisor)
         shape = run_map.get("shape") or (list(np.shape(offset)) if np.ndim(offset) else list(x.shape[1:]))
-        if files is not None and x.shape[1] == 1 and shape[:1] == [3]:  # grey images for a colour run: RGB, as in training
-            x = np.repeat(x, 3, axis=1)
+        if files is not None and np.ndim(divisor) == 0 and (offset, divisor) == (0.0, 255.0):  # 8-bit pixels
+            x = x * np.float32(255)  # a run from before images were read in [0, 1] (2026-12-05) took them as stored
         flat = len(shape) == 1 and shape[0] == math.prod(x.shape[1:])  # a run on dataset.flat() takes them flat
         if list(x.shape[1:]) != shape and not flat:
             raise DataError(f"{where}: samples of shape {list(x.shape[1:])}, but the run was trained on samples of "
@@ -434,56 +447,84 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> Data
 PARTS = ("train", "test")  # a folder holding these subfolders alone keeps its parts in them
 
 
-def _folder(path: Path, split: str, size: int | None) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, np.ndarray | None,
+def _folder(path: Path, split: str, size: int | None, channels: int | None) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, np.ndarray | None,
                                              list[str]]:
     """(x, y, classes, the training images a test part is scaled like, the images' files) of a folder of
     images, or of class folders; or, where it holds train/ and test/ alone, of the part `split` names,
     each such a folder (test/ labelled by train/'s class names)."""
     subdirs = {d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith(".")}
     if "train" not in subdirs or not subdirs <= {*PARTS, "val", "valid", "validation"}:  # class folders
-        x, y, classes, files = _image_folder(path, size)
+        if split == "test":  # said before any image is read
+            raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
+        x, y, classes, files = _image_folder(path, size, channels)
         return x, y, classes, None, files
     if subdirs - set(PARTS):
         raise DataError(f"{path}: holds train/ beside {', '.join(sorted(subdirs - {'train'}))}; give train/ and test/ "
                         "alone (a validation split is held out of train/ by data.val_fraction)")
-    x, y, classes, files = _image_folder(path / "train", size)
+    x, y, classes, files = _image_folder(path / "train", size, channels)
     if split != "test" or "test" not in subdirs:
         return x, y, classes, None, files
-    x_test, y_test, test_classes, test_files = _image_folder(path / "test", size)
+    x_test, y_test, test_classes, test_files = _image_folder(path / "test", size, x.shape[1])  # channels as train/
     if y_test is not None and y is not None:
         check_test_classes(path / "test", test_classes, classes)
         y_test = np.array([classes.index(test_classes[i]) for i in y_test])
     return x_test, y_test, classes, x, test_files
 
 
-def _image_folder(path: Path, size: int | None) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, list[str]]:
-    """(x, y, classes, each image's file relative to `path`) of a folder of images or of class folders; each
-    image fitted to size x size (`load_path`'s image_size) unless `size` is None."""
+def _image_folder(path: Path, size: int | None, channels: int | None = None
+                  ) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, list[str]]:
+    """(x, y, classes, each image's file relative to `path`) of a folder of images, of class folders, or of
+    one image file: x float32 (N, C, H, W) in [0, 1], each image divided by its bit depth (_pixels), grey
+    beside colour read as RGB. The headers are read first, so that differing sizes, or a folder too big for
+    the memory free, are refused before any image is decoded. `size`: each fitted to size x size;
+    `channels`: 3 reads grey images as RGB (for a colour run), 1 refuses colour ones (for a grey run)."""
     from PIL import Image, UnidentifiedImageError
 
-    classes, files = class_files(path, IMAGE_SUFFIXES, "images")
+    root = path.parent if path.is_file() else path
+    classes, files = (None, [(0, path)]) if path.is_file() else class_files(path, IMAGE_SUFFIXES, "images")
     if not files:
         raise DataError(f"{path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}){_not_images(path)}")
-    images = []
-    for _, f in files:
+
+    def opened(f: Path):
         try:
-            with Image.open(f) as im:
-                images.append(_pixels(im, f, size))
+            return Image.open(f)
         except (UnidentifiedImageError, OSError) as err:
             raise DataError(f"{f} is not a readable image ({err})") from None
-    if len({im.ndim for im in images}) > 1:  # grey beside colour: grey as RGB
-        images = [np.repeat(im[..., None], 3, axis=2) if im.ndim == 2 else im for im in images]
-    if len({im.dtype for im in images}) > 1:  # 8-bit beside deeper images: all as floats in [0, 1]
-        images = [im / np.float32(255) if im.dtype == np.uint8 else im for im in images]
-    sizes = {im.shape[:2][::-1] for im in images}  # (width, height), as PIL names sizes
+
+    heads = []  # (mode, (width, height) as shown: a phone's portrait photo turned upright)
+    for _, f in files:
+        with opened(f) as im:
+            turned = im.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF orientation: a quarter turn
+            heads.append((im.mode, im.size[::-1] if turned else im.size))
+    sizes = {s for _, s in heads} if size is None else {(size, size)}
     if len(sizes) > 1:
         raise DataError(f"{path}: images differ in size ({sorted(sizes)[:3]}...); resize them to one size first, or "
                         "train with data.image_size=N (image_size=N in Python) to scale and centre-crop each to N x N "
                         "pixels as it is read")
-    x = np.stack(images)  # (N, H, W) or (N, H, W, 3)
-    x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)  # -> (N, C, H, W)
-    names = [str(f.relative_to(path)) for _, f in files]
-    return x, None if classes is None else np.array([label for label, _ in files]), classes, names
+    (width, height), = sizes
+    colour = channels == 3 or (channels is None and any(mode not in GREY_MODES and mode[0] not in "IF"
+                                                         for mode, _ in heads))  # I, I;16, F: grey
+    need, free = len(files) * height * width * (3 if colour else 1) * 4, available_memory()
+    if need > free / 2:  # they are scaled into a second array of as many values
+        raise DataError(f"{path}: {len(files):,} images of {width} x {height} take {need / 2**30:.1f} GiB as float32, "
+                        f"with {free / 2**30:.1f} GiB free; give data.image_size=N to read each at N x N (scaled and "
+                        "centre-cropped), or fewer images")
+    x = np.empty((len(files), height, width, 3 if colour else 1), np.float32)
+    seen_colour = False
+    for i, (_, f) in enumerate(files):
+        with opened(f) as im:
+            try:
+                pixels = _pixels(im, f, size)
+            except OSError as err:  # a truncated file, say
+                raise DataError(f"{f} is not a readable image ({err})") from None
+        if pixels.ndim == 3 and channels == 1:
+            raise DataError(f"{f} is a colour image, and the run was trained on grey ones; give grey images")
+        seen_colour |= pixels.ndim == 3
+        x[i] = pixels if pixels.ndim == 3 else pixels[..., None]  # grey: into every channel
+    if colour and not seen_colour and channels is None:  # palettes of greys alone: grey
+        x = np.ascontiguousarray(x[..., :1])
+    names = [str(f.relative_to(root)) for _, f in files]
+    return x.transpose(0, 3, 1, 2), None if classes is None else np.array([label for label, _ in files]), classes, names
 
 
 def _texts_in(path: Path) -> bool:
@@ -508,17 +549,20 @@ def _not_images(path: Path) -> str:
 
 
 def _pixels(im, f: Path, size: int | None = None) -> np.ndarray:
-    """(H, W) grey or (H, W, 3) RGB pixels, alpha dropped: uint8 for 8-bit images; float32 in [0, 1] for
-    16-bit ones (I;16*, and mode I, 32-bit, holding 0..65535) divided by 65535, and float images (F) in [0, 1].
-    `size`: scaled to cover size x size, keeping the aspect ratio, and centre-cropped (bilinear, antialiased)."""
+    """(H, W) grey or (H, W, 3) RGB pixels as float32 in [0, 1], upright (EXIF orientation), alpha dropped:
+    8-bit images divided by 255, 16-bit ones (I;16*, and mode I, 32-bit, holding 0..65535) by 65535, float
+    images (F) kept, in [0, 1]. `size`: scaled to cover size x size, keeping the aspect ratio, and
+    centre-cropped (bilinear, antialiased)."""
     from PIL import Image, ImageOps
+
+    im = ImageOps.exif_transpose(im)
 
     def fit(image):
         return image if size is None else ImageOps.fit(image, (size, size), Image.Resampling.BILINEAR)
 
     if im.mode in ("P", "PA"):
         rgb = np.asarray(fit(im.convert("RGB")))
-        return rgb[..., 0] if (rgb == rgb[..., :1]).all() else rgb  # a palette of greys stays grey
+        return (rgb[..., 0] if (rgb == rgb[..., :1]).all() else rgb) / np.float32(255)  # a palette of greys: grey
     if im.mode.startswith("I") or im.mode == "F":
         x = np.asarray(im).astype(np.float32)
         depth, found = (1.0, "float") if im.mode == "F" else (65535.0, "integer")
@@ -528,4 +572,4 @@ def _pixels(im, f: Path, size: int | None = None) -> np.ndarray:
                             "float images in [0, 1] and integer images in 0..65535 (16-bit); save it so")
         x = x if size is None else np.asarray(fit(Image.fromarray(x)))  # float32: mode F; bilinear: no overshoot
         return x / np.float32(depth)
-    return np.asarray(fit(im.convert("L" if im.mode in ("1", "L", "LA", "La") else "RGB")))
+    return np.asarray(fit(im.convert("L" if im.mode in GREY_MODES else "RGB"))) / np.float32(255)
