@@ -191,3 +191,8 @@ def test_class_indices_number_the_training_classes_from_zero():
         class_indices(train, Dataset(x[:1], torch.tensor([3]), "test"))
     with pytest.raises(aekit.DataError, match="training labels hold -1"):
         class_indices(Dataset(x[:2], torch.tensor([-1, 0]), "train"))
+
+
+def test_a_dataset_prints_as_one_line_not_its_samples():
+    data = load_dataset("digits")
+    assert repr(data) == "Dataset('digits': 1,437 samples of shape [1, 8, 8], 10 classes)"

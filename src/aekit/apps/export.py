@@ -200,7 +200,7 @@ def _unit_map(obj, input_shape: tuple[int, ...]) -> tuple:
     unit_map = run_unit_map(obj, "export: --raw")
     if "vocabulary" in unit_map:
         raise ConfigError(f"export: --raw: {obj} was trained on texts, whose inputs are TF-IDF vectors the graph "
-                          "cannot compute from text; export without --raw and give it aekit.load_dataset(FOLDER, "
+                          "cannot compute from text; export without --raw and give it aekit.data.load_dataset(FOLDER, "
                           "like=RUN).x")
     offset, divisor, layout = unit_map["offset"], unit_map["divisor"], unit_map["layout"]
     if offset.ndim and offset.shape != tuple(input_shape):

@@ -39,7 +39,7 @@ def register_dataset(name: str, summary: str | None = None):
     return deco
 
 
-@dataclass
+@dataclass(repr=False)
 class Dataset:
     """Samples `x` (N, *sample_shape) float32 in [0, 1] and optional integer labels `y` (N,)."""
 
@@ -58,6 +58,10 @@ class Dataset:
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
+
+    def __repr__(self) -> str:  # not every sample and file name
+        labels = f", {len(self.classes)} classes" if self.classes else ", labelled" if self.y is not None else ""
+        return f"Dataset({self.name!r}: {len(self):,} samples of shape {list(self.sample_shape)}{labels})"
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
