@@ -1020,13 +1020,16 @@ def test_images_are_read_in_0_1_by_their_own_bit_depth_whatever_the_folder_mixes
     assert main(["evaluate", str(tmp_path / "r"), "--data", str(eight / "a.png"), "--quiet"]) == 0
     scaling = json.loads((tmp_path / "r" / "scaling.json").read_text())
     assert (scaling["offset"], scaling["divisor"]) == (0.0, 1.0)
-    (tmp_path / "r" / "scaling.json").write_text(json.dumps({**scaling, "divisor": 255.0}))  # a run from before
-    torch.testing.assert_close(load_dataset(str(eight), like=tmp_path / "r").x, new.x)  # its 8-bit units kept
+    assert scaling["pixels"] == "unit"
+    del scaling["pixels"]  # runs from before: a folder of 8-bit images was read as 0..255, and scaled so
+    for offset, divisor in ((0.0, 255.0), (10.0, 189.0)):  # data.scale auto, and minmax on a narrower range
+        (tmp_path / "r" / "scaling.json").write_text(json.dumps({**scaling, "offset": offset, "divisor": divisor}))
+        torch.testing.assert_close(load_dataset(str(eight), like=tmp_path / "r").x, (new.x * 255 - offset) / divisor)
     grey = _mkdir(tmp_path / "grey")
     for i in range(20):
         Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(grey / f"{i}.png")
     assert main(["train", f"data.name={grey}", "train.epochs=1", f"output.dir={tmp_path}", "output.name=g", "--quiet"]) == 0
-    with pytest.raises(DataError, match=r"new8/a.png is a colour image, and the run was trained on grey ones"):
+    with pytest.raises(DataError, match=r"new8/a.png is a colour image, and the images it is read with \(a run.s, or train/\) are grey"):
         load_dataset(str(eight), like=tmp_path / "g")
 
 
@@ -1041,7 +1044,7 @@ def test_image_folders_are_refused_before_decoding_when_too_big_and_photos_are_t
         monkeypatch.setattr(files, "_pixels", lambda *a: pytest.fail("decoded"))
         load_path(folder, split="test")
     monkeypatch.setattr(files, "available_memory", lambda *a: 100.0)
-    with pytest.raises(DataError, match=r"photos: 1 images of 6 x 10 take 0.0 GiB as float32, with 0.0 GiB free; give "
+    with pytest.raises(DataError, match=r"photos: 1 images of 6 x 10 take 0 MiB as float32, with 0 MiB free; give "
                                         r"data.image_size=N to read each at N x N"):
         load_path(folder)
 

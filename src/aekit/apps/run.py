@@ -146,7 +146,7 @@ def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...], samples: in
     training samples, when known); other keys kept.
 
     A dense autoencoder with two ELU hidden layers (the first about half the input size, 256 to 1024
-    units wide, narrower, to 32, where its weights would pass 256M; the second half the first), a code of 32 (half the features for fewer than 64; at most
+    units wide, narrower, to 32, where its weights would pass 64M; the second half the first), a code of 32 (half the features for fewer than 64; at most
     the training samples, which PCA's start is fitted on) and a
     linear path started at PCA's solution (`linear_path`), trained with MSE on linear outputs: it starts at PCA's error and, with
     restore_best, cannot end above it on the validation data. A code_size given as large as the input
@@ -160,7 +160,8 @@ def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...], samples: in
         raise DataError(f"the samples have {dim} feature(s): nothing to compress into a smaller code; give samples "
                         "of several features (for a series, windows of it, one a row)")
     first = min(1024, max(256, 2 ** math.ceil(math.log2(max(dim // 2, 1)))))
-    while first > 32 and first * dim > 2**28:  # at most 256M weights a layer (rows of over 262,144 values)
+    while first > 32 and first * dim > 2**26:  # at most 64M weights a layer (rows of over 65,536 values): a
+        # million columns took 2 billion parameters, and 3x256x256 images a model of 16 GB in training
         first //= 2
     code = model.get("code_size", min(32, dim // 2, samples or dim))
     undercomplete = not isinstance(code, numbers.Real) or code < dim  # a bad value is refused by the model's config
@@ -281,8 +282,9 @@ def build_model(cfg: RunConfig, sample_shape: tuple[int, ...]):
 def _check_memory(cfg: RunConfig, values: dict[str, Any], sample_shape: tuple[int, ...]) -> None:
     """Refuse a model too big to train on its device before its weights are made (the kernel kills such a
     process without a word): its parameters counted on torch's meta device, 4 bytes each for the weights and,
-    for those it trains, their gradients and each of the optimiser's states (Adam's two moments), against
-    the memory free there (available_memory)."""
+    for those it trains, their gradients and each of the optimiser's states (Adam's two moments), twice over
+    (a checkpoint is serialised in memory beside them, and restore_best keeps the best weights), against the
+    memory free there (available_memory). A million-column table's 522M-parameter model peaked at 23 GB."""
     try:
         with torch.device("meta"):
             params = list(create_model(cfg.model["name"], **values, input_shape=sample_shape).parameters())
@@ -290,12 +292,12 @@ def _check_memory(cfg: RunConfig, values: dict[str, Any], sample_shape: tuple[in
         return
     opt = cfg.train.optimizer
     states = {"adam": 2, "adamw": 2}.get(opt, 1 if opt == "adagrad" or cfg.train.momentum else 0) + (opt == "rmsprop")
-    need = 4 * sum(p.numel() * (1 + (1 + states) * p.requires_grad) for p in params)
+    need = 2 * 4 * sum(p.numel() * (1 + (1 + states) * p.requires_grad) for p in params)
     device = training_device(cfg.train)
     free = available_memory(device)
     if need > free:
         raise ConfigError(f"model: {cfg.model['name']} has {sum(p.numel() for p in params):,} parameters, which take "
-                          f"about {need / 2**30:.1f} GiB to train (weights, gradients and {opt}'s state), and "
+                          f"about {need / 2**30:.1f} GiB to train (weights, gradients, {opt}'s state and a checkpoint), and "
                           f"{free / 2**30:.1f} GiB is free on {device.type}; give a smaller model (its widths, such as "
                           "model.hidden, or model.code_size)")
 

@@ -148,7 +148,8 @@ def read_unit_map(folder: str | Path) -> dict | None:
     not as the model takes them, (N, C, H, W): "nhwc" or "nhw"; "columns", a CSV's feature names or None;
     "classes", the names its labels number, or None; "shape", the model's sample shape (None in older files);
     "samples", how many samples the data file's training part held when the run trained (None in older files);
-    "image_size", the N x N each image of a folder was fitted to (None: read at its size).
+    "image_size", the N x N each image of a folder was fitted to (None: read at its size); "pixels": "unit"
+    where a folder's images were read in [0, 1] by their bit depth (older runs took 8-bit ones as 0..255).
     A run on a folder of texts saves "vocabulary" (its words) and "idf" (TF-IDF's weights; None: bag of
     words) in place of the offset and divisor (text.saved_vectorizer)."""
     path = Path(folder) / SCALING_FILE
@@ -176,9 +177,11 @@ def read_unit_map(folder: str | Path) -> dict | None:
             raise ValueError(f"layout {raw['layout']!r}")
         if raw.get("image_size") is not None and not (isinstance(raw["image_size"], int) and raw["image_size"] > 0):
             raise ValueError(f"image_size {raw['image_size']!r}")
+        if raw.get("pixels") not in (None, "unit"):
+            raise ValueError(f"pixels {raw['pixels']!r}")
         return {"offset": offset, "divisor": divisor, "layout": raw.get("layout"), "columns": raw.get("columns"),
                 "classes": raw.get("classes"), "shape": shape, "samples": raw.get("samples"),
-                "image_size": raw.get("image_size")}
+                "image_size": raw.get("image_size"), "pixels": raw.get("pixels")}
     except (ValueError, KeyError, TypeError) as err:
         raise DataError(f"{path} is damaged ({err}); train the run again to rewrite it") from None
 
@@ -227,7 +230,8 @@ def data_map(data: Dataset) -> dict | None:
     offset, divisor = (np.asarray(v, dtype=np.float32) for v in meta["unit_map"])
     return {"offset": offset, "divisor": divisor, "layout": meta.get("stored_layout"), "columns": meta.get("columns"),
             "classes": data.classes, "shape": list(data.sample_shape), "samples": meta.get("samples"),
-            **({"image_size": meta["image_size"]} if meta.get("image_size") else {})}
+            **({"image_size": meta["image_size"]} if meta.get("image_size") else {}),
+            **({"pixels": meta["pixels"]} if meta.get("pixels") else {})}
 
 
 def run_unit_map(run: str | Path, what: str) -> dict:

@@ -109,9 +109,9 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     channels = shape[0] if len(shape) == 3 else None  # a run's images: grey or colour as its were
     if path.is_dir():
         x, y, classes, like, files = _folder(path, split, size, channels)
+        where = f"{path / 'test'}" if like is not None else where
     elif path.suffix.lower() in IMAGE_SUFFIXES:  # one image: a sample of its own
         x, y, classes, files = _image_folder(path, size, channels)
-        where = f"{path / 'test'}" if like is not None else where
     elif IDX_NAME.search(path.name):
         x, y, like, where = _idx(path, split)
     elif path.suffix == ".npy":
@@ -143,8 +143,9 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         offset, divisor = (v if np.ndim(v) else float(v) for v in (run_map["offset"], run_map["divisor"]))
         unit_map = (offset, divisor)
         shape = run_map.get("shape") or (list(np.shape(offset)) if np.ndim(offset) else list(x.shape[1:]))
-        if files is not None and np.ndim(divisor) == 0 and (offset, divisor) == (0.0, 255.0):  # 8-bit pixels
-            x = x * np.float32(255)  # a run from before images were read in [0, 1] (2026-12-05) took them as stored
+        finite = np.asarray(divisor)[np.isfinite(divisor)]
+        if files is not None and run_map.get("pixels") is None and finite.max(initial=0) > 1:  # a run from before
+            x = x * np.float32(255)  # 2026-12-05, which took the pixels of a folder of 8-bit images as 0..255
         flat = len(shape) == 1 and shape[0] == math.prod(x.shape[1:])  # a run on dataset.flat() takes them flat
         if list(x.shape[1:]) != shape and not flat:
             raise DataError(f"{where}: samples of shape {list(x.shape[1:])}, but the run was trained on samples of "
@@ -177,7 +178,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         meta={"scale": scale, "scaling": scaling, "unit_map": unit_map, "stored_layout": stored_layout,
               "columns": columns, **({"label_column": label_column} if label_column else {}),
               **({"image_size": size} if size else {}),
-              **({"files": files} if files is not None else {})},
+              **({"files": files, "pixels": "unit"} if files is not None else {})},
     )
 
 
@@ -506,8 +507,8 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None
                                                          for mode, _ in heads))  # I, I;16, F: grey
     need, free = len(files) * height * width * (3 if colour else 1) * 4, available_memory()
     if need > free / 2:  # they are scaled into a second array of as many values
-        raise DataError(f"{path}: {len(files):,} images of {width} x {height} take {need / 2**30:.1f} GiB as float32, "
-                        f"with {free / 2**30:.1f} GiB free; give data.image_size=N to read each at N x N (scaled and "
+        raise DataError(f"{path}: {len(files):,} images of {width} x {height} take {need / 2**20:,.0f} MiB as float32, "
+                        f"with {free / 2**20:,.0f} MiB free; give data.image_size=N to read each at N x N (scaled and "
                         "centre-cropped), or fewer images")
     x = np.empty((len(files), height, width, 3 if colour else 1), np.float32)
     seen_colour = False
@@ -518,7 +519,10 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None
             except OSError as err:  # a truncated file, say
                 raise DataError(f"{f} is not a readable image ({err})") from None
         if pixels.ndim == 3 and channels == 1:
-            raise DataError(f"{f} is a colour image, and the run was trained on grey ones; give grey images")
+            raise DataError(f"{f} is a colour image, and the images it is read with (a run's, or train/) are grey; "
+                            "give grey images")
+        if pixels.shape[:2] != (height, width):  # its header said another size
+            raise DataError(f"{f}: decoded at {pixels.shape[1]} x {pixels.shape[0]}, its header said {width} x {height}")
         seen_colour |= pixels.ndim == 3
         x[i] = pixels if pixels.ndim == 3 else pixels[..., None]  # grey: into every channel
     if colour and not seen_colour and channels is None:  # palettes of greys alone: grey
