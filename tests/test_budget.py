@@ -162,13 +162,15 @@ def test_no_config_run_trains_for_its_budget_and_saves_the_chosen_model(tmp_path
     assert again.model["name"] == "dense"
 
 
-def test_resume_of_a_budgeted_run_trains_what_is_left_and_refuses_epochs(tmp_path):
+def test_resume_of_a_budgeted_run_trains_what_is_left_and_refuses_epochs(tmp_path, capsys):
     cfg = run.load_run_config(None, ["data.name=digits", "model.code_size=4", "train.time_budget=1",
                                      f"output.dir={tmp_path}", "output.name=r", "train.progress=false"])
     run_dir = run.train(cfg)
     epochs = len(json.loads((run_dir / "history.json").read_text())["epoch"])
-    run.resume(run_dir, progress=False)  # the budget is spent: nothing more is trained
+    capsys.readouterr()
+    run.resume(run_dir, progress=False)  # the budget is spent: nothing more is trained, and that is said
     assert len(json.loads((run_dir / "history.json").read_text())["epoch"]) == epochs
+    assert capsys.readouterr().out.startswith(f"{run_dir} has used its time budget (1 s): nothing to continue")
     with pytest.raises(aekit.ConfigError, match="--epochs: .* trains for train.time_budget"):
         run.resume(run_dir, epochs=50)
 
