@@ -400,14 +400,13 @@ PATH_HINTS = {
 
 def _run_state(run_dir) -> tuple[str, str] | None:
     """(what a stopped run keeps, the command that goes on from it), or None where it keeps nothing."""
-    from ..training.checkpoint import CHECKPOINT_FILE, MODEL_FILE, epochs_done
+    from ..training.checkpoint import CHECKPOINT_FILE, MODEL_FILE, epochs_done, training_ended
 
     if run_dir is None:
         return None
-    model, checkpoint = Path(run_dir) / MODEL_FILE, Path(run_dir) / CHECKPOINT_FILE
-    if model.is_file() and (not checkpoint.is_file() or model.stat().st_mtime >= checkpoint.stat().st_mtime):
-        return f"its training finished ({model})", f"`aekit evaluate {run_dir}` evaluates it"
-    if not checkpoint.is_file():
+    if training_ended(run_dir):
+        return f"its training finished ({Path(run_dir) / MODEL_FILE})", f"`aekit evaluate {run_dir}` evaluates it"
+    if not (Path(run_dir) / CHECKPOINT_FILE).is_file():
         return None
     epoch = epochs_done(run_dir)  # written atomically: never half
     return f"the last checkpoint{f' (epoch {epoch})' if epoch else ''} is intact", f"`aekit resume {run_dir}` continues"

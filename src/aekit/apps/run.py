@@ -555,10 +555,8 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, progress: bool | 
     if finished and distributed.is_main():
         print(f"{run_dir} has already trained {done} epoch{'s' * (done != 1)} (target {target}): nothing to continue; "
               f"`aekit resume {run_dir} --epochs N` with N > {done} trains longer. Evaluating it again.")
-    model_file, checkpoint = run_dir / ckpt.MODEL_FILE, run_dir / ckpt.CHECKPOINT_FILE
-    if cfg.train.time_budget is not None and model_file.is_file() and checkpoint.is_file() and (
-            model_file.stat().st_mtime >= checkpoint.stat().st_mtime):  # written as its training ended
-        finished = True
+    if cfg.train.time_budget is not None and ckpt.training_ended(run_dir) and (run_dir / ckpt.CHECKPOINT_FILE).is_file():
+        finished = True  # (without its checkpoint, fit says what is left)
         if distributed.is_main():
             print(f"{run_dir} has used its time budget ({cfg.train.time_budget:g} s): nothing to continue; train "
                   "again with a longer train.time_budget to train longer. Evaluating it again.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import math
@@ -105,8 +106,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         raise ConfigError(f"data.image_size: resizes the images of a folder of image files; {path} is a file: "
                           "remove data.image_size (or resize its images before saving it)")
     size = image_size if run_map is None else run_map.get("image_size")  # a run's: for images only
-    shape = (run_map or {}).get("shape") or []
-    channels = shape[0] if len(shape) == 3 else None  # a run's images: grey or colour as its were
+    run_shape = (run_map or {}).get("shape") or []
+    channels = run_shape[0] if len(run_shape) == 3 else None  # a run's images: grey or colour as its were
     if path.is_dir():
         x, y, classes, like, files = _folder(path, split, size, channels)
         where = f"{path / 'test'}" if like is not None else where
@@ -486,9 +487,11 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None
     if not files:
         raise DataError(f"{path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}){_not_images(path)}")
 
-    def opened(f: Path):
+    @contextlib.contextmanager
+    def opened(f: Path):  # reading its header, or decoding it (a truncated file, say), failed: one line
         try:
-            return Image.open(f)
+            with Image.open(f) as im:
+                yield im
         except (UnidentifiedImageError, OSError) as err:
             raise DataError(f"{f} is not a readable image ({err})") from None
 
@@ -514,10 +517,7 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None
     seen_colour = False
     for i, (_, f) in enumerate(files):
         with opened(f) as im:
-            try:
-                pixels = _pixels(im, f, size)
-            except OSError as err:  # a truncated file, say
-                raise DataError(f"{f} is not a readable image ({err})") from None
+            pixels = _pixels(im, f, size)
         if pixels.ndim == 3 and channels == 1:
             raise DataError(f"{f} is a colour image, and the images it is read with (a run's, or train/) are grey; "
                             "give grey images")

@@ -185,6 +185,13 @@ def epochs_done(folder: Path) -> int:
     return 0
 
 
+def training_ended(folder: Path) -> bool:
+    """Whether a run folder's training ran to its end: its model.safetensors, written as training ends, is
+    there and no older than its checkpoint (a resume stopped since leaves the checkpoint newer)."""
+    model, checkpoint = Path(folder) / MODEL_FILE, Path(folder) / CHECKPOINT_FILE
+    return model.is_file() and (not checkpoint.is_file() or model.stat().st_mtime >= checkpoint.stat().st_mtime)
+
+
 def prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     """The entries whose names start with `prefix`, named without it."""
     return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
