@@ -70,6 +70,14 @@ def test_reconstruction_grid(model8, data, tmp_path):
     assert_png(fig, tmp_path / "recon.png")
 
 
+def test_a_returned_figure_shows_inline_in_a_notebook_whatever_the_backend(model8, data):
+    """A figure made without pyplot had no picture in Jupyter until `%matplotlib inline` (text/plain alone)."""
+    formatters = pytest.importorskip("IPython.core.formatters")
+    _, fig = A.reconstruction_grid(model8, data, n=4)
+    shown, _ = formatters.DisplayFormatter().format(fig)  # what a notebook cell ending in `fig` displays
+    assert shown["image/png"].startswith(b"\x89PNG")
+
+
 def test_denoising_grid_with_a_corrupt_callable(model8, data, tmp_path):
     grid, fig = A.denoising_grid(model8, data, n=5, corrupt=lambda x: (x + 0.4 * torch.randn_like(x)).clamp(0, 1))
     assert grid.shape == (3, 5, *SHAPE)

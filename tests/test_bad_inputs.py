@@ -101,7 +101,7 @@ NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is availabl
 CASES = [
     # --- model config --------------------------------------------------------------------------
     pytest.param(lambda t: dense(hidden_size=3), ConfigError,
-                 r"^model: unknown key 'hidden_size'; allowed keys: .*code_size", id="model-unknown-key"),
+                 r"^model: unknown key 'hidden_size' \(did you mean 'hidden' or 'code_size'\?\); allowed keys: .*code_size", id="model-unknown-key"),
     pytest.param(lambda t: aekit.create_model("dense"), ConfigError,
                  r"^model: missing required key 'input_shape'", id="model-missing-input-shape"),
     pytest.param(lambda t: dense(hidden="wide"), ConfigError,
@@ -135,7 +135,7 @@ CASES = [
     pytest.param(lambda t: train(optimizer="adamax"), ConfigError,
                  rf"^train.optimizer: 'adamax' is not allowed; choose one of: {OPTIMIZERS}", id="train-unknown-optimizer"),
     pytest.param(lambda t: train(epoch=3), ConfigError,
-                 r"^train: unknown key 'epoch'; allowed keys: .*epochs", id="train-unknown-key"),
+                 r"^train: unknown key 'epoch' \(did you mean 'epochs'\?\); allowed keys: .*epochs", id="train-unknown-key"),
     pytest.param(lambda t: train(epochs=0), ConfigError, r"^train.epochs: must be > 0, got 0", id="train-zero-epochs"),
     pytest.param(lambda t: train(batch_size=-8), ConfigError,
                  r"^train.batch_size: must be > 0, got -8", id="train-negative-batch"),
@@ -264,7 +264,7 @@ CASES = [
     pytest.param(lambda t: AutoencoderTransformer(model="nope").fit(FLAT), ConfigError,
                  r"^model: 'nope' is not an autoencoder; choose auto or one of: .*dense", id="sklearn-unknown-model"),
     pytest.param(lambda t: AutoencoderTransformer(model_params={"code": 3}).fit(FLAT), ConfigError,
-                 r"^model: unknown key 'code'; allowed keys: .*code_size", id="sklearn-unknown-model-key"),
+                 r"^model: unknown key 'code' \(did you mean 'code_l2' or 'code_size'\?\); allowed keys: .*code_size", id="sklearn-unknown-model-key"),
     pytest.param(lambda t: AutoencoderTransformer(epochs=0).fit(FLAT), ConfigError,
                  r"^train.epochs: must be > 0, got 0", id="sklearn-zero-epochs"),
     pytest.param(lambda t: AutoencoderTransformer(optimizer="lbfgs").fit(FLAT), ConfigError,

@@ -12,7 +12,7 @@ from aekit.config import apply_overrides, load_file
 @pytest.mark.parametrize(
     ("values", "match"),
     [
-        ({"hiden": [3]}, r"unknown key 'hiden'; allowed keys: .*hidden"),
+        ({"hiden": [3]}, r"unknown key 'hiden' \(did you mean 'hidden'\?\); allowed keys: .*hidden"),
         ({"activation": "swish"}, r"model.activation: 'swish' is not allowed; choose one of: relu, elu"),
         ({"code_size": 0}, r"code_size: must be > 0"),
         ({"code_size": 2.5}, r"code_size: 2.5 must be an integer"),
@@ -30,7 +30,7 @@ def test_dense_config_errors(values, match):
 
 
 def test_unknown_model_lists_models():
-    with pytest.raises(aekit.ConfigError, match=r"unknown model 'densse'; choose one of: .*dense"):
+    with pytest.raises(aekit.ConfigError, match=r"unknown model 'densse' \(did you mean 'dense'\?\); choose one of: .*dense"):
         aekit.create_model("densse", input_shape=(4,))
     with pytest.raises(aekit.ConfigError, match=r"'auto' is chosen from the data by `aekit train` and the scikit-learn "
                                                 r"estimators; in Python, aekit.apps.run.auto_model"):
@@ -50,7 +50,7 @@ def test_linear_must_be_undercomplete():
         ({"batch_size": -4}, r"batch_size: must be > 0"),
         ({"lr": "fast"}, r"train.lr: 'fast' must be a number"),
         ({"device": "tpu"}, r"device: 'tpu' is not allowed"),
-        ({"epoch": 3}, r"train: unknown key 'epoch'; allowed keys: .*epochs"),
+        ({"epoch": 3}, r"train: unknown key 'epoch' \(did you mean 'epochs'\?\); allowed keys: .*epochs"),
         ({"log": ["csv", "csv"]}, r"train.log: names a logger twice, got \['csv', 'csv'\]; give each once"),
     ],
 )

@@ -234,7 +234,8 @@ def _has(*modules: str) -> bool:
     return all(importlib.util.find_spec(m) is not None for m in modules)
 
 
-def test_a_full_disk_names_the_file_asked_for_and_evaluate_still_prints_its_figures(tmp_path, capsys, monkeypatch):
+def test_a_full_disk_names_the_file_asked_for_and_evaluate_still_prints_its_figures(tmp_path, capsys, monkeypatch,
+                                                                                    feature_clf):
     import errno
 
     from aekit.apps.cli import main
@@ -244,8 +245,9 @@ def test_a_full_disk_names_the_file_asked_for_and_evaluate_still_prints_its_figu
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")  # as a write's: no file name
 
-    monkeypatch.setattr(os, "fsync", full)
-    assert main(["evaluate", str(run), "--quiet"]) == 2
+    monkeypatch.setattr(os, "fsync", full)  # (the classifier is cached: its training would not depend on the cache)
+    assert main(["evaluate", str(run), "--quiet", "--classifier", "mnist-mini",
+                 "--classifier-cache", str(feature_clf.path.parent)]) == 2
     out, err = capsys.readouterr()
     assert "squared error per sample (autoencoder)" in out  # computed before the write failed: not lost
     assert err.startswith(f"aekit: error: {run / 'metrics.json'}: No space left on device; free some space")

@@ -53,6 +53,22 @@ def test_a_tampered_cache_is_refused(feature_clf, tmp_path):
         feature_classifier("mnist-mini", cache_dir=tmp_path)
 
 
+def test_a_classifier_that_cannot_be_cached_is_used_all_the_same(feature_clf, tmp_path, monkeypatch):
+    """A full disk or a read-only cache folder cost the minute of training and the evaluation with it."""
+    import errno
+
+    from aekit.training import feature_classifier as module
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(module, "atomic_write_bytes", full)
+    with pytest.warns(UserWarning, match="could not be cached .*No space.*used uncached, and trained again next time"):
+        clf = feature_classifier("mnist-mini", cache_dir=tmp_path / "classifiers")
+    assert clf.sha256 == feature_clf.sha256 and clf.test_accuracy == feature_clf.test_accuracy  # the same classifier
+    assert not clf.network.training and not list(tmp_path.rglob("*.json"))
+
+
 def test_real_digits_score_far_better_than_noise(feature_clf, mnist_mini):
     real, other = mnist_mini.x[:1000], mnist_mini.x[1000:2000]
     noise = np.random.default_rng(0).random((1000, 1, 28, 28)).astype(np.float32)

@@ -78,6 +78,28 @@ def test_a_failed_fit_leaves_the_estimator_unfitted(digits):
     assert not hasattr(est, "model_") and not hasattr(est, "recon_loss_")
 
 
+def test_an_interrupted_fit_is_not_called_fitted(digits, monkeypatch):
+    """validate_data sets n_features_in_ before training: check_is_fitted passed, then transform failed."""
+    from sklearn.exceptions import NotFittedError
+
+    from aekit.apps import sklearn as module
+
+    x, _ = digits
+    est = AutoencoderTransformer(model_params=SMALL, epochs=1).fit(x[:60])
+    interrupted = module.fit
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "fit", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(x[:60, :32])  # a refit on other columns, stopped by Ctrl-C
+    with pytest.raises(NotFittedError):
+        est.transform(x[:5, :32])
+    monkeypatch.setattr(module, "fit", interrupted)
+    assert est.fit(x[:60, :32]).transform(x[:5, :32]).shape[0] == 5
+
+
 def test_a_named_model_switches_to_mse_outside_unit_interval_but_explicit_bce_refuses(digits):
     x, _ = digits
     assert AutoencoderTransformer("dense", SMALL, epochs=1).fit(x[:100]).recon_loss_ == "bce"  # inside [0, 1]

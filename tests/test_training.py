@@ -110,6 +110,45 @@ def test_resume_takes_the_settings_it_was_trained_with(real_batch, tmp_path):
     resumed = aekit.load_model(tmp_path)
     aekit.fit(resumed, x, val, epochs=3, run_dir=tmp_path, resume=True, **common)  # lr, batch_size, seed not repeated
     assert weights_equal(resumed, straight)
+    aekit.fit(resumed, x, val, epochs=4, lr=1e-3, batch_size=50, run_dir=tmp_path, resume=True, **common)
+    train = yaml.safe_load((tmp_path / ckpt.CONFIG_FILE).read_text())["train"]  # describes the latest training
+    assert (train["epochs"], train["lr"], train["batch_size"], train["seed"]) == (4, 1e-3, 50, 3)
+
+
+def test_an_interrupted_or_failed_fit_leaves_the_model_in_eval_mode_and_says_what_is_kept(real_batch, tmp_path):
+    model = tiny(dropout=0.5)
+
+    class Interrupt(Callback):
+        def on_batch_end(self, trainer, batch, logs):
+            if trainer.epoch == 2 and batch == 1:  # in the third epoch, after two checkpoints
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as caught:
+        aekit.fit(model, real_batch[:64], epochs=5, batch_size=16, run_dir=tmp_path, callbacks=[Interrupt()],
+                  progress=False)
+    assert not model.training  # dropout off: the same codes every time
+    assert caught.value.__notes__ == [f"{tmp_path} keeps the checkpoint of epoch 2 (the model holds the weights of the "
+                                      "interrupted epoch): fit(..., resume=True) goes on from the checkpoint"]
+    with pytest.raises(aekit.NonFiniteLossError):
+        aekit.fit(model, real_batch[:64], epochs=2, batch_size=16, lr=1e12, progress=False)
+    assert not model.training
+
+
+def test_one_progress_bar_for_the_whole_run_that_a_budget_ends_full(real_batch, monkeypatch):
+    from aekit.training import loop
+
+    bars = []
+
+    class Bar(loop.tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **{**kwargs, "disable": False})  # shown, as on a terminal or in a notebook
+            bars.append(self)
+
+    monkeypatch.setattr(loop, "tqdm", Bar)
+    aekit.fit(tiny(), real_batch[:64], epochs=3, batch_size=16)
+    aekit.fit(tiny(), real_batch[:64], time_budget=0.3, batch_size=16)
+    assert len(bars) == 2  # one each, not one an epoch (a notebook keeps every one as an output)
+    assert all(bar.n == bar.total and bar.disable for bar in bars)  # closed; not short (a notebook shows that red)
 
 
 def test_a_config_left_by_a_run_killed_before_its_first_checkpoint_is_replaced(real_batch, tmp_path):

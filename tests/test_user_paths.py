@@ -470,3 +470,26 @@ def test_pretrain_mnist_prints_a_headline_with_quiet(tmp_path, capsys):
     assert main(["experiment", "run", "pretrain-mnist", "--tiny", "--quiet", "--out", str(tmp_path)]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("mnist-mini, ") and "labels, test error: " in first
+
+
+def test_a_notebook_shows_an_aekit_error_as_its_message_and_the_users_line(monkeypatch):
+    """A mistyped key printed 13-49 lines of aekit's own frames in Jupyter; the CLI prints one line."""
+    interactive = pytest.importorskip("IPython.core.interactiveshell")
+    monkeypatch.delenv("AEKIT_DEBUG", raising=False)
+    try:
+        aekit.fit(aekit.create_model("dense", input_shape=(4,), code_size=2), torch.rand(8, 4), epoch=3)
+    except aekit.ConfigError as caught:
+        err, shown = caught, caught._render_traceback_()
+    assert shown[0].startswith("ConfigError: train: unknown key 'epoch' (did you mean 'epochs'?); allowed keys: ")
+    assert shown[1].endswith("epoch=3))") and "test_user_paths.py" in shown[1]  # the line of the user's code
+    assert len(shown) == 3 and "AEKIT_DEBUG=1" in shown[2]
+    assert hasattr(interactive.InteractiveShell, "showtraceback")  # (IPython calls _render_traceback_ from there)
+    monkeypatch.setenv("AEKIT_DEBUG", "1")
+    with pytest.raises(NotImplementedError):  # IPython then shows its whole traceback
+        err._render_traceback_()
+
+
+def test_dir_lists_the_names_imported_on_first_use():
+    names = dir(aekit)
+    assert {"fit", "create_model", "load_model", "ConfigError"} <= set(names)
+    assert not {"importlib", "version", "PackageNotFoundError"} & set(names)

@@ -4,12 +4,13 @@ The names below torch are imported on first use, so `aekit --version` and the li
 command line start in a fraction of a second.
 """
 
-import importlib
-from importlib.metadata import PackageNotFoundError, version
+import importlib as _importlib
+from importlib.metadata import PackageNotFoundError as _NotInstalled
+from importlib.metadata import version as _version
 
 try:
-    __version__ = version("aekit")
-except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = _version("aekit")
+except _NotInstalled:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 from .errors import AekitError, CheckpointError, ConfigError, DataError, NonFiniteLossError
@@ -30,9 +31,13 @@ _LAZY = {  # name -> the module that defines it (each imports torch)
 def __getattr__(name: str):
     if name not in _LAZY:
         raise AttributeError(f"module 'aekit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    value = getattr(_importlib.import_module(_LAZY[name], __name__), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:  # the names imported on first use too (a notebook's completion lists them)
+    return sorted({*globals(), *_LAZY})
 
 
 __all__ = ["AekitError", "CheckpointError", "ConfigError", "DataError", "NonFiniteLossError", "__version__"]

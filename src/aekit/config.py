@@ -9,6 +9,7 @@ keys or values on anything else.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import numbers
 import types
@@ -111,6 +112,16 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
     return value
 
 
+def nearest(word: Any, allowed) -> str:
+    """" (did you mean 'epochs'?)" for the allowed words (two at most) near a mistyped one ("epoch"); "" if none is."""
+    near = difflib.get_close_matches(str(word), [str(a) for a in allowed], n=2)
+    return f" (did you mean {' or '.join(map(repr, near))}?)" if near else ""
+
+
+def unknown_key(label: str, key: Any, allowed) -> ConfigError:
+    return ConfigError(f"{label}: unknown key '{key}'{nearest(key, allowed)}; allowed keys: {', '.join(sorted(allowed))}")
+
+
 def build(cls: type[T], values: Mapping[str, Any] | None, *, where: str) -> T:
     """Make dataclass `cls` from `values`, strictly: unknown keys and bad values raise ConfigError.
     `where` starts the keys' names in messages ("train" -> train.lr); "" for a whole config (its keys are
@@ -120,7 +131,7 @@ def build(cls: type[T], values: Mapping[str, Any] | None, *, where: str) -> T:
     label, prefix = where or "config", f"{where}." if where else ""
     for key in values:
         if key not in fields:
-            raise ConfigError(f"{label}: unknown key '{key}'; allowed keys: {', '.join(sorted(fields))}")
+            raise unknown_key(label, key, fields)
     for name, f in fields.items():
         if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise ConfigError(f"{label}: missing required key '{name}'")

@@ -1,6 +1,8 @@
 """Exception classes. Every message is one line that names what is wrong and what is allowed."""
 
 import errno
+import os
+import traceback
 
 OUT_OF_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # a full disk or quota, a file size limit (ulimit -f)
 
@@ -20,6 +22,17 @@ def naming(err: OSError, path, *hidden) -> OSError:
 
 class AekitError(Exception):
     """Base class of every error aekit raises on purpose; the CLI prints its message alone."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython and Jupyter show: the message and the line of the user's code that led to it, not
+        aekit's frames (AEKIT_DEBUG=1: the whole traceback)."""
+        if os.environ.get("AEKIT_DEBUG"):
+            raise NotImplementedError  # IPython falls back to its own traceback
+        package = os.path.dirname(__file__)
+        yours = [f for f in traceback.extract_tb(self.__traceback__) if not f.filename.startswith(package)]
+        where = f"  (from {yours[-1].filename}, line {yours[-1].lineno}: {yours[-1].line})" if yours else ""
+        return [f"{type(self).__name__}: {self}", *([where] if where else []),
+                "  (AEKIT_DEBUG=1 shows the whole traceback)"]
 
 
 class ConfigError(AekitError, ValueError):

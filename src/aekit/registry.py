@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import build
+from .config import build, nearest
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ def model_entry(name: str) -> ModelEntry:
                           "Python, aekit.apps.run.auto_model({'name': 'auto'}, sample_shape, n_samples) gives its keys "
                           "(create_model(keys.pop('name'), **keys)), or name a model: " + ", ".join(sorted(_MODELS)))
     if name not in _MODELS:
-        raise ConfigError(f"model: unknown model {name!r}; choose one of: {', '.join(sorted(_MODELS))} (or your "
+        raise ConfigError(f"model: unknown model {name!r}{nearest(name, _MODELS)}; choose one of: {', '.join(sorted(_MODELS))} (or your "
                           "own: name the .py file that registers it under imports)")
     return _MODELS[name]
 

@@ -2,7 +2,7 @@
 
 Figures are made with `matplotlib.figure.Figure` on an Agg canvas, not through pyplot, so no
 global backend is switched, nothing needs a display and no figure is kept alive by pyplot.
-Notebooks still show a returned Figure.
+Notebooks show a returned figure inline all the same (`Picture._repr_png_`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,17 @@ from ..errors import ConfigError, naming
 TILE_INCHES = 0.75  # size of one image tile in grids
 
 
+class Picture(Figure):
+    """A Figure that Jupyter shows inline whatever matplotlib's backend (IPython asks for `_repr_png_`)."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100, facecolor="white")
+        return buffer.getvalue()
+
+
 def new_figure(width: float, height: float, *, constrained: bool = True) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained" if constrained else None)
+    fig = Picture(figsize=(width, height), layout="constrained" if constrained else None)
     FigureCanvasAgg(fig)
     return fig
 

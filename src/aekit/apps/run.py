@@ -34,7 +34,7 @@ import yaml
 
 from ..analysis.likelihood import importance_sampled_nll, why_no_likelihood
 from ..analysis.quality import reading, sample_quality, why_no_sample_quality
-from ..config import apply_overrides, build, check, load_file, positive, to_dict
+from ..config import apply_overrides, build, check, load_file, positive, to_dict, unknown_key
 from ..data import Dataset, load_dataset
 from ..data.batches import check_inputs, map_batches, model_device
 from ..data.core import SCALING_FILE, available_memory, data_map, read_unit_map, resolved_scale
@@ -131,7 +131,7 @@ def parse_run_config(raw: dict[str, Any]) -> RunConfig:
     allowed = set(entry.cls.Config.__dataclass_fields__) | {"name"}
     for key in cfg.model:
         if key not in allowed:
-            raise ConfigError(f"model: unknown key '{key}'; allowed keys: {', '.join(sorted(allowed - {'name'}))}")
+            raise unknown_key("model", key, allowed - {"name"})
     return cfg
 
 

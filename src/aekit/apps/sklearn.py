@@ -72,6 +72,8 @@ def _one_line_data_errors():
 def _checked(estimator, X, y="no_validation", *, reset: bool):
     """validate_data (floats only), with its ValueErrors as one-line DataErrors. A sparse X (TF-IDF from
     TfidfVectorizer, as TruncatedSVD takes) comes back dense: the networks take dense batches."""
+    if reset:  # fitting anew: unfitted until this fit ends (__sklearn_is_fitted__)
+        vars(estimator).pop("history_", None)
     with _one_line_data_errors():
         checked = validate_data(estimator, X, y, reset=reset, dtype=_FLOATS, accept_sparse=("csr", "csc", "coo"))
     X, y = checked if isinstance(checked, tuple) else (checked, None)
@@ -198,6 +200,9 @@ class _PicklesOnCpu:
         tags.input_tags.sparse = True  # densified by _checked
         return tags
 
+    def __sklearn_is_fitted__(self) -> bool:  # (validate_data sets n_features_in_ before training: not enough)
+        return hasattr(self, "history_")
+
     def __getstate__(self):
         def portable(value):
             on_gpu = isinstance(value, nn.Module) and any(t.is_cuda for t in (*value.parameters(), *value.buffers()))
@@ -214,7 +219,9 @@ class _PredictsClasses(_PicklesOnCpu):
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (n_samples, n_classes), columns in the order of `classes_`."""
         check_is_fitted(self)
-        X = _checked(self, X, reset=False)
+        return self._proba(_checked(self, X, reset=False))
+
+    def _proba(self, X: np.ndarray) -> np.ndarray:  # X checked
         network = getattr(self, self._network)
         logits = _batched(lambda xb: network(xb).logits, _as_tensor(X, self.input_shape_), network)
         return torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
@@ -260,8 +267,9 @@ class AutoencoderTransformer(_PicklesOnCpu, ClassNamePrefixFeaturesOutMixin, Tra
     def fit(self, X, y=None):
         X = _checked(self, X, reset=True)
         x = torch.tensor(np.asarray(X), dtype=torch.float32)
-        self.history_ = _train_autoencoder(self, x, _seed(self.random_state), self.validation_fraction)
+        history = _train_autoencoder(self, x, _seed(self.random_state), self.validation_fraction)
         self._n_features_out = int(_batched(self.model_.encode, x[:1].reshape(1, *self.input_shape_), self.model_).shape[1])
+        self.history_ = history  # last: fitted (__sklearn_is_fitted__)
         return self
 
     def transform(self, X) -> np.ndarray:
@@ -414,8 +422,9 @@ class SemiSupervisedClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator)
         with torch.random.fork_rng(), _name_the_estimator_parameter("training", "lr"):  # the caller's RNG untouched
             torch.manual_seed(seed)
             self.model_ = self._build(x).to(resolve_device(self.device))  # fit leaves it there: predictions
-            self.history_ = fit(self.model_, (x.reshape(-1, *self.input_shape_), torch.from_numpy(y_index)), config=cfg)
-        self.transduction_ = np.where(unlabelled, self.predict(X), y) if unlabelled.any() else y.copy()
+            history = fit(self.model_, (x.reshape(-1, *self.input_shape_), torch.from_numpy(y_index)), config=cfg)
+        self.transduction_ = np.where(unlabelled, self.classes_[self._proba(X).argmax(axis=1)], y) if unlabelled.any() else y.copy()
+        self.history_ = history  # last: fitted (__sklearn_is_fitted__)
         return self
 
     def _labelled_per_batch(self, unlabelled: np.ndarray) -> int:

@@ -132,14 +132,19 @@ def _digest(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> str:
     return h.hexdigest()
 
 
-def write(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-    """Save `tensors` and JSON-able `meta` to one safetensors file, atomically."""
+def encode(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> bytes:
+    """The safetensors file that `write` saves, as bytes."""
     from .. import __version__
 
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     header = json.loads(json.dumps({"format_version": FORMAT_VERSION, "aekit_version": __version__, **meta}))
     header["sha256"] = _digest(tensors, header)
-    atomic_write_bytes(path, st_save(tensors, metadata={"aekit": json.dumps(header)}))
+    return st_save(tensors, metadata={"aekit": json.dumps(header)})
+
+
+def write(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """Save `tensors` and JSON-able `meta` to one safetensors file, atomically."""
+    atomic_write_bytes(path, encode(tensors, meta))
 
 
 def read(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -211,10 +216,15 @@ def save_model(model, path: str | Path, *, state: dict[str, torch.Tensor] | None
     path = Path(path)
     if path.is_dir() or path.suffix == "":
         path = path / MODEL_FILE
+    atomic_write_bytes(path, model_bytes(model, state=state, epochs=epochs))
+    return path
+
+
+def model_bytes(model, *, state: dict[str, torch.Tensor] | None = None, epochs: int | None = None) -> bytes:
+    """The file `save_model` writes, as bytes."""
     state = model.state_dict() if state is None else state
     meta = {**model_meta(model), **({"trained_epochs": epochs} if epochs is not None else {})}
-    write(path, {f"model.{k}": v for k, v in state.items()}, meta)
-    return path
+    return encode({f"model.{k}": v for k, v in state.items()}, meta)
 
 
 def build_model(meta: dict[str, Any], path: Path):
@@ -297,10 +307,10 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None, sca
     """config.yaml for a folder that `fit` trains an autoencoder into: the model, the training keys and
     the data's source (None for arrays), so every `aekit` command that takes a run folder works on it.
 
-    One that is there (`aekit train` wrote the whole config, or an earlier `fit`) is kept, except that
-    training on to a new number of epochs (a resume with another `epochs`) records it, so the folder
-    keeps reproducing the run, and that one describing another model or other training (or damaged),
-    left by a run killed before its first checkpoint, is replaced."""
+    One that is there (`aekit train` wrote the whole config, or an earlier `fit`) is kept, except that a
+    resume with other training keys (more `epochs`, another `lr`) records them: it describes the latest
+    training; and that one describing another model or other training (or damaged), left by a run killed
+    before its first checkpoint, is replaced."""
     path = folder / CONFIG_FILE
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
@@ -309,9 +319,10 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None, sca
     fresh = not (folder / CHECKPOINT_FILE).is_file()  # fit refuses a checkpoint it does not resume
     if path.is_file() and not (model is not None and fresh and not _describes(raw, model, train_config)):
         train = raw.get("train") if isinstance(raw, dict) else None
-        done = epochs_done(folder)
-        if isinstance(train, dict) and train_config.time_budget is None and done < train_config.epochs != train.get("epochs"):
-            train["epochs"] = train_config.epochs
+        changed = {} if not isinstance(train, dict) else {
+            key: value for key, value in to_dict(train_config).items() if key != "progress" and train.get(key) != value}
+        if changed:
+            train.update(changed)
             atomic_write_text(path, yaml.safe_dump(raw, sort_keys=False, allow_unicode=True))
         return
     if model is None:

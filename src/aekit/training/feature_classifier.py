@@ -1,5 +1,5 @@
 """The feature classifier that sample quality is judged with (analysis/quality.py): trained once
-with a fixed recipe and seed, cached under the data directory, checked by SHA-256 when loaded.
+with a fixed recipe and seed, cached in the user's cache folder, checked by SHA-256 when loaded.
 
     clf = feature_classifier("mnist")      # trained the first time (about a minute), then loaded
     clf.features(images)                    # (N, 64) penultimate ReLU features
@@ -7,8 +7,10 @@ with a fixed recipe and seed, cached under the data directory, checked by SHA-25
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from ..data.batches import inputs_of, map_batches
 from ..errors import DataError
 from ..models.classifier import EncoderClassifier
 from ..registry import create_model
-from .checkpoint import atomic_write_text, load_model, save_model
+from .checkpoint import atomic_write_bytes, atomic_write_text, load_model, model_bytes
 from .loop import fit
 
 CLASSIFIER_DATA = ("mnist", "mnist-mini", "fashion-mnist", "kmnist")  # the registered labelled 1x28x28 sets
@@ -97,12 +99,17 @@ def feature_classifier(dataset: str = "mnist", *, cache_dir: str | Path | None =
             encoder = create_model(model.pop("name"), input_shape=tuple(train.x.shape[1:]), **model)
             network = EncoderClassifier.on(encoder, int(train.y.max()) + 1)
         fit(network, train, progress=False, **CLASSIFIER_RECIPE["train"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_model(network, path)
-        clf = FeatureClassifier(network.eval(), path, sha256_of(path), 0.0)
-        accuracy = float((clf.predict(test.x) == test.y.numpy()).mean())
-        atomic_write_text(info, json.dumps({"dataset": dataset, "recipe": CLASSIFIER_RECIPE,
-                                            "sha256": clf.sha256, "test_accuracy": accuracy}, indent=1))
+        data = model_bytes(network)
+        clf = FeatureClassifier(network.eval(), path, hashlib.sha256(data).hexdigest(), 0.0)
+        clf = dataclasses.replace(clf, test_accuracy=float((clf.predict(test.x) == test.y.numpy()).mean()))
+        try:
+            atomic_write_bytes(path, data)
+            atomic_write_text(info, json.dumps({"dataset": dataset, "recipe": CLASSIFIER_RECIPE,
+                                                "sha256": clf.sha256, "test_accuracy": clf.test_accuracy}, indent=1))
+        except OSError as err:  # a full disk, a read-only home: the classifier trained is used all the same
+            warnings.warn(f"the feature classifier could not be cached ({err}); it is used uncached, and trained "
+                          "again next time", stacklevel=2)
+        return clf
     meta = json.loads(info.read_text())
     sha = sha256_of(path)
     if sha != meta["sha256"]:

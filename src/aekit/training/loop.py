@@ -17,6 +17,7 @@ import contextlib
 import json
 import math
 import re
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -341,6 +342,7 @@ class Trainer:
         self.epoch = 0  # epochs completed
         self.global_step = 0
         self.history: dict[str, list[float]] = {}
+        self.bar: Any = None  # the progress bar, made by the first epoch
         self.best_value = math.inf
         self.best_epoch = 0
         self.epochs_since_best = 0
@@ -566,55 +568,59 @@ class Trainer:
         unchecked: list[Tensor] = []  # losses not yet read back (accelerators read them in groups)
         loss_value: float | None = None  # the latest loss read back
         model.train()
-        with tqdm(
-            total=n_batches, desc=f"epoch {self.epoch + 1}" + ("" if budget else f"/{cfg.epochs}"), leave=False,
-            # None: tqdm leaves the bar out where stderr is not a terminal (a log file, a pipe); the epoch lines stay
-            disable=None if cfg.progress and self.is_main else True, dynamic_ncols=True,
-        ) as bar:
-            for b in range(n_batches):
-                self.threads.update()
-                if budget is not None:
-                    progress = budget.progress(self.global_step)
-                    if progress >= 1.0:
-                        break
-                    lr = scheduled_lr(cfg, progress)
-                else:  # the decay follows the epoch, so resuming needs no state; only a warm-up moves per step
-                    progress = (self.epoch * n_batches + b) / steps
-                    lr = scheduled_lr(cfg, self.epoch / cfg.epochs)
-                for optimizer in self.optimizers.values():
-                    for group in optimizer.param_groups:
-                        group["lr"] = lr * warmup_factor(cfg, progress)
-                idx = order[b * batch_size : (b + 1) * batch_size]
-                weight = len(idx)  # fewer (or none) in a last batch that does not split over the processes
-                scale = distributed.share(weight, min(cfg.batch_size, len(full) - b * cfg.batch_size), self.world)
-                if not weight:  # DDP needs every rank in every step: a batch that counts for nothing
-                    idx = order[:batch_size]
-                xb = self._batch(x, idx, augment=True)
-                yb = self._batch(y, idx)
-                terms = self.losses(xb, yb)
-                loss = terms["loss"]
-                unchecked.append(loss.detach())
-                if len(unchecked) >= self.nan_check_every or b == n_batches - 1:
-                    loss_value = self._check_finite(unchecked, b)  # before the step: NaNs never reach a checkpoint
-                    unchecked.clear()
-                self.optimizer_step("loss", loss, scale)
-                for key in list(self.optimizers)[1:]:  # a model's other optimisers in turn, each after a new forward
-                    self.optimizer_step(key, self.losses(xb, yb)[key], scale)
-                self.global_step += 1
-                if budget is not None:
-                    budget.after_step(self.global_step, n_batches)
-                seen += weight
-                for key, value in terms.items():  # a term made on another device (a user's loss) joins here
-                    value = value.detach().float().to(device, non_blocking=True)
-                    if key in sums:
-                        sums[key].add_(value, alpha=weight)
-                    else:
-                        sums[key] = value * weight
-                for cb in self.callbacks:
-                    cb.on_batch_end(self, b, terms)
-                bar.update(1)
-                if loss_value is not None and (b % 10 == 0 or b == n_batches - 1):
-                    bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
+        desc = f"epoch {self.epoch + 1}" + ("" if budget else f"/{cfg.epochs}")
+        if self.bar is None:  # one bar for the whole run, reset each epoch (a notebook shows one widget, not one an epoch)
+            self.bar = tqdm(total=n_batches, desc=desc, leave=False, dynamic_ncols=True,
+                            # None: tqdm leaves the bar out where stderr is not a terminal (a log file, a pipe)
+                            disable=None if cfg.progress and self.is_main else True)
+        else:
+            self.bar.reset(total=n_batches)
+            self.bar.set_description(desc, refresh=False)
+        bar = self.bar
+        for b in range(n_batches):
+            self.threads.update()
+            if budget is not None:
+                progress = budget.progress(self.global_step)
+                if progress >= 1.0:
+                    break
+                lr = scheduled_lr(cfg, progress)
+            else:  # the decay follows the epoch, so resuming needs no state; only a warm-up moves per step
+                progress = (self.epoch * n_batches + b) / steps
+                lr = scheduled_lr(cfg, self.epoch / cfg.epochs)
+            for optimizer in self.optimizers.values():
+                for group in optimizer.param_groups:
+                    group["lr"] = lr * warmup_factor(cfg, progress)
+            idx = order[b * batch_size : (b + 1) * batch_size]
+            weight = len(idx)  # fewer (or none) in a last batch that does not split over the processes
+            scale = distributed.share(weight, min(cfg.batch_size, len(full) - b * cfg.batch_size), self.world)
+            if not weight:  # DDP needs every rank in every step: a batch that counts for nothing
+                idx = order[:batch_size]
+            xb = self._batch(x, idx, augment=True)
+            yb = self._batch(y, idx)
+            terms = self.losses(xb, yb)
+            loss = terms["loss"]
+            unchecked.append(loss.detach())
+            if len(unchecked) >= self.nan_check_every or b == n_batches - 1:
+                loss_value = self._check_finite(unchecked, b)  # before the step: NaNs never reach a checkpoint
+                unchecked.clear()
+            self.optimizer_step("loss", loss, scale)
+            for key in list(self.optimizers)[1:]:  # a model's other optimisers in turn, each after a new forward
+                self.optimizer_step(key, self.losses(xb, yb)[key], scale)
+            self.global_step += 1
+            if budget is not None:
+                budget.after_step(self.global_step, n_batches)
+            seen += weight
+            for key, value in terms.items():  # a term made on another device (a user's loss) joins here
+                value = value.detach().float().to(device, non_blocking=True)
+                if key in sums:
+                    sums[key].add_(value, alpha=weight)
+                else:
+                    sums[key] = value * weight
+            for cb in self.callbacks:
+                cb.on_batch_end(self, b, terms)
+            bar.update(1)
+            if loss_value is not None and (b % 10 == 0 or b == n_batches - 1):
+                bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
         if not sums:  # the budget ran out before this epoch's first step
             return {}
         keys = list(sums)  # the model's order, the same on every rank
@@ -758,7 +764,11 @@ class Trainer:
         finally:
             torch.use_deterministic_algorithms(prev_deterministic)
             self.threads.restore()
-        model.eval()  # ready to use: codes that do not depend on the batch, no dropout or noise
+            if self.bar is not None:
+                if sys.exc_info()[0] is None:  # a budget ends an epoch short: not a failure (a notebook shows it red)
+                    self.bar.total = self.bar.n
+                self.bar.close()
+            model.eval()  # ready to use, also after an error: codes that do not depend on the batch, no dropout
         return self.history
 
 
@@ -836,4 +846,10 @@ def fit(
                     ckpt.write_scaling(run_path, train)
                 elif not resume:  # a fresh run on tensors: no map left from an earlier one in this folder
                     (run_path / SCALING_FILE).unlink(missing_ok=True)
-        return trainer.fit(data, val_data, resume=resume)
+        try:
+            return trainer.fit(data, val_data, resume=resume)
+        except KeyboardInterrupt as err:  # (a notebook's interrupt; the CLI says this in its own words)
+            if run_path is not None and distributed.is_main() and (run_path / ckpt.CHECKPOINT_FILE).is_file():
+                err.add_note(f"{run_path} keeps the checkpoint of epoch {ckpt.epochs_done(run_path)} (the model holds "
+                             "the weights of the interrupted epoch): fit(..., resume=True) goes on from the checkpoint")
+            raise
