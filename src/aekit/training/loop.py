@@ -574,8 +574,9 @@ class Trainer:
                             # None: tqdm leaves the bar out where stderr is not a terminal (a log file, a pipe)
                             disable=None if cfg.progress and self.is_main else True)
         else:
-            self.bar.reset(total=n_batches)
             self.bar.set_description(desc, refresh=False)
+            self.bar.set_postfix_str("", refresh=False)  # the last epoch's loss is not this one's
+            self.bar.reset(total=n_batches)
         bar = self.bar
         for b in range(n_batches):
             self.threads.update()
