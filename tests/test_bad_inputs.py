@@ -855,6 +855,8 @@ def test_catalog_matches_the_registries():
     from aekit.registry import list_models, model_entry
 
     assert catalog.MODELS == {n: model_entry(n).summary for n in list_models()}
+    assert catalog.OTHER_MODELS == {k: {n: model_entry(n).summary for n in list_models(k)}
+                                    for k in ("semi-supervised", "classifier")}
     assert catalog.DATASETS == {n: dataset_entry(n).summary for n in list_datasets()}
     assert catalog.EXPERIMENTS == {n: experiment(n).summary for n in list_experiments()}
 

@@ -38,6 +38,18 @@ MODELS = {
     "wae": ("Wasserstein autoencoder (WAE-MMD): codes matched to a Gaussian prior by an IMQ-kernel "
             "MMD penalty."),
 }
+# the other models: kind -> {name -> summary}; they train on labels (aekit experiment, the estimators)
+OTHER_MODELS = {
+    "semi-supervised": {
+        "ladder": ("Ladder network: clean and noisy encoders share weights; a decoder denoises every layer "
+                   "(Rasmus et al. 2015)."),
+        "m2": ("Semi-supervised VAE M2: classifier q(y|x), encoder q(z|x,y), decoder p(x|y,z); also on an M1 "
+               "encoder."),
+    },
+    "classifier": {
+        "encoder-classifier": "A pretrained (or fresh) autoencoder's encoder followed by a linear softmax layer.",
+    },
+}
 
 # data set name -> its one-line summary
 DATASETS = {

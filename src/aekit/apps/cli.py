@@ -151,9 +151,12 @@ def _yaml_value(value) -> str:
 
 def _cmd_models(args) -> None:
     if not args.name:
-        from ..catalog import MODELS
+        from ..catalog import MODELS, OTHER_MODELS
 
         _print_table(MODELS)
+        for kind, models in OTHER_MODELS.items():
+            print(f"\n{kind} (trained on labels: the experiments and the scikit-learn estimators)")
+            _print_table(models)
         print("\nauto: what `aekit train` uses when no model is named: a dense model sized from the data, "
               "started at PCA's solution (README: Your data against PCA)")
         return

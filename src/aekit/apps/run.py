@@ -406,6 +406,12 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     every process trains its shard; only rank 0 writes and evaluates. `label` starts the folder's
     default name (the config file's stem) in place of the model's name.
     """
+    name = cfg.model["name"]
+    kind = model_entry(AUTO_MODEL if name == AUTO else name).kind
+    if kind != "autoencoder":  # its run would end in an evaluation of reconstructions it does not make
+        raise ConfigError(f"model: {name!r} is a {kind} model, trained on labels; a run trains an autoencoder "
+                          f"(`aekit models`); train {name} with aekit.fit in Python, in the experiments (`aekit "
+                          "experiment list`) or in aekit.apps.sklearn's estimators")
     distributed.init()
     run_dir = new_run_dir(cfg, label)
     resolve_device(cfg.train.device)  # no CUDA here: said before the data are read
