@@ -219,3 +219,22 @@ def test_latent_map_data_for_every_model(name, mnist_mini):
     assert len(explored["grid"]["images"]) == 9 and len(explored["grid"]["u"]) == len(explored["grid"]["v"]) == 3
     assert all(png[:8] == b"\x89PNG\r\n\x1a\n" for png in explored["images"] + explored["grid"]["images"])
     json.dumps({**explored, "images": [], "grid": {**explored["grid"], "images": []}})  # the rest is JSON-able
+
+
+def test_the_summary_says_which_epochs_weights_restore_best_kept(tmp_path):
+    """Its loss columns are the last epoch's; with restore_best the run ends with an earlier epoch's weights."""
+    from aekit.training.callbacks import LambdaCallback
+
+    def worse(trainer, logs):  # the last epoch's weights made poor: the best stays earlier
+        if trainer.epoch == 2:  # (counted from 0 while it trains: the third epoch)
+            with torch.no_grad():
+                for p in trainer.model.parameters():
+                    p.add_(torch.randn_like(p))
+
+    x = aekit.data.load_dataset("digits").x[:96]
+    model = aekit.create_model("dense", input_shape=(1, 8, 8), hidden=[8], code_size=2)
+    aekit.fit(model, x[:64], x[64:], epochs=3, run_dir=tmp_path / "kept", restore_best=True, progress=False,
+              callbacks=[LambdaCallback(on_batch_end=lambda t, b, logs: worse(t, logs))])
+    page = write_report([tmp_path / "kept"], tmp_path / "k.html").read_text()
+    assert re.search(r"<td[^>]*>3 \(weights of (its start|epoch [12]) kept\)</td>", page)
+    assert "last epoch&#39;s val loss" in page and "<td class=\"\">arrays</td>" in page  # (fitted on arrays: no name)

@@ -36,7 +36,7 @@ from markupsafe import Markup
 
 from .. import __version__
 from ..errors import AekitError, ConfigError
-from ..training.checkpoint import MODEL_FILE, atomic_write_text
+from ..training.checkpoint import MODEL_FILE, atomic_write_text, kept_epoch
 
 CONFIG_FILES = ("config.yaml", "experiment.yaml")
 LOGGER_FOLDERS = ("tensorboard", "mlruns")  # what train.log writes: not the run's own pictures
@@ -176,7 +176,10 @@ def _what(run: RunFolder) -> tuple[str, str, str, str]:
     what = f"{model.get('name', '?')}" + (f" ({shape})" if shape else "")
     limit = f" ({data['limit']:,} train)" if isinstance(data.get("limit"), int) else ""
     trained = _final(run.histories.get(run.name), "epoch")  # the epochs a run has done, else its config's
-    return "train", what, f"{data.get('name', '?')}{limit}", _fmt(train.get("epochs") if trained is None else trained)
+    kept = kept_epoch(run.path)  # restore_best ended the run with an earlier epoch's weights: said
+    kept = f" (weights of {'its start' if kept == 0 else f'epoch {kept}'} kept)" if kept not in (None, trained) else ""
+    name = data.get("name", "?") if data.get("name", "?") is not None else "arrays"  # aekit.fit on arrays: no name
+    return "train", what, f"{name}{limit}", _fmt(train.get("epochs") if trained is None else trained) + kept
 
 
 def _section(mapping: dict[str, Any], key: str) -> dict[str, Any]:
@@ -340,7 +343,8 @@ def _summary_view(runs: list[RunFolder]) -> dict[str, Any]:
     histories = {(label if label == run.name else f"{run.name}: {label}"): history
                  for run in runs for label, history in run.histories.items()}
     combined = _curves(histories, "all-curves") if sum(bool(r.histories) for r in runs) > 1 else None
-    headers = ["type", "model / experiment", "data", "epochs", "final train loss", "final val loss", "result"]
+    headers = ["type", "model / experiment", "data", "epochs", "last epoch's train loss", "last epoch's val loss",
+               "result"]
     return {"headers": headers, "rows": rows, "curves": combined}
 
 

@@ -180,14 +180,30 @@ def read(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     return tensors, meta
 
 
-def epochs_done(folder: Path) -> int:
-    """The epochs a run folder has trained, from its checkpoint's header alone (no tensors read); 0
-    without a readable checkpoint."""
+def checkpoint_header(folder: Path) -> dict[str, Any]:
+    """A run folder's checkpoint metadata alone (no tensors read); {} without a readable checkpoint."""
     from safetensors import safe_open
 
     with contextlib.suppress(Exception), safe_open(Path(folder) / CHECKPOINT_FILE, "np") as f:
-        return int(json.loads(f.metadata()["aekit"])["epoch"])
+        header = json.loads(f.metadata()["aekit"])
+        return header if isinstance(header, dict) else {}
+    return {}
+
+
+def epochs_done(folder: Path) -> int:
+    """The epochs a run folder has trained, from its checkpoint's header; 0 without a readable checkpoint."""
+    with contextlib.suppress(Exception):
+        return int(checkpoint_header(folder)["epoch"])
     return 0
+
+
+def kept_epoch(folder: Path) -> int | None:
+    """The epoch whose weights restore_best kept at the end of a run (0: its start, before any step);
+    None for a run without restore_best, or without a readable checkpoint."""
+    header = checkpoint_header(folder)
+    with contextlib.suppress(Exception):
+        return int(header["best"]["epoch"]) if header["train_config"]["restore_best"] else None
+    return None
 
 
 def training_ended(folder: Path) -> bool:
