@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 import pytest
+import torch
 import yaml
 
 import aekit
@@ -170,3 +171,17 @@ def test_export_of_a_model_file_of_ones_own_takes_imports(own_model, tmp_path, c
     assert "aekit export takes --imports FILE.py" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "m.safetensors"), "--format", "torchscript", "--imports", str(path)]) == 0
     assert (tmp_path / "encoder.pt").is_file()
+
+
+def test_a_folder_fit_trained_a_model_of_ones_own_into_names_its_file_for_the_commands(own_model, tmp_path, capsys):
+    """Its config.yaml named no imports: aekit evaluate/export/resume said 'unknown model' in a new process."""
+    path, name = own_model
+    registry.import_models([str(path)])
+    run = tmp_path / "run"
+    aekit.fit(aekit.create_model(name, input_shape=(6,), code_size=2), torch.rand(40, 6), epochs=1, run_dir=run,
+              progress=False)
+    assert yaml.safe_load((run / "config.yaml").read_text())["imports"] == [str(path.resolve())]
+    registry._MODELS.pop(name)  # as in a new process
+    sys.modules.pop(path.stem)
+    assert main(["export", str(run), "--format", "torchscript"]) == 0
+    assert (run / "encoder.pt").is_file()

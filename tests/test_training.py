@@ -134,6 +134,24 @@ def test_an_interrupted_or_failed_fit_leaves_the_model_in_eval_mode_and_says_wha
     assert not model.training
 
 
+def test_a_resume_records_no_machines_own_keys_and_python_310_keeps_its_interrupt(real_batch, tmp_path):
+    aekit.fit(tiny(), real_batch[:32], epochs=1, batch_size=8, run_dir=tmp_path, progress=False)
+    aekit.fit(aekit.load_model(tmp_path), real_batch[:32], epochs=2, device="cpu", nan_check_every=2, run_dir=tmp_path,
+              resume=True, progress=False)
+    train = yaml.safe_load((tmp_path / ckpt.CONFIG_FILE).read_text())["train"]  # `aekit resume` takes no overrides:
+    assert (train["epochs"], train["device"], train["nan_check_every"]) == (2, "auto", None)  # (another machine)
+
+    class Py310Interrupt(KeyboardInterrupt):
+        @property
+        def add_note(self):  # as on Python 3.10
+            raise AttributeError("'KeyboardInterrupt' object has no attribute 'add_note'")
+
+    with pytest.raises(Py310Interrupt):
+        aekit.fit(aekit.load_model(tmp_path), real_batch[:32], epochs=4, run_dir=tmp_path, resume=True, progress=False,
+                  callbacks=[LambdaCallback(on_batch_end=lambda trainer, batch, logs: (_ for _ in ()).throw(
+                      Py310Interrupt()))])
+
+
 def test_one_progress_bar_for_the_whole_run_that_a_budget_ends_full(real_batch, monkeypatch):
     from aekit.training import loop
 
@@ -146,7 +164,10 @@ def test_one_progress_bar_for_the_whole_run_that_a_budget_ends_full(real_batch, 
 
     monkeypatch.setattr(loop, "tqdm", Bar)
     aekit.fit(tiny(), real_batch[:64], epochs=3, batch_size=16)
-    aekit.fit(tiny(), real_batch[:64], time_budget=0.3, batch_size=16)
+    try:
+        raise aekit.CheckpointError("no model saved yet")
+    except aekit.CheckpointError:  # a notebook's "load it, else train it": an exception being handled is not fit's
+        aekit.fit(tiny(), real_batch[:64], time_budget=0.3, batch_size=16)
     assert len(bars) == 2  # one each, not one an epoch (a notebook keeps every one as an output)
     assert all(bar.n == bar.total and bar.disable for bar in bars)  # closed; not short (a notebook shows that red)
 
@@ -336,3 +357,26 @@ def test_augmentation_needs_images_and_ranges_it_can_draw(real_batch):
         aekit.fit(flat, real_batch[:32].reshape(32, -1), epochs=1, augment_shift=1, progress=False)
     with pytest.raises(aekit.ConfigError, match=r"augment_scale: must be a fraction in \[0, 1\)"):
         aekit.fit(tiny(), real_batch[:32], epochs=1, augment_scale=1.0, progress=False)
+
+
+def test_fit_leaves_the_callers_random_state_and_deterministic_flags_as_they_were(real_batch):
+    """fit seeded torch with its seed and left it so: models made one after another, each after a fit, started
+    alike (an ensemble of identical members); a user's warn_only deterministic mode came back off."""
+    model = tiny()
+    torch.manual_seed(999)
+    expected = torch.rand(3)
+    torch.manual_seed(999)
+    aekit.fit(model, real_batch[:32], epochs=1, progress=False)
+    assert torch.equal(torch.rand(3), expected)
+    members = []
+    for _ in range(2):
+        members.append(aekit.create_model("dense", input_shape=(1, 28, 28), hidden=[8], code_size=2))
+        aekit.fit(members[-1], real_batch[:32], epochs=1, progress=False)
+    assert not weights_equal(*members)
+    before = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    try:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        aekit.fit(model, real_batch[:32], epochs=1, deterministic=True, progress=False)
+        assert torch.are_deterministic_algorithms_enabled() and torch.is_deterministic_algorithms_warn_only_enabled()
+    finally:
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])

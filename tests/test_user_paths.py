@@ -502,3 +502,30 @@ def test_a_model_trained_on_labels_is_refused_by_a_run_before_training(model, tm
     err = capsys.readouterr().err
     assert "model, trained on labels; a run trains an autoencoder (`aekit models`); train " in err
     assert not list(tmp_path.iterdir())
+
+
+def test_a_notebook_error_names_the_users_line_through_a_library_and_beside_a_folder_named_like_aekits(monkeypatch):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from aekit.apps.sklearn import AutoencoderTransformer
+
+    monkeypatch.delenv("AEKIT_DEBUG", raising=False)
+    with pytest.raises(aekit.ConfigError) as caught:  # the last frame outside aekit is scikit-learn's
+        make_pipeline(StandardScaler(), AutoencoderTransformer(epochs=0)).fit(np.random.rand(20, 4))
+    assert "test_user_paths.py" in caught.value._render_traceback_()[1]
+    user_file = os.path.dirname(aekit.errors.__file__) + "_contrib" + os.sep + "cell.py"
+    with pytest.raises(aekit.ConfigError) as caught:
+        exec(compile("aekit.create_model('densse', input_shape=(4,))\n", user_file, "exec"), {"aekit": aekit})
+    assert user_file in caught.value._render_traceback_()[1]
+    monkeypatch.setenv("AEKIT_DEBUG", "0")  # off, as on the command line
+    assert caught.value._render_traceback_()[0].startswith("ConfigError: model: unknown model 'densse'")
+
+
+def test_a_float64_model_encodes_arrays_and_torch_data_objects_are_named_with_what_to_give():
+    model = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=[8], code_size=2).double()
+    x = torch.rand(5, 1, 28, 28, dtype=torch.float64)
+    np.testing.assert_allclose(model.encode_array(x), model.encode(x).detach().numpy(), rtol=1e-6)  # was a dtype error
+    with pytest.raises(aekit.DataError, match=r"got TensorDataset; give the tensors it holds \(a TensorDataset's "
+                                              r"\.tensors, as an \(x, y\) pair\), or an aekit Dataset"):
+        aekit.fit(model.float(), torch.utils.data.TensorDataset(torch.rand(8, 784)))

@@ -2,6 +2,7 @@
 
 import errno
 import os
+import sysconfig
 import traceback
 
 OUT_OF_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # a full disk or quota, a file size limit (ulimit -f)
@@ -26,13 +27,15 @@ class AekitError(Exception):
     def _render_traceback_(self) -> list[str]:
         """What IPython and Jupyter show: the message and the line of the user's code that led to it, not
         aekit's frames (AEKIT_DEBUG=1: the whole traceback)."""
-        if os.environ.get("AEKIT_DEBUG"):
+        if os.environ.get("AEKIT_DEBUG", "") not in ("", "0"):
             raise NotImplementedError  # IPython falls back to its own traceback
-        package = os.path.dirname(__file__)
-        yours = [f for f in traceback.extract_tb(self.__traceback__) if not f.filename.startswith(package)]
-        where = f"  (from {yours[-1].filename}, line {yours[-1].lineno}: {yours[-1].line})" if yours else ""
-        return [f"{type(self).__name__}: {self}", *([where] if where else []),
-                "  (AEKIT_DEBUG=1 shows the whole traceback)"]
+        frames = [f for f in traceback.extract_tb(self.__traceback__)
+                  if not f.filename.startswith(os.path.dirname(__file__) + os.sep)]
+        paths = sysconfig.get_paths()
+        libraries = tuple(os.path.join(paths[key], "") for key in ("stdlib", "platstdlib", "purelib", "platlib"))
+        yours = [f for f in frames if not f.filename.startswith(libraries)] or frames  # not scikit-learn's line
+        where = [f"  (from {yours[-1].filename}, line {yours[-1].lineno}: {yours[-1].line})"] if yours else []
+        return [f"{type(self).__name__}: {self}", *where, "  (AEKIT_DEBUG=1 shows the whole traceback)"]
 
 
 class ConfigError(AekitError, ValueError):

@@ -31,7 +31,12 @@ def _tensor(value: Any, what: str) -> Tensor:
             raise DataError(f"{what}: a numpy array of {value.dtype} values; give numbers (floats for inputs, "
                             "integers for labels)")
         return torch.from_numpy(np.ascontiguousarray(value))
-    raise DataError(f"{what}: expected a tensor or numpy array, got {type(value).__name__}")
+    hint = ""
+    if isinstance(value, (torch.utils.data.Dataset, torch.utils.data.DataLoader)):  # aekit batches and shuffles itself
+        hint = ("; give the tensors it holds (a TensorDataset's .tensors, as an (x, y) pair), or an aekit Dataset"
+                if isinstance(value, torch.utils.data.TensorDataset) else
+                "; give the tensors or arrays it reads from (an (x, y) pair), or an aekit Dataset: aekit batches them")
+    raise DataError(f"{what}: expected a tensor or numpy array, got {type(value).__name__}{hint}")
 
 
 def as_inputs(data: Any, what: str = "data") -> tuple[Tensor | MemmapArray, Tensor | None]:
@@ -136,13 +141,16 @@ def eval_mode(model: torch.nn.Module) -> Iterator[None]:
 
 
 def map_batches(model, x: Tensor | MemmapArray, fn: Callable[[Tensor], Tensor], *, batch_size: int = 512) -> Tensor:
-    """fn over batches of `x` on the model's device, in eval mode without gradients; float32 on the CPU."""
+    """fn over batches of `x` on the model's device (and in its float type: a model made float64 takes
+    float64 batches), in eval mode without gradients; float32 on the CPU."""
     device = model_device(model)
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
     parts = []
     with eval_mode(model), torch.no_grad():
         for start in range(0, x.shape[0], batch_size):
             xb = x[start : start + batch_size]  # a MemmapArray reads just these rows
-            parts.append(fn(xb.to(device)).detach().float().cpu())
+            xb = xb.to(device, dtype=dtype) if xb.is_floating_point() else xb.to(device)
+            parts.append(fn(xb).detach().float().cpu())
     return torch.cat(parts)
 
 

@@ -319,6 +319,10 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
     return model.to(map_location).eval()
 
 
+# training keys that say how this machine runs a training, not what it trains: a resume that gives them records none
+HERE = ("progress", "device", "compile", "nan_check_every")
+
+
 def write_run_config(folder: Path, model, train_config, *, data: str | None, scale: str | None = None) -> None:
     """config.yaml for a folder that `fit` trains an autoencoder into: the model, the training keys and
     the data's source (None for arrays), so every `aekit` command that takes a run folder works on it.
@@ -336,14 +340,16 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None, sca
     if path.is_file() and not (model is not None and fresh and not _describes(raw, model, train_config)):
         train = raw.get("train") if isinstance(raw, dict) else None
         changed = {} if not isinstance(train, dict) else {
-            key: value for key, value in to_dict(train_config).items() if key != "progress" and train.get(key) != value}
+            key: value for key, value in to_dict(train_config).items() if key not in HERE and train.get(key) != value}
         if changed:
             train.update(changed)
             atomic_write_text(path, yaml.safe_dump(raw, sort_keys=False, allow_unicode=True))
         return
     if model is None:
         return
+    module = model_meta(model).get("module")  # a model of your own: the file that registers it, for `aekit` commands
     config = {
+        **({"imports": [module]} if module not in (None, "__main__") else {}),
         "model": {"name": model.name, **to_dict(model.config)},
         # fit was given its train data whole; a file is read again as it was scaled (data.core.resolved_scale)
         "data": {"name": data, "val_fraction": 0.0, **({"scale": scale} if scale else {})},
@@ -355,13 +361,13 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None, sca
 
 def _describes(config: Any, model, train_config) -> bool:
     """Whether a run config's model section names `model` and only keys with its values, and its
-    train section holds `train_config` (progress, how a run is shown, aside)."""
+    train section holds `train_config` (the keys of HERE, how this machine runs it, aside)."""
     section, train = (config.get(key) if isinstance(config, dict) else None for key in ("model", "train"))
     if not isinstance(section, dict) or section.get("name") != model.name or not isinstance(train, dict):
         return False
     mine, steps = to_dict(model.config), to_dict(train_config)
     return (all(mine.get(key) == value for key, value in section.items() if key != "name")
-            and all(steps.get(key) == train.get(key) for key in steps if key != "progress"))
+            and all(steps.get(key) == train.get(key) for key in steps if key not in HERE))
 
 
 # --- optimiser and RNG state as tensors + JSON ------------------------------------------------

@@ -17,7 +17,6 @@ import contextlib
 import json
 import math
 import re
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -617,6 +616,8 @@ class Trainer:
                     sums[key].add_(value, alpha=weight)
                 else:
                     sums[key] = value * weight
+            if self.callbacks:  # detached: a callback that keeps them does not keep every step's graph
+                terms = {key: value.detach() for key, value in terms.items()}
             for cb in self.callbacks:
                 cb.on_batch_end(self, b, terms)
             bar.update(1)
@@ -690,11 +691,12 @@ class Trainer:
         """Train on `data` and `val_data` as `check` returns them (`check` has set `self.mixed`)."""
         cfg, model = self.config, self.model
         x, y = data
-        prev_deterministic = torch.are_deterministic_algorithms_enabled()
+        before = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
         show = cfg.progress and self.is_main
         writes = self.run_dir is not None and self.is_main  # only rank 0 writes the run folder
+        ended = False
         try:
             if resume:
                 self.load_checkpoint()
@@ -759,14 +761,16 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_train_end(self)
             distributed.barrier()  # no rank leaves before rank 0 has written the run folder
+            ended = True
         except OSError as err:  # a full disk: the CLI names the folder and its last checkpoint
             err.run_dir = self.run_dir
             raise
         finally:
-            torch.use_deterministic_algorithms(prev_deterministic)
+            if cfg.deterministic:  # the caller's setting back, both flags
+                torch.use_deterministic_algorithms(before[0], warn_only=before[1])
             self.threads.restore()
             if self.bar is not None:
-                if sys.exc_info()[0] is None:  # a budget ends an epoch short: not a failure (a notebook shows it red)
+                if ended:  # a budget ends an epoch short: not a failure (a notebook shows it red)
                     self.bar.total = self.bar.n
                 self.bar.close()
             model.eval()  # ready to use, also after an error: codes that do not depend on the batch, no dropout
@@ -847,10 +851,15 @@ def fit(
                     ckpt.write_scaling(run_path, train)
                 elif not resume:  # a fresh run on tensors: no map left from an earlier one in this folder
                     (run_path / SCALING_FILE).unlink(missing_ok=True)
+        device = trainer.device
+        index = (torch.cuda.current_device() if device.index is None else device.index) if device.type == "cuda" else None
+        # fit seeds torch's generators (cfg.seed) and draws from them: the caller's draws go on as if it had not
+        held.enter_context(torch.random.fork_rng(devices=[] if index is None else [index]))
         try:
             return trainer.fit(data, val_data, resume=resume)
         except KeyboardInterrupt as err:  # (a notebook's interrupt; the CLI says this in its own words)
-            if run_path is not None and distributed.is_main() and (run_path / ckpt.CHECKPOINT_FILE).is_file():
+            if (run_path is not None and distributed.is_main() and (run_path / ckpt.CHECKPOINT_FILE).is_file()
+                    and hasattr(err, "add_note")):  # (Python 3.11 and later)
                 err.add_note(f"{run_path} keeps the checkpoint of epoch {ckpt.epochs_done(run_path)} (the model holds "
                              "the weights of the interrupted epoch): fit(..., resume=True) goes on from the checkpoint")
             raise
