@@ -758,6 +758,7 @@ class Trainer:
                                f"{self.best_value:.4g}")
             if writes:
                 ckpt.save_model(model, self.run_dir / ckpt.MODEL_FILE, epochs=self.epoch)
+            model.eval()  # what a callback measures at the end is the model handed back
             for cb in self.callbacks:
                 cb.on_train_end(self)
             distributed.barrier()  # no rank leaves before rank 0 has written the run folder
