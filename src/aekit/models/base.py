@@ -53,7 +53,7 @@ class AutoencoderConfig:
 class Output:
     """What `forward` returns."""
 
-    x_hat: Tensor  # reconstruction, same shape as the input
+    x_hat: Tensor  # reconstruction, shaped as the model's input_shape (a flat input gets it back as images)
     z: Tensor  # the code
     logits: Tensor | None = None  # pre-activation of x_hat, for BCE with logits
     extras: dict[str, Any] = field(default_factory=dict)  # model-specific (mu, logvar, ...)
