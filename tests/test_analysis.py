@@ -117,10 +117,13 @@ def test_latent_maps(model2, model8, data, tmp_path):
 
 
 def test_latent_maps_umap_optional(model8, data):
-    if importlib.util.find_spec("umap") is None:
-        with pytest.warns(UserWarning, match="pip install umap-learn"):
-            maps, fig = A.latent_maps(model8, data, methods=("pca", "umap"), n=60)
-        assert set(maps) == {"pca"} and len(fig.axes) == 1
+    if importlib.util.find_spec("umap") is None:  # asked for: refused before any work; by default: left out, said
+        with pytest.raises(aekit.ConfigError, match=r"^methods: 'umap' needs umap-learn, which is not installed; "
+                                                    r"pip install 'aekit\[umap\]', or leave 'umap' out$"):
+            A.latent_maps(model8, data, methods=("pca", "umap"), n=60)
+        with pytest.warns(UserWarning, match=r"pip install 'aekit\[umap\]'"):
+            maps, fig = A.latent_maps(model8, data, n=60)
+        assert set(maps) == {"pca", "tsne"} and len(fig.axes) == 2
     else:
         maps, _ = A.latent_maps(model8, data, methods=("pca", "umap"), n=60)
         assert maps["umap"].shape == (60, 2)

@@ -145,3 +145,15 @@ def test_a_relative_data_path_is_recorded_whole_so_resume_finds_it_from_anywhere
     run_dir, _ = run_experiment("mnist-2d", ["data.name=images.npz"], out_dir=tmp_path, tiny=True)
     saved = yaml.safe_load((run_dir / "experiment.yaml").read_text())["settings"]["data"]["name"]
     assert saved == str(files["images"].resolve())
+
+
+@pytest.mark.parametrize("name", ["pretrain-mnist", "semi-supervised-mnist"])
+def test_a_logger_whose_package_is_missing_is_refused_before_pretraining(name, tmp_path, monkeypatch, no_training):
+    """The SdA's greedy pretraining ran first (hours at full size), then train.log's missing package was said."""
+    from aekit.training import loggers
+
+    monkeypatch.setitem(loggers.EXTRAS, "tensorboard", "aekit_no_such_package")
+    with pytest.raises(AekitError, match=r"train.log: 'tensorboard' needs the aekit_no_such_package package; "
+                                                r"pip install 'aekit\[tensorboard\]'"):
+        run_experiment(name, ["train.log=[tensorboard]"], out_dir=tmp_path, tiny=True)
+    assert not list(tmp_path.iterdir())

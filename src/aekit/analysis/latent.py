@@ -6,6 +6,7 @@ every registered model. Functions that draw return `(data, Figure)`; save with `
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -92,6 +93,16 @@ def denoising_grid(
 # --- 2-D maps of the code space ------------------------------------------------------------------
 
 
+def check_map_methods(methods: Sequence[str], *, where: str = "methods") -> None:
+    """Refuse a map method that does not exist, or UMAP asked for without umap-learn, before any work."""
+    unknown = [m for m in methods if m not in MAP_METHODS]
+    if unknown:
+        raise ConfigError(f"{where}: {unknown[0]!r} is not allowed; choose from: {', '.join(MAP_METHODS)}")
+    if "umap" in methods and importlib.util.find_spec("umap") is None:
+        raise ConfigError(f"{where}: 'umap' needs umap-learn, which is not installed; pip install 'aekit[umap]', "
+                          "or leave 'umap' out")
+
+
 def embed_2d(
     codes: np.ndarray,
     *,
@@ -104,9 +115,10 @@ def embed_2d(
     "code" is the code itself (only when k = 2), "pca" its top two principal components, "tsne"
     scikit-learn's t-SNE, "umap" umap-learn's UMAP (skipped with a warning when not installed).
     """
-    unknown = [m for m in methods if m not in MAP_METHODS]
-    if unknown:
-        raise ConfigError(f"methods: {unknown[0]!r} is not allowed; choose from: {', '.join(MAP_METHODS)}")
+    if methods is MAP_METHODS and importlib.util.find_spec("umap") is None:  # the default: what is installed
+        warnings.warn("UMAP panel skipped: umap-learn is not installed (pip install 'aekit[umap]')", stacklevel=2)
+        methods = tuple(m for m in methods if m != "umap")
+    check_map_methods(methods)
     codes = np.asarray(codes, dtype=np.float32).reshape(len(codes), -1)
     n, k = codes.shape
     if k < 2:
@@ -129,11 +141,8 @@ def embed_2d(
                         random_state=seed)
             maps["tsne"] = tsne.fit_transform(codes)
         elif method == "umap":
-            try:
-                import umap
-            except ImportError:
-                warnings.warn("UMAP panel skipped: umap-learn is not installed (pip install umap-learn)", stacklevel=2)
-                continue
+            import umap
+
             maps["umap"] = umap.UMAP(n_components=2, random_state=seed, n_neighbors=min(15, n - 1)).fit_transform(codes)
     if not maps:
         raise ConfigError(f"methods: none of {list(methods)} applies to {k}-d codes; add 'pca' or 'tsne'")

@@ -42,10 +42,9 @@ PROJECTOR_SAMPLES = 500  # codes shown in TensorBoard's embedding projector
 IMAGE_GRIDS = 10  # about this many reconstruction grids per run
 
 
-def make_loggers(names: Sequence[str], run_dir: Path | None, *, every: int = 10) -> list[Callback]:
-    """The logger callbacks `names` ask for, checked before any training starts."""
-    loggers: list[Callback] = []
-    for name in dict.fromkeys(names):  # each once, in the order given
+def check_loggers(names: Sequence[str]) -> None:
+    """Refuse, before any work, a logger that does not exist or whose package is not installed."""
+    for name in names:
         if name not in LOGGERS:
             raise ConfigError(f"train.log: {name!r} is not a logger; choose from: {', '.join(LOGGERS)}")
         if name in EXTRAS:
@@ -55,6 +54,13 @@ def make_loggers(names: Sequence[str], run_dir: Path | None, *, every: int = 10)
                 raise ConfigError(
                     f"train.log: {name!r} needs the {EXTRAS[name]} package; pip install 'aekit[{name}]'"
                 ) from None
+
+
+def make_loggers(names: Sequence[str], run_dir: Path | None, *, every: int = 10) -> list[Callback]:
+    """The logger callbacks `names` ask for, checked before any training starts."""
+    check_loggers(names)
+    loggers: list[Callback] = []
+    for name in dict.fromkeys(names):  # each once, in the order given
         if run_dir is None and name != "mlflow":
             raise ConfigError(f"train.log: {name!r} writes into the run folder; give fit() a run_dir")
         logger = {"csv": CSVLogger, "tensorboard": TensorBoardLogger, "mlflow": MLflowLogger}[name]

@@ -34,12 +34,14 @@ import torch
 import yaml
 
 from ...analysis import plots
+from ...analysis.latent import check_map_methods
 from ...catalog import EXPERIMENTS
 from ...config import apply_overrides, build, positive, to_dict
 from ...data import Dataset
 from ...errors import AekitError, ConfigError, DataError, NoTestSplitError
 from ...registry import import_models, model_entry
 from ...training.checkpoint import atomic_write_text, load_model, save_model
+from ...training.loggers import check_loggers
 from ...training.loop import TrainConfig
 from ..run import (
     DataConfig,
@@ -346,8 +348,10 @@ def _for_model(model: Any, default: dict[str, Any], given: set[str], imports: An
 
 def _config(exp: Experiment, raw: dict[str, Any]) -> ExperimentConfig:
     run = parse_run_config({k: v for k, v in raw.items() if k != "experiment"})
-    return ExperimentConfig(model=run.model, data=run.data, train=run.train, imports=run.imports,
-                            experiment=build(exp.settings, raw.get("experiment"), where="experiment"))
+    settings = build(exp.settings, raw.get("experiment"), where="experiment")
+    check_loggers(run.train.log)  # a missing package said now, not after hours of pretraining
+    check_map_methods(getattr(settings, "map_methods", ()), where="experiment.map_methods")
+    return ExperimentConfig(model=run.model, data=run.data, train=run.train, imports=run.imports, experiment=settings)
 
 
 def table(title: str, columns: Mapping[str, str] | Sequence[str], rows: Sequence[Mapping | Sequence],
