@@ -1052,3 +1052,19 @@ def test_image_folders_are_refused_before_decoding_when_too_big_and_photos_are_t
 def _mkdir(path):
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def test_a_folder_of_texts_without_suffixes_is_a_corpus_as_20_newsgroups_lays_it_out(tmp_path):
+    """20news-bydate-train/alt.atheism/49960: the articles have no suffix; it was called a folder without images."""
+    words = {"alt.atheism": "god belief faith argument", "sci.space": "orbit launch rocket shuttle"}
+    for topic, text in words.items():
+        (tmp_path / "20news-bydate-train" / topic).mkdir(parents=True)
+        for i in range(12):
+            (tmp_path / "20news-bydate-train" / topic / f"{50000 + i}").write_bytes(
+                f"From: someone\nSubject: {text} {i}\n\nCaf\xe9 {text}\n".encode("latin-1"))  # 20NG's latin-1
+    train = load_dataset(str(tmp_path / "20news-bydate-train"))
+    assert train.classes == list(words) and len(train) == 24 and float(train.x.max()) <= 1
+    (tmp_path / "blobs").mkdir()
+    (tmp_path / "blobs" / "a").write_bytes(b"\x00\x01binary")  # no suffix, not text: not a corpus
+    with pytest.raises(DataError, match="holds no images"):
+        load_dataset(str(tmp_path / "blobs"))

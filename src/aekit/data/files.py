@@ -25,7 +25,7 @@ from .core import (
     unit_scaled,
 )
 from .memmap import MemmapArray
-from .text import text_folder
+from .text import TEXT_FILES, text_folder
 
 MMAP_BYTES = 256 * 2**20  # .npy files larger than this are memory-mapped and read a batch at a time
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
@@ -95,7 +95,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
                               "data.scale, data.layout and data.image_size apply to arrays and images; remove them")
         return text_folder(path, split, like=run_map)
     if texts:
-        raise DataError(f"the run was trained on texts; give a folder of .txt files (or of class folders of them), "
+        raise DataError(f"the run was trained on texts; give a folder of .txt files or files without a suffix (or of class folders of them), "
                         f"got {given}")
     if split == "test" and path.suffix in (".csv", ".npy"):  # said before the file is read
         raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
@@ -532,9 +532,15 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None
 
 
 def _texts_in(path: Path) -> bool:
-    """Whether a folder holds .txt files and no other: a text corpus (a LICENSE.txt beside images is not)."""
-    found = {f.suffix.lower() for f in path.rglob("*") if f.is_file() and not f.name.startswith(".")}
-    return found == {".txt"}
+    """Whether a folder holds texts and no other files: a text corpus (a LICENSE.txt beside images is not).
+    Texts are .txt files, and files without a suffix that hold no NUL byte (20 Newsgroups' articles)."""
+    files = [f for f in path.rglob("*") if f.is_file() and not f.name.startswith(".")]
+    if not files or {f.suffix.lower() for f in files} - TEXT_FILES:
+        return False
+    bare = next((f for f in files if not f.suffix), None)
+    with contextlib.suppress(OSError), open(bare or files[0], "rb") as f:
+        return b"\0" not in f.read(4096)
+    return False
 
 
 def _not_images(path: Path) -> str:

@@ -32,6 +32,7 @@ IMDB_NPZ_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb
 IMDB_NPZ_SHA256 = "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"  # Keras' published hash
 ACL_IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 IMDB_CLASSES = ["negative", "positive"]
+TEXT_FILES = {".txt", ""}  # a corpus's files: .txt, or no suffix (20 Newsgroups' articles are named by number)
 
 # Keras' conventions: 0 pads, 1 starts a review, 2 stands for a word outside the vocabulary, and a
 # word of frequency rank r (1 = most frequent) gets index r + 3.
@@ -352,7 +353,8 @@ def text_corpus_splits(
 
 
 def text_folder(path: Path, split: str = "train", *, like: dict | None = None) -> Dataset:
-    """A folder of texts as `load_dataset` reads it: class folders of .txt files (one text a file, its
+    """A folder of texts as `load_dataset` reads it: class folders of .txt files or files without a suffix
+    (one text a file, its
     folder its class; a flat folder: unlabelled), or a folder holding train/ and test/ alone, each such a
     folder. TF-IDF over the 2,000 most frequent words of the training texts (text_corpus's defaults; call
     it for others); the test part is encoded with that vocabulary and numbering of classes, and every part
@@ -378,9 +380,9 @@ def text_folder(path: Path, split: str = "train", *, like: dict | None = None) -
 
 def _text_files(folder: Path) -> tuple[list[str], list[str] | None]:
     """(texts, their class folders' names or None) of the .txt files in `folder`'s class folders, or in it."""
-    classes, files = class_files(folder, {".txt"}, "texts")
+    classes, files = class_files(folder, TEXT_FILES, "texts")
     if not files:
-        raise DataError(f"{folder} holds no .txt files")
+        raise DataError(f"{folder} holds no .txt files (or files without a suffix)")
     texts = [f.read_text(encoding="utf-8", errors="replace") for _, f in files]
     return texts, None if classes is None else [classes[i] for i, _ in files]
 
