@@ -1068,3 +1068,9 @@ def test_a_folder_of_texts_without_suffixes_is_a_corpus_as_20_newsgroups_lays_it
     (tmp_path / "blobs" / "a").write_bytes(b"\x00\x01binary")  # no suffix, not text: not a corpus
     with pytest.raises(DataError, match="holds no images"):
         load_dataset(str(tmp_path / "blobs"))
+    for part in ("20news-bydate-train", "20news-bydate-test"):  # both unpacked side by side: not two classes
+        (tmp_path / "20news" / part / "sci.space").mkdir(parents=True)
+        (tmp_path / "20news" / part / "sci.space" / "1").write_text("orbit launch")
+    with pytest.raises(DataError, match=r"its folders 20news-bydate-train and 20news-bydate-test look like a training and "
+                                        r"a test part, not two classes; give .*20news-bydate-train \(its subfolders"):
+        load_dataset(str(tmp_path / "20news"))

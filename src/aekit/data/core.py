@@ -196,6 +196,13 @@ def class_files(folder: Path, suffixes: set[str], kind: str) -> tuple[list[str] 
                       and not any(part.startswith(".") for part in f.relative_to(root).parts))
 
     groups = [(d.name, found(d, "**/*")) for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")]
+    names = [name for name, _ in groups]
+    train = next((n for n in names if n.lower().endswith("train")), None)
+    test = next((n for n in names if n.lower().endswith("test")), None)
+    if len(names) == 2 and train and test:  # 20news-bydate-train/ and 20news-bydate-test/ unpacked side by side
+        raise DataError(f"{folder}: its folders {train} and {test} look like a training and a test part, not two classes; "
+                        f"give {folder / train} (its subfolders the classes), or rename them train/ and test/ to keep "
+                        "the test part apart")
     loose = found(folder, "*")
     if not any(files for _, files in groups):  # a flat folder: unlabelled
         return None, [(0, f) for f in loose]
@@ -206,7 +213,7 @@ def class_files(folder: Path, suffixes: set[str], kind: str) -> tuple[list[str] 
     if empty:
         raise DataError(f"{folder}: class folder(s) {', '.join(empty)} hold no {kind}; fill or remove them (each "
                         "subfolder is one class)")
-    return [name for name, _ in groups], [(i, f) for i, (_, files) in enumerate(groups) for f in files]
+    return names, [(i, f) for i, (_, files) in enumerate(groups) for f in files]
 
 
 def check_test_classes(where: Path, test: list[str] | None, classes: list[str] | None) -> None:
