@@ -496,9 +496,16 @@ def test_dir_lists_the_names_imported_on_first_use():
 
 
 @pytest.mark.parametrize("model", [["model.name=ladder", "model.n_classes=10"], ["model.name=encoder-classifier"]])
-def test_a_model_trained_on_labels_is_refused_by_a_run_before_training(model, tmp_path, capsys):
+def test_a_model_trained_on_labels_is_refused_by_a_run_before_training(model, tmp_path, capsys, monkeypatch):
     """aekit train of a ladder network trained, then failed evaluating ('LadderOutput' has no x_hat, "unexpected")."""
-    assert main(["train", *model, "data.name=mnist-mini", f"output.dir={tmp_path}", "--quiet"]) == 2
+    from aekit.training import distributed
+
+    def launch(*args, **kwargs):
+        raise AssertionError("processes launched before the refusal")
+
+    monkeypatch.setattr(distributed, "launch", launch)
+    distributed_flags = ["--distributed", "--nproc", "2"] if "model.name=ladder" in model else []
+    assert main(["train", *model, *distributed_flags, "data.name=mnist-mini", f"output.dir={tmp_path}", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "model, trained on labels; a run trains an autoencoder (`aekit models`); train " in err
     assert not list(tmp_path.iterdir())

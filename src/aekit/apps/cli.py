@@ -71,6 +71,7 @@ def _cmd_train(args) -> int | None:
 
     config, overrides = _config_and_overrides(args.words)
     cfg = _epochs_or_budget(run.load_run_config(config, overrides), overrides)  # refused here, before any process starts
+    run.check_autoencoder(cfg)
     code = _launched_distributed(args, ["train", *([config] if config else []), *overrides], cfg)
     if code is not None:
         return code

@@ -399,6 +399,18 @@ def save_config(cfg: RunConfig, run_dir: Path, train: Dataset) -> None:
     ckpt.atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
 
 
+def check_autoencoder(cfg: RunConfig) -> RunConfig:
+    """`cfg`, unless its model is not an autoencoder: a run of it would end in an evaluation of the
+    reconstructions it does not make."""
+    name = cfg.model["name"]
+    kind = model_entry(AUTO_MODEL if name == AUTO else name).kind
+    if kind != "autoencoder":
+        raise ConfigError(f"model: {name!r} is a {kind} model, trained on labels; a run trains an autoencoder "
+                          f"(`aekit models`); train {name} with aekit.fit in Python, in the experiments (`aekit "
+                          "experiment list`) or in aekit.apps.sklearn's estimators")
+    return cfg
+
+
 def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = None) -> Path:
     """Train a run from its config; returns the run folder (already evaluated).
 
@@ -406,12 +418,7 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     every process trains its shard; only rank 0 writes and evaluates. `label` starts the folder's
     default name (the config file's stem) in place of the model's name.
     """
-    name = cfg.model["name"]
-    kind = model_entry(AUTO_MODEL if name == AUTO else name).kind
-    if kind != "autoencoder":  # its run would end in an evaluation of reconstructions it does not make
-        raise ConfigError(f"model: {name!r} is a {kind} model, trained on labels; a run trains an autoencoder "
-                          f"(`aekit models`); train {name} with aekit.fit in Python, in the experiments (`aekit "
-                          "experiment list`) or in aekit.apps.sklearn's estimators")
+    check_autoencoder(cfg)
     distributed.init()
     run_dir = new_run_dir(cfg, label)
     resolve_device(cfg.train.device)  # no CUDA here: said before the data are read

@@ -499,7 +499,7 @@ def cifar_deep(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     run.picture(fig, "reconstructions.png", f"{part.capitalize()} {unit}s (top) above their reconstructions (bottom)")
     # the 2-D map by UMAP where umap-learn is installed, else by t-SNE (the note says which and why)
     method, method_note = (("umap", "UMAP (umap-learn)") if importlib.util.find_spec("umap") is not None
-                           else ("tsne", "t-SNE (umap-learn is not installed)"))
+                           else ("tsne", "t-SNE (umap-learn is not installed: pip install 'aekit[umap]')"))
     _, fig = latent_maps(model, test, methods=(method,), n=cfg.experiment.map_points, seed=seed)
     run.picture(fig, "codes-map.png", f"2-D map of the {part} {unit}s' {model.code_size}-d codes by {method_note}, "
                 "coloured by class")
