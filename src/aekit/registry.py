@@ -122,8 +122,8 @@ def model_entry(name: str) -> ModelEntry:
                           "Python, aekit.apps.run.auto_model({'name': 'auto'}, sample_shape, n_samples) gives its keys "
                           "(create_model(keys.pop('name'), **keys)), or name a model: " + ", ".join(sorted(_MODELS)))
     if name not in _MODELS:
-        raise ConfigError(f"model: unknown model {name!r}{nearest(name, _MODELS)}; choose one of: {', '.join(sorted(_MODELS))} (or your "
-                          "own: name the .py file that registers it under imports)")
+        raise ConfigError(f"model: unknown model {name!r}{nearest(name, _MODELS)}; choose one of: "
+                          f"{', '.join(sorted(_MODELS))} (or your own: name the .py file that registers it under imports)")
     return _MODELS[name]
 
 

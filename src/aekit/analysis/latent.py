@@ -113,7 +113,8 @@ def embed_2d(
     """2-D views (N, 2) of codes (N, k) by each method that applies.
 
     "code" is the code itself (only when k = 2), "pca" its top two principal components, "tsne"
-    scikit-learn's t-SNE, "umap" umap-learn's UMAP (skipped with a warning when not installed).
+    scikit-learn's t-SNE, "umap" umap-learn's UMAP (asked for without umap-learn: refused; among the
+    default methods: left out with a warning).
     """
     if methods is MAP_METHODS and importlib.util.find_spec("umap") is None:  # the default: what is installed
         warnings.warn("UMAP panel skipped: umap-learn is not installed (pip install 'aekit[umap]')", stacklevel=2)

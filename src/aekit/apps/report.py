@@ -178,7 +178,8 @@ def _what(run: RunFolder) -> tuple[str, str, str, str]:
     trained = _final(run.histories.get(run.name), "epoch")  # the epochs a run has done, else its config's
     kept = kept_epoch(run.path)  # restore_best ended the run with an earlier epoch's weights: said
     kept = f" (weights of {'its start' if kept == 0 else f'epoch {kept}'} kept)" if kept not in (None, trained) else ""
-    name = data.get("name", "?") if data.get("name", "?") is not None else "arrays"  # aekit.fit on arrays: no name
+    name = data.get("name", "?")
+    name = "arrays" if name is None else name  # aekit.fit on arrays records no name
     return "train", what, f"{name}{limit}", _fmt(train.get("epochs") if trained is None else trained) + kept
 
 

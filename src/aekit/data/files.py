@@ -95,8 +95,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
                               "data.scale, data.layout and data.image_size apply to arrays and images; remove them")
         return text_folder(path, split, like=run_map)
     if texts:
-        raise DataError(f"the run was trained on texts; give a folder of .txt files or files without a suffix (or of class folders of them), "
-                        f"got {given}")
+        raise DataError(f"the run was trained on texts; give a folder of .txt files or files without a suffix "
+                        f"(or of class folders of them), got {given}")
     if split == "test" and path.suffix in (".csv", ".npy"):  # said before the file is read
         raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
     y = classes = like = label_column = columns = files = None  # like: what the samples are scaled like (an npz test part: its training part)

@@ -354,11 +354,11 @@ def text_corpus_splits(
 
 def text_folder(path: Path, split: str = "train", *, like: dict | None = None) -> Dataset:
     """A folder of texts as `load_dataset` reads it: class folders of .txt files or files without a suffix
-    (one text a file, its
-    folder its class; a flat folder: unlabelled), or a folder holding train/ and test/ alone, each such a
-    folder. TF-IDF over the 2,000 most frequent words of the training texts (text_corpus's defaults; call
-    it for others); the test part is encoded with that vocabulary and numbering of classes, and every part
-    by `like`'s when given: a run's saved vocabulary (core.read_unit_map), so its inputs stay as trained."""
+    (one text a file, its folder its class; a flat folder: unlabelled), or a folder holding train/ and
+    test/ alone, each such a folder. TF-IDF over the 2,000 most frequent words of the training texts
+    (text_corpus's defaults; call it for others); the test part is encoded with that vocabulary and
+    numbering of classes, and every part by `like`'s when given: a run's saved vocabulary
+    (core.read_unit_map), so its inputs stay as trained."""
     parts = {d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith(".")}
     root = path / "train" if "train" in parts and parts <= {"train", "test"} else path  # else "train" is a class
     if split == "test" and (root == path or not (path / "test").is_dir()):

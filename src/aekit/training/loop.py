@@ -852,10 +852,9 @@ def fit(
                     ckpt.write_scaling(run_path, train)
                 elif not resume:  # a fresh run on tensors: no map left from an earlier one in this folder
                     (run_path / SCALING_FILE).unlink(missing_ok=True)
-        device = trainer.device
-        index = (torch.cuda.current_device() if device.index is None else device.index) if device.type == "cuda" else None
+        device = trainer.device  # (training_device: CUDA with its index)
         # fit seeds torch's generators (cfg.seed) and draws from them: the caller's draws go on as if it had not
-        held.enter_context(torch.random.fork_rng(devices=[] if index is None else [index]))
+        held.enter_context(torch.random.fork_rng(devices=[device] if device.type == "cuda" else []))
         try:
             return trainer.fit(data, val_data, resume=resume)
         except KeyboardInterrupt as err:  # (a notebook's interrupt; the CLI says this in its own words)
