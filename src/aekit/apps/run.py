@@ -190,17 +190,18 @@ def _data_name(cfg: RunConfig) -> str:
     return cfg.data.name
 
 
-def read_split(cfg: RunConfig, split: str, name: str | None = None, run: Path | None = None) -> Dataset:
+def read_split(cfg: RunConfig, split: str, name: str | None = None, run: Path | None = None, *,
+               progress: bool = False) -> Dataset:
     """Split `split` of data.name (or of `name`), read as data.layout and data.scale say; or, for the run
     folder `run` that saved how its data file became inputs (scaling.json), as it did when trained, so a
     file changed since (rows added, texts added to a corpus) still reaches the model as its data did (and
-    a note says it changed)."""
+    a note says it changed). `progress`: a bar while a folder's images are read (load_dataset)."""
     saved = None if run is None or name is not None or cfg.data.name in list_datasets() else read_unit_map(run)
     if saved is None:
         return load_dataset(name or _data_name(cfg), split, layout=cfg.data.layout, scale=cfg.data.scale,
-                            image_size=cfg.data.image_size)
+                            image_size=cfg.data.image_size, progress=progress)
     data = from_file(Path(_data_name(cfg)).expanduser(), split, layout=cfg.data.layout, scale=cfg.data.scale,
-                     run_map=saved)  # the map resizes images as they were
+                     run_map=saved, progress=progress)  # the map resizes images as they were
     if split == "train" and saved["samples"] not in (None, len(data)) and distributed.is_main():
         warnings.warn(f"{cfg.data.name} holds {len(data):,} training samples, {saved['samples']:,} when {run} trained "
                       "on them: they are read by the run's saved map (scaling.json), and a resume draws its "
@@ -208,21 +209,21 @@ def read_split(cfg: RunConfig, split: str, name: str | None = None, run: Path | 
     return data
 
 
-def load_data(cfg: RunConfig, run: Path | None = None) -> tuple[Dataset, Dataset | None]:
+def load_data(cfg: RunConfig, run: Path | None = None, *, progress: bool = False) -> tuple[Dataset, Dataset | None]:
     """(train, val) as the config says (of the run folder `run`'s data: read_split): subset by `limit`, then a
     stratified seeded split."""
-    full = read_split(cfg, "train", run=run).take(cfg.data.limit, seed=cfg.train.seed)
+    full = read_split(cfg, "train", run=run, progress=progress).take(cfg.data.limit, seed=cfg.train.seed)
     if cfg.data.val_fraction == 0:
         return full, None
     return full.split(cfg.data.val_fraction, seed=cfg.train.seed)
 
 
-def load_test(cfg: RunConfig, run: Path | None = None) -> Dataset | None:
+def load_test(cfg: RunConfig, run: Path | None = None, *, progress: bool = False) -> Dataset | None:
     """The test split, or None when the data has none (a file of your own without one). A test part that
     should be there but is missing (a named set's files, offline) or cannot be used (corrupt, NaN, labels of
     another length) raises: it is never quietly replaced by the validation split."""
     try:
-        test = read_split(cfg, "test", run=run)
+        test = read_split(cfg, "test", run=run, progress=progress)
     except NoTestSplitError:
         return None
     return test.take(cfg.data.test_limit, seed=cfg.train.seed)
@@ -241,10 +242,10 @@ def load_splits(cfg: RunConfig, run: Path | None = None, *, progress: bool | Non
     `check_splits` before any step. With progress on (None: train.progress), a folder's reading is said first:
     its files take a while."""
     name = cfg.data.name
-    if ((cfg.train.progress if progress is None else progress) and distributed.is_main() and name is not None
-            and name not in list_datasets() and Path(name).expanduser().is_dir()):
+    show = (cfg.train.progress if progress is None else progress) and distributed.is_main()
+    if show and name is not None and name not in list_datasets() and Path(name).expanduser().is_dir():
         print(f"reading {name} ...", flush=True)
-    return (*load_data(cfg, run), load_test(cfg, run))
+    return (*load_data(cfg, run, progress=show), load_test(cfg, run, progress=show))
 
 
 def check_splits(model, splits: tuple[Dataset, Dataset | None, Dataset | None]) -> None:
@@ -792,7 +793,7 @@ def evaluate_run(
     cfg = read_run(run_dir)
     label = None
     if data is not None:  # read (and refused) before any other work; nothing is written
-        train, other = load_other(cfg, run_dir, str(data))
+        train, other = load_other(cfg, run_dir, str(data), progress=progress)
         splits, label = (train, None, other), other.name
     with ckpt.hold(run_dir) if write and data is None else contextlib.nullcontext():  # a read-only folder says so
         return _evaluate_run(run_dir, cfg, model, write and data is None, splits, label, scores, nll_samples=nll_samples,
@@ -800,14 +801,14 @@ def evaluate_run(
                              progress=progress)
 
 
-def load_other(cfg: RunConfig, run_dir: Path, name: str) -> tuple[Dataset, Dataset]:
+def load_other(cfg: RunConfig, run_dir: Path, name: str, *, progress: bool = False) -> tuple[Dataset, Dataset]:
     """(the run's training part, for PCA's baseline; the samples `name` to evaluate the run on): a file
     scaled exactly as the run's training file was (its scaling.json, else that file's map read again), or a
     folder of texts in its vocabulary, its test part where it has one (an npz's x_test, a test/ folder); or a
     named data set's test part."""
     saved = read_unit_map(run_dir)
     try:
-        train = load_data(cfg, run_dir)[0]
+        train = load_data(cfg, run_dir, progress=progress)[0]
     except DataError as err:
         if saved is None:  # nothing else says how its samples became inputs
             raise DataError(f"--data: the run's training data, which says how to read new samples, cannot be read: "
@@ -818,7 +819,7 @@ def load_other(cfg: RunConfig, run_dir: Path, name: str) -> tuple[Dataset, Datas
     if name in list_datasets():
         return train, load_dataset(name, "test")
     run_map = saved or data_map(train)  # data_map: a run from before scaling.json
-    options = dict(scale=cfg.data.scale, layout=cfg.data.layout, run_map=run_map)  # run_map None: a named set's run
+    options = dict(scale=cfg.data.scale, layout=cfg.data.layout, run_map=run_map, progress=progress)  # run_map None: a named set's run
     try:
         other = load_path(name, split="test", **options)
         other.name = f"{name} (its test part)"
@@ -839,7 +840,7 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         model = ckpt.load_model(run_dir)
     model.eval()
     if splits is None or label is not None:
-        splits = splits or load_splits(cfg, run_dir)
+        splits = splits or load_splits(cfg, run_dir, progress=options["progress"])
         check_splits(model, splits)
     train_data, val_data, test = splits
     split = label or "test"

@@ -43,7 +43,7 @@ def dataset_entry(name: str) -> DatasetEntry:
 
 def load_dataset(
     name: str, split: str = "train", *, root: str | Path | None = None, layout: str = "auto", scale: str = "auto",
-    like: str | Path | Dataset | None = None, image_size: int | None = None,
+    like: str | Path | Dataset | None = None, image_size: int | None = None, progress: bool = True,
 ) -> Dataset:
     """Load data set `name` (or a user's file or folder path), split 'train' or 'test'.
 
@@ -55,6 +55,7 @@ def load_dataset(
     test file): scale this file's values exactly as that run's (its scaling.json), not by their own ranges, so
     that new samples reach the model as its training data did; a CSV's columns are taken by name and class
     names numbered alike.
+    progress: a bar while a folder's images are read (on a terminal, once it takes over two seconds).
     """
     if split not in SPLITS:
         raise ConfigError(f"split {split!r} is not allowed; choose one of: {', '.join(SPLITS)}")
@@ -75,7 +76,8 @@ def load_dataset(
         else:
             unit_map = run_unit_map(like, "like")
     if is_file:
-        return from_file(path, split, layout=layout, scale=scale, image_size=image_size, run_map=unit_map)
+        return from_file(path, split, layout=layout, scale=scale, image_size=image_size, run_map=unit_map,
+                         progress=progress)
     entry = dataset_entry(name)
     if scale not in ("auto", "global"):
         raise ConfigError(f"data.scale: {scale!r} applies to a file of your own; {name} comes in [0, 1] already")
@@ -89,10 +91,11 @@ def load_dataset(
 
 
 def from_file(path: Path, split: str, *, layout: str, scale: str, run_map: dict | None,
-              image_size: int | None = None) -> Dataset:
+              image_size: int | None = None, progress: bool = True) -> Dataset:
     """files.load_path's Dataset of a user's file or folder, with its `source` (the full path, as config.yaml
     records it) and meta["samples"] (how many the part holds, which scaling.json records: a change is said)."""
-    data = load_path(path, split=split, layout=layout, scale=scale, image_size=image_size, run_map=run_map)
+    data = load_path(path, split=split, layout=layout, scale=scale, image_size=image_size, run_map=run_map,
+                     progress=progress)
     data.source = str(path.resolve())
     data.meta = {**data.meta, "samples": len(data)}
     return data

@@ -67,14 +67,15 @@ def to_nchw(x: np.ndarray, *, layout: str = "auto", name: str = "data") -> np.nd
 
 
 def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", layout: str = "auto",
-              image_size: int | None = None, run_map: dict | None = None) -> Dataset:
+              image_size: int | None = None, run_map: dict | None = None, progress: bool = True) -> Dataset:
     """Load a user's file or folder; 'test' needs a file that holds a test part (npz x_test).
 
     Arrays of images may be (N, H, W), (N, H, W, C) or (N, C, H, W) (see `to_nchw`). `image_size`: each
     image of a folder scaled to cover image_size x image_size, keeping its aspect ratio, and centre-cropped
     (so images of any size are read together). `run_map`: a run's (core.read_unit_map): scale by its offset
     and divisor in place of `scale`'s rule on this file's values, resize images as its were, take a CSV's
-    columns by the names it was trained on, and number class names as its labels were.
+    columns by the names it was trained on, and number class names as its labels were. `progress`: a bar
+    while a folder's images are read, on a terminal, once it takes more than two seconds.
     """
     if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1):
         raise ConfigError(f"data.image_size: must be a whole number of pixels > 0 (or null: images as they are), got "
@@ -109,7 +110,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     run_shape = (run_map or {}).get("shape") or []
     channels = run_shape[0] if len(run_shape) == 3 else None  # a run's images: grey or colour as its were
     if path.is_dir():
-        x, y, classes, like, files = _folder(path, split, size, channels)
+        x, y, classes, like, files = _folder(path, split, size, channels, progress)
         where = f"{path / 'test'}" if like is not None else where
     elif path.suffix.lower() in IMAGE_SUFFIXES:  # one image: a sample of its own
         x, y, classes, files = _image_folder(path, size, channels)
@@ -449,7 +450,7 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> Data
 PARTS = ("train", "test")  # a folder holding these subfolders alone keeps its parts in them
 
 
-def _folder(path: Path, split: str, size: int | None, channels: int | None) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, np.ndarray | None,
+def _folder(path: Path, split: str, size: int | None, channels: int | None, progress: bool = True) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, np.ndarray | None,
                                              list[str]]:
     """(x, y, classes, the training images a test part is scaled like, the images' files) of a folder of
     images, or of class folders; or, where it holds train/ and test/ alone, of the part `split` names,
@@ -458,29 +459,31 @@ def _folder(path: Path, split: str, size: int | None, channels: int | None) -> t
     if "train" not in subdirs or not subdirs <= {*PARTS, "val", "valid", "validation"}:  # class folders
         if split == "test":  # said before any image is read
             raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
-        x, y, classes, files = _image_folder(path, size, channels)
+        x, y, classes, files = _image_folder(path, size, channels, progress)
         return x, y, classes, None, files
     if subdirs - set(PARTS):
         raise DataError(f"{path}: holds train/ beside {', '.join(sorted(subdirs - {'train'}))}; give train/ and test/ "
                         "alone (a validation split is held out of train/ by data.val_fraction)")
-    x, y, classes, files = _image_folder(path / "train", size, channels)
+    x, y, classes, files = _image_folder(path / "train", size, channels, progress)
     if split != "test" or "test" not in subdirs:
         return x, y, classes, None, files
-    x_test, y_test, test_classes, test_files = _image_folder(path / "test", size, x.shape[1])  # channels as train/
+    x_test, y_test, test_classes, test_files = _image_folder(path / "test", size, x.shape[1], progress)  # channels as train/
     if y_test is not None and y is not None:
         check_test_classes(path / "test", test_classes, classes)
         y_test = np.array([classes.index(test_classes[i]) for i in y_test])
     return x_test, y_test, classes, x, test_files
 
 
-def _image_folder(path: Path, size: int | None, channels: int | None = None
+def _image_folder(path: Path, size: int | None, channels: int | None = None, progress: bool = True
                   ) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, list[str]]:
     """(x, y, classes, each image's file relative to `path`) of a folder of images, of class folders, or of
     one image file: x float32 (N, C, H, W) in [0, 1], each image divided by its bit depth (_pixels), grey
     beside colour read as RGB. The headers are read first, so that differing sizes, or a folder too big for
     the memory free, are refused before any image is decoded. `size`: each fitted to size x size;
-    `channels`: 3 reads grey images as RGB (for a colour run), 1 refuses colour ones (for a grey run)."""
+    `channels`: 3 reads grey images as RGB (for a colour run), 1 refuses colour ones (for a grey run).
+    `progress`: a bar for each pass over the files, shown on a terminal once a pass takes over two seconds."""
     from PIL import Image, UnidentifiedImageError
+    from tqdm.auto import tqdm
 
     root = path.parent if path.is_file() else path
     classes, files = (None, [(0, path)]) if path.is_file() else class_files(path, IMAGE_SUFFIXES, "images")
@@ -495,8 +498,12 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None
         except (UnidentifiedImageError, OSError) as err:
             raise DataError(f"{f} is not a readable image ({err})") from None
 
+    def passing(what: str):  # None: tqdm leaves the bar out where stderr is not a terminal
+        return tqdm(files, desc=f"{what} {path.name}", unit="image", leave=False, delay=2, dynamic_ncols=True,
+                    disable=None if progress else True)
+
     heads = []  # (mode, (width, height) as shown: a phone's portrait photo turned upright)
-    for _, f in files:
+    for _, f in passing("checking"):
         with opened(f) as im:
             turned = im.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF orientation: a quarter turn
             heads.append((im.mode, im.size[::-1] if turned else im.size))
@@ -515,7 +522,7 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None
                         "centre-cropped), or fewer images")
     x = np.empty((len(files), height, width, 3 if colour else 1), np.float32)
     seen_colour = False
-    for i, (_, f) in enumerate(files):
+    for i, (_, f) in enumerate(passing("reading")):
         with opened(f) as im:
             pixels = _pixels(im, f, size)
         if pixels.ndim == 3 and channels == 1:
