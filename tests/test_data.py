@@ -99,6 +99,30 @@ def test_missing_files_offline_error(tmp_path, monkeypatch):
     assert "\n" not in str(err.value) and "AEKIT_DATA_DIR" in str(err.value)
 
 
+def test_a_folder_named_like_a_data_set_is_named_and_quiet_says_no_download(tmp_path, monkeypatch, capsys):
+    """./fashion-mnist holding the four files was passed over for the named set, whose error listed those very
+    files; and --quiet still printed pooch's "Downloading data from ..." (its logger is not logging's)."""
+    import logging
+
+    import pooch
+
+    from aekit.apps.cli import main
+
+    def no_network(url, **kwargs):
+        pooch.get_logger().info(f"Downloading data from '{url}'")
+        raise ConnectionError("network unreachable")
+
+    monkeypatch.setattr(pooch, "retrieve", no_network)
+    monkeypatch.setattr(pooch.get_logger(), "level", logging.INFO)  # as a fresh process has it, put back after
+    monkeypatch.setenv("AEKIT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fashion-mnist").mkdir()
+    assert main(["train", "data.name=fashion-mnist", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "Downloading" not in err and "fashion-mnist here is not read, as fashion-mnist names a data set: give " \
+                                       "./fashion-mnist to read it as a path" in err
+
+
 def test_unknown_dataset():
     with pytest.raises(aekit.ConfigError, match="unknown data set 'mnsit'; choose one of: .*mnist"):
         load_dataset("mnsit")

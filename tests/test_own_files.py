@@ -312,9 +312,11 @@ def test_a_folder_of_train_and_test_folders_keeps_its_test_part(tmp_path):
     train, test = load_path(tmp_path / "pets"), load_path(tmp_path / "pets", split="test")
     assert len(train) == 8 and len(test) == 4 and train.classes == test.classes == ["cat", "dog"]
     assert test.y.tolist() == [0, 0, 1, 1]
-    _pngs(tmp_path / "pets" / "test" / "bird", 1)
-    with pytest.raises(DataError, match=r"test: class folder\(s\) bird are not among the training classes"):
-        load_path(tmp_path / "pets", split="test")
+    _pngs(tmp_path / "pets" / "test" / "bird", 1)  # a class train/ lacks (MVTec AD's defects beside "good"): after them
+    with pytest.warns(UserWarning, match=r"test: class folder\(s\) bird are not among the training classes \(cat, dog\): "
+                                         r"numbered after them"):
+        test = load_path(tmp_path / "pets", split="test")
+    assert test.classes == ["cat", "dog", "bird"] and test.y.tolist() == [2, 0, 0, 1, 1]
     _pngs(tmp_path / "only" / "train" / "cat", 3)
     assert len(load_path(tmp_path / "only")) == 3
     with pytest.raises(files.NoTestSplitError):
@@ -437,6 +439,9 @@ def test_idx_without_test_part_or_with_several_sets_is_refused_in_one_line(tmp_p
     write_idx_family(tmp_path / "two", "emnist-letters-")
     assert "several sets of IDX images" in refused(tmp_path / "two")
     assert "IDX file" in refused(tmp_path / "x.mat")  # the kinds a path may be say so
+    write_idx_family(tmp_path / "kaggle")  # Kaggle's copy: each file also in a folder of its name
+    (tmp_path / "kaggle" / "train-images-idx3-ubyte" / "train-images-idx3-ubyte").mkdir(parents=True)
+    assert load_path(tmp_path / "kaggle").y is not None  # not "several sets", counting the folder
 
 
 def test_cli_trains_on_a_folder_of_idx_files(tmp_path, capsys):
@@ -685,8 +690,8 @@ def test_a_folder_of_texts_trains_and_evaluates_from_the_command_line(tmp_path, 
     assert len(load_dataset(str(tmp_path / "classes"))) == 3
     _texts(tmp_path / "odd" / "train", ["sport"], 3, 3)
     _texts(tmp_path / "odd" / "test", ["business"], 3, 3)
-    with pytest.raises(DataError, match=r"class folder\(s\) business are not among the training classes \(sport\)"):
-        load_dataset(str(tmp_path / "odd"), "test")
+    with pytest.warns(UserWarning, match=r"class folder\(s\) business are not among the training classes \(sport\)"):
+        assert load_dataset(str(tmp_path / "odd"), "test").classes == ["sport", "business"]
 
 
 def test_images_beside_class_folders_are_refused_not_left_out(tmp_path):
@@ -948,7 +953,8 @@ def test_images_of_different_sizes_are_fitted_to_image_size_in_training_and_in_n
         pixels = rng.integers(0, 256, (h, w, 3)).astype(np.uint8)
         Image.fromarray(pixels).save(folder / f"{i:02d}.png") if i % 3 else Image.fromarray(pixels[..., 0]).save(
             folder / f"{i:02d}.jpg")  # colour beside grey, PNG beside JPEG
-    with pytest.raises(DataError, match=r"images differ in size .* resize them to one size first, or train with data.image_size=N"):
+    with pytest.raises(DataError, match=r"images differ in size \(width x height: 9 x 9, 12 x 40, 16 x 16...\); resize them "
+                                        r"to one size first, or train with data.image_size=N"):
         load_path(folder)
     data = load_path(folder, image_size=8)
     assert data.x.shape == (24, 3, 8, 8) and 0 <= float(data.x.min()) and float(data.x.max()) <= 1
@@ -1071,8 +1077,8 @@ def test_a_folder_of_texts_without_suffixes_is_a_corpus_as_20_newsgroups_lays_it
     for part in ("20news-bydate-train", "20news-bydate-test"):  # both unpacked side by side: not two classes
         (tmp_path / "20news" / part / "sci.space").mkdir(parents=True)
         (tmp_path / "20news" / part / "sci.space" / "1").write_text("orbit launch")
-    with pytest.raises(DataError, match=r"its folders 20news-bydate-train and 20news-bydate-test look like a training and "
-                                        r"a test part, not two classes; give .*20news-bydate-train \(its subfolders"):
+    with pytest.raises(DataError, match=r"20news-bydate-test/, 20news-bydate-train/ look like parts of a data set "
+                                        r"\(training, test...\), not classes; give .*20news-bydate-train \(its subfolders"):
         load_dataset(str(tmp_path / "20news"))
 
 
@@ -1093,3 +1099,81 @@ def test_reading_an_image_folder_shows_a_bar_for_each_pass_unless_quiet(tmp_path
     assert main(["train", f"data.name={folder}", "train.epochs=1", f"output.dir={tmp_path}/runs", "--quiet"]) == 0
     assert [disabled for desc, disabled in bars if "photos" in desc] == [True, True]
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("parts", [("training", "testing"), ("seg_train", "seg_test", "seg_pred"), ("Train", "Test", "Meta"),
+                                   ("train", "test", "unlabeled"), ("Training",)])
+def test_folders_named_like_parts_of_a_data_set_are_refused_not_read_as_classes(tmp_path, parts):
+    """mnist_png's training/ and testing/ (each of class folders) were read as two classes, the digits
+    flattened away and the test images trained on, without a word; so were the Intel set's seg_* and
+    GTSRB's Train/ and Test/, and a lone Training/ of class folders."""
+    for part in parts:
+        for digit in "01":
+            _pngs(tmp_path / "set" / part / digit, 2, seed=len(part))
+    (tmp_path / "set" / "README.txt").write_text("the parts")
+    train = next(p for p in parts if "rain" in p)
+    with pytest.raises(DataError, match=rf"look(s)? like (parts|a part) of a data set \(training, test...\), not classes; "
+                                        rf"give .*set/{train} \(its subfolders the classes\)"):
+        load_path(tmp_path / "set")
+    assert load_path(tmp_path / "set" / train).classes == ["0", "1"]
+
+
+def test_an_anomaly_detection_layout_trains_on_good_and_scores_its_defects(tmp_path, capsys):
+    """MVTec AD's layout: train/good/, and test/ holding good/ beside the defects: the defects were refused as
+    classes train/ lacks. They are numbered after "good", and each test image's error is scored."""
+    _pngs(tmp_path / "bottle" / "train" / "good", 8)
+    for defect in ("good", "broken_large", "contamination"):
+        _pngs(tmp_path / "bottle" / "test" / defect, 2, seed=len(defect))
+    with pytest.warns(UserWarning, match=r"class folder\(s\) broken_large, contamination are not among"):
+        test = load_path(tmp_path / "bottle", split="test")
+    assert test.classes == ["good", "broken_large", "contamination"] and sorted(test.y.tolist()) == [0, 0, 1, 1, 2, 2]
+    run = tmp_path / "run"
+    assert main(["train", f"data.name={tmp_path / 'bottle'}", "train.epochs=1", "data.val_fraction=0",
+                 f"output.dir={tmp_path}", "output.name=run", "--quiet"]) == 0
+    assert main(["evaluate", str(run), "--scores", str(tmp_path / "s.csv"), "--quiet", "--nll-samples", "0",
+                 "--quality-samples", "0"]) == 0
+    assert "test set, 6 samples" in capsys.readouterr().out
+    scores = (tmp_path / "s.csv").read_text().splitlines()
+    assert len(scores) == 7 and any("contamination/" in line for line in scores)
+
+
+def test_a_lone_subfolder_of_images_is_read_without_labels_not_as_one_class(tmp_path):
+    """CelebA unpacked (celeba/img_align_celeba/*.jpg) was one class, img_align_celeba, every label 0; a
+    new folder of one subfolder, scored like a run of classes, became a class of its own."""
+    _pngs(tmp_path / "celeba" / "img_align_celeba", 3)
+    faces = load_path(tmp_path / "celeba")
+    assert len(faces) == 3 and faces.y is None and faces.classes is None
+    _pngs(tmp_path / "pets" / "cat", 3)
+    _pngs(tmp_path / "pets" / "dog", 3)
+    assert main(["train", f"data.name={tmp_path / 'pets'}", "train.epochs=1", "data.val_fraction=0",
+                 f"output.dir={tmp_path}", "output.name=run", "--quiet"]) == 0
+    _pngs(tmp_path / "new" / "dog", 2)
+    dogs = load_dataset(str(tmp_path / "new"), like=tmp_path / "run")  # named as the run's classes
+    assert dogs.classes == ["cat", "dog"] and dogs.y.tolist() == [1, 1]
+
+
+def test_formats_aekit_does_not_read_say_how_to_bring_them_to_one_it_does(tmp_path):
+    """STL-10's stl10_binary/ was "a folder of no images" with a hint about text corpora (its class_names.txt);
+    .bin, .pt, .h5 and archives listed the kinds read, without a word on how to get there."""
+    stl = _mkdir(tmp_path / "stl10_binary")
+    (stl / "train_X.bin").write_bytes(bytes(3 * 96 * 96))
+    (stl / "class_names.txt").write_text("airplane\nbird\n")
+    assert "train_X.bin: read it with np.fromfile(f, np.uint8).reshape(N, C, H, W) (STL-10's" in refused(stl)
+    assert "text corpora" not in refused(stl)
+    for name, said in [("x.pt", "read it with its library and save the arrays with np.savez('data.npz', x_train=x"),
+                       ("stl10_binary.tar.gz", "an archive; unpack it and give what it holds"),
+                       ("train_32x32.mat", "SVHN's, read by data.name=svhn")]:
+        (tmp_path / name).write_bytes(b"\x00")
+        assert said in refused(tmp_path / name)
+    kmnist = _mkdir(tmp_path / "kmnist")
+    np.savez(kmnist / "kmnist-train-imgs.npz", np.zeros((3, 28, 28), np.uint8))
+    assert "give one of its data files as the path (kmnist-train-imgs.npz)" in refused(kmnist)
+
+
+def test_a_label_file_beside_unlabelled_images_is_said_not_read(tmp_path):
+    """A folder of images with labels.csv (filename,label) beside them was read unlabelled without a word."""
+    _pngs(tmp_path / "shapes", 4)
+    (tmp_path / "shapes" / "labels.csv").write_text("filename,label\n0.png,1\n")
+    with pytest.warns(UserWarning, match=r"shapes: the images are read without labels \(labels come from class folders, "
+                                         r"one subfolder per class\); labels.csv beside them is not read"):
+        assert load_path(tmp_path / "shapes").y is None

@@ -513,8 +513,10 @@ def _main(argv: list[str] | None) -> int:
     warnings.showwarning = _note  # a warning of aekit's (or a library's) is one line, as errors are
     try:
         args = parse_args(argv)
-        if getattr(args, "quiet", False):  # pooch's "Downloading data from ..." lines too
-            logging.getLogger("pooch").setLevel(logging.WARNING)
+        if getattr(args, "quiet", False):  # pooch's "Downloading data from ..." lines too (its logger is its own,
+            import pooch  # not logging.getLogger's)
+
+            pooch.get_logger().setLevel(logging.WARNING)
         code = args.func(args) or 0
         sys.stdout.flush()  # here, so that a closed pipe (`| head`) is caught below
     except KeyboardInterrupt as err:

@@ -7,6 +7,7 @@ import json
 import math
 import numbers
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,6 +187,10 @@ def read_unit_map(folder: str | Path) -> dict | None:
         raise DataError(f"{path} is damaged ({err}); train the run again to rewrite it") from None
 
 
+PART_WORDS = {"train", "training", "trainset", "test", "testing", "testset", "val", "valid", "validation",
+              "unlabeled", "unlabelled"}  # a folder's name holding one of these words is a part, not a class
+
+
 def class_files(folder: Path, suffixes: set[str], kind: str) -> tuple[list[str] | None, list[tuple[int, Path]]]:
     """(class names, [(class index, file)]) of the files of `kind` (`suffixes`) in `folder`'s class folders
     (subfolders at any depth within each), or (None, its own files) where no subfolder holds any. Hidden
@@ -197,12 +202,13 @@ def class_files(folder: Path, suffixes: set[str], kind: str) -> tuple[list[str] 
 
     groups = [(d.name, found(d, "**/*")) for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")]
     names = [name for name, _ in groups]
-    train = next((n for n in names if n.lower().endswith("train")), None)
-    test = next((n for n in names if n.lower().endswith("test")), None)
-    if len(names) == 2 and train and test:  # 20news-bydate-train/ and 20news-bydate-test/ unpacked side by side
-        raise DataError(f"{folder}: its folders {train} and {test} look like a training and a test part, not two classes; "
-                        f"give {folder / train} (its subfolders the classes), or rename them train/ and test/ to keep "
-                        "the test part apart")
+    parts = [n for n in names if PART_WORDS & set(re.split("[^a-z]+", n.lower()))]  # Training, seg_test, 20news-bydate-train
+    if len(parts) > 1 or any(d.is_dir() for n in parts for d in (folder / n).iterdir()):  # or one holding class folders
+        train = next((n for n in parts if {"train", "training"} & set(re.split("[^a-z]+", n.lower()))), parts[0])
+        what = "look like parts" if len(parts) > 1 else "looks like a part"
+        raise DataError(f"{folder}: {', '.join(n + '/' for n in parts)} {what} of a data set (training, test...), not "
+                        f"classes; give {folder / train} (its subfolders the classes), or keep two parts alone, named "
+                        "train/ and test/, to keep the test part apart")
     loose = found(folder, "*")
     if not any(files for _, files in groups):  # a flat folder: unlabelled
         return None, [(0, f) for f in loose]
@@ -216,12 +222,14 @@ def class_files(folder: Path, suffixes: set[str], kind: str) -> tuple[list[str] 
     return names, [(i, f) for i, (_, files) in enumerate(groups) for f in files]
 
 
-def check_test_classes(where: Path, test: list[str] | None, classes: list[str] | None) -> None:
-    """A test part's class folders are among the training part's (numbered by their names)."""
-    unknown = sorted(set(test or ()) - set(classes or ())) if classes is not None else []
-    if unknown:
-        raise DataError(f"{where}: class folder(s) {', '.join(unknown)} are not among the training classes "
-                        f"({', '.join(classes)}); name them alike")
+def classes_with_test(where: Path, test: list[str] | None, classes: list[str] | None) -> list[str] | None:
+    """The training part's class names, and after them any of a test part's class folders that it lacks (an
+    anomaly-detection test part, MVTec AD's: its defects beside train/'s good), each said in a note."""
+    new = sorted(set(test or ()) - set(classes or ())) if classes is not None else []
+    if new:
+        warnings.warn(f"{where}: class folder(s) {', '.join(new)} are not among the training classes "
+                      f"({', '.join(classes[:10])}{' ...' * (len(classes) > 10)}): numbered after them", stacklevel=3)
+    return None if classes is None else [*classes, *new]
 
 
 def data_map(data: Dataset) -> dict | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, DataNotFoundError
 from . import cifar, svhn, text  # noqa: F401  (they register their data sets)
 from .core import (
     _DATASETS,
@@ -85,7 +85,13 @@ def load_dataset(
         which = f"layout: {layout!r}" if layout != "auto" else f"image_size: {image_size}"
         raise ConfigError(f"data.{which} applies to a file or folder of your own; {name} comes in (N, C, H, W) already")
     folder = Path(root) if root is not None else data_dir()
-    data = entry.loader(split, folder)
+    try:
+        data = entry.loader(split, folder)
+    except DataNotFoundError as err:  # ./fashion-mnist here, holding the files: read by path when given as one
+        if root is None and path.exists():
+            raise DataNotFoundError(f"{err}; {name} here is not read, as {name} names a data set: give ./{name} "
+                                    "to read it as a path") from None
+        raise
     data.source = name if root is None else None  # another root is not reproducible by name
     return data
 

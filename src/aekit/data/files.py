@@ -19,8 +19,8 @@ from ..errors import ConfigError, DataError, NoTestSplitError
 from .core import (
     Dataset,
     available_memory,
-    check_test_classes,
     class_files,
+    classes_with_test,
     integer_valued,
     unit_scaled,
 )
@@ -112,6 +112,12 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     if path.is_dir():
         x, y, classes, like, files = _folder(path, split, size, channels, progress)
         where = f"{path / 'test'}" if like is not None else where
+        if classes is not None and len(classes) == 1 and like is None and not (run_map or {}).get("classes"):
+            y = classes = None  # a lone subfolder (CelebA's img_align_celeba/) is no class to tell apart
+        beside = sorted(f.name for f in path.iterdir() if f.suffix.lower() in (".csv", ".txt", ".json", ".tsv"))
+        if y is None and beside and split == "train":  # labels.csv, CelebA's list_attr_celeba.txt
+            warnings.warn(f"{path}: the images are read without labels (labels come from class folders, one "
+                          f"subfolder per class); {', '.join(beside[:3])} beside them is not read", stacklevel=2)
     elif path.suffix.lower() in IMAGE_SUFFIXES:  # one image: a sample of its own
         x, y, classes, files = _image_folder(path, size, channels)
     elif IDX_NAME.search(path.name):
@@ -124,8 +130,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     elif path.suffix == ".csv":
         x, y, classes, label_column, columns = _csv(path, None if run_map is None else run_map.get("columns"))
     else:
-        hint = f" ({TEXT_HINT})" if path.suffix in TEXT_SUFFIXES else ""
-        raise DataError(f"{path}: unsupported file type {path.suffix!r}; use a {KINDS}{hint}")
+        raise DataError(f"{path}: unsupported file type {path.suffix!r}; use a {KINDS}{_convert(path)}")
     if split == "test" and path.suffix != ".npz" and like is None:
         raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
     if np.ndim(x) < 2:
@@ -205,7 +210,7 @@ def _labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
 def _idx_in(folder: Path) -> Path | None:
     """The training images file of a folder holding the MNIST family's IDX files (None if it holds none)."""
     names = {f.name.removesuffix(".gz"): f.name for f in sorted(folder.iterdir(), reverse=True)  # raw before .gz
-             if IDX_NAME.search(f.name) and "images" in f.name and not re.search("t10k|test", f.name)}
+             if IDX_NAME.search(f.name) and "images" in f.name and not re.search("t10k|test", f.name) and f.is_file()}
     if len(names) > 1:
         raise DataError(f"{folder} holds several sets of IDX images ({', '.join(sorted(names.values()))}); give the "
                         "file of the one to read as the path")
@@ -467,10 +472,10 @@ def _folder(path: Path, split: str, size: int | None, channels: int | None, prog
     x, y, classes, files = _image_folder(path / "train", size, channels, progress)
     if split != "test" or "test" not in subdirs:
         return x, y, classes, None, files
-    x_test, y_test, test_classes, test_files = _image_folder(path / "test", size, x.shape[1], progress)  # channels as train/
+    x_test, y_test, named, test_files = _image_folder(path / "test", size, x.shape[1], progress)  # channels as train/
     if y_test is not None and y is not None:
-        check_test_classes(path / "test", test_classes, classes)
-        y_test = np.array([classes.index(test_classes[i]) for i in y_test])
+        classes = classes_with_test(path / "test", named, classes)
+        y_test = np.array([classes.index(named[i]) for i in y_test])
     return x_test, y_test, classes, x, test_files
 
 
@@ -509,7 +514,8 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None, pro
             heads.append((im.mode, im.size[::-1] if turned else im.size))
     sizes = {s for _, s in heads} if size is None else {(size, size)}
     if len(sizes) > 1:
-        raise DataError(f"{path}: images differ in size ({sorted(sizes)[:3]}...); resize them to one size first, or "
+        shown = ", ".join(f"{w} x {h}" for w, h in sorted(sizes)[:3])
+        raise DataError(f"{path}: images differ in size (width x height: {shown}...); resize them to one size first, or "
                         "train with data.image_size=N (image_size=N in Python) to scale and centre-crop each to N x N "
                         "pixels as it is read")
     (width, height), = sizes
@@ -560,8 +566,36 @@ def _not_images(path: Path) -> str:
     if "cifar-100-python" in names or {"train", "test", "meta"} <= names:
         return ("; CIFAR-100 is read by name: keep it in a folder cifar-100-python/ and give data.name=cifar100 with "
                 "AEKIT_DATA_DIR set to the folder above it")
+    data = sorted(f.name for f in path.iterdir() if f.is_file() and (f.suffix in (".npy", ".npz", ".csv") or IDX_NAME.search(f.name)))
+    if data:
+        return f"; give one of its data files as the path ({', '.join(data[:3])}{' ...' * (len(data) > 3)})"
+    other = next((f for f in sorted(path.iterdir()) if f.is_file() and _convert(f, TEXT_SUFFIXES)), None)
+    if other is not None:  # stl10_binary/: its .bin files, not its class_names.txt
+        return f"; {other.name}{_convert(other, TEXT_SUFFIXES)}"
     if next((f for f in path.rglob("*") if f.suffix in TEXT_SUFFIXES), None) is not None:  # or class folders of them
         return "; " + TEXT_HINT
+    return ""
+
+
+ARCHIVES = (".gz", ".tgz", ".zip", ".tar", ".bz2", ".xz", ".7z", ".rar")
+
+
+def _convert(path: Path, skip: set[str] = frozenset()) -> str:
+    """How to bring the file `path`, of a format aekit does not read, to one it reads ("" for a suffix in `skip`)."""
+    suffix = path.suffix.lower()
+    if suffix in skip:
+        return ""
+    if suffix in TEXT_SUFFIXES:
+        return f" ({TEXT_HINT})"
+    if suffix in ARCHIVES:
+        return ": an archive; unpack it and give what it holds"
+    if suffix == ".mat" and "32x32" in path.name:
+        return ": SVHN's, read by data.name=svhn with the file in $AEKIT_DATA_DIR/svhn"
+    if suffix in (".bin", ".pt", ".pth", ".h5", ".hdf5", ".mat", ".pkl", ".pickle", ".parquet", ".feather"):
+        how = ("np.fromfile(f, np.uint8).reshape(N, C, H, W) (STL-10's train_X.bin: .reshape(-1, 3, 96, 96)"
+               ".transpose(0, 1, 3, 2), stored column by column)") if suffix == ".bin" else "its library"
+        return (f": read it with {how} and save the arrays with np.savez('data.npz', x_train=x, y_train=y, "
+                "x_test=..., y_test=...) (or a .csv of a table), which aekit reads")
     return ""
 
 

@@ -25,7 +25,7 @@ import torch
 
 from ..errors import ConfigError, DataError, DataNotFoundError, NoTestSplitError
 from .cifar import restricted_load
-from .core import Dataset, check_test_classes, class_files, integer_valued, register_dataset
+from .core import Dataset, class_files, classes_with_test, integer_valued, register_dataset
 from .download import RemoteFile, ensure_files
 
 IMDB_NPZ_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz"
@@ -373,8 +373,8 @@ def text_folder(path: Path, split: str = "train", *, like: dict | None = None) -
             return train
         vectorizer, classes = train.meta["vectorizer"], train.classes
     texts, labels = _text_files(path / "test" if split == "test" else root)
-    if split == "test" or like is not None:  # never a class the run (or train/) does not know
-        check_test_classes(path / "test" if split == "test" else root, labels, classes)
+    if split == "test" or like is not None:  # a class the run (or train/) does not know: numbered after its own
+        classes = classes_with_test(path / "test" if split == "test" else root, labels, classes)
     return text_corpus(texts, labels, vectorizer=vectorizer, classes=classes, name=path.name)
 
 
