@@ -173,8 +173,12 @@ def test_one_progress_bar_for_the_whole_run_that_a_budget_ends_full(real_batch, 
 
 
 def test_a_config_left_by_a_run_killed_before_its_first_checkpoint_is_replaced(real_batch, tmp_path):
+    def killed(folder):  # as after a kill before the first checkpoint: config.yaml alone
+        for name in (ckpt.CHECKPOINT_FILE, ckpt.MODEL_FILE, ckpt.HISTORY_FILE):
+            (folder / name).unlink()
+
     aekit.fit(tiny(), real_batch[:32], epochs=1, run_dir=tmp_path, progress=False)
-    (tmp_path / ckpt.CHECKPOINT_FILE).unlink()  # as after a kill before the first checkpoint: config.yaml alone
+    killed(tmp_path)
     other = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=[16], code_size=3)
     aekit.fit(other, real_batch[:32], epochs=2, run_dir=tmp_path, progress=False)
     assert yaml.safe_load((tmp_path / ckpt.CONFIG_FILE).read_text())["model"]["code_size"] == 3
@@ -182,11 +186,26 @@ def test_a_config_left_by_a_run_killed_before_its_first_checkpoint_is_replaced(r
     for left in ("model: [unclosed\n", None):  # damaged; or the same model trained otherwise
         folder = tmp_path / f"again-{left is None}"
         aekit.fit(tiny(), real_batch[:32], epochs=1, lr=0.05, run_dir=folder, progress=False)
-        (folder / ckpt.CHECKPOINT_FILE).unlink()
+        killed(folder)
         if left:
             (folder / ckpt.CONFIG_FILE).write_text(left)
         aekit.fit(tiny(), real_batch[:32], epochs=1, lr=0.002, batch_size=16, run_dir=folder, progress=False)
         assert yaml.safe_load((folder / ckpt.CONFIG_FILE).read_text())["train"]["lr"] == 0.002
+
+
+def test_a_folder_of_files_that_are_no_run_is_never_written_into(real_batch, tmp_path):
+    """fit(run_dir=FOLDER) deleted a user's scaling.json and .draft.tmp and wrote over the model.safetensors,
+    config.yaml and history.json there, though `aekit train` refuses such a folder (and the README promises it)."""
+    (tmp_path / "model.safetensors").write_bytes(b"mine")
+    (tmp_path / ".draft.tmp").write_text("mine")
+    with pytest.raises(aekit.ConfigError, match=r"run_dir: .* holds files \(model.safetensors\) and no checkpoint to "
+                                                r"resume; a run is written into a new or empty folder"):
+        aekit.fit(tiny(), real_batch[:8], epochs=1, run_dir=tmp_path, progress=False)
+    assert (tmp_path / "model.safetensors").read_bytes() == b"mine" and (tmp_path / ".draft.tmp").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".draft.tmp", "model.safetensors"]
+    (tmp_path / "model.safetensors").unlink()
+    aekit.fit(tiny(), real_batch[:8], epochs=1, run_dir=tmp_path, progress=False)  # a hidden file of one's own stays
+    assert (tmp_path / ".draft.tmp").read_text() == "mine"
 
 
 def test_resume_refuses_another_model(real_batch, tmp_path):

@@ -46,6 +46,8 @@ FUSED = ("adam", "adamw", "adagrad", "sgd")  # optimisers with fused (one-kernel
 FUSED_CPU_ONLY = ("adagrad",)  # fused Adagrad on CUDA is recent in torch and untested here: CPU only
 ACCELERATOR_NAN_CHECK_EVERY = 32  # steps between loss read-backs on a GPU (each one waits for it)
 BUDGET_CHECKPOINT_SECONDS = 30.0  # with a time budget, checkpoints after the first come at most this often (and at the end)
+# what a run killed before its first checkpoint leaves in its folder, which a fresh run there replaces
+LEFT_UNSAVED = {ckpt.CONFIG_FILE, SCALING_FILE, ckpt.BEST_FILE, "log.csv", "tensorboard"}
 EPOCH_LINE_SECONDS = 1.0  # epoch lines after the first come at most this often (and the last): short epochs would flood
 
 
@@ -814,6 +816,12 @@ def fit(
         if not resume and has_ckpt:
             raise ConfigError(f"run folder {run_path} already holds a checkpoint; "
                               "resume it or choose another folder")
+        held = sorted(p.name for p in run_path.iterdir() if p.name[0] != "." and p.name not in LEFT_UNSAVED) if (
+            not resume and run_path.is_dir() and distributed.is_main()) else []
+        if held:  # a user's files, or a finished run's (its checkpoint deleted): never written over
+            raise ConfigError(f"run_dir: {run_path} holds files ({', '.join(held[:4])}{' ...' * (len(held) > 4)}) and no "
+                              "checkpoint to resume; a run is written into a new or empty folder: give another run_dir, "
+                              "or empty this one")
         if resume and config is None:  # go on as it was trained: only the options given change
             saved = ckpt.read(run_path / ckpt.CHECKPOINT_FILE)[1].get("train_config", {})
             base = {k: v for k, v in saved.items() if k in TrainConfig.__dataclass_fields__}
@@ -843,7 +851,8 @@ def fit(
             if distributed.is_main():
                 held.enter_context(ckpt.hold(run_path))  # another process writing it: refused, nothing touched
                 for stale in run_path.glob(".*.tmp"):  # left by a kill in the middle of a checkpoint write
-                    stale.unlink(missing_ok=True)
+                    if re.fullmatch(r"\..+\.[0-9a-f]{8}\.tmp", stale.name):  # (ckpt.atomic_write's names alone)
+                        stale.unlink(missing_ok=True)
                 autoencoder = model if isinstance(model, Autoencoder) else None  # its folder serves `aekit` commands too
                 meta = getattr(train, "meta", None) or {}  # a data file's: how its values became the inputs
                 scale = resolved_scale(meta["scale"], meta) if "scale" in meta else None
