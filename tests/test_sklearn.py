@@ -213,6 +213,51 @@ def test_grid_search_prefers_the_larger_code(digits):
     assert search.best_estimator_.transform(x[:3]).shape == (3, 16)
 
 
+def test_a_grid_names_one_key_of_model_params_and_a_time_budget_goes_in_train_params(digits):
+    """{"model_params__code_size": [...]} raised AttributeError ('dict' object has no attribute 'set_params'),
+    and no time_budget (or other fit option) could be given to the transformer at all."""
+    x, _ = digits
+    search = GridSearchCV(AutoencoderTransformer(model_params={"hidden": [32]}, random_state=0, train_params={}),
+                          {"model_params__code_size": [2, 16], "train_params__time_budget": [0.5]}, cv=2)
+    search.fit(x[:400])
+    assert search.best_params_["model_params__code_size"] == 16
+    best = search.best_estimator_
+    assert best.model_params == {"hidden": [32], "code_size": 16} and best.train_params == {"time_budget": 0.5}
+    assert search.estimator.model_params == {"hidden": [32]}  # the estimator given is left as it was
+    with pytest.raises(ValueError, match="Invalid parameter 'train_params'"):  # the classifier has none
+        AutoencoderClassifier().set_params(train_params__time_budget=1)
+
+
+@pytest.mark.parametrize("params, said", [
+    ({"epochs": 5, "train_params": {"time_budget": 1}}, r"epochs=5 and train_params' time_budget: give one"),
+    ({"train_params": {"lr": 0.1}}, r"train_params: 'lr' is set by the estimator's parameter lr; set it there"),
+    ({"train_params": {"seed": 1}}, r"train_params: 'seed' is set by the estimator's parameter random_state"),
+    ({"verbose": "yes"}, r"verbose: must be a bool or an int \(0: silent\), got 'yes'"),
+])
+def test_estimator_options_that_would_be_ignored_or_misnamed_are_refused(digits, params, said):
+    """SemiSupervisedClassifier(epochs=50, train_params={"time_budget": 2}) trained 2 s without a word on the
+    epochs, and train_params={"epochs": 3} overrode epochs=1; verbose=1 was refused as "train.progress"."""
+    from aekit.apps.sklearn import SemiSupervisedClassifier
+
+    x, y = digits
+    for estimator in (AutoencoderTransformer, SemiSupervisedClassifier):
+        with pytest.raises(aekit.ConfigError, match=said):
+            estimator(**params).fit(x[:50], y[:50])
+    assert AutoencoderTransformer(verbose=0, epochs=1, model_params=SMALL).fit(x[:50]).history_
+
+
+def test_estimators_build_float32_networks_under_a_float64_default(digits):
+    """torch.set_default_dtype(torch.float64) made the estimator refuse its own model: "call model.float()
+    first", which a scikit-learn user has no model to call on."""
+    x, y = digits
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        assert AutoencoderTransformer(epochs=1, model_params=SMALL).fit(x[:60]).transform(x[:2]).shape == (2, 4)
+    finally:
+        torch.set_default_dtype(previous)
+
+
 def test_classifier_pretrain_then_finetune_on_digits(digits):
     x, y = digits
     clf = AutoencoderClassifier(

@@ -89,3 +89,17 @@ def test_a_deterministic_run_keeps_its_thread_count(machine):
     plain = Trainer(model, TrainConfig(device="cpu"), callbacks=[], run_dir=None)
     fixed = Trainer(model, TrainConfig(device="cpu", deterministic=True), callbacks=[], run_dir=None)
     assert plain.threads.active and not fixed.threads.active  # batch norm's sums depend on the thread count
+
+
+def test_a_thread_count_set_after_import_aekit_wins_where_torch_came_first():
+    """`import torch; import aekit; torch.set_num_threads(3)`: aekit.training, imported on first use, took the
+    user's 3 for torch's default and governed it."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import torch, aekit; torch.set_num_threads(torch.get_num_threads() + 1); "
+            "from aekit.training.threads import ThreadGovernor; print(ThreadGovernor().active)")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -399,3 +399,48 @@ def test_fit_leaves_the_callers_random_state_and_deterministic_flags_as_they_wer
         assert torch.are_deterministic_algorithms_enabled() and torch.is_deterministic_algorithms_warn_only_enabled()
     finally:
         torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+
+
+def test_a_callback_stops_training_after_the_step_it_says_so_and_the_epoch_is_kept(real_batch, tmp_path):
+    """stop_training set in on_batch_end ran the rest of the epoch (79 steps of a pruned trial)."""
+    def prune(trainer, batch, logs):
+        if trainer.global_step >= 3:
+            trainer.stop_training, trainer.stop_reason = True, "pruned at step 3"
+
+    history = aekit.fit(tiny(), real_batch[:256], real_batch[256:320], epochs=5, batch_size=16, progress=False,
+                        run_dir=tmp_path, callbacks=[LambdaCallback(on_batch_end=prune)])
+    assert len(history["train_loss"]) == 1 and len(history["val_loss"]) == 1  # the cut epoch, validated
+    assert ckpt.read(tmp_path / ckpt.CHECKPOINT_FILE)[1]["global_step"] == 3
+
+
+def test_callback_state_of_numpy_and_torch_numbers_is_saved_and_other_objects_are_named(real_batch, tmp_path):
+    """A state_dict holding np.float32(1) or a tensor stopped the run at its first checkpoint with a
+    TypeError from json's encoder."""
+    class Track(Callback):
+        def __init__(self, value):
+            self.value = value
+
+        def state_dict(self):
+            return {"best": self.value, "seen": torch.tensor([1, 2])}
+
+    aekit.fit(tiny(), real_batch[:32], epochs=1, run_dir=tmp_path / "a", progress=False, callbacks=[Track(np.float32(1.5))])
+    assert ckpt.read(tmp_path / "a" / ckpt.CHECKPOINT_FILE)[1]["callbacks"] == [{"best": 1.5, "seen": [1, 2]}]
+    with pytest.raises(aekit.ConfigError, match=r"callback Track: state_dict\(\) must hold numbers, strings, lists and "
+                                                r"dicts \(a checkpoint saves it as JSON\): object is not a JSON value"):
+        aekit.fit(tiny(), real_batch[:32], epochs=1, run_dir=tmp_path / "b", progress=False, callbacks=[Track(object())])
+
+
+def test_a_budget_that_ends_before_the_first_step_says_the_model_is_untrained(real_batch):
+    with pytest.warns(UserWarning, match=r"time_budget: 1e-09 s ended before the first step; the model is untrained"):
+        assert aekit.fit(tiny(), real_batch[:32], time_budget=1e-9, progress=False) == {}
+
+
+def test_a_read_only_array_trains_without_torch_s_warning(real_batch):
+    """pandas' .values (read-only) printed torch's "The given NumPy array is not writable" from aekit's code."""
+    import warnings
+
+    x = real_batch[:32].numpy().copy()
+    x.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        aekit.fit(tiny(), x, epochs=1, progress=False)

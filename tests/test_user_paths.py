@@ -536,3 +536,24 @@ def test_a_float64_model_encodes_arrays_and_torch_data_objects_are_named_with_wh
     with pytest.raises(aekit.DataError, match=r"got TensorDataset; give the tensors it holds \(a TensorDataset's "
                                               r"\.tensors, as an \(x, y\) pair\), or an aekit Dataset"):
         aekit.fit(model.float(), torch.utils.data.TensorDataset(torch.rand(8, 784)))
+
+
+def test_the_hint_for_create_model_auto_works_as_written():
+    """Following the message's hint for create_model("auto") raised "missing required key 'input_shape'"."""
+    from aekit.apps.run import auto_model
+
+    with pytest.raises(aekit.ConfigError) as err:
+        aekit.create_model("auto", input_shape=(256,), code_size=16)
+    assert "create_model(keys.pop('name'), input_shape=sample_shape, **keys)" in str(err.value)
+    sample_shape = (256,)
+    keys = auto_model({"name": "auto"}, sample_shape, 100)
+    assert aekit.create_model(keys.pop("name"), input_shape=sample_shape, **keys).config.code_size == 32
+
+
+def test_a_run_no_better_than_pca_says_to_train_longer():
+    """10 default epochs on 5,000 windows (1 s) ended at PCA's error (0.3205 vs 0.3206) without a word."""
+    from aekit.apps.run import format_metrics
+
+    m = {"split": "test", "n": 10, "squared_error_per_sample": 0.3205, "pca_code_size": 2, "pca_squared_error_per_sample": 0.3206}
+    assert "note: no better than PCA here; train longer (more train.epochs, or train.time_budget=SECONDS)" in format_metrics(m)
+    assert "train longer" not in format_metrics({**m, "squared_error_per_sample": 0.3})

@@ -13,7 +13,13 @@ try:
 except _NotInstalled:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
+import sys as _sys
+
 from .errors import AekitError, CheckpointError, ConfigError, DataError, NonFiniteLossError
+
+# torch's own thread count, where torch came first, before a user's set_num_threads after `import aekit`
+# could hide it from training/threads.py, imported later (on first use)
+_TORCH_THREADS = _sys.modules["torch"].get_num_threads() if "torch" in _sys.modules else None
 
 _LAZY = {  # name -> the module that defines it (each imports torch)
     "Autoencoder": ".models",

@@ -119,8 +119,8 @@ def model_entry(name: str) -> ModelEntry:
     _ensure_loaded()
     if name == "auto":  # not a model: aekit train's and the estimators' choice from the data
         raise ConfigError("model: 'auto' is chosen from the data by `aekit train` and the scikit-learn estimators; in "
-                          "Python, aekit.apps.run.auto_model({'name': 'auto'}, sample_shape, n_samples) gives its keys "
-                          "(create_model(keys.pop('name'), **keys)), or name a model: " + ", ".join(sorted(_MODELS)))
+                          "Python, keys = aekit.apps.run.auto_model({'name': 'auto'}, sample_shape, n_samples) gives its keys "
+                          "(create_model(keys.pop('name'), input_shape=sample_shape, **keys)), or name a model: " + ", ".join(sorted(_MODELS)))
     if name not in _MODELS:
         raise ConfigError(f"model: unknown model {name!r}{nearest(name, _MODELS)}; choose one of: "
                           f"{', '.join(sorted(_MODELS))} (or your own: name the .py file that registers it under imports)")

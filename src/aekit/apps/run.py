@@ -487,6 +487,8 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
     parts = [f"{len(d):,} {what}" for what, d in zip(("training samples", "validation", "test"), splits) if d is not None]
     if "label_column" in (splits[0].meta or {}):  # a CSV's labels are not inputs: say which column they came from
         parts.append(f"labels from column {splits[0].meta['label_column']!r} (not an input)")
+    if (splits[0].meta or {}).get("scaling") == "per column" and splits[0].meta.get("scale") == "auto":  # said before
+        parts.append("each column scaled by its own range (data.scale=global: one range)")  # training, not after
     tc = cfg.train
     if splits[1] is None and tc.monitor == "val_loss" and (tc.early_stopping is not None or tc.restore_best):
         parts.append("no validation split: early stopping and restore_best follow train_loss")
@@ -903,6 +905,8 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         lines.append(
             f"  squared error per sample (PCA-{metrics['pca_code_size']}):    {error(metrics['pca_squared_error_per_sample'])}"
         )
+        if metrics["squared_error_per_sample"] >= 0.999 * metrics["pca_squared_error_per_sample"]:
+            lines.append("  note: no better than PCA here; train longer (more train.epochs, or train.time_budget=SECONDS)")
     elif "pca_skipped" in metrics:
         lines.append(f"  no PCA comparison: {metrics['pca_skipped']}")
     if "nll" in metrics:

@@ -101,10 +101,29 @@ def _seed(random_state) -> int:
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
+OWN = {"epochs": "epochs", "batch_size": "batch_size", "optimizer": "optimizer", "lr": "lr", "seed": "random_state",
+       "device": "device", "progress": "verbose", "restore_best": "validation_fraction",
+       "labelled_per_batch": "labelled_per_batch"}  # the parameter that sets each TrainConfig key an estimator sets
+
+
 def _fit_options(est, seed: int, **changes: Any) -> dict[str, Any]:
-    """The estimator's `aekit.fit` options (TrainConfig keys); `changes` replace or add some."""
-    return {"epochs": est.epochs, "batch_size": est.batch_size, "optimizer": est.optimizer, "lr": est.lr,
-            "seed": seed, "device": est.device, "progress": est.verbose, **changes}
+    """The estimator's `aekit.fit` options (TrainConfig keys); `changes` replace or add some; then its
+    `train_params`, if it has them, where a time_budget replaces epochs."""
+    if not isinstance(est.verbose, numbers.Integral):  # (a bool is one)
+        raise ConfigError(f"verbose: must be a bool or an int (0: silent), got {est.verbose!r}")
+    options = {"epochs": est.epochs, "batch_size": est.batch_size, "optimizer": est.optimizer, "lr": est.lr,
+               "seed": seed, "device": est.device, "progress": bool(est.verbose), **changes}
+    extra = dict(getattr(est, "train_params", None) or {})
+    clash = sorted(extra.keys() & options.keys())
+    if clash:
+        raise ConfigError(f"train_params: {clash[0]!r} is set by the estimator's parameter {OWN[clash[0]]}; set it there")
+    options |= extra
+    if extra.get("time_budget") is not None:  # the budget decides how long it trains
+        if est.epochs != type(est).__dataclass_fields__["epochs"].default:
+            raise ConfigError(f"epochs={est.epochs} and train_params' time_budget: give one (the budget decides how "
+                              "long it trains)")
+        del options["epochs"]
+    return options
 
 
 def _model_keys(est, x: Tensor) -> tuple[str, dict[str, Any], tuple[int, ...]]:
@@ -130,13 +149,15 @@ def _model_keys(est, x: Tensor) -> tuple[str, dict[str, Any], tuple[int, ...]]:
     return name, params, shape
 
 
-def _classes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(classes_, each label's index into them), refusing targets that are not classes or one class only."""
+def _classes(y: np.ndarray, labelled: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """(classes_, each label's index into them), refusing targets that are not classes or one class only.
+    `labelled`: what the labels are, said in the refusal."""
     with _one_line_data_errors():
         check_classification_targets(y)
     classes, index = np.unique(y, return_inverse=True)
     if len(classes) < 2:
-        raise DataError(f"y holds one class ({classes[0]!r}); a classifier needs at least 2 classes")
+        one = classes[0].item() if isinstance(classes[0], np.generic) else classes[0]  # 1, not np.int64(1)
+        raise DataError(f"y holds one class ({one!r}){labelled}; a classifier needs at least 2 classes")
     return classes, index
 
 
@@ -161,7 +182,7 @@ def _train_autoencoder(est, x: Tensor, seed: int, validation_fraction: float | N
         x, val = x[order[held:]], x[order[:held]].reshape(-1, *shape)
     with torch.random.fork_rng():  # leave the caller's global RNG as it was
         torch.manual_seed(seed)
-        model = create_model(name, input_shape=shape, **params)
+        model = create_model(name, input_shape=shape, **params).float()  # float32, whatever torch's default dtype
         with _name_the_estimator_parameter("autoencoder training", "lr"):
             history = fit(model.to(resolve_device(est.device)), x.reshape(-1, *shape), val,  # stays there: transforms
                           **_fit_options(est, seed, restore_best=val is not None))
@@ -199,6 +220,15 @@ class _PicklesOnCpu:
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True  # densified by _checked
         return tags
+
+    def set_params(self, **params):
+        """As BaseEstimator's, and `model_params__KEY` (or `train_params__KEY`) sets one key of that dict, as a
+        GridSearchCV grid names it: `{"model_params__code_size": [4, 16]}`."""
+        dicts = {"model_params", "train_params"} & self.get_params(deep=False).keys()
+        for key in [k for k in params if k.split("__")[0] in dicts and "__" in k]:
+            name, inner = key.split("__", 1)
+            setattr(self, name, {**(getattr(self, name) or {}), inner: params.pop(key)})  # a new dict: clones share none
+        return super().set_params(**params)
 
     def __sklearn_is_fitted__(self) -> bool:  # (validate_data sets n_features_in_ before training: not enough)
         return hasattr(self, "history_")
@@ -247,7 +277,8 @@ class AutoencoderTransformer(_PicklesOnCpu, ClassNamePrefixFeaturesOutMixin, Tra
     share of X held out to keep the epoch with the lowest loss on it (the PCA start counts as one for
     "auto", so in short fits it ends at or below PCA on that share; as `aekit train` does, and as
     MLPRegressor's early_stopping); None (or too few samples) trains on all of X for every epoch.
-    The other parameters are `aekit.fit` options. `score` is the negative mean squared reconstruction
+    The other parameters are `aekit.fit` options, and `train_params` any further ones (e.g. `{"time_budget":
+    30, "lr_schedule": "cosine"}`; a time_budget replaces `epochs`). `score` is the negative mean squared reconstruction
     error per feature (higher is better, as GridSearchCV expects); `score_samples` gives it per sample,
     for anomaly detection.
     """
@@ -260,6 +291,7 @@ class AutoencoderTransformer(_PicklesOnCpu, ClassNamePrefixFeaturesOutMixin, Tra
     lr: float = 1e-3
     optimizer: str = "adam"
     validation_fraction: float | None = 0.1
+    train_params: dict | None = None
     random_state: Any = None
     device: str = "auto"
     verbose: bool = False
@@ -412,12 +444,12 @@ class SemiSupervisedClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator)
         unlabelled = _unlabelled(y)
         if unlabelled.all():
             raise DataError("y: every sample is unlabelled (-1); a semi-supervised classifier needs some labelled samples")
-        self.classes_, index = _classes(y[~unlabelled])
+        self.classes_, index = _classes(y[~unlabelled], " among its labelled samples (-1: unlabelled)")
         y_index = np.full(len(y), UNLABELLED, dtype=np.int64)
         y_index[~unlabelled] = index
         seed = _seed(self.random_state)
         options = _fit_options(self, seed, labelled_per_batch=self._labelled_per_batch(unlabelled))
-        cfg = build(TrainConfig, {**options, **(self.train_params or {})}, where="train_params")
+        cfg = build(TrainConfig, options, where="train_params")
         x = torch.tensor(np.asarray(X), dtype=torch.float32)
         with torch.random.fork_rng(), _name_the_estimator_parameter("training", "lr"):  # the caller's RNG untouched
             torch.manual_seed(seed)
@@ -441,7 +473,7 @@ class SemiSupervisedClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator)
             raise ConfigError(f"model_params.n_classes: set from y ({len(self.classes_)} classes); leave it out")
         name, params, shape = _model_keys(self, x)
         self.input_shape_ = shape
-        return create_model(name, input_shape=shape, n_classes=len(self.classes_), **params)
+        return create_model(name, input_shape=shape, n_classes=len(self.classes_), **params).float()
 
     def score(self, X, y, sample_weight=None) -> float:
         """Accuracy on the samples whose label is not -1 (the labelled ones)."""

@@ -10,6 +10,7 @@ functions everyone wants, as numpy arrays.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -30,7 +31,9 @@ def _tensor(value: Any, what: str) -> Tensor:
         if value.dtype.kind not in "biuf":  # strings, objects, dates: nothing a model can take
             raise DataError(f"{what}: a numpy array of {value.dtype} values; give numbers (floats for inputs, "
                             "integers for labels)")
-        return torch.from_numpy(np.ascontiguousarray(value))
+        with warnings.catch_warnings():  # a read-only array (pandas' .values): aekit never writes into its inputs
+            warnings.filterwarnings("ignore", "The given NumPy array is not writable", UserWarning)
+            return torch.from_numpy(np.ascontiguousarray(value))
     hint = ""
     if isinstance(value, (torch.utils.data.Dataset, torch.utils.data.DataLoader)):  # aekit batches and shuffles itself
         hint = ("; give the tensors it holds (a TensorDataset's .tensors, as an (x, y) pair), or an aekit Dataset"
@@ -56,7 +59,8 @@ def as_inputs(data: Any, what: str = "data") -> tuple[Tensor | MemmapArray, Tens
     else:
         x = _tensor(data, what)
         if not x.is_floating_point():
-            raise DataError(f"{what}: inputs must be floating point, got {x.dtype}; scale them to [0, 1] first")
+            raise DataError(f"{what}: inputs must be floating point, got {x.dtype}; scale them to [0, 1] first "
+                            "(load_dataset(FILE, like=RUN) scales a data file's samples as a run's training data were)")
         if x.dtype != torch.float32:  # numpy's float64 default, or half precision: models compute in float32
             x = x.float()
     if y is not None:

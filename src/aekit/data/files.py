@@ -17,6 +17,7 @@ import torch
 
 from ..errors import ConfigError, DataError, NoTestSplitError
 from .core import (
+    SPREAD,
     Dataset,
     available_memory,
     class_files,
@@ -175,6 +176,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         like = None if like is None else to_nchw(like, layout=layout, name=str(path))
         scaled, scaling, unit_map = unit_scaled(x, name=where, scale=scale, like=like)
         samples = torch.from_numpy(np.ascontiguousarray(scaled))
+        if len(stored_shape) == 3 and stored_shape[1] <= 16 < stored_shape[2] and scaling == "one range" and like is None:
+            _note_narrow_channels(scaled, where)
     return Dataset(
         samples,
         None if y is None else torch.from_numpy(_labels(y, len(x), where)),
@@ -187,6 +190,18 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
               **({"image_size": size} if size else {}),
               **({"files": files, "pixels": "unit"} if files is not None else {})},
     )
+
+
+def _note_narrow_channels(x: np.ndarray, where: str) -> None:
+    """Says where samples shaped (C, T) as stored, a few channels of a signal (an IMU's accelerometer in g
+    beside its gyroscope in degrees a second), span very different shares of the one range they were scaled
+    by (x: (N, 1, C, T) in [0, 1]): the narrow channels count little in a squared error."""
+    spans = x.max(axis=(0, 1, 3)) - x.min(axis=(0, 1, 3))
+    if spans.max() > 0 and spans.min() < SPREAD * spans.max():
+        warnings.warn(f"{where}: its {len(spans)} rows (the channels of signals shaped (N, C, T)) span from "
+                      f"{spans.min():.2g} to {spans.max():.2g} of the one range they are scaled by, so the narrow ones "
+                      "count little in the loss; if they are channels in different units, scale each before saving "
+                      "(x / x.std(axis=(0, 2), keepdims=True))", stacklevel=5)
 
 
 def _how(unit_map: tuple, scale: str) -> str:

@@ -40,7 +40,8 @@ class ConvConfig(AutoencoderConfig):
         check(
             len(self.input_shape) == 3,
             "input_shape",
-            f"the conv model needs images shaped (channels, height, width), got {tuple(self.input_shape)}",
+            f"the conv model needs images shaped (channels, height, width), got {tuple(self.input_shape)}; signals "
+            "and tables train on the dense (or automatic) model",
         )
         check(len(self.channels) > 0, "channels", "needs at least one conv width, e.g. [16, 32]")
         layer_widths("channels", self.channels)
@@ -60,7 +61,8 @@ class ConvConfig(AutoencoderConfig):
             "input_shape",
             f"{tuple(self.input_shape)} cannot go through {n_pool} pooling layers (one per entry of channels): "
             f"height and width must be multiples of {factor} ({bad}: e.g. {below} or {below + factor}); "
-            "use fewer channels entries or resize the images",
+            "use fewer channels entries or resize the images (a signal of C channels, read as a C x T image, "
+            "trains on the dense or automatic model)",
         )
 
     @property

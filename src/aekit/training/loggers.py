@@ -8,7 +8,7 @@ resumed run continues its logs without repeating a step:
     csv          run_dir/log.csv, one row per epoch; rows past the checkpoint are dropped on resume
     tensorboard  run_dir/tensorboard/ through torch.utils.tensorboard; on resume the writer's own
                  `purge_step` hides events past the checkpoint
-    mlflow       a local file store (runs/mlruns) unless MLFLOW_TRACKING_URI says otherwise; the
+    mlflow       a local file store beside the run folder (runs/mlruns) unless MLFLOW_TRACKING_URI says otherwise; the
                  run id is callback state in the checkpoint, so a resume reopens the same run and
                  skips the steps it already holds
 """

@@ -18,6 +18,7 @@ import json
 import math
 import re
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -395,7 +396,7 @@ class Trainer:
             **({"more_optimizers": more} if more else {}),
             "best": {"value": self.best_value if math.isfinite(self.best_value) else None,
                      "epoch": self.best_epoch, "since": self.epochs_since_best},
-            "callbacks": [cb.state_dict() for cb in self.callbacks],
+            "callbacks": [_callback_state(cb) for cb in self.callbacks],
             "budget": self.budget.state_dict() if self.budget is not None else None,
         }
         ckpt.write(self.run_dir / ckpt.CHECKPOINT_FILE, tensors, meta)
@@ -623,6 +624,8 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_batch_end(self, b, terms)
             bar.update(1)
+            if self.stop_training and self.world == 1:  # a callback stopped it (under torchrun: at the epoch's end,
+                break  # where the processes agree)
             if loss_value is not None and (b % 10 == 0 or b == n_batches - 1):
                 bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
         if not sums:  # the budget ran out before this epoch's first step
@@ -750,6 +753,9 @@ class Trainer:
                     shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k != "time")  # after the checkpoint:
                     tqdm.write(f"epoch {self.epoch}{of}  {shown}  ({logs['time']:.1f}s)")  # a Ctrl-C on it keeps the epoch
                     said_at = time.perf_counter()
+            if budget is not None and not self.global_step and self.is_main:
+                warnings.warn(f"time_budget: {cfg.time_budget:g} s ended before the first step; the model is untrained "
+                              "(give a longer budget)", stacklevel=3)
             if self.stop_reason and show:
                 tqdm.write(self.stop_reason)
             if cfg.restore_best and self.best_state is not None:
@@ -779,6 +785,20 @@ class Trainer:
             model.eval()  # ready to use, also after an error: codes that do not depend on the batch, no dropout
         return self.history
 
+
+
+def _callback_state(cb) -> Any:
+    """`cb.state_dict()` as JSON values, as a checkpoint saves it: numpy and torch numbers and arrays as Python's."""
+    def plain(value):
+        if hasattr(value, "tolist"):
+            return value.tolist()
+        raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+    try:
+        return json.loads(json.dumps(cb.state_dict(), default=plain))
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"callback {type(cb).__name__}: state_dict() must hold numbers, strings, lists and dicts "
+                          f"(a checkpoint saves it as JSON): {err}") from None
 
 def fit(
     model,

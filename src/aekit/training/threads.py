@@ -9,19 +9,22 @@ cores the others leave free (at least one, at most what torch had when training 
 
 A run with train.deterministic keeps its thread count (sums split over threads differ in their last bits).
 The user's choice always wins: with OMP_NUM_THREADS or MKL_NUM_THREADS set, or after
-`torch.set_num_threads(n)` to anything but torch's default, nothing is changed.
+`torch.set_num_threads(n)` to anything but torch's default (as found when aekit was imported after
+torch, or else when this module was), nothing is changed.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 
 import torch
 
 CHECK_SECONDS = 2.0  # how often the load is read
-_TORCH_DEFAULT = torch.get_num_threads()  # torch's choice at import (one per core) unless set before
+# torch's choice (one per core) as `import aekit` found it where torch came first, else as found now
+_TORCH_DEFAULT = sys.modules["aekit"]._TORCH_THREADS or torch.get_num_threads()
 
 
 def _busy_seconds() -> float | None:
