@@ -283,6 +283,12 @@ def test_a_column_constant_in_training_keeps_the_test_parts_differences():
     assert how == "per column" and x[:, 0].tolist() == [-1.0, 0.0, 1.5]
 
 
+def test_scikit_learn_s_capital_x_train_and_x_test_are_read_as_the_parts(tmp_path):
+    """np.savez(f, X_train=..., X_test=..., y_train=..., y_test=...) was refused: "does not read X_test, X_train"."""
+    path = npz(tmp_path, X_train=X, X_test=X[:3], y_train=Y, y_test=Y[:3])
+    assert len(load_path(path)) == len(X) and load_path(path, split="test").y.tolist() == Y[:3].tolist()
+
+
 def test_a_lone_array_named_like_a_test_or_validation_part_is_not_training_data(tmp_path):
     for name in ("X_test", "x_val", "test"):
         path = tmp_path / f"{name}.npz"

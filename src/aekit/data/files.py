@@ -276,6 +276,8 @@ def _npz(path: Path, split: str, *, alone: bool = False) -> tuple[np.ndarray, np
         raise DataError(f"{path} is truncated or not a .npz archive of arrays ({why})") from None
     if not arrays:
         raise DataError(f"{path} holds no arrays")
+    if "X_train" in arrays and not {"x_train", "x_test"} & arrays.keys():  # scikit-learn's names: X_train, X_test
+        arrays = {k.lower() if k in ("X_train", "X_test") else k: v for k, v in arrays.items()}
     if alone and split == "test" and "x_test" in arrays and not any(k in arrays for k in SAMPLES):
         return arrays["x_test"], arrays.get("y_test"), None
     samples = _npz_samples(arrays, path)
