@@ -557,3 +557,19 @@ def test_a_run_no_better_than_pca_says_to_train_longer():
     m = {"split": "test", "n": 10, "squared_error_per_sample": 0.3205, "pca_code_size": 2, "pca_squared_error_per_sample": 0.3206}
     assert "note: no better than PCA here; train longer (more train.epochs, or train.time_budget=SECONDS)" in format_metrics(m)
     assert "train longer" not in format_metrics({**m, "squared_error_per_sample": 0.3})
+
+
+def test_resuming_a_trial_pruned_before_its_first_checkpoint_says_so(tmp_path, capsys):
+    """A trial stopped by raising in on_epoch_end left config.yaml alone; `aekit resume` on it complained
+    that data.name was empty, not that nothing was saved to resume."""
+    from aekit.apps.cli import main
+    from aekit.training.callbacks import LambdaCallback
+
+    def prune(trainer, logs):
+        raise RuntimeError("pruned")
+
+    with pytest.raises(RuntimeError, match="pruned"):
+        aekit.fit(aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2), torch.rand(32, 6), epochs=2,
+                  run_dir=tmp_path / "trial", progress=False, callbacks=[LambdaCallback(on_epoch_end=prune)])
+    assert main(["resume", str(tmp_path / "trial")]) == 2
+    assert "a run stopped before its first checkpoint has nothing to resume" in capsys.readouterr().err

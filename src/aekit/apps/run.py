@@ -557,6 +557,8 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | N
 
 
 def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, progress: bool | None) -> Path:
+    if not (run_dir / ckpt.CHECKPOINT_FILE).is_file():  # said before its data are read (a pruned trial's has none)
+        raise ckpt.nothing_to_resume(run_dir)
     splits = load_splits(cfg, run_dir, progress=progress)
     model = build_checked(cfg, splits)
     target = cfg.train.epochs if epochs is None else epochs

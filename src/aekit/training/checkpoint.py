@@ -323,6 +323,14 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
 HERE = ("progress", "device", "compile", "nan_check_every")
 
 
+def nothing_to_resume(run_dir: Path) -> CheckpointError:
+    """The refusal to resume a folder without a checkpoint, saying why there is none."""
+    finished = (run_dir / MODEL_FILE).is_file()  # and its checkpoint removed: no optimiser to go on with
+    return CheckpointError(f"cannot resume: {run_dir} holds no {CHECKPOINT_FILE} (" + (
+        f"only its final {MODEL_FILE}, which holds no optimiser state to go on from: train again to train longer)"
+        if finished else "a run stopped before its first checkpoint has nothing to resume: train it again)"))
+
+
 def write_run_config(folder: Path, model, train_config, *, data: str | None, scale: str | None = None) -> None:
     """config.yaml for a folder that `fit` trains an autoencoder into: the model, the training keys and
     the data's source (None for arrays), so every `aekit` command that takes a run folder works on it.

@@ -828,11 +828,7 @@ def fit(
             raise ConfigError(f"run_dir: {run_path} is a file; give a folder (it is made if missing)")
         has_ckpt = (run_path / ckpt.CHECKPOINT_FILE).is_file()
         if resume and not has_ckpt:
-            finished = (run_path / ckpt.MODEL_FILE).is_file()  # and its checkpoint removed: no optimiser to go on with
-            raise CheckpointError(f"cannot resume: {run_path} holds no {ckpt.CHECKPOINT_FILE} (" + (
-                f"only its final {ckpt.MODEL_FILE}, which holds no optimiser state to go on from: train again to "
-                "train longer)" if finished else "a run stopped before its first checkpoint has nothing to resume: "
-                "train it again)"))
+            raise ckpt.nothing_to_resume(run_path)
         if not resume and has_ckpt:
             raise ConfigError(f"run folder {run_path} already holds a checkpoint; "
                               "resume it or choose another folder")
