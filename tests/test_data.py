@@ -215,6 +215,9 @@ def test_class_indices_number_the_training_classes_from_zero():
         class_indices(train, Dataset(x[:1], torch.tensor([3]), "test"))
     with pytest.raises(aekit.DataError, match="training labels hold -1"):
         class_indices(Dataset(x[:2], torch.tensor([-1, 0]), "train"))
+    named = Dataset(x[:1], torch.tensor([2]), "test", classes=["a", "b", "c"])  # test/c, numbered after train/a and b
+    with pytest.raises(aekit.DataError, match=r"test: class\(es\) c are not among the training classes"):
+        class_indices(Dataset(x[:2], torch.tensor([0, 1]), "train", classes=["a", "b"]), named)
 
 
 def test_a_dataset_prints_as_one_line_not_its_samples():

@@ -1121,10 +1121,25 @@ def test_folders_named_like_parts_of_a_data_set_are_refused_not_read_as_classes(
             _pngs(tmp_path / "set" / part / digit, 2, seed=len(part))
     (tmp_path / "set" / "README.txt").write_text("the parts")
     train = next(p for p in parts if "rain" in p)
-    with pytest.raises(DataError, match=rf"look(s)? like (parts|a part) of a data set \(training, test...\), not classes; "
-                                        rf"give .*set/{train} \(its subfolders the classes\)"):
+    said = (r"holds train/ and test/ beside unlabeled/; move that out" if "unlabeled" in parts else
+            rf"look(s)? like (parts|a part) of a data set \(training, test...\), not classes; give .*set/{train} \(its "
+            r"subfolders the classes\)")
+    with pytest.raises(DataError, match=said):
         load_path(tmp_path / "set")
     assert load_path(tmp_path / "set" / train).classes == ["0", "1"]
+
+
+def test_classes_whose_names_begin_with_a_part_word_are_still_classes(tmp_path):
+    """A review: train_station/, test_tube/ and test_passed/ beside test_failed/ are classes, as is VOC's train/
+    holding a hidden .ipynb_checkpoints/ (or one folder of its own)."""
+    for names in (("train_station", "test_tube", "bus"), ("test_passed", "test_failed"), ("train", "bus")):
+        folder = tmp_path / "_".join(names)
+        for name in names:
+            _pngs(folder / name, 2)
+        (folder / names[0] / ".ipynb_checkpoints").mkdir()
+        (folder / names[0] / "views").mkdir()
+        Image.fromarray(np.zeros((5, 6), np.uint8)).save(folder / names[0] / "views" / "v.png")
+        assert load_path(folder).classes == sorted(names)
 
 
 def test_an_anomaly_detection_layout_trains_on_good_and_scores_its_defects(tmp_path, capsys):
@@ -1133,6 +1148,10 @@ def test_an_anomaly_detection_layout_trains_on_good_and_scores_its_defects(tmp_p
     _pngs(tmp_path / "bottle" / "train" / "good", 8)
     for defect in ("good", "broken_large", "contamination"):
         _pngs(tmp_path / "bottle" / "test" / defect, 2, seed=len(defect))
+    _pngs(tmp_path / "bottle" / "ground_truth" / "broken_large", 2)  # its masks: named, to be moved out
+    with pytest.raises(DataError, match=r"bottle: holds train/ and test/ beside ground_truth/; move that out"):
+        load_path(tmp_path / "bottle")
+    (tmp_path / "bottle" / "ground_truth").rename(tmp_path / "masks")
     with pytest.warns(UserWarning, match=r"class folder\(s\) broken_large, contamination are not among"):
         test = load_path(tmp_path / "bottle", split="test")
     assert test.classes == ["good", "broken_large", "contamination"] and sorted(test.y.tolist()) == [0, 0, 1, 1, 2, 2]

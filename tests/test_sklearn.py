@@ -226,10 +226,12 @@ def test_a_grid_names_one_key_of_model_params_and_a_time_budget_goes_in_train_pa
     assert search.estimator.model_params == {"hidden": [32]}  # the estimator given is left as it was
     with pytest.raises(ValueError, match="Invalid parameter 'train_params'"):  # the classifier has none
         AutoencoderClassifier().set_params(train_params__time_budget=1)
+    both = AutoencoderTransformer().set_params(model_params={"hidden": [64]}, model_params__code_size=8)
+    assert both.model_params == {"hidden": [64], "code_size": 8}  # the dict, then its key (a review: the key was lost)
 
 
 @pytest.mark.parametrize("params, said", [
-    ({"epochs": 5, "train_params": {"time_budget": 1}}, r"epochs=5 and train_params' time_budget: give one"),
+    ({"epochs": 20, "train_params": {"time_budget": 1}}, r"epochs=20 and train_params' time_budget: give one"),
     ({"train_params": {"lr": 0.1}}, r"train_params: 'lr' is set by the estimator's parameter lr; set it there"),
     ({"train_params": {"seed": 1}}, r"train_params: 'seed' is set by the estimator's parameter random_state"),
     ({"verbose": "yes"}, r"verbose: must be a bool or an int \(0: silent\), got 'yes'"),

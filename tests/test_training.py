@@ -413,6 +413,21 @@ def test_a_callback_stops_training_after_the_step_it_says_so_and_the_epoch_is_ke
     assert ckpt.read(tmp_path / ckpt.CHECKPOINT_FILE)[1]["global_step"] == 3
 
 
+def test_a_stop_by_a_callback_checks_the_losses_since_the_last_check_first(real_batch, tmp_path):
+    """A review: with nan_check_every=4, weights made NaN at step 1 and a stop at step 2 saved NaN weights."""
+    def spoil_then_stop(trainer, batch, logs):
+        if batch == 1:
+            with torch.no_grad():
+                next(trainer.model.parameters()).fill_(float("nan"))
+        if batch == 2:
+            trainer.stop_training = True
+
+    with pytest.raises(aekit.NonFiniteLossError):
+        aekit.fit(tiny(), real_batch[:256], epochs=2, batch_size=16, nan_check_every=4, progress=False,
+                  run_dir=tmp_path, callbacks=[LambdaCallback(on_batch_end=spoil_then_stop)])
+    assert not (tmp_path / ckpt.MODEL_FILE).exists()
+
+
 def test_callback_state_of_numpy_and_torch_numbers_is_saved_and_other_objects_are_named(real_batch, tmp_path):
     """A state_dict holding np.float32(1) or a tensor stopped the run at its first checkpoint with a
     TypeError from json's encoder."""

@@ -101,6 +101,7 @@ def _seed(random_state) -> int:
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
+EPOCHS = 20  # an estimator's epochs when it names none (and no time_budget)
 OWN = {"epochs": "epochs", "batch_size": "batch_size", "optimizer": "optimizer", "lr": "lr", "seed": "random_state",
        "device": "device", "progress": "verbose", "restore_best": "validation_fraction",
        "labelled_per_batch": "labelled_per_batch"}  # the parameter that sets each TrainConfig key an estimator sets
@@ -111,15 +112,16 @@ def _fit_options(est, seed: int, **changes: Any) -> dict[str, Any]:
     `train_params`, if it has them, where a time_budget replaces epochs."""
     if not isinstance(est.verbose, numbers.Integral):  # (a bool is one)
         raise ConfigError(f"verbose: must be a bool or an int (0: silent), got {est.verbose!r}")
-    options = {"epochs": est.epochs, "batch_size": est.batch_size, "optimizer": est.optimizer, "lr": est.lr,
-               "seed": seed, "device": est.device, "progress": bool(est.verbose), **changes}
+    options = {"epochs": EPOCHS if est.epochs is None else est.epochs, "batch_size": est.batch_size,
+               "optimizer": est.optimizer, "lr": est.lr, "seed": seed, "device": est.device, "progress": bool(est.verbose),
+               **changes}
     extra = dict(getattr(est, "train_params", None) or {})
     clash = sorted(extra.keys() & options.keys())
     if clash:
         raise ConfigError(f"train_params: {clash[0]!r} is set by the estimator's parameter {OWN[clash[0]]}; set it there")
     options |= extra
     if extra.get("time_budget") is not None:  # the budget decides how long it trains
-        if est.epochs != type(est).__dataclass_fields__["epochs"].default:
+        if est.epochs is not None:
             raise ConfigError(f"epochs={est.epochs} and train_params' time_budget: give one (the budget decides how "
                               "long it trains)")
         del options["epochs"]
@@ -225,10 +227,12 @@ class _PicklesOnCpu:
         """As BaseEstimator's, and `model_params__KEY` (or `train_params__KEY`) sets one key of that dict, as a
         GridSearchCV grid names it: `{"model_params__code_size": [4, 16]}`."""
         dicts = {"model_params", "train_params"} & self.get_params(deep=False).keys()
-        for key in [k for k in params if k.split("__")[0] in dicts and "__" in k]:
+        nested = {k: params.pop(k) for k in list(params) if k.split("__")[0] in dicts and "__" in k}
+        super().set_params(**params)  # a whole dict first, then its keys named in the same call
+        for key, value in nested.items():
             name, inner = key.split("__", 1)
-            setattr(self, name, {**(getattr(self, name) or {}), inner: params.pop(key)})  # a new dict: clones share none
-        return super().set_params(**params)
+            setattr(self, name, {**(getattr(self, name) or {}), inner: value})  # a new dict: clones share none
+        return self
 
     def __sklearn_is_fitted__(self) -> bool:  # (validate_data sets n_features_in_ before training: not enough)
         return hasattr(self, "history_")
@@ -286,7 +290,7 @@ class AutoencoderTransformer(_PicklesOnCpu, ClassNamePrefixFeaturesOutMixin, Tra
     model: str = AUTO
     model_params: dict | None = None
     _: KW_ONLY
-    epochs: int = 20
+    epochs: int | None = None  # None: EPOCHS, or as long as train_params' time_budget
     batch_size: int = 128
     lr: float = 1e-3
     optimizer: str = "adam"
@@ -354,7 +358,7 @@ class AutoencoderClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
     model: str = "dense"
     model_params: dict | None = None
     _: KW_ONLY
-    epochs: int = 20
+    epochs: int | None = None  # None: EPOCHS
     finetune_epochs: int = 20
     batch_size: int = 128
     lr: float = 1e-3
@@ -426,7 +430,7 @@ class SemiSupervisedClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator)
     model: str = "ladder"
     model_params: dict | None = None
     _: KW_ONLY
-    epochs: int = 20
+    epochs: int | None = None  # None: EPOCHS, or as long as train_params' time_budget
     batch_size: int = 100
     labelled_per_batch: int | None = None
     lr: float = 2e-3

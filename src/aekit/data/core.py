@@ -125,6 +125,10 @@ def class_indices(train: Dataset, *others: Dataset) -> list[Dataset]:
     out = []
     for part in (train, *others):
         if part.y is None or not torch.isin(part.y, classes).all():
+            unknown = [] if part.y is None else sorted(set(part.y[~torch.isin(part.y, classes)].tolist()))
+            if part.classes and unknown and max(unknown) < len(part.classes):  # class folders: by their names
+                raise DataError(f"{part.name}: class(es) {', '.join(part.classes[c] for c in unknown[:5])} are not among "
+                                "the training classes; an experiment that classifies needs the training part's classes")
             raise DataError(f"{part.name}: every label must be one of the training labels "
                             f"{classes.tolist()[:20]}{' ...' if len(classes) > 20 else ''}")
         names = [part.classes[c] for c in classes.tolist()] if part.classes and len(part.classes) > int(classes[-1]) else None
@@ -188,7 +192,13 @@ def read_unit_map(folder: str | Path) -> dict | None:
 
 
 PART_WORDS = {"train", "training", "trainset", "test", "testing", "testset", "val", "valid", "validation",
-              "unlabeled", "unlabelled"}  # a folder's name holding one of these words is a part, not a class
+              "unlabeled", "unlabelled"}  # a folder's name ending in one of these words is a part, not a class
+
+
+def part_word(name: str) -> str | None:
+    """The word of PART_WORDS that a folder's name ends in (seg_train, Testing, train2017), or None."""
+    words = re.findall("[a-z]+", name.lower())
+    return words[-1] if words and words[-1] in PART_WORDS else None
 
 
 def class_files(folder: Path, suffixes: set[str], kind: str) -> tuple[list[str] | None, list[tuple[int, Path]]]:
@@ -202,13 +212,14 @@ def class_files(folder: Path, suffixes: set[str], kind: str) -> tuple[list[str] 
 
     groups = [(d.name, found(d, "**/*")) for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")]
     names = [name for name, _ in groups]
-    parts = [n for n in names if PART_WORDS & set(re.split("[^a-z]+", n.lower()))]  # Training, seg_test, 20news-bydate-train
-    if len(parts) > 1 or any(d.is_dir() for n in parts for d in (folder / n).iterdir()):  # or one holding class folders
-        train = next((n for n in parts if {"train", "training"} & set(re.split("[^a-z]+", n.lower()))), parts[0])
+    parts = [n for n in names if part_word(n)]  # Training, seg_test, 20news-bydate-train, train2017; not test_tube
+    nested = [n for n in parts if len([d for d in (folder / n).iterdir() if d.is_dir() and d.name[0] != "."]) > 1]
+    if len(parts) > 1 or nested:  # two parts, or one holding class folders
+        train = next((n for n in parts if part_word(n) in ("train", "training")), parts[0])
         what = "look like parts" if len(parts) > 1 else "looks like a part"
         raise DataError(f"{folder}: {', '.join(n + '/' for n in parts)} {what} of a data set (training, test...), not "
                         f"classes; give {folder / train} (its subfolders the classes), or keep two parts alone, named "
-                        "train/ and test/, to keep the test part apart")
+                        "train/ and test/, to keep the test part apart (or rename classes named like parts)")
     loose = found(folder, "*")
     if not any(files for _, files in groups):  # a flat folder: unlabelled
         return None, [(0, f) for f in loose]

@@ -113,9 +113,11 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     if path.is_dir():
         x, y, classes, like, files = _folder(path, split, size, channels, progress)
         where = f"{path / 'test'}" if like is not None else where
-        if classes is not None and len(classes) == 1 and like is None and not (run_map or {}).get("classes"):
+        alone = classes is not None and len(classes) == 1 and not (path / "train").is_dir()  # (train/: test/'s are named)
+        if alone and like is None and not (run_map or {}).get("classes"):
             y = classes = None  # a lone subfolder (CelebA's img_align_celeba/) is no class to tell apart
-        beside = sorted(f.name for f in path.iterdir() if f.suffix.lower() in (".csv", ".txt", ".json", ".tsv"))
+        beside = sorted(f.name for f in path.iterdir() if f.suffix.lower() in (".csv", ".tsv") or (
+            f.suffix.lower() in (".txt", ".json") and re.search("label|attr|annot|partition|class", f.name.lower())))
         if y is None and beside and split == "train":  # labels.csv, CelebA's list_attr_celeba.txt
             warnings.warn(f"{path}: the images are read without labels (labels come from class folders, one "
                           f"subfolder per class); {', '.join(beside[:3])} beside them is not read", stacklevel=2)
@@ -478,6 +480,9 @@ def _folder(path: Path, split: str, size: int | None, channels: int | None, prog
     images, or of class folders; or, where it holds train/ and test/ alone, of the part `split` names,
     each such a folder (test/ labelled by train/'s class names)."""
     subdirs = {d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith(".")}
+    if set(PARTS) < subdirs:  # MVTec AD's ground_truth/ (masks) beside them
+        raise DataError(f"{path}: holds train/ and test/ beside {', '.join(sorted(subdirs - set(PARTS)))}/; move that out "
+                        "(train/ and test/ alone keep the test part apart)")
     if "train" not in subdirs or not subdirs <= {*PARTS, "val", "valid", "validation"}:  # class folders
         if split == "test":  # said before any image is read
             raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")

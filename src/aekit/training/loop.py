@@ -585,6 +585,8 @@ class Trainer:
             if budget is not None:
                 progress = budget.progress(self.global_step)
                 if progress >= 1.0:
+                    if unchecked:  # the losses since the last check: NaN weights never reach a checkpoint
+                        self._check_finite(unchecked, b - 1)
                     break
                 lr = scheduled_lr(cfg, progress)
             else:  # the decay follows the epoch, so resuming needs no state; only a warm-up moves per step
@@ -625,7 +627,9 @@ class Trainer:
                 cb.on_batch_end(self, b, terms)
             bar.update(1)
             if self.stop_training and self.world == 1:  # a callback stopped it (under torchrun: at the epoch's end,
-                break  # where the processes agree)
+                if unchecked:  # where the processes agree), after a check of the losses since the last one
+                    self._check_finite(unchecked, b)
+                break
             if loss_value is not None and (b % 10 == 0 or b == n_batches - 1):
                 bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
         if not sums:  # the budget ran out before this epoch's first step
@@ -715,6 +719,8 @@ class Trainer:
             self.train_data, self.val_data = (x, y), val_data
             for cb in self.callbacks:
                 cb.on_train_begin(self)
+                if writes:  # a state a checkpoint cannot save is said now, not after an epoch
+                    _callback_state(cb)
             budget = self.budget
             if budget is not None:
                 budget.restart_clock()
@@ -833,7 +839,7 @@ def fit(
             raise ConfigError(f"run folder {run_path} already holds a checkpoint; "
                               "resume it or choose another folder")
         held = sorted(p.name for p in run_path.iterdir() if p.name[0] != "." and p.name not in LEFT_UNSAVED) if (
-            not resume and run_path.is_dir() and distributed.is_main()) else []
+            not resume and run_path.is_dir() and distributed.is_main()) else []  # (torchrun ends the others)
         if held:  # a user's files, or a finished run's (its checkpoint deleted): never written over
             raise ConfigError(f"run_dir: {run_path} holds files ({', '.join(held[:4])}{' ...' * (len(held) > 4)}) and no "
                               "checkpoint to resume; a run is written into a new or empty folder: give another run_dir, "

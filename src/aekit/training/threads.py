@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
 
 import torch
 
+from .. import _TORCH_THREADS
+
 CHECK_SECONDS = 2.0  # how often the load is read
 # torch's choice (one per core) as `import aekit` found it where torch came first, else as found now
-_TORCH_DEFAULT = sys.modules["aekit"]._TORCH_THREADS or torch.get_num_threads()
+_TORCH_DEFAULT = _TORCH_THREADS or torch.get_num_threads()
 
 
 def _busy_seconds() -> float | None:
