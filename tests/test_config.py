@@ -33,7 +33,7 @@ def test_unknown_model_lists_models():
     with pytest.raises(aekit.ConfigError, match=r"unknown model 'densse' \(did you mean 'dense'\?\); choose one of: .*dense"):
         aekit.create_model("densse", input_shape=(4,))
     with pytest.raises(aekit.ConfigError, match=r"'auto' is chosen from the data by `aekit train` and the scikit-learn "
-                                                r"estimators; in Python, aekit.apps.run.auto_model"):
+                                                r"estimators; in Python, keys = aekit.apps.run.auto_model"):
         aekit.create_model("auto", input_shape=(4,))  # listed by `aekit models`: says where it is made
 
 
