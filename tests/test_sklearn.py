@@ -235,6 +235,7 @@ def test_a_grid_names_one_key_of_model_params_and_a_time_budget_goes_in_train_pa
     ({"train_params": {"lr": 0.1}}, r"train_params: 'lr' is set by the estimator's parameter lr; set it there"),
     ({"train_params": {"seed": 1}}, r"train_params: 'seed' is set by the estimator's parameter random_state"),
     ({"verbose": "yes"}, r"verbose: must be a bool or an int \(0: silent\), got 'yes'"),
+    ({"train_params": {"log": ["csv"]}}, r"train_params: 'log' writes into a run folder, which the estimators do not make"),
 ])
 def test_estimator_options_that_would_be_ignored_or_misnamed_are_refused(digits, params, said):
     """SemiSupervisedClassifier(epochs=50, train_params={"time_budget": 2}) trained 2 s without a word on the

@@ -119,6 +119,9 @@ def _fit_options(est, seed: int, **changes: Any) -> dict[str, Any]:
     clash = sorted(extra.keys() & options.keys())
     if clash:
         raise ConfigError(f"train_params: {clash[0]!r} is set by the estimator's parameter {OWN[clash[0]]}; set it there")
+    if extra.get("log"):  # loggers write into a run folder
+        raise ConfigError("train_params: 'log' writes into a run folder, which the estimators do not make; log a "
+                          "training with aekit.fit(..., run_dir=FOLDER, log=[...])")
     options |= extra
     if extra.get("time_budget") is not None:  # the budget decides how long it trains
         if est.epochs is not None:
