@@ -190,7 +190,7 @@ CASES = [
     pytest.param(lambda t: load_dataset("digits", "validation"), ConfigError,
                  r"^split 'validation' is not allowed; choose one of: train, test", id="dataset-unknown-split"),
     pytest.param(lambda t: load_path(t / "missing.npy"), DataError,
-                 r"missing.npy does not exist; give a .npy, .npz, .csv or IDX file \(train-images-idx3-ubyte.gz\), a folder of images or one image", id="file-missing"),
+                 r"missing.npy does not exist; give a .npy, .npz, .csv or IDX file \(train-images-idx3-ubyte.gz\), a folder of images or of texts, or one image", id="file-missing"),
     pytest.param(lambda t: load_path("no-such-folder/missing.npy"), DataError,
                  r"^no-such-folder/missing.npy does not exist \(a relative path is read from the current folder, /",
                  id="file-missing-relative"),

@@ -394,7 +394,7 @@ def test_text_files_are_refused_pointing_at_text_corpus(tmp_path):
     hint = "text corpora go through aekit.data.text.text_corpus (Python)"
     for name in ("docs.tsv", "docs.jsonl", "docs.txt"):
         (tmp_path / name).write_text("a text\n")
-        assert refused(tmp_path / name).endswith(f"use a {files.KINDS} ({hint})")
+        assert refused(tmp_path / name).endswith(f"use a {files.KINDS} ({hint}, or a folder of .txt files)")
     (tmp_path / "docs.csv").write_text("text,label\nData the cup time many,1\n")
     assert refused(tmp_path / "docs.csv").endswith(hint)
     (tmp_path / "mixed").mkdir()  # texts beside images: neither a corpus nor an image set
@@ -1230,3 +1230,47 @@ def test_a_table_scaled_column_by_column_is_said_before_training(tmp_path, capsy
     assert main(["train", f"data.name={tmp_path / 't.npy'}", "train.epochs=1", f"output.dir={tmp_path}"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("training ") and "each column scaled by its own range (data.scale=global: one range)" in first
+
+
+def test_texts_in_other_encodings_unlabelled_folders_and_empty_rows_are_read_or_said(tmp_path):
+    """From a text user's trial: UTF-16 files (with their byte-order mark) became all-zero rows and latin-1
+    ones lost their accents, silently; aclImdb's train/unsup/ became a class; texts with no word of the
+    vocabulary (another language) scored as the most typical, without a word; a story in two topic folders
+    (Reuters) was two samples."""
+    import warnings
+
+    _texts(tmp_path / "enc", ["sport", "business"], 4, 0)
+    (tmp_path / "enc" / "sport" / "u16.txt").write_bytes("café goal match résumé".encode("utf-16"))
+    (tmp_path / "enc" / "sport" / "l1.txt").write_bytes("café goal naïve cup".encode("latin-1"))
+    with pytest.warns(UserWarning, match=r"enc: 1 of 10 texts are not UTF-8; read as latin-1"):
+        corpus = load_dataset(str(tmp_path / "enc"))
+    assert {"café", "résumé", "naïve"} <= set(corpus.meta["vocabulary"])
+    _texts(tmp_path / "acl", ["sport", "business"], 3, 1)
+    (tmp_path / "acl" / "unsup").mkdir()
+    (tmp_path / "acl" / "unsup" / "0.txt").write_text("goal bank")
+    with pytest.raises(DataError, match=r"acl: unsup/ holds unlabelled samples, not a class; move it out"):
+        load_dataset(str(tmp_path / "acl"))
+    (tmp_path / "acl" / "unsup" / "0.txt").unlink()
+    (tmp_path / "acl" / "unsup").rmdir()
+    (tmp_path / "acl" / "business" / "dup.txt").write_text((tmp_path / "acl" / "sport" / "0.txt").read_text())
+    with pytest.warns(UserWarning, match=r"acl: 1 texts are in more than one class folder"):
+        train = load_dataset(str(tmp_path / "acl"))
+    from aekit.data.text import text_corpus
+
+    with pytest.warns(UserWarning, match=r"new: 1 of 2 texts hold no word of the vocabulary"):
+        text_corpus(["goal match", "der die und"], vectorizer=train.meta["vectorizer"], name="new")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        text_corpus(["goal match"], vectorizer=train.meta["vectorizer"])
+
+
+def test_text_files_and_folders_aekit_does_not_read_point_to_what_it_does(tmp_path):
+    (tmp_path / "SMSSpamCollection").write_text("ham\tGo until jurong point\nspam\tFree entry\n")
+    assert "text corpora go through aekit.data.text.text_corpus (Python), or a folder of .txt files" in refused(
+        tmp_path / "SMSSpamCollection")
+    (tmp_path / "reviews.jsonl.gz").write_bytes(b"\x1f\x8b")
+    assert "text_corpus" in refused(tmp_path / "reviews.jsonl.gz") and "unpack" not in refused(tmp_path / "reviews.jsonl.gz")
+    (_mkdir(tmp_path / "notes") / "a.md").write_text("# a note")
+    assert "texts are read from .txt files (or files without a suffix): save them as such" in refused(tmp_path / "notes")
+    (_mkdir(tmp_path / "aclImdb") / "imdb.vocab").write_text("the\nand\n")
+    assert "IMDb's aclImdb/ is read by name: give data.name=imdb" in refused(tmp_path / "aclImdb")

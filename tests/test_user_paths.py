@@ -550,15 +550,16 @@ def test_the_hint_for_create_model_auto_works_as_written():
     assert aekit.create_model(keys.pop("name"), input_shape=sample_shape, **keys).config.code_size == 32
 
 
-def test_a_run_no_better_than_pca_says_to_train_longer():
-    """10 default epochs on 5,000 windows (1 s) ended at PCA's error (0.3205 vs 0.3206) without a word."""
+def test_a_run_no_better_than_pca_says_so():
+    """10 default epochs on 5,000 windows (1 s) ended at PCA's error (0.3205 vs 0.3206) without a word; advice to
+    train longer misled on texts (a longer run's retrieval was worse), so the note says what happened alone."""
     from aekit.apps.run import format_metrics
 
     m = {"split": "test", "n": 10, "squared_error_per_sample": 0.3205, "pca_code_size": 2, "pca_squared_error_per_sample": 0.3206}
-    said = "note: no better than PCA here; a longer training (more train.epochs, or train.time_budget=SECONDS) may pass it"
+    said = "note: within 0.1% of PCA's error, or above it: this training did not take the model clearly past PCA"
     assert said in format_metrics(m)
-    assert "longer training" not in format_metrics({**m, "squared_error_per_sample": 0.3})
-    assert "longer training" not in format_metrics({**m, "split": "new.npy"})  # evaluate --data: other data
+    assert "clearly past" not in format_metrics({**m, "squared_error_per_sample": 0.3})
+    assert "clearly past" not in format_metrics({**m, "split": "new.npy"})  # evaluate --data: other data
 
 
 def test_resuming_a_trial_pruned_before_its_first_checkpoint_says_so(tmp_path, capsys):

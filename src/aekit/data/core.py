@@ -191,8 +191,9 @@ def read_unit_map(folder: str | Path) -> dict | None:
         raise DataError(f"{path} is damaged ({err}); train the run again to rewrite it") from None
 
 
+UNLABELLED = {"unlabeled", "unlabelled", "unsup", "unsupervised"}
 PART_WORDS = {"train", "training", "trainset", "test", "testing", "testset", "val", "valid", "validation",
-              "unlabeled", "unlabelled"}  # a folder's name ending in one of these words is a part, not a class
+              *UNLABELLED}  # a folder's name ending in one of these words is a part, not a class
 
 
 def part_word(name: str) -> str | None:
@@ -213,6 +214,10 @@ def class_files(folder: Path, suffixes: set[str], kind: str) -> tuple[list[str] 
     groups = [(d.name, found(d, "**/*")) for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")]
     names = [name for name, _ in groups]
     parts = [n for n in names if part_word(n)]  # Training, seg_test, 20news-bydate-train, train2017; not test_tube
+    unlabelled = [n for n in names if part_word(n) in UNLABELLED]  # aclImdb's train/unsup/ beside pos/ and neg/
+    if unlabelled and len(names) > 1:
+        raise DataError(f"{folder}: {unlabelled[0]}/ holds unlabelled samples, not a class; move it out (labels come from "
+                        "class folders; a folder of unlabelled samples alone trains as one)")
     nested = [n for n in parts if len([d for d in (folder / n).iterdir() if d.is_dir() and d.name[0] != "."]) > 1]
     if len(parts) > 1 or nested:  # two parts, or one holding class folders
         train = next((n for n in parts if part_word(n) in ("train", "training")), parts[0])

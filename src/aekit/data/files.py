@@ -39,7 +39,7 @@ TEXT_HINT = "text corpora go through aekit.data.text.text_corpus (Python)"
 # a CSV column of one of these names holds the labels ("y" only where none of the others is: x, y, class)
 LABEL_COLUMNS = ("label", "class", "target", "y")
 IDX_NAME = re.compile(r"idx\d+-ubyte(\.gz)?$")  # the MNIST family's files: train-images-idx3-ubyte.gz, ...
-KINDS = ".npy, .npz, .csv or IDX file (train-images-idx3-ubyte.gz), a folder of images or one image"
+KINDS = ".npy, .npz, .csv or IDX file (train-images-idx3-ubyte.gz), a folder of images or of texts, or one image"
 
 
 LAYOUTS = ("auto", "nchw", "nhwc")
@@ -585,6 +585,9 @@ def _not_images(path: Path) -> str:
         return ("; CIFAR-10 batches are read by name: keep them in a folder cifar-10-batches-py/ (pickled) or "
                 "cifar-10-batches-bin/ (.bin) and give data.name=cifar10 with AEKIT_DATA_DIR set to the folder above it "
                 "(in Python load_dataset('cifar10', split, root=that folder))")
+    if "imdb.vocab" in names or "aclImdb" in names:
+        return ("; IMDb's aclImdb/ is read by name: give data.name=imdb with AEKIT_DATA_DIR set to the folder above "
+                "aclImdb/ (or its reviews alone: class folders of .txt files)")
     if "cifar-100-python" in names or {"train", "test", "meta"} <= names:
         return ("; CIFAR-100 is read by name: keep it in a folder cifar-100-python/ and give data.name=cifar100 with "
                 "AEKIT_DATA_DIR set to the folder above it")
@@ -596,7 +599,20 @@ def _not_images(path: Path) -> str:
         return f"; {other.name}{_convert(other, TEXT_SUFFIXES)}"
     if next((f for f in path.rglob("*") if f.suffix in TEXT_SUFFIXES), None) is not None:  # or class folders of them
         return "; " + TEXT_HINT
+    if next((f for f in path.rglob("*") if f.suffix.lower() in MARKUP), None) is not None:
+        return "; texts are read from .txt files (or files without a suffix): save them as such"
     return ""
+
+
+MARKUP = (".md", ".html", ".htm", ".rst", ".xml", ".sgm")  # texts in a format of their own
+
+
+def _bare_text(path: Path) -> bool:
+    """A file without a suffix that holds text (the SMS Spam Collection's SMSSpamCollection)."""
+    if path.suffix or not path.is_file():
+        return False
+    with open(path, "rb") as f:
+        return b"\0" not in f.read(4096)
 
 
 ARCHIVES = (".gz", ".tgz", ".zip", ".tar", ".bz2", ".xz", ".7z", ".rar")
@@ -607,8 +623,8 @@ def _convert(path: Path, skip: set[str] = frozenset()) -> str:
     suffix = path.suffix.lower()
     if suffix in skip:
         return ""
-    if suffix in TEXT_SUFFIXES:
-        return f" ({TEXT_HINT})"
+    if suffix in TEXT_SUFFIXES or Path(path.stem).suffix.lower() in TEXT_SUFFIXES or _bare_text(path):  # a .jsonl.gz too
+        return f" ({TEXT_HINT}, or a folder of .txt files)"
     if suffix in ARCHIVES:
         return ": an archive; unpack it and give what it holds"
     if suffix == ".mat" and "32x32" in path.name:

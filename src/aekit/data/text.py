@@ -9,10 +9,12 @@ vectorizer is kept in `Dataset.meta["vectorizer"]` so new texts can be encoded t
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import json
 import re
+import warnings
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -304,6 +306,10 @@ def text_corpus(
         except ValueError as err:  # e.g. "empty vocabulary; perhaps the documents only contain stop words"
             raise DataError(f"{name}: cannot build a vocabulary ({err})") from None
     x = vectorizer.transform(texts).toarray().astype(np.float32)  # (N, vocabulary)
+    empty = int((x.sum(axis=1) == 0).sum())
+    if empty:  # out-of-vocabulary texts (another language, an empty file) would score as the most typical
+        warnings.warn(f"{name}: {empty} of {len(texts)} texts hold no word of the vocabulary (their rows are all "
+                      "zeros)", stacklevel=2)
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     meta = {
@@ -383,8 +389,28 @@ def _text_files(folder: Path) -> tuple[list[str], list[str] | None]:
     classes, files = class_files(folder, TEXT_FILES, "texts")
     if not files:
         raise DataError(f"{folder} holds no .txt files (or files without a suffix)")
-    texts = [f.read_text(encoding="utf-8", errors="replace") for _, f in files]
-    return texts, None if classes is None else [classes[i] for i, _ in files]
+    texts, latin = zip(*(_read_text(f) for _, f in files))
+    if any(latin):
+        warnings.warn(f"{folder}: {sum(latin)} of {len(files)} texts are not UTF-8; read as latin-1", stacklevel=3)
+    names = None if classes is None else [classes[i] for i, _ in files]
+    twice = 0 if names is None else len(set(zip(texts, names))) - len(set(texts))  # Reuters: a story in two topics
+    if twice:
+        warnings.warn(f"{folder}: {twice} texts are in more than one class folder: each copy is a sample of its "
+                      "class", stacklevel=3)
+    return list(texts), names
+
+
+def _read_text(file: Path) -> tuple[str, bool]:
+    """(a text file's text, whether it was read as latin-1): UTF-8, or UTF-16 or UTF-8 with a byte-order mark,
+    else latin-1 (20 Newsgroups' and Reuters' articles), which decodes any bytes."""
+    raw = file.read_bytes()
+    for mark, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if raw.startswith(mark):
+            return raw.decode(encoding, errors="replace"), False
+    try:
+        return raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return raw.decode("latin-1"), True
 
 
 def read_jsonl(path: Path, *, text_key: str = "text", label_key: str = "label") -> tuple[list[str], list[str]]:

@@ -252,7 +252,8 @@ def retrieval_bbc(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     from sklearn.decomposition import TruncatedSVD
 
     s, seed, folder = cfg.experiment, cfg.train.seed, data_dir()
-    check(cfg.data.name == "bbc-news", "data.name", f"retrieval-bbc reads BBC News (bbc-news), got {cfg.data.name!r}")
+    check(cfg.data.name == "bbc-news", "data.name", f"retrieval-bbc reads BBC News (bbc-news), got {cfg.data.name!r}; "
+          "retrieval-mnist takes a folder of your own (texts or images, with train/ and test/)")
     options = {"representation": s.representation, "max_features": s.max_features}
     train = load_bbc_news("train", folder, **options)  # the database: 1,780 articles
     test = load_bbc_news("test", folder, **options)  # the queries: 445 unseen articles
