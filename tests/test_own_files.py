@@ -236,7 +236,7 @@ def test_string_labels_are_classes_in_sorted_order(tmp_path):
     path.write_text("a,label\n0.1,cat\n0.2,\n")
     assert "1 empty label(s) in column 'label'; fill them in" in refused(path)
     path.write_text("a,label\n0.1,cat\nx,dog\n")  # a bad feature is named, not the class names
-    assert "every value must be a number (line 3: 'x')" in refused(path)
+    assert "every value must be a number (column 'a', line 3: 'x')" in refused(path)
 
 
 # --- 6. a test part's NaN names the part --------------------------------------------------------------------
@@ -394,7 +394,8 @@ def test_text_files_are_refused_pointing_at_text_corpus(tmp_path):
     hint = "text corpora go through aekit.data.text.text_corpus (Python)"
     for name in ("docs.tsv", "docs.jsonl", "docs.txt"):
         (tmp_path / name).write_text("a text\n")
-        assert refused(tmp_path / name).endswith(f"use a {files.KINDS} ({hint}, or a folder of .txt files)")
+        table = ": a table: save it as a .csv, separated by commas " if name.endswith(".tsv") else " "  # or texts
+        assert refused(tmp_path / name).endswith(f"use a {files.KINDS}{table}({hint}, or a folder of .txt files)")
     (tmp_path / "docs.csv").write_text("text,label\nData the cup time many,1\n")
     assert refused(tmp_path / "docs.csv").endswith(hint)
     (tmp_path / "mixed").mkdir()  # texts beside images: neither a corpus nor an image set
@@ -1229,7 +1230,14 @@ def test_a_table_scaled_column_by_column_is_said_before_training(tmp_path, capsy
     np.save(tmp_path / "t.npy", np.c_[rng.random((60, 5)), 1000 * rng.random((60, 1))].astype(np.float32))
     assert main(["train", f"data.name={tmp_path / 't.npy'}", "train.epochs=1", f"output.dir={tmp_path}"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
-    assert first.startswith("training ") and "each column scaled by its own range (data.scale=global: one range)" in first
+    assert first.startswith("training ") and "each column scaled by its own range (for one range: data.scale=global)" in first
+    np.savetxt(tmp_path / "flagged.csv", np.c_[rng.random((60, 3)), rng.random(60) < 0.1], delimiter=",",
+               header="a,b,c,isFraud", comments="")  # a flag not named label, class, target or y: an input, said
+    assert main(["train", f"data.name={tmp_path / 'flagged.csv'}", "train.epochs=1", f"output.dir={tmp_path}"]) == 0
+    assert "no label column (label, class, target, y): all 4 columns are inputs" in capsys.readouterr().out.splitlines()[0]
+    (tmp_path / "adult.csv").write_text("age,workclass\n39,State-gov\n50,Private\n")
+    assert "every value must be a number (column 'workclass', line 2: 'State-gov'); encode categories as numbers " \
+           "first (pandas.get_dummies, OneHotEncoder) or drop the column" in refused(tmp_path / "adult.csv")
 
 
 def test_texts_in_other_encodings_unlabelled_folders_and_empty_rows_are_read_or_said(tmp_path):

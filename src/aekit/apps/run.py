@@ -39,7 +39,7 @@ from ..data import Dataset, load_dataset
 from ..data.batches import check_inputs, map_batches, model_device
 from ..data.core import SCALING_FILE, available_memory, data_map, read_unit_map, resolved_scale
 from ..data.datasets import from_file, list_datasets
-from ..data.files import load_path
+from ..data.files import LABEL_COLUMNS, load_path
 from ..errors import (
     ConfigError,
     DataError,
@@ -487,8 +487,10 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
     parts = [f"{len(d):,} {what}" for what, d in zip(("training samples", "validation", "test"), splits) if d is not None]
     if "label_column" in (splits[0].meta or {}):  # a CSV's labels are not inputs: say which column they came from
         parts.append(f"labels from column {splits[0].meta['label_column']!r} (not an input)")
+    elif (splits[0].meta or {}).get("columns"):  # a flag named otherwise (isFraud) would be an input: said
+        parts.append(f"no label column ({', '.join(LABEL_COLUMNS)}): all {len(splits[0].meta['columns'])} columns are inputs")
     if (splits[0].meta or {}).get("scaling") == "per column" and splits[0].meta.get("scale") == "auto":  # said before
-        parts.append("each column scaled by its own range (data.scale=global: one range)")  # training, not after
+        parts.append("each column scaled by its own range (for one range: data.scale=global)")  # training, not after
     tc = cfg.train
     if splits[1] is None and tc.monitor == "val_loss" and (tc.early_stopping is not None or tc.restore_best):
         parts.append("no validation split: early stopping and restore_best follow train_loss")

@@ -459,14 +459,16 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> Data
                     if not value.strip() and i == width - 1 and first[-1] == "":  # the first line's too: a trailing comma
                         return DataError(f"{path}: line {reader.line_num} ends in a comma, an empty last value; remove "
                                          "the trailing commas (or fill in the missing values)")
+                    column = f"column {first[i].strip()!r}, " if skip and i < len(first) else ""  # the header's name
                     if not value.strip():  # pandas writes NaN as an empty field
-                        return DataError(f"{path}: line {reader.line_num} has an empty field, a missing value as pandas "
-                                         "writes NaN; clean or impute the missing values first")
+                        return DataError(f"{path}: {column}line {reader.line_num} has an empty field, a missing value as "
+                                         "pandas writes NaN; clean or impute the missing values first")
                     if value.strip().lower() in ("true", "false"):
                         return DataError(f"{path}: line {reader.line_num} holds {value.strip()!r}, a bool column; write "
                                          "it as 1 and 0 (df.astype({'col': int}))")
                     return _separator(value, path, reader.line_num) or DataError(
-                        f"{path}: every value must be a number (line {reader.line_num}: {value[:20]!r}); a column of "
+                        f"{path}: every value must be a number ({column}line {reader.line_num}: {value[:20]!r}); encode "
+                        "categories as numbers first (pandas.get_dummies, OneHotEncoder) or drop the column; a column of "
                         f"class names is read as labels when named {' or '.join(LABEL_COLUMNS)}; {TEXT_HINT}")
     return DataError(f"{path} is not a readable numeric CSV file")
 
@@ -623,6 +625,8 @@ def _convert(path: Path, skip: set[str] = frozenset()) -> str:
     suffix = path.suffix.lower()
     if suffix in skip:
         return ""
+    if suffix == ".tsv":
+        return f": a table: save it as a .csv, separated by commas ({TEXT_HINT}, or a folder of .txt files)"
     if suffix in TEXT_SUFFIXES or Path(path.stem).suffix.lower() in TEXT_SUFFIXES or _bare_text(path):  # a .jsonl.gz too
         return f" ({TEXT_HINT}, or a folder of .txt files)"
     if suffix in ARCHIVES:
