@@ -485,12 +485,13 @@ def _fit_and_evaluate(cfg: RunConfig, model, splits, run_dir: Path, *, progress:
 def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = False) -> str:
     """What a run is about to train, on what, for how long and where, in one line."""
     parts = [f"{len(d):,} {what}" for what, d in zip(("training samples", "validation", "test"), splits) if d is not None]
-    if "label_column" in (splits[0].meta or {}):  # a CSV's labels are not inputs: say which column they came from
-        parts.append(f"labels from column {splits[0].meta['label_column']!r} (not an input)")
-    elif (splits[0].meta or {}).get("columns"):  # a flag named otherwise (isFraud) would be an input: said
-        parts.append(f"no label column ({', '.join(LABEL_COLUMNS)}): all {len(splits[0].meta['columns'])} columns are inputs")
-    if (splits[0].meta or {}).get("scaling") == "per column" and splits[0].meta.get("scale") == "auto":  # said before
-        parts.append("each column scaled by its own range (for one range: data.scale=global)")  # training, not after
+    meta = splits[0].meta or {}
+    if "label_column" in meta:  # a CSV's labels are not inputs: say which column they came from
+        parts.append(f"labels from column {meta['label_column']!r} (not an input)")
+    elif meta.get("columns"):  # a flag named otherwise (isFraud) would be an input: said
+        parts.append(f"no label column ({', '.join(LABEL_COLUMNS)}): all {len(meta['columns'])} columns are inputs")
+    if meta.get("scaling") == "per column" and meta.get("scale") == "auto":  # said before training, not after
+        parts.append("each column scaled by its own range (for one range: data.scale=global)")
     tc = cfg.train
     if splits[1] is None and tc.monitor == "val_loss" and (tc.early_stopping is not None or tc.restore_best):
         parts.append("no validation split: early stopping and restore_best follow train_loss")

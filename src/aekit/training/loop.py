@@ -792,7 +792,6 @@ class Trainer:
         return self.history
 
 
-
 def _callback_state(cb) -> Any:
     """`cb.state_dict()` as JSON values, as a checkpoint saves it: numpy and torch numbers and arrays as Python's."""
     def plain(value):
@@ -805,6 +804,7 @@ def _callback_state(cb) -> Any:
     except (TypeError, ValueError) as err:
         raise ConfigError(f"callback {type(cb).__name__}: state_dict() must hold numbers, strings, lists and dicts "
                           f"(a checkpoint saves it as JSON): {err}") from None
+
 
 def fit(
     model,
@@ -838,10 +838,10 @@ def fit(
         if not resume and has_ckpt:
             raise ConfigError(f"run folder {run_path} already holds a checkpoint; "
                               "resume it or choose another folder")
-        held = sorted(p.name for p in run_path.iterdir() if p.name[0] != "." and p.name not in LEFT_UNSAVED) if (
+        others = sorted(p.name for p in run_path.iterdir() if p.name[0] != "." and p.name not in LEFT_UNSAVED) if (
             not resume and run_path.is_dir() and distributed.is_main()) else []  # (torchrun ends the others)
-        if held:  # a user's files, or a finished run's (its checkpoint deleted): never written over
-            raise ConfigError(f"run_dir: {run_path} holds files ({', '.join(held[:4])}{' ...' * (len(held) > 4)}) and no "
+        if others:  # a user's files, or a finished run's (its checkpoint deleted): never written over
+            raise ConfigError(f"run_dir: {run_path} holds files ({', '.join(others[:4])}{' ...' * (len(others) > 4)}) and no "
                               "checkpoint to resume; a run is written into a new or empty folder: give another run_dir, "
                               "or empty this one")
         if resume and config is None:  # go on as it was trained: only the options given change
