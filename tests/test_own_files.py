@@ -17,7 +17,7 @@ from aekit.apps.export import export_model
 from aekit.data import files, load_dataset, scale_to_unit
 from aekit.data.core import unit_scaled
 from aekit.data.files import load_path
-from aekit.errors import DataError
+from aekit.errors import DataError, NoTestSplitError
 
 RNG = np.random.default_rng(0)
 X = RNG.random((30, 5))  # floats in [0, 1): kept as they are
@@ -864,6 +864,26 @@ def test_standardised_tables_train_the_automatic_model_and_new_rows_follow(tmp_p
     np.testing.assert_allclose(like, (new - train.mean(0)) / std, rtol=1e-4, atol=1e-4)
     assert main(["train", *common, "model.name=dense", "output.name=bce"]) == 2  # sigmoid outputs need [0, 1]
     assert "recon_loss 'bce' needs data in [0, 1]" in capsys.readouterr().err
+
+
+def test_a_folder_of_train_csv_and_test_csv_is_one_data_set_its_test_part_read_as_its_training_part(tmp_path, capsys):
+    """Kaggle's layout: test.csv (columns in another order, no labels) scaled by train.csv's ranges."""
+    rng = np.random.default_rng(3)
+    train, test = rng.normal(size=(60, 3)) * [1, 10, 100], rng.normal(size=(8, 3)) * [1, 10, 100]
+    (tmp_path / "kg").mkdir()
+    np.savetxt(tmp_path / "kg" / "train.csv", np.column_stack([train, np.arange(60) % 2]), delimiter=",",
+               header="a,b,c,label", comments="")
+    np.savetxt(tmp_path / "kg" / "test.csv", test[:, ::-1], delimiter=",", header="c,b,a", comments="")
+    whole, part = load_dataset(str(tmp_path / "kg")), load_dataset(str(tmp_path / "kg"), "test")
+    assert (whole.name, whole.y[:3].tolist(), len(whole), len(part), part.y) == ("kg", [0, 1, 0], 60, 8, None)
+    offset, divisor = whole.meta["unit_map"]  # the training rows' map, whichever rule chose it
+    np.testing.assert_allclose(part.x.numpy(), (test - offset) / divisor, rtol=1e-4, atol=1e-5)
+    assert main(["train", f"data.name={tmp_path / 'kg'}", "train.epochs=1", f"output.dir={tmp_path}", "output.name=r",
+                 "--quiet"]) == 0
+    assert "test set, 8 samples" in capsys.readouterr().out  # test.csv, not a validation split
+    (tmp_path / "kg" / "test.csv").unlink()
+    with pytest.raises(NoTestSplitError, match="holds train.csv and no test.csv beside it"):
+        load_dataset(str(tmp_path / "kg"), "test")
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")

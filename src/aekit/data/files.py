@@ -99,6 +99,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     if texts:
         raise DataError(f"the run was trained on texts; give a folder of .txt files or files without a suffix "
                         f"(or of class folders of them), got {given}")
+    if path.is_dir() and (path / "train.csv").is_file():  # Kaggle's layout: train.csv, and test.csv beside it
+        return _csv_parts(path, split, scale=scale, run_map=run_map)
     if split == "test" and path.suffix in (".csv", ".npy"):  # said before the file is read
         raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
     y = classes = like = label_column = columns = files = None  # like: what the samples are scaled like (an npz test part: its training part)
@@ -192,6 +194,24 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
               **({"image_size": size} if size else {}),
               **({"files": files, "pixels": "unit"} if files is not None else {})},
     )
+
+
+def _csv_parts(path: Path, split: str, *, scale: str, run_map: dict | None) -> Dataset:
+    """The part `split` names of a folder holding train.csv and, for a test part, test.csv: test.csv's
+    rows scaled as train.csv's are, their columns taken by train.csv's names and classes numbered as its."""
+    if split == "test" and not (path / "test.csv").is_file():
+        raise NoTestSplitError(f"{path} holds train.csv and no test.csv beside it, so no test part; evaluate on a "
+                               "validation split instead")
+    if split == "test" and run_map is None:
+        with warnings.catch_warnings():  # said when the training part was read
+            warnings.simplefilter("ignore")
+            train = load_path(path / "train.csv", scale=scale)
+        (offset, divisor), shape = train.meta["unit_map"], list(train.sample_shape)
+        run_map = {"offset": offset, "divisor": divisor, "columns": train.meta["columns"], "classes": train.classes,
+                   "shape": shape}
+    data = load_path(path / f"{'test' if split == 'test' else 'train'}.csv", scale=scale, run_map=run_map)
+    data.name = path.name
+    return data
 
 
 def _note_narrow_channels(x: np.ndarray, where: str) -> None:
