@@ -236,10 +236,16 @@ def test_a_grid_names_one_key_of_model_params_and_a_time_budget_goes_in_train_pa
     ({"train_params": {"seed": 1}}, r"train_params: 'seed' is set by the estimator's parameter random_state"),
     ({"verbose": "yes"}, r"verbose: must be a bool or an int \(0: silent\), got 'yes'"),
     ({"train_params": {"log": ["csv"]}}, r"train_params: 'log' writes into a run folder, which the estimators do not make"),
+    # named as set, not as the trainer's train.* and model.* keys (a tuning trial)
+    ({"train_params": {"epochz": 3}}, r"^train_params: unknown key 'epochz'; allowed keys: amp, (?!.*\bepochs\b)"),
+    ({"train_params": {"warmup": 2.0}}, r"^train_params.warmup: must be a fraction"),
+    ({"lr": -1.0}, r"^lr: must be > 0"),
+    ({"model_params": {"hiden": [3]}}, r"^model_params: unknown key 'hiden' \(did you mean 'hidden'\?\)"),
 ])
 def test_estimator_options_that_would_be_ignored_or_misnamed_are_refused(digits, params, said):
     """SemiSupervisedClassifier(epochs=50, train_params={"time_budget": 2}) trained 2 s without a word on the
-    epochs, and train_params={"epochs": 3} overrode epochs=1; verbose=1 was refused as "train.progress"."""
+    epochs, and train_params={"epochs": 3} overrode epochs=1; verbose=1 was refused as "train.progress",
+    train_params' typos as "train: unknown key" (listing keys it refuses), model_params' as "model: ..."."""
     from aekit.apps.sklearn import SemiSupervisedClassifier
 
     x, y = digits
@@ -247,6 +253,8 @@ def test_estimator_options_that_would_be_ignored_or_misnamed_are_refused(digits,
         with pytest.raises(aekit.ConfigError, match=said):
             estimator(**params).fit(x[:50], y[:50])
     assert AutoencoderTransformer(verbose=0, epochs=1, model_params=SMALL).fit(x[:50]).history_
+    with pytest.raises(aekit.ConfigError, match=r"^finetune_epochs: must be > 0"):
+        AutoencoderClassifier(finetune_epochs=-1).fit(x[:50], y[:50])
 
 
 def test_estimators_build_float32_networks_under_a_float64_default(digits):

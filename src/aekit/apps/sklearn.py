@@ -20,6 +20,7 @@ output, so any real-valued table works; the choice is kept in `recon_loss_`. Nam
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import numbers
 import re
@@ -42,7 +43,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import Tensor, nn
 
-from ..config import build, coerce
+from ..config import build, coerce, unknown_key
 from ..data.batches import map_batches
 from ..errors import AekitError, ConfigError, DataError, NonFiniteLossError
 from ..models.base import flatten
@@ -107,15 +108,20 @@ OWN = {"epochs": "epochs", "batch_size": "batch_size", "optimizer": "optimizer",
        "labelled_per_batch": "labelled_per_batch"}  # the parameter that sets each TrainConfig key an estimator sets
 
 
-def _fit_options(est, seed: int, **changes: Any) -> dict[str, Any]:
+def _fit_options(est, seed: int, names: dict[str, str] = OWN, **changes: Any) -> dict[str, Any]:
     """The estimator's `aekit.fit` options (TrainConfig keys); `changes` replace or add some; then its
-    `train_params`, if it has them, where a time_budget replaces epochs."""
+    `train_params`, if it has them, where a time_budget replaces epochs. Checked here, a bad one named as
+    the user set it: its parameter (`names`: the one setting each key) or train_params.KEY."""
     if not isinstance(est.verbose, numbers.Integral):  # (a bool is one)
         raise ConfigError(f"verbose: must be a bool or an int (0: silent), got {est.verbose!r}")
     options = {"epochs": EPOCHS if est.epochs is None else est.epochs, "batch_size": est.batch_size,
                "optimizer": est.optimizer, "lr": est.lr, "seed": seed, "device": est.device, "progress": bool(est.verbose),
                **changes}
     extra = dict(getattr(est, "train_params", None) or {})
+    allowed = {f.name for f in dataclasses.fields(TrainConfig)} - options.keys() - {"log"}
+    unknown = sorted(extra.keys() - allowed - options.keys() - {"log"})
+    if unknown:
+        raise unknown_key("train_params", unknown[0], allowed)
     clash = sorted(extra.keys() & options.keys())
     if clash:
         raise ConfigError(f"train_params: {clash[0]!r} is set by the estimator's parameter {OWN[clash[0]]}; set it there")
@@ -128,7 +134,23 @@ def _fit_options(est, seed: int, **changes: Any) -> dict[str, Any]:
             raise ConfigError(f"epochs={est.epochs} and train_params' time_budget: give one (the budget decides how "
                               "long it trains)")
         del options["epochs"]
+    try:
+        build(TrainConfig, options, where="train")
+    except ConfigError as err:
+        key, rest = str(err).removeprefix("train.").split(":", 1)
+        if key not in extra and key not in names:
+            raise
+        raise ConfigError(f"{f'train_params.{key}' if key in extra else names[key]}:{rest}") from None
     return options
+
+
+@contextmanager
+def _model_params():
+    """A model key's ConfigError named as the estimator's user set it: model_params.hidden, not model.hidden."""
+    try:
+        yield
+    except ConfigError as err:
+        raise ConfigError(re.sub(r"^model(?=[.:])", "model_params", str(err))) from None
 
 
 def _model_keys(est, x: Tensor) -> tuple[str, dict[str, Any], tuple[int, ...]]:
@@ -177,7 +199,8 @@ def _train_autoencoder(est, x: Tensor, seed: int, validation_fraction: float | N
     number = isinstance(validation_fraction, numbers.Real) and not isinstance(validation_fraction, bool)
     if validation_fraction is not None and not (number and 0 <= validation_fraction < 1):
         raise ConfigError(f"validation_fraction: must be a number in [0, 1) or None, got {validation_fraction!r}")
-    name, params, shape = _model_keys(est, x)
+    with _model_params():
+        name, params, shape = _model_keys(est, x)
     held = int(round(len(x) * (validation_fraction or 0)))
     code = params.get("code_size")
     fewest = code if isinstance(code, int) and params.get("linear_path") else 1  # PCA's start needs code_size rows
@@ -187,7 +210,8 @@ def _train_autoencoder(est, x: Tensor, seed: int, validation_fraction: float | N
         x, val = x[order[held:]], x[order[:held]].reshape(-1, *shape)
     with torch.random.fork_rng():  # leave the caller's global RNG as it was
         torch.manual_seed(seed)
-        model = create_model(name, input_shape=shape, **params).float()  # float32, whatever torch's default dtype
+        with _model_params():
+            model = create_model(name, input_shape=shape, **params).float()  # float32, whatever torch's default dtype
         with _name_the_estimator_parameter("autoencoder training", "lr"):
             history = fit(model.to(resolve_device(est.device)), x.reshape(-1, *shape), val,  # stays there: transforms
                           **_fit_options(est, seed, restore_best=val is not None))
@@ -377,7 +401,8 @@ class AutoencoderClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
         seed = _seed(self.random_state)
         lr = self.finetune_lr if self.finetune_lr is not None else self.lr
         # checked before pretraining, so a bad fine-tuning option fails at once
-        cfg = build(TrainConfig, _fit_options(self, seed, epochs=self.finetune_epochs, lr=lr), where="finetune")
+        names = {**OWN, "epochs": "finetune_epochs", "lr": "finetune_lr" if self.finetune_lr is not None else "lr"}
+        cfg = build(TrainConfig, _fit_options(self, seed, names, epochs=self.finetune_epochs, lr=lr), where="finetune")
         x = torch.tensor(np.asarray(X), dtype=torch.float32)
         history = _train_autoencoder(self, x, seed)
         with torch.random.fork_rng():
@@ -478,9 +503,10 @@ class SemiSupervisedClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator)
         """The model for flat samples `x` (N, D), with MSE reconstruction for data outside [0, 1]."""
         if "n_classes" in (self.model_params or {}):
             raise ConfigError(f"model_params.n_classes: set from y ({len(self.classes_)} classes); leave it out")
-        name, params, shape = _model_keys(self, x)
-        self.input_shape_ = shape
-        return create_model(name, input_shape=shape, n_classes=len(self.classes_), **params).float()
+        with _model_params():
+            name, params, shape = _model_keys(self, x)
+            self.input_shape_ = shape
+            return create_model(name, input_shape=shape, n_classes=len(self.classes_), **params).float()
 
     def score(self, X, y, sample_weight=None) -> float:
         """Accuracy on the samples whose label is not -1 (the labelled ones)."""
