@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 from html.parser import HTMLParser
@@ -10,6 +11,7 @@ from html.parser import HTMLParser
 import pytest
 import torch
 import yaml
+from PIL import Image
 
 import aekit
 from aekit import ConfigError, create_model, list_models
@@ -124,7 +126,9 @@ def test_a_run_measured_on_its_validation_split_is_not_called_test(tmp_path):
     assert main(["train", str(tmp_path / "t.yaml"), f"output.dir={tmp_path}", "output.name=t", "--quiet"]) == 0
     page = write_report([tmp_path / "t"], tmp_path / "t.html").read_text()
     assert "Validation metrics (metrics.json)" in page and "validation samples" in page and "test samples" not in page
-    assert "its values drawn as grey levels" in page
+    assert "its values drawn as a curve, one a channel" in page and 'class="latent-explorer explorer curves"' in page
+    hover = re.search(r'"images": \["data:image/png;base64,([^"]+)"', page).group(1)  # a table's row: a curve
+    assert Image.open(io.BytesIO(base64.b64decode(hover))).size == (160, 80)
 
 
 def test_report_of_an_experiment_and_of_several_runs(train_run, experiment_run, tmp_path):

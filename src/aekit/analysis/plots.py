@@ -18,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ..data.core import is_picture
 from ..errors import ConfigError, naming
 
 TILE_INCHES = 0.75  # size of one image tile in grids
@@ -78,12 +79,46 @@ def as_image(sample: np.ndarray) -> np.ndarray:
 
 
 def png_bytes(sample: np.ndarray) -> bytes:
-    """One sample (read as `as_image` reads it, values in [0, 1]) as a small grey or RGB PNG."""
+    """One sample as a small PNG: a picture (read as `as_image` reads it, values in [0, 1]) in grey or RGB,
+    or, where `is_picture` says it is none, its curves (`curve_png`)."""
     from PIL import Image  # matplotlib's own image library
 
+    if not is_picture(np.shape(sample)):
+        return curve_png(sample)
     pixels = (np.clip(as_image(sample), 0.0, 1.0) * 255).round().astype(np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+
+
+def curves(sample: np.ndarray) -> np.ndarray:
+    """A sample as (rows, values): a vector as one row, a 1 x C x T signal as its C channels."""
+    a = np.asarray(sample, dtype=np.float32)
+    return a.reshape(-1, a.shape[-1])
+
+
+def curve_png(sample: np.ndarray, *, width: int = 160, height: int = 80) -> bytes:
+    """One sample's curves (one a row, `curves`) as a small PNG, on a range holding [0, 1] and its values."""
+    from PIL import Image, ImageDraw
+
+    rows = curves(sample)
+    finite = rows[np.isfinite(rows)]
+    lo, hi = min(0.0, finite.min(initial=0.0)), max(1.0, finite.max(initial=1.0))
+    picture = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(picture)
+    xs = np.linspace(2, width - 3, rows.shape[1]) if rows.shape[1] > 1 else np.array([width / 2])
+    for k, row in enumerate(rows):
+        ys = (height - 3) - (np.nan_to_num(row, nan=lo) - lo) / (hi - lo) * (height - 5)
+        points = list(zip(xs.tolist(), ys.tolist()))
+        draw.line(points, fill=COLOURS[k % len(COLOURS)], width=1) if len(points) > 1 else draw.point(points)
+        if rows.shape[1] <= 50:  # a table's row: each value marked
+            for x, y in points:
+                draw.ellipse((x - 1.5, y - 1.5, x + 1.5, y + 1.5), fill=COLOURS[k % len(COLOURS)])
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
 
 
@@ -107,6 +142,7 @@ def grid_rows(images: np.ndarray, cols: int, *, fill: float = 0.5) -> np.ndarray
     completing the last row."""
     cols = min(cols, len(images))
     rows = math.ceil(len(images) / cols)
+    fill = fill if is_picture(images.shape[1:]) else np.nan  # curves: a blank tile (curve_grid)
     padded = np.full((rows * cols, *images.shape[1:]), fill, dtype=np.float32)
     padded[: len(images)] = images
     return padded.reshape(rows, cols, *images.shape[1:])
@@ -139,8 +175,11 @@ def image_grid(
     col_labels: Sequence[str] | None = None,
     xlabel: str | None = None,
 ) -> Figure:
-    """A (rows, cols, *sample) array of images in [0, 1] as one labelled picture."""
+    """A (rows, cols, *sample) array of images in [0, 1] as one labelled picture (samples that are no
+    pictures, `is_picture`, as a grid of their curves: `curve_grid`)."""
     images = np.asarray(images, dtype=np.float32)
+    if not is_picture(images.shape[2:]):
+        return curve_grid(images, title=title, row_labels=row_labels, col_labels=col_labels, xlabel=xlabel)
     rows, cols = images.shape[:2]
     tile = as_image(images[0, 0])
     scale = max(1, math.ceil(12 / min(tile.shape[:2])))
@@ -173,10 +212,58 @@ def image_grid(
     return fig
 
 
+def curve_grid(
+    samples: np.ndarray,
+    *,
+    title: str,
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+    xlabel: str | None = None,
+) -> Figure:
+    """A (rows, cols, *sample) array of samples that are no pictures (a table's rows, signals) as a grid of
+    small plots of their curves (`curves`: a signal's channels in colours), on one shared range; a tile of
+    NaN (`grid_rows`' padding of such samples) is left blank."""
+    samples = np.asarray(samples, dtype=np.float32)
+    rows, cols = samples.shape[:2]
+    finite = samples[np.isfinite(samples)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    pad = 0.05 * (hi - lo) or 0.5
+    left = 0.2 + (text_inches(row_labels) + 0.1 if row_labels is not None and len(row_labels) else 0.0)
+    width = max(cols * 1.3 + left + 0.15, 4.5)
+    title = fit_title(title, width)
+    height = rows * 0.9 + 0.35 + 0.22 * (title.count("\n") + 1) + (0.3 if col_labels is not None else 0) + (0.3 if xlabel else 0)
+    fig = new_figure(width, height)
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
+    for r in range(rows):
+        for c in range(cols):
+            ax, values = axes[r, c], curves(samples[r, c])
+            marker = "." if values.shape[1] <= 50 else None  # a table's row: each value marked
+            for k, row in enumerate(values):
+                ax.plot(row, color=COLOURS[k % len(COLOURS)], lw=0.9, marker=marker, ms=3)
+            ax.set_ylim(lo - pad, hi + pad)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if not np.isfinite(samples[r, c]).any():
+                ax.set_axis_off()
+        if row_labels is not None:
+            axes[r, 0].set_ylabel(row_labels[r], rotation=0, ha="right", va="center")
+    if col_labels is not None:
+        for c in range(cols):
+            axes[-1, c].set_xlabel(col_labels[c], fontsize=8)
+    if xlabel:
+        fig.supxlabel(xlabel)
+    fig.suptitle(title)
+    return fig
+
+
 def manifold_picture(
     images: np.ndarray, *, x_values: np.ndarray, y_values: np.ndarray, xlabel: str, ylabel: str, title: str
 ) -> Figure:
-    """(n_y, n_x, *sample) decoded images laid out on their latent coordinates (y grows upwards)."""
+    """(n_y, n_x, *sample) decoded images laid out on their latent coordinates (y grows upwards); samples
+    that are no pictures as a grid of their curves, the coordinates written along its sides."""
+    if not is_picture(images.shape[2:]):
+        return curve_grid(images[::-1], title=title, row_labels=[f"{ylabel}={v:.3g}" for v in y_values[::-1]],
+                          col_labels=[f"{v:.3g}" for v in x_values], xlabel=xlabel)
     n_y, n_x = images.shape[:2]
     picture = np.clip(mosaic(images[::-1], pad=0), 0.0, 1.0)  # top row = largest y
     dx = (x_values[-1] - x_values[0]) / max(n_x - 1, 1)

@@ -35,6 +35,7 @@ import yaml
 from markupsafe import Markup
 
 from .. import __version__
+from ..data.core import is_picture
 from ..errors import AekitError, ConfigError
 from ..training.checkpoint import MODEL_FILE, atomic_write_text, kept_epoch
 
@@ -315,7 +316,7 @@ def _latent_map(run: RunFolder) -> dict[str, Any] | None:
     explored["grid"]["images"] = [_png_uri(p) for p in explored["grid"]["images"]]
     explored["id"] = f"{run.anchor}-latent"
     explored["n"] = len(explored["points"])
-    explored["split"], explored["pictures"] = split, len(data.sample_shape) == 3  # images, or values drawn as grey
+    explored["split"], explored["pictures"] = split, is_picture(data.sample_shape)  # images, or curves
     return explored
 
 

@@ -8,7 +8,7 @@ import math
 import numbers
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +38,16 @@ def register_dataset(name: str, summary: str | None = None):
         return fn
 
     return deco
+
+
+def is_picture(shape: Sequence[int]) -> bool:
+    """Whether samples of `shape` are drawn as pictures: images (C, H, W), unless a few rows far longer than
+    they are (the channels of signals stored (N, C, T) read as 1 x C x T), and flat vectors of a square
+    length of 64 or more (a flattened image: MNIST as a CSV). Other samples, a table's rows and signals,
+    are drawn as curves, one a row (analysis.plots' `curve_grid`, `curve_png`)."""
+    if len(shape) == 1:
+        return shape[0] >= 64 and math.isqrt(shape[0]) ** 2 == shape[0]
+    return len(shape) != 3 or not (shape[1] <= 16 and shape[2] >= 4 * shape[1])
 
 
 @dataclass(repr=False)

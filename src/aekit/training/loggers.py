@@ -28,6 +28,7 @@ import yaml
 
 from ..config import to_dict
 from ..data.batches import map_batches
+from ..data.core import is_picture
 from ..errors import ConfigError
 from .callbacks import Callback
 from .checkpoint import CHECKPOINT_FILE, CONFIG_FILE, HISTORY_FILE, MODEL_FILE
@@ -74,8 +75,8 @@ def held_out(trainer: Trainer, n: int) -> tuple[torch.Tensor, torch.Tensor | Non
     return x[:n].cpu().float(), (y[:n].cpu() if y is not None else None)
 
 
-def is_image(x: torch.Tensor) -> bool:
-    return x.ndim == 4 and x.shape[1] in (1, 3)
+def is_image(x: torch.Tensor) -> bool:  # not a signal's channels (N, 1, C, T): their pictures are curves
+    return x.ndim == 4 and x.shape[1] in (1, 3) and is_picture(x.shape[1:])
 
 
 def reconstruction_grid(model, x: torch.Tensor) -> torch.Tensor:
