@@ -7,6 +7,7 @@ import io
 import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 import torch
@@ -124,6 +125,7 @@ def test_a_run_measured_on_its_validation_split_is_not_called_test(tmp_path):
     config = {**TINY_TRAIN, "data": {"name": str(tmp_path / "table.csv"), "val_fraction": 0.2}}
     (tmp_path / "t.yaml").write_text(yaml.safe_dump(config))
     assert main(["train", str(tmp_path / "t.yaml"), f"output.dir={tmp_path}", "output.name=t", "--quiet"]) == 0
+    assert (tmp_path / "t" / "reconstructions.png").is_file()  # a table's rows, drawn as curves (images only, before)
     page = write_report([tmp_path / "t"], tmp_path / "t.html").read_text()
     assert "Validation metrics (metrics.json)" in page and "validation samples" in page and "test samples" not in page
     assert "its values drawn as a curve, one a channel" in page and 'class="latent-explorer explorer curves"' in page
@@ -162,7 +164,30 @@ def test_a_run_folder_without_results_yet(tmp_path):
     aekit.fit(aekit.create_model("dense", input_shape=(1, 8, 8), hidden=[8], code_size=2),
               aekit.data.load_dataset("digits").x[:64], epochs=1, run_dir=fitted, progress=False)
     page = write_report([fitted], tmp_path / "f.html").read_text()
-    assert "no results yet" not in page and f"trained, not evaluated yet: `aekit evaluate {fitted}`" in page
+    assert "no results yet" not in page and "trained on arrays, not evaluated: give data.name in its config.yaml" in page
+    aekit.fit(aekit.create_model("dense", input_shape=(1, 8, 8), hidden=[8], code_size=2),
+              aekit.data.load_dataset("digits"), epochs=1, run_dir=tmp_path / "named", progress=False)
+    page = write_report([tmp_path / "named"], tmp_path / "n.html").read_text()
+    assert f"trained, not evaluated yet: `aekit evaluate {tmp_path / 'named'}`" in page
+
+
+def test_a_run_stopped_before_its_end_is_said_so_not_called_kept(train_run, tmp_path):
+    """An interrupted run read "6 (weights of its start kept)", and a stopped resume's page showed the older
+    model.safetensors' figures and map as the run's, without a word; a run without a model had no map, unsaid."""
+    import os
+    import shutil
+
+    run = Path(shutil.copytree(train_run, tmp_path / "run"))
+    (run / "report.html").unlink(missing_ok=True)
+    later = os.stat(run / "model.safetensors").st_mtime + 10
+    os.utime(run / "checkpoint.safetensors", (later, later))  # a resume's checkpoint, after the model
+    page = write_report([run], tmp_path / "stale.html").read_text()
+    assert "these are of model.safetensors, from before a later training stopped before its end" in page
+    assert "(stopped before its end)" in page and "kept)" not in page
+    (run / "model.safetensors").unlink()  # interrupted before its end: a checkpoint, no model
+    page = write_report([run], tmp_path / "stopped.html").read_text()
+    assert "no results yet: training stopped before its end (or still running) after epoch 2" in page
+    assert "No latent map: the run has no model.safetensors yet" in page
 
 
 def test_bad_inputs_are_one_line_errors(tmp_path, train_run):
@@ -209,6 +234,9 @@ def test_cli_report_of_several_runs_rewrites_its_own_page_but_not_a_users_file(t
     page.write_text("<html>the user's notes</html>")
     assert main(["report", str(train_run), str(train_run)]) == 2
     assert "aekit did not write it; give --output" in capsys.readouterr().err
+    assert page.read_text() == "<html>the user's notes</html>"
+    assert main(["report", str(train_run), "--output", str(page)]) == 2  # named, it was written over (a trial)
+    assert "aekit did not write it; give another --output FILE.html" in capsys.readouterr().err
     assert page.read_text() == "<html>the user's notes</html>"
 
 

@@ -269,9 +269,10 @@ def _cmd_report(args) -> None:
 
     dirs = [Path(d) for d in args.run_dirs]
     output = Path(args.output) if args.output else (dirs[0] / "report.html" if len(dirs) == 1 else Path("report.html"))
-    head = output.read_text(errors="replace")[:2000] if not args.output and len(dirs) > 1 and output.is_file() else None
+    head = output.read_text(errors="replace")[:2000] if output.is_file() else None
     if head is not None and GENERATOR not in head and "<title>aekit" not in head:  # not a page aekit wrote
-        raise ConfigError(f"report: {output} is there and aekit did not write it; give --output FILE.html for the report")
+        other = "another --output FILE.html (or remove it)" if args.output else "--output FILE.html for the report"
+        raise ConfigError(f"report: {output} is there and aekit did not write it; give {other}")
     print(f"wrote {write_report(dirs, output)}")
 
 

@@ -37,7 +37,14 @@ from markupsafe import Markup
 from .. import __version__
 from ..data.core import is_picture
 from ..errors import AekitError, ConfigError
-from ..training.checkpoint import MODEL_FILE, atomic_write_text, kept_epoch
+from ..training.checkpoint import (
+    CHECKPOINT_FILE,
+    MODEL_FILE,
+    atomic_write_text,
+    epochs_done,
+    kept_epoch,
+    training_ended,
+)
 
 CONFIG_FILES = ("config.yaml", "experiment.yaml")
 LOGGER_FOLDERS = ("tensorboard", "mlruns")  # what train.log writes: not the run's own pictures
@@ -179,6 +186,7 @@ def _what(run: RunFolder) -> tuple[str, str, str, str]:
     trained = _final(run.histories.get(run.name), "epoch")  # the epochs a run has done, else its config's
     kept = kept_epoch(run.path)  # restore_best ended the run with an earlier epoch's weights: said
     kept = f" (weights of {'its start' if kept == 0 else f'epoch {kept}'} kept)" if kept not in (None, trained) else ""
+    kept = " (stopped before its end)" if _stopped(run) else kept
     name = data.get("name", "?")
     name = "arrays" if name is None else name  # aekit.fit on arrays records no name
     return "train", what, f"{name}{limit}", _fmt(train.get("epochs") if trained is None else trained) + kept
@@ -190,9 +198,33 @@ def _section(mapping: dict[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _stopped(run: RunFolder) -> str:
+    """What to say of a train run whose training (or a resume's) stopped before its end, or is running; "" if none."""
+    if run.kind != "train" or not (run.path / CHECKPOINT_FILE).is_file() or training_ended(run.path):
+        return ""
+    return (f"training stopped before its end (or still running) after epoch {epochs_done(run.path)}: `aekit resume "
+            f"{run.path}` finishes it")
+
+
 def _headline(run: RunFolder) -> str:
     if run.results and isinstance(run.results.get("summary"), str):
         return run.results["summary"]
+    stopped, text = _stopped(run), _measured(run)
+    if stopped and (run.path / MODEL_FILE).is_file():  # a resume stopped: the figures are of the model before it
+        return f"{text + '; ' if text else ''}these are of {MODEL_FILE}, from before a later {stopped}"
+    if stopped:
+        return f"no results yet: {stopped}"
+    if text or run.results or run.metrics:
+        return text
+    if (run.path / MODEL_FILE).is_file():  # trained by aekit.fit, which does not evaluate
+        if _section(run.config, "data").get("name") is None:  # on arrays: evaluate cannot find them
+            return "trained on arrays, not evaluated: give data.name in its config.yaml for `aekit evaluate` to find its data"
+        return f"trained, not evaluated yet: `aekit evaluate {run.path}` writes its test figures"
+    return "no results yet (interrupted or still running?)"
+
+
+def _measured(run: RunFolder) -> str:
+    """A train run's figures in one line (metrics.json), or ""."""
     m = run.metrics or {}
     if "squared_error_per_sample" in m:
         text = f"{m.get('split', 'test')} squared error per sample {m['squared_error_per_sample']:.4g}"
@@ -203,11 +235,7 @@ def _headline(run: RunFolder) -> str:
         if isinstance(m.get("sample_quality"), dict) and _is_number(m["sample_quality"].get("frechet_distance")):
             text += f"; Fréchet distance {m['sample_quality']['frechet_distance']:.4g}"
         return text
-    if run.results or run.metrics:
-        return ""
-    if (run.path / "model.safetensors").is_file():  # trained by aekit.fit, which does not evaluate
-        return f"trained, not evaluated yet: `aekit evaluate {run.path}` writes its test figures"
-    return "no results yet (interrupted or still running?)"
+    return ""
 
 
 def _final(history: dict[str, list] | None, key: str) -> Any:
@@ -296,8 +324,11 @@ def _curves(histories: dict[str, dict[str, list]], element_id: str) -> dict[str,
 
 def _latent_map(run: RunFolder) -> dict[str, Any] | None:
     """A train run's interactive latent map (test samples, else validation ones), or a note why not."""
-    if run.kind != "train" or not (run.path / MODEL_FILE).is_file():
+    if run.kind != "train":
         return None
+    if not (run.path / MODEL_FILE).is_file():
+        stopped = _stopped(run)
+        return {"note": f"No latent map: the run has no {MODEL_FILE} yet ({stopped})"} if stopped else None
     from ..analysis.latent import latent_explorer
     from ..training import checkpoint as ckpt
     from . import run as runs

@@ -8,7 +8,7 @@ A run folder holds everything needed to understand and reproduce it:
     history.json            every loss term per epoch, train and val
     metrics.json            test metrics next to PCA's with the same code size; after `aekit evaluate`
                             also the test NLL and sample quality where they apply (generative_metrics)
-    reconstructions.png     test digits above their reconstructions
+    reconstructions.png     test samples above their reconstructions (pictures or curves; not texts)
 """
 
 from __future__ import annotations
@@ -879,7 +879,7 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     try:
         if write:
             ckpt.atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1))
-            if test.x.ndim == 4:  # images: test samples above their reconstructions
+            if "representation" not in (test.meta or {}):  # test samples above their reconstructions (not texts)
                 from ..analysis import plots
                 from ..analysis.latent import reconstruction_grid
 

@@ -390,9 +390,24 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
     if ragged is not None:
         raise ragged
     names = [header[i] for i in features] if header else None  # in the order read
+    _note_rounding(table, names, path)
     if labels is None:
         return table, None, None, None, names
     return table, *_csv_labels(labels, path, header[label_col]), header[label_col], names
+
+
+def _note_rounding(table: np.ndarray, names: list[str] | None, path: Path) -> None:
+    """Says which columns float32, which a CSV is read in, rounds by more than 0.1% of their spread (Unix
+    timestamps near 1.7e9 keep steps of 128): what varies in them was lost as the file was read."""
+    rows = table[:: max(1, len(table) // 10_000)]
+    spread, step = rows.std(0, dtype=np.float64), np.spacing(np.abs(rows).max(0))
+    lost = np.flatnonzero((spread > 0) & (step / 2 > 1e-3 * spread))
+    if len(lost):
+        named = [repr(names[i]) if names else str(i) for i in lost[:3]]
+        warnings.warn(f"{path}: float32, which a CSV is read in, keeps steps of {step[lost[0]]:.3g} in column "
+                      f"{', '.join(named)}{' ...' * (len(lost) > 3)} (values near {np.abs(rows[:, lost[0]]).max():.3g}), "
+                      "more than 0.1% of its spread; subtract a value near its values before saving (a time's first), "
+                      "or drop it if it is no feature", stacklevel=4)
 
 
 def _csv_labels(values: np.ndarray, path: Path, column: str) -> tuple[np.ndarray, list[str] | None]:
@@ -434,6 +449,10 @@ def _csv_header(path: Path) -> tuple[list[str] | None, int, int]:
     try:
         [float(v) for v in first]
     except ValueError:
+        cased = sorted({h for h in first if len({g for g in first if g.lower() == h.lower()}) > 1})
+        if cased:  # one name, whatever its case: new rows' columns would be matched to the wrong one
+            raise DataError(f"{path}: columns {', '.join(map(repr, cased))} differ only in case, and columns are taken "
+                            "by name whatever their case; rename one") from None
         return [h.lower() for h in first], line, len(first)
     if len(first) >= 3 and first == [str(i) for i in range(len(first))]:  # pandas' names for unnamed columns
         return first, line, len(first)

@@ -21,7 +21,7 @@
     const mag = Math.pow(10, Math.floor(Math.log10(step0)));
     const step = [1, 2, 5, 10].map((f) => f * mag).find((s) => s >= step0) || step0;
     const out = [];
-    for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push(+t.toPrecision(12));
+    for (let k = Math.ceil(lo / step); k * step <= hi + step * 1e-9; k++) out.push(+(k * step).toPrecision(12));  // k * step: 0 is 0, not a sum's -2.8e-17
     return out;
   }
 
