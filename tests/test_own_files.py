@@ -1185,12 +1185,15 @@ def test_an_anomaly_detection_layout_trains_on_good_and_scores_its_defects(tmp_p
     _pngs(tmp_path / "bottle" / "train" / "good", 8)
     for defect in ("good", "broken_large", "contamination"):
         _pngs(tmp_path / "bottle" / "test" / defect, 2, seed=len(defect))
-    _pngs(tmp_path / "bottle" / "ground_truth" / "broken_large", 2)  # its masks: named, to be moved out
-    with pytest.raises(DataError, match=r"bottle: holds train/ and test/ beside ground_truth/; move that out"):
-        load_path(tmp_path / "bottle")
-    (tmp_path / "bottle" / "ground_truth").rename(tmp_path / "masks")
+    _pngs(tmp_path / "bottle" / "ground_truth" / "broken_large", 2)  # its masks: left out, said (were refused)
+    with pytest.warns(UserWarning, match=r"bottle: ground_truth/ \(the test images' defect masks, in MVTec AD's layout\) is not read"):
+        assert len(load_path(tmp_path / "bottle")) == 8
     with pytest.warns(UserWarning, match=r"class folder\(s\) broken_large, contamination are not among"):
         test = load_path(tmp_path / "bottle", split="test")
+    _pngs(tmp_path / "bottle" / "masks", 2)  # any other folder beside train/ and test/: named
+    with pytest.raises(DataError, match=r"bottle: holds train/ and test/ beside ground_truth, masks/; move that out"):
+        load_path(tmp_path / "bottle")
+    (tmp_path / "bottle" / "masks").rename(tmp_path / "masks")
     assert test.classes == ["good", "broken_large", "contamination"] and sorted(test.y.tolist()) == [0, 0, 1, 1, 2, 2]
     run = tmp_path / "run"
     assert main(["train", f"data.name={tmp_path / 'bottle'}", "train.epochs=1", "data.val_fraction=0",
@@ -1200,6 +1203,17 @@ def test_an_anomaly_detection_layout_trains_on_good_and_scores_its_defects(tmp_p
     assert "test set, 6 samples" in capsys.readouterr().out
     scores = (tmp_path / "s.csv").read_text().splitlines()
     assert len(scores) == 7 and any("contamination/" in line for line in scores)
+
+
+def test_grey_images_read_as_rgb_are_said(tmp_path):
+    """A grey image scored by a colour run (or beside colour ones) became RGB without a word (an anomaly trial)."""
+    _pngs(tmp_path / "mixed", 1)
+    Image.fromarray(np.zeros((5, 6, 3), np.uint8)).save(tmp_path / "mixed" / "colour.png")
+    with pytest.warns(UserWarning, match=r"mixed: 1 of 2 images are grey, read as RGB \(their grey in each channel\) beside colour ones"):
+        assert load_path(tmp_path / "mixed").sample_shape == (3, 5, 6)
+    colour_run = {"offset": 0.0, "divisor": 1.0, "shape": [3, 5, 6], "pixels": "unit"}
+    with pytest.warns(UserWarning, match=r"1 of 1 images are grey, read as RGB .* to go with colour ones \(a run's, or train/'s\)"):
+        load_path(tmp_path / "mixed" / "0.png", run_map=colour_run)
 
 
 def test_a_lone_subfolder_of_images_is_read_without_labels_not_as_one_class(tmp_path):

@@ -521,7 +521,12 @@ def _folder(path: Path, split: str, size: int | None, channels: int | None, prog
     images, or of class folders; or, where it holds train/ and test/ alone, of the part `split` names,
     each such a folder (test/ labelled by train/'s class names)."""
     subdirs = {d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith(".")}
-    if set(PARTS) < subdirs:  # MVTec AD's ground_truth/ (masks) beside them
+    if set(PARTS) < subdirs and subdirs - set(PARTS) == {"ground_truth"}:  # MVTec AD's defect masks beside them
+        if split == "train":
+            warnings.warn(f"{path}: ground_truth/ (the test images' defect masks, in MVTec AD's layout) is not read",
+                          stacklevel=4)
+        subdirs -= {"ground_truth"}
+    if set(PARTS) < subdirs:
         raise DataError(f"{path}: holds train/ and test/ beside {', '.join(sorted(subdirs - set(PARTS)))}/; move that out "
                         "(train/ and test/ alone keep the test part apart)")
     if "train" not in subdirs or not subdirs <= {*PARTS, "val", "valid", "validation"}:  # class folders
@@ -582,8 +587,12 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None, pro
                         "train with data.image_size=N (image_size=N in Python) to scale and centre-crop each to N x N "
                         "pixels as it is read")
     (width, height), = sizes
-    colour = channels == 3 or (channels is None and any(mode not in GREY_MODES and mode[0] not in "IF"
-                                                         for mode, _ in heads))  # I, I;16, F: grey
+    grey = sum(mode in GREY_MODES or mode[0] in "IF" for mode, _ in heads)  # I, I;16, F: grey
+    colour = channels == 3 or (channels is None and grey < len(heads))
+    if colour and grey:
+        beside = "to go with colour ones (a run's, or train/'s)" if channels == 3 else "beside colour ones"
+        warnings.warn(f"{path}: {grey:,} of {len(heads):,} images are grey, read as RGB (their grey in each channel) "
+                      f"{beside}", stacklevel=5)
     need, free = len(files) * height * width * (3 if colour else 1) * 4, available_memory()
     if need > free / 2:  # they are scaled into a second array of as many values
         raise DataError(f"{path}: {len(files):,} images of {width} x {height} take {need / 2**20:,.0f} MiB as float32, "
