@@ -61,3 +61,20 @@ def test_models_without_a_posterior_are_refused(real_batch):
     model = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=(16,), code_size=2)
     with pytest.raises(aekit.ConfigError, match="probabilistic decoder"):
         importance_sampled_nll(model, real_batch[:4], k=2)
+
+
+def test_a_bernoulli_nll_of_grey_values_is_refused_wherever_it_is_asked_for():
+    """generative-mnist reported an NLL of binarised Fashion-MNIST for models trained on its grey values, where
+    `aekit evaluate` refused it; and a Gaussian decoder's density was printed as if a Bernoulli NLL."""
+    from aekit.analysis.likelihood import why_no_likelihood
+    from aekit.apps.run import format_metrics
+
+    grey, binary = torch.full((4, 1, 4, 4), 0.5), torch.bernoulli(torch.full((4, 1, 4, 4), 0.5))
+    bce = aekit.create_model("vae", input_shape=(1, 4, 4), hidden=[8], code_size=2)
+    assert why_no_likelihood(bce) is None and why_no_likelihood(bce, binary) is None
+    assert why_no_likelihood(bce, grey).startswith("100% of the values lie between 0.25 and 0.75")
+    for kind in ({"binarize": True}, {"recon_loss": "mse"}):
+        assert why_no_likelihood(aekit.create_model("vae", input_shape=(1, 4, 4), hidden=[8], code_size=2, **kind), grey) is None
+    shown = format_metrics({"split": "test", "n": 4, "squared_error_per_sample": 1.0,
+                            "nll": {"nats": 3.0, "k": 10, "binarized": False, "n": 4}})
+    assert "under a Gaussian decoder of variance 1/2: a density of the [0, 1]-scaled values, not comparable" in shown

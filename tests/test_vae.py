@@ -93,9 +93,11 @@ def test_warmup_weight_grows_linearly_and_beta_scales_it(real_batch):
         torch.testing.assert_close(terms["loss"], terms["recon"] + 2.0 * w * terms["kl"])
     assert int(model.kl_step) == 14
     model.eval()
-    with torch.no_grad():
-        model.loss(x, model(x))  # evaluation does not advance the warm-up
-    assert int(model.kl_step) == 14
+    with torch.no_grad():  # evaluation does not advance the warm-up, and weighs the KL by beta alone: the objective
+        model.kl_step.fill_(3)
+        terms = model.loss(x, model(x))  # (validation losses under the rising weight made restore_best keep an early epoch)
+    assert int(model.kl_step) == 3 and terms["kl_weight"].item() == 2.0
+    torch.testing.assert_close(terms["loss"], terms["recon"] + 2.0 * terms["kl"])
 
 
 def test_warmup_step_is_saved_and_resumes_exactly(real_batch, tmp_path):

@@ -66,7 +66,6 @@ AUTO, AUTO_MODEL = "auto", "dense"  # model.name `auto`: a dense model chosen fr
 EVAL_SAMPLES = 50_000  # memory-mapped data is evaluated (and PCA fitted) on a seeded sample this big,
 EVAL_BYTES = 1 << 30  # or of this many bytes (float32) when its samples are wide
 NLL_SAMPLES = 5000  # importance samples per test input for the test NLL (Burda et al. 2016); 0 skips it
-GREY_FOR_NLL = 0.1  # above this share of values in (0.25, 0.75), inputs are not near-binary (MNIST: 5 %, Fashion: 23 %)
 QUALITY_SAMPLES = 10_000  # generated images, against as many test images, for Fréchet distance, precision, recall
 FEATURE_CLASSIFIER = "mnist"  # the data set sample quality's feature classifier is trained on (analysis/quality.py)
 QUALITY_NEIGHBOURS = 3  # k of precision/recall's k-nearest-neighbour balls (Kynkäänniemi et al. 2019)
@@ -719,7 +718,7 @@ def generative_metrics(
     "nll": {"nats", "k", "binarized", "n"}, the importance-sampled -log p(x) per test input averaged
     (likelihood.py), for models with a probabilistic decoder; inputs are binarised (seeded) where the
     decoder is Bernoulli (recon_loss bce), as in Burda et al., and then it is skipped for inputs far from
-    binary (GREY_FOR_NLL) unless the model trained on binarised ones (`binarize`).
+    binary (likelihood.GREY_FOR_NLL) unless the model trained on binarised ones (`binarize`).
     "sample_quality": {"frechet_distance", "precision", "recall", "n_samples", "classifier_sha256",
     "classifier", "sampler"}, min(quality_samples, test size) generated images against as many test
     images in the feature space of the cached classifier (quality.py), for MNIST-like 1x28x28 data;
@@ -749,13 +748,8 @@ def generative_metrics(
         if reason is not None:
             metrics["sample_quality_skipped"] = reason
     if nll_samples:
-        reason = why_no_likelihood(model)
+        reason = why_no_likelihood(model, test.x)  # (binarising grey inputs would measure other data)
         binary = reason is None and model.config.recon_loss == "bce"
-        if binary and not getattr(model.config, "binarize", False):  # binarising grey inputs would measure other data
-            grey = float(((test.x > 0.25) & (test.x < 0.75)).float().mean())
-            if grey > GREY_FOR_NLL:
-                reason = (f"{grey:.0%} of the evaluated values lie between 0.25 and 0.75, and a Bernoulli decoder's NLL "
-                          "is taken on binarised inputs; train with model.binarize=true (or model.recon_loss=mse) to get it")
         if reason is not None:
             metrics["nll_skipped"] = reason
         else:
@@ -919,7 +913,9 @@ def format_metrics(metrics: dict[str, Any]) -> str:
     if "nll" in metrics:
         nll = metrics["nll"]
         part = metrics.get("split", "test")  # the validation split where the data have no test part
-        data = f"seeded binarisation of the {part} inputs" if nll["binarized"] else f"the {part} inputs as they are"
+        data = (f"seeded binarisation of the {part} inputs" if nll["binarized"] else f"the {part} inputs as they are, "
+                "under a Gaussian decoder of variance 1/2: a density of the [0, 1]-scaled values, not comparable with a "
+                "Bernoulli NLL")
         lines.append(f"  {part} NLL: {nll['nats']:.2f} nats per sample (k = {nll['k']:,} importance samples, {data})")
     if "sample_quality" in metrics:
         q = metrics["sample_quality"]

@@ -8,6 +8,8 @@ The loss is recon + beta * w * KL(q(z|x) || N(0, I)), where w rises linearly fro
 `kl_warmup_steps` optimiser steps (KL annealing, Bowman et al. 2016). The step count is the
 `kl_step` buffer: it grows by one on every `loss` call in training mode with gradients on (one per
 optimiser step in `fit`) and is part of the state_dict, so a resumed run continues the warm-up exactly.
+Evaluation (eval mode, or no gradients) weighs the KL by beta alone: validation and test losses are the
+objective itself, comparable from one epoch to the next.
 """
 
 from __future__ import annotations
@@ -143,10 +145,13 @@ class VariationalAutoencoder(GaussianPrior, Autoencoder):
         return {"loss": total, "recon": recon, "kl": kl, "kl_weight": recon.new_tensor(weight), **others}
 
     def advance_warmup(self) -> float:
-        """The KL weight beta * w of this step; counts the step when it is an optimiser step (training, with grad)."""
+        """The KL weight of this loss: beta * w in an optimiser step (training, with grad), which it counts;
+        beta in evaluation, so that validation and test losses are the model's objective whatever the warm-up
+        (restore_best and early stopping compare epochs by them: under the rising weight, an early epoch won)."""
+        if not (self.training and torch.is_grad_enabled()):
+            return self.config.beta
         weight = self.config.beta * self.kl_weight
-        if self.training and torch.is_grad_enabled():
-            self.kl_step += 1
+        self.kl_step += 1
         return weight
 
     def log_importance_weights(

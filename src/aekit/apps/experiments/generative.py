@@ -92,13 +92,15 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     real = test.x[: s.samples]
     nll_data = test.x[: s.nll_limit] if s.nll_limit else test.x
     results: dict[str, dict[str, Any]] = {}
+    no_nll: dict[str, str | None] = {}  # why a model has no NLL
     for tag in s.models:
         model, _ = run.train(tag, variants[tag])
         generated, _ = generate(model, len(real), train=train, seed=cfg.train.seed)
         quality = sample_quality(generated, real, clf)
         row = {"frechet_distance": quality.frechet_distance, "precision": quality.precision, "recall": quality.recall,
                "squared_error_per_image": mean_error(model, test), "train_seconds": run.seconds[tag], "nll": None}
-        if why_no_likelihood(model) is None:
+        no_nll[tag] = why_no_likelihood(model, nll_data)
+        if no_nll[tag] is None:
             row["nll"] = float(importance_sampled_nll(model, nll_data, k=s.nll_k, seed=cfg.train.seed).mean())
         results[tag] = row
         shown = generated[: s.picture_samples].numpy()
@@ -115,6 +117,7 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
              "Precision is the share of generated samples among the real ones' features (do they look real?), recall the "
              "share of real ones the samples reach (is their variety covered?); read them together: collapsed or "
              "one-kind samples can score a high precision with a recall near 0."]
+    notes += [f"{tag}: no NLL: {why}." for tag, why in no_nll.items() if why and "has no probabilistic" not in why]
     read = {tag: reading(r["precision"], r["recall"]) for tag, r in results.items()}
     notes += [f"{tag}: {text}." for tag, text in read.items() if text]
     best = min(results, key=lambda t: results[t]["frechet_distance"])
