@@ -61,3 +61,23 @@ def test_generates_the_requested_digit(mnist_mini, feature_clf):
 def test_bad_config_names_the_key(values, key):
     with pytest.raises(aekit.ConfigError, match=key):
         small(**values)
+
+
+def test_aekit_train_sets_n_classes_from_the_data_unless_given(tmp_path):
+    """A 12-class table was refused ("labels must be integers in 0..9") and a 4-class folder trained with 10
+    classes, 6 of them never seen, which sample(y=5) then drew without a word (a generative-models trial)."""
+    import numpy as np
+    import yaml
+
+    from aekit.apps.cli import main
+
+    rows = np.random.default_rng(0).random((48, 4))
+    (tmp_path / "t.csv").write_text("a,b,c,d,label\n" + "\n".join(
+        ",".join(f"{v:.3f}" for v in row) + f",{i % 12}" for i, row in enumerate(rows)))
+    common = ["model.name=cvae", "model.recon_loss=mse", f"data.name={tmp_path / 't.csv'}", "train.epochs=1",
+              f"output.dir={tmp_path}", "--quiet"]
+    assert main(["train", *common, "output.name=r"]) == 0
+    assert yaml.safe_load((tmp_path / "r" / "config.yaml").read_text())["model"]["n_classes"] == 12
+    assert aekit.load_model(tmp_path / "r").config.n_classes == 12
+    with pytest.raises(aekit.DataError, match=r"labels must be integers in 0\.\.9, one per sample \(model.n_classes is 10"):
+        aekit.create_model("cvae", input_shape=(4,), hidden=[8], code_size=2).check_labels(torch.tensor([11]))

@@ -28,7 +28,7 @@ from .vae import VAEConfig, VariationalAutoencoder
 
 @dataclass(frozen=True, kw_only=True)
 class CVAEConfig(VAEConfig):
-    n_classes: int = 10  # labels are integers 0 .. n_classes - 1
+    n_classes: int = 10  # labels are integers 0 .. n_classes - 1 (aekit train: the classes of its data, unless given)
     label_dropout: float = 0.1  # share of training labels hidden (zero condition), for the unlabelled path
 
     def __post_init__(self) -> None:
@@ -59,7 +59,8 @@ class ConditionalVAE(VariationalAutoencoder):
         if y.is_floating_point() or y.ndim != 1 or (len(y) and (y.min() < 0 or y.max() >= n)):
             unlabelled = not y.is_floating_point() and bool((y == -1).any())
             hint = "; -1 (unlabelled) needs a semi-supervised model such as ladder or m2" if unlabelled else ""
-            raise DataError(f"cvae: labels must be integers in 0..{n - 1}, one per sample{hint}")
+            more = f" (model.n_classes is {n}: give as many as the data hold)" if not hint and not y.is_floating_point() else ""
+            raise DataError(f"cvae: labels must be integers in 0..{n - 1}, one per sample{more}{hint}")
 
     def condition(self, y: Tensor | int | None, n: int, *, device: torch.device) -> Tensor:
         """The decoder's and encoder's label input: one-hot rows (n, C), zeros where the label is unknown."""
