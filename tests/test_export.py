@@ -32,13 +32,20 @@ def trained(digits, tmp_path_factory):
     return model.eval(), run_dir
 
 
-def reference(model, part, t):
+def reference(model, part, t, y=None):
+    """The part's output in PyTorch; `y`: a conditional model's labels (its exports take them)."""
+    labels = {} if y is None else {"y": y}
     with torch.no_grad():
         if part == "encoder":
-            return model.encode(t)
+            return model.encode(t, **labels)
         if part == "decoder":
-            return model.decode(t)
-        return model(t).x_hat
+            return model.decode(t, **labels)
+        return model(t, **labels).x_hat
+
+
+def labels_of(model, n):
+    """(), or a conditional model's labels for n samples: its exports' second input (a cvae's export dropped it)."""
+    return (torch.arange(n) % model.config.n_classes,) if model.conditional else ()
 
 
 @pytest.mark.parametrize("source", ["model", "run_dir"])
@@ -82,7 +89,8 @@ def test_every_registered_model_exports_to_torchscript(name, tmp_path, small_mod
         loaded = torch.jit.load(str(export_model(model, tmp_path / f"{part}.pt", format="torchscript", part=part)))
         with torch.no_grad():
             for n in (1, 5):
-                torch.testing.assert_close(loaded(x[:n]), reference(model, part, x[:n]), atol=1e-5, rtol=0)
+                y = labels_of(model, n)
+                torch.testing.assert_close(loaded(x[:n], *y), reference(model, part, x[:n], *y), atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("name", aekit.list_models())
@@ -96,8 +104,10 @@ def test_every_registered_model_exports_to_onnx(name, tmp_path, small_model):
         session = ort.InferenceSession(str(export_model(model, tmp_path / f"{part}.onnx", part=part)),
                                        providers=["CPUExecutionProvider"])
         for n in (1, 5):
-            got = session.run(None, {session.get_inputs()[0].name: x[:n].numpy()})[0]
-            np.testing.assert_allclose(got, reference(model, part, x[:n]).numpy(), atol=1e-5, rtol=0)
+            y = labels_of(model, n)
+            feed = dict(zip([i.name for i in session.get_inputs()], [x[:n].numpy(), *(t.numpy() for t in y)], strict=True))
+            got = session.run(None, feed)[0]
+            np.testing.assert_allclose(got, reference(model, part, x[:n], *y).numpy(), atol=1e-5, rtol=0)
 
 
 def test_export_leaves_the_model_as_it_was(trained, tmp_path):

@@ -4,7 +4,8 @@
     export_model(model, "decoder.pt", format="torchscript", part="decoder")
 
 Inputs/outputs are named `x` -> `z` (encoder), `z` -> `x_hat` (decoder) and `x` -> `x_hat`
-(full), with axis 0 named `batch`. `x` and `x_hat` are the model's inputs, in [0, 1]; with `raw=True`
+(full), with axis 0 named `batch`; a conditional model's (cvae's) parts take `y` too, a class number
+(int64) a sample. `x` and `x_hat` are the model's inputs, in [0, 1]; with `raw=True`
 a run trained on a data file takes and gives them as the file stores them (its scaling.json, the
 per-column ranges of a table, is folded in). ONNX uses torch's `torch.export`-based exporter (it needs
 `onnx` and `onnxscript`: the `[onnx]` extra) and writes one self-contained file. TorchScript uses
@@ -59,13 +60,15 @@ class _Part(nn.Module):
         x = x * self.span + self.offset
         return x.permute(0, 2, 3, 1) if self.layout == "nhwc" else x[:, 0] if self.layout == "nhw" else x
 
-    def forward(self, t: Tensor) -> Tensor:
+    def forward(self, t: Tensor, labels: Tensor | None = None) -> Tensor:
+        """`labels`: a conditional model's y, one class number a sample (None for others)."""
         t = t.float()  # numpy's float64 too (the network computes in float32)
+        y = {} if labels is None else {"y": labels.long()}
         if self.part == "decoder":
-            return self.stored(self.model.decode(t))
+            return self.stored(self.model.decode(t, **y))
         t = t.permute(0, 3, 1, 2) if self.layout == "nhwc" else t.unsqueeze(1) if self.layout == "nhw" else t
         t = (t - self.offset) / self.divisor
-        return self.model.encode(t) if self.part == "encoder" else self.stored(self.model(t).x_hat)
+        return self.model.encode(t, **y) if self.part == "encoder" else self.stored(self.model(t, **y).x_hat)
 
 
 class _Checked(nn.Module):
@@ -76,11 +79,22 @@ class _Checked(nn.Module):
         self.traced = traced
         self.shape = shape
 
-    def forward(self, t: Tensor) -> Tensor:
+    def check(self, t: Tensor) -> None:
         if list(t.shape[1:]) != self.shape:
             raise ValueError("expected samples of shape " + str(self.shape) + " (batch first), got "
                              + str(list(t.shape[1:])))
+
+    def forward(self, t: Tensor) -> Tensor:
+        self.check(t)
         return self.traced(t)
+
+
+class _CheckedWithLabels(_Checked):
+    """A conditional model's: its label y beside the samples."""
+
+    def forward(self, t: Tensor, y: Tensor) -> Tensor:
+        self.check(t)
+        return self.traced(t, y)
 
 
 def export_model(
@@ -116,7 +130,9 @@ def export_model(
     wrapper = _Part(model, part, unit_map).eval()
     with torch.no_grad():
         x = torch.rand(2, *model.config.input_shape)  # batch 2: a batch of 1 could be specialised
-        example = model.encode(x) if part == "decoder" else wrapper.stored(x)
+        labels = (torch.tensor([0, 1]),) if model.conditional else ()  # a cvae's y: the graph takes it too
+        example = (model.encode(x, **{"y": labels[0]} if labels else {}) if part == "decoder" else wrapper.stored(x),
+                   *labels)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if format == "torchscript":
@@ -134,7 +150,7 @@ def export_model(
     return path
 
 
-def _torchscript(wrapper: nn.Module, example: Tensor, part: str) -> bytes:
+def _torchscript(wrapper: nn.Module, example: tuple[Tensor, ...], part: str) -> bytes:
     """The traced part as a TorchScript file's bytes (written by Python: torch's own writer aborts the
     process on a full disk)."""
     with torch.no_grad(), warnings.catch_warnings():
@@ -147,7 +163,8 @@ def _torchscript(wrapper: nn.Module, example: Tensor, part: str) -> bytes:
                 reason = reason[:100].rsplit(" ", 1)[0] + " ..."
             raise ConfigError(f"export: torchscript cannot trace this model's {part} ({reason}); use --format onnx") from None
         # a traced graph takes any input of as many values (a dense model flattens it): check the shape
-        traced = torch.jit.script(_Checked(traced, list(example.shape[1:])).eval())
+        checked = _CheckedWithLabels if len(example) > 1 else _Checked
+        traced = torch.jit.script(checked(traced, list(example[0].shape[1:])).eval())
         buffer = io.BytesIO()
         torch.jit.save(traced, buffer)
     return buffer.getvalue()
@@ -214,16 +231,17 @@ def _not_torchvision(record: logging.LogRecord) -> bool:
     return "torchvision is not installed" not in record.getMessage()
 
 
-def _to_onnx(wrapper: nn.Module, example: Tensor, path: Path, part: str) -> None:
+def _to_onnx(wrapper: nn.Module, example: tuple[Tensor, ...], path: Path, part: str) -> None:
     input_name, output_name = _NAMES[part]
+    batch = torch.export.Dim("batch")
     logger = logging.getLogger("torch.onnx._internal.exporter._registration")
     logger.addFilter(_not_torchvision)
     try:
         with warnings.catch_warnings():  # torch's own deprecation inside its exporter, not the user's to act on
             warnings.filterwarnings("ignore", message=r".*LeafSpec.*", category=FutureWarning)
             torch.onnx.export(
-                wrapper, (example,), str(path), input_names=[input_name], output_names=[output_name],
-                dynamic_shapes=({0: torch.export.Dim("batch")},), dynamo=True,
+                wrapper, example, str(path), input_names=[input_name, "y"][: len(example)], output_names=[output_name],
+                dynamic_shapes=tuple({0: batch} for _ in example), dynamo=True,
                 external_data=False,  # one self-contained file (fine below ONNX's 2 GB limit)
                 verbose=False,
             )
