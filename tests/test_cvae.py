@@ -81,3 +81,14 @@ def test_aekit_train_sets_n_classes_from_the_data_unless_given(tmp_path):
     assert aekit.load_model(tmp_path / "r").config.n_classes == 12
     with pytest.raises(aekit.DataError, match=r"labels must be integers in 0\.\.9, one per sample \(model.n_classes is 10"):
         aekit.create_model("cvae", input_shape=(4,), hidden=[8], code_size=2).check_labels(torch.tensor([11]))
+
+
+def test_sample_refuses_a_class_name_or_labels_of_another_count_in_one_line():
+    """sample(4, y="Sandal") was torch's TypeError, y=[1, 2] a RuntimeError of sizes, sample(2.5) randn's."""
+    model = small(n_classes=3)
+    for y in ("Sandal", [1, 2], 1.5):
+        with pytest.raises(aekit.DataError, match=r"^y: one class number or n = 4 of them \(data.classes.index"):
+            model.sample(4, y=y)
+    with pytest.raises(aekit.ConfigError, match=r"^n: must be a whole number > 0, got 2.5"):
+        model.sample(2.5)
+    assert model.sample(2, y=[0, 2]).shape[0] == 2 and model.sample(2, y=torch.tensor(1)).shape[0] == 2

@@ -66,7 +66,7 @@ def test_samples_have_the_data_shape_and_lie_in_unit_interval():
     assert samples.min() >= 0 and samples.max() <= 1
     again = model.sample(16, generator=torch.Generator().manual_seed(0))
     assert torch.equal(samples, again)
-    with pytest.raises(aekit.ConfigError, match="n: must be > 0"):
+    with pytest.raises(aekit.ConfigError, match="n: must be a whole number > 0"):
         model.sample(0)
 
 

@@ -924,7 +924,8 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         lines.append(f"  {part} NLL: {nll['nats']:.2f} nats per sample (k = {nll['k']:,} importance samples, {data})")
     if "sample_quality" in metrics:
         q = metrics["sample_quality"]
-        lines.append(f"  sample quality: Fréchet distance {q['frechet_distance']:.4g}, precision {q['precision']:.3f}, "
+        lines.append(f"  sample quality: Fréchet distance {q['frechet_distance']:.4g} (lower is nearer the test samples), "
+                     f"precision {q['precision']:.3f}, "
                      f"recall {q['recall']:.3f} ({q['n_samples']:,} samples from {q['sampler']})")
         lines.append(f"    feature classifier: {q['classifier']}, SHA-256 {q['classifier_sha256']} (figures compare "
                      "only under one checksum)")

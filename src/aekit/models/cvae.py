@@ -95,5 +95,12 @@ class ConditionalVAE(VariationalAutoencoder):
     def sample(self, n: int, *, y: Tensor | int | None = None, generator: torch.Generator | None = None) -> Tensor:
         """n samples decoded from z ~ N(0, I) as class `y` (an int, n labels, or None: no label)."""
         if y is not None:
-            self.check_labels(torch.as_tensor(y).reshape(-1))
+            try:
+                labels = torch.as_tensor(y)
+            except (TypeError, ValueError, RuntimeError):  # a class name, say
+                labels = None
+            if labels is None or labels.is_floating_point() or labels.dtype == torch.bool or labels.shape not in ((), (n,)):
+                raise DataError(f"y: one class number or n = {n} of them (data.classes.index(name) for a class name), "
+                                f"got {str(y)[:60]}")
+            self.check_labels(labels.reshape(-1))
         return self.decode(self.prior_codes(n, generator=generator), y=y)

@@ -15,6 +15,7 @@ objective itself, comparable from one epoch to the next.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -73,7 +74,7 @@ class GaussianPrior:
     def prior_codes(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
         """n draws z ~ N(0, prior_std^2 I): (n, code_size), on the model's device and in its dtype. With a
         `generator`, drawn where it draws (a CPU one gives the same samples on the CPU and a GPU)."""
-        positive("n", n)
+        check(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0, "n", f"must be a whole number > 0, got {n!r}")
         param = next(self.parameters())
         z = torch.randn(n, self.code_size, generator=generator, device=generator.device if generator else param.device)
         return (self.prior_std * z).to(param.device, param.dtype)
