@@ -90,6 +90,14 @@ def test_samples_that_are_no_pictures_are_drawn_as_curves(shape, picture):
     assert (width == 160) is not picture
 
 
+def test_reconstruction_grid_shows_where_the_error_lies(model8, data):
+    """An anomaly trial found no error map anywhere: a third row of each value's squared error, white at the
+    largest shown."""
+    grid, fig = A.reconstruction_grid(model8, data, n=4, errors=True)
+    assert grid.shape == (3, 4, *SHAPE) and fig.axes[0].get_yticklabels()[2].get_text().startswith("squared error (white: ")
+    np.testing.assert_allclose(grid[2], (grid[1] - grid[0]) ** 2 / ((grid[1] - grid[0]) ** 2).max(), atol=1e-5)
+
+
 def test_a_returned_figure_shows_inline_in_a_notebook_whatever_the_backend(model8, data):
     """A figure made without pyplot had no picture in Jupyter until `%matplotlib inline` (text/plain alone)."""
     formatters = pytest.importorskip("IPython.core.formatters")

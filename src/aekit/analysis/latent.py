@@ -34,20 +34,29 @@ def pick(n_total: int, n: int) -> np.ndarray:
 # --- reconstructions -----------------------------------------------------------------------------
 
 
-def reconstruction_grid(model, data: Any, *, n: int = 10, title: str | None = None) -> tuple[np.ndarray, Figure]:
-    """Originals (row 0) above their reconstructions (row 1): ((2, n, *input_shape), Figure).
+def reconstruction_grid(model, data: Any, *, n: int = 10, title: str | None = None, errors: bool = False
+                        ) -> tuple[np.ndarray, Figure]:
+    """Originals (row 0) above their reconstructions (row 1): ((2, n, *input_shape), Figure). `errors`: a
+    third row, each value's squared error (an image's summed over its channels, as grey), scaled so that the
+    largest shown is white: where a defect lies, for anomaly detection.
 
     The title names the model (`title`, default its registered name) and the squared error per sample, the
     measure aekit reports everywhere (summed over a sample's values, averaged over the samples shown)."""
     x, _ = inputs_of(model, data)
     x = x[pick(len(x), n)]
     x_hat = map_batches(model, x, lambda xb: model(xb).x_hat)
-    grid = torch.stack([x, x_hat]).numpy()
-    error = float(((x_hat - x) ** 2).flatten(1).sum(1).mean())
+    squared = (x_hat - x) ** 2
+    rows, labels = [x, x_hat], ["original", "reconstruction"]
+    if errors:
+        per_value = squared.sum(1, keepdim=True).expand_as(x) if x.ndim == 4 else squared
+        rows.append(per_value / per_value.max().clamp_min(1e-12))
+        labels.append(f"squared error (white: {float(per_value.max()):.3g})")
+    grid = torch.stack(rows).numpy()
+    error = float(squared.flatten(1).sum(1).mean())
     fig = plots.image_grid(
         grid,
         title=f"{title or model.name}: reconstructions (squared error per sample of these {len(x)}: {error:.4g})",
-        row_labels=["original", "reconstruction"],
+        row_labels=labels,
     )
     return grid, fig
 
