@@ -662,12 +662,14 @@ def _code_size(model) -> int | None:
     return code_size if isinstance(code_size, int) else None
 
 
-def beyond_range(train: Dataset, x: torch.Tensor, *, seed: int = 0) -> torch.Tensor:
+def beyond_range(train: Dataset, x: torch.Tensor, *, seed: int = 0, columns: bool = True) -> torch.Tensor:
     """Which values of `x` (N, D flat) lie outside the training range: [0, 1], where the training file's
     values were mapped onto it (min-max, by the whole file) or came so (a named data set); for data
-    standardised or kept as stored, the training part's values' range, each column's for a table."""
+    standardised or kept as stored, and for any table, the training part's values' range, each column's for
+    a table (a column constant in training, such as a flag, has no room to vary in [0, 1]). `columns`: False
+    where `train` is no training data (the map's [0, 1] alone is known then)."""
     flat = x.reshape(len(x), -1)
-    if (train.meta or {}).get("scaling") in ("standard", "none"):
+    if (train.meta or {}).get("scaling") in ("standard", "none") or (columns and train.x.ndim == 2):
         ref = in_memory(train, seed).x
         ref = ref.reshape(len(ref), -1)
         lo, hi = (ref.amin(0), ref.amax(0)) if train.x.ndim == 2 else (ref.min(), ref.max())
@@ -864,7 +866,7 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     scaling = (reference.meta or {}).get("scaling")
     # the training range: [0, 1] for data a map took there (no training data needed), else the training part's
     checkable = label is not None and (train_data is not None or scaling not in ("standard", "none"))
-    outside = beyond_range(reference, test.x, seed=cfg.train.seed) if checkable else None
+    outside = beyond_range(reference, test.x, seed=cfg.train.seed, columns=train_data is not None) if checkable else None
     if label is not None and "note" in (test.meta or {}):
         metrics["note"] = test.meta["note"]
     if outside is not None and outside.any():  # other samples than the run's: say where they leave its range
