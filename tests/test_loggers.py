@@ -53,6 +53,15 @@ class StopAt(Callback):
             raise KeyboardInterrupt
 
 
+def test_the_projector_names_each_code_by_its_class(data, tmp_path):
+    """Its metadata held 0..4 for BBC's business..tech, which the report names (an inspection trial)."""
+    train, val = data
+    named = aekit.data.Dataset(train.x, train.y, classes=[f"digit {i}" for i in range(10)])
+    aekit.fit(new_model(data), named, val, epochs=1, run_dir=tmp_path / "run", log=["tensorboard"], **TRAIN)
+    labels = next((tmp_path / "run" / "tensorboard").glob("*/codes/metadata.tsv")).read_text().splitlines()
+    assert labels == [f"digit {int(v)}" for v in val.y]  # the validation samples, named by the training classes
+
+
 def test_csv_and_tensorboard_read_back(data, tmp_path):
     run = tmp_path / "run"
     history = aekit.fit(new_model(data), *data, epochs=2, run_dir=run, log=["csv", "tensorboard"], **TRAIN)

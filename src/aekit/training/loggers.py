@@ -75,6 +75,11 @@ def held_out(trainer: Trainer, n: int) -> tuple[torch.Tensor, torch.Tensor | Non
     return x[:n].cpu().float(), (y[:n].cpu() if y is not None else None)
 
 
+def _name(label: int, classes: Sequence[str] | None) -> str:
+    """A label as the projector shows it: its class name where the data have them."""
+    return classes[label] if classes and 0 <= label < len(classes) else str(label)
+
+
 def is_image(x: torch.Tensor) -> bool:  # not a signal's channels (N, 1, C, T): their pictures are curves
     return x.ndim == 4 and x.shape[1] in (1, 3) and is_picture(x.shape[1:])
 
@@ -187,7 +192,7 @@ class TensorBoardLogger(Logger):
         codes = map_batches(trainer.model, x, trainer.model.encode, batch_size=256).reshape(len(x), -1)
         self.writer.add_embedding(
             codes,
-            metadata=[str(int(v)) for v in y] if y is not None and y.ndim == 1 else None,
+            metadata=[_name(int(v), getattr(trainer, "classes", None)) for v in y] if y is not None and y.ndim == 1 else None,
             label_img=x if is_image(x) else None,
             global_step=trainer.global_step,
             tag="codes",

@@ -665,6 +665,7 @@ class Trainer:
                               "for mixed precision): call model.float() first")
         x, y = as_inputs(train, "train data")
         check_inputs(model, x, y)
+        self.classes = getattr(train, "classes", None)  # a Dataset's class names, which loggers show
         if self.augments and x.ndim != 4:
             raise DataError(f"train.augment_*: augmentation moves images (N, C, H, W), but the training samples have "
                             f"shape {tuple(x.shape[1:])}; set augment_rotate, augment_scale and augment_shift to 0")
