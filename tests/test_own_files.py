@@ -890,7 +890,7 @@ def test_csv_columns_named_alike_but_for_case_are_refused_and_a_column_float32_r
     assert refused(tmp_path / "dup.csv") == f"{tmp_path / 'dup.csv'}: columns 'A', 'a' differ only in case, and columns are taken by name whatever their case; rename one"
     t = 1.7e9 + 60 * np.arange(500)
     np.savetxt(tmp_path / "ts.csv", np.column_stack([t, RNG.random(500)]), delimiter=",", header="time,v", comments="", fmt="%.6f")
-    with pytest.warns(UserWarning, match=r"keeps steps of 128 in column 'time' \(values near 1.7e\+09\), more than 0.1% of its spread"):
+    with pytest.warns(UserWarning, match=r"keeps steps of 128 in column 'time' \(values near 1.7e\+09\), more than its values' gaps"):
         load_path(tmp_path / "ts.csv")
     np.savetxt(tmp_path / "ok.csv", np.column_stack([t - t[0], RNG.random(500)]), delimiter=",", header="time,v", comments="")
     with warnings.catch_warnings():

@@ -113,7 +113,7 @@ def test_labelled_per_batch_by_default_and_when_given(digits):
     assert est.fit(x, many).model_.seen[0][1].ne(-1).sum() == round(30 * np.mean(many != -1))
     est.set_params(labelled_per_batch=3).fit(x, partial)
     assert all(int((yb != -1).sum()) == 3 for _, yb in est.model_.seen)
-    with pytest.raises(aekit.ConfigError, match=r"train_params.labelled_per_batch: must be in \[0, batch_size - 1\]"):
+    with pytest.raises(aekit.ConfigError, match=r"^labelled_per_batch: must be in \[0, batch_size - 1\]"):
         est.set_params(labelled_per_batch=30).fit(x, partial)
 
 

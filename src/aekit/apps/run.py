@@ -228,15 +228,15 @@ def load_test(cfg: RunConfig, run: Path | None = None, *, progress: bool = False
     return test.take(cfg.data.test_limit, seed=cfg.train.seed)
 
 
-def resolve_model(cfg: RunConfig, train: Dataset) -> RunConfig:
-    """`cfg` with `model.name: auto` replaced by the concrete model chosen for the training data, and a
-    conditional model's `n_classes`, where not given, set to the classes the data hold (as input_shape is)."""
+def resolve_model(cfg: RunConfig, sample_shape: tuple[int, ...], samples: int | None = None,
+                  n_classes: int | None = None) -> RunConfig:
+    """`cfg` with `model.name: auto` replaced by the concrete model chosen for the data, and a conditional
+    model's `n_classes`, where not given, set to the classes the data hold (as input_shape is)."""
     if cfg.model["name"] == AUTO:
-        return dataclasses.replace(cfg, model=auto_model(cfg.model, train.sample_shape, len(train)))
-    fields = getattr(model_entry(cfg.model["name"]).cls, "Config", None)
-    if train.y is not None and "n_classes" not in cfg.model and "n_classes" in getattr(fields, "__dataclass_fields__", {}):
-        n = len(train.classes) if train.classes else int(train.y.max()) + 1
-        return dataclasses.replace(cfg, model={**cfg.model, "n_classes": n})
+        return dataclasses.replace(cfg, model=auto_model(cfg.model, sample_shape, samples))
+    fields = getattr(getattr(model_entry(cfg.model["name"]).cls, "Config", None), "__dataclass_fields__", {})
+    if n_classes is not None and "n_classes" not in cfg.model and "n_classes" in fields:
+        return dataclasses.replace(cfg, model={**cfg.model, "n_classes": n_classes})
     return cfg
 
 
@@ -435,7 +435,9 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     if splits[2] is None and cfg.data.test_limit is not None:  # never ignored silently
         raise ConfigError(f"data.test_limit: {cfg.data.name} has no test part to limit; remove data.test_limit "
                           "(data.limit limits the training part)")
-    cfg = resolve_model(cfg, splits[0])  # config.yaml names the model that was chosen
+    train = splits[0]
+    classes = None if train.y is None else len(train.classes) if train.classes else int(train.y.max()) + 1
+    cfg = resolve_model(cfg, train.sample_shape, len(train), classes)  # config.yaml names the model that was chosen
     model = build_checked(cfg, splits)
     made: list[Path] = []  # the folders this call made, which a refused run removes; never a user's own
     with contextlib.ExitStack() as held:

@@ -390,23 +390,28 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
     if ragged is not None:
         raise ragged
     names = [header[i] for i in features] if header else None  # in the order read
-    _note_rounding(table, names, path)
+    with warnings.catch_warnings():  # (read once already)
+        warnings.simplefilter("ignore", UserWarning)
+        head = np.loadtxt(path, dtype=np.float64, usecols=None if every else features, max_rows=200, **read)
+    _note_rounding(head, names, path)
     if labels is None:
         return table, None, None, None, names
     return table, *_csv_labels(labels, path, header[label_col]), header[label_col], names
 
 
-def _note_rounding(table: np.ndarray, names: list[str] | None, path: Path) -> None:
-    """Says which columns float32, which a CSV is read in, rounds by more than 0.1% of their spread (Unix
-    timestamps near 1.7e9 keep steps of 128): what varies in them was lost as the file was read."""
-    rows = table[:: max(1, len(table) // 10_000)]
-    spread, step = rows.std(0, dtype=np.float64), np.spacing(np.abs(rows).max(0))
-    lost = np.flatnonzero((spread > 0) & (step / 2 > 1e-3 * spread))
-    if len(lost):
+def _note_rounding(head: np.ndarray, names: list[str] | None, path: Path) -> None:
+    """Says which columns float32, which a CSV is read in, rounds by more than a tenth of the gap between
+    neighbouring values of its first rows (`head`, read in float64): Unix timestamps a minute apart near
+    1.7e9 keep steps of 128, so that rows fall together; what told them apart was lost as the file was read."""
+    rounding = np.abs(head - head.astype(np.float32)).max(0)
+    gaps = [np.diff(np.unique(column)) for column in head.T]
+    lost = [i for i, gap in enumerate(gaps) if len(gap) and rounding[i] > 0.1 * np.median(gap)]
+    if lost:
         named = [repr(names[i]) if names else str(i) for i in lost[:3]]
-        warnings.warn(f"{path}: float32, which a CSV is read in, keeps steps of {step[lost[0]]:.3g} in column "
-                      f"{', '.join(named)}{' ...' * (len(lost) > 3)} (values near {np.abs(rows[:, lost[0]]).max():.3g}), "
-                      "more than 0.1% of its spread; subtract a value near its values before saving (a time's first), "
+        step = np.spacing(np.float32(np.abs(head[:, lost[0]]).max()))
+        warnings.warn(f"{path}: float32, which a CSV is read in, keeps steps of {step:.3g} in column "
+                      f"{', '.join(named)}{' ...' * (len(lost) > 3)} (values near {np.abs(head[:, lost[0]]).max():.3g}), "
+                      "more than its values' gaps; subtract a value near its values before saving (a time's first), "
                       "or drop it if it is no feature", stacklevel=4)
 
 
