@@ -1227,6 +1227,9 @@ def test_grey_images_read_as_rgb_are_said(tmp_path):
     Image.fromarray(np.zeros((5, 6, 3), np.uint8)).save(tmp_path / "mixed" / "colour.png")
     with pytest.warns(UserWarning, match=r"mixed: 1 of 2 images are grey, read as RGB \(their grey in each channel\) beside colour ones"):
         assert load_path(tmp_path / "mixed").sample_shape == (3, 5, 6)
+    grey_run = {"offset": 0.0, "divisor": 1.0, "shape": [1, 7, 4], "pixels": "unit"}  # another size: how to fit it said
+    with pytest.raises(DataError, match=r"shape \[1, 7, 4\]; resize them to 4 x 7 \(a run trained with data.image_size=N"):
+        load_path(tmp_path / "mixed" / "0.png", run_map=grey_run)
     colour_run = {"offset": 0.0, "divisor": 1.0, "shape": [3, 5, 6], "pixels": "unit"}
     with pytest.warns(UserWarning, match=r"1 of 1 images are grey, read as RGB .* to go with colour ones \(a run's, or train/'s\)"):
         load_path(tmp_path / "mixed" / "0.png", run_map=colour_run)

@@ -160,8 +160,10 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
             x = x * np.float32(255)  # 2026-12-05, which took the pixels of a folder of 8-bit images as 0..255
         flat = len(shape) == 1 and shape[0] == math.prod(x.shape[1:])  # a run on dataset.flat() takes them flat
         if list(x.shape[1:]) != shape and not flat:
+            resize = (f"; resize them to {shape[2]} x {shape[1]} (a run trained with data.image_size=N reads images of "
+                      "any size at N x N)") if files is not None and len(shape) == 3 and x.shape[1] == shape[0] else ""
             raise DataError(f"{where}: samples of shape {list(x.shape[1:])}, but the run was trained on samples of "
-                            f"shape {shape}")
+                            f"shape {shape}{resize}")
         if classes is not None and run_map.get("classes"):  # names numbered as the run's, new ones after them
             known = run_map["classes"]
             order = [*known, *sorted(set(classes) - set(known))]
