@@ -119,7 +119,8 @@ def nearest(word: Any, allowed) -> str:
 
 
 def unknown_key(label: str, key: Any, allowed) -> ConfigError:
-    return ConfigError(f"{label}: unknown key '{key}'{nearest(key, allowed)}; allowed keys: {', '.join(sorted(allowed))}")
+    return ConfigError(f"{label}: unknown key '{key}'{nearest(key, allowed)}; allowed keys: "
+                       f"{', '.join(sorted(allowed)) or 'none (it has no keys of its own)'}")
 
 
 def build(cls: type[T], values: Mapping[str, Any] | None, *, where: str) -> T:

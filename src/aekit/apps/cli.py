@@ -238,8 +238,12 @@ def _cmd_experiment(args) -> None:
     if args.action == "resume" and (len(args.words) != 1 or args.tiny or args.out is not None):
         raise ConfigError("experiment resume: give the experiment's run folder alone; it continues in that folder "
                           "with the settings it was started with")
-    names = [w for w in args.words if "=" not in w or args.action == "resume"]
-    overrides = [w for w in args.words if w not in names]
+    files = [w for w in args.words if "=" not in w and Path(w).suffix in CONFIG_SUFFIXES and args.action != "resume"]
+    if len(files) > 1:
+        raise ConfigError(f"only one config file is taken, got {', '.join(files)}; change its keys with overrides")
+    file, words = (files or [None])[0], [w for w in args.words if w not in files]
+    names = [w for w in words if "=" not in w or args.action == "resume"]
+    overrides = [w for w in words if w not in names]
     if len(names) != 1:
         got = f"; got {', '.join(names)}" if names else ""
         raise ConfigError(f"experiment {args.action}: give one experiment name (see `aekit experiment list`){got}")
@@ -250,14 +254,14 @@ def _cmd_experiment(args) -> None:
 
         from ..config import to_dict
 
-        print(yaml.safe_dump(to_dict(settings(names[0], overrides, tiny=args.tiny)), sort_keys=False).rstrip())
+        print(yaml.safe_dump(to_dict(settings(names[0], overrides, tiny=args.tiny, file=file)), sort_keys=False).rstrip())
         return
     quiet = open(os.devnull, "w") if args.quiet else contextlib.nullcontext()  # noqa: SIM115
     with quiet as sink, contextlib.redirect_stdout(sink or sys.stdout):  # --quiet: the headline alone
         if args.action == "resume":
             run_dir, results = resume_experiment(names[0])
         else:
-            run_dir, results = run_experiment(names[0], overrides, out_dir=args.out or "runs", tiny=args.tiny)
+            run_dir, results = run_experiment(names[0], overrides, out_dir=args.out or "runs", tiny=args.tiny, file=file)
     headline = results.get("summary") if isinstance(results, dict) else None
     if headline:
         print(headline)
@@ -364,8 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("experiment", help="the classic experiments: list, show NAME, run NAME, resume RUN_DIR")
     p.add_argument("action", choices=["list", "show", "run", "resume"])
-    p.add_argument("words", nargs="*", metavar="[NAME] [KEY=VALUE ...]",
-                   help="the experiment and settings such as train.epochs=5; for resume, its run folder")
+    p.add_argument("words", nargs="*", metavar="[NAME] [FILE.yaml] [KEY=VALUE ...]",
+                   help="the experiment, a config file of its sections (as show prints them, or a run's experiment.yaml) "
+                        "and settings such as train.epochs=5; for resume, its run folder")
     p.add_argument("--tiny", action="store_true", help="a tiny budget that runs in seconds (for tests)")
     p.add_argument("--out", default=None, help="parent folder of the run folder (default: runs)")
     p.add_argument("--quiet", action="store_true", help="print the headline and the run folder only")

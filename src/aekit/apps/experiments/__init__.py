@@ -36,12 +36,11 @@ import yaml
 from ...analysis import plots
 from ...analysis.latent import check_map_methods
 from ...catalog import EXPERIMENTS
-from ...config import apply_overrides, build, positive, to_dict
+from ...config import apply_overrides, build, load_file, positive, to_dict
 from ...data import Dataset
 from ...errors import AekitError, ConfigError, DataError, NoTestSplitError
 from ...registry import import_models, model_entry
 from ...training.checkpoint import atomic_write_text, load_model, save_model
-from ...training.loggers import check_loggers
 from ...training.loop import TrainConfig
 from ..run import (
     DataConfig,
@@ -88,6 +87,8 @@ class Experiment:
     tiny: dict[str, Any] = field(default_factory=dict)  # overrides that make it run in seconds
     resumable: bool = False  # keeps its finished runs in a Ledger: `aekit experiment resume RUN_DIR` continues
     data_keys: tuple[str, ...] | None = None  # the data.* keys it reads (None: all); others given are refused
+    # the models it trains, with why (None: any); a model.name among none of them is refused before any work
+    models: tuple[tuple[str, ...], str] | None = None
 
 
 _EXPERIMENTS: dict[str, Experiment] = {}
@@ -96,11 +97,14 @@ BASE: dict[str, Any] = {"train": {"progress": False}}
 
 
 def register_experiment(name: str, *, settings: type, defaults: dict[str, Any], tiny: dict[str, Any],
-                        resumable: bool = False, data_keys: tuple[str, ...] | None = None):
-    """Register `fn(cfg, run_dir) -> results` as experiment `name`; its summary is the catalog's line."""
+                        resumable: bool = False, data_keys: tuple[str, ...] | None = None,
+                        models: tuple[tuple[str, ...], str] | None = None):
+    """Register `fn(cfg, run_dir) -> results` as experiment `name`; its summary is the catalog's line.
+    `models`: (the model names it trains, what it does with them) where model.name takes no other."""
 
     def deco(fn):
-        _EXPERIMENTS[name] = Experiment(name, fn, EXPERIMENTS.get(name, ""), settings, defaults, tiny, resumable, data_keys)
+        _EXPERIMENTS[name] = Experiment(name, fn, EXPERIMENTS.get(name, ""), settings, defaults, tiny, resumable, data_keys,
+                                        models)
         return fn
 
     return deco
@@ -314,16 +318,30 @@ def merge(base: dict[str, Any], *layers: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False) -> ExperimentConfig:
-    """The experiment's defaults, then its tiny preset, then dotted `section.key=value` overrides."""
+def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False, file: str | Path | None = None
+             ) -> ExperimentConfig:
+    """The experiment's defaults, then its tiny preset, then a config `file` (sections as `show` prints
+    them, or a run folder's experiment.yaml), then dotted `section.key=value` overrides."""
     exp = experiment(name)
-    for key in (o.partition("=")[0].strip() for o in overrides):  # a data key it never reads: never ignored silently
+    layer = _file_layer(name, file) if file is not None else {}
+    keys = [*_dotted(layer), *(o.partition("=")[0].strip() for o in overrides)]  # every key given
+    for key in keys:  # a data key it never reads: never ignored silently
         if exp.data_keys is not None and key.startswith("data.") and key[5:] not in exp.data_keys:
             raise ConfigError(f"{key}: {name} does not read it; it reads {', '.join('data.' + k for k in exp.data_keys)}")
     base = merge(BASE, exp.defaults, exp.tiny if tiny else {})
-    raw = apply_overrides(merge(base), list(overrides))  # (a copy: base keeps the defaults)
-    given = {o.partition("=")[0].strip()[6:] for o in overrides if o.startswith("model.")}
+    raw = apply_overrides(merge(base, layer), list(overrides))  # (a copy: base keeps the defaults)
+    given = {k[6:] for k in keys if k.startswith("model.")}
     raw["model"] = _for_model(raw.get("model"), base.get("model", {}), given, raw.get("imports"))
+    if exp.models is not None and "name" in given and raw["model"].get("name") not in exp.models[0]:
+        raise ConfigError(f"model.name: {name} {exp.models[1]}; got {raw['model'].get('name')!r}")
+    for key in (k for k in keys if k == "epochs" or k.endswith(".epochs")):  # as aekit train refuses it
+        section = raw
+        for part in key.split(".")[:-1]:
+            section = section.get(part) if isinstance(section, dict) else None
+        budget = section.get("time_budget") if isinstance(section, dict) else None
+        if budget is not None and f"{key[:-6]}time_budget" not in keys:
+            raise ConfigError(f"{key}: {name} trains for {key[:-6]}time_budget={budget:g} seconds, which decides how "
+                              f"long it trains; add {key[:-6]}time_budget=null to train by epochs")
     for key in raw:
         if key not in SECTIONS:  # a flat key: say which section has it
             homes = {"experiment": exp.settings, "train": TrainConfig, "data": DataConfig}
@@ -331,6 +349,23 @@ def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False) ->
             hint = f" (did you mean {where}.{key}?)" if where else ""
             raise ConfigError(f"config: unknown key '{key}'; allowed keys: {', '.join(SECTIONS)}{hint}")
     return _config(exp, raw)
+
+
+def _file_layer(name: str, file: str | Path) -> dict[str, Any]:
+    """A config file's sections for experiment `name`: model, data, train, experiment (as `show` prints
+    them), or a run folder's experiment.yaml ({experiment: NAME, settings: {...}}), which must be `name`'s."""
+    raw = load_file(file)
+    if isinstance(raw.get("experiment"), str) and isinstance(raw.get("settings"), dict):  # an experiment.yaml
+        if raw["experiment"] != name:
+            raise ConfigError(f"{file} holds the settings of experiment {raw['experiment']}, not {name}")
+        raw = raw["settings"]
+    return raw
+
+
+def _dotted(mapping: dict[str, Any], prefix: str = "") -> list[str]:
+    """The dotted keys of a nested mapping's values: {"train": {"epochs": 3}} -> ["train.epochs"]."""
+    return [key for k, v in mapping.items()
+            for key in (_dotted(v, f"{prefix}{k}.") if isinstance(v, dict) and v else [f"{prefix}{k}"])]
 
 
 def _for_model(model: Any, default: dict[str, Any], given: set[str], imports: Any) -> Any:
@@ -349,7 +384,9 @@ def _for_model(model: Any, default: dict[str, Any], given: set[str], imports: An
 def _config(exp: Experiment, raw: dict[str, Any]) -> ExperimentConfig:
     run = parse_run_config({k: v for k, v in raw.items() if k != "experiment"})
     settings = build(exp.settings, raw.get("experiment"), where="experiment")
-    check_loggers(run.train.log)  # a missing package said now, not after hours of pretraining
+    if run.train.log:  # fit's loggers write one run folder; an experiment trains several models into its own
+        raise ConfigError("train.log: an experiment keeps no training logs (its models train side by side in one "
+                          "folder, each with its history); remove train.log, or train one model with aekit train")
     check_map_methods(getattr(settings, "map_methods", ()), where="experiment.map_methods")
     return ExperimentConfig(model=run.model, data=run.data, train=run.train, imports=run.imports, experiment=settings)
 
@@ -365,11 +402,12 @@ def table(title: str, columns: Mapping[str, str] | Sequence[str], rows: Sequence
 
 
 def run_experiment(
-    name: str, overrides: Sequence[str] = (), *, out_dir: str | Path = "runs", tiny: bool = False
+    name: str, overrides: Sequence[str] = (), *, out_dir: str | Path = "runs", tiny: bool = False,
+    file: str | Path | None = None,
 ) -> tuple[Path, dict[str, Any]]:
-    """Run experiment `name`; returns its run folder and headline results."""
+    """Run experiment `name` (settings: `settings`); returns its run folder and headline results."""
     exp = experiment(name)
-    cfg = settings(name, overrides, tiny=tiny)
+    cfg = settings(name, overrides, tiny=tiny, file=file)
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, name=whole_data_name(cfg.data.name)))
     run_dir, made = make_run_dir(Path(out_dir) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}", unique=True)
     saved = {k: v for k, v in to_dict(cfg).items() if v or k != "imports"}  # no models of your own: as before imports

@@ -59,6 +59,7 @@ class Generative:
 
 @register_experiment(
     "generative-mnist",
+    models=(("vae",), "trains the models experiment.models names (model.* sets their widths and code size); remove model.name"),
     settings=Generative,
     defaults={**DATA, "train": {"epochs": 20}, "model": {"name": "vae", "hidden": [512, 256], "code_size": 8}},
     tiny={**TINY, "model": {"hidden": [64]},

@@ -262,22 +262,15 @@ class Denoising(Positive):
             check(0 < value < 1, key, f"must be between 0 and 1 (exclusive), got {value!r}")
 
 
-def dense_only(experiment: str, cfg: ExperimentConfig, twins: str) -> None:
-    """Refuse another model than dense where the experiment compares the dense model with `twins`."""
-    name = cfg.model.get("name", "dense")
-    check(name == "dense", "model.name", f"{experiment} compares the dense model with {twins}; it trains dense only, "
-                                         f"got {name!r}")
-
-
 @register_experiment(
     "denoising-mnist",
+    models=(("dense",), "compares the dense model with its denoising twins; it trains dense only"),
     settings=Denoising,
     defaults={**DATA, "model": {"name": "dense", "hidden": [500], "code_size": 128, "code_activation": "relu"}},
     tiny={**TINY, "model": {"hidden": [64], "code_size": 16}},
 )
 def denoising_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     s = cfg.experiment
-    dense_only("denoising-mnist", cfg, "its denoising twins")
     run, note = image_run(cfg, run_dir)
     cfg, (train, _, test) = run.cfg, run.splits
     variants = {"plain": cfg}
@@ -330,6 +323,7 @@ class Sparse(Positive):
 
 @register_experiment(
     "sparse-mnist",
+    models=(("sparse-kl",), "compares the KL-sparse model with itself without its penalty; it trains sparse-kl only"),
     settings=Sparse,
     # UFLDL's rho = 0.1, beta = 3 and weight decay lambda = 3e-3 (for both models: it keeps the weights
     # of pixels no digit uses at 0, so the pictures show strokes rather than noise)
@@ -395,12 +389,12 @@ class Tied:
 
 @register_experiment(
     "tied-mnist",
+    models=(("dense",), "compares the dense model with its tied twin; it trains dense only"),
     settings=Tied,
     defaults={**DATA, "model": {"name": "dense", "hidden": [500, 250], "code_size": 30}},
     tiny={**TINY, "model": {"hidden": [64], "code_size": 8}},
 )
 def tied_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
-    dense_only("tied-mnist", cfg, "its tied twin")
     run, note = image_run(cfg, run_dir)
     cfg, (train, _, test) = run.cfg, run.splits
     variants = {"untied": cfg, "tied": cfg.with_model(name="tied")}
@@ -441,6 +435,7 @@ class Conv:
 
 @register_experiment(
     "conv-mnist",
+    models=(("conv",), "compares the conv model's decoders; it trains conv only"),
     settings=Conv,
     defaults={"data": {"name": "mnist", "val_fraction": 0.1, "limit": 20000}, "train": {"epochs": 5, "lr": 0.002},
               "model": {"name": "conv", "channels": [16, 32], "code_size": 32}},
@@ -500,13 +495,13 @@ class Generate(Positive):
 
 @register_experiment(
     "generate-mnist-grid",
+    models=(("vae", "dense"), "draws the code space of a vae or of a plain autoencoder: 'vae' or 'dense'"),
     settings=Generate,
     defaults={**DATA, "train": {"epochs": 20}, "model": {"name": "vae", "hidden": [512, 256], "code_size": 2}},
     tiny={**TINY, "model": {"hidden": [64]}, "experiment": {"grid": 6, "samples": 16, "steps": 5}},
 )
 def generate_mnist_grid(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     s, kind, code_size = cfg.experiment, cfg.model["name"], cfg.model.get("code_size", 2)
-    check(kind in ("vae", "dense"), "model.name", f"must be 'vae' or 'dense' (a plain autoencoder), got {kind!r}")
     check(isinstance(code_size, int) and code_size >= 2, "model.code_size", f"must be at least 2 to draw a 2-d grid, got {code_size}")
     vae = kind == "vae"
     if vae and "kl_warmup_steps" not in cfg.model:

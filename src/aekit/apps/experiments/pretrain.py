@@ -243,6 +243,7 @@ def plot_error_vs_labels(path: Path, rows: list[dict], *, labels: dict[str, str]
 
 @register_experiment(
     "pretrain-mnist",
+    models=(("dense",), "stacks the dense layers model.hidden and model.code_size for every method; it trains dense only"),
     settings=PretrainMnist,
     resumable=True,
     defaults={
@@ -343,6 +344,7 @@ class SelfTaught:
 
 @register_experiment(
     "self-taught-mnist",
+    models=(("sparse-kl",), "learns a sparse-kl model's features; it trains sparse-kl only"),
     settings=SelfTaught,
     defaults={
         "data": {"name": "mnist", "val_fraction": 0.0},

@@ -316,6 +316,7 @@ def _m1(cfg: ExperimentConfig, train_cfg: TrainConfig, train: Dataset, seed: int
 
 @register_experiment(
     "semi-supervised-mnist",
+    models=(("ladder",), "trains the methods experiment.methods names (experiment.m1, experiment.m2 and so on set their models); remove model.name"),
     settings=SemiSupervisedMnist,
     resumable=True,
     defaults={
