@@ -73,14 +73,15 @@ def test_reconstruction_grid(model8, data, tmp_path):
 
 @pytest.mark.parametrize("shape, picture", [((1, 28, 28), True), ((3, 32, 32), True), ((784,), True), ((64,), True),
                                             ((200,), False), ((13,), False), ((49,), False), ((1, 3, 200), False),
-                                            ((1, 1, 250), False), ((1, 16, 16), True)])
+                                            ((1, 1, 250), False), ((1, 16, 16), True), ((6, 128), False),
+                                            ((3, 16, 64), True)])  # a colour strip is a picture; (C, T) given flat is not
 def test_samples_that_are_no_pictures_are_drawn_as_curves(shape, picture):
     """A signal (or a table's row) was wrapped into a grey raster of a near-square rectangle: lines now,
     one a channel, in grids (blank padding) and as the report's small PNGs."""
     assert A.plots.is_picture(shape) is picture
     samples = np.random.default_rng(0).random((5, *shape), dtype=np.float32)
     fig = A.image_grid(A.plots.grid_rows(samples, 3), title="t", row_labels=["a", "b"])
-    channels = shape[1] if len(shape) == 3 and not picture else 1
+    channels = int(np.prod(shape[:-1]))  # curves: one a row
     if picture:
         assert len(fig.axes) == 1 and fig.axes[0].images
     else:  # a grid of 2 x 3 plots, the sixth (padding) blank

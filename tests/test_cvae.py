@@ -40,8 +40,8 @@ def test_bad_labels_are_refused_in_one_line(real_batch):
     model = small(n_classes=3)
     with pytest.raises(aekit.DataError, match="labels must be integers in 0..2"):
         aekit.fit(model, (real_batch[:8], torch.arange(8)), epochs=1, progress=False)
-    with pytest.raises(aekit.DataError, match="labels"):
-        model.sample(2, y=5)
+    with pytest.raises(aekit.DataError, match=r"^y: one class number in 0\.\.2 .*None for no class\), got 5$"):
+        model.sample(2, y=5)  # (it gave training advice: "model.n_classes is 3: give as many as the data hold")
 
 
 def test_generates_the_requested_digit(mnist_mini, feature_clf):
@@ -86,9 +86,31 @@ def test_aekit_train_sets_n_classes_from_the_data_unless_given(tmp_path):
 def test_sample_refuses_a_class_name_or_labels_of_another_count_in_one_line():
     """sample(4, y="Sandal") was torch's TypeError, y=[1, 2] a RuntimeError of sizes, sample(2.5) randn's."""
     model = small(n_classes=3)
-    for y in ("Sandal", [1, 2], 1.5):
-        with pytest.raises(aekit.DataError, match=r"^y: one class number or n = 4 of them \(data.classes.index"):
+    for y in ("Sandal", [1, 2], 1.5, -1):
+        with pytest.raises(aekit.DataError, match=r"^y: one class number in 0\.\.2 or n = 4 of them \(data.classes.index"):
             model.sample(4, y=y)
     with pytest.raises(aekit.ConfigError, match=r"^n: must be a whole number > 0, got 2.5"):
         model.sample(2.5)
     assert model.sample(2, y=[0, 2]).shape[0] == 2 and model.sample(2, y=torch.tensor(1)).shape[0] == 2
+
+
+def test_n_classes_counts_every_parts_classes_and_leaves_unlabelled_data_alone(tmp_path, capsys):
+    """A review: MVTec's test defects, numbered after train/'s one class, crashed evaluation ("Class values must
+    be smaller than num_classes"); all-unlabelled data was told "model.n_classes: must be > 0"."""
+    import numpy as np
+    from PIL import Image
+
+    from aekit.apps.cli import main
+
+    rng = np.random.default_rng(0)
+    for part, classes in (("train", ["good"]), ("test", ["good", "hole", "scratch"])):
+        for name in classes:
+            (tmp_path / "mv" / part / name).mkdir(parents=True)
+            for i in range(6 if part == "train" else 2):
+                Image.fromarray(rng.integers(0, 256, (6, 6), dtype=np.uint8)).save(tmp_path / "mv" / part / name / f"{i}.png")
+    common = ["model.name=cvae", "model.hidden=[8]", "model.code_size=2", "train.epochs=1", f"output.dir={tmp_path}", "--quiet"]
+    assert main(["train", f"data.name={tmp_path / 'mv'}", *common, "output.name=run"]) == 0  # trained and evaluated
+    assert aekit.load_model(tmp_path / "run").config.n_classes == 3
+    np.savez(tmp_path / "u.npz", x=rng.random((20, 5)).astype(np.float32), y=-np.ones(20, dtype=np.int64))
+    assert main(["train", f"data.name={tmp_path / 'u.npz'}", "model.recon_loss=mse", *common, "output.name=u"]) == 2
+    assert "-1 (unlabelled) needs a semi-supervised model such as ladder or m2" in capsys.readouterr().err

@@ -221,3 +221,20 @@ def test_an_onnx_export_replaces_an_export_never_another_file(trained, tmp_path)
     assert (tmp_path / "mine.onnx").read_text() == "x"
     export_model(model, tmp_path / "e.onnx")
     export_model(model, tmp_path / "e.onnx", part="decoder")  # an export is replaced
+
+
+def test_a_conditional_model_of_your_own_exports_the_parts_that_take_no_label(tmp_path):
+    """A review: a model of your own conditioning forward alone (the contract) failed to export its encoder
+    ("encode() got an unexpected keyword argument 'y'")."""
+    from aekit.models.dense import DenseAutoencoder
+
+    class CondDense(DenseAutoencoder):
+        conditional = True
+
+        def forward(self, x, *, y=None):
+            return super().forward(x)
+
+    model = CondDense(DenseAutoencoder.Config(input_shape=(1, 8, 8), hidden=(8,), code_size=2)).eval()
+    loaded = torch.jit.load(str(export_model(model, tmp_path / "e.pt", format="torchscript")))
+    x = torch.rand(3, 1, 8, 8)
+    torch.testing.assert_close(loaded(x), reference(model, "encoder", x), atol=1e-5, rtol=0)

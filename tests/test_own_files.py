@@ -763,7 +763,7 @@ def test_new_rows_beyond_a_column_constant_in_training_are_noted(tmp_path, capsy
     """A flag column all 0 in training mapped its new 1s inside [0, 1]: the rows carrying nearly all the error
     were not named (an anomaly trial). A table's rows are checked against each column's training range."""
     rng = np.random.default_rng(5)
-    train, new = rng.normal(size=(200, 3)) * [1, 5, 10], rng.normal(size=(20, 3)) * [1, 5, 10]
+    train, new = (rng.normal(size=(n, 3)) * [1, 5, 10] + [0, 0, 1e4] for n in (200, 20))  # (scaled column by column)
     flags = np.zeros(20)
     flags[:4] = 1
     np.savetxt(tmp_path / "t.csv", np.column_stack([train, np.zeros(200)]), delimiter=",", header="a,b,c,flag", comments="")
@@ -772,7 +772,8 @@ def test_new_rows_beyond_a_column_constant_in_training_are_noted(tmp_path, capsy
     assert main(["train", f"data.name={tmp_path / 't.csv'}", "data.val_fraction=0", "train.epochs=1",
                  f"output.dir={tmp_path}", "output.name=run", "--quiet"]) == 0
     assert main(["evaluate", str(tmp_path / "run"), "--data", str(tmp_path / "n.csv"), "--quiet"]) == 0
-    assert "note: 4 of 20 samples have values outside the training range (most in 'flag')" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "each column scaled to [0, 1]" in out and "note: 4 of 20 samples have values outside the training range (most in 'flag')" in out
 
 
 def test_a_standardised_run_is_read_again_as_standardised_not_as_a_range(tmp_path, capsys):
@@ -916,6 +917,10 @@ def test_a_folder_of_train_csv_and_test_csv_is_one_data_set_its_test_part_read_a
     (tmp_path / "kg" / "test.csv").unlink()
     with pytest.raises(NoTestSplitError, match="holds train.csv and no test.csv beside it"):
         load_dataset(str(tmp_path / "kg"), "test")
+    _pngs(tmp_path / "kimg" / "train" / "cat", 2)  # beside image folders, a train.csv is a label file: images read
+    _pngs(tmp_path / "kimg" / "train" / "dog", 2)
+    (tmp_path / "kimg" / "train.csv").write_text("id,label\n1,cat\n")
+    assert load_dataset(str(tmp_path / "kimg")).sample_shape == (1, 5, 6)
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")

@@ -8,9 +8,11 @@ keys or values on anything else.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import json
+import math
 import numbers
 import types
 import typing
@@ -57,6 +59,8 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
             if type(None) in args:
                 return None
             raise ConfigError(f"{where}: must be {_type_name(tp)}, not null")
+        if type(None) in args and value in ("None", "none") and str not in args:  # Python's word for YAML's null
+            raise ConfigError(f"{where}: {value!r} is text here; write null (or ~) for none")
         errors = []
         for arg in args:
             if arg is type(None):
@@ -101,14 +105,16 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
             return int(value)
         raise ConfigError(f"{where}: {value!r} must be an integer")
     if tp is float:
+        number = None
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise ConfigError(f"{where}: {value!r} must be a number")
+            number = float(value)
+        elif isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
+            with contextlib.suppress(ValueError):
+                number = float(value)
+        if number is not None and math.isfinite(number):
+            return number
+        seconds = " of seconds (5 minutes: 300)" if where.endswith("time_budget") and number is None else ""
+        raise ConfigError(f"{where}: {value!r} must be a {'finite ' * (number is not None)}number{seconds}")
     return value
 
 

@@ -50,7 +50,8 @@ def reconstruction_grid(model, data: Any, *, n: int = 10, title: str | None = No
     if errors:
         per_value = squared.sum(1, keepdim=True).expand_as(x) if x.ndim == 4 else squared
         rows.append(per_value / per_value.max().clamp_min(1e-12))
-        labels.append(f"squared error (white: {float(per_value.max()):.3g})")
+        top = "white" if plots.is_picture(x.shape[1:]) else "1"  # (curves of a table's rows or signals: 1)
+        labels.append(f"squared error ({top}: {float(per_value.max()):.3g})")
     grid = torch.stack(rows).numpy()
     error = float(squared.flatten(1).sum(1).mean())
     fig = plots.image_grid(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib.util
+import inspect
 import io
 import logging
 import os
@@ -69,6 +70,13 @@ class _Part(nn.Module):
         t = t.permute(0, 3, 1, 2) if self.layout == "nhwc" else t.unsqueeze(1) if self.layout == "nhw" else t
         t = (t - self.offset) / self.divisor
         return self.model.encode(t, **y) if self.part == "encoder" else self.stored(self.model(t, **y).x_hat)
+
+
+def _takes_labels(model: nn.Module, part: str) -> bool:
+    """Whether `part` of `model` takes a label: a conditional model's, where its method has a `y` (a model of
+    your own may condition forward alone)."""
+    method = {"encoder": model.encode, "decoder": model.decode, "full": model.forward}[part]
+    return model.conditional and "y" in inspect.signature(method).parameters
 
 
 class _Checked(nn.Module):
@@ -130,7 +138,7 @@ def export_model(
     wrapper = _Part(model, part, unit_map).eval()
     with torch.no_grad():
         x = torch.rand(2, *model.config.input_shape)  # batch 2: a batch of 1 could be specialised
-        labels = (torch.tensor([0, 1]),) if model.conditional else ()  # a cvae's y: the graph takes it too
+        labels = (torch.tensor([0, 1]),) if _takes_labels(model, part) else ()  # a cvae's y: the graph takes it too
         example = (model.encode(x, **{"y": labels[0]} if labels else {}) if part == "decoder" else wrapper.stored(x),
                    *labels)
     path = Path(path)

@@ -435,9 +435,10 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     if splits[2] is None and cfg.data.test_limit is not None:  # never ignored silently
         raise ConfigError(f"data.test_limit: {cfg.data.name} has no test part to limit; remove data.test_limit "
                           "(data.limit limits the training part)")
-    train = splits[0]
-    classes = None if train.y is None else len(train.classes) if train.classes else int(train.y.max()) + 1
-    cfg = resolve_model(cfg, train.sample_shape, len(train), classes)  # config.yaml names the model that was chosen
+    labelled = [part for part in splits if part is not None and part.y is not None and bool((part.y >= 0).any())]
+    classes = max((len(part.classes) if part.classes else int(part.y.max()) + 1 for part in labelled), default=None)
+    # (every part's: a test class train/ lacks, as MVTec's defects, is numbered after the training classes)
+    cfg = resolve_model(cfg, splits[0].sample_shape, len(splits[0]), classes)  # config.yaml names the model chosen
     model = build_checked(cfg, splits)
     made: list[Path] = []  # the folders this call made, which a refused run removes; never a user's own
     with contextlib.ExitStack() as held:
@@ -667,11 +668,12 @@ def _code_size(model) -> int | None:
 def beyond_range(train: Dataset, x: torch.Tensor, *, seed: int = 0, columns: bool = True) -> torch.Tensor:
     """Which values of `x` (N, D flat) lie outside the training range: [0, 1], where the training file's
     values were mapped onto it (min-max, by the whole file) or came so (a named data set); for data
-    standardised or kept as stored, and for any table, the training part's values' range, each column's for
-    a table (a column constant in training, such as a flag, has no room to vary in [0, 1]). `columns`: False
-    where `train` is no training data (the map's [0, 1] alone is known then)."""
+    standardised, kept as stored or scaled column by column (a column constant in training, such as a flag,
+    has no room to vary in [0, 1]), the training part's values' range, each column's for a table. `columns`:
+    False where `train` is no training data (the map's [0, 1] alone is known then)."""
     flat = x.reshape(len(x), -1)
-    if (train.meta or {}).get("scaling") in ("standard", "none") or (columns and train.x.ndim == 2):
+    scaling = (train.meta or {}).get("scaling")
+    if scaling in ("standard", "none") or (columns and scaling == "per column" and isinstance(train.x, torch.Tensor)):
         ref = in_memory(train, seed).x
         ref = ref.reshape(len(ref), -1)
         lo, hi = (ref.amin(0), ref.amax(0)) if train.x.ndim == 2 else (ref.min(), ref.max())

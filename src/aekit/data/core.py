@@ -41,13 +41,14 @@ def register_dataset(name: str, summary: str | None = None):
 
 
 def is_picture(shape: Sequence[int]) -> bool:
-    """Whether samples of `shape` are drawn as pictures: images (C, H, W), unless a few rows far longer than
-    they are (the channels of signals stored (N, C, T) read as 1 x C x T), and flat vectors of a square
-    length of 64 or more (a flattened image: MNIST as a CSV). Other samples, a table's rows and signals,
-    are drawn as curves, one a row (analysis.plots' `curve_grid`, `curve_png`)."""
+    """Whether samples of `shape` are drawn as pictures: images (C, H, W), unless grey and a few rows far
+    longer than they are (the channels of signals stored (N, C, T), read as 1 x C x T, or given as (C, T)),
+    and flat vectors of a square length of 64 or more (a flattened image: MNIST as a CSV). Other samples, a
+    table's rows and signals, are drawn as curves, one a row (analysis.plots' `curve_grid`, `curve_png`)."""
     if len(shape) == 1:
         return shape[0] >= 64 and math.isqrt(shape[0]) ** 2 == shape[0]
-    return len(shape) != 3 or not (shape[1] <= 16 and shape[2] >= 4 * shape[1])
+    rows, length = shape[-2], shape[-1]
+    return len(shape) not in (2, 3) or (len(shape) == 3 and shape[0] != 1) or not (rows <= 16 and length >= 4 * rows)
 
 
 @dataclass(repr=False)

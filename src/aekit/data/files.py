@@ -99,7 +99,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     if texts:
         raise DataError(f"the run was trained on texts; give a folder of .txt files or files without a suffix "
                         f"(or of class folders of them), got {given}")
-    if path.is_dir() and (path / "train.csv").is_file():  # Kaggle's layout: train.csv, and test.csv beside it
+    if path.is_dir() and (path / "train.csv").is_file() and not any(  # Kaggle's layout: train.csv, test.csv beside it
+            d.is_dir() and not d.name.startswith(".") for d in path.iterdir()):  # (beside image folders: a label file)
         return _csv_parts(path, split, scale=scale, run_map=run_map)
     if split == "test" and path.suffix in (".csv", ".npy"):  # said before the file is read
         raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
@@ -405,9 +406,10 @@ def _note_rounding(head: np.ndarray, names: list[str] | None, path: Path) -> Non
     """Says which columns float32, which a CSV is read in, rounds by more than a tenth of the gap between
     neighbouring values of its first rows (`head`, read in float64): Unix timestamps a minute apart near
     1.7e9 keep steps of 128, so that rows fall together; what told them apart was lost as the file was read."""
-    rounding = np.abs(head - head.astype(np.float32)).max(0)
+    with np.errstate(over="ignore", invalid="ignore"):  # a value beyond float32 is refused after this note
+        rounding = np.abs(head - head.astype(np.float32)).max(0)
     gaps = [np.diff(np.unique(column)) for column in head.T]
-    lost = [i for i, gap in enumerate(gaps) if len(gap) and rounding[i] > 0.1 * np.median(gap)]
+    lost = [i for i, gap in enumerate(gaps) if len(gap) and np.isfinite(rounding[i]) and rounding[i] > 0.1 * np.median(gap)]
     if lost:
         named = [repr(names[i]) if names else str(i) for i in lost[:3]]
         step = np.spacing(np.float32(np.abs(head[:, lost[0]]).max()))

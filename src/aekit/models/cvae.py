@@ -99,8 +99,9 @@ class ConditionalVAE(VariationalAutoencoder):
                 labels = torch.as_tensor(y)
             except (TypeError, ValueError, RuntimeError):  # a class name, say
                 labels = None
-            if labels is None or labels.is_floating_point() or labels.dtype == torch.bool or labels.shape not in ((), (n,)):
-                raise DataError(f"y: one class number or n = {n} of them (data.classes.index(name) for a class name), "
-                                f"got {str(y)[:60]}")
-            self.check_labels(labels.reshape(-1))
+            classes = self.config.n_classes
+            if (labels is None or labels.is_floating_point() or labels.dtype == torch.bool or labels.shape not in ((), (n,))
+                    or labels.min() < 0 or labels.max() >= classes):
+                raise DataError(f"y: one class number in 0..{classes - 1} or n = {n} of them (data.classes.index(name) "
+                                f"for a class name; None for no class), got {str(y)[:60]}")
         return self.decode(self.prior_codes(n, generator=generator), y=y)
