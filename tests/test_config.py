@@ -116,3 +116,14 @@ def test_config_files_that_would_be_read_otherwise_than_meant_are_refused(tmp_pa
     path.write_text(text)
     with pytest.raises(aekit.ConfigError, match=f"config file {path}: {message}|config file {path} {message}"):
         load_file(path)
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("train.lr=inf", r"^train.lr: 'inf' must be a finite number$"),  # it trained, then stopped at a NaN loss
+    ("train.time_budget=5s", r"^train.time_budget: '5s' must be a number of seconds \(5 minutes: 300\)$"),
+    ("train.early_stopping=None", r"^train.early_stopping: 'None' is text here; write null \(or ~\) for none$"),
+])
+def test_values_are_refused_saying_what_to_write(override, message):
+    """A config trial: lr=inf was accepted, '5s' and 'None' were refused without saying the unit or null."""
+    with pytest.raises(aekit.ConfigError, match=message):
+        load_run_config(None, [override])
