@@ -154,3 +154,25 @@ def test_train_log_is_refused_before_pretraining(name, tmp_path, no_training):
     with pytest.raises(AekitError, match=r"^train.log: an experiment keeps no training logs"):
         run_experiment(name, ["train.log=[tensorboard]"], out_dir=tmp_path, tiny=True)
     assert not list(tmp_path.iterdir())
+
+
+def test_an_experiment_folder_in_use_is_not_resumed_beside_it(tmp_path, no_training):
+    """A few-label trial: `experiment resume` beside the running experiment trained the same runs into one
+    folder, the second process's figures overwriting the first's."""
+    import fcntl
+
+    import yaml
+
+    from aekit.apps.experiments import resume_experiment, settings
+    from aekit.config import to_dict
+    from aekit.training.checkpoint import LOCK_FILE
+
+    run = tmp_path / "pretrain"
+    run.mkdir()
+    (run / "experiment.yaml").write_text(yaml.safe_dump(
+        {"experiment": "pretrain-mnist", "settings": to_dict(settings("pretrain-mnist", tiny=True))}))
+    with open(run / LOCK_FILE, "a") as held:  # another process running it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(AekitError, match="is in use by another aekit process"):
+            resume_experiment(run)
+    assert sorted(p.name for p in run.iterdir()) == [LOCK_FILE, "experiment.yaml"]

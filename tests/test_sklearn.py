@@ -354,3 +354,17 @@ def test_pickling_keeps_the_estimator_and_its_codes(digits):
     again = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(again.transform(x[:20]), est.transform(x[:20]))
     assert again.get_params() == est.get_params()
+
+
+def test_the_classifier_says_minus_one_is_learnt_as_a_class(digits):
+    """A few-label trial: y with -1 for unlabelled rows made -1 a class, predicted for every test row, unsaid."""
+    import warnings
+
+    x, y = digits
+    partial = y[:60].copy()
+    partial[:40] = -1
+    with pytest.warns(UserWarning, match=r"y: 40 samples are labelled -1, learnt as a class; .* SemiSupervisedClassifier"):
+        AutoencoderClassifier(epochs=1, finetune_epochs=1, model_params=SMALL).fit(x[:60], partial)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # labels -1 and +1: two classes, nothing to say
+        AutoencoderClassifier(epochs=1, finetune_epochs=1, model_params=SMALL).fit(x[:60], np.where(y[:60] > 4, 1, -1))

@@ -398,6 +398,11 @@ class AutoencoderClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         X, y = _checked(self, X, y, reset=True)
         self.classes_, y_index = _classes(y)
+        marked = int(np.sum(np.asarray(y, dtype=object) == UNLABELLED))
+        if marked and len(self.classes_) > 2:  # (-1 beside one other class: labels -1 and +1, a class each)
+            warnings.warn(f"y: {marked} samples are labelled -1, learnt as a class; if -1 marks unlabelled samples (as in "
+                          "scikit-learn's semi-supervised estimators), give the labelled ones alone, or use "
+                          "SemiSupervisedClassifier, which learns from both", stacklevel=2)
         seed = _seed(self.random_state)
         lr = self.finetune_lr if self.finetune_lr is not None else self.lr
         # checked before pretraining, so a bad fine-tuning option fails at once

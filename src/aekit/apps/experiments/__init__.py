@@ -40,7 +40,7 @@ from ...config import apply_overrides, build, load_file, positive, to_dict
 from ...data import Dataset
 from ...errors import AekitError, ConfigError, DataError, NoTestSplitError
 from ...registry import import_models, model_entry
-from ...training.checkpoint import atomic_write_text, load_model, save_model
+from ...training.checkpoint import LOCK_FILE, atomic_write_text, hold, load_model, save_model
 from ...training.loop import TrainConfig
 from ..run import (
     DataConfig,
@@ -225,7 +225,8 @@ def test_part(experiment: str, cfg: ExperimentConfig, name: str, *, instead: str
         return read_split(cfg, "test", name)
     except NoTestSplitError:
         raise NoTestSplitError(f"{experiment} needs a separate test part, and data.name={name} has none; give an .npz "
-                               f"with x_test and y_test next to x_train and y_train{instead}") from None
+                               f"with x_test and y_test next to x_train and y_train, a folder of train/ and test/ "
+                               f"folders, or one of train.csv and test.csv{instead}") from None
 
 
 def check_data(experiment: str, name: str, train: Dataset, test: Dataset | None = None, *,
@@ -416,7 +417,8 @@ def run_experiment(
     try:
         return _finish(exp, cfg, run_dir)
     except BaseException:
-        written = [p.name for p in run_dir.iterdir() if not (p.name.startswith(".") and p.name.endswith(".tmp"))]
+        written = [p.name for p in run_dir.iterdir()
+                   if not (p.name.startswith(".") and p.name.endswith(".tmp")) and p.name != LOCK_FILE]
         if written == ["experiment.yaml"]:  # it failed before writing anything (but a write cut short)
             remove_made(made)
         raise
@@ -441,17 +443,20 @@ def resume_experiment(run_dir: str | Path) -> tuple[Path, dict[str, Any]]:
 
 
 def _finish(exp: Experiment, cfg: ExperimentConfig, run_dir: Path) -> tuple[Path, dict[str, Any]]:
-    try:
-        results = exp.fn(cfg, run_dir)
-    except (KeyboardInterrupt, Exception) as err:  # Ctrl-C or a crash: the CLI says how to continue
-        # not after aekit's own errors (bad data or settings, a diverged run): a resume would meet them again
-        if exp.resumable and (run_dir / Ledger.FILE).is_file() and not isinstance(err, AekitError):
-            err.experiment_dir = run_dir
-        elif not exp.resumable:  # a half-written folder: named, not left unsaid
-            err.unfinished_dir = run_dir
-        raise
-    atomic_write_text(run_dir / "results.json", json.dumps(results, indent=1, default=float))
-    from ..report import write_report
+    """Run `exp` in `run_dir`, held for this process (a resume started beside a running experiment trained
+    the same runs into one folder): its results, report and run folder."""
+    with hold(run_dir):
+        try:
+            results = exp.fn(cfg, run_dir)
+        except (KeyboardInterrupt, Exception) as err:  # Ctrl-C or a crash: the CLI says how to continue
+            # not after aekit's own errors (bad data or settings, a diverged run): a resume would meet them again
+            if exp.resumable and (run_dir / Ledger.FILE).is_file() and not isinstance(err, AekitError):
+                err.experiment_dir = run_dir
+            elif not exp.resumable:  # a half-written folder: named, not left unsaid
+                err.unfinished_dir = run_dir
+            raise
+        atomic_write_text(run_dir / "results.json", json.dumps(results, indent=1, default=float))
+        from ..report import write_report
 
-    write_report([run_dir], run_dir / "report.html", title=f"aekit experiment: {run_dir.name}")
+        write_report([run_dir], run_dir / "report.html", title=f"aekit experiment: {run_dir.name}")
     return run_dir, results

@@ -308,14 +308,15 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         notes.append("Pretraining seconds per SdA: " + ", ".join(f"{t:.0f}" for t in pretrain_seconds) + ".")
     elif pt.load is not None:
         notes.append(f"SdA loaded from {pt.load} (pretraining time not included).")
+    mnist = cfg.data.name == "mnist"  # the targets are MNIST's (Erhan et al.'s figures): none for other data
     if 600 in counts and {"scratch", "pretrained"} <= set(s.methods):
         gain = mean_of[("scratch", 600)] - mean_of[("pretrained", 600)]
-        results.update(gain_at_600_points=gain, target_gain_at_600_met=gain >= 3.0)
-        notes.append(f"Gain of pretraining at 600 labels: {gain:.2f} points (target >= 3).")
+        results.update(gain_at_600_points=gain, **{"target_gain_at_600_met": gain >= 3.0} if mnist else {})
+        notes.append(f"Gain of pretraining at 600 labels: {gain:.2f} points{' (target >= 3)' * mnist}.")
     if "pretrained" in s.methods and max(counts) >= len(train):
         all_error = mean_of[("pretrained", max(counts))]
-        results.update(pretrained_error_all_labels=all_error, target_all_labels_met=all_error <= 1.5)
-        notes.append(f"Pretrained + fine-tuned with all labels: {all_error:.2f}% (target <= 1.5%).")
+        results.update(pretrained_error_all_labels=all_error, **{"target_all_labels_met": all_error <= 1.5} if mnist else {})
+        notes.append(f"Pretrained + fine-tuned with all labels: {all_error:.2f}%{' (target <= 1.5%)' * mnist}.")
     results["tables"] = [error_table("pretrain-mnist: test error %", rows, LABELS, notes)]
     fewest = min(counts)  # the headline (`--quiet` prints it): the fewest labels, where pretraining should help most
     results["summary"] = f"{cfg.data.name}, {fewest} labels, test error: " + ", ".join(
