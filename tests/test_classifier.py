@@ -166,3 +166,17 @@ def test_resuming_with_another_classifier_config_is_refused(labelled, tmp_path):
     with pytest.raises(aekit.CheckpointError, match="another config"):
         aekit.fit(EncoderClassifier.on(encoder_ae(), 10, freeze="all"), labelled, epochs=2, run_dir=tmp_path,
                   resume=True, progress=False)
+
+
+def test_predict_takes_numpy_and_names_a_wrong_shape():
+    """A few-label trial: a numpy array was "'numpy.ndarray' object has no attribute 'is_floating_point'", and
+    a wrong shape torch's "mat1 and mat2 shapes cannot be multiplied"."""
+    import numpy as np
+
+    from aekit.models.classifier import EncoderClassifier
+
+    clf = EncoderClassifier.on(aekit.create_model("dense", input_shape=(1, 8, 8), hidden=[8], code_size=4), 3).eval()
+    x = np.random.default_rng(0).random((4, 1, 8, 8), dtype=np.float32)
+    assert torch.equal(clf.predict(x), clf.predict(torch.from_numpy(x).reshape(4, 64)))
+    with pytest.raises(aekit.DataError, match=r"^predict data samples have shape \(100,\) but the model expects \(1, 8, 8\)"):
+        clf.predict(torch.rand(3, 100))

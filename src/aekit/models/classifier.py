@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import check, to_dict
-from ..data.batches import as_tensors, eval_mode, map_batches
+from ..data.batches import as_tensors, eval_mode, inputs_of, map_batches
 from ..data.core import Dataset
 from ..errors import ConfigError, DataError
 from ..registry import create_model, make_config, register_model
@@ -79,11 +79,13 @@ class ClassifierMixin:
                     "ladder or m2 (or leave those samples out)") if missing else ""
             raise DataError(f"labels must be in {allowed}, got values from {int(y.min())} to {int(y.max())}{hint}")
 
-    def predict_proba(self, x: Tensor, *, batch_size: int = 1024) -> Tensor:
-        """(N, *input_shape) -> (N, n_classes) class probabilities, in eval mode."""
+    def predict_proba(self, x: Any, *, batch_size: int = 1024) -> Tensor:
+        """(N, *input_shape) -> (N, n_classes) class probabilities, in eval mode; x a tensor, a numpy array or
+        a Dataset, shaped like the inputs or flat (another shape is one line naming it)."""
+        x, _ = inputs_of(getattr(self, "autoencoder", self), x, "predict data")  # (the encoder's input shape)
         return map_batches(self, x, lambda xb: F.softmax(self(xb).logits.float(), dim=1), batch_size=batch_size)
 
-    def predict(self, x: Tensor, *, batch_size: int = 1024) -> Tensor:
+    def predict(self, x: Any, *, batch_size: int = 1024) -> Tensor:
         """(N, *input_shape) -> (N,) predicted class indices."""
         return self.predict_proba(x, batch_size=batch_size).argmax(dim=1)
 
