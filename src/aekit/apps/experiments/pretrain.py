@@ -151,10 +151,12 @@ def error_row(method: str, labels: int, runs: list[dict[str, float]]) -> dict[st
 
 
 def error_table(title: str, rows: list[dict[str, Any]], labels: dict[str, str], notes: list[str]) -> dict[str, Any]:
-    """Rows of `error_row` as a table: a method a row, a label count a column, "mean ± std (seconds per run)" a cell."""
+    """Rows of `error_row` as a table: a method a row, a label count a column, "mean ± std (seconds per run)" a cell
+    (one seed has no spread: its error alone)."""
     counts = list(dict.fromkeys(r["labels"] for r in rows))
-    cells = {(r["method"], r["labels"]): f"{r['test_error_mean']:.2f} ± {r['test_error_std']:.2f} ({r['seconds_mean']:.0f} s)"
-             for r in rows}
+    spread = {(r["method"], r["labels"]): f" ± {r['test_error_std']:.2f}" * (len(r["test_errors"]) > 1) for r in rows}
+    cells = {(r["method"], r["labels"]): f"{r['test_error_mean']:.2f}{spread[(r['method'], r['labels'])]} "
+                                         f"({r['seconds_mean']:.0f} s)" for r in rows}
     return table(title, ["method", *(f"{n} labels" for n in counts)],
                  [[labels[m], *(cells[(m, n)] for n in counts)] for m in dict.fromkeys(r["method"] for r in rows)], notes)
 
