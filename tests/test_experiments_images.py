@@ -179,6 +179,7 @@ def test_cli_runs_an_image_experiment(tmp_path, capsys):
     ("conv-mnist", "model.name=dense", r"^model.name: conv-mnist .* it trains conv only; got 'dense'$"),
     ("semi-supervised-mnist", "model.name=dense", r"^model.name: semi-supervised-mnist trains the methods experiment.methods"),
     ("mnist-2d", "train.log=[csv]", r"^train.log: an experiment keeps no training logs"),  # it failed after training
+    ("generative-mnist", "experiment.classifier=foo", r"^experiment.classifier: must be one of mnist, "),  # said data.name
 ])
 def test_settings_an_experiment_cannot_show_are_refused(experiment, override, match, tmp_path):
     """tied-mnist trained a VAE as its 'untied' arm, and mnist-2d mapped 2 of 3 coordinates as '2-d codes'."""

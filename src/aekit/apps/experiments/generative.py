@@ -28,6 +28,7 @@ from ...data import load_dataset
 from ...errors import DataError
 from ...training.checkpoint import load_model
 from ...training.feature_classifier import (
+    CLASSIFIER_DATA,
     classifier_files,
     feature_classifier,
     is_cached,
@@ -55,6 +56,8 @@ class Generative:
         check_positive(self, "samples", "nll_k", "nll_limit", "iwae_k", "picture_samples")
         check(len(self.models) > 0 and set(self.models) <= set(MODELS), "models",
               f"must be a list drawn from {', '.join(MODELS)}, got {list(self.models)!r}")
+        check(self.classifier in CLASSIFIER_DATA, "classifier", f"must be one of {', '.join(CLASSIFIER_DATA)} (the data "
+              f"sets a feature classifier is trained on), got {self.classifier!r}")  # (it was named as data.name)
 
 
 @register_experiment(
