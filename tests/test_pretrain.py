@@ -93,7 +93,8 @@ def test_relu_codes_get_mse_layers_and_fine_tuning_changes_the_stack(digits, cap
         assert not torch.allclose(result.model.eval().encode(digits[:20]), compose(result.layers, digits[:20]))
     lines = [line for line in capsys.readouterr().out.splitlines() if line]
     assert lines[0].startswith("layer 1/2: 784 -> 24") and lines[1].startswith("layer 2/2: 24 -> 12")
-    assert lines[2].startswith("fine-tuning")
+    assert "(1 epoch)" in lines[0] and " -> " not in lines[0].split("train_loss")[1]  # it read "245.1 -> 245.1"
+    assert lines[2].startswith("fine-tuning") and "(2 epochs)" in lines[2]
 
 
 def test_per_layer_configs_and_bad_settings(digits):

@@ -88,6 +88,12 @@ def stack_layers(layers: Sequence[Autoencoder]) -> Autoencoder:
     return model_entry("tied" if tied else "dense").cls.from_layers(layers)
 
 
+def _losses(history: dict[str, list[float]]) -> str:
+    """The training loss of the first epoch -> the last, or of the one epoch trained (not "245.1 -> 245.1")."""
+    first, last, n = history["train_loss"][0], history["train_loss"][-1], len(history["train_loss"])
+    return f"{first:.4g} -> {last:.4g} ({n} epochs)" if n > 1 else f"{last:.4g} (1 epoch)"
+
+
 def pretrain_layerwise(
     widths: Sequence[int],
     data: Any,
@@ -148,7 +154,7 @@ def pretrain_layerwise(
             val_text = f", val_loss {history['val_loss'][-1]:.4g}" if "val_loss" in history else ""
             print(
                 f"layer {k + 1}/{len(widths)}: {d_in} -> {width} ({kind}, {layer.config.recon_loss}) "
-                f"train_loss {history['train_loss'][0]:.4g} -> {history['train_loss'][-1]:.4g}{val_text} "
+                f"train_loss {_losses(history)}{val_text} "
                 f"({seconds[-1]:.1f}s)",
                 flush=True,
             )
@@ -162,7 +168,7 @@ def pretrain_layerwise(
         if not quiet:
             print(
                 f"fine-tuning {'-'.join(str(w) for w in [layers[0].config.input_dim, *widths])}: "
-                f"train_loss {fine_tune_history['train_loss'][0]:.4g} -> {fine_tune_history['train_loss'][-1]:.4g} "
+                f"train_loss {_losses(fine_tune_history)} "
                 f"({seconds[-1]:.1f}s)",
                 flush=True,
             )
