@@ -127,3 +127,11 @@ def test_values_are_refused_saying_what_to_write(override, message):
     """A config trial: lr=inf was accepted, '5s' and 'None' were refused without saying the unit or null."""
     with pytest.raises(aekit.ConfigError, match=message):
         load_run_config(None, [override])
+
+
+def test_an_array_for_a_list_key_is_still_one_line():
+    """A review: the 'None' hint compared an array with a string (numpy's ambiguous truth value)."""
+    import numpy as np
+
+    with pytest.raises(aekit.ConfigError, match=r"^model.decoder_hidden: array\(\[64, 32\]\) must be a list of int"):
+        aekit.create_model("dense", input_shape=(784,), hidden=[64, 32], code_size=8, decoder_hidden=np.array([64, 32]))

@@ -238,3 +238,13 @@ def test_a_conditional_model_of_your_own_exports_the_parts_that_take_no_label(tm
     loaded = torch.jit.load(str(export_model(model, tmp_path / "e.pt", format="torchscript")))
     x = torch.rand(3, 1, 8, 8)
     torch.testing.assert_close(loaded(x), reference(model, "encoder", x), atol=1e-5, rtol=0)
+
+
+    class CondDecoder(CondDense):  # a decoder that takes y, an encoder that does not (a second review)
+        def decode(self, z, y=None):
+            return super().decode(z)
+
+    model = CondDecoder(DenseAutoencoder.Config(input_shape=(1, 8, 8), hidden=(8,), code_size=2)).eval()
+    loaded = torch.jit.load(str(export_model(model, tmp_path / "d.pt", format="torchscript", part="decoder")))
+    z = torch.rand(3, 2)
+    torch.testing.assert_close(loaded(z, torch.tensor([0, 1, 0])), reference(model, "decoder", z), atol=1e-5, rtol=0)

@@ -921,6 +921,11 @@ def test_a_folder_of_train_csv_and_test_csv_is_one_data_set_its_test_part_read_a
     _pngs(tmp_path / "kimg" / "train" / "dog", 2)
     (tmp_path / "kimg" / "train.csv").write_text("id,label\n1,cat\n")
     assert load_dataset(str(tmp_path / "kimg")).sample_shape == (1, 5, 6)
+    (tmp_path / "kg" / "test.csv").write_text("a,b,c\n1,2,3\n")
+    (tmp_path / "kg" / "notes").mkdir()  # a folder of no images beside them (a review: it was read as images)
+    (tmp_path / "kg" / "runs" / "r").mkdir(parents=True)
+    Image.fromarray(np.zeros((5, 6), np.uint8)).save(tmp_path / "kg" / "runs" / "r" / "reconstructions.png")
+    assert len(load_dataset(str(tmp_path / "kg"), "test")) == 1
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")

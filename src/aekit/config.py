@@ -59,7 +59,7 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
             if type(None) in args:
                 return None
             raise ConfigError(f"{where}: must be {_type_name(tp)}, not null")
-        if type(None) in args and value in ("None", "none") and str not in args:  # Python's word for YAML's null
+        if type(None) in args and isinstance(value, str) and value in ("None", "none") and str not in args:  # Python's null
             raise ConfigError(f"{where}: {value!r} is text here; write null (or ~) for none")
         errors = []
         for arg in args:

@@ -139,8 +139,8 @@ def export_model(
     with torch.no_grad():
         x = torch.rand(2, *model.config.input_shape)  # batch 2: a batch of 1 could be specialised
         labels = (torch.tensor([0, 1]),) if _takes_labels(model, part) else ()  # a cvae's y: the graph takes it too
-        example = (model.encode(x, **{"y": labels[0]} if labels else {}) if part == "decoder" else wrapper.stored(x),
-                   *labels)
+        codes = model.encode(x, **{"y": torch.tensor([0, 1])} if _takes_labels(model, "encoder") else {})
+        example = (codes if part == "decoder" else wrapper.stored(x), *labels)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if format == "torchscript":

@@ -99,8 +99,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     if texts:
         raise DataError(f"the run was trained on texts; give a folder of .txt files or files without a suffix "
                         f"(or of class folders of them), got {given}")
-    if path.is_dir() and (path / "train.csv").is_file() and not any(  # Kaggle's layout: train.csv, test.csv beside it
-            d.is_dir() and not d.name.startswith(".") for d in path.iterdir()):  # (beside image folders: a label file)
+    if path.is_dir() and (path / "train.csv").is_file() and not _image_layout(path):  # Kaggle's: test.csv beside it
         return _csv_parts(path, split, scale=scale, run_map=run_map)
     if split == "test" and path.suffix in (".csv", ".npy"):  # said before the file is read
         raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
@@ -197,6 +196,14 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
               **({"image_size": size} if size else {}),
               **({"files": files, "pixels": "unit"} if files is not None else {})},
     )
+
+
+def _image_layout(path: Path) -> bool:
+    """Whether a folder keeps images as aekit reads them: a train/ folder, or subfolders holding images (a
+    train.csv beside them is a label file; a runs/ folder of run folders is none of them)."""
+    return (path / "train").is_dir() or any(
+        d.is_dir() and not d.name.startswith(".") and any(f.suffix.lower() in IMAGE_SUFFIXES for f in d.iterdir())
+        for d in path.iterdir())
 
 
 def _csv_parts(path: Path, split: str, *, scale: str, run_map: dict | None) -> Dataset:

@@ -325,24 +325,24 @@ def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False, fi
     them, or a run folder's experiment.yaml), then dotted `section.key=value` overrides."""
     exp = experiment(name)
     layer = _file_layer(name, file) if file is not None else {}
-    keys = [*_dotted(layer), *(o.partition("=")[0].strip() for o in overrides)]  # every key given
+    base = merge(BASE, exp.defaults, exp.tiny if tiny else {})
+    # every key given: a file's where it is not the default (show and experiment.yaml write every key out)
+    shown = to_dict(_config(exp, merge(base))) if layer else {}
+    keys = [*(k for k in _dotted(layer) if _at(layer, k) not in (None, _at(shown, k))),
+            *(o.partition("=")[0].strip() for o in overrides)]
     for key in keys:  # a data key it never reads: never ignored silently
         if exp.data_keys is not None and key.startswith("data.") and key[5:] not in exp.data_keys:
             raise ConfigError(f"{key}: {name} does not read it; it reads {', '.join('data.' + k for k in exp.data_keys)}")
-    base = merge(BASE, exp.defaults, exp.tiny if tiny else {})
     raw = apply_overrides(merge(base, layer), list(overrides))  # (a copy: base keeps the defaults)
     given = {k[6:] for k in keys if k.startswith("model.")}
     raw["model"] = _for_model(raw.get("model"), base.get("model", {}), given, raw.get("imports"))
     if exp.models is not None and "name" in given and raw["model"].get("name") not in exp.models[0]:
         raise ConfigError(f"model.name: {name} {exp.models[1]}; got {raw['model'].get('name')!r}")
-    for key in (k for k in keys if k == "epochs" or k.endswith(".epochs")):  # as aekit train refuses it
-        section = raw
-        for part in key.split(".")[:-1]:
-            section = section.get(part) if isinstance(section, dict) else None
-        budget = section.get("time_budget") if isinstance(section, dict) else None
-        if budget is not None and f"{key[:-6]}time_budget" not in keys:
-            raise ConfigError(f"{key}: {name} trains for {key[:-6]}time_budget={budget:g} seconds, which decides how "
-                              f"long it trains; add {key[:-6]}time_budget=null to train by epochs")
+    for key, (length, limit) in ((k, pair) for k in keys for pair in LENGTHS if k.rpartition(".")[2] == pair[0]):
+        budget = _at(raw, f"{key[: -len(length)]}{limit}")  # given or not: as aekit train refuses it
+        if budget is not None:
+            raise ConfigError(f"{key}: {name} trains for {key[: -len(length)]}{limit}={budget} seconds, which decides "
+                              f"how long it trains; add {key[: -len(length)]}{limit}=null to train by epochs")
     for key in raw:
         if key not in SECTIONS:  # a flat key: say which section has it
             homes = {"experiment": exp.settings, "train": TrainConfig, "data": DataConfig}
@@ -361,6 +361,16 @@ def _file_layer(name: str, file: str | Path) -> dict[str, Any]:
             raise ConfigError(f"{file} holds the settings of experiment {raw['experiment']}, not {name}")
         raw = raw["settings"]
     return raw
+
+
+LENGTHS = (("epochs", "time_budget"), ("epochs_per_layer", "seconds_per_layer"))  # a length, and the budget over it
+
+
+def _at(mapping: Any, key: str) -> Any:
+    """The value at dotted `key` of a nested mapping, or None."""
+    for part in key.split("."):
+        mapping = mapping.get(part) if isinstance(mapping, dict) else None
+    return mapping
 
 
 def _dotted(mapping: dict[str, Any], prefix: str = "") -> list[str]:

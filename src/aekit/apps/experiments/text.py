@@ -387,6 +387,7 @@ class ImdbBnDropout:
 
 @register_experiment(
     "imdb-bn-dropout",
+    models=(("dense",), "compares the dense model with its batch-norm and dropout twins; it trains dense only"),
     settings=ImdbBnDropout,
     defaults={
         "data": {"name": "imdb", "val_fraction": 0.2},  # imdb, bbc-news-sequences or bbc-news-bow
