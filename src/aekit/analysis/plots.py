@@ -92,6 +92,7 @@ def png_bytes(sample: np.ndarray) -> bytes:
 
 
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+MARKED = 50  # curves of at most this many values (a table's row) have each value marked
 
 
 def curves(sample: np.ndarray) -> np.ndarray:
@@ -114,7 +115,7 @@ def curve_png(sample: np.ndarray, *, width: int = 160, height: int = 80) -> byte
         ys = (height - 3) - (np.nan_to_num(row, nan=lo) - lo) / (hi - lo) * (height - 5)
         points = list(zip(xs.tolist(), ys.tolist()))
         draw.line(points, fill=COLOURS[k % len(COLOURS)], width=1) if len(points) > 1 else draw.point(points)
-        if rows.shape[1] <= 50:  # a table's row: each value marked
+        if rows.shape[1] <= MARKED:
             for x, y in points:
                 draw.ellipse((x - 1.5, y - 1.5, x + 1.5, y + 1.5), fill=COLOURS[k % len(COLOURS)])
     buffer = io.BytesIO()
@@ -237,7 +238,7 @@ def curve_grid(
     for r in range(rows):
         for c in range(cols):
             ax, values = axes[r, c], curves(samples[r, c])
-            marker = "." if values.shape[1] <= 50 else None  # a table's row: each value marked
+            marker = "." if values.shape[1] <= MARKED else None
             for k, row in enumerate(values):
                 ax.plot(row, color=COLOURS[k % len(COLOURS)], lw=0.9, marker=marker, ms=3)
             ax.set_ylim(lo - pad, hi + pad)

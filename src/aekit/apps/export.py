@@ -138,9 +138,11 @@ def export_model(
     wrapper = _Part(model, part, unit_map).eval()
     with torch.no_grad():
         x = torch.rand(2, *model.config.input_shape)  # batch 2: a batch of 1 could be specialised
-        labels = (torch.tensor([0, 1]),) if _takes_labels(model, part) else ()  # a cvae's y: the graph takes it too
-        codes = model.encode(x, **{"y": torch.tensor([0, 1])} if _takes_labels(model, "encoder") else {})
-        example = (codes if part == "decoder" else wrapper.stored(x), *labels)
+        y = torch.tensor([0, 1])  # a conditional model's labels: its graph takes them too
+        labels = (y,) if _takes_labels(model, part) else ()
+        first = (model.encode(x, **{"y": y} if _takes_labels(model, "encoder") else {}) if part == "decoder"
+                 else wrapper.stored(x))
+        example = (first, *labels)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if format == "torchscript":
