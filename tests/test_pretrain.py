@@ -134,6 +134,9 @@ def test_pretrain_experiment_tiny_runs_end_to_end(tmp_path):
     assert all(("±" in cell) is (seeds > 1) for row in table["rows"] for cell in row[1:])  # one seed: no "± 0.00"
     assert (run_dir / "error_vs_labels.png").stat().st_size > 1000
     assert "data:image/png;base64," in (run_dir / "report.html").read_text()  # the report, pictures inline
+    # a constant guess's error is said, and the preset's smoke test learns more than that
+    (chance,) = [float(n.split("errs ")[1].rstrip("%.")) for n in table["notes"] if n.startswith("Chance:")]
+    assert 0 < chance < 100 and min(r["test_error_mean"] for r in rows if r["method"] == "scratch") < chance - 10
     # the saved SdA can be reused instead of pretraining again
     sda = run_dir / "sda-seed0.safetensors"
     _, again = run_experiment("pretrain-mnist", [f"experiment.pretrain.load={sda}", "experiment.methods=[frozen]"], out_dir=tmp_path, tiny=True)

@@ -150,6 +150,13 @@ def error_row(method: str, labels: int, runs: list[dict[str, float]]) -> dict[st
             "test_errors": errors, "seconds_mean": float(np.mean([r["seconds"] for r in runs]))}
 
 
+def chance_note(test: Dataset) -> str:
+    """What a constant guess scores on `test`: the floor every error in a table is to be read against."""
+    counts = torch.bincount(test.y[test.y >= 0])
+    return (f"Chance: always guessing the most frequent test class errs "
+            f"{100 * (1 - counts.max().item() / counts.sum().item()):.2f}%.")
+
+
 def error_table(title: str, rows: list[dict[str, Any]], labels: dict[str, str], notes: list[str]) -> dict[str, Any]:
     """Rows of `error_row` as a table: a method a row, a label count a column, "mean ± std (seconds per run)" a cell
     (one seed has no spread: its error alone)."""
@@ -189,7 +196,8 @@ class StackedDenoising:
             seed = int(done[0].rsplit("seed", 1)[1])
 
         def pretrain() -> Autoencoder:
-            print(f"seed {seed}: greedy denoising pretraining of {net}", flush=True)
+            each = f"{pt.seconds_per_layer:g} s" if pt.seconds_per_layer is not None else f"{pt.epochs_per_layer} epoch{'s' * (pt.epochs_per_layer != 1)}"
+            print(f"seed {seed}: greedy denoising pretraining of {net} ({each} a layer)", flush=True)
             return pretrain_layerwise(
                 self.widths, train.take(pt.limit, seed=seed).x, layer_kind="denoising", layer_config=self.layer_config,
                 epochs_per_layer=pt.epochs_per_layer, batch_size=pt.batch_size, lr=pt.lr, seed=seed,
@@ -260,7 +268,7 @@ def plot_error_vs_labels(path: Path, rows: list[dict], *, labels: dict[str, str]
         "data": {"name": "mnist-mini", "val_fraction": 0.2, "test_limit": 300},
         "model": {"hidden": [32], "code_size": 16},
         "train": {"epochs": 1},
-        "experiment": {"label_counts": [50, 200], "seeds": [0], "min_updates": 4,
+        "experiment": {"label_counts": [50, 200], "seeds": [0], "min_updates": 150,
                        "pretrain": {"epochs_per_layer": 1, "limit": 500}},
     },
     data_keys=("name", "layout", "scale", "image_size", "val_fraction", "test_limit"),
@@ -305,7 +313,7 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     samples = "digits" if train.name in DIGITS else "samples"
     notes = [f"Network {net} (sigmoid), {len(test)} test {samples}; test error % (mean ± std over seeds {list(s.seeds)}), "
              "supervised seconds per run in brackets.",
-             "Epochs per run: " + ", ".join(f"{n} labels: {epochs_used[n]}" for n in counts) + "."]
+             "Epochs per run: " + ", ".join(f"{n} labels: {epochs_used[n]}" for n in counts) + ".", chance_note(test)]
     if pretrain_seconds:
         notes.append("Pretraining seconds per SdA: " + ", ".join(f"{t:.0f}" for t in pretrain_seconds) + ".")
     elif pt.load is not None:
@@ -324,7 +332,7 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     results["summary"] = f"{cfg.data.name}, {fewest} labels, test error: " + ", ".join(
         f"{m} {mean_of[(m, fewest)]:.2f}%" for m in s.methods)
     plot_error_vs_labels(run_dir / "error_vs_labels.png", rows, labels=LABELS,
-                         title=f"MNIST, sigmoid net {net}: test error against labels")
+                         title=f"{train.name}, sigmoid net {net}: test error against labels")
     return results
 
 

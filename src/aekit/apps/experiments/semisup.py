@@ -65,6 +65,7 @@ from . import (
 from .pretrain import (
     Pretraining,
     StackedDenoising,
+    chance_note,
     error_row,
     error_table,
     fine_tune,
@@ -296,7 +297,7 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
              "epochs": [r["epochs"] for r in runs[(m, n)]]} for m in s.methods for n in counts]  # counts are <= len(train)
     return {"rows": rows, "test": len(test), "train": len(train), "network": "-".join(map(str, [dim, *p.mlp["hidden"],
             p.mlp["code_size"], n_classes])),
-            "sda_seconds": sdas.seconds, "m1_seconds": ledger.seconds(f"m1-{tag}/seed")}
+            "chance": chance_note(test), "sda_seconds": sdas.seconds, "m1_seconds": ledger.seconds(f"m1-{tag}/seed")}
 
 
 def markdown_table(t: dict[str, Any]) -> str:
@@ -382,6 +383,7 @@ def semi_supervised_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any
             f"{name}: test error % (mean ± std over seeds {list(s.seeds)}) on {part['test']} test samples, "
             f"{part['train']} training samples; wall seconds per run in brackets. The MLP: {part['network']}.",
             "Epochs per run: " + "; ".join(f"{r['method']} {r['labels']}: {r['epochs']}" for r in mine) + ".",
+            part["chance"],
         ]
         for what, seconds in (("SdA pretraining", part["sda_seconds"]), ("M1 training", part["m1_seconds"])):
             if seconds:
