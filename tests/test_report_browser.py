@@ -126,3 +126,32 @@ def test_report_works_in_a_real_browser(report, browser, tmp_path):
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     if os.environ.get("AEKIT_SAVE_SCREENSHOT"):  # a copy for the README (docs/)
         shutil.copy(shot, os.environ["AEKIT_SAVE_SCREENSHOT"])
+
+
+def test_a_map_of_many_label_values_has_one_colour_scale(browser, tmp_path):
+    """A table whose target column takes 30 values (read as 30 classes) was shown with 30 legend buttons
+    in ten colours repeating (an inspection trial): more classes than MANY_LABELS get one scale instead."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    target = rng.integers(0, 30, 300)
+    x = rng.normal(size=(300, 6)) + target[:, None] / 10
+    rows = ["a,b,c,d,e,f,target"] + [",".join(f"{v:.4f}" for v in r) + f",{t}" for r, t in zip(x, target)]
+    (tmp_path / "table.csv").write_text("\n".join(rows) + "\n")
+    assert main(["train", f"data.name={tmp_path / 'table.csv'}", "model.name=dense", "model.code_size=2",
+                 "train.epochs=2", f"output.dir={tmp_path}", "output.name=run", "--quiet"]) == 0
+    page = write_report([tmp_path / "run"], tmp_path / "report.html")
+    browser.get(page.as_uri())
+    assert browser.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true"
+    explorer = browser.find_element(By.CSS_SELECTOR, ".latent-explorer")
+    data = json.loads(explorer.find_element(By.CSS_SELECTOR, "script.plot-data").get_attribute("textContent"))
+    assert data["scale"] and len(data["colours"]) == len(set(data["colours"])) == 30
+    legend = explorer.find_element(By.CSS_SELECTOR, ".legend")
+    assert not legend.find_elements(By.TAG_NAME, "button") and legend.find_element(By.CSS_SELECTOR, ".scale-bar")
+    ends = [e.text for e in legend.find_elements(By.CSS_SELECTOR, ".scale-end")]
+    names = data["classes"] or [str(k) for k in range(30)]
+    assert ends == [names[0], names[-1]]
+    fills = {p.get_attribute("fill") for p in explorer.find_elements(By.CSS_SELECTOR, "circle.pt")}
+    assert len(fills) == len(set(data["labels"])) > 20  # a colour a value, none repeated
+    assert "click a class to hide it" not in browser.find_element(By.TAG_NAME, "body").text
+    assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]

@@ -301,7 +301,7 @@ def scatter_maps(
     axes = fig.subplots(1, n, squeeze=False)[0]
     handles = []
     uniq = np.unique(labels) if labels is not None else np.array([])
-    discrete = labels is not None and len(uniq) <= 20
+    discrete = labels is not None and len(uniq) <= MANY_LABELS
     for ax, (name, points) in zip(axes, maps.items()):
         points = np.asarray(points)
         if labels is None:
@@ -327,11 +327,24 @@ def scatter_maps(
     return fig
 
 
+MANY_LABELS = 20  # more label values than this are coloured on a scale (a target read as classes), not a legend each
+
+
 def _palette(n: int) -> list:
     from matplotlib import colormaps
 
     base = colormaps["tab10" if n <= 10 else "tab20"]
     return [base(i % base.N) for i in range(n)]
+
+
+def label_colours(n: int) -> list[str]:
+    """Hex colours for `n` classes in their order: the maps' palette up to MANY_LABELS, else a viridis scale."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    if n <= MANY_LABELS:
+        return [to_hex(c) for c in _palette(n)]
+    return [to_hex(colormaps["viridis"](i / (n - 1))) for i in range(n)]
 
 
 # --- learning curves -----------------------------------------------------------------------------

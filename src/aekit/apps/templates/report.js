@@ -127,7 +127,8 @@
     const w = +svg.getAttribute("width"), h = +svg.getAttribute("height");
     const hoverImg = root.querySelector("img.hover-image"), hoverText = root.querySelector(".hover-caption");
     const decodedImg = root.querySelector("img.decoded-image"), decodedText = root.querySelector(".decoded-caption");
-    const className = (label) => (label === null ? "" : data.classes ? data.classes[label] : String(label));
+    const className = (label) => (label === null ? "" : label < 0 ? "unlabelled"
+                                  : data.classes ? data.classes[label] : String(label));
     const xs = data.points.map((p) => p[0]), ys = data.points.map((p) => p[1]);
     const home = { x0: Math.min(...data.grid.u), x1: Math.max(...data.grid.u),
                    y0: Math.min(...data.grid.v), y1: Math.max(...data.grid.v) };
@@ -141,9 +142,10 @@
     el("clipPath", { id: `${root.id}-clip` }, svg).appendChild(
       el("rect", { x: M.left, y: M.top, width: w - M.left - M.right, height: h - M.top - M.bottom }));
     const layer = el("g", { "clip-path": `url(#${root.id}-clip)` }, svg);
+    const colourOf = (label) => (label >= 0 ? data.colours[label] : "#9aa3b0");  // -1: an unlabelled sample
     const dots = data.points.map((p, i) => el("circle", {
       class: "pt", r: 4, "data-index": i, "data-label": data.labels ? data.labels[i] : "",
-      fill: data.labels ? COLOURS[data.labels[i] % 10] : COLOURS[0] }, layer));
+      fill: data.labels ? colourOf(data.labels[i]) : COLOURS[0] }, layer));
     const marker = el("path", { class: "marker", visibility: "hidden" }, layer);
     let sx, sy, clicked = null;
 
@@ -212,11 +214,20 @@
     root.querySelector("button.reset").addEventListener("click", () => { view = { ...home }; draw(); });
 
     const classes = data.labels ? [...new Set(data.labels)].sort((a, b) => a - b) : [];
-    for (const label of classes) {
-      legendButton(root.querySelector(".legend"), className(label), COLOURS[label % 10], false, (on) => {
-        if (on) hidden.delete(label); else hidden.add(label);
-        dots.forEach((d, i) => { d.style.display = hidden.has(data.labels[i]) ? "none" : ""; });
-      });
+    const legend = root.querySelector(".legend");
+    if (data.scale) {  // too many classes to tell apart: one colour scale from the first class to the last
+      const n = data.colours.length;
+      legend.title = `${n} label values, coloured in their order`;
+      legend.innerHTML = `<span class="scale-end">${esc(className(0))}</span>` +
+        `<span class="scale-bar" style="background:linear-gradient(to right, ${data.colours.join(", ")})"></span>` +
+        `<span class="scale-end">${esc(className(n - 1))}</span>`;
+    } else {
+      for (const label of classes) {
+        legendButton(legend, className(label), colourOf(label), false, (on) => {
+          if (on) hidden.delete(label); else hidden.add(label);
+          dots.forEach((d, i) => { d.style.display = hidden.has(data.labels[i]) ? "none" : ""; });
+        });
+      }
     }
     draw();
     show(0);
