@@ -277,6 +277,9 @@ def _cmd_report(args) -> None:
     if head is not None and GENERATOR not in head and "<title>aekit" not in head:  # not a page aekit wrote
         other = "another --output FILE.html (or remove it)" if args.output else "--output FILE.html for the report"
         raise ConfigError(f"report: {output} is there and aekit did not write it; give {other}")
+    # a run's latent map reads its data again and encodes it: seconds to a minute before the line below
+    print(f"reading {len(dirs)} run folder{'s' * (len(dirs) != 1)} (and each trained run's data, for its latent map)",
+          flush=True)
     print(f"wrote {write_report(dirs, output)}")
 
 
