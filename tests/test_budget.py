@@ -175,6 +175,45 @@ def test_resume_of_a_budgeted_run_trains_what_is_left_and_refuses_epochs(tmp_pat
         run.resume(run_dir, epochs=50)
 
 
+def test_a_finished_budgeted_run_trains_on_to_a_longer_budget(tmp_path, capsys):
+    """A budgeted run could not be trained longer (`--epochs` was refused, and a new run started from scratch):
+    --time-budget SECONDS continues it to that total, which config.yaml records."""
+    from aekit.apps.cli import main
+
+    cfg = run.load_run_config(None, ["data.name=digits", "model.code_size=4", "train.time_budget=1",
+                                     f"output.dir={tmp_path}", "output.name=r", "train.progress=false"])
+    run_dir = run.train(cfg)
+    history = json.loads((run_dir / "history.json").read_text())
+    for bad, says in (("1", r"--time-budget: must be more than the [\d.]+ s this run has trained \(it is the run's total"),
+                      ("nan", "--time-budget: must be more than")):
+        assert main(["resume", str(run_dir), "--time-budget", bad, "--quiet"]) == 2
+        assert re.match(f"aekit: error: {says}", capsys.readouterr().err)
+    assert main(["resume", str(run_dir), "--time-budget", "3", "--quiet"]) == 0
+    longer = json.loads((run_dir / "history.json").read_text())
+    assert longer["epoch"][: len(history["epoch"])] == history["epoch"] and len(longer["epoch"]) > len(history["epoch"])
+    assert sum(longer["time"]) > 1.5 and yaml.safe_load((run_dir / "config.yaml").read_text())["train"]["time_budget"] == 3
+    capsys.readouterr()
+    run.resume(run_dir, progress=False)  # the new budget is the run's now: spent, said so
+    assert "has used its time budget (3 s)" in capsys.readouterr().out
+    run_epochs = run.train(run.load_run_config(None, ["data.name=digits", "model.code_size=4", "train.epochs=1",
+                                                      f"output.dir={tmp_path}", "output.name=e", "train.progress=false"]))
+    with pytest.raises(aekit.ConfigError, match=r"--time-budget: .* trains for train.epochs \(1\), not for a time budget; "
+                                                r"resume it with --epochs N"):
+        run.resume(run_epochs, time_budget=60)
+
+
+def test_a_longer_budget_stretches_a_deterministic_step_plan(real_batch, monkeypatch, tmp_path):
+    """In deterministic mode the budget is a planned step count: a longer one on resume plans more steps."""
+    x = real_batch[:200]
+    common = {"batch_size": 32, "deterministic": True, "progress": False, "seed": 3}
+    clock = FakeClock(monkeypatch)
+    aekit.fit(tiny(seed=1), x, callbacks=[clock], run_dir=tmp_path, time_budget=30, **common)
+    first = len(clock.lrs)
+    clock = FakeClock(monkeypatch)
+    aekit.fit(tiny(seed=1), x, callbacks=[clock], run_dir=tmp_path, resume=True, time_budget=60, **common)
+    assert first > 14 and abs(len(clock.lrs) - first) <= 1  # twice the plan: as many steps again
+
+
 def test_a_model_too_big_to_train_here_is_refused_before_its_weights_are_made(tmp_path, capsys):
     """The kernel killed such a run without a word (2 billion weights: the automatic model on rows of a million)."""
     from aekit.apps.cli import main

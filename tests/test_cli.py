@@ -156,7 +156,7 @@ def test_an_experiment_folder_is_not_trained_into(config_file, tmp_path, capsys)
 
 @pytest.mark.parametrize("argv, message", [
     (["resume", "runs/x", "train.epochs=32"], "resume: unrecognized arguments: train.epochs=32; a run resumes with its "
-                                              "own config (--epochs N trains it longer) (`aekit resume --help` says more)"),
+                                              "own config (--epochs N or --time-budget SECONDS trains it longer) (`aekit resume --help` says more)"),
     (["evaluate"], "evaluate: the following arguments are required: run_dir"),
     (["export", "x", "--format", "onnx2"], "export: argument --format: invalid choice: 'onnx2'"),
     (["train", "--bogus"], "train: unrecognized arguments: --bogus"),

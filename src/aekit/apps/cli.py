@@ -82,12 +82,14 @@ def _cmd_train(args) -> int | None:
 def _cmd_resume(args) -> int | None:
     from . import run
 
-    epochs = ["--epochs", str(args.epochs)] if args.epochs is not None else []
+    longer = [*(["--epochs", str(args.epochs)] if args.epochs is not None else []),
+              *(["--time-budget", repr(args.time_budget)] if args.time_budget is not None else [])]
     cfg = run.read_run(args.run_dir) if args.distributed else None  # to check before launching; resume reads it
-    code = _launched_distributed(args, ["resume", args.run_dir, *epochs], cfg)
+    code = _launched_distributed(args, ["resume", args.run_dir, *longer], cfg)
     if code is not None:
         return code
-    run_dir = run.resume(args.run_dir, epochs=args.epochs, progress=False if args.quiet else None)
+    run_dir = run.resume(args.run_dir, epochs=args.epochs, time_budget=args.time_budget,
+                         progress=False if args.quiet else None)
     _print_result(run_dir)
 
 
@@ -319,6 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
     p.add_argument("run_dir")
     p.add_argument("--epochs", type=int, default=None, help="train up to this many epochs in total")
+    p.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                   help="a run with a time budget: train up to this many seconds in total")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _distributed_flags(p)
     p.set_defaults(func=_cmd_resume)
@@ -396,7 +400,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     dest = getattr(args, "words_dest", None)
     flags = [e for e in extra if e.startswith("-")]
     if flags or (extra and dest is None):
-        hint = "; a run resumes with its own config (--epochs N trains it longer)" if args.command == "resume" else ""
+        hint = "; a run resumes with its own config (--epochs N or --time-budget SECONDS trains it longer)" if args.command == "resume" else ""
         parser.error(f"unrecognized arguments: {' '.join(flags or extra)}{hint}", prog=f"aekit {args.command}")
     if extra:
         setattr(args, dest, [*getattr(args, dest), *extra])

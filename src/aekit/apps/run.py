@@ -557,37 +557,50 @@ def folder_imports(folder: Path, items: Any) -> None:
     import_models(items)
 
 
-def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool | None = None) -> Path:
-    """Continue an interrupted run exactly where its last checkpoint left it."""
+def resume(run_dir: str | Path, *, epochs: int | None = None, time_budget: float | None = None,
+           progress: bool | None = None) -> Path:
+    """Continue an interrupted run exactly where its last checkpoint left it; or train it longer: to
+    `epochs` in all, or (a run with a time budget) to `time_budget` seconds in all. A longer run's
+    learning-rate schedule is stretched to its new length, and config.yaml records that length."""
     run_dir = Path(run_dir)
     cfg = read_run(run_dir)
     distributed.init()  # before asking who is rank 0 (who holds the folder) and which GPU is this process's
     with ckpt.hold(run_dir) if distributed.is_main() else contextlib.nullcontext():
-        return _resume(run_dir, cfg, epochs, progress)
+        return _resume(run_dir, cfg, epochs, time_budget, progress)
 
 
-def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, progress: bool | None) -> Path:
+def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: float | None, progress: bool | None) -> Path:
     if not (run_dir / ckpt.CHECKPOINT_FILE).is_file():  # said before its data are read (a pruned trial's has none)
         raise ckpt.nothing_to_resume(run_dir)
+    budget = cfg.train.time_budget
+    if epochs is not None:
+        if budget is not None:
+            raise ConfigError(f"--epochs: {run_dir} trains for train.time_budget ({budget:g} s), not for a number "
+                              "of epochs; resume it without --epochs, or with --time-budget SECONDS to train longer")
+        if epochs < 1:
+            raise ConfigError(f"--epochs: must be >= 1 (the run's total number of epochs), got {epochs}")
+    if time_budget is not None:
+        if budget is None:
+            raise ConfigError(f"--time-budget: {run_dir} trains for train.epochs ({cfg.train.epochs}), not for a time "
+                              "budget; resume it with --epochs N to train longer")
+        spent = ckpt.budget_spent(run_dir)
+        if not (math.isfinite(time_budget) and time_budget > spent):
+            raise ConfigError(f"--time-budget: must be more than the {spent:.1f} s this run has trained (it is the "
+                              f"run's total, not the seconds to add), got {time_budget:g}")
+        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, time_budget=float(time_budget)))
     splits = load_splits(cfg, run_dir, progress=progress)
     model = build_checked(cfg, splits)
     target = cfg.train.epochs if epochs is None else epochs
     done = ckpt.epochs_done(run_dir)
-    if epochs is not None:
-        if cfg.train.time_budget is not None:
-            raise ConfigError(f"--epochs: {run_dir} trains for train.time_budget ({cfg.train.time_budget:g} s), not "
-                              "for a number of epochs; resume it without --epochs")
-        if epochs < 1:
-            raise ConfigError(f"--epochs: must be >= 1 (the run's total number of epochs), got {epochs}")
-    finished = done >= target and cfg.train.time_budget is None
+    finished = done >= target and budget is None
     if finished and distributed.is_main():
         print(f"{run_dir} has already trained {done} epoch{'s' * (done != 1)} (target {target}): nothing to continue; "
               f"`aekit resume {run_dir} --epochs N` with N > {done} trains longer. Evaluating it again.")
-    if cfg.train.time_budget is not None and ckpt.training_ended(run_dir) and (run_dir / ckpt.CHECKPOINT_FILE).is_file():
-        finished = True  # (without its checkpoint, fit says what is left)
+    if budget is not None and time_budget is None and ckpt.training_ended(run_dir):
+        finished = True  # (its checkpoint is there: checked above)
         if distributed.is_main():
-            print(f"{run_dir} has used its time budget ({cfg.train.time_budget:g} s): nothing to continue; train "
-                  "again with a longer train.time_budget to train longer. Evaluating it again.")
+            print(f"{run_dir} has used its time budget ({budget:g} s): nothing to continue; `aekit resume {run_dir} "
+                  "--time-budget SECONDS` (the run's total) trains longer. Evaluating it again.")
     if cfg.train.time_budget is None:  # the first line says the epochs it trains to (done: nothing to train)
         cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=max(target, done)))
     return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress, resume=True, announce=not finished)

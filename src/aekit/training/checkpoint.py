@@ -197,6 +197,13 @@ def epochs_done(folder: Path) -> int:
     return 0
 
 
+def budget_spent(folder: Path) -> float:
+    """The seconds a run with a time budget has trained, from its checkpoint's header; 0 without one."""
+    with contextlib.suppress(Exception):
+        return float(checkpoint_header(folder)["budget"]["spent"])
+    return 0.0
+
+
 def kept_epoch(folder: Path) -> int | None:
     """The epoch whose weights restore_best kept at the end of a run (0: its start, before any step);
     None for a run without restore_best, or without a readable checkpoint."""

@@ -287,8 +287,12 @@ class Budget:
     def state_dict(self) -> dict[str, Any]:
         return {"spent": self.elapsed(), "total_steps": self.total_steps}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any], *, seconds: float | None = None) -> None:
+        """A checkpoint's state; `seconds`, the budget it was saved under: a longer one now (a resume that trains
+        longer) stretches a planned number of steps with it."""
         self.spent, self.total_steps = state["spent"], state["total_steps"]
+        if self.total_steps is not None and seconds and self.seconds > seconds:
+            self.total_steps = round(self.total_steps * self.seconds / seconds)
         self.restart_clock()
 
 
@@ -436,7 +440,7 @@ class Trainer:
         for cb, state in zip(self.callbacks, meta.get("callbacks", [])):
             cb.load_state_dict(state)
         if self.budget is not None and meta.get("budget") is not None:
-            self.budget.load_state_dict(meta["budget"])
+            self.budget.load_state_dict(meta["budget"], seconds=meta.get("train_config", {}).get("time_budget"))
         best_file = self.run_dir / ckpt.BEST_FILE
         if self.config.restore_best and best_file.is_file():
             self.best_state = ckpt.prefixed(ckpt.read(best_file)[0], "model.")
