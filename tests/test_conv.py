@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 import aekit
-from aekit.models.conv import Unpool2d
+from aekit.models.conv import Unpool
 
 DECODERS = ["upsample", "transpose", "unpool"]
 
@@ -59,8 +59,8 @@ def test_output_shape_equals_input(decoder, shape, code_size):
 
 def test_unpool_module_puts_values_at_recorded_max():
     pooled, indices = F.max_pool2d(IMAGE, 2, return_indices=True)
-    assert torch.equal(Unpool2d()(pooled, indices), AT_MAX)
-    assert torch.equal(Unpool2d()(pooled), AT_TOP_LEFT)  # no indices: fixed top-left switches
+    assert torch.equal(Unpool()(pooled, indices), AT_MAX)
+    assert torch.equal(Unpool()(pooled), AT_TOP_LEFT)  # no indices: fixed top-left switches
 
 
 def identity_unpool_model():
@@ -132,3 +132,51 @@ def test_size_the_pooling_cannot_divide_names_input_shape_layers_and_sizes():
 def test_bad_config_names_the_key(values, key):
     with pytest.raises(aekit.ConfigError, match=key):
         aekit.create_model("conv", **{"input_shape": (1, 28, 28), **values})
+
+
+@pytest.mark.parametrize("decoder", DECODERS)
+@pytest.mark.parametrize("shape", [(3, 64), (1, 3, 64)])
+def test_a_signal_is_convolved_along_time(decoder, shape):
+    """Signals (C, T), or stored (N, C, T) and read as grey C x T images, were refused ("height must be a
+    multiple of 4 (3)"): 1-D convolutions over time take them, the rows as channels."""
+    model = aekit.create_model("conv", input_shape=shape, channels=(4, 8), decoder=decoder, batch_norm=True)
+    assert model.config.conv_shape == (3, 64) and model.config.feature_shape == (8, 16)
+    assert not any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
+    x = torch.rand(5, *shape)
+    out = model(x)
+    assert out.x_hat.shape == x.shape and out.z.shape == (5, 8, 16) and model.decode(out.z).shape == x.shape
+
+
+def test_a_signal_unpools_at_its_maxima_and_bad_lengths_are_named():
+    signal = torch.tensor([[[1.0, 5.0, 7.0, 2.0, 0.0, 3.0]]])
+    pooled, indices = F.max_pool1d(signal, 2, return_indices=True)
+    assert torch.equal(Unpool()(pooled, indices), torch.tensor([[[0.0, 5.0, 7.0, 0.0, 0.0, 3.0]]]))
+    assert torch.equal(Unpool()(pooled), torch.tensor([[[5.0, 0.0, 7.0, 0.0, 3.0, 0.0]]]))
+    assert torch.equal(Unpool()(*F.max_pool2d(IMAGE, 2, return_indices=True)), F.max_unpool2d(
+        *F.max_pool2d(IMAGE, 2, return_indices=True), 2))  # the scatter is torch's unpooling
+    with pytest.raises(aekit.ConfigError, match=r"\(3, 66\) cannot go through 2 pooling layers .*its length must be a "
+                                                r"multiple of 4 \(66: e\.g\. 64 or 68\); use fewer channels entries or cut"):
+        aekit.create_model("conv", input_shape=(1, 3, 66), channels=(8, 16))
+    with pytest.raises(aekit.ConfigError, match=r"signal of one channel is shaped \(1, time\)"):
+        aekit.create_model("conv", input_shape=(64,))
+
+
+def test_a_conv_run_on_stored_signals_trains_and_shows_its_filters(tmp_path):
+    import numpy as np
+
+    from aekit.analysis import features
+    from aekit.apps.cli import main
+
+    t = np.linspace(0, 1, 64, dtype=np.float32)
+    rng = np.random.default_rng(0)
+    freq = rng.uniform(2, 6, (300, 1, 1)).astype(np.float32)
+    x = np.concatenate([np.sin(2 * np.pi * freq * t), np.cos(2 * np.pi * freq * t)], axis=1)  # (300, 2, 64)
+    np.save(tmp_path / "signals.npy", x)
+    assert main(["train", f"data.name={tmp_path / 'signals.npy'}", "model.name=conv", "model.channels=[8,16]",
+                 "model.recon_loss=mse", "train.epochs=10",
+                 "train.batch_size=16", "train.lr=0.003", f"output.dir={tmp_path}", "output.name=run", "--quiet"]) == 0
+    history = __import__("json").loads((tmp_path / "run" / "history.json").read_text())
+    assert history["train_loss"][-1] < 0.7 * history["train_loss"][0]
+    model = aekit.load_model(tmp_path / "run" / "model.safetensors")
+    assert features.first_layer_weights(model).shape == (8, 2, 3)  # filters, channels, taps
+    assert features.unit_activations(model, torch.from_numpy(x[:10])[:, None], layer="down.0").shape == (10, 8)

@@ -93,6 +93,22 @@ def test_every_registered_model_exports_to_torchscript(name, tmp_path, small_mod
                 torch.testing.assert_close(loaded(x[:n], *y), reference(model, part, x[:n], *y), atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("shape", [(1, 28, 28), (1, 3, 64)])
+def test_an_unpooling_conv_model_exports_both_ways(shape, tmp_path):
+    """TorchScript could not trace the unpooling decoder (torch's size check in max_unpool); a signal's 1-D
+    convolutions export as an image's 2-D ones."""
+    model = aekit.create_model("conv", input_shape=shape, channels=(4, 8), decoder="unpool").eval()
+    x = torch.rand(5, *shape)
+    loaded = torch.jit.load(str(export_model(model, tmp_path / "full.pt", format="torchscript", part="full")))
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), reference(model, "full", x), atol=1e-5, rtol=0)
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    session = ort.InferenceSession(str(export_model(model, tmp_path / "full.onnx", part="full")))
+    (out,) = session.run(None, {session.get_inputs()[0].name: x[:3].numpy()})
+    torch.testing.assert_close(torch.from_numpy(out), reference(model, "full", x[:3]), atol=1e-5, rtol=0)
+
+
 @pytest.mark.parametrize("name", aekit.list_models())
 def test_every_registered_model_exports_to_onnx(name, tmp_path, small_model):
     """Each model's encoder and full autoencoder run in onnxruntime as in PyTorch, for any batch size."""

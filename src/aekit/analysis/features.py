@@ -2,7 +2,8 @@
 
 A unit is a coordinate of the code (`layer=None`) or of any module's output inside the encoder
 (`layer=` a module or its name in `model.named_modules()`), recorded with a forward hook while
-`model.encode` runs. For convolutional outputs (B, C, H, W) a unit is a channel, averaged over space.
+`model.encode` runs. For convolutional outputs (B, C, H, W) or (B, C, T) a unit is a channel, averaged
+over space (or time).
 """
 
 from __future__ import annotations
@@ -22,20 +23,21 @@ from ..errors import ConfigError
 from . import plots
 
 
-def first_layer(model: nn.Module) -> nn.Linear | nn.Conv2d:
-    """The first nn.Linear or nn.Conv2d in `model.modules()` (the layer that sees the input)."""
+def first_layer(model: nn.Module) -> nn.Linear | nn.Conv1d | nn.Conv2d:
+    """The first nn.Linear or convolution in `model.modules()` (the layer that sees the input)."""
     for module in model.modules():
-        if isinstance(module, (nn.Linear, nn.Conv2d)):
+        if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d)):
             return module
-    raise ConfigError(f"model '{getattr(model, 'name', type(model).__name__)}' has no nn.Linear or nn.Conv2d layer")
+    raise ConfigError(f"model '{getattr(model, 'name', type(model).__name__)}' has no nn.Linear or convolution layer")
 
 
 def first_layer_weights(model) -> np.ndarray:
-    """Each first-layer unit's weights shaped like its input: (units, *input_shape) or (filters, C, kh, kw)."""
+    """Each first-layer unit's weights shaped like its input: (units, *input_shape), or the filters
+    (filters, C, kh, kw) of an image's convolution, (filters, C, k) of a signal's."""
     layer = first_layer(model)
     w = layer.weight.detach().float().cpu()
-    if isinstance(layer, nn.Conv2d) or w.shape[1] != math.prod(model.config.input_shape):
-        return w.numpy()  # conv filters (out, in, kh, kw), or (out, in) rows of a Linear not on the raw input
+    if not isinstance(layer, nn.Linear) or w.shape[1] != math.prod(model.config.input_shape):
+        return w.numpy()  # conv filters, or (out, in) rows of a Linear not on the raw input
     return w.reshape(w.shape[0], *model.config.input_shape).numpy()
 
 
@@ -81,7 +83,7 @@ def _activations(model, x: Tensor, layer: nn.Module | None) -> Tensor:
         raise ConfigError(f"layer: {type(layer).__name__} is not used by encode(); pick an encoder layer")
     out = captured[-1]
     out = out[0] if isinstance(out, (tuple, list)) else out
-    return out.mean(dim=(2, 3)) if out.ndim == 4 else out.reshape(out.shape[0], -1)
+    return out.mean(dim=tuple(range(2, out.ndim))) if out.ndim > 2 else out  # a channel a unit
 
 
 def unit_activations(model, data: Any, *, layer: nn.Module | str | None = None, batch_size: int = 512) -> np.ndarray:

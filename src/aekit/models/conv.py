@@ -1,5 +1,10 @@
 """Convolutional autoencoder: conv + max-pool encoder, with three ways back up in the decoder.
 
+Images (channels, height, width) go through 2-D convolutions; signals (channels, time), such as
+sensor windows or audio frames, through 1-D ones: the same layers, one dimension fewer. A signal
+stored (N, C, T) is read as grey C x T images: those drawn as curves (`data.core.is_picture`: at most
+16 rows, at least 4 times longer) are convolved along time, their rows as channels.
+
 Decoders (`decoder` key):
   upsample   nearest-neighbour upsampling by 2, then a conv
   transpose  a stride-2 transposed conv (learned upsampling)
@@ -17,31 +22,32 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import check, layer_widths, positive
+from ..data.core import is_picture
 from ..registry import register_model
 from .base import Activation, Autoencoder, AutoencoderConfig, Output, activation
 
 
 @dataclass(frozen=True, kw_only=True)
 class ConvConfig(AutoencoderConfig):
-    input_shape: tuple[int, ...]  # (channels, height, width); height and width divisible by 2**len(channels)
+    input_shape: tuple[int, ...]  # (channels, height, width), or a signal's (channels, time); sides divisible by 2**len(channels)
     channels: tuple[int, ...] = (16, 32)  # conv widths; each conv is followed by a 2x2 max-pool
     kernel_size: int = 3  # odd, so "same" padding keeps the size
     activation: Activation = "relu"
-    batch_norm: bool = False  # BatchNorm2d after each hidden conv (encoder and decoder)
+    batch_norm: bool = False  # batch norm after each hidden conv (encoder and decoder)
     code_size: int | None = None  # a dense code layer of this size; None = the last feature map is the code
     decoder: Literal["upsample", "transpose", "unpool"] = "upsample"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check(
-            len(self.input_shape) == 3,
+            len(self.input_shape) in (2, 3),
             "input_shape",
-            f"the conv model needs images shaped (channels, height, width), got {tuple(self.input_shape)}; signals "
-            "and tables train on the dense (or automatic) model",
+            f"the conv model needs images shaped (channels, height, width) or signals shaped (channels, time), got "
+            f"{tuple(self.input_shape)}; flat samples (a table's rows) train on the dense (or automatic) model, and a "
+            "signal of one channel is shaped (1, time)",
         )
         check(len(self.channels) > 0, "channels", "needs at least one conv width, e.g. [16, 32]")
         layer_widths("channels", self.channels)
@@ -53,61 +59,74 @@ class ConvConfig(AutoencoderConfig):
         positive("code_size", self.code_size, allow_none=True)
         n_pool = len(self.channels)
         factor = 2**n_pool
-        _, height, width = self.input_shape
-        bad = width if height % factor == 0 else height  # the side to change, e.g. 17 of 20x17
-        below = factor * (bad // factor) or factor
+        sides = self.conv_shape[1:]
+        bad = next((side for side in sides if side % factor), None)  # the side to change, e.g. 17 of 20x17
+        below = factor * ((bad or 0) // factor) or factor
+        what = ("height and width must be multiples", "resize the images") if len(sides) == 2 else (
+            "its length must be a multiple", "cut the signal")
         check(
-            height % factor == 0 and width % factor == 0,
+            bad is None,
             "input_shape",
-            f"{tuple(self.input_shape)} cannot go through {n_pool} pooling layers (one per entry of channels): "
-            f"height and width must be multiples of {factor} ({bad}: e.g. {below} or {below + factor}); "
-            "use fewer channels entries or resize the images (a signal of C channels, read as a C x T image, "
-            "trains on the dense or automatic model)",
+            f"{tuple(self.conv_shape)} cannot go through {n_pool} pooling layers (one per entry of channels): "
+            f"{what[0]} of {factor} ({bad}: e.g. {below} or {below + factor}); "
+            f"use fewer channels entries or {what[1]}",
         )
 
     @property
-    def feature_shape(self) -> tuple[int, int, int]:
-        """Shape of the last pooled feature map, (C, H / 2**n, W / 2**n)."""
+    def conv_shape(self) -> tuple[int, ...]:
+        """What the convolutions see: an image's (C, H, W), or a signal's (C, T), its grey rows as channels."""
+        if len(self.input_shape) == 3 and not is_picture(self.input_shape):
+            return tuple(self.input_shape[1:])
+        return tuple(self.input_shape)
+
+    @property
+    def feature_shape(self) -> tuple[int, ...]:
+        """Shape of the last pooled feature map, (C, H / 2**n, W / 2**n), or (C, T / 2**n) for a signal."""
         factor = 2 ** len(self.channels)
-        _, height, width = self.input_shape
-        return (self.channels[-1], height // factor, width // factor)
+        return (self.channels[-1], *(side // factor for side in self.conv_shape[1:]))
 
 
-class Unpool2d(nn.Module):
-    """2x2 max-unpooling: values go back where `indices` say the max was, zeros elsewhere.
+def layer(kind: str, dims: int) -> type[nn.Module]:
+    """torch's 1-D or 2-D version of a layer: layer("Conv", 2) is nn.Conv2d."""
+    return getattr(nn, f"{kind}{dims}d")
 
-    Without indices each value goes to the top-left of its window (fixed switches).
+
+class Unpool(nn.Module):
+    """Max-unpooling by 2 along each side: values go back where `indices` say the max was, zeros elsewhere.
+
+    Without indices each value goes to the first place of its window (top-left: fixed switches).
     """
 
     def forward(self, x: Tensor, indices: Tensor | None = None) -> Tensor:
-        # (B, C, h, w) -> (B, C, 2h, 2w)
-        b, c, h, w = x.shape
-        if indices is not None:
-            return F.max_unpool2d(x, indices, kernel_size=2, output_size=(2 * h, 2 * w))
-        out = x.new_zeros(b, c, 2 * h, 2 * w)
-        out[:, :, ::2, ::2] = x
+        # (B, C, h, w) -> (B, C, 2h, 2w); a signal's (B, C, t) -> (B, C, 2t)
+        sides = tuple(2 * side for side in x.shape[2:])
+        if indices is not None:  # torch's max_unpool, as a scatter: its size check fails to trace (TorchScript)
+            flat = x.new_zeros(*x.shape[:2], math.prod(sides)).scatter(2, indices.flatten(2), x.flatten(2))
+            return flat.reshape(*x.shape[:2], *sides)
+        out = x.new_zeros(*x.shape[:2], *sides)
+        out[(..., *[slice(None, None, 2)] * len(sides))] = x
         return out
 
 
-def norm_act(channels: int, act: str, batch_norm: bool) -> list[nn.Module]:
-    """What follows a hidden conv: [BatchNorm2d], activation."""
-    return [nn.BatchNorm2d(channels), activation(act)] if batch_norm else [activation(act)]
+def norm_act(channels: int, act: str, batch_norm: bool, dims: int) -> list[nn.Module]:
+    """What follows a hidden conv: [batch norm], activation."""
+    return [layer("BatchNorm", dims)(channels), activation(act)] if batch_norm else [activation(act)]
 
 
 class UpBlock(nn.Module):
-    """Doubles height and width and maps c_in -> c_out channels; `last` leaves out norm and activation."""
+    """Doubles each side and maps c_in -> c_out channels; `last` leaves out norm and activation."""
 
-    def __init__(self, kind: str, c_in: int, c_out: int, k: int, act: str, batch_norm: bool, *, last: bool):
+    def __init__(self, kind: str, c_in: int, c_out: int, k: int, act: str, batch_norm: bool, dims: int, *, last: bool):
         super().__init__()
         self.kind = kind
         if kind == "transpose":
             # (H - 1) * 2 - 2 * (k // 2) + k + 1 = 2H for odd k
-            self.up = nn.ConvTranspose2d(c_in, c_out, k, stride=2, padding=k // 2, output_padding=1)
+            self.up = layer("ConvTranspose", dims)(c_in, c_out, k, stride=2, padding=k // 2, output_padding=1)
             self.conv = nn.Identity()
         else:
-            self.up = Unpool2d() if kind == "unpool" else nn.Upsample(scale_factor=2, mode="nearest")
-            self.conv = nn.Conv2d(c_in, c_out, k, padding=k // 2)
-        self.tail = nn.Sequential() if last else nn.Sequential(*norm_act(c_out, act, batch_norm))
+            self.up = Unpool() if kind == "unpool" else nn.Upsample(scale_factor=2, mode="nearest")
+            self.conv = layer("Conv", dims)(c_in, c_out, k, padding=k // 2)
+        self.tail = nn.Sequential() if last else nn.Sequential(*norm_act(c_out, act, batch_norm, dims))
 
     def forward(self, x: Tensor, indices: Tensor | None = None) -> Tensor:
         x = self.up(x, indices) if self.kind == "unpool" else self.up(x)
@@ -126,21 +145,21 @@ class ConvAutoencoder(Autoencoder):
     def __init__(self, config: ConvConfig) -> None:
         super().__init__(config)
         cfg = config
-        widths = [cfg.input_shape[0], *cfg.channels]
-        k, act, bn = cfg.kernel_size, cfg.activation, cfg.batch_norm
-        # each block: (B, c_i, H, W) -> (B, c_{i+1}, H, W); each pool halves H and W
+        widths = [cfg.conv_shape[0], *cfg.channels]
+        k, act, bn, dims = cfg.kernel_size, cfg.activation, cfg.batch_norm, len(cfg.conv_shape) - 1
+        # each block: (B, c_i, H, W) -> (B, c_{i+1}, H, W); each pool halves H and W (a signal: T)
         self.down = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(a, b, k, padding=k // 2), *norm_act(b, act, bn))
+            nn.Sequential(layer("Conv", dims)(a, b, k, padding=k // 2), *norm_act(b, act, bn, dims))
             for a, b in zip(widths[:-1], widths[1:])
         )
-        self.pool = nn.MaxPool2d(2, return_indices=True)
+        self.pool = layer("MaxPool", dims)(2, return_indices=True)
         feat = math.prod(cfg.feature_shape)
         if cfg.code_size is not None:
             self.to_code = nn.Linear(feat, cfg.code_size)  # (B, C*h*w) -> (B, code_size)
             self.from_code = nn.Sequential(nn.Linear(cfg.code_size, feat), activation(act))
         # mirror of `down`: (B, c_{i+1}, H/2, W/2) -> (B, c_i, H, W); the last gives input-channel logits
         self.up = nn.ModuleList(
-            UpBlock(cfg.decoder, b, a, k, act, bn, last=i == 0)
+            UpBlock(cfg.decoder, b, a, k, act, bn, dims, last=i == 0)
             for i, (a, b) in reversed(list(enumerate(zip(widths[:-1], widths[1:]))))
         )
 
@@ -152,7 +171,7 @@ class ConvAutoencoder(Autoencoder):
 
     def encode_with_indices(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
         """The code and each pooling layer's argmax indices, first layer first."""
-        h = x.reshape(x.shape[0], *self.config.input_shape)
+        h = x.reshape(x.shape[0], *self.config.conv_shape)
         indices = []
         for block in self.down:
             h, idx = self.pool(block(h))
@@ -172,7 +191,7 @@ class ConvAutoencoder(Autoencoder):
         steps = reversed(pool_indices) if pool_indices is not None else [None] * len(self.up)
         for block, idx in zip(self.up, steps):
             h = block(h, idx)
-        return h
+        return h.reshape(z.shape[0], *cfg.input_shape)
 
     def decode(self, z: Tensor, *, pool_indices: list[Tensor] | None = None) -> Tensor:
         return self.activate_output(self.decode_logits(z, pool_indices=pool_indices))
