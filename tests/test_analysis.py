@@ -14,6 +14,7 @@ from torch import nn
 import aekit
 from aekit import ConfigError
 from aekit import analysis as A
+from aekit.analysis.retrieval import CodeIndex, compare_retrieval
 from aekit.models.base import Autoencoder, AutoencoderConfig, flatten
 from aekit.models.dense import DenseAutoencoder
 
@@ -324,3 +325,81 @@ def test_image_grid_row_labels_fit_inside_the_figure_whatever_their_length(label
     assert [t.get_text() for t in ticks] == [label for label in labels if label]
     left = min(t.get_window_extent(renderer).x0 for t in ticks)
     assert 0 <= left < 0.3 * fig.dpi  # inside the figure, without a wide empty margin
+
+
+# --- from an inspection trial: what is not an autoencoder, and values out of range, are one line --------------
+
+
+def test_what_is_not_an_autoencoder_is_refused_in_one_line(model8, data, tmp_path):
+    """A classifier, a run folder's path or a torch module of one's own met AttributeErrors deep inside."""
+    clf = aekit.create_model("encoder-classifier", autoencoder="dense", n_classes=10,
+                             autoencoder_config={"input_shape": [1, 28, 28], "hidden": [16], "code_size": 4})
+    calls = [lambda m: A.reconstruction_grid(m, data), lambda m: A.latent_maps(m, data, methods=("pca",)),
+             lambda m: A.interpolate(m, data.x[0], data.x[1]), lambda m: A.top_activating(m, data, 0),
+             lambda m: A.latent_grid(m, dims=(0, 1)), lambda m: CodeIndex(m), lambda m: A.unit_activations(m, data)]
+    for model, says in ((clf, r"^model: 'encoder-classifier' is not an autoencoder \(it has no decoder\); its autoencoder "
+                               r"is model.autoencoder"),
+                        (str(tmp_path / "run"), r"^model: got the path '.*run'; give the model itself: aekit.load_model"),
+                        (nn.Sequential(nn.Linear(4, 4)), r"^model: a Sequential is not a model of aekit's")):
+        for call in calls:
+            with pytest.raises(ConfigError, match=says):
+                call(model)
+    assert A.first_layer_weights(clf).shape == (16, 1, 28, 28)  # a classifier's first layer is still there to see
+
+
+def test_counts_and_ranges_are_checked_before_any_work(model8, data):
+    for call, says in ((lambda: A.top_activating(model8, data, 0, k=0), "k: must be a whole number > 0, got 0"),
+                       (lambda: A.top_activating(model8, data, 0, k=-1), "k: must be a whole number > 0, got -1"),
+                       (lambda: A.top_activating(model8, data, 0, k=3.5), "k: must be a whole number > 0, got 3.5"),
+                       (lambda: A.plot_first_layer(model8, max_units=0), "max_units: must be a whole number > 0"),
+                       (lambda: A.plot_first_layer(model8, max_units=-5), "max_units: must be a whole number > 0"),
+                       (lambda: A.latent_grid(model8, dims=(0, 1), n=2.5), r"n: must be a whole number >= 2, got 2.5"),
+                       (lambda: A.interpolate(model8, data.x[:5], data.x[5:10]), r"x_a: one sample, got 5"),
+                       (lambda: A.latent_maps(model8, data, methods=("tsne",), tsne_iter=10),
+                        "tsne_iter: must be a whole number >= 250, got 10"),
+                       (lambda: A.latent_maps(model8, data, methods="pca"), r"methods: give a list of methods, such as \['pca'\]"),
+                       (lambda: A.embed_2d(np.full((10, 3), np.nan), methods=("pca",)), "codes"),
+                       (lambda: A.image_grid(np.zeros((0, 3, 1, 28, 28)), title="x"), "images: a .* at least one image"),
+                       (lambda: compare_retrieval(model8, data, max_queries=0), "max_queries: must be a whole number > 0")):
+        with pytest.raises(aekit.AekitError, match=says):
+            call()
+    onehot = np.eye(10, dtype=np.int64)[data.y.numpy()]
+    with pytest.raises(aekit.DataError, match=r"labels: one a sample, shaped \(N,\), got \(300, 10\); one-hot labels "
+                                              r"become class numbers by y.argmax\(1\)"):
+        A.latent_maps(model8, (data.x, onehot), methods=("pca",))
+    maps, _ = A.latent_maps(model8, (data.x, data.y[:, None]), methods=("pca",), n=50)  # a column of labels is fine
+    assert maps["pca"].shape == (50, 2)
+
+
+def test_one_history_as_fit_returns_it_draws(trained):
+    history = trained[2][1]
+    fig = A.learning_curves(history)
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["run 1 (train)", "run 1 (val)"]
+
+
+def test_a_conditional_models_first_layer_shows_its_pixels_and_a_tables_says_how_to_read_it(data):
+    cvae = aekit.create_model("cvae", input_shape=SHAPE, hidden=(32,), code_size=2, n_classes=10)
+    weights, fig = A.plot_first_layer(cvae)
+    assert weights.shape == (32, *SHAPE) and "the label's weights left out" in fig._suptitle.get_text()
+    table = aekit.create_model("dense", input_shape=(13,), hidden=(8,), code_size=2)
+    _, fig = A.plot_first_layer(table)
+    assert "0.5 = a weight of 0" in fig._suptitle.get_text() and "grey = 0" not in fig._suptitle.get_text()
+    with pytest.raises(aekit.DataError, match=r"^y: one class number in 0\.\.9 or n = 2 of them .* got 10$"):
+        cvae.decode(torch.zeros(2, 2), y=10)
+
+
+def test_experiment_settings_the_pictures_cannot_take_are_refused_before_training():
+    from aekit.apps.experiments import settings
+
+    for name in ("mnist-2d", "generate-mnist-grid"):
+        with pytest.raises(ConfigError, match=r"^experiment.grid: must be a whole number >= 2, got 1"):
+            settings(name, ["experiment.grid=1"])
+    with pytest.raises(ConfigError, match=r"^experiment.map_methods: none of \['code'\] applies to 10-d codes"):
+        settings("retrieval-bbc", ["experiment.map_methods=[code]"])
+
+
+def test_neighbour_queries_are_taken_from_each_label_in_turn():
+    from aekit.apps.experiments.text import _spread
+
+    labels = np.array([0] * 10 + [1] * 10 + [2] * 5)
+    assert _spread(np.arange(25), labels).tolist() == [0, 10, 20, 1, 11, 21, 2, 12]

@@ -179,6 +179,13 @@ def positive(key: str, value: float | int | None, *, allow_none: bool = False) -
     check(value is not None and value > 0, key, f"must be > 0, got {value!r}")
 
 
+def count(key: str, value: Any, minimum: int = 1) -> None:
+    """`value` must be a whole number of at least `minimum` (a number of samples, steps or units)."""
+    whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    check(whole and value >= minimum, key, f"must be a whole number {'> 0' if minimum == 1 else f'>= {minimum}'}, "
+          f"got {value!r}")
+
+
 def non_negative(key: str, value: float | int) -> None:
     check(value >= 0, key, f"must be >= 0, got {value!r}")
 

@@ -17,8 +17,16 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from ..config import positive
-from ..data.batches import eval_mode, inputs_of, map_batches, model_device
+from ..config import count, positive
+from ..data.batches import (
+    autoencoder_of,
+    eval_mode,
+    input_shape_of,
+    inputs_of,
+    map_batches,
+    model_device,
+)
+from ..data.core import is_picture
 from ..errors import ConfigError
 from . import plots
 
@@ -34,23 +42,30 @@ def first_layer(model: nn.Module) -> nn.Linear | nn.Conv1d | nn.Conv2d:
 def first_layer_weights(model) -> np.ndarray:
     """Each first-layer unit's weights shaped like its input: (units, *input_shape), or the filters
     (filters, C, kh, kw) of an image's convolution, (filters, C, k) of a signal's."""
+    shape = input_shape_of(model)
     layer = first_layer(model)
     w = layer.weight.detach().float().cpu()
-    if not isinstance(layer, nn.Linear) or w.shape[1] != math.prod(model.config.input_shape):
+    if getattr(model, "conditional", False) and isinstance(layer, nn.Linear) and w.shape[1] > math.prod(shape):
+        w = w[:, : math.prod(shape)]  # a conditional model's inputs: the sample, then its label's one-hot (left out)
+    if not isinstance(layer, nn.Linear) or w.shape[1] != math.prod(shape):
         return w.numpy()  # conv filters, or (out, in) rows of a Linear not on the raw input
-    return w.reshape(w.shape[0], *model.config.input_shape).numpy()
+    return w.reshape(w.shape[0], *shape).numpy()
 
 
 def plot_first_layer(model, *, max_units: int = 64) -> tuple[np.ndarray, Figure]:
-    """The first `max_units` first-layer weight vectors as images (mid-grey = 0, each scaled on its own)."""
+    """The first `max_units` first-layer weight vectors as images (mid-grey = 0, each scaled on its own), or
+    as curves where the samples are no pictures (a table's rows, signals: 0.5 = a weight of 0)."""
+    count("max_units", max_units)
     weights = first_layer_weights(model)
     shown = weights[:max_units]
     if shown.ndim == 4 and shown.shape[1] not in (1, 3):
         shown = shown[:, :1]  # many input channels: show the first
     cols = min(len(shown), 16 if len(shown) > 64 else 8)
+    key = "grey = 0, light = positive" if is_picture(shown.shape[1:]) else "each scaled on its own: 0.5 = a weight of 0"
+    label = ", the label's weights left out" if getattr(model, "conditional", False) else ""
     fig = plots.image_grid(
         plots.grid_rows(plots.scale_each(shown), cols),
-        title=f"{model.name}: first-layer weights, {len(shown)} of {len(weights)} units (grey = 0, light = positive)",
+        title=f"{model.name}: first-layer weights, {len(shown)} of {len(weights)} units ({key}{label})",
     )
     return weights, fig
 
@@ -88,6 +103,7 @@ def _activations(model, x: Tensor, layer: nn.Module | None) -> Tensor:
 
 def unit_activations(model, data: Any, *, layer: nn.Module | str | None = None, batch_size: int = 512) -> np.ndarray:
     """(N, units) activations of every sample, in eval mode."""
+    autoencoder_of(model)
     x, _ = inputs_of(model, data)
     module = _resolve_layer(model, layer)
     return map_batches(model, x, lambda xb: _activations(model, xb, module), batch_size=batch_size).numpy()
@@ -102,7 +118,8 @@ def top_activating(
     model, data: Any, unit: int, *, k: int = 10, layer: nn.Module | str | None = None
 ) -> tuple[np.ndarray, np.ndarray, Figure]:
     """The `k` inputs that most activate `unit`: (indices (k,), activations (k,), Figure)."""
-    x, _ = inputs_of(model, data)
+    count("k", k)
+    x, _ = inputs_of(autoencoder_of(model), data)
     acts = unit_activations(model, x, layer=layer)
     _check_unit(unit, acts.shape[1])
     order = np.argsort(-acts[:, unit], kind="stable")[:k]
@@ -131,12 +148,13 @@ def maximize_activation(
 
     Returns (inputs (U, *input_shape), their activations (U,), Figure).
     """
+    autoencoder_of(model)
     units = [units] if isinstance(units, int) else list(units)
     if not units:
         raise ConfigError("units: give at least one unit")
     if steps <= 0 or lr <= 0:
         raise ConfigError(f"steps and lr must be > 0, got steps={steps}, lr={lr}")
-    shape = tuple(model.config.input_shape)
+    shape = input_shape_of(model)
     dim = math.prod(shape)
     norm = math.sqrt(dim) / 3 if norm is None else float(norm)
     positive("norm", norm)

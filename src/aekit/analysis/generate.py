@@ -9,16 +9,25 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from ..config import positive
-from ..data.batches import encode_all, eval_mode, inputs_of, map_batches, model_device
-from ..errors import ConfigError
+from ..config import count, positive
+from ..data.batches import (
+    autoencoder_of,
+    encode_all,
+    eval_mode,
+    input_shape_of,
+    inputs_of,
+    map_batches,
+    model_device,
+)
+from ..errors import ConfigError, DataError
 from . import plots
 
 
 def code_shape(model) -> tuple[int, ...]:
     """One sample's code shape, e.g. (k,) or (C, H, W) for a convolutional code."""
+    shape = input_shape_of(autoencoder_of(model))
     with eval_mode(model), torch.no_grad():
-        z = model.encode(torch.zeros(1, *model.config.input_shape, device=model_device(model)))
+        z = model.encode(torch.zeros(1, *shape, device=model_device(model)))
     return tuple(z.shape[1:])
 
 
@@ -40,6 +49,8 @@ def latent_grid(
 
     Returns (images (n, n, *input_shape) with row i at the i-th value of the second coordinate, Figure).
     """
+    autoencoder_of(model)
+    count("n", n, 2)
     k = model.code_size
     if dims is None:
         if k != 2:
@@ -51,8 +62,6 @@ def latent_grid(
     i, j = dims
     if i == j or not (0 <= i < k and 0 <= j < k):
         raise ConfigError(f"dims: must be two different coordinates in 0..{k - 1}, got {dims}")
-    if n < 2:
-        raise ConfigError(f"n: must be >= 2, got {n}")
     codes = None if data is None else encode_all(model, data)  # (N, k)
     fixed = "the given base" if base is not None else "the median code" if codes is not None else "0"
     if base is None:
@@ -86,6 +95,7 @@ def latent_grid(
 
 def random_samples(model, n: int = 16, *, seed: int = 0) -> tuple[np.ndarray, Figure]:
     """n samples from a generative model's `sample(n)` (e.g. a VAE decoding z ~ N(0, I))."""
+    autoencoder_of(model)
     if not callable(getattr(model, "sample", None)):
         raise ConfigError(
             f"model '{model.name}' has no sample(n) method; random samples need a generative model such as 'vae', "
@@ -111,11 +121,13 @@ def interpolate(model, x_a: Any, x_b: Any, *, steps: int = 10) -> tuple[np.ndarr
 
     The figure's second row blends the two inputs pixel by pixel, for comparison.
     """
-    if steps < 2:
-        raise ConfigError(f"steps: must be >= 2, got {steps}")
+    autoencoder_of(model)
+    count("steps", steps, 2)
     a, _ = inputs_of(model, x_a, "x_a")
     b, _ = inputs_of(model, x_b, "x_b")
-    a, b = a[:1], b[:1]
+    for v, name in ((a, "x_a"), (b, "x_b")):
+        if len(v) != 1:
+            raise DataError(f"{name}: one sample, got {len(v)}; interpolate goes between two inputs (call it once a pair)")
     za, zb = (map_batches(model, v, model.encode) for v in (a, b))
     t = torch.linspace(0.0, 1.0, steps).reshape(steps, *([1] * (za.ndim - 1)))
     decoded = _decode(model, (1 - t) * za + t * zb).reshape(steps, *model.config.input_shape)

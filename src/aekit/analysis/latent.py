@@ -16,8 +16,16 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from ..config import positive
-from ..data.batches import encode_all, inputs_of, map_batches, model_device, reconstruct_all  # noqa: F401  (encode_all, reconstruct_all: aekit.analysis's)
+from ..config import count, positive
+from ..data.batches import (  # noqa: F401  (encode_all, reconstruct_all: aekit.analysis's)
+    autoencoder_of,
+    encode_all,
+    inputs_of,
+    map_batches,
+    model_device,
+    reconstruct_all,
+)
+from ..data.core import not_finite
 from ..errors import ConfigError, DataError
 from . import plots
 
@@ -42,6 +50,7 @@ def reconstruction_grid(model, data: Any, *, n: int = 10, title: str | None = No
 
     The title names the model (`title`, default its registered name) and the squared error per sample, the
     measure aekit reports everywhere (summed over a sample's values, averaged over the samples shown)."""
+    autoencoder_of(model)
     x, _ = inputs_of(model, data)
     x = x[pick(len(x), n)]
     x_hat = map_batches(model, x, lambda xb: model(xb).x_hat)
@@ -75,6 +84,7 @@ def denoising_grid(
     `corrupt` maps a clean batch to a noisy one; without it the model's own `corrupt` method is
     used (denoising autoencoders have one).
     """
+    autoencoder_of(model)
     corrupt = corrupt if corrupt is not None else getattr(model, "corrupt", None)
     if corrupt is None:
         raise ConfigError(
@@ -103,14 +113,31 @@ def denoising_grid(
 # --- 2-D maps of the code space ------------------------------------------------------------------
 
 
-def check_map_methods(methods: Sequence[str], *, where: str = "methods") -> None:
-    """Refuse a map method that does not exist, or UMAP asked for without umap-learn, before any work."""
+def check_map_methods(methods: Sequence[str], *, where: str = "methods", code_size: int | None = None) -> None:
+    """Refuse a map method that does not exist, UMAP asked for without umap-learn, or (given the codes'
+    `code_size`) methods none of which applies, before any work."""
+    if isinstance(methods, str):
+        raise ConfigError(f"{where}: give a list of methods, such as ['{methods}'], not the string {methods!r}")
     unknown = [m for m in methods if m not in MAP_METHODS]
     if unknown:
         raise ConfigError(f"{where}: {unknown[0]!r} is not allowed; choose from: {', '.join(MAP_METHODS)}")
     if "umap" in methods and importlib.util.find_spec("umap") is None:
         raise ConfigError(f"{where}: 'umap' needs umap-learn, which is not installed; pip install 'aekit[umap]', "
                           "or leave 'umap' out")
+    if code_size is not None and code_size != 2 and methods and set(methods) <= {"code"}:
+        raise ConfigError(f"{where}: none of {list(methods)} applies to {code_size}-d codes ('code' maps 2-d codes "
+                          "themselves); add 'pca' or 'tsne'")
+
+
+def _map_methods(methods: Sequence[str], tsne_iter: int) -> Sequence[str]:
+    """The methods to map by, checked: the default leaves UMAP out, with a warning, when it is not installed."""
+    if methods is MAP_METHODS and importlib.util.find_spec("umap") is None:  # the default: what is installed
+        warnings.warn("UMAP panel skipped: umap-learn is not installed (pip install 'aekit[umap]')", stacklevel=3)
+        methods = tuple(m for m in methods if m != "umap")
+    check_map_methods(methods)
+    if "tsne" in methods:
+        count("tsne_iter", tsne_iter, 250)  # scikit-learn's least
+    return methods
 
 
 def embed_2d(
@@ -126,11 +153,10 @@ def embed_2d(
     scikit-learn's t-SNE, "umap" umap-learn's UMAP (asked for without umap-learn: refused; among the
     default methods: left out with a warning).
     """
-    if methods is MAP_METHODS and importlib.util.find_spec("umap") is None:  # the default: what is installed
-        warnings.warn("UMAP panel skipped: umap-learn is not installed (pip install 'aekit[umap]')", stacklevel=2)
-        methods = tuple(m for m in methods if m != "umap")
-    check_map_methods(methods)
+    methods = _map_methods(methods, tsne_iter)
     codes = np.asarray(codes, dtype=np.float32).reshape(len(codes), -1)
+    if not np.isfinite(codes).all():
+        raise not_finite(codes, "codes")
     n, k = codes.shape
     if k < 2:
         raise ConfigError(f"2-D maps need codes of at least 2 dimensions, got {k}")
@@ -178,6 +204,8 @@ def latent_maps(
     tsne_iter: int = 1000,
 ) -> tuple[dict[str, np.ndarray], Figure]:
     """The same `n` points' codes, mapped to 2-D by each method side by side, coloured by label."""
+    autoencoder_of(model)
+    methods = _map_methods(methods, tsne_iter)  # before the encoding
     x, y = inputs_of(model, data)
     keep = pick(len(x), n)
     codes = map_batches(model, x[keep], model.encode).reshape(len(keep), -1).numpy()

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..data.core import is_picture
-from ..errors import ConfigError, naming
+from ..errors import ConfigError, DataError, naming
 
 TILE_INCHES = 0.75  # size of one image tile in grids
 
@@ -179,6 +179,8 @@ def image_grid(
     """A (rows, cols, *sample) array of images in [0, 1] as one labelled picture (samples that are no
     pictures, `is_picture`, as a grid of their curves: `curve_grid`)."""
     images = np.asarray(images, dtype=np.float32)
+    if images.ndim < 3 or not images.shape[0] * images.shape[1]:
+        raise DataError(f"images: a (rows, cols, *sample) array of at least one image, got shape {images.shape}")
     if not is_picture(images.shape[2:]):
         return curve_grid(images, title=title, row_labels=row_labels, col_labels=col_labels, xlabel=xlabel)
     rows, cols = images.shape[:2]
@@ -310,7 +312,8 @@ def scatter_maps(
             handles = []
             for colour, value in zip(_palette(len(uniq)), uniq):
                 keep = labels == value
-                name_of = classes[int(value)] if classes is not None and 0 <= int(value) < len(classes) else str(value)
+                name_of = (classes[int(value)] if classes is not None and 0 <= int(value) < len(classes)
+                           else "unlabelled" if value == -1 else str(value))
                 handles.append(
                     ax.scatter(points[keep, 0], points[keep, 1], s=8, alpha=0.75, color=colour, linewidths=0, label=name_of)
                 )
@@ -359,9 +362,11 @@ def learning_curves(
 ) -> Figure:
     """Several runs on one plot: `train_<metric>` solid, `val_<metric>` dashed, one colour per run.
 
-    `histories` are what `aekit.fit` returns (epoch, train_loss, val_loss, ...), as a mapping
-    run name -> history or a list (named run 1, run 2, ...).
+    `histories` are what `aekit.fit` returns (epoch, train_loss, val_loss, ...): one, a mapping
+    run name -> history, or a list (named run 1, run 2, ...).
     """
+    if isinstance(histories, Mapping) and any(str(k).startswith("train_") for k in histories):
+        histories = [histories]  # one history, as fit returns it
     runs = dict(histories) if isinstance(histories, Mapping) else {f"run {i + 1}": h for i, h in enumerate(histories)}
     if not runs:
         raise ConfigError("learning_curves needs at least one history")

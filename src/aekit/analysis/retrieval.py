@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..data.batches import encode_all, inputs_of
+from ..config import count
+from ..data.batches import autoencoder_of, encode_all, inputs_of
 from ..errors import ConfigError, DataError
 from ..models.pca import PCABaseline
 
@@ -38,7 +39,7 @@ class CodeIndex:
 
     def __init__(self, model, *, metric: str = "cosine", batch_size: int = 512, vectorizer: Any = None) -> None:
         _check_metric(metric)
-        self.model = model
+        self.model = autoencoder_of(model)
         self.metric = metric
         self.batch_size = batch_size
         self.vectorizer = vectorizer  # a fitted text vectorizer; None: the indexed Dataset's meta["vectorizer"]
@@ -230,6 +231,9 @@ def compare_retrieval(
     """
     from sklearn.decomposition import TruncatedSVD
 
+    autoencoder_of(model)
+    if max_queries is not None:
+        count("max_queries", max_queries)
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ConfigError(f"methods: {unknown[0]!r} is not allowed; choose from: {', '.join(METHODS)}")

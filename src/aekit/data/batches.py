@@ -13,13 +13,14 @@ import math
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from os import PathLike
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from .core import not_finite
 from .memmap import MemmapArray, as_memmap_array, chunk_rows, is_memmap
 
@@ -65,6 +66,10 @@ def as_inputs(data: Any, what: str = "data") -> tuple[Tensor | MemmapArray, Tens
             x = x.float()
     if y is not None:
         y = _tensor(y, f"{what} labels")
+        if y.ndim > 1 and math.prod(y.shape[1:]) > 1:
+            raise DataError(f"{what} labels: one a sample, shaped (N,), got {tuple(y.shape)}; one-hot labels become "
+                            "class numbers by y.argmax(1)")
+        y = y.reshape(-1) if y.ndim > 1 else y  # (N, 1): a column of labels
         if y.shape[0] != x.shape[0]:
             raise DataError(f"{what}: {x.shape[0]} samples but {y.shape[0]} labels")
     return x, y
@@ -92,14 +97,36 @@ def check_inputs(model, x: Tensor | MemmapArray, y: Tensor | None = None) -> Non
         model.check_data(x[start : start + rows])
 
 
+def input_shape_of(model) -> tuple[int, ...]:
+    """The sample shape `model` takes; a one-line refusal for what is not a model of aekit's (a path, a
+    classifier where an autoencoder is needed, a torch module of your own)."""
+    shape = getattr(getattr(model, "config", None), "input_shape", None) or getattr(model, "input_shape", None)
+    if shape is not None:
+        return tuple(shape)
+    if isinstance(model, (str, PathLike)):
+        raise ConfigError(f"model: got the path {str(model)!r}; give the model itself: aekit.load_model({str(model)!r})")
+    raise ConfigError(f"model: a {type(model).__name__} is not a model of aekit's; give one from aekit.create_model or "
+                      "aekit.load_model")
+
+
+def autoencoder_of(model) -> Any:
+    """`model`, when it is an autoencoder (encodes and decodes): what the inspection tools take."""
+    input_shape_of(model)
+    if not callable(getattr(model, "decode", None)):
+        own = "; its autoencoder is model.autoencoder" if hasattr(model, "autoencoder") else ""
+        raise ConfigError(f"model: '{getattr(model, 'name', type(model).__name__)}' is not an autoencoder (it has no "
+                          f"decoder){own}; these tools take an autoencoder")
+    return model
+
+
 def inputs_of(model, data: Any, what: str = "data", *, whole: bool = True) -> tuple[Tensor | MemmapArray, Tensor | None]:
     """(x shaped (N, *input_shape), labels or None) from a Dataset, tensor, array or (x, y) pair.
 
     whole=False leaves memory-mapped data on disk (a lazy MemmapArray view of that shape).
     Only the shape and finite values are checked: unlike training, analysis may feed inputs outside [0, 1].
     """
+    shape = input_shape_of(model)
     x, y = (as_tensors if whole else as_inputs)(data, what)
-    shape = tuple(model.config.input_shape)
     if isinstance(x, Tensor) and (tuple(x.shape) == shape or tuple(x.shape) == (math.prod(shape),)):  # one sample
         x = x.unsqueeze(0)
     if x.ndim < 2:

@@ -13,6 +13,7 @@ needs only p(x | z, y) with the fixed prior, as here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -81,7 +82,22 @@ class ConditionalVAE(VariationalAutoencoder):
         return self.decoder(torch.cat([z, c.to(z.dtype)], dim=1)).reshape(z.shape[0], *self.config.input_shape)
 
     def decode(self, z: Tensor, *, y: Tensor | int | None = None) -> Tensor:
+        self._check_classes(y, z.shape[0])
         return self.activate_output(self.decode_logits(z, y=y))
+
+    def _check_classes(self, y: Any, n: int) -> None:
+        """A user's `y` for n codes: one class number or n of them (None: no class), else a one-line refusal."""
+        if y is None:
+            return
+        try:
+            labels = torch.as_tensor(y)
+        except (TypeError, ValueError, RuntimeError):  # a class name, say
+            labels = None
+        classes = self.config.n_classes
+        if (labels is None or labels.is_floating_point() or labels.dtype == torch.bool or labels.shape not in ((), (n,))
+                or labels.min() < 0 or labels.max() >= classes):
+            raise DataError(f"y: one class number in 0..{classes - 1} or n = {n} of them (data.classes.index(name) "
+                            f"for a class name; None for no class), got {repr(y)[:60]}")
 
     def forward(self, x: Tensor, *, y: Tensor | None = None) -> Output:
         x, target = self.training_input(x)
@@ -94,14 +110,5 @@ class ConditionalVAE(VariationalAutoencoder):
     @torch.no_grad()
     def sample(self, n: int, *, y: Tensor | int | None = None, generator: torch.Generator | None = None) -> Tensor:
         """n samples decoded from z ~ N(0, I) as class `y` (an int, n labels, or None: no label)."""
-        if y is not None:
-            try:
-                labels = torch.as_tensor(y)
-            except (TypeError, ValueError, RuntimeError):  # a class name, say
-                labels = None
-            classes = self.config.n_classes
-            if (labels is None or labels.is_floating_point() or labels.dtype == torch.bool or labels.shape not in ((), (n,))
-                    or labels.min() < 0 or labels.max() >= classes):
-                raise DataError(f"y: one class number in 0..{classes - 1} or n = {n} of them (data.classes.index(name) "
-                                f"for a class name; None for no class), got {str(y)[:60]}")
+        self._check_classes(y, n)
         return self.decode(self.prior_codes(n, generator=generator), y=y)

@@ -398,7 +398,8 @@ def _config(exp: Experiment, raw: dict[str, Any]) -> ExperimentConfig:
     if run.train.log:  # fit's loggers write one run folder; an experiment trains several models into its own
         raise ConfigError("train.log: an experiment keeps no training logs (its models train side by side in one "
                           "folder, each with its history); remove train.log, or train one model with aekit train")
-    check_map_methods(getattr(settings, "map_methods", ()), where="experiment.map_methods")
+    check_map_methods(getattr(settings, "map_methods", ()), where="experiment.map_methods",
+                      code_size=run.model.get("code_size"))
     return ExperimentConfig(model=run.model, data=run.data, train=run.train, imports=run.imports, experiment=settings)
 
 

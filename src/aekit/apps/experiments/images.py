@@ -33,7 +33,7 @@ from ...analysis import plots
 from ...analysis.features import first_layer_weights, unit_activations
 from ...analysis.generate import interpolate, latent_grid, random_samples
 from ...analysis.likelihood import why_no_likelihood
-from ...config import check
+from ...config import check, count
 from ...data import Dataset
 from ...data.batches import encode_all, map_batches, reconstruct_all
 from ...errors import DataNotFoundError
@@ -109,6 +109,10 @@ def reconstructions(test: Dataset, models: Mapping[str, Any], *, title: str, per
 class Mnist2d(Positive):
     map_points: int = 5000  # test digits on the code maps
     grid: int = 20  # decoded codes per side of the latent grid
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        count("grid", self.grid, 2)
 
 
 @register_experiment(
@@ -490,7 +494,8 @@ class Generate(Positive):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check(self.steps >= 2, "steps", f"must be a whole number >= 2, got {self.steps!r}")
+        count("grid", self.grid, 2)
+        count("steps", self.steps, 2)
 
 
 @register_experiment(
@@ -532,10 +537,12 @@ def generate_mnist_grid(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     run.picture(fig, "samples.png", f"{s.samples} random samples: {how}")
 
     shown = test.subset(range(min(3000, len(test))))
+    rest = "" if code_size == 2 else f" (z[0], z[1] of {code_size}; the other coordinates not shown)"
     fig = plots.scatter_maps({"code": encode_all(model, shown)[:, :2]}, shown.y.numpy() if shown.y is not None else None,
-                             title=f"{model.name}: codes of {len(shown):,} {run.part} {run.noun}s",
+                             title=f"{model.name}: codes of {len(shown):,} {run.part} {run.noun}s{rest}",
                              axis_names={"code": ("z[0]", "z[1]")}, classes=test.classes)
-    run.picture(fig, "code-map.png", f"Where each {run.part} {run.noun}'s code lies (the mean of q(z|x) for a VAE), by label")
+    run.picture(fig, "code-map.png", f"Where each {run.part} {run.noun}'s code lies (the mean of q(z|x) for a VAE), by "
+                f"label{rest}")
 
     first = one_per_class(test)
     pairs = [(a, b) for a, b in ((0, 1), (2, 7), (4, 9), (3, 8)) if max(a, b) < len(first)]

@@ -14,6 +14,7 @@ fitted on the training split only.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -175,8 +176,10 @@ def retrieval_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     run.picture(fig, "precision-at-k.png",
                 f"Precision@k for k = 1..{curve_k}: {raw_name}, PCA-{size} and the autoencoder's codes")
     shown = min(10, len(index) - 1)
-    run.picture(_neighbour_picture(vectors[f"autoencoder-{size}"], index, chosen[:8], k=shown, size=size), "neighbours.png",
-                f"Query {run.noun}s (left) and their {shown} nearest {run.noun}s by autoencoder code")
+    texts = "vectorizer" in index.meta  # a text drawn as its word weights shows nothing of it: no picture
+    if not texts:
+        run.picture(_neighbour_picture(vectors[f"autoencoder-{size}"], index, _spread(chosen, labels), k=shown, size=size),
+                    "neighbours.png", f"Query {run.noun}s (left) and their {shown} nearest {run.noun}s by autoencoder code")
     fig = curves_figure({"autoencoder": history}, f"{name}: autoencoder loss (solid = train, dashed = validation)")
     run.picture(fig, "learning-curves.png", "The autoencoder's training and validation loss")
 
@@ -189,7 +192,8 @@ def retrieval_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         f"{best['euclidean']} (euclidean)"
     )
     notes = [f"PCA and the autoencoder were fitted on {len(train)} training {run.noun}s; relevant = same label; "
-             f"a random ranking's precision = {chance_precision(labels, labels[chosen]):.3f}. Model {describe(cfg.model)}."]
+             f"a random ranking's precision = {chance_precision(labels, labels[chosen]):.3f}. Model {describe(cfg.model)}.",
+             "No picture of neighbours: texts are measured by the table alone." * texts]
     return run.finish(
         {"summary": summary, "dataset": name, "index_split": s.index_split, "n_index": len(index),
          "n_queries": len(chosen), "code_size": size, "k": s.k, "rows": rows,
@@ -198,6 +202,16 @@ def retrieval_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         table(f"Retrieval on {name} {s.index_split} ({len(index)} items, {len(chosen)} leave-one-out queries)",
               ["method", "metric", "dim", pk, "map"], rows, notes),
     )
+
+
+def _spread(chosen: np.ndarray, labels: np.ndarray, n: int = 8) -> np.ndarray:
+    """`n` of the query indices `chosen`, taken from each label in turn (a folder read class by class would
+    otherwise show its first class alone)."""
+    by_label: dict[int, list[int]] = {}
+    for q in chosen:
+        by_label.setdefault(int(labels[q]), []).append(int(q))
+    turns = (queue[i] for i in range(max(map(len, by_label.values()))) for queue in by_label.values() if i < len(queue))
+    return np.array(list(itertools.islice(turns, n)))
 
 
 def _neighbour_picture(codes: np.ndarray, index: Dataset, queries: np.ndarray, *, k: int, size: int):
@@ -209,7 +223,8 @@ def _neighbour_picture(codes: np.ndarray, index: Dataset, queries: np.ndarray, *
     x = index.x.numpy()
     grid = np.concatenate([x[queries][:, None], x[idx]], axis=1)  # (Q, 1 + k, *sample)
     labels = index.y.numpy()
-    row_labels = [f"{labels[q]}: {int((labels[i] == labels[q]).sum())}/{k} same" for q, i in zip(queries, idx)]
+    names = index.classes or [str(c) for c in range(int(labels.max()) + 1)]
+    row_labels = [f"{names[labels[q]]}: {int((labels[i] == labels[q]).sum())}/{k} same" for q, i in zip(queries, idx)]
     return plots.image_grid(
         grid, title=f"Query (left) and its {k} nearest items by {size}-d autoencoder code (cosine)",
         row_labels=row_labels, col_labels=["query", *map(str, range(1, k + 1))],
