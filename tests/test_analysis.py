@@ -403,3 +403,11 @@ def test_neighbour_queries_are_taken_from_each_label_in_turn():
 
     labels = np.array([0] * 10 + [1] * 10 + [2] * 5)
     assert _spread(np.arange(25), labels).tolist() == [0, 10, 20, 1, 11, 21, 2, 12]
+
+
+def test_a_figure_saves_as_png_pdf_or_svg(model8, data, tmp_path):
+    _, fig = A.reconstruction_grid(model8, data, n=4)
+    assert A.save_figure(fig, tmp_path / "r.pdf").read_bytes()[:5] == b"%PDF-"
+    assert b"<svg" in A.save_figure(fig, tmp_path / "r.svg").read_bytes()[:2000]
+    with pytest.raises(ConfigError, match=r"save_figure writes .png, .pdf or .svg files; .*r.jpg ends in .jpg"):
+        A.save_figure(fig, tmp_path / "r.jpg")

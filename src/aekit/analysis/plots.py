@@ -46,13 +46,15 @@ def fit_title(title: str, width_inches: float, *, fontsize: float = 12.0) -> str
 
 
 def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
-    """Write `fig` as a PNG (parent folders are created); returns the path."""
+    """Write `fig` as a PNG, or a PDF or SVG (for a paper) by the path's suffix; parent folders are
+    created; returns the path."""
     path = Path(path)
-    if path.suffix.lower() != ".png":
-        raise ConfigError(f"save_figure writes PNG files; {path} must end in .png")
+    kind = path.suffix.lower()[1:]
+    if kind not in ("png", "pdf", "svg"):
+        raise ConfigError(f"save_figure writes .png, .pdf or .svg files; {path} ends in {path.suffix or 'no suffix'}")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        fig.savefig(path, format="png", dpi=dpi, facecolor="white")
+        fig.savefig(path, format=kind, dpi=dpi, facecolor="white")
     except OSError as err:
         raise naming(err, path) from None  # a full disk: named, as an open's error is
     return path
