@@ -224,3 +224,17 @@ def test_a_model_too_big_to_train_here_is_refused_before_its_weights_are_made(tm
                     r"\(weights, gradients, adam's state and a checkpoint\), and [\d.]+ GiB is free on (cpu|cuda); give a smaller "
                     r"model \(its widths, such as model.hidden, or model.code_size\)", capsys.readouterr().err)
     assert not list(tmp_path.iterdir())
+
+
+def test_a_budgeted_run_records_and_says_its_steps_and_config_yaml_holds_every_model_key(tmp_path, capsys):
+    """Two budgeted runs differ in length, which only the checkpoint's header held; config.yaml left out the
+    model keys at their defaults, so a later aekit with other defaults would train another model from it."""
+    cfg = run.load_run_config(None, ["data.name=digits", "model.name=dense", "model.code_size=4", "train.time_budget=1",
+                                     f"output.dir={tmp_path}", "output.name=r"])
+    run_dir = run.train(cfg)
+    history = json.loads((run_dir / "history.json").read_text())
+    assert len(history["step"]) == len(history["epoch"]) and history["step"] == sorted(history["step"]) > [0]
+    assert f"time_budget 1 s: {history['step'][-1]:,} steps in {history['epoch'][-1]} epoch" in capsys.readouterr().out
+    model = yaml.safe_load((run_dir / "config.yaml").read_text())["model"]
+    assert {"dropout", "batch_norm", "recon_loss", "output_activation", "activation"} <= set(model)
+    assert run.read_run(run_dir).model == model  # and it reads back as the run's config

@@ -394,9 +394,11 @@ def whole_data_name(name: str | None) -> str | None:
     return str(path.resolve()) if name and name not in list_datasets() and path.exists() else name
 
 
-def save_config(cfg: RunConfig, run_dir: Path, train: Dataset) -> None:
+def save_config(cfg: RunConfig, run_dir: Path, train: Dataset, model) -> None:
+    """config.yaml: the run's settings, the model's every key included (those at their defaults too, so a
+    later aekit whose defaults differ trains the same model from it)."""
     resolved = to_dict(cfg)
-    resolved["model"] = {**resolved["model"], "input_shape": list(train.sample_shape)}
+    resolved["model"] = {"name": cfg.model["name"], **to_dict(model.config)}
     resolved["data"]["scale"] = resolved_scale(cfg.data.scale, train.meta)
     resolved["data"] = {**resolved["data"], "name": whole_data_name(cfg.data.name)}
     if not cfg.imports:  # a run without models of your own reads as before imports existed
@@ -445,7 +447,7 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
         if distributed.is_main():
             run_dir, made = make_run_dir(run_dir, unique=cfg.output.name is None)
             held.enter_context(ckpt.hold(run_dir))  # another process training into it: refused, nothing removed
-            save_config(cfg, run_dir, splits[0])
+            save_config(cfg, run_dir, splits[0], model)
         run_dir = Path(distributed.broadcast(str(run_dir)))  # rank 0's folder for all ranks
         try:
             return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress)

@@ -434,6 +434,8 @@ class Trainer:
         self.epoch = meta["epoch"]
         self.global_step = meta["global_step"]
         self.history = meta["history"]
+        if "epoch" in self.history and "step" not in self.history:  # a checkpoint from before steps were recorded
+            self.history["step"] = [None] * len(self.history["epoch"])
         best = meta["best"]
         self.best_value = math.inf if best["value"] is None else best["value"]
         self.best_epoch, self.epochs_since_best = best["epoch"], best["since"]
@@ -746,6 +748,7 @@ class Trainer:
                 logs = distributed.broadcast(logs)  # every rank takes rank 0's view, so they decide alike
                 self.epoch += 1
                 self.history.setdefault("epoch", []).append(self.epoch)
+                self.history.setdefault("step", []).append(self.global_step)  # a budget's run: its length, recorded
                 for key, value in logs.items():
                     self.history.setdefault(key, []).append(value)
                 self._track_best(logs)
@@ -753,7 +756,9 @@ class Trainer:
                     cb.on_epoch_end(self, logs)
                 self.stop_training, self.stop_reason = distributed.broadcast((self.stop_training, self.stop_reason))
                 final = self.progress() >= 1.0 or self.stop_training
-                of = f" ({budget.elapsed():.0f} of {budget.seconds:g} s)" if budget is not None else f"/{cfg.epochs}"
+                of = f"/{cfg.epochs}" if budget is None else (
+                    f" ({budget.elapsed():.0f} of {budget.seconds:g} s)" if budget.total_steps is None or not budget.by_steps
+                    else f" (step {self.global_step:,} of {budget.total_steps:,}: the budget's planned steps)")
                 due = self.epoch % cfg.checkpoint_every == 0
                 if budget is not None and saved_at is not None:  # after the first, short epochs would
                     due = due and time.perf_counter() - saved_at >= BUDGET_CHECKPOINT_SECONDS  # spend the budget writing
@@ -767,6 +772,9 @@ class Trainer:
             if budget is not None and not self.global_step and self.is_main:
                 warnings.warn(f"time_budget: {cfg.time_budget:g} s ended before the first step; the model is untrained "
                               "(give a longer budget)", stacklevel=3)
+            elif budget is not None and show:  # how long a budget trained differs between runs: said and recorded
+                tqdm.write(f"time_budget {cfg.time_budget:g} s: {self.global_step:,} steps in {self.epoch} epoch"
+                           f"{'s' * (self.epoch != 1)} (history.json's step column)")
             if self.stop_reason and show:
                 tqdm.write(self.stop_reason)
             if cfg.restore_best and self.best_state is not None:
