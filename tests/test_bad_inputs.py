@@ -5,6 +5,8 @@ never escape as anything but an aekit error."""
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -596,6 +598,40 @@ def test_exported_models_give_outputs_without_gradients(tmp_path):
     torch.save({"weights": 1}, tmp_path / "mine.pt")  # a user's own .pt is not
     with pytest.raises(ConfigError, match=r"mine.pt is there and is not an export of aekit's \(torchscript\); give a new file"):
         export_model(dense(), tmp_path / "mine.pt", format="torchscript")
+
+
+def test_a_run_killed_before_its_first_checkpoint_is_trained_again_and_a_busy_folder_is_named(tmp_path, capsys):
+    """SIGKILL (a scheduler's, the OOM killer) before the first checkpoint left config.yaml and the lock: train
+    refused the folder ("holds files"), resume too ("nothing to resume"), each pointing at the other; and a
+    second train into a folder another run was starting in was told to empty it."""
+    import fcntl
+
+    from aekit.apps.cli import main
+
+    args = ["train", "data.name=digits", "model.name=dense", "model.hidden=[8]", "model.code_size=2", "train.epochs=1",
+            f"output.dir={tmp_path}", "output.name=r", "--quiet"]
+    assert main(args) == 0
+    run = tmp_path / "r"
+    for path in run.iterdir():  # what a kill before the first checkpoint leaves
+        if path.name not in ("config.yaml", ".aekit.lock"):
+            path.unlink()
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "holds the start of a run killed before its first checkpoint (config.yaml); it is trained again there" in \
+        capsys.readouterr().err
+    assert (run / "checkpoint.safetensors").is_file()
+    for path in run.iterdir():
+        if path.name not in ("config.yaml", ".aekit.lock"):
+            path.unlink()
+    with open(run / ".aekit.lock", "a") as held:  # another process starting a run in it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], pass_fds=(held.fileno(),))
+    try:
+        assert main(args) == 2
+        assert "is in use by another aekit process" in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_a_named_output_folder_holding_files_is_never_written_into(tmp_path, capsys):

@@ -202,6 +202,33 @@ def test_sigterm_ends_a_run_as_ctrl_c_does(config_file, tmp_path):
         err.endswith(f"is intact: `aekit resume {run}` continues\n"), err
 
 
+def test_sigterm_inside_a_string_eval_still_ends_with_sigterms_status(tmp_path):
+    """CPython exits with SIGINT's 130 after a KeyboardInterrupt stopped an eval() of a string, even caught
+    (a scheduler's SIGTERM during a library's namedtuple, while evaluating: a quarter of the tries)."""
+    script = tmp_path / "s.py"
+    script.write_text(
+        "import sys\nimport aekit.apps.cli as cli\n"
+        "class Args:\n    quiet = False\n"
+        "    func = staticmethod(lambda args: eval(\"__import__('os').kill(__import__('os').getpid(), 15) or "
+        "__import__('time').sleep(20)\"))\n"
+        "cli.parse_args = lambda argv: Args\nsys.exit(cli.main(['x']))\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 143 and proc.stderr == "aekit: interrupted\n", proc.stderr
+
+
+@pytest.mark.parametrize("after", [0.3, 0.6, 0.9, 1.2])
+def test_sigterm_while_torch_is_imported_ends_in_one_line(tmp_path, after):
+    """A SIGTERM in a command's first second (torch's import) printed 50-114 lines of traceback and exited 1,
+    or segfaulted: the exit's own imports met a half-imported torch."""
+    proc = subprocess.Popen([sys.executable, "-m", "aekit", "train", "data.name=digits", "train.epochs=1", "--quiet",
+                             f"output.dir={tmp_path}"], stderr=subprocess.PIPE, text=True)
+    time.sleep(after)
+    proc.send_signal(signal.SIGTERM)
+    err = proc.communicate(timeout=60)[1]
+    if proc.returncode != 0:  # (a fast machine may have finished)
+        assert proc.returncode in (143, -signal.SIGTERM) and "Traceback" not in err and err.count("\n") <= 1, err
+
+
 def test_a_folder_or_two_config_files_are_named_as_such(config_file, tmp_path, capsys):
     assert main(["train", str(tmp_path)]) == 2
     assert capsys.readouterr().err == f"aekit: error: {tmp_path} is a folder; give a config file (.yaml or .json), " \
@@ -239,3 +266,12 @@ def test_every_option_of_every_command_says_what_it_does():
     silent = [f"{name} {a.option_strings[0]}" for name, p in commands.items() for a in p._actions
               if a.option_strings and not a.help]
     assert silent == []
+
+
+def test_an_ascii_terminal_gets_its_text_with_a_mark_for_what_it_cannot_show():
+    """PYTHONIOENCODING=ascii stopped `evaluate --help` (and an evaluation, after its work) at "Fréchet"."""
+    import os
+
+    proc = subprocess.run([sys.executable, "-m", "aekit", "evaluate", "--help"], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONIOENCODING": "ascii"}, timeout=60)
+    assert proc.returncode == 0 and "Fr?chet distance" in proc.stdout, proc.stderr

@@ -300,6 +300,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"aekit: error: {command + ': ' if command else ''}{message} (`{prog} --help` says more)\n")
 
 
+QUIET = "no progress (the start line, epoch lines, bars): the results and the run folder only"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="aekit", description="Build, train, inspect and apply autoencoders.",
@@ -314,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model from a YAML/JSON config and/or dotted overrides")
     p.add_argument("words", nargs="*", metavar="[CONFIG] [KEY=VALUE ...]",
                    help="a config file (see configs/) and dotted overrides such as model.code_size=2 train.epochs=5")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help=QUIET)
     _distributed_flags(p)
     p.set_defaults(func=_cmd_train, words_dest="words")
 
@@ -323,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="train up to this many epochs in total")
     p.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
                    help="a run with a time budget: train up to this many seconds in total")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help=QUIET)
     _distributed_flags(p)
     p.set_defaults(func=_cmd_resume)
 
@@ -347,14 +350,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "mnist; mnist-mini needs no download, fashion-mnist, kmnist)")
     p.add_argument("--classifier-cache", default=None, metavar="DIR",
                    help="where that classifier is cached (default ~/.cache/aekit/classifiers)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help=QUIET)
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("demo", help="train the deep MNIST autoencoder on the bundled digits (1-2 minutes on 2 idle cores)")
     p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.epochs=5")
     p.add_argument("--out", default="runs", help="parent folder of the run folder (default: runs)")
     p.add_argument("--epochs", type=int, default=None, help="epochs to train (default 30; as train.epochs=N)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help=QUIET)
     p.set_defaults(func=_cmd_demo, words_dest="overrides")
 
     p = sub.add_parser("models", help="list the models, or the keys of one")
@@ -417,10 +420,10 @@ PATH_HINTS = {
 
 def _run_state(run_dir) -> tuple[str, str] | None:
     """(what a stopped run keeps, the command that goes on from it), or None where it keeps nothing."""
+    if run_dir is None:  # (before any import: a stop during torch's import has no run to name)
+        return None
     from ..training.checkpoint import CHECKPOINT_FILE, MODEL_FILE, epochs_done, training_ended
 
-    if run_dir is None:
-        return None
     if training_ended(run_dir):
         return f"its training finished ({Path(run_dir) / MODEL_FILE})", f"`aekit evaluate {run_dir}` evaluates it"
     if not (Path(run_dir) / CHECKPOINT_FILE).is_file():
@@ -497,9 +500,20 @@ def _interrupted(err: KeyboardInterrupt) -> str:
     return f"aekit: interrupted before the first checkpoint of {run_dir}: nothing to resume, train again"
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM's interrupt. Its own class: CPython ends with SIGINT's status (130), whatever main returns, after a
+    KeyboardInterrupt itself stopped an eval() of a string (namedtuple's, while a library is imported)."""
+
+
 def _terminate(signum, frame):
-    """SIGTERM (kill, a scheduler) ends a run as Ctrl-C does: the checkpoint named, or an empty folder removed."""
-    raise KeyboardInterrupt("SIGTERM")
+    """SIGTERM (kill, a scheduler) ends a run as Ctrl-C does: the checkpoint named, or an empty folder removed.
+    Not in the middle of an import (torch's takes a second or two), which would leave a half-made module that
+    the exit's own imports trip on (tracebacks, a segfault): it is asked again 50 ms later."""
+    if any(getattr(getattr(m, "__spec__", None), "_initializing", False) for m in list(sys.modules.values())):
+        signal.signal(signal.SIGALRM, _terminate)
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        return
+    raise Terminated("SIGTERM")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -517,6 +531,10 @@ def _note(message, category, filename, lineno, file=None, line=None) -> None:
 
 def _main(argv: list[str] | None) -> int:
     command = argv is None  # the aekit command itself, not a caller's main([...])
+    if command:  # an ASCII terminal or PYTHONIOENCODING=ascii: "Fréchet" shows as "Fr?chet", not an error after the work
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(AttributeError, ValueError):
+                stream.reconfigure(errors="replace")
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("AEKIT_DEBUG", "") not in ("", "0")
     argv = [a for a in argv if a != "--debug"]
@@ -533,7 +551,8 @@ def _main(argv: list[str] | None) -> int:
         code = args.func(args) or 0
         sys.stdout.flush()  # here, so that a closed pipe (`| head`) is caught below
     except KeyboardInterrupt as err:
-        code = 128 + (signal.SIGTERM if err.args == ("SIGTERM",) else signal.SIGINT)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM while the interrupt is said: the same end
+        code = 128 + (signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT)
         if command:  # a second Ctrl-C during the exit (torch's atexit teardown) printed a traceback: it ends at once
             signal.signal(signal.SIGINT, signal.SIG_DFL)
         if speaks:
@@ -557,6 +576,7 @@ def _main(argv: list[str] | None) -> int:
             time.sleep(2)
         return code
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)  # a SIGTERM asked again (_terminate) is answered by now
         signal.signal(signal.SIGTERM, previous)
         warnings.showwarning = shown
     return code

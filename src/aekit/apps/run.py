@@ -355,8 +355,17 @@ def new_run_dir(cfg: RunConfig, label: str | None = None) -> Path:
     if cfg.output.name and (run_dir / "experiment.yaml").is_file():  # never train over an experiment's pictures
         raise ConfigError(f"folder {run_dir} holds an experiment; give another output.name")
     mine = cfg.output.name and run_dir.is_dir() and distributed.is_main()  # other ranks: rank 0 may have begun it
+    if mine:
+        ckpt.check_free(run_dir)  # a run starting in it now: said so (not "empty the folder")
     held = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith(".")) if mine else []  # not .DS_Store
-    if held:  # a user's own files (a config.yaml of theirs was written over), or a run killed before its first checkpoint
+    if held and set(held) <= {CONFIG_FILE, SCALING_FILE} and (run_dir / ckpt.LOCK_FILE).is_file():
+        # what aekit writes before the first checkpoint, left by a kill (SIGKILL, the OOM killer): started again
+        warnings.warn(f"output.name: {run_dir} holds the start of a run killed before its first checkpoint "
+                      f"({', '.join(held)}); it is trained again there", stacklevel=2)
+        for name in held:
+            (run_dir / name).unlink()
+        held = []
+    if held:  # a user's own files (a config.yaml of theirs was written over)
         raise ConfigError(f"output.name: {run_dir} holds files ({', '.join(held[:4])}{' ...' * (len(held) > 4)}) and no "
                           "run to resume; give another output.name, or empty the folder")
     return run_dir
