@@ -238,3 +238,6 @@ def test_a_budgeted_run_records_and_says_its_steps_and_config_yaml_holds_every_m
     model = yaml.safe_load((run_dir / "config.yaml").read_text())["model"]
     assert {"dropout", "batch_norm", "recon_loss", "output_activation", "activation"} <= set(model)
     assert run.read_run(run_dir).model == model  # and it reads back as the run's config
+    training = json.loads((run_dir / "metrics.json").read_text())["training"]  # for scripts that gather runs
+    assert training["epochs"] == len(history["epoch"]) and training["steps"] == history["step"][-1]
+    assert training["seconds"] > 0.5 and training["torch"] == torch.__version__ and training["aekit"] == aekit.__version__

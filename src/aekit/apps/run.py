@@ -905,6 +905,8 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     if scaling in ("per column", "standard"):  # errors are in those units: say so
         metrics["scaling"] = scaling
     metrics |= generative_metrics(model, train_data, test, seed=cfg.train.seed, **options)
+    if write:
+        metrics["training"] = training_summary(run_dir)
     try:
         if write:
             ckpt.atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1))
@@ -918,6 +920,23 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         err.metrics = metrics
         raise
     return metrics
+
+
+def training_summary(run_dir: Path) -> dict[str, Any]:
+    """How the run was trained, from its history.json, for scripts that gather runs: epochs, steps, seconds,
+    the epoch restore_best kept, and the versions that evaluated it (results move with them, and with threads)."""
+    import torch
+
+    from .. import __version__
+
+    try:
+        history = json.loads((run_dir / ckpt.HISTORY_FILE).read_text())
+    except (OSError, ValueError):
+        history = {}
+    steps = [s for s in history.get("step", []) if s is not None]
+    return {"epochs": len(history.get("epoch", [])), "steps": steps[-1] if steps else None,
+            "seconds": round(sum(history.get("time", [])), 2), "kept_epoch": ckpt.kept_epoch(run_dir),
+            "aekit": __version__, "torch": torch.__version__}
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:

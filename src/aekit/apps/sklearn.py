@@ -311,7 +311,8 @@ class AutoencoderTransformer(_PicklesOnCpu, ClassNamePrefixFeaturesOutMixin, Tra
     The other parameters are `aekit.fit` options, and `train_params` any further ones (e.g. `{"time_budget":
     30, "lr_schedule": "cosine"}`; a time_budget replaces `epochs`). `score` is the negative mean squared reconstruction
     error per feature (higher is better, as GridSearchCV expects); `score_samples` gives it per sample,
-    for anomaly detection.
+    for anomaly detection. random_state: None (the default, as scikit-learn's) draws new weights, order
+    and validation share each fit; an int repeats a fit exactly (at the same thread count).
     """
 
     model: str = AUTO
