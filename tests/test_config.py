@@ -135,3 +135,11 @@ def test_an_array_for_a_list_key_is_still_one_line():
 
     with pytest.raises(aekit.ConfigError, match=r"^model.decoder_hidden: array\(\[64, 32\]\) must be a list of int"):
         aekit.create_model("dense", input_shape=(784,), hidden=[64, 32], code_size=8, decoder_hidden=np.array([64, 32]))
+
+
+def test_null_where_a_value_is_needed_is_said_in_yamls_word():
+    """`train.epochs=null` read "train.epochs: None must be an integer" (Python's word)."""
+    for override, says in (("train.epochs=null", r"^train.epochs: must be an integer, not null$"),
+                           ("train.shuffle=null", r"^train.shuffle: must be true or false, not null$")):
+        with pytest.raises(aekit.ConfigError, match=says):
+            load_run_config(None, ["data.name=digits", override])

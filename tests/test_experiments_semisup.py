@@ -161,7 +161,7 @@ def test_an_interrupted_run_resumes_keeping_its_finished_runs(tmp_path, monkeypa
     monkeypatch.setattr(semisup, "_semi", stop_at_the_second)
     assert main(["experiment", "run", NAME, *overrides, "--tiny", "--out", str(tmp_path / "cut")]) == 130
     (run_dir,) = (tmp_path / "cut").iterdir()
-    assert f"3 finished runs kept in {run_dir}" in capsys.readouterr().err  # M1, then supervised and M1+M2 at 20 labels
+    assert f"2 finished runs and 1 pretrained model kept in {run_dir}" in capsys.readouterr().err  # M1, then supervised and M1+M2
     m1_file = run_dir / "m1-mnist-mini-seed0.safetensors"
     m1_written = m1_file.stat().st_mtime_ns
     assert not (run_dir / "results.json").exists()

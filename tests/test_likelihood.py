@@ -78,3 +78,18 @@ def test_a_bernoulli_nll_of_grey_values_is_refused_wherever_it_is_asked_for():
     shown = format_metrics({"split": "test", "n": 4, "squared_error_per_sample": 1.0,
                             "nll": {"nats": 3.0, "k": 10, "binarized": False, "n": 4}})
     assert "under a Gaussian decoder of variance 1/2: a density of the [0, 1]-scaled values, not comparable" in shown
+
+
+def test_a_long_nll_says_how_far_it_is_where_no_bar_shows(monkeypatch, capsys):
+    """In a log file the bar is off, and k = 5000 on 10,000 digits was ~11 silent minutes: a line every 30 s."""
+    import types
+
+    from aekit.analysis import likelihood
+
+    clock = [0.0]
+    monkeypatch.setattr(likelihood, "time", types.SimpleNamespace(perf_counter=lambda: clock.__setitem__(0, clock[0] + 20)
+                                                                  or clock[0]))
+    model = aekit.create_model("vae", input_shape=(1, 28, 28), hidden=(16,), code_size=2)
+    likelihood.importance_sampled_nll(model, torch.rand(500, 1, 28, 28), k=4, progress=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(line.startswith("  test NLL: ") and " of 500 inputs (" in line for line in lines)

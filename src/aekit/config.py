@@ -72,6 +72,9 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
         if len(errors) == 1:
             raise errors[0]
         raise ConfigError(f"{where}: {value!r} must be {_type_name(tp)}")
+    if value is None and tp is not Any:  # YAML's null where a value is needed: said in YAML's word
+        words = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+        raise ConfigError(f"{where}: must be {words.get(tp) or _type_name(tp)}, not null")
     if origin in (tuple, list):
         args = [a for a in get_args(tp) if a is not Ellipsis]
         inner = args[0] if args else Any

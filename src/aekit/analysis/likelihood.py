@@ -11,6 +11,7 @@ nats per binary image and comparable with its Table 1.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import torch
@@ -74,7 +75,11 @@ def importance_sampled_nll(
     with eval_mode(model):
         batches = tqdm(range(0, len(x), batch_size), desc=f"test NLL, k = {k}", unit="batch",
                        disable=None if progress else True, dynamic_ncols=True, leave=False)
+        began = said = time.perf_counter()
         for start in batches:
+            if progress and batches.disable and time.perf_counter() - said >= 30:  # a log file has no bar: a line
+                print(f"  test NLL: {start:,} of {len(x):,} inputs ({time.perf_counter() - began:.0f} s)", flush=True)
+                said = time.perf_counter()
             xb = x[start : start + batch_size].to(device)
             posterior = model.posterior(xb)
             weights = [

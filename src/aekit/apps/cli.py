@@ -485,10 +485,14 @@ def _kept(err: BaseException) -> str:
     from .experiments import Ledger
 
     try:
-        n = len(Ledger(Path(folder)).records)
+        records = Ledger(Path(folder)).records.values()
     except AekitError:
         return ""
-    return f"; {n} finished run{'s' * (n != 1)} kept in {folder}: `aekit experiment resume {shlex.quote(str(folder))}` does the rest"
+    models = sum(isinstance(r, dict) and set(r) == {"seconds"} for r in records)  # Ledger.once's: a shared SdA or M1
+    n = len(records) - models
+    shared = f" and {models} pretrained model{'s' * (models != 1)}" if models else ""
+    return (f"; {n} finished run{'s' * (n != 1)}{shared} kept in {folder}: `aekit experiment resume "
+            f"{shlex.quote(str(folder))}` does the rest")
 
 
 def _interrupted(err: KeyboardInterrupt) -> str:
