@@ -279,12 +279,6 @@ def test_interpolate(model8, data, tmp_path):
     assert_png(fig, tmp_path / "interp.png")
 
 
-def test_save_figure_needs_png(model8, data, tmp_path):
-    _, fig = A.reconstruction_grid(model8, data, n=2)
-    with pytest.raises(ConfigError, match="PNG"):
-        A.save_figure(fig, tmp_path / "x.jpg")
-
-
 @pytest.mark.parametrize("name", aekit.list_models())
 def test_every_registered_model_through_the_contract(name, data, tmp_path, small_model):
     """Untrained small instances of every model: the tools rely on encode/decode/forward alone."""

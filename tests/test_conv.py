@@ -139,7 +139,8 @@ def test_bad_config_names_the_key(values, key):
 def test_a_signal_is_convolved_along_time(decoder, shape):
     """Signals (C, T), or stored (N, C, T) and read as grey C x T images, were refused ("height must be a
     multiple of 4 (3)"): 1-D convolutions over time take them, the rows as channels."""
-    model = aekit.create_model("conv", input_shape=shape, channels=(4, 8), decoder=decoder, batch_norm=True)
+    model = aekit.create_model("conv", input_shape=shape, channels=(4, 8), decoder=decoder, batch_norm=True,
+                               **({"dims": 1} if len(shape) == 3 else {}))
     assert model.config.conv_shape == (3, 64) and model.config.feature_shape == (8, 16)
     assert not any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
     x = torch.rand(5, *shape)
@@ -156,7 +157,13 @@ def test_a_signal_unpools_at_its_maxima_and_bad_lengths_are_named():
         *F.max_pool2d(IMAGE, 2, return_indices=True), 2))  # the scatter is torch's unpooling
     with pytest.raises(aekit.ConfigError, match=r"\(3, 66\) cannot go through 2 pooling layers .*its length must be a "
                                                 r"multiple of 4 \(66: e\.g\. 64 or 68\); use fewer channels entries or cut"):
-        aekit.create_model("conv", input_shape=(1, 3, 66), channels=(8, 16))
+        aekit.create_model("conv", input_shape=(1, 3, 66), channels=(8, 16), dims=1)
+    with pytest.raises(aekit.ConfigError, match=r"height and width must be multiples of 4 \(3: .*resize the images \(a "
+                                                r"signal's C x T image: dims=1 convolves it along time\)"):
+        aekit.create_model("conv", input_shape=(1, 3, 64), channels=(8, 16))  # 2-d unless told: old models load as saved
+    for shape, dims in (((3, 64), 2), ((3, 8, 64), 1)):
+        with pytest.raises(aekit.ConfigError, match=r"^dims: "):
+            aekit.create_model("conv", input_shape=shape, dims=dims)
     with pytest.raises(aekit.ConfigError, match=r"signal of one channel is shaped \(1, time\)"):
         aekit.create_model("conv", input_shape=(64,))
 

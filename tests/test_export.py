@@ -97,7 +97,8 @@ def test_every_registered_model_exports_to_torchscript(name, tmp_path, small_mod
 def test_an_unpooling_conv_model_exports_both_ways(shape, tmp_path):
     """TorchScript could not trace the unpooling decoder (torch's size check in max_unpool); a signal's 1-D
     convolutions export as an image's 2-D ones."""
-    model = aekit.create_model("conv", input_shape=shape, channels=(4, 8), decoder="unpool").eval()
+    model = aekit.create_model("conv", input_shape=shape, channels=(4, 8), decoder="unpool",
+                               dims=1 if shape[1] < 8 else 2).eval()
     x = torch.rand(5, *shape)
     loaded = torch.jit.load(str(export_model(model, tmp_path / "full.pt", format="torchscript", part="full")))
     with torch.no_grad():

@@ -37,7 +37,14 @@ from ..analysis.quality import reading, sample_quality, why_no_sample_quality
 from ..config import apply_overrides, build, check, load_file, positive, to_dict, unknown_key
 from ..data import Dataset, load_dataset
 from ..data.batches import check_inputs, map_batches, model_device
-from ..data.core import SCALING_FILE, available_memory, data_map, read_unit_map, resolved_scale
+from ..data.core import (
+    SCALING_FILE,
+    available_memory,
+    data_map,
+    is_picture,
+    read_unit_map,
+    resolved_scale,
+)
 from ..data.datasets import from_file, list_datasets
 from ..data.files import LABEL_COLUMNS, load_path
 from ..errors import (
@@ -230,14 +237,15 @@ def load_test(cfg: RunConfig, run: Path | None = None, *, progress: bool = False
 
 def resolve_model(cfg: RunConfig, sample_shape: tuple[int, ...], samples: int | None = None,
                   n_classes: int | None = None) -> RunConfig:
-    """`cfg` with `model.name: auto` replaced by the concrete model chosen for the data, and a conditional
-    model's `n_classes`, where not given, set to the classes the data hold (as input_shape is)."""
+    """`cfg` with `model.name: auto` replaced by the concrete model chosen for the data; and, where not given
+    (as input_shape is not), a conditional model's `n_classes` set to the classes the data hold, and a
+    convolutional model's `dims` to 1 on signals (samples drawn as curves: convolved along time)."""
     if cfg.model["name"] == AUTO:
         return dataclasses.replace(cfg, model=auto_model(cfg.model, sample_shape, samples))
     fields = getattr(getattr(model_entry(cfg.model["name"]).cls, "Config", None), "__dataclass_fields__", {})
-    if n_classes is not None and "n_classes" not in cfg.model and "n_classes" in fields:
-        return dataclasses.replace(cfg, model={**cfg.model, "n_classes": n_classes})
-    return cfg
+    found = {"n_classes": n_classes, "dims": 1 if len(sample_shape) == 3 and not is_picture(sample_shape) else None}
+    given = {key: value for key, value in found.items() if value is not None and key in fields and key not in cfg.model}
+    return dataclasses.replace(cfg, model={**cfg.model, **given}) if given else cfg
 
 
 def load_splits(cfg: RunConfig, run: Path | None = None, *, progress: bool | None = False

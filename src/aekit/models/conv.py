@@ -2,8 +2,8 @@
 
 Images (channels, height, width) go through 2-D convolutions; signals (channels, time), such as
 sensor windows or audio frames, through 1-D ones: the same layers, one dimension fewer. A signal
-stored (N, C, T) is read as grey C x T images: those drawn as curves (`data.core.is_picture`: at most
-16 rows, at least 4 times longer) are convolved along time, their rows as channels.
+stored (N, C, T) is read as grey C x T images: `dims: 1` convolves those along time, their rows as
+channels (`aekit train` sets it for samples it draws as curves: `data.core.is_picture`).
 
 Decoders (`decoder` key):
   upsample   nearest-neighbour upsampling by 2, then a conv
@@ -39,6 +39,7 @@ class ConvConfig(AutoencoderConfig):
     batch_norm: bool = False  # batch norm after each hidden conv (encoder and decoder)
     code_size: int | None = None  # a dense code layer of this size; None = the last feature map is the code
     decoder: Literal["upsample", "transpose", "unpool"] = "upsample"
+    dims: Literal[1, 2] | None = None  # axes convolved: 2 (images), 1 (time; a grey C x T image's rows as channels); None: by the shape
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -49,6 +50,11 @@ class ConvConfig(AutoencoderConfig):
             f"{tuple(self.input_shape)}; flat samples (a table's rows) train on the dense (or automatic) model, and a "
             "signal of one channel is shaped (1, time)",
         )
+        check(not (self.dims == 2 and len(self.input_shape) == 2), "dims", "2 needs images shaped (channels, height, "
+              f"width), got {tuple(self.input_shape)}: a signal (channels, time) is convolved along time (dims 1)")
+        check(not (self.dims == 1 and len(self.input_shape) == 3 and self.input_shape[0] != 1), "dims",
+              f"1 convolves a signal along time, shaped (channels, time) or read as a grey image (1, channels, time), "
+              f"got {tuple(self.input_shape)}")
         check(len(self.channels) > 0, "channels", "needs at least one conv width, e.g. [16, 32]")
         layer_widths("channels", self.channels)
         check(
@@ -62,7 +68,8 @@ class ConvConfig(AutoencoderConfig):
         sides = self.conv_shape[1:]
         bad = next((side for side in sides if side % factor), None)  # the side to change, e.g. 17 of 20x17
         below = factor * ((bad or 0) // factor) or factor
-        what = ("height and width must be multiples", "resize the images") if len(sides) == 2 else (
+        signal = " (a signal's C x T image: dims=1 convolves it along time)" if not is_picture(self.input_shape) else ""
+        what = ("height and width must be multiples", f"resize the images{signal}") if len(sides) == 2 else (
             "its length must be a multiple", "cut the signal")
         check(
             bad is None,
@@ -75,9 +82,7 @@ class ConvConfig(AutoencoderConfig):
     @property
     def conv_shape(self) -> tuple[int, ...]:
         """What the convolutions see: an image's (C, H, W), or a signal's (C, T), its grey rows as channels."""
-        if len(self.input_shape) == 3 and not is_picture(self.input_shape):
-            return tuple(self.input_shape[1:])
-        return tuple(self.input_shape)
+        return tuple(self.input_shape[1:] if self.dims == 1 and len(self.input_shape) == 3 else self.input_shape)
 
     @property
     def feature_shape(self) -> tuple[int, ...]:
