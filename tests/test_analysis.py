@@ -15,6 +15,7 @@ import aekit
 from aekit import ConfigError
 from aekit import analysis as A
 from aekit.analysis.retrieval import CodeIndex, compare_retrieval
+from aekit.apps.sklearn import AutoencoderTransformer
 from aekit.models.base import Autoencoder, AutoencoderConfig, flatten
 from aekit.models.dense import DenseAutoencoder
 
@@ -331,10 +332,12 @@ def test_what_is_not_an_autoencoder_is_refused_in_one_line(model8, data, tmp_pat
     calls = [lambda m: A.reconstruction_grid(m, data), lambda m: A.latent_maps(m, data, methods=("pca",)),
              lambda m: A.interpolate(m, data.x[0], data.x[1]), lambda m: A.top_activating(m, data, 0),
              lambda m: A.latent_grid(m, dims=(0, 1)), lambda m: CodeIndex(m), lambda m: A.unit_activations(m, data)]
-    for model, says in ((clf, r"^model: 'encoder-classifier' is not an autoencoder \(it has no decoder\); its autoencoder "
-                               r"is model.autoencoder"),
+    for model, says in ((clf, r"^model: 'encoder-classifier' has no encode\(x\) and decode\(z\) of its own \(a classifier, "
+                               r"or a semi-supervised model\); its autoencoder is model.autoencoder"),
                         (str(tmp_path / "run"), r"^model: got the path '.*run'; give the model itself: aekit.load_model"),
-                        (nn.Sequential(nn.Linear(4, 4)), r"^model: a Sequential is not a model of aekit's")):
+                        (nn.Sequential(nn.Linear(4, 4)), r"^model: Sequential is not a model of aekit's"),
+                        (AutoencoderTransformer(), r"^model: got the estimator AutoencoderTransformer; give its fitted "
+                                                   r"model, estimator.model_")):
         for call in calls:
             with pytest.raises(ConfigError, match=says):
                 call(model)
@@ -369,6 +372,8 @@ def test_one_history_as_fit_returns_it_draws(trained):
     history = trained[2][1]
     fig = A.learning_curves(history)
     assert [line.get_label() for line in fig.axes[0].get_lines()] == ["run 1 (train)", "run 1 (val)"]
+    fig = A.learning_curves({"train_a": history})  # runs named alike are still runs
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["train_a (train)", "train_a (val)"]
 
 
 def test_a_conditional_models_first_layer_shows_its_pixels_and_a_tables_says_how_to_read_it(data):

@@ -184,8 +184,9 @@ def test_a_finished_budgeted_run_trains_on_to_a_longer_budget(tmp_path, capsys):
                                      f"output.dir={tmp_path}", "output.name=r", "train.progress=false"])
     run_dir = run.train(cfg)
     history = json.loads((run_dir / "history.json").read_text())
-    for bad, says in (("1", r"--time-budget: must be more than the [\d.]+ s this run has trained \(it is the run's total"),
-                      ("nan", "--time-budget: must be more than")):
+    for bad, says in (("1", r"--time-budget: must be a finite number of seconds more than the [\d.]+ s this run has "
+                            r"trained \(it is the run's total"),
+                      ("nan", "--time-budget: must be a finite number of seconds more than")):
         assert main(["resume", str(run_dir), "--time-budget", bad, "--quiet"]) == 2
         assert re.match(f"aekit: error: {says}", capsys.readouterr().err)
     assert main(["resume", str(run_dir), "--time-budget", "3", "--quiet"]) == 0
@@ -241,3 +242,28 @@ def test_a_budgeted_run_records_and_says_its_steps_and_config_yaml_holds_every_m
     training = json.loads((run_dir / "metrics.json").read_text())["training"]  # for scripts that gather runs
     assert training["epochs"] == len(history["epoch"]) and training["steps"] == history["step"][-1]
     assert training["seconds"] > 0.5 and training["torch"] == torch.__version__ and training["aekit"] == aekit.__version__
+
+
+def test_a_new_budget_in_python_is_checked_as_on_the_command_line_and_a_plan_shrinks_too(real_batch, monkeypatch, tmp_path):
+    """fit(resume=True, time_budget=3) on a run that had trained 5 s trained nothing, said it had, and wrote the
+    smaller budget to config.yaml; and a deterministic plan was only ever stretched, never shrunk."""
+    monkeypatch.setattr(loop, "BUDGET_CHECKPOINT_SECONDS", 0.0)
+    x = real_batch[:200]
+    common = {"batch_size": 32, "deterministic": True, "progress": False, "seed": 3}
+    clock = FakeClock(monkeypatch)
+
+    class Stop(Callback):
+        def on_epoch_begin(self, trainer):
+            if trainer.epoch == 2:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        aekit.fit(tiny(seed=1), x, callbacks=[clock, Stop()], run_dir=tmp_path, time_budget=100, **common)
+    header = loop.ckpt.checkpoint_header(tmp_path)
+    spent, before, plan = header["budget"]["spent"], header["global_step"], header["budget"]["total_steps"]
+    with pytest.raises(aekit.ConfigError, match=rf"^time_budget: must be a finite number of seconds more than the "
+                                                rf"{spent:.1f} s this run has trained"):
+        aekit.fit(tiny(seed=1), x, run_dir=tmp_path, resume=True, time_budget=spent / 2, **common)
+    clock = FakeClock(monkeypatch)
+    aekit.fit(tiny(seed=1), x, callbacks=[clock], run_dir=tmp_path, resume=True, time_budget=50, **common)
+    assert before == 14 and before + len(clock.lrs) == round(plan / 2)  # half the budget: half the planned steps

@@ -270,3 +270,16 @@ def test_the_summary_says_which_epochs_weights_restore_best_kept(tmp_path):
     page = write_report([tmp_path / "kept"], tmp_path / "k.html").read_text()
     assert re.search(r"<td[^>]*>3 \(weights of (its start|epoch [12]) kept\)</td>", page)
     assert "last epoch&#39;s val loss" in page and "<td class=\"\">arrays</td>" in page  # (fitted on arrays: no name)
+
+
+def test_a_latent_maps_colours_follow_the_labels_shown():
+    """Labels 1990-2019 were coloured by 0..2019, all one yellow, the bar's end reading 0; the switch to a scale
+    counted label + 1, not the values shown; -1 took a colour of its own."""
+    model = aekit.create_model("dense", input_shape=(6,), hidden=[8], code_size=2)
+    years = torch.arange(1990, 2020).repeat(4)
+    years[:5] = -1  # unlabelled
+    explored = latent_explorer(model, (torch.rand(len(years), 6), years), n=len(years), grid=3)
+    assert explored["scale"] and list(explored["colours"]) == [str(v) for v in range(1990, 2020)]
+    assert len(set(explored["colours"].values())) == 30
+    few = latent_explorer(model, (torch.rand(40, 6), torch.tensor([0, 7, -1, 3] * 10)), n=40, grid=3)
+    assert not few["scale"] and list(few["colours"]) == ["0", "3", "7"]

@@ -52,7 +52,8 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
         allowed = get_args(tp)
         if value in allowed and type(value) is type(allowed[allowed.index(value)]):
             return value
-        raise ConfigError(f"{where}: {value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}")
+        shown = "null" if value is None else repr(value)
+        raise ConfigError(f"{where}: {shown} is not allowed; choose one of: {', '.join(map(str, allowed))}")
     if origin in (Union, types.UnionType):
         args = get_args(tp)
         if value is None:
@@ -72,7 +73,7 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
         if len(errors) == 1:
             raise errors[0]
         raise ConfigError(f"{where}: {value!r} must be {_type_name(tp)}")
-    if value is None and tp is not Any:  # YAML's null where a value is needed: said in YAML's word
+    if value is None:  # YAML's null where a value is needed: said in YAML's word
         words = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
         raise ConfigError(f"{where}: must be {words.get(tp) or _type_name(tp)}, not null")
     if origin in (tuple, list):

@@ -250,14 +250,13 @@ def latent_explorer(model, data: Any, *, n: int = 500, grid: int = 21) -> dict[s
     plane = np.stack(np.meshgrid(us, vs), axis=-1).reshape(-1, 2)  # (grid * grid, 2), u fastest
     codes = torch.from_numpy(center + plane @ axes).float().reshape(-1, *z.shape[1:])
     decoded = map_batches(model, codes, model.decode).numpy()  # (grid * grid, *input_shape)
-    classes = getattr(data, "classes", None)
-    n_classes = 0 if y is None else max(len(classes or ()), int(y.max()) + 1)
+    values = [] if y is None else sorted({int(v) for v in y[keep]} - {-1})  # the labels shown (-1: unlabelled)
     return {
         "points": points.round(5).tolist(),
         "labels": None if y is None else [int(v) for v in y[keep]],
-        "classes": classes,
-        # a colour a class; more classes than a legend can tell apart are shown on one scale, in class order
-        "colours": plots.label_colours(n_classes), "scale": n_classes > plots.MANY_LABELS,
+        "classes": getattr(data, "classes", None),
+        # a colour a label shown; more than a legend can tell apart are on one scale, in their order (as the PNG maps)
+        "colours": dict(zip(map(str, values), plots.label_colours(len(values)))), "scale": len(values) > plots.MANY_LABELS,
         "axes": names,
         "code_size": k,
         "images": [plots.png_bytes(sample) for sample in x[keep].numpy()],

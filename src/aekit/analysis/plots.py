@@ -304,23 +304,26 @@ def scatter_maps(
     fig = new_figure(4.0 * n + (1.6 if labels is not None else 0.2), 4.3)
     axes = fig.subplots(1, n, squeeze=False)[0]
     handles = []
-    uniq = np.unique(labels) if labels is not None else np.array([])
+    uniq = np.unique(labels[labels != -1] if labels is not None else [])
     discrete = labels is not None and len(uniq) <= MANY_LABELS
     for ax, (name, points) in zip(axes, maps.items()):
         points = np.asarray(points)
         if labels is None:
             ax.scatter(points[:, 0], points[:, 1], s=8, alpha=0.7, color="tab:blue", linewidths=0)
-        elif discrete:
+        elif discrete:  # a colour a label, and unlabelled points (-1) grey
+            shown = [(value, colour) for value, colour in zip(uniq, _palette(len(uniq)))]
             handles = []
-            for colour, value in zip(_palette(len(uniq)), uniq):
+            for value, colour in shown + ([(-1, "#9aa3b0")] if (labels == -1).any() else []):
                 keep = labels == value
-                name_of = (classes[int(value)] if classes is not None and 0 <= int(value) < len(classes)
-                           else "unlabelled" if value == -1 else str(value))
+                name_of = ("unlabelled" if value == -1 else classes[int(value)]
+                           if classes is not None and 0 <= int(value) < len(classes) else str(value))
                 handles.append(
                     ax.scatter(points[keep, 0], points[keep, 1], s=8, alpha=0.75, color=colour, linewidths=0, label=name_of)
                 )
-        else:
-            sc = ax.scatter(points[:, 0], points[:, 1], s=8, c=labels, cmap="viridis", linewidths=0)
+        else:  # labelled points on a scale of their values; unlabelled ones (-1) grey
+            known = labels != -1
+            ax.scatter(points[~known, 0], points[~known, 1], s=8, color="#9aa3b0", linewidths=0)
+            sc = ax.scatter(points[known, 0], points[known, 1], s=8, c=labels[known], cmap="viridis", linewidths=0)
             fig.colorbar(sc, ax=ax, label="label")
         xname, yname = (axis_names or {}).get(name, ("dimension 1", "dimension 2"))
         ax.set_xlabel(xname)
@@ -367,8 +370,8 @@ def learning_curves(
     `histories` are what `aekit.fit` returns (epoch, train_loss, val_loss, ...): one, a mapping
     run name -> history, or a list (named run 1, run 2, ...).
     """
-    if isinstance(histories, Mapping) and any(str(k).startswith("train_") for k in histories):
-        histories = [histories]  # one history, as fit returns it
+    if isinstance(histories, Mapping) and histories and not any(isinstance(h, Mapping) for h in histories.values()):
+        histories = [histories]  # one history (lists of numbers), as fit returns it
     runs = dict(histories) if isinstance(histories, Mapping) else {f"run {i + 1}": h for i, h in enumerate(histories)}
     if not runs:
         raise ConfigError("learning_curves needs at least one history")

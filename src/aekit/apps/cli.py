@@ -18,6 +18,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 from .. import __version__
 from ..errors import AekitError, ConfigError, out_of_space
@@ -504,20 +505,27 @@ def _interrupted(err: KeyboardInterrupt) -> str:
     return f"aekit: interrupted before the first checkpoint of {run_dir}: nothing to resume, train again"
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM's interrupt. Its own class: CPython ends with SIGINT's status (130), whatever main returns, after a
-    KeyboardInterrupt itself stopped an eval() of a string (namedtuple's, while a library is imported)."""
+# a SIGTERM: whether one came (a library may catch the interrupt and raise a new one, without its words), and,
+# put off while a module was imported, since when and SIGALRM's handler before
+_DEFERRED: dict[str, Any] = {}
 
 
 def _terminate(signum, frame):
     """SIGTERM (kill, a scheduler) ends a run as Ctrl-C does: the checkpoint named, or an empty folder removed.
     Not in the middle of an import (torch's takes a second or two), which would leave a half-made module that
-    the exit's own imports trip on (tracebacks, a segfault): it is asked again 50 ms later."""
-    if any(getattr(getattr(m, "__spec__", None), "_initializing", False) for m in list(sys.modules.values())):
-        signal.signal(signal.SIGALRM, _terminate)
+    the exit's own imports trip on (tracebacks, a segfault): it is asked again 50 ms later, for 5 s at most (a
+    script that calls main while it is imported is importing all along). Unix alone has the timer for it."""
+    importing = any(getattr(getattr(m, "__spec__", None), "_initializing", False) for m in list(sys.modules.values()))
+    since = _DEFERRED.setdefault("since", time.monotonic())
+    if importing and hasattr(signal, "setitimer") and time.monotonic() - since < 5:
+        _DEFERRED.setdefault("alarm", signal.signal(signal.SIGALRM, _terminate))
         signal.setitimer(signal.ITIMER_REAL, 0.05)
         return
-    raise Terminated("SIGTERM")
+    if "alarm" in _DEFERRED:
+        signal.signal(signal.SIGALRM, _DEFERRED["alarm"])
+    _DEFERRED.clear()
+    _DEFERRED["came"] = True
+    raise KeyboardInterrupt("SIGTERM")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -556,7 +564,7 @@ def _main(argv: list[str] | None) -> int:
         sys.stdout.flush()  # here, so that a closed pipe (`| head`) is caught below
     except KeyboardInterrupt as err:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM while the interrupt is said: the same end
-        code = 128 + (signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT)
+        code = 128 + (signal.SIGTERM if _DEFERRED.get("came") else signal.SIGINT)
         if command:  # a second Ctrl-C during the exit (torch's atexit teardown) printed a traceback: it ends at once
             signal.signal(signal.SIGINT, signal.SIG_DFL)
         if speaks:
@@ -580,7 +588,10 @@ def _main(argv: list[str] | None) -> int:
             time.sleep(2)
         return code
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)  # a SIGTERM asked again (_terminate) is answered by now
+        if "alarm" in _DEFERRED:  # a SIGTERM still put off (_terminate): its timer and handler go, the caller's back
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, _DEFERRED["alarm"])
+        _DEFERRED.clear()
         signal.signal(signal.SIGTERM, previous)
         warnings.showwarning = shown
     return code

@@ -56,7 +56,7 @@ from ..errors import (
     out_of_space,
 )
 from ..models.pca import PCA_SAMPLES, PCABaseline
-from ..registry import create_model, import_models, imported, model_entry
+from ..registry import create_model, import_models, imported, list_models, model_entry
 from ..training import checkpoint as ckpt
 from ..training import distributed
 from ..training.feature_classifier import (
@@ -137,7 +137,10 @@ def parse_run_config(raw: dict[str, Any]) -> RunConfig:
     allowed = set(entry.cls.Config.__dataclass_fields__) | {"name"}
     for key in cfg.model:
         if key not in allowed:
-            raise unknown_key("model", key, allowed - {"name"})
+            other = next((m for m in list_models() if key in model_entry(m).cls.Config.__dataclass_fields__), None)
+            switched = (f" ('{key}' is {other}'s: another model.name keeps the section's other keys, such as a run's "
+                        "config.yaml holds, so give the new model's keys alone)") if other else ""
+            raise ConfigError(f"{unknown_key('model', key, allowed - {'name'})}{switched}")
     return cfg
 
 
@@ -602,10 +605,7 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
         if budget is None:
             raise ConfigError(f"--time-budget: {run_dir} trains for train.epochs ({cfg.train.epochs}), not for a time "
                               "budget; resume it with --epochs N to train longer")
-        spent = ckpt.budget_spent(run_dir)
-        if not (math.isfinite(time_budget) and time_budget > spent):
-            raise ConfigError(f"--time-budget: must be more than the {spent:.1f} s this run has trained (it is the "
-                              f"run's total, not the seconds to add), got {time_budget:g}")
+        ckpt.check_longer_budget(run_dir, time_budget, "--time-budget")
         cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, time_budget=float(time_budget)))
     splits = load_splits(cfg, run_dir, progress=progress)
     model = build_checked(cfg, splits)

@@ -105,7 +105,9 @@ def input_shape_of(model) -> tuple[int, ...]:
         return tuple(shape)
     if isinstance(model, (str, PathLike)):
         raise ConfigError(f"model: got the path {str(model)!r}; give the model itself: aekit.load_model({str(model)!r})")
-    raise ConfigError(f"model: a {type(model).__name__} is not a model of aekit's; give one from aekit.create_model or "
+    if hasattr(model, "model_") or hasattr(model, "fit"):  # a scikit-learn estimator of aekit's
+        raise ConfigError(f"model: got the estimator {type(model).__name__}; give its fitted model, estimator.model_")
+    raise ConfigError(f"model: {type(model).__name__} is not a model of aekit's; give one from aekit.create_model or "
                       "aekit.load_model")
 
 
@@ -114,8 +116,8 @@ def autoencoder_of(model) -> Any:
     input_shape_of(model)
     if not callable(getattr(model, "decode", None)):
         own = "; its autoencoder is model.autoencoder" if hasattr(model, "autoencoder") else ""
-        raise ConfigError(f"model: '{getattr(model, 'name', type(model).__name__)}' is not an autoencoder (it has no "
-                          f"decoder){own}; these tools take an autoencoder")
+        raise ConfigError(f"model: '{getattr(model, 'name', type(model).__name__)}' has no encode(x) and decode(z) of "
+                          f"its own (a classifier, or a semi-supervised model){own}; these tools take an autoencoder")
     return model
 
 

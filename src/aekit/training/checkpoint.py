@@ -197,11 +197,15 @@ def epochs_done(folder: Path) -> int:
     return 0
 
 
-def budget_spent(folder: Path) -> float:
-    """The seconds a run with a time budget has trained, from its checkpoint's header; 0 without one."""
+def check_longer_budget(folder: Path, seconds: float, where: str = "time_budget") -> None:
+    """Refuse a new time budget for a run (a resume that trains it longer) unless it exceeds the seconds the
+    run has trained, by its checkpoint's header."""
+    spent = 0.0
     with contextlib.suppress(Exception):
-        return float(checkpoint_header(folder)["budget"]["spent"])
-    return 0.0
+        spent = float(checkpoint_header(folder)["budget"]["spent"])
+    if not (math.isfinite(seconds) and seconds > spent):
+        raise ConfigError(f"{where}: must be a finite number of seconds more than the {spent:.1f} s this run has "
+                          f"trained (it is the run's total, not the seconds to add), got {seconds:g}")
 
 
 def kept_epoch(folder: Path) -> int | None:

@@ -288,10 +288,10 @@ class Budget:
         return {"spent": self.elapsed(), "total_steps": self.total_steps}
 
     def load_state_dict(self, state: dict[str, Any], *, seconds: float | None = None) -> None:
-        """A checkpoint's state; `seconds`, the budget it was saved under: a longer one now (a resume that trains
-        longer) stretches a planned number of steps with it."""
+        """A checkpoint's state; `seconds`, the budget it was saved under: another one now (a resume given a new
+        total) scales a planned number of steps with it."""
         self.spent, self.total_steps = state["spent"], state["total_steps"]
-        if self.total_steps is not None and seconds and self.seconds > seconds:
+        if self.total_steps is not None and seconds and self.seconds != seconds:
             self.total_steps = round(self.total_steps * self.seconds / seconds)
         self.restart_clock()
 
@@ -857,8 +857,9 @@ def fit(
             raise ConfigError(f"run_dir: {run_path} holds files ({', '.join(others[:4])}{' ...' * (len(others) > 4)}) and no "
                               "checkpoint to resume; a run is written into a new or empty folder: give another run_dir, "
                               "or empty this one")
-        if resume and config is None:  # go on as it was trained: only the options given change
+        if resume:
             saved = ckpt.read(run_path / ckpt.CHECKPOINT_FILE)[1].get("train_config", {})
+        if resume and config is None:  # go on as it was trained: only the options given change
             base = {k: v for k, v in saved.items() if k in TrainConfig.__dataclass_fields__}
     elif resume:
         raise ConfigError("resume=True needs run_dir, the folder holding the checkpoint")
@@ -868,6 +869,8 @@ def fit(
                           "give one of them (time_budget=None to train by epochs)")
     if options.get("monitor") == "val_loss" and val is None:  # named, not the default: no quiet train_loss for it
         raise ConfigError("monitor: 'val_loss' needs validation data; pass val, or monitor 'train_loss'")
+    if resume and cfg.time_budget is not None and cfg.time_budget != saved.get("time_budget"):  # trained longer
+        ckpt.check_longer_budget(run_path, cfg.time_budget)
     done = ckpt.epochs_done(run_path) if resume and cfg.time_budget is None else 0
     if done > cfg.epochs:
         raise ConfigError(f"epochs: {run_path} has trained {done} epochs already, more than "

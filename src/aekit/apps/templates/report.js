@@ -142,7 +142,7 @@
     el("clipPath", { id: `${root.id}-clip` }, svg).appendChild(
       el("rect", { x: M.left, y: M.top, width: w - M.left - M.right, height: h - M.top - M.bottom }));
     const layer = el("g", { "clip-path": `url(#${root.id}-clip)` }, svg);
-    const colourOf = (label) => (label >= 0 ? data.colours[label] : "#9aa3b0");  // -1: an unlabelled sample
+    const colourOf = (label) => data.colours[String(label)] || "#9aa3b0";  // -1: an unlabelled sample
     const dots = data.points.map((p, i) => el("circle", {
       class: "pt", r: 4, "data-index": i, "data-label": data.labels ? data.labels[i] : "",
       fill: data.labels ? colourOf(data.labels[i]) : COLOURS[0] }, layer));
@@ -215,12 +215,12 @@
 
     const classes = data.labels ? [...new Set(data.labels)].sort((a, b) => a - b) : [];
     const legend = root.querySelector(".legend");
-    if (data.scale) {  // too many classes to tell apart: one colour scale from the first class to the last
-      const n = data.colours.length;
-      legend.title = `${n} label values, coloured in their order`;
-      legend.innerHTML = `<span class="scale-end">${esc(className(0))}</span>` +
-        `<span class="scale-bar" style="background:linear-gradient(to right, ${data.colours.join(", ")})"></span>` +
-        `<span class="scale-end">${esc(className(n - 1))}</span>`;
+    if (data.scale) {  // too many labels to tell apart: one colour scale from the first to the last
+      const values = Object.keys(data.colours).map(Number).sort((a, b) => a - b);
+      legend.title = `${values.length} label values, coloured in their order`;
+      legend.innerHTML = `<span class="scale-end">${esc(className(values[0]))}</span>` +
+        `<span class="scale-bar" style="background:linear-gradient(to right, ${values.map(colourOf).join(", ")})"></span>` +
+        `<span class="scale-end">${esc(className(values[values.length - 1]))}</span>`;
     } else {
       for (const label of classes) {
         legendButton(legend, className(label), colourOf(label), false, (on) => {
