@@ -162,7 +162,7 @@ def test_a_signal_unpools_at_its_maxima_and_bad_lengths_are_named():
                                                 r"signal's C x T image: dims=1 convolves it along time\)"):
         aekit.create_model("conv", input_shape=(1, 3, 64), channels=(8, 16))  # 2-d unless told: old models load as saved
     for shape, dims in (((3, 64), 2), ((3, 8, 64), 1)):
-        with pytest.raises(aekit.ConfigError, match=r"^dims: "):
+        with pytest.raises(aekit.ConfigError, match=r"^model.dims: "):
             aekit.create_model("conv", input_shape=shape, dims=dims)
     with pytest.raises(aekit.ConfigError, match=r"signal of one channel is shaped \(1, time\)"):
         aekit.create_model("conv", input_shape=(64,))

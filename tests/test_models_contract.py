@@ -58,3 +58,29 @@ def test_loss_dict_contract(name, real_batch, small_model):
 def test_unknown_config_key_names_it(name):
     with pytest.raises(aekit.ConfigError, match="unknown key 'not_a_key'"):
         aekit.create_model(name, input_shape=(1, 28, 28), not_a_key=1)
+
+
+def test_keys_a_model_would_ignore_are_refused_in_one_line():
+    """From a model-zoo trial: linear_path was taken by tied (ignored) and contractive (whose forward then trained
+    another network than encode); batch_norm and dropout on a model without hidden layers did nothing; code_l2 on
+    vq-vae penalised codebook entries it cannot move; weight_l2 crashed a 1-d conv (no Conv1d among its weights)."""
+    shape = {"input_shape": (784,), "code_size": 50}
+    for name, keys, says in (
+            ("tied", {"linear_path": True}, r"^model.linear_path: not available for tied"),
+            ("contractive", {"linear_path": True}, r"^model.linear_path: not available for contractive"),
+            ("sparse-kl", {"linear_path": True}, r"^model.linear_path: not available for sparse-kl"),
+            ("sparse-l1", {"batch_norm": True}, r"^model.batch_norm: applies to hidden layers, and hidden is \[\]; "
+                                                r"\[true\] puts it on the code layer"),
+            ("sparse-l1", {"decoder_dropout": 0.2}, r"^model.decoder_dropout: applies to hidden layers"),
+            ("contractive", {"batch_norm": True}, r"^model.batch_norm: not allowed in a contractive encoder")):
+        with pytest.raises(aekit.ConfigError, match=says):
+            aekit.create_model(name, **shape, **keys)
+    assert aekit.create_model("sparse-l1", **shape, batch_norm=[True], dropout=[0.2])  # the code layer's, as a list
+    with pytest.raises(aekit.ConfigError, match=r"^model.code_l2: not available for vq-vae"):
+        aekit.create_model("vq-vae", input_shape=(1, 28, 28), code_l2=1.0)
+    with pytest.raises(aekit.ConfigError, match=r"^n: must be a whole number > 0, got 2.5"):
+        aekit.create_model("vq-vae", input_shape=(1, 28, 28)).sample_indices(2.5)
+    conv = aekit.create_model("conv", input_shape=(3, 64), channels=(4, 8), weight_l2=0.1)
+    assert len(conv.penalised_weights()) == 4  # two convolutions down, two up
+    x = torch.rand(4, 3, 64)
+    assert conv.loss(x, conv(x))["weight_l2"].requires_grad

@@ -556,8 +556,10 @@ def test_a_run_no_better_than_pca_says_so():
     from aekit.apps.run import format_metrics
 
     m = {"split": "test", "n": 10, "squared_error_per_sample": 0.3205, "pca_code_size": 2, "pca_squared_error_per_sample": 0.3206}
-    said = "note: within 0.1% of PCA's error, or above it: this training did not take the model clearly past PCA"
+    said = "note: within 0.1% of PCA's error: this training did not take the model clearly past PCA"
     assert said in format_metrics(m)
+    worse = "note: 18.7 times PCA's error: this training did not take the model clearly past PCA"  # 'within 0.1%' read
+    assert worse in format_metrics({**m, "squared_error_per_sample": 3.911, "pca_squared_error_per_sample": 0.209})
     assert "clearly past" not in format_metrics({**m, "squared_error_per_sample": 0.3})
     assert "clearly past" not in format_metrics({**m, "split": "new.npy"})  # evaluate --data: other data
 

@@ -681,7 +681,11 @@ def pca_size(model, train: Dataset) -> tuple[int | None, str | None]:
     """(the code size PCA's baseline takes for `model`, None), or (None, why it has none)."""
     code_size, features = _code_size(model), train.x[0].numel()
     if code_size is None:  # vq-vae: a few indices into a codebook, not a vector of numbers that PCA's components could match
-        return None, f"model '{model.name}' has no code_size: its code is not a vector of numbers"
+        return None, (f"model '{model.name}' has no code_size key: its code is not a free vector of numbers (a "
+                      "vq-vae's: indices into its codebook)")
+    if getattr(model.config, "decoder", None) == "unpool":  # (conv) the pooling indices reach the decoder too
+        return None, (f"the unpool decoder also takes the encoder's pooling indices, which carry much of each sample: "
+                      f"not a {code_size}-number bottleneck, so PCA-{code_size} is no comparison")
     if code_size >= features:  # PCA with as many components as features reconstructs exactly
         return None, f"code size {code_size} >= {features} input features (overcomplete): PCA would be exact"
     if code_size > min(len(train), PCA_SAMPLES):  # a conv model's feature map on a small data set
@@ -966,10 +970,10 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         lines.append(
             f"  squared error per sample (PCA-{metrics['pca_code_size']}):    {error(metrics['pca_squared_error_per_sample'])}"
         )
-        if metrics["squared_error_per_sample"] >= 0.999 * metrics["pca_squared_error_per_sample"] and split in (
-                "test", "val", "train"):  # the run's own data (evaluate --data may be of another kind)
-            lines.append("  note: within 0.1% of PCA's error, or above it: this training did not take the model "
-                         "clearly past PCA")
+        ratio = metrics["squared_error_per_sample"] / max(metrics["pca_squared_error_per_sample"], 1e-30)
+        if ratio >= 0.999 and split in ("test", "val", "train"):  # the run's own data (evaluate --data may be another kind)
+            how = "within 0.1% of PCA's error" if ratio < 1.001 else f"{ratio:.3g} times PCA's error"
+            lines.append(f"  note: {how}: this training did not take the model clearly past PCA")
     elif "pca_skipped" in metrics:
         lines.append(f"  no PCA comparison: {metrics['pca_skipped']}")
     if "nll" in metrics:

@@ -161,9 +161,8 @@ class Autoencoder(nn.Module):
 
     def penalised_weights(self) -> list[Tensor]:
         """Weight matrices the L2 penalty applies to (not biases, not norm scales)."""
-        return [
-            m.weight for m in self.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d))
-        ]
+        layers = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose1d, nn.ConvTranspose2d)
+        return [m.weight for m in self.modules() if isinstance(m, layers)]
 
     def check_data(self, x: Tensor) -> None:
         """Raise DataError when `x` (N, *input_shape) cannot be fed to this model."""

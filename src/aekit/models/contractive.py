@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -22,16 +23,17 @@ class ContractiveConfig(DenseConfig):
     activation: Activation = "sigmoid"
     code_activation: Activation = "sigmoid"
     contractive_weight: float = 0.1  # lambda: the penalty is lambda * mean over the batch of ||dz/dx||_F^2
+    no_linear_path: ClassVar[str] = "contractive (its penalty is the Jacobian of the encoder's layers alone)"
 
     def __post_init__(self) -> None:
-        super().__post_init__()
-        non_negative("contractive_weight", self.contractive_weight)
-        check(
-            not any(layer.batch_norm for layer in self.encoder_layers()),
+        check(  # first: DenseConfig's own advice for a shallow model's batch_norm does not hold here
+            not any(self.batch_norm if isinstance(self.batch_norm, tuple) else (self.batch_norm,)),
             "batch_norm",
             "not allowed in a contractive encoder: batch statistics mix samples, so dz/dx is not "
-            "per-sample; use decoder_batch_norm for the decoder",
+            "per-sample; decoder_batch_norm puts it in the decoder's hidden layers",
         )
+        super().__post_init__()
+        non_negative("contractive_weight", self.contractive_weight)
 
 
 @register_model("contractive")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import ClassVar, Literal, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -90,10 +90,13 @@ class DenseConfig(AutoencoderConfig):
     # data before the first step, with the code and output layers starting at zero: training starts
     # exactly at PCA's reconstruction (models/pca.py). Needs linear code and output activations.
     linear_path: bool = False
+    no_linear_path: ClassVar[str | None] = None  # a model of these keys that has no linear path: its name and why
 
     def __post_init__(self) -> None:
         super().__post_init__()
         positive("code_size", self.code_size)
+        check(not (self.linear_path and self.no_linear_path), "linear_path", f"not available for {self.no_linear_path}; "
+              "the dense model has it")
         if self.linear_path:
             check(self.code_size < self.input_dim, "code_size", f"must be smaller than the {self.input_dim} input "
                   f"features with linear_path (PCA's start needs an undercomplete code), got {self.code_size}")
@@ -106,6 +109,13 @@ class DenseConfig(AutoencoderConfig):
             value = getattr(self, key)
             probs = value if isinstance(value, tuple) else () if value is None else (value,)
             check(all(0 <= p < 1 for p in probs), key, f"probabilities must be in [0, 1), got {list(probs)}")
+        for key, layers, where in (("batch_norm", self.hidden, "hidden"), ("dropout", self.hidden, "hidden"),
+                                   ("decoder_batch_norm", self.decoder_widths, "decoder_hidden"),
+                                   ("decoder_dropout", self.decoder_widths, "decoder_hidden")):
+            value = getattr(self, key)  # one value is for the hidden layers: with none it would do nothing
+            code = {"batch_norm": "; [true] puts it on the code layer", "dropout": "; [0.2] puts it on the code layer"}
+            check(layers or isinstance(value, tuple) or not value, key,
+                  f"applies to hidden layers, and {where} is []{code.get(key, '')}")
         self.encoder_layers()  # validates the per-layer lengths
         self.decoder_layers()
 

@@ -6,6 +6,7 @@ Both are dense autoencoders (`DenseConfig` keys all apply) with one extra term o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -59,6 +60,7 @@ class SparseKLConfig(DenseConfig):
     # lambda: rho_hat_t = lambda * rho_hat_{t-1} + (1 - lambda) * this batch's mean; 0 = this batch only.
     # Only the batch term carries gradient, so the penalty's gradient shrinks by (1 - lambda).
     sparsity_momentum: float = 0.0
+    no_linear_path: ClassVar[str] = "sparse-kl (its KL penalty needs a sigmoid code, the linear path a linear one)"
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -19,6 +20,8 @@ from .dense import DenseConfig, copy_linears, layer_tail, linears, stack, stacke
 class TiedConfig(DenseConfig):
     """DenseConfig whose decoder widths must mirror the encoder's (they share the matrices)."""
 
+    no_linear_path: ClassVar[str] = "tied (its decoder is its encoder transposed)"
+
     def __post_init__(self) -> None:
         super().__post_init__()
         check(
@@ -26,6 +29,7 @@ class TiedConfig(DenseConfig):
             "decoder_hidden",
             "a tied decoder reuses the encoder's matrices, so its widths mirror `hidden`; leave it null",
         )
+
 
 
 @register_model("tied")

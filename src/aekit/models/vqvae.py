@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..config import check, layer_widths, non_negative, positive
+from ..config import check, count, layer_widths, non_negative, positive
 from ..data.batches import inputs_of, map_batches
 from ..errors import AekitError
 from ..registry import register_model
@@ -56,6 +56,8 @@ class VQVAEConfig(AutoencoderConfig):
         check(0 <= self.ema_decay < 1, "ema_decay", f"must be in [0, 1), got {self.ema_decay}")
         non_negative("restart_below", self.restart_below)
         positive("prior_smoothing", self.prior_smoothing)
+        check(self.code_l2 == 0, "code_l2", "not available for vq-vae: its codes are codebook entries, which the "
+              "penalty cannot move (the commitment term pulls the encoder's outputs to them)")
 
 
 @register_model("vq-vae")
@@ -190,7 +192,7 @@ class VQVAE(Autoencoder):
     @torch.no_grad()
     def sample_indices(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
         """n codes drawn from the prior: (n, m) indices; uniform until `fit_prior` counts the training codes."""
-        positive("n", n)
+        count("n", n)
         alpha = self.config.prior_smoothing
         device = generator.device if generator is not None else torch.device("cpu")  # draws where the generator is
         first = torch.multinomial((self.prior_first + alpha).to(device), n, replacement=True, generator=generator)
