@@ -187,3 +187,45 @@ def test_a_conv_run_on_stored_signals_trains_and_shows_its_filters(tmp_path):
     model = aekit.load_model(tmp_path / "run" / "model.safetensors")
     assert features.first_layer_weights(model).shape == (8, 2, 3)  # filters, channels, taps
     assert features.unit_activations(model, torch.from_numpy(x[:10])[:, None], layer="down.0").shape == (10, 8)
+
+
+def test_signal_paths_from_a_sensor_trial(tmp_path, capsys):
+    """What a trial with sensor windows met: new windows out of the training range (the anomalies) refused by
+    a BCE model's range check; (N, T, C) windows and (N, 20, 64) arrays handled without a word on how; column
+    scaling per (channel, step); a 1-d conv's filters drawn as 3x3 pictures."""
+    import numpy as np
+
+    from aekit.analysis import features
+    from aekit.apps.cli import main
+
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 1, 64, dtype=np.float32)
+    x = (0.5 + 0.4 * np.sin(2 * np.pi * rng.uniform(2, 5, (300, 3, 1)) * t)).astype(np.float32)  # (300, 3, 64)
+    np.save(tmp_path / "train.npy", x)
+    run = ["train", f"data.name={tmp_path / 'train.npy'}", "model.name=conv", "model.code_size=4", "train.epochs=1",
+           f"output.dir={tmp_path}", "output.name=r"]
+    assert main(run) == 0
+    out = capsys.readouterr().out
+    assert "convolved along time, its 3 rows as channels" in out
+    spikes = x[:20].copy()
+    spikes[:3, 0, 30:34] += 2.0  # a sensor leaving its range: the anomaly itself
+    np.save(tmp_path / "new.npy", spikes)
+    assert main(["evaluate", str(tmp_path / "r"), "--data", str(tmp_path / "new.npy"), "--scores",
+                 str(tmp_path / "s.csv"), "--nll-samples", "0", "--quality-samples", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "3 of 20 samples have values outside the training range" in out and "test_loss" not in out
+    scores = np.loadtxt(tmp_path / "s.csv", delimiter=",", skiprows=1)
+    assert set(np.argsort(-scores[:, 1])[:3]) == {0, 1, 2}  # the spikes score highest
+    np.save(tmp_path / "tm.npy", spikes.transpose(0, 2, 1))
+    assert main(["evaluate", str(tmp_path / "r"), "--data", str(tmp_path / "tm.npy")]) == 2
+    assert "its last two axes swapped: x.transpose(0, 2, 1)" in capsys.readouterr().err
+    assert main([*run[:1], f"data.name={tmp_path / 'tm.npy'}", *run[2:4], "output.name=tm"]) == 2
+    assert "windows stored time-major, (N, T, C)? x.transpose(0, 2, 1)" in capsys.readouterr().err
+    assert main([*run, "data.scale=column", "output.name=col"]) == 2
+    assert "data.scale 'column' scales the columns of a table, and these samples are arrays" in capsys.readouterr().err
+    np.save(tmp_path / "wide.npy", rng.random((40, 20, 64), dtype=np.float32))
+    assert main(["train", f"data.name={tmp_path / 'wide.npy'}", "model.name=conv", "train.epochs=1",
+                 f"output.dir={tmp_path}", "output.name=w"]) == 0
+    assert "convolved in 2-d as 20x64 images (model.dims=1 convolves along time" in capsys.readouterr().out
+    _, fig = features.plot_first_layer(aekit.load_model(tmp_path / "r"))
+    assert not fig.axes[0].images and "0.5 = a weight of 0" in fig._suptitle.get_text()  # (8, 3, 3) filters: curves

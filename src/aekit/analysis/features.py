@@ -61,9 +61,10 @@ def plot_first_layer(model, *, max_units: int = 64) -> tuple[np.ndarray, Figure]
     if shown.ndim == 4 and shown.shape[1] not in (1, 3):
         shown = shown[:, :1]  # many input channels: show the first
     cols = min(len(shown), 16 if len(shown) > 64 else 8)
-    key = "grey = 0, light = positive" if is_picture(shown.shape[1:]) else "each scaled on its own: 0.5 = a weight of 0"
+    picture = shown.ndim != 3 and is_picture(shown.shape[1:])  # (filters, channels, taps): a signal's, curves
+    key = "grey = 0, light = positive" if picture else "each scaled on its own: 0.5 = a weight of 0"
     label = ", the label's weights left out" if getattr(model, "conditional", False) else ""
-    fig = plots.image_grid(
+    fig = (plots.image_grid if picture else plots.curve_grid)(
         plots.grid_rows(plots.scale_each(shown), cols),
         title=f"{model.name}: first-layer weights, {len(shown)} of {len(weights)} units ({key}{label})",
     )
@@ -190,7 +191,8 @@ def maximize_activation(
     where = "code unit" if layer is None else "unit"
     fig = plots.image_grid(
         plots.grid_rows(plots.scale_each(inputs), min(len(units), 10)),
-        title=f"{model.name}: inputs of L2 norm {norm:.2f} that maximise each {where} (grey = 0)",
+        title=f"{model.name}: inputs of L2 norm {norm:.2f} that maximise each {where} "
+              f"({'grey' if is_picture(shape) else '0.5'} = 0)",
         col_labels=[str(u) for u in units] if len(units) <= 10 else None,
         xlabel=f"{where} (activations {', '.join(f'{a:.2f}' for a in final[:6])}{', ...' if len(final) > 6 else ''})",
     )

@@ -36,7 +36,7 @@ from ..analysis.likelihood import importance_sampled_nll, why_no_likelihood
 from ..analysis.quality import reading, sample_quality, why_no_sample_quality
 from ..config import apply_overrides, build, check, load_file, positive, to_dict, unknown_key
 from ..data import Dataset, load_dataset
-from ..data.batches import check_inputs, map_batches, model_device
+from ..data.batches import check_inputs, inputs_of, map_batches, model_device
 from ..data.core import (
     SCALING_FILE,
     available_memory,
@@ -44,6 +44,7 @@ from ..data.core import (
     is_picture,
     read_unit_map,
     resolved_scale,
+    swapped,
 )
 from ..data.datasets import from_file, list_datasets
 from ..data.files import LABEL_COLUMNS, load_path
@@ -263,22 +264,28 @@ def load_splits(cfg: RunConfig, run: Path | None = None, *, progress: bool | Non
     return (*load_data(cfg, run, progress=show), load_test(cfg, run, progress=show))
 
 
-def check_splits(model, splits: tuple[Dataset, Dataset | None, Dataset | None]) -> None:
-    """Every split fits the model (shape, finite values, range), so no run dies after training."""
+def check_splits(model, splits: tuple[Dataset, Dataset | None, Dataset | None], *, scored: bool = False) -> None:
+    """Every split fits the model (shape, finite values, range), so no run dies after training. `scored`: the
+    test part is new samples to score (evaluate --data), whose values may leave the training range (an anomaly
+    often does): their shape and finite values alone are checked."""
     for what, data in zip(("train", "validation", "test"), splits):
         if data is None:
             continue
         try:
-            check_inputs(model, data.x)
+            if scored and what == "test":
+                inputs_of(model, data.x, whole=False)
+            else:
+                check_inputs(model, data.x)
         except DataError as err:  # a test part is scaled by its training part's range, so it may overshoot [0, 1]
             overshoots = what == "test" and data.meta.get("scaling", "none") != "none" and "[0, 1]" in str(err)
             how = ", scaled by the training part's range" if overshoots else ""
             raise DataError(f"{what} data ({data.name}{how}): {err}") from None
         if splits[0] is not None and data.sample_shape != splits[0].sample_shape:  # as many values is not enough
             same = math.prod(data.sample_shape) == math.prod(splits[0].sample_shape)
+            turned = swapped(data.sample_shape, splits[0].sample_shape)
             raise DataError(f"{what} data ({data.name}): samples of shape {list(data.sample_shape)}, but the "
                             f"training samples have shape {list(splits[0].sample_shape)}; save both alike"
-                            + (" (the same number of values: reshape them, if in that order)" if same else ""))
+                            + (turned or " (the same number of values: reshape them, if in that order)" * same))
 
 
 def build_model(cfg: RunConfig, sample_shape: tuple[int, ...]):
@@ -521,6 +528,15 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
         parts.append(f"no label column ({', '.join(LABEL_COLUMNS)}): all {len(meta['columns'])} columns are inputs")
     if meta.get("scaling") == "per column" and meta.get("scale") == "auto":  # said before training, not after
         parts.append("each column scaled by its own range (for one range: data.scale=global)")
+    conv, shape = getattr(model.config, "conv_shape", None), tuple(getattr(model.config, "input_shape", ()))
+    if conv is not None and len(shape) == 3 and shape[0] == 1 and (len(conv) == 2 or shape[2] > shape[1]):
+        parts.append(f"convolved along time, its {conv[0]} rows as channels" if len(conv) == 2 else  # a signal's?
+                     f"convolved in 2-d as {shape[1]}x{shape[2]} images (model.dims=1 convolves along time, the rows as "
+                     "channels)")
+    size = getattr(model, "code_size", None)
+    if isinstance(size, int) and size >= math.prod(shape or (size + 1,)):  # a conv model's feature map, say
+        parts.append(f"a code of {size:,} values for {math.prod(shape):,} inputs (overcomplete: model.code_size=K "
+                     "gives a K-number code)")
     tc = cfg.train
     if splits[1] is None and tc.monitor == "val_loss" and (tc.early_stopping is not None or tc.restore_best):
         parts.append("no validation split: early stopping and restore_best follow train_loss")
@@ -650,7 +666,9 @@ def test_metrics(model, train: Dataset, test: Dataset, *, split: str = "test", s
     model's code size (fitted on `train`) when the code is smaller than the input. `errors`: `sample_errors`'
     of `test`, where the caller has them already."""
     errors = errors if errors is not None else sample_errors(model, train, test, seed=seed)
-    terms = evaluate(model, test, device=next(model.parameters()).device)
+    in_unit = model.config.recon_loss != "bce" or bool(test.x.min() >= 0 and test.x.max() <= 1)
+    # (new samples beyond [0, 1] have no BCE loss; their squared error stands, and the range note says so)
+    terms = evaluate(model, test, device=next(model.parameters()).device) if in_unit else {}
     metrics: dict[str, Any] = {
         "n": len(test),
         **{f"{split}_{k}": v for k, v in terms.items()},
@@ -889,7 +907,7 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     model.eval()
     if splits is None or label is not None:
         splits = splits or load_splits(cfg, run_dir, progress=options["progress"])
-        check_splits(model, splits)
+        check_splits(model, splits, scored=label is not None)
     train_data, val_data, test = splits
     split = label or "test"
     if test is None:

@@ -40,6 +40,14 @@ def register_dataset(name: str, summary: str | None = None):
     return deco
 
 
+def swapped(got: Sequence[int], want: Sequence[int]) -> str:
+    """A hint where samples of shape `got` are `want` with their last two axes swapped ("" otherwise): windows
+    stored time-major (N, T, C), as Keras keeps them, where aekit reads (N, C, T)."""
+    got, want = tuple(got), tuple(want)
+    turned = len(got) >= 2 and got != want and got[:-2] + got[-2:][::-1] == want
+    return " (its last two axes swapped: x.transpose(0, 2, 1) for windows stored time-major, (N, T, C))" * turned
+
+
 def is_picture(shape: Sequence[int]) -> bool:
     """Whether samples of `shape` are drawn as pictures: images (C, H, W), unless grey and a few rows far
     longer than they are (the channels of signals stored (N, C, T), read as 1 x C x T, or given as (C, T)),
@@ -452,6 +460,11 @@ def unit_scaled(
     if scale == "standard":
         offset, divisor = standard_map(reference)
         return ((out - offset) / divisor).astype(np.float32, copy=False), "standard", (offset, divisor)
+    if scale == "column" and reference.ndim > 2:  # a range a value of an image or a signal's every step: refused
+        raise DataError(f"{name}: data.scale 'column' scales the columns of a table, and these samples are arrays "
+                        f"{list(reference.shape[1:])}; scale each channel of a signal before saving (x = (x - "
+                        "x.min(axis=(0, 2), keepdims=True)) / np.ptp(x, axis=(0, 2), keepdims=True)), or give "
+                        "data.scale=global")
     columns = None
     if may_scale_columns(dtype, reference.ndim, scale):
         lo, hi = reference.min(axis=0).astype(np.float64), reference.max(axis=0).astype(np.float64)  # (F,) each

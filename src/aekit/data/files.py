@@ -23,6 +23,7 @@ from .core import (
     class_files,
     classes_with_test,
     integer_valued,
+    swapped,
     unit_scaled,
 )
 from .memmap import MemmapArray
@@ -163,7 +164,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
             resize = (f"; resize them to {shape[2]} x {shape[1]} (a run trained with data.image_size=N reads images of "
                       "any size at N x N)") if files is not None and len(shape) == 3 and x.shape[1] == shape[0] else ""
             raise DataError(f"{where}: samples of shape {list(x.shape[1:])}, but the run was trained on samples of "
-                            f"shape {shape}{resize}")
+                            f"shape {shape}{resize or swapped(x.shape[1:], shape)}")
         if classes is not None and run_map.get("classes"):  # names numbered as the run's, new ones after them
             known = run_map["classes"]
             order = [*known, *sorted(set(classes) - set(known))]

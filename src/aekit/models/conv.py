@@ -48,7 +48,7 @@ class ConvConfig(AutoencoderConfig):
             "input_shape",
             f"the conv model needs images shaped (channels, height, width) or signals shaped (channels, time), got "
             f"{tuple(self.input_shape)}; flat samples (a table's rows) train on the dense (or automatic) model, and a "
-            "signal of one channel is shaped (1, time)",
+            "signal of one channel is shaped (1, time): saved as an (N, 1, T) array",
         )
         check(not (self.dims == 2 and len(self.input_shape) == 2), "dims", "2 needs images shaped (channels, height, "
               f"width), got {tuple(self.input_shape)}: a signal (channels, time) is convolved along time (dims 1)")
@@ -68,7 +68,10 @@ class ConvConfig(AutoencoderConfig):
         sides = self.conv_shape[1:]
         bad = next((side for side in sides if side % factor), None)  # the side to change, e.g. 17 of 20x17
         below = factor * ((bad or 0) // factor) or factor
-        signal = " (a signal's C x T image: dims=1 convolves it along time)" if not is_picture(self.input_shape) else ""
+        shape = tuple(self.input_shape)
+        signal = (" (a signal's C x T image: dims=1 convolves it along time)" if not is_picture(shape) else
+                  " (windows stored time-major, (N, T, C)? x.transpose(0, 2, 1) makes them (N, C, T))"
+                  if len(shape) == 3 and not is_picture((shape[0], shape[2], shape[1])) else "")
         what = ("height and width must be multiples", f"resize the images{signal}") if len(sides) == 2 else (
             "its length must be a multiple", "cut the signal")
         check(
