@@ -336,8 +336,8 @@ def test_what_is_not_an_autoencoder_is_refused_in_one_line(model8, data, tmp_pat
                                r"or a semi-supervised model\); its autoencoder is model.autoencoder"),
                         (str(tmp_path / "run"), r"^model: got the path '.*run'; give the model itself: aekit.load_model"),
                         (nn.Sequential(nn.Linear(4, 4)), r"^model: Sequential is not a model of aekit's"),
-                        (AutoencoderTransformer(), r"^model: got the estimator AutoencoderTransformer; give its fitted "
-                                                   r"model, estimator.model_")):
+                        (AutoencoderTransformer(), r"^model: got the estimator AutoencoderTransformer; give its model once "
+                                                   r"fitted, estimator.model_")):
         for call in calls:
             with pytest.raises(ConfigError, match=says):
                 call(model)
@@ -372,6 +372,10 @@ def test_one_history_as_fit_returns_it_draws(trained):
     history = trained[2][1]
     fig = A.learning_curves(history)
     assert [line.get_label() for line in fig.axes[0].get_lines()] == ["run 1 (train)", "run 1 (val)"]
+    dense = aekit.create_model("dense", input_shape=(28, 28), hidden=[], code_size=4)  # images given as (H, W)
+    assert A.plot_first_layer(dense)[1].axes[0].images  # pictures, as before
+    with pytest.raises(ConfigError, match=r"^learning_curves: 'a' is not a training history"):
+        A.learning_curves({"a": "runs/x"})
     fig = A.learning_curves({"train_a": history})  # runs named alike are still runs
     assert [line.get_label() for line in fig.axes[0].get_lines()] == ["train_a (train)", "train_a (val)"]
 

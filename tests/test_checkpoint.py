@@ -249,3 +249,16 @@ def test_every_single_bit_flip_in_the_header_is_caught(tmp_path):
             continue
         accepted.append(position)
     assert accepted == [], f"undetected flips at header bytes {accepted[:10]}"
+
+
+def test_a_model_saved_with_a_key_it_did_nothing_with_loads_without_it(tmp_path):
+    """linear_path on tied (and batch_norm without hidden layers, code_l2 on vq-vae) is refused now; models
+    saved with one, which were built without it, still load, with a note."""
+    from aekit.training import checkpoint as ckpt
+
+    path = aekit.save_model(aekit.create_model("tied", input_shape=(16,), hidden=[8], code_size=2), tmp_path / "t.safetensors")
+    tensors, meta = ckpt.read(path)
+    meta["config"]["linear_path"] = True
+    ckpt.write(path, tensors, meta)
+    with pytest.warns(UserWarning, match=r"model.linear_path=True, which this model did nothing with, is left out"):
+        assert not aekit.load_model(path).config.linear_path

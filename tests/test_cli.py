@@ -277,6 +277,19 @@ def test_an_ascii_terminal_gets_its_text_with_a_mark_for_what_it_cannot_show():
     assert proc.returncode == 0 and "Fr?chet distance" in proc.stdout, proc.stderr
 
 
+def test_a_sigterm_put_off_during_an_import_gives_the_caller_its_timer_back(tmp_path):
+    """The deferral's own 50 ms timer took the place of a caller's pending alarm, which never fired."""
+    script = tmp_path / "s.py"
+    script.write_text(
+        "import os, signal, sys, threading, time\nimport aekit.apps.cli as cli\n"
+        "signal.signal(signal.SIGALRM, lambda *a: None)\nsignal.setitimer(signal.ITIMER_REAL, 30.0)\n"
+        "threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()\n"
+        "code = cli.main(['train', 'data.name=digits', 'train.epochs=50', '--quiet', 'output.dir=" + str(tmp_path) + "'])\n"
+        "print(code, signal.getitimer(signal.ITIMER_REAL)[0] > 20)\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=90)
+    assert proc.stdout.split() == ["143", "True"], (proc.stdout, proc.stderr)
+
+
 def test_main_leaves_a_callers_timer_and_alarm_handler_alone(capsys):
     """main() cancelled its caller's interval timer (a watchdog) in its cleanup."""
     fired = []

@@ -183,6 +183,11 @@ def positive(key: str, value: float | int | None, *, allow_none: bool = False) -
     check(value is not None and value > 0, key, f"must be > 0, got {value!r}")
 
 
+def keys_of(cls: type) -> set[str]:
+    """A config dataclass's keys (its fields; not its ClassVars, which __dataclass_fields__ holds too)."""
+    return {f.name for f in dataclasses.fields(cls)}
+
+
 def count(key: str, value: Any, minimum: int = 1) -> None:
     """`value` must be a whole number of at least `minimum` (a number of samples, steps or units)."""
     whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)

@@ -61,7 +61,7 @@ def plot_first_layer(model, *, max_units: int = 64) -> tuple[np.ndarray, Figure]
     if shown.ndim == 4 and shown.shape[1] not in (1, 3):
         shown = shown[:, :1]  # many input channels: show the first
     cols = min(len(shown), 16 if len(shown) > 64 else 8)
-    picture = shown.ndim != 3 and is_picture(shown.shape[1:])  # (filters, channels, taps): a signal's, curves
+    picture = not isinstance(first_layer(model), nn.Conv1d) and is_picture(shown.shape[1:])  # a signal's taps: curves
     key = "grey = 0, light = positive" if picture else "each scaled on its own: 0.5 = a weight of 0"
     label = ", the label's weights left out" if getattr(model, "conditional", False) else ""
     fig = (plots.image_grid if picture else plots.curve_grid)(

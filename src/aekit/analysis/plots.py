@@ -370,7 +370,8 @@ def learning_curves(
     `histories` are what `aekit.fit` returns (epoch, train_loss, val_loss, ...): one, a mapping
     run name -> history, or a list (named run 1, run 2, ...).
     """
-    if isinstance(histories, Mapping) and histories and not any(isinstance(h, Mapping) for h in histories.values()):
+    if isinstance(histories, Mapping) and histories and all(isinstance(h, (list, tuple, np.ndarray))
+                                                            for h in histories.values()):
         histories = [histories]  # one history (lists of numbers), as fit returns it
     runs = dict(histories) if isinstance(histories, Mapping) else {f"run {i + 1}": h for i, h in enumerate(histories)}
     if not runs:

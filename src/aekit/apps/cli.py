@@ -510,6 +510,16 @@ def _interrupted(err: KeyboardInterrupt) -> str:
 _DEFERRED: dict[str, Any] = {}
 
 
+def _restore_alarm() -> None:
+    """The caller's SIGALRM handler and timer (what is left of it) back, where _terminate put them off."""
+    if "alarm" in _DEFERRED:
+        signal.signal(signal.SIGALRM, _DEFERRED["alarm"])
+        left, interval = _DEFERRED["timer"]
+        signal.setitimer(signal.ITIMER_REAL, max(left - (time.monotonic() - _DEFERRED["since"]), 1e-3) if left else 0,
+                         interval)
+    _DEFERRED.clear()
+
+
 def _terminate(signum, frame):
     """SIGTERM (kill, a scheduler) ends a run as Ctrl-C does: the checkpoint named, or an empty folder removed.
     Not in the middle of an import (torch's takes a second or two), which would leave a half-made module that
@@ -518,12 +528,12 @@ def _terminate(signum, frame):
     importing = any(getattr(getattr(m, "__spec__", None), "_initializing", False) for m in list(sys.modules.values()))
     since = _DEFERRED.setdefault("since", time.monotonic())
     if importing and hasattr(signal, "setitimer") and time.monotonic() - since < 5:
-        _DEFERRED.setdefault("alarm", signal.signal(signal.SIGALRM, _terminate))
-        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        handler = signal.signal(signal.SIGALRM, _terminate)
+        timer = signal.setitimer(signal.ITIMER_REAL, 0.05)
+        if "alarm" not in _DEFERRED:  # the caller's, given back when this is answered
+            _DEFERRED.update(alarm=handler, timer=timer)
         return
-    if "alarm" in _DEFERRED:
-        signal.signal(signal.SIGALRM, _DEFERRED["alarm"])
-    _DEFERRED.clear()
+    _restore_alarm()
     _DEFERRED["came"] = True
     raise KeyboardInterrupt("SIGTERM")
 
@@ -588,10 +598,7 @@ def _main(argv: list[str] | None) -> int:
             time.sleep(2)
         return code
     finally:
-        if "alarm" in _DEFERRED:  # a SIGTERM still put off (_terminate): its timer and handler go, the caller's back
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, _DEFERRED["alarm"])
-        _DEFERRED.clear()
+        _restore_alarm()  # a SIGTERM still put off (_terminate): its timer and handler go, the caller's come back
         signal.signal(signal.SIGTERM, previous)
         warnings.showwarning = shown
     return code

@@ -34,7 +34,16 @@ import yaml
 
 from ..analysis.likelihood import importance_sampled_nll, why_no_likelihood
 from ..analysis.quality import reading, sample_quality, why_no_sample_quality
-from ..config import apply_overrides, build, check, load_file, positive, to_dict, unknown_key
+from ..config import (
+    apply_overrides,
+    build,
+    check,
+    keys_of,
+    load_file,
+    positive,
+    to_dict,
+    unknown_key,
+)
 from ..data import Dataset, load_dataset
 from ..data.batches import check_inputs, inputs_of, map_batches, model_device
 from ..data.core import (
@@ -135,10 +144,10 @@ def parse_run_config(raw: dict[str, Any]) -> RunConfig:
     import_models(imports)
     name = cfg.model["name"]
     entry = model_entry(AUTO_MODEL if name == AUTO else name)
-    allowed = set(entry.cls.Config.__dataclass_fields__) | {"name"}
+    allowed = keys_of(entry.cls.Config) | {"name"}
     for key in cfg.model:
         if key not in allowed:
-            other = next((m for m in list_models() if key in model_entry(m).cls.Config.__dataclass_fields__), None)
+            other = next((m for m in list_models() if key in keys_of(model_entry(m).cls.Config)), None)
             switched = (f" ('{key}' is {other}'s: another model.name keeps the section's other keys, such as a run's "
                         "config.yaml holds, so give the new model's keys alone)") if other else ""
             raise ConfigError(f"{unknown_key('model', key, allowed - {'name'})}{switched}")
@@ -246,7 +255,8 @@ def resolve_model(cfg: RunConfig, sample_shape: tuple[int, ...], samples: int | 
     convolutional model's `dims` to 1 on signals (samples drawn as curves: convolved along time)."""
     if cfg.model["name"] == AUTO:
         return dataclasses.replace(cfg, model=auto_model(cfg.model, sample_shape, samples))
-    fields = getattr(getattr(model_entry(cfg.model["name"]).cls, "Config", None), "__dataclass_fields__", {})
+    config = getattr(model_entry(cfg.model["name"]).cls, "Config", None)
+    fields = keys_of(config) if config is not None else set()
     found = {"n_classes": n_classes, "dims": 1 if len(sample_shape) == 3 and not is_picture(sample_shape) else None}
     given = {key: value for key, value in found.items() if value is not None and key in fields and key not in cfg.model}
     return dataclasses.replace(cfg, model={**cfg.model, **given}) if given else cfg

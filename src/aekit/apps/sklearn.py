@@ -43,7 +43,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import Tensor, nn
 
-from ..config import build, coerce, unknown_key
+from ..config import build, coerce, keys_of, unknown_key
 from ..data.batches import map_batches
 from ..errors import AekitError, ConfigError, DataError, NonFiniteLossError
 from ..models.base import flatten
@@ -168,7 +168,7 @@ def _model_keys(est, x: Tensor) -> tuple[str, dict[str, Any], tuple[int, ...]]:
     if name == AUTO:
         params = auto_model(params, shape, len(x))  # the keys it chose, then the user's
         name = params.pop("name")
-    keys = model_entry(name).cls.Config.__dataclass_fields__
+    keys = keys_of(model_entry(name).cls.Config)
     if "recon_loss" in keys and "recon_loss" not in params and (x.min() < 0 or x.max() > 1):
         params["recon_loss"] = "mse"  # bce needs targets in [0, 1]; see the module docstring
         if "output_activation" in keys:

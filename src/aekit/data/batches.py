@@ -105,8 +105,9 @@ def input_shape_of(model) -> tuple[int, ...]:
         return tuple(shape)
     if isinstance(model, (str, PathLike)):
         raise ConfigError(f"model: got the path {str(model)!r}; give the model itself: aekit.load_model({str(model)!r})")
-    if hasattr(model, "model_") or hasattr(model, "fit"):  # a scikit-learn estimator of aekit's
-        raise ConfigError(f"model: got the estimator {type(model).__name__}; give its fitted model, estimator.model_")
+    if type(model).__module__.startswith("aekit.") and hasattr(model, "get_params"):  # an estimator of aekit's
+        fitted = "its fitted model" if hasattr(model, "model_") else "its model once fitted"
+        raise ConfigError(f"model: got the estimator {type(model).__name__}; give {fitted}, estimator.model_")
     raise ConfigError(f"model: {type(model).__name__} is not a model of aekit's; give one from aekit.create_model or "
                       "aekit.load_model")
 

@@ -45,7 +45,7 @@ def swapped(got: Sequence[int], want: Sequence[int]) -> str:
     stored time-major (N, T, C), as Keras keeps them, where aekit reads (N, C, T)."""
     got, want = tuple(got), tuple(want)
     turned = len(got) >= 2 and got != want and got[:-2] + got[-2:][::-1] == want
-    return " (its last two axes swapped: x.transpose(0, 2, 1) for windows stored time-major, (N, T, C))" * turned
+    return " (its last two axes swapped: x.swapaxes(-1, -2), for windows stored time-major (N, T, C), say)" * turned
 
 
 def is_picture(shape: Sequence[int]) -> bool:

@@ -70,7 +70,7 @@ class ConvConfig(AutoencoderConfig):
         below = factor * ((bad or 0) // factor) or factor
         shape = tuple(self.input_shape)
         signal = (" (a signal's C x T image: dims=1 convolves it along time)" if not is_picture(shape) else
-                  " (windows stored time-major, (N, T, C)? x.transpose(0, 2, 1) makes them (N, C, T))"
+                  " (windows stored time-major, (N, T, C)? x.swapaxes(-1, -2) makes them (N, C, T))"
                   if len(shape) == 3 and not is_picture((shape[0], shape[2], shape[1])) else "")
         what = ("height and width must be multiples", f"resize the images{signal}") if len(sides) == 2 else (
             "its length must be a multiple", "cut the signal")

@@ -31,7 +31,6 @@ class TiedConfig(DenseConfig):
         )
 
 
-
 @register_model("tied")
 class TiedAutoencoder(Autoencoder):
     """Dense autoencoder with tied weights: each decoder layer applies an encoder matrix transposed.

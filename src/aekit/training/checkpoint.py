@@ -254,11 +254,25 @@ def model_bytes(model, *, state: dict[str, torch.Tensor] | None = None, epochs: 
     return encode({f"model.{k}": v for k, v in state.items()}, meta)
 
 
+# keys some models took and did nothing with until 2026-12-05, now refused (linear_path on tied, batch_norm
+# without hidden layers, code_l2 on vq-vae, ...): a model saved with one is built without it, as it was
+IGNORED_BEFORE = ("linear_path", "batch_norm", "dropout", "decoder_batch_norm", "decoder_dropout", "code_l2")
+
+
 def build_model(meta: dict[str, Any], path: Path):
     from ..registry import create_model
 
     try:
-        return create_model(meta["model"], **meta["config"])
+        config = dict(meta["config"])
+        for _ in range(len(IGNORED_BEFORE) + 1):
+            try:
+                return create_model(meta["model"], **config)
+            except ConfigError as err:
+                key = next((k for k in IGNORED_BEFORE if k in config and str(err).startswith(f"model.{k}:")), None)
+                if key is None:
+                    raise
+                warnings.warn(f"{path}: model.{key}={config.pop(key)!r}, which this model did nothing with, is left "
+                              "out", stacklevel=4)
     except (KeyError, TypeError, ConfigError) as err:
         if "module" in meta and f"unknown model {meta['model']!r}" in str(err):
             where = (f"{meta['module']} registers: import that" if meta["module"] != "__main__" else

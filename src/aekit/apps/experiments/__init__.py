@@ -36,7 +36,7 @@ import yaml
 from ...analysis import plots
 from ...analysis.latent import check_map_methods
 from ...catalog import EXPERIMENTS
-from ...config import apply_overrides, build, load_file, positive, to_dict
+from ...config import apply_overrides, build, keys_of, load_file, positive, to_dict
 from ...data import Dataset
 from ...errors import AekitError, ConfigError, DataError, NoTestSplitError
 from ...registry import import_models, model_entry
@@ -386,7 +386,7 @@ def _for_model(model: Any, default: dict[str, Any], given: set[str], imports: An
         return model
     try:
         import_models(imports if isinstance(imports, list) else [])
-        allowed = set(model_entry(model.get("name")).cls.Config.__dataclass_fields__)
+        allowed = keys_of(model_entry(model.get("name")).cls.Config)
     except ConfigError:  # an unknown model: parse_run_config says so
         return model
     return {k: v for k, v in model.items() if k == "name" or k in given or k in allowed or k not in default}

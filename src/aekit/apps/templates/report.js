@@ -127,7 +127,7 @@
     const w = +svg.getAttribute("width"), h = +svg.getAttribute("height");
     const hoverImg = root.querySelector("img.hover-image"), hoverText = root.querySelector(".hover-caption");
     const decodedImg = root.querySelector("img.decoded-image"), decodedText = root.querySelector(".decoded-caption");
-    const className = (label) => (label === null ? "" : label < 0 ? "unlabelled"
+    const className = (label) => (label === null ? "" : label === -1 ? "unlabelled"
                                   : data.classes ? data.classes[label] : String(label));
     const xs = data.points.map((p) => p[0]), ys = data.points.map((p) => p[1]);
     const home = { x0: Math.min(...data.grid.u), x1: Math.max(...data.grid.u),
