@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -114,3 +115,19 @@ def test_n_classes_counts_every_parts_classes_and_leaves_unlabelled_data_alone(t
     np.savez(tmp_path / "u.npz", x=rng.random((20, 5)).astype(np.float32), y=-np.ones(20, dtype=np.int64))
     assert main(["train", f"data.name={tmp_path / 'u.npz'}", "model.recon_loss=mse", *common, "output.name=u"]) == 2
     assert "-1 (unlabelled) needs a semi-supervised model such as ladder or m2" in capsys.readouterr().err
+
+
+def test_random_samples_take_a_class():
+    """random_samples could not choose a cvae's class (an inspection trial): y= passes to its sample."""
+    from aekit.analysis import random_samples
+
+    model = aekit.create_model("cvae", input_shape=(1, 8, 8), hidden=(16,), code_size=2, n_classes=3)
+    images, _ = random_samples(model, 4, y=2)
+    with torch.no_grad():
+        torch.manual_seed(0)
+        expected = model.eval().sample(4, y=2)
+    assert images.shape == (4, 1, 8, 8) and np.allclose(images, expected.numpy(), atol=1e-6)
+    with pytest.raises(aekit.DataError, match=r"^y: one class number in 0\.\.2"):
+        random_samples(model, 4, y=5)
+    with pytest.raises(aekit.ConfigError, match=r"^y: model 'vae' is not conditioned on a class"):
+        random_samples(aekit.create_model("vae", input_shape=(1, 8, 8), hidden=(16,), code_size=2), 4, y=1)

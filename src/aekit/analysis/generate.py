@@ -9,7 +9,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from ..config import count, positive
+from ..config import count
 from ..data.batches import (
     autoencoder_of,
     encode_all,
@@ -93,20 +93,23 @@ def latent_grid(
     return images, fig
 
 
-def random_samples(model, n: int = 16, *, seed: int = 0) -> tuple[np.ndarray, Figure]:
-    """n samples from a generative model's `sample(n)` (e.g. a VAE decoding z ~ N(0, I))."""
+def random_samples(model, n: int = 16, *, seed: int = 0, y: Any = None) -> tuple[np.ndarray, Figure]:
+    """n samples from a generative model's `sample(n)` (e.g. a VAE decoding z ~ N(0, I)); `y`: a conditional
+    model's class (one number, or n of them)."""
     autoencoder_of(model)
     if not callable(getattr(model, "sample", None)):
         raise ConfigError(
             f"model '{model.name}' has no sample(n) method; random samples need a generative model such as 'vae', "
             "or a density fitted to its codes: aekit.analysis.density.generate(model, n, train=data)"
         )
-    positive("n", n)
+    if y is not None and not getattr(model, "conditional", False):
+        raise ConfigError(f"y: model '{model.name}' is not conditioned on a class; give y to a cvae's samples alone")
+    count("n", n)
     device = model_device(model)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), torch.no_grad():
         torch.manual_seed(seed)
         with eval_mode(model):
-            out = model.sample(n)
+            out = model.sample(n, **({} if y is None else {"y": y}))
     shape = tuple(model.config.input_shape)
     if out.shape[1:] != shape and out.ndim == 2 and out.shape[1] == model.code_size:
         out = _decode(model, out)  # sample() gave codes
