@@ -301,3 +301,11 @@ def test_main_leaves_a_callers_timer_and_alarm_handler_alone(capsys):
         signal.setitimer(signal.ITIMER_REAL, 0)
     finally:
         signal.signal(signal.SIGALRM, before)
+
+
+def test_every_commands_help_names_debug(capsys):
+    """--debug was in the top-level help alone (a scripting trial)."""
+    for command in ("train", "evaluate", "experiment"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "--debug (or AEKIT_DEBUG=1) shows the traceback" in capsys.readouterr().out

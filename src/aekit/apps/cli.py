@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import functools
 import json
 import logging
 import os
@@ -311,7 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
                "the traceback of an unexpected error.",
     )
     parser.add_argument("--version", action="version", version=f"aekit {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    debug = "--debug (or AEKIT_DEBUG=1) shows the traceback of an unexpected error."
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=functools.partial(_Parser, epilog=debug))  # every command's --help
 
     # `words` takes every word that is not a flag, wherever it comes (main() gathers the ones
     # argparse leaves over after a flag)
