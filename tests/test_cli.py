@@ -309,3 +309,11 @@ def test_every_commands_help_names_debug(capsys):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         assert "--debug (or AEKIT_DEBUG=1) shows the traceback" in capsys.readouterr().out
+
+
+def test_models_name_says_what_each_key_is(capsys):
+    """`aekit models NAME` listed keys and defaults alone; their meanings were in the source (a model-zoo trial)."""
+    assert main(["models", "sparse-kl"]) == 0
+    out = capsys.readouterr().out
+    assert "  sparsity_target: 0.1  # rho, the wanted mean activation of each code unit" in out
+    assert "  weight_l2: 0.0  # L2 penalty on weight matrices" in out  # a base class's key, its comment too

@@ -13,6 +13,7 @@ import functools
 import json
 import logging
 import os
+import re
 import shlex
 import signal
 import sys
@@ -154,6 +155,21 @@ def _yaml_value(value) -> str:
     return yaml.safe_dump(plain, default_flow_style=True, width=1000).strip().removesuffix("...").strip()
 
 
+def _key_notes(cls: type) -> dict[str, str]:
+    """Each config key's comment where its class's source gives it (`key: type = default  # what it is`), a
+    subclass's over its base's: what `aekit models NAME` prints beside the key."""
+    import inspect
+
+    notes: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        with contextlib.suppress(OSError, TypeError):
+            for line in inspect.getsource(klass).splitlines():
+                found = re.match(r"\s+(\w+): [^#]+?#\s*(.+)", line)
+                if found:
+                    notes[found.group(1)] = re.sub(r"\bNone\b", "null", found.group(2).strip())  # YAML's word
+    return notes
+
+
 def _cmd_models(args) -> None:
     if not args.name:
         from ..catalog import MODELS, OTHER_MODELS
@@ -182,6 +198,7 @@ def _cmd_models(args) -> None:
         "activation": "elu", "output_activation": "linear", "recon_loss": "mse",
         "linear_path": "true (false where the code or the output cannot start at PCA's solution)",
     } if args.name == AUTO else {}
+    notes = _key_notes(entry.cls.Config)
     for f in dataclasses.fields(entry.cls.Config):
         if f.name in chosen:
             default = chosen[f.name]
@@ -193,7 +210,7 @@ def _cmd_models(args) -> None:
             default = _yaml_value(f.default_factory())
         else:  # e.g. n_classes of a classifier, set from the labels
             default = "required"
-        print(f"  {f.name}: {default}")
+        print(f"  {f.name}: {default}" + (f"  # {notes[f.name]}" if f.name in notes else ""))
 
 
 def _cmd_datasets(args) -> None:
