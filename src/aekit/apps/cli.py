@@ -595,6 +595,7 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt as err:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM while the interrupt is said: the same end
         code = 128 + (signal.SIGTERM if _DEFERRED.get("came") else signal.SIGINT)
+        _restore_alarm()  # a Ctrl-C while a SIGTERM was put off: that one is not raised while this is said
         if command:  # a second Ctrl-C during the exit (torch's atexit teardown) printed a traceback: it ends at once
             signal.signal(signal.SIGINT, signal.SIG_DFL)
         if speaks:
@@ -607,6 +608,7 @@ def _main(argv: list[str] | None) -> int:
         if debug:
             raise
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the error is said and its status kept, whoever stops us now
+        _restore_alarm()  # (and a SIGTERM put off during an import is not raised inside this block)
         message, code = _error_line(err)
         if speaks:
             if getattr(err, "metrics", None):  # evaluated, then a write failed: the figures are not lost
