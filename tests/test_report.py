@@ -283,3 +283,14 @@ def test_a_latent_maps_colours_follow_the_labels_shown():
     assert len(set(explored["colours"].values())) == 30
     few = latent_explorer(model, (torch.rand(40, 6), torch.tensor([0, 7, -1, 3] * 10)), n=40, grid=3)
     assert not few["scale"] and list(few["colours"]) == ["0", "3", "7"]
+
+
+def test_an_unpool_models_map_says_how_it_decodes(tmp_path):
+    """The map decodes a clicked point without the pooling indices an unpool model's reconstructions reuse
+    (fixed switches: spiky curves), unsaid (a signals trial)."""
+    from aekit.apps.cli import main
+
+    assert main(["train", "data.name=digits", "model.name=conv", "model.channels=[4]", "model.code_size=2",
+                 "model.decoder=unpool", "train.epochs=1", f"output.dir={tmp_path}", "output.name=u", "--quiet"]) == 0
+    page = write_report([tmp_path / "u"], tmp_path / "r.html").read_text()
+    assert "the unpool decoder decodes it without pooling indices (fixed switches" in page

@@ -299,8 +299,8 @@ def _cmd_report(args) -> None:
         other = "another --output FILE.html (or remove it)" if args.output else "--output FILE.html for the report"
         raise ConfigError(f"report: {output} is there and aekit did not write it; give {other}")
     # a run's latent map reads its data again and encodes it: seconds to a minute before the line below
-    print(f"reading {len(dirs)} run folder{'s' * (len(dirs) != 1)} (and each trained run's data, for its latent map)",
-          flush=True)
+    maps = " (and each trained run's data, for its latent map)" * any((d / "config.yaml").is_file() for d in dirs)
+    print(f"reading {len(dirs)} run folder{'s' * (len(dirs) != 1)}{maps}", flush=True)
     print(f"wrote {write_report(dirs, output)}")
 
 

@@ -339,8 +339,8 @@ def _latent_map(run: RunFolder) -> dict[str, Any] | None:
         if data is None:  # no test split: held-out samples, else training ones
             train, val = runs.load_data(cfg, run.path)
             data, split = (val, "validation") if val is not None else (train, "training")
-        explored = latent_explorer(ckpt.load_model(run.path), data.take(MAP_SAMPLES, seed=cfg.train.seed),
-                                   n=MAP_SAMPLES, grid=MAP_GRID)
+        model = ckpt.load_model(run.path)
+        explored = latent_explorer(model, data.take(MAP_SAMPLES, seed=cfg.train.seed), n=MAP_SAMPLES, grid=MAP_GRID)
     except AekitError as err:
         return {"note": f"No latent map: {err}"}
     explored["images"] = [_png_uri(p) for p in explored["images"]]
@@ -348,6 +348,8 @@ def _latent_map(run: RunFolder) -> dict[str, Any] | None:
     explored["id"] = f"{run.anchor}-latent"
     explored["n"] = len(explored["points"])
     explored["split"], explored["pictures"] = split, is_picture(data.sample_shape)  # images, or curves
+    # an unpool decoder decodes the map's points without the pooling indices its reconstructions use
+    explored["unpool"] = getattr(model.config, "decoder", None) == "unpool"
     return explored
 
 
