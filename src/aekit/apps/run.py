@@ -435,7 +435,7 @@ def save_config(cfg: RunConfig, run_dir: Path, train: Dataset, model) -> None:
     """config.yaml: the run's settings, the model's every key included (those at their defaults too, so a
     later aekit whose defaults differ trains the same model from it)."""
     resolved = to_dict(cfg)
-    resolved["model"] = {"name": cfg.model["name"], **to_dict(model.config)}
+    resolved["model"] = ckpt.model_section(model)
     resolved["data"]["scale"] = resolved_scale(cfg.data.scale, train.meta)
     resolved["data"] = {**resolved["data"], "name": whole_data_name(cfg.data.name)}
     if not cfg.imports:  # a run without models of your own reads as before imports existed

@@ -109,13 +109,13 @@ class DenseConfig(AutoencoderConfig):
             value = getattr(self, key)
             probs = value if isinstance(value, tuple) else () if value is None else (value,)
             check(all(0 <= p < 1 for p in probs), key, f"probabilities must be in [0, 1), got {list(probs)}")
-        for key, layers, where in (("batch_norm", self.hidden, "hidden"), ("dropout", self.hidden, "hidden"),
-                                   ("decoder_batch_norm", self.decoder_widths, "decoder_hidden"),
-                                   ("decoder_dropout", self.decoder_widths, "decoder_hidden")):
+        for key, layers, where, code in (
+                ("batch_norm", self.hidden, "hidden", "; [true] puts it on the code layer"),
+                ("dropout", self.hidden, "hidden", "; [0.2] puts it on the code layer"),
+                ("decoder_batch_norm", self.decoder_widths, "decoder_hidden", ""),
+                ("decoder_dropout", self.decoder_widths, "decoder_hidden", "")):
             value = getattr(self, key)  # one value is for the hidden layers: with none it would do nothing
-            code = {"batch_norm": "; [true] puts it on the code layer", "dropout": "; [0.2] puts it on the code layer"}
-            check(layers or isinstance(value, tuple) or not value, key,
-                  f"applies to hidden layers, and {where} is []{code.get(key, '')}")
+            check(layers or isinstance(value, tuple) or not value, key, f"applies to hidden layers, and {where} is []{code}")
         self.encoder_layers()  # validates the per-layer lengths
         self.decoder_layers()
 

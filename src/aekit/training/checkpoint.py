@@ -356,6 +356,11 @@ def nothing_to_resume(run_dir: Path) -> CheckpointError:
         if finished else "a run stopped before its first checkpoint has nothing to resume: train it again)"))
 
 
+def model_section(model) -> dict[str, Any]:
+    """config.yaml's model section for `model`: its name and every key of its config, defaults included."""
+    return {"name": model.name, **to_dict(model.config)}
+
+
 def write_run_config(folder: Path, model, train_config, *, data: str | None, scale: str | None = None) -> None:
     """config.yaml for a folder that `fit` trains an autoencoder into: the model, the training keys and
     the data's source (None for arrays), so every `aekit` command that takes a run folder works on it.
@@ -383,7 +388,7 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None, sca
     module = model_meta(model).get("module")  # a model of your own: the file that registers it, for `aekit` commands
     config = {
         **({"imports": [module]} if module not in (None, "__main__") else {}),
-        "model": {"name": model.name, **to_dict(model.config)},
+        "model": model_section(model),
         # fit was given its train data whole; a file is read again as it was scaled (data.core.resolved_scale)
         "data": {"name": data, "val_fraction": 0.0, **({"scale": scale} if scale else {})},
         "train": to_dict(train_config),

@@ -857,8 +857,9 @@ def fit(
             raise ConfigError(f"run_dir: {run_path} holds files ({', '.join(others[:4])}{' ...' * (len(others) > 4)}) and no "
                               "checkpoint to resume; a run is written into a new or empty folder: give another run_dir, "
                               "or empty this one")
-        if resume:
-            saved = ckpt.read(run_path / ckpt.CHECKPOINT_FILE)[1].get("train_config", {})
+        if resume:  # its settings (read whole and checked where they are the base; the header alone where not)
+            meta = ckpt.read(run_path / ckpt.CHECKPOINT_FILE)[1] if config is None else ckpt.checkpoint_header(run_path)
+            saved = meta.get("train_config", {})
         if resume and config is None:  # go on as it was trained: only the options given change
             base = {k: v for k, v in saved.items() if k in TrainConfig.__dataclass_fields__}
     elif resume:
