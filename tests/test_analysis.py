@@ -395,7 +395,7 @@ def test_experiment_settings_the_pictures_cannot_take_are_refused_before_trainin
     from aekit.apps.experiments import settings
 
     for name in ("mnist-2d", "generate-mnist-grid"):
-        with pytest.raises(ConfigError, match=r"^experiment.grid: must be a whole number >= 2, got 1"):
+        with pytest.raises(ConfigError, match=r"^experiment.grid: must be a whole number >= 2 and <= 100, got 1"):
             settings(name, ["experiment.grid=1"])
     with pytest.raises(ConfigError, match=r"^experiment.map_methods: none of \['code'\] applies to 10-d codes"):
         settings("retrieval-bbc", ["experiment.map_methods=[code]"])

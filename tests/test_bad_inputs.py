@@ -22,8 +22,10 @@ from aekit import CheckpointError, ConfigError, DataError
 from aekit.apps.export import export_model
 from aekit.apps.sklearn import AutoencoderClassifier, AutoencoderTransformer
 from aekit.data import Dataset, load_dataset, read_idx, scale_to_unit, write_idx
+from aekit.data.batches import encode_all
 from aekit.data.datasets import idx_pair
 from aekit.data.files import load_path
+from aekit.models.classifier import EncoderClassifier
 
 X = load_dataset("digits", "train").x[:64]  # (64, 1, 8, 8) real digits in [0, 1]
 Y = load_dataset("digits", "train").y[:64]
@@ -162,7 +164,7 @@ CASES = [
     pytest.param(lambda t: train(torch.rand(16, 10)), DataError,
                  r"^data samples have shape \(10,\) but the model expects \(1, 8, 8\)", id="data-wrong-shape"),
     pytest.param(lambda t: train(torch.rand(64)), DataError,
-                 r"^data samples have shape \(\) but the model expects \(1, 8, 8\)", id="data-1d"),
+                 r"^a 1-d array of 64 values; give a batch \(N, ...\) of samples \(one sample: x\[None\]\)", id="data-1d"),
     pytest.param(lambda t: train(X, torch.rand(4, 3, 8, 8)), DataError,
                  r"^validation data: data samples have shape \(3, 8, 8\) but the model expects \(1, 8, 8\)",
                  id="data-val-wrong-shape"),
@@ -306,6 +308,34 @@ CASES = [
                  r"^learning_curves: 'run 1' is not a training history .*got str", id="curves-of-a-path"),
     pytest.param(lambda t: load_dataset("digits").take(2.5), ConfigError,
                  r"^limit must be a whole number > 0 \(or None: all\), got 2.5", id="take-a-fraction"),
+    # --- the Python API trial of 2026-12-05 ---------------------------------------------------------------------
+    pytest.param(lambda t: aekit.save_model(dense(), t / "m.pt"), CheckpointError,
+                 r"m.pt: a model file's name ends in .safetensors \(or give a folder\)$", id="save-model-pt"),
+    pytest.param(lambda t: (t / "notes.safetensors").write_text("mine") and aekit.save_model(dense(), t / "notes.safetensors"),
+                 CheckpointError, r"notes.safetensors is there and is not a model saved by aekit", id="save-model-over-a-file"),
+    pytest.param(lambda t: aekit.load_model(dense()), CheckpointError,
+                 r"^load_model: give the path of a run folder .*, got DenseAutoencoder$", id="load-model-of-a-model"),
+    pytest.param(lambda t: aekit.load_model(aekit.save_model(dense(), t), map_location="gpu"), ConfigError,
+                 r"^map_location: 'gpu' is not a device; give 'cpu', 'cuda' or 'cuda:N'$", id="load-model-bad-device"),
+    pytest.param(lambda t: aekit.fit("dense", X), ConfigError,
+                 r"^model: got the string 'dense'; give a model: aekit.create_model\('dense', ...\)", id="fit-a-name"),
+    pytest.param(lambda t: aekit.fit(torch.nn.Linear(64, 4), X), ConfigError,
+                 r"^model: Linear is not a model of aekit's; give one from aekit.create_model", id="fit-a-torch-module"),
+    pytest.param(lambda t: aekit.fit(dense().to("meta"), X), ConfigError,
+                 r"^model: its weights are on the meta device", id="fit-a-meta-model"),
+    pytest.param(lambda t: train(callbacks=[lambda trainer, logs: None]), ConfigError,
+                 r"^callbacks: a list of aekit Callback objects \(LambdaCallback\(on_epoch_end=f\) wraps", id="fit-a-function-callback"),
+    pytest.param(lambda t: dense().encode_array(X, batch_size=0), ConfigError,
+                 r"^batch_size: must be a whole number > 0, got 0$", id="encode-batch-size-0"),
+    pytest.param(lambda t: encode_all(EncoderClassifier.on(dense(), 3), X), ConfigError,
+                 r"^model: 'encoder-classifier' has no encode\(x\) and decode\(z\) of its own", id="encode-all-classifier"),
+    pytest.param(lambda t: aekit.TrainConfig(epochs="3"), ConfigError, r"^epochs: '3' must be an integer$", id="trainconfig-text"),
+    pytest.param(lambda t: aekit.TrainConfig(optimizer="Adam"), ConfigError,
+                 rf"^optimizer: 'Adam' is not allowed; choose one of: {OPTIMIZERS}$", id="trainconfig-optimizer-case"),
+    pytest.param(lambda t: Dataset(torch.zeros(3, 4), torch.tensor([0, 1, 5]), classes=["a", "b"]), DataError,
+                 r"^data: label 5 has no class name: classes holds 2 names", id="dataset-label-without-name"),
+    pytest.param(lambda t: Dataset([[0.0, 1.0]]), DataError, r"^data: x must be a tensor or a numpy array, got list$",
+                 id="dataset-of-a-list"),
 ]
 
 # --- CLI cases -------------------------------------------------------------------------------------
@@ -585,8 +615,13 @@ def test_float64_columns_that_float32_rounds_away_are_warned_of():
         warnings.simplefilter("error")  # ordinary floats: no warning
         AutoencoderTransformer(epochs=1).fit(rows)
     rows[:, 1] = 1.7e9 + 60 * np.arange(40)  # Unix timestamps a minute apart: float32 steps of 128
-    with pytest.warns(UserWarning, match=r"^X: column\(s\) 1 vary little for their size, and float32"):
+    with pytest.warns(UserWarning, match=r"^X: feature\(s\) 1 vary little for their size, and float32"):
         AutoencoderTransformer(epochs=1).fit(rows)
+    model = aekit.create_model("dense", input_shape=(3,), hidden=[8], code_size=2, recon_loss="mse",
+                               output_activation="linear")
+    with pytest.warns(UserWarning, match=r"^train data: feature\(s\) 1 vary little") as caught:
+        aekit.fit(model, rows, epochs=1, progress=False)
+    assert caught[0].filename == __file__  # said where the user called fit
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
@@ -965,3 +1000,22 @@ def test_exports_of_an_experiments_model_files_do_not_overwrite_each_other(tmp_p
         assert status == 0 and (tmp_path / f"{name}-encoder.pt").is_file(), err
     status, _, err = cli(["export", path, "--format", "torchscript", "--output", tmp_path / "x.onnx"], capsys)
     assert status == 2 and "x.onnx names a file of another format; torchscript files end in .pt" in err
+
+
+def test_a_memory_mapped_array_with_nan_is_refused_when_encoded(tmp_path):
+    values = FLAT.copy()
+    values[-1, 5] = np.nan
+    np.save(tmp_path / "nan.npy", values)
+    with pytest.raises(DataError, match=r"^data: the data contains NaN .*the first at sample 63, position \(0, 0, 5\)"):
+        dense().encode_array(np.load(tmp_path / "nan.npy", mmap_mode="r"), batch_size=16)
+
+
+def test_a_dataset_of_numpy_arrays_holds_tensors():
+    data = Dataset(FLAT, Y.numpy())
+    assert isinstance(data.x, torch.Tensor) and len(data.take(10)) == 10 and sum(map(len, data.split(0.25))) == 64
+
+
+def test_a_validation_fraction_too_large_to_keep_is_said():
+    with pytest.warns(UserWarning, match=r"^validation_fraction=0.9 of 64 samples would leave 6 to train on, fewer than"):
+        history = AutoencoderTransformer(epochs=1, validation_fraction=0.9, random_state=0).fit(FLAT).history_
+    assert "val_loss" not in history

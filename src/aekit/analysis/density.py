@@ -8,6 +8,7 @@ generative model. Ghosh et al. found AE + GMM as good as or better than a VAE on
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, Literal
 
@@ -16,7 +17,7 @@ import torch
 from sklearn.mixture import GaussianMixture
 from torch import Tensor
 
-from ..config import positive
+from ..config import count, unknown_key
 from ..data.batches import encode_all, eval_mode, map_batches, model_device
 from ..errors import ConfigError
 from .generate import code_shape
@@ -40,7 +41,7 @@ class ExPostDensity:
 
     def fit(self, model, data: Any) -> ExPostDensity:
         """Fit the mixture to the codes of `data` (the training set); returns self."""
-        positive("n_components", self.n_components)
+        count("n_components", self.n_components)
         codes = encode_all(model, data)  # (N, code_size), flat even for a feature-map code
         if len(codes) < self.n_components:
             raise ConfigError(f"n_components: {self.n_components} needs at least as many codes, got {len(codes)}")
@@ -53,7 +54,7 @@ class ExPostDensity:
 
     def sample_codes(self, n: int, *, seed: int | None = None) -> np.ndarray:
         """n codes drawn from the mixture: (n, code_size); `seed` (default: the density's) makes them repeatable."""
-        positive("n", n)
+        count("n", n)
         if not hasattr(self, "gmm_"):
             raise ConfigError("ExPostDensity: call fit(model, train_data) before sampling")
         self.gmm_.random_state = self.seed if seed is None else seed
@@ -69,6 +70,10 @@ class ExPostDensity:
 def sampler(model, train: Any = None, **density: Any):
     """`sample(n)` for any model: its own when it has one (vae, wae, vq-vae...), else an ex-post
     mixture fitted to the codes of `train` (ExPostDensity keywords in `density`)."""
+    allowed = inspect.signature(ExPostDensity).parameters
+    unknown = [key for key in density if key not in allowed]
+    if unknown:  # before the codes are fitted, and not as ExPostDensity's TypeError
+        raise unknown_key("sampler", unknown[0], allowed)
     if callable(getattr(model, "sample", None)):
         return model.sample
     if train is None:
@@ -91,7 +96,7 @@ def generate(model, n: int, *, train: Any = None, seed: int = 0, n_components: i
     with an index prior (vq-vae's `fit_prior`) after fitting it to `train`. Any other decodes an
     ex-post Gaussian mixture of `n_components` fitted to the codes of `train` (Ghosh et al. use 10).
     """
-    positive("n", n)
+    count("n", n)
     reason = why_no_samples(model)
     if reason is not None:
         raise ConfigError(f"generate: {reason}")

@@ -9,7 +9,8 @@ over space (or time).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import numbers
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from ..config import count, positive
+from ..config import check, count
 from ..data.batches import (
     autoencoder_of,
     eval_mode,
@@ -110,9 +111,14 @@ def unit_activations(model, data: Any, *, layer: nn.Module | str | None = None, 
     return map_batches(model, x, lambda xb: _activations(model, xb, module), batch_size=batch_size).numpy()
 
 
-def _check_unit(unit: int, n_units: int) -> None:
-    if not 0 <= unit < n_units:
-        raise ConfigError(f"unit: {unit} is out of range; this layer has units 0..{n_units - 1}")
+def _n_units(model, module: nn.Module | None) -> int:
+    """How many units the code or `module` has: one input of zeros encoded (checks come before the work)."""
+    return map_batches(model, torch.zeros(1, *input_shape_of(model)), lambda xb: _activations(model, xb, module)).shape[1]
+
+
+def _check_unit(unit: Any, n_units: int, key: str = "unit") -> None:
+    whole = isinstance(unit, numbers.Integral) and not isinstance(unit, bool)
+    check(whole and 0 <= unit < n_units, key, f"must be a whole number, one of this layer's units 0..{n_units - 1}, got {unit!r}")
 
 
 def top_activating(
@@ -121,8 +127,9 @@ def top_activating(
     """The `k` inputs that most activate `unit`: (indices (k,), activations (k,), Figure)."""
     count("k", k)
     x, _ = inputs_of(autoencoder_of(model), data)
+    unit = unit.tolist() if isinstance(unit, (Tensor, np.ndarray)) else unit  # a 0-d tensor or array: its number
+    _check_unit(unit, _n_units(model, _resolve_layer(model, layer)))
     acts = unit_activations(model, x, layer=layer)
-    _check_unit(unit, acts.shape[1])
     order = np.argsort(-acts[:, unit], kind="stable")[:k]
     images = x[order].numpy()[None]  # (1, k, *input_shape)
     where = f"code unit {unit}" if layer is None else f"unit {unit} of {layer if isinstance(layer, str) else type(layer).__name__}"
@@ -150,16 +157,20 @@ def maximize_activation(
     Returns (inputs (U, *input_shape), their activations (U,), Figure).
     """
     autoencoder_of(model)
-    units = [units] if isinstance(units, int) else list(units)
+    units = units.tolist() if isinstance(units, (Tensor, np.ndarray)) else units  # (numbers, not 0-d tensors)
+    units = list(units) if isinstance(units, Iterable) and not isinstance(units, str) else [units]
     if not units:
         raise ConfigError("units: give at least one unit")
-    if steps <= 0 or lr <= 0:
-        raise ConfigError(f"steps and lr must be > 0, got steps={steps}, lr={lr}")
+    count("steps", steps)
     shape = input_shape_of(model)
     dim = math.prod(shape)
-    norm = math.sqrt(dim) / 3 if norm is None else float(norm)
-    positive("norm", norm)
+    norm = math.sqrt(dim) / 3 if norm is None else norm
+    for key, value in (("lr", lr), ("norm", norm)):  # NaN or infinity: an input of NaN, silently
+        check(isinstance(value, numbers.Real) and 0 < value < math.inf, key, f"must be a finite number > 0, got {value!r}")
     module = _resolve_layer(model, layer)
+    n_units = _n_units(model, module)
+    for unit in units:
+        _check_unit(unit, n_units, "units")
     device = model_device(model)
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(len(units), dim, generator=generator).to(device)
@@ -173,10 +184,6 @@ def maximize_activation(
         return acts.gather(1, index[:, None]).squeeze(1)  # (U,): unit i of sample i
 
     with eval_mode(model), torch.enable_grad():
-        with torch.no_grad():
-            n_units = _activations(model, x[:1].reshape(1, *shape), module).shape[1]
-        for unit in units:
-            _check_unit(unit, n_units)
         # start near 0, where units are not saturated: a sigmoid unit at exactly 1.0 in float32 has no
         # gradient, so a start at the full norm could leave the input as the noise it began as
         x = project(x) * 1e-2

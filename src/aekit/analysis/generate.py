@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -9,7 +11,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from ..config import count
+from ..config import check, count
 from ..data.batches import (
     autoencoder_of,
     encode_all,
@@ -21,6 +23,8 @@ from ..data.batches import (
 )
 from ..errors import ConfigError, DataError
 from . import plots
+
+GRID_MAX = 100  # latent_grid's largest n: 100 x 100 = 10,000 decoded images, more than a picture can show
 
 
 def code_shape(model) -> tuple[int, ...]:
@@ -39,7 +43,7 @@ def _decode(model, z: Tensor) -> Tensor:
 def latent_grid(
     model,
     *,
-    n: int = 15,
+    n: int = 15,  # decoded codes per side, 2..GRID_MAX
     dims: tuple[int, int] | None = None,  # which two code coordinates to vary; None needs code_size 2
     limits: tuple[float, float] | None = None,  # range of both coordinates; None: from `data`, else (-2, 2)
     data: Any = None,  # optional samples whose codes set `limits` (2nd-98th percentile) and the fixed coordinates
@@ -51,6 +55,8 @@ def latent_grid(
     """
     autoencoder_of(model)
     count("n", n, 2)
+    check(n <= GRID_MAX, "n", f"must be at most {GRID_MAX} (a {GRID_MAX}x{GRID_MAX} grid of {GRID_MAX ** 2:,} decoded "
+          f"images is more than can be looked at), got {n}")
     k = model.code_size
     if dims is None:
         if k != 2:
@@ -59,9 +65,15 @@ def latent_grid(
                 "pass dims=(i, j) to vary two coordinates with the others fixed"
             )
         dims = (0, 1)
+    dims, limits = (v.tolist() if isinstance(v, (Tensor, np.ndarray)) else v for v in (dims, limits))  # (numbers)
+    coordinates = np.shape(dims) == (2,) and all(isinstance(d, numbers.Integral) and not isinstance(d, bool)
+                                                 and 0 <= d < k for d in dims)
+    check(coordinates and dims[0] != dims[1], "dims", f"must be two different coordinates (whole numbers) in 0..{k - 1}, "
+          f"got {dims!r}")
+    finite = np.shape(limits) == (2,) and all(isinstance(v, numbers.Real) and math.isfinite(v) for v in limits)
+    check(limits is None or finite and limits[0] < limits[1], "limits",
+          f"must be (low, high), finite numbers with low < high, got {limits!r}")
     i, j = dims
-    if i == j or not (0 <= i < k and 0 <= j < k):
-        raise ConfigError(f"dims: must be two different coordinates in 0..{k - 1}, got {dims}")
     codes = None if data is None else encode_all(model, data)  # (N, k)
     fixed = "the given base" if base is not None else "the median code" if codes is not None else "0"
     if base is None:
@@ -70,10 +82,7 @@ def latent_grid(
     if base.shape != (k,):
         raise ConfigError(f"base: must hold {k} values (one per code coordinate), got {base.shape[0]}")
     if limits is not None:
-        lo, hi = float(limits[0]), float(limits[1])
-        if not lo < hi:
-            raise ConfigError(f"limits: must be (low, high) with low < high, got {limits}")
-        ranges = [(lo, hi), (lo, hi)]
+        ranges = [(float(limits[0]), float(limits[1]))] * 2
     elif codes is not None:
         ranges = [tuple(np.percentile(codes[:, d], [2, 98])) for d in (i, j)]
         ranges = [(lo, hi) if hi - lo > 1e-6 else (lo - 1.0, hi + 1.0) for lo, hi in ranges]  # a constant unit

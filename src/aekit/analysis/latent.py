@@ -16,7 +16,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from ..config import count, positive
+from ..config import count
 from ..data.batches import (  # noqa: F401  (encode_all, reconstruct_all: aekit.analysis's)
     autoencoder_of,
     encode_all,
@@ -35,7 +35,7 @@ MAP_METHODS = ("code", "pca", "tsne", "umap")
 def pick(n_total: int, n: int) -> np.ndarray:
     """`n` indices (of `n_total`) spread evenly over the data, so pictures of the same data show the same
     samples and data sorted by class (a folder of class folders) shows more than its first class."""
-    positive("n", n)
+    count("n", n)
     return np.unique(np.linspace(0, n_total - 1, min(n, n_total)).round().astype(np.int64))
 
 
@@ -91,6 +91,9 @@ def denoising_grid(
             f"corrupt: model '{model.name}' has no corrupt method; pass corrupt=, e.g. "
             "lambda x: (x + 0.3 * torch.randn_like(x)).clamp(0, 1)"
         )
+    if not callable(corrupt):
+        raise ConfigError(f"corrupt: must be a function from a clean batch to a noisy one, such as lambda x: (x + 0.3 * "
+                          f"torch.randn_like(x)).clamp(0, 1), got a {type(corrupt).__name__}")
     x, _ = inputs_of(model, data)
     x = x[pick(len(x), n)].to(model_device(model))
     with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []), torch.no_grad():
@@ -141,7 +144,7 @@ def _map_methods(methods: Sequence[str], tsne_iter: int) -> Sequence[str]:
 
 
 def embed_2d(
-    codes: np.ndarray,
+    codes: np.ndarray | Tensor,
     *,
     methods: Sequence[str] = MAP_METHODS,
     seed: int = 0,
@@ -154,14 +157,15 @@ def embed_2d(
     default methods: left out with a warning).
     """
     methods = _map_methods(methods, tsne_iter)
-    codes = np.asarray(codes, dtype=np.float32).reshape(len(codes), -1)
+    codes = np.asarray(codes.detach().cpu() if isinstance(codes, Tensor) else codes, dtype=np.float32)
+    if len(codes) < 5:
+        raise DataError(f"codes: 2-D maps need at least 5 points, got {len(codes)}")
+    codes = codes.reshape(len(codes), -1)
     if not np.isfinite(codes).all():
         raise not_finite(codes, "codes")
     n, k = codes.shape
     if k < 2:
         raise ConfigError(f"2-D maps need codes of at least 2 dimensions, got {k}")
-    if n < 5:
-        raise DataError(f"2-D maps need at least 5 points, got {n}")
     maps: dict[str, np.ndarray] = {}
     for method in methods:
         if method == "code" and k == 2:

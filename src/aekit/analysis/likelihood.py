@@ -17,9 +17,9 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ..config import positive
+from ..config import count
 from ..data.batches import eval_mode, inputs_of, model_device
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 
 
 def binarize(x: torch.Tensor, *, seed: int = 0) -> torch.Tensor:
@@ -32,12 +32,14 @@ GREY_FOR_NLL = 0.1  # above this share of values in (0.25, 0.75), inputs are not
 
 def why_no_likelihood(model, data: torch.Tensor | None = None) -> str | None:
     """Why `importance_sampled_nll` does not apply to `model` (one line), or None when it does; with `data`,
-    also where a Bernoulli decoder (bce, not trained on binarised inputs) would be measured on data far
-    from binary (GREY_FOR_NLL): binarising them measures other data."""
+    also where a Bernoulli decoder (bce) would be measured on values outside [0, 1] (which it refuses), or,
+    not trained on binarised inputs, on data far from binary (GREY_FOR_NLL): binarising them measures other data."""
     if not callable(getattr(model, "log_importance_weights", None)):
         return f"model '{model.name}' has no probabilistic decoder and posterior (vae and iwae have)"
     if getattr(model, "conditional", False):
         return f"model '{model.name}' is conditional: its likelihood is p(x | label), not p(x)"
+    if data is not None and model.config.recon_loss == "bce" and (data.min() < 0 or data.max() > 1):
+        return f"the values span [{data.min():.3g}, {data.max():.3g}], and a Bernoulli decoder's NLL is of values in [0, 1]"
     if data is not None and model.config.recon_loss == "bce" and not getattr(model.config, "binarize", False):
         grey = float(((data > 0.25) & (data < 0.75)).float().mean())
         if grey > GREY_FOR_NLL:
@@ -65,8 +67,13 @@ def importance_sampled_nll(
             f"importance_sampled_nll needs a probabilistic decoder and posterior (vae, iwae); model '{model.name}' has none"
         )
     for key, value in (("k", k), ("batch_size", batch_size), ("chunk", chunk)):
-        positive(key, value)
+        count(key, value)
     x, _ = inputs_of(model, data)
+    # binarize would clamp values outside [0, 1], and a BCE of them is no likelihood: a figure of other data
+    if (binary or model.config.recon_loss == "bce") and (x.min() < 0 or x.max() > 1):
+        raise DataError(f"data: values span [{x.min():.3g}, {x.max():.3g}], but a Bernoulli likelihood takes values in "
+                        "[0, 1] (binary=True draws each as a probability); scale them to [0, 1] first (x / 255 for "
+                        "8-bit images)")
     if binary:
         x = binarize(x, seed=seed)
     device = model_device(model)

@@ -18,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ..config import count
 from ..data.core import is_picture
 from ..errors import ConfigError, DataError, naming
 
@@ -48,6 +49,10 @@ def fit_title(title: str, width_inches: float, *, fontsize: float = 12.0) -> str
 def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
     """Write `fig` as a PNG, or a PDF or SVG (for a paper) by the path's suffix; parent folders are
     created; returns the path."""
+    if not isinstance(fig, Figure):
+        raise ConfigError(f"fig: must be a matplotlib Figure (the second of what aekit's drawing functions return), got "
+                          f"{type(fig).__name__}")
+    count("dpi", dpi)
     path = Path(path)
     kind = path.suffix.lower()[1:]
     if kind not in ("png", "pdf", "svg"):
@@ -183,6 +188,10 @@ def image_grid(
     images = np.asarray(images, dtype=np.float32)
     if images.ndim < 3 or not images.shape[0] * images.shape[1]:
         raise DataError(f"images: a (rows, cols, *sample) array of at least one image, got shape {images.shape}")
+    for key, labels, size, what in (("row_labels", row_labels, images.shape[0], "row"),
+                                    ("col_labels", col_labels, images.shape[1], "column")):
+        if labels is not None and len(labels) != size:
+            raise ConfigError(f"{key}: {len(labels)} given for {size} {what}s; give one a {what}")
     if not is_picture(images.shape[2:]):
         return curve_grid(images, title=title, row_labels=row_labels, col_labels=col_labels, xlabel=xlabel)
     rows, cols = images.shape[:2]

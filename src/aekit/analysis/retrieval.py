@@ -30,6 +30,11 @@ def _check_metric(metric: str) -> None:
         raise ConfigError(f"metric: {metric!r} is not allowed; choose one of: {', '.join(METRICS)}")
 
 
+def _check_k(key: str, k: Any, most: int, what: str) -> None:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 < k <= most:
+        raise ConfigError(f"{key}: must be a whole number between 1 and {what}, got {k!r}")
+
+
 class CodeIndex:
     """Nearest neighbours among the codes of a data set.
 
@@ -39,6 +44,7 @@ class CodeIndex:
 
     def __init__(self, model, *, metric: str = "cosine", batch_size: int = 512, vectorizer: Any = None) -> None:
         _check_metric(metric)
+        count("batch_size", batch_size)
         self.model = autoencoder_of(model)
         self.metric = metric
         self.batch_size = batch_size
@@ -78,8 +84,7 @@ class CodeIndex:
         """(distances (Q, k), indices (Q, k)) of the k nearest indexed samples, nearest first."""
         if not hasattr(self, "neighbors_"):
             raise ConfigError("CodeIndex is not fitted; call fit(dataset) first")
-        if not 0 < k <= len(self.codes_):
-            raise ConfigError(f"k: must be between 1 and the {len(self.codes_)} indexed samples, got {k}")
+        _check_k("k", k, len(self.codes_), f"the {len(self.codes_)} indexed samples")
         return self.neighbors_.kneighbors(self.encode_queries(queries), n_neighbors=k)
 
     def retrieved_labels(self, indices: np.ndarray) -> np.ndarray:
@@ -95,6 +100,9 @@ def _hits(query_labels: Any, retrieved_labels: Any) -> np.ndarray:
     """(Q, R) bool: does the r-th retrieved item share the query's label."""
     q = np.asarray(query_labels).reshape(-1)
     r = np.asarray(retrieved_labels)
+    if not q.size or not r.size:  # a mean of nothing: NaN and numpy's warnings
+        raise DataError(f"{'query_labels' if not q.size else 'retrieved_labels'}: empty; give at least one query and "
+                        "the labels retrieved for it")
     if r.ndim == 1:
         r = r[None]
     if r.ndim != 2 or r.shape[0] != q.shape[0]:
@@ -105,8 +113,7 @@ def _hits(query_labels: Any, retrieved_labels: Any) -> np.ndarray:
 def precision_at_k(query_labels: Any, retrieved_labels: Any, k: int) -> float:
     """Mean over queries of the fraction of the top `k` retrieved items with the query's label."""
     hits = _hits(query_labels, retrieved_labels)
-    if not 0 < k <= hits.shape[1]:
-        raise ConfigError(f"k: must be between 1 and the {hits.shape[1]} retrieved items per query, got {k}")
+    _check_k("k", k, hits.shape[1], f"the {hits.shape[1]} retrieved items per query")
     return float(hits[:, :k].mean())
 
 
@@ -118,6 +125,8 @@ def average_precision(query_labels: Any, retrieved_labels: Any, *, n_relevant: A
     A query with nothing relevant scores 0.
     """
     hits = _hits(query_labels, retrieved_labels).astype(np.float64)
+    if np.shape(n_relevant) not in ((), (1,), hits.shape[:1]):
+        raise DataError(f"n_relevant: one number, or one a query (shape ({len(hits)},)), got shape {np.shape(n_relevant)}")
     ranks = np.arange(1, hits.shape[1] + 1)
     precision = np.cumsum(hits, axis=1) / ranks  # precision@r at every rank
     total = hits.sum(axis=1) if n_relevant is None else np.broadcast_to(np.asarray(n_relevant, float), hits.shape[:1])
@@ -163,8 +172,7 @@ def retrieval_scores(
     query_labels = np.asarray(query_labels).reshape(-1)
     depth = n - 1 if own is not None else n
     for key, value in (("k", k), ("curve_k", curve_k if curve_k is not None else k)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 < value <= depth:
-            raise ConfigError(f"{key}: must be an integer between 1 and {depth} (the items each query can retrieve), got {value!r}")
+        _check_k(key, value, depth, f"{depth} (the items each query can retrieve)")
     neighbors = NearestNeighbors(metric=metric).fit(database)
     chunk = max(1, 2_000_000 // n)  # bounds the (chunk, n) rank matrix in memory
     precisions, aps, curves = [], [], []
@@ -232,8 +240,12 @@ def compare_retrieval(
     from sklearn.decomposition import TruncatedSVD
 
     autoencoder_of(model)
+    _check_metric(metric)
+    count("k", k)  # (its upper bound, the items a query can retrieve, once the data are read)
     if max_queries is not None:
         count("max_queries", max_queries)
+    if isinstance(methods, str):
+        raise ConfigError(f"methods: give a list of methods, such as ['{methods}'], not the string {methods!r}")
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ConfigError(f"methods: {unknown[0]!r} is not allowed; choose from: {', '.join(METHODS)}")

@@ -44,7 +44,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import Tensor, nn
 
 from ..config import build, coerce, keys_of, unknown_key
-from ..data.batches import map_batches
+from ..data.batches import map_batches, warn_of_rounding
 from ..errors import AekitError, ConfigError, DataError, NonFiniteLossError
 from ..models.base import flatten
 from ..models.classifier import EncoderClassifier
@@ -79,23 +79,9 @@ def _checked(estimator, X, y="no_validation", *, reset: bool):
         checked = validate_data(estimator, X, y, reset=reset, dtype=_FLOATS, accept_sparse=("csr", "csc", "coo"))
     X, y = checked if isinstance(checked, tuple) else (checked, None)
     X = X.toarray() if scipy.sparse.issparse(X) else X
-    if reset:
-        _warn_of_rounding(X)
+    if reset and X.dtype == np.float64:
+        warn_of_rounding(X, "X", stacklevel=4)  # (4: the caller of fit)
     return (X, y) if isinstance(checked, tuple) else X
-
-
-def _warn_of_rounding(X: np.ndarray) -> None:
-    """Warns of float64 columns that float32, the networks' precision, rounds by more than 0.1% of their
-    spread (a timestamp near 1.7e9 moves in steps of 128): what varies in them is lost before any step."""
-    if X.dtype != np.float64 or not len(X):
-        return
-    X = X[:: max(1, len(X) // 10_000)]  # at most ~10,000 rows: a check, not a copy of a large X
-    spread, rounding = X.std(0), np.abs(X - X.astype(np.float32)).max(0)
-    lost = np.flatnonzero((spread > 0) & (rounding > 1e-3 * spread))
-    if len(lost):
-        warnings.warn(f"X: column(s) {', '.join(map(str, lost[:5]))}{' ...' if len(lost) > 5 else ''} vary little for "
-                      "their size, and float32 (the network's precision) rounds away much of that; centre or "
-                      "standardise X first (StandardScaler in a Pipeline)", UserWarning, stacklevel=4)
 
 
 def _seed(random_state) -> int:
@@ -205,7 +191,11 @@ def _train_autoencoder(est, x: Tensor, seed: int, validation_fraction: float | N
     code = params.get("code_size")
     fewest = code if isinstance(code, int) and params.get("linear_path") else 1  # PCA's start needs code_size rows
     val = None
-    if held > 0 and len(x) - held >= fewest:  # else too few samples to hold any out: train on all
+    if validation_fraction and not (held > 0 and len(x) - held >= fewest):  # too few samples to hold any out
+        why = "holds none out" if held == 0 else f"would leave {len(x) - held} to train on, fewer than the code's {fewest}"
+        warnings.warn(f"validation_fraction={validation_fraction:g} of {len(x)} samples {why}: trained on all of them, "
+                      "without a validation check", UserWarning, stacklevel=3)
+    elif validation_fraction:
         order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
         x, val = x[order[held:]], x[order[:held]].reshape(-1, *shape)
     with torch.random.fork_rng():  # leave the caller's global RNG as it was

@@ -14,12 +14,14 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from os import PathLike
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from ..config import count
 from ..errors import ConfigError, DataError
 from .core import not_finite
 from .memmap import MemmapArray, as_memmap_array, chunk_rows, is_memmap
@@ -62,6 +64,8 @@ def as_inputs(data: Any, what: str = "data") -> tuple[Tensor | MemmapArray, Tens
         if not x.is_floating_point():
             raise DataError(f"{what}: inputs must be floating point, got {x.dtype}; scale them to [0, 1] first "
                             "(load_dataset(FILE, like=RUN) scales a data file's samples as a run's training data were)")
+        if x.dtype == torch.float64:
+            warn_of_rounding(x, what)
         if x.dtype != torch.float32:  # numpy's float64 default, or half precision: models compute in float32
             x = x.float()
     if y is not None:
@@ -75,6 +79,22 @@ def as_inputs(data: Any, what: str = "data") -> tuple[Tensor | MemmapArray, Tens
     return x, y
 
 
+def warn_of_rounding(x: Tensor | np.ndarray, what: str, *, stacklevel: int = 5) -> None:
+    """Warns of float64 features that float32, the networks' precision, rounds by more than 0.1% of their
+    spread (a timestamp near 1.7e9 moves in steps of 128): what varies in them is lost before any step."""
+    if len(x) < 2:
+        return
+    sample = x[:: max(1, len(x) // 10_000)]  # at most ~10,000 rows: a check, not a copy of a large x
+    sample = np.asarray(sample.detach().cpu() if isinstance(sample, Tensor) else sample).reshape(len(sample), -1)
+    spread, rounding = sample.std(0), np.abs(sample - sample.astype(np.float32)).max(0)
+    lost = np.flatnonzero((spread > 0) & (rounding > 1e-3 * spread)).tolist()
+    if lost:
+        warnings.warn(f"{what}: feature(s) {', '.join(map(str, lost[:5]))}{' ...' if len(lost) > 5 else ''} vary "
+                      "little for their size, and float32 (the network's precision) rounds away much of that; centre "
+                      "or standardise them first (StandardScaler, or (x - x.mean(0)) / x.std(0))", UserWarning,
+                      stacklevel=stacklevel)  # 5: the caller of aekit.fit
+
+
 def as_tensors(data: Any, what: str = "data") -> tuple[Tensor, Tensor | None]:
     """Like `as_inputs`, with memory-mapped data read into memory whole."""
     x, y = as_inputs(data, what)
@@ -86,6 +106,8 @@ def check_inputs(model, x: Tensor | MemmapArray, y: Tensor | None = None) -> Non
     and `model.check_labels(y)` once, for models that take labels (so no step has to check them)."""
     if y is not None and hasattr(model, "check_labels"):
         model.check_labels(y)
+    if x.ndim < 2:  # one sample's values, or one value a sample
+        raise DataError(f"a 1-d array of {len(x)} values; give a batch (N, ...) of samples (one sample: x[None])")
     if not isinstance(x, MemmapArray):
         model.check_data(x)
         return
@@ -103,6 +125,9 @@ def input_shape_of(model) -> tuple[int, ...]:
     shape = getattr(getattr(model, "config", None), "input_shape", None) or getattr(model, "input_shape", None)
     if shape is not None:
         return tuple(shape)
+    if isinstance(model, str) and not Path(model).exists() and Path(model).name == model:  # a model's name, say
+        raise ConfigError(f"model: got the string {model!r}; give a model: aekit.create_model({model!r}, ...), or "
+                          "aekit.load_model(a run folder)")
     if isinstance(model, (str, PathLike)):
         raise ConfigError(f"model: got the path {str(model)!r}; give the model itself: aekit.load_model({str(model)!r})")
     if type(model).__module__.startswith("aekit.") and hasattr(model, "get_params"):  # an estimator of aekit's
@@ -177,12 +202,15 @@ def eval_mode(model: torch.nn.Module) -> Iterator[None]:
 def map_batches(model, x: Tensor | MemmapArray, fn: Callable[[Tensor], Tensor], *, batch_size: int = 512) -> Tensor:
     """fn over batches of `x` on the model's device (and in its float type: a model made float64 takes
     float64 batches), in eval mode without gradients; float32 on the CPU."""
+    count("batch_size", batch_size)
     device = model_device(model)
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
     parts = []
     with eval_mode(model), torch.no_grad():
         for start in range(0, x.shape[0], batch_size):
             xb = x[start : start + batch_size]  # a MemmapArray reads just these rows
+            if isinstance(x, MemmapArray) and not torch.isfinite(xb).all():  # (in memory: inputs_of checked)
+                raise not_finite(xb, "data", offset=start)
             xb = xb.to(device, dtype=dtype) if xb.is_floating_point() else xb.to(device)
             parts.append(fn(xb).detach().float().cpu())
     return torch.cat(parts)
@@ -190,8 +218,9 @@ def map_batches(model, x: Tensor | MemmapArray, fn: Callable[[Tensor], Tensor], 
 
 def encode_all(model, data: Any, *, batch_size: int = 512) -> np.ndarray:
     """Codes (N, code_size) of every sample, in eval mode; memory-mapped data is read a batch at a time."""
+    encode = getattr(model, "encode", None) or autoencoder_of(model).encode  # a classifier: said in one line
     x, _ = inputs_of(model, data, whole=False)
-    codes = map_batches(model, x, model.encode, batch_size=batch_size)
+    codes = map_batches(model, x, encode, batch_size=batch_size)
     return codes.reshape(len(codes), -1).numpy()
 
 

@@ -73,8 +73,15 @@ class Dataset:
     source: str | None = None
 
     def __post_init__(self) -> None:
+        self.x, self.y = (torch.from_numpy(np.ascontiguousarray(v)) if type(v) is np.ndarray else v  # (a memmap stays)
+                          for v in (self.x, self.y))
+        if not (isinstance(self.x, Tensor) or hasattr(self.x, "subset")):  # (a MemmapArray's)
+            raise DataError(f"{self.name}: x must be a tensor or a numpy array, got {type(self.x).__name__}")
         if self.y is not None and len(self.y) != len(self.x):
             raise DataError(f"{self.name}: {len(self.x)} samples but {len(self.y)} labels")
+        if self.classes and self.y is not None and len(self.y) and int(self.y.max()) >= len(self.classes):
+            raise DataError(f"{self.name}: label {int(self.y.max())} has no class name: classes holds "
+                            f"{len(self.classes)} names, one for each label 0..{len(self.classes) - 1}")
 
     def __len__(self) -> int:
         return int(self.x.shape[0])

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import check, non_negative
+from ..config import check, check_types, non_negative
 from ..data.batches import check_shape, encode_all, reconstruct_all
 from ..data.core import not_finite
 from ..errors import DataError
@@ -34,6 +34,7 @@ class AutoencoderConfig:
     code_l2: float = 0.0  # L2 penalty on the code, keeps codes near zero
 
     def __post_init__(self) -> None:
+        check_types(self)
         check(len(self.input_shape) > 0, "input_shape", "must have at least one dimension")
         check(all(d > 0 for d in self.input_shape), "input_shape", f"sizes must be > 0, got {self.input_shape}")
         check(

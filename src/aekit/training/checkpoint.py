@@ -182,9 +182,14 @@ def read(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
 
 def checkpoint_header(folder: Path) -> dict[str, Any]:
     """A run folder's checkpoint metadata alone (no tensors read); {} without a readable checkpoint."""
+    return _header(Path(folder) / CHECKPOINT_FILE)
+
+
+def _header(path: Path) -> dict[str, Any]:
+    """An aekit safetensors file's metadata alone (no tensors read); {} for any other file."""
     from safetensors import safe_open
 
-    with contextlib.suppress(Exception), safe_open(Path(folder) / CHECKPOINT_FILE, "np") as f:
+    with contextlib.suppress(Exception), safe_open(path, "np") as f:
         header = json.loads(f.metadata()["aekit"])
         return header if isinstance(header, dict) else {}
     return {}
@@ -243,6 +248,12 @@ def save_model(model, path: str | Path, *, state: dict[str, torch.Tensor] | None
     path = Path(path)
     if path.is_dir() or path.suffix == "":
         path = path / MODEL_FILE
+    if path.suffix != ".safetensors":  # load_model reads no other
+        raise CheckpointError(f"{path}: a model file's name ends in .safetensors (or give a folder)")
+    if path.is_file() and not _header(path):  # a file of the user's, never written over
+        raise CheckpointError(f"{path} is there and is not a model saved by aekit; give another path or remove it")
+    if not hasattr(model, "config") or not isinstance(model, torch.nn.Module):
+        raise CheckpointError(f"save_model: {type(model).__name__} is not an aekit model (aekit.create_model builds one)")
     atomic_write_bytes(path, model_bytes(model, state=state, epochs=epochs))
     return path
 
@@ -317,6 +328,15 @@ def model_file(folder: Path) -> Path:
 def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
     """Rebuild a model saved by `save_model`, `fit` (a run folder) or a training checkpoint, in eval
     mode (no noise, no dropout, batch norm's running statistics), ready to use."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise CheckpointError(f"load_model: give the path of a run folder or a model .safetensors file, got "
+                              f"{type(path).__name__}")
+    try:
+        device = torch.device(map_location)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"map_location: {map_location!r} is not a device; give 'cpu', 'cuda' or 'cuda:N'") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"map_location: {map_location!r} was asked for but CUDA is not available; use 'cpu'")
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path} does not exist; give a run folder made by aekit train or aekit.fit, or a "
@@ -341,7 +361,7 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
         warnings.warn(f"{path} is the model after {meta['trained_epochs']} epoch{'s' * (meta['trained_epochs'] != 1)}, but {path.parent / CHECKPOINT_FILE} "
                       f"has trained {done}, in a training stopped before its end: `aekit resume {path.parent}` finishes "
                       f"it (load_model of the checkpoint file takes its weights)", UserWarning, stacklevel=2)
-    return model.to(map_location).eval()
+    return model.to(device).eval()
 
 
 # training keys that say how this machine runs a training, not what it trains: a resume that gives them records none

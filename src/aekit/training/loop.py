@@ -28,8 +28,8 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ..config import build, check, non_negative, positive, to_dict
-from ..data.batches import as_inputs, check_inputs, eval_mode, random_affine
+from ..config import build, check, check_types, non_negative, positive, to_dict
+from ..data.batches import as_inputs, check_inputs, eval_mode, input_shape_of, random_affine
 from ..data.core import SCALING_FILE, data_map, resolved_scale
 from ..data.memmap import MemmapArray
 from ..errors import CheckpointError, ConfigError, DataError, NonFiniteLossError
@@ -95,6 +95,7 @@ class TrainConfig:
     augment_share: float = 1.0  # the fraction of training images distorted (each drawn anew); the rest stay as they are
 
     def __post_init__(self) -> None:
+        check_types(self)
         positive("epochs", self.epochs)
         non_negative("seed", self.seed)
         positive("time_budget", self.time_budget, allow_none=True)
@@ -865,6 +866,15 @@ def fit(
     elif resume:
         raise ConfigError("resume=True needs run_dir, the folder holding the checkpoint")
     cfg = build(TrainConfig, {**base, **options}, where="train")
+    if not (isinstance(model, torch.nn.Module) and hasattr(model, "check_data")):  # what fit trains: aekit's models
+        input_shape_of(model)  # a path, an estimator, a module of one's own: said in one line
+        raise ConfigError(f"model: {type(model).__name__} is not a model of aekit's; give one from aekit.create_model")
+    if any(p.is_meta for p in model.parameters()):
+        raise ConfigError("model: its weights are on the meta device (shapes without values); build it on the CPU, "
+                          "or model.to_empty(device='cpu') and load weights into it")
+    if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, Callback) for c in callbacks):
+        raise ConfigError("callbacks: a list of aekit Callback objects (LambdaCallback(on_epoch_end=f) wraps a "
+                          f"function), got {callbacks!r:.60}")
     if "epochs" in options and cfg.time_budget is not None:  # the budget decides: epochs would be ignored
         raise ConfigError(f"epochs: this run has time_budget={cfg.time_budget:g}, which decides how long it trains; "
                           "give one of them (time_budget=None to train by epochs)")

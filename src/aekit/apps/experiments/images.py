@@ -31,7 +31,7 @@ import torch
 
 from ...analysis import plots
 from ...analysis.features import first_layer_weights, unit_activations
-from ...analysis.generate import interpolate, latent_grid, random_samples
+from ...analysis.generate import GRID_MAX, interpolate, latent_grid, random_samples
 from ...analysis.likelihood import why_no_likelihood
 from ...config import check, count
 from ...data import Dataset
@@ -112,7 +112,7 @@ class Mnist2d(Positive):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        count("grid", self.grid, 2)
+        count("grid", self.grid, 2, GRID_MAX)
 
 
 @register_experiment(
@@ -494,7 +494,7 @@ class Generate(Positive):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        count("grid", self.grid, 2)
+        count("grid", self.grid, 2, GRID_MAX)
         count("steps", self.steps, 2)
 
 

@@ -1,0 +1,146 @@
+"""Bad arguments to the analysis functions are one-line refusals naming the argument (from a new-user trial of
+the Python API, which met numpy, torch, matplotlib and scikit-learn errors, or silent wrong results)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import aekit
+from aekit import analysis as A
+from aekit.analysis.density import sampler
+from aekit.analysis.generate import GRID_MAX
+from aekit.analysis.likelihood import importance_sampled_nll, why_no_likelihood
+from aekit.analysis.retrieval import (
+    CodeIndex,
+    compare_retrieval,
+    mean_average_precision,
+    precision_at_k,
+)
+
+SHAPE = (1, 8, 8)
+X = torch.rand(64, *SHAPE, generator=torch.Generator().manual_seed(0))  # in [0, 1]
+DATA = (X, torch.arange(64) % 4)
+M = aekit.create_model("dense", input_shape=SHAPE, hidden=[8], code_size=2)
+M4 = aekit.create_model("dense", input_shape=SHAPE, hidden=[8], code_size=4)
+VAE = aekit.create_model("vae", input_shape=SHAPE, hidden=[8], code_size=2)
+INDEX = CodeIndex(M).fit(DATA)
+FIG = A.reconstruction_grid(M, DATA, n=2)[1]
+CODES = np.random.default_rng(0).random((20, 3)).astype(np.float32)
+LABELS = ([0, 1], [[0, 1, 1], [1, 1, 0]])  # 2 queries, 3 retrieved labels each
+
+UNIT = r"must be a whole number, one of this layer's units 0\.\.3, got "
+WHOLE = r"must be a whole number > 0, got "
+BERNOULLI = r"^data: values span \[.*\], but a Bernoulli likelihood takes values in \[0, 1\]"
+
+REFUSALS = [
+    # 1: data outside [0, 1] were clamped silently; a fractional k met numpy
+    (lambda: importance_sampled_nll(VAE, X * 255, k=5), BERNOULLI + r".*x / 255 for 8-bit images"),
+    (lambda: importance_sampled_nll(VAE, X - 0.5, k=5), BERNOULLI),
+    (lambda: importance_sampled_nll(VAE, X - 0.5, k=5, binary=False), BERNOULLI),  # bce models them as Bernoulli
+    (lambda: importance_sampled_nll(VAE, DATA, k=2.5), "^k: " + WHOLE + "2.5$"),
+    (lambda: importance_sampled_nll(VAE, DATA, k=5, chunk=True), "^chunk: " + WHOLE + "True$"),
+    # 7
+    (lambda: A.maximize_activation(M4, 0, steps=5, lr=float("nan")), r"^lr: must be a finite number > 0, got nan$"),
+    (lambda: A.maximize_activation(M4, 0, steps=5, lr=math.inf), r"^lr: must be a finite number > 0, got inf$"),
+    (lambda: A.maximize_activation(M4, 0, steps=5, norm=math.inf), r"^norm: must be a finite number > 0, got inf$"),
+    (lambda: A.maximize_activation(M4, 0, steps=0), "^steps: " + WHOLE + "0$"),
+    (lambda: A.maximize_activation(M4, 2.5), "^units: " + UNIT + "2.5$"),
+    # 12
+    (lambda: A.reconstruction_grid(M, DATA, n="3"), "^n: " + WHOLE + "'3'$"),
+    (lambda: A.reconstruction_grid(M, DATA, n=2.5), "^n: " + WHOLE + "2.5$"),
+    (lambda: A.reconstruction_grid(M, DATA, n=True), "^n: " + WHOLE + "True$"),
+    (lambda: A.latent_maps(M, DATA, methods=("pca",), n=2.5), "^n: " + WHOLE + "2.5$"),
+    (lambda: A.denoising_grid(M, DATA, corrupt=lambda x: x, n=0), "^n: " + WHOLE + "0$"),
+    # 15
+    *[(lambda unit=unit: A.top_activating(M4, DATA, unit), "^unit: " + UNIT + shown + "$")
+      for unit, shown in ((2.5, "2.5"), ("3", "'3'"), (None, "None"), ([0, 1], r"\[0, 1\]"), (True, "True"), (4, "4"))],
+    *[(lambda unit=unit: A.maximize_activation(M4, unit, steps=2), "^units: " + UNIT + shown + "$")
+      for unit, shown in (("3", "'3'"), (None, "None"), (True, "True"), ([0, 2.5], "2.5"), ([1, -1], "-1"),
+                          (torch.tensor([0.5]), "0.5"))],
+    # 16
+    *[(lambda dims=dims: A.latent_grid(M4, dims=dims), r"^dims: must be two different coordinates \(whole numbers\) in "
+       r"0\.\.3, got " + shown + "$")
+      for dims, shown in ((0, "0"), ((0, 1, 2), r"\(0, 1, 2\)"), ((1, 1), r"\(1, 1\)"), ((0, 4), r"\(0, 4\)"),
+                          ((0, 1.0), r"\(0, 1.0\)"))],
+    *[(lambda limits=limits: A.latent_grid(M, limits=limits), r"^limits: must be \(low, high\), finite numbers with "
+       r"low < high, got " + shown + "$")
+      for limits, shown in ((3, "3"), ((0, math.inf), r"\(0, inf\)"), ((1, 0), r"\(1, 0\)"), (("0", "1"), r"\('0', '1'\)"))],
+    (lambda: A.latent_grid(M, n=GRID_MAX + 1), rf"^n: must be at most {GRID_MAX} \(a {GRID_MAX}x{GRID_MAX} grid .*\), "
+                                               rf"got {GRID_MAX + 1}$"),
+    # 17
+    (lambda: A.image_grid(np.zeros((2, 3, *SHAPE)), title="t", row_labels=["a"]),
+     r"^row_labels: 1 given for 2 rows; give one a row$"),
+    (lambda: A.image_grid(np.zeros((2, 3, *SHAPE)), title="t", col_labels=["a", "b", "c", "d"]),
+     r"^col_labels: 4 given for 3 columns; give one a column$"),
+    (lambda: A.image_grid(np.zeros((2, 3, 5)), title="t", row_labels=["a"]),  # no pictures: curves
+     r"^row_labels: 1 given for 2 rows"),
+    (lambda: A.save_figure(np.zeros(3), "x.png"), r"^fig: must be a matplotlib Figure .* got ndarray$"),
+    (lambda: A.save_figure(A.reconstruction_grid(M, DATA, n=2), "x.png"), r"^fig: .* got tuple$"),
+    (lambda: A.save_figure(FIG, "x.png", dpi=0), "^dpi: " + WHOLE + "0$"),
+    # 18
+    *[(lambda k=k: INDEX.query(X[:2], k=k), r"^k: must be a whole number between 1 and the 64 indexed samples, got "
+       + shown + "$") for k, shown in ((2.5, "2.5"), ("3", "'3'"), (None, "None"), (True, "True"), (65, "65"))],
+    (lambda: precision_at_k(*LABELS, 2.5), r"^k: must be a whole number between 1 and the 3 retrieved items per query, "
+                                           r"got 2.5$"),
+    (lambda: mean_average_precision(*LABELS, n_relevant=[1, 2, 3]),
+     r"^n_relevant: one number, or one a query \(shape \(2,\)\), got shape \(3,\)$"),
+    (lambda: precision_at_k([], np.zeros((0, 3)), 1), r"^query_labels: empty; give at least one query"),
+    (lambda: mean_average_precision([], np.zeros((0, 3))), r"^query_labels: empty; give at least one query"),
+    (lambda: mean_average_precision([0, 1], np.zeros((2, 0))), r"^retrieved_labels: empty"),
+    (lambda: compare_retrieval(M, DATA, methods="ae"),
+     r"^methods: give a list of methods, such as \['ae'\], not the string 'ae'$"),
+    (lambda: compare_retrieval(M, DATA, k=2.5), "^k: " + WHOLE + "2.5$"),
+    (lambda: compare_retrieval(M, DATA, metric="l1"), r"^metric: 'l1' is not allowed; choose one of: cosine, euclidean$"),
+    (lambda: CodeIndex(M, batch_size=0), "^batch_size: " + WHOLE + "0$"),
+    # 20
+    (lambda: A.embed_2d(CODES[:0], methods=("pca",)), r"^codes: 2-D maps need at least 5 points, got 0$"),
+    # 22
+    (lambda: sampler(M, DATA, bogus=1), r"^sampler: unknown key 'bogus'; allowed keys: covariance_type, n_components, "
+                                        r"seed$"),
+    (lambda: sampler(VAE, bogus=1), r"^sampler: unknown key 'bogus'"),  # a model's own sample(n) takes none either
+    (lambda: sampler(M, DATA, n_component=2), r"^sampler: unknown key 'n_component' \(did you mean 'n_components'\?\)"),
+    (lambda: sampler(M, DATA, n_components=2.5), "^n_components: " + WHOLE + "2.5$"),
+    (lambda: A.denoising_grid(M, DATA, corrupt=0.3), r"^corrupt: must be a function from a clean batch to a noisy one, "
+                                                     r"such as lambda x: .*, got a float$"),
+]
+
+
+@pytest.mark.parametrize("call, says", REFUSALS)
+def test_a_bad_argument_is_refused_in_one_line_naming_it(call, says, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # save_figure's refusals must write nothing; here nothing stray if they did
+    with pytest.raises(ValueError, match=says) as err:  # ConfigError / DataError
+        call()
+    assert isinstance(err.value, aekit.AekitError) and "\n" not in str(err.value)
+    assert not list(tmp_path.iterdir())
+
+
+def test_units_are_checked_before_the_data_are_run_through_the_model(monkeypatch):
+    from aekit.analysis import features
+
+    monkeypatch.setattr(features, "unit_activations", lambda *a, **k: pytest.fail("the data were encoded first"))
+    with pytest.raises(aekit.ConfigError, match="^unit: "):
+        A.top_activating(M4, DATA, 4)
+
+
+def test_what_the_refusals_leave_alone_still_works():
+    mse = aekit.create_model("vae", input_shape=SHAPE, hidden=[8], code_size=2, recon_loss="mse",
+                             output_activation="linear")
+    assert importance_sampled_nll(mse, X * 3 - 1, k=2, binary=False).shape == (64,)  # a Gaussian takes any values
+    assert importance_sampled_nll(VAE, X, k=2).shape == (64,)
+    assert why_no_likelihood(VAE, X * 255).startswith("the values span [0.")  # aekit evaluate: skipped, said why
+    assert why_no_likelihood(mse, X * 3 - 1) is None and why_no_likelihood(VAE, X.round()) is None
+    codes = torch.tensor(CODES, requires_grad=True)  # a model's output outside no_grad
+    assert A.embed_2d(codes, methods=("pca",))["pca"].shape == (20, 2)
+    assert A.maximize_activation(M4, np.array([0, 3]), steps=2, lr=np.float32(0.1))[0].shape == (2, *SHAPE)
+    assert A.maximize_activation(M4, torch.tensor(3), steps=2)[0].shape == (1, *SHAPE)  # a 0-d tensor: one unit
+    for unit in (np.int64(3), torch.tensor(3), np.array(3)):
+        assert A.top_activating(M4, DATA, unit, k=2)[0].shape == (2,)
+    assert A.latent_grid(M4, n=np.int64(3), dims=np.array([0, 3]), limits=[np.float32(-1), 1])[0].shape == (3, 3, *SHAPE)
+    assert A.latent_grid(M4, n=3, dims=torch.tensor([0, 3]), limits=torch.tensor([-1.0, 1.0]))[0].shape == (3, 3, *SHAPE)
+    assert INDEX.query(X[:2], k=np.int64(3))[1].shape == (2, 3)
+    assert mean_average_precision(*LABELS, n_relevant=2) == mean_average_precision(*LABELS, n_relevant=[2, 2])
+    assert sampler(M, DATA, n_components=2, seed=1)(3).shape == (3, *SHAPE)
