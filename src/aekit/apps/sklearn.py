@@ -190,12 +190,8 @@ def _train_autoencoder(est, x: Tensor, seed: int, validation_fraction: float | N
     held = int(round(len(x) * (validation_fraction or 0)))
     code = params.get("code_size")
     fewest = code if isinstance(code, int) and params.get("linear_path") else 1  # PCA's start needs code_size rows
-    val = None
-    if validation_fraction and not (held > 0 and len(x) - held >= fewest):  # too few samples to hold any out
-        why = "holds none out" if held == 0 else f"would leave {len(x) - held} to train on, fewer than the code's {fewest}"
-        warnings.warn(f"validation_fraction={validation_fraction:g} of {len(x)} samples {why}: trained on all of them, "
-                      "without a validation check", UserWarning, stacklevel=3)
-    elif validation_fraction:
+    val, kept = None, held > 0 and len(x) - held >= fewest  # else too few samples to hold any out
+    if validation_fraction and kept:
         order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
         x, val = x[order[held:]], x[order[:held]].reshape(-1, *shape)
     with torch.random.fork_rng():  # leave the caller's global RNG as it was
@@ -206,6 +202,10 @@ def _train_autoencoder(est, x: Tensor, seed: int, validation_fraction: float | N
             history = fit(model.to(resolve_device(est.device)), x.reshape(-1, *shape), val,  # stays there: transforms
                           **_fit_options(est, seed, restore_best=val is not None))
     est.model_, est.input_shape_, est.recon_loss_ = model, shape, model.config.recon_loss
+    if validation_fraction and not kept:  # said once it trained (a refused fit says why it was refused)
+        why = "holds none out" if held == 0 else f"would leave {len(x) - held} to train on, fewer than the code's {fewest}"
+        warnings.warn(f"validation_fraction={validation_fraction:g} of {len(x)} samples {why}: trained on all of them, "
+                      "without a validation check", UserWarning, stacklevel=3)
     return history
 
 
