@@ -112,7 +112,7 @@ def test_checkpoint_of_another_model_config_is_refused(run_dir, digits, tmp_path
     other_run.mkdir()
     (other_run / ckpt.CHECKPOINT_FILE).write_bytes((run_dir / ckpt.CHECKPOINT_FILE).read_bytes())
     wider = aekit.create_model("dense", **{**SMALL, "hidden": (32,)})
-    with pytest.raises(aekit.CheckpointError, match=r"holds model 'dense' with another config \(model.hidden: \[16\] there, \[32\] here\); resume with the config"):
+    with pytest.raises(aekit.CheckpointError, match=r"holds model 'dense' with another config \(model.hidden: \[16\] there, \[32\] here\); resume it with the model it"):
         aekit.fit(wider, digits, epochs=3, progress=False, run_dir=other_run, resume=True)
     tensors, _ = ckpt.read(run_dir / ckpt.MODEL_FILE)
     with pytest.raises(aekit.CheckpointError, match=r"does not fit model 'dense': shape of encoder.0.weight is \(16, 64\), the model's is \(32, 64\)"):
@@ -262,3 +262,62 @@ def test_a_model_saved_with_a_key_it_did_nothing_with_loads_without_it(tmp_path)
     ckpt.write(path, tensors, meta)
     with pytest.warns(UserWarning, match=r"model.linear_path=True, which this model did nothing with, is left out"):
         assert not aekit.load_model(path).config.linear_path
+
+
+def _conv(**keys):
+    return aekit.create_model("conv", **{"input_shape": (1, 8, 8), "channels": (4,), "code_size": 4, **keys})
+
+
+def test_a_checkpoint_saved_before_a_model_key_existed_resumes(digits, tmp_path):
+    """conv gained `dims` (None: chosen by the shape, as before); a run saved without it was 'another config'."""
+    aekit.fit(_conv(), digits, epochs=1, run_dir=tmp_path / "run", progress=False)
+    path = tmp_path / "run" / ckpt.CHECKPOINT_FILE
+    tensors, meta = ckpt.read(path)
+    del meta["config"]["dims"]
+    ckpt.write(path, tensors, meta)
+    assert aekit.fit(_conv(), digits, epochs=2, run_dir=tmp_path / "run", resume=True, progress=False)["epoch"] == [1, 2]
+
+
+def test_a_refused_resume_leaves_the_run_folder_as_it_was(digits, tmp_path):
+    aekit.fit(_conv(), digits, epochs=1, run_dir=tmp_path / "run", progress=False)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()}
+    with pytest.raises(aekit.CheckpointError, match=r"another config \(model.code_size: 4 there, 8 here\); resume it"):
+        aekit.fit(_conv(code_size=8), digits, epochs=3, run_dir=tmp_path / "run", resume=True, progress=False)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()} == before  # config.yaml's epochs too
+
+
+def test_a_run_of_an_older_aekit_with_a_key_now_refused_resumes_without_it(tmp_path, capsys):
+    """tied took linear_path and did nothing with it; `aekit resume` of such a run refused its config.yaml."""
+    import yaml
+
+    from aekit.apps.cli import main
+
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"model": {"name": "tied", "hidden": [8], "code_size": 2}, "data": {"name": "digits"},
+                                      "train": {"epochs": 1, "progress": False}, "output": {"dir": str(tmp_path), "name": "r"}}))
+    assert main(["train", str(config)]) == 0
+    run = tmp_path / "r"
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    saved["model"]["linear_path"] = True  # as an older aekit wrote it
+    (run / "config.yaml").write_text(yaml.safe_dump(saved))
+    for file in (ckpt.CHECKPOINT_FILE, ckpt.MODEL_FILE):
+        tensors, meta = ckpt.read(run / file)
+        meta["config"]["linear_path"] = True
+        ckpt.write(run / file, tensors, meta)
+    capsys.readouterr()
+    assert main(["resume", str(run), "--epochs", "2"]) == 0
+    assert "config.yaml: model.linear_path=True, which this model did nothing with, is left out" in capsys.readouterr().err
+    assert ckpt.epochs_done(run) == 2
+
+
+def test_a_model_key_of_a_newer_aekit_says_to_upgrade(tmp_path):
+    path = aekit.save_model(aekit.create_model("linear", input_shape=(4,), code_size=2), tmp_path / "m.safetensors")
+    tensors, meta = ckpt.read(path)
+    meta["config"]["whitening"] = True
+    ckpt.write(path, tensors, {**meta, "aekit_version": "9.1.0"})
+    with pytest.raises(aekit.CheckpointError, match=r"unknown key 'whitening'.* \(aekit 9.1.0 wrote it, a newer one than "
+                                                    r"this .*: upgrade aekit\)$"):
+        aekit.load_model(path)
+    ckpt.write(path, tensors, {**meta, "aekit_version": "0.0.1"})
+    with pytest.raises(aekit.CheckpointError, match=r"unknown key 'whitening'[^(]*$"):  # an older one's: no such advice
+        aekit.load_model(path)

@@ -634,6 +634,10 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
         ckpt.check_longer_budget(run_dir, time_budget, "--time-budget")
         cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, time_budget=float(time_budget)))
     splits = load_splits(cfg, run_dir, progress=progress)
+    name, keys = cfg.model["name"], {k: v for k, v in cfg.model.items() if k != "name"}
+    if any(k in keys for k in ckpt.IGNORED_BEFORE) and name != AUTO:  # an older aekit's run: trained without them
+        keys = ckpt.without_ignored(name, {"input_shape": splits[0].sample_shape, **keys}, run_dir / CONFIG_FILE)
+        cfg = dataclasses.replace(cfg, model={"name": name, **keys})
     model = build_checked(cfg, splits)
     target = cfg.train.epochs if epochs is None else epochs
     done = ckpt.epochs_done(run_dir)
@@ -964,7 +968,8 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
 
 def training_summary(run_dir: Path) -> dict[str, Any]:
     """How the run was trained, from its history.json, for scripts that gather runs: epochs, steps, seconds,
-    the epoch restore_best kept, and the versions that evaluated it (results move with them, and with threads)."""
+    the epoch restore_best kept, the versions that evaluated it (results move with them, and with threads) and
+    the aekit that trained it."""
     import torch
 
     from .. import __version__
@@ -976,7 +981,8 @@ def training_summary(run_dir: Path) -> dict[str, Any]:
     steps = [s for s in history.get("step", []) if s is not None]
     return {"epochs": len(history.get("epoch", [])), "steps": steps[-1] if steps else None,
             "seconds": round(sum(history.get("time", [])), 2), "kept_epoch": ckpt.kept_epoch(run_dir),
-            "aekit": __version__, "torch": torch.__version__}
+            "aekit": __version__, "torch": torch.__version__,
+            "trained_with": ckpt.checkpoint_header(run_dir).get("aekit_version")}  # (an evaluation later: another)
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:

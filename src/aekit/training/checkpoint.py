@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import secrets
 import warnings
 from collections.abc import Iterator
@@ -270,20 +271,48 @@ def model_bytes(model, *, state: dict[str, torch.Tensor] | None = None, epochs: 
 IGNORED_BEFORE = ("linear_path", "batch_norm", "dropout", "decoder_batch_norm", "decoder_dropout", "code_l2")
 
 
+def without_ignored(name: str, config: dict[str, Any], path: Path, *, note: bool = True) -> dict[str, Any]:
+    """A saved model `config` less the keys of IGNORED_BEFORE that model `name` refuses now (it was trained
+    without them), each left out with a note; other refusals are raised."""
+    from ..registry import make_config
+
+    config = dict(config)
+    while True:
+        try:
+            make_config(name, config)
+            return config
+        except ConfigError as err:
+            key = next((k for k in IGNORED_BEFORE if k in config and str(err).startswith(f"model.{k}:")), None)
+            if key is None:
+                raise
+            value = config.pop(key)
+            if note:
+                warnings.warn(f"{path}: model.{key}={value!r}, which this model did nothing with, is left out",
+                              stacklevel=5)
+
+
+def check_same_model(meta: dict[str, Any], model, path: Path) -> None:
+    """Refuse to resume `model` from a checkpoint (its header `meta`) of another model or config. The saved
+    config is read as this aekit reads it (keys added since at their defaults, keys it ignored left out)."""
+    from ..registry import make_config
+
+    saved, own = meta.get("config") or {}, to_dict(model.config)
+    if meta.get("model") == model.name:
+        with contextlib.suppress(ConfigError, KeyError):  # a config this aekit cannot read: compared as saved
+            saved = to_dict(make_config(model.name, without_ignored(model.name, saved, path, note=False)))
+    if meta.get("model") != model.name or saved != own:
+        keys = sorted(k for k in {*saved, *own} if saved.get(k, "(none)") != own.get(k, "(none)"))
+        differ = (f" (model.{keys[0]}: {saved.get(keys[0], '(none)')!r} there, {own.get(keys[0], '(none)')!r} here)"
+                  if keys and meta.get("model") == model.name else "")
+        raise CheckpointError(f"checkpoint {path} holds model '{meta.get('model')}' with another config{differ}; "
+                              "resume it with the model it was trained with")
+
+
 def build_model(meta: dict[str, Any], path: Path):
     from ..registry import create_model
 
     try:
-        config = dict(meta["config"])
-        for _ in range(len(IGNORED_BEFORE) + 1):
-            try:
-                return create_model(meta["model"], **config)
-            except ConfigError as err:
-                key = next((k for k in IGNORED_BEFORE if k in config and str(err).startswith(f"model.{k}:")), None)
-                if key is None:
-                    raise
-                warnings.warn(f"{path}: model.{key}={config.pop(key)!r}, which this model did nothing with, is left "
-                              "out", stacklevel=4)
+        return create_model(meta["model"], **without_ignored(meta["model"], meta["config"], path))
     except (KeyError, TypeError, ConfigError) as err:
         if "module" in meta and f"unknown model {meta['model']!r}" in str(err):
             where = (f"{meta['module']} registers: import that" if meta["module"] != "__main__" else
@@ -291,7 +320,17 @@ def build_model(meta: dict[str, Any], path: Path):
             raise CheckpointError(f"checkpoint {path} holds model {meta['model']!r}, which {where} first "
                                   "(aekit.registry.import_models([...]) takes a .py file's path; aekit export takes "
                                   "--imports FILE.py)") from None
-        raise CheckpointError(f"checkpoint {path} holds a model config this aekit cannot build: {err}") from None
+        from .. import __version__
+
+        written = str(meta.get("aekit_version", ""))
+        newer = _release(written) > _release(__version__)  # a key added since this aekit: the cause, most likely
+        raise CheckpointError(f"checkpoint {path} holds a model config this aekit cannot build: {err}" + (
+            f" (aekit {written} wrote it, a newer one than this {__version__}: upgrade aekit)" if newer else "")) from None
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """(major, minor, patch) of a version such as 0.2.0 or 0.2.0.dev3+g1a2b; () for none."""
+    return tuple(int(part) for part in re.findall(r"\d+", version.split("+")[0])[:3])
 
 
 def load_state(model, state: dict[str, torch.Tensor], path: Path) -> None:

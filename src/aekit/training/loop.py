@@ -32,7 +32,7 @@ from ..config import build, check, check_types, non_negative, positive, to_dict
 from ..data.batches import as_inputs, check_inputs, eval_mode, input_shape_of, random_affine
 from ..data.core import SCALING_FILE, data_map, resolved_scale
 from ..data.memmap import MemmapArray
-from ..errors import CheckpointError, ConfigError, DataError, NonFiniteLossError
+from ..errors import ConfigError, DataError, NonFiniteLossError
 from ..models.base import Autoencoder
 from ..registry import model_kind
 from . import checkpoint as ckpt
@@ -411,15 +411,7 @@ class Trainer:
         assert self.run_dir is not None
         path = self.run_dir / ckpt.CHECKPOINT_FILE
         tensors, meta = ckpt.read(path)
-        own = to_dict(self.model.config)
-        if meta.get("model") != self.model.name or meta.get("config") != own:
-            saved = meta.get("config") or {}
-            keys = sorted(k for k in {*saved, *own} if saved.get(k) != own.get(k)) if meta.get("model") == self.model.name else []
-            differ = f" (model.{keys[0]}: {saved.get(keys[0])!r} there, {own.get(keys[0])!r} here)" if keys else ""
-            raise CheckpointError(
-                f"checkpoint {path} holds model '{meta.get('model')}' with another config{differ}; "
-                "resume with the config it was trained with (aekit resume RUN_DIR)"
-            )
+        ckpt.check_same_model(meta, self.model, path)
         ckpt.load_state(self.model, ckpt.prefixed(tensors, "model."), path)
         self.model.to(self.device)
         metas = {"loss": meta["optimizer"], **meta.get("more_optimizers", {})}
@@ -872,6 +864,8 @@ def fit(
     if any(p.is_meta for p in model.parameters()):
         raise ConfigError("model: its weights are on the meta device (shapes without values); build it on the CPU, "
                           "or model.to_empty(device='cpu') and load weights into it")
+    if resume:  # before config.yaml is written
+        ckpt.check_same_model(meta, model, run_path / ckpt.CHECKPOINT_FILE)
     if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, Callback) for c in callbacks):
         raise ConfigError("callbacks: a list of aekit Callback objects (LambdaCallback(on_epoch_end=f) wraps a "
                           f"function), got {callbacks!r:.60}")
