@@ -113,7 +113,7 @@ CASES = [
     pytest.param(lambda t: dense(code_size="big"), ConfigError,
                  r"^model.code_size: 'big' must be an integer", id="model-int-wrong-type"),
     pytest.param(lambda t: dense(code_size=True), ConfigError,
-                 r"^model.code_size: True must be an integer", id="model-bool-is-not-int"),
+                 r"^model.code_size: true must be an integer", id="model-bool-is-not-int"),
     pytest.param(lambda t: dense(code_size=0), ConfigError,
                  r"^model.code_size: must be > 0, got 0", id="model-zero-code"),
     pytest.param(lambda t: dense(hidden=(32, -1)), ConfigError,
@@ -334,6 +334,8 @@ CASES = [
                  rf"^optimizer: 'Adam' is not allowed; choose one of: {OPTIMIZERS}$", id="trainconfig-optimizer-case"),
     pytest.param(lambda t: Dataset(torch.zeros(3, 4), torch.tensor([0, 1, 5]), classes=["a", "b"]), DataError,
                  r"^data: label 5 has no class name: classes holds 2 names", id="dataset-label-without-name"),
+    pytest.param(lambda t: train(augment_shift=8), aekit.ConfigError,
+                 r"^train.augment_shift: 8 pixels moves images out of their 8 x 8 frame; give fewer than 8$", id="fit-shift-out"),
     pytest.param(lambda t: Dataset([[0.0, 1.0]]), DataError, r"^data: x must be a tensor or a numpy array, got list$",
                  id="dataset-of-a-list"),
 ]

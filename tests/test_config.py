@@ -143,3 +143,44 @@ def test_null_where_a_value_is_needed_is_said_in_yamls_word():
                            ("train.shuffle=null", r"^train.shuffle: must be true or false, not null$")):
         with pytest.raises(aekit.ConfigError, match=says):
             load_run_config(None, ["data.name=digits", override])
+
+
+def test_yaml_words_for_true_and_false_are_read_as_written():
+    """`amp: off`, as the shipped configs' comments say, was refused: YAML 1.1 reads off as false."""
+    assert load_run_config(None, ["data.name=digits", "train.amp=off"]).train.amp == "off"
+    with pytest.raises(aekit.ConfigError, match=r"^output.name: false must be a string \(YAML reads yes, no, on and off "
+                                                r"as true or false: quote the word, output.name='no'\)$"):
+        load_run_config(None, ["data.name=digits", "output.name=no"])
+    with pytest.raises(aekit.ConfigError, match=r"^train: must be a mapping of its keys \(such as train.epochs=...\), got 5$"):
+        load_run_config(None, ["data.name=digits", "train=5"])
+    with pytest.raises(aekit.ConfigError, match=r"^override 'nothere' must look like section.key=value \(or a config "
+                                                r"file: nothere does not exist\)$"):
+        apply_overrides({}, ["nothere"])
+
+
+@pytest.mark.parametrize(("override", "says"), [
+    ("train.seed=9223372036854775807", r"^train.seed: must be in \[0, 2\*\*32 - 1\], got 9223372036854775807$"),
+    ("train.momentum=0.9", r"^train.momentum: only sgd and rmsprop take it, and optimizer is 'adam'; leave momentum out"),
+    ("train.momentum=2.5", r"^train.momentum: must be in \[0, 1\), got 2.5$"),
+    ("train.lr_min=0.0001", r"^train.lr_min: is where the cosine schedule ends; lr_schedule is 'constant'"),
+])
+def test_training_settings_that_did_nothing_or_failed_late_are_refused(override, says):
+    """A fuzz of the command line: these trained (momentum and lr_min ignored) or failed after the data were read."""
+    with pytest.raises(aekit.ConfigError, match=says):
+        load_run_config(None, ["data.name=digits", "train.lr_schedule=constant", override])
+
+
+@pytest.mark.parametrize(("name", "override", "says"), [
+    ("pretrain-mnist", "experiment.seeds=[-5]", r"^experiment.seeds: must be >= 0, got \[-5\]$"),
+    ("semi-supervised-mnist", "experiment.seeds=[0, -1]", r"^experiment.seeds: must be >= 0, got \[0, -1\]$"),
+    ("pretrain-mnist", "experiment.noise_fraction=-1", r"^experiment.noise_fraction: must be in \[0, 1\), got -1.0$"),
+    ("semi-supervised-mnist", "experiment.sda.noise_fraction=[0.2, 1.5, 0.2]", r"^experiment.sda.noise_fraction: must be"),
+    ("self-taught-mnist", "experiment.threads=-1", r"^experiment.threads: must be >= 0 \(0: leave torch's\), got -1$"),
+    ("imdb-bn-dropout", "experiment.dropout=2.5", r"^experiment.dropout: must be a probability in \[0, 1\), got 2.5$"),
+    ("mnist-2d", "experiment.grid=1000000000000", r"^experiment.grid: must be a whole number >= 2 and <= 100"),
+])
+def test_experiment_settings_are_checked_before_any_training(name, override, says):
+    from aekit.apps.experiments import settings
+
+    with pytest.raises(aekit.ConfigError, match=says):
+        settings(name, [override], tiny=True)

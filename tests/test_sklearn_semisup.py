@@ -139,6 +139,8 @@ def test_object_labels_with_minus_one_and_string_labels(digits):
     marked = np.where(partial[:300] == -1, "-1", strings)  # "-1" in a string array: not the number -1
     with pytest.raises(aekit.DataError, match=r"y holds strings and '-1'.*give an object array"):
         SemiSupervisedClassifier(model=NAME, model_params=SMALL, epochs=1).fit(x[:300], marked)
+    with pytest.raises(aekit.DataError, match=r"y holds strings and '': unlabelled samples are marked by the number -1"):
+        SemiSupervisedClassifier(model=NAME, model_params=SMALL, epochs=1).fit(x[:300], np.where(partial[:300] == -1, "", strings))
     assert not hasattr(clone(est), "model_")
 
 

@@ -51,10 +51,11 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
         return value
     if origin is Literal:
         allowed = get_args(tp)
+        if isinstance(value, bool):  # YAML 1.1 reads off/no/false (on/yes/true) as a bool: amp: off
+            value = next((word for word in (YAML_TRUE if value else YAML_FALSE) if word in allowed), value)
         if value in allowed and type(value) is type(allowed[allowed.index(value)]):
             return value
-        shown = "null" if value is None else repr(value)
-        raise ConfigError(f"{where}: {shown} is not allowed; choose one of: {', '.join(map(str, allowed))}")
+        raise ConfigError(f"{where}: {_shown(value)} is not allowed; choose one of: {', '.join(map(str, allowed))}")
     if origin in (Union, types.UnionType):
         args = get_args(tp)
         if value is None:
@@ -97,18 +98,20 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
         if isinstance(value, tp):
             return value
         if not isinstance(value, Mapping):
-            raise ConfigError(f"{where}: must be a mapping of {tp.__name__} keys")
+            first = dataclasses.fields(tp)[0].name
+            raise ConfigError(f"{where}: must be a mapping of its keys (such as {where}.{first}=...), got {_shown(value)}")
         return build(tp, value, where=where)
     if tp in (bool, str):
         if isinstance(value, tp):
             return value
-        raise ConfigError(f"{where}: {value!r} must be {'true or false' if tp is bool else 'a string'}")
+        quote = f" (YAML reads yes, no, on and off as true or false: quote the word, {where}='no')" * isinstance(value, bool)
+        raise ConfigError(f"{where}: {_shown(value)} must be {'true or false' if tp is bool else 'a string'}{quote}")
     # numbers.Real takes numpy's scalars too (np.int64 from np.arange in a grid search); a bool is no number here
     if tp is int:
         whole = isinstance(value, numbers.Integral) or (isinstance(value, numbers.Real) and float(value).is_integer())
         if whole and not isinstance(value, bool):
             return int(value)
-        raise ConfigError(f"{where}: {value!r} must be an integer")
+        raise ConfigError(f"{where}: {_shown(value)} must be an integer")
     if tp is float:
         number = None
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
@@ -119,8 +122,16 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
         if number is not None and math.isfinite(number):
             return number
         seconds = " of seconds (5 minutes: 300)" if where.endswith("time_budget") and number is None else ""
-        raise ConfigError(f"{where}: {value!r} must be a {'finite ' * (number is not None)}number{seconds}")
+        raise ConfigError(f"{where}: {_shown(value)} must be a {'finite ' * (number is not None)}number{seconds}")
     return value
+
+
+YAML_TRUE, YAML_FALSE = ("on", "yes", "true"), ("off", "no", "false")
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it in YAML: null, true, false; repr otherwise."""
+    return json.dumps(value) if value is None or isinstance(value, bool) else repr(value)
 
 
 def nearest(word: Any, allowed) -> str:
@@ -278,7 +289,8 @@ def apply_overrides(config: dict[str, Any], overrides: list[str]) -> dict[str, A
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep or not key or any(not part for part in key.split(".")):
-            raise ConfigError(f"override {item!r} must look like section.key=value")
+            missing = f" (or a config file: {item} does not exist)" if not sep else ""
+            raise ConfigError(f"override {item!r} must look like section.key=value{missing}")
         try:
             value = yaml.safe_load(raw) if raw != "" else None
         except yaml.YAMLError:

@@ -548,8 +548,8 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
         parts.append(f"a code of {size:,} values for {math.prod(shape):,} inputs (overcomplete: model.code_size=K "
                      "gives a K-number code)")
     tc = cfg.train
-    if splits[1] is None and tc.monitor == "val_loss" and (tc.early_stopping is not None or tc.restore_best):
-        parts.append("no validation split: early stopping and restore_best follow train_loss")
+    if splits[1] is None and tc.monitor == "val_loss" and tc.early_stopping is not None:
+        parts.append("no validation split: early stopping follows train_loss")
     epochs = cfg.train.epochs
     length = f"{cfg.train.time_budget:g} s" if cfg.train.time_budget is not None else f"{epochs} epoch{'s' * (epochs != 1)}"
     pca = ", from PCA's solution" if getattr(model.config, "linear_path", False) and not resume else ""

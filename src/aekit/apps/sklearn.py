@@ -425,8 +425,9 @@ def _unlabelled(y: np.ndarray) -> np.ndarray:
     """Which entries of y are -1 (unlabelled). A string array cannot hold the number -1: its "-1" is refused,
     as sklearn.semi_supervised does, rather than taken for a class."""
     if y.dtype.kind in "USV":
-        if np.any(y.astype(str) == str(UNLABELLED)):
-            raise DataError("y holds strings and '-1': unlabelled samples are marked by the number -1, so give an "
+        marked = next((m for m in (str(UNLABELLED), "") if np.any(y.astype(str) == m)), None)  # '': no class either
+        if marked is not None:
+            raise DataError(f"y holds strings and {marked!r}: unlabelled samples are marked by the number -1, so give an "
                             "object array (y.astype(object)) with -1 for them")
         return np.zeros(len(y), dtype=bool)
     return np.array([v == UNLABELLED for v in y], dtype=bool) if y.dtype == object else y == UNLABELLED

@@ -14,6 +14,7 @@ models can train on mixed batches, a set number of labelled samples in each (`la
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import re
@@ -97,7 +98,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         check_types(self)
         positive("epochs", self.epochs)
-        non_negative("seed", self.seed)
+        check(0 <= self.seed < 2**32, "seed", f"must be in [0, 2**32 - 1], got {self.seed}")
         positive("time_budget", self.time_budget, allow_none=True)
         check(0 <= self.warmup < 1, "warmup", f"must be a fraction in [0, 1), got {self.warmup}")
         positive("batch_size", self.batch_size)
@@ -109,7 +110,11 @@ class TrainConfig:
         non_negative("lr_min", self.lr_min)
         check(self.lr_min <= self.lr, "lr_min", f"must be <= lr ({self.lr}), got {self.lr_min}")
         non_negative("weight_decay", self.weight_decay)
-        non_negative("momentum", self.momentum)
+        check(0 <= self.momentum < 1, "momentum", f"must be in [0, 1), got {self.momentum}")
+        check(self.momentum == 0 or self.optimizer in ("sgd", "rmsprop"), "momentum",
+              f"only sgd and rmsprop take it, and optimizer is {self.optimizer!r}; leave momentum out (0)")
+        check(self.lr_min == 0 or self.lr_schedule == "cosine", "lr_min",
+              "is where the cosine schedule ends; lr_schedule is 'constant', which keeps lr: set lr_schedule=cosine")
         positive("grad_clip", self.grad_clip, allow_none=True)
         positive("early_stopping", self.early_stopping, allow_none=True)
         positive("checkpoint_every", self.checkpoint_every)
@@ -668,6 +673,9 @@ class Trainer:
         if self.augments and x.ndim != 4:
             raise DataError(f"train.augment_*: augmentation moves images (N, C, H, W), but the training samples have "
                             f"shape {tuple(x.shape[1:])}; set augment_rotate, augment_scale and augment_shift to 0")
+        if self.augments and cfg.augment_shift >= min(x.shape[2:]):  # every image moved out of its frame
+            raise ConfigError(f"train.augment_shift: {cfg.augment_shift:g} pixels moves images out of their "
+                              f"{x.shape[2]} x {x.shape[3]} frame; give fewer than {min(x.shape[2:])}")
         self.mixed = self._mixed_parts(y)
         length = len(x) if self.mixed is None else len(self.epoch_order(len(x)))  # samples an epoch
         last = length % cfg.batch_size or cfg.batch_size  # the size of each epoch's last batch
@@ -874,6 +882,10 @@ def fit(
                           "give one of them (time_budget=None to train by epochs)")
     if options.get("monitor") == "val_loss" and val is None:  # named, not the default: no quiet train_loss for it
         raise ConfigError("monitor: 'val_loss' needs validation data; pass val, or monitor 'train_loss'")
+    if cfg.restore_best and val is None:
+        warnings.warn("restore_best: no validation data to judge the weights by, so the last epoch's are kept (an "
+                      "epoch's training loss, averaged as it trains, is not the loss of its last weights)", stacklevel=2)
+        cfg = dataclasses.replace(cfg, restore_best=False)
     if resume and cfg.time_budget is not None and cfg.time_budget != saved.get("time_budget"):  # trained longer
         ckpt.check_longer_budget(run_path, cfg.time_budget)
     done = ckpt.epochs_done(run_path) if resume and cfg.time_budget is None else 0

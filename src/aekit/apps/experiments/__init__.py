@@ -36,7 +36,7 @@ import yaml
 from ...analysis import plots
 from ...analysis.latent import check_map_methods
 from ...catalog import EXPERIMENTS
-from ...config import apply_overrides, build, keys_of, load_file, positive, to_dict
+from ...config import apply_overrides, build, check, keys_of, load_file, positive, to_dict
 from ...data import Dataset
 from ...errors import AekitError, ConfigError, DataError, NoTestSplitError
 from ...registry import import_models, model_entry
@@ -290,6 +290,18 @@ def experiment(name: str) -> Experiment:
     if name not in _EXPERIMENTS:
         raise ConfigError(f"unknown experiment {name!r}; choose one of: {', '.join(sorted(_EXPERIMENTS))}")
     return _EXPERIMENTS[name]
+
+
+def check_seeds_and_threads(settings: Any) -> None:
+    """For a settings dataclass's `__post_init__`: its `seeds` are whole numbers >= 0 (numpy draws the labels by
+    them), its `threads` >= 0 (0: torch's setting)."""
+    check(all(seed >= 0 for seed in settings.seeds), "seeds", f"must be >= 0, got {list(settings.seeds)}")
+    check(settings.threads >= 0, "threads", f"must be >= 0 (0: leave torch's), got {settings.threads}")
+
+
+def check_fractions(key: str, value: float | tuple[float, ...]) -> None:
+    """One fraction in [0, 1), or one a layer."""
+    check(all(0 <= v < 1 for v in (value if isinstance(value, tuple) else (value,))), key, f"must be in [0, 1), got {value!r}")
 
 
 def check_positive(settings: Any, *keys: str) -> None:

@@ -59,7 +59,9 @@ from . import (
     Ledger,
     Positive,
     check_data,
+    check_fractions,
     check_positive,
+    check_seeds_and_threads,
     register_experiment,
     table,
     test_part,
@@ -100,6 +102,8 @@ class PretrainMnist:
         for key in ("label_counts", "seeds", "methods"):
             check(len(getattr(self, key)) > 0, key, "needs at least one value")
         check_positive(self, "min_updates", "max_updates")
+        check_seeds_and_threads(self)
+        check_fractions("noise_fraction", self.noise_fraction)
 
 
 @contextmanager
@@ -351,6 +355,7 @@ class SelfTaught:
 
     def __post_init__(self) -> None:
         check_positive(self, "unlabelled_limit", "labelled_limit", "test_limit", "C", "max_iter")
+        check(self.threads >= 0, "threads", f"must be >= 0 (0: leave torch's), got {self.threads}")
 
 
 @register_experiment(

@@ -58,6 +58,8 @@ from . import (
     ExperimentConfig,
     Ledger,
     Positive,
+    check_fractions,
+    check_seeds_and_threads,
     file_tag,
     register_experiment,
     table,
@@ -112,6 +114,7 @@ class SdA:
 
     def __post_init__(self) -> None:
         check(len(self.widths) > 0 and all(w > 0 for w in self.widths), "widths", f"must be > 0, got {list(self.widths)}")
+        check_fractions("noise_fraction", self.noise_fraction)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,6 +147,7 @@ class SemiSupervisedMnist:
         check(len(self.label_counts) > 0, "label_counts", "needs at least one count (on Fashion-MNIST alone: "
               "data.name=fashion-mnist with experiment.label_counts)")
         check(len(self.seeds) > 0, "seeds", "needs at least one seed")
+        check_seeds_and_threads(self)
         check(len(self.methods) > 0, "methods", f"needs at least one of: {', '.join(METHODS)}")
 
 

@@ -398,6 +398,7 @@ class ImdbBnDropout:
 
     def __post_init__(self) -> None:
         check_positive(self, "maxlen", "num_words", "adagrad_lr")
+        check(0 <= self.dropout < 1, "dropout", f"must be a probability in [0, 1), got {self.dropout}")
 
 
 @register_experiment(
