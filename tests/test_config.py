@@ -168,19 +168,3 @@ def test_training_settings_that_did_nothing_or_failed_late_are_refused(override,
     """A fuzz of the command line: these trained (momentum and lr_min ignored) or failed after the data were read."""
     with pytest.raises(aekit.ConfigError, match=says):
         load_run_config(None, ["data.name=digits", "train.lr_schedule=constant", override])
-
-
-@pytest.mark.parametrize(("name", "override", "says"), [
-    ("pretrain-mnist", "experiment.seeds=[-5]", r"^experiment.seeds: must be >= 0, got \[-5\]$"),
-    ("semi-supervised-mnist", "experiment.seeds=[0, -1]", r"^experiment.seeds: must be >= 0, got \[0, -1\]$"),
-    ("pretrain-mnist", "experiment.noise_fraction=-1", r"^experiment.noise_fraction: must be in \[0, 1\), got -1.0$"),
-    ("semi-supervised-mnist", "experiment.sda.noise_fraction=[0.2, 1.5, 0.2]", r"^experiment.sda.noise_fraction: must be"),
-    ("self-taught-mnist", "experiment.threads=-1", r"^experiment.threads: must be >= 0 \(0: leave torch's\), got -1$"),
-    ("imdb-bn-dropout", "experiment.dropout=2.5", r"^experiment.dropout: must be a probability in \[0, 1\), got 2.5$"),
-    ("mnist-2d", "experiment.grid=1000000000000", r"^experiment.grid: must be a whole number >= 2 and <= 100"),
-])
-def test_experiment_settings_are_checked_before_any_training(name, override, says):
-    from aekit.apps.experiments import settings
-
-    with pytest.raises(aekit.ConfigError, match=says):
-        settings(name, [override], tiny=True)
