@@ -334,6 +334,10 @@ CASES = [
                  rf"^optimizer: 'Adam' is not allowed; choose one of: {OPTIMIZERS}$", id="trainconfig-optimizer-case"),
     pytest.param(lambda t: Dataset(torch.zeros(3, 4), torch.tensor([0, 1, 5]), classes=["a", "b"]), DataError,
                  r"^data: label 5 has no class name: classes holds 2 names", id="dataset-label-without-name"),
+    pytest.param(lambda t: train(torch.tensor(0.5)), DataError,
+                 r"^a 0-d array of 1 value; give a batch \(N, ...\) of samples", id="data-0d"),
+    pytest.param(lambda t: __import__("aekit.models.ladder", fromlist=["x"]).LadderConfig(input_shape=(4,), n_classes="3"),
+                 ConfigError, r"^n_classes: '3' must be an integer$", id="ladder-config-text"),
     pytest.param(lambda t: train(augment_shift=8), aekit.ConfigError,
                  r"^train.augment_shift: 8 pixels moves images out of their 8 x 8 frame; give fewer than 8$", id="fit-shift-out"),
     pytest.param(lambda t: Dataset([[0.0, 1.0]]), DataError, r"^data: x must be a tensor or a numpy array, got list$",
@@ -1012,12 +1016,24 @@ def test_a_memory_mapped_array_with_nan_is_refused_when_encoded(tmp_path):
         dense().encode_array(np.load(tmp_path / "nan.npy", mmap_mode="r"), batch_size=16)
 
 
-def test_a_dataset_of_numpy_arrays_holds_tensors():
+def test_a_dataset_of_numpy_arrays_holds_tensors(tmp_path):
     data = Dataset(FLAT, Y.numpy())
     assert isinstance(data.x, torch.Tensor) and len(data.take(10)) == 10 and sum(map(len, data.split(0.25))) == 64
+    np.save(tmp_path / "x.npy", FLAT)
+    on_disk = Dataset(np.load(tmp_path / "x.npy", mmap_mode="r"), Y.tolist())  # stays on disk; a list of labels
+    assert not isinstance(on_disk.x, torch.Tensor) and len(on_disk.take(10)) == 10 and on_disk.y.dtype == torch.int64
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a read-only array is copied, not warned about
+        Dataset(np.frombuffer(FLAT.tobytes(), dtype=np.float32).reshape(64, 64))
 
 
 def test_a_validation_fraction_too_large_to_keep_is_said():
     with pytest.warns(UserWarning, match=r"^validation_fraction=0.9 of 64 samples would leave 6 to train on, fewer than"):
         history = AutoencoderTransformer(epochs=1, validation_fraction=0.9, random_state=0).fit(FLAT).history_
     assert "val_loss" not in history
+
+
+def test_restore_best_by_a_training_loss_keeps_the_last_weights_and_says_so():
+    """An epoch's running training loss is no measure of its last weights: restoring by it kept the worst ones."""
+    with pytest.warns(UserWarning, match=r"^restore_best: .* and train.monitor is 'train_loss': the last epoch's weights"):
+        train(X[:48], X[48:], epochs=2, restore_best=True, monitor="train_loss")

@@ -321,3 +321,30 @@ def test_a_model_key_of_a_newer_aekit_says_to_upgrade(tmp_path):
     ckpt.write(path, tensors, {**meta, "aekit_version": "0.0.1"})
     with pytest.raises(aekit.CheckpointError, match=r"unknown key 'whitening'[^(]*$"):  # an older one's: no such advice
         aekit.load_model(path)
+
+
+def test_a_run_whose_saved_training_settings_held_keys_now_refused_resumes_and_evaluates(tmp_path, capsys):
+    """momentum with adam and lr_min with the constant schedule did nothing and are refused now; a run that
+    saved them (config.yaml and its checkpoint) still resumes and evaluates, with a note."""
+    import yaml
+
+    from aekit.apps.cli import main
+
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"model": {"name": "dense", "hidden": [8], "code_size": 2}, "data": {"name": "digits"},
+                                      "train": {"epochs": 1, "progress": False}, "output": {"dir": str(tmp_path), "name": "r"}}))
+    assert main(["train", str(config)]) == 0
+    run = tmp_path / "r"
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    saved["train"].update(momentum=0.9, lr_min=0.0001)  # as an older aekit took them
+    (run / "config.yaml").write_text(yaml.safe_dump(saved))
+    tensors, meta = ckpt.read(run / ckpt.CHECKPOINT_FILE)
+    meta["train_config"].update(momentum=0.9, lr_min=0.0001)
+    ckpt.write(run / ckpt.CHECKPOINT_FILE, tensors, meta)
+    capsys.readouterr()
+    assert main(["evaluate", str(run)]) == 0
+    assert main(["resume", str(run), "--epochs", "2"]) == 0
+    assert "train.momentum=0.9, which this training did nothing with, is left out" in capsys.readouterr().err
+    assert ckpt.epochs_done(run) == 2
+    assert aekit.fit(aekit.load_model(run), aekit.data.load_dataset("digits", "train").take(100), epochs=3, run_dir=run,
+                     resume=True, progress=False)["epoch"] == [1, 2, 3]

@@ -59,7 +59,8 @@ def test_a_run_says_what_it_trains_before_the_first_epoch_unless_quiet(config_fi
                  "data.val_fraction=0", "train.restore_best=true", "train.early_stopping=2", "train.progress=true"]) == 0
     printed = capsys.readouterr()
     assert "no validation split: early stopping follows train_loss" in printed.out
-    assert "restore_best: no validation data to judge the weights by, so the last epoch's are kept" in printed.err
+    assert "restore_best: it keeps the weights that did best on validation data, and there is no validation data: " \
+        "the last epoch's weights are kept" in printed.err
     assert yaml.safe_load((out / "v" / "config.yaml").read_text())["train"]["restore_best"] is False  # as it trained
     assert main(["train", str(config_file), f"output.dir={out}", "output.name=q", "train.progress=true", "--quiet"]) == 0
     assert "training dense" not in capsys.readouterr().out

@@ -196,6 +196,9 @@ def to_dict(config: Any) -> dict[str, Any]:
     return plain(config)
 
 
+SEED_MAX = 2**32 - 1  # torch's and numpy's generators take seeds this large (and fit's epoch orders stay in range)
+
+
 def check(condition: bool, key: str, message: str) -> None:
     """Raise ConfigError('key: message') unless `condition`; for use in `__post_init__`."""
     if not condition:
@@ -205,7 +208,7 @@ def check(condition: bool, key: str, message: str) -> None:
 def positive(key: str, value: float | int | None, *, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
-    check(_number(value) and value > 0, key, f"must be > 0, got {value!r}")
+    check(_number(value) and value > 0, key, f"must be {'' if _number(value) else 'a number '}> 0, got {value!r}")
 
 
 def keys_of(cls: type) -> set[str]:
@@ -223,7 +226,7 @@ def count(key: str, value: Any, minimum: int = 1, maximum: float = math.inf) -> 
 
 
 def non_negative(key: str, value: float | int) -> None:
-    check(_number(value) and value >= 0, key, f"must be >= 0, got {value!r}")
+    check(_number(value) and value >= 0, key, f"must be {'' if _number(value) else 'a number '}>= 0, got {value!r}")
 
 
 def _number(value: Any) -> bool:

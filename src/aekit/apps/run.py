@@ -76,7 +76,14 @@ from ..training.feature_classifier import (
     is_cached,
     other_data,
 )
-from ..training.loop import TrainConfig, evaluate, fit, resolve_device, training_device
+from ..training.loop import (
+    TrainConfig,
+    evaluate,
+    fit,
+    resolve_device,
+    training_device,
+    without_ignored_training,
+)
 
 CONFIG_FILE = ckpt.CONFIG_FILE
 AUTO, AUTO_MODEL = "auto", "dense"  # model.name `auto`: a dense model chosen from the data (auto_model)
@@ -580,6 +587,8 @@ def read_run(run_dir: str | Path) -> RunConfig:
     folder_imports(run_dir, raw.get("imports"))
     if isinstance(raw.get("data"), dict) and "scale" not in raw["data"]:  # made before data.scale: one range
         raw["data"]["scale"] = "global"
+    if isinstance(raw.get("train"), dict):
+        raw["train"] = without_ignored_training(raw["train"], run_dir / CONFIG_FILE)
     try:
         return parse_run_config(raw)
     except ConfigError as err:  # a file edited or damaged since: named
@@ -982,7 +991,7 @@ def training_summary(run_dir: Path) -> dict[str, Any]:
     return {"epochs": len(history.get("epoch", [])), "steps": steps[-1] if steps else None,
             "seconds": round(sum(history.get("time", [])), 2), "kept_epoch": ckpt.kept_epoch(run_dir),
             "aekit": __version__, "torch": torch.__version__,
-            "trained_with": ckpt.checkpoint_header(run_dir).get("aekit_version")}  # (an evaluation later: another)
+            "trained_with": (ckpt.checkpoint_header(run_dir) or ckpt.file_header(run_dir / ckpt.MODEL_FILE)).get("aekit_version")}
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:

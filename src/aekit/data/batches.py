@@ -107,7 +107,8 @@ def check_inputs(model, x: Tensor | MemmapArray, y: Tensor | None = None) -> Non
     if y is not None and hasattr(model, "check_labels"):
         model.check_labels(y)
     if x.ndim < 2:  # one sample's values, or one value a sample
-        raise DataError(f"a 1-d array of {len(x)} values; give a batch (N, ...) of samples (one sample: x[None])")
+        raise DataError(f"a {x.ndim}-d array of {math.prod(x.shape)} value{'s' * (x.ndim > 0)}; give a batch (N, ...) "
+                        "of samples (one sample: x[None])")
     if not isinstance(x, MemmapArray):
         model.check_data(x)
         return

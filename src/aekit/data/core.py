@@ -73,8 +73,14 @@ class Dataset:
     source: str | None = None
 
     def __post_init__(self) -> None:
-        self.x, self.y = (torch.from_numpy(np.ascontiguousarray(v)) if type(v) is np.ndarray else v  # (a memmap stays)
-                          for v in (self.x, self.y))
+        if isinstance(self.x, np.memmap):  # stays on disk, read a batch at a time
+            from .memmap import as_memmap_array
+
+            self.x = as_memmap_array(self.x, self.name)
+        elif isinstance(self.x, np.ndarray):
+            self.x = torch.from_numpy(np.array(self.x, copy=not self.x.flags.writeable, order="C"))
+        if self.y is not None and not isinstance(self.y, Tensor):
+            self.y = torch.as_tensor(np.asarray(self.y))
         if not (isinstance(self.x, Tensor) or hasattr(self.x, "subset")):  # (a MemmapArray's)
             raise DataError(f"{self.name}: x must be a tensor or a numpy array, got {type(self.x).__name__}")
         if self.y is not None and len(self.y) != len(self.x):

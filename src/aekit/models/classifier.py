@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import check, to_dict
+from ..config import check, check_types, to_dict
 from ..data.batches import as_tensors, eval_mode, inputs_of, map_batches
 from ..data.core import Dataset
 from ..errors import ConfigError, DataError
@@ -47,6 +47,7 @@ class ClassifierConfig:
     freeze: Literal["all", "none"] | int = "none"  # all: train the head only; k: freeze the first k encoder layers
 
     def __post_init__(self) -> None:
+        check_types(self)
         check(self.n_classes >= 2, "n_classes", f"must be an integer >= 2, got {self.n_classes!r}")
 
 

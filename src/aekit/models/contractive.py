@@ -8,7 +8,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from ..config import check, non_negative
+from ..config import check, check_types, non_negative
 from ..registry import register_model
 from .base import Activation, Output, flatten
 from .dense import DenseAutoencoder, DenseConfig, linears
@@ -26,6 +26,7 @@ class ContractiveConfig(DenseConfig):
     no_linear_path: ClassVar[str] = "contractive (its penalty is the Jacobian of the encoder's layers alone)"
 
     def __post_init__(self) -> None:
+        check_types(self)  # (the base checks them too; this check reads batch_norm first)
         check(  # first: DenseConfig's own advice for a shallow model's batch_norm does not hold here
             not any(self.batch_norm if isinstance(self.batch_norm, tuple) else (self.batch_norm,)),
             "batch_norm",

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import check, layer_widths, non_negative
+from ..config import check, check_types, layer_widths, non_negative
 from ..registry import register_model
 from .base import check_samples
 from .classifier import ClassifierMixin, labelled_terms
@@ -55,6 +55,7 @@ class LadderConfig:
     denoising_weights: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
+        check_types(self)
         check(len(self.input_shape) > 0, "input_shape", "must have at least one dimension")
         check(all(d > 0 for d in self.input_shape), "input_shape", f"sizes must be > 0, got {self.input_shape}")
         check(self.n_classes >= 2, "n_classes", f"must be an integer >= 2, got {self.n_classes!r}")

@@ -48,7 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import check, layer_widths, non_negative, positive, to_dict
+from ..config import check, check_types, layer_widths, non_negative, positive, to_dict
 from ..registry import create_model, make_config, model_entry, register_model
 from .base import Activation, Autoencoder, check_samples, flatten
 from .classifier import ClassifierMixin, labelled_terms
@@ -72,6 +72,7 @@ class M2Config:
     m1_sample: bool = False  # M1+M2: in training feed draws from M1's q(z | x) instead of its means
 
     def __post_init__(self) -> None:
+        check_types(self)
         check(len(self.input_shape) > 0 and all(d > 0 for d in self.input_shape), "input_shape",
               f"sizes must be > 0, got {self.input_shape}")
         check(self.n_classes >= 2, "n_classes", f"must be an integer >= 2, got {self.n_classes!r}")

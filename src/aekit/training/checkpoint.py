@@ -183,10 +183,10 @@ def read(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
 
 def checkpoint_header(folder: Path) -> dict[str, Any]:
     """A run folder's checkpoint metadata alone (no tensors read); {} without a readable checkpoint."""
-    return _header(Path(folder) / CHECKPOINT_FILE)
+    return file_header(Path(folder) / CHECKPOINT_FILE)
 
 
-def _header(path: Path) -> dict[str, Any]:
+def file_header(path: Path) -> dict[str, Any]:
     """An aekit safetensors file's metadata alone (no tensors read); {} for any other file."""
     from safetensors import safe_open
 
@@ -251,7 +251,7 @@ def save_model(model, path: str | Path, *, state: dict[str, torch.Tensor] | None
         path = path / MODEL_FILE
     if path.suffix != ".safetensors":  # load_model reads no other
         raise CheckpointError(f"{path}: a model file's name ends in .safetensors (or give a folder)")
-    if path.is_file() and not _header(path):  # a file of the user's, never written over
+    if path.is_file() and not file_header(path):  # a file of the user's, never written over
         raise CheckpointError(f"{path} is there and is not a model saved by aekit; give another path or remove it")
     if not hasattr(model, "config") or not isinstance(model, torch.nn.Module):
         raise CheckpointError(f"save_model: {type(model).__name__} is not an aekit model (aekit.create_model builds one)")
@@ -286,9 +286,9 @@ def without_ignored(name: str, config: dict[str, Any], path: Path, *, note: bool
             if key is None:
                 raise
             value = config.pop(key)
-            if note:
+            if note:  # (4: load_model's caller)
                 warnings.warn(f"{path}: model.{key}={value!r}, which this model did nothing with, is left out",
-                              stacklevel=5)
+                              stacklevel=4)
 
 
 def check_same_model(meta: dict[str, Any], model, path: Path) -> None:
@@ -301,9 +301,12 @@ def check_same_model(meta: dict[str, Any], model, path: Path) -> None:
         with contextlib.suppress(ConfigError, KeyError):  # a config this aekit cannot read: compared as saved
             saved = to_dict(make_config(model.name, without_ignored(model.name, saved, path, note=False)))
     if meta.get("model") != model.name or saved != own:
-        keys = sorted(k for k in {*saved, *own} if saved.get(k, "(none)") != own.get(k, "(none)"))
-        differ = (f" (model.{keys[0]}: {saved.get(keys[0], '(none)')!r} there, {own.get(keys[0], '(none)')!r} here)"
-                  if keys and meta.get("model") == model.name else "")
+        keys = sorted(k for k in {*saved, *own} if k not in saved or k not in own or saved[k] != own[k])
+
+        def shown(config: dict[str, Any]) -> str:
+            return repr(config[keys[0]]) if keys[0] in config else "no value"
+
+        differ = f" (model.{keys[0]}: {shown(saved)} there, {shown(own)} here)" if keys and meta.get("model") == model.name else ""
         raise CheckpointError(f"checkpoint {path} holds model '{meta.get('model')}' with another config{differ}; "
                               "resume it with the model it was trained with")
 
@@ -323,7 +326,7 @@ def build_model(meta: dict[str, Any], path: Path):
         from .. import __version__
 
         written = str(meta.get("aekit_version", ""))
-        newer = _release(written) > _release(__version__)  # a key added since this aekit: the cause, most likely
+        newer = _release(written) > _release(__version__) and "unknown" not in __version__  # a key added since: likely
         raise CheckpointError(f"checkpoint {path} holds a model config this aekit cannot build: {err}" + (
             f" (aekit {written} wrote it, a newer one than this {__version__}: upgrade aekit)" if newer else "")) from None
 

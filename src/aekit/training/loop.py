@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ..config import build, check, check_types, non_negative, positive, to_dict
+from ..config import SEED_MAX, build, check, check_types, non_negative, positive, to_dict
 from ..data.batches import as_inputs, check_inputs, eval_mode, input_shape_of, random_affine
 from ..data.core import SCALING_FILE, data_map, resolved_scale
 from ..data.memmap import MemmapArray
@@ -98,7 +98,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         check_types(self)
         positive("epochs", self.epochs)
-        check(0 <= self.seed < 2**32, "seed", f"must be in [0, 2**32 - 1], got {self.seed}")
+        check(0 <= self.seed <= SEED_MAX, "seed", f"must be in [0, {SEED_MAX}], got {self.seed}")
         positive("time_budget", self.time_budget, allow_none=True)
         check(0 <= self.warmup < 1, "warmup", f"must be a fraction in [0, 1), got {self.warmup}")
         positive("batch_size", self.batch_size)
@@ -127,6 +127,19 @@ class TrainConfig:
         non_negative("augment_shift", self.augment_shift)
         check(0 < self.augment_share <= 1, "augment_share", f"must be a fraction in (0, 1], got {self.augment_share}")
         check(known_device(self.device), "device", f"{self.device!r} is not allowed; choose {DEVICES}")
+
+
+def without_ignored_training(values: dict[str, Any], where: Any) -> dict[str, Any]:
+    """Saved training settings (a run's config.yaml, a checkpoint's) less what an older aekit took and did
+    nothing with, now refused (momentum for an optimiser without it, lr_min without the cosine schedule),
+    each left out with a note."""
+    unused = {"momentum": values.get("optimizer", TrainConfig.optimizer) not in ("sgd", "rmsprop"),
+              "lr_min": values.get("lr_schedule", TrainConfig.lr_schedule) != "cosine"}
+    kept = dict(values)
+    for key in [k for k, ignored in unused.items() if ignored and kept.get(k)]:
+        warnings.warn(f"{where}: train.{key}={kept.pop(key)!r}, which this training did nothing with, is left out",
+                      stacklevel=3)
+    return kept
 
 
 DEVICES = "auto, cpu, cuda, cuda:N or mps"
@@ -862,7 +875,8 @@ def fit(
             meta = ckpt.read(run_path / ckpt.CHECKPOINT_FILE)[1] if config is None else ckpt.checkpoint_header(run_path)
             saved = meta.get("train_config", {})
         if resume and config is None:  # go on as it was trained: only the options given change
-            base = {k: v for k, v in saved.items() if k in TrainConfig.__dataclass_fields__}
+            base = without_ignored_training({k: v for k, v in saved.items() if k in TrainConfig.__dataclass_fields__},
+                                            run_path / ckpt.CHECKPOINT_FILE)
     elif resume:
         raise ConfigError("resume=True needs run_dir, the folder holding the checkpoint")
     cfg = build(TrainConfig, {**base, **options}, where="train")
@@ -882,9 +896,11 @@ def fit(
                           "give one of them (time_budget=None to train by epochs)")
     if options.get("monitor") == "val_loss" and val is None:  # named, not the default: no quiet train_loss for it
         raise ConfigError("monitor: 'val_loss' needs validation data; pass val, or monitor 'train_loss'")
-    if cfg.restore_best and val is None:
-        warnings.warn("restore_best: no validation data to judge the weights by, so the last epoch's are kept (an "
-                      "epoch's training loss, averaged as it trains, is not the loss of its last weights)", stacklevel=2)
+    if cfg.restore_best and (val is None or cfg.monitor.startswith("train_")):  # (without val: train_loss)
+        why = "there is no validation data" if val is None else f"train.monitor is {cfg.monitor!r}"
+        warnings.warn(f"restore_best: it keeps the weights that did best on validation data, and {why}: the last "
+                      "epoch's weights are kept (a training loss, averaged as an epoch trains, is not the loss of its "
+                      "last weights)", stacklevel=2)
         cfg = dataclasses.replace(cfg, restore_best=False)
     if resume and cfg.time_budget is not None and cfg.time_budget != saved.get("time_budget"):  # trained longer
         ckpt.check_longer_budget(run_path, cfg.time_budget)

@@ -36,7 +36,7 @@ import yaml
 from ...analysis import plots
 from ...analysis.latent import check_map_methods
 from ...catalog import EXPERIMENTS
-from ...config import apply_overrides, build, check, keys_of, load_file, positive, to_dict
+from ...config import SEED_MAX, apply_overrides, build, check, keys_of, load_file, positive, to_dict
 from ...data import Dataset
 from ...errors import AekitError, ConfigError, DataError, NoTestSplitError
 from ...registry import import_models, model_entry
@@ -295,7 +295,8 @@ def experiment(name: str) -> Experiment:
 def check_seeds_and_threads(settings: Any) -> None:
     """For a settings dataclass's `__post_init__`: its `seeds` are whole numbers >= 0 (numpy draws the labels by
     them), its `threads` >= 0 (0: torch's setting)."""
-    check(all(seed >= 0 for seed in settings.seeds), "seeds", f"must be >= 0, got {list(settings.seeds)}")
+    check(all(0 <= seed <= SEED_MAX for seed in settings.seeds), "seeds", f"must be in [0, {SEED_MAX}], got "
+          f"{list(settings.seeds)}")
     check(settings.threads >= 0, "threads", f"must be >= 0 (0: leave torch's), got {settings.threads}")
 
 

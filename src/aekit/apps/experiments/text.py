@@ -437,7 +437,7 @@ def imdb_bn_dropout(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         "plain (adam)": cfg,
         "batch norm": cfg.with_model(batch_norm=s.batch_norm),
         "dropout": cfg.with_model(dropout=s.dropout),
-        "adagrad": cfg.with_train(optimizer="adagrad", lr=s.adagrad_lr),
+        "adagrad": cfg.with_train(optimizer="adagrad", lr=s.adagrad_lr, momentum=0.0),  # (an sgd run's momentum)
     }
     histories, rows = {}, []
     for tag, variant in runs.items():
