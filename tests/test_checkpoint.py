@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from safetensors.torch import save as st_save
 
 import aekit
+from aekit.apps.cli import main
 from aekit.training import checkpoint as ckpt
 
 SMALL = {"input_shape": (1, 8, 8), "hidden": (16,), "code_size": 4}
@@ -286,20 +287,23 @@ def test_a_refused_resume_leaves_the_run_folder_as_it_was(digits, tmp_path):
     assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()} == before  # config.yaml's epochs too
 
 
-def test_a_run_of_an_older_aekit_with_a_key_now_refused_resumes_without_it(tmp_path, capsys):
-    """tied took linear_path and did nothing with it; `aekit resume` of such a run refused its config.yaml."""
+def _older_run(folder, model: str, section: str, **keys):
+    """A one-epoch run of `model` on digits whose config.yaml's `section` holds `keys`, as an older aekit wrote them."""
     import yaml
 
-    from aekit.apps.cli import main
-
-    config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump({"model": {"name": "tied", "hidden": [8], "code_size": 2}, "data": {"name": "digits"},
-                                      "train": {"epochs": 1, "progress": False}, "output": {"dir": str(tmp_path), "name": "r"}}))
+    config = folder / "c.yaml"
+    config.write_text(yaml.safe_dump({"model": {"name": model, "hidden": [8], "code_size": 2}, "data": {"name": "digits"},
+                                      "train": {"epochs": 1, "progress": False}, "output": {"dir": str(folder), "name": "r"}}))
     assert main(["train", str(config)]) == 0
-    run = tmp_path / "r"
-    saved = yaml.safe_load((run / "config.yaml").read_text())
-    saved["model"]["linear_path"] = True  # as an older aekit wrote it
-    (run / "config.yaml").write_text(yaml.safe_dump(saved))
+    saved = yaml.safe_load((folder / "r" / "config.yaml").read_text())
+    saved[section].update(keys)
+    (folder / "r" / "config.yaml").write_text(yaml.safe_dump(saved))
+    return folder / "r"
+
+
+def test_a_run_of_an_older_aekit_with_a_key_now_refused_resumes_without_it(tmp_path, capsys):
+    """tied took linear_path and did nothing with it; `aekit resume` of such a run refused its config.yaml."""
+    run = _older_run(tmp_path, "tied", "model", linear_path=True)
     for file in (ckpt.CHECKPOINT_FILE, ckpt.MODEL_FILE):
         tensors, meta = ckpt.read(run / file)
         meta["config"]["linear_path"] = True
@@ -326,18 +330,7 @@ def test_a_model_key_of_a_newer_aekit_says_to_upgrade(tmp_path):
 def test_a_run_whose_saved_training_settings_held_keys_now_refused_resumes_and_evaluates(tmp_path, capsys):
     """momentum with adam and lr_min with the constant schedule did nothing and are refused now; a run that
     saved them (config.yaml and its checkpoint) still resumes and evaluates, with a note."""
-    import yaml
-
-    from aekit.apps.cli import main
-
-    config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump({"model": {"name": "dense", "hidden": [8], "code_size": 2}, "data": {"name": "digits"},
-                                      "train": {"epochs": 1, "progress": False}, "output": {"dir": str(tmp_path), "name": "r"}}))
-    assert main(["train", str(config)]) == 0
-    run = tmp_path / "r"
-    saved = yaml.safe_load((run / "config.yaml").read_text())
-    saved["train"].update(momentum=0.9, lr_min=0.0001)  # as an older aekit took them
-    (run / "config.yaml").write_text(yaml.safe_dump(saved))
+    run = _older_run(tmp_path, "dense", "train", momentum=0.9, lr_min=0.0001)
     tensors, meta = ckpt.read(run / ckpt.CHECKPOINT_FILE)
     meta["train_config"].update(momentum=0.9, lr_min=0.0001)
     ckpt.write(run / ckpt.CHECKPOINT_FILE, tensors, meta)
