@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import importlib.util
@@ -28,12 +29,20 @@ class ModelEntry:
 
 
 _MODELS: dict[str, ModelEntry] = {}
+KINDS = ("autoencoder", "classifier", "semi-supervised")
 
 
 def register_model(name: str, *, kind: str = "autoencoder"):
     """Class decorator: register a model class (with a `Config` dataclass) under `name`."""
+    if not isinstance(name, str) or not name or name == "auto":
+        raise ConfigError(f"register_model: a model's name is a non-empty string other than 'auto', got {name!r}")
+    if kind not in KINDS:
+        raise ConfigError(f"register_model: kind {kind!r} is not allowed; choose one of: {', '.join(KINDS)}")
 
     def deco(cls):
+        if not (isinstance(cls, type) and dataclasses.is_dataclass(getattr(cls, "Config", None))):
+            raise ConfigError(f"register_model({name!r}): decorates a model class whose Config is a dataclass of its "
+                              f"keys (see models/tied.py), got {getattr(cls, '__name__', type(cls).__name__)}")
         old = _MODELS[name].cls if name in _MODELS else cls
         same = old.__qualname__ == cls.__qualname__ and _source(old) == _source(cls) is not None  # imported again
         if old is not cls and not same:
@@ -111,6 +120,8 @@ def defining_module(cls: type) -> str | None:
 
 def list_models(kind: str = "autoencoder") -> list[str]:
     """The registered models of `kind`: the autoencoders, "classifier" or "semi-supervised"."""
+    if kind not in KINDS:
+        raise ConfigError(f"list_models: kind {kind!r} is not allowed; choose one of: {', '.join(KINDS)}")
     _ensure_loaded()
     return sorted(name for name, entry in _MODELS.items() if entry.kind == kind)
 
