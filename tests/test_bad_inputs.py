@@ -1026,6 +1026,7 @@ def test_a_memory_mapped_array_with_nan_is_refused_when_encoded(tmp_path):
 def test_a_dataset_of_numpy_arrays_holds_tensors(tmp_path):
     data = Dataset(FLAT, Y.numpy())
     assert isinstance(data.x, torch.Tensor) and len(data.take(10)) == 10 and sum(map(len, data.split(0.25))) == 64
+    assert torch.equal(Dataset(FLAT[:, ::2]).x, torch.from_numpy(FLAT[:, ::2].copy()))  # a strided view: copied
     np.save(tmp_path / "x.npy", FLAT)
     on_disk = Dataset(np.load(tmp_path / "x.npy", mmap_mode="r"), Y.tolist())  # stays on disk; a list of labels
     assert not isinstance(on_disk.x, torch.Tensor) and len(on_disk.take(10)) == 10 and on_disk.y.dtype == torch.int64

@@ -27,7 +27,9 @@ from .core import not_finite
 from .memmap import MemmapArray, as_memmap_array, chunk_rows, is_memmap
 
 
-def _tensor(value: Any, what: str) -> Tensor:
+def to_tensor(value: Any, what: str) -> Tensor:
+    """A tensor or a numpy array of numbers as a tensor (an array's memory shared where it can be), else a
+    one-line refusal naming `what`."""
     if isinstance(value, Tensor):
         return value
     if isinstance(value, np.ndarray):
@@ -60,7 +62,7 @@ def as_inputs(data: Any, what: str = "data") -> tuple[Tensor | MemmapArray, Tens
     if is_memmap(data):
         x = as_memmap_array(data, what)
     else:
-        x = _tensor(data, what)
+        x = to_tensor(data, what)
         if not x.is_floating_point():
             raise DataError(f"{what}: inputs must be floating point, got {x.dtype}; scale them to [0, 1] first "
                             "(load_dataset(FILE, like=RUN) scales a data file's samples as a run's training data were)")
@@ -69,7 +71,7 @@ def as_inputs(data: Any, what: str = "data") -> tuple[Tensor | MemmapArray, Tens
         if x.dtype != torch.float32:  # numpy's float64 default, or half precision: models compute in float32
             x = x.float()
     if y is not None:
-        y = _tensor(y, f"{what} labels")
+        y = to_tensor(y, f"{what} labels")
         if y.ndim > 1 and math.prod(y.shape[1:]) > 1:
             raise DataError(f"{what} labels: one a sample, shaped (N,), got {tuple(y.shape)}; one-hot labels become "
                             "class numbers by y.argmax(1)")

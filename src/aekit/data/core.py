@@ -74,13 +74,17 @@ class Dataset:
 
     def __post_init__(self) -> None:
         if isinstance(self.x, np.memmap):  # stays on disk, read a batch at a time
-            from .memmap import as_memmap_array
+            from .memmap import as_memmap_array  # (memmap and batches import this module)
 
             self.x = as_memmap_array(self.x, self.name)
         elif isinstance(self.x, np.ndarray):
-            self.x = torch.from_numpy(np.array(self.x, copy=not self.x.flags.writeable, order="C"))
+            from .batches import to_tensor
+
+            self.x = to_tensor(self.x, self.name)
         if self.y is not None and not isinstance(self.y, Tensor):
-            self.y = torch.as_tensor(np.asarray(self.y))
+            from .batches import to_tensor
+
+            self.y = to_tensor(np.asarray(self.y), f"{self.name} labels")
         if not (isinstance(self.x, Tensor) or hasattr(self.x, "subset")):  # (a MemmapArray's)
             raise DataError(f"{self.name}: x must be a tensor or a numpy array, got {type(self.x).__name__}")
         if self.y is not None and len(self.y) != len(self.x):
