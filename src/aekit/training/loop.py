@@ -428,8 +428,7 @@ class Trainer:
     def load_checkpoint(self) -> None:
         assert self.run_dir is not None
         path = self.run_dir / ckpt.CHECKPOINT_FILE
-        tensors, meta = ckpt.read(path)
-        ckpt.check_same_model(meta, self.model, path)
+        tensors, meta = ckpt.read(path)  # (its model and config: checked by `fit` before config.yaml was written)
         ckpt.load_state(self.model, ckpt.prefixed(tensors, "model."), path)
         self.model.to(self.device)
         metas = {"loss": meta["optimizer"], **meta.get("more_optimizers", {})}
