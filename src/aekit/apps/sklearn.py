@@ -191,7 +191,7 @@ def _train_autoencoder(est, x: Tensor, seed: int, validation_fraction: float | N
     code = params.get("code_size")
     fewest = code if isinstance(code, int) and params.get("linear_path") else 1  # PCA's start needs code_size rows
     val, kept = None, held > 0 and len(x) - held >= fewest  # else too few samples to hold any out
-    if validation_fraction and kept:
+    if kept:
         order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
         x, val = x[order[held:]], x[order[:held]].reshape(-1, *shape)
     with torch.random.fork_rng():  # leave the caller's global RNG as it was

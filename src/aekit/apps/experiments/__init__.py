@@ -293,10 +293,10 @@ def experiment(name: str) -> Experiment:
 
 
 def check_seeds_and_threads(settings: Any) -> None:
-    """For a settings dataclass's `__post_init__`: its `seeds` are whole numbers >= 0 (numpy draws the labels by
-    them), its `threads` >= 0 (0: torch's setting)."""
-    check(all(0 <= seed <= SEED_MAX for seed in settings.seeds), "seeds", f"must be in [0, {SEED_MAX}], got "
-          f"{list(settings.seeds)}")
+    """For a settings dataclass's `__post_init__`: its `seeds`, where it has them, are whole numbers in [0,
+    SEED_MAX] (numpy draws the labels by them, TrainConfig takes them), its `threads` >= 0 (0: torch's setting)."""
+    seeds = getattr(settings, "seeds", ())
+    check(all(0 <= seed <= SEED_MAX for seed in seeds), "seeds", f"must be in [0, {SEED_MAX}], got {list(seeds)}")
     check(settings.threads >= 0, "threads", f"must be >= 0 (0: leave torch's), got {settings.threads}")
 
 

@@ -355,7 +355,7 @@ class SelfTaught:
 
     def __post_init__(self) -> None:
         check_positive(self, "unlabelled_limit", "labelled_limit", "test_limit", "C", "max_iter")
-        check(self.threads >= 0, "threads", f"must be >= 0 (0: leave torch's), got {self.threads}")
+        check_seeds_and_threads(self)
 
 
 @register_experiment(
