@@ -222,8 +222,22 @@ def test_a_model_too_big_to_train_here_is_refused_before_its_weights_are_made(tm
     assert main(["train", "data.name=digits", "model.name=dense", "model.hidden=[2000000000]", "model.code_size=2",
                  f"output.dir={tmp_path}", "--quiet"]) == 2
     assert re.match(r"aekit: error: model: dense has 268,000,000,066 parameters, which take about 7987.0 GiB to train "
-                    r"\(weights, gradients, adam's state and a checkpoint\), and [\d.]+ GiB is free on (cpu|cuda); give a smaller "
-                    r"model \(its widths, such as model.hidden, or model.code_size\)", capsys.readouterr().err)
+                    r"\(weights, gradients, adam's state, buffers and a checkpoint\), and [\d.]+ GiB is free on (cpu|cuda); give a smaller "
+                    r"model \(its widths, such as model.hidden, model.code_size or a vq-vae's codebook_size\)",
+                    capsys.readouterr().err)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(("size", "said"), [(10**6, "GiB to train"), (10**9, "Storage size calculation overflowed")])
+def test_a_vq_vae_whose_buffers_no_memory_holds_is_refused_in_one_line(tmp_path, capsys, size, said):
+    """Its codebook and K x K prior are buffers, which the estimate left out: the allocator refused (or the
+    kernel killed the run) instead."""
+    from aekit.apps.cli import main
+
+    assert main(["train", "data.name=digits", "model.name=vq-vae", f"model.codebook_size={size}",
+                 f"output.dir={tmp_path}", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "alloc" not in err and len(err.strip().splitlines()) == 1
     assert not list(tmp_path.iterdir())
 
 

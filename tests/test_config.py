@@ -168,3 +168,20 @@ def test_training_settings_that_did_nothing_or_failed_late_are_refused(override,
     """A fuzz of the command line: these trained (momentum and lr_min ignored) or failed after the data were read."""
     with pytest.raises(aekit.ConfigError, match=says):
         load_run_config(None, ["data.name=digits", "train.lr_schedule=constant", override])
+
+
+def test_numpy_scalars_from_a_table_of_settings_are_taken_as_plain_values():
+    """np.bool_ was refused for a bool key ("must be true or false"), and np.str_ for a choice ("is not allowed")."""
+    import numpy as np
+    import yaml
+
+    from aekit.config import to_dict
+
+    grid = np.array([("sgd", "cosine")], dtype=[("optimizer", "U8"), ("lr_schedule", "U8")])[0]
+    cfg = aekit.TrainConfig(restore_best=np.bool_(True), shuffle=np.array([False])[0], optimizer=grid["optimizer"],
+                            lr_schedule=grid["lr_schedule"], device=np.str_("cpu"), epochs=np.int64(3))
+    assert (cfg.restore_best, cfg.shuffle, cfg.optimizer, cfg.lr_schedule, cfg.epochs) == (True, False, "sgd", "cosine", 3)
+    assert {type(v) for v in (cfg.restore_best, cfg.optimizer, cfg.device)} == {bool, str}
+    assert yaml.safe_load(yaml.safe_dump(to_dict(cfg)))["optimizer"] == "sgd"  # plain values: YAML writes them
+    with pytest.raises(aekit.ConfigError, match=r"^optimizer: 'adm' is not allowed; choose one of"):
+        aekit.TrainConfig(optimizer=np.str_("adm"))

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
+import numpy as np
 import yaml
 
 from .errors import ConfigError
@@ -55,6 +56,8 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
             value = next((word for word in (YAML_TRUE if value else YAML_FALSE) if word in allowed), value)
         if value in allowed and type(value) is type(allowed[allowed.index(value)]):
             return value
+        if isinstance(value, str) and value in allowed:  # numpy's str_ (a table of settings): a plain str
+            return str(value)
         raise ConfigError(f"{where}: {_shown(value)} is not allowed; choose one of: {', '.join(map(str, allowed))}")
     if origin in (Union, types.UnionType):
         args = get_args(tp)
@@ -103,7 +106,9 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
         return build(tp, value, where=where)
     if tp in (bool, str):
         if isinstance(value, tp):
-            return value
+            return tp(value) if tp is str else value  # numpy's str_ as a plain str: YAML writes that alone
+        if tp is bool and isinstance(value, np.bool_):  # numpy's (a mask's element, a grid of flags)
+            return bool(value)
         quote = f" (YAML reads yes, no, on and off as true or false: quote the word, {where}='no')" * isinstance(value, bool)
         raise ConfigError(f"{where}: {_shown(value)} must be {'true or false' if tp is bool else 'a string'}{quote}")
     # numbers.Real takes numpy's scalars too (np.int64 from np.arange in a grid search); a bool is no number here
@@ -131,6 +136,8 @@ YAML_TRUE, YAML_FALSE = ("on", "yes", "true"), ("off", "no", "false")
 
 def _shown(value: Any) -> str:
     """A value as the user wrote it in YAML: null, true, false; repr otherwise."""
+    if isinstance(value, str):  # numpy's str_ too: 'adm', not np.str_('adm')
+        return repr(str(value))
     return json.dumps(value) if value is None or isinstance(value, bool) else repr(value)
 
 

@@ -78,6 +78,7 @@ from ..training.feature_classifier import (
 )
 from ..training.loop import (
     TrainConfig,
+    check_settings,
     evaluate,
     fit,
     resolve_device,
@@ -292,7 +293,7 @@ def check_splits(model, splits: tuple[Dataset, Dataset | None, Dataset | None], 
             if scored and what == "test":
                 inputs_of(model, data.x, whole=False)
             else:
-                check_inputs(model, data.x)
+                check_inputs(model, data.x, data.y)  # a conditional model's labels too
         except DataError as err:  # a test part is scaled by its training part's range, so it may overshoot [0, 1]
             overshoots = what == "test" and data.meta.get("scaling", "none") != "none" and "[0, 1]" in str(err)
             how = ", scaled by the training part's range" if overshoots else ""
@@ -327,26 +328,38 @@ def _check_memory(cfg: RunConfig, values: dict[str, Any], sample_shape: tuple[in
     memory free there (available_memory). A million-column table's 522M-parameter model peaked at 23 GB."""
     try:
         with torch.device("meta"):
-            params = list(create_model(cfg.model["name"], **values, input_shape=sample_shape).parameters())
-    except Exception:  # refused by the build below, or a model of your own that meta tensors cannot build
+            model = create_model(cfg.model["name"], **values, input_shape=sample_shape)
+    except Exception as err:  # refused by the build below, or a model of your own that meta tensors cannot build
+        if isinstance(err, ConfigError) and "overflow" in str(err):  # sizes no memory holds: said as they are
+            raise
         return
+    params = list(model.parameters())
     opt = cfg.train.optimizer
     states = {"adam": 2, "adamw": 2}.get(opt, 1 if opt == "adagrad" or cfg.train.momentum else 0) + (opt == "rmsprop")
     need = 2 * 4 * sum(p.numel() * (1 + (1 + states) * p.requires_grad) for p in params)
+    need += 2 * sum(b.numel() * b.element_size() for b in model.buffers())  # a vq-vae's codebook and K x K prior
     device = training_device(cfg.train)
     free = available_memory(device)
     if need > free:
         raise ConfigError(f"model: {cfg.model['name']} has {sum(p.numel() for p in params):,} parameters, which take "
-                          f"about {need / 2**30:.1f} GiB to train (weights, gradients, {opt}'s state and a checkpoint), and "
-                          f"{free / 2**30:.1f} GiB is free on {device.type}; give a smaller model (its widths, such as "
-                          "model.hidden, or model.code_size)")
+                          f"about {need / 2**30:.1f} GiB to train (weights, gradients, {opt}'s state, buffers and a "
+                          f"checkpoint), and {free / 2**30:.1f} GiB is free on {device.type}; give a smaller model (its "
+                          "widths, such as model.hidden, model.code_size or a vq-vae's codebook_size)")
 
 
 def build_checked(cfg: RunConfig, splits: tuple[Dataset, Dataset | None, Dataset | None]):
-    """The model `cfg` names, built for the training data, with every split checked against it."""
+    """The model `cfg` names, built for the training data, with every split and the training settings checked
+    against it."""
     model = build_model(cfg, splits[0].sample_shape)
-    check_splits(model, splits)
+    check_run(cfg, model, splits)
     return model
+
+
+def check_run(cfg: RunConfig, model, splits: tuple[Dataset, Dataset | None, Dataset | None]) -> None:
+    """Everything `fit` and the evaluation would refuse of `model` with `splits` and `cfg.train`, refused
+    before a run's first line."""
+    check_splits(model, splits)
+    check_settings(model, splits[0], splits[1], config=cfg.train)
 
 
 def train_model(
@@ -361,7 +374,7 @@ def train_model(
     """
     if model is None:
         model = build_model(cfg, splits[0].sample_shape)
-    check_splits(model, splits)
+    check_run(cfg, model, splits)
     if tag is not None:
         budget = f" for {cfg.train.time_budget:g} s" if cfg.train.time_budget is not None else ""
         print(f"  training {tag} ({sum(p.numel() for p in model.parameters()):,} parameters) on {len(splits[0]):,} "

@@ -674,14 +674,26 @@ class Trainer:
     def check(self, train: Any, val: Any = None) -> tuple[tuple[Tensor | MemmapArray, Tensor | None], Any]:
         """((x, y), validation (x, y) or None) from `train` and `val`, checked against the model and
         the settings: what training would refuse is refused here, before any step or file."""
+        x, y = as_inputs(train, "train data")
+        check_inputs(self.model, x, y)
+        self.classes = getattr(train, "classes", None)  # a Dataset's class names, which loggers show
+        val_data = None if val is None else as_inputs(val, "validation data")
+        if val_data is not None:
+            try:
+                check_inputs(self.model, *val_data)
+            except DataError as err:
+                raise DataError(f"validation data: {err}") from None
+        self.check_settings(x, y, val_data)
+        return (x, y), val_data
+
+    def check_settings(self, x: Tensor | MemmapArray, y: Tensor | None, val_data: Any) -> None:
+        """Refuse the settings that do not fit the model or these data (`check` has checked their values);
+        sets `self.mixed`."""
         cfg, model = self.config, self.model
         odd = sorted({str(p.dtype).removeprefix("torch.") for p in model.parameters() if p.dtype != torch.float32})
         if odd:  # else a dtype error at the first step; mixed precision is train.amp's
             raise ConfigError(f"model: its parameters are {', '.join(odd)}; aekit trains float32 models (train.amp "
                               "for mixed precision): call model.float() first")
-        x, y = as_inputs(train, "train data")
-        check_inputs(model, x, y)
-        self.classes = getattr(train, "classes", None)  # a Dataset's class names, which loggers show
         if self.augments and x.ndim != 4:
             raise DataError(f"train.augment_*: augmentation moves images (N, C, H, W), but the training samples have "
                             f"shape {tuple(x.shape[1:])}; set augment_rotate, augment_scale and augment_shift to 0")
@@ -699,12 +711,6 @@ class Trainer:
                 f"which batch norm cannot train on; choose another train.batch_size (e.g. {cfg.batch_size + 1}) "
                 "or drop a sample"
             )
-        val_data = None if val is None else as_inputs(val, "validation data")
-        if val_data is not None:
-            try:
-                check_inputs(model, *val_data)
-            except DataError as err:
-                raise DataError(f"validation data: {err}") from None
         if cfg.monitor not in ("train_loss", "val_loss", "time"):  # logged whatever the model (val_loss: or train_loss)
             terms = evaluate(model, (x[: cfg.batch_size], None if y is None else y[: cfg.batch_size]))  # fit reseeds after
             parts = ("train", "val") if val_data is not None else ("train",)
@@ -713,7 +719,6 @@ class Trainer:
                 raise ConfigError(
                     f"train.monitor: {cfg.monitor!r} is not logged; choose one of: {', '.join(sorted(logged | {'time'}))}"
                 )
-        return (x, y), val_data
 
     def fit(self, data: tuple[Tensor | MemmapArray, Tensor | None], val_data: Any = None, *,
             resume: bool = False) -> dict[str, list[float]]:
@@ -816,6 +821,13 @@ class Trainer:
                 self.bar.close()
             model.eval()  # ready to use, also after an error: codes that do not depend on the batch, no dropout
         return self.history
+
+
+def check_settings(model, train: Any, val: Any = None, *, config: TrainConfig) -> None:
+    """Refuse now what `fit(model, train, val, config=config)` would refuse of its settings with these data,
+    without reading their values (the run layer checks those itself, then calls this before its first line)."""
+    trainer = Trainer(model, config, callbacks=(), run_dir=None)
+    trainer.check_settings(*as_inputs(train, "train data"), None if val is None else as_inputs(val, "validation data"))
 
 
 def _callback_state(cb) -> Any:

@@ -45,7 +45,7 @@ from ...training.loop import TrainConfig
 from ..run import (
     DataConfig,
     build_model,
-    check_splits,
+    check_run,
     folder_imports,
     make_run_dir,
     parse_run_config,
@@ -161,15 +161,12 @@ class Run:
 
     def check(self, *variants: ExperimentConfig) -> None:
         """Build every model the experiment will train (the config's, or the `variants` it compares) and
-        check the splits (and labels) against each, before the first is trained: a variant the data
+        check the splits (and labels) and the training settings against each, before the first is trained: a variant the data
         cannot take is refused before any model is saved. The random state is left as it was."""
         train = self.splits[0]
         with torch.random.fork_rng(devices=[]):  # build_model seeds torch; the runs' draws stay the same
             for cfg in variants or (self.cfg,):
-                model = build_model(cfg, train.sample_shape)
-                check_splits(model, self.splits)
-                if train.y is not None and hasattr(model, "check_labels"):
-                    model.check_labels(train.y)
+                check_run(cfg, build_model(cfg, train.sample_shape), self.splits)
 
     @property
     def noun(self) -> str:

@@ -1,0 +1,49 @@
+"""Settings that fit refuses with these data are refused before a run's first line (and any folder)."""
+
+import numpy as np
+import pytest
+
+from aekit.apps.cli import main
+
+
+def _data(work, classes=3, test_classes=3):
+    rng = np.random.default_rng(0)
+    np.savez(work / "d.npz", x_train=rng.random((40, 6)).astype(np.float32), y_train=np.arange(40) % classes,
+             x_test=rng.random((12, 6)).astype(np.float32), y_test=np.arange(12) % test_classes)
+    return str(work / "d.npz")
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    (["train.monitor=val_bogus"], "train.monitor: 'val_bogus' is not logged"),
+    (["train.labelled_per_batch=4"], "train.labelled_per_batch: 4 is for semi-supervised models"),
+    (["train.augment_rotate=10"], "train.augment_*: augmentation moves images"),
+    (["model.name=cvae", "model.n_classes=2"], "train data (d): cvae: labels must be integers in 0..1"),
+])
+def test_a_setting_the_data_do_not_allow_is_refused_before_the_start_line(tmp_path, monkeypatch, capsys, setting,
+                                                                          message):
+    monkeypatch.chdir(tmp_path)
+    code = main(["train", f"data.name={_data(tmp_path)}", "model.name=dense", "model.hidden=[4]", "model.code_size=2",
+                 "train.epochs=1", "train.batch_size=16", *setting])
+    out, err = capsys.readouterr()
+    assert code == 2 and message in err
+    assert out == ""  # no "training ... ->" line: nothing was about to happen
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_test_label_a_conditional_model_cannot_take_is_refused_before_training(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code = main(["train", f"data.name={_data(tmp_path, classes=2, test_classes=3)}", "model.name=cvae",
+                 "model.hidden=[4]", "model.code_size=2", "model.n_classes=2", "train.epochs=1", "train.batch_size=16"])
+    out, err = capsys.readouterr()
+    assert code == 2 and "test data (d): cvae: labels must be integers in 0..1" in err
+    assert out == "" and not (tmp_path / "runs").exists()
+
+
+def test_an_experiment_variant_with_a_setting_its_model_refuses_is_refused_before_the_first_model(
+        tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code = main(["experiment", "run", "mnist-2d", "--tiny", "train.labelled_per_batch=4",
+                 "--out", str(tmp_path / "e")])
+    out, err = capsys.readouterr()
+    assert code == 2 and "train.labelled_per_batch: 4 is for semi-supervised models" in err
+    assert "training" not in out and not list((tmp_path / "e").glob("*/model-*.safetensors"))
