@@ -161,8 +161,8 @@ class Run:
 
     def check(self, *variants: ExperimentConfig) -> None:
         """Build every model the experiment will train (the config's, or the `variants` it compares) and
-        check the splits (and labels) and the training settings against each, before the first is trained: a variant the data
-        cannot take is refused before any model is saved. The random state is left as it was."""
+        check the splits (and labels) and the training settings against each, before the first is trained:
+        a variant the data cannot take is refused before any model is saved. The random state is left as it was."""
         train = self.splits[0]
         with torch.random.fork_rng(devices=[]):  # build_model seeds torch; the runs' draws stay the same
             for cfg in variants or (self.cfg,):
