@@ -87,3 +87,14 @@ def test_samples_decode_prior_draws():
     samples = model.sample(4, generator=torch.Generator().manual_seed(0))
     expected = model.decode(1.5 * torch.randn(4, 2, generator=torch.Generator().manual_seed(0)))
     torch.testing.assert_close(samples, expected)
+
+
+def test_the_weight_penalty_is_of_the_weights_its_optimiser_trains(real_batch):
+    """weight_l2 summed the discriminator's weights into the autoencoder's loss (90 % of the term), which no
+    optimiser minimised: the discriminator was not regularised, and the logged loss held a term of it."""
+    model = small(weight_l2=1e-2)
+    own = [m.weight for name, m in model.named_modules()
+           if isinstance(m, torch.nn.Linear) and not name.startswith("discriminator")]
+    term = model.loss(real_batch, model(real_batch))["weight_l2"]
+    assert term.item() == pytest.approx(1e-2 * sum((w**2).sum() for w in own).item(), rel=1e-6)
+    assert not {id(w) for w in model.penalised_weights()} & {id(p) for p in model.discriminator.parameters()}

@@ -93,3 +93,50 @@ def test_a_long_nll_says_how_far_it_is_where_no_bar_shows(monkeypatch, capsys):
     likelihood.importance_sampled_nll(model, torch.rand(500, 1, 28, 28), k=4, progress=True)
     lines = capsys.readouterr().out.splitlines()
     assert lines and all(line.startswith("  test NLL: ") and " of 500 inputs (" in line for line in lines)
+
+
+def test_the_draws_of_z_are_not_the_stream_that_binarised_the_pixels(monkeypatch, real_batch):
+    """Both generators were seeded with `seed`: randn is a transform of the very uniforms bernoulli drew the
+    pixels with, so each z depended on its image's pixels (11 standard errors off on a 16-pixel check)."""
+    from aekit.analysis import likelihood
+
+    model = aekit.create_model("vae", input_shape=(1, 28, 28), hidden=(16,), code_size=2)
+    seeds = {}
+    binarizing = likelihood.binarize
+    monkeypatch.setattr(likelihood, "binarize", lambda x, *, seed: seeds.setdefault("pixels", seed) and binarizing(x, seed=seed))
+    drawing = model.log_importance_weights
+
+    def recorded(x, k, **kw):
+        seeds["z"] = kw["generator"].initial_seed()
+        return drawing(x, k, **kw)
+
+    monkeypatch.setattr(model, "log_importance_weights", recorded)
+    first = importance_sampled_nll(model, real_batch[:4], k=3, seed=7)
+    assert seeds["pixels"] != seeds["z"]
+    assert torch.equal(first, importance_sampled_nll(model, real_batch[:4], k=3, seed=7))  # still seeded
+
+
+def test_a_gaussian_decoder_is_not_measured_on_binarised_data_by_default():
+    """binary defaulted to True whatever the model: a Gaussian (mse) decoder's density was taken of binarised
+    values, other data than the user's."""
+    model = aekit.create_model("vae", input_shape=(6,), hidden=(8,), code_size=2, recon_loss="mse",
+                               output_activation="linear")
+    x = torch.full((5, 6), 0.4)
+    assert torch.equal(importance_sampled_nll(model, x, k=4), importance_sampled_nll(model, x, k=4, binary=False))
+    cvae = aekit.create_model("cvae", input_shape=(6,), hidden=(8,), code_size=2, n_classes=2)
+    with pytest.raises(aekit.ConfigError, match=r"^importance_sampled_nll: model 'cvae' is conditional"):
+        importance_sampled_nll(cvae, x, k=2)
+
+
+def test_the_negative_elbo_is_a_looser_bound_than_the_nll_of_the_same_draws(real_batch):
+    """The generate-mnist-grid experiment reported recon(mu) + KL, the evaluation loss at the mean code, as the
+    negative ELBO; the ELBO averages over draws of z, and by Jensen's inequality it lies below the IWAE bound
+    of the same draws."""
+    from aekit.analysis.likelihood import negative_elbo
+
+    model = aekit.create_model("vae", input_shape=(1, 28, 28), hidden=(16,), code_size=2)
+    elbo = negative_elbo(model, real_batch[:16], samples=20, seed=3)
+    nll = importance_sampled_nll(model, real_batch[:16], k=20, seed=3)
+    assert elbo.shape == (16,) and bool((elbo >= nll - 1e-4).all()) and float((elbo - nll).mean()) > 0.01
+    one = importance_sampled_nll(model, real_batch[:16], k=1, seed=3)
+    assert torch.allclose(negative_elbo(model, real_batch[:16], samples=1, seed=3), one)  # k = 1: the same estimate

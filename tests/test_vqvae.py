@@ -46,6 +46,18 @@ def test_ema_with_no_memory_moves_each_used_entry_to_its_assigned_mean(real_batc
         torch.testing.assert_close(model.codebook[k], z_e[indices == k].mean(dim=0))
 
 
+def test_a_training_step_decodes_the_entries_each_vector_was_assigned_before_the_update(real_batch):
+    """z_q was read from the codebook after this step's EMA update: not the entry a vector was assigned to, and
+    where that entry restarted in the same step, another sample's encoder output (as in Sonnet, the update
+    comes after the lookup)."""
+    model = small(ema_decay=0.0, restart_below=0.0)
+    x = real_batch[:64]
+    before = model.codebook.clone()
+    out = model(x)  # training, with gradients: the codebook moves to the assigned means
+    assert not torch.equal(model.codebook, before)
+    assert torch.equal(out.z.reshape(64, 4, 3), before[out.extras["indices"]])
+
+
 def test_ema_is_frozen_in_eval_and_without_gradients(real_batch):
     model = small()
     before = model.codebook.clone()

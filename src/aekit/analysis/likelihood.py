@@ -4,16 +4,19 @@
 
 for models with a probabilistic decoder and an amortised posterior, i.e. those with
 `log_importance_weights(x, k)` (vae, iwae). The estimate is an upper bound on -log p(x) in
-expectation that tightens as k grows; the IWAE paper uses k = 5000. Binary data sets (MNIST) are
-binarised once with a fixed seed (dynamic binarisation, as in the paper), so the figure is in
-nats per binary image and comparable with its Table 1.
+expectation that tightens as k grows; the IWAE paper uses k = 5000. For a Bernoulli decoder the data
+are binarised once, each value drawn as a pixel's probability (seeded: a stochastic binarisation, as
+in the paper), so the figure is in nats per binary image and comparable with its Table 1. At k = 1
+(or with `negative_elbo`'s mean over draws) it is the negative ELBO.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -49,43 +52,60 @@ def why_no_likelihood(model, data: torch.Tensor | None = None) -> str | None:
     return None
 
 
-@torch.no_grad()
 def importance_sampled_nll(
     model,
     data: Any,
     *,
     k: int = 5000,  # importance samples per input (the IWAE paper's evaluation)
-    binary: bool = True,  # binarise the data first (seeded); False for data the likelihood models as is
+    binary: bool | None = None,  # binarise the data first (seeded); None: for a Bernoulli decoder (recon_loss bce)
     batch_size: int = 100,  # inputs per step
     chunk: int = 500,  # samples per decoder pass: chunk * batch_size decoded images at a time
-    seed: int = 0,  # the binarisation and the draws of z
+    seed: int = 0,  # the binarisation and the draws of z (two streams)
     progress: bool = False,  # a progress bar over the batches (k = 5000 on 10,000 digits takes minutes on a CPU)
 ) -> torch.Tensor:
     """-log p(x) of every input, estimated with k importance samples: (N,) nats; `.mean()` is the test NLL."""
-    if not callable(getattr(model, "log_importance_weights", None)):
-        raise ConfigError(
-            f"importance_sampled_nll needs a probabilistic decoder and posterior (vae, iwae); model '{model.name}' has none"
-        )
+    return _per_input(model, data, k, binary=binary, batch_size=batch_size, chunk=chunk, seed=seed, progress=progress,
+                      name="importance_sampled_nll", what="test NLL", reduce=lambda w: torch.logsumexp(w, dim=0) - math.log(len(w)))
+
+
+def negative_elbo(model, data: Any, *, samples: int = 20, binary: bool | None = None, batch_size: int = 100,
+                  seed: int = 0) -> torch.Tensor:
+    """-ELBO of every input, E_q[-log p(x|z)] + KL(q(z|x) || p(z)) estimated with `samples` draws of z ~ q(z|x):
+    (N,) nats, an upper bound on -log p(x) in expectation. (A VAE's evaluation loss decodes the mean of q
+    instead: deterministic, but neither this bound nor a likelihood.) `binary` as importance_sampled_nll's."""
+    return _per_input(model, data, samples, binary=binary, batch_size=batch_size, chunk=samples, seed=seed,
+                      progress=False, name="negative_elbo", what="negative ELBO", reduce=lambda w: w.mean(dim=0))
+
+
+@torch.no_grad()
+def _per_input(model, data: Any, k: int, *, binary: bool | None, batch_size: int, chunk: int, seed: int,
+               progress: bool, name: str, what: str, reduce) -> torch.Tensor:
+    """-reduce(log importance weights of k draws) of every input: (N,); `name` starts its errors, `what` its progress."""
+    reason = why_no_likelihood(model)
+    if reason is not None:
+        raise ConfigError(f"{name}: {reason}")
     for key, value in (("k", k), ("batch_size", batch_size), ("chunk", chunk)):
         count(key, value)
     x, _ = inputs_of(model, data)
+    binary = model.config.recon_loss == "bce" if binary is None else binary
     # binarize would clamp values outside [0, 1], and a BCE of them is no likelihood: a figure of other data
     if (binary or model.config.recon_loss == "bce") and (x.min() < 0 or x.max() > 1):
         raise DataError(f"data: values span [{x.min():.3g}, {x.max():.3g}], but a Bernoulli likelihood takes values in "
                         "[0, 1] (binary=True draws each as a probability); scale them to [0, 1] first (x / 255 for "
                         "8-bit images)")
+    binarizing, drawing = np.random.SeedSequence(seed).generate_state(2)  # two streams: z independent of the pixels
     if binary:
-        x = binarize(x, seed=seed)
+        x = binarize(x, seed=int(binarizing))
     device = model_device(model)
-    generator = torch.Generator(device).manual_seed(seed)
+    generator = torch.Generator(device).manual_seed(int(drawing))
     out = []
     with eval_mode(model):
-        batches = tqdm(range(0, len(x), batch_size), desc=f"test NLL, k = {k}", unit="batch",
+        batches = tqdm(range(0, len(x), batch_size), desc=f"{what}, k = {k}", unit="batch",
                        disable=None if progress else True, dynamic_ncols=True, leave=False)
         began = said = time.perf_counter()
         for start in batches:
             if progress and batches.disable and time.perf_counter() - said >= 30:  # a log file has no bar: a line
-                print(f"  test NLL: {start:,} of {len(x):,} inputs ({time.perf_counter() - began:.0f} s)", flush=True)
+                print(f"  {what}: {start:,} of {len(x):,} inputs ({time.perf_counter() - began:.0f} s)", flush=True)
                 said = time.perf_counter()
             xb = x[start : start + batch_size].to(device)
             posterior = model.posterior(xb)
@@ -93,6 +113,5 @@ def importance_sampled_nll(
                 model.log_importance_weights(xb, min(chunk, k - done), posterior=posterior, generator=generator)
                 for done in range(0, k, chunk)
             ]
-            log_px = torch.logsumexp(torch.cat(weights), dim=0) - torch.log(torch.tensor(float(k)))
-            out.append(-log_px.cpu())
+            out.append(-reduce(torch.cat(weights)).cpu())
     return torch.cat(out)

@@ -57,6 +57,11 @@ class AdversarialAutoencoder(GaussianPrior, DenseAutoencoder):
         autoencoder = [p for name, p in self.named_parameters() if not name.startswith("discriminator.")]
         return {"loss": autoencoder, "discriminator_loss": list(self.discriminator.parameters())}
 
+    def penalised_weights(self) -> list[Tensor]:
+        """The autoencoder's weight matrices: the discriminator's are not in the loss its optimiser minimises."""
+        own = {id(p) for p in self.discriminator.parameters()}
+        return [w for w in super().penalised_weights() if id(w) not in own]
+
     def penalties(self, x: Tensor, output: Output) -> dict[str, Tensor]:
         terms = super().penalties(x, output)
         logit = self.discriminator(output.z.float())

@@ -8,8 +8,10 @@ The loss is recon + beta * w * KL(q(z|x) || N(0, I)), where w rises linearly fro
 `kl_warmup_steps` optimiser steps (KL annealing, Bowman et al. 2016). The step count is the
 `kl_step` buffer: it grows by one on every `loss` call in training mode with gradients on (one per
 optimiser step in `fit`) and is part of the state_dict, so a resumed run continues the warm-up exactly.
-Evaluation (eval mode, or no gradients) weighs the KL by beta alone: validation and test losses are the
-objective itself, comparable from one epoch to the next.
+Evaluation (eval mode, or no gradients) weighs the KL by beta alone and decodes the mean: validation and
+test losses are recon(mu) + beta * KL, deterministic and comparable from one epoch to the next, but not
+the ELBO, which averages the reconstruction over draws of z (analysis.likelihood.negative_elbo estimates
+it, importance_sampled_nll the likelihood).
 """
 
 from __future__ import annotations
@@ -147,7 +149,7 @@ class VariationalAutoencoder(GaussianPrior, Autoencoder):
 
     def advance_warmup(self) -> float:
         """The KL weight of this loss: beta * w in an optimiser step (training, with grad), which it counts;
-        beta in evaluation, so that validation and test losses are the model's objective whatever the warm-up
+        beta in evaluation, so that validation and test losses weigh the KL alike whatever the warm-up
         (restore_best and early stopping compare epochs by them: under the rising weight, an early epoch won)."""
         if not (self.training and torch.is_grad_enabled()):
             return self.config.beta

@@ -123,9 +123,9 @@ class VQVAE(Autoencoder):
     def forward(self, x: Tensor) -> Output:
         z_e = self.encode_continuous(x)  # (B, m, d)
         indices = self.nearest(z_e)  # (B, m)
+        z_q = self.codebook[indices].to(z_e.dtype)  # (B, m, d): the entries assigned, before this step's update
         if self.training and torch.is_grad_enabled():
             self._update_codebook(z_e.detach().float(), indices)
-        z_q = self.codebook[indices].to(z_e.dtype)  # (B, m, d)
         logits = self.decode_logits(self.straight_through(z_e, z_q).reshape(x.shape[0], -1))
         return Output(
             x_hat=self.activate_output(logits), z=z_q.reshape(x.shape[0], -1), logits=logits,
