@@ -753,9 +753,10 @@ def test_a_run_reads_its_data_file_again_by_its_saved_map_not_the_files_new_rang
     np.savetxt(tmp_path / "train.csv", np.vstack([train, new * 3]), delimiter=",",
                header=",".join(f"c{i}" for i in range(8)), comments="")  # rows appended since, of wider ranges
     with pytest.warns(UserWarning, match=r"train.csv holds 309 training samples, 300 when .*run trained on them: they "
-                                         r"are read by the run's saved map \(scaling.json\), and a resume draws"):
+                                         r"are read by the run's saved map \(scaling.json\), and the run's splits are "
+                                         r"drawn from the first 300, the rows it trained on"):
         after = read_split(cfg, "train", run=tmp_path / "run").x
-    torch.testing.assert_close(after[:300], before, rtol=0, atol=0)  # the model's inputs as when it trained
+    torch.testing.assert_close(after, before, rtol=0, atol=0)  # the model's inputs as when it trained, and no others
     assert not torch.allclose(read_split(cfg, "train").x[:300], before)  # by the file's own ranges: other inputs
 
 
@@ -1361,3 +1362,23 @@ def test_text_files_and_folders_aekit_does_not_read_point_to_what_it_does(tmp_pa
     assert "texts are read from .txt files (or files without a suffix): save them as such" in refused(tmp_path / "notes")
     (_mkdir(tmp_path / "aclImdb") / "imdb.vocab").write_text("the\nand\n")
     assert "IMDb's aclImdb/ is read by name: give data.name=imdb" in refused(tmp_path / "aclImdb")
+
+
+def test_a_log_that_grew_is_evaluated_on_the_rows_the_run_held_out(tmp_path, monkeypatch, capsys):
+    """Rows appended to a run's training CSV re-drew its validation split over the grown file: `aekit evaluate`
+    wrote into metrics.json a figure on 550 "validation" rows, 364 of which the model had trained on."""
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(550, 6)) * [5, 0.1, 0.01, 20, 0.3, 1] + [60, 2, 0.05, 1500, 12, 30]
+    np.savetxt("log.csv", rows[:500], delimiter=",", header="a,b,c,d,e,f", comments="", fmt="%.6g")
+    assert main(["train", "data.name=log.csv", "train.epochs=2", "output.name=r", "--quiet"]) == 0
+    recorded = json.loads((tmp_path / "runs/r/metrics.json").read_text())
+    with open("log.csv", "a") as f:  # the sensor log grew
+        np.savetxt(f, rows[500:], delimiter=",", fmt="%.6g")
+    capsys.readouterr()
+    assert main(["evaluate", "runs/r", "--quiet"]) == 0
+    assert "the run's splits are drawn from the first 500, the rows it trained on" in capsys.readouterr().err
+    again = json.loads((tmp_path / "runs/r/metrics.json").read_text())
+    assert again["split"] == "val" and again["n"] == 50  # the same 50 held-out rows, the same figures
+    assert {k: again[k] for k in ("val_loss", "pca_squared_error_per_sample")} == {
+        k: recorded[k] for k in ("val_loss", "pca_squared_error_per_sample")}

@@ -227,12 +227,20 @@ def read_split(cfg: RunConfig, split: str, name: str | None = None, run: Path | 
     if saved is None:
         return load_dataset(name or _data_name(cfg), split, layout=cfg.data.layout, scale=cfg.data.scale,
                             image_size=cfg.data.image_size, progress=progress)
-    data = from_file(Path(_data_name(cfg)).expanduser(), split, layout=cfg.data.layout, scale=cfg.data.scale,
-                     run_map=saved, progress=progress)  # the map resizes images as they were
-    if split == "train" and saved["samples"] not in (None, len(data)) and distributed.is_main():
-        warnings.warn(f"{cfg.data.name} holds {len(data):,} training samples, {saved['samples']:,} when {run} trained "
-                      "on them: they are read by the run's saved map (scaling.json), and a resume draws its "
-                      "validation split from them afresh", stacklevel=2)
+    path = Path(_data_name(cfg)).expanduser()
+    data = from_file(path, split, layout=cfg.data.layout, scale=cfg.data.scale, run_map=saved,
+                     progress=progress)  # the map resizes images as they were
+    held, trained = len(data), saved["samples"]
+    if split == "train" and trained not in (None, held):
+        appended = held > trained and path.is_file()  # a log that grew: its first rows are the run's
+        if appended:
+            data = data.subset(range(trained))
+        how = (f"the run's splits are drawn from the first {trained:,}, the rows it trained on (those after them "
+               "are new to it)" if appended else "its validation split is drawn from them afresh and may hold "
+               "samples it trained on: figures on it are not of held-out samples")
+        if distributed.is_main():
+            warnings.warn(f"{cfg.data.name} holds {held:,} training samples, {trained:,} when {run} trained on them: "
+                          f"they are read by the run's saved map (scaling.json), and {how}", stacklevel=2)
     return data
 
 
