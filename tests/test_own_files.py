@@ -1382,3 +1382,24 @@ def test_a_log_that_grew_is_evaluated_on_the_rows_the_run_held_out(tmp_path, mon
     assert again["split"] == "val" and again["n"] == 50  # the same 50 held-out rows, the same figures
     assert {k: again[k] for k in ("val_loss", "pca_squared_error_per_sample")} == {
         k: recorded[k] for k in ("val_loss", "pca_squared_error_per_sample")}
+
+
+def test_texts_without_a_word_of_the_vocabulary_are_named_and_their_scores_say_which_file(tmp_path, capsys):
+    """Two such texts (an empty file, one in French) scored lowest, as the most typical, and neither the note nor
+    the scores (no file column for texts) said which they were: a user could not map rows back to files."""
+    import csv
+
+    _texts(tmp_path / "news", ["sport", "business"], 12, 0)
+    assert main(["train", f"data.name={tmp_path / 'news'}", "train.epochs=1", f"output.dir={tmp_path}",
+                 "output.name=run", "--quiet"]) == 0
+    _texts(tmp_path / "new", ["sport", "business"], 2, 1)
+    (tmp_path / "new" / "sport" / "empty.txt").write_text("")
+    (tmp_path / "new" / "business" / "fr.txt").write_text("le marché de la ville")
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run"), "--data", str(tmp_path / "new"), "--scores",
+                 str(tmp_path / "s.csv"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "2 of 6 texts hold no word of the vocabulary (business/fr.txt, sport/empty.txt): their rows are all zeros" in err
+    rows = list(csv.DictReader((tmp_path / "s.csv").open()))
+    assert [r["file"] for r in rows] == ["business/0.txt", "business/1.txt", "business/fr.txt", "sport/0.txt",
+                                         "sport/1.txt", "sport/empty.txt"]

@@ -788,7 +788,7 @@ def _scores_file(path: Path) -> bool:
 
 def write_scores(path: Path, test: Dataset, errors: dict[str, Any]) -> None:
     """A CSV of one row per sample of `test`, in order: its row in the whole file (a split or subset keeps
-    it), its image file (a folder's), its squared reconstruction error (in the model's input units: [0, 1]
+    it), its file (a folder's: images or texts), its squared reconstruction error (in the model's input units: [0, 1]
     after the run's scaling) and PCA's where `errors` (`sample_errors`) has them, and its label (a class
     name where the data has them): per-sample scores, to rank anomalies by."""
     columns = {"row": np.asarray((test.meta or {}).get("rows", np.arange(len(test)))).tolist()}  # in the whole file

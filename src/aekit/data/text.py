@@ -284,6 +284,7 @@ def text_corpus(
     vectorizer=None,  # an already fitted vectorizer (e.g. train.meta["vectorizer"]), used as is
     classes: list[str] | None = None,  # label index -> name; defaults to the sorted string labels
     name: str = "text",
+    files: list[str] | None = None,  # each text's file (a folder's), which notes and per-sample scores name
 ) -> Dataset:
     """A Dataset of (N, vocabulary) vectors in [0, 1] from a list of strings and optional labels.
 
@@ -306,16 +307,19 @@ def text_corpus(
         except ValueError as err:  # e.g. "empty vocabulary; perhaps the documents only contain stop words"
             raise DataError(f"{name}: cannot build a vocabulary ({err})") from None
     x = vectorizer.transform(texts).toarray().astype(np.float32)  # (N, vocabulary)
-    empty = int((x.sum(axis=1) == 0).sum())
-    if empty:  # out-of-vocabulary texts (another language, an empty file) would score as the most typical
-        warnings.warn(f"{name}: {empty} of {len(texts)} texts hold no word of the vocabulary (their rows are all "
-                      "zeros)", stacklevel=2)
+    empty = np.flatnonzero(x.sum(axis=1) == 0)
+    if len(empty):  # out-of-vocabulary texts (another language, an empty file) would score as the most typical
+        which = [files[i] if files is not None else f"row {i}" for i in empty[:3]]
+        warnings.warn(f"{name}: {len(empty)} of {len(texts)} texts hold no word of the vocabulary ({', '.join(which)}"
+                      f"{' ...' * (len(empty) > 3)}): their rows are all zeros, which an autoencoder reconstructs "
+                      "well, so they score as typical, not as unusual", stacklevel=2)
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     meta = {
         "representation": "tfidf" if isinstance(vectorizer, TfidfVectorizer) else "bow",
         "vectorizer": vectorizer,
         "vocabulary": [str(w) for w in vectorizer.get_feature_names_out()],
+        **({"files": list(files)} if files is not None else {}),
     }
     return Dataset(
         torch.from_numpy(x), None if y is None else torch.from_numpy(y), name=name, classes=classes, meta=meta
@@ -374,18 +378,20 @@ def text_folder(path: Path, split: str = "train", *, like: dict | None = None) -
         vectorizer = make_vectorizer("bow" if idf is None else "tfidf", vocabulary=like["vocabulary"], idf=idf)
         classes = like["classes"]
     else:
-        train = text_corpus(*_text_files(root), name=path.name)
+        texts, labels, files = _text_files(root)
+        train = text_corpus(texts, labels, name=path.name, files=files)
         if split == "train":
             return train
         vectorizer, classes = train.meta["vectorizer"], train.classes
-    texts, labels = _text_files(path / "test" if split == "test" else root)
+    texts, labels, files = _text_files(path / "test" if split == "test" else root)
     if split == "test" or like is not None:  # a class the run (or train/) does not know: numbered after its own
         classes = classes_with_test(path / "test" if split == "test" else root, labels, classes)
-    return text_corpus(texts, labels, vectorizer=vectorizer, classes=classes, name=path.name)
+    return text_corpus(texts, labels, vectorizer=vectorizer, classes=classes, name=path.name, files=files)
 
 
-def _text_files(folder: Path) -> tuple[list[str], list[str] | None]:
-    """(texts, their class folders' names or None) of the .txt files in `folder`'s class folders, or in it."""
+def _text_files(folder: Path) -> tuple[list[str], list[str] | None, list[str]]:
+    """(texts, their class folders' names or None, their files within `folder`) of the .txt files in `folder`'s
+    class folders, or in it."""
     classes, files = class_files(folder, TEXT_FILES, "texts")
     if not files:
         raise DataError(f"{folder} holds no .txt files (or files without a suffix)")
@@ -397,7 +403,7 @@ def _text_files(folder: Path) -> tuple[list[str], list[str] | None]:
     if twice:
         warnings.warn(f"{folder}: {twice} texts are in more than one class folder: each copy is a sample of its "
                       "class", stacklevel=3)
-    return list(texts), names
+    return list(texts), names, [str(f.relative_to(folder)) for _, f in files]
 
 
 def _read_text(file: Path) -> tuple[str, bool]:
