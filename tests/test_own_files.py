@@ -1403,3 +1403,22 @@ def test_texts_without_a_word_of_the_vocabulary_are_named_and_their_scores_say_w
     rows = list(csv.DictReader((tmp_path / "s.csv").open()))
     assert [r["file"] for r in rows] == ["business/0.txt", "business/1.txt", "business/fr.txt", "sport/0.txt",
                                          "sport/1.txt", "sport/empty.txt"]
+
+
+def test_a_runs_own_test_part_says_how_many_samples_leave_the_training_range(tmp_path, capsys):
+    """The note came with `evaluate --data` alone: a folder's test.csv full of anomalies, scored at the end of
+    `aekit train` and by `aekit evaluate RUN`, said nothing of the rows beyond the training ranges."""
+    import json
+
+    rng = np.random.default_rng(1)
+    (tmp_path / "cc").mkdir()
+    train, test = rng.random((200, 4)), 0.1 + 0.8 * rng.random((30, 4))  # the test rows inside the training ranges
+    test[:5, 2] += 40  # but five frauds far out in column c
+    for name, rows in (("train", train), ("test", test)):
+        np.savetxt(tmp_path / "cc" / f"{name}.csv", rows, delimiter=",", header="a,b,c,d", comments="")
+    assert main(["train", f"data.name={tmp_path / 'cc'}", "train.epochs=1", f"output.dir={tmp_path}",
+                 "output.name=run"]) == 0
+    assert "note: 5 of 30 samples have values outside the training range (most in 'c')" in capsys.readouterr().out
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["outside"].startswith("5 of 30 samples")
+    assert main(["evaluate", str(tmp_path / "run")]) == 0
+    assert "note: 5 of 30 samples have values outside the training range" in capsys.readouterr().out

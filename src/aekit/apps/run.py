@@ -967,11 +967,12 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     reference = train_data if train_data is not None else test  # without the training data (--data): the map's units
     scaling = (reference.meta or {}).get("scaling")
     # the training range: [0, 1] for data a map took there (no training data needed), else the training part's
-    checkable = label is not None and (train_data is not None or scaling not in ("standard", "none"))
+    checkable = (label is not None or split == "test") and (
+        train_data is not None or scaling not in ("standard", "none"))
     outside = beyond_range(reference, test.x, seed=cfg.train.seed, columns=train_data is not None) if checkable else None
     if label is not None and "note" in (test.meta or {}):
         metrics["note"] = test.meta["note"]
-    if outside is not None and outside.any():  # other samples than the run's: say where they leave its range
+    if outside is not None and outside.any():  # samples it did not train on: say where they leave its range
         names, counts = (test.meta or {}).get("columns"), outside.sum(0)
         most = [names[i] for i in counts.argsort(descending=True)[:3].tolist() if counts[i]] if names else []
         metrics["outside"] = (f"{int(outside.any(1).sum())} of {len(test)} samples have values outside the training "
