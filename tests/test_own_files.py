@@ -1422,3 +1422,28 @@ def test_a_runs_own_test_part_says_how_many_samples_leave_the_training_range(tmp
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["outside"].startswith("5 of 30 samples")
     assert main(["evaluate", str(tmp_path / "run")]) == 0
     assert "note: 5 of 30 samples have values outside the training range" in capsys.readouterr().out
+
+
+def test_a_pandas_index_column_is_left_out_with_a_note(tmp_path, capsys):
+    """df.to_csv(path) writes the index as an unnamed first column: it was dropped without a word ("all 5 columns
+    are inputs" of a 6-column file)."""
+    rows = np.random.default_rng(2).random((40, 3))
+    with open(tmp_path / "df.csv", "w") as f:
+        f.write(",a,b,c\n" + "".join(f"{i}," + ",".join(f"{v:.4f}" for v in row) + "\n" for i, row in enumerate(rows)))
+    with pytest.warns(UserWarning, match=r"df.csv: its unnamed first column \(pandas' index, as df.to_csv writes it\) "
+                                         r"is left out: not an input"):
+        data = load_dataset(str(tmp_path / "df.csv"))
+    assert data.sample_shape == (3,) and data.meta["columns"] == ["a", "b", "c"]
+
+
+def test_a_big_data_file_is_said_before_it_is_read(tmp_path, monkeypatch, capsys):
+    """A 150 MB CSV was read in ~6 s of silence (a folder said "reading ..." first, a file did not)."""
+    from aekit.apps import run
+
+    np.savetxt(tmp_path / "big.csv", np.random.default_rng(0).random((50, 4)), delimiter=",")
+    monkeypatch.setattr(run, "READ_SAID_BYTES", 100)  # (the file's ~4 kB stands for a big one)
+    assert main(["train", f"data.name={tmp_path / 'big.csv'}", "train.epochs=1", f"output.dir={tmp_path}"]) == 0
+    assert capsys.readouterr().out.startswith(f"reading {tmp_path / 'big.csv'} ...\ntraining ")
+    monkeypatch.setattr(run, "READ_SAID_BYTES", 1 << 20)
+    assert main(["train", f"data.name={tmp_path / 'big.csv'}", "train.epochs=1", f"output.dir={tmp_path}"]) == 0
+    assert capsys.readouterr().out.startswith("training ")  # a small file: no line

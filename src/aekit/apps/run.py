@@ -94,6 +94,7 @@ NLL_SAMPLES = 5000  # importance samples per test input for the test NLL (Burda 
 QUALITY_SAMPLES = 10_000  # generated images, against as many test images, for Fréchet distance, precision, recall
 FEATURE_CLASSIFIER = "mnist"  # the data set sample quality's feature classifier is trained on (analysis/quality.py)
 QUALITY_NEIGHBOURS = 3  # k of precision/recall's k-nearest-neighbour balls (Kynkäänniemi et al. 2019)
+READ_SAID_BYTES = 20 << 20  # a data file bigger than this is said before it is read (a 150 MB CSV: ~6 s)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -281,11 +282,12 @@ def resolve_model(cfg: RunConfig, sample_shape: tuple[int, ...], samples: int | 
 def load_splits(cfg: RunConfig, run: Path | None = None, *, progress: bool | None = False
                 ) -> tuple[Dataset, Dataset | None, Dataset | None]:
     """(train, val, test) (of the run folder `run`'s data: read_split); each is checked against the model by
-    `check_splits` before any step. With progress on (None: train.progress), a folder's reading is said first:
-    its files take a while."""
+    `check_splits` before any step. With progress on (None: train.progress), a folder's or a big file's reading
+    is said first: it takes a while."""
     name = cfg.data.name
     show = (cfg.train.progress if progress is None else progress) and distributed.is_main()
-    if show and name is not None and name not in list_datasets() and Path(name).expanduser().is_dir():
+    path = Path(name).expanduser() if name is not None and name not in list_datasets() else None
+    if show and path is not None and (path.is_dir() or (path.is_file() and path.stat().st_size > READ_SAID_BYTES)):
         print(f"reading {name} ...", flush=True)
     return (*load_data(cfg, run, progress=show), load_test(cfg, run, progress=show))
 

@@ -361,6 +361,9 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
     """
     header, skip, width = _csv_header(path)
     index_col = 1 if header and header[0] == "" and width > 1 else 0  # an unnamed first column: pandas' index
+    if index_col and columns is None:  # (a run's new samples: its columns by name, said when it trained)
+        warnings.warn(f"{path}: its unnamed first column (pandas' index, as df.to_csv writes it) is left out: not an "
+                      "input", stacklevel=3)
     named = [k for k in LABEL_COLUMNS if header and k in header]
     if len([k for k in named if k != "y"]) > 1:  # one would be read as a feature: the labels leaked into the inputs
         raise DataError(f"{path}: columns {', '.join(repr(k) for k in named if k != 'y')} each name labels; keep one "
