@@ -221,6 +221,8 @@ def test_cli_report(train_run, experiment_run, tmp_path, capsys):
     out = tmp_path / "cmp.html"
     assert main(["report", str(train_run), str(experiment_run), "--output", str(out)]) == 0
     check_page(out.read_text())
+    assert main(["report", str(train_run), "-o", str(tmp_path / "short.html")]) == 0  # -o, as other tools spell it
+    assert (tmp_path / "short.html").is_file()
 
 
 def test_cli_report_of_several_runs_rewrites_its_own_page_but_not_a_users_file(train_run, tmp_path, monkeypatch, capsys):

@@ -390,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["onnx", "torchscript"], default="onnx", help="file format (default: onnx)")
     p.add_argument("--part", choices=["encoder", "decoder", "full"], default="encoder",
                    help="what to export: x -> code, code -> x or x -> x (default: encoder)")
-    p.add_argument("--output", default=None, help="file to write (default: <part>.onnx or .pt in the run folder or beside the file)")
+    p.add_argument("-o", "--output", default=None, help="file to write (default: <part>.onnx or .pt in the run folder or beside the file)")
     p.add_argument("--imports", action="append", metavar="FILE.py",
                    help="a .py file (or module) that registers the file's model of your own; repeatable")
     p.add_argument("--raw", action="store_true",
@@ -409,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="one self-contained HTML page about run folders (pictures, tables, curves)")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders of aekit train or aekit experiment run")
-    p.add_argument("--output", default=None, help="HTML file to write (default: RUN_DIR/report.html for one run, else ./report.html)")
+    p.add_argument("-o", "--output", default=None, help="HTML file to write (default: RUN_DIR/report.html for one run, else ./report.html)")
     p.set_defaults(func=_cmd_report, words_dest="run_dirs")
 
     p = sub.add_parser("datasets", help="list the data sets")
