@@ -533,12 +533,13 @@ def test_raw_export_takes_and_gives_rows_as_stored(table_run, capsys):
     lo, span = (torch.from_numpy(v) for v in (train.min(0), np.ptp(train, 0)))
     span[7] = 1.0
     with torch.no_grad():
-        for part, given, expected in (("encoder", new, model.encode(like)),
-                                      ("full", new, model(like).x_hat * span + lo),
-                                      ("decoder", model.encode(like).numpy(), model(like).x_hat * span + lo)):
+        held = "as the run's data file stores them"
+        for part, given, expected, ends in (
+                ("encoder", new, model.encode(like), f"samples in, {held}; codes out"),
+                ("full", new, model(like).x_hat * span + lo, f"samples in and out {held}"),
+                ("decoder", model.encode(like).numpy(), model(like).x_hat * span + lo, f"codes in; samples out, {held}")):
             assert main(["export", str(tmp_path / "run"), "--format", "torchscript", "--part", part, "--raw"]) == 0
-            assert capsys.readouterr().out.strip().endswith(f"{part}-raw.pt (samples in and out as the run's data "
-                                                            "file stores them)")
+            assert capsys.readouterr().out.strip().endswith(f"{part}-raw.pt ({ends})")  # (an encoder gives codes)
             exported = torch.jit.load(str(tmp_path / "run" / f"{part}-raw.pt"))
             torch.testing.assert_close(exported(torch.from_numpy(given)), expected, rtol=1e-4, atol=1e-3)
     assert main(["export", str(tmp_path / "run"), "--format", "torchscript"]) == 0  # in [0, 1], as trained: says so

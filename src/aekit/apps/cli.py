@@ -243,7 +243,9 @@ def _cmd_export(args) -> None:
         import_models(args.imports)
     path = export_model(args.run_dir, out, format=args.format, part=args.part, raw=args.raw)
     if args.raw:
-        print(f"wrote {path} (samples in and out as the run's data file stores them)")
+        held = "as the run's data file stores them"
+        ends = {"encoder": f"samples in, {held}; codes out", "decoder": f"codes in; samples out, {held}"}
+        print(f"wrote {path} ({ends.get(args.part, f'samples in and out {held}')})")
     elif "offset" in (read_unit_map(folder) or {}):  # a data file's map (a text run's vocabulary: no --raw)
         print(f"wrote {path} (samples in [0, 1], scaled as in training; --raw takes them as the data file stores them)")
     else:
@@ -394,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--imports", action="append", metavar="FILE.py",
                    help="a .py file (or module) that registers the file's model of your own; repeatable")
     p.add_argument("--raw", action="store_true",
-                   help="samples in and out as the run's data file stores them (its scaling.json folded in)")
+                   help="samples (in, out or both, by --part) as the run's data file stores them (its scaling.json folded in)")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("experiment", help="the classic experiments: list, show NAME, run NAME, resume RUN_DIR")
