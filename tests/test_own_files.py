@@ -125,7 +125,10 @@ def test_a_bce_model_refuses_a_test_part_outside_unit_range_naming_it(tmp_path, 
     np.savez(tmp_path / "raw.npz", x_train=RNG.random((40, 6)) * 5, x_test=RNG.random((10, 6)) * 6 - 0.5)
     assert main(["train", "train.epochs=1", "train.progress=false", f"output.dir={tmp_path / 'runs'}",
                  f"data.name={tmp_path / 'raw.npz'}", "model.name=dense", "model.code_size=2"]) == 2
-    assert "test data (raw, scaled by the training part's range): recon_loss 'bce'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "test data (raw, scaled by the training part's range): recon_loss 'bce'" in err
+    assert err.rstrip().endswith("need outputs beyond [0, 1]: model.name=auto, or recon_loss=mse with "
+                                 "output_activation=linear")  # what takes them (an anomaly trial)
 
 
 # --- 4. tabular columns on very different scales are scaled column by column ---------------------------

@@ -307,7 +307,9 @@ def check_splits(model, splits: tuple[Dataset, Dataset | None, Dataset | None], 
         except DataError as err:  # a test part is scaled by its training part's range, so it may overshoot [0, 1]
             overshoots = what == "test" and data.meta.get("scaling", "none") != "none" and "[0, 1]" in str(err)
             how = ", scaled by the training part's range" if overshoots else ""
-            raise DataError(f"{what} data ({data.name}{how}): {err}") from None
+            hint = ("; test samples beyond the training range (anomalies often are) need outputs beyond [0, 1]: "
+                    "model.name=auto, or recon_loss=mse with output_activation=linear") if overshoots else ""
+            raise DataError(f"{what} data ({data.name}{how}): {err}{hint}") from None
         if splits[0] is not None and data.sample_shape != splits[0].sample_shape:  # as many values is not enough
             same = math.prod(data.sample_shape) == math.prod(splits[0].sample_shape)
             turned = swapped(data.sample_shape, splits[0].sample_shape)
