@@ -185,3 +185,19 @@ def test_numpy_scalars_from_a_table_of_settings_are_taken_as_plain_values():
     assert yaml.safe_load(yaml.safe_dump(to_dict(cfg)))["optimizer"] == "sgd"  # plain values: YAML writes them
     with pytest.raises(aekit.ConfigError, match=r"^optimizer: 'adm' is not allowed; choose one of"):
         aekit.TrainConfig(optimizer=np.str_("adm"))
+
+
+def test_a_section_switched_to_another_model_names_every_key_it_does_not_take_in_one_line():
+    """sparse-kl.yaml switched to vae was refused a key a round (four rounds), each said to be the first model's
+    in the list that has it (code_activation "is aae's"), with a did-you-mean inviting a rename."""
+    raw = {"model": {"name": "vae", "code_size": 8, "code_activation": "sigmoid", "sparsity_target": 0.05,
+                     "sparsity_weight": 3.0}, "data": {"name": "digits"}}
+    with pytest.raises(aekit.ConfigError, match=r"^model: vae takes no 'code_activation', 'sparsity_target' \(sparse-kl's\), "
+                                                r"'sparsity_weight' \(sparse-kl's\): remove them, or set model.name to the "
+                                                r"model whose keys they are .*; allowed keys: activation, beta"):
+        parse_run_config(raw)
+    with pytest.raises(aekit.ConfigError, match=r"^model: dense takes no 'noise_std' \(denoising's\): remove it, or set "
+                                                r"model.name to the model whose key it is"):
+        load_run_config(None, ["data.name=digits", "model.name=dense", "model.noise_std=0.3"])
+    with pytest.raises(aekit.ConfigError, match=r"^model: unknown key 'hiden' \(did you mean 'hidden'\?\)"):  # a typo
+        load_run_config(None, ["data.name=digits", "model.name=dense", "model.hiden=[3]"])

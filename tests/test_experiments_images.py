@@ -156,7 +156,7 @@ def test_experiments_take_the_keys_of_a_run():
     assert settings("mnist-2d").train.epochs == 10 and settings("mnist-2d", tiny=True).model["hidden"] == [64]
     # another model keeps the defaults' keys it takes and drops the others (linear has no hidden layers)
     assert settings("retrieval-mnist", ["model.name=linear"]).model == {"name": "linear", "code_size": 30}
-    with pytest.raises(ConfigError, match=r"^model: unknown key 'hidden'"):  # given, it is refused, not dropped
+    with pytest.raises(ConfigError, match=r"^model: linear takes no 'hidden': remove it"):  # given, it is refused, not dropped
         settings("retrieval-mnist", ["model.name=linear", "model.hidden=[4]"])
 
 

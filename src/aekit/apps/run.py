@@ -40,6 +40,7 @@ from ..config import (
     check,
     keys_of,
     load_file,
+    nearest,
     positive,
     to_dict,
     unknown_key,
@@ -153,14 +154,27 @@ def parse_run_config(raw: dict[str, Any]) -> RunConfig:
     import_models(imports)
     name = cfg.model["name"]
     entry = model_entry(AUTO_MODEL if name == AUTO else name)
-    allowed = keys_of(entry.cls.Config) | {"name"}
-    for key in cfg.model:
-        if key not in allowed:
-            other = next((m for m in list_models() if key in keys_of(model_entry(m).cls.Config)), None)
-            switched = (f" ('{key}' is {other}'s: another model.name keeps the section's other keys, such as a run's "
-                        "config.yaml holds, so give the new model's keys alone)") if other else ""
-            raise ConfigError(f"{unknown_key('model', key, allowed - {'name'})}{switched}")
+    allowed = keys_of(entry.cls.Config)
+    unknown = [key for key in cfg.model if key not in allowed | {"name"}]
+    if unknown:
+        raise unknown_model_keys(name, unknown, allowed)
     return cfg
+
+
+def unknown_model_keys(name: str, unknown: list[str], allowed: set[str]) -> ConfigError:
+    """Every key of a model section that model `name` does not take, in one line: a typo's nearest keys, or the
+    models whose keys they are (a config switched to another model.name keeps the old model's keys)."""
+    owners = {key: [m for m in list_models() if m != name and key in keys_of(model_entry(m).cls.Config)]
+              for key in unknown}
+    if len(unknown) == 1 and not owners[unknown[0]]:  # a typo
+        return unknown_key("model", unknown[0], allowed)
+    said = [f"'{key}'" + (f" ({owners[key][0]}'s)" if len(owners[key]) == 1 else "" if owners[key] else
+                          nearest(key, allowed)) for key in unknown]
+    them, whose = ("it", "key it is") if len(unknown) == 1 else ("them", "keys they are")
+    return ConfigError(
+        f"model: {name} takes no {', '.join(said)}: remove {them}, or set model.name to the model whose {whose} (a "
+        f"section switched to another model keeps the old one's keys: `model={{name: {name}, ...}}` on the command "
+        f"line replaces the whole section); allowed keys: {', '.join(sorted(allowed))}")
 
 
 def load_run_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig:
