@@ -1455,3 +1455,13 @@ def test_a_big_data_file_is_said_before_it_is_read(tmp_path, monkeypatch, capsys
     monkeypatch.setattr(run, "READ_SAID_BYTES", 1 << 20)
     assert main(["train", f"data.name={tmp_path / 'big.csv'}", "train.epochs=1", f"output.dir={tmp_path}"]) == 0
     assert capsys.readouterr().out.startswith("training ")  # a small file: no line
+
+
+def test_a_run_that_binarises_its_inputs_says_so(tmp_path, capsys):
+    """configs/iwae.yaml on a table turned every scaled sensor value into a random 0/1 draw without a word."""
+    np.savetxt(tmp_path / "t.csv", np.random.default_rng(3).random((60, 5)), delimiter=",", header="a,b,c,d,e",
+               comments="")
+    assert main(["train", f"data.name={tmp_path / 't.csv'}", "model.name=vae", "model.binarize=true",
+                 "train.epochs=1", f"output.dir={tmp_path}"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "each input binarised afresh at every step (model.binarize, for near-binary images)" in first

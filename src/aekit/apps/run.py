@@ -594,6 +594,8 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
         parts.append(f"convolved along time, its {conv[0]} rows as channels" if len(conv) == 2 else  # a signal's?
                      f"convolved in 2-d as {shape[1]}x{shape[2]} images (model.dims=1 convolves along time, the rows as "
                      "channels)")
+    if getattr(model.config, "binarize", False):  # a config made for MNIST, given other data: said, not silent
+        parts.append("each input binarised afresh at every step (model.binarize, for near-binary images)")
     size = getattr(model, "code_size", None)
     if isinstance(size, int) and size >= math.prod(shape or (size + 1,)):  # a conv model's feature map, say
         parts.append(f"a code of {size:,} values for {math.prod(shape):,} inputs (overcomplete: model.code_size=K "
