@@ -249,6 +249,8 @@ def _to_onnx(wrapper: nn.Module, example: tuple[Tensor, ...], path: Path, part: 
     try:
         with warnings.catch_warnings():  # torch's own deprecation inside its exporter, not the user's to act on
             warnings.filterwarnings("ignore", message=r".*LeafSpec.*", category=FutureWarning)
+            # a conditional model's two inputs share the batch axis, which torch says of itself
+            warnings.filterwarnings("ignore", message=r"# The axis name: \w+ will not be used")
             torch.onnx.export(
                 wrapper, example, str(path), input_names=[input_name, "y"][: len(example)], output_names=[output_name],
                 dynamic_shapes=tuple({0: batch} for _ in example), dynamo=True,
