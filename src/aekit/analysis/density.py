@@ -74,6 +74,9 @@ def sampler(model, train: Any = None, **density: Any):
     unknown = [key for key in density if key not in allowed]
     if unknown:  # before the codes are fitted, and not as ExPostDensity's TypeError
         raise unknown_key("sampler", unknown[0], allowed)
+    reason = why_no_samples(model)
+    if reason is not None:
+        raise ConfigError(f"sampler: {reason}")
     if callable(getattr(model, "sample", None)):
         return model.sample
     if train is None:
@@ -83,9 +86,13 @@ def sampler(model, train: Any = None, **density: Any):
 
 def why_no_samples(model) -> str | None:
     """Why `generate` cannot draw from `model` (one line), or None when it can."""
+    name = getattr(model, "name", type(model).__name__)
+    if getattr(getattr(model, "config", None), "decoder", None) == "unpool":  # (conv)
+        return (f"model '{name}' decodes with the encoder's pooling indices beside the code: a code drawn alone has "
+                "none, so what it decodes is not the model's sample")
     if callable(getattr(model, "sample", None)) or all(callable(getattr(model, f, None)) for f in ("encode", "decode")):
         return None
-    return f"model '{getattr(model, 'name', type(model).__name__)}' has neither sample(n) nor an encoder and decoder"
+    return f"model '{name}' has neither sample(n) nor an encoder and decoder"
 
 
 @torch.no_grad()
