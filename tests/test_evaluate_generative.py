@@ -156,3 +156,27 @@ def test_the_classifier_cache_is_the_users_not_the_data_folder_but_an_earlier_on
         (earlier / path.name).write_bytes(b"")
     assert classifier_files("mnist")[0] == earlier / weights.name
     assert classifier_files("mnist", cache_dir=tmp_path / "c")[0] == tmp_path / "c" / weights.name
+
+
+def test_sample_quality_is_judged_by_the_classifier_of_the_runs_own_data_by_default(real_batch, monkeypatch):
+    """A Fashion-MNIST run's samples were judged in the features of an MNIST classifier unless --classifier said
+    otherwise (a note suggested it): the run's own data set's classifier is the default where there is one."""
+    from aekit.data import Dataset
+    from aekit.errors import DataNotFoundError
+
+    asked = []
+
+    def recorded(data, **kw):
+        asked.append(data)
+        raise DataNotFoundError("not here")  # (no training in a test: the measure is skipped, saying why)
+
+    monkeypatch.setattr(run, "feature_classifier", recorded)
+    monkeypatch.setattr(run, "is_cached", lambda *a, **k: True)
+    model = aekit.create_model("vae", input_shape=(1, 28, 28), hidden=(8,), code_size=2)
+    for name in ("fashion-mnist", "kmnist", "mnist-mini", "digits"):
+        data = Dataset(real_batch[:8], None, name)
+        metrics = run.generative_metrics(model, data, data, nll_samples=0, quality_samples=8, progress=False)
+        assert "sample_quality_skipped" in metrics
+    assert asked == ["fashion-mnist", "kmnist", "mnist-mini", "mnist"]  # digits: no classifier of its own
+    run.generative_metrics(model, data, data, nll_samples=0, quality_samples=8, progress=False, classifier="kmnist")
+    assert asked[-1] == "kmnist"  # given, it is taken

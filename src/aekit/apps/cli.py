@@ -368,9 +368,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quality-samples", type=int, default=10_000, metavar="N",
                    help="generated images, against as many test images, for Fréchet distance, precision and "
                         "recall on MNIST-like data (default 10000; 0 skips them)")
-    p.add_argument("--classifier", default="mnist", metavar="DATA",
-                   help="the data set the feature classifier for sample quality is trained on, once (default "
-                        "mnist; mnist-mini needs no download, fashion-mnist, kmnist)")
+    p.add_argument("--classifier", default=None, metavar="DATA",
+                   help="the data set the feature classifier for sample quality is trained on, once: mnist, "
+                        "mnist-mini (no download), fashion-mnist or kmnist (default: the run's data set where it is "
+                        "one of them, else mnist)")
     p.add_argument("--classifier-cache", default=None, metavar="DIR",
                    help="where that classifier is cached (default ~/.cache/aekit/classifiers)")
     p.add_argument("--quiet", action="store_true", help=QUIET)

@@ -93,7 +93,9 @@ EVAL_SAMPLES = 50_000  # memory-mapped data is evaluated (and PCA fitted) on a s
 EVAL_BYTES = 1 << 30  # or of this many bytes (float32) when its samples are wide
 NLL_SAMPLES = 5000  # importance samples per test input for the test NLL (Burda et al. 2016); 0 skips it
 QUALITY_SAMPLES = 10_000  # generated images, against as many test images, for Fréchet distance, precision, recall
-FEATURE_CLASSIFIER = "mnist"  # the data set sample quality's feature classifier is trained on (analysis/quality.py)
+FEATURE_CLASSIFIER = None  # the data set sample quality's feature classifier is trained on (analysis/quality.py):
+# None, the run's own where it is one of CLASSIFIER_DATA, else mnist (OTHER_CLASSIFIER)
+OTHER_CLASSIFIER = "mnist"
 QUALITY_NEIGHBOURS = 3  # k of precision/recall's k-nearest-neighbour balls (Kynkäänniemi et al. 2019)
 READ_SAID_BYTES = 20 << 20  # a data file bigger than this is said before it is read (a 150 MB CSV: ~6 s)
 
@@ -831,12 +833,12 @@ def write_scores(path: Path, test: Dataset, errors: dict[str, Any]) -> None:
     ckpt.atomic_write_text(path, out.getvalue())
 
 
-def check_generative_options(*, nll_samples: int, quality_samples: int, classifier: str) -> None:
+def check_generative_options(*, nll_samples: int, quality_samples: int, classifier: str | None) -> None:
     """One-line errors for `generative_metrics`'s settings, before any work."""
     for key, value in (("nll_samples", nll_samples), ("quality_samples", quality_samples)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ConfigError(f"{key}: must be an integer >= 0 (0 skips it), got {value!r}")
-    if classifier not in CLASSIFIER_DATA:
+    if classifier is not None and classifier not in CLASSIFIER_DATA:
         raise ConfigError(f"classifier: {classifier!r} is not a data set the feature classifier is trained on; "
                           f"choose one of: {', '.join(CLASSIFIER_DATA)}")
 
@@ -844,7 +846,7 @@ def check_generative_options(*, nll_samples: int, quality_samples: int, classifi
 def generative_metrics(
     model, train: Dataset, test: Dataset, *,
     nll_samples: int = NLL_SAMPLES, quality_samples: int = QUALITY_SAMPLES,
-    classifier: str = FEATURE_CLASSIFIER, classifier_cache: str | Path | None = None,
+    classifier: str | None = FEATURE_CLASSIFIER, classifier_cache: str | Path | None = None,
     seed: int = 0, progress: bool = True,
 ) -> dict[str, Any]:
     """The test NLL and sample quality of a trained model, as metrics.json keys.
@@ -855,7 +857,9 @@ def generative_metrics(
     binary (likelihood.GREY_FOR_NLL) unless the model trained on binarised ones (`binarize`).
     "sample_quality": {"frechet_distance", "precision", "recall", "n_samples", "classifier_sha256",
     "classifier", "sampler"}, min(quality_samples, test size) generated images against as many test
-    images in the feature space of the cached classifier (quality.py), for MNIST-like 1x28x28 data;
+    images in the feature space of the cached classifier (quality.py; `classifier`, by default the one of the
+    model's training data where there is one: mnist, mnist-mini, fashion-mnist, kmnist; else mnist's), for
+    MNIST-like 1x28x28 data;
     models without `sample(n)` generate through an ex-post Gaussian mixture on their training codes.
     Where a measure does not apply, "nll_skipped" / "sample_quality_skipped" say why in one line;
     with 0 samples it is left out without a word.
@@ -863,6 +867,8 @@ def generative_metrics(
     from ..analysis.density import generate, why_no_samples  # scikit-learn: imported when needed
 
     check_generative_options(nll_samples=nll_samples, quality_samples=quality_samples, classifier=classifier)
+    own = (train if train is not None else test).name  # the data the model generates like
+    classifier = classifier or (own if own in CLASSIFIER_DATA else OTHER_CLASSIFIER)
     metrics: dict[str, Any] = {}
     clf, n = None, min(quality_samples, len(test))
     if quality_samples:  # the cheap checks and the classifier first: nothing fails after the NLL's minutes
@@ -908,7 +914,7 @@ def generative_metrics(
 def evaluate_run(
     run_dir: str | Path, *, model=None, write: bool = True, splits=None,
     nll_samples: int = NLL_SAMPLES, quality_samples: int = QUALITY_SAMPLES,
-    classifier: str = FEATURE_CLASSIFIER, classifier_cache: str | Path | None = None, progress: bool = True,
+    classifier: str | None = FEATURE_CLASSIFIER, classifier_cache: str | Path | None = None, progress: bool = True,
     data: str | Path | None = None, scores: str | Path | None = None,
 ) -> dict[str, Any]:
     """Test metrics of a run next to PCA's at the same code size, and the test NLL and sample
