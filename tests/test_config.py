@@ -201,3 +201,7 @@ def test_a_section_switched_to_another_model_names_every_key_it_does_not_take_in
         load_run_config(None, ["data.name=digits", "model.name=dense", "model.noise_std=0.3"])
     with pytest.raises(aekit.ConfigError, match=r"^model: unknown key 'hiden' \(did you mean 'hidden'\?\)"):  # a typo
         load_run_config(None, ["data.name=digits", "model.name=dense", "model.hiden=[3]"])
+    from pathlib import Path
+
+    vae = Path(__file__).parents[1] / "configs" / "vae.yaml"  # the way the message gives: the section anew
+    assert load_run_config(vae, ["model={name: wae, code_size: 8}"]).model == {"name": "wae", "code_size": 8}
