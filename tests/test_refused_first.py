@@ -47,3 +47,14 @@ def test_an_experiment_variant_with_a_setting_its_model_refuses_is_refused_befor
     out, err = capsys.readouterr()
     assert code == 2 and "train.labelled_per_batch: 4 is for semi-supervised models" in err
     assert "training" not in out and not list((tmp_path / "e").glob("*/model-*.safetensors"))
+
+
+def test_the_first_line_says_what_changes_the_images_and_the_arithmetic(tmp_path, monkeypatch, capsys):
+    """mnist-deep-30min.yaml's augmentation and bf16 were not in the first line, which says what a run trains."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "data.name=digits", "train.epochs=1", "train.augment_rotate=10", "train.augment_shift=1",
+                 "train.augment_share=0.5", "train.amp=bf16", "model.name=dense", "model.hidden=[8]",
+                 "model.code_size=2"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert ("50% of training images distorted anew each step (turned by up to 10 degrees, shifted by up to 1 px), "
+            "bf16 mixed precision; 1 epoch") in first

@@ -605,6 +605,14 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
     tc = cfg.train
     if splits[1] is None and tc.monitor == "val_loss" and tc.early_stopping is not None:
         parts.append("no validation split: early stopping follows train_loss")
+    moves = {"turned": tc.augment_rotate, "scaled": tc.augment_scale, "shifted": tc.augment_shift}
+    if any(moves.values()):  # what the model sees is not the data as stored: said
+        share = "" if tc.augment_share == 1 else f"{tc.augment_share:.0%} of "
+        parts.append(f"{share}training images distorted anew each step ("
+                     + ", ".join(f"{how} by up to {v:g}{unit}" for (how, v), unit in zip(moves.items(), (" degrees", "", " px"))
+                                 if v) + ")")
+    if tc.amp != "off":
+        parts.append(f"{tc.amp} mixed precision")
     epochs = cfg.train.epochs
     length = f"{cfg.train.time_budget:g} s" if cfg.train.time_budget is not None else f"{epochs} epoch{'s' * (epochs != 1)}"
     pca = ", from PCA's solution" if getattr(model.config, "linear_path", False) and not resume else ""
