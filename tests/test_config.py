@@ -205,3 +205,17 @@ def test_a_section_switched_to_another_model_names_every_key_it_does_not_take_in
 
     vae = Path(__file__).parents[1] / "configs" / "vae.yaml"  # the way the message gives: the section anew
     assert load_run_config(vae, ["model={name: wae, code_size: 8}"]).model == {"name": "wae", "code_size": 8}
+
+
+def test_a_budget_given_over_a_config_files_epochs_says_they_are_not_used(tmp_path):
+    """configs/dense.yaml train.time_budget=15 trained one epoch under the budget while config.yaml and the
+    report said epochs: 3, without a word that the file's epochs were set aside (the reverse is refused)."""
+    (tmp_path / "c.yaml").write_text("model: {name: dense}\ndata: {name: digits}\ntrain: {epochs: 3}\n")
+    with pytest.warns(UserWarning, match=r"train.time_budget=15 decides how long this run trains: .*c.yaml's "
+                                         r"train.epochs \(3\) is not used"):
+        assert load_run_config(tmp_path / "c.yaml", ["train.time_budget=15"]).train.time_budget == 15
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_run_config(tmp_path / "c.yaml", ["train.epochs=2"])  # no budget: nothing to say

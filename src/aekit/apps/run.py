@@ -182,7 +182,12 @@ def unknown_model_keys(name: str, unknown: list[str], allowed: set[str]) -> Conf
 def load_run_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig:
     """The config file at `path` (or, with None, NO_CONFIG) with dotted `overrides` applied."""
     raw = load_file(path) if path is not None else {k: dict(v) for k, v in NO_CONFIG.items()}
-    return parse_run_config(apply_overrides(raw, list(overrides)))
+    file_epochs = (raw.get("train") or {}).get("epochs") if isinstance(raw.get("train"), dict) else None
+    cfg = parse_run_config(apply_overrides(raw, list(overrides)))
+    if file_epochs is not None and cfg.train.time_budget is not None and (raw["train"].get("epochs") == file_epochs):
+        warnings.warn(f"train.time_budget={cfg.train.time_budget:g} decides how long this run trains: {path}'s "
+                      f"train.epochs ({file_epochs}) is not used (config.yaml keeps it, beside the budget)", stacklevel=2)
+    return cfg
 
 
 def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...], samples: int | None = None) -> dict[str, Any]:
