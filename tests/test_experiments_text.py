@@ -278,3 +278,13 @@ def test_the_precision_curve_is_as_deep_as_a_small_index_allows_unless_given():
     assert check_depths(10, 20, 79) == 20
     with pytest.raises(ConfigError, match="experiment.curve_k: must be an integer between 1 and 79"):
         check_depths(10, 100, 79)  # given: never shortened silently
+
+
+def test_a_comparison_of_variants_refuses_one_the_data_cannot_take_before_any_is_saved(bbc_root, tmp_path, capsys):
+    """imdb-bn-dropout trained and saved its plain model, then refused the batch-norm one (a batch of 1): the
+    one experiment of several variants that did not check them all first."""
+    from aekit.apps.cli import main
+
+    code = main(["experiment", "run", "imdb-bn-dropout", "--tiny", "data.limit=401", "--out", str(tmp_path / "e")])
+    assert code == 2 and "leave a batch of 1 sample, which batch norm cannot train on" in capsys.readouterr().err
+    assert not list(tmp_path.rglob("model-*.safetensors"))

@@ -58,3 +58,4 @@ def test_the_first_line_says_what_changes_the_images_and_the_arithmetic(tmp_path
     first = capsys.readouterr().out.splitlines()[0]
     assert ("50% of training images distorted anew each step (turned by up to 10 degrees, shifted by up to 1 px), "
             "bf16 mixed precision; 1 epoch") in first
+

@@ -184,7 +184,8 @@ def load_run_config(path: str | Path | None, overrides: list[str] = ()) -> RunCo
     raw = load_file(path) if path is not None else {k: dict(v) for k, v in NO_CONFIG.items()}
     file_epochs = (raw.get("train") or {}).get("epochs") if isinstance(raw.get("train"), dict) else None
     cfg = parse_run_config(apply_overrides(raw, list(overrides)))
-    if file_epochs is not None and cfg.train.time_budget is not None and (raw["train"].get("epochs") == file_epochs):
+    given = any(o.startswith("train.epochs=") for o in overrides)  # (with a budget: refused by the command line)
+    if file_epochs is not None and cfg.train.time_budget is not None and not given:
         warnings.warn(f"train.time_budget={cfg.train.time_budget:g} decides how long this run trains: {path}'s "
                       f"train.epochs ({file_epochs}) is not used (config.yaml keeps it, beside the budget)", stacklevel=2)
     return cfg

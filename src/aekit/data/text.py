@@ -311,8 +311,7 @@ def text_corpus(
     if len(empty):  # out-of-vocabulary texts (another language, an empty file) would score as the most typical
         which = [files[i] if files is not None else f"row {i}" for i in empty[:3]]
         warnings.warn(f"{name}: {len(empty)} of {len(texts)} texts hold no word of the vocabulary ({', '.join(which)}"
-                      f"{' ...' * (len(empty) > 3)}): their rows are all zeros, which an autoencoder reconstructs "
-                      "well, so they score as typical, not as unusual", stacklevel=2)
+                      f"{' ...' * (len(empty) > 3)}): their rows are all zeros, which score as typical", stacklevel=2)
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     meta = {

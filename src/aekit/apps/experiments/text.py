@@ -439,6 +439,7 @@ def imdb_bn_dropout(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         "dropout": cfg.with_model(dropout=s.dropout),
         "adagrad": cfg.with_train(optimizer="adagrad", lr=s.adagrad_lr, momentum=0.0),  # (an sgd run's momentum)
     }
+    run.check(*runs.values())  # a variant the data cannot take (batch norm and a batch of 1): before any is saved
     histories, rows = {}, []
     for tag, variant in runs.items():
         _, history = run.train(tag.split(" (")[0].replace(" ", "-"), variant)
