@@ -126,9 +126,10 @@ def test_a_bce_model_refuses_a_test_part_outside_unit_range_naming_it(tmp_path, 
     assert main(["train", "train.epochs=1", "train.progress=false", f"output.dir={tmp_path / 'runs'}",
                  f"data.name={tmp_path / 'raw.npz'}", "model.name=dense", "model.code_size=2"]) == 2
     err = capsys.readouterr().err
-    assert "test data (raw, scaled by the training part's range): recon_loss 'bce'" in err
-    assert err.rstrip().endswith("need outputs beyond [0, 1]: model.name=auto, or recon_loss=mse with "
-                                 "output_activation=linear")  # what takes them (an anomaly trial)
+    assert "test data (raw, scaled by the training part's range): values span [-0." in err
+    assert err.rstrip().endswith("recon_loss 'bce' takes [0, 1] alone; test samples beyond the training range "
+                                 "(anomalies often are) need outputs beyond it: model.recon_loss=mse "
+                                 "model.output_activation=linear, or model={name: auto} (the automatic model)")
 
 
 # --- 4. tabular columns on very different scales are scaled column by column ---------------------------

@@ -328,10 +328,13 @@ def check_splits(model, splits: tuple[Dataset, Dataset | None, Dataset | None], 
                 check_inputs(model, data.x, data.y)  # a conditional model's labels too
         except DataError as err:  # a test part is scaled by its training part's range, so it may overshoot [0, 1]
             overshoots = what == "test" and data.meta.get("scaling", "none") != "none" and "[0, 1]" in str(err)
-            how = ", scaled by the training part's range" if overshoots else ""
-            hint = ("; test samples beyond the training range (anomalies often are) need outputs beyond [0, 1]: "
-                    "model.name=auto, or recon_loss=mse with output_activation=linear") if overshoots else ""
-            raise DataError(f"{what} data ({data.name}{how}): {err}{hint}") from None
+            if overshoots:  # the model's own advice (give data in [0, 1]) does not apply to a part scaled so
+                raise DataError(
+                    f"test data ({data.name}, scaled by the training part's range): values span [{float(data.x.min()):.3g}, "
+                    f"{float(data.x.max()):.3g}], and recon_loss 'bce' takes [0, 1] alone; test samples beyond the "
+                    "training range (anomalies often are) need outputs beyond it: model.recon_loss=mse "
+                    "model.output_activation=linear, or model={name: auto} (the automatic model)") from None
+            raise DataError(f"{what} data ({data.name}): {err}") from None
         if splits[0] is not None and data.sample_shape != splits[0].sample_shape:  # as many values is not enough
             same = math.prod(data.sample_shape) == math.prod(splits[0].sample_shape)
             turned = swapped(data.sample_shape, splits[0].sample_shape)
