@@ -21,6 +21,7 @@ import itertools
 import json
 import math
 import numbers
+import re
 import shutil
 import time
 import warnings
@@ -363,25 +364,29 @@ def _check_memory(cfg: RunConfig, values: dict[str, Any], sample_shape: tuple[in
     for those it trains, their gradients and each of the optimiser's states (Adam's two moments), twice over
     (a checkpoint is serialised in memory beside them, and restore_best keeps the best weights), against the
     memory free there (available_memory). A million-column table's 522M-parameter model peaked at 23 GB."""
+    name = cfg.model["name"]
+    smaller = "give a smaller model (its widths, such as model.hidden, model.code_size or a vq-vae's codebook_size)"
     try:
         with torch.device("meta"):
-            model = create_model(cfg.model["name"], **values, input_shape=sample_shape)
+            model = create_model(name, **values, input_shape=sample_shape)
     except Exception as err:  # refused by the build below, or a model of your own that meta tensors cannot build
-        if isinstance(err, ConfigError) and "overflow" in str(err):  # sizes no memory holds: said as they are
-            raise
+        sizes = re.search(r"overflowed with sizes=(\[[^\]]*\])", str(err))  # torch: a tensor no memory holds
+        if sizes:
+            raise ConfigError(f"model: {name} would hold a tensor of shape {sizes[1]}, more values than any memory "
+                              f"holds; {smaller}") from None
         return
-    params = list(model.parameters())
+    params, buffers = sum(p.numel() for p in model.parameters()), sum(b.numel() for b in model.buffers())
     opt = cfg.train.optimizer
     states = {"adam": 2, "adamw": 2}.get(opt, 1 if opt == "adagrad" or cfg.train.momentum else 0) + (opt == "rmsprop")
-    need = 2 * 4 * sum(p.numel() * (1 + (1 + states) * p.requires_grad) for p in params)
+    need = 2 * 4 * sum(p.numel() * (1 + (1 + states) * p.requires_grad) for p in model.parameters())
     need += 2 * sum(b.numel() * b.element_size() for b in model.buffers())  # a vq-vae's codebook and K x K prior
     device = training_device(cfg.train)
     free = available_memory(device)
     if need > free:
-        raise ConfigError(f"model: {cfg.model['name']} has {sum(p.numel() for p in params):,} parameters, which take "
-                          f"about {need / 2**30:.1f} GiB to train (weights, gradients, {opt}'s state, buffers and a "
-                          f"checkpoint), and {free / 2**30:.1f} GiB is free on {device.type}; give a smaller model (its "
-                          "widths, such as model.hidden, model.code_size or a vq-vae's codebook_size)")
+        held = f" and {buffers:,} buffer values (a codebook, a prior)" if buffers > params else ""
+        raise ConfigError(f"model: {name} has {params:,} parameters{held}, which take about {need / 2**30:.1f} GiB to "
+                          f"train (weights, gradients, {opt}'s state, buffers and a checkpoint), and "
+                          f"{free / 2**30:.1f} GiB is free on {device.type}; {smaller}")
 
 
 def build_checked(cfg: RunConfig, splits: tuple[Dataset, Dataset | None, Dataset | None]):
