@@ -763,7 +763,8 @@ def test_a_run_reads_its_data_file_again_by_its_saved_map_not_the_files_new_rang
                header=",".join(f"c{i}" for i in range(8)), comments="")  # rows appended since, of wider ranges
     with pytest.warns(UserWarning, match=r"train.csv holds 309 training samples, 300 when .*run trained on them: they "
                                          r"are read by the run's saved map \(scaling.json\), and the run's splits are "
-                                         r"drawn from the first 300, the rows it trained on"):
+                                         r"drawn from the first 300, the rows it trained on where rows were only "
+                                         r"appended since"):
         after = read_split(cfg, "train", run=tmp_path / "run").x
     torch.testing.assert_close(after, before, rtol=0, atol=0)  # the model's inputs as when it trained, and no others
     assert not torch.allclose(read_split(cfg, "train").x[:300], before)  # by the file's own ranges: other inputs

@@ -259,9 +259,10 @@ def read_split(cfg: RunConfig, split: str, name: str | None = None, run: Path | 
         appended = held > trained and path.is_file()  # a log that grew: its first rows are the run's
         if appended:
             data = data.subset(range(trained))
-        how = (f"the run's splits are drawn from the first {trained:,}, the rows it trained on (those after them "
-               "are new to it)" if appended else "its validation split is drawn from them afresh and may hold "
-               "samples it trained on: figures on it are not of held-out samples")
+        how = (f"the run's splits are drawn from the first {trained:,}, the rows it trained on where rows were only "
+               "appended since (a file rewritten otherwise is new data: train a new run on it)" if appended else
+               "a validation split drawn from them afresh may hold samples it trained on: figures on it are not of "
+               "held-out samples")
         if distributed.is_main():
             warnings.warn(f"{cfg.data.name} holds {held:,} training samples, {trained:,} when {run} trained on them: "
                           f"they are read by the run's saved map (scaling.json), and {how}", stacklevel=2)
