@@ -185,6 +185,12 @@ def test_numpy_scalars_from_a_table_of_settings_are_taken_as_plain_values():
     assert yaml.safe_load(yaml.safe_dump(to_dict(cfg)))["optimizer"] == "sgd"  # plain values: YAML writes them
     with pytest.raises(aekit.ConfigError, match=r"^optimizer: 'adm' is not allowed; choose one of"):
         aekit.TrainConfig(optimizer=np.str_("adm"))
+    import enum
+
+    class Opt(str, enum.Enum):  # str() of a member is 'Opt.ADAM': its value is what is meant
+        ADAM = "adam"
+
+    assert type(aekit.TrainConfig(optimizer=Opt.ADAM).optimizer) is str and aekit.TrainConfig(optimizer=Opt.ADAM).optimizer == "adam"
 
 
 def test_a_section_switched_to_another_model_names_every_key_it_does_not_take_in_one_line():

@@ -140,3 +140,14 @@ def test_the_negative_elbo_is_a_looser_bound_than_the_nll_of_the_same_draws(real
     assert elbo.shape == (16,) and bool((elbo >= nll - 1e-4).all()) and float((elbo - nll).mean()) > 0.01
     one = importance_sampled_nll(model, real_batch[:16], k=1, seed=3)
     assert torch.allclose(negative_elbo(model, real_batch[:16], samples=1, seed=3), one)  # k = 1: the same estimate
+
+
+def test_the_estimators_name_their_own_arguments():
+    """negative_elbo(samples=0) was refused as "k", and a negative seed raised numpy's raw ValueError."""
+    from aekit.analysis.likelihood import negative_elbo
+
+    model = aekit.create_model("vae", input_shape=(4,), hidden=(4,), code_size=2)
+    with pytest.raises(aekit.ConfigError, match=r"^samples: must be a whole number > 0, got 0$"):
+        negative_elbo(model, torch.rand(3, 4), samples=0)
+    with pytest.raises(aekit.ConfigError, match=r"^seed: must be a whole number >= 0, got -1$"):
+        importance_sampled_nll(model, torch.rand(3, 4), seed=-1)

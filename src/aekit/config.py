@@ -56,8 +56,8 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
             value = next((word for word in (YAML_TRUE if value else YAML_FALSE) if word in allowed), value)
         if value in allowed and type(value) is type(allowed[allowed.index(value)]):
             return value
-        if isinstance(value, str) and value in allowed:  # numpy's str_ (a table of settings): a plain str
-            return str(value)
+        if isinstance(value, str) and value in allowed:  # numpy's str_ (a table of settings), a str Enum: a plain str
+            return str.__str__(value)
         raise ConfigError(f"{where}: {_shown(value)} is not allowed; choose one of: {', '.join(map(str, allowed))}")
     if origin in (Union, types.UnionType):
         args = get_args(tp)
@@ -106,7 +106,7 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
         return build(tp, value, where=where)
     if tp in (bool, str):
         if isinstance(value, tp):
-            return tp(value) if tp is str else value  # numpy's str_ as a plain str: YAML writes that alone
+            return str.__str__(value) if tp is str else value  # numpy's str_ as a plain str: YAML writes that alone
         if tp is bool and isinstance(value, np.bool_):  # numpy's (a mask's element, a grid of flags)
             return bool(value)
         quote = f" (YAML reads yes, no, on and off as true or false: quote the word, {where}='no')" * isinstance(value, bool)
@@ -137,7 +137,7 @@ YAML_TRUE, YAML_FALSE = ("on", "yes", "true"), ("off", "no", "false")
 def _shown(value: Any) -> str:
     """A value as the user wrote it in YAML: null, true, false; repr otherwise."""
     if isinstance(value, str):  # numpy's str_ too: 'adm', not np.str_('adm')
-        return repr(str(value))
+        return repr(str.__str__(value))
     return json.dumps(value) if value is None or isinstance(value, bool) else repr(value)
 
 

@@ -84,8 +84,10 @@ def _per_input(model, data: Any, k: int, *, binary: bool | None, batch_size: int
     reason = why_no_likelihood(model)
     if reason is not None:
         raise ConfigError(f"{name}: {reason}")
-    for key, value in (("k", k), ("batch_size", batch_size), ("chunk", chunk)):
+    draws = "samples" if name == "negative_elbo" else "k"
+    for key, value in ((draws, k), ("batch_size", batch_size), ("chunk", chunk)):
         count(key, value)
+    count("seed", seed, 0)
     x, _ = inputs_of(model, data)
     binary = model.config.recon_loss == "bce" if binary is None else binary
     # binarize would clamp values outside [0, 1], and a BCE of them is no likelihood: a figure of other data
