@@ -671,7 +671,7 @@ def test_a_folder_of_texts_trains_and_evaluates_from_the_command_line(tmp_path, 
     assert main(["train", f"data.name={tmp_path / 'news'}", "model.code_size=2", "train.epochs=1",
                  f"output.dir={tmp_path}", "output.name=said"]) == 0  # the first line says what the vectors are
     assert "40 training samples" not in (out := capsys.readouterr().out) and (
-        "36 training samples, 4 validation, 4 test, TF-IDF of 16 words, labels from its 2 class folders;" in out)
+        "36 training samples, 4 validation, 4 test, TF-IDF of a vocabulary of 16 words, labels from its 2 class folders;" in out)
     assert main(["evaluate", str(tmp_path / "run"), "--quiet"]) == 0  # the folder read again, alike
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     saved = json.loads((tmp_path / "run" / "scaling.json").read_text())

@@ -600,9 +600,9 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
     elif meta.get("columns"):  # a flag named otherwise (isFraud) would be an input: said
         parts.append(f"no label column ({', '.join(LABEL_COLUMNS)}): all {len(meta['columns'])} columns are inputs")
     elif "vocabulary" in meta and "files" in meta:  # a folder of texts: what its vectors and labels are
-        kind = "TF-IDF" if meta.get("representation") == "tfidf" else "bags"
+        kind = "TF-IDF" if meta.get("representation") == "tfidf" else "bags of words"
         classes = splits[0].classes
-        parts.append(f"{kind} of {len(meta['vocabulary']):,} words"
+        parts.append(f"{kind} of a vocabulary of {len(meta['vocabulary']):,} words"
                      + (f", labels from its {len(classes)} class folders" if classes else ", unlabelled"))
     if meta.get("scaling") == "per column" and meta.get("scale") == "auto":  # said before training, not after
         parts.append("each column scaled by its own range (for one range: data.scale=global)")

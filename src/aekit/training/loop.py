@@ -825,7 +825,8 @@ class Trainer:
 
 def check_settings(model, train: Any, val: Any = None, *, config: TrainConfig) -> None:
     """Refuse now what `fit(model, train, val, config=config)` would refuse of its settings with these data,
-    without reading their values (the run layer checks those itself, then calls this before its first line)."""
+    without checking their values (the run layer checks those itself, then calls this before its first line; a
+    monitor other than the losses is looked up in one batch's loss terms)."""
     trainer = Trainer(model, config, callbacks=(), run_dir=None)
     trainer.check_settings(*as_inputs(train, "train data"), None if val is None else as_inputs(val, "validation data"))
 
