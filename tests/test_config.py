@@ -198,7 +198,7 @@ def test_a_section_switched_to_another_model_names_every_key_it_does_not_take_in
     in the list that has it (code_activation "is aae's"), with a did-you-mean inviting a rename."""
     raw = {"model": {"name": "vae", "code_size": 8, "code_activation": "sigmoid", "sparsity_target": 0.05,
                      "sparsity_weight": 3.0}, "data": {"name": "digits"}}
-    with pytest.raises(aekit.ConfigError, match=r"^model: vae takes no 'code_activation', 'sparsity_target' \(sparse-kl's\), "
+    with pytest.raises(aekit.ConfigError, match=r"^model: vae takes no 'code_activation'; 'sparsity_target', "
                                                 r"'sparsity_weight' \(sparse-kl's\): remove them, or set model.name to the "
                                                 r"model whose keys they are .*; allowed keys: activation, beta"):
         parse_run_config(raw)

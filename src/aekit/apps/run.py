@@ -171,11 +171,17 @@ def unknown_model_keys(name: str, unknown: list[str], allowed: set[str]) -> Conf
               for key in unknown}
     if len(unknown) == 1 and not owners[unknown[0]]:  # a typo
         return unknown_key("model", unknown[0], allowed)
-    said = [f"'{key}'" + (f" ({owners[key][0]}'s)" if len(owners[key]) == 1 else "" if owners[key] else
-                          nearest(key, allowed)) for key in unknown]
+    said: list[tuple[list[str], str]] = []  # keys of one model together: 'a', 'b' (vq-vae's)
+    for key in unknown:
+        owner = f" ({owners[key][0]}'s)" if len(owners[key]) == 1 else "" if owners[key] else nearest(key, allowed)
+        if said and owner and said[-1][1] == owner:
+            said[-1][0].append(key)
+        else:
+            said.append(([key], owner))
     them, whose = ("it", "key it is") if len(unknown) == 1 else ("them", "keys they are")
+    keys = "; ".join(", ".join(f"'{key}'" for key in group) + owner for group, owner in said)
     return ConfigError(
-        f"model: {name} takes no {', '.join(said)}: remove {them}, or set model.name to the model whose {whose} (a "
+        f"model: {name} takes no {keys}: remove {them}, or set model.name to the model whose {whose} (a "
         f"section switched to another model keeps the old one's keys: `model={{name: {name}, ...}}` on the command "
         f"line replaces the whole section); allowed keys: {', '.join(sorted(allowed))}")
 
