@@ -78,7 +78,11 @@ def test_an_unpooling_decoder_has_no_samples_of_its_own(real_batch, tmp_path):
     from aekit.data import Dataset
 
     conv = aekit.create_model("conv", input_shape=(1, 28, 28), channels=(4, 8), decoder="unpool")
-    for draw in (lambda: generate(conv, 4, train=real_batch[:50]), lambda: sampler(conv, real_batch[:50])):
+    from aekit.analysis.generate import interpolate, latent_grid
+
+    for draw in (lambda: generate(conv, 4, train=real_batch[:50]), lambda: sampler(conv, real_batch[:50]),
+                 lambda: latent_grid(conv, n=3, data=real_batch[:20], dims=(0, 1)),
+                 lambda: interpolate(conv, real_batch[:1], real_batch[1:2])):
         with pytest.raises(aekit.ConfigError, match="decodes with the encoder's pooling indices beside the code"):
             draw()
     data = Dataset(real_batch[:40], None, "digits")

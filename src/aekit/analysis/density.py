@@ -18,7 +18,7 @@ from sklearn.mixture import GaussianMixture
 from torch import Tensor
 
 from ..config import count, unknown_key
-from ..data.batches import encode_all, eval_mode, map_batches, model_device
+from ..data.batches import encode_all, eval_mode, map_batches, model_device, why_codes_alone_fail
 from ..errors import ConfigError
 from .generate import code_shape
 
@@ -87,9 +87,9 @@ def sampler(model, train: Any = None, **density: Any):
 def why_no_samples(model) -> str | None:
     """Why `generate` cannot draw from `model` (one line), or None when it can."""
     name = getattr(model, "name", type(model).__name__)
-    if getattr(getattr(model, "config", None), "decoder", None) == "unpool":  # (conv)
-        return (f"model '{name}' decodes with the encoder's pooling indices beside the code: a code drawn alone has "
-                "none, so what it decodes is not the model's sample")
+    reason = why_codes_alone_fail(model)
+    if reason is not None:
+        return reason
     if callable(getattr(model, "sample", None)) or all(callable(getattr(model, f, None)) for f in ("encode", "decode")):
         return None
     return f"model '{name}' has neither sample(n) nor an encoder and decoder"

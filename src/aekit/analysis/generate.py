@@ -14,6 +14,7 @@ from torch import Tensor
 from ..config import check, count
 from ..data.batches import (
     autoencoder_of,
+    decoder_of,
     encode_all,
     eval_mode,
     input_shape_of,
@@ -53,7 +54,7 @@ def latent_grid(
 
     Returns (images (n, n, *input_shape) with row i at the i-th value of the second coordinate, Figure).
     """
-    autoencoder_of(model)
+    decoder_of(model)
     count("n", n, 2)
     check(n <= GRID_MAX, "n", f"must be at most {GRID_MAX} (a {GRID_MAX}x{GRID_MAX} grid of {GRID_MAX ** 2:,} decoded "
           f"images is more than can be looked at), got {n}")
@@ -133,7 +134,7 @@ def interpolate(model, x_a: Any, x_b: Any, *, steps: int = 10) -> tuple[np.ndarr
 
     The figure's second row blends the two inputs pixel by pixel, for comparison.
     """
-    autoencoder_of(model)
+    decoder_of(model)
     count("steps", steps, 2)
     a, _ = inputs_of(model, x_a, "x_a")
     b, _ = inputs_of(model, x_b, "x_b")

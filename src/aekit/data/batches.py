@@ -150,6 +150,22 @@ def autoencoder_of(model) -> Any:
     return model
 
 
+def why_codes_alone_fail(model) -> str | None:
+    """Why decoding a code alone (a drawn, gridded or interpolated one) is not `model`'s decoding, or None."""
+    if getattr(getattr(model, "config", None), "decoder", None) == "unpool":  # (conv)
+        return (f"model '{model.name}' decodes with the encoder's pooling indices beside the code: a code drawn "
+                "alone has none, so what it decodes is not the model's sample")
+    return None
+
+
+def decoder_of(model) -> Any:
+    """`model`, when a code alone decodes as the model does (`autoencoder_of`, and why_codes_alone_fail)."""
+    reason = why_codes_alone_fail(autoencoder_of(model))
+    if reason is not None:
+        raise ConfigError(reason)
+    return model
+
+
 def inputs_of(model, data: Any, what: str = "data", *, whole: bool = True) -> tuple[Tensor | MemmapArray, Tensor | None]:
     """(x shaped (N, *input_shape), labels or None) from a Dataset, tensor, array or (x, y) pair.
 
