@@ -86,13 +86,12 @@ def sampler(model, train: Any = None, **density: Any):
 
 def why_no_samples(model) -> str | None:
     """Why `generate` cannot draw from `model` (one line), or None when it can."""
-    name = getattr(model, "name", type(model).__name__)
     reason = why_codes_alone_fail(model)
     if reason is not None:
         return reason
     if callable(getattr(model, "sample", None)) or all(callable(getattr(model, f, None)) for f in ("encode", "decode")):
         return None
-    return f"model '{name}' has neither sample(n) nor an encoder and decoder"
+    return f"model '{getattr(model, 'name', type(model).__name__)}' has neither sample(n) nor an encoder and decoder"
 
 
 @torch.no_grad()

@@ -65,7 +65,7 @@ def importance_sampled_nll(
 ) -> torch.Tensor:
     """-log p(x) of every input, estimated with k importance samples: (N,) nats; `.mean()` is the test NLL."""
     return _per_input(model, data, k, binary=binary, batch_size=batch_size, chunk=chunk, seed=seed, progress=progress,
-                      name="importance_sampled_nll", what="test NLL", reduce=lambda w: torch.logsumexp(w, dim=0) - math.log(len(w)))
+                      name="importance_sampled_nll", draws="k", what="test NLL", reduce=lambda w: torch.logsumexp(w, dim=0) - math.log(len(w)))
 
 
 def negative_elbo(model, data: Any, *, samples: int = 20, binary: bool | None = None, batch_size: int = 100,
@@ -74,17 +74,17 @@ def negative_elbo(model, data: Any, *, samples: int = 20, binary: bool | None = 
     (N,) nats, an upper bound on -log p(x) in expectation. (A VAE's evaluation loss decodes the mean of q
     instead: deterministic, but neither this bound nor a likelihood.) `binary` as importance_sampled_nll's."""
     return _per_input(model, data, samples, binary=binary, batch_size=batch_size, chunk=samples, seed=seed,
-                      progress=False, name="negative_elbo", what="negative ELBO", reduce=lambda w: w.mean(dim=0))
+                      progress=False, name="negative_elbo", draws="samples", what="negative ELBO", reduce=lambda w: w.mean(dim=0))
 
 
 @torch.no_grad()
 def _per_input(model, data: Any, k: int, *, binary: bool | None, batch_size: int, chunk: int, seed: int,
-               progress: bool, name: str, what: str, reduce) -> torch.Tensor:
-    """-reduce(log importance weights of k draws) of every input: (N,); `name` starts its errors, `what` its progress."""
+               progress: bool, name: str, draws: str, what: str, reduce) -> torch.Tensor:
+    """-reduce(log importance weights of k draws) of every input: (N,); `name` starts its errors, `draws` names k
+    in them, `what` starts its progress."""
     reason = why_no_likelihood(model)
     if reason is not None:
         raise ConfigError(f"{name}: {reason}")
-    draws = "samples" if name == "negative_elbo" else "k"
     for key, value in ((draws, k), ("batch_size", batch_size), ("chunk", chunk)):
         count(key, value)
     count("seed", seed, 0)

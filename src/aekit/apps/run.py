@@ -189,7 +189,7 @@ def unknown_model_keys(name: str, unknown: list[str], allowed: set[str]) -> Conf
 def load_run_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig:
     """The config file at `path` (or, with None, NO_CONFIG) with dotted `overrides` applied."""
     raw = load_file(path) if path is not None else {k: dict(v) for k, v in NO_CONFIG.items()}
-    file_epochs = (raw.get("train") or {}).get("epochs") if isinstance(raw.get("train"), dict) else None
+    file_epochs = raw["train"].get("epochs") if isinstance(raw.get("train"), dict) else None
     cfg = parse_run_config(apply_overrides(raw, list(overrides)))
     given = any(o.startswith("train.epochs=") for o in overrides)  # (with a budget: refused by the command line)
     if file_epochs is not None and cfg.train.time_budget is not None and not given:

@@ -73,17 +73,14 @@ class Dataset:
     source: str | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.x, np.memmap):  # stays on disk, read a batch at a time
-            from .memmap import as_memmap_array  # (memmap and batches import this module)
+        from .batches import to_tensor  # (memmap and batches import this module)
+        from .memmap import as_memmap_array
 
+        if isinstance(self.x, np.memmap):  # stays on disk, read a batch at a time
             self.x = as_memmap_array(self.x, self.name)
         elif isinstance(self.x, np.ndarray):
-            from .batches import to_tensor
-
             self.x = to_tensor(self.x, self.name)
         if self.y is not None and not isinstance(self.y, Tensor):
-            from .batches import to_tensor
-
             self.y = to_tensor(np.asarray(self.y), f"{self.name} labels")
         if not (isinstance(self.x, Tensor) or hasattr(self.x, "subset")):  # (a MemmapArray's)
             raise DataError(f"{self.name}: x must be a tensor or a numpy array, got {type(self.x).__name__}")

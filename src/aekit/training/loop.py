@@ -45,6 +45,7 @@ from .threads import ThreadGovernor
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "adagrad": torch.optim.Adagrad,
               "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
 FUSED = ("adam", "adamw", "adagrad", "sgd")  # optimisers with fused (one-kernel) steps in torch
+MOMENTUM = ("rmsprop", "sgd")  # optimisers that take train.momentum
 FUSED_CPU_ONLY = ("adagrad",)  # fused Adagrad on CUDA is recent in torch and untested here: CPU only
 ACCELERATOR_NAN_CHECK_EVERY = 32  # steps between loss read-backs on a GPU (each one waits for it)
 BUDGET_CHECKPOINT_SECONDS = 30.0  # with a time budget, checkpoints after the first come at most this often (and at the end)
@@ -111,7 +112,7 @@ class TrainConfig:
         check(self.lr_min <= self.lr, "lr_min", f"must be <= lr ({self.lr}), got {self.lr_min}")
         non_negative("weight_decay", self.weight_decay)
         check(0 <= self.momentum < 1, "momentum", f"must be in [0, 1), got {self.momentum}")
-        check(self.momentum == 0 or self.optimizer in ("sgd", "rmsprop"), "momentum",
+        check(self.momentum == 0 or self.optimizer in MOMENTUM, "momentum",
               f"only sgd and rmsprop take it, and optimizer is {self.optimizer!r}; leave momentum out (0)")
         check(self.lr_min == 0 or self.lr_schedule == "cosine", "lr_min",
               "is where the cosine schedule ends; lr_schedule is 'constant', which keeps lr: set lr_schedule=cosine")
@@ -133,7 +134,7 @@ def without_ignored_training(values: dict[str, Any], where: Any) -> dict[str, An
     """Saved training settings (a run's config.yaml, a checkpoint's) less what an older aekit took and did
     nothing with, now refused (momentum for an optimiser without it, lr_min without the cosine schedule),
     each left out with a note."""
-    unused = {"momentum": values.get("optimizer", TrainConfig.optimizer) not in ("sgd", "rmsprop"),
+    unused = {"momentum": values.get("optimizer", TrainConfig.optimizer) not in MOMENTUM,
               "lr_min": values.get("lr_schedule", TrainConfig.lr_schedule) != "cosine"}
     kept = dict(values)
     for key in [k for k, ignored in unused.items() if ignored and kept.get(k)]:
@@ -179,7 +180,7 @@ def make_optimizer(params, cfg: TrainConfig, *, device: torch.device | None = No
     params = [p for p in params if p.requires_grad]
     device = device if device is not None else (params[0].device if params else torch.device("cpu"))
     options: dict[str, Any] = {"lr": cfg.lr, "weight_decay": cfg.weight_decay}
-    if cfg.optimizer in ("rmsprop", "sgd"):
+    if cfg.optimizer in MOMENTUM:
         options["momentum"] = cfg.momentum
     on_device = device.type in _fused_devices() and (cfg.optimizer not in FUSED_CPU_ONLY or device.type == "cpu")
     if cfg.optimizer in FUSED and on_device and all(p.is_floating_point() for p in params):

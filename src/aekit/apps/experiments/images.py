@@ -564,16 +564,16 @@ def generate_mnist_grid(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     measures = [[f"squared error per {run.part} {run.unit}", err], [f"{run.part} reconstruction loss{at_mean} (nats)",
                                                                       terms["recon"]]]
     grey = vae and why_no_likelihood(model, test.x) is not None  # BCE of grey values: no likelihood, so no ELBO
+    binarised = vae and not grey and model.config.recon_loss == "bce"  # the ELBO's inputs, as the test NLL's
     if vae:  # (the evaluation loss decodes the mean of q(z|x): no bound; the ELBO averages over draws of z)
         neg_elbo = terms["recon"] + terms["kl"] if grey else float(negative_elbo(model, test.x, seed=cfg.train.seed).mean())
         results.update(negative_elbo=neg_elbo, kl=terms["kl"])
         elbo = ("reconstruction loss at the mean code + KL (no negative ELBO: BCE of values far from binary)" if grey
-                else f"negative ELBO{' of binarised images' * (model.config.recon_loss == 'bce')}")
+                else f"negative ELBO{' of binarised images' * binarised}")
         measures += [[f"{run.part} KL(q(z|x) || N(0, I)) (nats)", terms["kl"]],
                      [f"{run.part} {elbo} (nats per {run.noun})", results["negative_elbo"]]]
     summary = f"{kind} with a {code_size}-d code on {note}: squared error per {run.part} {run.unit} {err:.2f}" + (
         f", negative ELBO {results['negative_elbo']:.1f} nats" if vae and not grey else "")
-    binarised = vae and not grey and model.config.recon_loss == "bce"
     notes = [f"The reconstruction loss and the KL are of the {run.noun}s as stored; the negative ELBO, estimated with "
              f"20 draws of z a {run.noun}, is of them binarised (as the test NLL is), so it is not their sum."
              * binarised]
