@@ -603,6 +603,12 @@ def _main(argv: list[str] | None) -> int:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
         if speaks:
             print(_interrupted(err), file=sys.stderr)
+        if command:  # ends here with its status: an interrupt that once passed through C code running Python (torch's
+            # import) marks the interpreter, which then ends itself by SIGINT (-2) whatever sys.exit says
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    stream.flush()
+            os._exit(code)
         return code
     except BrokenPipeError:  # the reader went away (`aekit ... | head`): stop quietly, as `cat` does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail again
