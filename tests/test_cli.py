@@ -117,6 +117,21 @@ def test_listings(capsys):
     assert "mnist-mini" in capsys.readouterr().out
 
 
+def test_datasets_says_which_sets_are_here(tmp_path, monkeypatch, capsys):
+    """`aekit datasets` tells the sets whose files are in the data directory from those to download."""
+    from aekit import catalog
+
+    assert set(catalog.DATA_FOLDERS) == set(catalog.DATASETS)
+    (tmp_path / "mnist").mkdir()
+    (tmp_path / "mnist" / "train-images-idx3-ubyte.gz").write_bytes(b"x")
+    (tmp_path / "kmnist").mkdir()  # an empty folder holds nothing
+    monkeypatch.setenv("AEKIT_DATA_DIR", str(tmp_path))
+    assert main(["datasets"]) == 0
+    state = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()[:-2]}
+    assert state["mnist"] == "here" and state["kmnist"] == state["fashion-mnist"] == "absent"
+    assert state["mnist-mini"] == state["digits"] == "shipped"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -72,6 +72,14 @@ DATASETS = {
     "svhn": "SVHN house-number digits cropped from Street View, 73,257 + 26,032, 3x32x32 (Netzer et al. 2011)",
 }
 
+# data set name -> the folders under the data directory that hold its files (none: shipped with aekit)
+DATA_FOLDERS = {
+    "bbc-news": ("bbc-news",), "bbc-news-bow": ("bbc-news",), "cifar10": ("cifar10",),
+    "cifar100": ("cifar100",), "digits": (), "fashion-mnist": ("fashion-mnist",),
+    "imdb": ("imdb", "aclImdb"), "imdb-bow": ("imdb", "aclImdb"), "kmnist": ("kmnist",),
+    "mnist": ("mnist",), "mnist-mini": (), "svhn": ("svhn",),
+}
+
 # experiment name -> its one-line summary
 EXPERIMENTS = {
     "cifar-deep": ("CIFAR-10 deep dense autoencoder with batch norm and dropout "
@@ -114,3 +122,13 @@ def data_dir() -> Path:
         return Path(env).expanduser()
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(cache) / "aekit"
+
+
+def data_state(name: str) -> str:
+    """Whether a named data set's files are here: "shipped", "here" (its folder holds files) or "absent"."""
+    folders = DATA_FOLDERS[name]
+    if not folders:
+        return "shipped"
+    root = data_dir()
+    present = any((root / f).is_dir() and any(p.name[0] != "." for p in (root / f).iterdir()) for f in folders)
+    return "here" if present else "absent"

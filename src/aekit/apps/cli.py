@@ -214,10 +214,12 @@ def _cmd_models(args) -> None:
 
 
 def _cmd_datasets(args) -> None:
-    from ..catalog import DATASETS, data_dir
+    from ..catalog import DATASETS, data_dir, data_state
 
-    _print_table(DATASETS)
-    print(f"\ndata directory: {data_dir()} (set AEKIT_DATA_DIR to change it)")
+    _print_table({name: f"{data_state(name):<8} {summary}" for name, summary in DATASETS.items()})
+    print(f"\ndata directory: {data_dir()} (set AEKIT_DATA_DIR to change it); 'here': its folder there holds "
+          "files, 'shipped': inside aekit, 'absent': downloaded on first use (offline, the error says what to "
+          "put where)")
 
 
 def _cmd_export(args) -> None:
