@@ -156,6 +156,24 @@ def test_train_log_is_refused_before_pretraining(name, tmp_path, no_training):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize(("name", "setting", "message"), [
+    ("pretrain-mnist", "train.monitor=val_recon", r"^train.monitor: 'val_recon' is not logged; choose one of: .*val_error"),
+    ("pretrain-mnist", "train.labelled_per_batch=4", r"^train.labelled_per_batch: 4 is for semi-supervised models"),
+    ("semi-supervised-mnist", "experiment.supervised.train.monitor=val_recon",
+     r"^train.monitor: 'val_recon' .* \(method supervised, whose training is experiment.supervised.train over the train section\)$"),
+    ("semi-supervised-mnist", "experiment.m1.train.monitor=val_error", r"\(method m1m2, whose training is experiment.m1.train"),
+    ("semi-supervised-mnist", "experiment.m2.train.monitor=val_recon", r"\(method m2, whose training is experiment.m2.train"),
+    ("semi-supervised-mnist", "experiment.supervised.train.labelled_per_batch=5",
+     r"^train.labelled_per_batch: 5 is for semi-supervised models .*\(method supervised"),
+])
+def test_a_later_methods_training_settings_are_refused_before_the_first_trains(name, setting, message, tmp_path, no_training):
+    """A trial: settings the fine-tuned classifiers, M1 or M2 cannot take were refused at their turn, after
+    the SdA's greedy pretraining (25 minutes at full size) and the methods before them had trained."""
+    with pytest.raises(AekitError, match=message):
+        run_experiment(name, [setting], out_dir=tmp_path, tiny=True)
+    assert not list(tmp_path.iterdir())
+
+
 def test_an_experiment_folder_in_use_is_not_resumed_beside_it(tmp_path, no_training):
     """A few-label trial: `experiment resume` beside the running experiment trained the same runs into one
     folder, the second process's figures overwriting the first's."""

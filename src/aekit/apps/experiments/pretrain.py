@@ -52,7 +52,7 @@ from ...models.classifier import EncoderClassifier, select_labels
 from ...training.checkpoint import load_model
 from ...training.loop import TrainConfig
 from ...training.pretrain import pretrain_layerwise
-from ..run import build_model, read_split, train_model
+from ..run import build_model, check_run, read_split, train_model
 from . import (
     DIGITS,
     ExperimentConfig,
@@ -291,6 +291,12 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         for n in counts:  # every draw of labels (and its validation split) works, before any training
             for seed in s.seeds:
                 labelled_split(train, n, seed, cfg.data.val_fraction)
+        fit_set, val_set = labelled_split(train, min(counts), s.seeds[0], cfg.data.val_fraction)
+        fine = cfg.with_train(epochs=1, restore_best=cfg.train.restore_best and val_set is not None)
+        with torch.random.fork_rng(devices=[]):  # the fine-tuning's settings, checked before the pretraining
+            for freeze in dict.fromkeys("all" if m == "frozen" else "none" for m in s.methods):
+                model = EncoderClassifier.on(build_model(fine, train.sample_shape), n_classes, freeze=freeze)
+                check_run(fine, model, (fit_set, val_set, None))
         for seed in s.seeds:
             todo = {m for m in s.methods for n in counts if ledger.get(f"{m}/{n}/seed{seed}") is None}
             sda = sdas.for_seed(seed, train, net) if todo - {"scratch"} else None

@@ -47,13 +47,13 @@ import torch
 
 from ...config import build, check, to_dict
 from ...data import Dataset
-from ...errors import DataError
-from ...models.classifier import select_labels
+from ...errors import ConfigError, DataError
+from ...models.classifier import EncoderClassifier, select_labels
 from ...models.m2 import M2
 from ...registry import create_model, make_config
 from ...training.checkpoint import atomic_write_text
 from ...training.loop import TrainConfig
-from ..run import train_model
+from ..run import check_run, train_model
 from . import (
     ExperimentConfig,
     Ledger,
@@ -216,17 +216,69 @@ def _label_split(train: Dataset, n: int, n_classes: int, seed: int, val_fraction
     return fit_ids.x[:, 0], val_ids.x[:, 0]
 
 
-def _semi(cfg: ExperimentConfig, tc: TrainConfig, model, data: Dataset, val: Dataset | None, seed: int,
-          tag: str) -> tuple[float, int]:
-    """Train a semi-supervised model on every training digit (-1 where unlabelled): (seconds, epochs)."""
+def _parts(train: Dataset, n: int, n_classes: int, seed: int, val_fraction: float
+           ) -> tuple[Dataset, Dataset | None, Dataset]:
+    """The seed's draw of `n` labels: (the labelled digits, the held-out ones or None, every training
+    digit with -1 where unlabelled: held-out digits stay in as unlabelled images)."""
+    labelled, held_out = _label_split(train, n, n_classes, seed, val_fraction)
+    y_semi = torch.full_like(train.y, -1)
+    y_semi[labelled] = train.y[labelled]
+    return train.subset(labelled), (train.subset(held_out) if len(held_out) else None), Dataset(train.x, y_semi, train.name)
+
+
+def _fine_tuning(cfg: ExperimentConfig, p: Plan, fit_set: Dataset, val_set: Dataset | None, seed: int) -> ExperimentConfig:
+    """The supervised MLP's and the SdA's fine-tuning on the labelled digits (at least min_updates steps)."""
+    s, sup = cfg.experiment.supervised, p.supervised
+    epochs = supervised_epochs(len(fit_set), sup, s.min_updates, s.max_updates)
+    return dataclasses.replace(cfg, train=dataclasses.replace(
+        sup, epochs=epochs, seed=seed, restore_best=sup.restore_best and val_set is not None))
+
+
+def _semi_training(cfg: ExperimentConfig, tc: TrainConfig, data: Dataset, val: Dataset | None, seed: int) -> ExperimentConfig:
+    """A semi-supervised model's training on every training digit: mixed batches where some are unlabelled."""
     mixed = bool((data.y == -1).any())
-    tc = dataclasses.replace(
+    return dataclasses.replace(cfg, train=dataclasses.replace(
         tc, seed=seed, labelled_per_batch=tc.labelled_per_batch if mixed else 0,
         restore_best=tc.restore_best and val is not None, monitor="val_error" if val is not None else tc.monitor,
-    )
+    ))
+
+
+def _semi(cfg: ExperimentConfig, model, data: Dataset, val: Dataset | None, tag: str) -> tuple[float, int]:
+    """Train a semi-supervised model with `cfg` (`_semi_training`'s): (seconds, epochs)."""
     start = time.perf_counter()
-    _, history = train_model(dataclasses.replace(cfg, train=tc), (data, val, None), model=model, tag=tag)
+    _, history = train_model(cfg, (data, val, None), model=model, tag=tag)
     return time.perf_counter() - start, len(history.get("epoch", []))
+
+
+def _check_methods(cfg: ExperimentConfig, train: Dataset, counts: tuple[int, ...], p: Plan) -> None:
+    """Every method's model with its training settings and data, checked as its run will be (check_run)
+    on untrained models, so that a setting a later method cannot take is refused before the first trains."""
+    s, shape, seed = cfg.experiment, train.sample_shape, cfg.experiment.seeds[0]
+    n_classes = int(train.y.max()) + 1
+    fit_set, val_set, semi = _parts(train, min(counts), n_classes, seed, cfg.data.val_fraction)
+    m2 = (semi, val_set, None)
+    with torch.random.fork_rng(devices=[]):  # the runs' draws stay the same
+        for method in s.methods:  # (the section its training settings come from, config, model, splits)
+            if method in ("supervised", "sda"):  # the SdA's classifier: the MLP's kind, its settings
+                mlp = create_model("dense", **p.mlp, input_shape=shape)
+                runs = [("supervised", _fine_tuning(cfg, p, fit_set, val_set, seed), EncoderClassifier.on(mlp, n_classes),
+                         (fit_set, val_set, None))]
+            elif method == "ladder":
+                ladder = create_model(cfg.model["name"], **_keys(cfg.model), input_shape=shape, n_classes=n_classes)
+                runs = [(None, _semi_training(cfg, p.ladder, semi, val_set, seed), ladder, m2)]
+            elif method == "m1m2":
+                m1 = create_model(s.m1.model["name"], **_keys(s.m1.model), input_shape=shape)
+                runs = [("m1", dataclasses.replace(cfg, model=s.m1.model, train=p.m1), m1, (Dataset(train.x, None, train.name), None, None)),
+                        ("m2", _semi_training(cfg, p.m2, semi, val_set, seed), M2.on(m1, n_classes, **s.m2.model), m2)]
+            else:
+                model = create_model("m2", **s.m2.model, input_shape=shape, n_classes=n_classes)
+                runs = [("m2", _semi_training(cfg, p.m2, semi, val_set, seed), model, m2)]
+            for section, run_cfg, model, splits in runs:
+                try:
+                    check_run(run_cfg, model, splits)
+                except (ConfigError, DataError) as err:
+                    where = f"experiment.{section}.train over the train section" if section else "the train section"
+                    raise type(err)(f"{err} (method {method}, whose training is {where})") from None
 
 
 @dataclass(frozen=True)
@@ -246,7 +298,9 @@ def task(cfg: ExperimentConfig, name: str, counts: tuple[int, ...]) -> Task:
     for n in counts:  # every draw of labels works, before any training
         for seed in cfg.experiment.seeds:
             _label_split(train, n, n_classes, seed, cfg.data.val_fraction)
-    return Task(name, counts, train, test, plan(cfg, train.sample_shape, n_classes))
+    checked = plan(cfg, train.sample_shape, n_classes)
+    _check_methods(cfg, train, counts, checked)
+    return Task(name, counts, train, test, checked)
 
 
 def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
@@ -264,15 +318,8 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
         m1 = ledger.once(f"m1-{tag}/seed{seed}", f"m1-{tag}-seed{seed}.safetensors",
                          lambda seed=seed: _m1(cfg, p.m1, train, seed, data_name)) if "m1m2" in todo else None
         for n in counts:
-            labelled, held_out = _label_split(train, n, n_classes, seed, cfg.data.val_fraction)
-            fit_set, val_set = train.subset(labelled), (train.subset(held_out) if len(held_out) else None)
-            y_semi = torch.full_like(train.y, -1)
-            y_semi[labelled] = train.y[labelled]
-            semi = Dataset(train.x, y_semi, train.name)  # held-out digits stay in as unlabelled images
-            sup = p.supervised
-            epochs = supervised_epochs(len(fit_set), sup, s.supervised.min_updates, s.supervised.max_updates)
-            fine = dataclasses.replace(cfg, train=dataclasses.replace(
-                sup, epochs=epochs, seed=seed, restore_best=sup.restore_best and val_set is not None))
+            fit_set, val_set, semi = _parts(train, n, n_classes, seed, cfg.data.val_fraction)
+            fine = _fine_tuning(cfg, p, fit_set, val_set, seed)
             for method in s.methods:
                 key = f"{data_name}/{method}/{n}/seed{seed}"
                 record, how = ledger.get(key), f"finished before, {Ledger.FILE}"
@@ -281,7 +328,7 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
                     if method in ("supervised", "sda"):
                         base = create_model("dense", **p.mlp, input_shape=shape) if method == "supervised" else sda
                         model, took = fine_tune(fine, base, n_classes, fit_set, val_set)
-                        done = epochs
+                        done = fine.train.epochs
                     else:
                         if method == "ladder":
                             model = create_model(cfg.model["name"], **_keys(cfg.model), input_shape=shape, n_classes=n_classes)
@@ -289,8 +336,8 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
                             model = M2.on(m1, n_classes, **s.m2.model)
                         else:
                             model = create_model("m2", **s.m2.model, input_shape=shape, n_classes=n_classes)
-                        took, done = _semi(cfg, p.ladder if method == "ladder" else p.m2, model, semi, val_set, seed,
-                                           f"{LABELS[method]} ({data_name}, {n} labels, seed {seed})")
+                        took, done = _semi(_semi_training(cfg, p.ladder if method == "ladder" else p.m2, semi, val_set, seed),
+                                           model, semi, val_set, f"{LABELS[method]} ({data_name}, {n} labels, seed {seed})")
                     record = ledger.add(key, {"error": 100 * (1 - model.accuracy(test)), "seconds": took, "epochs": done})
                     how = f"{done} epoch{'s' * (done != 1)}, {took:.0f}s"
                 runs.setdefault((method, n), []).append(record)
