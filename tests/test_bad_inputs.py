@@ -245,7 +245,7 @@ CASES = [
     pytest.param(lambda t: load_path(text_file(t, "a,b\n0.1,x\n")), DataError,
                  r"data.csv: every value must be a number", id="csv-not-numbers"),
     pytest.param(lambda t: load_path(text_file(t, "a,b\n0.1,nan\n")), DataError,
-                 r"data.csv: the data contains NaN or infinite values", id="csv-nan"),
+                 r"data.csv: column 'b', line 2: 'nan' is NaN or infinite; clean or impute", id="csv-nan"),
     pytest.param(lambda t: load_path(text_file(t, "")), DataError, r"data.csv is empty", id="csv-empty"),
     pytest.param(lambda t: load_path(text_file(t, "a,b\n")), DataError,
                  r"data.csv has a header but no data rows", id="csv-header-only"),

@@ -476,6 +476,17 @@ def test_csv_missing_values_and_bools_as_pandas_writes_them_are_named(tmp_path):
     assert "line 2 ends in a comma, an empty last value; remove the trailing commas" in refused(tmp_path / "trailing.csv")
 
 
+def test_csv_nan_inf_and_values_beyond_float32_are_named_by_column_and_line(tmp_path):
+    """A trial: a 'nan' in a CSV was refused by 0-based sample and feature numbers, where an empty field
+    had its column and line; comment and blank lines count as the file's lines."""
+    (tmp_path / "nan.csv").write_text("a,b,label\n1,2,0\n# a comment\n\n3,NaN,1\n")
+    assert refused(tmp_path / "nan.csv").endswith("nan.csv: column 'b', line 5: 'NaN' is NaN or infinite; clean or "
+                                                  "impute the missing values first (pandas: df.dropna() or df.fillna(...))")
+    (tmp_path / "huge.csv").write_text("1,2\n3,-1e39\n")  # no header: the column by number
+    assert refused(tmp_path / "huge.csv").endswith("huge.csv: column 2, line 2: '-1e39' is beyond float32's range "
+                                                   "(+-3.4e38), which a CSV is read in; rescale the column")
+
+
 def test_excels_byte_order_mark_two_label_columns_and_another_separator(tmp_path):
     (tmp_path / "excel.csv").write_text("target,a,b\n0,1,2\n1,3,5\n", encoding="utf-8-sig")  # Excel's "CSV UTF-8"
     data = load_path(tmp_path / "excel.csv")

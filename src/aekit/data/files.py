@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import csv
 import errno
+import itertools
 import math
 import re
 import warnings
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -404,6 +406,8 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
     if ragged is not None:
         raise ragged
     names = [header[i] for i in features] if header else None  # in the order read
+    if not np.isfinite(table).all():
+        raise _not_finite(path, skip, table, features, names)
     with warnings.catch_warnings():  # (read once already)
         warnings.simplefilter("ignore", UserWarning)
         head = np.loadtxt(path, dtype=np.float64, usecols=None if every else features, max_rows=200, **read)
@@ -487,16 +491,38 @@ def _separator(value: str, path: Path, line: int) -> DataError | None:
                              "df.to_csv(path, index=False))")
 
 
-def _ragged(path: Path, skip: int, width: int) -> DataError | None:
-    """The first data line with another number of values than the first row's (numpy reads a longer one's
-    first values without a word, shifting them), or None."""
+def _data_lines(path: Path, skip: int) -> Iterator[tuple[int, list[str]]]:
+    """(line number, values) of a CSV's data rows as numpy reads them: after `skip` lines, blank and # lines left out."""
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
         reader = csv.reader(f)
         for row in reader:
-            if reader.line_num > skip and row and len(row) != width and not row[0].lstrip().startswith("#"):  # numpy's comments
-                return DataError(f"{path}: line {reader.line_num} has {len(row)} values, expected {width} (as its "
-                                 "first row; a truncated or ragged file, or a comma inside a value?)")
+            if reader.line_num > skip and row and not row[0].lstrip().startswith("#"):  # numpy's comments
+                yield reader.line_num, row
+
+
+def _ragged(path: Path, skip: int, width: int) -> DataError | None:
+    """The first data line with another number of values than the first row's (numpy reads a longer one's
+    first values without a word, shifting them), or None."""
+    for line, row in _data_lines(path, skip):
+        if len(row) != width:
+            return DataError(f"{path}: line {line} has {len(row)} values, expected {width} (as its first row; a "
+                             "truncated or ragged file, or a comma inside a value?)")
     return None
+
+
+def _not_finite(path: Path, skip: int, table: np.ndarray, features: list[int], names: list[str] | None) -> DataError:
+    """The refusal of a CSV's first value that float32 does not hold as a number (nan, inf, 1e40), by column and line."""
+    row, col = np.argwhere(~np.isfinite(table))[0]
+    line, values = next(itertools.islice(_data_lines(path, skip), int(row), None))
+    text = values[features[col]].strip()
+    column = f"column {names[col]!r}" if names else f"column {features[col] + 1}"
+    try:
+        huge = math.isfinite(float(text))
+    except ValueError:
+        huge = False
+    why = ("is beyond float32's range (+-3.4e38), which a CSV is read in; rescale the column" if huge else
+           "is NaN or infinite; clean or impute the missing values first (pandas: df.dropna() or df.fillna(...))")
+    return DataError(f"{path}: {column}, line {line}: {text[:20]!r} {why}")
 
 
 def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> DataError:
