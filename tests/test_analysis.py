@@ -101,6 +101,21 @@ def test_reconstruction_grid_shows_where_the_error_lies(model8, data):
     np.testing.assert_allclose(grid[2], (grid[1] - grid[0]) ** 2 / ((grid[1] - grid[0]) ** 2).max(), atol=1e-5)
 
 
+def test_a_tables_reconstructions_name_its_columns(tmp_path):
+    """An anomaly trial: a table row's curve had no column names, so the error row could not say which
+    column was off; the bottom tiles name the columns (every k-th of many), as the CSV's header has them."""
+    names = [f"col{i}" for i in range(20)]
+    rows = np.random.default_rng(0).random((30, 20))
+    np.savetxt(tmp_path / "t.csv", rows, delimiter=",", header=",".join(names), comments="", fmt="%.4f")
+    table = aekit.data.load_dataset(tmp_path / "t.csv", "train")
+    model = aekit.create_model("dense", input_shape=(20,), hidden=[8], code_size=2)
+    _, fig = A.reconstruction_grid(model, table, n=3, errors=True)
+    bottom = [ax for ax in fig.axes if ax.get_subplotspec().rowspan.start == 2]
+    assert len(bottom) == 3 and [t.get_text() for t in bottom[0].get_xticklabels()] == names[::3]
+    _, fig = A.reconstruction_grid(model, table.x, n=3)  # a bare tensor has no names
+    assert not any(t.get_text() for ax in fig.axes for t in ax.get_xticklabels())
+
+
 def test_a_returned_figure_shows_inline_in_a_notebook_whatever_the_backend(model8, data):
     """A figure made without pyplot had no picture in Jupyter until `%matplotlib inline` (text/plain alone)."""
     formatters = pytest.importorskip("IPython.core.formatters")

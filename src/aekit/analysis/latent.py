@@ -66,7 +66,7 @@ def reconstruction_grid(model, data: Any, *, n: int = 10, title: str | None = No
     fig = plots.image_grid(
         grid,
         title=f"{title or model.name}: reconstructions (squared error per sample of these {len(x)}: {error:.4g})",
-        row_labels=labels,
+        row_labels=labels, features=(getattr(data, "meta", None) or {}).get("columns"),  # a table's
     )
     return grid, fig
 

@@ -182,9 +182,11 @@ def image_grid(
     row_labels: Sequence[str] | None = None,
     col_labels: Sequence[str] | None = None,
     xlabel: str | None = None,
+    features: Sequence[str] | None = None,
 ) -> Figure:
     """A (rows, cols, *sample) array of images in [0, 1] as one labelled picture (samples that are no
-    pictures, `is_picture`, as a grid of their curves: `curve_grid`)."""
+    pictures, `is_picture`, as a grid of their curves: `curve_grid`, whose bottom row names `features`,
+    a table's columns)."""
     images = np.asarray(images, dtype=np.float32)
     if images.ndim < 3 or not images.shape[0] * images.shape[1]:
         raise DataError(f"images: a (rows, cols, *sample) array of at least one image, got shape {images.shape}")
@@ -193,7 +195,8 @@ def image_grid(
         if labels is not None and len(labels) != size:
             raise ConfigError(f"{key}: {len(labels)} given for {size} {what}s; give one a {what}")
     if not is_picture(images.shape[2:]):
-        return curve_grid(images, title=title, row_labels=row_labels, col_labels=col_labels, xlabel=xlabel)
+        return curve_grid(images, title=title, row_labels=row_labels, col_labels=col_labels, xlabel=xlabel,
+                          features=features)
     rows, cols = images.shape[:2]
     tile = as_image(images[0, 0])
     scale = max(1, math.ceil(12 / min(tile.shape[:2])))
@@ -233,10 +236,12 @@ def curve_grid(
     row_labels: Sequence[str] | None = None,
     col_labels: Sequence[str] | None = None,
     xlabel: str | None = None,
+    features: Sequence[str] | None = None,
 ) -> Figure:
     """A (rows, cols, *sample) array of samples that are no pictures (a table's rows, signals) as a grid of
     small plots of their curves (`curves`: a signal's channels in colours), on one shared range; a tile of
-    NaN (`grid_rows`' padding of such samples) is left blank."""
+    NaN (`grid_rows`' padding of such samples) is left blank. `features`: the names of a flat sample's
+    values (a table's columns), written under the bottom row's tiles (every k-th where there are many)."""
     samples = np.asarray(samples, dtype=np.float32)
     rows, cols = samples.shape[:2]
     finite = samples[np.isfinite(samples)]
@@ -261,6 +266,11 @@ def curve_grid(
                 ax.set_axis_off()
         if row_labels is not None:
             axes[r, 0].set_ylabel(row_labels[r], rotation=0, ha="right", va="center")
+    if features is not None and len(features) == samples.shape[-1] and samples.ndim == 3:
+        step = math.ceil(len(features) / 8)  # at most 8 names a tile
+        for c in range(cols):
+            axes[-1, c].set_xticks(range(0, len(features), step), [str(f)[:12] for f in features[::step]],
+                                   rotation=90, fontsize=6)
     if col_labels is not None:
         for c in range(cols):
             axes[-1, c].set_xlabel(col_labels[c], fontsize=8)
