@@ -1045,3 +1045,20 @@ def test_restore_best_by_a_training_loss_keeps_the_last_weights_and_says_so():
     """An epoch's running training loss is no measure of its last weights: restoring by it kept the worst ones."""
     with pytest.warns(UserWarning, match=r"^restore_best: .* and train.monitor is 'train_loss': the last epoch's weights"):
         train(X[:48], X[48:], epochs=2, restore_best=True, monitor="train_loss")
+
+
+def test_a_note_names_the_line_of_the_users_code_that_led_to_it():
+    """A trial: a note raised deep in aekit named aekit's line (site-packages/aekit/...), and through a
+    scikit-learn Pipeline not the user's either; it names the first line outside aekit and the libraries."""
+    from sklearn.pipeline import make_pipeline
+
+    from aekit.apps.sklearn import AutoencoderTransformer
+
+    x = np.random.default_rng(0).random((40, 5)) + 1.7e9  # float32 rounds away what varies: a note
+    with pytest.warns(UserWarning, match="vary little for their size") as caught:
+        make_pipeline(AutoencoderTransformer(epochs=1)).fit(x)
+    assert [w.filename for w in caught if "vary little" in str(w.message)] == [__file__]
+    with pytest.warns(UserWarning, match="vary little for their size") as caught:
+        aekit.fit(aekit.create_model("dense", input_shape=(5,), hidden=[4], code_size=2, recon_loss="mse"), x,
+                  config=aekit.TrainConfig(epochs=1, progress=False))
+    assert {w.filename for w in caught if "vary little" in str(w.message)} == {__file__}

@@ -2,8 +2,10 @@
 
 import errno
 import os
+import sys
 import sysconfig
 import traceback
+import warnings
 
 OUT_OF_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # a full disk or quota, a file size limit (ulimit -f)
 
@@ -21,6 +23,22 @@ def naming(err: OSError, path, *hidden) -> OSError:
     return err
 
 
+def _libraries() -> tuple[str, ...]:
+    """The folders of the standard library and the installed packages (aekit's own first)."""
+    paths = sysconfig.get_paths()
+    return os.path.dirname(__file__) + os.sep, *(os.path.join(paths[key], "") for key in ("stdlib", "platstdlib", "purelib", "platlib"))
+
+
+def warn(message: str, category: type[Warning] = UserWarning) -> None:
+    """`warnings.warn` of a note, told from the line of the user's code that led to it: the first frame
+    outside aekit and the installed libraries (a scikit-learn Pipeline's), as Python 3.12's skip_file_prefixes;
+    where there is none (the aekit command), aekit's line that warns."""
+    skipped, frame, level = _libraries(), sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(skipped):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level if frame is not None else 2)
+
+
 class AekitError(Exception):
     """Base class of every error aekit raises on purpose; the CLI prints its message alone."""
 
@@ -31,9 +49,7 @@ class AekitError(Exception):
             raise NotImplementedError  # IPython falls back to its own traceback
         frames = [f for f in traceback.extract_tb(self.__traceback__)
                   if not f.filename.startswith(os.path.dirname(__file__) + os.sep)]
-        paths = sysconfig.get_paths()
-        libraries = tuple(os.path.join(paths[key], "") for key in ("stdlib", "platstdlib", "purelib", "platlib"))
-        yours = [f for f in frames if not f.filename.startswith(libraries)] or frames  # not scikit-learn's line
+        yours = [f for f in frames if not f.filename.startswith(_libraries())] or frames  # not scikit-learn's line
         where = [f"  (from {yours[-1].filename}, line {yours[-1].lineno}: {yours[-1].line})"] if yours else []
         return [f"{type(self).__name__}: {self}", *where, "  (AEKIT_DEBUG=1 shows the whole traceback)"]
 

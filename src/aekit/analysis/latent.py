@@ -7,7 +7,6 @@ every registered model. Functions that draw return `(data, Figure)`; save with `
 from __future__ import annotations
 
 import importlib.util
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -26,7 +25,7 @@ from ..data.batches import (  # noqa: F401  (encode_all, reconstruct_all: aekit.
     reconstruct_all,
 )
 from ..data.core import not_finite
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, warn
 from . import plots
 
 MAP_METHODS = ("code", "pca", "tsne", "umap")
@@ -135,7 +134,7 @@ def check_map_methods(methods: Sequence[str], *, where: str = "methods", code_si
 def _map_methods(methods: Sequence[str], tsne_iter: int) -> Sequence[str]:
     """The methods to map by, checked: the default leaves UMAP out, with a warning, when it is not installed."""
     if methods is MAP_METHODS and importlib.util.find_spec("umap") is None:  # the default: what is installed
-        warnings.warn("UMAP panel skipped: umap-learn is not installed (pip install 'aekit[umap]')", stacklevel=3)
+        warn("UMAP panel skipped: umap-learn is not installed (pip install 'aekit[umap]')")
         methods = tuple(m for m in methods if m != "umap")
     check_map_methods(methods)
     if "tsne" in methods:

@@ -24,7 +24,6 @@ import numbers
 import re
 import shutil
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 from typing import Any, Literal
@@ -66,6 +65,7 @@ from ..errors import (
     NonFiniteLossError,
     NoTestSplitError,
     out_of_space,
+    warn,
 )
 from ..models.pca import PCA_SAMPLES, PCABaseline
 from ..registry import create_model, import_models, imported, list_models, model_entry
@@ -193,8 +193,8 @@ def load_run_config(path: str | Path | None, overrides: list[str] = ()) -> RunCo
     cfg = parse_run_config(apply_overrides(raw, list(overrides)))
     given = any(o.startswith("train.epochs=") for o in overrides)  # (with a budget: refused by the command line)
     if file_epochs is not None and cfg.train.time_budget is not None and not given:
-        warnings.warn(f"train.time_budget={cfg.train.time_budget:g} decides how long this run trains: {path}'s "
-                      f"train.epochs ({file_epochs}) is not used (config.yaml keeps it, beside the budget)", stacklevel=2)
+        warn(f"train.time_budget={cfg.train.time_budget:g} decides how long this run trains: {path}'s "
+             f"train.epochs ({file_epochs}) is not used (config.yaml keeps it, beside the budget)")
     return cfg
 
 
@@ -270,8 +270,8 @@ def read_split(cfg: RunConfig, split: str, name: str | None = None, run: Path | 
                "a validation split drawn from them afresh may hold samples it trained on: figures on it are not of "
                "held-out samples")
         if distributed.is_main():
-            warnings.warn(f"{cfg.data.name} holds {held:,} training samples, {trained:,} when {run} trained on them: "
-                          f"they are read by the run's saved map (scaling.json), and {how}", stacklevel=2)
+            warn(f"{cfg.data.name} holds {held:,} training samples, {trained:,} when {run} trained on them: "
+                 f"they are read by the run's saved map (scaling.json), and {how}")
     return data
 
 
@@ -457,8 +457,8 @@ def new_run_dir(cfg: RunConfig, label: str | None = None) -> Path:
     held = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith(".")) if mine else []  # not .DS_Store
     if held and set(held) <= {CONFIG_FILE, SCALING_FILE} and (run_dir / ckpt.LOCK_FILE).is_file():
         # what aekit writes before the first checkpoint, left by a kill (SIGKILL, the OOM killer): started again
-        warnings.warn(f"output.name: {run_dir} holds the start of a run killed before its first checkpoint "
-                      f"({', '.join(held)}); it is trained again there", stacklevel=2)
+        warn(f"output.name: {run_dir} holds the start of a run killed before its first checkpoint "
+             f"({', '.join(held)}); it is trained again there")
         for name in held:
             (run_dir / name).unlink()
         held = []
@@ -538,8 +538,8 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     splits = load_splits(cfg, progress=progress)
     samples = sum(len(part) for part in splits[:2] if part is not None)
     if cfg.data.limit is not None and cfg.data.limit > samples:  # said, not silently fewer
-        warnings.warn(f"data.limit {cfg.data.limit:,}: {splits[0].name} has {samples:,} training samples; all are "
-                      "used", stacklevel=2)
+        warn(f"data.limit {cfg.data.limit:,}: {splits[0].name} has {samples:,} training samples; all are "
+             "used")
     if splits[2] is None and cfg.data.test_limit is not None:  # never ignored silently
         raise ConfigError(f"data.test_limit: {cfg.data.name} has no test part to limit; remove data.test_limit "
                           "(data.limit limits the training part)")
@@ -686,8 +686,7 @@ def folder_imports(folder: Path, items: Any) -> None:
             raise ConfigError(f"{folder.resolve()}: imports: {item} is {'inside the folder' if inside else 'a relative path'}; a "
                               "folder's settings import only files outside it, named by full path (move it out and "
                               "name it so, if you trust its code)")
-        warnings.warn(f"importing {item}, which {folder}'s imports name (its code runs: read folders you trust)",
-                      stacklevel=2)
+        warn(f"importing {item}, which {folder}'s imports name (its code runs: read folders you trust)")
     import_models(items)
 
 
@@ -983,8 +982,8 @@ def load_other(cfg: RunConfig, run_dir: Path, name: str, *, progress: bool = Fal
         if saved is None:  # nothing else says how its samples became inputs
             raise DataError(f"--data: the run's training data, which says how to read new samples, cannot be read: "
                             f"{err}") from None
-        warnings.warn(f"--data: the run's training data cannot be read ({err}); the samples are read by its "
-                      "scaling.json, without PCA's baseline (or, for standardised data, a check of their range)", stacklevel=2)
+        warn(f"--data: the run's training data cannot be read ({err}); the samples are read by its "
+             "scaling.json, without PCA's baseline (or, for standardised data, a check of their range)")
         train = None
     if name in list_datasets():
         return train, load_dataset(name, "test")

@@ -24,7 +24,6 @@ import dataclasses
 import math
 import numbers
 import re
-import warnings
 from contextlib import contextmanager
 from dataclasses import KW_ONLY, dataclass
 from typing import Any
@@ -45,7 +44,7 @@ from torch import Tensor, nn
 
 from ..config import build, coerce, keys_of, unknown_key
 from ..data.batches import map_batches, warn_of_rounding
-from ..errors import AekitError, ConfigError, DataError, NonFiniteLossError
+from ..errors import AekitError, ConfigError, DataError, NonFiniteLossError, warn
 from ..models.base import flatten
 from ..models.classifier import EncoderClassifier
 from ..registry import create_model, list_models, model_entry
@@ -80,7 +79,7 @@ def _checked(estimator, X, y="no_validation", *, reset: bool):
     X, y = checked if isinstance(checked, tuple) else (checked, None)
     X = X.toarray() if scipy.sparse.issparse(X) else X
     if reset and X.dtype == np.float64:
-        warn_of_rounding(X, "X", stacklevel=4)  # (4: the caller of fit)
+        warn_of_rounding(X, "X")
     return (X, y) if isinstance(checked, tuple) else X
 
 
@@ -204,8 +203,8 @@ def _train_autoencoder(est, x: Tensor, seed: int, validation_fraction: float | N
     est.model_, est.input_shape_, est.recon_loss_ = model, shape, model.config.recon_loss
     if validation_fraction and not kept:  # said once it trained (a refused fit says why it was refused)
         why = "holds none out" if held == 0 else f"would leave {len(x) - held} to train on, fewer than the code's {fewest}"
-        warnings.warn(f"validation_fraction={validation_fraction:g} of {len(x)} samples {why}: trained on all of them, "
-                      "without a validation check", UserWarning, stacklevel=3)
+        warn(f"validation_fraction={validation_fraction:g} of {len(x)} samples {why}: trained on all of them, "
+             "without a validation check")
     return history
 
 
@@ -391,9 +390,9 @@ class AutoencoderClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
         self.classes_, y_index = _classes(y)
         marked = int(np.sum(np.asarray(y, dtype=object) == UNLABELLED))
         if marked and len(self.classes_) > 2:  # (-1 beside one other class: labels -1 and +1, a class each)
-            warnings.warn(f"y: {marked} samples are labelled -1, learnt as a class; if -1 marks unlabelled samples (as in "
-                          "scikit-learn's semi-supervised estimators), give the labelled ones alone, or use "
-                          "SemiSupervisedClassifier, which learns from both", stacklevel=2)
+            warn(f"y: {marked} samples are labelled -1, learnt as a class; if -1 marks unlabelled samples (as in "
+                 "scikit-learn's semi-supervised estimators), give the labelled ones alone, or use "
+                 "SemiSupervisedClassifier, which learns from both")
         seed = _seed(self.random_state)
         lr = self.finetune_lr if self.finetune_lr is not None else self.lr
         # checked before pretraining, so a bad fine-tuning option fails at once

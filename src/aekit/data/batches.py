@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from ..config import count
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, warn
 from .core import not_finite
 from .memmap import MemmapArray, as_memmap_array, chunk_rows, is_memmap
 
@@ -81,7 +81,7 @@ def as_inputs(data: Any, what: str = "data") -> tuple[Tensor | MemmapArray, Tens
     return x, y
 
 
-def warn_of_rounding(x: Tensor | np.ndarray, what: str, *, stacklevel: int = 5) -> None:
+def warn_of_rounding(x: Tensor | np.ndarray, what: str) -> None:
     """Warns of float64 features that float32, the networks' precision, rounds by more than 0.1% of their
     spread (a timestamp near 1.7e9 moves in steps of 128): what varies in them is lost before any step."""
     if len(x) < 2:
@@ -91,10 +91,9 @@ def warn_of_rounding(x: Tensor | np.ndarray, what: str, *, stacklevel: int = 5) 
     spread, rounding = sample.std(0), np.abs(sample - sample.astype(np.float32)).max(0)
     lost = np.flatnonzero((spread > 0) & (rounding > 1e-3 * spread)).tolist()
     if lost:
-        warnings.warn(f"{what}: feature(s) {', '.join(map(str, lost[:5]))}{' ...' if len(lost) > 5 else ''} vary "
-                      "little for their size, and float32 (the network's precision) rounds away much of that; centre "
-                      "or standardise them first (StandardScaler, or (x - x.mean(0)) / x.std(0))", UserWarning,
-                      stacklevel=stacklevel)  # 5: the caller of aekit.fit
+        warn(f"{what}: feature(s) {', '.join(map(str, lost[:5]))}{' ...' if len(lost) > 5 else ''} vary "
+             "little for their size, and float32 (the network's precision) rounds away much of that; centre "
+             "or standardise them first (StandardScaler, or (x - x.mean(0)) / x.std(0))")
 
 
 def as_tensors(data: Any, what: str = "data") -> tuple[Tensor, Tensor | None]:

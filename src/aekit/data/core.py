@@ -7,7 +7,6 @@ import json
 import math
 import numbers
 import re
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ import torch
 from torch import Tensor
 
 from ..catalog import DATASETS, data_dir  # noqa: F401  (data_dir: aekit.data.data_dir, torch-free for the CLI)
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, warn
 
 
 @dataclass(frozen=True)
@@ -276,8 +275,8 @@ def classes_with_test(where: Path, test: list[str] | None, classes: list[str] | 
     anomaly-detection test part, MVTec AD's: its defects beside train/'s good), each said in a note."""
     new = sorted(set(test or ()) - set(classes or ())) if classes is not None else []
     if new:
-        warnings.warn(f"{where}: class folder(s) {', '.join(new)} are not among the training classes "
-                      f"({', '.join(classes[:10])}{' ...' * (len(classes) > 10)}): numbered after them", stacklevel=3)
+        warn(f"{where}: class folder(s) {', '.join(new)} are not among the training classes "
+             f"({', '.join(classes[:10])}{' ...' * (len(classes) > 10)}): numbered after them")
     return None if classes is None else [*classes, *new]
 
 

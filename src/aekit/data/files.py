@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import ConfigError, DataError, NoTestSplitError
+from ..errors import ConfigError, DataError, NoTestSplitError, warn
 from .core import (
     SPREAD,
     Dataset,
@@ -124,8 +124,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         beside = sorted(f.name for f in path.iterdir() if f.suffix.lower() in (".csv", ".tsv") or (
             f.suffix.lower() in (".txt", ".json") and re.search("label|attr|annot|partition|class", f.name.lower())))
         if y is None and beside and split == "train":  # labels.csv, CelebA's list_attr_celeba.txt
-            warnings.warn(f"{path}: the images are read without labels (labels come from class folders, one "
-                          f"subfolder per class); {', '.join(beside[:3])} beside them is not read", stacklevel=2)
+            warn(f"{path}: the images are read without labels (labels come from class folders, one "
+                 f"subfolder per class); {', '.join(beside[:3])} beside them is not read")
     elif path.suffix.lower() in IMAGE_SUFFIXES:  # one image: a sample of its own
         x, y, classes, files = _image_folder(path, size, channels)
     elif IDX_NAME.search(path.name):
@@ -233,10 +233,10 @@ def _note_narrow_channels(x: np.ndarray, where: str) -> None:
     by (x: (N, 1, C, T) in [0, 1]): the narrow channels count little in a squared error."""
     spans = x.max(axis=(0, 1, 3)) - x.min(axis=(0, 1, 3))
     if spans.max() > 0 and spans.min() < SPREAD * spans.max():
-        warnings.warn(f"{where}: its {len(spans)} rows (the channels of signals shaped (N, C, T)) span from "
-                      f"{spans.min():.2g} to {spans.max():.2g} of the one range they are scaled by, so the narrow ones "
-                      "count little in the loss; if they are channels in different units, scale each before saving "
-                      "(x / x.std(axis=(0, 2), keepdims=True))", stacklevel=5)
+        warn(f"{where}: its {len(spans)} rows (the channels of signals shaped (N, C, T)) span from "
+             f"{spans.min():.2g} to {spans.max():.2g} of the one range they are scaled by, so the narrow ones "
+             "count little in the loss; if they are channels in different units, scale each before saving "
+             "(x / x.std(axis=(0, 2), keepdims=True))")
 
 
 def _how(unit_map: tuple, scale: str) -> str:
@@ -364,8 +364,8 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
     header, skip, width = _csv_header(path)
     index_col = 1 if header and header[0] == "" and width > 1 else 0  # an unnamed first column: pandas' index
     if index_col and columns is None:  # (a run's new samples: its columns by name, said when it trained)
-        warnings.warn(f"{path}: its unnamed first column (pandas' index, as df.to_csv writes it) is left out: not an "
-                      "input", stacklevel=3)
+        warn(f"{path}: its unnamed first column (pandas' index, as df.to_csv writes it) is left out: not an "
+             "input")
     named = [k for k in LABEL_COLUMNS if header and k in header]
     if len([k for k in named if k != "y"]) > 1:  # one would be read as a feature: the labels leaked into the inputs
         raise DataError(f"{path}: columns {', '.join(repr(k) for k in named if k != 'y')} each name labels; keep one "
@@ -377,8 +377,8 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
                         "values as columns")
     names = [header[i] for i in features] if header else None
     if columns and not header and len(features) == len(columns):  # by position: said (else by name)
-        warnings.warn(f"{path} has no header row: its columns are taken as the run's, in their order ("
-                      f"{', '.join(columns[:3])}{' ...' * (len(columns) > 3)})", stacklevel=3)
+        warn(f"{path} has no header row: its columns are taken as the run's, in their order ("
+             f"{', '.join(columns[:3])}{' ...' * (len(columns) > 3)})")
     if columns is not None and names and names != columns:  # new samples for a run: its columns by name, in its order
         twice = sorted({c for c in [*names, *columns] if names.count(c) > 1 or columns.count(c) > 1})
         if twice:
@@ -428,10 +428,10 @@ def _note_rounding(head: np.ndarray, names: list[str] | None, path: Path) -> Non
     if lost:
         named = [repr(names[i]) if names else str(i) for i in lost[:3]]
         step = np.spacing(np.float32(np.abs(head[:, lost[0]]).max()))
-        warnings.warn(f"{path}: float32, which a CSV is read in, keeps steps of {step:.3g} in column "
-                      f"{', '.join(named)}{' ...' * (len(lost) > 3)} (values near {np.abs(head[:, lost[0]]).max():.3g}), "
-                      "more than its values' gaps; subtract a value near its values before saving (a time's first), "
-                      "or drop it if it is no feature", stacklevel=4)
+        warn(f"{path}: float32, which a CSV is read in, keeps steps of {step:.3g} in column "
+             f"{', '.join(named)}{' ...' * (len(lost) > 3)} (values near {np.abs(head[:, lost[0]]).max():.3g}), "
+             "more than its values' gaps; subtract a value near its values before saving (a time's first), "
+             "or drop it if it is no feature")
 
 
 def _csv_labels(values: np.ndarray, path: Path, column: str) -> tuple[np.ndarray, list[str] | None]:
@@ -569,8 +569,7 @@ def _folder(path: Path, split: str, size: int | None, channels: int | None, prog
     subdirs = {d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith(".")}
     if set(PARTS) < subdirs and subdirs - set(PARTS) == {"ground_truth"}:  # MVTec AD's defect masks beside them
         if split == "train":
-            warnings.warn(f"{path}: ground_truth/ (the test images' defect masks, in MVTec AD's layout) is not read",
-                          stacklevel=4)
+            warn(f"{path}: ground_truth/ (the test images' defect masks, in MVTec AD's layout) is not read")
         subdirs -= {"ground_truth"}
     if set(PARTS) < subdirs:
         raise DataError(f"{path}: holds train/ and test/ beside {', '.join(sorted(subdirs - set(PARTS)))}/; move that out "
@@ -637,8 +636,8 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None, pro
     colour = channels == 3 or (channels is None and grey < len(heads))
     if colour and grey:
         beside = "to go with colour ones (a run's, or train/'s)" if channels == 3 else "beside colour ones"
-        warnings.warn(f"{path}: {grey:,} of {len(heads):,} images are grey, read as RGB (their grey in each channel) "
-                      f"{beside}", stacklevel=5)
+        warn(f"{path}: {grey:,} of {len(heads):,} images are grey, read as RGB (their grey in each channel) "
+             f"{beside}")
     need, free = len(files) * height * width * (3 if colour else 1) * 4, available_memory()
     if need > free / 2:  # they are scaled into a second array of as many values
         raise DataError(f"{path}: {len(files):,} images of {width} x {height} take {need / 2**20:,.0f} MiB as float32, "

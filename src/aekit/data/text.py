@@ -14,7 +14,6 @@ import gzip
 import io
 import json
 import re
-import warnings
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ConfigError, DataError, DataNotFoundError, NoTestSplitError
+from ..errors import ConfigError, DataError, DataNotFoundError, NoTestSplitError, warn
 from .cifar import restricted_load
 from .core import Dataset, class_files, classes_with_test, integer_valued, register_dataset
 from .download import RemoteFile, ensure_files
@@ -310,8 +309,8 @@ def text_corpus(
     empty = np.flatnonzero(x.sum(axis=1) == 0)
     if len(empty):  # out-of-vocabulary texts (another language, an empty file) would score as the most typical
         which = [files[i] if files is not None else f"row {i}" for i in empty[:3]]
-        warnings.warn(f"{name}: {len(empty)} of {len(texts)} texts hold no word of the vocabulary ({', '.join(which)}"
-                      f"{' ...' * (len(empty) > 3)}): their rows are all zeros, which score as typical", stacklevel=2)
+        warn(f"{name}: {len(empty)} of {len(texts)} texts hold no word of the vocabulary ({', '.join(which)}"
+             f"{' ...' * (len(empty) > 3)}): their rows are all zeros, which score as typical")
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     meta = {
@@ -396,12 +395,12 @@ def _text_files(folder: Path) -> tuple[list[str], list[str] | None, list[str]]:
         raise DataError(f"{folder} holds no .txt files (or files without a suffix)")
     texts, latin = zip(*(_read_text(f) for _, f in files))
     if any(latin):
-        warnings.warn(f"{folder}: {sum(latin)} of {len(files)} texts are not UTF-8; read as latin-1", stacklevel=3)
+        warn(f"{folder}: {sum(latin)} of {len(files)} texts are not UTF-8; read as latin-1")
     names = None if classes is None else [classes[i] for i, _ in files]
     twice = 0 if names is None else len(set(zip(texts, names))) - len(set(texts))  # Reuters: a story in two topics
     if twice:
-        warnings.warn(f"{folder}: {twice} texts are in more than one class folder: each copy is a sample of its "
-                      "class", stacklevel=3)
+        warn(f"{folder}: {twice} texts are in more than one class folder: each copy is a sample of its "
+             "class")
     return list(texts), names, [str(f.relative_to(folder)) for _, f in files]
 
 

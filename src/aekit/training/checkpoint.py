@@ -17,7 +17,6 @@ import math
 import os
 import re
 import secrets
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from safetensors.torch import save as st_save
 
 from ..config import to_dict
 from ..data.core import SCALING_FILE, data_map
-from ..errors import CheckpointError, ConfigError, naming
+from ..errors import CheckpointError, ConfigError, naming, warn
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.safetensors"
@@ -287,8 +286,7 @@ def without_ignored(name: str, config: dict[str, Any], path: Path, *, note: bool
                 raise
             value = config.pop(key)
             if note:  # (4: load_model's caller)
-                warnings.warn(f"{path}: model.{key}={value!r}, which this model did nothing with, is left out",
-                              stacklevel=4)
+                warn(f"{path}: model.{key}={value!r}, which this model did nothing with, is left out")
 
 
 def check_same_model(meta: dict[str, Any], model, path: Path) -> None:
@@ -386,13 +384,12 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
     if path.is_dir():
         path = model_file(path)
         if path.name == CHECKPOINT_FILE and (path.parent / CONFIG_FILE).is_file():  # a run stopped before its end
-            warnings.warn(f"{path.parent} holds no {MODEL_FILE} (a run writes it as training ends: it has not finished, "
-                          f"or the file was removed): these are the weights of its last checkpoint (epoch "
-                          f"{epochs_done(path.parent)}), not its final ones; `aekit resume {path.parent}` finishes it",
-                          UserWarning, stacklevel=2)
+            warn(f"{path.parent} holds no {MODEL_FILE} (a run writes it as training ends: it has not finished, "
+                 f"or the file was removed): these are the weights of its last checkpoint (epoch "
+                 f"{epochs_done(path.parent)}), not its final ones; `aekit resume {path.parent}` finishes it")
         elif (path.parent / "experiment.yaml").is_file() and not (path.parent / "results.json").is_file():
-            warnings.warn(f"{path.parent} is an experiment stopped before its end (no results.json): {path.name} is a "
-                          "model it had saved", UserWarning, stacklevel=2)
+            warn(f"{path.parent} is an experiment stopped before its end (no results.json): {path.name} is a "
+                 "model it had saved")
     tensors, meta = read(path)
     if "model" not in meta:
         raise CheckpointError(f"checkpoint {path} does not say which model it holds")
@@ -400,9 +397,9 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
     load_state(model, prefixed(tensors, "model."), path)
     done = epochs_done(path.parent) if path.name == MODEL_FILE and "trained_epochs" in meta else 0
     if done > meta.get("trained_epochs", done):  # a later training (a resume) was stopped before its end
-        warnings.warn(f"{path} is the model after {meta['trained_epochs']} epoch{'s' * (meta['trained_epochs'] != 1)}, but {path.parent / CHECKPOINT_FILE} "
-                      f"has trained {done}, in a training stopped before its end: `aekit resume {path.parent}` finishes "
-                      f"it (load_model of the checkpoint file takes its weights)", UserWarning, stacklevel=2)
+        warn(f"{path} is the model after {meta['trained_epochs']} epoch{'s' * (meta['trained_epochs'] != 1)}, but {path.parent / CHECKPOINT_FILE} "
+             f"has trained {done}, in a training stopped before its end: `aekit resume {path.parent}` finishes "
+             f"it (load_model of the checkpoint file takes its weights)")
     return model.to(device).eval()
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import torch
 from ..catalog import data_dir
 from ..data import load_dataset
 from ..data.batches import inputs_of, map_batches
-from ..errors import DataError
+from ..errors import DataError, warn
 from ..models.classifier import EncoderClassifier
 from ..registry import create_model
 from .checkpoint import atomic_write_bytes, atomic_write_text, load_model, model_bytes
@@ -107,8 +106,8 @@ def feature_classifier(dataset: str = "mnist", *, cache_dir: str | Path | None =
             atomic_write_text(info, json.dumps({"dataset": dataset, "recipe": CLASSIFIER_RECIPE,
                                                 "sha256": clf.sha256, "test_accuracy": clf.test_accuracy}, indent=1))
         except OSError as err:  # a full disk, a read-only home: the classifier trained is used all the same
-            warnings.warn(f"the feature classifier could not be cached ({err}); it is used uncached, and trained "
-                          "again next time", stacklevel=2)
+            warn(f"the feature classifier could not be cached ({err}); it is used uncached, and trained "
+                 "again next time")
         return clf
     meta = json.loads(info.read_text())
     sha = sha256_of(path)

@@ -19,7 +19,6 @@ import json
 import math
 import re
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ from ..config import SEED_MAX, build, check, check_types, non_negative, positive
 from ..data.batches import as_inputs, check_inputs, eval_mode, input_shape_of, random_affine
 from ..data.core import SCALING_FILE, data_map, resolved_scale
 from ..data.memmap import MemmapArray
-from ..errors import ConfigError, DataError, NonFiniteLossError
+from ..errors import ConfigError, DataError, NonFiniteLossError, warn
 from ..models.base import Autoencoder
 from ..registry import model_kind
 from . import checkpoint as ckpt
@@ -138,8 +137,7 @@ def without_ignored_training(values: dict[str, Any], where: Any) -> dict[str, An
               "lr_min": values.get("lr_schedule", TrainConfig.lr_schedule) != "cosine"}
     kept = dict(values)
     for key in [k for k, ignored in unused.items() if ignored and kept.get(k)]:
-        warnings.warn(f"{where}: train.{key}={kept.pop(key)!r}, which this training did nothing with, is left out",
-                      stacklevel=3)
+        warn(f"{where}: train.{key}={kept.pop(key)!r}, which this training did nothing with, is left out")
     return kept
 
 
@@ -789,8 +787,8 @@ class Trainer:
                     tqdm.write(f"epoch {self.epoch}{of}  {shown}  ({logs['time']:.1f}s)")  # a Ctrl-C on it keeps the epoch
                     said_at = time.perf_counter()
             if budget is not None and not self.global_step and self.is_main:
-                warnings.warn(f"time_budget: {cfg.time_budget:g} s ended before the first step; the model is untrained "
-                              "(give a longer budget)", stacklevel=3)
+                warn(f"time_budget: {cfg.time_budget:g} s ended before the first step; the model is untrained "
+                     "(give a longer budget)")
             elif budget is not None and show:  # how long a budget trained differs between runs: said and recorded
                 tqdm.write(f"time_budget {cfg.time_budget:g} s: {self.global_step:,} steps in {self.epoch} epoch"
                            f"{'s' * (self.epoch != 1)} (history.json's step column)")
@@ -911,9 +909,9 @@ def fit(
         raise ConfigError("monitor: 'val_loss' needs validation data; pass val, or monitor 'train_loss'")
     if cfg.restore_best and (val is None or cfg.monitor.startswith("train_")):  # (without val: train_loss)
         why = "there is no validation data" if val is None else f"train.monitor is {cfg.monitor!r}"
-        warnings.warn(f"restore_best: it keeps the weights that did best on validation data, and {why}: the last "
-                      "epoch's weights are kept (a training loss, averaged as an epoch trains, is not the loss of its "
-                      "last weights)", stacklevel=2)
+        warn(f"restore_best: it keeps the weights that did best on validation data, and {why}: the last "
+             "epoch's weights are kept (a training loss, averaged as an epoch trains, is not the loss of its "
+             "last weights)")
         cfg = dataclasses.replace(cfg, restore_best=False)
     if resume and cfg.time_budget is not None and cfg.time_budget != saved.get("time_budget"):  # trained longer
         ckpt.check_longer_budget(run_path, cfg.time_budget)
