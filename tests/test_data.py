@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,31 @@ def test_missing_files_offline_error(tmp_path, monkeypatch):
     with pytest.raises(aekit.DataError, match=r"fashion-mnist: missing train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz in .*fashion-mnist and the download failed") as err:
         load_dataset("fashion-mnist", "test")
     assert "\n" not in str(err.value) and "AEKIT_DATA_DIR" in str(err.value)
+
+
+@pytest.mark.parametrize(("terminal", "level", "bar"), [(True, "INFO", True), (False, "INFO", False), (True, "WARNING", False)])
+def test_a_download_shows_its_progress_on_a_terminal_unless_quiet(terminal, level, bar, tmp_path, monkeypatch, request):
+    """CIFAR-10's 170 MB came down without a word of progress: pooch's bar on a terminal; none in a log or
+    under --quiet (which quiets pooch's logger)."""
+    import logging
+
+    import pooch
+
+    asked = []
+
+    def retrieve(url, **kwargs):
+        asked.append(kwargs["progressbar"])
+        raise ConnectionError("network unreachable")
+
+    monkeypatch.setattr(pooch, "retrieve", retrieve)
+    logger, before = pooch.get_logger(), pooch.get_logger().level
+    logger.setLevel(getattr(logging, level))  # as --quiet does (setLevel: the logger's cache is cleared)
+    request.addfinalizer(lambda: logger.setLevel(before))
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
+    monkeypatch.setenv("AEKIT_DATA_DIR", str(tmp_path))
+    with pytest.raises(aekit.DataError, match="the download failed"):
+        load_dataset("kmnist", "test")
+    assert asked == [bar]
 
 
 def test_a_folder_named_like_a_data_set_is_named_and_quiet_says_no_download(tmp_path, monkeypatch, capsys):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +26,9 @@ def ensure_files(folder: Path, files: Sequence[RemoteFile], *, dataset: str) -> 
         try:
             import pooch
 
-            for f in missing:
-                pooch.retrieve(f.url, known_hash=f.known_hash, fname=f.name, path=folder, progressbar=False)
+            bar = sys.stderr.isatty() and pooch.get_logger().isEnabledFor(logging.INFO)  # a terminal, not --quiet
+            for f in missing:  # (pooch says "Downloading data from URL to file PATH" first)
+                pooch.retrieve(f.url, known_hash=f.known_hash, fname=f.name, path=folder, progressbar=bar)
         except Exception as err:  # no network, a mirror down, a checksum mismatch: one clear line
             if not existed and folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()  # leave the data directory as it was
