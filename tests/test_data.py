@@ -116,7 +116,7 @@ def test_a_download_shows_its_progress_on_a_terminal_unless_quiet(terminal, leve
 
     monkeypatch.setattr(pooch, "retrieve", retrieve)
     logger, before = pooch.get_logger(), pooch.get_logger().level
-    logger.setLevel(getattr(logging, level))  # as --quiet does (setLevel: the logger's cache is cleared)
+    logger.setLevel(getattr(logging, level))  # as --quiet does
     request.addfinalizer(lambda: logger.setLevel(before))
     monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
     monkeypatch.setenv("AEKIT_DATA_DIR", str(tmp_path))

@@ -26,7 +26,7 @@ def ensure_files(folder: Path, files: Sequence[RemoteFile], *, dataset: str) -> 
         try:
             import pooch
 
-            bar = sys.stderr.isatty() and pooch.get_logger().isEnabledFor(logging.INFO)  # a terminal, not --quiet
+            bar = sys.stderr.isatty() and pooch.get_logger().getEffectiveLevel() <= logging.INFO  # a terminal, not --quiet
             for f in missing:  # (pooch says "Downloading data from URL to file PATH" first)
                 pooch.retrieve(f.url, known_hash=f.known_hash, fname=f.name, path=folder, progressbar=bar)
         except Exception as err:  # no network, a mirror down, a checksum mismatch: one clear line
