@@ -459,3 +459,15 @@ def test_a_read_only_array_trains_without_torch_s_warning(real_batch):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         aekit.fit(tiny(), x, epochs=1, progress=False)
+
+
+@pytest.mark.parametrize("name", ["wae", "aae", "iwae"])
+def test_validation_draws_the_same_numbers_each_epoch_and_leaves_the_training_stream(name):
+    """A maths review: WAE/AAE/IWAE validation losses drew from the global generator (noisy from epoch to
+    epoch, so restore_best chose by the draw), and each validation moved the training's random stream."""
+    from aekit.training.loop import evaluate
+
+    model, x = aekit.create_model(name, input_shape=(20,), hidden=[8], code_size=2), torch.rand(64, 20)
+    state = torch.random.get_rng_state()
+    assert evaluate(model, x) == evaluate(model, x)
+    assert torch.equal(state, torch.random.get_rng_state())
