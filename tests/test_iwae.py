@@ -80,3 +80,21 @@ def test_training_maximises_the_k_sample_bound(real_batch):
 def test_samples_key_is_checked():
     with pytest.raises(aekit.ConfigError, match="samples"):
         small(samples=0)
+
+
+@pytest.mark.parametrize("beta", [1.0, 4.0])
+def test_the_logged_bound_is_L_k_whatever_beta_the_loss_weighs(beta, real_batch):
+    """A maths review: with beta != 1 the logged "bound" was the log-mean-exp of beta-weighted importance
+    weights, no bound on log p(x); it is L_k from the loss's own draws, and the loss keeps beta."""
+    model = small(beta=beta).eval()
+    x = real_batch[:8]
+    with torch.no_grad():
+        torch.manual_seed(5)
+        terms = model.loss(x, model(x))
+        torch.manual_seed(5)
+        out = model(x)
+        posterior = (out.extras["mu"], out.extras["logvar"])
+        log_px_z, log_ratio = model.log_weight_terms(x, model.config.samples, posterior=posterior)
+    torch.testing.assert_close(terms["bound"], log_mean_exp(log_px_z + log_ratio).mean())
+    torch.testing.assert_close(terms["loss"], -log_mean_exp(log_px_z + beta * log_ratio).mean())
+    assert (terms["bound"] == -terms["loss"]) == (beta == 1.0)

@@ -3,8 +3,9 @@ L_k = E[log (1/k) sum_i p(x, z_i) / q(z_i | x)], z_i ~ q(z|x), which is the ELBO
 rises to log p(x) as k grows (Burda et al. 2016).
 
 Everything but the loss is the VAE's (vae.py): the forward pass, `sample`, beta and the KL warm-up,
-which here weighs log p(z) - log q(z|x) inside every importance weight. The loss draws its own k
-samples, so it is stochastic in evaluation too (the VAE's is not: it decodes the mean there).
+which here weighs log p(z) - log q(z|x) inside every importance weight of the loss (the logged bound is
+L_k itself). The loss draws its own k samples, in evaluation too (the VAE's decodes the mean there);
+`training.loop.evaluate` draws the same ones at each call.
 """
 
 from __future__ import annotations
@@ -45,15 +46,18 @@ class ImportanceWeightedAutoencoder(VariationalAutoencoder):
     Config = IWAEConfig
 
     def loss(self, x: Tensor, output: Output, *, y: Tensor | None = None) -> dict[str, Tensor]:
-        """{"loss": -L_k (+ base penalties), "bound": L_k, "recon" and "kl" as the VAE logs them, ...}."""
+        """{"loss": -L_k (+ base penalties), "bound": L_k, "recon" and "kl" as the VAE logs them, ...}. With
+        beta * w != 1 (beta, the warm-up) the loss weighs log p(z) - log q(z|x) by it, and "bound" stays L_k,
+        the bound on log p(x), from the same draws."""
         x = output.extras.get("target", x)  # the binarised input the forward pass drew, or x
         posterior = (output.extras["mu"], output.extras["logvar"])
         weight = self.advance_warmup()
-        bound = log_mean_exp(self.log_importance_weights(x, self.config.samples, kl_weight=weight, posterior=posterior))
-        bound = bound.mean()
+        log_px_z, log_ratio = self.log_weight_terms(x, self.config.samples, posterior=posterior)
+        objective = log_mean_exp(log_px_z + weight * log_ratio).mean()  # L_k itself where beta * w = 1
         others = self.penalties(x, output)
-        total = sum(others.values(), -bound)
-        with torch.no_grad():  # logged only, to compare with the VAE's terms
+        total = sum(others.values(), -objective)
+        with torch.no_grad():  # logged only: the bound itself (beta and the warm-up left out), the VAE's terms
+            bound = objective if weight == 1 else log_mean_exp(log_px_z + log_ratio).mean()
             recon = self.reconstruction_loss(x, output)
             kl = gaussian_kl(posterior[0].float(), posterior[1].float()).mean()
         return {"loss": total, "bound": bound, "recon": recon, "kl": kl, "kl_weight": bound.new_tensor(weight), **others}

@@ -166,6 +166,13 @@ class VariationalAutoencoder(GaussianPrior, Autoencoder):
         With kl_weight 1 these are the log importance weights whose log-mean-exp is the IWAE bound
         (Burda et al. 2016) and, as k grows, log p(x). `posterior` = (mu, logvar) if already computed.
         """
+        log_px_z, log_ratio = self.log_weight_terms(x, k, generator=generator, posterior=posterior)
+        return log_px_z + kl_weight * log_ratio
+
+    def log_weight_terms(
+        self, x: Tensor, k: int, *, generator: torch.Generator | None = None, posterior: tuple[Tensor, Tensor] | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """(log p(x | z_i), log p(z_i) - log q(z_i | x)) for k draws z_i ~ q(z|x), each (k, B)."""
         mu, logvar = self.posterior(x) if posterior is None else posterior
         mu, logvar = mu.float(), logvar.float()
         eps = torch.randn(k, *mu.shape, generator=generator, device=mu.device)  # a generator on mu's device
@@ -176,5 +183,5 @@ class VariationalAutoencoder(GaussianPrior, Autoencoder):
         log_2pi = math.log(2 * math.pi)
         log_pz = -0.5 * (z.pow(2) + log_2pi).sum(dim=-1)
         log_qz = -0.5 * (eps.pow(2) + logvar + log_2pi).sum(dim=-1)
-        return log_px_z + kl_weight * (log_pz - log_qz)
+        return log_px_z, log_pz - log_qz
 
