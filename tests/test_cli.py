@@ -352,3 +352,20 @@ def test_models_name_says_what_each_key_is(capsys):
     out = capsys.readouterr().out
     assert "  sparsity_target: 0.1  # rho, the wanted mean activation of each code unit" in out
     assert "  weight_l2: 0.0  # L2 penalty on weight matrices" in out  # a base class's key, its comment too
+
+
+def test_experiment_words_it_cannot_use_are_named(capsys):
+    """An experiments trial: `train.epochs` without its value was "give one experiment name ...; got mnist-2d,
+    train.epochs", and `experiment list extra` listed the experiments without a word about `extra`."""
+    assert main(["experiment", "run", "mnist-2d", "--tiny", "train.epochs"]) == 2
+    assert "train.epochs needs a value: train.epochs=VALUE" in capsys.readouterr().err
+    assert main(["experiment", "list", "extra"]) == 2
+    assert "experiment list takes nothing more, got extra" in capsys.readouterr().err
+
+
+def test_an_unknown_second_data_set_is_named_by_its_own_key(tmp_path, capsys):
+    """experiment.fashion_data=nosuch was refused as data.name, a key the user had not given."""
+    args = ["experiment", "run", "semi-supervised-mnist", "--tiny", "experiment.fashion_label_counts=[20]",
+            "experiment.fashion_data=nosuch", "--out", str(tmp_path)]
+    assert main(args) == 2
+    assert capsys.readouterr().err.startswith("aekit: error: experiment.fashion_data: unknown data set 'nosuch'")

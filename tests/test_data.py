@@ -125,6 +125,27 @@ def test_a_download_shows_its_progress_on_a_terminal_unless_quiet(terminal, leve
     assert asked == [bar]
 
 
+def test_a_download_says_what_came_and_offline_one_line_alone(tmp_path, monkeypatch, capsys):
+    """Offline, pooch's "Downloading data from ..." came before the error (two lines where the docs promise
+    one); a finished download said nothing. The line comes when the file is here, verified."""
+    import pooch
+
+    from aekit.data.download import RemoteFile, ensure_files
+
+    def retrieve(url, *, fname, path, **kwargs):
+        pooch.get_logger().info(f"Downloading data from '{url}'")  # what pooch says before it connects
+        Path(path).mkdir(parents=True, exist_ok=True)  # as pooch does
+        (Path(path) / fname).write_bytes(b"x" * 2_500_000)
+        return str(Path(path) / fname)
+
+    monkeypatch.setattr(pooch, "retrieve", retrieve)
+    level = pooch.get_logger().level
+    ensure_files(tmp_path / "set", [RemoteFile("a.bin", "https://example.org/a.bin", "md5:0")], dataset="set")
+    err = capsys.readouterr().err
+    assert err == f"set: downloaded https://example.org/a.bin (2.5 MB, checksum verified) into {tmp_path / 'set'}\n"
+    assert pooch.get_logger().level == level
+
+
 def test_a_folder_named_like_a_data_set_is_named_and_quiet_says_no_download(tmp_path, monkeypatch, capsys):
     """./fashion-mnist holding the four files was passed over for the named set, whose error listed those very
     files; and --quiet still printed pooch's "Downloading data from ..." (its logger is not logging's)."""

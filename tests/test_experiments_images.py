@@ -189,6 +189,13 @@ def test_cli_runs_an_image_experiment(tmp_path, capsys):
     ("self-taught-mnist", "experiment.threads=-1", r"^experiment.threads: must be >= 0 \(0: leave torch's\), got -1$"),
     ("imdb-bn-dropout", "experiment.dropout=2.5", r"^experiment.dropout: must be a probability in \[0, 1\), got 2.5$"),
     ("mnist-2d", "experiment.grid=1000000000000", r"^experiment.grid: must be a whole number >= 2 and <= 100"),
+    # an experiments trial: keys taken and then not used (generative-mnist's beta; pretrain-mnist's activation on the
+    # scratch network alone, a comparison no longer fair; train.seed, where experiment.seeds decide)
+    ("generative-mnist", "model.beta=4", r"^model.beta: generative-mnist does not read it \(every model .*\); it reads "
+                                         r"model.name, model.hidden, model.code_size$"),
+    ("pretrain-mnist", "model.activation=relu", r"^model.activation: pretrain-mnist does not read it \(the SdA's sigmoid"),
+    ("pretrain-mnist", "train.seed=5", r"^train.seed: pretrain-mnist does not read it; each seed of experiment.seeds"),
+    ("semi-supervised-mnist", "train.seed=7", r"^train.seed: semi-supervised-mnist does not read it; each seed of "),
 ])
 def test_settings_an_experiment_cannot_show_are_refused(experiment, override, match, tmp_path):
     """tied-mnist trained a VAE as its 'untied' arm, and mnist-2d mapped 2 of 3 coordinates as '2-d codes'."""

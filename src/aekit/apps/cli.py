@@ -258,6 +258,9 @@ def _cmd_experiment(args) -> None:
     if args.action == "list":
         from ..catalog import EXPERIMENTS
 
+        if args.words or args.tiny or args.out is not None:
+            raise ConfigError(f"experiment list takes nothing more, got {' '.join(args.words) or '--tiny/--out'}; "
+                              "`aekit experiment show NAME` prints one experiment's settings")
         _print_table(EXPERIMENTS)
         return
     if args.action == "resume" and (len(args.words) != 1 or args.tiny or args.out is not None):
@@ -271,6 +274,10 @@ def _cmd_experiment(args) -> None:
     overrides = [w for w in words if w not in names]
     if len(names) != 1:
         got = f"; got {', '.join(names)}" if names else ""
+        dotted = [n for n in names[1:] if "." in n and not Path(n).exists()]  # train.epochs without its =VALUE
+        if dotted:
+            raise ConfigError(f"experiment {args.action}: {dotted[0]} needs a value: {dotted[0]}=VALUE (a setting is "
+                              "KEY=VALUE, such as train.epochs=5)")
         raise ConfigError(f"experiment {args.action}: give one experiment name (see `aekit experiment list`){got}")
     from .experiments import resume_experiment, run_experiment, settings
 

@@ -26,9 +26,18 @@ def ensure_files(folder: Path, files: Sequence[RemoteFile], *, dataset: str) -> 
         try:
             import pooch
 
-            bar = sys.stderr.isatty() and pooch.get_logger().getEffectiveLevel() <= logging.INFO  # a terminal, not --quiet
-            for f in missing:  # (pooch says "Downloading data from URL to file PATH" first)
-                pooch.retrieve(f.url, known_hash=f.known_hash, fname=f.name, path=folder, progressbar=bar)
+            logger = pooch.get_logger()
+            speaks, level = logger.getEffectiveLevel() <= logging.INFO, logger.level  # (the CLI's --quiet: WARNING)
+            logger.setLevel(logging.WARNING)  # its "Downloading data from ..." comes before it knows: offline, one line
+            try:
+                for f in missing:  # a bar on a terminal (once bytes come), not in a log; a line when each is here
+                    path = pooch.retrieve(f.url, known_hash=f.known_hash, fname=f.name, path=folder,
+                                          progressbar=speaks and sys.stderr.isatty())
+                    if speaks:
+                        print(f"{dataset}: downloaded {f.url} ({Path(path).stat().st_size / 1e6:.1f} MB, checksum "
+                              f"verified) into {folder}", file=sys.stderr, flush=True)
+            finally:
+                logger.setLevel(level)
         except Exception as err:  # no network, a mirror down, a checksum mismatch: one clear line
             if not existed and folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()  # leave the data directory as it was

@@ -89,6 +89,9 @@ class Experiment:
     data_keys: tuple[str, ...] | None = None  # the data.* keys it reads (None: all); others given are refused
     # the models it trains, with why (None: any); a model.name among none of them is refused before any work
     models: tuple[tuple[str, ...], str] | None = None
+    # the model.* keys it reads, with why (None: all); others given are refused, as are the `unused` keys
+    model_keys: tuple[tuple[str, ...], str] | None = None
+    unused: dict[str, str] = field(default_factory=dict)  # a dotted key it never reads -> what decides it instead
 
 
 _EXPERIMENTS: dict[str, Experiment] = {}
@@ -98,13 +101,15 @@ BASE: dict[str, Any] = {"train": {"progress": False}}
 
 def register_experiment(name: str, *, settings: type, defaults: dict[str, Any], tiny: dict[str, Any],
                         resumable: bool = False, data_keys: tuple[str, ...] | None = None,
-                        models: tuple[tuple[str, ...], str] | None = None):
+                        models: tuple[tuple[str, ...], str] | None = None,
+                        model_keys: tuple[tuple[str, ...], str] | None = None, unused: dict[str, str] | None = None):
     """Register `fn(cfg, run_dir) -> results` as experiment `name`; its summary is the catalog's line.
-    `models`: (the model names it trains, what it does with them) where model.name takes no other."""
+    `models`: (the model names it trains, what it does with them) where model.name takes no other;
+    `model_keys`: (the model.* keys it reads, why) where it reads no other; `unused`: keys it never reads."""
 
     def deco(fn):
         _EXPERIMENTS[name] = Experiment(name, fn, EXPERIMENTS.get(name, ""), settings, defaults, tiny, resumable, data_keys,
-                                        models)
+                                        models, model_keys, unused or {})
         return fn
 
     return deco
@@ -340,9 +345,14 @@ def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False, fi
     shown = to_dict(_config(exp, merge(base))) if layer else {}
     keys = [*(k for k in _dotted(layer) if _at(layer, k) not in (None, _at(shown, k))),
             *(o.partition("=")[0].strip() for o in overrides)]
-    for key in keys:  # a data key it never reads: never ignored silently
+    for key in keys:  # a key it never reads: never ignored silently
         if exp.data_keys is not None and key.startswith("data.") and key[5:] not in exp.data_keys:
             raise ConfigError(f"{key}: {name} does not read it; it reads {', '.join('data.' + k for k in exp.data_keys)}")
+        if exp.model_keys is not None and key.startswith("model.") and key[6:] not in exp.model_keys[0]:
+            raise ConfigError(f"{key}: {name} does not read it ({exp.model_keys[1]}); it reads "
+                              f"{', '.join('model.' + k for k in exp.model_keys[0])}")
+        if key in exp.unused:
+            raise ConfigError(f"{key}: {name} does not read it; {exp.unused[key]}")
     raw = apply_overrides(merge(base, layer), list(overrides))  # (a copy: base keeps the defaults)
     given = {k[6:] for k in keys if k.startswith("model.")}
     raw["model"] = _for_model(raw.get("model"), base.get("model", {}), given, raw.get("imports"))

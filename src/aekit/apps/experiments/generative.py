@@ -63,6 +63,8 @@ class Generative:
 @register_experiment(
     "generative-mnist",
     models=(("vae",), "trains the models experiment.models names (model.* sets their widths and code size); remove model.name"),
+    model_keys=(("name", "hidden", "code_size"), "every model of experiment.models takes its widths and code size "
+                "from the model section, and its own settings otherwise"),
     settings=Generative,
     defaults={**DATA, "train": {"epochs": 20}, "model": {"name": "vae", "hidden": [512, 256], "code_size": 8}},
     tiny={**TINY, "model": {"hidden": [64]},

@@ -276,6 +276,9 @@ def plot_error_vs_labels(path: Path, rows: list[dict], *, labels: dict[str, str]
                        "pretrain": {"epochs_per_layer": 1, "limit": 500}},
     },
     data_keys=("name", "layout", "scale", "image_size", "val_fraction", "test_limit"),
+    model_keys=(("name", "hidden", "code_size"), "the SdA's sigmoid layers take their widths from the model section, "
+                "and the network trained from scratch is their copy"),
+    unused={"train.seed": "each seed of experiment.seeds draws its labels, weights and SdA"},
 )
 def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     s, pt = cfg.experiment, cfg.experiment.pretrain

@@ -293,7 +293,12 @@ class Task:
 
 
 def task(cfg: ExperimentConfig, name: str, counts: tuple[int, ...]) -> Task:
-    train, test, n_classes = labelled_parts("semi-supervised-mnist", cfg, name)
+    try:
+        train, test, n_classes = labelled_parts("semi-supervised-mnist", cfg, name)
+    except ConfigError as err:  # experiment.fashion_data's data set, not data.name's
+        if name == cfg.data.name or not str(err).startswith("data.name:"):
+            raise
+        raise ConfigError(f"experiment.fashion_data:{str(err).removeprefix('data.name:')}") from None
     counts = label_counts(counts, len(train))
     for n in counts:  # every draw of labels works, before any training
         for seed in cfg.experiment.seeds:
@@ -371,6 +376,7 @@ def _m1(cfg: ExperimentConfig, train_cfg: TrainConfig, train: Dataset, seed: int
     models=(("ladder",), "trains the methods experiment.methods names (experiment.m1, experiment.m2 and so on set their models); remove model.name"),
     settings=SemiSupervisedMnist,
     resumable=True,
+    unused={"train.seed": "each seed of experiment.seeds draws its labels, weights, SdA and M1"},
     defaults={
         "data": {"name": "mnist", "val_fraction": 0.0},
         # the ladder network with the paper's MNIST settings (models/ladder.py): 784-1000-500-250-250-250-10

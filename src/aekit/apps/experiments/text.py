@@ -498,6 +498,7 @@ class CifarDeep(Positive):
         "train": {"epochs": 20, "batch_size": 256},
     },
     tiny={
+        "data": {"limit": 2000, "test_limit": 500},  # in seconds, as every preset (it read all 50,000 photos)
         "model": {"hidden": [64, 32], "code_size": 8, "batch_norm": [False, True, True], "dropout": [0.0, 0.2, 0.0]},
         "train": {"epochs": 2, "batch_size": 32, "lr": 0.003},
         "experiment": {"map_points": 200},
@@ -526,7 +527,7 @@ def cifar_deep(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     run.picture(fig, "learning-curves.png", "Training and validation loss")
     rows = [[f"autoencoder ({model.code_size}-d tanh code)", sse, bce], [f"PCA-{model.code_size}", pca_sse, None]]
     summary = (
-        f"cifar-deep: {part} squared error per {unit} {sse:.4g} (PCA-{model.code_size}: {pca_sse:.4g}), "
+        f"cifar-deep on {cfg.data.name}: {part} squared error per {unit} {sse:.4g} (PCA-{model.code_size}: {pca_sse:.4g}), "
         f"{part} BCE {bce:.4g}; code map by {method_note}"
     )
     return run.finish(
