@@ -205,13 +205,15 @@ class DenseAutoencoder(Autoencoder):
 
     def encode(self, x: Tensor) -> Tensor:
         x = flatten(x)
-        z = self.encoder(x)
-        return z if self.linear_path is None else z + self.linear_path.encode(x)
+        if self.linear_path is None:
+            return self.encoder(x)
+        x = self.linear_path.standardise(x)  # both paths read the data in units of its spread (LinearPath)
+        return self.encoder(x) + self.linear_path.encode(x)
 
     def decode_logits(self, z: Tensor) -> Tensor:
         out = self.decoder(z)
         if self.linear_path is not None:
-            out = out + self.linear_path.decode(z)
+            out = self.linear_path.restore(out + self.linear_path.decode(z))
         return out.reshape(z.shape[0], *self.config.input_shape)
 
 

@@ -31,16 +31,9 @@ def _rows(x) -> np.ndarray:
     return a.reshape(len(a), -1).astype(np.float64)
 
 
-def principal_components(x, k: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(mean (D,), components (k, D)) of PCA with `k` components fitted on the rows of `x` (N, ...).
-
-    scikit-learn's PCA in float64, exact (the covariance's eigenvectors, or a full SVD) unless samples have
-    more than EXACT_FEATURES values and `k` is small: then a randomized SVD, which can leave a little more
-    error than exact PCA (0.6% on noisy signals); fitted on a seeded sample of PCA_SAMPLES rows (fewer for
-    wide samples: PCA_BYTES) when `x` is larger.
-    """
-    from sklearn.decomposition import PCA
-
+def sample_rows(x, k: int, *, seed: int = 0) -> np.ndarray:
+    """(N', D) float64: the rows of `x` (N, ...) PCA with `k` components is fitted on: all of them, or a seeded
+    sample of PCA_SAMPLES rows (fewer for wide samples: PCA_BYTES) when `x` is larger."""
     n = len(x)
     if n < max(k, 2):  # one sample has no variance to find components in
         raise DataError(f"PCA with {k} component{'s' * (k != 1)} needs at least {max(k, 2)} samples, got {n} sample{'s' * (n != 1)}; "
@@ -49,13 +42,96 @@ def principal_components(x, k: int, *, seed: int = 0) -> tuple[np.ndarray, np.nd
     if n > limit:
         rows = np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
         x = x[rows] if isinstance(x, np.ndarray) else x[torch.from_numpy(rows)]  # memmaps read only these
-    a = _rows(x)
+    return _rows(x)
+
+
+def fit_rows(a: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mean (D,), components (k, D)) of scikit-learn's PCA on the float64 rows `a`, exact (the covariance's
+    eigenvectors, or a full SVD) unless rows have more than EXACT_FEATURES values and `k` is small: then a
+    randomized SVD, which can leave a little more error than exact PCA (0.6% on noisy signals)."""
+    from sklearn.decomposition import PCA
+
     n, d = a.shape  # exact where the d x d covariance is small: 3x faster than a randomized SVD on MNIST, as fast
     # on CIFAR's 3,072 values, twice as slow at 4,096
     solver = "covariance_eigh" if d <= min(n, EXACT_FEATURES) else "randomized" if k < 0.8 * min(n, d) else "full"
     with np.errstate(invalid="ignore", divide="ignore"):  # constant data: its explained-variance ratio is 0 / 0
         pca = PCA(n_components=k, svd_solver=solver, random_state=0).fit(a)
     return pca.mean_, pca.components_
+
+
+def principal_components(x, k: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(mean (D,), components (k, D)) of PCA with `k` components fitted on the rows of `x` (N, ...)
+    (`sample_rows`, `fit_rows`)."""
+    return fit_rows(sample_rows(x, k, seed=seed), k)
+
+
+class LinearPath(nn.Module):
+    """z = V (x - mean), x_hat = V^T z + mean with V = PCA's top-k components once `fit` has run.
+
+    V is stored times sqrt(D), so its entries are about 1 rather than 1/sqrt(D): Adam moves every
+    weight by about the learning rate a step, whatever its scale, and at 1e-3 a step would move
+    PCA's unit-length components of 3,072 dimensions by 5% of their size, which on a few thousand
+    samples throws away the start within an epoch (docs/EXPERIMENTS.md, issue 12).
+
+    For the same reason `fit` also keeps the training data's centre and spread (its root-mean-square
+    deviation), and the model it serves reads its inputs standardised by them and writes its outputs back
+    (`standardise`, `restore`): Adam's steps of about the learning rate are then steps in units of the
+    data's spread, so data of any units (a min-max range squeezed to [0.4, 0.6], or counts in thousands)
+    trains alike, where a step of 1e-3 was a large move on narrow data and a small one on wide data.
+    """
+
+    def __init__(self, input_dim: int, code_size: int) -> None:
+        super().__init__()
+        self.gain = input_dim**-0.5  # stored weights * gain = V
+        self.encoder = nn.Linear(input_dim, code_size)  # (B, D) -> (B, k)
+        self.decoder = nn.Linear(code_size, input_dim)  # (B, k) -> (B, D)
+        self.register_buffer("fitted", torch.tensor(False))  # saved with the weights: fit once only
+        self.register_buffer("center", torch.zeros(input_dim))
+        self.register_buffer("spread", torch.tensor(1.0))
+
+    def added_state(self) -> dict[str, Tensor]:
+        """The buffers added since models were first saved, at the values that read as those models did."""
+        return {"center": torch.zeros_like(self.center), "spread": torch.ones_like(self.spread)}
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        for key, value in self.added_state().items():  # a model saved before them (torch's own load_state_dict)
+            state_dict.setdefault(prefix + key, value)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def standardise(self, x: Tensor) -> Tensor:
+        return (x - self.center) / self.spread
+
+    def restore(self, y: Tensor) -> Tensor:
+        return y * self.spread + self.center
+
+    def encode(self, x: Tensor) -> Tensor:
+        return F.linear(x, self.encoder.weight * self.gain, self.encoder.bias)
+
+    def decode(self, z: Tensor) -> Tensor:
+        return F.linear(z, self.decoder.weight * self.gain, self.decoder.bias)
+
+    @torch.no_grad()
+    def fit(self, x, *, seed: int = 0) -> None:
+        """Set the centre and spread from `x` (N, ...) and the weights to PCA's solution on it, standardised;
+        a no-op once fitted (e.g. after resume)."""
+        if bool(self.fitted):
+            return
+        a = sample_rows(x, self.encoder.out_features, seed=seed)
+        center = a.mean(0)
+        a -= center
+        spread = float(np.sqrt((a**2).mean())) or 1.0  # constant data: centred alone
+        a /= spread
+        mean, components = fit_rows(a, self.encoder.out_features)  # (mean ~ 0: the data is centred)
+        v = torch.as_tensor(components, dtype=torch.float32)  # (k, D)
+        mu = torch.as_tensor(mean, dtype=torch.float32)  # (D,)
+        device = self.encoder.weight.device
+        self.center.copy_(torch.as_tensor(center, dtype=torch.float32).to(device))
+        self.spread.fill_(spread)
+        self.encoder.weight.copy_((v / self.gain).to(device))
+        self.encoder.bias.copy_((-v @ mu).to(device))
+        self.decoder.weight.copy_((v.T / self.gain).to(device))
+        self.decoder.bias.copy_(mu.to(device))
+        self.fitted.fill_(True)
 
 
 class PCABaseline:
@@ -83,40 +159,3 @@ class PCABaseline:
         """(N,) squared error of each sample's reconstruction, summed over its features."""
         b = _rows(x)
         return (((b - self.mean) @ self.components.T @ self.components + self.mean - b) ** 2).sum(1)
-
-
-class LinearPath(nn.Module):
-    """z = V (x - mean), x_hat = V^T z + mean with V = PCA's top-k components once `fit` has run.
-
-    V is stored times sqrt(D), so its entries are about 1 rather than 1/sqrt(D): Adam moves every
-    weight by about the learning rate a step, whatever its scale, and at 1e-3 a step would move
-    PCA's unit-length components of 3,072 dimensions by 5% of their size, which on a few thousand
-    samples throws away the start within an epoch (docs/EXPERIMENTS.md, issue 12)."""
-
-    def __init__(self, input_dim: int, code_size: int) -> None:
-        super().__init__()
-        self.gain = input_dim**-0.5  # stored weights * gain = V
-        self.encoder = nn.Linear(input_dim, code_size)  # (B, D) -> (B, k)
-        self.decoder = nn.Linear(code_size, input_dim)  # (B, k) -> (B, D)
-        self.register_buffer("fitted", torch.tensor(False))  # saved with the weights: fit once only
-
-    def encode(self, x: Tensor) -> Tensor:
-        return F.linear(x, self.encoder.weight * self.gain, self.encoder.bias)
-
-    def decode(self, z: Tensor) -> Tensor:
-        return F.linear(z, self.decoder.weight * self.gain, self.decoder.bias)
-
-    @torch.no_grad()
-    def fit(self, x, *, seed: int = 0) -> None:
-        """Set the weights to PCA's solution on `x` (N, ...); a no-op once fitted (e.g. after resume)."""
-        if bool(self.fitted):
-            return
-        mean, components = principal_components(x, self.encoder.out_features, seed=seed)
-        v = torch.as_tensor(components, dtype=torch.float32)  # (k, D)
-        mu = torch.as_tensor(mean, dtype=torch.float32)  # (D,)
-        device = self.encoder.weight.device
-        self.encoder.weight.copy_((v / self.gain).to(device))
-        self.encoder.bias.copy_((-v @ mu).to(device))
-        self.decoder.weight.copy_((v.T / self.gain).to(device))
-        self.decoder.bias.copy_(mu.to(device))
-        self.fitted.fill_(True)

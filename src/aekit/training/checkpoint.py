@@ -337,6 +337,10 @@ def _release(version: str) -> tuple[int, ...]:
 def load_state(model, state: dict[str, torch.Tensor], path: Path) -> None:
     """Load weights into `model`, with a clear error if they come from another model."""
     own = model.state_dict()
+    state = dict(state)
+    for name, module in model.named_modules():  # state added since the checkpoint was written: as it read then
+        for key, value in (module.added_state() if hasattr(module, "added_state") else {}).items():
+            state.setdefault(f"{name}.{key}" if name else key, value)
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     wrong = [k for k in own if k in state and own[k].shape != state[k].shape]
