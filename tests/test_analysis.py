@@ -156,7 +156,8 @@ def test_latent_maps(model2, model8, data, tmp_path):
     assert len(fig.axes) == 3 and all(ax.get_xlabel() and ax.get_title() for ax in fig.axes)
     assert fig.legends and len(fig.legends[0].get_texts()) == len(np.unique(data.y[shown]))
     assert_png(fig, tmp_path / "maps.png")
-    maps8, _ = A.latent_maps(model8, data, methods=("code", "pca"), n=50)
+    with pytest.warns(UserWarning, match=r"^methods: 'code' left out: it maps 2-d codes themselves, and these are 8-d$"):
+        maps8, _ = A.latent_maps(model8, data, methods=("code", "pca"), n=50)  # asked for: said (a docs trial)
     assert set(maps8) == {"pca"}  # the code itself is shown only when it is 2-d
     with pytest.raises(ConfigError, match="none of"):
         A.embed_2d(np.zeros((10, 8)), methods=("code",))

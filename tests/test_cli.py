@@ -49,12 +49,13 @@ def test_a_run_says_what_it_trains_before_the_first_epoch_unless_quiet(config_fi
     out = tmp_path / "runs"
     assert main(["train", str(config_file), f"output.dir={out}", "output.name=r", "train.progress=true"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("training dense (") and "on digits: 1,149 training samples, 288 validation, 360 test; " \
+    widths = "-".join(map(str, [64, *TINY["model"]["hidden"], TINY["model"]["code_size"]]))  # the widths it trains
+    assert lines[0].startswith(f"training dense {widths} (") and "on digits: 1,149 training samples, 288 validation, 360 test; " \
         f"2 epochs -> {out / 'r'}" in lines[0], lines[0]
     assert lines[1].startswith("epoch 1/2") and "evaluating ..." in lines
     assert main(["resume", str(out / "r"), "--epochs", "3"]) == 0
     printed = capsys.readouterr().out
-    assert printed.startswith("resuming dense (") and "; 3 epochs -> " in printed.splitlines()[0]  # --epochs', not 2
+    assert printed.startswith(f"resuming dense {widths} (") and "; 3 epochs -> " in printed.splitlines()[0]  # --epochs', not 2
     assert main(["train", str(config_file), f"output.dir={out}", "output.name=v", "train.epochs=1",
                  "data.val_fraction=0", "train.restore_best=true", "train.early_stopping=2", "train.progress=true"]) == 0
     printed = capsys.readouterr()

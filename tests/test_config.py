@@ -139,7 +139,8 @@ def test_an_array_for_a_list_key_is_still_one_line():
 
 def test_null_where_a_value_is_needed_is_said_in_yamls_word():
     """`train.epochs=null` read "train.epochs: None must be an integer" (Python's word)."""
-    for override, says in (("train.epochs=null", r"^train.epochs: must be an integer, not null$"),
+    for override, says in (("train.epochs=null", r"^train.epochs: must be an integer, not null \(with train.time_budget, "
+                                                 r"leave epochs out: the budget replaces them\)$"),
                            ("train.shuffle=null", r"^train.shuffle: must be true or false, not null$")):
         with pytest.raises(aekit.ConfigError, match=says):
             load_run_config(None, ["data.name=digits", override])

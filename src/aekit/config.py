@@ -80,7 +80,8 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {value!r} must be {_type_name(tp)}")
     if value is None:  # YAML's null where a value is needed: said in YAML's word
         words = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
-        raise ConfigError(f"{where}: must be {words.get(tp) or _type_name(tp)}, not null")
+        hint = " (with train.time_budget, leave epochs out: the budget replaces them)" * where.endswith("train.epochs")
+        raise ConfigError(f"{where}: must be {words.get(tp) or _type_name(tp)}, not null{hint}")
     if origin in (tuple, list):
         args = [a for a in get_args(tp) if a is not Ellipsis]
         inner = args[0] if args else Any

@@ -131,12 +131,18 @@ def check_map_methods(methods: Sequence[str], *, where: str = "methods", code_si
                           "themselves); add 'pca' or 'tsne'")
 
 
-def _map_methods(methods: Sequence[str], tsne_iter: int) -> Sequence[str]:
-    """The methods to map by, checked: the default leaves UMAP out, with a warning, when it is not installed."""
-    if methods is MAP_METHODS and importlib.util.find_spec("umap") is None:  # the default: what is installed
+def _map_methods(methods: Sequence[str], tsne_iter: int, code_size: int | None = None) -> Sequence[str]:
+    """The methods to map codes of `code_size` by, checked: the default leaves UMAP out, with a warning, when it
+    is not installed, and 'code' for codes that are not 2-d (asked for beside others: left out, said)."""
+    default = methods is MAP_METHODS
+    if default and importlib.util.find_spec("umap") is None:  # the default: what is installed
         warn("UMAP panel skipped: umap-learn is not installed (pip install 'aekit[umap]')")
         methods = tuple(m for m in methods if m != "umap")
-    check_map_methods(methods)
+    check_map_methods(methods, code_size=code_size)
+    if code_size is not None and code_size != 2 and "code" in methods:
+        if not default:
+            warn(f"methods: 'code' left out: it maps 2-d codes themselves, and these are {code_size}-d")
+        methods = tuple(m for m in methods if m != "code")
     if "tsne" in methods:
         count("tsne_iter", tsne_iter, 250)  # scikit-learn's least
     return methods
@@ -155,7 +161,6 @@ def embed_2d(
     scikit-learn's t-SNE, "umap" umap-learn's UMAP (asked for without umap-learn: refused; among the
     default methods: left out with a warning).
     """
-    methods = _map_methods(methods, tsne_iter)
     codes = np.asarray(codes.detach().cpu() if isinstance(codes, Tensor) else codes, dtype=np.float32)
     if len(codes) < 5:
         raise DataError(f"codes: 2-D maps need at least 5 points, got {len(codes)}")
@@ -165,6 +170,7 @@ def embed_2d(
     n, k = codes.shape
     if k < 2:
         raise ConfigError(f"2-D maps need codes of at least 2 dimensions, got {k}")
+    methods = _map_methods(methods, tsne_iter, code_size=k)
     maps: dict[str, np.ndarray] = {}
     for method in methods:
         if method == "code" and k == 2:
@@ -208,7 +214,8 @@ def latent_maps(
 ) -> tuple[dict[str, np.ndarray], Figure]:
     """The same `n` points' codes, mapped to 2-D by each method side by side, coloured by label."""
     autoencoder_of(model)
-    methods = _map_methods(methods, tsne_iter)  # before the encoding
+    size = getattr(model, "code_size", None)
+    methods = _map_methods(methods, tsne_iter, size if isinstance(size, int) else None)  # before the encoding
     x, y = inputs_of(model, data)
     keep = pick(len(x), n)
     codes = map_batches(model, x[keep], model.encode).reshape(len(keep), -1).numpy()

@@ -290,10 +290,11 @@ def _cmd_experiment(args) -> None:
         return
     quiet = open(os.devnull, "w") if args.quiet else contextlib.nullcontext()  # noqa: SIM115
     with quiet as sink, contextlib.redirect_stdout(sink or sys.stdout):  # --quiet: the headline alone
-        if args.action == "resume":
-            run_dir, results = resume_experiment(names[0])
+        if args.action == "resume":  # each training's epoch lines (a bar on a terminal), unless --quiet
+            run_dir, results = resume_experiment(names[0], progress=not args.quiet)
         else:
-            run_dir, results = run_experiment(names[0], overrides, out_dir=args.out or "runs", tiny=args.tiny, file=file)
+            run_dir, results = run_experiment(names[0], overrides, out_dir=args.out or "runs", tiny=args.tiny, file=file,
+                                              progress=not args.quiet)
     headline = results.get("summary") if isinstance(results, dict) else None
     if headline:
         print(headline)

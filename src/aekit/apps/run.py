@@ -205,7 +205,8 @@ def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...], samples: in
     A dense autoencoder with two ELU hidden layers (the first about half the input size, 256 to 1024
     units wide, narrower, to 32, where its weights would pass 64M; the second half the first), a code of 32 (half the features for fewer than 64; at most
     the training samples, which PCA's start is fitted on) and a
-    linear path started at PCA's solution (`linear_path`), trained with MSE on linear outputs: it starts at PCA's error and, with
+    linear path started at PCA's solution (`linear_path`; both paths read the data standardised by its centre
+    and spread), trained with MSE on linear outputs: it starts at PCA's error and, with
     restore_best, cannot end above it on the validation data. A code_size given as large as the input
     leaves out the linear path (PCA of that size is exact: there is nothing to start at), and so do
     recon_loss bce (it takes sigmoid outputs) and a code or output activation other than linear, given. Images of every size and colour take
@@ -637,7 +638,10 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
     epochs = cfg.train.epochs
     length = f"{cfg.train.time_budget:g} s" if cfg.train.time_budget is not None else f"{epochs} epoch{'s' * (epochs != 1)}"
     pca = ", from PCA's solution" if getattr(model.config, "linear_path", False) and not resume else ""
-    return (f"{'resuming' if resume else 'training'} {model.name} ({sum(p.numel() for p in model.parameters()):,} "
+    hidden = getattr(model.config, "hidden", None)  # a dense model's widths, the code's last: what auto chose
+    widths = f" {'-'.join(map(str, [math.prod(shape), *hidden, size]))}" if shape and isinstance(size, int) and isinstance(
+        hidden, (list, tuple)) and getattr(model.config, "conv_shape", None) is None else ""
+    return (f"{'resuming' if resume else 'training'} {model.name}{widths} ({sum(p.numel() for p in model.parameters()):,} "
             f"parameters{pca}) on {Path(cfg.data.name or '').name}: {', '.join(parts)}; {length} -> {run_dir}")
 
 

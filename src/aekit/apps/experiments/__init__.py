@@ -95,7 +95,7 @@ class Experiment:
 
 
 _EXPERIMENTS: dict[str, Experiment] = {}
-# what every experiment starts from: no progress bars in its log
+# what every experiment starts from: no progress from Python (the aekit command shows it: run_experiment(progress=))
 BASE: dict[str, Any] = {"train": {"progress": False}}
 
 
@@ -435,9 +435,11 @@ def table(title: str, columns: Mapping[str, str] | Sequence[str], rows: Sequence
 
 def run_experiment(
     name: str, overrides: Sequence[str] = (), *, out_dir: str | Path = "runs", tiny: bool = False,
-    file: str | Path | None = None,
+    file: str | Path | None = None, progress: bool | None = None,
 ) -> tuple[Path, dict[str, Any]]:
-    """Run experiment `name` (settings: `settings`); returns its run folder and headline results."""
+    """Run experiment `name` (settings: `settings`); returns its run folder and headline results.
+    `progress`: each training's epoch lines (and on a terminal a bar), over train.progress (the `aekit
+    experiment` command's, unless --quiet); a way of watching, not a setting: experiment.yaml keeps the file's."""
     exp = experiment(name)
     cfg = settings(name, overrides, tiny=tiny, file=file)
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, name=whole_data_name(cfg.data.name)))
@@ -446,7 +448,7 @@ def run_experiment(
     atomic_write_text(run_dir / "experiment.yaml", yaml.safe_dump({"experiment": name, "settings": saved}, sort_keys=False,
                                                                 allow_unicode=True))
     try:
-        return _finish(exp, cfg, run_dir)
+        return _finish(exp, cfg, run_dir, progress)
     except BaseException:
         written = [p.name for p in run_dir.iterdir()
                    if not (p.name.startswith(".") and p.name.endswith(".tmp")) and p.name != LOCK_FILE]
@@ -455,9 +457,9 @@ def run_experiment(
         raise
 
 
-def resume_experiment(run_dir: str | Path) -> tuple[Path, dict[str, Any]]:
+def resume_experiment(run_dir: str | Path, *, progress: bool | None = None) -> tuple[Path, dict[str, Any]]:
     """Finish an interrupted experiment in its own folder, with the settings it was started with: the
-    runs it finished (runs.json) are kept, the others trained."""
+    runs it finished (runs.json) are kept, the others trained (`progress` as in `run_experiment`)."""
     run_dir = Path(run_dir)
     if not (run_dir / "experiment.yaml").is_file():
         raise ConfigError(f"{run_dir} is not an experiment folder: it has no experiment.yaml")
@@ -470,12 +472,15 @@ def resume_experiment(run_dir: str | Path) -> tuple[Path, dict[str, Any]]:
     if not exp.resumable:
         raise ConfigError(f"experiment {exp.name} keeps no finished runs to resume from; run it again "
                           f"(resumable: {', '.join(n for n, e in _EXPERIMENTS.items() if e.resumable)})")
-    return _finish(exp, _config(exp, saved["settings"]), run_dir)
+    return _finish(exp, _config(exp, saved["settings"]), run_dir, progress)
 
 
-def _finish(exp: Experiment, cfg: ExperimentConfig, run_dir: Path) -> tuple[Path, dict[str, Any]]:
+def _finish(exp: Experiment, cfg: ExperimentConfig, run_dir: Path, progress: bool | None
+            ) -> tuple[Path, dict[str, Any]]:
     """Run `exp` in `run_dir`, held for this process (a resume started beside a running experiment trained
     the same runs into one folder): its results, report and run folder."""
+    if progress is not None:
+        cfg = cfg.with_train(progress=progress)
     with hold(run_dir):
         try:
             results = exp.fn(cfg, run_dir)
