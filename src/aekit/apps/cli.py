@@ -355,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_train, words_dest="words")
 
     p = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", help="the run folder `aekit train` made")
     p.add_argument("--epochs", type=int, default=None, help="train up to this many epochs in total")
     p.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
                    help="a run with a time budget: train up to this many seconds in total")
@@ -365,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # the defaults are run.NLL_SAMPLES, QUALITY_SAMPLES and FEATURE_CLASSIFIER (not imported: torch)
     p = sub.add_parser("evaluate", help="test metrics of a run next to PCA's, its test NLL and sample quality")
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", help="the run folder `aekit train` made")
     p.add_argument("--data", default=None, metavar="FILE",
                    help="evaluate on this file (scaled as the run's data were) or named data set's test part, in "
                         "place of the run's test part; writes nothing into the run folder")
@@ -374,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "scores to rank anomalies by")
     p.add_argument("--nll-samples", type=int, default=5000, metavar="K",
                    help="importance samples per test input for the test NLL of models with a probabilistic "
-                        "decoder (default 5000, as Burda et al.; minutes on a CPU; 0 skips it)")
+                        "decoder (default 5000, as Burda et al.; up to ~30 minutes on a CPU for 10,000 inputs; 0 skips it)")
     p.add_argument("--quality-samples", type=int, default=10_000, metavar="N",
                    help="generated images, against as many test images, for Fréchet distance, precision and "
                         "recall on MNIST-like data (default 10000; 0 skips them)")
@@ -384,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "one of them, else mnist)")
     p.add_argument("--classifier-cache", default=None, metavar="DIR",
                    help="where that classifier is cached (default ~/.cache/aekit/classifiers)")
-    p.add_argument("--quiet", action="store_true", help=QUIET)
+    p.add_argument("--quiet", action="store_true", help="no progress (the NLL's and reading's bars): the results alone")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("demo", help="train the deep MNIST autoencoder on the bundled digits (1-2 minutes on 2 idle cores)")
@@ -395,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_demo, words_dest="overrides")
 
     p = sub.add_parser("models", help="list the models, or the keys of one")
-    p.add_argument("name", nargs="?")
+    p.add_argument("name", nargs="?", help="a model (dense, vae, auto, ...): its keys, defaults and meanings")
     p.set_defaults(func=_cmd_models)
 
     p = sub.add_parser("export", help="export a trained model to ONNX or TorchScript")
