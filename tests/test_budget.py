@@ -127,6 +127,12 @@ def test_a_pca_started_model_saved_before_its_data_spread_loads_as_it_was(mnist_
 
     load_state(model, old, Path("model.safetensors"))  # aekit's, which names missing keys
     assert float(model.linear_path.spread) == 1.0 and not model.linear_path.center.any()
+    import pickle
+
+    for key in ("center", "spread"):  # a model pickled before them (a fitted estimator, torch.save): a review
+        del model.linear_path._buffers[key]
+    again = pickle.loads(pickle.dumps(model))
+    assert float(again.linear_path.spread) == 1.0 and again.encode(mnist_mini.x[:3]).shape == (3, 4)
 
 
 def test_linear_path_with_restore_best_never_ends_above_its_pca_start(mnist_mini):

@@ -130,5 +130,6 @@ def data_state(name: str) -> str:
     if not folders:
         return "shipped"
     root = data_dir()
-    present = any((root / f).is_dir() and any(p.name[0] != "." for p in (root / f).iterdir()) for f in folders)
+    present = any((root / f).is_dir() and any(not p.name.startswith((".", "tmp")) for p in (root / f).iterdir())
+                  for f in folders)  # (pooch's tmpXXXX: a download cut short)
     return "here" if present else "absent"

@@ -271,6 +271,8 @@ def curve_grid(
         for c in range(cols):
             axes[-1, c].set_xticks(range(0, len(features), step), [str(f)[:12] for f in features[::step]],
                                    rotation=90, fontsize=6)
+        for ax in axes[:-1].flat:  # (shared x: the rows above would show the ticks without names)
+            ax.tick_params(axis="x", length=0)
     if col_labels is not None:
         for c in range(cols):
             axes[-1, c].set_xlabel(col_labels[c], fontsize=8)

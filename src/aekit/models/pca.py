@@ -91,12 +91,19 @@ class LinearPath(nn.Module):
 
     def added_state(self) -> dict[str, Tensor]:
         """The buffers added since models were first saved, at the values that read as those models did."""
-        return {"center": torch.zeros_like(self.center), "spread": torch.ones_like(self.spread)}
+        device = self.encoder.weight.device
+        return {"center": torch.zeros(self.encoder.in_features, device=device), "spread": torch.tensor(1.0, device=device)}
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
         for key, value in self.added_state().items():  # a model saved before them (torch's own load_state_dict)
             state_dict.setdefault(prefix + key, value)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def __setstate__(self, state: dict) -> None:  # a model pickled before them (a fitted estimator, torch.save)
+        super().__setstate__(state)
+        for key, value in self.added_state().items():
+            if key not in self._buffers:
+                self.register_buffer(key, value)
 
     def standardise(self, x: Tensor) -> Tensor:
         return (x - self.center) / self.spread
@@ -119,7 +126,7 @@ class LinearPath(nn.Module):
         a = sample_rows(x, self.encoder.out_features, seed=seed)
         center = a.mean(0)
         a -= center
-        spread = float(np.sqrt((a**2).mean())) or 1.0  # constant data: centred alone
+        spread = float(np.sqrt(np.vdot(a.ravel(), a.ravel()) / a.size)) or 1.0  # (no copy); constant data: centred alone
         a /= spread
         mean, components = fit_rows(a, self.encoder.out_features)  # (mean ~ 0: the data is centred)
         v = torch.as_tensor(components, dtype=torch.float32)  # (k, D)

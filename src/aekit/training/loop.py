@@ -327,13 +327,18 @@ def uses_convolutions(model) -> bool:
 @torch.no_grad()
 def evaluate(model, data: Any, *, batch_size: int = 512, device: str | torch.device | None = None) -> dict[str, float]:
     """Mean of every loss term over `data`, in eval mode (no noise, no dropout). A loss that draws (a WAE's or
-    an AAE's prior samples, an IWAE's k codes) draws the same numbers at every call, so that epochs' validation
-    losses compare and restore_best picks by the model, not the draw; the caller's random stream is left as it was."""
+    an AAE's prior samples, an IWAE's k codes) draws the same numbers at every call on a CPU or a CUDA device,
+    so that epochs' validation losses compare and restore_best picks by the model, not the draw; the caller's
+    random stream is left as it was."""
     x, y = as_inputs(data, "eval data")
     device = torch.device(device) if device is not None else next(model.parameters()).device
     sums: dict[str, float] = {}
-    with eval_mode(model), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(0)
+    cuda = device.type == "cuda"  # (the CPU's generator and this device's, not every device's: MPS is not forked)
+    with eval_mode(model), torch.random.fork_rng(devices=[device] if cuda else []):
+        torch.random.default_generator.manual_seed(0)
+        if cuda:
+            with torch.cuda.device(device):
+                torch.cuda.manual_seed(0)
         for start in range(0, x.shape[0], batch_size):
             xb = x[start : start + batch_size].to(device, non_blocking=True)
             yb = y[start : start + batch_size].to(device) if y is not None else None
