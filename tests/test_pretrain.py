@@ -133,7 +133,9 @@ def test_pretrain_experiment_tiny_runs_end_to_end(tmp_path):
     seeds = len(rows[0]["test_errors"])
     assert all(("±" in cell) is (seeds > 1) for row in table["rows"] for cell in row[1:])  # one seed: no "± 0.00"
     assert (run_dir / "error_vs_labels.png").stat().st_size > 1000
-    assert "data:image/png;base64," in (run_dir / "report.html").read_text()  # the report, pictures inline
+    report = (run_dir / "report.html").read_text()
+    assert "data:image/png;base64," in report  # the report, pictures inline, captioned (an experiments trial:
+    assert results["figures"]["error_vs_labels.png"] in report  # its caption was the file name's words)
     # a constant guess's error is said, and the preset's smoke test learns more than that
     (chance,) = [float(n.split("errs ")[1].rstrip("%.")) for n in table["notes"] if n.startswith("Chance:")]
     assert 0 < chance < 100 and min(r["test_error_mean"] for r in rows if r["method"] == "scratch") < chance - 10

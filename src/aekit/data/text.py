@@ -310,7 +310,7 @@ def text_corpus(
     if len(empty):  # out-of-vocabulary texts (another language, an empty file) would score as the most typical
         which = [files[i] if files is not None else f"row {i}" for i in empty[:3]]
         warn(f"{name}: {len(empty)} of {len(texts)} texts hold no word of the vocabulary ({', '.join(which)}"
-             f"{' ...' * (len(empty) > 3)}): their rows are all zeros, which score as typical")
+             f"{' ...' * (len(empty) > 3)}): their rows are all zeros (as anomaly scores, the most typical)")
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     meta = {

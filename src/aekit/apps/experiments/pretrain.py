@@ -346,6 +346,8 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         f"{m} {mean_of[(m, fewest)]:.2f}%" for m in s.methods)
     plot_error_vs_labels(run_dir / "error_vs_labels.png", rows, labels=LABELS,
                          title=f"{train.name}, sigmoid net {net}: test error against labels")
+    results["figures"] = {"error_vs_labels.png": "test error (mean ± std over the seeds) against the number of "
+                                                 "labels, per method"}  # the report's caption
     return results
 
 
