@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import logging
 import sys
 from pathlib import Path
 
@@ -125,7 +126,7 @@ def test_a_download_shows_its_progress_on_a_terminal_unless_quiet(terminal, leve
     assert asked == [bar]
 
 
-def test_a_download_says_what_came_and_offline_one_line_alone(tmp_path, monkeypatch, capsys):
+def test_a_download_says_what_came_and_offline_one_line_alone(tmp_path, monkeypatch, capsys, request):
     """Offline, pooch's "Downloading data from ..." came before the error (two lines where the docs promise
     one); a finished download said nothing. The line comes when the file is here, verified."""
     import pooch
@@ -139,11 +140,13 @@ def test_a_download_says_what_came_and_offline_one_line_alone(tmp_path, monkeypa
         return str(Path(path) / fname)
 
     monkeypatch.setattr(pooch, "retrieve", retrieve)
-    level = pooch.get_logger().level
+    logger, level = pooch.get_logger(), pooch.get_logger().level
+    logger.setLevel(logging.INFO)  # as a fresh process has it (a --quiet command before, in this one, raised it)
+    request.addfinalizer(lambda: logger.setLevel(level))
     ensure_files(tmp_path / "set", [RemoteFile("a.bin", "https://example.org/a.bin", "md5:0")], dataset="set")
     err = capsys.readouterr().err
     assert err == f"set: downloaded https://example.org/a.bin (2.5 MB, checksum verified) into {tmp_path / 'set'}\n"
-    assert pooch.get_logger().level == level
+    assert logger.level == logging.INFO  # put back as it was
 
 
 def test_a_folder_named_like_a_data_set_is_named_and_quiet_says_no_download(tmp_path, monkeypatch, capsys):

@@ -597,12 +597,14 @@ def _main(argv: list[str] | None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     shown = warnings.showwarning
     warnings.showwarning = _note  # a warning of aekit's (or a library's) is one line, as errors are
+    quieted = None  # pooch's logger and its level, where --quiet raised it: put back at the end (a caller's main([...]))
     try:
         args = parse_args(argv)
         if getattr(args, "quiet", False):  # pooch's "Downloading data from ..." lines too (its logger is its own,
             import pooch  # not logging.getLogger's)
 
-            pooch.get_logger().setLevel(logging.WARNING)
+            quieted = (pooch.get_logger(), pooch.get_logger().level)
+            quieted[0].setLevel(logging.WARNING)
         code = args.func(args) or 0
         sys.stdout.flush()  # here, so that a closed pipe (`| head`) is caught below
     except KeyboardInterrupt as err:
@@ -642,6 +644,8 @@ def _main(argv: list[str] | None) -> int:
         _restore_alarm()  # a SIGTERM still put off (_terminate): its timer and handler go, the caller's come back
         signal.signal(signal.SIGTERM, previous)
         warnings.showwarning = shown
+        if quieted is not None:
+            quieted[0].setLevel(quieted[1])
     return code
 
 
