@@ -24,9 +24,14 @@ def naming(err: OSError, path, *hidden) -> OSError:
 
 
 def _libraries() -> tuple[str, ...]:
-    """The folders of the standard library and the installed packages (aekit's own first)."""
-    paths = sysconfig.get_paths()
-    return os.path.dirname(__file__) + os.sep, *(os.path.join(paths[key], "") for key in ("stdlib", "platstdlib", "purelib", "platlib"))
+    """The folders of the standard library and the installed packages (aekit's own first; the user's site
+    folder and a system Python's own dist-packages too), and frozen modules (importlib's, runpy's)."""
+    import site
+
+    paths, user = sysconfig.get_paths(), site.getusersitepackages() if site.ENABLE_USER_SITE else None
+    folders = [os.path.dirname(__file__), *(paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")),
+               *([user] if isinstance(user, str) else []), *(p for p in sys.path if p.endswith("dist-packages"))]
+    return (*(os.path.join(folder, "") for folder in folders), "<frozen ")
 
 
 def warn(message: str, category: type[Warning] = UserWarning) -> None:
