@@ -86,8 +86,8 @@ class LinearPath(nn.Module):
         self.encoder = nn.Linear(input_dim, code_size)  # (B, D) -> (B, k)
         self.decoder = nn.Linear(code_size, input_dim)  # (B, k) -> (B, D)
         self.register_buffer("fitted", torch.tensor(False))  # saved with the weights: fit once only
-        self.register_buffer("center", torch.zeros(input_dim))
-        self.register_buffer("spread", torch.tensor(1.0))
+        for key, value in self.added_state().items():  # the data's centre and spread, until `fit` sets them
+            self.register_buffer(key, value)
 
     def added_state(self) -> dict[str, Tensor]:
         """The buffers added since models were first saved, at the values that read as those models did."""

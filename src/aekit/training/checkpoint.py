@@ -285,7 +285,7 @@ def without_ignored(name: str, config: dict[str, Any], path: Path, *, note: bool
             if key is None:
                 raise
             value = config.pop(key)
-            if note:  # (4: load_model's caller)
+            if note:
                 warn(f"{path}: model.{key}={value!r}, which this model did nothing with, is left out")
 
 

@@ -250,6 +250,15 @@ def _semi(cfg: ExperimentConfig, model, data: Dataset, val: Dataset | None, tag:
     return time.perf_counter() - start, len(history.get("epoch", []))
 
 
+def _semi_model(cfg: ExperimentConfig, method: str, shape: tuple[int, ...], n_classes: int, m1=None):
+    """The untrained model of a semi-supervised method: the ladder (the model section), M2, or M2 on the M1 `m1`."""
+    if method == "ladder":
+        return create_model(cfg.model["name"], **_keys(cfg.model), input_shape=shape, n_classes=n_classes)
+    if method == "m1m2":
+        return M2.on(m1, n_classes, **cfg.experiment.m2.model)
+    return create_model("m2", **cfg.experiment.m2.model, input_shape=shape, n_classes=n_classes)
+
+
 def _check_methods(cfg: ExperimentConfig, train: Dataset, counts: tuple[int, ...], p: Plan) -> None:
     """Every method's model with its training settings and data, checked as its run will be (check_run)
     on untrained models, so that a setting a later method cannot take is refused before the first trains."""
@@ -263,16 +272,13 @@ def _check_methods(cfg: ExperimentConfig, train: Dataset, counts: tuple[int, ...
                 mlp = create_model("dense", **p.mlp, input_shape=shape)
                 runs = [("supervised", _fine_tuning(cfg, p, fit_set, val_set, seed), EncoderClassifier.on(mlp, n_classes),
                          (fit_set, val_set, None))]
-            elif method == "ladder":
-                ladder = create_model(cfg.model["name"], **_keys(cfg.model), input_shape=shape, n_classes=n_classes)
-                runs = [(None, _semi_training(cfg, p.ladder, semi, val_set, seed), ladder, m2)]
-            elif method == "m1m2":
-                m1 = create_model(s.m1.model["name"], **_keys(s.m1.model), input_shape=shape)
-                runs = [("m1", dataclasses.replace(cfg, model=s.m1.model, train=p.m1), m1, (Dataset(train.x, None, train.name), None, None)),
-                        ("m2", _semi_training(cfg, p.m2, semi, val_set, seed), M2.on(m1, n_classes, **s.m2.model), m2)]
-            else:
-                model = create_model("m2", **s.m2.model, input_shape=shape, n_classes=n_classes)
-                runs = [("m2", _semi_training(cfg, p.m2, semi, val_set, seed), model, m2)]
+            else:  # a semi-supervised model (m1m2's M1 checked first)
+                m1 = create_model(s.m1.model["name"], **_keys(s.m1.model), input_shape=shape) if method == "m1m2" else None
+                runs = [] if m1 is None else [("m1", dataclasses.replace(cfg, model=s.m1.model, train=p.m1), m1,
+                                               (Dataset(train.x, None, train.name), None, None))]
+                section, tc = (None, p.ladder) if method == "ladder" else ("m2", p.m2)
+                runs.append((section, _semi_training(cfg, tc, semi, val_set, seed), _semi_model(cfg, method, shape, n_classes, m1),
+                             m2))
             for section, run_cfg, model, splits in runs:
                 try:
                     check_run(run_cfg, model, splits)
@@ -335,12 +341,7 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
                         model, took = fine_tune(fine, base, n_classes, fit_set, val_set)
                         done = fine.train.epochs
                     else:
-                        if method == "ladder":
-                            model = create_model(cfg.model["name"], **_keys(cfg.model), input_shape=shape, n_classes=n_classes)
-                        elif method == "m1m2":
-                            model = M2.on(m1, n_classes, **s.m2.model)
-                        else:
-                            model = create_model("m2", **s.m2.model, input_shape=shape, n_classes=n_classes)
+                        model = _semi_model(cfg, method, shape, n_classes, m1)
                         took, done = _semi(_semi_training(cfg, p.ladder if method == "ladder" else p.m2, semi, val_set, seed),
                                            model, semi, val_set, f"{LABELS[method]} ({data_name}, {n} labels, seed {seed})")
                     record = ledger.add(key, {"error": 100 * (1 - model.accuracy(test)), "seconds": took, "epochs": done})
