@@ -84,6 +84,29 @@ def test_deterministic_budget_resumes_exactly(real_batch, monkeypatch, tmp_path)
     assert weights_equal(resumed, straight)
 
 
+def test_a_step_plan_prices_validation_in_and_is_final_before_the_first_checkpoint(real_batch, monkeypatch, tmp_path):
+    """A distributed trial: a planned step count (deterministic mode, torchrun) was set from the pace of the first
+    training steps alone, so runs of short epochs with validation overran their budgets by 70%. The plan is made
+    again from the pace of a whole epoch, validation included, before the first checkpoint saves it."""
+    monkeypatch.setattr(loop, "BUDGET_CHECKPOINT_SECONDS", 0.0)
+    clock = FakeClock(monkeypatch)  # a step takes 1 s, and a validation as long as an epoch's 7 steps
+    evaluate = loop.evaluate
+
+    def slow_evaluate(*args, **kwargs):
+        clock.now += 7.0
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "evaluate", slow_evaluate)
+    saved: list[int | None] = []
+    save = loop.Trainer.save_checkpoint
+    monkeypatch.setattr(loop.Trainer, "save_checkpoint",
+                        lambda self: (saved.append(self.budget.total_steps), save(self))[1])
+    aekit.fit(tiny(), real_batch[:200], real_batch[200:260], callbacks=[clock], run_dir=tmp_path, time_budget=60,
+              batch_size=32, deterministic=True, progress=False, seed=3)
+    assert 60 - 14 <= clock.now <= 60 + 14  # within an epoch of the budget (the first steps' pace alone: 60 steps, 120 s)
+    assert len(clock.lrs) == saved[0] < 60 and len(set(saved)) == 1  # every checkpoint holds the one final plan
+
+
 def test_linear_path_starts_exactly_at_pca(mnist_mini):
     train, test = mnist_mini.x[:2000], mnist_mini.x[2000:2500]
     model = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=[64], code_size=8, activation="elu",

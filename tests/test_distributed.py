@@ -239,7 +239,35 @@ def test_sigterm_stops_a_distributed_run_with_one_line(tmp_path, one_torchrun_at
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143
     assert err.splitlines() == [f"aekit: interrupted; the last checkpoint (epoch {ckpt.epochs_done(tmp_path / 'r')}) "
-                                f"is intact: `aekit resume {tmp_path / 'r'}` continues"], err
+                                f"is intact: `aekit resume {tmp_path / 'r'} --distributed --nproc 2` continues"], err
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+@pytest.mark.parametrize("killed", ["0", "1"])
+def test_a_killed_process_is_one_line_naming_the_resume(tmp_path, killed, one_torchrun_at_a_time):
+    """A distributed trial: a killed rank 1 gave gloo's raw error (with its "GLHF"), a killed rank 0 no word of the
+    checkpoint kept, and the interrupt's hint left out --distributed."""
+    proc, workers = start_long_run(tmp_path, [sys.executable], ["--distributed", "--nproc", "2"])
+    ranks = {w: dict(v.split("=", 1) for v in Path(f"/proc/{w}/environ").read_text().split("\0") if "=" in v)["RANK"]
+             for w in workers}
+    os.kill(next(w for w in workers if ranks[w] == killed), signal.SIGKILL)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and len(err.splitlines()) == 1, err
+    assert "--distributed --nproc 2` continue" in err and "gloo/transport" not in err, err
+
+
+def test_a_note_is_said_once_and_a_resume_in_other_processes_says_so(tmp_path, one_torchrun_at_a_time):
+    """Notes came once from the launcher and once from each process; a plain resume of a run of two processes
+    went on in one without a word."""
+    rows = torch.rand(300, 5, generator=torch.Generator().manual_seed(0)).tolist()
+    (tmp_path / "t.csv").write_text(",a,b,c,d,e\n" + "".join(f"{i}," + ",".join(f"{v:.4f}" for v in r) + "\n"
+                                                             for i, r in enumerate(rows)))
+    common = ["train.device=cpu", "--quiet", f"output.dir={tmp_path}", "output.name=r"]
+    proc = run_quietly([sys.executable, "-m", "aekit", "train", f"data.name={tmp_path / 't.csv'}", "model.code_size=2",
+                        "train.epochs=1", *common, "--distributed", "--nproc", "2"])
+    assert proc.stderr.count("unnamed first column") == 1, proc.stderr
+    proc = run_quietly([sys.executable, "-m", "aekit", "resume", str(tmp_path / "r"), "--epochs", "2", "--quiet"])
+    assert "trained in 2 processes and continues in 1" in proc.stderr and "--distributed --nproc 2 continues" in proc.stderr
 
 
 def test_an_error_in_the_processes_prints_once_with_its_exit_status(tmp_path, one_torchrun_at_a_time):

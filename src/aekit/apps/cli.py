@@ -26,9 +26,10 @@ from .. import __version__
 from ..errors import AekitError, ConfigError, out_of_space
 
 
-def _launched_distributed(args, argv: list[str], cfg=None) -> int | None:
+def _launched_distributed(args, argv: list[str], cfg=None, run_dir: str | None = None) -> int | None:
     """`--distributed` outside torchrun: start the processes (each runs `aekit ARGV`), wait, and return
-    the exit status; None to run here. `cfg`, the run's config, is checked against them first."""
+    the exit status; None to run here. `cfg`, the run's config, is checked against them first; `run_dir`,
+    the run resumed, is named if they fail."""
     if args.nproc is not None and not args.distributed:
         raise ConfigError(f"--nproc {args.nproc}: only with --distributed (the number of processes it starts)")
     from ..training import distributed
@@ -41,7 +42,15 @@ def _launched_distributed(args, argv: list[str], cfg=None) -> int | None:
 
         distributed.check_batch(cfg.train.batch_size, n)
         distributed.check_gpus(n, resolve_device(cfg.train.device))
-    return distributed.launch([*argv, *(["--quiet"] if args.quiet else [])], n)
+    before = os.environ.get(NOTED_VARIABLE)
+    os.environ[NOTED_VARIABLE] = "\n".join(_NOTED)  # said here: the processes do not say it again
+    try:
+        return distributed.launch([*argv, *(["--quiet"] if args.quiet else [])], n, run_dir=run_dir)
+    finally:
+        if before is None:
+            os.environ.pop(NOTED_VARIABLE)
+        else:
+            os.environ[NOTED_VARIABLE] = before
 
 
 def _config_and_overrides(words: list[str]) -> tuple[str | None, list[str]]:
@@ -88,7 +97,7 @@ def _cmd_resume(args) -> int | None:
     longer = [*(["--epochs", str(args.epochs)] if args.epochs is not None else []),
               *(["--time-budget", repr(args.time_budget)] if args.time_budget is not None else [])]
     cfg = run.read_run(args.run_dir) if args.distributed else None  # to check before launching; resume reads it
-    code = _launched_distributed(args, ["resume", args.run_dir, *longer], cfg)
+    code = _launched_distributed(args, ["resume", args.run_dir, *longer], cfg, args.run_dir)
     if code is not None:
         return code
     run_dir = run.resume(args.run_dir, epochs=args.epochs, time_budget=args.time_budget,
@@ -463,7 +472,13 @@ def _run_state(run_dir) -> tuple[str, str] | None:
     if not (Path(run_dir) / CHECKPOINT_FILE).is_file():
         return None
     epoch = epochs_done(run_dir)  # written atomically: never half
-    return f"the last checkpoint{f' (epoch {epoch})' if epoch else ''} is intact", f"`aekit resume {run_dir}` continues"
+    return f"the last checkpoint{f' (epoch {epoch})' if epoch else ''} is intact", f"`{resume_command(run_dir)}` continues"
+
+
+def resume_command(run_dir) -> str:
+    """`aekit resume RUN`, with --distributed --nproc N in a process of a distributed run of N."""
+    n = int(os.environ.get("WORLD_SIZE", "1"))
+    return f"aekit resume {run_dir}" + (f" --distributed --nproc {n}" if n > 1 else "")
 
 
 def _full(err: OSError) -> str:
@@ -503,6 +518,9 @@ def _error_line(err: Exception) -> tuple[str, int]:
         return f"{f'{err.filename}: ' if err.filename else ''}{err.strerror}{_full(err)}{_kept(err)}", 2
     if isinstance(err, OSError) and err.filename is not None:  # a path that cannot be written or read
         return f"{err.filename}: {err.strerror or err}{PATH_HINTS.get(err.errno, '')}{_kept(err)}{_run_kept(err)}", 2
+    if isinstance(err, RuntimeError) and int(os.environ.get("WORLD_SIZE", "1")) > 1 and (
+            lost := re.search(r"Connection (reset|closed) by peer|Broken pipe", str(err))):
+        return f"another process of this distributed run stopped (gloo: {lost[0]}){_run_kept(err)}", 2
     # a case aekit does not handle yet: still one line
     return (f"{type(err).__name__}: {reason} (unexpected; --debug or AEKIT_DEBUG=1 shows the traceback)"
             f"{_kept(err)}{_run_kept(err)}"), 1
@@ -580,8 +598,16 @@ def main(argv: list[str] | None = None) -> int:
     finish(_main(argv))  # ends it past torch's teardown, which can abort a finished gloo process
 
 
+_NOTED: list[str] = []  # the notes this process printed (a launcher's are not said again by its processes)
+NOTED_VARIABLE = "AEKIT_NOTED"
+
+
 def _note(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"aekit: note: {str(message).splitlines()[0] if str(message) else category.__name__}", file=sys.stderr)
+    text = str(message).splitlines()[0] if str(message) else category.__name__
+    if os.environ.get("RANK", "0") != "0" or text in os.environ.get(NOTED_VARIABLE, "").split("\n"):
+        return  # of a distributed run's processes rank 0 alone speaks, and not again what its launcher said
+    _NOTED.append(text)
+    print(f"aekit: note: {text}", file=sys.stderr)
 
 
 def _main(argv: list[str] | None) -> int:

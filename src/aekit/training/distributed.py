@@ -19,7 +19,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
-from ..errors import AekitError, ConfigError
+from ..errors import AekitError, ConfigError, warn
 
 
 def launched() -> bool:
@@ -184,10 +184,12 @@ def processes(nproc: int | None) -> int:
     return n
 
 
-def launch(argv: list[str], n: int) -> int:
+def launch(argv: list[str], n: int, *, run_dir: str | None = None) -> int:
     """Run `python -m aekit ARGV` in `n` local processes under torchrun's agent, wait, and return the
     exit status: 0, that of the failed process (which printed its error: rank 0 speaks for all), or
-    128 + the signal (Ctrl-C, kill) that the agent passed on to the processes."""
+    128 + the signal (Ctrl-C, kill) that the agent passed on to the processes. `run_dir`: the run they
+    continue, named if rank 0 dies without a word. Each process gets an equal share of the CPU's cores as
+    its threads (torchrun's default is one), unless OMP_NUM_THREADS says otherwise."""
     import logging
 
     from torch.distributed.elastic.multiprocessing.api import SignalException
@@ -198,6 +200,13 @@ def launch(argv: list[str], n: int) -> int:
         if name.startswith(("torch.distributed.elastic", "torch.distributed.run", "torch.distributed.launcher")):
             logging.getLogger(name).setLevel(logging.CRITICAL)
     options = get_args_parser().parse_args(["--standalone", f"--nproc-per-node={n}", "-m", "aekit", *argv])
+    cores = os.cpu_count() or 1
+    if n > cores and not torch.cuda.is_available():
+        warn(f"--nproc {n}: more processes than this machine's {cores} CPU cores, which they share: slower than "
+             f"--nproc {cores}, with the same steps")
+    threads = "OMP_NUM_THREADS" not in os.environ
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(max(1, cores // n))
     try:
         run(options)
     except SignalException as err:
@@ -207,7 +216,13 @@ def launch(argv: list[str], n: int) -> int:
         if rank == 0 and failure.exitcode > 0:
             return failure.exitcode
         how = f"exit status {failure.exitcode}" if failure.exitcode > 0 else failure.signal_name()
-        raise AekitError(f"distributed training failed: rank {rank} stopped ({how})") from None
+        kept = (f"`aekit resume {run_dir} --distributed --nproc {n}` continues from its last checkpoint" if run_dir else
+                f"its run folder keeps the last checkpoint, if one was written: `aekit resume RUN --distributed --nproc {n}` "
+                "continues it")
+        raise AekitError(f"distributed training failed: rank {rank} stopped ({how}); {kept}") from None
+    finally:
+        if threads:
+            os.environ.pop("OMP_NUM_THREADS", None)
     return 0
 
 

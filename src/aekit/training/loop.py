@@ -262,17 +262,23 @@ class Budget:
     checks and PCA fits excluded; validation and checkpoints included) and carried over by resume,
     which trains for what is left. In deterministic mode and under torchrun, wall time would make the
     schedule differ between runs (or ranks), so the budget becomes a number of steps: the first
-    `CALIBRATION_STEPS` (at most one epoch) are timed, their pace sets `total_steps`, and that count is
-    saved with the checkpoint, so a resumed run takes exactly the steps an uninterrupted one would.
+    `CALIBRATION_STEPS` (at most one epoch) are timed and their pace sets `total_steps`; at the end of the
+    first epoch that ends PLAN_SECONDS (or a tenth of the budget) after that timing began, the plan is made
+    again from the pace of everything since, validation and the epochs' other work included (the training
+    steps' pace alone left them out: runs of short epochs overran their budgets by 70%). That plan is final
+    (`settled`): the first checkpoint comes after it and saves it, so a resumed run takes exactly the steps
+    an uninterrupted one would.
     """
 
     CALIBRATION_STEPS = 20
+    PLAN_SECONDS = 30.0
 
     def __init__(self, seconds: float, *, by_steps: bool) -> None:
         self.seconds = seconds
         self.by_steps = by_steps
         self.spent = 0.0  # seconds spent in earlier sessions of this run (resume)
         self.total_steps: int | None = None  # by_steps: the planned number of steps, once calibrated
+        self.settled = not by_steps  # by_steps: whether total_steps is final (after_epoch)
         self._start = time.perf_counter()
         self._calibration: tuple[int, float] | None = None  # (step, time) where timing began
 
@@ -302,6 +308,23 @@ class Budget:
             planned = max(step + 1, int(step + (self.seconds - self.elapsed()) / pace))
             self.total_steps = distributed.broadcast(planned)  # rank 0's plan, so every rank stops alike
 
+    def after_epoch(self, step: int) -> bool:
+        """By steps, at an epoch's end: make the final plan once the pace has been timed long enough (see the
+        class); returns whether the plan is final (always, by wall time)."""
+        if self.settled or self.total_steps is None:
+            return self.settled
+        first, t0 = self._calibration
+        span = time.perf_counter() - t0
+        plan = None
+        if step >= self.total_steps:  # the first plan ended training: it stands
+            plan = self.total_steps
+        elif span >= min(self.PLAN_SECONDS, 0.1 * self.seconds):
+            plan = max(step + 1, int(step + (self.seconds - self.elapsed()) * (step - first) / span))
+        plan = distributed.broadcast(plan)  # rank 0's decision, so every rank plans alike
+        if plan is not None:
+            self.total_steps, self.settled = plan, True
+        return self.settled
+
     def state_dict(self) -> dict[str, Any]:
         return {"spent": self.elapsed(), "total_steps": self.total_steps}
 
@@ -309,6 +332,7 @@ class Budget:
         """A checkpoint's state; `seconds`, the budget it was saved under: another one now (a resume given a new
         total) scales a planned number of steps with it."""
         self.spent, self.total_steps = state["spent"], state["total_steps"]
+        self.settled = self.settled or self.total_steps is not None  # a checkpoint's plan is final
         if self.total_steps is not None and seconds and self.seconds != seconds:
             self.total_steps = round(self.total_steps * self.seconds / seconds)
         self.restart_clock()
@@ -428,6 +452,7 @@ class Trainer:
                      "epoch": self.best_epoch, "since": self.epochs_since_best},
             "callbacks": [_callback_state(cb) for cb in self.callbacks],
             "budget": self.budget.state_dict() if self.budget is not None else None,
+            "processes": self.world,
         }
         ckpt.write(self.run_dir / ckpt.CHECKPOINT_FILE, tensors, meta)
         ckpt.atomic_write_text(self.run_dir / ckpt.HISTORY_FILE, json.dumps(self.history, indent=1))
@@ -458,6 +483,12 @@ class Trainer:
         self.best_epoch, self.epochs_since_best = best["epoch"], best["since"]
         for cb, state in zip(self.callbacks, meta.get("callbacks", [])):
             cb.load_state_dict(state)
+        saved = meta.get("processes")  # (None: saved before it was recorded)
+        if saved not in (None, self.world) and self.is_main:
+            same = f"--distributed --nproc {saved}" if saved > 1 else "a resume without --distributed"
+            warn(f"{self.run_dir} trained in {saved} process{'es' * (saved > 1)} and continues in {self.world}: the same "
+                 f"steps on the same samples, with numbers that agree to float rounding (dropout's masks and batch "
+                 f"norm's statistics differ); {same} continues it as it was")
         if self.budget is not None and meta.get("budget") is not None:
             self.budget.load_state_dict(meta["budget"], seconds=meta.get("train_config", {}).get("time_budget"))
         best_file = self.run_dir / ckpt.BEST_FILE
@@ -780,11 +811,12 @@ class Trainer:
                 for cb in self.callbacks:
                     cb.on_epoch_end(self, logs)
                 self.stop_training, self.stop_reason = distributed.broadcast((self.stop_training, self.stop_reason))
+                settled = budget is None or budget.after_epoch(self.global_step)  # (a step plan: made final first)
                 final = self.progress() >= 1.0 or self.stop_training
                 of = f"/{cfg.epochs}" if budget is None else (
                     f" ({budget.elapsed():.0f} of {budget.seconds:g} s)" if budget.total_steps is None or not budget.by_steps
                     else f" (step {self.global_step:,} of {budget.total_steps:,}: the budget's planned steps)")
-                due = self.epoch % cfg.checkpoint_every == 0
+                due = self.epoch % cfg.checkpoint_every == 0 and settled
                 if budget is not None and saved_at is not None:  # after the first, short epochs would
                     due = due and time.perf_counter() - saved_at >= BUDGET_CHECKPOINT_SECONDS  # spend the budget writing
                 if writes and (due or final):
@@ -799,7 +831,7 @@ class Trainer:
                      "(give a longer budget)")
             elif budget is not None and show:  # how long a budget trained differs between runs: said and recorded
                 tqdm.write(f"time_budget {cfg.time_budget:g} s: {self.global_step:,} steps in {self.epoch} epoch"
-                           f"{'s' * (self.epoch != 1)} (history.json's step column)")
+                           f"{'s' * (self.epoch != 1)}, {budget.elapsed():.1f} s (history.json's step column)")
             if self.stop_reason and show:
                 tqdm.write(self.stop_reason)
             if cfg.restore_best and self.best_state is not None:
