@@ -5,6 +5,7 @@ never escape as anything but an aekit error."""
 from __future__ import annotations
 
 import gzip
+import re
 import subprocess
 import sys
 import warnings
@@ -648,6 +649,22 @@ def test_exported_models_give_outputs_without_gradients(tmp_path):
         export_model(dense(), tmp_path / "mine.pt", format="torchscript")
 
 
+def test_a_run_that_diverged_before_its_first_checkpoint_leaves_logs_that_do_not_block_a_retry(tmp_path, capsys):
+    """A trial: with train.log=[csv,tensorboard] a loss that diverged in epoch 1 left its logs (which show why), and
+    the same command with a sane learning rate was refused ("holds files ... and no run to resume")."""
+    from aekit.apps.cli import main
+
+    args = ["train", "data.name=digits", "model.name=dense", "model.hidden=[8]", "model.code_size=2", "train.epochs=1",
+            f"output.dir={tmp_path}", "output.name=r", "--quiet", "train.log=[csv,tensorboard]"]
+    assert main([*args, "train.lr=1e12", "train.optimizer=sgd"]) == 2
+    assert {"log.csv", "tensorboard"} <= {p.name for p in (tmp_path / "r").iterdir()}
+    capsys.readouterr()
+    assert main(args) == 0
+    assert re.search(r"holds the start of a run stopped before its first checkpoint \(.*log.csv.*tensorboard\); it is "
+                     r"trained again there", capsys.readouterr().err)
+    assert (tmp_path / "r" / "checkpoint.safetensors").is_file()
+
+
 def test_a_run_killed_before_its_first_checkpoint_is_trained_again_and_a_busy_folder_is_named(tmp_path, capsys):
     """SIGKILL (a scheduler's, the OOM killer) before the first checkpoint left config.yaml and the lock: train
     refused the folder ("holds files"), resume too ("nothing to resume"), each pointing at the other; and a
@@ -665,7 +682,7 @@ def test_a_run_killed_before_its_first_checkpoint_is_trained_again_and_a_busy_fo
             path.unlink()
     capsys.readouterr()
     assert main(args) == 0
-    assert "holds the start of a run killed before its first checkpoint (config.yaml); it is trained again there" in \
+    assert "holds the start of a run stopped before its first checkpoint (config.yaml); it is trained again there" in \
         capsys.readouterr().err
     assert (run / "checkpoint.safetensors").is_file()
     for path in run.iterdir():

@@ -103,7 +103,8 @@ def test_resume_after_an_interruption_repeats_no_step(data, tmp_path, monkeypatc
         aekit.fit(new_model(data), *data, epochs=4, callbacks=[StopAt(3)], **options)
     assert [int(r["epoch"]) for r in csv_rows(run)] == [1, 2, 3]
     # the same callbacks (their states are restored by position), this time without the interruption
-    aekit.fit(new_model(data), *data, epochs=4, callbacks=[StopAt(-1)], resume=True, **options)
+    with pytest.warns(UserWarning, match=r"holds values past the checkpoint .* \(step 15 against 10\)"):
+        aekit.fit(new_model(data), *data, epochs=4, callbacks=[StopAt(-1)], resume=True, **options)
     full = aekit.fit(new_model(data), *data, epochs=4, run_dir=tmp_path / "straight", **TRAIN)
 
     rows = csv_rows(run)
@@ -117,16 +118,47 @@ def test_resume_after_an_interruption_repeats_no_step(data, tmp_path, monkeypatc
 
     client = mlflow.tracking.MlflowClient(tracking_uri=(tmp_path / "runs" / "mlruns").as_uri())
     [experiment] = [e for e in client.search_experiments() if e.name == "aekit"]
-    [found] = client.search_runs([experiment.experiment_id])  # the resumed run is the same MLflow run
-    assert found.info.run_name == "run" and found.info.status == "FINISHED"
+    # epoch 3 was logged past the checkpoint, and MLflow cannot take values back (a trial found them kept where the
+    # training done again differed): the resume logs to a new run of the same name, and the first is marked KILLED
+    runs = {r.info.status: r for r in client.search_runs([experiment.experiment_id])}
+    assert set(runs) == {"KILLED", "FINISHED"} and runs["KILLED"].info.run_name == "run"
+    found = runs["FINISHED"]
+    assert found.info.run_name == "run"
     assert found.data.params["train.epochs"] == "4" and found.data.params["model.code_size"] == "3"
-    epoch_loss = client.get_metric_history(found.info.run_id, "epoch/train_loss")
+    epoch_loss = client.get_metric_history(found.info.run_id, "epoch/train_loss")  # the kept epochs, from history
     assert sorted(m.step for m in epoch_loss) == [5, 10, 15, 20]
     assert [m.value for m in sorted(epoch_loss, key=lambda m: m.step)] == pytest.approx(full["train_loss"], rel=1e-5)
     steps = [m.step for m in client.get_metric_history(found.info.run_id, "step/loss")]
-    assert sorted(steps) == list(range(2, 21, 2))
+    assert sorted(steps) == list(range(12, 21, 2))
     artifacts = {a.path for a in client.list_artifacts(found.info.run_id)}
     assert {"model.safetensors", "checkpoint.safetensors", "history.json", "reconstructions.png"} <= artifacts
+
+
+def test_mlflow_says_how_a_run_stopped_and_a_moved_run_folder_resumes_into_a_new_run(data, tmp_path, monkeypatch):
+    """A trial: an interrupted run stayed RUNNING in MLflow forever, one interrupted before its first checkpoint (whose
+    folder aekit removes) too, and a run folder copied elsewhere could not be resumed (MLflow's "Run not found")."""
+    import shutil
+
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    options = dict(log=["mlflow"], epochs=3, **TRAIN)
+    with pytest.raises(KeyboardInterrupt):
+        aekit.fit(new_model(data), *data, callbacks=[StopAt(0)], run_dir=tmp_path / "a" / "early", **options)
+    with pytest.raises(KeyboardInterrupt):
+        aekit.fit(new_model(data), *data, callbacks=[StopAt(1)], run_dir=tmp_path / "a" / "run", **options)
+    client = mlflow.tracking.MlflowClient(tracking_uri=(tmp_path / "a" / "mlruns").as_uri())
+    [experiment] = [e for e in client.search_experiments() if e.name == "aekit"]
+    [run] = client.search_runs([experiment.experiment_id])  # the early one is deleted
+    assert (run.info.run_name, run.info.status) == ("run", "KILLED")
+    (tmp_path / "b").mkdir()
+    shutil.copytree(tmp_path / "a" / "run", tmp_path / "b" / "run")  # shared with a colleague: another store
+    with pytest.warns(UserWarning, match="is not in .*a run folder copied or moved.*new MLflow run"):
+        aekit.fit(new_model(data), *data, callbacks=[StopAt(-1)], run_dir=tmp_path / "b" / "run", resume=True, **options)
+    client = mlflow.tracking.MlflowClient(tracking_uri=(tmp_path / "b" / "mlruns").as_uri())
+    [experiment] = [e for e in client.search_experiments() if e.name == "aekit"]
+    [run] = client.search_runs([experiment.experiment_id])
+    assert run.info.status == "FINISHED"
+    assert sorted(m.step for m in client.get_metric_history(run.info.run_id, "epoch/train_loss")) == [5, 10, 15]
 
 
 def test_bad_log_settings_are_one_line_errors(data, tmp_path, monkeypatch):

@@ -177,11 +177,15 @@ def test_a_run_stopped_before_its_end_is_said_so_not_called_kept(train_run, tmp_
     import os
     import shutil
 
+    from aekit.training.checkpoint import load_model, save_model
+
     run = Path(shutil.copytree(train_run, tmp_path / "run"))
     (run / "report.html").unlink(missing_ok=True)
-    later = os.stat(run / "model.safetensors").st_mtime + 10
-    os.utime(run / "checkpoint.safetensors", (later, later))  # a resume's checkpoint, after the model
-    page = write_report([run], tmp_path / "stale.html").read_text()
+    earlier = os.stat(run / "checkpoint.safetensors").st_mtime - 10
+    os.utime(run / "model.safetensors", (earlier, earlier))  # a copy that reordered the files' times: still ended
+    assert "before its end" not in write_report([run], tmp_path / "copied.html").read_text()
+    save_model(load_model(run / "model.safetensors"), run / "model.safetensors", epochs=1)  # a resume's checkpoint
+    page = write_report([run], tmp_path / "stale.html").read_text()  # of more epochs than the model
     assert "these are of model.safetensors, from before a later training stopped before its end" in page
     assert "(stopped before its end)" in page and "kept)" not in page
     (run / "model.safetensors").unlink()  # interrupted before its end: a checkpoint, no model

@@ -79,6 +79,7 @@ from ..training.feature_classifier import (
     other_data,
 )
 from ..training.loop import (
+    LEFT_UNSAVED,
     TrainConfig,
     check_settings,
     evaluate,
@@ -456,12 +457,13 @@ def new_run_dir(cfg: RunConfig, label: str | None = None) -> Path:
     if mine:
         ckpt.check_free(run_dir)  # a run starting in it now: said so (not "empty the folder")
     held = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith(".")) if mine else []  # not .DS_Store
-    if held and set(held) <= {CONFIG_FILE, SCALING_FILE} and (run_dir / ckpt.LOCK_FILE).is_file():
-        # what aekit writes before the first checkpoint, left by a kill (SIGKILL, the OOM killer): started again
-        warn(f"output.name: {run_dir} holds the start of a run killed before its first checkpoint "
+    if held and set(held) <= LEFT_UNSAVED and (run_dir / ckpt.LOCK_FILE).is_file():
+        # what aekit writes before the first checkpoint, left by a kill (SIGKILL, the OOM killer) or a diverged
+        # run's logs: started again
+        warn(f"output.name: {run_dir} holds the start of a run stopped before its first checkpoint "
              f"({', '.join(held)}); it is trained again there")
         for name in held:
-            (run_dir / name).unlink()
+            shutil.rmtree(run_dir / name) if (run_dir / name).is_dir() else (run_dir / name).unlink()
         held = []
     if held:  # a user's own files (a config.yaml of theirs was written over)
         raise ConfigError(f"output.name: {run_dir} holds files ({', '.join(held[:4])}{' ...' * (len(held) > 4)}) and no "

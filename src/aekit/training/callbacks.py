@@ -23,6 +23,9 @@ class Callback:
 
     def on_train_end(self, trainer: Trainer) -> None: ...
 
+    def on_train_stop(self, trainer: Trainer, error: BaseException) -> None:
+        """Training stopped on `error` (an interrupt, a diverged loss, ...) instead of ending."""
+
     def state_dict(self) -> dict[str, Any]:
         return {}
 

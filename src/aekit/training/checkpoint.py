@@ -224,9 +224,15 @@ def kept_epoch(folder: Path) -> int | None:
 
 def training_ended(folder: Path) -> bool:
     """Whether a run folder's training ran to its end: its model.safetensors, written as training ends, is
-    there and no older than its checkpoint (a resume stopped since leaves the checkpoint newer)."""
+    there and has trained the epochs of its checkpoint (a resume stopped since leaves a checkpoint of more);
+    models saved without their epochs, by the files' times (a copy can reorder those)."""
     model, checkpoint = Path(folder) / MODEL_FILE, Path(folder) / CHECKPOINT_FILE
-    return model.is_file() and (not checkpoint.is_file() or model.stat().st_mtime >= checkpoint.stat().st_mtime)
+    if not model.is_file() or not checkpoint.is_file():
+        return model.is_file()
+    trained, epoch = file_header(model).get("trained_epochs"), checkpoint_header(folder).get("epoch")
+    if isinstance(trained, int) and isinstance(epoch, int):
+        return trained >= epoch
+    return model.stat().st_mtime >= checkpoint.stat().st_mtime
 
 
 def prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

@@ -10,7 +10,9 @@ resumed run continues its logs without repeating a step:
                  `purge_step` hides events past the checkpoint
     mlflow       a local file store beside the run folder (runs/mlruns) unless MLFLOW_TRACKING_URI says otherwise; the
                  run id is callback state in the checkpoint, so a resume reopens the same run and
-                 skips the steps it already holds
+                 skips the steps it already holds, unless it holds steps past the checkpoint (MLflow
+                 cannot take values back) or is not in the store (a run folder moved): then a new run
+                 of the same name, with the kept epochs' values; a stopped run is marked KILLED or FAILED
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import yaml
 from ..config import to_dict
 from ..data.batches import map_batches
 from ..data.core import is_picture
-from ..errors import ConfigError
+from ..errors import ConfigError, warn
 from .callbacks import Callback
 from .checkpoint import CHECKPOINT_FILE, CONFIG_FILE, HISTORY_FILE, MODEL_FILE
 
@@ -117,6 +119,13 @@ class Logger(Callback):
     def on_train_end(self, trainer: Trainer) -> None:
         if self.active:
             self.finish(trainer)
+
+    def on_train_stop(self, trainer: Trainer, error: BaseException) -> None:
+        if self.active:
+            self.stop(trainer, error)
+
+    def stop(self, trainer: Trainer, error: BaseException) -> None:
+        """Training stopped before its end: what the logger's store needs to say so."""
 
     def wants_images(self, trainer: Trainer) -> bool:
         """True about IMAGE_GRIDS times a run (of epochs or of a time budget) and at its end; once an epoch."""
@@ -231,16 +240,50 @@ class MLflowLogger(Logger):
 
         self.client = MlflowClient(tracking_uri=self.tracking_uri())
         if self.run_id is not None:  # resumed: the same run, and what it holds is not logged twice
-            self.client.update_run(self.run_id, status="RUNNING")
-            keys = self.client.get_run(self.run_id).data.metrics
-            steps = [m.step for key in keys for m in self.client.get_metric_history(self.run_id, key)]
-            self.logged_until = max(steps, default=0)
-            return
+            from mlflow.exceptions import MlflowException
+
+            try:
+                keys = self.client.get_run(self.run_id).data.metrics
+            except MlflowException:  # a run folder copied or moved away from its store
+                warn(f"train.log: mlflow: the run {self.run_id} this run logged to is not in {self.client.tracking_uri} "
+                     f"(a run folder copied or moved); the resumed training is logged to a new MLflow run")
+                keys = None
+            steps = [m.step for key in keys or () for m in self.client.get_metric_history(self.run_id, key)]
+            if keys is not None and max(steps, default=0) <= trainer.global_step:
+                self.client.update_run(self.run_id, status="RUNNING")
+                self.logged_until = max(steps, default=0)
+                return
+            if keys is not None:  # MLflow cannot take back values: those of training after the checkpoint stay there
+                self.client.set_terminated(self.run_id, "KILLED")
+                warn(f"train.log: mlflow: the run {self.run_id} holds values past the checkpoint this run resumes "
+                     f"from (step {max(steps):,} against {trainer.global_step:,}), of training that is done again; the "
+                     f"resumed training is logged to a new MLflow run of the same name, and the first is marked KILLED")
+            self.run_id = None
         experiment = self.client.get_experiment_by_name(self.EXPERIMENT)
         experiment_id = experiment.experiment_id if experiment else self.client.create_experiment(self.EXPERIMENT)
         name = self.run_dir.name if self.run_dir is not None else None
         self.run_id = self.client.create_run(experiment_id, run_name=name).info.run_id
         self.client.log_batch(self.run_id, params=self.params(trainer))
+        self.logged_until = 0
+        if trainer.global_step:  # a resumed run in a new MLflow run: the epochs it kept, from its history
+            from mlflow.entities import Metric
+
+            history, now = trainer.history, int(time.time() * 1000)
+            metrics = [Metric(f"epoch/{key}", float(value), now, step) for key, values in history.items()
+                       if key not in ("epoch", "step", "time") for value, step in zip(values, history.get("step", ()))
+                       if step is not None and value is not None]
+            for start in range(0, len(metrics), 1000):
+                self.client.log_batch(self.run_id, metrics=metrics[start : start + 1000])
+
+    def stop(self, trainer: Trainer, error: BaseException) -> None:
+        """Stopped: KILLED (an interrupt) or FAILED, the values after the checkpoint not sent; a run interrupted
+        before its first checkpoint, whose folder `aekit train` removes, is deleted (MLflow's deleted runs can be
+        restored until `mlflow gc`)."""
+        interrupted = isinstance(error, KeyboardInterrupt)
+        if interrupted and self.run_dir is not None and not (self.run_dir / CHECKPOINT_FILE).is_file():
+            self.client.delete_run(self.run_id)
+        else:
+            self.client.set_terminated(self.run_id, "KILLED" if interrupted else "FAILED")
 
     def params(self, trainer: Trainer) -> list:
         """config.yaml flattened to dotted keys (model.hidden, train.lr, ...), or the model and train configs."""

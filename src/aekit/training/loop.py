@@ -18,6 +18,7 @@ import dataclasses
 import json
 import math
 import re
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -851,6 +852,10 @@ class Trainer:
             err.run_dir = self.run_dir
             raise
         finally:
+            error = sys.exc_info()[1]
+            for cb in self.callbacks if error is not None and not ended else ():
+                with contextlib.suppress(Exception):  # (the error said is the one that stopped training)
+                    cb.on_train_stop(self, error)
             if cfg.deterministic:  # the caller's setting back, both flags
                 torch.use_deterministic_algorithms(before[0], warn_only=before[1])
             self.threads.restore()
