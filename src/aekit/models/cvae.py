@@ -67,7 +67,7 @@ class ConditionalVAE(VariationalAutoencoder):
         """The decoder's and encoder's label input: one-hot rows (n, C), zeros where the label is unknown."""
         if y is None:
             return torch.zeros(n, self.config.n_classes, device=device)
-        y = torch.as_tensor(y, device=device).long()
+        y = (y if isinstance(y, Tensor) else torch.as_tensor(y)).to(device).long()  # (a tensor as it is: a trace's input)
         return F.one_hot(y.expand(n) if y.ndim == 0 else y, self.config.n_classes).float()
 
     def posterior(self, x: Tensor, *, y: Tensor | None = None, c: Tensor | None = None) -> tuple[Tensor, Tensor]:
@@ -86,8 +86,9 @@ class ConditionalVAE(VariationalAutoencoder):
         return self.activate_output(self.decode_logits(z, y=y))
 
     def _check_classes(self, y: Any, n: int) -> None:
-        """A user's `y` for n codes: one class number or n of them (None: no class), else a one-line refusal."""
-        if y is None:
+        """A user's `y` for n codes: one class number or n of them (None: no class), else a one-line refusal.
+        Not while traced or exported (`aekit export`): a check on the labels' values cannot be a graph's."""
+        if y is None or torch.jit.is_tracing() or torch.compiler.is_compiling():
             return
         try:
             labels = torch.as_tensor(y)
