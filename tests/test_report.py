@@ -190,8 +190,33 @@ def test_a_run_stopped_before_its_end_is_said_so_not_called_kept(train_run, tmp_
     assert "(stopped before its end)" in page and "kept)" not in page
     (run / "model.safetensors").unlink()  # interrupted before its end: a checkpoint, no model
     page = write_report([run], tmp_path / "stopped.html").read_text()
-    assert "no results yet: training stopped before its end (or still running) after epoch 2" in page
+    assert "no results yet: training stopped before its end after epoch 2" in page
+    import subprocess
+    import sys
+
+    code = f"from aekit.training.checkpoint import hold\nwith hold({str(run)!r}):\n    print('held', flush=True)\n    input()"
+    holder = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:  # a trial: a run still training was said to have stopped, with `aekit resume` to finish it (refused: in use)
+        assert holder.stdout.readline() == "held\n"
+        page = write_report([run], tmp_path / "running.html").read_text()
+        assert "no results yet: training still running, 2 epochs checkpointed so far" in page and "aekit resume" not in page
+    finally:
+        holder.communicate("\n", timeout=30)
     assert "No latent map: the run has no model.safetensors yet" in page
+
+
+def test_two_runs_of_one_name_are_told_apart_and_one_given_twice_is_refused(train_run, tmp_path):
+    """A trial: two runs named alike shared one name in the summary and one curve in the combined plot; a run given
+    twice was shown twice."""
+    import shutil
+
+    other = Path(shutil.copytree(train_run, tmp_path / "other" / train_run.name))
+    page = write_report([train_run, other], tmp_path / "both.html").read_text()
+    mine = f"{Path(train_run).resolve().parent.name}/{train_run.name}"
+    assert f">other/{train_run.name}<" in page and f">{mine}<" in page
+    assert f"other/{train_run.name} (train)" in page and f"{mine} (train)" in page  # both in the combined curves
+    with pytest.raises(ConfigError, match="is given twice; give each run folder once"):
+        write_report([train_run, f"{train_run}/"], tmp_path / "twice.html")
 
 
 def test_bad_inputs_are_one_line_errors(tmp_path, train_run):
@@ -230,15 +255,18 @@ def test_cli_report(train_run, experiment_run, tmp_path, capsys):
 
 
 def test_cli_report_of_several_runs_rewrites_its_own_page_but_not_a_users_file(train_run, tmp_path, monkeypatch, capsys):
+    import shutil
+
     monkeypatch.chdir(tmp_path)
     page = tmp_path / "report.html"
-    assert main(["report", str(train_run), str(train_run)]) == 0 and page.is_file()
-    assert main(["report", str(train_run), str(train_run)]) == 0  # its own page: written again
+    other = shutil.copytree(train_run, tmp_path / "copy")
+    assert main(["report", str(train_run), str(other)]) == 0 and page.is_file()
+    assert main(["report", str(train_run), str(other)]) == 0  # its own page: written again
     own = train_run / "report.html"
     own.write_text("<html><head><title>aekit report</title></head></html>")  # a page from before the generator tag
     assert main(["report", str(train_run)]) == 0 and "generator" in own.read_text()
     page.write_text("<html>the user's notes</html>")
-    assert main(["report", str(train_run), str(train_run)]) == 2
+    assert main(["report", str(train_run), str(other)]) == 2
     assert "aekit did not write it; give --output" in capsys.readouterr().err
     assert page.read_text() == "<html>the user's notes</html>"
     assert main(["report", str(train_run), "--output", str(page)]) == 2  # named, it was written over (a trial)

@@ -36,11 +36,12 @@ from markupsafe import Markup
 
 from .. import __version__
 from ..data.core import is_picture
-from ..errors import AekitError, ConfigError
+from ..errors import AekitError, CheckpointError, ConfigError
 from ..training.checkpoint import (
     CHECKPOINT_FILE,
     MODEL_FILE,
     atomic_write_text,
+    check_free,
     epochs_done,
     kept_epoch,
     training_ended,
@@ -65,6 +66,7 @@ class RunFolder:
     histories: dict[str, dict[str, list]] = field(default_factory=dict)  # model label -> history
     pictures: list[Path] = field(default_factory=list)  # every PNG, the experiment's order first
     anchor: str = ""  # the id of its section in the page
+    label: str = ""  # its name in the page: the folder's, with the folder above where two runs share it
 
     @property
     def name(self) -> str:
@@ -182,7 +184,9 @@ def _what(run: RunFolder) -> tuple[str, str, str, str]:
     model, data, train = (_section(run.config, key) for key in ("model", "data", "train"))
     shape = "-".join(str(w) for w in [*(model.get("hidden") or []), model.get("code_size")] if w is not None)
     what = f"{model.get('name', '?')}" + (f" ({shape})" if shape else "")
-    limit = f" ({data['limit']:,} train)" if isinstance(data.get("limit"), int) else ""
+    val = data.get("val_fraction")  # data.limit limits the training part, of which the validation tenth is drawn
+    limit = (f" (limit {data['limit']:,}{', validation included' if isinstance(val, float) and val > 0 else ''})"
+             if isinstance(data.get("limit"), int) else "")
     trained = _final(run.histories.get(run.name), "epoch")  # the epochs a run has done, else its config's
     kept = kept_epoch(run.path)  # restore_best ended the run with an earlier epoch's weights: said
     kept = f" (weights of {'its start' if kept == 0 else f'epoch {kept}'} kept)" if kept not in (None, trained) else ""
@@ -202,7 +206,11 @@ def _stopped(run: RunFolder) -> str:
     """What to say of a train run whose training (or a resume's) stopped before its end, or is running; "" if none."""
     if run.kind != "train" or not (run.path / CHECKPOINT_FILE).is_file() or training_ended(run.path):
         return ""
-    return (f"training stopped before its end (or still running) after epoch {epochs_done(run.path)}: `aekit resume "
+    try:
+        check_free(run.path)
+    except CheckpointError:  # held by the process training it (or resuming it)
+        return f"training still running, {epochs_done(run.path)} epochs checkpointed so far"
+    return (f"training stopped before its end after epoch {epochs_done(run.path)}: `aekit resume "
             f"{run.path}` finishes it")
 
 
@@ -356,7 +364,7 @@ def _latent_map(run: RunFolder) -> dict[str, Any] | None:
 def _run_view(run: RunFolder, *, open_config: bool) -> dict[str, Any]:
     kind, what, data, epochs = _what(run)
     return {
-        "name": run.name, "anchor": run.anchor, "kind": kind, "path": str(run.path.resolve()),
+        "name": run.label, "anchor": run.anchor, "kind": kind, "path": str(run.path.resolve()),
         "headline": _headline(run), "what": what, "data": data, "epochs": epochs,
         "results": _results(run),
         "curves": _curves(run.histories, f"{run.anchor}-curves") if run.histories else None,
@@ -373,9 +381,9 @@ def _summary_view(runs: list[RunFolder]) -> dict[str, Any]:
     for run in runs:
         kind, what, data, epochs = _what(run)
         only = next(iter(run.histories.values())) if len(run.histories) == 1 else None
-        rows.append({"name": run.name, "anchor": run.anchor, "cells": [
+        rows.append({"name": run.label, "anchor": run.anchor, "cells": [
             kind, what, data, epochs, _final(only, "train_loss"), _final(only, "val_loss"), _headline(run)]})
-    histories = {(label if label == run.name else f"{run.name}: {label}"): history
+    histories = {(run.label if label == run.name else f"{run.label}: {label}"): history
                  for run in runs for label, history in run.histories.items()}
     combined = _curves(histories, "all-curves") if sum(bool(r.histories) for r in runs) > 1 else None
     headers = ["type", "model / experiment", "data", "epochs", "last epoch's train loss", "last epoch's val loss",
@@ -404,7 +412,11 @@ def render_report(runs: Sequence[RunFolder], *, title: str = "aekit report") -> 
     """The whole page as a string."""
     runs = list(runs)
     seen: set[str] = set()
-    for run in runs:  # unique ids even for two folders of the same name
+    for run in runs:  # unique ids and names even for two folders of the same name
+        twins = sum(other.name == run.name for other in runs) > 1
+        run.label = f"{run.path.resolve().parent.name}/{run.name}" if twins else run.name
+        if twins and sum(f"{o.path.resolve().parent.name}/{o.name}" == run.label for o in runs) > 1:
+            run.label = str(run.path.resolve())
         base = "run-" + re.sub(r"[^A-Za-z0-9_-]+", "-", run.name)
         run.anchor = base if base not in seen else f"{base}-{len(seen) + 1}"
         seen.add(run.anchor)
@@ -428,5 +440,8 @@ def write_report(run_dirs: str | Path | Sequence[str | Path], output: str | Path
     output = Path(output)
     if output.suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"report: the output file must end in .html, got {output}")
+    twice = [d for i, d in enumerate(dirs) if Path(d).resolve() in {Path(e).resolve() for e in dirs[:i]}]
+    if twice:
+        raise ConfigError(f"report: {twice[0]} is given twice; give each run folder once")
     atomic_write_text(output, render_report([read_run_folder(d) for d in dirs], title=title))
     return output
