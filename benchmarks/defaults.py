@@ -163,6 +163,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     parser.add_argument("--cifar", choices=["made", "real"], default="made")
     parser.add_argument("--out", default=None, help="run folders go here (default: a temporary folder)")
+    parser.add_argument("--overrides", nargs="*", default=[], help="settings added to every run (model.dropout=0.0)")
     args = parser.parse_args()
 
     from aekit.apps import run
@@ -190,7 +191,7 @@ def main() -> None:
             if columns is not None and 2 * k > columns:  # a code of more than half the columns: little to compress
                 continue
             overrides = [*data, f"model.code_size={k}", f"train.time_budget={args.budget}",
-                         f"output.dir={work / 'runs'}", f"output.name={name}-{k}", "train.progress=false"]
+                         f"output.dir={work / 'runs'}", f"output.name={name}-{k}", "train.progress=false", *args.overrides]
             start = time.perf_counter()
             run_dir = run.train(run.load_run_config(None, overrides))
             seconds = time.perf_counter() - start

@@ -205,6 +205,7 @@ def _cmd_models(args) -> None:
         "hidden": "chosen from the data (about half the input, 256 to 1024, then half that)",
         "code_size": "chosen from the data (32; half the features for fewer than 64; at most the samples)",
         "activation": "elu", "output_activation": "linear", "recon_loss": "mse",
+        "dropout": "0.1 where the hidden layers' weights pass a quarter of the training values (samples x features), else 0",
         "linear_path": "true (false where the code or the output cannot start at PCA's solution)",
     } if args.name == AUTO else {}
     notes = _key_notes(entry.cls.Config)

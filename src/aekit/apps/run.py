@@ -91,6 +91,9 @@ from ..training.loop import (
 
 CONFIG_FILE = ckpt.CONFIG_FILE
 AUTO, AUTO_MODEL = "auto", "dense"  # model.name `auto`: a dense model chosen from the data (auto_model)
+# auto's hidden layers take dropout DROPOUT where their weights pass FEW_SAMPLES times the training values
+# (samples x features): benchmarks/RESULTS.md 7e
+FEW_SAMPLES, DROPOUT = 0.25, 0.1
 EVAL_SAMPLES = 50_000  # memory-mapped data is evaluated (and PCA fitted) on a seeded sample this big,
 EVAL_BYTES = 1 << 30  # or of this many bytes (float32) when its samples are wide
 NLL_SAMPLES = 5000  # importance samples per test input for the test NLL (Burda et al. 2016); 0 skips it
@@ -207,7 +210,8 @@ def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...], samples: in
     units wide, narrower, to 32, where its weights would pass 64M; the second half the first), a code of 32 (half the features for fewer than 64; at most
     the training samples, which PCA's start is fitted on) and a
     linear path started at PCA's solution (`linear_path`; both paths read the data standardised by its centre
-    and spread), trained with MSE on linear outputs: it starts at PCA's error and, with
+    and spread), with dropout 0.1 on the hidden layers where their weights pass a quarter of the training values
+    (samples x features: few samples, which the network would learn by heart), trained with MSE on linear outputs: it starts at PCA's error and, with
     restore_best, cannot end above it on the validation data. A code_size given as large as the input
     leaves out the linear path (PCA of that size is exact: there is nothing to start at), and so do
     recon_loss bce (it takes sigmoid outputs) and a code or output activation other than linear, given. Images of every size and colour take
@@ -226,7 +230,9 @@ def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...], samples: in
     undercomplete = not isinstance(code, numbers.Real) or code < dim  # a bad value is refused by the model's config
     bce = model.get("recon_loss") == "bce"  # asked for: sigmoid outputs, which PCA's linear start cannot give
     linear = all(model.get(key, "linear") == "linear" for key in ("code_activation", "output_activation"))
-    chosen = {"hidden": [first, first // 2], "code_size": code, "activation": "elu",
+    weights = 2 * (dim * first + first * (first // 2) + (first // 2) * (code if isinstance(code, int) else 32))
+    few = samples is not None and weights > FEW_SAMPLES * samples * dim  # weights enough to learn the samples by heart
+    chosen = {"hidden": [first, first // 2], "code_size": code, "activation": "elu", "dropout": DROPOUT if few else 0.0,
               "linear_path": undercomplete and linear and not bce, "output_activation": "sigmoid" if bce else "linear",
               "recon_loss": "mse"}
     return {"name": AUTO_MODEL, **chosen, **{k: v for k, v in model.items() if k != "name"}}

@@ -151,7 +151,9 @@ def _model_keys(est, x: Tensor) -> tuple[str, dict[str, Any], tuple[int, ...]]:
         )
     name = est.model
     if name == AUTO:
-        params = auto_model(params, shape, len(x))  # the keys it chose, then the user's
+        # the keys it chose, then the user's; no dropout unless given: aekit train's for few samples counters a long
+        # run learning them by heart, and in 20 epochs it learned less (benchmarks/RESULTS.md 7e)
+        params = auto_model({"dropout": 0.0, **params}, shape, len(x))
         name = params.pop("name")
     keys = keys_of(model_entry(name).cls.Config)
     if "recon_loss" in keys and "recon_loss" not in params and (x.min() < 0 or x.max() > 1):
