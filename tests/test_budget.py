@@ -118,6 +118,8 @@ def test_auto_takes_dropout_where_samples_are_few_for_its_weights():
     assert auto_model({}, (1, 28, 28), 54_000)["dropout"] == 0.0  # 1.1M weights for 42M values
     assert auto_model({"dropout": 0.3}, (1, 8, 8), 1437)["dropout"] == 0.3
     assert auto_model({}, (1, 8, 8))["dropout"] == 0.0  # samples unknown
+    assert auto_model({"hidden": []}, (1, 8, 8), 1437)["dropout"] == 0.0  # no hidden layer to take it (was refused)
+    assert auto_model({"hidden": [8]}, (1, 8, 8), 1437)["dropout"] == 0.0  # 1.5k weights: the user's widths count
     est = AutoencoderTransformer(epochs=1, random_state=0).fit(torch.rand(200, 20).numpy())
     assert est.model_.config.dropout == 0.0
 

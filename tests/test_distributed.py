@@ -256,6 +256,25 @@ def test_a_killed_process_is_one_line_naming_the_resume(tmp_path, killed, one_to
     assert "--distributed --nproc 2` continue" in err and "gloo/transport" not in err, err
 
 
+def test_a_lost_peer_is_one_line_and_the_hints_fit_the_launch(monkeypatch, tmp_path, capsys):
+    """gloo's error for a killed process (rank 0 may also be stopped by torchrun's agent first, so the test of a kill
+    above cannot tell which line it gets); the resume hint of a run over several machines; notes outside torchrun."""
+    from aekit.apps import cli
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    err = RuntimeError("[../third_party/gloo/gloo/transport/tcp/pair.cc:537] Read error [127.0.0.1]:53944: Connection "
+                       "reset by peer. This is typically caused by a remote worker hanging ... GLHF!")
+    assert cli._error_line(err) == ("another process of this distributed run stopped (gloo: Connection reset by peer)", 2)
+    assert cli.resume_command(tmp_path) == f"aekit resume {tmp_path} --distributed --nproc 2"
+    monkeypatch.setenv("WORLD_SIZE", "8")  # two machines of four: torchrun starts it on each
+    assert cli.resume_command(tmp_path) == f"torchrun ... -m aekit resume {tmp_path}"
+    monkeypatch.delenv("WORLD_SIZE")
+    monkeypatch.setenv("RANK", "3")  # a scheduler's variable outside torchrun: notes are said
+    cli._note(UserWarning("said"), UserWarning, "f", 1)
+    assert capsys.readouterr().err == "aekit: note: said\n"
+
+
 def test_a_note_is_said_once_and_a_resume_in_other_processes_says_so(tmp_path, one_torchrun_at_a_time):
     """Notes came once from the launcher and once from each process; a plain resume of a run of two processes
     went on in one without a word."""

@@ -159,6 +159,10 @@ def test_mlflow_says_how_a_run_stopped_and_a_moved_run_folder_resumes_into_a_new
     [run] = client.search_runs([experiment.experiment_id])
     assert run.info.status == "FINISHED"
     assert sorted(m.step for m in client.get_metric_history(run.info.run_id, "epoch/train_loss")) == [5, 10, 15]
+    client.delete_run(run.info.run_id)  # deleted in MLflow's UI: it cannot be reopened
+    with pytest.warns(UserWarning, match="or the run deleted"):
+        aekit.fit(new_model(data), *data, callbacks=[StopAt(-1)], run_dir=tmp_path / "b" / "run", resume=True,
+                  **{**options, "epochs": 4})
 
 
 def test_bad_log_settings_are_one_line_errors(data, tmp_path, monkeypatch):

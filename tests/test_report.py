@@ -199,7 +199,7 @@ def test_a_run_stopped_before_its_end_is_said_so_not_called_kept(train_run, tmp_
     try:  # a trial: a run still training was said to have stopped, with `aekit resume` to finish it (refused: in use)
         assert holder.stdout.readline() == "held\n"
         page = write_report([run], tmp_path / "running.html").read_text()
-        assert "no results yet: training still running, 2 epochs checkpointed so far" in page and "aekit resume" not in page
+        assert "no results yet: its folder is in use (training still running?), 2 epochs checkpointed so far" in page and "aekit resume" not in page
     finally:
         holder.communicate("\n", timeout=30)
     assert "No latent map: the run has no model.safetensors yet" in page

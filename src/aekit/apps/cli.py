@@ -43,7 +43,7 @@ def _launched_distributed(args, argv: list[str], cfg=None, run_dir: str | None =
         distributed.check_batch(cfg.train.batch_size, n)
         distributed.check_gpus(n, resolve_device(cfg.train.device))
     before = os.environ.get(NOTED_VARIABLE)
-    os.environ[NOTED_VARIABLE] = "\n".join(_NOTED)  # said here: the processes do not say it again
+    os.environ[NOTED_VARIABLE] = "\n".join(_NOTED)  # said here (this command): the processes do not say it again
     try:
         return distributed.launch([*argv, *(["--quiet"] if args.quiet else [])], n, run_dir=run_dir)
     finally:
@@ -479,6 +479,8 @@ def _run_state(run_dir) -> tuple[str, str] | None:
 def resume_command(run_dir) -> str:
     """`aekit resume RUN`, with --distributed --nproc N in a process of a distributed run of N."""
     n = int(os.environ.get("WORLD_SIZE", "1"))
+    if n > 1 and os.environ.get("LOCAL_WORLD_SIZE", str(n)) != str(n):  # several machines: torchrun on each
+        return f"torchrun ... -m aekit resume {run_dir}"
     return f"aekit resume {run_dir}" + (f" --distributed --nproc {n}" if n > 1 else "")
 
 
@@ -605,7 +607,8 @@ NOTED_VARIABLE = "AEKIT_NOTED"
 
 def _note(message, category, filename, lineno, file=None, line=None) -> None:
     text = str(message).splitlines()[0] if str(message) else category.__name__
-    if os.environ.get("RANK", "0") != "0" or text in os.environ.get(NOTED_VARIABLE, "").split("\n"):
+    ranks = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if ranks and (os.environ.get("RANK", "0") != "0" or text in os.environ.get(NOTED_VARIABLE, "").split("\n")):
         return  # of a distributed run's processes rank 0 alone speaks, and not again what its launcher said
     _NOTED.append(text)
     print(f"aekit: note: {text}", file=sys.stderr)
@@ -618,6 +621,7 @@ def _main(argv: list[str] | None) -> int:
             with contextlib.suppress(AttributeError, ValueError):
                 stream.reconfigure(errors="replace")
     argv = list(sys.argv[1:] if argv is None else argv)
+    _NOTED.clear()  # (a caller's earlier main([...]) said its own)
     debug = "--debug" in argv or os.environ.get("AEKIT_DEBUG", "") not in ("", "0")
     argv = [a for a in argv if a != "--debug"]
     speaks = os.environ.get("RANK", "0") == "0"  # of the processes of a distributed run, rank 0 alone prints

@@ -209,7 +209,8 @@ def _stopped(run: RunFolder) -> str:
     try:
         check_free(run.path)
     except CheckpointError:  # held by the process training it (or resuming it)
-        return f"training still running, {epochs_done(run.path)} epochs checkpointed so far"
+        done = epochs_done(run.path)
+        return f"its folder is in use (training still running?), {done} epoch{'s' * (done != 1)} checkpointed so far"
     return (f"training stopped before its end after epoch {epochs_done(run.path)}: `aekit resume "
             f"{run.path}` finishes it")
 

@@ -230,8 +230,10 @@ def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...], samples: in
     undercomplete = not isinstance(code, numbers.Real) or code < dim  # a bad value is refused by the model's config
     bce = model.get("recon_loss") == "bce"  # asked for: sigmoid outputs, which PCA's linear start cannot give
     linear = all(model.get(key, "linear") == "linear" for key in ("code_activation", "output_activation"))
-    weights = 2 * (dim * first + first * (first // 2) + (first // 2) * (code if isinstance(code, int) else 32))
-    few = samples is not None and weights > FEW_SAMPLES * samples * dim  # weights enough to learn the samples by heart
+    hidden = model.get("hidden", [first, first // 2])  # (a bad value is refused by the model's config)
+    widths = [dim, *hidden, code] if isinstance(hidden, list) and isinstance(code, int) else []
+    weights = 2 * sum(a * b for a, b in zip(widths, widths[1:]) if isinstance(a, int) and isinstance(b, int))
+    few = len(widths) > 2 and samples is not None and weights > FEW_SAMPLES * samples * dim  # enough to learn them by heart
     chosen = {"hidden": [first, first // 2], "code_size": code, "activation": "elu", "dropout": DROPOUT if few else 0.0,
               "linear_path": undercomplete and linear and not bce, "output_activation": "sigmoid" if bce else "linear",
               "recon_loss": "mse"}

@@ -200,7 +200,7 @@ def launch(argv: list[str], n: int, *, run_dir: str | None = None) -> int:
         if name.startswith(("torch.distributed.elastic", "torch.distributed.run", "torch.distributed.launcher")):
             logging.getLogger(name).setLevel(logging.CRITICAL)
     options = get_args_parser().parse_args(["--standalone", f"--nproc-per-node={n}", "-m", "aekit", *argv])
-    cores = os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # (a container's)
     if n > cores and not torch.cuda.is_available():
         warn(f"--nproc {n}: more processes than this machine's {cores} CPU cores, which they share: slower than "
              f"--nproc {cores}, with the same steps")

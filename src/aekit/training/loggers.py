@@ -243,11 +243,16 @@ class MLflowLogger(Logger):
             from mlflow.exceptions import MlflowException
 
             try:
-                keys = self.client.get_run(self.run_id).data.metrics
-            except MlflowException:  # a run folder copied or moved away from its store
-                warn(f"train.log: mlflow: the run {self.run_id} this run logged to is not in {self.client.tracking_uri} "
-                     f"(a run folder copied or moved); the resumed training is logged to a new MLflow run")
+                found = self.client.get_run(self.run_id)
+                keys = found.data.metrics if found.info.lifecycle_stage != "deleted" else None
+            except MlflowException as err:  # a run folder copied or moved away from its store
+                if err.error_code != "RESOURCE_DOES_NOT_EXIST":
+                    raise
                 keys = None
+            if keys is None:
+                warn(f"train.log: mlflow: the run {self.run_id} this run logged to is not in {self.client.tracking_uri} "
+                     f"(a run folder copied or moved, or the run deleted); the resumed training is logged to a new "
+                     f"MLflow run")
             steps = [m.step for key in keys or () for m in self.client.get_metric_history(self.run_id, key)]
             if keys is not None and max(steps, default=0) <= trainer.global_step:
                 self.client.update_run(self.run_id, status="RUNNING")

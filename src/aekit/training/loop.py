@@ -302,7 +302,7 @@ class Budget:
             self._calibration = (step, time.perf_counter())
             if steps_per_epoch > 1:  # the first step pays one-off costs: time from its end
                 return
-            self._calibration = (0, self._start)  # one step an epoch: it is all there is to time
+            self._calibration = (step - 1, self._start)  # one step an epoch: it is all there is to time
         first, t0 = self._calibration
         if step - first >= min(self.CALIBRATION_STEPS, steps_per_epoch - 1):
             pace = (time.perf_counter() - t0) / (step - first)
@@ -852,10 +852,6 @@ class Trainer:
             err.run_dir = self.run_dir
             raise
         finally:
-            error = sys.exc_info()[1]
-            for cb in self.callbacks if error is not None and not ended else ():
-                with contextlib.suppress(Exception):  # (the error said is the one that stopped training)
-                    cb.on_train_stop(self, error)
             if cfg.deterministic:  # the caller's setting back, both flags
                 torch.use_deterministic_algorithms(before[0], warn_only=before[1])
             self.threads.restore()
@@ -864,6 +860,10 @@ class Trainer:
                     self.bar.total = self.bar.n
                 self.bar.close()
             model.eval()  # ready to use, also after an error: codes that do not depend on the batch, no dropout
+            error = sys.exc_info()[1]  # last: a callback's store may keep it waiting (a second Ctrl-C ends it)
+            for cb in self.callbacks if error is not None and not ended else ():
+                with contextlib.suppress(Exception):  # (the error said is the one that stopped training)
+                    cb.on_train_stop(self, error)
         return self.history
 
 
