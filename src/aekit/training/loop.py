@@ -305,22 +305,24 @@ class Budget:
             self._calibration = (step - 1, self._start)  # one step an epoch: it is all there is to time
         first, t0 = self._calibration
         if step - first >= min(self.CALIBRATION_STEPS, steps_per_epoch - 1):
-            pace = (time.perf_counter() - t0) / (step - first)
-            planned = max(step + 1, int(step + (self.seconds - self.elapsed()) / pace))
-            self.total_steps = distributed.broadcast(planned)  # rank 0's plan, so every rank stops alike
+            self.total_steps = distributed.broadcast(self._plan(step))  # rank 0's plan, so every rank stops alike
+
+    def _plan(self, step: int) -> int:
+        """The step that spends the budget, at the pace of the steps since timing began (at least one more)."""
+        first, t0 = self._calibration
+        pace = (time.perf_counter() - t0) / (step - first)
+        return max(step + 1, int(step + (self.seconds - self.elapsed()) / pace))
 
     def after_epoch(self, step: int) -> bool:
         """By steps, at an epoch's end: make the final plan once the pace has been timed long enough (see the
         class); returns whether the plan is final (always, by wall time)."""
         if self.settled or self.total_steps is None:
             return self.settled
-        first, t0 = self._calibration
-        span = time.perf_counter() - t0
         plan = None
         if step >= self.total_steps:  # the first plan ended training: it stands
             plan = self.total_steps
-        elif span >= min(self.PLAN_SECONDS, 0.1 * self.seconds):
-            plan = max(step + 1, int(step + (self.seconds - self.elapsed()) * (step - first) / span))
+        elif time.perf_counter() - self._calibration[1] >= min(self.PLAN_SECONDS, 0.1 * self.seconds):
+            plan = self._plan(step)
         plan = distributed.broadcast(plan)  # rank 0's decision, so every rank plans alike
         if plan is not None:
             self.total_steps, self.settled = plan, True
