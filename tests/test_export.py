@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import aekit
-from aekit.apps.export import SUFFIXES, export_model
+from aekit.apps.export import SUFFIXES, export_model, signature
 from aekit.apps.sklearn import AutoencoderTransformer
 from aekit.data import load_dataset
 
@@ -149,6 +149,7 @@ def test_a_cvae_decoder_exports_and_generates_the_class_asked_for(format, tmp_pa
     else:
         got = torch.jit.load(str(path))(z, y)
     torch.testing.assert_close(got, reference(model, "decoder", z, y), atol=1e-5, rtol=0)
+    assert signature(model, "decoder") == f"z (batch, {model.config.code_size}), y (batch,) -> x_hat (batch, 1, 28, 28)"
 
 
 def test_export_leaves_the_model_as_it_was(trained, tmp_path):

@@ -548,13 +548,14 @@ def test_raw_export_takes_and_gives_rows_as_stored(table_run, capsys):
     lo, span = (torch.from_numpy(v) for v in (train.min(0), np.ptp(train, 0)))
     span[7] = 1.0
     with torch.no_grad():
-        held = "as the run's data file stores them"
+        held, k = "as the run's data file stores them", model.config.code_size
         for part, given, expected, ends in (
-                ("encoder", new, model.encode(like), f"samples in, {held}; codes out"),
-                ("full", new, model(like).x_hat * span + lo, f"samples in and out {held}"),
-                ("decoder", model.encode(like).numpy(), model(like).x_hat * span + lo, f"codes in; samples out, {held}")):
+                ("encoder", new, model.encode(like), f"x (batch, 8) -> z (batch, {k}) (samples in, {held}; codes out"),
+                ("full", new, model(like).x_hat * span + lo, f"x (batch, 8) -> x_hat (batch, 8) (samples in and out {held}"),
+                ("decoder", model.encode(like).numpy(), model(like).x_hat * span + lo,
+                 f"z (batch, {k}) -> x_hat (batch, 8) (codes in; samples out, {held}")):
             assert main(["export", str(tmp_path / "run"), "--format", "torchscript", "--part", part, "--raw"]) == 0
-            assert capsys.readouterr().out.strip().endswith(f"{part}-raw.pt ({ends})")  # (an encoder gives codes)
+            assert capsys.readouterr().out.strip().endswith(f"{part}-raw.pt: {ends})")  # (an encoder gives codes)
             exported = torch.jit.load(str(tmp_path / "run" / f"{part}-raw.pt"))
             torch.testing.assert_close(exported(torch.from_numpy(given)), expected, rtol=1e-4, atol=1e-3)
     assert main(["export", str(tmp_path / "run"), "--format", "torchscript"]) == 0  # in [0, 1], as trained: says so
@@ -641,7 +642,10 @@ def test_raw_export_takes_images_as_the_file_stores_them(tmp_path, capsys):
         run = tmp_path / name.removesuffix(".npy")
         assert main(["train", f"data.name={tmp_path / name}", "model.name=dense", "train.epochs=1",
                      f"output.dir={tmp_path}", f"output.name={run.name}", "--quiet"]) == 0
+        capsys.readouterr()
         assert main(["export", str(run), "--raw", "--part", "full", "--format", "torchscript"]) == 0
+        shape = ", ".join(map(str, stored.shape[1:]))  # the file's layout, which the line names (a trial: (N, 1, T) signals took (N, 1, 1, T))
+        assert f"full-raw.pt: x (batch, {shape}) -> x_hat (batch, {shape}) (" in capsys.readouterr().out
         model, data = aekit.load_model(run), load_dataset(str(tmp_path / name))
         exported = torch.jit.load(str(run / "full-raw.pt"))
         with torch.no_grad():

@@ -113,6 +113,8 @@ def test_report_works_in_a_real_browser(report, browser, tmp_path):
     series = curves.find_elements(By.CSS_SELECTOR, "g.series")
     assert [s.get_attribute("data-series") for s in series] == [
         "code2 (train)", "code2 (val)", "code3 (train)", "code3 (val)"]
+    labels = [t.text for t in curves.find_elements(By.CSS_SELECTOR, "g.axis text")]
+    assert {"1", "2", "3", "4"} <= set(labels) and not [t for t in labels if t.endswith(".5")]  # epochs are whole (ticks read 1.5)
     curves.find_elements(By.CSS_SELECTOR, ".legend button")[1].click()
     assert not series[1].is_displayed() and series[0].is_displayed()
 

@@ -237,7 +237,7 @@ def _cmd_export(args) -> None:
     from ..data.core import read_unit_map
     from ..training import checkpoint as ckpt
     from . import run
-    from .export import SUFFIXES, export_model
+    from .export import SUFFIXES, export_model, signature
 
     suffix = SUFFIXES[args.format]
     source = Path(args.run_dir)
@@ -254,14 +254,15 @@ def _cmd_export(args) -> None:
 
         import_models(args.imports)
     path = export_model(args.run_dir, out, format=args.format, part=args.part, raw=args.raw)
+    io = signature(args.run_dir, args.part, args.raw)
     if args.raw:
         held = "as the run's data file stores them"
         ends = {"encoder": f"samples in, {held}; codes out", "decoder": f"codes in; samples out, {held}"}
-        print(f"wrote {path} ({ends.get(args.part, f'samples in and out {held}')})")
+        print(f"wrote {path}: {io} ({ends.get(args.part, f'samples in and out {held}')})")
     elif "offset" in (read_unit_map(folder) or {}):  # a data file's map (a text run's vocabulary: no --raw)
-        print(f"wrote {path} (samples in [0, 1], scaled as in training; --raw takes them as the data file stores them)")
+        print(f"wrote {path}: {io} (samples in [0, 1], scaled as in training; --raw takes them as the data file stores them)")
     else:
-        print(f"wrote {path}")
+        print(f"wrote {path}: {io}")
 
 
 def _cmd_experiment(args) -> None:

@@ -136,13 +136,7 @@ def export_model(
                 "or use format 'torchscript'"
             )
     wrapper = _Part(model, part, unit_map).eval()
-    with torch.no_grad():
-        x = torch.rand(2, *model.config.input_shape)  # batch 2: a batch of 1 could be specialised
-        y = torch.tensor([0, 1])  # a conditional model's labels: its graph takes them too
-        labels = (y,) if _takes_labels(model, part) else ()
-        first = (model.encode(x, **{"y": y} if _takes_labels(model, "encoder") else {}) if part == "decoder"
-                 else wrapper.stored(x))
-        example = (first, *labels)
+    example = _example(wrapper)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if format == "torchscript":
@@ -158,6 +152,32 @@ def export_model(
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
     return path
+
+
+def _example(wrapper: _Part) -> tuple[Tensor, ...]:
+    """Inputs of the part `wrapper` exports, a batch of 2 (a batch of 1 could be specialised): its samples
+    (codes for a decoder), and a conditional model's labels, which its graph takes too."""
+    model, part = wrapper.model, wrapper.part
+    with torch.no_grad():
+        x = torch.rand(2, *model.config.input_shape)
+        y = torch.tensor([0, 1])
+        labels = (y,) if _takes_labels(model, part) else ()
+        first = (model.encode(x, **{"y": y} if _takes_labels(model, "encoder") else {}) if part == "decoder"
+                 else wrapper.stored(x))
+    return (first, *labels)
+
+
+def signature(model_or_run_dir, part: str = "encoder", raw: bool = False) -> str:
+    """What the exported `part` takes and gives, named and shaped, batch first: `x (batch, 1, 28, 28) -> z
+    (batch, 30)`; a conditional model's labels are `y (batch,)`."""
+    model = _resolve(model_or_run_dir).cpu().eval()
+    wrapper = _Part(model, part, _unit_map(model_or_run_dir, model.config.input_shape) if raw else None)
+    example = _example(wrapper)
+    with torch.no_grad():
+        out = wrapper(*example)
+    shape = lambda t: "(" + ", ".join(["batch", *map(str, t.shape[1:])]) + (",)" if t.dim() == 1 else ")")  # noqa: E731
+    ins = [f"{_NAMES[part][0]} {shape(example[0])}"] + [f"y {shape(t)}" for t in example[1:]]
+    return f"{', '.join(ins)} -> {_NAMES[part][1]} {shape(out)}"
 
 
 def _torchscript(wrapper: nn.Module, example: tuple[Tensor, ...], part: str) -> bytes:

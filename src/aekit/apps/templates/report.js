@@ -16,8 +16,8 @@
     return node;
   }
 
-  function ticks(lo, hi, count) {  // "nice" round numbers between lo and hi
-    const step0 = (hi - lo) / Math.max(count, 1);
+  function ticks(lo, hi, count, integer) {  // "nice" round numbers between lo and hi (whole ones for epochs)
+    const step0 = Math.max((hi - lo) / Math.max(count, 1), integer ? 1 : 0);
     const mag = Math.pow(10, Math.floor(Math.log10(step0)));
     const step = [1, 2, 5, 10].map((f) => f * mag).find((s) => s >= step0) || step0;
     const out = [];
@@ -46,7 +46,7 @@
 
   function axes(g, sx, sy, view, w, h, names, logY) {  // ticks, grid lines and axis names
     g.textContent = "";
-    const xt = ticks(view.x0, view.x1, 6);
+    const xt = ticks(view.x0, view.x1, 6, true);
     const yt = logY ? ticks(Math.log10(view.y0), Math.log10(view.y1), 5).map((t) => Math.pow(10, t))
                     : ticks(view.y0, view.y1, 5);
     for (const t of xt) {
