@@ -128,6 +128,7 @@ def test_resume_after_an_interruption_repeats_no_step(data, tmp_path, monkeypatc
     epoch_loss = client.get_metric_history(found.info.run_id, "epoch/train_loss")  # the kept epochs, from history
     assert sorted(m.step for m in epoch_loss) == [5, 10, 15, 20]
     assert [m.value for m in sorted(epoch_loss, key=lambda m: m.step)] == pytest.approx(full["train_loss"], rel=1e-5)
+    assert sorted(m.step for m in client.get_metric_history(found.info.run_id, "epoch/seconds")) == [5, 10, 15, 20]
     steps = [m.step for m in client.get_metric_history(found.info.run_id, "step/loss")]
     assert sorted(steps) == list(range(12, 21, 2))
     artifacts = {a.path for a in client.list_artifacts(found.info.run_id)}
@@ -159,10 +160,14 @@ def test_mlflow_says_how_a_run_stopped_and_a_moved_run_folder_resumes_into_a_new
     [run] = client.search_runs([experiment.experiment_id])
     assert run.info.status == "FINISHED"
     assert sorted(m.step for m in client.get_metric_history(run.info.run_id, "epoch/train_loss")) == [5, 10, 15]
+    aekit.fit(new_model(data), *data, callbacks=[StopAt(-1)], run_dir=tmp_path / "b" / "run", resume=True,
+              **{**options, "epochs": 4})  # trained on: the same MLflow run, whose params cannot change
+    [run] = client.search_runs([experiment.experiment_id])
+    assert (run.data.params["train.epochs"], run.data.tags["resumed/train.epochs"]) == ("3", "4")
     client.delete_run(run.info.run_id)  # deleted in MLflow's UI: it cannot be reopened
     with pytest.warns(UserWarning, match="or the run deleted"):
         aekit.fit(new_model(data), *data, callbacks=[StopAt(-1)], run_dir=tmp_path / "b" / "run", resume=True,
-                  **{**options, "epochs": 4})
+                  **{**options, "epochs": 5})
 
 
 def test_bad_log_settings_are_one_line_errors(data, tmp_path, monkeypatch):

@@ -257,6 +257,9 @@ class MLflowLogger(Logger):
             if keys is not None and max(steps, default=0) <= trainer.global_step:
                 self.client.update_run(self.run_id, status="RUNNING")
                 self.logged_until = max(steps, default=0)
+                for param in self.params(trainer):  # MLflow's params cannot change: a resume's new value is a tag
+                    if found.data.params.get(param.key, param.value) != param.value:
+                        self.client.set_tag(self.run_id, f"resumed/{param.key}", param.value)
                 return
             if keys is not None:  # MLflow cannot take back values: those of training after the checkpoint stay there
                 self.client.set_terminated(self.run_id, "KILLED")
@@ -270,13 +273,13 @@ class MLflowLogger(Logger):
         self.run_id = self.client.create_run(experiment_id, run_name=name).info.run_id
         self.client.log_batch(self.run_id, params=self.params(trainer))
         self.logged_until = 0
-        if trainer.global_step:  # a resumed run in a new MLflow run: the epochs it kept, from its history
+        if trainer.global_step:  # a resumed run in a new MLflow run: the epochs it kept, from its history (no lr)
             from mlflow.entities import Metric
 
             history, now = trainer.history, int(time.time() * 1000)
-            metrics = [Metric(f"epoch/{key}", float(value), now, step) for key, values in history.items()
-                       if key not in ("epoch", "step", "time") for value, step in zip(values, history.get("step", ()))
-                       if step is not None and value is not None]
+            metrics = [Metric(f"epoch/{'seconds' if key == 'time' else key}", float(value), now, step)
+                       for key, values in history.items() if key not in ("epoch", "step")
+                       for value, step in zip(values, history.get("step", ())) if step is not None and value is not None]
             for start in range(0, len(metrics), 1000):
                 self.client.log_batch(self.run_id, metrics=metrics[start : start + 1000])
 
