@@ -300,6 +300,30 @@ def test_a_diverging_loss_names_the_estimator_parameter_to_change(digits, params
         clf.fit(x[:300], y[:300])
 
 
+def test_trial_refusals_name_the_estimators_own_parameters(capsys):
+    """A trial: a VAE on raw breast-cancer columns (up to 4,254) gave NaN before any step and advised a lower lr
+    (1e-8 failed alike); 'linear' on 4 features blamed a code_size never given (its default, 30); a batch norm's
+    batch of 1 and an absent CUDA were named train.batch_size and train.device; a budget's last line pointed
+    at a history.json an estimator does not write."""
+    rng = np.random.default_rng(0)
+    wide = rng.random((200, 6)) * np.array([1, 10, 100, 1000, 4000, 1e5])
+    with pytest.raises(aekit.NonFiniteLossError, match=r"^autoencoder training: the loss became nan at epoch 1, batch 1; "
+                       r"before any step: .* scale X \(StandardScaler\) first$"):
+        AutoencoderTransformer(model="vae", epochs=1, random_state=0).fit(wide)
+    with pytest.raises(aekit.ConfigError, match=r"^model_params.code_size: .* input size 6 .* got 30 \(the default "
+                       r"of model 'linear'\); give model_params=\{'code_size': K\}$"):
+        AutoencoderTransformer(model="linear", epochs=1).fit(wide)
+    with pytest.raises(aekit.DataError, match=r"leave a batch of 1 sample, .* choose another batch_size \(e.g. 11\)"):
+        AutoencoderTransformer(model="dense", model_params={"batch_norm": True, "code_size": 2}, batch_size=10,
+                               validation_fraction=None, epochs=1).fit(wide[:101])
+    if not torch.cuda.is_available():
+        with pytest.raises(aekit.ConfigError, match=r"^device: 'cuda' was asked for but CUDA is not available"):
+            AutoencoderTransformer(device="cuda", epochs=1).fit(wide)
+    AutoencoderTransformer(train_params={"time_budget": 0.5}, verbose=True, model_params={"code_size": 2}).fit(wide / 1e5)
+    last = [line for line in capsys.readouterr().out.splitlines() if line.startswith("time_budget")]
+    assert last and "history.json" not in last[0]
+
+
 def test_classifier_leaves_model_trainable_after_fine_tuning(digits):
     x, y = digits
     clf = AutoencoderClassifier(model_params=SMALL, epochs=1, finetune_epochs=1, random_state=0).fit(x[:200], y[:200])

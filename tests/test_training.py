@@ -237,6 +237,15 @@ def test_nan_loss_stops_with_epoch_batch_and_keeps_last_checkpoint(real_batch, t
     assert (tmp_path / ckpt.CHECKPOINT_FILE).read_bytes() == good
 
 
+def test_a_loss_not_finite_before_any_step_points_at_the_data_not_the_lr(real_batch):
+    """A trial: a VAE's variance overflowed on raw values in thousands at the first forward pass, and the advice
+    was a lower learning rate, which no step had used yet."""
+    vae = aekit.create_model("vae", input_shape=(1, 28, 28), hidden=[16], code_size=2, recon_loss="mse")
+    with pytest.raises(aekit.NonFiniteLossError, match=r"at epoch 1, batch 1; training stopped; before any step: .*"
+                                                       r"scale them \(standardised, or to \[0, 1\]\)"):
+        aekit.fit(vae, real_batch[:32] * 1e5, epochs=1, batch_size=16, progress=False)
+
+
 def test_early_stopping_stops_when_the_monitor_stalls(real_batch):
     scores = [1.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1]  # best at epoch 2, then no improvement
     model = tiny()

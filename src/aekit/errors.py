@@ -80,8 +80,9 @@ class CheckpointError(AekitError):
 
 
 class NonFiniteLossError(AekitError, FloatingPointError):
-    """The loss became NaN or infinite during training; `where` says when ("at epoch 2, batch 3")."""
+    """The loss became NaN or infinite during training; `where` says when ("at epoch 2, batch 3"); `first`:
+    on the first batch, before any step (the data or the model, not the learning rate)."""
 
-    def __init__(self, message: str, *, value: float = float("nan"), where: str = "") -> None:
+    def __init__(self, message: str, *, value: float = float("nan"), where: str = "", first: bool = False) -> None:
         super().__init__(message)
-        self.value, self.where = value, where
+        self.value, self.where, self.first = value, where, first

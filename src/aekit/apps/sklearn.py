@@ -13,7 +13,8 @@ attributes ending in `_`, and work in `Pipeline` and `GridSearchCV`:
 from the data, started at PCA's solution and trained with MSE on linear outputs. For a named model,
 when `model_params` does not name `recon_loss`, data inside [0, 1] use the model's default (binary
 cross-entropy for most models) and data outside [0, 1] switch to `recon_loss="mse"` with a linear
-output, so any real-valued table works; the choice is kept in `recon_loss_`. Naming
+output; the choice is kept in `recon_loss_`. A named model reads X as given: standardise columns of large
+values first (a VAE's variance overflows on raw counts in thousands, before any step). Naming
 `recon_loss="bce"` explicitly with data outside [0, 1] raises DataError.
 """
 
@@ -130,12 +131,16 @@ def _fit_options(est, seed: int, names: dict[str, str] = OWN, **changes: Any) ->
 
 
 @contextmanager
-def _model_params():
-    """A model key's ConfigError named as the estimator's user set it: model_params.hidden, not model.hidden."""
+def _model_params(default_code: str | None = None):
+    """A model key's ConfigError named as the estimator's user set it: model_params.hidden, not model.hidden;
+    `default_code`, the model whose default code size is taken (one the user did not give, said as such)."""
     try:
         yield
     except ConfigError as err:
-        raise ConfigError(re.sub(r"^model(?=[.:])", "model_params", str(err))) from None
+        message = re.sub(r"^model(?=[.:])", "model_params", str(err))
+        if default_code and message.startswith("model_params.code_size:"):  # a named model's fixed default, e.g. 30
+            message += f" (the default of model {default_code!r}); give model_params={{'code_size': K}}"
+        raise ConfigError(message) from None
 
 
 def _model_keys(est, x: Tensor) -> tuple[str, dict[str, Any], tuple[int, ...]]:
@@ -197,7 +202,7 @@ def _train_autoencoder(est, x: Tensor, seed: int, validation_fraction: float | N
         x, val = x[order[held:]], x[order[:held]].reshape(-1, *shape)
     with torch.random.fork_rng():  # leave the caller's global RNG as it was
         torch.manual_seed(seed)
-        with _model_params():
+        with _model_params(None if "code_size" in params else name):
             model = create_model(name, input_shape=shape, **params).float()  # float32, whatever torch's default dtype
         with _name_the_estimator_parameter("autoencoder training", "lr"):
             history = fit(model.to(resolve_device(est.device)), x.reshape(-1, *shape), val,  # stays there: transforms
@@ -211,15 +216,23 @@ def _train_autoencoder(est, x: Tensor, seed: int, validation_fraction: float | N
 
 
 @contextmanager
-def _name_the_estimator_parameter(phase: str, parameter: str):
-    """Say a NaN loss in the estimator's own terms (its parameter, not the trainer's train.lr)."""
+def _name_the_estimator_parameter(phase: str, parameter: str, names: dict[str, str] = OWN):
+    """Say a NaN loss in the estimator's own terms (its parameter, not the trainer's train.lr), and a trainer's
+    refusal of a train.KEY as the parameter that sets it (`names`) or train_params.KEY."""
     try:
         yield
+    except (ConfigError, DataError) as err:
+        if type(err) not in (ConfigError, DataError):
+            raise
+        named = re.sub(r"\btrain\.(\w+)", lambda m: names.get(m[1], f"train_params.{m[1]}"), str(err))
+        if named == str(err):
+            raise
+        raise type(err)(named) from None
     except NonFiniteLossError as err:
-        raise NonFiniteLossError(
-            f"{phase}: the loss became {err.value} {err.where}; try a lower {parameter}, or scale X",
-            value=err.value, where=err.where,
-        ) from None
+        advice = ("before any step: the model's loss is not finite on X as given; scale X (StandardScaler) first"
+                  if err.first else f"try a lower {parameter}, or scale X")
+        raise NonFiniteLossError(f"{phase}: the loss became {err.value} {err.where}; {advice}",
+                                 value=err.value, where=err.where, first=err.first) from None
 
 
 def _as_tensor(X: np.ndarray, shape: tuple[int, ...]) -> Tensor:
@@ -413,7 +426,7 @@ class AutoencoderClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
         """The pretrained encoder plus a softmax head, every layer trained by `aekit.fit` on (x, y)."""
         classifier = EncoderClassifier.on(self.model_, len(self.classes_), freeze="none")
         parameter = "finetune_lr" if self.finetune_lr is not None else "lr (or set finetune_lr)"
-        with _name_the_estimator_parameter("fine-tuning", parameter):
+        with _name_the_estimator_parameter("fine-tuning", parameter, {**OWN, "epochs": "finetune_epochs"}):
             history = fit(classifier, (x, y), config=cfg)
         classifier.autoencoder.requires_grad_(True)  # its decoder was frozen (unused) while fine-tuning
         return classifier.eval(), history["train_loss"]

@@ -550,12 +550,14 @@ class Trainer:
                 if self.run_dir is not None:
                     saved = (self.run_dir / ckpt.CHECKPOINT_FILE).is_file()
                     kept = f" and the last good checkpoint in {self.run_dir} was kept" if saved else " before its first checkpoint"
-                where = f"at epoch {self.epoch + 1}, batch {b - len(values) + 2 + i}"
-                raise NonFiniteLossError(
-                    f"the loss became {value} {where}; training stopped{kept}; "
-                    "try a lower learning rate (train.lr) or gradient clipping (train.grad_clip)",
-                    value=value, where=where,
-                )
+                batch = b - len(values) + 2 + i
+                where = f"at epoch {self.epoch + 1}, batch {batch}"
+                first = self.epoch == 0 and batch == 1  # no step yet: no learning rate could have done it
+                advice = ("before any step: the model's loss is not finite on the data as given; scale them "
+                          "(standardised, or to [0, 1]) or look for extreme values" if first else
+                          "try a lower learning rate (train.lr) or gradient clipping (train.grad_clip)")
+                raise NonFiniteLossError(f"the loss became {value} {where}; training stopped{kept}; {advice}",
+                                         value=value, where=where, first=first)
         return values[-1]
 
     def losses(self, xb: Tensor, yb: Tensor | None) -> dict[str, Tensor]:
@@ -834,7 +836,8 @@ class Trainer:
                      "(give a longer budget)")
             elif budget is not None and show:  # how long a budget trained differs between runs: said and recorded
                 tqdm.write(f"time_budget {cfg.time_budget:g} s: {self.global_step:,} steps in {self.epoch} epoch"
-                           f"{'s' * (self.epoch != 1)}, {budget.elapsed():.1f} s (history.json's step column)")
+                           f"{'s' * (self.epoch != 1)}, {budget.elapsed():.1f} s"
+                           + (" (history.json's step column)" if self.run_dir is not None else ""))
             if self.stop_reason and show:
                 tqdm.write(self.stop_reason)
             if cfg.restore_best and self.best_state is not None:
