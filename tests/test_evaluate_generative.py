@@ -94,6 +94,24 @@ def test_zero_samples_skip_both_without_a_word(runs):
     assert not {"nll", "sample_quality", "nll_skipped", "sample_quality_skipped"} & set(metrics)
 
 
+def test_a_quick_evaluate_keeps_the_nll_an_earlier_one_measured_on_the_same_weights(tmp_path, feature_clf, capsys):
+    """A trial: `aekit evaluate RUN --nll-samples 0 --quality-samples 0` (the README's seconds-long form) rewrote
+    metrics.json without the half-hour NLL of the evaluate before it."""
+    vae = train_run(tmp_path, "vae", {"name": "vae", "hidden": [16], "code_size": 2})
+    measured = run.evaluate_run(vae, classifier_cache=feature_clf.path.parent, **MEASURES)
+    assert main(["evaluate", str(vae), "--nll-samples", "0", "--quality-samples", "0", "--quiet"]) == 0
+    said = capsys.readouterr().out
+    metrics = json.loads((vae / "metrics.json").read_text())
+    assert metrics["nll"] == measured["nll"] and metrics["sample_quality"] == measured["sample_quality"]
+    assert "test NLL:" in said and "(the NLL and the sample quality kept from an earlier evaluate" in said
+    assert main(["evaluate", str(vae), "--nll-samples", "5", "--quality-samples", "0", "--quiet"]) == 0
+    assert "(the sample quality kept from an earlier evaluate of these weights: 0 samples did not measure it again)" \
+        in capsys.readouterr().out  # the NLL measured again
+    assert main(["resume", str(vae), "--epochs", "2", "--quiet"]) == 0  # other weights: measured again or not at all
+    metrics = json.loads((vae / "metrics.json").read_text())
+    assert not {"nll", "sample_quality", run.KEPT} & set(metrics)
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--nll-samples", "-1"], "--nll-samples: must be >= 0 (0 skips it), got -1"),
     (["--quality-samples", "-64"], "--quality-samples: must be >= 0 (0 skips it), got -64"),

@@ -1056,6 +1056,7 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     metrics |= generative_metrics(model, train_data, test, seed=cfg.train.seed, **options)
     if write:
         metrics["training"] = training_summary(run_dir)
+        metrics |= kept_measures(run_dir, metrics, nll=not options["nll_samples"], quality=not options["quality_samples"])
     try:
         if write:
             ckpt.atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1))
@@ -1069,6 +1070,26 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         err.metrics = metrics
         raise
     return metrics
+
+
+KEPT = "kept_from_earlier_evaluate"  # metrics.json: the measures carried over from the last evaluate
+
+
+def kept_measures(run_dir: Path, metrics: dict[str, Any], *, nll: bool, quality: bool) -> dict[str, Any]:
+    """The test NLL (`nll`) and sample quality (`quality`) that the run's metrics.json holds from an earlier
+    evaluate of the same weights (the same epochs, steps and kept epoch) and split, for measures this one skipped
+    (0 samples): a quick evaluate does not erase a half-hour NLL. A run trained on measures them again."""
+    try:
+        old = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    same = ("epochs", "steps", "kept_epoch")
+    if not isinstance(old, dict) or old.get("split") != metrics["split"] or any(
+            (old.get("training") or {}).get(k) != metrics["training"][k] for k in same):
+        return {}
+    keys = [key for key, skipped in (("nll", nll), ("sample_quality", quality)) if skipped
+            for key in (key, f"{key}_skipped") if key in old]
+    return {key: old[key] for key in keys} | ({KEPT: [k for k in keys if not k.endswith("_skipped")]} if keys else {})
 
 
 def training_summary(run_dir: Path) -> dict[str, Any]:
@@ -1136,6 +1157,10 @@ def format_metrics(metrics: dict[str, Any]) -> str:
     for key, what in (("nll_skipped", "no test NLL"), ("sample_quality_skipped", "no sample quality")):
         if key in metrics:
             lines.append(f"  {what}: {metrics[key]}")
+    if metrics.get(KEPT):
+        names = " and ".join({"nll": "the NLL", "sample_quality": "the sample quality"}[k] for k in metrics[KEPT])
+        lines.append(f"  ({names} kept from an earlier evaluate of these weights: 0 samples did not measure "
+                     f"{'them' if len(metrics[KEPT]) > 1 else 'it'} again)")
     return "\n".join(lines)
 
 
