@@ -184,6 +184,8 @@ CASES = [
                  id="data-integers"),
     pytest.param(lambda t: train({"x": X}), DataError,
                  r"^train data: expected a tensor or numpy array, got dict", id="data-not-an-array"),
+    pytest.param(lambda t: train("my_data.npz"), DataError, r"^train data: expected a tensor or numpy array, got str; "
+                 r"read 'my_data.npz' first: aekit.data.load_dataset\(name or path, 'train'\)$", id="data-a-path"),
     pytest.param(lambda t: train((X, Y[:63])), DataError,
                  r"^train data: 64 samples but 63 labels", id="data-labels-mismatch"),
     pytest.param(lambda t: train((X, Y, Y)), DataError,

@@ -35,6 +35,8 @@ def test_the_trainer_passes_labels_to_forward(real_batch, mnist_mini, monkeypatc
     assert len(seen) == 2 and all(y is not None and len(y) == 16 for y in seen)
     history = aekit.fit(model, (real_batch[:32], mnist_mini.y[:32]), real_batch[:16], epochs=1, progress=False)
     assert "val_loss" in history  # unlabelled validation data: forward(x, y=None)
+    with pytest.warns(UserWarning, match=r"^cvae: the training data have no labels; it learns as a plain model"):
+        aekit.fit(model, real_batch[:32], epochs=1, progress=False)  # a trial: it trained so without a word
 
 
 def test_bad_labels_are_refused_in_one_line(real_batch):
@@ -93,6 +95,10 @@ def test_sample_refuses_a_class_name_or_labels_of_another_count_in_one_line():
     with pytest.raises(aekit.ConfigError, match=r"^n: must be a whole number > 0, got 2.5"):
         model.sample(2.5)
     assert model.sample(2, y=[0, 2]).shape[0] == 2 and model.sample(2, y=torch.tensor(1)).shape[0] == 2
+    x = torch.rand(2, *model.config.input_shape)  # a trial: encode and forward gave torch's one_hot RuntimeError
+    for call in (lambda: model.encode(x, y=torch.tensor([11, 1])), lambda: model.eval()(x, y=torch.tensor([0, 3]))):
+        with pytest.raises(aekit.DataError, match=r"^y: one class number in 0\.\.2 or n = 2 of them"):
+            call()
 
 
 def test_n_classes_counts_every_parts_classes_and_leaves_unlabelled_data_alone(tmp_path, capsys):

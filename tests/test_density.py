@@ -51,6 +51,11 @@ def test_sampler_prefers_the_models_own_and_needs_data_otherwise(real_batch):
     assert sampler(ae, real_batch[:50], n_components=2)(4).shape == (4, 1, 28, 28)
     with pytest.raises(aekit.ConfigError, match="fit"):
         ExPostDensity().sample(3)
+    # a trial: a vq-vae's sampler given its training data refused to draw (the prior not fitted), where generate fits it
+    vq = aekit.create_model("vq-vae", input_shape=(1, 28, 28), hidden=(16,), positions=2, codebook_size=8)
+    with pytest.raises(aekit.AekitError, match="prior over code indices is not fitted yet"):
+        sampler(vq)(2)
+    assert sampler(vq, real_batch[:50])(3).shape == (3, 1, 28, 28) and vq.prior_fitted
 
 
 def test_generate_uses_the_models_own_sampler_else_a_mixture(real_batch, small_model):

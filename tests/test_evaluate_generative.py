@@ -112,6 +112,22 @@ def test_a_quick_evaluate_keeps_the_nll_an_earlier_one_measured_on_the_same_weig
     assert not {"nll", "sample_quality", run.KEPT} & set(metrics)
 
 
+def test_samples_outside_the_unit_range_are_clipped_for_quality_and_said(tmp_path, feature_clf):
+    """A trial: a linear-output VAE's samples (over [-0.2, 0.7]) were scored in the classifier's features, which take
+    images in [0, 1], without a word; sample_quality itself refuses them."""
+    from aekit.analysis.quality import sample_quality
+
+    vae = train_run(tmp_path, "lin", {"name": "vae", "hidden": [16], "code_size": 2, "recon_loss": "mse",
+                                      "output_activation": "linear"})
+    model = aekit.load_model(vae)
+    samples = model.sample(64) * 3 - 1  # surely outside [0, 1]
+    with pytest.raises(aekit.DataError, match=r"^sample_quality: samples: the feature classifier takes images in \[0, 1\]"):
+        sample_quality(samples, samples.clamp(0, 1), feature_clf)
+    quality = run.evaluate_run(vae, classifier_cache=feature_clf.path.parent, **{**MEASURES, "nll_samples": 0})
+    assert "they were clipped to [0, 1], as saved images would be" in quality["sample_quality"]["note"]
+    assert 0 <= quality["sample_quality"]["precision"] <= 1
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--nll-samples", "-1"], "--nll-samples: must be >= 0 (0 skips it), got -1"),
     (["--quality-samples", "-64"], "--quality-samples: must be >= 0 (0 skips it), got -64"),

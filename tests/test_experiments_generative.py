@@ -29,3 +29,14 @@ def test_tiny_run_measures_every_model(tmp_path, feature_clf):
 def test_models_setting_is_checked(tmp_path):
     with pytest.raises(aekit.ConfigError, match="models"):
         run_experiment("generative-mnist", ["experiment.models=[gan]"], out_dir=tmp_path, tiny=True)
+
+
+def test_a_skipped_nll_is_said_on_the_console_too(tmp_path, feature_clf, monkeypatch, capsys):
+    """A trial: on grey data the NLL column read "—" with the reason in results.json and the report alone."""
+    from aekit.apps.experiments import generative
+
+    monkeypatch.setattr(generative, "why_no_likelihood", lambda model, x: "23% of the values lie between 0.25 and 0.75")
+    cache = f"experiment.classifier_cache={feature_clf.path.parent}"
+    run_experiment("generative-mnist", [cache, "experiment.models=[vae,iwae]"], out_dir=tmp_path, tiny=True)
+    said = capsys.readouterr().out
+    assert said.count("note: no NLL for vae, iwae: 23% of the values lie between 0.25 and 0.75") == 1

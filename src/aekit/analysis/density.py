@@ -68,8 +68,9 @@ class ExPostDensity:
 
 
 def sampler(model, train: Any = None, **density: Any):
-    """`sample(n)` for any model: its own when it has one (vae, wae, vq-vae...), else an ex-post
-    mixture fitted to the codes of `train` (ExPostDensity keywords in `density`)."""
+    """`sample(n)` for any model: its own when it has one (vae, wae, vq-vae...; a cvae's takes `y=`, else it
+    draws unlabelled), else an ex-post mixture fitted to the codes of `train` (ExPostDensity keywords in
+    `density`). A vq-vae's prior over its indices is fitted to `train` first where it is not yet."""
     allowed = inspect.signature(ExPostDensity).parameters
     unknown = [key for key in density if key not in allowed]
     if unknown:  # before the codes are fitted, and not as ExPostDensity's TypeError
@@ -78,6 +79,8 @@ def sampler(model, train: Any = None, **density: Any):
     if reason is not None:
         raise ConfigError(f"sampler: {reason}")
     if callable(getattr(model, "sample", None)):
+        if getattr(model, "prior_fitted", True) is False and train is not None:
+            model.fit_prior(train)
         return model.sample
     if train is None:
         raise ConfigError(f"model '{model.name}' has no sample(n); pass its training data to fit an ex-post density")

@@ -2,8 +2,8 @@
 precision/recall (Kynkäänniemi et al. 2019).
 
 The classifier is aekit's own, not Inception: a dense encoder (784 -> 256 -> 64, ReLU) with a
-softmax head, trained once with a fixed seed and cached under the data directory
-(`aekit.training.feature_classifier`). Its 64 ReLU features are the space the measures work in.
+softmax head, trained once with a fixed seed and cached in the user's cache, never in the data
+folder (`aekit.training.feature_classifier`). Its 64 ReLU features are the space the measures work in.
 The SHA-256 of the cached weights goes beside every figure (`SampleQuality.classifier_sha256`):
 only figures made with the same weights are comparable. Figures here are therefore not FIDs, and not
 comparable with Inception-based ones (pythae's "FID" on MNIST); they rank models on one footing.
@@ -100,7 +100,10 @@ class SampleQuality:
 
 def sample_quality(samples: Any, real: Any, classifier: Any, *, k: int = 3) -> SampleQuality:
     """Fréchet distance and precision/recall of `samples` against `real` images (use as many of each), in the
-    features of `classifier` (a `training.feature_classifier.FeatureClassifier`)."""
+    features of `classifier` (a `training.feature_classifier.FeatureClassifier`): 1x28x28 images in [0, 1]."""
+    for name, x in (("samples", samples), ("real", real)):
+        if (reason := why_no_sample_quality(torch.as_tensor(x))) is not None:
+            raise DataError(f"sample_quality: {name}: {reason}")
     fake_f, real_f = classifier.features(samples), classifier.features(real)
     precision, recall = precision_recall(real_f, fake_f, k=k)
     return SampleQuality(frechet_distance(real_f, fake_f), precision, recall, len(fake_f), classifier.sha256)

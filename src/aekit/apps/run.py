@@ -947,8 +947,11 @@ def generative_metrics(
         if progress:
             print(f"generating {n:,} samples and scoring them against as many test samples ...", flush=True)
         samples, how = generate(model, n, train=in_memory(train, seed), seed=seed)
-        quality = sample_quality(samples, test.x[:n], clf, k=QUALITY_NEIGHBOURS)
-        note = other_data(train.name, classifier, setting="--classifier ")
+        low, high = float(samples.min()), float(samples.max())
+        clipped = (f"the samples range over [{low:.3g}, {high:.3g}] (a linear output); they were clipped to [0, 1], "
+                   "as saved images would be") if low < 0 or high > 1 else None
+        quality = sample_quality(samples.clamp(0, 1), test.x[:n], clf, k=QUALITY_NEIGHBOURS)
+        note = "; ".join(filter(None, (clipped, other_data(train.name, classifier, setting="--classifier "))))
         metrics["sample_quality"] = {**quality.as_dict(), "classifier": classifier, "sampler": how, "note": note}
     return metrics
 

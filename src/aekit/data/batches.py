@@ -44,6 +44,8 @@ def to_tensor(value: Any, what: str) -> Tensor:
         hint = ("; give the tensors it holds (a TensorDataset's .tensors, as an (x, y) pair), or an aekit Dataset"
                 if isinstance(value, torch.utils.data.TensorDataset) else
                 "; give the tensors or arrays it reads from (an (x, y) pair), or an aekit Dataset: aekit batches them")
+    elif isinstance(value, (str, PathLike)):  # a file's or data set's name: read it first
+        hint = f"; read {str(value)[:60]!r} first: aekit.data.load_dataset(name or path, 'train')"
     raise DataError(f"{what}: expected a tensor or numpy array, got {type(value).__name__}{hint}")
 
 

@@ -75,6 +75,7 @@ class ConditionalVAE(VariationalAutoencoder):
         return self.encoder(torch.cat([flatten(x), c.to(x.dtype)], dim=1)).chunk(2, dim=1)
 
     def encode(self, x: Tensor, *, y: Tensor | None = None) -> Tensor:
+        self._check_classes(y, x.shape[0])
         return self.posterior(x, y=y)[0]
 
     def decode_logits(self, z: Tensor, *, y: Tensor | int | None = None, c: Tensor | None = None) -> Tensor:
@@ -101,6 +102,8 @@ class ConditionalVAE(VariationalAutoencoder):
                             f"for a class name; None for no class), got {repr(y)[:60]}")
 
     def forward(self, x: Tensor, *, y: Tensor | None = None) -> Output:
+        if not self.training:  # a user's call (fit checks its labels once: no read-back a step)
+            self._check_classes(y, x.shape[0])
         x, target = self.training_input(x)
         c = self.condition(y, x.shape[0], device=x.device)
         if y is not None and self.training and self.config.label_dropout > 0:

@@ -202,11 +202,16 @@ class VQVAE(Autoencoder):
             out.append(torch.multinomial(rows, 1, generator=generator).squeeze(1))
         return torch.stack(out, dim=1).to(self.codebook.device)
 
+    @property
+    def prior_fitted(self) -> bool:
+        """Whether `fit_prior` has counted training codes (a model saved after it keeps them)."""
+        return bool(self.prior_first.any())
+
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
         """n new samples: codes from the Markov prior, decoded: (n, *input_shape). Refused before `fit_prior`:
         codes drawn uniformly decode to noise, which would pass for what the model generates."""
-        if not self.prior_first.any():
+        if not self.prior_fitted:
             raise AekitError("vq-vae: its prior over code indices is not fitted yet; call model.fit_prior(training "
                              "data) after training, then sample (aekit evaluate and the generative experiments do)")
         indices = self.sample_indices(n, generator=generator)

@@ -719,6 +719,9 @@ class Trainer:
         the settings: what training would refuse is refused here, before any step or file."""
         x, y = as_inputs(train, "train data")
         check_inputs(self.model, x, y)
+        if getattr(self.model, "conditional", False) and y is None and self.is_main:
+            warn(f"{self.model.name}: the training data have no labels; it learns as a plain model, its label input "
+                 "left at zero (give (x, y), or data with labels, to condition on classes)")
         self.classes = getattr(train, "classes", None)  # a Dataset's class names, which loggers show
         val_data = None if val is None else as_inputs(val, "validation data")
         if val_data is not None:

@@ -123,7 +123,10 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
              "Precision is the share of generated samples among the real ones' features (do they look real?), recall the "
              "share of real ones the samples reach (is their variety covered?); read them together: collapsed or "
              "one-kind samples can score a high precision with a recall near 0."]
-    notes += [f"{tag}: no NLL: {why}." for tag, why in no_nll.items() if why and "has no probabilistic" not in why]
+    skipped = {tag: why for tag, why in no_nll.items() if why and "has no probabilistic" not in why}
+    notes += [f"{tag}: no NLL: {why}." for tag, why in skipped.items()]
+    for why in dict.fromkeys(skipped.values()):  # said here too, not in the files alone (a trial: a bare "—")
+        print(f"note: no NLL for {', '.join(t for t in skipped if skipped[t] == why)}: {why}", flush=True)
     read = {tag: reading(r["precision"], r["recall"]) for tag, r in results.items()}
     notes += [f"{tag}: {text}." for tag, text in read.items() if text]
     best = min(results, key=lambda t: results[t]["frechet_distance"])
