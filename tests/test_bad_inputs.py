@@ -5,6 +5,7 @@ never escape as anything but an aekit error."""
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import subprocess
 import sys
@@ -561,6 +562,25 @@ def test_evaluate_refuses_a_test_part_of_another_shape(tmp_path, capsys):
     np.savez(path, x_train=IMAGES, y_train=Y[:40].numpy(), x_test=np.zeros((10, 32, 32), np.uint8))
     status, _, err = cli(["evaluate", tmp_path / "runs" / "r"], capsys)
     assert status == 2 and one_line_error(err) and "samples of shape [1, 32, 32], but the run was trained on samples of shape [1, 8, 8]" in err
+
+
+def test_a_test_part_removed_after_training_is_refused_not_replaced_by_the_validation_split(tmp_path, capsys):
+    """A data trial: with x_test gone from the npz (test.csv, a test/ folder alike), `aekit evaluate` printed "val
+    set, 21 samples" and wrote that over the run's test figures in metrics.json, without a word."""
+    path = tmp_path / "data.npz"
+    np.savez(path, x_train=IMAGES, y_train=Y[:40].numpy(), x_test=IMAGES[:10])
+    assert cli(["train", run_config(tmp_path), f"data.name={path}", "output.name=r"], capsys)[0] == 0
+    run = tmp_path / "runs" / "r"
+    before = (run / "metrics.json").read_text()
+    assert json.loads(before)["split"] == "test"
+    np.savez(path, x_train=IMAGES, y_train=Y[:40].numpy())
+    for command in (["evaluate", run], ["resume", run, "--epochs", "3"]):
+        status, _, err = cli(command, capsys)
+        assert status == 2 and one_line_error(err), err
+        assert "was trained with a test part of 10 samples, which its data no longer hold" in err and "put it back" in err
+    assert (run / "metrics.json").read_text() == before
+    np.savez(path, x_train=IMAGES, y_train=Y[:40].numpy(), x_test=IMAGES[:10])  # put back: evaluated again
+    assert cli(["evaluate", run], capsys)[0] == 0
 
 
 @pytest.mark.parametrize(("shape", "layout", "expected"), [

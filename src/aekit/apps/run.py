@@ -300,7 +300,11 @@ def load_test(cfg: RunConfig, run: Path | None = None, *, progress: bool = False
     another length) raises: it is never quietly replaced by the validation split."""
     try:
         test = read_split(cfg, "test", run=run, progress=progress)
-    except NoTestSplitError:
+    except NoTestSplitError as err:
+        saved = None if run is None or cfg.data.name in list_datasets() else read_unit_map(run)
+        if saved and saved.get("test_samples"):  # the run was tested on a part that is gone: never the val split instead
+            raise DataError(f"{run} was trained with a test part of {saved['test_samples']:,} samples, which its data "
+                            f"no longer hold ({err}); put it back (`aekit evaluate RUN --data FILE` scores other samples)") from None
         return None
     return test.take(cfg.data.test_limit, seed=cfg.train.seed)
 
@@ -329,7 +333,11 @@ def load_splits(cfg: RunConfig, run: Path | None = None, *, progress: bool | Non
     path = Path(name).expanduser() if name is not None and name not in list_datasets() else None
     if show and path is not None and (path.is_dir() or (path.is_file() and path.stat().st_size > READ_SAID_BYTES)):
         print(f"reading {name} ...", flush=True)
-    return (*load_data(cfg, run, progress=show), load_test(cfg, run, progress=show))
+    train, val = load_data(cfg, run, progress=show)
+    test = load_test(cfg, run, progress=show)
+    if test is not None:  # scaling.json records it: a test part removed later is refused, not replaced
+        train.meta = {**train.meta, "test_samples": len(test)}
+    return train, val, test
 
 
 def check_splits(model, splits: tuple[Dataset, Dataset | None, Dataset | None], *, scored: bool = False) -> None:

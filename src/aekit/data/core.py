@@ -185,6 +185,7 @@ def read_unit_map(folder: str | Path) -> dict | None:
     not as the model takes them, (N, C, H, W): "nhwc" or "nhw"; "columns", a CSV's feature names or None;
     "classes", the names its labels number, or None; "shape", the model's sample shape (None in older files);
     "samples", how many samples the data file's training part held when the run trained (None in older files);
+    "test_samples", how many its test part held (None: it had none, or an older file), which must still be there;
     "image_size", the N x N each image of a folder was fitted to (None: read at its size); "pixels": "unit"
     where a folder's images were read in [0, 1] by their bit depth (older runs took 8-bit ones as 0..255).
     A run on a folder of texts saves "vocabulary" (its words) and "idf" (TF-IDF's weights; None: bag of
@@ -200,12 +201,15 @@ def read_unit_map(folder: str | Path) -> dict | None:
         shape = raw.get("shape")
         if shape is not None and not (isinstance(shape, list) and all(isinstance(n, int) and n > 0 for n in shape)):
             raise ValueError("shape must be a list of sizes")
+        tested = raw.get("test_samples")
+        if tested is not None and not (isinstance(tested, int) and tested > 0):
+            raise ValueError(f"test_samples {tested!r}")
         if raw.get("vocabulary"):
             idf = None if raw.get("idf") is None else np.asarray(raw["idf"], dtype=np.float64)
             if idf is not None and (idf.shape != (len(raw["vocabulary"]),) or not np.isfinite(idf).all()):
                 raise ValueError("idf must hold one weight per word of the vocabulary")
             return {"vocabulary": raw["vocabulary"], "idf": idf, "classes": raw.get("classes"),
-                    "shape": [len(raw["vocabulary"])], "samples": raw.get("samples")}
+                    "shape": [len(raw["vocabulary"])], "samples": raw.get("samples"), "test_samples": tested}
         offset = np.asarray(raw["offset"], dtype=np.float32)
         divisor = np.asarray(math.inf if raw["divisor"] is None else raw["divisor"], dtype=np.float32)
         if offset.ndim > 1 or divisor.shape != offset.shape or not np.isfinite(offset).all() or not (divisor > 0).all():
@@ -217,7 +221,7 @@ def read_unit_map(folder: str | Path) -> dict | None:
         if raw.get("pixels") not in (None, "unit"):
             raise ValueError(f"pixels {raw['pixels']!r}")
         return {"offset": offset, "divisor": divisor, "layout": raw.get("layout"), "columns": raw.get("columns"),
-                "classes": raw.get("classes"), "shape": shape, "samples": raw.get("samples"),
+                "classes": raw.get("classes"), "shape": shape, "samples": raw.get("samples"), "test_samples": tested,
                 "image_size": raw.get("image_size"), "pixels": raw.get("pixels")}
     except (ValueError, KeyError, TypeError) as err:
         raise DataError(f"{path} is damaged ({err}); train the run again to rewrite it") from None
@@ -287,13 +291,14 @@ def data_map(data: Dataset) -> dict | None:
     if meta.get("vectorizer") is not None:
         idf = getattr(meta["vectorizer"], "idf_", None)
         return {"vocabulary": meta["vocabulary"], "idf": None if idf is None else np.asarray(idf, dtype=np.float64),
-                "classes": data.classes, "shape": list(data.sample_shape), "samples": meta.get("samples")}
+                "classes": data.classes, "shape": list(data.sample_shape), "samples": meta.get("samples"),
+                "test_samples": meta.get("test_samples")}
     if meta.get("unit_map") is None:
         return None
     offset, divisor = (np.asarray(v, dtype=np.float32) for v in meta["unit_map"])
     return {"offset": offset, "divisor": divisor, "layout": meta.get("stored_layout"), "columns": meta.get("columns"),
             "classes": data.classes, "shape": list(data.sample_shape), "samples": meta.get("samples"),
-            **({"image_size": meta["image_size"]} if meta.get("image_size") else {}),
+            "test_samples": meta.get("test_samples"), **({"image_size": meta["image_size"]} if meta.get("image_size") else {}),
             **({"pixels": meta["pixels"]} if meta.get("pixels") else {})}
 
 
