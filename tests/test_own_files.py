@@ -1172,6 +1172,13 @@ def test_a_folder_of_texts_without_suffixes_is_a_corpus_as_20_newsgroups_lays_it
     (tmp_path / "blobs" / "a").write_bytes(b"\x00\x01binary")  # no suffix, not text: not a corpus
     with pytest.raises(DataError, match="holds no images"):
         load_dataset(str(tmp_path / "blobs"))
+    # a data trial: the corpus was told by its first file found, so one UTF-16 file (NUL bytes) that came first, with
+    # a suffix or not, refused it as "no images" on one machine and not on another
+    (tmp_path / "20news-bydate-train" / "sci.space" / "0").write_bytes("orbit rocket".encode("utf-16"))
+    (tmp_path / "u16" / "sport").mkdir(parents=True)
+    (tmp_path / "u16" / "sport" / "000.txt").write_bytes("goal match cup".encode("utf-16"))
+    (tmp_path / "u16" / "sport" / "001.txt").write_text("goal match")
+    assert len(load_dataset(str(tmp_path / "20news-bydate-train"))) == 25 and len(load_dataset(str(tmp_path / "u16"))) == 2
     for part in ("20news-bydate-train", "20news-bydate-test"):  # both unpacked side by side: not two classes
         (tmp_path / "20news" / part / "sci.space").mkdir(parents=True)
         (tmp_path / "20news" / part / "sci.space" / "1").write_text("orbit launch")
@@ -1482,3 +1489,17 @@ def test_a_run_that_binarises_its_inputs_says_so(tmp_path, capsys):
                  "train.epochs=1", f"output.dir={tmp_path}"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert "each input binarised afresh at every step (model.binarize, for near-binary images)" in first
+
+
+def test_a_table_of_small_counts_reads_alike_from_an_npy_and_a_csv(tmp_path):
+    """A data trial: int64 counts 0..5 in an .npy were divided by 255, as pixels (inputs in [0, 0.02]), where the
+    same table in a CSV took [0, 1]: errors 2,600x apart for one table. Integer images still divide by 255."""
+    counts = np.random.default_rng(0).integers(0, 6, (200, 8))
+    np.save(tmp_path / "counts.npy", counts)
+    np.savetxt(tmp_path / "counts.csv", counts, delimiter=",", fmt="%d")
+    from_npy, from_csv = (load_dataset(str(tmp_path / name)) for name in ("counts.npy", "counts.csv"))
+    torch.testing.assert_close(from_npy.x, from_csv.x)
+    assert float(from_npy.x.max()) == 1.0
+    images = counts.reshape(200, 2, 4) * 40  # (N, H, W) integers up to 200: pixels
+    np.save(tmp_path / "images.npy", images)
+    assert float(load_dataset(str(tmp_path / "images.npy")).x.max()) == pytest.approx(200 / 255)

@@ -286,7 +286,8 @@ def test_a_refused_run_leaves_no_empty_output_folder(tmp_path, monkeypatch, caps
     assert (tmp_path / "new" / "runs").is_dir()  # there before the run: kept
 
 
-@pytest.mark.parametrize("code, hint", [(28, "free some space"), (13, "choose a path you may write to"), (5, "")])
+@pytest.mark.parametrize("code, hint", [(28, "free some space"), (13, "check its permissions, or choose another path"),
+                                        (30, "choose a path you may write to"), (5, "")])
 def test_a_file_system_error_gets_a_hint_that_fits_it(monkeypatch, capsys, code, hint):
     from types import SimpleNamespace
 

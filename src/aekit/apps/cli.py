@@ -459,7 +459,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 PATH_HINTS = {
     **dict.fromkeys((errno.EISDIR, errno.ENOENT, errno.ENAMETOOLONG), "; choose another path"),
     **dict.fromkeys((errno.ENOTDIR, errno.EEXIST), " (a file is where a folder is needed); choose another path"),
-    **dict.fromkeys((errno.EACCES, errno.EPERM, errno.EROFS), "; choose a path you may write to"),
+    # a read or a write, which the error does not say (a data file one may not read was told to be written)
+    **dict.fromkeys((errno.EACCES, errno.EPERM), "; check its permissions, or choose another path"),
+    errno.EROFS: "; choose a path you may write to",
 }
 
 

@@ -359,10 +359,12 @@ def check_scalable(array: np.ndarray, *, name: str, scale: str) -> None:
         raise DataError(f"{name}: values must be real numbers, got dtype {array.dtype}")
 
 
-def unit_map(dtype: np.dtype, lo, hi, scale: str = "auto") -> tuple:
+def unit_map(dtype: np.dtype, lo, hi, scale: str = "auto", *, table: bool = False) -> tuple:
     """(offset, divisor) such that (x - offset) / divisor is in [0, 1] for data of `dtype` spanning [lo, hi].
 
-    scale "auto" (and "global"): integers are divided by 255 (or their maximum), floats already in [0, 1]
+    scale "auto" (and "global"): integers are divided by 255 (or their maximum), except a `table`'s (N,
+    features) of another type than uint8, which are numbers like floats (counts 0..5 were squeezed into
+    [0, 0.02] from an .npy and took [0, 1] from the same CSV); floats already in [0, 1]
     are kept, anything else is min-max scaled; "minmax" always min-max; "none" keeps every value. A
     constant min-max range gives divisor inf, so every value becomes 0. lo and hi may be arrays of a
     range per column (F,): each column is then min-max scaled, the map broadcasting over the columns; a
@@ -374,7 +376,7 @@ def unit_map(dtype: np.dtype, lo, hi, scale: str = "auto") -> tuple:
     if scale == "none":
         return 0.0, 1.0
     if scale in ("auto", "global") and lo >= 0:
-        if is_integral(dtype):
+        if is_integral(dtype) and (dtype == np.uint8 or not table):
             return 0.0, 255.0 if dtype == np.uint8 or 1 < hi <= 255 else max(hi, 1.0)
         if hi <= 1:
             return 0.0, 1.0
@@ -491,7 +493,7 @@ def unit_scaled(
         raise DataError(f"{name}: samples of shape {list(out.shape[1:])}, but the training samples have shape "
                         f"{list(reference.shape[1:])}; save both parts alike")
     lo, hi = columns if columns is not None else (float(reference.min()), float(reference.max()))
-    offset, divisor = unit_map(dtype, lo, hi, scale)
+    offset, divisor = unit_map(dtype, lo, hi, scale, table=reference.ndim == 2)
     if np.any(offset != 0.0) or np.any(divisor != 1.0):
         if np.any(np.isfinite(divisor) & (divisor > float(np.finfo(np.float32).max))):  # out - offset would overflow
             out = out.astype(np.float64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import errno
@@ -667,7 +668,10 @@ def _texts_in(path: Path) -> bool:
     files = [f for f in path.rglob("*") if f.is_file() and not f.name.startswith(".")]
     if not files or {f.suffix.lower() for f in files} - TEXT_FILES:
         return False
-    return _bare_text(next((f for f in files if not f.suffix), files[0]))
+    # .txt files are texts by name; files without a suffix by a look at some of them, in a fixed order (one file,
+    # the first found, decided it: an unreadable or UTF-16 one refused a corpus on one machine, not another)
+    bare = [_bare_text(f, unreadable=None) for f in sorted(f for f in files if not f.suffix)[:20]]
+    return all(b for b in bare if b is not None)
 
 
 def _not_images(path: Path) -> str:
@@ -699,12 +703,14 @@ def _not_images(path: Path) -> str:
 MARKUP = (".md", ".html", ".htm", ".rst", ".xml", ".sgm")  # texts in a format of their own
 
 
-def _bare_text(path: Path) -> bool:
+def _bare_text(path: Path, *, unreadable: bool | None = False) -> bool | None:
     """Whether a file holds text, as a text file without a suffix does (20 Newsgroups' articles, the SMS Spam
-    Collection's SMSSpamCollection): no NUL byte in its first 4 KiB."""
+    Collection's SMSSpamCollection): UTF-16's byte-order mark, or no NUL byte in its first 4 KiB; `unreadable`
+    for a file that cannot be read."""
     with contextlib.suppress(OSError), open(path, "rb") as f:
-        return b"\0" not in f.read(4096)
-    return False
+        head = f.read(4096)
+        return head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\0" not in head
+    return unreadable
 
 
 ARCHIVES = (".gz", ".tgz", ".zip", ".tar", ".bz2", ".xz", ".7z", ".rar")

@@ -100,7 +100,7 @@ class MemmapArray:
         if may_scale_columns(array.dtype, array.ndim, scale) and per_column(lo, hi, scale):
             offset, divisor = unit_map(array.dtype, lo, hi, scale)
             return cls(array, offset=offset.astype(np.float32), divisor=divisor.astype(np.float32))
-        offset, divisor = unit_map(array.dtype, float(lo.min()), float(hi.max()), scale)
+        offset, divisor = unit_map(array.dtype, float(lo.min()), float(hi.max()), scale, table=array.ndim == 2)
         return cls(array, offset=offset, divisor=divisor)
 
     # --- the tensor-like surface ------------------------------------------------------------------
