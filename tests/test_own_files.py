@@ -497,8 +497,8 @@ def test_excels_byte_order_mark_two_label_columns_and_another_separator(tmp_path
     data = load_path(tmp_path / "xy.csv")
     assert data.classes == ["cat", "dog"] and data.meta["columns"] == ["x", "y"]
     np.savez(tmp_path / "objects.npz", x=np.array([{"a": 1}], dtype=object))  # numpy's message advised unpickling
-    assert refused(tmp_path / "objects.npz").endswith("(it holds Python objects, not numeric arrays; aekit never "
-                                                      "unpickles a file)")
+    assert refused(tmp_path / "objects.npz").endswith("objects.npz holds Python objects (dtype object), which aekit "
+                                                      "does not unpickle; save arrays of numbers (x.astype(np.float32))")
     (tmp_path / "labels.csv").write_text("label\n0\n1\n")
     assert "no feature columns beside the labels' ('label')" in refused(tmp_path / "labels.csv")
     (tmp_path / "semi.csv").write_text("a;b\n0;1\n1;3\n")

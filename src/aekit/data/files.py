@@ -250,7 +250,11 @@ def _how(unit_map: tuple, scale: str) -> str:
 
 
 def _labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
-    y = np.asarray(y).reshape(-1)
+    y = np.asarray(y)
+    if y.ndim > 1 and len(y) == n and math.prod(y.shape[1:]) > 1:  # read as n * classes labels before
+        raise DataError(f"{where}: labels shaped {y.shape}, one row a sample; save one class number a sample, "
+                        "shaped (N,): one-hot rows become class numbers by y.argmax(1)")
+    y = y.reshape(-1)
     if len(y) != n:
         raise DataError(f"{where}: {n} samples but {len(y)} labels")
     if not integer_valued(y):
@@ -296,6 +300,9 @@ def _npy(path: Path) -> np.ndarray:
         if isinstance(err, OSError) and err.errno == errno.ENOMEM:  # the file is fine: the process may not map it
             raise DataError(f"{path}: not enough memory (or address space: ulimit -v) to map its "
                             f"{path.stat().st_size / 2**30:.1f} GiB") from None
+        if "Object arrays cannot be loaded" in str(err):  # numpy's words for pickled Python objects
+            raise DataError(f"{path} holds Python objects (dtype object), which aekit does not unpickle; save an "
+                            "array of numbers (x.astype(np.float32))") from None
         raise DataError(f"{path} is truncated or not a .npy array file ({str(err).splitlines()[0]})") from None
 
 
@@ -308,7 +315,8 @@ def _npz(path: Path, split: str, *, alone: bool = False) -> tuple[np.ndarray, np
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as err:
         why = str(err).splitlines()[0] if str(err) else type(err).__name__
         if "pickle" in why:  # numpy's advice to unpickle: aekit never runs a file's code
-            why = "it holds Python objects, not numeric arrays; aekit never unpickles a file"
+            raise DataError(f"{path} holds Python objects (dtype object), which aekit does not unpickle; save arrays "
+                            "of numbers (x.astype(np.float32))") from None
         raise DataError(f"{path} is truncated or not a .npz archive of arrays ({why})") from None
     if not arrays:
         raise DataError(f"{path} holds no arrays")

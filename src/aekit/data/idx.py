@@ -46,7 +46,8 @@ def read_idx(path: str | Path, *, mmap: bool = False) -> np.ndarray:
     dtype, shape, offset = _parse_header(head, path)
     expected = math.prod(shape) * dtype.itemsize
     if size - offset != expected:
-        raise DataError(f"{path} is truncated: header promises {expected} data bytes, found {size - offset}")
+        how = "is truncated" if size - offset < expected else f"holds {size - offset - expected:,} bytes past its data"
+        raise DataError(f"{path} {how}: its header promises {expected:,} data bytes, found {size - offset:,}")
     if gzipped:
         return np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape)
     if mmap:
