@@ -186,6 +186,12 @@ def test_split_is_stratified_and_seeded(mnist_mini):
     counts = torch.bincount(a_val.y, minlength=10).float() / torch.bincount(data.y, minlength=10).float()
     assert torch.allclose(counts, torch.full((10,), 0.2), atol=0.02)
     assert not torch.equal(data.split(0.2, seed=2)[1].x, a_val.x)
+    # a data trial: 10 labelled samples of 3 classes held none out (each class too small for a share) and were
+    # refused, where the same 10 unlabelled split 9 / 1
+    few = Dataset(torch.rand(10, 4), torch.tensor([0, 0, 0, 1, 1, 1, 2, 2, 2, 2]))
+    assert [len(part) for part in few.split(0.1, seed=0)] == [9, 1]
+    with pytest.raises(aekit.DataError, match=r"^data: 1 sample is too few to split with val_fraction 0.1$"):
+        Dataset(torch.rand(1, 4)).split(0.1)
 
 
 def test_user_arrays(tmp_path):

@@ -291,11 +291,11 @@ def test_a_note_is_said_once_and_a_resume_in_other_processes_says_so(tmp_path, o
 
 def test_an_error_in_the_processes_prints_once_with_its_exit_status(tmp_path, one_torchrun_at_a_time):
     """A setting the launcher cannot check cheaply (the data) fails in every process: rank 0 alone says so."""
-    proc = subprocess.run([sys.executable, "-m", "aekit", "train", "data.name=digits", "data.limit=12", "train.device=cpu", "--quiet",
+    proc = subprocess.run([sys.executable, "-m", "aekit", "train", "data.name=digits", "data.limit=1", "train.device=cpu", "--quiet",
                            f"output.dir={tmp_path}", "--distributed", "--nproc", "2"], capture_output=True, text=True,
                           env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
     assert proc.returncode == 2
-    assert proc.stderr.splitlines() == ["aekit: error: digits: 12 samples are too few to split with val_fraction 0.1"]
+    assert proc.stderr.splitlines() == ["aekit: error: digits: 1 sample is too few to split with val_fraction 0.1"]
 
 
 def test_finish_flushes_and_exits_with_the_status(tmp_path):

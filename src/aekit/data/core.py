@@ -123,10 +123,13 @@ class Dataset:
             val_mask[members[: int(round(len(members) * val_fraction))]] = True
         target = int(round(n * val_fraction))
         short = target - int(val_mask.sum())
-        if short > max(1, target // 10):  # many tiny classes (a regression target read as labels) round to none
+        # many tiny classes (a regression target read as labels) round to none; or a few samples of several
+        # classes, each too small for a share (10 of 3 classes at 0.1 held none, where 10 unlabelled held 1)
+        if short > max(1, target // 10) or (short > 0 and not val_mask.any()):
             val_mask[rng.choice(np.flatnonzero(~val_mask), short, replace=False)] = True
         if val_mask.all() or not val_mask.any():
-            raise DataError(f"{self.name}: {n} samples are too few to split with val_fraction {val_fraction}")
+            raise DataError(f"{self.name}: {n} sample{'s are' if n != 1 else ' is'} too few to split with val_fraction "
+                            f"{val_fraction}")
         return self.subset(np.flatnonzero(~val_mask)), self.subset(np.flatnonzero(val_mask))
 
     def take(self, limit: int | None, *, seed: int = 0) -> Dataset:
