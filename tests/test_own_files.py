@@ -1503,3 +1503,17 @@ def test_a_table_of_small_counts_reads_alike_from_an_npy_and_a_csv(tmp_path):
     images = counts.reshape(200, 2, 4) * 40  # (N, H, W) integers up to 200: pixels
     np.save(tmp_path / "images.npy", images)
     assert float(load_dataset(str(tmp_path / "images.npy")).x.max()) == pytest.approx(200 / 255)
+
+
+def test_a_row_identifier_column_read_as_a_feature_is_said(tmp_path):
+    """A data trial: Kaggle's train.csv starts with an id column, read as an input (and scaled) without a word."""
+    rng = np.random.default_rng(0)
+    rows = ["Id,a,b,label"] + [f"{i + 1},{rng.random():.3f},{rng.random():.3f},{i % 2}" for i in range(40)]
+    (tmp_path / "train.csv").write_text("\n".join(rows) + "\n")
+    with pytest.warns(UserWarning, match=r"column '[Ii]d' holds a different whole number each row \(a row identifier\?\) "
+                                         r"and is read as a feature"):
+        assert load_path(tmp_path / "train.csv").x.shape == (40, 3)
+    (tmp_path / "counts.csv").write_text("id,a\n" + "".join(f"{i % 3},{i}.5\n" for i in range(40)))  # repeats: a feature
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        load_path(tmp_path / "counts.csv")

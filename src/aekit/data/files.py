@@ -361,6 +361,9 @@ def _npz_samples(arrays: dict[str, np.ndarray], path: Path) -> str:
     return parts[0]
 
 
+ID_COLUMNS = ("id", "index", "row_id", "rowid")  # header names of row identifiers, said when read as features
+
+
 def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.ndarray | None, list[str] | None,
                                                                  str | None, list[str] | None]:
     """(features, labels, class names, the labels' column, the features' names) of a numeric CSV; a header
@@ -417,6 +420,11 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
     names = [header[i] for i in features] if header else None  # in the order read
     if not np.isfinite(table).all():
         raise _not_finite(path, skip, table, features, names)
+    ids = [n for j, n in enumerate(names or ()) if n.strip().lower() in ID_COLUMNS and columns is None
+           and len(np.unique(table[:, j])) == len(table) and np.array_equal(table[:, j], np.round(table[:, j]))]
+    if ids:  # Kaggle's train.csv starts with one: a row's number is no property of the sample
+        warn(f"{path}: column {ids[0]!r} holds a different whole number each row (a row identifier?) and is read as a "
+             "feature; drop it from the file to leave it out")
     with warnings.catch_warnings():  # (read once already)
         warnings.simplefilter("ignore", UserWarning)
         head = np.loadtxt(path, dtype=np.float64, usecols=None if every else features, max_rows=200, **read)
