@@ -749,9 +749,11 @@ def test_a_named_output_folder_holding_files_is_never_written_into(tmp_path, cap
 def test_a_limit_above_the_number_of_samples_is_said_not_silent(tmp_path, capsys):
     from aekit.apps.cli import main
 
-    assert main(["train", "data.name=digits", "data.limit=100000", "model.name=dense", "model.hidden=[8]",
-                 "model.code_size=2", "train.epochs=1", f"output.dir={tmp_path}", "--quiet"]) == 0
-    assert "aekit: note: data.limit 100,000: digits has 1,437 training samples; all are used" in capsys.readouterr().err
+    assert main(["train", "data.name=digits", "data.limit=100000", "data.test_limit=5000", "model.name=dense",
+                 "model.hidden=[8]", "model.code_size=2", "train.epochs=1", f"output.dir={tmp_path}", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "aekit: note: data.limit 100,000: digits has 1,437 training samples; all are used" in err
+    assert "aekit: note: data.test_limit 5,000: digits has 360 test samples; all are used" in err  # (a data trial)
 
 
 def test_fit_and_load_model_give_a_model_ready_to_use(tmp_path):

@@ -562,6 +562,9 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     if splits[2] is None and cfg.data.test_limit is not None:  # never ignored silently
         raise ConfigError(f"data.test_limit: {cfg.data.name} has no test part to limit; remove data.test_limit "
                           "(data.limit limits the training part)")
+    if splits[2] is not None and cfg.data.test_limit is not None and cfg.data.test_limit > len(splits[2]):
+        warn(f"data.test_limit {cfg.data.test_limit:,}: {splits[2].name} has {len(splits[2]):,} test samples; all "
+             "are used")
     labelled = [part for part in splits if part is not None and part.y is not None and bool((part.y >= 0).any())]
     classes = max((len(part.classes) if part.classes else int(part.y.max()) + 1 for part in labelled), default=None)
     # (every part's: a test class train/ lacks, as MVTec's defects, is numbered after the training classes)
