@@ -582,8 +582,13 @@ def test_a_test_part_removed_after_training_is_refused_not_replaced_by_the_valid
     for command in (["evaluate", run], ["resume", run, "--epochs", "3"]):
         status, _, err = cli(command, capsys)
         assert status == 2 and one_line_error(err), err
-        assert "was trained with a test part of 10 samples, which its data no longer hold" in err and "put it back" in err
+        assert f"was trained with a test part of 10 samples in {path}, which it no longer holds; put the test part " \
+               "back, or train a new run on the data as they are" in err
     assert (run / "metrics.json").read_text() == before
+    from aekit.apps.report import write_report
+
+    page = write_report([run], tmp_path / "report.html").read_text()
+    assert "No latent map" not in page and "validation" in page  # the report's map: the validation samples, named so
     np.savez(path, x_train=IMAGES, y_train=Y[:40].numpy(), x_test=IMAGES[:10])  # put back: evaluated again
     assert cli(["evaluate", run], capsys)[0] == 0
 

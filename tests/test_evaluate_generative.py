@@ -107,6 +107,16 @@ def test_a_quick_evaluate_keeps_the_nll_an_earlier_one_measured_on_the_same_weig
     assert main(["evaluate", str(vae), "--nll-samples", "5", "--quality-samples", "0", "--quiet"]) == 0
     assert "(the sample quality kept from an earlier evaluate of these weights: 0 samples did not measure it again)" \
         in capsys.readouterr().out  # the NLL measured again
+    assert main(["evaluate", str(vae), "--nll-samples", "0", "--quality-samples", "0", "--quiet"]) == 0
+    assert "kept from an earlier evaluate" in capsys.readouterr().out
+    config = yaml.safe_load((vae / "config.yaml").read_text())
+    config["data"]["test_limit"] = 32  # other test samples (a review: the NLL of the 64 was kept for other ones)
+    (vae / "config.yaml").write_text(yaml.safe_dump(config))
+    assert main(["evaluate", str(vae), "--nll-samples", "0", "--quality-samples", "0", "--quiet"]) == 0
+    assert "kept from an earlier evaluate" not in capsys.readouterr().out
+    assert not {"nll", "sample_quality", run.KEPT} & set(json.loads((vae / "metrics.json").read_text()))
+    config["data"]["test_limit"] = 64
+    (vae / "config.yaml").write_text(yaml.safe_dump(config))
     assert main(["resume", str(vae), "--epochs", "2", "--quiet"]) == 0  # other weights: measured again or not at all
     metrics = json.loads((vae / "metrics.json").read_text())
     assert not {"nll", "sample_quality", run.KEPT} & set(metrics)

@@ -149,7 +149,9 @@ def test_a_cvae_decoder_exports_and_generates_the_class_asked_for(format, tmp_pa
     else:
         got = torch.jit.load(str(path))(z, y)
     torch.testing.assert_close(got, reference(model, "decoder", z, y), atol=1e-5, rtol=0)
+    model.train()
     assert signature(model, "decoder") == f"z (batch, {model.config.code_size}), y (batch,) -> x_hat (batch, 1, 28, 28)"
+    assert model.training  # the caller's model as it was (a review: it came back in eval mode, on the CPU)
 
 
 def test_export_leaves_the_model_as_it_was(trained, tmp_path):

@@ -1494,12 +1494,17 @@ def test_a_run_that_binarises_its_inputs_says_so(tmp_path, capsys):
 def test_a_table_of_small_counts_reads_alike_from_an_npy_and_a_csv(tmp_path):
     """A data trial: int64 counts 0..5 in an .npy were divided by 255, as pixels (inputs in [0, 0.02]), where the
     same table in a CSV took [0, 1]: errors 2,600x apart for one table. Integer images still divide by 255."""
+    from aekit.data.core import resolved_scale
+
     counts = np.random.default_rng(0).integers(0, 6, (200, 8))
     np.save(tmp_path / "counts.npy", counts)
     np.savetxt(tmp_path / "counts.csv", counts, delimiter=",", fmt="%d")
     from_npy, from_csv = (load_dataset(str(tmp_path / name)) for name in ("counts.npy", "counts.csv"))
     torch.testing.assert_close(from_npy.x, from_csv.x)
     assert float(from_npy.x.max()) == 1.0
+    # a run records what auto chose (minmax), and 'global', which runs before it recorded, reads as it did
+    assert resolved_scale("auto", from_npy.meta) == "minmax" and resolved_scale("auto", from_csv.meta) == "global"
+    assert float(load_dataset(str(tmp_path / "counts.npy"), scale="global").x.max()) == pytest.approx(5 / 255)
     images = counts.reshape(200, 2, 4) * 40  # (N, H, W) integers up to 200: pixels
     np.save(tmp_path / "images.npy", images)
     assert float(load_dataset(str(tmp_path / "images.npy")).x.max()) == pytest.approx(200 / 255)

@@ -319,6 +319,12 @@ def test_trial_refusals_name_the_estimators_own_parameters(capsys):
     if not torch.cuda.is_available():
         with pytest.raises(aekit.ConfigError, match=r"^device: 'cuda' was asked for but CUDA is not available"):
             AutoencoderTransformer(device="cuda", epochs=1).fit(wide)
+    from aekit.apps.sklearn import _name_the_estimator_parameter
+
+    with pytest.raises(aekit.DataError, match=r"^train.csv: batch_size, finetune_epochs, train.augment_x$"):  # TrainConfig keys alone
+        with _name_the_estimator_parameter("fine-tuning", "lr", {"batch_size": "batch_size", "epochs": "finetune_epochs"},
+                                           extra=None):
+            raise aekit.DataError("train.csv: train.batch_size, train.epochs, train.augment_x")
     AutoencoderTransformer(train_params={"time_budget": 0.5}, verbose=True, model_params={"code_size": 2}).fit(wide / 1e5)
     last = [line for line in capsys.readouterr().out.splitlines() if line.startswith("time_budget")]
     assert last and "history.json" not in last[0]

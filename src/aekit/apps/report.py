@@ -344,7 +344,7 @@ def _latent_map(run: RunFolder) -> dict[str, Any] | None:
 
     try:
         cfg = runs.read_run(run.path)
-        data, split = runs.load_test(cfg, run.path), "test"
+        data, split = runs.load_test(cfg, run.path, strict=False), "test"  # a picture: the split it shows is named
         if data is None:  # no test split: held-out samples, else training ones
             train, val = runs.load_data(cfg, run.path)
             data, split = (val, "validation") if val is not None else (train, "training")

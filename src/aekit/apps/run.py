@@ -294,17 +294,19 @@ def load_data(cfg: RunConfig, run: Path | None = None, *, progress: bool = False
     return full.split(cfg.data.val_fraction, seed=cfg.train.seed)
 
 
-def load_test(cfg: RunConfig, run: Path | None = None, *, progress: bool = False) -> Dataset | None:
+def load_test(cfg: RunConfig, run: Path | None = None, *, progress: bool = False, strict: bool = True) -> Dataset | None:
     """The test split, or None when the data has none (a file of your own without one). A test part that
-    should be there but is missing (a named set's files, offline) or cannot be used (corrupt, NaN, labels of
-    another length) raises: it is never quietly replaced by the validation split."""
+    should be there but is missing (a named set's files, offline; a data file's test part that the run folder
+    `run` was tested on, unless not `strict`) or cannot be used (corrupt, NaN, labels of another length) raises:
+    it is never quietly replaced by the validation split."""
     try:
         test = read_split(cfg, "test", run=run, progress=progress)
-    except NoTestSplitError as err:
-        saved = None if run is None or cfg.data.name in list_datasets() else read_unit_map(run)
+    except NoTestSplitError:
+        saved = None if run is None or not strict or cfg.data.name in list_datasets() else read_unit_map(run)
         if saved and saved.get("test_samples"):  # the run was tested on a part that is gone: never the val split instead
-            raise DataError(f"{run} was trained with a test part of {saved['test_samples']:,} samples, which its data "
-                            f"no longer hold ({err}); put it back (`aekit evaluate RUN --data FILE` scores other samples)") from None
+            raise DataError(f"{run} was trained with a test part of {saved['test_samples']:,} samples in "
+                            f"{cfg.data.name}, which it no longer holds; put the test part back, or train a new run "
+                            "on the data as they are") from None
         return None
     return test.take(cfg.data.test_limit, seed=cfg.train.seed)
 
@@ -335,8 +337,8 @@ def load_splits(cfg: RunConfig, run: Path | None = None, *, progress: bool | Non
         print(f"reading {name} ...", flush=True)
     train, val = load_data(cfg, run, progress=show)
     test = load_test(cfg, run, progress=show)
-    if test is not None:  # scaling.json records it: a test part removed later is refused, not replaced
-        train.meta = {**train.meta, "test_samples": len(test)}
+    if test is not None:  # scaling.json records it (before test_limit): a test part removed later is refused, not replaced
+        train.meta = {**train.meta, "test_samples": test.meta.get("samples", len(test))}
     return train, val, test
 
 
@@ -1091,19 +1093,22 @@ KEPT = "kept_from_earlier_evaluate"  # metrics.json: the measures carried over f
 
 def kept_measures(run_dir: Path, metrics: dict[str, Any], *, nll: bool, quality: bool) -> dict[str, Any]:
     """The test NLL (`nll`) and sample quality (`quality`) that the run's metrics.json holds from an earlier
-    evaluate of the same weights (the same epochs, steps and kept epoch) and split, for measures this one skipped
-    (0 samples): a quick evaluate does not erase a half-hour NLL. A run trained on measures them again."""
+    evaluate of the same weights (the same epochs, steps and kept epoch) on the same samples (their number and
+    the autoencoder's error on them), for measures this one skipped (0 samples): a quick evaluate does not erase
+    a half-hour NLL. A run trained on, or other test samples, measure them again."""
     try:
         old = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     same = ("epochs", "steps", "kept_epoch")
-    if not isinstance(old, dict) or old.get("split") != metrics["split"] or any(
+    error = old.get("squared_error_per_sample") if isinstance(old, dict) else None
+    if not isinstance(error, (int, float)) or old.get("split") != metrics["split"] or old.get("n") != metrics["n"] or any(
             (old.get("training") or {}).get(k) != metrics["training"][k] for k in same):
         return {}
-    keys = [key for key, skipped in (("nll", nll), ("sample_quality", quality)) if skipped
-            for key in (key, f"{key}_skipped") if key in old]
-    return {key: old[key] for key in keys} | ({KEPT: [k for k in keys if not k.endswith("_skipped")]} if keys else {})
+    if not math.isclose(error, metrics["squared_error_per_sample"], rel_tol=1e-5):  # other test samples (or other data)
+        return {}
+    keys = [key for key, skipped in (("nll", nll), ("sample_quality", quality)) if skipped and key in old]
+    return {key: old[key] for key in keys} | ({KEPT: keys} if keys else {})
 
 
 def training_summary(run_dir: Path) -> dict[str, Any]:

@@ -204,7 +204,8 @@ def _train_autoencoder(est, x: Tensor, seed: int, validation_fraction: float | N
         torch.manual_seed(seed)
         with _model_params(None if "code_size" in params else name):
             model = create_model(name, input_shape=shape, **params).float()  # float32, whatever torch's default dtype
-        with _name_the_estimator_parameter("autoencoder training", "lr"):
+        with _name_the_estimator_parameter("autoencoder training", "lr",
+                                           extra="train_params" if hasattr(est, "train_params") else None):
             history = fit(model.to(resolve_device(est.device)), x.reshape(-1, *shape), val,  # stays there: transforms
                           **_fit_options(est, seed, restore_best=val is not None))
     est.model_, est.input_shape_, est.recon_loss_ = model, shape, model.config.recon_loss
@@ -216,18 +217,23 @@ def _train_autoencoder(est, x: Tensor, seed: int, validation_fraction: float | N
 
 
 @contextmanager
-def _name_the_estimator_parameter(phase: str, parameter: str, names: dict[str, str] = OWN):
+def _name_the_estimator_parameter(phase: str, parameter: str, names: dict[str, str] = OWN, extra: str | None = "train_params"):
     """Say a NaN loss in the estimator's own terms (its parameter, not the trainer's train.lr), and a trainer's
-    refusal of a train.KEY as the parameter that sets it (`names`) or train_params.KEY."""
+    refusal of a train.KEY (a TrainConfig key) as the parameter that sets it (`names`) or `extra`.KEY."""
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+
+    def named(m: re.Match) -> str:
+        return names[m[1]] if m[1] in names else f"{extra}.{m[1]}" if extra else m[0]
+
     try:
         yield
     except (ConfigError, DataError) as err:
         if type(err) not in (ConfigError, DataError):
             raise
-        named = re.sub(r"\btrain\.(\w+)", lambda m: names.get(m[1], f"train_params.{m[1]}"), str(err))
-        if named == str(err):
+        said = re.sub(r"(?<![\w.])train\.(\w+)\b", lambda m: named(m) if m[1] in fields else m[0], str(err))
+        if said == str(err):
             raise
-        raise type(err)(named) from None
+        raise type(err)(said) from None
     except NonFiniteLossError as err:
         advice = ("before any step: the model's loss is not finite on X as given; scale X (StandardScaler) first"
                   if err.first else f"try a lower {parameter}, or scale X")
@@ -417,16 +423,18 @@ class AutoencoderClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
         history = _train_autoencoder(self, x, seed)
         with torch.random.fork_rng():
             torch.manual_seed(seed + 1)
-            self.classifier_, losses = self._finetune(x.reshape(-1, *self.input_shape_), torch.from_numpy(y_index), cfg)
+            self.classifier_, losses = self._finetune(x.reshape(-1, *self.input_shape_), torch.from_numpy(y_index), cfg,
+                                                      names)
         self.model_, self.head_ = self.classifier_.autoencoder, self.classifier_.head  # both fine-tuned
         self.history_ = {**history, "finetune_loss": losses}
         return self
 
-    def _finetune(self, x: Tensor, y: Tensor, cfg: TrainConfig) -> tuple[EncoderClassifier, list[float]]:
-        """The pretrained encoder plus a softmax head, every layer trained by `aekit.fit` on (x, y)."""
+    def _finetune(self, x: Tensor, y: Tensor, cfg: TrainConfig, names: dict[str, str]) -> tuple[EncoderClassifier, list[float]]:
+        """The pretrained encoder plus a softmax head, every layer trained by `aekit.fit` on (x, y); `names`: the
+        estimator parameter that sets each TrainConfig key of its training."""
         classifier = EncoderClassifier.on(self.model_, len(self.classes_), freeze="none")
         parameter = "finetune_lr" if self.finetune_lr is not None else "lr (or set finetune_lr)"
-        with _name_the_estimator_parameter("fine-tuning", parameter, {**OWN, "epochs": "finetune_epochs"}):
+        with _name_the_estimator_parameter("fine-tuning", parameter, names, extra=None):
             history = fit(classifier, (x, y), config=cfg)
         classifier.autoencoder.requires_grad_(True)  # its decoder was frozen (unused) while fine-tuning
         return classifier.eval(), history["train_loss"]

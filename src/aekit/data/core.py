@@ -322,12 +322,17 @@ def run_unit_map(run: str | Path, what: str) -> dict:
 
 def resolved_scale(scale: str, meta: dict | None) -> str:
     """The data.scale a run folder records for data loaded with `scale`: what "auto" chose for it
-    ("column" where its meta says per column, else "global"), so the run is read alike if auto's rule changes."""
-    return ("column" if (meta or {}).get("scaling") == "per column" else "global") if scale == "auto" else scale
+    ("column" where its meta says per column, "minmax" for a table of integers other than uint8, else
+    "global"), so the run is read alike if auto's rule changes."""
+    if scale != "auto":
+        return scale
+    meta = meta or {}
+    return "column" if meta.get("scaling") == "per column" else "minmax" if meta.get("integer_table") else "global"
 
 
 def is_integral(dtype: np.dtype) -> bool:
-    """Integers and booleans: never NaN, and divided by 255 (or their maximum) by scale "auto"."""
+    """Integers and booleans: never NaN, and divided by 255 (or their maximum) by scale "auto" (but for a
+    table of integers other than uint8: unit_map)."""
     return dtype == np.bool_ or np.issubdtype(dtype, np.integer)
 
 
@@ -365,9 +370,9 @@ def check_scalable(array: np.ndarray, *, name: str, scale: str) -> None:
 def unit_map(dtype: np.dtype, lo, hi, scale: str = "auto", *, table: bool = False) -> tuple:
     """(offset, divisor) such that (x - offset) / divisor is in [0, 1] for data of `dtype` spanning [lo, hi].
 
-    scale "auto" (and "global"): integers are divided by 255 (or their maximum), except a `table`'s (N,
-    features) of another type than uint8, which are numbers like floats (counts 0..5 were squeezed into
-    [0, 0.02] from an .npy and took [0, 1] from the same CSV); floats already in [0, 1]
+    scale "auto" (and "global"): integers are divided by 255 (or their maximum), except, for "auto", a
+    `table`'s (N, features) of another type than uint8, which are numbers like floats (counts 0..5 were
+    squeezed into [0, 0.02] from an .npy and took [0, 1] from the same CSV); floats already in [0, 1]
     are kept, anything else is min-max scaled; "minmax" always min-max; "none" keeps every value. A
     constant min-max range gives divisor inf, so every value becomes 0. lo and hi may be arrays of a
     range per column (F,): each column is then min-max scaled, the map broadcasting over the columns; a
@@ -379,7 +384,7 @@ def unit_map(dtype: np.dtype, lo, hi, scale: str = "auto", *, table: bool = Fals
     if scale == "none":
         return 0.0, 1.0
     if scale in ("auto", "global") and lo >= 0:
-        if is_integral(dtype) and (dtype == np.uint8 or not table):
+        if is_integral(dtype) and (dtype == np.uint8 or not table or scale == "global"):  # (global: the rule before)
             return 0.0, 255.0 if dtype == np.uint8 or 1 < hi <= 255 else max(hi, 1.0)
         if hi <= 1:
             return 0.0, 1.0
@@ -451,8 +456,9 @@ def _standard(mean, std, table: bool) -> tuple:
 def scale_to_unit(
     array: np.ndarray, *, name: str, scale: str = "auto", like: np.ndarray | None = None
 ) -> np.ndarray:
-    """float32 in [0, 1] by `unit_map` (integers / 255 or their max; floats outside [0, 1] min-max,
-    column by column for tables whose columns are narrow against the whole range). See `unit_scaled`."""
+    """float32 in [0, 1] by `unit_map` (integers / 255 or their max, but tables of integers other than uint8 as
+    floats; floats outside [0, 1] min-max, column by column for tables whose columns are narrow against the
+    whole range). See `unit_scaled`."""
     return unit_scaled(array, name=name, scale=scale, like=like)[0]
 
 

@@ -26,6 +26,7 @@ from .core import (
     class_files,
     classes_with_test,
     integer_valued,
+    is_integral,
     swapped,
     unit_scaled,
 )
@@ -196,7 +197,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         # how: "per column", "one range" or "none"; the map (offset, divisor) from the stored values to
         # [0, 1], which `fit` saves in a run folder (checkpoint.write_scaling) and `aekit export --raw` folds in
         meta={"scale": scale, "scaling": scaling, "unit_map": unit_map, "stored_layout": stored_layout,
-              "columns": columns, **({"label_column": label_column} if label_column else {}),
+              "columns": columns, "integer_table": x.ndim == 2 and is_integral(x.dtype) and x.dtype != np.uint8,
+              **({"label_column": label_column} if label_column else {}),
               **({"image_size": size} if size else {}),
               **({"files": files, "pixels": "unit"} if files is not None else {})},
     )
@@ -680,7 +682,8 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None, pro
 
 def _texts_in(path: Path) -> bool:
     """Whether a folder holds texts and no other files: a text corpus (a LICENSE.txt beside images is not).
-    Texts are .txt files, and files without a suffix that hold no NUL byte (20 Newsgroups' articles)."""
+    Texts are .txt files, and files without a suffix (20 Newsgroups' articles) where the first 20 of them, in
+    name order, that can be read hold text (`_bare_text`)."""
     files = [f for f in path.rglob("*") if f.is_file() and not f.name.startswith(".")]
     if not files or {f.suffix.lower() for f in files} - TEXT_FILES:
         return False

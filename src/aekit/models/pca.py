@@ -25,6 +25,9 @@ PCA_BYTES = 1 << 30  # and of at most this many bytes in float64 (wide samples: 
 EXACT_FEATURES = 3072  # exact PCA up to this many values a sample (CIFAR's; a covariance of 72 MiB)
 
 
+CHUNK_BYTES = 64 * 2**20  # PCABaseline's float64 rows at a time
+
+
 def _rows(x) -> np.ndarray:
     """(N, D) float64 rows of samples (N, ...): a tensor, an array or a MemmapArray."""
     a = x.detach().cpu().numpy() if isinstance(x, Tensor) else np.asarray(x if isinstance(x, np.ndarray) else x[:])
@@ -153,16 +156,26 @@ class PCABaseline:
     def num_parameters(self) -> int:
         return int(self.components.size + self.mean.size)
 
+    def _chunks(self, x):
+        """`x` (N, ...) as float64 rows (n, D), some MB at a time: float64 temporaries of a whole evaluation sample
+        of wide images took several GB (30,000 of 128 x 128: past 6.5 GB)."""
+        rows = max(1, CHUNK_BYTES // (8 * max(self.mean.size, 1)))
+        for start in range(0, len(x), rows):
+            yield _rows(x[start : start + rows])
+
     def encode(self, x) -> np.ndarray:
         """(N, ...) -> (N, k) coordinates along the components."""
-        return (_rows(x) - self.mean) @ self.components.T
+        parts = [(b - self.mean) @ self.components.T for b in self._chunks(x)]
+        return np.concatenate(parts) if parts else np.zeros((0, self.k))
 
     def reconstruct(self, x) -> np.ndarray:
         """(N, ...) -> float32 reconstructions shaped like `x`."""
-        flat = self.encode(x) @ self.components + self.mean
-        return flat.reshape(tuple(x.shape)).astype(np.float32)
+        parts = [((b - self.mean) @ self.components.T @ self.components + self.mean).astype(np.float32)
+                 for b in self._chunks(x)]
+        return (np.concatenate(parts) if parts else np.zeros((0, self.mean.size), np.float32)).reshape(tuple(x.shape))
 
     def squared_error(self, x) -> np.ndarray:
         """(N,) squared error of each sample's reconstruction, summed over its features."""
-        b = _rows(x)
-        return (((b - self.mean) @ self.components.T @ self.components + self.mean - b) ** 2).sum(1)
+        parts = [(((b - self.mean) @ self.components.T @ self.components + self.mean - b) ** 2).sum(1)
+                 for b in self._chunks(x)]
+        return np.concatenate(parts) if parts else np.zeros(0)

@@ -22,7 +22,7 @@ from typing import Any
 from ...analysis import plots
 from ...analysis.density import generate
 from ...analysis.likelihood import importance_sampled_nll, why_no_likelihood
-from ...analysis.quality import reading, sample_quality
+from ...analysis.quality import reading, sample_quality, why_no_sample_quality
 from ...config import check
 from ...data import load_dataset
 from ...errors import DataError
@@ -94,15 +94,17 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
             model_cfg["samples"] = s.iwae_k
         variants[tag] = dataclasses.replace(cfg, model=model_cfg)
     run.check(*variants.values())
-    clf = feature_classifier(s.classifier, cache_dir=s.classifier_cache)
     real = test.x[: s.samples]
+    if (reason := why_no_sample_quality(real)) is not None:  # before any training (a test part scaled beyond [0, 1])
+        raise DataError(f"generative-mnist: the {run.part} {run.noun}s: {reason}")
+    clf = feature_classifier(s.classifier, cache_dir=s.classifier_cache)
     nll_data = test.x[: s.nll_limit] if s.nll_limit else test.x
     results: dict[str, dict[str, Any]] = {}
     no_nll: dict[str, str | None] = {}  # why a model has no NLL
     for tag in s.models:
         model, _ = run.train(tag, variants[tag])
         generated, _ = generate(model, len(real), train=train, seed=cfg.train.seed)
-        quality = sample_quality(generated, real, clf)
+        quality = sample_quality(generated.clamp(0, 1), real, clf)  # (sigmoid outputs: in [0, 1] already)
         row = {"frechet_distance": quality.frechet_distance, "precision": quality.precision, "recall": quality.recall,
                "squared_error_per_image": mean_error(model, test), "train_seconds": run.seconds[tag], "nll": None}
         no_nll[tag] = why_no_likelihood(model, nll_data)
