@@ -148,3 +148,23 @@ def test_wide_samples_are_evaluated_and_pca_fitted_on_fewer_rows_within_a_memory
     mean, _ = pca.principal_components(x, 3, seed=1)
     rows = np.sort(np.random.default_rng(1).choice(300, 40, replace=False))  # the seeded 40 rows it fits on
     np.testing.assert_allclose(mean, x[rows].mean(0))
+
+
+def test_a_scanned_float_memmap_is_checked_by_its_scan_not_read_again(tmp_path, monkeypatch):
+    """A memory trial: a 3 GB float file was read whole three times before training (its scan at load, then the
+    run's check and fit's check of every value); the scan's range says what those checks would find."""
+    from aekit.data.batches import check_inputs
+
+    path = tmp_path / "f.npy"
+    np.save(path, np.linspace(-3.0, 7.0, 200 * 784, dtype=np.float32).reshape(200, 784))
+    lazy = MemmapArray.scaled(np.load(path, mmap_mode="r"), name="f")  # min-max: [0, 1]
+    assert lazy.scanned == pytest.approx((0.0, 1.0)) and lazy.subset(np.arange(50)).in_unit_range
+    sizes = []
+    read = MemmapArray._read_rows
+    monkeypatch.setattr(MemmapArray, "_read_rows", lambda self, rows: sizes.append(len(rows)) or read(self, rows))
+    check_inputs(tiny(), lazy)
+    assert sizes == [1]  # one row: its shape
+    standard = MemmapArray.scaled(np.load(path, mmap_mode="r"), name="f", scale="standard")  # beyond [0, 1]: read
+    assert standard.scanned[0] < 0 and not standard.in_unit_range
+    with pytest.raises(aekit.DataError, match=r"'bce' needs data in \[0, 1\]"):
+        check_inputs(tiny(), standard)
