@@ -8,7 +8,7 @@ import torch
 import yaml
 
 import aekit
-from aekit.data import files, load_dataset, read_idx, scale_to_unit, write_idx
+from aekit.data import Dataset, files, load_dataset, read_idx, scale_to_unit, write_idx
 from aekit.data.memmap import MemmapArray
 
 MODEL = dict(input_shape=(1, 28, 28), hidden=(32,), code_size=4)
@@ -110,7 +110,7 @@ def test_float_memmap_outside_unit_range_is_refused_for_bce(tmp_path):
         aekit.fit(tiny(), np.load(path, mmap_mode="r"), progress=False)
 
 
-def test_large_npy_loads_lazily_and_trains_from_a_config(npy_u8, tmp_path, monkeypatch):
+def test_large_npy_loads_lazily_and_trains_from_a_config(npy_u8, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(files, "MMAP_BYTES", 0)  # every .npy counts as large
     ds = load_dataset(str(npy_u8), "train")
     assert isinstance(ds.x, MemmapArray) and ds.sample_shape == (1, 28, 28)
@@ -128,6 +128,12 @@ def test_large_npy_loads_lazily_and_trains_from_a_config(npy_u8, tmp_path, monke
     run_dir = run.train(run.load_run_config(tmp_path / "mm.yaml"), progress=False)
     metrics = (run_dir / "metrics.json").read_text()
     assert '"split": "val"' in metrics and '"pca_squared_error_per_sample"' in metrics
+    from aekit.apps.cli import main
+
+    capsys.readouterr()
+    assert main(["evaluate", str(run_dir), "--nll-samples", "0", "--quality-samples", "0"]) == 0
+    said = capsys.readouterr().out  # a memory trial: 48 s of evaluate on a big file said nothing
+    assert "evaluating the val part (120 samples) beside PCA's ..." in said
 
 
 def test_wide_samples_are_evaluated_and_pca_fitted_on_fewer_rows_within_a_memory_cap(npy_u8, monkeypatch):
@@ -158,13 +164,26 @@ def test_a_scanned_float_memmap_is_checked_by_its_scan_not_read_again(tmp_path, 
     path = tmp_path / "f.npy"
     np.save(path, np.linspace(-3.0, 7.0, 200 * 784, dtype=np.float32).reshape(200, 784))
     lazy = MemmapArray.scaled(np.load(path, mmap_mode="r"), name="f")  # min-max: [0, 1]
-    assert lazy.scanned == pytest.approx((0.0, 1.0)) and lazy.subset(np.arange(50)).in_unit_range
+    assert (lazy.scanned[0].min(), lazy.scanned[1].max()) == pytest.approx((0.0, 1.0))
+    assert lazy.subset(np.arange(50)).in_unit_range and lazy.scanned[0].shape == (784,)
     sizes = []
     read = MemmapArray._read_rows
     monkeypatch.setattr(MemmapArray, "_read_rows", lambda self, rows: sizes.append(len(rows)) or read(self, rows))
     check_inputs(tiny(), lazy)
     assert sizes == [1]  # one row: its shape
     standard = MemmapArray.scaled(np.load(path, mmap_mode="r"), name="f", scale="standard")  # beyond [0, 1]: read
-    assert standard.scanned[0] < 0 and not standard.in_unit_range
+    assert standard.scanned[0].min() < 0 and not standard.in_unit_range
     with pytest.raises(aekit.DataError, match=r"'bce' needs data in \[0, 1\]"):
         check_inputs(tiny(), standard)
+
+
+def test_values_of_the_training_file_are_not_said_to_leave_its_range(tmp_path, monkeypatch):
+    """A memory trial: `evaluate RUN --data` its own memory-mapped file said 1,433 of 50,000 samples left the training
+    range: each column's range came from a sample of rows; the scan of every row gives it now."""
+    from aekit.apps import run
+
+    monkeypatch.setattr(run, "EVAL_SAMPLES", 50)
+    values = np.random.default_rng(0).random((400, 6)).astype(np.float32)  # in [0, 1]: kept as stored
+    np.save(tmp_path / "t.npy", values)
+    train = Dataset(MemmapArray.scaled(np.load(tmp_path / "t.npy", mmap_mode="r"), name="t"), meta={"scaling": "none"})
+    assert not run.beyond_range(train, torch.from_numpy(values)).any()

@@ -102,6 +102,7 @@ FEATURE_CLASSIFIER = None  # the data set sample quality's feature classifier is
 # None, the run's own where it is one of CLASSIFIER_DATA, else mnist (OTHER_CLASSIFIER)
 OTHER_CLASSIFIER = "mnist"
 QUALITY_NEIGHBOURS = 3  # k of precision/recall's k-nearest-neighbour balls (Kynkäänniemi et al. 2019)
+EVAL_SAID_VALUES = 50_000_000  # an evaluation of more values than this (float32: 200 MB) is said before it runs
 READ_SAID_BYTES = 20 << 20  # a data file bigger than this is said before it is read (a 150 MB CSV: ~6 s)
 
 
@@ -325,16 +326,20 @@ def resolve_model(cfg: RunConfig, sample_shape: tuple[int, ...], samples: int | 
     return dataclasses.replace(cfg, model={**cfg.model, **given}) if given else cfg
 
 
+def say_reading(name: str | None, show: bool) -> None:
+    """"reading NAME ..." where reading takes a while: a folder, or a data file over READ_SAID_BYTES."""
+    path = Path(name).expanduser() if name is not None and name not in list_datasets() else None
+    if show and path is not None and (path.is_dir() or (path.is_file() and path.stat().st_size > READ_SAID_BYTES)):
+        print(f"reading {name} ...", flush=True)
+
+
 def load_splits(cfg: RunConfig, run: Path | None = None, *, progress: bool | None = False
                 ) -> tuple[Dataset, Dataset | None, Dataset | None]:
     """(train, val, test) (of the run folder `run`'s data: read_split); each is checked against the model by
     `check_splits` before any step. With progress on (None: train.progress), a folder's or a big file's reading
     is said first: it takes a while."""
-    name = cfg.data.name
     show = (cfg.train.progress if progress is None else progress) and distributed.is_main()
-    path = Path(name).expanduser() if name is not None and name not in list_datasets() else None
-    if show and path is not None and (path.is_dir() or (path.is_file() and path.stat().st_size > READ_SAID_BYTES)):
-        print(f"reading {name} ...", flush=True)
+    say_reading(cfg.data.name, show)
     train, val = load_data(cfg, run, progress=show)
     test = load_test(cfg, run, progress=show)
     if test is not None:  # scaling.json records it (before test_limit): a test part removed later is refused, not replaced
@@ -778,11 +783,16 @@ def pca_squared_error(train_x: torch.Tensor, test_x: torch.Tensor, k: int, *, se
     return PCABaseline(train_x, k, seed=seed).squared_error(test_x)
 
 
+def eval_rows(data: Dataset) -> int:
+    """How many samples of a memory-mapped data set `in_memory` reads: EVAL_SAMPLES, fewer for wide ones (EVAL_BYTES)."""
+    return min(len(data), EVAL_SAMPLES, max(1, EVAL_BYTES // (4 * math.prod(data.sample_shape))))
+
+
 def in_memory(data: Dataset, seed: int) -> Dataset:
     """`data` itself, or for a memory-mapped data set a seeded sample of EVAL_SAMPLES (EVAL_BYTES) read into memory."""
     if isinstance(data.x, torch.Tensor):
         return data
-    part = data.take(min(EVAL_SAMPLES, max(1, EVAL_BYTES // (4 * math.prod(data.sample_shape)))), seed=seed)
+    part = data.take(eval_rows(data), seed=seed)
     return Dataset(part.x[:], part.y, part.name, part.classes, part.meta)
 
 
@@ -853,7 +863,11 @@ def beyond_range(train: Dataset, x: torch.Tensor, *, seed: int = 0, columns: boo
     False where `train` is no training data (the map's [0, 1] alone is known then)."""
     flat = x.reshape(len(x), -1)
     scaling = (train.meta or {}).get("scaling")
-    if scaling in ("standard", "none") or (columns and scaling == "per column" and isinstance(train.x, torch.Tensor)):
+    scanned = getattr(train.x, "scanned", None)  # a memory-mapped file's ranges, from its scan of every row
+    if scaling in ("standard", "none") and scanned is not None:  # (a sample's ranges would leave rows of it outside)
+        lo, hi = (torch.as_tensor(end, dtype=torch.float32).reshape(-1) for end in scanned)
+        lo, hi = (lo, hi) if train.x.ndim == 2 else (lo.min(), hi.max())
+    elif scaling in ("standard", "none") or (columns and scaling == "per column" and isinstance(train.x, torch.Tensor)):
         ref = in_memory(train, seed).x
         ref = ref.reshape(len(ref), -1)
         lo, hi = (ref.amin(0), ref.amax(0)) if train.x.ndim == 2 else (ref.min(), ref.max())
@@ -992,6 +1006,7 @@ def evaluate_run(
     cfg = read_run(run_dir)
     label = None
     if data is not None:  # read (and refused) before any other work; nothing is written
+        say_reading(str(data), progress)
         train, other = load_other(cfg, run_dir, str(data), progress=progress)
         splits, label = (train, None, other), other.name
     with ckpt.hold(run_dir) if write and data is None else contextlib.nullcontext():  # a read-only folder says so
@@ -1047,6 +1062,10 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         test, split = val_data, "val"
     if test is None:  # no test split and nothing held out: say so, and report the training data
         test, split = train_data, "train"
+    mapped = not isinstance(test.x, torch.Tensor)
+    if options["progress"] and (mapped or test.x.numel() > EVAL_SAID_VALUES):  # a while: said first
+        some = f"a seeded {eval_rows(test):,} of its " if mapped and eval_rows(test) < len(test) else ""
+        print(f"evaluating the {split} part ({some}{len(test):,} samples) beside PCA's ...", flush=True)
     whole, test = test, in_memory(test, cfg.train.seed)
     errors = sample_errors(model, train_data, test, seed=cfg.train.seed)
     if scores is not None:  # every sample, in order: a memory-mapped set's whole, without PCA's, beside the sample

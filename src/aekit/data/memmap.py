@@ -54,7 +54,7 @@ class MemmapArray:
         divisor: float | np.ndarray = 1.0,
         index: np.ndarray | None = None,
         sample_shape: tuple[int, ...] | None = None,
-        scanned: tuple[float, float] | None = None,
+        scanned: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         if array.ndim < 2:
             raise DataError(f"expected (N, features) or (N, C, H, W) samples, got an array of shape {array.shape}")
@@ -68,7 +68,7 @@ class MemmapArray:
         if math.prod(self.sample_shape) != math.prod(array.shape[1:]):
             raise DataError(f"cannot view samples of shape {array.shape[1:]} as {self.sample_shape}")
         self._file = RowFile.of(array)  # None: read through numpy indexing (an in-memory or odd-strided array)
-        self.scanned = scanned  # the (min, max) of every value read, where a scan of the whole array found them
+        self.scanned = scanned  # each stored column's (min, max) as read, where a scan of the whole array found them
 
     @classmethod
     def scaled(cls, array: np.ndarray, *, name: str, scale: str = "auto") -> MemmapArray:
@@ -102,8 +102,8 @@ class MemmapArray:
             offset, divisor = (v.astype(np.float32) for v in unit_map(array.dtype, lo, hi, scale))
         else:
             offset, divisor = unit_map(array.dtype, float(lo.min()), float(hi.max()), scale, table=array.ndim == 2)
-        ends = [np.where(np.isinf(divisor), 0.0, (end - offset) / divisor) for end in (lo, hi)]  # as _read_rows scales
-        return cls(array, offset=offset, divisor=divisor, scanned=(float(np.min(ends)), float(np.max(ends))))
+        low, high = (np.where(np.isinf(divisor), 0.0, (end - offset) / divisor) for end in (lo, hi))  # as read
+        return cls(array, offset=offset, divisor=divisor, scanned=(np.minimum(low, high), np.maximum(low, high)))
 
     # --- the tensor-like surface ------------------------------------------------------------------
     @property
@@ -127,7 +127,7 @@ class MemmapArray:
         """Whether every value read is finite and in [0, 1]: by construction (uint8 / 255), or as the scan of the
         whole array found it (a subset's values lie within its whole's)."""
         if self.scanned is not None:
-            return 0.0 <= self.scanned[0] and self.scanned[1] <= 1.0
+            return 0.0 <= float(np.min(self.scanned[0])) and float(np.max(self.scanned[1])) <= 1.0
         return self.array.dtype == np.uint8 and not np.ndim(self.offset) and (self.offset, self.divisor) == (0.0, 255.0)
 
     def __len__(self) -> int:
