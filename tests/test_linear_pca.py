@@ -61,3 +61,15 @@ def test_the_pca_baseline_works_through_its_samples_a_chunk_at_a_time(monkeypatc
     np.testing.assert_allclose(baseline.squared_error(x), ((whole @ baseline.components + baseline.mean - flat) ** 2).sum(1))
     assert baseline.reconstruct(x).shape == x.shape and baseline.reconstruct(x).dtype == np.float32
     assert baseline.squared_error(x[:0]).shape == (0,)
+
+
+def test_a_long_start_from_the_data_is_said_first(monkeypatch, capsys):
+    """A memory trial: the PCA start on 3072-wide rows took 45 s after the run's first line, without a word."""
+    import aekit
+    from aekit.training import loop
+
+    monkeypatch.setattr(loop, "START_SAID_VALUES", 100)
+    model = aekit.create_model("dense", input_shape=(8,), hidden=[4], code_size=2, linear_path=True,
+                               recon_loss="mse", output_activation="linear")
+    aekit.fit(model, torch.rand(40, 8), epochs=1, progress=True)
+    assert "dense: starting from the training data (40 samples) ..." in capsys.readouterr().out

@@ -375,6 +375,9 @@ def evaluate(model, data: Any, *, batch_size: int = 512, device: str | torch.dev
     return {k: v / x.shape[0] for k, v in sums.items()}
 
 
+START_SAID_VALUES = 20_000_000  # a model's start from data of more values than this is said (3072-wide rows: ~45 s)
+
+
 class Trainer:
     """State of one training run; callbacks receive it and may set `stop_training`."""
 
@@ -783,6 +786,8 @@ class Trainer:
             else:
                 torch.manual_seed(cfg.seed + self.rank)  # rank 0 as in a one-process run; others own noise
                 if hasattr(model, "init_from_data"):  # e.g. a PCA start (models/pca.py)
+                    if show and len(x) * math.prod(x.shape[1:]) > START_SAID_VALUES:  # a while on big data: said
+                        tqdm.write(f"{model.name}: starting from the training data ({len(x):,} samples) ...")
                     model.init_from_data(x, seed=cfg.seed)
             x, y = self._prepare(x, y)
             if not resume:
