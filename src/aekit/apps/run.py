@@ -975,7 +975,7 @@ def generative_metrics(
             print(f"generating {n:,} samples and scoring them against as many test samples ...", flush=True)
         samples, how = generate(model, n, train=in_memory(train, seed), seed=seed)
         low, high = float(samples.min()), float(samples.max())
-        clipped = (f"the samples range over [{low:.3g}, {high:.3g}] (a linear output); they were clipped to [0, 1], "
+        clipped = (f"the samples range over [{low:.3g}, {high:.3g}]; they were clipped to [0, 1], "
                    "as saved images would be") if low < 0 or high > 1 else None
         quality = sample_quality(samples.clamp(0, 1), test.x[:n], clf, k=QUALITY_NEIGHBOURS)
         note = "; ".join(filter(None, (clipped, other_data(train.name, classifier, setting="--classifier "))))
