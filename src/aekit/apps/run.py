@@ -318,7 +318,11 @@ def resolve_model(cfg: RunConfig, sample_shape: tuple[int, ...], samples: int | 
     (as input_shape is not), a conditional model's `n_classes` set to the classes the data hold, and a
     convolutional model's `dims` to 1 on signals (samples drawn as curves: convolved along time)."""
     if cfg.model["name"] == AUTO:
-        return dataclasses.replace(cfg, model=auto_model(cfg.model, sample_shape, samples))
+        chosen = auto_model(cfg.model, sample_shape, samples)
+        if cfg.model.get("recon_loss") == "bce" and distributed.is_main():  # (a quality trial: the first line alone said it)
+            warn("model.recon_loss=bce: the automatic model takes sigmoid outputs, which PCA's linear start cannot "
+                 "give, so it starts from random weights and its error is not bound by PCA's")
+        return dataclasses.replace(cfg, model=chosen)
     config = getattr(model_entry(cfg.model["name"]).cls, "Config", None)
     fields = keys_of(config) if config is not None else set()
     found = {"n_classes": n_classes, "dims": 1 if len(sample_shape) == 3 and not is_picture(sample_shape) else None}

@@ -852,8 +852,11 @@ class Trainer:
                 model.load_state_dict(self.best_state)
                 if show:
                     which = "its start (no epoch improved on it)" if self.best_epoch == 0 else f"epoch {self.best_epoch}"
+                    after = self.epoch - self.best_epoch  # most of a run past its best: said (a quality trial)
+                    wasted = (f"; the {after:,} epochs after it did not improve on it (train.early_stopping=N ends such "
+                              "a run sooner)") if self.best_epoch and self.epoch >= 20 and after >= self.epoch / 2 else ""
                     tqdm.write(f"restore_best: the weights of {which}, {self.monitored} "
-                               f"{self.best_value:.4g}")
+                               f"{self.best_value:.4g}{wasted}")
             if writes:
                 ckpt.save_model(model, self.run_dir / ckpt.MODEL_FILE, epochs=self.epoch)
             model.eval()  # what a callback measures at the end is the model handed back
