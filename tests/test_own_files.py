@@ -914,10 +914,7 @@ def test_csv_columns_named_alike_but_for_case_are_refused_and_a_column_float32_r
     """Columns are taken by name whatever their case: 'A' and 'a' swapped silently in new rows (an anomaly
     trial); Unix timestamps read in float32 kept 9,376 of 20,000 values, unsaid (the estimator said it)."""
     (tmp_path / "dup.csv").write_text("A,a,b\n1,2,3\n4,5,6\n")
-    assert refused(tmp_path / "dup.csv") == (f"{tmp_path / 'dup.csv'}: 'A', 'a' name more than one column (columns are "
-                                             "taken by name, whatever their case); rename them")
-    (tmp_path / "same.csv").write_text("a,a,b\n1,2,3\n4,5,6\n")  # a data trial: the very same name was taken
-    assert "'a' name more than one column" in refused(tmp_path / "same.csv")
+    assert refused(tmp_path / "dup.csv") == f"{tmp_path / 'dup.csv'}: columns 'A', 'a' differ only in case, and columns are taken by name whatever their case; rename one"
     t = 1.7e9 + 60 * np.arange(500)
     np.savetxt(tmp_path / "ts.csv", np.column_stack([t, RNG.random(500)]), delimiter=",", header="time,v", comments="", fmt="%.6f")
     with pytest.warns(UserWarning, match=r"keeps steps of 128 in column 'time' \(values near 1.7e\+09\), more than its values' gaps"):

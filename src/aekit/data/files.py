@@ -492,11 +492,10 @@ def _csv_header(path: Path) -> tuple[list[str] | None, int, int]:
     try:
         [float(v) for v in first]
     except ValueError:
-        lowered = [h.lower() for h in first]
-        twice = sorted({h for h in first if h and lowered.count(h.lower()) > 1})
-        if twice:  # one name, whatever its case: new rows' columns would be matched to the wrong one
-            raise DataError(f"{path}: {', '.join(map(repr, twice))} name more than one column (columns are taken by "
-                            "name, whatever their case); rename them") from None
+        cased = sorted({h for h in first if len({g for g in first if g.lower() == h.lower()}) > 1})
+        if cased:  # one name, whatever its case: new rows' columns would be matched to the wrong one
+            raise DataError(f"{path}: columns {', '.join(map(repr, cased))} differ only in case, and columns are taken "
+                            "by name whatever their case; rename one") from None
         return [h.lower() for h in first], line, len(first)
     if len(first) >= 3 and first == [str(i) for i in range(len(first))]:  # pandas' names for unnamed columns
         return first, line, len(first)
