@@ -196,8 +196,13 @@ def test_a_config_without_a_model_section_trains_the_automatic_model(tmp_path, c
     assert saved["name"] == "dense" and saved["linear_path"] and saved["code_size"] == 3  # auto, as resolved
     assert "recon_loss=bce" not in capsys.readouterr().err
     assert main(["train", str(config), f"output.dir={tmp_path}", "output.name=b", "model.recon_loss=bce", "--quiet"]) == 0
+    said = capsys.readouterr()
     assert ("model.recon_loss=bce: the automatic model takes sigmoid outputs, which PCA's linear start cannot give, so "
-            "it starts from random weights and its error is not bound by PCA's") in capsys.readouterr().err
+            "it starts from random weights and its error is not bound by PCA's") in said.err
+    assert "evaluating" not in said.out  # --quiet (a review: the evaluation's line came anyway)
+    assert main(["train", str(config), f"output.dir={tmp_path}", "output.name=c", "model.recon_loss=bce",
+                 "model.output_activation=linear", "--quiet"]) == 2  # refused: no note before the refusal
+    assert "recon_loss=bce: the automatic model" not in capsys.readouterr().err
     assert not yaml.safe_load((tmp_path / "b" / "config.yaml").read_text())["model"]["linear_path"]
 
 

@@ -72,4 +72,8 @@ def test_a_long_start_from_the_data_is_said_first(monkeypatch, capsys):
     model = aekit.create_model("dense", input_shape=(8,), hidden=[4], code_size=2, linear_path=True,
                                recon_loss="mse", output_activation="linear")
     aekit.fit(model, torch.rand(40, 8), epochs=1, progress=True)
-    assert "dense: starting from the training data (40 samples) ..." in capsys.readouterr().out
+    assert "dense: fitting its PCA start to the training data (40 samples) ..." in capsys.readouterr().out
+    for plain in (aekit.create_model("dense", input_shape=(8,), hidden=[4], code_size=2),  # no PCA start: nothing said
+                  aekit.create_model("vae", input_shape=(8,), hidden=[4], code_size=2)):
+        aekit.fit(plain, torch.rand(40, 8), epochs=1, progress=True)
+        assert "PCA start" not in capsys.readouterr().out

@@ -273,7 +273,11 @@ def test_restore_best_says_when_most_of_a_run_came_after_its_best_epoch(real_bat
               callbacks=[track], progress=True)
     said = capsys.readouterr()
     assert ("restore_best: the weights of epoch 4, val_score 0; the 20 epochs after it did not improve on it "
-            "(train.early_stopping=N ends such a run sooner)") in said.out + said.err
+            "(early stopping ends such a run sooner)") in said.out + said.err
+    aekit.fit(model, real_batch[:16], real_batch[16:32], epochs=24, monitor="val_score", restore_best=True,
+              callbacks=[track], progress=True, early_stopping=20)  # stopped so already: no advice (a review)
+    said = capsys.readouterr()
+    assert "restore_best: the weights of epoch 4" in said.out + said.err and "sooner" not in said.out + said.err
 
 
 def test_early_stopping_without_validation_names_the_training_loss_it_watched(real_batch, capsys):

@@ -318,11 +318,7 @@ def resolve_model(cfg: RunConfig, sample_shape: tuple[int, ...], samples: int | 
     (as input_shape is not), a conditional model's `n_classes` set to the classes the data hold, and a
     convolutional model's `dims` to 1 on signals (samples drawn as curves: convolved along time)."""
     if cfg.model["name"] == AUTO:
-        chosen = auto_model(cfg.model, sample_shape, samples)
-        if cfg.model.get("recon_loss") == "bce" and distributed.is_main():  # (a quality trial: the first line alone said it)
-            warn("model.recon_loss=bce: the automatic model takes sigmoid outputs, which PCA's linear start cannot "
-                 "give, so it starts from random weights and its error is not bound by PCA's")
-        return dataclasses.replace(cfg, model=chosen)
+        return dataclasses.replace(cfg, model=auto_model(cfg.model, sample_shape, samples))
     config = getattr(model_entry(cfg.model["name"]).cls, "Config", None)
     fields = keys_of(config) if config is not None else set()
     found = {"n_classes": n_classes, "dims": 1 if len(sample_shape) == 3 and not is_picture(sample_shape) else None}
@@ -579,8 +575,12 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     labelled = [part for part in splits if part is not None and part.y is not None and bool((part.y >= 0).any())]
     classes = max((len(part.classes) if part.classes else int(part.y.max()) + 1 for part in labelled), default=None)
     # (every part's: a test class train/ lacks, as MVTec's defects, is numbered after the training classes)
+    auto_bce = cfg.model["name"] == AUTO and cfg.model.get("recon_loss") == "bce"
     cfg = resolve_model(cfg, splits[0].sample_shape, len(splits[0]), classes)  # config.yaml names the model chosen
     model = build_checked(cfg, splits)
+    if auto_bce and not cfg.model.get("linear_path") and distributed.is_main():  # (a quality trial: only the first
+        warn("model.recon_loss=bce: the automatic model takes sigmoid outputs, which PCA's linear start cannot "  # line
+             "give, so it starts from random weights and its error is not bound by PCA's")  # said it, by a word missing)
     made: list[Path] = []  # the folders this call made, which a refused run removes; never a user's own
     with contextlib.ExitStack() as held:
         if distributed.is_main():
@@ -620,9 +620,7 @@ def _fit_and_evaluate(cfg: RunConfig, model, splits, run_dir: Path, *, progress:
         fit(model, splits[0], splits[1], config=cfg.train, run_dir=run_dir, resume=resume,
             **({} if progress is None else {"progress": progress}))
         if distributed.is_main():
-            if show:
-                print("evaluating ...", flush=True)
-            evaluate_run(run_dir, model=model, splits=splits, nll_samples=0, quality_samples=0)
+            evaluate_run(run_dir, model=model, splits=splits, nll_samples=0, quality_samples=0, progress=show)
     except (KeyboardInterrupt, Exception) as err:  # in training or evaluating: the CLI names what is kept
         if getattr(err, "run_dir", None) is None:
             err.run_dir = run_dir
@@ -863,13 +861,13 @@ def beyond_range(train: Dataset, x: torch.Tensor, *, seed: int = 0, columns: boo
     """Which values of `x` (N, D flat) lie outside the training range: [0, 1], where the training file's
     values were mapped onto it (min-max, by the whole file) or came so (a named data set); for data
     standardised, kept as stored or scaled column by column (a column constant in training, such as a flag,
-    has no room to vary in [0, 1]), the training part's values' range, each column's for a table. `columns`:
+    has no room to vary in [0, 1]), the training part's values' range (a memory-mapped file's: its scan at
+    load, of every row), each column's for a table. `columns`:
     False where `train` is no training data (the map's [0, 1] alone is known then)."""
     flat = x.reshape(len(x), -1)
     scaling = (train.meta or {}).get("scaling")
-    scanned = getattr(train.x, "scanned", None)  # a memory-mapped file's ranges, from its scan of every row
-    if scaling in ("standard", "none") and scanned is not None:  # (a sample's ranges would leave rows of it outside)
-        lo, hi = (torch.as_tensor(end, dtype=torch.float32).reshape(-1) for end in scanned)
+    if scaling in ("standard", "none") and not isinstance(train.x, torch.Tensor):  # a memory-mapped file: every row's
+        lo, hi = (torch.as_tensor(end).reshape(-1) for end in train.x.value_range())  # ranges (a sample's left rows out)
         lo, hi = (lo, hi) if train.x.ndim == 2 else (lo.min(), hi.max())
     elif scaling in ("standard", "none") or (columns and scaling == "per column" and isinstance(train.x, torch.Tensor)):
         ref = in_memory(train, seed).x
@@ -1067,9 +1065,11 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     if test is None:  # no test split and nothing held out: say so, and report the training data
         test, split = train_data, "train"
     mapped = not isinstance(test.x, torch.Tensor)
-    if options["progress"] and (mapped or test.x.numel() > EVAL_SAID_VALUES):  # a while: said first
+    if options["progress"]:  # what, where it takes a while (a memory trial: 48 s said nothing)
         some = f"a seeded {eval_rows(test):,} of its " if mapped and eval_rows(test) < len(test) else ""
-        print(f"evaluating the {split} part ({some}{len(test):,} samples) beside PCA's ...", flush=True)
+        part = f"the {split} part" if split in ("test", "val", "train") else split
+        long = mapped or test.x.numel() > EVAL_SAID_VALUES
+        print(f"evaluating{f' {part} ({some}{len(test):,} samples)' if long else ''} ...", flush=True)
     whole, test = test, in_memory(test, cfg.train.seed)
     errors = sample_errors(model, train_data, test, seed=cfg.train.seed)
     if scores is not None:  # every sample, in order: a memory-mapped set's whole, without PCA's, beside the sample

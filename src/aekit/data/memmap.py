@@ -68,7 +68,9 @@ class MemmapArray:
         if math.prod(self.sample_shape) != math.prod(array.shape[1:]):
             raise DataError(f"cannot view samples of shape {array.shape[1:]} as {self.sample_shape}")
         self._file = RowFile.of(array)  # None: read through numpy indexing (an in-memory or odd-strided array)
-        self.scanned = scanned  # each stored column's (min, max) as read, where a scan of the whole array found them
+        # each stored value's (min, max) over the rows as read, where a scan of the whole array found them (a
+        # subset's values lie within its whole's)
+        self.scanned = scanned
 
     @classmethod
     def scaled(cls, array: np.ndarray, *, name: str, scale: str = "auto") -> MemmapArray:
@@ -102,8 +104,10 @@ class MemmapArray:
             offset, divisor = (v.astype(np.float32) for v in unit_map(array.dtype, lo, hi, scale))
         else:
             offset, divisor = unit_map(array.dtype, float(lo.min()), float(hi.max()), scale, table=array.ndim == 2)
-        low, high = (np.where(np.isinf(divisor), 0.0, (end - offset) / divisor) for end in (lo, hi))  # as read
-        return cls(array, offset=offset, divisor=divisor, scanned=(np.minimum(low, high), np.maximum(low, high)))
+        wrapped = cls(array, offset=offset, divisor=divisor)
+        ends = torch.from_numpy(np.stack([lo, hi]).astype(np.float32))  # each map is monotonic: the read values' ends
+        wrapped.scanned = tuple(wrapped._scale(ends).numpy())  # through the very float32 steps a read takes
+        return wrapped
 
     # --- the tensor-like surface ------------------------------------------------------------------
     @property
@@ -124,10 +128,7 @@ class MemmapArray:
 
     @property
     def in_unit_range(self) -> bool:
-        """Whether every value read is finite and in [0, 1]: by construction (uint8 / 255), or as the scan of the
-        whole array found it (a subset's values lie within its whole's)."""
-        if self.scanned is not None:
-            return 0.0 <= float(np.min(self.scanned[0])) and float(np.max(self.scanned[1])) <= 1.0
+        """Whether every value read is finite and in [0, 1] by construction (uint8 / 255)."""
         return self.array.dtype == np.uint8 and not np.ndim(self.offset) and (self.offset, self.divisor) == (0.0, 255.0)
 
     def __len__(self) -> int:
@@ -166,6 +167,16 @@ class MemmapArray:
             shape = tuple(size // known if d == -1 else d for d in shape)
         return self._view(sample_shape=shape)
 
+    def value_range(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each stored value's (min, max) over these rows as read: the scan's at load, else found by one pass now
+        (kept). Finite values assumed (the checks before training refuse others)."""
+        if self.scanned is None:
+            rows = chunk_rows(4 * math.prod(self.array.shape[1:]))
+            parts = [self[start : start + rows].reshape(-1, *self.array.shape[1:]) for start in range(0, len(self), rows)]
+            lows, highs = zip(*((p.amin(0), p.amax(0)) for p in parts)) if parts else ((), ())
+            self.scanned = (torch.stack(lows).amin(0).numpy(), torch.stack(highs).amax(0).numpy())
+        return self.scanned
+
     def numpy(self) -> np.ndarray:
         """Every sample, scaled, in memory (only for data that fits)."""
         return self[:].numpy()
@@ -189,12 +200,16 @@ class MemmapArray:
             block = block.astype(np.float32)
         out = torch.empty((len(rows), *self.array.shape[1:]), dtype=torch.float32)
         out[torch.from_numpy(order)] = torch.from_numpy(block).reshape(out.shape).float()  # back to the order asked for
+        return self._scale(out).reshape(len(rows), *self.sample_shape)
+
+    def _scale(self, out: Tensor) -> Tensor:
+        """float32 stored rows (n, *stored row shape) as read, in place: less the offset, over the divisor."""
         offset, divisor = (torch.from_numpy(v) if np.ndim(v) else v for v in (self.offset, self.divisor))
         if np.any(self.offset != 0):
             out.sub_(offset)
         if np.any(self.divisor != 1):
             out.div_(divisor)  # a true division: the same float32 values as a loaded array / 255
-        return out.reshape(len(rows), *self.sample_shape)
+        return out
 
 
 class RowFile:

@@ -786,8 +786,9 @@ class Trainer:
             else:
                 torch.manual_seed(cfg.seed + self.rank)  # rank 0 as in a one-process run; others own noise
                 if hasattr(model, "init_from_data"):  # e.g. a PCA start (models/pca.py)
-                    if show and len(x) * math.prod(x.shape[1:]) > START_SAID_VALUES:  # a while on big data: said
-                        tqdm.write(f"{model.name}: starting from the training data ({len(x):,} samples) ...")
+                    big = len(x) * math.prod(x.shape[1:]) > START_SAID_VALUES
+                    if show and big and getattr(model, "linear_path", None) is not None:  # a while on big data: said
+                        tqdm.write(f"{model.name}: fitting its PCA start to the training data ({len(x):,} samples) ...")
                     model.init_from_data(x, seed=cfg.seed)
             x, y = self._prepare(x, y)
             if not resume:
@@ -853,8 +854,9 @@ class Trainer:
                 if show:
                     which = "its start (no epoch improved on it)" if self.best_epoch == 0 else f"epoch {self.best_epoch}"
                     after = self.epoch - self.best_epoch  # most of a run past its best: said (a quality trial)
-                    wasted = (f"; the {after:,} epochs after it did not improve on it (train.early_stopping=N ends such "
-                              "a run sooner)") if self.best_epoch and self.epoch >= 20 and after >= self.epoch / 2 else ""
+                    wasted = (f"; the {after:,} epochs after it did not improve on it (early stopping ends such a run "
+                              "sooner)") if (self.best_epoch and self.epoch >= 20 and after >= self.epoch / 2
+                                             and cfg.early_stopping is None) else ""
                     tqdm.write(f"restore_best: the weights of {which}, {self.monitored} "
                                f"{self.best_value:.4g}{wasted}")
             if writes:
