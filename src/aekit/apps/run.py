@@ -1079,8 +1079,7 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     reference = train_data if train_data is not None else test  # without the training data (--data): the map's units
     scaling = (reference.meta or {}).get("scaling")
     # the training range: [0, 1] for data a map took there (no training data needed), else the training part's
-    sampled = scaling in ("standard", "none") and not isinstance(reference.x, torch.Tensor)  # a memmap's range: a sample's
-    checkable = (label is not None or (split == "test" and not sampled)) and (
+    checkable = (label is not None or split == "test") and (
         train_data is not None or scaling not in ("standard", "none"))
     outside = beyond_range(reference, test.x, seed=cfg.train.seed, columns=train_data is not None) if checkable else None
     if label is not None and "note" in (test.meta or {}):
