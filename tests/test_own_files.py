@@ -1522,3 +1522,20 @@ def test_a_row_identifier_column_read_as_a_feature_is_said(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         load_path(tmp_path / "counts.csv")
+
+
+@pytest.mark.parametrize("mapped", [False, True])
+def test_zeros_and_ones_stored_as_uint8_are_kept_not_divided_by_255(tmp_path, monkeypatch, mapped):
+    """A quality trial: a binary basket table saved as uint8 became 0 and 1/255, so a BCE model's targets were 0 and
+    0.004. 0/1 values are kept (images of 0..255 still divide by 255); a run records it, and 'global' reads as before."""
+    from aekit.data.core import resolved_scale
+
+    if mapped:
+        monkeypatch.setattr(files, "MMAP_BYTES", 0)
+    binary = (np.random.default_rng(0).random((60, 12)) < 0.3).astype(np.uint8)
+    np.save(tmp_path / "basket.npy", binary)
+    data = load_dataset(str(tmp_path / "basket.npy"))
+    assert np.array_equal(data.x[:].numpy(), binary.astype(np.float32)) and resolved_scale("auto", data.meta) == "none"
+    assert float(load_dataset(str(tmp_path / "basket.npy"), scale="global").x[:].max()) == pytest.approx(1 / 255)
+    np.save(tmp_path / "pixels.npy", binary * 200)
+    assert float(load_dataset(str(tmp_path / "pixels.npy")).x[:].max()) == pytest.approx(200 / 255)

@@ -322,11 +322,13 @@ def run_unit_map(run: str | Path, what: str) -> dict:
 
 def resolved_scale(scale: str, meta: dict | None) -> str:
     """The data.scale a run folder records for data loaded with `scale`: what "auto" chose for it
-    ("column" where its meta says per column, "minmax" for a table of integers other than uint8, else
-    "global"), so the run is read alike if auto's rule changes."""
+    ("column" where its meta says per column, "minmax" for a table of integers other than uint8, "none" for
+    0/1 integers kept, else "global"), so the run is read alike if auto's rule changes."""
     if scale != "auto":
         return scale
     meta = meta or {}
+    if meta.get("integer") and meta.get("scaling") == "none":  # 0/1 integers kept as they are
+        return "none"
     return "column" if meta.get("scaling") == "per column" else "minmax" if meta.get("integer_table") else "global"
 
 
@@ -372,7 +374,9 @@ def unit_map(dtype: np.dtype, lo, hi, scale: str = "auto", *, table: bool = Fals
 
     scale "auto" (and "global"): integers are divided by 255 (or their maximum), except, for "auto", a
     `table`'s (N, features) of another type than uint8, which are numbers like floats (counts 0..5 were
-    squeezed into [0, 0.02] from an .npy and took [0, 1] from the same CSV); floats already in [0, 1]
+    squeezed into [0, 0.02] from an .npy and took [0, 1] from the same CSV), and 0/1 values stored as uint8,
+    which are kept (a binary table or binarised images: divided by 255, a BCE model's targets were 0 and
+    0.004); floats already in [0, 1]
     are kept, anything else is min-max scaled; "minmax" always min-max; "none" keeps every value. A
     constant min-max range gives divisor inf, so every value becomes 0. lo and hi may be arrays of a
     range per column (F,): each column is then min-max scaled, the map broadcasting over the columns; a
@@ -385,7 +389,8 @@ def unit_map(dtype: np.dtype, lo, hi, scale: str = "auto", *, table: bool = Fals
         return 0.0, 1.0
     if scale in ("auto", "global") and lo >= 0:
         if is_integral(dtype) and (dtype == np.uint8 or not table or scale == "global"):  # (global: the rule before)
-            return 0.0, 255.0 if dtype == np.uint8 or 1 < hi <= 255 else max(hi, 1.0)
+            pixels = dtype == np.uint8 and (hi > 1 or scale == "global")  # 0/1 values stored as uint8 are kept so
+            return 0.0, 255.0 if pixels or 1 < hi <= 255 else max(hi, 1.0)
         if hi <= 1:
             return 0.0, 1.0
     return lo, hi - lo if hi > lo else math.inf

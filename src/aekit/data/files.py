@@ -197,7 +197,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         # how: "per column", "one range" or "none"; the map (offset, divisor) from the stored values to
         # [0, 1], which `fit` saves in a run folder (checkpoint.write_scaling) and `aekit export --raw` folds in
         meta={"scale": scale, "scaling": scaling, "unit_map": unit_map, "stored_layout": stored_layout,
-              "columns": columns, "integer_table": x.ndim == 2 and is_integral(x.dtype) and x.dtype != np.uint8,
+              "columns": columns, "integer": is_integral(x.dtype),
+              "integer_table": x.ndim == 2 and is_integral(x.dtype) and x.dtype != np.uint8,
               **({"label_column": label_column} if label_column else {}),
               **({"image_size": size} if size else {}),
               **({"files": files, "pixels": "unit"} if files is not None else {})},

@@ -76,8 +76,8 @@ class MemmapArray:
     def scaled(cls, array: np.ndarray, *, name: str, scale: str = "auto") -> MemmapArray:
         """Wrap `array` with the scaling `scale_to_unit` would apply, its ranges found in one pass over it."""
         check_scalable(array, name=name, scale=scale)
-        if scale == "none" or (scale in ("auto", "global") and array.dtype == np.uint8):  # known without a pass
-            return cls(array, divisor=1.0 if scale == "none" else 255.0)
+        if scale == "none" or (scale == "global" and array.dtype == np.uint8):  # known without a pass
+            return cls(array, divisor=1.0 if scale == "none" else 255.0)  # (auto: 0/1 values are kept, a pass tells)
         integer = is_integral(array.dtype)
         lo = hi = total = squares = shift = None  # each column's (min, max), and sums of values and squares, so far
         rows, reader = chunk_rows(math.prod(array.shape[1:]) * array.dtype.itemsize), RowFile.of(array)
