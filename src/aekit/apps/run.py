@@ -258,13 +258,19 @@ def _data_name(cfg: RunConfig) -> str:
     return cfg.data.name
 
 
+def _saved_map(cfg: RunConfig, run: Path | None) -> dict | None:
+    """What the run folder `run` saved of how its data file became inputs (scaling.json), or None: no run, a
+    named data set, or a run that saved none."""
+    return None if run is None or cfg.data.name in list_datasets() else read_unit_map(run)
+
+
 def read_split(cfg: RunConfig, split: str, name: str | None = None, run: Path | None = None, *,
                progress: bool = False) -> Dataset:
     """Split `split` of data.name (or of `name`), read as data.layout and data.scale say; or, for the run
     folder `run` that saved how its data file became inputs (scaling.json), as it did when trained, so a
     file changed since (rows added, texts added to a corpus) still reaches the model as its data did (and
     a note says it changed). `progress`: a bar while a folder's images are read (load_dataset)."""
-    saved = None if run is None or name is not None or cfg.data.name in list_datasets() else read_unit_map(run)
+    saved = None if name is not None else _saved_map(cfg, run)
     if saved is None:
         return load_dataset(name or _data_name(cfg), split, layout=cfg.data.layout, scale=cfg.data.scale,
                             image_size=cfg.data.image_size, progress=progress)
@@ -303,7 +309,7 @@ def load_test(cfg: RunConfig, run: Path | None = None, *, progress: bool = False
     try:
         test = read_split(cfg, "test", run=run, progress=progress)
     except NoTestSplitError:
-        saved = None if run is None or not strict or cfg.data.name in list_datasets() else read_unit_map(run)
+        saved = _saved_map(cfg, run) if strict else None
         if saved and saved.get("test_samples"):  # the run was tested on a part that is gone: never the val split instead
             raise DataError(f"{run} was trained with a test part of {saved['test_samples']:,} samples in "
                             f"{cfg.data.name}, which it no longer holds; put the test part back, or train a new run "
@@ -1066,7 +1072,8 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         test, split = train_data, "train"
     mapped = not isinstance(test.x, torch.Tensor)
     if options["progress"]:  # what, where it takes a while (a memory trial: 48 s said nothing)
-        some = f"a seeded {eval_rows(test):,} of its " if mapped and eval_rows(test) < len(test) else ""
+        rows = eval_rows(test)
+        some = f"a seeded {rows:,} of its " if mapped and rows < len(test) else ""
         part = f"the {split} part" if split in ("test", "val", "train") else split
         long = mapped or test.x.numel() > EVAL_SAID_VALUES
         print(f"evaluating{f' {part} ({some}{len(test):,} samples)' if long else ''} ...", flush=True)

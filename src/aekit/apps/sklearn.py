@@ -89,6 +89,7 @@ def _seed(random_state) -> int:
 
 
 EPOCHS = 20  # an estimator's epochs when it names none (and no time_budget)
+TRAIN_KEYS = frozenset(f.name for f in dataclasses.fields(TrainConfig))  # what train_params may name
 OWN = {"epochs": "epochs", "batch_size": "batch_size", "optimizer": "optimizer", "lr": "lr", "seed": "random_state",
        "device": "device", "progress": "verbose", "restore_best": "validation_fraction",
        "labelled_per_batch": "labelled_per_batch"}  # the parameter that sets each TrainConfig key an estimator sets
@@ -104,10 +105,9 @@ def _fit_options(est, seed: int, names: dict[str, str] = OWN, **changes: Any) ->
                "optimizer": est.optimizer, "lr": est.lr, "seed": seed, "device": est.device, "progress": bool(est.verbose),
                **changes}
     extra = dict(getattr(est, "train_params", None) or {})
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(extra.keys() - fields)
+    unknown = sorted(extra.keys() - TRAIN_KEYS)
     if unknown:  # listing the keys train_params may set
-        raise unknown_key("train_params", unknown[0], fields - options.keys() - {"log"})
+        raise unknown_key("train_params", unknown[0], TRAIN_KEYS - options.keys() - {"log"})
     clash = sorted(extra.keys() & options.keys())
     if clash:
         raise ConfigError(f"train_params: {clash[0]!r} is set by the estimator's parameter {OWN[clash[0]]}; set it there")
@@ -220,8 +220,6 @@ def _train_autoencoder(est, x: Tensor, seed: int, validation_fraction: float | N
 def _name_the_estimator_parameter(phase: str, parameter: str, names: dict[str, str] = OWN, extra: str | None = "train_params"):
     """Say a NaN loss in the estimator's own terms (its parameter, not the trainer's train.lr), and a trainer's
     refusal of a train.KEY (a TrainConfig key) as the parameter that sets it (`names`) or `extra`.KEY."""
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-
     def named(m: re.Match) -> str:
         return names[m[1]] if m[1] in names else f"{extra}.{m[1]}" if extra else m[0]
 
@@ -230,7 +228,7 @@ def _name_the_estimator_parameter(phase: str, parameter: str, names: dict[str, s
     except (ConfigError, DataError) as err:
         if type(err) not in (ConfigError, DataError):
             raise
-        said = re.sub(r"(?<![\w.])train\.(\w+)\b", lambda m: named(m) if m[1] in fields else m[0], str(err))
+        said = re.sub(r"(?<![\w.])train\.(\w+)\b", lambda m: named(m) if m[1] in TRAIN_KEYS else m[0], str(err))
         if said == str(err):
             raise
         raise type(err)(said) from None

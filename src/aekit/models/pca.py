@@ -168,14 +168,16 @@ class PCABaseline:
         parts = [(b - self.mean) @ self.components.T for b in self._chunks(x)]
         return np.concatenate(parts) if parts else np.zeros((0, self.k))
 
+    def _rebuilt(self, b: np.ndarray) -> np.ndarray:
+        """float64 rows (n, D) projected onto the components and back."""
+        return (b - self.mean) @ self.components.T @ self.components + self.mean
+
     def reconstruct(self, x) -> np.ndarray:
         """(N, ...) -> float32 reconstructions shaped like `x`."""
-        parts = [((b - self.mean) @ self.components.T @ self.components + self.mean).astype(np.float32)
-                 for b in self._chunks(x)]
+        parts = [self._rebuilt(b).astype(np.float32) for b in self._chunks(x)]
         return (np.concatenate(parts) if parts else np.zeros((0, self.mean.size), np.float32)).reshape(tuple(x.shape))
 
     def squared_error(self, x) -> np.ndarray:
         """(N,) squared error of each sample's reconstruction, summed over its features."""
-        parts = [(((b - self.mean) @ self.components.T @ self.components + self.mean - b) ** 2).sum(1)
-                 for b in self._chunks(x)]
+        parts = [((self._rebuilt(b) - b) ** 2).sum(1) for b in self._chunks(x)]
         return np.concatenate(parts) if parts else np.zeros(0)
