@@ -487,6 +487,18 @@ def test_csv_nan_inf_and_values_beyond_float32_are_named_by_column_and_line(tmp_
                                                    "(+-3.4e38), which a CSV is read in; rescale the column")
 
 
+def test_a_latin1_csv_is_read_as_latin1_with_a_note_and_utf16_is_refused_by_name(tmp_path):
+    """A left item of a data trial: a European Excel's "CSV" (cp1252) was refused as "not a readable text CSV",
+    where text folders fall back to latin-1 with a note; a byte past the header refused it too."""
+    (tmp_path / "eu.csv").write_bytes("température,poids,label\n1,2,chat\n3,4,chièn\n".encode("latin-1"))
+    with pytest.warns(UserWarning, match=r"eu.csv is not UTF-8; read as latin-1"):
+        data = load_path(tmp_path / "eu.csv")
+    assert data.meta["columns"] == ["température", "poids"] and data.classes == ["chat", "chièn"]
+    (tmp_path / "u16.csv").write_text("a,b\n1,2\n", encoding="utf-16")  # Excel's "Unicode Text"
+    assert refused(tmp_path / "u16.csv").endswith("u16.csv is not a readable text CSV file: it holds NUL bytes "
+                                                  "(UTF-16 text: save it as UTF-8)")
+
+
 def test_excels_byte_order_mark_two_label_columns_and_another_separator(tmp_path):
     (tmp_path / "excel.csv").write_text("target,a,b\n0,1,2\n1,3,5\n", encoding="utf-8-sig")  # Excel's "CSV UTF-8"
     data = load_path(tmp_path / "excel.csv")

@@ -376,7 +376,8 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
     numpy's C parser reads the features straight into float32 and the labels as text: a 22 MB CSV
     peaks at about 2x its final array (a list of Python strings took 19x the file).
     """
-    header, skip, width = _csv_header(path)
+    encoding = _csv_encoding(path)
+    header, skip, width = _csv_header(path, encoding)
     index_col = 1 if header and header[0] == "" and width > 1 else 0  # an unnamed first column: pandas' index
     if index_col and columns is None:  # (a run's new samples: its columns by name, said when it trained)
         warn(f"{path}: its unnamed first column (pandas' index, as df.to_csv writes it) is left out: not an "
@@ -406,7 +407,7 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
                 (("the run was trained on columns it lacks:", missing), ("it has columns the run was not trained on:",
                                                                          extra)) if cols))
         features = [features[names.index(c)] for c in columns]
-    read = {"delimiter": ",", "skiprows": skip, "ndmin": 2, "encoding": "utf-8-sig", "quotechar": '"'}
+    read = {"delimiter": ",", "skiprows": skip, "ndmin": 2, "encoding": encoding, "quotechar": '"'}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data": refused below
@@ -475,14 +476,34 @@ def _csv_labels(values: np.ndarray, path: Path, column: str) -> tuple[np.ndarray
     return numbers.astype(np.int64), None
 
 
-def _csv_header(path: Path) -> tuple[list[str] | None, int, int]:
+def _csv_encoding(path: Path) -> str:
+    """UTF-8 ("utf-8-sig": the byte-order mark Excel's "CSV UTF-8" writes), else latin-1, said (a European
+    Excel's "CSV" is cp1252: its names "température" are not UTF-8); a file with NUL bytes is no text CSV."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with open(path, "rb") as f:
+        head = f.read(4096)
+        if b"\0" in head:
+            utf16 = " (UTF-16 text: save it as UTF-8)" if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else ""
+            raise DataError(f"{path} is not a readable text CSV file: it holds NUL bytes{utf16}")
+        f.seek(0)
+        try:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            warn(f"{path} is not UTF-8; read as latin-1 (as a European Excel's CSV is written)")
+            return "latin-1"
+    return "utf-8-sig"
+
+
+def _csv_header(path: Path, encoding: str) -> tuple[list[str] | None, int, int]:
     """(the header row lower-cased, or None; how many lines precede the data; values a row)."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: the byte-order mark Excel's "CSV UTF-8" writes
+        with open(path, newline="", encoding=encoding) as f:
             reader = csv.reader(f)
             first = next((r for r in reader if r), None)
             line = reader.line_num
-    except (UnicodeDecodeError, csv.Error) as err:
+    except csv.Error as err:
         raise DataError(f"{path} is not a readable text CSV file ({str(err).splitlines()[0]})") from None
     if first is None:
         raise DataError(f"{path} is empty")
