@@ -3,6 +3,7 @@ how a test part and tabular columns are scaled. Every refusal is one DataError l
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import warnings
@@ -496,7 +497,7 @@ def test_a_latin1_csv_is_read_as_latin1_with_a_note_and_utf16_is_refused_by_name
     assert data.meta["columns"] == ["température", "poids"] and data.classes == ["chat", "chièn"]
     (tmp_path / "u16.csv").write_text("a,b\n1,2\n", encoding="utf-16")  # Excel's "Unicode Text"
     assert refused(tmp_path / "u16.csv").endswith("u16.csv is not a readable text CSV file: it holds NUL bytes "
-                                                  "(UTF-16 text: save it as UTF-8)")
+                                                  "(UTF-16 or UTF-32 text: save it as UTF-8)")
 
 
 def test_excels_byte_order_mark_two_label_columns_and_another_separator(tmp_path):
@@ -1374,9 +1375,11 @@ def test_texts_in_other_encodings_unlabelled_folders_and_empty_rows_are_read_or_
     _texts(tmp_path / "enc", ["sport", "business"], 4, 0)
     (tmp_path / "enc" / "sport" / "u16.txt").write_bytes("café goal match résumé".encode("utf-16"))
     (tmp_path / "enc" / "sport" / "l1.txt").write_bytes("café goal naïve cup".encode("latin-1"))
-    with pytest.warns(UserWarning, match=r"enc: 1 of 10 texts are not UTF-8; read as latin-1"):
+    (tmp_path / "enc" / "sport" / "u32.txt").write_bytes("goal über cup".encode("utf-32"))  # its mark begins as UTF-16's
+    (tmp_path / "enc" / "sport" / "u32be.txt").write_bytes(codecs.BOM_UTF32_BE + "goal über bank".encode("utf-32-be"))
+    with pytest.warns(UserWarning, match=r"enc: 1 of 12 texts are not UTF-8; read as latin-1"):
         corpus = load_dataset(str(tmp_path / "enc"))
-    assert {"café", "résumé", "naïve"} <= set(corpus.meta["vocabulary"])
+    assert {"café", "résumé", "naïve", "über"} <= set(corpus.meta["vocabulary"])
     _texts(tmp_path / "acl", ["sport", "business"], 3, 1)
     (tmp_path / "acl" / "unsup").mkdir()
     (tmp_path / "acl" / "unsup" / "0.txt").write_text("goal bank")

@@ -476,6 +476,9 @@ def _csv_labels(values: np.ndarray, path: Path, column: str) -> tuple[np.ndarray
     return numbers.astype(np.int64), None
 
 
+WIDE_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)  # byte-order marks of text with NUL bytes (UTF-32 LE's begins as UTF-16 LE's)
+
+
 def _csv_encoding(path: Path) -> str:
     """UTF-8 ("utf-8-sig": the byte-order mark Excel's "CSV UTF-8" writes), else latin-1, said (a European
     Excel's "CSV" is cp1252: its names "température" are not UTF-8); a file with NUL bytes is no text CSV."""
@@ -483,8 +486,8 @@ def _csv_encoding(path: Path) -> str:
     with open(path, "rb") as f:
         head = f.read(4096)
         if b"\0" in head:
-            utf16 = " (UTF-16 text: save it as UTF-8)" if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else ""
-            raise DataError(f"{path} is not a readable text CSV file: it holds NUL bytes{utf16}")
+            wide = " (UTF-16 or UTF-32 text: save it as UTF-8)" if head.startswith(WIDE_MARKS) else ""
+            raise DataError(f"{path} is not a readable text CSV file: it holds NUL bytes{wide}")
         f.seek(0)
         try:
             for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -750,7 +753,7 @@ def _bare_text(path: Path, *, unreadable: bool | None = False) -> bool | None:
     for a file that cannot be read."""
     with contextlib.suppress(OSError), open(path, "rb") as f:
         head = f.read(4096)
-        return head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\0" not in head
+        return head.startswith(WIDE_MARKS) or b"\0" not in head
     return unreadable
 
 

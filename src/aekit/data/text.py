@@ -405,10 +405,12 @@ def _text_files(folder: Path) -> tuple[list[str], list[str] | None, list[str]]:
 
 
 def _read_text(file: Path) -> tuple[str, bool]:
-    """(a text file's text, whether it was read as latin-1): UTF-8, or UTF-16 or UTF-8 with a byte-order mark,
-    else latin-1 (20 Newsgroups' and Reuters' articles), which decodes any bytes."""
+    """(a text file's text, whether it was read as latin-1): UTF-8, or UTF-32, UTF-16 or UTF-8 with a byte-order
+    mark (UTF-32's first, as UTF-16's begins it), else latin-1 (20 Newsgroups' and Reuters' articles), which
+    decodes any bytes."""
     raw = file.read_bytes()
-    for mark, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+    marks = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    for mark, encoding in zip(marks, ("utf-32", "utf-32", "utf-8-sig", "utf-16", "utf-16")):
         if raw.startswith(mark):
             return raw.decode(encoding, errors="replace"), False
     try:
