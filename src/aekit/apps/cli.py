@@ -479,9 +479,14 @@ def _run_state(run_dir) -> tuple[str, str] | None:
     return f"the last checkpoint{f' (epoch {epoch})' if epoch else ''} is intact", f"`{resume_command(run_dir)}` continues"
 
 
+def world_size() -> int:
+    """The processes of this run: torchrun's WORLD_SIZE, read here without importing torch."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def resume_command(run_dir) -> str:
     """`aekit resume RUN`, with --distributed --nproc N in a process of a distributed run of N."""
-    n = int(os.environ.get("WORLD_SIZE", "1"))
+    n = world_size()
     if n > 1 and os.environ.get("LOCAL_WORLD_SIZE", str(n)) != str(n):  # several machines: torchrun on each
         return f"torchrun ... -m aekit resume {run_dir}"
     return f"aekit resume {run_dir}" + (f" --distributed --nproc {n}" if n > 1 else "")
@@ -524,7 +529,7 @@ def _error_line(err: Exception) -> tuple[str, int]:
         return f"{f'{err.filename}: ' if err.filename else ''}{err.strerror}{_full(err)}{_kept(err)}", 2
     if isinstance(err, OSError) and err.filename is not None:  # a path that cannot be written or read
         return f"{err.filename}: {err.strerror or err}{PATH_HINTS.get(err.errno, '')}{_kept(err)}{_run_kept(err)}", 2
-    if isinstance(err, RuntimeError) and int(os.environ.get("WORLD_SIZE", "1")) > 1 and (
+    if isinstance(err, RuntimeError) and world_size() > 1 and (
             lost := re.search(r"Connection (reset|closed) by peer|Broken pipe", str(err))):
         return f"another process of this distributed run stopped (gloo: {lost[0]}){_run_kept(err)}", 2
     # a case aekit does not handle yet: still one line
@@ -596,7 +601,7 @@ def _terminate(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
-    if os.environ.get("WORLD_SIZE", "1") == "1":
+    if world_size() == 1:
         return _main(argv)
     from ..training.distributed import die_with_parent, finish  # a process of a distributed run
 
@@ -610,8 +615,7 @@ NOTED_VARIABLE = "AEKIT_NOTED"
 
 def _note(message, category, filename, lineno, file=None, line=None) -> None:
     text = str(message).splitlines()[0] if str(message) else category.__name__
-    ranks = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    if ranks and (os.environ.get("RANK", "0") != "0" or text in os.environ.get(NOTED_VARIABLE, "").split("\n")):
+    if world_size() > 1 and (os.environ.get("RANK", "0") != "0" or text in os.environ.get(NOTED_VARIABLE, "").split("\n")):
         return  # of a distributed run's processes rank 0 alone speaks, and not again what its launcher said
     _NOTED.append(text)
     print(f"aekit: note: {text}", file=sys.stderr)
