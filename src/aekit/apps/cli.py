@@ -123,6 +123,7 @@ def _cmd_evaluate(args) -> None:
 
 def _print_result(run_dir: Path) -> None:
     from ..training import distributed
+    from ..training.checkpoint import METRICS_FILE
     from . import run
 
     is_main = distributed.is_main()
@@ -130,7 +131,7 @@ def _print_result(run_dir: Path) -> None:
     if not is_main:  # rank 0 alone evaluated the run and reports it
         return
 
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics = json.loads((run_dir / METRICS_FILE).read_text())
     print(run.format_metrics(metrics))
     print(f"run folder: {run_dir}")
 

@@ -39,6 +39,7 @@ from ..data.core import is_picture
 from ..errors import AekitError, CheckpointError, ConfigError
 from ..training.checkpoint import (
     CHECKPOINT_FILE,
+    METRICS_FILE,
     MODEL_FILE,
     atomic_write_text,
     check_free,
@@ -104,7 +105,7 @@ def read_run_folder(path: str | Path) -> RunFolder:
     run = RunFolder(
         path=path, kind="experiment" if config_file.name == "experiment.yaml" else "train",
         config_text=config_text, config=config if isinstance(config, dict) else {},
-        metrics=_read_json(path / "metrics.json"), results=_read_json(path / "results.json"),
+        metrics=_read_json(path / METRICS_FILE), results=_read_json(path / "results.json"),
     )
     # history.json (a train run), history-<model>.json (an experiment's models), <model>/history.json
     files = [*path.glob("history*.json"), *path.glob("*/history.json")]

@@ -1104,7 +1104,7 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         metrics |= kept_measures(run_dir, metrics, nll=not options["nll_samples"], quality=not options["quality_samples"])
     try:
         if write:
-            ckpt.atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1))
+            ckpt.atomic_write_text(run_dir / ckpt.METRICS_FILE, json.dumps(metrics, indent=1))
             if "representation" not in (test.meta or {}):  # test samples above their reconstructions (not texts)
                 from ..analysis import plots
                 from ..analysis.latent import reconstruction_grid
@@ -1126,7 +1126,7 @@ def kept_measures(run_dir: Path, metrics: dict[str, Any], *, nll: bool, quality:
     the autoencoder's error on them), for measures this one skipped (0 samples): a quick evaluate does not erase
     a half-hour NLL. A run trained on, or other test samples, measure them again."""
     try:
-        old = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+        old = json.loads((run_dir / ckpt.METRICS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     same = ("epochs", "steps", "kept_epoch")

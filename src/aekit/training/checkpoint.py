@@ -37,6 +37,7 @@ CHECKPOINT_FILE = "checkpoint.safetensors"
 BEST_FILE = "best.safetensors"  # with train.restore_best: the best weights so far
 CONFIG_FILE = "config.yaml"  # the run's config: what `aekit evaluate|resume|report` read
 HISTORY_FILE = "history.json"  # every logged value, written beside every checkpoint
+METRICS_FILE = "metrics.json"  # the test metrics beside PCA's, written by the run's end and by `aekit evaluate`
 LOCK_FILE = ".aekit.lock"  # held by the process that trains, resumes or evaluates a run folder
 _HELD: set[Path] = set()  # the run folders this process holds
 
