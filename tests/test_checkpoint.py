@@ -123,6 +123,27 @@ def test_checkpoint_of_another_model_config_is_refused(run_dir, digits, tmp_path
         ckpt.load_state(linear, {k[6:]: v for k, v in tensors.items()}, Path("m"))
 
 
+def test_a_run_folders_weights_of_another_model_than_its_config_are_refused(run_dir, digits, tmp_path, capsys):
+    """An analysis trial: another run's model.safetensors copied into a run folder was evaluated (over the
+    run's metrics.json), reported and exported under the run's name, without a word."""
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    metrics = (copy / "metrics.json").read_bytes() if (copy / "metrics.json").is_file() else None
+    narrow = aekit.create_model("dense", **{**SMALL, "code_size": 2})
+    ckpt.save_model(narrow, copy / ckpt.MODEL_FILE)
+    with pytest.raises(aekit.CheckpointError, match=r"model.safetensors holds model 'dense' \(model.code_size: 2 there, "
+                       r"4 in .*config.yaml\): it is not this run's model \(a file copied in from another run\?\); put"):
+        aekit.load_model(copy)
+    assert aekit.load_model(copy / ckpt.MODEL_FILE).config.code_size == 2  # by its path: the file as it is
+    ckpt.save_model(aekit.create_model("linear", input_shape=(1, 8, 8), code_size=4), copy / ckpt.MODEL_FILE)
+    assert main(["evaluate", str(copy), "--quiet"]) == 2
+    assert "config.yaml names 'dense'): it is not this run's model" in capsys.readouterr().err
+    assert metrics is None or (copy / "metrics.json").read_bytes() == metrics
+    assert aekit.load_model(run_dir).config.code_size == 4  # the run's own file loads as before
+
+
 def test_unknown_model_name_in_checkpoint_is_refused(tmp_path):
     path = tmp_path / "m.safetensors"
     ckpt.write(path, {"model.w": torch.zeros(2)}, {"model": "no-such-model", "config": {}})

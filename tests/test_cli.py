@@ -246,6 +246,20 @@ def test_sigterm_ends_with_its_status_when_a_library_raises_the_interrupt_anew(t
     assert proc.returncode == 143 and proc.stderr == "aekit: interrupted\n", proc.stderr
 
 
+def test_sigterm_that_a_library_wraps_in_its_own_error_ends_as_an_interrupt(tmp_path):
+    """A SIGTERM 0.6 s into a command, under load, ended as "error: ImportError: initialization failed" and status 1:
+    pybind11 (matplotlib's extensions) turns an interrupt raised inside a module's initialisation into that."""
+    script = tmp_path / "s.py"
+    script.write_text(
+        "import os, sys, time\nimport aekit.apps.cli as cli\n"
+        "def work(args):\n    try:\n        os.kill(os.getpid(), 15)\n        time.sleep(20)\n"
+        "    except KeyboardInterrupt as err:\n        raise ImportError('initialization failed') from err\n"
+        "class Args:\n    quiet = False\n    func = staticmethod(work)\n"
+        "cli.parse_args = lambda argv: Args\nsys.exit(cli.main(['x']))\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 143 and proc.stderr == "aekit: interrupted\n", proc.stderr
+
+
 @pytest.mark.parametrize("after", [0.3, 0.6, 0.9, 1.2])
 def test_sigterm_while_torch_is_imported_ends_in_one_line(tmp_path, after):
     """A SIGTERM in a command's first second (torch's import) printed 50-114 lines of traceback and exited 1,

@@ -84,7 +84,8 @@ def _cmd_train(args) -> int | None:
     config, overrides = _config_and_overrides(args.words)
     cfg = _epochs_or_budget(run.load_run_config(config, overrides), overrides)  # refused here, before any process starts
     run.check_autoencoder(cfg)
-    code = _launched_distributed(args, ["train", *([config] if config else []), *overrides], cfg)
+    named = str(Path(cfg.output.dir) / cfg.output.name) if cfg.output.name else None  # (a default name is rank 0's)
+    code = _launched_distributed(args, ["train", *([config] if config else []), *overrides], cfg, named)
     if code is not None:
         return code
     run_dir = run.train(cfg, progress=False if args.quiet else None, label=run.config_label(config))
@@ -559,7 +560,7 @@ def _kept(err: BaseException) -> str:
             f"{shlex.quote(str(folder))}` does the rest")
 
 
-def _interrupted(err: KeyboardInterrupt) -> str:
+def _interrupted(err: BaseException) -> str:
     """What is true after Ctrl-C: the folder to resume, or that nothing was saved yet."""
     kept = _kept(err) or _run_kept(err)  # an experiment's folder, or a run's
     run_dir = getattr(err, "run_dir", None)
@@ -599,6 +600,35 @@ def _terminate(signum, frame):
     _restore_alarm()
     _DEFERRED["came"] = True
     raise KeyboardInterrupt("SIGTERM")
+
+
+def _wraps_interrupt(err: BaseException) -> bool:
+    """Whether `err` was raised for a Ctrl-C or SIGTERM (its cause or context, at any depth)."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
+def _end_interrupted(err: BaseException, *, command: bool, speaks: bool) -> int:
+    """The end of a command that Ctrl-C or SIGTERM stopped: one line, and 130 or 143."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM while the interrupt is said: the same end
+    code = 128 + (signal.SIGTERM if _DEFERRED.get("came") else signal.SIGINT)
+    _restore_alarm()  # a Ctrl-C while a SIGTERM was put off: that one is not raised while this is said
+    if command:  # a second Ctrl-C during the exit (torch's atexit teardown) printed a traceback: it ends at once
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if speaks:
+        print(_interrupted(err), file=sys.stderr)
+    if command:  # ends here with its status: an interrupt that once passed through C code running Python (torch's
+        # import) marks the interpreter, which then ends itself by SIGINT (-2) whatever sys.exit says
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -647,24 +677,13 @@ def _main(argv: list[str] | None) -> int:
         code = args.func(args) or 0
         sys.stdout.flush()  # here, so that a closed pipe (`| head`) is caught below
     except KeyboardInterrupt as err:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM while the interrupt is said: the same end
-        code = 128 + (signal.SIGTERM if _DEFERRED.get("came") else signal.SIGINT)
-        _restore_alarm()  # a Ctrl-C while a SIGTERM was put off: that one is not raised while this is said
-        if command:  # a second Ctrl-C during the exit (torch's atexit teardown) printed a traceback: it ends at once
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-        if speaks:
-            print(_interrupted(err), file=sys.stderr)
-        if command:  # ends here with its status: an interrupt that once passed through C code running Python (torch's
-            # import) marks the interpreter, which then ends itself by SIGINT (-2) whatever sys.exit says
-            for stream in (sys.stdout, sys.stderr):
-                with contextlib.suppress(OSError, ValueError):
-                    stream.flush()
-            os._exit(code)
-        return code
+        return _end_interrupted(err, command=command, speaks=speaks)
     except BrokenPipeError:  # the reader went away (`aekit ... | head`): stop quietly, as `cat` does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail again
         return 141
     except Exception as err:
+        if _wraps_interrupt(err):  # a library's error for an interrupt inside it: pybind11's ImportError
+            return _end_interrupted(err, command=command, speaks=speaks)  # "initialization failed" (matplotlib's)
         if debug:
             raise
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the error is said and its status kept, whoever stops us now

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from ..config import check, check_types, non_negative
 from ..data.batches import check_shape, encode_all, reconstruct_all
 from ..data.core import not_finite
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 
 Activation = Literal["relu", "elu", "sigmoid", "tanh", "linear", "leaky_relu"]
 
@@ -185,6 +185,49 @@ class Autoencoder(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def check_contract(model: Autoencoder, x: Tensor, y: Tensor | None = None) -> None:
+    """Refuse a model of your own that breaks the contract, naming the method, from its forward pass and loss
+    on a few samples `x` (without gradients, in eval mode, given back in its mode). Before, a decode_logits of
+    flat (B, D) logits trained to the end and failed at the evaluation, and a method left out said
+    NotImplementedError with no name."""
+    what, shape = f"model: {model.name}", tuple(x.shape)
+    missing = [m for m in ("encode", "decode_logits") if getattr(type(model), m) is getattr(Autoencoder, m)]
+    if missing:
+        raise ConfigError(f"{what} does not implement {' and '.join(missing)}; a model implements encode and decode_logits")
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ConfigError(f"{what} has no parameters to train (make its layers in __init__)")
+    device = next(model.parameters()).device
+    x, y = x.to(device), None if y is None else y.to(device)
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            z = model.encode(x, y=y) if model.conditional else model.encode(x)
+            if not isinstance(z, Tensor) or z.ndim < 2 or len(z) != len(x):
+                got = tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__
+                raise ConfigError(f"{what}: encode must return one code a sample, shaped (batch, ...), got {got} for "
+                                  f"{len(x)} samples")
+            out = model(x, y=y) if model.conditional else model(x)
+            if not isinstance(out, Output):
+                raise ConfigError(f"{what}: forward must return an aekit.models.base.Output, got {type(out).__name__}")
+            for name, t in (("x_hat", out.x_hat), ("logits", out.logits)):
+                if t is not None and (not isinstance(t, Tensor) or tuple(t.shape) != shape):
+                    got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
+                    raise ConfigError(f"{what}: its {name} must be shaped like its input, {shape}, got {got}; "
+                                      "decode_logits returns each sample's reconstruction in the input's shape")
+            terms = model.loss(x, out, y=y)
+    finally:
+        model.train(training)
+    if not isinstance(terms, dict) or "loss" not in terms:
+        got = f"keys {sorted(terms)}" if isinstance(terms, dict) else type(terms).__name__
+        raise ConfigError(f"{what}: loss must return a dict with a 'loss' entry (what training minimises), got {got}")
+    bad = next(((k, v) for k, v in terms.items() if not isinstance(v, Tensor) or v.numel() != 1), None)
+    if bad:
+        got = f"{bad[1].numel()} values" if isinstance(bad[1], Tensor) else f"a {type(bad[1]).__name__}"
+        raise ConfigError(f"{what}: loss's {bad[0]!r} entry must be a tensor of one value (a mean over the batch), "
+                          f"got {got}")
 
 
 def check_samples(x: Tensor, input_shape: tuple[int, ...], *, recon_loss: str | None = None) -> None:

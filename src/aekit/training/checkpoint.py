@@ -392,7 +392,8 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
     if not path.exists():
         raise CheckpointError(f"{path} does not exist; give a run folder made by aekit train or aekit.fit, or a "
                               "model .safetensors file")
-    if path.is_dir():
+    folder = path if path.is_dir() else None  # a run folder: its config.yaml says which model it holds
+    if folder is not None:
         path = model_file(path)
         if path.name == CHECKPOINT_FILE and (path.parent / CONFIG_FILE).is_file():  # a run stopped before its end
             warn(f"{path.parent} holds no {MODEL_FILE} (a run writes it as training ends: it has not finished, "
@@ -405,6 +406,8 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
     if "model" not in meta:
         raise CheckpointError(f"checkpoint {path} does not say which model it holds")
     model = build_model(meta, path)
+    if folder is not None:
+        _check_described(model, folder / CONFIG_FILE, path)
     load_state(model, prefixed(tensors, "model."), path)
     done = epochs_done(path.parent) if path.name == MODEL_FILE and "trained_epochs" in meta else 0
     if done > meta.get("trained_epochs", done):  # a later training (a resume) was stopped before its end
@@ -412,6 +415,25 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
              f"has trained {done}, in a training stopped before its end: `aekit resume {path.parent}` finishes "
              f"it (load_model of the checkpoint file takes its weights)")
     return model.to(device).eval()
+
+
+def _check_described(model, config_file: Path, path: Path) -> None:
+    """Refuse a run folder's weights (`path`) of another model than its config.yaml's model section names (a
+    file copied in from another run: evaluate wrote that model's error as the run's, and the report drew it
+    under the run's name)."""
+    try:
+        section = (yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}).get("model")
+    except (OSError, yaml.YAMLError, UnicodeDecodeError, AttributeError):
+        return  # no run config to compare with (a commands' own refusal names a damaged one)
+    if not isinstance(section, dict) or "name" not in section:
+        return
+    mine = to_dict(model.config)
+    keys = [k for k, v in section.items() if k in mine and mine[k] != v]  # (keys an older aekit wrote, left out)
+    if section["name"] != model.name or keys:
+        differ = (f"{config_file} names {section['name']!r}" if section["name"] != model.name else
+                  f"model.{keys[0]}: {mine[keys[0]]!r} there, {section[keys[0]]!r} in {config_file}")
+        raise CheckpointError(f"{path} holds model {model.name!r} ({differ}): it is not this run's model (a file "
+                              "copied in from another run?); put the run's own file back, or load the file by its path")
 
 
 # training keys that say how this machine runs a training, not what it trains: a resume that gives them records none

@@ -137,6 +137,17 @@ def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     return DistributedDataParallel(model, device_ids=ids)
 
 
+def check_used(model: torch.nn.Module) -> None:
+    """Refuse a model whose first backward left trained parameters without a gradient: DDP waits for every
+    one, and torch's error at the next step ("Expected to have finished reduction ...") asks for an option
+    aekit does not give. One process trains such a model as it is."""
+    unused = [name for name, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    if unused:
+        raise ConfigError(f"model: {getattr(model, 'name', type(model).__name__)}'s parameters {', '.join(unused[:4])}{' ...' * (len(unused) > 4)} take "
+                          "no part in its loss, and distributed training needs every trained parameter in it; remove "
+                          "them or freeze them (requires_grad_(False)), or train in one process")
+
+
 def average_gradients(params: list[torch.nn.Parameter]) -> None:
     """Replace each gradient by its mean over every rank: for steps DDP does not reduce itself (a model
     with several optimisers, where each step's backward leaves other parameters without gradients)."""
@@ -217,8 +228,8 @@ def launch(argv: list[str], n: int, *, run_dir: str | None = None) -> int:
             return failure.exitcode
         how = f"exit status {failure.exitcode}" if failure.exitcode > 0 else failure.signal_name()
         kept = (f"`aekit resume {run_dir} --distributed --nproc {n}` continues from its last checkpoint" if run_dir else
-                f"its run folder keeps the last checkpoint, if one was written: `aekit resume RUN --distributed --nproc {n}` "
-                "continues it")
+                "its run folder (the one its first line named) keeps the last checkpoint, if one was written: "
+                f"`aekit resume FOLDER --distributed --nproc {n}` continues it")
         raise AekitError(f"distributed training failed: rank {rank} stopped ({how}); {kept}") from None
     finally:
         if threads:

@@ -34,7 +34,7 @@ from ..data.batches import as_inputs, check_inputs, eval_mode, input_shape_of, r
 from ..data.core import SCALING_FILE, data_map, resolved_scale
 from ..data.memmap import MemmapArray
 from ..errors import ConfigError, DataError, NonFiniteLossError, warn
-from ..models.base import Autoencoder
+from ..models.base import Autoencoder, check_contract
 from ..registry import model_kind
 from . import checkpoint as ckpt
 from . import distributed
@@ -401,6 +401,7 @@ class Trainer:
         self.nan_check_every = cfg.nan_check_every or (1 if self.device.type == "cpu" else ACCELERATOR_NAN_CHECK_EVERY)
         self.forward = model  # what the batches go through: the model, under DDP and/or torch.compile
         self.ddp = None  # the DistributedDataParallel wrapper under torchrun
+        self.ddp_checked = False  # whether its first backward reached every parameter (distributed.check_used)
         self.epoch = 0  # epochs completed
         self.global_step = 0
         self.history: dict[str, list[float]] = {}
@@ -582,6 +583,9 @@ class Trainer:
         (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
         if self.ddp is not None and len(self.optimizers) > 1:
             distributed.average_gradients(params)
+        elif self.ddp is not None and not self.ddp_checked:  # its first step in this process
+            self.ddp_checked = True
+            distributed.check_used(self.model)
         if self.scaler is not None:
             self.scaler.unscale_(optimizer)
         if self.config.grad_clip is not None:
@@ -722,6 +726,8 @@ class Trainer:
         the settings: what training would refuse is refused here, before any step or file."""
         x, y = as_inputs(train, "train data")
         check_inputs(self.model, x, y)
+        if type(self.model).__module__.partition(".")[0] != "aekit":  # a model of your own: its methods checked
+            check_contract(self.model, x[:2], None if y is None else y[:2])
         if getattr(self.model, "conditional", False) and y is None and self.is_main:
             warn(f"{self.model.name}: the training data have no labels; it learns as a plain model, its label input "
                  "left at zero (give (x, y), or data with labels, to condition on classes)")
