@@ -362,3 +362,16 @@ def test_a_run_whose_saved_training_settings_held_keys_now_refused_resumes_and_e
     assert ckpt.epochs_done(run) == 2
     assert aekit.fit(aekit.load_model(run), aekit.data.load_dataset("digits", "train").take(100), epochs=3, run_dir=run,
                      resume=True, progress=False)["epoch"] == [1, 2, 3]
+
+
+def test_aekit_resume_of_a_truncated_checkpoint_says_truncated(tmp_path, capsys):
+    """A resume trial: `aekit resume` of a truncated or emptied checkpoint said it "holds model 'None' with another
+    config" (the header alone was read, {} for a damaged file); aekit.fit said truncated."""
+    run = _older_run(tmp_path, "dense", "model")
+    whole = (run / ckpt.CHECKPOINT_FILE).read_bytes()
+    for cut in (whole[: len(whole) // 2], b""):
+        (run / ckpt.CHECKPOINT_FILE).write_bytes(cut)
+        capsys.readouterr()
+        assert main(["resume", str(run), "--epochs", "2"]) == 2
+        assert capsys.readouterr().err.splitlines()[-1].endswith(
+            "checkpoint.safetensors is truncated or not an aekit safetensors file; use an intact copy or retrain")

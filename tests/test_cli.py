@@ -93,6 +93,13 @@ def test_resuming_a_finished_run_says_so(config_file, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "has already trained 2 epochs (target 2): nothing to continue" in printed and "--epochs N" in printed
     assert json.loads((out / "r" / "history.json").read_text())["epoch"] == [1, 2]
+    # a resume trial: --epochs below the epochs done ended the run there, config.yaml rewritten (a typo for 12)
+    before = (out / "r" / "config.yaml").read_bytes()
+    assert main(["resume", str(out / "r"), "--epochs", "1", "--quiet"]) == 2
+    assert capsys.readouterr().err.endswith("--epochs: " + str(out / "r") + " has trained 2 epochs already, more than 1; "
+                                            "give the run's total, more than that, to train longer (the run is left as "
+                                            "it is)\n")
+    assert (out / "r" / "config.yaml").read_bytes() == before
 
 
 def test_evaluate(config_file, tmp_path, capsys):

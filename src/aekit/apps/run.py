@@ -752,6 +752,10 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
                               "of epochs; resume it without --epochs, or with --time-budget SECONDS to train longer")
         if epochs < 1:
             raise ConfigError(f"--epochs: must be >= 1 (the run's total number of epochs), got {epochs}")
+        if epochs < ckpt.epochs_done(run_dir):  # (ending it there would finish a half-trained run for a typo)
+            raise ConfigError(f"--epochs: {run_dir} has trained {ckpt.epochs_done(run_dir)} epochs already, more than "
+                              f"{epochs}; give the run's total, more than that, to train longer (the run is left as "
+                              "it is)")
     if time_budget is not None:
         if budget is None:
             raise ConfigError(f"--time-budget: {run_dir} trains for train.epochs ({cfg.train.epochs}), not for a time "

@@ -5,8 +5,8 @@
 "encoder-classifier" of kind "classifier" (`list_models()` lists the autoencoders), so checkpoints
 rebuild it like every model and `fit(run_dir=...)`, resume and `aekit.load_model` work. Its loss
 dict holds the cross-entropy ("loss"), "accuracy" and "error" (1 - accuracy); the trainer logs them
-as train_/val_ entries, and since the trainer's `monitor` is minimised, monitor "val_loss" or
-"val_error" (never "val_accuracy").
+as train_/val_ entries: the trainer's `monitor` takes any of them (an accuracy is best highest, the rest
+lowest).
 """
 
 from __future__ import annotations

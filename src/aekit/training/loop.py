@@ -76,9 +76,9 @@ class TrainConfig:
     device: str = "auto"  # "auto" picks CUDA when present, else CPU
     deterministic: bool = False  # deterministic kernels and a fixed CPU thread count: a resumed run matches an uninterrupted one
     grad_clip: float | None = None  # max global gradient norm; None = no clipping
-    monitor: str = "val_loss"  # what "best" means (falls back to train_loss without validation)
+    monitor: str = "val_loss"  # what "best" means, lowest (an accuracy: highest); train_loss without validation
     early_stopping: int | None = None  # patience in epochs; None = train all epochs
-    min_delta: float = 0.0  # smallest decrease of `monitor` that counts as an improvement
+    min_delta: float = 0.0  # smallest change of `monitor` that counts as an improvement
     restore_best: bool = False  # end with the best weights instead of the last ones
     checkpoint_every: int = 1  # epochs between checkpoints in the run folder
     progress: bool = True  # a line an epoch, and on a terminal a progress bar with the live loss
@@ -406,7 +406,8 @@ class Trainer:
         self.global_step = 0
         self.history: dict[str, list[float]] = {}
         self.bar: Any = None  # the progress bar, made by the first epoch
-        self.best_value = math.inf
+        self.sign = -1 if cfg.monitor.endswith("accuracy") else 1  # an accuracy is best highest, the rest lowest
+        self.best_value = self.sign * math.inf
         self.best_epoch = 0
         self.epochs_since_best = 0
         self.best_state: dict[str, Tensor] | None = None
@@ -486,7 +487,7 @@ class Trainer:
         if "epoch" in self.history and "step" not in self.history:  # a checkpoint from before steps were recorded
             self.history["step"] = [None] * len(self.history["epoch"])
         best = meta["best"]
-        self.best_value = math.inf if best["value"] is None else best["value"]
+        self.best_value = self.sign * math.inf if best["value"] is None else best["value"]
         self.best_epoch, self.epochs_since_best = best["epoch"], best["since"]
         for cb, state in zip(self.callbacks, meta.get("callbacks", [])):
             cb.load_state_dict(state)
@@ -507,7 +508,7 @@ class Trainer:
         # `check` refused a monitor that is not logged; val_loss falls back to train_loss without validation
         key = self.monitored = self.config.monitor if self.config.monitor in logs else "train_loss"
         value = logs[key]
-        if value < self.best_value - self.config.min_delta:
+        if self.sign * value < self.sign * self.best_value - self.config.min_delta:
             self._new_best(value)
         else:
             self.epochs_since_best += 1
@@ -952,7 +953,7 @@ def fit(
                               "checkpoint to resume; a run is written into a new or empty folder: give another run_dir, "
                               "or empty this one")
         if resume:  # its settings (read whole and checked where they are the base; the header alone where not)
-            meta = ckpt.read(run_path / ckpt.CHECKPOINT_FILE)[1] if config is None else ckpt.checkpoint_header(run_path)
+            meta = (config is not None and ckpt.checkpoint_header(run_path)) or ckpt.read(run_path / ckpt.CHECKPOINT_FILE)[1]
             saved = meta.get("train_config", {})
         if resume and config is None:  # go on as it was trained: only the options given change
             base = without_ignored_training({k: v for k, v in saved.items() if k in TrainConfig.__dataclass_fields__},
