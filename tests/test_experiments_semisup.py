@@ -206,3 +206,13 @@ def test_label_counts_a_class_cannot_fill_are_refused_before_training(tmp_path):
     with pytest.raises(aekit.DataError, match=r"experiment.label_counts: 6 balanced labels need 2 of each of the 3 classes"):
         run_experiment(NAME, [f"data.name={data}", "experiment.label_counts=[3,6]"], out_dir=tmp_path / "runs", tiny=True)
     assert not (tmp_path / "runs").exists()  # nor the output folder made for it
+
+
+def test_pretrain_mnist_records_the_epochs_a_time_budget_trained(tmp_path):
+    """An experiments trial: with train.time_budget, pretrain-mnist recorded and printed the epochs planned from
+    min_updates (50), where the budget trained 474."""
+    _, results = run_experiment("pretrain-mnist", ["train.time_budget=1", "experiment.min_updates=1",
+                                                   "experiment.label_counts=[50]", "experiment.methods=[scratch]"],
+                                out_dir=tmp_path, tiny=True)
+    [row] = results["rows"]
+    assert row["epochs"][0] > 1  # planned: 1 (train.epochs, min_updates 1); a second of a tiny net trains many more

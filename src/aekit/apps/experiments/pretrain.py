@@ -218,13 +218,14 @@ class StackedDenoising:
 
 
 def fine_tune(cfg: ExperimentConfig, base: Autoencoder, n_classes: int, fit_set: Dataset, val_set: Dataset | None,
-              *, freeze: Literal["all", "none"] = "none") -> tuple[EncoderClassifier, float]:
+              *, freeze: Literal["all", "none"] = "none") -> tuple[EncoderClassifier, float, int]:
     """A softmax layer on a copy of `base`'s encoder, trained with `cfg.train` on the labelled
-    `fit_set` (`val_set` chooses the best epoch when `restore_best`): (classifier, seconds)."""
+    `fit_set` (`val_set` chooses the best epoch when `restore_best`): (classifier, seconds, epochs trained:
+    a time budget's, not `cfg.train.epochs`)."""
     model = EncoderClassifier.on(base, n_classes, freeze=freeze)
     start = time.perf_counter()
-    train_model(cfg, (fit_set, val_set, None), model=model)
-    return model, time.perf_counter() - start
+    _, history = train_model(cfg, (fit_set, val_set, None), model=model)
+    return model, time.perf_counter() - start, len(history.get("epoch", []))
 
 
 def plot_error_vs_labels(path: Path, rows: list[dict], *, labels: dict[str, str], title: str) -> None:
@@ -286,7 +287,6 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     with torch_threads(s.threads):
         train, test, n_classes = labelled_parts("pretrain-mnist", cfg, cfg.data.name)
         runs: dict[tuple[str, int], list[dict[str, float]]] = {}  # (method, labels) -> each seed's record
-        epochs_used: dict[int, int] = {}
         ledger = Ledger(run_dir)  # the finished runs: a resumed experiment keeps them
         sdas = StackedDenoising(pt, widths, s.noise_fraction, ledger)
         net = "-".join(map(str, [math.prod(train.sample_shape), *widths, n_classes]))
@@ -305,28 +305,33 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
             sda = sdas.for_seed(seed, train, net) if todo - {"scratch"} else None
             for n in counts:
                 fit_set, val_set = labelled_split(train, n, seed, cfg.data.val_fraction)
-                epochs = epochs_used[n] = supervised_epochs(len(fit_set), cfg.train, s.min_updates, s.max_updates)
+                epochs = supervised_epochs(len(fit_set), cfg.train, s.min_updates, s.max_updates)
                 fine = cfg.with_train(epochs=epochs, seed=seed, restore_best=cfg.train.restore_best and val_set is not None)
                 for method in s.methods:
                     done = before = ledger.get(f"{method}/{n}/seed{seed}")
                     if done is None:
                         torch.manual_seed(seed)
                         base = build_model(fine, train.sample_shape) if method == "scratch" else sda
-                        model, took = fine_tune(fine, base, n_classes, fit_set, val_set, freeze="all" if method == "frozen" else "none")
-                        done = ledger.add(f"{method}/{n}/seed{seed}", {"error": 100 * (1 - model.accuracy(test)), "seconds": took})
-                    runs.setdefault((method, n), []).append(done)
+                        model, took, trained = fine_tune(fine, base, n_classes, fit_set, val_set,
+                                                         freeze="all" if method == "frozen" else "none")
+                        done = ledger.add(f"{method}/{n}/seed{seed}", {"error": 100 * (1 - model.accuracy(test)),
+                                                                       "seconds": took, "epochs": trained})
+                    runs.setdefault((method, n), []).append({"epochs": epochs, **done})  # (an older ledger's: planned)
+                    trained = runs[(method, n)][-1]["epochs"]
                     print(f"seed {seed}  {n:>6} labels  {method:<10} test error {done['error']:6.2f}%  "
-                          f"({epochs} epoch{'s' * (epochs != 1)}, {done['seconds']:.0f}s{', finished before' * bool(before)})",
+                          f"({trained} epoch{'s' * (trained != 1)}, {done['seconds']:.0f}s{', finished before' * bool(before)})",
                           flush=True)
         pretrain_seconds = sdas.seconds
 
-    rows = [{**error_row(method, n, runs[(method, n)]), "epochs": epochs_used[n]} for method in s.methods for n in counts]
+    rows = [{**error_row(method, n, runs[(method, n)]), "epochs": [r["epochs"] for r in runs[(method, n)]]}
+            for method in s.methods for n in counts]
     results: dict[str, Any] = {"rows": rows, "pretrain_seconds": pretrain_seconds, "test_digits": len(test), "network": net}
     mean_of = {(r["method"], r["labels"]): r["test_error_mean"] for r in rows}
     samples = "digits" if train.name in DIGITS else "samples"
     notes = [f"Network {net} (sigmoid), {len(test)} test {samples}; test error % (mean ± std over seeds {list(s.seeds)}), "
              "supervised seconds per run in brackets.",
-             "Epochs per run: " + ", ".join(f"{n} labels: {epochs_used[n]}" for n in counts) + ".", chance_note(test)]
+             "Epochs per run: " + "; ".join(f"{r['method']} {r['labels']}: {r['epochs']}" for r in rows) + ".",
+             chance_note(test)]
     if pretrain_seconds:
         notes.append("Pretraining seconds per SdA: " + ", ".join(f"{t:.0f}" for t in pretrain_seconds) + ".")
     elif pt.load is not None:

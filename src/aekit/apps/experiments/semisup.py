@@ -338,8 +338,7 @@ def _run_task(cfg: ExperimentConfig, run_dir: Path, t: Task) -> dict[str, Any]:
                     torch.manual_seed(seed)
                     if method in ("supervised", "sda"):
                         base = create_model("dense", **p.mlp, input_shape=shape) if method == "supervised" else sda
-                        model, took = fine_tune(fine, base, n_classes, fit_set, val_set)
-                        done = fine.train.epochs
+                        model, took, done = fine_tune(fine, base, n_classes, fit_set, val_set)
                     else:
                         model = _semi_model(cfg, method, shape, n_classes, m1)
                         took, done = _semi(_semi_training(cfg, p.ladder if method == "ladder" else p.m2, semi, val_set, seed),
