@@ -98,6 +98,10 @@ def test_bad_config_file(tmp_path):
     bad.write_text("model: [unclosed\n")
     with pytest.raises(aekit.ConfigError, match="not valid YAML"):
         load_file(bad)
+    toml = tmp_path / "c.toml"  # a resume trial: read as YAML, it was "not valid YAML: line 2, column 1"
+    toml.write_text("[train]\nepochs = 3\n")
+    with pytest.raises(aekit.ConfigError, match=r"c.toml: aekit reads YAML or JSON config files, not TOML; write it as"):
+        load_file(toml)
     listy = tmp_path / "list.yaml"
     listy.write_text("- 1\n- 2\n")
     with pytest.raises(aekit.ConfigError, match="mapping at the top level"):

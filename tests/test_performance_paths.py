@@ -113,3 +113,19 @@ def test_compile_flag_compiles_the_forward_once(real_batch, monkeypatch):
     assert compiled == [model]
     aekit.fit(tiny(), real_batch[:64], epochs=1, progress=False)
     assert len(compiled) == 1  # off by default
+
+
+@pytest.mark.parametrize("caller", [False, True])
+def test_training_flushes_denormals_and_gives_the_callers_setting_back(real_batch, caller):
+    """A resume trial: a ReLU net's epochs slowed 5x from its sixth on, as Adam's states decayed into denormal
+    floats (benchmarks/denormals.py); fit flushes them to zero while it trains."""
+    from aekit.training.loop import _flushing
+
+    torch.set_flush_denormal(caller)
+    try:
+        during = []
+        aekit.fit(tiny(), real_batch, epochs=1, progress=False,
+                  callbacks=[LambdaCallback(on_epoch_end=lambda t, logs: during.append(_flushing()))])
+        assert during == [True] and _flushing() == caller
+    finally:
+        torch.set_flush_denormal(False)

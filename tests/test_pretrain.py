@@ -116,10 +116,13 @@ def test_per_layer_configs_and_bad_settings(digits):
 
 
 def test_a_time_budget_decides_each_layer_and_the_fine_tuning(digits):
-    """fit refuses epochs beside a time budget; pretraining passes its epochs only without one."""
-    result = pretrain_layerwise([16, 4], digits[:64], layer_kind="denoising", epochs_per_layer=1, fine_tune_epochs=1,
-                                time_budget=0.3, quiet=True)
+    """fit refuses epochs beside a time budget, and so does pretraining (a trial: epochs_per_layer=1 beside
+    time_budget=3 trained 17 and 57 epochs, without a word)."""
+    result = pretrain_layerwise([16, 4], digits[:64], layer_kind="denoising", fine_tune_epochs=1, time_budget=0.3,
+                                quiet=True)
     assert len(result.layer_histories) == 2 and result.fine_tune_history["epoch"] and result.model.code_size == 4
+    with pytest.raises(aekit.ConfigError, match=r"^epochs_per_layer: and time_budget=0.3: give one \(the budget decides"):
+        pretrain_layerwise([16, 4], digits[:64], epochs_per_layer=1, time_budget=0.3, quiet=True)
 
 
 def test_pretrain_experiment_tiny_runs_end_to_end(tmp_path):

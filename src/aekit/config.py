@@ -273,6 +273,9 @@ def load_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
+    if path.suffix.lower() in (".toml", ".ini", ".cfg"):  # (read as YAML, it failed at its first [section] line)
+        raise ConfigError(f"config file {path}: aekit reads YAML or JSON config files, not {path.suffix[1:].upper()}; "
+                          "write it as YAML (as configs/ holds)")
     try:
         text = path.read_text(encoding="utf-8-sig")  # (a byte-order mark, as some editors write, is not text)
     except UnicodeDecodeError:

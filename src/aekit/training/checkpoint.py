@@ -443,9 +443,14 @@ HERE = ("progress", "device", "compile", "nan_check_every")
 def nothing_to_resume(run_dir: Path) -> CheckpointError:
     """The refusal to resume a folder without a checkpoint, saying why there is none."""
     finished = (run_dir / MODEL_FILE).is_file()  # and its checkpoint removed: no optimiser to go on with
+    logged = 0
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError, AttributeError):  # (a damaged log: as none)
+        logged = len(json.loads((run_dir / HISTORY_FILE).read_text(encoding="utf-8"))["epoch"])
     return CheckpointError(f"cannot resume: {run_dir} holds no {CHECKPOINT_FILE} (" + (
         f"only its final {MODEL_FILE}, which holds no optimiser state to go on from: train again to train longer)"
-        if finished else "a run stopped before its first checkpoint has nothing to resume: train it again)"))
+        if finished else f"it was removed: {HISTORY_FILE} records {logged} epoch{'s' * (logged != 1)}; put it back, or train it again into "
+        "another folder (output.name), or empty this one)" if logged
+        else "a run stopped before its first checkpoint has nothing to resume: train it again)"))
 
 
 def model_section(model) -> dict[str, Any]:

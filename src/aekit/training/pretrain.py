@@ -101,7 +101,7 @@ def pretrain_layerwise(
     *,
     layer_kind: str = "denoising",
     layer_config: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
-    epochs_per_layer: int = 10,
+    epochs_per_layer: int | None = None,
     fine_tune_epochs: int = 0,
     fine_tune_options: Mapping[str, Any] | None = None,
     quiet: bool = False,
@@ -113,14 +113,21 @@ def pretrain_layerwise(
     layer_kind: plain, denoising, sparse (= sparse-kl), sparse-l1 or tied.
     layer_config: keys of that model's config for every layer, or a list with one mapping per
         layer (e.g. a noise level each); they override the defaults described in the module doc.
+    epochs_per_layer: each layer's epochs (10 when None).
     train_options: TrainConfig keys for every `fit` (batch_size, lr, optimizer, seed, ...);
-        `fine_tune_options` override them for the end-to-end fine-tuning.
+        `fine_tune_options` override them for the end-to-end fine-tuning. A time_budget among them is
+        each stage's seconds: every layer's (give no epochs_per_layer), and the fine-tuning's where
+        fine_tune_epochs > 0.
     Prints one line per layer unless `quiet`.
     """
     check(layer_kind in LAYER_KINDS, "layer_kind", f"{layer_kind!r} is not allowed; choose one of: {', '.join(LAYER_KINDS)}")
     widths = list(widths)
     check(len(widths) > 0, "widths", "needs at least one layer width")
     check(all(isinstance(w, int) and w > 0 for w in widths), "widths", f"must be integers > 0, got {widths}")
+    budget = train_options.get("time_budget")
+    check(epochs_per_layer is None or budget is None, "epochs_per_layer", f"and time_budget={budget!r}: give one (the "
+          "budget decides how long each layer trains)")  # (a trial: the epochs were ignored without a word)
+    epochs_per_layer = 10 if epochs_per_layer is None else epochs_per_layer
     check(isinstance(epochs_per_layer, int) and epochs_per_layer > 0, "epochs_per_layer", f"must be an integer > 0, got {epochs_per_layer!r}")
     check(isinstance(fine_tune_epochs, int) and fine_tune_epochs >= 0, "fine_tune_epochs", f"must be an integer >= 0, got {fine_tune_epochs!r}")
     for key in ("epochs", "resume", "run_dir"):

@@ -204,8 +204,8 @@ class StackedDenoising:
             print(f"seed {seed}: greedy denoising pretraining of {net} ({each} a layer)", flush=True)
             return pretrain_layerwise(
                 self.widths, train.take(pt.limit, seed=seed).x, layer_kind="denoising", layer_config=self.layer_config,
-                epochs_per_layer=pt.epochs_per_layer, batch_size=pt.batch_size, lr=pt.lr, seed=seed,
-                time_budget=pt.seconds_per_layer,
+                epochs_per_layer=pt.epochs_per_layer if pt.seconds_per_layer is None else None, batch_size=pt.batch_size,
+                lr=pt.lr, seed=seed, time_budget=pt.seconds_per_layer,
             ).model
 
         self.model = self.ledger.once(f"{self.name}/seed{seed}", f"{self.name}-seed{seed}.safetensors", pretrain)
