@@ -142,7 +142,7 @@ def test_select_labels_per_class_and_stratified(mnist_mini):
         select_labels(tiny, 13)
 
 
-def test_a_fine_tuning_run_checkpoints_resumes_exactly_and_loads_back(labelled, tmp_path):
+def test_a_fine_tuning_run_checkpoints_resumes_exactly_and_loads_back(labelled, tmp_path, capsys):
     options = dict(batch_size=64, lr=1e-2, progress=False, deterministic=True)
     torch.manual_seed(0)
     whole = EncoderClassifier.on(encoder_ae(), 10, freeze=1)
@@ -162,6 +162,13 @@ def test_a_fine_tuning_run_checkpoints_resumes_exactly_and_loads_back(labelled, 
         torch.testing.assert_close(again.state_dict()[key], value, rtol=0, atol=1e-6, msg=key)
     final = aekit.load_model(tmp_path)
     assert torch.equal(final.predict(labelled.x), whole.predict(labelled.x))
+    from aekit.apps.cli import main
+
+    # two trials: "is not a run folder: it has no config.yaml", and no more
+    assert main(["evaluate", str(tmp_path), "--quiet"]) == 2
+    assert capsys.readouterr().err.endswith("it has no config.yaml; it holds model 'encoder-classifier', a classifier "
+                                            "aekit.fit trained: aekit.load_model reads it and fit(..., resume=True) "
+                                            "continues it (the commands take autoencoders' run folders)\n")
 
 
 def test_resuming_with_another_classifier_config_is_refused(labelled, tmp_path):

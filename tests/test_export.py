@@ -190,7 +190,7 @@ def test_bad_format_or_part_names_the_allowed_values(trained, tmp_path, kwargs, 
 
 
 def test_bad_source_is_refused(tmp_path):
-    with pytest.raises(aekit.ConfigError, match="cannot export a Linear"):
+    with pytest.raises(aekit.ConfigError, match="export: Linear is not an autoencoder; give"):
         export_model(torch.nn.Linear(2, 2), tmp_path / "x.pt", format="torchscript")
     for format in ("torchscript", "onnx"):  # the missing folder is named first, whatever ONNX's packages
         with pytest.raises(aekit.CheckpointError, match="does not exist"):
@@ -218,7 +218,7 @@ def test_a_classifier_run_is_refused_with_a_pointer_to_its_autoencoder(tmp_path)
 
     clf = EncoderClassifier.on(aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2), 2)
     aekit.fit(clf, (torch.rand(8, 6), torch.tensor([0, 1] * 4)), epochs=1, run_dir=tmp_path / "run", progress=False)
-    with pytest.raises(aekit.ConfigError, match=r"cannot export a EncoderClassifier; export its .autoencoder"):
+    with pytest.raises(aekit.ConfigError, match=r"EncoderClassifier is not an autoencoder \(a classifier: export its .autoencoder for the encoder, or the classifier itself"):
         export_model(tmp_path / "run", tmp_path / "x.pt", format="torchscript")
     assert not (tmp_path / "x.pt").exists()
 

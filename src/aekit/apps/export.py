@@ -232,9 +232,10 @@ def _resolve(obj) -> nn.Module:
         raise ConfigError(f"export: this {type(obj).__name__} is not fitted yet; call fit(X) first")
     if isinstance(model, Autoencoder):
         return model
-    hint = "; export its .autoencoder for the encoder" if hasattr(model, "autoencoder") else ""
+    hint = (" (a classifier: export its .autoencoder for the encoder, or the classifier itself with torch.onnx.export)"
+            if hasattr(model, "autoencoder") else "")
     raise ConfigError(
-        f"export: cannot export a {type(model).__name__}{hint}; give an aekit Autoencoder, a fitted "
+        f"export: {type(model).__name__} is not an autoencoder{hint}; give an aekit Autoencoder, a fitted "
         "aekit.apps.sklearn estimator, or the path of a run folder, model or checkpoint file of an autoencoder"
     )
 

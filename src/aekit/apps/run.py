@@ -699,6 +699,10 @@ def read_run(run_dir: str | Path) -> RunConfig:
     if not (run_dir / CONFIG_FILE).is_file():
         runs = sorted(str(c.parent) for c in run_dir.glob(f"*/{CONFIG_FILE}")) if run_dir.is_dir() else []
         inside = f"; it holds run folders such as {runs[-1]}" if runs else ""
+        held = (ckpt.file_header(run_dir / ckpt.MODEL_FILE) or ckpt.checkpoint_header(run_dir)).get("model")
+        if held in [*list_models("classifier"), *list_models("semi-supervised")]:  # aekit.fit writes them no config.yaml
+            inside = (f"; it holds model {held!r}, a classifier aekit.fit trained: aekit.load_model reads it and fit(..., resume=True) "
+                      "continues it (the commands take autoencoders' run folders)")
         raise ConfigError(f"{run_dir} is not a run folder: it has no {CONFIG_FILE}{inside}")
     raw = load_file(run_dir / CONFIG_FILE)
     folder_imports(run_dir, raw.get("imports"))
