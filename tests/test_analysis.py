@@ -133,6 +133,9 @@ def test_denoising_grid_with_a_corrupt_callable(model8, data, tmp_path):
     again, _ = A.denoising_grid(model8, data, n=5, corrupt=lambda x: (x + 0.4 * torch.randn_like(x)).clamp(0, 1))
     np.testing.assert_array_equal(again, grid)  # seeded noise
     assert_png(fig, tmp_path / "denoise.png")
+    with pytest.raises(aekit.DataError, match=r"corrupt must return a tensor shaped like its input \(5, 1, 28, 28\), got "
+                       r"a ndarray$"):  # an analysis trial: "... (5, 1, 28, 28), got (5, 1, 28, 28)"
+        A.denoising_grid(model8, data, n=5, corrupt=lambda x: x.numpy())
 
 
 def test_denoising_grid_uses_the_models_corrupt_method(data):
@@ -148,7 +151,7 @@ def test_denoising_grid_uses_the_models_corrupt_method(data):
 
 
 def test_latent_maps(model2, model8, data, tmp_path):
-    maps, fig = A.latent_maps(model2, data, methods=("code", "pca", "tsne"), n=100, tsne_iter=250)
+    maps, fig = A.latent_maps(model2, data, methods=("code", "pca", "tsne"), n=100, tsne_iter=500)
     assert set(maps) == {"code", "pca", "tsne"}
     assert all(m.shape == (100, 2) for m in maps.values())
     shown = np.linspace(0, len(data) - 1, 100).round().astype(int)  # spread over the data
@@ -369,7 +372,7 @@ def test_counts_and_ranges_are_checked_before_any_work(model8, data):
                        (lambda: A.latent_grid(model8, dims=(0, 1), n=2.5), r"n: must be a whole number >= 2, got 2.5"),
                        (lambda: A.interpolate(model8, data.x[:5], data.x[5:10]), r"x_a: one sample, got 5"),
                        (lambda: A.latent_maps(model8, data, methods=("tsne",), tsne_iter=10),
-                        "tsne_iter: must be a whole number >= 250, got 10"),
+                        "tsne_iter: must be a whole number >= 500, got 10"),
                        (lambda: A.latent_maps(model8, data, methods="pca"), r"methods: give a list of methods, such as \['pca'\]"),
                        (lambda: A.embed_2d(np.full((10, 3), np.nan), methods=("pca",)), "codes"),
                        (lambda: A.image_grid(np.zeros((0, 3, 1, 28, 28)), title="x"), "images: a .* at least one image"),

@@ -252,6 +252,9 @@ def test_cli_report(train_run, experiment_run, tmp_path, capsys):
     check_page(out.read_text())
     assert main(["report", str(train_run), "-o", str(tmp_path / "short.html")]) == 0  # -o, as other tools spell it
     assert (tmp_path / "short.html").is_file()
+    capsys.readouterr()
+    assert main(["report", str(train_run), "-o", str(tmp_path / "short.html"), "--quiet"]) == 0  # as train's (a trial)
+    assert capsys.readouterr().out == f"wrote {tmp_path / 'short.html'}\n"
 
 
 def test_cli_report_of_several_runs_rewrites_its_own_page_but_not_a_users_file(train_run, tmp_path, monkeypatch, capsys):

@@ -133,6 +133,11 @@ def test_compare_retrieval_table(model, digits):
         compare_retrieval(model, digits, methods=("tfidf",))
     with pytest.raises(DataError, match="labelled"):
         compare_retrieval(model, digits.x)
+    wide = aekit.create_model("conv", input_shape=(1, 28, 28), channels=(4,), code_size=None)  # a 784-wide feature map
+    with pytest.warns(UserWarning, match=r"pca and lsa left out: the code size 784 is not below the input size 784"):
+        assert [r["method"] for r in compare_retrieval(wide, digits, k=5, max_queries=20)] == ["raw", "ae"]  # a trial:
+    with pytest.raises(ConfigError, match=r"^methods: pca needs the code size 784 below"):  # refused whole, after raw
+        compare_retrieval(wide, digits, methods=("raw", "pca"))
 
 
 def test_queries_loaded_apart_are_numbered_by_the_databases_class_names():

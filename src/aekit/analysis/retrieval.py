@@ -18,7 +18,7 @@ from torch import Tensor
 
 from ..config import count
 from ..data.batches import autoencoder_of, encode_all, inputs_of
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, warn
 from ..models.pca import PCABaseline
 
 METRICS = ("cosine", "euclidean")
@@ -262,14 +262,18 @@ def compare_retrieval(
     raw_q = None if x_q is None else x_q[chosen].reshape(len(chosen), -1).numpy()
     q_labels = None if y_q is None else y_q[chosen].numpy()
     size = model.code_size
+    linear = [m for m in methods if m in ("pca", "lsa")]
+    if linear and size >= raw_db.shape[1]:  # an overcomplete code (a conv model's feature map): before any work
+        if methods is not METHODS:
+            raise ConfigError(f"methods: {linear[0]} needs the code size {size} below the input size {raw_db.shape[1]}")
+        warn(f"methods: pca and lsa left out: the code size {size} is not below the input size {raw_db.shape[1]}")
+        methods = [m for m in methods if m not in linear]
 
     rows = []
     for method in methods:
         if method == "raw":
             db, q = raw_db, raw_q
         elif method in ("pca", "lsa"):
-            if size >= raw_db.shape[1]:
-                raise ConfigError(f"methods: {method} needs the code size {size} below the input size {raw_db.shape[1]}")
             if method == "pca":
                 project = PCABaseline(raw_db, size, seed=seed).encode
             else:

@@ -325,7 +325,8 @@ def _cmd_report(args) -> None:
         raise ConfigError(f"report: {output} is there and aekit did not write it; give {other}")
     # a run's latent map reads its data again and encodes it: seconds to a minute before the line below
     maps = " (and each trained run's data, for its latent map)" * any((d / "config.yaml").is_file() for d in dirs)
-    print(f"reading {len(dirs)} run folder{'s' * (len(dirs) != 1)}{maps}", flush=True)
+    if not args.quiet:
+        print(f"reading {len(dirs)} run folder{'s' * (len(dirs) != 1)}{maps}", flush=True)
     print(f"wrote {write_report(dirs, output)}")
 
 
@@ -436,6 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="one self-contained HTML page about run folders (pictures, tables, curves)")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders of aekit train or aekit experiment run")
     p.add_argument("-o", "--output", default=None, help="HTML file to write (default: RUN_DIR/report.html for one run, else ./report.html)")
+    p.add_argument("--quiet", action="store_true", help="no progress line: the file written alone")
     p.set_defaults(func=_cmd_report, words_dest="run_dirs")
 
     p = sub.add_parser("datasets", help="list the data sets")
