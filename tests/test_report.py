@@ -188,7 +188,10 @@ def test_a_run_stopped_before_its_end_is_said_so_not_called_kept(train_run, tmp_
     page = write_report([run], tmp_path / "stale.html").read_text()  # of more epochs than the model
     assert "these are of model.safetensors, from before a later training stopped before its end" in page
     assert "(stopped before its end)" in page and "kept)" not in page
-    (run / "model.safetensors").unlink()  # interrupted before its end: a checkpoint, no model
+    (run / "model.safetensors").unlink()  # figures, and no model: said so (a trial: "no results yet" above them)
+    page = write_report([run], tmp_path / "removed.html").read_text()
+    assert "; model.safetensors, which they measured, is not there: training stopped before its end" in page
+    (run / "metrics.json").unlink()  # interrupted before its end: a checkpoint, no model
     page = write_report([run], tmp_path / "stopped.html").read_text()
     assert "no results yet: training stopped before its end after epoch 2" in page
     import subprocess
@@ -200,9 +203,14 @@ def test_a_run_stopped_before_its_end_is_said_so_not_called_kept(train_run, tmp_
         assert holder.stdout.readline() == "held\n"
         page = write_report([run], tmp_path / "running.html").read_text()
         assert "no results yet: its folder is in use (training still running?), 2 epochs checkpointed so far" in page and "aekit resume" not in page
+        assert "(stopped before its end)" not in page  # (its epochs column said so beside "in use")
     finally:
         holder.communicate("\n", timeout=30)
     assert "No latent map: the run has no model.safetensors yet" in page
+    gone = Path(shutil.copytree(train_run, tmp_path / "gone"))  # evaluated, then both weight files removed: said
+    (gone / "model.safetensors").unlink()
+    (gone / "checkpoint.safetensors").unlink()
+    assert "No latent map: the run has no model.safetensors<" in write_report([gone], tmp_path / "gone.html").read_text()
 
 
 def test_two_runs_of_one_name_are_told_apart_and_one_given_twice_is_refused(train_run, tmp_path):

@@ -191,7 +191,9 @@ def _what(run: RunFolder) -> tuple[str, str, str, str]:
     trained = _final(run.histories.get(run.name), "epoch")  # the epochs a run has done, else its config's
     kept = kept_epoch(run.path)  # restore_best ended the run with an earlier epoch's weights: said
     kept = f" (weights of {'its start' if kept == 0 else f'epoch {kept}'} kept)" if kept not in (None, trained) else ""
-    kept = " (stopped before its end)" if _stopped(run) else kept
+    stopped = _stopped(run)
+    kept = (" (training still running?)" if stopped.startswith("its folder is in use") else
+            " (stopped before its end)" if stopped else kept)
     name = data.get("name", "?")
     name = "arrays" if name is None else name  # aekit.fit on arrays records no name
     return "train", what, f"{name}{limit}", _fmt(train.get("epochs") if trained is None else trained) + kept
@@ -222,8 +224,8 @@ def _headline(run: RunFolder) -> str:
     stopped, text = _stopped(run), _measured(run)
     if stopped and (run.path / MODEL_FILE).is_file():  # a resume stopped: the figures are of the model before it
         return f"{text + '; ' if text else ''}these are of {MODEL_FILE}, from before a later {stopped}"
-    if stopped:
-        return f"no results yet: {stopped}"
+    if stopped:  # (figures without a model.safetensors: of one removed since; the folder's state said, not "no results")
+        return f"{text}; {MODEL_FILE}, which they measured, is not there: {stopped}" if text else f"no results yet: {stopped}"
     if text or run.results or run.metrics:
         return text
     if (run.path / MODEL_FILE).is_file():  # trained by aekit.fit, which does not evaluate
@@ -338,7 +340,9 @@ def _latent_map(run: RunFolder) -> dict[str, Any] | None:
         return None
     if not (run.path / MODEL_FILE).is_file():
         stopped = _stopped(run)
-        return {"note": f"No latent map: the run has no {MODEL_FILE} yet ({stopped})"} if stopped else None
+        if stopped or run.metrics:  # (a run evaluated once, its model file removed since: said, as a truncated one is)
+            return {"note": f"No latent map: the run has no {MODEL_FILE}" + (f" yet ({stopped})" if stopped else "")}
+        return None
     from ..analysis.latent import latent_explorer
     from ..training import checkpoint as ckpt
     from . import run as runs
