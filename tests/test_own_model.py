@@ -125,7 +125,11 @@ def test_imports_and_a_model_of_ones_own_refuse_bad_settings_in_one_line(own_mod
         assert message in capsys.readouterr().err
     assert main(["train", "model.name=" + name, "--quiet"]) == 2  # not imported: the message says how
     err = capsys.readouterr().err
-    assert f"unknown model '{name}'" in err and "name the .py file that registers it under imports" in err
+    assert f"unknown model '{name}'" in err and "a config names it under imports, and aekit models and export take " \
+        "--imports FILE.py" in err
+    assert main(["models", name, "--imports", str(path)]) == 0  # an extension trial: models took no imports
+    out = capsys.readouterr().out
+    assert out.startswith(f"{name}: One hidden layer each way.") and "  width: 16" in out
     from aekit.apps.experiments import settings
 
     cfg = settings("retrieval-mnist", [f"imports=[{path}]", f"model.name={name}"])  # an experiment takes it too

@@ -134,7 +134,8 @@ def model_entry(name: str) -> ModelEntry:
                           "(create_model(keys.pop('name'), input_shape=sample_shape, **keys)), or name a model: " + ", ".join(sorted(_MODELS)))
     if name not in _MODELS:
         raise ConfigError(f"model: unknown model {name!r}{nearest(name, _MODELS)}; choose one of: "
-                          f"{', '.join(sorted(_MODELS))} (or your own: name the .py file that registers it under imports)")
+                          f"{', '.join(sorted(_MODELS))} (or your own: import the .py file that registers it; a config names it under imports, and "
+                          "aekit models and export take --imports FILE.py)")
     return _MODELS[name]
 
 

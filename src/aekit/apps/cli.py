@@ -194,9 +194,10 @@ def _cmd_models(args) -> None:
         return
     import dataclasses
 
-    from ..registry import model_entry
+    from ..registry import import_models, model_entry
     from .run import AUTO, AUTO_MODEL
 
+    import_models(args.imports or [])  # a model file of one's own, as export's --imports
     if args.name == AUTO:
         print(f"{AUTO}: {AUTO_MODEL} sized from the data and started at PCA's solution (README: Your data against "
               f"PCA); the keys of {AUTO_MODEL} below may be given, the rest are chosen")
@@ -410,6 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list the models, or the keys of one")
     p.add_argument("name", nargs="?", help="a model (dense, vae, auto, ...): its keys, defaults and meanings")
+    p.add_argument("--imports", action="append", metavar="FILE.py",
+                   help="a .py file (or module) that registers a model of your own; repeatable")
     p.set_defaults(func=_cmd_models)
 
     p = sub.add_parser("export", help="export a trained model to ONNX or TorchScript")
