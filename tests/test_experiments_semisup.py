@@ -216,3 +216,11 @@ def test_pretrain_mnist_records_the_epochs_a_time_budget_trained(tmp_path):
                                 out_dir=tmp_path, tiny=True)
     [row] = results["rows"]
     assert row["epochs"][0] > 1  # planned: 1 (train.epochs, min_updates 1); a second of a tiny net trains many more
+
+
+def test_fewer_labels_than_classes_are_said():
+    """An experiments trial: experiment.label_counts=[5] on 10 classes ran without a word."""
+    from aekit.apps.experiments.pretrain import label_counts
+
+    with pytest.warns(UserWarning, match=r"^experiment.label_counts: 5 labels for 10 classes leave some classes without"):
+        assert label_counts((5, 100, 5000), 1000, 10) == (5, 100, 1000)

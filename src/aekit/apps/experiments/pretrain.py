@@ -46,7 +46,7 @@ from ...analysis import plots
 from ...config import check
 from ...data import Dataset, class_indices
 from ...data.batches import encode_all
-from ...errors import DataError
+from ...errors import DataError, warn
 from ...models.base import Autoencoder
 from ...models.classifier import EncoderClassifier, select_labels
 from ...training.checkpoint import load_model
@@ -135,8 +135,13 @@ def supervised_epochs(n_train: int, train: TrainConfig, min_updates: int, max_up
     return epochs
 
 
-def label_counts(counts: tuple[int, ...], n_train: int) -> tuple[int, ...]:
-    """The label counts to run: one above the training samples means all of them (once)."""
+def label_counts(counts: tuple[int, ...], n_train: int, n_classes: int) -> tuple[int, ...]:
+    """The label counts to run: one above the training samples means all of them (once); one below the classes
+    is said (some classes get no labelled sample)."""
+    few = [n for n in counts if n < n_classes]
+    if few:
+        warn(f"experiment.label_counts: {few[0]} labels for {n_classes} classes leave some classes without a labelled "
+             "sample")
     return tuple(dict.fromkeys(min(n, n_train) for n in counts))
 
 
@@ -290,7 +295,7 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         ledger = Ledger(run_dir)  # the finished runs: a resumed experiment keeps them
         sdas = StackedDenoising(pt, widths, s.noise_fraction, ledger)
         net = "-".join(map(str, [math.prod(train.sample_shape), *widths, n_classes]))
-        counts = label_counts(s.label_counts, len(train))
+        counts = label_counts(s.label_counts, len(train), n_classes)
         for n in counts:  # every draw of labels (and its validation split) works, before any training
             for seed in s.seeds:
                 labelled_split(train, n, seed, cfg.data.val_fraction)
@@ -325,7 +330,7 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
 
     rows = [{**error_row(method, n, runs[(method, n)]), "epochs": [r["epochs"] for r in runs[(method, n)]]}
             for method in s.methods for n in counts]
-    results: dict[str, Any] = {"rows": rows, "pretrain_seconds": pretrain_seconds, "test_digits": len(test), "network": net}
+    results: dict[str, Any] = {"rows": rows, "pretrain_seconds": pretrain_seconds, "test_samples": len(test), "network": net}
     mean_of = {(r["method"], r["labels"]): r["test_error_mean"] for r in rows}
     samples = "digits" if train.name in DIGITS else "samples"
     notes = [f"Network {net} (sigmoid), {len(test)} test {samples}; test error % (mean ± std over seeds {list(s.seeds)}), "

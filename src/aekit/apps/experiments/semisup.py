@@ -305,7 +305,7 @@ def task(cfg: ExperimentConfig, name: str, counts: tuple[int, ...]) -> Task:
         if name == cfg.data.name or not str(err).startswith("data.name:"):
             raise
         raise ConfigError(f"experiment.fashion_data:{str(err).removeprefix('data.name:')}") from None
-    counts = label_counts(counts, len(train))
+    counts = label_counts(counts, len(train), n_classes)
     for n in counts:  # every draw of labels works, before any training
         for seed in cfg.experiment.seeds:
             _label_split(train, n, n_classes, seed, cfg.data.val_fraction)
