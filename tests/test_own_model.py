@@ -234,3 +234,16 @@ def test_a_model_of_ones_own_that_breaks_the_contract_is_named_before_training(m
     assert model.training  # given back in its mode
     model = _broken()
     assert aekit.fit(model, torch.rand(20, 1, 4, 4), epochs=1, progress=False)["epoch"] == [1]  # as the contract says
+
+
+def test_a_name_registered_twice_names_both_classes(own_model, tmp_path, capsys):
+    """An extension trial: registering 'dense' again said "(give a .py file's path, or a module on the Python path)",
+    and so did a syntax error in the file, where neither is about the path."""
+    (tmp_path / "again.py").write_text(MODEL_FILE.replace("{name}", "dense"))
+    assert main(["train", f"imports=[{tmp_path / 'again.py'}]", "--quiet"]) == 2
+    assert capsys.readouterr().err.endswith("ValueError: model 'dense' is registered twice: "
+                                            "aekit.models.dense.DenseAutoencoder and again.Mine both register it; give "
+                                            "yours another name\n")
+    (tmp_path / "broken.py").write_text("x = (\n")
+    assert main(["train", f"imports=[{tmp_path / 'broken.py'}]", "--quiet"]) == 2
+    assert "SyntaxError" in (err := capsys.readouterr().err) and "module on the Python path" not in err

@@ -46,7 +46,8 @@ def register_model(name: str, *, kind: str = "autoencoder"):
         old = _MODELS[name].cls if name in _MODELS else cls
         same = old.__qualname__ == cls.__qualname__ and _source(old) == _source(cls) is not None  # imported again
         if old is not cls and not same:
-            raise ValueError(f"model {name!r} is registered twice")
+            raise ValueError(f"model {name!r} is registered twice: {_where(old)} and {_where(cls)} both register it; "
+                             "give yours another name")
         doc = (cls.__doc__ or "").strip().splitlines()
         cls.name = name
         _MODELS[name] = ModelEntry(name, cls, doc[0] if doc else "", kind)
@@ -79,6 +80,11 @@ def imported(path: Path) -> bool:
                for m in list(sys.modules.values()))
 
 
+def _where(cls: type) -> str:
+    """A model class's module and name, as a refusal names it."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 def import_models(items: Sequence[str]) -> None:
     """Import the .py files (paths) or modules that register your own models with @register_model (a run
     config's `imports`), so that its model.name may be one of them. A file already imported (under any
@@ -106,8 +112,8 @@ def import_models(items: Sequence[str]) -> None:
         except ConfigError:
             raise
         except Exception as err:  # the user's code: one line, with what it raised
-            raise ConfigError(f"imports: importing {item} failed: {type(err).__name__}: {err} (give a .py file's "
-                              "path, or a module on the Python path)") from None
+            hint = " (give a .py file's path, or a module on the Python path)" if isinstance(err, ImportError) else ""
+            raise ConfigError(f"imports: importing {item} failed: {type(err).__name__}: {err}{hint}") from None
 
 
 def defining_module(cls: type) -> str | None:
