@@ -106,7 +106,7 @@ def denoising_grid(
     noisy_error, denoised_error = (float(((v.cpu() - x.cpu()) ** 2).flatten(1).sum(1).mean()) for v in (noisy, denoised))
     fig = plots.image_grid(
         grid,
-        title=f"{model.name}: denoising (squared error per sample to clean: noisy {noisy_error:.4g}, "
+        title=f"{model.name}: noisy in, denoised out (squared error per sample to clean: noisy {noisy_error:.4g}, "
               f"denoised {denoised_error:.4g})",
         row_labels=["noisy", "denoised", "clean"],
     )
