@@ -373,5 +373,7 @@ def test_aekit_resume_of_a_truncated_checkpoint_says_truncated(tmp_path, capsys)
         (run / ckpt.CHECKPOINT_FILE).write_bytes(cut)
         capsys.readouterr()
         assert main(["resume", str(run), "--epochs", "2"]) == 2
-        assert capsys.readouterr().err.splitlines()[-1].endswith(
+        out, err = capsys.readouterr()
+        assert err.splitlines()[-1].endswith(
             "checkpoint.safetensors is truncated or not an aekit safetensors file; use an intact copy or retrain")
+        assert "resuming" not in out  # refused before the run's first line

@@ -93,12 +93,16 @@ def test_resuming_a_finished_run_says_so(config_file, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "has already trained 2 epochs (target 2): nothing to continue" in printed and "--epochs N" in printed
     assert json.loads((out / "r" / "history.json").read_text())["epoch"] == [1, 2]
-    # a resume trial: --epochs below the epochs done ended the run there, config.yaml rewritten (a typo for 12)
+    assert main(["resume", str(out / "r"), "--epochs", "1", "--quiet"]) == 0  # finished: evaluated again only
+    # a resume trial: on an unfinished run (2 of 6 epochs), --epochs below those done ended it there and rewrote
+    # config.yaml (a typo for 12)
+    (out / "r" / "config.yaml").write_text((out / "r" / "config.yaml").read_text().replace("epochs: 2", "epochs: 6"))
     before = (out / "r" / "config.yaml").read_bytes()
+    capsys.readouterr()
     assert main(["resume", str(out / "r"), "--epochs", "1", "--quiet"]) == 2
-    assert capsys.readouterr().err.endswith("--epochs: " + str(out / "r") + " has trained 2 epochs already, more than 1; "
-                                            "give the run's total, more than that, to train longer (the run is left as "
-                                            "it is)\n")
+    assert capsys.readouterr().err.endswith(f"--epochs: {out / 'r'} has trained 2 of its 6 epochs, more than 1; give "
+                                            "the run's total, more than 2, or leave --epochs out to finish it (the run "
+                                            "is left as it is)\n")
     assert (out / "r" / "config.yaml").read_bytes() == before
 
 

@@ -756,10 +756,11 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
                               "of epochs; resume it without --epochs, or with --time-budget SECONDS to train longer")
         if epochs < 1:
             raise ConfigError(f"--epochs: must be >= 1 (the run's total number of epochs), got {epochs}")
-        if epochs < ckpt.epochs_done(run_dir):  # (ending it there would finish a half-trained run for a typo)
-            raise ConfigError(f"--epochs: {run_dir} has trained {ckpt.epochs_done(run_dir)} epochs already, more than "
-                              f"{epochs}; give the run's total, more than that, to train longer (the run is left as "
-                              "it is)")
+        done = ckpt.epochs_done(run_dir)
+        if epochs < done < cfg.train.epochs:  # an unfinished run: ending it there would finish it for a typo
+            raise ConfigError(f"--epochs: {run_dir} has trained {done} of its {cfg.train.epochs} epochs, more than "
+                              f"{epochs}; give the run's total, more than {done}, or leave --epochs out to finish it "
+                              "(the run is left as it is)")
     if time_budget is not None:
         if budget is None:
             raise ConfigError(f"--time-budget: {run_dir} trains for train.epochs ({cfg.train.epochs}), not for a time "
@@ -772,6 +773,8 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
         keys = ckpt.without_ignored(name, {"input_shape": splits[0].sample_shape, **keys}, run_dir / CONFIG_FILE)
         cfg = dataclasses.replace(cfg, model={"name": name, **keys})
     model = build_checked(cfg, splits)
+    header = ckpt.checkpoint_header(run_dir) or ckpt.read(run_dir / ckpt.CHECKPOINT_FILE)[1]  # (damaged: refused)
+    ckpt.check_same_model(header, model, run_dir / ckpt.CHECKPOINT_FILE)  # before the run's first line, as fit would
     target = cfg.train.epochs if epochs is None else epochs
     done = ckpt.epochs_done(run_dir)
     finished = done >= target and budget is None

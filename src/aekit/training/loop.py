@@ -727,7 +727,7 @@ class Trainer:
         the settings: what training would refuse is refused here, before any step or file."""
         x, y = as_inputs(train, "train data")
         check_inputs(self.model, x, y)
-        if type(self.model).__module__.partition(".")[0] != "aekit":  # a model of your own: its methods checked
+        if isinstance(self.model, Autoencoder) and type(self.model).__module__.partition(".")[0] != "aekit":  # your own
             check_contract(self.model, x[:2], None if y is None else y[:2])
         if getattr(self.model, "conditional", False) and y is None and self.is_main:
             warn(f"{self.model.name}: the training data have no labels; it learns as a plain model, its label input "
