@@ -279,3 +279,18 @@ def test_class_indices_number_the_training_classes_from_zero():
 def test_a_dataset_prints_as_one_line_not_its_samples():
     data = load_dataset("digits")
     assert repr(data) == "Dataset('digits': 1,437 samples of shape [1, 8, 8], 10 classes)"
+
+
+def test_all_finite_checks_a_chunk_of_rows_at_a_time(monkeypatch):
+    """torch.isfinite on a whole array held 1.75x it (benchmarks/reconstruct_memory.py): the check goes by chunks,
+    and finds a NaN or an infinity in any of them, the last one short."""
+    from aekit.data import core
+
+    monkeypatch.setattr(core, "CHUNK_BYTES", 3 * 4 * 5)  # 3 rows of 5 float32 a chunk
+    x = torch.rand(10, 5)
+    assert core.all_finite(x) and core.all_finite(x[:0]) and core.all_finite(torch.tensor(1.0))
+    for row in (0, 4, 9):
+        for bad in (float("nan"), float("inf")):
+            y = x.clone()
+            y[row, 2] = bad
+            assert not core.all_finite(y)

@@ -23,7 +23,7 @@ from torch import Tensor
 
 from ..config import count
 from ..errors import ConfigError, DataError, warn
-from .core import not_finite
+from .core import all_finite, not_finite
 from .memmap import MemmapArray, as_memmap_array, chunk_rows, is_memmap
 
 
@@ -186,7 +186,7 @@ def inputs_of(model, data: Any, what: str = "data", *, whole: bool = True) -> tu
     check_shape(tuple(x.shape[1:]), shape, what)
     if x.shape[0] == 0:
         raise DataError(f"{what}: no samples")
-    if isinstance(x, Tensor) and not torch.isfinite(x).all():  # NaN codes out, silently (memmaps: checked as read)
+    if isinstance(x, Tensor) and not all_finite(x):  # NaN codes out, silently (memmaps: checked as read)
         raise not_finite(x, what)
     return x.reshape(x.shape[0], *shape), y
 

@@ -396,6 +396,18 @@ def unit_map(dtype: np.dtype, lo, hi, scale: str = "auto", *, table: bool = Fals
     return lo, hi - lo if hi > lo else math.inf
 
 
+CHUNK_BYTES = 32 * 2**20  # bytes read (or checked) at a time when scanning a whole array
+
+
+def all_finite(x: Tensor) -> bool:
+    """torch.isfinite(x).all(), a chunk of rows at a time: on a whole array it held 1.75x the array (isfinite's
+    temporaries), +1.2 GB at the start of a training or a reconstruct_array of 60,000 CIFAR-sized rows."""
+    if x.ndim == 0:
+        return bool(torch.isfinite(x))
+    rows = max(1, CHUNK_BYTES // max(1, x[:1].numel() * x.element_size()))
+    return all(bool(torch.isfinite(x[i : i + rows]).all()) for i in range(0, len(x), rows))
+
+
 def not_finite(x: np.ndarray | Tensor, name: str | None = None, *, offset: int = 0) -> DataError:
     """The refusal of data holding NaN or infinities, naming the first (0-based indices; `offset`: the index
     of x's first sample in the whole data set)."""

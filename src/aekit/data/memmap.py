@@ -26,6 +26,7 @@ from torch import Tensor
 
 from ..errors import DataError
 from .core import (
+    CHUNK_BYTES,
     check_scalable,
     is_integral,
     may_scale_columns,
@@ -34,8 +35,6 @@ from .core import (
     standard_from_sums,
     unit_map,
 )
-
-CHUNK_BYTES = 32 * 2**20  # bytes read at a time when scanning a whole array
 
 
 def chunk_rows(row_bytes: int) -> int:

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from ..config import check, check_types, non_negative
 from ..data.batches import check_shape, encode_all, reconstruct_all
-from ..data.core import not_finite
+from ..data.core import all_finite, not_finite
 from ..errors import ConfigError, DataError
 
 Activation = Literal["relu", "elu", "sigmoid", "tanh", "linear", "leaky_relu"]
@@ -236,7 +236,7 @@ def check_samples(x: Tensor, input_shape: tuple[int, ...], *, recon_loss: str | 
     check_shape(tuple(x.shape[1:]) if x.ndim >= 2 else (), tuple(input_shape))
     if x.shape[0] == 0:
         raise DataError("the data set is empty")
-    if not torch.isfinite(x).all():
+    if not all_finite(x):
         raise not_finite(x)
     if recon_loss == "bce" and (x.min() < 0 or x.max() > 1):
         raise DataError(
