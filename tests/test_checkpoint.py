@@ -377,3 +377,21 @@ def test_aekit_resume_of_a_truncated_checkpoint_says_truncated(tmp_path, capsys)
         assert err.splitlines()[-1].endswith(
             "checkpoint.safetensors is truncated or not an aekit safetensors file; use an intact copy or retrain")
         assert "resuming" not in out  # refused before the run's first line
+
+
+def test_a_resume_on_other_training_data_says_so(digits, tmp_path):
+    """A resume trial: data.name edited in a run's config.yaml (mnist to fashion-mnist), or data.limit, resumed on
+    the other data without a word; the checkpoint records which data it trained on (their number, shape, and a
+    hash of three rows)."""
+    import warnings
+
+    model = aekit.create_model("dense", **SMALL)
+    aekit.fit(model, digits, epochs=1, progress=False, run_dir=tmp_path / "r")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same data: no note
+        aekit.fit(model, digits, epochs=2, progress=False, run_dir=tmp_path / "r", resume=True)
+    with pytest.warns(UserWarning, match=r"r: the training data are not the ones its checkpoint trained on \(as many "
+                                         r"samples, other ones\); it goes on with these"):
+        aekit.fit(model, digits.flip(0), epochs=3, progress=False, run_dir=tmp_path / "r", resume=True)
+    with pytest.warns(UserWarning, match=r"\(200 samples of shape \(1, 8, 8\); 256 of \(1, 8, 8\) then\)"):
+        aekit.fit(model, digits[:200], epochs=4, progress=False, run_dir=tmp_path / "r", resume=True)

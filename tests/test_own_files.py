@@ -491,10 +491,16 @@ def test_csv_nan_inf_and_values_beyond_float32_are_named_by_column_and_line(tmp_
 def test_a_latin1_csv_is_read_as_latin1_with_a_note_and_utf16_is_refused_by_name(tmp_path):
     """A left item of a data trial: a European Excel's "CSV" (cp1252) was refused as "not a readable text CSV",
     where text folders fall back to latin-1 with a note; a byte past the header refused it too."""
-    (tmp_path / "eu.csv").write_bytes("température,poids,label\n1,2,chat\n3,4,chièn\n".encode("latin-1"))
-    with pytest.warns(UserWarning, match=r"eu.csv is not UTF-8; read as latin-1"):
+    (tmp_path / "eu.csv").write_bytes("température,prix €,label\n1,2,chat\n3,4,chièn\n".encode("cp1252"))
+    with pytest.warns(UserWarning, match=r"eu.csv is not UTF-8; read as cp1252 \(Windows' Western European, as Excel"):
         data = load_path(tmp_path / "eu.csv")
-    assert data.meta["columns"] == ["température", "poids"] and data.classes == ["chat", "chièn"]
+    assert data.meta["columns"] == ["température", "prix €"] and data.classes == ["chat", "chièn"]
+    (tmp_path / "l1.csv").write_bytes(b"a,b\n1,2\n" + "# \x81 ü\n".encode("latin-1"))  # 0x81: no cp1252 character
+    with pytest.warns(UserWarning, match=r"l1.csv is not UTF-8; read as latin-1$"):
+        load_path(tmp_path / "l1.csv")
+    (tmp_path / "bom.csv").write_bytes(codecs.BOM_UTF8 + "label,café\n0,1\n".encode("cp1252"))  # a review: the mark
+    assert refused(tmp_path / "bom.csv").endswith("bom.csv starts as UTF-8 (a byte-order mark) but holds bytes that "
+                                                  "are not UTF-8; save it again as UTF-8")  # became the label's name
     (tmp_path / "u16.csv").write_text("a,b\n1,2\n", encoding="utf-16")  # Excel's "Unicode Text"
     assert refused(tmp_path / "u16.csv").endswith("u16.csv is not a readable text CSV file: it holds NUL bytes "
                                                   "(UTF-16 or UTF-32 text: save it as UTF-8)")

@@ -247,3 +247,17 @@ def test_a_name_registered_twice_names_both_classes(own_model, tmp_path, capsys)
     (tmp_path / "broken.py").write_text("x = (\n")
     assert main(["train", f"imports=[{tmp_path / 'broken.py'}]", "--quiet"]) == 2
     assert "SyntaxError" in (err := capsys.readouterr().err) and "module on the Python path" not in err
+
+
+def test_the_contract_check_lets_a_loss_take_gradients_and_names_float64_first():
+    """A review: the check ran the loss without gradients, refusing a loss that takes torch.autograd.grad (a
+    contractive penalty written plainly), and it came before the float64 refusal, which it hid behind torch's error."""
+
+    def loss(self, x, out, y=None):
+        xr = x.detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(self.encode(xr).sum(), xr, create_graph=True)
+        return {"loss": self.reconstruction_loss(x, out) + 1e-3 * g.pow(2).sum() / len(x)}
+
+    assert aekit.fit(_broken(loss=loss), torch.rand(20, 1, 4, 4), epochs=1, progress=False)["epoch"] == [1]
+    with pytest.raises(aekit.ConfigError, match=r"parameters are float64"):
+        aekit.fit(_broken().double(), torch.rand(20, 1, 4, 4), epochs=1, progress=False)

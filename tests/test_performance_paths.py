@@ -116,16 +116,26 @@ def test_compile_flag_compiles_the_forward_once(real_batch, monkeypatch):
 
 
 @pytest.mark.parametrize("caller", [False, True])
-def test_training_flushes_denormals_and_gives_the_callers_setting_back(real_batch, caller):
+def test_training_flushes_denormals_in_every_thread_and_gives_the_callers_setting_back(real_batch, caller):
     """A resume trial: a ReLU net's epochs slowed 5x from its sixth on, as Adam's states decayed into denormal
-    floats (benchmarks/denormals.py); fit flushes them to zero while it trains."""
-    from aekit.training.loop import _flushing
+    floats (benchmarks/denormals.py); fit flushes them to zero while it trains. A review: in torch's other threads
+    too (torch sets the caller's alone), made before fit (a parallel op here)."""
+    from aekit.training.threads import flush_denormals
 
-    torch.set_flush_denormal(caller)
+    tiny_values = torch.full((1_000_000,), 1e-39)  # denormal: multiplied across threads, kept unless flushed
+
+    def unflushed() -> int:
+        return int(((tiny_values * 1.0) != 0).sum())
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
     try:
+        flush_denormals(caller)
+        assert unflushed() == (0 if caller else 1_000_000)  # the pool is made here, before fit
         during = []
         aekit.fit(tiny(), real_batch, epochs=1, progress=False,
-                  callbacks=[LambdaCallback(on_epoch_end=lambda t, logs: during.append(_flushing()))])
-        assert during == [True] and _flushing() == caller
+                  callbacks=[LambdaCallback(on_epoch_end=lambda t, logs: during.append(unflushed()))])
+        assert during == [0] and unflushed() == (0 if caller else 1_000_000)
     finally:
-        torch.set_flush_denormal(False)
+        flush_denormals(False)
+        torch.set_num_threads(threads)

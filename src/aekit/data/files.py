@@ -415,15 +415,15 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
             table = np.loadtxt(path, dtype=np.float32, usecols=None if every else features, **read)
             labels = None if label_col is None else np.loadtxt(path, dtype=str, usecols=[label_col], **read)[:, 0]
     except (ValueError, UnicodeDecodeError):
-        raise _csv_problem(path, skip, width, features) from None
+        raise _csv_problem(path, skip, width, features, encoding) from None
     if len(table) == 0:
         raise DataError(f"{path} has a header but no data rows")
-    ragged = None if every else _ragged(path, skip, width)
+    ragged = None if every else _ragged(path, skip, width, encoding)
     if ragged is not None:
         raise ragged
     names = [header[i] for i in features] if header else None  # in the order read
     if not np.isfinite(table).all():
-        raise _not_finite(path, skip, table, features, names)
+        raise _not_finite(path, skip, table, features, names, encoding)
     ids = [n for j, n in enumerate(names or ()) if n.strip().lower() in ID_COLUMNS and columns is None
            and len(np.unique(table[:, j])) == len(table) and np.array_equal(table[:, j], np.round(table[:, j]))]
     if ids:  # Kaggle's train.csv starts with one: a row's number is no property of the sample
@@ -480,8 +480,9 @@ WIDE_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)  # 
 
 
 def _csv_encoding(path: Path) -> str:
-    """UTF-8 ("utf-8-sig": the byte-order mark Excel's "CSV UTF-8" writes), else latin-1, said (a European
-    Excel's "CSV" is cp1252: its names "température" are not UTF-8); a file with NUL bytes is no text CSV."""
+    """UTF-8 ("utf-8-sig": the byte-order mark Excel's "CSV UTF-8" writes), else cp1252 (a Western European
+    Excel's "CSV": its "température" is not UTF-8), else latin-1, which decodes any bytes, said; a file with NUL
+    bytes is no text CSV, and one with UTF-8's byte-order mark must be UTF-8."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     with open(path, "rb") as f:
         head = f.read(4096)
@@ -494,8 +495,20 @@ def _csv_encoding(path: Path) -> str:
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            warn(f"{path} is not UTF-8; read as latin-1 (as a European Excel's CSV is written)")
-            return "latin-1"
+            if head.startswith(codecs.BOM_UTF8):  # (a latin-1 read would make the mark part of the first name)
+                raise DataError(f"{path} starts as UTF-8 (a byte-order mark) but holds bytes that are not UTF-8; save "
+                                "it again as UTF-8") from None
+            f.seek(0)
+            western = codecs.getincrementaldecoder("cp1252")()
+            try:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    western.decode(chunk)
+                encoding = "cp1252"
+            except UnicodeDecodeError:  # one of the five bytes cp1252 leaves out
+                encoding = "latin-1"
+            warn(f"{path} is not UTF-8; read as {encoding}" + " (Windows' Western European, as Excel writes a CSV)" * (
+                encoding == "cp1252"))
+            return encoding
     return "utf-8-sig"
 
 
@@ -535,29 +548,30 @@ def _separator(value: str, path: Path, line: int) -> DataError | None:
                              "df.to_csv(path, index=False))")
 
 
-def _data_lines(path: Path, skip: int) -> Iterator[tuple[int, list[str]]]:
+def _data_lines(path: Path, skip: int, encoding: str) -> Iterator[tuple[int, list[str]]]:
     """(line number, values) of a CSV's data rows as numpy reads them: after `skip` lines, blank and # lines left out."""
-    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
+    with open(path, newline="", encoding=encoding, errors="replace") as f:
         reader = csv.reader(f)
         for row in reader:
             if reader.line_num > skip and row and not row[0].lstrip().startswith("#"):  # numpy's comments
                 yield reader.line_num, row
 
 
-def _ragged(path: Path, skip: int, width: int) -> DataError | None:
+def _ragged(path: Path, skip: int, width: int, encoding: str) -> DataError | None:
     """The first data line with another number of values than the first row's (numpy reads a longer one's
     first values without a word, shifting them), or None."""
-    for line, row in _data_lines(path, skip):
+    for line, row in _data_lines(path, skip, encoding):
         if len(row) != width:
             return DataError(f"{path}: line {line} has {len(row)} values, expected {width} (as its first row; a "
                              "truncated or ragged file, or a comma inside a value?)")
     return None
 
 
-def _not_finite(path: Path, skip: int, table: np.ndarray, features: list[int], names: list[str] | None) -> DataError:
+def _not_finite(path: Path, skip: int, table: np.ndarray, features: list[int], names: list[str] | None,
+                encoding: str) -> DataError:
     """The refusal of a CSV's first value that float32 does not hold as a number (nan, inf, 1e40), by column and line."""
     row, col = np.argwhere(~np.isfinite(table))[0]
-    line, values = next(itertools.islice(_data_lines(path, skip), int(row), None))
+    line, values = next(itertools.islice(_data_lines(path, skip, encoding), int(row), None))
     text = values[features[col]].strip()
     column = f"column {names[col]!r}" if names else f"column {features[col] + 1}"
     try:
@@ -569,12 +583,12 @@ def _not_finite(path: Path, skip: int, table: np.ndarray, features: list[int], n
     return DataError(f"{path}: {column}, line {line}: {text[:20]!r} {why}")
 
 
-def _csv_problem(path: Path, skip: int, width: int, features: list[int]) -> DataError:
+def _csv_problem(path: Path, skip: int, width: int, features: list[int], encoding: str) -> DataError:
     """Why numpy could not read the CSV, naming the first bad line (read again, slowly: errors only)."""
-    ragged = _ragged(path, skip, width)
+    ragged = _ragged(path, skip, width, encoding)
     if ragged is not None:
         return ragged
-    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
+    with open(path, newline="", encoding=encoding, errors="replace") as f:
         reader = csv.reader(f)
         first = None  # the first line that holds values
         for row in reader:

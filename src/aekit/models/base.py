@@ -202,22 +202,21 @@ def check_contract(model: Autoencoder, x: Tensor, y: Tensor | None = None) -> No
     x, y = x.to(device), None if y is None else y.to(device)
     training = model.training
     model.eval()
-    try:
-        with torch.no_grad():
-            z = model.encode(x, y=y) if model.conditional else model.encode(x)
-            if not isinstance(z, Tensor) or z.ndim < 2 or len(z) != len(x):
-                got = tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__
-                raise ConfigError(f"{what}: encode must return one code a sample, shaped (batch, ...), got {got} for "
-                                  f"{len(x)} samples")
-            out = model(x, y=y) if model.conditional else model(x)
-            if not isinstance(out, Output):
-                raise ConfigError(f"{what}: forward must return an aekit.models.base.Output, got {type(out).__name__}")
-            for name, t in (("x_hat", out.x_hat), ("logits", out.logits)):
-                if t is not None and (not isinstance(t, Tensor) or tuple(t.shape) != shape):
-                    got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
-                    raise ConfigError(f"{what}: its {name} must be shaped like its input, {shape}, got {got}; "
-                                      "decode_logits returns each sample's reconstruction in the input's shape")
-            terms = model.loss(x, out, y=y)
+    try:  # (with gradients: a loss of one's own may take torch.autograd.grad, as a contractive penalty does)
+        z = model.encode(x, y=y) if model.conditional else model.encode(x)
+        if not isinstance(z, Tensor) or z.ndim < 2 or len(z) != len(x):
+            got = tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__
+            raise ConfigError(f"{what}: encode must return one code a sample, shaped (batch, ...), got {got} for "
+                              f"{len(x)} samples")
+        out = model(x, y=y) if model.conditional else model(x)
+        if not isinstance(out, Output):
+            raise ConfigError(f"{what}: forward must return an aekit.models.base.Output, got {type(out).__name__}")
+        for name, t in (("x_hat", out.x_hat), ("logits", out.logits)):
+            if t is not None and (not isinstance(t, Tensor) or tuple(t.shape) != shape):
+                got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
+                raise ConfigError(f"{what}: its {name} must be shaped like its input, {shape}, got {got}; "
+                                  "decode_logits returns each sample's reconstruction in the input's shape")
+        terms = model.loss(x, out, y=y)
     finally:
         model.train(training)
     if not isinstance(terms, dict) or "loss" not in terms:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import math
 import re
@@ -40,7 +41,7 @@ from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callback, EarlyStopping
 from .loggers import make_loggers
-from .threads import ThreadGovernor
+from .threads import ThreadGovernor, flush_denormals
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "adagrad": torch.optim.Adagrad,
               "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
@@ -402,6 +403,7 @@ class Trainer:
         self.forward = model  # what the batches go through: the model, under DDP and/or torch.compile
         self.ddp = None  # the DistributedDataParallel wrapper under torchrun
         self.ddp_checked = False  # whether its first backward reached every parameter (distributed.check_used)
+        self.data_print: dict[str, Any] | None = None  # which training data it trains on (data_print), checkpointed
         self.epoch = 0  # epochs completed
         self.global_step = 0
         self.history: dict[str, list[float]] = {}
@@ -461,6 +463,7 @@ class Trainer:
             "callbacks": [_callback_state(cb) for cb in self.callbacks],
             "budget": self.budget.state_dict() if self.budget is not None else None,
             "processes": self.world,
+            "data": self.data_print,
         }
         ckpt.write(self.run_dir / ckpt.CHECKPOINT_FILE, tensors, meta)
         ckpt.atomic_write_text(self.run_dir / ckpt.HISTORY_FILE, json.dumps(self.history, indent=1))
@@ -491,6 +494,14 @@ class Trainer:
         self.best_epoch, self.epochs_since_best = best["epoch"], best["since"]
         for cb, state in zip(self.callbacks, meta.get("callbacks", [])):
             cb.load_state_dict(state)
+        trained_on = meta.get("data")  # (None: saved before it was recorded)
+        if trained_on not in (None, self.data_print) and self.is_main:
+            now, then = self.data_print, trained_on  # (a resume trial: data.name edited in config.yaml, unsaid)
+            what = ("as many samples, other ones" if (now["samples"], now["shape"]) == (then["samples"], then["shape"])
+                    else f"{now['samples']:,} samples of shape {tuple(now['shape'])}; {then['samples']:,} of "
+                         f"{tuple(then['shape'])} then")
+            warn(f"{self.run_dir}: the training data are not the ones its checkpoint trained on ({what}); it goes on "
+                 "with these")
         saved = meta.get("processes")  # (None: saved before it was recorded)
         if saved not in (None, self.world) and self.is_main:
             same = f"--distributed --nproc {saved}" if saved > 1 else "a resume without --distributed"
@@ -727,8 +738,6 @@ class Trainer:
         the settings: what training would refuse is refused here, before any step or file."""
         x, y = as_inputs(train, "train data")
         check_inputs(self.model, x, y)
-        if isinstance(self.model, Autoencoder) and type(self.model).__module__.partition(".")[0] != "aekit":  # your own
-            check_contract(self.model, x[:2], None if y is None else y[:2])
         if getattr(self.model, "conditional", False) and y is None and self.is_main:
             warn(f"{self.model.name}: the training data have no labels; it learns as a plain model, its label input "
                  "left at zero (give (x, y), or data with labels, to condition on classes)")
@@ -740,6 +749,8 @@ class Trainer:
             except DataError as err:
                 raise DataError(f"validation data: {err}") from None
         self.check_settings(x, y, val_data)
+        if isinstance(self.model, Autoencoder) and type(self.model).__module__.partition(".")[0] != "aekit":  # your own
+            check_contract(self.model, x[:2], None if y is None else y[:2])  # (after its settings: a float64 one said)
         return (x, y), val_data
 
     def check_settings(self, x: Tensor | MemmapArray, y: Tensor | None, val_data: Any) -> None:
@@ -787,11 +798,12 @@ class Trainer:
         # denormal floats (below 1.2e-38, as a ReLU net's Adam states decay to them) take a CPU ~100x longer a
         # multiply: a 784-1000-500-16 net's epochs slowed 5x from its sixth on; flushed to zero, the losses were equal
         flushed = _flushing()
-        torch.set_flush_denormal(True)
+        flush_denormals(True)
         show = cfg.progress and self.is_main
         writes = self.run_dir is not None and self.is_main  # only rank 0 writes the run folder
         ended = False
         try:
+            self.data_print = data_print(x, y)  # (before the checkpoint is read: it says whether they differ)
             if resume:
                 self.load_checkpoint()
             else:
@@ -883,8 +895,8 @@ class Trainer:
         finally:
             if cfg.deterministic:  # the caller's setting back, both flags
                 torch.use_deterministic_algorithms(before[0], warn_only=before[1])
-            torch.set_flush_denormal(flushed)
             self.threads.restore()
+            flush_denormals(flushed)  # (in as many threads as it had)
             if self.bar is not None:
                 if ended:  # a budget ends an epoch short: not a failure (a notebook shows it red)
                     self.bar.total = self.bar.n
@@ -895,6 +907,16 @@ class Trainer:
                 with contextlib.suppress(Exception):  # (the error said is the one that stopped training)
                     cb.on_train_stop(self, error)
         return self.history
+
+
+def data_print(x: Tensor | MemmapArray, y: Tensor | None) -> dict[str, Any]:
+    """Which training data these are, as a checkpoint records them: their number and shape, and a hash of three
+    rows (first, middle, last) and their labels, read as they are (a memmap reads three rows)."""
+    digest = hashlib.sha1()
+    for i in sorted({0, len(x) // 2, len(x) - 1}):
+        digest.update(x[i : i + 1].cpu().numpy().tobytes())
+        digest.update(b"" if y is None else y[i : i + 1].cpu().numpy().tobytes())
+    return {"samples": len(x), "shape": list(x.shape[1:]), "rows": digest.hexdigest()[:16]}
 
 
 def _flushing() -> bool:
