@@ -169,6 +169,8 @@ def test_a_fine_tuning_run_checkpoints_resumes_exactly_and_loads_back(labelled, 
     assert capsys.readouterr().err.endswith("it has no config.yaml; it holds model 'encoder-classifier', a classifier "
                                             "aekit.fit trained: aekit.load_model reads it and fit(..., resume=True) "
                                             "continues it (the commands take autoencoders' run folders)\n")
+    assert main(["report", str(tmp_path), "--quiet"]) == 2
+    assert "it holds model 'encoder-classifier', a classifier aekit.fit trained" in capsys.readouterr().err
 
 
 def test_resuming_with_another_classifier_config_is_refused(labelled, tmp_path):

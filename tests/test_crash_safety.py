@@ -299,7 +299,7 @@ def test_files_removed_from_a_run_or_an_unfinished_experiment_are_named(tmp_path
     (run / ckpt.MODEL_FILE).rename(run / "kept.safetensors")  # a resume trial: "stopped before its first checkpoint"
     assert main(["resume", str(run), "--epochs", "3", "--quiet"]) == 2  # for a run that had trained
     assert "holds no checkpoint.safetensors (it was removed: history.json records 1 epoch; put it back, or train it " \
-           "again into another folder (output.name), or empty this one)" in capsys.readouterr().err
+           "again into another folder, or empty this one)" in capsys.readouterr().err
     (run / "kept.safetensors").rename(run / ckpt.MODEL_FILE)
     (run / "config.yaml").write_text((run / "config.yaml").read_text().replace("seed: 0", "seed:"))  # cut by an edit
     assert main(["evaluate", str(run), "--quiet"]) == 2

@@ -329,37 +329,20 @@ def test_more_processes_than_gpus_is_refused_before_they_start(monkeypatch, caps
         distributed.device(torch.device("cuda"))
 
 
-UNUSED_MODEL = '''
-from dataclasses import dataclass
-from torch import nn
-import aekit
-from aekit.models.base import Autoencoder, AutoencoderConfig
+def _unused_model() -> str:
+    """test_own_model's model file, registered as "unused-ae", with a layer in no loss."""
+    from test_own_model import MODEL_FILE
 
-@aekit.register_model("unused-ae")
-class UnusedAE(Autoencoder):
-    @dataclass(frozen=True, kw_only=True)
-    class Config(AutoencoderConfig):
-        code_size: int = 4
-
-    def __init__(self, config):
-        super().__init__(config)
-        self.enc = nn.Sequential(nn.Flatten(), nn.Linear(config.input_dim, config.code_size))
-        self.dec = nn.Linear(config.code_size, config.input_dim)
-        self.extra = nn.Linear(3, 3)  # in no loss
-
-    def encode(self, x):
-        return self.enc(x)
-
-    def decode_logits(self, z):
-        return self.dec(z).view(-1, *self.config.input_shape)
-'''
+    dec = "                                 nn.Linear(config.width, config.input_dim))\n"
+    assert dec in MODEL_FILE
+    return MODEL_FILE.replace("{name}", "unused-ae").replace(dec, dec + "        self.extra = nn.Linear(3, 3)  # in no loss\n")
 
 
 def test_a_parameter_in_no_loss_is_named_at_the_first_distributed_step(tmp_path, one_torchrun_at_a_time):
     """An extension trial: a model of one's own with a parameter its loss never reaches trained in one process,
     and under --distributed failed at its second step with torch's "Expected to have finished reduction", cut
     short, which asks for a DDP option aekit does not give."""
-    (tmp_path / "unused.py").write_text(UNUSED_MODEL)
+    (tmp_path / "unused.py").write_text(_unused_model())
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "aekit", "train", f"imports=[{tmp_path / 'unused.py'}]",
                            "model.name=unused-ae", "data.name=digits", "data.limit=300", "train.epochs=1",
@@ -370,3 +353,25 @@ def test_a_parameter_in_no_loss_is_named_at_the_first_distributed_step(tmp_path,
         "training needs every trained parameter in it; remove them or freeze them (requires_grad_(False)), or train in "
         "one process"], proc.stderr
     assert not (tmp_path / "u").exists()  # refused before its first checkpoint: no folder left
+
+
+def test_a_killed_rank_0_of_a_named_run_promises_a_checkpoint_only_where_there_is_one(monkeypatch, tmp_path):
+    """A review: a named run's rank 0 killed before its first checkpoint (an OOM kill in epoch 1) was told
+    "`aekit resume DIR ...` continues from its last checkpoint", of a folder that did not exist."""
+    import torch.distributed.run as torchrun
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError, ProcessFailure
+
+    from aekit import AekitError
+    from aekit.training import distributed
+
+    def killed(options):
+        raise ChildFailedError("aekit", {0: ProcessFailure(local_rank=0, pid=1, exitcode=-9, error_file="/nonexistent")})
+
+    monkeypatch.setattr(torchrun, "run", killed)
+    with pytest.raises(AekitError, match=r"rank 0 stopped \(SIGKILL\); it stopped before its first checkpoint: train it "
+                                         r"again$"):
+        distributed.launch(["train"], 2, run_dir=str(tmp_path / "fresh"))
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "checkpoint.safetensors").write_bytes(b"")
+    with pytest.raises(AekitError, match=r"`aekit resume .*kept --distributed --nproc 2` continues from its last"):
+        distributed.launch(["train"], 2, run_dir=str(tmp_path / "kept"))

@@ -130,6 +130,8 @@ def test_imports_and_a_model_of_ones_own_refuse_bad_settings_in_one_line(own_mod
     assert main(["models", name, "--imports", str(path)]) == 0  # an extension trial: models took no imports
     out = capsys.readouterr().out
     assert out.startswith(f"{name}: One hidden layer each way.") and "  width: 16" in out
+    assert main(["models", "--imports", str(path)]) == 0  # the listing too (a review: it left them out silently)
+    assert f"\nyour own ({path})\n{name}  One hidden layer each way.\n" in capsys.readouterr().out
     from aekit.apps.experiments import settings
 
     cfg = settings("retrieval-mnist", [f"imports=[{path}]", f"model.name={name}"])  # an experiment takes it too

@@ -121,7 +121,7 @@ def test_a_time_budget_decides_each_layer_and_the_fine_tuning(digits):
     result = pretrain_layerwise([16, 4], digits[:64], layer_kind="denoising", fine_tune_epochs=1, time_budget=0.3,
                                 quiet=True)
     assert len(result.layer_histories) == 2 and result.fine_tune_history["epoch"] and result.model.code_size == 4
-    with pytest.raises(aekit.ConfigError, match=r"^epochs_per_layer: and time_budget=0.3: give one \(the budget decides"):
+    with pytest.raises(aekit.ConfigError, match=r"^epochs_per_layer: give it or time_budget \(0.3\), not both: the budget decides"):
         pretrain_layerwise([16, 4], digits[:64], epochs_per_layer=1, time_budget=0.3, quiet=True)
 
 

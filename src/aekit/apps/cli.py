@@ -185,12 +185,20 @@ def _cmd_models(args) -> None:
     if not args.name:
         from ..catalog import MODELS, OTHER_MODELS
 
+        if args.imports:  # refused before the listing, a file that is not there
+            from ..registry import import_models, list_models, model_entry
+
+            import_models(args.imports)
         _print_table(MODELS)
         for kind, models in OTHER_MODELS.items():
             print(f"\n{kind} (trained on labels: the experiments and the scikit-learn estimators)")
             _print_table(models)
         print("\nauto: what `aekit train` uses when no model is named: a dense model sized from the data, "
               "started at PCA's solution (README: Your data against PCA)")
+        if args.imports:  # (a review: the listing left a file's own models out, without a word)
+            own = {m: model_entry(m).summary for m in list_models() if m not in MODELS}
+            print(f"\nyour own ({', '.join(args.imports)})")
+            _print_table(own or {"(none)": "the files register no autoencoder"})
         return
     import dataclasses
 

@@ -96,7 +96,10 @@ def read_run_folder(path: str | Path) -> RunFolder:
         raise ConfigError(f"{path} is not a folder; give run folders made by `aekit train` or `aekit experiment run`")
     config_file = next((path / f for f in CONFIG_FILES if (path / f).is_file()), None)
     if config_file is None:
-        raise ConfigError(f"{path} is not a run folder: it holds neither {' nor '.join(CONFIG_FILES)}")
+        from .run import classifier_held
+
+        raise ConfigError(f"{path} is not a run folder: it holds neither {' nor '.join(CONFIG_FILES)}"
+                          f"{classifier_held(path)}")
     config_text = config_file.read_text(encoding="utf-8")
     try:
         config = yaml.safe_load(config_text) or {}

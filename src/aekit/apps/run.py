@@ -681,6 +681,15 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
             f"parameters{pca}) on {Path(cfg.data.name or '').name}: {', '.join(parts)}; {length} -> {run_dir}")
 
 
+def classifier_held(folder: Path) -> str:
+    """What to say of a folder aekit.fit trained a classifier into (it writes them no config.yaml), or ""."""
+    held = (ckpt.file_header(folder / ckpt.MODEL_FILE) or ckpt.checkpoint_header(folder)).get("model")
+    if held not in [*list_models("classifier"), *list_models("semi-supervised")]:
+        return ""
+    return (f"; it holds model {held!r}, a classifier aekit.fit trained: aekit.load_model reads it and fit(..., "
+            "resume=True) continues it (the commands take autoencoders' run folders)")
+
+
 def read_run(run_dir: str | Path) -> RunConfig:
     run_dir = Path(run_dir)
     if not run_dir.exists():
@@ -699,11 +708,7 @@ def read_run(run_dir: str | Path) -> RunConfig:
     if not (run_dir / CONFIG_FILE).is_file():
         runs = sorted(str(c.parent) for c in run_dir.glob(f"*/{CONFIG_FILE}")) if run_dir.is_dir() else []
         inside = f"; it holds run folders such as {runs[-1]}" if runs else ""
-        held = (ckpt.file_header(run_dir / ckpt.MODEL_FILE) or ckpt.checkpoint_header(run_dir)).get("model")
-        if held in [*list_models("classifier"), *list_models("semi-supervised")]:  # aekit.fit writes them no config.yaml
-            inside = (f"; it holds model {held!r}, a classifier aekit.fit trained: aekit.load_model reads it and fit(..., resume=True) "
-                      "continues it (the commands take autoencoders' run folders)")
-        raise ConfigError(f"{run_dir} is not a run folder: it has no {CONFIG_FILE}{inside}")
+        raise ConfigError(f"{run_dir} is not a run folder: it has no {CONFIG_FILE}{classifier_held(run_dir) or inside}")
     raw = load_file(run_dir / CONFIG_FILE)
     folder_imports(run_dir, raw.get("imports"))
     if isinstance(raw.get("data"), dict) and "scale" not in raw["data"]:  # made before data.scale: one range

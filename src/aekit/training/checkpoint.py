@@ -449,7 +449,7 @@ def nothing_to_resume(run_dir: Path) -> CheckpointError:
     return CheckpointError(f"cannot resume: {run_dir} holds no {CHECKPOINT_FILE} (" + (
         f"only its final {MODEL_FILE}, which holds no optimiser state to go on from: train again to train longer)"
         if finished else f"it was removed: {HISTORY_FILE} records {logged} epoch{'s' * (logged != 1)}; put it back, or train it again into "
-        "another folder (output.name), or empty this one)" if logged
+        "another folder, or empty this one)" if logged
         else "a run stopped before its first checkpoint has nothing to resume: train it again)"))
 
 

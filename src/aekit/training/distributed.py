@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 import torch
@@ -227,7 +228,11 @@ def launch(argv: list[str], n: int, *, run_dir: str | None = None) -> int:
         if rank == 0 and failure.exitcode > 0:
             return failure.exitcode
         how = f"exit status {failure.exitcode}" if failure.exitcode > 0 else failure.signal_name()
-        kept = (f"`aekit resume {run_dir} --distributed --nproc {n}` continues from its last checkpoint" if run_dir else
+        from .checkpoint import CHECKPOINT_FILE
+
+        kept = (f"`aekit resume {run_dir} --distributed --nproc {n}` continues from its last checkpoint"
+                if run_dir and (Path(run_dir) / CHECKPOINT_FILE).is_file() else
+                "it stopped before its first checkpoint: train it again" if run_dir else
                 "its run folder (the one its first line named) keeps the last checkpoint, if one was written: "
                 f"`aekit resume FOLDER --distributed --nproc {n}` continues it")
         raise AekitError(f"distributed training failed: rank {rank} stopped ({how}); {kept}") from None

@@ -125,8 +125,8 @@ def pretrain_layerwise(
     check(len(widths) > 0, "widths", "needs at least one layer width")
     check(all(isinstance(w, int) and w > 0 for w in widths), "widths", f"must be integers > 0, got {widths}")
     budget = train_options.get("time_budget")
-    check(epochs_per_layer is None or budget is None, "epochs_per_layer", f"and time_budget={budget!r}: give one (the "
-          "budget decides how long each layer trains)")  # (a trial: the epochs were ignored without a word)
+    check(epochs_per_layer is None or budget is None, "epochs_per_layer", f"give it or time_budget ({budget!r}), not "
+          "both: the budget decides how long each layer trains")  # (a trial: the epochs were ignored without a word)
     epochs_per_layer = 10 if epochs_per_layer is None else epochs_per_layer
     check(isinstance(epochs_per_layer, int) and epochs_per_layer > 0, "epochs_per_layer", f"must be an integer > 0, got {epochs_per_layer!r}")
     check(isinstance(fine_tune_epochs, int) and fine_tune_epochs >= 0, "fine_tune_epochs", f"must be an integer >= 0, got {fine_tune_epochs!r}")

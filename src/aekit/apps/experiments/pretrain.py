@@ -135,13 +135,13 @@ def supervised_epochs(n_train: int, train: TrainConfig, min_updates: int, max_up
     return epochs
 
 
-def label_counts(counts: tuple[int, ...], n_train: int, n_classes: int) -> tuple[int, ...]:
+def label_counts(counts: tuple[int, ...], n_train: int, n_classes: int, *, key: str = "experiment.label_counts"
+                 ) -> tuple[int, ...]:
     """The label counts to run: one above the training samples means all of them (once); one below the classes
-    is said (some classes get no labelled sample)."""
+    is said (some classes get no labelled sample), naming the setting `key`."""
     few = [n for n in counts if n < n_classes]
     if few:
-        warn(f"experiment.label_counts: {few[0]} labels for {n_classes} classes leave some classes without a labelled "
-             "sample")
+        warn(f"{key}: {few[0]} labels for {n_classes} classes leave some classes without a labelled sample")
     return tuple(dict.fromkeys(min(n, n_train) for n in counts))
 
 

@@ -305,7 +305,8 @@ def task(cfg: ExperimentConfig, name: str, counts: tuple[int, ...]) -> Task:
         if name == cfg.data.name or not str(err).startswith("data.name:"):
             raise
         raise ConfigError(f"experiment.fashion_data:{str(err).removeprefix('data.name:')}") from None
-    counts = label_counts(counts, len(train), n_classes)
+    key = "experiment.label_counts" if name == cfg.data.name else "experiment.fashion_label_counts"
+    counts = label_counts(counts, len(train), n_classes, key=key)
     for n in counts:  # every draw of labels works, before any training
         for seed in cfg.experiment.seeds:
             _label_split(train, n, n_classes, seed, cfg.data.val_fraction)
