@@ -120,6 +120,8 @@ def test_training_flushes_denormals_in_every_thread_and_gives_the_callers_settin
     """A resume trial: a ReLU net's epochs slowed 5x from its sixth on, as Adam's states decayed into denormal
     floats (benchmarks/denormals.py); fit flushes them to zero while it trains. A review: in torch's other threads
     too (torch sets the caller's alone), made before fit (a parallel op here)."""
+    import sklearn.decomposition  # noqa: F401  (its own libgomp beside torch's: the suite's workers hold both)
+
     from aekit.training.threads import flush_denormals
 
     tiny_values = torch.full((1_000_000,), 1e-39)  # denormal: multiplied across threads, kept unless flushed

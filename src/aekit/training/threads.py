@@ -88,12 +88,15 @@ def flush_denormals(on: bool) -> None:
 
 
 def _gomp_parallel():
-    """GOMP_parallel of the OpenMP runtime torch loaded (read from /proc/self/maps: never a second copy), or None."""
+    """GOMP_parallel of the OpenMP runtime torch loaded (one that /proc/self/maps shows: never a second copy; torch's
+    own where scikit-learn or scipy loaded theirs beside it), or None."""
     import ctypes
 
     try:
         with open("/proc/self/maps") as f:
             paths = {line.split()[-1] for line in f if "libgomp" in line or "libomp" in line}
-        return getattr(ctypes.CDLL(min(paths)), "GOMP_parallel", None) if len(paths) == 1 else None
-    except (OSError, IndexError):
+        torchs = {p for p in paths if p.startswith(os.path.dirname(torch.__file__) + os.sep)}
+        path = next(iter(torchs if len(torchs) == 1 else paths if len(paths) == 1 else ()), None)
+        return None if path is None else getattr(ctypes.CDLL(path), "GOMP_parallel", None)
+    except OSError:
         return None
