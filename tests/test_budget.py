@@ -252,6 +252,12 @@ def test_resume_of_a_budgeted_run_trains_what_is_left_and_refuses_epochs(tmp_pat
     assert capsys.readouterr().out.startswith(f"{run_dir} has used its time budget (1 s): nothing to continue")
     with pytest.raises(aekit.ConfigError, match="--epochs: .* trains for train.time_budget"):
         run.resume(run_dir, epochs=50)
+    # a resume trial: a time_budget edited in config.yaml to below the seconds spent was refused after the run's
+    # first line, naming time_budget alone
+    (run_dir / "config.yaml").write_text(re.sub(r"time_budget: .*", "time_budget: 0.1", (run_dir / "config.yaml").read_text()))
+    with pytest.raises(aekit.ConfigError, match=r"config.yaml: train.time_budget: must be a finite number of seconds more"):
+        run.resume(run_dir, progress=False)
+    assert "resuming" not in capsys.readouterr().out
 
 
 def test_a_finished_budgeted_run_trains_on_to_a_longer_budget(tmp_path, capsys):

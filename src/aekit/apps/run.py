@@ -780,6 +780,8 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
     model = build_checked(cfg, splits)
     header = ckpt.checkpoint_header(run_dir) or ckpt.read(run_dir / ckpt.CHECKPOINT_FILE)[1]  # (damaged: refused)
     ckpt.check_same_model(header, model, run_dir / ckpt.CHECKPOINT_FILE)  # before the run's first line, as fit would
+    if time_budget is None and budget is not None and budget != header.get("train_config", {}).get("time_budget"):
+        ckpt.check_longer_budget(run_dir, budget, f"{run_dir / CONFIG_FILE}: train.time_budget")  # edited there
     target = cfg.train.epochs if epochs is None else epochs
     done = ckpt.epochs_done(run_dir)
     finished = done >= target and budget is None
