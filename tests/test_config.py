@@ -230,3 +230,18 @@ def test_a_budget_given_over_a_config_files_epochs_says_they_are_not_used(tmp_pa
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_run_config(tmp_path / "c.yaml", ["train.epochs=2"])  # no budget: nothing to say
+
+
+def test_an_override_holding_a_comment_or_a_number_for_a_name_says_to_quote_it():
+    """A paths trial: 'output.name=run #3' trained into runs/run (YAML's comment cut it short), without a word;
+    output.name=007 and =2024-01-01 said "7 must be a string" and "datetime.date(2024, 1, 1) must be a string"."""
+    from aekit.apps.run import parse_run_config
+
+    with pytest.raises(aekit.ConfigError, match=r"a '#' after a space starts a YAML comment, which would cut the value "
+                                                r"short; quote the value: output.name=\"run #3\""):
+        apply_overrides({}, ["output.name=run #3"])
+    assert apply_overrides({}, ["output.name='run #3'", "output.dir=a#b"]) == {"output": {"name": "run #3", "dir": "a#b"}}
+    for raw, says in (("007", "number"), ("2024-01-01", "date")):
+        with pytest.raises(aekit.ConfigError, match=rf"output.name: .* must be a string \(YAML reads it as a {says}: "
+                                                    r"quote it, output.name='...'\)"):
+            parse_run_config(apply_overrides({}, [f"output.name={raw}"]))

@@ -194,7 +194,7 @@ def test_bad_source_is_refused(tmp_path):
         export_model(torch.nn.Linear(2, 2), tmp_path / "x.pt", format="torchscript")
     for format in ("torchscript", "onnx"):  # the missing folder is named first, whatever ONNX's packages
         with pytest.raises(aekit.CheckpointError, match="does not exist"):
-            export_model(tmp_path / "no-such-run", tmp_path / "x.out", format=format)
+            export_model(tmp_path / "no-such-run", tmp_path / f"x{SUFFIXES[format]}", format=format)
 
 
 def test_an_onnx_failure_names_what_failed_inside_torch_export(trained, tmp_path, monkeypatch):

@@ -579,3 +579,24 @@ def test_resuming_a_trial_pruned_before_its_first_checkpoint_says_so(tmp_path, c
                   run_dir=tmp_path / "trial", progress=False, callbacks=[LambdaCallback(on_epoch_end=prune)])
     assert main(["resume", str(tmp_path / "trial")]) == 2
     assert "a run stopped before its first checkpoint has nothing to resume" in capsys.readouterr().err
+
+
+def test_a_tilde_is_the_home_folder_in_every_path_aekit_writes(tmp_path, monkeypatch, capsys):
+    """A paths trial: data.name, imports and AEKIT_DATA_DIR expanded ~, while output.dir, --out, --scores, -o,
+    save_model and fit(run_dir=...) made a folder named ~ in the current one (a later rm -rf ~... away from home)."""
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir(), work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    np.save(home / "x.npy", np.random.default_rng(0).random((40, 6)).astype(np.float32))
+    assert main(["train", "data.name=~/x.npy", "model.name=dense", "model.hidden=[4]", "model.code_size=2",
+                 "train.epochs=1", "train.progress=false", "output.dir=~/runs", "output.name=r", "--quiet"]) == 0
+    assert main(["evaluate", "~/runs/r", "--scores", "~/s.csv", "--quiet"]) == 0
+    assert main(["report", str(home / "runs" / "r"), "-o", "~/r.html", "--quiet"]) == 0
+    assert main(["export", str(home / "runs" / "r"), "--format", "torchscript", "-o", "~/e.pt"]) == 0
+    model = aekit.load_model("~/runs/r")
+    aekit.save_model(model, "~/m.safetensors")
+    aekit.fit(model, np.random.default_rng(0).random((40, 6)).astype(np.float32), epochs=1, progress=False,
+              run_dir="~/fitted")
+    assert {p.name for p in home.iterdir()} >= {"runs", "s.csv", "r.html", "e.pt", "m.safetensors", "fitted"}
+    assert not any(work.iterdir())  # no ./~ folder

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import difflib
 import functools
 import json
 import math
 import numbers
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -110,7 +112,10 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
             return str.__str__(value) if tp is str else value  # numpy's str_ as a plain str: YAML writes that alone
         if tp is bool and isinstance(value, np.bool_):  # numpy's (a mask's element, a grid of flags)
             return bool(value)
-        quote = f" (YAML reads yes, no, on and off as true or false: quote the word, {where}='no')" * isinstance(value, bool)
+        quote = (f" (YAML reads yes, no, on and off as true or false: quote the word, {where}='no')" if isinstance(value, bool)
+                 else f" (YAML reads it as a {'date' if isinstance(value, datetime.date) else 'number'}: quote it, "
+                      f"{where}='...')" if tp is str and
+                 isinstance(value, (int, float, datetime.date)) else "")
         raise ConfigError(f"{where}: {_shown(value)} must be {'true or false' if tp is bool else 'a string'}{quote}")
     # numbers.Real takes numpy's scalars too (np.int64 from np.arange in a grid search); a bool is no number here
     if tp is int:
@@ -305,6 +310,9 @@ def apply_overrides(config: dict[str, Any], overrides: list[str]) -> dict[str, A
         if not sep or not key or any(not part for part in key.split(".")):
             missing = f" (or a config file: {item} does not exist)" if not sep else ""
             raise ConfigError(f"override {item!r} must look like section.key=value{missing}")
+        if re.search(r"(^|\s)#", raw) and not raw.lstrip().startswith(("'", '"')):  # YAML's comment cut it short
+            raise ConfigError(f"override {item!r}: a '#' after a space starts a YAML comment, which would cut the value "
+                              f"short; quote the value: {key}=\"{raw}\" inside single quotes on the shell")
         try:
             value = yaml.safe_load(raw) if raw != "" else None
         except yaml.YAMLError:

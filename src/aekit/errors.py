@@ -2,6 +2,7 @@
 
 import errno
 import os
+import shlex
 import sys
 import sysconfig
 import traceback
@@ -42,6 +43,12 @@ def warn(message: str, category: type[Warning] = UserWarning) -> None:
     while frame is not None and frame.f_code.co_filename.startswith(skipped):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level if frame is not None else 2)
+
+
+def shell(path) -> str:
+    """A path as a command that a hint suggests takes it: quoted where it holds spaces or quotes (a paths trial:
+    `aekit resume out dir/run` failed when pasted)."""
+    return shlex.quote(str(path))
 
 
 class AekitError(Exception):

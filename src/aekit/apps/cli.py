@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import re
-import shlex
 import signal
 import sys
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..errors import AekitError, ConfigError, out_of_space
+from ..errors import AekitError, ConfigError, out_of_space, shell
 
 
 def _launched_distributed(args, argv: list[str], cfg=None, run_dir: str | None = None) -> int | None:
@@ -254,7 +253,7 @@ def _cmd_export(args) -> None:
     source = Path(args.run_dir)
     folder = source.parent if source.is_file() else source  # a model file: write beside it, named after it
     stem = f"{source.stem}-" if source.is_file() and source.stem.startswith("model-") else ""
-    out = Path(args.output) if args.output else folder / f"{stem}{args.part}{'-raw' * args.raw}{suffix}"
+    out = args.output if args.output else folder / f"{stem}{args.part}{'-raw' * args.raw}{suffix}"
     if (folder / run.CONFIG_FILE).is_file() and any((folder / f).is_file() for f in (ckpt.MODEL_FILE,
                                                                                    ckpt.CHECKPOINT_FILE)):
         run.read_run(folder)  # a run's or an experiment's folder: the models of your own it imports
@@ -392,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, metavar="FILE",
                    help="evaluate on this file (scaled as the run's data were) or named data set's test part, in "
                         "place of the run's test part; writes nothing into the run folder")
-    p.add_argument("--scores", default=None, metavar="FILE.csv",
+    p.add_argument("--scores", type=os.path.expanduser, default=None, metavar="FILE.csv",
                    help="write each evaluated sample's squared error (and PCA's) to this CSV, one row per sample: "
                         "scores to rank anomalies by")
     p.add_argument("--nll-samples", type=int, default=5000, metavar="K",
@@ -412,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="train the deep MNIST autoencoder on the bundled digits (1-2 minutes on 2 idle cores)")
     p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.epochs=5")
-    p.add_argument("--out", default="runs", help="parent folder of the run folder (default: runs)")
+    p.add_argument("--out", type=os.path.expanduser, default="runs", help="parent folder of the run folder (default: runs)")
     p.add_argument("--epochs", type=int, default=None, help="epochs to train (default 30; as train.epochs=N)")
     p.add_argument("--quiet", action="store_true", help=QUIET)
     p.set_defaults(func=_cmd_demo, words_dest="overrides")
@@ -428,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["onnx", "torchscript"], default="onnx", help="file format (default: onnx)")
     p.add_argument("--part", choices=["encoder", "decoder", "full"], default="encoder",
                    help="what to export: x -> code, code -> x or x -> x (default: encoder)")
-    p.add_argument("-o", "--output", default=None, help="file to write (default: <part>.onnx or .pt in the run folder or beside the file)")
+    p.add_argument("-o", "--output", type=os.path.expanduser, default=None, help="file to write (default: <part>.onnx or .pt in the run folder or beside the file)")
     p.add_argument("--imports", action="append", metavar="FILE.py",
                    help="a .py file (or module) that registers the file's model of your own; repeatable")
     p.add_argument("--raw", action="store_true",
@@ -441,13 +440,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the experiment, a config file of its sections (as show prints them, or a run's experiment.yaml) "
                         "and settings such as train.epochs=5; for resume, its run folder")
     p.add_argument("--tiny", action="store_true", help="a tiny budget that runs in seconds (for tests)")
-    p.add_argument("--out", default=None, help="parent folder of the run folder (default: runs)")
+    p.add_argument("--out", type=os.path.expanduser, default=None, help="parent folder of the run folder (default: runs)")
     p.add_argument("--quiet", action="store_true", help="print the headline and the run folder only")
     p.set_defaults(func=_cmd_experiment, words_dest="words")
 
     p = sub.add_parser("report", help="one self-contained HTML page about run folders (pictures, tables, curves)")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders of aekit train or aekit experiment run")
-    p.add_argument("-o", "--output", default=None, help="HTML file to write (default: RUN_DIR/report.html for one run, else ./report.html)")
+    p.add_argument("-o", "--output", type=os.path.expanduser, default=None, help="HTML file to write (default: RUN_DIR/report.html for one run, else ./report.html)")
     p.add_argument("--quiet", action="store_true", help="no progress line: the file written alone")
     p.set_defaults(func=_cmd_report, words_dest="run_dirs")
 
@@ -487,7 +486,7 @@ def _run_state(run_dir) -> tuple[str, str] | None:
     from ..training.checkpoint import CHECKPOINT_FILE, MODEL_FILE, epochs_done, training_ended
 
     if training_ended(run_dir):
-        return f"its training finished ({Path(run_dir) / MODEL_FILE})", f"`aekit evaluate {run_dir}` evaluates it"
+        return f"its training finished ({Path(run_dir) / MODEL_FILE})", f"`aekit evaluate {shell(run_dir)}` evaluates it"
     if not (Path(run_dir) / CHECKPOINT_FILE).is_file():
         return None
     epoch = epochs_done(run_dir)  # written atomically: never half
@@ -503,8 +502,8 @@ def resume_command(run_dir) -> str:
     """`aekit resume RUN`, with --distributed --nproc N in a process of a distributed run of N."""
     n = world_size()
     if n > 1 and os.environ.get("LOCAL_WORLD_SIZE", str(n)) != str(n):  # several machines: torchrun on each
-        return f"torchrun ... -m aekit resume {run_dir}"
-    return f"aekit resume {run_dir}" + (f" --distributed --nproc {n}" if n > 1 else "")
+        return f"torchrun ... -m aekit resume {shell(run_dir)}"
+    return f"aekit resume {shell(run_dir)}" + (f" --distributed --nproc {n}" if n > 1 else "")
 
 
 def _full(err: OSError) -> str:
@@ -570,7 +569,7 @@ def _kept(err: BaseException) -> str:
     n = len(records) - models
     shared = f" and {models} pretrained model{'s' * (models != 1)}" if models else ""
     return (f"; {n} finished run{'s' * (n != 1)}{shared} kept in {folder}: `aekit experiment resume "
-            f"{shlex.quote(str(folder))}` does the rest")
+            f"{shell(folder)}` does the rest")
 
 
 def _interrupted(err: BaseException) -> str:

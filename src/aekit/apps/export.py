@@ -119,11 +119,12 @@ def export_model(
     for key, value, allowed in (("format", format, FORMATS), ("part", part, PARTS)):
         if value not in allowed:
             raise ConfigError(f"export: {key} {value!r} is not allowed; choose one of: {', '.join(allowed)}")
-    if Path(path).is_dir():
-        raise ConfigError(f"export: {path} is a folder; give a file name, such as {Path(path) / ('model' + SUFFIXES[format])}")
-    wrong = {s for f, s in SUFFIXES.items() if f != format}
-    if Path(path).suffix in wrong:  # a TorchScript file named .onnx (or the reverse) misleads whoever opens it
-        raise ConfigError(f"export: {path} names a file of another format; {format} files end in {SUFFIXES[format]}")
+    folder = str(path).endswith(("/", os.sep))  # (Path drops the slash: "newdir/" became a file named newdir)
+    path = Path(path).expanduser()
+    if path.is_dir() or folder:
+        raise ConfigError(f"export: {path} is a folder; give a file name, such as {path / ('model' + SUFFIXES[format])}")
+    if path.suffix != SUFFIXES[format]:  # another format's (a TorchScript file named .onnx misleads whoever opens it)
+        raise ConfigError(f"export: {path} names no {format} file; {format} files end in {SUFFIXES[format]}")
     if Path(path).is_file() and not _exported(Path(path), format):  # a user's data file or model: never written over
         raise ConfigError(f"export: {path} is there and is not an export of aekit's ({format}); give a new file name")
     model = copy.deepcopy(_resolve(model_or_run_dir)).cpu().eval().requires_grad_(False)  # the caller's is left as it was; outputs need no .detach()

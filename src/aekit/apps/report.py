@@ -36,7 +36,7 @@ from markupsafe import Markup
 
 from .. import __version__
 from ..data.core import is_picture
-from ..errors import AekitError, CheckpointError, ConfigError
+from ..errors import AekitError, CheckpointError, ConfigError, shell
 from ..training.checkpoint import (
     CHECKPOINT_FILE,
     METRICS_FILE,
@@ -234,7 +234,7 @@ def _headline(run: RunFolder) -> str:
     if (run.path / MODEL_FILE).is_file():  # trained by aekit.fit, which does not evaluate
         if _section(run.config, "data").get("name") is None:  # on arrays: evaluate cannot find them
             return "trained on arrays, not evaluated: give data.name in its config.yaml for `aekit evaluate` to find its data"
-        return f"trained, not evaluated yet: `aekit evaluate {run.path}` writes its test figures"
+        return f"trained, not evaluated yet: `aekit evaluate {shell(run.path)}` writes its test figures"
     return "no results yet (interrupted or still running?)"
 
 
@@ -446,7 +446,7 @@ def write_report(run_dirs: str | Path | Sequence[str | Path], output: str | Path
     dirs = [run_dirs] if isinstance(run_dirs, (str, Path)) else list(run_dirs)
     if not dirs:
         raise ConfigError("report: give at least one run folder")
-    output = Path(output)
+    output = Path(output).expanduser()
     if output.suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"report: the output file must end in .html, got {output}")
     twice = [d for i, d in enumerate(dirs) if Path(d).resolve() in {Path(e).resolve() for e in dirs[:i]}]

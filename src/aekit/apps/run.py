@@ -65,6 +65,7 @@ from ..errors import (
     NonFiniteLossError,
     NoTestSplitError,
     out_of_space,
+    shell,
     warn,
 )
 from ..models.pca import PCA_SAMPLES, PCABaseline
@@ -158,7 +159,8 @@ def parse_run_config(raw: dict[str, Any]) -> RunConfig:
                           f"models`), got {model!r}")
     cfg = build(RunConfig, {**raw, "model": {"name": AUTO, **model}}, where="")
     imports = tuple(str(Path(i).expanduser().resolve()) if i.endswith(".py") else i for i in cfg.imports)
-    cfg = dataclasses.replace(cfg, imports=imports)  # full paths: a run folder read from anywhere finds them
+    cfg = dataclasses.replace(cfg, imports=imports,  # full paths: a run folder read from anywhere finds them
+                              output=dataclasses.replace(cfg.output, dir=str(Path(cfg.output.dir).expanduser())))  # ~ as data.name
     import_models(imports)
     name = cfg.model["name"]
     entry = model_entry(AUTO_MODEL if name == AUTO else name)
@@ -479,7 +481,7 @@ def new_run_dir(cfg: RunConfig, label: str | None = None) -> Path:
                           "such as project/run1, without '..'); the folder it goes in is output.dir")
     run_dir = Path(cfg.output.dir) / name
     if cfg.output.name and (run_dir / ckpt.CHECKPOINT_FILE).exists():  # a default name is made unique (make_run_dir)
-        raise ConfigError(f"run folder {run_dir} already holds a run; use `aekit resume {run_dir}` or another output.name")
+        raise ConfigError(f"run folder {run_dir} already holds a run; use `aekit resume {shell(run_dir)}` or another output.name")
     if cfg.output.name and (run_dir / "experiment.yaml").is_file():  # never train over an experiment's pictures
         raise ConfigError(f"folder {run_dir} holds an experiment; give another output.name")
     mine = cfg.output.name and run_dir.is_dir() and distributed.is_main()  # other ranks: rank 0 may have begun it
@@ -691,7 +693,7 @@ def classifier_held(folder: Path) -> str:
 
 
 def read_run(run_dir: str | Path) -> RunConfig:
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).expanduser()
     if not run_dir.exists():
         raise ConfigError(f"{run_dir} does not exist; give a run folder made by `aekit train`")
     folder = run_dir.parent if run_dir.is_file() else run_dir
@@ -744,7 +746,7 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, time_budget: float
     """Continue an interrupted run exactly where its last checkpoint left it; or train it longer: to
     `epochs` in all, or (a run with a time budget) to `time_budget` seconds in all. A longer run's
     learning-rate schedule is stretched to its new length, and config.yaml records that length."""
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).expanduser()
     cfg = read_run(run_dir)
     distributed.init()  # before asking who is rank 0 (who holds the folder) and which GPU is this process's
     with ckpt.hold(run_dir) if distributed.is_main() else contextlib.nullcontext():
@@ -787,11 +789,11 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
     finished = done >= target and budget is None
     if finished and distributed.is_main():
         print(f"{run_dir} has already trained {done} epoch{'s' * (done != 1)} (target {target}): nothing to continue; "
-              f"`aekit resume {run_dir} --epochs N` with N > {done} trains longer. Evaluating it again.")
+              f"`aekit resume {shell(run_dir)} --epochs N` with N > {done} trains longer. Evaluating it again.")
     if budget is not None and time_budget is None and ckpt.training_ended(run_dir):
         finished = True  # (its checkpoint is there: checked above)
         if distributed.is_main():
-            print(f"{run_dir} has used its time budget ({budget:g} s): nothing to continue; `aekit resume {run_dir} "
+            print(f"{run_dir} has used its time budget ({budget:g} s): nothing to continue; `aekit resume {shell(run_dir)} "
                   "--time-budget SECONDS` (the run's total) trains longer. Evaluating it again.")
     if cfg.train.time_budget is None:  # the first line says the epochs it trains to (done: nothing to train)
         cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=max(target, done)))
@@ -1028,7 +1030,7 @@ def evaluate_run(
         raise ConfigError(f"--scores: {scores} must name a .csv file to write (one row per sample)")
     if scores is not None and Path(scores).is_file() and not _scores_file(Path(scores)):  # never a data file
         raise ConfigError(f"--scores: {scores} is there and is not a scores file aekit wrote; give a new file name")
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).expanduser()
     cfg = read_run(run_dir)
     label = None
     if data is not None:  # read (and refused) before any other work; nothing is written

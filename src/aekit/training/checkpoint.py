@@ -29,7 +29,7 @@ from safetensors.torch import save as st_save
 
 from ..config import to_dict
 from ..data.core import SCALING_FILE, data_map
-from ..errors import CheckpointError, ConfigError, naming, warn
+from ..errors import CheckpointError, ConfigError, naming, shell, warn
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.safetensors"
@@ -252,7 +252,7 @@ def save_model(model, path: str | Path, *, state: dict[str, torch.Tensor] | None
                epochs: int | None = None) -> Path:
     """Save a model's weights (or `state`, a state dict of it) and config, so that `load_model(path)`
     rebuilds it; `epochs`: those of the training it ends (a run's model.safetensors)."""
-    path = Path(path)
+    path = Path(path).expanduser()
     if path.is_dir() or path.suffix == "":
         path = path / MODEL_FILE
     if path.suffix != ".safetensors":  # load_model reads no other
@@ -388,7 +388,7 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
         raise ConfigError(f"map_location: {map_location!r} is not a device; give 'cpu', 'cuda' or 'cuda:N'") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"map_location: {map_location!r} was asked for but CUDA is not available; use 'cpu'")
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.exists():
         raise CheckpointError(f"{path} does not exist; give a run folder made by aekit train or aekit.fit, or a "
                               "model .safetensors file")
@@ -398,7 +398,7 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
         if path.name == CHECKPOINT_FILE and (path.parent / CONFIG_FILE).is_file():  # a run stopped before its end
             warn(f"{path.parent} holds no {MODEL_FILE} (a run writes it as training ends: it has not finished, "
                  f"or the file was removed): these are the weights of its last checkpoint (epoch "
-                 f"{epochs_done(path.parent)}), not its final ones; `aekit resume {path.parent}` finishes it")
+                 f"{epochs_done(path.parent)}), not its final ones; `aekit resume {shell(path.parent)}` finishes it")
         elif (path.parent / "experiment.yaml").is_file() and not (path.parent / "results.json").is_file():
             warn(f"{path.parent} is an experiment stopped before its end (no results.json): {path.name} is a "
                  "model it had saved")
@@ -412,7 +412,7 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
     done = epochs_done(path.parent) if path.name == MODEL_FILE and "trained_epochs" in meta else 0
     if done > meta.get("trained_epochs", done):  # a later training (a resume) was stopped before its end
         warn(f"{path} is the model after {meta['trained_epochs']} epoch{'s' * (meta['trained_epochs'] != 1)}, but {path.parent / CHECKPOINT_FILE} "
-             f"has trained {done}, in a training stopped before its end: `aekit resume {path.parent}` finishes "
+             f"has trained {done}, in a training stopped before its end: `aekit resume {shell(path.parent)}` finishes "
              f"it (load_model of the checkpoint file takes its weights)")
     return model.to(device).eval()
 

@@ -20,7 +20,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
-from ..errors import AekitError, ConfigError, warn
+from ..errors import AekitError, ConfigError, shell, warn
 
 
 def launched() -> bool:
@@ -230,7 +230,7 @@ def launch(argv: list[str], n: int, *, run_dir: str | None = None) -> int:
         how = f"exit status {failure.exitcode}" if failure.exitcode > 0 else failure.signal_name()
         from .checkpoint import CHECKPOINT_FILE
 
-        kept = (f"`aekit resume {run_dir} --distributed --nproc {n}` continues from its last checkpoint"
+        kept = (f"`aekit resume {shell(run_dir)} --distributed --nproc {n}` continues from its last checkpoint"
                 if run_dir and (Path(run_dir) / CHECKPOINT_FILE).is_file() else
                 "it stopped before its first checkpoint: train it again" if run_dir else
                 "its run folder (the one its first line named) keeps the last checkpoint, if one was written: "

@@ -968,7 +968,7 @@ def fit(
     """
     base = to_dict(config) if config is not None else {}
     distributed.init()  # a no-op unless started by torchrun
-    run_path = Path(run_dir) if run_dir is not None else None
+    run_path = Path(run_dir).expanduser() if run_dir is not None else None  # ~ as data paths (a paths trial)
     if run_path is not None:
         if run_path.exists() and not run_path.is_dir():
             raise ConfigError(f"run_dir: {run_path} is a file; give a folder (it is made if missing)")

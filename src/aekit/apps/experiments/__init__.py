@@ -443,7 +443,7 @@ def run_experiment(
     exp = experiment(name)
     cfg = settings(name, overrides, tiny=tiny, file=file)
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, name=whole_data_name(cfg.data.name)))
-    run_dir, made = make_run_dir(Path(out_dir) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}", unique=True)
+    run_dir, made = make_run_dir(Path(out_dir).expanduser() / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}", unique=True)
     saved = {k: v for k, v in to_dict(cfg).items() if v or k != "imports"}  # no models of your own: as before imports
     atomic_write_text(run_dir / "experiment.yaml", yaml.safe_dump({"experiment": name, "settings": saved}, sort_keys=False,
                                                                 allow_unicode=True))
