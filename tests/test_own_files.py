@@ -1560,3 +1560,30 @@ def test_zeros_and_ones_stored_as_uint8_are_kept_not_divided_by_255(tmp_path, mo
     assert float(load_dataset(str(tmp_path / "basket.npy"), scale="global").x[:].max()) == pytest.approx(1 / 255)
     np.save(tmp_path / "pixels.npy", binary * 200)
     assert float(load_dataset(str(tmp_path / "pixels.npy")).x[:].max()) == pytest.approx(200 / 255)
+
+
+def test_an_idx_file_that_cannot_be_read_says_permissions_not_truncated(tmp_path, monkeypatch):
+    """A paths trial: a .gz IDX file without read permission was "truncated or not gzip ...; download it again"
+    (as root the mode is not enforced here, so the open is made to refuse)."""
+    import gzip
+
+    from aekit.data.idx import read_idx, write_idx
+
+    write_idx(tmp_path / "x-idx3-ubyte.gz", np.zeros((2, 3, 3), np.uint8))
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(gzip, "open", denied)
+    with pytest.raises(DataError, match=r"x-idx3-ubyte.gz cannot be read \(Permission denied\); check its permissions$"):
+        read_idx(tmp_path / "x-idx3-ubyte.gz")
+
+
+def test_a_folder_named_as_a_data_set_of_aekits_is_said(tmp_path, monkeypatch):
+    """A paths trial: in a folder holding ./digits/ (one's images), data.name=digits read scikit-learn's digits
+    without a word."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "digits").mkdir()
+    with pytest.warns(UserWarning, match=r"'digits' is aekit's data set of that name; ./digits is there too, and is "
+                                         r"read as ./digits"):
+        assert load_dataset("digits").name == "digits"

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import ConfigError, DataError, DataNotFoundError
+from ..errors import ConfigError, DataError, DataNotFoundError, warn
 from . import cifar, svhn, text  # noqa: F401  (they register their data sets)
 from .core import (
     _DATASETS,
@@ -61,6 +61,8 @@ def load_dataset(
         raise ConfigError(f"split {split!r} is not allowed; choose one of: {', '.join(SPLITS)}")
     path = Path(name).expanduser()
     is_file = name not in _DATASETS and (path.exists() or path.suffix in (".npy", ".npz", ".csv"))
+    if name in _DATASETS and path.exists() and split == "train":  # (a paths trial: ./digits/ was passed over unsaid)
+        warn(f"{name!r} is aekit's data set of that name; ./{name} is there too, and is read as ./{name}")
     unit_map = None
     if like is not None:
         if not is_file:

@@ -37,6 +37,8 @@ def read_idx(path: str | Path, *, mmap: bool = False) -> np.ndarray:
         try:
             with gzip.open(path, "rb") as f:
                 data = f.read()
+        except PermissionError as err:  # (a paths trial: said to be truncated, and to download it again)
+            raise DataError(f"{path} cannot be read ({err.strerror}); check its permissions") from None
         except (OSError, EOFError, zlib.error) as err:  # zlib.error: a corrupt compressed stream
             raise DataError(f"{path} is truncated or not gzip ({err}); download it again") from None
         head, size = data[:64], len(data)

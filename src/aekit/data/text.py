@@ -435,6 +435,8 @@ def read_jsonl(path: Path, *, text_key: str = "text", label_key: str = "label") 
                     raise DataError(
                         f"{path}: line {number} is not a JSON object with '{text_key}' and '{label_key}'"
                     ) from None
+    except PermissionError as err:
+        raise DataError(f"{path} cannot be read ({err.strerror}); check its permissions") from None
     except (OSError, EOFError) as err:
         raise DataError(f"{path} is truncated or not gzip ({err})") from None
     if not texts:
