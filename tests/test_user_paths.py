@@ -600,3 +600,14 @@ def test_a_tilde_is_the_home_folder_in_every_path_aekit_writes(tmp_path, monkeyp
               run_dir="~/fitted")
     assert {p.name for p in home.iterdir()} >= {"runs", "s.csv", "r.html", "e.pt", "m.safetensors", "fitted"}
     assert not any(work.iterdir())  # no ./~ folder
+
+
+def test_a_backslash_in_an_output_path_is_refused_where_it_separates_no_folders(tmp_path, monkeypatch, capsys):
+    """A paths trial: a config written on Windows (output.name: proj\\run1) made one folder named 'proj\\run1'."""
+    if os.sep != "/":
+        pytest.skip("a backslash separates folders here")
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "data.name=digits", "output.name=proj\\run1", "train.epochs=1", "--quiet"]) == 2
+    assert capsys.readouterr().err == "aekit: error: output.name: proj\\run1 holds a backslash, which separates no " \
+                                      "folders here; write proj/run1\n"
+    assert not any(tmp_path.iterdir())

@@ -21,6 +21,7 @@ import itertools
 import json
 import math
 import numbers
+import os
 import re
 import shutil
 import time
@@ -479,6 +480,10 @@ def new_run_dir(cfg: RunConfig, label: str | None = None) -> Path:
     if inside.anchor or not inside.parts or ".." in inside.parts:
         raise ConfigError(f"output.name: {name!r} must stay inside output.dir: a folder name (or a relative path "
                           "such as project/run1, without '..'); the folder it goes in is output.dir")
+    for key, value in (("output.dir", cfg.output.dir), ("output.name", name)):
+        if "\\" in value and os.sep == "/":  # (a paths trial: 'proj\run1' made one folder of that name)
+            raise ConfigError(f"{key}: {value} holds a backslash, which separates no folders here; write "
+                              f"{value.replace(chr(92), '/')}")
     run_dir = Path(cfg.output.dir) / name
     if cfg.output.name and (run_dir / ckpt.CHECKPOINT_FILE).exists():  # a default name is made unique (make_run_dir)
         raise ConfigError(f"run folder {run_dir} already holds a run; use `aekit resume {shell(run_dir)}` or another output.name")
