@@ -899,8 +899,12 @@ def test_evaluate_writes_each_rows_score_and_notes_values_outside_the_range(tabl
     assert main(["evaluate", str(run), "--data", str(tmp_path / "odd.csv"), "--scores", str(tmp_path / "odd.csv")]) == 2
     assert "odd.csv is there and is not a scores file aekit wrote" in capsys.readouterr().err
     assert main(["export", str(run), "--format", "torchscript", "--output", str(tmp_path / "odd.csv")]) == 2
-    assert "odd.csv is there and is not an export of aekit's (torchscript)" in capsys.readouterr().err
+    assert "odd.csv names no torchscript file" in capsys.readouterr().err
     assert (tmp_path / "odd.csv").read_bytes() == before
+    (tmp_path / "mine.pt").write_bytes(before)  # a file of one's own with the format's suffix
+    assert main(["export", str(run), "--format", "torchscript", "--output", str(tmp_path / "mine.pt")]) == 2
+    assert "mine.pt is there and is not an export of aekit's (torchscript)" in capsys.readouterr().err
+    assert (tmp_path / "mine.pt").read_bytes() == before
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")

@@ -611,3 +611,16 @@ def test_a_backslash_in_an_output_path_is_refused_where_it_separates_no_folders(
     assert capsys.readouterr().err == "aekit: error: output.name: proj\\run1 holds a backslash, which separates no " \
                                       "folders here; write proj/run1\n"
     assert not any(tmp_path.iterdir())
+
+
+def test_a_runs_data_file_moved_away_is_named_with_the_config_that_names_it(tmp_path, monkeypatch, capsys):
+    """A paths trial: evaluate and resume of a run whose data file had moved said "x.npy does not exist; give a .npy,
+    .npz, .csv or IDX file ...", with no word of the run's config.yaml or of evaluate --data."""
+    monkeypatch.chdir(tmp_path)
+    assert _small_run(tmp_path) == 0
+    (tmp_path / "x.npy").rename(tmp_path / "moved.npy")
+    for command in (["evaluate", "runs/r"], ["resume", "runs/r", "--epochs", "3"]):
+        assert main(command) == 2
+        assert capsys.readouterr().err.endswith("x.npy, the data runs/r/config.yaml names (data.name), is not there "
+                                                "(moved?): put it back, or give its new path there; `aekit evaluate RUN "
+                                                "--data FILE` evaluates a file of the same kind\n")

@@ -274,8 +274,13 @@ def read_split(cfg: RunConfig, split: str, name: str | None = None, run: Path | 
     file changed since (rows added, texts added to a corpus) still reaches the model as its data did (and
     a note says it changed). `progress`: a bar while a folder's images are read (load_dataset)."""
     saved = None if name is not None else _saved_map(cfg, run)
+    given = name or _data_name(cfg)
+    if run is not None and name is None and given not in list_datasets() and not Path(given).expanduser().exists():
+        raise DataNotFoundError(f"{given}, the data {run / CONFIG_FILE} names (data.name), is not there (moved?): put "
+                                "it back, or give its new path there; `aekit evaluate RUN --data FILE` evaluates a file "
+                                "of the same kind")  # (a paths trial: "does not exist; give a .npy, .npz ...")
     if saved is None:
-        return load_dataset(name or _data_name(cfg), split, layout=cfg.data.layout, scale=cfg.data.scale,
+        return load_dataset(given, split, layout=cfg.data.layout, scale=cfg.data.scale,
                             image_size=cfg.data.image_size, progress=progress)
     path = Path(_data_name(cfg)).expanduser()
     data = from_file(path, split, layout=cfg.data.layout, scale=cfg.data.scale, run_map=saved,
