@@ -1064,7 +1064,7 @@ def test_exports_of_an_experiments_model_files_do_not_overwrite_each_other(tmp_p
         assert status == 0 and (tmp_path / f"{name}-encoder.pt").is_file(), err
     status, _, err = cli(["export", path, "--format", "torchscript", "--output", tmp_path / "x.onnx"], capsys)
     assert status == 2 and "x.onnx names no torchscript file; torchscript files end in .pt" in err
-    for output, says in ((f"{tmp_path / 'newdir'}/", "newdir is a folder; give a file name, such as"),  # a paths trial:
+    for output, says in ((f"{tmp_path / 'newdir'}/", "newdir/ names a folder; give a file name, such as"),  # a paths trial:
                          (tmp_path / "enc", "enc names no torchscript file")):  # a file named newdir, and enc, written
         status, _, err = cli(["export", path, "--format", "torchscript", "--output", output], capsys)
         assert status == 2 and says in err and not (tmp_path / "newdir").exists() and not (tmp_path / "enc").exists()

@@ -371,3 +371,18 @@ def test_a_new_budget_in_python_is_checked_as_on_the_command_line_and_a_plan_shr
     clock = FakeClock(monkeypatch)
     aekit.fit(tiny(seed=1), x, callbacks=[clock], run_dir=tmp_path, resume=True, time_budget=50, **common)
     assert before == 14 and before + len(clock.lrs) == round(plan / 2)  # half the budget: half the planned steps
+
+
+def test_a_longer_time_budget_edited_in_config_yaml_trains_on_to_it(tmp_path, capsys):
+    """A review: a finished 1-s run whose config.yaml was edited to 3 s said "has used its time budget (3 s):
+    nothing to continue" after 1 s of training; --time-budget 3 trains on, and so does the edit now."""
+    cfg = run.load_run_config(None, ["data.name=digits", "model.code_size=4", "train.time_budget=1",
+                                     f"output.dir={tmp_path}", "output.name=r", "train.progress=false"])
+    run_dir = run.train(cfg)
+    epochs = len(json.loads((run_dir / "history.json").read_text())["epoch"])
+    (run_dir / "config.yaml").write_text(re.sub(r"time_budget: .*", "time_budget: 3", (run_dir / "config.yaml").read_text()))
+    capsys.readouterr()
+    run.resume(run_dir, progress=False)
+    history = json.loads((run_dir / "history.json").read_text())
+    assert "used its time budget" not in capsys.readouterr().out
+    assert len(history["epoch"]) > epochs and sum(history["time"]) > 1.5

@@ -237,10 +237,12 @@ def test_an_override_holding_a_comment_or_a_number_for_a_name_says_to_quote_it()
     output.name=007 and =2024-01-01 said "7 must be a string" and "datetime.date(2024, 1, 1) must be a string"."""
     from aekit.apps.run import parse_run_config
 
-    with pytest.raises(aekit.ConfigError, match=r"a '#' after a space starts a YAML comment, which would cut the value "
-                                                r"short; quote the value: output.name=\"run #3\""):
-        apply_overrides({}, ["output.name=run #3"])
-    assert apply_overrides({}, ["output.name='run #3'", "output.dir=a#b"]) == {"output": {"name": "run #3", "dir": "a#b"}}
+    for raw, cut in (("run #3", "'run'"), ("'run' #3", "'run'"), ("#ff0000", "None")):
+        with pytest.raises(aekit.ConfigError, match=rf"a '#' at the start or after a space begins a YAML comment, which "
+                                                    rf"cut the value to {cut}; quote the value inside it: output.name="):
+            apply_overrides({}, [f"output.name={raw}"])
+    assert apply_overrides({}, ["output.name='run #3'", "output.dir=a#b", "model.hidden=[64] # two", "imports=['a #1.py']"]) \
+        == {"output": {"name": "run #3", "dir": "a#b"}, "model": {"hidden": [64]}, "imports": ["a #1.py"]}
     for raw, says in (("007", "number"), ("2024-01-01", "date")):
         with pytest.raises(aekit.ConfigError, match=rf"output.name: .* must be a string \(YAML reads it as a {says}: "
                                                     r"quote it, output.name='...'\)"):

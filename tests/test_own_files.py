@@ -1588,6 +1588,10 @@ def test_a_folder_named_as_a_data_set_of_aekits_is_said(tmp_path, monkeypatch):
     without a word."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "digits").mkdir()
-    with pytest.warns(UserWarning, match=r"'digits' is aekit's data set of that name; ./digits is there too, and is "
-                                         r"read as ./digits"):
+    with pytest.warns(UserWarning, match=r"'digits' reads aekit's data set of that name, not the ./digits here; give "
+                                         r"./digits to read that"):
         assert load_dataset("digits").name == "digits"
+    monkeypatch.setenv("AEKIT_DATA_DIR", str(tmp_path))  # a review: in the data folder, its own copy is no other
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_dataset("digits")

@@ -592,13 +592,19 @@ def test_a_tilde_is_the_home_folder_in_every_path_aekit_writes(tmp_path, monkeyp
     assert main(["train", "data.name=~/x.npy", "model.name=dense", "model.hidden=[4]", "model.code_size=2",
                  "train.epochs=1", "train.progress=false", "output.dir=~/runs", "output.name=r", "--quiet"]) == 0
     assert main(["evaluate", "~/runs/r", "--scores", "~/s.csv", "--quiet"]) == 0
-    assert main(["report", str(home / "runs" / "r"), "-o", "~/r.html", "--quiet"]) == 0
+    assert main(["report", "~/runs/r", "-o", "~/r.html", "--quiet"]) == 0
     assert main(["export", str(home / "runs" / "r"), "--format", "torchscript", "-o", "~/e.pt"]) == 0
     model = aekit.load_model("~/runs/r")
     aekit.save_model(model, "~/m.safetensors")
     aekit.fit(model, np.random.default_rng(0).random((40, 6)).astype(np.float32), epochs=1, progress=False,
               run_dir="~/fitted")
-    assert {p.name for p in home.iterdir()} >= {"runs", "s.csv", "r.html", "e.pt", "m.safetensors", "fitted"}
+    (home / "c.yaml").write_text("data: {name: ~/x.npy}\nmodel: {name: dense, hidden: [4], code_size: 2}\n"
+                                 "train: {epochs: 1, progress: false}\noutput: {dir: ~/runs, name: c}\n")
+    assert main(["train", "~/c.yaml", "--quiet"]) == 0  # a review: a config file's ~ was not expanded
+    from aekit.apps.run import evaluate_run
+
+    evaluate_run(home / "runs" / "c", scores="~/c.csv", nll_samples=0, quality_samples=0)  # in Python too
+    assert {p.name for p in home.iterdir()} >= {"runs", "s.csv", "r.html", "e.pt", "m.safetensors", "fitted", "c.csv"}
     assert not any(work.iterdir())  # no ./~ folder
 
 

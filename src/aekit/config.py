@@ -275,7 +275,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def load_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML or JSON config file into a dict."""
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     if path.suffix.lower() in (".toml", ".ini", ".cfg"):  # (read as YAML, it failed at its first [section] line)
@@ -310,9 +310,6 @@ def apply_overrides(config: dict[str, Any], overrides: list[str]) -> dict[str, A
         if not sep or not key or any(not part for part in key.split(".")):
             missing = f" (or a config file: {item} does not exist)" if not sep else ""
             raise ConfigError(f"override {item!r} must look like section.key=value{missing}")
-        if re.search(r"(^|\s)#", raw) and not raw.lstrip().startswith(("'", '"')):  # YAML's comment cut it short
-            raise ConfigError(f"override {item!r}: a '#' after a space starts a YAML comment, which would cut the value "
-                              f"short; quote the value: {key}=\"{raw}\" inside single quotes on the shell")
         try:
             value = yaml.safe_load(raw) if raw != "" else None
         except yaml.YAMLError:
@@ -320,6 +317,11 @@ def apply_overrides(config: dict[str, Any], overrides: list[str]) -> dict[str, A
                 f"override {item!r}: the value is not valid YAML; quote the whole override when it holds "
                 "spaces, e.g. 'model.hidden=[64, 32]'"
             ) from None
+        # a comment cut a name short (a paths trial: 'output.name=run #3' trained into runs/run); one after a list or
+        # a number cuts nothing of it
+        if re.search(r"(^|\s)#", raw) and (value is None or isinstance(value, str) and "#" not in value):
+            raise ConfigError(f"override {item!r}: a '#' at the start or after a space begins a YAML comment, which "
+                              f"cut the value to {value!r}; quote the value inside it: {key}=\"{raw.strip()}\"")
         node = config
         parts = key.split(".")
         for part in parts[:-1]:

@@ -377,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_train, words_dest="words")
 
     p = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
-    p.add_argument("run_dir", help="the run folder `aekit train` made")
+    p.add_argument("run_dir", type=os.path.expanduser, help="the run folder `aekit train` made")
     p.add_argument("--epochs", type=int, default=None, help="train up to this many epochs in total")
     p.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
                    help="a run with a time budget: train up to this many seconds in total")
@@ -387,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # the defaults are run.NLL_SAMPLES, QUALITY_SAMPLES and FEATURE_CLASSIFIER (not imported: torch)
     p = sub.add_parser("evaluate", help="test metrics of a run next to PCA's, its test NLL and sample quality")
-    p.add_argument("run_dir", help="the run folder `aekit train` made")
+    p.add_argument("run_dir", type=os.path.expanduser, help="the run folder `aekit train` made")
     p.add_argument("--data", default=None, metavar="FILE",
                    help="evaluate on this file (scaled as the run's data were) or named data set's test part, in "
                         "place of the run's test part; writes nothing into the run folder")
@@ -418,17 +418,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list the models, or the keys of one")
     p.add_argument("name", nargs="?", help="a model (dense, vae, auto, ...): its keys, defaults and meanings")
-    p.add_argument("--imports", action="append", metavar="FILE.py",
+    p.add_argument("--imports", action="append", type=os.path.expanduser, metavar="FILE.py",
                    help="a .py file (or module) that registers a model of your own; repeatable")
     p.set_defaults(func=_cmd_models)
 
     p = sub.add_parser("export", help="export a trained model to ONNX or TorchScript")
-    p.add_argument("run_dir", help="run folder, or a model/checkpoint .safetensors file")
+    p.add_argument("run_dir", type=os.path.expanduser, help="run folder, or a model/checkpoint .safetensors file")
     p.add_argument("--format", choices=["onnx", "torchscript"], default="onnx", help="file format (default: onnx)")
     p.add_argument("--part", choices=["encoder", "decoder", "full"], default="encoder",
                    help="what to export: x -> code, code -> x or x -> x (default: encoder)")
     p.add_argument("-o", "--output", type=os.path.expanduser, default=None, help="file to write (default: <part>.onnx or .pt in the run folder or beside the file)")
-    p.add_argument("--imports", action="append", metavar="FILE.py",
+    p.add_argument("--imports", action="append", type=os.path.expanduser, metavar="FILE.py",
                    help="a .py file (or module) that registers the file's model of your own; repeatable")
     p.add_argument("--raw", action="store_true",
                    help="samples (in, out or both, by --part) as the run's data file stores them (its scaling.json folded in)")
@@ -445,7 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_experiment, words_dest="words")
 
     p = sub.add_parser("report", help="one self-contained HTML page about run folders (pictures, tables, curves)")
-    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders of aekit train or aekit experiment run")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", type=os.path.expanduser, help="run folders of aekit train or aekit experiment run")
     p.add_argument("-o", "--output", type=os.path.expanduser, default=None, help="HTML file to write (default: RUN_DIR/report.html for one run, else ./report.html)")
     p.add_argument("--quiet", action="store_true", help="no progress line: the file written alone")
     p.set_defaults(func=_cmd_report, words_dest="run_dirs")

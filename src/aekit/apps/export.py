@@ -122,8 +122,9 @@ def export_model(
     folder = str(path).endswith(("/", os.sep))  # (Path drops the slash: "newdir/" became a file named newdir)
     path = Path(path).expanduser()
     if path.is_dir() or folder:
-        raise ConfigError(f"export: {path} is a folder; give a file name, such as {path / ('model' + SUFFIXES[format])}")
-    if path.suffix != SUFFIXES[format]:  # another format's (a TorchScript file named .onnx misleads whoever opens it)
+        raise ConfigError(f"export: {path}{'/' * folder} {'is' if path.is_dir() else 'names'} a folder; give a file name, "
+                          f"such as {path / ('model' + SUFFIXES[format])}")
+    if path.suffix.lower() != SUFFIXES[format]:  # another format's (a TorchScript file named .onnx misleads whoever opens it)
         raise ConfigError(f"export: {path} names no {format} file; {format} files end in {SUFFIXES[format]}")
     if Path(path).is_file() and not _exported(Path(path), format):  # a user's data file or model: never written over
         raise ConfigError(f"export: {path} is there and is not an export of aekit's ({format}); give a new file name")

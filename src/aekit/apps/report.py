@@ -91,7 +91,7 @@ def _read_json(path: Path) -> Any:
 
 def read_run_folder(path: str | Path) -> RunFolder:
     """Everything the report shows about one run folder."""
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.is_dir():
         raise ConfigError(f"{path} is not a folder; give run folders made by `aekit train` or `aekit experiment run`")
     config_file = next((path / f for f in CONFIG_FILES if (path / f).is_file()), None)

@@ -784,16 +784,17 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
                               "budget; resume it with --epochs N to train longer")
         ckpt.check_longer_budget(run_dir, time_budget, "--time-budget")
         cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, time_budget=float(time_budget)))
-    splits = load_splits(cfg, run_dir, progress=progress)
+    header = ckpt.checkpoint_header(run_dir) or ckpt.read(run_dir / ckpt.CHECKPOINT_FILE)[1]  # (damaged: refused)
+    if time_budget is None and budget is not None and budget != header.get("train_config", {}).get("time_budget"):
+        ckpt.check_longer_budget(run_dir, budget, f"{run_dir / CONFIG_FILE}: train.time_budget")  # edited there:
+        time_budget = budget  # a longer one trains on to it, as --time-budget does (a review: "used its budget")
+    splits = load_splits(cfg, run_dir, progress=progress)  # (every refusal above comes before the data are read)
     name, keys = cfg.model["name"], {k: v for k, v in cfg.model.items() if k != "name"}
     if any(k in keys for k in ckpt.IGNORED_BEFORE) and name != AUTO:  # an older aekit's run: trained without them
         keys = ckpt.without_ignored(name, {"input_shape": splits[0].sample_shape, **keys}, run_dir / CONFIG_FILE)
         cfg = dataclasses.replace(cfg, model={"name": name, **keys})
     model = build_checked(cfg, splits)
-    header = ckpt.checkpoint_header(run_dir) or ckpt.read(run_dir / ckpt.CHECKPOINT_FILE)[1]  # (damaged: refused)
     ckpt.check_same_model(header, model, run_dir / ckpt.CHECKPOINT_FILE)  # before the run's first line, as fit would
-    if time_budget is None and budget is not None and budget != header.get("train_config", {}).get("time_budget"):
-        ckpt.check_longer_budget(run_dir, budget, f"{run_dir / CONFIG_FILE}: train.time_budget")  # edited there
     target = cfg.train.epochs if epochs is None else epochs
     done = ckpt.epochs_done(run_dir)
     finished = done >= target and budget is None
@@ -1036,6 +1037,7 @@ def evaluate_run(
     scores: a CSV file to write each evaluated sample's squared error into (`write_scores`).
     """
     check_generative_options(nll_samples=nll_samples, quality_samples=quality_samples, classifier=classifier)
+    scores = None if scores is None else Path(scores).expanduser()
     if scores is not None and (Path(scores).is_dir() or Path(scores).suffix != ".csv"):
         raise ConfigError(f"--scores: {scores} must name a .csv file to write (one row per sample)")
     if scores is not None and Path(scores).is_file() and not _scores_file(Path(scores)):  # never a data file

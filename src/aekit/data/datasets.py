@@ -61,8 +61,8 @@ def load_dataset(
         raise ConfigError(f"split {split!r} is not allowed; choose one of: {', '.join(SPLITS)}")
     path = Path(name).expanduser()
     is_file = name not in _DATASETS and (path.exists() or path.suffix in (".npy", ".npz", ".csv"))
-    if name in _DATASETS and path.exists() and split == "train":  # (a paths trial: ./digits/ was passed over unsaid)
-        warn(f"{name!r} is aekit's data set of that name; ./{name} is there too, and is read as ./{name}")
+    if name in _DATASETS and path.exists() and split == "train" and path.resolve() != (data_dir() / name).resolve():
+        warn(f"{name!r} reads aekit's data set of that name, not the ./{name} here; give ./{name} to read that")
     unit_map = None
     if like is not None:
         if not is_file:

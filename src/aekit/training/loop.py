@@ -914,8 +914,8 @@ def data_print(x: Tensor | MemmapArray, y: Tensor | None) -> dict[str, Any]:
     rows (first, middle, last) and their labels, read as they are (a memmap reads three rows)."""
     digest = hashlib.sha1()
     for i in sorted({0, len(x) // 2, len(x) - 1}):
-        digest.update(x[i : i + 1].cpu().numpy().tobytes())
-        digest.update(b"" if y is None else y[i : i + 1].cpu().numpy().tobytes())
+        digest.update(x[i : i + 1].detach().cpu().numpy().tobytes())  # (codes of another model may carry gradients)
+        digest.update(b"" if y is None else y[i : i + 1].detach().cpu().numpy().tobytes())
     return {"samples": len(x), "shape": list(x.shape[1:]), "rows": digest.hexdigest()[:16]}
 
 

@@ -95,7 +95,8 @@ def _gomp_parallel():
     try:
         with open("/proc/self/maps") as f:
             paths = {line.split()[-1] for line in f if "libgomp" in line or "libomp" in line}
-        torchs = {p for p in paths if p.startswith(os.path.dirname(torch.__file__) + os.sep)}
+        home = os.path.realpath(os.path.dirname(torch.__file__)) + os.sep  # (the maps' paths are real: lib64 -> lib)
+        torchs = {p for p in paths if os.path.realpath(p).startswith(home)}
         path = next(iter(torchs if len(torchs) == 1 else paths if len(paths) == 1 else ()), None)
         return None if path is None else getattr(ctypes.CDLL(path), "GOMP_parallel", None)
     except OSError:

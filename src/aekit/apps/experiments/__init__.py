@@ -460,7 +460,7 @@ def run_experiment(
 def resume_experiment(run_dir: str | Path, *, progress: bool | None = None) -> tuple[Path, dict[str, Any]]:
     """Finish an interrupted experiment in its own folder, with the settings it was started with: the
     runs it finished (runs.json) are kept, the others trained (`progress` as in `run_experiment`)."""
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).expanduser()
     if not (run_dir / "experiment.yaml").is_file():
         raise ConfigError(f"{run_dir} is not an experiment folder: it has no experiment.yaml")
     if (run_dir / "results.json").is_file():
