@@ -284,6 +284,10 @@ def test_a_refused_run_leaves_no_empty_output_folder(tmp_path, monkeypatch, caps
     (tmp_path / "new" / "runs").mkdir(parents=True)
     assert main(args + ["train.monitor=foo"]) == 2
     assert (tmp_path / "new" / "runs").is_dir()  # there before the run: kept
+    deep = [a for a in args if not a.startswith("output.dir=")] + [f"output.dir={tmp_path / 'n1' / 'n2'}",
+                                                                    "output.name=" + "a" * 300]
+    assert main(deep) == 2  # a paths trial: a name too long left n1/n2 behind, made by mkdir(parents=True)
+    assert "File name too long" in capsys.readouterr().err and not (tmp_path / "n1").exists()
 
 
 @pytest.mark.parametrize("code, hint", [(28, "free some space"), (13, "check its permissions, or choose another path"),

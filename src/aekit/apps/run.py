@@ -525,6 +525,9 @@ def make_run_dir(run_dir: Path, *, unique: bool) -> tuple[Path, list[Path]]:
             if not unique:  # output.name: a file in the way
                 raise
             continue
+        except OSError:  # a name too long: the folders above it made already go too (a paths trial)
+            remove_made(made)
+            raise
         return folder, made
 
 
