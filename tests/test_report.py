@@ -164,7 +164,8 @@ def test_a_run_folder_without_results_yet(tmp_path):
     aekit.fit(aekit.create_model("dense", input_shape=(1, 8, 8), hidden=[8], code_size=2),
               aekit.data.load_dataset("digits").x[:64], epochs=1, run_dir=fitted, progress=False)
     page = write_report([fitted], tmp_path / "f.html").read_text()
-    assert "no results yet" not in page and "trained on arrays, not evaluated: give data.name in its config.yaml" in page
+    assert "no results yet" not in page and "trained on arrays (or part of a data set, which is not recorded), not evaluated: give data.name in its " \
+        "config.yaml" in page
     aekit.fit(aekit.create_model("dense", input_shape=(1, 8, 8), hidden=[8], code_size=2),
               aekit.data.load_dataset("digits"), epochs=1, run_dir=tmp_path / "named", progress=False)
     page = write_report([tmp_path / "named"], tmp_path / "n.html").read_text()

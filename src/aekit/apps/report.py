@@ -233,7 +233,8 @@ def _headline(run: RunFolder) -> str:
         return text
     if (run.path / MODEL_FILE).is_file():  # trained by aekit.fit, which does not evaluate
         if _section(run.config, "data").get("name") is None:  # on arrays: evaluate cannot find them
-            return "trained on arrays, not evaluated: give data.name in its config.yaml for `aekit evaluate` to find its data"
+            return ("trained on arrays (or part of a data set, which is not recorded), not evaluated: give data.name in "
+                    "its config.yaml for `aekit evaluate` to find its data")  # (an analysis trial: take(500) read "arrays")
         return f"trained, not evaluated yet: `aekit evaluate {shell(run.path)}` writes its test figures"
     return "no results yet (interrupted or still running?)"
 
