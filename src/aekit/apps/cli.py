@@ -181,13 +181,13 @@ def _key_notes(cls: type) -> dict[str, str]:
 
 
 def _cmd_models(args) -> None:
+    if args.imports:  # a model file of one's own, as export's --imports (refused before any listing)
+        from ..registry import import_models
+
+        import_models(args.imports)
     if not args.name:
         from ..catalog import MODELS, OTHER_MODELS
 
-        if args.imports:  # refused before the listing, a file that is not there
-            from ..registry import import_models, list_models, model_entry
-
-            import_models(args.imports)
         _print_table(MODELS)
         for kind, models in OTHER_MODELS.items():
             print(f"\n{kind} (trained on labels: the experiments and the scikit-learn estimators)")
@@ -195,16 +195,17 @@ def _cmd_models(args) -> None:
         print("\nauto: what `aekit train` uses when no model is named: a dense model sized from the data, "
               "started at PCA's solution (README: Your data against PCA)")
         if args.imports:  # (a review: the listing left a file's own models out, without a word)
+            from ..registry import list_models, model_entry
+
             own = {m: model_entry(m).summary for m in list_models() if m not in MODELS}
             print(f"\nyour own ({', '.join(args.imports)})")
             _print_table(own or {"(none)": "the files register no autoencoder"})
         return
     import dataclasses
 
-    from ..registry import import_models, model_entry
+    from ..registry import model_entry
     from .run import AUTO, AUTO_MODEL
 
-    import_models(args.imports or [])  # a model file of one's own, as export's --imports
     if args.name == AUTO:
         print(f"{AUTO}: {AUTO_MODEL} sized from the data and started at PCA's solution (README: Your data against "
               f"PCA); the keys of {AUTO_MODEL} below may be given, the rest are chosen")

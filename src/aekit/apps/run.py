@@ -282,7 +282,7 @@ def read_split(cfg: RunConfig, split: str, name: str | None = None, run: Path | 
     if saved is None:
         return load_dataset(given, split, layout=cfg.data.layout, scale=cfg.data.scale,
                             image_size=cfg.data.image_size, progress=progress)
-    path = Path(_data_name(cfg)).expanduser()
+    path = Path(given).expanduser()
     data = from_file(path, split, layout=cfg.data.layout, scale=cfg.data.scale, run_map=saved,
                      progress=progress)  # the map resizes images as they were
     held, trained = len(data), saved["samples"]
@@ -769,6 +769,8 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, time_budget: float
 def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: float | None, progress: bool | None) -> Path:
     if not (run_dir / ckpt.CHECKPOINT_FILE).is_file():  # said before its data are read (a pruned trial's has none)
         raise ckpt.nothing_to_resume(run_dir)
+    header = ckpt.checkpoint_header(run_dir) or ckpt.read(run_dir / ckpt.CHECKPOINT_FILE)[1]  # (damaged: refused)
+    done = int(header.get("epoch") or 0)  # the epochs it has trained
     budget = cfg.train.time_budget
     if epochs is not None:
         if budget is not None:
@@ -776,7 +778,6 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
                               "of epochs; resume it without --epochs, or with --time-budget SECONDS to train longer")
         if epochs < 1:
             raise ConfigError(f"--epochs: must be >= 1 (the run's total number of epochs), got {epochs}")
-        done = ckpt.epochs_done(run_dir)
         if epochs < done < cfg.train.epochs:  # an unfinished run: ending it there would finish it for a typo
             raise ConfigError(f"--epochs: {run_dir} has trained {done} of its {cfg.train.epochs} epochs, more than "
                               f"{epochs}; give the run's total, more than {done}, or leave --epochs out to finish it "
@@ -787,7 +788,6 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
                               "budget; resume it with --epochs N to train longer")
         ckpt.check_longer_budget(run_dir, time_budget, "--time-budget")
         cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, time_budget=float(time_budget)))
-    header = ckpt.checkpoint_header(run_dir) or ckpt.read(run_dir / ckpt.CHECKPOINT_FILE)[1]  # (damaged: refused)
     if time_budget is None and budget is not None and budget != header.get("train_config", {}).get("time_budget"):
         ckpt.check_longer_budget(run_dir, budget, f"{run_dir / CONFIG_FILE}: train.time_budget")  # edited there:
         time_budget = budget  # a longer one trains on to it, as --time-budget does (a review: "used its budget")
@@ -799,7 +799,6 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
     model = build_checked(cfg, splits)
     ckpt.check_same_model(header, model, run_dir / ckpt.CHECKPOINT_FILE)  # before the run's first line, as fit would
     target = cfg.train.epochs if epochs is None else epochs
-    done = ckpt.epochs_done(run_dir)
     finished = done >= target and budget is None
     if finished and distributed.is_main():
         print(f"{run_dir} has already trained {done} epoch{'s' * (done != 1)} (target {target}): nothing to continue; "

@@ -483,33 +483,33 @@ def _csv_encoding(path: Path) -> str:
     """UTF-8 ("utf-8-sig": the byte-order mark Excel's "CSV UTF-8" writes), else cp1252 (a Western European
     Excel's "CSV": its "température" is not UTF-8), else latin-1, which decodes any bytes, said; a file with NUL
     bytes is no text CSV, and one with UTF-8's byte-order mark must be UTF-8."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
     with open(path, "rb") as f:
         head = f.read(4096)
         if b"\0" in head:
             wide = " (UTF-16 or UTF-32 text: save it as UTF-8)" if head.startswith(WIDE_MARKS) else ""
             raise DataError(f"{path} is not a readable text CSV file: it holds NUL bytes{wide}")
-        f.seek(0)
-        try:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            if head.startswith(codecs.BOM_UTF8):  # (a latin-1 read would make the mark part of the first name)
-                raise DataError(f"{path} starts as UTF-8 (a byte-order mark) but holds bytes that are not UTF-8; save "
-                                "it again as UTF-8") from None
-            f.seek(0)
-            western = codecs.getincrementaldecoder("cp1252")()
-            try:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    western.decode(chunk)
-                encoding = "cp1252"
-            except UnicodeDecodeError:  # one of the five bytes cp1252 leaves out
-                encoding = "latin-1"
-            warn(f"{path} is not UTF-8; read as {encoding}" + " (Windows' Western European, as Excel writes a CSV)" * (
-                encoding == "cp1252"))
-            return encoding
-    return "utf-8-sig"
+        if _decodes(f, "utf-8"):
+            return "utf-8-sig"
+        if head.startswith(codecs.BOM_UTF8):  # (a latin-1 read would make the mark part of the first name)
+            raise DataError(f"{path} starts as UTF-8 (a byte-order mark) but holds bytes that are not UTF-8; save it "
+                            "again as UTF-8")
+        encoding = "cp1252" if _decodes(f, "cp1252") else "latin-1"  # (cp1252 leaves five bytes out)
+    warn(f"{path} is not UTF-8; read as {encoding}" + " (Windows' Western European, as Excel writes a CSV)" * (
+        encoding == "cp1252"))
+    return encoding
+
+
+def _decodes(f, encoding: str) -> bool:
+    """Whether the whole of the binary file `f` decodes as `encoding`, read a MiB at a time."""
+    f.seek(0)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _csv_header(path: Path, encoding: str) -> tuple[list[str] | None, int, int]:

@@ -189,7 +189,7 @@ class Autoencoder(nn.Module):
 
 def check_contract(model: Autoencoder, x: Tensor, y: Tensor | None = None) -> None:
     """Refuse a model of your own that breaks the contract, naming the method, from its forward pass and loss
-    on a few samples `x` (without gradients, in eval mode, given back in its mode). Before, a decode_logits of
+    on a few samples `x` (in eval mode, given back in its mode; with gradients, which a loss may take). Before, a decode_logits of
     flat (B, D) logits trained to the end and failed at the evaluation, and a method left out said
     NotImplementedError with no name."""
     what, shape = f"model: {model.name}", tuple(x.shape)
@@ -202,7 +202,7 @@ def check_contract(model: Autoencoder, x: Tensor, y: Tensor | None = None) -> No
     x, y = x.to(device), None if y is None else y.to(device)
     training = model.training
     model.eval()
-    try:  # (with gradients: a loss of one's own may take torch.autograd.grad, as a contractive penalty does)
+    try:  # (a loss of one's own may take torch.autograd.grad, as a contractive penalty does)
         z = model.encode(x, y=y) if model.conditional else model.encode(x)
         if not isinstance(z, Tensor) or z.ndim < 2 or len(z) != len(x):
             got = tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__

@@ -321,8 +321,9 @@ def pretrain_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
                                                          freeze="all" if method == "frozen" else "none")
                         done = ledger.add(f"{method}/{n}/seed{seed}", {"error": 100 * (1 - model.accuracy(test)),
                                                                        "seconds": took, "epochs": trained})
-                    runs.setdefault((method, n), []).append({"epochs": epochs, **done})  # (an older ledger's: planned)
-                    trained = runs[(method, n)][-1]["epochs"]
+                    record = {"epochs": epochs, **done}  # (an older ledger's has no epochs: the planned ones)
+                    runs.setdefault((method, n), []).append(record)
+                    trained = record["epochs"]
                     print(f"seed {seed}  {n:>6} labels  {method:<10} test error {done['error']:6.2f}%  "
                           f"({trained} epoch{'s' * (trained != 1)}, {done['seconds']:.0f}s{', finished before' * bool(before)})",
                           flush=True)
