@@ -55,6 +55,25 @@ def test_one_thread_while_two_other_processes_are_busy_and_two_again_after(machi
     assert machine.current == 2
 
 
+def test_the_first_look_comes_half_a_second_in_and_the_next_two_seconds_after(machine):
+    """A first epoch on every core of a busy machine ran 2-7x slower while the governor waited 2 s for its first look."""
+    gov = threads.ThreadGovernor()
+    machine.others = 2.0
+    machine.advance(0.3)
+    gov.update()
+    assert machine.set_to == []
+    machine.advance(0.3)
+    gov.update()
+    assert machine.set_to == [1]
+    machine.others, machine.own = 0.0, 1.0
+    machine.advance(1.0)
+    gov.update()
+    assert machine.set_to == [1]  # then every CHECK_SECONDS
+    machine.advance(1.5)
+    gov.update()
+    assert machine.set_to == [1, 2]
+
+
 def test_an_idle_machine_keeps_every_thread(machine):
     gov = threads.ThreadGovernor()
     machine.advance(5.0)

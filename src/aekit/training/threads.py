@@ -3,9 +3,9 @@
 torch starts one OpenMP thread per core. When other processes keep some cores busy, each parallel
 region waits for its slowest thread, and a thread that lost its core makes every step wait: on 2
 cores with two other busy processes, training ran ~15x slower than idle, where one thread ran at
-the fair share (benchmarks/busy.py). So while training on the CPU, every few seconds aekit reads how
-busy the machine is (Linux /proc/stat) apart from itself, and uses as many threads as there are
-cores the others leave free (at least one, at most what torch had when training began).
+the fair share (benchmarks/busy.py). So while training on the CPU, half a second in and then every
+2 s, aekit reads how busy the machine is (Linux /proc/stat) apart from itself, and uses as many
+threads as there are cores the others leave free (at least one, at most what torch had when training began).
 
 A run with train.deterministic keeps its thread count (sums split over threads differ in their last bits).
 The user's choice always wins: with OMP_NUM_THREADS or MKL_NUM_THREADS set, or after
@@ -24,6 +24,7 @@ import torch
 from .. import _TORCH_THREADS
 
 CHECK_SECONDS = 2.0  # how often the load is read
+FIRST_CHECK_SECONDS = 0.5  # the first look comes sooner: a first epoch on every core of a busy machine ran 2-7x slower
 # torch's choice (one per core) as `import aekit` found it where torch came first, else as found now
 _TORCH_DEFAULT = _TORCH_THREADS or torch.get_num_threads()
 
@@ -40,7 +41,8 @@ def _busy_seconds() -> float | None:
 
 
 class ThreadGovernor:
-    """Call `update()` often (it reads the load every CHECK_SECONDS); it sets torch's thread count."""
+    """Call `update()` often (it reads the load FIRST_CHECK_SECONDS after it was made, then every CHECK_SECONDS);
+    it sets torch's thread count."""
 
     def __init__(self, *, enabled: bool = True) -> None:
         user_set = any(os.environ.get(v) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"))
@@ -48,6 +50,7 @@ class ThreadGovernor:
         self.active = enabled and not user_set and self.max_threads == _TORCH_DEFAULT and self.max_threads > 1
         self.active = self.active and _busy_seconds() is not None
         self._last = self._sample() if self.active else None
+        self._wait = FIRST_CHECK_SECONDS
 
     @staticmethod
     def _sample() -> tuple[float, float, float]:
@@ -58,8 +61,9 @@ class ThreadGovernor:
             return
         now = self._sample()
         wall = now[0] - self._last[0]
-        if wall < CHECK_SECONDS:
+        if wall < self._wait:
             return
+        self._wait = CHECK_SECONDS
         others = max(0.0, (now[1] - self._last[1]) - (now[2] - self._last[2])) / wall  # cores busy elsewhere
         self._last = now
         free = self.max_threads - math.ceil(others - 0.25)  # a quarter core of background noise is no one
