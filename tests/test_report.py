@@ -189,7 +189,13 @@ def test_a_run_stopped_before_its_end_is_said_so_not_called_kept(train_run, tmp_
     page = write_report([run], tmp_path / "stale.html").read_text()  # of more epochs than the model
     assert "these are of model.safetensors, from before a later training stopped before its end" in page
     assert "(stopped before its end)" in page and "kept)" not in page
-    (run / "model.safetensors").unlink()  # figures, and no model: said so (a trial: "no results yet" above them)
+    (run / "model.safetensors").unlink()  # a finished run's model removed: said so, not "stopped" (a web trial)
+    page = write_report([run], tmp_path / "finished.html").read_text()
+    assert "; model.safetensors, which they measured, was removed since: `aekit resume" in page
+    assert "before its end" not in page and "No latent map: the run has no model.safetensors<" in page
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["training"]["epochs"] = 1  # figures of a model before a later training stopped, and no model: said so
+    (run / "metrics.json").write_text(json.dumps(metrics))
     page = write_report([run], tmp_path / "removed.html").read_text()
     assert "; model.safetensors, which they measured, is not there: training stopped before its end" in page
     (run / "metrics.json").unlink()  # interrupted before its end: a checkpoint, no model
@@ -228,6 +234,25 @@ def test_two_runs_of_one_name_are_told_apart_and_one_given_twice_is_refused(trai
         write_report([train_run, f"{train_run}/"], tmp_path / "twice.html")
 
 
+def test_every_id_in_a_page_is_unique_whatever_the_runs_are_named(train_run, tmp_path):
+    """A browser trial: runs named foo and foo-latent shared an id (foo's map was foo-latent's section), and text-3,
+    text and another text were numbered into text-3 twice; each nav link went to the wrong run."""
+    import re
+    import shutil
+
+    names = ["foo", "foo-latent", "foo-curves", "text-3", "text", "other/text"]
+    runs = [Path(shutil.copytree(train_run, tmp_path / "runs" / n)) for n in names]
+    page = write_report(runs, tmp_path / "all.html").read_text()
+    ids = re.findall(r' id="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    links = re.findall(r'<nav>.*?</nav>', page, re.S)[0]
+    targets = dict((label, href) for href, label in re.findall(r'<a href="#([^"]+)">([^<]+)</a>', links))
+    for run in runs:  # each run's link leads to the section of its own folder
+        label = {"text": "runs/text", "other/text": "other/text"}.get(str(run.relative_to(tmp_path / "runs")), run.name)
+        section = page[page.index(f'<section id="{targets[label]}">'):]
+        assert str(run.resolve()) in section[: section.index("</section>")]
+
+
 def test_bad_inputs_are_one_line_errors(tmp_path, train_run):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match="not a run folder"):
@@ -264,6 +289,10 @@ def test_cli_report(train_run, experiment_run, tmp_path, capsys):
     capsys.readouterr()
     assert main(["report", str(train_run), "-o", str(tmp_path / "short.html"), "--quiet"]) == 0  # as train's (a trial)
     assert capsys.readouterr().out == f"wrote {tmp_path / 'short.html'}\n"
+    # a folder of run folders: refused before any line, saying to give the runs (a web trial: "reading 1 run folder")
+    assert main(["report", str(train_run.parent)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and f"it holds run folders: give them, as in `aekit report {train_run.parent}/*`" in err
 
 
 def test_cli_report_of_several_runs_rewrites_its_own_page_but_not_a_users_file(train_run, tmp_path, monkeypatch, capsys):
@@ -340,3 +369,16 @@ def test_an_unpool_models_map_says_how_it_decodes(tmp_path):
                  "model.decoder=unpool", "train.epochs=1", f"output.dir={tmp_path}", "output.name=u", "--quiet"]) == 0
     page = write_report([tmp_path / "u"], tmp_path / "r.html").read_text()
     assert "the unpool decoder decodes it without pooling indices (fixed switches" in page
+
+
+def test_a_map_without_labels_promises_no_labels_and_no_class_to_hide():
+    """A web trial: a CSV run without labels read 'Hover a point for its input ... and label; click a class to hide it'."""
+    from aekit.apps.report import _environment
+
+    page = {"title": "", "generator": "", "written": "", "version": "", "runs": [], "style": "", "script": "",
+            "summary": {"headers": [], "rows": [], "curves": None}}
+    macro = _environment().get_template("report.html.j2").make_module(page).latent_map
+    base = {"id": "map1", "code_size": 2, "n": 10, "split": "test", "pictures": True, "scale": False, "unpool": False}
+    unlabelled, labelled = str(macro({**base, "labels": None})), str(macro({**base, "labels": [0, 1]}))
+    assert "and label;" not in unlabelled and "click a class" not in unlabelled
+    assert "and label;" in labelled and "click a class to hide it" in labelled

@@ -73,7 +73,7 @@ def test_report_works_in_a_real_browser(report, browser, tmp_path):
     assert all(w > 0 for w in widths), widths
 
     # hovering a point of the 2-d latent map shows its input image and label
-    explorer = browser.find_element(By.ID, "run-code2-latent")
+    explorer = browser.find_element(By.ID, "map1")
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", explorer)  # all of it in view
     data = json.loads(explorer.find_element(By.CSS_SELECTOR, "script.plot-data").get_attribute("textContent"))
     assert data["code_size"] == 2 and data["axes"] == ["z[0]", "z[1]"] and len(data["points"]) == 300
@@ -157,3 +157,33 @@ def test_a_map_of_many_label_values_has_one_colour_scale(browser, tmp_path):
     assert len(fills) == len(set(data["labels"])) > 20  # a colour a value, none repeated
     assert "click a class to hide it" not in browser.find_element(By.TAG_NAME, "body").text
     assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_a_phone_wide_window_scrolls_no_page_sideways_and_the_map_still_decodes_where_clicked(report, browser, tmp_path):
+    """A browser trial: at 375 px the page laid out 815-1006 px wide (tables, the fixed-width plots), and a run name
+    without hyphens made it 2,404 px wide at 1,400 px. Tables scroll in their own box, plots are drawn smaller and
+    the map's clicks are read in the drawing's units."""
+    import shutil as sh
+
+    long = tmp_path / ("dense_mnist_" + "x" * 150)
+    sh.copytree(report.parent / "code2", long)
+    wide = write_report([long, report.parent / "code3"], tmp_path / "long.html")
+    try:
+        for page, width in ((wide, 1400), (report, 375), (wide, 375)):
+            browser.set_window_size(width, 900)
+            browser.get(page.as_uri())
+            inner, scroll = browser.execute_script(
+                "return [window.innerWidth, document.documentElement.scrollWidth]")
+            assert scroll <= inner, (page.name, width, scroll, inner)
+        browser.get(report.as_uri())
+        explorer = browser.find_element(By.ID, "map1")
+        svg = explorer.find_element(By.CSS_SELECTOR, "svg.latent-map")
+        assert svg.size["width"] < 560  # drawn smaller
+        data = json.loads(explorer.find_element(By.CSS_SELECTOR, "script.plot-data").get_attribute("textContent"))
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", svg)
+        ActionChains(browser).move_to_element_with_offset(svg, -svg.size["width"] // 3, -svg.size["height"] // 3).click().perform()
+        i, j = map(int, explorer.get_attribute("data-decoded").split(","))
+        assert i < len(data["grid"]["u"]) // 2 and j > len(data["grid"]["v"]) // 2  # upper left, as clicked
+        assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    finally:
+        browser.set_window_size(1400, 1000)

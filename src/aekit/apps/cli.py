@@ -324,9 +324,12 @@ def _cmd_experiment(args) -> None:
 
 
 def _cmd_report(args) -> None:
-    from .report import GENERATOR, write_report
+    from .report import CONFIG_FILES, GENERATOR, read_run_folder, write_report
 
     dirs = [Path(d) for d in args.run_dirs]
+    for d in dirs:  # a folder that is not a run's is refused before the line below
+        if not any((d / f).is_file() for f in CONFIG_FILES):
+            read_run_folder(d)
     output = Path(args.output) if args.output else (dirs[0] / "report.html" if len(dirs) == 1 else Path("report.html"))
     head = output.read_text(errors="replace")[:2000] if output.is_file() else None
     if head is not None and GENERATOR not in head and "<title>aekit" not in head:  # not a page aekit wrote

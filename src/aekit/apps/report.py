@@ -67,6 +67,7 @@ class RunFolder:
     histories: dict[str, dict[str, list]] = field(default_factory=dict)  # model label -> history
     pictures: list[Path] = field(default_factory=list)  # every PNG, the experiment's order first
     anchor: str = ""  # the id of its section in the page
+    number: int = 0  # its place in the page
     label: str = ""  # its name in the page: the folder's, with the folder above where two runs share it
 
     @property
@@ -98,8 +99,10 @@ def read_run_folder(path: str | Path) -> RunFolder:
     if config_file is None:
         from .run import classifier_held
 
+        inside = any((sub / f).is_file() for sub in path.iterdir() if sub.is_dir() for f in CONFIG_FILES)
+        held = f"; it holds run folders: give them, as in `aekit report {shell(path)}/*`" if inside else ""
         raise ConfigError(f"{path} is not a run folder: it holds neither {' nor '.join(CONFIG_FILES)}"
-                          f"{classifier_held(path)}")
+                          f"{classifier_held(path) or held}")
     config_text = config_file.read_text(encoding="utf-8")
     try:
         config = yaml.safe_load(config_text) or {}
@@ -212,6 +215,9 @@ def _stopped(run: RunFolder) -> str:
     """What to say of a train run whose training (or a resume's) stopped before its end, or is running; "" if none."""
     if run.kind != "train" or not (run.path / CHECKPOINT_FILE).is_file() or training_ended(run.path):
         return ""
+    measured = _section(run.metrics or {}, "training").get("epochs")  # the epochs of the model its figures measured
+    if isinstance(measured, int) and measured >= epochs_done(run.path) and not (run.path / MODEL_FILE).is_file():
+        return ""  # trained to its end, measured, and its model removed since (a web trial: "stopped before its end")
     try:
         check_free(run.path)
     except CheckpointError:  # held by the process training it (or resuming it)
@@ -229,6 +235,9 @@ def _headline(run: RunFolder) -> str:
         return f"{text + '; ' if text else ''}these are of {MODEL_FILE}, from before a later {stopped}"
     if stopped:  # (figures without a model.safetensors: of one removed since; the folder's state said, not "no results")
         return f"{text}; {MODEL_FILE}, which they measured, is not there: {stopped}" if text else f"no results yet: {stopped}"
+    if text and run.kind == "train" and not (run.path / MODEL_FILE).is_file():
+        again = f": `aekit resume {shell(run.path)}` writes it again" if (run.path / CHECKPOINT_FILE).is_file() else ""
+        return f"{text}; {MODEL_FILE}, which they measured, was removed since{again}"
     if text or run.results or run.metrics:
         return text
     if (run.path / MODEL_FILE).is_file():  # trained by aekit.fit, which does not evaluate
@@ -363,7 +372,7 @@ def _latent_map(run: RunFolder) -> dict[str, Any] | None:
         return {"note": f"No latent map: {err}"}
     explored["images"] = [_png_uri(p) for p in explored["images"]]
     explored["grid"]["images"] = [_png_uri(p) for p in explored["grid"]["images"]]
-    explored["id"] = f"{run.anchor}-latent"
+    explored["id"] = f"map{run.number}"
     explored["n"] = len(explored["points"])
     explored["split"], explored["pictures"] = split, is_picture(data.sample_shape)  # images, or curves
     # an unpool decoder decodes the map's points without the pooling indices its reconstructions use
@@ -377,7 +386,7 @@ def _run_view(run: RunFolder, *, open_config: bool) -> dict[str, Any]:
         "name": run.label, "anchor": run.anchor, "kind": kind, "path": str(run.path.resolve()),
         "headline": _headline(run), "what": what, "data": data, "epochs": epochs,
         "results": _results(run),
-        "curves": _curves(run.histories, f"{run.anchor}-curves") if run.histories else None,
+        "curves": _curves(run.histories, f"curves{run.number}") if run.histories else None,
         "curve_names": ", ".join(run.histories),
         "latent": _latent_map(run),
         "pictures": [{"uri": _png_uri(p.read_bytes()), "caption": _caption(run, p)} for p in run.pictures],
@@ -422,13 +431,14 @@ def render_report(runs: Sequence[RunFolder], *, title: str = "aekit report") -> 
     """The whole page as a string."""
     runs = list(runs)
     seen: set[str] = set()
-    for run in runs:  # unique ids and names even for two folders of the same name
+    for i, run in enumerate(runs):  # unique ids and names even for two folders of the same name
         twins = sum(other.name == run.name for other in runs) > 1
         run.label = f"{run.path.resolve().parent.name}/{run.name}" if twins else run.name
         if twins and sum(f"{o.path.resolve().parent.name}/{o.name}" == run.label for o in runs) > 1:
             run.label = str(run.path.resolve())
         base = "run-" + re.sub(r"[^A-Za-z0-9_-]+", "-", run.name)
-        run.anchor = base if base not in seen else f"{base}-{len(seen) + 1}"
+        run.anchor = next(a for a in (base, *(f"{base}-{k}" for k in range(2, len(runs) + 2))) if a not in seen)
+        run.number = i + 1  # its plots' ids (map3, curves3): never a run's, which begin with run-
         seen.add(run.anchor)
     return _environment().get_template("report.html.j2").render(
         title=title,

@@ -104,7 +104,7 @@
     const cursor = el("line", { y1: M.top, y2: h - M.bottom, stroke: "#8892a6", "stroke-dasharray": "3 3",
                                 visibility: "hidden" }, svg);
     svg.addEventListener("mousemove", (event) => {
-      const box = svg.getBoundingClientRect(), px = event.clientX - box.left;
+      const box = svg.getBoundingClientRect(), k = w / box.width, px = (event.clientX - box.left) * k;  // drawn smaller on a narrow page
       const epoch = Math.round(sx.invert(px));
       const rows = data.series.filter((s, i) => shown[i] && s.x.includes(epoch))
         .map((s) => `<div><span class="swatch" style="background-color:${COLOURS[s.colour % 10]}"></span>` +
@@ -113,7 +113,7 @@
       cursor.setAttribute("x1", sx(epoch)); cursor.setAttribute("x2", sx(epoch)); cursor.setAttribute("visibility", "visible");
       tip.innerHTML = `<div>epoch ${epoch}</div>` + rows.join("");
       tip.style.display = "block";
-      tip.style.left = `${Math.min(sx(epoch) + 12, w - 180)}px`;
+      tip.style.left = `${Math.max(0, Math.min(sx(epoch) / k + 12, box.width - 180))}px`;
       tip.style.top = `${event.clientY - box.top + 12}px`;
     });
     svg.addEventListener("mouseleave", () => { tip.style.display = "none"; cursor.setAttribute("visibility", "hidden"); });
@@ -181,7 +181,10 @@
       draw();
     }
 
-    const pixel = (event) => { const b = svg.getBoundingClientRect(); return [event.clientX - b.left, event.clientY - b.top]; };
+    const pixel = (event) => {  // in the drawing's units, where a narrow page shows it smaller
+      const b = svg.getBoundingClientRect();
+      return [(event.clientX - b.left) * w / b.width, (event.clientY - b.top) * h / b.height];
+    };
     svg.addEventListener("mouseover", (event) => {
       if (event.target.classList.contains("pt")) show(+event.target.dataset.index);
     });
