@@ -481,9 +481,7 @@ class Trainer:
             # counts on the device for fused kernels (on the CPU otherwise)
             groups = [{**group, **kernels} for group in metas[key]["param_groups"]]
             ckpt.optimizer_from_tensors(optimizer, tensors, {**metas[key], "param_groups": groups}, key)
-        ckpt.rng_from_tensors(tensors)
-        if self.rank > 0:  # other ranks draw their own noise (dropout, corruption) from here on
-            torch.manual_seed(self.config.seed + self.rank + 7919 * meta["epoch"])
+        ckpt.rng_from_tensors(tensors)  # (rank 0's: other ranks seed their own at each epoch's start)
         self.epoch = meta["epoch"]
         self.global_step = meta["global_step"]
         self.history = meta["history"]
@@ -769,14 +767,20 @@ class Trainer:
                               f"{x.shape[2]} x {x.shape[3]} frame; give fewer than {min(x.shape[2:])}")
         self.mixed = self._mixed_parts(y)
         length = len(x) if self.mixed is None else len(self.epoch_order(len(x)))  # samples an epoch
-        last = length % cfg.batch_size or cfg.batch_size  # the size of each epoch's last batch
-        parts = [len(range(r, last, self.world)) for r in range(self.world)]  # each rank's part of it
-        if 1 in parts and any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        if length < self.world:  # a process without a sample (a trial: "another process ... stopped")
+            raise DataError(f"train data: {length} sample{'s' * (length != 1)} cannot be shared by {self.world} "
+                            f"processes; give at least {self.world} samples or fewer processes")
+
+        def lone(size: int) -> bool:  # whether a rank's part of the epoch's last batch is 1 sample
+            return 1 in [len(range(r, length % size or size, self.world)) for r in range(self.world)]
+
+        if lone(cfg.batch_size) and any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
             over = f" over {self.world} processes" if self.world > 1 else ""
-            raise DataError(
+            other = next((b for b in range(cfg.batch_size + self.world, length + self.world, self.world) if not lone(b)), 0)
+            raise DataError(  # (a size that splits over the processes: a trial was told 65 for 2 processes)
                 f"train data: {len(x)} samples in batches of {cfg.batch_size}{over} leave a batch of 1 sample, "
-                f"which batch norm cannot train on; choose another train.batch_size (e.g. {cfg.batch_size + 1}) "
-                "or drop a sample"
+                f"which batch norm cannot train on; {f'choose another train.batch_size (e.g. {other}) or ' * bool(other)}"
+                "drop a sample"
             )
         if cfg.monitor not in ("train_loss", "val_loss", "time"):  # logged whatever the model (val_loss: or train_loss)
             terms = evaluate(model, (x[: cfg.batch_size], None if y is None else y[: cfg.batch_size]))  # fit reseeds after
@@ -827,6 +831,8 @@ class Trainer:
             saved_at: float | None = None  # when this session last wrote a checkpoint
             said_at: float | None = None  # when the last epoch line was printed
             while not self.stop_training and self.progress() < 1.0:
+                if self.rank > 0:  # other ranks' own noise (dropout, corruption), seeded by the epoch: a resume's alike
+                    torch.manual_seed(cfg.seed + self.rank + 7919 * self.epoch)
                 for cb in self.callbacks:
                     cb.on_epoch_begin(self)
                 start = time.perf_counter()
