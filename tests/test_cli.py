@@ -230,16 +230,18 @@ def test_console_script_has_no_traceback(tmp_path):
     assert proc.stderr.strip().splitlines() == [f"aekit: error: config file {tmp_path / 'missing.yaml'} does not exist"]
 
 
-def test_sigterm_ends_a_run_as_ctrl_c_does(config_file, tmp_path):
+@pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_ends_a_run_as_ctrl_c_does(config_file, tmp_path, sent):
+    """And SIGHUP (a closed terminal, a dropped ssh): it ended with no word, 129, a folder left before a checkpoint."""
     run = tmp_path / "r"
     proc = subprocess.Popen([sys.executable, "-m", "aekit", "train", str(config_file), "train.epochs=10000", "--quiet",
                              f"output.dir={tmp_path}", "output.name=r"], stderr=subprocess.PIPE, text=True)
     while not (run / "checkpoint.safetensors").is_file():
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.1)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sent)
     err = proc.communicate(timeout=60)[1]
-    assert proc.returncode == 143 and err.startswith("aekit: interrupted; the last checkpoint (epoch ") and \
+    assert proc.returncode == 128 + sent and err.startswith("aekit: interrupted; the last checkpoint (epoch ") and \
         err.endswith(f"is intact: `aekit resume {run}` continues\n"), err
 
 
@@ -260,17 +262,19 @@ def test_sigterm_ends_with_its_status_when_a_library_raises_another_error_for_it
     assert proc.returncode == 143 and proc.stderr == "aekit: interrupted\n", proc.stderr
 
 
+@pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 @pytest.mark.parametrize("after", [0.3, 0.6, 0.9, 1.2])
-def test_sigterm_while_torch_is_imported_ends_in_one_line(tmp_path, after):
+def test_sigterm_while_torch_is_imported_ends_in_one_line(tmp_path, after, sent):
     """A SIGTERM in a command's first second (torch's import) printed 50-114 lines of traceback and exited 1,
-    or segfaulted: the exit's own imports met a half-imported torch."""
+    or segfaulted: the exit's own imports met a half-imported torch. A Ctrl-C there once aborted in pybind11
+    ("terminate called after throwing an instance of 'pybind11::error_already_set'", 134): put off alike."""
     proc = subprocess.Popen([sys.executable, "-m", "aekit", "train", "data.name=digits", "train.epochs=1", "--quiet",
                              f"output.dir={tmp_path}"], stderr=subprocess.PIPE, text=True)
     time.sleep(after)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sent)
     err = proc.communicate(timeout=60)[1]
-    if proc.returncode != 0:  # (a fast machine may have finished)
-        assert proc.returncode in (143, -signal.SIGTERM) and "Traceback" not in err and err.count("\n") <= 1, err
+    if proc.returncode != 0:  # (a fast machine may have finished; a signal before aekit's handler: its own status)
+        assert proc.returncode in (128 + sent, -sent) and "Traceback" not in err and err.count("\n") <= 1, err
 
 
 def test_a_folder_or_two_config_files_are_named_as_such(config_file, tmp_path, capsys):

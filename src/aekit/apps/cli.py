@@ -585,8 +585,8 @@ def _interrupted(err: BaseException) -> str:
     return f"aekit: interrupted before the first checkpoint of {run_dir}: nothing to resume, train again"
 
 
-# a SIGTERM: whether one came (a library may catch the interrupt and raise a new one, without its words), and,
-# put off while a module was imported, since when and SIGALRM's handler before
+# the signal that came (a library may catch the interrupt and raise a new one, without its words), and, put off
+# while a module was imported, since when and SIGALRM's handler before
 _DEFERRED: dict[str, Any] = {}
 
 
@@ -601,10 +601,12 @@ def _restore_alarm() -> None:
 
 
 def _terminate(signum, frame):
-    """SIGTERM (kill, a scheduler) ends a run as Ctrl-C does: the checkpoint named, or an empty folder removed.
-    Not in the middle of an import (torch's takes a second or two), which would leave a half-made module that
-    the exit's own imports trip on (tracebacks, a segfault): it is asked again 50 ms later, for 5 s at most (a
-    script that calls main while it is imported is importing all along). Unix alone has the timer for it."""
+    """Ctrl-C, SIGTERM (kill, a scheduler) and SIGHUP (a closed terminal) end a run alike: the checkpoint named, or
+    an empty folder removed. Not in the middle of an import (torch's takes a second or two), which would leave a
+    half-made module that the exit's own imports trip on (tracebacks, a segfault, pybind11's abort): it is asked
+    again 50 ms later, for 5 s at most (a script that calls main while it is imported is importing all along).
+    Unix alone has the timer for it."""
+    signum = _DEFERRED.setdefault("signal", signum)  # (SIGALRM's call, for one put off, is for the first signal)
     importing = any(getattr(getattr(m, "__spec__", None), "_initializing", False) for m in list(sys.modules.values()))
     since = _DEFERRED.setdefault("since", time.monotonic())
     if importing and hasattr(signal, "setitimer") and time.monotonic() - since < 5:
@@ -614,8 +616,8 @@ def _terminate(signum, frame):
             _DEFERRED.update(alarm=handler, timer=timer)
         return
     _restore_alarm()
-    _DEFERRED["came"] = True
-    raise KeyboardInterrupt("SIGTERM")
+    _DEFERRED["came"] = signum
+    raise KeyboardInterrupt(*([] if signum == signal.SIGINT else [signal.Signals(signum).name]))
 
 
 def _wraps_interrupt(err: BaseException) -> bool:
@@ -632,12 +634,13 @@ def _wraps_interrupt(err: BaseException) -> bool:
 def _end_interrupted(err: BaseException, *, command: bool, speaks: bool) -> int:
     """The end of a command that Ctrl-C or SIGTERM stopped: one line, and 130 or 143."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM while the interrupt is said: the same end
-    code = 128 + (signal.SIGTERM if _DEFERRED.get("came") else signal.SIGINT)
+    code = 128 + _DEFERRED.get("came", signal.SIGINT)
     _restore_alarm()  # a Ctrl-C while a SIGTERM was put off: that one is not raised while this is said
     if command:  # a second Ctrl-C during the exit (torch's atexit teardown) printed a traceback: it ends at once
         signal.signal(signal.SIGINT, signal.SIG_DFL)
     if speaks:
-        print(_interrupted(err), file=sys.stderr)
+        with contextlib.suppress(OSError):  # (a closed terminal's SIGHUP: nowhere to say it)
+            print(_interrupted(err), file=sys.stderr)
     if command:  # ends here with its status: an interrupt that once passed through C code running Python (torch's
         # import) marks the interpreter, which then ends itself by SIGINT (-2) whatever sys.exit says
         for stream in (sys.stdout, sys.stderr):
@@ -679,7 +682,9 @@ def _main(argv: list[str] | None) -> int:
     debug = "--debug" in argv or os.environ.get("AEKIT_DEBUG", "") not in ("", "0")
     argv = [a for a in argv if a != "--debug"]
     speaks = os.environ.get("RANK", "0") == "0"  # of the processes of a distributed run, rank 0 alone prints
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    handled = [signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+    handled += [signal.SIGINT] * (signal.getsignal(signal.SIGINT) is signal.default_int_handler)  # not a caller's
+    previous = {number: signal.signal(number, _terminate) for number in handled}
     shown = warnings.showwarning
     warnings.showwarning = _note  # a warning of aekit's (or a library's) is one line, as errors are
     quieted = None  # pooch's logger and its level, where --quiet raised it: put back at the end (a caller's main([...]))
@@ -716,7 +721,8 @@ def _main(argv: list[str] | None) -> int:
         return code
     finally:
         _restore_alarm()  # a SIGTERM still put off (_terminate): its timer and handler go, the caller's come back
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         warnings.showwarning = shown
         if quieted is not None:
             quieted[0].setLevel(quieted[1])
