@@ -720,6 +720,11 @@ def test_a_run_killed_before_its_first_checkpoint_is_trained_again_and_a_busy_fo
     for path in run.iterdir():
         if path.name not in ("config.yaml", ".aekit.lock"):
             path.unlink()
+    assert main(["report", str(run), "--quiet"]) == 0  # its report, read before the retry: aekit's, not the user's
+    assert main(args) == 0 and "trained again there" in capsys.readouterr().err
+    for path in run.iterdir():
+        if path.name not in ("config.yaml", ".aekit.lock"):
+            path.unlink()
     with open(run / ".aekit.lock", "a") as held:  # another process starting a run in it
         fcntl.flock(held, fcntl.LOCK_EX)
         holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], pass_fds=(held.fileno(),))
