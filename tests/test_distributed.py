@@ -423,3 +423,16 @@ def test_a_killed_rank_0_of_a_named_run_promises_a_checkpoint_only_where_there_i
     (tmp_path / "kept" / "checkpoint.safetensors").write_bytes(b"")
     with pytest.raises(AekitError, match=r"`aekit resume .*kept --distributed --nproc 2` continues from its last"):
         distributed.launch(["train"], 2, run_dir=str(tmp_path / "kept"))
+
+
+@pytest.mark.parametrize("command", [["experiment", "run", "mnist-2d", "--tiny"], ["evaluate", "runs/x"], ["models"]])
+def test_commands_other_than_train_and_resume_are_refused_under_torchrun(monkeypatch, capsys, command):
+    """A multi-process trial: `torchrun ... -m aekit experiment run` wrote one experiment folder a process, and
+    `evaluate` under torchrun failed on the folder's lock or ended as 'interrupted'."""
+    from aekit.apps import cli
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    assert cli._main(command) == 2
+    assert capsys.readouterr().err == (f"aekit: error: aekit {command[0]} runs in one process; torchrun and --distributed "
+                                       "are for aekit train and aekit resume\n")

@@ -690,6 +690,9 @@ def _main(argv: list[str] | None) -> int:
     quieted = None  # pooch's logger and its level, where --quiet raised it: put back at the end (a caller's main([...]))
     try:
         args = parse_args(argv)
+        if world_size() > 1 and args.command not in ("train", "resume"):  # (each process wrote its own experiment)
+            raise ConfigError(f"aekit {args.command} runs in one process; torchrun and --distributed are for aekit "
+                              "train and aekit resume")
         if getattr(args, "quiet", False):  # pooch's "Downloading data from ..." lines too (its logger is its own,
             import pooch  # not logging.getLogger's)
 
