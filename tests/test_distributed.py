@@ -419,6 +419,14 @@ def test_a_killed_rank_0_of_a_named_run_promises_a_checkpoint_only_where_there_i
     with pytest.raises(AekitError, match=r"rank 0 stopped \(SIGKILL\); it stopped before its first checkpoint: train it "
                                          r"again$"):
         distributed.launch(["train"], 2, run_dir=str(tmp_path / "fresh"))
+    def first_killed(options):  # rank 1 killed as the processes start; the agent then stops rank 0 (a trial)
+        raise ChildFailedError("aekit", {r: ProcessFailure(local_rank=r, pid=1, exitcode=code, error_file="/nonexistent")
+                                         for r, code in ((0, -15), (1, -9))})
+
+    monkeypatch.setattr(torchrun, "run", first_killed)
+    with pytest.raises(AekitError, match=r"failed: rank 1 stopped \(SIGKILL\), and rank 0 \(SIGTERM\); it stopped before"):
+        distributed.launch(["train"], 2, run_dir=str(tmp_path / "fresh"))
+    monkeypatch.setattr(torchrun, "run", killed)
     (tmp_path / "kept").mkdir()
     (tmp_path / "kept" / "checkpoint.safetensors").write_bytes(b"")
     with pytest.raises(AekitError, match=r"`aekit resume .*kept --distributed --nproc 2` continues from its last"):

@@ -12,6 +12,7 @@ Outside torchrun (no WORLD_SIZE > 1 in the environment) every function here is a
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -224,10 +225,14 @@ def launch(argv: list[str], n: int, *, run_dir: str | None = None) -> int:
     except SignalException as err:
         return 128 + err.sigval
     except ChildFailedError as err:
-        rank, failure = min(err.failures.items())
-        if rank == 0 and failure.exitcode > 0:
-            return failure.exitcode
-        how = f"exit status {failure.exitcode}" if failure.exitcode > 0 else failure.signal_name()
+        if 0 in err.failures and err.failures[0].exitcode > 0:  # rank 0 said its error
+            return err.failures[0].exitcode
+        # every rank that stopped, a SIGTERM last: the agent's stop of the others (a trial: a rank 1 killed at the
+        # start was reported as "rank 0 stopped (SIGTERM)")
+        stopped = sorted(err.failures.items(), key=lambda f: (f[1].exitcode == -signal.SIGTERM, f[0]))
+        how = ", and ".join(f"rank {rank}{' stopped' * (i == 0)} ("
+                            f"{f'exit status {f.exitcode}' if f.exitcode > 0 else f.signal_name()})"
+                            for i, (rank, f) in enumerate(stopped))
         from .checkpoint import CHECKPOINT_FILE
 
         kept = (f"`aekit resume {shell(run_dir)} --distributed --nproc {n}` continues from its last checkpoint"
@@ -235,7 +240,7 @@ def launch(argv: list[str], n: int, *, run_dir: str | None = None) -> int:
                 "it stopped before its first checkpoint: train it again" if run_dir else
                 "its run folder (the one its first line named) keeps the last checkpoint, if one was written: "
                 f"`aekit resume FOLDER --distributed --nproc {n}` continues it")
-        raise AekitError(f"distributed training failed: rank {rank} stopped ({how}); {kept}") from None
+        raise AekitError(f"distributed training failed: {how}; {kept}") from None
     finally:
         if threads:
             os.environ.pop("OMP_NUM_THREADS", None)
