@@ -484,3 +484,25 @@ def test_bbc_news_missing(tmp_path):
     with pytest.raises(DataNotFoundError) as info:
         load_dataset("bbc-news", "train", root=tmp_path)
     assert BBC_FILE in str(info.value) and str(tmp_path / "bbc-news") in str(info.value)
+
+
+def test_imdb_words_keep_their_letters_in_any_script():
+    """A text trial: 'Amélie' was the words 'am' and 'lie', 'Björk' 'bj' and 'rk' (letters a to z alone)."""
+    from aekit.data.text import tokenize
+
+    assert tokenize("Amélie, Pokémon<br />Björk don't 東京 x_y 2024") == [
+        "amélie", "pokémon", "björk", "don't", "東京", "x", "y", "2024"]
+
+
+def test_texts_without_spaces_between_words_are_said():
+    """A text trial: Chinese and Japanese sentences were each one 'word' of the vocabulary, without a word said."""
+    import warnings
+
+    from aekit.data.text import text_corpus
+
+    spaced = ["the match ended in a draw", "shares rose on the market", "la réunion du conseil est finie"]
+    with pytest.warns(UserWarning, match=r"1 of 4 texts are written without spaces between words"):
+        text_corpus([*spaced, "政府宣布新的经济改革计划"], [0, 1, 0, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        text_corpus([*spaced, "東京 only two"], [0, 1, 0, 1])

@@ -1375,6 +1375,31 @@ def test_a_table_scaled_column_by_column_is_said_before_training(tmp_path, capsy
            "first (pandas.get_dummies, OneHotEncoder) or drop the column" in refused(tmp_path / "adult.csv")
 
 
+@pytest.mark.parametrize("stray", ["Thumbs.db", "README.md", "sport/desktop.ini", "business/00000", "sport/zzzzz"])
+def test_a_file_of_another_kind_among_texts_is_named_wherever_it_sorts(tmp_path, stray):
+    """A text trial: one Thumbs.db, README.md or program in a corpus made it "holds no images ...; text corpora go
+    through text_corpus (Python)", naming no file; a program without a suffix was refused when it sorted among the
+    first 20 such files and read as latin-1 text when it did not."""
+    _texts(tmp_path / "c", ["sport", "business"], 4, 0)
+    for i in range(25):  # files without a suffix (20 Newsgroups'), more than the 20 looked at to tell texts
+        (tmp_path / "c" / "sport" / f"{i:05d}").write_text(f"goal match cup {i}")
+    (tmp_path / "c" / stray).write_bytes(b"MZ\x90\x00\x03\x00binary")
+    with pytest.raises(DataError, match=rf"(c holds 33 texts and 1 file of another kind \({re.escape(stray)}\); a text "
+                                        rf"corpus holds .txt files \(or files without a suffix\) alone: move the others "
+                                        rf"out$)|({re.escape(stray)} is not a text \(it holds NUL bytes)"):
+        load_dataset(str(tmp_path / "c"))
+
+
+def test_aclimdb_with_its_other_files_is_pointed_at_its_name(tmp_path):
+    _texts(tmp_path / "aclImdb" / "train", ["sport", "business"], 3, 0)  # (its pos/ and neg/)
+    (tmp_path / "aclImdb" / "imdb.vocab").write_text("a\nb\n")
+    (tmp_path / "aclImdb" / "train" / "labeledBow.feat").write_text("0 1:1\n")
+    for given in ("aclImdb", "aclImdb/train"):
+        with pytest.raises(DataError, match=r"of another kind .*labeledBow.feat.*; IMDb's aclImdb/ is read by name: give "
+                                            r"data.name=imdb \(or imdb-bow\)"):
+            load_dataset(str(tmp_path / given))
+
+
 def test_texts_in_other_encodings_unlabelled_folders_and_empty_rows_are_read_or_said(tmp_path):
     """From a text user's trial: UTF-16 files (with their byte-order mark) became all-zero rows and latin-1
     ones lost their accents, silently; aclImdb's train/unsup/ became a class; texts with no word of the
@@ -1387,7 +1412,7 @@ def test_texts_in_other_encodings_unlabelled_folders_and_empty_rows_are_read_or_
     (tmp_path / "enc" / "sport" / "l1.txt").write_bytes("café goal naïve cup".encode("latin-1"))
     (tmp_path / "enc" / "sport" / "u32.txt").write_bytes("goal über cup".encode("utf-32"))  # its mark begins as UTF-16's
     (tmp_path / "enc" / "sport" / "u32be.txt").write_bytes(codecs.BOM_UTF32_BE + "goal über bank".encode("utf-32-be"))
-    with pytest.warns(UserWarning, match=r"enc: 1 of 12 texts are not UTF-8; read as latin-1"):
+    with pytest.warns(UserWarning, match=r"enc: 1 of 12 texts are not UTF-8 \(the first: sport/l1.txt\); read as latin-1"):
         corpus = load_dataset(str(tmp_path / "enc"))
     assert {"café", "résumé", "naïve", "über"} <= set(corpus.meta["vocabulary"])
     _texts(tmp_path / "acl", ["sport", "business"], 3, 1)

@@ -565,6 +565,10 @@ def test_a_run_no_better_than_pca_says_so():
     assert said in format_metrics(m)
     worse = "note: 18.7 times PCA's error: this training did not take the model clearly past PCA"  # 'within 0.1%' read
     assert worse in format_metrics({**m, "squared_error_per_sample": 3.911, "pca_squared_error_per_sample": 0.209})
+    above = "note: 0.22% above PCA's error: this training"  # (a trial: "1 times PCA's error" for 99.90 against 99.68)
+    assert above in format_metrics({**m, "squared_error_per_sample": 99.902, "pca_squared_error_per_sample": 99.680})
+    exact = "note: PCA reconstructs these samples exactly"  # (a trial's 3 texts: "7.37e+25 times PCA's error")
+    assert exact in format_metrics({**m, "squared_error_per_sample": 7.4e-5, "pca_squared_error_per_sample": 2e-33})
     assert "clearly past" not in format_metrics({**m, "squared_error_per_sample": 0.3})
     assert "clearly past" not in format_metrics({**m, "split": "new.npy"})  # evaluate --data: other data
 

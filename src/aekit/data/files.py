@@ -93,6 +93,9 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     if path.is_dir():
         path = _idx_in(path) or path  # a folder of the MNIST family's files reads as its training images file
     texts = run_map is not None and "vocabulary" in run_map  # a run on texts: TF-IDF in its vocabulary
+    if path.is_dir() and not _texts_in(path) and (stray := _stray_files(path)):  # a corpus with files of another kind
+        imdb = (path / "imdb.vocab").is_file() or (path.parent / "imdb.vocab").is_file()  # aclImdb/ or its train/
+        raise DataError(stray + (IMDB_HINT if imdb else ""))
     if path.is_dir() and _texts_in(path):  # a corpus: TF-IDF vectors in [0, 1], read by text.text_folder
         if run_map is not None and not texts:
             raise DataError(f"{path} holds texts, but the run was trained on samples of shape {run_map.get('shape')} "
@@ -732,16 +735,34 @@ def _texts_in(path: Path) -> bool:
     return all(b for b in bare if b is not None)
 
 
+IMDB_HINT = ("; IMDb's aclImdb/ is read by name: give data.name=imdb (or imdb-bow) with AEKIT_DATA_DIR set to the "
+             "folder above aclImdb/ (or its reviews alone: class folders of .txt files)")
+
+
+def _stray_files(path: Path) -> str:
+    """The refusal of a folder of texts with files of another kind among them ("" where most are not texts): a
+    text trial's aclImdb/ (imdb.vocab, labeledBow.feat), a Thumbs.db or a README.md was "no images" before."""
+    files = [f for f in path.rglob("*") if f.is_file() and not f.name.startswith(".")]
+    texts = {f for f in files if f.suffix.lower() == ".txt" or (not f.suffix and _bare_text(f))}
+    others = sorted(str(f.relative_to(path)) for f in files if f not in texts)
+    if not texts or len(others) >= len(texts):
+        return ""
+    return (f"{path} holds {len(texts):,} texts and {len(others):,} file{'s' * (len(others) != 1)} of another kind "
+            f"({', '.join(others[:3])}{' ...' * (len(others) > 3)}); a text corpus holds .txt files (or files without "
+            "a suffix) alone: move the others out")
+
+
 def _not_images(path: Path) -> str:
     """What to do with a folder of data that aekit reads another way than as images ("" if none)."""
     names = {f.name for f in path.iterdir()}
+    if path.name in PARTS:  # train/ of aclImdb/
+        names |= {f.name for f in path.parent.iterdir()}
     if names & {"cifar-10-batches-py", "cifar-10-batches-bin", "data_batch_1", "data_batch_1.bin"}:
         return ("; CIFAR-10 batches are read by name: keep them in a folder cifar-10-batches-py/ (pickled) or "
                 "cifar-10-batches-bin/ (.bin) and give data.name=cifar10 with AEKIT_DATA_DIR set to the folder above it "
                 "(in Python load_dataset('cifar10', split, root=that folder))")
     if "imdb.vocab" in names or "aclImdb" in names:
-        return ("; IMDb's aclImdb/ is read by name: give data.name=imdb with AEKIT_DATA_DIR set to the folder above "
-                "aclImdb/ (or its reviews alone: class folders of .txt files)")
+        return IMDB_HINT
     if "cifar-100-python" in names or {"train", "test", "meta"} <= names:
         return ("; CIFAR-100 is read by name: keep it in a folder cifar-100-python/ and give data.name=cifar100 with "
                 "AEKIT_DATA_DIR set to the folder above it")

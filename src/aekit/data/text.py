@@ -117,7 +117,10 @@ def multi_hot(sequences: Sequence[np.ndarray], num_words: int) -> np.ndarray:
     return out
 
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")  # letters and digits of any script (a trial: "café" read as "caf")
+
+
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\u0e00-\u0e7f]{6}")  # kana, CJK, Thai: a sentence
 
 
 def tokenize(text: str) -> list[str]:
@@ -305,6 +308,11 @@ def text_corpus(
             vectorizer.fit(texts)
         except ValueError as err:  # e.g. "empty vocabulary; perhaps the documents only contain stop words"
             raise DataError(f"{name}: cannot build a vocabulary ({err})") from None
+        unspaced = sum(bool(_UNSPACED.search(t)) for t in texts)  # (a text trial: a sentence a "word", unsaid)
+        if unspaced:
+            warn(f"{name}: {unspaced} of {len(texts)} texts are written without spaces between words (Chinese, "
+                 "Japanese, Thai): each run of their characters is one word of the vocabulary; split their words with "
+                 "spaces first (jieba, fugashi) for a vocabulary of words")
     x = vectorizer.transform(texts).toarray().astype(np.float32)  # (N, vocabulary)
     empty = np.flatnonzero(x.sum(axis=1) == 0)
     if len(empty):  # out-of-vocabulary texts (another language, an empty file) would score as the most typical
@@ -395,7 +403,8 @@ def _text_files(folder: Path) -> tuple[list[str], list[str] | None, list[str]]:
         raise DataError(f"{folder} holds no .txt files (or files without a suffix)")
     texts, latin = zip(*(_read_text(f) for _, f in files))
     if any(latin):
-        warn(f"{folder}: {sum(latin)} of {len(files)} texts are not UTF-8; read as latin-1")
+        first = next(f for (_, f), read in zip(files, latin) if read).relative_to(folder)
+        warn(f"{folder}: {sum(latin)} of {len(files)} texts are not UTF-8 (the first: {first}); read as latin-1")
     names = None if classes is None else [classes[i] for i, _ in files]
     twice = 0 if names is None else len(set(zip(texts, names))) - len(set(texts))  # Reuters: a story in two topics
     if twice:
@@ -413,6 +422,9 @@ def _read_text(file: Path) -> tuple[str, bool]:
     for mark, encoding in zip(marks, ("utf-32", "utf-32", "utf-8-sig", "utf-16", "utf-16")):
         if raw.startswith(mark):
             return raw.decode(encoding, errors="replace"), False
+    if b"\0" in raw:  # (a text trial: a program among the texts was read as latin-1, or not, by where it sorted)
+        raise DataError(f"{file} is not a text (it holds NUL bytes: a binary file, or UTF-16 without its byte-order "
+                        "mark); move it out of the corpus")
     try:
         return raw.decode("utf-8"), False
     except UnicodeDecodeError:
