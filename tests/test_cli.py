@@ -398,3 +398,28 @@ def test_an_unknown_second_data_set_is_named_by_its_own_key(tmp_path, capsys):
             "experiment.fashion_data=nosuch", "--out", str(tmp_path)]
     assert main(args) == 2
     assert capsys.readouterr().err.startswith("aekit: error: experiment.fashion_data: unknown data set 'nosuch'")
+
+
+def test_a_key_given_twice_on_the_command_line_is_refused_as_in_a_file(capsys, tmp_path):
+    """A CLI trial: train.epochs=2 train.epochs=3 trained 3, 'model={...}' after model.code_size=4 dropped it, and
+    demo's --epochs lost to train.epochs, each without a word; a file with a key twice is refused."""
+    cases = [
+        (["train", "data.name=digits", "train.epochs=2", "train.epochs=3"],
+         "override 'train.epochs' is given twice ('train.epochs=2', 'train.epochs=3'); keep one"),
+        (["train", "model.code_size=4", "model={name: dense, hidden: [16]}"],
+         "override 'model={name: dense, hidden: [16]}' replaces the whole model section, and 'model.code_size=4' "
+         "before it would be lost; give the key after the section"),
+        (["demo", "--epochs", "1", "train.epochs=2"], "--epochs and 'train.epochs=2' both set train.epochs; keep one"),
+        (["demo", "--out", str(tmp_path), f"output.dir={tmp_path}"], "--out and 'output.dir="),
+    ]
+    for argv, said in cases:
+        assert main(argv) == 2
+        assert said in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_unknown_model_name_lists_auto_and_guesses_it(capsys):
+    """A CLI trial: model.name=autoo got no guess, and the list of names left out auto, which aekit train takes."""
+    assert main(["train", "model.name=autoo"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown model 'autoo' (did you mean 'auto'?); choose one of: auto (chosen from the data), aae," in err

@@ -304,7 +304,16 @@ def load_file(path: str | Path) -> dict[str, Any]:
 
 
 def apply_overrides(config: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply `a.b.c=value` overrides (values parsed as YAML) to a nested dict, in place."""
+    """Apply `a.b.c=value` overrides (values parsed as YAML) to a nested dict, in place. A key given twice is refused,
+    as in a file, and so is a section given after one of its keys (a CLI trial: the last won, without a word)."""
+    keys = [item.partition("=")[0].strip() for item in overrides]
+    for i, key in enumerate(keys):
+        j = next((j for j, k in enumerate(keys[:i]) if k == key or k.startswith(key + ".")), None)
+        if j is not None and keys[j] == key:
+            raise ConfigError(f"override {key!r} is given twice ({overrides[j]!r}, {overrides[i]!r}); keep one")
+        if j is not None:
+            raise ConfigError(f"override {overrides[i]!r} replaces the whole {key} section, and {overrides[j]!r} before "
+                              "it would be lost; give the key after the section")
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep or not key or any(not part for part in key.split(".")):

@@ -140,8 +140,12 @@ def _cmd_demo(args) -> None:
     from ..config import apply_overrides
     from . import run
 
-    overrides = [f"output.dir={args.out}", *([f"train.epochs={args.epochs}"] if args.epochs is not None else []),
-                 *args.overrides]
+    given = {o.partition("=")[0].strip(): o for o in args.overrides}
+    for key, flag, value in (("output.dir", "--out", args.out != "runs"), ("train.epochs", "--epochs", args.epochs)):
+        if key in given and value:  # (a CLI trial: the override won over the flag, without a word)
+            raise ConfigError(f"{flag} and {given[key]!r} both set {key}; keep one")
+    overrides = [*([f"output.dir={args.out}"] if "output.dir" not in given else []),
+                 *([f"train.epochs={args.epochs}"] if args.epochs is not None else []), *args.overrides]
     raw = apply_overrides({k: dict(v) for k, v in run.DEMO_CONFIG.items()}, overrides)
     cfg = _epochs_or_budget(run.parse_run_config(raw), overrides)
     start = time.perf_counter()

@@ -164,7 +164,13 @@ def parse_run_config(raw: dict[str, Any]) -> RunConfig:
                               output=dataclasses.replace(cfg.output, dir=str(Path(cfg.output.dir).expanduser())))  # ~ as data.name
     import_models(imports)
     name = cfg.model["name"]
-    entry = model_entry(AUTO_MODEL if name == AUTO else name)
+    try:
+        entry = model_entry(AUTO_MODEL if name == AUTO else name)
+    except ConfigError as err:  # auto is a name here too (a CLI trial: the list left it out, and autoo had no guess)
+        text = str(err).replace("; choose one of: ", "; choose one of: auto (chosen from the data), ", 1)
+        if "did you mean" not in text and nearest(name, [AUTO]):
+            text = text.replace(f"{name!r}", f"{name!r}{nearest(name, [AUTO])}", 1)
+        raise ConfigError(text) from None
     allowed = keys_of(entry.cls.Config)
     unknown = [key for key in cfg.model if key not in allowed | {"name"}]
     if unknown:
