@@ -72,6 +72,7 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     # aekit's pyplot-free figures first: pyplot's own scraper closes its figures after saving them
     "image_scrapers": ("aekit_docs", "matplotlib"),
+    "reset_modules": ("matplotlib", "aekit_docs.reset_seed"),  # each lesson starts from one seed
     "remove_config_comments": True,
     "download_all_examples": False,
     "show_memory": False,

@@ -42,6 +42,13 @@ def scrape_figures(block, block_vars, gallery_conf, **kwargs):
     return figure_rst(paths, gallery_conf["src_dir"])
 
 
+def reset_seed(gallery_conf, fname):
+    """Before each lesson: torch's generator seeded, as a lesson run on its own seeds it (_budget.py)."""
+    import torch
+
+    torch.manual_seed(0)
+
+
 def _get_sg_image_scraper():
     """How sphinx-gallery finds the scraper from the name "aekit_docs" in its image_scrapers."""
     return scrape_figures

@@ -23,14 +23,47 @@ def choose(*, tiny, full):
     return tiny if TINY else full
 
 
+_FIGURES: list = []  # aekit's figures (made without pyplot, which would not show them) of a lesson run on its own
+
+
+def _record() -> None:
+    """Keep each figure aekit's drawing functions make, to show it at the end."""
+    from aekit.analysis import plots
+
+    make = plots.new_figure
+
+    def recorded(*args, **kwargs):
+        fig = make(*args, **kwargs)
+        _FIGURES.append(fig)
+        return fig
+
+    plots.new_figure = recorded
+
+
+def _adopt() -> None:
+    """Each of aekit's figures into a pyplot window of its own, beside pyplot's figures."""
+    import matplotlib.pyplot as plt
+
+    for fig in _FIGURES:
+        window = plt.figure(figsize=fig.get_size_inches())
+        window.canvas.figure = fig
+        fig.set_canvas(window.canvas)
+    _FIGURES.clear()
+
+
 def _show() -> None:
     """The lesson's figures in windows, once it has run on its own (`python docs/examples/plot_02_...py`)."""
     import matplotlib.pyplot as plt
 
+    _adopt()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # a backend without a display cannot show: nothing to say
         plt.show()
 
 
 if Path(sys.argv[0]).name.startswith("plot_"):  # run on its own, not by the site's build (sphinx-gallery)
+    import torch
+
+    torch.manual_seed(0)  # the same weights each run, so the figures match the page (the build seeds alike)
+    _record()
     atexit.register(_show)

@@ -44,7 +44,10 @@ _, fig = denoising_grid(models["gaussian"], test, n=10)
 # %%
 # Masking noise (half of the pixels set to 0)
 # -------------------------------------------
-_, fig = denoising_grid(models["masking"], test, n=10)
+grid, fig = denoising_grid(models["masking"], test, n=10)
+noisy, denoised, clean = (g.reshape(len(g), -1) for g in grid)
+print(f"masking: squared error per digit to the clean ones, noisy {((noisy - clean) ** 2).sum(1).mean():.1f}, "
+      f"denoised {((denoised - clean) ** 2).sum(1).mean():.1f}")
 
 # %%
 # Salt-and-pepper noise (30% of the pixels set to 0 or 1)
@@ -54,7 +57,7 @@ _, fig = denoising_grid(models["salt_and_pepper"], test, n=10)
 # %%
 # The output is a clean digit — often a smoother one than the original — and the titles give its
 # error to the clean digits next to the noisy input's (at the full budget, masking half the
-# pixels: 0.046 noisy, 0.017 denoised). Masking is the
+# pixels: 43.8 noisy, 11.2 denoised per digit, as printed above). Masking is the
 # hardest to see through when whole strokes vanish: the model then fills in the most likely stroke,
 # which is not always the one that was there.
 #

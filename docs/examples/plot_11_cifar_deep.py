@@ -55,10 +55,11 @@ def write_photo_patches_as_cifar(folder: Path, n_train: int, n_test: int, seed: 
 
 real = any((data_dir() / p / "data_batch_1").is_file()
            for p in ("cifar10/cifar-10-batches-py", "cifar-10-batches-py"))
-root = None if real else write_photo_patches_as_cifar(Path(tempfile.mkdtemp()),
-                                                      choose(tiny=500, full=5000), choose(tiny=100, full=1000))
-train_all = load_dataset("cifar10", "train", root=root).take(choose(tiny=500, full=None), seed=0)
-test = load_dataset("cifar10", "test", root=root).take(choose(tiny=100, full=2000), seed=0)
+with tempfile.TemporaryDirectory() as scratch:  # the stand-in is read into memory, then removed
+    root = None if real else write_photo_patches_as_cifar(Path(scratch), choose(tiny=500, full=5000),
+                                                          choose(tiny=100, full=1000))
+    train_all = load_dataset("cifar10", "train", root=root).take(choose(tiny=500, full=None), seed=0)
+    test = load_dataset("cifar10", "test", root=root).take(choose(tiny=100, full=2000), seed=0)
 train, val = train_all.split(0.1, seed=0)
 print(f"budget {BUDGET}: " + ("CIFAR-10" if real else "CIFAR-10 is absent: patches of scikit-learn's two sample "
                                "photos in CIFAR-10's format")

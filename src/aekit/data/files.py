@@ -192,6 +192,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         samples = torch.from_numpy(np.ascontiguousarray(scaled))
         if len(stored_shape) == 3 and stored_shape[1] <= 16 < stored_shape[2] and scaling == "one range" and like is None:
             _note_narrow_channels(scaled, where)
+        if len(stored_shape) == 2 and scale not in ("standard", "none") and like is None:
+            _note_squeezed_columns(x, unit_map[1], where, columns)
     return Dataset(
         samples,
         None if y is None else torch.from_numpy(_labels(y, len(x), where)),
@@ -244,6 +246,29 @@ def _note_narrow_channels(x: np.ndarray, where: str) -> None:
              f"{spans.min():.2g} to {spans.max():.2g} of the one range they are scaled by, so the narrow ones "
              "count little in the loss; if they are channels in different units, scale each before saving "
              "(x / x.std(axis=(0, 2), keepdims=True))")
+
+
+SQUEEZED = 1e-3  # a column whose middle 98% of values span less than this share of [0, 1] once scaled is said
+
+
+def _note_squeezed_columns(x: np.ndarray, divisor, where: str, columns: list[str] | None) -> None:
+    """Says which columns of a table (x: (N, F) as stored, scaled by `divisor`) vary over less than SQUEEZED of
+    [0, 1] in their middle 98% of values, though not constant there: a few huge outliers set the column's range,
+    or one range for the table left a column of tiny values at nothing (float32 may not even hold its steps). A
+    qualities trial's outlier column came back worse than a constant, while the run reported a 5x win over PCA.
+    (A sparse column, constant but for a few values, is not said.)"""
+    rows = x[:: max(1, len(x) // 10_000)]  # (at most ~10,000 rows, 64 columns at a time: little memory)
+    low, high = np.concatenate([np.quantile(rows[:, j : j + 64], [0.01, 0.99], axis=0) for j in range(0, x.shape[1], 64)],
+                               axis=1).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = (high - low) / np.asarray(divisor, dtype=np.float64)
+    squeezed = np.flatnonzero((high - low > 0) & (share < SQUEEZED))
+    if len(squeezed):
+        names = [repr(columns[i]) if columns else f"column {i}" for i in squeezed[:3]]
+        warn(f"{where}: {len(squeezed)} column{'s' * (len(squeezed) != 1)} ({', '.join(names)}"
+             f"{' ...' * (len(squeezed) > 3)}) vary over less than 0.1% of [0, 1] once scaled, in the middle 98% of "
+             "their values (a few huge values set their range, or their scale is far below the other columns'): "
+             "the model barely sees them; data.scale=standard scales each by its deviation, or remove the outliers")
 
 
 def _how(unit_map: tuple, scale: str) -> str:
