@@ -951,6 +951,13 @@ def test_ctrl_c_in_an_experiment_that_does_not_resume_names_its_folder(tmp_path,
     (folder,) = tmp_path.iterdir()
     assert status == 130 and err == (f"aekit: interrupted; {folder} holds what the experiment finished, without "
                                      "results.json: it does not resume, so run it again (and delete that folder)")
+    def stopped_at_once(cfg, run_dir):  # nothing written yet: the folder is removed, and that is said (a CLI trial)
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(experiments._EXPERIMENTS, "mnist-2d", dataclasses.replace(exp, fn=stopped_at_once))
+    status, _, err = cli(["experiment", "run", "mnist-2d", "--tiny", "--out", str(tmp_path / "none")], capsys)
+    assert status == 130 and err == "aekit: interrupted before the experiment kept anything (its folder is removed): run it again"
+    assert not (tmp_path / "none").exists()  # (and the --out folder made for it)
     resumable = experiments.experiment("pretrain-mnist")
     monkeypatch.setitem(experiments._EXPERIMENTS, "pretrain-mnist", dataclasses.replace(resumable, fn=stopped))
     status, _, err = cli(["experiment", "run", "pretrain-mnist", "--tiny", "--out", str(tmp_path / "r")], capsys)

@@ -423,3 +423,18 @@ def test_an_unknown_model_name_lists_auto_and_guesses_it(capsys):
     assert main(["train", "model.name=autoo"]) == 2
     err = capsys.readouterr().err
     assert "unknown model 'autoo' (did you mean 'auto'?); choose one of: auto (chosen from the data), aae," in err
+
+
+def test_a_run_whose_output_pipe_closes_says_so_on_stderr(tmp_path):
+    """A CLI trial: `aekit train ... | head -2` stopped a long run with status 141 and no word, where stderr was
+    still there to name the checkpoint and the resume."""
+    proc = subprocess.Popen([sys.executable, "-m", "aekit", "train", "data.name=digits", "train.epochs=100000",
+                             f"output.dir={tmp_path}", "output.name=r"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.stdout.readline().startswith("training ")
+    assert proc.stdout.readline().startswith("epoch 1/")
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141
+    assert err.startswith("aekit: stopped: the reader of its output went away (a closed pipe); the last checkpoint"), err
+    assert f"`aekit resume {tmp_path / 'r'}` continues" in err

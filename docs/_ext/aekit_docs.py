@@ -14,6 +14,7 @@ import weakref
 
 from docutils import nodes
 from docutils.statemachine import StringList
+from sphinx.transforms import SphinxTransform
 from sphinx.util.docutils import SphinxDirective
 
 _shown: weakref.WeakSet = weakref.WeakSet()  # figures already put on a page
@@ -123,7 +124,20 @@ def skip_generated_members(app, what, name, obj, skip, options):
     return None
 
 
+class NoMailto(SphinxTransform):
+    """docutils reads "precision@10" as an e-mail address and links it to a mail client (a browser trial):
+    the project quotes no address, so every mailto link is its text again."""
+
+    default_priority = 999
+
+    def apply(self):
+        for node in list(self.document.findall(nodes.reference)):
+            if node.get("refuri", "").startswith("mailto:"):
+                node.replace_self(nodes.Text(node.astext()))
+
+
 def setup(app):
+    app.add_transform(NoMailto)
     app.add_directive("aekit-config-keys", ConfigKeys)
     app.connect("autodoc-process-docstring", plain_docstrings)
     app.connect("autodoc-skip-member", skip_generated_members)

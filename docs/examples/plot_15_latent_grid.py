@@ -34,6 +34,7 @@ _, fig = latent_maps(model, test, methods=("code",))
 # The decoded grid
 # ----------------
 # 15 x 15 codes spread evenly between the 2nd and 98th percentiles of the test codes.
+# sphinx_gallery_thumbnail_number = 2
 _, fig = latent_grid(model, n=15, data=test)
 
 # %%

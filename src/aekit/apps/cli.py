@@ -565,6 +565,8 @@ def _kept(err: BaseException) -> str:
     if unfinished is not None and Path(unfinished).is_dir():  # (removed when nothing but experiment.yaml was in it)
         return (f"; {unfinished} holds what the experiment finished, without results.json: it does not resume, so "
                 "run it again (and delete that folder)")
+    if unfinished is not None:
+        return " before the experiment kept anything (its folder is removed): run it again"
     if folder is None:
         return ""
     from .experiments import Ledger
@@ -706,8 +708,12 @@ def _main(argv: list[str] | None) -> int:
         sys.stdout.flush()  # here, so that a closed pipe (`| head`) is caught below
     except KeyboardInterrupt as err:
         return _end_interrupted(err, command=command, speaks=speaks)
-    except BrokenPipeError:  # the reader went away (`aekit ... | head`): stop quietly, as `cat` does
+    except BrokenPipeError as err:  # the reader went away (`aekit ... | head`): stop quietly, as `cat` does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail again
+        kept = _kept(err) or _run_kept(err)  # a run stopped with it: said where stderr still goes (a CLI trial)
+        if kept and speaks:
+            with contextlib.suppress(OSError):
+                print(f"aekit: stopped: the reader of its output went away (a closed pipe){kept}", file=sys.stderr)
         return 141
     except Exception as err:
         if _wraps_interrupt(err):  # a library's error for an interrupt inside it: pybind11's ImportError
