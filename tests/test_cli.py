@@ -438,3 +438,25 @@ def test_a_run_whose_output_pipe_closes_says_so_on_stderr(tmp_path):
     assert proc.wait(timeout=120) == 141
     assert err.startswith("aekit: stopped: the reader of its output went away (a closed pipe); the last checkpoint"), err
     assert f"`aekit resume {tmp_path / 'r'}` continues" in err
+
+
+def test_hints_point_at_what_works(tmp_path, capsys):
+    """A CLI trial: a run's model.safetensors given to train was 'a data file goes in data.name=...'; a run in
+    training given as output.name was told to resume it, which is refused while it trains; report -o FOLDER was
+    told to end in .html."""
+    from aekit.training.checkpoint import hold
+
+    args = ["train", "data.name=digits", "model.name=dense", "model.hidden=[8]", "model.code_size=2", "train.epochs=1",
+            f"output.dir={tmp_path}", "output.name=r", "--quiet"]
+    assert main(args) == 0
+    run = tmp_path / "r"
+    capsys.readouterr()
+    assert main(["train", str(run / "model.safetensors")]) == 2
+    assert capsys.readouterr().err == (f"aekit: error: {run / 'model.safetensors'} is a model's weights, not a config; "
+                                       f"`aekit resume {run}` continues its run, and `aekit train {run / 'config.yaml'}` "
+                                       "trains its settings again\n")
+    with hold(run):  # (this process stands for the one training it: the lock is per open file)
+        code = subprocess.run([sys.executable, "-m", "aekit", *args], capture_output=True, text=True, timeout=120)
+    assert code.returncode == 2 and "is in use by another aekit process" in code.stderr, code.stderr
+    assert main(["report", str(run), "-o", str(tmp_path)]) == 2
+    assert f"report: {tmp_path} is a folder; give the page's file, such as {tmp_path / 'report.html'}" in capsys.readouterr().err

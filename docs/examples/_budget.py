@@ -61,7 +61,8 @@ def _show() -> None:
         plt.show()
 
 
-if Path(sys.argv[0]).name.startswith("plot_"):  # run on its own, not by the site's build (sphinx-gallery)
+# run on its own, not by the site's build (sphinx-gallery, whose sys.argv[0] names the lesson too)
+if Path(getattr(sys.modules["__main__"], "__file__", "") or "").name.startswith("plot_"):
     import torch
 
     torch.manual_seed(0)  # the same weights each run, so the figures match the page (the build seeds alike)

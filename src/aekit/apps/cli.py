@@ -58,6 +58,10 @@ def _config_and_overrides(words: list[str]) -> tuple[str | None, list[str]]:
     for w in words:
         if "=" not in w and Path(w).is_dir():
             raise ConfigError(f"{w} is a folder; give a config file (.yaml or .json), e.g. a run's {w}/config.yaml")
+        if "=" not in w and Path(w).suffix == ".safetensors":  # a run's weights (a CLI trial: "a data file goes in ...")
+            run = Path(w).parent
+            raise ConfigError(f"{w} is a model's weights, not a config; `aekit resume {shell(run)}` continues its run, and "
+                              f"`aekit train {shell(run / 'config.yaml')}` trains its settings again")
     configs = [w for w in words if "=" not in w and (Path(w).is_file() or Path(w).suffix in CONFIG_SUFFIXES)]
     if len(configs) > 1:
         raise ConfigError(f"only one config file is taken, got {', '.join(configs)}; "

@@ -458,6 +458,8 @@ def write_report(run_dirs: str | Path | Sequence[str | Path], output: str | Path
     if not dirs:
         raise ConfigError("report: give at least one run folder")
     output = Path(output).expanduser()
+    if output.is_dir():  # (a CLI trial: "must end in .html")
+        raise ConfigError(f"report: {output} is a folder; give the page's file, such as {output / 'report.html'}")
     if output.suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"report: the output file must end in .html, got {output}")
     twice = [d for i, d in enumerate(dirs) if Path(d).resolve() in {Path(e).resolve() for e in dirs[:i]}]

@@ -496,6 +496,8 @@ def new_run_dir(cfg: RunConfig, label: str | None = None) -> Path:
             raise ConfigError(f"{key}: {value} holds a backslash, which separates no folders here; write "
                               f"{value.replace(chr(92), '/')}")
     run_dir = Path(cfg.output.dir) / name
+    if cfg.output.name and (run_dir / ckpt.CHECKPOINT_FILE).exists() and distributed.is_main():
+        ckpt.check_free(run_dir)  # training now: "in use", not "use aekit resume", which it refuses (a CLI trial)
     if cfg.output.name and (run_dir / ckpt.CHECKPOINT_FILE).exists():  # a default name is made unique (make_run_dir)
         raise ConfigError(f"run folder {run_dir} already holds a run; use `aekit resume {shell(run_dir)}` or another output.name")
     if cfg.output.name and (run_dir / "experiment.yaml").is_file():  # never train over an experiment's pictures
