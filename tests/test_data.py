@@ -190,7 +190,7 @@ def test_split_is_stratified_and_seeded(mnist_mini):
     # refused, where the same 10 unlabelled split 9 / 1
     few = Dataset(torch.rand(10, 4), torch.tensor([0, 0, 0, 1, 1, 1, 2, 2, 2, 2]))
     assert [len(part) for part in few.split(0.1, seed=0)] == [9, 1]
-    with pytest.raises(aekit.DataError, match=r"^data: 1 sample is too few to split with val_fraction 0.1$"):
+    with pytest.raises(aekit.DataError, match=r"^data: 1 sample is too few to split with val_fraction 0.1; train without a validation split \(data.val_fraction=0\) or give more$"):
         Dataset(torch.rand(1, 4)).split(0.1)
 
 

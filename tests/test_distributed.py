@@ -343,7 +343,7 @@ def test_an_error_in_the_processes_prints_once_with_its_exit_status(tmp_path, on
                            f"output.dir={tmp_path}", "--distributed", "--nproc", "2"], capture_output=True, text=True,
                           env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
     assert proc.returncode == 2
-    assert proc.stderr.splitlines() == ["aekit: error: digits: 1 sample is too few to split with val_fraction 0.1"]
+    assert proc.stderr.splitlines() == ["aekit: error: digits: 1 sample is too few to split with val_fraction 0.1; train without a validation split (data.val_fraction=0) or give more"]
 
 
 def test_finish_flushes_and_exits_with_the_status(tmp_path):
@@ -444,3 +444,16 @@ def test_commands_other_than_train_and_resume_are_refused_under_torchrun(monkeyp
     assert cli._main(command) == 2
     assert capsys.readouterr().err == (f"aekit: error: aekit {command[0]} runs in one process; torchrun and --distributed "
                                        "are for aekit train and aekit resume\n")
+
+
+def test_the_start_line_says_how_many_processes_train(monkeypatch, tmp_path):
+    """A multi-process trial: the first line ('training dense ... -> folder') did not say it ran over 2 processes."""
+    from aekit.apps import run
+    from aekit.training import distributed
+
+    cfg = run.load_run_config(None, ["data.name=digits", "model.name=dense", "model.hidden=[8]", "model.code_size=2"])
+    splits = run.load_data(cfg, None)
+    model = run.build_model(cfg, splits[0].sample_shape)
+    assert "processes" not in run.start_line(cfg, model, (*splits, None), tmp_path)
+    monkeypatch.setattr(distributed, "world_size", lambda: 2)
+    assert "data-parallel over 2 processes" in run.start_line(cfg, model, (*splits, None), tmp_path)

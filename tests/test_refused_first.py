@@ -22,8 +22,10 @@ def _data(work, classes=3, test_classes=3):
 def test_a_setting_the_data_do_not_allow_is_refused_before_the_start_line(tmp_path, monkeypatch, capsys, setting,
                                                                           message):
     monkeypatch.chdir(tmp_path)
-    code = main(["train", f"data.name={_data(tmp_path)}", "model.name=dense", "model.hidden=[4]", "model.code_size=2",
-                 "train.epochs=1", "train.batch_size=16", *setting])
+    given = {s.partition("=")[0] for s in setting}  # (a key given twice is refused)
+    base = [a for a in ("model.name=dense", "model.hidden=[4]", "model.code_size=2", "train.epochs=1",
+                        "train.batch_size=16") if a.partition("=")[0] not in given]
+    code = main(["train", f"data.name={_data(tmp_path)}", *base, *setting])
     out, err = capsys.readouterr()
     assert code == 2 and message in err
     assert out == ""  # no "training ... ->" line: nothing was about to happen

@@ -694,6 +694,8 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
                                  if v) + ")")
     if tc.amp != "off":
         parts.append(f"{tc.amp} mixed precision")
+    if distributed.world_size() > 1:  # (a multi-process trial: the line did not say)
+        parts.append(f"data-parallel over {distributed.world_size()} processes")
     epochs = cfg.train.epochs
     length = f"{cfg.train.time_budget:g} s" if cfg.train.time_budget is not None else f"{epochs} epoch{'s' * (epochs != 1)}"
     pca = ", from PCA's solution" if getattr(model.config, "linear_path", False) and not resume else ""

@@ -129,7 +129,7 @@ class Dataset:
             val_mask[rng.choice(np.flatnonzero(~val_mask), short, replace=False)] = True
         if val_mask.all() or not val_mask.any():
             raise DataError(f"{self.name}: {n} sample{'s are' if n != 1 else ' is'} too few to split with val_fraction "
-                            f"{val_fraction}")
+                            f"{val_fraction}; train without a validation split (data.val_fraction=0) or give more")
         return self.subset(np.flatnonzero(~val_mask)), self.subset(np.flatnonzero(val_mask))
 
     def take(self, limit: int | None, *, seed: int = 0) -> Dataset:
