@@ -1643,3 +1643,18 @@ def test_a_column_squeezed_by_outliers_or_by_one_range_is_said(tmp_path):
     np.save(tmp_path / "tiny.npy", tiny.astype(np.float32))
     with pytest.warns(UserWarning, match=r"1 column \(column 3\) vary over less than 0.1%"):
         load_dataset(str(tmp_path / "tiny.npy"), scale="global")
+
+
+def test_test_texts_copied_from_train_are_said(tmp_path):
+    """A text trial: all 160 test texts copied into train/ trained and evaluated without a word."""
+    import shutil
+    import warnings
+
+    _texts(tmp_path / "news" / "train", ["sport", "business"], 6, 0)
+    _texts(tmp_path / "news" / "test", ["sport", "business"], 3, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_dataset(str(tmp_path / "news"), "test")
+    shutil.copy(tmp_path / "news" / "test" / "sport" / "0.txt", tmp_path / "news" / "train" / "sport" / "copy.txt")
+    with pytest.warns(UserWarning, match=r"news: 1 of 6 test texts are also in train/, word for word"):
+        load_dataset(str(tmp_path / "news"), "test")

@@ -388,8 +388,11 @@ def text_folder(path: Path, split: str = "train", *, like: dict | None = None) -
         train = text_corpus(texts, labels, name=path.name, files=files)
         if split == "train":
             return train
-        vectorizer, classes = train.meta["vectorizer"], train.classes
+        vectorizer, classes, trained = train.meta["vectorizer"], train.classes, set(texts)
     texts, labels, files = _text_files(path / "test" if split == "test" else root)
+    if like is None and (shared := sum(t in trained for t in texts)):  # (a text trial: copies in train/, unsaid)
+        warn(f"{path.name}: {shared} of {len(texts)} test texts are also in train/, word for word: the test figures "
+             "measure texts the model trained on")
     if split == "test" or like is not None:  # a class the run (or train/) does not know: numbered after its own
         classes = classes_with_test(path / "test" if split == "test" else root, labels, classes)
     return text_corpus(texts, labels, vectorizer=vectorizer, classes=classes, name=path.name, files=files)
