@@ -1658,3 +1658,14 @@ def test_test_texts_copied_from_train_are_said(tmp_path):
     shutil.copy(tmp_path / "news" / "test" / "sport" / "0.txt", tmp_path / "news" / "train" / "sport" / "copy.txt")
     with pytest.warns(UserWarning, match=r"news: 1 of 6 test texts are also in train/, word for word"):
         load_dataset(str(tmp_path / "news"), "test")
+
+
+def test_a_note_on_train_texts_is_said_once_by_a_run_on_train_and_test(tmp_path, capsys):
+    """A text trial: '85 of 320 texts are not UTF-8' came twice, train/ being read again for the test part."""
+    from aekit.apps.cli import main
+
+    _texts(tmp_path / "news" / "train", ["sport", "business"], 6, 0)
+    _texts(tmp_path / "news" / "test", ["sport", "business"], 3, 1)
+    (tmp_path / "news" / "train" / "sport" / "l1.txt").write_bytes("café goal naïve cup".encode("latin-1"))
+    assert main(["train", f"data.name={tmp_path / 'news'}", "train.epochs=1", f"output.dir={tmp_path}", "--quiet"]) == 0
+    assert capsys.readouterr().err.count("not UTF-8") == 1
