@@ -506,3 +506,12 @@ def test_texts_without_spaces_between_words_are_said():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         text_corpus([*spaced, "東京 only two"], [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("bad", [True, 2.5, 0, "100"])
+def test_a_vocabulary_size_that_is_no_whole_number_is_refused(bad):
+    """A text trial: max_features=True built a vocabulary of one word, and 2.5 failed as 'cannot build a vocabulary'."""
+    from aekit.data.text import text_corpus
+
+    with pytest.raises(ConfigError, match=r"^max_features: must be a whole number of words > 0, got "):
+        text_corpus(["the match ended", "shares rose"], [0, 1], max_features=bad)

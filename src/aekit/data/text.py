@@ -244,8 +244,8 @@ def make_vectorizer(representation: str = "tfidf", max_features: int = 2000, *, 
 
     if representation not in REPRESENTATIONS:
         raise ConfigError(f"representation: {representation!r} is not allowed; choose one of: {', '.join(REPRESENTATIONS)}")
-    if max_features <= 0:
-        raise ConfigError(f"max_features: must be > 0, got {max_features}")
+    if isinstance(max_features, bool) or not isinstance(max_features, int) or max_features <= 0:  # (True: 1 word)
+        raise ConfigError(f"max_features: must be a whole number of words > 0, got {max_features!r}")
     if representation == "bow":
         return CountVectorizer(max_features=max_features, stop_words="english", binary=True, dtype=np.float32,
                                vocabulary=vocabulary)
