@@ -433,3 +433,16 @@ def test_a_figure_saves_as_png_pdf_or_svg(model8, data, tmp_path):
     assert b"<svg" in A.save_figure(fig, tmp_path / "r.svg").read_bytes()[:2000]
     with pytest.raises(ConfigError, match=r"save_figure writes .png, .pdf or .svg files; .*r.jpg ends in .jpg"):
         A.save_figure(fig, tmp_path / "r.jpg")
+
+
+def test_a_tables_error_row_reaches_the_top_of_its_inputs_range():
+    """A picture trial: a table's rows out of range to 3.5 shared one y-range with the error row, scaled to 1 at
+    its largest, so the error curve rose a quarter of the panel where the anomalies were looked for."""
+    rows = np.random.default_rng(0).random((6, 12)).astype(np.float32)
+    rows[0, 4] = 3.5
+    model = aekit.create_model("dense", input_shape=(12,), hidden=[8], code_size=2)
+    grid, fig = A.reconstruction_grid(model, torch.from_numpy(rows), n=6, errors=True)
+    height = max(float(grid[:2].max()), 1.0)
+    assert grid[2].max() == pytest.approx(height) and height >= 3.5
+    labels = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
+    assert labels[2].startswith(f"squared error ({height:.3g}: ")

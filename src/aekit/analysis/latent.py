@@ -57,8 +57,12 @@ def reconstruction_grid(model, data: Any, *, n: int = 10, title: str | None = No
     rows, labels = [x, x_hat], ["original", "reconstruction"]
     if errors:
         per_value = squared.sum(1, keepdim=True).expand_as(x) if x.ndim == 4 else squared
-        rows.append(per_value / per_value.max().clamp_min(1e-12))
-        top = "white" if plots.is_picture(x.shape[1:]) else "1"  # (curves of a table's rows or signals: 1)
+        picture = plots.is_picture(x.shape[1:])
+        # curves (a table's rows, signals) share one y-range: the largest error reaches the top of the inputs' (a
+        # picture trial: inputs out of range to 3.5 left the error curve a quarter of the panel high, at 1)
+        height = 1.0 if picture else max(float(torch.stack([x, x_hat]).max()), 1.0)
+        rows.append(per_value / per_value.max().clamp_min(1e-12) * height)
+        top = "white" if picture else f"{height:.3g}"
         labels.append(f"squared error ({top}: {float(per_value.max()):.3g})")
     grid = torch.stack(rows).numpy()
     error = float(squared.flatten(1).sum(1).mean())
