@@ -1030,6 +1030,12 @@ def test_overcomplete_model_says_why_there_is_no_pca_line(tmp_path, capsys):
     status, out, err = cli(["train", run_config(tmp_path), "model.code_size=80"], capsys)
     assert status == 0, err
     assert "no PCA comparison: code size 80 >= 64 input features" in out
+    from aekit.apps import run
+
+    cfg = run.load_run_config(None, ["data.name=digits", "model.name=dense", "model.hidden=[8]", "model.code_size=80"])
+    splits = run.load_data(cfg, None)
+    line = run.start_line(cfg, run.build_model(cfg, splits[0].sample_shape), (*splits, None), tmp_path)
+    assert "(overcomplete: a code_size below the inputs' count compresses)" in line  # given: not told to give one
 
 
 def test_a_code_larger_than_the_training_set_skips_pca_and_the_run_is_evaluated(tmp_path, capsys):

@@ -681,8 +681,9 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
         parts.append("each input binarised afresh at every step (model.binarize, for near-binary images)")
     size = getattr(model, "code_size", None)
     if isinstance(size, int) and size >= math.prod(shape or (size + 1,)):  # a conv model's feature map, say
-        parts.append(f"a code of {size:,} values for {math.prod(shape):,} inputs (overcomplete: model.code_size=K "
-                     "gives a K-number code)")
+        how = ("a code_size below the inputs' count compresses" if cfg.model.get("code_size") is not None else  # (a
+               "model.code_size=K gives a K-number code")  # trial was told to set the code_size it had set)
+        parts.append(f"a code of {size:,} values for {math.prod(shape):,} inputs (overcomplete: {how})")
     tc = cfg.train
     if splits[1] is None and tc.monitor == "val_loss" and tc.early_stopping is not None:
         parts.append("no validation split: early stopping follows train_loss")
