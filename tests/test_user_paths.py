@@ -571,6 +571,10 @@ def test_a_run_no_better_than_pca_says_so():
     assert exact in format_metrics({**m, "squared_error_per_sample": 7.4e-5, "pca_squared_error_per_sample": 2e-33})
     assert "clearly past" not in format_metrics({**m, "squared_error_per_sample": 0.3})
     assert "clearly past" not in format_metrics({**m, "split": "new.npy"})  # evaluate --data: other data
+    kept = {**m, "split": "val", "training": {"kept_epoch": 4}}  # (a trial: the val figures were not said optimistic)
+    assert format_metrics(kept).startswith("val set, 10 samples (no test split: the samples that chose the epoch "
+                                           "restore_best kept, so a little optimistic)")
+    assert format_metrics({**m, "split": "val", "training": {"kept_epoch": None}}).startswith("val set, 10 samples\n")
 
 
 def test_resuming_a_trial_pruned_before_its_first_checkpoint_says_so(tmp_path, capsys):
