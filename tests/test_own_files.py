@@ -1669,3 +1669,20 @@ def test_a_note_on_train_texts_is_said_once_by_a_run_on_train_and_test(tmp_path,
     (tmp_path / "news" / "train" / "sport" / "l1.txt").write_bytes("café goal naïve cup".encode("latin-1"))
     assert main(["train", f"data.name={tmp_path / 'news'}", "train.epochs=1", f"output.dir={tmp_path}", "--quiet"]) == 0
     assert capsys.readouterr().err.count("not UTF-8") == 1
+
+
+def test_a_column_counting_the_rows_of_an_array_is_said_as_a_csvs_id_column_is(tmp_path):
+    """A qualities trial: a CSV's column named id was said, the same numbers in an .npz were not (and the test rows'
+    identifiers, beyond the training range, made most of the test error)."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(size=(300, 3)), rng.permutation(np.arange(1000, 1300))[:, None]], axis=1)
+    np.savez(tmp_path / "t.npz", x_train=x, x_test=x[:20])
+    with pytest.warns(UserWarning, match=r"t.npz: column 3 holds a different whole number each row, 1000 to 1299 "
+                                         r"\(a row identifier\?\)"):
+        load_dataset(str(tmp_path / "t.npz"))
+    np.save(tmp_path / "counts.npy", rng.integers(0, 5, (300, 4)))  # whole numbers, not one a row: not said
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_dataset(str(tmp_path / "counts.npy"))

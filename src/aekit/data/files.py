@@ -194,6 +194,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
             _note_narrow_channels(scaled, where)
         if len(stored_shape) == 2 and scale not in ("standard", "none") and like is None:
             _note_squeezed_columns(x, unit_map[1], where, columns)
+        if len(stored_shape) == 2 and columns is None and like is None and run_map is None:  # a CSV's: by its header
+            _note_counter_columns(x, where)
     return Dataset(
         samples,
         None if y is None else torch.from_numpy(_labels(y, len(x), where)),
@@ -246,6 +248,21 @@ def _note_narrow_channels(x: np.ndarray, where: str) -> None:
              f"{spans.min():.2g} to {spans.max():.2g} of the one range they are scaled by, so the narrow ones "
              "count little in the loss; if they are channels in different units, scale each before saving "
              "(x / x.std(axis=(0, 2), keepdims=True))")
+
+
+def _note_counter_columns(x: np.ndarray, where: str) -> None:
+    """Says which columns of an array table count the rows (each holds a different whole number, the numbers lo..lo
+    + N - 1): a row identifier read as a feature, as a CSV's column named id is said (a qualities trial: its test
+    rows' identifiers, beyond the training range, made most of the test error)."""
+    if len(x) < 3 or not np.issubdtype(x.dtype, np.number):
+        return
+    spans = x.max(axis=0).astype(np.float64) - x.min(axis=0)
+    counters = [j for j in np.flatnonzero(spans == len(x) - 1)
+                if np.array_equal(x[:, j], np.round(x[:, j])) and len(np.unique(x[:, j])) == len(x)]
+    if counters:
+        warn(f"{where}: column {counters[0]} holds a different whole number each row, {x[:, counters[0]].min():g} to "
+             f"{x[:, counters[0]].max():g} (a row identifier?), and is read as a feature; drop it from the array to "
+             "leave it out")
 
 
 SQUEEZED = 1e-3  # a column whose middle 98% of values span less than this share of [0, 1] once scaled is said
