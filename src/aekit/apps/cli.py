@@ -383,7 +383,9 @@ def build_parser() -> argparse.ArgumentParser:
     # argparse leaves over after a flag)
     p = sub.add_parser("train", help="train a model from a YAML/JSON config and/or dotted overrides")
     p.add_argument("words", nargs="*", metavar="[CONFIG] [KEY=VALUE ...]",
-                   help="a config file (see configs/) and dotted overrides such as model.code_size=2 train.epochs=5")
+                   help="a config file (see configs/) and dotted overrides such as model.code_size=2 train.epochs=5; "
+                        "with neither, the defaults: the automatic model on the bundled mnist-mini for 10 epochs (the "
+                        "run's config.yaml records every key)")
     p.add_argument("--quiet", action="store_true", help=QUIET)
     _distributed_flags(p)
     p.set_defaults(func=_cmd_train, words_dest="words")
