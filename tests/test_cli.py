@@ -460,3 +460,14 @@ def test_hints_point_at_what_works(tmp_path, capsys):
     assert code.returncode == 2 and "is in use by another aekit process" in code.stderr, code.stderr
     assert main(["report", str(run), "-o", str(tmp_path)]) == 2
     assert f"report: {tmp_path} is a folder; give the page's file, such as {tmp_path / 'report.html'}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["--versoin"], "unknown option '--versoin' (did you mean '--version'?); give a command: train, resume,"),
+    (["trian", "c.yaml"], "unknown command 'trian' (did you mean 'train'?); give a command: train, resume,"),
+])
+def test_a_mistyped_command_or_option_is_named_with_a_guess(capsys, argv, said):
+    """A CLI trial: `aekit --versoin` read 'the following arguments are required: COMMAND', `aekit trian` no guess."""
+    with pytest.raises(SystemExit) as end:
+        main(argv)
+    assert end.value.code == 2 and said in capsys.readouterr().err

@@ -472,6 +472,15 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """argparse, with words after a flag (`train c.yaml --quiet x=1`) joined to the command's words."""
     parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    first = next((w for w in words if w not in ("-h", "--help", "--version")), None)
+    if first is not None and first not in commands:  # (a CLI trial: --versoin read "required: COMMAND", trian no guess)
+        from ..config import nearest
+
+        options = ["--help", "--version"] if first.startswith("-") else list(commands)
+        what = "option" if first.startswith("-") else "command"
+        parser.error(f"unknown {what} {first!r}{nearest(first, options)}; give a command: {', '.join(commands)}")
     args, extra = parser.parse_known_args(argv)
     dest = getattr(args, "words_dest", None)
     flags = [e for e in extra if e.startswith("-")]
