@@ -490,8 +490,10 @@ def test_imdb_words_keep_their_letters_in_any_script():
     """A text trial: 'Amélie' was the words 'am' and 'lie', 'Björk' 'bj' and 'rk' (letters a to z alone)."""
     from aekit.data.text import tokenize
 
-    assert tokenize("Amélie, Pokémon<br />Björk don't 東京 x_y 2024") == [
-        "amélie", "pokémon", "björk", "don't", "東京", "x", "y", "2024"]
+    assert tokenize("Amélie, Pokémon<br />Björk don't 東京 x_y 2024 y'2000") == [
+        "amélie", "pokémon", "björk", "don't", "東京", "x", "y", "2024", "y", "2000"]
+    # combining marks (Hindi's and Thai's vowels, Arabic's vowel signs, a decomposed ï) stay in their words (a review)
+    assert tokenize("हिन्दी फ़िल्म ภาพยนตร์ดีมาก مُمتاز nai\u0308ve") == ["हिन्दी", "फ़िल्म", "ภาพยนตร์ดีมาก", "مُمتاز", "naïve"]
 
 
 def test_texts_without_spaces_between_words_are_said():

@@ -33,3 +33,21 @@ def test_a_lesson_run_on_its_own_shows_aekits_figures_and_is_seeded(tmp_path):
     first, second = (r.stdout.split("\n") for r in runs)
     assert first[0] == second[0]  # the same weights each run
     assert first[1] == "3 True"  # pyplot's figure and aekit's two, each in a window of its own
+
+
+def test_a_lesson_run_on_its_own_shows_every_figure_at_its_end(tmp_path):
+    """The hook itself (atexit): a display's backend, standing in here as one that counts the windows it shows."""
+    (tmp_path / "counting.py").write_text(
+        "from matplotlib.backend_bases import FigureManagerBase as FigureManager\n"
+        "from matplotlib.backends.backend_agg import FigureCanvasAgg as FigureCanvas\n"
+        "def show(*args, **kwargs):\n"
+        "    import matplotlib.pyplot as plt\n"
+        "    print('shown', len(plt.get_fignums()), flush=True)\n")
+    lesson = tmp_path / "plot_98_check.py"
+    lesson.write_text("import _budget, torch\nfrom aekit.analysis import image_grid\nimport matplotlib.pyplot as plt\n"
+                      "for i in range(2):\n    fig = image_grid(torch.rand(1, 2, 1, 4, 4), title='t')  # the first one dropped\n"
+                      "plt.plot([1, 2])\n")
+    path = os.pathsep.join([str(EXAMPLES), str(tmp_path), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "MPLBACKEND": "module://counting", "PYTHONPATH": path}
+    run = subprocess.run([sys.executable, str(lesson)], capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0 and run.stdout.strip() == "shown 3", (run.stdout, run.stderr[-2000:])

@@ -182,6 +182,11 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         else:
             stored = unit_scaled(x, name=where, scale="none")[0]  # float32, checked as every scaling checks
             samples = torch.from_numpy(np.ascontiguousarray((stored - offset) / divisor, dtype=np.float32))
+            top = float(samples.abs().max()) if samples.numel() else 0.0
+            if 0 < top < SMALL_SHARE and scaling not in ("standard", "none"):  # (an anomaly trial: floats in [0, 1]
+                warn(f"{where}: its values reach at most {top:.2g} of the training range [0, 1] once scaled as the "  # scored
+                     "run's training data were: stored in other units (floats in [0, 1] where the run trained on "  # as
+                     "0..255, say)? Store them as its training data were")  # near-black images, unsaid)
     elif isinstance(x, np.memmap):  # stays on disk: scaled as it is read
         samples = MemmapArray.scaled(x, name=where, scale=scale)
         unit_map = (samples.offset, samples.divisor)
@@ -256,7 +261,7 @@ def _note_counter_columns(x: np.ndarray, where: str) -> None:
     rows' identifiers, beyond the training range, made most of the test error)."""
     if len(x) < 3 or not np.issubdtype(x.dtype, np.number):
         return
-    spans = x.max(axis=0).astype(np.float64) - x.min(axis=0)
+    spans = x.max(axis=0).astype(np.float64) - x.min(axis=0).astype(np.float64)
     counters = [j for j in np.flatnonzero(spans == len(x) - 1)
                 if np.array_equal(x[:, j], np.round(x[:, j])) and len(np.unique(x[:, j])) == len(x)]
     if counters:
@@ -265,6 +270,7 @@ def _note_counter_columns(x: np.ndarray, where: str) -> None:
              "leave it out")
 
 
+SMALL_SHARE = 0.02  # new samples whose every value stays under this share of the run's [0, 1] once scaled are said
 SQUEEZED = 1e-3  # a column whose middle 98% of values span less than this share of [0, 1] once scaled is said
 
 
@@ -274,18 +280,20 @@ def _note_squeezed_columns(x: np.ndarray, divisor, where: str, columns: list[str
     or one range for the table left a column of tiny values at nothing (float32 may not even hold its steps). A
     qualities trial's outlier column came back worse than a constant, while the run reported a 5x win over PCA.
     (A sparse column, constant but for a few values, is not said.)"""
-    rows = x[:: max(1, len(x) // 10_000)]  # (at most ~10,000 rows, 64 columns at a time: little memory)
-    low, high = np.concatenate([np.quantile(rows[:, j : j + 64], [0.01, 0.99], axis=0) for j in range(0, x.shape[1], 64)],
-                               axis=1).astype(np.float64)
+    rows = x[:: max(1, len(x) // 10_000)]  # (at most ~10,000 rows, 64 columns at a time: little memory; bool as 0/1)
+    low, high = np.concatenate([np.quantile(rows[:, j : j + 64].astype(np.float64), [0.01, 0.99], axis=0)
+                                for j in range(0, x.shape[1], 64)], axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = (high - low) / np.asarray(divisor, dtype=np.float64)
     squeezed = np.flatnonzero((high - low > 0) & (share < SQUEEZED))
     if len(squeezed):
         names = [repr(columns[i]) if columns else f"column {i}" for i in squeezed[:3]]
-        warn(f"{where}: {len(squeezed)} column{'s' * (len(squeezed) != 1)} ({', '.join(names)}"
-             f"{' ...' * (len(squeezed) > 3)}) vary over less than 0.1% of [0, 1] once scaled, in the middle 98% of "
-             "their values (a few huge values set their range, or their scale is far below the other columns'): "
-             "the model barely sees them; data.scale=standard scales each by its deviation, or remove the outliers")
+        one = len(squeezed) == 1
+        warn(f"{where}: {len(squeezed)} column{'s' * (not one)} ({', '.join(names)}{' ...' * (len(squeezed) > 3)}) "
+             f"var{'ies' if one else 'y'} over less than 0.1% of [0, 1] once scaled, in the middle 98% of "
+             f"{'its' if one else 'their'} values: the model barely sees {'it' if one else 'them'}. A few huge values "
+             "set the range (clip or remove them, or take the log of counts), or one range left a column of tiny "
+             "values at nothing (data.scale=column scales each by its own)")
 
 
 def _how(unit_map: tuple, scale: str) -> str:
@@ -787,7 +795,9 @@ def _stray_files(path: Path) -> str:
     files = [f for f in path.rglob("*") if f.is_file() and not f.name.startswith(".")]
     texts = {f for f in files if f.suffix.lower() == ".txt" or (not f.suffix and _bare_text(f))}
     others = sorted(str(f.relative_to(path)) for f in files if f not in texts)
-    if not texts or len(others) >= len(texts):
+    data = IMAGE_SUFFIXES | {".csv", ".npy", ".npz", ".mat"}  # a folder of images or tables with notes beside them is
+    if not texts or len(others) >= len(texts) or any(Path(f).suffix.lower() in data or IDX_NAME.search(f)  # no corpus
+                                                       for f in others):  # (a review: captioned images, a Kaggle folder)
         return ""
     return (f"{path} holds {len(texts):,} texts and {len(others):,} file{'s' * (len(others) != 1)} of another kind "
             f"({', '.join(others[:3])}{' ...' * (len(others) > 3)}); a text corpus holds .txt files (or files without "

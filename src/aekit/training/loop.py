@@ -779,9 +779,9 @@ class Trainer:
             over = f" over {self.world} processes" if self.world > 1 else ""
             other = next((b for b in range(cfg.batch_size + self.world, length + self.world, self.world) if not lone(b)), 0)
             raise DataError(  # (a size that splits over the processes: a trial was told 65 for 2 processes)
-                f"train data: {len(x)} samples in batches of {cfg.batch_size}{over} leave a batch of 1 sample, "
-                f"which batch norm cannot train on; {f'choose another train.batch_size (e.g. {other}) or ' * bool(other)}"
-                "drop a sample"
+                f"train data: {len(x)} sample{'s' * (len(x) != 1)} in batches of {cfg.batch_size}{over} leave{'s' * (len(x) == 1)} a batch "
+                f"of 1 sample, which batch norm cannot train on; "
+                + (f"choose another train.batch_size (e.g. {other})" if other else "give more samples")
             )
         if cfg.monitor not in ("train_loss", "val_loss", "time"):  # logged whatever the model (val_loss: or train_loss)
             terms = evaluate(model, (x[: cfg.batch_size], None if y is None else y[: cfg.batch_size]))  # fit reseeds after
