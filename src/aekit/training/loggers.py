@@ -8,7 +8,8 @@ resumed run continues its logs without repeating a step:
     csv          run_dir/log.csv, one row per epoch; rows past the checkpoint are dropped on resume
     tensorboard  run_dir/tensorboard/ through torch.utils.tensorboard; on resume the writer's own
                  `purge_step` hides events past the checkpoint
-    mlflow       a local file store beside the run folder (runs/mlruns) unless MLFLOW_TRACKING_URI says otherwise; the
+    mlflow       a local file store beside the run folder (runs/mlruns; ./mlruns without one) unless
+                 MLFLOW_TRACKING_URI says otherwise (a store mlflow cannot use is refused in one line); the
                  run id is callback state in the checkpoint, so a resume reopens the same run and
                  skips the steps it already holds, unless it holds steps past the checkpoint (MLflow
                  cannot take values back) or is not in the store (a run folder moved): then a new run
@@ -228,17 +229,24 @@ class MLflowLogger(Logger):
         self.run_id = state.get("run_id")
 
     def tracking_uri(self) -> str | None:
-        if os.environ.get("MLFLOW_TRACKING_URI") or self.run_dir is None:
-            return None  # MLflow's own choice
+        if os.environ.get("MLFLOW_TRACKING_URI"):
+            return None  # the user's choice
         # MLflow 3 keeps its file store (in maintenance mode) behind this switch; the issue's choice:
-        # nothing to install or run beside the light mlflow-skinny, and `mlflow ui` reads it as is
+        # nothing to install or run beside the light mlflow-skinny, and `mlflow ui` reads it as is. Without a run
+        # folder, ./mlruns (MLflow 3's own default, sqlite, needs the full mlflow: a trial's fit failed on it)
         os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
-        return (self.run_dir.parent / "mlruns").resolve().as_uri()
+        return ((self.run_dir.parent if self.run_dir is not None else Path.cwd()) / "mlruns").resolve().as_uri()
 
     def start(self, trainer: Trainer) -> None:
+        from mlflow.exceptions import MlflowException
         from mlflow.tracking import MlflowClient
 
-        self.client = MlflowClient(tracking_uri=self.tracking_uri())
+        try:
+            self.client = MlflowClient(tracking_uri=self.tracking_uri())
+        except MlflowException as err:  # a store this mlflow cannot use (sqlite without the full mlflow, say)
+            raise ConfigError(f"train.log: mlflow cannot log to {os.environ.get('MLFLOW_TRACKING_URI')} "
+                              f"({str(err).splitlines()[0][:160]}); give MLFLOW_TRACKING_URI a file store (file:///...) or "
+                              "a tracking server (http://...), or install the full mlflow") from None
         if self.run_id is not None:  # resumed: the same run, and what it holds is not logged twice
             from mlflow.exceptions import MlflowException
 
