@@ -216,3 +216,19 @@ def test_mlflow_without_a_run_folder_logs_to_mlruns_here_and_a_store_it_cannot_u
         with pytest.raises(ConfigError, match=r"^train.log: mlflow cannot log to sqlite:///.*x.db \(.*\); give "
                                               r"MLFLOW_TRACKING_URI a file store"):
             aekit.fit(new_model(data), *data, epochs=1, log=["mlflow"], **TRAIN)
+
+
+def test_the_epoch_restore_best_kept_is_in_tensorboard_and_mlflow(data, tmp_path, monkeypatch):
+    """A watching trial: stdout, metrics.json and the report named the epoch restore_best kept; the loggers, whose
+    last pictures, codes and weights are of it, did not."""
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    run = tmp_path / "runs" / "run"
+    aekit.fit(new_model(data), *data, epochs=3, run_dir=run, log=["tensorboard", "mlflow"], restore_best=True, **TRAIN)
+    reader = event_reader(run / "tensorboard")
+    reader.Reload()
+    assert "restore_best" in str(reader.Tags().get("tensors", [])), reader.Tags()
+    client = mlflow.tracking.MlflowClient(tracking_uri=(tmp_path / "runs" / "mlruns").as_uri())
+    [experiment] = [e for e in client.search_experiments() if e.name == "aekit"]
+    [found] = client.search_runs([experiment.experiment_id])
+    assert found.data.tags["restore_best.kept_epoch"] in {"0", "1", "2", "3"}

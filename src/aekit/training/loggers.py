@@ -72,6 +72,11 @@ def make_loggers(names: Sequence[str], run_dir: Path | None, *, every: int = 10)
     return loggers
 
 
+def kept_epoch(trainer: Trainer) -> int | None:
+    """The epoch whose weights restore_best kept at the end (0: the start), or None."""
+    return trainer.best_epoch if trainer.config.restore_best and trainer.best_state is not None else None
+
+
 def held_out(trainer: Trainer, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The first `n` validation samples (training samples without validation data), on the CPU."""
     x, y = trainer.val_data if trainer.val_data is not None else trainer.train_data
@@ -198,6 +203,8 @@ class TensorBoardLogger(Logger):
         self.writer.flush()
 
     def finish(self, trainer: Trainer) -> None:
+        if (kept := kept_epoch(trainer)) is not None:  # the weights the codes below are of (a watching trial)
+            self.writer.add_text("restore_best", f"the weights of epoch {kept} were kept (0: the start)", trainer.global_step)
         x, y = held_out(trainer, PROJECTOR_SAMPLES)
         codes = map_batches(trainer.model, x, trainer.model.encode, batch_size=256).reshape(len(x), -1)
         self.writer.add_embedding(
@@ -340,6 +347,8 @@ class MLflowLogger(Logger):
         self.pending = []
 
     def finish(self, trainer: Trainer) -> None:
+        if (kept := kept_epoch(trainer)) is not None:  # the weights the artifacts are of (a watching trial)
+            self.client.set_tag(self.run_id, "restore_best.kept_epoch", str(kept))
         if self.run_dir is not None:
             for name in (MODEL_FILE, CHECKPOINT_FILE, CONFIG_FILE, HISTORY_FILE):
                 if (self.run_dir / name).is_file():
