@@ -570,6 +570,8 @@ def test_a_run_no_better_than_pca_says_so():
     exact = "note: PCA reconstructs these samples exactly"  # (a trial's 3 texts: "7.37e+25 times PCA's error")
     assert exact in format_metrics({**m, "squared_error_per_sample": 7.4e-5, "pca_squared_error_per_sample": 2e-33})
     assert "clearly past" not in format_metrics({**m, "squared_error_per_sample": 0.3})
+    huge = format_metrics({**m, "squared_error_per_sample": float("inf"), "pca_squared_error_per_sample": 5.54e53})
+    assert "(PCA-2):    5.54e+53" in huge and "(autoencoder): inf" in huge  # (a trial: 54 digits of fixed point)
     assert "clearly past" not in format_metrics({**m, "split": "new.npy"})  # evaluate --data: other data
     kept = {**m, "split": "val", "training": {"kept_epoch": 4}}  # (a trial: the val figures were not said optimistic)
     assert format_metrics(kept).startswith("val set, 10 samples (no test split: the samples that chose the epoch "
