@@ -1733,3 +1733,43 @@ def test_new_samples_stored_in_other_units_than_the_training_data_are_said(tmp_p
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_dataset(str(tmp_path / "same.npy"), like=tmp_path / "r")
+
+
+def test_a_headerless_csvs_label_column_is_said_and_the_start_line_says_there_is_no_header(tmp_path, capsys):
+    """A public-data trial: MNIST as pjreddie's CSV (no header, the label first), covtype's and the Wisconsin
+    breast-cancer file's (the class last) trained with the labels as an input, and the first line said nothing."""
+    import warnings
+
+    from aekit.apps.cli import main
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 5))
+    np.savetxt(tmp_path / "first.csv", np.column_stack([rng.integers(0, 10, 300), x]), delimiter=",", fmt="%.5g")
+    np.savetxt(tmp_path / "last.csv", np.column_stack([x, rng.choice([2, 4], 300)]), delimiter=",", fmt="%.5g")
+    for name, where, values in (("first", "first", "10 whole numbers (0 to 9)"), ("last", "last", "2 whole numbers (2 to 4)")):
+        with pytest.warns(UserWarning, match=rf"{name}.csv has no header row, and its {where} column holds {re.escape(values)}"
+                                             r": labels\? They are read as an input; a header row naming that column"):
+            load_dataset(str(tmp_path / f"{name}.csv"))
+    np.savetxt(tmp_path / "plain.csv", x, delimiter=",", fmt="%.5g")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_dataset(str(tmp_path / "plain.csv"))
+    assert main(["train", f"data.name={tmp_path / 'plain.csv'}", "train.epochs=1", f"output.dir={tmp_path}"]) == 0
+    assert "no header row: all 5 columns are inputs" in capsys.readouterr().out.splitlines()[0]
+
+
+def test_tables_saved_as_txt_or_data_are_told_how_to_be_read(tmp_path):
+    """A public-data trial: UCI HAR's X_train.txt was 'unsupported ... text corpora go through text_corpus', a folder
+    of them read each file as one text of number words, and iris.data was 'unsupported file type'."""
+    rng = np.random.default_rng(0)
+    (tmp_path / "har" / "train").mkdir(parents=True)
+    np.savetxt(tmp_path / "har" / "train" / "X_train.txt", rng.normal(size=(30, 12)), fmt="%.7e")
+    np.savetxt(tmp_path / "har" / "train" / "y_train.txt", rng.integers(1, 7, 30), fmt="%d")
+    with pytest.raises(DataError, match=r"X_train.txt: unsupported file type '.txt'; .*: numbers, a table .*np.loadtxt"):
+        load_dataset(str(tmp_path / "har" / "train" / "X_train.txt"))
+    with pytest.raises(DataError, match=r"train: X_train.txt holds numbers, a table .*; a folder of .txt files is a text"):
+        load_dataset(str(tmp_path / "har" / "train"))
+    (tmp_path / "iris.data").write_text("5.1,3.5,1.4,0.2,Iris-setosa\n4.9,3.0,1.4,0.2,Iris-setosa\n")
+    with pytest.raises(DataError, match=r"iris.data: unsupported file type '.data'; .*: UCI's .data files are "
+                                        r"comma-separated tables: save it as a .csv with a header row"):
+        load_dataset(str(tmp_path / "iris.data"))

@@ -665,6 +665,8 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
         parts.append(f"labels from column {meta['label_column']!r} (not an input)")
     elif meta.get("columns"):  # a flag named otherwise (isFraud) would be an input: said
         parts.append(f"no label column ({', '.join(LABEL_COLUMNS)}): all {len(meta['columns'])} columns are inputs")
+    elif str(cfg.data.name or "").lower().endswith(".csv") and len(splits[0].sample_shape) == 1:  # (a trial: a UCI
+        parts.append(f"no header row: all {splits[0].sample_shape[0]} columns are inputs")  # file's label, unsaid)
     elif "vocabulary" in meta and "files" in meta:  # a folder of texts: what its vectors and labels are
         kind = "TF-IDF" if meta.get("representation") == "tfidf" else "bags of words"
         classes = splits[0].classes

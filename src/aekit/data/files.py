@@ -97,6 +97,10 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         imdb = (path / "imdb.vocab").is_file() or (path.parent / "imdb.vocab").is_file()  # aclImdb/ or its train/
         raise DataError(stray + (IMDB_HINT if imdb else ""))
     if path.is_dir() and _texts_in(path):  # a corpus: TF-IDF vectors in [0, 1], read by text.text_folder
+        tables = [f for f in sorted(path.rglob("*.txt"))[:20] if _numbers_only(f)]  # (UCI HAR's X_train.txt: a trial
+        if tables:  # read each file as one "text" of number words)
+            raise DataError(f"{path}: {tables[0].relative_to(path)} holds {NUMBERS_HINT}; a folder of .txt files is a "
+                            "text corpus")
         if run_map is not None and not texts:
             raise DataError(f"{path} holds texts, but the run was trained on samples of shape {run_map.get('shape')} "
                             "from a data file; give samples stored as its training data were")
@@ -281,8 +285,9 @@ def _note_squeezed_columns(x: np.ndarray, divisor, where: str, columns: list[str
     qualities trial's outlier column came back worse than a constant, while the run reported a 5x win over PCA.
     (A sparse column, constant but for a few values, is not said.)"""
     rows = x[:: max(1, len(x) // 10_000)]  # (at most ~10,000 rows, 64 columns at a time: little memory; bool as 0/1)
-    low, high = np.concatenate([np.quantile(rows[:, j : j + 64].astype(np.float64), [0.01, 0.99], axis=0)
-                                for j in range(0, x.shape[1], 64)], axis=1)
+    low, high = np.concatenate([np.quantile(rows[:, j : j + 64].astype(np.float64), [0.01, 0.99], axis=0,
+                                            method="inverted_cdf")  # values seen: never between a pixel's 0 and its
+                                for j in range(0, x.shape[1], 64)], axis=1)  # stroke (a trial: a false note)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = (high - low) / np.asarray(divisor, dtype=np.float64)
     squeezed = np.flatnonzero((high - low > 0) & (share < SQUEEZED))
@@ -482,6 +487,14 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
     if ids:  # Kaggle's train.csv starts with one: a row's number is no property of the sample
         warn(f"{path}: column {ids[0]!r} holds a different whole number each row (a row identifier?) and is read as a "
              "feature; drop it from the file to leave it out")
+    if header is None and columns is None:  # a UCI file's class, first or last: read as an input (a trial), said
+        for j, where in ((0, "first"), (table.shape[1] - 1, "last")):
+            values = np.unique(table[:, j])
+            if 2 <= len(values) <= 50 and len(table) >= 10 * len(values) and np.array_equal(values, np.round(values)):
+                warn(f"{path} has no header row, and its {where} column holds {len(values)} whole numbers "
+                     f"({values[0]:g} to {values[-1]:g}): labels? They are read as an input; a header row naming that "
+                     f"column label (or {', '.join(LABEL_COLUMNS[1:])}) reads them as labels")
+                break
     with warnings.catch_warnings():  # (read once already)
         warnings.simplefilter("ignore", UserWarning)
         head = np.loadtxt(path, dtype=np.float64, usecols=None if every else features, max_rows=200, **read)
@@ -847,11 +860,31 @@ def _bare_text(path: Path, *, unreadable: bool | None = False) -> bool | None:
 ARCHIVES = (".gz", ".tgz", ".zip", ".tar", ".bz2", ".xz", ".7z", ".rar")
 
 
+NUMBERS_HINT = ("numbers, a table (UCI's X_train.txt, iris.data): read it with np.loadtxt(path) (delimiter=',' for "
+                "commas) and save it with np.savez('data.npz', x_train=..., y_train=..., x_test=..., y_test=...), or as "
+                "a .csv with a header row naming the label column label")
+
+
+def _numbers_only(path: Path) -> bool:
+    """Whether a file's first 4 KiB are numbers alone, separated by spaces, commas, semicolons or tabs (a table
+    saved as .txt or .data), and at least eight of them."""
+    with contextlib.suppress(OSError), open(path, "rb") as f:
+        words = re.split(r"[\s,;]+", f.read(4096).decode("latin-1").strip())[:-1]  # (the last may be cut short)
+        with contextlib.suppress(ValueError):
+            return len(words) >= 8 and all(float(w) is not None for w in words)
+    return False
+
+
 def _convert(path: Path, skip: set[str] = frozenset()) -> str:
     """How to bring the file `path`, of a format aekit does not read, to one it reads ("" for a suffix in `skip`)."""
     suffix = path.suffix.lower()
     if suffix in skip:
         return ""
+    if suffix in (".txt", ".tsv", ".data", ".dat", "") and _numbers_only(path):  # UCI's files (a public-data trial)
+        return f": {NUMBERS_HINT}"
+    if suffix in (".data", ".dat"):  # UCI's iris.data, adult.data: comma-separated, their class a name
+        return (": UCI's .data files are comma-separated tables: save it as a .csv with a header row, naming its class "
+                "column label (the class names are read as classes)")
     if suffix == ".tsv":
         return f": a table: save it as a .csv, separated by commas ({TEXT_HINT}, or a folder of .txt files)"
     if suffix in TEXT_SUFFIXES or Path(path.stem).suffix.lower() in TEXT_SUFFIXES or (not suffix and _bare_text(path)):
