@@ -958,6 +958,13 @@ def test_ctrl_c_in_an_experiment_that_does_not_resume_names_its_folder(tmp_path,
     status, _, err = cli(["experiment", "run", "mnist-2d", "--tiny", "--out", str(tmp_path / "none")], capsys)
     assert status == 130 and err == "aekit: interrupted before the experiment kept anything (its folder is removed): run it again"
     assert not (tmp_path / "none").exists()  # (and the --out folder made for it)
+
+    def failed_at_once(cfg, run_dir):  # an error, not an interrupt: said alone (a review: "... run it again" glued on)
+        raise aekit.DataError("the loss became nan")
+
+    monkeypatch.setitem(experiments._EXPERIMENTS, "mnist-2d", dataclasses.replace(exp, fn=failed_at_once))
+    status, _, err = cli(["experiment", "run", "mnist-2d", "--tiny", "--out", str(tmp_path / "failed")], capsys)
+    assert status == 2 and err == "aekit: error: the loss became nan"
     resumable = experiments.experiment("pretrain-mnist")
     monkeypatch.setitem(experiments._EXPERIMENTS, "pretrain-mnist", dataclasses.replace(resumable, fn=stopped))
     status, _, err = cli(["experiment", "run", "pretrain-mnist", "--tiny", "--out", str(tmp_path / "r")], capsys)

@@ -411,6 +411,8 @@ def test_a_key_given_twice_on_the_command_line_is_refused_as_in_a_file(capsys, t
          "before it would be lost; give the key after the section"),
         (["demo", "--epochs", "1", "train.epochs=2"], "--epochs and 'train.epochs=2' both set train.epochs; keep one"),
         (["demo", "--out", str(tmp_path), f"output.dir={tmp_path}"], "--out and 'output.dir="),
+        (["demo", "--out", "runs", f"output.dir={tmp_path}"], "--out and 'output.dir="),  # its default, given: a review
+        (["demo", "--epochs", "0", "train.epochs=1"], "--epochs and 'train.epochs=1' both set train.epochs; keep one"),
     ]
     for argv, said in cases:
         assert main(argv) == 2
@@ -471,3 +473,45 @@ def test_a_mistyped_command_or_option_is_named_with_a_guess(capsys, argv, said):
     with pytest.raises(SystemExit) as end:
         main(argv)
     assert end.value.code == 2 and said in capsys.readouterr().err
+
+
+def test_nohup_keeps_a_run_going_when_its_terminal_closes(tmp_path):
+    """A review: taking SIGHUP over for every run made `nohup aekit train ...` stop when its terminal closed."""
+    run = tmp_path / "r"
+    proc = subprocess.Popen([sys.executable, "-m", "aekit", "train", "data.name=digits", "train.epochs=100000", "--quiet",
+                             f"output.dir={tmp_path}", "output.name=r"], stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # what nohup does
+    while not (run / "checkpoint.safetensors").is_file():
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGHUP)
+    time.sleep(1.0)
+    assert proc.poll() is None  # still training
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 143
+
+
+@pytest.mark.parametrize("where", ["_interrupted", "_error_line"])
+def test_a_second_stop_while_the_first_is_said_ends_in_one_line(tmp_path, where):
+    """A review: a closed terminal sends SIGHUP twice; a second one while the first interrupt (or an error) was said
+    printed a traceback and ended -2."""
+    script = tmp_path / "s.py"
+    first = "os.kill(os.getpid(), signal.SIGHUP); time.sleep(5)" if where == "_interrupted" else "raise DataError('bad')"
+    script.write_text(
+        "import os, signal, sys, time\nimport aekit.apps.cli as cli\nfrom aekit.errors import DataError\n"
+        f"said = cli.{where}\n"
+        "def twice(err):\n    os.kill(os.getpid(), signal.SIGHUP)\n    time.sleep(0.2)\n    return said(err)\n"
+        f"cli.{where} = twice\n"
+        f"def work(args):\n    {first}\n"
+        "class Args:\n    quiet = False\n    func = staticmethod(work)\n"
+        "cli.parse_args = lambda argv: Args\nsys.exit(cli.main(['x']))\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    expected = (129, "aekit: interrupted\n") if where == "_interrupted" else (2, "aekit: error: bad\n")
+    assert (proc.returncode, proc.stderr) == expected, proc.stderr
+
+
+def test_demo_takes_a_whole_output_section(tmp_path):
+    """A review: demo's own output.dir=runs, put before the user's overrides, made 'output={dir: D, name: x}' a
+    section given after one of its keys (refused), naming a key the user never typed."""
+    assert main(["demo", f"output={{dir: {tmp_path}, name: x}}", "train.epochs=1", "data.limit=300", "--quiet"]) == 0
+    assert (tmp_path / "x" / "model.safetensors").is_file()

@@ -60,6 +60,8 @@ def _config_and_overrides(words: list[str]) -> tuple[str | None, list[str]]:
             raise ConfigError(f"{w} is a folder; give a config file (.yaml or .json), e.g. a run's {w}/config.yaml")
         if "=" not in w and Path(w).suffix == ".safetensors":  # a run's weights (a CLI trial: "a data file goes in ...")
             run = Path(w).parent
+            if not (run / "config.yaml").is_file():
+                raise ConfigError(f"{w} is a model's weights, not a config; give a config file (.yaml or .json)")
             raise ConfigError(f"{w} is a model's weights, not a config; `aekit resume {shell(run)}` continues its run, and "
                               f"`aekit train {shell(run / 'config.yaml')}` trains its settings again")
     configs = [w for w in words if "=" not in w and (Path(w).is_file() or Path(w).suffix in CONFIG_SUFFIXES)]
@@ -145,11 +147,11 @@ def _cmd_demo(args) -> None:
     from . import run
 
     given = {o.partition("=")[0].strip(): o for o in args.overrides}
-    for key, flag, value in (("output.dir", "--out", args.out != "runs"), ("train.epochs", "--epochs", args.epochs)):
-        if key in given and value:  # (a CLI trial: the override won over the flag, without a word)
-            raise ConfigError(f"{flag} and {given[key]!r} both set {key}; keep one")
-    overrides = [*([f"output.dir={args.out}"] if "output.dir" not in given else []),
-                 *([f"train.epochs={args.epochs}"] if args.epochs is not None else []), *args.overrides]
+    for key, flag, value in (("output.dir", "--out", args.out), ("train.epochs", "--epochs", args.epochs)):
+        if value is not None and (key in given or key.split(".")[0] in given):  # (a CLI trial: the override won over
+            raise ConfigError(f"{flag} and {given.get(key) or given[key.split('.')[0]]!r} both set {key}; keep one")  # the flag)
+    flags = [f"output.dir={args.out or 'runs'}"] if not {"output.dir", "output"} & set(given) else []
+    overrides = [*flags, *([f"train.epochs={args.epochs}"] if args.epochs is not None else []), *args.overrides]
     raw = apply_overrides({k: dict(v) for k, v in run.DEMO_CONFIG.items()}, overrides)
     cfg = _epochs_or_budget(run.parse_run_config(raw), overrides)
     start = time.perf_counter()
@@ -425,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="train the deep MNIST autoencoder on the bundled digits (1-2 minutes on 2 idle cores)")
     p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.epochs=5")
-    p.add_argument("--out", type=os.path.expanduser, default="runs", help="parent folder of the run folder (default: runs)")
+    p.add_argument("--out", type=os.path.expanduser, default=None, help="parent folder of the run folder (default: runs)")
     p.add_argument("--epochs", type=int, default=None, help="epochs to train (default 30; as train.epochs=N)")
     p.add_argument("--quiet", action="store_true", help=QUIET)
     p.set_defaults(func=_cmd_demo, words_dest="overrides")
@@ -580,8 +582,6 @@ def _kept(err: BaseException) -> str:
     if unfinished is not None and Path(unfinished).is_dir():  # (removed when nothing but experiment.yaml was in it)
         return (f"; {unfinished} holds what the experiment finished, without results.json: it does not resume, so "
                 "run it again (and delete that folder)")
-    if unfinished is not None:
-        return " before the experiment kept anything (its folder is removed): run it again"
     if folder is None:
         return ""
     from .experiments import Ledger
@@ -601,6 +601,8 @@ def _interrupted(err: BaseException) -> str:
     """What is true after Ctrl-C: the folder to resume, or that nothing was saved yet."""
     kept = _kept(err) or _run_kept(err)  # an experiment's folder, or a run's
     run_dir = getattr(err, "run_dir", None)
+    if not kept and getattr(err, "unfinished_dir", None) is not None:  # removed: nothing kept (a CLI trial)
+        return "aekit: interrupted before the experiment kept anything (its folder is removed): run it again"
     if kept or run_dir is None:
         return "aekit: interrupted" + kept
     return f"aekit: interrupted before the first checkpoint of {run_dir}: nothing to resume, train again"
@@ -641,6 +643,13 @@ def _terminate(signum, frame):
     raise KeyboardInterrupt(*([] if signum == signal.SIGINT else [signal.Signals(signum).name]))
 
 
+def _ignore_stops() -> None:
+    """SIGTERM and SIGHUP ignored from here on (a closed terminal sends SIGHUP twice: a review's traceback)."""
+    for number in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if number is not None:
+            signal.signal(number, signal.SIG_IGN)
+
+
 def _wraps_interrupt(err: BaseException) -> bool:
     """Whether `err` was raised for a Ctrl-C or SIGTERM (its cause or context, at any depth)."""
     seen = set()
@@ -653,8 +662,8 @@ def _wraps_interrupt(err: BaseException) -> bool:
 
 
 def _end_interrupted(err: BaseException, *, command: bool, speaks: bool) -> int:
-    """The end of a command that Ctrl-C or SIGTERM stopped: one line, and 130 or 143."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM while the interrupt is said: the same end
+    """The end of a command that Ctrl-C, SIGTERM or SIGHUP stopped: one line, and 130, 143 or 129."""
+    _ignore_stops()  # a second SIGTERM or SIGHUP while the interrupt is said: the same end
     code = 128 + _DEFERRED.get("came", signal.SIGINT)
     _restore_alarm()  # a Ctrl-C while a SIGTERM was put off: that one is not raised while this is said
     if command:  # a second Ctrl-C during the exit (torch's atexit teardown) printed a traceback: it ends at once
@@ -703,8 +712,11 @@ def _main(argv: list[str] | None) -> int:
     debug = "--debug" in argv or os.environ.get("AEKIT_DEBUG", "") not in ("", "0")
     argv = [a for a in argv if a != "--debug"]
     speaks = os.environ.get("RANK", "0") == "0"  # of the processes of a distributed run, rank 0 alone prints
-    handled = [signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
-    handled += [signal.SIGINT] * (signal.getsignal(signal.SIGINT) is signal.default_int_handler)  # not a caller's
+    # Ctrl-C, SIGTERM and SIGHUP end a run alike, but a signal ignored stays so (nohup's SIGHUP: a review saw a closed
+    # terminal stop such a run), and a caller's own Ctrl-C handler is left alone
+    stops = [signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else []), signal.SIGINT]
+    handled = [n for n in stops if signal.getsignal(n) is not signal.SIG_IGN and (
+        n != signal.SIGINT or signal.getsignal(n) is signal.default_int_handler)]
     previous = {number: signal.signal(number, _terminate) for number in handled}
     shown = warnings.showwarning
     warnings.showwarning = _note  # a warning of aekit's (or a library's) is one line, as errors are
@@ -735,7 +747,7 @@ def _main(argv: list[str] | None) -> int:
             return _end_interrupted(err, command=command, speaks=speaks)  # "initialization failed" (matplotlib's)
         if debug:
             raise
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the error is said and its status kept, whoever stops us now
+        _ignore_stops()  # the error is said and its status kept, whoever stops us now
         _restore_alarm()  # (and a SIGTERM put off during an import is not raised inside this block)
         message, code = _error_line(err)
         if speaks:

@@ -1230,7 +1230,8 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         ratio = metrics["squared_error_per_sample"] / max(metrics["pca_squared_error_per_sample"], 1e-30)
         if ratio >= 0.999 and split in ("test", "val", "train"):  # the run's own data (evaluate --data may be another kind)
             how = ("within 0.1% of PCA's error" if ratio < 1.001 else  # (a trial read "1 times PCA's error" for 1.0022)
-                   f"{100 * (ratio - 1):.2g}% above PCA's error" if ratio < 2 else f"{ratio:.3g} times PCA's error")
+                   f"{100 * (ratio - 1):.{2 if ratio < 1.0995 else 0}{'g' if ratio < 1.0995 else 'f'}}% above PCA's error"
+                   if ratio < 2 else f"{ratio:.3g} times PCA's error")  # (a review: 1.996 read "1e+02%")
             if metrics["pca_squared_error_per_sample"] < 1e-12:  # (a trial's 3 texts: "7.37e+25 times")
                 how = "PCA reconstructs these samples exactly (they vary in no more directions than its code holds)"
             lines.append(f"  note: {how}: this training did not take the model clearly past PCA")
