@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import ConfigError, DataError, NoTestSplitError, warn
+from ..errors import ConfigError, DataError, NoTestSplitError, shell, warn
 from .core import (
     SPREAD,
     Dataset,
@@ -146,6 +146,11 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         where = f"{path} (x_test)" if split == "test" else where
     elif path.suffix == ".csv":
         x, y, classes, label_column, columns = _csv(path, None if run_map is None else run_map.get("columns"))
+        twin = path.with_name(path.name.replace("train", "test"))  # fashion-mnist_train.csv's fashion-mnist_test.csv
+        if run_map is None and split == "train" and path.name != "train.csv" and "train" in path.name and twin.is_file():
+            warn(f"{path}: {twin.name} beside it is not read as its test part (a public-data trial trained without it): "
+                 "in a folder as train.csv and test.csv they are one data set with a test part; or score it with "
+                 f"`aekit evaluate RUN --data {shell(twin)}`")
     else:
         raise DataError(f"{path}: unsupported file type {path.suffix!r}; use a {KINDS}{_convert(path)}")
     if split == "test" and path.suffix != ".npz" and like is None:
@@ -179,6 +184,11 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         if classes is not None and run_map.get("classes"):  # names numbered as the run's, new ones after them
             known = run_map["classes"]
             order = [*known, *sorted(set(classes) - set(known))]
+            if len(order) > len(known):  # (a public-data trial: adult.test's '>50K.' beside train's '>50K', unsaid)
+                new = order[len(known):]
+                warn(f"{where}: class{'es' * (len(new) > 1)} {', '.join(map(repr, new[:5]))}{' ...' * (len(new) > 5)} "
+                     f"{'are' if len(new) > 1 else 'is'} not among the training data's ({', '.join(map(repr, known[:5]))}"
+                     f"{' ...' * (len(known) > 5)}): numbered after them")
             y, classes = np.array([order.index(c) for c in classes])[y], order
         scaling = _how(unit_map, scale)
         if isinstance(x, np.memmap):
@@ -343,6 +353,9 @@ def _idx(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None, np.ndar
         return read_idx(file, mmap=file.suffix != ".gz" and file.stat().st_size > MMAP_BYTES)
 
     x, like = read(path), None
+    if "emnist" in path.name.lower() and split == "train":  # (a public-data trial: drawn transposed, unsaid)
+        warn(f"{path}: EMNIST's files hold each image transposed; they are read as stored (np.swapaxes(x, -1, -2) "
+             "turns them upright before saving them as a .npz)")
     if split == "test":
         tests = [path.with_name(path.name.replace("train", t)) for t in ("t10k", "test") if "train" in path.name]
         test = next((t for t in tests if t.is_file()), None)
@@ -611,7 +624,7 @@ def _separator(value: str, path: Path, line: int) -> DataError | None:
     sep = next((c for c in ";\t|" if c in value), None)
     return None if sep is None else DataError(f"{path}: line {line} reads as one value, {value[:20]!r}: values are separated by "
                              f"{sep!r}, and a CSV file here separates them by commas; write it with commas (pandas: "
-                             "df.to_csv(path, index=False))")
+                             f"pd.read_csv(path, sep={sep!r}).to_csv(new_path, index=False))")
 
 
 def _data_lines(path: Path, skip: int, encoding: str) -> Iterator[tuple[int, list[str]]]:
@@ -672,6 +685,9 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int], encodin
                     if not value.strip():  # pandas writes NaN as an empty field
                         return DataError(f"{path}: {column}line {reader.line_num} has an empty field, a missing value as "
                                          "pandas writes NaN; clean or impute the missing values first")
+                    if value.strip() in ("?", "NA", "N/A", "null", "-"):  # UCI's missing values (a public-data trial)
+                        return DataError(f"{path}: {column}line {reader.line_num} holds {value.strip()!r}, a missing value "
+                                         "as UCI's files mark one; clean or impute the missing values first")
                     if value.strip().lower() in ("true", "false"):
                         return DataError(f"{path}: line {reader.line_num} holds {value.strip()!r}, a bool column; write "
                                          "it as 1 and 0 (df.astype({'col': int}))")
@@ -880,6 +896,10 @@ def _convert(path: Path, skip: set[str] = frozenset()) -> str:
     suffix = path.suffix.lower()
     if suffix in skip:
         return ""
+    if re.fullmatch(r"(data_batch_\d|test_batch)(\.bin)?", path.name):  # one CIFAR-10 batch (a public-data trial)
+        folder = "cifar-10-batches-bin" if suffix == ".bin" else "cifar-10-batches-py"
+        return (f": one of CIFAR-10's batches, read by name: keep all six in a folder {folder}/ and give data.name=cifar10 "
+                "with AEKIT_DATA_DIR set to the folder above it")
     if suffix in (".txt", ".tsv", ".data", ".dat", "") and _numbers_only(path):  # UCI's files (a public-data trial)
         return f": {NUMBERS_HINT}"
     if suffix in (".data", ".dat"):  # UCI's iris.data, adult.data: comma-separated, their class a name
