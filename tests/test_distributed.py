@@ -426,6 +426,13 @@ def test_a_killed_rank_0_of_a_named_run_promises_a_checkpoint_only_where_there_i
     monkeypatch.setattr(torchrun, "run", first_killed)
     with pytest.raises(AekitError, match=r"failed: rank 1 stopped \(SIGKILL\), and rank 0 \(SIGTERM\); it stopped before"):
         distributed.launch(["train"], 2, run_dir=str(tmp_path / "fresh"))
+    def interrupted_by_the_agent(options):  # rank 0 turned the agent's SIGTERM into its interrupt's 143 (a review)
+        raise ChildFailedError("aekit", {r: ProcessFailure(local_rank=r, pid=1, exitcode=code, error_file="/nonexistent")
+                                         for r, code in ((0, 143), (1, -9))})
+
+    monkeypatch.setattr(torchrun, "run", interrupted_by_the_agent)
+    with pytest.raises(AekitError, match=r"failed: rank 1 stopped \(SIGKILL\), and rank 0 \(exit status 143\);"):
+        distributed.launch(["train"], 2, run_dir=str(tmp_path / "fresh"))
     monkeypatch.setattr(torchrun, "run", killed)
     (tmp_path / "kept").mkdir()
     (tmp_path / "kept" / "checkpoint.safetensors").write_bytes(b"")

@@ -225,11 +225,14 @@ def launch(argv: list[str], n: int, *, run_dir: str | None = None) -> int:
     except SignalException as err:
         return 128 + err.sigval
     except ChildFailedError as err:
-        if 0 in err.failures and err.failures[0].exitcode > 0:  # rank 0 said its error
-            return err.failures[0].exitcode
-        # every rank that stopped, a SIGTERM last: the agent's stop of the others (a trial: a rank 1 killed at the
-        # start was reported as "rank 0 stopped (SIGTERM)")
-        stopped = sorted(err.failures.items(), key=lambda f: (f[1].exitcode == -signal.SIGTERM, f[0]))
+        stopped_by_agent = (-signal.SIGTERM, 128 + signal.SIGTERM)  # the agent's stop of the others, as such or said
+        others = [r for r, f in err.failures.items() if r != 0 and f.exitcode not in stopped_by_agent]
+        if 0 in err.failures and err.failures[0].exitcode > 0 and not (  # rank 0 said its error; but not its
+                err.failures[0].exitcode == 128 + signal.SIGTERM and others):  # interrupt where another rank died
+            return err.failures[0].exitcode  # (a review: a killed rank 1 ended as the user's "interrupted", 143)
+        # every rank that stopped, the agent's SIGTERMs last (a trial: a rank 1 killed at the start was reported as
+        # "rank 0 stopped (SIGTERM)")
+        stopped = sorted(err.failures.items(), key=lambda f: (f[1].exitcode in stopped_by_agent, f[0]))
         how = ", and ".join(f"rank {rank}{' stopped' * (i == 0)} ("
                             f"{f'exit status {f.exitcode}' if f.exitcode > 0 else f.signal_name()})"
                             for i, (rank, f) in enumerate(stopped))
