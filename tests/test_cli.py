@@ -515,3 +515,17 @@ def test_demo_takes_a_whole_output_section(tmp_path):
     section given after one of its keys (refused), naming a key the user never typed."""
     assert main(["demo", f"output={{dir: {tmp_path}, name: x}}", "train.epochs=1", "data.limit=300", "--quiet"]) == 0
     assert (tmp_path / "x" / "model.safetensors").is_file()
+
+
+def test_a_pipe_closed_before_the_first_checkpoint_leaves_no_folder_and_says_so(tmp_path):
+    """A review: `aekit train ... | true` ended 141 without a word and left config.yaml and the lock, where Ctrl-C
+    at that point removes the folder."""
+    proc = subprocess.Popen([sys.executable, "-m", "aekit", "train", "data.name=digits", "train.epochs=3",
+                             f"output.dir={tmp_path}", "output.name=r"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    proc.stdout.close()  # before anything was written to it
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141
+    assert err == (f"aekit: stopped: the reader of its output went away (a closed pipe), before the first checkpoint "
+                   f"of {tmp_path / 'r'}: nothing to resume, train again\n"), err
+    assert not (tmp_path / "r").exists()

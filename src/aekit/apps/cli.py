@@ -738,6 +738,8 @@ def _main(argv: list[str] | None) -> int:
     except BrokenPipeError as err:  # the reader went away (`aekit ... | head`): stop quietly, as `cat` does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail again
         kept = _kept(err) or _run_kept(err)  # a run stopped with it: said where stderr still goes (a CLI trial)
+        if not kept and getattr(err, "run_dir", None) is not None:  # (its folder removed, as Ctrl-C's: a review)
+            kept = f", before the first checkpoint of {err.run_dir}: nothing to resume, train again"
         if kept and speaks:
             with contextlib.suppress(OSError):
                 print(f"aekit: stopped: the reader of its output went away (a closed pipe){kept}", file=sys.stderr)

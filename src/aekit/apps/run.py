@@ -624,8 +624,11 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
             # a diverged run keeps the logs it wrote, which show why
             if not distributed.is_main():  # rank 0 alone made the folder, and tidies it
                 raise
+            if getattr(err, "run_dir", None) is None:  # (stopped on the start line: the CLI names the folder too)
+                err.run_dir = run_dir
             logs = [p for p in run_dir.iterdir() if p.name not in (CONFIG_FILE, SCALING_FILE) and p.name[0] != "."]
-            kept = (isinstance(err, NonFiniteLossError) and logs) or (isinstance(err, OSError) and not out_of_space(err))
+            kept = (isinstance(err, NonFiniteLossError) and logs) or (  # (a closed output pipe is no path's error)
+                isinstance(err, OSError) and not isinstance(err, BrokenPipeError) and not out_of_space(err))
             if not kept and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
                 remove_made(made)
                 if not made:  # a named folder that was there, empty: emptied again
