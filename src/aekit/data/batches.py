@@ -91,7 +91,8 @@ def warn_of_rounding(x: Tensor | np.ndarray, what: str) -> None:
     sample = x[:: max(1, len(x) // 10_000)]  # at most ~10,000 rows: a check, not a copy of a large x
     sample = np.asarray(sample.detach().cpu() if isinstance(sample, Tensor) else sample).reshape(len(sample), -1)
     spread, rounding = sample.std(0), np.abs(sample - sample.astype(np.float32)).max(0)
-    lost = np.flatnonzero((spread > 0) & (rounding > 1e-3 * spread)).tolist()
+    varies = sample.max(0) > sample.min(0)  # (a constant of 0.1 has a std of 1e-17: a trial was told to standardise it)
+    lost = np.flatnonzero(varies & (rounding > 1e-3 * spread)).tolist()
     if lost:
         warn(f"{what}: feature(s) {', '.join(map(str, lost[:5]))}{' ...' if len(lost) > 5 else ''} vary "
              "little for their size, and float32 (the network's precision) rounds away much of that; centre "

@@ -109,7 +109,8 @@
       const rows = data.series.filter((s, i) => shown[i] && s.x.includes(epoch))
         .map((s) => `<div><span class="swatch" style="background-color:${COLOURS[s.colour % 10]}"></span>` +
                     `${esc(s.label)}: <b>${fmt(s.y[s.x.indexOf(epoch)])}</b></div>`);
-      if (!rows.length || px < M.left - 1 || px > w - M.right + 1) {  // (drawn smaller, an edge point rounds past it) tip.style.display = "none"; cursor.setAttribute("visibility", "hidden"); return; }
+      // (drawn smaller, an edge point's pixel rounds past the plot's edge: a pixel's slack)
+      if (!rows.length || px < M.left - 1 || px > w - M.right + 1) { tip.style.display = "none"; cursor.setAttribute("visibility", "hidden"); return; }
       cursor.setAttribute("x1", sx(epoch)); cursor.setAttribute("x2", sx(epoch)); cursor.setAttribute("visibility", "visible");
       tip.innerHTML = `<div>epoch ${epoch}</div>` + rows.join("");
       tip.style.display = "block";
