@@ -413,6 +413,7 @@ def test_a_key_given_twice_on_the_command_line_is_refused_as_in_a_file(capsys, t
         (["demo", "--out", str(tmp_path), f"output.dir={tmp_path}"], "--out and 'output.dir="),
         (["demo", "--out", "runs", f"output.dir={tmp_path}"], "--out and 'output.dir="),  # its default, given: a review
         (["demo", "--epochs", "0", "train.epochs=1"], "--epochs and 'train.epochs=1' both set train.epochs; keep one"),
+        (["demo", "--epochs", "1", "train={lr: -1}"], "train.lr"),  # a section beside the flag: taken, and checked
     ]
     for argv, said in cases:
         assert main(argv) == 2
@@ -481,14 +482,20 @@ def test_nohup_keeps_a_run_going_when_its_terminal_closes(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "aekit", "train", "data.name=digits", "train.epochs=100000", "--quiet",
                              f"output.dir={tmp_path}", "output.name=r"], stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # what nohup does
-    while not (run / "checkpoint.safetensors").is_file():
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.1)
-    proc.send_signal(signal.SIGHUP)
-    time.sleep(1.0)
-    assert proc.poll() is None  # still training
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=60) == 143
+    try:
+        deadline = time.monotonic() + 120
+        while not (run / "checkpoint.safetensors").is_file():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else "no checkpoint"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(1.0)
+        assert proc.poll() is None  # still training
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 143
+    finally:
+        if proc.poll() is None:  # (a failed check leaves no training behind: a review)
+            proc.kill()
+            proc.wait()
 
 
 @pytest.mark.parametrize("where", ["_interrupted", "_error_line"])

@@ -464,3 +464,24 @@ def test_the_start_line_says_how_many_processes_train(monkeypatch, tmp_path):
     assert "processes" not in run.start_line(cfg, model, (*splits, None), tmp_path)
     monkeypatch.setattr(distributed, "world_size", lambda: 2)
     assert "data-parallel over 2 processes" in run.start_line(cfg, model, (*splits, None), tmp_path)
+
+
+def test_a_signal_ignored_by_the_launcher_is_not_handled_by_torchruns_agent(monkeypatch):
+    """A review: under nohup (SIGHUP ignored) a --distributed run stopped when its terminal closed: the agent handles
+    SIGTERM, SIGINT, SIGHUP and SIGQUIT whatever the launcher ignored."""
+    import signal as signals
+
+    import torch.distributed.run as torchrun
+
+    from aekit.training import distributed
+
+    seen = []
+    monkeypatch.setattr(torchrun, "run", lambda options: seen.append(options.signals_to_handle))
+    before = signals.signal(signals.SIGHUP, signals.SIG_IGN)
+    try:
+        distributed.launch(["train"], 2)
+    finally:
+        signals.signal(signals.SIGHUP, before)
+    assert "SIGHUP" not in seen[0].split(",") and "SIGTERM" in seen[0].split(",")
+    distributed.launch(["train"], 2)
+    assert "SIGHUP" in seen[1].split(",")

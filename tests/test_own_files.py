@@ -1418,6 +1418,13 @@ def test_images_or_tables_with_notes_beside_them_are_no_corpus_of_stray_files(tm
     for name in ("README.txt", "description.txt", "LICENSE"):
         (tmp_path / "kaggle" / name).write_text("about the data")
     assert [len(load_dataset(str(tmp_path / folder))) for folder in ("captioned", "pets", "kaggle")] == [3, 2, 20]
+    _texts(tmp_path / "corpus", ["sport", "business"], 30, 0)  # 60 texts beside one table: a corpus, its stray named
+    (tmp_path / "corpus" / "metadata.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(DataError, match=r"holds 60 texts and 1 file of another kind \(metadata.csv\)"):
+        load_dataset(str(tmp_path / "corpus"))
+    (tmp_path / "corpus" / "metadata.csv").unlink()
+    (tmp_path / "corpus" / "business" / "0.txt").write_text("1.25 1.27 1.31 1.30 1.33 1.36 1.38 1.40 1.41")  # prices
+    assert len(load_dataset(str(tmp_path / "corpus"))) == 60  # one text of numbers among texts: read as a text
 
 
 def test_aclimdb_with_its_other_files_is_pointed_at_its_name(tmp_path):
@@ -1730,13 +1737,15 @@ def test_new_samples_stored_in_other_units_than_the_training_data_are_said(tmp_p
     assert main(["train", f"data.name={tmp_path / 'train.npy'}", "model.name=dense", "model.hidden=[8]",
                  "model.code_size=2", "train.epochs=1", f"output.dir={tmp_path}", "output.name=r", "--quiet"]) == 0
     np.save(tmp_path / "floats.npy", images[:10].astype(np.float32) / 255)
-    with pytest.warns(UserWarning, match=r"floats.npy: its values reach at most 0.0039 of the training range \[0, 1\] "
-                                         r"once scaled as the run's training data were: stored in other units"):
+    with pytest.warns(UserWarning, match=r"floats.npy: its values are floats in \[0, 1\], and the run's training data "
+                                         r"spanned 255: stored in other units"):
         load_dataset(str(tmp_path / "floats.npy"), like=tmp_path / "r")
     np.save(tmp_path / "same.npy", images[:10])
+    np.save(tmp_path / "dark.npy", images[:10] // 64)  # dark, not black: the same units (a review's false alarm)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_dataset(str(tmp_path / "same.npy"), like=tmp_path / "r")
+        load_dataset(str(tmp_path / "dark.npy"), like=tmp_path / "r")
 
 
 def test_a_headerless_csvs_label_column_is_said_and_the_start_line_says_there_is_no_header(tmp_path, capsys):
@@ -1755,9 +1764,13 @@ def test_a_headerless_csvs_label_column_is_said_and_the_start_line_says_there_is
                                              r": labels\? They are read as an input; a header row naming that column"):
             load_dataset(str(tmp_path / f"{name}.csv"))
     np.savetxt(tmp_path / "plain.csv", x, delimiter=",", fmt="%.5g")
+    pixels = np.zeros((300, 6), dtype=int)  # a pixel column, nearly all 0, and values not evenly spaced (a review)
+    pixels[:20, 0], pixels[:40, -1] = rng.choice([0, 2, 4], 20), rng.choice([0, 7, 38], 40)
+    np.savetxt(tmp_path / "pixels.csv", pixels, delimiter=",", fmt="%d")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_dataset(str(tmp_path / "plain.csv"))
+        load_dataset(str(tmp_path / "pixels.csv"))
     assert main(["train", f"data.name={tmp_path / 'plain.csv'}", "train.epochs=1", f"output.dir={tmp_path}"]) == 0
     assert "no header row: all 5 columns are inputs" in capsys.readouterr().out.splitlines()[0]
 

@@ -148,10 +148,12 @@ def _cmd_demo(args) -> None:
 
     given = {o.partition("=")[0].strip(): o for o in args.overrides}
     for key, flag, value in (("output.dir", "--out", args.out), ("train.epochs", "--epochs", args.epochs)):
-        if value is not None and (key in given or key.split(".")[0] in given):  # (a CLI trial: the override won over
-            raise ConfigError(f"{flag} and {given.get(key) or given[key.split('.')[0]]!r} both set {key}; keep one")  # the flag)
-    flags = [f"output.dir={args.out or 'runs'}"] if not {"output.dir", "output"} & set(given) else []
-    overrides = [*flags, *([f"train.epochs={args.epochs}"] if args.epochs is not None else []), *args.overrides]
+        if value is not None and key in given:  # (a CLI trial: the override won over the flag, without a word)
+            raise ConfigError(f"{flag} and {given[key]!r} both set {key}; keep one")
+    default_out = args.out is None and not {"output.dir", "output"} & set(given)
+    flags = [*([f"output.dir={args.out}"] if args.out is not None else ["output.dir=runs"] * default_out),
+             *([f"train.epochs={args.epochs}"] if args.epochs is not None else [])]
+    overrides = [*args.overrides, *flags]  # after the user's: a section given whole takes the flag's key beside it
     raw = apply_overrides({k: dict(v) for k, v in run.DEMO_CONFIG.items()}, overrides)
     cfg = _epochs_or_budget(run.parse_run_config(raw), overrides)
     start = time.perf_counter()

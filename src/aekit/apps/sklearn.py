@@ -89,6 +89,9 @@ def _seed(random_state) -> int:
 
 
 EPOCHS = 20  # an estimator's epochs when it names none (and no time_budget)
+# AutoencoderClassifier's fine-tuning without finetune_epochs: EPOCHS, or more for at least these many steps (a trial:
+# 135 labelled digits got 40 steps, 0.64 accuracy against logistic regression's 0.88; 300 epochs reached 0.88)
+FINETUNE_STEPS = 500
 TRAIN_KEYS = frozenset(f.name for f in dataclasses.fields(TrainConfig))  # what train_params may name
 OWN = {"epochs": "epochs", "batch_size": "batch_size", "optimizer": "optimizer", "lr": "lr", "seed": "random_state",
        "device": "device", "progress": "verbose", "restore_best": "validation_fraction",
@@ -384,7 +387,8 @@ class AutoencoderClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
 
     Fine-tuning is `aekit.models.classifier.EncoderClassifier` (the encoder plus one linear softmax
     layer on the code, every layer trainable) trained by `aekit.fit` with cross-entropy for
-    `finetune_epochs` at `finetune_lr` (default: `lr`). After fitting, `classifier_` is that
+    `finetune_epochs` (default: 20, or more on small data, for at least 500 steps) at `finetune_lr` (default:
+    `lr`). After fitting, `classifier_` is that
     classifier, `model_` its fine-tuned autoencoder (the decoder is no longer matched to the
     encoder) and `head_` the softmax layer.
     """
@@ -395,7 +399,7 @@ class AutoencoderClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
     model_params: dict | None = None
     _: KW_ONLY
     epochs: int | None = None  # None: EPOCHS
-    finetune_epochs: int = 20
+    finetune_epochs: int | None = None  # None: EPOCHS, or more for FINETUNE_STEPS steps on small data
     batch_size: int = 128
     lr: float = 1e-3
     finetune_lr: float | None = None
@@ -416,7 +420,9 @@ class AutoencoderClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
         lr = self.finetune_lr if self.finetune_lr is not None else self.lr
         # checked before pretraining, so a bad fine-tuning option fails at once
         names = {**OWN, "epochs": "finetune_epochs", "lr": "finetune_lr" if self.finetune_lr is not None else "lr"}
-        cfg = build(TrainConfig, _fit_options(self, seed, names, epochs=self.finetune_epochs, lr=lr), where="finetune")
+        epochs = self.finetune_epochs if self.finetune_epochs is not None else max(
+            EPOCHS, math.ceil(FINETUNE_STEPS / math.ceil(len(y_index) / self.batch_size)))  # (a batch_size < 1 fails below)
+        cfg = build(TrainConfig, _fit_options(self, seed, names, epochs=epochs, lr=lr), where="finetune")
         x = torch.tensor(np.asarray(X), dtype=torch.float32)
         history = _train_autoencoder(self, x, seed)
         with torch.random.fork_rng():

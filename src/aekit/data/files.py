@@ -97,8 +97,9 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         imdb = (path / "imdb.vocab").is_file() or (path.parent / "imdb.vocab").is_file()  # aclImdb/ or its train/
         raise DataError(stray + (IMDB_HINT if imdb else ""))
     if path.is_dir() and _texts_in(path):  # a corpus: TF-IDF vectors in [0, 1], read by text.text_folder
-        tables = [f for f in sorted(path.rglob("*.txt"))[:20] if _numbers_only(f)]  # (UCI HAR's X_train.txt: a trial
-        if tables:  # read each file as one "text" of number words)
+        looked = sorted(path.rglob("*.txt"))[:20]  # (UCI HAR's X_train.txt: a trial read each file as one "text" of
+        tables = [f for f in looked if _numbers_only(f)]  # number words); a price list among texts is a text (a review)
+        if len(tables) * 2 > len(looked):
             raise DataError(f"{path}: {tables[0].relative_to(path)} holds {NUMBERS_HINT}; a folder of .txt files is a "
                             "text corpus")
         if run_map is not None and not texts:
@@ -148,8 +149,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         x, y, classes, label_column, columns = _csv(path, None if run_map is None else run_map.get("columns"))
         twin = path.with_name(path.name.replace("train", "test"))  # fashion-mnist_train.csv's fashion-mnist_test.csv
         if run_map is None and split == "train" and path.name != "train.csv" and "train" in path.name and twin.is_file():
-            warn(f"{path}: {twin.name} beside it is not read as its test part (a public-data trial trained without it): "
-                 "in a folder as train.csv and test.csv they are one data set with a test part; or score it with "
+            warn(f"{path}: {twin.name} beside it is not read as its test part: in a folder as train.csv and test.csv "
+                 "they are one data set with a test part; or score it with "
                  f"`aekit evaluate RUN --data {shell(twin)}`")
     else:
         raise DataError(f"{path}: unsupported file type {path.suffix!r}; use a {KINDS}{_convert(path)}")
@@ -196,11 +197,11 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         else:
             stored = unit_scaled(x, name=where, scale="none")[0]  # float32, checked as every scaling checks
             samples = torch.from_numpy(np.ascontiguousarray((stored - offset) / divisor, dtype=np.float32))
-            top = float(samples.abs().max()) if samples.numel() else 0.0
-            if 0 < top < SMALL_SHARE and scaling not in ("standard", "none"):  # (an anomaly trial: floats in [0, 1]
-                warn(f"{where}: its values reach at most {top:.2g} of the training range [0, 1] once scaled as the "  # scored
-                     "run's training data were: stored in other units (floats in [0, 1] where the run trained on "  # as
-                     "0..255, say)? Store them as its training data were")  # near-black images, unsaid)
+            if (np.ndim(divisor) == 0 and float(divisor) >= 50 and not is_integral(x.dtype) and x.size  # floats in
+                    and 0 <= float(x.min()) and float(x.max()) <= 1):  # [0, 1] for a run of 0..255 (an anomaly trial:
+                warn(f"{where}: its values are floats in [0, 1], and the run's training data spanned {float(divisor):g}: "
+                     "stored in other units (divided by 255, say)? Store them as its training data were, or they are "
+                     "scored as near-black images")  # scored as near-black images, unsaid)
     elif isinstance(x, np.memmap):  # stays on disk: scaled as it is read
         samples = MemmapArray.scaled(x, name=where, scale=scale)
         unit_map = (samples.offset, samples.divisor)
@@ -273,7 +274,7 @@ def _note_counter_columns(x: np.ndarray, where: str) -> None:
     """Says which columns of an array table count the rows (each holds a different whole number, the numbers lo..lo
     + N - 1): a row identifier read as a feature, as a CSV's column named id is said (a qualities trial: its test
     rows' identifiers, beyond the training range, made most of the test error)."""
-    if len(x) < 3 or not np.issubdtype(x.dtype, np.number):
+    if len(x) < 20 or not np.issubdtype(x.dtype, np.number):  # (a few rows count by chance: a review)
         return
     spans = x.max(axis=0).astype(np.float64) - x.min(axis=0).astype(np.float64)
     counters = [j for j in np.flatnonzero(spans == len(x) - 1)
@@ -284,7 +285,6 @@ def _note_counter_columns(x: np.ndarray, where: str) -> None:
              "leave it out")
 
 
-SMALL_SHARE = 0.02  # new samples whose every value stays under this share of the run's [0, 1] once scaled are said
 SQUEEZED = 1e-3  # a column whose middle 98% of values span less than this share of [0, 1] once scaled is said
 
 
@@ -501,9 +501,10 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
         warn(f"{path}: column {ids[0]!r} holds a different whole number each row (a row identifier?) and is read as a "
              "feature; drop it from the file to leave it out")
     if header is None and columns is None:  # a UCI file's class, first or last: read as an input (a trial), said
-        for j, where in ((0, "first"), (table.shape[1] - 1, "last")):
-            values = np.unique(table[:, j])
-            if 2 <= len(values) <= 50 and len(table) >= 10 * len(values) and np.array_equal(values, np.round(values)):
+        for j, where in ((0, "first"), (table.shape[1] - 1, "last")):  # classes: a few evenly spaced whole numbers,
+            values, counts = np.unique(table[:, j], return_counts=True)  # none nearly all the rows (a review: pixel
+            if (2 <= len(values) <= 50 and len(table) >= 10 * len(values) and counts.max() <= 0.9 * len(table)  # columns)
+                    and np.array_equal(values, np.round(values)) and len(set(np.diff(values).tolist())) == 1):
                 warn(f"{path} has no header row, and its {where} column holds {len(values)} whole numbers "
                      f"({values[0]:g} to {values[-1]:g}): labels? They are read as an input; a header row naming that "
                      f"column label (or {', '.join(LABEL_COLUMNS[1:])}) reads them as labels")
@@ -825,9 +826,9 @@ def _stray_files(path: Path) -> str:
     texts = {f for f in files if f.suffix.lower() == ".txt" or (not f.suffix and _bare_text(f))}
     others = sorted(str(f.relative_to(path)) for f in files if f not in texts)
     data = IMAGE_SUFFIXES | {".csv", ".npy", ".npz", ".mat"}  # a folder of images or tables with notes beside them is
-    if not texts or len(others) >= len(texts) or any(Path(f).suffix.lower() in data or IDX_NAME.search(f)  # no corpus
-                                                       for f in others):  # (a review: captioned images, a Kaggle folder)
-        return ""
+    held = sum(Path(f).suffix.lower() in data or bool(IDX_NAME.search(f)) for f in others)  # no corpus (a review:
+    if not texts or len(others) >= len(texts) or 10 * held > len(texts):  # captioned images, a Kaggle folder), where
+        return ""  # 60 texts beside one metadata.csv are
     return (f"{path} holds {len(texts):,} texts and {len(others):,} file{'s' * (len(others) != 1)} of another kind "
             f"({', '.join(others[:3])}{' ...' * (len(others) > 3)}); a text corpus holds .txt files (or files without "
             "a suffix) alone: move the others out")

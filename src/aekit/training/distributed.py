@@ -212,7 +212,12 @@ def launch(argv: list[str], n: int, *, run_dir: str | None = None) -> int:
     for name in list(logging.root.manager.loggerDict):  # the agent's W/E lines only repeat what rank 0 says
         if name.startswith(("torch.distributed.elastic", "torch.distributed.run", "torch.distributed.launcher")):
             logging.getLogger(name).setLevel(logging.CRITICAL)
-    options = get_args_parser().parse_args(["--standalone", f"--nproc-per-node={n}", "-m", "aekit", *argv])
+    # the agent stops the processes on these signals; one ignored here stays so (nohup's SIGHUP: a review saw it stop a
+    # run under nohup)
+    handled = [name for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT")
+               if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) is not signal.SIG_IGN]
+    options = get_args_parser().parse_args(["--standalone", f"--nproc-per-node={n}", "--signals-to-handle",
+                                            ",".join(handled) or "SIGTERM", "-m", "aekit", *argv])
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # (a container's)
     if n > cores and not torch.cuda.is_available():
         warn(f"--nproc {n}: more processes than this machine's {cores} CPU cores, which they share: slower than "

@@ -235,23 +235,24 @@ class MLflowLogger(Logger):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.run_id = state.get("run_id")
 
-    def tracking_uri(self) -> str | None:
-        if os.environ.get("MLFLOW_TRACKING_URI"):
-            return None  # the user's choice
-        # MLflow 3 keeps its file store (in maintenance mode) behind this switch; the issue's choice:
-        # nothing to install or run beside the light mlflow-skinny, and `mlflow ui` reads it as is. Without a run
-        # folder, ./mlruns (MLflow 3's own default, sqlite, needs the full mlflow: a trial's fit failed on it)
+    def tracking_uri(self) -> str:
+        # MLflow 3 keeps its file store (in maintenance mode) behind this switch, a user's file store too (a review:
+        # refused); the issue's choice: nothing to install or run beside the light mlflow-skinny, and `mlflow ui` reads
+        # it as is. Without a run folder, ./mlruns (MLflow 3's own default, sqlite, needs the full mlflow: a trial)
         os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        if os.environ.get("MLFLOW_TRACKING_URI"):
+            return os.environ["MLFLOW_TRACKING_URI"]  # the user's choice
         return ((self.run_dir.parent if self.run_dir is not None else Path.cwd()) / "mlruns").resolve().as_uri()
 
     def start(self, trainer: Trainer) -> None:
         from mlflow.exceptions import MlflowException
         from mlflow.tracking import MlflowClient
 
+        uri = self.tracking_uri()
         try:
-            self.client = MlflowClient(tracking_uri=self.tracking_uri())
+            self.client = MlflowClient(tracking_uri=uri)
         except MlflowException as err:  # a store this mlflow cannot use (sqlite without the full mlflow, say)
-            raise ConfigError(f"train.log: mlflow cannot log to {os.environ.get('MLFLOW_TRACKING_URI')} "
+            raise ConfigError(f"train.log: mlflow cannot log to {uri} "
                               f"({str(err).splitlines()[0][:160]}); give MLFLOW_TRACKING_URI a file store (file:///...) or "
                               "a tracking server (http://...), or install the full mlflow") from None
         if self.run_id is not None:  # resumed: the same run, and what it holds is not logged twice

@@ -868,7 +868,7 @@ class Trainer:
                     saved_at = time.perf_counter()
                 if show and (final or said_at is None or time.perf_counter() - said_at >= EPOCH_LINE_SECONDS):
                     shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k != "time")  # after the checkpoint:
-                    tqdm.write(f"epoch {self.epoch}{of}  {shown}  ({logs['time']:.{1 if logs['time'] >= 1 else 2}f}s)")  # a Ctrl-C on it keeps the epoch
+                    tqdm.write(f"epoch {self.epoch}{of}  {shown}  ({logs['time']:.{1 if logs['time'] >= 0.995 else 2}f}s)")  # a Ctrl-C on it keeps the epoch
                     said_at = time.perf_counter()
             if budget is not None and not self.global_step and self.is_main:
                 warn(f"time_budget: {cfg.time_budget:g} s ended before the first step; the model is untrained "
