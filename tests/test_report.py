@@ -382,3 +382,19 @@ def test_a_map_without_labels_promises_no_labels_and_no_class_to_hide():
     unlabelled, labelled = str(macro({**base, "labels": None})), str(macro({**base, "labels": [0, 1]}))
     assert "and label;" not in unlabelled and "click a class" not in unlabelled
     assert "and label;" in labelled and "click a class to hide it" in labelled
+
+
+def test_the_reports_script_parses():
+    """A review: a comment put after a one-line if's brace swallowed the rest of the line, and no report page drew its
+    plots (the browser tests need Chromium; node, where there is one, checks the script alone)."""
+    import shutil
+    import subprocess
+
+    from aekit.apps import report
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("no node to check the script with")
+    script = Path(report.__file__).parent / "templates" / "report.js"
+    checked = subprocess.run([node, "--check", str(script)], capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stderr
