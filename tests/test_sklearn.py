@@ -412,3 +412,21 @@ def test_the_classifier_fine_tunes_for_enough_steps_on_few_labels():
     assert len(clf.history_["finetune_loss"]) == max(EPOCHS, -(-FINETUNE_STEPS // 3)) == 167  # 3 steps an epoch
     clf.set_params(finetune_epochs=2).fit(x, y)
     assert len(clf.history_["finetune_loss"]) == 2  # given: as given
+
+
+def test_a_classifier_given_unscaled_values_says_to_scale_them():
+    """A scikit-learn trial: raw iris trained AutoencoderClassifier to 0.70 against 0.95 standardised, digits' 0..16
+    trained M2 to 0.62 against 0.92, without a word."""
+    import warnings
+
+    from sklearn.datasets import load_iris
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_iris(return_X_y=True)
+    quick = dict(model_params={"hidden": [8], "code_size": 2}, epochs=1, finetune_epochs=1, random_state=0)
+    with pytest.warns(UserWarning, match=r"^X: its values reach 7.4 in size \(99th percentile\); the classifiers train "
+                                         r"far better on standardised or \[0, 1\] inputs: put a StandardScaler"):
+        AutoencoderClassifier(**quick).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        AutoencoderClassifier(**quick).fit(StandardScaler().fit_transform(X), y)
