@@ -414,6 +414,7 @@ def test_a_key_given_twice_on_the_command_line_is_refused_as_in_a_file(capsys, t
         (["demo", "--out", "runs", f"output.dir={tmp_path}"], "--out and 'output.dir="),  # its default, given: a review
         (["demo", "--epochs", "0", "train.epochs=1"], "--epochs and 'train.epochs=1' both set train.epochs; keep one"),
         (["demo", "--epochs", "1", "train={lr: -1}"], "train.lr"),  # a section beside the flag: taken, and checked
+        (["demo", "--epochs", "1", "train={epochs: 3}"], "--epochs and 'train={epochs: 3}' both set train.epochs"),
     ]
     for argv, said in cases:
         assert main(argv) == 2

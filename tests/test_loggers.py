@@ -244,3 +244,13 @@ def test_mlflow_logs_to_a_file_store_the_user_names(data, tmp_path, monkeypatch)
     client = mlflow.tracking.MlflowClient(tracking_uri=(tmp_path / "store").as_uri())
     [experiment] = [e for e in client.search_experiments() if e.name == "aekit"]
     assert [r.info.status for r in client.search_runs([experiment.experiment_id])] == ["FINISHED"]
+
+
+def test_mlflow_without_its_tracking_server_is_one_line(data, monkeypatch):
+    """A review: MLFLOW_TRACKING_URI=http://... with no server there ended 'MlflowException ... (unexpected)'."""
+    pytest.importorskip("mlflow")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # (the discard port: nothing listens)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    with pytest.raises(ConfigError, match=r"^train.log: mlflow cannot log to http://127.0.0.1:9 \(.*\); start its "
+                                          r"tracking server, or give MLFLOW_TRACKING_URI another store$"):
+        aekit.fit(new_model(data), *data, epochs=1, log=["mlflow"], **TRAIN)

@@ -1759,7 +1759,11 @@ def test_a_headerless_csvs_label_column_is_said_and_the_start_line_says_there_is
     x = rng.normal(size=(300, 5))
     np.savetxt(tmp_path / "first.csv", np.column_stack([rng.integers(0, 10, 300), x]), delimiter=",", fmt="%.5g")
     np.savetxt(tmp_path / "last.csv", np.column_stack([x, rng.choice([2, 4], 300)]), delimiter=",", fmt="%.5g")
-    for name, where, values in (("first", "first", "10 whole numbers (0 to 9)"), ("last", "last", "2 whole numbers (2 to 4)")):
+    glass = rng.choice([1, 2, 3, 5, 6, 7], 300)  # glass's classes, 4 missing; a fraud flag, 95% zeros (a review)
+    np.savetxt(tmp_path / "glass.csv", np.column_stack([x, glass]), delimiter=",", fmt="%.5g")
+    np.savetxt(tmp_path / "fraud.csv", np.column_stack([x, np.arange(300) % 20 == 0]), delimiter=",", fmt="%.5g")
+    for name, where, values in (("first", "first", "10 whole numbers (0 to 9)"), ("last", "last", "2 whole numbers (2 to 4)"),
+                                ("glass", "last", "6 whole numbers (1 to 7)"), ("fraud", "last", "2 whole numbers (0 to 1)")):
         with pytest.warns(UserWarning, match=rf"{name}.csv has no header row, and its {where} column holds {re.escape(values)}"
                                              r": labels\? They are read as an input; a header row naming that column"):
             load_dataset(str(tmp_path / f"{name}.csv"))
@@ -1785,6 +1789,11 @@ def test_tables_saved_as_txt_or_data_are_told_how_to_be_read(tmp_path):
     with pytest.raises(DataError, match=r"X_train.txt: unsupported file type '.txt'; .*: numbers, a table .*np.loadtxt"):
         load_dataset(str(tmp_path / "har" / "train" / "X_train.txt"))
     with pytest.raises(DataError, match=r"train: X_train.txt holds numbers, a table .*; a folder of .txt files is a text"):
+        load_dataset(str(tmp_path / "har" / "train"))
+    (tmp_path / "har" / "train" / "y_train.txt").unlink()
+    for note in ("README.txt", "LICENSE.txt"):  # a table beside notes is no corpus (a review: read as 3 texts)
+        (tmp_path / "har" / "train" / note).write_text("Human Activity Recognition Using Smartphones, version 1.0")
+    with pytest.raises(DataError, match=r"X_train.txt holds numbers, a table"):
         load_dataset(str(tmp_path / "har" / "train"))
     (tmp_path / "iris.data").write_text("5.1,3.5,1.4,0.2,Iris-setosa\n4.9,3.0,1.4,0.2,Iris-setosa\n")
     with pytest.raises(DataError, match=r"iris.data: unsupported file type '.data'; .*: UCI's .data files are "

@@ -424,9 +424,16 @@ def test_a_classifier_given_unscaled_values_says_to_scale_them():
 
     X, y = load_iris(return_X_y=True)
     quick = dict(model_params={"hidden": [8], "code_size": 2}, epochs=1, finetune_epochs=1, random_state=0)
-    with pytest.warns(UserWarning, match=r"^X: its values reach 7.4 in size \(99th percentile\); the classifiers train "
-                                         r"far better on standardised or \[0, 1\] inputs: put a StandardScaler"):
+    with pytest.warns(UserWarning, match=r"^X: its values reach 7.\d in size \(a column's 99th percentile\); the "
+                                         r"classifiers train far better on standardised or \[0, 1\] inputs"):
         AutoencoderClassifier(**quick).fit(X, y)
+    scaled = StandardScaler().fit_transform(X)
+    wide = np.column_stack([np.tile(scaled, (1, 50)), np.arange(len(X)) * 1000.0])  # one column of ids among 200
+    with pytest.warns(UserWarning, match=r"^X: its values reach 1.4\de\+05 in size"):  # (a review: missed)
+        AutoencoderClassifier(**quick).fit(wide, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        AutoencoderClassifier(**quick).fit(StandardScaler().fit_transform(X), y)
+        AutoencoderClassifier(**quick).fit(scaled, y)
+        AutoencoderClassifier(**{**quick, "model": "auto", "model_params": None}).fit(X, y)  # it standardises X itself
+    with pytest.raises(aekit.ConfigError, match=r"batch_size"):  # refused as such (a review: ZeroDivisionError)
+        AutoencoderClassifier(**{**quick, "finetune_epochs": None}, batch_size=0).fit(scaled, y)

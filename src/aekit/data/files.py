@@ -98,8 +98,9 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         raise DataError(stray + (IMDB_HINT if imdb else ""))
     if path.is_dir() and _texts_in(path):  # a corpus: TF-IDF vectors in [0, 1], read by text.text_folder
         looked = sorted(path.rglob("*.txt"))[:20]  # (UCI HAR's X_train.txt: a trial read each file as one "text" of
-        tables = [f for f in looked if _numbers_only(f)]  # number words); a price list among texts is a text (a review)
-        if len(tables) * 2 > len(looked):
+        tables = [f for f in looked if _numbers_only(f)]  # number words); by size: a price list among texts is a text,
+        if tables and 2 * sum(f.stat().st_size for f in tables) > sum(f.stat().st_size for f in looked):  # a README
+            # beside a table is no corpus (two reviews)
             raise DataError(f"{path}: {tables[0].relative_to(path)} holds {NUMBERS_HINT}; a folder of .txt files is a "
                             "text corpus")
         if run_map is not None and not texts:
@@ -198,7 +199,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
             stored = unit_scaled(x, name=where, scale="none")[0]  # float32, checked as every scaling checks
             samples = torch.from_numpy(np.ascontiguousarray((stored - offset) / divisor, dtype=np.float32))
             if (np.ndim(divisor) == 0 and float(divisor) >= 50 and not is_integral(x.dtype) and x.size  # floats in
-                    and 0 <= float(x.min()) and float(x.max()) <= 1):  # [0, 1] for a run of 0..255 (an anomaly trial:
+                    and 0 <= float(x.min()) and 0 < float(x.max()) <= 1):  # [0, 1] for a run of 0..255 (an anomaly trial:
                 warn(f"{where}: its values are floats in [0, 1], and the run's training data spanned {float(divisor):g}: "
                      "stored in other units (divided by 255, say)? Store them as its training data were, or they are "
                      "scored as near-black images")  # scored as near-black images, unsaid)
@@ -501,10 +502,11 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
         warn(f"{path}: column {ids[0]!r} holds a different whole number each row (a row identifier?) and is read as a "
              "feature; drop it from the file to leave it out")
     if header is None and columns is None:  # a UCI file's class, first or last: read as an input (a trial), said
-        for j, where in ((0, "first"), (table.shape[1] - 1, "last")):  # classes: a few evenly spaced whole numbers,
-            values, counts = np.unique(table[:, j], return_counts=True)  # none nearly all the rows (a review: pixel
-            if (2 <= len(values) <= 50 and len(table) >= 10 * len(values) and counts.max() <= 0.9 * len(table)  # columns)
-                    and np.array_equal(values, np.round(values)) and len(set(np.diff(values).tolist())) == 1):
+        for j, where in ((0, "first"), (table.shape[1] - 1, "last")):  # classes: a few whole numbers close together
+            values, counts = np.unique(table[:, j], return_counts=True)  # (glass's 1..7 without 4), none nearly all the
+            binary = values.tolist() == [0, 1]  # rows but a 0/1 flag's (fraud's); a pixel column is neither (reviews)
+            if (2 <= len(values) <= 50 and len(table) >= 10 * len(values) and np.array_equal(values, np.round(values))
+                    and values[-1] - values[0] <= 2 * len(values) and (binary or counts.max() <= 0.9 * len(table))):
                 warn(f"{path} has no header row, and its {where} column holds {len(values)} whole numbers "
                      f"({values[0]:g} to {values[-1]:g}): labels? They are read as an input; a header row naming that "
                      f"column label (or {', '.join(LABEL_COLUMNS[1:])}) reads them as labels")

@@ -256,8 +256,6 @@ class MLflowLogger(Logger):
                               f"({str(err).splitlines()[0][:160]}); give MLFLOW_TRACKING_URI a file store (file:///...) or "
                               "a tracking server (http://...), or install the full mlflow") from None
         if self.run_id is not None:  # resumed: the same run, and what it holds is not logged twice
-            from mlflow.exceptions import MlflowException
-
             try:
                 found = self.client.get_run(self.run_id)
                 keys = found.data.metrics if found.info.lifecycle_stage != "deleted" else None
@@ -283,7 +281,11 @@ class MLflowLogger(Logger):
                      f"from (step {max(steps):,} against {trainer.global_step:,}), of training that is done again; the "
                      f"resumed training is logged to a new MLflow run of the same name, and the first is marked KILLED")
             self.run_id = None
-        experiment = self.client.get_experiment_by_name(self.EXPERIMENT)
+        try:  # the first request: a tracking server not there fails here (a review: "unexpected", after retries)
+            experiment = self.client.get_experiment_by_name(self.EXPERIMENT)
+        except MlflowException as err:
+            raise ConfigError(f"train.log: mlflow cannot log to {uri} ({str(err).splitlines()[0][:160]}); start its "
+                              "tracking server, or give MLFLOW_TRACKING_URI another store") from None
         experiment_id = experiment.experiment_id if experiment else self.client.create_experiment(self.EXPERIMENT)
         name = self.run_dir.name if self.run_dir is not None else None
         self.run_id = self.client.create_run(experiment_id, run_name=name).info.run_id
