@@ -132,15 +132,19 @@ def list_models(kind: str = "autoencoder") -> list[str]:
     return sorted(name for name, entry in _MODELS.items() if entry.kind == kind)
 
 
-def model_entry(name: str) -> ModelEntry:
+def model_entry(name: str, *, also: Mapping[str, str] | None = None) -> ModelEntry:
+    """The registry's entry of model `name`. `also`: names a caller takes beside the models (aekit train's auto),
+    with what each is, listed and guessed among them when `name` is unknown."""
     _ensure_loaded()
     if name == "auto":  # not a model: aekit train's and the estimators' choice from the data
         raise ConfigError("model: 'auto' is chosen from the data by `aekit train` and the scikit-learn estimators; in "
                           "Python, keys = aekit.apps.run.auto_model({'name': 'auto'}, sample_shape, n_samples) gives its keys "
                           "(create_model(keys.pop('name'), input_shape=sample_shape, **keys)), or name a model: " + ", ".join(sorted(_MODELS)))
     if name not in _MODELS:
-        raise ConfigError(f"model: unknown model {name!r}{nearest(name, _MODELS)}; choose one of: "
-                          f"{', '.join(sorted(_MODELS))} (or your own: import the .py file that registers it; a config names it under imports, and "
+        others = dict(also or {})
+        listed = [*(f"{n} ({what})" for n, what in others.items()), *sorted(_MODELS)]
+        raise ConfigError(f"model: unknown model {name!r}{nearest(name, [*others, *_MODELS])}; choose one of: "
+                          f"{', '.join(listed)} (or your own: import the .py file that registers it; a config names it under imports, and "
                           "aekit models and export take --imports FILE.py)")
     return _MODELS[name]
 

@@ -143,20 +143,15 @@ def _print_result(run_dir: Path) -> None:
 
 
 def _cmd_demo(args) -> None:
-    import yaml
-
     from ..config import apply_overrides
     from . import run
 
     given = {o.partition("=")[0].strip(): o for o in args.overrides}
+    user = apply_overrides({}, list(args.overrides))  # what the user's overrides set ('train={epochs: 3}' too: a review)
     for key, flag, value in (("output.dir", "--out", args.out), ("train.epochs", "--epochs", args.epochs)):
         section, leaf = key.split(".")
-        whole = given.get(section, "").partition("=")[2]  # 'train={epochs: 3}' sets it too (a review)
-        with contextlib.suppress(yaml.YAMLError):
-            whole = yaml.safe_load(whole) if whole else None
-        setter = given.get(key) or (given[section] if isinstance(whole, dict) and leaf in whole else None)
-        if value is not None and setter:  # (a CLI trial: the override won over the flag, without a word)
-            raise ConfigError(f"{flag} and {setter!r} both set {key}; keep one")
+        if value is not None and isinstance(user.get(section), dict) and leaf in user[section]:  # (a CLI trial: the
+            raise ConfigError(f"{flag} and {given.get(key) or given[section]!r} both set {key}; keep one")  # override won)
     default_out = args.out is None and not {"output.dir", "output"} & set(given)
     flags = [*([f"output.dir={args.out}"] if args.out is not None else ["output.dir=runs"] * default_out),
              *([f"train.epochs={args.epochs}"] if args.epochs is not None else [])]

@@ -164,13 +164,8 @@ def parse_run_config(raw: dict[str, Any]) -> RunConfig:
                               output=dataclasses.replace(cfg.output, dir=str(Path(cfg.output.dir).expanduser())))  # ~ as data.name
     import_models(imports)
     name = cfg.model["name"]
-    try:
-        entry = model_entry(AUTO_MODEL if name == AUTO else name)
-    except ConfigError as err:  # auto is a name here too (a CLI trial: the list left it out, and autoo had no guess)
-        text = str(err).replace("; choose one of: ", "; choose one of: auto (chosen from the data), ", 1)
-        if "did you mean" not in text and nearest(name, [AUTO]):
-            text = text.replace(f"{name!r}", f"{name!r}{nearest(name, [AUTO])}", 1)
-        raise ConfigError(text) from None
+    # auto is a name here too (a CLI trial: the list left it out, and autoo had no guess)
+    entry = model_entry(AUTO_MODEL if name == AUTO else name, also={AUTO: "chosen from the data"})
     allowed = keys_of(entry.cls.Config)
     unknown = [key for key in cfg.model if key not in allowed | {"name"}]
     if unknown:
@@ -1232,9 +1227,9 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         )
         ratio = metrics["squared_error_per_sample"] / max(metrics["pca_squared_error_per_sample"], 1e-30)
         if ratio >= 0.999 and split in ("test", "val", "train"):  # the run's own data (evaluate --data may be another kind)
-            how = ("within 0.1% of PCA's error" if ratio < 1.001 else  # (a trial read "1 times PCA's error" for 1.0022)
-                   f"{100 * (ratio - 1):.{2 if ratio < 1.0995 else 0}{'g' if ratio < 1.0995 else 'f'}}% above PCA's error"
-                   if ratio < 2 else f"{ratio:.3g} times PCA's error")  # (a review: 1.996 read "1e+02%")
+            above = 100 * (ratio - 1)  # (a trial read "1 times PCA's error" for 1.0022; a review "1e+02%" for 1.996)
+            how = ("within 0.1% of PCA's error" if ratio < 1.001 else f"{above:.{'2g' if above < 9.95 else '0f'}}% above "
+                   "PCA's error" if ratio < 2 else f"{ratio:.3g} times PCA's error")
             if metrics["pca_squared_error_per_sample"] < 1e-12:  # (a trial's 3 texts: "7.37e+25 times")
                 how = "PCA reconstructs these samples exactly (they vary in no more directions than its code holds)"
             lines.append(f"  note: {how}: this training did not take the model clearly past PCA")

@@ -77,9 +77,9 @@ def _warn_unscaled(X, model: str) -> None:
     """The classifiers train their networks on X as given (the auto model standardises it itself): values far from
     unit size train them far worse (a trial: iris 0.70 against 0.95 standardised, digits' 0..16 with M2 0.62 against
     0.92), which a scaler mends. By each column's 99th percentile, 64 columns at a time (one wide column counts)."""
-    rows = np.asarray(X[:: max(1, len(X) // 10_000)])
-    if model == "auto" or not rows.size:
+    if model == "auto" or not np.size(X):
         return
+    rows = np.asarray(X[:: max(1, len(X) // 10_000)])
     top = max(float(np.quantile(np.abs(rows[:, j : j + 64]), 0.99, axis=0).max()) for j in range(0, rows.shape[1], 64))
     if top > UNSCALED:
         warn(f"X: its values reach {top:.3g} in size (a column's 99th percentile); the classifiers train far better on "

@@ -93,10 +93,11 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     if path.is_dir():
         path = _idx_in(path) or path  # a folder of the MNIST family's files reads as its training images file
     texts = run_map is not None and "vocabulary" in run_map  # a run on texts: TF-IDF in its vocabulary
-    if path.is_dir() and not _texts_in(path) and (stray := _stray_files(path)):  # a corpus with files of another kind
+    corpus = path.is_dir() and _texts_in(path)  # (it walks the folder: once)
+    if path.is_dir() and not corpus and (stray := _stray_files(path)):  # a corpus with files of another kind
         imdb = (path / "imdb.vocab").is_file() or (path.parent / "imdb.vocab").is_file()  # aclImdb/ or its train/
         raise DataError(stray + (IMDB_HINT if imdb else ""))
-    if path.is_dir() and _texts_in(path):  # a corpus: TF-IDF vectors in [0, 1], read by text.text_folder
+    if corpus:  # TF-IDF vectors in [0, 1], read by text.text_folder
         looked = sorted(path.rglob("*.txt"))[:20]  # (UCI HAR's X_train.txt: a trial read each file as one "text" of
         tables = [f for f in looked if _numbers_only(f)]  # number words); by size: a price list among texts is a text,
         if tables and 2 * sum(f.stat().st_size for f in tables) > sum(f.stat().st_size for f in looked):  # a README
@@ -890,7 +891,8 @@ def _numbers_only(path: Path) -> bool:
     with contextlib.suppress(OSError), open(path, "rb") as f:
         words = re.split(r"[\s,;]+", f.read(4096).decode("latin-1").strip())[:-1]  # (the last may be cut short)
         with contextlib.suppress(ValueError):
-            return len(words) >= 8 and all(float(w) is not None for w in words)
+            list(map(float, words))  # a word that is no number raises
+            return len(words) >= 8
     return False
 
 

@@ -56,6 +56,11 @@ LEFT_UNSAVED = {ckpt.CONFIG_FILE, SCALING_FILE, ckpt.BEST_FILE, "log.csv", "tens
 EPOCH_LINE_SECONDS = 1.0  # epoch lines after the first come at most this often (and the last): short epochs would flood
 
 
+def seconds_text(seconds: float) -> str:
+    """An epoch's or a layer's seconds as its line gives them: "2.3s", or "0.04s" under a second (not "0.0s")."""
+    return f"{seconds:.{1 if seconds >= 0.995 else 2}f}s"
+
+
 @dataclass(frozen=True, kw_only=True)
 class TrainConfig:
     epochs: int = 10
@@ -868,7 +873,7 @@ class Trainer:
                     saved_at = time.perf_counter()
                 if show and (final or said_at is None or time.perf_counter() - said_at >= EPOCH_LINE_SECONDS):
                     shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k != "time")  # after the checkpoint:
-                    tqdm.write(f"epoch {self.epoch}{of}  {shown}  ({logs['time']:.{1 if logs['time'] >= 0.995 else 2}f}s)")  # a Ctrl-C on it keeps the epoch
+                    tqdm.write(f"epoch {self.epoch}{of}  {shown}  ({seconds_text(logs['time'])})")  # a Ctrl-C on it keeps the epoch
                     said_at = time.perf_counter()
             if budget is not None and not self.global_step and self.is_main:
                 warn(f"time_budget: {cfg.time_budget:g} s ended before the first step; the model is untrained "

@@ -32,7 +32,7 @@ from ..config import check
 from ..data.batches import as_tensors, map_batches
 from ..models.base import Autoencoder
 from ..registry import create_model, model_entry
-from .loop import fit
+from .loop import fit, seconds_text
 
 # layer_kind -> the registered model each layer is built from
 LAYER_KINDS = {
@@ -162,7 +162,7 @@ def pretrain_layerwise(
             print(
                 f"layer {k + 1}/{len(widths)}: {d_in} -> {width} ({kind}, {layer.config.recon_loss}) "
                 f"train_loss {_losses(history)}{val_text} "
-                f"({seconds[-1]:.{1 if seconds[-1] >= 0.995 else 2}f}s)",
+                f"({seconds_text(seconds[-1])})",
                 flush=True,
             )
 
@@ -176,7 +176,7 @@ def pretrain_layerwise(
             print(
                 f"fine-tuning {'-'.join(str(w) for w in [layers[0].config.input_dim, *widths])}: "
                 f"train_loss {_losses(fine_tune_history)} "
-                f"({seconds[-1]:.{1 if seconds[-1] >= 0.995 else 2}f}s)",
+                f"({seconds_text(seconds[-1])})",
                 flush=True,
             )
     return PretrainResult(model, layers, histories, fine_tune_history, seconds)
