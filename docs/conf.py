@@ -77,7 +77,12 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "show_memory": False,
     "min_reported_time": 5,
-    "first_notebook_cell": None,
+    # a lesson's notebook (its page's download) runs without docs/examples/_budget.py beside it: the full budget
+    "first_notebook_cell": ("# This lesson at its full budget (the site's lessons read it from docs/examples/_budget.py)\n"
+                            "import sys, types\n\nimport torch\n\n"
+                            "sys.modules.setdefault('_budget', types.SimpleNamespace(BUDGET='full', "
+                            "choose=lambda *, tiny, full: full))\n"
+                            "torch.manual_seed(0)  # the weights of the page's figures"),
     "capture_repr": (),  # no stray reprs (a colorbar, a title) under the code blocks
     "plot_gallery": "True",
 }

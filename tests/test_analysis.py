@@ -124,6 +124,38 @@ def test_a_returned_figure_shows_inline_in_a_notebook_whatever_the_backend(model
     assert shown["image/png"].startswith(b"\x89PNG")
 
 
+def test_jupyter_shows_each_figure_a_cell_draws_once(model8, data, tmp_path, monkeypatch, capsys):
+    """A notebook trial: `_, fig = reconstruction_grid(...)` (as the lessons write) showed nothing, a call ending
+    a cell showed the numbers it returns (latent_maps: 1,000 lines), not its picture, and fig.show() raised."""
+    interactive = pytest.importorskip("IPython.core.interactiveshell")
+    import IPython.display
+
+    from aekit.analysis import plots
+
+    shell = interactive.InteractiveShell.instance()
+    monkeypatch.setattr(shell, "kernel", object(), raising=False)  # as in Jupyter: a kernel, PNGs displayed
+    monkeypatch.setattr(shell.display_formatter, "active_types", ["text/plain", "image/png"])
+    monkeypatch.setattr(IPython.display, "display", shell.display_formatter.format)
+    drawn = []
+    real = plots.Picture._repr_png_
+    monkeypatch.setattr(plots.Picture, "_repr_png_", lambda fig: (drawn.append(fig), real(fig))[1])
+    shell.user_ns.update(A=A, model=model8, data=data, plots=plots, path=tmp_path / "r.png")
+    for cell, pictures in [("_, fig = A.reconstruction_grid(model, data, n=4)", 1),  # at the cell's end
+                           ("A.latent_maps(model, data, methods=('pca',), n=50)", 1),  # its figure alone
+                           ("fig", 1), ("fig.show()", 1),  # an earlier cell's figure, asked for
+                           ("A.plot_first_layer(model); _ = A.top_activating(model, data, 0)", 2),
+                           ("plots.written(A.reconstruction_grid(model, data, n=4)[1], path)", 0)]:  # aekit's own
+        drawn.clear()
+        assert shell.run_cell(cell).success, cell
+        assert len(drawn) == pictures, cell
+    assert "array(" not in capsys.readouterr().out and (tmp_path / "r.png").is_file()
+    monkeypatch.setattr(shell, "kernel", None)
+    with pytest.raises(ConfigError, match=r"^show: aekit's figures are not pyplot's and open no window; save_figure"):
+        shell.user_ns["fig"].show()  # a script: there is no window
+    grid, fig = A.reconstruction_grid(model8, data, n=4)  # still a tuple to unpack
+    assert grid.shape[:2] == (2, 4) and isinstance(fig, plots.Picture) and not plots._UNSHOWN
+
+
 def test_denoising_grid_with_a_corrupt_callable(model8, data, tmp_path):
     grid, fig = A.denoising_grid(model8, data, n=5, corrupt=lambda x: (x + 0.4 * torch.randn_like(x)).clamp(0, 1))
     assert grid.shape == (3, 5, *SHAPE)

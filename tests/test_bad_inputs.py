@@ -936,6 +936,30 @@ def test_ctrl_c_names_the_run_folder(tmp_path, capsys, monkeypatch):
     assert status == 130 and f"its training finished ({late / 'model.safetensors'}): `aekit evaluate {late}` evaluates it" in err
 
 
+def test_a_fit_stopped_before_its_first_checkpoint_leaves_no_folder_it_made(tmp_path):
+    """A notebook trial: an interrupt in fit's first epoch left runs/x with config.yaml and a lock, and said
+    nothing, where the CLI removes such a folder; later, load_model('runs/x') read 'model.safetensors does not exist'."""
+    from aekit.training.callbacks import Callback
+
+    class Stop(Callback):
+        def on_batch_end(self, trainer, batch, logs):
+            raise KeyboardInterrupt
+
+    model = aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2)
+    x = torch.rand(64, 6)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        aekit.fit(model, x, epochs=2, batch_size=8, run_dir=tmp_path / "runs" / "x", callbacks=[Stop()], progress=False)
+    assert not (tmp_path / "runs").exists()  # and the folder above it, made for it
+    assert caught.value.__notes__ == [f"stopped before its first checkpoint: nothing was kept, and {tmp_path / 'runs' / 'x'}, "
+                                      "which this fit made, is removed"]
+    (tmp_path / "mine").mkdir()  # a folder the user made is theirs: its start is left, which a retry replaces
+    with pytest.raises(KeyboardInterrupt) as caught:
+        aekit.fit(model, x, epochs=2, batch_size=8, run_dir=tmp_path / "mine", callbacks=[Stop()], progress=False)
+    assert (tmp_path / "mine" / "config.yaml").is_file() and not getattr(caught.value, "__notes__", None)
+    aekit.fit(model, x, epochs=1, batch_size=8, run_dir=tmp_path / "mine", progress=False)
+    assert (tmp_path / "mine" / "model.safetensors").is_file()
+
+
 def test_ctrl_c_in_an_experiment_that_does_not_resume_names_its_folder(tmp_path, capsys, monkeypatch):
     import dataclasses
 

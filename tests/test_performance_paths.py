@@ -87,15 +87,14 @@ def test_fp16_on_cpu_uses_a_grad_scaler(real_batch):
 def test_channels_last_convolutions_match_contiguous_ones(real_batch):
     layouts = []
     plain, fast = small_conv(), small_conv()
-    fast.register_forward_pre_hook(
-        lambda m, args: layouts.append(args[0].is_contiguous(memory_format=torch.channels_last)) if m.training else None
-    )
+    conv = next(m for m in fast.modules() if isinstance(m, torch.nn.Conv2d) and m.in_channels > 1)  # (one: both layouts)
+    fast.register_forward_pre_hook(lambda m, args: layouts.extend(
+        t.is_contiguous(memory_format=torch.channels_last) for t in (args[0], conv.weight)) if m.training else None)
     common = dict(epochs=1, batch_size=32, progress=False, device="cpu")  # cuDNN picks other algorithms per layout
     aekit.fit(plain, real_batch[:128], memory_format="contiguous", **common)
     aekit.fit(fast, real_batch[:128], memory_format="channels_last", **common)
     assert layouts and all(layouts)
-    conv = next(m for m in fast.modules() if isinstance(m, torch.nn.Conv2d))
-    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert conv.weight.is_contiguous()  # handed back as load_model gives it (a notebook trial: its codes 5e-7 apart)
     for k, v in plain.state_dict().items():
         assert torch.allclose(v, fast.state_dict()[k], atol=1e-5), k
 

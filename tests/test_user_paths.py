@@ -3,9 +3,12 @@ batch norm with a last batch of one, run folders that still work from elsewhere,
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import stat
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -308,7 +311,8 @@ def test_a_file_system_error_gets_a_hint_that_fits_it(monkeypatch, capsys, code,
 
 
 def test_make_run_dir_never_shares_a_default_name_and_keeps_a_chosen_one(tmp_path):
-    from aekit.apps.run import make_run_dir, remove_made
+    from aekit.apps.run import make_run_dir
+    from aekit.training.checkpoint import remove_made
 
     first, made = make_run_dir(tmp_path / "out" / "exp-20261203-120000", unique=True)
     assert made == [first, tmp_path / "out"]
@@ -477,7 +481,7 @@ def test_pretrain_mnist_prints_a_headline_with_quiet(tmp_path, capsys):
     assert first.startswith("mnist-mini, ") and "labels, test error: " in first
 
 
-def test_a_notebook_shows_an_aekit_error_as_its_message_and_the_users_line(monkeypatch):
+def test_a_notebook_shows_an_aekit_error_as_its_message_and_the_users_line(monkeypatch, capsys):
     """A mistyped key printed 13-49 lines of aekit's own frames in Jupyter; the CLI prints one line."""
     interactive = pytest.importorskip("IPython.core.interactiveshell")
     monkeypatch.delenv("AEKIT_DEBUG", raising=False)
@@ -488,10 +492,25 @@ def test_a_notebook_shows_an_aekit_error_as_its_message_and_the_users_line(monke
     assert shown[0].startswith("ConfigError: train: unknown key 'epoch' (did you mean 'epochs'?); allowed keys: ")
     assert shown[1].endswith("epoch=3))") and "test_user_paths.py" in shown[1]  # the line of the user's code
     assert len(shown) == 3 and "AEKIT_DEBUG=1" in shown[2]
-    assert hasattr(interactive.InteractiveShell, "showtraceback")  # (IPython calls _render_traceback_ from there)
-    monkeypatch.setenv("AEKIT_DEBUG", "1")
-    with pytest.raises(NotImplementedError):  # IPython then shows its whole traceback
-        err._render_traceback_()
+    shell = interactive.InteractiveShell.instance()
+    for debug, shows, hides in (("0", "AEKIT_DEBUG=1 shows", "Traceback"), ("1", os.sep + "aekit" + os.sep, "AEKIT_DEBUG=1")):
+        monkeypatch.setenv("AEKIT_DEBUG", debug)
+        shell.showtraceback((type(err), err, err.__traceback__))
+        out = capsys.readouterr().out
+        assert shows in out and hides not in out and "Unexpected exception formatting" not in out, out
+
+
+def test_jupyter_without_ipywidgets_imports_aekit_without_tqdms_warning():
+    """A notebook trial: every kernel without ipywidgets (the default install) printed tqdm's TqdmWarning
+    "IProgress not found" on importing aekit, with progress=False too."""
+    pytest.importorskip("IPython")
+    if importlib.util.find_spec("ipywidgets") is not None:
+        pytest.skip("ipywidgets is installed: tqdm has nothing to warn about")
+    kernel = ("import sys, types, IPython, warnings; warnings.simplefilter('always'); "
+              "sys.modules['ipykernel.zmqshell'] = types.ModuleType('zmqshell'); ")  # what tqdm takes for Jupyter
+    for then, warned in (("import tqdm.auto", True), ("import aekit.training.loop", False)):  # (the first: the check can fail)
+        done = subprocess.run([sys.executable, "-c", kernel + then], capture_output=True, text=True, check=True)
+        assert ("IProgress not found" in done.stderr) == warned, done.stderr
 
 
 def test_dir_lists_the_names_imported_on_first_use():
@@ -589,6 +608,7 @@ def test_resuming_a_trial_pruned_before_its_first_checkpoint_says_so(tmp_path, c
     def prune(trainer, logs):
         raise RuntimeError("pruned")
 
+    (tmp_path / "trial").mkdir()  # the user's folder (one fit made is removed: test_a_fit_stopped_before_its_first_...)
     with pytest.raises(RuntimeError, match="pruned"):
         aekit.fit(aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2), torch.rand(32, 6), epochs=2,
                   run_dir=tmp_path / "trial", progress=False, callbacks=[LambdaCallback(on_epoch_end=prune)])

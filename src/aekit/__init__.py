@@ -14,6 +14,11 @@ except _NotInstalled:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 import sys as _sys
+import warnings as _warnings
+
+with _warnings.catch_warnings():  # Jupyter without ipywidgets: tqdm.auto warned as aekit imported it, whether or not
+    _warnings.filterwarnings("ignore", "IProgress not found")  # a bar was asked for (aekit then prints epoch lines)
+    import tqdm.auto as _tqdm_auto  # noqa: F401  (aekit's modules import it after this, quietly)
 
 from .errors import AekitError, CheckpointError, ConfigError, DataError, NonFiniteLossError
 

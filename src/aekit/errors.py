@@ -54,11 +54,16 @@ def shell(path) -> str:
 class AekitError(Exception):
     """Base class of every error aekit raises on purpose; the CLI prints its message alone."""
 
-    def _render_traceback_(self) -> list[str]:
-        """What IPython and Jupyter show: the message and the line of the user's code that led to it, not
-        aekit's frames (AEKIT_DEBUG=1: the whole traceback)."""
+    @property
+    def _render_traceback_(self):
+        """What IPython and Jupyter show, `_render_traceback_()`: the message and the line of the user's code
+        that led to it, not aekit's frames. With AEKIT_DEBUG=1 there is none, and IPython shows its own whole
+        traceback (a method that raised was "Unexpected exception formatting exception")."""
         if os.environ.get("AEKIT_DEBUG", "") not in ("", "0"):
-            raise NotImplementedError  # IPython falls back to its own traceback
+            raise AttributeError("_render_traceback_")
+        return self._short_traceback
+
+    def _short_traceback(self) -> list[str]:
         frames = [f for f in traceback.extract_tb(self.__traceback__)
                   if not f.filename.startswith(os.path.dirname(__file__) + os.sep)]
         yours = [f for f in frames if not f.filename.startswith(_libraries())] or frames  # not scikit-learn's line

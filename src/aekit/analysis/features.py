@@ -69,7 +69,7 @@ def plot_first_layer(model, *, max_units: int = 64) -> tuple[np.ndarray, Figure]
         plots.grid_rows(plots.scale_each(shown), cols),
         title=f"{model.name}: first-layer weights, {len(shown)} of {len(weights)} units ({key}{label})",
     )
-    return weights, fig
+    return plots.drawn(weights, fig)
 
 
 # --- unit activations ----------------------------------------------------------------------------
@@ -139,7 +139,7 @@ def top_activating(
         col_labels=[f"{a:.2f}" for a in acts[order, unit]],
         xlabel="activation",
     )
-    return order, acts[order, unit], fig
+    return plots.drawn(order, acts[order, unit], fig)
 
 
 def maximize_activation(
@@ -203,4 +203,4 @@ def maximize_activation(
         col_labels=[str(u) for u in units] if len(units) <= 10 else None,
         xlabel=f"{where} (activations {', '.join(f'{a:.2f}' for a in final[:6])}{', ...' if len(final) > 6 else ''})",
     )
-    return inputs, final, fig
+    return plots.drawn(inputs, final, fig)

@@ -100,7 +100,7 @@ def latent_grid(
         images, x_values=xs, y_values=ys, xlabel=f"z[{i}]", ylabel=f"z[{j}]",
         title=f"{model.name}: decoded {n}x{n} grid over z[{i}], z[{j}]{slice_note}",
     )
-    return images, fig
+    return plots.drawn(images, fig)
 
 
 def random_samples(model, n: int = 16, *, seed: int = 0, y: Any = None) -> tuple[np.ndarray, Figure]:
@@ -126,7 +126,7 @@ def random_samples(model, n: int = 16, *, seed: int = 0, y: Any = None) -> tuple
     images = out.detach().float().cpu().reshape(n, *shape).numpy()
     grid = plots.grid_rows(images, min(n, 8), fill=1.0)  # blank tiles white
     fig = plots.image_grid(grid, title=f"{model.name}: {n} random samples")
-    return images, fig
+    return plots.drawn(images, fig)
 
 
 def interpolate(model, x_a: Any, x_b: Any, *, steps: int = 10) -> tuple[np.ndarray, Figure]:
@@ -153,4 +153,4 @@ def interpolate(model, x_a: Any, x_b: Any, *, steps: int = 10) -> tuple[np.ndarr
         col_labels=[f"{v:.2f}" for v in t.reshape(-1).tolist()],
         xlabel="position t along the line (0 = first input, 1 = second)",
     )
-    return decoded.numpy(), fig
+    return plots.drawn(decoded.numpy(), fig)

@@ -71,7 +71,7 @@ def reconstruction_grid(model, data: Any, *, n: int = 10, title: str | None = No
         title=f"{title or model.name}: reconstructions (squared error per sample of these {len(x)}: {error:.4g})",
         row_labels=labels, features=(getattr(data, "meta", None) or {}).get("columns"),  # a table's
     )
-    return grid, fig
+    return plots.drawn(grid, fig)
 
 
 def denoising_grid(
@@ -114,7 +114,7 @@ def denoising_grid(
               f"denoised {denoised_error:.4g})",
         row_labels=["noisy", "denoised", "clean"],
     )
-    return grid, fig
+    return plots.drawn(grid, fig)
 
 
 # --- 2-D maps of the code space ------------------------------------------------------------------
@@ -234,7 +234,7 @@ def latent_maps(
         axis_names={_PANELS[m][0]: _PANELS[m][1] for m in maps},
         classes=classes,
     )
-    return maps, fig
+    return plots.drawn(maps, fig)
 
 
 def latent_explorer(model, data: Any, *, n: int = 500, grid: int = 21) -> dict[str, Any]:

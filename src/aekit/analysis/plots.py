@@ -2,7 +2,8 @@
 
 Figures are made with `matplotlib.figure.Figure` on an Agg canvas, not through pyplot, so no
 global backend is switched, nothing needs a display and no figure is kept alive by pyplot.
-Notebooks show a returned figure inline all the same (`Picture._repr_png_`).
+Jupyter shows them inline all the same: a figure, or a drawing function's `(data, figure)`, that ends a
+cell (`Picture._repr_png_`, `Drawn`), and any other this cell drew, at its end as pyplot's are.
 """
 
 from __future__ import annotations
@@ -28,16 +29,79 @@ TILE_INCHES = 0.75  # size of one image tile in grids
 class Picture(Figure):
     """A Figure that Jupyter shows inline whatever matplotlib's backend (IPython asks for `_repr_png_`)."""
 
+    shown = False  # by Jupyter: a cell's end shows the figures it drew that were not (_show_unshown)
+
     def _repr_png_(self) -> bytes:
+        self.shown = True
         buffer = io.BytesIO()
         self.savefig(buffer, format="png", dpi=100, facecolor="white")
         return buffer.getvalue()
+
+    def show(self, warn: bool = True) -> None:  # (pyplot's figures have a window; aekit's are drawn on Agg)
+        """In Jupyter, the figure now; elsewhere there is no window to show it in: `save_figure` writes it."""
+        if _kernel() is None:
+            raise ConfigError("show: aekit's figures are not pyplot's and open no window; save_figure(fig, 'x.png') "
+                              "writes one (.pdf or .svg too), and Jupyter shows them inline")
+        from IPython.display import display
+
+        display(self)
+
+
+class Drawn(tuple):
+    """What a drawing function returns, `(data..., figure)`: a tuple to unpack, which Jupyter shows as its
+    figure when it ends a cell (not as the numbers drawn)."""
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self[-1])
+
+
+_UNSHOWN: list[Picture] = []  # in Jupyter: the figures the running cell drew, shown at its end unless shown
+
+
+def _kernel():
+    """The IPython shell of the Jupyter kernel this runs in, or None (a script, IPython in a terminal)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return shell if getattr(shell, "kernel", None) is not None else None
+
+
+def _show_unshown() -> None:
+    """IPython's post_execute event: each figure the cell drew and did not show, as matplotlib's inline
+    backend shows pyplot's (`_, fig = reconstruction_grid(...)` shows it, as `plt.subplots()` would)."""
+    from IPython.display import display
+
+    drawn, _UNSHOWN[:] = list(_UNSHOWN), []
+    for fig in drawn:
+        if not fig.shown:
+            display(fig)
 
 
 def new_figure(width: float, height: float, *, constrained: bool = True) -> Figure:
     fig = Picture(figsize=(width, height), layout="constrained" if constrained else None)
     FigureCanvasAgg(fig)
+    shell = _kernel()
+    if shell is not None:
+        if _show_unshown not in shell.events.callbacks["post_execute"]:
+            shell.events.register("post_execute", _show_unshown)
+        _UNSHOWN.append(fig)
     return fig
+
+
+def drawn(*parts) -> Drawn:
+    """A drawing function's `(data..., figure)`."""
+    return Drawn(parts)
+
+
+def written(fig: Figure, path: str | Path) -> Path:
+    """`fig` written by aekit itself (a run's or an experiment's picture): saved, and not shown in Jupyter."""
+    if fig in _UNSHOWN:
+        _UNSHOWN.remove(fig)
+    return save_figure(fig, path)
 
 
 def fit_title(title: str, width_inches: float, *, fontsize: float = 12.0) -> str:

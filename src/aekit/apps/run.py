@@ -49,7 +49,6 @@ from ..config import (
 from ..data import Dataset, load_dataset
 from ..data.batches import check_inputs, inputs_of, map_batches, model_device
 from ..data.core import (
-    SCALING_FILE,
     available_memory,
     data_map,
     is_picture,
@@ -63,9 +62,7 @@ from ..errors import (
     ConfigError,
     DataError,
     DataNotFoundError,
-    NonFiniteLossError,
     NoTestSplitError,
-    out_of_space,
     shell,
     warn,
 )
@@ -529,18 +526,9 @@ def make_run_dir(run_dir: Path, *, unique: bool) -> tuple[Path, list[Path]]:
                 raise
             continue
         except OSError:  # a name too long: the folders above it made already go too (a paths trial)
-            remove_made(made)
+            ckpt.remove_made(made)
             raise
         return folder, made
-
-
-def remove_made(made: list[Path]) -> None:
-    """Remove what `make_run_dir` made: the run folder, and the folders above it while they are empty."""
-    if made:
-        shutil.rmtree(made[0], ignore_errors=True)
-    for parent in made[1:]:
-        with contextlib.suppress(OSError):  # another run's folder is in it now
-            parent.rmdir()
 
 
 def whole_data_name(name: str | None) -> str | None:
@@ -621,11 +609,8 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
                 raise
             if getattr(err, "run_dir", None) is None:  # (stopped on the start line: the CLI names the folder too)
                 err.run_dir = run_dir
-            logs = [p for p in run_dir.iterdir() if p.name not in (CONFIG_FILE, SCALING_FILE) and p.name[0] != "."]
-            kept = (isinstance(err, NonFiniteLossError) and logs) or (  # (a closed output pipe is no path's error)
-                isinstance(err, OSError) and not isinstance(err, BrokenPipeError) and not out_of_space(err))
-            if not kept and not (run_dir / ckpt.CHECKPOINT_FILE).is_file():
-                remove_made(made)
+            if not (run_dir / ckpt.CHECKPOINT_FILE).is_file() and not ckpt.kept_when_stopped(err, run_dir):
+                ckpt.remove_made(made)
                 if not made:  # a named folder that was there, empty: emptied again
                     for path in [*run_dir.iterdir()]:  # (new_run_dir refused one holding files)
                         if path.is_file() and (not path.name.startswith(".") or path.name == ckpt.LOCK_FILE):
@@ -1155,7 +1140,7 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
                 from ..analysis.latent import reconstruction_grid
 
                 _, fig = reconstruction_grid(model, test, n=10)
-                plots.save_figure(fig, run_dir / "reconstructions.png")
+                plots.written(fig, run_dir / "reconstructions.png")
     except OSError as err:  # a full disk: the CLI prints the figures all the same
         err.metrics = metrics
         raise

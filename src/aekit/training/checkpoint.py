@@ -17,6 +17,7 @@ import math
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,15 @@ from safetensors.torch import save as st_save
 
 from ..config import to_dict
 from ..data.core import SCALING_FILE, data_map
-from ..errors import CheckpointError, ConfigError, naming, shell, warn
+from ..errors import (
+    CheckpointError,
+    ConfigError,
+    NonFiniteLossError,
+    naming,
+    out_of_space,
+    shell,
+    warn,
+)
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.safetensors"
@@ -40,6 +49,24 @@ HISTORY_FILE = "history.json"  # every logged value, written beside every checkp
 METRICS_FILE = "metrics.json"  # the test metrics beside PCA's, written by the run's end and by `aekit evaluate`
 LOCK_FILE = ".aekit.lock"  # held by the process that trains, resumes or evaluates a run folder
 _HELD: set[Path] = set()  # the run folders this process holds
+
+
+def remove_made(made: list[Path]) -> None:
+    """Remove the folders a run made (innermost first): its run folder, and those above it while empty."""
+    if made:
+        shutil.rmtree(made[0], ignore_errors=True)
+    for parent in made[1:]:
+        with contextlib.suppress(OSError):  # another run's folder is in it now
+            parent.rmdir()
+
+
+def kept_when_stopped(err: BaseException, folder: Path) -> bool:
+    """Whether a run folder that `err` stopped before its first checkpoint is worth keeping: a diverged run's
+    logs show why, and a disk's error (but a full one) names a path in it; else it holds nothing a retry
+    needs, and a retry under its name would be refused."""
+    logs = [p for p in folder.iterdir() if p.name not in (CONFIG_FILE, SCALING_FILE) and p.name[0] != "."]
+    return bool(isinstance(err, NonFiniteLossError) and logs) or (  # (a closed output pipe is no path's error)
+        isinstance(err, OSError) and not isinstance(err, BrokenPipeError) and not out_of_space(err))
 
 
 @contextlib.contextmanager

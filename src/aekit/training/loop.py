@@ -1041,7 +1041,10 @@ def fit(
     with contextlib.ExitStack() as held:
         held.callback(model.to, home)  # trained on cfg.device, handed back where it was (also on an error)
         trainer = Trainer(model, cfg, callbacks=callbacks, run_dir=run_path)
+        if trainer.channels_last:  # handed back as load_model gives it (a notebook trial: codes 5e-7 apart)
+            held.callback(model.to, memory_format=torch.contiguous_format)
         data, val_data = trainer.check(train, val)  # a refused setting or data set leaves no folder behind
+        made = [] if run_path is None else [p for p in (run_path, *run_path.parents) if not p.exists()]
         if run_path is not None:
             run_path.mkdir(parents=True, exist_ok=True)
             if distributed.is_main():
@@ -1062,9 +1065,17 @@ def fit(
         held.enter_context(torch.random.fork_rng(devices=[device] if device.type == "cuda" else []))
         try:
             return trainer.fit(data, val_data, resume=resume)
-        except KeyboardInterrupt as err:  # (a notebook's interrupt; the CLI says this in its own words)
-            if (run_path is not None and distributed.is_main() and (run_path / ckpt.CHECKPOINT_FILE).is_file()
-                    and hasattr(err, "add_note")):  # (Python 3.11 and later)
-                err.add_note(f"{run_path} keeps the checkpoint of epoch {ckpt.epochs_done(run_path)} (the model holds "
-                             "the weights of the interrupted epoch): fit(..., resume=True) goes on from the checkpoint")
+        except (KeyboardInterrupt, Exception) as err:  # (a notebook's interrupt; the CLI says it in its own words)
+            if run_path is None or not distributed.is_main():
+                raise
+            note = getattr(err, "add_note", None)  # (Python 3.11 and later)
+            if (run_path / ckpt.CHECKPOINT_FILE).is_file():
+                if note and isinstance(err, KeyboardInterrupt):
+                    note(f"{run_path} keeps the checkpoint of epoch {ckpt.epochs_done(run_path)} (the model holds the "
+                         "weights of the interrupted epoch): fit(..., resume=True) goes on from the checkpoint")
+            elif made and not ckpt.kept_when_stopped(err, run_path):  # its start alone (a notebook trial): as the CLI
+                ckpt.remove_made(made)
+                if note:
+                    note(f"stopped before its first checkpoint: nothing was kept, and {run_path}, which this fit made, "
+                         "is removed")
             raise

@@ -40,7 +40,14 @@ from ...config import SEED_MAX, apply_overrides, build, check, keys_of, load_fil
 from ...data import Dataset
 from ...errors import AekitError, ConfigError, DataError, NoTestSplitError
 from ...registry import import_models, model_entry
-from ...training.checkpoint import LOCK_FILE, atomic_write_text, hold, load_model, save_model
+from ...training.checkpoint import (
+    LOCK_FILE,
+    atomic_write_text,
+    hold,
+    load_model,
+    remove_made,
+    save_model,
+)
 from ...training.loop import TrainConfig
 from ..run import (
     DataConfig,
@@ -50,7 +57,6 @@ from ..run import (
     make_run_dir,
     parse_run_config,
     read_split,
-    remove_made,
     train_model,
     whole_data_name,
 )
@@ -196,7 +202,7 @@ class Run:
         return model, history
 
     def picture(self, fig, name: str, caption: str) -> None:
-        plots.save_figure(fig, self.dir / name)
+        plots.written(fig, self.dir / name)
         self.figures[name] = caption
 
     def finish(self, results: dict[str, Any], *tables: dict[str, Any]) -> dict[str, Any]:
