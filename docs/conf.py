@@ -80,9 +80,9 @@ sphinx_gallery_conf = {
     # a lesson's notebook (its page's download) runs without docs/examples/_budget.py beside it: the full budget
     "first_notebook_cell": ("# This lesson at its full budget (the site's lessons read it from docs/examples/_budget.py)\n"
                             "import sys, types\n\nimport torch\n\n"
-                            "sys.modules.setdefault('_budget', types.SimpleNamespace(BUDGET='full', "
-                            "choose=lambda *, tiny, full: full))\n"
-                            "torch.manual_seed(0)  # the weights of the page's figures"),
+                            "torch.manual_seed(0)  # the weights of the page's figures\n"
+                            "sys.modules['_budget'] = types.SimpleNamespace(BUDGET='full', "
+                            "choose=lambda *, tiny, full: full)"),
     "capture_repr": (),  # no stray reprs (a colorbar, a title) under the code blocks
     "plot_gallery": "True",
 }
