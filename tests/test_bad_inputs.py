@@ -275,7 +275,8 @@ CASES = [
                  r"^export: part 'bottleneck' is not allowed; choose one of: encoder, decoder, full", id="export-unknown-part"),
     # --- the scikit-learn estimators -------------------------------------------------------------
     pytest.param(lambda t: AutoencoderTransformer(model="nope").fit(FLAT), ConfigError,
-                 r"^model: 'nope' is not an autoencoder; choose auto or one of: .*dense", id="sklearn-unknown-model"),
+                 r"^model: unknown model 'nope'; choose one of: auto \(chosen from the data\), .*dense.* \(or your own: import the "
+                 r"\.py file that registers it", id="sklearn-unknown-model"),  # (an extension trial: "not an autoencoder")
     pytest.param(lambda t: AutoencoderTransformer(model_params={"code": 3}).fit(FLAT), ConfigError,
                  r"^model_params: unknown key 'code' \(did you mean 'code_l2' or 'code_size'\?\); allowed keys: .*code_size", id="sklearn-unknown-model-key"),
     pytest.param(lambda t: AutoencoderTransformer(epochs=0).fit(FLAT), ConfigError,

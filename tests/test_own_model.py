@@ -4,6 +4,7 @@ exported from the command line through the config's `imports`, and named when it
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -119,7 +120,7 @@ def test_a_file_named_as_an_installed_module_is_imported_beside_it(tmp_path, mon
 
 def test_imports_and_a_model_of_ones_own_refuse_bad_settings_in_one_line(own_model, tmp_path, capsys):
     path, name = own_model
-    for imports, message in ((["nowhere.py"], "nowhere.py does not exist (a relative path is read from the"),
+    for imports, message in ((["nowhere.py"], f"imports: {Path.cwd() / 'nowhere.py'} does not exist\n"),  # (where it looked)
                              (["no_such_module_x"], "imports: importing no_such_module_x failed: ModuleNotFoundError")):
         assert main(["train", f"imports={imports}", "train.epochs=1", "--quiet"]) == 2
         assert message in capsys.readouterr().err
@@ -225,6 +226,14 @@ def _broken(**methods):
     ({"loss": lambda self, x, out, y=None: {"loss": self.reconstruction_error(x, out.logits)}}, r"loss's 'loss' entry "
      r"must be a tensor of one value \(a mean over the batch\), got 2 values"),
     ({"loss": lambda self, x, out, y=None: {"loss": out.x_hat.mean(), "pen": 0.5}}, r"'pen' entry .* got a float"),
+    # an extension trial: the README's loss(x, output) failed in training on y= (TypeError), a NaN loss was put on
+    # the data ("scale them"), and a model without parameters met torch's "optimizer got an empty parameter list"
+    ({"loss": lambda self, x, out: {"loss": out.x_hat.mean()}}, r"loss must take \(x, output, \*, y=None\), y the labels "
+     r"or None; got loss\(x, out\)$"),
+    ({"loss": lambda self, x, out, y=None: {"loss": out.x_hat.mean() * float("nan")}}, r"its loss is nan on two training "
+     r"samples before any step \(their values are finite, the largest 0.\d+ in size\): look at its forward and loss"),
+    ({"__init__": lambda self, config: Autoencoder.__init__(self, config)}, r"small has no parameters to train \(make its "
+     r"layers in __init__\)$"),
 ])
 def test_a_model_of_ones_own_that_breaks_the_contract_is_named_before_training(methods, says):
     """An extension trial: a decode_logits of flat logits trained to the end and failed at the evaluation
@@ -243,12 +252,65 @@ def test_a_name_registered_twice_names_both_classes(own_model, tmp_path, capsys)
     and so did a syntax error in the file, where neither is about the path."""
     (tmp_path / "again.py").write_text(MODEL_FILE.replace("{name}", "dense"))
     assert main(["train", f"imports=[{tmp_path / 'again.py'}]", "--quiet"]) == 2
-    assert capsys.readouterr().err.endswith("ValueError: model 'dense' is registered twice: "
+    assert capsys.readouterr().err.endswith("aekit: error: model 'dense' is registered twice: "
                                             "aekit.models.dense.DenseAutoencoder and again.Mine both register it; give "
                                             "yours another name\n")
     (tmp_path / "broken.py").write_text("x = (\n")
     assert main(["train", f"imports=[{tmp_path / 'broken.py'}]", "--quiet"]) == 2
     assert "SyntaxError" in (err := capsys.readouterr().err) and "module on the Python path" not in err
+
+
+def test_registering_checks_the_class_and_a_class_defined_again_replaces_its_first(monkeypatch):
+    """An extension trial: a bare nn.Module was registered and failed in training ('no attribute check_data'); a
+    notebook's cell defining a model, run again, was refused as "__main__.L1AE and __main__.L1AE both register it"."""
+    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
+    with pytest.raises(aekit.ConfigError, match=r"^register_model\('bare'\): Bare must subclass "
+                                                r"aekit.models.base.Autoencoder \(a model of kind 'autoencoder'\)"):
+        aekit.register_model("bare")(type("Bare", (torch.nn.Module,), {"Config": AutoencoderConfig}))
+    cell = "@aekit.register_model('cell-model')\nclass Cell(_Small):\n    Config = AutoencoderConfig\n"
+    for _ in range(2):  # the cell run twice: the second class is the model
+        exec(compile(cell, "<cell>", "exec"), space := {"aekit": aekit, "_Small": _Small, "AutoencoderConfig":
+                                                         AutoencoderConfig, "__name__": "__main__"})
+    assert registry.model_entry("cell-model").cls is space["Cell"]
+
+
+@pytest.fixture
+def datasets_kept():
+    """The data set registry as it was, after a test that registers some (datasets.py holds the dict itself)."""
+    from aekit.data import core
+
+    saved = dict(core._DATASETS)
+    yield core
+    core._DATASETS.clear()
+    core._DATASETS.update(saved)
+
+
+def test_a_data_set_of_ones_own_is_checked_when_registered_and_loaded(tmp_path, monkeypatch, capsys, datasets_kept):
+    """An extension trial: a file registering 'mnist' replaced it silently (the run trained on its 100 rows), a
+    loader returning an array said "'numpy.ndarray' object has no attribute 'source' (unexpected)", and a loader
+    taking (split) alone a TypeError; a file under imports could not import a helper module beside it."""
+    from aekit.data import load_dataset
+
+    core = datasets_kept
+    with pytest.raises(aekit.ConfigError, match=r"^data set 'mnist' is registered twice: aekit.data.datasets._load_idx_family\(\{'name': 'mnist'\}\) "
+                                                r"and .*<lambda> both register it; give yours another name$"):
+        core.register_dataset("mnist")(lambda split, folder: None)
+    with pytest.raises(aekit.ConfigError, match=r"^register_dataset\('one'\): decorates a loader taking \(split, "
+                                                r"folder\) and returning a Dataset, got '.*<lambda>'$"):
+        core.register_dataset("one")(lambda split: None)
+    core.register_dataset("flat")(lambda split, folder: torch.rand(8, 4).numpy())
+    with pytest.raises(aekit.DataError, match=r"^data set 'flat': its loader returned a ndarray; a loader returns an "
+                                              r"aekit.data.Dataset\(x, y\)"):
+        load_dataset("flat")
+    (tmp_path / "shapes.py").write_text("ROWS = 24\n")  # a helper beside the file, imported as beside a script
+    (tmp_path / "sines.py").write_text(
+        "import torch\nfrom shapes import ROWS\nfrom aekit.data import Dataset\nfrom aekit.data.core import "
+        "register_dataset\n\n@register_dataset('sines')\ndef sines(split, folder):\n    t = torch.linspace(0, 6, 16)\n"
+        "    return Dataset((torch.sin(t + torch.rand(ROWS, 1) * 6) + 1) / 2, name='sines')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    assert main(["train", "imports=[sines.py]", "data.name=sines", "train.epochs=1", "--quiet"]) == 0, capsys.readouterr().err
+    sys.modules.pop("sines", None), sys.modules.pop("shapes", None)
 
 
 def test_the_contract_check_lets_a_loss_take_gradients_and_names_float64_first():

@@ -40,14 +40,22 @@ def register_model(name: str, *, kind: str = "autoencoder"):
         raise ConfigError(f"register_model: kind {kind!r} is not allowed; choose one of: {', '.join(KINDS)}")
 
     def deco(cls):
+        from .models.base import Autoencoder
+        from .models.classifier import ClassifierMixin
+
         if not (isinstance(cls, type) and dataclasses.is_dataclass(getattr(cls, "Config", None))):
             raise ConfigError(f"register_model({name!r}): decorates a model class whose Config is a dataclass of its "
                               f"keys (see models/tied.py), got {getattr(cls, '__name__', type(cls).__name__)}")
+        base = Autoencoder if kind == "autoencoder" else ClassifierMixin  # (an extension trial: a bare nn.Module
+        if not issubclass(cls, base):  # registered, and failed in training on a method it lacked)
+            raise ConfigError(f"register_model({name!r}): {cls.__name__} must subclass aekit.models.base.{base.__name__} "
+                              f"(a model of kind {kind!r}), which gives it the methods training calls")
         old = _MODELS[name].cls if name in _MODELS else cls
-        same = old.__qualname__ == cls.__qualname__ and _source(old) == _source(cls) is not None  # imported again
+        same = old.__qualname__ == cls.__qualname__ and (  # imported again, or defined again (a notebook's cell run again)
+            old.__module__ == cls.__module__ or _source(old) == _source(cls) is not None)
         if old is not cls and not same:
-            raise ValueError(f"model {name!r} is registered twice: {_where(old)} and {_where(cls)} both register it; "
-                             "give yours another name")
+            raise ConfigError(f"model {name!r} is registered twice: {_where(old)} and {_where(cls)} both register it; "
+                              "give yours another name")
         doc = (cls.__doc__ or "").strip().splitlines()
         cls.name = name
         _MODELS[name] = ModelEntry(name, cls, doc[0] if doc else "", kind)
@@ -86,9 +94,10 @@ def _where(cls: type) -> str:
 
 
 def import_models(items: Sequence[str]) -> None:
-    """Import the .py files (paths) or modules that register your own models with @register_model (a run
-    config's `imports`), so that its model.name may be one of them. A file already imported (under any
-    module name) is not run again; one whose name an installed module has is imported under another."""
+    """Import the .py files (paths) or modules that register your own models with @register_model, or data
+    sets with @register_dataset (a run config's `imports`), so that its model.name or data.name may be one of
+    them. A file already imported (under any module name) is not run again; one whose name an installed
+    module has is imported under another; the modules beside a file import from it, as beside a script."""
     for item in items:
         try:
             if not item.endswith(".py"):
@@ -96,10 +105,12 @@ def import_models(items: Sequence[str]) -> None:
                 continue
             path = Path(item).expanduser().resolve()
             if not path.is_file():
-                raise ConfigError(f"imports: {item} does not exist (a relative path is read from the current "
-                                  f"folder, {Path.cwd()})")
+                where = f" (a relative path is read from the current folder, {Path.cwd()})" * (not Path(item).is_absolute())
+                raise ConfigError(f"imports: {item} does not exist{where}")
             if imported(path):
                 continue
+            if str(path.parent) not in sys.path:  # its helper files import as beside a script (installed modules first:
+                sys.path.append(str(path.parent))  # a user's onnx.py is no `import onnx`)
             taken = path.stem in sys.modules or _other_module(path)  # e.g. a user's onnx.py
             name = f"aekit_imports_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}" if taken else path.stem
             spec = importlib.util.spec_from_file_location(name, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import math
 import numbers
@@ -30,13 +31,31 @@ _DATASETS: dict[str, DatasetEntry] = {}
 
 
 def register_dataset(name: str, summary: str | None = None):
-    """Register `loader(split, folder) -> Dataset` as `name`; the summary defaults to the catalog's line."""
+    """Register `loader(split, folder) -> Dataset` as `name` (split "train" or "test"; folder: the data
+    directory); the summary defaults to the catalog's line."""
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"register_dataset: a data set's name is a non-empty string, got {name!r}")
 
     def deco(fn):
+        try:
+            inspect.signature(fn).bind("train", Path())
+        except (TypeError, ValueError):  # (not callable, or another signature: an extension trial's TypeError)
+            raise ConfigError(f"register_dataset({name!r}): decorates a loader taking (split, folder) and returning "
+                              f"a Dataset, got {getattr(fn, '__qualname__', fn)!r}") from None
+        old = _loader_name(_DATASETS[name].loader) if name in _DATASETS else _loader_name(fn)
+        if old != _loader_name(fn):  # (the same one again: its module imported again)
+            raise ConfigError(f"data set {name!r} is registered twice: {old} and {_loader_name(fn)} both register it; "
+                              "give yours another name")
         _DATASETS[name] = DatasetEntry(name, fn, summary if summary is not None else DATASETS.get(name, ""))
         return fn
 
     return deco
+
+
+def _loader_name(fn: Callable) -> str:
+    """A loader's module and name, as a refusal names it (a functools.partial's: its function's, and keywords)."""
+    inner, keywords = getattr(fn, "func", fn), getattr(fn, "keywords", None)
+    return f"{inner.__module__}.{getattr(inner, '__qualname__', inner)}" + (f"({keywords})" if keywords else "")
 
 
 def swapped(got: Sequence[int], want: Sequence[int]) -> str:

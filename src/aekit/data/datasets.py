@@ -94,6 +94,9 @@ def load_dataset(
             raise DataNotFoundError(f"{err}; {name} here is not read, as {name} names a data set: give ./{name} "
                                     "to read it as a path") from None
         raise
+    if not isinstance(data, Dataset):  # a loader of your own
+        raise DataError(f"data set {name!r}: its loader returned a {type(data).__name__}; a loader returns an "
+                        "aekit.data.Dataset(x, y), x of shape (N, ...) in [0, 1]")
     data.source = name if root is None else None  # another root is not reproducible by name
     return data
 

@@ -6,6 +6,7 @@ The trainer, analysis tools, CLI and sklearn estimator use only this contract.
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -196,8 +197,11 @@ def check_contract(model: Autoencoder, x: Tensor, y: Tensor | None = None) -> No
     missing = [m for m in ("encode", "decode_logits") if getattr(type(model), m) is getattr(Autoencoder, m)]
     if missing:
         raise ConfigError(f"{what} does not implement {' and '.join(missing)}; a model implements encode and decode_logits")
-    if not any(p.requires_grad for p in model.parameters()):
-        raise ConfigError(f"{what} has no parameters to train (make its layers in __init__)")
+    try:
+        inspect.signature(model.loss).bind(x, None, y=None)
+    except TypeError:  # (an extension trial: the README's `loss(x, output)` failed in training on y=)
+        raise ConfigError(f"{what}: loss must take (x, output, *, y=None), y the labels or None; got "
+                          f"loss{inspect.signature(model.loss)}") from None
     device = next(model.parameters()).device
     x, y = x.to(device), None if y is None else y.to(device)
     training = model.training
@@ -227,6 +231,10 @@ def check_contract(model: Autoencoder, x: Tensor, y: Tensor | None = None) -> No
         got = f"{bad[1].numel()} values" if isinstance(bad[1], Tensor) else f"a {type(bad[1]).__name__}"
         raise ConfigError(f"{what}: loss's {bad[0]!r} entry must be a tensor of one value (a mean over the batch), "
                           f"got {got}")
+    if not torch.isfinite(terms["loss"].detach()).all():  # (the finite data were blamed, "scale them")
+        raise ConfigError(f"{what}: its loss is {terms['loss'].item()} on two training samples before any step (their "
+                          f"values are finite, the largest {x.abs().max().item():.3g} in size): look at its forward and "
+                          "loss (a log of 0, a division by zero)")
 
 
 def check_samples(x: Tensor, input_shape: tuple[int, ...], *, recon_loss: str | None = None) -> None:

@@ -398,6 +398,9 @@ class Trainer:
         self.is_main = self.rank == 0
         distributed.check_batch(cfg.batch_size, self.world)
         self.device = training_device(cfg)
+        if not any(p.requires_grad for p in model.parameters()):  # (torch's optimiser said "empty parameter list")
+            raise ConfigError(f"model: {getattr(model, 'name', type(model).__name__)} has no parameters to train (make "
+                              "its layers in __init__)")
         model.to(self.device)  # first: Adagrad builds its state beside the weights as it is made
         self.optimizers = make_optimizers(model, cfg, device=self.device)  # loss key -> optimiser; most have one
         self.optimizer = self.optimizers["loss"]
@@ -466,7 +469,7 @@ class Trainer:
             **({"more_optimizers": more} if more else {}),
             "best": {"value": self.best_value if math.isfinite(self.best_value) else None,
                      "epoch": self.best_epoch, "since": self.epochs_since_best},
-            "callbacks": [_callback_state(cb) for cb in self.callbacks],
+            "callback_states": [{"callback": type(cb).__qualname__, "state": _callback_state(cb)} for cb in self.callbacks],
             "budget": self.budget.state_dict() if self.budget is not None else None,
             "processes": self.world,
             "data": self.data_print,
@@ -496,8 +499,7 @@ class Trainer:
         best = meta["best"]
         self.best_value = self.sign * math.inf if best["value"] is None else best["value"]
         self.best_epoch, self.epochs_since_best = best["epoch"], best["since"]
-        for cb, state in zip(self.callbacks, meta.get("callbacks", [])):
-            cb.load_state_dict(state)
+        self._load_callbacks(meta)
         trained_on = meta.get("data")  # (None: saved before it was recorded)
         if trained_on not in (None, self.data_print) and self.is_main:
             now, then = self.data_print, trained_on  # (a resume trial: data.name edited in config.yaml, unsaid)
@@ -517,6 +519,25 @@ class Trainer:
         best_file = self.run_dir / ckpt.BEST_FILE
         if self.config.restore_best and best_file.is_file():
             self.best_state = ckpt.prefixed(ckpt.read(best_file)[0], "model.")
+
+    def _load_callbacks(self, meta: dict[str, Any]) -> None:
+        """Each callback takes the saved state of its own class (the first not taken, in order), so one added,
+        removed or moved hands none another's (an extension trial: MLflow's logger took a counter's, and
+        opened a new MLflow run)."""
+        if "callback_states" not in meta:  # a checkpoint of an earlier aekit: the states by position alone
+            for cb, state in zip(self.callbacks, meta.get("callbacks", [])):
+                cb.load_state_dict(state)
+            return
+        left = list(meta["callback_states"])
+        for cb in self.callbacks:
+            match = next((entry for entry in left if entry["callback"] == type(cb).__qualname__), None)
+            if match is not None:
+                cb.load_state_dict(match["state"])
+                left.remove(match)
+        lost = sorted({entry["callback"] for entry in left if entry["state"]})
+        if lost and self.is_main:
+            warn(f"{self.run_dir}: its checkpoint holds the state of callback {', '.join(lost)}, which this resume is "
+                 "not given: it goes on without it (give it again to go on with its state)")
 
     # --- the loop -----------------------------------------------------------------------------
     def _track_best(self, logs: dict[str, float]) -> None:
