@@ -1062,13 +1062,21 @@ def test_overcomplete_model_says_why_there_is_no_pca_line(tmp_path, capsys):
     """Issue 13.14: the PCA line vanished silently for an overcomplete model."""
     status, out, err = cli(["train", run_config(tmp_path), "model.code_size=80"], capsys)
     assert status == 0, err
-    assert "no PCA comparison: code size 80 >= 64 input features" in out
+    assert "no PCA comparison: code size 80 > 64 input features (overcomplete): PCA would be exact" in out
     from aekit.apps import run
 
-    cfg = run.load_run_config(None, ["data.name=digits", "model.name=dense", "model.hidden=[8]", "model.code_size=80"])
-    splits = run.load_data(cfg, None)
-    line = run.start_line(cfg, run.build_model(cfg, splits[0].sample_shape), (*splits, None), tmp_path)
+    def start(*keys):
+        cfg = run.load_run_config(None, ["data.name=digits", *keys])
+        splits = run.load_data(cfg, None)
+        return run.start_line(cfg, run.build_model(cfg, splits[0].sample_shape), (*splits, None), tmp_path)
+
+    line = start("model.name=dense", "model.hidden=[8]", "model.code_size=80")
     assert "(overcomplete: a code_size below the inputs' count compresses)" in line  # given: not told to give one
+    # a model x data trial: a code as large as the input was "overcomplete", and a vq-vae (whose code is indices)
+    # was told to set a model.code_size it refuses
+    assert "a code of 64 values for 64 inputs (as many: nothing is compressed: " in start("model.name=dense",
+                                                                                          "model.code_size=64")
+    assert "a code of" not in start("model.name=vq-vae", "model.hidden=[8]")
 
 
 def test_a_code_larger_than_the_training_set_skips_pca_and_the_run_is_evaluated(tmp_path, capsys):

@@ -187,6 +187,28 @@ def test_a_low_recall_is_read_beside_the_precision():
     assert "read: recall 0.000: the samples reach almost none of the real images' variety" in format_metrics(metrics)
 
 
+def test_figures_of_a_validation_split_are_named_so_and_a_gaussian_nll_is_said_in_the_report_too(tmp_path):
+    """A model x data trial: on a file without a test part, evaluate printed 'val NLL' but 'no test NLL' and
+    'nearer the test samples', and the report 'test NLL' and 'test inputs'; a Gaussian decoder's NLL (recon_loss
+    mse), which evaluate says is no Bernoulli one, read in the report as any other."""
+    from aekit.apps.report import _generative, _measured
+    from aekit.apps.run import format_metrics
+
+    quality = {"frechet_distance": 3.0, "precision": 0.5, "recall": 0.5, "n_samples": 200, "sampler": "the prior",
+               "classifier": "mnist", "classifier_sha256": "ab"}
+    metrics = {"split": "val", "n": 200, "squared_error_per_sample": 40.0, "sample_quality": quality,
+               "nll": {"nats": 1969.5, "k": 20, "binarized": False, "n": 200}}
+    said = format_metrics({**metrics, "nll_skipped": "why"})
+    assert "nearer the val samples" in said and "no val NLL: why" in said and "test" not in said
+    table = _generative({**metrics, "nll_skipped": "why"}, "validation")
+    text = json.dumps(table)
+    assert "test" not in text and "validation NLL (nats per sample)" in text and "No validation NLL: why" in text
+    assert "200 validation inputs as they are, under a Gaussian decoder of variance 1/2" in text
+    assert "as many validation images" in text
+    line = _measured(type("Run", (), {"metrics": metrics})())
+    assert "; val NLL 1969.50 nats (a Gaussian decoder's); " in line and "test" not in line
+
+
 def test_the_classifier_cache_is_the_users_not_the_data_folder_but_an_earlier_one_is_read(tmp_path, monkeypatch):
     from aekit.training.feature_classifier import classifier_files
 

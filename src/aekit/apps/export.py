@@ -250,8 +250,8 @@ def _unit_map(obj, input_shape: tuple[int, ...]) -> tuple:
     unit_map = run_unit_map(obj, "export: --raw")
     if "vocabulary" in unit_map:
         raise ConfigError(f"export: --raw: {obj} was trained on texts, whose inputs are TF-IDF vectors the graph "
-                          "cannot compute from text; export without --raw and give it aekit.data.load_dataset(FOLDER, "
-                          "like=RUN).x")
+                          "cannot compute from text; export without --raw and give it the vectors of new texts as the run "
+                          "made its own: aekit.data.load_dataset(FOLDER_OF_TEXTS, like=RUN).x")
     offset, divisor, layout = unit_map["offset"], unit_map["divisor"], unit_map["layout"]
     if offset.ndim and offset.shape != tuple(input_shape):
         raise ConfigError(f"export: the {SCALING_FILE} of {obj} holds ranges for {offset.shape[0]} columns, but the "

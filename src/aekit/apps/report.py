@@ -35,6 +35,7 @@ import yaml
 from markupsafe import Markup
 
 from .. import __version__
+from ..analysis.likelihood import GAUSSIAN_NLL
 from ..data.core import is_picture
 from ..errors import AekitError, CheckpointError, ConfigError, shell
 from ..training.checkpoint import (
@@ -255,8 +256,9 @@ def _measured(run: RunFolder) -> str:
         text = f"{m.get('split', 'test')} squared error per sample {m['squared_error_per_sample']:.4g}"
         if "pca_squared_error_per_sample" in m:
             text += f" (PCA-{m.get('pca_code_size')}: {m['pca_squared_error_per_sample']:.4g})"
-        if isinstance(m.get("nll"), dict) and _is_number(m["nll"].get("nats")):
-            text += f"; test NLL {m['nll']['nats']:.2f} nats"
+        if isinstance(m.get("nll"), dict) and _is_number(m["nll"].get("nats")):  # (a trial: "test" of a validation split)
+            gaussian = "" if m["nll"].get("binarized", True) else " (a Gaussian decoder's)"
+            text += f"; {m.get('split', 'test')} NLL {m['nll']['nats']:.2f} nats{gaussian}"
         if isinstance(m.get("sample_quality"), dict) and _is_number(m["sample_quality"].get("frechet_distance")):
             text += f"; Fréchet distance {m['sample_quality']['frechet_distance']:.4g}"
         return text
@@ -276,7 +278,7 @@ def _results(run: RunFolder) -> list[dict[str, Any]]:
     if run.metrics:
         rows = [(k, v) for k, v in run.metrics.items() if not isinstance(v, (dict, list)) and k not in GENERATIVE_NOTES]
         blocks.append(_table(["metric", "value"], rows, title=f"{_split(run).capitalize()} metrics (metrics.json)"))
-        blocks += _generative(run.metrics)
+        blocks += _generative(run.metrics, _split(run))
     if run.results:
         tables = run.results.get("tables") if isinstance(run.results.get("tables"), list) else []
         for t in tables:
@@ -294,25 +296,28 @@ def _results(run: RunFolder) -> list[dict[str, Any]]:
     return blocks
 
 
-GENERATIVE_NOTES = {"nll_skipped": "No test NLL", "sample_quality_skipped": "No sample quality"}
+GENERATIVE_NOTES = {"nll_skipped": "No {split} NLL", "sample_quality_skipped": "No sample quality"}
 
 
-def _generative(metrics: dict[str, Any]) -> list[dict[str, Any]]:
-    """The test NLL and sample quality `aekit evaluate` wrote (run.generative_metrics) as one table, with
-    the settings they depend on (k, the classifier's checksum) beside them; [] when there are none."""
+def _generative(metrics: dict[str, Any], split: str = "test") -> list[dict[str, Any]]:
+    """The NLL and sample quality `aekit evaluate` wrote (run.generative_metrics) on the `split` part as one
+    table, with the settings they depend on (k, the classifier's checksum) beside them; [] when there are none."""
     rows: list[list[Any]] = []
-    notes = [f"{what}: {metrics[key]}" for key, what in GENERATIVE_NOTES.items() if isinstance(metrics.get(key), str)]
+    notes = [f"{what.format(split=split)}: {metrics[key]}" for key, what in GENERATIVE_NOTES.items()
+             if isinstance(metrics.get(key), str)]
     nll = metrics.get("nll")
     if isinstance(nll, dict) and _is_number(nll.get("nats")):
-        data = "seeded binarisation of" if nll.get("binarized") else "as they are:"
-        rows.append(["test NLL (nats per sample)", nll["nats"],
-                     f"k = {_fmt(nll.get('k'))} importance samples (Burda et al. 2016), {data} {_fmt(nll.get('n'))} test inputs"])
+        n = f"{_fmt(nll.get('n'))} {split} inputs"
+        data = f"seeded binarisation of {n}" if nll.get("binarized") else f"{n} as they are, {GAUSSIAN_NLL}"
+        rows.append([f"{split} NLL (nats per sample)", nll["nats"],
+                     f"k = {_fmt(nll.get('k'))} importance samples (Burda et al. 2016), {data}"])
     quality = metrics.get("sample_quality")
     if isinstance(quality, dict) and all(_is_number(quality.get(k)) for k in ("frechet_distance", "precision", "recall")):
-        how = f"{_fmt(quality.get('n_samples'))} samples ({quality.get('sampler', '?')}) against as many test images"
+        how = f"{_fmt(quality.get('n_samples'))} samples ({quality.get('sampler', '?')}) against as many {split} images"
         rows.append(["Fréchet distance", quality["frechet_distance"], how])
-        rows.append(["precision", quality["precision"], "share of samples inside the test images' manifold (Kynkäänniemi et al. 2019)"])
-        rows.append(["recall", quality["recall"], "share of test images inside the samples' manifold"])
+        rows.append(["precision", quality["precision"], f"share of samples inside the {split} images' manifold "
+                                                        "(Kynkäänniemi et al. 2019)"])
+        rows.append(["recall", quality["recall"], f"share of {split} images inside the samples' manifold"])
         notes.insert(0, f"Sample quality in the features of the classifier trained on {quality.get('classifier', '?')}, "
                         f"SHA-256 {quality.get('classifier_sha256', '?')}: figures compare only under one checksum; "
                         "they are not Inception FIDs.")

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import yaml
 
-from ..analysis.likelihood import importance_sampled_nll, why_no_likelihood
+from ..analysis.likelihood import GAUSSIAN_NLL, importance_sampled_nll, why_no_likelihood
 from ..analysis.quality import reading, sample_quality, why_no_sample_quality
 from ..config import (
     apply_overrides,
@@ -664,11 +664,12 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
                      "channels)")
     if getattr(model.config, "binarize", False):  # a config made for MNIST, given other data: said, not silent
         parts.append("each input binarised afresh at every step (model.binarize, for near-binary images)")
-    size = getattr(model, "code_size", None)
-    if isinstance(size, int) and size >= math.prod(shape or (size + 1,)):  # a conv model's feature map, say
+    size, inputs = getattr(model, "code_size", None), math.prod(shape or (1,))
+    if isinstance(size, int) and size >= inputs and hasattr(model.config, "code_size"):  # (a vq-vae's code: indices)
         how = ("a code_size below the inputs' count compresses" if cfg.model.get("code_size") is not None else  # (a
                "model.code_size=K gives a K-number code")  # trial was told to set the code_size it had set)
-        parts.append(f"a code of {size:,} values for {math.prod(shape):,} inputs (overcomplete: {how})")
+        parts.append(f"a code of {size:,} values for {inputs:,} inputs "
+                     f"({'overcomplete' if size > inputs else 'as many: nothing is compressed'}: {how})")
     tc = cfg.train
     if splits[1] is None and tc.monitor == "val_loss" and tc.early_stopping is not None:
         parts.append("no validation split: early stopping follows train_loss")
@@ -878,7 +879,8 @@ def pca_size(model, train: Dataset) -> tuple[int | None, str | None]:
         return None, (f"the unpool decoder also takes the encoder's pooling indices, which carry much of each sample: "
                       f"not a {code_size}-number bottleneck, so PCA-{code_size} is no comparison")
     if code_size >= features:  # PCA with as many components as features reconstructs exactly
-        return None, f"code size {code_size} >= {features} input features (overcomplete): PCA would be exact"
+        return None, (f"code size {code_size} {'>' if code_size > features else '='} {features} input features "
+                      f"({'overcomplete' if code_size > features else 'no compression'}): PCA would be exact")
     if code_size > min(len(train), PCA_SAMPLES):  # a conv model's feature map on a small data set
         return None, (f"code size {code_size} > {len(train)} training samples: PCA has at most as many components "
                       "as samples")
@@ -953,9 +955,10 @@ def generative_metrics(
     model, train: Dataset, test: Dataset, *,
     nll_samples: int = NLL_SAMPLES, quality_samples: int = QUALITY_SAMPLES,
     classifier: str | None = FEATURE_CLASSIFIER, classifier_cache: str | Path | None = None,
-    seed: int = 0, progress: bool = True,
+    seed: int = 0, progress: bool = True, part: str = "test",
 ) -> dict[str, Any]:
-    """The test NLL and sample quality of a trained model, as metrics.json keys.
+    """The test NLL and sample quality of a trained model, as metrics.json keys (`test` is the run's `part`,
+    its lines' word: the validation split of data without a test part).
 
     "nll": {"nats", "k", "binarized", "n"}, the importance-sampled -log p(x) per test input averaged
     (likelihood.py), for models with a probabilistic decoder; inputs are binarised (seeded) where the
@@ -1003,13 +1006,13 @@ def generative_metrics(
             # default 100 x 500 (a 200-200-50 VAE, one thread): the work stays in the caches
             sizes = {"batch_size": 20, "chunk": 100} if model_device(model).type == "cpu" else {}
             if progress:  # minutes, and the bar shows on a terminal only: a log file is told too
-                print(f"estimating the test NLL of {len(test):,} samples ({nll_samples:,} draws each) ...", flush=True)
+                print(f"estimating the {part} NLL of {len(test):,} samples ({nll_samples:,} draws each) ...", flush=True)
             nll = importance_sampled_nll(model, test.x, k=nll_samples, binary=binary, seed=seed, progress=progress,
                                          **sizes)
             metrics["nll"] = {"nats": float(nll.mean()), "k": nll_samples, "binarized": binary, "n": len(nll)}
     if clf is not None:
         if progress:
-            print(f"generating {n:,} samples and scoring them against as many test samples ...", flush=True)
+            print(f"generating {n:,} samples and scoring them against as many {part} samples ...", flush=True)
         samples, how = generate(model, n, train=in_memory(train, seed), seed=seed)
         low, high = float(samples.min()), float(samples.max())
         clipped = (f"the samples range over [{low:.3g}, {high:.3g}]; they were clipped to [0, 1], "
@@ -1128,7 +1131,7 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
                               f"range{' (most in ' + ', '.join(map(repr, most)) + ')' if most else ''}")
     if scaling in ("per column", "standard"):  # errors are in those units: say so
         metrics["scaling"] = scaling
-    metrics |= generative_metrics(model, train_data, test, seed=cfg.train.seed, **options)
+    metrics |= generative_metrics(model, train_data, test, seed=cfg.train.seed, part=split, **options)
     if write:
         metrics["training"] = training_summary(run_dir)
         metrics |= kept_measures(run_dir, metrics, nll=not options["nll_samples"], quality=not options["quality_samples"])
@@ -1220,16 +1223,14 @@ def format_metrics(metrics: dict[str, Any]) -> str:
             lines.append(f"  note: {how}: this training did not take the model clearly past PCA")
     elif "pca_skipped" in metrics:
         lines.append(f"  no PCA comparison: {metrics['pca_skipped']}")
+    part = split  # the validation split where the data have no test part (a trial read "test" there)
     if "nll" in metrics:
         nll = metrics["nll"]
-        part = metrics.get("split", "test")  # the validation split where the data have no test part
-        data = (f"seeded binarisation of the {part} inputs" if nll["binarized"] else f"the {part} inputs as they are, "
-                "under a Gaussian decoder of variance 1/2: a density of the [0, 1]-scaled values, not comparable with a "
-                "Bernoulli NLL")
+        data = f"seeded binarisation of the {part} inputs" if nll["binarized"] else f"the {part} inputs as they are, {GAUSSIAN_NLL}"
         lines.append(f"  {part} NLL: {nll['nats']:.2f} nats per sample (k = {nll['k']:,} importance samples, {data})")
     if "sample_quality" in metrics:
         q = metrics["sample_quality"]
-        lines.append(f"  sample quality: Fréchet distance {q['frechet_distance']:.4g} (lower is nearer the test samples), "
+        lines.append(f"  sample quality: Fréchet distance {q['frechet_distance']:.4g} (lower is nearer the {part} samples), "
                      f"precision {q['precision']:.3f}, "
                      f"recall {q['recall']:.3f} ({q['n_samples']:,} samples from {q['sampler']})")
         lines.append(f"    feature classifier: {q['classifier']}, SHA-256 {q['classifier_sha256']} (figures compare "
@@ -1238,7 +1239,7 @@ def format_metrics(metrics: dict[str, Any]) -> str:
             lines.append(f"    note: {q['note']}")
         if read := reading(q["precision"], q["recall"]):
             lines.append(f"    read: {read}")
-    for key, what in (("nll_skipped", "no test NLL"), ("sample_quality_skipped", "no sample quality")):
+    for key, what in (("nll_skipped", f"no {part} NLL"), ("sample_quality_skipped", "no sample quality")):
         if key in metrics:
             lines.append(f"  {what}: {metrics[key]}")
     if metrics.get(KEPT):
