@@ -310,6 +310,10 @@ def test_a_data_set_of_ones_own_is_checked_when_registered_and_loaded(tmp_path, 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))
     assert main(["train", "imports=[sines.py]", "data.name=sines", "train.epochs=1", "--quiet"]) == 0, capsys.readouterr().err
+    assert main(["datasets", "--imports", "sines.py"]) == 0  # listed, as `aekit models --imports` lists models
+    listed = capsys.readouterr().out
+    assert "\nyour own (sines.py)\n" in listed and "\nsines  (no summary)\n" in listed and "\nmnist " not in listed[
+        listed.index("your own"):]  # ('flat' above is one too, in this process)
     sys.modules.pop("sines", None), sys.modules.pop("shapes", None)
 
 

@@ -251,10 +251,20 @@ def _cmd_models(args) -> None:
 def _cmd_datasets(args) -> None:
     from ..catalog import DATASETS, data_dir, data_state
 
+    if args.imports:  # a data set of one's own (an extension trial: models took --imports, datasets did not)
+        from ..registry import import_models
+
+        import_models(args.imports)
     _print_table({name: f"{data_state(name):<8} {summary}" for name, summary in DATASETS.items()})
     print(f"\ndata directory: {data_dir()} (set AEKIT_DATA_DIR to change it); 'here': its folder there holds "
           "files, 'shipped': inside aekit, 'absent': downloaded on first use (offline, the error says what to "
           "put where)")
+    if args.imports:
+        from ..data.datasets import dataset_entry, list_datasets
+
+        own = {name: dataset_entry(name).summary or "(no summary)" for name in list_datasets() if name not in DATASETS}
+        print(f"\nyour own ({', '.join(args.imports)})")
+        _print_table(own or {"(none)": "the files register no data set"})
 
 
 def _cmd_export(args) -> None:
@@ -471,6 +481,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_report, words_dest="run_dirs")
 
     p = sub.add_parser("datasets", help="list the data sets")
+    p.add_argument("--imports", action="append", type=os.path.expanduser, metavar="FILE.py",
+                   help="a .py file (or module) that registers a data set of your own; repeatable")
     p.set_defaults(func=_cmd_datasets)
     return parser
 
