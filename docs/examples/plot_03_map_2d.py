@@ -40,7 +40,7 @@ for ax, points, title in ((axes[0], pixels_pca, "PCA of the pixels (2 components
     ax.set_title(title)
     ax.set_xlabel("dimension 1")
     ax.set_ylabel("dimension 2")
-fig.colorbar(scatter, ax=axes, ticks=range(10), label="digit (not used in training)")
+_ = fig.colorbar(scatter, ax=axes, ticks=range(10), label="digit (not used in training)")
 
 # %%
 # PCA's map piles most classes on top of each other: only the 1s (and, less cleanly, the 0s),

@@ -52,7 +52,7 @@ for name, model in models.items():
 ax.set_xlabel("share of the 196 code units active for a test digit (activation > 10% of the largest)")
 ax.set_ylabel("test digits")
 ax.legend(frameon=False)
-ax.set_title("Sparsity of the codes")
+_ = ax.set_title("Sparsity of the codes")
 
 # %%
 # The plain autoencoder uses a large share of its units for every digit: its code is dense. Both

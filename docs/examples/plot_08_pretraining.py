@@ -42,7 +42,7 @@ for k, (ax, history) in enumerate(zip(axes, result.layer_histories)):
                  + ("\n(layers below frozen)" if k else ""), fontsize=11)
     ax.set_xlabel("epoch")
 axes[0].set_ylabel("loss of the stage")
-axes[0].legend(frameon=False)
+_ = axes[0].legend(frameon=False)
 
 # %%
 # Fine-tuning the stack against training from scratch

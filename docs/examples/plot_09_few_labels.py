@@ -52,7 +52,7 @@ ax.set_xlabel("labelled training digits")
 ax.set_ylabel("test accuracy")
 ax.grid(alpha=0.3)
 ax.legend(frameon=False)
-ax.set_title("Encoder + softmax on few labels")
+_ = ax.set_title("Encoder + softmax on few labels")
 
 # %%
 # What to look for: with few labels, a well-trained encoder's code already separates the digits

@@ -26,7 +26,9 @@ print(f"budget {BUDGET}: {len(train)} training digits (mnist-mini)")
 model = aekit.create_model("sparse-kl", input_shape=train.sample_shape, hidden=[], code_size=100,
                            sparsity_target=0.05, sparsity_weight=3.0, recon_loss="bce",
                            output_activation="sigmoid")
-aekit.fit(model, train, val, epochs=choose(tiny=2, full=30), batch_size=128, lr=3e-3, seed=0, progress=False)
+history = aekit.fit(model, train, val, epochs=choose(tiny=2, full=30), batch_size=128, lr=3e-3, seed=0,
+                    progress=False)
+print(f"final validation loss {history['val_loss'][-1]:.1f}")
 
 # %%
 # First-layer weights

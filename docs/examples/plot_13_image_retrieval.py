@@ -23,7 +23,9 @@ print(f"budget {BUDGET}: index of {len(train)} training digits, queries from the
 
 model = aekit.create_model("dense", input_shape=train.sample_shape, hidden=[500, 250], code_size=30,
                            activation="elu")
-aekit.fit(model, train, val, epochs=choose(tiny=2, full=20), batch_size=128, lr=1e-3, seed=0, progress=False)
+history = aekit.fit(model, train, val, epochs=choose(tiny=2, full=20), batch_size=128, lr=1e-3, seed=0,
+                    progress=False)
+print(f"final validation loss {history['val_loss'][-1]:.1f}")
 
 # %%
 # Eight queries and their nearest neighbours

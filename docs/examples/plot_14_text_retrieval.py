@@ -25,7 +25,9 @@ print(f"budget {BUDGET}: BBC News, {len(train_part)} training articles indexed, 
 
 model = aekit.create_model("dense", input_shape=train.sample_shape, hidden=[500, 250], code_size=10,
                            dropout=0.3, recon_loss="mse", output_activation="linear")
-aekit.fit(model, train_part, epochs=choose(tiny=3, full=60), batch_size=64, lr=1e-3, seed=0, progress=False)
+history = aekit.fit(model, train_part, epochs=choose(tiny=3, full=60), batch_size=64, lr=1e-3, seed=0,
+                    progress=False)
+print(f"final training loss {history['train_loss'][-1]:.4f}")
 
 # %%
 # Precision at 1 to 50 retrieved articles
@@ -43,7 +45,7 @@ ax.set_xlabel("articles retrieved per query")
 ax.set_ylabel("share of the same topic")
 ax.grid(alpha=0.3)
 ax.legend(frameon=False)
-ax.set_title("BBC News: retrieval of test articles among training articles")
+_ = ax.set_title("BBC News: retrieval of test articles among training articles")
 
 # %%
 # A query in words

@@ -22,8 +22,9 @@ print(f"budget {BUDGET}: {len(train)} training digits (mnist-mini)")
 
 model = aekit.create_model("dense", input_shape=train.sample_shape, hidden=[512, 128], code_size=2,
                            activation="elu")
-aekit.fit(model, train, val, epochs=choose(tiny=2, full=40), batch_size=128, lr=1e-3,
-          lr_schedule="cosine", seed=0, progress=False)
+history = aekit.fit(model, train, val, epochs=choose(tiny=2, full=40), batch_size=128, lr=1e-3,
+                    lr_schedule="cosine", seed=0, progress=False)
+print(f"final validation loss {history['val_loss'][-1]:.1f}")
 
 # %%
 # The map of the test codes
