@@ -124,32 +124,44 @@ def test_a_returned_figure_shows_inline_in_a_notebook_whatever_the_backend(model
     assert shown["image/png"].startswith(b"\x89PNG")
 
 
-def test_jupyter_shows_each_figure_a_cell_draws_once(model8, data, tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("inline", [False, True])
+def test_jupyter_shows_each_figure_a_cell_draws_once(model8, data, tmp_path, monkeypatch, capsys, inline):
     """A notebook trial: `_, fig = reconstruction_grid(...)` (as the lessons write) showed nothing, a call ending
-    a cell showed the numbers it returns (latent_maps: 1,000 lines), not its picture, and fig.show() raised."""
+    a cell showed the numbers it returns (latent_maps: 1,000 lines), not its picture, and fig.show() raised. A
+    review: with matplotlib's inline backend on (`%matplotlib inline`, or pyplot imported in a kernel), which
+    prints every Figure as a PNG of its own, each figure showed twice."""
     interactive = pytest.importorskip("IPython.core.interactiveshell")
-    import IPython.display
+    from matplotlib.figure import Figure
 
     from aekit.analysis import plots
 
     shell = interactive.InteractiveShell.instance()
     monkeypatch.setattr(shell, "kernel", object(), raising=False)  # as in Jupyter: a kernel, PNGs displayed
     monkeypatch.setattr(shell.display_formatter, "active_types", ["text/plain", "image/png"])
-    monkeypatch.setattr(IPython.display, "display", shell.display_formatter.format)
     drawn = []
     real = plots.Picture._repr_png_
     monkeypatch.setattr(plots.Picture, "_repr_png_", lambda fig: (drawn.append(fig), real(fig))[1])
+    pngs = shell.display_formatter.formatters["image/png"]
+    if inline:  # what matplotlib_inline's select_figure_formats registers
+        pngs.for_type(Figure, lambda fig: (drawn.append(fig), b"png")[1])
     shell.user_ns.update(A=A, model=model8, data=data, plots=plots, path=tmp_path / "r.png")
-    for cell, pictures in [("_, fig = A.reconstruction_grid(model, data, n=4)", 1),  # at the cell's end
-                           ("A.latent_maps(model, data, methods=('pca',), n=50)", 1),  # its figure alone
-                           ("fig", 1), ("fig.show()", 1),  # an earlier cell's figure, asked for
-                           ("A.plot_first_layer(model); _ = A.top_activating(model, data, 0)", 2),
-                           ("plots.written(A.reconstruction_grid(model, data, n=4)[1], path)", 0)]:  # aekit's own
-        drawn.clear()
-        assert shell.run_cell(cell).success, cell
-        assert len(drawn) == pictures, cell
+    try:
+        for cell, pictures in [("_, fig = A.reconstruction_grid(model, data, n=4)", 1),  # at the cell's end
+                               ("A.latent_maps(model, data, methods=('pca',), n=50)", 1),  # its figure alone
+                               ("fig", 1), ("fig.show()", 1),  # an earlier cell's figure, asked for
+                               ("A.plot_first_layer(model); _ = A.top_activating(model, data, 0)", 2),
+                               ("with A.unshown():\n    plots.save_figure(A.reconstruction_grid(model, data, n=4)[1], "
+                                "path)", 0)]:  # a loop that saves many; aekit's own pictures
+            drawn.clear()
+            assert shell.run_cell(cell).success, cell
+            assert len(drawn) == pictures, cell
+    finally:
+        pngs.pop(Figure, None)
     assert "array(" not in capsys.readouterr().out and (tmp_path / "r.png").is_file()
-    monkeypatch.setattr(shell, "kernel", None)
+    monkeypatch.setattr(shell, "kernel", None)  # IPython in a terminal: the numbers, as Python prints them
+    drawn.clear()
+    assert shell.run_cell("A.reconstruction_grid(model, data, n=4)").success and not drawn
+    assert "array(" in capsys.readouterr().out
     with pytest.raises(ConfigError, match=r"^show: aekit's figures are not pyplot's and open no window; save_figure"):
         shell.user_ns["fig"].show()  # a script: there is no window
     grid, fig = A.reconstruction_grid(model8, data, n=4)  # still a tuple to unpack

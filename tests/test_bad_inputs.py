@@ -960,6 +960,15 @@ def test_a_fit_stopped_before_its_first_checkpoint_leaves_no_folder_it_made(tmp_
     aekit.fit(model, x, epochs=1, batch_size=8, run_dir=tmp_path / "mine", progress=False)
     assert (tmp_path / "mine" / "model.safetensors").is_file()
 
+    class Pruned(Callback):  # a tuner's trial pruned at once, which wrote into the folder: kept (a review)
+        def on_batch_end(self, trainer, batch, logs):
+            (trainer.run_dir / "trial.json").write_text("{}")
+            raise RuntimeError("pruned")
+
+    with pytest.raises(RuntimeError, match="pruned"):
+        aekit.fit(model, x, epochs=2, batch_size=8, run_dir=tmp_path / "trial", callbacks=[Pruned()], progress=False)
+    assert (tmp_path / "trial" / "trial.json").is_file()
+
 
 def test_ctrl_c_in_an_experiment_that_does_not_resume_names_its_folder(tmp_path, capsys, monkeypatch):
     import dataclasses

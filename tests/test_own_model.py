@@ -267,6 +267,9 @@ def test_registering_checks_the_class_and_a_class_defined_again_replaces_its_fir
     with pytest.raises(aekit.ConfigError, match=r"^register_model\('bare'\): Bare must subclass "
                                                 r"aekit.models.base.Autoencoder \(a model of kind 'autoencoder'\)"):
         aekit.register_model("bare")(type("Bare", (torch.nn.Module,), {"Config": AutoencoderConfig}))
+    with pytest.raises(aekit.ConfigError, match=r"^register_model\('plain'\): Plain must subclass torch.nn.Module \(a model "
+                                                r"of kind 'classifier'\)$"):
+        aekit.register_model("plain", kind="classifier")(type("Plain", (), {"Config": AutoencoderConfig}))
     cell = "@aekit.register_model('cell-model')\nclass Cell(_Small):\n    Config = AutoencoderConfig\n"
     for _ in range(2):  # the cell run twice: the second class is the model
         exec(compile(cell, "<cell>", "exec"), space := {"aekit": aekit, "_Small": _Small, "AutoencoderConfig":
@@ -298,7 +301,12 @@ def test_a_data_set_of_ones_own_is_checked_when_registered_and_loaded(tmp_path, 
     with pytest.raises(aekit.ConfigError, match=r"^register_dataset\('one'\): decorates a loader taking \(split, "
                                                 r"folder\) and returning a Dataset, got '.*<lambda>'$"):
         core.register_dataset("one")(lambda split: None)
-    core.register_dataset("flat")(lambda split, folder: torch.rand(8, 4).numpy())
+    class Loader:  # a callable object, registered again as a notebook's cell run again would (a review)
+        def __call__(self, split, folder):
+            return torch.rand(8, 4).numpy()
+
+    core.register_dataset("flat")(Loader())
+    core.register_dataset("flat")(Loader())
     with pytest.raises(aekit.DataError, match=r"^data set 'flat': its loader returned a ndarray; a loader returns an "
                                               r"aekit.data.Dataset\(x, y\)"):
         load_dataset("flat")
@@ -310,6 +318,7 @@ def test_a_data_set_of_ones_own_is_checked_when_registered_and_loaded(tmp_path, 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))
     assert main(["train", "imports=[sines.py]", "data.name=sines", "train.epochs=1", "--quiet"]) == 0, capsys.readouterr().err
+    assert str(tmp_path) not in sys.path  # searched while the file ran, not for the rest of the process (a review)
     assert main(["datasets", "--imports", "sines.py"]) == 0  # listed, as `aekit models --imports` lists models
     listed = capsys.readouterr().out
     assert "\nyour own (sines.py)\n" in listed and "\nsines  (no summary)\n" in listed and "\nmnist " not in listed[

@@ -466,8 +466,8 @@ def test_callback_state_of_numpy_and_torch_numbers_is_saved_and_other_objects_ar
 
     aekit.fit(tiny(), real_batch[:32], epochs=1, run_dir=tmp_path / "a", progress=False, callbacks=[Track(np.float32(1.5))])
     saved = ckpt.read(tmp_path / "a" / ckpt.CHECKPOINT_FILE)[1]["callback_states"]
-    assert saved == [{"callback": "test_callback_state_of_numpy_and_torch_numbers_is_saved_and_other_objects_are_named"
-                                  ".<locals>.Track", "state": {"best": 1.5, "seen": [1, 2]}}]
+    assert saved == [{"callback": f"{__name__}.test_callback_state_of_numpy_and_torch_numbers_is_saved_and_other_objects_"
+                                  "are_named.<locals>.Track", "state": {"best": 1.5, "seen": [1, 2]}}]
     with pytest.raises(aekit.ConfigError, match=r"callback Track: state_dict\(\) must hold numbers, strings, lists and "
                                                 r"dicts \(a checkpoint saves it as JSON\): object is not a JSON value"):
         aekit.fit(tiny(), real_batch[:32], epochs=1, run_dir=tmp_path / "b", progress=False, callbacks=[Track(object())])
@@ -504,7 +504,8 @@ def test_a_resume_hands_each_callback_the_state_of_its_own_class(real_batch, tmp
     resumed = [Seen(), LambdaCallback(), Count()]
     aekit.fit(tiny(), real_batch[:32], epochs=2, callbacks=resumed, resume=True, **run)
     assert resumed[0].batches == resumed[2].batches == 8  # 4 batches an epoch, each after its own state
-    with pytest.warns(UserWarning, match=rf"^{tmp_path}: its checkpoint holds the state of callback Count, Seen, which this "
+    with pytest.warns(UserWarning, match=rf"^{tmp_path}: its checkpoint holds the state of callback {__name__}.Count, "
+                                         rf"{__name__}.Seen, which this "
                                          r"resume is not given: it goes on without it \(give it again to go on with"):
         aekit.fit(tiny(), real_batch[:32], epochs=3, resume=True, **run)
 

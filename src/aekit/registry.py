@@ -40,16 +40,18 @@ def register_model(name: str, *, kind: str = "autoencoder"):
         raise ConfigError(f"register_model: kind {kind!r} is not allowed; choose one of: {', '.join(KINDS)}")
 
     def deco(cls):
+        from torch import nn
+
         from .models.base import Autoencoder
-        from .models.classifier import ClassifierMixin
 
         if not (isinstance(cls, type) and dataclasses.is_dataclass(getattr(cls, "Config", None))):
             raise ConfigError(f"register_model({name!r}): decorates a model class whose Config is a dataclass of its "
                               f"keys (see models/tied.py), got {getattr(cls, '__name__', type(cls).__name__)}")
-        base = Autoencoder if kind == "autoencoder" else ClassifierMixin  # (an extension trial: a bare nn.Module
+        base = Autoencoder if kind == "autoencoder" else nn.Module  # (an extension trial: a bare nn.Module was
         if not issubclass(cls, base):  # registered, and failed in training on a method it lacked)
-            raise ConfigError(f"register_model({name!r}): {cls.__name__} must subclass aekit.models.base.{base.__name__} "
-                              f"(a model of kind {kind!r}), which gives it the methods training calls")
+            where = "aekit.models.base.Autoencoder" if kind == "autoencoder" else "torch.nn.Module"
+            raise ConfigError(f"register_model({name!r}): {cls.__name__} must subclass {where} (a model of kind "
+                              f"{kind!r})" + ", which gives it the methods training calls" * (kind == "autoencoder"))
         old = _MODELS[name].cls if name in _MODELS else cls
         same = old.__qualname__ == cls.__qualname__ and (  # imported again, or defined again (a notebook's cell run again)
             old.__module__ == cls.__module__ or _source(old) == _source(cls) is not None)
@@ -109,17 +111,20 @@ def import_models(items: Sequence[str]) -> None:
                 raise ConfigError(f"imports: {item} does not exist{where}")
             if imported(path):
                 continue
-            if str(path.parent) not in sys.path:  # its helper files import as beside a script (installed modules first:
-                sys.path.append(str(path.parent))  # a user's onnx.py is no `import onnx`)
             taken = path.stem in sys.modules or _other_module(path)  # e.g. a user's onnx.py
             name = f"aekit_imports_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}" if taken else path.stem
             spec = importlib.util.spec_from_file_location(name, path)
             module = sys.modules[name] = importlib.util.module_from_spec(spec)
+            folder = [] if str(path.parent) in sys.path else [str(path.parent)]
+            sys.path += folder  # while it runs, the modules beside it import as beside a script (installed ones first)
             try:
                 spec.loader.exec_module(module)
             except BaseException:
                 del sys.modules[name]  # no half-made module left behind
                 raise
+            finally:
+                for entry in folder:
+                    sys.path.remove(entry)
         except ConfigError:
             raise
         except Exception as err:  # the user's code: one line, with what it raised
@@ -143,18 +148,19 @@ def list_models(kind: str = "autoencoder") -> list[str]:
     return sorted(name for name, entry in _MODELS.items() if entry.kind == kind)
 
 
-def model_entry(name: str, *, also: Mapping[str, str] | None = None) -> ModelEntry:
+def model_entry(name: str, *, also: Mapping[str, str] | None = None, kind: str | None = None) -> ModelEntry:
     """The registry's entry of model `name`. `also`: names a caller takes beside the models (aekit train's auto),
-    with what each is, listed and guessed among them when `name` is unknown."""
+    with what each is, listed and guessed among them when `name` is unknown, and `kind` the models listed then
+    (None: all)."""
     _ensure_loaded()
     if name == "auto":  # not a model: aekit train's and the estimators' choice from the data
         raise ConfigError("model: 'auto' is chosen from the data by `aekit train` and the scikit-learn estimators; in "
                           "Python, keys = aekit.apps.run.auto_model({'name': 'auto'}, sample_shape, n_samples) gives its keys "
                           "(create_model(keys.pop('name'), input_shape=sample_shape, **keys)), or name a model: " + ", ".join(sorted(_MODELS)))
     if name not in _MODELS:
-        others = dict(also or {})
-        listed = [*(f"{n} ({what})" for n, what in others.items()), *sorted(_MODELS)]
-        raise ConfigError(f"model: unknown model {name!r}{nearest(name, [*others, *_MODELS])}; choose one of: "
+        others, models = dict(also or {}), sorted(m for m, entry in _MODELS.items() if kind in (None, entry.kind))
+        listed = [*(f"{n} ({what})" for n, what in others.items()), *models]
+        raise ConfigError(f"model: unknown model {name!r}{nearest(name, [*others, *models])}; choose one of: "
                           f"{', '.join(listed)} (or your own: import the .py file that registers it; a config names it under imports, and "
                           "aekit models and export take --imports FILE.py)")
     return _MODELS[name]

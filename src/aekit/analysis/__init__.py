@@ -20,7 +20,7 @@ from .latent import (
     reconstruct_all,
     reconstruction_grid,
 )
-from .plots import image_grid, learning_curves, save_figure
+from .plots import image_grid, learning_curves, save_figure, unshown
 
 __all__ = [
     "denoising_grid",
@@ -41,4 +41,5 @@ __all__ = [
     "save_figure",
     "top_activating",
     "unit_activations",
+    "unshown",
 ]

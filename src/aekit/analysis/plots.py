@@ -8,10 +8,11 @@ cell (`Picture._repr_png_`, `Drawn`), and any other this cell drew, at its end a
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,37 +28,67 @@ TILE_INCHES = 0.75  # size of one image tile in grids
 
 
 class Picture(Figure):
-    """A Figure that Jupyter shows inline whatever matplotlib's backend (IPython asks for `_repr_png_`)."""
+    """A Figure that Jupyter shows inline whatever matplotlib's backend, once: at the end of the cell that drew
+    it (as pyplot's are), or where it ends a cell, or `fig.show()` or `display(fig)` asks for it."""
 
-    shown = False  # by Jupyter: a cell's end shows the figures it drew that were not (_show_unshown)
+    shown = False  # in Jupyter: a cell's end shows the figures it drew that nothing showed (_show_unshown)
 
     def _repr_png_(self) -> bytes:
-        self.shown = True
         buffer = io.BytesIO()
         self.savefig(buffer, format="png", dpi=100, facecolor="white")
         return buffer.getvalue()
+
+    @property
+    def _ipython_display_(self):
+        """How a Jupyter kernel displays it, first of IPython's ways (matplotlib's inline backend prints every
+        Figure by a PNG printer of its own, which left it unshown: shown twice); elsewhere none: its text."""
+        if _kernel() is None:
+            raise AttributeError("_ipython_display_")
+        return self._display
+
+    def _display(self) -> None:
+        from IPython.display import display
+
+        self.shown = True
+        display({"image/png": self._repr_png_(), "text/plain": repr(self)}, raw=True)
 
     def show(self, warn: bool = True) -> None:  # (pyplot's figures have a window; aekit's are drawn on Agg)
         """In Jupyter, the figure now; elsewhere there is no window to show it in: `save_figure` writes it."""
         if _kernel() is None:
             raise ConfigError("show: aekit's figures are not pyplot's and open no window; save_figure(fig, 'x.png') "
                               "writes one (.pdf or .svg too), and Jupyter shows them inline")
-        from IPython.display import display
-
-        display(self)
+        self._display()
 
 
 class Drawn(tuple):
-    """What a drawing function returns, `(data..., figure)`: a tuple to unpack, which Jupyter shows as its
-    figure when it ends a cell (not as the numbers drawn)."""
+    """What a drawing function returns, `(data..., figure)`: a tuple to unpack, which a Jupyter kernel shows
+    as its figure when it ends a cell (not as the numbers drawn)."""
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
+    @property
+    def _ipython_display_(self):
+        if _kernel() is None:  # IPython in a terminal: the tuple, as Python prints it
+            raise AttributeError("_ipython_display_")
+        return self[-1]._display
 
-        display(self[-1])
+
+def drawn(*parts) -> Drawn:
+    """A drawing function's `(data..., figure)`."""
+    return Drawn(parts)
 
 
 _UNSHOWN: list[Picture] = []  # in Jupyter: the figures the running cell drew, shown at its end unless shown
+_QUIET: list[int] = []  # one entry an open `unshown()` block
+
+
+@contextlib.contextmanager
+def unshown() -> Iterator[None]:
+    """Figures drawn inside are not shown in Jupyter at the cell's end (a loop that saves many: each is freed
+    once saved, not held until then); aekit draws its runs' and experiments' pictures so."""
+    _QUIET.append(1)
+    try:
+        yield
+    finally:
+        _QUIET.pop()
 
 
 def _kernel():
@@ -71,37 +102,23 @@ def _kernel():
 
 
 def _show_unshown() -> None:
-    """IPython's post_execute event: each figure the cell drew and did not show, as matplotlib's inline
+    """IPython's post_execute event: each figure the cell drew and nothing showed, as matplotlib's inline
     backend shows pyplot's (`_, fig = reconstruction_grid(...)` shows it, as `plt.subplots()` would)."""
-    from IPython.display import display
-
     drawn, _UNSHOWN[:] = list(_UNSHOWN), []
     for fig in drawn:
         if not fig.shown:
-            display(fig)
+            fig._display()
 
 
 def new_figure(width: float, height: float, *, constrained: bool = True) -> Figure:
     fig = Picture(figsize=(width, height), layout="constrained" if constrained else None)
     FigureCanvasAgg(fig)
-    shell = _kernel()
+    shell = None if _QUIET else _kernel()
     if shell is not None:
         if _show_unshown not in shell.events.callbacks["post_execute"]:
             shell.events.register("post_execute", _show_unshown)
         _UNSHOWN.append(fig)
     return fig
-
-
-def drawn(*parts) -> Drawn:
-    """A drawing function's `(data..., figure)`."""
-    return Drawn(parts)
-
-
-def written(fig: Figure, path: str | Path) -> Path:
-    """`fig` written by aekit itself (a run's or an experiment's picture): saved, and not shown in Jupyter."""
-    if fig in _UNSHOWN:
-        _UNSHOWN.remove(fig)
-    return save_figure(fig, path)
 
 
 def fit_title(title: str, width_inches: float, *, fontsize: float = 12.0) -> str:
@@ -114,8 +131,8 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
     """Write `fig` as a PNG, or a PDF or SVG (for a paper) by the path's suffix; parent folders are
     created; returns the path."""
     if not isinstance(fig, Figure):
-        raise ConfigError(f"fig: must be a matplotlib Figure (the second of what aekit's drawing functions return), got "
-                          f"{type(fig).__name__}")
+        got = "the whole (data..., figure) of a drawing function" if isinstance(fig, Drawn) else type(fig).__name__
+        raise ConfigError(f"fig: must be a matplotlib Figure (the last of what aekit's drawing functions return), got {got}")
     count("dpi", dpi)
     path = Path(path)
     kind = path.suffix.lower()[1:]

@@ -1142,8 +1142,8 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
                 from ..analysis import plots
                 from ..analysis.latent import reconstruction_grid
 
-                _, fig = reconstruction_grid(model, test, n=10)
-                plots.written(fig, run_dir / "reconstructions.png")
+                with plots.unshown():  # (a run's own picture: Jupyter shows none of it)
+                    plots.save_figure(reconstruction_grid(model, test, n=10)[-1], run_dir / "reconstructions.png")
     except OSError as err:  # a full disk: the CLI prints the figures all the same
         err.metrics = metrics
         raise

@@ -205,7 +205,7 @@ def _train_autoencoder(est, x: Tensor, seed: int, validation_fraction: float | N
     With `validation_fraction`, a seeded share of `x` is held out and the epoch (or the start) with
     the lowest loss on it is kept."""
     if est.model != AUTO and est.model not in list_models():
-        model_entry(est.model, also={AUTO: "chosen from the data"})  # not registered: said so, with how to import yours
+        model_entry(est.model, also={AUTO: "chosen from the data"}, kind="autoencoder")  # not registered: how to import yours
         other = " (a semi-supervised model trains in SemiSupervisedClassifier)" if est.model in list_models("semi-supervised") else ""
         raise ConfigError(f"model: {est.model!r} is not an autoencoder{other}; choose {AUTO} or one of: {', '.join(list_models())}")
     number = isinstance(validation_fraction, numbers.Real) and not isinstance(validation_fraction, bool)

@@ -55,7 +55,8 @@ def register_dataset(name: str, summary: str | None = None):
 def _loader_name(fn: Callable) -> str:
     """A loader's module and name, as a refusal names it (a functools.partial's: its function's, and keywords)."""
     inner, keywords = getattr(fn, "func", fn), getattr(fn, "keywords", None)
-    return f"{inner.__module__}.{getattr(inner, '__qualname__', inner)}" + (f"({keywords})" if keywords else "")
+    named = inner if hasattr(inner, "__qualname__") else type(inner)  # (a callable object: its class)
+    return f"{named.__module__}.{named.__qualname__}" + (f"({keywords})" if keywords else "")
 
 
 def swapped(got: Sequence[int], want: Sequence[int]) -> str:

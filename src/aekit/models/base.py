@@ -1,6 +1,6 @@
 """The Autoencoder contract every model follows, and the pieces models share.
 
-encode(x) -> z, decode(z) -> x_hat, forward(x) -> Output, loss(x, output) -> dict with "loss".
+encode(x) -> z, decode(z) -> x_hat, forward(x) -> Output, loss(x, output, *, y=None) -> dict with "loss".
 The trainer, analysis tools, CLI and sklearn estimator use only this contract.
 """
 

@@ -469,7 +469,7 @@ class Trainer:
             **({"more_optimizers": more} if more else {}),
             "best": {"value": self.best_value if math.isfinite(self.best_value) else None,
                      "epoch": self.best_epoch, "since": self.epochs_since_best},
-            "callback_states": [{"callback": type(cb).__qualname__, "state": _callback_state(cb)} for cb in self.callbacks],
+            "callback_states": [{"callback": _callback_name(cb), "state": _callback_state(cb)} for cb in self.callbacks],
             "budget": self.budget.state_dict() if self.budget is not None else None,
             "processes": self.world,
             "data": self.data_print,
@@ -530,7 +530,7 @@ class Trainer:
             return
         left = list(meta["callback_states"])
         for cb in self.callbacks:
-            match = next((entry for entry in left if entry["callback"] == type(cb).__qualname__), None)
+            match = next((entry for entry in left if entry["callback"] == _callback_name(cb)), None)
             if match is not None:
                 cb.load_state_dict(match["state"])
                 left.remove(match)
@@ -965,6 +965,11 @@ def check_settings(model, train: Any, val: Any = None, *, config: TrainConfig) -
     trainer.check_settings(*as_inputs(train, "train data"), None if val is None else as_inputs(val, "validation data"))
 
 
+def _callback_name(cb) -> str:
+    """A callback's class, as its saved state names it (two of one class take their states in order)."""
+    return f"{type(cb).__module__}.{type(cb).__qualname__}"
+
+
 def _callback_state(cb) -> Any:
     """`cb.state_dict()` as JSON values, as a checkpoint saves it: numpy and torch numbers and arrays as Python's."""
     def plain(value):
@@ -1094,8 +1099,10 @@ def fit(
                 if note and isinstance(err, KeyboardInterrupt):
                     note(f"{run_path} keeps the checkpoint of epoch {ckpt.epochs_done(run_path)} (the model holds the "
                          "weights of the interrupted epoch): fit(..., resume=True) goes on from the checkpoint")
-            elif made and not ckpt.kept_when_stopped(err, run_path):  # its start alone (a notebook trial): as the CLI
-                ckpt.remove_made(made)
+            elif made and not distributed.active() and not ckpt.kept_when_stopped(err, run_path) and all(
+                    p.name in (ckpt.CONFIG_FILE, SCALING_FILE, ckpt.LOCK_FILE) for p in run_path.iterdir()):
+                ckpt.remove_made(made)  # its start alone, which blocks a retry (a notebook trial); logs, files of a
+                # callback's (a pruned trial's) are kept; under torchrun, the CLI's rank 0 makes and tidies the folder
                 if note:
                     note(f"stopped before its first checkpoint: nothing was kept, and {run_path}, which this fit made, "
                          "is removed")

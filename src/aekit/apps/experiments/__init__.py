@@ -202,7 +202,7 @@ class Run:
         return model, history
 
     def picture(self, fig, name: str, caption: str) -> None:
-        plots.written(fig, self.dir / name)
+        plots.save_figure(fig, self.dir / name)
         self.figures[name] = caption
 
     def finish(self, results: dict[str, Any], *tables: dict[str, Any]) -> dict[str, Any]:
@@ -489,7 +489,8 @@ def _finish(exp: Experiment, cfg: ExperimentConfig, run_dir: Path, progress: boo
         cfg = cfg.with_train(progress=progress)
     with hold(run_dir):
         try:
-            results = exp.fn(cfg, run_dir)
+            with plots.unshown():  # (called from Jupyter, an experiment draws its pictures without showing them)
+                results = exp.fn(cfg, run_dir)
         except (KeyboardInterrupt, Exception) as err:  # Ctrl-C or a crash: the CLI says how to continue
             # not after aekit's own errors (bad data or settings, a diverged run): a resume would meet them again
             if exp.resumable and (run_dir / Ledger.FILE).is_file() and not isinstance(err, AekitError):

@@ -258,7 +258,7 @@ def plot_error_vs_labels(path: Path, rows: list[dict], *, labels: dict[str, str]
     ax.grid(alpha=0.3, which="both")
     ax.legend(frameon=False)
     ax.set_title(title, fontsize=10)
-    plots.written(fig, path)
+    plots.save_figure(fig, path)
 
 
 @register_experiment(
