@@ -953,10 +953,17 @@ def test_a_fit_stopped_before_its_first_checkpoint_leaves_no_folder_it_made(tmp_
     assert not (tmp_path / "runs").exists()  # and the folder above it, made for it
     assert caught.value.__notes__ == [f"stopped before its first checkpoint: nothing was kept, and {tmp_path / 'runs' / 'x'}, "
                                       "which this fit made, is removed"]
+    with pytest.raises(KeyboardInterrupt):  # its own empty log too (a tuner's trial: a folder of an empty log.csv)
+        aekit.fit(model, x, epochs=2, batch_size=8, run_dir=tmp_path / "logged", callbacks=[Stop()], log=["csv"],
+                  progress=False)
+    assert not (tmp_path / "logged").exists()
     (tmp_path / "mine").mkdir()  # a folder the user made is theirs: its start is left, which a retry replaces
     with pytest.raises(KeyboardInterrupt) as caught:
         aekit.fit(model, x, epochs=2, batch_size=8, run_dir=tmp_path / "mine", callbacks=[Stop()], progress=False)
     assert (tmp_path / "mine" / "config.yaml").is_file() and not getattr(caught.value, "__notes__", None)
+    with pytest.raises(aekit.CheckpointError, match=r"holds no model yet: its run has not reached its first checkpoint, "
+                                                    r"or stopped before it \(train it again\)$"):
+        aekit.load_model(tmp_path / "mine")  # (was "checkpoint .../model.safetensors does not exist")
     aekit.fit(model, x, epochs=1, batch_size=8, run_dir=tmp_path / "mine", progress=False)
     assert (tmp_path / "mine" / "model.safetensors").is_file()
 

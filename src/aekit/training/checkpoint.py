@@ -400,7 +400,11 @@ def model_file(folder: Path) -> Path:
     if (folder / "experiment.yaml").is_file():
         raise CheckpointError(f"{folder} is an experiment folder holding no model-*.safetensors yet (it stopped "
                               "before saving one)")
-    return folder / MODEL_FILE  # read() says it does not exist
+    if (folder / CONFIG_FILE).is_file():  # (a tuner's trial: "checkpoint .../model.safetensors does not exist")
+        raise CheckpointError(f"{folder} holds no model yet: its run has not reached its first checkpoint, or stopped "
+                              "before it (train it again)")
+    raise CheckpointError(f"{folder} holds no model.safetensors; give a run folder made by aekit train or aekit.fit, "
+                          "or a model .safetensors file")
 
 
 def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):

@@ -1100,9 +1100,9 @@ def fit(
                     note(f"{run_path} keeps the checkpoint of epoch {ckpt.epochs_done(run_path)} (the model holds the "
                          "weights of the interrupted epoch): fit(..., resume=True) goes on from the checkpoint")
             elif made and not distributed.active() and not ckpt.kept_when_stopped(err, run_path) and all(
-                    p.name in (ckpt.CONFIG_FILE, SCALING_FILE, ckpt.LOCK_FILE) for p in run_path.iterdir()):
-                ckpt.remove_made(made)  # its start alone, which blocks a retry (a notebook trial); logs, files of a
-                # callback's (a pruned trial's) are kept; under torchrun, the CLI's rank 0 makes and tidies the folder
+                    p.name in LEFT_UNSAVED | {ckpt.LOCK_FILE} for p in run_path.iterdir()):
+                ckpt.remove_made(made)  # what it wrote alone, which blocks a retry (a notebook trial; a tuner's, an empty
+                # log.csv); files of others (a callback's) are kept; under torchrun, the CLI's rank 0 tidies the folder
                 if note:
                     note(f"stopped before its first checkpoint: nothing was kept, and {run_path}, which this fit made, "
                          "is removed")
