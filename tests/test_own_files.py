@@ -656,6 +656,16 @@ def test_a_scaling_file_is_checked_and_never_left_from_an_earlier_run(table_run)
     assert not saved.exists()
 
 
+def test_a_run_on_a_file_without_its_scaling_file_says_its_data_are_read_by_their_ranges_now(table_run, capsys):
+    """A compatibility trial: a run of an aekit that saved no scaling.json was evaluated by the file's ranges as they
+    are now (a row changed since: other figures), without a word."""
+    tmp_path = table_run[0]
+    (tmp_path / "run" / "scaling.json").unlink()
+    assert main(["evaluate", str(tmp_path / "run"), "--quiet"]) == 0
+    assert f"{tmp_path / 'run'} holds no scaling.json (an older aekit's run): {tmp_path / 'train.csv'} is scaled by its " \
+           "ranges as they are now, as the run's were only if the file has not changed since" in capsys.readouterr().err
+
+
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
 def test_raw_export_takes_images_as_the_file_stores_them(tmp_path, capsys):
     pixels = (load_dataset("digits").x[:200, 0].numpy() * 16).round().astype(np.uint8)  # (200, 8, 8): 0..16

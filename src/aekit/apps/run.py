@@ -49,6 +49,7 @@ from ..config import (
 from ..data import Dataset, load_dataset
 from ..data.batches import check_inputs, inputs_of, map_batches, model_device
 from ..data.core import (
+    SCALING_FILE,
     available_memory,
     data_map,
     is_picture,
@@ -278,6 +279,9 @@ def read_split(cfg: RunConfig, split: str, name: str | None = None, run: Path | 
                                 "it back, or give its new path there; `aekit evaluate RUN --data FILE` evaluates a file "
                                 "of the same kind")  # (a paths trial: "does not exist; give a .npy, .npz ...")
     if saved is None:
+        if run is not None and name is None and split == "train" and given not in list_datasets() and distributed.is_main():
+            warn(f"{run} holds no {SCALING_FILE} (an older aekit's run): {given} is scaled by its ranges as they are "
+                 "now, as the run's were only if the file has not changed since")  # (a compatibility trial: no word)
         return load_dataset(given, split, layout=cfg.data.layout, scale=cfg.data.scale,
                             image_size=cfg.data.image_size, progress=progress)
     path = Path(given).expanduser()

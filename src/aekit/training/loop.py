@@ -459,6 +459,7 @@ class Trainer:
             tensors.update(optim_tensors)
         tensors.update(ckpt.rng_to_tensors())
         more = {k: v for k, v in optim_meta.items() if k != "loss"}  # a model's other optimisers (optimizer_groups)
+        states = [_callback_state(cb) for cb in self.callbacks]
         meta = {
             **ckpt.model_meta(self.model),
             "epoch": self.epoch,
@@ -469,7 +470,8 @@ class Trainer:
             **({"more_optimizers": more} if more else {}),
             "best": {"value": self.best_value if math.isfinite(self.best_value) else None,
                      "epoch": self.best_epoch, "since": self.epochs_since_best},
-            "callback_states": [{"callback": _callback_name(cb), "state": _callback_state(cb)} for cb in self.callbacks],
+            "callback_states": [{"callback": _callback_name(cb), "state": state} for cb, state in zip(self.callbacks, states)],
+            "callbacks": states,  # (as an earlier aekit reads them, by position: a resume there keeps them)
             "budget": self.budget.state_dict() if self.budget is not None else None,
             "processes": self.world,
             "data": self.data_print,
