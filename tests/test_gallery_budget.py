@@ -51,3 +51,17 @@ def test_a_lesson_run_on_its_own_shows_every_figure_at_its_end(tmp_path):
     env = {**os.environ, "MPLBACKEND": "module://counting", "PYTHONPATH": path}
     run = subprocess.run([sys.executable, str(lesson)], capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 0 and run.stdout.strip() == "shown 3", (run.stdout, run.stderr[-2000:])
+
+
+def test_a_lesson_run_by_ipythons_run_leaves_the_figures_to_jupyter():
+    """A notebook trial: `%run plot_01_shallow.py` in Jupyter took the standalone branch (IPython sets __main__'s
+    __file__), so every figure drawn in the kernel afterwards was held until it ended, in `unshown()` too."""
+    code = ("import sys; {shell}sys.modules['__main__'].__file__ = 'plot_97_check.py'; "
+            "import _budget, aekit.analysis.plots as P; print(P.new_figure.__qualname__)")
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": f"{EXAMPLES}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    for shell, made_by in (("", "_record.<locals>.recorded"),  # python plot_...py: recorded, shown at the end
+                           ("from IPython.core.interactiveshell import InteractiveShell; InteractiveShell.instance(); ",
+                            "new_figure")):
+        run = subprocess.run([sys.executable, "-c", code.format(shell=shell)], capture_output=True, text=True, env=env,
+                             timeout=120)
+        assert run.returncode == 0 and run.stdout.strip() == made_by, (run.stdout, run.stderr[-2000:])
