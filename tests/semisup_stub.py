@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from aekit.errors import DataError
+from aekit.models.classifier import ClassifierMixin
 from aekit.registry import _MODELS, register_model
 
 NAME = "semisup-stub"
@@ -31,7 +32,7 @@ class StubConfig:
     hidden: int = 16
 
 
-class SemiSupStub(nn.Module):
+class SemiSupStub(ClassifierMixin, nn.Module):
     """Test stub: an MLP classifier with a reconstruction term on every sample."""
 
     Config = StubConfig

@@ -158,6 +158,25 @@ def test_jupyter_shows_each_figure_a_cell_draws_once(model8, data, tmp_path, mon
     finally:
         pngs.pop(Figure, None)
     assert "array(" not in capsys.readouterr().out and (tmp_path / "r.png").is_file()
+    fig = shell.user_ns["fig"]  # IPython's own ways still work (a review: display(fig, include=...) and format(fig)
+    assert "image/png" in shell.display_formatter.format(fig)[0]  # went round them, and display_id's updates)
+    assert "image/png" not in shell.display_formatter.format(fig, include=["text/plain"])[0]
+    import threading
+
+    held, go = threading.Event(), threading.Event()
+
+    def hold_unshown():  # an unshown() block open in another thread leaves this one's figures shown (a review)
+        with plots.unshown():
+            held.set()
+            go.wait(10)
+
+    thread = threading.Thread(target=hold_unshown)
+    thread.start()
+    held.wait(10)
+    drawn.clear()
+    assert shell.run_cell("_ = A.plot_first_layer(model)").success and len(drawn) == 1
+    go.set()
+    thread.join()
     monkeypatch.setattr(shell, "kernel", None)  # IPython in a terminal: the numbers, as Python prints them
     drawn.clear()
     assert shell.run_cell("A.reconstruction_grid(model, data, n=4)").success and not drawn

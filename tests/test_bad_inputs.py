@@ -835,6 +835,14 @@ def test_missing_dependency_is_one_line(capsys, monkeypatch):
     status, _, err = cli(["datasets"], capsys)
     assert status == 2 and one_line_error(err) and "the package 'torch' is not installed" in err
 
+    def needs_helper(args):  # a module of the user's own (a review: "pip install aekit installs ...")
+        raise ModuleNotFoundError("No module named 'helper'", name="helper")
+
+    monkeypatch.setattr(aekit.apps.cli, "_cmd_datasets", needs_helper)
+    status, _, err = cli(["datasets"], capsys)
+    assert status == 2 and err == ("aekit: error: No module named 'helper' (a module of your own: beside the file that "
+                                   "imports it, or on PYTHONPATH)")
+
 
 def test_export_of_a_model_file_writes_beside_it(tmp_path, capsys):
     """Issue 13.9: `aekit export runs/x/model.safetensors` ended in FileExistsError."""

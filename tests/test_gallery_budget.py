@@ -59,9 +59,10 @@ def test_a_lesson_run_by_ipythons_run_leaves_the_figures_to_jupyter():
     code = ("import sys; {shell}sys.modules['__main__'].__file__ = 'plot_97_check.py'; "
             "import _budget, aekit.analysis.plots as P; print(P.new_figure.__qualname__)")
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": f"{EXAMPLES}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    ipython = "from IPython.core.interactiveshell import InteractiveShell; shell = InteractiveShell.instance(); "
     for shell, made_by in (("", "_record.<locals>.recorded"),  # python plot_...py: recorded, shown at the end
-                           ("from IPython.core.interactiveshell import InteractiveShell; InteractiveShell.instance(); ",
-                            "new_figure")):
+                           (ipython, "_record.<locals>.recorded"),  # `ipython plot_...py`: so too (a review)
+                           (ipython + "shell.kernel = object(); ", "new_figure")):  # %run in Jupyter: its own
         run = subprocess.run([sys.executable, "-c", code.format(shell=shell)], capture_output=True, text=True, env=env,
                              timeout=120)
         assert run.returncode == 0 and run.stdout.strip() == made_by, (run.stdout, run.stderr[-2000:])

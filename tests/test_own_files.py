@@ -662,8 +662,9 @@ def test_a_run_on_a_file_without_its_scaling_file_says_its_data_are_read_by_thei
     tmp_path = table_run[0]
     (tmp_path / "run" / "scaling.json").unlink()
     assert main(["evaluate", str(tmp_path / "run"), "--quiet"]) == 0
-    assert f"{tmp_path / 'run'} holds no scaling.json (an older aekit's run): {tmp_path / 'train.csv'} is scaled by its " \
-           "ranges as they are now, as the run's were only if the file has not changed since" in capsys.readouterr().err
+    assert f"{tmp_path / 'run'} holds no scaling.json, which records how a data file's values became its inputs (a run " \
+           f"trained on arrays, or by an older aekit, has none): {tmp_path / 'train.csv'} is read as it is now, as the " \
+           "run's inputs were only if it has not changed since" in capsys.readouterr().err
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")

@@ -66,6 +66,7 @@ if Path(getattr(sys.modules["__main__"], "__file__", "") or "").name.startswith(
     import torch
 
     torch.manual_seed(0)  # the same weights each run, so the figures match the page (the build seeds alike)
-    if getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)() is None:  # not `%run` in IPython (whose
-        _record()  # Jupyter shows the figures itself: recorded, they were held, and shown, for the kernel's life)
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    if getattr(shell, "kernel", None) is None:  # not `%run` in Jupyter, which shows the figures itself (recorded,
+        _record()  # they were held, and shown, for the kernel's life)
         atexit.register(_show)

@@ -40,18 +40,16 @@ def register_model(name: str, *, kind: str = "autoencoder"):
         raise ConfigError(f"register_model: kind {kind!r} is not allowed; choose one of: {', '.join(KINDS)}")
 
     def deco(cls):
-        from torch import nn
-
         from .models.base import Autoencoder
+        from .models.classifier import ClassifierMixin
 
         if not (isinstance(cls, type) and dataclasses.is_dataclass(getattr(cls, "Config", None))):
             raise ConfigError(f"register_model({name!r}): decorates a model class whose Config is a dataclass of its "
                               f"keys (see models/tied.py), got {getattr(cls, '__name__', type(cls).__name__)}")
-        base = Autoencoder if kind == "autoencoder" else nn.Module  # (an extension trial: a bare nn.Module was
-        if not issubclass(cls, base):  # registered, and failed in training on a method it lacked)
-            where = "aekit.models.base.Autoencoder" if kind == "autoencoder" else "torch.nn.Module"
-            raise ConfigError(f"register_model({name!r}): {cls.__name__} must subclass {where} (a model of kind "
-                              f"{kind!r})" + ", which gives it the methods training calls" * (kind == "autoencoder"))
+        base = Autoencoder if kind == "autoencoder" else ClassifierMixin  # (an extension trial: a bare nn.Module
+        if not issubclass(cls, base):  # was registered, and failed in training on a method it lacked)
+            raise ConfigError(f"register_model({name!r}): {cls.__name__} must subclass {base.__module__}."
+                              f"{base.__name__} (a model of kind {kind!r}), which gives it the methods training calls")
         old = _MODELS[name].cls if name in _MODELS else cls
         same = old.__qualname__ == cls.__qualname__ and (  # imported again, or defined again (a notebook's cell run again)
             old.__module__ == cls.__module__ or _source(old) == _source(cls) is not None)
@@ -115,16 +113,13 @@ def import_models(items: Sequence[str]) -> None:
             name = f"aekit_imports_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}" if taken else path.stem
             spec = importlib.util.spec_from_file_location(name, path)
             module = sys.modules[name] = importlib.util.module_from_spec(spec)
-            folder = [] if str(path.parent) in sys.path else [str(path.parent)]
-            sys.path += folder  # while it runs, the modules beside it import as beside a script (installed ones first)
+            if str(path.parent) not in sys.path:  # the modules beside it import as beside a script, then and in its
+                sys.path.append(str(path.parent))  # functions later (installed ones first: a user's onnx.py is no onnx)
             try:
                 spec.loader.exec_module(module)
             except BaseException:
                 del sys.modules[name]  # no half-made module left behind
                 raise
-            finally:
-                for entry in folder:
-                    sys.path.remove(entry)
         except ConfigError:
             raise
         except Exception as err:  # the user's code: one line, with what it raised

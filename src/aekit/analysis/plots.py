@@ -9,6 +9,7 @@ cell (`Picture._repr_png_`, `Drawn`), and any other this cell drew, at its end a
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import io
 import math
 import textwrap
@@ -28,8 +29,8 @@ TILE_INCHES = 0.75  # size of one image tile in grids
 
 
 class Picture(Figure):
-    """A Figure that Jupyter shows inline whatever matplotlib's backend, once: at the end of the cell that drew
-    it (as pyplot's are), or where it ends a cell, or `fig.show()` or `display(fig)` asks for it."""
+    """A Figure that Jupyter shows inline whatever matplotlib's backend: at the end of the cell that drew it,
+    as pyplot's are, unless something showed it (a cell ending with it, `fig.show()`, `display(fig)`)."""
 
     shown = False  # in Jupyter: a cell's end shows the figures it drew that nothing showed (_show_unshown)
 
@@ -38,26 +39,21 @@ class Picture(Figure):
         self.savefig(buffer, format="png", dpi=100, facecolor="white")
         return buffer.getvalue()
 
-    @property
-    def _ipython_display_(self):
-        """How a Jupyter kernel displays it, first of IPython's ways (matplotlib's inline backend prints every
-        Figure by a PNG printer of its own, which left it unshown: shown twice); elsewhere none: its text."""
-        if _kernel() is None:
-            raise AttributeError("_ipython_display_")
-        return self._display
-
-    def _display(self) -> None:
-        from IPython.display import display
-
-        self.shown = True
-        display({"image/png": self._repr_png_(), "text/plain": repr(self)}, raw=True)
-
     def show(self, warn: bool = True) -> None:  # (pyplot's figures have a window; aekit's are drawn on Agg)
         """In Jupyter, the figure now; elsewhere there is no window to show it in: `save_figure` writes it."""
         if _kernel() is None:
             raise ConfigError("show: aekit's figures are not pyplot's and open no window; save_figure(fig, 'x.png') "
                               "writes one (.pdf or .svg too), and Jupyter shows them inline")
-        self._display()
+        from IPython.display import display
+
+        display(self)
+
+
+def _shown_png(fig: Picture) -> bytes:
+    """A Jupyter kernel's PNG printer of aekit's figures: it marks them shown. Registered for Picture, it comes
+    before matplotlib's inline backend's printer of every Figure (which left them unshown: shown twice)."""
+    fig.shown = True
+    return fig._repr_png_()
 
 
 class Drawn(tuple):
@@ -68,7 +64,9 @@ class Drawn(tuple):
     def _ipython_display_(self):
         if _kernel() is None:  # IPython in a terminal: the tuple, as Python prints it
             raise AttributeError("_ipython_display_")
-        return self[-1]._display
+        from IPython.display import display
+
+        return lambda: display(self[-1])
 
 
 def drawn(*parts) -> Drawn:
@@ -77,18 +75,18 @@ def drawn(*parts) -> Drawn:
 
 
 _UNSHOWN: list[Picture] = []  # in Jupyter: the figures the running cell drew, shown at its end unless shown
-_QUIET: list[int] = []  # one entry an open `unshown()` block
+_QUIET = contextvars.ContextVar("aekit_unshown", default=False)  # in an `unshown()` block (of this thread)
 
 
 @contextlib.contextmanager
 def unshown() -> Iterator[None]:
     """Figures drawn inside are not shown in Jupyter at the cell's end (a loop that saves many: each is freed
     once saved, not held until then); aekit draws its runs' and experiments' pictures so."""
-    _QUIET.append(1)
+    token = _QUIET.set(True)
     try:
         yield
     finally:
-        _QUIET.pop()
+        _QUIET.reset(token)
 
 
 def _kernel():
@@ -104,19 +102,22 @@ def _kernel():
 def _show_unshown() -> None:
     """IPython's post_execute event: each figure the cell drew and nothing showed, as matplotlib's inline
     backend shows pyplot's (`_, fig = reconstruction_grid(...)` shows it, as `plt.subplots()` would)."""
+    from IPython.display import display
+
     drawn, _UNSHOWN[:] = list(_UNSHOWN), []
     for fig in drawn:
         if not fig.shown:
-            fig._display()
+            display(fig)
 
 
 def new_figure(width: float, height: float, *, constrained: bool = True) -> Figure:
     fig = Picture(figsize=(width, height), layout="constrained" if constrained else None)
     FigureCanvasAgg(fig)
-    shell = None if _QUIET else _kernel()
+    shell = None if _QUIET.get() else _kernel()
     if shell is not None:
         if _show_unshown not in shell.events.callbacks["post_execute"]:
             shell.events.register("post_execute", _show_unshown)
+        shell.display_formatter.formatters["image/png"].for_type(Picture, _shown_png)
         _UNSHOWN.append(fig)
     return fig
 

@@ -569,13 +569,28 @@ def _run_kept(err: BaseException) -> str:
     return f"; {state[0]}: {state[1]}" if state else ""
 
 
+def _ours(module: str) -> bool:
+    """Whether `module` is one that aekit or one of its extras installs (the modules of their distributions)."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    try:
+        wanted = {re.split(r"[<>=!~; \[]", r, maxsplit=1)[0].lower() for r in requires("aekit") or []}
+    except PackageNotFoundError:  # a source tree run without installation
+        return True
+    renamed = {"scikit-learn": "sklearn", "pyyaml": "yaml", "pillow": "pil", "mlflow-skinny": "mlflow",
+               "umap-learn": "umap"}  # distributions whose module is named otherwise
+    return module.lower() in {renamed.get(name, name.replace("-", "_")) for name in wanted}
+
+
 def _error_line(err: Exception) -> tuple[str, int]:
     """The one line the CLI prints for `err` (after "aekit: error: "), and the exit status."""
     if isinstance(err, AekitError):
         return f"{err}{_kept(err)}", 2
-    if isinstance(err, ModuleNotFoundError):  # a dependency (or an extra) that is not installed
-        return (f"the package '{err.name}' is not installed; `pip install aekit` (or `pip install -e .` in a clone) "
+    if isinstance(err, ModuleNotFoundError) and _ours((err.name or "").partition(".")[0]):  # a dependency (or an
+        return (f"the package '{err.name}' is not installed; `pip install aekit` (or `pip install -e .` in a clone) "  # extra)
                 "installs aekit's dependencies"), 2
+    if isinstance(err, ModuleNotFoundError):  # a module code of one's own imports (a review: "pip install aekit")
+        return f"{err} (a module of your own: beside the file that imports it, or on PYTHONPATH)", 2
     reason = (str(err).splitlines() or [""])[0]
     if _out_of_memory(err):
         return (f"out of memory ({type(err).__name__}{': ' + reason[:120] if reason else ''}); a smaller model, batch "

@@ -280,8 +280,9 @@ def read_split(cfg: RunConfig, split: str, name: str | None = None, run: Path | 
                                 "of the same kind")  # (a paths trial: "does not exist; give a .npy, .npz ...")
     if saved is None:
         if run is not None and name is None and split == "train" and given not in list_datasets() and distributed.is_main():
-            warn(f"{run} holds no {SCALING_FILE} (an older aekit's run): {given} is scaled by its ranges as they are "
-                 "now, as the run's were only if the file has not changed since")  # (a compatibility trial: no word)
+            warn(f"{run} holds no {SCALING_FILE}, which records how a data file's values became its inputs (a run "
+                 f"trained on arrays, or by an older aekit, has none): {given} is read as it is now, as the run's inputs "
+                 "were only if it has not changed since")  # (a compatibility trial: no word)
         return load_dataset(given, split, layout=cfg.data.layout, scale=cfg.data.scale,
                             image_size=cfg.data.image_size, progress=progress)
     path = Path(given).expanduser()

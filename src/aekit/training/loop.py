@@ -531,8 +531,10 @@ class Trainer:
                 cb.load_state_dict(state)
             return
         left = list(meta["callback_states"])
-        for cb in self.callbacks:
-            match = next((entry for entry in left if entry["callback"] == _callback_name(cb)), None)
+        for cb in self.callbacks:  # its class's state, else that of a class of its name (a script's, now a module's)
+            name = _callback_name(cb)
+            match = next((entry for entry in left if entry["callback"] == name), None) or next(
+                (entry for entry in left if entry["callback"].rpartition(".")[2] == name.rpartition(".")[2]), None)
             if match is not None:
                 cb.load_state_dict(match["state"])
                 left.remove(match)
@@ -1104,7 +1106,7 @@ def fit(
             elif made and not distributed.active() and not ckpt.kept_when_stopped(err, run_path) and all(
                     p.name in LEFT_UNSAVED | {ckpt.LOCK_FILE} for p in run_path.iterdir()):
                 ckpt.remove_made(made)  # what it wrote alone, which blocks a retry (a notebook trial; a tuner's, an empty
-                # log.csv); files of others (a callback's) are kept; under torchrun, the CLI's rank 0 tidies the folder
+                # log.csv); files of others (a callback's) are kept; under torchrun it is left (ranks make it apart)
                 if note:
                     note(f"stopped before its first checkpoint: nothing was kept, and {run_path}, which this fit made, "
                          "is removed")
