@@ -273,6 +273,9 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
+MAX_CONFIG_VALUES = 100_000  # a config file's values, its aliases expanded
+
+
 def load_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML or JSON config file into a dict."""
     path = Path(path).expanduser()
@@ -300,7 +303,20 @@ def load_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is empty; give its keys (see configs/), or leave it out to train the default job")
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    check_size(data, f"config file {path}")
     return data
+
+
+def check_size(data: Any, what: str) -> None:
+    """Refuse a YAML file's `data` of over MAX_CONFIG_VALUES values once its aliases are expanded: they are parsed
+    shared and cheap, and expanded when a message or a copy reads them (a files trial: 1.5 KB of them took 6 GB)."""
+    stack, values = [data], 0
+    while stack and values <= MAX_CONFIG_VALUES:
+        item, values = stack.pop(), values + 1
+        stack.extend(item.values() if isinstance(item, dict) else item if isinstance(item, list) else ())
+    if values > MAX_CONFIG_VALUES:
+        raise ConfigError(f"{what} holds over {MAX_CONFIG_VALUES:,} values once its YAML aliases (*name) are "
+                          "expanded; a config holds far fewer")
 
 
 def apply_overrides(config: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

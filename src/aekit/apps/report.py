@@ -36,6 +36,7 @@ from markupsafe import Markup
 
 from .. import __version__
 from ..analysis.likelihood import GAUSSIAN_NLL
+from ..config import check_size
 from ..data.core import is_picture
 from ..errors import AekitError, CheckpointError, ConfigError, shell
 from ..training.checkpoint import (
@@ -89,6 +90,8 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path} is not valid JSON ({str(err).splitlines()[0]})") from None
+    except RecursionError:  # (a files trial: 100,000 nested brackets were "unexpected")
+        raise ConfigError(f"{path} is not JSON aekit wrote (nested too deep to read)") from None
 
 
 def read_run_folder(path: str | Path) -> RunFolder:
@@ -109,6 +112,7 @@ def read_run_folder(path: str | Path) -> RunFolder:
         config = yaml.safe_load(config_text) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"{config_file} is not valid YAML ({str(err).splitlines()[0]})") from None
+    check_size(config, str(config_file))
     run = RunFolder(
         path=path, kind="experiment" if config_file.name == "experiment.yaml" else "train",
         config_text=config_text, config=config if isinstance(config, dict) else {},
@@ -123,7 +127,8 @@ def read_run_folder(path: str | Path) -> RunFolder:
         label = file.parent.name if file.stem == "history" else file.stem.removeprefix("history-")
         run.histories[label] = history
     # the experiment's own order (results.json "figures") first, then any other PNG by name
-    pictures = [p for p in path.rglob("*.png") if not set(p.relative_to(path).parts) & set(LOGGER_FOLDERS)]
+    pictures = [p for p in path.rglob("*.png") if not set(p.relative_to(path).parts) & set(LOGGER_FOLDERS)
+                and p.is_file() and not p.is_symlink()]  # (a files trial: a leak.png linked to a key embedded it)
     rank = {name: i for i, name in enumerate(run.figures)}
     run.pictures = sorted(pictures, key=lambda p: (rank.get(p.relative_to(path).as_posix(), len(rank)), p.as_posix()))
     return run

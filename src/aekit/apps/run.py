@@ -24,6 +24,7 @@ import numbers
 import os
 import re
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
@@ -738,6 +739,20 @@ def read_run(run_dir: str | Path) -> RunConfig:
         raise ConfigError(f"{run_dir / CONFIG_FILE}: {err}") from None
 
 
+def _module_inside(name: str, folder: Path) -> bool:
+    """Whether importing module `name` could run a file inside `folder` (found there by way of the Python path,
+    as the current folder is in a notebook or `python -m`), read from the file system without importing."""
+    parts = name.split(".")
+    for entry in sys.path:
+        base = Path(entry or ".").resolve()
+        for k in range(1, len(parts) + 1):
+            stem = base.joinpath(*parts[:k])
+            for candidate in (stem, stem.with_name(stem.name + ".py")):  # a package's folder, a module's file
+                if candidate.exists() and (candidate.resolve() == folder or folder in candidate.resolve().parents):
+                    return True
+    return False
+
+
 def folder_imports(folder: Path, items: Any) -> None:
     """Import the models of your own that a run or experiment folder's settings name (`imports`), each said
     in a note: modules, or .py files by full path outside the folder. A relative path or a file inside the
@@ -748,6 +763,9 @@ def folder_imports(folder: Path, items: Any) -> None:
         if item.endswith(".py") and imported(path.resolve()):
             continue
         inside = path.is_absolute() and folder.resolve() in path.resolve().parents
+        if not item.endswith(".py") and _module_inside(item, folder.resolve()):  # (a files trial: `evilmod`, found in
+            raise ConfigError(f"{folder.resolve()}: imports: the module {item} would be found inside the folder (the "  # the
+                              "current folder is searched); a folder's settings import only modules from outside it")  # folder)
         if item.endswith(".py") and (inside or not path.is_absolute()):
             raise ConfigError(f"{folder.resolve()}: imports: {item} is {'inside the folder' if inside else 'a relative path'}; a "
                               "folder's settings import only files outside it, named by full path (move it out and "

@@ -75,6 +75,11 @@ def hold(folder: str | Path) -> Iterator[None]:
     is refused in one line. An OS lock (flock), so a killed process never leaves it held; nested holds
     of one folder in one process are free. Where flock is missing (Windows) nothing is held."""
     folder = Path(folder).resolve()
+    odd = sorted(p.name for p in folder.iterdir() if p.is_symlink() or not (p.is_file() or p.is_dir())) \
+        if folder.is_dir() and folder not in _HELD else []
+    if odd:  # (a files trial: a log.csv linked to a file outside had it written over; a FIFO lock hung the command)
+        raise CheckpointError(f"{folder} holds links or special files ({', '.join(odd[:5])}): a run folder aekit writes "
+                              "into holds plain files and folders alone; remove them (or copy the folder without them)")
     try:
         import fcntl
     except ImportError:

@@ -1,0 +1,78 @@
+"""Run folders and config files from someone else (a files trial): aekit runs no code that came in them, writes
+nowhere through a link in them, embeds no file a link in them points to, and refuses a YAML alias bomb in one line."""
+
+from __future__ import annotations
+
+import base64
+import sys
+
+import pytest
+import yaml
+
+from aekit import ConfigError
+from aekit.apps.cli import main
+from aekit.config import load_file
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    assert main(["train", "data.name=digits", "data.limit=200", "train.epochs=1", "model.name=dense", "model.hidden=[8]",
+                 "model.code_size=2", "train.log=[csv]", f"output.dir={out}", "output.name=r", "--quiet"]) == 0
+    return out / "r"
+
+
+def copied(run, tmp_path, name="copy"):
+    import shutil
+
+    return shutil.copytree(run, tmp_path / name, ignore=shutil.ignore_patterns(".aekit.lock"))
+
+
+def test_a_module_the_folder_holds_is_not_imported_through_the_python_path(run, tmp_path, capsys, monkeypatch):
+    """`imports: [evilmod]` ran the folder's evilmod.py where the current folder is on the Python path (python -m
+    aekit, a notebook): only .py paths were checked."""
+    folder = copied(run, tmp_path)
+    (folder / "evilmod.py").write_text(f"open({str(tmp_path / 'ran')!r}, 'w').write('ran')\n")
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    (folder / "config.yaml").write_text(yaml.safe_dump({**config, "imports": ["evilmod"]}))
+    monkeypatch.setattr(sys, "path", [str(folder), *sys.path])  # as `cd FOLDER && python -m aekit evaluate .`
+    assert main(["evaluate", str(folder), "--nll-samples", "0", "--quality-samples", "0"]) == 2
+    assert "imports: the module evilmod would be found inside the folder" in capsys.readouterr().err
+    assert not (tmp_path / "ran").exists()
+
+
+def test_a_link_in_a_run_folder_is_refused_before_anything_is_written_through_it(run, tmp_path, capsys):
+    """resume wrote log.csv through a link to a file outside, evaluate reconstructions.png, and a FIFO named
+    .aekit.lock hung both."""
+    folder = copied(run, tmp_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the user's data")
+    (folder / "log.csv").unlink()
+    (folder / "log.csv").symlink_to(victim)
+    assert main(["resume", str(folder), "--epochs", "2", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "holds links or special files (log.csv): a run folder aekit writes into holds plain files" in err
+    assert victim.read_text() == "the user's data"
+
+
+def test_the_report_embeds_no_file_a_link_points_to(run, tmp_path):
+    folder = copied(run, tmp_path)
+    secret = tmp_path / "id_rsa"
+    secret.write_text("SECRET-KEY")
+    (folder / "leak.png").symlink_to(secret)
+    assert main(["report", str(folder), "-o", str(tmp_path / "r.html"), "--quiet"]) == 0
+    assert base64.b64encode(b"SECRET-KEY").decode() not in (tmp_path / "r.html").read_text()
+
+
+def test_a_yaml_alias_bomb_and_deeply_nested_json_are_refused_in_one_line(run, tmp_path, capsys):
+    chain = '&a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'
+    for i in range(1, 10):  # 9^10 values once expanded, in 1.5 KB
+        chain = f"&a{i} [{chain}, " + ", ".join([f"*a{i - 1}"] * 8) + "]"
+    (tmp_path / "bomb.yaml").write_text(f"model: {{name: dense}}\ntrain: {{log: {chain}}}\n")
+    with pytest.raises(ConfigError, match=r"bomb.yaml holds over 100,000 values once its YAML aliases \(\*name\) are "
+                                          r"expanded; a config holds far fewer$"):
+        load_file(tmp_path / "bomb.yaml")
+    folder = copied(run, tmp_path)
+    (folder / "history.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert main(["report", str(folder), "-o", str(tmp_path / "r.html"), "--quiet"]) == 2
+    assert "history.json is not JSON aekit wrote (nested too deep to read)" in capsys.readouterr().err
