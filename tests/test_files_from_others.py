@@ -76,3 +76,38 @@ def test_a_yaml_alias_bomb_and_deeply_nested_json_are_refused_in_one_line(run, t
     (folder / "history.json").write_text("[" * 100_000 + "]" * 100_000)
     assert main(["report", str(folder), "-o", str(tmp_path / "r.html"), "--quiet"]) == 2
     assert "history.json is not JSON aekit wrote (nested too deep to read)" in capsys.readouterr().err
+
+
+def test_a_decompression_bomb_among_images_is_named_and_odd_metrics_do_not_break_the_report(run, tmp_path, monkeypatch):
+    """An image folder with a 30,000 x 30,000 PNG of 875 KB said "DecompressionBombError ... (unexpected)", naming no
+    file; a metrics.json with a string for the error made the report fail on a format code."""
+    import json
+
+    from PIL import Image
+
+    from aekit import DataError
+    from aekit.data import load_dataset
+
+    for i in range(2):
+        (tmp_path / "pngs" / "a").mkdir(parents=True, exist_ok=True)
+        Image.new("L", (20, 20)).save(tmp_path / "pngs" / "a" / f"{i}.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # a 20 x 20 image stands for a bomb
+    with pytest.raises(DataError, match=r"0.png: Image size \(400 pixels\) exceeds limit"):
+        load_dataset(str(tmp_path / "pngs"))
+    folder = copied(run, tmp_path)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    (folder / "metrics.json").write_text(json.dumps({**metrics, "squared_error_per_sample": "abc"}))
+    assert main(["report", str(folder), "-o", str(tmp_path / "r.html"), "--quiet"]) == 0
+
+
+def test_a_model_file_whose_config_asks_for_a_huge_model_is_refused_before_it_is_built(tmp_path):
+    """A 206 KB file whose config was edited to hidden [20000, 20000] (its checksum recomputed: it proves no
+    authorship) took 3.5 GB and 5 s before its refusal; the weights are now checked against the meta device's."""
+    import aekit
+    from aekit.training import checkpoint as ckpt
+
+    ckpt.save_model(aekit.create_model("dense", input_shape=(64,), hidden=[16], code_size=2), tmp_path / "m.safetensors")
+    tensors, meta = ckpt.read(tmp_path / "m.safetensors")
+    ckpt.write(tmp_path / "big.safetensors", tensors, {**meta, "config": {**meta["config"], "hidden": [300_000] * 2}})
+    with pytest.raises(aekit.CheckpointError, match=r"big.safetensors does not fit model 'dense': missing \["):
+        aekit.load_model(tmp_path / "big.safetensors")  # (90 billion weights: built for real, a MemoryError)

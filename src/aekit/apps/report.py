@@ -257,9 +257,9 @@ def _headline(run: RunFolder) -> str:
 def _measured(run: RunFolder) -> str:
     """A train run's figures in one line (metrics.json), or ""."""
     m = run.metrics or {}
-    if "squared_error_per_sample" in m:
+    if _is_number(m.get("squared_error_per_sample")):  # (a files trial: a string there was "unexpected")
         text = f"{m.get('split', 'test')} squared error per sample {m['squared_error_per_sample']:.4g}"
-        if "pca_squared_error_per_sample" in m:
+        if _is_number(m.get("pca_squared_error_per_sample")):
             text += f" (PCA-{m.get('pca_code_size')}: {m['pca_squared_error_per_sample']:.4g})"
         if isinstance(m.get("nll"), dict) and _is_number(m["nll"].get("nats")):  # (a trial: "test" of a validation split)
             gaussian = "" if m["nll"].get("binarized", True) else " (a Gaussian decoder's)"

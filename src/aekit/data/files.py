@@ -759,6 +759,8 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None, pro
                 yield im
         except (UnidentifiedImageError, OSError) as err:
             raise DataError(f"{f} is not a readable image ({err})") from None
+        except Image.DecompressionBombError as err:  # (a files trial: "unexpected", naming no file)
+            raise DataError(f"{f}: {err}") from None
 
     def passing(what: str):  # None: tqdm leaves the bar out where stderr is not a terminal
         return tqdm(files, desc=f"{what} {path.name}", unit="image", leave=False, delay=2, dynamic_ncols=True,
