@@ -111,3 +111,23 @@ def test_a_model_file_whose_config_asks_for_a_huge_model_is_refused_before_it_is
     ckpt.write(tmp_path / "big.safetensors", tensors, {**meta, "config": {**meta["config"], "hidden": [300_000] * 2}})
     with pytest.raises(aekit.CheckpointError, match=r"big.safetensors does not fit model 'dense': missing \["):
         aekit.load_model(tmp_path / "big.safetensors")  # (90 billion weights: built for real, a MemoryError)
+
+
+def test_scores_keep_a_label_a_spreadsheet_would_run_as_a_formula_as_text(tmp_path):
+    """A CSV's class names (`=cmd|' /C calc'!A0`, `+HYPERLINK(...)`) went verbatim into scores.csv, the file the docs
+    say to rank anomalies by, which a spreadsheet opens and runs."""
+    import csv
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    labels = ["=cmd|' /C calc'!A0", "+HYPERLINK(\"http://x\")", "plain"]
+    rows = [[*map(str, rng.random(4).round(3)), labels[i % 3]] for i in range(60)]
+    with open(tmp_path / "t.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["a", "b", "c", "d", "label"], *rows])
+    assert main(["train", f"data.name={tmp_path / 't.csv'}", "train.epochs=1", "model.name=dense", "model.hidden=[4]",
+                 "model.code_size=2", f"output.dir={tmp_path}", "output.name=r", "--quiet"]) == 0
+    assert main(["evaluate", str(tmp_path / "r"), "--scores", str(tmp_path / "s.csv"), "--quiet"]) == 0
+    with open(tmp_path / "s.csv", newline="") as f:
+        written = {row["label"] for row in csv.DictReader(f)}
+    assert written <= {"'" + labels[0], "'" + labels[1], "plain"} and "plain" in written

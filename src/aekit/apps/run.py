@@ -949,14 +949,17 @@ def write_scores(path: Path, test: Dataset, errors: dict[str, Any]) -> None:
     it), its file (a folder's: images or texts), its squared reconstruction error (in the model's input units: [0, 1]
     after the run's scaling) and PCA's where `errors` (`sample_errors`) has them, and its label (a class
     name where the data has them): per-sample scores, to rank anomalies by."""
+    def inert(text: Any) -> Any:  # a name a spreadsheet would run as a formula (=cmd|..., +HYPERLINK): kept as text
+        return f"'{text}" if isinstance(text, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
     columns = {"row": np.asarray((test.meta or {}).get("rows", np.arange(len(test)))).tolist()}  # in the whole file
     if "files" in (test.meta or {}):
-        columns["file"] = test.meta["files"]
+        columns["file"] = [inert(str(f)) for f in test.meta["files"]]
     columns["squared_error"] = [f"{v:.6g}" for v in errors["autoencoder"].tolist()]
     if "pca" in errors:
         columns["pca_squared_error"] = [f"{v:.6g}" for v in errors["pca"].tolist()]
     if test.y is not None:
-        columns["label"] = [test.classes[i] if test.classes else i for i in test.y.tolist()]
+        columns["label"] = [inert(test.classes[i]) if test.classes else i for i in test.y.tolist()]  # (a files trial)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")  # quotes a file name holding a comma
     writer.writerow(columns)
