@@ -131,3 +131,19 @@ def test_scores_keep_a_label_a_spreadsheet_would_run_as_a_formula_as_text(tmp_pa
     with open(tmp_path / "s.csv", newline="") as f:
         written = {row["label"] for row in csv.DictReader(f)}
     assert written <= {"'" + labels[0], "'" + labels[1], "plain"} and "plain" in written
+
+
+def test_a_truncated_npy_declaring_a_huge_array_is_named_truncated_before_any_allocation(tmp_path):
+    """A 200-byte .npy whose header declares 160 TB said "out of memory ...; a smaller model, batch size or data set
+    needs less"."""
+    import numpy as np
+
+    from aekit import DataError
+    from aekit.data import load_dataset
+
+    np.save(tmp_path / "x.npy", np.zeros((10, 4), np.float32))
+    head = (tmp_path / "x.npy").read_bytes().replace(b"(10, 4)", b"(10000000000, 4000)")
+    (tmp_path / "cut.npy").write_bytes(head[:200])
+    with pytest.raises(DataError, match=r"cut.npy is truncated: its header declares 160,000,000,000,000 bytes of data "
+                                         r"\(\(10000000000, 4000\) float32\), and it holds [\d,]+$"):
+        load_dataset(str(tmp_path / "cut.npy"))

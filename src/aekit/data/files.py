@@ -371,7 +371,17 @@ def _idx(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None, np.ndar
 
 def _npy(path: Path) -> np.ndarray:
     try:
+        with path.open("rb") as f:  # the header's size against the file's, before numpy allocates it (a files
+            read = {(1, 0): np.lib.format.read_array_header_1_0,  # trial: a 193-byte file declaring 285 TiB was
+                    (2, 0): np.lib.format.read_array_header_2_0}.get(np.lib.format.read_magic(f))  # "out of memory")
+            shape, _, dtype = read(f) if read else ((), None, np.dtype(object))  # (another version: numpy's checks)
+            declared, held = math.prod(shape) * dtype.itemsize, path.stat().st_size - f.tell()
+        if not dtype.hasobject and declared > held:
+            raise DataError(f"{path} is truncated: its header declares {declared:,} bytes of data ({shape} {dtype}), "
+                            f"and it holds {held:,}")
         return np.load(path, allow_pickle=False, mmap_mode="r" if path.stat().st_size > MMAP_BYTES else None)
+    except DataError:
+        raise
     except (ValueError, OSError, EOFError) as err:
         if isinstance(err, OSError) and err.errno == errno.ENOMEM:  # the file is fine: the process may not map it
             raise DataError(f"{path}: not enough memory (or address space: ulimit -v) to map its "
