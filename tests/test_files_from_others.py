@@ -37,7 +37,7 @@ def test_a_module_the_folder_holds_is_not_imported_through_the_python_path(run, 
     (folder / "config.yaml").write_text(yaml.safe_dump({**config, "imports": ["evilmod"]}))
     monkeypatch.setattr(sys, "path", [str(folder), *sys.path])  # as `cd FOLDER && python -m aekit evaluate .`
     assert main(["evaluate", str(folder), "--nll-samples", "0", "--quality-samples", "0"]) == 2
-    assert "imports: the module evilmod would be found inside the folder" in capsys.readouterr().err
+    assert "imports: the module evilmod would be imported from inside the folder" in capsys.readouterr().err
     assert not (tmp_path / "ran").exists()
 
 
@@ -51,8 +51,19 @@ def test_a_link_in_a_run_folder_is_refused_before_anything_is_written_through_it
     (folder / "log.csv").symlink_to(victim)
     assert main(["resume", str(folder), "--epochs", "2", "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "holds links or special files (log.csv): a run folder aekit writes into holds plain files" in err
+    assert f"{folder}: log.csv is a link or a special file, which aekit would write through; make each a plain" in err
     assert victim.read_text() == "the user's data"
+    (folder / "log.csv").unlink()
+    import os
+
+    os.mkfifo(folder / ".aekit.lock")  # (evaluate waited on it for ever)
+    assert main(["evaluate", str(folder), "--nll-samples", "0", "--quality-samples", "0"]) == 2
+    assert ".aekit.lock is a link or a special file" in capsys.readouterr().err
+    (folder / ".aekit.lock").unlink()
+    model = folder / "model.safetensors"  # a link aekit only reads, or replaces whole (DVC's, git-annex's): taken
+    model.rename(tmp_path / "store.safetensors")
+    model.symlink_to(tmp_path / "store.safetensors")
+    assert main(["evaluate", str(folder), "--nll-samples", "0", "--quality-samples", "0", "--quiet"]) == 0
 
 
 def test_the_report_embeds_no_file_a_link_points_to(run, tmp_path):
@@ -62,6 +73,11 @@ def test_the_report_embeds_no_file_a_link_points_to(run, tmp_path):
     (folder / "leak.png").symlink_to(secret)
     assert main(["report", str(folder), "-o", str(tmp_path / "r.html"), "--quiet"]) == 0
     assert base64.b64encode(b"SECRET-KEY").decode() not in (tmp_path / "r.html").read_text()
+    (tmp_path / "secrets.yaml").write_text("token: gho_SECRET\n")  # its config.yaml a link (a review)
+    (folder / "config.yaml").unlink()
+    (folder / "config.yaml").symlink_to(tmp_path / "secrets.yaml")
+    assert main(["report", str(folder), "-o", str(tmp_path / "r2.html"), "--quiet"]) == 2
+    assert not (tmp_path / "r2.html").exists()
 
 
 def test_a_yaml_alias_bomb_and_deeply_nested_json_are_refused_in_one_line(run, tmp_path, capsys):
@@ -72,6 +88,9 @@ def test_a_yaml_alias_bomb_and_deeply_nested_json_are_refused_in_one_line(run, t
     with pytest.raises(ConfigError, match=r"bomb.yaml holds over 100,000 values once its YAML aliases \(\*name\) are "
                                           r"expanded; a config holds far fewer$"):
         load_file(tmp_path / "bomb.yaml")
+    (tmp_path / "deep.yaml").write_text("model: {hidden: " + "[" * 5000 + "]" * 5000 + "}\n")
+    with pytest.raises(ConfigError, match=r"deep.yaml nests too deep to read$"):
+        load_file(tmp_path / "deep.yaml")
     folder = copied(run, tmp_path)
     (folder / "history.json").write_text("[" * 100_000 + "]" * 100_000)
     assert main(["report", str(folder), "-o", str(tmp_path / "r.html"), "--quiet"]) == 2
@@ -121,7 +140,7 @@ def test_scores_keep_a_label_a_spreadsheet_would_run_as_a_formula_as_text(tmp_pa
     import numpy as np
 
     rng = np.random.default_rng(0)
-    labels = ["=cmd|' /C calc'!A0", "+HYPERLINK(\"http://x\")", "plain"]
+    labels = ["=cmd|' /C calc'!A0", "+HYPERLINK(\"http://x\")", "-"]  # ("-" alone: a class name, kept)
     rows = [[*map(str, rng.random(4).round(3)), labels[i % 3]] for i in range(60)]
     with open(tmp_path / "t.csv", "w", newline="") as f:
         csv.writer(f).writerows([["a", "b", "c", "d", "label"], *rows])
@@ -130,7 +149,7 @@ def test_scores_keep_a_label_a_spreadsheet_would_run_as_a_formula_as_text(tmp_pa
     assert main(["evaluate", str(tmp_path / "r"), "--scores", str(tmp_path / "s.csv"), "--quiet"]) == 0
     with open(tmp_path / "s.csv", newline="") as f:
         written = {row["label"] for row in csv.DictReader(f)}
-    assert written <= {"'" + labels[0], "'" + labels[1], "plain"} and "plain" in written
+    assert written == {"'" + labels[0], "'" + labels[1], "-"}
 
 
 def test_a_truncated_npy_declaring_a_huge_array_is_named_truncated_before_any_allocation(tmp_path):

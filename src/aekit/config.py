@@ -292,6 +292,8 @@ def load_file(path: str | Path) -> dict[str, Any]:
         data = json.loads(text, object_pairs_hook=_unique_keys) if path.suffix == ".json" else yaml.load(text, _UniqueKeyLoader)
     except ConfigError as err:
         raise ConfigError(f"config file {path}: {err}") from None
+    except RecursionError:  # (a files trial: 5,000 nested brackets were "unexpected")
+        raise ConfigError(f"config file {path} nests too deep to read") from None
     except json.JSONDecodeError as err:
         raise ConfigError(f"config file {path} is not valid JSON: line {err.lineno}, column {err.colno}: {err.msg}") from None
     except yaml.YAMLError as err:
@@ -304,6 +306,17 @@ def load_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping at the top level")
     check_size(data, f"config file {path}")
+    return data
+
+
+def safe_yaml(text: str, what: str) -> Any:
+    """YAML `text` (of `what`, a file) as Python's values, refused in one line where it nests too deep or its
+    aliases expand past MAX_CONFIG_VALUES (check_size); yaml.YAMLError is the caller's to word."""
+    try:
+        data = yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError(f"{what} nests too deep to read") from None
+    check_size(data, what)
     return data
 
 

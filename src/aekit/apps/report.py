@@ -36,7 +36,7 @@ from markupsafe import Markup
 
 from .. import __version__
 from ..analysis.likelihood import GAUSSIAN_NLL
-from ..config import check_size
+from ..config import safe_yaml
 from ..data.core import is_picture
 from ..errors import AekitError, CheckpointError, ConfigError, shell
 from ..training.checkpoint import (
@@ -84,7 +84,7 @@ class RunFolder:
 
 def _read_json(path: Path) -> Any:
     """The file's JSON, or None where there is no such file."""
-    if not path.is_file():
+    if not path.is_file() or path.is_symlink():  # (a link's target is no file of the run's)
         return None
     try:
         return json.loads(path.read_text())
@@ -107,12 +107,13 @@ def read_run_folder(path: str | Path) -> RunFolder:
         held = f"; it holds run folders: give them, as in `aekit report {shell(path)}/*`" if inside else ""
         raise ConfigError(f"{path} is not a run folder: it holds neither {' nor '.join(CONFIG_FILES)}"
                           f"{classifier_held(path) or held}")
+    if config_file.is_symlink():  # (a files trial: one linked to a file of secrets put them in the page)
+        raise ConfigError(f"{config_file} is a link; a report shows a run folder's own files, not what links reach")
     config_text = config_file.read_text(encoding="utf-8")
     try:
-        config = yaml.safe_load(config_text) or {}
+        config = safe_yaml(config_text, str(config_file)) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"{config_file} is not valid YAML ({str(err).splitlines()[0]})") from None
-    check_size(config, str(config_file))
     run = RunFolder(
         path=path, kind="experiment" if config_file.name == "experiment.yaml" else "train",
         config_text=config_text, config=config if isinstance(config, dict) else {},

@@ -24,7 +24,6 @@ import numbers
 import os
 import re
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
@@ -740,17 +739,15 @@ def read_run(run_dir: str | Path) -> RunConfig:
 
 
 def _module_inside(name: str, folder: Path) -> bool:
-    """Whether importing module `name` could run a file inside `folder` (found there by way of the Python path,
-    as the current folder is in a notebook or `python -m`), read from the file system without importing."""
-    parts = name.split(".")
-    for entry in sys.path:
-        base = Path(entry or ".").resolve()
-        for k in range(1, len(parts) + 1):
-            stem = base.joinpath(*parts[:k])
-            for candidate in (stem, stem.with_name(stem.name + ".py")):  # a package's folder, a module's file
-                if candidate.exists() and (candidate.resolve() == folder or folder in candidate.resolve().parents):
-                    return True
-    return False
+    """Whether importing module `name` would run a file inside `folder`, found where Python's import would find
+    it (a .py, .pyc or extension file, or a package, on the Python path in its order), without importing it."""
+    import importlib.machinery
+
+    top, *rest = name.split(".")
+    spec = importlib.machinery.PathFinder.find_spec(top)
+    places = [spec.origin] if spec is not None and spec.origin else []
+    places += [str(Path(p).joinpath(*rest)) for p in (spec.submodule_search_locations or [])] if spec else []
+    return any(folder == Path(p).resolve() or folder in Path(p).resolve().parents for p in places)
 
 
 def folder_imports(folder: Path, items: Any) -> None:
@@ -763,9 +760,10 @@ def folder_imports(folder: Path, items: Any) -> None:
         if item.endswith(".py") and imported(path.resolve()):
             continue
         inside = path.is_absolute() and folder.resolve() in path.resolve().parents
-        if not item.endswith(".py") and _module_inside(item, folder.resolve()):  # (a files trial: `evilmod`, found in
-            raise ConfigError(f"{folder.resolve()}: imports: the module {item} would be found inside the folder (the "  # the
-                              "current folder is searched); a folder's settings import only modules from outside it")  # folder)
+        if not item.endswith(".py") and _module_inside(item, folder.resolve()):  # (a files trial: `evilmod` beside it)
+            raise ConfigError(f"{folder.resolve()}: imports: the module {item} would be imported from inside the folder "
+                              "(the current folder is on the Python path); a folder's settings import only modules from "
+                              "outside it: run the command from another folder")
         if item.endswith(".py") and (inside or not path.is_absolute()):
             raise ConfigError(f"{folder.resolve()}: imports: {item} is {'inside the folder' if inside else 'a relative path'}; a "
                               "folder's settings import only files outside it, named by full path (move it out and "
@@ -950,7 +948,9 @@ def write_scores(path: Path, test: Dataset, errors: dict[str, Any]) -> None:
     after the run's scaling) and PCA's where `errors` (`sample_errors`) has them, and its label (a class
     name where the data has them): per-sample scores, to rank anomalies by."""
     def inert(text: Any) -> Any:  # a name a spreadsheet would run as a formula (=cmd|..., +HYPERLINK): kept as text
-        return f"'{text}" if isinstance(text, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+        formula = isinstance(text, str) and (text[:1] in ("=", "@") or text[:1] in ("+", "-") and len(text) > 1
+                                               and not re.fullmatch(r"[-+][\d.eE+-]+", text))  # (not a sign, a number)
+        return f"'{text}" if formula else text
 
     columns = {"row": np.asarray((test.meta or {}).get("rows", np.arange(len(test)))).tolist()}  # in the whole file
     if "files" in (test.meta or {}):

@@ -18,6 +18,7 @@ import os
 import re
 import secrets
 import shutil
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from ..config import to_dict
+from ..config import safe_yaml, to_dict
 from ..data.core import SCALING_FILE, data_map
 from ..errors import (
     CheckpointError,
@@ -47,6 +48,8 @@ BEST_FILE = "best.safetensors"  # with train.restore_best: the best weights so f
 CONFIG_FILE = "config.yaml"  # the run's config: what `aekit evaluate|resume|report` read
 HISTORY_FILE = "history.json"  # every logged value, written beside every checkpoint
 METRICS_FILE = "metrics.json"  # the test metrics beside PCA's, written by the run's end and by `aekit evaluate`
+WRITTEN_IN_PLACE = (".aekit.lock", "log.csv", "tensorboard")  # and pictures (*.png): what aekit opens to write,
+# not replaces (its other files are written to a temporary file renamed over them, which replaces a link)
 LOCK_FILE = ".aekit.lock"  # held by the process that trains, resumes or evaluates a run folder
 _HELD: set[Path] = set()  # the run folders this process holds
 
@@ -75,11 +78,12 @@ def hold(folder: str | Path) -> Iterator[None]:
     is refused in one line. An OS lock (flock), so a killed process never leaves it held; nested holds
     of one folder in one process are free. Where flock is missing (Windows) nothing is held."""
     folder = Path(folder).resolve()
-    odd = sorted(p.name for p in folder.iterdir() if p.is_symlink() or not (p.is_file() or p.is_dir())) \
-        if folder.is_dir() and folder not in _HELD else []
+    odd = sorted(p.name for p in folder.iterdir() if (p.name in WRITTEN_IN_PLACE or p.suffix == ".png") and (
+        p.is_symlink() or not (p.is_file() or p.is_dir()))) if folder.is_dir() and folder not in _HELD else []
     if odd:  # (a files trial: a log.csv linked to a file outside had it written over; a FIFO lock hung the command)
-        raise CheckpointError(f"{folder} holds links or special files ({', '.join(odd[:5])}): a run folder aekit writes "
-                              "into holds plain files and folders alone; remove them (or copy the folder without them)")
+        which = "is a link or a special file" if len(odd) == 1 else "are links or special files"
+        raise CheckpointError(f"{folder}: {', '.join(odd[:5])} {which}, which aekit would write through; make each a "
+                              "plain file of the run's (or remove it)")
     try:
         import fcntl
     except ImportError:
@@ -444,7 +448,8 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
     if "model" not in meta:
         raise CheckpointError(f"checkpoint {path} does not say which model it holds")
     try:  # the weights checked against a model that takes no memory first (a files trial: a 206 KB file whose
-        with torch.device("meta"):  # config was edited to hidden [20000, 20000] took 3.5 GB before its refusal)
+        with torch.device("meta"), warnings.catch_warnings():  # config was edited to hidden [20000, 20000] took 3.5 GB
+            warnings.simplefilter("ignore")  # before its refusal; its notes are said as it is built below)
             ghost = build_model(meta, path)
     except Exception:  # (a model that cannot be built there: checked as it loads, below)
         ghost = None
@@ -467,7 +472,7 @@ def _check_described(model, config_file: Path, path: Path) -> None:
     file copied in from another run: evaluate wrote that model's error as the run's, and the report drew it
     under the run's name)."""
     try:
-        section = (yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}).get("model")
+        section = (safe_yaml(config_file.read_text(encoding="utf-8"), str(config_file)) or {}).get("model")
     except (OSError, yaml.YAMLError, UnicodeDecodeError, AttributeError):
         return  # no run config to compare with (a commands' own refusal names a damaged one)
     if not isinstance(section, dict) or "name" not in section:
@@ -513,7 +518,7 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None, sca
     before its first checkpoint, is replaced."""
     path = folder / CONFIG_FILE
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+        raw = safe_yaml(path.read_text(encoding="utf-8"), str(path)) if path.is_file() else None
     except (yaml.YAMLError, UnicodeDecodeError):
         raw = "damaged"
     fresh = not (folder / CHECKPOINT_FILE).is_file()  # fit refuses a checkpoint it does not resume

@@ -27,9 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-import yaml
 
-from ..config import to_dict
+from ..config import safe_yaml, to_dict
 from ..data.batches import map_batches
 from ..data.core import is_picture
 from ..errors import ConfigError, warn
@@ -317,7 +316,7 @@ class MLflowLogger(Logger):
 
         config_file = self.run_dir / CONFIG_FILE if self.run_dir is not None else None
         if config_file is not None and config_file.is_file():
-            config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+            config = safe_yaml(config_file.read_text(encoding="utf-8"), str(config_file))
         else:
             config = {"model": {"name": trainer.model.name, **to_dict(trainer.model.config)},
                       "train": to_dict(trainer.config)}

@@ -36,7 +36,17 @@ import yaml
 from ...analysis import plots
 from ...analysis.latent import check_map_methods
 from ...catalog import EXPERIMENTS
-from ...config import SEED_MAX, apply_overrides, build, check, keys_of, load_file, positive, to_dict
+from ...config import (
+    SEED_MAX,
+    apply_overrides,
+    build,
+    check,
+    keys_of,
+    load_file,
+    positive,
+    safe_yaml,
+    to_dict,
+)
 from ...data import Dataset
 from ...errors import AekitError, ConfigError, DataError, NoTestSplitError
 from ...registry import import_models, model_entry
@@ -472,7 +482,7 @@ def resume_experiment(run_dir: str | Path, *, progress: bool | None = None) -> t
     if (run_dir / "results.json").is_file():
         raise ConfigError(f"{run_dir} is finished: its results are in results.json (`aekit report {run_dir}` "
                           "writes report.html again)")
-    saved = yaml.safe_load((run_dir / "experiment.yaml").read_text(encoding="utf-8"))
+    saved = safe_yaml((run_dir / "experiment.yaml").read_text(encoding="utf-8"), str(run_dir / "experiment.yaml"))
     folder_imports(run_dir, saved["settings"].get("imports"))
     exp = experiment(saved["experiment"])
     if not exp.resumable:
