@@ -166,3 +166,9 @@ def test_a_truncated_npy_declaring_a_huge_array_is_named_truncated_before_any_al
     with pytest.raises(DataError, match=r"cut.npy is truncated: its header declares 160,000,000,000,000 bytes of data "
                                          r"\(\(10000000000, 4000\) float32\), and it holds [\d,]+$"):
         load_dataset(str(tmp_path / "cut.npy"))
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "cut.npz", "w") as archive:  # an archive's array too (a review)
+        archive.writestr("x_train.npy", head[:200])
+    with pytest.raises(DataError, match=r"cut.npz: x_train.npy is truncated: its header declares 160,000,000,000,000"):
+        load_dataset(str(tmp_path / "cut.npz"))

@@ -369,16 +369,24 @@ def _idx(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None, np.ndar
     return x, y, like, str(path)
 
 
+def _check_declared(f, size: int, name: str) -> None:
+    """Refuse a .npy (`f`, open at its start, of `size` bytes; named `name`) whose header declares more data than
+    it holds, before numpy allocates that much (a files trial: 200 bytes declaring 160 TB were "out of memory")."""
+    version = np.lib.format.read_magic(f)
+    read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+    if read is None:  # (3.0: UTF-8 field names; numpy's own reading checks it)
+        return
+    shape, _, dtype = read(f)
+    declared, held = math.prod(shape) * dtype.itemsize, size - f.tell()
+    if not dtype.hasobject and declared > held:
+        raise DataError(f"{name} is truncated: its header declares {declared:,} bytes of data ({shape} {dtype}), and "
+                        f"it holds {held:,}")
+
+
 def _npy(path: Path) -> np.ndarray:
     try:
-        with path.open("rb") as f:  # the header's size against the file's, before numpy allocates it (a files
-            read = {(1, 0): np.lib.format.read_array_header_1_0,  # trial: a 193-byte file declaring 285 TiB was
-                    (2, 0): np.lib.format.read_array_header_2_0}.get(np.lib.format.read_magic(f))  # "out of memory")
-            shape, _, dtype = read(f) if read else ((), None, np.dtype(object))  # (another version: numpy's checks)
-            declared, held = math.prod(shape) * dtype.itemsize, path.stat().st_size - f.tell()
-        if not dtype.hasobject and declared > held:
-            raise DataError(f"{path} is truncated: its header declares {declared:,} bytes of data ({shape} {dtype}), "
-                            f"and it holds {held:,}")
+        with path.open("rb") as f:
+            _check_declared(f, path.stat().st_size, str(path))
         return np.load(path, allow_pickle=False, mmap_mode="r" if path.stat().st_size > MMAP_BYTES else None)
     except DataError:
         raise
@@ -396,8 +404,14 @@ def _npz(path: Path, split: str, *, alone: bool = False) -> tuple[np.ndarray, np
     """(x, y) of `split`, and for the test split the training part's x (its scaling is the test's).
     `alone`: a test part scaled by a run's map needs no training part beside it (None in its place)."""
     try:
+        with zipfile.ZipFile(path) as archive:  # each array's header against its size, as a .npy's
+            for info in archive.infolist():
+                with archive.open(info) as member:
+                    _check_declared(member, info.file_size, f"{path}: {info.filename}")
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
+    except DataError:
+        raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as err:
         why = str(err).splitlines()[0] if str(err) else type(err).__name__
         if "pickle" in why:  # numpy's advice to unpickle: aekit never runs a file's code
