@@ -2,8 +2,8 @@
 
 Figures are made with `matplotlib.figure.Figure` on an Agg canvas, not through pyplot, so no
 global backend is switched, nothing needs a display and no figure is kept alive by pyplot.
-Jupyter shows them inline all the same: a figure, or a drawing function's `(data, figure)`, that ends a
-cell (`Picture._repr_png_`, `Drawn`), and any other this cell drew, at its end as pyplot's are.
+Jupyter shows them inline all the same, once: a figure, or a drawing function's `(data, figure)`, that ends
+a cell (`_shown_png`, `Drawn`), and any other the cell drew, at its end as pyplot's are (`_show_unshown`).
 """
 
 from __future__ import annotations
@@ -104,8 +104,8 @@ def _show_unshown() -> None:
     backend shows pyplot's (`_, fig = reconstruction_grid(...)` shows it, as `plt.subplots()` would)."""
     from IPython.display import display
 
-    drawn, _UNSHOWN[:] = list(_UNSHOWN), []
-    for fig in drawn:
+    made, _UNSHOWN[:] = list(_UNSHOWN), []
+    for fig in made:
         if not fig.shown:
             display(fig)
 
