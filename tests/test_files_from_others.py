@@ -111,7 +111,7 @@ def test_a_decompression_bomb_among_images_is_named_and_odd_metrics_do_not_break
         (tmp_path / "pngs" / "a").mkdir(parents=True, exist_ok=True)
         Image.new("L", (20, 20)).save(tmp_path / "pngs" / "a" / f"{i}.png")
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # a 20 x 20 image stands for a bomb
-    with pytest.raises(DataError, match=r"0.png: Image size \(400 pixels\) exceeds limit"):
+    with pytest.raises(DataError, match=r"0.png: Image size \(400 pixels\), more than PIL reads unasked; resize it first"):
         load_dataset(str(tmp_path / "pngs"))
     folder = copied(run, tmp_path)
     metrics = json.loads((folder / "metrics.json").read_text())
@@ -172,3 +172,17 @@ def test_a_truncated_npy_declaring_a_huge_array_is_named_truncated_before_any_al
         archive.writestr("x_train.npy", head[:200])
     with pytest.raises(DataError, match=r"cut.npz: x_train.npy is truncated: its header declares 160,000,000,000,000"):
         load_dataset(str(tmp_path / "cut.npz"))
+
+
+def test_a_resume_whose_config_asks_for_a_big_model_is_refused_before_it_is_built(run, tmp_path, capsys, monkeypatch):
+    """A received run folder whose config.yaml was edited to hidden [12000, 12000] took 1.5 GB before `aekit resume`
+    refused it: the config is now compared on a model built on the meta device first."""
+    from aekit.apps import run as runs
+
+    folder = copied(run, tmp_path)
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    config["model"]["hidden"] = [12_000, 12_000]
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setattr(runs, "build_checked", lambda *a: pytest.fail("the model was built before the refusal"))
+    assert main(["resume", str(folder), "--epochs", "2", "--quiet"]) == 2
+    assert "with another config (model.hidden: [8] there, [12000, 12000] here)" in capsys.readouterr().err

@@ -814,6 +814,9 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
     if any(k in keys for k in ckpt.IGNORED_BEFORE) and name != AUTO:  # an older aekit's run: trained without them
         keys = ckpt.without_ignored(name, {"input_shape": splits[0].sample_shape, **keys}, run_dir / CONFIG_FILE)
         cfg = dataclasses.replace(cfg, model={"name": name, **keys})
+    ghost = ckpt.on_meta(lambda: build_model(cfg, splits[0].sample_shape))  # compared before any memory is taken (a
+    if ghost is not None:  # files trial: a config edited to hidden [12000, 12000] took 1.5 GB before its refusal)
+        ckpt.check_same_model(header, ghost, run_dir / ckpt.CHECKPOINT_FILE)
     model = build_checked(cfg, splits)
     ckpt.check_same_model(header, model, run_dir / ckpt.CHECKPOINT_FILE)  # before the run's first line, as fit would
     target = cfg.train.epochs if epochs is None else epochs

@@ -784,7 +784,8 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None, pro
         except (UnidentifiedImageError, OSError) as err:
             raise DataError(f"{f} is not a readable image ({err})") from None
         except Image.DecompressionBombError as err:  # (a files trial: "unexpected", naming no file)
-            raise DataError(f"{f}: {err}") from None
+            raise DataError(f"{f}: {str(err).split(' pixels')[0]} pixels), more than PIL reads unasked; resize it "
+                            "first, or raise PIL.Image.MAX_IMAGE_PIXELS if you trust it") from None
 
     def passing(what: str):  # None: tqdm leaves the bar out where stderr is not a terminal
         return tqdm(files, desc=f"{what} {path.name}", unit="image", leave=False, delay=2, dynamic_ncols=True,

@@ -19,7 +19,7 @@ import re
 import secrets
 import shutil
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -352,6 +352,17 @@ def check_same_model(meta: dict[str, Any], model, path: Path) -> None:
                               "resume it with the model it was trained with")
 
 
+def on_meta(build: Callable[[], Any]) -> Any:
+    """`build()` on torch's meta device, which takes no memory (its notes left out: they are said as the model is
+    built for real), or None where a model cannot be built there (it is checked as it is built, then)."""
+    try:
+        with torch.device("meta"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return build()
+    except Exception:
+        return None
+
+
 def build_model(meta: dict[str, Any], path: Path):
     from ..registry import create_model
 
@@ -447,13 +458,8 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
     tensors, meta = read(path)
     if "model" not in meta:
         raise CheckpointError(f"checkpoint {path} does not say which model it holds")
-    try:  # the weights checked against a model that takes no memory first (a files trial: a 206 KB file whose
-        with torch.device("meta"), warnings.catch_warnings():  # config was edited to hidden [20000, 20000] took 3.5 GB
-            warnings.simplefilter("ignore")  # before its refusal; its notes are said as it is built below)
-            ghost = build_model(meta, path)
-    except Exception:  # (a model that cannot be built there: checked as it loads, below)
-        ghost = None
-    if ghost is not None:
+    ghost = on_meta(lambda: build_model(meta, path))  # the weights checked first against a model that takes no memory
+    if ghost is not None:  # (a files trial: a 206 KB file edited to hidden [20000, 20000] took 3.5 GB before its refusal)
         load_state(ghost, prefixed(tensors, "model."), path, check_only=True)
     model = build_model(meta, path)
     if folder is not None:
