@@ -186,3 +186,37 @@ def test_a_resume_whose_config_asks_for_a_big_model_is_refused_before_it_is_buil
     monkeypatch.setattr(runs, "build_checked", lambda *a: pytest.fail("the model was built before the refusal"))
     assert main(["resume", str(folder), "--epochs", "2", "--quiet"]) == 2
     assert "with another config (model.hidden: [8] there, [12000, 12000] here)" in capsys.readouterr().err
+
+
+def test_a_module_is_looked_up_where_pythons_import_would_find_it(tmp_path, monkeypatch):
+    """A review: a compiled evilc.pyc in the folder ran (only name.py and name/ were looked for), and a plain
+    subfolder named like a package found first elsewhere on the path was refused."""
+    import py_compile
+
+    from aekit.apps.run import _module_inside
+
+    folder, lib = tmp_path / "run", tmp_path / "lib"
+    (folder / "mymodels").mkdir(parents=True)  # notes, no package
+    (lib / "mymodels").mkdir(parents=True)
+    (lib / "mymodels" / "__init__.py").write_text("")
+    (folder / "evilc.py").write_text("x = 1\n")
+    py_compile.compile(str(folder / "evilc.py"), cfile=str(folder / "evilc.pyc"))
+    (folder / "evilc.py").unlink()
+    monkeypatch.setattr(sys, "path", [str(lib), str(folder), *sys.path])
+    assert _module_inside("evilc", folder.resolve()) and not _module_inside("mymodels", folder.resolve())
+
+
+def test_an_npz_with_a_member_that_is_no_array_names_it(tmp_path):
+    """A review: the size check read every member, so a README.txt in an .npz was "truncated or not a .npz"."""
+    import zipfile
+
+    import numpy as np
+
+    from aekit import DataError
+    from aekit.data import load_dataset
+
+    np.savez(tmp_path / "x.npz", x=np.random.rand(10, 4).astype(np.float32))
+    with zipfile.ZipFile(tmp_path / "x.npz", "a") as archive:
+        archive.writestr("README.txt", "made by hand")
+    with pytest.raises(DataError, match=r"README.txt"):
+        load_dataset(str(tmp_path / "x.npz"))

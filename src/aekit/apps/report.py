@@ -38,7 +38,7 @@ from .. import __version__
 from ..analysis.likelihood import GAUSSIAN_NLL
 from ..config import safe_yaml
 from ..data.core import is_picture
-from ..errors import AekitError, CheckpointError, ConfigError, shell
+from ..errors import AekitError, CheckpointError, ConfigError, shell, warn
 from ..training.checkpoint import (
     CHECKPOINT_FILE,
     METRICS_FILE,
@@ -84,7 +84,10 @@ class RunFolder:
 
 def _read_json(path: Path) -> Any:
     """The file's JSON, or None where there is no such file."""
-    if not path.is_file() or path.is_symlink():  # (a link's target is no file of the run's)
+    if path.is_symlink():  # (a link's target is no file of the run's: a files trial's leaked a secret's)
+        warn(f"{path} is a link; the report leaves out what links reach")
+        return None
+    if not path.is_file():
         return None
     try:
         return json.loads(path.read_text())
