@@ -818,7 +818,8 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
     if ghost is not None:  # files trial: a config edited to hidden [12000, 12000] took 1.5 GB before its refusal)
         ckpt.check_same_model(header, ghost, run_dir / ckpt.CHECKPOINT_FILE)
     model = build_checked(cfg, splits)
-    ckpt.check_same_model(header, model, run_dir / ckpt.CHECKPOINT_FILE)  # before the run's first line, as fit would
+    if ghost is None:  # (a model the meta device cannot build) before the run's first line, as fit would
+        ckpt.check_same_model(header, model, run_dir / ckpt.CHECKPOINT_FILE)
     target = cfg.train.epochs if epochs is None else epochs
     finished = done >= target and budget is None
     if finished and distributed.is_main():
@@ -1252,14 +1253,13 @@ def format_metrics(metrics: dict[str, Any]) -> str:
             lines.append(f"  note: {how}: this training did not take the model clearly past PCA")
     elif "pca_skipped" in metrics:
         lines.append(f"  no PCA comparison: {metrics['pca_skipped']}")
-    part = split  # the validation split where the data have no test part (a trial read "test" there)
-    if "nll" in metrics:
+    if "nll" in metrics:  # (on the split measured: a trial read "test" of a validation split)
         nll = metrics["nll"]
-        data = f"seeded binarisation of the {part} inputs" if nll["binarized"] else f"the {part} inputs as they are, {GAUSSIAN_NLL}"
-        lines.append(f"  {part} NLL: {nll['nats']:.2f} nats per sample (k = {nll['k']:,} importance samples, {data})")
+        data = f"seeded binarisation of the {split} inputs" if nll["binarized"] else f"the {split} inputs as they are, {GAUSSIAN_NLL}"
+        lines.append(f"  {split} NLL: {nll['nats']:.2f} nats per sample (k = {nll['k']:,} importance samples, {data})")
     if "sample_quality" in metrics:
         q = metrics["sample_quality"]
-        lines.append(f"  sample quality: Fréchet distance {q['frechet_distance']:.4g} (lower is nearer the {part} samples), "
+        lines.append(f"  sample quality: Fréchet distance {q['frechet_distance']:.4g} (lower is nearer the {split} samples), "
                      f"precision {q['precision']:.3f}, "
                      f"recall {q['recall']:.3f} ({q['n_samples']:,} samples from {q['sampler']})")
         lines.append(f"    feature classifier: {q['classifier']}, SHA-256 {q['classifier_sha256']} (figures compare "
@@ -1268,7 +1268,7 @@ def format_metrics(metrics: dict[str, Any]) -> str:
             lines.append(f"    note: {q['note']}")
         if read := reading(q["precision"], q["recall"]):
             lines.append(f"    read: {read}")
-    for key, what in (("nll_skipped", f"no {part} NLL"), ("sample_quality_skipped", "no sample quality")):
+    for key, what in (("nll_skipped", f"no {split} NLL"), ("sample_quality_skipped", "no sample quality")):
         if key in metrics:
             lines.append(f"  {what}: {metrics[key]}")
     if metrics.get(KEPT):

@@ -48,9 +48,9 @@ BEST_FILE = "best.safetensors"  # with train.restore_best: the best weights so f
 CONFIG_FILE = "config.yaml"  # the run's config: what `aekit evaluate|resume|report` read
 HISTORY_FILE = "history.json"  # every logged value, written beside every checkpoint
 METRICS_FILE = "metrics.json"  # the test metrics beside PCA's, written by the run's end and by `aekit evaluate`
-WRITTEN_IN_PLACE = (".aekit.lock", "log.csv", "tensorboard")  # and pictures (*.png): what aekit opens to write,
-# not replaces (its other files are written to a temporary file renamed over them, which replaces a link)
 LOCK_FILE = ".aekit.lock"  # held by the process that trains, resumes or evaluates a run folder
+WRITTEN_IN_PLACE = (LOCK_FILE, "log.csv", "tensorboard")  # and pictures (*.png): what aekit opens to write, not
+# replaces (its other files are written to a temporary file renamed over them, which replaces a link)
 _HELD: set[Path] = set()  # the run folders this process holds
 
 
