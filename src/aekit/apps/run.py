@@ -250,16 +250,6 @@ def config_label(path: str | Path | None) -> str | None:
     return Path(path).stem
 
 
-def _data_name(cfg: RunConfig) -> str:
-    if cfg.data.name is None:
-        raise ConfigError(
-            "data.name: empty; give a data set (`aekit datasets`) or a file path (a run folder made by aekit.fit "
-            "on arrays, or on part of a data set such as dataset.split(...), has none: set data.name in its "
-            "config.yaml, and data.val_fraction to split it alike)"
-        )
-    return cfg.data.name
-
-
 def _saved_map(cfg: RunConfig, run: Path | None) -> dict | None:
     """What the run folder `run` saved of how its data file became inputs (scaling.json), or None: no run, a
     named data set, or a run that saved none."""
@@ -273,7 +263,13 @@ def read_split(cfg: RunConfig, split: str, name: str | None = None, run: Path | 
     file changed since (rows added, texts added to a corpus) still reaches the model as its data did (and
     a note says it changed). `progress`: a bar while a folder's images are read (load_dataset)."""
     saved = None if name is not None else _saved_map(cfg, run)
-    given = name or _data_name(cfg)
+    if not name and cfg.data.name is None:
+        raise ConfigError(
+            "data.name: empty; give a data set (`aekit datasets`) or a file path (a run folder made by aekit.fit "
+            "on arrays, or on part of a data set such as dataset.split(...), has none: set data.name in its "
+            "config.yaml, and data.val_fraction to split it alike)"
+        )
+    given = name or cfg.data.name
     if run is not None and name is None and given not in list_datasets() and not Path(given).expanduser().exists():
         raise DataNotFoundError(f"{given}, the data {run / CONFIG_FILE} names (data.name), is not there (moved?): put "
                                 "it back, or give its new path there; `aekit evaluate RUN --data FILE` evaluates a file "
@@ -555,8 +551,8 @@ def save_config(cfg: RunConfig, run_dir: Path, train: Dataset, model) -> None:
     ckpt.atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
 
 
-def check_autoencoder(cfg: RunConfig) -> RunConfig:
-    """`cfg`, unless its model is not an autoencoder: a run of it would end in an evaluation of the
+def check_autoencoder(cfg: RunConfig) -> None:
+    """Refuse a model that is not an autoencoder: a run of it would end in an evaluation of the
     reconstructions it does not make."""
     name = cfg.model["name"]
     kind = model_entry(AUTO_MODEL if name == AUTO else name).kind
@@ -564,7 +560,6 @@ def check_autoencoder(cfg: RunConfig) -> RunConfig:
         raise ConfigError(f"model: {name!r} is a {kind} model, trained on labels; a run trains an autoencoder "
                           f"(`aekit models`); train {name} with aekit.fit in Python, in the experiments (`aekit "
                           "experiment list`) or in aekit.apps.sklearn's estimators")
-    return cfg
 
 
 def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = None) -> Path:
@@ -1162,18 +1157,18 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     if scaling in ("per column", "standard"):  # errors are in those units: say so
         metrics["scaling"] = scaling
     metrics |= generative_metrics(model, train_data, test, seed=cfg.train.seed, part=split, **options)
-    if write:
-        metrics["training"] = training_summary(run_dir)
-        metrics |= kept_measures(run_dir, metrics, nll=not options["nll_samples"], quality=not options["quality_samples"])
+    if not write:
+        return metrics
+    metrics["training"] = training_summary(run_dir)
+    metrics |= kept_measures(run_dir, metrics, nll=not options["nll_samples"], quality=not options["quality_samples"])
     try:
-        if write:
-            ckpt.atomic_write_text(run_dir / ckpt.METRICS_FILE, json.dumps(metrics, indent=1))
-            if "representation" not in (test.meta or {}):  # test samples above their reconstructions (not texts)
-                from ..analysis import plots
-                from ..analysis.latent import reconstruction_grid
+        ckpt.atomic_write_text(run_dir / ckpt.METRICS_FILE, json.dumps(metrics, indent=1))
+        if "representation" not in (test.meta or {}):  # test samples above their reconstructions (not texts)
+            from ..analysis import plots
+            from ..analysis.latent import reconstruction_grid
 
-                with plots.unshown():  # (a run's own picture: Jupyter shows none of it)
-                    plots.save_figure(reconstruction_grid(model, test, n=10)[-1], run_dir / "reconstructions.png")
+            with plots.unshown():  # (a run's own picture: Jupyter shows none of it)
+                plots.save_figure(reconstruction_grid(model, test, n=10)[-1], run_dir / "reconstructions.png")
     except OSError as err:  # a full disk: the CLI prints the figures all the same
         err.metrics = metrics
         raise
