@@ -51,8 +51,8 @@ class _Part(nn.Module):
         self.model = model
         self.part = part
         offset, divisor, self.layout = unit_map if unit_map is not None else (0.0, 1.0, None)
-        offset, divisor = torch.as_tensor(offset), torch.as_tensor(divisor)
-        self.register_buffer("offset", offset)
+        divisor = torch.as_tensor(divisor)
+        self.register_buffer("offset", torch.as_tensor(offset))
         self.register_buffer("divisor", divisor)
         self.register_buffer("span", torch.where(divisor.isinf(), 0.0, divisor))  # a constant range: all offset
 
@@ -126,7 +126,7 @@ def export_model(
                           f"such as {path / ('model' + SUFFIXES[format])}")
     if path.suffix.lower() != SUFFIXES[format]:  # another format's (a TorchScript file named .onnx misleads whoever opens it)
         raise ConfigError(f"export: {path} names no {format} file; {format} files end in {SUFFIXES[format]}")
-    if Path(path).is_file() and not _exported(Path(path), format):  # a user's data file or model: never written over
+    if path.is_file() and not _exported(path, format):  # a user's data file or model: never written over
         raise ConfigError(f"export: {path} is there and is not an export of aekit's ({format}); give a new file name")
     model = copy.deepcopy(_resolve(model_or_run_dir)).cpu().eval().requires_grad_(False)  # the caller's is left as it was; outputs need no .detach()
     unit_map = _unit_map(model_or_run_dir, model.config.input_shape) if raw else None
@@ -139,7 +139,6 @@ def export_model(
             )
     wrapper = _Part(model, part, unit_map).eval()
     example = _example(wrapper)
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if format == "torchscript":
         atomic_write_bytes(path, _torchscript(wrapper, example, part))

@@ -384,14 +384,12 @@ def _latent_map(run: RunFolder) -> dict[str, Any] | None:
         explored = latent_explorer(model, data.take(MAP_SAMPLES, seed=cfg.train.seed), n=MAP_SAMPLES, grid=MAP_GRID)
     except AekitError as err:
         return {"note": f"No latent map: {err}"}
-    explored["images"] = [_png_uri(p) for p in explored["images"]]
     explored["grid"]["images"] = [_png_uri(p) for p in explored["grid"]["images"]]
-    explored["id"] = f"map{run.number}"
-    explored["n"] = len(explored["points"])
-    explored["split"], explored["pictures"] = split, is_picture(data.sample_shape)  # images, or curves
-    # an unpool decoder decodes the map's points without the pooling indices its reconstructions use
-    explored["unpool"] = getattr(model.config, "decoder", None) == "unpool"
-    return explored
+    # pictures: images, or curves; unpool: such a decoder decodes the map's points without the pooling indices its
+    # reconstructions use
+    return {**explored, "images": [_png_uri(p) for p in explored["images"]], "id": f"map{run.number}",
+            "n": len(explored["points"]), "split": split, "pictures": is_picture(data.sample_shape),
+            "unpool": getattr(model.config, "decoder", None) == "unpool"}
 
 
 def _run_view(run: RunFolder, *, open_config: bool) -> dict[str, Any]:
