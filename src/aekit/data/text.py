@@ -59,12 +59,10 @@ def _read_npy(raw: bytes, what: str) -> np.ndarray:
             raise DataError(f"{what} is truncated or not a .npy array ({err})") from None
     buf.seek(0)
     version = np.lib.format.read_magic(buf)
-    if version == (1, 0):
-        shape, _, dtype = np.lib.format.read_array_header_1_0(buf)
-    elif version == (2, 0):
-        shape, _, dtype = np.lib.format.read_array_header_2_0(buf)
-    else:
+    read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+    if read is None:
         raise DataError(f"{what}: .npy format version {version} with Python objects is not supported")
+    shape, _, dtype = read(buf)
     array = restricted_load(buf, what=what)
     if not isinstance(array, np.ndarray) or array.shape != shape:
         raise DataError(f"{what}: its pickled payload is not the {shape} array its header announces")

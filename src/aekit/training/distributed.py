@@ -11,6 +11,7 @@ Outside torchrun (no WORLD_SIZE > 1 in the environment) every function here is a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -84,10 +85,8 @@ def finish(status: int = 0) -> NoReturn:
     """
     shutdown()
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream: nothing more can be said there
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said there
-            pass
     os._exit(status)
 
 
@@ -182,7 +181,6 @@ def die_with_parent() -> None:
     later resume. Checkpoints are written atomically, so the kill never leaves a broken one."""
     if sys.platform == "linux":
         import ctypes
-        import signal
 
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
         if os.getppid() == 1:  # the parent died before prctl took effect

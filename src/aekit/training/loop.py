@@ -832,7 +832,8 @@ class Trainer:
             torch.use_deterministic_algorithms(True, warn_only=True)
         # denormal floats (below 1.2e-38, as a ReLU net's Adam states decay to them) take a CPU ~100x longer a
         # multiply: a 784-1000-500-16 net's epochs slowed 5x from its sixth on; flushed to zero, the losses were equal
-        flushed = _flushing()
+        # whether this thread flushes denormal floats to zero now (torch.set_flush_denormal has no getter)
+        flushed = (torch.tensor([1e-39]) * 1.0).item() == 0.0
         flush_denormals(True)
         show = cfg.progress and self.is_main
         writes = self.run_dir is not None and self.is_main  # only rank 0 writes the run folder
@@ -954,11 +955,6 @@ def data_print(x: Tensor | MemmapArray, y: Tensor | None) -> dict[str, Any]:
         digest.update(x[i : i + 1].detach().cpu().numpy().tobytes())  # (codes of another model may carry gradients)
         digest.update(b"" if y is None else y[i : i + 1].detach().cpu().numpy().tobytes())
     return {"samples": len(x), "shape": list(x.shape[1:]), "rows": digest.hexdigest()[:16]}
-
-
-def _flushing() -> bool:
-    """Whether this thread flushes denormal floats to zero (torch.set_flush_denormal, which has no getter)."""
-    return (torch.tensor([1e-39]) * 1.0).item() == 0.0
 
 
 def check_settings(model, train: Any, val: Any = None, *, config: TrainConfig) -> None:
