@@ -114,6 +114,16 @@ def test_compile_flag_compiles_the_forward_once(real_batch, monkeypatch):
     assert len(compiled) == 1  # off by default
 
 
+def test_a_deep_contractive_model_trains_compiled(monkeypatch):
+    """A trial: train.compile on a contractive model with hidden layers failed in torch's vmap (its penalty's
+    batched backward through the compiled graph); the penalty encodes the inputs again after a compiled forward."""
+    real = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda module, **kw: real(module, backend="aot_eager"))  # as the default
+    model = aekit.create_model("contractive", input_shape=(20,), hidden=[16], code_size=4)  # fails, without C
+    history = aekit.fit(model, torch.rand(64, 20), epochs=1, batch_size=32, compile=True, progress=False)
+    assert history["train_contractive"][0] > 0
+
+
 @pytest.mark.parametrize("caller", [False, True])
 def test_training_flushes_denormals_in_every_thread_and_gives_the_callers_setting_back(real_batch, caller):
     """A resume trial: a ReLU net's epochs slowed 5x from its sixth on, as Adam's states decayed into denormal

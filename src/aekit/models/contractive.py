@@ -56,12 +56,14 @@ class ContractiveAutoencoder(DenseAutoencoder):
 
     def forward(self, x: Tensor) -> Output:
         x_flat = flatten(x)
-        needs_graph = self.config.contractive_weight > 0 and not self.closed_form and torch.is_grad_enabled()
+        # compiled (train.compile), the penalty encodes x again: a compiled graph's backward cannot be vmapped
+        reuse = not torch.compiler.is_compiling()
+        needs_graph = reuse and self.config.contractive_weight > 0 and not self.closed_form and torch.is_grad_enabled()
         if needs_graph and not x_flat.requires_grad:
             x_flat = x_flat.detach().requires_grad_(True)  # so the penalty can differentiate z by x
         z = self.encoder(x_flat)
         logits = self.decode_logits(z)
-        return Output(x_hat=self.activate_output(logits), z=z, logits=logits, extras={"x_flat": x_flat})
+        return Output(x_hat=self.activate_output(logits), z=z, logits=logits, extras={"x_flat": x_flat} if reuse else {})
 
     def penalties(self, x: Tensor, output: Output) -> dict[str, Tensor]:
         terms = super().penalties(x, output)
@@ -72,8 +74,8 @@ class ContractiveAutoencoder(DenseAutoencoder):
     def jacobian_norm(self, x: Tensor, output: Output | None = None) -> Tensor:
         """||dz/dx||_F^2 averaged over the batch; differentiable when grad is on.
 
-        With `output` from `forward(x)` it reuses that pass (same dropout masks); otherwise it encodes
-        `x` again.
+        With `output` from `forward(x)` it reuses that pass (same dropout masks); otherwise (or after a
+        compiled forward) it encodes `x` again.
         """
         if self.closed_form:
             return self._closed_form_norm(output.z if output is not None else self.encode(x))
