@@ -150,3 +150,17 @@ def test_its_metrics_say_why_there_is_no_pca_line(real_batch):
     data = Dataset(real_batch[:40], None, "digits")
     printed = format_metrics({"split": "test", **test_metrics(model, data, data)})
     assert "no PCA comparison: model 'vq-vae' has no code_size" in printed and "PCA-" not in printed
+
+
+def test_a_second_fit_continues_with_the_trained_codebook(real_batch):
+    """A plain-PyTorch trial: aekit.fit of a vq-vae trained before (in a loop of one's own, or by an earlier fit)
+    started its codebook again at encoder outputs, throwing the trained one and its moving averages away."""
+    model = small()
+    start = model.codebook.clone()
+    model.init_from_data(real_batch[:64])  # what fit calls before a new run's first step
+    assert not torch.equal(model.codebook, start)  # a new model starts at its encoder's outputs, as before
+    aekit.fit(model, real_batch[:64], epochs=1, batch_size=32, progress=False)
+    trained = {k: v.clone() for k, v in model.state_dict().items()}
+    model.init_from_data(real_batch[:64])
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, trained[key]), key

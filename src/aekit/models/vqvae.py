@@ -152,7 +152,10 @@ class VQVAE(Autoencoder):
 
     @torch.no_grad()
     def init_from_data(self, x: Tensor, *, seed: int = 0) -> None:
-        """Start the codebook at encoder outputs of random training inputs (called by `fit` on a new run)."""
+        """Start the codebook at encoder outputs of random training inputs (called by `fit` on a new run); a
+        no-op once trained (its moving counts, all 1 at the start, have moved): a second `fit` continues."""
+        if not bool((self.ema_count == 1).all()):
+            return
         g = torch.Generator().manual_seed(seed)
         rows = torch.randint(len(x), (self.config.codebook_size,), generator=g).sort().values
         sample = torch.as_tensor(x[rows]).float().to(self.codebook.device)  # a memmap reads just these rows
