@@ -137,3 +137,17 @@ def test_random_samples_take_a_class():
         random_samples(model, 4, y=5)
     with pytest.raises(aekit.ConfigError, match=r"^y: model 'vae' is not conditioned on a class"):
         random_samples(aekit.create_model("vae", input_shape=(1, 8, 8), hidden=(16,), code_size=2), 4, y=1)
+
+
+def test_a_loop_of_ones_own_that_gives_labels_to_loss_alone_is_refused(real_batch):
+    """A plain-PyTorch trial: `model.loss(x, model(x), y=y)`, as the contract's signature reads, trained an
+    unconditional model without a word (labels reach a cvae through forward); float labels were taken in
+    training mode, and an empty batch failed in torch's min()."""
+    model = small()
+    x, y = real_batch[:8], torch.arange(8) % 3
+    with pytest.raises(aekit.DataError, match=r"forward\(x, y=y\)"):
+        model.loss(x, model(x), y=y)
+    model.loss(x, model(x, y=y), y=y)["loss"].backward()  # the way that conditions it
+    with pytest.raises(aekit.DataError, match="one class number"):
+        model(x, y=y.float())  # in training mode too
+    assert model.eval()(x[:0], y=y[:0]).x_hat.shape == (0, *SHAPE)

@@ -340,3 +340,11 @@ def test_the_contract_check_lets_a_loss_take_gradients_and_names_float64_first()
     assert aekit.fit(_broken(loss=loss), torch.rand(20, 1, 4, 4), epochs=1, progress=False)["epoch"] == [1]
     with pytest.raises(aekit.ConfigError, match=r"parameters are float64"):
         aekit.fit(_broken().double(), torch.rand(20, 1, 4, 4), epochs=1, progress=False)
+
+
+def test_a_model_with_every_parameter_frozen_is_named_so():
+    """A plain-PyTorch trial: a frozen model was said to have 'no parameters to train (make its layers in
+    __init__)'."""
+    model = aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2).requires_grad_(False)
+    with pytest.raises(aekit.ConfigError, match=r"every parameter of dense is frozen.*requires_grad_\(True\)"):
+        aekit.fit(model, torch.rand(8, 6), epochs=1, progress=False)

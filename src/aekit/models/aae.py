@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from ..config import layer_widths, non_negative, positive
 from ..registry import register_model
-from .base import Output
+from .base import Output, wide
 from .dense import DenseAutoencoder, DenseConfig, mlp
 from .vae import GaussianPrior
 
@@ -64,14 +64,14 @@ class AdversarialAutoencoder(GaussianPrior, DenseAutoencoder):
 
     def penalties(self, x: Tensor, output: Output) -> dict[str, Tensor]:
         terms = super().penalties(x, output)
-        logit = self.discriminator(output.z.float())
+        logit = self.discriminator(wide(output.z))
         fool = F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
         return {**terms, "adversarial": self.config.adversarial_weight * fool}
 
     def loss(self, x: Tensor, output: Output, *, y: Tensor | None = None) -> dict[str, Tensor]:
         """The base loss (recon + adversarial + ...) and "discriminator_loss", which the second optimiser
         minimises: the codes are detached there, so it trains the discriminator only."""
-        z = output.z.detach().float()
+        z = wide(output.z.detach())
         prior = self.prior_std * torch.randn_like(z)
         real, fake = self.discriminator(prior), self.discriminator(z)
         d_loss = F.binary_cross_entropy_with_logits(real, torch.ones_like(real))

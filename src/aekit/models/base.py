@@ -137,8 +137,8 @@ class Autoencoder(nn.Module):
         It is -log p(x | z) of the decoder's likelihood up to a constant: Bernoulli for bce (no constant),
         Gaussian with variance 1/2 for mse (the constant is D/2 * log(pi), see `decoder_log_constant`).
         """
-        target = x.reshape(x.shape[0], -1).float()
-        logits = logits.reshape_as(target).float()
+        logits = wide(flatten(logits))  # the model's precision, float32 at least
+        target = flatten(x).to(logits.dtype)
         if self.config.recon_loss == "bce":
             per_elem = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
         else:
@@ -158,7 +158,7 @@ class Autoencoder(nn.Module):
             )
         if self.config.code_l2 > 0:
             # a feature-map code (B, C, h, w) counts like any code: summed over all its features
-            terms["code_l2"] = self.config.code_l2 * (output.z.float() ** 2).flatten(1).sum(dim=1).mean()
+            terms["code_l2"] = self.config.code_l2 * (wide(output.z) ** 2).flatten(1).sum(dim=1).mean()
         return terms
 
     def penalised_weights(self) -> list[Tensor]:
@@ -253,5 +253,10 @@ def check_samples(x: Tensor, input_shape: tuple[int, ...], *, recon_loss: str | 
 
 
 def flatten(x: Tensor) -> Tensor:
-    """(B, *shape) -> (B, prod(shape))"""
-    return x.reshape(x.shape[0], -1)
+    """(B, *shape) -> (B, prod(shape)), an empty batch too"""
+    return x.flatten(1)
+
+
+def wide(t: Tensor) -> Tensor:
+    """`t` in float32 at least, for a loss: half precision (autocast's) widened, float64 (`model.double()`) kept."""
+    return t if t.dtype == torch.float64 else t.float()

@@ -26,7 +26,7 @@ from ..data.batches import as_tensors, eval_mode, inputs_of, map_batches
 from ..data.core import Dataset
 from ..errors import ConfigError, DataError
 from ..registry import create_model, make_config, register_model
-from .base import Autoencoder
+from .base import Autoencoder, wide
 
 _WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)  # what counts as "a layer" for freeze=k
 
@@ -203,7 +203,7 @@ class EncoderClassifier(ClassifierMixin, nn.Module):
         back every step would stall a GPU."""
         if y is None:
             raise DataError("EncoderClassifier needs labels: give (x, y) or a Dataset with labels")
-        ce = F.cross_entropy(output.logits.float(), y.long())
+        ce = F.cross_entropy(wide(output.logits), y.long())
         accuracy = (output.logits.argmax(dim=1) == y).float().mean()
         return {"loss": ce, "accuracy": accuracy.detach(), "error": (1 - accuracy).detach()}
 

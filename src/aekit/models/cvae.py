@@ -86,9 +86,10 @@ class ConditionalVAE(VariationalAutoencoder):
         self._check_classes(y, z.shape[0])
         return self.activate_output(self.decode_logits(z, y=y))
 
-    def _check_classes(self, y: Any, n: int) -> None:
-        """A user's `y` for n codes: one class number or n of them (None: no class), else a one-line refusal.
-        Not while traced or exported (`aekit export`): a check on the labels' values cannot be a graph's."""
+    def _check_classes(self, y: Any, n: int, *, values: bool = True) -> None:
+        """A user's `y` for n codes: one class number or n of them (None: no class), else a one-line refusal;
+        their range unless `values` is false. Not while traced or exported (`aekit export`): a check on the
+        labels' values cannot be a graph's."""
         if y is None or torch.jit.is_tracing() or torch.compiler.is_compiling():
             return
         try:
@@ -97,19 +98,27 @@ class ConditionalVAE(VariationalAutoencoder):
             labels = None
         classes = self.config.n_classes
         if (labels is None or labels.is_floating_point() or labels.dtype == torch.bool or labels.shape not in ((), (n,))
-                or labels.min() < 0 or labels.max() >= classes):
+                or values and labels.numel() and (labels.min() < 0 or labels.max() >= classes)):
             raise DataError(f"y: one class number in 0..{classes - 1} or n = {n} of them (data.classes.index(name) "
                             f"for a class name; None for no class), got {repr(y)[:60]}")
 
     def forward(self, x: Tensor, *, y: Tensor | None = None) -> Output:
-        if not self.training:  # a user's call (fit checks its labels once: no read-back a step)
-            self._check_classes(y, x.shape[0])
+        self._check_classes(y, x.shape[0], values=not self.training)  # fit checks their values once: no read-back a step
         x, target = self.training_input(x)
         c = self.condition(y, x.shape[0], device=x.device)
         if y is not None and self.training and self.config.label_dropout > 0:
             keep = torch.rand(x.shape[0], 1, device=x.device) >= self.config.label_dropout
             c = c * keep
-        return self.output_from_posterior(*self.posterior(x, c=c), lambda z: self.decode_logits(z, c=c), target=target)
+        output = self.output_from_posterior(*self.posterior(x, c=c), lambda z: self.decode_logits(z, c=c), target=target)
+        output.extras["labelled"] = y is not None
+        return output
+
+    def loss(self, x: Tensor, output: Output, *, y: Tensor | None = None) -> dict[str, Tensor]:
+        """The VAE's loss. Labels reach a cvae through `forward(x, y=...)`: given here after a forward without
+        them (a loop of one's own), they are refused, as the model would learn no class."""
+        if y is not None and output.extras.get("labelled") is False:
+            raise DataError("cvae: its labels go to forward(x, y=y), then to loss; this output was made without them")
+        return super().loss(x, output, y=y)
 
     @torch.no_grad()
     def sample(self, n: int, *, y: Tensor | int | None = None, generator: torch.Generator | None = None) -> Tensor:

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from ..config import positive
 from ..registry import register_model
-from .base import Output
+from .base import Output, wide
 from .vae import VAEConfig, VariationalAutoencoder, gaussian_kl
 
 
@@ -59,5 +59,5 @@ class ImportanceWeightedAutoencoder(VariationalAutoencoder):
         with torch.no_grad():  # logged only: the bound itself (beta and the warm-up left out), the VAE's terms
             bound = objective if weight == 1 else log_mean_exp(log_px_z + log_ratio).mean()
             recon = self.reconstruction_loss(x, output)
-            kl = gaussian_kl(posterior[0].float(), posterior[1].float()).mean()
+            kl = gaussian_kl(wide(posterior[0]), wide(posterior[1])).mean()
         return {"loss": total, "bound": bound, "recon": recon, "kl": kl, "kl_weight": bound.new_tensor(weight), **others}

@@ -36,7 +36,7 @@ from torch import Tensor, nn
 
 from ..config import check, check_types, layer_widths, non_negative
 from ..registry import register_model
-from .base import check_samples
+from .base import check_samples, flatten, wide
 from .classifier import ClassifierMixin, labelled_terms
 
 PAPER_WEIGHTS = (1000.0, 10.0, 0.1)  # lambda at the input, the first hidden layer, and every layer above
@@ -153,7 +153,7 @@ class Ladder(ClassifierMixin, nn.Module):
         check_samples(x, self.config.input_shape)
 
     def forward(self, x: Tensor) -> LadderOutput:
-        x = x.reshape(x.shape[0], -1)  # (B, *input_shape) -> (B, D)
+        x = flatten(x)  # (B, *input_shape) -> (B, D)
         clean = self._encode(x, corrupt=False)
         noisy = self._encode(x, corrupt=True) if self.training else clean
         z_hat: dict[int, Tensor] = {}
@@ -197,11 +197,11 @@ class Ladder(ClassifierMixin, nn.Module):
         the others are ignored, so get no gradient from it); 0 when there are none or y is None.
         error: share of the labelled rows the clean path misclassifies (0 without labelled rows)."""
         lambdas = self.config.lambdas
-        layers = {f"denoising_{i}": lambdas[i] * F.mse_loss(output.z_hat[i].float(), output.z[i].float())
+        layers = {f"denoising_{i}": lambdas[i] * F.mse_loss(wide(output.z_hat[i]), wide(output.z[i]))
                   for i in sorted(output.z_hat)}
         denoising = torch.stack(list(layers.values())).sum()
         if y is None:
             supervised = error = denoising.new_zeros(())
         else:
-            supervised, error = labelled_terms(output.noisy_logits.float(), output.logits, y)
+            supervised, error = labelled_terms(wide(output.noisy_logits), output.logits, y)
         return {"loss": supervised + denoising, "error": error, "supervised": supervised, "denoising": denoising, **layers}

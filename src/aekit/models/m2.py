@@ -50,7 +50,7 @@ from torch import Tensor, nn
 
 from ..config import check, check_types, layer_widths, non_negative, positive, to_dict
 from ..registry import create_model, make_config, model_entry, register_model
-from .base import Activation, Autoencoder, check_samples, flatten
+from .base import Activation, Autoencoder, check_samples, flatten, wide
 from .classifier import ClassifierMixin, labelled_terms
 from .dense import mlp
 from .vae import gaussian_kl
@@ -187,7 +187,7 @@ class M2(ClassifierMixin, nn.Module):
         """{"loss", "error", "supervised": cross-entropy of the labelled rows, "neg_elbo": mean of L and U}.
 
         y=None: every row unlabelled. Labels are checked by `check_labels` (once, in `aekit.fit`)."""
-        logits = output.logits.float()
+        logits = wide(output.logits)
         if y is None:
             y = torch.full((logits.shape[0],), -1, dtype=torch.long, device=logits.device)
         terms = semi_supervised_terms(self.neg_elbo(output.features), logits, y.long())
@@ -206,12 +206,12 @@ class M2(ClassifierMixin, nn.Module):
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if self.training else mu
         out = self.decoder(torch.cat([z, onehot], dim=1))  # (B * C, d) or (B * C, 2d)
         nll = self.neg_log_likelihood(hh, out)
-        kl = gaussian_kl(mu.float(), logvar.float())
+        kl = gaussian_kl(wide(mu), wide(logvar))
         return (nll + kl + math.log(c)).reshape(b, c)  # + log C: -log p(y) of the uniform label prior
 
     def neg_log_likelihood(self, h: Tensor, out: Tensor) -> Tensor:
         """-log p(h | y, z) per row, summed over features: (N, d), decoder output (N, d or 2d) -> (N,)."""
-        h, out = h.float(), out.float()
+        h, out = wide(h), wide(out)
         if self.config.recon_loss == "bce":
             return F.binary_cross_entropy_with_logits(out, h, reduction="none").sum(dim=1)
         if self.config.recon_loss == "mse":  # N(mean, 1/2): (h - mean)^2 + log(pi) / 2 per feature

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from ..config import check, non_negative
 from ..registry import register_model
-from .base import Activation, Output
+from .base import Activation, Output, wide
 from .dense import DenseAutoencoder, DenseConfig
 
 
@@ -45,7 +45,7 @@ class SparseL1Autoencoder(DenseAutoencoder):
         terms = super().penalties(x, output)
         if self.config.l1_weight > 0:
             # (B, code_size) -> sum over units, mean over the batch
-            terms["code_l1"] = self.config.l1_weight * output.z.float().abs().sum(dim=1).mean()
+            terms["code_l1"] = self.config.l1_weight * wide(output.z).abs().sum(dim=1).mean()
         return terms
 
 
@@ -110,7 +110,7 @@ class SparseKLAutoencoder(DenseAutoencoder):
         detached, so the gradient flows through this batch's term only; the first batch starts the
         average (rho_hat_1 = its mean). Eval: this batch's mean, and the buffer is left alone.
         """
-        batch_mean = z.float().mean(dim=0)  # (B, code_size) -> (code_size,)
+        batch_mean = wide(z).mean(dim=0)  # (B, code_size) -> (code_size,)
         if not self.training:
             return batch_mean
         lam = self.config.sparsity_momentum
@@ -133,7 +133,7 @@ class SparseKLAutoencoder(DenseAutoencoder):
         if self.config.sparsity_weight > 0:
             rho_hat = output.extras.get("rho_hat")
             if rho_hat is None:  # an Output not made by forward (e.g. built by hand)
-                rho_hat = output.z.float().mean(dim=0)
+                rho_hat = wide(output.z).mean(dim=0)
             kl = kl_bernoulli(self.config.sparsity_target, rho_hat).sum()
             terms["sparsity_kl"] = self.config.sparsity_weight * kl
         return terms

@@ -26,7 +26,7 @@ from torch import Tensor
 
 from ..config import check, layer_widths, non_negative, positive
 from ..registry import register_model
-from .base import Activation, Autoencoder, AutoencoderConfig, Output, flatten
+from .base import Activation, Autoencoder, AutoencoderConfig, Output, flatten, wide
 from .dense import mlp
 
 
@@ -141,7 +141,7 @@ class VariationalAutoencoder(GaussianPrior, Autoencoder):
         """{"loss": recon + beta * w * kl (+ base penalties), "recon", "kl", "kl_weight": beta * w, ...}."""
         x = output.extras.get("target", x)  # the binarised input the forward pass drew, or x
         recon = self.reconstruction_loss(x, output)
-        kl = gaussian_kl(output.extras["mu"].float(), output.extras["logvar"].float()).mean()
+        kl = gaussian_kl(wide(output.extras["mu"]), wide(output.extras["logvar"])).mean()
         weight = self.advance_warmup()
         others = self.penalties(x, output)
         total = sum(others.values(), recon + weight * kl)
@@ -174,8 +174,8 @@ class VariationalAutoencoder(GaussianPrior, Autoencoder):
     ) -> tuple[Tensor, Tensor]:
         """(log p(x | z_i), log p(z_i) - log q(z_i | x)) for k draws z_i ~ q(z|x), each (k, B)."""
         mu, logvar = self.posterior(x) if posterior is None else posterior
-        mu, logvar = mu.float(), logvar.float()
-        eps = torch.randn(k, *mu.shape, generator=generator, device=mu.device)  # a generator on mu's device
+        mu, logvar = wide(mu), wide(logvar)
+        eps = torch.randn(k, *mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)  # a generator on mu's device
         z = mu + torch.exp(0.5 * logvar) * eps  # (k, B, code_size)
         logits = self.decode_logits(z.reshape(-1, mu.shape[1]).to(mu.dtype))  # (k * B, *input_shape)
         targets = x.reshape(1, len(x), -1).expand(k, -1, -1).reshape(k * len(x), -1)  # x once per draw

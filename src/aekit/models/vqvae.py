@@ -29,7 +29,7 @@ from ..config import check, count, layer_widths, non_negative, positive
 from ..data.batches import inputs_of, map_batches
 from ..errors import AekitError
 from ..registry import register_model
-from .base import Activation, Autoencoder, AutoencoderConfig, Output, flatten
+from .base import Activation, Autoencoder, AutoencoderConfig, Output, flatten, wide
 from .dense import mlp
 
 
@@ -94,7 +94,7 @@ class VQVAE(Autoencoder):
 
     def nearest(self, z_e: Tensor) -> Tensor:
         """Index of the nearest codebook entry of every vector: (B, m, d) -> (B, m)."""
-        flat, book = z_e.detach().float().reshape(-1, z_e.shape[-1]), self.codebook.float()
+        flat, book = wide(z_e.detach()).reshape(-1, z_e.shape[-1]), wide(self.codebook)
         # squared distances as torch.cdist computes them for batches of over 25 vectors, written out: cdist
         # picks its method by the batch size, which an exported graph with a free batch size cannot follow
         x_norm, y_norm = flat.pow(2).sum(-1, keepdim=True), book.pow(2).sum(-1, keepdim=True)
@@ -110,7 +110,7 @@ class VQVAE(Autoencoder):
         """The quantised code, flat: (B, m * d), every d-block a codebook entry (up to rounding: the
         straight-through sum lets gradients reach the encoder, e.g. for a classifier on the codes)."""
         z_e = self.encode_continuous(x)
-        return self.straight_through(z_e, self.codebook[self.nearest(z_e)]).reshape(x.shape[0], -1)
+        return flatten(self.straight_through(z_e, self.codebook[self.nearest(z_e)]))
 
     @staticmethod
     def straight_through(z_e: Tensor, z_q: Tensor) -> Tensor:
@@ -118,17 +118,17 @@ class VQVAE(Autoencoder):
         return z_e + (z_q.to(z_e.dtype) - z_e).detach()
 
     def decode_logits(self, z: Tensor) -> Tensor:
-        return self.decoder(z.reshape(z.shape[0], -1)).reshape(z.shape[0], *self.config.input_shape)
+        return self.decoder(flatten(z)).reshape(z.shape[0], *self.config.input_shape)
 
     def forward(self, x: Tensor) -> Output:
         z_e = self.encode_continuous(x)  # (B, m, d)
         indices = self.nearest(z_e)  # (B, m)
         z_q = self.codebook[indices].to(z_e.dtype)  # (B, m, d): the entries assigned, before this step's update
         if self.training and torch.is_grad_enabled():
-            self._update_codebook(z_e.detach().float(), indices)
-        logits = self.decode_logits(self.straight_through(z_e, z_q).reshape(x.shape[0], -1))
+            self._update_codebook(z_e.detach().to(self.codebook.dtype), indices)
+        logits = self.decode_logits(flatten(self.straight_through(z_e, z_q)))
         return Output(
-            x_hat=self.activate_output(logits), z=z_q.reshape(x.shape[0], -1), logits=logits,
+            x_hat=self.activate_output(logits), z=flatten(z_q), logits=logits,
             extras={"z_e": z_e, "indices": indices},
         )
 
@@ -137,7 +137,7 @@ class VQVAE(Autoencoder):
         """One EMA step of the codebook toward the mean of its assigned vectors; restart dead entries."""
         cfg = self.config
         flat = z_e.reshape(-1, z_e.shape[-1])  # (B*m, d)
-        onehot = F.one_hot(indices.reshape(-1), cfg.codebook_size).float()  # (B*m, K)
+        onehot = F.one_hot(indices.reshape(-1), cfg.codebook_size).to(z_e.dtype)  # (B*m, K)
         self.ema_count.mul_(cfg.ema_decay).add_(onehot.sum(0), alpha=1 - cfg.ema_decay)
         self.ema_sum.mul_(cfg.ema_decay).add_(onehot.T @ flat, alpha=1 - cfg.ema_decay)
         used = self.ema_count > 1e-12
@@ -158,16 +158,16 @@ class VQVAE(Autoencoder):
             return
         g = torch.Generator().manual_seed(seed)
         rows = torch.randint(len(x), (self.config.codebook_size,), generator=g).sort().values
-        sample = torch.as_tensor(x[rows]).float().to(self.codebook.device)  # a memmap reads just these rows
+        sample = torch.as_tensor(x[rows]).to(self.codebook.device, self.codebook.dtype)  # a memmap reads just these rows
         z_e = self.encode_continuous(sample.reshape(len(rows), *self.config.input_shape))
         picks = z_e[torch.arange(len(rows)), torch.randint(self.config.positions, (len(rows),), generator=g)]
-        self.codebook.copy_(picks.float())
+        self.codebook.copy_(picks)
         self.ema_sum.copy_(self.codebook)
         self.ema_count.fill_(1.0)
 
     # --- loss -----------------------------------------------------------------------------------
     def penalties(self, x: Tensor, output: Output) -> dict[str, Tensor]:
-        z_e, z_q = output.extras["z_e"].float(), output.z.float().reshape(output.extras["z_e"].shape)
+        z_e, z_q = wide(output.extras["z_e"]), wide(output.z).reshape(output.extras["z_e"].shape)
         commit = (z_e - z_q.detach()).pow(2).sum(dim=(1, 2)).mean()
         return {**super().penalties(x, output), "commitment": self.config.commitment * commit}
 

@@ -16,7 +16,7 @@ from torch import Tensor
 
 from ..config import non_negative, positive
 from ..registry import register_model
-from .base import Output
+from .base import Output, wide
 from .dense import DenseAutoencoder, DenseConfig
 from .vae import GaussianPrior
 
@@ -40,7 +40,7 @@ def imq_mmd(a: Tensor, b: Tensor, *, base_scale: float) -> Tensor:
     """Unbiased MMD^2 between samples a (n, k) and b (m, k) under the summed IMQ kernel; ~0 when they
     come from one distribution (it can be slightly negative), larger the further apart they are."""
     n, m = a.shape[0], b.shape[0]
-    a, b = a.float(), b.float()
+    a, b = wide(a), wide(b)
 
     def kernel(u: Tensor, v: Tensor) -> Tensor:  # (len(u), len(v)): C / (C + |u_i - v_j|^2) summed over C
         d = torch.cdist(u, v).pow(2)
@@ -65,7 +65,7 @@ class WassersteinAutoencoder(GaussianPrior, DenseAutoencoder):
         terms = super().penalties(x, output)
         z = output.z  # (B, code_size)
         if z.shape[0] < 2:  # the unbiased estimate needs two codes
-            return {**terms, "mmd": z.new_zeros((), dtype=torch.float32)}
-        prior = self.prior_std * torch.randn_like(z, dtype=torch.float32)
+            return {**terms, "mmd": wide(z.new_zeros(()))}
+        prior = self.prior_std * torch.randn_like(wide(z))
         base = 2.0 * z.shape[1] * self.prior_std**2
         return {**terms, "mmd": self.config.mmd_weight * imq_mmd(z, prior, base_scale=base)}

@@ -431,7 +431,7 @@ def model_file(folder: Path) -> Path:
 
 def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
     """Rebuild a model saved by `save_model`, `fit` (a run folder) or a training checkpoint, in eval
-    mode (no noise, no dropout, batch norm's running statistics), ready to use."""
+    mode (no noise, no dropout, batch norm's running statistics) and the precision it was saved in, ready to use."""
     if not isinstance(path, (str, os.PathLike)):
         raise CheckpointError(f"load_model: give the path of a run folder or a model .safetensors file, got "
                               f"{type(path).__name__}")
@@ -464,6 +464,9 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
     model = build_model(meta, path)
     if folder is not None:
         _check_described(model, folder / CONFIG_FILE, path)
+    saved = {t.dtype for t in prefixed(tensors, "model.").values() if t.is_floating_point()}
+    if len(saved) == 1 and saved != {torch.float32}:  # a model saved in float64 (or bfloat16): as it was saved
+        model.to(saved.pop())
     load_state(model, prefixed(tensors, "model."), path)
     done = epochs_done(path.parent) if path.name == MODEL_FILE and "trained_epochs" in meta else 0
     if done > meta.get("trained_epochs", done):  # a later training (a resume) was stopped before its end

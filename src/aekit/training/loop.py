@@ -399,8 +399,10 @@ class Trainer:
         distributed.check_batch(cfg.batch_size, self.world)
         self.device = training_device(cfg)
         if not any(p.requires_grad for p in model.parameters()):  # (torch's optimiser said "empty parameter list")
-            raise ConfigError(f"model: {getattr(model, 'name', type(model).__name__)} has no parameters to train (make "
-                              "its layers in __init__)")
+            name = getattr(model, "name", type(model).__name__)
+            raise ConfigError(f"model: every parameter of {name} is frozen (requires_grad False): unfreeze those to "
+                              "train (model.requires_grad_(True) for all)" if any(True for _ in model.parameters())
+                              else f"model: {name} has no parameters to train (make its layers in __init__)")
         model.to(self.device)  # first: Adagrad builds its state beside the weights as it is made
         self.optimizers = make_optimizers(model, cfg, device=self.device)  # loss key -> optimiser; most have one
         self.optimizer = self.optimizers["loss"]
