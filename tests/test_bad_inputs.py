@@ -686,6 +686,7 @@ def test_exported_models_give_outputs_without_gradients(tmp_path):
 def test_a_run_that_diverged_before_its_first_checkpoint_leaves_logs_that_do_not_block_a_retry(tmp_path, capsys):
     """A trial: with train.log=[csv,tensorboard] a loss that diverged in epoch 1 left its logs (which show why), and
     the same command with a sane learning rate was refused ("holds files ... and no run to resume")."""
+    pytest.importorskip("tensorboard")  # (the dev extra has it)
     from aekit.apps.cli import main
 
     args = ["train", "data.name=digits", "model.name=dense", "model.hidden=[8]", "model.code_size=2", "train.epochs=1",

@@ -247,3 +247,14 @@ def test_an_override_holding_a_comment_or_a_number_for_a_name_says_to_quote_it()
         with pytest.raises(aekit.ConfigError, match=rf"output.name: .* must be a string \(YAML reads it as a {says}: "
                                                     r"quote it, output.name='...'\)"):
             parse_run_config(apply_overrides({}, [f"output.name={raw}"]))
+
+
+def test_an_example_config_missing_where_no_checkout_is_says_where_they_are(tmp_path, monkeypatch):
+    """A packaging trial: a wheel's user typing README's `aekit train configs/dense.yaml` read only 'does not exist'."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(aekit.ConfigError, match=r"configs/dense.yaml does not exist \(the example configs are in "
+                                                r"aekit's source tree"):
+        aekit.config.load_file("configs/dense.yaml")
+    (tmp_path / "configs").mkdir()  # a folder of one's own: its file missing, said plainly
+    with pytest.raises(aekit.ConfigError, match=r"configs/dense.yaml does not exist$"):
+        aekit.config.load_file("configs/dense.yaml")

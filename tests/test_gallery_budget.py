@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
 
 
@@ -56,6 +58,7 @@ def test_a_lesson_run_on_its_own_shows_every_figure_at_its_end(tmp_path):
 def test_a_lesson_run_by_ipythons_run_leaves_the_figures_to_jupyter():
     """A notebook trial: `%run plot_01_shallow.py` in Jupyter took the standalone branch (IPython sets __main__'s
     __file__), so every figure drawn in the kernel afterwards was held until it ended, in `unshown()` too."""
+    pytest.importorskip("IPython")
     code = ("import sys; {shell}sys.modules['__main__'].__file__ = 'plot_97_check.py'; "
             "import _budget, aekit.analysis.plots as P; print(P.new_figure.__qualname__)")
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": f"{EXAMPLES}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}

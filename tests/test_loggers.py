@@ -55,6 +55,7 @@ class StopAt(Callback):
 
 def test_the_projector_names_each_code_by_its_class(data, tmp_path):
     """Its metadata held 0..4 for BBC's business..tech, which the report names (an inspection trial)."""
+    pytest.importorskip("tensorboard")
     train, val = data
     named = aekit.data.Dataset(train.x, train.y, classes=[f"digit {i}" for i in range(10)])
     aekit.fit(new_model(data), named, val, epochs=1, run_dir=tmp_path / "run", log=["tensorboard"], **TRAIN)
@@ -63,6 +64,7 @@ def test_the_projector_names_each_code_by_its_class(data, tmp_path):
 
 
 def test_csv_and_tensorboard_read_back(data, tmp_path):
+    pytest.importorskip("tensorboard")
     run = tmp_path / "run"
     history = aekit.fit(new_model(data), *data, epochs=2, run_dir=run, log=["csv", "tensorboard"], **TRAIN)
 
@@ -254,3 +256,19 @@ def test_mlflow_without_its_tracking_server_is_one_line(data, monkeypatch):
     with pytest.raises(ConfigError, match=r"^train.log: mlflow cannot log to http://127.0.0.1:9 \(.*\); start its "
                                           r"tracking server, or give MLFLOW_TRACKING_URI another store$"):
         aekit.fit(new_model(data), *data, epochs=1, log=["mlflow"], **TRAIN)
+
+
+@pytest.mark.parametrize("name", ["tensorboard", "mlflow"])
+def test_a_logger_whose_package_is_missing_is_refused_before_the_data_are_read(name, tmp_path, monkeypatch, capsys):
+    """A packaging trial: `aekit train ... train.log=[mlflow]` without mlflow printed its start line (after the data
+    and PCA's start) before its refusal; a resume alike."""
+    from aekit.apps import run as runs
+    from aekit.apps.cli import main
+
+    monkeypatch.setitem(sys.modules, name, None)  # import fails, as where it is not installed
+    monkeypatch.setattr(runs, "load_splits", lambda *a, **k: pytest.fail("the data were read"))
+    assert main(["train", "data.name=digits", "train.epochs=1", f"train.log=[{name}]",
+                 f"output.dir={tmp_path}"]) == 2
+    err = capsys.readouterr().err
+    assert f"needs the {name} package; pip install 'aekit[{name}]'" in err and "training" not in err
+    assert not any(tmp_path.iterdir())

@@ -279,8 +279,12 @@ MAX_CONFIG_VALUES = 100_000  # a config file's values, its aliases expanded
 def load_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML or JSON config file into a dict."""
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
+    if not path.is_file():  # README's configs/NAME.yaml, where no checkout is (a wheel's user has none)
+        examples = path.parent.name == "configs" and not path.parent.is_dir()
+        raise ConfigError(f"config file {path} does not exist" + (
+            " (the example configs are in aekit's source tree, in configs/, which an installed package lacks: run "
+            "from a checkout of it, or give the keys as overrides; `aekit models` prints each model's)" if examples
+            else ""))
     if path.suffix.lower() in (".toml", ".ini", ".cfg"):  # (read as YAML, it failed at its first [section] line)
         raise ConfigError(f"config file {path}: aekit reads YAML or JSON config files, not {path.suffix[1:].upper()}; "
                           "write it as YAML (as configs/ holds)")

@@ -78,6 +78,7 @@ from ..training.feature_classifier import (
     is_cached,
     other_data,
 )
+from ..training.loggers import check_loggers
 from ..training.loop import (
     LEFT_UNSAVED,
     TrainConfig,
@@ -573,6 +574,7 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     distributed.init()
     run_dir = new_run_dir(cfg, label)
     resolve_device(cfg.train.device)  # no CUDA here: said before the data are read
+    check_loggers(cfg.train.log)  # a logger's package missing too (a packaging trial: after loading and PCA's start)
     splits = load_splits(cfg, progress=progress)
     samples = sum(len(part) for part in splits[:2] if part is not None)
     if cfg.data.limit is not None and cfg.data.limit > samples:  # said, not silently fewer
@@ -782,6 +784,7 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, time_budget: float
 def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: float | None, progress: bool | None) -> Path:
     if not (run_dir / ckpt.CHECKPOINT_FILE).is_file():  # said before its data are read (a pruned trial's has none)
         raise ckpt.nothing_to_resume(run_dir)
+    check_loggers(cfg.train.log)
     header = ckpt.checkpoint_header(run_dir) or ckpt.read(run_dir / ckpt.CHECKPOINT_FILE)[1]  # (damaged: refused)
     done = int(header.get("epoch") or 0)  # the epochs it has trained
     budget = cfg.train.time_budget
