@@ -538,3 +538,26 @@ def test_validation_draws_the_same_numbers_each_epoch_and_leaves_the_training_st
     state = torch.random.get_rng_state()
     assert evaluate(model, x) == evaluate(model, x)
     assert torch.equal(state, torch.random.get_rng_state())
+
+
+@pytest.mark.parametrize("name, settings", [("conv", {"optimizer": "adam"}), ("conv", {"optimizer": "sgd", "momentum": 0.9}),
+                                            ("dense", {"amp": "fp16"})])
+def test_a_channels_last_or_fp16_run_resumes_with_the_same_weights(name, settings, real_batch, tmp_path):
+    """A review of the GPU paths: a conv model's resumed optimiser state was contiguous beside channels-last weights,
+    so fused Adam and SGD applied each moment to another weight (0.006 and 0.155 apart after one epoch); fp16's loss
+    scale was not saved, so a resume started it again and skipped steps."""
+    x = real_batch[:96]
+    common = {"batch_size": 32, "deterministic": True, "progress": False, "seed": 3, **settings}
+
+    def conv(seed):
+        if name == "dense":  # (its fp16 loss scale falls in the first epoch)
+            return tiny(seed)
+        torch.manual_seed(seed)
+        return aekit.create_model("conv", input_shape=(1, 28, 28), channels=[4, 8], code_size=4)
+
+    straight = conv(1)
+    aekit.fit(straight, x, epochs=3, **common)
+    aekit.fit(conv(1), x, epochs=1, run_dir=tmp_path, **common)
+    resumed = conv(99)
+    aekit.fit(resumed, x, epochs=3, run_dir=tmp_path, resume=True, **common)
+    assert weights_equal(resumed, straight)

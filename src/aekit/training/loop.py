@@ -475,6 +475,7 @@ class Trainer:
             "callback_states": [{"callback": _callback_name(cb), "state": state} for cb, state in zip(self.callbacks, states)],
             "callbacks": states,  # (as an earlier aekit reads them, by position: a resume there keeps them)
             "budget": self.budget.state_dict() if self.budget is not None else None,
+            **({"grad_scaler": self.scaler.state_dict()} if self.scaler is not None else {}),  # fp16's loss scale
             "processes": self.world,
             "data": self.data_print,
         }
@@ -520,6 +521,8 @@ class Trainer:
                  f"norm's statistics differ); {same} continues it as it was")
         if self.budget is not None and meta.get("budget") is not None:
             self.budget.load_state_dict(meta["budget"], seconds=meta.get("train_config", {}).get("time_budget"))
+        if self.scaler is not None and meta.get("grad_scaler"):  # (a review: it started again at 65536, skipping steps)
+            self.scaler.load_state_dict(meta["grad_scaler"])
         best_file = self.run_dir / ckpt.BEST_FILE
         if self.config.restore_best and best_file.is_file():
             self.best_state = ckpt.prefixed(ckpt.read(best_file)[0], "model.")
@@ -753,6 +756,11 @@ class Trainer:
         model = self.model
         if self.channels_last:
             model.to(memory_format=torch.channels_last)
+            for optimizer in self.optimizers.values():  # a resumed state (saved contiguous) in its weight's layout:
+                for param, state in optimizer.state.items():  # fused kernels walk both in memory order (a GPU review)
+                    for key, value in state.items():
+                        if isinstance(value, Tensor) and value.shape == param.shape and value.dim() == 4:
+                            state[key] = torch.empty_like(param).copy_(value)
         if distributed.active():
             self.forward = self.ddp = distributed.wrap(model, self.device)
         if self.config.compile:
