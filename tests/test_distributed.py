@@ -485,3 +485,29 @@ def test_a_signal_ignored_by_the_launcher_is_not_handled_by_torchruns_agent(monk
     assert "SIGHUP" not in seen[0].split(",") and "SIGTERM" in seen[0].split(",")
     distributed.launch(["train"], 2)
     assert "SIGHUP" in seen[1].split(",")
+
+
+def test_an_indexed_gpu_under_several_processes_and_a_gpu_not_there_are_refused(monkeypatch, capsys, tmp_path):
+    """A review of the GPU paths: train.device=cuda:0 with --distributed put every rank on GPU 0 (check_gpus and
+    device() looked at unindexed devices alone), and cuda:7 on a one-GPU machine met torch's 'invalid device
+    ordinal' as an unforeseen error."""
+    from aekit.apps.cli import main
+    from aekit.training import distributed
+    from aekit.training.loop import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(distributed, "launch", lambda argv, n: pytest.fail("started the processes"))
+    assert main(["train", "data.name=digits", "train.device=cuda:0", f"output.dir={tmp_path}", "--distributed",
+                 "--nproc", "2"]) == 2
+    assert "train.device: cuda:0 names one GPU, but each of the 2 processes" in capsys.readouterr().err
+    monkeypatch.setattr(distributed, "active", lambda: True)  # a process torchrun started
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    with pytest.raises(aekit.ConfigError, match="names one GPU"):
+        distributed.device(torch.device("cuda:0"))
+    assert distributed.device(torch.device("cuda")) == torch.device("cuda:1")
+    assert resolve_device("cuda:1") == torch.device("cuda:1")
+    with pytest.raises(aekit.ConfigError, match=r"'cuda:2' was asked for but this machine has 2 CUDA GPUs: cuda:0 to "
+                                                r"cuda:1, or cuda for the first"):
+        resolve_device("cuda:2")

@@ -18,6 +18,7 @@ its nearest entry of a learned codebook, so a digit is coded as `positions` indi
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,12 @@ class VQVAEConfig(AutoencoderConfig):
               "penalty cannot move (the commitment term pulls the encoder's outputs to them)")
 
 
+def full_precision(device_type: str):
+    """Autocast off where it is on (amp): in half precision 1.5% of codes were not the nearest entry (a review)."""
+    on = torch.is_autocast_enabled(device_type)
+    return torch.autocast(device_type, enabled=False) if on else contextlib.nullcontext()
+
+
 @register_model("vq-vae")
 class VQVAE(Autoencoder):
     """Vector-quantised autoencoder: EMA codebook, commitment loss, dead-code restarts, Markov prior over indices.
@@ -94,6 +101,10 @@ class VQVAE(Autoencoder):
 
     def nearest(self, z_e: Tensor) -> Tensor:
         """Index of the nearest codebook entry of every vector: (B, m, d) -> (B, m)."""
+        with full_precision(z_e.device.type):
+            return self._nearest(z_e)
+
+    def _nearest(self, z_e: Tensor) -> Tensor:
         flat, book = wide(z_e.detach()).reshape(-1, z_e.shape[-1]), wide(self.codebook)
         # squared distances as torch.cdist computes them for batches of over 25 vectors, written out: cdist
         # picks its method by the batch size, which an exported graph with a free batch size cannot follow
@@ -125,7 +136,8 @@ class VQVAE(Autoencoder):
         indices = self.nearest(z_e)  # (B, m)
         z_q = self.codebook[indices].to(z_e.dtype)  # (B, m, d): the entries assigned, before this step's update
         if self.training and torch.is_grad_enabled():
-            self._update_codebook(z_e.detach().to(self.codebook.dtype), indices)
+            with full_precision(z_e.device.type):
+                self._update_codebook(z_e.detach().to(self.codebook.dtype), indices)
         logits = self.decode_logits(flatten(self.straight_through(z_e, z_q)))
         return Output(
             x_hat=self.activate_output(logits), z=flatten(z_q), logits=logits,

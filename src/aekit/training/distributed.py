@@ -99,7 +99,7 @@ def check_batch(batch_size: int, processes: int) -> None:
 
 def device(base: torch.device) -> torch.device:
     """This process's device: its own GPU (cuda:LOCAL_RANK) when training on CUDA."""
-    if active() and base.type == "cuda" and base.index is None:
+    if active() and base.type == "cuda":
         check_gpus(int(os.environ.get("LOCAL_WORLD_SIZE", local_rank() + 1)), base)  # every process refuses alike
         return torch.device("cuda", local_rank())
     return base
@@ -108,7 +108,10 @@ def device(base: torch.device) -> torch.device:
 def check_gpus(processes: int, base: torch.device) -> None:
     """Refuse training on CUDA in more processes on this machine than it has GPUs (one GPU a process)."""
     gpus = torch.cuda.device_count()
-    if base.type == "cuda" and base.index is None and processes > gpus:
+    if base.type == "cuda" and base.index is not None and processes > 1:  # (every rank took that one GPU: a review)
+        raise ConfigError(f"train.device: {base} names one GPU, but each of the {processes} processes trains on a GPU "
+                          "of its own; give train.device=cuda (or auto), and CUDA_VISIBLE_DEVICES to choose the GPUs")
+    if base.type == "cuda" and processes > gpus:
         raise ConfigError(
             f"train.device: {processes} processes on this machine, which has {gpus} CUDA GPU"
             f"{'s' if gpus != 1 else ''}: start at most {gpus} (--nproc {gpus}, or torchrun --nproc-per-node={gpus}) "

@@ -163,6 +163,9 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"train.device: {name!r} was asked for but CUDA is not available; use auto or cpu")
+    if name.startswith("cuda:") and int(name[5:]) >= (gpus := torch.cuda.device_count()):
+        raise ConfigError(f"train.device: {name!r} was asked for but this machine has {gpus} CUDA GPU"
+                          f"{'s' * (gpus != 1)}: cuda:0{f' to cuda:{gpus - 1}' if gpus > 1 else ''}, or cuda for the first")
     if name == "mps" and not torch.backends.mps.is_available():
         raise ConfigError("train.device: 'mps' was asked for but is not available; use auto or cpu")
     return torch.device(name)
