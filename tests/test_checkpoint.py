@@ -8,6 +8,7 @@ import pickle
 import struct
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -397,3 +398,27 @@ def test_a_resume_on_other_training_data_says_so(digits, tmp_path):
         aekit.fit(model, digits[:200], epochs=4, progress=False, run_dir=tmp_path / "r", resume=True)
     codes = digits.clone().requires_grad_(True)  # a review: data that carry gradients (another model's codes) failed
     assert aekit.fit(aekit.create_model("dense", **SMALL), codes, epochs=1, progress=False)["epoch"] == [1]
+
+
+def test_a_resume_on_other_data_measures_its_best_from_there_and_evaluate_says_they_changed(tmp_path, capsys):
+    """A production trial: a run resumed on a file rewritten with as many rows trained on it, then restore_best
+    kept the old weights (its best was measured on the old validation rows), without a word; `aekit evaluate` of
+    such a run called the new rows its held-out validation samples and fitted its PCA line to them."""
+    from aekit.apps.cli import main
+
+    rng = np.random.default_rng(0)
+    table = rng.normal(size=(240, 6)) @ rng.normal(size=(6, 6))
+    np.savetxt(tmp_path / "month.csv", table, delimiter=",", header="a,b,c,d,e,f", comments="")
+    common = [f"output.dir={tmp_path}", "output.name=r", "model.code_size=2", "train.restore_best=true"]
+    assert main(["train", f"data.name={tmp_path / 'month.csv'}", "train.epochs=3", *common]) == 0
+    run = tmp_path / "r"
+    trained = aekit.load_model(run).state_dict()
+    np.savetxt(tmp_path / "month.csv", 10 * rng.normal(size=(240, 6)), delimiter=",", header="a,b,c,d,e,f", comments="")
+    capsys.readouterr()
+    assert main(["evaluate", str(run)]) == 0
+    assert "its training part is not the one" in capsys.readouterr().err
+    assert main(["resume", str(run), "--epochs", "5"]) == 0
+    err = capsys.readouterr().err
+    assert "its best so far (val_loss) measured from here on" in err
+    resumed = aekit.load_model(run).state_dict()
+    assert any(not torch.equal(resumed[k], trained[k]) for k in trained)  # its new training kept

@@ -83,6 +83,7 @@ from ..training.loop import (
     LEFT_UNSAVED,
     TrainConfig,
     check_settings,
+    data_print,
     evaluate,
     fit,
     resolve_device,
@@ -1125,6 +1126,11 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     if splits is None or label is not None:
         splits = splits or load_splits(cfg, run_dir, progress=options["progress"])
         check_splits(model, splits, scored=label is not None)
+        trained_on = ckpt.checkpoint_header(run_dir).get("data")  # (a production trial: a file rewritten alike, unsaid)
+        if trained_on and splits[0] is not None and data_print(splits[0].x, splits[0].y) != trained_on:
+            warn(f"{cfg.data.name}: its training part is not the one {run_dir} trained on (as many samples, other ones: "
+                 "rewritten since?): the PCA line is fitted to these, and a validation split drawn from them is not held "
+                 "out; `aekit evaluate RUN --data FILE` scores a file of new data against the run's own")
     train_data, val_data, test = splits
     split = label or "test"
     if test is None:

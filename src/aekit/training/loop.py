@@ -509,13 +509,16 @@ class Trainer:
         self.best_epoch, self.epochs_since_best = best["epoch"], best["since"]
         self._load_callbacks(meta)
         trained_on = meta.get("data")  # (None: saved before it was recorded)
-        if trained_on not in (None, self.data_print) and self.is_main:
+        other_data = trained_on not in (None, self.data_print)
+        if other_data:  # its best was measured on the other data's split: kept, it would undo all this training
+            self.best_value, self.best_epoch, self.epochs_since_best = self.sign * math.inf, self.epoch, 0
+        if other_data and self.is_main:  # (a production trial: restore_best kept the old weights, unsaid)
             now, then = self.data_print, trained_on  # (a resume trial: data.name edited in config.yaml, unsaid)
             what = ("as many samples, other ones" if (now["samples"], now["shape"]) == (then["samples"], then["shape"])
                     else f"{now['samples']:,} samples of shape {tuple(now['shape'])}; {then['samples']:,} of "
                          f"{tuple(then['shape'])} then")
             warn(f"{self.run_dir}: the training data are not the ones its checkpoint trained on ({what}); it goes on "
-                 "with these")
+                 f"with these, its best so far ({self.monitored}) measured from here on")
         saved = meta.get("processes")  # (None: saved before it was recorded)
         if saved not in (None, self.world) and self.is_main:
             same = f"--distributed --nproc {saved}" if saved > 1 else "a resume without --distributed"
@@ -527,7 +530,7 @@ class Trainer:
         if self.scaler is not None and meta.get("grad_scaler"):  # (a review: it started again at 65536, skipping steps)
             self.scaler.load_state_dict(meta["grad_scaler"])
         best_file = self.run_dir / ckpt.BEST_FILE
-        if self.config.restore_best and best_file.is_file():
+        if self.config.restore_best and best_file.is_file() and not other_data:
             self.best_state = ckpt.prefixed(ckpt.read(best_file)[0], "model.")
 
     def _load_callbacks(self, meta: dict[str, Any]) -> None:
