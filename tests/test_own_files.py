@@ -877,6 +877,11 @@ def test_csv_comment_lines_are_skipped_and_a_run_fitted_on_part_of_a_file_asks_f
               run_dir=tmp_path / "part", progress=False)
     assert main(["evaluate", str(tmp_path / "part")]) == 2
     assert "data.name: empty; give a data set" in capsys.readouterr().err
+    # new rows are read by its scaling.json all the same (a production trial: --data met the same refusal)
+    assert main(["evaluate", str(tmp_path / "part"), "--data", str(tmp_path / "new.csv")]) == 0
+    out, err = capsys.readouterr()
+    assert "names none in data.name); the samples are read by its scaling.json, without PCA's baseline" in err
+    assert "squared error per sample" in out and "no PCA comparison: the run's training data could not be read" in out
 
 
 def test_new_rows_are_matched_to_the_runs_columns_by_name(table_run):

@@ -1092,6 +1092,8 @@ def load_other(cfg: RunConfig, run_dir: Path, name: str, *, progress: bool = Fal
     named data set's test part."""
     saved = read_unit_map(run_dir)
     try:
+        if cfg.data.name is None and saved is not None:  # (a production trial: aekit.fit on part of a data set)
+            raise DataError(f"{run_dir / CONFIG_FILE} names none in data.name")
         train = load_data(cfg, run_dir, progress=progress)[0]
     except DataError as err:
         if saved is None:  # nothing else says how its samples became inputs
