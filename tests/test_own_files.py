@@ -1842,3 +1842,24 @@ def test_public_data_files_as_downloaded_get_notes_that_fit(tmp_path):
     with pytest.raises(DataError, match=r"one of CIFAR-10's batches, read by name: keep all six in a folder "
                                         r"cifar-10-batches-bin/ and give data.name=cifar10"):
         load_dataset(str(tmp_path / "data_batch_1.bin"))
+
+
+def test_evaluate_of_new_rows_sets_them_beside_the_runs_own_error(tmp_path, capsys):
+    """A production trial: month 2's rows scored 42 times the run's validation error, and nothing said so."""
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(3, 6))
+    header = ",".join(f"c{i}" for i in range(6))
+    for name, shift in (("month1", 0.0), ("month2", 0.0), ("drifted", 4.0)):
+        np.savetxt(tmp_path / f"{name}.csv", rng.normal(size=(200, 3)) @ w + shift, delimiter=",", header=header,
+                   comments="")
+    assert main(["train", f"data.name={tmp_path / 'month1.csv'}", "train.epochs=2", "model.code_size=2",
+                 f"output.dir={tmp_path}", "output.name=r", "--quiet"]) == 0
+    own = json.loads((tmp_path / "r" / "metrics.json").read_text())["squared_error_per_sample"]
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "r"), "--data", str(tmp_path / "drifted.csv")]) == 0
+    out = capsys.readouterr().out
+    assert re.search(rf"the run's own val error \(metrics.json\): {own:.4g}; these samples' is [\d.]+ times it: unlike "
+                     r"the data it trained on", out), out
+    assert main(["evaluate", str(tmp_path / "r"), "--data", str(tmp_path / "month2.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "the run's own val error" in out and "times it" not in out

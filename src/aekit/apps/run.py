@@ -1152,6 +1152,10 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         write_scores(Path(scores), whole, errors if whole is test else
                      {"autoencoder": squared_error_per_sample(model, whole.x)})
     metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed, errors=errors)}
+    if label is not None:  # new data beside the run's own figure, so drift shows (a production trial: 42x, unsaid)
+        with contextlib.suppress(OSError, ValueError, RecursionError, TypeError, KeyError):
+            own = json.loads((run_dir / ckpt.METRICS_FILE).read_text(encoding="utf-8"))
+            metrics["run_error"] = {"split": str(own["split"]), "value": float(own["squared_error_per_sample"])}
     reference = train_data if train_data is not None else test  # without the training data (--data): the map's units
     scaling = (reference.meta or {}).get("scaling")
     # the training range: [0, 1] for data a map took there (no training data needed), else the training part's
@@ -1259,6 +1263,12 @@ def format_metrics(metrics: dict[str, Any]) -> str:
             lines.append(f"  note: {how}: this training did not take the model clearly past PCA")
     elif "pca_skipped" in metrics:
         lines.append(f"  no PCA comparison: {metrics['pca_skipped']}")
+    if "run_error" in metrics and metrics["run_error"]["value"] > 0:
+        own = metrics["run_error"]
+        ratio = metrics["squared_error_per_sample"] / own["value"]
+        lines.append(f"  the run's own {own['split']} error (metrics.json): {error(own['value'])}" + (
+            f"; these samples' is {ratio:.3g} times it: unlike the data it trained on (drift, or another kind of "
+            "data)" if ratio >= 2 else ""))
     if "nll" in metrics:  # (on the split measured: a trial read "test" of a validation split)
         nll = metrics["nll"]
         data = f"seeded binarisation of the {split} inputs" if nll["binarized"] else f"the {split} inputs as they are, {GAUSSIAN_NLL}"
