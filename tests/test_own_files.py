@@ -4,6 +4,7 @@ how a test part and tabular columns are scaled. Every refusal is one DataError l
 from __future__ import annotations
 
 import codecs
+import csv
 import json
 import re
 import warnings
@@ -1863,3 +1864,19 @@ def test_evaluate_of_new_rows_sets_them_beside_the_runs_own_error(tmp_path, caps
     assert main(["evaluate", str(tmp_path / "r"), "--data", str(tmp_path / "month2.csv")]) == 0
     out = capsys.readouterr().out
     assert "the run's own val error" in out and "times it" not in out
+
+
+def test_scores_carry_each_samples_code_for_a_system_downstream(table_run, capsys):
+    """A production trial: codes of new rows came only from Python or an exported encoder; `--codes` puts them in
+    the scores file, row by row, as the model encodes the rows read by the run's scaling."""
+    tmp_path, _, _, model = table_run
+    out = tmp_path / "scores.csv"
+    assert main(["evaluate", str(tmp_path / "run"), "--data", str(tmp_path / "new.csv"), "--scores", str(out),
+                 "--codes"]) == 0
+    assert "and its code)" in capsys.readouterr().out
+    rows = list(csv.DictReader(out.open()))
+    codes = np.array([[float(r[f"code_{j}"]) for j in range(3)] for r in rows])
+    expected = model.encode_array(load_dataset(str(tmp_path / "new.csv"), like=tmp_path / "run"))
+    np.testing.assert_allclose(codes, expected, rtol=1e-5, atol=1e-6)
+    assert main(["evaluate", str(tmp_path / "run"), "--codes"]) == 2
+    assert "--codes: writes each sample's code beside its score; give --scores FILE.csv too" in capsys.readouterr().err

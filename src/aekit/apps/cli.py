@@ -120,11 +120,12 @@ def _cmd_evaluate(args) -> None:
     metrics = run.evaluate_run(
         args.run_dir, nll_samples=args.nll_samples, quality_samples=args.quality_samples,
         classifier=args.classifier, classifier_cache=args.classifier_cache, progress=not args.quiet, data=args.data,
-        scores=args.scores,
+        scores=args.scores, codes=args.codes,
     )
     print(run.format_metrics(metrics))
     if args.scores:
-        print(f"wrote {args.scores} (each sample's squared error, beside PCA's where it applies)")
+        print(f"wrote {args.scores} (each sample's squared error, beside PCA's where it applies"
+              f"{', and its code' * args.codes})")
 
 
 def _print_result(run_dir: Path) -> None:
@@ -424,6 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scores", type=os.path.expanduser, default=None, metavar="FILE.csv",
                    help="write each evaluated sample's squared error (and PCA's) to this CSV, one row per sample: "
                         "scores to rank anomalies by")
+    p.add_argument("--codes", action="store_true",
+                   help="with --scores: each sample's code too, in columns code_0, code_1, ... (for a system downstream)")
     p.add_argument("--nll-samples", type=int, default=5000, metavar="K",
                    help="importance samples per test input for the test NLL of models with a probabilistic "
                         "decoder (default 5000, as Burda et al.; up to ~30 minutes on a CPU for 10,000 inputs; 0 skips it)")

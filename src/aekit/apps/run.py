@@ -945,11 +945,12 @@ def _scores_file(path: Path) -> bool:
         return f.read(4) in (b"row,", b"")  # write_scores' first column (or an empty file, as mktemp makes)
 
 
-def write_scores(path: Path, test: Dataset, errors: dict[str, Any]) -> None:
+def write_scores(path: Path, test: Dataset, errors: dict[str, Any], codes: np.ndarray | None = None) -> None:
     """A CSV of one row per sample of `test`, in order: its row in the whole file (a split or subset keeps
     it), its file (a folder's: images or texts), its squared reconstruction error (in the model's input units: [0, 1]
     after the run's scaling) and PCA's where `errors` (`sample_errors`) has them, and its label (a class
-    name where the data has them): per-sample scores, to rank anomalies by."""
+    name where the data has them): per-sample scores, to rank anomalies by; and `codes` (N, ...) in columns
+    code_0, code_1, ... (flattened), for a system downstream."""
     def inert(text: Any) -> Any:  # a name a spreadsheet would run as a formula (=cmd|..., +HYPERLINK): kept as text
         formula = isinstance(text, str) and (text[:1] in ("=", "@") or text[:1] in ("+", "-") and len(text) > 1
                                                and not re.fullmatch(r"[-+][\d.eE+-]+", text))  # (not a sign, a number)
@@ -963,6 +964,8 @@ def write_scores(path: Path, test: Dataset, errors: dict[str, Any]) -> None:
         columns["pca_squared_error"] = [f"{v:.6g}" for v in errors["pca"].tolist()]
     if test.y is not None:
         columns["label"] = [inert(test.classes[i]) if test.classes else i for i in test.y.tolist()]  # (a files trial)
+    for j, column in enumerate(np.asarray(codes).reshape(len(test), -1).T if codes is not None else ()):
+        columns[f"code_{j}"] = [f"{v:.6g}" for v in column.tolist()]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")  # quotes a file name holding a comma
     writer.writerow(columns)
@@ -1056,7 +1059,7 @@ def evaluate_run(
     run_dir: str | Path, *, model=None, write: bool = True, splits=None,
     nll_samples: int = NLL_SAMPLES, quality_samples: int = QUALITY_SAMPLES,
     classifier: str | None = FEATURE_CLASSIFIER, classifier_cache: str | Path | None = None, progress: bool = True,
-    data: str | Path | None = None, scores: str | Path | None = None,
+    data: str | Path | None = None, scores: str | Path | None = None, codes: bool = False,
 ) -> dict[str, Any]:
     """Test metrics of a run next to PCA's at the same code size, and the test NLL and sample
     quality where they apply (`generative_metrics`; 0 samples skip each); writes metrics.json and a picture.
@@ -1064,7 +1067,7 @@ def evaluate_run(
     splits: (train, val, test) already loaded and checked by `train`/`resume`; else loaded and checked here.
     data: the metrics on other samples in place of the test part, writing nothing: a file (scaled as the
     run's data file was, by its scaling.json; else by the run's data.scale) or a named data set's test part.
-    scores: a CSV file to write each evaluated sample's squared error into (`write_scores`).
+    scores: a CSV file to write each evaluated sample's squared error into (`write_scores`); `codes`: its code too.
     """
     check_generative_options(nll_samples=nll_samples, quality_samples=quality_samples, classifier=classifier)
     scores = None if scores is None else Path(scores).expanduser()
@@ -1072,6 +1075,8 @@ def evaluate_run(
         raise ConfigError(f"--scores: {scores} must name a .csv file to write (one row per sample)")
     if scores is not None and Path(scores).is_file() and not _scores_file(Path(scores)):  # never a data file
         raise ConfigError(f"--scores: {scores} is there and is not a scores file aekit wrote; give a new file name")
+    if codes and scores is None:
+        raise ConfigError("--codes: writes each sample's code beside its score; give --scores FILE.csv too")
     run_dir = Path(run_dir).expanduser()
     cfg = read_run(run_dir)
     label = None
@@ -1080,7 +1085,7 @@ def evaluate_run(
         train, other = load_other(cfg, run_dir, str(data), progress=progress)
         splits, label = (train, None, other), other.name
     with ckpt.hold(run_dir) if write and data is None else contextlib.nullcontext():  # a read-only folder says so
-        return _evaluate_run(run_dir, cfg, model, write and data is None, splits, label, scores, nll_samples=nll_samples,
+        return _evaluate_run(run_dir, cfg, model, write and data is None, splits, label, scores, codes, nll_samples=nll_samples,
                              quality_samples=quality_samples, classifier=classifier, classifier_cache=classifier_cache,
                              progress=progress)
 
@@ -1120,7 +1125,7 @@ def load_other(cfg: RunConfig, run_dir: Path, name: str, *, progress: bool = Fal
 
 
 def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, label: str | None = None,
-                  scores: str | Path | None = None, **options) -> dict[str, Any]:
+                  scores: str | Path | None = None, codes: bool = False, **options) -> dict[str, Any]:
     """`label`: what splits' test part is, when it is not the run's own (evaluate --data)."""
     if model is None:
         model = ckpt.load_model(run_dir)
@@ -1150,7 +1155,8 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     errors = sample_errors(model, train_data, test, seed=cfg.train.seed)
     if scores is not None:  # every sample, in order: a memory-mapped set's whole, without PCA's, beside the sample
         write_scores(Path(scores), whole, errors if whole is test else
-                     {"autoencoder": squared_error_per_sample(model, whole.x)})
+                     {"autoencoder": squared_error_per_sample(model, whole.x)},
+                     codes=model.encode_array(whole.x) if codes else None)  # (a production trial: no CLI gave codes)
     metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed, errors=errors)}
     if label is not None:  # new data beside the run's own figure, so drift shows (a production trial: 42x, unsaid)
         with contextlib.suppress(OSError, ValueError, RecursionError, TypeError, KeyError):
