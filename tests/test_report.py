@@ -398,3 +398,25 @@ def test_the_reports_script_parses():
     script = Path(report.__file__).parent / "templates" / "report.js"
     checked = subprocess.run([node, "--check", str(script)], capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0, checked.stderr
+
+
+def test_the_summary_says_what_makes_two_runs_figures_unlike(train_run, tmp_path):
+    """A comparison trial: an mse run's loss beside a bce one's looked alike (the model cell showed no recon_loss),
+    runs measured on 1,000 and on 500 test samples, or with other data.scale, shared one data cell, and the NLL
+    headline dropped k (a bound that falls as k grows)."""
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(train_run, other, ignore=shutil.ignore_patterns(".aekit.lock"))
+    config = yaml.safe_load((other / "config.yaml").read_text())
+    config["model"]["recon_loss"] = "mse"
+    config["data"].update(test_limit=100, scale="global")
+    (other / "config.yaml").write_text(yaml.safe_dump(config))
+    metrics = json.loads((other / "metrics.json").read_text())
+    (other / "metrics.json").write_text(json.dumps({**metrics, "nll": {"nats": 90.5, "k": 50, "binarized": True}}))
+    page = write_report([train_run, other], tmp_path / "two.html").read_text()
+    summary = page[page.index('id="summary"') : page.index("</section>")]
+    assert "dense (32-4, bce)" in summary and "dense (32-4, mse)" in summary
+    assert "digits (test limit 100; scale global)" in summary
+    assert "test NLL 90.50 nats (k = 50)" in summary
+    assert "(its own objective)" in summary and re.search(r"each run.{1,8}s own loss", page)

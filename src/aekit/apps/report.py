@@ -200,10 +200,15 @@ def _what(run: RunFolder) -> tuple[str, str, str, str]:
         return "experiment", str(run.config.get("experiment", "—")), data, epochs
     model, data, train = (_section(run.config, key) for key in ("model", "data", "train"))
     shape = "-".join(str(w) for w in [*(model.get("hidden") or []), model.get("code_size")] if w is not None)
-    what = f"{model.get('name', '?')}" + (f" ({shape})" if shape else "")
+    loss = model.get("recon_loss") if isinstance(model.get("recon_loss"), str) else None  # bce's loss is not mse's
+    what = f"{model.get('name', '?')}" + (f" ({', '.join(filter(None, (shape, loss)))})" if shape or loss else "")
     val = data.get("val_fraction")  # data.limit limits the training part, of which the validation tenth is drawn
-    limit = (f" (limit {data['limit']:,}{', validation included' if isinstance(val, float) and val > 0 else ''})"
-             if isinstance(data.get("limit"), int) else "")
+    notes = [f"limit {data['limit']:,}{', validation included' if isinstance(val, float) and val > 0 else ''}"
+             if isinstance(data.get("limit"), int) else "",  # (a comparison trial: other test samples, other units)
+             f"test limit {data['test_limit']:,}" if isinstance(data.get("test_limit"), int) else "",
+             f"scale {data['scale']}" if data.get("scale") not in (None, "auto") else
+             {"per column": "scaled per column", "standard": "standardised"}.get((run.metrics or {}).get("scaling"), "")]
+    limit = f" ({'; '.join(filter(None, notes))})" if any(notes) else ""
     trained = _final(run.histories.get(run.name), "epoch")  # the epochs a run has done, else its config's
     kept = kept_epoch(run.path)  # restore_best ended the run with an earlier epoch's weights: said
     kept = f" (weights of {'its start' if kept == 0 else f'epoch {kept}'} kept)" if kept not in (None, trained) else ""
@@ -266,8 +271,9 @@ def _measured(run: RunFolder) -> str:
         if _is_number(m.get("pca_squared_error_per_sample")):
             text += f" (PCA-{m.get('pca_code_size')}: {m['pca_squared_error_per_sample']:.4g})"
         if isinstance(m.get("nll"), dict) and _is_number(m["nll"].get("nats")):  # (a trial: "test" of a validation split)
-            gaussian = "" if m["nll"].get("binarized", True) else " (a Gaussian decoder's)"
-            text += f"; {m.get('split', 'test')} NLL {m['nll']['nats']:.2f} nats{gaussian}"
+            gaussian = "" if m["nll"].get("binarized", True) else ", a Gaussian decoder's"
+            k = f"k = {m['nll']['k']:,}" if isinstance(m["nll"].get("k"), int) else "k not recorded"  # a bound: it falls with k
+            text += f"; {m.get('split', 'test')} NLL {m['nll']['nats']:.2f} nats ({k}{gaussian})"
         if isinstance(m.get("sample_quality"), dict) and _is_number(m["sample_quality"].get("frechet_distance")):
             text += f"; Fréchet distance {m['sample_quality']['frechet_distance']:.4g}"
         return text
@@ -417,8 +423,10 @@ def _summary_view(runs: list[RunFolder]) -> dict[str, Any]:
     histories = {(run.label if label == run.name else f"{run.label}: {label}"): history
                  for run in runs for label, history in run.histories.items()}
     combined = _curves(histories, "all-curves") if sum(bool(r.histories) for r in runs) > 1 else None
-    headers = ["type", "model / experiment", "data", "epochs", "last epoch's train loss", "last epoch's val loss",
-               "result"]
+    if combined is not None:  # (a comparison trial: an mse run's loss beside a bce one's and a bound, as one "loss")
+        combined["y_name"] = "each run's own loss" + combined["y_name"][len("loss"):]
+    headers = ["type", "model / experiment", "data", "epochs", "last epoch's train loss (its own objective)",
+               "last epoch's val loss (its own objective)", "result"]
     return {"headers": headers, "rows": rows, "curves": combined}
 
 
