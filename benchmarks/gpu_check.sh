@@ -9,7 +9,9 @@
 # Logs go to $OUT (default gpu-check/). The parts:
 # tests       the CUDA tests (tests/test_cuda.py: device=auto and the model handed back where it was,
 #             bf16/fp16 autocast, GPU checkpoint -> CPU, memmap batches to the GPU, the grouped NaN check,
-#             a run and an experiment evaluated on the GPU) and the trainer's own tests on the GPU;
+#             a run and an experiment evaluated on the GPU, deterministic mode's cuBLAS workspace, a vq-vae's codes
+#             under fp16 and bf16 autocast) and the trainer's own tests on the GPU (test_training.py: a conv
+#             model's channels-last resume and fp16's loss scale resumed exactly);
 # throughput  the throughput table on the GPU (aekit.fit vs the hand loop, fp32 and bf16 rows);
 # smoke       the quality config for 10 epochs with amp=bf16 on the bundled digits (`aekit train`), and the
 #             no-config command with a 30 s time budget (the automatic model, its PCA start, the budgeted

@@ -134,3 +134,24 @@ def test_an_estimator_fitted_on_the_gpu_unpickles_on_a_cpu_only_machine(real_bat
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     np.testing.assert_allclose(pickle.loads(proc.stdout), est.transform(x[:8]), rtol=1e-4, atol=1e-5)
     assert next(est.model_.parameters()).is_cuda  # pickling left the fitted estimator on its GPU
+
+
+def test_deterministic_training_asks_cublas_for_its_repeatable_workspace(real_batch, monkeypatch):
+    """A review of the GPU paths: deterministic mode left CUBLAS_WORKSPACE_CONFIG unset, which torch warns of and
+    cuBLAS needs for repeatable matrix products."""
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    aekit.fit(tiny(), real_batch[:64], epochs=1, deterministic=True, progress=False)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_a_vq_vae_picks_the_nearest_entry_under_autocast_on_the_gpu(dtype, real_batch):
+    model = aekit.create_model("vq-vae", input_shape=(1, 28, 28), hidden=(64,), positions=4, embedding_dim=3,
+                               codebook_size=64).cuda()
+    x = real_batch[:256].cuda()
+    model.init_from_data(x)
+    with torch.no_grad():
+        z_e = model.encode_continuous(x)
+        exact = model.nearest(z_e)
+        with torch.autocast("cuda", dtype=dtype):
+            assert torch.equal(model.nearest(z_e), exact)

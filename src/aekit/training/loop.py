@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -731,6 +732,8 @@ class Trainer:
                 self.optimizer_step(key, self.losses(xb, yb)[key], scale)
             self.global_step += 1
             if budget is not None:
+                if budget.by_steps and budget.total_steps is None and device.type == "cuda":  # the pace of steps done,
+                    torch.cuda.synchronize(device)  # not of kernels queued (a review of the GPU paths)
                 budget.after_step(self.global_step, n_batches)
             seen += weight
             for key, value in terms.items():  # a term made on another device (a user's loss) joins here
@@ -846,6 +849,8 @@ class Trainer:
         before = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
+            if self.device.type == "cuda":  # cuBLAS's deterministic workspace, read as its first matmul starts it
+                os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         # denormal floats (below 1.2e-38, as a ReLU net's Adam states decay to them) take a CPU ~100x longer a
         # multiply: a 784-1000-500-16 net's epochs slowed 5x from its sixth on; flushed to zero, the losses were equal
         # whether this thread flushes denormal floats to zero now (torch.set_flush_denormal has no getter)
