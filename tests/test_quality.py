@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import aekit
 from aekit.analysis.quality import frechet_distance, precision_recall, sample_quality
@@ -88,3 +89,18 @@ def test_a_classifier_of_other_data_is_said_to_rank_only_roughly():
     assert "judged in the features of a classifier of mnist-mini, other data" in note
     assert "--classifier fashion-mnist judges them in their own" in note
     assert "trained only on mnist, mnist-mini, fashion-mnist, kmnist" in other_data("mydigits", "mnist", setting="")
+
+
+def test_the_feature_classifier_is_the_same_whatever_the_thread_count(tmp_path):
+    """A reproducibility trial: trained at 2 threads the classifier was another file than at 1 (float sums in
+    another order), so machines of other core counts measured sample quality under other checksums."""
+    shas = []
+    before = torch.get_num_threads()
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        try:
+            shas.append(feature_classifier("mnist-mini", cache_dir=tmp_path / str(threads)).sha256)
+            assert torch.get_num_threads() == threads  # the caller's count back
+        finally:
+            torch.set_num_threads(before)
+    assert shas[0] == shas[1]

@@ -93,11 +93,16 @@ def feature_classifier(dataset: str = "mnist", *, cache_dir: str | Path | None =
     if not (path.is_file() and info.is_file()):
         train, test = load_dataset(dataset, "train"), load_dataset(dataset, "test")
         model = dict(CLASSIFIER_RECIPE["model"])
-        with torch.random.fork_rng(devices=[]):  # seeded initial weights, so every machine trains the same classifier
-            torch.manual_seed(CLASSIFIER_RECIPE["train"]["seed"])
+        with torch.random.fork_rng(devices=[]):  # seeded initial weights and (below) one CPU thread: CPUs of one kind
+            torch.manual_seed(CLASSIFIER_RECIPE["train"]["seed"])  # train the same classifier whatever their cores
             encoder = create_model(model.pop("name"), input_shape=tuple(train.x.shape[1:]), **model)
             network = EncoderClassifier.on(encoder, int(train.y.max()) + 1)
-        fit(network, train, progress=False, **CLASSIFIER_RECIPE["train"])
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1 if not torch.cuda.is_available() else threads)  # (2 threads trained another file)
+        try:
+            fit(network, train, progress=False, **CLASSIFIER_RECIPE["train"])
+        finally:
+            torch.set_num_threads(threads)
         data = model_bytes(network)
         clf = FeatureClassifier(network.eval(), path, hashlib.sha256(data).hexdigest(), 0.0)
         clf = dataclasses.replace(clf, test_accuracy=float((clf.predict(test.x) == test.y.numpy()).mean()))
