@@ -206,7 +206,7 @@ def test_figures_of_a_validation_split_are_named_so_and_a_gaussian_nll_is_said_i
     assert "200 validation inputs as they are, under a Gaussian decoder of variance 1/2" in text
     assert "as many validation images" in text
     line = _measured(type("Run", (), {"metrics": metrics})())
-    assert "; val NLL 1969.50 nats (a Gaussian decoder's); " in line and "test" not in line
+    assert "; val NLL 1969.50 nats (k = 20, a Gaussian decoder's); " in line and "test" not in line
 
 
 def test_the_classifier_cache_is_the_users_not_the_data_folder_but_an_earlier_one_is_read(tmp_path, monkeypatch):
