@@ -263,18 +263,6 @@ def make_vectorizer(representation: str = "tfidf", max_features: int = 2000, *, 
     return vectorizer
 
 
-def _most_frequent(texts: list[str], n: int, *, binary: bool) -> list[str]:
-    """The `n` words scikit-learn's `max_features` keeps (most counts, or most texts when `binary`), equal counts
-    taken in the words' order: its own pick among them follows numpy's sort, which changed in numpy 1.25 (the
-    bbc-news vocabulary differed by 13 words of 2,000 between numpy 1.24 and 2)."""
-    from sklearn.feature_extraction.text import CountVectorizer
-
-    counter = CountVectorizer(stop_words="english", binary=binary)
-    counts = np.asarray(counter.fit_transform(texts).sum(axis=0)).ravel()
-    words = counter.get_feature_names_out()
-    return sorted(words[np.lexsort((words, -counts))[:n]])
-
-
 def _encode_labels(labels: Sequence | None, classes: list[str] | None, n: int, name: str):
     if labels is None:
         return None, classes
@@ -325,7 +313,6 @@ def text_corpus(
     if vectorizer is None:
         vectorizer = make_vectorizer(representation, max_features)
         try:
-            vectorizer.set_params(vocabulary=_most_frequent(texts, max_features, binary=representation == "bow"))
             vectorizer.fit(texts)
         except ValueError as err:  # e.g. "empty vocabulary; perhaps the documents only contain stop words"
             raise DataError(f"{name}: cannot build a vocabulary ({err})") from None
