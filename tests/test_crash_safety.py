@@ -353,3 +353,38 @@ def test_paths_of_any_script_are_kept_readable_and_a_file_for_a_folder_is_said(t
     assert capsys.readouterr().err.strip().endswith("afile is a file; give a run folder made by `aekit train`")
     assert main(["export", str(run), "--output", str(tmp_path / "afile" / "x.onnx")]) == 2
     assert "afile: File exists (a file is where a folder is needed); choose another path" in capsys.readouterr().err
+
+
+def test_a_run_that_ends_in_a_folder_while_another_reads_its_data_is_not_written_over(tmp_path, monkeypatch, capsys):
+    """A concurrency trial: two runs of one output.name (or one run_dir), the second still reading its data when the
+    first ended: the second rewrote the first's config.yaml (CLI) or trained over its model (aekit.fit), so the
+    finished run no longer loaded; both folders' checks came before the lock. They are made again once it is held."""
+    from aekit.apps import run as runs
+    from aekit.apps.cli import main
+    from aekit.training import loop
+
+    reading, checking = runs.load_splits, loop.check_run_folder
+
+    def the_other_ends_meanwhile(cfg, *args, **kwargs):
+        monkeypatch.setattr(runs, "load_splits", reading)  # the other run reads its data as usual
+        assert main(["train", "data.name=digits", "train.epochs=1", f"output.dir={tmp_path}", "output.name=race",
+                     "--quiet"]) == 0
+        return reading(cfg, *args, **kwargs)
+
+    monkeypatch.setattr(runs, "load_splits", the_other_ends_meanwhile)
+    assert main(["train", "data.name=digits", "train.epochs=1", "model.code_size=3", f"output.dir={tmp_path}",
+                 "output.name=race", "--quiet"]) == 2
+    assert "another run was written into it while this one read its data" in capsys.readouterr().err
+    assert aekit.load_model(tmp_path / "race").config.code_size != 3  # the first run, whole
+
+    def the_other_fits_meanwhile(run_path, resume):
+        checking(run_path, resume)
+        monkeypatch.setattr(loop, "check_run_folder", checking)
+        aekit.fit(aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2), torch.rand(32, 6),
+                  epochs=1, run_dir=run_path, progress=False)
+
+    monkeypatch.setattr(loop, "check_run_folder", the_other_fits_meanwhile)
+    with pytest.raises(aekit.ConfigError, match="already holds a checkpoint"):
+        aekit.fit(aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=3), torch.rand(32, 6),
+                  epochs=1, run_dir=tmp_path / "py", progress=False)
+    assert aekit.load_model(tmp_path / "py").config.code_size == 2

@@ -601,6 +601,11 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
         if distributed.is_main():
             run_dir, made = make_run_dir(run_dir, unique=cfg.output.name is None)
             held.enter_context(ckpt.hold(run_dir))  # another process training into it: refused, nothing removed
+            # a run that ended in it while this one read its data (a concurrency trial: its config.yaml was replaced)
+            written = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("."))
+            if written:
+                raise ConfigError(f"run folder {run_dir}: another run was written into it while this one read its "
+                                  f"data ({', '.join(written[:4])}); give another output.name (it is left as it is)")
             save_config(cfg, run_dir, splits[0], model)
         run_dir = Path(distributed.broadcast(str(run_dir)))  # rank 0's folder for all ranks
         try:

@@ -968,6 +968,25 @@ class Trainer:
         return self.history
 
 
+def check_run_folder(run_path: Path, resume: bool) -> None:
+    """Refuse a run folder that is a file, one without a checkpoint to resume, or (a new run) one holding a
+    checkpoint or files of another: before any work, and again once it is held (a concurrency trial: a run that
+    ended in it while another read its data was trained over, both saying they succeeded)."""
+    if run_path.exists() and not run_path.is_dir():
+        raise ConfigError(f"run_dir: {run_path} is a file; give a folder (it is made if missing)")
+    has_ckpt = (run_path / ckpt.CHECKPOINT_FILE).is_file()
+    if resume and not has_ckpt:
+        raise ckpt.nothing_to_resume(run_path)
+    if not resume and has_ckpt:
+        raise ConfigError(f"run folder {run_path} already holds a checkpoint; resume it or choose another folder")
+    others = sorted(p.name for p in run_path.iterdir() if p.name[0] != "." and p.name not in LEFT_UNSAVED) if (
+        not resume and run_path.is_dir() and distributed.is_main()) else []  # (torchrun ends the others)
+    if others:  # a user's files, or a finished run's (its checkpoint deleted): never written over
+        raise ConfigError(f"run_dir: {run_path} holds files ({', '.join(others[:4])}{' ...' * (len(others) > 4)}) and no "
+                          "checkpoint to resume; a run is written into a new or empty folder: give another run_dir, "
+                          "or empty this one")
+
+
 def data_print(x: Tensor | MemmapArray, y: Tensor | None) -> dict[str, Any]:
     """Which training data these are, as a checkpoint records them: their number and shape, and a hash of three
     rows (first, middle, last) and their labels, read as they are (a memmap reads three rows)."""
@@ -1029,20 +1048,7 @@ def fit(
     distributed.init()  # a no-op unless started by torchrun
     run_path = Path(run_dir).expanduser() if run_dir is not None else None  # ~ as data paths (a paths trial)
     if run_path is not None:
-        if run_path.exists() and not run_path.is_dir():
-            raise ConfigError(f"run_dir: {run_path} is a file; give a folder (it is made if missing)")
-        has_ckpt = (run_path / ckpt.CHECKPOINT_FILE).is_file()
-        if resume and not has_ckpt:
-            raise ckpt.nothing_to_resume(run_path)
-        if not resume and has_ckpt:
-            raise ConfigError(f"run folder {run_path} already holds a checkpoint; "
-                              "resume it or choose another folder")
-        others = sorted(p.name for p in run_path.iterdir() if p.name[0] != "." and p.name not in LEFT_UNSAVED) if (
-            not resume and run_path.is_dir() and distributed.is_main()) else []  # (torchrun ends the others)
-        if others:  # a user's files, or a finished run's (its checkpoint deleted): never written over
-            raise ConfigError(f"run_dir: {run_path} holds files ({', '.join(others[:4])}{' ...' * (len(others) > 4)}) and no "
-                              "checkpoint to resume; a run is written into a new or empty folder: give another run_dir, "
-                              "or empty this one")
+        check_run_folder(run_path, resume)
         if resume:  # its settings (read whole and checked where they are the base; the header alone where not)
             meta = (config is not None and ckpt.checkpoint_header(run_path)) or ckpt.read(run_path / ckpt.CHECKPOINT_FILE)[1]
             saved = meta.get("train_config", {})
@@ -1096,6 +1102,7 @@ def fit(
             run_path.mkdir(parents=True, exist_ok=True)
             if distributed.is_main():
                 held.enter_context(ckpt.hold(run_path))  # another process writing it: refused, nothing touched
+                check_run_folder(run_path, resume)  # again: one may have run to its end in it while this one began
                 for stale in run_path.glob(".*.tmp"):  # left by a kill in the middle of a checkpoint write
                     if re.fullmatch(r"\..+\.[0-9a-f]{8}\.tmp", stale.name):  # (ckpt.atomic_write's names alone)
                         stale.unlink(missing_ok=True)
