@@ -422,3 +422,20 @@ def test_a_resume_on_other_data_measures_its_best_from_there_and_evaluate_says_t
     assert "its best so far (val_loss) measured from here on" in err
     resumed = aekit.load_model(run).state_dict()
     assert any(not torch.equal(resumed[k], trained[k]) for k in trained)  # its new training kept
+
+
+def test_a_resume_keeps_its_best_where_its_validation_inputs_are_the_same(digits, tmp_path):
+    """A review: the best was dropped on a resume whose training labels alone differed (the validation inputs its
+    best was measured on unchanged)."""
+    import warnings
+
+    x, val = digits[:200], digits[200:]
+    labels = torch.arange(len(x)) % 3
+    aekit.fit(aekit.create_model("dense", **SMALL), (x, labels), val, epochs=2, progress=False, run_dir=tmp_path / "r",
+              restore_best=True)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        resumed = aekit.create_model("dense", **SMALL)
+        aekit.fit(resumed, x, val, epochs=3, progress=False, run_dir=tmp_path / "r", resume=True, restore_best=True)
+    notes = [str(w.message) for w in said if "not the ones its checkpoint trained on" in str(w.message)]
+    assert notes and "measured from here on" not in notes[0]  # (said, with the best kept)

@@ -140,8 +140,11 @@ def test_deterministic_training_asks_cublas_for_its_repeatable_workspace(real_ba
     """A review of the GPU paths: deterministic mode left CUBLAS_WORKSPACE_CONFIG unset, which torch warns of and
     cuBLAS needs for repeatable matrix products."""
     monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
-    aekit.fit(tiny(), real_batch[:64], epochs=1, deterministic=True, progress=False)
-    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    seen = []
+    watch = Callback()
+    watch.on_epoch_end = lambda trainer, logs: seen.append(os.environ.get("CUBLAS_WORKSPACE_CONFIG"))
+    aekit.fit(tiny(), real_batch[:64], epochs=1, deterministic=True, progress=False, callbacks=[watch])
+    assert seen == [":4096:8"] and "CUBLAS_WORKSPACE_CONFIG" not in os.environ  # set while it trains, then not
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])

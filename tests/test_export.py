@@ -292,3 +292,15 @@ def test_a_conditional_model_of_your_own_exports_the_parts_that_take_no_label(tm
     loaded = torch.jit.load(str(export_model(model, tmp_path / "d.pt", format="torchscript", part="decoder")))
     z = torch.rand(3, 2)
     torch.testing.assert_close(loaded(z, torch.tensor([0, 1, 0])), reference(model, "decoder", z), atol=1e-5, rtol=0)
+
+
+def test_a_model_saved_in_float64_exports_in_float32(tmp_path):
+    """A review: load_model keeps a float64 model's precision, and export then traced it with a float32 example
+    ('mat1 and mat2 must have the same dtype'; 'use --format onnx', which failed too)."""
+    model = aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2).double().eval()
+    path = aekit.save_model(model, tmp_path / "m64.safetensors")
+    export_model(path, tmp_path / "e.pt", format="torchscript")
+    traced = torch.jit.load(str(tmp_path / "e.pt"))
+    x = torch.rand(5, 6)
+    torch.testing.assert_close(traced(x), model.encode(x.double()).float(), rtol=1e-5, atol=1e-6)
+    assert model.encoder[0].weight.dtype == torch.float64  # the caller's left as it was

@@ -410,13 +410,13 @@ def test_the_summary_says_what_makes_two_runs_figures_unlike(train_run, tmp_path
     shutil.copytree(train_run, other, ignore=shutil.ignore_patterns(".aekit.lock"))
     config = yaml.safe_load((other / "config.yaml").read_text())
     config["model"]["recon_loss"] = "mse"
-    config["data"].update(test_limit=100, scale="global")
+    config["data"].update(test_limit=100, scale="standard")
     (other / "config.yaml").write_text(yaml.safe_dump(config))
     metrics = json.loads((other / "metrics.json").read_text())
     (other / "metrics.json").write_text(json.dumps({**metrics, "nll": {"nats": 90.5, "k": 50, "binarized": True}}))
     page = write_report([train_run, other], tmp_path / "two.html").read_text()
     summary = page[page.index('id="summary"') : page.index("</section>")]
     assert "dense (32-4, bce)" in summary and "dense (32-4, mse)" in summary
-    assert "digits (test limit 100; scale global)" in summary
+    assert "digits (test limit 100; scale standard)" in summary and "scale global" not in summary  # the usual one unsaid
     assert "test NLL 90.50 nats (k = 50)" in summary
     assert "(its own objective)" in summary and re.search(r"each run.{1,8}s own loss", page)

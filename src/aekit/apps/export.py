@@ -128,7 +128,7 @@ def export_model(
         raise ConfigError(f"export: {path} names no {format} file; {format} files end in {SUFFIXES[format]}")
     if path.is_file() and not _exported(path, format):  # a user's data file or model: never written over
         raise ConfigError(f"export: {path} is there and is not an export of aekit's ({format}); give a new file name")
-    model = copy.deepcopy(_resolve(model_or_run_dir)).cpu().eval().requires_grad_(False)  # the caller's is left as it was; outputs need no .detach()
+    model = copy.deepcopy(_resolve(model_or_run_dir)).cpu().float().eval().requires_grad_(False)  # the caller's is left as it was (a float64 one's export is float32, as every export); outputs need no .detach()
     unit_map = _unit_map(model_or_run_dir, model.config.input_shape) if raw else None
     if format == "onnx":
         missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]

@@ -206,7 +206,7 @@ def _what(run: RunFolder) -> tuple[str, str, str, str]:
     notes = [f"limit {data['limit']:,}{', validation included' if isinstance(val, float) and val > 0 else ''}"
              if isinstance(data.get("limit"), int) else "",  # (a comparison trial: other test samples, other units)
              f"test limit {data['test_limit']:,}" if isinstance(data.get("test_limit"), int) else "",
-             f"scale {data['scale']}" if data.get("scale") not in (None, "auto") else
+             f"scale {data['scale']}" if data.get("scale") not in (None, "auto", "global") else
              {"per column": "scaled per column", "standard": "standardised"}.get((run.metrics or {}).get("scaling"), "")]
     limit = f" ({'; '.join(filter(None, notes))})" if any(notes) else ""
     trained = _final(run.histories.get(run.name), "epoch")  # the epochs a run has done, else its config's

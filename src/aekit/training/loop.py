@@ -419,6 +419,7 @@ class Trainer:
         self.ddp = None  # the DistributedDataParallel wrapper under torchrun
         self.ddp_checked = False  # whether its first backward reached every parameter (distributed.check_used)
         self.data_print: dict[str, Any] | None = None  # which training data it trains on (data_print), checkpointed
+        self.val_print: dict[str, Any] | None = None  # and which validation inputs its best is measured on
         self.epoch = 0  # epochs completed
         self.global_step = 0
         self.history: dict[str, list[float]] = {}
@@ -482,6 +483,7 @@ class Trainer:
             **({"grad_scaler": self.scaler.state_dict()} if self.scaler is not None else {}),  # fp16's loss scale
             "processes": self.world,
             "data": self.data_print,
+            "val_data": self.val_print,
         }
         ckpt.write(self.run_dir / ckpt.CHECKPOINT_FILE, tensors, meta)
         ckpt.atomic_write_text(self.run_dir / ckpt.HISTORY_FILE, json.dumps(self.history, indent=1))
@@ -511,7 +513,10 @@ class Trainer:
         self._load_callbacks(meta)
         trained_on = meta.get("data")  # (None: saved before it was recorded)
         other_data = trained_on not in (None, self.data_print)
-        if other_data:  # its best was measured on the other data's split: kept, it would undo all this training
+        # its best measured on other validation inputs (or other training data, without them): kept, it would undo
+        # all this training; labels alone, or other training data beside the same validation inputs, keep it
+        other_best = meta["val_data"] != self.val_print if "val_data" in meta and self.val_print else other_data
+        if other_best:
             self.best_value, self.best_epoch, self.epochs_since_best = self.sign * math.inf, self.epoch, 0
         if other_data and self.is_main:  # (a production trial: restore_best kept the old weights, unsaid)
             now, then = self.data_print, trained_on  # (a resume trial: data.name edited in config.yaml, unsaid)
@@ -519,7 +524,7 @@ class Trainer:
                     else f"{now['samples']:,} samples of shape {tuple(now['shape'])}; {then['samples']:,} of "
                          f"{tuple(then['shape'])} then")
             warn(f"{self.run_dir}: the training data are not the ones its checkpoint trained on ({what}); it goes on "
-                 f"with these, its best so far ({self.monitored}) measured from here on")
+                 f"with these" + (f", its best so far ({self.monitored}) measured from here on" if other_best else ""))
         saved = meta.get("processes")  # (None: saved before it was recorded)
         if saved not in (None, self.world) and self.is_main:
             same = f"--distributed --nproc {saved}" if saved > 1 else "a resume without --distributed"
@@ -531,7 +536,7 @@ class Trainer:
         if self.scaler is not None and meta.get("grad_scaler"):  # (a review: it started again at 65536, skipping steps)
             self.scaler.load_state_dict(meta["grad_scaler"])
         best_file = self.run_dir / ckpt.BEST_FILE
-        if self.config.restore_best and best_file.is_file() and not other_data:
+        if self.config.restore_best and best_file.is_file() and not other_best:
             self.best_state = ckpt.prefixed(ckpt.read(best_file)[0], "model.")
 
     def _load_callbacks(self, meta: dict[str, Any]) -> None:
@@ -849,8 +854,9 @@ class Trainer:
         before = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
-            if self.device.type == "cuda":  # cuBLAS's deterministic workspace, read as its first matmul starts it
-                os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        workspace = os.environ.get("CUBLAS_WORKSPACE_CONFIG")
+        if cfg.deterministic and self.device.type == "cuda" and workspace is None:  # cuBLAS's deterministic
+            os.environ["CUBLAS_WORKSPACE_CONFIG"] = ":4096:8"  # workspace, read as its first matmul starts it
         # denormal floats (below 1.2e-38, as a ReLU net's Adam states decay to them) take a CPU ~100x longer a
         # multiply: a 784-1000-500-16 net's epochs slowed 5x from its sixth on; flushed to zero, the losses were equal
         # whether this thread flushes denormal floats to zero now (torch.set_flush_denormal has no getter)
@@ -861,6 +867,7 @@ class Trainer:
         ended = False
         try:
             self.data_print = data_print(x, y)  # (before the checkpoint is read: it says whether they differ)
+            self.val_print = None if val_data is None else data_print(val_data[0], None)  # what "best" is measured on
             if resume:
                 self.load_checkpoint()
             else:
@@ -952,8 +959,10 @@ class Trainer:
             err.run_dir = self.run_dir
             raise
         finally:
-            if cfg.deterministic:  # the caller's setting back, both flags
+            if cfg.deterministic:  # the caller's setting back, both flags (and no workspace setting left behind)
                 torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+                if workspace is None:
+                    os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
             self.threads.restore()
             flush_denormals(flushed)  # (in as many threads as it had)
             if self.bar is not None:
