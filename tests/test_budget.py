@@ -386,3 +386,20 @@ def test_a_longer_time_budget_edited_in_config_yaml_trains_on_to_it(tmp_path, ca
     history = json.loads((run_dir / "history.json").read_text())
     assert "used its time budget" not in capsys.readouterr().out
     assert len(history["epoch"]) > epochs and sum(history["time"]) > 1.5
+
+
+def test_a_model_too_big_for_a_folder_of_photos_points_at_image_size_too(tmp_path, capsys):
+    """An image trial: 2000 x 3000 photos gave a 44 GiB dense model, refused with 'give a smaller model' alone, where
+    reading the images smaller is the fix."""
+    import numpy as np
+    from PIL import Image
+
+    from aekit.apps.cli import main
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(2):
+        Image.fromarray(np.full((300, 200), 50 * i, np.uint8)).save(folder / f"{i}.png")
+    assert main(["train", f"data.name={folder}", "data.val_fraction=0", "model.name=dense", "model.hidden=[2000000]",
+                 "model.code_size=2", f"output.dir={tmp_path / 'runs'}", "--quiet"]) == 2
+    assert "or read the images smaller (data.image_size=64, say; now 200 x 300)" in capsys.readouterr().err

@@ -1096,7 +1096,8 @@ def test_images_of_different_sizes_are_fitted_to_image_size_in_training_and_in_n
         pixels = rng.integers(0, 256, (h, w, 3)).astype(np.uint8)
         Image.fromarray(pixels).save(folder / f"{i:02d}.png") if i % 3 else Image.fromarray(pixels[..., 0]).save(
             folder / f"{i:02d}.jpg")  # colour beside grey, PNG beside JPEG
-    with pytest.raises(DataError, match=r"images differ in size \(width x height: 9 x 9, 12 x 40, 16 x 16...\); resize them "
+    with pytest.raises(DataError, match=r"images differ in size \(width x height: 9 x 9 \(05.png\), 12 x 40 \(01.png\), "
+                                        r"16 x 16 \(02.png\) ...\); resize them "
                                         r"to one size first, or train with data.image_size=N"):
         load_path(folder)
     data = load_path(folder, image_size=8)
@@ -1196,6 +1197,37 @@ def test_image_folders_are_refused_before_decoding_when_too_big_and_photos_are_t
     with pytest.raises(DataError, match=r"photos: 1 images of 6 x 10 take 0 MiB as float32, with 0 MiB free; give "
                                         r"data.image_size=N to read each at N x N"):
         load_path(folder)
+
+
+def test_a_tiffs_orientation_is_applied_once(tmp_path):
+    """An image trial: TIFFs tagged to be shown turned a quarter were refused ('decoded at 6 x 10, its header said
+    10 x 6'), and beside upright ones 'differ in size': Pillow turns a TIFF's size at open, and aekit again."""
+    folder = _mkdir(tmp_path / "scans")
+    stored = np.zeros((6, 10), np.uint8)  # 10 wide, 6 high
+    stored[0, 0] = 255  # its first stored pixel: the top right corner once turned (orientation 6)
+    turned = Image.fromarray(stored).convert("RGB")  # (Pillow 13 turns a grey TIFF twice: refused, saying so)
+    exif = turned.getexif()
+    exif[0x0112] = 6
+    turned.save(folder / "a.tif", exif=exif)
+    Image.fromarray(np.rot90(stored, -1).copy()).convert("RGB").save(folder / "b.tif")  # stored upright, untagged
+    data = load_path(folder)
+    assert data.sample_shape == (3, 10, 6)
+    torch.testing.assert_close(data.x[0], data.x[1])  # both upright, alike
+    assert data.x[0, 0, 0, -1] == 1.0
+
+
+def test_files_an_image_folder_leaves_out_are_named(tmp_path):
+    """An image trial: a phone's .HEIC photos, .avif files and a broken link were left out of a folder unsaid (the
+    sample count the only clue)."""
+    folder = _mkdir(tmp_path / "photos")
+    for i in range(3):
+        Image.fromarray(np.full((4, 4), 40 * i, np.uint8)).save(folder / f"{i}.png")
+    (folder / "IMG_0001.HEIC").write_bytes(b"\0" * 16)
+    (folder / ".DS_Store").write_bytes(b"\0")  # hidden: unsaid
+    (folder / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    with pytest.warns(UserWarning, match=r"photos: 2 files left out, not images aekit reads \(IMG_0001.HEIC, gone.png\); "
+                                         r"it reads .bmp"):
+        assert len(load_path(folder)) == 3
 
 
 def _mkdir(path):

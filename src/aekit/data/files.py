@@ -776,6 +776,12 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None, pro
     classes, files = (None, [(0, path)]) if path.is_file() else class_files(path, IMAGE_SUFFIXES, "images")
     if not files:
         raise DataError(f"{path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}){_not_images(path)}")
+    read = {f for _, f in files}  # (an image trial: a phone's .HEIC photos, .avif, a broken link: left out unsaid)
+    left = [] if path.is_file() else sorted(str(f.relative_to(path)) for f in path.rglob("*") if f not in read and not
+                                            f.is_dir() and not any(p[0] == "." for p in f.relative_to(path).parts))
+    if left:
+        warn(f"{path}: {len(left):,} file{'s' * (len(left) != 1)} left out, not images aekit reads ({', '.join(left[:3])}"
+             f"{' ...' * (len(left) > 3)}); it reads {', '.join(sorted(IMAGE_SUFFIXES))} (convert others to one of them)")
 
     @contextlib.contextmanager
     def opened(f: Path):  # reading its header, or decoding it (a truncated file, say), failed: one line
@@ -794,13 +800,18 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None, pro
 
     heads = []  # (mode, (width, height) as shown: a phone's portrait photo turned upright)
     for _, f in passing("checking"):
-        with opened(f) as im:
-            turned = im.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF orientation: a quarter turn
-            heads.append((im.mode, im.size[::-1] if turned else im.size))
+        with opened(f) as im:  # a TIFF's own orientation tag, which Pillow applies as it loads it (and, from Pillow
+            tiff = im.format == "TIFF"  # 11, to its size at open: read as the stored size, it was turned twice)
+            stored = (im.tag_v2.get(256), im.tag_v2.get(257)) if tiff else im.size
+            turned = (im.tag_v2 if tiff else im.getexif()).get(0x0112, 1) in (5, 6, 7, 8)  # orientation: a quarter turn
+            heads.append((im.mode, stored[::-1] if turned else stored))
     sizes = {s for _, s in heads} if size is None else {(size, size)}
-    if len(sizes) > 1:
-        shown = ", ".join(f"{w} x {h}" for w, h in sorted(sizes)[:3])
-        raise DataError(f"{path}: images differ in size (width x height: {shown}...); resize them to one size first, or "
+    if len(sizes) > 1:  # a file of each size named (an image trial: one odd file among thousands, unnamed)
+        first = {}
+        for (_, f), (_, size_of) in zip(files, heads):
+            first.setdefault(size_of, f.name)
+        shown = ", ".join(f"{w} x {h} ({first[w, h]})" for w, h in sorted(sizes)[:3]) + " ..." * (len(sizes) > 3)
+        raise DataError(f"{path}: images differ in size (width x height: {shown}); resize them to one size first, or "
                         "train with data.image_size=N (image_size=N in Python) to scale and centre-crop each to N x N "
                         "pixels as it is read")
     (width, height), = sizes
@@ -824,7 +835,11 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None, pro
             raise DataError(f"{f} is a colour image, and the images it is read with (a run's, or train/) are grey; "
                             "give grey images")
         if pixels.shape[:2] != (height, width):  # its header said another size
-            raise DataError(f"{f}: decoded at {pixels.shape[1]} x {pixels.shape[0]}, its header said {width} x {height}")
+            with opened(f) as im:  # (an image trial: Pillow 13 turns a grey TIFF by its tag twice, a colour one once)
+                tagged = im.format == "TIFF" and im.tag_v2.get(0x0112, 1) != 1
+            raise DataError(f"{f}: decoded at {pixels.shape[1]} x {pixels.shape[0]}, its header said {width} x {height}" + (
+                "; Pillow turns some TIFFs by their orientation tag wrongly: save it upright, without the tag" if tagged
+                else ""))
         seen_colour |= pixels.ndim == 3
         x[i] = pixels if pixels.ndim == 3 else pixels[..., None]  # grey: into every channel
     if colour and not seen_colour and channels is None:  # palettes of greys alone: grey
@@ -971,10 +986,11 @@ def _pixels(im, f: Path, size: int | None = None) -> np.ndarray:
         return (rgb[..., 0] if (rgb == rgb[..., :1]).all() else rgb) / np.float32(255)  # a palette of greys: grey
     if im.mode.startswith("I") or im.mode == "F":
         x = np.asarray(im).astype(np.float32)
-        depth, found = (1.0, "float") if im.mode == "F" else (65535.0, "integer")
+        depth, found = (1.0, "a float") if im.mode == "F" else (65535.0, "an integer")
         lo, hi = float(x.min()), float(x.max())
         if not (np.isfinite(x).all() and 0 <= lo and hi <= depth):
-            raise DataError(f"{f}: a {found} image (mode {im.mode}) with values in [{lo:.6g}, {hi:.6g}]; aekit reads "
+            held = f"values in [{lo:.6g}, {hi:.6g}]" if np.isfinite(x).all() else "values that are not numbers (NaN or inf)"
+            raise DataError(f"{f}: {found} image (mode {im.mode}) with {held}; aekit reads "
                             "float images in [0, 1] and integer images in 0..65535 (16-bit); save it so")
         x = x if size is None else np.asarray(fit(Image.fromarray(x)))  # float32: mode F; bilinear: no overshoot
         return x / np.float32(depth)
