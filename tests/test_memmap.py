@@ -86,10 +86,10 @@ def test_training_reads_one_batch_at_a_time(npy_u8, monkeypatch):
     monkeypatch.setattr(MemmapArray, "_read_rows", counting)
     x = np.load(npy_u8, mmap_mode="r")
     aekit.fit(tiny(), x[:500], x[500:], epochs=1, batch_size=50, progress=False)
-    # uint8 needs only its shape checked (one row per data set), the checkpoint's record of the data reads three rows
-    # (data_print); then batches (eval: 512 at most)
-    assert sizes[:5] == [1] * 5
-    assert sizes[5:] == [50] * 10 + [100]
+    # uint8 needs only its shape checked (one row per data set), the checkpoint's records of the training and the
+    # validation data read three rows each (data_print); then batches (eval: 512 at most)
+    assert sizes[:8] == [1] * 8
+    assert sizes[8:] == [50] * 10 + [100]
 
 
 def test_raw_idx_file_memory_mapped(tmp_path, digits_u8):

@@ -665,3 +665,33 @@ def test_a_runs_data_file_moved_away_is_named_with_the_config_that_names_it(tmp_
         assert capsys.readouterr().err.endswith("x.npy, the data runs/r/config.yaml names (data.name), is not there "
                                                 "(moved?): put it back, or give its new path there; `aekit evaluate RUN "
                                                 "--data FILE` evaluates a file of the same kind\n")
+
+
+def test_plausible_misuses_of_the_python_api_are_one_line_errors(tmp_path):
+    """An API trial: each of these ended in a traceback from deep inside torch or numpy (or was refused only later,
+    by load_model or inside fit)."""
+    import numpy as np
+
+    from aekit.analysis.retrieval import retrieval_scores
+    from aekit.training.callbacks import EarlyStopping, LambdaCallback
+    from aekit.training.pretrain import pretrain_layerwise, stack_layers
+
+    shallow = [aekit.create_model("dense", input_shape=(64,), hidden=[], code_size=8),
+               aekit.create_model("dense", input_shape=(10,), hidden=[], code_size=4)]
+    cases = [
+        (lambda: stack_layers([]), "give the pretrained layers"),
+        (lambda: stack_layers(shallow), "layer 1 takes 10 inputs, but layer 0 gives codes of 8"),
+        (lambda: stack_layers([aekit.create_model("conv", input_shape=(1, 28, 28))]), "layer 0 is a conv model"),
+        (lambda: shallow[0].encode(np.zeros((2, 64), np.float32)), "a model takes a torch tensor, got ndarray"),
+        (lambda: retrieval_scores(np.zeros((20, 4)), np.zeros(10), k=5), "10 labels for 20 database items"),
+        (lambda: aekit.save_model(shallow[0], tmp_path / "m.safetensors", state={"foo": torch.zeros(1)}),
+         "does not fit model 'dense'"),
+        (lambda: EarlyStopping("3"), "patience must be a whole number of epochs >= 1, got '3'"),
+        (lambda: LambdaCallback(on_epoch_end=3), "on_epoch_end must be a function, got int"),
+        (lambda: pretrain_layerwise(8, torch.rand(16, 64)), r"a list of layer widths, such as \[8\]"),
+        (lambda: pretrain_layerwise([8], torch.rand(16, 64), run_dir="x"), "pretraining keeps no run folder"),
+    ]
+    for call, said in cases:
+        with pytest.raises(aekit.AekitError, match=said):
+            call()
+    assert not (tmp_path / "m.safetensors").exists()

@@ -162,6 +162,8 @@ def retrieval_scores(
     database = np.asarray(database, dtype=np.float32).reshape(len(database), -1)
     database_labels = np.asarray(database_labels).reshape(-1)
     n = len(database)
+    if len(database_labels) != n:  # (an API trial: an IndexError from inside the ranking)
+        raise DataError(f"database_labels: {len(database_labels):,} labels for {n:,} database items; give one each")
     own = None
     if queries is None:
         own = np.arange(n) if query_index is None else np.asarray(query_index, dtype=np.int64).reshape(-1)
@@ -170,6 +172,8 @@ def retrieval_scores(
         raise DataError("query_labels are needed with queries")
     queries = np.asarray(queries, dtype=np.float32).reshape(len(queries), -1)
     query_labels = np.asarray(query_labels).reshape(-1)
+    if len(query_labels) != len(queries):
+        raise DataError(f"query_labels: {len(query_labels):,} labels for {len(queries):,} queries; give one each")
     depth = n - 1 if own is not None else n
     for key, value in (("k", k), ("curve_k", curve_k if curve_k is not None else k)):
         _check_k(key, value, depth, f"{depth} (the items each query can retrieve)")

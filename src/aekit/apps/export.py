@@ -113,7 +113,7 @@ def export_model(
     part: Literal["encoder", "decoder", "full"] = "encoder",
     raw: bool = False,
 ) -> Path:
-    """Write `part` of a model (an Autoencoder, a fitted aekit.apps.sklearn estimator, or a run folder
+    """Write `part` of a model (an Autoencoder, a fitted AutoencoderTransformer or AutoencoderClassifier, or a run folder
     / model / checkpoint file) to `path` as ONNX or TorchScript; returns the path. `raw`: samples in and
     out as the run's data file stores them (needs a run folder, or a file in one, holding scaling.json)."""
     for key, value, allowed in (("format", format, FORMATS), ("part", part, PARTS)):
@@ -234,10 +234,12 @@ def _resolve(obj) -> nn.Module:
     if isinstance(model, Autoencoder):
         return model
     hint = (" (a classifier: export its .autoencoder for the encoder, or the classifier itself with torch.onnx.export)"
-            if hasattr(model, "autoencoder") else "")
+            if hasattr(model, "autoencoder") else " (a semi-supervised classifier: it has no autoencoder to export)"
+            if model is not obj and hasattr(obj, "model_") else "")
     raise ConfigError(
         f"export: {type(model).__name__} is not an autoencoder{hint}; give an aekit Autoencoder, a fitted "
-        "aekit.apps.sklearn estimator, or the path of a run folder, model or checkpoint file of an autoencoder"
+        "AutoencoderTransformer or AutoencoderClassifier, or the path of a run folder, model or checkpoint file of an "
+        "autoencoder"
     )
 
 

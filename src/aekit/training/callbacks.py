@@ -36,8 +36,9 @@ class EarlyStopping(Callback):
     """Stop when the trainer's monitored value (`TrainConfig.monitor`) has not improved for `patience` epochs."""
 
     def __init__(self, patience: int = 5) -> None:
-        if patience < 1:
-            raise ConfigError(f"early stopping patience must be >= 1, got {patience}")
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise ConfigError(f"early stopping patience must be a whole number of epochs >= 1, got {patience!r} (what "
+                              "it watches is train.monitor)")
         self.patience = patience
 
     def on_epoch_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
@@ -57,4 +58,6 @@ class LambdaCallback(Callback):
         for name, fn in hooks.items():
             if name not in allowed:
                 raise ConfigError(f"LambdaCallback: unknown hook {name!r}; allowed: {', '.join(sorted(allowed))}")
+            if not callable(fn):  # (an API trial: refused only inside fit, as "'int' object is not callable")
+                raise ConfigError(f"LambdaCallback: {name} must be a function, got {type(fn).__name__}")
             setattr(self, name, fn)

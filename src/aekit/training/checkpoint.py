@@ -297,6 +297,8 @@ def save_model(model, path: str | Path, *, state: dict[str, torch.Tensor] | None
         raise CheckpointError(f"{path} is there and is not a model saved by aekit; give another path or remove it")
     if not hasattr(model, "config") or not isinstance(model, torch.nn.Module):
         raise CheckpointError(f"save_model: {type(model).__name__} is not an aekit model (aekit.create_model builds one)")
+    if state is not None:  # (an API trial: a state of another model was saved, and refused only by load_model)
+        load_state(model, state, path, check_only=True)
     atomic_write_bytes(path, model_bytes(model, state=state, epochs=epochs))
     return path
 

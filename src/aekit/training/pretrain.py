@@ -30,7 +30,9 @@ from torch import Tensor
 
 from ..config import check
 from ..data.batches import as_tensors, map_batches
+from ..errors import ConfigError
 from ..models.base import Autoencoder
+from ..models.dense import DenseConfig
 from ..registry import create_model, model_entry
 from .loop import fit, seconds_text
 
@@ -83,7 +85,20 @@ def _layer_defaults(kind: str, x: Tensor) -> dict[str, Any]:
 
 def stack_layers(layers: Sequence[Autoencoder]) -> Autoencoder:
     """A deep `dense` (or, for tied layers, `tied`) autoencoder holding copies of `layers`' weights
-    (`DenseAutoencoder.from_layers`)."""
+    (`DenseAutoencoder.from_layers`): shallow dense-family autoencoders (no hidden layers), each taking the
+    codes of the one before; other layers are refused in one line."""
+    layers = list(layers)
+    if not layers:
+        raise ConfigError("stack_layers: give the pretrained layers, first layer first (an empty list was given)")
+    for i, layer in enumerate(layers):  # (an API trial: tracebacks from inside the stacking, for each of these)
+        dense = isinstance(getattr(layer, "config", None), DenseConfig)
+        if not dense or layer.config.hidden:
+            raise ConfigError(f"stack_layers: layer {i} is a {getattr(layer, 'name', type(layer).__name__)} model"
+                              f"{' with hidden layers' * dense}; it stacks shallow dense, denoising, sparse or tied "
+                              "autoencoders (hidden=[])")
+        if i and layer.config.input_dim != layers[i - 1].code_size:
+            raise ConfigError(f"stack_layers: layer {i} takes {layer.config.input_dim} inputs, but layer {i - 1} gives "
+                              f"codes of {layers[i - 1].code_size}; each layer takes the codes of the one before")
     tied = all(layer.name == "tied" for layer in layers)
     return model_entry("tied" if tied else "dense").cls.from_layers(layers)
 
@@ -121,6 +136,7 @@ def pretrain_layerwise(
     Prints one line per layer unless `quiet`.
     """
     check(layer_kind in LAYER_KINDS, "layer_kind", f"{layer_kind!r} is not allowed; choose one of: {', '.join(LAYER_KINDS)}")
+    check(not isinstance(widths, (int, str)), "widths", f"a list of layer widths, such as [{widths}], got {widths!r}")
     widths = list(widths)
     check(len(widths) > 0, "widths", "needs at least one layer width")
     check(all(isinstance(w, int) and w > 0 for w in widths), "widths", f"must be integers > 0, got {widths}")
@@ -130,8 +146,10 @@ def pretrain_layerwise(
     epochs_per_layer = 10 if epochs_per_layer is None else epochs_per_layer
     check(isinstance(epochs_per_layer, int) and epochs_per_layer > 0, "epochs_per_layer", f"must be an integer > 0, got {epochs_per_layer!r}")
     check(isinstance(fine_tune_epochs, int) and fine_tune_epochs >= 0, "fine_tune_epochs", f"must be an integer >= 0, got {fine_tune_epochs!r}")
-    for key in ("epochs", "resume", "run_dir"):
-        check(key not in train_options, key, "is set by pretraining; use epochs_per_layer / fine_tune_epochs")
+    check("epochs" not in train_options, "epochs", "is set by pretraining; use epochs_per_layer / fine_tune_epochs")
+    for key in ("resume", "run_dir"):  # (an API trial: the epochs' hint for these too)
+        check(key not in train_options, key, "pretraining keeps no run folder; aekit.fit(result.model, ..., run_dir=...) "
+              "trains the model it returns in one")
     configs = _layer_configs(layer_config, len(widths))
     kind = LAYER_KINDS[layer_kind]
     options = {"progress": False, **train_options}
