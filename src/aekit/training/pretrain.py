@@ -100,7 +100,7 @@ def stack_layers(layers: Sequence[Autoencoder]) -> Autoencoder:
             raise ConfigError(f"stack_layers: layer {i} takes {layer.config.input_dim} inputs, but layer {i - 1} gives "
                               f"codes of {layers[i - 1].code_size}; each layer takes the codes of the one before")
     tied = all(layer.name == "tied" for layer in layers)
-    return model_entry("tied" if tied else "dense").cls.from_layers(layers)
+    return model_entry("tied" if tied else "dense").cls.from_layers(layers).eval()  # ready to use, as fit's and load_model's
 
 
 def _losses(history: dict[str, list[float]]) -> str:
