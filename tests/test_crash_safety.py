@@ -361,9 +361,8 @@ def test_a_run_that_ends_in_a_folder_while_another_reads_its_data_is_not_written
     finished run no longer loaded; both folders' checks came before the lock. They are made again once it is held."""
     from aekit.apps import run as runs
     from aekit.apps.cli import main
-    from aekit.training import loop
 
-    reading, checking = runs.load_splits, loop.check_run_folder
+    reading = runs.load_splits
 
     def the_other_ends_meanwhile(cfg, *args, **kwargs):
         monkeypatch.setattr(runs, "load_splits", reading)  # the other run reads its data as usual
@@ -374,8 +373,16 @@ def test_a_run_that_ends_in_a_folder_while_another_reads_its_data_is_not_written
     monkeypatch.setattr(runs, "load_splits", the_other_ends_meanwhile)
     assert main(["train", "data.name=digits", "train.epochs=1", "model.code_size=3", f"output.dir={tmp_path}",
                  "output.name=race", "--quiet"]) == 2
-    assert "another run was written into it while this one read its data" in capsys.readouterr().err
-    assert aekit.load_model(tmp_path / "race").config.code_size != 3  # the first run, whole
+    err = capsys.readouterr().err
+    assert aekit.load_model(tmp_path / "race").config.code_size != 3  # the first run, whole (its config.yaml was not)
+    assert "another run was written into it while this one read its data" in err
+
+
+def test_a_fit_that_ends_in_a_folder_while_another_fit_begins_is_not_trained_over(tmp_path, monkeypatch):
+    """The same in Python: the second aekit.fit trained over the first's finished run, both saying they succeeded."""
+    from aekit.training import loop
+
+    checking = loop.check_run_folder
 
     def the_other_fits_meanwhile(run_path, resume):
         checking(run_path, resume)

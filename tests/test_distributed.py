@@ -509,7 +509,9 @@ def test_an_indexed_gpu_under_several_processes_and_a_gpu_not_there_are_refused(
     assert distributed.device(torch.device("cuda")) == torch.device("cuda:1")
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "1")  # one process a machine (a review: its cuda:1 became cuda:0)
     monkeypatch.setenv("LOCAL_RANK", "0")
-    assert distributed.device(torch.device("cuda:1")) == torch.device("cuda:1")
+    current = []  # (and its collectives go there: init had set cuda:LOCAL_RANK)
+    monkeypatch.setattr(torch.cuda, "set_device", current.append)
+    assert distributed.device(torch.device("cuda:1")) == torch.device("cuda:1") and current == [torch.device("cuda:1")]
     assert resolve_device("cuda:1") == torch.device("cuda:1")
     with pytest.raises(aekit.ConfigError, match=r"'cuda:2' was asked for but this machine has 2 CUDA GPUs: cuda:0 to "
                                                 r"cuda:1, or cuda for the first"):

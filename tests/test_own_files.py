@@ -1214,6 +1214,13 @@ def test_a_tiffs_orientation_is_applied_once(tmp_path):
     assert data.sample_shape == (3, 10, 6)
     torch.testing.assert_close(data.x[0], data.x[1])  # both upright, alike
     assert data.x[0, 0, 0, -1] == 1.0
+    grey = _mkdir(tmp_path / "grey")  # Pillow 11 to 13 turn a grey TIFF by its tag wrongly: read upright, or refused
+    turned = Image.fromarray(stored)
+    turned.save(grey / "a.tif", exif=exif)
+    try:
+        assert load_path(grey).x[0, 0, 0, -1] == 1.0
+    except DataError as err:
+        assert "Pillow turns some TIFFs by their orientation tag wrongly: save it upright, without the tag" in str(err)
 
 
 def test_files_an_image_folder_leaves_out_are_named(tmp_path):
@@ -1225,9 +1232,14 @@ def test_files_an_image_folder_leaves_out_are_named(tmp_path):
     (folder / "IMG_0001.HEIC").write_bytes(b"\0" * 16)
     (folder / ".DS_Store").write_bytes(b"\0")  # hidden: unsaid
     (folder / "gone.png").symlink_to(tmp_path / "nowhere.png")
-    with pytest.warns(UserWarning, match=r"photos: 2 files left out, not images aekit reads \(IMG_0001.HEIC, gone.png\); "
-                                         r"it reads .bmp"):
+    (folder / "README.md").write_text("about them")  # a note beside them: unsaid (the trial's reviewer: noise)
+    with pytest.warns(UserWarning) as said:
         assert len(load_path(folder)) == 3
+    notes = [str(w.message) for w in said]
+    assert any("photos: 1 image of a kind aekit does not read left out (IMG_0001.HEIC); convert them to one of .bmp"
+               in n for n in notes)
+    assert any("photos: 1 broken link left out (gone.png)" in n for n in notes)
+    assert not any("README" in n for n in notes)
 
 
 def _mkdir(path):

@@ -413,7 +413,7 @@ def _check_memory(cfg: RunConfig, values: dict[str, Any], sample_shape: tuple[in
     memory free there (available_memory). A million-column table's 522M-parameter model peaked at 23 GB."""
     name = cfg.model["name"]
     smaller = "give a smaller model (its widths, such as model.hidden, model.code_size or a vq-vae's codebook_size)"
-    if len(sample_shape) == 3 and cfg.data.name and Path(cfg.data.name).expanduser().is_dir():  # a folder of photos
+    if len(sample_shape) == 3 and min(sample_shape[1:]) > 64 and cfg.data.name and Path(cfg.data.name).expanduser().is_dir():
         smaller += f", or read the images smaller (data.image_size=64, say; now {sample_shape[2]} x {sample_shape[1]})"
     try:
         with torch.device("meta"):

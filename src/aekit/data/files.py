@@ -35,6 +35,8 @@ from .text import TEXT_FILES, text_folder
 
 MMAP_BYTES = 256 * 2**20  # .npy files larger than this are memory-mapped and read a batch at a time
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
+OTHER_IMAGES = {".heic", ".heif", ".avif", ".jxl", ".jp2", ".j2k", ".tga", ".ico", ".psd", ".xcf", ".exr", ".hdr", ".dds",
+                ".pcx", ".svg", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2"}  # photos aekit does not read
 GREY_MODES = {"1", "L", "LA", "La"}  # PIL's 8-bit grey modes (16-bit and float images are grey too: _pixels)
 SAMPLES = {"x_train": "y_train", "x": "y", "X": "y", "data": "labels"}  # an npz training part: samples -> labels
 PAIRS = {**SAMPLES, "x_test": "y_test"}
@@ -777,11 +779,16 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None, pro
     if not files:
         raise DataError(f"{path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}){_not_images(path)}")
     read = {f for _, f in files}  # (an image trial: a phone's .HEIC photos, .avif, a broken link: left out unsaid)
-    left = [] if path.is_file() else sorted(str(f.relative_to(path)) for f in path.rglob("*") if f not in read and not
-                                            f.is_dir() and not any(p[0] == "." for p in f.relative_to(path).parts))
-    if left:
-        warn(f"{path}: {len(left):,} file{'s' * (len(left) != 1)} left out, not images aekit reads ({', '.join(left[:3])}"
-             f"{' ...' * (len(left) > 3)}); it reads {', '.join(sorted(IMAGE_SUFFIXES))} (convert others to one of them)")
+    shown = [] if path.is_file() else [f for f in path.rglob("*") if f not in read and not any(
+        p[0] == "." for p in f.relative_to(path).parts) and (f.suffix.lower() in OTHER_IMAGES or not f.exists())]
+    other = sorted(str(f.relative_to(path)) for f in shown if f.exists())
+    broken = sorted(str(f.relative_to(path)) for f in shown if not f.exists())
+    if other:
+        warn(f"{path}: {len(other):,} image{'s' * (len(other) != 1)} of a kind aekit does not read left out "
+             f"({', '.join(other[:3])}{' ...' * (len(other) > 3)}); convert them to one of {', '.join(sorted(IMAGE_SUFFIXES))}")
+    if broken:
+        warn(f"{path}: {len(broken):,} broken link{'s' * (len(broken) != 1)} left out ({', '.join(broken[:3])}"
+             f"{' ...' * (len(broken) > 3)})")
 
     @contextlib.contextmanager
     def opened(f: Path):  # reading its header, or decoding it (a truncated file, say), failed: one line
@@ -809,7 +816,7 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None, pro
     if len(sizes) > 1:  # a file of each size named (an image trial: one odd file among thousands, unnamed)
         first = {}
         for (_, f), (_, size_of) in zip(files, heads):
-            first.setdefault(size_of, f.name)
+            first.setdefault(size_of, str(f.relative_to(path)))
         shown = ", ".join(f"{w} x {h} ({first[w, h]})" for w, h in sorted(sizes)[:3]) + " ..." * (len(sizes) > 3)
         raise DataError(f"{path}: images differ in size (width x height: {shown}); resize them to one size first, or "
                         "train with data.image_size=N (image_size=N in Python) to scale and centre-crop each to N x N "

@@ -101,7 +101,10 @@ def device(base: torch.device) -> torch.device:
     """This process's device: its own GPU (cuda:LOCAL_RANK) when training on CUDA."""
     if active() and base.type == "cuda":
         check_gpus(int(os.environ.get("LOCAL_WORLD_SIZE", local_rank() + 1)), base)  # every process refuses alike
-        return base if base.index is not None else torch.device("cuda", local_rank())  # (one process a machine: its GPU)
+        if base.index is None:
+            return torch.device("cuda", local_rank())
+        torch.cuda.set_device(base)  # one process a machine on the GPU named: collectives there too, not on init's
+        return base
     return base
 
 

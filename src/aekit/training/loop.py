@@ -523,8 +523,11 @@ class Trainer:
             what = ("as many samples, other ones" if (now["samples"], now["shape"]) == (then["samples"], then["shape"])
                     else f"{now['samples']:,} samples of shape {tuple(now['shape'])}; {then['samples']:,} of "
                          f"{tuple(then['shape'])} then")
+            kept = (f", its best so far ({self.monitored}) measured from here on" if other_best else
+                    f", its best so far ({self.monitored} {self.best_value:.4g} at epoch {self.best_epoch}, on the same "
+                    "validation inputs) kept: restore_best ends on it unless these data train a better one")
             warn(f"{self.run_dir}: the training data are not the ones its checkpoint trained on ({what}); it goes on "
-                 f"with these" + (f", its best so far ({self.monitored}) measured from here on" if other_best else ""))
+                 f"with these{kept}")
         saved = meta.get("processes")  # (None: saved before it was recorded)
         if saved not in (None, self.world) and self.is_main:
             same = f"--distributed --nproc {saved}" if saved > 1 else "a resume without --distributed"
