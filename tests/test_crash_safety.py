@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -395,3 +396,32 @@ def test_a_fit_that_ends_in_a_folder_while_another_fit_begins_is_not_trained_ove
         aekit.fit(aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=3), torch.rand(32, 6),
                   epochs=1, run_dir=tmp_path / "py", progress=False)
     assert aekit.load_model(tmp_path / "py").config.code_size == 2
+
+
+def test_two_threads_fitting_into_one_folder_are_told_apart(tmp_path):
+    """A concurrency trial: two threads of one process fitting into one run_dir both succeeded, and one thread's
+    model was lost without a word (the folder's lock counted the process, not the thread)."""
+    from aekit.training.callbacks import Callback
+
+    started, results = threading.Event(), {}
+
+    class Slow(Callback):
+        def on_epoch_end(self, trainer, logs):
+            started.set()
+            time.sleep(0.5)
+
+    def fit_first():
+        aekit.fit(aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2), torch.rand(32, 6),
+                  epochs=2, run_dir=tmp_path / "same", progress=False, callbacks=[Slow()])
+
+    first = threading.Thread(target=fit_first)
+    first.start()
+    assert started.wait(30)
+    try:
+        aekit.fit(aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=3), torch.rand(32, 6),
+                  epochs=1, run_dir=tmp_path / "same", progress=False)
+    except aekit.AekitError as err:
+        results["err"] = str(err)
+    first.join()
+    assert "is in use by another thread of this process" in results["err"]
+    assert aekit.load_model(tmp_path / "same").config.code_size == 2

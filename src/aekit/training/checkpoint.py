@@ -18,6 +18,7 @@ import os
 import re
 import secrets
 import shutil
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -51,7 +52,7 @@ METRICS_FILE = "metrics.json"  # the test metrics beside PCA's, written by the r
 LOCK_FILE = ".aekit.lock"  # held by the process that trains, resumes or evaluates a run folder
 WRITTEN_IN_PLACE = (LOCK_FILE, "log.csv", "tensorboard")  # and pictures (*.png): what aekit opens to write, not
 # replaces (its other files are written to a temporary file renamed over them, which replaces a link)
-_HELD: set[Path] = set()  # the run folders this process holds
+_HELD: dict[Path, int] = {}  # the run folders this process holds -> the thread holding each
 
 
 def remove_made(made: list[Path]) -> None:
@@ -88,7 +89,11 @@ def hold(folder: str | Path) -> Iterator[None]:
         import fcntl
     except ImportError:
         fcntl = None
-    if fcntl is None or folder in _HELD:
+    holder = _HELD.get(folder)  # the thread holding it, if this process does: that one holds it again (nested)
+    if holder is not None and holder != threading.get_ident():  # (a concurrency trial: two threads' fits into one
+        raise CheckpointError(f"{folder} is in use by another thread of this process (training, resuming or "
+                              "evaluating it); wait for it to end, or use another folder")  # folder: one's model lost)
+    if fcntl is None or holder is not None:
         yield
         return
     try:
@@ -104,11 +109,11 @@ def hold(folder: str | Path) -> Iterator[None]:
         except BlockingIOError:
             raise CheckpointError(f"{folder} is in use by another aekit process (training, resuming or evaluating "
                                   "it); wait for it to end, or use another folder") from None
-        _HELD.add(folder)
+        _HELD[folder] = threading.get_ident()
         try:
             yield
         finally:
-            _HELD.discard(folder)
+            _HELD.pop(folder, None)
 
 
 def check_free(folder: str | Path) -> None:
