@@ -425,3 +425,25 @@ def test_two_threads_fitting_into_one_folder_are_told_apart(tmp_path):
     first.join()
     assert "is in use by another thread of this process" in results["err"]
     assert aekit.load_model(tmp_path / "same").config.code_size == 2
+
+
+def test_loading_a_model_of_a_run_training_now_says_so(tmp_path):
+    """A concurrency trial: load_model during training advised `aekit resume`, which refuses a folder in use."""
+    run = tmp_path / "run"
+    aekit.fit(aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2), torch.rand(32, 6), epochs=1,
+              run_dir=run, progress=False)
+    (run / ckpt.MODEL_FILE).unlink()  # as before its end
+    with ckpt.hold(run):  # in use, as by the process training it
+        done = threading.Event()
+
+        def load():
+            with pytest.warns(UserWarning, match="it is training now \\(its folder is in use\\)"):
+                aekit.load_model(run)
+            done.set()
+
+        other = threading.Thread(target=load)  # (a thread: this one holding it would count as its own)
+        other.start()
+        other.join()
+    assert done.is_set()
+    with pytest.warns(UserWarning, match="`aekit resume .*` finishes it"):
+        aekit.load_model(run)

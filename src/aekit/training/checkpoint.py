@@ -456,9 +456,14 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
     if folder is not None:
         path = model_file(path)
         if path.name == CHECKPOINT_FILE and (path.parent / CONFIG_FILE).is_file():  # a run stopped before its end
+            try:
+                check_free(path.parent)
+                then = f"`aekit resume {shell(path.parent)}` finishes it"
+            except CheckpointError:  # (a concurrency trial: resume, which refuses a folder in use, was advised)
+                then = "it is training now (its folder is in use), and writes them as it ends"
             warn(f"{path.parent} holds no {MODEL_FILE} (a run writes it as training ends: it has not finished, "
                  f"or the file was removed): these are the weights of its last checkpoint (epoch "
-                 f"{epochs_done(path.parent)}), not its final ones; `aekit resume {shell(path.parent)}` finishes it")
+                 f"{epochs_done(path.parent)}), not its final ones; {then}")
         elif (path.parent / "experiment.yaml").is_file() and not (path.parent / "results.json").is_file():
             warn(f"{path.parent} is an experiment stopped before its end (no results.json): {path.name} is a "
                  "model it had saved")
