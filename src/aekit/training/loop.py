@@ -64,45 +64,48 @@ def seconds_text(seconds: float) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class TrainConfig:
-    epochs: int = 10
-    time_budget: float | None = None  # seconds of training; replaces `epochs` (see Budget)
-    batch_size: int = 128
-    optimizer: Literal["adam", "adamw", "adagrad", "rmsprop", "sgd"] = "adam"
-    lr: float = 1e-3
-    lr_schedule: Literal["constant", "cosine"] = "constant"  # cosine: per epoch from lr down to lr_min
-    lr_min: float = 0.0
-    warmup: float = 0.0  # fraction of the steps over which lr rises linearly from ~0 (0: none)
-    weight_decay: float = 0.0  # the optimiser's own decay (decoupled for adamw)
-    momentum: float = 0.0  # sgd and rmsprop only
-    shuffle: bool = True
-    # > 0: mixed batches for semi-supervised models whose train labels hold -1 (unlabelled): each
-    # batch takes this many labelled samples, cycled through reshuffled passes over the (small)
-    # labelled set, and batch_size - labelled_per_batch unlabelled ones; an epoch is one pass over
-    # the unlabelled samples (see mixed_epoch_order). 0: the plain order, labelled or not
+    """The settings of `fit` (a run config's `train:` section, `aekit train train.KEY=...`): each below, and in
+    README's table and docs/user-guide/training.md."""
+
+    epochs: int = 10  #: passes over the training data
+    time_budget: float | None = None  #: seconds of training; replaces `epochs` (see Budget)
+    batch_size: int = 128  #: samples a step (under torchrun the global batch, split over the processes)
+    optimizer: Literal["adam", "adamw", "adagrad", "rmsprop", "sgd"] = "adam"  #: fused kernels where torch has them
+    lr: float = 1e-3  #: the learning rate (the start of a cosine schedule)
+    lr_schedule: Literal["constant", "cosine"] = "constant"  #: cosine: per epoch from lr down to lr_min
+    lr_min: float = 0.0  #: the cosine schedule's last learning rate
+    warmup: float = 0.0  #: fraction of the steps over which lr rises linearly from ~0 (0: none)
+    weight_decay: float = 0.0  #: the optimiser's own decay (decoupled for adamw)
+    momentum: float = 0.0  #: sgd and rmsprop only
+    shuffle: bool = True  #: reshuffle the samples every epoch (a pure function of seed and epoch)
+    #: > 0: mixed batches for semi-supervised models whose train labels hold -1 (unlabelled): each
+    #: batch takes this many labelled samples, cycled through reshuffled passes over the (small)
+    #: labelled set, and batch_size - labelled_per_batch unlabelled ones; an epoch is one pass over
+    #: the unlabelled samples (see mixed_epoch_order). 0: the plain order, labelled or not
     labelled_per_batch: int = 0
-    seed: int = 0
-    device: str = "auto"  # "auto" picks CUDA when present, else CPU
-    deterministic: bool = False  # deterministic kernels and a fixed CPU thread count: a resumed run matches an uninterrupted one
-    grad_clip: float | None = None  # max global gradient norm; None = no clipping
-    monitor: str = "val_loss"  # what "best" means, lowest (an accuracy: highest); train_loss without validation
-    early_stopping: int | None = None  # patience in epochs; None = train all epochs
-    min_delta: float = 0.0  # smallest change of `monitor` that counts as an improvement
-    restore_best: bool = False  # end with the best weights instead of the last ones
-    checkpoint_every: int = 1  # epochs between checkpoints in the run folder
-    progress: bool = True  # a line an epoch, and on a terminal a progress bar with the live loss
-    log: tuple[Literal["csv", "tensorboard", "mlflow"], ...] = ()  # loggers (training/loggers.py)
-    log_every: int = 10  # steps between the loggers' per-step values
-    amp: Literal["off", "bf16", "fp16"] = "off"  # autocast mixed precision (fp16 adds a GradScaler)
-    compile: bool = False  # torch.compile the model's forward; pays off on long GPU runs, not short ones
-    memory_format: Literal["auto", "contiguous", "channels_last"] = "auto"  # auto: channels_last for conv models
-    nan_check_every: int | None = None  # steps between NaN checks; None: every step on CPU, 32 on GPUs
-    # augmentation of image batches (N, C, H, W), drawn anew every step (data.batches.random_affine): each
-    # image turned by up to augment_rotate degrees, scaled by up to +-augment_scale, moved by up to
-    # augment_shift pixels; the model sees and reconstructs the moved image. All 0: none
+    seed: int = 0  #: the sample order, noise, dropout and data.limit's samples (and in aekit train, the weights)
+    device: str = "auto"  #: "auto" picks CUDA when present, else CPU
+    deterministic: bool = False  #: deterministic kernels and a fixed CPU thread count: a resumed run matches an uninterrupted one
+    grad_clip: float | None = None  #: max global gradient norm; None = no clipping
+    monitor: str = "val_loss"  #: what "best" means, lowest (an accuracy: highest); train_loss without validation
+    early_stopping: int | None = None  #: patience in epochs; None = train all epochs
+    min_delta: float = 0.0  #: smallest change of `monitor` that counts as an improvement
+    restore_best: bool = False  #: end with the best weights instead of the last ones
+    checkpoint_every: int = 1  #: epochs between checkpoints in the run folder
+    progress: bool = True  #: a line an epoch, and on a terminal a progress bar with the live loss
+    log: tuple[Literal["csv", "tensorboard", "mlflow"], ...] = ()  #: loggers (training/loggers.py)
+    log_every: int = 10  #: steps between the loggers' per-step values
+    amp: Literal["off", "bf16", "fp16"] = "off"  #: autocast mixed precision (fp16 adds a GradScaler)
+    compile: bool = False  #: torch.compile the model's forward; pays off on long GPU runs, not short ones
+    memory_format: Literal["auto", "contiguous", "channels_last"] = "auto"  #: auto: channels_last for conv models
+    nan_check_every: int | None = None  #: steps between NaN checks; None: every step on CPU, 32 on GPUs
+    #: augmentation of image batches (N, C, H, W), drawn anew every step (data.batches.random_affine): each
+    #: image turned by up to augment_rotate degrees, scaled by up to +-augment_scale, moved by up to
+    #: augment_shift pixels; the model sees and reconstructs the moved image. All 0: none
     augment_rotate: float = 0.0
-    augment_scale: float = 0.0
-    augment_shift: float = 0.0
-    augment_share: float = 1.0  # the fraction of training images distorted (each drawn anew); the rest stay as they are
+    augment_scale: float = 0.0  #: see augment_rotate
+    augment_shift: float = 0.0  #: see augment_rotate
+    augment_share: float = 1.0  #: the fraction of training images distorted (each drawn anew); the rest stay as they are
 
     def __post_init__(self) -> None:
         check_types(self)
