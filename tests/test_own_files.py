@@ -1823,8 +1823,10 @@ def test_a_headerless_csvs_label_column_is_said_and_the_start_line_says_there_is
     glass = rng.choice([1, 2, 3, 5, 6, 7], 300)  # glass's classes, 4 missing; a fraud flag, 95% zeros (a review)
     np.savetxt(tmp_path / "glass.csv", np.column_stack([x, glass]), delimiter=",", fmt="%.5g")
     np.savetxt(tmp_path / "fraud.csv", np.column_stack([x, np.arange(300) % 20 == 0]), delimiter=",", fmt="%.5g")
-    for name, where, values in (("first", "first", "10 whole numbers (0 to 9)"), ("last", "last", "2 whole numbers (2 to 4)"),
-                                ("glass", "last", "6 whole numbers (1 to 7)"), ("fraud", "last", "2 whole numbers (0 to 1)")):
+    for name, where, values in (("first", "first", "10 different whole numbers (0 to 9)"),
+                                ("last", "last", "2 different whole numbers (2 to 4)"),
+                                ("glass", "last", "6 different whole numbers (1 to 7)"),
+                                ("fraud", "last", "2 different whole numbers (0 to 1)")):
         with pytest.warns(UserWarning, match=rf"{name}.csv has no header row, and its {where} column holds {re.escape(values)}"
                                              r": labels\? They are read as an input; a header row naming that column"):
             load_dataset(str(tmp_path / f"{name}.csv"))
@@ -1832,10 +1834,12 @@ def test_a_headerless_csvs_label_column_is_said_and_the_start_line_says_there_is
     pixels = np.zeros((300, 6), dtype=int)  # a pixel column, nearly all 0, and values not evenly spaced (a review)
     pixels[:20, 0], pixels[:40, -1] = rng.choice([0, 2, 4], 20), rng.choice([0, 7, 38], 40)
     np.savetxt(tmp_path / "pixels.csv", pixels, delimiter=",", fmt="%d")
-    with warnings.catch_warnings():
+    np.savetxt(tmp_path / "counts.csv", rng.poisson(2.0, (300, 40)), delimiter=",", fmt="%d")  # a count matrix: its
+    with warnings.catch_warnings():  # last column like the others, no label (a quality trial: "labels?")
         warnings.simplefilter("error")
         load_dataset(str(tmp_path / "plain.csv"))
         load_dataset(str(tmp_path / "pixels.csv"))
+        load_dataset(str(tmp_path / "counts.csv"))
     assert main(["train", f"data.name={tmp_path / 'plain.csv'}", "train.epochs=1", f"output.dir={tmp_path}"]) == 0
     assert "no header row: all 5 columns are inputs" in capsys.readouterr().out.splitlines()[0]
 
@@ -1924,3 +1928,15 @@ def test_scores_carry_each_samples_code_for_a_system_downstream(table_run, capsy
     np.testing.assert_allclose(codes, expected, rtol=1e-5, atol=1e-6)
     assert main(["evaluate", str(tmp_path / "run"), "--codes"]) == 2
     assert "--codes: writes each sample's code beside its score; give --scores FILE.csv too" in capsys.readouterr().err
+
+
+def test_test_values_outside_the_training_range_name_their_columns_in_a_table_without_a_header(tmp_path, capsys):
+    """A quality trial: for an .npz table the note said 100 of 100 samples were outside the range, naming no column
+    (a CSV's named its columns)."""
+    rng = np.random.default_rng(0)
+    train, test = rng.random((200, 6)), rng.random((40, 6))
+    test[:, 4] += 50  # one column far past its training range
+    np.savez(tmp_path / "t.npz", x_train=train.astype(np.float32), x_test=test.astype(np.float32))
+    assert main(["train", f"data.name={tmp_path / 't.npz'}", "train.epochs=1", "model.code_size=2",
+                 f"output.dir={tmp_path}", "--quiet"]) == 0
+    assert "40 of 40 samples have values outside the training range (most in 'column 4'" in capsys.readouterr().out

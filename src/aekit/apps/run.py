@@ -1179,6 +1179,8 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         metrics["note"] = test.meta["note"]
     if outside is not None and outside.any():  # samples it did not train on: say where they leave its range
         names, counts = (test.meta or {}).get("columns"), outside.sum(0)
+        if not names and test.x.ndim == 2:  # a table without a header (an .npy, .npz): by number (a quality trial)
+            names = [f"column {i}" for i in range(test.x.shape[1])]
         most = [names[i] for i in counts.argsort(descending=True)[:3].tolist() if counts[i]] if names else []
         metrics["outside"] = (f"{int(outside.any(1).sum())} of {len(test)} samples have values outside the training "
                               f"range{' (most in ' + ', '.join(map(repr, most)) + ')' if most else ''}")

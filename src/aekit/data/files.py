@@ -529,13 +529,19 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
     if ids:  # Kaggle's train.csv starts with one: a row's number is no property of the sample
         warn(f"{path}: column {ids[0]!r} holds a different whole number each row (a row identifier?) and is read as a "
              "feature; drop it from the file to leave it out")
+    def classes_like(j: int) -> np.ndarray | None:  # classes: a few whole numbers close together (glass's 1..7
+        values, counts = np.unique(table[:, j], return_counts=True)  # without 4), none nearly all the rows but a 0/1
+        binary = values.tolist() == [0, 1]  # flag's (fraud's); a pixel column is neither (reviews)
+        return values if (2 <= len(values) <= 50 and len(table) >= 10 * len(values) and np.array_equal(values, np.round(
+            values)) and values[-1] - values[0] <= 2 * len(values) and (binary or counts.max() <= 0.9 * len(table))) else None
+
     if header is None and columns is None:  # a UCI file's class, first or last: read as an input (a trial), said
-        for j, where in ((0, "first"), (table.shape[1] - 1, "last")):  # classes: a few whole numbers close together
-            values, counts = np.unique(table[:, j], return_counts=True)  # (glass's 1..7 without 4), none nearly all the
-            binary = values.tolist() == [0, 1]  # rows but a 0/1 flag's (fraud's); a pixel column is neither (reviews)
-            if (2 <= len(values) <= 50 and len(table) >= 10 * len(values) and np.array_equal(values, np.round(values))
-                    and values[-1] - values[0] <= 2 * len(values) and (binary or counts.max() <= 0.9 * len(table))):
-                warn(f"{path} has no header row, and its {where} column holds {len(values)} whole numbers "
+        inner = range(1, table.shape[1] - 1)[:50]  # unless most columns look alike (a count matrix: a quality trial)
+        alike = sum(classes_like(j) is not None for j in inner) > len(inner) / 2
+        for j, where in ((0, "first"), (table.shape[1] - 1, "last")) if not alike else ():
+            values = classes_like(j)
+            if values is not None:
+                warn(f"{path} has no header row, and its {where} column holds {len(values)} different whole numbers "
                      f"({values[0]:g} to {values[-1]:g}): labels? They are read as an input; a header row naming that "
                      f"column label (or {', '.join(LABEL_COLUMNS[1:])}) reads them as labels")
                 break
