@@ -442,3 +442,6 @@ def test_a_resume_keeps_its_best_where_its_validation_inputs_are_the_same(digits
     assert notes and "measured from here on" not in notes[0]
     assert re.search(r"its best so far \(val_loss [\d.]+ at epoch [12], on the same validation inputs\) kept: restore_best "
                      r"ends on it unless these data train a better one", notes[0])  # (a review: kept, unsaid)
+    with pytest.warns(UserWarning, match="its best so far \\(train_loss\\) measured from here on"):  # a best of the
+        aekit.fit(aekit.create_model("dense", **SMALL), x.flip(0), val, epochs=4, progress=False,  # training data's
+                  run_dir=tmp_path / "r", resume=True, monitor="train_loss")  # own: measured again (a review)

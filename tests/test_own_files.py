@@ -1230,13 +1230,14 @@ def test_files_an_image_folder_leaves_out_are_named(tmp_path):
     for i in range(3):
         Image.fromarray(np.full((4, 4), 40 * i, np.uint8)).save(folder / f"{i}.png")
     (folder / "IMG_0001.HEIC").write_bytes(b"\0" * 16)
+    (folder / "saved.jfif").write_bytes(b"\0" * 16)  # a browser's JPEG (a review: unsaid)
     (folder / ".DS_Store").write_bytes(b"\0")  # hidden: unsaid
     (folder / "gone.png").symlink_to(tmp_path / "nowhere.png")
     (folder / "README.md").write_text("about them")  # a note beside them: unsaid (the trial's reviewer: noise)
     with pytest.warns(UserWarning) as said:
         assert len(load_path(folder)) == 3
     notes = [str(w.message) for w in said]
-    assert any("photos: 1 image of a kind aekit does not read left out (IMG_0001.HEIC); convert them to one of .bmp"
+    assert any("photos: 2 images of a kind aekit does not read left out (IMG_0001.HEIC, saved.jfif); convert them to one of .bmp"
                in n for n in notes)
     assert any("photos: 1 broken link left out (gone.png)" in n for n in notes)
     assert not any("README" in n for n in notes)
@@ -1834,6 +1835,10 @@ def test_a_headerless_csvs_label_column_is_said_and_the_start_line_says_there_is
     pixels = np.zeros((300, 6), dtype=int)  # a pixel column, nearly all 0, and values not evenly spaced (a review)
     pixels[:20, 0], pixels[:40, -1] = rng.choice([0, 2, 4], 20), rng.choice([0, 7, 38], 40)
     np.savetxt(tmp_path / "pixels.csv", pixels, delimiter=",", fmt="%d")
+    cancer = np.column_stack([rng.integers(1, 11, (300, 9)), rng.choice([2, 4], 300)])  # whole numbers throughout,
+    np.savetxt(tmp_path / "cancer.csv", cancer, delimiter=",", fmt="%d")  # the class 2/4 beside 1..10 (a review)
+    with pytest.warns(UserWarning, match=r"cancer.csv has no header row, and its last column holds 2 different whole"):
+        load_dataset(str(tmp_path / "cancer.csv"))
     np.savetxt(tmp_path / "counts.csv", rng.poisson(2.0, (300, 40)), delimiter=",", fmt="%d")  # a count matrix: its
     with warnings.catch_warnings():  # last column like the others, no label (a quality trial: "labels?")
         warnings.simplefilter("error")

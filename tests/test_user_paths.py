@@ -695,5 +695,7 @@ def test_plausible_misuses_of_the_python_api_are_one_line_errors(tmp_path):
         with pytest.raises(aekit.AekitError, match=said):
             call()
     assert not (tmp_path / "m.safetensors").exists()
+    torch.fx.symbolic_trace(shallow[0])  # a traced model's inputs are proxies, not refused (a review)
+    assert EarlyStopping(np.int64(3)).patience == 3 and EarlyStopping(3.0).patience == 3  # numpy's grid values
     stacked = pretrain_layerwise([16, 4], torch.rand(64, 32), epochs_per_layer=1, fine_tune_epochs=0, quiet=True)
     assert not stacked.model.training  # (it came back in training mode without fine-tuning; fit's is in eval mode)

@@ -36,7 +36,8 @@ from .text import TEXT_FILES, text_folder
 MMAP_BYTES = 256 * 2**20  # .npy files larger than this are memory-mapped and read a batch at a time
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
 OTHER_IMAGES = {".heic", ".heif", ".avif", ".jxl", ".jp2", ".j2k", ".tga", ".ico", ".psd", ".xcf", ".exr", ".hdr", ".dds",
-                ".pcx", ".svg", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2"}  # photos aekit does not read
+                ".pcx", ".svg", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2", ".jfif", ".jpe", ".jif",
+                ".jfi", ".jxr", ".wdp", ".qoi", ".pnm", ".pfm", ".apng"}  # photos aekit does not read
 GREY_MODES = {"1", "L", "LA", "La"}  # PIL's 8-bit grey modes (16-bit and float images are grey too: _pixels)
 SAMPLES = {"x_train": "y_train", "x": "y", "X": "y", "data": "labels"}  # an npz training part: samples -> labels
 PAIRS = {**SAMPLES, "x_test": "y_test"}
@@ -536,11 +537,11 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
             values)) and values[-1] - values[0] <= 2 * len(values) and (binary or counts.max() <= 0.9 * len(table))) else None
 
     if header is None and columns is None:  # a UCI file's class, first or last: read as an input (a trial), said
-        inner = range(1, table.shape[1] - 1)[:50]  # unless most columns look alike (a count matrix: a quality trial)
-        alike = sum(classes_like(j) is not None for j in inner) > len(inner) / 2
-        for j, where in ((0, "first"), (table.shape[1] - 1, "last")) if not alike else ():
-            values = classes_like(j)
-            if values is not None:
+        inner = [len(v) for v in map(classes_like, range(1, table.shape[1] - 1)[:50]) if v is not None]
+        typical = float(np.median(inner)) if len(inner) > (table.shape[1] - 2) / 2 else None  # most look like classes
+        for j, where in ((0, "first"), (table.shape[1] - 1, "last")):  # (a count matrix: its last column like the
+            values = classes_like(j)  # others, no label; breast-cancer's 2/4 class beside 1..10 values: one)
+            if values is not None and (typical is None or abs(len(values) - typical) > max(1.0, 0.3 * typical)):
                 warn(f"{path} has no header row, and its {where} column holds {len(values)} different whole numbers "
                      f"({values[0]:g} to {values[-1]:g}): labels? They are read as an input; a header row naming that "
                      f"column label (or {', '.join(LABEL_COLUMNS[1:])}) reads them as labels")

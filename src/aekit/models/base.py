@@ -254,7 +254,8 @@ def check_samples(x: Tensor, input_shape: tuple[int, ...], *, recon_loss: str | 
 
 def flatten(x: Tensor) -> Tensor:
     """(B, *shape) -> (B, prod(shape)), an empty batch too"""
-    if not isinstance(x, Tensor):  # (an API trial: numpy's "order must be str, not int" from inside encode)
+    if isinstance(x, (np.ndarray, list, tuple)):  # (an API trial: numpy's "order must be str, not int" in encode;
+        # a torch.fx Proxy, say, goes on)
         raise DataError(f"a model takes a torch tensor, got {type(x).__name__}; encode_array and reconstruct_array take "
                         "numpy arrays (and data sets) as they are")
     return x.flatten(1)

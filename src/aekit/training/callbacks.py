@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
@@ -36,9 +37,11 @@ class EarlyStopping(Callback):
     """Stop when the trainer's monitored value (`TrainConfig.monitor`) has not improved for `patience` epochs."""
 
     def __init__(self, patience: int = 5) -> None:
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+        whole = isinstance(patience, numbers.Real) and not isinstance(patience, bool) and float(patience).is_integer()
+        if not whole or patience < 1:  # (numpy's 3 and 3.0 taken, as TrainConfig takes them)
             raise ConfigError(f"early stopping patience must be a whole number of epochs >= 1, got {patience!r} (what "
                               "it watches is train.monitor)")
+        patience = int(patience)
         self.patience = patience
 
     def on_epoch_end(self, trainer: Trainer, logs: dict[str, float]) -> None:

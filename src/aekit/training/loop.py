@@ -518,7 +518,8 @@ class Trainer:
         other_data = trained_on not in (None, self.data_print)
         # its best measured on other validation inputs (or other training data, without them): kept, it would undo
         # all this training; labels alone, or other training data beside the same validation inputs, keep it
-        other_best = meta["val_data"] != self.val_print if "val_data" in meta and self.val_print else other_data
+        by_val = "val_data" in meta and self.val_print and not self.config.monitor.startswith("train_")
+        other_best = meta["val_data"] != self.val_print if by_val else other_data  # (a train_ monitor: the training data's)
         if other_best:
             self.best_value, self.best_epoch, self.epochs_since_best = self.sign * math.inf, self.epoch, 0
         if other_data and self.is_main:  # (a production trial: restore_best kept the old weights, unsaid)

@@ -20,6 +20,7 @@ Choices, following Vincent et al. (2010) unless the caller's `layer_config` says
 
 from __future__ import annotations
 
+import numbers
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -94,8 +95,8 @@ def stack_layers(layers: Sequence[Autoencoder]) -> Autoencoder:
         dense = isinstance(getattr(layer, "config", None), DenseConfig)
         if not dense or layer.config.hidden:
             raise ConfigError(f"stack_layers: layer {i} is a {getattr(layer, 'name', type(layer).__name__)} model"
-                              f"{' with hidden layers' * dense}; it stacks shallow dense, denoising, sparse or tied "
-                              "autoencoders (hidden=[])")
+                              f"{' with hidden layers' * dense}; it stacks shallow dense, denoising, sparse, contractive "
+                              "or tied autoencoders (hidden=[])")
         if i and layer.config.input_dim != layers[i - 1].code_size:
             raise ConfigError(f"stack_layers: layer {i} takes {layer.config.input_dim} inputs, but layer {i - 1} gives "
                               f"codes of {layers[i - 1].code_size}; each layer takes the codes of the one before")
@@ -136,7 +137,8 @@ def pretrain_layerwise(
     Prints one line per layer unless `quiet`.
     """
     check(layer_kind in LAYER_KINDS, "layer_kind", f"{layer_kind!r} is not allowed; choose one of: {', '.join(LAYER_KINDS)}")
-    check(not isinstance(widths, (int, str)), "widths", f"a list of layer widths, such as [{widths}], got {widths!r}")
+    check(not isinstance(widths, (numbers.Integral, str)), "widths", f"a list of layer widths, such as [{widths}], got "
+          f"{widths!r}")
     widths = list(widths)
     check(len(widths) > 0, "widths", "needs at least one layer width")
     check(all(isinstance(w, int) and w > 0 for w in widths), "widths", f"must be integers > 0, got {widths}")
