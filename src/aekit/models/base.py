@@ -254,11 +254,16 @@ def check_samples(x: Tensor, input_shape: tuple[int, ...], *, recon_loss: str | 
 
 def flatten(x: Tensor) -> Tensor:
     """(B, *shape) -> (B, prod(shape)), an empty batch too"""
-    if isinstance(x, (np.ndarray, list, tuple)):  # (an API trial: numpy's "order must be str, not int" in encode;
-        # a torch.fx Proxy, say, goes on)
+    return tensor_input(x).flatten(1)
+
+
+def tensor_input(x: Tensor) -> Tensor:
+    """`x`, refused in one line where it is a numpy array or a list (an API trial: numpy's "order must be str, not
+    int" from inside encode, torch's conv2d signature from a conv model's); a torch.fx Proxy, say, goes on."""
+    if isinstance(x, (np.ndarray, list, tuple)):
         raise DataError(f"a model takes a torch tensor, got {type(x).__name__}; encode_array and reconstruct_array take "
                         "numpy arrays (and data sets) as they are")
-    return x.flatten(1)
+    return x
 
 
 def wide(t: Tensor) -> Tensor:

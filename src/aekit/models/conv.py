@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from ..config import check, layer_widths, positive
 from ..data.core import is_picture
 from ..registry import register_model
-from .base import Activation, Autoencoder, AutoencoderConfig, Output, activation
+from .base import Activation, Autoencoder, AutoencoderConfig, Output, activation, tensor_input
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,7 +179,7 @@ class ConvAutoencoder(Autoencoder):
 
     def encode_with_indices(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
         """The code and each pooling layer's argmax indices, first layer first."""
-        h = x.reshape(x.shape[0], *self.config.conv_shape)
+        h = tensor_input(x).reshape(x.shape[0], *self.config.conv_shape)
         indices = []
         for block in self.down:
             h, idx = self.pool(block(h))

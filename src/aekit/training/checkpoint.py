@@ -126,7 +126,7 @@ def check_free(folder: str | Path) -> None:
             fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         raise CheckpointError(f"{Path(folder).resolve()} is in use by another aekit process (training, resuming or "
-                              "evaluating it); wait for it to end") from None
+                              "evaluating it; or by another thread of this one); wait for it to end") from None
     except (ImportError, OSError):
         pass
 
@@ -303,7 +303,10 @@ def save_model(model, path: str | Path, *, state: dict[str, torch.Tensor] | None
     if not hasattr(model, "config") or not isinstance(model, torch.nn.Module):
         raise CheckpointError(f"save_model: {type(model).__name__} is not an aekit model (aekit.create_model builds one)")
     if state is not None:  # (an API trial: a state of another model was saved, and refused only by load_model)
-        load_state(model, state, path, check_only=True)
+        try:
+            load_state(model, state, path, check_only=True)
+        except CheckpointError as err:
+            raise CheckpointError(f"save_model: `state` is not {model.name}'s: {str(err).split(': ', 1)[1]}") from None
     atomic_write_bytes(path, model_bytes(model, state=state, epochs=epochs))
     return path
 
