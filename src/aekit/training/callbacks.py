@@ -41,8 +41,7 @@ class EarlyStopping(Callback):
         if not whole or patience < 1:  # (numpy's 3 and 3.0 taken, as TrainConfig takes them)
             raise ConfigError(f"early stopping patience must be a whole number of epochs >= 1, got {patience!r} (what "
                               "it watches is train.monitor)")
-        patience = int(patience)
-        self.patience = patience
+        self.patience = int(patience)
 
     def on_epoch_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
         if trainer.epochs_since_best >= self.patience:
