@@ -589,8 +589,8 @@ def _error_line(err: Exception) -> tuple[str, int]:
     """The one line the CLI prints for `err` (after "aekit: error: "), and the exit status."""
     if isinstance(err, AekitError):
         return f"{err}{_kept(err)}", 2
-    if isinstance(err, ModuleNotFoundError) and _ours((err.name or "").partition(".")[0]):  # a dependency (or an
-        return (f"the package '{err.name}' is not installed; `pip install aekit` (or `pip install -e .` in a clone) "  # extra)
+    if isinstance(err, ModuleNotFoundError) and _ours((err.name or "").partition(".")[0]):  # a dependency, or an extra
+        return (f"the package '{err.name}' is not installed; `pip install aekit` (or `pip install -e .` in a clone) "
                 "installs aekit's dependencies"), 2
     if isinstance(err, ModuleNotFoundError):  # a module code of one's own imports (a review: "pip install aekit")
         return f"{err} (a module of your own: beside the file that imports it, or on PYTHONPATH)", 2
