@@ -53,6 +53,7 @@ def test_one_thread_while_two_other_processes_are_busy_and_two_again_after(machi
     assert machine.current == 2
     gov.restore()
     assert machine.current == 2
+    assert gov.used == {1, 2}  # what a run's checkpoint records
 
 
 def test_the_first_look_comes_half_a_second_in_and_the_next_two_seconds_after(machine):
@@ -122,3 +123,24 @@ def test_a_thread_count_set_after_import_aekit_wins_where_torch_came_first():
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_run_records_the_thread_counts_it_trained_at_across_a_resume(real_batch, tmp_path):
+    """A different thread count moves a run's weights (README), and no run said which it had trained at."""
+    import torch
+
+    import aekit
+    from aekit.apps import run
+    from aekit.training import checkpoint
+
+    before = torch.get_num_threads()
+    try:
+        for n, epochs, resume in ((1, 1, False), (2, 2, True)):
+            torch.set_num_threads(n)
+            model = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=(16,), code_size=4)
+            aekit.fit(model, real_batch[:64], epochs=epochs, batch_size=32, run_dir=tmp_path / "r", resume=resume,
+                      progress=False)
+    finally:
+        torch.set_num_threads(before)
+    assert checkpoint.checkpoint_header(tmp_path / "r")["threads"] == [1, 2]
+    assert run.training_summary(tmp_path / "r")["threads"] == [1, 2]

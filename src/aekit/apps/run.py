@@ -1230,8 +1230,8 @@ def kept_measures(run_dir: Path, metrics: dict[str, Any], *, nll: bool, quality:
 
 def training_summary(run_dir: Path) -> dict[str, Any]:
     """How the run was trained, from its history.json, for scripts that gather runs: epochs, steps, seconds,
-    the epoch restore_best kept, the versions that evaluated it (results move with them, and with threads) and
-    the aekit that trained it."""
+    the epoch restore_best kept, the CPU thread counts it trained at, the versions that evaluated it (results move
+    with them, and with threads) and the aekit that trained it."""
     import torch
 
     from .. import __version__
@@ -1241,10 +1241,11 @@ def training_summary(run_dir: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         history = {}
     steps = [s for s in history.get("step", []) if s is not None]
+    header = ckpt.checkpoint_header(run_dir)
     return {"epochs": len(history.get("epoch", [])), "steps": steps[-1] if steps else None,
             "seconds": round(sum(history.get("time", [])), 2), "kept_epoch": ckpt.kept_epoch(run_dir),
-            "aekit": __version__, "torch": torch.__version__,
-            "trained_with": (ckpt.checkpoint_header(run_dir) or ckpt.file_header(run_dir / ckpt.MODEL_FILE)).get("aekit_version")}
+            "threads": header.get("threads"), "aekit": __version__, "torch": torch.__version__,
+            "trained_with": (header or ckpt.file_header(run_dir / ckpt.MODEL_FILE)).get("aekit_version")}
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:

@@ -485,6 +485,7 @@ class Trainer:
             "budget": self.budget.state_dict() if self.budget is not None else None,
             **({"grad_scaler": self.scaler.state_dict()} if self.scaler is not None else {}),  # fp16's loss scale
             "processes": self.world,
+            **({"threads": sorted(self.threads.used)} if self.device.type == "cpu" else {}),  # (a reproducibility trial)
             "data": self.data_print,
             "val_data": self.val_print,
         }
@@ -514,6 +515,7 @@ class Trainer:
         self.best_value = self.sign * math.inf if best["value"] is None else best["value"]
         self.best_epoch, self.epochs_since_best = best["epoch"], best["since"]
         self._load_callbacks(meta)
+        self.threads.used.update(meta.get("threads", []))
         trained_on = meta.get("data")  # (None: saved before it was recorded)
         other_data = trained_on not in (None, self.data_print)
         # its best measured on other validation inputs (or other training data, without them): kept, it would undo

@@ -47,6 +47,7 @@ class ThreadGovernor:
     def __init__(self, *, enabled: bool = True) -> None:
         user_set = any(os.environ.get(v) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"))
         self.max_threads = torch.get_num_threads()
+        self.used = {self.max_threads}  # every count it trained at (a run records them: they move its weights' last bits)
         self.active = enabled and not user_set and self.max_threads == _TORCH_DEFAULT and self.max_threads > 1
         self.active = self.active and _busy_seconds() is not None
         self._last = self._sample() if self.active else None
@@ -70,6 +71,7 @@ class ThreadGovernor:
         threads = min(self.max_threads, max(1, free))
         if threads != torch.get_num_threads():
             torch.set_num_threads(threads)
+            self.used.add(threads)
 
     def restore(self) -> None:
         if self.active:
