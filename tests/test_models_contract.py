@@ -114,3 +114,15 @@ def test_keys_a_model_would_ignore_are_refused_in_one_line():
     assert len(conv.penalised_weights()) == 4  # two convolutions down, two up
     x = torch.rand(4, 3, 64)
     assert conv.loss(x, conv(x))["weight_l2"].requires_grad
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_torch_export_takes_every_model_and_gives_its_output_back(name, real_batch, small_model, tmp_path):
+    """A plain-PyTorch trial: torch.export failed on every model ('Output ... is not a known type')."""
+    model = small_model(name).eval()
+    x = real_batch[:2]
+    program = torch.export.export(model, (x,))
+    torch.export.save(program, tmp_path / "m.pt2")
+    out, want = torch.export.load(tmp_path / "m.pt2").module()(x), model(x)
+    assert type(out) is type(want) and set(out.extras) <= set(want.extras)  # (traced, a contractive keeps no x_flat)
+    assert torch.allclose(out.x_hat, want.x_hat, atol=1e-6) and torch.allclose(out.z, want.z, atol=1e-6)

@@ -61,6 +61,9 @@ class Output:
     extras: dict[str, Any] = field(default_factory=dict)  # model-specific (mu, logvar, ...)
 
 
+torch.export.register_dataclass(Output, serialized_type_name="aekit.Output")  # torch.export and pytree see its tensors
+
+
 def activation(name: str) -> nn.Module:
     return {
         "relu": nn.ReLU(),
