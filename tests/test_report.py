@@ -172,6 +172,23 @@ def test_a_run_folder_without_results_yet(tmp_path):
     assert f"trained, not evaluated yet: `aekit evaluate {tmp_path / 'named'}`" in page
 
 
+def test_an_evaluated_interrupted_run_is_still_said_to_have_stopped(train_run, tmp_path, capsys):
+    """A lab's trial: `aekit evaluate` of a run stopped before its end said "it is training now" (its own lock), and
+    the report then called it finished with "model.safetensors, which they measured, was removed since"."""
+    import shutil
+
+    run = Path(shutil.copytree(train_run, tmp_path / "run"))
+    for name in ("model.safetensors", "metrics.json", "report.html"):  # as a run killed after a checkpoint leaves it
+        (run / name).unlink(missing_ok=True)
+    assert main(["evaluate", str(run), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert f"`aekit resume {run}` finishes it" in err and "training now" not in err
+    assert json.loads((run / "metrics.json").read_text())["training"]["weights"] == "checkpoint.safetensors"
+    page = write_report([run], tmp_path / "r.html").read_text()
+    assert "(stopped before its end)" in page and "removed since" not in page
+    assert "of its checkpoint&#39;s weights (epoch 2); training stopped before its end after epoch 2" in page
+
+
 def test_a_run_stopped_before_its_end_is_said_so_not_called_kept(train_run, tmp_path):
     """An interrupted run read "6 (weights of its start kept)", and a stopped resume's page showed the older
     model.safetensors' figures and map as the run's, without a word; a run without a model had no map, unsaid."""

@@ -230,8 +230,10 @@ def _stopped(run: RunFolder) -> str:
     """What to say of a train run whose training (or a resume's) stopped before its end, or is running; "" if none."""
     if run.kind != "train" or not (run.path / CHECKPOINT_FILE).is_file() or training_ended(run.path):
         return ""
-    measured = _section(run.metrics or {}, "training").get("epochs")  # the epochs of the model its figures measured
-    if isinstance(measured, int) and measured >= epochs_done(run.path) and not (run.path / MODEL_FILE).is_file():
+    training = _section(run.metrics or {}, "training")  # of the model its figures measured
+    measured, of_checkpoint = training.get("epochs"), training.get("weights") == CHECKPOINT_FILE
+    if isinstance(measured, int) and measured >= epochs_done(run.path) and not (run.path / MODEL_FILE).is_file() and (
+            not of_checkpoint):  # (an evaluated interrupted run is not: a lab's trial)
         return ""  # trained to its end, measured, and its model removed since (a web trial: "stopped before its end")
     try:
         check_free(run.path)
@@ -248,6 +250,9 @@ def _headline(run: RunFolder) -> str:
     stopped, text = _stopped(run), _measured(run)
     if stopped and (run.path / MODEL_FILE).is_file():  # a resume stopped: the figures are of the model before it
         return f"{text + '; ' if text else ''}these are of {MODEL_FILE}, from before a later {stopped}"
+    training = _section(run.metrics or {}, "training")
+    if stopped and text and training.get("weights") == CHECKPOINT_FILE:  # (aekit evaluate of a run stopped before its end)
+        return f"{text}, of its checkpoint's weights (epoch {training.get('epochs')}); {stopped}"
     if stopped:  # (figures without a model.safetensors: of one removed since; the folder's state said, not "no results")
         return f"{text}; {MODEL_FILE}, which they measured, is not there: {stopped}" if text else f"no results yet: {stopped}"
     if text and run.kind == "train" and not (run.path / MODEL_FILE).is_file():

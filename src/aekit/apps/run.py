@@ -1091,6 +1091,10 @@ def evaluate_run(
         say_reading(str(data), progress)
         train, other = load_other(cfg, run_dir, str(data), progress=progress)
         splits, label = (train, None, other), other.name
+    if model is None:  # before its hold, which load_model would take for a run training now (a lab's trial)
+        if write and data is None:
+            ckpt.check_free(run_dir)  # one that is: refused in one line, before load_model's note
+        model = ckpt.load_model(run_dir)
     with ckpt.hold(run_dir) if write and data is None else contextlib.nullcontext():  # a read-only folder says so
         return _evaluate_run(run_dir, cfg, model, write and data is None, splits, label, scores, codes, nll_samples=nll_samples,
                              quality_samples=quality_samples, classifier=classifier, classifier_cache=classifier_cache,
@@ -1230,8 +1234,9 @@ def kept_measures(run_dir: Path, metrics: dict[str, Any], *, nll: bool, quality:
 
 def training_summary(run_dir: Path) -> dict[str, Any]:
     """How the run was trained, from its history.json, for scripts that gather runs: epochs, steps, seconds,
-    the epoch restore_best kept, the CPU thread counts it trained at, the versions that evaluated it (results move
-    with them, and with threads) and the aekit that trained it."""
+    the epoch restore_best kept, the file whose weights were measured (a checkpoint: of a run stopped before its
+    end), the CPU thread counts it trained at, the versions that evaluated it (results move with them, and with
+    threads) and the aekit that trained it."""
     import torch
 
     from .. import __version__
@@ -1244,7 +1249,7 @@ def training_summary(run_dir: Path) -> dict[str, Any]:
     header = ckpt.checkpoint_header(run_dir)
     return {"epochs": len(history.get("epoch", [])), "steps": steps[-1] if steps else None,
             "seconds": round(sum(history.get("time", [])), 2), "kept_epoch": ckpt.kept_epoch(run_dir),
-            "threads": header.get("threads"), "aekit": __version__, "torch": torch.__version__,
+            "weights": ckpt.model_file(run_dir).name, "threads": header.get("threads"), "aekit": __version__, "torch": torch.__version__,
             "trained_with": (header or ckpt.file_header(run_dir / ckpt.MODEL_FILE)).get("aekit_version")}
 
 
