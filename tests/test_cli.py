@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -442,6 +443,21 @@ def test_a_run_whose_output_pipe_closes_says_so_on_stderr(tmp_path):
     assert proc.wait(timeout=120) == 141
     assert err.startswith("aekit: stopped: the reader of its output went away (a closed pipe); the last checkpoint"), err
     assert f"`aekit resume {tmp_path / 'r'}` continues" in err
+
+
+def test_a_closed_stdout_or_stderr_loses_nothing(tmp_path):
+    """An environment trial: with stderr closed (`2>&-`) a run failed on its progress bar and its folder was removed;
+    with stdout closed every command exited 1, 'unexpected', after its work (`resume || train` then trained again)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    train = (f"{shlex.quote(sys.executable)} -m aekit train data.name=digits model.name=dense model.hidden=[8] "
+             f"model.code_size=2 train.epochs=1 output.dir={shlex.quote(str(tmp_path))}")
+    for closed, name in (("2>&-", "e"), (">&-", "o"), (">&- 2>&-", "b")):
+        done = subprocess.run(["bash", "-c", f"{train} output.name={name} {closed}"], capture_output=True, text=True,
+                              env=env, timeout=120)
+        assert done.returncode == 0 and (tmp_path / name / "metrics.json").is_file(), (closed, done.stderr)
+    done = subprocess.run(["bash", "-c", f"{shlex.quote(sys.executable)} -m aekit models >&-"], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert done.returncode == 0 and not done.stderr
 
 
 def test_hints_point_at_what_works(tmp_path, capsys):

@@ -737,6 +737,9 @@ def _note(message, category, filename, lineno, file=None, line=None) -> None:
 
 def _main(argv: list[str] | None) -> int:
     command = argv is None  # the aekit command itself, not a caller's main([...])
+    for name in ("stdout", "stderr"):  # closed (`>&-`, `2>&-`): Python makes it None, and a print or a progress bar
+        if getattr(sys, name) is None:  # failed after the work (an environment trial: exit 1, or the run lost)
+            setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 (for the process's life, as the stream it stands for)
     if command:  # an ASCII terminal or PYTHONIOENCODING=ascii: "Fréchet" shows as "Fr?chet", not an error after the work
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(AttributeError, ValueError):
