@@ -252,6 +252,20 @@ def test_a_full_disk_names_the_file_asked_for_and_evaluate_still_prints_its_figu
     out, err = capsys.readouterr()
     assert "squared error per sample (autoencoder)" in out  # computed before the write failed: not lost
     assert err.startswith(f"aekit: error: {run / 'metrics.json'}: No space left on device; free some space")
+    scores, calls = tmp_path / "s.csv", []
+
+    def full_at_the_scores(fd):  # (an environment trial: --scores on a full disk lost the figures and metrics.json)
+        calls.append(fd)
+        if len(calls) > 2:  # metrics.json's and the picture's writes went through
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_at_the_scores)
+    before = (run / "metrics.json").stat().st_mtime_ns
+    assert main(["evaluate", str(run), "--quiet", "--classifier", "mnist-mini", "--scores", str(scores),
+                 "--classifier-cache", str(feature_clf.path.parent)]) == 2
+    out, err = capsys.readouterr()
+    assert "squared error per sample (autoencoder)" in out and (run / "metrics.json").stat().st_mtime_ns > before
+    assert err.startswith(f"aekit: error: {scores}: No space left on device") and not scores.exists()
 
 
 def test_out_of_memory_is_one_line_and_a_run_stopped_before_its_first_checkpoint_leaves_no_folder(tmp_path, capsys,

@@ -1164,10 +1164,6 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         print(f"evaluating{f' {part} ({some}{len(test):,} samples)' if long else ''} ...", flush=True)
     whole, test = test, in_memory(test, cfg.train.seed)
     errors = sample_errors(model, train_data, test, seed=cfg.train.seed)
-    if scores is not None:  # every sample, in order: a memory-mapped set's whole, without PCA's, beside the sample
-        write_scores(Path(scores), whole, errors if whole is test else
-                     {"autoencoder": squared_error_per_sample(model, whole.x)},
-                     codes=model.encode_array(whole.x) if codes else None)  # (a production trial: no CLI gave codes)
     metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed, errors=errors)}
     if label is not None:  # new data beside the run's own figure, so drift shows (a production trial: 42x, unsaid)
         with contextlib.suppress(OSError, ValueError, RecursionError, TypeError, KeyError):
@@ -1191,18 +1187,22 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     if scaling in ("per column", "standard"):  # errors are in those units: say so
         metrics["scaling"] = scaling
     metrics |= generative_metrics(model, train_data, test, seed=cfg.train.seed, part=split, **options)
-    if not write:
-        return metrics
-    metrics["training"] = training_summary(run_dir)
-    metrics |= kept_measures(run_dir, metrics, nll=not options["nll_samples"], quality=not options["quality_samples"])
-    try:
-        ckpt.atomic_write_text(run_dir / ckpt.METRICS_FILE, json.dumps(metrics, indent=1))
-        if "representation" not in (test.meta or {}):  # test samples above their reconstructions (not texts)
+    if write:
+        metrics["training"] = training_summary(run_dir)
+        metrics |= kept_measures(run_dir, metrics, nll=not options["nll_samples"], quality=not options["quality_samples"])
+    try:  # the figures first, then the files: a full disk loses none of them (an environment trial: --scores did)
+        if write:
+            ckpt.atomic_write_text(run_dir / ckpt.METRICS_FILE, json.dumps(metrics, indent=1))
+        if write and "representation" not in (test.meta or {}):  # test samples above their reconstructions (not texts)
             from ..analysis import plots
             from ..analysis.latent import reconstruction_grid
 
             with plots.unshown():  # (a run's own picture: Jupyter shows none of it)
                 plots.save_figure(reconstruction_grid(model, test, n=10)[-1], run_dir / "reconstructions.png")
+        if scores is not None:  # every sample, in order: a memory-mapped set's whole, without PCA's, beside the sample
+            write_scores(Path(scores), whole, errors if whole is test else
+                         {"autoencoder": squared_error_per_sample(model, whole.x)},
+                         codes=model.encode_array(whole.x) if codes else None)  # (a production trial: no CLI gave codes)
     except OSError as err:  # a full disk: the CLI prints the figures all the same
         err.metrics = metrics
         raise
