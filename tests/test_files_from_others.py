@@ -220,3 +220,16 @@ def test_an_npz_with_a_member_that_is_no_array_names_it(tmp_path):
         archive.writestr("README.txt", "made by hand")
     with pytest.raises(DataError, match=r"README.txt"):
         load_dataset(str(tmp_path / "x.npz"))
+
+
+def test_an_emptied_or_broken_config_yaml_of_a_run_says_to_put_it_back(run, tmp_path, capsys):
+    """An environment trial: evaluate, resume and export of a run whose config.yaml was emptied advised 'leave it
+    out to train the default job', which is train's advice."""
+    copy = copied(run, tmp_path)
+    for text in ("", "model: [\n"):
+        (copy / "config.yaml").write_text(text)
+        for command in (["evaluate", str(copy)], ["resume", str(copy)], ["export", str(copy), "-o", str(tmp_path / "m.pt")]):
+            assert main(command) == 2
+            err = capsys.readouterr().err
+            assert err.endswith(f"; it says how {copy} was trained: put it back from a copy, or train the run again\n"), err
+            assert "default job" not in err and len(err.splitlines()) == 1

@@ -731,7 +731,11 @@ def read_run(run_dir: str | Path) -> RunConfig:
         runs = sorted(str(c.parent) for c in run_dir.glob(f"*/{CONFIG_FILE}")) if run_dir.is_dir() else []
         inside = f"; it holds run folders such as {runs[-1]}" if runs else ""
         raise ConfigError(f"{run_dir} is not a run folder: it has no {CONFIG_FILE}{classifier_held(run_dir) or inside}")
-    raw = load_file(run_dir / CONFIG_FILE)
+    try:
+        raw = load_file(run_dir / CONFIG_FILE)
+    except ConfigError as err:  # (an environment trial: an emptied one was told "leave it out to train the default job")
+        raise ConfigError(f"{str(err).split('; ')[0]}; it says how {run_dir} was trained: put it back from a copy, or "
+                          "train the run again") from None
     folder_imports(run_dir, raw.get("imports"))
     if isinstance(raw.get("data"), dict) and "scale" not in raw["data"]:  # made before data.scale: one range
         raw["data"]["scale"] = "global"
