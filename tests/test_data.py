@@ -194,6 +194,30 @@ def test_split_is_stratified_and_seeded(mnist_mini):
         Dataset(torch.rand(1, 4)).split(0.1)
 
 
+def test_take_is_a_seeded_random_subset_and_data_limit_follows_train_seed(tmp_path):
+    """A mutation trial: take's seed, and data.limit's train.seed, could be dropped with every test passing."""
+    from aekit.apps import run
+
+    data = Dataset(torch.arange(200.0).reshape(200, 1), torch.arange(200) % 4)
+    rows = data.take(50, seed=0).x.flatten()
+    assert torch.equal(rows, data.take(50, seed=0).x.flatten()) and not torch.equal(rows, data.take(50, seed=1).x.flatten())
+    assert len(set(rows.tolist())) == 50 and torch.equal(rows, rows.sort().values) and rows.max() >= 50  # not the first
+    picked = [run.load_data(run.load_run_config(None, ["data.name=digits", "data.limit=100", "data.val_fraction=0",
+                                                       f"train.seed={seed}"]))[0].x for seed in (0, 0, 1)]
+    assert torch.equal(picked[0], picked[1]) and not torch.equal(picked[0], picked[2])
+
+
+def test_a_split_takes_each_class_share_rounded_and_its_parts_do_not_overlap():
+    """A mutation trial: each class's share floored (5 of 24 held out at 0.25, not 6) passed, and nothing checked that
+    the two parts are disjoint."""
+    y = torch.tensor([0] * 7 + [1] * 8 + [2] * 9)
+    data = Dataset(torch.arange(24.0).reshape(24, 1), y)
+    train, val = data.split(0.25, seed=0)
+    assert torch.bincount(val.y, minlength=3).tolist() == [2, 2, 2]  # round(7 / 4), round(8 / 4), round(9 / 4)
+    seen = train.x.flatten().tolist() + val.x.flatten().tolist()
+    assert sorted(seen) == list(range(24))  # every sample once
+
+
 def test_user_arrays(tmp_path):
     rng = np.random.default_rng(0)
     raw = rng.integers(0, 256, size=(20, 6), dtype=np.uint8)

@@ -41,6 +41,35 @@ def test_eval_is_deterministic_train_is_not_with_dropout(real_batch):
         assert not torch.equal(model(x).x_hat, model(x).x_hat)
 
 
+def test_outputs_in_batches_are_of_eval_mode_and_leave_the_mode_as_it_was(real_batch):
+    """A mutation trial: map_batches without its eval mode (dropout and batch statistics in encode_array,
+    reconstruct_array, evaluate's errors and the sklearn transform) passed every test."""
+    import numpy as np
+
+    from aekit.apps.run import squared_error_per_sample
+    from aekit.apps.sklearn import AutoencoderTransformer
+
+    model = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=(32,), code_size=4, dropout=0.5, batch_norm=True)
+    x = real_batch[:40]
+    model.train()
+    with torch.no_grad():
+        norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
+        for m in norms:  # running statistics of their own, so eval mode's outputs differ from a batch's
+            m.running_mean.uniform_(-1, 1)
+    for fn in (model.encode_array, model.reconstruct_array, lambda v: squared_error_per_sample(model, v)):
+        first = fn(x)
+        assert model.training and np.array_equal(first, fn(x)), fn
+        model.eval()
+        assert np.array_equal(first, fn(x)), fn
+        model.train()
+    flat = x.reshape(40, -1).numpy()
+    est = AutoencoderTransformer(model="dense", model_params={"hidden": [16], "code_size": 3, "dropout": 0.5},
+                                 epochs=1, random_state=0).fit(flat)
+    codes = est.transform(flat)
+    est.model_.train()
+    assert np.array_equal(codes, est.transform(flat)) and est.model_.training
+
+
 def test_no_dropout_means_train_is_deterministic(real_batch):
     model = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=(64, 32), code_size=8).train()
     with torch.no_grad():

@@ -294,12 +294,20 @@ def test_monitor_must_be_logged(real_batch):
 def test_restore_best_returns_best_weights(real_batch, tmp_path):
     model = tiny()
     snapshots = {}
-    cb = LambdaCallback(on_epoch_end=lambda t, logs: snapshots.__setitem__(
-        t.epoch, {k: v.cpu().clone() for k, v in t.model.state_dict().items()}))  # fit hands the model back there
+
+    def snapshot_then_spoil(t, logs):
+        snapshots[t.epoch] = {k: v.cpu().clone() for k, v in t.model.state_dict().items()}  # fit hands the model back
+        if t.epoch == 2:  # so that a later epoch is worse and the best is not the last (a mutation trial: the best's
+            with torch.no_grad():  # weights aliasing the live ones passed, every epoch being better)
+                for p in t.model.parameters():
+                    p.add_(torch.randn_like(p) * 2)
+
     history = aekit.fit(model, real_batch[:64], real_batch[64:128], epochs=4, lr=0.05, restore_best=True,
-                        callbacks=[cb], run_dir=tmp_path, progress=False)
+                        callbacks=[LambdaCallback(on_epoch_end=snapshot_then_spoil)], run_dir=tmp_path, progress=False)
     best_epoch = 1 + min(range(4), key=lambda i: history["val_loss"][i])
+    assert best_epoch < 4
     assert all(torch.equal(v, snapshots[best_epoch][k]) for k, v in model.state_dict().items())
+    assert not all(torch.equal(v, snapshots[4][k]) for k, v in model.state_dict().items())
     assert weights_equal(aekit.load_model(tmp_path / "best.safetensors"), model)
 
 
