@@ -283,6 +283,28 @@ def test_bad_inputs_are_one_line_errors(tmp_path, train_run):
     assert main(["report", str(tmp_path / "empty")]) == 2
 
 
+def test_of_several_paths_those_that_cannot_be_read_are_left_out_and_named(tmp_path, train_run, capsys):
+    """A lab's trial: `aekit report runs/*` wrote no page when runs/ held mlruns/ (train.log=mlflow makes it), an
+    earlier report.html, or one run's truncated history.json; only the first culprit was named."""
+    import shutil
+
+    runs = tmp_path / "runs"
+    good = Path(shutil.copytree(train_run, runs / "good"))
+    broken = Path(shutil.copytree(train_run, runs / "broken"))
+    (broken / "history.json").write_text('{"train_loss": [1.0, ')
+    (runs / "mlruns").mkdir()
+    (runs / "report.html").write_text("<html></html>")
+    paths = sorted(str(p) for p in runs.iterdir())
+    assert main(["report", *paths, "-o", str(tmp_path / "r.html"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    for path in (runs / "mlruns", runs / "report.html", broken / "history.json"):
+        assert f"aekit: note: left out of the report: {path}" in err, err
+    page = (tmp_path / "r.html").read_text()
+    assert str(good.resolve()) in page and str(broken.resolve()) not in page
+    assert main(["report", str(runs / "mlruns"), str(runs / "report.html"), "-o", str(tmp_path / "n.html")]) == 2
+    assert "is not a run folder" in capsys.readouterr().err and not (tmp_path / "n.html").exists()
+
+
 def test_result_tables_render_from_rows_with_escaping(tmp_path):
     """Experiments store tables as rows in results.json; the page renders them (escaped), with notes."""
     folder = tmp_path / "demo"

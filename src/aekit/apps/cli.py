@@ -352,8 +352,9 @@ def _cmd_report(args) -> None:
     from .report import CONFIG_FILES, GENERATOR, read_run_folder, write_report
 
     dirs = [Path(d) for d in args.run_dirs]
-    for d in dirs:  # a folder that is not a run's is refused before the line below
-        if not any((d / f).is_file() for f in CONFIG_FILES):
+    runs = [d for d in dirs if any((d / f).is_file() for f in CONFIG_FILES)]
+    for d in dirs if len(dirs) == 1 or not runs else ():  # refused before the line below; of several (a glob over
+        if d not in runs:  # runs/), those that are not run folders are left out, named (write_report)
             read_run_folder(d)
     output = Path(args.output) if args.output else (dirs[0] / "report.html" if len(dirs) == 1 else Path("report.html"))
     head = output.read_text(errors="replace")[:2000] if output.is_file() else None

@@ -490,5 +490,19 @@ def write_report(run_dirs: str | Path | Sequence[str | Path], output: str | Path
     twice = [d for i, d in enumerate(dirs) if Path(d).resolve() in {Path(e).resolve() for e in dirs[:i]}]
     if twice:
         raise ConfigError(f"report: {twice[0]} is given twice; give each run folder once")
-    atomic_write_text(output, render_report([read_run_folder(d) for d in dirs], title=title))
+    runs, left = [], []
+    for d in dirs:  # of several folders (a glob over runs/), one that cannot be read is left out, named (a lab's
+        try:  # trial: an mlruns/ folder, an earlier report.html or one truncated history.json wrote no page at all)
+            runs.append(read_run_folder(d))
+        except ConfigError as err:
+            if len(dirs) == 1:
+                raise
+            left.append(str(err))
+    if not runs:
+        raise ConfigError(f"report: none of the {len(dirs)} paths is a run folder it can read; the first: {left[0]}")
+    for reason in left[:5]:
+        warn(f"left out of the report: {reason}")
+    if len(left) > 5:
+        warn(f"left out of the report: {len(left) - 5} more paths")
+    atomic_write_text(output, render_report(runs, title=title))
     return output
