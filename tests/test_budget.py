@@ -345,7 +345,8 @@ def test_a_budgeted_run_records_and_says_its_steps_and_config_yaml_holds_every_m
     training = json.loads((run_dir / "metrics.json").read_text())["training"]  # for scripts that gather runs
     assert training["epochs"] == len(history["epoch"]) and training["steps"] == history["step"][-1]
     assert training["seconds"] > 0.5 and training["torch"] == torch.__version__ and training["aekit"] == aekit.__version__
-    assert training["trained_with"] == aekit.__version__
+    assert training["trained_with"] == aekit.__version__ and training["weights"] == "model.safetensors"
+    assert json.loads((run_dir / "metrics.json").read_text())["run"] == {"model": "dense", "code_size": 4, "data": "digits"}
 
 
 def test_a_new_budget_in_python_is_checked_as_on_the_command_line_and_a_plan_shrinks_too(real_batch, monkeypatch, tmp_path):

@@ -1191,7 +1191,8 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     if scaling in ("per column", "standard"):  # errors are in those units: say so
         metrics["scaling"] = scaling
     metrics |= generative_metrics(model, train_data, test, seed=cfg.train.seed, part=split, **options)
-    if write:
+    if write:  # which run, for scripts that gather runs' metrics.json (a lab's trial: rows no one could tell apart)
+        metrics["run"] = {"model": model.name, "code_size": model.code_size, "data": cfg.data.name}
         metrics["training"] = training_summary(run_dir)
         metrics |= kept_measures(run_dir, metrics, nll=not options["nll_samples"], quality=not options["quality_samples"])
     try:  # the figures first, then the files: a full disk loses none of them (an environment trial: --scores did)
