@@ -189,6 +189,21 @@ def test_an_evaluated_interrupted_run_is_still_said_to_have_stopped(train_run, t
     assert "of its checkpoint&#39;s weights (epoch 2); training stopped before its end after epoch 2" in page
 
 
+def test_a_failed_run_says_why_until_a_run_trains_there_again(tmp_path, capsys):
+    """A lab's trial: a diverged run (its logs kept) read "no results yet (interrupted or still running?)" in the
+    report, as one killed or still training does."""
+    args = ["train", "data.name=digits", "model.name=dense", "model.hidden=[8]", "model.code_size=2", "train.epochs=2",
+            "train.log=[csv]", f"output.dir={tmp_path}", "output.name=r", "--quiet"]
+    assert main([*args, "train.optimizer=sgd", "train.lr=1e12"]) == 2
+    said = capsys.readouterr().err.removeprefix("aekit: error: ").strip()
+    run = tmp_path / "r"
+    assert said.startswith((run / "failed.txt").read_text().strip()[:60]) and "the loss became" in said
+    page = write_report([run], tmp_path / "r.html").read_text()
+    assert "training failed before its first checkpoint: the loss became" in page and "interrupted or" not in page
+    assert main(args) == 0  # trained over (its config.yaml, log.csv and failed.txt): the failure is gone
+    assert not (run / "failed.txt").exists() and "training failed" not in write_report([run], tmp_path / "s.html").read_text()
+
+
 def test_a_run_stopped_before_its_end_is_said_so_not_called_kept(train_run, tmp_path):
     """An interrupted run read "6 (weights of its start kept)", and a stopped resume's page showed the older
     model.safetensors' figures and map as the run's, without a word; a run without a model had no map, unsaid."""

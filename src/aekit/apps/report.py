@@ -41,6 +41,7 @@ from ..data.core import is_picture
 from ..errors import AekitError, CheckpointError, ConfigError, shell, warn
 from ..training.checkpoint import (
     CHECKPOINT_FILE,
+    FAILED_FILE,
     METRICS_FILE,
     MODEL_FILE,
     atomic_write_text,
@@ -228,6 +229,11 @@ def _section(mapping: dict[str, Any], key: str) -> dict[str, Any]:
 
 def _stopped(run: RunFolder) -> str:
     """What to say of a train run whose training (or a resume's) stopped before its end, or is running; "" if none."""
+    failed = run.path / FAILED_FILE
+    if run.kind == "train" and failed.is_file() and not failed.is_symlink() and not training_ended(run.path):
+        line = failed.read_text(encoding="utf-8", errors="replace").strip()[:300]  # (a lab's trial: a diverged run
+        done = epochs_done(run.path)  # read "no results yet (interrupted or still running?)")
+        return f"training failed {f'after epoch {done}' if done else 'before its first checkpoint'}: {line}"
     if run.kind != "train" or not (run.path / CHECKPOINT_FILE).is_file() or training_ended(run.path):
         return ""
     training = _section(run.metrics or {}, "training")  # of the model its figures measured

@@ -33,6 +33,7 @@ from safetensors.torch import save as st_save
 from ..config import safe_yaml, to_dict
 from ..data.core import SCALING_FILE, data_map
 from ..errors import (
+    AekitError,
     CheckpointError,
     ConfigError,
     NonFiniteLossError,
@@ -50,6 +51,7 @@ CONFIG_FILE = "config.yaml"  # the run's config: what `aekit evaluate|resume|rep
 HISTORY_FILE = "history.json"  # every logged value, written beside every checkpoint
 METRICS_FILE = "metrics.json"  # the test metrics beside PCA's, written by the run's end and by `aekit evaluate`
 LOCK_FILE = ".aekit.lock"  # held by the process that trains, resumes or evaluates a run folder
+FAILED_FILE = "failed.txt"  # the line of the error that stopped a run's training, until a run starts there again
 WRITTEN_IN_PLACE = (LOCK_FILE, "log.csv", "tensorboard")  # and pictures (*.png): what aekit opens to write, not
 # replaces (its other files are written to a temporary file renamed over them, which replaces a link)
 _HELD: dict[Path, int] = {}  # the run folders this process holds -> the thread holding each
@@ -68,9 +70,20 @@ def kept_when_stopped(err: BaseException, folder: Path) -> bool:
     """Whether a run folder that `err` stopped before its first checkpoint is worth keeping: a diverged run's
     logs show why, and a disk's error (but a full one) names a path in it; else it holds nothing a retry
     needs, and a retry under its name would be refused."""
-    logs = [p for p in folder.iterdir() if p.name not in (CONFIG_FILE, SCALING_FILE) and p.name[0] != "."]
+    logs = [p for p in folder.iterdir() if p.name not in (CONFIG_FILE, SCALING_FILE, FAILED_FILE) and p.name[0] != "."]
     return bool(isinstance(err, NonFiniteLossError) and logs) or (  # (a closed output pipe is no path's error)
         isinstance(err, OSError) and not isinstance(err, BrokenPipeError) and not out_of_space(err))
+
+
+def note_failure(folder: Path, err: BaseException) -> None:
+    """Keep the line of the error that stopped a run in its folder (FAILED_FILE), where the report reads it (a lab's
+    trial: a diverged run looked like one killed or still running); an interrupt, a closed pipe or a full disk is no
+    failure of the run's. Never raises."""
+    if not isinstance(err, Exception) or isinstance(err, BrokenPipeError) or out_of_space(err) or not folder.is_dir():
+        return
+    line = (str(err) if isinstance(err, AekitError) else f"{type(err).__name__}: {err}").strip().splitlines()
+    with contextlib.suppress(OSError):
+        atomic_write_text(folder / FAILED_FILE, f"{line[0] if line else type(err).__name__}\n")
 
 
 @contextlib.contextmanager

@@ -53,7 +53,7 @@ ACCELERATOR_NAN_CHECK_EVERY = 32  # steps between loss read-backs on a GPU (each
 BUDGET_CHECKPOINT_SECONDS = 30.0  # with a time budget, checkpoints after the first come at most this often (and at the end)
 # what a run killed before its first checkpoint leaves in its folder, which a fresh run there replaces
 # what a run stopped before its first checkpoint leaves (and `aekit report` of it: a trial's retry was refused)
-LEFT_UNSAVED = {ckpt.CONFIG_FILE, SCALING_FILE, ckpt.BEST_FILE, "log.csv", "tensorboard", "report.html"}
+LEFT_UNSAVED = {ckpt.CONFIG_FILE, SCALING_FILE, ckpt.BEST_FILE, ckpt.FAILED_FILE, "log.csv", "tensorboard", "report.html"}
 EPOCH_LINE_SECONDS = 1.0  # epoch lines after the first come at most this often (and the last): short epochs would flood
 
 
@@ -1121,6 +1121,7 @@ def fit(
             if distributed.is_main():
                 held.enter_context(ckpt.hold(run_path))  # another process writing it: refused, nothing touched
                 check_run_folder(run_path, resume)  # again: one may have run to its end in it while this one began
+                (run_path / ckpt.FAILED_FILE).unlink(missing_ok=True)  # an earlier training's failure: not this one's
                 for stale in run_path.glob(".*.tmp"):  # left by a kill in the middle of a checkpoint write
                     if re.fullmatch(r"\..+\.[0-9a-f]{8}\.tmp", stale.name):  # (ckpt.atomic_write's names alone)
                         stale.unlink(missing_ok=True)
@@ -1152,4 +1153,5 @@ def fit(
                 if note:
                     note(f"stopped before its first checkpoint: nothing was kept, and {run_path}, which this fit made, "
                          "is removed")
+            ckpt.note_failure(run_path, err)  # (where the folder is kept)
             raise
