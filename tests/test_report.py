@@ -204,6 +204,20 @@ def test_a_failed_run_says_why_until_a_run_trains_there_again(tmp_path, capsys):
     assert not (run / "failed.txt").exists() and "training failed" not in write_report([run], tmp_path / "s.html").read_text()
 
 
+def test_a_damaged_checkpoint_is_not_advised_to_be_resumed(train_run, tmp_path):
+    """A lab's trial: a finished run's zero-byte checkpoint read "from before a later training stopped before its
+    end after epoch 0: `aekit resume` finishes it", and the resume then failed on the checkpoint."""
+    import shutil
+
+    run = Path(shutil.copytree(train_run, tmp_path / "run"))
+    (run / "checkpoint.safetensors").write_bytes(b"")
+    page = write_report([run], tmp_path / "r.html").read_text()
+    assert "before its end" not in page and "aekit resume" not in page  # finished: its model is what there is
+    (run / "model.safetensors").unlink()
+    page = write_report([run], tmp_path / "s.html").read_text()
+    assert "its checkpoint.safetensors cannot be read (cut short?): train it again" in page and "aekit resume" not in page
+
+
 def test_a_run_stopped_before_its_end_is_said_so_not_called_kept(train_run, tmp_path):
     """An interrupted run read "6 (weights of its start kept)", and a stopped resume's page showed the older
     model.safetensors' figures and map as the run's, without a word; a run without a model had no map, unsaid."""

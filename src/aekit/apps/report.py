@@ -46,6 +46,7 @@ from ..training.checkpoint import (
     MODEL_FILE,
     atomic_write_text,
     check_free,
+    checkpoint_header,
     epochs_done,
     kept_epoch,
     training_ended,
@@ -236,6 +237,8 @@ def _stopped(run: RunFolder) -> str:
         return f"training failed {f'after epoch {done}' if done else 'before its first checkpoint'}: {line}"
     if run.kind != "train" or not (run.path / CHECKPOINT_FILE).is_file() or training_ended(run.path):
         return ""
+    if not checkpoint_header(run.path):  # (a lab's trial: "aekit resume finishes it", which then failed)
+        return f"training stopped before its end, and its {CHECKPOINT_FILE} cannot be read (cut short?): train it again"
     training = _section(run.metrics or {}, "training")  # of the model its figures measured
     measured, of_checkpoint = training.get("epochs"), training.get("weights") == CHECKPOINT_FILE
     if isinstance(measured, int) and measured >= epochs_done(run.path) and not (run.path / MODEL_FILE).is_file() and (

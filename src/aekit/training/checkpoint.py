@@ -284,7 +284,10 @@ def training_ended(folder: Path) -> bool:
     model, checkpoint = Path(folder) / MODEL_FILE, Path(folder) / CHECKPOINT_FILE
     if not model.is_file() or not checkpoint.is_file():
         return model.is_file()
-    trained, epoch = file_header(model).get("trained_epochs"), checkpoint_header(folder).get("epoch")
+    header = checkpoint_header(folder)
+    if not header:  # damaged (a lab's trial: a zero-byte one): no resume goes on from it, the model is what there is
+        return True
+    trained, epoch = file_header(model).get("trained_epochs"), header.get("epoch")
     if isinstance(trained, int) and isinstance(epoch, int):
         return trained >= epoch
     return model.stat().st_mtime >= checkpoint.stat().st_mtime
