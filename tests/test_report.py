@@ -444,7 +444,7 @@ def test_a_map_without_labels_promises_no_labels_and_no_class_to_hide():
     from aekit.apps.report import _environment
 
     page = {"title": "", "generator": "", "written": "", "version": "", "runs": [], "style": "", "script": "",
-            "summary": {"headers": [], "rows": [], "curves": None}}
+            "summary": {"headers": [], "rows": [], "curves": None, "curves_note": ""}}
     macro = _environment().get_template("report.html.j2").make_module(page).latent_map
     base = {"id": "map1", "code_size": 2, "n": 10, "split": "test", "pictures": True, "scale": False, "unpool": False}
     unlabelled, labelled = str(macro({**base, "labels": None})), str(macro({**base, "labels": [0, 1]}))

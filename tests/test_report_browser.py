@@ -187,3 +187,36 @@ def test_a_phone_wide_window_scrolls_no_page_sideways_and_the_map_still_decodes_
         assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     finally:
         browser.set_window_size(1400, 1000)
+
+
+def test_the_summary_sorts_by_a_column_and_many_runs_curves_are_not_drawn_together(report, browser, tmp_path, monkeypatch):
+    """A lab's trial: 215 runs' summary could not be sorted (the test error only inside a sentence) and one chart
+    drew 424 curves with a legend no one could read."""
+    from aekit.apps import report as report_module
+
+    runs = [report.parent / "code2", report.parent / "code3"]
+    copies = [shutil.copytree(run, tmp_path / f"copy{i}") for i, run in enumerate(runs * 2)]
+    metrics = [json.loads((run / "metrics.json").read_text()) for run in copies]
+    for i, (run, m) in enumerate(zip(copies, metrics)):
+        m["squared_error_per_sample"] = [30.5, 9.25, 100.0, 12.0][i]
+        (run / "metrics.json").write_text(json.dumps(m))
+    del metrics[3]["squared_error_per_sample"]  # a run without the figure sorts last either way
+    (copies[3] / "metrics.json").write_text(json.dumps(metrics[3]))
+    page = write_report(copies, tmp_path / "r.html")
+    browser.get(page.as_uri())
+    assert browser.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true"
+    column = 1 + report_module._summary_view([])["headers"].index("squared error per sample")
+
+    def order():
+        return [row.find_element(By.TAG_NAME, "a").text for row in browser.find_elements(By.CSS_SELECTOR, "table.summary tbody tr")]
+
+    button = browser.find_elements(By.CSS_SELECTOR, "table.summary th button.sort")[column]
+    button.click()
+    assert order() == ["copy1", "copy0", "copy2", "copy3"]
+    button.click()
+    assert order() == ["copy2", "copy0", "copy1", "copy3"]
+    assert browser.find_elements(By.CSS_SELECTOR, "table.summary th")[column].get_attribute("aria-sort") == "descending"
+    assert 'id="all-curves' in page.read_text()  # four models' curves: drawn together
+    monkeypatch.setattr(report_module, "CURVES_TOGETHER", 3)
+    page = write_report(copies, tmp_path / "many.html").read_text()
+    assert "The learning curves of 4 models are not drawn together (at most 3)" in page and 'id="all-curves' not in page

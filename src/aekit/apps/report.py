@@ -427,21 +427,31 @@ def _run_view(run: RunFolder, *, open_config: bool) -> dict[str, Any]:
     }
 
 
+CURVES_TOGETHER = 20  # at most this many models' curves in one chart (a lab's trial: 424 series, unreadable)
+
+
 def _summary_view(runs: list[RunFolder]) -> dict[str, Any]:
     rows = []
     for run in runs:
         kind, what, data, epochs = _what(run)
         only = next(iter(run.histories.values())) if len(run.histories) == 1 else None
+        m = run.metrics or {}  # the figure models are compared by, as a number a column sorts (a lab's trial)
+        errors = [m.get(k) if _is_number(m.get(k)) else None for k in ("squared_error_per_sample",
+                                                                        "pca_squared_error_per_sample")]
         rows.append({"name": run.label, "anchor": run.anchor, "cells": [
-            kind, what, data, epochs, _final(only, "train_loss"), _final(only, "val_loss"), _headline(run)]})
+            kind, what, data, epochs, *errors, _final(only, "train_loss"), _final(only, "val_loss"), _headline(run)]})
     histories = {(run.label if label == run.name else f"{run.label}: {label}"): history
                  for run in runs for label, history in run.histories.items()}
-    combined = _curves(histories, "all-curves") if sum(bool(r.histories) for r in runs) > 1 else None
+    together = sum(bool(r.histories) for r in runs) > 1 and len(histories) <= CURVES_TOGETHER
+    combined = _curves(histories, "all-curves") if together else None
     if combined is not None:  # (a comparison trial: an mse run's loss beside a bce one's and a bound, as one "loss")
         combined["y_name"] = "each run's own loss" + combined["y_name"][len("loss"):]
-    headers = ["type", "model / experiment", "data", "epochs", "last epoch's train loss (its own objective)",
+    headers = ["type", "model / experiment", "data", "epochs", "squared error per sample",
+               "PCA's, as many components", "last epoch's train loss (its own objective)",
                "last epoch's val loss (its own objective)", "result"]
-    return {"headers": headers, "rows": rows, "curves": combined}
+    many = (f"The learning curves of {len(histories)} models are not drawn together (at most {CURVES_TOGETHER}): each "
+            "run's own are in its section.") if len(histories) > CURVES_TOGETHER else ""
+    return {"headers": headers, "rows": rows, "curves": combined, "curves_note": many}
 
 
 def _environment() -> jinja2.Environment:

@@ -238,6 +238,39 @@
     decodeAt((home.x0 + home.x1) / 2, (home.y0 + home.y1) / 2);
   }
 
+  // the summary's rows sorted by a column: its heading, a button, sorts up, then down (numbers by value, missing last)
+  function sortable(table) {
+    const body = table.tBodies[0];
+    if (!body || body.rows.length < 2) return;
+    table.querySelectorAll("thead th").forEach((th, col) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "sort";
+      button.textContent = th.textContent;
+      th.textContent = "";
+      th.appendChild(button);
+      button.addEventListener("click", () => {
+        const up = th.getAttribute("aria-sort") !== "ascending";
+        table.querySelectorAll("thead th").forEach((other) => other.removeAttribute("aria-sort"));
+        th.setAttribute("aria-sort", up ? "ascending" : "descending");
+        const key = (row) => {
+          const cell = row.cells[col];
+          return cell && cell.dataset.value !== undefined ? +cell.dataset.value : (cell ? cell.textContent.trim() : "");
+        };
+        const rows = Array.from(body.rows);
+        rows.sort((a, b) => {
+          const x = key(a), y = key(b);
+          const missing = (v) => v === "" || v === "\u2014";
+          if (missing(x) || missing(y)) return missing(x) - missing(y);
+          const order = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y), undefined, { numeric: true });
+          return up ? order : -order;
+        });
+        rows.forEach((row) => body.appendChild(row));
+      });
+    });
+  }
+
+  document.querySelectorAll("table.summary").forEach(sortable);
   document.querySelectorAll(".curves-plot").forEach(curves);
   document.querySelectorAll(".latent-explorer").forEach(latentMap);
   document.body.dataset.ready = "true";
