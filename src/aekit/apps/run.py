@@ -1031,7 +1031,7 @@ def generative_metrics(
             reason = f"{n} images: precision and recall need more than {QUALITY_NEIGHBOURS}"
         if reason is None:
             if not is_cached(classifier, cache_dir=classifier_cache):
-                print(f"training the feature classifier on {classifier} (once: it is cached in "
+                print(f"training the feature classifier on {classifier} (once, to be cached in "
                       f"{classifier_files(classifier, cache_dir=classifier_cache)[0].parent})", flush=True)
             try:
                 clf = feature_classifier(classifier, cache_dir=classifier_cache)
