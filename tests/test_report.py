@@ -488,3 +488,15 @@ def test_the_summary_says_what_makes_two_runs_figures_unlike(train_run, tmp_path
     assert "digits (test limit 100; scale standard)" in summary and "scale global" not in summary  # the usual one unsaid
     assert "test NLL 90.50 nats (k = 50)" in summary
     assert "(its own objective)" in summary and re.search(r"each run.{1,8}s own loss", page)
+
+
+def test_a_page_read_without_a_mouse_or_scripts(train_run, tmp_path):
+    """An accessibility trial: the curves' values were on a mouse's hover alone and the charts blank without
+    scripts, unsaid; a screen reader read a heading as 'digits-runtrain'."""
+    page = write_report([train_run], tmp_path / "r.html").read_text()
+    assert "<noscript>" in page and "each chart's values are in the table under it" in page
+    assert f'<h2>{train_run.name} <span class="kind train">' in page
+    values = page[page.index("<summary>the values, as a table</summary>"):]
+    values = values[: values.index("</details>")]
+    epochs = json.loads((train_run / "history.json").read_text())["epoch"]
+    assert values.count("<tr>") == 1 + len(epochs) and "<th>epoch</th>" in values

@@ -115,8 +115,16 @@ def test_report_works_in_a_real_browser(report, browser, tmp_path):
         "code2 (train)", "code2 (val)", "code3 (train)", "code3 (val)"]
     labels = [t.text for t in curves.find_elements(By.CSS_SELECTOR, "g.axis text")]
     assert {"1", "2", "3", "4"} <= set(labels) and not [t for t in labels if t.endswith(".5")]  # epochs are whole (ticks read 1.5)
-    curves.find_elements(By.CSS_SELECTOR, ".legend button")[1].click()
+    button = curves.find_elements(By.CSS_SELECTOR, ".legend button")[1]
+    assert button.get_attribute("aria-pressed") == "true"
+    button.click()
     assert not series[1].is_displayed() and series[0].is_displayed()
+    assert button.get_attribute("aria-pressed") == "false"  # (an accessibility trial: the state was a colour alone)
+    # the values as a table, for a screen reader and without scripts (they were on a mouse's hover alone)
+    values = browser.find_element(By.XPATH, "//div[@id='all-curves']/following-sibling::details[1]")
+    heads = [th.get_attribute("textContent") for th in values.find_elements(By.TAG_NAME, "th")]
+    assert heads == ["epoch", "code2 (train)", "code2 (val)", "code3 (train)", "code3 (val)"]
+    assert len(values.find_elements(By.CSS_SELECTOR, "tbody tr")) == 4  # an epoch a row
 
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors

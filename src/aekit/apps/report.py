@@ -378,7 +378,12 @@ def _curves(histories: dict[str, dict[str, list]], element_id: str) -> dict[str,
                                "x": [e for e, _ in points], "y": [v for _, v in points]})
     values = [v for s in series for v in s["y"]]
     log_y = bool(values) and min(values) > 0 and max(values) / min(values) > 30
-    return {"id": element_id, "series": series, "log_y": log_y, "y_name": "loss" + (" (log scale)" if log_y else "")}
+    epochs = sorted({e for s in series for e in s["x"]})  # the same as a table (an accessibility trial: the values
+    by_epoch = [dict(zip(s["x"], s["y"])) for s in series]  # were on a mouse's hover alone, and none without scripts)
+    table = {"title": "", "headers": ["epoch", *(s["label"] for s in series)],
+             "rows": [[e, *(values.get(e) for values in by_epoch)] for e in epochs]}
+    return {"id": element_id, "series": series, "log_y": log_y, "y_name": "loss" + (" (log scale)" if log_y else ""),
+            "table": table}
 
 
 def _latent_map(run: RunFolder) -> dict[str, Any] | None:
@@ -427,7 +432,7 @@ def _run_view(run: RunFolder, *, open_config: bool) -> dict[str, Any]:
     }
 
 
-CURVES_TOGETHER = 20  # at most this many models' curves in one chart (a lab's trial: 424 series, unreadable)
+CURVES_TOGETHER = 10  # at most this many models' curves in one chart, a colour each (a lab's trial: 424 series)
 
 
 def _summary_view(runs: list[RunFolder]) -> dict[str, Any]:
@@ -460,6 +465,7 @@ def _environment() -> jinja2.Environment:
         autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
     )
     env.filters["fmt"] = _fmt
+    env.filters["without"] = lambda mapping, key: {k: v for k, v in mapping.items() if k != key}
     env.tests["number"] = _is_number
     return env
 

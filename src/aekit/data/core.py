@@ -360,7 +360,8 @@ def is_integral(dtype: np.dtype) -> bool:
 
 def available_memory(device: torch.device | None = None) -> float:
     """Bytes free for new tensors on `device` (the CPU by default): CUDA's free and cached memory; Linux's
-    MemAvailable, within a container's limit (cgroup v2); inf where neither says."""
+    MemAvailable, within a container's limit (cgroup v2) and the process's address space limit (`ulimit -v`, as
+    clusters set it); inf where none says."""
     if device is not None and device.type == "cuda":
         return torch.cuda.mem_get_info(device)[0] + torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
     free = math.inf
@@ -370,6 +371,13 @@ def available_memory(device: torch.device | None = None) -> float:
     with contextlib.suppress(OSError, ValueError):  # "max" (no limit) is not a number
         cgroup = Path("/sys/fs/cgroup")
         free = min(free, int((cgroup / "memory.max").read_text()) - int((cgroup / "memory.current").read_text()))
+    with contextlib.suppress(ImportError, OSError, ValueError, AttributeError):  # (an environment trial: passed, then
+        import resource  # torch's allocation failed)
+
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if limit != resource.RLIM_INFINITY:
+            used = re.search(r"VmSize:\s+(\d+) kB", Path("/proc/self/status").read_text())
+            free = min(free, limit - int(used.group(1)) * 1024)
     return free
 
 

@@ -69,7 +69,12 @@
     button.type = "button";
     button.innerHTML = `<span class="swatch${dashed ? " dashed" : ""}" style="background-color:${colour}"></span>`;
     button.appendChild(document.createTextNode(label));
-    button.addEventListener("click", () => onToggle(!button.classList.toggle("off")));
+    button.setAttribute("aria-pressed", "true");  // shown; a screen reader hears the state (an accessibility trial)
+    button.addEventListener("click", () => {
+      const shown = !button.classList.toggle("off");
+      button.setAttribute("aria-pressed", String(shown));
+      onToggle(shown);
+    });
     box.appendChild(button);
     return button;
   }
