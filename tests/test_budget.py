@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import types
 from pathlib import Path
@@ -310,6 +311,25 @@ def test_a_model_too_big_to_train_here_is_refused_before_its_weights_are_made(tm
                     r"\(weights, gradients, adam's state, buffers and a checkpoint\), and [\d.]+ GiB is free on (cpu|cuda); give a smaller "
                     r"model \(its widths, such as model.hidden, model.code_size or a vq-vae's codebook_size\)",
                     capsys.readouterr().err)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_model_too_big_for_the_address_space_limit_is_refused_before_its_weights_are_made(tmp_path, capsys):
+    """An environment trial: under `ulimit -v 4000000` (as clusters set it) a 140M-weight model passed the check,
+    which read only the machine's free memory, and torch's allocation failed."""
+    import subprocess
+    import sys
+
+    script = ("import resource, re, sys; from pathlib import Path\n"
+              "used = int(re.search(r'VmSize:\\s+(\\d+) kB', Path('/proc/self/status').read_text()).group(1)) * 1024\n"
+              "import aekit.apps.cli as cli\n"
+              "used = int(re.search(r'VmSize:\\s+(\\d+) kB', Path('/proc/self/status').read_text()).group(1)) * 1024\n"
+              "resource.setrlimit(resource.RLIMIT_AS, (used + 2**30, resource.RLIM_INFINITY))\n"
+              "sys.exit(cli.main(sys.argv[1:]))\n")
+    done = subprocess.run([sys.executable, "-c", script, "train", "data.name=digits", "model.name=dense",
+                           "model.hidden=[100000]", "model.code_size=2", f"output.dir={tmp_path}", "--quiet"],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 2 and "GiB is free on cpu; give a smaller model" in done.stderr, done.stderr
     assert not list(tmp_path.iterdir())
 
 
