@@ -1425,6 +1425,22 @@ def test_signals_whose_channels_span_very_different_ranges_are_said_so(tmp_path,
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         load_path(tmp_path / "even.npy")  # channels of like ranges: nothing to say
+    # a signals trial: standardised by one mean and spread, unsaid; stored time-major, read as 128 x 6 images, unsaid
+    with pytest.warns(UserWarning, match=r"imu.npy: its 6 rows .* span from 0.004 to 1 of the widest's range, all "
+                                         r"standardised by one mean and spread"):
+        load_path(tmp_path / "imu.npy", scale="standard")
+    np.save(tmp_path / "ntc.npy", np.load(tmp_path / "imu.npy").transpose(0, 2, 1))
+    with pytest.warns(UserWarning, match=r"ntc.npy: samples stored \(128, 6\) are read as grey images 128 x 6; if they "
+                                         r"are windows stored time-major \(N, T, C\), as Keras keeps them, "
+                                         r"x.transpose\(0, 2, 1\) makes them signals \(N, C, T\)"):
+        assert load_path(tmp_path / "ntc.npy").sample_shape == (1, 128, 6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        np.save(tmp_path / "grey.npy", np.random.default_rng(0).random((50, 28, 20), dtype=np.float32))
+        load_path(tmp_path / "grey.npy")  # grey images: no signal to name
+    refused = main(["train", f"data.name={tmp_path / 'even.npy'}", "train.augment_shift=2", f"output.dir={tmp_path}"])
+    assert refused == 2 and "samples of shape (1, 6, 128) are signals, their 6 rows channels over time; set " \
+        "augment_rotate, augment_scale and augment_shift to 0" in capsys.readouterr().err
 
 
 def test_a_table_scaled_column_by_column_is_said_before_training(tmp_path, capsys):

@@ -669,7 +669,7 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
         parts.append("each column scaled by its own range (for one range: data.scale=global)")
     conv, shape = getattr(model.config, "conv_shape", None), tuple(getattr(model.config, "input_shape", ()))
     if conv is not None and len(shape) == 3 and shape[0] == 1 and (len(conv) == 2 or shape[2] > shape[1]):
-        parts.append(f"convolved along time, its {conv[0]} rows as channels" if len(conv) == 2 else  # a signal's?
+        parts.append(f"convolved along time, its {conv[0]} row{'s' * (conv[0] != 1)} as channel{'s' * (conv[0] != 1)}" if len(conv) == 2 else  # a signal's?
                      f"convolved in 2-d as {shape[1]}x{shape[2]} images (model.dims=1 convolves along time, the rows as "
                      "channels)")
     if getattr(model.config, "binarize", False):  # a config made for MNIST, given other data: said, not silent

@@ -27,6 +27,7 @@ from .core import (
     classes_with_test,
     integer_valued,
     is_integral,
+    is_picture,
     swapped,
     unit_scaled,
 )
@@ -215,8 +216,14 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         like = None if like is None else to_nchw(like, layout=layout, name=str(path))
         scaled, scaling, unit_map = unit_scaled(x, name=where, scale=scale, like=like)
         samples = torch.from_numpy(np.ascontiguousarray(scaled))
-        if len(stored_shape) == 3 and stored_shape[1] <= 16 < stored_shape[2] and scaling == "one range" and like is None:
-            _note_narrow_channels(scaled, where)
+        if len(stored_shape) == 3 and stored_shape[1] <= 16 < stored_shape[2] and scaling in ("one range", "standard") and (
+                like is None):  # (a signals trial: standardised by one mean and spread, unsaid)
+            _note_narrow_channels(scaled, where, scaling)
+        if len(stored_shape) == 3 and files is None and layout == "auto" and like is None and is_picture(
+                stored_shape[1:]) and not is_picture(stored_shape[:0:-1]):  # (a signals trial: read as 128 x 5 images)
+            warn(f"{where}: samples stored ({', '.join(map(str, stored_shape[1:]))}) are read as grey images "
+                 f"{stored_shape[1]} x {stored_shape[2]}; if they are windows stored time-major (N, T, C), as Keras "
+                 "keeps them, x.transpose(0, 2, 1) makes them signals (N, C, T)")
         if len(stored_shape) == 2 and scale not in ("standard", "none") and like is None:
             _note_squeezed_columns(x, unit_map[1], where, columns)
         if len(stored_shape) == 2 and columns is None and like is None and run_map is None:  # a CSV's: by its header
@@ -263,16 +270,19 @@ def _csv_parts(path: Path, split: str, *, scale: str, run_map: dict | None) -> D
     return data
 
 
-def _note_narrow_channels(x: np.ndarray, where: str) -> None:
+def _note_narrow_channels(x: np.ndarray, where: str, scaling: str = "one range") -> None:
     """Says where samples shaped (C, T) as stored, a few channels of a signal (an IMU's accelerometer in g
     beside its gyroscope in degrees a second), span very different shares of the one range they were scaled
-    by (x: (N, 1, C, T) in [0, 1]): the narrow channels count little in a squared error."""
+    by (x: (N, 1, C, T) as scaled: in [0, 1], or standardised): the narrow channels count little in a squared error."""
     spans = x.max(axis=(0, 1, 3)) - x.min(axis=(0, 1, 3))
     if spans.max() > 0 and spans.min() < SPREAD * spans.max():
+        of = "of the one range they are scaled by" if scaling == "one range" else (
+            "of the widest's range, all standardised by one mean and spread")  # (a signals trial: unsaid)
+        low, high = (spans.min(), spans.max()) if scaling == "one range" else (spans.min() / spans.max(), 1)
         warn(f"{where}: its {len(spans)} rows (the channels of signals shaped (N, C, T)) span from "
-             f"{spans.min():.2g} to {spans.max():.2g} of the one range they are scaled by, so the narrow ones "
+             f"{low:.2g} to {high:.2g} {of}, so the narrow ones "
              "count little in the loss; if they are channels in different units, scale each before saving "
-             "(x / x.std(axis=(0, 2), keepdims=True))")
+             "(x = (x - x.min(axis=(0, 2), keepdims=True)) / np.ptp(x, axis=(0, 2), keepdims=True))")
 
 
 def _note_counter_columns(x: np.ndarray, where: str) -> None:

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from ..config import SEED_MAX, build, check, check_types, non_negative, positive, to_dict
 from ..data.batches import as_inputs, check_inputs, eval_mode, input_shape_of, random_affine
-from ..data.core import SCALING_FILE, data_map, resolved_scale
+from ..data.core import SCALING_FILE, data_map, is_picture, resolved_scale
 from ..data.memmap import MemmapArray
 from ..errors import ConfigError, DataError, NonFiniteLossError, warn
 from ..models.base import Autoencoder, check_contract
@@ -826,6 +826,10 @@ class Trainer:
         if self.augments and x.ndim != 4:
             raise DataError(f"train.augment_*: augmentation moves images (N, C, H, W), but the training samples have "
                             f"shape {tuple(x.shape[1:])}; set augment_rotate, augment_scale and augment_shift to 0")
+        if self.augments and not is_picture(x.shape[1:]):  # (a signals trial: a shift moved values between channels)
+            raise DataError(f"train.augment_*: augmentation moves images, and samples of shape {tuple(x.shape[1:])} are "
+                            f"signals, their {x.shape[2]} rows channels over time; set augment_rotate, augment_scale "
+                            "and augment_shift to 0 (windows cut at random offsets teach a model shifts)")
         if self.augments and cfg.augment_shift >= min(x.shape[2:]):  # every image moved out of its frame
             raise ConfigError(f"train.augment_shift: {cfg.augment_shift:g} pixels moves images out of their "
                               f"{x.shape[2]} x {x.shape[3]} frame; give fewer than {min(x.shape[2:])}")
