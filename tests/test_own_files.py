@@ -967,6 +967,7 @@ def test_csv_columns_named_alike_but_for_case_are_refused_and_a_column_float32_r
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", message=r".*1 column \('v'\) varies over less than 0.1%")  # (one range: true)
+        warnings.filterwarnings("ignore", message=r".*column 'time' grows every row")  # (true too: a signals trial's)
         load_path(tmp_path / "ok.csv")  # the time since its first: kept
 
 
@@ -1683,10 +1684,26 @@ def test_a_row_identifier_column_read_as_a_feature_is_said(tmp_path):
     with pytest.warns(UserWarning, match=r"column '[Ii]d' holds a different whole number each row \(a row identifier\?\) "
                                          r"and is read as a feature"):
         assert load_path(tmp_path / "train.csv").x.shape == (40, 3)
-    (tmp_path / "counts.csv").write_text("id,a\n" + "".join(f"{i % 3},{i}.5\n" for i in range(40)))  # repeats: a feature
+    (tmp_path / "counts.csv").write_text("id,a\n" + "".join(f"{i % 3},{(7 * i) % 40}.5\n" for i in range(40)))  # repeats
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         load_path(tmp_path / "counts.csv")
+
+
+def test_a_column_that_grows_every_row_is_said_to_look_like_a_time(tmp_path):
+    """A signals trial: a recording's time_s column, one row a time step, was read as a feature without a word (new
+    rows then lay beyond its training range: 'drift', all of them)."""
+    t = np.arange(100) * 0.01
+    np.savetxt(tmp_path / "log.csv", np.column_stack([t, np.sin(t), np.cos(3 * t)]), delimiter=",", header="time_s,a,b",
+               comments="")
+    with pytest.warns(UserWarning, match=r"column 'time_s' grows every row, as a time or a row number does, and is read "
+                                         r"as a feature; if it is one, drop it from the file"):
+        load_path(tmp_path / "log.csv")
+    np.savetxt(tmp_path / "shuffled.csv", np.column_stack([np.random.default_rng(0).permutation(t), np.sin(20 * t)]),
+               delimiter=",", header="u,a", comments="")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        load_path(tmp_path / "shuffled.csv")  # values of a feature in no order: nothing to say
 
 
 @pytest.mark.parametrize("mapped", [False, True])

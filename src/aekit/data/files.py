@@ -540,6 +540,12 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
     if ids:  # Kaggle's train.csv starts with one: a row's number is no property of the sample
         warn(f"{path}: column {ids[0]!r} holds a different whole number each row (a row identifier?) and is read as a "
              "feature; drop it from the file to leave it out")
+    rising = [n for j, n in enumerate(names or ()) if n not in ids and columns is None and len(table) >= 20
+              and (np.diff(table[:, j]) > 0).all()]  # (a signals trial: a recording's time_s, read as a feature, unsaid)
+    if rising:
+        warn(f"{path}: column {rising[0]!r} grows every row, as a time or a row number does, and is read as a feature; "
+             "if it is one, drop it from the file (new rows lie beyond its training range); a recording is cut into "
+             "windows, one a sample (see the docs' data page)")
     def classes_like(j: int) -> np.ndarray | None:  # classes: a few whole numbers close together (glass's 1..7
         values, counts = np.unique(table[:, j], return_counts=True)  # without 4), none nearly all the rows but a 0/1
         binary = values.tolist() == [0, 1]  # flag's (fraud's); a pixel column is neither (reviews)
