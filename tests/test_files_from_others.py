@@ -59,6 +59,9 @@ def test_a_link_in_a_run_folder_is_refused_before_anything_is_written_through_it
     os.mkfifo(folder / ".aekit.lock")  # (evaluate waited on it for ever)
     assert main(["evaluate", str(folder), "--nll-samples", "0", "--quality-samples", "0"]) == 2
     assert ".aekit.lock is a link or a special file" in capsys.readouterr().err
+    from aekit.training.checkpoint import check_free
+
+    check_free(folder)  # load_model's, report's and export's look: a FIFO is not opened (it blocks for ever: a review)
     (folder / ".aekit.lock").unlink()
     model = folder / "model.safetensors"  # a link aekit only reads, or replaces whole (DVC's, git-annex's): taken
     model.rename(tmp_path / "store.safetensors")
@@ -233,3 +236,5 @@ def test_an_emptied_or_broken_config_yaml_of_a_run_says_to_put_it_back(run, tmp_
             err = capsys.readouterr().err
             assert err.endswith(f"; it says how {copy} was trained: put it back from a copy, or train the run again\n"), err
             assert "default job" not in err and len(err.splitlines()) == 1
+    assert main(["report", str(copy), "-o", str(tmp_path / "r.html")]) == 2  # (the broken one; a review)
+    assert "it says how" in (err := capsys.readouterr().err) and "put it back from a copy" in err

@@ -202,6 +202,27 @@ def test_a_failed_run_says_why_until_a_run_trains_there_again(tmp_path, capsys):
     assert "training failed before its first checkpoint: the loss became" in page and "interrupted or" not in page
     assert main(args) == 0  # trained over (its config.yaml, log.csv and failed.txt): the failure is gone
     assert not (run / "failed.txt").exists() and "training failed" not in write_report([run], tmp_path / "s.html").read_text()
+    # in Python: a failure after a checkpoint, then a resume that ends well (a review: the file stayed)
+    from aekit.training import checkpoint
+    from aekit.training.callbacks import Callback
+
+    class Fail(Callback):
+        def on_epoch_end(self, trainer, logs):
+            if trainer.epoch == 2:
+                raise RuntimeError("the sensor feed broke")
+
+    model, x = create_model("dense", input_shape=(1, 8, 8), hidden=[8], code_size=2), aekit.data.load_dataset("digits").x
+    with pytest.raises(RuntimeError):
+        aekit.fit(model, x[:64], epochs=3, run_dir=tmp_path / "py", callbacks=[Fail()], progress=False)
+    assert (tmp_path / "py" / "failed.txt").read_text() == "RuntimeError: the sensor feed broke\n"
+    assert "training failed after epoch 1: RuntimeError: the sensor feed broke" in write_report(
+        [tmp_path / "py"], tmp_path / "p.html").read_text()
+    aekit.fit(model, x[:64], epochs=3, run_dir=tmp_path / "py", resume=True, progress=False)
+    assert not (tmp_path / "py" / "failed.txt").exists()
+    interrupted = RuntimeError("a library's error")  # raised while handling a Ctrl-C: an interrupt, no failure
+    interrupted.__context__ = KeyboardInterrupt()
+    checkpoint.note_failure(tmp_path / "py", interrupted)
+    assert not (tmp_path / "py" / "failed.txt").exists()
 
 
 def test_a_damaged_checkpoint_is_not_advised_to_be_resumed(train_run, tmp_path):
@@ -215,7 +236,12 @@ def test_a_damaged_checkpoint_is_not_advised_to_be_resumed(train_run, tmp_path):
     assert "before its end" not in page and "aekit resume" not in page  # finished: its model is what there is
     (run / "model.safetensors").unlink()
     page = write_report([run], tmp_path / "s.html").read_text()
-    assert "its checkpoint.safetensors cannot be read (cut short?): train it again" in page and "aekit resume" not in page
+    assert f"its checkpoint.safetensors cannot be read (cut short?): put back an intact copy to resume it, or remove {run} " \
+        "and train the run again" in page and "aekit resume" not in page
+    config = tmp_path / "config.yaml"  # the advice followed
+    config.write_bytes((run / "config.yaml").read_bytes())
+    shutil.rmtree(run)
+    assert main(["train", str(config), f"output.dir={tmp_path}", "output.name=run", "--quiet"]) == 0
 
 
 def test_a_run_stopped_before_its_end_is_said_so_not_called_kept(train_run, tmp_path):
@@ -329,9 +355,12 @@ def test_of_several_paths_those_that_cannot_be_read_are_left_out_and_named(tmp_p
     for path in (runs / "mlruns", runs / "report.html", broken / "history.json"):
         assert f"aekit: note: left out of the report: {path}" in err, err
     page = (tmp_path / "r.html").read_text()
-    assert str(good.resolve()) in page and str(broken.resolve()) not in page
+    assert str(good.resolve()) in page and "<h2>broken " not in page
+    assert "Left out of this page" in page and f"<li>{runs / 'mlruns'} is not a run folder" in page
     assert main(["report", str(runs / "mlruns"), str(runs / "report.html"), "-o", str(tmp_path / "n.html")]) == 2
     assert "is not a run folder" in capsys.readouterr().err and not (tmp_path / "n.html").exists()
+    assert main(["report", str(good), str(runs / "godo"), "-o", str(tmp_path / "t.html")]) == 2  # a typo (a review)
+    assert f"{runs / 'godo'} is not a folder" in capsys.readouterr().err and not (tmp_path / "t.html").exists()
 
 
 def test_result_tables_render_from_rows_with_escaping(tmp_path):
@@ -444,7 +473,7 @@ def test_a_map_without_labels_promises_no_labels_and_no_class_to_hide():
     from aekit.apps.report import _environment
 
     page = {"title": "", "generator": "", "written": "", "version": "", "runs": [], "style": "", "script": "",
-            "summary": {"headers": [], "rows": [], "curves": None, "curves_note": ""}}
+            "summary": {"headers": [], "rows": [], "curves": None, "curves_note": "", "left_out": []}}
     macro = _environment().get_template("report.html.j2").make_module(page).latent_map
     base = {"id": "map1", "code_size": 2, "n": 10, "split": "test", "pictures": True, "scale": False, "unpool": False}
     unlabelled, labelled = str(macro({**base, "labels": None})), str(macro({**base, "labels": [0, 1]}))

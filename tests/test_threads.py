@@ -144,3 +144,6 @@ def test_a_run_records_the_thread_counts_it_trained_at_across_a_resume(real_batc
         torch.set_num_threads(before)
     assert checkpoint.checkpoint_header(tmp_path / "r")["threads"] == [1, 2]
     assert run.training_summary(tmp_path / "r")["threads"] == [1, 2]
+    for name in ("checkpoint.safetensors", "best.safetensors"):  # a run kept only to be used (training.md): kept too
+        (tmp_path / "r" / name).unlink(missing_ok=True)
+    assert run.training_summary(tmp_path / "r")["threads"] == [1, 2]

@@ -309,6 +309,12 @@ def test_restore_best_returns_best_weights(real_batch, tmp_path):
     assert all(torch.equal(v, snapshots[best_epoch][k]) for k, v in model.state_dict().items())
     assert not all(torch.equal(v, snapshots[4][k]) for k, v in model.state_dict().items())
     assert weights_equal(aekit.load_model(tmp_path / "best.safetensors"), model)
+    from aekit.training import checkpoint
+
+    assert checkpoint.kept_epoch(tmp_path) == best_epoch
+    for name in ("checkpoint.safetensors", "best.safetensors"):  # removed from a run kept only to be used (a review:
+        (tmp_path / name).unlink()  # the epoch restore_best kept was lost with them)
+    assert checkpoint.kept_epoch(tmp_path) == best_epoch
 
 
 def test_grad_clip_bounds_the_update(real_batch):

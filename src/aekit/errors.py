@@ -11,6 +11,17 @@ import warnings
 OUT_OF_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # a full disk or quota, a file size limit (ulimit -f)
 
 
+def wraps_interrupt(err: BaseException) -> bool:
+    """Whether `err` was raised for a Ctrl-C or SIGTERM (its cause or context, at any depth)."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
 def out_of_space(err: BaseException) -> bool:
     """Whether `err` is a write that failed for want of space: what freeing some (then resuming) mends."""
     return isinstance(err, OSError) and err.errno in OUT_OF_SPACE

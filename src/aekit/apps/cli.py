@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..errors import AekitError, ConfigError, out_of_space, shell
+from ..errors import AekitError, ConfigError, out_of_space, shell, wraps_interrupt
 
 
 def _launched_distributed(args, argv: list[str], cfg=None, run_dir: str | None = None) -> int | None:
@@ -353,9 +353,9 @@ def _cmd_report(args) -> None:
 
     dirs = [Path(d) for d in args.run_dirs]
     runs = [d for d in dirs if any((d / f).is_file() for f in CONFIG_FILES)]
-    for d in dirs if len(dirs) == 1 or not runs else ():  # refused before the line below; of several (a glob over
-        if d not in runs:  # runs/), those that are not run folders are left out, named (write_report)
-            read_run_folder(d)
+    for d in dirs:  # refused before the line below: a missing path, and, of one path (or none a run's), what is no run
+        if not d.exists() or (len(dirs) == 1 or not runs) and d not in runs:  # folder; of several (a glob over runs/),
+            read_run_folder(d)  # the others are left out and named (write_report)
     output = Path(args.output) if args.output else (dirs[0] / "report.html" if len(dirs) == 1 else Path("report.html"))
     head = output.read_text(errors="replace")[:2000] if output.is_file() else None
     if head is not None and GENERATOR not in head and "<title>aekit" not in head:  # not a page aekit wrote
@@ -364,7 +364,7 @@ def _cmd_report(args) -> None:
     # a run's latent map reads its data again and encodes it: seconds to a minute before the line below
     maps = " (and each trained run's data, for its latent map)" * any((d / "config.yaml").is_file() for d in dirs)
     if not args.quiet:
-        print(f"reading {len(dirs)} run folder{'s' * (len(dirs) != 1)}{maps}", flush=True)
+        print(f"reading {len(runs)} run folder{'s' * (len(runs) != 1)}{maps}", flush=True)
     print(f"wrote {write_report(dirs, output)}")
 
 
@@ -685,17 +685,6 @@ def _ignore_stops() -> None:
             signal.signal(number, signal.SIG_IGN)
 
 
-def _wraps_interrupt(err: BaseException) -> bool:
-    """Whether `err` was raised for a Ctrl-C or SIGTERM (its cause or context, at any depth)."""
-    seen = set()
-    while err is not None and id(err) not in seen:
-        seen.add(id(err))
-        if isinstance(err, KeyboardInterrupt):
-            return True
-        err = err.__cause__ or err.__context__
-    return False
-
-
 def _end_interrupted(err: BaseException, *, command: bool, speaks: bool) -> int:
     """The end of a command that Ctrl-C, SIGTERM or SIGHUP stopped: one line, and 130, 143 or 129."""
     _ignore_stops()  # a second SIGTERM or SIGHUP while the interrupt is said: the same end
@@ -783,7 +772,7 @@ def _main(argv: list[str] | None) -> int:
                 print(f"aekit: stopped: the reader of its output went away (a closed pipe){kept}", file=sys.stderr)
         return 141
     except Exception as err:
-        if _wraps_interrupt(err):  # a library's error for an interrupt inside it: pybind11's ImportError
+        if wraps_interrupt(err):  # a library's error for an interrupt inside it: pybind11's ImportError
             return _end_interrupted(err, command=command, speaks=speaks)  # "initialization failed" (matplotlib's)
         if debug:
             raise

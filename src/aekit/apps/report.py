@@ -118,7 +118,8 @@ def read_run_folder(path: str | Path) -> RunFolder:
     try:
         config = safe_yaml(config_text, str(config_file)) or {}
     except yaml.YAMLError as err:
-        raise ConfigError(f"{config_file} is not valid YAML ({str(err).splitlines()[0]})") from None
+        raise ConfigError(f"{config_file} is not valid YAML ({str(err).splitlines()[0]}); it says how {path} was made: put "
+                          "it back from a copy") from None
     run = RunFolder(
         path=path, kind="experiment" if config_file.name == "experiment.yaml" else "train",
         config_text=config_text, config=config if isinstance(config, dict) else {},
@@ -238,7 +239,9 @@ def _stopped(run: RunFolder) -> str:
     if run.kind != "train" or not (run.path / CHECKPOINT_FILE).is_file() or training_ended(run.path):
         return ""
     if not checkpoint_header(run.path):  # (a lab's trial: "aekit resume finishes it", which then failed)
-        return f"training stopped before its end, and its {CHECKPOINT_FILE} cannot be read (cut short?): train it again"
+        return (f"training stopped before its end, and its {CHECKPOINT_FILE} cannot be read (cut short?): put back an "
+                f"intact copy to resume it, or remove {shell(run.path)} and train the run again")  # (a review: "train it
+        # again" was refused, the folder holding a run)
     training = _section(run.metrics or {}, "training")  # of the model its figures measured
     measured, of_checkpoint = training.get("epochs"), training.get("weights") == CHECKPOINT_FILE
     if isinstance(measured, int) and measured >= epochs_done(run.path) and not (run.path / MODEL_FILE).is_file() and (
@@ -455,7 +458,7 @@ def _summary_view(runs: list[RunFolder]) -> dict[str, Any]:
                "PCA's, as many components", "last epoch's train loss (its own objective)",
                "last epoch's val loss (its own objective)", "result"]
     many = (f"The learning curves of {len(histories)} models are not drawn together (at most {CURVES_TOGETHER}): each "
-            "run's own are in its section.") if len(histories) > CURVES_TOGETHER else ""
+            "run's own are in its section.") if len(histories) > CURVES_TOGETHER and len(runs) > 1 else ""
     return {"headers": headers, "rows": rows, "curves": combined, "curves_note": many}
 
 
@@ -467,6 +470,7 @@ def _environment() -> jinja2.Environment:
     env.filters["fmt"] = _fmt
     env.filters["without"] = lambda mapping, key: {k: v for k, v in mapping.items() if k != key}
     env.tests["number"] = _is_number
+    env.tests["finite"] = math.isfinite
     return env
 
 
@@ -477,7 +481,7 @@ def _asset(name: str) -> str:
 GENERATOR = '<meta name="generator" content="aekit">'  # in every page: a report aekit wrote may be rewritten
 
 
-def render_report(runs: Sequence[RunFolder], *, title: str = "aekit report") -> str:
+def render_report(runs: Sequence[RunFolder], *, title: str = "aekit report", left_out: Sequence[str] = ()) -> str:
     """The whole page as a string."""
     runs = list(runs)
     seen: set[str] = set()
@@ -495,7 +499,7 @@ def render_report(runs: Sequence[RunFolder], *, title: str = "aekit report") -> 
         generator=GENERATOR,
         written=time.strftime("%Y-%m-%d %H:%M"),
         version=__version__,
-        summary=_summary_view(runs),
+        summary={**_summary_view(runs), "left_out": list(left_out)},
         runs=[_run_view(r, open_config=len(runs) == 1) for r in runs],
         style=Markup(_asset("report.css")),
         script=Markup(_asset("report.js")),
@@ -515,9 +519,12 @@ def write_report(run_dirs: str | Path | Sequence[str | Path], output: str | Path
     twice = [d for i, d in enumerate(dirs) if Path(d).resolve() in {Path(e).resolve() for e in dirs[:i]}]
     if twice:
         raise ConfigError(f"report: {twice[0]} is given twice; give each run folder once")
+    for d in dirs:  # a missing path, a typo no glob makes, is refused, not left out (a review)
+        if not Path(d).expanduser().exists():
+            read_run_folder(d)
     runs, left = [], []
-    for d in dirs:  # of several folders (a glob over runs/), one that cannot be read is left out, named (a lab's
-        try:  # trial: an mlruns/ folder, an earlier report.html or one truncated history.json wrote no page at all)
+    for d in dirs:  # of several paths (a glob over runs/), one that cannot be read is left out, named here and on the
+        try:  # page (a lab's trial: an mlruns/ folder, an earlier report.html or one truncated history.json wrote none)
             runs.append(read_run_folder(d))
         except ConfigError as err:
             if len(dirs) == 1:
@@ -529,5 +536,5 @@ def write_report(run_dirs: str | Path | Sequence[str | Path], output: str | Path
         warn(f"left out of the report: {reason}")
     if len(left) > 5:
         warn(f"left out of the report: {len(left) - 5} more paths")
-    atomic_write_text(output, render_report(runs, title=title))
+    atomic_write_text(output, render_report(runs, title=title, left_out=left))
     return output

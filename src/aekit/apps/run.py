@@ -731,11 +731,14 @@ def read_run(run_dir: str | Path) -> RunConfig:
         runs = sorted(str(c.parent) for c in run_dir.glob(f"*/{CONFIG_FILE}")) if run_dir.is_dir() else []
         inside = f"; it holds run folders such as {runs[-1]}" if runs else ""
         raise ConfigError(f"{run_dir} is not a run folder: it has no {CONFIG_FILE}{classifier_held(run_dir) or inside}")
+    back = f"it says how {run_dir} was trained: put it back from a copy, or train the run again"  # (an environment
+    # trial: an emptied one was told "leave it out to train the default job")
+    if not (run_dir / CONFIG_FILE).read_bytes().strip():
+        raise ConfigError(f"config file {run_dir / CONFIG_FILE} is empty; {back}")
     try:
         raw = load_file(run_dir / CONFIG_FILE)
-    except ConfigError as err:  # (an environment trial: an emptied one was told "leave it out to train the default job")
-        raise ConfigError(f"{str(err).split('; ')[0]}; it says how {run_dir} was trained: put it back from a copy, or "
-                          "train the run again") from None
+    except ConfigError as err:
+        raise ConfigError(f"{err}; {back}") from None
     folder_imports(run_dir, raw.get("imports"))
     if isinstance(raw.get("data"), dict) and "scale" not in raw["data"]:  # made before data.scale: one range
         raw["data"]["scale"] = "global"
@@ -1095,11 +1098,8 @@ def evaluate_run(
         say_reading(str(data), progress)
         train, other = load_other(cfg, run_dir, str(data), progress=progress)
         splits, label = (train, None, other), other.name
-    if model is None:  # before its hold, which load_model would take for a run training now (a lab's trial)
-        if write and data is None:
-            ckpt.check_free(run_dir)  # one that is: refused in one line, before load_model's note
-        model = ckpt.load_model(run_dir)
-    with ckpt.hold(run_dir) if write and data is None else contextlib.nullcontext():  # a read-only folder says so
+    # a read-only folder says so; evaluating: load_model in it says "aekit resume" (a lab's trial: "training now")
+    with ckpt.hold(run_dir, evaluating=True) if write and data is None else contextlib.nullcontext():
         return _evaluate_run(run_dir, cfg, model, write and data is None, splits, label, scores, codes, nll_samples=nll_samples,
                              quality_samples=quality_samples, classifier=classifier, classifier_cache=classifier_cache,
                              progress=progress)
@@ -1251,11 +1251,12 @@ def training_summary(run_dir: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         history = {}
     steps = [s for s in history.get("step", []) if s is not None]
-    header = ckpt.checkpoint_header(run_dir)
-    return {"epochs": len(history.get("epoch", [])), "steps": steps[-1] if steps else None,
+    header, saved = ckpt.checkpoint_header(run_dir), ckpt.file_header(run_dir / ckpt.MODEL_FILE)  # saved: where the
+    return {"epochs": len(history.get("epoch", [])), "steps": steps[-1] if steps else None,  # checkpoint was removed
             "seconds": round(sum(history.get("time", [])), 2), "kept_epoch": ckpt.kept_epoch(run_dir),
-            "weights": ckpt.model_file(run_dir).name, "threads": header.get("threads"), "aekit": __version__, "torch": torch.__version__,
-            "trained_with": (header or ckpt.file_header(run_dir / ckpt.MODEL_FILE)).get("aekit_version")}
+            "weights": ckpt.model_file(run_dir).name, "aekit": __version__, "torch": torch.__version__,
+            "threads": header.get("threads", saved.get("training", {}).get("threads")),
+            "trained_with": (header or saved).get("aekit_version")}
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:

@@ -41,6 +41,7 @@ from ..errors import (
     out_of_space,
     shell,
     warn,
+    wraps_interrupt,
 )
 
 FORMAT_VERSION = 1
@@ -55,6 +56,7 @@ FAILED_FILE = "failed.txt"  # the line of the error that stopped a run's trainin
 WRITTEN_IN_PLACE = (LOCK_FILE, "log.csv", "tensorboard")  # and pictures (*.png): what aekit opens to write, not
 # replaces (its other files are written to a temporary file renamed over them, which replaces a link)
 _HELD: dict[Path, int] = {}  # the run folders this process holds -> the thread holding each
+_EVALUATING: set[Path] = set()  # of those, the ones held to evaluate a run (check_free: free to that thread)
 
 
 def remove_made(made: list[Path]) -> None:
@@ -79,7 +81,8 @@ def note_failure(folder: Path, err: BaseException) -> None:
     """Keep the line of the error that stopped a run in its folder (FAILED_FILE), where the report reads it (a lab's
     trial: a diverged run looked like one killed or still running); an interrupt, a closed pipe or a full disk is no
     failure of the run's. Never raises."""
-    if not isinstance(err, Exception) or isinstance(err, BrokenPipeError) or out_of_space(err) or not folder.is_dir():
+    stopped = not isinstance(err, Exception) or isinstance(err, BrokenPipeError) or wraps_interrupt(err)
+    if stopped or out_of_space(err) or not folder.is_dir():
         return
     line = (str(err) if isinstance(err, AekitError) else f"{type(err).__name__}: {err}").strip().splitlines()
     with contextlib.suppress(OSError):
@@ -87,7 +90,7 @@ def note_failure(folder: Path, err: BaseException) -> None:
 
 
 @contextlib.contextmanager
-def hold(folder: str | Path) -> Iterator[None]:
+def hold(folder: str | Path, *, evaluating: bool = False) -> Iterator[None]:
     """Hold run folder `folder` for this process: another process that would write it at the same time
     is refused in one line. An OS lock (flock), so a killed process never leaves it held; nested holds
     of one folder in one process are free. Where flock is missing (Windows) nothing is held."""
@@ -123,22 +126,30 @@ def hold(folder: str | Path) -> Iterator[None]:
             raise CheckpointError(f"{folder} is in use by another aekit process (training, resuming or evaluating "
                                   "it); wait for it to end, or use another folder") from None
         _HELD[folder] = threading.get_ident()
+        if evaluating:  # (load_model of it in this thread: "it is training now" of its own lock, a lab's trial)
+            _EVALUATING.add(folder)
         try:
             yield
         finally:
             _HELD.pop(folder, None)
+            _EVALUATING.discard(folder)
 
 
 def check_free(folder: str | Path) -> None:
     """Refuse a run folder another process holds (hold), without writing anything: a read-only folder
     is read; where flock is missing (Windows), or the folder was never held, nothing is checked."""
+    folder = Path(folder).resolve()
+    if _HELD.get(folder) == threading.get_ident() and folder in _EVALUATING:
+        return  # held by this thread's evaluate: no run trains it
+    if not (folder / LOCK_FILE).is_file() or (folder / LOCK_FILE).is_symlink():
+        return  # none (a FIFO would block the open for ever: hold refuses it)
     try:
         import fcntl
 
-        with open(Path(folder) / LOCK_FILE) as lock:
+        with open(folder / LOCK_FILE) as lock:
             fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
-        raise CheckpointError(f"{Path(folder).resolve()} is in use by another aekit process (training, resuming or "
+        raise CheckpointError(f"{folder} is in use by another aekit process (training, resuming or "
                               "evaluating it; or by another thread of this one); wait for it to end") from None
     except (ImportError, OSError):
         pass
@@ -272,6 +283,9 @@ def kept_epoch(folder: Path) -> int | None:
     """The epoch whose weights restore_best kept at the end of a run (0: its start, before any step);
     None for a run without restore_best, or without a readable checkpoint."""
     header = checkpoint_header(folder)
+    if not header:  # removed (a run kept only to be used: training.md): as its model file recorded it (a review)
+        kept = file_header(Path(folder) / MODEL_FILE).get("training", {}).get("kept_epoch")
+        return kept if isinstance(kept, int) else None
     with contextlib.suppress(Exception):
         return int(header["best"]["epoch"]) if header["train_config"]["restore_best"] else None
     return None
@@ -306,9 +320,10 @@ def model_meta(model) -> dict[str, Any]:
 
 
 def save_model(model, path: str | Path, *, state: dict[str, torch.Tensor] | None = None,
-               epochs: int | None = None) -> Path:
+               epochs: int | None = None, training: dict[str, Any] | None = None) -> Path:
     """Save a model's weights (or `state`, a state dict of it) and config, so that `load_model(path)`
-    rebuilds it; `epochs`: those of the training it ends (a run's model.safetensors)."""
+    rebuilds it; `epochs`: those of the training it ends (a run's model.safetensors), `training`: what else a run
+    records of it (the epoch restore_best kept, the thread counts), read where its checkpoint was removed."""
     path = Path(path).expanduser()
     if path.is_dir() or path.suffix == "":
         path = path / MODEL_FILE
@@ -320,14 +335,16 @@ def save_model(model, path: str | Path, *, state: dict[str, torch.Tensor] | None
         raise CheckpointError(f"save_model: {type(model).__name__} is not an aekit model (aekit.create_model builds one)")
     if state is not None and (what := state_fit(model, state)[1]) is not None:  # (an API trial: another model's
         raise CheckpointError(f"save_model: `state` is not {model.name}'s: {what}")  # was refused only by load_model)
-    atomic_write_bytes(path, model_bytes(model, state=state, epochs=epochs))
+    atomic_write_bytes(path, model_bytes(model, state=state, epochs=epochs, training=training))
     return path
 
 
-def model_bytes(model, *, state: dict[str, torch.Tensor] | None = None, epochs: int | None = None) -> bytes:
+def model_bytes(model, *, state: dict[str, torch.Tensor] | None = None, epochs: int | None = None,
+                training: dict[str, Any] | None = None) -> bytes:
     """The file `save_model` writes, as bytes."""
     state = model.state_dict() if state is None else state
-    meta = {**model_meta(model), **({"trained_epochs": epochs} if epochs is not None else {})}
+    meta = {**model_meta(model), **({"trained_epochs": epochs} if epochs is not None else {}),
+            **({"training": training} if training else {})}
     return encode({f"model.{k}": v for k, v in state.items()}, meta)
 
 
