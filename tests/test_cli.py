@@ -553,3 +553,14 @@ def test_a_pipe_closed_before_the_first_checkpoint_leaves_no_folder_and_says_so(
     assert err == (f"aekit: stopped: the reader of its output went away (a closed pipe), before the first checkpoint "
                    f"of {tmp_path / 'r'}: nothing to resume, train again\n"), err
     assert not (tmp_path / "r").exists()
+
+
+def test_a_warning_made_an_error_is_said_so_not_called_unexpected(tmp_path):
+    """An environment trial: under `python -W error`, aekit's own note became 'UserWarning: ... (unexpected; ...)'."""
+    (tmp_path / "log.csv").write_text("t,a,b\n" + "".join(f"{i},{i % 3},{i % 5}\n" for i in range(40)))  # t: noted
+    done = subprocess.run([sys.executable, "-W", "error", "-m", "aekit", "train", f"data.name={tmp_path / 'log.csv'}",
+                           "train.epochs=1", f"output.dir={tmp_path}", "--quiet"], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 2 and "(a warning, made an error by python -W error or PYTHONWARNINGS)" in done.stderr, (
+        done.stderr)
+    assert "unexpected" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -603,6 +603,9 @@ def _error_line(err: Exception) -> tuple[str, int]:
         return f"{f'{err.filename}: ' if err.filename else ''}{err.strerror}{_full(err)}{_kept(err)}", 2
     if isinstance(err, OSError) and err.filename is not None:  # a path that cannot be written or read
         return f"{err.filename}: {err.strerror or err}{PATH_HINTS.get(err.errno, '')}{_kept(err)}{_run_kept(err)}", 2
+    if isinstance(err, Warning):  # (an environment trial: aekit's own note, under -W error, read "unexpected")
+        return (f"{type(err).__name__}: {reason} (a warning, made an error by python -W error or PYTHONWARNINGS)"
+                f"{_kept(err)}{_run_kept(err)}"), 2
     if isinstance(err, RuntimeError) and world_size() > 1 and (
             lost := re.search(r"Connection (reset|closed) by peer|Broken pipe", str(err))):
         return f"another process of this distributed run stopped (gloo: {lost[0]}){_run_kept(err)}", 2
