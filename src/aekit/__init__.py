@@ -14,6 +14,7 @@ except _NotInstalled:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 import sys as _sys
+import typing as _typing
 import warnings as _warnings
 
 with _warnings.catch_warnings():  # Jupyter without ipywidgets: tqdm.auto warned as aekit imported it, whether or not
@@ -39,7 +40,16 @@ _LAZY = {  # name -> the module that defines it (each imports torch)
 }
 
 
-def __getattr__(name: str):
+# what an editor and a type checker see of the names imported on first use (a types trial: they were Any, and
+# completion after `aekit.` offered none of them)
+if _typing.TYPE_CHECKING:
+    from .models import Autoencoder, Output  # noqa: F401
+    from .registry import create_model, list_models, register_model  # noqa: F401
+    from .training.checkpoint import load_model, save_model  # noqa: F401
+    from .training.loop import TrainConfig, fit  # noqa: F401
+
+
+def __getattr__(name: str) -> _typing.Any:
     if name not in _LAZY:
         raise AttributeError(f"module 'aekit' has no attribute {name!r}")
     value = getattr(_importlib.import_module(_LAZY[name], __name__), name)

@@ -7,10 +7,10 @@ import hashlib
 import importlib
 import importlib.util
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import build, nearest
 from .errors import ConfigError
@@ -32,14 +32,17 @@ _MODELS: dict[str, ModelEntry] = {}
 KINDS = ("autoencoder", "classifier", "semi-supervised")
 
 
-def register_model(name: str, *, kind: str = "autoencoder"):
+ModelClass = TypeVar("ModelClass", bound=type)
+
+
+def register_model(name: str, *, kind: str = "autoencoder") -> Callable[[ModelClass], ModelClass]:
     """Class decorator: register a model class (with a `Config` dataclass) under `name`."""
     if not isinstance(name, str) or not name or name == "auto":
         raise ConfigError(f"register_model: a model's name is a non-empty string other than 'auto', got {name!r}")
     if kind not in KINDS:
         raise ConfigError(f"register_model: kind {kind!r} is not allowed; choose one of: {', '.join(KINDS)}")
 
-    def deco(cls):
+    def deco(cls: ModelClass) -> ModelClass:  # (typed: a type checker kept no class's own type, a types trial)
         from .models.base import Autoencoder
         from .models.classifier import ClassifierMixin
 

@@ -15,6 +15,7 @@ import math
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -24,6 +25,9 @@ from matplotlib.ticker import MaxNLocator
 from ..config import count
 from ..data.core import is_picture
 from ..errors import ConfigError, DataError, naming
+
+if TYPE_CHECKING:
+    import torch
 
 TILE_INCHES = 0.75  # size of one image tile in grids
 
@@ -258,7 +262,7 @@ def text_inches(labels: Sequence[str], fontsize: float | None = None) -> float:
 
 
 def image_grid(
-    images: np.ndarray,
+    images: np.ndarray | torch.Tensor,
     *,
     title: str,
     row_labels: Sequence[str] | None = None,
@@ -462,7 +466,8 @@ def label_colours(n: int) -> list[str]:
 
 
 def learning_curves(
-    histories: Mapping[str, Mapping[str, Sequence[float]]] | Sequence[Mapping[str, Sequence[float]]],
+    histories: Mapping[str, Sequence[float]] | Mapping[str, Mapping[str, Sequence[float]]]
+    | Sequence[Mapping[str, Sequence[float]]],
     *,
     metric: str = "loss",
     title: str | None = None,

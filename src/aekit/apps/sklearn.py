@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse
 import torch
+from numpy.typing import ArrayLike
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -305,7 +306,7 @@ class _PredictsClasses(_PicklesOnCpu):
 
     _network: str  # the fitted attribute holding the network: "classifier_" or "model_"
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities (n_samples, n_classes), columns in the order of `classes_`."""
         check_is_fitted(self)
         return self._proba(_checked(self, X, reset=False))
@@ -315,7 +316,7 @@ class _PredictsClasses(_PicklesOnCpu):
         logits = _batched(lambda xb: network(xb).logits, _as_tensor(X, self.input_shape_), network)
         return torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         proba = self.predict_proba(X)  # first: it raises NotFittedError before classes_ is read
         return self.classes_[np.argmax(proba, axis=1)]
 
@@ -356,7 +357,7 @@ class AutoencoderTransformer(_PicklesOnCpu, ClassNamePrefixFeaturesOutMixin, Tra
     device: str = "auto"
     verbose: bool = False
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> AutoencoderTransformer:
         X = _checked(self, X, reset=True)
         x = torch.tensor(np.asarray(X), dtype=torch.float32)
         history = _train_autoencoder(self, x, _seed(self.random_state), self.validation_fraction)
@@ -364,13 +365,13 @@ class AutoencoderTransformer(_PicklesOnCpu, ClassNamePrefixFeaturesOutMixin, Tra
         self.history_ = history  # last: fitted (__sklearn_is_fitted__)
         return self
 
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Codes (n_samples, n_codes), in X's float dtype."""
         check_is_fitted(self)
         X = _checked(self, X, reset=False)
         return _batched(self.model_.encode, _as_tensor(X, self.input_shape_), self.model_).astype(X.dtype)
 
-    def inverse_transform(self, Z) -> np.ndarray:
+    def inverse_transform(self, Z: ArrayLike) -> np.ndarray:
         """Reconstructions (n_samples, n_features) decoded from codes Z (n_samples, n_codes)."""
         check_is_fitted(self)
         with _one_line_data_errors():
@@ -380,7 +381,7 @@ class AutoencoderTransformer(_PicklesOnCpu, ClassNamePrefixFeaturesOutMixin, Tra
         z = torch.tensor(Z, dtype=torch.float32)
         return _batched(self.model_.decode, z, self.model_).astype(Z.dtype)
 
-    def score_samples(self, X) -> np.ndarray:
+    def score_samples(self, X: ArrayLike) -> np.ndarray:
         """Each sample's negative mean squared reconstruction error per feature (n_samples,): higher is more
         typical, as scikit-learn's outlier detectors score, so the lowest are the likeliest anomalies."""
         X_hat = self.inverse_transform(self.transform(X))
@@ -388,7 +389,7 @@ class AutoencoderTransformer(_PicklesOnCpu, ClassNamePrefixFeaturesOutMixin, Tra
         # 1.7e9 (a timestamp) would otherwise add its float32 rounding, ~100 a row, to every score
         return -np.mean((np.asarray(X, dtype=np.float32).astype(np.float64) - X_hat) ** 2, axis=1)
 
-    def score(self, X, y=None) -> float:
+    def score(self, X: ArrayLike, y: ArrayLike | None = None) -> float:
         """Negative mean squared reconstruction error per feature (0 is perfect): `score_samples`' mean."""
         return float(np.mean(self.score_samples(X)))
 
@@ -425,7 +426,7 @@ class AutoencoderClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
     device: str = "auto"
     verbose: bool = False
 
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> AutoencoderClassifier:
         X, y = _checked(self, X, y, reset=True)
         _warn_unscaled(X, self.model)
         self.classes_, y_index = _classes(y)
@@ -510,7 +511,7 @@ class SemiSupervisedClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator)
     device: str = "auto"
     verbose: bool = False
 
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> SemiSupervisedClassifier:
         kinds = list_models("semi-supervised")
         if self.model not in kinds:
             raise ConfigError(f"model: {self.model!r} is not a semi-supervised model; choose one of: {', '.join(kinds)}")
@@ -551,7 +552,7 @@ class SemiSupervisedClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator)
             self.input_shape_ = shape
             return create_model(name, input_shape=shape, n_classes=len(self.classes_), **params).float()
 
-    def score(self, X, y, sample_weight=None) -> float:
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Accuracy on the samples whose label is not -1 (the labelled ones)."""
         y = np.asarray(y)
         labelled = ~_unlabelled(y) if y.ndim == 1 else np.ones(len(y), dtype=bool)

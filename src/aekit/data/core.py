@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -30,13 +31,16 @@ class DatasetEntry:
 _DATASETS: dict[str, DatasetEntry] = {}
 
 
-def register_dataset(name: str, summary: str | None = None):
+Loader = TypeVar("Loader", bound=Callable)
+
+
+def register_dataset(name: str, summary: str | None = None) -> Callable[[Loader], Loader]:
     """Register `loader(split, folder) -> Dataset` as `name` (split "train" or "test"; folder: the data
     directory); the summary defaults to the catalog's line."""
     if not isinstance(name, str) or not name:
         raise ConfigError(f"register_dataset: a data set's name is a non-empty string, got {name!r}")
 
-    def deco(fn):
+    def deco(fn: Loader) -> Loader:
         try:
             inspect.signature(fn).bind("train", Path())
         except (TypeError, ValueError):  # (not callable, or another signature: an extension trial's TypeError)

@@ -90,6 +90,7 @@ class Autoencoder(nn.Module):
 
     # --- the contract -------------------------------------------------------------------------
     def encode(self, x: Tensor) -> Tensor:
+        """The code of a batch `x` (B, *input_shape): (B, code_size) for the dense family (a VAE's mean)."""
         raise NotImplementedError
 
     def decode_logits(self, z: Tensor) -> Tensor:
@@ -97,9 +98,11 @@ class Autoencoder(nn.Module):
         raise NotImplementedError
 
     def decode(self, z: Tensor) -> Tensor:
+        """The reconstruction of codes `z`, shaped like the input, after the output activation."""
         return self.activate_output(self.decode_logits(z))
 
     def forward(self, x: Tensor) -> Output:
+        """Encode and decode a batch: an `Output` (x_hat, z, logits, extras) that `loss(x, output)` takes."""
         z = self.encode(x)
         logits = self.decode_logits(z)
         return Output(x_hat=self.activate_output(logits), z=z, logits=logits)
