@@ -962,7 +962,7 @@ class Trainer:
                     tqdm.write(f"restore_best: the weights of {which}, {self.monitored} "
                                f"{self.best_value:.4g}{wasted}")
             if writes:
-                kept = {"kept_epoch": self.best_epoch if cfg.restore_best and self.best_state is not None else None,
+                kept = {"kept_epoch": self.best_epoch if cfg.restore_best else None,  # as kept_epoch reads a checkpoint
                         "threads": sorted(self.threads.used) if self.device.type == "cpu" else None}
                 ckpt.save_model(model, self.run_dir / ckpt.MODEL_FILE, epochs=self.epoch, training=kept)
             model.eval()  # what a callback measures at the end is the model handed back
