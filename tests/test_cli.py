@@ -564,3 +564,26 @@ def test_a_warning_made_an_error_is_said_so_not_called_unexpected(tmp_path):
     assert done.returncode == 2 and "(a warning, made an error by python -W error or PYTHONWARNINGS)" in done.stderr, (
         done.stderr)
     assert "unexpected" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_epoch_lines_reach_a_file_or_a_pipe_as_they_are_written(tmp_path):
+    """A long-job trial: under `nohup aekit train ... > log` the epoch lines sat in Python's buffer for minutes (one a
+    second: 8 KB took 80 s), and a kill -9 lost them. Without PYTHONUNBUFFERED, as a user's shell has it."""
+    import selectors
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"} | {"OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "aekit", "train", "data.name=digits", "model.name=dense",
+                             "model.hidden=[8]", "model.code_size=2", "train.epochs=100000", f"output.dir={tmp_path}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    lines, seen = b"", selectors.DefaultSelector()
+    seen.register(proc.stdout, selectors.EVENT_READ)
+    try:
+        deadline = time.monotonic() + 40
+        while lines.count(b"\nepoch ") < 2 and time.monotonic() < deadline:
+            if seen.select(timeout=1):
+                lines += os.read(proc.stdout.fileno(), 65536)
+        assert lines.count(b"\nepoch ") >= 2 and proc.poll() is None, lines  # (one a second)
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()

@@ -57,6 +57,14 @@ LEFT_UNSAVED = {ckpt.CONFIG_FILE, SCALING_FILE, ckpt.BEST_FILE, ckpt.FAILED_FILE
 EPOCH_LINE_SECONDS = 1.0  # epoch lines after the first come at most this often (and the last): short epochs would flood
 
 
+def say(text: str) -> None:
+    """A line of training's progress, above any bar, on stdout at once: a file or a pipe holds Python's output back
+    (a long-job trial: `nohup aekit train ... > log` showed no epoch line for minutes, and a kill lost 39 of them)."""
+    tqdm.write(text)
+    if sys.stdout is not None:  # (pythonw)
+        sys.stdout.flush()
+
+
 def seconds_text(seconds: float) -> str:
     """An epoch's or a layer's seconds as its line gives them: "2.3s", or "0.04s" under a second (not "0.0s")."""
     return f"{seconds:.{1 if seconds >= 0.995 else 2}f}s"
@@ -888,7 +896,7 @@ class Trainer:
                 if hasattr(model, "init_from_data"):  # e.g. a PCA start (models/pca.py)
                     big = len(x) * math.prod(x.shape[1:]) > START_SAID_VALUES
                     if show and big and getattr(model, "linear_path", None) is not None:  # a while on big data: said
-                        tqdm.write(f"{model.name}: fitting its PCA start to the training data ({len(x):,} samples) ...")
+                        say(f"{model.name}: fitting its PCA start to the training data ({len(x):,} samples) ...")
                     model.init_from_data(x, seed=cfg.seed)
             x, y = self._prepare(x, y)
             if not resume:
@@ -940,17 +948,17 @@ class Trainer:
                     saved_at = time.perf_counter()
                 if show and (final or said_at is None or time.perf_counter() - said_at >= EPOCH_LINE_SECONDS):
                     shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k != "time")  # after the checkpoint:
-                    tqdm.write(f"epoch {self.epoch}{of}  {shown}  ({seconds_text(logs['time'])})")  # a Ctrl-C on it keeps the epoch
+                    say(f"epoch {self.epoch}{of}  {shown}  ({seconds_text(logs['time'])})")  # a Ctrl-C on it keeps the epoch
                     said_at = time.perf_counter()
             if budget is not None and not self.global_step and self.is_main:
                 warn(f"time_budget: {cfg.time_budget:g} s ended before the first step; the model is untrained "
                      "(give a longer budget)")
             elif budget is not None and show:  # how long a budget trained differs between runs: said and recorded
-                tqdm.write(f"time_budget {cfg.time_budget:g} s: {self.global_step:,} steps in {self.epoch} epoch"
+                say(f"time_budget {cfg.time_budget:g} s: {self.global_step:,} steps in {self.epoch} epoch"
                            f"{'s' * (self.epoch != 1)}, {budget.elapsed():.1f} s"
                            + (" (history.json's step column)" if self.run_dir is not None else ""))
             if self.stop_reason and show:
-                tqdm.write(self.stop_reason)
+                say(self.stop_reason)
             if cfg.restore_best and self.best_state is not None:
                 model.load_state_dict(self.best_state)
                 if show:
@@ -959,7 +967,7 @@ class Trainer:
                     wasted = (f"; the {after:,} epochs after it did not improve on it (early stopping ends such a run "
                               "sooner)") if (self.best_epoch and self.epoch >= 20 and after >= self.epoch / 2
                                              and cfg.early_stopping is None) else ""
-                    tqdm.write(f"restore_best: the weights of {which}, {self.monitored} "
+                    say(f"restore_best: the weights of {which}, {self.monitored} "
                                f"{self.best_value:.4g}{wasted}")
             if writes:
                 kept = {"kept_epoch": self.best_epoch if cfg.restore_best else None,  # as kept_epoch reads a checkpoint
