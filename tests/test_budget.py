@@ -261,6 +261,24 @@ def test_resume_of_a_budgeted_run_trains_what_is_left_and_refuses_epochs(tmp_pat
     assert "resuming" not in capsys.readouterr().out
 
 
+def test_a_resume_says_the_seconds_trained_and_a_total_below_the_plan(tmp_path, capsys):
+    """A long-job trial: a run stopped at 350 of its 700 s, resumed with --time-budget 410, started "...; 410 s -> RUN",
+    saying neither what it had trained nor that it would end before its plan (its learning rate fell by 410 s)."""
+    from aekit.apps.cli import main
+
+    cfg = run.load_run_config(None, ["data.name=digits", "model.code_size=4", "train.time_budget=1",
+                                     f"output.dir={tmp_path}", "output.name=r", "train.progress=false"])
+    run_dir = run.train(cfg)
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    config["train"] |= {"time_budget": 10.0, "progress": True}  # planned for 10 s, stopped after 1 (as a killed run is)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    capsys.readouterr()
+    assert main(["resume", str(run_dir), "--time-budget", "2"]) == 0
+    out, err = capsys.readouterr()
+    assert "aekit: note: --time-budget: 2 s in all ends the run before the 10 s it was planned for" in err
+    assert re.search(r"^resuming dense .*; 2 s in all, 1 s of them trained -> ", out, re.M), out
+
+
 def test_a_finished_budgeted_run_trains_on_to_a_longer_budget(tmp_path, capsys):
     """A budgeted run could not be trained longer (`--epochs` was refused, and a new run started from scratch):
     --time-budget SECONDS continues it to that total, which config.yaml records."""

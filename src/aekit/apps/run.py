@@ -695,6 +695,12 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
         parts.append(f"data-parallel over {distributed.world_size()} processes")
     epochs = cfg.train.epochs
     length = f"{cfg.train.time_budget:g} s" if cfg.train.time_budget is not None else f"{epochs} epoch{'s' * (epochs != 1)}"
+    header = ckpt.checkpoint_header(run_dir) if resume else {}
+    spent, done = (header.get("budget") or {}).get("spent"), header.get("epoch")  # (a long-job trial: "410 s" said
+    if isinstance(spent, (int, float)) and cfg.train.time_budget is not None:  # nothing of the 350 s trained already)
+        length += f" in all, {spent:.0f} s of them trained"
+    elif isinstance(done, int) and cfg.train.time_budget is None:
+        length += f" in all, {done} trained"
     pca = ", from PCA's solution" if getattr(model.config, "linear_path", False) and not resume else ""
     hidden = getattr(model.config, "hidden", None)  # a dense model's widths, the code's last: what auto chose
     widths = f" {'-'.join(map(str, [math.prod(shape), *hidden, size]))}" if shape and isinstance(size, int) and isinstance(
@@ -818,6 +824,9 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
             raise ConfigError(f"--time-budget: {run_dir} trains for train.epochs ({cfg.train.epochs}), not for a time "
                               "budget; resume it with --epochs N to train longer")
         ckpt.check_longer_budget(run_dir, time_budget, "--time-budget")
+        if float(time_budget) < budget:  # (a long-job trial: a run stopped at 350 of 700 s, given 410, ended at 410)
+            warn(f"--time-budget: {time_budget:g} s in all ends the run before the {budget:g} s it was planned for (the "
+                 "seconds given are the run's total; its learning rate falls to its end by then)")
         cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, time_budget=float(time_budget)))
     if time_budget is None and budget is not None and budget != header.get("train_config", {}).get("time_budget"):
         ckpt.check_longer_budget(run_dir, budget, f"{run_dir / CONFIG_FILE}: train.time_budget")  # edited there:
