@@ -56,7 +56,7 @@ def test_a_run_says_what_it_trains_before_the_first_epoch_unless_quiet(config_fi
     assert lines[1].startswith("epoch 1/2") and "evaluating ..." in lines
     assert main(["resume", str(out / "r"), "--epochs", "3"]) == 0
     printed = capsys.readouterr().out
-    assert printed.startswith(f"resuming dense {widths} (") and "; 3 epochs -> " in printed.splitlines()[0]  # --epochs', not 2
+    assert printed.startswith(f"resuming dense {widths} (") and "; 3 epochs in all, 2 trained -> " in printed.splitlines()[0]  # --epochs', not 2
     assert main(["train", str(config_file), f"output.dir={out}", "output.name=v", "train.epochs=1",
                  "data.val_fraction=0", "train.restore_best=true", "train.early_stopping=2", "train.progress=true"]) == 0
     printed = capsys.readouterr()
