@@ -376,13 +376,17 @@ def test_a_budgeted_run_records_and_says_its_steps_and_config_yaml_holds_every_m
     run_dir = run.train(cfg)
     history = json.loads((run_dir / "history.json").read_text())
     assert len(history["step"]) == len(history["epoch"]) and history["step"] == sorted(history["step"]) > [0]
-    assert f"time_budget 1 s: {history['step'][-1]:,} steps in {history['epoch'][-1]} epoch" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"time_budget 1 s: {history['step'][-1]:,} steps in {history['epoch'][-1]} epoch" in out
     model = yaml.safe_load((run_dir / "config.yaml").read_text())["model"]
     assert {"dropout", "batch_norm", "recon_loss", "output_activation", "activation"} <= set(model)
     assert run.read_run(run_dir).model == model  # and it reads back as the run's config
     training = json.loads((run_dir / "metrics.json").read_text())["training"]  # for scripts that gather runs
     assert training["epochs"] == len(history["epoch"]) and training["steps"] == history["step"][-1]
     assert training["seconds"] > 0.5 and training["torch"] == torch.__version__ and training["aekit"] == aekit.__version__
+    said = re.search(r"time_budget 1 s: [\d,]+ steps in \d+ epochs?, ([\d.]+) s", out)
+    assert said and abs(training["seconds"] - float(said[1])) <= 0.1  # the budget's clock, as the line says (a long-job
+    assert training["seconds"] > round(sum(history["time"]), 2)  # trial: the epochs' sum, 699.0 where it said 700.1 s)
     assert training["trained_with"] == aekit.__version__ and training["weights"] == "model.safetensors"
     assert json.loads((run_dir / "metrics.json").read_text())["run"] == {"model": "dense", "code_size": 4, "data": "digits"}
 

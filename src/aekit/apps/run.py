@@ -1260,9 +1260,12 @@ def training_summary(run_dir: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         history = {}
     steps = [s for s in history.get("step", []) if s is not None]
-    header, saved = ckpt.checkpoint_header(run_dir), ckpt.file_header(run_dir / ckpt.MODEL_FILE)  # saved: where the
-    return {"epochs": len(history.get("epoch", [])), "steps": steps[-1] if steps else None,  # checkpoint was removed
-            "seconds": round(sum(history.get("time", [])), 2), "kept_epoch": ckpt.kept_epoch(run_dir),
+    header = ckpt.checkpoint_header(run_dir)
+    saved = ckpt.file_header(run_dir / ckpt.MODEL_FILE)  # read where the checkpoint was removed
+    spent = (header.get("budget") or {}).get("spent")  # a budget's clock, as its last line says (a long-job trial)
+    return {"epochs": len(history.get("epoch", [])), "steps": steps[-1] if steps else None,
+            "seconds": round(spent if isinstance(spent, (int, float)) else sum(history.get("time", [])), 2),
+            "kept_epoch": ckpt.kept_epoch(run_dir),
             "weights": ckpt.model_file(run_dir).name, "aekit": __version__, "torch": torch.__version__,
             "threads": header.get("threads", saved.get("training", {}).get("threads")),
             "trained_with": (header or saved).get("aekit_version")}
