@@ -509,3 +509,16 @@ def test_a_tables_error_row_reaches_the_top_of_its_inputs_range():
     assert grid[2].max() == pytest.approx(height) and height >= 3.5
     labels = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
     assert labels[2].startswith(f"squared error ({height:.3g}: ")
+
+
+def test_image_grid_takes_a_models_output_as_its_annotation_says(real_batch):
+    """A review: image_grid, annotated to take a tensor, failed on one that requires grad (a model's output)."""
+    import torch
+
+    from aekit.analysis.plots import image_grid
+
+    model = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=(8,), code_size=2)
+    x_hat = model(real_batch[:6]).x_hat
+    assert x_hat.requires_grad
+    fig = image_grid(x_hat.reshape(2, 3, 1, 28, 28), title="reconstructions")
+    assert fig.axes and isinstance(x_hat, torch.Tensor)

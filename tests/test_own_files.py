@@ -1439,9 +1439,12 @@ def test_signals_whose_channels_span_very_different_ranges_are_said_so(tmp_path,
         warnings.simplefilter("error", UserWarning)
         np.save(tmp_path / "grey.npy", np.random.default_rng(0).random((50, 28, 20), dtype=np.float32))
         load_path(tmp_path / "grey.npy")  # grey images: no signal to name
-    refused = main(["train", f"data.name={tmp_path / 'even.npy'}", "train.augment_shift=2", f"output.dir={tmp_path}"])
-    assert refused == 2 and "samples of shape (1, 6, 128) are signals, their 6 rows channels over time; set " \
-        "augment_rotate, augment_scale and augment_shift to 0" in capsys.readouterr().err
+        np.save(tmp_path / "tall.npy", np.random.default_rng(0).integers(0, 256, (50, 64, 16), dtype=np.uint8))
+        load_path(tmp_path / "tall.npy")  # tall, narrow pixels: whole numbers, no time-major windows (a review)
+    assert main(["train", f"data.name={tmp_path / 'even.npy'}", "train.augment_shift=2", "train.epochs=1",
+                 f"output.dir={tmp_path}", "--quiet"]) == 0  # said, not refused: a 16 x 64 grey image would be (a review)
+    assert "samples of shape (1, 6, 128) are drawn as signals, their 6 rows channels over time, which it would mix; if " \
+        "they are, set augment_rotate, augment_scale and augment_shift to 0" in capsys.readouterr().err
 
 
 def test_a_table_scaled_column_by_column_is_said_before_training(tmp_path, capsys):
@@ -1699,6 +1702,10 @@ def test_a_column_that_grows_every_row_is_said_to_look_like_a_time(tmp_path):
     with pytest.warns(UserWarning, match=r"column 'time_s' grows every row, as a time or a row number does, and is read "
                                          r"as a feature; if it is one, drop it from the file"):
         load_path(tmp_path / "log.csv")
+    days = np.repeat(np.arange(25.0), 4)[::-1]  # newest first, several rows a day (a review)
+    np.savetxt(tmp_path / "days.csv", np.column_stack([np.sin(20 * t), days]), delimiter=",", header="a,day", comments="")
+    with pytest.warns(UserWarning, match=r"column 'day' grows every row, as a time or a row number does"):
+        load_path(tmp_path / "days.csv")
     np.savetxt(tmp_path / "shuffled.csv", np.column_stack([np.random.default_rng(0).permutation(t), np.sin(20 * t)]),
                delimiter=",", header="u,a", comments="")
     with warnings.catch_warnings():

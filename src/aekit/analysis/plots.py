@@ -273,6 +273,8 @@ def image_grid(
     """A (rows, cols, *sample) array of images in [0, 1] as one labelled picture (samples that are no
     pictures, `is_picture`, as a grid of their curves: `curve_grid`, whose bottom row names `features`,
     a table's columns)."""
+    if hasattr(images, "detach"):  # a model's output: with gradients, perhaps on a GPU (a review)
+        images = images.detach().cpu().numpy()
     images = np.asarray(images, dtype=np.float32)
     if images.ndim < 3 or not images.shape[0] * images.shape[1]:
         raise DataError(f"images: a (rows, cols, *sample) array of at least one image, got shape {images.shape}")

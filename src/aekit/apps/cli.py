@@ -604,7 +604,8 @@ def _error_line(err: Exception) -> tuple[str, int]:
     if isinstance(err, OSError) and err.filename is not None:  # a path that cannot be written or read
         return f"{err.filename}: {err.strerror or err}{PATH_HINTS.get(err.errno, '')}{_kept(err)}{_run_kept(err)}", 2
     if isinstance(err, Warning):  # (an environment trial: aekit's own note, under -W error, read "unexpected")
-        return (f"{type(err).__name__}: {reason} (a warning, made an error by python -W error or PYTHONWARNINGS)"
+        return (f"{type(err).__name__}: {reason} (a warning, made an error by a warnings filter such as python -W "
+                f"error; --debug shows where)"
                 f"{_kept(err)}{_run_kept(err)}"), 2
     if isinstance(err, RuntimeError) and world_size() > 1 and (
             lost := re.search(r"Connection (reset|closed) by peer|Broken pipe", str(err))):

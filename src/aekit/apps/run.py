@@ -698,7 +698,7 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
     header = ckpt.checkpoint_header(run_dir) if resume else {}
     spent, done = (header.get("budget") or {}).get("spent"), header.get("epoch")  # (a long-job trial: "410 s" said
     if isinstance(spent, (int, float)) and cfg.train.time_budget is not None:  # nothing of the 350 s trained already)
-        length += f" in all, {spent:.0f} s of them trained"
+        length += f" in all, {spent:.3g} s of them trained"
     elif isinstance(done, int) and cfg.train.time_budget is None:
         length += f" in all, {done} trained"
     pca = ", from PCA's solution" if getattr(model.config, "linear_path", False) and not resume else ""
@@ -824,7 +824,7 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
             raise ConfigError(f"--time-budget: {run_dir} trains for train.epochs ({cfg.train.epochs}), not for a time "
                               "budget; resume it with --epochs N to train longer")
         ckpt.check_longer_budget(run_dir, time_budget, "--time-budget")
-        if float(time_budget) < budget:  # (a long-job trial: a run stopped at 350 of 700 s, given 410, ended at 410)
+        if float(time_budget) < budget and distributed.is_main():  # (a long-job trial: 410 s given to a run of 700)
             warn(f"--time-budget: {time_budget:g} s in all ends the run before the {budget:g} s it was planned for (the "
                  "seconds given are the run's total; its learning rate falls to its end by then)")
         cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, time_budget=float(time_budget)))

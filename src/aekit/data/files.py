@@ -219,8 +219,9 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         if len(stored_shape) == 3 and stored_shape[1] <= 16 < stored_shape[2] and scaling in ("one range", "standard") and (
                 like is None):  # (a signals trial: standardised by one mean and spread, unsaid)
             _note_narrow_channels(scaled, where, scaling)
-        if len(stored_shape) == 3 and files is None and layout == "auto" and like is None and is_picture(
-                stored_shape[1:]) and not is_picture(stored_shape[:0:-1]):  # (a signals trial: read as 128 x 5 images)
+        if len(stored_shape) == 3 and files is None and layout == "auto" and like is None and not is_integral(x.dtype) and (
+                is_picture(stored_shape[1:]) and not is_picture(stored_shape[:0:-1])):  # (a signals trial: read as
+            # 128 x 5 images; pixels, whole numbers, are not said: a review)
             warn(f"{where}: samples stored ({', '.join(map(str, stored_shape[1:]))}) are read as grey images "
                  f"{stored_shape[1]} x {stored_shape[2]}; if they are windows stored time-major (N, T, C), as Keras "
                  "keeps them, x.transpose(0, 2, 1) makes them signals (N, C, T)")
@@ -540,8 +541,11 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
     if ids:  # Kaggle's train.csv starts with one: a row's number is no property of the sample
         warn(f"{path}: column {ids[0]!r} holds a different whole number each row (a row identifier?) and is read as a "
              "feature; drop it from the file to leave it out")
-    rising = [n for j, n in enumerate(names or ()) if n not in ids and columns is None and len(table) >= 20
-              and (np.diff(table[:, j]) > 0).all()]  # (a signals trial: a recording's time_s, read as a feature, unsaid)
+    # a recording's time (a signals trial: time_s, unsaid), rising or falling, ties allowed (float32 keeps a Unix
+    # time's seconds in steps of 128: a review), of at least 5 values (not a table sorted by a few categories)
+    steps = {j: np.sign(np.diff(table[:, j])) for j in range(table.shape[1])} if columns is None and len(table) >= 20 else {}
+    rising = [n for j, n in enumerate(names or ()) if n not in ids and j in steps and (
+        (steps[j] >= 0).all() or (steps[j] <= 0).all()) and (steps[j] != 0).sum() >= 4]
     if rising:
         warn(f"{path}: column {rising[0]!r} grows every row, as a time or a row number does, and is read as a feature; "
              "if it is one, drop it from the file (new rows lie beyond its training range); a recording is cut into "

@@ -282,10 +282,11 @@ def check_longer_budget(folder: Path, seconds: float, where: str = "time_budget"
 def kept_epoch(folder: Path) -> int | None:
     """The epoch whose weights restore_best kept at the end of a run (0: its start, before any step);
     None for a run without restore_best, or without a readable checkpoint."""
-    header = checkpoint_header(folder)
-    if not header:  # removed (a run kept only to be used: training.md): as its model file recorded it (a review)
-        kept = file_header(Path(folder) / MODEL_FILE).get("training", {}).get("kept_epoch")
+    saved = file_header(Path(folder) / MODEL_FILE).get("training")
+    if isinstance(saved, dict) and training_ended(folder):  # as the model file records it (weights restored or not;
+        kept = saved.get("kept_epoch")  # read where the checkpoint was removed, as training.md allows: reviews)
         return kept if isinstance(kept, int) else None
+    header = checkpoint_header(folder)
     with contextlib.suppress(Exception):
         return int(header["best"]["epoch"]) if header["train_config"]["restore_best"] else None
     return None

@@ -834,10 +834,11 @@ class Trainer:
         if self.augments and x.ndim != 4:
             raise DataError(f"train.augment_*: augmentation moves images (N, C, H, W), but the training samples have "
                             f"shape {tuple(x.shape[1:])}; set augment_rotate, augment_scale and augment_shift to 0")
-        if self.augments and not is_picture(x.shape[1:]):  # (a signals trial: a shift moved values between channels)
-            raise DataError(f"train.augment_*: augmentation moves images, and samples of shape {tuple(x.shape[1:])} are "
-                            f"signals, their {x.shape[2]} rows channels over time; set augment_rotate, augment_scale "
-                            "and augment_shift to 0 (windows cut at random offsets teach a model shifts)")
+        if self.augments and not is_picture(x.shape[1:]) and self.is_main:  # (a signals trial: a shift moved values
+            warn(f"train.augment_*: augmentation moves images, and samples of shape {tuple(x.shape[1:])} are drawn as "
+                 f"signals, their {x.shape[2]} rows channels over time, which it would mix; if they are, set "
+                 "augment_rotate, augment_scale and augment_shift to 0 (windows cut at random offsets teach a model "
+                 "shifts)")  # between channels; a review: a 16 x 64 grey image would be refused, so it is said)
         if self.augments and cfg.augment_shift >= min(x.shape[2:]):  # every image moved out of its frame
             raise ConfigError(f"train.augment_shift: {cfg.augment_shift:g} pixels moves images out of their "
                               f"{x.shape[2]} x {x.shape[3]} frame; give fewer than {min(x.shape[2:])}")
@@ -970,7 +971,7 @@ class Trainer:
                     say(f"restore_best: the weights of {which}, {self.monitored} "
                                f"{self.best_value:.4g}{wasted}")
             if writes:
-                kept = {"kept_epoch": self.best_epoch if cfg.restore_best else None,  # as kept_epoch reads a checkpoint
+                kept = {"kept_epoch": self.best_epoch if cfg.restore_best and self.best_state is not None else None,
                         "threads": sorted(self.threads.used) if self.device.type == "cpu" else None}
                 ckpt.save_model(model, self.run_dir / ckpt.MODEL_FILE, epochs=self.epoch, training=kept)
             model.eval()  # what a callback measures at the end is the model handed back
