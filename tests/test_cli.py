@@ -588,3 +588,16 @@ def test_epoch_lines_reach_a_file_or_a_pipe_as_they_are_written(tmp_path):
         proc.kill()
         proc.wait()
         proc.stdout.close()
+
+
+def test_a_path_in_a_hint_is_quoted_for_the_shell_of_its_system(monkeypatch):
+    """A portability review: cmd.exe keeps single quotes, so every Windows path was quoted so and the resume a hint
+    advised failed when pasted."""
+    import types
+
+    from aekit import errors
+    from aekit.errors import shell
+
+    assert shell("runs/a run") == "'runs/a run'" and shell("runs/r") == "runs/r"
+    monkeypatch.setattr(errors, "os", types.SimpleNamespace(name="nt"))  # (os.name itself: pathlib would follow it)
+    assert shell("runs\\a run") == '"runs\\a run"' and shell("runs\\r") == "runs\\r"

@@ -461,3 +461,33 @@ def test_loading_a_model_of_a_run_training_now_says_so(tmp_path):
     assert done.is_set()
     with pytest.warns(UserWarning, match="`aekit resume .*` finishes it"):
         aekit.load_model(run)
+
+
+def test_without_flock_the_threads_of_a_process_are_still_refused_one_folder(tmp_path, monkeypatch):
+    """A portability review: where fcntl is missing (Windows) hold returned at once, so two threads fitting into one
+    folder were not refused, and no lock file told a killed run's folder from a user's."""
+    import sys
+    import threading
+
+    from aekit.errors import CheckpointError
+    from aekit.training import checkpoint as ckpt
+
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # import fcntl then fails, as on Windows
+    held, done = threading.Event(), threading.Event()
+
+    def first():
+        with ckpt.hold(tmp_path):
+            held.set()
+            done.wait(30)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    try:
+        assert held.wait(30) and (tmp_path / ckpt.LOCK_FILE).is_file()
+        with pytest.raises(CheckpointError, match="is in use by another thread of this process"), ckpt.hold(tmp_path):
+            pass
+    finally:
+        done.set()
+        thread.join()
+    with ckpt.hold(tmp_path):  # free again
+        pass

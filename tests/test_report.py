@@ -359,6 +359,8 @@ def test_of_several_paths_those_that_cannot_be_read_are_left_out_and_named(tmp_p
     assert "Left out of this page" in page and f"<li>{runs / 'mlruns'} is not a run folder" in page
     assert main(["report", str(runs / "mlruns"), str(runs / "report.html"), "-o", str(tmp_path / "n.html")]) == 2
     assert "is not a run folder" in capsys.readouterr().err and not (tmp_path / "n.html").exists()
+    assert main(["report", str(runs / "*"), "-o", str(tmp_path / "w.html"), "--quiet"]) == 0  # as Windows' shells pass it
+    assert str(good.resolve()) in (tmp_path / "w.html").read_text() and "left out of the report" in capsys.readouterr().err
     assert main(["report", str(good), str(runs / "godo"), "-o", str(tmp_path / "t.html")]) == 2  # a typo (a review)
     assert f"{runs / 'godo'} is not a folder" in capsys.readouterr().err and not (tmp_path / "t.html").exists()
 

@@ -58,7 +58,12 @@ def warn(message: str, category: type[Warning] = UserWarning) -> None:
 
 def shell(path) -> str:
     """A path as a command that a hint suggests takes it: quoted where it holds spaces or quotes (a paths trial:
-    `aekit resume out dir/run` failed when pasted)."""
+    `aekit resume out dir/run` failed when pasted), in double quotes on Windows, whose cmd.exe keeps single ones (a
+    portability review: every Windows path was quoted so, and the resume it advised failed)."""
+    if os.name == "nt":
+        import subprocess
+
+        return subprocess.list2cmdline([str(path)])
     return shlex.quote(str(path))
 
 

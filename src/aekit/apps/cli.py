@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import errno
 import functools
+import glob
 import json
 import logging
 import os
@@ -138,7 +139,7 @@ def _print_result(run_dir: Path) -> None:
     if not is_main:  # rank 0 alone evaluated the run and reports it
         return
 
-    metrics = json.loads((run_dir / METRICS_FILE).read_text())
+    metrics = json.loads((run_dir / METRICS_FILE).read_text(encoding="utf-8"))
     print(run.format_metrics(metrics))
     print(f"run folder: {run_dir}")
 
@@ -351,7 +352,10 @@ def _cmd_experiment(args) -> None:
 def _cmd_report(args) -> None:
     from .report import CONFIG_FILES, GENERATOR, read_run_folder, write_report
 
-    dirs = [Path(d) for d in args.run_dirs]
+    dirs = []
+    for d in args.run_dirs:  # a pattern no shell expanded (Windows' cmd and PowerShell pass runs/* on: a review)
+        matched = sorted(glob.glob(d)) if glob.has_magic(d) and not Path(d).exists() else []
+        dirs += [Path(p) for p in matched or [d]]
     runs = [d for d in dirs if any((d / f).is_file() for f in CONFIG_FILES)]
     for d in dirs:  # refused before the line below: a missing path, and, of one path (or none a run's), what is no run
         if not d.exists() or (len(dirs) == 1 or not runs) and d not in runs:  # folder; of several (a glob over runs/),
@@ -439,7 +443,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "mnist-mini (no download), fashion-mnist or kmnist (default: the run's data set where it is "
                         "one of them, else mnist)")
     p.add_argument("--classifier-cache", default=None, metavar="DIR",
-                   help="where that classifier is cached (default ~/.cache/aekit/classifiers)")
+                   help="where that classifier is cached (default: the system's cache folder, ~/.cache/aekit/"
+                        "classifiers on Linux)")
     p.add_argument("--quiet", action="store_true", help="no progress (the NLL's and reading's bars): the results alone")
     p.set_defaults(func=_cmd_evaluate)
 

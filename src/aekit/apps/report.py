@@ -92,7 +92,7 @@ def _read_json(path: Path) -> Any:
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path} is not valid JSON ({str(err).splitlines()[0]})") from None
     except RecursionError:  # (a files trial: 100,000 nested brackets were "unexpected")
@@ -475,7 +475,7 @@ def _environment() -> jinja2.Environment:
 
 
 def _asset(name: str) -> str:
-    return resources.files("aekit.apps").joinpath("templates", name).read_text()
+    return resources.files("aekit.apps").joinpath("templates", name).read_text(encoding="utf-8")  # (Windows: cp1252)
 
 
 GENERATOR = '<meta name="generator" content="aekit">'  # in every page: a report aekit wrote may be rewritten

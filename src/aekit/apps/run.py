@@ -1256,7 +1256,7 @@ def training_summary(run_dir: Path) -> dict[str, Any]:
     from .. import __version__
 
     try:
-        history = json.loads((run_dir / ckpt.HISTORY_FILE).read_text())
+        history = json.loads((run_dir / ckpt.HISTORY_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         history = {}
     steps = [s for s in history.get("step", []) if s is not None]

@@ -221,7 +221,7 @@ def read_unit_map(folder: str | Path) -> dict | None:
     if not path.is_file():
         return None
     try:
-        raw = json.loads(path.read_text())
+        raw = json.loads(path.read_text(encoding="utf-8"))
         for key in ("columns", "classes", "vocabulary"):
             if raw.get(key) is not None and not (isinstance(raw[key], list) and all(isinstance(c, str) for c in raw[key])):
                 raise ValueError(f"{key} must be a list of names")
@@ -271,10 +271,13 @@ def class_files(folder: Path, suffixes: set[str], kind: str) -> tuple[list[str] 
     files and folders are skipped; files beside class folders and empty class folders are refused."""
 
     def found(root: Path, pattern: str) -> list[Path]:  # not under a hidden folder such as .ipynb_checkpoints
-        return sorted(f for f in root.glob(pattern) if f.suffix.lower() in suffixes and f.is_file()
-                      and not any(part.startswith(".") for part in f.relative_to(root).parts))
+        return sorted((f for f in root.glob(pattern) if f.suffix.lower() in suffixes and f.is_file()
+                       and not any(part.startswith(".") for part in f.relative_to(root).parts)), key=lambda f: f.parts)
 
-    groups = [(d.name, found(d, "**/*")) for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")]
+    # by their names' parts, as Linux's paths sort: Windows' compare without case, which numbered the classes and
+    # ordered the files otherwise (a portability review)
+    groups = [(d.name, found(d, "**/*")) for d in sorted(folder.iterdir(), key=lambda d: d.name) if d.is_dir()
+              and not d.name.startswith(".")]
     names = [name for name, _ in groups]
     parts = [n for n in names if part_word(n)]  # Training, seg_test, 20news-bydate-train, train2017; not test_tube
     unlabelled = [n for n in names if part_word(n) in UNLABELLED]  # aclImdb's train/unsup/ beside pos/ and neg/

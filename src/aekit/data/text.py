@@ -140,7 +140,8 @@ def _read_acl_imdb(root: Path, split: str) -> tuple[list[list[str]], np.ndarray]
     docs: list[list[str]] = []
     labels: list[int] = []
     for label, sub in enumerate(("neg", "pos")):
-        for f in sorted(f for f in (root / split / sub).glob("*.txt") if not f.name.startswith(".")):  # not macOS' ._1.txt
+        for f in sorted((f for f in (root / split / sub).glob("*.txt") if not f.name.startswith(".")),  # not macOS' ._1.txt
+                        key=lambda f: f.name):  # (as Linux sorts them, on Windows too)
             docs.append(tokenize(f.read_text(encoding="utf-8", errors="replace")))
             labels.append(label)
     if not docs:

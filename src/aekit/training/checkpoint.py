@@ -93,7 +93,8 @@ def note_failure(folder: Path, err: BaseException) -> None:
 def hold(folder: str | Path, *, evaluating: bool = False) -> Iterator[None]:
     """Hold run folder `folder` for this process: another process that would write it at the same time
     is refused in one line. An OS lock (flock), so a killed process never leaves it held; nested holds
-    of one folder in one process are free. Where flock is missing (Windows) nothing is held."""
+    of one folder in one process are free. Where flock is missing (Windows) no other process is refused; this
+    one's threads are, and the lock file is made as elsewhere."""
     folder = Path(folder).resolve()
     odd = sorted(p.name for p in folder.iterdir() if (p.name in WRITTEN_IN_PLACE or p.suffix == ".png") and (
         p.is_symlink() or not (p.is_file() or p.is_dir()))) if folder.is_dir() and folder not in _HELD else []
@@ -109,7 +110,7 @@ def hold(folder: str | Path, *, evaluating: bool = False) -> Iterator[None]:
     if holder is not None and holder != threading.get_ident():  # (a concurrency trial: two threads' fits into one
         raise CheckpointError(f"{folder} is in use by another thread of this process (training, resuming or "
                               "evaluating it); wait for it to end, or use another folder")  # folder: one's model lost)
-    if fcntl is None or holder is not None:
+    if holder is not None:
         yield
         return
     try:
@@ -119,9 +120,10 @@ def hold(folder: str | Path, *, evaluating: bool = False) -> Iterator[None]:
             raise
         raise CheckpointError(f"{folder} cannot be written ({err.strerror}), and this command writes into it; copy the "
                               "folder to a place you may write (aekit evaluate --data FILE writes nothing)") from None
-    with lock:
+    with lock:  # (without flock, a portability review: threads and a killed run's restart went unguarded too)
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if fcntl is not None:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise CheckpointError(f"{folder} is in use by another aekit process (training, resuming or evaluating "
                                   "it); wait for it to end, or use another folder") from None

@@ -114,7 +114,7 @@ def feature_classifier(dataset: str = "mnist", *, cache_dir: str | Path | None =
             warn(f"the feature classifier could not be cached ({err}); it is used uncached, and trained "
                  "again next time")
         return clf
-    meta = json.loads(info.read_text())
+    meta = json.loads(info.read_text(encoding="utf-8"))
     sha = sha256_of(path)
     if sha != meta["sha256"]:
         raise DataError(f"cached classifier {path} does not match its checksum in {info.name}; delete both to retrain")

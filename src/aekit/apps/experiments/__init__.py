@@ -141,7 +141,7 @@ class Ledger:
     def __init__(self, run_dir: Path) -> None:
         self.run_dir, self.path = run_dir, run_dir / self.FILE
         try:
-            self.records: dict[str, Any] = json.loads(self.path.read_text()) if self.path.is_file() else {}
+            self.records: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8")) if self.path.is_file() else {}
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise DataError(f"{self.path} is not a runs file ({err}); move it away to train every run again") from None
 
