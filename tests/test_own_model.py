@@ -348,3 +348,20 @@ def test_a_model_with_every_parameter_frozen_is_named_so():
     model = aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2).requires_grad_(False)
     with pytest.raises(aekit.ConfigError, match=r"every parameter of dense is frozen.*requires_grad_\(True\)"):
         aekit.fit(model, torch.rand(8, 6), epochs=1, progress=False)
+
+
+def test_a_config_subclass_without_dataclass_is_refused_at_registration():
+    """A contributor trial: a Config subclass without @dataclass was registered, and its key then read as unknown
+    ('model: unknown key 'k''), with no word of why."""
+    from aekit.models.dense import DenseAutoencoder, DenseConfig
+
+    class Loose(DenseConfig):
+        k: int = 25
+
+    class Model(DenseAutoencoder):
+        Config = Loose
+
+    with pytest.raises(aekit.ConfigError, match=r"Model.Config declares k, which is no key of it: decorate it with "
+                                                r"@dataclass\(frozen=True, kw_only=True\)"):
+        aekit.register_model("loose-config")(Model)
+    assert "loose-config" not in aekit.list_models()

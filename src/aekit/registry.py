@@ -49,6 +49,12 @@ def register_model(name: str, *, kind: str = "autoencoder") -> Callable[[ModelCl
         if not (isinstance(cls, type) and dataclasses.is_dataclass(getattr(cls, "Config", None))):
             raise ConfigError(f"register_model({name!r}): decorates a model class whose Config is a dataclass of its "
                               f"keys (see models/tied.py), got {getattr(cls, '__name__', type(cls).__name__)}")
+        fields = {f.name for f in dataclasses.fields(cls.Config)}
+        loose = [k for klass in cls.Config.__mro__ for k in vars(klass).get("__annotations__", {}) if k not in fields
+                 and not k.startswith("_") and "ClassVar" not in str(vars(klass)["__annotations__"][k])]
+        if loose:  # (a contributor trial: a Config subclass without @dataclass took its key as unknown, unsaid)
+            raise ConfigError(f"register_model({name!r}): {cls.__name__}.Config declares {', '.join(loose)}, which is no "
+                              "key of it: decorate it with @dataclass(frozen=True, kw_only=True) as its base is")
         base = Autoencoder if kind == "autoencoder" else ClassifierMixin  # (an extension trial: a bare nn.Module
         if not issubclass(cls, base):  # was registered, and failed in training on a method it lacked)
             raise ConfigError(f"register_model({name!r}): {cls.__name__} must subclass {base.__module__}."
