@@ -67,9 +67,13 @@ class ConfigKeys(SphinxDirective):
     required_arguments = 1
 
     def run(self):
+        from aekit.errors import ConfigError
         from aekit.registry import model_entry
 
-        cls = model_entry(self.arguments[0]).cls.Config
+        try:
+            cls = model_entry(self.arguments[0]).cls.Config
+        except ConfigError as err:  # a warning at the directive's line, not Sphinx's traceback (a contributor trial)
+            return [self.state.document.reporter.warning(f"aekit-config-keys: {err}", line=self.lineno)]
         hints = typing.get_type_hints(cls)
         lines = [".. list-table::", "   :header-rows: 1", "   :widths: 25 45 30", "",
                  "   * - key", "     - type", "     - default"]
