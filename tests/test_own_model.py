@@ -234,6 +234,9 @@ def _broken(**methods):
      r"samples before any step \(their values are finite, the largest 0.\d+ in size\): look at its forward and loss"),
     ({"__init__": lambda self, config: Autoencoder.__init__(self, config)}, r"small has no parameters to train \(make its "
      r"layers in __init__\)$"),
+    # a contributor trial: an error inside encode was "RuntimeError: selected index k out of range (unexpected)"
+    ({"encode": lambda self, x: self.enc(x).topk(5, dim=1).values}, r"its encode raised RuntimeError on two training "
+     r"samples of shape \(2, 1, 4, 4\): selected index k out of range"),
 ])
 def test_a_model_of_ones_own_that_breaks_the_contract_is_named_before_training(methods, says):
     """An extension trial: a decode_logits of flat logits trained to the end and failed at the evaluation

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from ..config import check, check_types, non_negative
 from ..data.batches import check_shape, encode_all, reconstruct_all
 from ..data.core import all_finite, not_finite
-from ..errors import ConfigError, DataError
+from ..errors import AekitError, ConfigError, DataError
 
 Activation = Literal["relu", "elu", "sigmoid", "tanh", "linear", "leaky_relu"]
 
@@ -212,12 +212,14 @@ def check_contract(model: Autoencoder, x: Tensor, y: Tensor | None = None) -> No
     x, y = x.to(device), None if y is None else y.to(device)
     training = model.training
     model.eval()
+    step = "encode"  # the method running, named if it raises (a contributor trial: "RuntimeError ... (unexpected)")
     try:  # (a loss of one's own may take torch.autograd.grad, as a contractive penalty does)
         z = model.encode(x, y=y) if model.conditional else model.encode(x)
         if not isinstance(z, Tensor) or z.ndim < 2 or len(z) != len(x):
             got = tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__
             raise ConfigError(f"{what}: encode must return one code a sample, shaped (batch, ...), got {got} for "
                               f"{len(x)} samples")
+        step = "forward"
         out = model(x, y=y) if model.conditional else model(x)
         if not isinstance(out, Output):
             raise ConfigError(f"{what}: forward must return an aekit.models.base.Output, got {type(out).__name__}")
@@ -226,7 +228,14 @@ def check_contract(model: Autoencoder, x: Tensor, y: Tensor | None = None) -> No
                 got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
                 raise ConfigError(f"{what}: its {name} must be shaped like its input, {shape}, got {got}; "
                                   "decode_logits returns each sample's reconstruction in the input's shape")
+        step = "loss"
         terms = model.loss(x, out, y=y)
+    except (RuntimeError, TypeError, ValueError, IndexError, KeyError, AttributeError) as err:
+        if isinstance(err, (AekitError, torch.cuda.OutOfMemoryError)) or "out of memory" in str(err):
+            raise  # (said as they are: a refusal of its own, memory by the CLI)
+        line = (str(err).strip().splitlines() or [""])[0]
+        raise ConfigError(f"{what}: its {step} raised {type(err).__name__} on two training samples of shape "
+                          f"{tuple(x.shape)}: {line}") from err
     finally:
         model.train(training)
     if not isinstance(terms, dict) or "loss" not in terms:
