@@ -600,4 +600,4 @@ def test_a_path_in_a_hint_is_quoted_for_the_shell_of_its_system(monkeypatch):
 
     assert shell("runs/a run") == "'runs/a run'" and shell("runs/r") == "runs/r"
     monkeypatch.setattr(errors, "os", types.SimpleNamespace(name="nt"))  # (os.name itself: pathlib would follow it)
-    assert shell("runs\\a run") == '"runs\\a run"' and shell("runs\\r") == "runs\\r"
+    assert shell("runs\\a run") == '"runs\\a run"' and shell("runs\\r") == "runs\\r" and shell("a&b") == '"a&b"'

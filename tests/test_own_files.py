@@ -967,7 +967,7 @@ def test_csv_columns_named_alike_but_for_case_are_refused_and_a_column_float32_r
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", message=r".*1 column \('v'\) varies over less than 0.1%")  # (one range: true)
-        warnings.filterwarnings("ignore", message=r".*column 'time' grows every row")  # (true too: a signals trial's)
+        warnings.filterwarnings("ignore", message=r".*column 'time' rises or falls every row")  # (true: a signals trial's)
         load_path(tmp_path / "ok.csv")  # the time since its first: kept
 
 
@@ -1699,13 +1699,19 @@ def test_a_column_that_grows_every_row_is_said_to_look_like_a_time(tmp_path):
     t = np.arange(100) * 0.01
     np.savetxt(tmp_path / "log.csv", np.column_stack([t, np.sin(t), np.cos(3 * t)]), delimiter=",", header="time_s,a,b",
                comments="")
-    with pytest.warns(UserWarning, match=r"column 'time_s' grows every row, as a time or a row number does, and is read "
+    with pytest.warns(UserWarning, match=r"column 'time_s' rises or falls every row, as a time or a row number does, and is read "
                                          r"as a feature; if it is one, drop it from the file"):
         load_path(tmp_path / "log.csv")
-    days = np.repeat(np.arange(25.0), 4)[::-1]  # newest first, several rows a day (a review)
-    np.savetxt(tmp_path / "days.csv", np.column_stack([np.sin(20 * t), days]), delimiter=",", header="a,day", comments="")
-    with pytest.warns(UserWarning, match=r"column 'day' grows every row, as a time or a row number does"):
+    np.savetxt(tmp_path / "days.csv", np.column_stack([np.sin(20 * t), t[::-1]]), delimiter=",", header="a,day",
+               comments="")  # newest first (a review)
+    with pytest.warns(UserWarning, match=r"column 'day' rises or falls every row, as a time or a row number does"):
         load_path(tmp_path / "days.csv")
+    scores = np.sort(np.random.default_rng(1).integers(3, 9, 100))[::-1]  # a table sorted by a score: no time (a review)
+    np.savetxt(tmp_path / "wine.csv", np.column_stack([np.sin(20 * t), scores]), delimiter=",", header="a,quality",
+               comments="")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        load_path(tmp_path / "wine.csv")
     np.savetxt(tmp_path / "shuffled.csv", np.column_stack([np.random.default_rng(0).permutation(t), np.sin(20 * t)]),
                delimiter=",", header="u,a", comments="")
     with warnings.catch_warnings():

@@ -60,10 +60,9 @@ def shell(path) -> str:
     """A path as a command that a hint suggests takes it: quoted where it holds spaces or quotes (a paths trial:
     `aekit resume out dir/run` failed when pasted), in double quotes on Windows, whose cmd.exe keeps single ones (a
     portability review: every Windows path was quoted so, and the resume it advised failed)."""
-    if os.name == "nt":
-        import subprocess
-
-        return subprocess.list2cmdline([str(path)])
+    if os.name == "nt":  # (cmd.exe's own characters too, which list2cmdline leaves bare: a review)
+        text = str(path)
+        return f'"{text}"' if not text or any(c in text for c in ' \t&|<>^%()"') else text
     return shlex.quote(str(path))
 
 

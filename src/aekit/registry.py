@@ -50,7 +50,8 @@ def register_model(name: str, *, kind: str = "autoencoder") -> Callable[[ModelCl
             raise ConfigError(f"register_model({name!r}): decorates a model class whose Config is a dataclass of its "
                               f"keys (see models/tied.py), got {getattr(cls, '__name__', type(cls).__name__)}")
         fields = {f.name for f in dataclasses.fields(cls.Config)}
-        loose = [k for klass in cls.Config.__mro__ for k in vars(klass).get("__annotations__", {}) if k not in fields
+        loose = [k for klass in cls.Config.__mro__ if "__dataclass_params__" not in vars(klass)  # (not a dataclass's own:
+                 for k in vars(klass).get("__annotations__", {}) if k not in fields  # its InitVars, a review)
                  and not k.startswith("_") and "ClassVar" not in str(vars(klass)["__annotations__"][k])]
         if loose:  # (a contributor trial: a Config subclass without @dataclass took its key as unknown, unsaid)
             raise ConfigError(f"register_model({name!r}): {cls.__name__}.Config declares {', '.join(loose)}, which is no "

@@ -1262,7 +1262,8 @@ def training_summary(run_dir: Path) -> dict[str, Any]:
     steps = [s for s in history.get("step", []) if s is not None]
     header = ckpt.checkpoint_header(run_dir)
     saved = ckpt.file_header(run_dir / ckpt.MODEL_FILE)  # read where the checkpoint was removed
-    spent = (header.get("budget") or {}).get("spent")  # a budget's clock, as its last line says (a long-job trial)
+    spent = (header.get("budget") or {}).get("spent", saved.get("training", {}).get("seconds"))  # a budget's clock, as
+    # its last line says (a long-job trial); the model file's where the checkpoint was removed (a review)
     return {"epochs": len(history.get("epoch", [])), "steps": steps[-1] if steps else None,
             "seconds": round(spent if isinstance(spent, (int, float)) else sum(history.get("time", [])), 2),
             "kept_epoch": ckpt.kept_epoch(run_dir),

@@ -541,13 +541,13 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
     if ids:  # Kaggle's train.csv starts with one: a row's number is no property of the sample
         warn(f"{path}: column {ids[0]!r} holds a different whole number each row (a row identifier?) and is read as a "
              "feature; drop it from the file to leave it out")
-    # a recording's time (a signals trial: time_s, unsaid), rising or falling, ties allowed (float32 keeps a Unix
-    # time's seconds in steps of 128: a review), of at least 5 values (not a table sorted by a few categories)
+    # a recording's time (a signals trial: time_s, unsaid), rising or falling, most rows a step (ties: a review; not
+    # a table sorted by a score of a few values, another)
     steps = {j: np.sign(np.diff(table[:, j])) for j in range(table.shape[1])} if columns is None and len(table) >= 20 else {}
     rising = [n for j, n in enumerate(names or ()) if n not in ids and j in steps and (
-        (steps[j] >= 0).all() or (steps[j] <= 0).all()) and (steps[j] != 0).sum() >= 4]
+        (steps[j] >= 0).all() or (steps[j] <= 0).all()) and (steps[j] != 0).mean() >= 0.5]
     if rising:
-        warn(f"{path}: column {rising[0]!r} grows every row, as a time or a row number does, and is read as a feature; "
+        warn(f"{path}: column {rising[0]!r} rises or falls every row, as a time or a row number does, and is read as a feature; "
              "if it is one, drop it from the file (new rows lie beyond its training range); a recording is cut into "
              "windows, one a sample (see the docs' data page)")
     def classes_like(j: int) -> np.ndarray | None:  # classes: a few whole numbers close together (glass's 1..7

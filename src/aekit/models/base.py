@@ -235,7 +235,7 @@ def check_contract(model: Autoencoder, x: Tensor, y: Tensor | None = None) -> No
             raise  # (said as they are: a refusal of its own, memory by the CLI)
         line = (str(err).strip().splitlines() or [""])[0]
         raise ConfigError(f"{what}: its {step} raised {type(err).__name__} on two training samples of shape "
-                          f"{tuple(x.shape)}: {line}") from err
+                          f"{tuple(x.shape)}: {line}; --debug shows where") from err
     finally:
         model.train(training)
     if not isinstance(terms, dict) or "loss" not in terms:

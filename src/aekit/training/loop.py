@@ -972,7 +972,8 @@ class Trainer:
                                f"{self.best_value:.4g}{wasted}")
             if writes:
                 kept = {"kept_epoch": self.best_epoch if cfg.restore_best and self.best_state is not None else None,
-                        "threads": sorted(self.threads.used) if self.device.type == "cpu" else None}
+                        "threads": sorted(self.threads.used) if self.device.type == "cpu" else None,
+                        "seconds": self.budget.elapsed() if self.budget is not None else None}
                 ckpt.save_model(model, self.run_dir / ckpt.MODEL_FILE, epochs=self.epoch, training=kept)
             model.eval()  # what a callback measures at the end is the model handed back
             for cb in self.callbacks:
