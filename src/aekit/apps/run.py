@@ -1262,8 +1262,9 @@ def training_summary(run_dir: Path) -> dict[str, Any]:
     steps = [s for s in history.get("step", []) if s is not None]
     header = ckpt.checkpoint_header(run_dir)
     saved = ckpt.file_header(run_dir / ckpt.MODEL_FILE)  # read where the checkpoint was removed
-    spent = (header.get("budget") or {}).get("spent", saved.get("training", {}).get("seconds"))  # a budget's clock, as
-    # its last line says (a long-job trial); the model file's where the checkpoint was removed (a review)
+    ended = saved.get("training", {}).get("seconds") if ckpt.training_ended(run_dir) else None  # a budget's clock, as
+    spent = ended if ended is not None else (header.get("budget") or {}).get("spent")  # its last line says (a long-job
+    # trial): the model file's, which outlives the checkpoint (a review), else the checkpoint's
     return {"epochs": len(history.get("epoch", [])), "steps": steps[-1] if steps else None,
             "seconds": round(spent if isinstance(spent, (int, float)) else sum(history.get("time", [])), 2),
             "kept_epoch": ckpt.kept_epoch(run_dir),
