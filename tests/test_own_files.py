@@ -1991,3 +1991,17 @@ def test_test_values_outside_the_training_range_name_their_columns_in_a_table_wi
     assert main(["train", f"data.name={tmp_path / 't.npz'}", "train.epochs=1", "model.code_size=2",
                  f"output.dir={tmp_path}", "--quiet"]) == 0
     assert "40 of 40 samples have values outside the training range (most in 'column 4'" in capsys.readouterr().out
+
+
+def test_upper_case_suffixes_are_read_as_their_lower_case_ones(tmp_path):
+    """A portability review: T2.CSV and X.NPY, as Windows tools and cameras name files, were refused ("unsupported file
+    type '.CSV'"), where image suffixes were matched in any case."""
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "x.npy", rng.random((30, 6)).astype(np.float32))
+    (tmp_path / "x.npy").rename(tmp_path / "X.NPY")
+    np.savez(tmp_path / "d.npz", x_train=rng.random((30, 6)), x_test=rng.random((10, 6)))
+    (tmp_path / "d.npz").rename(tmp_path / "D.NPZ")
+    np.savetxt(tmp_path / "T.CSV", rng.random((30, 4)), delimiter=",", header="a,b,c,d", comments="")
+    assert load_dataset(str(tmp_path / "X.NPY")).x.shape == (30, 6)
+    assert load_dataset(str(tmp_path / "D.NPZ"), split="test").x.shape == (10, 6)
+    assert load_dataset(str(tmp_path / "T.CSV")).x.shape == (30, 4)

@@ -60,7 +60,7 @@ def load_dataset(
     if split not in SPLITS:
         raise ConfigError(f"split {split!r} is not allowed; choose one of: {', '.join(SPLITS)}")
     path = Path(name).expanduser()
-    is_file = name not in _DATASETS and (path.exists() or path.suffix in (".npy", ".npz", ".csv"))
+    is_file = name not in _DATASETS and (path.exists() or path.suffix.lower() in (".npy", ".npz", ".csv"))
     if name in _DATASETS and path.exists() and split == "train" and path.resolve() != (data_dir() / name).resolve():
         warn(f"{name!r} reads aekit's data set of that name, not the ./{name} here; give ./{name} to read that")
     unit_map = None

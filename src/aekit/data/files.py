@@ -120,7 +120,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
                         f"(or of class folders of them), got {given}")
     if path.is_dir() and (path / "train.csv").is_file() and not _image_layout(path):  # Kaggle's: test.csv beside it
         return _csv_parts(path, split, scale=scale, run_map=run_map)
-    if split == "test" and path.suffix in (".csv", ".npy"):  # said before the file is read
+    if split == "test" and path.suffix.lower() in (".csv", ".npy"):  # said before the file is read
         raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
     y = classes = like = label_column = columns = files = None  # like: what the samples are scaled like (an npz test part: its training part)
     where = str(path)  # how messages name these samples
@@ -146,12 +146,12 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         x, y, classes, files = _image_folder(path, size, channels)
     elif IDX_NAME.search(path.name):
         x, y, like, where = _idx(path, split)
-    elif path.suffix == ".npy":
+    elif path.suffix.lower() == ".npy":  # (T2.CSV, X.NPY as Windows and cameras name them: a review)
         x = _npy(path)
-    elif path.suffix == ".npz":
+    elif path.suffix.lower() == ".npz":
         x, y, like = _npz(path, split, alone=run_map is not None)
         where = f"{path} (x_test)" if split == "test" else where
-    elif path.suffix == ".csv":
+    elif path.suffix.lower() == ".csv":
         x, y, classes, label_column, columns = _csv(path, None if run_map is None else run_map.get("columns"))
         twin = path.with_name(path.name.replace("train", "test"))  # fashion-mnist_train.csv's fashion-mnist_test.csv
         if run_map is None and split == "train" and path.name != "train.csv" and "train" in path.name and twin.is_file():
@@ -160,7 +160,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
                  f"`aekit evaluate RUN --data {shell(twin)}`")
     else:
         raise DataError(f"{path}: unsupported file type {path.suffix!r}; use a {KINDS}{_convert(path)}")
-    if split == "test" and path.suffix != ".npz" and like is None:
+    if split == "test" and path.suffix.lower() != ".npz" and like is None:
         raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
     if np.ndim(x) < 2:
         raise DataError(
