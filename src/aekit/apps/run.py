@@ -1260,17 +1260,15 @@ def training_summary(run_dir: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         history = {}
     steps = [s for s in history.get("step", []) if s is not None]
-    header = ckpt.checkpoint_header(run_dir)
-    saved = ckpt.file_header(run_dir / ckpt.MODEL_FILE)  # read where the checkpoint was removed
-    ended = saved.get("training", {}).get("seconds") if ckpt.training_ended(run_dir) else None  # a budget's clock, as
-    spent = ended if ended is not None else (header.get("budget") or {}).get("spent")  # its last line says (a long-job
-    # trial): the model file's, which outlives the checkpoint (a review), else the checkpoint's
+    header, final = ckpt.checkpoint_header(run_dir), ckpt.final_training(run_dir)
+    # a budget's clock, as its last line says (a long-job trial): the finished model's, else the checkpoint's
+    spent = final.get("seconds") if final.get("seconds") is not None else (header.get("budget") or {}).get("spent")
     return {"epochs": len(history.get("epoch", [])), "steps": steps[-1] if steps else None,
             "seconds": round(spent if isinstance(spent, (int, float)) else sum(history.get("time", [])), 2),
             "kept_epoch": ckpt.kept_epoch(run_dir),
             "weights": ckpt.model_file(run_dir).name, "aekit": __version__, "torch": torch.__version__,
-            "threads": header.get("threads", saved.get("training", {}).get("threads")),
-            "trained_with": (header or saved).get("aekit_version")}
+            "threads": header.get("threads", final.get("threads")),
+            "trained_with": (header or ckpt.file_header(run_dir / ckpt.MODEL_FILE)).get("aekit_version")}
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:

@@ -281,13 +281,20 @@ def check_longer_budget(folder: Path, seconds: float, where: str = "time_budget"
                           f"trained (it is the run's total, not the seconds to add), got {seconds:g}")
 
 
+def final_training(folder: Path) -> dict[str, Any]:
+    """What a finished run's model.safetensors records of its training (`save_model`'s `training`: the kept epoch,
+    thread counts, a budget's seconds), which outlives the checkpoint (training.md allows removing it); {} for a run
+    not finished, or saved before it was recorded."""
+    saved = file_header(Path(folder) / MODEL_FILE).get("training")
+    return saved if isinstance(saved, dict) and training_ended(folder) else {}
+
+
 def kept_epoch(folder: Path) -> int | None:
     """The epoch whose weights restore_best kept at the end of a run (0: its start, before any step);
     None for a run without restore_best, or without a readable checkpoint."""
-    saved = file_header(Path(folder) / MODEL_FILE).get("training")
-    if isinstance(saved, dict) and training_ended(folder):  # as the model file records it (weights restored or not;
-        kept = saved.get("kept_epoch")  # read where the checkpoint was removed, as training.md allows: reviews)
-        return kept if isinstance(kept, int) else None
+    final = final_training(folder)
+    if final:  # as the model file records it, weights restored or not (reviews)
+        return final["kept_epoch"] if isinstance(final.get("kept_epoch"), int) else None
     header = checkpoint_header(folder)
     with contextlib.suppress(Exception):
         return int(header["best"]["epoch"]) if header["train_config"]["restore_best"] else None
