@@ -73,6 +73,7 @@ class RunFolder:
     anchor: str = ""  # the id of its section in the page
     number: int = 0  # its place in the page
     label: str = ""  # its name in the page: the folder's, with the folder above where two runs share it
+    stopped: str = ""  # a train run's training stopped before its end, failed or running (_stopped): looked at once
 
     @property
     def name(self) -> str:
@@ -138,6 +139,7 @@ def read_run_folder(path: str | Path) -> RunFolder:
                 and p.is_file() and not p.is_symlink()]  # (a files trial: a leak.png linked to a key embedded it)
     rank = {name: i for i, name in enumerate(run.figures)}
     run.pictures = sorted(pictures, key=lambda p: (rank.get(p.relative_to(path).as_posix(), len(rank)), p.as_posix()))
+    run.stopped = _stopped(run)  # (it reads the checkpoint, failed.txt and the lock: once, and the page agrees with itself)
     return run
 
 
@@ -215,7 +217,7 @@ def _what(run: RunFolder) -> tuple[str, str, str, str]:
     trained = _final(run.histories.get(run.name), "epoch")  # the epochs a run has done, else its config's
     kept = kept_epoch(run.path)  # restore_best ended the run with an earlier epoch's weights: said
     kept = f" (weights of {'its start' if kept == 0 else f'epoch {kept}'} kept)" if kept not in (None, trained) else ""
-    stopped = _stopped(run)
+    stopped = run.stopped
     kept = (" (training still running?)" if stopped.startswith("its folder is in use") else
             " (stopped before its end)" if stopped else kept)
     name = data.get("name", "?")
@@ -259,7 +261,7 @@ def _stopped(run: RunFolder) -> str:
 def _headline(run: RunFolder) -> str:
     if run.results and isinstance(run.results.get("summary"), str):
         return run.results["summary"]
-    stopped, text = _stopped(run), _measured(run)
+    stopped, text = run.stopped, _measured(run)
     if stopped and (run.path / MODEL_FILE).is_file():  # a resume stopped: the figures are of the model before it
         return f"{text + '; ' if text else ''}these are of {MODEL_FILE}, from before a later {stopped}"
     training = _section(run.metrics or {}, "training")
@@ -394,7 +396,7 @@ def _latent_map(run: RunFolder) -> dict[str, Any] | None:
     if run.kind != "train":
         return None
     if not (run.path / MODEL_FILE).is_file():
-        stopped = _stopped(run)
+        stopped = run.stopped
         if stopped or run.metrics:  # (a run evaluated once, its model file removed since: said, as a truncated one is)
             return {"note": f"No latent map: the run has no {MODEL_FILE}" + (f" yet ({stopped})" if stopped else "")}
         return None
