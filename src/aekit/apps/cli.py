@@ -694,6 +694,13 @@ def _ignore_stops() -> None:
             signal.signal(number, signal.SIG_IGN)
 
 
+def _relayed(line: str) -> bool:
+    """Left for `--distributed`'s launcher to say, in a process it started (distributed.relay_interrupt)."""
+    from ..training.distributed import relay_interrupt
+
+    return relay_interrupt(line)
+
+
 def _end_interrupted(err: BaseException, *, command: bool, speaks: bool) -> int:
     """The end of a command that Ctrl-C, SIGTERM or SIGHUP stopped: one line, and 130, 143 or 129."""
     _ignore_stops()  # a second SIGTERM or SIGHUP while the interrupt is said: the same end
@@ -701,7 +708,7 @@ def _end_interrupted(err: BaseException, *, command: bool, speaks: bool) -> int:
     _restore_alarm()  # a Ctrl-C while a SIGTERM was put off: that one is not raised while this is said
     if command:  # a second Ctrl-C during the exit (torch's atexit teardown) printed a traceback: it ends at once
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-    if speaks:
+    if speaks and not (world_size() > 1 and _relayed(_interrupted(err))):
         with contextlib.suppress(OSError):  # (a closed terminal's SIGHUP: nowhere to say it)
             print(_interrupted(err), file=sys.stderr)
     if command:  # ends here with its status: an interrupt that once passed through C code running Python (torch's

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -88,6 +90,23 @@ def finish(status: int = 0) -> NoReturn:
         with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream: nothing more can be said there
             stream.flush()
     os._exit(status)
+
+
+INTERRUPT_VARIABLE = "AEKIT_INTERRUPT_FILE"  # where rank 0 leaves its "interrupted" line for aekit's launcher
+
+
+def relay_interrupt(line: str) -> bool:
+    """Rank 0's line for an interrupt, left for the launcher of `--distributed` to say (True), where there is one.
+
+    torchrun's agent stops rank 0 with SIGTERM both when the user stops the launcher and when another process
+    died; rank 0 cannot tell them apart, the launcher can (a test saw both lines: "interrupted" and "rank 1
+    stopped")."""
+    path = os.environ.get(INTERRUPT_VARIABLE)
+    if not path or not launched():
+        return False
+    with contextlib.suppress(OSError):
+        Path(path).write_text(line + "\n", encoding="utf-8")
+    return True
 
 
 def check_batch(batch_size: int, processes: int) -> None:
@@ -231,15 +250,19 @@ def launch(argv: list[str], n: int, *, run_dir: str | None = None) -> int:
     threads = "OMP_NUM_THREADS" not in os.environ
     if threads:
         os.environ["OMP_NUM_THREADS"] = str(max(1, cores // n))
+    relay = Path(tempfile.mkdtemp(prefix="aekit-")) / "interrupted"
+    os.environ[INTERRUPT_VARIABLE] = str(relay)
     try:
         run(options)
-    except SignalException as err:
+    except SignalException as err:  # the user's Ctrl-C or kill: rank 0's line says what was kept
+        _say(relay)
         return 128 + err.sigval
     except ChildFailedError as err:
         stopped_by_agent = (-signal.SIGTERM, 128 + signal.SIGTERM)  # the agent's stop of the others, as such or said
         others = [r for r, f in err.failures.items() if r != 0 and f.exitcode not in stopped_by_agent]
         if 0 in err.failures and err.failures[0].exitcode > 0 and not (  # rank 0 said its error; but not its
                 err.failures[0].exitcode == 128 + signal.SIGTERM and others):  # interrupt where another rank died
+            _say(relay)  # (a signal sent to rank 0 itself; an error it said itself)
             return err.failures[0].exitcode  # (a review: a killed rank 1 ended as the user's "interrupted", 143)
         # every rank that stopped, the agent's SIGTERMs last (a trial: a rank 1 killed at the start was reported as
         # "rank 0 stopped (SIGTERM)")
@@ -258,7 +281,15 @@ def launch(argv: list[str], n: int, *, run_dir: str | None = None) -> int:
     finally:
         if threads:
             os.environ.pop("OMP_NUM_THREADS", None)
+        os.environ.pop(INTERRUPT_VARIABLE, None)
+        shutil.rmtree(relay.parent, ignore_errors=True)
     return 0
+
+
+def _say(relay: Path) -> None:
+    """Rank 0's interrupted line, where it left one (launch)."""
+    with contextlib.suppress(OSError):
+        print(relay.read_text(encoding="utf-8"), end="", file=sys.stderr)
 
 
 def broadcast(value: Any) -> Any:
