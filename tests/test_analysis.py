@@ -97,7 +97,7 @@ def test_reconstruction_grid_shows_where_the_error_lies(model8, data):
     """An anomaly trial found no error map anywhere: a third row of each value's squared error, white at the
     largest shown."""
     grid, fig = A.reconstruction_grid(model8, data, n=4, errors=True)
-    assert grid.shape == (3, 4, *SHAPE) and fig.axes[0].get_yticklabels()[2].get_text().startswith("squared error (white: ")
+    assert grid.shape == (3, 4, *SHAPE) and fig.axes[0].get_yticklabels()[2].get_text().startswith("squared error (white = ")
     np.testing.assert_allclose(grid[2], (grid[1] - grid[0]) ** 2 / ((grid[1] - grid[0]) ** 2).max(), atol=1e-5)
 
 
@@ -508,7 +508,7 @@ def test_a_tables_error_row_reaches_the_top_of_its_inputs_range():
     height = max(float(grid[:2].max()), 1.0)
     assert grid[2].max() == pytest.approx(height) and height >= 3.5
     labels = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
-    assert labels[2].startswith(f"squared error ({height:.3g}: ")
+    assert labels[2].startswith(f"squared error (scaled, {height:.3g} on the axis = ")
 
 
 def test_image_grid_takes_a_models_output_as_its_annotation_says(real_batch):

@@ -62,8 +62,8 @@ def reconstruction_grid(model, data: Any, *, n: int = 10, title: str | None = No
         # picture trial: inputs out of range to 3.5 left the error curve a quarter of the panel high, at 1)
         height = 1.0 if picture else max(float(torch.stack([x, x_hat]).max()), 1.0)
         rows.append(per_value / per_value.max().clamp_min(1e-12) * height)
-        top = "white" if picture else f"{height:.3g}"
-        labels.append(f"squared error ({top}: {float(per_value.max()):.3g})")
+        top = "white" if picture else f"scaled, {height:.3g} on the axis"  # (a signals trial: "(1.03: 0.135)" read
+        labels.append(f"squared error ({top} = {float(per_value.max()):.3g})")  # as nothing)
     grid = torch.stack(rows).numpy()
     error = float(squared.flatten(1).sum(1).mean())
     fig = plots.image_grid(
