@@ -286,6 +286,31 @@ def test_a_folder_or_two_config_files_are_named_as_such(config_file, tmp_path, c
     assert f"only one config file is taken, got {config_file}, {config_file};" in capsys.readouterr().err
 
 
+def test_config_paths_and_settings_as_people_type_them(config_file, tmp_path, capsys, monkeypatch):
+    """A config trial: a config in a sweep's folder (runs/lr=0.01/config.yaml) was read as a key; a CRLF script's
+    trailing carriage return was hidden in the message; --train.epochs=3 and --config had "unrecognized arguments"
+    alone; 'train={epochs: 3, time_budget: 2}' trained 2 s and dropped the epochs without a word."""
+    from aekit.apps.cli import _config_and_overrides
+
+    monkeypatch.chdir(tmp_path)
+    sweep = tmp_path / "runs" / "lr=0.01"
+    sweep.mkdir(parents=True)
+    (sweep / "config.yaml").write_text(config_file.read_text())
+    assert _config_and_overrides(["runs/lr=0.01/config.yaml", "train.lr=0.1"]) == ("runs/lr=0.01/config.yaml",
+                                                                                   ["train.lr=0.1"])
+    assert main(["train", "runs/lr=0.02/config.yaml"]) == 2  # not there: said as a file, not as a key
+    assert capsys.readouterr().err == "aekit: error: config file runs/lr=0.02/config.yaml does not exist\n"
+    assert main(["train", f"{config_file}\r"]) == 2
+    assert "ends in a carriage return, and " in capsys.readouterr().err
+    for flag, says in (("--train.epochs=3", "such as train.epochs=..."), ("--epochs", "such as train.epochs=..."),
+                       ("--config", "give the config file as a word of its own")):
+        with pytest.raises(SystemExit, match="2"):
+            main(["train", flag])
+        assert says in capsys.readouterr().err
+    assert main(["train", "data.name=digits", "train={epochs: 3, time_budget: 2}"]) == 2
+    assert "train.epochs: this run has train.time_budget=2" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EFBIG])
 def test_a_full_disk_names_the_intact_checkpoint_and_resume(config_file, tmp_path, capsys, monkeypatch, code):
     from aekit.training import checkpoint

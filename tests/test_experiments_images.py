@@ -238,7 +238,8 @@ def test_epochs_beside_an_experiments_time_budget_are_refused_as_aekit_train_ref
 
 def test_what_show_prints_is_taken_back_as_a_file_by_every_experiment(tmp_path):
     """A review: four experiments refused their own `show` output (its data.* keys at their defaults counted as
-    given, and were keys they do not read)."""
+    given, and were keys they do not read); a config trial: semi-supervised-mnist's, with --tiny beside it (which
+    changes nothing there, README), was refused epochs beside its time budget."""
     import yaml
 
     from aekit.config import to_dict
@@ -247,4 +248,7 @@ def test_what_show_prints_is_taken_back_as_a_file_by_every_experiment(tmp_path):
         for tiny in (False, True):
             shown = to_dict(settings(name, tiny=tiny))
             (tmp_path / "s.yaml").write_text(yaml.safe_dump(shown))
-            assert to_dict(settings(name, file=tmp_path / "s.yaml")) == shown, (name, tiny)
+            settings(name, file=tmp_path / "s.yaml", tiny=not tiny)  # not refused keys it did not give
+            (tmp_path / "experiment.yaml").write_text(yaml.safe_dump({"experiment": name, "settings": shown}))
+            for beside in (False, True):  # a run's experiment.yaml: --tiny beside it changes nothing (README)
+                assert to_dict(settings(name, file=tmp_path / "experiment.yaml", tiny=beside)) == shown, (name, tiny)

@@ -67,8 +67,9 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
             if type(None) in args:
                 return None
             raise ConfigError(f"{where}: must be {_type_name(tp)}, not null")
-        if type(None) in args and isinstance(value, str) and value in ("None", "none") and str not in args:  # Python's null
-            raise ConfigError(f"{where}: {value!r} is text here; write null (or ~) for none")
+        if type(None) in args and isinstance(value, str) and value in ("None", "none")[: 1 + (str not in args)]:
+            raise ConfigError(f"{where}: {value!r} is text here; write null (or ~) for none")  # Python's null (a config
+            # trial: output.name=None trained into a folder named None)
         errors = []
         for arg in args:
             if arg is type(None):
@@ -80,6 +81,8 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
         if len(errors) == 1:
             raise errors[0]
         raise ConfigError(f"{where}: {value!r} must be {_type_name(tp)}")
+    if value is None and dataclasses.is_dataclass(tp):  # a section with its keys commented out (a config trial)
+        return build(tp, {}, where=where)
     if value is None:  # YAML's null where a value is needed: said in YAML's word
         words = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
         hint = " (with train.time_budget, leave epochs out: the budget replaces them)" * where.endswith("train.epochs")
@@ -87,11 +90,14 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
     if origin in (tuple, list):
         args = [a for a in get_args(tp) if a is not Ellipsis]
         inner = args[0] if args else Any
+        if isinstance(value, np.ndarray) and value.ndim == 1:  # (np.array([16, 8]), as a grid search makes them)
+            value = value.tolist()
         if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-            try:  # one good item, not in brackets: say how to write it
-                coerce(value, inner, where)
+            try:  # good items, not in brackets (256 or 256,64): say how to write them
+                for item in str(value).split(",") if isinstance(value, str) else [value]:
+                    coerce(yaml.safe_load(item) if isinstance(value, str) else item, inner, where)
                 hint = f", such as [{value}]"
-            except ConfigError:
+            except (ConfigError, yaml.YAMLError):
                 hint = ""
             raise ConfigError(f"{where}: {value!r} must be {_type_name(tp)}{hint}")
         items = [coerce(v, inner, f"{where}[{i}]") for i, v in enumerate(value)]
@@ -119,6 +125,8 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {_shown(value)} must be {'true or false' if tp is bool else 'a string'}{quote}")
     # numbers.Real takes numpy's scalars too (np.int64 from np.arange in a grid search); a bool is no number here
     if tp is int:
+        if isinstance(value, str) and re.fullmatch(r"[+-]?(\d[\d_]*(\.\d*)?[eE][+-]?\d+|0\d+)", value.strip()):
+            value = float(value)  # what YAML 1.1 reads as text: 1e3, 1.0e3, 08 (a config trial); "3" stays refused
         whole = isinstance(value, numbers.Integral) or (isinstance(value, numbers.Real) and float(value).is_integer())
         if whole and not isinstance(value, bool):
             return int(value)
@@ -172,6 +180,8 @@ def build(cls: type[T], values: Mapping[str, Any] | None, *, where: str) -> T:
         if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise ConfigError(f"{label}: missing required key '{name}'")
     hints = typing.get_type_hints(cls)
+    # a list left empty (`imports:`, its items commented out) where the default is empty: empty (a config trial)
+    values.update({k: () for k, v in values.items() if v is None and fields[k].default == ()})
     converted = {k: coerce(v, hints[k], f"{prefix}{k}") for k, v in values.items()}
     try:
         return cls(**converted)
@@ -288,12 +298,28 @@ def load_file(path: str | Path) -> dict[str, Any]:
     if path.suffix.lower() in (".toml", ".ini", ".cfg"):  # (read as YAML, it failed at its first [section] line)
         raise ConfigError(f"config file {path}: aekit reads YAML or JSON config files, not {path.suffix[1:].upper()}; "
                           "write it as YAML (as configs/ holds)")
+    raw = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8-sig")  # (a byte-order mark, as some editors write, is not text)
-    except UnicodeDecodeError:
+        text = raw.decode("utf-8-sig")  # (a byte-order mark, as some editors write, is not text)
+    except UnicodeDecodeError as err:
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # (a config trial: what Windows PowerShell 5's `>` writes)
+            raise ConfigError(f"config file {path} is UTF-16 text; aekit reads UTF-8: save it as UTF-8") from None
+        if b"\0" not in raw:  # text in another encoding (Latin-1's café): "not text" sent it to data.name
+            line = raw[: err.start].count(b"\n") + 1
+            raise ConfigError(f"config file {path} is not UTF-8 (byte 0x{raw[err.start]:02x} on line {line}); aekit "
+                              "reads UTF-8: save it as UTF-8") from None
         raise ConfigError(f"config file {path} is not text (YAML or JSON); a data file goes in data.name={path}") from None
+    json_file = path.suffix.lower() == ".json"
     try:
-        data = json.loads(text, object_pairs_hook=_unique_keys) if path.suffix == ".json" else yaml.load(text, _UniqueKeyLoader)
+        try:
+            data = json.loads(text, object_pairs_hook=_unique_keys) if json_file else yaml.load(text, _UniqueKeyLoader)
+        except yaml.YAMLError as not_yaml:  # JSON indented with tabs, in a file not named .json (a config trial)
+            if not text.lstrip().startswith("{"):
+                raise
+            try:
+                data = json.loads(text, object_pairs_hook=_unique_keys)
+            except json.JSONDecodeError:
+                raise not_yaml from None  # (YAML's own error is said below)
     except ConfigError as err:
         raise ConfigError(f"config file {path}: {err}") from None
     except RecursionError:  # (a files trial: 5,000 nested brackets were "unexpected")
@@ -349,6 +375,7 @@ def apply_overrides(config: dict[str, Any], overrides: list[str]) -> dict[str, A
                               "it would be lost; give the key after the section")
     for item in overrides:
         key, sep, raw = item.partition("=")
+        key = key.strip()  # 'train.epochs = 3' (a config trial: "unknown key 'epochs '")
         if not sep or not key or any(not part for part in key.split(".")):
             missing = f" (or a config file: {item} does not exist)" if not sep else ""
             raise ConfigError(f"override {item!r} must look like section.key=value{missing}")
@@ -368,6 +395,8 @@ def apply_overrides(config: dict[str, Any], overrides: list[str]) -> dict[str, A
         parts = key.split(".")
         for part in parts[:-1]:
             child = node.setdefault(part, {})
+            if child is None:  # a section with its keys commented out (a config trial: "'train' is not a section")
+                child = node[part] = {}
             if not isinstance(child, dict):
                 raise ConfigError(f"override {item!r}: '{part}' is not a section")
             node = child

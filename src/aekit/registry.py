@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .config import build, nearest
+from .config import build, keys_of, nearest, unknown_key
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -179,7 +179,32 @@ def model_kind(model) -> str | None:
 
 def make_config(name: str, values: Mapping[str, Any] | None = None, where: str = "model"):
     """The validated config dataclass of model `name`; errors name the keys as `where.key`."""
+    allowed = keys_of(model_entry(name).cls.Config)
+    unknown = [key for key in values or {} if key not in allowed]
+    if unknown and where == "model":  # another model's key named as the command line names it (a config trial)
+        raise unknown_model_keys(name, unknown, allowed)
     return build(model_entry(name).cls.Config, values or {}, where=where)
+
+
+def unknown_model_keys(name: str, unknown: list[str], allowed: set[str], *, choose: str = "build the model",
+                       hint: str = "") -> ConfigError:
+    """Every key of a model section that model `name` does not take, in one line: a typo's nearest keys, or the
+    models whose keys they are (a config switched to another model.name keeps the old model's keys)."""
+    owners = {key: [m for m in list_models() if m != name and key in keys_of(model_entry(m).cls.Config)]
+              for key in unknown}
+    if len(unknown) == 1 and not owners[unknown[0]]:  # a typo
+        return unknown_key("model", unknown[0], allowed)
+    said: list[tuple[list[str], str]] = []  # keys of one model together: 'a', 'b' (vq-vae's)
+    for key in unknown:
+        owner = f" ({owners[key][0]}'s)" if len(owners[key]) == 1 else "" if owners[key] else nearest(key, allowed)
+        if said and owner and said[-1][1] == owner:
+            said[-1][0].append(key)
+        else:
+            said.append(([key], owner))
+    them, whose = ("it", "key it is") if len(unknown) == 1 else ("them", "keys they are")
+    keys = "; ".join(", ".join(f"'{key}'" for key in group) + owner for group, owner in said)
+    return ConfigError(f"model: {name} takes no {keys}: remove {them}, or {choose} whose {whose}{hint}; "
+                       f"allowed keys: {', '.join(sorted(allowed))}")
 
 
 def create_model(name: str, **config: Any) -> Autoencoder:

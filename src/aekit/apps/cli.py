@@ -53,19 +53,32 @@ def _launched_distributed(args, argv: list[str], cfg=None, run_dir: str | None =
             os.environ[NOTED_VARIABLE] = before
 
 
+def _config_word(word: str) -> bool:
+    """Whether `word` names a config file: a file there, or a .yaml/.yml/.json path whose part before any '=' is
+    no setting's key (a sweep's folder: runs/lr=0.01/config.yaml, which a config trial saw read as a key)."""
+    key, sep, _ = word.partition("=")
+    if Path(word).is_file():
+        return True
+    return (not sep or not re.fullmatch(r"\s*[A-Za-z_][\w.]*\s*", key)) and Path(word).suffix.lower() in CONFIG_SUFFIXES
+
+
 def _config_and_overrides(words: list[str]) -> tuple[str | None, list[str]]:
-    """`[CONFIG] [KEY=VALUE ...]` in any order: the config is the first word without '=' that names
-    a file or a .yaml/.json path; any other word is an override (and refused if it has no '=')."""
+    """`[CONFIG] [KEY=VALUE ...]` in any order: the config is the word that names a file or a .yaml/.json path
+    (_config_word); any other word is an override (and refused if it has no '=')."""
     for w in words:
-        if "=" not in w and Path(w).is_dir():
+        if Path(w).is_dir():
             raise ConfigError(f"{w} is a folder; give a config file (.yaml or .json), e.g. a run's {w}/config.yaml")
+        if w != w.strip() and "=" not in w and Path(w.strip()).is_file():  # (a config trial: a script with CRLF ends)
+            raise ConfigError(f"{w!r} ends in {'a carriage return' if w.endswith(chr(13)) else 'a space'}, and "
+                              f"{w.strip()} is the file there: a script saved with Windows line ends passes one; save it "
+                              "with Unix ones")
         if "=" not in w and Path(w).suffix == ".safetensors":  # a run's weights (a CLI trial: "a data file goes in ...")
             run = Path(w).parent
             if not (run / "config.yaml").is_file():
                 raise ConfigError(f"{w} is a model's weights, not a config; give a config file (.yaml or .json)")
             raise ConfigError(f"{w} is a model's weights, not a config; `aekit resume {shell(run)}` continues its run, and "
                               f"`aekit train {shell(run / 'config.yaml')}` trains its settings again")
-    configs = [w for w in words if "=" not in w and (Path(w).is_file() or Path(w).suffix in CONFIG_SUFFIXES)]
+    configs = [w for w in words if _config_word(w)]
     if len(configs) > 1:
         raise ConfigError(f"only one config file is taken, got {', '.join(configs)}; "
                           "change its keys with overrides such as train.epochs=5")
@@ -78,7 +91,10 @@ CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 
 def _epochs_or_budget(cfg, overrides: list[str]):
     """`cfg`, unless train.epochs is given with a time budget, which would silently replace it."""
-    if cfg.train.time_budget is not None and any(o.startswith("train.epochs=") for o in overrides):
+    from ..config import apply_overrides
+
+    given = apply_overrides({}, overrides).get("train")  # 'train={epochs: 3, ...}' too (a config trial: dropped, unsaid)
+    if cfg.train.time_budget is not None and isinstance(given, dict) and given.get("epochs") is not None:
         raise ConfigError(f"train.epochs: this run has train.time_budget={cfg.train.time_budget:g}, which decides "
                           "how long it trains; add train.time_budget=null to train by epochs")
     return cfg
@@ -314,7 +330,7 @@ def _cmd_experiment(args) -> None:
     if args.action == "resume" and (len(args.words) != 1 or args.tiny or args.out is not None):
         raise ConfigError("experiment resume: give the experiment's run folder alone; it continues in that folder "
                           "with the settings it was started with")
-    files = [w for w in args.words if "=" not in w and Path(w).suffix in CONFIG_SUFFIXES and args.action != "resume"]
+    files = [w for w in args.words if _config_word(w) and args.action != "resume"]
     if len(files) > 1:
         raise ConfigError(f"only one config file is taken, got {', '.join(files)}; change its keys with overrides")
     file, words = (files or [None])[0], [w for w in args.words if w not in files]
@@ -512,11 +528,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     dest = getattr(args, "words_dest", None)
     flags = [e for e in extra if e.startswith("-")]
     if flags or (extra and dest is None):
-        hint = "; a run resumes with its own config (--epochs N or --time-budget SECONDS trains it longer)" if args.command == "resume" else ""
+        hint = "; a run resumes with its own config (--epochs N or --time-budget SECONDS trains it longer)" if args.command == "resume" else (
+            _setting_hint(flags[0]) if flags and dest is not None else "")
         parser.error(f"unrecognized arguments: {' '.join(flags or extra)}{hint}", prog=f"aekit {args.command}")
     if extra:
         setattr(args, dest, [*getattr(args, dest), *extra])
     return args
+
+
+def _setting_hint(flag: str) -> str:
+    """A flag that is a setting or a config written as options elsewhere take them (a config trial: --train.epochs=3,
+    --epochs 3, --config f.yaml had "unrecognized arguments" alone)."""
+    from ..config import keys_of
+    from ..training.loop import TrainConfig
+    from .run import DataConfig
+
+    name = flag.lstrip("-").partition("=")[0]
+    if name == "config":
+        return "; give the config file as a word of its own: aekit train FILE.yaml KEY=VALUE ..."
+    section = "." in name and name or next((f"{s}.{name}" for s, c in (("train", TrainConfig), ("data", DataConfig))
+                                            if name.replace("-", "_") in keys_of(c)), "")
+    return f"; a setting is a word KEY=VALUE without dashes, such as {section.replace('-', '_')}=..." if section else ""
 
 
 # what to do about an OSError on a path, by its errno; none for the rest (an I/O error, a full pipe, ...)

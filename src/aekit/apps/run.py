@@ -41,10 +41,8 @@ from ..config import (
     check,
     keys_of,
     load_file,
-    nearest,
     positive,
     to_dict,
-    unknown_key,
 )
 from ..data import Dataset, load_dataset
 from ..data.batches import check_inputs, inputs_of, map_batches, model_device
@@ -68,7 +66,14 @@ from ..errors import (
     warn,
 )
 from ..models.pca import PCA_SAMPLES, PCABaseline
-from ..registry import create_model, import_models, imported, list_models, model_entry
+from ..registry import (
+    create_model,
+    import_models,
+    imported,
+    list_models,
+    model_entry,
+    unknown_model_keys,
+)
 from ..training import checkpoint as ckpt
 from ..training import distributed
 from ..training.feature_classifier import (
@@ -169,30 +174,10 @@ def parse_run_config(raw: dict[str, Any]) -> RunConfig:
     allowed = keys_of(entry.cls.Config)
     unknown = [key for key in cfg.model if key not in allowed | {"name"}]
     if unknown:
-        raise unknown_model_keys(name, unknown, allowed)
+        raise unknown_model_keys(name, unknown, allowed, choose="set model.name to the model", hint=(
+            f" (a section switched to another model keeps the old one's keys: `model={{name: {name}, ...}}` on the "
+            "command line replaces the whole section)"))
     return cfg
-
-
-def unknown_model_keys(name: str, unknown: list[str], allowed: set[str]) -> ConfigError:
-    """Every key of a model section that model `name` does not take, in one line: a typo's nearest keys, or the
-    models whose keys they are (a config switched to another model.name keeps the old model's keys)."""
-    owners = {key: [m for m in list_models() if m != name and key in keys_of(model_entry(m).cls.Config)]
-              for key in unknown}
-    if len(unknown) == 1 and not owners[unknown[0]]:  # a typo
-        return unknown_key("model", unknown[0], allowed)
-    said: list[tuple[list[str], str]] = []  # keys of one model together: 'a', 'b' (vq-vae's)
-    for key in unknown:
-        owner = f" ({owners[key][0]}'s)" if len(owners[key]) == 1 else "" if owners[key] else nearest(key, allowed)
-        if said and owner and said[-1][1] == owner:
-            said[-1][0].append(key)
-        else:
-            said.append(([key], owner))
-    them, whose = ("it", "key it is") if len(unknown) == 1 else ("them", "keys they are")
-    keys = "; ".join(", ".join(f"'{key}'" for key in group) + owner for group, owner in said)
-    return ConfigError(
-        f"model: {name} takes no {keys}: remove {them}, or set model.name to the model whose {whose} (a "
-        f"section switched to another model keeps the old one's keys: `model={{name: {name}, ...}}` on the command "
-        f"line replaces the whole section); allowed keys: {', '.join(sorted(allowed))}")
 
 
 def load_run_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig:
@@ -200,8 +185,9 @@ def load_run_config(path: str | Path | None, overrides: list[str] = ()) -> RunCo
     raw = load_file(path) if path is not None else {k: dict(v) for k, v in NO_CONFIG.items()}
     file_epochs = raw["train"].get("epochs") if isinstance(raw.get("train"), dict) else None
     cfg = parse_run_config(apply_overrides(raw, list(overrides)))
-    given = any(o.startswith("train.epochs=") for o in overrides)  # (with a budget: refused by the command line)
-    if file_epochs is not None and cfg.train.time_budget is not None and not given:
+    given = "epochs" in (apply_overrides({}, list(overrides)).get("train") or {})  # (with a budget: the CLI refuses it)
+    default = file_epochs == TrainConfig.epochs  # as a run's config.yaml keeps it (a config trial: a note of aekit's file)
+    if file_epochs is not None and cfg.train.time_budget is not None and not given and not default:
         warn(f"train.time_budget={cfg.train.time_budget:g} decides how long this run trains: {path}'s "
              f"train.epochs ({file_epochs}) is not used (config.yaml keeps it, beside the budget)")
     return cfg

@@ -356,11 +356,14 @@ def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False, fi
     them, or a run folder's experiment.yaml), then dotted `section.key=value` overrides."""
     exp = experiment(name)
     layer = _file_layer(name, file) if file is not None else {}
-    base = merge(BASE, exp.defaults, exp.tiny if tiny else {})
-    # every key given: a file's where it is not the default (show and experiment.yaml write every key out)
-    shown = to_dict(_config(exp, merge(base))) if layer else {}
-    keys = [*(k for k in _dotted(layer) if _at(layer, k) not in (None, _at(shown, k))),
-            *(o.partition("=")[0].strip() for o in overrides)]
+    whole = file is not None and isinstance(load_file(file).get("settings"), dict)  # a run's: every setting it ran with,
+    base = merge(BASE, exp.defaults, exp.tiny if tiny and not whole else {})  # which --tiny beside it does not change
+    # every key given: a file's where it is not the default (show and experiment.yaml write every key out, with
+    # --tiny or without: a config trial's `show NAME > f.yaml; run NAME f.yaml --tiny` was refused keys it never gave)
+    shown = [to_dict(_config(exp, merge(BASE, exp.defaults, preset))) for preset in ({}, exp.tiny)] if layer else []
+    keys = [*(k for k in _dotted(layer) if _at(layer, k) is not None and all(_at(layer, k) != _at(s, k) for s in shown)),
+            *_dotted(apply_overrides({}, list(overrides)))]  # a whole section's keys too: 'train={epochs: 3}'
+    keys = list(dict.fromkeys(keys))
     for key in keys:  # a key it never reads: never ignored silently
         if exp.data_keys is not None and key.startswith("data.") and key[5:] not in exp.data_keys:
             raise ConfigError(f"{key}: {name} does not read it; it reads {', '.join('data.' + k for k in exp.data_keys)}")
