@@ -231,6 +231,28 @@ def test_console_script_has_no_traceback(tmp_path):
     assert proc.stderr.strip().splitlines() == [f"aekit: error: config file {tmp_path / 'missing.yaml'} does not exist"]
 
 
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="a signal is put off with Unix's timer")
+def test_a_signal_put_off_during_an_import_in_a_commands_last_moments_is_answered(monkeypatch, capsys):
+    """A kill trial: a SIGTERM that came while `aekit evaluate` imported sklearn in its last 50 ms was put off, then
+    dropped as the command ended (exit 0, no word)."""
+    import types
+
+    from aekit.apps import cli
+
+    def work(args):  # a command whose last import a SIGTERM interrupts, and which ends before 50 ms have passed
+        module = types.ModuleType("being_imported")
+        module.__spec__ = types.SimpleNamespace(_initializing=True)
+        monkeypatch.setitem(sys.modules, "being_imported", module)
+        cli._terminate(signal.SIGTERM, None)  # put off: an import is under way
+        print("results")
+
+    monkeypatch.setattr(cli, "_cmd_models", work)
+    assert cli.main(["models"]) == 143
+    out, err = capsys.readouterr()
+    assert out == "results\n" and err == "aekit: interrupted as it ended, after its work was done (said above)\n"
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0) and signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
+
+
 @pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGHUP])
 def test_sigterm_ends_a_run_as_ctrl_c_does(config_file, tmp_path, sent):
     """And SIGHUP (a closed terminal, a dropped ssh): it ended with no word, 129, a folder left before a checkpoint."""

@@ -808,6 +808,13 @@ def _main(argv: list[str] | None) -> int:
             quieted[0].setLevel(logging.WARNING)
         code = args.func(args) or 0
         sys.stdout.flush()  # here, so that a closed pipe (`| head`) is caught below
+        came = _DEFERRED.get("signal")  # put off during an import in the command's last 50 ms: answered, not dropped
+        if came is not None:  # (a kill trial: exit 0 and no word for a SIGTERM)
+            _restore_alarm()
+            _ignore_stops()
+            if speaks:
+                print("aekit: interrupted as it ended, after its work was done (said above)", file=sys.stderr)
+            return 128 + came
     except KeyboardInterrupt as err:
         return _end_interrupted(err, command=command, speaks=speaks)
     except BrokenPipeError as err:  # the reader went away (`aekit ... | head`): stop quietly, as `cat` does
