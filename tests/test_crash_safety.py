@@ -155,6 +155,34 @@ HOLD_SCRIPT = textwrap.dedent(
 )
 
 
+def test_a_picture_interrupted_while_written_keeps_the_earlier_one(tmp_path, monkeypatch):
+    """A kill trial: a kill while `aekit evaluate` drew reconstructions.png left it cut (unreadable), the earlier good
+    picture lost: pictures are written as the other files are, whole or not at all."""
+    import PIL.ImageFile
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from aekit.analysis.plots import save_figure
+
+    fig = Figure(figsize=(2, 2))
+    fig.add_subplot().plot([0, 1], [1, 0])
+    path = save_figure(fig, tmp_path / "reconstructions.png")
+    before = path.read_bytes()
+    written = PIL.ImageFile._save
+
+    def killed(im, fp, *args, **kwargs):  # the header is out, then the kill comes
+        fp.write(b"\x89PNG\r\n\x1a\n")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(PIL.ImageFile, "_save", killed)
+    fig.add_subplot().plot([0, 1], [0, 1])
+    with pytest.raises(KeyboardInterrupt):
+        save_figure(fig, path)
+    assert path.read_bytes() == before and Image.open(path).size == (240, 240)
+    assert [p.name for p in tmp_path.iterdir()] == ["reconstructions.png"]  # no temporary left
+    monkeypatch.setattr(PIL.ImageFile, "_save", written)
+
+
 def test_a_run_folder_in_use_is_refused_and_freed_when_its_process_is_killed(tmp_path, capsys):
     from aekit.apps.cli import main
 
@@ -256,7 +284,7 @@ def test_a_full_disk_names_the_file_asked_for_and_evaluate_still_prints_its_figu
 
     def full_at_the_scores(fd):  # (an environment trial: --scores on a full disk lost the figures and metrics.json)
         calls.append(fd)
-        if len(calls) > 2:  # metrics.json's and the picture's writes went through
+        if len(calls) > 4:  # metrics.json's and the picture's writes went through (a file's fsync and its folder's)
             raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", full_at_the_scores)

@@ -103,7 +103,7 @@ def test_demo_refuses_zero_epochs(capsys):
 
 
 def test_written_files_follow_the_umask_like_open_does(tmp_path):
-    from aekit.training.checkpoint import atomic_write_text
+    from aekit.writing import atomic_write_text
 
     old = os.umask(0o022)
     try:

@@ -24,7 +24,8 @@ from matplotlib.ticker import MaxNLocator
 
 from ..config import count
 from ..data.core import is_picture
-from ..errors import ConfigError, DataError, naming
+from ..errors import ConfigError, DataError
+from ..writing import atomic_write_bytes
 
 if TYPE_CHECKING:
     import torch
@@ -143,11 +144,9 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
     kind = path.suffix.lower()[1:]
     if kind not in ("png", "pdf", "svg"):
         raise ConfigError(f"save_figure writes .png, .pdf or .svg files; {path} ends in {path.suffix or 'no suffix'}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fig.savefig(path, format=kind, dpi=dpi, facecolor="white")
-    except OSError as err:
-        raise naming(err, path) from None  # a full disk: named, as an open's error is
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=kind, dpi=dpi, facecolor="white")
+    atomic_write_bytes(path, buffer.getvalue())  # a kill while writing keeps the earlier picture (a kill trial: cut)
     return path
 
 

@@ -33,7 +33,8 @@ from torch import Tensor, nn
 from ..data.core import SCALING_FILE, run_unit_map
 from ..errors import AekitError, ConfigError, naming
 from ..training import checkpoint as ckpt
-from ..training.checkpoint import atomic_write_bytes, load_model
+from ..training.checkpoint import load_model
+from ..writing import atomic_write_bytes
 
 FORMATS = ("onnx", "torchscript")
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}  # the file ending of each format

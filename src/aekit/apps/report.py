@@ -44,13 +44,13 @@ from ..training.checkpoint import (
     FAILED_FILE,
     METRICS_FILE,
     MODEL_FILE,
-    atomic_write_text,
     check_free,
     checkpoint_header,
     epochs_done,
     kept_epoch,
     training_ended,
 )
+from ..writing import atomic_write_text
 
 CONFIG_FILES = ("config.yaml", "experiment.yaml")
 LOGGER_FOLDERS = ("tensorboard", "mlruns")  # what train.log writes: not the run's own pictures

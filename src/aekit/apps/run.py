@@ -95,6 +95,7 @@ from ..training.loop import (
     training_device,
     without_ignored_training,
 )
+from ..writing import atomic_write_text
 
 CONFIG_FILE = ckpt.CONFIG_FILE
 AUTO, AUTO_MODEL = "auto", "dense"  # model.name `auto`: a dense model chosen from the data (auto_model)
@@ -458,7 +459,7 @@ def train_model(
               f"samples{budget}", flush=True)
     history = fit(model.to(training_device(cfg.train)), splits[0], splits[1], config=cfg.train)  # and stays there
     if folder is not None and tag is not None:
-        ckpt.atomic_write_text(folder / f"history-{tag}.json", json.dumps(history, indent=1))
+        atomic_write_text(folder / f"history-{tag}.json", json.dumps(history, indent=1))
         ckpt.save_model(model, folder / f"model-{tag}.safetensors")
         if data_map(splits[0]) is not None:  # a data file's map: `aekit export --raw` folds it in
             ckpt.write_scaling(folder, splits[0])
@@ -538,7 +539,7 @@ def save_config(cfg: RunConfig, run_dir: Path, train: Dataset, model) -> None:
     resolved["data"] = {**resolved["data"], "name": whole_data_name(cfg.data.name)}
     if not cfg.imports:  # a run without models of your own reads as before imports existed
         del resolved["imports"]
-    ckpt.atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
+    atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
 
 
 def check_autoencoder(cfg: RunConfig) -> None:
@@ -979,7 +980,7 @@ def write_scores(path: Path, test: Dataset, errors: dict[str, Any], codes: np.nd
     writer = csv.writer(out, lineterminator="\n")  # quotes a file name holding a comma
     writer.writerow(columns)
     writer.writerows(zip(*columns.values()))
-    ckpt.atomic_write_text(path, out.getvalue())
+    atomic_write_text(path, out.getvalue())
 
 
 def check_generative_options(*, nll_samples: int, quality_samples: int, classifier: str | None) -> None:
@@ -1192,7 +1193,7 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         metrics |= kept_measures(run_dir, metrics, nll=not options["nll_samples"], quality=not options["quality_samples"])
     try:  # the figures first, then the files: a full disk loses none of them (an environment trial: --scores did)
         if write:
-            ckpt.atomic_write_text(run_dir / ckpt.METRICS_FILE, json.dumps(metrics, indent=1))
+            atomic_write_text(run_dir / ckpt.METRICS_FILE, json.dumps(metrics, indent=1))
         if write and "representation" not in (test.meta or {}):  # test samples above their reconstructions (not texts)
             from ..analysis import plots
             from ..analysis.latent import reconstruction_grid

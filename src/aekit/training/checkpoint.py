@@ -16,7 +16,6 @@ import json
 import math
 import os
 import re
-import secrets
 import shutil
 import threading
 import warnings
@@ -37,12 +36,12 @@ from ..errors import (
     CheckpointError,
     ConfigError,
     NonFiniteLossError,
-    naming,
     out_of_space,
     shell,
     warn,
     wraps_interrupt,
 )
+from ..writing import atomic_write_bytes, atomic_write_text
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.safetensors"
@@ -53,8 +52,8 @@ HISTORY_FILE = "history.json"  # every logged value, written beside every checkp
 METRICS_FILE = "metrics.json"  # the test metrics beside PCA's, written by the run's end and by `aekit evaluate`
 LOCK_FILE = ".aekit.lock"  # held by the process that trains, resumes or evaluates a run folder
 FAILED_FILE = "failed.txt"  # the line of the error that stopped a run's training, until a run starts there again
-WRITTEN_IN_PLACE = (LOCK_FILE, "log.csv", "tensorboard")  # and pictures (*.png): what aekit opens to write, not
-# replaces (its other files are written to a temporary file renamed over them, which replaces a link)
+WRITTEN_IN_PLACE = (LOCK_FILE, "log.csv", "tensorboard")  # what aekit opens to write, not replaces (its other files,
+# pictures too, are written to a temporary file renamed over them: writing.py, which replaces a link)
 _HELD: dict[Path, int] = {}  # the run folders this process holds -> the thread holding each
 _EVALUATING: set[Path] = set()  # of those, the ones held to evaluate a run (check_free: free to that thread)
 
@@ -96,7 +95,7 @@ def hold(folder: str | Path, *, evaluating: bool = False) -> Iterator[None]:
     of one folder in one process are free. Where flock is missing (Windows) no other process is refused; this
     one's threads are, and the lock file is made as elsewhere."""
     folder = Path(folder).resolve()
-    odd = sorted(p.name for p in folder.iterdir() if (p.name in WRITTEN_IN_PLACE or p.suffix == ".png") and (
+    odd = sorted(p.name for p in folder.iterdir() if p.name in WRITTEN_IN_PLACE and (
         p.is_symlink() or not (p.is_file() or p.is_dir()))) if folder.is_dir() and folder not in _HELD else []
     if odd:  # (a files trial: a log.csv linked to a file outside had it written over; a FIFO lock hung the command)
         which = "is a link or a special file" if len(odd) == 1 else "are links or special files"
@@ -155,35 +154,6 @@ def check_free(folder: str | Path) -> None:
                               "evaluating it; or by another thread of this one); wait for it to end") from None
     except (ImportError, OSError):
         pass
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write `data` to `path` so that readers see either the old file or the whole new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "xb") as f:  # a new file, 0666 less the umask like any other (mkstemp's are 0600)
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as err:
-        with contextlib.suppress(OSError):  # (a read-only folder refuses the removal too)
-            tmp.unlink(missing_ok=True)
-        if isinstance(err, OSError):
-            raise naming(err, path, tmp) from None  # the file asked for, not its hidden temporary
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
 
 
 def _digest(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> str:

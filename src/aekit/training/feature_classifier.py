@@ -24,7 +24,8 @@ from ..data.batches import inputs_of, map_batches
 from ..errors import DataError, warn
 from ..models.classifier import EncoderClassifier
 from ..registry import create_model
-from .checkpoint import atomic_write_bytes, atomic_write_text, load_model, model_bytes
+from ..writing import atomic_write_bytes, atomic_write_text
+from .checkpoint import load_model, model_bytes
 from .loop import fit
 
 CLASSIFIER_DATA = ("mnist", "mnist-mini", "fashion-mnist", "kmnist")  # the registered labelled 1x28x28 sets

@@ -38,6 +38,7 @@ from ..data.memmap import MemmapArray
 from ..errors import ConfigError, DataError, NonFiniteLossError, warn
 from ..models.base import Autoencoder, check_contract
 from ..registry import model_kind
+from ..writing import atomic_write_text
 from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callback, EarlyStopping
@@ -498,7 +499,7 @@ class Trainer:
             "val_data": self.val_print,
         }
         ckpt.write(self.run_dir / ckpt.CHECKPOINT_FILE, tensors, meta)
-        ckpt.atomic_write_text(self.run_dir / ckpt.HISTORY_FILE, json.dumps(self.history, indent=1))
+        atomic_write_text(self.run_dir / ckpt.HISTORY_FILE, json.dumps(self.history, indent=1))
 
     def load_checkpoint(self) -> None:
         assert self.run_dir is not None
@@ -1139,7 +1140,7 @@ def fit(
                 check_run_folder(run_path, resume)  # again: one may have run to its end in it while this one began
                 (run_path / ckpt.FAILED_FILE).unlink(missing_ok=True)  # an earlier training's failure: not this one's
                 for stale in run_path.glob(".*.tmp"):  # left by a kill in the middle of a checkpoint write
-                    if re.fullmatch(r"\..+\.[0-9a-f]{8}\.tmp", stale.name):  # (ckpt.atomic_write's names alone)
+                    if re.fullmatch(r"\..+\.[0-9a-f]{8}\.tmp", stale.name):  # (atomic_write's names alone)
                         stale.unlink(missing_ok=True)
                 autoencoder = model if isinstance(model, Autoencoder) else None  # its folder serves `aekit` commands too
                 meta = getattr(train, "meta", None) or {}  # a data file's: how its values became the inputs

@@ -52,13 +52,13 @@ from ...errors import AekitError, ConfigError, DataError, NoTestSplitError
 from ...registry import import_models, model_entry
 from ...training.checkpoint import (
     LOCK_FILE,
-    atomic_write_text,
     hold,
     load_model,
     remove_made,
     save_model,
 )
 from ...training.loop import TrainConfig
+from ...writing import atomic_write_text
 from ..run import (
     DataConfig,
     build_model,

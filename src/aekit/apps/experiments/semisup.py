@@ -51,8 +51,8 @@ from ...errors import ConfigError, DataError
 from ...models.classifier import EncoderClassifier, select_labels
 from ...models.m2 import M2
 from ...registry import create_model, make_config
-from ...training.checkpoint import atomic_write_text
 from ...training.loop import TrainConfig
+from ...writing import atomic_write_text
 from ..run import check_run, train_model
 from . import (
     ExperimentConfig,

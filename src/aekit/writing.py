@@ -1,0 +1,42 @@
+"""Files written whole or not at all: a reader, a crash or a kill sees the old file or the new one, never half.
+
+Runs, results, reports, exports and pictures are written through these (aekit's one atomic writer).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+from .errors import naming
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` so that readers see either the old file or the whole new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "xb") as f:  # a new file, 0666 less the umask like any other (mkstemp's are 0600)
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as err:
+        with contextlib.suppress(OSError):  # (a read-only folder refuses the removal too)
+            tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise naming(err, path, tmp) from None  # the file asked for, not its hidden temporary
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
