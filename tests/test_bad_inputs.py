@@ -1009,6 +1009,19 @@ def test_ctrl_c_in_an_experiment_that_does_not_resume_names_its_folder(tmp_path,
     status, _, err = cli(["experiment", "run", "mnist-2d", "--tiny", "--out", str(tmp_path / "none")], capsys)
     assert status == 130 and err == "aekit: interrupted before the experiment kept anything (its folder is removed): run it again"
     assert not (tmp_path / "none").exists()  # (and the --out folder made for it)
+    written = experiments.atomic_write_text
+
+    def stopped_as_its_settings_are_written(path, text):  # (a kill trial: an empty folder was left, and a bare line)
+        written(path, text)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(experiments, "atomic_write_text", stopped_as_its_settings_are_written)
+    resumable = experiments.experiment("pretrain-mnist")
+    assert resumable.resumable
+    status, _, err = cli(["experiment", "run", "pretrain-mnist", "--tiny", "--out", str(tmp_path / "early")], capsys)
+    assert status == 130 and err == "aekit: interrupted before the experiment kept anything (its folder is removed): run it again"
+    assert not (tmp_path / "early").exists()
+    monkeypatch.setattr(experiments, "atomic_write_text", written)
 
     def failed_at_once(cfg, run_dir):  # an error, not an interrupt: said alone (a review: "... run it again" glued on)
         raise aekit.DataError("the loss became nan")

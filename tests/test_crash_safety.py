@@ -296,6 +296,25 @@ def test_a_full_disk_names_the_file_asked_for_and_evaluate_still_prints_its_figu
     assert err.startswith(f"aekit: error: {scores}: No space left on device") and not scores.exists()
 
 
+def test_a_run_stopped_just_after_its_config_yaml_leaves_no_folder(tmp_path, capsys, monkeypatch):
+    """A kill trial: a SIGTERM just after config.yaml was written (before the cleanup's try) left the folder with its
+    config.yaml and lock, and the bare line "aekit: interrupted"."""
+    from aekit.apps import run as run_module
+    from aekit.apps.cli import main
+
+    saved = run_module.save_config
+
+    def stopped(*args, **kwargs):
+        saved(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module, "save_config", stopped)
+    assert main(["train", "data.name=digits", "train.epochs=1", f"output.dir={tmp_path}", "output.name=x", "--quiet"]) == 130
+    assert capsys.readouterr().err == f"aekit: interrupted before the first checkpoint of {tmp_path / 'x'}: nothing to " \
+                                      "resume, train again\n"
+    assert not (tmp_path / "x").exists()
+
+
 def test_out_of_memory_is_one_line_and_a_run_stopped_before_its_first_checkpoint_leaves_no_folder(tmp_path, capsys,
                                                                                                  monkeypatch):
     from aekit.apps import run as run_module

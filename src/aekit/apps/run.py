@@ -589,15 +589,20 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     with contextlib.ExitStack() as held:
         if distributed.is_main():
             run_dir, made = make_run_dir(run_dir, unique=cfg.output.name is None)
-            held.enter_context(ckpt.hold(run_dir))  # another process training into it: refused, nothing removed
+            try:
+                held.enter_context(ckpt.hold(run_dir))  # another process training into it: refused, nothing removed
+            except KeyboardInterrupt:  # (stopped as its folder was made: the folder goes, as below)
+                ckpt.remove_made(made)
+                raise
             # a run that ended in it while this one read its data (a concurrency trial: its config.yaml was replaced)
             written = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("."))
             if written:
                 raise ConfigError(f"run folder {run_dir}: another run was written into it while this one read its "
                                   f"data ({', '.join(written[:4])}); give another output.name (it is left as it is)")
-            save_config(cfg, run_dir, splits[0], model)
-        run_dir = Path(distributed.broadcast(str(run_dir)))  # rank 0's folder for all ranks
         try:
+            if distributed.is_main():  # (in here: a stop just after config.yaml left the folder, a kill trial)
+                save_config(cfg, run_dir, splits[0], model)
+            run_dir = Path(distributed.broadcast(str(run_dir)))  # rank 0's folder for all ranks
             return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress)
         except (KeyboardInterrupt, Exception) as err:  # refused (a setting fit checks, no CUDA), stopped, out of
             # space or memory before its first checkpoint: leave no folder (a retry under its name would be refused);

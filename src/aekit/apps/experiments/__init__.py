@@ -464,14 +464,16 @@ def run_experiment(
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, name=whole_data_name(cfg.data.name)))
     run_dir, made = make_run_dir(Path(out_dir).expanduser() / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}", unique=True)
     saved = {k: v for k, v in to_dict(cfg).items() if v or k != "imports"}  # no models of your own: as before imports
-    atomic_write_text(run_dir / "experiment.yaml", yaml.safe_dump({"experiment": name, "settings": saved}, sort_keys=False,
-                                                                allow_unicode=True))
-    try:
+    try:  # (experiment.yaml's write in here: a Ctrl-C as it was written left an empty folder, a kill trial)
+        atomic_write_text(run_dir / "experiment.yaml", yaml.safe_dump({"experiment": name, "settings": saved},
+                                                                    sort_keys=False, allow_unicode=True))
         return _finish(exp, cfg, run_dir, progress)
-    except BaseException:
+    except BaseException as err:
         written = [p.name for p in run_dir.iterdir()
                    if not (p.name.startswith(".") and p.name.endswith(".tmp")) and p.name != LOCK_FILE]
-        if written == ["experiment.yaml"]:  # it failed before writing anything (but a write cut short)
+        if written in ([], ["experiment.yaml"]):  # it failed before writing anything (but a write cut short)
+            if isinstance(err, KeyboardInterrupt):  # said as such: "interrupted before the experiment kept anything"
+                err.unfinished_dir = run_dir
             remove_made(made)
         raise
 
