@@ -248,14 +248,44 @@ def test_mlflow_logs_to_a_file_store_the_user_names(data, tmp_path, monkeypatch)
     assert [r.info.status for r in client.search_runs([experiment.experiment_id])] == ["FINISHED"]
 
 
-def test_mlflow_without_its_tracking_server_is_one_line(data, monkeypatch):
-    """A review: MLFLOW_TRACKING_URI=http://... with no server there ended 'MlflowException ... (unexpected)'."""
+def test_mlflow_without_its_tracking_server_is_one_line(data, monkeypatch, tmp_path, capsys):
+    """A review: MLFLOW_TRACKING_URI=http://... with no server there ended 'MlflowException ... (unexpected)'; a logging
+    trial: after MLflow's retries, 8 minutes after the run's start line. Refused before any work, in seconds."""
     pytest.importorskip("mlflow")
+    from aekit.apps.cli import main
+
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # (the discard port: nothing listens)
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    with pytest.raises(ConfigError, match=r"^train.log: mlflow cannot log to http://127.0.0.1:9 \(.*\); start its "
+    with pytest.raises(ConfigError, match=r"^train.log: mlflow cannot reach http://127.0.0.1:9 \(.*\); start its "
                                           r"tracking server, or give MLFLOW_TRACKING_URI another store$"):
         aekit.fit(new_model(data), *data, epochs=1, log=["mlflow"], **TRAIN)
+    assert main(["train", "data.name=digits", "train.log=[mlflow]", f"output.dir={tmp_path}", "output.name=r"]) == 2
+    assert capsys.readouterr().err.startswith("aekit: error: train.log: mlflow cannot reach http://127.0.0.1:9")
+    assert not (tmp_path / "r").exists()
+
+
+def test_mlflow_logs_to_the_experiment_named_and_inside_a_run_made_active(data, tmp_path, monkeypatch):
+    """A logging trial: MLFLOW_EXPERIMENT_NAME was not read (runs went to 'aekit'), and fit inside a sweep's
+    `mlflow.start_run()` logged to another experiment, its trial's run left without them."""
+    mlflow = pytest.importorskip("mlflow")
+    store = (tmp_path / "store").as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "lab")
+    aekit.fit(new_model(data), *data, epochs=1, log=["mlflow"], **TRAIN)
+    client = mlflow.tracking.MlflowClient(tracking_uri=store)
+    assert {e.name for e in client.search_experiments()} == {"lab"} | ({"Default"} & {e.name for e in client.search_experiments()})
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(store)
+    try:
+        sweep = mlflow.create_experiment("sweep")
+        with mlflow.start_run(experiment_id=sweep, run_name="trial-7") as trial:
+            aekit.fit(new_model(data), *data, epochs=1, log=["mlflow"], **TRAIN)
+    finally:
+        mlflow.set_tracking_uri("")
+    runs = client.search_runs([sweep])
+    [nested] = [r for r in runs if r.info.run_id != trial.info.run_id]
+    assert nested.data.tags["mlflow.parentRunId"] == trial.info.run_id and "epoch/train_loss" in nested.data.metrics
+    assert nested.info.status == "FINISHED"
 
 
 @pytest.mark.parametrize("name", ["tensorboard", "mlflow"])

@@ -21,7 +21,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import socket
 import time
+import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,6 +59,21 @@ def check_loggers(names: Sequence[str]) -> None:
                 raise ConfigError(
                     f"train.log: {name!r} needs the {EXTRAS[name]} package; pip install 'aekit[{name}]'"
                 ) from None
+    if "mlflow" in names:
+        check_server(os.environ.get("MLFLOW_TRACKING_URI", ""))
+
+
+def check_server(uri: str) -> None:
+    """A tracking server (http://, https://) that answers no connection, refused in seconds: MLflow's own retries
+    took 8 minutes to fail after the run's start line (a logging trial)."""
+    parts = urllib.parse.urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return
+    try:
+        socket.create_connection((parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)), timeout=10).close()
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"train.log: mlflow cannot reach {uri} ({getattr(err, 'strerror', None) or err}); start its "
+                          "tracking server, or give MLFLOW_TRACKING_URI another store") from None
 
 
 def make_loggers(names: Sequence[str], run_dir: Path | None, *, every: int = 10) -> list[Callback]:
@@ -220,7 +237,7 @@ class MLflowLogger(Logger):
     """An MLflow run: the config as params, every value as a metric, final weights, checkpoint,
     config, history and a reconstruction picture as artifacts."""
 
-    EXPERIMENT = "aekit"
+    EXPERIMENT = "aekit"  # unless MLFLOW_EXPERIMENT_NAME (or _ID) names another, or a run of mlflow's is active
 
     def __init__(self, run_dir: Path | None, *, every: int = 10) -> None:
         super().__init__(run_dir, every=every)
@@ -229,10 +246,20 @@ class MLflowLogger(Logger):
         self.logged_until = 0  # steps up to here are in the store already (a resumed run skips them)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id}
+        return {"run_id": self.run_id, **({"uri": self.uri} if self.uri else {})}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.run_id = state.get("run_id")
+        self.run_id, self.uri = state.get("run_id"), state.get("uri")
+
+    uri: str | None = None  # the store of the user's active run this one is nested in (not the run folder's)
+
+    def parent(self) -> Any:
+        """The run `mlflow.start_run()` made active around this training (fit inside a sweep's trial), or None: this
+        run is logged nested in it, to its store and experiment (a logging trial: it went to another experiment)."""
+        import sys
+
+        mlflow = sys.modules.get("mlflow")  # (only a user's own import can have started one)
+        return mlflow.active_run() if mlflow is not None and hasattr(mlflow, "active_run") else None
 
     def tracking_uri(self) -> str:
         # MLflow 3 keeps its file store (in maintenance mode) behind this switch, a user's file store too (a review:
@@ -247,7 +274,12 @@ class MLflowLogger(Logger):
         from mlflow.exceptions import MlflowException
         from mlflow.tracking import MlflowClient
 
-        uri = self.tracking_uri()
+        parent = self.parent() if self.run_id is None else None
+        if parent is not None:
+            import mlflow
+
+            self.uri = mlflow.get_tracking_uri()
+        uri = self.uri or self.tracking_uri()
         try:
             self.client = MlflowClient(tracking_uri=uri)
         except MlflowException as err:  # a store this mlflow cannot use (sqlite without the full mlflow, say)
@@ -280,14 +312,18 @@ class MLflowLogger(Logger):
                      f"from (step {max(steps):,} against {trainer.global_step:,}), of training that is done again; the "
                      f"resumed training is logged to a new MLflow run of the same name, and the first is marked KILLED")
             self.run_id = None
+        check_server(uri)
+        wanted = os.environ.get("MLFLOW_EXPERIMENT_NAME") or self.EXPERIMENT  # (a lab's experiment: a logging trial)
         try:  # the first request: a tracking server not there fails here (a review: "unexpected", after retries)
-            experiment = self.client.get_experiment_by_name(self.EXPERIMENT)
+            experiment_id = parent.info.experiment_id if parent is not None else os.environ.get("MLFLOW_EXPERIMENT_ID") or (
+                getattr(self.client.get_experiment_by_name(wanted), "experiment_id", None) or
+                self.client.create_experiment(wanted))
         except MlflowException as err:
             raise ConfigError(f"train.log: mlflow cannot log to {uri} ({str(err).splitlines()[0][:160]}); start its "
                               "tracking server, or give MLFLOW_TRACKING_URI another store") from None
-        experiment_id = experiment.experiment_id if experiment else self.client.create_experiment(self.EXPERIMENT)
         name = self.run_dir.name if self.run_dir is not None else None
-        self.run_id = self.client.create_run(experiment_id, run_name=name).info.run_id
+        tags = {"mlflow.parentRunId": parent.info.run_id} if parent is not None else None
+        self.run_id = self.client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
         self.client.log_batch(self.run_id, params=self.params(trainer))
         self.logged_until = 0
         if trainer.global_step:  # a resumed run in a new MLflow run: the epochs it kept, from its history (no lr)
