@@ -302,3 +302,17 @@ def test_a_logger_whose_package_is_missing_is_refused_before_the_data_are_read(n
     err = capsys.readouterr().err
     assert f"needs the {name} package; pip install 'aekit[{name}]'" in err and "training" not in err
     assert not any(tmp_path.iterdir())
+
+
+def test_the_estimators_log_to_mlflow(data, tmp_path, monkeypatch):
+    """A logging trial: the estimators refused train_params={'log': ['mlflow']} as writing into a run folder, which
+    mlflow does not (aekit.fit logs to its store without one)."""
+    mlflow = pytest.importorskip("mlflow")
+    from aekit.apps.sklearn import AutoencoderTransformer
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", (tmp_path / "store").as_uri())
+    x = data[0].x.flatten(1).numpy()[:64]
+    AutoencoderTransformer(epochs=1, model_params={"hidden": [8], "code_size": 2}, train_params={"log": ["mlflow"]}).fit(x)
+    client = mlflow.tracking.MlflowClient(tracking_uri=(tmp_path / "store").as_uri())
+    [experiment] = [e for e in client.search_experiments() if e.name == "aekit"]
+    assert [r.info.status for r in client.search_runs([experiment.experiment_id])] == ["FINISHED"]

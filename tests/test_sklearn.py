@@ -238,9 +238,11 @@ def test_a_grid_names_one_key_of_model_params_and_a_time_budget_goes_in_train_pa
     ({"train_params": {"lr": 0.1}}, r"train_params: 'lr' is set by the estimator's parameter lr; set it there"),
     ({"train_params": {"seed": 1}}, r"train_params: 'seed' is set by the estimator's parameter random_state"),
     ({"verbose": "yes"}, r"verbose: must be a bool or an int \(0: silent\), got 'yes'"),
-    ({"train_params": {"log": ["csv"]}}, r"train_params: 'log' writes into a run folder, which the estimators do not make"),
+    ({"train_params": {"log": ["csv"]}}, r"train_params: log 'csv' writes into a run folder, which the estimators do "
+                                         r"not make; 'mlflow' logs to its store"),
+    ({"train_params": {"epoch": 1}}, r"train_params: unknown key 'epoch'; did you mean the estimator's parameter epochs=\?"),
     # named as set, not as the trainer's train.* and model.* keys (a tuning trial)
-    ({"train_params": {"epochz": 3}}, r"^train_params: unknown key 'epochz'; allowed keys: amp, (?!.*\bepochs\b)"),
+    ({"train_params": {"bogus": 3}}, r"^train_params: unknown key 'bogus'; allowed keys: amp, (?!.*\bepochs\b)"),
     ({"train_params": {"warmup": 2.0}}, r"^train_params.warmup: must be a fraction"),
     ({"lr": -1.0}, r"^lr: must be > 0"),
     ({"model_params": {"hiden": [3]}}, r"^model_params: unknown key 'hiden' \(did you mean 'hidden'\?\)"),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
 import math
 import numbers
 import re
@@ -126,14 +127,20 @@ def _fit_options(est, seed: int, names: dict[str, str] = OWN, **changes: Any) ->
                **changes}
     extra = dict(getattr(est, "train_params", None) or {})
     unknown = sorted(extra.keys() - TRAIN_KEYS)
-    if unknown:  # listing the keys train_params may set
-        raise unknown_key("train_params", unknown[0], TRAIN_KEYS - options.keys() - {"log"})
+    if unknown:  # listing the keys train_params may set (a near one the estimator's own: said so, a config trial)
+        near = difflib.get_close_matches(unknown[0], [k for k in OWN if k in options], n=1)
+        if near:
+            raise ConfigError(f"train_params: unknown key {unknown[0]!r}; did you mean the estimator's parameter "
+                              f"{OWN[near[0]]}=?")
+        raise unknown_key("train_params", unknown[0], TRAIN_KEYS - options.keys())
     clash = sorted(extra.keys() & options.keys())
     if clash:
         raise ConfigError(f"train_params: {clash[0]!r} is set by the estimator's parameter {OWN[clash[0]]}; set it there")
-    if extra.get("log"):  # loggers write into a run folder
-        raise ConfigError("train_params: 'log' writes into a run folder, which the estimators do not make; log a "
-                          "training with aekit.fit(..., run_dir=FOLDER, log=[...])")
+    folders = [name for name in extra.get("log") or () if name != "mlflow"]  # (mlflow logs to its store: a logging trial)
+    if folders:
+        raise ConfigError(f"train_params: log {folders[0]!r} writes into a run folder, which the estimators do not "
+                          "make; 'mlflow' logs to its store, or log a training with aekit.fit(..., run_dir=FOLDER, "
+                          "log=[...])")
     options |= extra
     if extra.get("time_budget") is not None:  # the budget decides how long it trains
         if est.epochs is not None:
