@@ -4,6 +4,7 @@ are read back; a resume after an interruption repeats no step; under torchrun ra
 from __future__ import annotations
 
 import csv
+import json
 import sys
 
 import pytest
@@ -316,3 +317,26 @@ def test_the_estimators_log_to_mlflow(data, tmp_path, monkeypatch):
     client = mlflow.tracking.MlflowClient(tracking_uri=(tmp_path / "store").as_uri())
     [experiment] = [e for e in client.search_experiments() if e.name == "aekit"]
     assert [r.info.status for r in client.search_runs([experiment.experiment_id])] == ["FINISHED"]
+
+
+def test_a_runs_test_figures_are_logged_to_its_mlflow_run(tmp_path, monkeypatch, capsys):
+    """A logging trial: the headline numbers (the test error, PCA's) were in metrics.json alone, not in the MLflow run
+    a lab compares runs by; `aekit evaluate` logs them again."""
+    mlflow = pytest.importorskip("mlflow")
+    from aekit.apps.cli import main
+
+    store = (tmp_path / "store").as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    assert main(["train", "data.name=digits", "train.epochs=1", "train.log=[mlflow]", f"output.dir={tmp_path}",
+                 "output.name=r", "--quiet"]) == 0
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    client = mlflow.tracking.MlflowClient(tracking_uri=store)
+    [run] = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    logged = run.data.metrics
+    assert logged["test/squared_error_per_sample"] == pytest.approx(metrics["squared_error_per_sample"])
+    assert logged["test/pca_squared_error_per_sample"] == pytest.approx(metrics["pca_squared_error_per_sample"])
+    assert "metrics.json" in [a.path for a in client.list_artifacts(run.info.run_id)]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # its store gone: a note, the figures kept
+    assert main(["evaluate", str(tmp_path / "r"), "--nll-samples", "0", "--quality-samples", "0"]) == 0
+    out, err = capsys.readouterr()
+    assert "squared error per sample" in out and "could not be logged to run" in err

@@ -83,7 +83,7 @@ from ..training.feature_classifier import (
     is_cached,
     other_data,
 )
-from ..training.loggers import check_loggers
+from ..training.loggers import check_loggers, log_results
 from ..training.loop import (
     LEFT_UNSAVED,
     TrainConfig,
@@ -1199,6 +1199,8 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     try:  # the figures first, then the files: a full disk loses none of them (an environment trial: --scores did)
         if write:
             atomic_write_text(run_dir / ckpt.METRICS_FILE, json.dumps(metrics, indent=1))
+            if "mlflow" in cfg.train.log:
+                log_results(run_dir, metrics)
         if write and "representation" not in (test.meta or {}):  # test samples above their reconstructions (not texts)
             from ..analysis import plots
             from ..analysis.latent import reconstruction_grid

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import socket
 import time
@@ -35,7 +36,7 @@ from ..data.batches import map_batches
 from ..data.core import is_picture
 from ..errors import ConfigError, warn
 from .callbacks import Callback
-from .checkpoint import CHECKPOINT_FILE, CONFIG_FILE, HISTORY_FILE, MODEL_FILE
+from .checkpoint import CHECKPOINT_FILE, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE
 
 if TYPE_CHECKING:
     from .loop import Trainer
@@ -86,6 +87,33 @@ def make_loggers(names: Sequence[str], run_dir: Path | None, *, every: int = 10)
         logger = {"csv": CSVLogger, "tensorboard": TensorBoardLogger, "mlflow": MLflowLogger}[name]
         loggers.append(logger(run_dir, every=every))
     return loggers
+
+
+def log_results(run_dir: Path, metrics: dict[str, Any]) -> None:
+    """A run's test figures (metrics.json's numbers, as test/NAME) and metrics.json itself in the MLflow run its
+    training logged to, where its checkpoint names one (a logging trial: the headline numbers were not there to
+    compare runs by). A store that cannot take them is said in a note; the figures stay in metrics.json."""
+    from .checkpoint import checkpoint_header
+
+    header = checkpoint_header(run_dir)
+    state = next((entry.get("state") or {} for entry in header.get("callback_states") or ()
+                  if str(entry.get("callback", "")).endswith(".MLflowLogger")), {})
+    if not state.get("run_id"):
+        return
+    try:
+        from mlflow.entities import Metric
+        from mlflow.tracking import MlflowClient
+
+        uri = state.get("uri") or MLflowLogger(run_dir).tracking_uri()
+        check_server(uri)
+        client, now = MlflowClient(tracking_uri=uri), int(time.time() * 1000)
+        client.log_batch(state["run_id"], metrics=[
+            Metric(f"test/{key}", float(value), now, int(header.get("global_step") or 0)) for key, value in metrics.items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)])
+        client.log_artifact(state["run_id"], str(run_dir / METRICS_FILE))
+    except Exception as err:  # noqa: BLE001  (the figures are in metrics.json: a note, not a failed evaluation)
+        warn(f"train.log: mlflow: the test figures could not be logged to run {state['run_id']} ({type(err).__name__}: "
+             f"{str(err).splitlines()[0][:160] if str(err) else ''}); they are in {run_dir / METRICS_FILE}")
 
 
 def kept_epoch(trainer: Trainer) -> int | None:
