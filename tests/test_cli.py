@@ -249,7 +249,7 @@ def test_a_signal_put_off_during_an_import_in_a_commands_last_moments_is_answere
     monkeypatch.setattr(cli, "_cmd_models", work)
     assert cli.main(["models"]) == 143
     out, err = capsys.readouterr()
-    assert out == "results\n" and err == "aekit: interrupted as it ended, after its work was done (said above)\n"
+    assert out == "results\n" and err == "aekit: interrupted as it ended, after its work was done\n"
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0) and signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
 
 
@@ -331,6 +331,13 @@ def test_config_paths_and_settings_as_people_type_them(config_file, tmp_path, ca
         assert says in capsys.readouterr().err
     assert main(["train", "data.name=digits", "train={epochs: 3, time_budget: 2}"]) == 2
     assert "train.epochs: this run has train.time_budget=2" in capsys.readouterr().err
+    # a review: an override longer than a file name can be, a folder named as an override, a file as an experiment
+    long = "model={name: dense, code_size: 2, hidden: [" + ", ".join(["4"] * 90) + "]}"
+    assert _config_and_overrides(["data.name=digits", long]) == (None, ["data.name=digits", long])
+    (tmp_path / "train.epochs=1").mkdir()
+    assert _config_and_overrides(["train.epochs=1"]) == (None, ["train.epochs=1"])
+    (tmp_path / "mnist-2d").write_text("notes")
+    assert main(["experiment", "show", "mnist-2d", "--tiny"]) == 0
 
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EFBIG])

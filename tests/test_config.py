@@ -295,9 +295,12 @@ def test_values_yaml_reads_as_text_or_python_words_are_read_as_meant():
     """A config trial: data.limit=1e3 and seed 08 (text to YAML 1.1) were "must be an integer"; output.name=None trained
     into a folder named None; 'train.epochs = 3' was "unknown key 'epochs '"; hidden=256,64 had no example; a numpy
     array of widths was refused where numpy's integers are taken."""
-    cfg = load_run_config(None, ["data.name=digits", "data.limit=1e3", "train.seed=08", "train.epochs = 3"])
-    assert (cfg.data.limit, cfg.train.seed, cfg.train.epochs) == (1000, 8, 3)
-    with pytest.raises(aekit.ConfigError, match=r"^data.limit: 1500.5 must be an integer"):
+    cfg = load_run_config(None, ["data.name=digits", "data.limit=1e3", "train.epochs = 3"])
+    assert (cfg.data.limit, cfg.train.epochs) == (1000, 3)
+    with pytest.raises(aekit.ConfigError, match=r"^train.seed: '08' must be an integer \(YAML reads a number with a "
+                                                r"leading 0 as octal"):  # (010 is 8 to YAML: neither is taken as 8 unsaid)
+        load_run_config(None, ["data.name=digits", "train.seed=08"])
+    with pytest.raises(aekit.ConfigError, match=r"^data.limit: '1.5005e3' must be an integer"):
         load_run_config(None, ["data.name=digits", "data.limit=1.5005e3"])
     with pytest.raises(aekit.ConfigError, match=r"^output.name: 'None' is text here; write null \(or ~\) for none"):
         load_run_config(None, ["data.name=digits", "output.name=None"])
@@ -308,9 +311,11 @@ def test_values_yaml_reads_as_text_or_python_words_are_read_as_meant():
 
 def test_a_time_budget_run_reproduced_from_its_config_yaml_says_nothing_of_epochs(tmp_path, recwarn):
     """A config trial: `aekit train RUN/config.yaml` of a budget run noted that the file's epochs (10, as aekit wrote
-    it) was not used; epochs a user wrote beside a budget still are."""
-    for epochs, said in ((10, False), (3, True)):
-        (tmp_path / "c.yaml").write_text(f"data: {{name: digits}}\ntrain: {{epochs: {epochs}, time_budget: 5}}\n")
+    it) was not used; epochs a user wrote beside a budget still are, 10 too (a review)."""
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "model.safetensors").write_bytes(b"")
+    for path, said in ((tmp_path / "run" / "config.yaml", False), (tmp_path / "c.yaml", True)):
+        path.write_text("data: {name: digits}\ntrain: {epochs: 10, time_budget: 5}\n")
         recwarn.clear()
-        load_run_config(tmp_path / "c.yaml", [])
+        load_run_config(path, [])
         assert any("is not used" in str(w.message) for w in recwarn) == said

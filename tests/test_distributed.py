@@ -300,7 +300,7 @@ def test_a_killed_process_is_one_line_naming_the_resume(tmp_path, killed, one_to
     ranks = {dict(v.split("=", 1) for v in Path(f"/proc/{w}/environ").read_text().split("\0") if "=" in v)["RANK"]: w
              for w in workers}
     os.kill(ranks[killed[0]], signal.SIGKILL)
-    if killed.endswith("0"):
+    if killed.startswith("1, then"):
         os.kill(ranks["0"], signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode != 0 and len(err.splitlines()) == 1, err

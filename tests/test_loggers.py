@@ -283,6 +283,10 @@ def test_mlflow_logs_to_the_experiment_named_and_inside_a_run_made_active(data, 
             aekit.fit(new_model(data), *data, epochs=1, log=["mlflow"], **TRAIN)
     finally:
         mlflow.set_tracking_uri("")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", "424242")  # not there: one line (a review: "unexpected")
+    with pytest.raises(ConfigError, match=r"\(MLFLOW_EXPERIMENT_ID=424242: .*, or MLFLOW_EXPERIMENT_ID an experiment there$"):
+        aekit.fit(new_model(data), *data, epochs=1, log=["mlflow"], **TRAIN)
     runs = client.search_runs([sweep])
     [nested] = [r for r in runs if r.info.run_id != trial.info.run_id]
     assert nested.data.tags["mlflow.parentRunId"] == trial.info.run_id and "epoch/train_loss" in nested.data.metrics

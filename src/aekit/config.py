@@ -125,12 +125,16 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {_shown(value)} must be {'true or false' if tp is bool else 'a string'}{quote}")
     # numbers.Real takes numpy's scalars too (np.int64 from np.arange in a grid search); a bool is no number here
     if tp is int:
-        if isinstance(value, str) and re.fullmatch(r"[+-]?(\d[\d_]*(\.\d*)?[eE][+-]?\d+|0\d+)", value.strip()):
-            value = float(value)  # what YAML 1.1 reads as text: 1e3, 1.0e3, 08 (a config trial); "3" stays refused
+        written = value
+        if isinstance(value, str) and re.fullmatch(r"[+-]?\d[\d_]*(\.\d*)?[eE][+-]?\d+", value.strip()):
+            value = float(value)  # what YAML 1.1 reads as text: 1e3, 1.0e3 (a config trial); "3" stays refused
         whole = isinstance(value, numbers.Integral) or (isinstance(value, numbers.Real) and float(value).is_integer())
         if whole and not isinstance(value, bool):
             return int(value)
-        raise ConfigError(f"{where}: {_shown(value)} must be an integer")
+        octal = isinstance(value, str) and re.fullmatch(r"[+-]?0\d+", value.strip())  # 08: YAML 1.1's text, 010 its 8
+        raise ConfigError(f"{where}: {_shown(written)} must be an integer" + (
+            " (YAML reads a number with a leading 0 as octal, and one with an 8 or a 9 as text: leave the 0 out)" if octal
+            else ""))
     if tp is float:
         number = None
         if isinstance(value, numbers.Real) and not isinstance(value, bool):

@@ -53,22 +53,31 @@ def _launched_distributed(args, argv: list[str], cfg=None, run_dir: str | None =
             os.environ[NOTED_VARIABLE] = before
 
 
-def _config_word(word: str) -> bool:
-    """Whether `word` names a config file: a file there, or a .yaml/.yml/.json path whose part before any '=' is
-    no setting's key (a sweep's folder: runs/lr=0.01/config.yaml, which a config trial saw read as a key)."""
+def _config_word(word: str, *, any_file: bool = True) -> bool:
+    """Whether `word` names a config file: a .yaml/.yml/.json path, or (`any_file`) a file there without '=', where
+    the part before any '=' is no setting's key (a sweep's folder: runs/lr=0.01/config.yaml, which a config trial
+    saw read as a key)."""
     key, sep, _ = word.partition("=")
-    if Path(word).is_file():
-        return True
-    return (not sep or not re.fullmatch(r"\s*[A-Za-z_][\w.]*\s*", key)) and Path(word).suffix.lower() in CONFIG_SUFFIXES
+    if sep and re.fullmatch(r"\s*[A-Za-z_][\w.]*\s*", key):  # an override (even one as long as no file name can be)
+        return False
+    return Path(word).suffix.lower() in CONFIG_SUFFIXES or any_file and not sep and _is(word, "file")
+
+
+def _is(word: str, kind: str) -> bool:
+    """Path(word).is_file() or .is_dir(), False for a word no path can be (too long, a NUL in it: a review)."""
+    try:
+        return getattr(Path(word), f"is_{kind}")()
+    except (OSError, ValueError):
+        return False
 
 
 def _config_and_overrides(words: list[str]) -> tuple[str | None, list[str]]:
     """`[CONFIG] [KEY=VALUE ...]` in any order: the config is the word that names a file or a .yaml/.json path
     (_config_word); any other word is an override (and refused if it has no '=')."""
     for w in words:
-        if Path(w).is_dir():
+        if "=" not in w and _is(w, "dir"):
             raise ConfigError(f"{w} is a folder; give a config file (.yaml or .json), e.g. a run's {w}/config.yaml")
-        if w != w.strip() and "=" not in w and Path(w.strip()).is_file():  # (a config trial: a script with CRLF ends)
+        if w != w.strip() and "=" not in w and _is(w.strip(), "file"):  # (a config trial: a script with CRLF ends)
             raise ConfigError(f"{w!r} ends in {'a carriage return' if w.endswith(chr(13)) else 'a space'}, and "
                               f"{w.strip()} is the file there: a script saved with Windows line ends passes one; save it "
                               "with Unix ones")
@@ -330,7 +339,7 @@ def _cmd_experiment(args) -> None:
     if args.action == "resume" and (len(args.words) != 1 or args.tiny or args.out is not None):
         raise ConfigError("experiment resume: give the experiment's run folder alone; it continues in that folder "
                           "with the settings it was started with")
-    files = [w for w in args.words if _config_word(w) and args.action != "resume"]
+    files = [w for w in args.words if _config_word(w, any_file=False) and args.action != "resume"]
     if len(files) > 1:
         raise ConfigError(f"only one config file is taken, got {', '.join(files)}; change its keys with overrides")
     file, words = (files or [None])[0], [w for w in args.words if w not in files]
@@ -813,7 +822,7 @@ def _main(argv: list[str] | None) -> int:
             _restore_alarm()
             _ignore_stops()
             if speaks:
-                print("aekit: interrupted as it ended, after its work was done (said above)", file=sys.stderr)
+                print("aekit: interrupted as it ended, after its work was done", file=sys.stderr)
             return 128 + came
     except KeyboardInterrupt as err:
         return _end_interrupted(err, command=command, speaks=speaks)

@@ -187,8 +187,9 @@ def load_run_config(path: str | Path | None, overrides: list[str] = ()) -> RunCo
     file_epochs = raw["train"].get("epochs") if isinstance(raw.get("train"), dict) else None
     cfg = parse_run_config(apply_overrides(raw, list(overrides)))
     given = "epochs" in (apply_overrides({}, list(overrides)).get("train") or {})  # (with a budget: the CLI refuses it)
-    default = file_epochs == TrainConfig.epochs  # as a run's config.yaml keeps it (a config trial: a note of aekit's file)
-    if file_epochs is not None and cfg.train.time_budget is not None and not given and not default:
+    own = path is not None and Path(path).name == CONFIG_FILE and any(  # a run's config.yaml, which keeps epochs beside
+        (Path(path).parent / name).is_file() for name in (ckpt.CHECKPOINT_FILE, ckpt.MODEL_FILE))  # its budget: no note
+    if file_epochs is not None and cfg.train.time_budget is not None and not given and not own:
         warn(f"train.time_budget={cfg.train.time_budget:g} decides how long this run trains: {path}'s "
              f"train.epochs ({file_epochs}) is not used (config.yaml keeps it, beside the budget)")
     return cfg

@@ -136,7 +136,9 @@ def _fit_options(est, seed: int, names: dict[str, str] = OWN, **changes: Any) ->
     clash = sorted(extra.keys() & options.keys())
     if clash:
         raise ConfigError(f"train_params: {clash[0]!r} is set by the estimator's parameter {OWN[clash[0]]}; set it there")
-    folders = [name for name in extra.get("log") or () if name != "mlflow"]  # (mlflow logs to its store: a logging trial)
+    logs = extra.get("log") or ()  # (a word for a list: refused as the trainer refuses it, not letter by letter)
+    folders = [name for name in logs if name != "mlflow"] if isinstance(logs, (list, tuple)) else []  # (mlflow logs to its
+    # store: a logging trial)
     if folders:
         raise ConfigError(f"train_params: log {folders[0]!r} writes into a run folder, which the estimators do not "
                           "make; 'mlflow' logs to its store, or log a training with aekit.fit(..., run_dir=FOLDER, "

@@ -25,6 +25,7 @@ import os
 import socket
 import time
 import urllib.parse
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,11 +71,21 @@ def check_server(uri: str) -> None:
     parts = urllib.parse.urlsplit(uri)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return
+    if parts.scheme in urllib.request.getproxies() and not urllib.request.proxy_bypass(parts.hostname):
+        return  # reached through a proxy, as MLflow's requests reach it (a review: refused where it worked)
     try:
         socket.create_connection((parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)), timeout=10).close()
     except (OSError, ValueError) as err:
-        raise ConfigError(f"train.log: mlflow cannot reach {uri} ({getattr(err, 'strerror', None) or err}); start its "
-                          "tracking server, or give MLFLOW_TRACKING_URI another store") from None
+        raise ConfigError(f"train.log: mlflow cannot reach {shown_uri(uri)} ({getattr(err, 'strerror', None) or err}); "
+                          "start its tracking server, or give MLFLOW_TRACKING_URI another store") from None
+
+
+def shown_uri(uri: str) -> str:
+    """`uri` without a password in it (http://user:secret@host: a review saw it printed)."""
+    parts = urllib.parse.urlsplit(uri)
+    if parts.password is None:
+        return uri
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
 
 
 def make_loggers(names: Sequence[str], run_dir: Path | None, *, every: int = 10) -> list[Callback]:
@@ -306,12 +317,14 @@ class MLflowLogger(Logger):
         if parent is not None:
             import mlflow
 
-            self.uri = mlflow.get_tracking_uri()
+            self.uri = mlflow.get_tracking_uri()  # (a relative path: made whole, so a resume elsewhere finds it)
+            if "://" not in self.uri and ":" not in self.uri[1:2]:
+                self.uri = Path(self.uri).resolve().as_uri()
         uri = self.uri or self.tracking_uri()
         try:
             self.client = MlflowClient(tracking_uri=uri)
         except MlflowException as err:  # a store this mlflow cannot use (sqlite without the full mlflow, say)
-            raise ConfigError(f"train.log: mlflow cannot log to {uri} "
+            raise ConfigError(f"train.log: mlflow cannot log to {shown_uri(uri)} "
                               f"({str(err).splitlines()[0][:160]}); give MLFLOW_TRACKING_URI a file store (file:///...) or "
                               "a tracking server (http://...), or install the full mlflow") from None
         if self.run_id is not None:  # resumed: the same run, and what it holds is not logged twice
@@ -323,7 +336,7 @@ class MLflowLogger(Logger):
                     raise
                 keys = None
             if keys is None:
-                warn(f"train.log: mlflow: the run {self.run_id} this run logged to is not in {self.client.tracking_uri} "
+                warn(f"train.log: mlflow: the run {self.run_id} this run logged to is not in {shown_uri(self.client.tracking_uri)} "
                      f"(a run folder copied or moved, or the run deleted); the resumed training is logged to a new "
                      f"MLflow run")
             steps = [m.step for key in keys or () for m in self.client.get_metric_history(self.run_id, key)]
@@ -342,13 +355,18 @@ class MLflowLogger(Logger):
             self.run_id = None
         check_server(uri)
         wanted = os.environ.get("MLFLOW_EXPERIMENT_NAME") or self.EXPERIMENT  # (a lab's experiment: a logging trial)
+        given = os.environ.get("MLFLOW_EXPERIMENT_ID") if parent is None else None
         try:  # the first request: a tracking server not there fails here (a review: "unexpected", after retries)
-            experiment_id = parent.info.experiment_id if parent is not None else os.environ.get("MLFLOW_EXPERIMENT_ID") or (
+            experiment_id = parent.info.experiment_id if parent is not None else given or (
                 getattr(self.client.get_experiment_by_name(wanted), "experiment_id", None) or
                 self.client.create_experiment(wanted))
+            if given:
+                self.client.get_experiment(given)  # (a review: an id not there was "unexpected", at create_run)
         except MlflowException as err:
-            raise ConfigError(f"train.log: mlflow cannot log to {uri} ({str(err).splitlines()[0][:160]}); start its "
-                              "tracking server, or give MLFLOW_TRACKING_URI another store") from None
+            which = f"MLFLOW_EXPERIMENT_ID={given}: " if given else ""
+            raise ConfigError(f"train.log: mlflow cannot log to {shown_uri(uri)} ({which}{str(err).splitlines()[0][:160]}); "
+                              "start its tracking server, or give MLFLOW_TRACKING_URI another store" + (
+                                  ", or MLFLOW_EXPERIMENT_ID an experiment there" if given else "")) from None
         name = self.run_dir.name if self.run_dir is not None else None
         tags = {"mlflow.parentRunId": parent.info.run_id} if parent is not None else None
         self.run_id = self.client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
