@@ -308,6 +308,20 @@ def test_a_folder_or_two_config_files_are_named_as_such(config_file, tmp_path, c
     assert f"only one config file is taken, got {config_file}, {config_file};" in capsys.readouterr().err
 
 
+def test_restore_best_without_validation_keeps_the_runs_config_yaml(tmp_path, capsys):
+    """A combination trial: restore_best, turned off for want of validation data (val_fraction=0 or monitor
+    train_loss), made fit write config.yaml again as for arrays (data.name null, data.limit lost): evaluate and resume
+    failed, and the run no longer reproduced."""
+    args = ["data.name=digits", "data.limit=300", "data.val_fraction=0", "train.epochs=1", "train.restore_best=true",
+            f"output.dir={tmp_path}", "output.name=r", "--quiet"]
+    assert main(["train", *args]) == 0
+    saved = yaml.safe_load((tmp_path / "r" / "config.yaml").read_text())
+    assert saved["data"]["name"] == "digits" and saved["data"]["limit"] == 300 and saved["train"]["restore_best"]
+    assert main(["evaluate", str(tmp_path / "r"), "--nll-samples", "0", "--quality-samples", "0", "--quiet"]) == 0
+    assert main(["resume", str(tmp_path / "r"), "--epochs", "2", "--quiet"]) == 0
+    capsys.readouterr()
+
+
 def test_config_paths_and_settings_as_people_type_them(config_file, tmp_path, capsys, monkeypatch):
     """A config trial: a config in a sweep's folder (runs/lr=0.01/config.yaml) was read as a key; a CRLF script's
     trailing carriage return was hidden in the message; --train.epochs=3 and --config had "unrecognized arguments"

@@ -1109,6 +1109,8 @@ def fit(
                           "give one of them (time_budget=None to train by epochs)")
     if options.get("monitor") == "val_loss" and val is None:  # named, not the default: no quiet train_loss for it
         raise ConfigError("monitor: 'val_loss' needs validation data; pass val, or monitor 'train_loss'")
+    asked = cfg  # what config.yaml records (a combination trial: restore_best turned off below made it "another
+    # training's", and the run's config.yaml was written again without its data keys: evaluate and resume failed)
     if cfg.restore_best and (val is None or cfg.monitor.startswith("train_")):  # (without val: train_loss)
         why = "there is no validation data" if val is None else f"train.monitor is {cfg.monitor!r}"
         warn(f"restore_best: it keeps the weights that did best on validation data, and {why}: the last "
@@ -1145,7 +1147,7 @@ def fit(
                 autoencoder = model if isinstance(model, Autoencoder) else None  # its folder serves `aekit` commands too
                 meta = getattr(train, "meta", None) or {}  # a data file's: how its values became the inputs
                 scale = resolved_scale(meta["scale"], meta) if "scale" in meta else None
-                ckpt.write_run_config(run_path, autoencoder, cfg, data=getattr(train, "source", None), scale=scale)
+                ckpt.write_run_config(run_path, autoencoder, asked, data=getattr(train, "source", None), scale=scale)
                 if data_map(train) is not None and not (resume and (run_path / SCALING_FILE).is_file()):
                     ckpt.write_scaling(run_path, train)
                 elif not resume:  # a fresh run on tensors: no map left from an earlier one in this folder
