@@ -448,3 +448,18 @@ def test_a_model_too_big_for_a_folder_of_photos_points_at_image_size_too(tmp_pat
     assert main(["train", f"data.name={folder}", "data.val_fraction=0", "model.name=dense", "model.hidden=[2000000]",
                  "model.code_size=2", f"output.dir={tmp_path / 'runs'}", "--quiet"]) == 2
     assert "or read the images smaller (data.image_size=64, say; now 200 x 300)" in capsys.readouterr().err
+
+
+def test_compile_beside_a_time_budget_is_noted(recwarn):
+    """A combination trial: train.compile with a 4-s budget trained one step (compiling took the budget), unsaid."""
+    from aekit.data import load_dataset
+
+    data = load_dataset("digits", split="train", limit=64)
+    model = aekit.create_model("dense", input_shape=(64,), hidden=[8], code_size=2)
+    monkeypatched = pytest.MonkeyPatch()
+    monkeypatched.setattr(torch, "compile", lambda f, **kwargs: f)  # the note, not the compiling, is tested
+    try:
+        aekit.fit(model, data, time_budget=0.5, compile=True, progress=False)
+    finally:
+        monkeypatched.undo()
+    assert any("compiling counts against time_budget=0.5" in str(w.message) for w in recwarn)

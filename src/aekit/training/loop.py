@@ -1109,6 +1109,10 @@ def fit(
                           "give one of them (time_budget=None to train by epochs)")
     if options.get("monitor") == "val_loss" and val is None:  # named, not the default: no quiet train_loss for it
         raise ConfigError("monitor: 'val_loss' needs validation data; pass val, or monitor 'train_loss'")
+    if cfg.compile and cfg.time_budget is not None and not resume:  # (a combination trial: 4 s trained 1 step, unsaid)
+        warn(f"compile: compiling counts against time_budget={cfg.time_budget:g} (seconds on a GPU, often more on a "
+             "CPU, at the start and again for validation and a last, smaller batch), and a budget's step plan is timed "
+             "on those first steps: a short budget trains far fewer steps; leave compile off for it")
     asked = cfg  # what config.yaml records (a combination trial: restore_best turned off below made it "another
     # training's", and the run's config.yaml was written again without its data keys: evaluate and resume failed)
     if cfg.restore_best and (val is None or cfg.monitor.startswith("train_")):  # (without val: train_loss)
