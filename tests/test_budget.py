@@ -454,12 +454,12 @@ def test_compile_beside_a_time_budget_is_noted(recwarn):
     """A combination trial: train.compile with a 4-s budget trained one step (compiling took the budget), unsaid."""
     from aekit.data import load_dataset
 
-    data = load_dataset("digits", split="train", limit=64)
-    model = aekit.create_model("dense", input_shape=(64,), hidden=[8], code_size=2)
+    x = load_dataset("digits", "train").x[:64]
+    model = aekit.create_model("dense", input_shape=tuple(x.shape[1:]), hidden=[8], code_size=2)
     monkeypatched = pytest.MonkeyPatch()
     monkeypatched.setattr(torch, "compile", lambda f, **kwargs: f)  # the note, not the compiling, is tested
     try:
-        aekit.fit(model, data, time_budget=0.5, compile=True, progress=False)
+        aekit.fit(model, x, time_budget=0.5, compile=True, progress=False)
     finally:
         monkeypatched.undo()
     assert any("compiling counts against time_budget=0.5" in str(w.message) for w in recwarn)
