@@ -316,7 +316,7 @@ def test_restore_best_without_validation_keeps_the_runs_config_yaml(tmp_path, ca
             f"output.dir={tmp_path}", "output.name=r", "--quiet"]
     assert main(["train", *args]) == 0
     saved = yaml.safe_load((tmp_path / "r" / "config.yaml").read_text())
-    assert saved["data"]["name"] == "digits" and saved["data"]["limit"] == 300 and saved["train"]["restore_best"]
+    assert saved["data"]["name"] == "digits" and saved["data"]["limit"] == 300 and not saved["train"]["restore_best"]
     assert main(["evaluate", str(tmp_path / "r"), "--nll-samples", "0", "--quality-samples", "0", "--quiet"]) == 0
     assert main(["resume", str(tmp_path / "r"), "--epochs", "2", "--quiet"]) == 0
     capsys.readouterr()
@@ -348,6 +348,9 @@ def test_config_paths_and_settings_as_people_type_them(config_file, tmp_path, ca
     # a review: an override longer than a file name can be, a folder named as an override, a file as an experiment
     long = "model={name: dense, code_size: 2, hidden: [" + ", ".join(["4"] * 90) + "]}"
     assert _config_and_overrides(["data.name=digits", long]) == (None, ["data.name=digits", long])
+    (tmp_path / "lr=0.01").mkdir()  # a config in a folder named as an override (a review: read as one)
+    (tmp_path / "lr=0.01" / "c.yaml").write_text(config_file.read_text())
+    assert _config_and_overrides(["lr=0.01/c.yaml"]) == ("lr=0.01/c.yaml", [])
     (tmp_path / "train.epochs=1").mkdir()
     assert _config_and_overrides(["train.epochs=1"]) == (None, ["train.epochs=1"])
     (tmp_path / "mnist-2d").write_text("notes")

@@ -319,3 +319,13 @@ def test_a_time_budget_run_reproduced_from_its_config_yaml_says_nothing_of_epoch
         recwarn.clear()
         load_run_config(path, [])
         assert any("is not used" in str(w.message) for w in recwarn) == said
+    (tmp_path / "run" / "config.yaml").write_text("data: {name: digits}\ntrain: {epochs: 2}\n")  # an epochs run's,
+    recwarn.clear()  # given a budget: its epochs are said to go unused (a review)
+    load_run_config(tmp_path / "run" / "config.yaml", ["train.time_budget=3"])
+    assert any("train.epochs (2) is not used" in str(w.message) for w in recwarn)
+    with pytest.raises(aekit.ConfigError, match=r"^train.seed: 010 is octal to YAML \(8\); leave the leading 0 out$"):
+        # (a review: taken as 8, unsaid)
+        load_run_config(None, ["data.name=digits", "train.seed=010"])
+    (tmp_path / "o.yaml").write_text("data: {name: digits}\ntrain:\n  seed: 010\n")
+    with pytest.raises(aekit.ConfigError, match=r"^train.seed: 010 is octal to YAML \(8\)"):
+        load_run_config(tmp_path / "o.yaml", [])

@@ -344,3 +344,19 @@ def test_a_runs_test_figures_are_logged_to_its_mlflow_run(tmp_path, monkeypatch,
     assert main(["evaluate", str(tmp_path / "r"), "--nll-samples", "0", "--quality-samples", "0"]) == 0
     out, err = capsys.readouterr()
     assert "squared error per sample" in out and "could not be logged to run" in err
+
+
+def test_tracking_uris_are_shown_without_credentials_and_kept_whole(monkeypatch, tmp_path):
+    """A review: a token as the user (http://tok@host) was printed and a nested run's URI saved with its password;
+    a relative store (mlruns) was saved relative, and 'databricks' would have been made a folder; ALL_PROXY alone
+    still probed the server directly."""
+    from aekit.training.loggers import check_server, shown_uri, whole_uri
+
+    assert shown_uri("http://tok@h:5000/x") == "http://***@h:5000/x" and shown_uri("http://u:p@h", hidden="") == "http://h"
+    monkeypatch.chdir(tmp_path)
+    assert whole_uri("mlruns") == (tmp_path / "mlruns").as_uri() and whole_uri("databricks") == "databricks"
+    assert whole_uri("sqlite:///a.db") == f"sqlite:///{tmp_path / 'a.db'}" and whole_uri("http://h") == "http://h"
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
+    check_server("http://127.0.0.1:9")  # through the proxy, as MLflow's requests go: not probed

@@ -58,9 +58,10 @@ def _config_word(word: str, *, any_file: bool = True) -> bool:
     the part before any '=' is no setting's key (a sweep's folder: runs/lr=0.01/config.yaml, which a config trial
     saw read as a key)."""
     key, sep, _ = word.partition("=")
-    if sep and re.fullmatch(r"\s*[A-Za-z_][\w.]*\s*", key):  # an override (even one as long as no file name can be)
-        return False
-    return Path(word).suffix.lower() in CONFIG_SUFFIXES or any_file and not sep and _is(word, "file")
+    config = Path(word).suffix.lower() in CONFIG_SUFFIXES
+    if sep and re.fullmatch(r"\s*[A-Za-z_][\w.]*\s*", key):  # an override, but a config file there (lr=0.01/c.yaml)
+        return config and _is(word, "file")
+    return config or any_file and not sep and _is(word, "file")
 
 
 def _is(word: str, kind: str) -> bool:

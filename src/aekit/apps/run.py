@@ -184,11 +184,13 @@ def parse_run_config(raw: dict[str, Any]) -> RunConfig:
 def load_run_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig:
     """The config file at `path` (or, with None, NO_CONFIG) with dotted `overrides` applied."""
     raw = load_file(path) if path is not None else {k: dict(v) for k, v in NO_CONFIG.items()}
-    file_epochs = raw["train"].get("epochs") if isinstance(raw.get("train"), dict) else None
+    file_epochs, file_budget = (raw["train"].get("epochs"), raw["train"].get("time_budget")) if isinstance(
+        raw.get("train"), dict) else (None, None)
     cfg = parse_run_config(apply_overrides(raw, list(overrides)))
     given = "epochs" in (apply_overrides({}, list(overrides)).get("train") or {})  # (with a budget: the CLI refuses it)
-    own = path is not None and Path(path).name == CONFIG_FILE and any(  # a run's config.yaml, which keeps epochs beside
-        (Path(path).parent / name).is_file() for name in (ckpt.CHECKPOINT_FILE, ckpt.MODEL_FILE))  # its budget: no note
+    own = path is not None and Path(path).name == CONFIG_FILE and file_budget is not None and any(
+        (Path(path).parent / name).is_file() for name in (ckpt.CHECKPOINT_FILE, ckpt.MODEL_FILE))  # a budget run's own
+    # config.yaml keeps epochs beside its budget: no note (but an epochs run's given a budget: said, a review)
     if file_epochs is not None and cfg.train.time_budget is not None and not given and not own:
         warn(f"train.time_budget={cfg.train.time_budget:g} decides how long this run trains: {path}'s "
              f"train.epochs ({file_epochs}) is not used (config.yaml keeps it, beside the budget)")

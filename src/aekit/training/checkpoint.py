@@ -550,21 +550,24 @@ def model_section(model) -> dict[str, Any]:
     return {"name": model.name, **to_dict(model.config)}
 
 
-def write_run_config(folder: Path, model, train_config, *, data: str | None, scale: str | None = None) -> None:
+def write_run_config(folder: Path, model, train_config, *, data: str | None, scale: str | None = None,
+                     asked=None) -> None:
     """config.yaml for a folder that `fit` trains an autoencoder into: the model, the training keys and
     the data's source (None for arrays), so every `aekit` command that takes a run folder works on it.
 
     One that is there (`aekit train` wrote the whole config, or an earlier `fit`) is kept, except that a
     resume with other training keys (more `epochs`, another `lr`) records them: it describes the latest
     training; and that one describing another model or other training (or damaged), left by a run killed
-    before its first checkpoint, is replaced."""
+    before its first checkpoint, is replaced. `asked`: the training as given, where fit changed it (restore_best
+    off without validation data): a config.yaml of that describes this run (a combination trial: it was replaced,
+    its data keys lost), and records what fit changed."""
     path = folder / CONFIG_FILE
     try:
         raw = safe_yaml(path.read_text(encoding="utf-8"), str(path)) if path.is_file() else None
     except (yaml.YAMLError, UnicodeDecodeError):
         raw = "damaged"
     fresh = not (folder / CHECKPOINT_FILE).is_file()  # fit refuses a checkpoint it does not resume
-    if path.is_file() and not (model is not None and fresh and not _describes(raw, model, train_config)):
+    if path.is_file() and not (model is not None and fresh and not _describes(raw, model, asked or train_config)):
         train = raw.get("train") if isinstance(raw, dict) else None
         changed = {} if not isinstance(train, dict) else {
             key: value for key, value in to_dict(train_config).items() if key not in HERE and train.get(key) != value}

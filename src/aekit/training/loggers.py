@@ -65,13 +65,25 @@ def check_loggers(names: Sequence[str]) -> None:
         check_server(os.environ.get("MLFLOW_TRACKING_URI", ""))
 
 
+def whole_uri(uri: str) -> str:
+    """A tracking URI that names the same store from any folder: a relative path (mlruns) or sqlite file made absolute
+    (a review: a resume elsewhere logged to a new store); databricks and other schemes as they are."""
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        return "sqlite:///" + str(Path(uri.removeprefix("sqlite:///")).resolve())
+    scheme = urllib.parse.urlsplit(uri).scheme
+    if scheme and len(scheme) > 1 or uri.partition(":")[0] in ("databricks", "databricks-uc", "uc"):  # (C: a drive)
+        return uri
+    return Path(uri).resolve().as_uri()
+
+
 def check_server(uri: str) -> None:
     """A tracking server (http://, https://) that answers no connection, refused in seconds: MLflow's own retries
     took 8 minutes to fail after the run's start line (a logging trial)."""
     parts = urllib.parse.urlsplit(uri)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return
-    if parts.scheme in urllib.request.getproxies() and not urllib.request.proxy_bypass(parts.hostname):
+    proxies = urllib.request.getproxies()
+    if (parts.scheme in proxies or "all" in proxies) and not urllib.request.proxy_bypass(parts.hostname):
         return  # reached through a proxy, as MLflow's requests reach it (a review: refused where it worked)
     try:
         socket.create_connection((parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)), timeout=10).close()
@@ -80,12 +92,13 @@ def check_server(uri: str) -> None:
                           "start its tracking server, or give MLFLOW_TRACKING_URI another store") from None
 
 
-def shown_uri(uri: str) -> str:
-    """`uri` without a password in it (http://user:secret@host: a review saw it printed)."""
+def shown_uri(uri: str, hidden: str = "***@") -> str:
+    """`uri` without the user and password in it (http://user:secret@host, http://token@host: a review saw them printed
+    and saved), `hidden` in their place."""
     parts = urllib.parse.urlsplit(uri)
-    if parts.password is None:
+    if "@" not in parts.netloc:
         return uri
-    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
+    return urllib.parse.urlunsplit(parts._replace(netloc=hidden + parts.netloc.rpartition("@")[2]))
 
 
 def make_loggers(names: Sequence[str], run_dir: Path | None, *, every: int = 10) -> list[Callback]:
@@ -284,8 +297,8 @@ class MLflowLogger(Logger):
         self.pending: list = []  # per-step metrics, sent with the epoch's (one request per epoch)
         self.logged_until = 0  # steps up to here are in the store already (a resumed run skips them)
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, **({"uri": self.uri} if self.uri else {})}
+    def state_dict(self) -> dict[str, Any]:  # (no credentials in a run folder: MLflow's variables give them again)
+        return {"run_id": self.run_id, **({"uri": shown_uri(self.uri, hidden="")} if self.uri else {})}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.run_id, self.uri = state.get("run_id"), state.get("uri")
@@ -317,9 +330,7 @@ class MLflowLogger(Logger):
         if parent is not None:
             import mlflow
 
-            self.uri = mlflow.get_tracking_uri()  # (a relative path: made whole, so a resume elsewhere finds it)
-            if "://" not in self.uri and ":" not in self.uri[1:2]:
-                self.uri = Path(self.uri).resolve().as_uri()
+            self.uri = whole_uri(mlflow.get_tracking_uri())
         uri = self.uri or self.tracking_uri()
         try:
             self.client = MlflowClient(tracking_uri=uri)
@@ -360,8 +371,10 @@ class MLflowLogger(Logger):
             experiment_id = parent.info.experiment_id if parent is not None else given or (
                 getattr(self.client.get_experiment_by_name(wanted), "experiment_id", None) or
                 self.client.create_experiment(wanted))
-            if given:
-                self.client.get_experiment(given)  # (a review: an id not there was "unexpected", at create_run)
+            found = self.client.get_experiment(experiment_id)  # (a review: an id not there, or a deleted experiment,
+            if found.lifecycle_stage == "deleted":  # was "unexpected", at create_run)
+                raise ConfigError(f"train.log: mlflow: experiment {found.name!r} ({experiment_id}) is deleted in "
+                                  f"{shown_uri(uri)}; restore it (`mlflow experiments restore`), or name another")
         except MlflowException as err:
             which = f"MLFLOW_EXPERIMENT_ID={given}: " if given else ""
             raise ConfigError(f"train.log: mlflow cannot log to {shown_uri(uri)} ({which}{str(err).splitlines()[0][:160]}); "

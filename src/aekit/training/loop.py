@@ -1109,7 +1109,7 @@ def fit(
                           "give one of them (time_budget=None to train by epochs)")
     if options.get("monitor") == "val_loss" and val is None:  # named, not the default: no quiet train_loss for it
         raise ConfigError("monitor: 'val_loss' needs validation data; pass val, or monitor 'train_loss'")
-    if cfg.compile and cfg.time_budget is not None and not resume:  # (a combination trial: 4 s trained 1 step, unsaid)
+    if cfg.compile and cfg.time_budget is not None and cfg.time_budget < 600:  # (a combination trial: 4 s trained 1 step)
         warn(f"compile: compiling counts against time_budget={cfg.time_budget:g} (seconds on a GPU, often more on a "
              "CPU, at the start and again for validation and a last, smaller batch), and a budget's step plan is timed "
              "on those first steps: a short budget trains far fewer steps; leave compile off for it")
@@ -1151,7 +1151,8 @@ def fit(
                 autoencoder = model if isinstance(model, Autoencoder) else None  # its folder serves `aekit` commands too
                 meta = getattr(train, "meta", None) or {}  # a data file's: how its values became the inputs
                 scale = resolved_scale(meta["scale"], meta) if "scale" in meta else None
-                ckpt.write_run_config(run_path, autoencoder, asked, data=getattr(train, "source", None), scale=scale)
+                ckpt.write_run_config(run_path, autoencoder, cfg, data=getattr(train, "source", None), scale=scale,
+                                      asked=asked)
                 if data_map(train) is not None and not (resume and (run_path / SCALING_FILE).is_file()):
                     ckpt.write_scaling(run_path, train)
                 elif not resume:  # a fresh run on tensors: no map left from an earlier one in this folder
