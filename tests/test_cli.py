@@ -253,9 +253,11 @@ def test_a_signal_put_off_during_an_import_in_a_commands_last_moments_is_answere
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0) and signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
 
 
-@pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1])
 def test_sigterm_ends_a_run_as_ctrl_c_does(config_file, tmp_path, sent):
-    """And SIGHUP (a closed terminal, a dropped ssh): it ended with no word, 129, a folder left before a checkpoint."""
+    """And SIGHUP (a closed terminal, a dropped ssh): it ended with no word, 129, a folder left before a checkpoint.
+    And SIGUSR1 (a scheduler's warning before its time limit, SLURM's --signal=USR1@60): a cluster trial saw it end
+    a run at once, no word, a checkpoint half written."""
     run = tmp_path / "r"
     proc = subprocess.Popen([sys.executable, "-m", "aekit", "train", str(config_file), "train.epochs=10000", "--quiet",
                              f"output.dir={tmp_path}", "output.name=r"], stderr=subprocess.PIPE, text=True)

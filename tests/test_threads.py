@@ -15,6 +15,7 @@ def machine(monkeypatch):
     state = types.SimpleNamespace(t=0.0, busy=0.0, cpu=0.0, others=0.0, own=2.0, set_to=[], current=2)
     monkeypatch.setattr(threads, "_busy_seconds", lambda: state.busy)
     monkeypatch.setattr(threads, "_TORCH_DEFAULT", 2)
+    monkeypatch.setattr(threads, "allotted_cores", lambda: 2)
     monkeypatch.setattr(threads.time, "monotonic", lambda: state.t)
     monkeypatch.setattr(threads.time, "process_time", lambda: state.cpu)
     monkeypatch.setattr(threads.torch, "get_num_threads", lambda: state.current)
@@ -147,3 +148,30 @@ def test_a_run_records_the_thread_counts_it_trained_at_across_a_resume(real_batc
     for name in ("checkpoint.safetensors", "best.safetensors"):  # a run kept only to be used (training.md): kept too
         (tmp_path / "r" / name).unlink(missing_ok=True)
     assert run.training_summary(tmp_path / "r")["threads"] == [1, 2]
+
+
+
+def test_a_jobs_allotment_caps_the_threads(machine, monkeypatch):
+    """A cluster trial: a job given SLURM_CPUS_PER_TASK=1 trained on every core of the node."""
+    monkeypatch.setattr(threads, "allotted_cores", lambda: 1)
+    gov = threads.ThreadGovernor()
+    assert machine.set_to == [1] and gov.max_threads == 1 and gov.used == {1}
+    gov.restore()
+    assert machine.current == 2  # torch's own count given back
+
+
+def test_the_allotted_cores_and_their_load_are_the_jobs_own(monkeypatch):
+    """A cluster trial: the load of the node's other cores (other jobs') took a 4-core job down to 1 thread."""
+    import io
+
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.delenv("SLURM_CPUS_PER_TASK", raising=False)
+    assert threads.allotted_cores() == 4
+    monkeypatch.setenv("SLURM_CPUS_PER_TASK", "2")
+    assert threads.allotted_cores() == 2
+    stat = ("cpu  1300 0 0 1700 0 0 0 0 0 0\ncpu0 100 0 0 900 0 0 0 0\ncpu1 200 0 0 800 0 0 0 0\n"
+            "cpu5 1000 0 0 0 0 0 0 0\nintr 1\n")  # cpu5, another job's, fully busy
+    monkeypatch.setattr(threads, "open", lambda *a, **k: io.StringIO(stat), raising=False)
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(threads.os, "sysconf", lambda name: 100)
+    assert threads._busy_seconds() == 3.0  # cpu0's 1 s and cpu1's 2 s; not cpu5's 10

@@ -729,11 +729,15 @@ def _terminate(signum, frame):
     raise KeyboardInterrupt(*([] if signum == signal.SIGINT else [signal.Signals(signum).name]))
 
 
+# a closed terminal's SIGHUP; a scheduler's warning before its time limit, SIGUSR1 (SLURM's --signal=USR1@60: a cluster
+# trial saw it kill a run at once, a checkpoint half written), which ends a run as SIGTERM does
+STOPS = [getattr(signal, name) for name in ("SIGHUP", "SIGUSR1") if hasattr(signal, name)]
+
+
 def _ignore_stops() -> None:
     """SIGTERM and SIGHUP ignored from here on (a closed terminal sends SIGHUP twice: a review's traceback)."""
-    for number in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if number is not None:
-            signal.signal(number, signal.SIG_IGN)
+    for number in (signal.SIGTERM, *STOPS):
+        signal.signal(number, signal.SIG_IGN)
 
 
 def _relayed(line: str) -> bool:
@@ -799,7 +803,7 @@ def _main(argv: list[str] | None) -> int:
     speaks = os.environ.get("RANK", "0") == "0"  # of the processes of a distributed run, rank 0 alone prints
     # Ctrl-C, SIGTERM and SIGHUP end a run alike, but a signal ignored stays so (nohup's SIGHUP: a review saw a closed
     # terminal stop such a run), and a caller's own Ctrl-C handler is left alone
-    stops = [signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else []), signal.SIGINT]
+    stops = [signal.SIGTERM, *STOPS, signal.SIGINT]
     handled = [n for n in stops if signal.getsignal(n) is not signal.SIG_IGN and (
         n != signal.SIGINT or signal.getsignal(n) is signal.default_int_handler)]
     previous = {number: signal.signal(number, _terminate) for number in handled}

@@ -237,13 +237,15 @@ def launch(argv: list[str], n: int, *, run_dir: str | None = None) -> int:
             logging.getLogger(name).setLevel(logging.CRITICAL)
     # the agent stops the processes on these signals; one ignored here stays so (nohup's SIGHUP: a review saw it stop a
     # run under nohup)
-    handled = [name for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT")
+    handled = [name for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1")
                if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) is not signal.SIG_IGN]
     parser = get_args_parser()
     chosen = ["--signals-to-handle", ",".join(handled) or "SIGTERM"] if any(  # (torch 2.9 on: older ones have no such
         "--signals-to-handle" in a.option_strings for a in parser._actions) else []  # option, and handle them all)
     options = parser.parse_args(["--standalone", f"--nproc-per-node={n}", *chosen, "-m", "aekit", *argv])
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # (a container's)
+    from .threads import allotted_cores
+
+    cores = allotted_cores()  # (a container's, a SLURM job's)
     if n > cores and not torch.cuda.is_available():
         warn(f"--nproc {n}: more processes than this machine's {cores} CPU cores, which they share: slower than "
              f"--nproc {cores}, with the same steps")

@@ -29,15 +29,29 @@ FIRST_CHECK_SECONDS = 0.5  # the first look comes sooner: a first epoch on every
 _TORCH_DEFAULT = _TORCH_THREADS or torch.get_num_threads()
 
 
+def allotted_cores() -> int:
+    """The cores this process may use: its CPU affinity (a container's, a scheduler's pinning), and no more than a
+    SLURM job's SLURM_CPUS_PER_TASK (a cluster trial: a job of 1 core started on every core of the node)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    slurm = os.environ.get("SLURM_CPUS_PER_TASK", "")
+    return max(1, min(cores, int(slurm))) if slurm.isdigit() else cores
+
+
 def _busy_seconds() -> float | None:
-    """CPU-seconds all cores spent busy since boot (None where /proc/stat is not there)."""
+    """CPU-seconds the cores this process may run on (its affinity) spent busy since boot: on a shared node, the
+    other jobs' cores are not its own (a cluster trial: a 4-core job on a busy 64-core node fell to 1 thread); None
+    where /proc/stat is not there."""
+    mine = {f"cpu{n}" for n in os.sched_getaffinity(0)} if hasattr(os, "sched_getaffinity") else {"cpu"}
     try:
         with open("/proc/stat") as f:
-            fields = [int(v) for v in f.readline().split()[1:]]
-    except (OSError, ValueError):
+            rows = [line.split() for line in f if line.split(maxsplit=1)[0] in mine]
+        fields = [[int(v) for v in row[1:]] for row in rows]
+    except (OSError, ValueError, IndexError):
         return None
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    if not fields:
+        return None
+    idle = sum(f[3] + (f[4] if len(f) > 4 else 0) for f in fields)  # idle + iowait
+    return (sum(sum(f[:8]) for f in fields) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 class ThreadGovernor:
@@ -46,9 +60,12 @@ class ThreadGovernor:
 
     def __init__(self, *, enabled: bool = True) -> None:
         user_set = any(os.environ.get(v) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"))
+        self.start_threads = torch.get_num_threads()
+        if not user_set and self.start_threads == _TORCH_DEFAULT and self.start_threads > allotted_cores():
+            torch.set_num_threads(allotted_cores())  # a job's allotment (SLURM_CPUS_PER_TASK), not the node's cores
         self.max_threads = torch.get_num_threads()
         self.used = {self.max_threads}  # every count it trained at (a run records them: they move its weights' last bits)
-        self.active = enabled and not user_set and self.max_threads == _TORCH_DEFAULT and self.max_threads > 1
+        self.active = enabled and not user_set and self.start_threads == _TORCH_DEFAULT and self.max_threads > 1
         self.active = self.active and _busy_seconds() is not None
         self._last = self._sample() if self.active else None
         self._wait = FIRST_CHECK_SECONDS
@@ -74,8 +91,8 @@ class ThreadGovernor:
             self.used.add(threads)
 
     def restore(self) -> None:
-        if self.active:
-            torch.set_num_threads(self.max_threads)
+        if torch.get_num_threads() != self.start_threads:
+            torch.set_num_threads(self.start_threads)
 
 
 def flush_denormals(on: bool) -> None:
