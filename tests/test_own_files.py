@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 import aekit
@@ -2005,3 +2006,25 @@ def test_upper_case_suffixes_are_read_as_their_lower_case_ones(tmp_path):
     assert load_dataset(str(tmp_path / "X.NPY")).x.shape == (30, 6)
     assert load_dataset(str(tmp_path / "D.NPZ"), split="test").x.shape == (10, 6)
     assert load_dataset(str(tmp_path / "T.CSV")).x.shape == (30, 4)
+
+
+def test_a_data_file_given_through_a_link_is_saved_as_the_link(tmp_path, monkeypatch, capsys):
+    """A cluster trial: data staged to each job's own $TMPDIR, reached through a link at a fixed path, was saved as the
+    link's target, which the requeued job had lost (config.yaml names the path the user gave, made absolute)."""
+    from aekit.apps.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    first = tmp_path / "job1" / "x.npy"
+    first.parent.mkdir()
+    np.save(first, np.random.default_rng(0).random((120, 6)).astype("float32"))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "x.npy").symlink_to(first)
+    assert main(["train", "data.name=data/x.npy", "train.epochs=1", "--quiet", "output.name=r"]) == 0
+    assert yaml.safe_load((tmp_path / "runs" / "r" / "config.yaml").read_text())["data"]["name"] == str(tmp_path / "data" / "x.npy")
+    second = tmp_path / "job2" / "x.npy"  # the next job's copy, the first job's gone
+    second.parent.mkdir()
+    first.rename(second)
+    (tmp_path / "data" / "x.npy").unlink()
+    (tmp_path / "data" / "x.npy").symlink_to(second)
+    assert main(["resume", "runs/r", "--epochs", "2", "--quiet"]) == 0
+    capsys.readouterr()

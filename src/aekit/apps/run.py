@@ -528,9 +528,10 @@ def make_run_dir(run_dir: Path, *, unique: bool) -> tuple[Path, list[Path]]:
 
 def whole_data_name(name: str | None) -> str | None:
     """A user's file or folder as its absolute path, so a saved config finds it from anywhere; a named
-    data set (or None) as it is."""
+    data set (or None) as it is. A link stays the link (a job's stable name for data staged anew each time, DVC's
+    and git-annex's names): not the file it points to now (a cluster trial's requeue found the last job's copy)."""
     path = Path(name or "").expanduser()
-    return str(path.resolve()) if name and name not in list_datasets() and path.exists() else name
+    return os.path.abspath(path) if name and name not in list_datasets() and path.exists() else name
 
 
 def save_config(cfg: RunConfig, run_dir: Path, train: Dataset, model) -> None:
