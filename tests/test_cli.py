@@ -253,6 +253,24 @@ def test_a_signal_put_off_during_an_import_in_a_commands_last_moments_is_answere
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0) and signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
 
 
+def test_a_callers_own_sigusr1_handler_is_left_alone_by_main(monkeypatch, capsys):
+    """A review: main([...]) called from Python took SIGUSR1 from its caller (faulthandler's dump, a handler of one's
+    own) while it ran, and after an error left it ignored. The aekit command alone ends on it."""
+    from aekit.apps import cli
+
+    mine = lambda signum, frame: None  # noqa: E731
+    before = signal.signal(signal.SIGUSR1, mine)
+    seen = []
+    monkeypatch.setattr(cli, "_cmd_models", lambda args: seen.append(signal.getsignal(signal.SIGUSR1)))
+    try:
+        assert cli.main(["models"]) == 0 and seen == [mine]
+        monkeypatch.setattr(cli, "_cmd_models", lambda args: 1 / 0)
+        assert cli.main(["models"]) == 1 and signal.getsignal(signal.SIGUSR1) is mine
+    finally:
+        signal.signal(signal.SIGUSR1, before)
+    capsys.readouterr()
+
+
 @pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1])
 def test_sigterm_ends_a_run_as_ctrl_c_does(config_file, tmp_path, sent):
     """And SIGHUP (a closed terminal, a dropped ssh): it ended with no word, 129, a folder left before a checkpoint.

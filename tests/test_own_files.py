@@ -2027,4 +2027,10 @@ def test_a_data_file_given_through_a_link_is_saved_as_the_link(tmp_path, monkeyp
     (tmp_path / "data" / "x.npy").unlink()
     (tmp_path / "data" / "x.npy").symlink_to(second)
     assert main(["resume", "runs/r", "--epochs", "2", "--quiet"]) == 0
+    (tmp_path / "real").mkdir()  # a review: link/../x.npy is the folder the link points to's parent's x.npy
+    np.save(tmp_path / "real" / "x.npy", np.zeros((120, 6), dtype="float32"))
+    (tmp_path / "real" / "sub").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real" / "sub")
+    assert main(["train", "data.name=link/../x.npy", "train.epochs=1", "--quiet", "output.name=up"]) == 0
+    assert yaml.safe_load((tmp_path / "runs" / "up" / "config.yaml").read_text())["data"]["name"] == str(tmp_path / "real" / "x.npy")
     capsys.readouterr()

@@ -731,13 +731,14 @@ def _terminate(signum, frame):
 
 # a closed terminal's SIGHUP; a scheduler's warning before its time limit, SIGUSR1 (SLURM's --signal=USR1@60: a cluster
 # trial saw it kill a run at once, a checkpoint half written), which ends a run as SIGTERM does
-STOPS = [getattr(signal, name) for name in ("SIGHUP", "SIGUSR1") if hasattr(signal, name)]
+STOPS = [getattr(signal, name) for name in ("SIGHUP", "SIGUSR1") if hasattr(signal, name)]  # (Windows: neither)
 
 
 def _ignore_stops() -> None:
     """SIGTERM and SIGHUP ignored from here on (a closed terminal sends SIGHUP twice: a review's traceback)."""
     for number in (signal.SIGTERM, *STOPS):
-        signal.signal(number, signal.SIG_IGN)
+        if signal.getsignal(number) is _terminate:  # (those aekit took: a caller's own stay theirs)
+            signal.signal(number, signal.SIG_IGN)
 
 
 def _relayed(line: str) -> bool:
@@ -803,7 +804,8 @@ def _main(argv: list[str] | None) -> int:
     speaks = os.environ.get("RANK", "0") == "0"  # of the processes of a distributed run, rank 0 alone prints
     # Ctrl-C, SIGTERM and SIGHUP end a run alike, but a signal ignored stays so (nohup's SIGHUP: a review saw a closed
     # terminal stop such a run), and a caller's own Ctrl-C handler is left alone
-    stops = [signal.SIGTERM, *STOPS, signal.SIGINT]
+    stops = [signal.SIGTERM, *(STOPS if command else STOPS[:1]), signal.SIGINT]  # (SIGUSR1 the command's alone: a
+    # caller's own handler, faulthandler's dump, is left alone, a review)
     handled = [n for n in stops if signal.getsignal(n) is not signal.SIG_IGN and (
         n != signal.SIGINT or signal.getsignal(n) is signal.default_int_handler)]
     previous = {number: signal.signal(number, _terminate) for number in handled}

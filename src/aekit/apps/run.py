@@ -531,7 +531,11 @@ def whole_data_name(name: str | None) -> str | None:
     data set (or None) as it is. A link stays the link (a job's stable name for data staged anew each time, DVC's
     and git-annex's names): not the file it points to now (a cluster trial's requeue found the last job's copy)."""
     path = Path(name or "").expanduser()
-    return os.path.abspath(path) if name and name not in list_datasets() and path.exists() else name
+    if not name or name in list_datasets() or not path.exists():
+        return name
+    if path.name in ("", ".", ".."):
+        return str(path.resolve())
+    return str(path.parent.resolve() / path.name)  # (its folder resolved: link/../x.npy is where the system finds it)
 
 
 def save_config(cfg: RunConfig, run_dir: Path, train: Dataset, model) -> None:

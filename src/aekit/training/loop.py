@@ -885,6 +885,7 @@ class Trainer:
         # whether this thread flushes denormal floats to zero now (torch.set_flush_denormal has no getter)
         flushed = (torch.tensor([1e-39]) * 1.0).item() == 0.0
         flush_denormals(True)
+        self.threads.begin()  # (given back in the finally below)
         show = cfg.progress and self.is_main
         writes = self.run_dir is not None and self.is_main  # only rank 0 writes the run folder
         ended = False

@@ -33,25 +33,39 @@ def allotted_cores() -> int:
     """The cores this process may use: its CPU affinity (a container's, a scheduler's pinning), and no more than a
     SLURM job's SLURM_CPUS_PER_TASK (a cluster trial: a job of 1 core started on every core of the node)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    slurm = os.environ.get("SLURM_CPUS_PER_TASK", "")
-    return max(1, min(cores, int(slurm))) if slurm.isdigit() else cores
+    slurm = os.environ.get("SLURM_CPUS_PER_TASK", "").strip()
+    return min(cores, int(slurm)) if slurm.isdecimal() and int(slurm) > 0 else cores
+
+
+def _cpu_rows() -> list[list[int]] | None:
+    """/proc/stat's counters of the cores this process may run on (its affinity: on a shared node, other jobs' cores
+    are not its own; a cluster trial saw a 4-core job on a busy 64-core node fall to 1 thread), or of the whole
+    machine where those rows are not there to match (a container's /proc numbering its cores otherwise); None
+    without /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            rows = {parts[0]: [int(v) for v in parts[1:]] for parts in map(str.split, f) if parts and parts[0].startswith("cpu")}
+    except (OSError, ValueError):
+        return None
+    mine = [rows[f"cpu{n}"] for n in sorted(os.sched_getaffinity(0)) if f"cpu{n}" in rows] if hasattr(
+        os, "sched_getaffinity") else []
+    return mine or ([rows["cpu"]] if "cpu" in rows else None)  # (one row: the total, every core's)
 
 
 def _busy_seconds() -> float | None:
-    """CPU-seconds the cores this process may run on (its affinity) spent busy since boot: on a shared node, the
-    other jobs' cores are not its own (a cluster trial: a 4-core job on a busy 64-core node fell to 1 thread); None
-    where /proc/stat is not there."""
-    mine = {f"cpu{n}" for n in os.sched_getaffinity(0)} if hasattr(os, "sched_getaffinity") else {"cpu"}
-    try:
-        with open("/proc/stat") as f:
-            rows = [line.split() for line in f if line.split(maxsplit=1)[0] in mine]
-        fields = [[int(v) for v in row[1:]] for row in rows]
-    except (OSError, ValueError, IndexError):
+    """CPU-seconds the cores counted (_cpu_rows) spent busy since boot (None where /proc/stat is not there)."""
+    rows = _cpu_rows()
+    if rows is None:
         return None
-    if not fields:
-        return None
-    idle = sum(f[3] + (f[4] if len(f) > 4 else 0) for f in fields)  # idle + iowait
-    return (sum(sum(f[:8]) for f in fields) - idle) / os.sysconf("SC_CLK_TCK")
+    idle = sum(f[3] + (f[4] if len(f) > 4 else 0) for f in rows)  # idle + iowait
+    return (sum(sum(f[:8]) for f in rows) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _counted_cores() -> int:
+    """How many cores _busy_seconds counts: its rows', or the machine's where it reads the total."""
+    rows = _cpu_rows() or []
+    total = len(rows) == 1 and not (hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) == 1)
+    return os.cpu_count() or 1 if total or not rows else len(rows)
 
 
 class ThreadGovernor:
@@ -61,12 +75,11 @@ class ThreadGovernor:
     def __init__(self, *, enabled: bool = True) -> None:
         user_set = any(os.environ.get(v) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"))
         self.start_threads = torch.get_num_threads()
-        if not user_set and self.start_threads == _TORCH_DEFAULT and self.start_threads > allotted_cores():
-            torch.set_num_threads(allotted_cores())  # a job's allotment (SLURM_CPUS_PER_TASK), not the node's cores
-        self.max_threads = torch.get_num_threads()
+        ours = not user_set and self.start_threads == _TORCH_DEFAULT  # torch's default: aekit's to choose
+        self.max_threads = min(self.start_threads, allotted_cores()) if ours else self.start_threads  # (SLURM's share)
         self.used = {self.max_threads}  # every count it trained at (a run records them: they move its weights' last bits)
-        self.active = enabled and not user_set and self.start_threads == _TORCH_DEFAULT and self.max_threads > 1
-        self.active = self.active and _busy_seconds() is not None
+        self.active = enabled and ours and self.max_threads > 1 and _busy_seconds() is not None
+        self.cores = _counted_cores() if self.active else self.max_threads  # the cores whose load it reads
         self._last = self._sample() if self.active else None
         self._wait = FIRST_CHECK_SECONDS
 
@@ -84,11 +97,16 @@ class ThreadGovernor:
         self._wait = CHECK_SECONDS
         others = max(0.0, (now[1] - self._last[1]) - (now[2] - self._last[2])) / wall  # cores busy elsewhere
         self._last = now
-        free = self.max_threads - math.ceil(others - 0.25)  # a quarter core of background noise is no one
+        free = self.cores - math.ceil(others - 0.25)  # a quarter core of background noise is no one
         threads = min(self.max_threads, max(1, free))
         if threads != torch.get_num_threads():
             torch.set_num_threads(threads)
             self.used.add(threads)
+
+    def begin(self) -> None:
+        """As training starts: a job's allotted cores, where torch would use more (its threads, fit given back)."""
+        if torch.get_num_threads() != self.max_threads:
+            torch.set_num_threads(self.max_threads)
 
     def restore(self) -> None:
         if torch.get_num_threads() != self.start_threads:
