@@ -2033,4 +2033,8 @@ def test_a_data_file_given_through_a_link_is_saved_as_the_link(tmp_path, monkeyp
     (tmp_path / "link").symlink_to(tmp_path / "real" / "sub")
     assert main(["train", "data.name=link/../x.npy", "train.epochs=1", "--quiet", "output.name=up"]) == 0
     assert yaml.safe_load((tmp_path / "runs" / "up" / "config.yaml").read_text())["data"]["name"] == str(tmp_path / "real" / "x.npy")
+    from aekit.apps.run import whole_data_name
+
+    (tmp_path / "staged").symlink_to(tmp_path / "job2")  # a folder link: kept too (a review: saved as its target)
+    assert whole_data_name("staged/x.npy") == str(tmp_path / "staged" / "x.npy")
     capsys.readouterr()

@@ -163,6 +163,11 @@ def test_a_jobs_allotment_caps_the_threads_and_the_nodes_other_cores_leave_it_al
     assert machine.set_to == [1]
     gov.restore()
     assert machine.current == 2  # torch's own count given back
+    machine.current = 1  # a fit in another's callback: the count found as it began is given back (a review: 2)
+    inner = threads.ThreadGovernor()
+    inner.begin()
+    inner.restore()
+    assert machine.current == 1
     monkeypatch.setattr(threads, "_TORCH_DEFAULT", 8)
     monkeypatch.setattr(threads, "allotted_cores", lambda: 4)
     monkeypatch.setattr(threads, "_counted_cores", lambda: 64)  # no binding: the node's 64 cores are read

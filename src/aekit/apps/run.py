@@ -533,9 +533,10 @@ def whole_data_name(name: str | None) -> str | None:
     path = Path(name or "").expanduser()
     if not name or name in list_datasets() or not path.exists():
         return name
-    if path.name in ("", ".", ".."):
-        return str(path.resolve())
-    return str(path.parent.resolve() / path.name)  # (its folder resolved: link/../x.npy is where the system finds it)
+    if ".." in path.parts:  # resolved up to its last "..", which the system takes after a link (link/../x.npy)
+        cut = len(path.parts) - path.parts[::-1].index("..")
+        return str(Path(*path.parts[:cut]).resolve().joinpath(*path.parts[cut:]))
+    return os.path.abspath(path)  # (links kept: a folder's or a file's)
 
 
 def save_config(cfg: RunConfig, run_dir: Path, train: Dataset, model) -> None:

@@ -885,11 +885,11 @@ class Trainer:
         # whether this thread flushes denormal floats to zero now (torch.set_flush_denormal has no getter)
         flushed = (torch.tensor([1e-39]) * 1.0).item() == 0.0
         flush_denormals(True)
-        self.threads.begin()  # (given back in the finally below)
         show = cfg.progress and self.is_main
         writes = self.run_dir is not None and self.is_main  # only rank 0 writes the run folder
         ended = False
         try:
+            self.threads.begin()  # (given back in the finally below)
             self.data_print = data_print(x, y)  # (before the checkpoint is read: it says whether they differ)
             self.val_print = None if val_data is None else data_print(val_data[0], None)  # what "best" is measured on
             if resume:

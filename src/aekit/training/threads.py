@@ -37,35 +37,35 @@ def allotted_cores() -> int:
     return min(cores, int(slurm)) if slurm.isdecimal() and int(slurm) > 0 else cores
 
 
-def _cpu_rows() -> list[list[int]] | None:
+def _cpu_rows() -> tuple[list[list[int]], int] | None:
     """/proc/stat's counters of the cores this process may run on (its affinity: on a shared node, other jobs' cores
-    are not its own; a cluster trial saw a 4-core job on a busy 64-core node fall to 1 thread), or of the whole
-    machine where those rows are not there to match (a container's /proc numbering its cores otherwise); None
-    without /proc/stat."""
+    are not its own; a cluster trial saw a 4-core job on a busy 64-core node fall to 1 thread), or the whole
+    machine's total where not every one of those has its row (a container's /proc numbering them otherwise), with
+    how many cores they count; None without /proc/stat."""
     try:
         with open("/proc/stat") as f:
             rows = {parts[0]: [int(v) for v in parts[1:]] for parts in map(str.split, f) if parts and parts[0].startswith("cpu")}
     except (OSError, ValueError):
         return None
-    mine = [rows[f"cpu{n}"] for n in sorted(os.sched_getaffinity(0)) if f"cpu{n}" in rows] if hasattr(
-        os, "sched_getaffinity") else []
-    return mine or ([rows["cpu"]] if "cpu" in rows else None)  # (one row: the total, every core's)
+    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if allowed and all(f"cpu{n}" in rows for n in allowed):
+        return [rows[f"cpu{n}"] for n in allowed], len(allowed)
+    return ([rows["cpu"]], os.cpu_count() or 1) if "cpu" in rows else None
 
 
 def _busy_seconds() -> float | None:
     """CPU-seconds the cores counted (_cpu_rows) spent busy since boot (None where /proc/stat is not there)."""
-    rows = _cpu_rows()
-    if rows is None:
+    read = _cpu_rows()
+    if read is None:
         return None
-    idle = sum(f[3] + (f[4] if len(f) > 4 else 0) for f in rows)  # idle + iowait
-    return (sum(sum(f[:8]) for f in rows) - idle) / os.sysconf("SC_CLK_TCK")
+    idle = sum(f[3] + (f[4] if len(f) > 4 else 0) for f in read[0])  # idle + iowait
+    return (sum(sum(f[:8]) for f in read[0]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def _counted_cores() -> int:
-    """How many cores _busy_seconds counts: its rows', or the machine's where it reads the total."""
-    rows = _cpu_rows() or []
-    total = len(rows) == 1 and not (hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) == 1)
-    return os.cpu_count() or 1 if total or not rows else len(rows)
+    """How many cores _busy_seconds counts."""
+    read = _cpu_rows()
+    return read[1] if read is not None else os.cpu_count() or 1
 
 
 class ThreadGovernor:
@@ -104,13 +104,17 @@ class ThreadGovernor:
             self.used.add(threads)
 
     def begin(self) -> None:
-        """As training starts: a job's allotted cores, where torch would use more (its threads, fit given back)."""
-        if torch.get_num_threads() != self.max_threads:
+        """As training starts: a job's allotted cores, where torch would use more; `restore` gives back the count
+        found here (a review: a fit in another's callback gave back the count its trainer was made at)."""
+        self.given_back = torch.get_num_threads()
+        if self.given_back != self.max_threads:
             torch.set_num_threads(self.max_threads)
 
+    given_back: int | None = None
+
     def restore(self) -> None:
-        if torch.get_num_threads() != self.start_threads:
-            torch.set_num_threads(self.start_threads)
+        if self.given_back is not None and torch.get_num_threads() != self.given_back:
+            torch.set_num_threads(self.given_back)
 
 
 def flush_denormals(on: bool) -> None:
