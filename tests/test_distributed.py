@@ -406,6 +406,25 @@ def test_a_parameter_in_no_loss_is_named_at_the_first_distributed_step(tmp_path,
     assert not (tmp_path / "u").exists()  # refused before its first checkpoint: no folder left
 
 
+def test_a_killed_launchers_relay_folder_is_removed_by_the_next_launch(monkeypatch, tmp_path):
+    """The folder where rank 0 leaves its interrupt line for the launcher: a launcher killed with SIGKILL (a test of
+    this file's) left it in /tmp, one a run; the next launch removes those of launchers no longer there."""
+    import tempfile
+
+    import torch.distributed.run as torchrun
+
+    from aekit.training import distributed
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / f"aekit-relay-{dead.pid}-abc").mkdir()
+    (tmp_path / f"aekit-relay-{os.getpid()}-def").mkdir()  # a launcher still running: its folder stays
+    monkeypatch.setattr(torchrun, "run", lambda options: None)
+    assert distributed.launch(["train"], 2) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"aekit-relay-{os.getpid()}-def"]
+
+
 def test_a_killed_rank_0_of_a_named_run_promises_a_checkpoint_only_where_there_is_one(monkeypatch, tmp_path):
     """A review: a named run's rank 0 killed before its first checkpoint (an OOM kill in epoch 1) was told
     "`aekit resume DIR ...` continues from its last checkpoint", of a folder that did not exist."""

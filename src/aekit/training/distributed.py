@@ -252,7 +252,11 @@ def launch(argv: list[str], n: int, *, run_dir: str | None = None) -> int:
     threads = "OMP_NUM_THREADS" not in os.environ
     if threads:
         os.environ["OMP_NUM_THREADS"] = str(max(1, cores // n))
-    relay = Path(tempfile.mkdtemp(prefix="aekit-")) / "interrupted"
+    for stale in Path(tempfile.gettempdir()).glob("aekit-relay-*-*"):  # a killed launcher's (kill -9: no finally)
+        pid = stale.name.split("-")[2]
+        if pid.isdecimal() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    relay = Path(tempfile.mkdtemp(prefix=f"aekit-relay-{os.getpid()}-")) / "interrupted"
     os.environ[INTERRUPT_VARIABLE] = str(relay)
     try:
         run(options)
@@ -286,6 +290,20 @@ def launch(argv: list[str], n: int, *, run_dir: str | None = None) -> int:
         os.environ.pop(INTERRUPT_VARIABLE, None)
         shutil.rmtree(relay.parent, ignore_errors=True)
     return 0
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` is there (one of another user's counts as there; on Windows, signal 0 is Ctrl-C's
+    event: every one counts as there)."""
+    if os.name == "nt":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # (PermissionError: another user's; Windows' own errors: left alone)
+        return True
+    return True
 
 
 def _say(relay: Path) -> None:
