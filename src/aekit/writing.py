@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -17,7 +18,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write `data` to `path` so that readers see either the old file or the whole new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")  # (is_temporary's form)
     try:
         with open(tmp, "xb") as f:  # a new file, 0666 less the umask like any other (mkstemp's are 0600)
             f.write(data)
@@ -40,3 +41,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode())
+
+
+def is_temporary(name: str) -> bool:
+    """Whether a file's `name` is one of atomic_write_bytes' temporaries, left by a kill in the middle of a write."""
+    return re.fullmatch(r"\..+\.[0-9a-f]{8}\.tmp", name) is not None

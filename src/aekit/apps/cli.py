@@ -101,10 +101,9 @@ CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 
 def _epochs_or_budget(cfg, overrides: list[str]):
     """`cfg`, unless train.epochs is given with a time budget, which would silently replace it."""
-    from ..config import apply_overrides
+    from .run import epochs_given
 
-    given = apply_overrides({}, overrides).get("train")  # 'train={epochs: 3, ...}' too (a config trial: dropped, unsaid)
-    if cfg.train.time_budget is not None and isinstance(given, dict) and given.get("epochs") is not None:
+    if cfg.train.time_budget is not None and epochs_given(overrides):
         raise ConfigError(f"train.epochs: this run has train.time_budget={cfg.train.time_budget:g}, which decides "
                           "how long it trains; add train.time_budget=null to train by epochs")
     return cfg

@@ -187,7 +187,7 @@ def load_run_config(path: str | Path | None, overrides: list[str] = ()) -> RunCo
     file_epochs, file_budget = (raw["train"].get("epochs"), raw["train"].get("time_budget")) if isinstance(
         raw.get("train"), dict) else (None, None)
     cfg = parse_run_config(apply_overrides(raw, list(overrides)))
-    given = "epochs" in (apply_overrides({}, list(overrides)).get("train") or {})  # (with a budget: the CLI refuses it)
+    given = epochs_given(overrides)  # (with a budget: the CLI refuses it)
     own = path is not None and Path(path).name == CONFIG_FILE and file_budget is not None and any(
         (Path(path).parent / name).is_file() for name in (ckpt.CHECKPOINT_FILE, ckpt.MODEL_FILE))  # a budget run's own
     # config.yaml keeps epochs beside its budget: no note (but an epochs run's given a budget: said, a review)
@@ -195,6 +195,13 @@ def load_run_config(path: str | Path | None, overrides: list[str] = ()) -> RunCo
         warn(f"train.time_budget={cfg.train.time_budget:g} decides how long this run trains: {path}'s "
              f"train.epochs ({file_epochs}) is not used (config.yaml keeps it, beside the budget)")
     return cfg
+
+
+def epochs_given(overrides: list[str] | tuple[str, ...]) -> bool:
+    """Whether `overrides` set train.epochs: dotted, or in a whole train section ('train={epochs: 3}': a config trial
+    saw it dropped beside a budget, unsaid)."""
+    train = apply_overrides({}, list(overrides)).get("train")
+    return isinstance(train, dict) and "epochs" in train
 
 
 def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...], samples: int | None = None) -> dict[str, Any]:

@@ -120,11 +120,12 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
                         f"(or of class folders of them), got {given}")
     if path.is_dir() and (path / "train.csv").is_file() and not _image_layout(path):  # Kaggle's: test.csv beside it
         return _csv_parts(path, split, scale=scale, run_map=run_map)
-    if split == "test" and path.suffix.lower() in (".csv", ".npy"):  # said before the file is read
+    suffix = path.suffix.lower()  # (T2.CSV, X.NPY as Windows and cameras name them: a review)
+    if split == "test" and suffix in (".csv", ".npy"):  # said before the file is read
         raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
     y = classes = like = label_column = columns = files = None  # like: what the samples are scaled like (an npz test part: its training part)
     where = str(path)  # how messages name these samples
-    image = path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES  # a folder of images, or one image
+    image = path.is_dir() or suffix in IMAGE_SUFFIXES  # a folder of images, or one image
     if image_size and not image:
         raise ConfigError(f"data.image_size: resizes the images of a folder of image files; {path} is a file: "
                           "remove data.image_size (or resize its images before saving it)")
@@ -142,16 +143,16 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
         if y is None and beside and split == "train":  # labels.csv, CelebA's list_attr_celeba.txt
             warn(f"{path}: the images are read without labels (labels come from class folders, one "
                  f"subfolder per class); {', '.join(beside[:3])} beside them is not read")
-    elif path.suffix.lower() in IMAGE_SUFFIXES:  # one image: a sample of its own
+    elif suffix in IMAGE_SUFFIXES:  # one image: a sample of its own
         x, y, classes, files = _image_folder(path, size, channels)
     elif IDX_NAME.search(path.name):
         x, y, like, where = _idx(path, split)
-    elif path.suffix.lower() == ".npy":  # (T2.CSV, X.NPY as Windows and cameras name them: a review)
+    elif suffix == ".npy":
         x = _npy(path)
-    elif path.suffix.lower() == ".npz":
+    elif suffix == ".npz":
         x, y, like = _npz(path, split, alone=run_map is not None)
         where = f"{path} (x_test)" if split == "test" else where
-    elif path.suffix.lower() == ".csv":
+    elif suffix == ".csv":
         x, y, classes, label_column, columns = _csv(path, None if run_map is None else run_map.get("columns"))
         twin = path.with_name(path.name.replace("train", "test"))  # fashion-mnist_train.csv's fashion-mnist_test.csv
         if run_map is None and split == "train" and path.name != "train.csv" and "train" in path.name and twin.is_file():
@@ -160,7 +161,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
                  f"`aekit evaluate RUN --data {shell(twin)}`")
     else:
         raise DataError(f"{path}: unsupported file type {path.suffix!r}; use a {KINDS}{_convert(path)}")
-    if split == "test" and path.suffix.lower() != ".npz" and like is None:
+    if split == "test" and suffix != ".npz" and like is None:
         raise NoTestSplitError(f"{path} holds no separate test part; evaluate on a validation split instead")
     if np.ndim(x) < 2:
         raise DataError(
@@ -543,9 +544,11 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
              "feature; drop it from the file to leave it out")
     # a recording's time (a signals trial: time_s, unsaid), rising or falling, most rows a step (ties: a review; not
     # a table sorted by a score of a few values, another)
-    steps = {j: np.sign(np.diff(table[:, j])) for j in range(table.shape[1])} if columns is None and len(table) >= 20 else {}
-    rising = [n for j, n in enumerate(names or ()) if n not in ids and j in steps and (
-        (steps[j] >= 0).all() or (steps[j] <= 0).all()) and (steps[j] != 0).mean() >= 0.5]
+    def ordered(j: int) -> bool:  # (a named column's alone: a headerless table's are not looked at)
+        step = np.sign(np.diff(table[:, j]))
+        return bool(((step >= 0).all() or (step <= 0).all()) and (step != 0).mean() >= 0.5)
+
+    rising = [n for j, n in enumerate(names or ()) if n not in ids and columns is None and len(table) >= 20 and ordered(j)]
     if rising:
         warn(f"{path}: column {rising[0]!r} rises or falls every row, as a time or a row number does, and is read as a feature; "
              "if it is one, drop it from the file (new rows lie beyond its training range); a recording is cut into "

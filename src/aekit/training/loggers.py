@@ -364,7 +364,8 @@ class MLflowLogger(Logger):
                      f"from (step {max(steps):,} against {trainer.global_step:,}), of training that is done again; the "
                      f"resumed training is logged to a new MLflow run of the same name, and the first is marked KILLED")
             self.run_id = None
-        check_server(uri)
+        if self.uri:  # (MLFLOW_TRACKING_URI's was probed by check_loggers, as make_loggers began)
+            check_server(uri)
         wanted = os.environ.get("MLFLOW_EXPERIMENT_NAME") or self.EXPERIMENT  # (a lab's experiment: a logging trial)
         given = os.environ.get("MLFLOW_EXPERIMENT_ID") if parent is None else None
         try:  # the first request: a tracking server not there fails here (a review: "unexpected", after retries)

@@ -38,7 +38,7 @@ from ..data.memmap import MemmapArray
 from ..errors import ConfigError, DataError, NonFiniteLossError, warn
 from ..models.base import Autoencoder, check_contract
 from ..registry import model_kind
-from ..writing import atomic_write_text
+from ..writing import atomic_write_text, is_temporary
 from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callback, EarlyStopping
@@ -958,8 +958,8 @@ class Trainer:
                      "(give a longer budget)")
             elif budget is not None and show:  # how long a budget trained differs between runs: said and recorded
                 say(f"time_budget {cfg.time_budget:g} s: {self.global_step:,} steps in {self.epoch} epoch"
-                           f"{'s' * (self.epoch != 1)}, {budget.elapsed():.1f} s"
-                           + (" (history.json's step column)" if self.run_dir is not None else ""))
+                    f"{'s' * (self.epoch != 1)}, {budget.elapsed():.1f} s"
+                    + (" (history.json's step column)" if self.run_dir is not None else ""))
             if self.stop_reason and show:
                 say(self.stop_reason)
             if cfg.restore_best and self.best_state is not None:
@@ -971,7 +971,7 @@ class Trainer:
                               "sooner)") if (self.best_epoch and self.epoch >= 20 and after >= self.epoch / 2
                                              and cfg.early_stopping is None) else ""
                     say(f"restore_best: the weights of {which}, {self.monitored} "
-                               f"{self.best_value:.4g}{wasted}")
+                        f"{self.best_value:.4g}{wasted}")
             if writes:
                 kept = {"kept_epoch": self.best_epoch if cfg.restore_best and self.best_state is not None else None,
                         "threads": sorted(self.threads.used) if self.device.type == "cpu" else None,
@@ -1147,7 +1147,7 @@ def fit(
                 check_run_folder(run_path, resume)  # again: one may have run to its end in it while this one began
                 (run_path / ckpt.FAILED_FILE).unlink(missing_ok=True)  # an earlier training's failure: not this one's
                 for stale in run_path.glob(".*.tmp"):  # left by a kill in the middle of a checkpoint write
-                    if re.fullmatch(r"\..+\.[0-9a-f]{8}\.tmp", stale.name):  # (atomic_write's names alone)
+                    if is_temporary(stale.name):
                         stale.unlink(missing_ok=True)
                 autoencoder = model if isinstance(model, Autoencoder) else None  # its folder serves `aekit` commands too
                 meta = getattr(train, "meta", None) or {}  # a data file's: how its values became the inputs

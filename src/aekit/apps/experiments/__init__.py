@@ -355,9 +355,8 @@ def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False, fi
     """The experiment's defaults, then its tiny preset, then a config `file` (sections as `show` prints
     them, or a run folder's experiment.yaml), then dotted `section.key=value` overrides."""
     exp = experiment(name)
-    layer = _file_layer(name, file) if file is not None else {}
-    whole = file is not None and isinstance(load_file(file).get("settings"), dict)  # a run's: every setting it ran with,
-    base = merge(BASE, exp.defaults, exp.tiny if tiny and not whole else {})  # which --tiny beside it does not change
+    layer, whole = _file_layer(name, file) if file is not None else ({}, False)  # whole: a run's, every setting it ran
+    base = merge(BASE, exp.defaults, exp.tiny if tiny and not whole else {})  # with, which --tiny beside it does not change
     # every key given: a file's where it is not the default (show and experiment.yaml write every key out, with
     # --tiny or without: a config trial's `show NAME > f.yaml; run NAME f.yaml --tiny` was refused keys it never gave)
     shown = [to_dict(_config(exp, merge(BASE, exp.defaults, preset))) for preset in ({}, exp.tiny)] if layer else []
@@ -391,15 +390,16 @@ def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False, fi
     return _config(exp, raw)
 
 
-def _file_layer(name: str, file: str | Path) -> dict[str, Any]:
+def _file_layer(name: str, file: str | Path) -> tuple[dict[str, Any], bool]:
     """A config file's sections for experiment `name`: model, data, train, experiment (as `show` prints
-    them), or a run folder's experiment.yaml ({experiment: NAME, settings: {...}}), which must be `name`'s."""
+    them), or a run folder's experiment.yaml ({experiment: NAME, settings: {...}}), which must be `name`'s;
+    and whether it was that (a run's whole settings)."""
     raw = load_file(file)
     if isinstance(raw.get("experiment"), str) and isinstance(raw.get("settings"), dict):  # an experiment.yaml
         if raw["experiment"] != name:
             raise ConfigError(f"{file} holds the settings of experiment {raw['experiment']}, not {name}")
-        raw = raw["settings"]
-    return raw
+        return raw["settings"], True
+    return raw, False
 
 
 LENGTHS = (("epochs", "time_budget"), ("epochs_per_layer", "seconds_per_layer"))  # a length, and the budget over it
