@@ -3,6 +3,7 @@ uninterrupted run, and a kill while a checkpoint is being written never replaces
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ import yaml
 import aekit
 from aekit.data import load_dataset
 from aekit.training import checkpoint as ckpt
+from aekit.training.callbacks import LambdaCallback
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
 
@@ -538,3 +540,102 @@ def test_without_flock_the_threads_of_a_process_are_still_refused_one_folder(tmp
         thread.join()
     with ckpt.hold(tmp_path):  # free again
         pass
+
+
+def stop_at(step: int, number: int = signal.SIGINT, times: int = 1) -> LambdaCallback:
+    """A callback that sends this process `number` (`times` over) in the step that ends at global step `step`."""
+    def send(trainer, batch, logs):
+        if trainer.global_step == step:
+            for _ in range(times):
+                os.kill(os.getpid(), number)
+    return LambdaCallback(on_batch_end=send)
+
+
+def test_a_stop_signal_mid_epoch_checkpoints_the_epoch_so_far_and_the_resume_matches_an_unstopped_run(tmp_path):
+    """A cluster trial: a preempted job (its scheduler's SIGTERM or SIGUSR1; Ctrl-C alike) kept the checkpoint of its
+    last whole epoch alone, the epoch in progress lost. The step in progress ends, the epoch so far is checkpointed,
+    and the resume goes on from that step to the weights and losses of a run never stopped."""
+    x, run_dir = load_dataset("digits", "train").x, tmp_path / "run"
+    steps = -(-len(x) // TRAIN["batch_size"])
+    torch.manual_seed(0)
+    stopped = aekit.create_model("dense", **MODEL)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        aekit.fit(stopped, x, run_dir=run_dir, callbacks=[stop_at(2 * steps + 7)], **TRAIN)
+    meta = ckpt.checkpoint_header(run_dir)
+    assert (meta["epoch"], meta["global_step"], meta["in_epoch"]["batches"]) == (2, 2 * steps + 7, 7)
+    assert caught.value.__notes__ == [f"{run_dir} keeps the checkpoint of epoch 2 and 7 of epoch 3's {steps} steps (the "
+                                      "model holds the weights of the step it stopped at): fit(..., resume=True) goes "
+                                      "on from it"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    assert not ckpt.training_ended(run_dir)
+
+    torch.manual_seed(123)  # another init: the resumed weights come from the checkpoint
+    resumed = aekit.create_model("dense", **MODEL)
+    history = aekit.fit(resumed, x, run_dir=run_dir, resume=True, **TRAIN)
+    torch.manual_seed(0)
+    straight = aekit.create_model("dense", **MODEL)
+    reference = aekit.fit(straight, x, **TRAIN)
+    assert history["train_loss"] == reference["train_loss"] and history["step"] == reference["step"]
+    assert all(torch.equal(resumed.state_dict()[k], v) for k, v in straight.state_dict().items())
+    assert "in_epoch" not in ckpt.checkpoint_header(run_dir) and ckpt.training_ended(run_dir)
+
+
+def test_a_second_stop_signal_is_answered_at_once_and_a_resume_of_other_batches_starts_the_epoch_again(tmp_path):
+    x, run_dir = load_dataset("digits", "train").x, tmp_path / "run"
+    steps = -(-len(x) // TRAIN["batch_size"])
+    model = aekit.create_model("dense", **MODEL)
+    with pytest.raises(KeyboardInterrupt):  # asked twice in one step: no checkpoint waits for it
+        aekit.fit(model, x, run_dir=run_dir, callbacks=[stop_at(steps + 3, times=2)], **TRAIN)
+    assert "in_epoch" not in ckpt.checkpoint_header(run_dir) and ckpt.epochs_done(run_dir) == 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with pytest.raises(KeyboardInterrupt):
+        aekit.fit(model, x, run_dir=run_dir, resume=True, callbacks=[stop_at(steps + 5)], **TRAIN)
+    assert ckpt.checkpoint_header(run_dir)["in_epoch"]["batches"] == 5
+    with pytest.warns(UserWarning, match=f"its checkpoint was made 5 steps into epoch 2, of {steps} steps over {len(x):,} "
+                      f"samples, and this resume makes {-(-len(x) // 64)} over {len(x):,}: epoch 2 starts again"):
+        history = aekit.fit(model, x, run_dir=run_dir, resume=True, **{**TRAIN, "batch_size": 64})
+    assert history["epoch"] == list(range(1, EPOCHS + 1))
+
+
+def test_a_stop_signal_to_the_aekit_command_names_the_step_its_checkpoint_keeps(tmp_path, capsys, monkeypatch):
+    from aekit.apps.cli import main
+    from aekit.training.loop import Trainer
+
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"model": {"name": "dense", "hidden": [16], "code_size": 4},
+                                      "data": {"name": "digits"}, "train": {"epochs": 4, "batch_size": 64}}))
+    step = Trainer.optimizer_step
+
+    def step_then_signal(trainer, key, loss, scale=1.0):  # a SIGTERM that comes during the epoch's fourth step
+        step(trainer, key, loss, scale)
+        if trainer.epoch == 1 and trainer.global_step % -(-trainer.data_print["samples"] // 64) == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(Trainer, "optimizer_step", step_then_signal)
+    run = tmp_path / "r"
+    assert main(["train", str(config), f"output.dir={tmp_path}", "output.name=r", "--quiet"]) == 128 + signal.SIGTERM
+    err = capsys.readouterr().err
+    assert err.startswith("aekit: interrupted; the last checkpoint (epoch 1 and 4 of epoch 2's ") and \
+        err.endswith(f" steps) is intact: `aekit resume {run}` continues\n"), err
+    monkeypatch.undo()
+    assert main(["resume", str(run), "--quiet"]) == 0
+    assert json.loads((run / "history.json").read_text())["epoch"] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("deterministic", [False, True])
+def test_a_stop_inside_a_budgets_first_epoch_keeps_it_unless_its_step_plan_is_not_final(tmp_path, deterministic):
+    """By wall time the epoch so far is kept; a deterministic budget's first checkpoint saves its final step plan
+    (a resume takes exactly the steps of a run not stopped), so a stop before that plan keeps nothing, as before."""
+    x, run_dir = load_dataset("digits", "train").x, tmp_path / "run"
+    model = aekit.create_model("dense", **MODEL)
+    train = {**{k: v for k, v in TRAIN.items() if k != "epochs"}, "time_budget": 60, "deterministic": deterministic}
+    with pytest.raises(KeyboardInterrupt):
+        aekit.fit(model, x, run_dir=run_dir, callbacks=[stop_at(4)], **train)
+    if deterministic:
+        assert not run_dir.exists()  # stopped before its first checkpoint: the folder it made is removed
+        return
+    meta = ckpt.checkpoint_header(run_dir)
+    assert (meta["epoch"], meta["global_step"], meta["in_epoch"]["batches"]) == (0, 4, 4)
+    assert 0 < meta["budget"]["spent"] < 60
+    history = aekit.fit(model, x, run_dir=run_dir, resume=True, **{**train, "time_budget": 0.5 + meta["budget"]["spent"]})
+    assert history["step"][0] > 4 and ckpt.training_ended(run_dir)

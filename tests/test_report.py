@@ -186,7 +186,7 @@ def test_an_evaluated_interrupted_run_is_still_said_to_have_stopped(train_run, t
     assert json.loads((run / "metrics.json").read_text())["training"]["weights"] == "checkpoint.safetensors"
     page = write_report([run], tmp_path / "r.html").read_text()
     assert "(stopped before its end)" in page and "removed since" not in page
-    assert "of its checkpoint&#39;s weights (epoch 2); training stopped before its end after epoch 2" in page
+    assert "of its checkpoint&#39;s weights (epoch 2); training stopped before its end, its checkpoint at epoch 2" in page
 
 
 def test_a_failed_run_says_why_until_a_run_trains_there_again(tmp_path, capsys):
@@ -272,7 +272,7 @@ def test_a_run_stopped_before_its_end_is_said_so_not_called_kept(train_run, tmp_
     assert "; model.safetensors, which they measured, is not there: training stopped before its end" in page
     (run / "metrics.json").unlink()  # interrupted before its end: a checkpoint, no model
     page = write_report([run], tmp_path / "stopped.html").read_text()
-    assert "no results yet: training stopped before its end after epoch 2" in page
+    assert "no results yet: training stopped before its end, its checkpoint at epoch 2" in page
     import subprocess
     import sys
 

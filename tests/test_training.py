@@ -128,7 +128,7 @@ def test_an_interrupted_or_failed_fit_leaves_the_model_in_eval_mode_and_says_wha
                   progress=False)
     assert not model.training  # dropout off: the same codes every time
     assert caught.value.__notes__ == [f"{tmp_path} keeps the checkpoint of epoch 2 (the model holds the weights of the "
-                                      "interrupted epoch): fit(..., resume=True) goes on from the checkpoint"]
+                                      "step it stopped at): fit(..., resume=True) goes on from it"]
     with pytest.raises(aekit.NonFiniteLossError):
         aekit.fit(model, real_batch[:64], epochs=2, batch_size=16, lr=1e12, progress=False)
     assert not model.training

@@ -574,14 +574,14 @@ def _run_state(run_dir) -> tuple[str, str] | None:
     """(what a stopped run keeps, the command that goes on from it), or None where it keeps nothing."""
     if run_dir is None:  # (before any import: a stop during torch's import has no run to name)
         return None
-    from ..training.checkpoint import CHECKPOINT_FILE, MODEL_FILE, epochs_done, training_ended
+    from ..training.checkpoint import CHECKPOINT_FILE, MODEL_FILE, checkpoint_place, training_ended
 
     if training_ended(run_dir):
         return f"its training finished ({Path(run_dir) / MODEL_FILE})", f"`aekit evaluate {shell(run_dir)}` evaluates it"
     if not (Path(run_dir) / CHECKPOINT_FILE).is_file():
         return None
-    epoch = epochs_done(run_dir)  # written atomically: never half
-    return f"the last checkpoint{f' (epoch {epoch})' if epoch else ''} is intact", f"`{resume_command(run_dir)}` continues"
+    place = checkpoint_place(run_dir)  # written atomically: never half
+    return f"the last checkpoint{f' ({place})' if place else ''} is intact", f"`{resume_command(run_dir)}` continues"
 
 
 def world_size() -> int:

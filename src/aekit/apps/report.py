@@ -46,6 +46,7 @@ from ..training.checkpoint import (
     MODEL_FILE,
     check_free,
     checkpoint_header,
+    checkpoint_place,
     epochs_done,
     kept_epoch,
     training_ended,
@@ -254,8 +255,8 @@ def _stopped(run: RunFolder) -> str:
     except CheckpointError:  # held by the process training it (or resuming it)
         done = epochs_done(run.path)
         return f"its folder is in use (training still running?), {done} epoch{'s' * (done != 1)} checkpointed so far"
-    return (f"training stopped before its end after epoch {epochs_done(run.path)}: `aekit resume "
-            f"{run.path}` finishes it")
+    return (f"training stopped before its end, its checkpoint at {checkpoint_place(run.path) or 'its start'}: "
+            f"`aekit resume {run.path}` finishes it")
 
 
 def _headline(run: RunFolder) -> str:

@@ -240,6 +240,15 @@ def epochs_done(folder: Path) -> int:
     return 0
 
 
+def checkpoint_place(folder: Path) -> str:
+    """Where a run's checkpoint stands, in words ("epoch 3"; a stop's, inside an epoch: "epoch 3 and 120 of epoch
+    4's 469 steps"); "" without a readable checkpoint, or one of no epoch and no step."""
+    header = checkpoint_header(folder) or {}
+    epoch, part = epochs_done(folder), header.get("in_epoch")
+    inside = f"{part['batches']:,} of epoch {epoch + 1}'s {part['batches_of']:,} steps" if isinstance(part, dict) else ""
+    return " and ".join(text for text in (f"epoch {epoch}" if epoch else "", inside) if text)
+
+
 def check_longer_budget(folder: Path, seconds: float, where: str = "time_budget") -> None:
     """Refuse a new time budget for a run (a resume that trains it longer) unless it exceeds the seconds the
     run has trained, by its checkpoint's header."""
@@ -283,7 +292,7 @@ def training_ended(folder: Path) -> bool:
         return True
     trained, epoch = file_header(model).get("trained_epochs"), header.get("epoch")
     if isinstance(trained, int) and isinstance(epoch, int):
-        return trained >= epoch
+        return trained >= epoch + ("in_epoch" in header)  # (a stop's checkpoint inside the epoch after the model's)
     return model.stat().st_mtime >= checkpoint.stat().st_mtime
 
 
@@ -482,8 +491,8 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
             except CheckpointError:  # (a concurrency trial: resume, which refuses a folder in use, was advised)
                 then = "it is training now (its folder is in use), and writes them as it ends"
             warn(f"{path.parent} holds no {MODEL_FILE} (a run writes it as training ends: it has not finished, "
-                 f"or the file was removed): these are the weights of its last checkpoint (epoch "
-                 f"{epochs_done(path.parent)}), not its final ones; {then}")
+                 f"or the file was removed): these are the weights of its last checkpoint ("
+                 f"{checkpoint_place(path.parent) or 'its start'}), not its final ones; {then}")
         elif (path.parent / "experiment.yaml").is_file() and not (path.parent / "results.json").is_file():
             warn(f"{path.parent} is an experiment stopped before its end (no results.json): {path.name} is a "
                  "model it had saved")

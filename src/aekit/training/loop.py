@@ -20,7 +20,9 @@ import json
 import math
 import os
 import re
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,6 +58,8 @@ BUDGET_CHECKPOINT_SECONDS = 30.0  # with a time budget, checkpoints after the fi
 # what a run stopped before its first checkpoint leaves (and `aekit report` of it: a trial's retry was refused)
 LEFT_UNSAVED = {ckpt.CONFIG_FILE, SCALING_FILE, ckpt.BEST_FILE, ckpt.FAILED_FILE, "log.csv", "tensorboard", "report.html"}
 EPOCH_LINE_SECONDS = 1.0  # epoch lines after the first come at most this often (and the last): short epochs would flood
+# signals that stop a run where Python handles them (Ctrl-C; the aekit command's SIGTERM, SIGHUP and SIGUSR1)
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1") if hasattr(signal, name))
 
 
 def say(text: str) -> None:
@@ -453,6 +457,9 @@ class Trainer:
         self.train_data: tuple[Tensor | MemmapArray, Tensor | None] | None = None  # (x, y), set by fit
         self.mixed: tuple[Tensor, Tensor] | None = None  # (labelled, unlabelled) indices for mixed batches
         self.val_data: tuple[Tensor | MemmapArray, Tensor | None] | None = None
+        self.in_epoch: dict[str, Any] | None = None  # the epoch in progress, as a stop's checkpoint keeps it
+        self.stop_asked: tuple[int, Any] | None = None  # a stop signal put off to the step's end: (number, frame)
+        self.handlers: dict[int, Any] = {}  # the stop signals' own handlers, while they are put off
 
     @property
     def augments(self) -> bool:
@@ -497,6 +504,7 @@ class Trainer:
             **({"threads": sorted(self.threads.used)} if self.device.type == "cpu" else {}),  # (a reproducibility trial)
             "data": self.data_print,
             "val_data": self.val_print,
+            **({"in_epoch": self.in_epoch} if self.in_epoch is not None else {}),
         }
         ckpt.write(self.run_dir / ckpt.CHECKPOINT_FILE, tensors, meta)
         atomic_write_text(self.run_dir / ckpt.HISTORY_FILE, json.dumps(self.history, indent=1))
@@ -518,6 +526,7 @@ class Trainer:
         self.epoch = meta["epoch"]
         self.global_step = meta["global_step"]
         self.history = meta["history"]
+        self.in_epoch = meta.get("in_epoch")  # stopped inside an epoch: train_epoch goes on from its step
         if "epoch" in self.history and "step" not in self.history:  # a checkpoint from before steps were recorded
             self.history["step"] = [None] * len(self.history["epoch"])
         best = meta["best"]
@@ -709,6 +718,14 @@ class Trainer:
         budget, steps = self.budget, cfg.epochs * n_batches  # steps: the whole run's, without a budget
         sums: dict[str, Tensor] = {}
         seen = 0  # samples this process trained on (a budget can end an epoch early)
+        first, part, self.in_epoch = 0, self.in_epoch, None
+        if part is not None and (part["samples_in_data"], part["batches_of"]) == (len(full), n_batches):
+            first, seen = part["batches"], part["samples"]  # a stop's checkpoint: the epoch goes on from its step
+            sums = {key: torch.tensor(value, device=device) for key, value in part["sums"].items()}
+        elif part is not None and self.is_main:
+            warn(f"{self.run_dir}: its checkpoint was made {part['batches']:,} steps into epoch {self.epoch + 1}, "
+                 f"of {part['batches_of']:,} steps over {part['samples_in_data']:,} samples, and this resume makes "
+                 f"{n_batches:,} over {len(full):,}: epoch {self.epoch + 1} starts again")
         unchecked: list[Tensor] = []  # losses not yet read back (accelerators read them in groups)
         loss_value: float | None = None  # the latest loss read back
         model.train()
@@ -722,7 +739,8 @@ class Trainer:
             self.bar.set_postfix_str("", refresh=False)  # the last epoch's loss is not this one's
             self.bar.reset(total=n_batches)
         bar = self.bar
-        for b in range(n_batches):
+        bar.update(first)
+        for b in range(first, n_batches):
             self.threads.update()
             if budget is not None:
                 progress = budget.progress(self.global_step)
@@ -770,6 +788,8 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_batch_end(self, b, terms)
             bar.update(1)
+            if self.stop_asked is not None:
+                self._stop_in_epoch(b + 1, n_batches, len(full), sums, seen, unchecked)
             if self.stop_training and self.world == 1:  # a callback stopped it (under torchrun: at the epoch's end,
                 if unchecked:  # where the processes agree), after a check of the losses since the last one
                     self._check_finite(unchecked, b)
@@ -782,6 +802,49 @@ class Trainer:
         counted = torch.stack([*(sums[k] for k in keys), torch.tensor(float(seen), device=device)])
         *totals, samples = distributed.all_sum(counted).tolist()  # one read-back per epoch
         return {f"train_{k}": v / samples for k, v in zip(keys, totals)}
+
+    @contextlib.contextmanager
+    def stops_put_off(self):
+        """While the steps run, a stop signal whose handler is Python's (Ctrl-C; the aekit command's SIGTERM, SIGHUP,
+        SIGUSR1) waits for the step's end, where the epoch so far is checkpointed before the handler stops the run (a
+        cluster trial: a preempted job lost the epoch in progress). A second signal is answered at once. Where such
+        a checkpoint can be written: a run folder, one process, the main thread (which alone handles signals)."""
+        if self.run_dir is not None and self.world == 1 and threading.current_thread() is threading.main_thread():
+            for number in STOP_SIGNALS:
+                if callable(handler := signal.getsignal(number)):
+                    self.handlers[number] = handler
+                    signal.signal(number, self._put_off)
+        handlers = self.handlers
+        try:
+            yield
+        finally:
+            for number, handler in handlers.items():
+                signal.signal(number, handler)
+            asked, self.stop_asked, self.handlers = self.stop_asked, None, {}
+        if asked is not None:  # came after the last step's look (the budget's end, a callback's stop): answered now
+            handlers[asked[0]](*asked)
+
+    def _put_off(self, number: int, frame: Any) -> None:
+        if self.stop_asked is None:
+            self.stop_asked = (number, frame)
+        else:  # asked again: at once
+            self.handlers[number](number, frame)
+
+    def _stop_in_epoch(self, batches: int, batches_of: int, samples_in_data: int, sums: dict[str, Tensor], seen: int,
+                       unchecked: list[Tensor]) -> None:
+        """A stop signal came during the step that ends `batches` steps into the epoch: a checkpoint of the epoch so
+        far (where a step plan is final: a budget's checkpoints save only a final one), then the signal's handler."""
+        if unchecked:  # NaN weights never reach a checkpoint
+            self._check_finite(unchecked, batches - 1)
+            unchecked.clear()
+        if self.budget is None or self.budget.settled:
+            self.in_epoch = {"batches": batches, "batches_of": batches_of, "samples_in_data": samples_in_data,
+                             "samples": seen, "sums": {key: value.item() for key, value in sums.items()}}
+            self.save_checkpoint()
+            self.in_epoch = None
+        number, frame = self.stop_asked
+        self.stop_asked = None
+        self.handlers[number](number, frame)  # (one that returns, a caller's own: training goes on)
 
     def _prepare(self, x: Tensor | MemmapArray, y: Tensor | None) -> tuple[Tensor | MemmapArray, Tensor | None]:
         """Move the model (and data that fits) to the device; wrap the forward for DDP and compile."""
@@ -920,7 +983,8 @@ class Trainer:
                 for cb in self.callbacks:
                     cb.on_epoch_begin(self)
                 start = time.perf_counter()
-                logs = self.train_epoch(x, y)
+                with self.stops_put_off():
+                    logs = self.train_epoch(x, y)
                 if not logs:  # the budget ran out between two epochs: nothing was trained in this one
                     if writes:
                         self.save_checkpoint()
@@ -1169,8 +1233,8 @@ def fit(
             note = getattr(err, "add_note", None)  # (Python 3.11 and later)
             if (run_path / ckpt.CHECKPOINT_FILE).is_file():
                 if note and isinstance(err, KeyboardInterrupt):
-                    note(f"{run_path} keeps the checkpoint of epoch {ckpt.epochs_done(run_path)} (the model holds the "
-                         "weights of the interrupted epoch): fit(..., resume=True) goes on from the checkpoint")
+                    note(f"{run_path} keeps the checkpoint of {ckpt.checkpoint_place(run_path) or 'its start'} (the "
+                         "model holds the weights of the step it stopped at): fit(..., resume=True) goes on from it")
             elif made and not distributed.active() and not ckpt.kept_when_stopped(err, run_path) and all(
                     p.name in LEFT_UNSAVED | {ckpt.LOCK_FILE} for p in run_path.iterdir()):
                 ckpt.remove_made(made)  # what it wrote alone, which blocks a retry (a notebook trial; a tuner's, an empty
