@@ -639,3 +639,30 @@ def test_a_stop_inside_a_budgets_first_epoch_keeps_it_unless_its_step_plan_is_no
     assert 0 < meta["budget"]["spent"] < 60
     history = aekit.fit(model, x, run_dir=run_dir, resume=True, **{**train, "time_budget": 0.5 + meta["budget"]["spent"]})
     assert history["step"][0] > 4 and ckpt.training_ended(run_dir)
+
+
+def test_a_run_stopped_inside_an_epoch_is_not_ended_at_the_epochs_it_had_finished(tmp_path, capsys, monkeypatch):
+    """Ended there (resume --epochs 2 of a run stopped 3 steps into its third), its model would hold steps past
+    the epochs it says, and the report would call it stopped: refused, as fewer epochs than done are."""
+    import aekit.training.loop as loop
+    from aekit.apps import run as runs
+
+    cfg = runs.load_run_config(None, ["data.name=digits", "model.hidden=[16]", "model.code_size=4", "train.epochs=4",
+                                      "train.batch_size=64", f"output.dir={tmp_path}", "output.name=r"])
+    real = loop.make_loggers  # (a run takes no callbacks: one beside its loggers stops its third epoch's third step)
+    monkeypatch.setattr(loop, "make_loggers", lambda *args, **kwargs: [*real(*args, **kwargs), LambdaCallback(
+        on_batch_end=lambda t, b, logs: t.epoch == 2 and b == 2 and os.kill(os.getpid(), signal.SIGINT))])
+    with pytest.raises(KeyboardInterrupt):
+        runs.train(cfg, progress=False)
+    monkeypatch.undo()
+    run_dir = tmp_path / "r"
+    assert ckpt.checkpoint_place(run_dir).startswith("epoch 2 and 3 of epoch 3's ")
+    with pytest.raises(aekit.ConfigError, match=r"--epochs: .* has trained 2 of its 4 epochs and 3 steps of the next, "
+                                                r"more than 2; give the run's total, more than 2"):
+        runs.resume(run_dir, epochs=2)
+    model = aekit.load_model(run_dir / ckpt.CHECKPOINT_FILE)
+    with pytest.raises(aekit.ConfigError, match="has trained 2 epochs already and part of the next, more than epochs=2"):
+        aekit.fit(model, load_dataset("digits", "train").x, run_dir=run_dir, resume=True, epochs=2)
+    runs.resume(run_dir, progress=False)
+    assert ckpt.training_ended(run_dir) and json.loads((run_dir / "history.json").read_text())["epoch"] == [1, 2, 3, 4]
+    capsys.readouterr()

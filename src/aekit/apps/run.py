@@ -815,7 +815,8 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
         raise ckpt.nothing_to_resume(run_dir)
     check_loggers(cfg.train.log)
     header = ckpt.checkpoint_header(run_dir) or ckpt.read(run_dir / ckpt.CHECKPOINT_FILE)[1]  # (damaged: refused)
-    done = int(header.get("epoch") or 0)  # the epochs it has trained
+    done = int(header.get("epoch") or 0)  # the epochs it has trained (and, stopped inside one, part of the next)
+    part = f" and {header['in_epoch']['batches']:,} steps of the next" if isinstance(header.get("in_epoch"), dict) else ""
     budget = cfg.train.time_budget
     if epochs is not None:
         if budget is not None:
@@ -823,10 +824,10 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
                               "of epochs; resume it without --epochs, or with --time-budget SECONDS to train longer")
         if epochs < 1:
             raise ConfigError(f"--epochs: must be >= 1 (the run's total number of epochs), got {epochs}")
-        if epochs < done < cfg.train.epochs:  # an unfinished run: ending it there would finish it for a typo
-            raise ConfigError(f"--epochs: {run_dir} has trained {done} of its {cfg.train.epochs} epochs, more than "
-                              f"{epochs}; give the run's total, more than {done}, or leave --epochs out to finish it "
-                              "(the run is left as it is)")
+        if epochs < done + bool(part) and done < cfg.train.epochs:  # an unfinished run: ending it there would finish
+            raise ConfigError(f"--epochs: {run_dir} has trained {done} of its {cfg.train.epochs} epochs{part}, more "  # it
+                              f"than {epochs}; give the run's total, more than {done}, or leave --epochs out to finish "
+                              "it (the run is left as it is)")
     if time_budget is not None:
         if budget is None:
             raise ConfigError(f"--time-budget: {run_dir} trains for train.epochs ({cfg.train.epochs}), not for a time "

@@ -1189,9 +1189,10 @@ def fit(
     if resume and cfg.time_budget is not None and cfg.time_budget != saved.get("time_budget"):  # trained longer
         ckpt.check_longer_budget(run_path, cfg.time_budget)
     done = ckpt.epochs_done(run_path) if resume and cfg.time_budget is None else 0
-    if done > cfg.epochs:
-        raise ConfigError(f"epochs: {run_path} has trained {done} epochs already, more than "
-                          f"epochs={cfg.epochs}; give more to train longer (the run is left as it is)")
+    part = resume and cfg.time_budget is None and isinstance(meta.get("in_epoch"), dict)  # stopped inside an epoch
+    if done + part > cfg.epochs:
+        raise ConfigError(f"epochs: {run_path} has trained {done} epochs already{' and part of the next' * part}, "
+                          f"more than epochs={cfg.epochs}; give more to train longer (the run is left as it is)")
     callbacks = list(callbacks)
     if cfg.early_stopping is not None and not any(isinstance(c, EarlyStopping) for c in callbacks):
         callbacks.append(EarlyStopping(cfg.early_stopping))
