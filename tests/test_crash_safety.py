@@ -21,7 +21,7 @@ import yaml
 import aekit
 from aekit.data import load_dataset
 from aekit.training import checkpoint as ckpt
-from aekit.training.callbacks import LambdaCallback
+from aekit.training.callbacks import Callback, LambdaCallback
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
 
@@ -224,7 +224,7 @@ def test_a_stopped_resume_is_said_when_its_older_model_is_loaded(tmp_path, capsy
         aekit.fit(aekit.create_model("dense", **MODEL), x, run_dir=run, epochs=6, resume=True, progress=False,
                   callbacks=[LambdaCallback(on_epoch_end=stop)])
     with pytest.warns(UserWarning, match=r"model.safetensors is the model after 2 epochs, but .*checkpoint.safetensors "
-                                         r"has trained 3, in a training stopped before its end: `aekit resume"):
+                                         r"has trained to epoch 3, in a training stopped before its end: `aekit resume"):
         aekit.load_model(run)
     assert main(["export", str(run), "--format", "torchscript"]) == 0  # the command says it in one line
     assert "aekit: note: " in capsys.readouterr().err
@@ -563,7 +563,7 @@ def test_a_stop_signal_mid_epoch_checkpoints_the_epoch_so_far_and_the_resume_mat
         aekit.fit(stopped, x, run_dir=run_dir, callbacks=[stop_at(2 * steps + 7)], **TRAIN)
     meta = ckpt.checkpoint_header(run_dir)
     assert (meta["epoch"], meta["global_step"], meta["in_epoch"]["batches"]) == (2, 2 * steps + 7, 7)
-    assert caught.value.__notes__ == [f"{run_dir} keeps the checkpoint of epoch 2 and 7 of epoch 3's {steps} steps (the "
+    assert caught.value.__notes__ == [f"{run_dir} keeps the checkpoint of epoch 2 and 7 steps of epoch 3's {steps} (the "
                                       "model holds the weights of the step it stopped at): fit(..., resume=True) goes "
                                       "on from it"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
@@ -615,11 +615,48 @@ def test_a_stop_signal_to_the_aekit_command_names_the_step_its_checkpoint_keeps(
     run = tmp_path / "r"
     assert main(["train", str(config), f"output.dir={tmp_path}", "output.name=r", "--quiet"]) == 128 + signal.SIGTERM
     err = capsys.readouterr().err
-    assert err.startswith("aekit: interrupted; the last checkpoint (epoch 1 and 4 of epoch 2's ") and \
-        err.endswith(f" steps) is intact: `aekit resume {run}` continues\n"), err
+    assert err.startswith("aekit: interrupted; the last checkpoint (epoch 1 and 4 steps of epoch 2's ") and \
+        err.endswith(f") is intact: `aekit resume {run}` continues\n"), err
     monkeypatch.undo()
-    assert main(["resume", str(run), "--quiet"]) == 0
+    step = ckpt.checkpoint_header(run)["global_step"]
+    assert main(["evaluate", str(run), "--quiet"]) == 0  # a trial: its figures said "epoch 1", its steps the epoch's
+    assert json.loads((run / "metrics.json").read_text())["training"]["steps"] == step
+    assert main(["report", str(run), "--out", str(tmp_path / "page.html")]) == 0
+    assert f"of its checkpoint&#39;s weights (epoch 1 and step {step})" in (tmp_path / "page.html").read_text()
+    capsys.readouterr()
+    assert main(["resume", str(run)]) == 0
+    assert "4 epochs in all, 1 trained and 4 steps of the next" in capsys.readouterr().out
     assert json.loads((run / "history.json").read_text())["epoch"] == [1, 2, 3, 4]
+
+
+def test_a_resumed_part_of_an_epoch_counts_the_seconds_of_the_part_its_checkpoint_kept(tmp_path):
+    """A trial: the epoch's seconds (history, log.csv, the epoch line, metrics.json) counted only the part after
+    the resume."""
+    x, run_dir = load_dataset("digits", "train").x, tmp_path / "run"
+    slow = LambdaCallback(on_batch_end=lambda t, b, logs: t.global_step == 50 and time.sleep(0.6))
+    with pytest.raises(KeyboardInterrupt):
+        aekit.fit(aekit.create_model("dense", **MODEL), x, run_dir=run_dir, callbacks=[slow, stop_at(52)], **TRAIN)
+    assert ckpt.checkpoint_header(run_dir)["in_epoch"]["seconds"] >= 0.6
+    history = aekit.fit(aekit.create_model("dense", **MODEL), x, run_dir=run_dir, resume=True, **TRAIN)
+    assert history["time"][1] >= 0.6 > max(history["time"][2:])
+
+
+def test_a_resume_of_a_run_that_early_stopping_ended_evaluates_it_again(tmp_path, capsys):
+    """A trial: it trained on (a requeued job's each resume two more epochs, ending elsewhere than a run not
+    requeued). To the same length the stop stands; --epochs N trains longer."""
+    from aekit.apps.cli import main
+
+    run = tmp_path / "r"
+    assert main(["train", "data.name=digits", "model.hidden=[16]", "model.code_size=4", "train.epochs=20",
+                 "train.early_stopping=1", "train.min_delta=1000", f"output.dir={tmp_path}", "output.name=r",
+                 "--quiet"]) == 0
+    assert json.loads((run / "history.json").read_text())["epoch"] == [1]
+    capsys.readouterr()
+    assert main(["resume", str(run)]) == 0
+    assert f"{run} was stopped after 1 epoch (early stopping: " in capsys.readouterr().out
+    assert json.loads((run / "history.json").read_text())["epoch"] == [1]
+    assert main(["resume", str(run), "--epochs", "21", "--quiet"]) == 0  # longer: it trains on (early stopping ends it)
+    assert json.loads((run / "history.json").read_text())["epoch"] == [1, 2]
 
 
 @pytest.mark.parametrize("deterministic", [False, True])
@@ -656,7 +693,7 @@ def test_a_run_stopped_inside_an_epoch_is_not_ended_at_the_epochs_it_had_finishe
         runs.train(cfg, progress=False)
     monkeypatch.undo()
     run_dir = tmp_path / "r"
-    assert ckpt.checkpoint_place(run_dir).startswith("epoch 2 and 3 of epoch 3's ")
+    assert ckpt.checkpoint_place(run_dir).startswith("epoch 2 and 3 steps of epoch 3's ")
     with pytest.raises(aekit.ConfigError, match=r"--epochs: .* has trained 2 of its 4 epochs and 3 steps of the next, "
                                                 r"more than 2; give the run's total, more than 2"):
         runs.resume(run_dir, epochs=2)
@@ -666,3 +703,94 @@ def test_a_run_stopped_inside_an_epoch_is_not_ended_at_the_epochs_it_had_finishe
     runs.resume(run_dir, progress=False)
     assert ckpt.training_ended(run_dir) and json.loads((run_dir / "history.json").read_text())["epoch"] == [1, 2, 3, 4]
     capsys.readouterr()
+
+
+class StopTraining(Callback):
+    """Sets stop_training at global step `step` (a user's criterion), and counts the epochs begun (a state)."""
+
+    def __init__(self, step: int) -> None:
+        self.step, self.begun = step, 0
+
+    def on_epoch_begin(self, trainer) -> None:
+        self.begun += 1
+
+    def on_batch_end(self, trainer, batch, logs) -> None:
+        if trainer.global_step == self.step:
+            trainer.stop_training, trainer.stop_reason = True, f"stopped at step {self.step}"
+
+    def state_dict(self):
+        return {"begun": self.begun}
+
+    def load_state_dict(self, state) -> None:
+        self.begun = state["begun"]
+
+
+@pytest.mark.parametrize("stop_step", [55, 30])
+def test_a_stop_signal_in_the_step_a_callback_ends_training_resumes_to_that_end(tmp_path, stop_step, capsys):
+    """A review: the stop was not kept, and the resume trained on (into two more epochs); and a resumed part of an
+    epoch began it again (on_epoch_begin twice: a callback's count, a draw of its random state)."""
+    x, run_dir = load_dataset("digits", "train").x, tmp_path / "run"
+    signal_step = min(stop_step, 50)  # 55: the signal 5 steps before the callback's stop; 30: in its step
+    torch.manual_seed(0)
+    with pytest.raises(KeyboardInterrupt):
+        aekit.fit(aekit.create_model("dense", **MODEL), x, run_dir=run_dir,
+                  callbacks=[StopTraining(stop_step), stop_at(signal_step)], **TRAIN)
+    torch.manual_seed(9)
+    resumed, again = aekit.create_model("dense", **MODEL), StopTraining(stop_step)
+    history = aekit.fit(resumed, x, run_dir=run_dir, resume=True, callbacks=[again], **{**TRAIN, "progress": True})
+    assert f"stopped at step {stop_step}" in capsys.readouterr().out
+    torch.manual_seed(0)
+    straight, alone = aekit.create_model("dense", **MODEL), StopTraining(stop_step)
+    reference = aekit.fit(straight, x, callbacks=[alone], **TRAIN)
+    assert history["step"] == reference["step"] and history["train_loss"] == reference["train_loss"]
+    assert all(torch.equal(resumed.state_dict()[k], v) for k, v in straight.state_dict().items())
+    assert again.begun == alone.begun and ckpt.training_ended(run_dir)
+
+
+def test_a_stop_signal_in_the_step_a_budget_ends_keeps_the_last_epoch_and_ends_the_run(tmp_path, monkeypatch):
+    """A review: the resume left out the part of an epoch the budget had trained (its validation, its history
+    row) and the run was never called finished. Now the epoch ends, its checkpoint is written, then the stop."""
+    from aekit.training.loop import Budget
+
+    monkeypatch.setattr(Budget, "PLAN_SECONDS", 0.0)
+    monkeypatch.setattr(Budget, "_plan", lambda self, step: 100)  # a step plan of 100, final at epoch 1's end
+    x, run_dir = load_dataset("digits", "train").x, tmp_path / "run"
+    train = {**{k: v for k, v in TRAIN.items() if k != "epochs"}, "time_budget": 600}
+    torch.manual_seed(0)
+    with pytest.raises(KeyboardInterrupt):
+        aekit.fit(aekit.create_model("dense", **MODEL), x[:-300], x[-300:], run_dir=run_dir, callbacks=[stop_at(100)],
+                  **train)
+    assert ckpt.checkpoint_header(run_dir)["epoch"] == 3 and "in_epoch" not in ckpt.checkpoint_header(run_dir)
+    torch.manual_seed(0)
+    reference = aekit.fit(aekit.create_model("dense", **MODEL), x[:-300], x[-300:], **train)
+    history = aekit.fit(aekit.create_model("dense", **MODEL), x[:-300], x[-300:], run_dir=run_dir, resume=True, **train)
+    assert history["step"] == reference["step"] == [36, 72, 100] and history["val_loss"] == reference["val_loss"]
+    assert ckpt.training_ended(run_dir)
+
+
+def test_a_fit_inside_a_callback_stops_at_once_and_the_signals_are_answered_after_an_epoch(tmp_path):
+    """A review: a fit a callback ran (a probe) took the outer trainer's putting-off for its signal's handler, and
+    ran to its end; and a signal that came as the handlers were put back was put off for good."""
+    from aekit.training.loop import Trainer
+
+    x = load_dataset("digits", "train").x
+    inner_steps = []
+
+    def probe(trainer, batch, logs):
+        if trainer.global_step == 5:
+            inner = aekit.create_model("dense", **MODEL)
+            inner_steps.append(0)
+            aekit.fit(inner, x, run_dir=tmp_path / "inner", epochs=3, batch_size=32, progress=False,
+                      callbacks=[LambdaCallback(on_batch_end=lambda t, b, logs: inner_steps.append(1)), stop_at(3)])
+
+    with pytest.raises(KeyboardInterrupt):
+        aekit.fit(aekit.create_model("dense", **MODEL), x, run_dir=tmp_path / "outer",
+                  callbacks=[LambdaCallback(on_batch_end=probe)], **TRAIN)
+    assert sum(inner_steps) == 3  # the inner fit stopped in the step the signal came in
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler and Trainer.active is None
+    trainer = Trainer(aekit.create_model("dense", **MODEL), aekit.training.loop.TrainConfig(), callbacks=[],
+                      run_dir=tmp_path / "t")
+    with trainer.stops_put_off():
+        assert signal.getsignal(signal.SIGINT) == trainer._put_off
+    with pytest.raises(KeyboardInterrupt):  # a signal to a handler left in place (as one between two restores): at once
+        trainer._put_off(signal.SIGINT, None)

@@ -54,6 +54,33 @@ class StopAt(Callback):
             raise KeyboardInterrupt
 
 
+def test_a_stop_signal_inside_an_epoch_keeps_every_logged_step_and_the_resume_logs_on_in_the_same_runs(data, tmp_path,
+                                                                                                     monkeypatch):
+    """A review: MLflow's per-step values of the stopped epoch, waiting for its end, were never sent (the resume goes
+    on after the step its checkpoint keeps)."""
+    import os
+    import signal
+
+    from aekit.training.callbacks import LambdaCallback
+
+    pytest.importorskip("tensorboard")
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    run = tmp_path / "runs" / "run"
+    options = dict(run_dir=run, log=["csv", "tensorboard", "mlflow"], deterministic=True, epochs=4, **TRAIN)
+    stop = LambdaCallback(on_batch_end=lambda t, b, logs: t.global_step == 13 and os.kill(os.getpid(), signal.SIGINT))
+    with pytest.raises(KeyboardInterrupt):  # in the third epoch's third step (5 an epoch)
+        aekit.fit(new_model(data), *data, callbacks=[stop], **options)
+    aekit.fit(new_model(data), *data, resume=True, **options)
+    full = aekit.fit(new_model(data), *data, epochs=4, **TRAIN)
+    assert [float(r["train_loss"]) for r in csv_rows(run)] == pytest.approx(full["train_loss"], rel=1e-6)
+    assert [e.step for e in event_reader(run / "tensorboard").Scalars("step/loss")] == list(range(2, 21, 2))
+    client = mlflow.tracking.MlflowClient(tracking_uri=(tmp_path / "runs" / "mlruns").as_uri())
+    [found] = client.search_runs([e.experiment_id for e in client.search_experiments() if e.name == "aekit"])
+    assert found.info.status == "FINISHED"  # one run: nothing past the checkpoint was logged
+    assert sorted(m.step for m in client.get_metric_history(found.info.run_id, "step/loss")) == list(range(2, 21, 2))
+
+
 def test_the_projector_names_each_code_by_its_class(data, tmp_path):
     """Its metadata held 0..4 for BBC's business..tech, which the report names (an inspection trial)."""
     pytest.importorskip("tensorboard")

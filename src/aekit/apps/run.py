@@ -708,7 +708,8 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
     if isinstance(spent, (int, float)) and cfg.train.time_budget is not None:  # nothing of the 350 s trained already)
         length += f" in all, {spent:.3g} s of them trained"
     elif isinstance(done, int) and cfg.train.time_budget is None:
-        length += f" in all, {done} trained"
+        part = header.get("in_epoch")  # (a stop's checkpoint: its steps of the next, as the interrupted line said)
+        length += f" in all, {done} trained" + (f" and {part['batches']:,} steps of the next" if isinstance(part, dict) else "")
     pca = ", from PCA's solution" if getattr(model.config, "linear_path", False) and not resume else ""
     hidden = getattr(model.config, "hidden", None)  # a dense model's widths, the code's last: what auto chose
     widths = f" {'-'.join(map(str, [math.prod(shape), *hidden, size]))}" if shape and isinstance(size, int) and isinstance(
@@ -856,6 +857,12 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
     if finished and distributed.is_main():
         print(f"{run_dir} has already trained {done} epoch{'s' * (done != 1)} (target {target}): nothing to continue; "
               f"`aekit resume {shell(run_dir)} --epochs N` with N > {done} trains longer. Evaluating it again.")
+    if budget is None and epochs is None and "stopped" in header and not finished:  # a callback ended it (early
+        finished = True  # stopping): a resume to the same length keeps that end (a trial: a requeued job trained on)
+        if distributed.is_main():
+            print(f"{run_dir} was stopped after {done} epoch{'s' * (done != 1)} ({header['stopped'] or 'by a callback'}): "
+                  f"nothing to continue; `aekit resume {shell(run_dir)} --epochs N` with N > {done} trains longer. "
+                  "Evaluating it again.")
     if budget is not None and time_budget is None and ckpt.training_ended(run_dir):
         finished = True  # (its checkpoint is there: checked above)
         if distributed.is_main():
@@ -1272,6 +1279,8 @@ def training_summary(run_dir: Path) -> dict[str, Any]:
         history = {}
     steps = [s for s in history.get("step", []) if s is not None]
     header, final = ckpt.checkpoint_header(run_dir), ckpt.final_training(run_dir)
+    if ckpt.model_file(run_dir).name == ckpt.CHECKPOINT_FILE and isinstance(header.get("global_step"), int):
+        steps.append(header["global_step"])  # the weights measured: a stop's checkpoint may be inside an epoch
     # a budget's clock, as its last line says (a long-job trial): the finished model's, else the checkpoint's
     spent = final.get("seconds") if final.get("seconds") is not None else (header.get("budget") or {}).get("spent")
     return {"epochs": len(history.get("epoch", [])), "steps": steps[-1] if steps else None,

@@ -241,11 +241,12 @@ def epochs_done(folder: Path) -> int:
 
 
 def checkpoint_place(folder: Path) -> str:
-    """Where a run's checkpoint stands, in words ("epoch 3"; a stop's, inside an epoch: "epoch 3 and 120 of epoch
-    4's 469 steps"); "" without a readable checkpoint, or one of no epoch and no step."""
+    """Where a run's checkpoint stands, in words ("epoch 3"; a stop's, inside an epoch: "epoch 3 and 120 steps of
+    epoch 4's 469"); "" without a readable checkpoint, or one of no epoch and no step."""
     header = checkpoint_header(folder) or {}
     epoch, part = epochs_done(folder), header.get("in_epoch")
-    inside = f"{part['batches']:,} of epoch {epoch + 1}'s {part['batches_of']:,} steps" if isinstance(part, dict) else ""
+    inside = f"{part['batches']:,} step{'s' * (part['batches'] != 1)} of epoch {epoch + 1}'s {part['batches_of']:,}" \
+        if isinstance(part, dict) else ""
     return " and ".join(text for text in (f"epoch {epoch}" if epoch else "", inside) if text)
 
 
@@ -511,10 +512,10 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
         model.to(saved.pop())
     load_state(model, weights, path)
     done = epochs_done(path.parent) if path.name == MODEL_FILE and "trained_epochs" in meta else 0
-    if done > meta.get("trained_epochs", done):  # a later training (a resume) was stopped before its end
+    if done and not training_ended(path.parent):  # a later training (a resume) was stopped before its end
         warn(f"{path} is the model after {meta['trained_epochs']} epoch{'s' * (meta['trained_epochs'] != 1)}, but {path.parent / CHECKPOINT_FILE} "
-             f"has trained {done}, in a training stopped before its end: `aekit resume {shell(path.parent)}` finishes "
-             f"it (load_model of the checkpoint file takes its weights)")
+             f"has trained to {checkpoint_place(path.parent)}, in a training stopped before its end: `aekit resume "
+             f"{shell(path.parent)}` finishes it (load_model of the checkpoint file takes its weights)")
     return model.to(device).eval()
 
 

@@ -37,7 +37,14 @@ from ..data.batches import map_batches
 from ..data.core import is_picture
 from ..errors import ConfigError, warn
 from .callbacks import Callback
-from .checkpoint import CHECKPOINT_FILE, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE
+from .checkpoint import (
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
+    HISTORY_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    checkpoint_header,
+)
 
 if TYPE_CHECKING:
     from .loop import Trainer
@@ -117,8 +124,6 @@ def log_results(run_dir: Path, metrics: dict[str, Any]) -> None:
     """A run's test figures (metrics.json's numbers, as test/NAME) and metrics.json itself in the MLflow run its
     training logged to, where its checkpoint names one (a logging trial: the headline numbers were not there to
     compare runs by). A store that cannot take them is said in a note; the figures stay in metrics.json."""
-    from .checkpoint import checkpoint_header
-
     header = checkpoint_header(run_dir)
     state = next((entry.get("state") or {} for entry in header.get("callback_states") or ()
                   if str(entry.get("callback", "")).endswith(".MLflowLogger")), {})
@@ -404,6 +409,11 @@ class MLflowLogger(Logger):
         if interrupted and self.run_dir is not None and not (self.run_dir / CHECKPOINT_FILE).is_file():
             self.client.delete_run(self.run_id)
         else:
+            kept = (checkpoint_header(self.run_dir) or {}).get("global_step", 0) if self.run_dir is not None else 0
+            metrics = [m for m in self.pending if m.step <= kept]  # those a stop's checkpoint inside the epoch keeps:
+            for start in range(0, len(metrics), 1000):  # the resume goes on after them (a review: never sent)
+                self.client.log_batch(self.run_id, metrics=metrics[start : start + 1000])
+            self.pending = []
             self.client.set_terminated(self.run_id, "KILLED" if interrupted else "FAILED")
 
     def params(self, trainer: Trainer) -> list:

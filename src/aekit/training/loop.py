@@ -460,6 +460,8 @@ class Trainer:
         self.in_epoch: dict[str, Any] | None = None  # the epoch in progress, as a stop's checkpoint keeps it
         self.stop_asked: tuple[int, Any] | None = None  # a stop signal put off to the step's end: (number, frame)
         self.handlers: dict[int, Any] = {}  # the stop signals' own handlers, while they are put off
+        self.putting_off = False  # whether they are (inside stops_put_off, this trainer's own epoch)
+        self.epoch_started = 0.0  # when this epoch began (less the seconds of its part a stop's checkpoint kept)
 
     @property
     def augments(self) -> bool:
@@ -505,6 +507,8 @@ class Trainer:
             "data": self.data_print,
             "val_data": self.val_print,
             **({"in_epoch": self.in_epoch} if self.in_epoch is not None else {}),
+            # a callback's stop (early stopping), kept for a resume of a run killed before its model was written
+            **({"stopped": self.stop_reason} if self.stop_training else {}),
         }
         ckpt.write(self.run_dir / ckpt.CHECKPOINT_FILE, tensors, meta)
         atomic_write_text(self.run_dir / ckpt.HISTORY_FILE, json.dumps(self.history, indent=1))
@@ -527,6 +531,9 @@ class Trainer:
         self.global_step = meta["global_step"]
         self.history = meta["history"]
         self.in_epoch = meta.get("in_epoch")  # stopped inside an epoch: train_epoch goes on from its step
+        length = ("epochs", "time_budget")  # a callback's stop stands for a resume to the same length (a longer one trains on)
+        if "stopped" in meta and all(meta["train_config"].get(k) == getattr(self.config, k) for k in length):
+            self.stop_training, self.stop_reason = True, meta["stopped"]
         if "epoch" in self.history and "step" not in self.history:  # a checkpoint from before steps were recorded
             self.history["step"] = [None] * len(self.history["epoch"])
         best = meta["best"]
@@ -722,10 +729,13 @@ class Trainer:
         if part is not None and (part["samples_in_data"], part["batches_of"]) == (len(full), n_batches):
             first, seen = part["batches"], part["samples"]  # a stop's checkpoint: the epoch goes on from its step
             sums = {key: torch.tensor(value, device=device) for key, value in part["sums"].items()}
-        elif part is not None and self.is_main:
-            warn(f"{self.run_dir}: its checkpoint was made {part['batches']:,} steps into epoch {self.epoch + 1}, "
-                 f"of {part['batches_of']:,} steps over {part['samples_in_data']:,} samples, and this resume makes "
-                 f"{n_batches:,} over {len(full):,}: epoch {self.epoch + 1} starts again")
+        elif part is not None:
+            if self.is_main:
+                warn(f"{self.run_dir}: its checkpoint was made {part['batches']:,} steps into epoch {self.epoch + 1}, "
+                     f"of {part['batches_of']:,} steps over {part['samples_in_data']:,} samples, and this resume makes "
+                     f"{n_batches:,} over {len(full):,}: epoch {self.epoch + 1} starts again")
+            for cb in self.callbacks:  # (fit left it to the epoch's first step)
+                cb.on_epoch_begin(self)
         unchecked: list[Tensor] = []  # losses not yet read back (accelerators read them in groups)
         loss_value: float | None = None  # the latest loss read back
         model.train()
@@ -788,7 +798,8 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_batch_end(self, b, terms)
             bar.update(1)
-            if self.stop_asked is not None:
+            ends = self.stop_training or (budget is not None and budget.progress(self.global_step) >= 1.0)
+            if self.stop_asked is not None and not ends:  # (where training ends, its last checkpoint ends it: fit)
                 self._stop_in_epoch(b + 1, n_batches, len(full), sums, seen, unchecked)
             if self.stop_training and self.world == 1:  # a callback stopped it (under torchrun: at the epoch's end,
                 if unchecked:  # where the processes agree), after a check of the losses since the last one
@@ -803,32 +814,48 @@ class Trainer:
         *totals, samples = distributed.all_sum(counted).tolist()  # one read-back per epoch
         return {f"train_{k}": v / samples for k, v in zip(keys, totals)}
 
+    active: Trainer | None = None  # the trainer whose epoch puts stop signals off (a fit inside it answers them)
+
     @contextlib.contextmanager
     def stops_put_off(self):
-        """While the steps run, a stop signal whose handler is Python's (Ctrl-C; the aekit command's SIGTERM, SIGHUP,
-        SIGUSR1) waits for the step's end, where the epoch so far is checkpointed before the handler stops the run (a
-        cluster trial: a preempted job lost the epoch in progress). A second signal is answered at once. Where such
-        a checkpoint can be written: a run folder, one process, the main thread (which alone handles signals)."""
-        if self.run_dir is not None and self.world == 1 and threading.current_thread() is threading.main_thread():
+        """During an epoch, a stop signal whose handler is Python's (Ctrl-C; the aekit command's SIGTERM, SIGHUP,
+        SIGUSR1) waits: one during the steps for the step's end, where the epoch so far is checkpointed (a cluster
+        trial: a preempted job lost the epoch in progress); one after them for the epoch's validation and its
+        checkpoint. Then the handler stops the run; a second signal is answered at once, as is one inside a fit that
+        a callback runs. Where such a checkpoint can be written: a run folder, one process, the main thread (which
+        alone handles signals)."""
+        outer = Trainer.active
+        if outer is not None:  # a fit inside another's epoch (a callback's probe): signals go to its handlers now
+            outer.putting_off = False
+        elif self.run_dir is not None and self.world == 1 and threading.current_thread() is threading.main_thread():
+            self.handlers = {}
             for number in STOP_SIGNALS:
                 if callable(handler := signal.getsignal(number)):
                     self.handlers[number] = handler
                     signal.signal(number, self._put_off)
-        handlers = self.handlers
+            Trainer.active, self.putting_off = self, True
         try:
             yield
         finally:
-            for number, handler in handlers.items():
-                signal.signal(number, handler)
-            asked, self.stop_asked, self.handlers = self.stop_asked, None, {}
-        if asked is not None:  # came after the last step's look (the budget's end, a callback's stop): answered now
-            handlers[asked[0]](*asked)
+            if outer is not None:
+                outer.putting_off = True
+            elif Trainer.active is self:
+                self.putting_off, Trainer.active = False, None  # first: a signal from here on is answered at once
+                for number, handler in self.handlers.items():  # (self.handlers kept for a _put_off still installed)
+                    signal.signal(number, handler)
+        if self.stop_asked is not None:  # (came after the epoch's checkpoint was written, or with none to write)
+            self._answer_stop()
 
     def _put_off(self, number: int, frame: Any) -> None:
-        if self.stop_asked is None:
+        if self.stop_asked is None and self.putting_off:
             self.stop_asked = (number, frame)
-        else:  # asked again: at once
+        else:  # asked again, or no longer put off: at once
             self.handlers[number](number, frame)
+
+    def _answer_stop(self) -> None:
+        number, frame = self.stop_asked
+        self.stop_asked = None
+        self.handlers[number](number, frame)  # (one that returns, a caller's own: training goes on)
 
     def _stop_in_epoch(self, batches: int, batches_of: int, samples_in_data: int, sums: dict[str, Tensor], seen: int,
                        unchecked: list[Tensor]) -> None:
@@ -839,12 +866,11 @@ class Trainer:
             unchecked.clear()
         if self.budget is None or self.budget.settled:
             self.in_epoch = {"batches": batches, "batches_of": batches_of, "samples_in_data": samples_in_data,
-                             "samples": seen, "sums": {key: value.item() for key, value in sums.items()}}
+                             "samples": seen, "sums": {key: value.item() for key, value in sums.items()},
+                             "seconds": time.perf_counter() - self.epoch_started}
             self.save_checkpoint()
             self.in_epoch = None
-        number, frame = self.stop_asked
-        self.stop_asked = None
-        self.handlers[number](number, frame)  # (one that returns, a caller's own: training goes on)
+        self._answer_stop()
 
     def _prepare(self, x: Tensor | MemmapArray, y: Tensor | None) -> tuple[Tensor | MemmapArray, Tensor | None]:
         """Move the model (and data that fits) to the device; wrap the forward for DDP and compile."""
@@ -978,45 +1004,45 @@ class Trainer:
             saved_at: float | None = None  # when this session last wrote a checkpoint
             said_at: float | None = None  # when the last epoch line was printed
             while not self.stop_training and self.progress() < 1.0:
-                if self.rank > 0:  # other ranks' own noise (dropout, corruption), seeded by the epoch: a resume's alike
-                    torch.manual_seed(cfg.seed + self.rank + 7919 * self.epoch)
-                for cb in self.callbacks:
-                    cb.on_epoch_begin(self)
-                start = time.perf_counter()
-                with self.stops_put_off():
+                with self.stops_put_off():  # (a stop after the steps: answered as it ends, the epoch kept)
+                    if self.rank > 0:  # other ranks' own noise (dropout, corruption), seeded by the epoch: a resume's alike
+                        torch.manual_seed(cfg.seed + self.rank + 7919 * self.epoch)
+                    for cb in self.callbacks if self.in_epoch is None else ():  # (a stop's epoch: begun before it)
+                        cb.on_epoch_begin(self)
+                    start = self.epoch_started = time.perf_counter() - (self.in_epoch or {}).get("seconds", 0.0)
                     logs = self.train_epoch(x, y)
-                if not logs:  # the budget ran out between two epochs: nothing was trained in this one
-                    if writes:
+                    if not logs:  # the budget ran out between two epochs: nothing was trained in this one
+                        if writes:
+                            self.save_checkpoint()
+                        break
+                    if val_data is not None and self.is_main:
+                        logs.update({f"val_{k}": v for k, v in evaluate(model, val_data, device=self.device).items()})
+                    logs["time"] = time.perf_counter() - start
+                    logs = distributed.broadcast(logs)  # every rank takes rank 0's view, so they decide alike
+                    self.epoch += 1
+                    self.history.setdefault("epoch", []).append(self.epoch)
+                    self.history.setdefault("step", []).append(self.global_step)  # a budget's run: its length, recorded
+                    for key, value in logs.items():
+                        self.history.setdefault(key, []).append(value)
+                    self._track_best(logs)
+                    for cb in self.callbacks:
+                        cb.on_epoch_end(self, logs)
+                    self.stop_training, self.stop_reason = distributed.broadcast((self.stop_training, self.stop_reason))
+                    settled = budget is None or budget.after_epoch(self.global_step)  # (a step plan: made final first)
+                    final = self.progress() >= 1.0 or self.stop_training
+                    of = f"/{cfg.epochs}" if budget is None else (
+                        f" ({budget.elapsed():.0f} of {budget.seconds:g} s)" if budget.total_steps is None or not budget.by_steps
+                        else f" (step {self.global_step:,} of {budget.total_steps:,}: the budget's planned steps)")
+                    due = self.epoch % cfg.checkpoint_every == 0 and settled
+                    if budget is not None and saved_at is not None:  # after the first, short epochs would
+                        due = due and time.perf_counter() - saved_at >= BUDGET_CHECKPOINT_SECONDS  # spend the budget writing
+                    if writes and (due or final or (self.stop_asked is not None and settled)):
                         self.save_checkpoint()
-                    break
-                if val_data is not None and self.is_main:
-                    logs.update({f"val_{k}": v for k, v in evaluate(model, val_data, device=self.device).items()})
-                logs["time"] = time.perf_counter() - start
-                logs = distributed.broadcast(logs)  # every rank takes rank 0's view, so they decide alike
-                self.epoch += 1
-                self.history.setdefault("epoch", []).append(self.epoch)
-                self.history.setdefault("step", []).append(self.global_step)  # a budget's run: its length, recorded
-                for key, value in logs.items():
-                    self.history.setdefault(key, []).append(value)
-                self._track_best(logs)
-                for cb in self.callbacks:
-                    cb.on_epoch_end(self, logs)
-                self.stop_training, self.stop_reason = distributed.broadcast((self.stop_training, self.stop_reason))
-                settled = budget is None or budget.after_epoch(self.global_step)  # (a step plan: made final first)
-                final = self.progress() >= 1.0 or self.stop_training
-                of = f"/{cfg.epochs}" if budget is None else (
-                    f" ({budget.elapsed():.0f} of {budget.seconds:g} s)" if budget.total_steps is None or not budget.by_steps
-                    else f" (step {self.global_step:,} of {budget.total_steps:,}: the budget's planned steps)")
-                due = self.epoch % cfg.checkpoint_every == 0 and settled
-                if budget is not None and saved_at is not None:  # after the first, short epochs would
-                    due = due and time.perf_counter() - saved_at >= BUDGET_CHECKPOINT_SECONDS  # spend the budget writing
-                if writes and (due or final):
-                    self.save_checkpoint()
-                    saved_at = time.perf_counter()
-                if show and (final or said_at is None or time.perf_counter() - said_at >= EPOCH_LINE_SECONDS):
-                    shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k != "time")  # after the checkpoint:
-                    say(f"epoch {self.epoch}{of}  {shown}  ({seconds_text(logs['time'])})")  # a Ctrl-C on it keeps the epoch
-                    said_at = time.perf_counter()
+                        saved_at = time.perf_counter()
+                    if show and (final or said_at is None or time.perf_counter() - said_at >= EPOCH_LINE_SECONDS):
+                        shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k != "time")  # after the checkpoint:
+                        say(f"epoch {self.epoch}{of}  {shown}  ({seconds_text(logs['time'])})")  # a Ctrl-C on it keeps the epoch
+                        said_at = time.perf_counter()
             if budget is not None and not self.global_step and self.is_main:
                 warn(f"time_budget: {cfg.time_budget:g} s ended before the first step; the model is untrained "
                      "(give a longer budget)")
