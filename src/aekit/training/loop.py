@@ -798,8 +798,8 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_batch_end(self, b, terms)
             bar.update(1)
-            ends = self.stop_training or (budget is not None and budget.progress(self.global_step) >= 1.0)
-            if self.stop_asked is not None and not ends:  # (where training ends, its last checkpoint ends it: fit)
+            if self.stop_asked is not None and not (self.stop_training or (
+                    budget is not None and budget.progress(self.global_step) >= 1.0)):  # (training ends: fit's checkpoint)
                 self._stop_in_epoch(b + 1, n_batches, len(full), sums, seen, unchecked)
             if self.stop_training and self.world == 1:  # a callback stopped it (under torchrun: at the epoch's end,
                 if unchecked:  # where the processes agree), after a check of the losses since the last one
