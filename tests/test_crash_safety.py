@@ -618,14 +618,25 @@ def test_a_stop_signal_to_the_aekit_command_names_the_step_its_checkpoint_keeps(
     assert err.startswith("aekit: interrupted; the last checkpoint (epoch 1 and 4 steps of epoch 2's ") and \
         err.endswith(f") is intact: `aekit resume {run}` continues\n"), err
     monkeypatch.undo()
-    step = ckpt.checkpoint_header(run)["global_step"]
+    kept = ckpt.checkpoint_header(run)["global_step"]
     assert main(["evaluate", str(run), "--quiet"]) == 0  # a trial: its figures said "epoch 1", its steps the epoch's
-    assert json.loads((run / "metrics.json").read_text())["training"]["steps"] == step
+    assert json.loads((run / "metrics.json").read_text())["training"]["steps"] == kept
     assert main(["report", str(run), "--out", str(tmp_path / "page.html")]) == 0
-    assert f"of its checkpoint&#39;s weights (epoch 1 and step {step})" in (tmp_path / "page.html").read_text()
+    assert f"of its checkpoint&#39;s weights (epoch 1 and step {kept})" in (tmp_path / "page.html").read_text()
     capsys.readouterr()
-    assert main(["resume", str(run)]) == 0
+
+    def again(trainer, key, loss, scale=1.0):  # stopped again, in the third epoch's second step
+        step(trainer, key, loss, scale)
+        if trainer.epoch == 2 and trainer.global_step % -(-trainer.data_print["samples"] // 64) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(Trainer, "optimizer_step", again)
+    assert main(["resume", str(run)]) == 128 + signal.SIGTERM
     assert "4 epochs in all, 1 trained and 4 steps of the next" in capsys.readouterr().out
+    monkeypatch.undo()
+    assert main(["report", str(run), "--out", str(tmp_path / "page.html")]) == 0  # (a review: "its checkpoint's")
+    assert f"of an earlier checkpoint&#39;s weights (epoch 1 and step {kept})" in (tmp_path / "page.html").read_text()
+    assert main(["resume", str(run), "--quiet"]) == 0
     assert json.loads((run / "history.json").read_text())["epoch"] == [1, 2, 3, 4]
 
 
@@ -652,9 +663,10 @@ def test_a_resume_of_a_run_that_early_stopping_ended_evaluates_it_again(tmp_path
                  "--quiet"]) == 0
     assert json.loads((run / "history.json").read_text())["epoch"] == [1]
     capsys.readouterr()
-    assert main(["resume", str(run)]) == 0
-    assert f"{run} was stopped after 1 epoch (early stopping: " in capsys.readouterr().out
-    assert json.loads((run / "history.json").read_text())["epoch"] == [1]
+    for same in ([], ["--epochs", "20"]):  # (a review: its own length given was "resuming ... 20 epochs in all")
+        assert main(["resume", str(run), *same]) == 0
+        assert f"{run} was stopped after 1 epoch (early stopping: " in capsys.readouterr().out
+        assert json.loads((run / "history.json").read_text())["epoch"] == [1]
     assert main(["resume", str(run), "--epochs", "21", "--quiet"]) == 0  # longer: it trains on (early stopping ends it)
     assert json.loads((run / "history.json").read_text())["epoch"] == [1, 2]
 
@@ -794,3 +806,54 @@ def test_a_fit_inside_a_callback_stops_at_once_and_the_signals_are_answered_afte
         assert signal.getsignal(signal.SIGINT) == trainer._put_off
     with pytest.raises(KeyboardInterrupt):  # a signal to a handler left in place (as one between two restores): at once
         trainer._put_off(signal.SIGINT, None)
+
+
+def test_a_resume_of_a_budget_run_that_early_stopping_ended_says_so(tmp_path, capsys):
+    """A review: it said the run "has used its time budget" after 0.01 s of its 60."""
+    from aekit.apps.cli import main
+
+    run = tmp_path / "r"
+    assert main(["train", "data.name=digits", "model.hidden=[16]", "model.code_size=4", "train.time_budget=60",
+                 "train.early_stopping=1", "train.min_delta=1000", f"output.dir={tmp_path}", "output.name=r",
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["resume", str(run)]) == 0
+    assert f"{run} was stopped after 1 epoch (early stopping: " in capsys.readouterr().out
+
+
+def test_a_stop_after_the_steps_says_it_waits_for_the_epochs_end_which_is_checkpointed(tmp_path, capfd):
+    """A review: a stop during validation (or a callback's epoch end) waited without a word; and the epoch it waits
+    for is checkpointed even where checkpoint_every would not have."""
+    x, run_dir = load_dataset("digits", "train").x, tmp_path / "run"
+    at_end = LambdaCallback(on_epoch_end=lambda t, logs: t.epoch == 2 and os.kill(os.getpid(), signal.SIGTERM))
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # (a handler of Python's, as the CLI's)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            aekit.fit(aekit.create_model("dense", **MODEL), x, run_dir=run_dir, callbacks=[at_end],
+                      **{**TRAIN, "checkpoint_every": 3, "progress": True})
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert ckpt.checkpoint_place(run_dir) == "epoch 2"
+    assert "aekit: stopping as this epoch ends, once its validation and checkpoint are done (again to stop at once)" \
+        in capfd.readouterr().err
+
+
+def test_a_fit_in_another_thread_leaves_the_main_threads_stops_put_off(tmp_path):
+    """A review: a background fit (a tuner's worker) took the main thread's trainer for an outer one and turned its
+    putting-off off: a stop there lost the epoch so far."""
+    from aekit.training.loop import TrainConfig, Trainer
+
+    def trainer(folder):
+        return Trainer(aekit.create_model("dense", **MODEL), TrainConfig(), callbacks=[], run_dir=folder)
+
+    main, seen = trainer(tmp_path / "main"), []
+
+    def other():
+        with trainer(tmp_path / "other").stops_put_off():
+            seen.append(main.putting_off)
+
+    with main.stops_put_off():
+        worker = threading.Thread(target=other)
+        worker.start()
+        worker.join()
+    assert seen == [True] and Trainer.active is None

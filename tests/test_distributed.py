@@ -5,6 +5,7 @@ other and as one process on the same global batch; only rank 0 writes; resume wo
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import signal
 import subprocess
@@ -538,3 +539,41 @@ def test_an_indexed_gpu_under_several_processes_and_a_gpu_not_there_are_refused(
     with pytest.raises(aekit.ConfigError, match=r"'cuda:2' was asked for but this machine has 2 CUDA GPUs: cuda:0 to "
                                                 r"cuda:1, or cuda for the first"):
         resolve_device("cuda:2")
+
+
+PART_WORKER = textwrap.dedent(
+    """
+    import json, sys, torch
+    import aekit
+    from aekit.data import load_dataset
+    from aekit.training.distributed import finish
+    torch.set_num_threads(1)
+    x = load_dataset("digits", "train").x
+    torch.manual_seed(0)
+    model = aekit.create_model("dense", input_shape=(1, 8, 8), hidden=(16,), code_size=2)
+    history = aekit.fit(model, x, epochs=3, batch_size=32, progress=False, run_dir=sys.argv[1], resume=True)
+    if not torch.distributed.is_initialized() or torch.distributed.get_rank() == 0:
+        json.dump(history, open(sys.argv[2], "w"))
+    finish()
+    """
+)
+
+
+def test_the_part_of_an_epoch_a_stop_kept_counts_once_in_a_resume_of_two_processes(tmp_path, one_torchrun_at_a_time):
+    """A review: each process added the kept part's loss sums, so the epoch's train_loss counted it twice."""
+    from aekit.training.callbacks import LambdaCallback
+
+    x = load_dataset("digits", "train").x
+    stop = LambdaCallback(on_batch_end=lambda t, b, logs: t.global_step == 60 and os.kill(os.getpid(), signal.SIGINT))
+    for name in ("one", "two"):
+        torch.manual_seed(0)
+        model = aekit.create_model("dense", input_shape=(1, 8, 8), hidden=(16,), code_size=2)
+        with pytest.raises(KeyboardInterrupt):
+            aekit.fit(model, x, epochs=3, batch_size=32, progress=False, run_dir=tmp_path / name, callbacks=[stop])
+    script = tmp_path / "worker.py"
+    script.write_text(PART_WORKER)
+    run_quietly([sys.executable, str(script), str(tmp_path / "one"), str(tmp_path / "one.json")], timeout=120)
+    run_quietly([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(script),
+                 str(tmp_path / "two"), str(tmp_path / "two.json")])
+    one, two = (json.loads((tmp_path / f"{name}.json").read_text()) for name in ("one", "two"))
+    assert two["train_loss"] == pytest.approx(one["train_loss"], rel=1e-4)  # (the same samples, reduced apart)

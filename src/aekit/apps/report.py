@@ -267,9 +267,12 @@ def _headline(run: RunFolder) -> str:
         return f"{text + '; ' if text else ''}these are of {MODEL_FILE}, from before a later {stopped}"
     training = _section(run.metrics or {}, "training")
     if stopped and text and training.get("weights") == CHECKPOINT_FILE:  # (aekit evaluate of a run stopped before its end)
-        steps = next(iter(run.histories.values()), {}).get("step") or [None]
-        inside = f" and step {training['steps']:,}" if isinstance(training.get("steps"), int) and training["steps"] != steps[-1] else ""
-        return f"{text}, of its checkpoint's weights (epoch {training.get('epochs')}{inside}); {stopped}"
+        measured, epochs = training.get("steps"), training.get("epochs")
+        steps = next(iter(run.histories.values()), {}).get("step") or []  # (the step of each epoch's end)
+        inside = isinstance(measured, int) and isinstance(epochs, int) and steps[epochs - 1 : epochs] != [measured]
+        which = "its" if measured == checkpoint_header(run.path).get("global_step") else "an earlier"  # (resumed since)
+        place = " and ".join([f"epoch {epochs}"] * bool(epochs) + [f"step {measured:,}"] * inside) or "epoch 0"
+        return f"{text}, of {which} checkpoint's weights ({place}); {stopped}"
     if stopped:  # (figures without a model.safetensors: of one removed since; the folder's state said, not "no results")
         return f"{text}; {MODEL_FILE}, which they measured, is not there: {stopped}" if text else f"no results yet: {stopped}"
     if text and run.kind == "train" and not (run.path / MODEL_FILE).is_file():

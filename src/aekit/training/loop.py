@@ -462,6 +462,7 @@ class Trainer:
         self.handlers: dict[int, Any] = {}  # the stop signals' own handlers, while they are put off
         self.putting_off = False  # whether they are (inside stops_put_off, this trainer's own epoch)
         self.epoch_started = 0.0  # when this epoch began (less the seconds of its part a stop's checkpoint kept)
+        self.stepping = False  # whether the epoch's steps run (a stop waits for one step) or its end (for that)
 
     @property
     def augments(self) -> bool:
@@ -727,8 +728,9 @@ class Trainer:
         seen = 0  # samples this process trained on (a budget can end an epoch early)
         first, part, self.in_epoch = 0, self.in_epoch, None
         if part is not None and (part["samples_in_data"], part["batches_of"]) == (len(full), n_batches):
-            first, seen = part["batches"], part["samples"]  # a stop's checkpoint: the epoch goes on from its step
-            sums = {key: torch.tensor(value, device=device) for key, value in part["sums"].items()}
+            first = part["batches"]  # a stop's checkpoint: the epoch goes on from its step, its part counted once (on
+            seen = part["samples"] if self.is_main else 0  # rank 0, resumed under torchrun: a review saw it twice)
+            sums = {key: torch.tensor(value if self.is_main else 0.0, device=device) for key, value in part["sums"].items()}
         elif part is not None:
             if self.is_main:
                 warn(f"{self.run_dir}: its checkpoint was made {part['batches']:,} steps into epoch {self.epoch + 1}, "
@@ -824,10 +826,11 @@ class Trainer:
         checkpoint. Then the handler stops the run; a second signal is answered at once, as is one inside a fit that
         a callback runs. Where such a checkpoint can be written: a run folder, one process, the main thread (which
         alone handles signals)."""
-        outer = Trainer.active
+        main = threading.current_thread() is threading.main_thread()
+        outer = Trainer.active if main else None  # (a fit in another thread, a tuner's worker, changes nothing here)
         if outer is not None:  # a fit inside another's epoch (a callback's probe): signals go to its handlers now
             outer.putting_off = False
-        elif self.run_dir is not None and self.world == 1 and threading.current_thread() is threading.main_thread():
+        elif self.run_dir is not None and self.world == 1 and main:
             self.handlers = {}
             for number in STOP_SIGNALS:
                 if callable(handler := signal.getsignal(number)):
@@ -849,6 +852,10 @@ class Trainer:
     def _put_off(self, number: int, frame: Any) -> None:
         if self.stop_asked is None and self.putting_off:
             self.stop_asked = (number, frame)
+            if not self.stepping and self.config.progress:  # validation's and callbacks' wait, however long: said (a
+                with contextlib.suppress(OSError):  # review), unbuffered (a print could meet one the handler interrupted)
+                    os.write(2, b"aekit: stopping as this epoch ends, once its validation and checkpoint are done "
+                                b"(again to stop at once)\n")
         else:  # asked again, or no longer put off: at once
             self.handlers[number](number, frame)
 
@@ -1010,7 +1017,11 @@ class Trainer:
                     for cb in self.callbacks if self.in_epoch is None else ():  # (a stop's epoch: begun before it)
                         cb.on_epoch_begin(self)
                     start = self.epoch_started = time.perf_counter() - (self.in_epoch or {}).get("seconds", 0.0)
-                    logs = self.train_epoch(x, y)
+                    self.stepping = True
+                    try:
+                        logs = self.train_epoch(x, y)
+                    finally:
+                        self.stepping = False
                     if not logs:  # the budget ran out between two epochs: nothing was trained in this one
                         if writes:
                             self.save_checkpoint()
