@@ -130,7 +130,9 @@ def test_two_processes_match_one_process_and_each_other(tmp_path, one_torchrun_a
     assert not list((tmp_path / "run").glob(".*.tmp"))
 
 
-def test_cli_distributed_flag_trains_and_writes_one_run_folder(tmp_path, one_torchrun_at_a_time):
+def test_cli_distributed_flag_trains_and_writes_one_run_folder(tmp_path, one_torchrun_at_a_time, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))  # what the launch leaves in the temporary folder: none of its
+    (tmp_path / "tmp").mkdir()  # own (torchrun's agent left an empty torchelastic_* folder there each time)
     config = {
         "model": {"name": "dense", "hidden": [16], "code_size": 4},
         "data": {"name": "digits", "val_fraction": 0.1, "limit": 300},
@@ -145,7 +147,8 @@ def test_cli_distributed_flag_trains_and_writes_one_run_folder(tmp_path, one_tor
     assert {"config.yaml", "checkpoint.safetensors", "model.safetensors", "metrics.json"} <= {
         p.name for p in run.iterdir()
     }
-    assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == ["ddp"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["ddp", "tmp"]
+    assert not [p.name for p in (tmp_path / "tmp").iterdir() if p.name.startswith(("torchelastic_", "aekit-"))]
     # resumed the same way: every process joins the group before rank 0 alone takes the folder
     run_quietly([sys.executable, "-m", "aekit", "resume", str(run), "--epochs", "3", "--distributed", "--nproc", "2",
                  "--quiet"])

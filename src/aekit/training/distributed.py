@@ -239,10 +239,17 @@ def launch(argv: list[str], n: int, *, run_dir: str | None = None) -> int:
     # run under nohup)
     handled = [name for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1")
                if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) is not signal.SIG_IGN]
+    for stale in Path(tempfile.gettempdir()).glob("aekit-relay-*-*"):  # a killed launcher's (kill -9: no finally)
+        pid = stale.name.split("-")[2]
+        if pid.isdecimal() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    relay = Path(tempfile.mkdtemp(prefix=f"aekit-relay-{os.getpid()}-")) / "interrupted"
     parser = get_args_parser()
     chosen = ["--signals-to-handle", ",".join(handled) or "SIGTERM"] if any(  # (torch 2.9 on: older ones have no such
         "--signals-to-handle" in a.option_strings for a in parser._actions) else []  # option, and handle them all)
-    options = parser.parse_args(["--standalone", f"--nproc-per-node={n}", *chosen, "-m", "aekit", *argv])
+    # the agent's (empty) log folders in the relay folder, which goes at the end: a launch left one in /tmp each time
+    options = parser.parse_args(["--standalone", f"--nproc-per-node={n}", *chosen, "--log-dir", str(relay.parent),
+                                 "-m", "aekit", *argv])
     from .threads import allotted_cores
 
     cores = allotted_cores()  # (a container's, a SLURM job's)
@@ -252,11 +259,6 @@ def launch(argv: list[str], n: int, *, run_dir: str | None = None) -> int:
     threads = "OMP_NUM_THREADS" not in os.environ
     if threads:
         os.environ["OMP_NUM_THREADS"] = str(max(1, cores // n))
-    for stale in Path(tempfile.gettempdir()).glob("aekit-relay-*-*"):  # a killed launcher's (kill -9: no finally)
-        pid = stale.name.split("-")[2]
-        if pid.isdecimal() and not _alive(int(pid)):
-            shutil.rmtree(stale, ignore_errors=True)
-    relay = Path(tempfile.mkdtemp(prefix=f"aekit-relay-{os.getpid()}-")) / "interrupted"
     os.environ[INTERRUPT_VARIABLE] = str(relay)
     try:
         run(options)
