@@ -667,8 +667,13 @@ def test_a_resume_of_a_run_that_early_stopping_ended_evaluates_it_again(tmp_path
         assert main(["resume", str(run), *same]) == 0
         assert f"{run} was stopped after 1 epoch (early stopping: " in capsys.readouterr().out
         assert json.loads((run / "history.json").read_text())["epoch"] == [1]
-    assert main(["resume", str(run), "--epochs", "21", "--quiet"]) == 0  # longer: it trains on (early stopping ends it)
-    assert json.loads((run / "history.json").read_text())["epoch"] == [1, 2]
+    config = yaml.safe_load((run / "config.yaml").read_text())  # as a longer resume killed before its checkpoint
+    (run / "config.yaml").write_text(yaml.safe_dump({**config, "train": {**config["train"], "epochs": 21}}))  # left it
+    assert main(["resume", str(run)]) == 0  # (a review: it said "nothing to continue", and trained on)
+    assert "21 epochs in all, 1 trained" in capsys.readouterr().out
+    assert json.loads((run / "history.json").read_text())["epoch"] == [1, 2]  # (early stopping ends it again)
+    assert main(["resume", str(run), "--epochs", "22", "--quiet"]) == 0  # longer: it trains on
+    assert json.loads((run / "history.json").read_text())["epoch"] == [1, 2, 3]
 
 
 @pytest.mark.parametrize("deterministic", [False, True])
@@ -857,3 +862,36 @@ def test_a_fit_in_another_thread_leaves_the_main_threads_stops_put_off(tmp_path)
         worker.start()
         worker.join()
     assert seen == [True] and Trainer.active is None
+
+
+def test_a_fit_two_deep_leaves_the_fit_around_it_answering_signals_at_once(tmp_path):
+    """A review: the innermost fit, as it ended, put the outermost trainer's stops off again while the fit between
+    them still ran: a signal there was kept for the outermost, and the middle fit ran to its end."""
+    x, middle_steps = load_dataset("digits", "train").x, []
+
+    def innermost(trainer, batch, logs):
+        if trainer.global_step == 2:
+            aekit.fit(aekit.create_model("dense", **MODEL), x, run_dir=tmp_path / "inner2", epochs=1, batch_size=32,
+                      progress=False)
+
+    def middle(trainer, batch, logs):
+        if trainer.global_step == 5:
+            aekit.fit(aekit.create_model("dense", **MODEL), x, run_dir=tmp_path / "inner1", epochs=3, batch_size=32,
+                      progress=False, callbacks=[LambdaCallback(on_batch_end=innermost), LambdaCallback(
+                          on_batch_end=lambda t, b, logs: middle_steps.append(t.global_step)), stop_at(10)])
+
+    with pytest.raises(KeyboardInterrupt):
+        aekit.fit(aekit.create_model("dense", **MODEL), x, run_dir=tmp_path / "outer",
+                  callbacks=[LambdaCallback(on_batch_end=middle)], **TRAIN)
+    assert middle_steps[-1] == 10
+
+
+def test_a_part_of_an_epoch_started_again_does_not_count_its_seconds(tmp_path):
+    x, run_dir = load_dataset("digits", "train").x, tmp_path / "run"
+    slow = LambdaCallback(on_batch_end=lambda t, b, logs: t.global_step == 50 and time.sleep(0.6))
+    with pytest.raises(KeyboardInterrupt):
+        aekit.fit(aekit.create_model("dense", **MODEL), x, run_dir=run_dir, callbacks=[slow, stop_at(52)], **TRAIN)
+    with pytest.warns(UserWarning, match="starts again"):
+        history = aekit.fit(aekit.create_model("dense", **MODEL), x, run_dir=run_dir, resume=True,
+                            **{**TRAIN, "batch_size": 64})
+    assert history["time"][1] < 0.6

@@ -859,7 +859,9 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
               f"`aekit resume {shell(run_dir)} --epochs N` with N > {done} trains longer. Evaluating it again.")
     again = " again" if (run_dir / ckpt.METRICS_FILE).is_file() else ""  # (one stopped before its evaluation: not again)
     longer = "--time-budget SECONDS` (the run's total)" if budget is not None else f"--epochs N` with N > {done}"
-    if "stopped" in header and epochs in (None, cfg.train.epochs) and time_budget is None and not finished:
+    if cfg.train.time_budget is None:  # the first line says the epochs it trains to (done: nothing to train)
+        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=max(target, done)))
+    if ckpt.callback_stop(header, cfg.train.epochs, cfg.train.time_budget) is not None and not finished:
         finished = True  # a callback ended it (early stopping): a resume to the same length keeps that end (a trial: a
         if distributed.is_main():  # requeued job trained on)
             print(f"{run_dir} was stopped after {done} epoch{'s' * (done != 1)} ({header['stopped'] or 'by a callback'}): "
@@ -869,8 +871,6 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
         if distributed.is_main():
             print(f"{run_dir} has used its time budget ({budget:g} s): nothing to continue; `aekit resume {shell(run_dir)} "
                   f"{longer} trains longer. Evaluating it{again}.")
-    if cfg.train.time_budget is None:  # the first line says the epochs it trains to (done: nothing to train)
-        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=max(target, done)))
     return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress, resume=True, announce=not finished)
 
 

@@ -244,10 +244,19 @@ def checkpoint_place(folder: Path) -> str:
     """Where a run's checkpoint stands, in words ("epoch 3"; a stop's, inside an epoch: "epoch 3 and 120 steps of
     epoch 4's 469"); "" without a readable checkpoint, or one of no epoch and no step."""
     header = checkpoint_header(folder) or {}
-    epoch, part = epochs_done(folder), header.get("in_epoch")
+    epoch, part = int(header.get("epoch") or 0), header.get("in_epoch")
     inside = f"{part['batches']:,} step{'s' * (part['batches'] != 1)} of epoch {epoch + 1}'s {part['batches_of']:,}" \
         if isinstance(part, dict) else ""
     return " and ".join(text for text in (f"epoch {epoch}" if epoch else "", inside) if text)
+
+
+def callback_stop(header: dict[str, Any], epochs: int, time_budget: float | None) -> str | None:
+    """The reason a callback (early stopping) ended a run, by its checkpoint's header, where a resume trains it to the
+    length it was trained to (a longer one trains on); else None."""
+    saved = header.get("train_config") or {}
+    if "stopped" in header and (saved.get("epochs"), saved.get("time_budget")) == (epochs, time_budget):
+        return header["stopped"]
+    return None
 
 
 def check_longer_budget(folder: Path, seconds: float, where: str = "time_budget") -> None:

@@ -532,9 +532,8 @@ class Trainer:
         self.global_step = meta["global_step"]
         self.history = meta["history"]
         self.in_epoch = meta.get("in_epoch")  # stopped inside an epoch: train_epoch goes on from its step
-        length = ("epochs", "time_budget")  # a callback's stop stands for a resume to the same length (a longer one trains on)
-        if "stopped" in meta and all(meta["train_config"].get(k) == getattr(self.config, k) for k in length):
-            self.stop_training, self.stop_reason = True, meta["stopped"]
+        if (reason := ckpt.callback_stop(meta, self.config.epochs, self.config.time_budget)) is not None:
+            self.stop_training, self.stop_reason = True, reason
         if "epoch" in self.history and "step" not in self.history:  # a checkpoint from before steps were recorded
             self.history["step"] = [None] * len(self.history["epoch"])
         best = meta["best"]
@@ -719,6 +718,7 @@ class Trainer:
 
     def train_epoch(self, x: Tensor | MemmapArray, y: Tensor | None) -> dict[str, float]:
         cfg, model, device = self.config, self.model, self.device
+        started = time.perf_counter()
         full = self.epoch_order(len(x))
         order = distributed.shard(full, self.rank, self.world).to(x.device)
         batch_size = cfg.batch_size // self.world  # this process's part of the global batch
@@ -736,8 +736,11 @@ class Trainer:
                 warn(f"{self.run_dir}: its checkpoint was made {part['batches']:,} steps into epoch {self.epoch + 1}, "
                      f"of {part['batches_of']:,} steps over {part['samples_in_data']:,} samples, and this resume makes "
                      f"{n_batches:,} over {len(full):,}: epoch {self.epoch + 1} starts again")
-            for cb in self.callbacks:  # (fit left it to the epoch's first step)
+            part = None
+        if part is None:  # (a stop's part of it: begun before it)
+            for cb in self.callbacks:
                 cb.on_epoch_begin(self)
+        self.epoch_started = started - (part or {}).get("seconds", 0.0)  # (the seconds of the part kept count)
         unchecked: list[Tensor] = []  # losses not yet read back (accelerators read them in groups)
         loss_value: float | None = None  # the latest loss read back
         model.train()
@@ -828,20 +831,21 @@ class Trainer:
         alone handles signals)."""
         main = threading.current_thread() is threading.main_thread()
         outer = Trainer.active if main else None  # (a fit in another thread, a tuner's worker, changes nothing here)
-        if outer is not None:  # a fit inside another's epoch (a callback's probe): signals go to its handlers now
-            outer.putting_off = False
-        elif self.run_dir is not None and self.world == 1 and main:
-            self.handlers = {}
-            for number in STOP_SIGNALS:
-                if callable(handler := signal.getsignal(number)):
-                    self.handlers[number] = handler
-                    signal.signal(number, self._put_off)
-            Trainer.active, self.putting_off = self, True
+        was = outer is not None and outer.putting_off
         try:
+            if outer is not None:  # a fit inside another's epoch (a callback's probe): signals go to its handlers now
+                outer.putting_off = False
+            elif self.run_dir is not None and self.world == 1 and main:
+                Trainer.active, self.handlers = self, {}  # first: a signal as they are installed is answered at once,
+                for number in STOP_SIGNALS:  # and those installed are put back
+                    if callable(handler := signal.getsignal(number)):
+                        self.handlers[number] = handler
+                        signal.signal(number, self._put_off)
+                self.putting_off = True
             yield
         finally:
             if outer is not None:
-                outer.putting_off = True
+                outer.putting_off = was
             elif Trainer.active is self:
                 self.putting_off, Trainer.active = False, None  # first: a signal from here on is answered at once
                 for number, handler in self.handlers.items():  # (self.handlers kept for a _put_off still installed)
@@ -1014,21 +1018,16 @@ class Trainer:
                 with self.stops_put_off():  # (a stop after the steps: answered as it ends, the epoch kept)
                     if self.rank > 0:  # other ranks' own noise (dropout, corruption), seeded by the epoch: a resume's alike
                         torch.manual_seed(cfg.seed + self.rank + 7919 * self.epoch)
-                    for cb in self.callbacks if self.in_epoch is None else ():  # (a stop's epoch: begun before it)
-                        cb.on_epoch_begin(self)
-                    start = self.epoch_started = time.perf_counter() - (self.in_epoch or {}).get("seconds", 0.0)
-                    self.stepping = True
-                    try:
-                        logs = self.train_epoch(x, y)
-                    finally:
-                        self.stepping = False
+                    self.stepping = True  # (a stop before or during the steps: answered at a step's end)
+                    logs = self.train_epoch(x, y)
+                    self.stepping = False
                     if not logs:  # the budget ran out between two epochs: nothing was trained in this one
                         if writes:
                             self.save_checkpoint()
                         break
                     if val_data is not None and self.is_main:
                         logs.update({f"val_{k}": v for k, v in evaluate(model, val_data, device=self.device).items()})
-                    logs["time"] = time.perf_counter() - start
+                    logs["time"] = time.perf_counter() - self.epoch_started
                     logs = distributed.broadcast(logs)  # every rank takes rank 0's view, so they decide alike
                     self.epoch += 1
                     self.history.setdefault("epoch", []).append(self.epoch)
