@@ -51,11 +51,15 @@ WORKER = textwrap.dedent(
 
 
 @pytest.fixture
-def one_torchrun_at_a_time():
+def one_torchrun_at_a_time(monkeypatch, tmp_path):
     """Two process groups started at once on one machine (pytest-xdist workers) can abort each
-    other's gloo setup; a lock file makes the torchrun tests take turns."""
+    other's gloo setup; a lock file makes the torchrun tests take turns. Their temporary folder is the
+    test's own (torchrun's agent, started by a test, leaves a torchelastic_* folder in it)."""
     with open(os.path.join(tempfile.gettempdir(), "aekit-torchrun-tests.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        (tmp_path / "tmp").mkdir(exist_ok=True)
+        monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))  # (the processes a test starts)
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # (torchrun run in this one)
         yield
 
 
@@ -130,9 +134,7 @@ def test_two_processes_match_one_process_and_each_other(tmp_path, one_torchrun_a
     assert not list((tmp_path / "run").glob(".*.tmp"))
 
 
-def test_cli_distributed_flag_trains_and_writes_one_run_folder(tmp_path, one_torchrun_at_a_time, monkeypatch):
-    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))  # what the launch leaves in the temporary folder: none of its
-    (tmp_path / "tmp").mkdir()  # own (torchrun's agent left an empty torchelastic_* folder there each time)
+def test_cli_distributed_flag_trains_and_writes_one_run_folder(tmp_path, one_torchrun_at_a_time):
     config = {
         "model": {"name": "dense", "hidden": [16], "code_size": 4},
         "data": {"name": "digits", "val_fraction": 0.1, "limit": 300},
@@ -148,6 +150,8 @@ def test_cli_distributed_flag_trains_and_writes_one_run_folder(tmp_path, one_tor
         p.name for p in run.iterdir()
     }
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["ddp", "tmp"]
+    # what the launch leaves in the temporary folder (the fixture's): none of its own (torchrun's agent left an empty
+    # torchelastic_* folder at each launch)
     assert not [p.name for p in (tmp_path / "tmp").iterdir() if p.name.startswith(("torchelastic_", "aekit-"))]
     # resumed the same way: every process joins the group before rank 0 alone takes the folder
     run_quietly([sys.executable, "-m", "aekit", "resume", str(run), "--epochs", "3", "--distributed", "--nproc", "2",

@@ -216,7 +216,7 @@ def test_two_processes_each_keep_the_ratio_and_end_alike(tmp_path):
         pytest.skip("torch.distributed is not built")
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TMPDIR": str(tmp_path)}  # (torchrun's agent's folder: the test's)
     with open(os.path.join(tempfile.gettempdir(), "aekit-torchrun-tests.lock"), "w") as lock:  # as test_distributed.py
         fcntl.flock(lock, fcntl.LOCK_EX)
         done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",

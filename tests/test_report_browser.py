@@ -48,14 +48,16 @@ def report(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(tmp_path_factory):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                  "--window-size=1400,1000", "--force-device-scale-factor=1"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=DRIVER))
+    tmp = str(tmp_path_factory.mktemp("chromium"))  # (chromium left an org.chromium.Chromium.* folder in /tmp a run)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(
+        executable_path=DRIVER, env={**os.environ, "TMPDIR": tmp}))
     yield driver
     driver.quit()
 
