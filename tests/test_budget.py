@@ -296,7 +296,9 @@ def test_a_finished_budgeted_run_trains_on_to_a_longer_budget(tmp_path, capsys):
     assert main(["resume", str(run_dir), "--time-budget", "3", "--quiet"]) == 0
     longer = json.loads((run_dir / "history.json").read_text())
     assert longer["epoch"][: len(history["epoch"])] == history["epoch"] and len(longer["epoch"]) > len(history["epoch"])
-    assert sum(longer["time"]) > 1.5 and yaml.safe_load((run_dir / "config.yaml").read_text())["train"]["time_budget"] == 3
+    spent = loop.ckpt.checkpoint_header(run_dir)["budget"]["spent"]  # trained to the new total (the epochs' own seconds, a
+    assert spent >= 3 and yaml.safe_load((run_dir / "config.yaml").read_text())["train"]["time_budget"] == 3  # load-
+    # dependent share of it, failed once beside a full suite's other worker)
     capsys.readouterr()
     run.resume(run_dir, progress=False)  # the new budget is the run's now: spent, said so
     assert "has used its time budget (3 s)" in capsys.readouterr().out

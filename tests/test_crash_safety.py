@@ -22,6 +22,7 @@ import aekit
 from aekit.data import load_dataset
 from aekit.training import checkpoint as ckpt
 from aekit.training.callbacks import Callback, LambdaCallback
+from aekit.training.stops import StopSignals
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
 
@@ -788,8 +789,6 @@ def test_a_stop_signal_in_the_step_a_budget_ends_keeps_the_last_epoch_and_ends_t
 def test_a_fit_inside_a_callback_stops_at_once_and_the_signals_are_answered_after_an_epoch(tmp_path):
     """A review: a fit a callback ran (a probe) took the outer trainer's putting-off for its signal's handler, and
     ran to its end; and a signal that came as the handlers were put back was put off for good."""
-    from aekit.training.loop import Trainer
-
     x = load_dataset("digits", "train").x
     inner_steps = []
 
@@ -804,13 +803,12 @@ def test_a_fit_inside_a_callback_stops_at_once_and_the_signals_are_answered_afte
         aekit.fit(aekit.create_model("dense", **MODEL), x, run_dir=tmp_path / "outer",
                   callbacks=[LambdaCallback(on_batch_end=probe)], **TRAIN)
     assert sum(inner_steps) == 3  # the inner fit stopped in the step the signal came in
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler and Trainer.active is None
-    trainer = Trainer(aekit.create_model("dense", **MODEL), aekit.training.loop.TrainConfig(), callbacks=[],
-                      run_dir=tmp_path / "t")
-    with trainer.stops_put_off():
-        assert signal.getsignal(signal.SIGINT) == trainer._put_off
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler and StopSignals.active is None
+    stops = StopSignals(say=False)
+    with stops.epoch(enabled=True):
+        assert signal.getsignal(signal.SIGINT) == stops._put_off
     with pytest.raises(KeyboardInterrupt):  # a signal to a handler left in place (as one between two restores): at once
-        trainer._put_off(signal.SIGINT, None)
+        stops._put_off(signal.SIGINT, None)
 
 
 def test_a_resume_of_a_budget_run_that_early_stopping_ended_says_so(tmp_path, capsys):
@@ -846,22 +844,17 @@ def test_a_stop_after_the_steps_says_it_waits_for_the_epochs_end_which_is_checkp
 def test_a_fit_in_another_thread_leaves_the_main_threads_stops_put_off(tmp_path):
     """A review: a background fit (a tuner's worker) took the main thread's trainer for an outer one and turned its
     putting-off off: a stop there lost the epoch so far."""
-    from aekit.training.loop import TrainConfig, Trainer
-
-    def trainer(folder):
-        return Trainer(aekit.create_model("dense", **MODEL), TrainConfig(), callbacks=[], run_dir=folder)
-
-    main, seen = trainer(tmp_path / "main"), []
+    main, seen = StopSignals(say=False), []
 
     def other():
-        with trainer(tmp_path / "other").stops_put_off():
-            seen.append(main.putting_off)
+        with StopSignals(say=False).epoch(enabled=True):
+            seen.append(main.on)
 
-    with main.stops_put_off():
+    with main.epoch(enabled=True):
         worker = threading.Thread(target=other)
         worker.start()
         worker.join()
-    assert seen == [True] and Trainer.active is None
+    assert seen == [True] and StopSignals.active is None
 
 
 def test_a_fit_two_deep_leaves_the_fit_around_it_answering_signals_at_once(tmp_path):

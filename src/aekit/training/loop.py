@@ -20,9 +20,7 @@ import json
 import math
 import os
 import re
-import signal
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +43,7 @@ from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callback, EarlyStopping
 from .loggers import make_loggers
+from .stops import StopSignals
 from .threads import ThreadGovernor, flush_denormals
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "adagrad": torch.optim.Adagrad,
@@ -58,8 +57,6 @@ BUDGET_CHECKPOINT_SECONDS = 30.0  # with a time budget, checkpoints after the fi
 # what a run stopped before its first checkpoint leaves (and `aekit report` of it: a trial's retry was refused)
 LEFT_UNSAVED = {ckpt.CONFIG_FILE, SCALING_FILE, ckpt.BEST_FILE, ckpt.FAILED_FILE, "log.csv", "tensorboard", "report.html"}
 EPOCH_LINE_SECONDS = 1.0  # epoch lines after the first come at most this often (and the last): short epochs would flood
-# signals that stop a run where Python handles them (Ctrl-C; the aekit command's SIGTERM, SIGHUP and SIGUSR1)
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1") if hasattr(signal, name))
 
 
 def say(text: str) -> None:
@@ -458,11 +455,8 @@ class Trainer:
         self.mixed: tuple[Tensor, Tensor] | None = None  # (labelled, unlabelled) indices for mixed batches
         self.val_data: tuple[Tensor | MemmapArray, Tensor | None] | None = None
         self.in_epoch: dict[str, Any] | None = None  # the epoch in progress, as a stop's checkpoint keeps it
-        self.stop_asked: tuple[int, Any] | None = None  # a stop signal put off to the step's end: (number, frame)
-        self.handlers: dict[int, Any] = {}  # the stop signals' own handlers, while they are put off
-        self.putting_off = False  # whether they are (inside stops_put_off, this trainer's own epoch)
         self.epoch_started = 0.0  # when this epoch began (less the seconds of its part a stop's checkpoint kept)
-        self.stepping = False  # whether the epoch's steps run (a stop waits for one step) or its end (for that)
+        self.stops = StopSignals(say=cfg.progress and self.is_main)  # put off during an epoch (training/stops.py)
 
     @property
     def augments(self) -> bool:
@@ -803,7 +797,7 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_batch_end(self, b, terms)
             bar.update(1)
-            if self.stop_asked is not None and not (self.stop_training or (
+            if self.stops.asked is not None and not (self.stop_training or (
                     budget is not None and budget.progress(self.global_step) >= 1.0)):  # (training ends: fit's checkpoint)
                 self._stop_in_epoch(b + 1, n_batches, len(full), sums, seen, unchecked)
             if self.stop_training and self.world == 1:  # a callback stopped it (under torchrun: at the epoch's end,
@@ -819,55 +813,6 @@ class Trainer:
         *totals, samples = distributed.all_sum(counted).tolist()  # one read-back per epoch
         return {f"train_{k}": v / samples for k, v in zip(keys, totals)}
 
-    active: Trainer | None = None  # the trainer whose epoch puts stop signals off (a fit inside it answers them)
-
-    @contextlib.contextmanager
-    def stops_put_off(self):
-        """During an epoch, a stop signal whose handler is Python's (Ctrl-C; the aekit command's SIGTERM, SIGHUP,
-        SIGUSR1) waits: one during the steps for the step's end, where the epoch so far is checkpointed (a cluster
-        trial: a preempted job lost the epoch in progress); one after them for the epoch's validation and its
-        checkpoint. Then the handler stops the run; a second signal is answered at once, as is one inside a fit that
-        a callback runs. Where such a checkpoint can be written: a run folder, one process, the main thread (which
-        alone handles signals)."""
-        main = threading.current_thread() is threading.main_thread()
-        outer = Trainer.active if main else None  # (a fit in another thread, a tuner's worker, changes nothing here)
-        was = outer is not None and outer.putting_off
-        try:
-            if outer is not None:  # a fit inside another's epoch (a callback's probe): signals go to its handlers now
-                outer.putting_off = False
-            elif self.run_dir is not None and self.world == 1 and main:
-                Trainer.active, self.handlers = self, {}  # first: a signal as they are installed is answered at once,
-                for number in STOP_SIGNALS:  # and those installed are put back
-                    if callable(handler := signal.getsignal(number)):
-                        self.handlers[number] = handler
-                        signal.signal(number, self._put_off)
-                self.putting_off = True
-            yield
-        finally:
-            if outer is not None:
-                outer.putting_off = was
-            elif Trainer.active is self:
-                self.putting_off, Trainer.active = False, None  # first: a signal from here on is answered at once
-                for number, handler in self.handlers.items():  # (self.handlers kept for a _put_off still installed)
-                    signal.signal(number, handler)
-        if self.stop_asked is not None:  # (came after the epoch's checkpoint was written, or with none to write)
-            self._answer_stop()
-
-    def _put_off(self, number: int, frame: Any) -> None:
-        if self.stop_asked is None and self.putting_off:
-            self.stop_asked = (number, frame)
-            if not self.stepping and self.config.progress:  # validation's and callbacks' wait, however long: said (a
-                with contextlib.suppress(OSError):  # review), unbuffered (a print could meet one the handler interrupted)
-                    os.write(2, b"aekit: stopping as this epoch ends, once its validation and checkpoint are done "
-                                b"(again to stop at once)\n")
-        else:  # asked again, or no longer put off: at once
-            self.handlers[number](number, frame)
-
-    def _answer_stop(self) -> None:
-        number, frame = self.stop_asked
-        self.stop_asked = None
-        self.handlers[number](number, frame)  # (one that returns, a caller's own: training goes on)
-
     def _stop_in_epoch(self, batches: int, batches_of: int, samples_in_data: int, sums: dict[str, Tensor], seen: int,
                        unchecked: list[Tensor]) -> None:
         """A stop signal came during the step that ends `batches` steps into the epoch: a checkpoint of the epoch so
@@ -881,7 +826,7 @@ class Trainer:
                              "seconds": time.perf_counter() - self.epoch_started}
             self.save_checkpoint()
             self.in_epoch = None
-        self._answer_stop()
+        self.stops.answer()
 
     def _prepare(self, x: Tensor | MemmapArray, y: Tensor | None) -> tuple[Tensor | MemmapArray, Tensor | None]:
         """Move the model (and data that fits) to the device; wrap the forward for DDP and compile."""
@@ -1015,12 +960,12 @@ class Trainer:
             saved_at: float | None = None  # when this session last wrote a checkpoint
             said_at: float | None = None  # when the last epoch line was printed
             while not self.stop_training and self.progress() < 1.0:
-                with self.stops_put_off():  # (a stop after the steps: answered as it ends, the epoch kept)
+                with self.stops.epoch(enabled=writes and self.world == 1):  # (a stop after the steps: the epoch kept)
                     if self.rank > 0:  # other ranks' own noise (dropout, corruption), seeded by the epoch: a resume's alike
                         torch.manual_seed(cfg.seed + self.rank + 7919 * self.epoch)
-                    self.stepping = True  # (a stop before or during the steps: answered at a step's end)
+                    self.stops.stepping = True  # (a stop before or during the steps: answered at a step's end)
                     logs = self.train_epoch(x, y)
-                    self.stepping = False
+                    self.stops.stepping = False
                     if not logs:  # the budget ran out between two epochs: nothing was trained in this one
                         if writes:
                             self.save_checkpoint()
@@ -1046,7 +991,7 @@ class Trainer:
                     due = self.epoch % cfg.checkpoint_every == 0 and settled
                     if budget is not None and saved_at is not None:  # after the first, short epochs would
                         due = due and time.perf_counter() - saved_at >= BUDGET_CHECKPOINT_SECONDS  # spend the budget writing
-                    if writes and (due or final or (self.stop_asked is not None and settled)):
+                    if writes and (due or final or (self.stops.asked is not None and settled)):
                         self.save_checkpoint()
                         saved_at = time.perf_counter()
                     if show and (final or said_at is None or time.perf_counter() - said_at >= EPOCH_LINE_SECONDS):
