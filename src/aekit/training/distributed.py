@@ -243,13 +243,9 @@ def launch(argv: list[str], n: int, *, run_dir: str | None = None) -> int:
         pid = stale.name.split("-")[2]
         if pid.isdecimal() and not _alive(int(pid)):
             shutil.rmtree(stale, ignore_errors=True)
-    relay = Path(tempfile.mkdtemp(prefix=f"aekit-relay-{os.getpid()}-")) / "interrupted"
     parser = get_args_parser()
     chosen = ["--signals-to-handle", ",".join(handled) or "SIGTERM"] if any(  # (torch 2.9 on: older ones have no such
         "--signals-to-handle" in a.option_strings for a in parser._actions) else []  # option, and handle them all)
-    # the agent's (empty) log folders in the relay folder, which goes at the end: a launch left one in /tmp each time
-    options = parser.parse_args(["--standalone", f"--nproc-per-node={n}", *chosen, "--log-dir", str(relay.parent),
-                                 "-m", "aekit", *argv])
     from .threads import allotted_cores
 
     cores = allotted_cores()  # (a container's, a SLURM job's)
@@ -259,9 +255,12 @@ def launch(argv: list[str], n: int, *, run_dir: str | None = None) -> int:
     threads = "OMP_NUM_THREADS" not in os.environ
     if threads:
         os.environ["OMP_NUM_THREADS"] = str(max(1, cores // n))
+    relay = Path(tempfile.mkdtemp(prefix=f"aekit-relay-{os.getpid()}-")) / "interrupted"  # (removed in the finally)
     os.environ[INTERRUPT_VARIABLE] = str(relay)
     try:
-        run(options)
+        # the agent's (empty) log folders in the relay folder, which goes at the end: a launch left one in /tmp each time
+        run(parser.parse_args(["--standalone", f"--nproc-per-node={n}", *chosen, "--log-dir", str(relay.parent),
+                               "-m", "aekit", *argv]))
     except SignalException as err:  # the user's Ctrl-C or kill: rank 0's line says what was kept
         _say(relay)
         return 128 + err.sigval

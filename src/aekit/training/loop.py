@@ -1169,7 +1169,7 @@ def fit(
         cfg = dataclasses.replace(cfg, restore_best=False)
     if resume and cfg.time_budget is not None and cfg.time_budget != saved.get("time_budget"):  # trained longer
         ckpt.check_longer_budget(run_path, cfg.time_budget)
-    done = ckpt.epochs_done(run_path) if resume and cfg.time_budget is None else 0
+    done = int(meta.get("epoch") or 0) if resume and cfg.time_budget is None else 0  # (the header read above)
     part = resume and cfg.time_budget is None and isinstance(meta.get("in_epoch"), dict)  # stopped inside an epoch
     if done + part > cfg.epochs:
         raise ConfigError(f"epochs: {run_path} has trained {done} epochs already{' and part of the next' * part}, "

@@ -82,6 +82,7 @@ class ThreadGovernor:
         self.cores = _counted_cores() if self.active else self.max_threads  # the cores whose load it reads
         self._last = self._sample() if self.active else None
         self._wait = FIRST_CHECK_SECONDS
+        self.given_back: int | None = None  # the count begin found, which restore gives back
 
     @staticmethod
     def _sample() -> tuple[float, float, float]:
@@ -109,8 +110,6 @@ class ThreadGovernor:
         self.given_back = torch.get_num_threads()
         if self.given_back != self.max_threads:
             torch.set_num_threads(self.max_threads)
-
-    given_back: int | None = None
 
     def restore(self) -> None:
         if self.given_back is not None and torch.get_num_threads() != self.given_back:
