@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -47,7 +48,8 @@ TRAIN_SCRIPT = textwrap.dedent(
     x = load_dataset("digits", "train").x
     torch.manual_seed(0)
     model = aekit.create_model("dense", **{MODEL!r})
-    aekit.fit(model, x, run_dir=sys.argv[1], callbacks=[LambdaCallback(on_batch_end=hang_mid_epoch)], **{TRAIN!r})
+    more = eval(sys.argv[2]) if len(sys.argv) > 2 else {{}}  # (a test's other settings)
+    aekit.fit(model, x, run_dir=sys.argv[1], callbacks=[LambdaCallback(on_batch_end=hang_mid_epoch)], **{TRAIN!r}, **more)
     print("FINISHED", flush=True)
     """
 )
@@ -72,11 +74,11 @@ WRITE_SCRIPT = textwrap.dedent(
 )
 
 
-def run_until(script: str, arg: Path, signal_line: str) -> subprocess.Popen:
+def run_until(script: str, arg: Path, signal_line: str, *more: str) -> subprocess.Popen:
     """Start `script` in a fresh Python, wait for it to print `signal_line`, then SIGKILL it."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-c", script, str(arg)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-c", script, str(arg), *more], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, env=env,
     )
     watchdog = threading.Timer(120, proc.kill)  # never hang the test suite
@@ -96,18 +98,22 @@ def run_until(script: str, arg: Path, signal_line: str) -> subprocess.Popen:
     return proc
 
 
-def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("minutes", [None, 1e-9])
+def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path, minutes):
+    """Killed 10 steps into epoch 4: the part done is lost, or, where checkpoint_minutes have passed (here: at every
+    step), kept to its last step; either way the resume ends as a run never killed."""
     run_dir = tmp_path / "run"
-    run_until(TRAIN_SCRIPT, run_dir, "MID_EPOCH")
+    run_until(TRAIN_SCRIPT, run_dir, "MID_EPOCH", repr({"checkpoint_minutes": minutes}))
 
     _, meta = ckpt.read(run_dir / ckpt.CHECKPOINT_FILE)
-    assert meta["epoch"] == KILL_EPOCH  # the part of epoch 4 done before the kill is lost...
+    assert meta["epoch"] == KILL_EPOCH  # the epochs done...
+    assert meta.get("in_epoch", {}).get("batches") == (None if minutes is None else 10)  # ...and its steps, if kept
     assert not (run_dir / ckpt.MODEL_FILE).exists()
 
     x = load_dataset("digits", "train").x
     torch.manual_seed(123)  # another init: the resumed weights must come from the checkpoint
     resumed = aekit.create_model("dense", **MODEL)
-    history = aekit.fit(resumed, x, run_dir=run_dir, resume=True, **TRAIN)  # ...and redone here
+    history = aekit.fit(resumed, x, run_dir=run_dir, resume=True, **TRAIN)  # the rest trained here
 
     torch.manual_seed(0)
     uninterrupted = aekit.create_model("dense", **MODEL)
@@ -888,3 +894,29 @@ def test_a_part_of_an_epoch_started_again_does_not_count_its_seconds(tmp_path):
         history = aekit.fit(aekit.create_model("dense", **MODEL), x, run_dir=run_dir, resume=True,
                             **{**TRAIN, "batch_size": 64})
     assert history["time"][1] < 0.6
+
+
+def test_checkpoint_minutes_checkpoint_inside_an_epoch_and_at_an_epochs_end_that_checkpoint_every_skips(tmp_path):
+    """An epoch of hours lost all of it to a kill or an error (the out-of-memory killer, a node lost): a checkpoint
+    comes at least every checkpoint_minutes, inside an epoch (kept as a stop's) or at its end."""
+    x, run_dir = load_dataset("digits", "train").x, tmp_path / "run"
+    steps = -(-len(x) // TRAIN["batch_size"])
+
+    train = {**TRAIN, "checkpoint_every": 100}
+    for minutes, step, kept in ((None, 5, None), (60.0, 5, None), (1e-9, 5, (2, 2 * steps + 4, 4)),
+                                (1e-9, 1, (2, 2 * steps, None))):  # (the last: epoch 2's end, not its last step)
+        def fail(trainer, batch, logs, step=step):
+            if trainer.global_step == 2 * steps + step:
+                raise RuntimeError("a failure in epoch 3")
+
+        shutil.rmtree(run_dir, ignore_errors=True)
+        with pytest.raises(RuntimeError, match="a failure in epoch 3"):
+            aekit.fit(aekit.create_model("dense", **MODEL), x, run_dir=run_dir,
+                      callbacks=[LambdaCallback(on_batch_end=fail)], checkpoint_minutes=minutes, **train)
+        meta = ckpt.checkpoint_header(run_dir) if run_dir.exists() else None  # (none: no checkpoint was due)
+        place = meta and (meta["epoch"], meta["global_step"], meta.get("in_epoch", {}).get("batches"))
+        assert place == kept, (minutes, step, meta)
+    history = aekit.fit(aekit.create_model("dense", **MODEL), x, run_dir=run_dir, resume=True, **train)
+    assert history["epoch"] == list(range(1, EPOCHS + 1)) and ckpt.training_ended(run_dir)
+    with pytest.raises(aekit.ConfigError, match="checkpoint_minutes"):
+        aekit.fit(aekit.create_model("dense", **MODEL), x, checkpoint_minutes=0, **TRAIN)

@@ -708,7 +708,7 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
     if isinstance(spent, (int, float)) and cfg.train.time_budget is not None:  # nothing of the 350 s trained already)
         length += f" in all, {spent:.3g} s of them trained"
     elif isinstance(done, int) and cfg.train.time_budget is None:
-        part = header.get("in_epoch")  # (a stop's checkpoint: its steps of the next, as the interrupted line said)
+        part = header.get("in_epoch")  # (a checkpoint inside an epoch: its steps of the next, as the interrupted line said)
         length += f" in all, {done} trained" + (f" and {part['batches']:,} steps of the next" if isinstance(part, dict) else "")
     pca = ", from PCA's solution" if getattr(model.config, "linear_path", False) and not resume else ""
     hidden = getattr(model.config, "hidden", None)  # a dense model's widths, the code's last: what auto chose

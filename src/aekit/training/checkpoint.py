@@ -241,8 +241,8 @@ def epochs_done(folder: Path) -> int:
 
 
 def checkpoint_place(folder: Path) -> str:
-    """Where a run's checkpoint stands, in words ("epoch 3"; a stop's, inside an epoch: "epoch 3 and 120 steps of
-    epoch 4's 469"); "" without a readable checkpoint, or one of no epoch and no step."""
+    """Where a run's checkpoint stands, in words ("epoch 3"; one inside an epoch, a stop's or checkpoint_minutes':
+    "epoch 3 and 120 steps of epoch 4's 469"); "" without a readable checkpoint, or one of no epoch and no step."""
     header = checkpoint_header(folder) or {}
     epoch, part = int(header.get("epoch") or 0), header.get("in_epoch")
     inside = f"{part['batches']:,} step{'s' * (part['batches'] != 1)} of epoch {epoch + 1}'s {part['batches_of']:,}" \
@@ -302,7 +302,7 @@ def training_ended(folder: Path) -> bool:
         return True
     trained, epoch = file_header(model).get("trained_epochs"), header.get("epoch")
     if isinstance(trained, int) and isinstance(epoch, int):
-        return trained >= epoch + ("in_epoch" in header)  # (a stop's checkpoint inside the epoch after the model's)
+        return trained >= epoch + ("in_epoch" in header)  # (a checkpoint inside the epoch after the model's)
     return model.stat().st_mtime >= checkpoint.stat().st_mtime
 
 

@@ -102,6 +102,9 @@ class TrainConfig:
     min_delta: float = 0.0  #: smallest change of `monitor` that counts as an improvement
     restore_best: bool = False  #: end with the best weights instead of the last ones
     checkpoint_every: int = 1  #: epochs between checkpoints in the run folder
+    #: minutes of training at most between checkpoints, one written inside an epoch where it is due (a kill, the
+    #: out-of-memory killer, loses no more); None: at epochs' ends alone
+    checkpoint_minutes: float | None = 30.0
     progress: bool = True  #: a line an epoch, and on a terminal a progress bar with the live loss
     log: tuple[Literal["csv", "tensorboard", "mlflow"], ...] = ()  #: loggers (training/loggers.py)
     log_every: int = 10  #: steps between the loggers' per-step values
@@ -140,6 +143,7 @@ class TrainConfig:
         positive("grad_clip", self.grad_clip, allow_none=True)
         positive("early_stopping", self.early_stopping, allow_none=True)
         positive("checkpoint_every", self.checkpoint_every)
+        positive("checkpoint_minutes", self.checkpoint_minutes, allow_none=True)
         non_negative("min_delta", self.min_delta)
         positive("nan_check_every", self.nan_check_every, allow_none=True)
         positive("log_every", self.log_every)
@@ -454,8 +458,9 @@ class Trainer:
         self.train_data: tuple[Tensor | MemmapArray, Tensor | None] | None = None  # (x, y), set by fit
         self.mixed: tuple[Tensor, Tensor] | None = None  # (labelled, unlabelled) indices for mixed batches
         self.val_data: tuple[Tensor | MemmapArray, Tensor | None] | None = None
-        self.in_epoch: dict[str, Any] | None = None  # the epoch in progress, as a stop's checkpoint keeps it
-        self.epoch_started = 0.0  # when this epoch began (less the seconds of its part a stop's checkpoint kept)
+        self.in_epoch: dict[str, Any] | None = None  # the epoch in progress, as a checkpoint inside it keeps it
+        self.epoch_started = 0.0  # when this epoch began (less the seconds of its part a checkpoint inside it kept)
+        self.saved_at = 0.0  # when this session last wrote a checkpoint (or began training)
         self.stops = StopSignals(say=cfg.progress and self.is_main)  # put off during an epoch (training/stops.py)
 
     @property
@@ -507,6 +512,14 @@ class Trainer:
         }
         ckpt.write(self.run_dir / ckpt.CHECKPOINT_FILE, tensors, meta)
         atomic_write_text(self.run_dir / ckpt.HISTORY_FILE, json.dumps(self.history, indent=1))
+        self.saved_at = time.perf_counter()
+
+    def checkpoint_overdue(self) -> bool:
+        """Whether `checkpoint_minutes` have passed since the last checkpoint (or the start) of a run that writes
+        one in a single process (under torchrun every process would need to agree on it each step)."""
+        minutes = self.config.checkpoint_minutes
+        return (minutes is not None and self.run_dir is not None and self.world == 1
+                and time.perf_counter() - self.saved_at >= 60 * minutes)
 
     def load_checkpoint(self) -> None:
         assert self.run_dir is not None
@@ -525,7 +538,7 @@ class Trainer:
         self.epoch = meta["epoch"]
         self.global_step = meta["global_step"]
         self.history = meta["history"]
-        self.in_epoch = meta.get("in_epoch")  # stopped inside an epoch: train_epoch goes on from its step
+        self.in_epoch = meta.get("in_epoch")  # checkpointed inside an epoch: train_epoch goes on from its step
         if (reason := ckpt.callback_stop(meta, self.config.epochs, self.config.time_budget)) is not None:
             self.stop_training, self.stop_reason = True, reason
         if "epoch" in self.history and "step" not in self.history:  # a checkpoint from before steps were recorded
@@ -722,7 +735,7 @@ class Trainer:
         seen = 0  # samples this process trained on (a budget can end an epoch early)
         first, part, self.in_epoch = 0, self.in_epoch, None
         if part is not None and (part["samples_in_data"], part["batches_of"]) == (len(full), n_batches):
-            first = part["batches"]  # a stop's checkpoint: the epoch goes on from its step, its part counted once (on
+            first = part["batches"]  # a checkpoint inside it: the epoch goes on from its step, its part counted once (on
             seen = part["samples"] if self.is_main else 0  # rank 0, resumed under torchrun: a review saw it twice)
             sums = {key: torch.tensor(value if self.is_main else 0.0, device=device) for key, value in part["sums"].items()}
         elif part is not None:
@@ -797,9 +810,13 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_batch_end(self, b, terms)
             bar.update(1)
-            if self.stops.asked is not None and not (self.stop_training or (
-                    budget is not None and budget.progress(self.global_step) >= 1.0)):  # (training ends: fit's checkpoint)
-                self._stop_in_epoch(b + 1, n_batches, len(full), sums, seen, unchecked)
+            ends = self.stop_training or (budget is not None and budget.progress(self.global_step) >= 1.0)
+            if self.stops.asked is not None and not ends:  # (training ends: fit's checkpoint)
+                self._save_in_epoch(b + 1, n_batches, len(full), sums, seen, unchecked)
+                self.stops.answer()
+            elif (b + 1 < n_batches and not ends and self.checkpoint_overdue()  # (the epoch's end: fit's)
+                  and (budget is None or budget.settled)):
+                self._save_in_epoch(b + 1, n_batches, len(full), sums, seen, unchecked)
             if self.stop_training and self.world == 1:  # a callback stopped it (under torchrun: at the epoch's end,
                 if unchecked:  # where the processes agree), after a check of the losses since the last one
                     self._check_finite(unchecked, b)
@@ -813,10 +830,10 @@ class Trainer:
         *totals, samples = distributed.all_sum(counted).tolist()  # one read-back per epoch
         return {f"train_{k}": v / samples for k, v in zip(keys, totals)}
 
-    def _stop_in_epoch(self, batches: int, batches_of: int, samples_in_data: int, sums: dict[str, Tensor], seen: int,
+    def _save_in_epoch(self, batches: int, batches_of: int, samples_in_data: int, sums: dict[str, Tensor], seen: int,
                        unchecked: list[Tensor]) -> None:
-        """A stop signal came during the step that ends `batches` steps into the epoch: a checkpoint of the epoch so
-        far (where a step plan is final: a budget's checkpoints save only a final one), then the signal's handler."""
+        """A checkpoint of the epoch so far, `batches` steps into it, for a stop signal or `checkpoint_minutes` (where a
+        step plan is final: a budget's checkpoints save only a final one)."""
         if unchecked:  # NaN weights never reach a checkpoint
             self._check_finite(unchecked, batches - 1)
             unchecked.clear()
@@ -826,7 +843,6 @@ class Trainer:
                              "seconds": time.perf_counter() - self.epoch_started}
             self.save_checkpoint()
             self.in_epoch = None
-        self.stops.answer()
 
     def _prepare(self, x: Tensor | MemmapArray, y: Tensor | None) -> tuple[Tensor | MemmapArray, Tensor | None]:
         """Move the model (and data that fits) to the device; wrap the forward for DDP and compile."""
@@ -958,6 +974,7 @@ class Trainer:
             if budget is not None:
                 budget.restart_clock()
             saved_at: float | None = None  # when this session last wrote a checkpoint
+            self.saved_at = time.perf_counter()  # (checkpoint_minutes count from here)
             said_at: float | None = None  # when the last epoch line was printed
             while not self.stop_training and self.progress() < 1.0:
                 with self.stops.epoch(enabled=writes and self.world == 1):  # (a stop after the steps: the epoch kept)
@@ -991,6 +1008,7 @@ class Trainer:
                     due = self.epoch % cfg.checkpoint_every == 0 and settled
                     if budget is not None and saved_at is not None:  # after the first, short epochs would
                         due = due and time.perf_counter() - saved_at >= BUDGET_CHECKPOINT_SECONDS  # spend the budget writing
+                    due = due or (settled and self.checkpoint_overdue())
                     if writes and (due or final or (self.stops.asked is not None and settled)):
                         self.save_checkpoint()
                         saved_at = time.perf_counter()
@@ -1170,7 +1188,7 @@ def fit(
     if resume and cfg.time_budget is not None and cfg.time_budget != saved.get("time_budget"):  # trained longer
         ckpt.check_longer_budget(run_path, cfg.time_budget)
     done = int(meta.get("epoch") or 0) if resume and cfg.time_budget is None else 0  # (the header read above)
-    part = resume and cfg.time_budget is None and isinstance(meta.get("in_epoch"), dict)  # stopped inside an epoch
+    part = resume and cfg.time_budget is None and isinstance(meta.get("in_epoch"), dict)  # checkpointed inside an epoch
     if done + part > cfg.epochs:
         raise ConfigError(f"epochs: {run_path} has trained {done} epochs already{' and part of the next' * part}, "
                           f"more than epochs={cfg.epochs}; give more to train longer (the run is left as it is)")
