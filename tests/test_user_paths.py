@@ -593,6 +593,16 @@ def test_a_run_no_better_than_pca_says_so():
     huge = format_metrics({**m, "squared_error_per_sample": float("inf"), "pca_squared_error_per_sample": 5.54e53})
     assert "(PCA-2):    5.54e+53" in huge and "(autoencoder): inf" in huge  # (a trial: 54 digits of fixed point)
     assert "clearly past" not in format_metrics({**m, "split": "new.npy"})  # evaluate --data: other data
+    val = {"autoencoder": 0.30, "pca": 0.32}  # below PCA on the validation part: said, and whether the test differs
+    unlike = format_metrics({**m, "squared_error_per_sample": 0.35, "pca_squared_error_per_sample": 0.33,
+                             "val_against_pca": {"autoencoder": 0.18, "pca": 0.2}})
+    assert ("note: 6.1% above PCA's error; on the validation part it is 10% below PCA's, and PCA's error here is 1.6 "
+            "times its error there: these test samples are unlike the training data, and the model's gain over PCA "
+            "does not carry over to them") in unlike
+    alike = format_metrics({**m, "val_against_pca": val})
+    assert ("note: within 0.1% of PCA's error; on the validation part it is 6.2% below PCA's: this training did not "
+            "take the model clearly past PCA on new samples") in alike
+    assert format_metrics({**m, "val_against_pca": {"autoencoder": 0.33, "pca": 0.32}}) == format_metrics(m)
     kept = {**m, "split": "val", "training": {"kept_epoch": 4}}  # (a trial: the val figures were not said optimistic)
     assert format_metrics(kept).startswith("val set, 10 samples (no test split: the samples that chose the epoch "
                                            "restore_best kept, so a little optimistic)")
@@ -701,3 +711,22 @@ def test_plausible_misuses_of_the_python_api_are_one_line_errors(tmp_path):
     assert EarlyStopping(np.int64(3)).patience == 3 and EarlyStopping(3.0).patience == 3  # numpy's grid values
     stacked = pretrain_layerwise([16, 4], torch.rand(64, 32), epochs_per_layer=1, fine_tune_epochs=0, quiet=True)
     assert not stacked.model.training  # (it came back in training mode without fine-tuning; fit's is in eval mode)
+
+
+def test_evaluate_measures_the_validation_part_against_pca_where_the_test_part_is_not_past_it(tmp_path, capsys):
+    """A trial's test images, other than its training ones, read "did not take the model clearly past PCA", where on
+    the validation part the model was below PCA: evaluate measures that part too, where the test part is not past PCA."""
+    from aekit.apps.cli import main
+    from aekit.apps.run import evaluate_run, load_splits, read_run, sample_errors
+
+    run = tmp_path / "r"  # one epoch from random weights: above PCA on every part
+    assert main(["train", "data.name=digits", "model.name=dense", "model.hidden=[8]", "model.code_size=4",
+                 "train.epochs=1", "data.val_fraction=0.2", f"output.dir={tmp_path}", "output.name=r", "--quiet"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["squared_error_per_sample"] > metrics["pca_squared_error_per_sample"]
+    train, val, _ = load_splits(read_run(run), run)
+    errors = sample_errors(aekit.load_model(run), train, val)
+    assert metrics["val_against_pca"] == pytest.approx({"autoencoder": errors["autoencoder"].mean(),
+                                                        "pca": errors["pca"].mean()})
+    assert "val_against_pca" not in evaluate_run(run, write=False, splits=(train, None, load_splits(read_run(run), run)[2]),
+                                                 progress=False)  # (without a validation part, nothing to compare)

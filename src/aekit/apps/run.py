@@ -874,6 +874,10 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
     return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress, resume=True, announce=not finished)
 
 
+PCA_TIE = 0.999  # an error ratio to PCA's from which the autoencoder is not clearly past it
+UNLIKE = 1.5  # PCA's error on the test part against the validation part's from which the test part is said to differ
+
+
 def squared_error_per_sample(model, x: torch.Tensor, batch_size: int = 512) -> np.ndarray:
     """Squared error of each sample's reconstruction, summed over its features (pixels in [0, 1])."""
     return map_batches(model, x, lambda xb: (model(xb).x_hat.float() - xb).reshape(len(xb), -1).pow(2).sum(1),
@@ -1195,6 +1199,11 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     whole, test = test, in_memory(test, cfg.train.seed)
     errors = sample_errors(model, train_data, test, seed=cfg.train.seed)
     metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed, errors=errors)}
+    if split == "test" and val_data is not None and "pca" in errors and errors["autoencoder"].mean() >= (
+            PCA_TIE * errors["pca"].mean()):  # at or above PCA on the test part: on held-out training data too? (a
+        val = sample_errors(model, train_data, in_memory(val_data, cfg.train.seed), seed=cfg.train.seed)  # trial's
+        metrics["val_against_pca"] = {"autoencoder": float(val["autoencoder"].mean()),  # test images, other than its
+                                      "pca": float(val["pca"].mean())}  # training ones, read "did not train past PCA")
     if label is not None:  # new data beside the run's own figure, so drift shows (a production trial: 42x, unsaid)
         with contextlib.suppress(OSError, ValueError, RecursionError, TypeError, KeyError):
             own = json.loads((run_dir / ckpt.METRICS_FILE).read_text(encoding="utf-8"))
@@ -1314,13 +1323,23 @@ def format_metrics(metrics: dict[str, Any]) -> str:
             f"  squared error per sample (PCA-{metrics['pca_code_size']}):    {error(metrics['pca_squared_error_per_sample'])}"
         )
         ratio = metrics["squared_error_per_sample"] / max(metrics["pca_squared_error_per_sample"], 1e-30)
-        if ratio >= 0.999 and split in ("test", "val", "train"):  # the run's own data (evaluate --data may be another kind)
+        if ratio >= PCA_TIE and split in ("test", "val", "train"):  # the run's own data (evaluate --data: another kind)
             above = 100 * (ratio - 1)  # (a trial read "1 times PCA's error" for 1.0022; a review "1e+02%" for 1.996)
             how = ("within 0.1% of PCA's error" if ratio < 1.001 else f"{above:.{'2g' if above < 9.95 else '0f'}}% above "
                    "PCA's error" if ratio < 2 else f"{ratio:.3g} times PCA's error")
             if metrics["pca_squared_error_per_sample"] < 1e-12:  # (a trial's 3 texts: "7.37e+25 times")
                 how = "PCA reconstructs these samples exactly (they vary in no more directions than its code holds)"
-            lines.append(f"  note: {how}: this training did not take the model clearly past PCA")
+            val = metrics.get("val_against_pca") or {}
+            if val and val["autoencoder"] < PCA_TIE * val["pca"]:  # below PCA on the validation part: said, and
+                below = 100 * (1 - val["autoencoder"] / max(val["pca"], 1e-30))  # PCA's own error there against here
+                unlike = metrics["pca_squared_error_per_sample"] / max(val["pca"], 1e-30)  # (a trial: other images)
+                how += f"; on the validation part it is {below:.2g}% below PCA's" + (
+                    f", and PCA's error here is {unlike:.2g} times its error there: these test samples are unlike the "
+                    "training data, and the model's gain over PCA does not carry over to them" if unlike >= UNLIKE else
+                    ": this training did not take the model clearly past PCA on new samples")
+                lines.append(f"  note: {how}")
+            else:
+                lines.append(f"  note: {how}: this training did not take the model clearly past PCA")
     elif "pca_skipped" in metrics:
         lines.append(f"  no PCA comparison: {metrics['pca_skipped']}")
     if "run_error" in metrics and metrics["run_error"]["value"] > 0:
