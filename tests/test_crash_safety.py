@@ -23,6 +23,7 @@ import aekit
 from aekit.data import load_dataset
 from aekit.training import checkpoint as ckpt
 from aekit.training.callbacks import Callback, LambdaCallback
+from aekit.training.loop import TrainConfig, Trainer
 from aekit.training.stops import StopSignals
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
@@ -918,5 +919,10 @@ def test_checkpoint_minutes_checkpoint_inside_an_epoch_and_at_an_epochs_end_that
         assert place == kept, (minutes, step, meta)
     history = aekit.fit(aekit.create_model("dense", **MODEL), x, run_dir=run_dir, resume=True, **train)
     assert history["epoch"] == list(range(1, EPOCHS + 1)) and ckpt.training_ended(run_dir)
-    with pytest.raises(aekit.ConfigError, match="checkpoint_minutes"):
+    with pytest.raises(aekit.ConfigError, match="^train.checkpoint_minutes: must be minutes > 0, or null for checkpoints at "
+                                                "epochs' ends alone, got 0.0$"):
         aekit.fit(aekit.create_model("dense", **MODEL), x, checkpoint_minutes=0, **TRAIN)
+    trainer = Trainer(aekit.create_model("dense", **MODEL), TrainConfig(checkpoint_minutes=1e-9), callbacks=[],
+                      run_dir=run_dir)
+    trainer.world = 2  # under torchrun: at epochs' ends (rank 0 writes), not inside them (every process would decide)
+    assert trainer.checkpoint_overdue() and not trainer.checkpoint_overdue(inside=True)

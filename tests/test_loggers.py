@@ -81,6 +81,26 @@ def test_a_stop_signal_inside_an_epoch_keeps_every_logged_step_and_the_resume_lo
     assert sorted(m.step for m in client.get_metric_history(found.info.run_id, "step/loss")) == list(range(2, 21, 2))
 
 
+def test_a_checkpoint_inside_an_epoch_sends_mlflow_the_steps_it_keeps(data, tmp_path, monkeypatch):
+    """A review: MLflow's per-step values wait for the epoch's end; killed after a checkpoint_minutes checkpoint inside
+    the epoch, they were lost for good (the resume goes on after that checkpoint's step)."""
+    from aekit.training.callbacks import LambdaCallback
+
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    run, stored = tmp_path / "runs" / "run", []
+
+    def look(trainer, batch, logs):  # (before the loggers: this step's values are not yet theirs)
+        if trainer.global_step == 13:  # the third epoch's third step (5 an epoch), a checkpoint after each step
+            client = mlflow.tracking.MlflowClient(tracking_uri=(tmp_path / "runs" / "mlruns").as_uri())
+            [found] = client.search_runs([e.experiment_id for e in client.search_experiments() if e.name == "aekit"])
+            stored.extend(sorted(m.step for m in client.get_metric_history(found.info.run_id, "step/loss")))
+
+    aekit.fit(new_model(data), *data, run_dir=run, log=["mlflow"], epochs=3, checkpoint_minutes=1e-9,
+              callbacks=[LambdaCallback(on_batch_end=look)], **TRAIN)
+    assert stored == [2, 4, 6, 8, 10, 12]  # (a kill here loses none of the steps its checkpoint keeps)
+
+
 def test_the_projector_names_each_code_by_its_class(data, tmp_path):
     """Its metadata held 0..4 for BBC's business..tech, which the report names (an inspection trial)."""
     pytest.importorskip("tensorboard")

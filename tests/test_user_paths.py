@@ -607,6 +607,8 @@ def test_a_run_no_better_than_pca_says_so():
     assert format_metrics(kept).startswith("val set, 10 samples (no test split: the samples that chose the epoch "
                                            "restore_best kept, so a little optimistic)")
     assert format_metrics({**m, "split": "val", "training": {"kept_epoch": None}}).startswith("val set, 10 samples\n")
+    stopped = {**m, "split": "val", "training": {"kept_epoch": 4, "weights": "checkpoint.safetensors"}}  # (a review:
+    assert format_metrics(stopped).startswith("val set, 10 samples\n")  # a killed run's checkpoint, chosen by nothing)
 
 
 def test_resuming_a_trial_pruned_before_its_first_checkpoint_says_so(tmp_path, capsys):

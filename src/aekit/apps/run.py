@@ -1303,7 +1303,8 @@ def training_summary(run_dir: Path) -> dict[str, Any]:
 
 def format_metrics(metrics: dict[str, Any]) -> str:
     note = " (no test split and data.val_fraction is 0: these are samples it was trained on)" if metrics["split"] == "train" else ""
-    if metrics["split"] == "val" and isinstance(metrics.get("training"), dict) and metrics["training"].get("kept_epoch") is not None:
+    training = metrics.get("training") if isinstance(metrics.get("training"), dict) else {}
+    if metrics["split"] == "val" and training.get("kept_epoch") is not None and training.get("weights") != ckpt.CHECKPOINT_FILE:
         note = " (no test split: the samples that chose the epoch restore_best kept, so a little optimistic)"  # (a trial)
     def error(value: float) -> str:  # errors below 1 (tables) keep 4 digits: 0.08012, 8.48e-08, not 0.080 or 0.000;
         return f"{value:.3f}" if 1 <= abs(value) < 1e7 else f"{value:.4g}"  # huge ones too: 5.54e+53, not 54 digits

@@ -24,6 +24,9 @@ class Callback:
 
     def on_train_end(self, trainer: Trainer) -> None: ...
 
+    def on_checkpoint(self, trainer: Trainer) -> None:
+        """A checkpoint was written (what was trained so far is safe: a store can be sent what it is of)."""
+
     def on_train_stop(self, trainer: Trainer, error: BaseException) -> None:
         """Training stopped on `error` (an interrupt, a diverged loss, ...) instead of ending."""
 

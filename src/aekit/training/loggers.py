@@ -203,6 +203,13 @@ class Logger(Callback):
         if self.active:
             self.stop(trainer, error)
 
+    def on_checkpoint(self, trainer: Trainer) -> None:
+        if self.active:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send or write what is held (a checkpoint inside an epoch: a kill after it loses none of it)."""
+
     def stop(self, trainer: Trainer, error: BaseException) -> None:
         """Training stopped before its end: what the logger's store needs to say so."""
 
@@ -266,6 +273,9 @@ class TensorBoardLogger(Logger):
     def step(self, trainer: Trainer, values: dict[str, float]) -> None:
         for key, value in values.items():
             self.writer.add_scalar(f"step/{key}", value, trainer.global_step)
+
+    def flush(self) -> None:
+        self.writer.flush()
 
     def epoch(self, trainer: Trainer, values: dict[str, float]) -> None:
         for key, value in values.items():
@@ -410,10 +420,8 @@ class MLflowLogger(Logger):
             self.client.delete_run(self.run_id)
         else:
             kept = (checkpoint_header(self.run_dir) or {}).get("global_step", 0) if self.run_dir is not None else 0
-            metrics = [m for m in self.pending if m.step <= kept]  # those a stop's checkpoint inside the epoch keeps:
-            for start in range(0, len(metrics), 1000):  # the resume goes on after them (a review: never sent)
-                self.client.log_batch(self.run_id, metrics=metrics[start : start + 1000])
-            self.pending = []
+            self.pending = [m for m in self.pending if m.step <= kept]  # those a stop's checkpoint inside the epoch
+            self.flush()  # keeps: the resume goes on after them (a review: never sent)
             self.client.set_terminated(self.run_id, "KILLED" if interrupted else "FAILED")
 
     def params(self, trainer: Trainer) -> list:
@@ -450,6 +458,9 @@ class MLflowLogger(Logger):
 
     def epoch(self, trainer: Trainer, values: dict[str, float]) -> None:
         self.add("epoch", trainer, values)
+        self.flush()
+
+    def flush(self) -> None:
         for start in range(0, len(self.pending), 1000):  # MLflow's limit per request
             self.client.log_batch(self.run_id, metrics=self.pending[start : start + 1000])
         self.pending = []

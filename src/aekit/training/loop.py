@@ -103,7 +103,7 @@ class TrainConfig:
     restore_best: bool = False  #: end with the best weights instead of the last ones
     checkpoint_every: int = 1  #: epochs between checkpoints in the run folder
     #: minutes of training at most between checkpoints, one written inside an epoch where it is due (a kill, the
-    #: out-of-memory killer, loses no more); None: at epochs' ends alone
+    #: out-of-memory killer, loses no more; under torchrun, at the epoch's end); None: at epochs' ends alone
     checkpoint_minutes: float | None = 30.0
     progress: bool = True  #: a line an epoch, and on a terminal a progress bar with the live loss
     log: tuple[Literal["csv", "tensorboard", "mlflow"], ...] = ()  #: loggers (training/loggers.py)
@@ -143,7 +143,8 @@ class TrainConfig:
         positive("grad_clip", self.grad_clip, allow_none=True)
         positive("early_stopping", self.early_stopping, allow_none=True)
         positive("checkpoint_every", self.checkpoint_every)
-        positive("checkpoint_minutes", self.checkpoint_minutes, allow_none=True)
+        check(self.checkpoint_minutes is None or self.checkpoint_minutes > 0, "checkpoint_minutes",
+              f"must be minutes > 0, or null for checkpoints at epochs' ends alone, got {self.checkpoint_minutes}")
         non_negative("min_delta", self.min_delta)
         positive("nan_check_every", self.nan_check_every, allow_none=True)
         positive("log_every", self.log_every)
@@ -513,12 +514,15 @@ class Trainer:
         ckpt.write(self.run_dir / ckpt.CHECKPOINT_FILE, tensors, meta)
         atomic_write_text(self.run_dir / ckpt.HISTORY_FILE, json.dumps(self.history, indent=1))
         self.saved_at = time.perf_counter()
+        for cb in self.callbacks:
+            cb.on_checkpoint(self)
 
-    def checkpoint_overdue(self) -> bool:
+    def checkpoint_overdue(self, *, inside: bool = False) -> bool:
         """Whether `checkpoint_minutes` have passed since the last checkpoint (or the start) of a run that writes
-        one in a single process (under torchrun every process would need to agree on it each step)."""
+        one; `inside` an epoch, in a single process only (under torchrun every process would need to agree on it
+        each step)."""
         minutes = self.config.checkpoint_minutes
-        return (minutes is not None and self.run_dir is not None and self.world == 1
+        return (minutes is not None and self.run_dir is not None and not (inside and self.world > 1)
                 and time.perf_counter() - self.saved_at >= 60 * minutes)
 
     def load_checkpoint(self) -> None:
@@ -814,7 +818,7 @@ class Trainer:
             if self.stops.asked is not None and not ends:  # (training ends: fit's checkpoint)
                 self._save_in_epoch(b + 1, n_batches, len(full), sums, seen, unchecked)
                 self.stops.answer()
-            elif (b + 1 < n_batches and not ends and self.checkpoint_overdue()  # (the epoch's end: fit's)
+            elif (b + 1 < n_batches and not ends and self.checkpoint_overdue(inside=True)  # (the epoch's end: fit's)
                   and (budget is None or budget.settled)):
                 self._save_in_epoch(b + 1, n_batches, len(full), sums, seen, unchecked)
             if self.stop_training and self.world == 1:  # a callback stopped it (under torchrun: at the epoch's end,
