@@ -240,6 +240,8 @@ def test_a_grid_names_one_key_of_model_params_and_a_time_budget_goes_in_train_pa
     ({"verbose": "yes"}, r"verbose: must be a bool or an int \(0: silent\), got 'yes'"),
     ({"train_params": {"log": ["csv"]}}, r"train_params: log 'csv' writes into a run folder, which the estimators do "
                                          r"not make; 'mlflow' logs to its store"),
+    ({"train_params": {"checkpoint_minutes": 1}}, r"^train_params: 'checkpoint_minutes' sets a run folder's "
+                                                  r"checkpoints, which the estimators do not make"),  # (a review: unsaid)
     ({"train_params": {"epoch": 1}}, r"train_params: unknown key 'epoch'; did you mean the estimator's parameter epochs=\?"),
     # named as set, not as the trainer's train.* and model.* keys (a tuning trial)
     ({"train_params": {"bogus": 3}}, r"^train_params: unknown key 'bogus'; allowed keys: amp, (?!.*\bepochs\b)"),

@@ -143,6 +143,10 @@ def _fit_options(est, seed: int, names: dict[str, str] = OWN, **changes: Any) ->
         raise ConfigError(f"train_params: log {folders[0]!r} writes into a run folder, which the estimators do not "
                           "make; 'mlflow' logs to its store, or log a training with aekit.fit(..., run_dir=FOLDER, "
                           "log=[...])")
+    checkpoints = sorted(extra.keys() & {"checkpoint_every", "checkpoint_minutes"})  # (a review: taken, unsaid)
+    if checkpoints:
+        raise ConfigError(f"train_params: {checkpoints[0]!r} sets a run folder's checkpoints, which the estimators do "
+                          "not make; checkpoint a training with aekit.fit(..., run_dir=FOLDER)")
     options |= extra
     if extra.get("time_budget") is not None:  # the budget decides how long it trains
         if est.epochs is not None:

@@ -371,6 +371,10 @@ def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False, fi
                               f"{', '.join('model.' + k for k in exp.model_keys[0])}")
         if key in exp.unused:
             raise ConfigError(f"{key}: {name} does not read it; {exp.unused[key]}")
+        if key in ("train.checkpoint_every", "train.checkpoint_minutes"):  # (a review: taken, unsaid, and no checkpoint)
+            kept = "; its finished models are kept as they end (aekit experiment resume)" if exp.resumable else ""
+            raise ConfigError(f"{key}: an experiment writes no training checkpoints (its models train side by side in "
+                              f"one folder{kept}); remove it, or train one model with aekit train")
     raw = apply_overrides(merge(base, layer), list(overrides))  # (a copy: base keeps the defaults)
     given = {k[6:] for k in keys if k.startswith("model.")}
     raw["model"] = _for_model(raw.get("model"), base.get("model", {}), given, raw.get("imports"))
