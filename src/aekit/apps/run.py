@@ -889,6 +889,18 @@ def pca_squared_error(train_x: torch.Tensor, test_x: torch.Tensor, k: int, *, se
     return PCABaseline(train_x, k, seed=seed).squared_error(test_x)
 
 
+def differ(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two parts of at least 30 samples differ in their per-sample errors' (PCA's) means by a factor of UNLIKE
+    or more, past four standard errors of the ratio's logarithm (a review: a 6-sample validation part made a random
+    split 'unlike'; the errors' long tails make three too few: 1-5% of random splits of scikit-learn's tables)."""
+    if min(len(a), len(b)) < 30:
+        return False
+    means = [max(float(e.mean()), 1e-30) for e in (a, b)]
+    spread = math.sqrt(sum(float(e.var(ddof=1)) / len(e) / m**2 for e, m in zip((a, b), means)))
+    gap = abs(math.log(means[0] / means[1]))
+    return gap >= math.log(UNLIKE) and gap > 4 * spread
+
+
 def eval_rows(data: Dataset) -> int:
     """How many samples of a memory-mapped data set `in_memory` reads: EVAL_SAMPLES, fewer for wide ones (EVAL_BYTES)."""
     return min(len(data), EVAL_SAMPLES, max(1, EVAL_BYTES // (4 * math.prod(data.sample_shape))))
@@ -924,16 +936,18 @@ def test_metrics(model, train: Dataset, test: Dataset, *, split: str = "test", s
     return metrics
 
 
-def sample_errors(model, train: Dataset, test: Dataset, *, seed: int = 0) -> dict[str, Any]:
+def sample_errors(model, train: Dataset, test: Dataset, *, seed: int = 0, pca: PCABaseline | None = None) -> dict[str, Any]:
     """Each sample of `test`'s squared error ("autoencoder"), and PCA's at the model's code size fitted on
-    `train` ("pca", with "pca_code_size"), or why PCA has none ("pca_skipped")."""
+    `train` ("pca", with "pca_code_size" and the fit, "pca_fit": an earlier call's, given as `pca`, is used again),
+    or why PCA has none ("pca_skipped")."""
     errors: dict[str, Any] = {"autoencoder": squared_error_per_sample(model, test.x)}
     code_size, why_not = pca_size(model, train) if train is not None else (None, "the run's training data could "
                                                                           "not be read (evaluate --data)")
     if code_size is None:
         errors["pca_skipped"] = why_not
     else:
-        errors |= {"pca_code_size": code_size, "pca": pca_squared_error(train.x, test.x, code_size, seed=seed)}
+        pca = pca if pca is not None else PCABaseline(train.x, code_size, seed=seed)
+        errors |= {"pca_code_size": code_size, "pca": pca.squared_error(test.x), "pca_fit": pca}
     return errors
 
 
@@ -1200,10 +1214,10 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     errors = sample_errors(model, train_data, test, seed=cfg.train.seed)
     metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed, errors=errors)}
     if split == "test" and val_data is not None and "pca" in errors and errors["autoencoder"].mean() >= (
-            PCA_TIE * errors["pca"].mean()):  # at or above PCA on the test part: on held-out training data too? (a
-        val = sample_errors(model, train_data, in_memory(val_data, cfg.train.seed), seed=cfg.train.seed)  # trial's
-        metrics["val_against_pca"] = {"autoencoder": float(val["autoencoder"].mean()),  # test images, other than its
-                                      "pca": float(val["pca"].mean())}  # training ones, read "did not train past PCA")
+            PCA_TIE * errors["pca"].mean()):  # at or above PCA on the test part: on the validation part too? (a
+        val = sample_errors(model, train_data, in_memory(val_data, cfg.train.seed), pca=errors["pca_fit"])  # trial's
+        metrics["val_against_pca"] = {"n": len(val["pca"]), "autoencoder": float(val["autoencoder"].mean()),  # test
+                                      "pca": float(val["pca"].mean()), "differ": differ(errors["pca"], val["pca"])}
     if label is not None:  # new data beside the run's own figure, so drift shows (a production trial: 42x, unsaid)
         with contextlib.suppress(OSError, ValueError, RecursionError, TypeError, KeyError):
             own = json.loads((run_dir / ckpt.METRICS_FILE).read_text(encoding="utf-8"))
@@ -1306,6 +1320,9 @@ def format_metrics(metrics: dict[str, Any]) -> str:
     training = metrics.get("training") if isinstance(metrics.get("training"), dict) else {}
     if metrics["split"] == "val" and training.get("kept_epoch") is not None and training.get("weights") != ckpt.CHECKPOINT_FILE:
         note = " (no test split: the samples that chose the epoch restore_best kept, so a little optimistic)"  # (a trial)
+    def percent(value: float) -> str:  # 0.22%, 6.1%, 36%, 100%
+        return f"{value:.{'2g' if value < 9.95 else '0f'}}%"
+
     def error(value: float) -> str:  # errors below 1 (tables) keep 4 digits: 0.08012, 8.48e-08, not 0.080 or 0.000;
         return f"{value:.3f}" if 1 <= abs(value) < 1e7 else f"{value:.4g}"  # huge ones too: 5.54e+53, not 54 digits
 
@@ -1326,19 +1343,22 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         ratio = metrics["squared_error_per_sample"] / max(metrics["pca_squared_error_per_sample"], 1e-30)
         if ratio >= PCA_TIE and split in ("test", "val", "train"):  # the run's own data (evaluate --data: another kind)
             above = 100 * (ratio - 1)  # (a trial read "1 times PCA's error" for 1.0022; a review "1e+02%" for 1.996)
-            how = ("within 0.1% of PCA's error" if ratio < 1.001 else f"{above:.{'2g' if above < 9.95 else '0f'}}% above "
-                   "PCA's error" if ratio < 2 else f"{ratio:.3g} times PCA's error")
+            how = ("within 0.1% of PCA's error" if ratio < 1.001 else f"{percent(above)} above PCA's error" if ratio < 2
+                   else f"{ratio:.3g} times PCA's error")
             if metrics["pca_squared_error_per_sample"] < 1e-12:  # (a trial's 3 texts: "7.37e+25 times")
                 how = "PCA reconstructs these samples exactly (they vary in no more directions than its code holds)"
             val = metrics.get("val_against_pca") or {}
             if val and val["autoencoder"] < PCA_TIE * val["pca"]:  # below PCA on the validation part: said, and
-                below = 100 * (1 - val["autoencoder"] / max(val["pca"], 1e-30))  # PCA's own error there against here
-                unlike = metrics["pca_squared_error_per_sample"] / max(val["pca"], 1e-30)  # (a trial: other images)
-                how += f"; on the validation part it is {below:.2g}% below PCA's" + (
-                    f", and PCA's error here is {unlike:.2g} times its error there: these test samples are unlike the "
-                    "training data, and the model's gain over PCA does not carry over to them" if unlike >= UNLIKE else
-                    ": this training did not take the model clearly past PCA on new samples")
-                lines.append(f"  note: {how}")
+                below = 100 * (1 - val["autoencoder"] / max(val["pca"], 1e-30))  # whether the parts differ (a trial's
+                times = metrics["pca_squared_error_per_sample"] / max(val["pca"], 1e-30)  # test images: other ones)
+                chose = training.get("kept_epoch") is not None and training.get("weights") != ckpt.CHECKPOINT_FILE
+                how += (f"; on the validation part ({val['n']:,} sample{'s' * (val['n'] != 1)}"
+                        f"{', which chose the epoch kept' if chose else ''}) it is {percent(below)} below PCA's")
+                lines.append(f"  note: {how}" + (
+                    f", and PCA's error on the test part is {times:.{'2f' if times < 10 else '0f'}} times its error "
+                    "there: the test samples differ from the training data, and the model's gain over PCA does not "
+                    "carry over to them" if val.get("differ") else
+                    ": this training did not take the model clearly past PCA on the test part"))
             else:
                 lines.append(f"  note: {how}: this training did not take the model clearly past PCA")
     elif "pca_skipped" in metrics:
