@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 import types
 from pathlib import Path
 
@@ -465,3 +466,23 @@ def test_compile_beside_a_time_budget_is_noted(recwarn):
     finally:
         monkeypatched.undo()
     assert any("compiling counts against time_budget=0.5" in str(w.message) for w in recwarn)
+
+
+def test_a_budget_that_runs_out_after_an_epochs_end_still_checkpoints_its_last_epoch(real_batch, monkeypatch, tmp_path):
+    """A trial: a 30-s run ended after 7,165 epochs with history.json and its checkpoint at epoch 1 (the clock crossed
+    the budget between the epoch's end, which found it not final, and the loop's next look; checkpoints after the
+    first come at most every 30 s)."""
+    said, lines = loop.say, []
+
+    def slow_second_line(text, *args, **kwargs):  # the clock runs out as the second epoch line (at ~1 s) is printed
+        said(text, *args, **kwargs)
+        lines.append(text)
+        if len(lines) == 2:
+            time.sleep(1.0)
+
+    monkeypatch.setattr(loop, "say", slow_second_line)
+    model = aekit.create_model("dense", input_shape=(784,), hidden=[16], code_size=4)
+    history = aekit.fit(model, real_batch[:64], run_dir=tmp_path / "r", time_budget=1.5, batch_size=32)
+    saved = json.loads((tmp_path / "r" / "history.json").read_text())
+    assert saved["epoch"] == history["epoch"] and len(history["epoch"]) >= 2
+    assert aekit.training.checkpoint.epochs_done(tmp_path / "r") == history["epoch"][-1]

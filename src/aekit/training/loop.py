@@ -980,7 +980,8 @@ class Trainer:
             saved_at: float | None = None  # when this session last wrote a checkpoint
             self.saved_at = time.perf_counter()  # (checkpoint_minutes count from here)
             said_at: float | None = None  # when the last epoch line was printed
-            while not self.stop_training and self.progress() < 1.0:
+            final = self.stop_training or self.progress() >= 1.0
+            while not final:  # (as the epoch's end saw it: a budget's clock running out after it is the next epoch's)
                 with self.stops.epoch(enabled=writes and self.world == 1):  # (a stop after the steps: the epoch kept)
                     if self.rank > 0:  # other ranks' own noise (dropout, corruption), seeded by the epoch: a resume's alike
                         torch.manual_seed(cfg.seed + self.rank + 7919 * self.epoch)
