@@ -236,7 +236,7 @@ CASES = [
     pytest.param(lambda t: load_path(npy_file(t, FLAT[:10], cut=40)), DataError,
                  r"data.npy is truncated: its header declares 2,560 bytes of data \(\(10, 64\) float32\), and it holds 2,520$", id="npy-truncated"),
     pytest.param(lambda t: load_path(npy_file(t, np.array([{"a": 1}]), allow_pickle=True)), DataError,
-                 r"data.npy holds Python objects \(dtype object\), which aekit does not unpickle; save an array of numbers",
+                 r"data.npy holds Python objects \(dtype object\), which aekit does not unpickle; save arrays of numbers",
                  id="npy-pickled-objects"),
     pytest.param(lambda t: load_path(npy_file(t, np.array([["a", "b"]]))), DataError,
                  r"data.npy: values must be real numbers, got dtype <U1", id="npy-strings"),

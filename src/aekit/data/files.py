@@ -398,6 +398,11 @@ def _check_declared(f, size: int, name: str) -> None:
                         f"it holds {held:,}")
 
 
+OBJECTS = ("holds Python objects (dtype object), which aekit does not unpickle; save arrays of numbers "
+           "(x.astype(np.float32); series or rows of unequal lengths, which numpy keeps as objects: cut, pad or "
+           "resample them to one length first)")  # (a trial's ragged time series: astype failed on them)
+
+
 def _npy(path: Path) -> np.ndarray:
     try:
         with path.open("rb") as f:
@@ -410,8 +415,7 @@ def _npy(path: Path) -> np.ndarray:
             raise DataError(f"{path}: not enough memory (or address space: ulimit -v) to map its "
                             f"{path.stat().st_size / 2**30:.1f} GiB") from None
         if "Object arrays cannot be loaded" in str(err):  # numpy's words for pickled Python objects
-            raise DataError(f"{path} holds Python objects (dtype object), which aekit does not unpickle; save an "
-                            "array of numbers (x.astype(np.float32))") from None
+            raise DataError(f"{path} {OBJECTS}") from None
         raise DataError(f"{path} is truncated or not a .npy array file ({str(err).splitlines()[0]})") from None
 
 
@@ -431,8 +435,7 @@ def _npz(path: Path, split: str, *, alone: bool = False) -> tuple[np.ndarray, np
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as err:
         why = str(err).splitlines()[0] if str(err) else type(err).__name__
         if "pickle" in why:  # numpy's advice to unpickle: aekit never runs a file's code
-            raise DataError(f"{path} holds Python objects (dtype object), which aekit does not unpickle; save arrays "
-                            "of numbers (x.astype(np.float32))") from None
+            raise DataError(f"{path} {OBJECTS}") from None
         raise DataError(f"{path} is truncated or not a .npz archive of arrays ({why})") from None
     if not arrays:
         raise DataError(f"{path} holds no arrays")
