@@ -486,3 +486,16 @@ def test_a_budget_that_runs_out_after_an_epochs_end_still_checkpoints_its_last_e
     saved = json.loads((tmp_path / "r" / "history.json").read_text())
     assert saved["epoch"] == history["epoch"] and len(history["epoch"]) >= 2
     assert aekit.training.checkpoint.epochs_done(tmp_path / "r") == history["epoch"][-1]
+
+
+def test_a_stop_set_as_a_checkpoint_is_written_ends_training_there(real_batch, tmp_path):
+    """A review: the loop ending on the epoch's own reading trained one more epoch after a stop set in on_checkpoint."""
+    class StopOnCheckpoint(Callback):
+        def on_checkpoint(self, trainer):
+            if trainer.epoch == 2:
+                trainer.stop_training = True
+
+    model = aekit.create_model("dense", input_shape=(784,), hidden=[16], code_size=4)
+    history = aekit.fit(model, real_batch[:64], run_dir=tmp_path / "r", epochs=5, batch_size=32, progress=False,
+                        callbacks=[StopOnCheckpoint()])
+    assert history["epoch"] == [1, 2]

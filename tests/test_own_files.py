@@ -527,8 +527,12 @@ def test_excels_byte_order_mark_two_label_columns_and_another_separator(tmp_path
     ragged = np.empty(2, dtype=object)  # series of unequal lengths (a trial: astype, as advised, fails on them)
     ragged[:] = [np.zeros(3), np.zeros(5)]
     np.savez(tmp_path / "ragged.npz", x_train=ragged)
-    assert refused(tmp_path / "ragged.npz").endswith("series or rows of unequal lengths, which numpy keeps as "
-                                                     "objects: cut, pad or resample them to one length first)")
+    assert refused(tmp_path / "ragged.npz").endswith("rows kept as objects: np.stack(x).astype(np.float32), or, "
+                                                     "where their lengths differ (series), cut, pad or resample them "
+                                                     "to one length first)")
+    rows = np.empty(2, dtype=object)  # (a review: equal rows kept as objects, which astype fails on too)
+    rows[:] = [np.zeros(3), np.ones(3)]
+    assert np.stack(rows).astype(np.float32).shape == (2, 3)  # as the message says
     (tmp_path / "labels.csv").write_text("label\n0\n1\n")
     assert "no feature columns beside the labels' ('label')" in refused(tmp_path / "labels.csv")
     (tmp_path / "semi.csv").write_text("a;b\n0;1\n1;3\n")

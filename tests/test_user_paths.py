@@ -745,3 +745,6 @@ def test_two_parts_are_said_to_differ_only_past_their_samples_noise():
     assert differ(rng.exponential(1.0, 300), rng.exponential(2.0, 300))  # or 2x easier
     assert not differ(rng.exponential(1.3, 6000), rng.exponential(1.0, 4800))  # a factor under 1.5 is not said
     assert not differ(rng.exponential(5.0, 29), rng.exponential(1.0, 500))  # nor one of fewer than 30 samples
+    tails = [differ(rng.lognormal(0, 3, 10000), rng.lognormal(0, 3, 30)) for _ in range(200)]  # (a review: 21% said
+    assert sum(tails) <= 2  # to differ, by the means' standard errors, of long-tailed parts drawn alike)
+    assert not differ(np.r_[rng.exponential(3.0, 99), np.inf], rng.exponential(1.0, 100))  # (no numpy warning)

@@ -399,8 +399,8 @@ def _check_declared(f, size: int, name: str) -> None:
 
 
 OBJECTS = ("holds Python objects (dtype object), which aekit does not unpickle; save arrays of numbers "
-           "(x.astype(np.float32); series or rows of unequal lengths, which numpy keeps as objects: cut, pad or "
-           "resample them to one length first)")  # (a trial's ragged time series: astype failed on them)
+           "(x.astype(np.float32); rows kept as objects: np.stack(x).astype(np.float32), or, where their lengths "
+           "differ (series), cut, pad or resample them to one length first)")  # (a trial's ragged series: astype failed)
 
 
 def _npy(path: Path) -> np.ndarray:

@@ -981,7 +981,8 @@ class Trainer:
             self.saved_at = time.perf_counter()  # (checkpoint_minutes count from here)
             said_at: float | None = None  # when the last epoch line was printed
             final = self.stop_training or self.progress() >= 1.0
-            while not final:  # (as the epoch's end saw it: a budget's clock running out after it is the next epoch's)
+            # as the epoch's end saw it (a budget's clock running out since is the next epoch's), or a stop set since, by
+            while not final and not (self.stop_training and self.world == 1):  # on_checkpoint (rank 0's alone: not there)
                 with self.stops.epoch(enabled=writes and self.world == 1):  # (a stop after the steps: the epoch kept)
                     if self.rank > 0:  # other ranks' own noise (dropout, corruption), seeded by the epoch: a resume's alike
                         torch.manual_seed(cfg.seed + self.rank + 7919 * self.epoch)
