@@ -599,6 +599,9 @@ def test_a_run_no_better_than_pca_says_so():
     assert ("note: 6.1% above PCA's error; on the validation part (4,800 samples) it is 10% below PCA's, and PCA's "  # test
             "error on the test part is 1.65 times its error there: the test samples differ from the training data, and "
             "the model's gain over PCA does not carry over to them") in unlike  # part differs
+    easier = {**m, "squared_error_per_sample": 1.1, "pca_squared_error_per_sample": 1.0,  # (a review: "0.33 times")
+              "val_against_pca": {"n": 6000, "autoencoder": 2.9, "pca": 3.0, "differ": True}}
+    assert "and PCA's error on the test part is 1/3 of its error there: the test samples differ" in format_metrics(easier)
     alike = format_metrics({**m, "val_against_pca": val, "training": {"kept_epoch": 3, "weights": "model.safetensors"}})
     assert ("note: within 0.1% of PCA's error; on the validation part (6 samples, which chose the epoch kept) it is "
             "6.2% below PCA's: this training did not take the model clearly past PCA on the test part") in alike

@@ -1318,10 +1318,15 @@ def training_summary(run_dir: Path) -> dict[str, Any]:
 def format_metrics(metrics: dict[str, Any]) -> str:
     note = " (no test split and data.val_fraction is 0: these are samples it was trained on)" if metrics["split"] == "train" else ""
     training = metrics.get("training") if isinstance(metrics.get("training"), dict) else {}
-    if metrics["split"] == "val" and training.get("kept_epoch") is not None and training.get("weights") != ckpt.CHECKPOINT_FILE:
+    chose = training.get("kept_epoch") is not None and training.get("weights") != ckpt.CHECKPOINT_FILE  # (a review: not
+    if metrics["split"] == "val" and chose:  # a stopped run's checkpoint weights, which no validation chose)
         note = " (no test split: the samples that chose the epoch restore_best kept, so a little optimistic)"  # (a trial)
+
     def percent(value: float) -> str:  # 0.22%, 6.1%, 36%, 100%
         return f"{value:.{'2g' if value < 9.95 else '0f'}}%"
+
+    def ratio_text(times: float) -> str:  # "3.27 times", "a third of" (not "0.33 times")
+        return f"{times:.{'2f' if times < 10 else '0f'}} times" if times >= 1 else f"1/{1 / times:.{'2g' if times > 0.1 else '0f'}} of"
 
     def error(value: float) -> str:  # errors below 1 (tables) keep 4 digits: 0.08012, 8.48e-08, not 0.080 or 0.000;
         return f"{value:.3f}" if 1 <= abs(value) < 1e7 else f"{value:.4g}"  # huge ones too: 5.54e+53, not 54 digits
@@ -1351,14 +1356,12 @@ def format_metrics(metrics: dict[str, Any]) -> str:
             if val and val["autoencoder"] < PCA_TIE * val["pca"]:  # below PCA on the validation part: said, and
                 below = 100 * (1 - val["autoencoder"] / max(val["pca"], 1e-30))  # whether the parts differ (a trial's
                 times = metrics["pca_squared_error_per_sample"] / max(val["pca"], 1e-30)  # test images: other ones)
-                chose = training.get("kept_epoch") is not None and training.get("weights") != ckpt.CHECKPOINT_FILE
                 how += (f"; on the validation part ({val['n']:,} sample{'s' * (val['n'] != 1)}"
                         f"{', which chose the epoch kept' if chose else ''}) it is {percent(below)} below PCA's")
                 lines.append(f"  note: {how}" + (
-                    f", and PCA's error on the test part is {times:.{'2f' if times < 10 else '0f'}} times its error "
-                    "there: the test samples differ from the training data, and the model's gain over PCA does not "
-                    "carry over to them" if val.get("differ") else
-                    ": this training did not take the model clearly past PCA on the test part"))
+                    f", and PCA's error on the test part is {ratio_text(times)} its error there: the test samples differ "
+                    "from the training data, and the model's gain over PCA does not carry over to them" if val.get("differ")
+                    else ": this training did not take the model clearly past PCA on the test part"))
             else:
                 lines.append(f"  note: {how}: this training did not take the model clearly past PCA")
     elif "pca_skipped" in metrics:

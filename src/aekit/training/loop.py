@@ -977,12 +977,13 @@ class Trainer:
             budget = self.budget
             if budget is not None:
                 budget.restart_clock()
-            saved_at: float | None = None  # when this session last wrote a checkpoint
-            self.saved_at = time.perf_counter()  # (checkpoint_minutes count from here)
+            saved_at: float | None = None  # when this session last wrote a checkpoint at an epoch's end (a budget's pace)
+            self.saved_at = time.perf_counter()  # (checkpoint_minutes count from here: any checkpoint sets it)
             said_at: float | None = None  # when the last epoch line was printed
             final = self.stop_training or self.progress() >= 1.0
-            # as the epoch's end saw it (a budget's clock running out since is the next epoch's), or a stop set since, by
-            while not final and not (self.stop_training and self.world == 1):  # on_checkpoint (rank 0's alone: not there)
+            # final: as the epoch's end saw it (a budget's clock running out since is the next epoch's); a stop set
+            # since (by on_checkpoint) ends it in one process (under torchrun rank 0 alone runs that hook)
+            while not final and not (self.stop_training and self.world == 1):
                 with self.stops.epoch(enabled=writes and self.world == 1):  # (a stop after the steps: the epoch kept)
                     if self.rank > 0:  # other ranks' own noise (dropout, corruption), seeded by the epoch: a resume's alike
                         torch.manual_seed(cfg.seed + self.rank + 7919 * self.epoch)
