@@ -131,6 +131,11 @@ def test_a_run_measured_on_its_validation_split_is_not_called_test(tmp_path):
     assert "its values drawn as a curve, one a channel" in page and 'class="latent-explorer explorer curves"' in page
     hover = re.search(r'"images": \["data:image/png;base64,([^"]+)"', page).group(1)  # a table's row: a curve
     assert Image.open(io.BytesIO(base64.b64decode(hover))).size == (160, 80)
+    metrics = json.loads((tmp_path / "t" / "metrics.json").read_text())  # not past PCA: said as evaluate says it (a
+    (tmp_path / "t" / "metrics.json").write_text(json.dumps({**metrics, "squared_error_per_sample": 2 * metrics[  # review:
+        "pca_squared_error_per_sample"]}))  # unsaid in the report)
+    page = write_report([tmp_path / "t"], tmp_path / "t.html").read_text()
+    assert "(PCA-" in page and "; 2 times PCA&#39;s error: this training did not take the model clearly past PCA" in page
 
 
 def test_report_of_an_experiment_and_of_several_runs(train_run, experiment_run, tmp_path):

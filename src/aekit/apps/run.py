@@ -1315,18 +1315,51 @@ def training_summary(run_dir: Path) -> dict[str, Any]:
             "trained_with": (header or ckpt.file_header(run_dir / ckpt.MODEL_FILE)).get("aekit_version")}
 
 
+def kept_by_validation(metrics: dict[str, Any]) -> bool:
+    """Whether the weights measured are of the epoch restore_best chose on the validation part (not a stopped run's
+    checkpoint weights, which nothing chose: a review)."""
+    training = metrics.get("training") if isinstance(metrics.get("training"), dict) else {}
+    return training.get("kept_epoch") is not None and training.get("weights") != ckpt.CHECKPOINT_FILE
+
+
+def pca_note(metrics: dict[str, Any]) -> str:
+    """What metrics.json's figures say where the autoencoder is not clearly past PCA on the run's own data ("" where it
+    is, or there is no PCA figure): by how much, and, from `val_against_pca`, on the validation part too and whether
+    the test part differs from it."""
+    pca, split = metrics.get("pca_squared_error_per_sample"), metrics.get("split")
+    if not isinstance(pca, (int, float)) or split not in ("test", "val", "train"):  # (evaluate --data: another kind)
+        return ""
+    ratio = metrics["squared_error_per_sample"] / max(pca, 1e-30)
+    if not ratio >= PCA_TIE:
+        return ""
+    above = 100 * (ratio - 1)  # (a trial read "1 times PCA's error" for 1.0022; a review "1e+02%" for 1.996)
+    how = ("within 0.1% of PCA's error" if ratio < 1.001 else f"{percent(above)} above PCA's error" if ratio < 2
+           else f"{ratio:.3g} times PCA's error")
+    if pca < 1e-12:  # (a trial's 3 texts: "7.37e+25 times")
+        how = "PCA reconstructs these samples exactly (they vary in no more directions than its code holds)"
+    val = metrics.get("val_against_pca") or {}
+    if not (val and val["autoencoder"] < PCA_TIE * val["pca"]):
+        return f"{how}: this training did not take the model clearly past PCA"
+    below = 100 * (1 - val["autoencoder"] / max(val["pca"], 1e-30))  # below PCA on the validation part: said, and
+    times = pca / max(val["pca"], 1e-30)  # whether the parts differ (a trial's test images: other ones)
+    how += (f"; on the validation part ({val['n']:,} sample{'s' * (val['n'] != 1)}"
+            f"{', which chose the epoch kept' if kept_by_validation(metrics) else ''}) it is {percent(below)} below PCA's")
+    if val.get("differ"):  # "3.27 times", "1/3 of" (not "0.33 times")
+        of = f"{times:.{'2f' if times < 10 else '0f'}} times" if times >= 1 else f"1/{1 / times:.{'2g' if times > 0.1 else '0f'}} of"
+        return (f"{how}, and PCA's error on the test part is {of} its error there: the test samples differ from the "
+                "training data, and the model's gain over PCA does not carry over to them")
+    return f"{how}: this training did not take the model clearly past PCA on the test part"
+
+
+def percent(value: float) -> str:
+    """0.22%, 6.1%, 36%, 100%."""
+    return f"{value:.{'2g' if value < 9.95 else '0f'}}%"
+
+
 def format_metrics(metrics: dict[str, Any]) -> str:
     note = " (no test split and data.val_fraction is 0: these are samples it was trained on)" if metrics["split"] == "train" else ""
-    training = metrics.get("training") if isinstance(metrics.get("training"), dict) else {}
-    chose = training.get("kept_epoch") is not None and training.get("weights") != ckpt.CHECKPOINT_FILE  # (a review: not
-    if metrics["split"] == "val" and chose:  # a stopped run's checkpoint weights, which no validation chose)
+    if metrics["split"] == "val" and kept_by_validation(metrics):
         note = " (no test split: the samples that chose the epoch restore_best kept, so a little optimistic)"  # (a trial)
-
-    def percent(value: float) -> str:  # 0.22%, 6.1%, 36%, 100%
-        return f"{value:.{'2g' if value < 9.95 else '0f'}}%"
-
-    def ratio_text(times: float) -> str:  # "3.27 times", "a third of" (not "0.33 times")
-        return f"{times:.{'2f' if times < 10 else '0f'}} times" if times >= 1 else f"1/{1 / times:.{'2g' if times > 0.1 else '0f'}} of"
 
     def error(value: float) -> str:  # errors below 1 (tables) keep 4 digits: 0.08012, 8.48e-08, not 0.080 or 0.000;
         return f"{value:.3f}" if 1 <= abs(value) < 1e7 else f"{value:.4g}"  # huge ones too: 5.54e+53, not 54 digits
@@ -1345,25 +1378,8 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         lines.append(
             f"  squared error per sample (PCA-{metrics['pca_code_size']}):    {error(metrics['pca_squared_error_per_sample'])}"
         )
-        ratio = metrics["squared_error_per_sample"] / max(metrics["pca_squared_error_per_sample"], 1e-30)
-        if ratio >= PCA_TIE and split in ("test", "val", "train"):  # the run's own data (evaluate --data: another kind)
-            above = 100 * (ratio - 1)  # (a trial read "1 times PCA's error" for 1.0022; a review "1e+02%" for 1.996)
-            how = ("within 0.1% of PCA's error" if ratio < 1.001 else f"{percent(above)} above PCA's error" if ratio < 2
-                   else f"{ratio:.3g} times PCA's error")
-            if metrics["pca_squared_error_per_sample"] < 1e-12:  # (a trial's 3 texts: "7.37e+25 times")
-                how = "PCA reconstructs these samples exactly (they vary in no more directions than its code holds)"
-            val = metrics.get("val_against_pca") or {}
-            if val and val["autoencoder"] < PCA_TIE * val["pca"]:  # below PCA on the validation part: said, and
-                below = 100 * (1 - val["autoencoder"] / max(val["pca"], 1e-30))  # whether the parts differ (a trial's
-                times = metrics["pca_squared_error_per_sample"] / max(val["pca"], 1e-30)  # test images: other ones)
-                how += (f"; on the validation part ({val['n']:,} sample{'s' * (val['n'] != 1)}"
-                        f"{', which chose the epoch kept' if chose else ''}) it is {percent(below)} below PCA's")
-                lines.append(f"  note: {how}" + (
-                    f", and PCA's error on the test part is {ratio_text(times)} its error there: the test samples differ "
-                    "from the training data, and the model's gain over PCA does not carry over to them" if val.get("differ")
-                    else ": this training did not take the model clearly past PCA on the test part"))
-            else:
-                lines.append(f"  note: {how}: this training did not take the model clearly past PCA")
+        if note := pca_note(metrics):
+            lines.append(f"  note: {note}")
     elif "pca_skipped" in metrics:
         lines.append(f"  no PCA comparison: {metrics['pca_skipped']}")
     if "run_error" in metrics and metrics["run_error"]["value"] > 0:
