@@ -926,3 +926,20 @@ def test_checkpoint_minutes_checkpoint_inside_an_epoch_and_at_an_epochs_end_that
                       run_dir=run_dir)
     trainer.world = 2  # under torchrun: at epochs' ends (rank 0 writes), not inside them (every process would decide)
     assert trainer.checkpoint_overdue() and not trainer.checkpoint_overdue(inside=True)
+
+
+def test_a_stop_signal_while_a_model_is_built_on_the_meta_device_is_answered_once_it_is_left():
+    """A full suite's SIGHUP test: an interrupt inside `torch.device("meta")`'s exit left torch's mode stack broken,
+    the model built next made on meta ("Cannot copy out of meta tensor", exit 1, where 129 was due)."""
+    from aekit.training.checkpoint import on_meta
+    from aekit.training.stops import signals_held
+
+    ran = []
+    with pytest.raises(KeyboardInterrupt):
+        with signals_held(), torch.device("meta"):
+            os.kill(os.getpid(), signal.SIGINT)
+            ran.append(torch.empty(1).device.type)  # the block goes on to its end
+    assert ran == ["meta"] and torch.empty(1).device.type == "cpu"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    model = on_meta(lambda: aekit.create_model("dense", **MODEL))  # (its own use)
+    assert model is not None and next(model.parameters()).device.type == "meta" and torch.empty(1).device.type == "cpu"

@@ -95,6 +95,7 @@ from ..training.loop import (
     training_device,
     without_ignored_training,
 )
+from ..training.stops import signals_held
 from ..writing import atomic_write_text
 
 CONFIG_FILE = ckpt.CONFIG_FILE
@@ -413,7 +414,7 @@ def _check_memory(cfg: RunConfig, values: dict[str, Any], sample_shape: tuple[in
     if len(sample_shape) == 3 and min(sample_shape[1:]) > 64 and cfg.data.name and Path(cfg.data.name).expanduser().is_dir():
         smaller += f", or read the images smaller (data.image_size=64, say; now {sample_shape[2]} x {sample_shape[1]})"
     try:
-        with torch.device("meta"):
+        with signals_held(), torch.device("meta"):  # (stop signals answered once it is left: training/stops.py)
             model = create_model(name, **values, input_shape=sample_shape)
     except Exception as err:  # refused by the build below, or a model of your own that meta tensors cannot build
         sizes = re.search(r"overflowed with sizes=(\[[^\]]*\])", str(err))  # torch: a tensor no memory holds
@@ -429,8 +430,8 @@ def _check_memory(cfg: RunConfig, values: dict[str, Any], sample_shape: tuple[in
     device = training_device(cfg.train)
     free = available_memory(device)
     if need > free:
-        held = f" and {buffers:,} buffer values (a codebook, a prior)" if buffers > params else ""
-        raise ConfigError(f"model: {name} has {params:,} parameters{held}, which take about {need / 2**30:.1f} GiB to "
+        also = f" and {buffers:,} buffer values (a codebook, a prior)" if buffers > params else ""
+        raise ConfigError(f"model: {name} has {params:,} parameters{also}, which take about {need / 2**30:.1f} GiB to "
                           f"train (weights, gradients, {opt}'s state, buffers and a checkpoint), and "
                           f"{free / 2**30:.1f} GiB is free on {device.type}; {smaller}")
 

@@ -42,6 +42,7 @@ from ..errors import (
     wraps_interrupt,
 )
 from ..writing import atomic_write_bytes, atomic_write_text
+from .stops import signals_held
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.safetensors"
@@ -395,7 +396,7 @@ def on_meta(build: Callable[[], Any]) -> Any:
     """`build()` on torch's meta device, which takes no memory (its notes left out: they are said as the model is
     built for real), or None where a model cannot be built there (it is checked as it is built, then)."""
     try:
-        with torch.device("meta"), warnings.catch_warnings():
+        with signals_held(), torch.device("meta"), warnings.catch_warnings():  # (stop signals answered once it is left)
             warnings.simplefilter("ignore")
             return build()
     except Exception:

@@ -74,3 +74,25 @@ class StopSignals:
         number, frame = self.asked
         self.asked = None
         self.handlers[number](number, frame)
+
+
+@contextlib.contextmanager
+def signals_held():
+    """Stop signals put off while the block runs, then answered: for a state a signal would leave half changed (an
+    interrupt inside `torch.device("meta")`'s exit left torch's mode stack broken: the model built next was made on
+    meta, "Cannot copy out of meta tensor", a suite's SIGHUP test). The main thread's alone, which handles them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[tuple[int, Any]] = []
+    handlers = {number: handler for number in SIGNALS if callable(handler := signal.getsignal(number))}
+    try:
+        for number in handlers:
+            signal.signal(number, lambda number, frame: came.append((number, frame)))
+        yield
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+        if came:
+            number, frame = came[0]
+            handlers[number](number, frame)
