@@ -95,7 +95,6 @@ from ..training.loop import (
     training_device,
     without_ignored_training,
 )
-from ..training.stops import signals_held
 from ..writing import atomic_write_text
 
 CONFIG_FILE = ckpt.CONFIG_FILE
@@ -414,7 +413,7 @@ def _check_memory(cfg: RunConfig, values: dict[str, Any], sample_shape: tuple[in
     if len(sample_shape) == 3 and min(sample_shape[1:]) > 64 and cfg.data.name and Path(cfg.data.name).expanduser().is_dir():
         smaller += f", or read the images smaller (data.image_size=64, say; now {sample_shape[2]} x {sample_shape[1]})"
     try:
-        with signals_held(), torch.device("meta"):  # (stop signals answered once it is left: training/stops.py)
+        with ckpt.meta_device():
             model = create_model(name, **values, input_shape=sample_shape)
     except Exception as err:  # refused by the build below, or a model of your own that meta tensors cannot build
         sizes = re.search(r"overflowed with sizes=(\[[^\]]*\])", str(err))  # torch: a tensor no memory holds
@@ -1214,10 +1213,12 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     whole, test = test, in_memory(test, cfg.train.seed)
     errors = sample_errors(model, train_data, test, seed=cfg.train.seed)
     metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed, errors=errors)}
-    if split == "test" and val_data is not None and "pca" in errors and errors["autoencoder"].mean() >= (
-            PCA_TIE * errors["pca"].mean()):  # at or above PCA on the test part: on the validation part too? (a
-        val = sample_errors(model, train_data, in_memory(val_data, cfg.train.seed), pca=errors["pca_fit"])  # trial's
-        metrics["val_against_pca"] = {"n": len(val["pca"]), "autoencoder": float(val["autoencoder"].mean()),  # test
+    # at or above PCA on the test part: on the validation part too? (a trial's test images, other than its training
+    # ones, read "did not take the model clearly past PCA")
+    if split == "test" and val_data is not None and "pca" in errors and metrics["squared_error_per_sample"] >= (
+            PCA_TIE * metrics["pca_squared_error_per_sample"]):
+        val = sample_errors(model, train_data, in_memory(val_data, cfg.train.seed), pca=errors["pca_fit"])
+        metrics["val_against_pca"] = {"n": len(val["pca"]), "autoencoder": float(val["autoencoder"].mean()),
                                       "pca": float(val["pca"].mean()), "differ": differ(errors["pca"], val["pca"])}
     if label is not None:  # new data beside the run's own figure, so drift shows (a production trial: 42x, unsaid)
         with contextlib.suppress(OSError, ValueError, RecursionError, TypeError, KeyError):

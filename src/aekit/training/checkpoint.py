@@ -392,11 +392,19 @@ def check_same_model(meta: dict[str, Any], model, path: Path) -> None:
                               "resume it with the model it was trained with")
 
 
+@contextlib.contextmanager
+def meta_device():
+    """torch's meta device for the block, stop signals answered once it is left: an interrupt inside
+    `torch.device("meta")`'s exit broke torch's mode stack, and the model built next was made on meta."""
+    with signals_held(), torch.device("meta"):
+        yield
+
+
 def on_meta(build: Callable[[], Any]) -> Any:
     """`build()` on torch's meta device, which takes no memory (its notes left out: they are said as the model is
     built for real), or None where a model cannot be built there (it is checked as it is built, then)."""
     try:
-        with signals_held(), torch.device("meta"), warnings.catch_warnings():  # (stop signals answered once it is left)
+        with meta_device(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return build()
     except Exception:
