@@ -393,6 +393,40 @@ def test_pickling_keeps_the_estimator_and_its_codes(digits):
     assert again.get_params() == est.get_params()
 
 
+def test_a_classifier_pickled_from_a_gpu_keeps_its_parts_shared(digits, monkeypatch):
+    """An estimator fitted on a GPU pickles its networks on the CPU: model_ and head_ are classifier_'s own modules,
+    and each had been copied on its own (a pickle twice the size; a loaded model_ no longer the one predict uses)."""
+    from aekit.apps import sklearn as ours
+
+    x, y = digits
+    clf = AutoencoderClassifier(model_params=SMALL, epochs=1, finetune_epochs=1, random_state=0).fit(x[:200], y[:200])
+    plain = pickle.dumps(clf)
+    monkeypatch.setattr(ours, "_on_gpu", lambda value: isinstance(value, torch.nn.Module))  # as if fitted on a GPU
+    moved = pickle.dumps(clf)
+    again = pickle.loads(moved)
+    assert again.model_ is again.classifier_.autoencoder and again.head_ is again.classifier_.head
+    assert len(moved) < 1.1 * len(plain)
+    np.testing.assert_array_equal(again.predict_proba(x[200:260]), clf.predict_proba(x[200:260]))
+
+
+def test_ints_and_lists_are_read_as_float64_and_checked_for_rounding():
+    """Only float64 X was checked for what float32 rounds away: an int timestamp column (or a list of floats) was
+    quantised in steps of 128, unsaid, and their codes came back float32 where PCA's are float64."""
+    rng = np.random.default_rng(0)
+    X = np.c_[1_700_000_000 + 60 * np.arange(100), rng.integers(0, 10, size=(100, 4))]
+    for given in (X, X.tolist()):
+        est = AutoencoderTransformer(model_params={"hidden": [8], "code_size": 2}, epochs=1, random_state=0)
+        with pytest.warns(UserWarning, match="vary little for their size"):
+            est.fit(given)
+        assert est.transform(given).dtype == np.float64
+
+
+@pytest.mark.parametrize("name", ["model_params", "train_params"])
+def test_a_dict_parameter_that_is_no_dict_is_named(name):
+    with pytest.raises(aekit.ConfigError, match=f"^{name}: must be a dict of config keys"):
+        AutoencoderTransformer(**{name: [1, 2]}, epochs=1).fit(np.random.default_rng(0).random((50, 6)))
+
+
 def test_the_classifier_says_minus_one_is_learnt_as_a_class(digits):
     """A few-label trial: y with -1 for unlabelled rows made -1 a class, predicted for every test row, unsaid."""
     import warnings

@@ -713,7 +713,10 @@ def _terminate(signum, frame):
     an empty folder removed. Not in the middle of an import (torch's takes a second or two), which would leave a
     half-made module that the exit's own imports trip on (tracebacks, a segfault, pybind11's abort): it is asked
     again 50 ms later, for 5 s at most (a script that calls main while it is imported is importing all along).
-    Unix alone has the timer for it."""
+    Unix alone has the timer for it. Once a command's end is being said (_ignore_stops), SIGTERM and SIGHUP do
+    nothing."""
+    if _DEFERRED.get("ending") and signum != signal.SIGINT:
+        return
     signum = _DEFERRED.setdefault("signal", signum)  # (SIGALRM's call, for one put off, is for the first signal)
     importing = any(getattr(getattr(m, "__spec__", None), "_initializing", False) for m in list(sys.modules.values()))
     since = _DEFERRED.setdefault("since", time.monotonic())
@@ -734,7 +737,9 @@ STOPS = [getattr(signal, name) for name in ("SIGHUP", "SIGUSR1") if hasattr(sign
 
 
 def _ignore_stops() -> None:
-    """SIGTERM and SIGHUP ignored from here on (a closed terminal sends SIGHUP twice: a review's traceback)."""
+    """SIGTERM and SIGHUP ignored from here on (a closed terminal sends SIGHUP twice: a review's traceback), also
+    while their handlers are swapped (torchrun's agent stopped a process whose peer had died as it said its error)."""
+    _DEFERRED["ending"] = True
     for number in (signal.SIGTERM, *STOPS):
         if signal.getsignal(number) is _terminate:  # (those aekit took: a caller's own stay theirs)
             signal.signal(number, signal.SIG_IGN)
@@ -842,11 +847,11 @@ def _main(argv: list[str] | None) -> int:
                 print(f"aekit: stopped: the reader of its output went away (a closed pipe){kept}", file=sys.stderr)
         return 141
     except Exception as err:
+        _ignore_stops()  # first: the error is said and its status kept, whoever stops us now
         if wraps_interrupt(err):  # a library's error for an interrupt inside it: pybind11's ImportError
             return _end_interrupted(err, command=command, speaks=speaks)  # "initialization failed" (matplotlib's)
         if debug:
             raise
-        _ignore_stops()  # the error is said and its status kept, whoever stops us now
         _restore_alarm()  # (and a SIGTERM put off during an import is not raised inside this block)
         message, code = _error_line(err)
         if speaks:

@@ -26,6 +26,7 @@ import difflib
 import math
 import numbers
 import re
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import KW_ONLY, dataclass
 from typing import Any
@@ -54,7 +55,7 @@ from ..registry import create_model, list_models, model_entry
 from ..training.loop import TrainConfig, fit, resolve_device
 from .run import AUTO, auto_model
 
-_FLOATS = [np.float32, np.float64]  # ints and bools are converted to float32
+_FLOATS = [np.float64, np.float32]  # ints, bools and lists are read as float64 (as PCA does), checked for rounding
 
 
 @contextmanager
@@ -102,6 +103,14 @@ def _checked(estimator, X, y="no_validation", *, reset: bool):
     return (X, y) if isinstance(checked, tuple) else X
 
 
+def _params(est, name: str) -> dict[str, Any]:
+    """The estimator's dict parameter `name` (model_params, train_params; None: none), checked to be one."""
+    given = getattr(est, name, None)
+    if given is not None and not isinstance(given, Mapping):
+        raise ConfigError(f"{name}: must be a dict of config keys (or None), got {given!r}")
+    return dict(given or {})
+
+
 def _seed(random_state) -> int:
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
@@ -125,7 +134,7 @@ def _fit_options(est, seed: int, names: dict[str, str] = OWN, **changes: Any) ->
     options = {"epochs": EPOCHS if est.epochs is None else est.epochs, "batch_size": est.batch_size,
                "optimizer": est.optimizer, "lr": est.lr, "seed": seed, "device": est.device, "progress": bool(est.verbose),
                **changes}
-    extra = dict(getattr(est, "train_params", None) or {})
+    extra = _params(est, "train_params")
     unknown = sorted(extra.keys() - TRAIN_KEYS)
     if unknown:  # listing the keys train_params may set (a near one the estimator's own: said so, a config trial)
         near = difflib.get_close_matches(unknown[0], [k for k in OWN if k in options], n=1)
@@ -180,7 +189,7 @@ def _model_keys(est, x: Tensor) -> tuple[str, dict[str, Any], tuple[int, ...]]:
     """(model name, config keys, input shape) of `est.model` for flat samples `x` (N, D): `model_params`
     with `input_shape` checked against D, and MSE on linear outputs for data outside [0, 1]. "auto" is
     `aekit train`'s default: a dense model sized from the data and started at PCA's solution (run.auto_model)."""
-    params = dict(est.model_params or {})
+    params = _params(est, "model_params")
     shape = coerce(params.pop("input_shape", (x.shape[1],)), tuple[int, ...], "model_params.input_shape")
     if math.prod(shape) != x.shape[1]:
         raise DataError(
@@ -283,6 +292,11 @@ def _batched(fn, x: Tensor, model: nn.Module, batch_size: int = 1024) -> np.ndar
     return flatten(map_batches(model, x, fn, batch_size=batch_size)).numpy()
 
 
+def _on_gpu(value) -> bool:
+    """Whether `value` is a network with weights or buffers on a GPU."""
+    return isinstance(value, nn.Module) and any(t.is_cuda for t in (*value.parameters(), *value.buffers()))
+
+
 class _PicklesOnCpu:
     """Pickles its fitted networks with their weights on the CPU, so that an estimator fitted on a GPU
     unpickles on any machine (as aekit.load_model reads a GPU run on the CPU); takes sparse X."""
@@ -307,11 +321,11 @@ class _PicklesOnCpu:
         return hasattr(self, "history_")
 
     def __getstate__(self):
-        def portable(value):
-            on_gpu = isinstance(value, nn.Module) and any(t.is_cuda for t in (*value.parameters(), *value.buffers()))
-            return copy.deepcopy(value).cpu() if on_gpu else value
-
-        return {key: portable(value) for key, value in super().__getstate__().items()}
+        state = super().__getstate__()
+        if not any(_on_gpu(value) for value in state.values()):
+            return state
+        memo: dict[int, Any] = {}  # one for all: model_ and head_ stay classifier_'s own modules, pickled once
+        return {k: copy.deepcopy(v, memo).cpu() if isinstance(v, nn.Module) else v for k, v in state.items()}
 
 
 class _PredictsClasses(_PicklesOnCpu):
