@@ -53,6 +53,7 @@ REFUSALS = [
     (lambda: A.reconstruction_grid(M, DATA, n="3"), "^n: " + WHOLE + "'3'$"),
     (lambda: A.reconstruction_grid(M, DATA, n=2.5), "^n: " + WHOLE + "2.5$"),
     (lambda: A.reconstruction_grid(M, DATA, n=True), "^n: " + WHOLE + "True$"),
+    (lambda: A.reconstruction_grid(M, DATA, n=5000), r"^n: must be at most 100 \(the samples shown side by side"),
     (lambda: A.latent_maps(M, DATA, methods=("pca",), n=2.5), "^n: " + WHOLE + "2.5$"),
     (lambda: A.denoising_grid(M, DATA, corrupt=lambda x: x, n=0), "^n: " + WHOLE + "0$"),
     # 15
@@ -124,6 +125,26 @@ def test_units_are_checked_before_the_data_are_run_through_the_model(monkeypatch
     monkeypatch.setattr(features, "unit_activations", lambda *a, **k: pytest.fail("the data were encoded first"))
     with pytest.raises(aekit.ConfigError, match="^unit: "):
         A.top_activating(M4, DATA, 4)
+
+
+def test_a_one_number_code_is_refused_before_any_note_of_the_map_methods(monkeypatch):
+    """A trial: latent_maps of a 1-d code said "UMAP panel skipped: umap-learn is not installed", then refused the
+    code. The refusal comes first, before the data are encoded."""
+    import importlib.util
+    import warnings
+
+    from aekit.analysis import latent
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "umap" else real(name, *a))
+    one = aekit.create_model("dense", input_shape=SHAPE, hidden=[8], code_size=1)
+    monkeypatch.setattr(latent, "map_batches", lambda *a, **k: pytest.fail("the data were encoded first"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(aekit.ConfigError, match="^2-D maps need codes of at least 2 dimensions, got 1$"):
+            A.latent_maps(one, DATA)
+        with pytest.raises(aekit.ConfigError, match="^2-D maps need codes of at least 2 dimensions, got 1$"):
+            A.embed_2d(np.zeros((10, 1)))
 
 
 def test_what_the_refusals_leave_alone_still_works():

@@ -102,7 +102,7 @@ def test_markov_prior_matches_the_training_codes(real_batch):
     unfitted = model.sample_indices(4000, generator=torch.Generator().manual_seed(0))
     freq = torch.bincount(unfitted.flatten(), minlength=8).float() / unfitted.numel()
     assert (freq - 1 / 8).abs().max() < 0.02  # uniform before fit_prior
-    with pytest.raises(aekit.AekitError, match="prior over code indices is not fitted yet; call model.fit_prior"):
+    with pytest.raises(aekit.ConfigError, match="prior over code indices is not fitted yet; call model.fit_prior"):
         model.sample(2)  # uniform codes decode to noise that would pass for the model's samples
     x = real_batch[:512]
     assert model.fit_prior(x) is model

@@ -47,17 +47,23 @@ class ExPostDensity:
             raise ConfigError(f"n_components: {self.n_components} needs at least as many codes, got {len(codes)}")
         self.model_ = model
         self.code_shape_ = code_shape(model)
+        self.draws_ = 0  # calls of sample_codes without a seed so far
         self.gmm_ = GaussianMixture(
             self.n_components, covariance_type=self.covariance_type, random_state=self.seed
         ).fit(np.asarray(codes, dtype=np.float64))  # float32 covariances fail numpy's symmetry check in sample()
         return self
 
     def sample_codes(self, n: int, *, seed: int | None = None) -> np.ndarray:
-        """n codes drawn from the mixture: (n, code_size); `seed` (default: the density's) makes them repeatable."""
+        """n codes drawn from the mixture: (n, code_size). `seed` makes them repeatable; without one, the density's
+        seed starts a stream that each call goes on in (a trial: batches drawn in a loop were one batch again and
+        again), the same from a density fitted alike."""
         count("n", n)
         if not hasattr(self, "gmm_"):
             raise ConfigError("ExPostDensity: call fit(model, train_data) before sampling")
-        self.gmm_.random_state = self.seed if seed is None else seed
+        if seed is None:
+            seed = self.seed if not self.draws_ else int(np.random.SeedSequence([self.seed, self.draws_]).generate_state(1)[0])
+            self.draws_ += 1
+        self.gmm_.random_state = seed
         codes, _ = self.gmm_.sample(n)
         return codes[np.random.default_rng(self.gmm_.random_state).permutation(n)]  # sample() sorts by component
 

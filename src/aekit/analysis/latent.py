@@ -29,6 +29,7 @@ from ..errors import ConfigError, DataError, warn
 from . import plots
 
 MAP_METHODS = ("code", "pca", "tsne", "umap")
+SHOWN_MAX = 100  # reconstruction_grid's largest n: one row of 100 images is 75 inches wide already
 
 
 def pick(n_total: int, n: int) -> np.ndarray:
@@ -50,6 +51,10 @@ def reconstruction_grid(model, data: Any, *, n: int = 10, title: str | None = No
     The title names the model (`title`, default its registered name) and the squared error per sample, the
     measure aekit reports everywhere (summed over a sample's values, averaged over the samples shown)."""
     autoencoder_of(model)
+    count("n", n)
+    if n > SHOWN_MAX:  # (a trial: n=5,000 drew a strip 180,168 pixels wide, unsaid)
+        raise ConfigError(f"n: must be at most {SHOWN_MAX} (the samples shown side by side; one row of {SHOWN_MAX} is "
+                          f"already wider than a screen), got {n}")
     x, _ = inputs_of(model, data)
     x = x[pick(len(x), n)]
     x_hat = map_batches(model, x, lambda xb: model(xb).x_hat)
@@ -138,7 +143,10 @@ def check_map_methods(methods: Sequence[str], *, where: str = "methods", code_si
 
 def _map_methods(methods: Sequence[str], tsne_iter: int, code_size: int | None = None) -> Sequence[str]:
     """The methods to map codes of `code_size` by, checked: the default leaves UMAP out, with a warning, when it
-    is not installed, and 'code' for codes that are not 2-d (asked for beside others: left out, said)."""
+    is not installed, and 'code' for codes that are not 2-d (asked for beside others: left out, said). Codes of
+    one number are refused first (a trial: the UMAP warning came before that error)."""
+    if code_size is not None and code_size < 2:
+        raise ConfigError(f"2-D maps need codes of at least 2 dimensions, got {code_size}")
     default = methods is MAP_METHODS
     if default and importlib.util.find_spec("umap") is None:  # the default: what is installed
         warn("UMAP panel skipped: umap-learn is not installed (pip install 'aekit[umap]')")
@@ -173,8 +181,6 @@ def embed_2d(
     if not np.isfinite(codes).all():
         raise not_finite(codes, "codes")
     n, k = codes.shape
-    if k < 2:
-        raise ConfigError(f"2-D maps need codes of at least 2 dimensions, got {k}")
     methods = _map_methods(methods, tsne_iter, code_size=k)
     maps: dict[str, np.ndarray] = {}
     for method in methods:

@@ -28,7 +28,7 @@ from torch import Tensor
 
 from ..config import check, count, layer_widths, non_negative, positive
 from ..data.batches import inputs_of, map_batches
-from ..errors import AekitError
+from ..errors import ConfigError
 from ..registry import register_model
 from .base import Activation, Autoencoder, AutoencoderConfig, Output, flatten, wide
 from .dense import mlp
@@ -227,7 +227,7 @@ class VQVAE(Autoencoder):
         """n new samples: codes from the Markov prior, decoded: (n, *input_shape). Refused before `fit_prior`:
         codes drawn uniformly decode to noise, which would pass for what the model generates."""
         if not self.prior_fitted:
-            raise AekitError("vq-vae: its prior over code indices is not fitted yet; call model.fit_prior(training "
+            raise ConfigError("vq-vae: its prior over code indices is not fitted yet; call model.fit_prior(training "
                              "data) after training, then sample (aekit evaluate and the generative experiments do)")
         indices = self.sample_indices(n, generator=generator)
         return self.decode(self.codebook[indices].reshape(n, -1).to(next(self.parameters()).dtype))
