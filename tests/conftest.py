@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,22 @@ def small_model():
         return create_model(name, input_shape=shape, **small_config(name, shape))
 
     return make
+
+
+STOP_SIGNALS = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1") if hasattr(signal, name)]
+
+
+@pytest.fixture(autouse=True)
+def _stop_handlers_put_back():
+    """Every test leaves the stop signals' handlers as it found them (one left ignored, or a finished run's, swallowed
+    the signals of later tests in the same worker: 15 of them failed at once), and names itself where it did not."""
+    before = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+    yield
+    left = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+    for number, handler in before.items():
+        signal.signal(number, handler)
+    changed = [f"{signal.Signals(n).name}: {left[n]!r}" for n in before if left[n] is not before[n]]
+    assert not changed, f"this test left stop signals' handlers changed: {', '.join(changed)}"
 
 
 @pytest.fixture(autouse=True)

@@ -51,8 +51,8 @@ def test_a_run_says_what_it_trains_before_the_first_epoch_unless_quiet(config_fi
     assert main(["train", str(config_file), f"output.dir={out}", "output.name=r", "train.progress=true"]) == 0
     lines = capsys.readouterr().out.splitlines()
     widths = "-".join(map(str, [64, *TINY["model"]["hidden"], TINY["model"]["code_size"]]))  # the widths it trains
-    assert lines[0].startswith(f"training dense {widths} (") and "on digits: 1,149 training samples, 288 validation, 360 test; " \
-        f"2 epochs -> {out / 'r'}" in lines[0], lines[0]
+    assert lines[0].startswith(f"training dense {widths} (") and "on digits: 1,149 training samples (grey 8 x 8 " \
+        f"images), 288 validation, 360 test; 2 epochs -> {out / 'r'}" in lines[0], lines[0]
     assert lines[1].startswith("epoch 1/2") and "evaluating ..." in lines
     assert main(["resume", str(out / "r"), "--epochs", "3"]) == 0
     printed = capsys.readouterr().out

@@ -415,6 +415,28 @@ def test_text_files_are_refused_pointing_at_text_corpus(tmp_path):
     assert "CIFAR-10 batches are read by name: keep them in a folder cifar-10-batches-py/" in refused(tmp_path / "cifar")
 
 
+def test_every_unreadable_image_is_named_at_once_and_an_empty_file_is_said_empty(tmp_path):
+    """An image trial: a copy cut short left three broken files, found one run at a time, and a file of 0 bytes was
+    "cannot identify image file"."""
+    _pngs(tmp_path / "imgs" / "cat", 4)
+    _pngs(tmp_path / "imgs" / "cup", 4, seed=1)
+    whole = (tmp_path / "imgs" / "cat" / "0.png").read_bytes()
+    (tmp_path / "imgs" / "cat" / "zz_cut.png").write_bytes(whole[: len(whole) // 2])  # its header reads, its pixels not
+    (tmp_path / "imgs" / "cat" / "zz_empty.png").write_bytes(b"")
+    (tmp_path / "imgs" / "cup" / "yy_noise.jpg").write_bytes(RNG.integers(0, 256, 300, dtype=np.uint8).tobytes())
+    message = refused(tmp_path / "imgs")
+    assert message == (f"{tmp_path / 'imgs'}: 3 files are not readable images (cat/zz_cut.png is not a readable image "
+                       "(image file is truncated); cat/zz_empty.png is not a readable image (empty: 0 bytes); "
+                       "cup/yy_noise.jpg is not a readable image (cannot identify image file)); remove or replace them")
+    (tmp_path / "imgs" / "cat" / "zz_empty.png").unlink()
+    (tmp_path / "imgs" / "cup" / "yy_noise.jpg").unlink()
+    assert refused(tmp_path / "imgs").startswith(f"{tmp_path / 'imgs' / 'cat' / 'zz_cut.png'} is not a readable image")
+    _pngs(tmp_path / "more", 2)
+    (tmp_path / "more" / "cut.png").write_bytes(whole[: len(whole) // 2])
+    (tmp_path / "more" / "cut2.png").write_bytes(whole[: len(whole) // 2])
+    assert refused(tmp_path / "more").startswith(f"{tmp_path / 'more'}: 2 files are not readable images (cut.png is")
+
+
 def write_idx_family(folder, prefix="", raw=False, test=True):
     """MNIST-format files (uint8 images 0..255, labels) under `folder`, named as MNIST's are (`prefix` as EMNIST's)."""
     from aekit.data.idx import write_idx

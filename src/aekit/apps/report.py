@@ -292,13 +292,14 @@ def _measured(run: RunFolder) -> str:
     """A train run's figures in one line (metrics.json), or ""."""
     m = run.metrics or {}
     if _is_number(m.get("squared_error_per_sample")):  # (a files trial: a string there was "unexpected")
+        from .run import pca_note, split_note
+
         text = f"{m.get('split', 'test')} squared error per sample {m['squared_error_per_sample']:.4g}"
         if _is_number(m.get("pca_squared_error_per_sample")):
-            from .run import pca_note
-
             text += f" (PCA-{m.get('pca_code_size')}: {m['pca_squared_error_per_sample']:.4g})"
-            if note := pca_note(m):  # where the model is not past PCA, as evaluate says (a review: unsaid here)
-                text += f"; {note}"
+        text += split_note(m)
+        if note := pca_note(m):  # where the model is not past PCA, as evaluate says (a review: unsaid here)
+            text += f"; {note}"
         if isinstance(m.get("nll"), dict) and _is_number(m["nll"].get("nats")):  # (a trial: "test" of a validation split)
             gaussian = "" if m["nll"].get("binarized", True) else ", a Gaussian decoder's"
             k = f"k = {m['nll']['k']:,}" if isinstance(m["nll"].get("k"), int) else "k not recorded"  # a bound: it falls with k

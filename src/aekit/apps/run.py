@@ -661,6 +661,10 @@ def _fit_and_evaluate(cfg: RunConfig, model, splits, run_dir: Path, *, progress:
 def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = False) -> str:
     """What a run is about to train, on what, for how long and where, in one line."""
     parts = [f"{len(d):,} {what}" for what, d in zip(("training samples", "validation", "test"), splits) if d is not None]
+    shape = splits[0].sample_shape
+    if len(shape) == 3 and is_picture(shape):  # how a folder's images were read, said (an image trial: config.yaml alone)
+        kind = {1: "grey", 3: "colour"}.get(shape[0], f"{shape[0]}-channel")
+        parts[0] += f" ({kind} {shape[2]} x {shape[1]} images)"
     meta = splits[0].meta or {}
     if "label_column" in meta:  # a CSV's labels are not inputs: say which column they came from
         parts.append(f"labels from column {meta['label_column']!r} (not an input)")
@@ -1358,10 +1362,18 @@ def percent(value: float) -> str:
     return f"{value:.{'2g' if value < 9.95 else '0f'}}%"
 
 
+def split_note(metrics: dict[str, Any]) -> str:
+    """What the figures of a run without a test part are worth ("" for a test part's), in brackets: the printed
+    summary's and the report's (an image trial: the report left it out)."""
+    if metrics.get("split") == "train":
+        return " (no test split and data.val_fraction is 0: these are samples it was trained on)"
+    if metrics.get("split") == "val" and kept_by_validation(metrics):  # (a trial)
+        return " (no test split: the samples that chose the epoch restore_best kept, so a little optimistic)"
+    return ""
+
+
 def format_metrics(metrics: dict[str, Any]) -> str:
-    note = " (no test split and data.val_fraction is 0: these are samples it was trained on)" if metrics["split"] == "train" else ""
-    if metrics["split"] == "val" and kept_by_validation(metrics):
-        note = " (no test split: the samples that chose the epoch restore_best kept, so a little optimistic)"  # (a trial)
+    note = split_note(metrics)
 
     def error(value: float) -> str:  # errors below 1 (tables) keep 4 digits: 0.08012, 8.48e-08, not 0.080 or 0.000;
         return f"{value:.3f}" if 1 <= abs(value) < 1e7 else f"{value:.4g}"  # huge ones too: 5.54e+53, not 54 digits

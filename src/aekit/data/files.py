@@ -51,6 +51,10 @@ IDX_NAME = re.compile(r"idx\d+-ubyte(\.gz)?$")  # the MNIST family's files: trai
 KINDS = ".npy, .npz, .csv or IDX file (train-images-idx3-ubyte.gz), a folder of images or of texts, or one image"
 
 
+class Unreadable(DataError):
+    """An image file that Pillow cannot read (its header, or its pixels)."""
+
+
 LAYOUTS = ("auto", "nchw", "nhwc")
 CHANNELS = (1, 3, 4)  # grey, RGB, RGBA: the sizes a channel axis has
 
@@ -829,7 +833,9 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None, pro
             with Image.open(f) as im:
                 yield im
         except (UnidentifiedImageError, OSError) as err:
-            raise DataError(f"{f} is not a readable image ({err})") from None
+            empty = f.is_file() and f.stat().st_size == 0  # (PIL: "cannot identify image file")
+            reason = "empty: 0 bytes" if empty else str(err).replace(f" '{f}'", "")  # (PIL's: the path again)
+            raise Unreadable(f"{f} is not a readable image ({reason})") from None
         except Image.DecompressionBombError as err:  # (a files trial: "unexpected", naming no file)
             raise DataError(f"{f}: {str(err).split(' pixels')[0]} pixels), more than PIL reads unasked; resize it "
                             "first, or raise PIL.Image.MAX_IMAGE_PIXELS if you trust it") from None
@@ -838,13 +844,25 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None, pro
         return tqdm(files, desc=f"{what} {path.name}", unit="image", leave=False, delay=2, dynamic_ncols=True,
                     disable=None if progress else True)
 
-    heads = []  # (mode, (width, height) as shown: a phone's portrait photo turned upright)
+    def refuse(unreadable: list[Unreadable]) -> None:  # every one named at once (an image trial: a copy cut short
+        if len(unreadable) == 1:  # left three, found one run at a time)
+            raise unreadable[0]
+        named = "; ".join(str(err).replace(f"{path}/", "", 1) for err in unreadable[:3])
+        raise DataError(f"{path}: {len(unreadable):,} files are not readable images ({named}"
+                        f"{' ...' * (len(unreadable) > 3)}); remove or replace them")
+
+    heads, unreadable = [], []  # (mode, (width, height) as shown: a phone's portrait photo turned upright)
     for _, f in passing("checking"):
-        with opened(f) as im:  # a TIFF's own orientation tag, which Pillow applies as it loads it (and, from Pillow
-            tiff = im.format == "TIFF"  # 11, to its size at open: read as the stored size, it was turned twice)
-            stored = (im.tag_v2.get(256), im.tag_v2.get(257)) if tiff else im.size
-            turned = (im.tag_v2 if tiff else im.getexif()).get(0x0112, 1) in (5, 6, 7, 8)  # orientation: a quarter turn
-            heads.append((im.mode, stored[::-1] if turned else stored))
+        try:
+            with opened(f) as im:  # a TIFF's own orientation tag, which Pillow applies as it loads it (and, from
+                tiff = im.format == "TIFF"  # Pillow 11, to its size at open: read as the stored size, it was turned twice)
+                stored = (im.tag_v2.get(256), im.tag_v2.get(257)) if tiff else im.size
+                turned = (im.tag_v2 if tiff else im.getexif()).get(0x0112, 1) in (5, 6, 7, 8)  # a quarter turn
+                heads.append((im.mode, stored[::-1] if turned else stored))
+        except Unreadable as err:
+            unreadable.append(err)
+    if unreadable:
+        refuse(unreadable)
     sizes = {s for _, s in heads} if size is None else {(size, size)}
     if len(sizes) > 1:  # a file of each size named (an image trial: one odd file among thousands, unnamed)
         first = {}
@@ -869,8 +887,12 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None, pro
     x = np.empty((len(files), height, width, 3 if colour else 1), np.float32)
     seen_colour = False
     for i, (_, f) in enumerate(passing("reading")):
-        with opened(f) as im:
-            pixels = _pixels(im, f, size)
+        try:
+            with opened(f) as im:
+                pixels = _pixels(im, f, size)
+        except Unreadable as err:  # (headers that read, bodies cut short: the rest read on, all named at the end)
+            unreadable.append(err)
+            continue
         if pixels.ndim == 3 and channels == 1:
             raise DataError(f"{f} is a colour image, and the images it is read with (a run's, or train/) are grey; "
                             "give grey images")
@@ -882,6 +904,8 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None, pro
                 else ""))
         seen_colour |= pixels.ndim == 3
         x[i] = pixels if pixels.ndim == 3 else pixels[..., None]  # grey: into every channel
+    if unreadable:
+        refuse(unreadable)
     if colour and not seen_colour and channels is None:  # palettes of greys alone: grey
         x = np.ascontiguousarray(x[..., :1])
     names = [str(f.relative_to(root)) for _, f in files]
