@@ -75,13 +75,20 @@ STOP_SIGNALS = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP"
 def _stop_handlers_put_back():
     """Every test leaves the stop signals' handlers as it found them (one left ignored, or a finished run's, swallowed
     the signals of later tests in the same worker: 15 of them failed at once), and names itself where it did not."""
+    from aekit.training.stops import StopSignals
+
     before = {number: signal.getsignal(number) for number in STOP_SIGNALS}
     yield
     left = {number: signal.getsignal(number) for number in STOP_SIGNALS}
     for number, handler in before.items():
         signal.signal(number, handler)
     changed = [f"{signal.Signals(n).name}: {left[n]!r}" for n in before if left[n] is not before[n]]
+    active, StopSignals.active = StopSignals.active, None
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT, signal.SIGTERM])
+    assert signal.SIGINT not in blocked and signal.SIGTERM not in blocked, f"this test left signals blocked: {blocked}"
     assert not changed, f"this test left stop signals' handlers changed: {', '.join(changed)}"
+    assert active is None, "this test left a fit's stop signals active (the next fits took themselves for fits inside it)"
 
 
 @pytest.fixture(autouse=True)

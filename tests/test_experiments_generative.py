@@ -24,6 +24,9 @@ def test_tiny_run_measures_every_model(tmp_path, feature_clf):
     assert feature_clf.sha256 in table["notes"][0] and [row[0] for row in table["rows"]] == list(MODELS)
     assert json.loads((run_dir / "results.json").read_text())["models"]["vae"]["nll"] > 0
     assert (run_dir / "report.html").is_file()
+    # (a student trial: model.code_size left the vq-vae's code as it was, unsaid)
+    assert "vq-vae: its code is 8 indices into a codebook of 64 vectors of 16 numbers (its own sizes); " \
+           "model.code_size (8) sets the others' codes." in table["notes"]
 
 
 def test_models_setting_is_checked(tmp_path):

@@ -171,8 +171,9 @@ def test_cli_runs_an_image_experiment(tmp_path, capsys):
 @pytest.mark.parametrize(("experiment", "override", "match"), [
     ("tied-mnist", "model.name=vae", r"^model.name: tied-mnist compares the dense model with its tied twin; .* got 'vae'$"),
     ("denoising-mnist", "model.name=tied", r"^model.name: denoising-mnist compares the dense model with its denoising"),
-    ("mnist-2d", "model.code_size=3", r"^model.code_size: must be 2: mnist-2d maps the codes themselves in 2-d"),
-    ("mnist-2d", "model.code_size=2.5", r"^model.code_size: must be 2: .* got 2.5$"),
+    ("mnist-2d", "model.code_size=3", r"^model.code_size: must be 2 \(a whole number\): mnist-2d maps the codes themselves"),
+    ("mnist-2d", "model.code_size=2.0", r"^model.code_size: must be 2 \(a whole number\): .*, got 2\.0$"),
+    ("mnist-2d", "model.code_size=2.5", r"^model.code_size: must be 2 \(a whole number\): .* got 2.5$"),
     # a config trial: model.name was ignored (generative-mnist), or refused as a key never given (the others)
     ("generative-mnist", "model.name=dense", r"^model.name: generative-mnist trains the models experiment.models names"),
     ("sparse-mnist", "model.name=dense", r"^model.name: sparse-mnist .* it trains sparse-kl only; got 'dense'$"),
@@ -193,6 +194,8 @@ def test_cli_runs_an_image_experiment(tmp_path, capsys):
     ("self-taught-mnist", "experiment.threads=-1", r"^experiment.threads: must be >= 0 \(0: leave torch's\), got -1$"),
     ("imdb-bn-dropout", "experiment.dropout=2.5", r"^experiment.dropout: must be a probability in \[0, 1\), got 2.5$"),
     ("mnist-2d", "experiment.grid=1000000000000", r"^experiment.grid: must be a whole number >= 2 and <= 100"),
+    ("mnist-2d", "experiment.grid=0", r"^experiment.grid: must be a whole number >= 2 and <= 100, got 0$"),  # (one rule)
+    ("generate-mnist-grid", "experiment.steps=0", r"^experiment.steps: must be a whole number >= 2, got 0$"),
     # an experiments trial: keys taken and then not used (generative-mnist's beta; pretrain-mnist's activation on the
     # scratch network alone, a comparison no longer fair; train.seed, where experiment.seeds decide)
     ("generative-mnist", "model.beta=4", r"^model.beta: generative-mnist does not read it \(every model .*\); it reads "

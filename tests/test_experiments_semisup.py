@@ -40,6 +40,24 @@ def test_full_settings_follow_the_issue_and_each_run_has_a_time_budget():
     plan(settings(NAME, ["experiment.m2.model.m1_sample=false", "experiment.m2.model.recon_loss=mse"]), (1, 28, 28), 10)
 
 
+def test_a_train_key_that_a_parts_own_section_decides_is_said():
+    """A student trial: train.epochs=15 and the supervised runs trained 1 epoch (their experiment.supervised.train
+    decides it), unsaid; a comparison "at the same epochs" was not."""
+    with pytest.warns(UserWarning, match=r"^train\.epochs: the supervised, m1 parts of semi-supervised-mnist train with "
+                      r"their own experiment\.supervised\.train\.epochs=1, experiment\.m1\.train\.epochs=1 \(set "):
+        cfg = settings(NAME, ["train.epochs=15"], tiny=True)
+    p = plan(cfg, (1, 28, 28), 10)
+    assert p.ladder.epochs == p.m2.epochs == 15 and p.supervised.epochs == p.m1.epochs == 1  # as said
+    with pytest.warns(UserWarning, match=r"^train\.epochs: the supervised part of semi-supervised-mnist trains with its "
+                      r"own experiment\.supervised\.train\.epochs=1 \("):
+        settings(NAME, ["train.epochs=15", "experiment.m1.train.epochs=15"], tiny=True)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        settings(NAME, ["train.weight_decay=0.0001"], tiny=True)  # no part sets its own
+
+
 def test_labels_are_balanced_seeded_and_split_for_validation(mnist_mini):
     train = mnist_mini.take(2000, seed=0)
     labelled, val = _label_split(train, 100, 10, seed=1, val_fraction=0)

@@ -540,3 +540,19 @@ def test_a_page_read_without_a_mouse_or_scripts(train_run, tmp_path):
     values = values[: values.index("</details>")]
     epochs = json.loads((train_run / "history.json").read_text())["epoch"]
     assert values.count("<tr>") == 1 + len(epochs) and "<th>epoch</th>" in values
+
+
+def test_an_experiment_stopped_before_its_results_says_how_to_finish_it(tmp_path):
+    """A student trial: a resumable experiment interrupted after some runs read "No metrics or results in this
+    folder", and its epochs column showed train.epochs (1) where pretraining trained 150 and 50."""
+    run = tmp_path / "pretrain-mnist-x"
+    run.mkdir()
+    (run / "experiment.yaml").write_text(yaml.safe_dump({"experiment": "pretrain-mnist", "settings": {
+        "data": {"name": "mnist-mini"}, "train": {"epochs": 1}}}))
+    (run / "runs.json").write_text(json.dumps({"sda-0": {"seconds": 1.0}}))
+    page = write_report([run], tmp_path / "r.html").read_text()
+    assert (f"the experiment stopped before its end, the runs it finished kept in runs.json: `aekit experiment resume "
+            f"{run}` finishes it") in page
+    assert "· epochs" not in page
+    (run / "results.json").write_text(json.dumps({"summary": "done", "tables": []}))
+    assert "experiment stopped" not in write_report([run], tmp_path / "r.html").read_text()

@@ -202,8 +202,9 @@ def _caption(run: RunFolder, picture: Path) -> str:
 def _what(run: RunFolder) -> tuple[str, str, str, str]:
     """(type, model or experiment, data, epochs) of a run, for the summary table."""
     if run.kind == "experiment":  # experiment.yaml: {experiment: NAME, settings: {model, data, train, experiment}}
-        _, _, data, epochs = _what(RunFolder(run.path, "train", "", _section(run.config, "settings")))
-        return "experiment", str(run.config.get("experiment", "—")), data, epochs
+        _, _, data, _ = _what(RunFolder(run.path, "train", "", _section(run.config, "settings")))
+        # its models' epochs differ (a student trial: train.epochs, 1, shown for pretraining's 150 and 50): its tables
+        return "experiment", str(run.config.get("experiment", "—")), data, "—"
     model, data, train = (_section(run.config, key) for key in ("model", "data", "train"))
     shape = "-".join(str(w) for w in [*(model.get("hidden") or []), model.get("code_size")] if w is not None)
     loss = model.get("recon_loss") if isinstance(model.get("recon_loss"), str) else None  # bce's loss is not mse's
@@ -233,7 +234,17 @@ def _section(mapping: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def _stopped(run: RunFolder) -> str:
-    """What to say of a train run whose training (or a resume's) stopped before its end, or is running; "" if none."""
+    """What to say of a train run whose training (or a resume's) stopped before its end, or is running, or of a
+    resumable experiment stopped before its results (runs.json: its finished runs); "" if none."""
+    if run.kind == "experiment":  # (a student trial: "No metrics or results in this folder", not how to go on)
+        if run.results or not (run.path / "runs.json").is_file():
+            return ""
+        try:
+            check_free(run.path)
+        except CheckpointError:
+            return "its folder is in use (the experiment still running?)"
+        return (f"the experiment stopped before its end, the runs it finished kept in runs.json: `aekit experiment "
+                f"resume {shell(run.path)}` finishes it")
     failed = run.path / FAILED_FILE
     if run.kind == "train" and failed.is_file() and not failed.is_symlink() and not training_ended(run.path):
         line = failed.read_text(encoding="utf-8", errors="replace").strip()[:300]  # (a lab's trial: a diverged run

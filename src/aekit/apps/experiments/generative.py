@@ -101,12 +101,14 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     nll_data = test.x[: s.nll_limit] if s.nll_limit else test.x
     results: dict[str, dict[str, Any]] = {}
     no_nll: dict[str, str | None] = {}  # why a model has no NLL
+    vq = None
     for tag in s.models:
         model, _ = run.train(tag, variants[tag])
         generated, _ = generate(model, len(real), train=train, seed=cfg.train.seed)
         quality = sample_quality(generated.clamp(0, 1), real, clf)  # (sigmoid outputs: in [0, 1] already)
         row = {"frechet_distance": quality.frechet_distance, "precision": quality.precision, "recall": quality.recall,
                "squared_error_per_image": mean_error(model, test), "train_seconds": run.seconds[tag], "nll": None}
+        vq = model.config if tag == "vq-vae" else vq  # (its sizes: said below)
         no_nll[tag] = why_no_likelihood(model, nll_data)
         if no_nll[tag] is None:
             row["nll"] = float(importance_sampled_nll(model, nll_data, k=s.nll_k, seed=cfg.train.seed).mean())
@@ -131,6 +133,10 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         print(f"note: no NLL for {', '.join(t for t in skipped if skipped[t] == why)}: {why}", flush=True)
     read = {tag: reading(r["precision"], r["recall"]) for tag, r in results.items()}
     notes += [f"{tag}: {text}." for tag, text in read.items() if text]
+    if vq is not None:  # (a student trial: model.code_size=4 and the vq-vae's code stayed 8 x 16, unsaid)
+        notes.append(f"vq-vae: its code is {vq.positions} indices into a codebook of {vq.codebook_size} vectors of "
+                     f"{vq.embedding_dim} numbers (its own sizes); model.code_size ({cfg.model.get('code_size', 8)}) sets "
+                     "the others' codes.")
     best = min(results, key=lambda t: results[t]["frechet_distance"])
     summary = f"{len(results)} generative models on {note}: lowest Fréchet distance {best} ({results[best]['frechet_distance']:.2f})"
     return run.finish({"summary": summary, "data": note, "classifier_sha256": clf.sha256, "models": results},

@@ -111,8 +111,8 @@ class Mnist2d(Positive):
     grid: int = 20  # decoded codes per side of the latent grid
 
     def __post_init__(self) -> None:
+        count("grid", self.grid, 2, GRID_MAX)  # first: its own rule, not Positive's "> 0"
         super().__post_init__()
-        count("grid", self.grid, 2, GRID_MAX)
 
 
 @register_experiment(
@@ -126,8 +126,8 @@ def mnist_2d(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
 
     s = cfg.experiment
     code_size = cfg.model.get("code_size", 2)
-    check(code_size == 2 and isinstance(code_size, int), "model.code_size", f"must be 2: mnist-2d maps the codes "
-          f"themselves in 2-d (deeper codes: inspection's latent_maps), got {code_size!r}")
+    check(code_size == 2 and isinstance(code_size, int), "model.code_size", f"must be 2 (a whole number): mnist-2d maps "
+          f"the codes themselves in 2-d (deeper codes: inspection's latent_maps), got {code_size!r}")
     run, note = image_run(cfg, run_dir)
     cfg, (train, _, test) = run.cfg, run.splits
     labelled = train.y is not None and test.y is not None
@@ -493,9 +493,9 @@ class Generate(Positive):
     steps: int = 10  # interpolation steps between two digits
 
     def __post_init__(self) -> None:
+        count("grid", self.grid, 2, GRID_MAX)  # first: its own rule, not Positive's "> 0" (a student trial: 0 and 1
+        count("steps", self.steps, 2)  # were refused by two rules)
         super().__post_init__()
-        count("grid", self.grid, 2, GRID_MAX)
-        count("steps", self.steps, 2)
 
 
 @register_experiment(
