@@ -431,6 +431,10 @@ def test_every_unreadable_image_is_named_at_once_and_an_empty_file_is_said_empty
     (tmp_path / "imgs" / "cat" / "zz_empty.png").unlink()
     (tmp_path / "imgs" / "cup" / "yy_noise.jpg").unlink()
     assert refused(tmp_path / "imgs").startswith(f"{tmp_path / 'imgs' / 'cat' / 'zz_cut.png'} is not a readable image")
+    odd = tmp_path / "it's"  # (a review: PIL's message names such a path in double quotes: it was repeated)
+    _pngs(odd, 2)
+    (odd / "noise.png").write_bytes(b"not a picture")
+    assert refused(odd) == f"{odd / 'noise.png'} is not a readable image (cannot identify image file)"
     _pngs(tmp_path / "more", 2)
     (tmp_path / "more" / "cut.png").write_bytes(whole[: len(whole) // 2])
     (tmp_path / "more" / "cut2.png").write_bytes(whole[: len(whole) // 2])

@@ -552,7 +552,7 @@ def test_an_experiment_stopped_before_its_results_says_how_to_finish_it(tmp_path
     (run / "runs.json").write_text(json.dumps({"sda-0": {"seconds": 1.0}}))
     page = write_report([run], tmp_path / "r.html").read_text()
     assert (f"the experiment stopped before its end, the runs it finished kept in runs.json: `aekit experiment resume "
-            f"{run}` finishes it") in page
+            f"{run}` goes on from them") in page
     assert "· epochs" not in page
     (run / "results.json").write_text(json.dumps({"summary": "done", "tables": []}))
     assert "experiment stopped" not in write_report([run], tmp_path / "r.html").read_text()

@@ -421,6 +421,14 @@ def test_ints_and_lists_are_read_as_float64_and_checked_for_rounding():
         assert est.transform(given).dtype == np.float64
 
 
+def test_values_beyond_float32_are_refused_as_such():
+    """A review: a list holding 1e39 (or ints near 10**40), read as float64, was told it held NaN or infinite values."""
+    X = np.random.default_rng(0).random((40, 5)).tolist()
+    X[0][2] = 1e39
+    with pytest.raises(aekit.DataError, match=r"^X: values up to 1e\+39, beyond float32's range \(the networks' "):
+        AutoencoderTransformer(epochs=1).fit(X)
+
+
 @pytest.mark.parametrize("name", ["model_params", "train_params"])
 def test_a_dict_parameter_that_is_no_dict_is_named(name):
     with pytest.raises(aekit.ConfigError, match=f"^{name}: must be a dict of config keys"):

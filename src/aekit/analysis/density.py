@@ -60,9 +60,10 @@ class ExPostDensity:
         count("n", n)
         if not hasattr(self, "gmm_"):
             raise ConfigError("ExPostDensity: call fit(model, train_data) before sampling")
-        if seed is None:
-            seed = self.seed if not self.draws_ else int(np.random.SeedSequence([self.seed, self.draws_]).generate_state(1)[0])
-            self.draws_ += 1
+        draws = getattr(self, "draws_", 0)  # (a density pickled before it counted: a review)
+        if seed is None and self.seed is not None:  # (seed=None: fresh draws at each call, as ever)
+            seed = self.seed if not draws else int(np.random.SeedSequence([self.seed, draws]).generate_state(1)[0])
+            self.draws_ = draws + 1
         self.gmm_.random_state = seed
         codes, _ = self.gmm_.sample(n)
         return codes[np.random.default_rng(self.gmm_.random_state).permutation(n)]  # sample() sorts by component

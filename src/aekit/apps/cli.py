@@ -713,8 +713,7 @@ def _terminate(signum, frame):
     an empty folder removed. Not in the middle of an import (torch's takes a second or two), which would leave a
     half-made module that the exit's own imports trip on (tracebacks, a segfault, pybind11's abort): it is asked
     again 50 ms later, for 5 s at most (a script that calls main while it is imported is importing all along).
-    Unix alone has the timer for it. Once a command's end is being said (_ignore_stops), SIGTERM and SIGHUP do
-    nothing."""
+    Unix alone has the timer for it. Once a command's end is being said (_ignore_stops), only Ctrl-C is answered."""
     if _DEFERRED.get("ending") and signum != signal.SIGINT:
         return
     signum = _DEFERRED.setdefault("signal", signum)  # (SIGALRM's call, for one put off, is for the first signal)
@@ -754,7 +753,10 @@ def _relayed(line: str) -> bool:
 
 def _end_interrupted(err: BaseException, *, command: bool, speaks: bool) -> int:
     """The end of a command that Ctrl-C, SIGTERM or SIGHUP stopped: one line, and 130, 143 or 129."""
-    _ignore_stops()  # a second SIGTERM or SIGHUP while the interrupt is said: the same end
+    try:  # a second SIGTERM or SIGHUP while the interrupt is said: the same end
+        _ignore_stops()
+    except KeyboardInterrupt:  # (one pending already: raised as _ignore_stops is entered, see _main)
+        _ignore_stops()
     code = 128 + _DEFERRED.get("came", signal.SIGINT)
     _restore_alarm()  # a Ctrl-C while a SIGTERM was put off: that one is not raised while this is said
     if command:  # a second Ctrl-C during the exit (torch's atexit teardown) printed a traceback: it ends at once
@@ -847,7 +849,10 @@ def _main(argv: list[str] | None) -> int:
                 print(f"aekit: stopped: the reader of its output went away (a closed pipe){kept}", file=sys.stderr)
         return 141
     except Exception as err:
-        _ignore_stops()  # first: the error is said and its status kept, whoever stops us now
+        try:  # first: the error is said and its status kept, whoever stops us now
+            _ignore_stops()
+        except KeyboardInterrupt:  # a stop that came while C code ran (gloo's failing step, as torchrun's agent stopped
+            _ignore_stops()  # this process) is raised as the next function is entered, _ignore_stops (a review)
         if wraps_interrupt(err):  # a library's error for an interrupt inside it: pybind11's ImportError
             return _end_interrupted(err, command=command, speaks=speaks)  # "initialization failed" (matplotlib's)
         if debug:

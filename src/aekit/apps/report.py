@@ -244,7 +244,8 @@ def _stopped(run: RunFolder) -> str:
         except CheckpointError:
             return "its folder is in use (the experiment still running?)"
         return (f"the experiment stopped before its end, the runs it finished kept in runs.json: `aekit experiment "
-                f"resume {shell(run.path)}` finishes it")
+                f"resume {shell(run.path)}` goes on from them (where an error of its settings or data stopped it, "
+                "mend that first)")
     failed = run.path / FAILED_FILE
     if run.kind == "train" and failed.is_file() and not failed.is_symlink() and not training_ended(run.path):
         line = failed.read_text(encoding="utf-8", errors="replace").strip()[:300]  # (a lab's trial: a diverged run

@@ -98,6 +98,9 @@ def _checked(estimator, X, y="no_validation", *, reset: bool):
         checked = validate_data(estimator, X, y, reset=reset, dtype=_FLOATS, accept_sparse=("csr", "csc", "coo"))
     X, y = checked if isinstance(checked, tuple) else (checked, None)
     X = X.toarray() if scipy.sparse.issparse(X) else X
+    if X.dtype == np.float64 and X.size and max(-X.min(), X.max()) > np.finfo(np.float32).max:  # (a review: "NaN or
+        raise DataError(f"X: values up to {max(-X.min(), X.max()):.3g}, beyond float32's range (the networks' "  # infinite")
+                        f"precision, {np.finfo(np.float32).max:.3g}); scale them first (StandardScaler)")
     if reset and X.dtype == np.float64:
         warn_of_rounding(X, "X")
     return (X, y) if isinstance(checked, tuple) else X

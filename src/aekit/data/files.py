@@ -834,7 +834,7 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None, pro
                 yield im
         except (UnidentifiedImageError, OSError) as err:
             empty = f.is_file() and f.stat().st_size == 0  # (PIL: "cannot identify image file")
-            reason = "empty: 0 bytes" if empty else str(err).replace(f" '{f}'", "")  # (PIL's: the path again)
+            reason = "empty: 0 bytes" if empty else str(err).replace(f" {str(f)!r}", "")  # (PIL's: the path again)
             raise Unreadable(f"{f} is not a readable image ({reason})") from None
         except Image.DecompressionBombError as err:  # (a files trial: "unexpected", naming no file)
             raise DataError(f"{f}: {str(err).split(' pixels')[0]} pixels), more than PIL reads unasked; resize it "
