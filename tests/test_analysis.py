@@ -259,6 +259,21 @@ def test_first_layer_weights(model8, tmp_path):
     assert weights.shape == (64, *SHAPE)
     np.testing.assert_array_equal(weights.reshape(64, -1), model8.encoder[0].weight.detach().numpy())
     assert_png(fig, tmp_path / "weights.png")
+    assert "untrained" not in fig.texts[0].get_text()
+
+
+def test_the_first_layer_of_a_model_still_at_its_pca_start_is_said_untrained(mnist_mini):
+    """An image trial: the default model whose PCA start restore_best kept drew its first layer's random weights as
+    if learnt."""
+    model = aekit.create_model("dense", input_shape=SHAPE, hidden=[16], code_size=4, linear_path=True,
+                               output_activation="linear", recon_loss="mse")
+    model.init_from_data(mnist_mini.x[:200])
+    assert model.at_pca_start
+    _, fig = A.plot_first_layer(model)
+    assert "untrained: the model is its PCA start" in fig.texts[0].get_text()
+    aekit.fit(model, mnist_mini.x[:200], epochs=1, batch_size=50)
+    assert not model.at_pca_start
+    assert not aekit.create_model("dense", input_shape=SHAPE, hidden=[16], code_size=4).at_pca_start  # no linear path
 
 
 class TinyConv(Autoencoder):

@@ -65,9 +65,11 @@ def plot_first_layer(model, *, max_units: int = 64) -> tuple[np.ndarray, Figure]
     picture = not isinstance(first_layer(model), nn.Conv1d) and is_picture(shown.shape[1:])  # a signal's taps: curves
     key = "grey = 0, light = positive" if picture else "each scaled on its own: 0.5 = a weight of 0"
     label = ", the label's weights left out" if getattr(model, "conditional", False) else ""
+    start = ("; untrained: the model is its PCA start (restore_best kept it), its non-linear path's weights as they "
+             "were drawn" if getattr(model, "at_pca_start", False) else "")  # (an image trial: noise, unsaid)
     fig = (plots.image_grid if picture else plots.curve_grid)(
         plots.grid_rows(plots.scale_each(shown), cols),
-        title=f"{model.name}: first-layer weights, {len(shown)} of {len(weights)} units ({key}{label})",
+        title=f"{model.name}: first-layer weights, {len(shown)} of {len(weights)} units ({key}{label}){start}",
     )
     return plots.drawn(weights, fig)
 

@@ -188,6 +188,13 @@ class DenseAutoencoder(Autoencoder):
                 nn.init.zeros_(last.weight)
                 nn.init.zeros_(last.bias)
 
+    @property
+    def at_pca_start(self) -> bool:
+        """Whether the model is its PCA start: a linear path, and the non-linear path's last layers still zero (never
+        trained, or restore_best kept the start)."""
+        return self.linear_path is not None and not any(
+            last.weight.any() or last.bias.any() for last in (linears(self.encoder)[-1], linears(self.decoder)[-1]))
+
     def init_from_data(self, x: Tensor, *, seed: int = 0) -> None:
         """Called by `fit` before the first step of a new run: fit the linear path to PCA."""
         if self.linear_path is not None:
