@@ -24,6 +24,9 @@ def test_any_autoencoder_samples_through_its_codes(name, covariance, real_batch,
     assert not torch.equal(images, following)
     again = ExPostDensity(n_components=3, covariance_type=covariance).fit(model, real_batch[:200])
     assert torch.equal(images, again.sample(7)) and torch.equal(following, again.sample(7))
+    with pytest.raises(aekit.ConfigError, match=r"^seed: must be a whole number or None \(fresh draws at each call\), got "
+                       r"RandomState"):  # (a second look: it fitted, then failed as it drew)
+        ExPostDensity(seed=np.random.RandomState(0)).fit(model, real_batch[:200])
     none = ExPostDensity(n_components=3, covariance_type=covariance, seed=None).fit(model, real_batch[:200])
     assert not torch.equal(none.sample(7), none.sample(7))  # fresh draws at each call (a review: the second failed)
     del vars(density)["draws_"]  # a density pickled before it counted its draws (a review: AttributeError)

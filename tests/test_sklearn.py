@@ -425,8 +425,17 @@ def test_values_beyond_float32_are_refused_as_such():
     """A review: a list holding 1e39 (or ints near 10**40), read as float64, was told it held NaN or infinite values."""
     X = np.random.default_rng(0).random((40, 5)).tolist()
     X[0][2] = 1e39
-    with pytest.raises(aekit.DataError, match=r"^X: values up to 1e\+39, beyond float32's range \(the networks' "):
+    with pytest.raises(aekit.DataError, match=r"^X: a value of 1e\+39, beyond float32's range \(the networks' "):
         AutoencoderTransformer(epochs=1).fit(X)
+    X[0][2] = -1e39
+    with pytest.raises(aekit.DataError, match=r"^X: a value of -1e\+39, beyond"):
+        AutoencoderTransformer(epochs=1).fit(X)
+    X[0][2] = 0.5
+    est = AutoencoderTransformer(epochs=1, random_state=0).fit(X)
+    Z = est.transform(X[:3])
+    Z[0, 0] = 1e39  # (a second look: decoded to NaN, unsaid)
+    with pytest.raises(aekit.DataError, match=r"^codes: a value of 1e\+39, beyond"):
+        est.inverse_transform(Z)
 
 
 @pytest.mark.parametrize("name", ["model_params", "train_params"])

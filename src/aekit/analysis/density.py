@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 from typing import Any, Literal
 
 import numpy as np
@@ -42,6 +43,8 @@ class ExPostDensity:
     def fit(self, model, data: Any) -> ExPostDensity:
         """Fit the mixture to the codes of `data` (the training set); returns self."""
         count("n_components", self.n_components)
+        if self.seed is not None and not (isinstance(self.seed, numbers.Integral) and not isinstance(self.seed, bool)):
+            raise ConfigError(f"seed: must be a whole number or None (fresh draws at each call), got {self.seed!r}")
         codes = encode_all(model, data)  # (N, code_size), flat even for a feature-map code
         if len(codes) < self.n_components:
             raise ConfigError(f"n_components: {self.n_components} needs at least as many codes, got {len(codes)}")

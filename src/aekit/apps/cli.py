@@ -726,8 +726,9 @@ def _terminate(signum, frame):
             _DEFERRED.update(alarm=handler, timer=timer)
         return
     _restore_alarm()
-    _DEFERRED["came"] = signum
-    raise KeyboardInterrupt(*([] if signum == signal.SIGINT else [signal.Signals(signum).name]))
+    _DEFERRED.update(came=signum, ending=True)  # a second stop pending with it (a closed terminal's SIGHUP and SIGTERM;
+    raise KeyboardInterrupt(*([] if signum == signal.SIGINT else [signal.Signals(signum).name]))  # CPython answers
+    # it at the next call, _ignore_stops' or _end_interrupted's entry: a review's traceback) ends the same way
 
 
 # a closed terminal's SIGHUP; a scheduler's warning before its time limit, SIGUSR1 (SLURM's --signal=USR1@60: a cluster

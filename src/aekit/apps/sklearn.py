@@ -98,12 +98,19 @@ def _checked(estimator, X, y="no_validation", *, reset: bool):
         checked = validate_data(estimator, X, y, reset=reset, dtype=_FLOATS, accept_sparse=("csr", "csc", "coo"))
     X, y = checked if isinstance(checked, tuple) else (checked, None)
     X = X.toarray() if scipy.sparse.issparse(X) else X
-    if X.dtype == np.float64 and X.size and max(-X.min(), X.max()) > np.finfo(np.float32).max:  # (a review: "NaN or
-        raise DataError(f"X: values up to {max(-X.min(), X.max()):.3g}, beyond float32's range (the networks' "  # infinite")
-                        f"precision, {np.finfo(np.float32).max:.3g}); scale them first (StandardScaler)")
+    _check_float32(X, "X")
     if reset and X.dtype == np.float64:
         warn_of_rounding(X, "X")
     return (X, y) if isinstance(checked, tuple) else X
+
+
+def _check_float32(X: np.ndarray, what: str) -> None:
+    """Refuse values beyond float32's range, the networks' precision (a review: a list holding 1e39 was told it held
+    NaN or infinite values, and codes that large decoded to NaN, unsaid)."""
+    if X.dtype == np.float64 and X.size and max(-X.min(), X.max()) > np.finfo(np.float32).max:
+        big = X.max() if X.max() >= -X.min() else X.min()
+        raise DataError(f"{what}: a value of {big:.3g}, beyond float32's range (the networks' precision, "
+                        f"+-{np.finfo(np.float32).max:.3g}); scale them first (StandardScaler)")
 
 
 def _params(est, name: str) -> dict[str, Any]:
@@ -406,6 +413,7 @@ class AutoencoderTransformer(_PicklesOnCpu, ClassNamePrefixFeaturesOutMixin, Tra
         check_is_fitted(self)
         with _one_line_data_errors():
             Z = check_array(Z, dtype=_FLOATS)
+        _check_float32(Z, "codes")
         if Z.shape[1] != self._n_features_out:
             raise DataError(f"codes have {Z.shape[1]} columns but the model's code has {self._n_features_out}")
         z = torch.tensor(Z, dtype=torch.float32)
