@@ -107,8 +107,11 @@ def _checked(estimator, X, y="no_validation", *, reset: bool):
 def _check_float32(X: np.ndarray, what: str) -> None:
     """Refuse values beyond float32's range, the networks' precision (a review: a list holding 1e39 was told it held
     NaN or infinite values, and codes that large decoded to NaN, unsaid)."""
-    if X.dtype == np.float64 and X.size and max(-X.min(), X.max()) > np.finfo(np.float32).max:
-        big = X.max() if X.max() >= -X.min() else X.min()
+    if X.dtype != np.float64 or not X.size:
+        return
+    low, high = X.min(), X.max()  # (one pass each: X may be large)
+    if max(-low, high) > np.finfo(np.float32).max:
+        big = high if high >= -low else low
         raise DataError(f"{what}: a value of {big:.3g}, beyond float32's range (the networks' precision, "
                         f"+-{np.finfo(np.float32).max:.3g}); scale them first (StandardScaler)")
 

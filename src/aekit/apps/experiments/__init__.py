@@ -385,11 +385,11 @@ def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False, fi
         if budget is not None:
             raise ConfigError(f"{key}: {name} trains for {key[: -len(length)]}{limit}={budget} seconds, which decides "
                               f"how long it trains; add {key[: -len(length)]}{limit}=null to train by epochs")
+    parts = raw.get("experiment") if isinstance(raw.get("experiment"), dict) else {}
     for key in (k for k in keys if k.startswith("train.")):  # a part's own train section decides it there (a student
-        parts = raw.get("experiment") if isinstance(raw.get("experiment"), dict) else {}  # trial: train.epochs=15,
         own = {part: values["train"][key[6:]] for part, values in parts.items() if isinstance(values, dict) and isinstance(
             values.get("train"), dict) and key[6:] in values["train"] and f"experiment.{part}.{key}" not in keys}
-        if own:  # and its supervised runs trained 1 epoch, unsaid)
+        if own:  # trial: train.epochs=15, and its supervised runs trained 1 epoch, unsaid)
             many = len(own) > 1
             warn(f"{key}: the {', '.join(own)} part{'s' * many} of {name} train{'s' * (not many)} with "
                  f"{'their' if many else 'its'} own {', '.join(f'experiment.{p}.{key}={v}' for p, v in own.items())} "

@@ -85,11 +85,11 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
                         f"{train.sample_shape}; give data of shape {judged}")
     check_data("generative-mnist", cfg.data.name, train, test, min_train=(10 if "ae-gmm" in s.models else 1, "ae-gmm's "
                "10-component Gaussian mixture"), min_test=(4, "precision and recall with 3 nearest neighbours"))
-    variants = {}
+    variants, code_size = {}, cfg.model.get("code_size", 8)
     for tag in s.models:
         model_cfg: dict[str, Any] = {"name": MODEL_NAME.get(tag, tag), "hidden": cfg.model.get("hidden", [512, 256])}
         if tag != "vq-vae":  # its code is `positions` vectors of `embedding_dim`
-            model_cfg["code_size"] = cfg.model.get("code_size", 8)
+            model_cfg["code_size"] = code_size
         if tag == "iwae":
             model_cfg["samples"] = s.iwae_k
         variants[tag] = dataclasses.replace(cfg, model=model_cfg)
@@ -135,7 +135,7 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     notes += [f"{tag}: {text}." for tag, text in read.items() if text]
     if vq is not None:  # (a student trial: model.code_size=4 and the vq-vae's code stayed 8 x 16, unsaid)
         notes.append(f"vq-vae: its code is {vq.positions} indices into a codebook of {vq.codebook_size} vectors of "
-                     f"{vq.embedding_dim} numbers (its own sizes); model.code_size ({cfg.model.get('code_size', 8)}) sets "
+                     f"{vq.embedding_dim} numbers (its own sizes); model.code_size ({code_size}) sets "
                      "the others' codes.")
     best = min(results, key=lambda t: results[t]["frechet_distance"])
     summary = f"{len(results)} generative models on {note}: lowest Fréchet distance {best} ({results[best]['frechet_distance']:.2f})"
