@@ -42,6 +42,7 @@ from ..errors import AekitError, CheckpointError, ConfigError, shell, warn
 from ..training.checkpoint import (
     CHECKPOINT_FILE,
     FAILED_FILE,
+    FOLDS_FILE,
     METRICS_FILE,
     MODEL_FILE,
     check_free,
@@ -219,6 +220,8 @@ def _what(run: RunFolder) -> tuple[str, str, str, str]:
     trained = _final(run.histories.get(run.name), "epoch")  # the epochs a run has done, else its config's
     kept = kept_epoch(run.path)  # restore_best ended the run with an earlier epoch's weights: said
     kept = f" (weights of {'its start' if kept == 0 else f'epoch {kept}'} kept)" if kept not in (None, trained) else ""
+    if (run.path / FOLDS_FILE).is_file():  # (training/folds.py)
+        kept = f" (chosen by cross-validation){kept}"
     stopped = run.stopped
     kept = (" (training still running?)" if stopped.startswith("its folder is in use") else
             " (stopped before its end)" if stopped else kept)
