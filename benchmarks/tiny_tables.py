@@ -75,6 +75,7 @@ def main() -> None:
     parser.add_argument("--ks", type=int, nargs="+", default=[2, 8])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--ts", type=Path, default=None, help="a folder of UCR series: NAME/NAME_TRAIN.ts, NAME_TEST.ts")
+    parser.add_argument("--sets", nargs="+", default=None, help="only these sets (wine0, Tecator, ...)")
     parser.add_argument("--out", default=None, help="run folders go here (default: a temporary folder)")
     args = parser.parse_args()
 
@@ -85,7 +86,7 @@ def main() -> None:
     print(f"{'data':<18} {'K':>2} {'seed':>4} {'val rows':>8} {'folds':>6} {'val part':>8} {'epoch':>9} "
           f"{'s folds':>7} {'s val':>6} {'load':>5}")
     ratios: dict[str, list[float]] = {"folds": [], "val part": []}
-    for path in write_sets(work / "data", args.ts):
+    for path in [p for p in write_sets(work / "data", args.ts) if args.sets is None or p.stem in args.sets]:
         for k in args.ks:
             for seed in args.seeds:
                 given = [f"data.name={path}", f"model.code_size={k}", f"train.time_budget={args.budget}",

@@ -655,7 +655,8 @@ def cross_validates(cfg: RunConfig, model, splits: tuple[Dataset, Dataset | None
             and tc.monitor == "val_loss"
             and tc.early_stopping is None and val is not None and len(val) < FEW_VALIDATION
             and isinstance(splits[0].x, torch.Tensor) and distributed.world_size() == 1
-            and (len(splits[0]) + len(val)) * (FOLDS - 1) // FOLDS >= model.code_size)
+            and (len(splits[0]) + (len(val) if splits[2] is not None else 0)) * (FOLDS - 1) // FOLDS
+            >= model.code_size)  # (the validation rows join the folds' samples only where a test part measures)
 
 
 def cross_validate(cfg: RunConfig, splits: tuple[Dataset, Dataset | None, Dataset | None], *, show: bool
@@ -663,9 +664,9 @@ def cross_validate(cfg: RunConfig, splits: tuple[Dataset, Dataset | None, Datase
     """The run `cfg` becomes once cross-validation has chosen its epoch count: (config, splits, model, the record).
     Where a test part measures the model, the validation samples join the training ones (data.val_fraction 0), read
     again as a rerun of its config.yaml reads them; else they stay apart, to measure it. The model is trained by
-    epochs, that many, and keeps its last weights (config.yaml says so: rerunning it trains the same). Where the first
-    fold's loss still fell at its last epoch (a budget too short to share), the run goes on as asked, for the time
-    left, with no record."""
+    epochs, that many, and keeps its last weights (config.yaml says so: rerunning it trains the same). Where the folds
+    found no turn inside their epochs (the first fold's loss or their mean still falling at the last, a budget too
+    short to share; or no epoch better than the start), the run goes on as asked, for the time left, with no record."""
     few, asked, given = len(splits[1]), cfg, splits
     if splits[2] is not None:
         cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, val_fraction=0.0))
@@ -675,24 +676,29 @@ def cross_validate(cfg: RunConfig, splits: tuple[Dataset, Dataset | None, Datase
         print(f"choosing the number of epochs by {FOLDS}-fold cross-validation over the {len(data):,} training samples "
               f"(a validation part of {few} is too few to choose by"
               f"{': they join the training samples' if splits[1] is None else ''}; {cfg.train.time_budget:g} s) ...", flush=True)
-    chosen = choose_epochs(lambda: build_model(cfg, data.sample_shape), data, cfg.train)
-    budget = cfg.train.time_budget
-    if chosen["chosen"] is None:  # the first fold's loss still fell at its end: the budget is short for folds
-        left = max(budget - chosen["seconds"], budget / (FOLDS + 2))
+    try:
+        chosen = choose_epochs(lambda: build_model(cfg, data.sample_shape), data, cfg.train)
+    except KeyboardInterrupt as err:  # before the run folder is made: nothing to resume (the CLI says so)
+        err.unsaved = "while cross-validation chose the number of epochs, before the run folder was made"
+        raise
+    budget, best = cfg.train.time_budget, chosen["chosen"]
+    if best is None or best in (0, chosen["epochs"]):  # no turn inside the folds' epochs: choose as asked
+        left = round(max(budget - chosen["seconds"], budget / (FOLDS + 2)), 2)
         if show:
-            what = (f"the first fold's validation loss was still falling after its {chosen['epochs']} epochs" if
-                    chosen["epochs"] else "the first fold trained no whole epoch in its share")
-            print(f"cross-validation: {what} (a budget too short to share among {FOLDS} folds): the model trains for "
-                  f"the {left:.3g} s left, keeping the epoch with the lowest loss on the validation part", flush=True)
+            whose = "the first fold's validation loss was" if best is None else "the folds' mean validation loss was"
+            what = ("the first fold trained no whole epoch in its share" if not chosen["epochs"] else
+                    f"no epoch did better than the start, PCA's ({chosen['val_loss'][0]:.4g})" if best == 0 else
+                    f"{whose} still falling after {chosen['epochs']} epochs (a budget too short to share among "
+                    f"{FOLDS} folds)")
+            print(f"cross-validation: {what}: the model trains for the {left:g} s left, keeping the epoch (or the start) "
+                  "with the lowest loss on the validation part", flush=True)
         cfg = dataclasses.replace(asked, train=dataclasses.replace(asked.train, time_budget=left))
         return cfg, given, build_checked(cfg, given), None
-    epochs, loss = max(1, chosen["chosen"]), chosen["val_loss"]
+    loss = chosen["val_loss"]
     if show:
-        best = (f"no epoch did better than the start, PCA's ({loss[0]:.4g}): one is trained" if chosen["chosen"] == 0
-                else f"the folds' mean validation loss was lowest after epoch {epochs} of {chosen['epochs']} "
-                     f"({loss[epochs]:.4g}; {loss[0]:.4g} at the start, PCA's)")
-        print(f"cross-validation: {best}; {chosen['seconds']:.3g} s", flush=True)
-    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=epochs, time_budget=None,
+        print(f"cross-validation: the folds' mean validation loss was lowest after epoch {best} of {chosen['epochs']} "
+              f"({loss[best]:.4g}; {loss[0]:.4g} at the start, PCA's); {chosen['seconds']:.3g} s", flush=True)
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=best, time_budget=None,
                                                              restore_best=False))
     return cfg, splits, build_checked(cfg, splits), chosen
 
@@ -1381,7 +1387,7 @@ def training_summary(run_dir: Path) -> dict[str, Any]:
     return {"epochs": len(history.get("epoch", [])), "steps": steps[-1] if steps else None,
             "seconds": round(spent if isinstance(spent, (int, float)) else sum(history.get("time", [])), 2),
             "kept_epoch": ckpt.kept_epoch(run_dir),
-            **({"cross_validation": {k: folds.get(k) for k in ("folds", "samples", "epochs", "chosen")}}
+            **({"cross_validation": {k: folds.get(k) for k in ("folds", "samples", "epochs", "chosen", "seconds")}}
                if isinstance(folds, dict) else {}),
             "weights": ckpt.model_file(run_dir).name, "aekit": __version__, "torch": torch.__version__,
             "threads": header.get("threads", final.get("threads")),

@@ -32,7 +32,8 @@ def choose_epochs(make: Callable[[], Any], data: Dataset, config: TrainConfig, *
     others as many epochs as it did; the last two shares are left to the model chosen (it trains on a fifth more
     samples, for at most as many epochs) and to what each fit does before its first step. Where the first model's
     loss is still falling at its last epoch, the budget is too short to share: "chosen" is None (the first fold's
-    record), and no other fold is trained."""
+    record), and no other fold is trained (the caller treats a mean lowest at the last epoch, or at the start, alike:
+    no turn inside the folds' epochs)."""
     started = time.perf_counter()
     order = np.random.default_rng(config.seed).permutation(len(data))
     plain = dataclasses.replace(config, restore_best=False, early_stopping=None, progress=False, log=())
