@@ -665,8 +665,9 @@ def cross_validate(cfg: RunConfig, splits: tuple[Dataset, Dataset | None, Datase
     Where a test part measures the model, the validation samples join the training ones (data.val_fraction 0), read
     again as a rerun of its config.yaml reads them; else they stay apart, to measure it. The model is trained by
     epochs, that many, and keeps its last weights (config.yaml says so: rerunning it trains the same). Where the folds
-    found no turn inside their epochs (the first fold's loss or their mean still falling at the last, a budget too
-    short to share; or no epoch better than the start), the run goes on as asked, for the time left, with no record."""
+    found no turn inside their epochs (the first fold's loss lowest in its last fifth, or their mean at the last: a
+    budget too short to share; or no epoch better than the start), the run goes on as asked, for the time left, with
+    no record."""
     few, asked, given = len(splits[1]), cfg, splits
     if splits[2] is not None:
         cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, val_fraction=0.0))
@@ -685,11 +686,13 @@ def cross_validate(cfg: RunConfig, splits: tuple[Dataset, Dataset | None, Datase
     if best is None or best in (0, chosen["epochs"]):  # no turn inside the folds' epochs: choose as asked
         left = round(max(budget - chosen["seconds"], budget / (FOLDS + 2)), 2)
         if show:
-            whose = "the first fold's validation loss was" if best is None else "the folds' mean validation loss was"
             what = ("the first fold trained no whole epoch in its share" if not chosen["epochs"] else
                     f"no epoch did better than the start, PCA's ({chosen['val_loss'][0]:.4g})" if best == 0 else
-                    f"{whose} still falling after {chosen['epochs']} epochs (a budget too short to share among "
-                    f"{FOLDS} folds)")
+                    f"the folds' mean validation loss was still falling after {chosen['epochs']} epochs (a budget too "
+                    f"short to share among {FOLDS} folds)" if best is not None else
+                    f"the first fold's validation loss was lowest at epoch {int(np.argmin(chosen['val_loss']))} of "
+                    f"{chosen['epochs']}, still falling as its learning rate ran down (a budget too short to share "
+                    f"among {FOLDS} folds)")
             print(f"cross-validation: {what}: the model trains for the {left:g} s left, keeping the epoch (or the start) "
                   "with the lowest loss on the validation part", flush=True)
         cfg = dataclasses.replace(asked, train=dataclasses.replace(asked.train, time_budget=left))
