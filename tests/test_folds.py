@@ -110,6 +110,11 @@ def test_a_small_table_with_a_test_part_trains_on_all_its_rows_for_the_epochs_ch
     assert metrics["split"] == "test" and metrics["training"]["cross_validation"]["chosen"] == 4
     report = write_report([folder], tmp_path / "report.html")
     assert "(chosen by cross-validation)" in report.read_text(encoding="utf-8")
+    assert main(["resume", str(folder), "--time-budget", "5"]) == 2  # a trial: the budget the user gave, gone unsaid
+    assert "(cross-validation turned its time budget into that many epochs: folds.json)" in capsys.readouterr().err
+    assert main(["resume", str(folder), "--epochs", "6"]) == 0
+    page = write_report([folder], tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "6 (cross-validation chose 4)" in page and "(chosen by cross-validation)" not in page
 
 
 def test_the_real_folds_on_a_small_table_end_in_a_run_either_way(tmp_path, capsys):

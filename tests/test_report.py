@@ -135,7 +135,7 @@ def test_a_run_measured_on_its_validation_split_is_not_called_test(tmp_path):
     (tmp_path / "t" / "metrics.json").write_text(json.dumps({**metrics, "squared_error_per_sample": 2 * metrics[  # review:
         "pca_squared_error_per_sample"]}))  # unsaid in the report)
     page = write_report([tmp_path / "t"], tmp_path / "t.html").read_text()
-    assert "(PCA-" in page and "; 2 times PCA&#39;s error: this training did not take the model clearly past PCA" in page
+    assert "(PCA-" in page and "; 2 times PCA&#39;s error: PCA serves these samples better; this training did not take the model past it" in page
     assert "a little optimistic" not in page  # no epoch chosen on the validation part
     (tmp_path / "t" / "metrics.json").write_text(json.dumps({**metrics, "training": {**metrics["training"], "kept_epoch": 1}}))
     page = write_report([tmp_path / "t"], tmp_path / "t.html").read_text()  # (an image trial: said by the run, not here)

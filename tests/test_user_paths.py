@@ -582,11 +582,16 @@ def test_a_run_no_better_than_pca_says_so():
     m = {"split": "test", "n": 10, "squared_error_per_sample": 0.3205, "pca_code_size": 2, "pca_squared_error_per_sample": 0.3206}
     said = "note: within 0.1% of PCA's error: this training did not take the model clearly past PCA"
     assert said in format_metrics(m)
-    worse = "note: 18.7 times PCA's error: this training did not take the model clearly past PCA"  # 'within 0.1%' read
+    worse = ("note: 18.7 times PCA's error: PCA serves these samples better; this training did not take the model past "
+             "it")  # 'within 0.1%' read; and a trial read "38% above ...: not clearly past PCA" as a tie
     assert worse in format_metrics({**m, "squared_error_per_sample": 3.911, "pca_squared_error_per_sample": 0.209})
     above = "note: 0.22% above PCA's error: this training"  # (a trial: "1 times PCA's error" for 99.90 against 99.68)
     assert above in format_metrics({**m, "squared_error_per_sample": 99.902, "pca_squared_error_per_sample": 99.680})
     assert "note: 100% above PCA's error" in format_metrics({**m, "squared_error_per_sample": 1.996, "pca_squared_error_per_sample": 1.0})
+    assert "4% above PCA's error: this training did not take the model clearly past PCA" in format_metrics(
+        {**m, "squared_error_per_sample": 1.04, "pca_squared_error_per_sample": 1.0})  # below PCA_WORSE: as before
+    assert "38% above PCA's error: PCA serves these samples better" in format_metrics(
+        {**m, "squared_error_per_sample": 1.38, "pca_squared_error_per_sample": 1.0})
     exact = "note: PCA reconstructs these samples exactly"  # (a trial's 3 texts: "7.37e+25 times PCA's error")
     assert exact in format_metrics({**m, "squared_error_per_sample": 7.4e-5, "pca_squared_error_per_sample": 2e-33})
     assert "clearly past" not in format_metrics({**m, "squared_error_per_sample": 0.3})

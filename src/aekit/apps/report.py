@@ -220,8 +220,11 @@ def _what(run: RunFolder) -> tuple[str, str, str, str]:
     trained = _final(run.histories.get(run.name), "epoch")  # the epochs a run has done, else its config's
     kept = kept_epoch(run.path)  # restore_best ended the run with an earlier epoch's weights: said
     kept = f" (weights of {'its start' if kept == 0 else f'epoch {kept}'} kept)" if kept not in (None, trained) else ""
-    if (run.path / FOLDS_FILE).is_file():  # (training/folds.py)
-        kept = f" (chosen by cross-validation){kept}"
+    folds = _read_json(run.path / FOLDS_FILE)  # (training/folds.py): its count, unless a resume trained on
+    if isinstance(folds, dict) and isinstance(folds.get("chosen"), int):
+        chosen = folds["chosen"]
+        kept = (" (chosen by cross-validation)" if trained in (None, chosen) else
+                f" (cross-validation chose {chosen})") + kept
     stopped = run.stopped
     kept = (" (training still running?)" if stopped.startswith("its folder is in use") else
             " (stopped before its end)" if stopped else kept)

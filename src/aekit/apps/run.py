@@ -676,7 +676,8 @@ def cross_validate(cfg: RunConfig, splits: tuple[Dataset, Dataset | None, Datase
     if show:
         print(f"choosing the number of epochs by {FOLDS}-fold cross-validation over the {len(data):,} training samples "
               f"(a validation part of {few} is too few to choose by"
-              f"{': they join the training samples' if splits[1] is None else ''}; {cfg.train.time_budget:g} s) ...", flush=True)
+              f"{': they join the training samples' if splits[1] is None else ''}; the folds take up to "
+              f"{FOLDS}/{FOLDS + 2} of the {cfg.train.time_budget:g}-s budget) ...", flush=True)
     try:
         chosen = choose_epochs(lambda: build_model(cfg, data.sample_shape), data, cfg.train)
     except KeyboardInterrupt as err:  # before the run folder is made: nothing to resume (the CLI says so)
@@ -905,8 +906,10 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
                               "it (the run is left as it is)")
     if time_budget is not None:
         if budget is None:
-            raise ConfigError(f"--time-budget: {run_dir} trains for train.epochs ({cfg.train.epochs}), not for a time "
-                              "budget; resume it with --epochs N to train longer")
+            folds = (f" (cross-validation turned its time budget into that many epochs: {ckpt.FOLDS_FILE})" if
+                     (run_dir / ckpt.FOLDS_FILE).is_file() else "")  # (a trial: the user had given a budget)
+            raise ConfigError(f"--time-budget: {run_dir} trains for train.epochs ({cfg.train.epochs}){folds}, not for a "
+                              "time budget; resume it with --epochs N to train longer")
         ckpt.check_longer_budget(run_dir, time_budget, "--time-budget")
         if float(time_budget) < budget and distributed.is_main():  # (a long-job trial: 410 s given to a run of 700)
             warn(f"--time-budget: {time_budget:g} s in all ends the run before the {budget:g} s it was planned for (the "
@@ -949,6 +952,7 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
 
 
 PCA_TIE = 0.999  # an error ratio to PCA's from which the autoencoder is not clearly past it
+PCA_WORSE = 1.05  # an error this many times PCA's, or more, is said to be worse than PCA's (not "not clearly past")
 UNLIKE = 1.5  # PCA's error on the test part against the validation part's from which the test part is said to differ
 
 
@@ -1420,8 +1424,10 @@ def pca_note(metrics: dict[str, Any]) -> str:
     if pca < 1e-12:  # (a trial's 3 texts: "7.37e+25 times")
         how = "PCA reconstructs these samples exactly (they vary in no more directions than its code holds)"
     val = metrics.get("val_against_pca") or {}
-    if not (val and val["autoencoder"] < PCA_TIE * val["pca"]):
-        return f"{how}: this training did not take the model clearly past PCA"
+    if not (val and val["autoencoder"] < PCA_TIE * val["pca"]):  # (a trial read "38% above ... not clearly past" as a tie)
+        worse = ratio >= PCA_WORSE and pca >= 1e-12
+        return f"{how}: {'PCA serves these samples better; ' if worse else ''}this training did not take the model " \
+               f"{'past it' if worse else 'clearly past PCA'}"
     below = 100 * (1 - val["autoencoder"] / max(val["pca"], 1e-30))  # below PCA on the validation part: said, and
     times = pca / max(val["pca"], 1e-30)  # whether the parts differ (a trial's test images: other ones)
     how += (f"; on the validation part ({val['n']:,} sample{'s' * (val['n'] != 1)}"
