@@ -168,7 +168,9 @@ def test_a_validation_part_of_a_hundred_samples_chooses_as_before(tmp_path, caps
 
 @pytest.mark.parametrize("chosen, said", [(None, "the first fold's validation loss was lowest at epoch 8 of 9, still "
                                                   "falling as its learning rate ran down"),
-                                           (9, "the folds' mean validation loss was still falling after 9 epochs"),
+                                           (9, "the folds' mean validation loss was lowest at epoch 9 of 9, still "
+                                               "falling as the learning rate ran down"),
+                                           (8, "the folds' mean validation loss was lowest at epoch 8 of 9"),
                                            (0, "no epoch did better than the start, PCA's (1)")])
 def test_no_turn_inside_the_folds_epochs_goes_on_as_asked_for_the_time_left(tmp_path, capsys, monkeypatch, chosen, said):
     monkeypatch.setattr(run, "choose_epochs", _record(chosen))

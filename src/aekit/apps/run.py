@@ -83,7 +83,7 @@ from ..training.feature_classifier import (
     is_cached,
     other_data,
 )
-from ..training.folds import FEW_VALIDATION, FOLDS, choose_epochs
+from ..training.folds import FEW_VALIDATION, FOLDS, LATE, choose_epochs
 from ..training.loggers import check_loggers, log_results
 from ..training.loop import (
     LEFT_UNSAVED,
@@ -665,9 +665,9 @@ def cross_validate(cfg: RunConfig, splits: tuple[Dataset, Dataset | None, Datase
     Where a test part measures the model, the validation samples join the training ones (data.val_fraction 0), read
     again as a rerun of its config.yaml reads them; else they stay apart, to measure it. The model is trained by
     epochs, that many, and keeps its last weights (config.yaml says so: rerunning it trains the same). Where the folds
-    found no turn inside their epochs (the first fold's loss lowest in its last fifth, or their mean at the last: a
-    budget too short to share; or no epoch better than the start), the run goes on as asked, for the time left, with
-    no record."""
+    found no turn inside their epochs (the first fold's loss, or their mean, lowest in the last fifth of their epochs:
+    a budget too short to share; or no epoch better than the start), the run goes on as asked, for the time left,
+    with no record."""
     few, asked, given = len(splits[1]), cfg, splits
     if splits[2] is not None:
         cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, val_fraction=0.0))
@@ -684,13 +684,14 @@ def cross_validate(cfg: RunConfig, splits: tuple[Dataset, Dataset | None, Datase
         err.unsaved = "while cross-validation chose the number of epochs, before the run folder was made"
         raise
     budget, best = cfg.train.time_budget, chosen["chosen"]
-    if best is None or best in (0, chosen["epochs"]):  # no turn inside the folds' epochs: choose as asked
+    if best is None or best == 0 or best >= LATE * chosen["epochs"]:  # no turn inside the folds' epochs: as asked
         left = round(max(budget - chosen["seconds"], budget / (FOLDS + 2)), 2)
         if show:
             what = ("the first fold trained no whole epoch in its share" if not chosen["epochs"] else
                     f"no epoch did better than the start, PCA's ({chosen['val_loss'][0]:.4g})" if best == 0 else
-                    f"the folds' mean validation loss was still falling after {chosen['epochs']} epochs (a budget too "
-                    f"short to share among {FOLDS} folds)" if best is not None else
+                    f"the folds' mean validation loss was lowest at epoch {best} of {chosen['epochs']}, still falling "
+                    f"as the learning rate ran down (a budget too short to share among {FOLDS} folds)" if best is not None
+                    else
                     f"the first fold's validation loss was lowest at epoch {int(np.argmin(chosen['val_loss']))} of "
                     f"{chosen['epochs']}, still falling as its learning rate ran down (a budget too short to share "
                     f"among {FOLDS} folds)")
