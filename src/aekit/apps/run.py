@@ -83,7 +83,7 @@ from ..training.feature_classifier import (
     is_cached,
     other_data,
 )
-from ..training.folds import FEW_VALIDATION, FOLDS, choose_epochs, turns
+from ..training.folds import FEW_VALIDATION, FOLDS, choose_epochs
 from ..training.loggers import check_loggers, log_results
 from ..training.loop import (
     LEFT_UNSAVED,
@@ -665,9 +665,8 @@ def cross_validate(cfg: RunConfig, splits: tuple[Dataset, Dataset | None, Datase
     Where a test part measures the model, the validation samples join the training ones (data.val_fraction 0), read
     again as a rerun of its config.yaml reads them; else they stay apart, to measure it. The model is trained by
     epochs, that many, and keeps its last weights (config.yaml says so: rerunning it trains the same). Where the folds
-    found no turn inside their epochs (folds.turns: the first fold's loss, or their mean, lowest in the last fifth of
-    their epochs or flat after its lowest, a budget too short to share; or no epoch better than the start), the run
-    goes on as asked, for the time left, with no record."""
+    found no turn inside their epochs (the first fold's loss or their mean still falling at the last, a budget too
+    short to share; or no epoch better than the start), the run goes on as asked, for the time left, with no record."""
     few, asked, given = len(splits[1]), cfg, splits
     if splits[2] is not None:
         cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, val_fraction=0.0))
@@ -684,15 +683,14 @@ def cross_validate(cfg: RunConfig, splits: tuple[Dataset, Dataset | None, Datase
         err.unsaved = "while cross-validation chose the number of epochs, before the run folder was made"
         raise
     budget, best = cfg.train.time_budget, chosen["chosen"]
-    if best is None or not turns(chosen["val_loss"]):  # no turn inside the folds' epochs: as asked
+    if best is None or best in (0, chosen["epochs"]):  # no turn inside the folds' epochs: choose as asked
         left = round(max(budget - chosen["seconds"], budget / (FOLDS + 2)), 2)
         if show:
             whose = "the first fold's" if best is None else "the folds' mean"
             what = ("the first fold trained no whole epoch in its share" if not chosen["epochs"] else
                     f"no epoch did better than the start, PCA's ({chosen['val_loss'][0]:.4g})" if best == 0 else
-                    f"{whose} validation loss did not turn: lowest at epoch {int(np.argmin(chosen['val_loss']))} of "
-                    f"{chosen['epochs']}, {chosen['val_loss'][-1] / min(chosen['val_loss']) - 1:.1%} above that at the "
-                    f"last (a budget too short to share among {FOLDS} folds)")
+                    f"{whose} validation loss was still falling after {chosen['epochs']} epochs (a budget too short "
+                    f"to share among {FOLDS} folds)")
             print(f"cross-validation: {what}: the model trains for the {left:g} s left, keeping the epoch (or the start) "
                   "with the lowest loss on the validation part", flush=True)
         cfg = dataclasses.replace(asked, train=dataclasses.replace(asked.train, time_budget=left))

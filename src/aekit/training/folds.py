@@ -22,18 +22,6 @@ from .loop import TrainConfig, evaluate, fit
 
 FOLDS = 5
 FEW_VALIDATION = 100  # a validation part of fewer samples than this chooses the epoch by its noise
-# A turn, where the number of epochs matters, is a loss that rises after its lowest, by RISE of it at least by the
-# last epoch, from a lowest before the last LATE of the epochs: in a cosine schedule's last fifth the learning rate is
-# under a tenth of its peak, and a loss lowest there, or flat after its lowest, was still falling, or no longer moving,
-# as the steps grew small: the budget is short, not the model overfitting (a trial's swiss roll chose 232 of 235
-# epochs, then trained a seventh of its budget: 0.025 against 0.018 without the folds)
-LATE, RISE = 0.8, 0.01
-
-
-def turns(curve) -> bool:
-    """Whether a validation loss `curve` (epoch 0 first) turns: see LATE and RISE."""
-    low = int(np.argmin(curve))
-    return 0 < low < LATE * (len(curve) - 1) and curve[-1] >= (1 + RISE) * curve[low]
 
 
 def choose_epochs(make: Callable[[], Any], data: Dataset, config: TrainConfig, *, folds: int = FOLDS) -> dict[str, Any]:
@@ -43,8 +31,9 @@ def choose_epochs(make: Callable[[], Any], data: Dataset, config: TrainConfig, *
     epoch 0), "seconds"}. The first model trains for a share of config.time_budget, budget / (folds + 2), and the
     others as many epochs as it did; the last two shares are left to the model chosen (it trains on a fifth more
     samples, for at most as many epochs) and to what each fit does before its first step. Where the first model's
-    loss does not turn (`turns`), the budget is too short to share: "chosen" is None (the first fold's record), and no
-    other fold is trained (the caller treats a mean that does not turn alike)."""
+    loss is still falling at its last epoch, the budget is too short to share: "chosen" is None (the first fold's
+    record), and no other fold is trained (the caller treats a mean lowest at the last epoch, or at the start, alike:
+    no turn inside the folds' epochs)."""
     started = time.perf_counter()
     order = np.random.default_rng(config.seed).permutation(len(data))
     plain = dataclasses.replace(config, restore_best=False, early_stopping=None, progress=False, log=())
@@ -63,7 +52,7 @@ def choose_epochs(make: Callable[[], Any], data: Dataset, config: TrainConfig, *
                 dataclasses.replace(plain, time_budget=None, epochs=epochs))
         history = fit(make(), train, val, config=runs, callbacks=[hook])
         curves.append([*start, *history.get("val_loss", [])])
-        if len(curves) == 1 and not turns(curves[0]):  # the budget is too short to share
+        if len(curves) == 1 and int(np.argmin(curves[0])) == len(curves[0]) - 1:  # still falling: the budget is short
             return record(None, curves[0])
         epochs = epochs or max(1, len(curves[0]) - 1)
     length = min(map(len, curves))
