@@ -686,9 +686,6 @@ def _interrupted(err: BaseException) -> str:
     """What is true after Ctrl-C: the folder to resume, or that nothing was saved yet."""
     kept = _kept(err) or _run_kept(err)  # an experiment's folder, or a run's
     run_dir = getattr(err, "run_dir", None)
-    if getattr(err, "unsaved", None):  # (a review: a stop in cross-validation's folds said only "interrupted")
-        return f"aekit: interrupted {err.unsaved}: nothing was saved; run the command again"
-
     if not kept and getattr(err, "unfinished_dir", None) is not None:  # removed: nothing kept (a CLI trial)
         return "aekit: interrupted before the experiment kept anything (its folder is removed): run it again"
     if kept or run_dir is None:

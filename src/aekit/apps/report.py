@@ -42,7 +42,6 @@ from ..errors import AekitError, CheckpointError, ConfigError, shell, warn
 from ..training.checkpoint import (
     CHECKPOINT_FILE,
     FAILED_FILE,
-    FOLDS_FILE,
     METRICS_FILE,
     MODEL_FILE,
     check_free,
@@ -220,11 +219,6 @@ def _what(run: RunFolder) -> tuple[str, str, str, str]:
     trained = _final(run.histories.get(run.name), "epoch")  # the epochs a run has done, else its config's
     kept = kept_epoch(run.path)  # restore_best ended the run with an earlier epoch's weights: said
     kept = f" (weights of {'its start' if kept == 0 else f'epoch {kept}'} kept)" if kept not in (None, trained) else ""
-    folds = _read_json(run.path / FOLDS_FILE)  # (training/folds.py): its count, unless a resume trained on
-    if isinstance(folds, dict) and isinstance(folds.get("chosen"), int):
-        chosen = folds["chosen"]
-        kept = (" (chosen by cross-validation)" if trained in (None, chosen) else
-                f" (cross-validation chose {chosen})") + kept
     stopped = run.stopped
     kept = (" (training still running?)" if stopped.startswith("its folder is in use") else
             " (stopped before its end)" if stopped else kept)

@@ -83,7 +83,6 @@ from ..training.feature_classifier import (
     is_cached,
     other_data,
 )
-from ..training.folds import FEW_VALIDATION, FOLDS, choose_epochs
 from ..training.loggers import check_loggers, log_results
 from ..training.loop import (
     LEFT_UNSAVED,
@@ -215,8 +214,7 @@ def auto_model(model: dict[str, Any], sample_shape: tuple[int, ...], samples: in
     linear path started at PCA's solution (`linear_path`; both paths read the data standardised by its centre
     and spread), with dropout 0.1 on the hidden layers where their weights pass a quarter of the training values
     (samples x features: few samples, which the network would learn by heart), trained with MSE on linear outputs: it starts at PCA's error and, with
-    restore_best, cannot end above it on the validation data (by a budget and with a validation part of fewer than
-    100 samples, its number of epochs is chosen by cross-validation instead: cross_validate). A code_size given as large as the input
+    restore_best, cannot end above it on the validation data. A code_size given as large as the input
     leaves out the linear path (PCA of that size is exact: there is nothing to start at), and so do
     recon_loss bce (it takes sigmoid outputs) and a code or output activation other than linear, given. Images of every size and colour take
     the same model, flattened: in short CPU budgets this beat the convolutional models here, which
@@ -597,14 +595,9 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     labelled = [part for part in splits if part is not None and part.y is not None and bool((part.y >= 0).any())]
     classes = max((len(part.classes) if part.classes else int(part.y.max()) + 1 for part in labelled), default=None)
     # (every part's: a test class train/ lacks, as MVTec's defects, is numbered after the training classes)
-    auto = cfg.model["name"] == AUTO
-    auto_bce = auto and cfg.model.get("recon_loss") == "bce"
+    auto_bce = cfg.model["name"] == AUTO and cfg.model.get("recon_loss") == "bce"
     cfg = resolve_model(cfg, splits[0].sample_shape, len(splits[0]), classes)  # config.yaml names the model chosen
     model = build_checked(cfg, splits)
-    chosen = None  # cross-validation's record (training/folds.py)
-    if auto and cross_validates(cfg, model, splits):
-        cfg, splits, model, chosen = cross_validate(cfg, splits, show=(cfg.train.progress if progress is None else
-                                                                       progress) and distributed.is_main())
     if auto_bce and not cfg.model.get("linear_path") and distributed.is_main():  # (a quality trial: only the first
         warn("model.recon_loss=bce: the automatic model takes sigmoid outputs, which PCA's linear start cannot "  # line
              "give, so it starts from random weights and its error is not bound by PCA's")  # said it, by a word missing)
@@ -625,8 +618,6 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
         try:
             if distributed.is_main():  # (in here: a stop just after config.yaml left the folder, a kill trial)
                 save_config(cfg, run_dir, splits[0], model)
-                if chosen is not None:
-                    atomic_write_text(run_dir / ckpt.FOLDS_FILE, json.dumps(chosen, indent=1))
             run_dir = Path(distributed.broadcast(str(run_dir)))  # rank 0's folder for all ranks
             return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress)
         except (KeyboardInterrupt, Exception) as err:  # refused (a setting fit checks, no CUDA), stopped, out of
@@ -643,65 +634,6 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
                         if path.is_file() and (not path.name.startswith(".") or path.name == ckpt.LOCK_FILE):
                             path.unlink(missing_ok=True)
             raise
-
-
-def cross_validates(cfg: RunConfig, model, splits: tuple[Dataset, Dataset | None, Dataset | None]) -> bool:
-    """Whether the automatic model's epoch count is chosen by cross-validation (training/folds.py) instead of by
-    restore_best on the validation part: a run by time budget (train.epochs given is the count asked for), a part of
-    fewer than FEW_VALIDATION samples, a PCA start, data in memory and one process (each fold's training part holding
-    at least as many samples as the code, which PCA's start needs)."""
-    tc, val = cfg.train, splits[1]
-    return (bool(getattr(model.config, "linear_path", False)) and tc.time_budget is not None and tc.restore_best
-            and tc.monitor == "val_loss"
-            and tc.early_stopping is None and val is not None and len(val) < FEW_VALIDATION
-            and isinstance(splits[0].x, torch.Tensor) and distributed.world_size() == 1
-            and (len(splits[0]) + (len(val) if splits[2] is not None else 0)) * (FOLDS - 1) // FOLDS
-            >= model.code_size)  # (the validation rows join the folds' samples only where a test part measures)
-
-
-def cross_validate(cfg: RunConfig, splits: tuple[Dataset, Dataset | None, Dataset | None], *, show: bool
-                   ) -> tuple[RunConfig, tuple[Dataset, Dataset | None, Dataset | None], Any, dict[str, Any] | None]:
-    """The run `cfg` becomes once cross-validation has chosen its epoch count: (config, splits, model, the record).
-    Where a test part measures the model, the validation samples join the training ones (data.val_fraction 0), read
-    again as a rerun of its config.yaml reads them; else they stay apart, to measure it. The model is trained by
-    epochs, that many, and keeps its last weights (config.yaml says so: rerunning it trains the same). Where the folds
-    found no turn inside their epochs (the first fold's loss or their mean still falling at the last, a budget too
-    short to share; or no epoch better than the start), the run goes on as asked, for the time left, with no record."""
-    few, asked, given = len(splits[1]), cfg, splits
-    if splits[2] is not None:
-        cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, val_fraction=0.0))
-        splits = load_splits(cfg)
-    data = splits[0]
-    if show:
-        print(f"choosing the number of epochs by {FOLDS}-fold cross-validation over the {len(data):,} training samples "
-              f"(a validation part of {few} is too few to choose by"
-              f"{': they join the training samples' if splits[1] is None else ''}; the folds take up to "
-              f"{FOLDS}/{FOLDS + 2} of the {cfg.train.time_budget:g}-s budget) ...", flush=True)
-    try:
-        chosen = choose_epochs(lambda: build_model(cfg, data.sample_shape), data, cfg.train)
-    except KeyboardInterrupt as err:  # before the run folder is made: nothing to resume (the CLI says so)
-        err.unsaved = "while cross-validation chose the number of epochs, before the run folder was made"
-        raise
-    budget, best = cfg.train.time_budget, chosen["chosen"]
-    if best is None or best in (0, chosen["epochs"]):  # no turn inside the folds' epochs: choose as asked
-        left = round(max(budget - chosen["seconds"], budget / (FOLDS + 2)), 2)
-        if show:
-            whose = "the first fold's" if best is None else "the folds' mean"
-            what = ("the first fold trained no whole epoch in its share" if not chosen["epochs"] else
-                    f"no epoch did better than the start, PCA's ({chosen['val_loss'][0]:.4g})" if best == 0 else
-                    f"{whose} validation loss was still falling after {chosen['epochs']} epochs (a budget too short "
-                    f"to share among {FOLDS} folds)")
-            print(f"cross-validation: {what}: the model trains for the {left:g} s left, keeping the epoch (or the start) "
-                  "with the lowest loss on the validation part", flush=True)
-        cfg = dataclasses.replace(asked, train=dataclasses.replace(asked.train, time_budget=left))
-        return cfg, given, build_checked(cfg, given), None
-    loss = chosen["val_loss"]
-    if show:
-        print(f"cross-validation: the folds' mean validation loss was lowest after epoch {best} of {chosen['epochs']} "
-              f"({loss[best]:.4g}; {loss[0]:.4g} at the start, PCA's); {chosen['seconds']:.3g} s", flush=True)
-    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=best, time_budget=None,
-                                                             restore_best=False))
-    return cfg, splits, build_checked(cfg, splits), chosen
 
 
 def _fit_and_evaluate(cfg: RunConfig, model, splits, run_dir: Path, *, progress: bool | None, resume: bool = False,
@@ -903,10 +835,8 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
                               "it (the run is left as it is)")
     if time_budget is not None:
         if budget is None:
-            folds = (f" (cross-validation turned its time budget into that many epochs: {ckpt.FOLDS_FILE})" if
-                     (run_dir / ckpt.FOLDS_FILE).is_file() else "")  # (a trial: the user had given a budget)
-            raise ConfigError(f"--time-budget: {run_dir} trains for train.epochs ({cfg.train.epochs}){folds}, not for a "
-                              "time budget; resume it with --epochs N to train longer")
+            raise ConfigError(f"--time-budget: {run_dir} trains for train.epochs ({cfg.train.epochs}), not for a time "
+                              "budget; resume it with --epochs N to train longer")
         ckpt.check_longer_budget(run_dir, time_budget, "--time-budget")
         if float(time_budget) < budget and distributed.is_main():  # (a long-job trial: 410 s given to a run of 700)
             warn(f"--time-budget: {time_budget:g} s in all ends the run before the {budget:g} s it was planned for (the "
@@ -1367,7 +1297,7 @@ def kept_measures(run_dir: Path, metrics: dict[str, Any], *, nll: bool, quality:
 
 def training_summary(run_dir: Path) -> dict[str, Any]:
     """How the run was trained, from its history.json, for scripts that gather runs: epochs, steps, seconds,
-    the epoch restore_best kept, how cross-validation chose the epoch count (folds.json), the file whose weights were measured (a checkpoint: of a run stopped before its
+    the epoch restore_best kept, the file whose weights were measured (a checkpoint: of a run stopped before its
     end), the CPU thread counts it trained at, the versions that evaluated it (results move with them, and with
     threads) and the aekit that trained it."""
     import torch
@@ -1384,15 +1314,9 @@ def training_summary(run_dir: Path) -> dict[str, Any]:
         steps.append(header["global_step"])  # the weights measured: a stop's checkpoint may be inside an epoch
     # a budget's clock, as its last line says (a long-job trial): the finished model's, else the checkpoint's
     spent = final.get("seconds") if final.get("seconds") is not None else (header.get("budget") or {}).get("spent")
-    try:  # the epoch count chosen by cross-validation (training/folds.py)
-        folds = json.loads((run_dir / ckpt.FOLDS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        folds = None
     return {"epochs": len(history.get("epoch", [])), "steps": steps[-1] if steps else None,
             "seconds": round(spent if isinstance(spent, (int, float)) else sum(history.get("time", [])), 2),
             "kept_epoch": ckpt.kept_epoch(run_dir),
-            **({"cross_validation": {k: folds.get(k) for k in ("folds", "samples", "epochs", "chosen", "seconds")}}
-               if isinstance(folds, dict) else {}),
             "weights": ckpt.model_file(run_dir).name, "aekit": __version__, "torch": torch.__version__,
             "threads": header.get("threads", final.get("threads")),
             "trained_with": (header or ckpt.file_header(run_dir / ckpt.MODEL_FILE)).get("aekit_version")}

@@ -375,9 +375,8 @@ class AutoencoderTransformer(_PicklesOnCpu, ClassNamePrefixFeaturesOutMixin, Tra
     `{"hidden": [256, 64], "code_size": 16}`; `input_shape` defaults to `(n_features,)`, give e.g.
     `(1, 8, 8)` to feed flat image rows to a convolutional model). validation_fraction: a seeded
     share of X held out to keep the epoch with the lowest loss on it (the PCA start counts as one for
-    "auto", so in short fits it ends at or below PCA on that share; as `aekit train` does where its validation
-    part holds 100 samples or more (on fewer, a budgeted run chooses its epochs by cross-validation: README), and
-    as MLPRegressor's early_stopping); None (or too few samples) trains on all of X for every epoch.
+    "auto", so in short fits it ends at or below PCA on that share; as `aekit train` does, and as
+    MLPRegressor's early_stopping); None (or too few samples) trains on all of X for every epoch.
     The other parameters are `aekit.fit` options, and `train_params` any further ones (e.g. `{"time_budget":
     30, "lr_schedule": "cosine"}`; a time_budget replaces `epochs`). `score` is the negative mean squared reconstruction
     error per feature (higher is better, as GridSearchCV expects); `score_samples` gives it per sample,

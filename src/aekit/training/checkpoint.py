@@ -52,7 +52,6 @@ CONFIG_FILE = "config.yaml"  # the run's config: what `aekit evaluate|resume|rep
 HISTORY_FILE = "history.json"  # every logged value, written beside every checkpoint
 METRICS_FILE = "metrics.json"  # the test metrics beside PCA's, written by the run's end and by `aekit evaluate`
 LOCK_FILE = ".aekit.lock"  # held by the process that trains, resumes or evaluates a run folder
-FOLDS_FILE = "folds.json"  # a run whose epoch count cross-validation chose: its record (training/folds.py)
 FAILED_FILE = "failed.txt"  # the line of the error that stopped a run's training, until a run starts there again
 WRITTEN_IN_PLACE = (LOCK_FILE, "log.csv", "tensorboard")  # what aekit opens to write, not replaces (its other files,
 # pictures too, are written to a temporary file renamed over them: writing.py, which replaces a link)
