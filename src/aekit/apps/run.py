@@ -1342,11 +1342,12 @@ def pca_note(metrics: dict[str, Any]) -> str:
     above = 100 * (ratio - 1)  # (a trial read "1 times PCA's error" for 1.0022; a review "1e+02%" for 1.996)
     how = ("within 0.1% of PCA's error" if ratio < 1.001 else f"{percent(above)} above PCA's error" if ratio < 2
            else f"{ratio:.3g} times PCA's error")
-    if pca < 1e-12:  # (a trial's 3 texts: "7.37e+25 times")
+    exact = pca < 1e-12  # (a trial's 3 texts: "7.37e+25 times")
+    if exact:
         how = "PCA reconstructs these samples exactly (they vary in no more directions than its code holds)"
     val = metrics.get("val_against_pca") or {}
     if not (val and val["autoencoder"] < PCA_TIE * val["pca"]):  # (a trial read "38% above ... not clearly past" as a tie)
-        worse = ratio >= PCA_WORSE and pca >= 1e-12
+        worse = ratio >= PCA_WORSE and not exact
         return f"{how}: {'PCA serves these samples better; ' if worse else ''}this training did not take the model " \
                f"{'past it' if worse else 'clearly past PCA'}"
     below = 100 * (1 - val["autoencoder"] / max(val["pca"], 1e-30))  # below PCA on the validation part: said, and
