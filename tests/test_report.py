@@ -140,6 +140,10 @@ def test_a_run_measured_on_its_validation_split_is_not_called_test(tmp_path):
     (tmp_path / "t" / "metrics.json").write_text(json.dumps({**metrics, "training": {**metrics["training"], "kept_epoch": 1}}))
     page = write_report([tmp_path / "t"], tmp_path / "t.html").read_text()  # (an image trial: said by the run, not here)
     assert "(no test split: the samples that chose the epoch restore_best kept, so a little optimistic)" in page
+    assert "too few" not in page  # 12 validation samples
+    (tmp_path / "t" / "metrics.json").write_text(json.dumps({**metrics, "n": 3}))  # (a trial: "1 sample", unremarked)
+    page = write_report([tmp_path / "t"], tmp_path / "t.html").read_text()
+    assert "(measured on 3 samples only: too few for these figures to say much)" in page
 
 
 def test_report_of_an_experiment_and_of_several_runs(train_run, experiment_run, tmp_path):

@@ -880,6 +880,7 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
 
 PCA_TIE = 0.999  # an error ratio to PCA's from which the autoencoder is not clearly past it
 PCA_WORSE = 1.05  # an error this many times PCA's, or more, is said to be worse than PCA's (not "not clearly past")
+FEW = 10  # figures measured on fewer samples than this are said to be rough (a trial's 12-row table: "val set, 1 sample")
 UNLIKE = 1.5  # PCA's error on the test part against the validation part's from which the test part is said to differ
 
 
@@ -1369,11 +1370,14 @@ def percent(value: float) -> str:
 def split_note(metrics: dict[str, Any]) -> str:
     """What the figures of a run without a test part are worth ("" for a test part's), in brackets: the printed
     summary's and the report's (an image trial: the report left it out)."""
+    n = metrics.get("n")
+    few = (f" (measured on {n} sample{'s' * (n != 1)} only: too few for these figures to say much)"
+           if isinstance(n, int) and 0 < n < FEW else "")
     if metrics.get("split") == "train":
-        return " (no test split and data.val_fraction is 0: these are samples it was trained on)"
+        return " (no test split and data.val_fraction is 0: these are samples it was trained on)" + few
     if metrics.get("split") == "val" and kept_by_validation(metrics):  # (a trial)
-        return " (no test split: the samples that chose the epoch restore_best kept, so a little optimistic)"
-    return ""
+        return " (no test split: the samples that chose the epoch restore_best kept, so a little optimistic)" + few
+    return few
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:
