@@ -1049,6 +1049,30 @@ def test_diverging_loss_before_any_checkpoint_says_so(tmp_path):
     assert "before its first checkpoint" in str(info.value) and "was kept" not in str(info.value)
 
 
+@pytest.mark.parametrize("val", [True, False])
+def test_weights_diverged_by_an_epochs_last_step_never_reach_a_checkpoint(tmp_path, val):
+    """A bug hunt: the loss checked before each step left the last step's weights unchecked; a run diverged there
+    kept them as "the last good checkpoint", and every resume at a lower learning rate failed again."""
+    from aekit.training import checkpoint as ckpt
+    from aekit.training.callbacks import Callback
+
+    class Poison(Callback):  # NaN weights after the last step of epoch 2
+        def on_batch_end(self, trainer, batch, logs):
+            if trainer.epoch == 1 and batch == 2:
+                with torch.no_grad():
+                    next(trainer.model.parameters()).fill_(float("nan"))
+
+    model, held = dense(), (X[:16], None)[1 - val]
+    aekit.fit(model, X[16:80], held, epochs=1, batch_size=16, progress=False, run_dir=tmp_path)
+    good = (tmp_path / ckpt.CHECKPOINT_FILE).read_bytes()
+    said = r"the validation loss became nan after epoch 2;" if val else r"the loss became nan after step 6, as a checkpoint"
+    with pytest.raises(aekit.NonFiniteLossError, match=said + ".* the last good checkpoint in .* was kept; try a lower"):
+        aekit.fit(model, X[16:80], held, epochs=3, batch_size=16, progress=False, run_dir=tmp_path, resume=True,
+                  callbacks=[Poison()])
+    assert (tmp_path / ckpt.CHECKPOINT_FILE).read_bytes() == good  # epoch 1's, from which a resume can go on
+    aekit.fit(model, X[16:80], held, epochs=2, batch_size=16, progress=False, run_dir=tmp_path, resume=True)
+
+
 def test_version_and_listings_do_not_import_torch():
     """Issue 13.13: --version took 2.4 s and 650 MB."""
     import subprocess

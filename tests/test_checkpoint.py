@@ -445,3 +445,33 @@ def test_a_resume_keeps_its_best_where_its_validation_inputs_are_the_same(digits
     with pytest.warns(UserWarning, match="its best so far \\(train_loss\\) measured from here on"):  # a best of the
         aekit.fit(aekit.create_model("dense", **SMALL), x.flip(0), val, epochs=4, progress=False,  # training data's
                   run_dir=tmp_path / "r", resume=True, monitor="train_loss")  # own: measured again (a review)
+
+
+def test_a_resume_monitoring_another_metric_measures_its_best_afresh(digits, tmp_path):
+    """A bug hunt: a resume monitoring val_loss compared it with the train_loss best the checkpoint held (ten times
+    lower), so early stopping ended the run two epochs later while val_loss was still falling."""
+    x, val = digits[:200], digits[200:] * 0.5 + 0.5  # validation samples unlike the training ones: a higher loss
+    aekit.fit(aekit.create_model("dense", **SMALL), x, val, epochs=2, progress=False, run_dir=tmp_path / "r",
+              monitor="train_loss")
+    with pytest.warns(UserWarning, match=r"its best so far \(train_loss [\d.]+ at epoch 2\) was measured by train_loss, "
+                                         r"and this resume monitors val_loss: its best is measured from here on"):
+        history = aekit.fit(aekit.create_model("dense", **SMALL), x, val, epochs=4, progress=False,
+                            run_dir=tmp_path / "r", resume=True, monitor="val_loss", early_stopping=2)
+    header = ckpt.checkpoint_header(tmp_path / "r")
+    assert header["best"]["monitor"] == "val_loss" and header["best"]["value"] == min(history["val_loss"][2:])
+
+
+def test_restore_best_asked_at_a_resume_never_hands_back_a_worse_model_than_its_start(digits, tmp_path):
+    """A bug hunt: restore_best given at a resume of a run trained without it kept the earlier best's value but had
+    no weights of it, so nothing later beat it and the last epoch's weights came back, unsaid."""
+    x, val = digits[:200], digits[200:]
+    aekit.fit(aekit.create_model("dense", **SMALL), x, val, epochs=2, progress=False, run_dir=tmp_path / "r")
+    start = aekit.load_model(tmp_path / "r")
+    model = aekit.create_model("dense", **SMALL)
+    with pytest.warns(UserWarning, match=r"no weights of its best so far \(epoch \d\) were saved \(restore_best was off\)"):
+        aekit.fit(model, x, val, epochs=5, lr=0.5, progress=False, run_dir=tmp_path / "r", resume=True,
+                  restore_best=True)  # a learning rate that makes every later epoch worse
+    from aekit.training.loop import evaluate
+
+    assert evaluate(model, val)["loss"] <= evaluate(start, val)["loss"] + 1e-6
+    assert (tmp_path / "r" / ckpt.BEST_FILE).is_file()

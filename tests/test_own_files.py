@@ -635,7 +635,7 @@ def test_evaluate_on_new_rows_scales_them_as_the_run_and_writes_nothing(table_ru
     before = sorted(p.name for p in run.iterdir())
     assert main(["evaluate", str(run), "--data", str(tmp_path / "new.csv"), "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"{tmp_path / 'new.csv'}, 9 samples\n  inputs: each column scaled to [0, 1] by its training "
+    assert out.startswith(f"{tmp_path / 'new.csv'}, 9 samples (measured on 9 samples only: too few for these figures to say much)\n  inputs: each column scaled to [0, 1] by its training "
                           "range") and "squared error per sample (autoencoder)" in out
     assert sorted(p.name for p in run.iterdir()) == before
     # a run from before scaling.json: resume writes it; until then its training file's map is read again
@@ -1152,7 +1152,7 @@ def test_images_of_different_sizes_are_fitted_to_image_size_in_training_and_in_n
     assert json.loads((run / "scaling.json").read_text())["image_size"] == 8
     capsys.readouterr()
     assert main(["evaluate", str(run), "--data", str(tmp_path / "new"), "--quiet"]) == 0  # 10 x 30: fitted as the run's
-    assert "new, 1 sample\n" in capsys.readouterr().out
+    assert "new, 1 sample (measured on 1 sample only: too few for these figures to say much)\n" in capsys.readouterr().out
     assert load_dataset(str(tmp_path / "new"), like=run).x.shape == (1, 3, 8, 8)
     np.save(tmp_path / "fitted.npy", (rng.random((3, 8, 8, 3)) * 255).astype(np.uint8))  # a file: taken as it is
     assert load_dataset(str(tmp_path / "fitted.npy"), like=run).x.shape == (3, 3, 8, 8)
@@ -2073,3 +2073,58 @@ def test_a_data_file_given_through_a_link_is_saved_as_the_link(tmp_path, monkeyp
     (tmp_path / "staged").symlink_to(tmp_path / "job2")  # a folder link: kept too (a review: saved as its target)
     assert whole_data_name("staged/x.npy") == str(tmp_path / "staged" / "x.npy")
     capsys.readouterr()
+
+
+def test_a_csv_header_of_numbers_in_steps_names_the_columns(tmp_path):
+    """A bug hunt: a header of wavelengths (400,450,...,650) was read as a sample, and its 650 squeezed the real
+    rows' values in [0, 1] into [0, 0.0015], where every model's error looks tiny."""
+    rows = np.random.default_rng(0).random((50, 6))
+    text = "\n".join(",".join(f"{v:.4f}" for v in row) for row in rows)
+    (tmp_path / "spectra.csv").write_text("400,450,500,550,600,650\n" + text + "\n")
+    data = load_dataset(str(tmp_path / "spectra.csv"))
+    assert len(data) == 50 and data.meta["columns"] == ["400", "450", "500", "550", "600", "650"]
+    assert float(data.x.max()) > 0.9  # the rows' own range
+    (tmp_path / "counts.csv").write_text("1,2,3\n4,5,6\n7,8,9\n")  # every row in steps: samples, not names
+    assert len(load_dataset(str(tmp_path / "counts.csv"))) == 3
+    (tmp_path / "zeros.csv").write_text("0,0,0\n1,2,3\n")  # no step: a sample
+    assert len(load_dataset(str(tmp_path / "zeros.csv"))) == 2
+
+
+@pytest.mark.parametrize("scale", ["standard", "column", "auto"])
+def test_a_test_part_of_other_columns_is_refused_under_every_scale(tmp_path, scale):
+    """A bug hunt: under data.scale=standard a test part of one column was broadcast over the training part's five
+    columns' means and deviations, and tested as five-column samples."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "t.npz", x_train=rng.normal(size=(100, 5)) * [1, 10, 100, 1000, 1e4], x_test=rng.normal(size=(30, 1)))
+    with pytest.raises(DataError, match=r"samples of shape \[1\], but the training samples have shape \[5\]; save both "):
+        load_dataset(str(tmp_path / "t.npz"), "test", scale=scale)
+
+
+def test_a_memory_mapped_idx_test_part_is_scaled_by_its_training_part(tmp_path, monkeypatch):
+    """A bug hunt: a raw IDX test file big enough to stay on disk was scaled by its own range (0..500), the
+    training part by 0..1000; a smaller file of the same values was scaled right."""
+    def write(path, a):  # IDX, big-endian int16
+        path.write_bytes(bytes([0, 0, 0x0B, a.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in a.shape)
+                         + a.astype(">i2").tobytes())
+
+    train = np.random.default_rng(0).integers(0, 1001, (20, 8, 8)).astype(np.int16)
+    train[0, 0, 0] = 1000
+    test = np.full((60, 8, 8), 250, np.int16)
+    test[:, 0, 0] = 500
+    write(tmp_path / "train-images-idx3-ubyte", train)
+    write(tmp_path / "t10k-images-idx3-ubyte", test)
+    monkeypatch.setattr(files, "MMAP_BYTES", train.nbytes + 100)  # the test file (3 times bigger) stays on disk
+    part = load_dataset(str(tmp_path / "train-images-idx3-ubyte"), "test")
+    assert type(part.x).__name__ == "MemmapArray" and part.meta["unit_map"] == (0.0, 1000.0)
+    assert float(part.x[0][0, 1, 1]) == pytest.approx(0.25)
+
+
+def test_column_scaling_of_memory_mapped_images_is_refused_as_in_memory(tmp_path, monkeypatch):
+    """A bug hunt: data.scale=column was refused for a small .npy of images and applied a pixel at a time to one
+    over MMAP_BYTES, which stays on disk."""
+    np.save(tmp_path / "img.npy", np.random.default_rng(0).random((40, 16, 16)).astype(np.float32))
+    for limit in (files.MMAP_BYTES, 1000):
+        monkeypatch.setattr(files, "MMAP_BYTES", limit)
+        with pytest.raises(DataError, match="data.scale 'column' scales the columns of a table, and these samples are "
+                                            r"arrays \[1, 16, 16\]"):
+            load_dataset(str(tmp_path / "img.npy"), scale="column")

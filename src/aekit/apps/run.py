@@ -147,6 +147,9 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     imports: tuple[str, ...] = ()  # .py files (or modules) registering models of your own, imported first
+    # a run folder whose trained model this run starts from (warm start: new data, next month's rows); a data file
+    # is read as that run's was (its scaling.json)
+    init_from: str | None = None
 
 
 # `aekit train` without a config file starts from these: the model chosen from the data (`auto`), a
@@ -166,7 +169,8 @@ def parse_run_config(raw: dict[str, Any]) -> RunConfig:
                           f"models`), got {model!r}")
     cfg = build(RunConfig, {**raw, "model": {"name": AUTO, **model}}, where="")
     imports = tuple(str(Path(i).expanduser().resolve()) if i.endswith(".py") else i for i in cfg.imports)
-    cfg = dataclasses.replace(cfg, imports=imports,  # full paths: a run folder read from anywhere finds them
+    init = str(Path(cfg.init_from).expanduser().resolve()) if cfg.init_from else None  # (config.yaml: found from anywhere)
+    cfg = dataclasses.replace(cfg, imports=imports, init_from=init,  # full paths: a run folder read from anywhere finds them
                               output=dataclasses.replace(cfg.output, dir=str(Path(cfg.output.dir).expanduser())))  # ~ as data.name
     import_models(imports)
     name = cfg.model["name"]
@@ -255,13 +259,54 @@ def _saved_map(cfg: RunConfig, run: Path | None) -> dict | None:
     return None if run is None or cfg.data.name in list_datasets() else read_unit_map(run)
 
 
+def _init_map(cfg: RunConfig) -> dict | None:
+    """How init_from's run turned its data file's values into inputs (scaling.json), for a data file read to
+    train from it (None: no init_from, a named data set, or a run trained on named data or arrays)."""
+    init = getattr(cfg, "init_from", None)  # (an experiment's config has none)
+    if init is None or cfg.data.name is None or cfg.data.name in list_datasets():
+        return None
+    return read_unit_map(Path(init))
+
+
+def start_from(cfg: RunConfig):
+    """(cfg with init_from's model section, its trained model) for a run that starts from another run's model:
+    the keys given in the model section must be its own (a warm start trains the model as it is); a data file
+    is then read as that run's was, so data.scale and data.image_size are its too."""
+    run = Path(cfg.init_from)
+    own = read_run(run)  # a run folder, or its error
+    if not any((run / file).is_file() for file in (ckpt.MODEL_FILE, ckpt.CHECKPOINT_FILE)):
+        raise ConfigError(f"init_from: {run} holds no trained model ({ckpt.MODEL_FILE}); give a run that trained")
+    for key in ("scale", "image_size"):
+        if getattr(cfg.data, key) not in (getattr(DataConfig, key), getattr(own.data, key)) and _init_map(cfg) is not None:
+            raise ConfigError(f"data.{key}: with init_from, {cfg.data.name} is read as {run}'s data were (its "
+                              f"{SCALING_FILE}); leave data.{key} out")
+    section, name = own.model, own.model["name"]
+    given = {key: value for key, value in cfg.model.items() if not (key == "name" and value in (AUTO, name))}
+    if "name" in given:
+        raise ConfigError(f"model.name: {given['name']} given, and init_from {run} holds a {name} model; leave "
+                          "model.name out (the model is that run's)")
+    config = model_entry(name).cls.Config
+    try:
+        asked = to_dict(build(config, {**{k: v for k, v in section.items() if k != "name"}, **given}, where="model"))
+    except ConfigError as err:
+        raise ConfigError(f"{err} (init_from: the model is {run}'s)") from None
+    before = to_dict(build(config, {k: v for k, v in section.items() if k != "name"}, where="model"))
+    changed = [f"model.{key}={asked[key]} (it has {before[key]})" for key in asked if asked[key] != before[key]]
+    if changed:
+        raise ConfigError(f"{', '.join(changed)}: init_from starts from {run}'s trained model as it is; leave "
+                          f"{'these keys' if len(changed) > 1 else 'the key'} out, or train a new model without init_from")
+    model = ckpt.load_model(run)
+    model.train()
+    return dataclasses.replace(cfg, model=dict(section)), model
+
+
 def read_split(cfg: RunConfig, split: str, name: str | None = None, run: Path | None = None, *,
                progress: bool = False) -> Dataset:
     """Split `split` of data.name (or of `name`), read as data.layout and data.scale say; or, for the run
     folder `run` that saved how its data file became inputs (scaling.json), as it did when trained, so a
     file changed since (rows added, texts added to a corpus) still reaches the model as its data did (and
     a note says it changed). `progress`: a bar while a folder's images are read (load_dataset)."""
-    saved = None if name is not None else _saved_map(cfg, run)
+    saved = None if name is not None else _saved_map(cfg, run) if run is not None else _init_map(cfg)
     if not name and cfg.data.name is None:
         raise ConfigError(
             "data.name: empty; give a data set (`aekit datasets`) or a file path (a run folder made by aekit.fit "
@@ -284,7 +329,7 @@ def read_split(cfg: RunConfig, split: str, name: str | None = None, run: Path | 
     data = from_file(path, split, layout=cfg.data.layout, scale=cfg.data.scale, run_map=saved,
                      progress=progress)  # the map resizes images as they were
     held, trained = len(data), saved["samples"]
-    if split == "train" and trained not in (None, held):
+    if split == "train" and run is not None and trained not in (None, held):  # (init_from's: other data, by design)
         appended = held > trained and path.is_file()  # a log that grew: its first rows are the run's
         if appended:
             data = data.subset(range(trained))
@@ -555,6 +600,8 @@ def save_config(cfg: RunConfig, run_dir: Path, train: Dataset, model) -> None:
     resolved["data"] = {**resolved["data"], "name": whole_data_name(cfg.data.name)}
     if not cfg.imports:  # a run without models of your own reads as before imports existed
         del resolved["imports"]
+    if cfg.init_from is None:  # (and one that starts afresh as before init_from)
+        del resolved["init_from"]
     atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
 
 
@@ -578,6 +625,9 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     """
     check_autoencoder(cfg)
     distributed.init()
+    started = None
+    if cfg.init_from is not None:  # (before reading data: a wrong folder is said at once)
+        cfg, started = start_from(cfg)
     run_dir = new_run_dir(cfg, label)
     resolve_device(cfg.train.device)  # no CUDA here: said before the data are read
     check_loggers(cfg.train.log)  # a logger's package missing too (a packaging trial: after loading and PCA's start)
@@ -596,8 +646,15 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     classes = max((len(part.classes) if part.classes else int(part.y.max()) + 1 for part in labelled), default=None)
     # (every part's: a test class train/ lacks, as MVTec's defects, is numbered after the training classes)
     auto_bce = cfg.model["name"] == AUTO and cfg.model.get("recon_loss") == "bce"
-    cfg = resolve_model(cfg, splits[0].sample_shape, len(splits[0]), classes)  # config.yaml names the model chosen
-    model = build_checked(cfg, splits)
+    if started is None:
+        cfg = resolve_model(cfg, splits[0].sample_shape, len(splits[0]), classes)  # config.yaml names the model chosen
+        model = build_checked(cfg, splits)
+    else:
+        model = started
+        try:
+            check_run(cfg, model, splits)
+        except DataError as err:  # (the model is not this data's: said whose it is)
+            raise DataError(f"{err} (the model of init_from {cfg.init_from})") from None
     if auto_bce and not cfg.model.get("linear_path") and distributed.is_main():  # (a quality trial: only the first
         warn("model.recon_loss=bce: the automatic model takes sigmoid outputs, which PCA's linear start cannot "  # line
              "give, so it starts from random weights and its error is not bound by PCA's")  # said it, by a word missing)
@@ -715,6 +772,8 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
         part = header.get("in_epoch")  # (a checkpoint inside an epoch: its steps of the next, as the interrupted line said)
         length += f" in all, {done} trained" + (f" and {part['batches']:,} steps of the next" if isinstance(part, dict) else "")
     pca = ", from PCA's solution" if getattr(model.config, "linear_path", False) and not resume else ""
+    if cfg.init_from is not None and not resume:
+        pca = f", from {shell(cfg.init_from)}'s trained weights"
     hidden = getattr(model.config, "hidden", None)  # a dense model's widths, the code's last: what auto chose
     widths = f" {'-'.join(map(str, [math.prod(shape), *hidden, size]))}" if shape and isinstance(size, int) and isinstance(
         hidden, (list, tuple)) and getattr(model.config, "conv_shape", None) is None else ""

@@ -514,6 +514,13 @@ def scale_to_unit(
     return unit_scaled(array, name=name, scale=scale, like=like)[0]
 
 
+def columns_of_arrays(name: str, shape: tuple[int, ...]) -> DataError:
+    """The refusal of data.scale 'column' for samples that are arrays (in memory, or memory-mapped)."""
+    return DataError(f"{name}: data.scale 'column' scales the columns of a table, and these samples are arrays "
+                     f"{list(shape[1:])}; scale each channel of a signal before saving (x = (x - x.min(axis=(0, 2), "
+                     "keepdims=True)) / np.ptp(x, axis=(0, 2), keepdims=True)), or give data.scale=global")
+
+
 def unit_scaled(
     array: np.ndarray, *, name: str, scale: str = "auto", like: np.ndarray | None = None
 ) -> tuple[np.ndarray, str, tuple]:
@@ -538,21 +545,19 @@ def unit_scaled(
                             "is scaled as its training part is; save both parts alike (the same dtype and range)")
         reference = _finite_float32(like, f"{name}'s training part")
     dtype = (array if like is None else like).dtype
+    if like is not None and reference.shape[1:] != out.shape[1:] and (scale == "standard" or may_scale_columns(
+            dtype, reference.ndim, scale)):  # a map per column would broadcast, or fail, on other columns (a bug hunt)
+        raise DataError(f"{name}: samples of shape {list(out.shape[1:])}, but the training samples have shape "
+                        f"{list(reference.shape[1:])}; save both parts alike")
     if scale == "standard":
         offset, divisor = standard_map(reference)
         return ((out - offset) / divisor).astype(np.float32, copy=False), "standard", (offset, divisor)
     if scale == "column" and reference.ndim > 2:  # a range a value of an image or a signal's every step: refused
-        raise DataError(f"{name}: data.scale 'column' scales the columns of a table, and these samples are arrays "
-                        f"{list(reference.shape[1:])}; scale each channel of a signal before saving (x = (x - "
-                        "x.min(axis=(0, 2), keepdims=True)) / np.ptp(x, axis=(0, 2), keepdims=True)), or give "
-                        "data.scale=global")
+        raise columns_of_arrays(name, reference.shape)
     columns = None
     if may_scale_columns(dtype, reference.ndim, scale):
         lo, hi = reference.min(axis=0).astype(np.float64), reference.max(axis=0).astype(np.float64)  # (F,) each
         columns = (lo, hi) if per_column(lo, hi, scale) else None
-    if columns is not None and reference.shape[1:] != out.shape[1:]:  # the map would not fit
-        raise DataError(f"{name}: samples of shape {list(out.shape[1:])}, but the training samples have shape "
-                        f"{list(reference.shape[1:])}; save both parts alike")
     lo, hi = columns if columns is not None else (float(reference.min()), float(reference.max()))
     offset, divisor = unit_map(dtype, lo, hi, scale, table=reference.ndim == 2)
     if np.any(offset != 0.0) or np.any(divisor != 1.0):

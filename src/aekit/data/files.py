@@ -213,8 +213,13 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
                 warn(f"{where}: its values are floats in [0, 1], and the run's training data spanned {float(divisor):g}: "
                      "stored in other units (divided by 255, say)? Store them as its training data were, or they are "
                      "scored as near-black images")  # scored as near-black images, unsaid)
-    elif isinstance(x, np.memmap):  # stays on disk: scaled as it is read
-        samples = MemmapArray.scaled(x, name=where, scale=scale)
+    elif isinstance(x, np.memmap):  # stays on disk: scaled as it is read (a test part: by its training part's map; a
+        if like is not None:  # bug hunt: a big IDX test file was scaled by its own range)
+            ref = MemmapArray.scaled(to_nchw(like, layout=layout, name=str(path)), name=f"{where}'s training part",
+                                     scale=scale)
+            samples = MemmapArray(x, offset=ref.offset, divisor=ref.divisor)
+        else:
+            samples = MemmapArray.scaled(x, name=where, scale=scale)
         unit_map = (samples.offset, samples.divisor)
         scaling = _how(unit_map, scale)
     else:  # a test part is scaled exactly as its training part is, never by its own range
@@ -666,6 +671,7 @@ def _csv_header(path: Path, encoding: str) -> tuple[list[str] | None, int, int]:
             reader = csv.reader(f)
             first = next((r for r in reader if r), None)
             line = reader.line_num
+            second = next((r for r in reader if r), None)
     except csv.Error as err:
         raise DataError(f"{path} is not a readable text CSV file ({str(err).splitlines()[0]})") from None
     if first is None:
@@ -684,7 +690,18 @@ def _csv_header(path: Path, encoding: str) -> tuple[list[str] | None, int, int]:
         return [h.lower() for h in first], line, len(first)
     if len(first) >= 3 and first == [str(i) for i in range(len(first))]:  # pandas' names for unnamed columns
         return first, line, len(first)
+    if _steps(first) and not (second and _steps([v.strip() for v in second])):  # wavelengths, years, pixel numbers
+        return first, line, len(first)  # (a bug hunt: 400,450,...,650 was read as a sample, the others squeezed to 0)
     return None, line - 1, len(first)
+
+
+def _steps(row: list[str]) -> bool:
+    """Whether a CSV row is 3 or more whole numbers rising (or falling) by one step: column names such as
+    wavelengths or years, not a sample (the next row is not one too)."""
+    if len(row) < 3 or not all(re.fullmatch(r"-?\d+", v) for v in row):
+        return False
+    values = [int(v) for v in row]
+    return values[1] != values[0] and all(b - a == values[1] - values[0] for a, b in itertools.pairwise(values))
 
 
 def _separator(value: str, path: Path, line: int) -> DataError | None:

@@ -28,6 +28,7 @@ from ..errors import DataError
 from .core import (
     CHUNK_BYTES,
     check_scalable,
+    columns_of_arrays,
     is_integral,
     may_scale_columns,
     not_finite,
@@ -75,6 +76,8 @@ class MemmapArray:
     def scaled(cls, array: np.ndarray, *, name: str, scale: str = "auto") -> MemmapArray:
         """Wrap `array` with the scaling `scale_to_unit` would apply, its ranges found in one pass over it."""
         check_scalable(array, name=name, scale=scale)
+        if scale == "column" and array.ndim > 2:  # as unit_scaled refuses it for an array in memory (a bug hunt)
+            raise columns_of_arrays(name, array.shape)
         if scale == "none" or (scale == "global" and array.dtype == np.uint8):  # known without a pass
             return cls(array, divisor=1.0 if scale == "none" else 255.0)  # (auto: 0/1 values are kept, a pass tells)
         integer = is_integral(array.dtype)

@@ -82,8 +82,8 @@ class TrainConfig:
     batch_size: int = 128  #: samples a step (under torchrun the global batch, split over the processes)
     optimizer: Literal["adam", "adamw", "adagrad", "rmsprop", "sgd"] = "adam"  #: fused kernels where torch has them
     lr: float = 1e-3  #: the learning rate (the start of a cosine schedule)
-    lr_schedule: Literal["constant", "cosine"] = "constant"  #: cosine: per epoch from lr down to lr_min
-    lr_min: float = 0.0  #: the cosine schedule's last learning rate
+    lr_schedule: Literal["constant", "cosine"] = "constant"  #: cosine: per epoch from lr down towards lr_min
+    lr_min: float = 0.0  #: where the cosine ends: epoch e of E takes e/E of the way (a budget: the fraction spent)
     warmup: float = 0.0  #: fraction of the steps over which lr rises linearly from ~0 (0: none)
     weight_decay: float = 0.0  #: the optimiser's own decay (decoupled for adamw)
     momentum: float = 0.0  #: sgd and rmsprop only
@@ -448,6 +448,7 @@ class Trainer:
         self.epochs_since_best = 0
         self.best_state: dict[str, Tensor] | None = None
         self.best_saved = True  # best_state is in best.safetensors (or there is none)
+        self.best_from_start = False  # a resume whose best is measured afresh, its start a candidate (load_checkpoint)
         self.monitored = cfg.monitor  # what "best" is measured by: train_loss where val_loss is not logged
         # a fair share of a busy CPU; a deterministic run keeps one thread count (sums of batch norm and
         # convolutions depend on how many threads split them)
@@ -478,6 +479,7 @@ class Trainer:
     # --- checkpoints ------------------------------------------------------------------------
     def save_checkpoint(self) -> None:
         assert self.run_dir is not None
+        self._check_weights()  # NaN weights never reach a checkpoint
         if not self.best_saved and self.best_state is not None:  # first, so a checkpoint never names a lost best
             ckpt.save_model(self.model, self.run_dir / ckpt.BEST_FILE, state=self.best_state)
             self.best_saved = True
@@ -498,7 +500,7 @@ class Trainer:
             "optimizer": optim_meta["loss"],
             **({"more_optimizers": more} if more else {}),
             "best": {"value": self.best_value if math.isfinite(self.best_value) else None,
-                     "epoch": self.best_epoch, "since": self.epochs_since_best},
+                     "epoch": self.best_epoch, "since": self.epochs_since_best, "monitor": self.monitored},
             "callback_states": [{"callback": _callback_name(cb), "state": state} for cb, state in zip(self.callbacks, states)],
             "callbacks": states,  # (as an earlier aekit reads them, by position: a resume there keeps them)
             "budget": self.budget.state_dict() if self.budget is not None else None,
@@ -558,6 +560,21 @@ class Trainer:
         # all this training; labels alone, or other training data beside the same validation inputs, keep it
         by_val = "val_data" in meta and self.val_print and not self.config.monitor.startswith("train_")
         other_best = meta["val_data"] != self.val_print if by_val else other_data  # (a train_ monitor: the training data's)
+        monitor = self.config.monitor  # what this session's best is measured by (train_loss without validation data)
+        monitor = "train_loss" if monitor.startswith("val_") and self.val_print is None else monitor
+        best_file = self.run_dir / ckpt.BEST_FILE
+        then = best.get("monitor")  # (None: saved before it was recorded)
+        if best["value"] is not None and not other_best and then not in (None, monitor):  # (a bug hunt: the new metric
+            if self.is_main:  # was compared with the old one's best, and early stopping ended the run)
+                warn(f"{self.run_dir}: its best so far ({then} {best['value']:.4g} at epoch {best['epoch']}) was measured "
+                     f"by {then}, and this resume monitors {monitor}: its best is measured from here on")
+            other_best = True
+        unsaved = self.config.restore_best and best["value"] is not None and not other_best and not best_file.is_file()
+        if unsaved:  # restore_best asked now, its best's weights never saved (a bug hunt: the last epoch's came back)
+            if self.is_main:
+                warn(f"{self.run_dir}: no weights of its best so far (epoch {best['epoch']}) were saved (restore_best was "
+                     "off): the weights it resumes from and later epochs' are the candidates")
+            other_best = self.best_from_start = True
         if other_best:
             self.best_value, self.best_epoch, self.epochs_since_best = self.sign * math.inf, self.epoch, 0
         if other_data and self.is_main:  # (a production trial: restore_best kept the old weights, unsaid)
@@ -580,7 +597,6 @@ class Trainer:
             self.budget.load_state_dict(meta["budget"], seconds=meta.get("train_config", {}).get("time_budget"))
         if self.scaler is not None and meta.get("grad_scaler"):  # (a review: it started again at 65536, skipping steps)
             self.scaler.load_state_dict(meta["grad_scaler"])
-        best_file = self.run_dir / ckpt.BEST_FILE
         if self.config.restore_best and best_file.is_file() and not other_best:
             self.best_state = ckpt.prefixed(ckpt.read(best_file)[0], "model.")
 
@@ -653,19 +669,37 @@ class Trainer:
         values = [losses[0].item()] if len(losses) == 1 else torch.stack(losses).float().cpu().tolist()
         for i, value in enumerate(values):
             if not math.isfinite(value):
-                kept = ""
-                if self.run_dir is not None:
-                    saved = (self.run_dir / ckpt.CHECKPOINT_FILE).is_file()
-                    kept = f" and the last good checkpoint in {self.run_dir} was kept" if saved else " before its first checkpoint"
                 batch = b - len(values) + 2 + i
-                where = f"at epoch {self.epoch + 1}, batch {batch}"
-                first = self.epoch == 0 and batch == 1  # no step yet: no learning rate could have done it
-                advice = ("before any step: the model's loss is not finite on the data as given; scale them "
-                          "(standardised, or to [0, 1]) or look for extreme values" if first else
-                          "try a lower learning rate (train.lr) or gradient clipping (train.grad_clip)")
-                raise NonFiniteLossError(f"the loss became {value} {where}; training stopped{kept}; {advice}",
-                                         value=value, where=where, first=first)
+                self._diverged("loss", value, f"at epoch {self.epoch + 1}, batch {batch}",
+                               first=self.epoch == 0 and batch == 1)  # no step yet: no learning rate could have done it
         return values[-1]
+
+    def _diverged(self, what: str, value: float, where: str, *, first: bool = False) -> None:
+        """Raise NonFiniteLossError for `what` ("loss", "validation loss") become `value` `where`, naming the
+        checkpoint kept and what to try."""
+        kept = ""
+        if self.run_dir is not None:
+            saved = (self.run_dir / ckpt.CHECKPOINT_FILE).is_file()
+            kept = f" and the last good checkpoint in {self.run_dir} was kept" if saved else " before its first checkpoint"
+        advice = ("before any step: the model's loss is not finite on the data as given; scale them "
+                  "(standardised, or to [0, 1]) or look for extreme values" if first else
+                  "try a lower learning rate (train.lr) or gradient clipping (train.grad_clip)")
+        raise NonFiniteLossError(f"the {what} became {value} {where}; training stopped{kept}; {advice}",
+                                 value=value, where=where, first=first)
+
+    def _check_weights(self) -> None:
+        """Raise where the weights about to be checkpointed give a non-finite loss on a training batch: the losses
+        checked before each step leave the last step's weights unchecked (a bug hunt: a diverged last step was
+        kept as "the last good checkpoint", and no resume could leave it). Under torchrun the epoch's validation
+        loss checks them (every process must decide alike)."""
+        if self.world > 1 or self.train_data is None:
+            return
+        x, y = self.train_data
+        idx = torch.arange(min(self.config.batch_size, len(x)))
+        xb, yb = self._batch(x, idx), self._batch(y, idx)
+        value = evaluate(self.model, (xb, yb) if yb is not None else xb, device=self.device)["loss"]
+        if not math.isfinite(value):
+            self._diverged("loss", value, f"after step {self.global_step:,}, as a checkpoint was due")
 
     def losses(self, xb: Tensor, yb: Tensor | None) -> dict[str, Tensor]:
         """The model's loss terms of one batch (forward pass and `loss`, under autocast)."""
@@ -967,7 +1001,7 @@ class Trainer:
                         say(f"{model.name}: fitting its PCA start to the training data ({len(x):,} samples) ...")
                     model.init_from_data(x, seed=cfg.seed)
             x, y = self._prepare(x, y)
-            if not resume:
+            if not resume or self.best_from_start:
                 self._start_best(val_data)
             self.train_data, self.val_data = (x, y), val_data
             for cb in self.callbacks:
@@ -998,6 +1032,8 @@ class Trainer:
                         logs.update({f"val_{k}": v for k, v in evaluate(model, val_data, device=self.device).items()})
                     logs["time"] = time.perf_counter() - self.epoch_started
                     logs = distributed.broadcast(logs)  # every rank takes rank 0's view, so they decide alike
+                    if not math.isfinite(logs.get("val_loss", 0.0)):  # the epoch's last steps diverged: not recorded
+                        self._diverged("validation loss", logs["val_loss"], f"after epoch {self.epoch + 1}")
                     self.epoch += 1
                     self.history.setdefault("epoch", []).append(self.epoch)
                     self.history.setdefault("step", []).append(self.global_step)  # a budget's run: its length, recorded

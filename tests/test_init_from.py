@@ -1,0 +1,75 @@
+"""`init_from`: a run that starts from another run's trained model (a warm start on new data), from the command line."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+import aekit
+from aekit.apps.cli import main
+
+
+def write_csv(path, rows: int, seed: int, spread: float) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, 3)) @ rng.normal(size=(3, 6)) * spread + 5  # six columns on a 3-d plane
+    np.savetxt(path, x, delimiter=",", fmt="%.5f")
+
+
+@pytest.fixture
+def first(tmp_path, monkeypatch):
+    """runs/m1: the automatic model trained on m1.csv; m2.csv holds other rows, spread twice as wide."""
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "m1.csv", 80, 0, 1.0)
+    write_csv(tmp_path / "m2.csv", 60, 1, 2.0)
+    assert main(["train", "data.name=m1.csv", "model.code_size=2", "train.epochs=2", "output.name=m1", "--quiet"]) == 0
+    return tmp_path / "runs"
+
+
+def test_a_run_starts_from_another_runs_model_and_reads_its_data_as_that_run_did(first, capsys):
+    assert main(["train", "data.name=m2.csv", f"init_from={first / 'm1'}", "train.epochs=1", "train.lr=1e-9",
+                 "output.name=m2"]) == 0
+    said = capsys.readouterr().out
+    assert f"parameters, from {first / 'm1'}'s trained weights) on m2.csv: 54 training samples" in said
+    m1, m2 = aekit.load_model(first / "m1"), aekit.load_model(first / "m2")
+    for (name, a), b in zip(m1.state_dict().items(), m2.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-5), name  # an lr of 1e-9: m1's weights, barely moved
+    config = yaml.safe_load((first / "m2" / "config.yaml").read_text())
+    assert config["init_from"] == str(first / "m1") and config["model"]["code_size"] == 2
+    maps = [json.loads((first / run / "scaling.json").read_text()) for run in ("m1", "m2")]
+    assert maps[1]["offset"] == maps[0]["offset"] and maps[1]["divisor"] == maps[0]["divisor"]  # m1's, not m2.csv's
+    assert maps[1]["samples"] == 60 and maps[0]["samples"] == 80  # (m2's own count: its resume reads m2.csv so)
+    assert main(["train", "data.name=m2.csv", "train.epochs=1", "model.code_size=2", "output.name=fresh", "--quiet"]) == 0
+    fresh = json.loads((first / "fresh" / "scaling.json").read_text())
+    assert fresh["divisor"] != maps[0]["divisor"]  # without init_from, m2.csv's own range
+    assert main(["train", str(first / "m2" / "config.yaml"), "output.name=again", "--quiet"]) == 0  # its config, rerun
+    assert main(["resume", str(first / "m2"), "--epochs", "2", "--quiet"]) == 0
+
+
+@pytest.mark.parametrize("words, message", [
+    (["init_from=runs/nowhere"], "runs/nowhere does not exist; give a run folder made by `aekit train`"),
+    (["init_from=runs"], "runs is not a run folder: it has no config.yaml"),
+    (["init_from=runs/m1", "model.code_size=3"], r"model.code_size=3 \(it has 2\): init_from starts from .*runs/m1's "
+                                                 "trained model as it is; leave the key out"),
+    (["init_from=runs/m1", "model.name=conv"], "model.name: conv given, and init_from .*runs/m1 holds a dense model"),
+    (["init_from=runs/m1", "data.scale=column"], "data.scale: with init_from, m2.csv is read as .*runs/m1's data were"),
+    (["init_from=runs/m1", "data.name=digits"], r"the model expects \(6,\) \(the model of init_from .*runs/m1\)"),
+])
+def test_init_from_refuses_what_would_not_start_from_that_model(first, capsys, words, message):
+    data = [] if any(w.startswith("data.name") for w in words) else ["data.name=m2.csv"]
+    assert main(["train", *data, *words, "train.epochs=1", "output.name=x"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and re.search(message, err), err
+    assert not (first / "x").exists()
+
+
+def test_init_from_a_run_without_weights_is_refused(first, capsys):
+    (first / "m1" / "model.safetensors").unlink()
+    (first / "m1" / "checkpoint.safetensors").unlink()
+    assert main(["train", "data.name=m2.csv", "init_from=runs/m1", "train.epochs=1"]) == 2
+    err = capsys.readouterr().err
+    assert "init_from: " in err and "runs/m1 holds no trained model (model.safetensors); give a run that trained" in err
