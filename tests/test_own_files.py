@@ -2128,3 +2128,38 @@ def test_column_scaling_of_memory_mapped_images_is_refused_as_in_memory(tmp_path
         with pytest.raises(DataError, match="data.scale 'column' scales the columns of a table, and these samples are "
                                             r"arrays \[1, 16, 16\]"):
             load_dataset(str(tmp_path / "img.npy"), scale="column")
+
+
+@pytest.mark.parametrize("row", ["#N/A,0.2,1", "0.1,#DIV/0!,1", '0.1,0.2,"#N/A"', "0.1, #VALUE!,1"])
+def test_a_spreadsheets_error_value_is_refused_by_line_wherever_it_is(tmp_path, row):
+    """A bug hunt: numpy takes '#' for a comment's start, so a row beginning with #N/A was dropped without a word (and
+    its label file read alike, so the counts agreed), and #N/A as a label was said to be an empty label."""
+    (tmp_path / "t.csv").write_text(f"a,b,label\n0.1,0.2,0\n{row}\n0.3,0.4,1\n")
+    with pytest.raises(DataError, match=r"t.csv: line 3 holds '#[A-Z/0!]+', a spreadsheet's error value"):
+        load_dataset(str(tmp_path / "t.csv"))
+    (tmp_path / "c.csv").write_text("a,b\n0.1,0.2\n# exported 2026-12-07, #N/A cells removed\n0.3,0.4\n")
+    assert len(load_dataset(str(tmp_path / "c.csv"))) == 2  # a comment line is one still
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float64])
+def test_float32_rounding_of_a_npy_tables_column_is_said_as_a_csvs(tmp_path, dtype):
+    """A bug hunt: a CSV's timestamps a few seconds apart near 1.7e9 were said to fall together in float32; the same
+    column in a .npy was not."""
+    times = 1_700_000_000 + np.cumsum(np.random.default_rng(0).integers(1, 20, 300))
+    np.save(tmp_path / "t.npy", np.stack([times, np.arange(300) % 7], 1).astype(dtype))
+    with pytest.warns(UserWarning, match=r"t.npy: float32, which aekit reads values in, keeps steps of 128 in column 0"):
+        load_dataset(str(tmp_path / "t.npy"))
+
+
+def test_images_of_two_channels_stored_channel_last_are_said_to_be_read_channel_first(tmp_path):
+    """A bug hunt: (N, 16, 16, 2) was read as 16 channels of 16 x 2 images without a word (1, 3 and 4 channels are
+    recognised last)."""
+    np.save(tmp_path / "two.npy", np.random.default_rng(0).random((20, 16, 16, 2)).astype(np.float32))
+    with pytest.warns(UserWarning, match=r"is read as \(N, C, H, W\), 16 channels of 16 x 2 images; if its last axis "
+                                         "holds 2 channels, give data.layout=nhwc"):
+        load_dataset(str(tmp_path / "two.npy"))
+    assert load_dataset(str(tmp_path / "two.npy"), layout="nhwc").sample_shape == (2, 16, 16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.save(tmp_path / "four.npy", np.random.default_rng(0).random((20, 4, 16, 16)).astype(np.float32))
+        load_dataset(str(tmp_path / "four.npy"))  # channel-first as it is: nothing said

@@ -690,9 +690,9 @@ class Trainer:
     def _check_weights(self) -> None:
         """Raise where the weights about to be checkpointed give a non-finite loss on a training batch: the losses
         checked before each step leave the last step's weights unchecked (a bug hunt: a diverged last step was
-        kept as "the last good checkpoint", and no resume could leave it). Under torchrun the epoch's validation
-        loss checks them (every process must decide alike)."""
-        if self.world > 1 or self.train_data is None:
+        kept as "the last good checkpoint", and no resume could leave it). At an epoch's end the validation loss
+        checks them where there is one, and under torchrun (every process must decide alike)."""
+        if self.world > 1 or self.train_data is None or (self.val_data is not None and self.in_epoch is None):
             return
         x, y = self.train_data
         idx = torch.arange(min(self.config.batch_size, len(x)))
