@@ -46,6 +46,10 @@ def test_a_run_starts_from_another_runs_model_and_reads_its_data_as_that_run_did
     assert main(["train", "data.name=m2.csv", "train.epochs=1", "model.code_size=2", "output.name=fresh", "--quiet"]) == 0
     fresh = json.loads((first / "fresh" / "scaling.json").read_text())
     assert fresh["divisor"] != maps[0]["divisor"]  # without init_from, m2.csv's own range
+    from aekit.apps.report import write_report
+
+    page = write_report([first / "m2"], first / "m2.html").read_text()
+    assert "dense (256-128-2, mse), from m1&#39;s weights" in page  # whose model it began as
     assert main(["train", str(first / "m2" / "config.yaml"), "output.name=again", "--quiet"]) == 0  # its config, rerun
     assert main(["resume", str(first / "m2"), "--epochs", "2", "--quiet"]) == 0
 

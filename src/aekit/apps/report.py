@@ -209,6 +209,8 @@ def _what(run: RunFolder) -> tuple[str, str, str, str]:
     shape = "-".join(str(w) for w in [*(model.get("hidden") or []), model.get("code_size")] if w is not None)
     loss = model.get("recon_loss") if isinstance(model.get("recon_loss"), str) else None  # bce's loss is not mse's
     what = f"{model.get('name', '?')}" + (f" ({', '.join(filter(None, (shape, loss)))})" if shape or loss else "")
+    if isinstance(run.config.get("init_from"), str):  # a warm start: whose model it began as
+        what += f", from {Path(run.config['init_from']).name}'s weights"
     val = data.get("val_fraction")  # data.limit limits the training part, of which the validation tenth is drawn
     notes = [f"limit {data['limit']:,}{', validation included' if isinstance(val, float) and val > 0 else ''}"
              if isinstance(data.get("limit"), int) else "",  # (a comparison trial: other test samples, other units)
