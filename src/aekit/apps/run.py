@@ -169,6 +169,8 @@ def parse_run_config(raw: dict[str, Any]) -> RunConfig:
                           f"models`), got {model!r}")
     cfg = build(RunConfig, {**raw, "model": {"name": AUTO, **model}}, where="")
     imports = tuple(str(Path(i).expanduser().resolve()) if i.endswith(".py") else i for i in cfg.imports)
+    if cfg.init_from is not None and not cfg.init_from.strip():  # (a script's unset $PREV: trained afresh, unsaid)
+        raise ConfigError("init_from: empty; give the run folder to start from, or leave init_from out")
     init = str(Path(cfg.init_from).expanduser().resolve()) if cfg.init_from else None  # (config.yaml: found from anywhere)
     cfg = dataclasses.replace(cfg, imports=imports, init_from=init,  # full paths: a run folder read from anywhere finds them
                               output=dataclasses.replace(cfg.output, dir=str(Path(cfg.output.dir).expanduser())))  # ~ as data.name
@@ -187,6 +189,8 @@ def parse_run_config(raw: dict[str, Any]) -> RunConfig:
 
 def load_run_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig:
     """The config file at `path` (or, with None, NO_CONFIG) with dotted `overrides` applied."""
+    if any(re.fullmatch(r"\s*init_from\s*=\s*", o) for o in overrides):  # (a script's unset $PREV: trained afresh)
+        raise ConfigError("init_from: empty; give the run folder to start from, or leave init_from out")
     raw = load_file(path) if path is not None else {k: dict(v) for k, v in NO_CONFIG.items()}
     file_epochs, file_budget = (raw["train"].get("epochs"), raw["train"].get("time_budget")) if isinstance(
         raw.get("train"), dict) else (None, None)
@@ -195,6 +199,14 @@ def load_run_config(path: str | Path | None, overrides: list[str] = ()) -> RunCo
     own = path is not None and Path(path).name == CONFIG_FILE and file_budget is not None and any(
         (Path(path).parent / name).is_file() for name in (ckpt.CHECKPOINT_FILE, ckpt.MODEL_FILE))  # a budget run's own
     # config.yaml keeps epochs beside its budget: no note (but an epochs run's given a budget: said, a review)
+    then = _read_json(Path(path).parent / ckpt.INIT_FILE) if path is not None and Path(path).name == CONFIG_FILE else None
+    if isinstance(then, dict) and cfg.init_from == then.get("run") and Path(cfg.init_from).is_dir():  # a warm run's
+        now = None  # config again: from the same weights? (a warm-start trial: unsaid)
+        with contextlib.suppress(Exception):  # (no weights there: start_from says so)
+            now = init_source(Path(cfg.init_from)).get("sha256")
+        if now is not None and now != then.get("sha256"):
+            warn(f"init_from: {cfg.init_from}'s weights have changed since {Path(path).parent} started from them "
+                 f"(trained on, or replaced): this run starts from them as they are now")
     if file_epochs is not None and cfg.train.time_budget is not None and not given and not own:
         warn(f"train.time_budget={cfg.train.time_budget:g} decides how long this run trains: {path}'s "
              f"train.epochs ({file_epochs}) is not used (config.yaml keeps it, beside the budget)")
@@ -295,9 +307,19 @@ def start_from(cfg: RunConfig):
     if changed:
         raise ConfigError(f"{', '.join(changed)}: init_from starts from {run}'s trained model as it is; leave "
                           f"{'these keys' if len(changed) > 1 else 'the key'} out, or train a new model without init_from")
+    if cfg.data.name not in (None, *list_datasets()) and read_unit_map(run) is None and distributed.is_main():
+        warn(f"init_from: {run} holds no {SCALING_FILE} (trained on arrays or a named data set): {cfg.data.name} is "
+             f"scaled by its own values (data.scale={cfg.data.scale}), not as {run}'s inputs were")  # (a warm-start trial)
     model = ckpt.load_model(run)
     model.train()
     return dataclasses.replace(cfg, model=dict(section)), model
+
+
+def init_source(run: Path) -> dict[str, Any]:
+    """What init.json records of the run a warm start began from: its folder, the weights file and their SHA-256
+    (a later rerun of the config says when they changed)."""
+    weights = ckpt.model_file(run)
+    return {"run": str(run), "weights": weights.name, "sha256": ckpt.file_header(weights).get("sha256")}
 
 
 def read_split(cfg: RunConfig, split: str, name: str | None = None, run: Path | None = None, *,
@@ -675,6 +697,8 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
         try:
             if distributed.is_main():  # (in here: a stop just after config.yaml left the folder, a kill trial)
                 save_config(cfg, run_dir, splits[0], model)
+                if started is not None:
+                    atomic_write_text(run_dir / ckpt.INIT_FILE, json.dumps(init_source(Path(cfg.init_from)), indent=1))
             run_dir = Path(distributed.broadcast(str(run_dir)))  # rank 0's folder for all ranks
             return _fit_and_evaluate(cfg, model, splits, run_dir, progress=progress)
         except (KeyboardInterrupt, Exception) as err:  # refused (a setting fit checks, no CUDA), stopped, out of
@@ -734,7 +758,9 @@ def start_line(cfg: RunConfig, model, splits, run_dir: Path, *, resume: bool = F
         classes = splits[0].classes
         parts.append(f"{kind} of a vocabulary of {len(meta['vocabulary']):,} words"
                      + (f", labels from its {len(classes)} class folders" if classes else ", unlabelled"))
-    if meta.get("scaling") == "per column" and meta.get("scale") == "auto":  # said before training, not after
+    if _init_map(cfg) is not None and not resume:  # (a warm-start trial: "each column scaled by its own range")
+        parts.append(f"scaled as {Path(cfg.init_from).name}'s data were (its {SCALING_FILE})")
+    elif meta.get("scaling") == "per column" and meta.get("scale") == "auto":  # said before training, not after
         parts.append("each column scaled by its own range (for one range: data.scale=global)")
     conv, shape = getattr(model.config, "conv_shape", None), tuple(getattr(model.config, "input_shape", ()))
     if conv is not None and len(shape) == 3 and shape[0] == 1 and (len(conv) == 2 or shape[2] > shape[1]):
@@ -1046,11 +1072,16 @@ def beyond_range(train: Dataset, x: torch.Tensor, *, seed: int = 0, columns: boo
     values were mapped onto it (min-max, by the whole file) or came so (a named data set); for data
     standardised, kept as stored or scaled column by column (a column constant in training, such as a flag,
     has no room to vary in [0, 1]), the training part's values' range (a memory-mapped file's: its scan at
-    load, of every row), each column's for a table. `columns`:
-    False where `train` is no training data (the map's [0, 1] alone is known then)."""
+    load, of every row), each column's for a table; and where scaling.json keeps the training inputs' range (they
+    left [0, 1]: a warm start's, in the units of the run it began from; standardised ones), that range whenever the
+    training data are not read for it. `columns`: False where `train` is no training data (the map's alone is known
+    then)."""
     flat = x.reshape(len(x), -1)
     scaling = (train.meta or {}).get("scaling")
-    if scaling in ("standard", "none") and not isinstance(train.x, torch.Tensor):  # a memory-mapped file: every row's
+    saved = (train.meta or {}).get("train_range")  # the training inputs' range, where scaling.json keeps one (beyond
+    if saved is not None and not (columns and scaling in ("standard", "none", "per column")):  # [0, 1]: a warm start's)
+        lo, hi = (torch.as_tensor(end, dtype=torch.float32).reshape(-1) for end in saved)
+    elif scaling in ("standard", "none") and not isinstance(train.x, torch.Tensor):  # a memory-mapped file: every row's
         lo, hi = (torch.as_tensor(end).reshape(-1) for end in train.x.value_range())  # ranges (a sample's left rows out)
         lo, hi = (lo, hi) if train.x.ndim == 2 else (lo.min(), hi.max())
     elif scaling in ("standard", "none") or (columns and scaling == "per column" and isinstance(train.x, torch.Tensor)):
@@ -1293,7 +1324,7 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     scaling = (reference.meta or {}).get("scaling")
     # the training range: [0, 1] for data a map took there (no training data needed), else the training part's
     checkable = (label is not None or split == "test") and (
-        train_data is not None or scaling not in ("standard", "none"))
+        train_data is not None or scaling not in ("standard", "none") or "train_range" in (reference.meta or {}))
     outside = beyond_range(reference, test.x, seed=cfg.train.seed, columns=train_data is not None) if checkable else None
     if label is not None and "note" in (test.meta or {}):
         metrics["note"] = test.meta["note"]
@@ -1379,7 +1410,16 @@ def training_summary(run_dir: Path) -> dict[str, Any]:
             "kept_epoch": ckpt.kept_epoch(run_dir),
             "weights": ckpt.model_file(run_dir).name, "aekit": __version__, "torch": torch.__version__,
             "threads": header.get("threads", final.get("threads")),
-            "trained_with": (header or ckpt.file_header(run_dir / ckpt.MODEL_FILE)).get("aekit_version")}
+            "trained_with": (header or ckpt.file_header(run_dir / ckpt.MODEL_FILE)).get("aekit_version"),
+            **({"init_from": source} if isinstance(source := _read_json(run_dir / ckpt.INIT_FILE), dict) else {})}
+
+
+def _read_json(path: Path) -> Any:
+    """A JSON file's value, or None where it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def kept_by_validation(metrics: dict[str, Any]) -> bool:

@@ -247,9 +247,13 @@ def read_unit_map(folder: str | Path) -> dict | None:
             raise ValueError(f"image_size {raw['image_size']!r}")
         if raw.get("pixels") not in (None, "unit"):
             raise ValueError(f"pixels {raw['pixels']!r}")
+        bounds = raw.get("range")  # (older files: none)
+        if bounds is not None and not (isinstance(bounds, list) and len(bounds) == 2 and all(
+                np.ndim(end) <= 1 and np.isfinite(np.asarray(end, dtype=np.float64)).all() for end in bounds)):
+            raise ValueError("range must be [low, high], numbers or one a column")
         return {"offset": offset, "divisor": divisor, "layout": raw.get("layout"), "columns": raw.get("columns"),
                 "classes": raw.get("classes"), "shape": shape, "samples": raw.get("samples"), "test_samples": tested,
-                "image_size": raw.get("image_size"), "pixels": raw.get("pixels")}
+                "image_size": raw.get("image_size"), "pixels": raw.get("pixels"), "range": bounds}
     except (ValueError, KeyError, TypeError) as err:
         raise DataError(f"{path} is damaged ({err}); train the run again to rewrite it") from None
 
@@ -312,6 +316,23 @@ def classes_with_test(where: Path, test: list[str] | None, classes: list[str] | 
         warn(f"{where}: class folder(s) {', '.join(new)} are not among the training classes "
              f"({', '.join(classes[:10])}{' ...' * (len(classes) > 10)}): numbered after them")
     return None if classes is None else [*classes, *new]
+
+
+def input_range(data: Dataset) -> list | None:
+    """[low, high] of `data`'s inputs (lists of a value per column for a table) where they leave [0, 1], else None:
+    what scaling.json keeps so that new samples are checked against the training range without the training data
+    (a warm start's inputs, in the units of the run it began from; standardised ones)."""
+    if isinstance(data.x, torch.Tensor):
+        flat = data.x.reshape(len(data.x), -1)
+        lo, hi = (flat.amin(0), flat.amax(0)) if data.x.ndim == 2 else (flat.min(), flat.max())
+    elif hasattr(data.x, "value_range"):  # memory-mapped: its scan
+        lo, hi = (torch.as_tensor(end) for end in data.x.value_range())
+        lo, hi = (lo.reshape(-1), hi.reshape(-1)) if data.x.ndim == 2 else (lo.min(), hi.max())
+    else:
+        return None
+    if not len(data) or (float(lo.min()) >= -1e-6 and float(hi.max()) <= 1 + 1e-6):
+        return None
+    return [lo.tolist(), hi.tolist()]
 
 
 def data_map(data: Dataset) -> dict | None:

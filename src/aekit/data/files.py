@@ -258,6 +258,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
               "integer_table": x.ndim == 2 and is_integral(x.dtype) and x.dtype != np.uint8,
               **({"label_column": label_column} if label_column else {}),
               **({"image_size": size} if size else {}),
+              **({"train_range": run_map["range"]} if run_map is not None and run_map.get("range") else {}),
               **({"files": files, "pixels": "unit"} if files is not None else {})},
     )
 

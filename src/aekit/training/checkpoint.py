@@ -30,7 +30,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from ..config import safe_yaml, to_dict
-from ..data.core import SCALING_FILE, data_map
+from ..data.core import SCALING_FILE, data_map, input_range
 from ..errors import (
     AekitError,
     CheckpointError,
@@ -50,6 +50,7 @@ CHECKPOINT_FILE = "checkpoint.safetensors"
 BEST_FILE = "best.safetensors"  # with train.restore_best: the best weights so far
 CONFIG_FILE = "config.yaml"  # the run's config: what `aekit evaluate|resume|report` read
 HISTORY_FILE = "history.json"  # every logged value, written beside every checkpoint
+INIT_FILE = "init.json"  # a run started from another's model (init_from): which, and its weights' SHA-256 then
 METRICS_FILE = "metrics.json"  # the test metrics beside PCA's, written by the run's end and by `aekit evaluate`
 LOCK_FILE = ".aekit.lock"  # held by the process that trains, resumes or evaluates a run folder
 FAILED_FILE = "failed.txt"  # the line of the error that stopped a run's training, until a run starts there again
@@ -687,6 +688,8 @@ def write_scaling(folder: Path, data) -> None:
     if "offset" in saved:
         divisor = saved["divisor"].tolist()  # JSON has no Infinity; per column it is never one
         saved = {**saved, "offset": saved["offset"].tolist(), "divisor": None if divisor == math.inf else divisor}
+        if (bounds := input_range(data)) is not None:  # inputs beyond [0, 1]: their range, for checks of new samples
+            saved["range"] = bounds
     elif saved["idf"] is not None:  # a folder of texts: its vocabulary and TF-IDF weights
         saved = {**saved, "idf": saved["idf"].tolist()}
     text = json.dumps(saved)

@@ -55,7 +55,7 @@ ACCELERATOR_NAN_CHECK_EVERY = 32  # steps between loss read-backs on a GPU (each
 BUDGET_CHECKPOINT_SECONDS = 30.0  # with a time budget, checkpoints after the first come at most this often (and at the end)
 # what a run killed before its first checkpoint leaves in its folder, which a fresh run there replaces
 # what a run stopped before its first checkpoint leaves (and `aekit report` of it: a trial's retry was refused)
-LEFT_UNSAVED = {ckpt.CONFIG_FILE, SCALING_FILE, ckpt.BEST_FILE, ckpt.FAILED_FILE, "log.csv", "tensorboard", "report.html"}
+LEFT_UNSAVED = {ckpt.CONFIG_FILE, SCALING_FILE, ckpt.INIT_FILE, ckpt.BEST_FILE, ckpt.FAILED_FILE, "log.csv", "tensorboard", "report.html"}
 EPOCH_LINE_SECONDS = 1.0  # epoch lines after the first come at most this often (and the last): short epochs would flood
 
 
