@@ -57,10 +57,11 @@ def test_a_run_starts_from_another_runs_model_and_reads_its_data_as_that_run_did
 
 
 @pytest.mark.parametrize("words, message", [
-    (["init_from=runs/nowhere"], "runs/nowhere does not exist; give a run folder made by `aekit train`"),
-    (["init_from=runs"], "runs is not a run folder: it has no config.yaml"),
-    (["init_from=runs/m1", "model.code_size=3"], r"model.code_size=3 \(it has 2\): init_from starts from .*runs/m1's "
-                                                 "trained model as it is; leave the key out"),
+    (["init_from=runs/nowhere"], "init_from: .*runs/nowhere does not exist; give a run folder made by `aekit train`"),
+    (["init_from=runs"], "init_from: .*runs is not a run folder: it has no config.yaml"),
+    (["init_from=runs/m1", "model.code_size=3"], r"model.code_size=3 \(it has 2\): this changes the shapes of "
+                                                 r".*runs/m1's trained weights, which init_from starts from; leave it out"),
+    (["init_from=runs/m1", "data.layout=nchw"], "data.layout: with init_from, m2.csv is read as .*runs/m1's data were"),
     (["init_from=runs/m1", "model.name=conv"], "model.name: conv given, and init_from .*runs/m1 holds a dense model"),
     (["init_from=runs/m1", "data.scale=column"], "data.scale: with init_from, m2.csv is read as .*runs/m1's data were"),
     (["init_from=runs/m1", "data.name=digits"], r"the model expects \(6,\) \(the model of init_from .*runs/m1\)"),
@@ -134,3 +135,37 @@ def test_new_rows_are_checked_against_a_warm_runs_training_range_with_or_without
     counts = [re.search(r"(\d+) of 60 samples have values outside the training range", out) for out in said]
     counts = [int(found[1]) if found else 0 for found in counts]  # (the validation rows may pass the training part's)
     assert counts[0] == counts[1] <= 6, said  # [0, 1], m1's range, held 29 of them
+
+
+def test_keys_that_keep_the_weights_shapes_may_change_under_init_from(first):
+    """A review: bce's refusal of new data beyond [0, 1] advised recon_loss=mse, which init_from then refused as a
+    change of the model; a fine-tune's dropout was refused too. Keys that keep the weights' shapes are taken."""
+    assert main(["train", "data.name=m2.csv", f"init_from={first / 'm1'}", "model.dropout=0.3", "train.epochs=1",
+                 "train.lr=1e-9", "output.name=m2", "--quiet"]) == 0
+    assert yaml.safe_load((first / "m2" / "config.yaml").read_text())["model"]["dropout"] == 0.3
+    m1, m2 = aekit.load_model(first / "m1"), aekit.load_model(first / "m2")
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
+
+
+def test_a_warm_start_from_a_model_of_your_own_keeps_its_imports(first, tmp_path, capsys):
+    """A review: the new run's config.yaml named no imports, so evaluate, resume and a rerun of it could not build
+    the model (`unknown model 'mine-warm'`)."""
+    from test_own_model import MODEL_FILE
+
+    (tmp_path / "mine_warm.py").write_text(MODEL_FILE.replace("{name}", "mine-warm"))
+    assert main(["train", f"imports=[{tmp_path / 'mine_warm.py'}]", "model.name=mine-warm", "model.recon_loss=mse",
+                 "model.output_activation=linear", "data.name=m1.csv", "train.epochs=1", "output.name=own", "--quiet"]) == 0
+    assert main(["train", "data.name=m2.csv", "init_from=runs/own", "train.epochs=1", "output.name=warm", "--quiet"]) == 0
+    assert yaml.safe_load((first / "warm" / "config.yaml").read_text())["imports"] == [str(tmp_path / "mine_warm.py")]
+    assert main(["evaluate", str(first / "warm"), "--quiet"]) == 0
+    assert main(["resume", str(first / "warm"), "--epochs", "2", "--quiet"]) == 0
+
+
+def test_a_warm_start_reads_a_file_in_the_layout_its_source_run_did(first, capsys):
+    """A review: a source trained with data.layout=nhwc on two-channel images: the new run read the same file as
+    16 channels of 16 x 2 and was refused for its shape."""
+    np.savez(first.parent / "two.npz", x_train=np.random.default_rng(0).random((40, 8, 8, 2)).astype(np.float32))
+    assert main(["train", "data.name=two.npz", "data.layout=nhwc", "model.name=conv", "train.epochs=1",
+                 "output.name=two", "--quiet"]) == 0
+    assert main(["train", "data.name=two.npz", "init_from=runs/two", "train.epochs=1", "output.name=warm2", "--quiet"]) == 0
+    assert yaml.safe_load((first / "warm2" / "config.yaml").read_text())["data"]["layout"] == "nhwc"

@@ -146,6 +146,20 @@ def test_a_run_measured_on_its_validation_split_is_not_called_test(tmp_path):
     assert "(measured on 3 samples only: too few for these figures to say much)" in page
 
 
+def test_a_run_of_one_validation_sample_has_a_report_with_its_caution(tmp_path):
+    """A review: a 12-row table's run (one validation sample) had no report: PCA of one code raised ValueError in
+    the latent map, so the few-samples caution there was never seen."""
+    rows = torch.rand(12, 5).numpy()
+    (tmp_path / "small.csv").write_text("\n".join(",".join(f"{v:.4f}" for v in row) for row in rows))
+    config = {**TINY_TRAIN, "data": {"name": str(tmp_path / "small.csv")}}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(config))
+    assert main(["train", str(tmp_path / "s.yaml"), f"output.dir={tmp_path}", "output.name=s", "--quiet"]) == 0
+    assert main(["report", str(tmp_path / "s"), "-o", str(tmp_path / "s.html")]) == 0
+    page = (tmp_path / "s.html").read_text()
+    assert "No latent map: the validation part holds 1 sample (a map places two or more)" in page
+    assert "measured on 1 sample only: too few for these figures to say much" in page
+
+
 def test_report_of_an_experiment_and_of_several_runs(train_run, experiment_run, tmp_path):
     single = (experiment_run / "report.html").read_text()  # written by the experiment itself
     check_page(single)

@@ -619,8 +619,8 @@ def test_a_run_no_better_than_pca_says_so():
     assert format_metrics(stopped).startswith("val set, 10 samples\n")  # a killed run's checkpoint, chosen by nothing)
     few = format_metrics({**kept, "n": 2})  # (a trial's 12-row table: "val set, 1 sample", read as any other figure)
     assert few.startswith("val set, 2 samples (no test split: the samples that chose the epoch restore_best kept, so a "
-                          "little optimistic) (measured on 2 samples only: too few for these figures to say much)\n")
-    assert format_metrics({**m, "n": 1}).startswith("test set, 1 sample (measured on 1 sample only: too few")
+                          "little optimistic; too few for these figures to say much)\n")  # (a review: two brackets)
+    assert format_metrics({**m, "n": 1}).startswith("test set, 1 sample (too few for these figures to say much)\n")
     assert format_metrics({**m, "n": 9}) != format_metrics({**m, "n": 10}).replace("10 samples", "9 samples")
 
 

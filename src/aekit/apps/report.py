@@ -435,6 +435,8 @@ def _latent_map(run: RunFolder) -> dict[str, Any] | None:
         if data is None:  # no test split: held-out samples, else training ones
             train, val = runs.load_data(cfg, run.path)
             data, split = (val, "validation") if val is not None else (train, "training")
+        if len(data) < 2:  # (a review: PCA of one code raised ValueError, and the page was not written)
+            return {"note": f"No latent map: the {split} part holds {len(data)} sample (a map places two or more)"}
         model = ckpt.load_model(run.path)
         explored = latent_explorer(model, data.take(MAP_SAMPLES, seed=cfg.train.seed), n=MAP_SAMPLES, grid=MAP_GRID)
     except AekitError as err:

@@ -281,15 +281,20 @@ def _init_map(cfg: RunConfig) -> dict | None:
 
 
 def start_from(cfg: RunConfig):
-    """(cfg with init_from's model section, its trained model) for a run that starts from another run's model:
-    the keys given in the model section must be its own (a warm start trains the model as it is); a data file
-    is then read as that run's was, so data.scale and data.image_size are its too."""
+    """(cfg with init_from's model section under the model keys given, its models of your own imported and its data
+    layout; the model, holding init_from's trained weights) for a run that starts from another run's model. A key
+    given may change how the model trains (recon_loss, dropout), not the shapes of its weights; a data file is read
+    as that run's was, so data.scale, data.image_size and data.layout are its too."""
     run = Path(cfg.init_from)
-    own = read_run(run)  # a run folder, or its error
+    try:
+        own = read_run(run)  # a run folder, or its error
+    except ConfigError as err:
+        raise ConfigError(f"init_from: {err}") from None
     if not any((run / file).is_file() for file in (ckpt.MODEL_FILE, ckpt.CHECKPOINT_FILE)):
         raise ConfigError(f"init_from: {run} holds no trained model ({ckpt.MODEL_FILE}); give a run that trained")
-    for key in ("scale", "image_size"):
-        if getattr(cfg.data, key) not in (getattr(DataConfig, key), getattr(own.data, key)) and _init_map(cfg) is not None:
+    mapped = _init_map(cfg) is not None
+    for key in ("scale", "image_size", "layout"):
+        if getattr(cfg.data, key) not in (getattr(DataConfig, key), getattr(own.data, key)) and mapped:
             raise ConfigError(f"data.{key}: with init_from, {cfg.data.name} is read as {run}'s data were (its "
                               f"{SCALING_FILE}); leave data.{key} out")
     section, name = own.model, own.model["name"]
@@ -304,15 +309,22 @@ def start_from(cfg: RunConfig):
         raise ConfigError(f"{err} (init_from: the model is {run}'s)") from None
     before = to_dict(build(config, {k: v for k, v in section.items() if k != "name"}, where="model"))
     changed = [f"model.{key}={asked[key]} (it has {before[key]})" for key in asked if asked[key] != before[key]]
-    if changed:
-        raise ConfigError(f"{', '.join(changed)}: init_from starts from {run}'s trained model as it is; leave "
-                          f"{'these keys' if len(changed) > 1 else 'the key'} out, or train a new model without init_from")
-    if cfg.data.name not in (None, *list_datasets()) and read_unit_map(run) is None and distributed.is_main():
+    cfg = dataclasses.replace(cfg, model={"name": name, **asked}, imports=tuple(dict.fromkeys((*cfg.imports, *own.imports))),
+                              data=dataclasses.replace(cfg.data, layout=own.data.layout) if mapped else cfg.data)
+    if cfg.data.name not in (None, *list_datasets()) and not mapped and distributed.is_main():
         warn(f"init_from: {run} holds no {SCALING_FILE} (trained on arrays or a named data set): {cfg.data.name} is "
              f"scaled by its own values (data.scale={cfg.data.scale}), not as {run}'s inputs were")  # (a warm-start trial)
-    model = ckpt.load_model(run)
-    model.train()
-    return dataclasses.replace(cfg, model=dict(section)), model
+    trained = ckpt.load_model(run)
+    if not changed:
+        return cfg, trained.train()
+    model = build_model(cfg, tuple(asked["input_shape"]))  # (a review: recon_loss=mse, as bce's refusal advised, was
+    try:  # refused; so was a fine-tune's dropout)
+        model.load_state_dict(trained.state_dict())
+    except RuntimeError:
+        raise ConfigError(f"{', '.join(changed)}: {'these change' if len(changed) > 1 else 'this changes'} the shapes of "
+                          f"{run}'s trained weights, which init_from starts from; leave {'them' if len(changed) > 1 else 'it'}"
+                          " out, or train a new model without init_from") from None
+    return cfg, model
 
 
 def init_source(run: Path) -> dict[str, Any]:
@@ -1466,21 +1478,23 @@ def percent(value: float) -> str:
     return f"{value:.{'2g' if value < 9.95 else '0f'}}%"
 
 
-def split_note(metrics: dict[str, Any]) -> str:
-    """What the figures of a run without a test part are worth ("" for a test part's), in brackets: the printed
-    summary's and the report's (an image trial: the report left it out)."""
-    n = metrics.get("n")
-    few = (f" (measured on {n} sample{'s' * (n != 1)} only: too few for these figures to say much)"
-           if isinstance(n, int) and 0 < n < FEW else "")
+def split_note(metrics: dict[str, Any], *, counted: bool = False) -> str:
+    """What the figures of a run without a test part are worth, and of any measured on fewer than FEW samples, in
+    brackets ("" for others): the printed summary's (`counted`: its line says the count already) and the report's
+    (an image trial: the report left it out)."""
+    notes, n = [], metrics.get("n")
     if metrics.get("split") == "train":
-        return " (no test split and data.val_fraction is 0: these are samples it was trained on)" + few
-    if metrics.get("split") == "val" and kept_by_validation(metrics):  # (a trial)
-        return " (no test split: the samples that chose the epoch restore_best kept, so a little optimistic)" + few
-    return few
+        notes.append("no test split and data.val_fraction is 0: these are samples it was trained on")
+    elif metrics.get("split") == "val" and kept_by_validation(metrics):  # (a trial)
+        notes.append("no test split: the samples that chose the epoch restore_best kept, so a little optimistic")
+    if isinstance(n, int) and 0 < n < FEW:  # (a trial's 12-row table: "val set, 1 sample", read as any other figure)
+        notes.append(f"{'too few' if counted else f'measured on {n} sample' + 's' * (n != 1) + ' only: too few'} for "
+                     "these figures to say much")
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:
-    note = split_note(metrics)
+    note = split_note(metrics, counted=True)
 
     def error(value: float) -> str:  # errors below 1 (tables) keep 4 digits: 0.08012, 8.48e-08, not 0.080 or 0.000;
         return f"{value:.3f}" if 1 <= abs(value) < 1e7 else f"{value:.4g}"  # huge ones too: 5.54e+53, not 54 digits

@@ -567,7 +567,8 @@ def unit_scaled(
         reference = _finite_float32(like, f"{name}'s training part")
     dtype = (array if like is None else like).dtype
     if like is not None and reference.shape[1:] != out.shape[1:] and (scale == "standard" or may_scale_columns(
-            dtype, reference.ndim, scale)):  # a map per column would broadcast, or fail, on other columns (a bug hunt)
+            dtype, reference.ndim, scale)):  # a map per column would broadcast, or fail, on other columns (a bug hunt);
+        # one range reads them, for the checks against a model to refuse with what the shapes have in common
         raise DataError(f"{name}: samples of shape {list(out.shape[1:])}, but the training samples have shape "
                         f"{list(reference.shape[1:])}; save both parts alike")
     if scale == "standard":
