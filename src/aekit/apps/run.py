@@ -327,6 +327,22 @@ def start_from(cfg: RunConfig):
     return cfg, model
 
 
+def unlike_source(cfg: RunConfig, model, splits: tuple[Dataset, Dataset | None, Dataset | None]) -> None:
+    """Warn where init_from's model reconstructs the new data (their validation part, else a sample of the training
+    part) worse than PCA fitted on them: they are unlike its own, and a fresh run starts from PCA's solution
+    (benchmarks/RESULTS.md 12: from MNIST to Fashion-MNIST, a warm start 63 against PCA's 16 at its start, ended 2-15%
+    behind a fresh run of the same budget)."""
+    if pca_size(model, splits[0])[0] is None:
+        return
+    part, which = (splits[1], "validation part") if splits[1] is not None else (splits[0].take(5000, seed=0), "training data")
+    errors = sample_errors(model, splits[0], in_memory(part, cfg.train.seed), seed=cfg.train.seed)
+    mine, pca = float(errors["autoencoder"].mean()), float(errors["pca"].mean())
+    if mine > pca:
+        warn(f"init_from: {Path(cfg.init_from).name}'s model reconstructs these data worse than PCA-"
+             f"{errors['pca_code_size']} fitted on them ({mine:.4g} against {pca:.4g} per sample, on the {which}): they "
+             "are unlike its own data, and a run without init_from, which starts from PCA's solution, may end better")
+
+
 def init_source(run: Path) -> dict[str, Any]:
     """What init.json records of the run a warm start began from: its folder, the weights file and their SHA-256
     (a later rerun of the config says when they changed)."""
@@ -689,6 +705,8 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
             check_run(cfg, model, splits)
         except DataError as err:  # (the model is not this data's: said whose it is)
             raise DataError(f"{err} (the model of init_from {cfg.init_from})") from None
+        if distributed.is_main():
+            unlike_source(cfg, model, splits)
     if auto_bce and not cfg.model.get("linear_path") and distributed.is_main():  # (a quality trial: only the first
         warn("model.recon_loss=bce: the automatic model takes sigmoid outputs, which PCA's linear start cannot "  # line
              "give, so it starts from random weights and its error is not bound by PCA's")  # said it, by a word missing)
