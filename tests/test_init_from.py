@@ -183,3 +183,61 @@ def test_a_warm_start_on_data_unlike_its_sources_says_pca_serves_them_better(fir
     assert re.search(r"init_from: m1's model reconstructs these data worse than PCA-2 fitted on them \([\d.e+-]+ against "
                      r"[\d.e+-]+ per sample, on the validation part\): they are unlike its own data",
                      capsys.readouterr().err)
+
+
+def test_no_warning_that_the_data_are_unlike_where_they_are_the_sources_own(first, capsys):
+    """A review: a model behind PCA on its own data (a dense one given by name, one epoch) was said to find its own
+    data unlike its own, and a fresh run better."""
+    assert main(["train", "data.name=m1.csv", "model.name=dense", "model.recon_loss=mse", "model.output_activation=linear",
+                 "model.code_size=2", "train.epochs=1", "output.name=plain", "--quiet"]) == 0
+    metrics = json.loads((first / "plain" / "metrics.json").read_text())
+    assert metrics["squared_error_per_sample"] > metrics["pca_squared_error_per_sample"]  # behind PCA on its own
+    capsys.readouterr()
+    assert main(["train", "data.name=m1.csv", "init_from=runs/plain", "train.epochs=1", "output.name=again2",
+                 "--quiet"]) == 0
+    assert "worse than PCA" not in capsys.readouterr().err
+
+
+def test_a_model_key_changed_under_init_from_is_said(first, capsys):
+    """A review: model.activation=tanh trained on from ReLU weights without a word."""
+    capsys.readouterr()
+    assert main(["train", "data.name=m1.csv", "init_from=runs/m1", "model.activation=tanh", "train.epochs=1",
+                 "output.name=tanh", "--quiet"]) == 0
+    assert "init_from: m1's trained weights go on under model.activation=tanh (it has elu)" in capsys.readouterr().err
+
+
+def test_a_memory_mapped_warm_runs_new_rows_are_checked_as_in_memory(first, capsys, monkeypatch):
+    """A review: a warm run on a memory-mapped table scaled per column checked new rows like its training rows
+    against [0, 1] (77 of 300 outside) where, in memory, 1 of 300 was."""
+    from aekit.data import files
+
+    rng = np.random.default_rng(3)
+    plane, scales = rng.normal(size=(3, 6)), np.array([1, 10, 100, 1000, 1e4, 1e5])
+    for name, seed in (("c1", 1), ("c2", 2), ("c2new", 4)):
+        rows = np.random.default_rng(seed).normal(size=(300, 3)) @ plane * scales * (2 if name != "c1" else 1)
+        np.save(first.parent / f"{name}.npy", rows)
+    counts = []
+    for limit in (files.MMAP_BYTES, 1000):
+        monkeypatch.setattr(files, "MMAP_BYTES", limit)
+        tag = f"{limit}"
+        assert main(["train", "data.name=c1.npy", "model.code_size=2", "train.epochs=1", f"output.name=p1-{tag}",
+                     "--quiet"]) == 0
+        assert main(["train", "data.name=c2.npy", f"init_from=runs/p1-{tag}", "train.epochs=1", f"output.name=p2-{tag}",
+                     "--quiet"]) == 0
+        capsys.readouterr()
+        assert main(["evaluate", str(first / f"p2-{tag}"), "--data", str(first.parent / "c2new.npy"), "--nll-samples",
+                     "0", "--quality-samples", "0"]) == 0
+        found = re.search(r"(\d+) of 300 samples have values outside the training range", capsys.readouterr().out)
+        counts.append(int(found[1]) if found else 0)
+    assert counts[0] == counts[1] <= 15, counts
+
+
+def test_a_range_in_scaling_json_of_the_wrong_length_is_said_to_be_damaged(first, capsys):
+    """A review: a range of 3 columns for a 6-column run raised RuntimeError (unexpected) in evaluate --data."""
+    assert main(["train", "data.name=m2.csv", "init_from=runs/m1", "train.epochs=1", "output.name=m2", "--quiet"]) == 0
+    path = first / "m2" / "scaling.json"
+    saved = json.loads(path.read_text())
+    path.write_text(json.dumps({**saved, "range": [saved["range"][0][:3], saved["range"][1][:3]]}))
+    capsys.readouterr()
+    assert main(["evaluate", str(first / "m2"), "--data", str(first.parent / "m1.csv")]) == 2
+    assert "scaling.json is damaged (range must be [low, high], numbers or one a column)" in capsys.readouterr().err

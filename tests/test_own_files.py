@@ -2092,6 +2092,11 @@ def test_a_csv_header_of_numbers_in_steps_names_the_columns(tmp_path):
     assert len(load_dataset(str(tmp_path / "ints.csv"))) == 3
     (tmp_path / "zeros.csv").write_text("0,0,0\n1,2,3\n")  # no step: a sample
     assert len(load_dataset(str(tmp_path / "zeros.csv"))) == 2
+    (tmp_path / "dark.csv").write_text("400,450,500,550,600,650\n0,0,0,0,0,0\n" + text + "\n")  # (a review: a first
+    assert len(load_dataset(str(tmp_path / "dark.csv"))) == 51  # row of zeros made the wavelengths a sample again)
+    counts = np.random.default_rng(1).integers(0, 50, (20, 4))
+    (tmp_path / "years.csv").write_text("2019,2020,2021,2022\n" + "\n".join(",".join(map(str, r)) for r in counts))
+    assert load_dataset(str(tmp_path / "years.csv")).meta["columns"] == ["2019", "2020", "2021", "2022"]
 
 
 @pytest.mark.parametrize("scale", ["standard", "column", "auto"])
@@ -2144,6 +2149,8 @@ def test_a_spreadsheets_error_value_is_refused_by_line_wherever_it_is(tmp_path, 
         load_dataset(str(tmp_path / "t.csv"))
     (tmp_path / "c.csv").write_text("a,b\n0.1,0.2\n# exported 2026-12-07, #N/A cells removed\n0.3,0.4\n")
     assert len(load_dataset(str(tmp_path / "c.csv"))) == 2  # a comment line is one still
+    (tmp_path / "n.csv").write_text("a,b\n0.1,0.2\n#Note? row dropped\n0.3,0.4\n")  # (a review: refused as an error)
+    assert len(load_dataset(str(tmp_path / "n.csv"))) == 2
     (tmp_path / "q.csv").write_text('a,b,label\n0.1,0.2,"Smith, #N/A"\n0.3,0.4,Jones\n')  # (a review: quoted text)
     assert load_dataset(str(tmp_path / "q.csv")).classes == ["Jones", "Smith, #N/A"]
 

@@ -311,7 +311,8 @@ def start_from(cfg: RunConfig):
     changed = [f"model.{key}={asked[key]} (it has {before[key]})" for key in asked if asked[key] != before[key]]
     cfg = dataclasses.replace(cfg, model={"name": name, **asked}, imports=tuple(dict.fromkeys((*cfg.imports, *own.imports))),
                               data=dataclasses.replace(cfg.data, layout=own.data.layout) if mapped else cfg.data)
-    if cfg.data.name not in (None, *list_datasets()) and not mapped and distributed.is_main():
+    named = own.data.name in list_datasets()  # (a review: a named set's images and a uint8 file's are both /255)
+    if cfg.data.name not in (None, *list_datasets()) and not mapped and not named and distributed.is_main():
         warn(f"init_from: {run} holds no {SCALING_FILE} (trained on arrays or a named data set): {cfg.data.name} is "
              f"scaled by its own values (data.scale={cfg.data.scale}), not as {run}'s inputs were")  # (a warm-start trial)
     trained = ckpt.load_model(run)
@@ -324,6 +325,8 @@ def start_from(cfg: RunConfig):
         raise ConfigError(f"{', '.join(changed)}: {'these change' if len(changed) > 1 else 'this changes'} the shapes of "
                           f"{run}'s trained weights, which init_from starts from; leave {'them' if len(changed) > 1 else 'it'}"
                           " out, or train a new model without init_from") from None
+    if distributed.is_main():  # (a review: model.activation=tanh trained on from ReLU weights, unsaid)
+        warn(f"init_from: {run.name}'s trained weights go on under {', '.join(changed)}")
     return cfg, model
 
 
@@ -337,10 +340,16 @@ def unlike_source(cfg: RunConfig, model, splits: tuple[Dataset, Dataset | None, 
     part, which = (splits[1], "validation part") if splits[1] is not None else (splits[0].take(5000, seed=0), "training data")
     errors = sample_errors(model, splits[0], in_memory(part, cfg.train.seed), seed=cfg.train.seed)
     mine, pca = float(errors["autoencoder"].mean()), float(errors["pca"].mean())
-    if mine > pca:
-        warn(f"init_from: {Path(cfg.init_from).name}'s model reconstructs these data worse than PCA-"
+    own = _read_json(Path(cfg.init_from) / ckpt.METRICS_FILE)
+    try:  # its error against PCA's on its own data: a model behind PCA there says nothing of the new data
+        before = float(own["squared_error_per_sample"]) / float(own["pca_squared_error_per_sample"])
+    except (TypeError, KeyError, ValueError, ZeroDivisionError):
+        before = 1.0
+    if mine > pca * (UNLIKE * before if before > 1 else 1.0):  # (a review: a dense model behind PCA on its own data
+        warn(f"init_from: {Path(cfg.init_from).name}'s model reconstructs these data worse than PCA-"  # warned on them)
              f"{errors['pca_code_size']} fitted on them ({mine:.4g} against {pca:.4g} per sample, on the {which}): they "
-             "are unlike its own data, and a run without init_from, which starts from PCA's solution, may end better")
+             "are unlike its own data, and a run without init_from may end better (the automatic model starts from "
+             "PCA's solution)")
 
 
 def init_source(run: Path) -> dict[str, Any]:
@@ -1109,7 +1118,8 @@ def beyond_range(train: Dataset, x: torch.Tensor, *, seed: int = 0, columns: boo
     flat = x.reshape(len(x), -1)
     scaling = (train.meta or {}).get("scaling")
     saved = (train.meta or {}).get("train_range")  # the training inputs' range, where scaling.json keeps one (beyond
-    if saved is not None and not (columns and scaling in ("standard", "none", "per column")):  # [0, 1]: a warm start's)
+    read = columns and (scaling in ("standard", "none") or scaling == "per column" and isinstance(train.x, torch.Tensor))
+    if saved is not None and not read:  # [0, 1]: a warm start's; a memory-mapped table's per column too)
         lo, hi = (torch.as_tensor(end, dtype=torch.float32).reshape(-1) for end in saved)
     elif scaling in ("standard", "none") and not isinstance(train.x, torch.Tensor):  # a memory-mapped file: every row's
         lo, hi = (torch.as_tensor(end).reshape(-1) for end in train.x.value_range())  # ranges (a sample's left rows out)
@@ -1290,7 +1300,8 @@ def load_other(cfg: RunConfig, run_dir: Path, name: str, *, progress: bool = Fal
             raise DataError(f"--data: the run's training data, which says how to read new samples, cannot be read: "
                             f"{err}") from None
         warn(f"--data: the run's training data cannot be read ({err}); the samples are read by its "
-             "scaling.json, without PCA's baseline (or, for standardised data, a check of their range)")
+             "scaling.json, without PCA's baseline (or, where it keeps no range of the training inputs, a check of "
+             "their range for standardised data)")
         train = None
     if name in list_datasets():
         return train, load_dataset(name, "test")

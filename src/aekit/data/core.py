@@ -249,7 +249,8 @@ def read_unit_map(folder: str | Path) -> dict | None:
             raise ValueError(f"pixels {raw['pixels']!r}")
         bounds = raw.get("range")  # (older files: none)
         if bounds is not None and not (isinstance(bounds, list) and len(bounds) == 2 and all(
-                np.ndim(end) <= 1 and np.isfinite(np.asarray(end, dtype=np.float64)).all() for end in bounds)):
+                np.ndim(end) == 0 or (np.ndim(end) == 1 and shape is not None and len(end) == math.prod(shape))
+                for end in bounds) and all(np.isfinite(np.asarray(end, dtype=np.float64)).all() for end in bounds)):
             raise ValueError("range must be [low, high], numbers or one a column")
         return {"offset": offset, "divisor": divisor, "layout": raw.get("layout"), "columns": raw.get("columns"),
                 "classes": raw.get("classes"), "shape": shape, "samples": raw.get("samples"), "test_samples": tested,

@@ -687,7 +687,7 @@ def _csv_header(path: Path, encoding: str) -> tuple[list[str] | None, int, int]:
             reader = csv.reader(f)
             first = next((r for r in reader if r), None)
             line = reader.line_num
-            second = next((r for r in reader if r), None)
+            below = list(itertools.islice((r for r in reader if r), 200))  # the rows under it
     except csv.Error as err:
         raise DataError(f"{path} is not a readable text CSV file ({str(err).splitlines()[0]})") from None
     if first is None:
@@ -706,16 +706,29 @@ def _csv_header(path: Path, encoding: str) -> tuple[list[str] | None, int, int]:
         return [h.lower() for h in first], line, len(first)
     if len(first) >= 3 and first == [str(i) for i in range(len(first))]:  # pandas' names for unnamed columns
         return first, line, len(first)
-    if _steps(first) and second and not all(re.fullmatch(r"-?\d+", v.strip()) for v in second):  # wavelengths, years
+    if _steps(first) and below and not _steps([v.strip() for v in below[0]]) and _names_above(first, below):  # years
         warn(f"{path}: its first line ({', '.join(first[:3])}{', ...' * (len(first) > 3)}), whole numbers in one step "
              "above rows of other values, is read as the columns' names")  # (a bug hunt: 400,450,...,650 was read as a
         return first, line, len(first)  # sample, squeezing the others to 0; a review: an integer table's lost a row)
     return None, line - 1, len(first)
 
 
+def _names_above(first: list[str], below: list[list[str]]) -> bool:
+    """Whether a row in steps reads as names above `below`: a value of theirs is not a whole number, or its numbers
+    lie outside the whole-number rows' range in every column (years above counts; not 1,2,3 above 0..9)."""
+    try:
+        rows = np.array([[int(v.strip()) for v in r] for r in below if len(r) == len(first)], dtype=np.int64)
+    except ValueError:
+        return True
+    if not len(rows):
+        return False
+    head = np.array([int(v) for v in first])
+    return bool(((head < rows.min(0)) | (head > rows.max(0))).all())
+
+
 def _steps(row: list[str]) -> bool:
     """Whether a CSV row is 3 or more whole numbers rising (or falling) by one step: column names such as
-    wavelengths or years, above rows that are not whole numbers."""
+    wavelengths or years, where the rows below are not such a row (_names_above)."""
     if len(row) < 3 or not all(re.fullmatch(r"-?\d+", v) for v in row):
         return False
     values = [int(v) for v in row]
@@ -731,7 +744,7 @@ def _separator(value: str, path: Path, line: int) -> DataError | None:
 
 
 # a spreadsheet's error values: #N/A, #DIV/0!, #VALUE!, #NAME?, #SPILL!, Google Sheets' #ERROR!, ...
-EXCEL_ERRORS = re.compile(rb"#(?:N/A|[A-Z][A-Z0-9_/]*[!?])", re.IGNORECASE)
+EXCEL_ERRORS = re.compile(rb"#(?:N/A|[A-Z][A-Z0-9_/]*[!?])(?=[ \t]*(?:[,;\t\"\r\n]|$))", re.IGNORECASE)  # a whole field
 
 
 def _refuse_excel_errors(path: Path, encoding: str) -> None:

@@ -997,7 +997,8 @@ class Trainer:
                 torch.manual_seed(cfg.seed + self.rank)  # rank 0 as in a one-process run; others own noise
                 if hasattr(model, "init_from_data"):  # e.g. a PCA start (models/pca.py)
                     big = len(x) * math.prod(x.shape[1:]) > START_SAID_VALUES
-                    if show and big and getattr(model, "linear_path", None) is not None:  # a while on big data: said
+                    path = getattr(model, "linear_path", None)  # (not a warm start's, fitted already: a review)
+                    if show and big and path is not None and not bool(path.fitted):  # a while on big data: said
                         say(f"{model.name}: fitting its PCA start to the training data ({len(x):,} samples) ...")
                     model.init_from_data(x, seed=cfg.seed)
             x, y = self._prepare(x, y)
