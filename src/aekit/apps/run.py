@@ -54,6 +54,7 @@ from ..data.core import (
     read_unit_map,
     resolved_scale,
     swapped,
+    value_bounds,
 )
 from ..data.datasets import from_file, list_datasets
 from ..data.files import LABEL_COLUMNS, load_path
@@ -160,6 +161,9 @@ NO_CONFIG: dict[str, Any] = {
 }
 
 
+EMPTY_INIT = "init_from: empty; give the run folder to start from, or leave init_from out"
+
+
 def parse_run_config(raw: dict[str, Any]) -> RunConfig:
     """Validate a whole run config (all but the data-dependent model keys). Without a model section or
     its name, the model is `auto`, chosen from the data."""
@@ -170,7 +174,7 @@ def parse_run_config(raw: dict[str, Any]) -> RunConfig:
     cfg = build(RunConfig, {**raw, "model": {"name": AUTO, **model}}, where="")
     imports = tuple(str(Path(i).expanduser().resolve()) if i.endswith(".py") else i for i in cfg.imports)
     if cfg.init_from is not None and not cfg.init_from.strip():  # (a script's unset $PREV: trained afresh, unsaid)
-        raise ConfigError("init_from: empty; give the run folder to start from, or leave init_from out")
+        raise ConfigError(EMPTY_INIT)
     init = str(Path(cfg.init_from).expanduser().resolve()) if cfg.init_from else None  # (config.yaml: found from anywhere)
     cfg = dataclasses.replace(cfg, imports=imports, init_from=init,  # full paths: a run folder read from anywhere finds them
                               output=dataclasses.replace(cfg.output, dir=str(Path(cfg.output.dir).expanduser())))  # ~ as data.name
@@ -189,8 +193,8 @@ def parse_run_config(raw: dict[str, Any]) -> RunConfig:
 
 def load_run_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig:
     """The config file at `path` (or, with None, NO_CONFIG) with dotted `overrides` applied."""
-    if any(re.fullmatch(r"\s*init_from\s*=\s*", o) for o in overrides):  # (a script's unset $PREV: trained afresh)
-        raise ConfigError("init_from: empty; give the run folder to start from, or leave init_from out")
+    if any(re.fullmatch(r"\s*init_from\s*=\s*", o) for o in overrides):  # (read as null: parse_run_config's check
+        raise ConfigError(EMPTY_INIT)  # sees none)
     raw = load_file(path) if path is not None else {k: dict(v) for k, v in NO_CONFIG.items()}
     file_epochs, file_budget = (raw["train"].get("epochs"), raw["train"].get("time_budget")) if isinstance(
         raw.get("train"), dict) else (None, None)
@@ -1121,13 +1125,8 @@ def beyond_range(train: Dataset, x: torch.Tensor, *, seed: int = 0, columns: boo
     read = columns and (scaling in ("standard", "none") or scaling == "per column" and isinstance(train.x, torch.Tensor))
     if saved is not None and not read:  # [0, 1]: a warm start's; a memory-mapped table's per column too)
         lo, hi = (torch.as_tensor(end, dtype=torch.float32).reshape(-1) for end in saved)
-    elif scaling in ("standard", "none") and not isinstance(train.x, torch.Tensor):  # a memory-mapped file: every row's
-        lo, hi = (torch.as_tensor(end).reshape(-1) for end in train.x.value_range())  # ranges (a sample's left rows out)
-        lo, hi = (lo, hi) if train.x.ndim == 2 else (lo.min(), hi.max())
     elif scaling in ("standard", "none") or (columns and scaling == "per column" and isinstance(train.x, torch.Tensor)):
-        ref = in_memory(train, seed).x
-        ref = ref.reshape(len(ref), -1)
-        lo, hi = (ref.amin(0), ref.amax(0)) if train.x.ndim == 2 else (ref.min(), ref.max())
+        lo, hi = value_bounds(train)  # (a memory-mapped file's: every row's ranges, not a sample's)
     else:
         lo, hi = torch.tensor(0.0), torch.tensor(1.0)
     slack = 1e-6 * (hi - lo).abs().clamp(min=1.0)
@@ -1436,10 +1435,7 @@ def training_summary(run_dir: Path) -> dict[str, Any]:
 
     from .. import __version__
 
-    try:
-        history = json.loads((run_dir / ckpt.HISTORY_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        history = {}
+    history = _read_json(run_dir / ckpt.HISTORY_FILE) or {}
     steps = [s for s in history.get("step", []) if s is not None]
     header, final = ckpt.checkpoint_header(run_dir), ckpt.final_training(run_dir)
     if ckpt.model_file(run_dir).name == ckpt.CHECKPOINT_FILE and isinstance(header.get("global_step"), int):
@@ -1517,8 +1513,8 @@ def split_note(metrics: dict[str, Any], *, counted: bool = False) -> str:
     elif metrics.get("split") == "val" and kept_by_validation(metrics):  # (a trial)
         notes.append("no test split: the samples that chose the epoch restore_best kept, so a little optimistic")
     if isinstance(n, int) and 0 < n < FEW:  # (a trial's 12-row table: "val set, 1 sample", read as any other figure)
-        notes.append(f"{'too few' if counted else f'measured on {n} sample' + 's' * (n != 1) + ' only: too few'} for "
-                     "these figures to say much")
+        few = "too few" if counted else f"measured on {n} sample{'s' * (n != 1)} only: too few"
+        notes.append(f"{few} for these figures to say much")
     return f" ({'; '.join(notes)})" if notes else ""
 
 

@@ -319,21 +319,26 @@ def classes_with_test(where: Path, test: list[str] | None, classes: list[str] | 
     return None if classes is None else [*classes, *new]
 
 
+def value_bounds(data: Dataset) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(low, high) of `data`'s inputs: a value per column for a table, one for other samples (a memory-mapped
+    file's from its scan, of every row); None for inputs of another kind."""
+    if isinstance(data.x, torch.Tensor):
+        flat = data.x.reshape(len(data.x), -1)
+        return (flat.amin(0), flat.amax(0)) if data.x.ndim == 2 else (flat.min(), flat.max())
+    if hasattr(data.x, "value_range"):  # memory-mapped: its scan
+        lo, hi = (torch.as_tensor(end).reshape(-1) for end in data.x.value_range())
+        return (lo, hi) if data.x.ndim == 2 else (lo.min(), hi.max())
+    return None
+
+
 def input_range(data: Dataset) -> list | None:
     """[low, high] of `data`'s inputs (lists of a value per column for a table) where they leave [0, 1], else None:
     what scaling.json keeps so that new samples are checked against the training range without the training data
     (a warm start's inputs, in the units of the run it began from; standardised ones)."""
-    if isinstance(data.x, torch.Tensor):
-        flat = data.x.reshape(len(data.x), -1)
-        lo, hi = (flat.amin(0), flat.amax(0)) if data.x.ndim == 2 else (flat.min(), flat.max())
-    elif hasattr(data.x, "value_range"):  # memory-mapped: its scan
-        lo, hi = (torch.as_tensor(end) for end in data.x.value_range())
-        lo, hi = (lo.reshape(-1), hi.reshape(-1)) if data.x.ndim == 2 else (lo.min(), hi.max())
-    else:
+    bounds = value_bounds(data) if len(data) else None
+    if bounds is None or (float(bounds[0].min()) >= -1e-6 and float(bounds[1].max()) <= 1 + 1e-6):
         return None
-    if not len(data) or (float(lo.min()) >= -1e-6 and float(hi.max()) <= 1 + 1e-6):
-        return None
-    return [lo.tolist(), hi.tolist()]
+    return [bounds[0].tolist(), bounds[1].tolist()]
 
 
 def data_map(data: Dataset) -> dict | None:

@@ -185,6 +185,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     stored_layout = None if x.shape == stored_shape else "nhw" if len(stored_shape) == 3 else "nhwc"
     if files is not None:  # image files: as PIL and numpy hold them, (H, W, C) or (H, W) grey
         stored_layout = "nhw" if x.shape[1] == 1 else "nhwc"
+    if run_map is None and like is None:  # a table wider than float32, in memory or memory-mapped, as a CSV's (a bug
+        _note_array_rounding(x, where)  # hunt and a review: unsaid)
     if run_map is not None:  # a run's map: these samples become inputs exactly as its training data did
         offset, divisor = (v if np.ndim(v) else float(v) for v in (run_map["offset"], run_map["divisor"]))
         unit_map = (offset, divisor)
@@ -225,13 +227,10 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
             samples = MemmapArray(x, offset=ref.offset, divisor=ref.divisor)
         else:
             samples = MemmapArray.scaled(x, name=where, scale=scale)
-            _note_array_rounding(x, where)  # (a review: unsaid for a big file)
         unit_map = (samples.offset, samples.divisor)
         scaling = _how(unit_map, scale)
     else:  # a test part is scaled exactly as its training part is, never by its own range
         like = None if like is None else to_nchw(like, layout=layout, name=str(path))
-        if like is None:
-            _note_array_rounding(x, where)  # as a CSV's (a bug hunt: unsaid)
         scaled, scaling, unit_map = unit_scaled(x, name=where, scale=scale, like=like)
         samples = torch.from_numpy(np.ascontiguousarray(scaled))
         if len(stored_shape) == 3 and stored_shape[1] <= 16 < stored_shape[2] and scaling in ("one range", "standard") and (
@@ -756,9 +755,11 @@ def _refuse_excel_errors(path: Path, encoding: str) -> None:
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
         for found in EXCEL_ERRORS.finditer(data):  # (a literal '#' first: a fast scan, 135 MB in 0.25 s)
             before = data[data.rfind(b"\n", 0, found.start()) + 1 : found.start()]
-            quoted = before.count(b'"') % 2  # inside quotes: only as the field's whole start ("#N/A"), not "Smith, #N/A"
-            field = before[:-1] if quoted and before.endswith(b'"') else before if not quoted else b"x"
-            field = field.rstrip(b" \t")  # the line up to the value's own field: a field of its own, not in a comment
+            if before.count(b'"') % 2:  # inside quotes: only as the field's whole start ("#N/A"), not "Smith, #N/A"
+                if not before.endswith(b'"'):
+                    continue
+                before = before[:-1]
+            field = before.rstrip(b" \t")  # the line up to the value's own field: a field of its own, not in a comment
             if b"#" not in before and (not field or field.endswith(b",")):
                 start = found.start()  # its line, counted a slice at a time (a review: one copy of a big file's head)
                 line = 1 + sum(data[i : min(i + (1 << 26), start)].count(b"\n") for i in range(0, start, 1 << 26))
