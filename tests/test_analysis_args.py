@@ -165,3 +165,13 @@ def test_what_the_refusals_leave_alone_still_works():
     assert INDEX.query(X[:2], k=np.int64(3))[1].shape == (2, 3)
     assert mean_average_precision(*LABELS, n_relevant=2) == mean_average_precision(*LABELS, n_relevant=[2, 2])
     assert sampler(M, DATA, n_components=2, seed=1)(3).shape == (3, *SHAPE)
+
+
+def test_codes_all_alike_are_refused_before_a_map():
+    """Every sample encoded alike (a collapsed code): scikit-learn's t-SNE divided by their zero spread and segfaulted
+    the process (a bug hunt); each map would show one dot."""
+    same = np.ones((30, 4), dtype=np.float32)
+    for methods in (("pca",), ("tsne",)):
+        with pytest.raises(aekit.DataError, match=r"^codes: all 30 codes are the same point \(a collapsed code"):
+            A.embed_2d(same, methods=methods)
+    assert A.embed_2d(same + np.eye(30, 4), methods=("pca",))["pca"].shape == (30, 2)  # one differs: mapped

@@ -182,6 +182,9 @@ def embed_2d(
         raise not_finite(codes, "codes")
     n, k = codes.shape
     methods = _map_methods(methods, tsne_iter, code_size=k)
+    if not (codes.max(0) > codes.min(0)).any():  # (scikit-learn's t-SNE divides by their spread, then segfaults)
+        raise DataError(f"codes: all {n} codes are the same point (a collapsed code: every sample encodes alike); a map "
+                        "would show one dot")
     maps: dict[str, np.ndarray] = {}
     for method in methods:
         if method == "code" and k == 2:
@@ -251,6 +254,9 @@ def latent_explorer(model, data: Any, *, n: int = 500, grid: int = 21) -> dict[s
     components, and the lattice is decoded from that plane (through the mean code).
     """
     x, y = inputs_of(model, data)
+    if y is not None and (y.is_floating_point() or y.is_complex()):  # the map colours classes (a bug hunt: 0.3 read as 0)
+        raise DataError(f"labels: class numbers colour the map (whole numbers, -1 unlabelled), got {y.dtype} values; "
+                        "give integer labels, or none")
     keep = pick(len(x), n)
     z = map_batches(model, x[keep], model.encode)  # (n, *code_shape)
     flat = z.reshape(len(keep), -1).double().numpy()  # (n, k)
