@@ -152,6 +152,9 @@ def test_a_cvae_decoder_exports_and_generates_the_class_asked_for(format, tmp_pa
     model.train()
     assert signature(model, "decoder") == f"z (batch, {model.config.code_size}), y (batch,) -> x_hat (batch, 1, 28, 28)"
     assert model.training  # the caller's model as it was (a review: it came back in eval mode, on the CPU)
+    wide = aekit.create_model("dense", input_shape=(20,), hidden=(8,), code_size=2).double()  # exported as float32
+    assert signature(wide) == "x (batch, 20) -> z (batch, 2)"  # (a bug hunt: torch's dtype error)
+    assert next(wide.parameters()).dtype == torch.float64  # the caller's as it was
 
 
 def test_export_leaves_the_model_as_it_was(trained, tmp_path):

@@ -193,6 +193,17 @@ def test_score_samples_compares_rows_as_the_network_took_them():
     np.testing.assert_array_equal(est.score_samples(X), est.score_samples(X.astype(np.float32)))
 
 
+def test_score_samples_is_the_models_own_reconstruction_error(digits):
+    """An unpool decoder takes its encoder's pooling indices: decode(encode(x)) drops them, and score_samples read
+    1.7x the model's error, its ranking correlated 0.61 with the true one (a bug hunt)."""
+    x, _ = digits
+    est = AutoencoderTransformer("conv", {"input_shape": (1, 8, 8), "decoder": "unpool", "channels": [4], "code_size": 8},
+                                 epochs=2, random_state=0, validation_fraction=None).fit(x[:200])
+    with torch.no_grad():
+        own = est.model_.eval()(torch.tensor(x[200:300], dtype=torch.float32).reshape(-1, 1, 8, 8)).x_hat
+    np.testing.assert_allclose(est.score_samples(x[200:300]), -((x[200:300] - own.reshape(100, 64).numpy()) ** 2).mean(1),
+                               rtol=1e-5)
+
 def test_pipeline_codes_feed_a_classifier(digits):
     x, y = digits
     ae = AutoencoderTransformer(

@@ -95,6 +95,9 @@ def test_fit_on_partly_labelled_y_like_self_training(digits):
     # score counts the labelled samples only, so the same partly labelled y can be scored
     labelled = partial != -1
     assert est.score(x, partial) == pytest.approx(np.mean(est.predict(x[labelled]) == partial[labelled]))
+    with pytest.raises(aekit.DataError, match=r"^y: every sample is unlabelled \(-1\); score is the accuracy on the "
+                                              r"labelled ones"):  # (was scikit-learn's "Found array with 0 sample(s)")
+        est.score(x[:60], np.full(60, -1))
 
 
 def test_every_sample_labelled_trains_on_plain_batches(digits):

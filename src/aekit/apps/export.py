@@ -172,7 +172,8 @@ def _example(wrapper: _Part) -> tuple[Tensor, ...]:
 def signature(model_or_run_dir, part: str = "encoder", raw: bool = False) -> str:
     """What the exported `part` takes and gives, named and shaped, batch first: `x (batch, 1, 28, 28) -> z
     (batch, 30)`; a conditional model's labels are `y (batch,)`."""
-    model = copy.deepcopy(_resolve(model_or_run_dir)).cpu().eval()  # the caller's stays as it was
+    model = copy.deepcopy(_resolve(model_or_run_dir)).cpu().float().eval()  # the caller's stays as it was; float32
+    # as the export takes (a bug hunt: a float64 model raised torch's dtype error)
     wrapper = _Part(model, part, _unit_map(model_or_run_dir, model.config.input_shape) if raw else None)
     example = _example(wrapper)
     with torch.no_grad():

@@ -425,9 +425,11 @@ class AutoencoderTransformer(_PicklesOnCpu, ClassNamePrefixFeaturesOutMixin, Tra
     def score_samples(self, X: ArrayLike) -> np.ndarray:
         """Each sample's negative mean squared reconstruction error per feature (n_samples,): higher is more
         typical, as scikit-learn's outlier detectors score, so the lowest are the likeliest anomalies."""
-        X_hat = self.inverse_transform(self.transform(X))
+        check_is_fitted(self)
         X = _checked(self, X, reset=False)  # compared as the network took it, in float32: a float64 column near
         # 1.7e9 (a timestamp) would otherwise add its float32 rounding, ~100 a row, to every score
+        # the model's own reconstruction (an unpool decoder's decode(encode(x)) lacks its pooling indices: 1.7x the error)
+        X_hat = _batched(lambda xb: self.model_(xb).x_hat, _as_tensor(X, self.input_shape_), self.model_)
         return -np.mean((np.asarray(X, dtype=np.float32).astype(np.float64) - X_hat) ** 2, axis=1)
 
     def score(self, X: ArrayLike, y: ArrayLike | None = None) -> float:
@@ -599,5 +601,7 @@ class SemiSupervisedClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator)
         labelled = ~_unlabelled(y) if y.ndim == 1 else np.ones(len(y), dtype=bool)
         if labelled.all():
             return super().score(X, y, sample_weight=sample_weight)
+        if not labelled.any():  # (a bug hunt: "Found array with 0 sample(s)")
+            raise DataError("y: every sample is unlabelled (-1); score is the accuracy on the labelled ones: give some")
         weights = None if sample_weight is None else _safe_indexing(sample_weight, labelled)
         return super().score(_safe_indexing(X, labelled), y[labelled], sample_weight=weights)
