@@ -66,6 +66,51 @@ def test_a_model_in_float64_trains_saves_and_loads_in_float64(name, real_batch, 
         assert torch.equal(loaded(x).x_hat, model(x).x_hat)
 
 
+def test_the_tools_take_a_float64_model():
+    """evaluate, the likelihood, latent grids, interpolation and classifiers on a float64 model (documented) raised
+    torch's "mat1 and mat2 must have the same dtype" (a bug hunt): their inputs and dry runs were float32."""
+    from aekit.analysis.generate import interpolate, latent_grid
+    from aekit.analysis.likelihood import importance_sampled_nll
+    from aekit.models.classifier import EncoderClassifier
+    from aekit.models.m2 import M2
+    from aekit.training.loop import evaluate
+
+    torch.manual_seed(0)
+    vae = aekit.create_model("vae", input_shape=(20,), hidden=(8,), code_size=2).double()
+    x = torch.bernoulli(torch.rand(12, 20))
+    assert set(evaluate(vae, x)) >= {"loss"}
+    assert importance_sampled_nll(vae, x, k=4).shape == (12,)
+    assert latent_grid(vae, n=3, limits=(-2.0, 2.0))[0].shape == (3, 3, 20)
+    assert interpolate(vae, x[0], x[1], steps=3)[0].shape == (3, 20)
+    for classifier in (EncoderClassifier.on(vae, 3), M2.on(vae, 3)):
+        assert {p.dtype for p in classifier.parameters()} == {torch.float64}
+        assert classifier.predict(x).shape == (12,)
+
+
+def test_sampling_leaves_a_training_model_as_it_was():
+    """sample() in train mode fed the prior's draws to a wae's batch norm (its running statistics moved), and
+    sample(1) raised "Expected more than 1 value per channel when training" (a bug hunt)."""
+    torch.manual_seed(0)
+    for name in ("wae", "aae"):
+        model = aekit.create_model(name, input_shape=(20,), hidden=(8,), code_size=2, batch_norm=True).train()
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        assert model.sample(16).shape == (16, 20) and model.sample(1).shape == (1, 20)
+        assert model.training and all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_accuracy_counts_the_labelled_samples():
+    """-1 marks an unlabelled sample (ladder, m2): accuracy counted each as misclassified (0.125 for 0.5)."""
+    from aekit.models.classifier import EncoderClassifier
+
+    torch.manual_seed(0)
+    clf = EncoderClassifier.on(aekit.create_model("dense", input_shape=(20,), hidden=(8,), code_size=2), 3)
+    x, y = torch.rand(40, 20), torch.randint(0, 3, (40,))
+    some = y.clone()
+    some[10:] = -1
+    assert clf.accuracy((x, some)) == pytest.approx(float((clf.predict(x[:10]) == y[:10]).float().mean()))
+    with pytest.raises(aekit.DataError, match=r"^accuracy needs labelled samples: every label is -1 \(unlabelled\)$"):
+        clf.accuracy((x, torch.full((40,), -1)))
+
 @pytest.mark.parametrize("name", MODELS)
 def test_an_empty_batch_gives_empty_outputs(name, real_batch, small_model):
     """A plain-PyTorch trial: `model(x[:0])` failed in reshape on every dense model (torch's layers take it)."""

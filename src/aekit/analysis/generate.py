@@ -21,6 +21,7 @@ from ..data.batches import (
     inputs_of,
     map_batches,
     model_device,
+    model_dtype,
 )
 from ..errors import ConfigError, DataError
 from . import plots
@@ -32,7 +33,7 @@ def code_shape(model) -> tuple[int, ...]:
     """One sample's code shape, e.g. (k,) or (C, H, W) for a convolutional code."""
     shape = input_shape_of(autoencoder_of(model))
     with eval_mode(model), torch.no_grad():
-        z = model.encode(torch.zeros(1, *shape, device=model_device(model)))
+        z = model.encode(torch.zeros(1, *shape, device=model_device(model), dtype=model_dtype(model)))
     return tuple(z.shape[1:])
 
 

@@ -21,7 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..config import count
-from ..data.batches import eval_mode, inputs_of, model_device
+from ..data.batches import eval_mode, inputs_of, model_device, model_dtype
 from ..errors import ConfigError, DataError
 
 
@@ -111,7 +111,7 @@ def _per_input(model, data: Any, k: int, *, binary: bool | None, batch_size: int
             if progress and batches.disable and time.perf_counter() - said >= 30:  # a log file has no bar: a line
                 print(f"  {what}: {start:,} of {len(x):,} inputs ({time.perf_counter() - began:.0f} s)", flush=True)
                 said = time.perf_counter()
-            xb = x[start : start + batch_size].to(device)
+            xb = x[start : start + batch_size].to(device, model_dtype(model))  # (a float64 model: float64 batches)
             posterior = model.posterior(xb)
             weights = [
                 model.log_importance_weights(xb, min(chunk, k - done), posterior=posterior, generator=generator)

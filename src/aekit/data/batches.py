@@ -212,6 +212,11 @@ def model_device(model: torch.nn.Module) -> torch.device:
     return next(iter(model.parameters()), torch.empty(0)).device
 
 
+def model_dtype(model: torch.nn.Module) -> torch.dtype:
+    """The float type of the model's weights (float32 where it has none): the type its inputs are cast to."""
+    return next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+
+
 @contextmanager
 def eval_mode(model: torch.nn.Module) -> Iterator[None]:
     """Eval mode (no noise, no dropout, VAE codes = mean) for the block, then the previous mode."""
@@ -228,7 +233,7 @@ def map_batches(model, x: Tensor | MemmapArray, fn: Callable[[Tensor], Tensor], 
     float64 batches), in eval mode without gradients; float32 on the CPU."""
     count("batch_size", batch_size)
     device = model_device(model)
-    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+    dtype = model_dtype(model)
     out = None  # filled in place: a list of batches joined at the end peaked at twice the output (a trial: 2.3x)
     with eval_mode(model), torch.no_grad():
         for start in range(0, x.shape[0], batch_size):

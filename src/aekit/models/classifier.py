@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import check, check_types, to_dict
-from ..data.batches import as_tensors, eval_mode, inputs_of, map_batches
+from ..data.batches import as_tensors, eval_mode, inputs_of, map_batches, model_dtype
 from ..data.core import Dataset
 from ..errors import ConfigError, DataError
 from ..registry import create_model, make_config, register_model
@@ -91,11 +91,14 @@ class ClassifierMixin:
         return self.predict_proba(x, batch_size=batch_size).argmax(dim=1)
 
     def accuracy(self, data: Any, *, batch_size: int = 1024) -> float:
-        """Share of correctly classified samples of a Dataset or (x, y) pair."""
+        """Share of correctly classified samples of a Dataset or (x, y) pair, among the labelled ones (-1: unlabelled)."""
         x, y = as_tensors(data, "accuracy data")
         if y is None:
             raise DataError("accuracy needs labels: give (x, y) or a Dataset with labels")
-        return float((self.predict(x, batch_size=batch_size) == y.cpu()).float().mean())
+        labelled = y.cpu() != -1  # (a bug hunt: each unlabelled sample counted as misclassified, 0.125 for 0.5)
+        if not labelled.any():
+            raise DataError("accuracy needs labelled samples: every label is -1 (unlabelled)")
+        return float((self.predict(x[labelled], batch_size=batch_size) == y.cpu()[labelled]).float().mean())
 
 
 def labelled_terms(ce_logits: Tensor, logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
@@ -150,7 +153,7 @@ class EncoderClassifier(ClassifierMixin, nn.Module):
         """A classifier on a copy of `autoencoder`'s encoder (its trained weights included)."""
         config = make_config(cls.name, {"autoencoder": autoencoder.name, "autoencoder_config": to_dict(autoencoder.config),
                                         "n_classes": n_classes, "freeze": freeze})
-        return cls(config, autoencoder=autoencoder)
+        return cls(config, autoencoder=autoencoder).to(model_dtype(autoencoder))  # its head in the encoder's float type
 
     def _encoder_parameters(self) -> tuple[int, list[nn.Parameter]]:
         """The code size and the parameters `encode` uses, found by differentiating one dry run."""
@@ -158,7 +161,7 @@ class EncoderClassifier(ClassifierMixin, nn.Module):
         device = next(ae.parameters()).device
         params = list(ae.parameters())
         with eval_mode(ae), torch.enable_grad():
-            z = ae.encode(torch.zeros(2, *self.input_shape, device=device))
+            z = ae.encode(torch.zeros(2, *self.input_shape, device=device, dtype=model_dtype(ae)))
             grads = torch.autograd.grad(z.float().sum(), params, allow_unused=True)
         return int(z[0].numel()), [p for p, g in zip(params, grads) if g is not None]
 

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..config import check, positive
+from ..data.batches import eval_mode
 from ..errors import DataError
 from ..registry import register_model
 from .base import Output, flatten
@@ -122,5 +123,6 @@ class ConditionalVAE(VariationalAutoencoder):
 
     @torch.no_grad()
     def sample(self, n: int, *, y: Tensor | int | None = None, generator: torch.Generator | None = None) -> Tensor:
-        """n samples decoded from z ~ N(0, I) as class `y` (an int, n labels, or None: no label)."""
-        return self.decode(self.prior_codes(n, generator=generator), y=y)
+        """n samples decoded from z ~ N(0, I) as class `y` (an int, n labels, or None: no label), in eval mode."""
+        with eval_mode(self):
+            return self.decode(self.prior_codes(n, generator=generator), y=y)

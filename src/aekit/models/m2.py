@@ -49,6 +49,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import check, check_types, layer_widths, non_negative, positive, to_dict
+from ..data.batches import model_device, model_dtype
 from ..registry import create_model, make_config, model_entry, register_model
 from .base import Activation, Autoencoder, check_samples, flatten, wide
 from .classifier import ClassifierMixin, labelled_terms
@@ -136,7 +137,7 @@ class M2(ClassifierMixin, nn.Module):
             m1 = create_model(config.m1, **config.m1_config) if m1 is None else copy.deepcopy(m1)
             m1.requires_grad_(False).eval()
             with torch.no_grad():  # the code size, from one dry run (codes may be feature maps)
-                d = int(m1.encode(torch.zeros(1, *config.input_shape, device=next(m1.parameters()).device)).numel())
+                d = int(m1.encode(torch.zeros(1, *config.input_shape, device=model_device(m1), dtype=model_dtype(m1))).numel())
         self.m1 = m1 if config.m1 is not None else None  # frozen copy of M1
         # kept in eval mode by `train`: no dropout, batch norm's running statistics, codes = posterior means
         self.frozen = [] if self.m1 is None else [self.m1]
@@ -149,7 +150,7 @@ class M2(ClassifierMixin, nn.Module):
     @classmethod
     def on(cls, m1: Autoencoder, n_classes: int, **config: Any) -> M2:
         """M1+M2: M2 on the codes of a copy of the trained autoencoder `m1` (frozen); `config`: M2's keys."""
-        return cls(cls.config_on(m1.name, to_dict(m1.config), n_classes, config), m1=m1)
+        return cls(cls.config_on(m1.name, to_dict(m1.config), n_classes, config), m1=m1).to(model_dtype(m1))
 
     @classmethod
     def config_on(cls, m1: str, m1_config: dict[str, Any], n_classes: int, config: dict[str, Any],

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from ..config import check, layer_widths, non_negative, positive
+from ..data.batches import eval_mode
 from ..registry import register_model
 from .base import Activation, Autoencoder, AutoencoderConfig, Output, flatten, wide
 from .dense import mlp
@@ -70,8 +71,10 @@ class GaussianPrior:
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
-        """n new samples decoded from z ~ N(0, prior_std^2 I): (n, *input_shape)."""
-        return self.decode(self.prior_codes(n, generator=generator))
+        """n new samples decoded from z ~ N(0, prior_std^2 I): (n, *input_shape), in eval mode (a bug hunt: a wae's
+        batch norm took the draws into its running statistics)."""
+        with eval_mode(self):
+            return self.decode(self.prior_codes(n, generator=generator))
 
     def prior_codes(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
         """n draws z ~ N(0, prior_std^2 I): (n, code_size), on the model's device and in its dtype. With a

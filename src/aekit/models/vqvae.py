@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..config import check, count, layer_widths, non_negative, positive
-from ..data.batches import inputs_of, map_batches
+from ..data.batches import eval_mode, inputs_of, map_batches
 from ..errors import ConfigError
 from ..registry import register_model
 from .base import Activation, Autoencoder, AutoencoderConfig, Output, flatten, wide
@@ -230,4 +230,5 @@ class VQVAE(Autoencoder):
             raise ConfigError("vq-vae: its prior over code indices is not fitted yet; call model.fit_prior(training "
                              "data) after training, then sample (aekit evaluate and the generative experiments do)")
         indices = self.sample_indices(n, generator=generator)
-        return self.decode(self.codebook[indices].reshape(n, -1).to(next(self.parameters()).dtype))
+        with eval_mode(self):
+            return self.decode(self.codebook[indices].reshape(n, -1).to(next(self.parameters()).dtype))

@@ -32,7 +32,14 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ..config import SEED_MAX, build, check, check_types, non_negative, positive, to_dict
-from ..data.batches import as_inputs, check_inputs, eval_mode, input_shape_of, random_affine
+from ..data.batches import (
+    as_inputs,
+    check_inputs,
+    eval_mode,
+    input_shape_of,
+    model_dtype,
+    random_affine,
+)
 from ..data.core import SCALING_FILE, data_map, is_picture, resolved_scale
 from ..data.memmap import MemmapArray
 from ..errors import ConfigError, DataError, NonFiniteLossError, warn
@@ -389,6 +396,7 @@ def evaluate(model, data: Any, *, batch_size: int = 512, device: str | torch.dev
     x, y = as_inputs(data, "eval data")
     device = torch.device(device) if device is not None else next(model.parameters()).device
     sums: dict[str, float] = {}
+    dtype = model_dtype(model)  # a float64 model (documented) takes float64 batches (a bug hunt: torch's dtype error)
     cuda = device.type == "cuda"  # (the CPU's generator and this device's, not every device's: MPS is not forked)
     with eval_mode(model), torch.random.fork_rng(devices=[device] if cuda else []):
         torch.random.default_generator.manual_seed(0)
@@ -396,7 +404,7 @@ def evaluate(model, data: Any, *, batch_size: int = 512, device: str | torch.dev
             with torch.cuda.device(device):
                 torch.cuda.manual_seed(0)
         for start in range(0, x.shape[0], batch_size):
-            xb = x[start : start + batch_size].to(device, non_blocking=True)
+            xb = x[start : start + batch_size].to(device, dtype, non_blocking=True)
             yb = y[start : start + batch_size].to(device) if y is not None else None
             out = model(xb, y=yb) if getattr(model, "conditional", False) else model(xb)
             for key, value in model.loss(xb, out, y=yb).items():
