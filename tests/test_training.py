@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -114,6 +115,38 @@ def test_resume_takes_the_settings_it_was_trained_with(real_batch, tmp_path):
     train = yaml.safe_load((tmp_path / ckpt.CONFIG_FILE).read_text())["train"]  # describes the latest training
     assert (train["epochs"], train["lr"], train["batch_size"], train["seed"]) == (4, 1e-3, 50, 3)
 
+
+def test_a_resume_steps_with_the_optimiser_settings_given_and_refuses_another_optimiser(real_batch, tmp_path):
+    """weight_decay given at a resume was recorded in config.yaml while the checkpoint's 0.0 stepped, and another
+    optimiser raised KeyError 'momentum' (a bug hunt)."""
+    x = real_batch[:96]
+    seen = []
+    record = LambdaCallback(on_epoch_end=lambda trainer, logs: seen.append(
+        trainer.optimizers["loss"].param_groups[0]["weight_decay"]))
+    aekit.fit(tiny(), x, epochs=1, batch_size=32, run_dir=tmp_path, progress=False)
+    model = aekit.load_model(tmp_path)
+    aekit.fit(model, x, epochs=2, weight_decay=0.3, run_dir=tmp_path, resume=True, callbacks=[record], progress=False)
+    assert seen == [0.3]
+    before = (tmp_path / ckpt.CONFIG_FILE).read_text()
+    with pytest.raises(aekit.ConfigError, match=rf"^optimizer: {tmp_path} was trained with 'adam', whose state "
+                                                r"\(moments, step counts\) does not carry over to 'sgd'; resume it with 'adam'"):
+        aekit.fit(model, x, epochs=3, optimizer="sgd", momentum=0.9, run_dir=tmp_path, resume=True, progress=False)
+    assert (tmp_path / ckpt.CONFIG_FILE).read_text() == before  # refused before config.yaml was written
+
+
+def test_validation_added_at_a_resume_is_kept_at_its_own_epochs(real_batch, tmp_path):
+    """history.json's val_loss began at index 0 (plots and the report drew epoch 3's loss at epoch 1), and log.csv
+    dropped the new columns (a bug hunt)."""
+    x, val = real_batch[:96], real_batch[96:128]
+    aekit.fit(tiny(), x, epochs=2, batch_size=32, run_dir=tmp_path, progress=False, log=["csv"])
+    model = aekit.load_model(tmp_path)
+    history = aekit.fit(model, x, val, epochs=4, run_dir=tmp_path, resume=True, progress=False, log=["csv"])
+    assert history["epoch"] == [1, 2, 3, 4] and history["val_loss"][:2] == [None, None]
+    assert all(isinstance(v, float) for v in history["val_loss"][2:])
+    assert json.loads((tmp_path / ckpt.HISTORY_FILE).read_text())["val_loss"] == history["val_loss"]
+    rows = list(csv.DictReader((tmp_path / "log.csv").open(newline="")))
+    assert [r["epoch"] for r in rows] == ["1", "2", "3", "4"] and [r["val_loss"] == "" for r in rows] == [True, True, False, False]
+    assert float(rows[3]["val_loss"]) == pytest.approx(history["val_loss"][3])
 
 def test_an_interrupted_or_failed_fit_leaves_the_model_in_eval_mode_and_says_what_is_kept(real_batch, tmp_path):
     model = tiny(dropout=0.5)

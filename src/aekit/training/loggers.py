@@ -19,6 +19,7 @@ resumed run continues its logs without repeating a step:
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -36,6 +37,7 @@ from ..config import safe_yaml, to_dict
 from ..data.batches import map_batches
 from ..data.core import is_picture
 from ..errors import ConfigError, warn
+from ..writing import atomic_write_text
 from .callbacks import Callback
 from .checkpoint import (
     CHECKPOINT_FILE,
@@ -241,14 +243,24 @@ class CSVLogger(Logger):
             with self.path.open(newline="") as f:
                 kept = [row for row in csv.DictReader(f) if int(row["epoch"]) <= trainer.epoch]
         self.columns: list[str] | None = list(kept[0]) if kept else None
-        with self.path.open("w", newline="") as f:
-            if kept:
-                writer = csv.DictWriter(f, self.columns)
-                writer.writeheader()
-                writer.writerows(kept)
+        self._rewrite(kept)
+
+    def _rewrite(self, rows: list[dict[str, str]]) -> None:
+        """The file as `rows` under `self.columns` (empty where a row has none), replaced whole: a crash leaves the old."""
+        text = io.StringIO()
+        if rows:
+            writer = csv.DictWriter(text, self.columns, restval="")
+            writer.writeheader()
+            writer.writerows(rows)
+        atomic_write_text(self.path, text.getvalue())
 
     def epoch(self, trainer: Trainer, values: dict[str, float]) -> None:
         row = {"epoch": trainer.epoch, "step": trainer.global_step, **values}
+        if self.columns is not None and not set(row) <= set(self.columns):  # a column new since (validation data
+            with self.path.open(newline="") as f:  # added at a resume: a bug hunt saw its values dropped)
+                kept = list(csv.DictReader(f))
+            self.columns += [key for key in row if key not in self.columns]
+            self._rewrite(kept)
         with self.path.open("a", newline="") as f:
             writer = csv.DictWriter(f, self.columns or list(row), extrasaction="ignore")
             if self.columns is None:

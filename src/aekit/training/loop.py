@@ -543,10 +543,12 @@ class Trainer:
         self.model.to(self.device)
         metas = {"loss": meta["optimizer"], **meta.get("more_optimizers", {})}
         for key, optimizer in self.optimizers.items():
-            kernels = {k: optimizer.defaults[k] for k in ("fused", "foreach") if k in optimizer.defaults}
-            # how to step is this machine's choice, not saved state; set before loading, where Adam puts its step
-            # counts on the device for fused kernels (on the CPU otherwise)
-            groups = [{**group, **kernels} for group in metas[key]["param_groups"]]
+            # the state (moments, step counts) is the checkpoint's; the settings are this configuration's, as built:
+            # weight_decay, momentum, betas given at a resume (a bug hunt: the old ones stepped, config.yaml said the
+            # new), and how to step, this machine's choice (fused, foreach: set before loading, where Adam puts its
+            # step counts on the device for fused kernels, on the CPU otherwise)
+            groups = [{**group, **{k: v for k, v in built.items() if k != "params"}}
+                      for group, built in zip(metas[key]["param_groups"], optimizer.param_groups)]
             ckpt.optimizer_from_tensors(optimizer, tensors, {**metas[key], "param_groups": groups}, key)
         ckpt.rng_from_tensors(tensors)  # (rank 0's: other ranks seed their own at each epoch's start)
         self.epoch = meta["epoch"]
@@ -1046,8 +1048,10 @@ class Trainer:
                     self.epoch += 1
                     self.history.setdefault("epoch", []).append(self.epoch)
                     self.history.setdefault("step", []).append(self.global_step)  # a budget's run: its length, recorded
-                    for key, value in logs.items():
-                        self.history.setdefault(key, []).append(value)
+                    for key, value in logs.items():  # None for the epochs before a key came (validation data added
+                        kept = self.history.setdefault(key, [])  # at a resume: a bug hunt saw them drawn at epochs 1-2)
+                        kept.extend([None] * (len(self.history["epoch"]) - 1 - len(kept)))
+                        kept.append(value)
                     self._track_best(logs)
                     for cb in self.callbacks:
                         cb.on_epoch_end(self, logs)
@@ -1217,6 +1221,10 @@ def fit(
                           "or model.to_empty(device='cpu') and load weights into it")
     if resume:  # before config.yaml is written
         ckpt.check_same_model(meta, model, run_path / ckpt.CHECKPOINT_FILE)
+        if saved.get("optimizer", cfg.optimizer) != cfg.optimizer:  # (a bug hunt: KeyError 'momentum')
+            raise ConfigError(f"optimizer: {run_path} was trained with {saved['optimizer']!r}, whose state (moments, "
+                              f"step counts) does not carry over to {cfg.optimizer!r}; resume it with "
+                              f"{saved['optimizer']!r}, or start a new run from its model (init_from)")
     if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, Callback) for c in callbacks):
         raise ConfigError("callbacks: a list of aekit Callback objects (LambdaCallback(on_epoch_end=f) wraps a "
                           f"function), got {callbacks!r:.60}")
