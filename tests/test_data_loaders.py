@@ -446,8 +446,12 @@ def test_text_corpus_labels_mixed_kinds_are_named_and_whole_floats_are_integers(
 
 def test_text_corpus_splits_are_stratified_and_fit_on_train_only():
     texts, labels = zip(*(CORPUS * 5))
-    train, test = text_corpus_splits(texts, labels, test_fraction=0.2, seed=3, max_features=20)
+    with pytest.warns(UserWarning, match=r"^text: 6 of 6 test texts are also in the training part, word for word"):
+        train, test = text_corpus_splits(texts, labels, test_fraction=0.2, seed=3, max_features=20)  # (BBC News: 36)
     assert len(train) == 24 and len(test) == 6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # texts each once: no note
+        text_corpus_splits([f"{t} {i}" for i, t in enumerate(texts)], labels, test_fraction=0.2, seed=3)
     assert test.y.bincount().tolist() == [3, 3]
     assert test.meta["vectorizer"] is train.meta["vectorizer"]
     assert set(train.meta["indices"]).isdisjoint(test.meta["indices"])

@@ -7,6 +7,7 @@ import codecs
 import csv
 import json
 import re
+import unicodedata
 import warnings
 
 import numpy as np
@@ -1567,7 +1568,7 @@ def test_texts_in_other_encodings_unlabelled_folders_and_empty_rows_are_read_or_
     (tmp_path / "enc" / "sport" / "l1.txt").write_bytes("café goal naïve cup".encode("latin-1"))
     (tmp_path / "enc" / "sport" / "u32.txt").write_bytes("goal über cup".encode("utf-32"))  # its mark begins as UTF-16's
     (tmp_path / "enc" / "sport" / "u32be.txt").write_bytes(codecs.BOM_UTF32_BE + "goal über bank".encode("utf-32-be"))
-    with pytest.warns(UserWarning, match=r"enc: 1 of 12 texts are not UTF-8 \(the first: sport/l1.txt\); read as latin-1"):
+    with pytest.warns(UserWarning, match=r"enc: 1 of 12 texts are not UTF-8 \(the first: sport/l1.txt\); read as Windows-1252"):
         corpus = load_dataset(str(tmp_path / "enc"))
     assert {"café", "résumé", "naïve", "über"} <= set(corpus.meta["vocabulary"])
     _texts(tmp_path / "acl", ["sport", "business"], 3, 1)
@@ -1588,6 +1589,61 @@ def test_texts_in_other_encodings_unlabelled_folders_and_empty_rows_are_read_or_
         warnings.simplefilter("error", UserWarning)
         text_corpus(["goal match"], vectorizer=train.meta["vectorizer"])
 
+
+def test_texts_in_windows_1252_and_words_of_any_script_keep_their_letters(tmp_path):
+    """A bug hunt: Windows' "ANSI" files lost œ, Š and ž (read as latin-1); the vectorizers split words at combining
+    marks (Hindi's "हिन्दी", in every text, was lost) and read a decomposed "café" as another word than a composed one."""
+    from aekit.data.text import text_corpus
+
+    _texts(tmp_path / "enc", ["sport", "business"], 4, 0)
+    (tmp_path / "enc" / "sport" / "ansi.txt").write_bytes("cœur œuvre škoda €".encode("cp1252"))
+    (tmp_path / "enc" / "sport" / "any.txt").write_bytes(b"goal \x81\x8d cup")  # no Windows-1252 letter: latin-1
+    with pytest.warns(UserWarning, match=r"enc: 2 of 10 texts are not UTF-8 \(the first: sport/ansi.txt\); read as "
+                                         r"Windows-1252 or latin-1"):
+        corpus = load_dataset(str(tmp_path / "enc"))
+    assert {"cœur", "œuvre", "škoda"} <= set(corpus.meta["vocabulary"])
+    hindi = text_corpus(["वह हिन्दी किताब पढ़ता", "हम हिन्दी किताब लिखते", "हिन्दी किताब अच्छी"])
+    assert {"हिन्दी", "किताब"} <= set(hindi.meta["vocabulary"])
+    forms = text_corpus([unicodedata.normalize(form, "café résumé goal") for form in ("NFC", "NFD")])
+    assert sorted(forms.meta["vocabulary"]) == ["café", "goal", "résumé"] and torch.equal(forms.x[0], forms.x[1])
+
+def test_a_text_runs_vocabulary_is_never_swapped_for_a_named_sets(tmp_path, monkeypatch, capsys):
+    """A bug hunt: `evaluate RUN --data bbc-news` on a run of a folder of texts scored BBC's vectors, in BBC's own
+    vocabulary, as the run's (41 of 2,000 columns the same word), and init_from such a run trained on them; BBC's
+    file with a byte-order mark was "line 1 is not a JSON object", a null text named by its row in a shuffled part."""
+    import gzip
+
+    data = tmp_path / "data"
+    (data / "bbc-news").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    words = {"sport": "goal match striker cup final team".split(), "business": "bank shares profit market trade".split()}
+    rows = [{"id": i, "label": topic, "text": " ".join(rng.choice(words[topic], 8))}
+            for i, topic in enumerate(["sport", "business"] * 20)]
+    bbc = data / "bbc-news" / "bbc-news.jsonl.gz"
+    with gzip.open(bbc, "wt", encoding="utf-8-sig") as f:  # a byte-order mark: read
+        f.writelines(json.dumps(row) + "\n" for row in rows)
+    monkeypatch.setenv("AEKIT_DATA_DIR", str(data))
+    assert len(load_dataset("bbc-news", "train")) == 32
+    _texts(tmp_path / "news", ["sport", "business"], 12, 0)
+    assert main(["train", f"data.name={tmp_path / 'news'}", "model.code_size=2", "train.epochs=1",
+                 f"output.dir={tmp_path}", "output.name=run", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run"), "--data", "bbc-news", "--quiet"]) == 2
+    assert re.search(r"--data bbc-news: the run reads texts in its own vocabulary \(\d+ words, its scaling.json\), and "
+                     r"bbc-news comes in another; give its texts as a folder", capsys.readouterr().err)
+    assert main(["train", "data.name=bbc-news", f"init_from={tmp_path / 'run'}", "train.epochs=1",
+                 f"output.dir={tmp_path}", "output.name=warm", "--quiet"]) == 2
+    assert "init_from: " in (err := capsys.readouterr().err) and "reads texts in its own vocabulary" in err
+    assert not (tmp_path / "warm").exists()
+    assert main(["train", "data.name=bbc-news", "model.code_size=2", "train.epochs=1", f"output.dir={tmp_path}",
+                 "output.name=bbc", "--quiet"]) == 0  # its own named set: the same words, read
+    assert main(["evaluate", str(tmp_path / "bbc"), "--data", "bbc-news", "--quiet"]) == 0
+    assert main(["evaluate", str(tmp_path / "bbc"), "--data", "bbc-news-bow", "--quiet"]) == 2  # other weights
+    rows[30]["text"] = None
+    with gzip.open(bbc, "wt", encoding="utf-8") as f:
+        f.writelines(json.dumps(row) + "\n" for row in rows)
+    with pytest.raises(DataError, match=r"bbc-news.jsonl.gz: line 31's 'text' is null, not a text$"):
+        load_dataset("bbc-news", "train")
 
 def test_text_files_and_folders_aekit_does_not_read_point_to_what_it_does(tmp_path):
     (tmp_path / "SMSSpamCollection").write_text("ham\tGo until jurong point\nspam\tFree entry\n")

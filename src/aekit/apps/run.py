@@ -297,6 +297,10 @@ def start_from(cfg: RunConfig):
     if not any((run / file).is_file() for file in (ckpt.MODEL_FILE, ckpt.CHECKPOINT_FILE)):
         raise ConfigError(f"init_from: {run} holds no trained model ({ckpt.MODEL_FILE}); give a run that trained")
     mapped = _init_map(cfg) is not None
+    words = len((read_unit_map(run) or {}).get("vocabulary") or ())
+    if words and cfg.data.name in list_datasets() and cfg.data.name != own.data.name:  # (a bug hunt: 41 of 2,000
+        raise ConfigError(f"init_from: {run} reads texts in its own vocabulary ({words:,} words), and "  # columns kept
+                          f"{cfg.data.name} comes in another; give its texts as a folder, which is read in {run}'s")
     for key in ("scale", "image_size", "layout"):
         if getattr(cfg.data, key) not in (getattr(DataConfig, key), getattr(own.data, key)) and mapped:
             raise ConfigError(f"data.{key}: with init_from, {cfg.data.name} is read as {run}'s data were (its "
@@ -1303,7 +1307,13 @@ def load_other(cfg: RunConfig, run_dir: Path, name: str, *, progress: bool = Fal
              "their range for standardised data)")
         train = None
     if name in list_datasets():
-        return train, load_dataset(name, "test")
+        other, words = load_dataset(name, "test"), (saved or {}).get("vocabulary")
+        theirs = data_map(other) or {}
+        if words and (list(theirs.get("vocabulary") or ()) != list(words) or (theirs.get("idf") is None) != (saved["idf"] is None)):
+            raise DataError(f"--data {name}: the run reads texts in its own vocabulary ({len(words):,} words, its "  # (a bug
+                            f"{SCALING_FILE}), and {name} comes in another; give its texts as a folder, which is read "  # hunt:
+                            "in the run's")  # scored in the wrong words, unsaid)
+        return train, other
     run_map = saved or data_map(train)  # data_map: a run from before scaling.json
     options = dict(scale=cfg.data.scale, layout=cfg.data.layout, run_map=run_map, progress=progress)  # run_map None: a named set's run
     try:

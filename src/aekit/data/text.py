@@ -10,6 +10,7 @@ vectorizer is kept in `Dataset.meta["vectorizer"]` so new texts can be encoded t
 from __future__ import annotations
 
 import codecs
+import contextlib
 import functools
 import gzip
 import io
@@ -119,13 +120,23 @@ def multi_hot(sequences: Sequence[np.ndarray], num_words: int) -> np.ndarray:
 
 
 @functools.cache
+def _marks() -> str:
+    """The combining marks of every script as a regular expression's class (Python's \\w leaves out the marks that
+    Hindi's and Thai's vowels are: a review)."""
+    return f"[{re.escape(''.join(chr(c) for c in range(0x300, 0x20000) if unicodedata.category(chr(c)).startswith('M')))}]"
+
+
+@functools.cache
 def _token() -> re.Pattern:
-    """A word: letters, digits and the combining marks of any script (Python's \\w leaves out the marks that Hindi's
-    and Thai's vowels are: a review), and an apostrophe's letters after it (don't, 80's). A text trial: letters a to
-    z alone read "café" as "caf"."""
-    marks = "".join(chr(c) for c in range(0x300, 0x20000) if unicodedata.category(chr(c)).startswith("M"))
-    letter = f"[^\\W_]|[{re.escape(marks)}]"
-    return re.compile(f"(?:{letter})+(?:'(?:[^\\W\\d_]|[{re.escape(marks)}])+)?")
+    """A word: letters, digits and the combining marks of any script, and an apostrophe's letters after it (don't,
+    80's). A text trial: letters a to z alone read "café" as "caf"."""
+    return re.compile(f"(?:[^\\W_]|{_marks()})+(?:'(?:[^\\W\\d_]|{_marks()})+)?")
+
+
+def _folded(text: str) -> str:
+    """A text as the vectorizers read it: lower case, in Unicode's composed form (a decomposed "café" is the same
+    word: a bug hunt saw "cafe" and "café" as two)."""
+    return unicodedata.normalize("NFC", text.lower())
 
 
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\u0e00-\u0e7f]{6}")  # kana, CJK, Thai: a sentence
@@ -254,11 +265,14 @@ def make_vectorizer(representation: str = "tfidf", max_features: int = 2000, *, 
         raise ConfigError(f"representation: {representation!r} is not allowed; choose one of: {', '.join(REPRESENTATIONS)}")
     if isinstance(max_features, bool) or not isinstance(max_features, int) or max_features <= 0:  # (True: 1 word)
         raise ConfigError(f"max_features: must be a whole number of words > 0, got {max_features!r}")
+    # scikit-learn's words of two or more characters, the combining marks counted in (its \\w split "हिन्दी" into
+    # fragments below two letters, and the word was lost: a bug hunt), read from composed, lower-case text
+    words = {"token_pattern": f"(?:\\w|{_marks()}){{2,}}", "preprocessor": _folded}
     if representation == "bow":
         return CountVectorizer(max_features=max_features, stop_words="english", binary=True, dtype=np.float32,
-                               vocabulary=vocabulary)
+                               vocabulary=vocabulary, **words)
     vectorizer = TfidfVectorizer(max_features=max_features, stop_words="english", sublinear_tf=True, dtype=np.float32,
-                                 vocabulary=vocabulary)
+                                 vocabulary=vocabulary, **words)
     if idf is not None:
         vectorizer.idf_ = idf
     return vectorizer
@@ -365,6 +379,10 @@ def text_corpus_splits(
     except ValueError as err:
         raise DataError(f"{name}: cannot split {len(texts)} texts with test_fraction {test_fraction} ({err})") from None
     train_idx, test_idx = np.sort(train_idx), np.sort(test_idx)
+    trained = {texts[i] for i in train_idx}  # (a bug hunt: BBC News holds 98 copies, 36 of its test texts in train)
+    if shared := sum(texts[i] in trained for i in test_idx):
+        warn(f"{name}: {shared} of {len(test_idx)} test texts are also in the training part, word for word (the "
+             "corpus holds copies): the test figures measure texts the model trained on")
     train = text_corpus(
         [texts[i] for i in train_idx], [labels[i] for i in train_idx],
         representation=representation, max_features=max_features, name=name,
@@ -416,10 +434,11 @@ def _text_files(folder: Path) -> tuple[list[str], list[str] | None, list[str]]:
     classes, files = class_files(folder, TEXT_FILES, "texts")
     if not files:
         raise DataError(f"{folder} holds no .txt files (or files without a suffix)")
-    texts, latin = zip(*(_read_text(f) for _, f in files))
-    if any(latin):
-        first = next(f for (_, f), read in zip(files, latin) if read).relative_to(folder)
-        warn(f"{folder}: {sum(latin)} of {len(files)} texts are not UTF-8 (the first: {first}); read as latin-1")
+    texts, other = zip(*(_read_text(f) for _, f in files))
+    if any(other):
+        first = next(f for (_, f), read in zip(files, other) if read).relative_to(folder)
+        kinds = " or ".join(k for k in ("Windows-1252", "latin-1") if k in other)
+        warn(f"{folder}: {sum(map(bool, other))} of {len(files)} texts are not UTF-8 (the first: {first}); read as {kinds}")
     names = None if classes is None else [classes[i] for i, _ in files]
     twice = 0 if names is None else len(set(zip(texts, names))) - len(set(texts))  # Reuters: a story in two topics
     if twice:
@@ -428,29 +447,29 @@ def _text_files(folder: Path) -> tuple[list[str], list[str] | None, list[str]]:
     return list(texts), names, [str(f.relative_to(folder)) for _, f in files]
 
 
-def _read_text(file: Path) -> tuple[str, bool]:
-    """(a text file's text, whether it was read as latin-1): UTF-8, or UTF-32, UTF-16 or UTF-8 with a byte-order
-    mark (UTF-32's first, as UTF-16's begins it), else latin-1 (20 Newsgroups' and Reuters' articles), which
-    decodes any bytes."""
+def _read_text(file: Path) -> tuple[str, str | None]:
+    """(a text file's text, the encoding it was read in where not UTF-8): UTF-8, or UTF-32, UTF-16 or UTF-8 with a
+    byte-order mark (UTF-32's first, as UTF-16's begins it), else Windows-1252 (Windows' "ANSI": its œ, Š and € are
+    not latin-1's, a bug hunt), else latin-1 (20 Newsgroups' and Reuters' articles), which decodes any bytes."""
     raw = file.read_bytes()
     marks = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
     for mark, encoding in zip(marks, ("utf-32", "utf-32", "utf-8-sig", "utf-16", "utf-16")):
         if raw.startswith(mark):
-            return raw.decode(encoding, errors="replace"), False
+            return raw.decode(encoding, errors="replace"), None
     if b"\0" in raw:  # (a text trial: a program among the texts was read as latin-1, or not, by where it sorted)
         raise DataError(f"{file} is not a text (it holds NUL bytes: a binary file, or UTF-16 without its byte-order "
                         "mark); move it out of the corpus")
-    try:
-        return raw.decode("utf-8"), False
-    except UnicodeDecodeError:
-        return raw.decode("latin-1"), True
+    for encoding in ("utf-8", "cp1252"):
+        with contextlib.suppress(UnicodeDecodeError):
+            return raw.decode(encoding), None if encoding == "utf-8" else "Windows-1252"
+    return raw.decode("latin-1"), "latin-1"
 
 
 def read_jsonl(path: Path, *, text_key: str = "text", label_key: str = "label") -> tuple[list[str], list[str]]:
     """Texts and labels from gzip-compressed JSON lines (one object a line)."""
     texts, labels = [], []
     try:
-        with gzip.open(path, "rt", encoding="utf-8") as f:
+        with gzip.open(path, "rt", encoding="utf-8-sig") as f:  # (a byte-order mark: "line 1 is not a JSON object")
             for number, line in enumerate(f, start=1):
                 if not line.strip():
                     continue
@@ -462,6 +481,8 @@ def read_jsonl(path: Path, *, text_key: str = "text", label_key: str = "label") 
                     raise DataError(
                         f"{path}: line {number} is not a JSON object with '{text_key}' and '{label_key}'"
                     ) from None
+                if not isinstance(texts[-1], str):  # (a bug hunt: "text 1597 is a NoneType", a shuffled part's row)
+                    raise DataError(f"{path}: line {number}'s '{text_key}' is {json.dumps(texts[-1])[:40]}, not a text")
     except PermissionError as err:
         raise DataError(f"{path} cannot be read ({err.strerror}); check its permissions") from None
     except (OSError, EOFError) as err:
