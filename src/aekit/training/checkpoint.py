@@ -495,8 +495,12 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
         device = torch.device(map_location)
     except (RuntimeError, TypeError):
         raise ConfigError(f"map_location: {map_location!r} is not a device; give 'cpu', 'cuda' or 'cuda:N'") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"map_location: {map_location!r} was asked for but CUDA is not available; use 'cpu'")
+    here = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if device.type not in here:  # (a bug hunt: 'meta' gave a model without weights, unsaid)
+        raise ConfigError(f"map_location: {map_location!r} holds no weights; give 'cpu', 'cuda' or 'cuda:N'")
+    if not here[device.type]:  # (mps: torch's RuntimeError)
+        raise ConfigError(f"map_location: {map_location!r} was asked for but {device.type.upper()} is not available; "
+                          "use 'cpu'")
     path = Path(path).expanduser()
     if not path.exists():
         raise CheckpointError(f"{path} does not exist; give a run folder made by aekit train or aekit.fit, or a "
