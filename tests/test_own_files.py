@@ -1606,6 +1606,18 @@ def test_texts_in_windows_1252_and_words_of_any_script_keep_their_letters(tmp_pa
     assert {"हिन्दी", "किताब"} <= set(hindi.meta["vocabulary"])
     forms = text_corpus([unicodedata.normalize(form, "café résumé goal") for form in ("NFC", "NFD")])
     assert sorted(forms.meta["vocabulary"]) == ["café", "goal", "résumé"] and torch.equal(forms.x[0], forms.x[1])
+    # a run saved before (scaling.json without "words") reads its texts as it did: scikit-learn's words
+    (tmp_path / "nfd" / "a").mkdir(parents=True)
+    for i, text in enumerate(["café goal naïve", "résumé goal café", "naïve résumé goal"]):
+        (tmp_path / "nfd" / "a" / f"{i}.txt").write_text(unicodedata.normalize("NFD", text))
+    assert main(["train", f"data.name={tmp_path / 'nfd'}", "data.val_fraction=0", "model.code_size=1", "train.epochs=1",
+                 f"output.dir={tmp_path}", "output.name=new", "--quiet"]) == 0
+    saved = json.loads((tmp_path / "new" / "scaling.json").read_text())
+    assert saved["words"] == 2 and sorted(saved["vocabulary"]) == ["café", "goal", "naïve", "résumé"]
+    old = {**saved, "vocabulary": ["cafe", "goal", "nai", "sume", "ve"], "idf": [1.0] * 5}
+    del old["words"]
+    (tmp_path / "new" / "scaling.json").write_text(json.dumps(old))
+    assert (load_dataset(str(tmp_path / "nfd"), like=tmp_path / "new").x > 0).sum(0).tolist() == [2, 3, 2, 2, 2]
 
 def test_a_text_runs_vocabulary_is_never_swapped_for_a_named_sets(tmp_path, monkeypatch, capsys):
     """A bug hunt: `evaluate RUN --data bbc-news` on a run of a folder of texts scored BBC's vectors, in BBC's own
@@ -2235,3 +2247,17 @@ def test_images_of_two_channels_stored_channel_last_are_said_to_be_read_channel_
         warnings.simplefilter("error")
         np.save(tmp_path / "four.npy", np.random.default_rng(0).random((20, 4, 16, 16)).astype(np.float32))
         load_dataset(str(tmp_path / "four.npy"))  # channel-first as it is: nothing said
+
+
+def test_labels_of_minus_one_are_said_to_read_as_unlabelled(tmp_path):
+    """A review: a CSV of -1/+1 classes kept -1, which retrieval, accuracy and the semi-supervised models read as
+    'unlabelled', without a word."""
+    (tmp_path / "pm.csv").write_text("a,b,label\n" + "".join(f"{i},{i % 3},{1 if i % 2 else -1}\n" for i in range(10)))
+    with pytest.warns(UserWarning, match=r"pm.csv: 5 of 10 labels are -1, which aekit reads as unlabelled .* if -1 is a "
+                                         r"class, number the classes from 0$"):
+        data = load_dataset(str(tmp_path / "pm.csv"))
+    assert sorted(set(data.y.tolist())) == [-1, 1]
+    (tmp_path / "01.csv").write_text("a,b,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(10)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_dataset(str(tmp_path / "01.csv"))

@@ -86,6 +86,11 @@ def test_unlabelled_items_are_relevant_to_no_query():
     assert random["precision@10"] < 0.1
     with pytest.raises(DataError, match=r"^query_labels: every query is unlabelled \(-1\)"):
         retrieval_scores(points, labels, k=1, query_index=[4, 5])
+    with pytest.warns(UserWarning, match=r"^query_labels: 1 unlabelled queries \(-1\) are not scored, the other 1 are"):
+        assert precision_at_k([-1, 0], [[-1, -1], [0, 1]], 2) == 0.5  # the scores alone say the same
+    with pytest.warns(UserWarning, match="1 unlabelled"):
+        assert mean_average_precision([-1, 0], [[-1, -1], [1, 0]]) == 0.5
+    assert np.isnan(average_precision([-1, 0], [[-1, -1], [1, 0]])[0])
     names = retrieval_scores(points, np.array(["a", "b", "a", "b", "a", "b"]), k=2, metric="euclidean")
     assert names == retrieval_scores(points, np.array([0, 1, 0, 1, 0, 1]), k=2, metric="euclidean")  # text labels
 

@@ -147,6 +147,8 @@ def test_validation_added_at_a_resume_is_kept_at_its_own_epochs(real_batch, tmp_
     rows = list(csv.DictReader((tmp_path / "log.csv").open(newline="")))
     assert [r["epoch"] for r in rows] == ["1", "2", "3", "4"] and [r["val_loss"] == "" for r in rows] == [True, True, False, False]
     assert float(rows[3]["val_loss"]) == pytest.approx(history["val_loss"][3])
+    history = aekit.fit(model, x, epochs=5, run_dir=tmp_path, resume=True, progress=False)  # and left out again
+    assert len(history["val_loss"]) == len(history["epoch"]) == 5 and history["val_loss"][4] is None
 
 def test_an_interrupted_or_failed_fit_leaves_the_model_in_eval_mode_and_says_what_is_kept(real_batch, tmp_path):
     model = tiny(dropout=0.5)

@@ -111,11 +111,24 @@ def _hits(query_labels: Any, retrieved_labels: Any) -> np.ndarray:
     return hits & (r != -1) if r.dtype.kind in "iuf" else hits  # -1: an unlabelled item, relevant to no query
 
 
+def _unlabelled_queries(query_labels: Any) -> np.ndarray:
+    """(Q,) bool: the queries labelled -1 (unlabelled), which have nothing relevant to them and are not scored
+    (said; every query unlabelled: refused)."""
+    labels = np.asarray(query_labels).reshape(-1)
+    unlabelled = labels == -1 if labels.dtype.kind in "iuf" else np.zeros(len(labels), bool)
+    if len(labels) and unlabelled.all():
+        raise DataError("query_labels: every query is unlabelled (-1); relevance means sharing a label")
+    if unlabelled.any():  # (a bug hunt: -1 counted as a class of its own, 0.82 precision on random data)
+        warn(f"query_labels: {int(unlabelled.sum()):,} unlabelled queries (-1) are not scored, the other "
+             f"{int((~unlabelled).sum()):,} are; unlabelled items are relevant to none")
+    return unlabelled
+
+
 def precision_at_k(query_labels: Any, retrieved_labels: Any, k: int) -> float:
-    """Mean over queries of the fraction of the top `k` retrieved items with the query's label."""
+    """Mean over the labelled queries of the fraction of the top `k` retrieved items with the query's label."""
     hits = _hits(query_labels, retrieved_labels)
     _check_k("k", k, hits.shape[1], f"the {hits.shape[1]} retrieved items per query")
-    return float(hits[:, :k].mean())
+    return float(hits[~_unlabelled_queries(query_labels), :k].mean())
 
 
 def average_precision(query_labels: Any, retrieved_labels: Any, *, n_relevant: Any = None) -> np.ndarray:
@@ -123,7 +136,7 @@ def average_precision(query_labels: Any, retrieved_labels: Any, *, n_relevant: A
 
     The mean divides by `n_relevant` (per query: how many relevant items exist in the database)
     when given, else by the relevant items found in the list; the two agree for full rankings.
-    A query with nothing relevant scores 0.
+    A query with nothing relevant scores 0; an unlabelled one (-1), NaN.
     """
     hits = _hits(query_labels, retrieved_labels).astype(np.float64)
     if np.shape(n_relevant) not in ((), (1,), hits.shape[:1]):
@@ -132,12 +145,15 @@ def average_precision(query_labels: Any, retrieved_labels: Any, *, n_relevant: A
     precision = np.cumsum(hits, axis=1) / ranks  # precision@r at every rank
     total = hits.sum(axis=1) if n_relevant is None else np.broadcast_to(np.asarray(n_relevant, float), hits.shape[:1])
     summed = (precision * hits).sum(axis=1)
-    return np.divide(summed, total, out=np.zeros_like(summed), where=total > 0)
+    ap = np.divide(summed, total, out=np.zeros_like(summed), where=total > 0)
+    labels = np.asarray(query_labels).reshape(-1)
+    return np.where(labels == -1, np.nan, ap) if labels.dtype.kind in "iuf" else ap
 
 
 def mean_average_precision(query_labels: Any, retrieved_labels: Any, *, n_relevant: Any = None) -> float:
-    """The mean of `average_precision` over queries (MAP)."""
-    return float(average_precision(query_labels, retrieved_labels, n_relevant=n_relevant).mean())
+    """The mean of `average_precision` over the labelled queries (MAP)."""
+    ap = average_precision(query_labels, retrieved_labels, n_relevant=n_relevant)
+    return float(ap[~_unlabelled_queries(query_labels)].mean())
 
 
 def retrieval_scores(
@@ -175,12 +191,8 @@ def retrieval_scores(
     query_labels = np.asarray(query_labels).reshape(-1)
     if len(query_labels) != len(queries):
         raise DataError(f"query_labels: {len(query_labels):,} labels for {len(queries):,} queries; give one each")
-    unlabelled = query_labels == -1 if query_labels.dtype.kind in "iuf" else np.zeros(len(queries), bool)
-    if unlabelled.all():
-        raise DataError("query_labels: every query is unlabelled (-1); relevance means sharing a label")
-    if unlabelled.any():  # (a bug hunt: -1 counted as a class of its own, 0.82 precision on random data)
-        warn(f"query_labels: {int(unlabelled.sum()):,} unlabelled queries (-1) are not scored, the other "
-             f"{int((~unlabelled).sum()):,} are; unlabelled items are relevant to none")
+    unlabelled = _unlabelled_queries(query_labels)
+    if unlabelled.any():
         queries, query_labels = queries[~unlabelled], query_labels[~unlabelled]
         own = None if own is None else own[~unlabelled]
     depth = n - 1 if own is not None else n

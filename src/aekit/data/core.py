@@ -216,7 +216,8 @@ def read_unit_map(folder: str | Path) -> dict | None:
     "image_size", the N x N each image of a folder was fitted to (None: read at its size); "pixels": "unit"
     where a folder's images were read in [0, 1] by their bit depth (older runs took 8-bit ones as 0..255).
     A run on a folder of texts saves "vocabulary" (its words) and "idf" (TF-IDF's weights; None: bag of
-    words) in place of the offset and divisor (text.saved_vectorizer)."""
+    words) in place of the offset and divisor, and "words", how its texts were split into words (text.make_vectorizer;
+    1 in older files)."""
     path = Path(folder) / SCALING_FILE
     if not path.is_file():
         return None
@@ -235,7 +236,7 @@ def read_unit_map(folder: str | Path) -> dict | None:
             idf = None if raw.get("idf") is None else np.asarray(raw["idf"], dtype=np.float64)
             if idf is not None and (idf.shape != (len(raw["vocabulary"]),) or not np.isfinite(idf).all()):
                 raise ValueError("idf must hold one weight per word of the vocabulary")
-            return {"vocabulary": raw["vocabulary"], "idf": idf, "classes": raw.get("classes"),
+            return {"vocabulary": raw["vocabulary"], "idf": idf, "words": raw.get("words", 1), "classes": raw.get("classes"),
                     "shape": [len(raw["vocabulary"])], "samples": raw.get("samples"), "test_samples": tested}
         offset = np.asarray(raw["offset"], dtype=np.float32)
         divisor = np.asarray(math.inf if raw["divisor"] is None else raw["divisor"], dtype=np.float32)
@@ -348,7 +349,7 @@ def data_map(data: Dataset) -> dict | None:
     if meta.get("vectorizer") is not None:
         idf = getattr(meta["vectorizer"], "idf_", None)
         return {"vocabulary": meta["vocabulary"], "idf": None if idf is None else np.asarray(idf, dtype=np.float64),
-                "classes": data.classes, "shape": list(data.sample_shape), "samples": meta.get("samples"),
+                "words": 1 if meta["vectorizer"].preprocessor is None else 2, "classes": data.classes, "shape": list(data.sample_shape), "samples": meta.get("samples"),
                 "test_samples": meta.get("test_samples")}
     if meta.get("unit_map") is None:
         return None

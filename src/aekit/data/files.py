@@ -364,6 +364,10 @@ def _labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
         raise DataError(f"{where}: {n} samples but {len(y)} labels")
     if not integer_valued(y):
         raise DataError(f"{where}: labels must be integers, got {y.dtype}")
+    if (unlabelled := int((y == -1).sum())) and unlabelled < n:  # (a review: -1/+1 classes read as unlabelled, unsaid)
+        warn(f"{where}: {unlabelled:,} of {n:,} labels are -1, which aekit reads as unlabelled (semi-supervised models "
+             "learn from such samples without a class; accuracy and retrieval leave them out); if -1 is a class, "
+             "number the classes from 0")
     return y.astype(np.int64)
 
 

@@ -256,7 +256,8 @@ register_dataset("imdb-bow")(partial(load_imdb, representation="bow"))
 # --- TF-IDF / bag-of-words corpora ---------------------------------------------------------------
 
 
-def make_vectorizer(representation: str = "tfidf", max_features: int = 2000, *, vocabulary=None, idf=None):
+def make_vectorizer(representation: str = "tfidf", max_features: int = 2000, *, vocabulary=None, idf=None,
+                    words: int = 2):
     """An unfitted scikit-learn vectorizer whose outputs lie in [0, 1] (l2-normalised TF-IDF, or 0/1); or,
     given a run's saved `vocabulary` (and TF-IDF's `idf` weights), the fitted one it saved (core.read_unit_map)."""
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
@@ -267,7 +268,8 @@ def make_vectorizer(representation: str = "tfidf", max_features: int = 2000, *, 
         raise ConfigError(f"max_features: must be a whole number of words > 0, got {max_features!r}")
     # scikit-learn's words of two or more characters, the combining marks counted in (its \\w split "हिन्दी" into
     # fragments below two letters, and the word was lost: a bug hunt), read from composed, lower-case text
-    words = {"token_pattern": f"(?:\\w|{_marks()}){{2,}}", "preprocessor": _folded}
+    # `words` 1: scikit-learn's own, as runs saved before 2026-12-07 read their texts (kept for them)
+    words = {"token_pattern": f"(?:\\w|{_marks()}){{2,}}", "preprocessor": _folded} if words == 2 else {}
     if representation == "bow":
         return CountVectorizer(max_features=max_features, stop_words="english", binary=True, dtype=np.float32,
                                vocabulary=vocabulary, **words)
@@ -408,7 +410,8 @@ def text_folder(path: Path, split: str = "train", *, like: dict | None = None) -
         raise NoTestSplitError(f"{path} holds no test/ folder beside train/, so no test part")
     if like is not None:
         idf = like["idf"]
-        vectorizer = make_vectorizer("bow" if idf is None else "tfidf", vocabulary=like["vocabulary"], idf=idf)
+        vectorizer = make_vectorizer("bow" if idf is None else "tfidf", vocabulary=like["vocabulary"], idf=idf,
+                                     words=like.get("words", 1))
         classes = like["classes"]
     else:
         with warnings.catch_warnings():
@@ -510,10 +513,13 @@ def load_bbc_news(
             f"(id, label, text), or set AEKIT_DATA_DIR to a folder holding bbc-news/{BBC_FILE}"
         )
     texts, labels = read_jsonl(path)
-    train, test = text_corpus_splits(
-        texts, labels, test_fraction=test_fraction, seed=seed,
-        representation=representation, max_features=max_features, name="bbc-news",
-    )
+    with warnings.catch_warnings():
+        if split == "train":  # the copies in both parts: said of the test part, where they count (a review: twice)
+            warnings.filterwarnings("ignore", message=".*also in the training part")
+        train, test = text_corpus_splits(
+            texts, labels, test_fraction=test_fraction, seed=seed,
+            representation=representation, max_features=max_features, name="bbc-news",
+        )
     return train if split == "train" else test
 
 

@@ -1048,10 +1048,12 @@ class Trainer:
                     self.epoch += 1
                     self.history.setdefault("epoch", []).append(self.epoch)
                     self.history.setdefault("step", []).append(self.global_step)  # a budget's run: its length, recorded
-                    for key, value in logs.items():  # None for the epochs before a key came (validation data added
-                        kept = self.history.setdefault(key, [])  # at a resume: a bug hunt saw them drawn at epochs 1-2)
+                    # one value an epoch for every key, None where it was not logged (validation data added or left
+                    # out at a resume: a bug hunt saw epoch 3's loss drawn at epoch 1)
+                    for key in [k for k in dict.fromkeys([*self.history, *logs]) if k not in ("epoch", "step")]:
+                        kept = self.history.setdefault(key, [])
                         kept.extend([None] * (len(self.history["epoch"]) - 1 - len(kept)))
-                        kept.append(value)
+                        kept.append(logs.get(key))
                     self._track_best(logs)
                     for cb in self.callbacks:
                         cb.on_epoch_end(self, logs)
