@@ -1082,6 +1082,24 @@ def test_scores_name_each_samples_own_row_and_file_after_a_split(tmp_path, capsy
         assert whole.meta["files"][int(row)] == file and file.startswith(label + "/")
 
 
+def test_scores_of_a_named_sets_sampled_test_part_name_its_rows(tmp_path, capsys):
+    """A bug hunt: data.test_limit's seeded sample of a named set (its Dataset without notes) wrote rows 0..49 for
+    the test part's rows 41, 72, ...; a table of one sample trained, then could never be evaluated (PCA of one);
+    a --scores name in capitals was refused."""
+    assert main(["train", "data.name=digits", "data.test_limit=50", "model.code_size=2", "train.epochs=1",
+                 f"output.dir={tmp_path}", "output.name=r", "--quiet"]) == 0
+    assert main(["evaluate", str(tmp_path / "r"), "--scores", str(tmp_path / "S.CSV"), "--quiet"]) == 0
+    whole = load_dataset("digits", "test")
+    rows = list(csv.DictReader((tmp_path / "S.CSV").open(newline="")))
+    taken = [int(r["row"]) for r in rows]
+    assert len(taken) == 50 and taken != list(range(50)) and taken == sorted(set(taken))
+    assert [int(r["label"]) for r in rows] == whole.y[taken].tolist()
+    (tmp_path / "one.csv").write_text("a,b,c,d\n1,2,3,4\n")
+    assert main(["train", f"data.name={tmp_path / 'one.csv'}", "data.val_fraction=0", "model.name=dense",
+                 "model.code_size=1", "train.epochs=1", f"output.dir={tmp_path}", "output.name=one", "--quiet"]) == 0
+    assert json.loads((tmp_path / "one" / "metrics.json").read_text())["pca_skipped"].startswith("1 training sample")
+    capsys.readouterr()
+
 def test_duplicate_column_names_are_refused_when_matching_by_name_but_the_same_header_reads_alike(tmp_path):
     rng = np.random.default_rng(9)
     x = np.c_[rng.random(60), 100 + rng.random(60), rng.random(60)]

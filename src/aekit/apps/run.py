@@ -1098,6 +1098,8 @@ def pca_size(model, train: Dataset) -> tuple[int | None, str | None]:
     if getattr(model.config, "decoder", None) == "unpool":  # (conv) the pooling indices reach the decoder too
         return None, (f"the unpool decoder also takes the encoder's pooling indices, which carry much of each sample: "
                       f"not a {code_size}-number bottleneck, so PCA-{code_size} is no comparison")
+    if len(train) < 2:  # (a bug hunt: a run of one sample trained, then its evaluation raised every time)
+        return None, f"{len(train)} training sample: PCA needs at least 2"
     if code_size >= features:  # PCA with as many components as features reconstructs exactly
         return None, (f"code size {code_size} {'>' if code_size > features else '='} {features} input features "
                       f"({'overcomplete' if code_size > features else 'no compression'}): PCA would be exact")
@@ -1268,7 +1270,7 @@ def evaluate_run(
     """
     check_generative_options(nll_samples=nll_samples, quality_samples=quality_samples, classifier=classifier)
     scores = None if scores is None else Path(scores).expanduser()
-    if scores is not None and (Path(scores).is_dir() or Path(scores).suffix != ".csv"):
+    if scores is not None and (Path(scores).is_dir() or Path(scores).suffix.lower() != ".csv"):
         raise ConfigError(f"--scores: {scores} must name a .csv file to write (one row per sample)")
     if scores is not None and Path(scores).is_file() and not _scores_file(Path(scores)):  # never a data file
         raise ConfigError(f"--scores: {scores} is there and is not a scores file aekit wrote; give a new file name")

@@ -127,11 +127,10 @@ class Dataset:
     def subset(self, index) -> Dataset:
         index = torch.as_tensor(index, dtype=torch.long)
         x = self.x[index] if isinstance(self.x, Tensor) else self.x.subset(index)  # a MemmapArray stays lazy
-        meta = self.meta
-        if meta:  # a file's: which of its rows (and image files) these are, for per-sample outputs (--scores)
-            rows = meta.get("rows", np.arange(len(self)))[index.numpy()]
-            meta = {**meta, "rows": rows, **({"files": [meta["files"][i] for i in index.tolist()]}
-                                             if "files" in meta else {})}
+        meta = self.meta or {}  # which of its rows (and image files) these are, for per-sample outputs (--scores): a
+        rows = np.asarray(meta.get("rows", np.arange(len(self))))[index.numpy()]  # named set's too (a bug hunt: 0..n-1
+        meta = {**meta, "rows": rows, **({"files": [meta["files"][i] for i in index.tolist()]}  # for rows 41, 72, ...)
+                                         if "files" in meta else {})}
         return Dataset(x, None if self.y is None else self.y[index], self.name, self.classes, meta)
 
     def split(self, val_fraction: float, *, seed: int = 0) -> tuple[Dataset, Dataset]:
