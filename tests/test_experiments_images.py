@@ -6,6 +6,7 @@ import json
 import math
 
 import pytest
+import torch
 from PIL import Image
 
 from aekit import ConfigError
@@ -203,6 +204,13 @@ def test_cli_runs_an_image_experiment(tmp_path, capsys):
     ("pretrain-mnist", "model.activation=relu", r"^model.activation: pretrain-mnist does not read it \(the SdA's sigmoid"),
     ("pretrain-mnist", "train.seed=5", r"^train.seed: pretrain-mnist does not read it; each seed of experiment.seeds"),
     ("semi-supervised-mnist", "train.seed=7", r"^train.seed: semi-supervised-mnist does not read it; each seed of "),
+    # a bug hunt: settings taken and then ignored or mislabelled, or refused only after a model had trained
+    ("conv-mnist", "model.decoder=transpose", r"^model.decoder: conv-mnist does not read it; experiment.decoders lists"),
+    ("imdb-bn-dropout", "model.dropout=0.5", r"^model.dropout: imdb-bn-dropout does not read it; experiment.dropout sets"),
+    ("imdb-bn-dropout", "model.batch_norm=true", r"^model.batch_norm: imdb-bn-dropout does not read it; experiment.batch_norm"),
+    ("generative-mnist", "experiment.samples=3", r"^experiment.samples: must be 4 or more \(precision and recall take 3 "),
+    ("pretrain-mnist", "experiment.seeds=[0,0]", r"^experiment.seeds: must differ \(a spread over one seed twice is no "),
+    ("semi-supervised-mnist", "experiment.seeds=[1,1]", r"^experiment.seeds: must differ"),
 ])
 def test_settings_an_experiment_cannot_show_are_refused(experiment, override, match, tmp_path):
     """tied-mnist trained a VAE as its 'untied' arm, and mnist-2d mapped 2 of 3 coordinates as '2-d codes'."""
@@ -259,3 +267,18 @@ def test_what_show_prints_is_taken_back_as_a_file_by_every_experiment(tmp_path):
             (tmp_path / "experiment.yaml").write_text(yaml.safe_dump({"experiment": name, "settings": shown}))
             for beside in (False, True):  # a run's experiment.yaml: --tiny beside it changes nothing (README)
                 assert to_dict(settings(name, file=tmp_path / "experiment.yaml", tiny=beside)) == shown, (name, tiny)
+
+
+def test_interpolation_pairs_are_chosen_by_label_and_named():
+    """A bug hunt: generate-mnist-grid picked pairs by position among one image a class, so with no 0 in the test part
+    the row "0 -> 1" showed a 1 and a 3."""
+    from aekit.apps.experiments.images import interpolation_pairs
+    from aekit.data.core import Dataset
+
+    y = torch.tensor([9, 1, 3, 7, 4, 8, 1, 3])  # no 0 and no 2
+    pairs = interpolation_pairs(Dataset(torch.rand(8, 4), y, "t"))
+    assert [(int(y[a]), int(y[b]), label) for a, b, label in pairs] == [(4, 9, "4 -> 9"), (3, 8, "3 -> 8")]
+    named = interpolation_pairs(Dataset(torch.rand(4, 4), torch.tensor([3, 5, 3, 6]), "t",
+                                        classes=["a", "b", "c", "dress", "e", "shirt", "coat"]))
+    assert [label for *_, label in named] == ["dress -> shirt"]  # no listed pair: the classes there, two by two
+    assert [label for *_, label in interpolation_pairs(Dataset(torch.rand(6, 4), None, "t"))] == ["pair 1", "pair 2", "pair 3"]

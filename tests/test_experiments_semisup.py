@@ -100,6 +100,16 @@ def test_tiny_run_trains_every_method_and_writes_tables_and_a_plot(tmp_path, cap
     assert results["summary"].startswith("mnist-mini, 20 labels, test error: ")
     assert "data:image/png;base64," in (run_dir / "report.html").read_text()
     assert "ladder     test error" in capsys.readouterr().out
+    # a loaded SdA is data.name's alone: the second data set pretrains its own (a bug hunt: MNIST's was fine-tuned on
+    # Fashion-MNIST, unsaid), and the table says where the loaded one came from
+    sda = run_dir / "sda-mnist-mini-seed0.safetensors"
+    again, results = run_experiment(NAME, ["experiment.methods=[sda]", "experiment.label_counts=[20]",
+                                           "experiment.fashion_label_counts=[20]", "experiment.fashion_data=digits",
+                                           f"experiment.sda.pretrain.load={sda}"], out_dir=tmp_path / "again", tiny=True)
+    mnist_table, digits_table = results["tables"]
+    assert any(f"SdA loaded from {sda}" in note for note in mnist_table["notes"])
+    assert not any("SdA loaded" in note for note in digits_table["notes"])
+    assert (again / "sda-digits-seed0.safetensors").is_file() and not (again / "sda-mnist-mini-seed0.safetensors").exists()
 
 
 def test_published_figures_and_targets_are_reported_for_mnist(tmp_path, monkeypatch):

@@ -150,6 +150,9 @@ def test_imdb_experiment_falls_back_to_bbc_when_imdb_is_absent(tmp_path, bbc_roo
     modules = {t: {type(m).__name__ for m in load_model(run_dir / f"model-{t}.safetensors").modules()} for t in tags}
     assert "BatchNorm1d" in modules["batch-norm"] and "Dropout" in modules["dropout"]
     assert not {"BatchNorm1d", "Dropout"} & modules["plain"]
+    from aekit.apps.report import _what, read_run_folder
+
+    assert _what(read_run_folder(run_dir))[2].startswith("bbc-news-sequences (in place of imdb")  # (a bug hunt: "imdb")
 
 
 def write_imdb(root: Path, n: int = 60) -> None:

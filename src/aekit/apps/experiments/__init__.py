@@ -315,6 +315,8 @@ def check_seeds_and_threads(settings: Any) -> None:
     SEED_MAX] (numpy draws the labels by them, TrainConfig takes them), its `threads` >= 0 (0: torch's setting)."""
     seeds = getattr(settings, "seeds", ())
     check(all(0 <= seed <= SEED_MAX for seed in seeds), "seeds", f"must be in [0, {SEED_MAX}], got {list(seeds)}")
+    check(len(set(seeds)) == len(seeds), "seeds", f"must differ (a spread over one seed twice is no spread), got "
+          f"{list(seeds)}")  # (a bug hunt: "56.33 ± 0.00" over seeds [0, 0], the second read back, not trained)
     check(settings.threads >= 0, "threads", f"must be >= 0 (0: leave torch's), got {settings.threads}")
 
 

@@ -54,6 +54,8 @@ class Generative:
 
     def __post_init__(self) -> None:
         check_positive(self, "samples", "nll_k", "nll_limit", "iwae_k", "picture_samples")
+        check(self.samples >= 4, "samples", f"must be 4 or more (precision and recall take 3 nearest neighbours in "
+              f"each set), got {self.samples}")  # (a bug hunt: refused after a model had trained)
         check(len(self.models) > 0 and set(self.models) <= set(MODELS), "models",
               f"must be a list drawn from {', '.join(MODELS)}, got {list(self.models)!r}")
         check(self.classifier in CLASSIFIER_DATA, "classifier", f"must be one of {', '.join(CLASSIFIER_DATA)} (the data "
