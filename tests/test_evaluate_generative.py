@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import yaml
 
@@ -207,6 +208,11 @@ def test_figures_of_a_validation_split_are_named_so_and_a_gaussian_nll_is_said_i
     assert "as many validation images" in text
     line = _measured(type("Run", (), {"metrics": metrics})())
     assert "; val NLL 1969.50 nats (k = 20, a Gaussian decoder's); " in line and "test" not in line
+    # a density in the inputs' units (a bug hunt: standardised inputs were said to be "[0, 1]-scaled")
+    assert "a density of the [0, 1]-scaled values" in format_metrics(metrics)
+    standard = {**metrics, "scaling": "standard"}
+    for text in (format_metrics(standard), json.dumps(_generative(standard, "validation"))):
+        assert "a density of the standardised values" in text and "[0, 1]-scaled" not in text
 
 
 def test_the_classifier_cache_is_the_users_not_the_data_folder_but_an_earlier_one_is_read(tmp_path, monkeypatch):
@@ -246,3 +252,11 @@ def test_sample_quality_is_judged_by_the_classifier_of_the_runs_own_data_by_defa
     assert asked == ["fashion-mnist", "kmnist", "mnist-mini", "mnist"]  # digits: no classifier of its own
     run.generative_metrics(model, data, data, nll_samples=0, quality_samples=8, progress=False, classifier="kmnist")
     assert asked[-1] == "kmnist"  # given, it is taken
+
+
+def test_a_set_against_itself_is_at_distance_zero():
+    """frechet_distance(a, a) rounded to -6e-07 (a bug hunt): a distance is never below 0."""
+    from aekit.analysis.quality import frechet_distance
+
+    a = np.random.default_rng(0).normal(size=(1000, 64)) * np.r_[np.zeros(10), np.ones(54)]  # dead features too
+    assert frechet_distance(a, a) == 0.0 and frechet_distance(a, a[::-1]) == 0.0

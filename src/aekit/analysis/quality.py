@@ -45,7 +45,8 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     w, v = np.linalg.eigh(cov_a)
     root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
     trace_root = np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ cov_b @ root_a), 0, None)).sum()
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
+    # at least 0: a set against itself rounds to -2e-6 (a bug hunt)
+    return max(0.0, float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root))
 
 
 def _kth_neighbour_radii(x: torch.Tensor, k: int, chunk: int) -> torch.Tensor:

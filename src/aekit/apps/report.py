@@ -35,7 +35,7 @@ import yaml
 from markupsafe import Markup
 
 from .. import __version__
-from ..analysis.likelihood import GAUSSIAN_NLL
+from ..analysis.likelihood import gaussian_nll
 from ..config import safe_yaml
 from ..data.core import is_picture
 from ..errors import AekitError, CheckpointError, ConfigError, shell, warn
@@ -370,7 +370,7 @@ def _generative(metrics: dict[str, Any], split: str = "test") -> list[dict[str, 
     nll = metrics.get("nll")
     if isinstance(nll, dict) and _is_number(nll.get("nats")):
         n = f"{_fmt(nll.get('n'))} {split} inputs"
-        data = f"seeded binarisation of {n}" if nll.get("binarized") else f"{n} as they are, {GAUSSIAN_NLL}"
+        data = f"seeded binarisation of {n}" if nll.get("binarized") else f"{n} as they are, {gaussian_nll(metrics.get('scaling'))}"
         rows.append([f"{split} NLL (nats per sample)", nll["nats"],
                      f"k = {_fmt(nll.get('k'))} importance samples (Burda et al. 2016), {data}"])
     quality = metrics.get("sample_quality")

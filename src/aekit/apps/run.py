@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import yaml
 
-from ..analysis.likelihood import GAUSSIAN_NLL, importance_sampled_nll, why_no_likelihood
+from ..analysis.likelihood import gaussian_nll, importance_sampled_nll, why_no_likelihood
 from ..analysis.quality import reading, sample_quality, why_no_sample_quality
 from ..config import (
     apply_overrides,
@@ -1562,7 +1562,7 @@ def format_metrics(metrics: dict[str, Any]) -> str:
             "data)" if ratio >= 2 else ""))
     if "nll" in metrics:  # (on the split measured: a trial read "test" of a validation split)
         nll = metrics["nll"]
-        data = f"seeded binarisation of the {split} inputs" if nll["binarized"] else f"the {split} inputs as they are, {GAUSSIAN_NLL}"
+        data = f"seeded binarisation of the {split} inputs" if nll["binarized"] else f"the {split} inputs as they are, {gaussian_nll(metrics.get('scaling'))}"
         lines.append(f"  {split} NLL: {nll['nats']:.2f} nats per sample (k = {nll['k']:,} importance samples, {data})")
     if "sample_quality" in metrics:
         q = metrics["sample_quality"]
