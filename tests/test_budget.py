@@ -109,6 +109,24 @@ def test_a_step_plan_prices_validation_in_and_is_final_before_the_first_checkpoi
     assert len(clock.lrs) == saved[0] < 60 and len(set(saved)) == 1  # every checkpoint holds the one final plan
 
 
+def test_a_step_plan_the_machine_fell_behind_says_so(real_batch, monkeypatch, capsys):
+    """A bug hunt: a deterministic run planned at its first steps' pace took 8.8 s of a 4-s budget once the machine
+    slowed, and said only '8.8 s'. The plan is kept (a resume repeats it); the closing line says why it ran long."""
+    clock = FakeClock(monkeypatch)
+
+    class Slower(Callback):  # after the plan is final, each step takes 3 s instead of 1
+        def on_batch_end(self, trainer, batch, logs):
+            clock.now += 2.0 * trainer.budget.settled
+
+    aekit.fit(tiny(), real_batch[:200], callbacks=[clock, Slower()], time_budget=60, batch_size=32, deterministic=True,
+              progress=True, seed=3)
+    said = capsys.readouterr().out
+    assert clock.now > 1.25 * 60 and "; past the budget: the steps were planned from the pace of the first ones" in said
+    clock = FakeClock(monkeypatch)
+    aekit.fit(tiny(), real_batch[:200], callbacks=[clock], time_budget=60, batch_size=32, deterministic=True,
+              progress=True, seed=3)
+    assert "past the budget" not in capsys.readouterr().out  # at its pace: within an epoch, unsaid
+
 def test_auto_takes_dropout_where_samples_are_few_for_its_weights():
     """Fixed-epoch runs after the data-spread change: on few samples the model learned them by heart (its validation
     error rose from a tenth of the run on), 6-8% further from PCA in 60 s; dropout 0.1 brought 13 of 13 rows lower

@@ -195,3 +195,55 @@ def test_values_of_the_training_file_are_not_said_to_leave_its_range(tmp_path, m
     unscanned = MemmapArray(np.load(tmp_path / "t.npy", mmap_mode="r"))  # read by a run's saved map: found by a pass
     assert not run.beyond_range(Dataset(unscanned, meta={"scaling": "none"}), torch.from_numpy(values)).any()
     assert unscanned.scanned is not None
+
+
+@pytest.mark.parametrize("scale", ["auto", "column", "standard"])
+def test_wide_integers_and_float64_scale_exactly_as_in_memory(tmp_path, scale):
+    """A bug hunt: the scan took ranges from int64/float64 values, a read from their float32 rounding: columns near
+    1.7e9 differed by 1e-3 and reached 1.001, and a deterministic run's losses differed by whether the file was big."""
+    rng = np.random.default_rng(0)
+    for values in (1_700_000_000 + rng.integers(0, 10_000, (300, 4)), rng.normal(size=(300, 4)) * 1e3 + 1e5):
+        np.save(tmp_path / "v.npy", values)
+        lazy = MemmapArray.scaled(np.load(tmp_path / "v.npy", mmap_mode="r"), name="v", scale=scale)
+        assert torch.equal(lazy[:], torch.from_numpy(scale_to_unit(values, name="v", scale=scale)))
+
+
+def test_subsets_take_masks_and_negative_indices_and_a_changed_file_is_said(npy_u8, monkeypatch, tmp_path):
+    """A bug hunt: subset(mask) took rows 0 and 1 (True and False as indices); a memory-mapped subset([-1]) read the
+    .npy header's bytes as a sample; a split of a file replaced on disk read the new file under the old shape."""
+    monkeypatch.setattr(files, "MMAP_BYTES", 0)
+    ds = load_dataset(str(npy_u8))
+    assert isinstance(ds.x, MemmapArray)
+    mask = torch.arange(len(ds)) % 7 == 3
+    for data in (ds, Dataset(ds.x[:], torch.arange(len(ds)), "in memory")):
+        picked = data.subset(mask)
+        assert picked.meta["rows"].tolist() == torch.nonzero(mask).flatten().tolist()
+        torch.testing.assert_close(picked.x[:], ds.x[:][mask])
+        torch.testing.assert_close(data.subset([-1]).x[0], ds.x[len(ds) - 1])
+        with pytest.raises(IndexError):
+            data.subset([len(ds)])
+        with pytest.raises(IndexError, match="mask"):
+            data.subset(mask[:-1])
+    np.save(tmp_path / "x.npy", np.arange(120, dtype=np.uint8).reshape(40, 3))
+    fresh = load_dataset(str(tmp_path / "x.npy"))
+    train, _ = fresh.split(0.25)
+    np.save(tmp_path / "x.npy", np.full((80, 3), 200, dtype=np.uint8))  # another program writes another file there
+    with pytest.raises(aekit.DataError, match=r"x.npy changed on disk since it was loaded .*; load it again$"):
+        train.x[0]
+
+
+def test_a_small_test_part_beside_a_big_training_file_is_scaled_alike_without_reading_it_whole(tmp_path, monkeypatch):
+    """A bug hunt: the test part's map came from the whole memory-mapped training part read into memory in float32
+    (231 MB more for a 78 MB file); it comes from a scan, and the test part's values are as before."""
+    values = np.random.default_rng(0).integers(0, 200, (500, 12, 12)).astype(np.uint8)
+    write_idx(tmp_path / "train-images-idx3-ubyte", values[:400])
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", values[400:])
+    before = load_dataset(str(tmp_path / "train-images-idx3-ubyte"), "test")  # the training part in memory
+    monkeypatch.setattr(files, "MMAP_BYTES", 20_000)  # the training file (57,600 bytes) is big, the test file not
+    from aekit.data import core
+
+    whole = core._finite_float32
+    monkeypatch.setattr(core, "_finite_float32", lambda a, name: pytest.fail(f"{name} read whole") if isinstance(
+        a, np.memmap) else whole(a, name))
+    after = load_dataset(str(tmp_path / "train-images-idx3-ubyte"), "test")
+    assert isinstance(after.x, torch.Tensor) and torch.equal(after.x, before.x)

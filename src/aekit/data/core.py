@@ -125,7 +125,12 @@ class Dataset:
         return tuple(self.x.shape[1:])
 
     def subset(self, index) -> Dataset:
-        index = torch.as_tensor(index, dtype=torch.long)
+        index = torch.as_tensor(np.asarray(index) if isinstance(index, (list, tuple, range)) else index)
+        if index.dtype == torch.bool:  # a mask (ds.subset(ds.y == 3)): its True rows, not rows 0 and 1
+            if index.shape != (len(self),):
+                raise IndexError(f"a mask of {tuple(index.shape)} values for {len(self)} samples")
+            index = torch.nonzero(index).flatten()
+        index = index.to(torch.long)
         x = self.x[index] if isinstance(self.x, Tensor) else self.x.subset(index)  # a MemmapArray stays lazy
         meta = self.meta or {}  # which of its rows (and image files) these are, for per-sample outputs (--scores): a
         rows = np.asarray(meta.get("rows", np.arange(len(self))))[index.numpy()]  # named set's too (a bug hunt: 0..n-1

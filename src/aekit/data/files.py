@@ -220,14 +220,21 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
                 warn(f"{where}: its values are floats in [0, 1], and the run's training data spanned {float(divisor):g}: "
                      "stored in other units (divided by 255, say)? Store them as its training data were, or they are "
                      "scored as near-black images")  # scored as near-black images, unsaid)
-    elif isinstance(x, np.memmap):  # stays on disk: scaled as it is read (a test part: by its training part's map; a
-        if like is not None:  # bug hunt: a big IDX test file was scaled by its own range)
+    elif isinstance(x, np.memmap) or isinstance(like, np.memmap):  # stays on disk: scaled as it is read (a test part:
+        if like is not None:  # by its training part's map, found by a scan; a bug hunt: a big IDX test file was scaled
+            # by its own range, and a small one beside a big training file read all of that into memory)
             ref = MemmapArray.scaled(to_nchw(like, layout=layout, name=str(path)), name=f"{where}'s training part",
                                      scale=scale)
+            if ref.sample_shape != x.shape[1:]:
+                raise DataError(f"{where}: samples of shape {list(x.shape[1:])}, but the training samples have shape "
+                                f"{list(ref.sample_shape)}; save both parts alike")
             samples = MemmapArray(x, offset=ref.offset, divisor=ref.divisor)
         else:
             samples = MemmapArray.scaled(x, name=where, scale=scale)
         unit_map = (samples.offset, samples.divisor)
+        if not isinstance(x, np.memmap):  # a small test part: in memory, checked as any other
+            stored = unit_scaled(x, name=where, scale="none")[0]
+            samples = torch.from_numpy(np.ascontiguousarray((stored - samples.offset) / samples.divisor, dtype=np.float32))
         scaling = _how(unit_map, scale)
     else:  # a test part is scaled exactly as its training part is, never by its own range
         like = None if like is None else to_nchw(like, layout=layout, name=str(path))

@@ -90,6 +90,8 @@ class MemmapArray:
                 raise not_finite(part, name, offset=start)
             if not integer and np.abs(part).max() > np.finfo(np.float32).max:  # as a loaded array is refused
                 raise DataError(f"{name}: values exceed the float32 range (|x| > 3.4e38); rescale them first")
+            if part.dtype.itemsize >= 4 and part.dtype != np.float32:  # as a read converts them, and as a loaded
+                part = part.astype(np.float32)  # array is scaled (_finite_float32): int32/int64 past 2**24, float64
             low, high = part.min(axis=0).astype(np.float64), part.max(axis=0).astype(np.float64)
             lo, hi = (low, high) if lo is None else (np.minimum(lo, low), np.maximum(hi, high))
             if scale == "standard":  # sums of the values less the first row's (or value's): exact at any level
@@ -156,6 +158,10 @@ class MemmapArray:
     def subset(self, index) -> MemmapArray:
         """A lazy view of the samples at `index` (nothing is read)."""
         index = np.asarray(index.cpu() if isinstance(index, Tensor) else index, dtype=np.int64)
+        n = len(self)
+        if index.size and (index.min() < -n or index.max() >= n):  # (a file's bytes past its rows, or its header)
+            raise IndexError(f"index out of range for {n} samples")
+        index = index % n if n else index  # negative indices count from the end, as a tensor's do
         base = self.index[index] if self.index is not None else index
         return self._view(index=base)
 
@@ -187,7 +193,9 @@ class MemmapArray:
     def _view(self, **changes) -> MemmapArray:
         args = {"offset": self.offset, "divisor": self.divisor, "index": self.index,
                 "sample_shape": self.sample_shape, "scanned": self.scanned, **changes}
-        return MemmapArray(self.array, **args)
+        view = MemmapArray(self.array, **args)
+        view._file = self._file  # one reader of the file as it was loaded (a bug hunt: a view opened a replaced one)
+        return view
 
     def _read_rows(self, rows: np.ndarray) -> Tensor:
         n = len(self)
@@ -223,6 +231,8 @@ class RowFile:
         self.row_bytes = math.prod(row_shape) * dtype.itemsize
         self._fd: int | None = None
         self._pid = -1
+        found = os.stat(path)  # the file as loaded: a view reading it later reads this one or says it changed
+        self.identity = (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
 
     @classmethod
     def of(cls, array: np.ndarray) -> RowFile | None:
@@ -248,15 +258,20 @@ class RowFile:
         if self.stride == size and len(rows):  # runs of consecutive rows: one read each
             breaks = np.flatnonzero(np.diff(rows) != 1) + 1
             for a, b in zip([0, *breaks.tolist()], [*breaks.tolist(), len(rows)]):
-                _read_exact(fd, view[a * size : b * size], self.position + int(rows[a]) * size)
+                _read_exact(fd, view[a * size : b * size], self.position + int(rows[a]) * size, self.path)
         else:
             for i, row in enumerate(rows.tolist()):
-                _read_exact(fd, view[i * size : (i + 1) * size], self.position + row * self.stride)
+                _read_exact(fd, view[i * size : (i + 1) * size], self.position + row * self.stride, self.path)
         return out
 
     def _descriptor(self) -> int:
         if self._fd is None or self._pid != os.getpid():  # a forked worker opens its own
-            self._fd, self._pid = os.open(self.path, os.O_RDONLY), os.getpid()
+            fd = os.open(self.path, os.O_RDONLY)
+            found = os.fstat(fd)
+            if (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns) != self.identity:
+                os.close(fd)
+                raise changed(self.path)
+            self._fd, self._pid = fd, os.getpid()
         return self._fd
 
     def __del__(self) -> None:
@@ -265,11 +280,16 @@ class RowFile:
                 os.close(self._fd)
 
 
-def _read_exact(fd: int, view: memoryview, position: int) -> None:
+def changed(path: str) -> DataError:
+    return DataError(f"{path} changed on disk since it was loaded (replaced, rewritten or cut short): its rows are "
+                     "no longer those read; load it again")
+
+
+def _read_exact(fd: int, view: memoryview, position: int, path: str) -> None:
     while len(view):
         got = os.preadv(fd, [view], position)
-        if got <= 0:
-            raise OSError(f"unexpected end of file at byte {position}")
+        if got <= 0:  # (a bug hunt: "OSError: unexpected end of file at byte 1728", no file named)
+            raise changed(path)
         view, position = view[got:], position + got
 
 

@@ -1078,9 +1078,12 @@ class Trainer:
                 warn(f"time_budget: {cfg.time_budget:g} s ended before the first step; the model is untrained "
                      "(give a longer budget)")
             elif budget is not None and show:  # how long a budget trained differs between runs: said and recorded
+                late = budget.by_steps and budget.elapsed() > 1.25 * budget.seconds  # (a bug hunt: 8.8 s of a 4-s budget)
                 say(f"time_budget {cfg.time_budget:g} s: {self.global_step:,} steps in {self.epoch} epoch"
                     f"{'s' * (self.epoch != 1)}, {budget.elapsed():.1f} s"
-                    + (" (history.json's step column)" if self.run_dir is not None else ""))
+                    + (" (history.json's step column)" if self.run_dir is not None else "")
+                    + ("; past the budget: the steps were planned from the pace of the first ones, and the machine "
+                       "ran slower since (another process?)" if late else ""))
             if self.stop_reason and show:
                 say(self.stop_reason)
             if cfg.restore_best and self.best_state is not None:
