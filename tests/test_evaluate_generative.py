@@ -210,9 +210,9 @@ def test_figures_of_a_validation_split_are_named_so_and_a_gaussian_nll_is_said_i
     assert "; val NLL 1969.50 nats (k = 20, a Gaussian decoder's); " in line and "test" not in line
     # a density in the inputs' units (a bug hunt: standardised inputs were said to be "[0, 1]-scaled")
     assert "a density of the [0, 1]-scaled values" in format_metrics(metrics)
-    standard = {**metrics, "scaling": "standard"}
-    for text in (format_metrics(standard), json.dumps(_generative(standard, "validation"))):
-        assert "a density of the standardised values" in text and "[0, 1]-scaled" not in text
+    for scaling, units in (("standard", "standardised values"), ("none", "values as stored")):  # (a review: none too)
+        for text in (format_metrics({**metrics, "scaling": scaling}), json.dumps(_generative({**metrics, "scaling": scaling}, "validation"))):
+            assert f"a density of the {units}" in text and "[0, 1]-scaled" not in text
 
 
 def test_the_classifier_cache_is_the_users_not_the_data_folder_but_an_earlier_one_is_read(tmp_path, monkeypatch):

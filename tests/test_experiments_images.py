@@ -282,3 +282,5 @@ def test_interpolation_pairs_are_chosen_by_label_and_named():
                                         classes=["a", "b", "c", "dress", "e", "shirt", "coat"]))
     assert [label for *_, label in named] == ["dress -> shirt"]  # no listed pair: the classes there, two by two
     assert [label for *_, label in interpolation_pairs(Dataset(torch.rand(6, 4), None, "t"))] == ["pair 1", "pair 2", "pair 3"]
+    unlabelled = interpolation_pairs(Dataset(torch.rand(6, 4), torch.tensor([-1, 5, 6, -1, 5, 7]), "t"))
+    assert [label for *_, label in unlabelled] == ["5 -> 6"]  # -1 is no class (a review: '-1 -> 5')

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -224,10 +226,17 @@ def test_subsets_take_masks_and_negative_indices_and_a_changed_file_is_said(npy_
             data.subset([len(ds)])
         with pytest.raises(IndexError, match="mask"):
             data.subset(mask[:-1])
-    np.save(tmp_path / "x.npy", np.arange(120, dtype=np.uint8).reshape(40, 3))
-    fresh = load_dataset(str(tmp_path / "x.npy"))
+    assert torch.equal(ds.x.subset(mask.numpy())[:], ds.x[:][mask])  # the array's own subset too (a review)
+    path = tmp_path / "x.npy"
+    np.save(path, np.arange(120, dtype=np.uint8).reshape(40, 3))
+    fresh = load_dataset(str(path))
+    first = fresh.x[:]
     train, _ = fresh.split(0.25)
-    np.save(tmp_path / "x.npy", np.full((80, 3), 200, dtype=np.uint8))  # another program writes another file there
+    os.utime(path)  # touched (a backup, rsync): the same file, read on
+    os.replace(tmp_path / "x.npy", tmp_path / "old.npy")
+    np.save(path, np.full((40, 3), 200, dtype=np.uint8))  # another file put at its path: the one loaded is read
+    assert torch.equal(fresh.x[:], first) and train.x[0].max() < 200
+    np.save(tmp_path / "old.npy", np.full((80, 3), 200, dtype=np.uint8))  # the one loaded, rewritten in place
     with pytest.raises(aekit.DataError, match=r"x.npy changed on disk since it was loaded .*; load it again$"):
         train.x[0]
 

@@ -488,6 +488,9 @@ def test_a_latent_maps_colours_follow_the_labels_shown():
         latent_explorer(model, (torch.rand(40, 6), torch.linspace(0, 1, 40)), n=40, grid=3)  # (0.3 was read as 0)
     whole = latent_explorer(model, (torch.rand(40, 6), torch.tensor([0.0, 7, -1, 3] * 10)), n=40, grid=3)  # (pandas')
     assert whole["labels"] == few["labels"] and whole["colours"] == few["colours"]
+    for odd in (torch.tensor([0.0, float("inf")] * 20), torch.tensor([1, 2] * 20) + 0j):  # (a review: inf, complex)
+        with pytest.raises(aekit.DataError, match=r"^labels: class numbers colour the map"):
+            latent_explorer(model, (torch.rand(40, 6), odd), n=40, grid=3)
 
 
 def test_an_unpool_models_map_says_how_it_decodes(tmp_path):

@@ -254,10 +254,11 @@ def latent_explorer(model, data: Any, *, n: int = 500, grid: int = 21) -> dict[s
     components, and the lattice is decoded from that plane (through the mean code).
     """
     x, y = inputs_of(model, data)
-    if y is not None and y.is_floating_point():  # the map colours classes (a bug hunt: 0.3 was read as 0)
-        if not torch.equal(y, y.round()):
+    if y is not None and (y.is_floating_point() or y.is_complex()):  # the map colours classes (a bug hunt: 0.3 was
+        odd = ~torch.isfinite(y) | (y != y.round()) if y.is_floating_point() else torch.ones_like(y, dtype=torch.bool)
+        if odd.any():  # read as 0; inf as a class, a review)
             raise DataError(f"labels: class numbers colour the map (whole numbers, -1 unlabelled), got values such "
-                            f"as {float(y[y != y.round()][0]):g}; give class numbers, or no labels")
+                            f"as {y[odd][0].item():g}; give class numbers, or no labels")
         y = y.long()
     keep = pick(len(x), n)
     z = map_batches(model, x[keep], model.encode)  # (n, *code_shape)

@@ -204,7 +204,8 @@ def _what(run: RunFolder) -> tuple[str, str, str, str]:
     if run.kind == "experiment":  # experiment.yaml: {experiment: NAME, settings: {model, data, train, experiment}}
         _, _, data, _ = _what(RunFolder(run.path, "train", "", _section(run.config, "settings")))
         ran = (run.results or {}).get("dataset")  # the data it ran on, where not data.name's (a bug hunt: imdb-bn-dropout
-        if isinstance(ran, str) and not data.startswith(ran):  # on BBC News read "imdb", a fallback its headline said)
+        named = _section(_section(run.config, "settings"), "data").get("name")  # on BBC News read "imdb", a fallback
+        if isinstance(ran, str) and ran != named:  # its headline said)
             data = f"{ran} (in place of {data})"
         # its models' epochs differ (a student trial: train.epochs, 1, shown for pretraining's 150 and 50): its tables
         return "experiment", str(run.config.get("experiment", "—")), data, "—"

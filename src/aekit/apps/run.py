@@ -1387,7 +1387,7 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         most = [names[i] for i in counts.argsort(descending=True)[:3].tolist() if counts[i]] if names else []
         metrics["outside"] = (f"{int(outside.any(1).sum())} of {len(test)} samples have values outside the training "
                               f"range{' (most in ' + ', '.join(map(repr, most)) + ')' if most else ''}")
-    if scaling in ("per column", "standard"):  # errors are in those units: say so
+    if scaling in ("per column", "standard", "none"):  # errors are in those units: say so (none: as stored)
         metrics["scaling"] = scaling
     metrics |= generative_metrics(model, train_data, test, seed=cfg.train.seed, part=split, **options)
     if write:  # which run, for scripts that gather runs' metrics.json (a lab's trial: rows no one could tell apart)

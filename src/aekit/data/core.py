@@ -133,7 +133,7 @@ class Dataset:
         index = index.to(torch.long)
         x = self.x[index] if isinstance(self.x, Tensor) else self.x.subset(index)  # a MemmapArray stays lazy
         meta = self.meta or {}  # which of its rows (and image files) these are, for per-sample outputs (--scores): a
-        rows = np.asarray(meta.get("rows", np.arange(len(self))))[index.numpy()]  # named set's too (a bug hunt: 0..n-1
+        rows = np.asarray(meta.get("rows", np.arange(len(self))))[index.cpu().numpy()]  # named set's too (a bug hunt: 0..n-1
         meta = {**meta, "rows": rows, **({"files": [meta["files"][i] for i in index.tolist()]}  # for rows 41, 72, ...)
                                          if "files" in meta else {})}
         return Dataset(x, None if self.y is None else self.y[index], self.name, self.classes, meta)

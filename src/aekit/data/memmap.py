@@ -55,6 +55,7 @@ class MemmapArray:
         index: np.ndarray | None = None,
         sample_shape: tuple[int, ...] | None = None,
         scanned: tuple[np.ndarray, np.ndarray] | None = None,
+        file: RowFile | None | bool = True,  # its reader (a view: its whole's); True: one for `array`, if it has a file
     ) -> None:
         if array.ndim < 2:
             raise DataError(f"expected (N, features) or (N, C, H, W) samples, got an array of shape {array.shape}")
@@ -67,7 +68,8 @@ class MemmapArray:
         self.sample_shape = tuple(sample_shape) if sample_shape is not None else tuple(array.shape[1:])
         if math.prod(self.sample_shape) != math.prod(array.shape[1:]):
             raise DataError(f"cannot view samples of shape {array.shape[1:]} as {self.sample_shape}")
-        self._file = RowFile.of(array)  # None: read through numpy indexing (an in-memory or odd-strided array)
+        # None: read through numpy indexing (an in-memory or odd-strided array)
+        self._file = RowFile.of(array) if file is True else file
         # each stored value's (min, max) over the rows as read, where a scan of the whole array found them (a
         # subset's values lie within its whole's)
         self.scanned = scanned
@@ -157,7 +159,12 @@ class MemmapArray:
 
     def subset(self, index) -> MemmapArray:
         """A lazy view of the samples at `index` (nothing is read)."""
-        index = np.asarray(index.cpu() if isinstance(index, Tensor) else index, dtype=np.int64)
+        index = np.asarray(index.cpu() if isinstance(index, Tensor) else index)
+        if index.dtype == np.bool_:  # a mask: its True rows (a review: rows 0 and 1, as __getitem__ already reads it)
+            if index.shape != (len(self),):
+                raise IndexError(f"a mask of {index.shape} values for {len(self)} samples")
+            index = np.flatnonzero(index)
+        index = index.astype(np.int64, copy=False)
         n = len(self)
         if index.size and (index.min() < -n or index.max() >= n):  # (a file's bytes past its rows, or its header)
             raise IndexError(f"index out of range for {n} samples")
@@ -193,9 +200,7 @@ class MemmapArray:
     def _view(self, **changes) -> MemmapArray:
         args = {"offset": self.offset, "divisor": self.divisor, "index": self.index,
                 "sample_shape": self.sample_shape, "scanned": self.scanned, **changes}
-        view = MemmapArray(self.array, **args)
-        view._file = self._file  # one reader of the file as it was loaded (a bug hunt: a view opened a replaced one)
-        return view
+        return MemmapArray(self.array, **args, file=self._file)  # the file as loaded (a bug hunt: a view opened another)
 
     def _read_rows(self, rows: np.ndarray) -> Tensor:
         n = len(self)
@@ -229,10 +234,14 @@ class RowFile:
         self.path, self.position, self.stride = path, position, stride
         self.row_shape, self.dtype = row_shape, dtype
         self.row_bytes = math.prod(row_shape) * dtype.itemsize
-        self._fd: int | None = None
-        self._pid = -1
-        found = os.stat(path)  # the file as loaded: a view reading it later reads this one or says it changed
-        self.identity = (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
+        # open from the load on, in this process and those it forks (pread keeps no position): reads come from the
+        # file as it was loaded, whatever is put at its path since (a bug hunt: a split read a replaced file)
+        self._fd: int | None = os.open(path, os.O_RDONLY)
+        found = os.fstat(self._fd)
+        self.identity = (found.st_dev, found.st_ino, found.st_size)
+
+    def __getstate__(self) -> dict:  # a spawned process opens it again by its path: the same file, or said
+        return {**self.__dict__, "_fd": None}
 
     @classmethod
     def of(cls, array: np.ndarray) -> RowFile | None:
@@ -255,6 +264,8 @@ class RowFile:
         out = np.empty((len(rows), *self.row_shape), dtype=self.dtype)
         view = memoryview(out.reshape(-1).view(np.uint8))
         fd, size = self._descriptor(), self.row_bytes
+        if os.fstat(fd).st_size != self.identity[2]:  # rewritten in place (np.save to its path) or cut short
+            raise changed(self.path)
         if self.stride == size and len(rows):  # runs of consecutive rows: one read each
             breaks = np.flatnonzero(np.diff(rows) != 1) + 1
             for a, b in zip([0, *breaks.tolist()], [*breaks.tolist(), len(rows)]):
@@ -265,17 +276,20 @@ class RowFile:
         return out
 
     def _descriptor(self) -> int:
-        if self._fd is None or self._pid != os.getpid():  # a forked worker opens its own
-            fd = os.open(self.path, os.O_RDONLY)
+        if self._fd is None:  # unpickled in a spawned process (a touched file, its time changed, is the same file)
+            try:
+                fd = os.open(self.path, os.O_RDONLY)
+            except FileNotFoundError:
+                raise changed(self.path) from None
             found = os.fstat(fd)
-            if (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns) != self.identity:
+            if (found.st_dev, found.st_ino, found.st_size) != self.identity:
                 os.close(fd)
                 raise changed(self.path)
-            self._fd, self._pid = fd, os.getpid()
+            self._fd = fd
         return self._fd
 
     def __del__(self) -> None:
-        if self._fd is not None and self._pid == os.getpid():
+        if getattr(self, "_fd", None) is not None:  # (a forked process closes its own copy)
             with contextlib.suppress(OSError, TypeError):  # TypeError: at interpreter exit
                 os.close(self._fd)
 

@@ -80,7 +80,7 @@ def interpolation_pairs(data: Dataset) -> list[tuple[int, int, str]]:
     first = one_per_class(data)
     if data.y is None:
         return [(int(first[i]), int(first[i + 1]), f"pair {i // 2 + 1}") for i in range(0, min(len(first) - 1, 8), 2)]
-    at = {int(data.y[i]): int(i) for i in first}
+    at = {int(data.y[i]): int(i) for i in first if data.y[i] >= 0}  # (-1: unlabelled, no class; a review)
     pairs = [(a, b) for a, b in ((0, 1), (2, 7), (4, 9), (3, 8)) if a in at and b in at]
     pairs = pairs or list(zip(list(at)[0::2], list(at)[1::2]))[:4]
     name = (lambda c: data.classes[c]) if data.classes else str  # noqa: E731
