@@ -597,7 +597,10 @@ def test_a_run_no_better_than_pca_says_so():
     assert "clearly past" not in format_metrics({**m, "squared_error_per_sample": 0.3})
     huge = format_metrics({**m, "squared_error_per_sample": float("inf"), "pca_squared_error_per_sample": 5.54e53})
     assert "(PCA-2):    5.54e+53" in huge and "(autoencoder): inf" in huge  # (a trial: 54 digits of fixed point)
-    assert "clearly past" not in format_metrics({**m, "split": "new.npy"})  # evaluate --data: other data
+    assert "clearly past" not in format_metrics({**m, "split": "new.npy"})  # evaluate --data: other data, said as such
+    assert "note: within 0.1% of PCA's error on these samples" in format_metrics({**m, "split": "new.npy"})
+    assert ("note: 6.1% above PCA's error: PCA, fitted on the run's training data, serves these samples better" in  # (a
+            format_metrics({**m, "split": "new.npy", "squared_error_per_sample": 0.34}))  # quality trial: 3.8%, unsaid)
     val = {"n": 6, "autoencoder": 0.30, "pca": 0.32, "differ": False}  # below PCA on the validation part: said, and
     unlike = format_metrics({**m, "squared_error_per_sample": 0.35, "pca_squared_error_per_sample": 0.33,  # whether
                              "val_against_pca": {"n": 4800, "autoencoder": 0.18, "pca": 0.2, "differ": True}})  # the
@@ -610,6 +613,9 @@ def test_a_run_no_better_than_pca_says_so():
     alike = format_metrics({**m, "val_against_pca": val, "training": {"kept_epoch": 3, "weights": "model.safetensors"}})
     assert ("note: within 0.1% of PCA's error; on the validation part (6 samples, which chose the epoch kept) it is "
             "6.2% below PCA's: this training did not take the model clearly past PCA on the test part") in alike
+    far = format_metrics({**m, "squared_error_per_sample": 0.8, "val_against_pca": val})  # (a quality trial: 2.62 times
+    assert ("2.5 times PCA's error; on the validation part (6 samples) it is 6.2% below PCA's: PCA serves the test "  # read
+            "samples better; the model's gain on the validation part does not carry over") in far  # as a tie)
     assert format_metrics({**m, "val_against_pca": {**val, "autoencoder": 0.33}}) == format_metrics(m)
     kept = {**m, "split": "val", "training": {"kept_epoch": 4}}  # (a trial: the val figures were not said optimistic)
     assert format_metrics(kept).startswith("val set, 10 samples (no test split: the samples that chose the epoch "
