@@ -360,6 +360,9 @@ def test_small_errors_keep_their_digits_and_conv_codes_meet_pca(tmp_path, capsys
     shown = format_metrics({"split": "test", "n": 5, "squared_error_per_sample": 8.48e-8,
                             "pca_code_size": 3, "pca_squared_error_per_sample": 8.65e-8})
     assert "8.48e-08" in shown and "8.65e-08" in shown
+    alike = format_metrics({"split": "test", "n": 50, "squared_error_per_sample": 0.000394,  # (a trial: 0.000394
+                            "pca_code_size": 3, "pca_squared_error_per_sample": 0.0003943})  # beside 0.0003943)
+    assert "(autoencoder): 0.0003940" in alike and "(PCA-3):    0.0003943" in alike
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "img.npz", x_train=rng.random((40, 8, 8)), x_test=rng.random((10, 8, 8)))
     args = [f"data.name={tmp_path / 'img.npz'}", "model.name=conv", "model.channels=[2]"]

@@ -1539,7 +1539,10 @@ def format_metrics(metrics: dict[str, Any]) -> str:
     note = split_note(metrics, counted=True)
 
     def error(value: float) -> str:  # errors below 1 (tables) keep 4 digits: 0.08012, 8.48e-08, not 0.080 or 0.000;
-        return f"{value:.3f}" if 1 <= abs(value) < 1e7 else f"{value:.4g}"  # huge ones too: 5.54e+53, not 54 digits
+        # huge ones too: 5.54e+53, not 54 digits; trailing zeros kept in fixed point, so two figures show alike
+        if 1 <= abs(value) < 1e7:  # (0.0003940 beside 0.0003943, not 0.000394: a trial)
+            return f"{value:.3f}"
+        return f"{value:#.4g}" if 1e-4 <= abs(value) < 1 else f"{value:.4g}"
 
     split = metrics["split"]
     lines = [f"{f'{split} set' if split in ('train', 'val', 'test') else split}, {metrics['n']} sample"
