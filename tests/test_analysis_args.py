@@ -175,3 +175,48 @@ def test_codes_all_alike_are_refused_before_a_map():
         with pytest.raises(aekit.DataError, match=r"^codes: all 30 codes are the same point \(a collapsed code"):
             A.embed_2d(same, methods=methods)
     assert A.embed_2d(same + np.eye(30, 4), methods=("pca",))["pca"].shape == (30, 2)  # one differs: mapped
+
+
+def test_pictures_show_every_channel_and_volume_and_data_in_other_units():
+    """A bug hunt: 2- and 4-channel images showed channel 0 alone (a reconstruction failing in channel 1 looked
+    perfect), a volume was wrapped into a scrambled square, standardised pictures were clipped to [0, 1] (a ramp drawn
+    as an edge), and a 15 x 15 latent grid of a table took 22 s."""
+    import time
+
+    from aekit.analysis import plots
+
+    two = np.stack([np.full((4, 5), 0.5), np.eye(4, 5)]).astype(np.float32)
+    assert plots.as_image(two).shape == (4, 10) and plots.as_image(two)[:, 5:].tolist() == np.eye(4, 5).tolist()
+    volume = np.zeros((1, 3, 4, 4), dtype=np.float32)
+    volume[0, 1] = 1.0  # the middle slice bright
+    assert plots.as_image(volume).shape == (4, 12) and plots.as_image(volume)[:, 4:8].min() == 1.0
+    ramp = torch.linspace(-2, 3, 64).repeat(6, 1).reshape(6, 1, 8, 8)
+    model = aekit.create_model("dense", input_shape=(1, 8, 8), hidden=[8], code_size=2)
+    grid, fig = A.reconstruction_grid(model, ramp, n=3, errors=True)
+    assert "(drawn from -2, black, to 3, white: the values' range)" in fig._suptitle.get_text().replace("\n", " ")
+    assert grid[2].max() == pytest.approx(3.0)  # the largest error white on that range too
+    assert "drawn from" not in A.reconstruction_grid(model, X[:6], n=3)[1]._suptitle.get_text()  # [0, 1]: as before
+    table = aekit.create_model("dense", input_shape=(12,), hidden=[8], code_size=2)
+    began = time.perf_counter()
+    A.latent_grid(table, n=15)
+    assert time.perf_counter() - began < 10  # (22 s before; ~1.5 s here)
+
+
+def test_figures_keep_colours_blank_tiles_and_titles_honest():
+    """A bug hunt: a class's colour moved with the classes shown; blank tiles of a weights grid were grey, a weight of
+    0; maximize_activation failed on a float64 model; log_y dropped losses below 0 unsaid; a class's samples were
+    titled as any."""
+    from aekit.analysis import plots
+
+    names = ["zero", "one", "two"]
+    assert plots.value_colours([1, 2], names) == plots.label_colours(3)[1:]  # class 1 keeps its colour without 0
+    assert plots.value_colours([1, 2], None) == plots.label_colours(2)  # no names: by rank, as before
+    ten = aekit.create_model("dense", input_shape=SHAPE, hidden=[10], code_size=4)  # 8 a row: 6 tiles blank
+    weights, fig = A.plot_first_layer(ten)
+    assert fig.axes[0].images[0].get_array()[-2:, -2:].min() == 1.0  # the last tiles blank: white
+    wide = aekit.create_model("dense", input_shape=SHAPE, hidden=[8], code_size=4).double()
+    assert A.maximize_activation(wide, [0], steps=2)[0].shape == (1, *SHAPE)
+    with pytest.raises(aekit.ConfigError, match=r"^log_y: loss reaches -3, which a log scale cannot show"):
+        plots.learning_curves({"train_loss": [5.0, 1.0, -2.0, -3.0]}, log_y=True)
+    cvae = aekit.create_model("cvae", input_shape=SHAPE, hidden=[8], code_size=2, n_classes=3)
+    assert A.random_samples(cvae, 2, y=1)[1]._suptitle.get_text().endswith("2 random samples of class 1")

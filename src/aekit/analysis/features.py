@@ -26,6 +26,7 @@ from ..data.batches import (
     inputs_of,
     map_batches,
     model_device,
+    model_dtype,
 )
 from ..data.core import is_picture
 from ..errors import ConfigError
@@ -59,8 +60,9 @@ def plot_first_layer(model, *, max_units: int = 64) -> tuple[np.ndarray, Figure]
     count("max_units", max_units)
     weights = first_layer_weights(model)
     shown = weights[:max_units]
-    if shown.ndim == 4 and shown.shape[1] not in (1, 3):
-        shown = shown[:, :1]  # many input channels: show the first
+    channels = shown.shape[1] if shown.ndim == 4 else 1
+    if channels > 4:  # many input channels: the first (up to 4, as_image lays them side by side), said
+        shown = shown[:, :1]
     cols = min(len(shown), 16 if len(shown) > 64 else 8)
     picture = not isinstance(first_layer(model), nn.Conv1d) and is_picture(shown.shape[1:])  # a signal's taps: curves
     key = "grey = 0, light = positive" if picture else "each scaled on its own: 0.5 = a weight of 0"
@@ -68,8 +70,9 @@ def plot_first_layer(model, *, max_units: int = 64) -> tuple[np.ndarray, Figure]
     start = ("; untrained: the model is its PCA start (restore_best kept it), its non-linear path's weights as they "
              "were drawn" if getattr(model, "at_pca_start", False) else "")  # (an image trial: noise, unsaid)
     fig = (plots.image_grid if picture else plots.curve_grid)(
-        plots.grid_rows(plots.scale_each(shown), cols),
-        title=f"{model.name}: first-layer weights, {len(shown)} of {len(weights)} units ({key}{label}){start}",
+        plots.grid_rows(plots.scale_each(shown), cols, fill=1.0),  # blank tiles white: grey is a weight of 0 (a bug hunt)
+        title=f"{model.name}: first-layer weights, {len(shown)} of {len(weights)} units ({key}{label}"
+              f"{f'; channel 0 of {channels}' if channels > 4 else ''}){start}",
     )
     return plots.drawn(weights, fig)
 
@@ -175,7 +178,7 @@ def maximize_activation(
         _check_unit(unit, n_units, "units")
     device = model_device(model)
     generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(len(units), dim, generator=generator).to(device)
+    x = torch.randn(len(units), dim, generator=generator).to(device, model_dtype(model))  # (a float64 model: a bug hunt)
     index = torch.tensor(units, device=device)
 
     def project(v: Tensor) -> Tensor:
@@ -199,8 +202,9 @@ def maximize_activation(
     inputs = x.detach().cpu().reshape(len(units), *shape).numpy()
     where = "code unit" if layer is None else "unit"
     fig = plots.image_grid(
-        plots.grid_rows(plots.scale_each(inputs), min(len(units), 10)),
-        title=f"{model.name}: inputs of L2 norm {norm:.2f} that maximise each {where} "
+        plots.grid_rows(plots.scale_each(inputs), min(len(units), 10), fill=1.0),
+        title=f"{model.name}: inputs of L2 norm {norm:.2f} that maximise each {where}"
+              f"{'' if layer is None else f' of {layer if isinstance(layer, str) else type(layer).__name__}'} "
               f"({'grey' if is_picture(shape) else '0.5'} = 0)",
         col_labels=[str(u) for u in units] if len(units) <= 10 else None,
         xlabel=f"{where} (activations {', '.join(f'{a:.2f}' for a in final[:6])}{', ...' if len(final) > 6 else ''})",

@@ -126,7 +126,7 @@ def random_samples(model, n: int = 16, *, seed: int = 0, y: Any = None) -> tuple
         out = _decode(model, out)  # sample() gave codes
     images = out.detach().float().cpu().reshape(n, *shape).numpy()
     grid = plots.grid_rows(images, min(n, 8), fill=1.0)  # blank tiles white
-    fig = plots.image_grid(grid, title=f"{model.name}: {n} random samples")
+    fig = plots.image_grid(grid, title=f"{model.name}: {n} random samples{'' if y is None else f' of class {y}'}")
     return plots.drawn(images, fig)
 
 

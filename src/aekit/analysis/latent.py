@@ -66,7 +66,9 @@ def reconstruction_grid(model, data: Any, *, n: int = 10, title: str | None = No
         # curves (a table's rows, signals) share one y-range: the largest error reaches the top of the inputs' (a
         # picture trial: inputs out of range to 3.5 left the error curve a quarter of the panel high, at 1)
         height = 1.0 if picture else max(float(torch.stack([x, x_hat]).max()), 1.0)
-        rows.append(per_value / per_value.max().clamp_min(1e-12) * height)
+        span = plots.unit_span(torch.stack([x, x_hat]).numpy()) if picture else None  # pictures in other units are
+        low, height = (span[0], span[1] - span[0]) if span else (0.0, height)  # drawn by their range: the largest
+        rows.append(low + per_value / per_value.max().clamp_min(1e-12) * height)  # error white there too
         top = "white" if picture else f"scaled, {height:.3g} on the axis"  # (a signals trial: "(1.03: 0.135)" read
         labels.append(f"squared error ({top} = {float(per_value.max()):.3g})")  # as nothing)
     grid = torch.stack(rows).numpy()
@@ -286,7 +288,8 @@ def latent_explorer(model, data: Any, *, n: int = 500, grid: int = 21) -> dict[s
         "labels": None if y is None else [int(v) for v in y[keep]],
         "classes": getattr(data, "classes", None),
         # a colour a label shown; more than a legend can tell apart are on one scale, in their order (as the PNG maps)
-        "colours": dict(zip(map(str, values), plots.label_colours(len(values)))), "scale": len(values) > plots.MANY_LABELS,
+        "colours": dict(zip(map(str, values), plots.value_colours(values, getattr(data, "classes", None)))),
+        "scale": len(values) > plots.MANY_LABELS,
         "axes": names,
         "code_size": k,
         "images": [plots.png_bytes(sample) for sample in x[keep].numpy()],

@@ -156,18 +156,40 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
 def as_image(sample: np.ndarray) -> np.ndarray:
     """One sample as something imshow draws: (H, W) grey or (H, W, 3) colour.
 
-    (C, H, W) with C = 1 or 3 is an image; a flat vector of square length is a square image;
-    any other vector is wrapped into rows of a near-square rectangle (zero-padded).
+    (C, H, W) with C = 1 or 3 is an image, with another C its channels side by side (a bug hunt: channel 0
+    alone was drawn, a reconstruction failing in channel 1 looked perfect); (C, D, H, W), a volume, its D slices
+    side by side (channels side by side as above); a flat vector of square length is a square image; any other
+    vector is wrapped into rows of a near-square rectangle (zero-padded).
     """
     a = np.asarray(sample, dtype=np.float32)
-    if a.ndim == 3:  # colour, or else the first channel
-        return a.transpose(1, 2, 0) if a.shape[0] == 3 else a[0]
+    if a.ndim == 4:  # a volume: its slices (of each channel) in a row (a bug hunt: wrapped into a scrambled square)
+        return np.concatenate([np.concatenate(list(channel), axis=1) for channel in a], axis=1)
+    if a.ndim == 3:  # colour, grey, or else every channel in a row
+        return a.transpose(1, 2, 0) if a.shape[0] == 3 else np.concatenate(list(a), axis=1)
     if a.ndim == 2:
         return a
     flat = a.reshape(-1)
     width = math.ceil(math.sqrt(flat.size))  # exact for a square length: no padding then
     height = math.ceil(flat.size / width)
     return np.pad(flat, (0, width * height - flat.size)).reshape(height, width)
+
+
+OTHER_UNITS = 0.25  # pictures whose values leave [0, 1] by more than this are in other units (standardised data)
+
+
+def unit_span(values: np.ndarray) -> tuple[float, float] | None:
+    """(lo, hi) of a picture's finite values where they leave [0, 1] by more than OTHER_UNITS (data in other units,
+    standardised: clipped to [0, 1], a bug hunt's ramp was drawn as a black and white edge), else None."""
+    finite = np.asarray(values, dtype=np.float32)
+    finite = finite[np.isfinite(finite)]
+    if not finite.size:
+        return None
+    lo, hi = float(finite.min()), float(finite.max())
+    return (lo, hi) if (lo < -OTHER_UNITS or hi > 1 + OTHER_UNITS) and hi > lo else None
+
+
+def span_note(span: tuple[float, float]) -> str:
+    return f" (drawn from {span[0]:.3g}, black, to {span[1]:.3g}, white: the values' range)"
 
 
 def png_bytes(sample: np.ndarray) -> bytes:
@@ -284,6 +306,8 @@ def image_grid(
     if not is_picture(images.shape[2:]):
         return curve_grid(images, title=title, row_labels=row_labels, col_labels=col_labels, xlabel=xlabel,
                           features=features)
+    if (span := unit_span(images)) is not None:  # in other units: drawn by their range, said
+        images, title = (images - span[0]) / (span[1] - span[0]), title + span_note(span)
     rows, cols = images.shape[:2]
     tile = as_image(images[0, 0])
     scale = max(1, math.ceil(12 / min(tile.shape[:2])))
@@ -346,13 +370,14 @@ def curve_grid(
             marker = "." if values.shape[1] <= MARKED else None
             for k, row in enumerate(values):
                 ax.plot(row, color=COLOURS[k % len(COLOURS)], lw=0.9, marker=marker, ms=3)
-            ax.set_ylim(lo - pad, hi + pad)
-            ax.set_xticks([])
-            ax.set_yticks([])
             if not np.isfinite(samples[r, c]).any():
                 ax.set_axis_off()
         if row_labels is not None:
             axes[r, 0].set_ylabel(row_labels[r], rotation=0, ha="right", va="center")
+    # once: the shared axes follow (set on each, every call went through all of them: 22 s for 15 x 15, a bug hunt)
+    axes[0, 0].set_ylim(lo - pad, hi + pad)
+    axes[0, 0].set_xticks([])
+    axes[0, 0].set_yticks([])
     if features is not None and len(features) == samples.shape[-1] and samples.ndim == 3:
         step = math.ceil(len(features) / 8)  # at most 8 names a tile
         for c in range(cols):
@@ -419,7 +444,7 @@ def scatter_maps(
         if labels is None:
             ax.scatter(points[:, 0], points[:, 1], s=8, alpha=0.7, color="tab:blue", linewidths=0)
         elif discrete:  # a colour a label, and unlabelled points (-1) grey
-            shown = [(value, colour) for value, colour in zip(uniq, _palette(len(uniq)))]
+            shown = list(zip(uniq, value_colours(uniq, classes, _palette)))
             handles = []
             for value, colour in shown + ([(-1, "#9aa3b0")] if (labels == -1).any() else []):
                 keep = labels == value
@@ -451,6 +476,16 @@ def _palette(n: int) -> list:
 
     base = colormaps["tab10" if n <= 10 else "tab20"]
     return [base(i % base.N) for i in range(n)]
+
+
+def value_colours(values: Sequence, classes: Sequence[str] | None, palette=None) -> list:
+    """A colour each of `values` (labels, in order): by its class number where the data name their classes, so that a
+    class keeps its colour in any subset (a bug hunt: class 1 took class 0's colour where no 0 was shown), else by
+    rank."""
+    palette = palette or label_colours
+    whole = classes is not None and len(classes) <= MANY_LABELS and all(  # (more: a palette's colours would repeat)
+        float(v).is_integer() and 0 <= v < len(classes) for v in values)
+    return [palette(len(classes))[int(v)] for v in values] if whole else palette(len(values))
 
 
 def label_colours(n: int) -> list[str]:
@@ -493,6 +528,12 @@ def learning_curves(
                 raise ConfigError(f"learning_curves: {name!r} is not a training history (a dict of train_* lists, such "
                                   f"as fit returns or a run folder's history.json holds), got {type(history).__name__}")
             raise ConfigError(f"metric: history of {name!r} has no {key!r}; choose one of: {', '.join(options)}")
+    if log_y:  # (a bug hunt: a Gaussian NLL below 0 left the axis unsaid, the curve running off it)
+        values = np.asarray([v for h in runs.values() for k in (key, f"val_{metric}") for v in h.get(k, ())
+                             if v is not None], dtype=float)
+        if (values <= 0).any():
+            raise ConfigError(f"log_y: {metric} reaches {values.min():.4g}, which a log scale cannot show; leave "
+                              "log_y off")
     fig = new_figure(7.0, 4.5)
     ax = fig.add_subplot()
     for colour, (name, history) in zip(_palette(len(runs)), runs.items()):
