@@ -186,16 +186,22 @@ def test_pictures_show_every_channel_and_volume_and_data_in_other_units():
     from aekit.analysis import plots
 
     two = np.stack([np.full((4, 5), 0.5), np.eye(4, 5)]).astype(np.float32)
-    assert plots.as_image(two).shape == (4, 10) and plots.as_image(two)[:, 5:].tolist() == np.eye(4, 5).tolist()
+    assert plots.as_image(two).shape == (4, 11) and plots.as_image(two)[:, 6:].tolist() == np.eye(4, 5).tolist()
+    assert plots.as_image(two)[:, 5].min() == 1.0  # a white line between the channels (a review: none)
     volume = np.zeros((1, 3, 4, 4), dtype=np.float32)
     volume[0, 1] = 1.0  # the middle slice bright
-    assert plots.as_image(volume).shape == (4, 12) and plots.as_image(volume)[:, 4:8].min() == 1.0
+    drawn = plots.as_image(volume)  # slices in a near-square block (a review: 32 in a row, 29,000 pixels wide)
+    assert drawn.shape == (9, 9) and drawn[:4, 5:].min() == 1.0 and drawn[:4, :4].max() == 0.0
+    assert plots.as_image(np.zeros((1, 32, 8, 8))).shape == (6 * 9 - 1, 6 * 9 - 1)
     ramp = torch.linspace(-2, 3, 64).repeat(6, 1).reshape(6, 1, 8, 8)
     model = aekit.create_model("dense", input_shape=(1, 8, 8), hidden=[8], code_size=2)
     grid, fig = A.reconstruction_grid(model, ramp, n=3, errors=True)
     assert "(drawn from -2, black, to 3, white: the values' range)" in fig._suptitle.get_text().replace("\n", " ")
     assert grid[2].max() == pytest.approx(3.0)  # the largest error white on that range too
     assert "drawn from" not in A.reconstruction_grid(model, X[:6], n=3)[1]._suptitle.get_text()  # [0, 1]: as before
+    overshoot = X[:6].clone()
+    overshoot[0, 0, 0, :2] = torch.tensor([-0.4, 1.35])  # a linear output's or PCA's few pixels (a review: every
+    assert plots.unit_span(overshoot.numpy()) is None  # such MNIST grid was redrawn on dark grey)
     table = aekit.create_model("dense", input_shape=(12,), hidden=[8], code_size=2)
     began = time.perf_counter()
     A.latent_grid(table, n=15)

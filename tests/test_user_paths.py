@@ -359,7 +359,7 @@ def test_small_errors_keep_their_digits_and_conv_codes_meet_pca(tmp_path, capsys
 
     shown = format_metrics({"split": "test", "n": 5, "squared_error_per_sample": 8.48e-8,
                             "pca_code_size": 3, "pca_squared_error_per_sample": 8.65e-8})
-    assert "8.48e-08" in shown and "8.65e-08" in shown
+    assert "8.480e-08" in shown and "8.650e-08" in shown
     alike = format_metrics({"split": "test", "n": 50, "squared_error_per_sample": 0.000394,  # (a trial: 0.000394
                             "pca_code_size": 3, "pca_squared_error_per_sample": 0.0003943})  # beside 0.0003943)
     assert "(autoencoder): 0.0003940" in alike and "(PCA-3):    0.0003943" in alike
@@ -599,7 +599,7 @@ def test_a_run_no_better_than_pca_says_so():
     assert exact in format_metrics({**m, "squared_error_per_sample": 7.4e-5, "pca_squared_error_per_sample": 2e-33})
     assert "clearly past" not in format_metrics({**m, "squared_error_per_sample": 0.3})
     huge = format_metrics({**m, "squared_error_per_sample": float("inf"), "pca_squared_error_per_sample": 5.54e53})
-    assert "(PCA-2):    5.54e+53" in huge and "(autoencoder): inf" in huge  # (a trial: 54 digits of fixed point)
+    assert "(PCA-2):    5.540e+53" in huge and "(autoencoder): inf" in huge  # (a trial: 54 digits of fixed point)
     assert "clearly past" not in format_metrics({**m, "split": "new.npy"})  # evaluate --data: other data, said as such
     assert "note: within 0.1% of PCA's error on these samples" in format_metrics({**m, "split": "new.npy"})
     assert ("note: 6.1% above PCA's error: PCA, fitted on the run's training data, serves these samples better" in  # (a

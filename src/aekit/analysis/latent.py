@@ -69,6 +69,7 @@ def reconstruction_grid(model, data: Any, *, n: int = 10, title: str | None = No
         span = plots.unit_span(torch.stack([x, x_hat]).numpy()) if picture else None  # pictures in other units are
         low, height = (span[0], span[1] - span[0]) if span else (0.0, height)  # drawn by their range: the largest
         rows.append(low + per_value / per_value.max().clamp_min(1e-12) * height)  # error white there too
+        # (the same span as image_grid finds: the rows' values, the error row inside them)
         top = "white" if picture else f"scaled, {height:.3g} on the axis"  # (a signals trial: "(1.03: 0.135)" read
         labels.append(f"squared error ({top} = {float(per_value.max()):.3g})")  # as nothing)
     grid = torch.stack(rows).numpy()

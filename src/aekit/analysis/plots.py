@@ -162,10 +162,12 @@ def as_image(sample: np.ndarray) -> np.ndarray:
     vector is wrapped into rows of a near-square rectangle (zero-padded).
     """
     a = np.asarray(sample, dtype=np.float32)
-    if a.ndim == 4:  # a volume: its slices (of each channel) in a row (a bug hunt: wrapped into a scrambled square)
-        return np.concatenate([np.concatenate(list(channel), axis=1) for channel in a], axis=1)
-    if a.ndim == 3:  # colour, grey, or else every channel in a row
-        return a.transpose(1, 2, 0) if a.shape[0] == 3 else np.concatenate(list(a), axis=1)
+    if a.ndim == 4:  # a volume: each channel's slices in a near-square block, the channels side by side (a bug hunt:
+        # wrapped into a scrambled square; a review: in one row, 32 slices made a strip 29,000 pixels wide)
+        cols = math.ceil(math.sqrt(a.shape[1]))
+        return _apart([_apart(list(channel), cols) for channel in a], len(a))
+    if a.ndim == 3:  # colour, grey, or else every channel in a row, a line apart
+        return a.transpose(1, 2, 0) if a.shape[0] == 3 else _apart(list(a), len(a))
     if a.ndim == 2:
         return a
     flat = a.reshape(-1)
@@ -178,18 +180,32 @@ OTHER_UNITS = 0.25  # pictures whose values leave [0, 1] by more than this are i
 
 
 def unit_span(values: np.ndarray) -> tuple[float, float] | None:
-    """(lo, hi) of a picture's finite values where they leave [0, 1] by more than OTHER_UNITS (data in other units,
-    standardised: clipped to [0, 1], a bug hunt's ramp was drawn as a black and white edge), else None."""
+    """(lo, hi) of a picture's finite values where most of them leave [0, 1] by more than OTHER_UNITS (data in other
+    units, standardised: clipped to [0, 1], a bug hunt's ramp was drawn as a black and white edge), else None. Most:
+    the 1st and 99th percentiles, so that a linear output's or PCA's few overshooting pixels leave [0, 1] pictures as
+    they are (a review: every such MNIST grid was redrawn on dark grey)."""
     finite = np.asarray(values, dtype=np.float32)
     finite = finite[np.isfinite(finite)]
     if not finite.size:
         return None
+    low, high = np.quantile(finite, [0.01, 0.99])
     lo, hi = float(finite.min()), float(finite.max())
-    return (lo, hi) if (lo < -OTHER_UNITS or hi > 1 + OTHER_UNITS) and hi > lo else None
+    return (lo, hi) if (low < -OTHER_UNITS or high > 1 + OTHER_UNITS) and hi > lo else None
 
 
 def span_note(span: tuple[float, float]) -> str:
     return f" (drawn from {span[0]:.3g}, black, to {span[1]:.3g}, white: the values' range)"
+
+
+def _apart(tiles: list[np.ndarray], cols: int) -> np.ndarray:
+    """2-D tiles of one shape in rows of `cols`, a white line between them (blank where the last row is short)."""
+    h, w = tiles[0].shape
+    rows = math.ceil(len(tiles) / cols)
+    out = np.ones((rows * (h + 1) - 1, min(cols, len(tiles)) * (w + 1) - 1), dtype=np.float32)
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, cols)
+        out[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = tile
+    return out
 
 
 def png_bytes(sample: np.ndarray) -> bytes:
@@ -403,6 +419,8 @@ def manifold_picture(
         return curve_grid(images[::-1], title=title, row_labels=[f"{ylabel}={v:.3g}" for v in y_values[::-1]],
                           col_labels=[f"{v:.3g}" for v in x_values], xlabel=xlabel)
     n_y, n_x = images.shape[:2]
+    if (span := unit_span(images)) is not None:  # in other units: drawn by their range, said (a review)
+        images, title = (images - span[0]) / (span[1] - span[0]), title + span_note(span)
     picture = np.clip(mosaic(images[::-1], pad=0), 0.0, 1.0)  # top row = largest y
     dx = (x_values[-1] - x_values[0]) / max(n_x - 1, 1)
     dy = (y_values[-1] - y_values[0]) / max(n_y - 1, 1)

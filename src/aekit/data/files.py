@@ -442,6 +442,9 @@ def _npy(path: Path) -> np.ndarray:
         if isinstance(err, OSError) and err.errno == errno.ENOMEM:  # the file is fine: the process may not map it
             raise DataError(f"{path}: not enough memory (or address space: ulimit -v) to map its "
                             f"{path.stat().st_size / 2**30:.1f} GiB") from None
+        if isinstance(err, OSError) and err.errno == errno.EMFILE:  # (a review: "truncated or not a .npy file")
+            raise DataError(f"{path}: this process has too many files open (ulimit -n); drop the data sets no longer "
+                            "used, or raise the limit") from None
         if "Object arrays cannot be loaded" in str(err):  # numpy's words for pickled Python objects
             raise DataError(f"{path} {OBJECTS}") from None
         raise DataError(f"{path} is truncated or not a .npy array file ({str(err).splitlines()[0]})") from None

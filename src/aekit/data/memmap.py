@@ -74,6 +74,22 @@ class MemmapArray:
         # subset's values lie within its whole's)
         self.scanned = scanned
 
+    def __getstate__(self) -> dict:
+        """Pickled without a file's values (a review: a spawned worker took a copy of the whole file): the process
+        that unpickles it maps the file again, checked to be the one loaded."""
+        state = dict(self.__dict__)
+        if self._file is not None and self._file.stride == self._file.row_bytes:
+            state["array"], state["_rows"] = None, len(self.array)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        rows = state.pop("_rows", None)
+        self.__dict__.update(state)
+        if rows is not None:
+            f = self._file
+            f._descriptor()  # the file loaded, or said
+            self.array = np.memmap(f.path, dtype=f.dtype, mode="r", offset=f.position, shape=(rows, *f.row_shape))
+
     @classmethod
     def scaled(cls, array: np.ndarray, *, name: str, scale: str = "auto") -> MemmapArray:
         """Wrap `array` with the scaling `scale_to_unit` would apply, its ranges found in one pass over it."""
