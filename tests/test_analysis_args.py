@@ -188,10 +188,10 @@ def test_pictures_show_every_channel_and_volume_and_data_in_other_units():
     two = np.stack([np.full((4, 5), 0.5), np.eye(4, 5)]).astype(np.float32)
     assert plots.as_image(two).shape == (4, 11) and plots.as_image(two)[:, 6:].tolist() == np.eye(4, 5).tolist()
     assert plots.as_image(two)[:, 5].min() == 1.0  # a white line between the channels (a review: none)
-    volume = np.zeros((1, 3, 4, 4), dtype=np.float32)
-    volume[0, 1] = 1.0  # the middle slice bright
+    volume = np.stack([np.full((4, 4), v) for v in (0.2, 0.6, 0.9)])[None].astype(np.float32)
     drawn = plots.as_image(volume)  # slices in a near-square block (a review: 32 in a row, 29,000 pixels wide)
-    assert drawn.shape == (9, 9) and drawn[:4, 5:].min() == 1.0 and drawn[:4, :4].max() == 0.0
+    assert drawn.shape == (9, 9) and [float(drawn[r, c]) for r, c in ((0, 0), (0, 5), (5, 0), (5, 5))] == pytest.approx(
+        [0.2, 0.6, 0.9, 1.0])  # slice by slice, row by row, the last place blank
     assert plots.as_image(np.zeros((1, 32, 8, 8))).shape == (6 * 9 - 1, 6 * 9 - 1)
     ramp = torch.linspace(-2, 3, 64).repeat(6, 1).reshape(6, 1, 8, 8)
     model = aekit.create_model("dense", input_shape=(1, 8, 8), hidden=[8], code_size=2)
@@ -202,6 +202,14 @@ def test_pictures_show_every_channel_and_volume_and_data_in_other_units():
     overshoot = X[:6].clone()
     overshoot[0, 0, 0, :2] = torch.tensor([-0.4, 1.35])  # a linear output's or PCA's few pixels (a review: every
     assert plots.unit_span(overshoot.numpy()) is None  # such MNIST grid was redrawn on dark grey)
+    for draw in (lambda t: plots.manifold_picture(t, x_values=np.arange(2.0), y_values=np.arange(2.0), xlabel="a",
+                                                  ylabel="b", title="grid"),
+                 lambda t: plots.image_grid(t, title="grid")):  # a latent grid too (a review: still clipped)
+        fig = draw(ramp[:4].numpy().reshape(2, 2, 1, 8, 8))
+        title = fig._suptitle.get_text() if fig._suptitle else fig.axes[0].get_title()
+        assert "(drawn from -2, black, to 3, white" in title.replace("\n", " ")
+    given = plots.image_grid(X[:4].numpy().reshape(2, 2, *SHAPE), title="grid", span=(0.0, 3.0))  # a caller's span
+    assert "(drawn from 0, black, to 3, white" in given._suptitle.get_text()  # (reconstruction_grid's, error row in)
     table = aekit.create_model("dense", input_shape=(12,), hidden=[8], code_size=2)
     began = time.perf_counter()
     A.latent_grid(table, n=15)

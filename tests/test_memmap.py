@@ -293,3 +293,30 @@ def test_a_memory_mapped_data_set_pickles_without_its_values_and_spawned_workers
                 return False
 
         assert not [fd for fd in os.listdir("/proc/self/fd") if ours(fd)]
+
+
+def test_too_many_open_files_are_said_as_such(tmp_path):
+    """A review: past `ulimit -n`, loading a memory-mapped file said it was 'truncated or not a .npy array file', or
+    raised a raw OSError (IDX files, the reader's own open)."""
+    import subprocess
+    import sys
+
+    script = f"""
+import resource, numpy as np
+import aekit.data.files as files
+from aekit.data import load_dataset, write_idx
+from aekit.errors import DataError
+files.MMAP_BYTES = 0
+resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
+kept = []
+for i in range(60):
+    path = r"{tmp_path}" + f"/{{i}}-images-idx3-ubyte"
+    write_idx(path, np.zeros((4, 3, 3), dtype=np.uint8))
+    try:
+        kept.append(load_dataset(path))
+    except DataError as err:
+        print(err)
+        break
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert "this process has too many files open (ulimit -n)" in done.stdout, done.stdout + done.stderr

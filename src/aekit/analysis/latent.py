@@ -60,16 +60,16 @@ def reconstruction_grid(model, data: Any, *, n: int = 10, title: str | None = No
     x_hat = map_batches(model, x, lambda xb: model(xb).x_hat)
     squared = (x_hat - x) ** 2
     rows, labels = [x, x_hat], ["original", "reconstruction"]
+    span = plots.unit_span(torch.stack([x, x_hat]).numpy()) if plots.is_picture(x.shape[1:]) else None
     if errors:
         per_value = squared.sum(1, keepdim=True).expand_as(x) if x.ndim == 4 else squared
         picture = plots.is_picture(x.shape[1:])
         # curves (a table's rows, signals) share one y-range: the largest error reaches the top of the inputs' (a
         # picture trial: inputs out of range to 3.5 left the error curve a quarter of the panel high, at 1)
         height = 1.0 if picture else max(float(torch.stack([x, x_hat]).max()), 1.0)
-        span = plots.unit_span(torch.stack([x, x_hat]).numpy()) if picture else None  # pictures in other units are
-        low, height = (span[0], span[1] - span[0]) if span else (0.0, height)  # drawn by their range: the largest
-        rows.append(low + per_value / per_value.max().clamp_min(1e-12) * height)  # error white there too
-        # (the same span as image_grid finds: the rows' values, the error row inside them)
+        low, height = (span[0], span[1] - span[0]) if span else (0.0, height)  # pictures in other units are drawn by
+        rows.append(low + per_value / per_value.max().clamp_min(1e-12) * height)  # their range: the largest error white
+        # there too, on the span of the originals and reconstructions (image_grid's of all three rows could differ)
         top = "white" if picture else f"scaled, {height:.3g} on the axis"  # (a signals trial: "(1.03: 0.135)" read
         labels.append(f"squared error ({top} = {float(per_value.max()):.3g})")  # as nothing)
     grid = torch.stack(rows).numpy()
@@ -78,6 +78,7 @@ def reconstruction_grid(model, data: Any, *, n: int = 10, title: str | None = No
         grid,
         title=f"{title or model.name}: reconstructions (squared error per sample of these {len(x)}: {error:.4g})",
         row_labels=labels, features=(getattr(data, "meta", None) or {}).get("columns"),  # a table's
+        span=span,
     )
     return plots.drawn(grid, fig)
 

@@ -306,10 +306,12 @@ def image_grid(
     col_labels: Sequence[str] | None = None,
     xlabel: str | None = None,
     features: Sequence[str] | None = None,
+    span: tuple[float, float] | None | str = "auto",
 ) -> Figure:
     """A (rows, cols, *sample) array of images in [0, 1] as one labelled picture (samples that are no
     pictures, `is_picture`, as a grid of their curves: `curve_grid`, whose bottom row names `features`,
-    a table's columns)."""
+    a table's columns). `span`: the (lo, hi) drawn black to white, said in the title, where the images are in other
+    units; "auto": `unit_span`'s, None: [0, 1]."""
     if hasattr(images, "detach"):  # a model's output: with gradients, perhaps on a GPU (a review)
         images = images.detach().cpu().numpy()
     images = np.asarray(images, dtype=np.float32)
@@ -322,7 +324,8 @@ def image_grid(
     if not is_picture(images.shape[2:]):
         return curve_grid(images, title=title, row_labels=row_labels, col_labels=col_labels, xlabel=xlabel,
                           features=features)
-    if (span := unit_span(images)) is not None:  # in other units: drawn by their range, said
+    span = unit_span(images) if span == "auto" else span
+    if span is not None:  # in other units: drawn by their range, said
         images, title = (images - span[0]) / (span[1] - span[0]), title + span_note(span)
     rows, cols = images.shape[:2]
     tile = as_image(images[0, 0])

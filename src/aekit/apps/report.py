@@ -310,11 +310,11 @@ def _measured(run: RunFolder) -> str:
     """A train run's figures in one line (metrics.json), or ""."""
     m = run.metrics or {}
     if _is_number(m.get("squared_error_per_sample")):  # (a files trial: a string there was "unexpected")
-        from .run import pca_note, split_note
+        from .run import error_text, pca_note, split_note
 
-        text = f"{m.get('split', 'test')} squared error per sample {m['squared_error_per_sample']:.4g}"
-        if _is_number(m.get("pca_squared_error_per_sample")):
-            text += f" (PCA-{m.get('pca_code_size')}: {m['pca_squared_error_per_sample']:.4g})"
+        text = f"{m.get('split', 'test')} squared error per sample {error_text(m['squared_error_per_sample'])}"
+        if _is_number(m.get("pca_squared_error_per_sample")):  # (as evaluate prints them: a review)
+            text += f" (PCA-{m.get('pca_code_size')}: {error_text(m['pca_squared_error_per_sample'])})"
         text += split_note(m)
         if note := pca_note(m):  # where the model is not past PCA, as evaluate says (a review: unsaid here)
             text += f"; {note}"

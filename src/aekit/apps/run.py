@@ -1535,15 +1535,17 @@ def split_note(metrics: dict[str, Any], *, counted: bool = False) -> str:
     return f" ({'; '.join(notes)})" if notes else ""
 
 
+def error_text(value: float) -> str:
+    """An error figure as evaluate and the report print it: below 1 (tables) 4 digits, 0.08012 and 8.480e-08, not 0.080
+    or 0.000; huge ones too, 5.540e+53, not 54 digits; trailing zeros kept, so two figures show alike (0.0003940 beside
+    0.0003943, not 0.000394: a trial)."""
+    if 1 <= abs(value) < 1e7:
+        return f"{value:.3f}"
+    return f"{value:#.4g}" if math.isfinite(value) else f"{value}"
+
+
 def format_metrics(metrics: dict[str, Any]) -> str:
     note = split_note(metrics, counted=True)
-
-    def error(value: float) -> str:  # errors below 1 (tables) keep 4 digits: 0.08012, 8.48e-08, not 0.080 or 0.000;
-        # huge ones too: 5.54e+53, not 54 digits; trailing zeros kept in fixed point, so two figures show alike
-        if 1 <= abs(value) < 1e7:  # (0.0003940 beside 0.0003943, not 0.000394: a trial)
-            return f"{value:.3f}"
-        return f"{value:#.4g}" if math.isfinite(value) else f"{value}"  # (8.500e-05 beside 8.480e-05: a review)
-
     split = metrics["split"]
     lines = [f"{f'{split} set' if split in ('train', 'val', 'test') else split}, {metrics['n']} sample"
              f"{'s' * (metrics['n'] != 1)}{note}"]
@@ -1553,10 +1555,10 @@ def format_metrics(metrics: dict[str, Any]) -> str:
     elif metrics.get("scaling") == "standard":
         lines.append("  inputs: standardised by the training mean and deviation (of each column, for a table)")
     lines += [f"  note: {metrics[key]}" for key in ("note", "outside") if key in metrics]
-    lines.append(f"  squared error per sample (autoencoder): {error(metrics['squared_error_per_sample'])}")
+    lines.append(f"  squared error per sample (autoencoder): {error_text(metrics['squared_error_per_sample'])}")
     if "pca_squared_error_per_sample" in metrics:
         lines.append(
-            f"  squared error per sample (PCA-{metrics['pca_code_size']}):    {error(metrics['pca_squared_error_per_sample'])}"
+            f"  squared error per sample (PCA-{metrics['pca_code_size']}):    {error_text(metrics['pca_squared_error_per_sample'])}"
         )
         if note := pca_note(metrics):
             lines.append(f"  note: {note}")
@@ -1565,7 +1567,7 @@ def format_metrics(metrics: dict[str, Any]) -> str:
     if "run_error" in metrics and metrics["run_error"]["value"] > 0:
         own = metrics["run_error"]
         ratio = metrics["squared_error_per_sample"] / own["value"]
-        lines.append(f"  the run's own {own['split']} error (metrics.json): {error(own['value'])}" + (
+        lines.append(f"  the run's own {own['split']} error (metrics.json): {error_text(own['value'])}" + (
             f"; these samples' is {ratio:.3g} times it: unlike the data it trained on (drift, or another kind of "
             "data)" if ratio >= 2 else ""))
     if "nll" in metrics:  # (on the split measured: a trial read "test" of a validation split)

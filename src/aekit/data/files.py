@@ -32,7 +32,7 @@ from .core import (
     swapped,
     unit_scaled,
 )
-from .memmap import MemmapArray
+from .memmap import MemmapArray, too_many_open
 from .text import TEXT_FILES, text_folder
 
 MMAP_BYTES = 256 * 2**20  # .npy files larger than this are memory-mapped and read a batch at a time
@@ -395,7 +395,12 @@ def _idx(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None, np.ndar
     from .idx import read_idx
 
     def read(file: Path) -> np.ndarray:  # a large uncompressed file stays on disk
-        return read_idx(file, mmap=file.suffix != ".gz" and file.stat().st_size > MMAP_BYTES)
+        try:
+            return read_idx(file, mmap=file.suffix != ".gz" and file.stat().st_size > MMAP_BYTES)
+        except OSError as err:
+            if err.errno == errno.EMFILE:  # (a review: numpy's raw OSError)
+                raise too_many_open(file) from None
+            raise
 
     x, like = read(path), None
     if "emnist" in path.name.lower() and split == "train":  # (a public-data trial: drawn transposed, unsaid)
@@ -443,8 +448,7 @@ def _npy(path: Path) -> np.ndarray:
             raise DataError(f"{path}: not enough memory (or address space: ulimit -v) to map its "
                             f"{path.stat().st_size / 2**30:.1f} GiB") from None
         if isinstance(err, OSError) and err.errno == errno.EMFILE:  # (a review: "truncated or not a .npy file")
-            raise DataError(f"{path}: this process has too many files open (ulimit -n); drop the data sets no longer "
-                            "used, or raise the limit") from None
+            raise too_many_open(path) from None
         if "Object arrays cannot be loaded" in str(err):  # numpy's words for pickled Python objects
             raise DataError(f"{path} {OBJECTS}") from None
         raise DataError(f"{path} is truncated or not a .npy array file ({str(err).splitlines()[0]})") from None

@@ -16,6 +16,7 @@ its own bytes and the process's memory stays flat however large the file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import mmap
 import os
@@ -252,7 +253,7 @@ class RowFile:
         self.row_bytes = math.prod(row_shape) * dtype.itemsize
         # open from the load on, in this process and those it forks (pread keeps no position): reads come from the
         # file as it was loaded, whatever is put at its path since (a bug hunt: a split read a replaced file)
-        self._fd: int | None = os.open(path, os.O_RDONLY)
+        self._fd: int | None = _open(path)
         found = os.fstat(self._fd)
         self.identity = (found.st_dev, found.st_ino, found.st_size)
 
@@ -294,7 +295,7 @@ class RowFile:
     def _descriptor(self) -> int:
         if self._fd is None:  # unpickled in a spawned process (a touched file, its time changed, is the same file)
             try:
-                fd = os.open(self.path, os.O_RDONLY)
+                fd = _open(self.path)
             except FileNotFoundError:
                 raise changed(self.path) from None
             found = os.fstat(fd)
@@ -308,6 +309,20 @@ class RowFile:
         if getattr(self, "_fd", None) is not None:  # (a forked process closes its own copy)
             with contextlib.suppress(OSError, TypeError):  # TypeError: at interpreter exit
                 os.close(self._fd)
+
+
+def _open(path: str) -> int:
+    try:
+        return os.open(path, os.O_RDONLY)
+    except OSError as err:  # (a review: a raw OSError where a .npy's load said it)
+        if err.errno == errno.EMFILE:
+            raise too_many_open(path) from None
+        raise
+
+
+def too_many_open(path) -> DataError:
+    return DataError(f"{path}: this process has too many files open (ulimit -n); drop the data sets no longer used, or "
+                     "raise the limit")
 
 
 def changed(path: str) -> DataError:
