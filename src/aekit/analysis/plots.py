@@ -156,9 +156,9 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
 def as_image(sample: np.ndarray) -> np.ndarray:
     """One sample as something imshow draws: (H, W) grey or (H, W, 3) colour.
 
-    (C, H, W) with C = 1 or 3 is an image, with another C its channels side by side (a bug hunt: channel 0
-    alone was drawn, a reconstruction failing in channel 1 looked perfect); (C, D, H, W), a volume, its D slices
-    side by side (channels side by side as above); a flat vector of square length is a square image; any other
+    (C, H, W) with C = 1 or 3 is an image, with another C its channels side by side, a white line apart (a bug hunt:
+    channel 0 alone was drawn, a reconstruction failing in channel 1 looked perfect); (C, D, H, W), a volume, each
+    channel's D slices in a near-square block, row by row, the channels side by side; a flat vector of square length is a square image; any other
     vector is wrapped into rows of a near-square rectangle (zero-padded).
     """
     a = np.asarray(sample, dtype=np.float32)

@@ -181,11 +181,7 @@ class MemmapArray:
             if index.shape != (len(self),):
                 raise IndexError(f"a mask of {index.shape} values for {len(self)} samples")
             index = np.flatnonzero(index)
-        index = index.astype(np.int64, copy=False)
-        n = len(self)
-        if index.size and (index.min() < -n or index.max() >= n):  # (a file's bytes past its rows, or its header)
-            raise IndexError(f"index out of range for {n} samples")
-        index = index % n if n else index  # negative indices count from the end, as a tensor's do
+        index = _within(index.astype(np.int64, copy=False), len(self))  # (a bug hunt: -1 read the .npy header)
         base = self.index[index] if self.index is not None else index
         return self._view(index=base)
 
@@ -220,10 +216,7 @@ class MemmapArray:
         return MemmapArray(self.array, **args, file=self._file)  # the file as loaded (a bug hunt: a view opened another)
 
     def _read_rows(self, rows: np.ndarray) -> Tensor:
-        n = len(self)
-        if len(rows) and (rows.min() < -n or rows.max() >= n):
-            raise IndexError(f"index out of range for {n} samples")
-        rows = rows % n if len(rows) else rows
+        rows = _within(rows, len(self))
         file_rows = self.index[rows] if self.index is not None else rows
         order = np.argsort(file_rows, kind="stable")  # read in file order: sequential, page-friendly
         wanted = file_rows[order]
@@ -242,6 +235,13 @@ class MemmapArray:
         if np.any(self.divisor != 1):
             out.div_(divisor)  # a true division: the same float32 values as a loaded array / 255
         return out
+
+
+def _within(rows: np.ndarray, n: int) -> np.ndarray:
+    """`rows` as indices 0..n-1, negative ones counting from the end as a tensor's do; others: IndexError."""
+    if len(rows) and (rows.min() < -n or rows.max() >= n):
+        raise IndexError(f"index out of range for {n} samples")
+    return rows % n if len(rows) else rows
 
 
 class RowFile:
