@@ -60,10 +60,10 @@ def reconstruction_grid(model, data: Any, *, n: int = 10, title: str | None = No
     x_hat = map_batches(model, x, lambda xb: model(xb).x_hat)
     squared = (x_hat - x) ** 2
     rows, labels = [x, x_hat], ["original", "reconstruction"]
-    span = plots.unit_span(torch.stack([x, x_hat]).numpy()) if plots.is_picture(x.shape[1:]) else None
+    picture = plots.is_picture(x.shape[1:])
+    span = plots.unit_span(torch.stack([x, x_hat]).numpy()) if picture else None
     if errors:
         per_value = squared.sum(1, keepdim=True).expand_as(x) if x.ndim == 4 else squared
-        picture = plots.is_picture(x.shape[1:])
         # curves (a table's rows, signals) share one y-range: the largest error reaches the top of the inputs' (a
         # picture trial: inputs out of range to 3.5 left the error curve a quarter of the panel high, at 1)
         height = 1.0 if picture else max(float(torch.stack([x, x_hat]).max()), 1.0)

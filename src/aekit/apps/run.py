@@ -1494,12 +1494,12 @@ def pca_note(metrics: dict[str, Any]) -> str:
     exact = pca < 1e-12  # (a trial's 3 texts: "7.37e+25 times")
     if exact:
         how = "PCA reconstructs these samples exactly (they vary in no more directions than its code holds)"
+    worse = ratio >= PCA_WORSE and not exact  # (a trial read "38% above ... not clearly past" as a tie)
     if split not in ("test", "val", "train"):  # evaluate --data: other samples than the run's own
-        return f"{how}: PCA, fitted on the run's training data, serves these samples better" if (
-            ratio >= PCA_WORSE and not exact) else f"{how} on these samples"
+        return f"{how}: PCA, fitted on the run's training data, serves these samples better" if worse else (
+            f"{how} on these samples")
     val = metrics.get("val_against_pca") or {}
-    if not (val and val["autoencoder"] < PCA_TIE * val["pca"]):  # (a trial read "38% above ... not clearly past" as a tie)
-        worse = ratio >= PCA_WORSE and not exact
+    if not (val and val["autoencoder"] < PCA_TIE * val["pca"]):
         return f"{how}: {'PCA serves these samples better; ' if worse else ''}this training did not take the model " \
                f"{'past it' if worse else 'clearly past PCA'}"
     below = 100 * (1 - val["autoencoder"] / max(val["pca"], 1e-30))  # below PCA on the validation part: said, and
@@ -1510,7 +1510,7 @@ def pca_note(metrics: dict[str, Any]) -> str:
         of = f"{times:.{'2f' if times < 10 else '0f'}} times" if times >= 1 else f"1/{1 / times:.{'2g' if times > 0.1 else '0f'}} of"
         return (f"{how}, and PCA's error on the test part is {of} its error there: the test samples differ from the "
                 "training data, and the model's gain over PCA does not carry over to them")
-    if ratio >= PCA_WORSE and not exact:  # (a quality trial: 2.62 times PCA's error on another photograph read as a tie)
+    if worse:  # (a quality trial: 2.62 times PCA's error on another photograph read as a tie)
         return f"{how}: PCA serves the test samples better; the model's gain on the validation part does not carry over"
     return f"{how}: this training did not take the model clearly past PCA on the test part"
 

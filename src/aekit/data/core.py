@@ -546,6 +546,12 @@ def scale_to_unit(
     return unit_scaled(array, name=name, scale=scale, like=like)[0]
 
 
+def unlike_training(name: str, shape: Sequence[int], trained: Sequence[int]) -> DataError:
+    """The refusal of a test part whose samples are not shaped as its training part's (in memory, or memory-mapped)."""
+    return DataError(f"{name}: samples of shape {list(shape)}, but the training samples have shape {list(trained)}; "
+                     "save both parts alike")
+
+
 def columns_of_arrays(name: str, shape: tuple[int, ...]) -> DataError:
     """The refusal of data.scale 'column' for samples that are arrays (in memory, or memory-mapped)."""
     return DataError(f"{name}: data.scale 'column' scales the columns of a table, and these samples are arrays "
@@ -580,8 +586,7 @@ def unit_scaled(
     if like is not None and reference.shape[1:] != out.shape[1:] and (scale == "standard" or may_scale_columns(
             dtype, reference.ndim, scale)):  # a map per column would broadcast, or fail, on other columns (a bug hunt);
         # one range reads them, for the checks against a model to refuse with what the shapes have in common
-        raise DataError(f"{name}: samples of shape {list(out.shape[1:])}, but the training samples have shape "
-                        f"{list(reference.shape[1:])}; save both parts alike")
+        raise unlike_training(name, out.shape[1:], reference.shape[1:])
     if scale == "standard":
         offset, divisor = standard_map(reference)
         return ((out - offset) / divisor).astype(np.float32, copy=False), "standard", (offset, divisor)

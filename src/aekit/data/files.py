@@ -31,8 +31,9 @@ from .core import (
     is_picture,
     swapped,
     unit_scaled,
+    unlike_training,
 )
-from .memmap import MemmapArray, too_many_open
+from .memmap import MemmapArray, files_said
 from .text import TEXT_FILES, text_folder
 
 MMAP_BYTES = 256 * 2**20  # .npy files larger than this are memory-mapped and read a batch at a time
@@ -226,8 +227,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
             ref = MemmapArray.scaled(to_nchw(like, layout=layout, name=str(path)), name=f"{where}'s training part",
                                      scale=scale)
             if ref.sample_shape != x.shape[1:]:
-                raise DataError(f"{where}: samples of shape {list(x.shape[1:])}, but the training samples have shape "
-                                f"{list(ref.sample_shape)}; save both parts alike")
+                raise unlike_training(where, x.shape[1:], ref.sample_shape)
             samples = MemmapArray(x, offset=ref.offset, divisor=ref.divisor)
         else:
             samples = MemmapArray.scaled(x, name=where, scale=scale)
@@ -395,12 +395,8 @@ def _idx(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None, np.ndar
     from .idx import read_idx
 
     def read(file: Path) -> np.ndarray:  # a large uncompressed file stays on disk
-        try:
+        with files_said(file):  # (a review: numpy's raw OSError)
             return read_idx(file, mmap=file.suffix != ".gz" and file.stat().st_size > MMAP_BYTES)
-        except OSError as err:
-            if err.errno == errno.EMFILE:  # (a review: numpy's raw OSError)
-                raise too_many_open(file) from None
-            raise
 
     x, like = read(path), None
     if "emnist" in path.name.lower() and split == "train":  # (a public-data trial: drawn transposed, unsaid)
@@ -438,17 +434,16 @@ OBJECTS = ("holds Python objects (dtype object), which aekit does not unpickle; 
 
 def _npy(path: Path) -> np.ndarray:
     try:
-        with path.open("rb") as f:
-            _check_declared(f, path.stat().st_size, str(path))
-        return np.load(path, allow_pickle=False, mmap_mode="r" if path.stat().st_size > MMAP_BYTES else None)
+        with files_said(path):  # (a review: too many files open read as "truncated")
+            with path.open("rb") as f:
+                _check_declared(f, path.stat().st_size, str(path))
+            return np.load(path, allow_pickle=False, mmap_mode="r" if path.stat().st_size > MMAP_BYTES else None)
     except DataError:
         raise
     except (ValueError, OSError, EOFError) as err:
         if isinstance(err, OSError) and err.errno == errno.ENOMEM:  # the file is fine: the process may not map it
             raise DataError(f"{path}: not enough memory (or address space: ulimit -v) to map its "
                             f"{path.stat().st_size / 2**30:.1f} GiB") from None
-        if isinstance(err, OSError) and err.errno == errno.EMFILE:  # (a review: "truncated or not a .npy file")
-            raise too_many_open(path) from None
         if "Object arrays cannot be loaded" in str(err):  # numpy's words for pickled Python objects
             raise DataError(f"{path} {OBJECTS}") from None
         raise DataError(f"{path} is truncated or not a .npy array file ({str(err).splitlines()[0]})") from None

@@ -312,17 +312,20 @@ class RowFile:
 
 
 def _open(path: str) -> int:
-    try:
+    with files_said(path):  # (a review: a raw OSError where a .npy's load said it)
         return os.open(path, os.O_RDONLY)
-    except OSError as err:  # (a review: a raw OSError where a .npy's load said it)
+
+
+@contextlib.contextmanager
+def files_said(path):
+    """Opening `path` in the block: too many files open in this process (ulimit -n) said as such, in one line."""
+    try:
+        yield
+    except OSError as err:
         if err.errno == errno.EMFILE:
-            raise too_many_open(path) from None
+            raise DataError(f"{path}: this process has too many files open (ulimit -n); drop the data sets no longer "
+                            "used, or raise the limit") from None
         raise
-
-
-def too_many_open(path) -> DataError:
-    return DataError(f"{path}: this process has too many files open (ulimit -n); drop the data sets no longer used, or "
-                     "raise the limit")
 
 
 def changed(path: str) -> DataError:

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..config import check, count, layer_widths, non_negative, positive
-from ..data.batches import eval_mode, inputs_of, map_batches
+from ..data.batches import eval_mode, inputs_of, map_batches, model_dtype
 from ..errors import ConfigError
 from ..registry import register_model
 from .base import Activation, Autoencoder, AutoencoderConfig, Output, flatten, wide
@@ -231,4 +231,4 @@ class VQVAE(Autoencoder):
                              "data) after training, then sample (aekit evaluate and the generative experiments do)")
         indices = self.sample_indices(n, generator=generator)
         with eval_mode(self):
-            return self.decode(self.codebook[indices].reshape(n, -1).to(next(self.parameters()).dtype))
+            return self.decode(self.codebook[indices].reshape(n, -1).to(model_dtype(self)))
