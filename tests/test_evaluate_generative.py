@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
 import aekit
@@ -137,6 +138,31 @@ def test_samples_outside_the_unit_range_are_clipped_for_quality_and_said(tmp_pat
     quality = run.evaluate_run(vae, classifier_cache=feature_clf.path.parent, **{**MEASURES, "nll_samples": 0})
     assert "they were clipped to [0, 1], as saved images would be" in quality["sample_quality"]["note"]
     assert 0 <= quality["sample_quality"]["precision"] <= 1
+
+
+def test_sample_quality_is_judged_against_test_samples_spread_over_the_part(runs, feature_clf, monkeypatch, tmp_path):
+    """A bug hunt: --quality-samples N below the test part's size judged the samples against its first N images; a
+    folder of class folders is read class by class, so they were its first class or two (FD 127 where 16 was
+    right). The note evaluate prints beside the figures (samples clipped, a classifier of other data) is shown by
+    the report too, where it was left out."""
+    from aekit.analysis.latent import pick
+
+    judged = []
+    quality = run.sample_quality
+    monkeypatch.setattr(run, "sample_quality", lambda s, real, *a, **k: judged.append(real) or quality(s, real, *a, **k))
+    cfg = run.read_run(runs["vae"])
+    test = run.load_test(cfg, runs["vae"])
+    run.evaluate_run(runs["vae"], classifier_cache=feature_clf.path.parent, write=False,
+                     **{**MEASURES, "nll_samples": 0, "quality_samples": 16})
+    assert len(test) == 64 and torch.equal(judged[0], test.x[pick(64, 16)])  # rows 0, 4, ..., 63: the whole part
+
+    vae = train_run(tmp_path, "lin", {"name": "vae", "hidden": [16], "code_size": 2, "recon_loss": "mse",
+                                      "output_activation": "linear"})
+    metrics = run.evaluate_run(vae, classifier_cache=feature_clf.path.parent, **{**MEASURES, "nll_samples": 0})
+    note = metrics["sample_quality"]["note"]
+    assert note and "they were clipped to [0, 1]" in note
+    page = write_report([vae], tmp_path / "lin.html").read_text()
+    assert f"Note: {note}" in page.replace("&#39;", "'")
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -43,3 +43,30 @@ def test_a_skipped_nll_is_said_on_the_console_too(tmp_path, feature_clf, monkeyp
     run_experiment("generative-mnist", [cache, "experiment.models=[vae,iwae]"], out_dir=tmp_path, tiny=True)
     said = capsys.readouterr().out
     assert said.count("note: no NLL for vae, iwae: 23% of the values lie between 0.25 and 0.75") == 1
+
+
+def test_the_test_digits_judged_are_spread_over_the_test_part(tmp_path, feature_clf, monkeypatch):
+    """A bug hunt (evaluate's sample quality): the first `samples` and `nll_limit` test digits were taken; a folder of
+    class folders as data.name is read class by class, so they were its first class or two."""
+    import torch
+
+    from aekit.apps.experiments import generative
+    from aekit.data.batches import pick
+
+    seen = {}
+    image_run, sample_quality, nll = generative.image_run, generative.sample_quality, generative.importance_sampled_nll
+
+    def keep_run(*args, **kwargs):
+        run, note = image_run(*args, **kwargs)
+        seen["test"] = run.splits[2].x
+        return run, note
+
+    monkeypatch.setattr(generative, "image_run", keep_run)
+    monkeypatch.setattr(generative, "sample_quality", lambda s, real, *a, **k: seen.update(real=real) or sample_quality(s, real, *a, **k))
+    monkeypatch.setattr(generative, "importance_sampled_nll", lambda m, x, **k: seen.update(nll=x) or nll(m, x, **k))
+    cache = f"experiment.classifier_cache={feature_clf.path.parent}"
+    run_experiment("generative-mnist", [cache, "experiment.models=[vae]", "experiment.samples=20",
+                                        "experiment.nll_limit=10"], out_dir=tmp_path, tiny=True)
+    test = seen["test"]
+    assert len(test) > 40
+    assert torch.equal(seen["real"], test[pick(len(test), 20)]) and torch.equal(seen["nll"], test[pick(len(test), 10)])

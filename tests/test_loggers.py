@@ -407,3 +407,18 @@ def test_tracking_uris_are_shown_without_credentials_and_kept_whole(monkeypatch,
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
     check_server("http://127.0.0.1:9")  # through the proxy, as MLflow's requests go: not probed
+
+
+def test_the_pictures_and_codes_logged_are_spread_over_the_held_out_samples():
+    """Like the report's pictures (a bug hunt's finding elsewhere): the first samples of a folder of class folders,
+    read class by class, are its first class; TensorBoard's pictures and projector showed that class alone."""
+    from types import SimpleNamespace
+
+    from aekit.data.batches import pick
+    from aekit.training.loggers import held_out
+
+    x, y = torch.arange(40.0).reshape(20, 2), torch.arange(20) // 5  # four classes, sorted
+    x_shown, y_shown = held_out(SimpleNamespace(val_data=(x, y), train_data=None), 8)
+    assert set(y_shown.tolist()) == {0, 1, 2, 3} and torch.equal(x_shown, x[torch.from_numpy(pick(20, 8))])
+    x_shown, y_shown = held_out(SimpleNamespace(val_data=None, train_data=(x, None)), 30)  # more than there are
+    assert torch.equal(x_shown, x) and y_shown is None

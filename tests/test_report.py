@@ -213,6 +213,10 @@ def test_an_evaluated_interrupted_run_is_still_said_to_have_stopped(train_run, t
     assert json.loads((run / "metrics.json").read_text())["training"]["weights"] == "checkpoint.safetensors"
     page = write_report([run], tmp_path / "r.html").read_text()
     assert "(stopped before its end)" in page and "removed since" not in page
+    spaced = Path(shutil.copytree(run, tmp_path / "out dir" / "my run"))  # a bug hunt: pasted, it read "unrecognized
+    (spaced / "metrics.json").unlink()  # arguments: run" (the page's hint left the path unquoted)
+    hint = write_report([spaced], tmp_path / "s.html").read_text().replace("&#39;", "'")
+    assert f"`aekit resume '{spaced}'` finishes it" in hint and f"`aekit resume {spaced}`" not in hint
     assert "of its checkpoint&#39;s weights (epoch 2); training stopped before its end, its checkpoint at epoch 2" in page
 
 
@@ -439,6 +443,9 @@ def test_cli_report_of_several_runs_rewrites_its_own_page_but_not_a_users_file(t
     assert main(["report", str(train_run), "--output", str(page)]) == 2  # named, it was written over (a trial)
     assert "aekit did not write it; give another --output FILE.html" in capsys.readouterr().err
     assert page.read_text() == "<html>the user's notes</html>"
+    page.write_text("<html><head><title>aekit notes (mine)</title></head><body>mine</body></html>")  # a bug hunt
+    assert main(["report", str(train_run), "--output", str(page)]) == 2  # a title starting "aekit" was taken as ours
+    assert "aekit did not write it" in capsys.readouterr().err and "mine" in page.read_text()
 
 
 @pytest.mark.parametrize("name", list_models())

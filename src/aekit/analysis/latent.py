@@ -22,6 +22,7 @@ from ..data.batches import (  # noqa: F401  (encode_all, reconstruct_all: aekit.
     inputs_of,
     map_batches,
     model_device,
+    pick,
     reconstruct_all,
 )
 from ..data.core import not_finite
@@ -30,13 +31,6 @@ from . import plots
 
 MAP_METHODS = ("code", "pca", "tsne", "umap")
 SHOWN_MAX = 100  # reconstruction_grid's largest n: one row of 100 images is 75 inches wide already
-
-
-def pick(n_total: int, n: int) -> np.ndarray:
-    """`n` indices (of `n_total`) spread evenly over the data, so pictures of the same data show the same
-    samples and data sorted by class (a folder of class folders) shows more than its first class."""
-    count("n", n)
-    return np.unique(np.linspace(0, n_total - 1, min(n, n_total)).round().astype(np.int64))
 
 
 # --- reconstructions -----------------------------------------------------------------------------

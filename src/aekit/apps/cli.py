@@ -387,7 +387,7 @@ def _cmd_report(args) -> None:
             read_run_folder(d)  # the others are left out and named (write_report)
     output = Path(args.output) if args.output else (dirs[0] / "report.html" if len(dirs) == 1 else Path("report.html"))
     head = output.read_text(errors="replace")[:2000] if output.is_file() else None
-    if head is not None and GENERATOR not in head and "<title>aekit" not in head:  # not a page aekit wrote
+    if head is not None and GENERATOR not in head and "<title>aekit report</title>" not in head:  # not a page aekit wrote
         other = "another --output FILE.html (or remove it)" if args.output else "--output FILE.html for the report"
         raise ConfigError(f"report: {output} is there and aekit did not write it; give {other}")
     # a run's latent map reads its data again and encodes it: seconds to a minute before the line below

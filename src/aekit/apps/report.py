@@ -274,7 +274,7 @@ def _stopped(run: RunFolder) -> str:
         done = epochs_done(run.path)
         return f"its folder is in use (training still running?), {done} epoch{'s' * (done != 1)} checkpointed so far"
     return (f"training stopped before its end, its checkpoint at {checkpoint_place(run.path) or 'its start'}: "
-            f"`aekit resume {run.path}` finishes it")
+            f"`aekit resume {shell(run.path)}` finishes it")
 
 
 def _headline(run: RunFolder) -> str:
@@ -384,6 +384,8 @@ def _generative(metrics: dict[str, Any], split: str = "test") -> list[dict[str, 
         notes.insert(0, f"Sample quality in the features of the classifier trained on {quality.get('classifier', '?')}, "
                         f"SHA-256 {quality.get('classifier_sha256', '?')}: figures compare only under one checksum; "
                         "they are not Inception FIDs.")
+        if isinstance(quality.get("note"), str) and quality["note"]:  # as evaluate prints it: clipped samples, other data
+            notes.insert(1, f"Note: {quality['note']}")
     title = "Likelihood and sample quality (metrics.json)"
     return [_table(["measure", "value", "how"], rows, title=title, notes=notes)] if rows or notes else []
 

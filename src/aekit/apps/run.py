@@ -45,7 +45,7 @@ from ..config import (
     to_dict,
 )
 from ..data import Dataset, load_dataset
-from ..data.batches import check_inputs, inputs_of, map_batches, model_device
+from ..data.batches import check_inputs, inputs_of, map_batches, model_device, pick
 from ..data.core import (
     SCALING_FILE,
     available_memory,
@@ -1248,7 +1248,7 @@ def generative_metrics(
         low, high = float(samples.min()), float(samples.max())
         clipped = (f"the samples range over [{low:.3g}, {high:.3g}]; they were clipped to [0, 1], "
                    "as saved images would be") if low < 0 or high > 1 else None
-        quality = sample_quality(samples.clamp(0, 1), test.x[:n], clf, k=QUALITY_NEIGHBOURS)
+        quality = sample_quality(samples.clamp(0, 1), test.x[pick(len(test), n)], clf, k=QUALITY_NEIGHBOURS)
         note = "; ".join(filter(None, (clipped, other_data(train.name, classifier, setting="--classifier "))))
         metrics["sample_quality"] = {**quality.as_dict(), "classifier": classifier, "sampler": how, "note": note}
     return metrics

@@ -27,6 +27,13 @@ from .core import all_finite, not_finite
 from .memmap import MemmapArray, as_memmap_array, chunk_rows, is_memmap
 
 
+def pick(n_total: int, n: int) -> np.ndarray:
+    """`n` indices (of `n_total`) spread evenly over the data, so pictures (and measures of a part) of the same data take
+    the same samples and data sorted by class (a folder of class folders) shows more than its first class."""
+    count("n", n)
+    return np.unique(np.linspace(0, n_total - 1, min(n, n_total)).round().astype(np.int64))
+
+
 def to_tensor(value: Any, what: str) -> Tensor:
     """A tensor or a numpy array of numbers as a tensor (an array's memory shared where it can be), else a
     one-line refusal naming `what`."""

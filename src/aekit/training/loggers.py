@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ..config import safe_yaml, to_dict
-from ..data.batches import map_batches
+from ..data.batches import map_batches, pick
 from ..data.core import is_picture
 from ..errors import ConfigError, warn
 from ..writing import atomic_write_text
@@ -153,9 +153,11 @@ def kept_epoch(trainer: Trainer) -> int | None:
 
 
 def held_out(trainer: Trainer, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The first `n` validation samples (training samples without validation data), on the CPU."""
+    """`n` validation samples (training samples without validation data) spread over them, on the CPU (a folder
+    of class folders is read class by class)."""
     x, y = trainer.val_data if trainer.val_data is not None else trainer.train_data
-    return x[:n].cpu().float(), (y[:n].cpu() if y is not None else None)
+    rows = torch.from_numpy(pick(len(x), n))
+    return x[rows].cpu().float(), (y[rows].cpu() if y is not None else None)
 
 
 def _name(label: int, classes: Sequence[str] | None) -> str:

@@ -25,6 +25,7 @@ from ...analysis.likelihood import importance_sampled_nll, why_no_likelihood
 from ...analysis.quality import reading, sample_quality, why_no_sample_quality
 from ...config import check
 from ...data import load_dataset
+from ...data.batches import pick
 from ...errors import DataError
 from ...training.checkpoint import load_model
 from ...training.feature_classifier import (
@@ -96,11 +97,11 @@ def generative_mnist(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
             model_cfg["samples"] = s.iwae_k
         variants[tag] = dataclasses.replace(cfg, model=model_cfg)
     run.check(*variants.values())
-    real = test.x[: s.samples]
+    real = test.x[pick(len(test), s.samples)]  # spread over the part (a folder of class folders is read by class)
     if (reason := why_no_sample_quality(real)) is not None:  # before any training (a test part scaled beyond [0, 1])
         raise DataError(f"generative-mnist: the {run.part} {run.noun}s: {reason}")
     clf = feature_classifier(s.classifier, cache_dir=s.classifier_cache)
-    nll_data = test.x[: s.nll_limit] if s.nll_limit else test.x
+    nll_data = test.x[pick(len(test), s.nll_limit)] if s.nll_limit else test.x
     results: dict[str, dict[str, Any]] = {}
     no_nll: dict[str, str | None] = {}  # why a model has no NLL
     vq = None
