@@ -353,14 +353,16 @@ def test_a_model_key_of_a_newer_aekit_says_to_upgrade(tmp_path):
 def test_a_run_whose_saved_training_settings_held_keys_now_refused_resumes_and_evaluates(tmp_path, capsys):
     """momentum with adam and lr_min with the constant schedule did nothing and are refused now; a run that
     saved them (config.yaml and its checkpoint) still resumes and evaluates, with a note."""
-    run = _older_run(tmp_path, "dense", "train", momentum=0.9, lr_min=0.0001)
+    run = _older_run(tmp_path, "dense", "train", momentum=0.9, lr_min=0.0001, augment_share=0.5, log_every=5)
     tensors, meta = ckpt.read(run / ckpt.CHECKPOINT_FILE)
-    meta["train_config"].update(momentum=0.9, lr_min=0.0001)
+    meta["train_config"].update(momentum=0.9, lr_min=0.0001, augment_share=0.5, log_every=5)
     ckpt.write(run / ckpt.CHECKPOINT_FILE, tensors, meta)
     capsys.readouterr()
     assert main(["evaluate", str(run)]) == 0
     assert main(["resume", str(run), "--epochs", "2"]) == 0
-    assert "train.momentum=0.9, which this training did nothing with, is left out" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "train.momentum=0.9, which this training did nothing with, is left out" in said
+    assert "train.augment_share=0.5, which" in said and "train.log_every=5, which" in said
     assert ckpt.epochs_done(run) == 2
     assert aekit.fit(aekit.load_model(run), aekit.data.load_dataset("digits", "train").take(100), epochs=3, run_dir=run,
                      resume=True, progress=False)["epoch"] == [1, 2, 3]

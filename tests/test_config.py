@@ -69,6 +69,21 @@ def test_yaml_numbers_like_1e_3_are_floats(tmp_path):
     assert load_run_config(path).train.lr == pytest.approx(1e-3)
 
 
+def test_a_models_numbers_are_read_as_numbers_where_experiments_read_them_too():
+    """A bug hunt: the model section was kept as YAML read it: sparse-mnist drew its target line at "5e-2", a
+    category on the picture's axis, and mnist-2d refused model.code_size=2.0, which aekit train takes."""
+    from aekit.apps.experiments import settings
+
+    cfg = load_run_config(None, ["model.name=sparse-kl", "model.sparsity_target=5e-2", "model.code_size=8e0",
+                                 "model.hidden=[16, 8]"])
+    assert cfg.model == {"name": "sparse-kl", "sparsity_target": 0.05, "code_size": 8, "hidden": [16, 8]}
+    assert type(cfg.model["sparsity_target"]) is float and type(cfg.model["code_size"]) is int
+    assert settings("sparse-mnist", ["model.sparsity_target=5e-2"], tiny=True).model["sparsity_target"] == 0.05
+    assert settings("mnist-2d", ["model.code_size=2.0"], tiny=True).model["code_size"] == 2
+    with pytest.raises(aekit.ConfigError, match=r"^model.code_size: 8.5 must be an integer$"):  # before any data
+        load_run_config(None, ["model.code_size=8.5"])
+
+
 def test_dotted_overrides():
     raw = {"model": {"name": "dense", "code_size": 30}, "train": {"epochs": 3}}
     apply_overrides(raw, ["model.code_size=2", "train.epochs=5", "model.hidden=[64, 32]", "data.name=digits"])
@@ -172,6 +187,9 @@ def test_yaml_words_for_true_and_false_are_read_as_written():
     ("train.momentum=0.9", r"^train.momentum: only sgd and rmsprop take it, and optimizer is 'adam'; leave momentum out"),
     ("train.momentum=2.5", r"^train.momentum: must be in \[0, 1\), got 2.5$"),
     ("train.lr_min=0.0001", r"^train.lr_min: is where the cosine schedule ends; lr_schedule is 'constant'"),
+    # a bug hunt: taken and doing nothing
+    ("train.augment_share=0.5", r"^train.augment_share: is the share of images augment_rotate, augment_scale and "),
+    ("train.log_every=5", r"^train.log_every: spaces the loggers' per-step values, and train.log names none"),
 ])
 def test_training_settings_that_did_nothing_or_failed_late_are_refused(override, says):
     """A fuzz of the command line: these trained (momentum and lr_min ignored) or failed after the data were read."""

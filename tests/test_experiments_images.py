@@ -173,8 +173,7 @@ def test_cli_runs_an_image_experiment(tmp_path, capsys):
     ("tied-mnist", "model.name=vae", r"^model.name: tied-mnist compares the dense model with its tied twin; .* got 'vae'$"),
     ("denoising-mnist", "model.name=tied", r"^model.name: denoising-mnist compares the dense model with its denoising"),
     ("mnist-2d", "model.code_size=3", r"^model.code_size: must be 2 \(a whole number\): mnist-2d maps the codes themselves"),
-    ("mnist-2d", "model.code_size=2.0", r"^model.code_size: must be 2 \(a whole number\): .*, got 2\.0$"),
-    ("mnist-2d", "model.code_size=2.5", r"^model.code_size: must be 2 \(a whole number\): .* got 2.5$"),
+    ("mnist-2d", "model.code_size=2.5", r"^model.code_size: 2.5 must be an integer$"),  # (as aekit train says it)
     # a config trial: model.name was ignored (generative-mnist), or refused as a key never given (the others)
     ("generative-mnist", "model.name=dense", r"^model.name: generative-mnist trains the models experiment.models names"),
     ("sparse-mnist", "model.name=dense", r"^model.name: sparse-mnist .* it trains sparse-kl only; got 'dense'$"),
@@ -211,11 +210,18 @@ def test_cli_runs_an_image_experiment(tmp_path, capsys):
     ("generative-mnist", "experiment.samples=3", r"^experiment.samples: must be 4 or more \(precision and recall take 3 "),
     ("pretrain-mnist", "experiment.seeds=[0,0]", r"^experiment.seeds: must differ \(a spread over one seed twice is no "),
     ("semi-supervised-mnist", "experiment.seeds=[1,1]", r"^experiment.seeds: must differ"),
+    # a bug hunt: taken, recorded in experiment.yaml, and read by no method run (kmnist: never run, unsaid)
+    ("semi-supervised-mnist", "experiment.fashion_data=kmnist", r"^experiment.fashion_data: semi-supervised-mnist does "
+     r"not read it here: the second data set is run with experiment.fashion_label_counts \(none given\)$"),
+    ("semi-supervised-mnist", ["experiment.methods=[supervised]", "experiment.m2.model.alpha=5.0"],
+     r"^experiment.m2.model.alpha: .* here: only m2 or m1m2 reads it, and experiment.methods is \[supervised\]$"),
+    ("semi-supervised-mnist", ["experiment.methods=[m2]", "model.hidden=[8]"], r"^model.hidden: .* only ladder or supervised"),
+    ("semi-supervised-mnist", ["experiment.methods=[ladder]", "experiment.sda={widths: [8]}"], r"^experiment.sda.widths: "),
 ])
 def test_settings_an_experiment_cannot_show_are_refused(experiment, override, match, tmp_path):
     """tied-mnist trained a VAE as its 'untied' arm, and mnist-2d mapped 2 of 3 coordinates as '2-d codes'."""
     with pytest.raises(ConfigError, match=match):
-        run_experiment(experiment, [override], out_dir=tmp_path, tiny=True)
+        run_experiment(experiment, [override] if isinstance(override, str) else override, out_dir=tmp_path, tiny=True)
     assert not list(tmp_path.iterdir())
 
 

@@ -98,6 +98,11 @@ def test_channels_last_convolutions_match_contiguous_ones(real_batch):
     for k, v in plain.state_dict().items():
         assert torch.allclose(v, fast.state_dict()[k], atol=1e-5), k
 
+    dense = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=[8], code_size=2)  # a bug hunt: taken, unsaid
+    with pytest.warns(UserWarning, match=r"^train.memory_format: channels_last lays out the images of convolutional "
+                                         r"models, and DenseAutoencoder has no convolutions: it trains as it is$"):
+        aekit.fit(dense, real_batch[:32], memory_format="channels_last", **common)
+
 
 def test_compile_flag_compiles_the_forward_once(real_batch, monkeypatch):
     compiled = []

@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import time
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 from typing import Any, Literal
@@ -39,6 +40,7 @@ from ..config import (
     apply_overrides,
     build,
     check,
+    coerce,
     keys_of,
     load_file,
     positive,
@@ -188,7 +190,16 @@ def parse_run_config(raw: dict[str, Any]) -> RunConfig:
         raise unknown_model_keys(name, unknown, allowed, choose="set model.name to the model", hint=(
             f" (a section switched to another model keeps the old one's keys: `model={{name: {name}, ...}}` on the "
             "command line replaces the whole section)"))
-    return cfg
+    hints = typing.get_type_hints(entry.cls.Config)  # its numbers, flags and words as the model will take them: an
+    # experiment reads some itself (a bug hunt: YAML's text "5e-2" drew sparse-mnist's target line as a category)
+    scalar = {k: v for k, v in cfg.model.items() if v is not None and k in hints and _scalar(hints[k])}
+    return dataclasses.replace(cfg, model={**cfg.model, **{k: coerce(v, hints[k], f"model.{k}") for k, v in scalar.items()}})
+
+
+def _scalar(tp: Any) -> bool:
+    """A number, a flag or a word of a list (int, float | None, Literal[...]); not a list of widths."""
+    args = set(typing.get_args(tp)) - {type(None)}
+    return tp in (int, float, bool) or typing.get_origin(tp) is Literal or (bool(args) and args <= {int, float, bool})
 
 
 def load_run_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig:

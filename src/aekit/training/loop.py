@@ -160,6 +160,11 @@ class TrainConfig:
         check(0 <= self.augment_scale < 1, "augment_scale", f"must be a fraction in [0, 1), got {self.augment_scale}")
         non_negative("augment_shift", self.augment_shift)
         check(0 < self.augment_share <= 1, "augment_share", f"must be a fraction in (0, 1], got {self.augment_share}")
+        check(self.augment_share == 1 or not _unused(vars(self))["augment_share"], "augment_share", "is the share of "
+              "images augment_rotate, augment_scale and augment_shift distort, and all three are 0: give one, or leave "
+              "augment_share out (1)")  # (a bug hunt: these two were taken and did nothing)
+        check(self.log_every == 10 or not _unused(vars(self))["log_every"], "log_every", "spaces the loggers' per-step "
+              "values, and train.log names none: add one (train.log=[csv]), or leave log_every out")
         check(known_device(self.device), "device", f"{self.device!r} is not allowed; choose {DEVICES}")
 
 
@@ -167,12 +172,21 @@ def without_ignored_training(values: dict[str, Any], where: Any) -> dict[str, An
     """Saved training settings (a run's config.yaml, a checkpoint's) less what an older aekit took and did
     nothing with, now refused (momentum for an optimiser without it, lr_min without the cosine schedule),
     each left out with a note."""
-    unused = {"momentum": values.get("optimizer", TrainConfig.optimizer) not in MOMENTUM,
-              "lr_min": values.get("lr_schedule", TrainConfig.lr_schedule) != "cosine"}
     kept = dict(values)
-    for key in [k for k, ignored in unused.items() if ignored and kept.get(k)]:
+    for key in [k for k, ignored in _unused(values).items() if ignored and kept.get(k, getattr(TrainConfig, k)) !=
+                getattr(TrainConfig, k)]:
         warn(f"{where}: train.{key}={kept.pop(key)!r}, which this training did nothing with, is left out")
     return kept
+
+
+def _unused(values: dict[str, Any]) -> dict[str, bool]:
+    """For each setting that does something only beside another, whether `values` leave it nothing to do."""
+    def get(key: str) -> Any:
+        return values.get(key, getattr(TrainConfig, key))
+
+    return {"momentum": get("optimizer") not in MOMENTUM, "lr_min": get("lr_schedule") != "cosine",
+            "augment_share": not any(get(f"augment_{k}") for k in ("rotate", "scale", "shift")),
+            "log_every": not get("log")}
 
 
 DEVICES = "auto, cpu, cuda, cuda:N or mps"
@@ -952,6 +966,9 @@ class Trainer:
         if self.augments and cfg.augment_shift >= min(x.shape[2:]):  # every image moved out of its frame
             raise ConfigError(f"train.augment_shift: {cfg.augment_shift:g} pixels moves images out of their "
                               f"{x.shape[2]} x {x.shape[3]} frame; give fewer than {min(x.shape[2:])}")
+        if cfg.memory_format == "channels_last" and not self.channels_last and self.is_main:  # (a bug hunt: unsaid)
+            warn(f"train.memory_format: channels_last lays out the images of convolutional models, and "
+                 f"{type(model).__name__} has no convolutions: it trains as it is")
         self.mixed = self._mixed_parts(y)
         length = len(x) if self.mixed is None else len(self.epoch_order(len(x)))  # samples an epoch
         if length < self.world:  # a process without a sample (a trial: "another process ... stopped")

@@ -402,7 +402,11 @@ def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False, fi
             where = next((s for s, cls in homes.items() if key in {f.name for f in dataclasses.fields(cls)}), None)
             hint = f" (did you mean {where}.{key}?)" if where else ""
             raise ConfigError(f"config: unknown key '{key}'; allowed keys: {', '.join(SECTIONS)}{hint}")
-    return _config(exp, raw)
+    cfg = _config(exp, raw)
+    for key in keys if hasattr(cfg.experiment, "unread") else ():  # read by a part the settings leave out (a bug hunt)
+        if (why := cfg.experiment.unread(key)) is not None:
+            raise ConfigError(f"{key}: {name} does not read it here: {why}")
+    return cfg
 
 
 def _file_layer(name: str, file: str | Path) -> tuple[dict[str, Any], bool]:

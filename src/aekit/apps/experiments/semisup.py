@@ -150,6 +150,17 @@ class SemiSupervisedMnist:
         check_seeds_and_threads(self)
         check(len(self.methods) > 0, "methods", f"needs at least one of: {', '.join(METHODS)}")
 
+    def unread(self, key: str) -> str | None:
+        """Why a setting given is read by no method of `methods` (or no data set), or None where one reads it."""
+        readers = {"model.": ("ladder", "supervised"), "experiment.supervised.": ("supervised", "sda"),
+                   "experiment.sda.": ("sda",), "experiment.m1.": ("m1m2",), "experiment.m2.": ("m2", "m1m2")}
+        for prefix, methods in readers.items():
+            if key.startswith(prefix) and not set(methods) & set(self.methods):
+                return f"only {' or '.join(methods)} reads it, and experiment.methods is [{', '.join(self.methods)}]"
+        if key == "experiment.fashion_data" and not self.fashion_label_counts:
+            return "the second data set is run with experiment.fashion_label_counts (none given)"
+        return None
+
 
 @dataclass(frozen=True)
 class Plan:
