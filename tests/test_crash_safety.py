@@ -943,3 +943,33 @@ def test_a_stop_signal_while_a_model_is_built_on_the_meta_device_is_answered_onc
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     model = on_meta(lambda: aekit.create_model("dense", **MODEL))  # (its own use)
     assert model is not None and next(model.parameters()).device.type == "meta" and torch.empty(1).device.type == "cpu"
+
+
+def test_a_run_folder_removed_while_it_trains_is_said_in_one_line_and_a_loggers_thread_too(tmp_path, capsys,
+                                                                                           monkeypatch):
+    """A kill trial: the run folder removed during training (with TensorBoard's writer thread) printed that thread's
+    traceback, and then "runs/r: No such file or directory; choose another path" from the tidying after the error."""
+    import shutil
+    import threading
+
+    from aekit.apps.cli import main
+    from aekit.training.loop import Trainer
+
+    save = Trainer.save_checkpoint
+
+    def removed_first(trainer):  # the folder goes as the first checkpoint is due
+        shutil.rmtree(trainer.run_dir)
+        thread = threading.Thread(target=lambda: open(trainer.run_dir / "events", "w"), name="writer")  # as a logger's
+        thread.start()
+        thread.join()
+        return save(trainer)
+
+    monkeypatch.setattr(Trainer, "save_checkpoint", removed_first)
+    hook = threading.excepthook
+    assert main(["train", "data.name=digits", "model.name=dense", "model.hidden=[8]", "model.code_size=2",
+                 "train.epochs=2", f"output.dir={tmp_path}", "output.name=r", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 2, err
+    assert "aekit: note: writer stopped on FileNotFoundError: [Errno 2] No such file or directory: " in err
+    assert f"aekit: error: the run folder {tmp_path / 'r'} was removed while it was written (" in err
+    assert threading.excepthook is hook and not (tmp_path / "r").exists()  # not made again

@@ -169,6 +169,9 @@ def test_sample_quality_is_judged_against_test_samples_spread_over_the_part(runs
     (["--nll-samples", "-1"], "--nll-samples: must be >= 0 (0 skips it), got -1"),
     (["--quality-samples", "-64"], "--quality-samples: must be >= 0 (0 skips it), got -64"),
     (["--classifier", "cifar10"], "classifier: 'cifar10' is not a data set the feature classifier is trained on"),
+    (["--classifier", "mnist", "--quality-samples", "0"], "--classifier: sets how sample quality is judged, and "
+     "--quality-samples 0 skips it; leave --classifier out, or give --quality-samples N"),  # (a bug hunt: unsaid)
+    (["--classifier-cache", "/nowhere", "--quality-samples", "0"], "--classifier-cache: sets how sample quality is"),
 ])
 def test_bad_settings_are_one_line_errors_before_any_work(args, message, tmp_path, capsys):
     status = main(["evaluate", str(tmp_path / "nowhere"), *args])  # no run folder: the settings are checked first

@@ -239,6 +239,9 @@ def test_an_experiment_takes_a_config_file_of_its_sections_or_a_run_folders_expe
         __import__("aekit.config", fromlist=["to_dict"]).to_dict(cfg)))}
     (tmp_path / "experiment.yaml").write_text(yaml.safe_dump(saved))
     assert settings("mnist-2d", file=tmp_path / "experiment.yaml") == cfg  # a run's settings, whole
+    with pytest.warns(UserWarning, match=r"^--tiny: .*experiment.yaml is a run's experiment.yaml, whose settings are "
+                                         r"taken whole; --tiny changes none of them$"):  # (a bug hunt: unsaid)
+        assert settings("mnist-2d", tiny=True, file=tmp_path / "experiment.yaml") == cfg
     with pytest.raises(ConfigError, match=r"experiment.yaml holds the settings of experiment mnist-2d, not tied-mnist"):
         settings("tied-mnist", file=tmp_path / "experiment.yaml")
 

@@ -17,6 +17,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -141,6 +142,10 @@ def _cmd_evaluate(args) -> None:
     for flag, value in (("--nll-samples", args.nll_samples), ("--quality-samples", args.quality_samples)):
         if value < 0:
             raise ConfigError(f"{flag}: must be >= 0 (0 skips it), got {value}")
+    for flag, value in (("--classifier", args.classifier), ("--classifier-cache", args.classifier_cache)):
+        if value is not None and args.quality_samples == 0:  # (a bug hunt: taken, unsaid)
+            raise ConfigError(f"{flag}: sets how sample quality is judged, and --quality-samples 0 skips it; leave "
+                              f"{flag} out, or give --quality-samples N")
     from . import run
 
     metrics = run.evaluate_run(
@@ -186,7 +191,13 @@ def _cmd_demo(args) -> None:
     raw = apply_overrides({k: dict(v) for k, v in run.DEMO_CONFIG.items()}, overrides)
     cfg = _epochs_or_budget(run.parse_run_config(raw), overrides)
     start = time.perf_counter()
-    run_dir = run.train(cfg, progress=False if args.quiet else None)
+    try:
+        run_dir = run.train(cfg, progress=False if args.quiet else None)
+    except ConfigError as err:  # the flag the user gave, not the key it sets
+        if args.out is None or not str(err).startswith("output.dir: "):
+            raise
+        raise ConfigError(f"--out: {str(err).removeprefix('output.dir: ').replace('another output.dir', 'another --out')}"
+                          ) from None
     print(f"trained in {time.perf_counter() - start:.0f}s")
     _print_result(run_dir)
     print(f"picture: {run_dir / 'reconstructions.png'}")
@@ -632,6 +643,15 @@ def _ours(module: str) -> bool:
     return module.lower() in {renamed.get(name, name.replace("-", "_")) for name in wanted}
 
 
+def _thread_note(hook: threading.ExceptHookArgs) -> None:
+    """An error in a thread of a library's (a logger's writer) as one line, as the command's own are."""
+    if hook.exc_type is SystemExit or os.environ.get("RANK", "0") != "0":
+        return
+    name = hook.thread.name if hook.thread is not None else "a thread"
+    reason = (str(hook.exc_value).splitlines() or [""])[0][:200]
+    print(f"aekit: note: {name} stopped on {hook.exc_type.__name__}: {reason} (--debug shows where)", file=sys.stderr)
+
+
 def _error_line(err: Exception) -> tuple[str, int]:
     """The one line the CLI prints for `err` (after "aekit: error: "), and the exit status."""
     if isinstance(err, AekitError):
@@ -647,6 +667,10 @@ def _error_line(err: Exception) -> tuple[str, int]:
                 f"size or data set needs less{_kept(err)}{_run_kept(err)}"), 2
     if out_of_space(err):
         return f"{f'{err.filename}: ' if err.filename else ''}{err.strerror}{_full(err)}{_kept(err)}", 2
+    gone = getattr(err, "run_dir", None)
+    if isinstance(err, OSError) and err.errno == errno.ENOENT and gone is not None and not Path(gone).exists():
+        return f"the run folder {gone} was removed while it was written ({err.filename}: {err.strerror})", 2  # (a kill
+        # trial: "choose another path")
     if isinstance(err, OSError) and err.filename is not None:  # a path that cannot be written or read
         return f"{err.filename}: {err.strerror or err}{PATH_HINTS.get(err.errno, '')}{_kept(err)}{_run_kept(err)}", 2
     if isinstance(err, Warning):  # (an environment trial: aekit's own note, under -W error, read "unexpected")
@@ -818,6 +842,9 @@ def _main(argv: list[str] | None) -> int:
     previous = {number: signal.signal(number, _terminate) for number in handled}
     shown = warnings.showwarning
     warnings.showwarning = _note  # a warning of aekit's (or a library's) is one line, as errors are
+    threads_hook = threading.excepthook
+    if not debug:  # so is an error in a library's thread (a kill trial: TensorBoard's writer, its folder removed)
+        threading.excepthook = _thread_note
     quieted = None  # pooch's logger and its level, where --quiet raised it: put back at the end (a caller's main([...]))
     try:
         args = parse_args(argv)
@@ -874,6 +901,7 @@ def _main(argv: list[str] | None) -> int:
         for number, handler in previous.items():
             signal.signal(number, handler)
         warnings.showwarning = shown
+        threading.excepthook = threads_hook
         if quieted is not None:
             quieted[0].setLevel(quieted[1])
     return code

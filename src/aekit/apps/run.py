@@ -613,6 +613,10 @@ def new_run_dir(cfg: RunConfig, label: str | None = None) -> Path:
             raise ConfigError(f"{key}: {value} holds a backslash, which separates no folders here; write "
                               f"{value.replace(chr(92), '/')}")
     run_dir = Path(cfg.output.dir) / name
+    blocked = next((p for p in (run_dir, *run_dir.parents) if p.exists() and not p.is_dir()), None)
+    if blocked is not None:  # (a bug hunt: said by mkdir, after the data were read and the model built)
+        key = "output.dir" if blocked in (Path(cfg.output.dir), *Path(cfg.output.dir).parents) else "output.name"
+        raise ConfigError(f"{key}: {blocked} is a file, where the run folder {run_dir} needs a folder; give another {key}")
     if cfg.output.name and (run_dir / ckpt.CHECKPOINT_FILE).exists() and distributed.is_main():
         ckpt.check_free(run_dir)  # training now: "in use", not "use aekit resume", which it refuses (a CLI trial)
     if cfg.output.name and (run_dir / ckpt.CHECKPOINT_FILE).exists():  # a default name is made unique (make_run_dir)
@@ -766,6 +770,8 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
                 raise
             if getattr(err, "run_dir", None) is None:  # (stopped on the start line: the CLI names the folder too)
                 err.run_dir = run_dir
+            if not run_dir.is_dir():  # removed while it trained (a kill trial): nothing to tidy, the error is said
+                raise
             if not (run_dir / ckpt.CHECKPOINT_FILE).is_file() and not ckpt.kept_when_stopped(err, run_dir):
                 ckpt.remove_made(made)
                 if not made:  # a named folder that was there, empty: emptied again

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import hashlib
 import json
 import math
@@ -501,6 +502,8 @@ class Trainer:
     # --- checkpoints ------------------------------------------------------------------------
     def save_checkpoint(self) -> None:
         assert self.run_dir is not None
+        if not self.run_dir.is_dir():  # removed while it trained: not made again holding a checkpoint alone (a kill trial)
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(self.run_dir))
         self._check_weights()  # NaN weights never reach a checkpoint
         if not self.best_saved and self.best_state is not None:  # first, so a checkpoint never names a lost best
             ckpt.save_model(self.model, self.run_dir / ckpt.BEST_FILE, state=self.best_state)

@@ -358,6 +358,8 @@ def settings(name: str, overrides: Sequence[str] = (), *, tiny: bool = False, fi
     them, or a run folder's experiment.yaml), then dotted `section.key=value` overrides."""
     exp = experiment(name)
     layer, whole = _file_layer(name, file) if file is not None else ({}, False)  # whole: a run's, every setting it ran
+    if tiny and whole:  # (as README says; a bug hunt: unsaid, and a full-size run began)
+        warn(f"--tiny: {file} is a run's experiment.yaml, whose settings are taken whole; --tiny changes none of them")
     base = merge(BASE, exp.defaults, exp.tiny if tiny and not whole else {})  # with, which --tiny beside it does not change
     # every key given: a file's where it is not the default (show and experiment.yaml write every key out, with
     # --tiny or without: a config trial's `show NAME > f.yaml; run NAME f.yaml --tiny` was refused keys it never gave)
