@@ -6,6 +6,10 @@ like `sklearn.semi_supervised.SelfTrainingClassifier`).
 All take 2-D arrays (n_samples, n_features), do no work in `__init__`, keep fitted state in
 attributes ending in `_`, and work in `Pipeline` and `GridSearchCV`:
 
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import MinMaxScaler
+    >>> from aekit.apps.sklearn import AutoencoderTransformer
     >>> pipe = make_pipeline(MinMaxScaler(), AutoencoderTransformer(model_params={"code_size": 16}),
     ...                      LogisticRegression())
 
