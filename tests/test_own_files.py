@@ -292,6 +292,25 @@ def test_a_column_constant_in_training_keeps_the_test_parts_differences():
     assert how == "per column" and x[:, 0].tolist() == [-1.0, 0.0, 1.5]
 
 
+def test_data_constant_in_training_keeps_the_test_parts_differences_and_an_older_runs_map_is_read_as_it_was(tmp_path,
+                                                                                                         capsys):
+    """A bug hunt: all-constant training data took divisor inf, every test value to 0: every error was 0.000 and
+    no sample was outside the training range (for anomaly scores of a sensor constant in training: none seen)."""
+    train = np.full((300, 8), 5.0, np.float32)
+    test = np.random.default_rng(0).normal(5, 3, (50, 8)).astype(np.float32)
+    x, _, (offset, divisor) = unit_scaled(test, name="t", like=train)
+    assert (offset, divisor) == (5.0, 1.0) and np.allclose(x, test - 5)
+    np.savez(tmp_path / "c.npz", x_train=train, x_test=test)
+    assert main(["train", f"data.name={tmp_path / 'c.npz'}", "train.epochs=1", f"output.dir={tmp_path}",
+                 "output.name=run", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["squared_error_per_sample"] > 10 and "50 of 50 samples have values outside the training range" in out
+    scaling = json.loads((tmp_path / "run" / "scaling.json").read_text())
+    (tmp_path / "run" / "scaling.json").write_text(json.dumps({**scaling, "divisor": None}))  # an older run's
+    assert load_dataset(str(tmp_path / "c.npz"), "test", like=tmp_path / "run").x.abs().max() == 0
+
+
 def test_scikit_learn_s_capital_x_train_and_x_test_are_read_as_the_parts(tmp_path):
     """np.savez(f, X_train=..., X_test=..., y_train=..., y_test=...) was refused: "does not read X_test, X_train"."""
     path = npz(tmp_path, X_train=X, X_test=X[:3], y_train=Y, y_test=Y[:3])

@@ -18,6 +18,9 @@ def _data(work, classes=3, test_classes=3):
     (["train.labelled_per_batch=4"], "train.labelled_per_batch: 4 is for semi-supervised models"),
     (["train.augment_rotate=10"], "train.augment_*: augmentation moves images"),
     (["model.name=cvae", "model.n_classes=2"], "train data (d): cvae: labels must be integers in 0..1"),
+    (["model.linear_path=true", "model.output_activation=linear", "model.recon_loss=mse", "model.code_size=4",
+      "data.limit=3", "data.val_fraction=0"],  # (a bug hunt: refused after the start line)
+     "train data: the linear path of dense starts at PCA's solution with 4 components, which needs at least 4 "),
 ])
 def test_a_setting_the_data_do_not_allow_is_refused_before_the_start_line(tmp_path, monkeypatch, capsys, setting,
                                                                           message):

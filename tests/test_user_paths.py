@@ -603,6 +603,19 @@ def test_a_run_no_better_than_pca_says_so():
         {**m, "squared_error_per_sample": 1.38, "pca_squared_error_per_sample": 1.0})
     exact = "note: PCA reconstructs these samples exactly"  # (a trial's 3 texts: "7.37e+25 times PCA's error")
     assert exact in format_metrics({**m, "squared_error_per_sample": 7.4e-5, "pca_squared_error_per_sample": 2e-33})
+    small = {**m, "squared_error_per_sample": 3.3e-13, "pca_squared_error_per_sample": 2.7e-13}  # (a bug hunt: values
+    assert exact not in format_metrics({**small, "pca_exact": False}) and "22% above" in format_metrics(  # of 1e-6, 42%
+        {**small, "pca_exact": False})  # of their variance left out, read as reconstructed "exactly" by an absolute 1e-12)
+    assert exact in format_metrics(small)  # a metrics.json of before: as it was read then
+    from aekit.apps.run import test_metrics
+    from aekit.data import Dataset
+
+    rng = np.random.default_rng(0)
+    for scale, low_rank in ((1e-6, False), (1e-6, True), (1e3, True)):
+        x = rng.uniform(0, 1, (200, 8)) if not low_rank else rng.uniform(0, 1, (200, 2)) @ rng.normal(size=(2, 8))
+        part = Dataset(torch.as_tensor(x * scale, dtype=torch.float32), name="t")
+        model = aekit.create_model("dense", input_shape=(8,), hidden=[4], code_size=2)
+        assert test_metrics(model, part, part)["pca_exact"] is low_rank, (scale, low_rank)
     assert "clearly past" not in format_metrics({**m, "squared_error_per_sample": 0.3})
     huge = format_metrics({**m, "squared_error_per_sample": float("inf"), "pca_squared_error_per_sample": 5.54e53})
     assert "(PCA-2):    5.540e+53" in huge and "(autoencoder): inf" in huge  # (a trial: 54 digits of fixed point)

@@ -1086,6 +1086,9 @@ def test_metrics(model, train: Dataset, test: Dataset, *, split: str = "test", s
     if "pca" in errors:
         metrics["pca_code_size"] = errors["pca_code_size"]
         metrics["pca_squared_error_per_sample"] = float(errors["pca"].mean())
+        spread = float(errors["pca_fit"].spread(test.x).mean()) if "pca_fit" in errors else math.inf
+        metrics["pca_exact"] = bool(metrics["pca_squared_error_per_sample"] <= 1e-10 * spread)  # (a bug hunt: by an
+        # absolute 1e-12, values of 1e-6 read as reconstructed exactly with 42% of their variance left out)
     else:
         metrics["pca_skipped"] = errors["pca_skipped"]
     return metrics
@@ -1502,13 +1505,14 @@ def pca_note(metrics: dict[str, Any]) -> str:
     pca, split = metrics.get("pca_squared_error_per_sample"), metrics.get("split")
     if not isinstance(pca, (int, float)) or not isinstance(split, str):  # (evaluate --data's too: a quality trial saw
         return ""  # a model 3.8% above PCA on another photograph's patches, unsaid)
-    ratio = metrics["squared_error_per_sample"] / max(pca, 1e-30)
+    error = metrics["squared_error_per_sample"]
+    ratio = error / pca if pca > 0 else math.inf if error > 0 else 1.0  # (no floor: errors of small units are small)
     if not ratio >= PCA_TIE:
         return ""
     above = 100 * (ratio - 1)  # (a trial read "1 times PCA's error" for 1.0022; a review "1e+02%" for 1.996)
     how = ("within 0.1% of PCA's error" if ratio < 1.001 else f"{percent(above)} above PCA's error" if ratio < 2
            else f"{ratio:.3g} times PCA's error")
-    exact = pca < 1e-12  # (a trial's 3 texts: "7.37e+25 times")
+    exact = metrics.get("pca_exact", pca < 1e-12)  # (a trial's 3 texts: "7.37e+25 times"; before 2026-12-07 by 1e-12)
     if exact:
         how = "PCA reconstructs these samples exactly (they vary in no more directions than its code holds)"
     worse = ratio >= PCA_WORSE and not exact  # (a trial read "38% above ... not clearly past" as a tie)

@@ -212,7 +212,7 @@ SCALING_FILE = "scaling.json"  # in a run folder: how its data file's values bec
 def read_unit_map(folder: str | Path) -> dict | None:
     """What a run trained on a data file saved in `folder`/scaling.json (checkpoint.write_scaling), or None:
     "offset" and "divisor", float32 arrays of one value or one per column, with inputs = (stored - offset) /
-    divisor (a divisor of null: a constant range, every input 0); "layout", how the file stores images if
+    divisor (a divisor of null: an older run's constant range, every input 0); "layout", how the file stores images if
     not as the model takes them, (N, C, H, W): "nhwc" or "nhw"; "columns", a CSV's feature names or None;
     "classes", the names its labels number, or None; "shape", the model's sample shape (None in older files);
     "samples", how many samples the data file's training part held when the run trained (None in older files);
@@ -445,10 +445,10 @@ def unit_map(dtype: np.dtype, lo, hi, scale: str = "auto", *, table: bool = Fals
     which are kept (a binary table or binarised images: divided by 255, a BCE model's targets were 0 and
     0.004); floats already in [0, 1]
     are kept, anything else is min-max scaled; "minmax" always min-max; "none" keeps every value. A
-    constant min-max range gives divisor inf, so every value becomes 0. lo and hi may be arrays of a
-    range per column (F,): each column is then min-max scaled, the map broadcasting over the columns; a
-    column constant in the training part is only shifted to 0 (divisor 1), so a test part's values in
-    it keep their differences.
+    constant min-max range is only shifted to 0 (divisor 1), so a test part's values keep their differences
+    (runs before 2026-12-07 took it with divisor inf, every value to 0: their scaling.json's null is read so).
+    lo and hi may be arrays of a range per column (F,): each column is then min-max scaled, the map
+    broadcasting over the columns, a column constant in the training part likewise shifted alone.
     """
     if np.ndim(lo):
         return lo, np.where(hi > lo, hi - lo, 1.0)
@@ -460,7 +460,7 @@ def unit_map(dtype: np.dtype, lo, hi, scale: str = "auto", *, table: bool = Fals
             return 0.0, 255.0 if pixels or 1 < hi <= 255 else max(hi, 1.0)
         if hi <= 1:
             return 0.0, 1.0
-    return lo, hi - lo if hi > lo else math.inf
+    return lo, hi - lo if hi > lo else 1.0  # (a bug hunt: inf took every test value to 0, and every error to 0)
 
 
 CHUNK_BYTES = 32 * 2**20  # bytes read (or checked) at a time when scanning a whole array

@@ -177,6 +177,11 @@ class PCABaseline:
         parts = [self._rebuilt(b).astype(np.float32) for b in self._chunks(x)]
         return (np.concatenate(parts) if parts else np.zeros((0, self.mean.size), np.float32)).reshape(tuple(x.shape))
 
+    def spread(self, x) -> np.ndarray:
+        """(N,) squared distance of each sample from the training mean (PCA-0's error): the scale its errors read on."""
+        parts = [((b - self.mean) ** 2).sum(1) for b in self._chunks(x)]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
     def squared_error(self, x) -> np.ndarray:
         """(N,) squared error of each sample's reconstruction, summed over its features."""
         parts = [((self._rebuilt(b) - b) ** 2).sum(1) for b in self._chunks(x)]

@@ -683,7 +683,7 @@ def rng_from_tensors(tensors: dict[str, torch.Tensor]) -> None:
 def write_scaling(folder: Path, data) -> None:
     """scaling.json, from a Dataset loaded from a data file (data.core.data_map): the map (offset, divisor)
     that took its stored values to the model's inputs, x = (stored - offset) / divisor (numbers, or lists of
-    one per column; a divisor of null: a constant range, every input 0), how the file stores images if not
+    one per column; a divisor of null: an older run's constant range, every input 0), how the file stores images if not
     as (N, C, H, W) ("nhwc", "nhw"), a CSV's feature names, the class names its labels number and the sample
     shape, so that the run takes new samples as they are stored (`aekit export --raw`, `load_dataset(...,
     like=RUN)`; data.core.read_unit_map reads it). For texts, the vocabulary and TF-IDF weights in place of the map;
