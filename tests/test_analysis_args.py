@@ -156,6 +156,10 @@ def test_what_the_refusals_leave_alone_still_works():
     assert why_no_likelihood(mse, X * 3 - 1) is None and why_no_likelihood(VAE, X.round()) is None
     codes = torch.tensor(CODES, requires_grad=True)  # a model's output outside no_grad
     assert A.embed_2d(codes, methods=("pca",))["pca"].shape == (20, 2)
+    x = X[:4].clone().requires_grad_(True)  # a bug hunt: the pictures' .numpy() failed on it
+    assert A.reconstruction_grid(M4, x, n=4)[0].shape == (2, 4, *SHAPE)
+    assert A.top_activating(M4, x, 0, k=2)[0].shape == (2,)
+    assert A.interpolate(M4, x[0], x[1], steps=3)[0].shape[0] == 3
     assert A.maximize_activation(M4, np.array([0, 3]), steps=2, lr=np.float32(0.1))[0].shape == (2, *SHAPE)
     assert A.maximize_activation(M4, torch.tensor(3), steps=2)[0].shape == (1, *SHAPE)  # a 0-d tensor: one unit
     for unit in (np.int64(3), torch.tensor(3), np.array(3)):

@@ -266,6 +266,9 @@ CASES = [
                  r"holds no separate test part; evaluate on a validation split instead", id="csv-no-test-split"),
     pytest.param(lambda t: scale_to_unit(FLAT, name="mine", scale="zscore"), DataError,
                  r"^mine: scale 'zscore' is not allowed; choose one of: auto, global, minmax, column, standard, none$", id="scale-unknown"),
+    pytest.param(lambda t: scale_to_unit(FLAT.tolist(), name="mine"), DataError,  # (a bug hunt: AttributeError)
+                 r"^mine: a list; give a numpy array \(np.asarray\(values\), df.to_numpy\(\), tensor.numpy\(\)\)$",
+                 id="scale-a-list"),
     # --- checkpoints and export ------------------------------------------------------------------
     pytest.param(lambda t: aekit.load_model(t / "nothing.safetensors"), CheckpointError,
                  r"nothing.safetensors does not exist", id="checkpoint-missing"),
@@ -788,6 +791,11 @@ def test_fit_and_load_model_give_a_model_ready_to_use(tmp_path):
         model.encode_array(X[0].numpy().ravel()[:63])
     assert np.allclose(model.encode_array(X.numpy(), batch_size=5), codes, atol=1e-6)  # numpy, small batches
     assert model.reconstruct_array(load_dataset("digits", "test")).shape == (360, 1, 8, 8)
+    images = X[:, 0].numpy()  # (64, 8, 8), taken by a (1, 8, 8) model: given back so (a bug hunt: (64, 1, 8, 8)
+    out = model.reconstruct_array(images)  # made the docs' `reconstruct_array(x) - x` a (64, 64, 8, 8) array, unsaid)
+    assert out.shape == (64, 8, 8) and np.array_equal(out, model.reconstruct_array(X)[:, 0])
+    assert model.reconstruct_array(images.reshape(64, -1)).shape == (64, 64)  # flat rows, flat
+    assert model.reconstruct_array(images[0]).shape == (8, 8)  # one image, as given
     loaded = aekit.load_model(tmp_path / "run")
     assert not loaded.training
     assert np.allclose(loaded.encode_array(X), codes, atol=1e-6)

@@ -182,6 +182,9 @@ def test_score_is_negative_reconstruction_error_and_improves_with_training(digit
     odd = np.random.default_rng(0).random((5, 64))  # noise, not digits: the worst reconstructed
     scores = long.score_samples(np.vstack([x[1000:1100], odd]))
     assert set(np.argsort(scores)[:5]) == set(range(100, 105))
+    backwards = x[1000:][:, ::-1]  # negative strides (columns reversed: a DataFrame's reordered columns): as a copy
+    assert np.array_equal(long.score_samples(backwards), long.score_samples(backwards.copy()))  # (a bug hunt: torch's
+    assert np.array_equal(long.transform(x[::-1]), long.transform(x[::-1].copy()))  # ValueError on negative strides)
 
 
 

@@ -95,6 +95,10 @@ def test_fit_on_partly_labelled_y_like_self_training(digits):
     # score counts the labelled samples only, so the same partly labelled y can be scored
     labelled = partial != -1
     assert est.score(x, partial) == pytest.approx(np.mean(est.predict(x[labelled]) == partial[labelled]))
+    assert est.score(x, partial[:, None]) == est.score(x, partial)  # a column, as fit takes it (a bug hunt: its -1
+    # rows were counted as wrong)
+    assert np.array_equal(est.predict_proba(x[::-1]), est.predict_proba(x.copy()[::-1].copy()))  # (a bug hunt: torch's
+    # "negative strides are not supported")
     with pytest.raises(aekit.DataError, match=r"^y: every sample is unlabelled \(-1\); score is the accuracy on the "
                                               r"labelled ones"):  # (was scikit-learn's "Found array with 0 sample(s)")
         est.score(x[:60], np.full(60, -1))

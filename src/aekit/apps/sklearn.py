@@ -301,7 +301,7 @@ def _name_the_estimator_parameter(phase: str, parameter: str, names: dict[str, s
 
 def _as_tensor(X: np.ndarray, shape: tuple[int, ...]) -> Tensor:
     """(N, D) array -> (N, *shape) float32 tensor (a copy, so read-only inputs are fine)."""
-    return torch.tensor(np.asarray(X), dtype=torch.float32).reshape(-1, *shape)
+    return torch.tensor(np.ascontiguousarray(X), dtype=torch.float32).reshape(-1, *shape)
 
 
 def _batched(fn, x: Tensor, model: nn.Module, batch_size: int = 1024) -> np.ndarray:
@@ -403,7 +403,7 @@ class AutoencoderTransformer(_PicklesOnCpu, ClassNamePrefixFeaturesOutMixin, Tra
 
     def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> AutoencoderTransformer:
         X = _checked(self, X, reset=True)
-        x = torch.tensor(np.asarray(X), dtype=torch.float32)
+        x = torch.tensor(np.ascontiguousarray(X), dtype=torch.float32)
         history = _train_autoencoder(self, x, _seed(self.random_state), self.validation_fraction)
         self._n_features_out = int(_batched(self.model_.encode, x[:1].reshape(1, *self.input_shape_), self.model_).shape[1])
         self.history_ = history  # last: fitted (__sklearn_is_fitted__)
@@ -490,7 +490,7 @@ class AutoencoderClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
         epochs = self.finetune_epochs if self.finetune_epochs is not None else max(  # (a bad batch_size is refused
             EPOCHS, math.ceil(FINETUNE_STEPS / steps))  # by build, below)
         cfg = build(TrainConfig, _fit_options(self, seed, names, epochs=epochs, lr=lr), where="finetune")
-        x = torch.tensor(np.asarray(X), dtype=torch.float32)
+        x = torch.tensor(np.ascontiguousarray(X), dtype=torch.float32)
         history = _train_autoencoder(self, x, seed)
         with torch.random.fork_rng():
             torch.manual_seed(seed + 1)
@@ -573,7 +573,7 @@ class SemiSupervisedClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator)
         seed = _seed(self.random_state)
         options = _fit_options(self, seed, labelled_per_batch=self._labelled_per_batch(unlabelled))
         cfg = build(TrainConfig, options, where="train_params")
-        x = torch.tensor(np.asarray(X), dtype=torch.float32)
+        x = torch.tensor(np.ascontiguousarray(X), dtype=torch.float32)
         with torch.random.fork_rng(), _name_the_estimator_parameter("training", "lr"):  # the caller's RNG untouched
             torch.manual_seed(seed)
             self.model_ = self._build(x).to(resolve_device(self.device))  # fit leaves it there: predictions
@@ -602,7 +602,8 @@ class SemiSupervisedClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator)
     def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Accuracy on the samples whose label is not -1 (the labelled ones)."""
         y = np.asarray(y)
-        labelled = ~_unlabelled(y) if y.ndim == 1 else np.ones(len(y), dtype=bool)
+        y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y  # a column of labels, as fit takes it (a bug hunt: its
+        labelled = ~_unlabelled(y) if y.ndim == 1 else np.ones(len(y), dtype=bool)  # -1 rows were counted as wrong)
         if labelled.all():
             return super().score(X, y, sample_weight=sample_weight)
         if not labelled.any():  # (a bug hunt: "Found array with 0 sample(s)")

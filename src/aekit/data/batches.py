@@ -38,7 +38,7 @@ def to_tensor(value: Any, what: str) -> Tensor:
     """A tensor or a numpy array of numbers as a tensor (an array's memory shared where it can be), else a
     one-line refusal naming `what`."""
     if isinstance(value, Tensor):
-        return value
+        return value.detach()  # (a bug hunt: a tensor that requires grad failed the pictures' .numpy())
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":  # strings, objects, dates: nothing a model can take
             raise DataError(f"{what}: a numpy array of {value.dtype} values; give numbers (floats for inputs, "
@@ -186,7 +186,8 @@ def inputs_of(model, data: Any, what: str = "data", *, whole: bool = True) -> tu
     """
     shape = input_shape_of(model)
     x, y = (as_tensors if whole else as_inputs)(data, what)
-    if isinstance(x, Tensor) and (tuple(x.shape) == shape or tuple(x.shape) == (math.prod(shape),)):  # one sample
+    one = [d for d in x.shape if d != 1] == [d for d in shape if d != 1] and x.ndim < len(shape) + 1  # (8, 8) for
+    if isinstance(x, Tensor) and (one or tuple(x.shape) == (math.prod(shape),)):  # (1, 8, 8): one sample (a bug hunt)
         x = x.unsqueeze(0)
     if x.ndim < 2:
         raise DataError(f"{what}: a 1-d array of {len(x)} values, but model '{model.name}' takes samples of shape "
@@ -263,9 +264,14 @@ def encode_all(model, data: Any, *, batch_size: int = 512) -> np.ndarray:
 
 
 def reconstruct_all(model, data: Any, *, batch_size: int = 512) -> np.ndarray:
-    """Reconstructions (N, *input_shape) of every sample, in eval mode."""
+    """Reconstructions of every sample, in eval mode, shaped as the samples were given: (N, *input_shape) for
+    a Dataset; (N, 8, 8) for images (N, 8, 8) of a (1, 8, 8) model, flat rows for flat rows (a bug hunt:
+    `reconstruct_array(x) - x` broadcast (N, 1, 8, 8) against (N, 8, 8) to (N, N, 8, 8), silently)."""
     x, _ = inputs_of(model, data, whole=False)
-    return map_batches(model, x, lambda xb: model(xb).x_hat, batch_size=batch_size).numpy()
+    out = map_batches(model, x, lambda xb: model(xb).x_hat, batch_size=batch_size)
+    given = data.x if hasattr(data, "x") else data[0] if isinstance(data, (tuple, list)) else data
+    shape = tuple(getattr(given, "shape", ()))
+    return (out.reshape(shape) if shape and math.prod(shape) == out.numel() else out).numpy()
 
 
 def random_affine(x: Tensor, *, rotate: float, scale: float, shift: float, share: float = 1.0) -> Tensor:

@@ -427,7 +427,10 @@ def integer_valued(y: np.ndarray) -> bool:
 
 
 def check_scalable(array: np.ndarray, *, name: str, scale: str) -> None:
-    """What every scaling needs: a known `scale`, some samples, real numbers."""
+    """What every scaling needs: a numpy array, a known `scale`, some samples, real numbers."""
+    if not isinstance(array, np.ndarray):  # (a bug hunt: a DataFrame, a list or a tensor raised AttributeError)
+        raise DataError(f"{name}: a {type(array).__name__}; give a numpy array (np.asarray(values), df.to_numpy(), "
+                        "tensor.numpy())")
     if array.size == 0:
         raise DataError(f"{name}: the data set is empty")
     if scale not in SCALES:

@@ -183,7 +183,8 @@ class Autoencoder(nn.Module):
         return encode_all(self, x, batch_size=batch_size)
 
     def reconstruct_array(self, x: Any, *, batch_size: int = 1024) -> np.ndarray:
-        """Reconstructions (N, *input_shape) as a numpy array, like `encode_array`."""
+        """Reconstructions as a numpy array, like `encode_array`, shaped as `x` was given ((N, *input_shape) for a
+        Dataset; (N, H, W) images of a (1, H, W) model come back (N, H, W), flat rows flat)."""
         return reconstruct_all(self, x, batch_size=batch_size)
 
     @property

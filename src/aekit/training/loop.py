@@ -970,10 +970,10 @@ class Trainer:
             raise ConfigError(f"train.augment_shift: {cfg.augment_shift:g} pixels moves images out of their "
                               f"{x.shape[2]} x {x.shape[3]} frame; give fewer than {min(x.shape[2:])}")
         path = getattr(model, "linear_path", None)  # PCA's start, fitted on the training samples (a bug hunt: refused
-        if path is not None and not bool(path.fitted) and len(x) < max(model.config.code_size, 2):  # after the start
+        if path is not None and not bool(path.fitted) and 2 <= len(x) < model.config.code_size:  # after the start
             raise DataError(f"train data: the linear path of {model.name} starts at PCA's solution with "  # line)
                             f"{model.config.code_size} components, which needs at least "
-                            f"{max(model.config.code_size, 2)} training samples, and there are {len(x)}; give a smaller "
+                            f"{model.config.code_size} training samples, and there are {len(x)}; give a smaller "
                             "model.code_size or more samples, or model.linear_path=false")
         if cfg.memory_format == "channels_last" and not self.channels_last and self.is_main:  # (a bug hunt: unsaid)
             warn(f"train.memory_format: channels_last lays out the images of convolutional models, and "
