@@ -82,6 +82,8 @@ def test_a_models_numbers_are_read_as_numbers_where_experiments_read_them_too():
     assert settings("mnist-2d", ["model.code_size=2.0"], tiny=True).model["code_size"] == 2
     with pytest.raises(aekit.ConfigError, match=r"^model.code_size: 8.5 must be an integer$"):  # before any data
         load_run_config(None, ["model.code_size=8.5"])
+    with pytest.raises(aekit.ConfigError, match=r"^model.dims: 3 is not allowed; choose one of: 1, 2$"):  # a review:
+        load_run_config(None, ["model.name=conv", "model.dims=3"])  # Literal[1, 2] | None was left alone
 
 
 def test_dotted_overrides():

@@ -970,6 +970,6 @@ def test_a_run_folder_removed_while_it_trains_is_said_in_one_line_and_a_loggers_
                  "train.epochs=2", f"output.dir={tmp_path}", "output.name=r", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("\n") == 2, err
-    assert "aekit: note: writer stopped on FileNotFoundError: [Errno 2] No such file or directory: " in err
+    assert "aekit: note: a thread (writer) stopped on FileNotFoundError: [Errno 2] No such file or directory: " in err
     assert f"aekit: error: the run folder {tmp_path / 'r'} was removed while it was written (" in err
     assert threading.excepthook is hook and not (tmp_path / "r").exists()  # not made again

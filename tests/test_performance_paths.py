@@ -99,8 +99,9 @@ def test_channels_last_convolutions_match_contiguous_ones(real_batch):
         assert torch.allclose(v, fast.state_dict()[k], atol=1e-5), k
 
     dense = aekit.create_model("dense", input_shape=(1, 28, 28), hidden=[8], code_size=2)  # a bug hunt: taken, unsaid
-    with pytest.warns(UserWarning, match=r"^train.memory_format: channels_last lays out the images of convolutional "
-                                         r"models, and DenseAutoencoder has no convolutions: it trains as it is$"):
+    with pytest.warns(UserWarning, match=r"^train.memory_format: channels_last lays out the images \(N, C, H, W\) of "
+                                         r"2-d convolutional models, and DenseAutoencoder has no 2-d convolutions: it "
+                                         r"trains as it is$"):
         aekit.fit(dense, real_batch[:32], memory_format="channels_last", **common)
 
 

@@ -647,9 +647,13 @@ def _thread_note(hook: threading.ExceptHookArgs) -> None:
     """An error in a thread of a library's (a logger's writer) as one line, as the command's own are."""
     if hook.exc_type is SystemExit or os.environ.get("RANK", "0") != "0":
         return
-    name = hook.thread.name if hook.thread is not None else "a thread"
-    reason = (str(hook.exc_value).splitlines() or [""])[0][:200]
-    print(f"aekit: note: {name} stopped on {hook.exc_type.__name__}: {reason} (--debug shows where)", file=sys.stderr)
+    name = f"a thread ({hook.thread.name})" if hook.thread is not None else "a thread"
+    try:
+        reason = (str(hook.exc_value).splitlines() or [""])[0][:200]
+    except Exception:  # noqa: BLE001  (an error's own __str__ failing: never a second traceback here)
+        reason = ""
+    print(f"aekit: note: {name} stopped on {hook.exc_type.__name__}{': ' * bool(reason)}{reason} (--debug shows "
+          "where)", file=sys.stderr)
 
 
 def _error_line(err: Exception) -> tuple[str, int]:
@@ -669,7 +673,7 @@ def _error_line(err: Exception) -> tuple[str, int]:
         return f"{f'{err.filename}: ' if err.filename else ''}{err.strerror}{_full(err)}{_kept(err)}", 2
     gone = getattr(err, "run_dir", None)
     if isinstance(err, OSError) and err.errno == errno.ENOENT and gone is not None and not Path(gone).exists():
-        return f"the run folder {gone} was removed while it was written ({err.filename}: {err.strerror})", 2  # (a kill
+        return f"the run folder {gone} was removed while it was written ({os.fsdecode(err.filename)}: {err.strerror})", 2  # (a kill
         # trial: "choose another path")
     if isinstance(err, OSError) and err.filename is not None:  # a path that cannot be written or read
         return f"{err.filename}: {err.strerror or err}{PATH_HINTS.get(err.errno, '')}{_kept(err)}{_run_kept(err)}", 2

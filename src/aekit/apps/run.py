@@ -199,7 +199,8 @@ def parse_run_config(raw: dict[str, Any]) -> RunConfig:
 def _scalar(tp: Any) -> bool:
     """A number, a flag or a word of a list (int, float | None, Literal[...]); not a list of widths."""
     args = set(typing.get_args(tp)) - {type(None)}
-    return tp in (int, float, bool) or typing.get_origin(tp) is Literal or (bool(args) and args <= {int, float, bool})
+    return tp in (int, float, bool) or typing.get_origin(tp) is Literal or (bool(args) and all(
+        a in (int, float, bool) or typing.get_origin(a) is Literal for a in args))  # (float | None, Literal[1, 2] | None)
 
 
 def load_run_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig:
@@ -1086,8 +1087,9 @@ def test_metrics(model, train: Dataset, test: Dataset, *, split: str = "test", s
     if "pca" in errors:
         metrics["pca_code_size"] = errors["pca_code_size"]
         metrics["pca_squared_error_per_sample"] = float(errors["pca"].mean())
-        spread = float(errors["pca_fit"].spread(test.x).mean()) if "pca_fit" in errors else math.inf
-        metrics["pca_exact"] = bool(metrics["pca_squared_error_per_sample"] <= 1e-10 * spread)  # (a bug hunt: by an
+        pca = metrics["pca_squared_error_per_sample"]
+        metrics["pca_exact"] = bool(pca <= 1e-10 * float(errors["pca_fit"].spread(test.x).mean()) if "pca_fit" in errors
+                                    else pca < 1e-12)  # (a bug hunt: by an
         # absolute 1e-12, values of 1e-6 read as reconstructed exactly with 42% of their variance left out)
     else:
         metrics["pca_skipped"] = errors["pca_skipped"]

@@ -976,8 +976,8 @@ class Trainer:
                             f"{model.config.code_size} training samples, and there are {len(x)}; give a smaller "
                             "model.code_size or more samples, or model.linear_path=false")
         if cfg.memory_format == "channels_last" and not self.channels_last and self.is_main:  # (a bug hunt: unsaid)
-            warn(f"train.memory_format: channels_last lays out the images of convolutional models, and "
-                 f"{type(model).__name__} has no convolutions: it trains as it is")
+            warn(f"train.memory_format: channels_last lays out the images (N, C, H, W) of 2-d convolutional models, "
+                 f"and {type(model).__name__} has no 2-d convolutions: it trains as it is")
         self.mixed = self._mixed_parts(y)
         length = len(x) if self.mixed is None else len(self.epoch_order(len(x)))  # samples an epoch
         if length < self.world:  # a process without a sample (a trial: "another process ... stopped")
