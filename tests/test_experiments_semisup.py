@@ -13,6 +13,7 @@ from PIL import Image
 import aekit
 from aekit.apps.experiments import experiment, run_experiment, settings
 from aekit.apps.experiments.semisup import METHODS, _label_split, plan
+from aekit.apps.report import write_report
 from aekit.data import load_dataset
 
 NAME = "semi-supervised-mnist"
@@ -193,8 +194,10 @@ def test_an_interrupted_run_resumes_keeping_its_finished_runs(tmp_path, monkeypa
     m1_file = run_dir / "m1-mnist-mini-seed0.safetensors"
     m1_written = m1_file.stat().st_mtime_ns
     assert not (run_dir / "results.json").exists()
+    (run_dir / ".runs.json.0123abcd.tmp").write_text("{")  # a write a kill cut short (a kill trial: left there)
     monkeypatch.setattr(semisup, "_semi", semi)
     assert main(["experiment", "resume", str(run_dir), "--quiet"]) == 0
+    assert not list(run_dir.glob(".*.tmp"))
     out = capsys.readouterr().out
     results = json.loads((run_dir / "results.json").read_text())
     assert [r["test_errors"] for r in results["rows"]] == [r["test_errors"] for r in whole["rows"]]
@@ -222,6 +225,10 @@ def test_only_experiments_that_keep_their_runs_resume(tmp_path, capsys):
     (run_dir / "results.json").unlink()
     assert main(["experiment", "resume", str(run_dir)]) == 2
     assert "experiment mnist-2d keeps no finished runs to resume from; run it again" in capsys.readouterr().err
+    page = write_report([run_dir], tmp_path / "r.html").read_text().replace("&#39;", "'")  # (a kill trial: "no results
+    assert ("the experiment stopped before its end, and it keeps no finished runs to resume from: run it again (`aekit "  # yet
+            f"experiment run mnist-2d {run_dir / 'experiment.yaml'}` takes its settings)") in page  # (interrupted or
+    # still running?)" of a folder no process holds)
 
 
 def test_label_counts_a_class_cannot_fill_are_refused_before_training(tmp_path):

@@ -307,3 +307,22 @@ def test_a_model_saved_in_float64_exports_in_float32(tmp_path):
     x = torch.rand(5, 6)
     torch.testing.assert_close(traced(x), model.encode(x.double()).float(), rtol=1e-5, atol=1e-6)
     assert model.encoder[0].weight.dtype == torch.float64  # the caller's left as it was
+
+
+def test_an_onnx_export_writes_through_a_temporary_of_its_own(tmp_path, monkeypatch):
+    """A kill trial: every ONNX export of a file went through the one name .encoder.onnx.tmp, which each export
+    removed as it ended (two at once: one could take the other's half-written file)."""
+    from aekit.apps import export
+    from aekit.writing import is_temporary
+
+    names = []
+
+    def fake(wrapper, example, tmp, part):  # the real one takes seconds
+        names.append(tmp.name)
+        tmp.write_bytes(b"onnx")
+
+    monkeypatch.setattr(export, "_to_onnx", fake)
+    model = aekit.create_model("dense", input_shape=(4,), hidden=[4], code_size=2)
+    for name in ("a.onnx", "b.onnx"):
+        export_model(model, tmp_path / name, part="encoder")
+    assert len(set(names)) == 2 and all(is_temporary(n) for n in names) and not list(tmp_path.glob(".*.tmp"))

@@ -22,6 +22,7 @@ import io
 import logging
 import os
 import re
+import secrets
 import warnings
 import zipfile
 from pathlib import Path
@@ -144,7 +145,7 @@ def export_model(
     if format == "torchscript":
         atomic_write_bytes(path, _torchscript(wrapper, example, part))
         return path
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")  # its own: two exports at once (writing.is_temporary)
     try:
         _to_onnx(wrapper, example, tmp, part)
         os.replace(tmp, path)  # a failed export never leaves half a file under the wanted name

@@ -243,12 +243,16 @@ def _stopped(run: RunFolder) -> str:
     """What to say of a train run whose training (or a resume's) stopped before its end, or is running, or of a
     resumable experiment stopped before its results (runs.json: its finished runs); "" if none."""
     if run.kind == "experiment":  # (a student trial: "No metrics or results in this folder", not how to go on)
-        if run.results or not (run.path / "runs.json").is_file():
+        if run.results:
             return ""
         try:
             check_free(run.path)
         except CheckpointError:
             return "its folder is in use (the experiment still running?)"
+        if not (run.path / "runs.json").is_file():  # (a kill trial: "interrupted or still running?" of a free folder)
+            name = str(run.config.get("experiment", "NAME"))
+            return ("the experiment stopped before its end, and it keeps no finished runs to resume from: run it again "
+                    f"(`aekit experiment run {name} {shell(run.path / 'experiment.yaml')}` takes its settings)")
         return (f"the experiment stopped before its end, the runs it finished kept in runs.json: `aekit experiment "
                 f"resume {shell(run.path)}` goes on from them (where an error of its settings or data stopped it, "
                 "mend that first)")

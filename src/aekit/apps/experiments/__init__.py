@@ -58,7 +58,7 @@ from ...training.checkpoint import (
     save_model,
 )
 from ...training.loop import TrainConfig
-from ...writing import atomic_write_text
+from ...writing import atomic_write_text, is_temporary
 from ..run import (
     DataConfig,
     build_model,
@@ -524,6 +524,8 @@ def _finish(exp: Experiment, cfg: ExperimentConfig, run_dir: Path, progress: boo
     if progress is not None:
         cfg = cfg.with_train(progress=progress)
     with hold(run_dir):
+        for stale in [p for p in run_dir.iterdir() if is_temporary(p.name)]:  # a write a kill cut short (a kill trial)
+            stale.unlink(missing_ok=True)
         try:
             with plots.unshown():  # (called from Jupyter, an experiment draws its pictures without showing them)
                 results = exp.fn(cfg, run_dir)
