@@ -211,7 +211,8 @@ def test_linear_path_needs_an_undercomplete_code_and_enough_samples():
                            recon_loss="mse")
     model = aekit.create_model("dense", input_shape=(64,), code_size=8, linear_path=True, output_activation="linear",
                                recon_loss="mse")
-    with pytest.raises(aekit.DataError, match="PCA with 8 components needs at least 8 samples, got 5"):
+    with pytest.raises(aekit.DataError, match="starts at PCA's solution with 8 components, which needs at least 8 "
+                                              "training samples, and there are 5; give a smaller model.code_size"):
         aekit.fit(model, torch.rand(5, 64), epochs=1, progress=False)
 
 
