@@ -521,3 +521,71 @@ def test_a_vocabulary_size_that_is_no_whole_number_is_refused(bad):
 
     with pytest.raises(ConfigError, match=r"^max_features: must be a whole number of words > 0, got "):
         text_corpus(["the match ended", "shares rose"], [0, 1], max_features=bad)
+
+
+def _idx_family(folder: Path, images: np.ndarray, labels: np.ndarray, *, gz: bool = True) -> None:
+    from aekit.data.idx import write_idx
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for part in ("train", "t10k"):
+        write_idx(folder / f"{part}-images-idx3-ubyte{'.gz' * gz}", images)
+        write_idx(folder / f"{part}-labels-idx1-ubyte{'.gz' * gz}", labels)
+
+
+def test_the_mnist_family_from_a_root_with_a_tilde_gunzipped_files_and_contents_it_cannot_be(tmp_path, offline,
+                                                                                             monkeypatch):
+    """A bug hunt: root="~/data" was never expanded (the error said to put there the files that were there);
+    gunzipped files were listed 'here' and never read; int8 images, negative labels and labels of shape (N, 2)
+    loaded silently."""
+    images, labels = np.arange(6 * 4 * 4, dtype=np.uint8).reshape(6, 4, 4), np.arange(6, dtype=np.uint8) % 3
+    monkeypatch.setenv("HOME", str(tmp_path))
+    _idx_family(tmp_path / "data" / "kmnist", images, labels, gz=False)
+    data = load_dataset("kmnist", "test", root="~/data")
+    assert data.y.tolist() == labels.tolist() and torch.equal(data.x[:, 0], torch.from_numpy(images / 255).float())
+    for bad_images, bad_labels, says in ((images.astype(np.int8), labels, "holds int8 values"),
+                                         (images, labels.astype(np.int8) - 1, "expected one label 0..K-1 per image"),
+                                         (images, np.c_[labels, labels], "expected one label 0..K-1 per image")):
+        _idx_family(tmp_path / "bad" / "kmnist", bad_images, bad_labels)
+        with pytest.raises(DataError, match=says):
+            load_dataset("kmnist", "test", root=tmp_path / "bad")
+
+
+def test_svhn_labels_outside_one_to_ten_are_refused(tmp_path):
+    """A bug hunt: y % 10 took 11, 12 and 20 as 1, 2 and 0."""
+    from scipy.io import savemat
+
+    x = np.zeros((32, 32, 3, 3), dtype=np.uint8)
+    (tmp_path / "svhn").mkdir()
+    savemat(tmp_path / "svhn" / "test_32x32.mat", {"X": x, "y": np.array([[10], [11], [20]], dtype=np.uint8)})
+    with pytest.raises(DataError, match=r"y must hold SVHN's labels 1..10 \(10 for the digit 0\), found 10..20"):
+        load_dataset("svhn", "test", root=tmp_path)
+
+
+def test_a_cifar10_archive_put_in_place_without_a_batch_is_refused_in_one_line(tmp_path, offline):
+    """A bug hunt: FileNotFoundError '.../cifar-10-batches-py/test_batch' from an archive lacking it."""
+    import tarfile
+
+    write_cifar(tmp_path / "src")
+    (tmp_path / "src" / "cifar10" / "cifar-10-batches-py" / "test_batch").unlink()
+    (tmp_path / "data" / "cifar10").mkdir(parents=True)
+    with tarfile.open(tmp_path / "data" / "cifar10" / "cifar-10-python.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "src" / "cifar10" / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    with pytest.raises(DataError, match=r"cifar-10-python.tar.gz lacks test_batch; it is not the archive from "):
+        load_dataset("cifar10", "test", root=tmp_path / "data")
+
+
+def test_cifar_folders_in_the_data_directory_are_listed_as_there_and_root_is_no_other_folder(tmp_path, monkeypatch):
+    """A bug hunt: `aekit datasets` said 'absent' of cifar-10-batches-py/ in the data directory, which loads; and
+    load_dataset("mnist", root=".") warned it read "aekit's data set, not the ./mnist here", which it read."""
+    from aekit.catalog import data_state
+
+    write_cifar(tmp_path)
+    (tmp_path / "cifar10" / "cifar-10-batches-py").rename(tmp_path / "cifar-10-batches-py")
+    monkeypatch.setenv("AEKIT_DATA_DIR", str(tmp_path))
+    assert data_state("cifar10") == "here" and len(load_dataset("cifar10", "test")) == 3
+    _idx_family(tmp_path / "mnist", np.zeros((4, 2, 2), np.uint8), np.arange(4, dtype=np.uint8))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AEKIT_DATA_DIR")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(load_dataset("mnist", root=".")) == 4

@@ -74,8 +74,8 @@ DATASETS = {
 
 # data set name -> the folders under the data directory that hold its files (none: shipped with aekit)
 DATA_FOLDERS = {
-    "bbc-news": ("bbc-news",), "bbc-news-bow": ("bbc-news",), "cifar10": ("cifar10",),
-    "cifar100": ("cifar100",), "digits": (), "fashion-mnist": ("fashion-mnist",),
+    "bbc-news": ("bbc-news",), "bbc-news-bow": ("bbc-news",), "cifar10": ("cifar10", "cifar-10-batches-py", "cifar-10-batches-bin"),
+    "cifar100": ("cifar100", "cifar-100-python"), "digits": (), "fashion-mnist": ("fashion-mnist",),
     "imdb": ("imdb", "aclImdb"), "imdb-bow": ("imdb", "aclImdb"), "kmnist": ("kmnist",),
     "mnist": ("mnist",), "mnist-mini": (), "svhn": ("svhn",),
 }

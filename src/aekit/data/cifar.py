@@ -162,6 +162,8 @@ def archive_or_say(root: Path, url: str, md5: str, folder: str, missing: str, ho
             f"holds {holds}), or set AEKIT_DATA_DIR to a folder holding {name}/{folder}/ or {folder}/"
         ) from None
     _extract(archive, root, folder)
+    if not (root / folder).is_dir():
+        raise DataError(f"{archive} holds no {folder}/; it is not the archive from {url}: delete it and retry")
 
 
 @register_dataset("cifar10")
@@ -178,6 +180,10 @@ def load_cifar10(split: str, folder: Path) -> Dataset:
     missing = [n + SUFFIXES[where.name] for n in BATCHES[split] if not (where / (n + SUFFIXES[where.name])).is_file()]
     archive_or_say(root, CIFAR10_URL, CIFAR10_MD5, BATCH_FOLDER, f"missing {', '.join(missing)} in {where}",
                    f"{BATCH_FOLDER}/; the binary version's {BIN_FOLDER}/ is read too")
+    lacking = [n for n in BATCHES[split] if not (root / BATCH_FOLDER / n).is_file()]
+    if lacking:
+        raise DataError(f"{root / CIFAR10_URL.rsplit('/', 1)[1]} lacks {', '.join(lacking)}; it is not the archive "
+                        f"from {CIFAR10_URL}: delete it and retry")
     return load_batches(root / BATCH_FOLDER, split)
 
 

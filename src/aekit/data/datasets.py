@@ -61,7 +61,8 @@ def load_dataset(
         raise ConfigError(f"split {split!r} is not allowed; choose one of: {', '.join(SPLITS)}")
     path = Path(name).expanduser()
     is_file = name not in _DATASETS and (path.exists() or path.suffix.lower() in (".npy", ".npz", ".csv"))
-    if name in _DATASETS and path.exists() and split == "train" and path.resolve() != (data_dir() / name).resolve():
+    home = Path(root).expanduser() if root is not None else data_dir()  # (a bug hunt: root's ~ was never expanded)
+    if name in _DATASETS and path.exists() and split == "train" and path.resolve() != (home / name).resolve():
         warn(f"{name!r} reads aekit's data set of that name, not the ./{name} here; give ./{name} to read that")
     unit_map = None
     if like is not None:
@@ -86,9 +87,8 @@ def load_dataset(
     if layout != "auto" or image_size is not None:
         which = f"layout: {layout!r}" if layout != "auto" else f"image_size: {image_size}"
         raise ConfigError(f"data.{which} applies to a file or folder of your own; {name} comes in (N, C, H, W) already")
-    folder = Path(root) if root is not None else data_dir()
     try:
-        data = entry.loader(split, folder)
+        data = entry.loader(split, home)
     except DataNotFoundError as err:  # ./fashion-mnist here, holding the files: read by path when given as one
         if root is None and path.exists():
             raise DataNotFoundError(f"{err}; {name} here is not read, as {name} names a data set: give ./{name} "
@@ -162,6 +162,10 @@ def idx_pair(images: Path, labels: Path, *, name: str, classes: list[str] | None
         raise DataError(f"{images} holds an array of shape {x.shape}; expected (N, height, width) images")
     if len(x) != len(y):
         raise DataError(f"{name}: {images.name} has {len(x)} images but {labels.name} has {len(y)} labels")
+    if x.dtype != np.uint8:
+        raise DataError(f"{images} holds {x.dtype} values; the MNIST family's images are unsigned bytes (0..255)")
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer) or (len(y) and y.min() < 0):
+        raise DataError(f"{labels} holds {y.dtype} values of shape {y.shape}; expected one label 0..K-1 per image")
     xt = torch.from_numpy(x.astype(np.float32) / 255.0).unsqueeze(1)  # (N, H, W) -> (N, 1, H, W)
     classes = list(classes) if classes is not None else None  # each data set its own list
     return Dataset(xt, torch.from_numpy(y.astype(np.int64)), name=name, classes=classes)
@@ -170,7 +174,10 @@ def idx_pair(images: Path, labels: Path, *, name: str, classes: list[str] | None
 def _load_idx_family(split: str, folder: Path, *, name: str) -> Dataset:
     base, md5s, classes = _MNIST_FAMILY[name]
     wanted = [RemoteFile(f, f"{base}/{f}", f"md5:{md5s[f]}") for part in _IDX_NAMES.values() for f in part]
-    paths = dict(zip((f.name for f in wanted), ensure_files(folder / name, wanted, dataset=name)))  # all four: a run needs both
+    here = {f.name: next((p for p in (folder / name / f.name, folder / name / f.name.removesuffix(".gz")) if p.is_file()),
+                         None) for f in wanted}  # gunzipped files are read as they are (a bug hunt: listed, never read)
+    paths = here if all(here.values()) else dict(zip((f.name for f in wanted), ensure_files(folder / name, wanted,
+                                                                                            dataset=name)))  # all four
     images, labels = (paths[f] for f in _IDX_NAMES[split])
     return idx_pair(images, labels, name=name, classes=classes)
 

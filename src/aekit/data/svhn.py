@@ -33,7 +33,10 @@ def load_svhn(split: str, folder: Path) -> Dataset:
     if not (isinstance(x, np.ndarray) and x.dtype == np.uint8 and x.ndim == 4 and x.shape[:3] == (32, 32, 3)
             and isinstance(y, np.ndarray) and y.size == x.shape[3]):
         raise DataError(f"{path}: expected SVHN's X, uint8 of shape (32, 32, 3, N), and y of N labels")
-    digits = y.reshape(-1).astype(np.int64) % 10  # SVHN labels the digit 0 as 10
+    labels = y.reshape(-1)
+    if not (np.isin(labels, np.arange(1, 11))).all():
+        raise DataError(f"{path}: y must hold SVHN's labels 1..10 (10 for the digit 0), found {labels.min()}..{labels.max()}")
+    digits = labels.astype(np.int64) % 10  # SVHN labels the digit 0 as 10
     images = np.ascontiguousarray(x.transpose(3, 2, 0, 1)).astype(np.float32) / 255.0  # -> (N, 3, 32, 32)
     return Dataset(torch.from_numpy(images), torch.from_numpy(digits), name="svhn",
                    classes=[str(i) for i in range(10)])
