@@ -2086,24 +2086,40 @@ def test_public_data_files_as_downloaded_get_notes_that_fit(tmp_path):
 
 
 def test_evaluate_of_new_rows_sets_them_beside_the_runs_own_error(tmp_path, capsys):
-    """A production trial: month 2's rows scored 42 times the run's validation error, and nothing said so."""
+    """A production trial: month 2's rows scored 42 times the run's validation error, and nothing said so. An anomaly
+    trial: a file of normal rows and a few faults was said to have drifted (its mean raised by the faults), and a
+    folder of defects alone was not (the run's own figure, its test part's, held defects too): medians of the run's
+    validation samples and of the new ones, and the share above the validation's 99th percentile."""
     rng = np.random.default_rng(0)
     w = rng.normal(size=(3, 6))
     header = ",".join(f"c{i}" for i in range(6))
-    for name, shift in (("month1", 0.0), ("month2", 0.0), ("drifted", 4.0)):
-        np.savetxt(tmp_path / f"{name}.csv", rng.normal(size=(200, 3)) @ w + shift, delimiter=",", header=header,
-                   comments="")
+    for name, shift in (("month1", 0.0), ("month2", 0.0), ("drifted", 4.0), ("faults", 0.0)):
+        rows = rng.normal(size=(1000, 3)) @ w + shift
+        if name == "faults":  # 100 of 1,000 rows off the plane: anomalies, not drift
+            rows[:100] += rng.normal(size=(100, 6)) * 3
+        np.savetxt(tmp_path / f"{name}.csv", rows, delimiter=",", header=header, comments="")
     assert main(["train", f"data.name={tmp_path / 'month1.csv'}", "train.epochs=2", "model.code_size=2",
                  f"output.dir={tmp_path}", "output.name=r", "--quiet"]) == 0
-    own = json.loads((tmp_path / "r" / "metrics.json").read_text())["squared_error_per_sample"]
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    typical = metrics["typical_error"]
+    assert typical["split"] == "val" and typical["n"] == metrics["n"] and 0 < typical["median"] < typical["p99"]
     capsys.readouterr()
+    said = {}
+    for name in ("drifted", "month2", "faults"):
+        assert main(["evaluate", str(tmp_path / "r"), "--data", str(tmp_path / f"{name}.csv")]) == 0
+        said[name] = capsys.readouterr().out
+    assert re.search(rf"the median error of the run's own val samples \(metrics.json\): {typical['median']:.4g}; these "
+                     r"samples': [\d.e+-]+, [\d.]+ times it: most are unlike the data it trained on", said["drifted"])
+    for name in ("month2", "faults"):
+        assert "the median error of the run's own val samples" in said[name] and "unlike the data" not in said[name]
+    share = [float(re.search(r"([\d.]+)% of these samples score above the 99th percentile", said[n])[1])
+             for n in ("month2", "faults")]
+    assert share[0] < 4 and share[1] >= 9  # the faults are what a threshold there flags
+    del metrics["typical_error"]  # a metrics.json of before: read as it was then
+    (tmp_path / "r" / "metrics.json").write_text(json.dumps(metrics))
     assert main(["evaluate", str(tmp_path / "r"), "--data", str(tmp_path / "drifted.csv")]) == 0
-    out = capsys.readouterr().out
-    assert re.search(rf"the run's own val error \(metrics.json\): {own:.4g}; these samples' is [\d.]+ times it: unlike "
-                     r"the data it trained on", out), out
-    assert main(["evaluate", str(tmp_path / "r"), "--data", str(tmp_path / "month2.csv")]) == 0
-    out = capsys.readouterr().out
-    assert "the run's own val error" in out and "times it" not in out
+    assert re.search(rf"the run's own val error \(metrics.json\): {metrics['squared_error_per_sample']:.4g}; these "
+                     r"samples' is [\d.]+ times it: unlike the data it trained on", capsys.readouterr().out)
 
 
 def test_scores_carry_each_samples_code_for_a_system_downstream(table_run, capsys):
