@@ -351,6 +351,13 @@ def test_a_folder_of_train_and_test_folders_keeps_its_test_part(tmp_path):
                                          r"numbered after them"):
         test = load_path(tmp_path / "pets", split="test")
     assert test.classes == ["cat", "dog", "bird"] and test.y.tolist() == [2, 0, 0, 1, 1]
+    assert main(["train", f"data.name={tmp_path / 'pets'}", "model.name=dense", "model.hidden=[4]", "model.code_size=2",
+                 "train.epochs=1", "data.val_fraction=0", f"output.dir={tmp_path}", "output.name=run", "--quiet"]) == 0
+    with warnings.catch_warnings(record=True) as said:  # read like the run: said once (an anomaly trial: twice)
+        warnings.simplefilter("always")
+        load_dataset(str(tmp_path / "pets"), "test", like=tmp_path / "run")
+    assert [str(w.message) for w in said if "bird" in str(w.message)] == [
+        f"{tmp_path / 'pets' / 'test'}: class 'bird' is not among the training data's ('cat', 'dog'): numbered after them"]
     _pngs(tmp_path / "only" / "train" / "cat", 3)
     assert len(load_path(tmp_path / "only")) == 3
     with pytest.raises(files.NoTestSplitError):

@@ -314,11 +314,12 @@ def class_files(folder: Path, suffixes: set[str], kind: str) -> tuple[list[str] 
     return names, [(i, f) for i, (_, files) in enumerate(groups) for f in files]
 
 
-def classes_with_test(where: Path, test: list[str] | None, classes: list[str] | None) -> list[str] | None:
+def classes_with_test(where: Path, test: list[str] | None, classes: list[str] | None, *, say: bool = True
+                      ) -> list[str] | None:
     """The training part's class names, and after them any of a test part's class folders that it lacks (an
-    anomaly-detection test part, MVTec AD's: its defects beside train/'s good), each said in a note."""
+    anomaly-detection test part, MVTec AD's: its defects beside train/'s good), each said in a note (`say`)."""
     new = sorted(set(test or ()) - set(classes or ())) if classes is not None else []
-    if new:
+    if new and say:
         warn(f"{where}: class folder(s) {', '.join(new)} are not among the training classes "
              f"({', '.join(classes[:10])}{' ...' * (len(classes) > 10)}): numbered after them")
     return None if classes is None else [*classes, *new]

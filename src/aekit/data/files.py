@@ -143,7 +143,7 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
     run_shape = (run_map or {}).get("shape") or []
     channels = run_shape[0] if len(run_shape) == 3 else None  # a run's images: grey or colour as its were
     if path.is_dir():
-        x, y, classes, like, files = _folder(path, split, size, channels, progress)
+        x, y, classes, like, files = _folder(path, split, size, channels, progress, say=run_map is None)
         where = f"{path / 'test'}" if like is not None else where
         alone = classes is not None and len(classes) == 1 and not (path / "train").is_dir()  # (train/: test/'s are named)
         if alone and like is None and not (run_map or {}).get("classes"):
@@ -854,11 +854,12 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int], encodin
 PARTS = ("train", "test")  # a folder holding these subfolders alone keeps its parts in them
 
 
-def _folder(path: Path, split: str, size: int | None, channels: int | None, progress: bool = True) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, np.ndarray | None,
-                                             list[str]]:
+def _folder(path: Path, split: str, size: int | None, channels: int | None, progress: bool = True, *, say: bool = True
+            ) -> tuple[np.ndarray, np.ndarray | None, list[str] | None, np.ndarray | None, list[str]]:
     """(x, y, classes, the training images a test part is scaled like, the images' files) of a folder of
     images, or of class folders; or, where it holds train/ and test/ alone, of the part `split` names,
-    each such a folder (test/ labelled by train/'s class names)."""
+    each such a folder (test/ labelled by train/'s class names; `say`: their new classes said, where a run's
+    numbering does not say them after)."""
     subdirs = {d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith(".")}
     if set(PARTS) < subdirs and subdirs - set(PARTS) == {"ground_truth"}:  # MVTec AD's defect masks beside them
         if split == "train":
@@ -880,7 +881,7 @@ def _folder(path: Path, split: str, size: int | None, channels: int | None, prog
         return x, y, classes, None, files
     x_test, y_test, named, test_files = _image_folder(path / "test", size, x.shape[1], progress)  # channels as train/
     if y_test is not None and y is not None:
-        classes = classes_with_test(path / "test", named, classes)
+        classes = classes_with_test(path / "test", named, classes, say=say)
         y_test = np.array([classes.index(named[i]) for i in y_test])
     return x_test, y_test, classes, x, test_files
 
