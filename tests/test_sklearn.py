@@ -351,11 +351,21 @@ def test_trial_refusals_name_the_estimators_own_parameters(capsys):
     assert last and "history.json" not in last[0]
 
 
-def test_classifier_leaves_model_trainable_after_fine_tuning(digits):
+def test_classifier_leaves_model_trainable_after_fine_tuning(digits, tmp_path):
     x, y = digits
     clf = AutoencoderClassifier(model_params=SMALL, epochs=1, finetune_epochs=1, random_state=0).fit(x[:200], y[:200])
     assert clf.model_ is clf.classifier_.autoencoder and clf.head_ is clf.classifier_.head
     assert all(p.requires_grad for p in clf.model_.parameters())  # decoder too: aekit.fit(clf.model_, X) trains it all
+    import warnings
+
+    from aekit.apps.export import export_model
+
+    with warnings.catch_warnings():  # its encoder: no note
+        warnings.simplefilter("error")
+        export_model(clf, tmp_path / "encoder.pt", format="torchscript")
+    with pytest.warns(UserWarning, match=r"^export: part 'full' of an AutoencoderClassifier: its encoder was fine-tuned "
+                                         r"as the classifier's, and its decoder no longer matches it"):  # (a bug hunt)
+        export_model(clf, tmp_path / "full.pt", format="torchscript", part="full")
 
 
 def test_classifier_string_labels_and_clone(digits):

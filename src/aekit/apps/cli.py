@@ -327,13 +327,17 @@ def _cmd_export(args) -> None:
 
         import_models(args.imports)
     path = export_model(args.run_dir, out, format=args.format, part=args.part, raw=args.raw)
-    io = signature(args.run_dir, args.part, args.raw)
+    with warnings.catch_warnings():  # its notes were said as the export loaded the same folder (a bug hunt: twice)
+        warnings.simplefilter("ignore")
+        io = signature(args.run_dir, args.part, args.raw)
     if args.raw:
         held = "as the run's data file stores them"
         ends = {"encoder": f"samples in, {held}; codes out", "decoder": f"codes in; samples out, {held}"}
         print(f"wrote {path}: {io} ({ends.get(args.part, f'samples in and out {held}')})")
     elif "offset" in (read_unit_map(folder) or {}):  # a data file's map (a text run's vocabulary: no --raw)
-        print(f"wrote {path}: {io} (samples in [0, 1], scaled as in training; --raw takes them as the data file stores them)")
+        takes = {"encoder": "takes", "decoder": "gives"}.get(args.part, "takes and gives")  # (a bug hunt: a decoder
+        print(f"wrote {path}: {io} ({takes} samples in [0, 1], scaled as in training; --raw: as the data file "  # was
+              "stores them)")  # said to take samples)
     else:
         print(f"wrote {path}: {io}")
 

@@ -32,7 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from ..data.core import SCALING_FILE, run_unit_map
-from ..errors import AekitError, ConfigError, naming
+from ..errors import AekitError, ConfigError, naming, warn
 from ..training import checkpoint as ckpt
 from ..training.checkpoint import load_model
 from ..writing import atomic_write_bytes
@@ -130,6 +130,10 @@ def export_model(
         raise ConfigError(f"export: {path} names no {format} file; {format} files end in {SUFFIXES[format]}")
     if path.is_file() and not _exported(path, format):  # a user's data file or model: never written over
         raise ConfigError(f"export: {path} is there and is not an export of aekit's ({format}); give a new file name")
+    if part != "encoder" and hasattr(model_or_run_dir, "classifier_") and not isinstance(model_or_run_dir, nn.Module):
+        warn(f"export: part {part!r} of an AutoencoderClassifier: its encoder was fine-tuned as the classifier's, and "
+             "its decoder no longer matches it (its reconstructions are not the pretrained autoencoder's); part "
+             "'encoder' gives the codes it classifies")  # (a bug hunt: unsaid)
     model = copy.deepcopy(_resolve(model_or_run_dir)).cpu().float().eval().requires_grad_(False)  # the caller's is left as it was (a float64 one's export is float32, as every export); outputs need no .detach()
     unit_map = _unit_map(model_or_run_dir, model.config.input_shape) if raw else None
     if format == "onnx":
