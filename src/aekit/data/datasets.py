@@ -61,7 +61,8 @@ def load_dataset(
         raise ConfigError(f"split {split!r} is not allowed; choose one of: {', '.join(SPLITS)}")
     path = Path(name).expanduser()
     is_file = name not in _DATASETS and (path.exists() or path.suffix.lower() in (".npy", ".npz", ".csv"))
-    home = Path(root).expanduser() if root is not None else data_dir()  # (a bug hunt: root's ~ was never expanded)
+    home = (Path(root).expanduser() if root is not None else data_dir()) if name in _DATASETS else None  # (a bug
+    # hunt: root's ~ was never expanded)
     if name in _DATASETS and path.exists() and split == "train" and path.resolve() != (home / name).resolve():
         warn(f"{name!r} reads aekit's data set of that name, not the ./{name} here; give ./{name} to read that")
     unit_map = None
