@@ -39,7 +39,8 @@ print(f"{model.num_parameters():,} parameters; final validation loss {history['v
 _, fig = reconstruction_grid(model, test, n=12)
 
 # %%
-# Every digit comes back recognisable from 32 numbers — 4% of its pixels — but blurred: thin
+# Most digits come back recognisable from 32 numbers — 4% of its pixels — but blurred (the rarest
+# shapes barely: a hooked 7 comes back a smudge): thin
 # strokes thicken and rare shapes (an open 4, a slanted 7) drift towards the average digit of
 # their class. Fine detail is what the 32 numbers cannot hold.
 

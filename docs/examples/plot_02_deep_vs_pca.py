@@ -62,8 +62,10 @@ fig = image_grid(
 # patterns, so strokes come back smeared with faint traces of other digits. The deep
 # autoencoder's are sharper and keep each digit's style. At the full budget of this page (9,000
 # bundled digits, 25 epochs) its squared error per digit was 12.0 against PCA's 14.4 (run on its own,
-# 2026-12-06; the last digits move with the machine's thread count): better,
-# but far from the paper's gap, which needs more data and epochs — on all 60,000 MNIST digits
+# 2026-12-06; the last digits move with the machine's thread count): better, but this network is
+# undertrained here: its loss was still falling when the cosine schedule took the learning rate down
+# (a gallery trial, 2026-12-07: 10.5 with a constant rate over 20 epochs, and lesson 7's smaller
+# 784-500-250-30 reaches 8.6 so). The paper's gap needs more data and epochs — on all 60,000 MNIST digits
 # ``aekit train configs/mnist-deep-quality.yaml`` reaches 2.7 against PCA's 13.9 in about ten
 # minutes (the paper: 3.00 with RBM pretraining). At the tiny budget the autoencoder is barely
 # trained and PCA wins.

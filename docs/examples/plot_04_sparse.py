@@ -64,8 +64,9 @@ _, fig = plot_first_layer(models["sparse-kl (rho 0.05, beta 3)"], max_units=64)
 
 # %%
 # Each tile is one code unit's weights on the 784 pixels (grey = 0, light = positive, dark =
-# negative). The sparse units respond to strokes and parts of digits — a bar, an arc, a loop —
-# each active for the few digits that have ink there. The speckled frame around every tile is the
+# negative). At this budget the sparse units' weights are noisy templates about a digit's size; some
+# pick out a single stroke — a bar, an arc — each active for the few digits that have ink there (longer
+# training and ``weight_l2`` sharpen them into parts). The speckled frame around every tile is the
 # border pixels, which are black in every MNIST digit: their weights get no gradient and keep
 # their random start (``weight_l2=1e-4`` fades them).
 #

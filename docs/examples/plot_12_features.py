@@ -36,7 +36,7 @@ print(f"final validation loss {history['val_loss'][-1]:.1f}")
 _, fig = plot_first_layer(model, max_units=40)
 
 # %%
-# Light pixels excite a unit, dark ones inhibit it. A sparse autoencoder's units respond to
+# Light pixels excite a unit, dark ones inhibit it. A sparse autoencoder's units lean towards
 # strokes and parts of digits (lesson 4); the speckled frame is the always-black border pixels,
 # whose weights never move from their random start.
 #

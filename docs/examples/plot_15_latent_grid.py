@@ -41,9 +41,10 @@ _, fig = latent_grid(model, n=15, data=test)
 # %%
 # Each region of the grid draws the digit that lies there in the map, and neighbouring cells
 # morph smoothly into each other: a 4 becomes a 9 and a 7 where those arms meet. Cells far from
-# any training code (the gaps between the arms) draw blends that are no digit at all — a plain
-# autoencoder gives no guarantee about codes it has not seen. The VAE of the next lesson fixes
-# that by shaping the code distribution.
+# any test code (a corner of the grid where the map holds none) still draw a confident digit, but
+# nothing says which codes are digits: a plain autoencoder gives no rule for codes it has not seen,
+# and its code plane has no known distribution to sample from. The VAE of the next lesson gives it
+# one, N(0, I), by shaping the codes in training.
 #
 # **Try next:** ``latent_grid(model, limits=(-5, 5))`` to look further out; for a longer code,
 # ``dims=(0, 1)`` varies two coordinates with the others at their median.

@@ -44,8 +44,8 @@ _, fig = latent_grid(model, n=15, limits=(-2.0, 2.0))
 # %%
 # The samples are digits of every class, blurred (a 2-d code with a Gaussian decoder's
 # averaging); the interpolation changes one digit into the other through shapes that stay
-# digit-like, unlike the pixel blend in its second row; the grid over ±2 standard deviations has
-# no empty regions, unlike the plain autoencoder's in lesson 15.
+# digit-like, unlike the pixel blend in its second row; the grid covers ±2 standard deviations of
+# the prior the samples are drawn from, so every cell is a code the model was trained to decode.
 #
 # **Try next:** ``code_size=20`` for sharper samples (then ``latent_grid(model, dims=(0, 1))``);
 # ``beta=4`` for a β-VAE with smoother, blurrier codes.
