@@ -2131,6 +2131,16 @@ def test_evaluate_of_new_rows_sets_them_beside_the_runs_own_error(tmp_path, caps
     share = [float(re.search(r"([\d.]+)% of these samples score above the 99th percentile", said[n])[1])
              for n in ("month2", "faults")]
     assert share[0] < 4 and share[1] >= 9  # the faults are what a threshold there flags
+    rows = rng.normal(size=(300, 3)) @ w  # no validation part, a test part half anomalies: the training part's
+    test = np.r_[rng.normal(size=(20, 3)) @ w, rng.normal(size=(20, 6)) * 3]  # errors are the typical ones (a review:
+    np.savez(tmp_path / "mv.npz", x=rows, x_test=test)  # the test part's p99 was a defect's)
+    assert main(["train", f"data.name={tmp_path / 'mv.npz'}", "data.val_fraction=0", "train.epochs=2",
+                 "model.code_size=2", f"output.dir={tmp_path}", "output.name=mv", "--quiet"]) == 0
+    typical = json.loads((tmp_path / "mv" / "metrics.json").read_text())["typical_error"]
+    assert typical["split"] == "train" and typical["n"] == 300
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "r"), "--data", str(tmp_path / "month2.csv")]) == 0
+    assert "the 99th percentile of the run's own val samples" in capsys.readouterr().out  # 100 of them: not rough
     del metrics["typical_error"]  # a metrics.json of before: read as it was then
     (tmp_path / "r" / "metrics.json").write_text(json.dumps(metrics))
     assert main(["evaluate", str(tmp_path / "r"), "--data", str(tmp_path / "drifted.csv")]) == 0

@@ -1391,11 +1391,13 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         metrics["val_against_pca"] = {"n": len(val["pca"]), "autoencoder": float(val["autoencoder"].mean()),
                                       "pca": float(val["pca"].mean()), "differ": differ(errors["pca"], val["pca"])}
     if label is None and errors["autoencoder"].size:  # what new samples are read against (evaluate --data): normal
-        # ones, the validation part where there is one (a test part may hold the anomalies: MVTec's test/ defects)
-        held = errors["autoencoder"] if val_data is None or split != "test" else squared_error_per_sample(
-            model, in_memory(val_data, cfg.train.seed).x)
-        metrics["typical_error"] = {"split": split if val_data is None or split != "test" else "val", "n": len(held),
-                                    "median": float(np.median(held)), "p99": float(np.percentile(held, 99))}
+        # ones, the validation part, else the training part (a test part may hold the anomalies: MVTec's test/ defects)
+        kind, part = ("val", val_data) if val_data is not None else ("train", train_data) if split == "test" else (
+            split, None)
+        held = errors["autoencoder"] if part is None or kind == split else squared_error_per_sample(
+            model, in_memory(part, cfg.train.seed).x)
+        metrics["typical_error"] = {"split": kind, "n": len(held), "median": float(np.median(held)),
+                                    "p99": float(np.percentile(held, 99))}
     if label is not None:  # new data beside the run's own figure, so drift shows (a production trial: 42x, unsaid)
         with contextlib.suppress(OSError, ValueError, RecursionError, TypeError, KeyError):
             own = json.loads((run_dir / ckpt.METRICS_FILE).read_text(encoding="utf-8"))
@@ -1605,8 +1607,9 @@ def format_metrics(metrics: dict[str, Any]) -> str:
                      f"{error_text(typical['median'])}; these samples': {error_text(own['median'])}, {ratio:.3g} times "
                      f"it" + (": most are unlike the data it trained on (drift, or another kind of data)" if ratio >= 2
                               else ""))
-        lines.append(f"  {percent(100 * own['above_p99'])} of these samples score above the 99th percentile of the "
-                     f"run's own {typical['split']} samples ({error_text(typical['p99'])})")
+        rough = f" (of {typical['n']:,}: a rough percentile)" if typical.get("n", 100) < 100 else ""  # (a review: 11%
+        lines.append(f"  {percent(100 * own['above_p99'])} of these samples score above the 99th percentile of the "  # of 20)
+                     f"run's own {typical['split']} samples ({error_text(typical['p99'])}){rough}")
     elif "run_error" in metrics and metrics["run_error"]["value"] > 0:  # a metrics.json of before 2026-12-07
         own = metrics["run_error"]
         ratio = metrics["squared_error_per_sample"] / own["value"]
