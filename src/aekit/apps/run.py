@@ -127,11 +127,16 @@ class DataConfig:
     scale: Literal["auto", "global", "minmax", "column", "standard", "none"] = "auto"
     image_size: int | None = None  # a folder of images: each scaled to cover N x N and centre-cropped (any sizes)
     val_fraction: float = 0.1  # held out from the training split, stratified, seeded by train.seed
+    # random: drawn as val_fraction says; last: the training part's last rows, in order (windows of a series: drawn at
+    # random, validation windows overlap training ones, and the epoch kept is chosen on them)
+    val_split: Literal["random", "last"] = "random"
     limit: int | None = None  # train on a seeded random subset of this many samples
     test_limit: int | None = None  # evaluate on at most this many test samples (refused when there is no test part)
 
     def __post_init__(self) -> None:
         check(0 <= self.val_fraction < 1, "val_fraction", f"must be in [0, 1), got {self.val_fraction}")
+        check(self.val_split == "random" or self.val_fraction > 0, "val_split", "'last' holds out the last "
+              "data.val_fraction of the training rows, and val_fraction is 0; give val_fraction > 0")
         positive("limit", self.limit, allow_none=True)  # build() prefixes "data."
         positive("image_size", self.image_size, allow_none=True)
         positive("test_limit", self.test_limit, allow_none=True)
@@ -428,7 +433,28 @@ def load_data(cfg: RunConfig, run: Path | None = None, *, progress: bool = False
     full = read_split(cfg, "train", run=run, progress=progress).take(cfg.data.limit, seed=cfg.train.seed)
     if cfg.data.val_fraction == 0:
         return full, None
+    if cfg.data.val_split == "last":
+        return full.split_last(cfg.data.val_fraction)
+    if run is None and distributed.is_main() and shifted_windows(full.x):  # (a quality trial: a series' windows one
+        warn(f"{full.name}: each row is the one before it shifted by a step (windows of one series): a validation "  # step
+             "part drawn at random holds windows that nearly repeat training ones, and the epoch kept is chosen on "
+             "them; data.val_split=last holds out the last rows instead")  # apart, K = 2: 1.17x PCA's test error)
     return full.split(cfg.data.val_fraction, seed=cfg.train.seed)
+
+
+def shifted_windows(x: Any) -> bool:
+    """Whether consecutive rows of `x` (N, T) or (N, C, T) are windows of one series a step apart: row i+1's first
+    values follow row i's from its second on (correlated above 0.98 for most rows; a column's own scaling kept).
+    (N, 1, C, T), as C x T signals are read, is (N, C, T)."""
+    if isinstance(x, torch.Tensor) and x.ndim == 4 and x.shape[1] == 1:
+        x = x[:, 0]
+    if not isinstance(x, torch.Tensor) or x.ndim not in (2, 3) or len(x) < 8 or x.shape[-1] < 4:
+        return False
+    rows = x[: 2000].double()
+    a, b = rows[:-1, ..., 1:].flatten(1), rows[1:, ..., :-1].flatten(1)
+    a, b = a - a.mean(1, keepdim=True), b - b.mean(1, keepdim=True)
+    corr = (a * b).sum(1) / ((a.norm(dim=1) * b.norm(dim=1)).clamp_min(1e-30))
+    return bool((corr > 0.98).double().mean() > 0.8)
 
 
 def load_test(cfg: RunConfig, run: Path | None = None, *, progress: bool = False, strict: bool = True) -> Dataset | None:

@@ -160,6 +160,15 @@ class Dataset:
                             f"{val_fraction}; train without a validation split (data.val_fraction=0) or give more")
         return self.subset(np.flatnonzero(~val_mask)), self.subset(np.flatnonzero(val_mask))
 
+    def split_last(self, val_fraction: float) -> tuple[Dataset, Dataset]:
+        """(train, val) in order: the last `val_fraction` of the samples held out (windows of a series in time order)."""
+        n = len(self)
+        held = int(round(n * val_fraction))
+        if not 0 < held < n:
+            raise DataError(f"{self.name}: {n} sample{'s are' if n != 1 else ' is'} too few to split with val_fraction "
+                            f"{val_fraction}; train without a validation split (data.val_fraction=0) or give more")
+        return self.subset(np.arange(n - held)), self.subset(np.arange(n - held, n))
+
     def take(self, limit: int | None, *, seed: int = 0) -> Dataset:
         """A seeded random subset of `limit` samples (all when `limit` is None or large)."""
         if limit is not None and (not isinstance(limit, numbers.Integral) or isinstance(limit, bool) or limit <= 0):
