@@ -2360,6 +2360,13 @@ def test_windows_of_a_series_are_said_and_their_validation_part_can_be_the_last_
     assert len(train) == 270 and len(val) == 30 and torch.equal(val.x, load_dataset(str(tmp_path / "w.npz")).x[270:])
     with pytest.raises(aekit.ConfigError, match=r"^data.val_split: 'last' holds out the last data.val_fraction of the "):
         load_run_config(None, [f"data.name={tmp_path / 'w.npz'}", "data.val_split=last", "data.val_fraction=0"])
+    two = np.stack([windows, windows * 0.5], axis=1)  # (385, 2, 16): channels named where values leave the range
+    test = two[320:].copy()  # (a quality trial: unnamed for C x T signals)
+    test[:, 1] += 100
+    np.savez(tmp_path / "c.npz", x_train=two[:300], x_test=test)
+    assert main(["train", f"data.name={tmp_path / 'c.npz'}", "model.code_size=2", "train.epochs=1", "data.val_split=last",
+                 f"output.dir={tmp_path}", "output.name=c"]) == 0
+    assert "65 of 65 samples have values outside the training range (most in 'channel 1'" in capsys.readouterr().out
     rows = np.random.default_rng(1).normal(size=(300, 16))  # rows of a table: no note
     np.save(tmp_path / "t.npy", rows)
     assert main(["train", f"data.name={tmp_path / 't.npy'}", "train.epochs=1", f"output.dir={tmp_path}", "--quiet"]) == 0

@@ -1445,6 +1445,9 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         names, counts = (test.meta or {}).get("columns"), outside.sum(0)
         if not names and test.x.ndim == 2:  # a table without a header (an .npy, .npz): by number (a quality trial)
             names = [f"column {i}" for i in range(test.x.shape[1])]
+        rows = [d for d in test.x.shape[1:] if d != 1]  # C x T signals: by channel (a quality trial: unnamed)
+        if not names and len(rows) == 2 and not is_picture(tuple(test.x.shape[1:])) and len(test.x.shape[1:]) == 3:
+            names, counts = [f"channel {c}" for c in range(rows[0])], counts.reshape(rows[0], -1).sum(1)
         most = [names[i] for i in counts.argsort(descending=True)[:3].tolist() if counts[i]] if names else []
         metrics["outside"] = (f"{int(outside.any(1).sum())} of {len(test)} samples have values outside the training "
                               f"range{' (most in ' + ', '.join(map(repr, most)) + ')' if most else ''}")
