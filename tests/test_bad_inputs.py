@@ -796,9 +796,11 @@ def test_fit_and_load_model_give_a_model_ready_to_use(tmp_path):
     assert out.shape == (64, 8, 8) and np.array_equal(out, model.reconstruct_array(X)[:, 0])
     assert model.reconstruct_array(images.reshape(64, -1)).shape == (64, 64)  # flat rows, flat
     assert model.reconstruct_array(images[0]).shape == (8, 8)  # one image, as given
-    flat = aekit.create_model("dense", input_shape=(64,), hidden=[4], code_size=2)  # a review: a flat model refused
-    assert flat.encode_array(images[0]).shape == (1, 2) and flat.reconstruct_array(images[0]).shape == (8, 8)  # one
-    assert flat.encode_array(images).shape == (64, 2)  # (8, 8) image as 8 samples of 8 values; a batch stays a batch
+    flat = aekit.create_model("dense", input_shape=(64,), hidden=[4], code_size=2)  # a batch stays a batch; arrays
+    assert flat.encode_array(images).shape == (64, 2)  # of as many values shaped unlike a sample are refused, not
+    for odd in (np.zeros((2, 32), np.float32), np.zeros((64, 1), np.float32)):  # read as one (a review: (2, 32)
+        with pytest.raises(DataError, match=r"but the model expects \(64,\)"):  # taken as one scrambled sample)
+            flat.reconstruct_array(odd)
     loaded = aekit.load_model(tmp_path / "run")
     assert not loaded.training
     assert np.allclose(loaded.encode_array(X), codes, atol=1e-6)

@@ -203,6 +203,7 @@ def test_cli_runs_an_image_experiment(tmp_path, capsys):
     ("pretrain-mnist", "model.activation=relu", r"^model.activation: pretrain-mnist does not read it \(the SdA's sigmoid"),
     ("pretrain-mnist", "train.seed=5", r"^train.seed: pretrain-mnist does not read it; each seed of experiment.seeds"),
     ("semi-supervised-mnist", "train.seed=7", r"^train.seed: semi-supervised-mnist does not read it; each seed of "),
+    ("semi-supervised-mnist", "data.val_split=last", r"^data.val_split: semi-supervised-mnist does not read it; each "),
     # a bug hunt: settings taken and then ignored or mislabelled, or refused only after a model had trained
     ("conv-mnist", "model.decoder=transpose", r"^model.decoder: conv-mnist does not read it; experiment.decoders lists"),
     ("imdb-bn-dropout", "model.dropout=0.5", r"^model.dropout: imdb-bn-dropout does not read it; experiment.dropout sets"),

@@ -2371,3 +2371,14 @@ def test_windows_of_a_series_are_said_and_their_validation_part_can_be_the_last_
     np.save(tmp_path / "t.npy", rows)
     assert main(["train", f"data.name={tmp_path / 't.npy'}", "train.epochs=1", f"output.dir={tmp_path}", "--quiet"]) == 0
     assert "shifted by a step" not in capsys.readouterr().err
+    from aekit.apps.run import shifted_windows
+
+    t = np.linspace(0, 1, 128)  # a review: smooth rows alike, each another sample, were read as windows
+    rng = np.random.default_rng(2)
+    spectra = np.exp(-((t - rng.uniform(0.4, 0.6, (300, 1))) / 0.2) ** 2)  # one peak a row
+    classes = np.sort(rng.integers(0, 3, 300))[:, None] * 0.2 + np.sin(6 * t) + 0.01 * rng.normal(size=(300, 128))
+    growth = 1 / (1 + np.exp(-10 * (t - rng.uniform(0.3, 0.7, (300, 1)))))
+    frames = rng.random((50, 1, 32, 32))  # images are not signals
+    for smooth in (spectra, classes, growth, frames):
+        assert not shifted_windows(torch.from_numpy(smooth).float())
+    assert shifted_windows(torch.from_numpy(windows).float())

@@ -186,9 +186,9 @@ def inputs_of(model, data: Any, what: str = "data", *, whole: bool = True) -> tu
     """
     shape = input_shape_of(model)
     x, y = (as_tensors if whole else as_inputs)(data, what)
-    size = math.prod(shape)  # one sample where rows of it would not be samples: (8, 8) or (64,) for (1, 8, 8), (28, 28)
-    if isinstance(x, Tensor) and (x.numel() == size and math.prod(x.shape[1:]) != size or tuple(x.shape) == shape):
-        x = x.unsqueeze(0)  # for (784,) (a bug hunt: refused as 8 samples of 8 values)
+    one = [d for d in x.shape if d != 1] == [d for d in shape if d != 1] and x.ndim <= len(shape)  # (8, 8) for (1, 8, 8)
+    if isinstance(x, Tensor) and (one or tuple(x.shape) == (math.prod(shape),)):  # (a bug hunt: refused as 8 samples)
+        x = x.unsqueeze(0)  # (a review: any array of as many values, (2, 32) for (64,), was not one sample)
     if x.ndim < 2:
         raise DataError(f"{what}: a 1-d array of {len(x)} values, but model '{model.name}' takes samples of shape "
                         f"{shape} ({math.prod(shape)} values); give one sample, or a batch (N, ...) of them")

@@ -390,7 +390,8 @@ def _m1(cfg: ExperimentConfig, train_cfg: TrainConfig, train: Dataset, seed: int
     models=(("ladder",), "trains the methods experiment.methods names (experiment.m1, experiment.m2 and so on set their models); remove model.name"),
     settings=SemiSupervisedMnist,
     resumable=True,
-    unused={"train.seed": "each seed of experiment.seeds draws its labels, weights, SdA and M1"},
+    unused={"train.seed": "each seed of experiment.seeds draws its labels, weights, SdA and M1",
+            "data.val_split": "each seed draws its validation digits at random, stratified (a review: taken, unread)"},
     defaults={
         "data": {"name": "mnist", "val_fraction": 0.0},
         # the ladder network with the paper's MNIST settings (models/ladder.py): 784-1000-500-250-250-250-10
