@@ -795,7 +795,8 @@ def test_fit_and_load_model_give_a_model_ready_to_use(tmp_path):
     out = model.reconstruct_array(images)  # made the docs' `reconstruct_array(x) - x` a (64, 64, 8, 8) array, unsaid)
     assert out.shape == (64, 8, 8) and np.array_equal(out, model.reconstruct_array(X)[:, 0])
     assert model.reconstruct_array(images.reshape(64, -1)).shape == (64, 64)  # flat rows, flat
-    assert model.reconstruct_array(images[0]).shape == (8, 8)  # one image, as given
+    assert model.reconstruct_array(images[0]).shape == (1, 8, 8)  # one image: (1, ...), as encode_array's code
+    assert model.reconstruct_array(X[0]).shape == (1, 1, 8, 8)  # (a review: one sample lost its batch axis)
     flat = aekit.create_model("dense", input_shape=(64,), hidden=[4], code_size=2)  # a batch stays a batch; arrays
     assert flat.encode_array(images).shape == (64, 2)  # of as many values shaped unlike a sample are refused, not
     for odd in (np.zeros((2, 32), np.float32), np.zeros((64, 1), np.float32)):  # read as one (a review: (2, 32)

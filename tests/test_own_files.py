@@ -2101,11 +2101,13 @@ def test_public_data_files_as_downloaded_get_notes_that_fit(tmp_path):
         load_dataset(str(tmp_path / "data_batch_1.bin"))
 
 
-def test_evaluate_of_new_rows_sets_them_beside_the_runs_own_error(tmp_path, capsys):
+def test_evaluate_of_new_rows_sets_them_beside_the_runs_own_error(tmp_path, capsys, monkeypatch):
     """A production trial: month 2's rows scored 42 times the run's validation error, and nothing said so. An anomaly
     trial: a file of normal rows and a few faults was said to have drifted (its mean raised by the faults), and a
     folder of defects alone was not (the run's own figure, its test part's, held defects too): medians of the run's
     validation samples and of the new ones, and the share above the validation's 99th percentile."""
+    from aekit.apps import run as run_module
+
     rng = np.random.default_rng(0)
     w = rng.normal(size=(3, 6))
     header = ",".join(f"c{i}" for i in range(6))
@@ -2138,6 +2140,9 @@ def test_evaluate_of_new_rows_sets_them_beside_the_runs_own_error(tmp_path, caps
                  "model.code_size=2", f"output.dir={tmp_path}", "output.name=mv", "--quiet"]) == 0
     typical = json.loads((tmp_path / "mv" / "metrics.json").read_text())["typical_error"]
     assert typical["split"] == "train" and typical["n"] == 300
+    monkeypatch.setattr(run_module, "TYPICAL_SAMPLES", 120)  # a seeded sample of a big part (a review: 60,000 rows)
+    assert main(["evaluate", str(tmp_path / "mv"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "mv" / "metrics.json").read_text())["typical_error"]["n"] == 120
     capsys.readouterr()
     assert main(["evaluate", str(tmp_path / "r"), "--data", str(tmp_path / "month2.csv")]) == 0
     assert "the 99th percentile of the run's own val samples" in capsys.readouterr().out  # 100 of them: not rough

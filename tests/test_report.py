@@ -116,6 +116,7 @@ def test_report_of_a_train_run(train_run, tmp_path):
     assert "test squared error per sample" in page  # the headline
     assert "Test metrics (metrics.json)" in page and "Test samples (top row)" in page and "test samples" in page
     assert "for its input image and label" in page
+    assert "pca_exact" not in page  # (a review: a row "pca_exact false" on every page; the PCA note says it in words)
     assert not list(tmp_path.glob(".*.tmp"))  # written atomically: no temporary file left behind
 
 

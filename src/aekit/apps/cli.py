@@ -295,8 +295,8 @@ def _cmd_datasets(args) -> None:
         import_models(args.imports)
     _print_table({name: f"{data_state(name):<8} {summary}" for name, summary in DATASETS.items()})
     print(f"\ndata directory: {data_dir()} (set AEKIT_DATA_DIR to change it); 'here': its folder there holds "
-          "files, 'shipped': inside aekit, 'absent': downloaded on first use, but bbc-news, "
-          "which is put there by hand (offline, the error says what to put where)")
+          "files, 'shipped': inside aekit, 'absent': downloaded on first use (bbc-news is put there by hand; "
+          "offline, the error says what to put where)")
     if args.imports:
         from ..data.datasets import dataset_entry, list_datasets
 

@@ -343,7 +343,8 @@ def _results(run: RunFolder) -> list[dict[str, Any]]:
     """The run's results as blocks: its tables (rows in results.json or metrics.json), then the rest."""
     blocks: list[dict[str, Any]] = []
     if run.metrics:
-        rows = [(k, v) for k, v in run.metrics.items() if not isinstance(v, (dict, list)) and k not in GENERATIVE_NOTES]
+        rows = [(k, v) for k, v in run.metrics.items() if not isinstance(v, (dict, list)) and k not in GENERATIVE_NOTES
+                and k != "pca_exact"]  # (said in words by the PCA note where true; a review: a row on every page)
         blocks.append(_table(["metric", "value"], rows, title=f"{_split(run).capitalize()} metrics (metrics.json)"))
         blocks += _generative(run.metrics, _split(run))
     if run.results:

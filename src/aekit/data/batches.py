@@ -271,6 +271,8 @@ def reconstruct_all(model, data: Any, *, batch_size: int = 512) -> np.ndarray:
     out = map_batches(model, x, lambda xb: model(xb).x_hat, batch_size=batch_size)
     given = data.x if hasattr(data, "x") else data[0] if isinstance(data, (tuple, list)) else data
     shape = tuple(getattr(given, "shape", ()))
+    shape = (1, *shape) if len(x) == 1 and len(shape) < x.ndim else shape  # one sample: (1, ...), as encode_array
+    # gives its code (a review: it lost its batch axis)
     return (out.reshape(shape) if shape and math.prod(shape) == out.numel() else out).numpy()
 
 
