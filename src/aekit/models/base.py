@@ -184,7 +184,7 @@ class Autoencoder(nn.Module):
 
     def reconstruct_array(self, x: Any, *, batch_size: int = 1024) -> np.ndarray:
         """Reconstructions as a numpy array, like `encode_array`, shaped as `x` was given ((N, *input_shape) for a
-        Dataset; (N, H, W) images of a (1, H, W) model come back (N, H, W), flat rows flat)."""
+        Dataset; (N, H, W) images of a (1, H, W) model come back (N, H, W), flat rows flat, one sample (1, ...))."""
         return reconstruct_all(self, x, batch_size=batch_size)
 
     @property
