@@ -102,6 +102,13 @@ def test_bad_labels_and_settings_are_refused(labelled):
         EncoderClassifier.on(ae, 10, freeze="some")
     with pytest.raises(aekit.ConfigError, match="n_classes"):
         EncoderClassifier.on(ae, 1)
+    with pytest.raises(aekit.DataError, match=r"labels must be in \[0, 9\]"):  # as fit says (a bug hunt: 0.0)
+        clf.accuracy((labelled.x[:32], labelled.y[:32] + 10))
+    with pytest.raises(aekit.DataError, match="labels must be integer class indices"):
+        clf.accuracy((labelled.x[:32], labelled.y[:32].float() + 0.4))
+    for other, hint in ((torch.nn.Linear(4, 2), "Linear$"), ("dense", "str$")):  # (a bug hunt: AttributeError 'name')
+        with pytest.raises(aekit.ConfigError, match=rf"^EncoderClassifier.on: needs an aekit autoencoder, got {hint}"):
+            EncoderClassifier.on(other, 10)
 
 
 @pytest.mark.parametrize("name", aekit.list_models())
@@ -140,6 +147,12 @@ def test_select_labels_per_class_and_stratified(mnist_mini):
         select_labels(tiny, labels_per_class=5)
     with pytest.raises(aekit.ConfigError, match="n_labels"):
         select_labels(tiny, 13)
+    semi = Dataset(tiny.x, torch.tensor([0, 1, 2] * 2 + [-1] * 6))  # -1: unlabelled, never chosen (a bug hunt: a class
+    assert (select_labels(semi, 6, seed=0).y != -1).all() and (select_labels(semi, labels_per_class=2).y != -1).all()
+    with pytest.raises(aekit.ConfigError, match="the data set's 6 labelled samples"):  # of its own, 80 of 100 rows)
+        select_labels(semi, 7)
+    with pytest.raises(aekit.ConfigError, match=r"^labels_per_class: must be a whole number, got 2.5$"):
+        select_labels(tiny, labels_per_class=2.5)
 
 
 def test_a_fine_tuning_run_checkpoints_resumes_exactly_and_loads_back(labelled, tmp_path, capsys):

@@ -113,6 +113,16 @@ def test_per_layer_configs_and_bad_settings(digits):
         pretrain_layerwise([8, 0], digits)
     with pytest.raises(aekit.ConfigError, match="unknown key 'epoch'"):
         pretrain_layerwise([8], digits[:50], epoch=3)
+    # a bug hunt: ignored, or Python's errors
+    with pytest.raises(aekit.ConfigError, match=r"^fine_tune_options: 'epochs' is set by fine_tune_epochs$"):
+        pretrain_layerwise([8], digits[:50], fine_tune_epochs=1, fine_tune_options={"epochs": 3})
+    with pytest.raises(aekit.ConfigError, match=r"^seed: must be an integer, got None$"):
+        pretrain_layerwise([8], digits[:50], seed=None)
+    with pytest.raises(aekit.DataError, match=r"^pretraining data: the data set is empty$"):
+        pretrain_layerwise([8], digits[:0])
+    import numpy as np
+
+    assert len(pretrain_layerwise(np.array([8]), digits[:50], epochs_per_layer=1, quiet=True).layers) == 1
 
 
 def test_a_time_budget_decides_each_layer_and_the_fine_tuning(digits):

@@ -12,6 +12,7 @@ lowest).
 from __future__ import annotations
 
 import copy
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -98,6 +99,7 @@ class ClassifierMixin:
         labelled = y.cpu() != -1  # (a bug hunt: each unlabelled sample counted as misclassified, 0.125 for 0.5)
         if not labelled.any():
             raise DataError("accuracy needs labelled samples: every label is -1 (unlabelled)")
+        self.check_labels(y.cpu()[labelled])  # as fit does (a bug hunt: 1-based or float labels scored 0.0, unsaid)
         return float((self.predict(x[labelled], batch_size=batch_size) == y.cpu()[labelled]).float().mean())
 
 
@@ -151,6 +153,9 @@ class EncoderClassifier(ClassifierMixin, nn.Module):
     @classmethod
     def on(cls, autoencoder: Autoencoder, n_classes: int, *, freeze: Literal["all", "none"] | int = "none") -> EncoderClassifier:
         """A classifier on a copy of `autoencoder`'s encoder (its trained weights included)."""
+        if not isinstance(autoencoder, Autoencoder):  # (a bug hunt: AttributeError 'name')
+            hint = " (a PretrainResult: give result.model)" if hasattr(autoencoder, "layers") else ""
+            raise ConfigError(f"EncoderClassifier.on: needs an aekit autoencoder, got {type(autoencoder).__name__}{hint}")
         config = make_config(cls.name, {"autoencoder": autoencoder.name, "autoencoder_config": to_dict(autoencoder.config),
                                         "n_classes": n_classes, "freeze": freeze})
         return cls(config, autoencoder=autoencoder).to(model_dtype(autoencoder))  # its head in the encoder's float type
@@ -224,8 +229,14 @@ def select_labels(
         raise DataError(f"{dataset.name}: select_labels needs a data set with labels")
     if (n_labels is None) == (labels_per_class is None):
         raise ConfigError("select_labels: give exactly one of n_labels and labels_per_class")
+    for key, value in (("n_labels", n_labels), ("labels_per_class", labels_per_class)):
+        if value is not None and (not isinstance(value, numbers.Integral) or isinstance(value, bool)):
+            raise ConfigError(f"{key}: must be a whole number, got {value!r}")  # (a bug hunt: TypeError from a slice)
     y = dataset.y.numpy()
-    classes, counts = np.unique(y, return_counts=True)
+    labelled = np.flatnonzero(y != -1)  # -1: unlabelled, never selected (a bug hunt: taken as a class, 80 of 100)
+    classes, counts = np.unique(y[labelled], return_counts=True)
+    if not len(labelled):
+        raise DataError(f"{dataset.name}: every label is -1 (unlabelled); select_labels takes labelled samples")
     if labels_per_class is not None:
         if labels_per_class < 1:
             raise ConfigError(f"labels_per_class: must be >= 1, got {labels_per_class}")
@@ -236,9 +247,10 @@ def select_labels(
             )
         wanted = np.full(len(classes), labels_per_class)
     else:
-        if not 1 <= n_labels <= len(y):
-            raise ConfigError(f"n_labels: must be between 1 and the data set's {len(y)} samples, got {n_labels}")
-        share = counts * n_labels / len(y)
+        if not 1 <= n_labels <= len(labelled):
+            raise ConfigError(f"n_labels: must be between 1 and the data set's {len(labelled)} labelled samples, got "
+                              f"{n_labels}")
+        share = counts * n_labels / len(labelled)
         wanted = np.floor(share).astype(int)
         leftover = n_labels - wanted.sum()
         wanted[np.argsort(-(share - wanted), kind="stable")[:leftover]] += 1

@@ -31,7 +31,7 @@ from torch import Tensor
 
 from ..config import check
 from ..data.batches import as_tensors, map_batches
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..models.base import Autoencoder
 from ..models.dense import DenseConfig
 from ..registry import create_model, model_entry
@@ -139,7 +139,7 @@ def pretrain_layerwise(
     check(layer_kind in LAYER_KINDS, "layer_kind", f"{layer_kind!r} is not allowed; choose one of: {', '.join(LAYER_KINDS)}")
     check(not isinstance(widths, (numbers.Integral, str)), "widths", f"a list of layer widths, such as [{widths}], got "
           f"{widths!r}")
-    widths = list(widths)
+    widths = [int(w) if isinstance(w, numbers.Integral) and not isinstance(w, bool) else w for w in widths]  # numpy's
     check(len(widths) > 0, "widths", "needs at least one layer width")
     check(all(isinstance(w, int) and w > 0 for w in widths), "widths", f"must be integers > 0, got {widths}")
     budget = train_options.get("time_budget")
@@ -149,6 +149,10 @@ def pretrain_layerwise(
     check(isinstance(epochs_per_layer, int) and epochs_per_layer > 0, "epochs_per_layer", f"must be an integer > 0, got {epochs_per_layer!r}")
     check(isinstance(fine_tune_epochs, int) and fine_tune_epochs >= 0, "fine_tune_epochs", f"must be an integer >= 0, got {fine_tune_epochs!r}")
     check("epochs" not in train_options, "epochs", "is set by pretraining; use epochs_per_layer / fine_tune_epochs")
+    check("epochs" not in (fine_tune_options or {}), "fine_tune_options", "'epochs' is set by fine_tune_epochs")  # (a bug
+    # hunt: ignored, unsaid)
+    check(isinstance(train_options.get("seed", 0), numbers.Integral), "seed", f"must be an integer, got "
+          f"{train_options.get('seed')!r}")  # (a bug hunt: int(None) raised TypeError)
     for key in ("resume", "run_dir"):  # (an API trial: the epochs' hint for these too)
         check(key not in train_options, key, "pretraining keeps no run folder; aekit.fit(result.model, ..., run_dir=...) "
               "trains the model it returns in one")
@@ -158,6 +162,8 @@ def pretrain_layerwise(
     seed = int(options.get("seed", 0))
 
     x, _ = as_tensors(data, "pretraining data")
+    if len(x) == 0:  # (a bug hunt: a RuntimeError from min() of nothing)
+        raise DataError("pretraining data: the data set is empty")
     vx = as_tensors(val, "validation data")[0] if val is not None else None
     h, vh = x, vx  # the current layer's input: the data, then each frozen layer's cached codes
     layers: list[Autoencoder] = []
