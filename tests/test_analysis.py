@@ -537,3 +537,29 @@ def test_image_grid_takes_a_models_output_as_its_annotation_says(real_batch):
     assert x_hat.requires_grad
     fig = image_grid(x_hat.reshape(2, 3, 1, 28, 28), title="reconstructions")
     assert fig.axes and isinstance(x_hat, torch.Tensor)
+
+
+def test_maximize_activation_of_relu_units_off_where_it_starts():
+    """A bug hunt: the search starts near 0, where a ReLU unit with a negative bias has no gradient; it came back as
+    the noise it began as (10 of 32 units, activation 0.0). Such a row starts again at a random input; a unit no input
+    tried reaches is said."""
+    torch.manual_seed(0)
+    model = aekit.create_model("dense", input_shape=SHAPE, hidden=[16], code_size=2, activation="relu")
+    with torch.no_grad():
+        model.encoder[0].bias.fill_(-0.1)  # every hidden unit off at 0
+    _, acts, _ = A.maximize_activation(model, list(range(16)), layer="encoder.1", steps=40)
+    assert (acts > 0).all(), acts
+    with torch.no_grad():
+        model.encoder[0].bias[3] = -1e6  # off everywhere
+    with pytest.warns(UserWarning, match=r"^maximize_activation: unit 3 responded to no input tried"):
+        A.maximize_activation(model, [3], layer="encoder.1", steps=5)
+
+
+def test_a_layer_encode_runs_more_than_once_is_refused_not_read_at_its_last_run():
+    """A bug hunt: a conv model's one pooling module serves every block; layer="pool" read its last run alone."""
+    from aekit.analysis.features import unit_activations
+
+    model = aekit.create_model("conv", input_shape=(1, 8, 8), channels=[4, 8], code_size=4)
+    with pytest.raises(aekit.ConfigError, match=r"^layer: MaxPool2d runs 2 times in encode\(\)"):
+        unit_activations(model, torch.rand(3, 1, 8, 8), layer="pool")
+    assert unit_activations(model, torch.rand(3, 1, 8, 8), layer="down.0.0").shape == (3, 4)  # a block's convolution

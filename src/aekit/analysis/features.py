@@ -29,7 +29,7 @@ from ..data.batches import (
     model_dtype,
 )
 from ..data.core import is_picture
-from ..errors import ConfigError
+from ..errors import ConfigError, warn
 from . import plots
 
 
@@ -103,6 +103,9 @@ def _activations(model, x: Tensor, layer: nn.Module | None) -> Tensor:
         handle.remove()
     if not captured:
         raise ConfigError(f"layer: {type(layer).__name__} is not used by encode(); pick an encoder layer")
+    if len(captured) > 1:  # (a bug hunt: its last use was taken, its others out of reach, unsaid)
+        raise ConfigError(f"layer: {type(layer).__name__} runs {len(captured)} times in encode() (one module shared by "
+                          "several blocks); pick a layer used once, such as a block's convolution")
     out = captured[-1]
     out = out[0] if isinstance(out, (tuple, list)) else out
     return out.mean(dim=tuple(range(2, out.ndim))) if out.ndim > 2 else out  # a channel a unit
@@ -196,9 +199,16 @@ def maximize_activation(
             x.requires_grad_(True)
             (grad,) = torch.autograd.grad(objective(x).sum(), x)  # gradients for x only, not the weights
             with torch.no_grad():
-                x = project(x + lr * norm * grad / grad.norm(dim=1, keepdim=True).clamp_min(1e-12))
+                dead = grad.norm(dim=1) == 0  # a ReLU unit off where it starts: no gradient (a bug hunt: 10 of 32
+                x = project(x + lr * norm * grad / grad.norm(dim=1, keepdim=True).clamp_min(1e-12))  # units came
+                if dead.any():  # back as the noise they began as): such a row starts again at a random input
+                    x[dead] = project(torch.randn(int(dead.sum()), dim, generator=generator).to(x))
         with torch.no_grad():
             final = objective(x).cpu().numpy()
+    if dead.any():
+        quiet = [str(units[i]) for i in dead.nonzero()[:, 0].tolist()]
+        warn(f"maximize_activation: unit{'s' * (len(quiet) > 1)} {', '.join(quiet[:10])}{' ...' * (len(quiet) > 10)} "
+             "responded to no input tried (no gradient at any of them): their pictures are noise")
     inputs = x.detach().cpu().reshape(len(units), *shape).numpy()
     where = "code unit" if layer is None else "unit"
     fig = plots.image_grid(
