@@ -197,9 +197,10 @@ def maximize_activation(
         x = project(x) * 1e-2
         for _ in range(steps):
             x.requires_grad_(True)
-            (grad,) = torch.autograd.grad(objective(x).sum(), x)  # gradients for x only, not the weights
-            with torch.no_grad():
-                dead = grad.norm(dim=1) == 0  # a ReLU unit off where it starts: no gradient (a bug hunt: 10 of 32
+            value = objective(x)
+            (grad,) = torch.autograd.grad(value.sum(), x)  # gradients for x only, not the weights
+            with torch.no_grad():  # a unit off (a ReLU's 0) where x is: no gradient; not a saturated one at its top
+                dead = (grad.norm(dim=1) == 0) & (value == 0)  # (a bug hunt: 10 of 32
                 x = project(x + lr * norm * grad / grad.norm(dim=1, keepdim=True).clamp_min(1e-12))  # units came
                 if dead.any():  # back as the noise they began as): such a row starts again at a random input
                     x[dead] = project(torch.randn(int(dead.sum()), dim, generator=generator).to(x))
