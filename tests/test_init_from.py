@@ -241,3 +241,16 @@ def test_a_range_in_scaling_json_of_the_wrong_length_is_said_to_be_damaged(first
     capsys.readouterr()
     assert main(["evaluate", str(first / "m2"), "--data", str(first.parent / "m1.csv")]) == 2
     assert "scaling.json is damaged (range must be [low, high], numbers or one a column)" in capsys.readouterr().err
+
+
+def test_a_key_of_the_source_runs_own_model_may_change_under_init_from(first, capsys):
+    """A bug hunt: a warm start's model keys were checked against the automatic model's before its source was read:
+    a vae's model.beta was refused ("auto takes no 'beta'"), and so was every key of a model of one's own."""
+    assert main(["train", "data.name=m1.csv", "model.name=vae", "model.hidden=[8]", "model.code_size=2",
+                 "model.recon_loss=mse", "model.output_activation=linear", "train.epochs=1", "output.name=v1",
+                 "--quiet"]) == 0
+    assert main(["train", "data.name=m2.csv", f"init_from={first / 'v1'}", "model.beta=5e-1", "train.epochs=1",
+                 "output.name=v2", "--quiet"]) == 0
+    assert "init_from: v1's trained weights go on under model.beta=0.5 (it has 1.0)" in capsys.readouterr().err
+    saved = yaml.safe_load((first / "v2" / "config.yaml").read_text())["model"]
+    assert saved["name"] == "vae" and saved["beta"] == 0.5

@@ -61,6 +61,7 @@ from ..data.core import (
 from ..data.datasets import from_file, list_datasets
 from ..data.files import LABEL_COLUMNS, load_path
 from ..errors import (
+    AekitError,
     ConfigError,
     DataError,
     DataNotFoundError,
@@ -186,7 +187,12 @@ def parse_run_config(raw: dict[str, Any]) -> RunConfig:
     init = str(Path(cfg.init_from).expanduser().resolve()) if cfg.init_from else None  # (config.yaml: found from anywhere)
     cfg = dataclasses.replace(cfg, imports=imports, init_from=init,  # full paths: a run folder read from anywhere finds them
                               output=dataclasses.replace(cfg.output, dir=str(Path(cfg.output.dir).expanduser())))  # ~ as data.name
-    import_models(imports)
+    if init is not None and model.get("name", AUTO) == AUTO and (Path(init) / CONFIG_FILE).is_file():  # its model decides
+        with contextlib.suppress(AekitError):  # a warm start's keys (a bug hunt: a vae's model.beta refused as auto's;
+            source = read_run(init)  # start_from says what is wrong with the folder)
+            cfg = dataclasses.replace(cfg, imports=tuple(dict.fromkeys((*cfg.imports, *source.imports))),
+                                      model={**cfg.model, "name": source.model["name"]})
+    import_models(cfg.imports)
     name = cfg.model["name"]
     # auto is a name here too (a CLI trial: the list left it out, and autoo had no guess)
     entry = model_entry(AUTO_MODEL if name == AUTO else name, also={AUTO: "chosen from the data"})
