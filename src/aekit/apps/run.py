@@ -53,6 +53,7 @@ from ..data.core import (
     available_memory,
     data_map,
     is_picture,
+    is_signal,
     read_unit_map,
     resolved_scale,
     swapped,
@@ -454,7 +455,7 @@ def shifted_windows(x: Any) -> bool:
     values follow row i's from its second on (correlated above 0.98 for most rows, and better than row i+1 unshifted
     does: smooth rows alike, spectra or growth curves, match both ways); a column's own scaling kept. (N, 1, C, T), as
     C x T signals are read, is (N, C, T); images are not signals. Its first 200 rows and 512 steps are read."""
-    if isinstance(x, torch.Tensor) and x.ndim == 4 and x.shape[1] == 1 and not is_picture(tuple(x.shape[1:])):
+    if isinstance(x, torch.Tensor) and x.ndim == 4 and is_signal(tuple(x.shape[1:])):
         x = x[:, 0]
     if not isinstance(x, torch.Tensor) or x.ndim not in (2, 3) or len(x) < 8 or x.shape[-1] < 4:
         return False
@@ -495,7 +496,7 @@ def resolve_model(cfg: RunConfig, sample_shape: tuple[int, ...], samples: int | 
         return dataclasses.replace(cfg, model=auto_model(cfg.model, sample_shape, samples))
     config = getattr(model_entry(cfg.model["name"]).cls, "Config", None)
     fields = keys_of(config) if config is not None else set()
-    found = {"n_classes": n_classes, "dims": 1 if len(sample_shape) == 3 and not is_picture(sample_shape) else None}
+    found = {"n_classes": n_classes, "dims": 1 if is_signal(sample_shape) else None}
     given = {key: value for key, value in found.items() if value is not None and key in fields and key not in cfg.model}
     return dataclasses.replace(cfg, model={**cfg.model, **given}) if given else cfg
 
@@ -1430,10 +1431,11 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
                                       "pca": float(val["pca"].mean()), "differ": differ(errors["pca"], val["pca"])}
     if label is None and errors["autoencoder"].size:  # what new samples are read against (evaluate --data): normal
         # ones, the validation part, else the training part (a test part may hold the anomalies: MVTec's test/ defects)
-        kind, part = ("val", val_data) if val_data is not None else ("train", train_data) if split == "test" else (
-            split, None)
-        held = errors["autoencoder"] if part is None or kind == split else squared_error_per_sample(  # (a review:
-            model, in_memory(part.take(TYPICAL_SAMPLES, seed=cfg.train.seed), cfg.train.seed).x)  # 60,000: 2.3 s)
+        kind, held = split, errors["autoencoder"]  # the validation or training part measured, where there is no test
+        if split == "test":
+            kind, part = ("val", val_data) if val_data is not None else ("train", train_data)
+            held = squared_error_per_sample(model, in_memory(part.take(TYPICAL_SAMPLES, seed=cfg.train.seed),
+                                                             cfg.train.seed).x)  # (a review: 60,000 took 2.3 s)
         metrics["typical_error"] = {"split": kind, "n": len(held), "median": float(np.median(held)),
                                     "p99": float(np.percentile(held, 99))}
     if label is not None:  # new data beside the run's own figure, so drift shows (a production trial: 42x, unsaid)
@@ -1457,9 +1459,9 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         names, counts = (test.meta or {}).get("columns"), outside.sum(0)
         if not names and test.x.ndim == 2:  # a table without a header (an .npy, .npz): by number (a quality trial)
             names = [f"column {i}" for i in range(test.x.shape[1])]
-        rows = [d for d in test.x.shape[1:] if d != 1]  # C x T signals: by channel (a quality trial: unnamed)
-        if not names and len(rows) == 2 and not is_picture(tuple(test.x.shape[1:])) and len(test.x.shape[1:]) == 3:
-            names, counts = [f"channel {c}" for c in range(rows[0])], counts.reshape(rows[0], -1).sum(1)
+        channels = test.x.shape[2] if is_signal(tuple(test.x.shape[1:])) else 1  # C x T signals: by channel (a quality
+        if not names and channels > 1:  # trial: unnamed)
+            names, counts = [f"channel {c}" for c in range(channels)], counts.reshape(channels, -1).sum(1)
         most = [names[i] for i in counts.argsort(descending=True)[:3].tolist() if counts[i]] if names else []
         metrics["outside"] = (f"{int(outside.any(1).sum())} of {len(test)} samples have values outside the training "
                               f"range{' (most in ' + ', '.join(map(repr, most)) + ')' if most else ''}")

@@ -268,13 +268,11 @@ def reconstruct_all(model, data: Any, *, batch_size: int = 512) -> np.ndarray:
     a Dataset; (N, 8, 8) for images (N, 8, 8) of a (1, 8, 8) model, flat rows for flat rows, one sample with a
     batch axis of 1 before it, (1, 8, 8) for one (8, 8) image (a bug hunt:
     `reconstruct_array(x) - x` broadcast (N, 1, 8, 8) against (N, 8, 8) to (N, N, 8, 8), silently)."""
-    x, _ = inputs_of(model, data, whole=False)
+    given, y = as_inputs(data)  # the samples as handed over, before inputs_of shapes them as the model takes them
+    x, _ = inputs_of(model, (given, y), whole=False)
     out = map_batches(model, x, lambda xb: model(xb).x_hat, batch_size=batch_size)
-    given = data.x if hasattr(data, "x") else data[0] if isinstance(data, (tuple, list)) else data
-    shape = tuple(getattr(given, "shape", ()))
-    shape = (1, *shape) if len(x) == 1 and len(shape) < x.ndim else shape  # one sample: (1, ...), as encode_array
-    # gives its code (a review: it lost its batch axis)
-    return (out.reshape(shape) if shape and math.prod(shape) == out.numel() else out).numpy()
+    one = len(x) == 1 and given.ndim < x.ndim  # one sample: (1, ...), as encode_array gives its code (a review)
+    return out.reshape((1, *given.shape) if one else tuple(given.shape)).numpy()
 
 
 def random_affine(x: Tensor, *, rotate: float, scale: float, shift: float, share: float = 1.0) -> Tensor:

@@ -71,6 +71,12 @@ def swapped(got: Sequence[int], want: Sequence[int]) -> str:
     return " (its last two axes swapped: x.swapaxes(-1, -2), for windows stored time-major (N, T, C), say)" * turned
 
 
+def is_signal(shape: Sequence[int]) -> bool:
+    """Whether samples of `shape` (1, C, T) are the C channels of a signal over T steps, as such are read (`is_picture`
+    says which): the models convolve and the notes name them by channel."""
+    return len(shape) == 3 and not is_picture(shape)
+
+
 def is_picture(shape: Sequence[int]) -> bool:
     """Whether samples of `shape` are drawn as pictures: images (C, H, W), unless grey and a few rows far
     longer than they are (the channels of signals stored (N, C, T), read as 1 x C x T, or given as (C, T)),
@@ -155,19 +161,20 @@ class Dataset:
         # classes, each too small for a share (10 of 3 classes at 0.1 held none, where 10 unlabelled held 1)
         if short > max(1, target // 10) or (short > 0 and not val_mask.any()):
             val_mask[rng.choice(np.flatnonzero(~val_mask), short, replace=False)] = True
-        if val_mask.all() or not val_mask.any():
-            raise DataError(f"{self.name}: {n} sample{'s are' if n != 1 else ' is'} too few to split with val_fraction "
-                            f"{val_fraction}; train without a validation split (data.val_fraction=0) or give more")
-        return self.subset(np.flatnonzero(~val_mask)), self.subset(np.flatnonzero(val_mask))
+        return self._parts(val_mask, val_fraction)
 
     def split_last(self, val_fraction: float) -> tuple[Dataset, Dataset]:
         """(train, val) in order: the last `val_fraction` of the samples held out (windows of a series in time order)."""
         n = len(self)
-        held = int(round(n * val_fraction))
-        if not 0 < held < n:
+        return self._parts(np.arange(n) >= n - int(round(n * val_fraction)), val_fraction)
+
+    def _parts(self, val_mask: np.ndarray, val_fraction: float) -> tuple[Dataset, Dataset]:
+        """(the samples `val_mask` leaves out, those it holds), or a refusal where either part would be empty."""
+        if val_mask.all() or not val_mask.any():
+            n = len(self)
             raise DataError(f"{self.name}: {n} sample{'s are' if n != 1 else ' is'} too few to split with val_fraction "
                             f"{val_fraction}; train without a validation split (data.val_fraction=0) or give more")
-        return self.subset(np.arange(n - held)), self.subset(np.arange(n - held, n))
+        return self.subset(np.flatnonzero(~val_mask)), self.subset(np.flatnonzero(val_mask))
 
     def take(self, limit: int | None, *, seed: int = 0) -> Dataset:
         """A seeded random subset of `limit` samples (all when `limit` is None or large)."""

@@ -144,9 +144,10 @@ class TrainConfig:
         check(self.lr_min <= self.lr, "lr_min", f"must be <= lr ({self.lr}), got {self.lr_min}")
         non_negative("weight_decay", self.weight_decay)
         check(0 <= self.momentum < 1, "momentum", f"must be in [0, 1), got {self.momentum}")
-        check(self.momentum == 0 or self.optimizer in MOMENTUM, "momentum",
+        unused = _unused(vars(self))  # settings that do something only beside another, given without it: refused
+        check(self.momentum == 0 or not unused["momentum"], "momentum",
               f"only sgd and rmsprop take it, and optimizer is {self.optimizer!r}; leave momentum out (0)")
-        check(self.lr_min == 0 or self.lr_schedule == "cosine", "lr_min",
+        check(self.lr_min == 0 or not unused["lr_min"], "lr_min",
               "is where the cosine schedule ends; lr_schedule is 'constant', which keeps lr: set lr_schedule=cosine")
         positive("grad_clip", self.grad_clip, allow_none=True)
         positive("early_stopping", self.early_stopping, allow_none=True)
@@ -161,10 +162,10 @@ class TrainConfig:
         check(0 <= self.augment_scale < 1, "augment_scale", f"must be a fraction in [0, 1), got {self.augment_scale}")
         non_negative("augment_shift", self.augment_shift)
         check(0 < self.augment_share <= 1, "augment_share", f"must be a fraction in (0, 1], got {self.augment_share}")
-        check(self.augment_share == 1 or not _unused(vars(self))["augment_share"], "augment_share", "is the share of "
+        check(self.augment_share == 1 or not unused["augment_share"], "augment_share", "is the share of "
               "images augment_rotate, augment_scale and augment_shift distort, and all three are 0: give one, or leave "
               "augment_share out (1)")  # (a bug hunt: these two were taken and did nothing)
-        check(self.log_every == 10 or not _unused(vars(self))["log_every"], "log_every", "spaces the loggers' per-step "
+        check(self.log_every == 10 or not unused["log_every"], "log_every", "spaces the loggers' per-step "
               "values, and train.log names none: add one (train.log=[csv]), or leave log_every out")
         check(known_device(self.device), "device", f"{self.device!r} is not allowed; choose {DEVICES}")
 
