@@ -97,6 +97,18 @@ def test_relu_codes_get_mse_layers_and_fine_tuning_changes_the_stack(digits, cap
     assert lines[2].startswith("fine-tuning") and "(2 epochs)" in lines[2]
 
 
+def test_pretraining_leaves_the_callers_generator_as_it_was(digits):
+    """Each layer's weights were seeded on the caller's global generator, left at the last layer's seed: a model the
+    user made next started from pretraining's seed, not theirs (a bug hunt; gallery lesson 8's scratch model)."""
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    first = pretrain_layerwise([24, 12], digits, epochs_per_layer=1, quiet=True)
+    assert torch.equal(torch.rand(3), expected)
+    again = pretrain_layerwise([24, 12], digits, epochs_per_layer=1, quiet=True)  # the seed decides, as before
+    assert all(torch.equal(a, b) for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values()))
+
+
 def test_per_layer_configs_and_bad_settings(digits):
     result = pretrain_layerwise(
         [16, 8], digits[:100], layer_config=[{"noise_fraction": 0.1}, {"noise_fraction": 0.4}],

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
@@ -255,6 +256,14 @@ def _fused_devices() -> list[str]:
         return list(_get_fused_kernels_supported_devices())
     except ImportError:  # an older torch: fused kernels on CUDA only
         return ["cuda"]
+
+
+def stream_seed(seed: int, *key: int) -> int:
+    """A seed drawn from `seed` and `key` (numpy's SeedSequence), for a stream that must not repeat the one `seed`
+    itself starts: training's noise, dropout and sampling, and each pretrained layer's weights, beside the initial
+    weights `torch.manual_seed(seed)` drew (a bug hunt: a denoising run's first masks followed its first layer's
+    weights, number for number)."""
+    return int(np.random.SeedSequence([seed, *key]).generate_state(1, np.uint64)[0])
 
 
 def epoch_order(n: int, seed: int, epoch: int, shuffle: bool) -> Tensor:
@@ -1031,7 +1040,7 @@ class Trainer:
             if resume:
                 self.load_checkpoint()
             else:
-                torch.manual_seed(cfg.seed + self.rank)  # rank 0 as in a one-process run; others own noise
+                torch.manual_seed(stream_seed(cfg.seed, self.rank))  # each rank's own noise
                 if hasattr(model, "init_from_data"):  # e.g. a PCA start (models/pca.py)
                     big = len(x) * math.prod(x.shape[1:]) > START_SAID_VALUES
                     path = getattr(model, "linear_path", None)  # (not a warm start's, fitted already: a review)
@@ -1058,7 +1067,7 @@ class Trainer:
             while not final and not (self.stop_training and self.world == 1):
                 with self.stops.epoch(enabled=writes and self.world == 1):  # (a stop after the steps: the epoch kept)
                     if self.rank > 0:  # other ranks' own noise (dropout, corruption), seeded by the epoch: a resume's alike
-                        torch.manual_seed(cfg.seed + self.rank + 7919 * self.epoch)
+                        torch.manual_seed(stream_seed(cfg.seed, self.rank, self.epoch))
                     self.stops.stepping = True  # (a stop before or during the steps: answered at a step's end)
                     logs = self.train_epoch(x, y)
                     self.stops.stepping = False

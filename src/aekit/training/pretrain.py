@@ -35,7 +35,7 @@ from ..errors import ConfigError, DataError
 from ..models.base import Autoencoder
 from ..models.dense import DenseConfig
 from ..registry import create_model, model_entry
-from .loop import fit, seconds_text
+from .loop import fit, seconds_text, stream_seed
 
 # layer_kind -> the registered model each layer is built from
 LAYER_KINDS = {
@@ -46,6 +46,7 @@ LAYER_KINDS = {
     "sparse-l1": "sparse-l1",
     "tied": "tied",
 }
+LAYER_STREAM = 1 << 40  # the layers' weight seeds: (seed, LAYER_STREAM, depth), apart from fit's (seed, rank)
 # keys pretraining sets itself for each layer; a layer_config may not set them
 _RESERVED = ("input_shape", "hidden", "code_size", "decoder_hidden")
 
@@ -171,9 +172,10 @@ def pretrain_layerwise(
     seconds: list[float] = []
     for k, (width, overrides) in enumerate(zip(widths, configs)):
         start = time.perf_counter()
-        torch.manual_seed(seed + k)  # each layer's initial weights depend on the seed and its depth
         config = {**_layer_defaults(kind, h), **overrides}
-        layer = create_model(kind, input_shape=tuple(h.shape[1:]), hidden=(), code_size=width, **config)
+        with torch.random.fork_rng(devices=[]):  # each layer's initial weights from the seed and its depth (the
+            torch.manual_seed(stream_seed(seed, LAYER_STREAM, k))  # caller's generator left as it was: a bug hunt)
+            layer = create_model(kind, input_shape=tuple(h.shape[1:]), hidden=(), code_size=width, **config)
         history = fit(layer, h, vh, **_length(epochs_per_layer, options))
         layer.eval().requires_grad_(False)  # frozen from here on
         layers.append(layer)
@@ -192,7 +194,8 @@ def pretrain_layerwise(
                 flush=True,
             )
 
-    model = stack_layers(layers)
+    with torch.random.fork_rng(devices=[]):  # (the stack is built with weights drawn, then given the layers')
+        model = stack_layers(layers)
     fine_tune_history: dict[str, list[float]] = {}
     if fine_tune_epochs > 0:
         start = time.perf_counter()
