@@ -728,3 +728,46 @@ def test_a_path_in_a_hint_is_quoted_for_the_shell_of_its_system(monkeypatch):
     assert shell("runs/a run") == "'runs/a run'" and shell("runs/r") == "runs/r"
     monkeypatch.setattr(errors, "os", types.SimpleNamespace(name="nt"))  # (os.name itself: pathlib would follow it)
     assert shell("runs\\a run") == '"runs\\a run"' and shell("runs\\r") == "runs\\r" and shell("a&b") == '"a&b"'
+
+
+def test_debug_shows_a_refusals_traceback_and_keeps_its_status(capsys, monkeypatch):
+    """--debug re-raised every error, a refusal too: exit 1 where the docs' requeue script waits for 2; and
+    AEKIT_DEBUG=false turned it on (a CLI hunt)."""
+    monkeypatch.delenv("AEKIT_DEBUG", raising=False)
+    assert main(["models", "nosuch", "--debug"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback") and "ConfigError" in err and err.splitlines()[-1].startswith("aekit: error: ")
+    for off in ("false", "no", "off", " 0 "):
+        monkeypatch.setenv("AEKIT_DEBUG", off)
+        assert main(["models", "nosuch"]) == 2
+        assert capsys.readouterr().err.count("\n") == 1, off
+
+
+def test_words_the_command_line_cannot_read_are_said(tmp_path, capsys):
+    """A home of a user not known here (pathlib's RuntimeError read "unexpected", exit 1), a word of bytes a legacy
+    locale cannot decode (read "not valid YAML"), and AEKIT_DATA_DIR naming a file (listed, then "put the files
+    there"): each one line, exit 2 (a CLI hunt)."""
+    assert main(["train", "data.name=~aekit-no-such-user/x.npy", "train.epochs=1", "--quiet"]) == 2
+    assert "no user NAME is known here" in capsys.readouterr().err
+    assert main(["train", "data.name=d\udcc3\udca4ta.npy", "train.epochs=1"]) == 2
+    assert "cannot read; run aekit with LC_ALL=C.UTF-8" in capsys.readouterr().err
+    file = tmp_path / "data.npy"
+    file.write_bytes(b"")
+    done = subprocess.run([sys.executable, "-m", "aekit", "datasets"], capture_output=True, text=True,
+                          env={**os.environ, "AEKIT_DATA_DIR": str(file)})
+    assert done.returncode == 2 and done.stderr == f"aekit: error: AEKIT_DATA_DIR={file} is a file; set it to the " \
+        "folder that holds (or will hold) the data sets\n"
+
+
+def test_a_closed_pipe_says_an_experiment_that_kept_nothing(tmp_path):
+    """An experiment stopped by a closed pipe before it kept anything removed its folder and said nothing, where
+    Ctrl-C's line says so (a CLI hunt)."""
+    script = ("import sys; import aekit.apps.cli as cli\n"
+              "def closed(args):\n"
+              "    err = BrokenPipeError(); err.unfinished_dir = sys.argv[1]; raise err\n"
+              "cli._cmd_datasets = closed\n"
+              "sys.exit(cli.main(['datasets']))\n")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "gone")], capture_output=True, text=True)
+    assert done.returncode == 141 and done.stderr == ("aekit: stopped: the reader of its output went away (a closed "
+                                                      "pipe), before the experiment kept anything (its folder is "
+                                                      "removed): run it again\n")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import ConfigError
+
 # model name -> the first line of its class docstring
 MODELS = {
     "aae": "Adversarial autoencoder: a discriminator on the codes pushes them to a Gaussian prior.",
@@ -119,6 +121,9 @@ def data_dir() -> Path:
     """Where data sets live: $AEKIT_DATA_DIR, else the user's cache folder (e.g. ~/.cache/aekit)."""
     env = os.environ.get("AEKIT_DATA_DIR")
     if env:
+        if Path(env).expanduser().is_file():  # (a CLI hunt: listed as the data directory, then "put the files there")
+            raise ConfigError(f"AEKIT_DATA_DIR={env} is a file; set it to the folder that holds (or will hold) the "
+                              "data sets")
         return Path(env).expanduser()
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(cache) / "aekit"

@@ -66,6 +66,12 @@ def shell(path) -> str:
     return shlex.quote(str(path))
 
 
+def debugging() -> bool:
+    """Whether AEKIT_DEBUG asks for whole tracebacks: set, and not 0, false, no or off (a CLI hunt: "false" turned it
+    on)."""
+    return os.environ.get("AEKIT_DEBUG", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
 class AekitError(Exception):
     """Base class of every error aekit raises on purpose; the CLI prints its message alone."""
 
@@ -74,7 +80,7 @@ class AekitError(Exception):
         """What IPython and Jupyter show, `_render_traceback_()`: the message and the line of the user's code
         that led to it, not aekit's frames. With AEKIT_DEBUG=1 there is none, and IPython shows its own whole
         traceback (a method that raised was "Unexpected exception formatting exception")."""
-        if os.environ.get("AEKIT_DEBUG", "") not in ("", "0"):
+        if debugging():
             raise AttributeError("_render_traceback_")
         return self._short_traceback
 

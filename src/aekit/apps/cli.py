@@ -19,12 +19,13 @@ import signal
 import sys
 import threading
 import time
+import traceback
 import warnings
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..errors import AekitError, ConfigError, out_of_space, shell, wraps_interrupt
+from ..errors import AekitError, ConfigError, debugging, out_of_space, shell, wraps_interrupt
 
 
 def _launched_distributed(args, argv: list[str], cfg=None, run_dir: str | None = None) -> int | None:
@@ -189,14 +190,15 @@ def _cmd_demo(args) -> None:
              *([f"train.epochs={args.epochs}"] if args.epochs is not None else [])]
     overrides = [*args.overrides, *flags]  # after the user's: a section given whole takes the flag's key beside it
     raw = apply_overrides({k: dict(v) for k, v in run.DEMO_CONFIG.items()}, overrides)
-    cfg = _epochs_or_budget(run.parse_run_config(raw), overrides)
     start = time.perf_counter()
     try:
-        run_dir = run.train(cfg, progress=False if args.quiet else None)
-    except ConfigError as err:  # the flag the user gave, not the key it sets
-        if args.out is None or not str(err).startswith("output.dir: "):
+        run_dir = run.train(_epochs_or_budget(run.parse_run_config(raw), overrides), progress=False if args.quiet else None)
+    except ConfigError as err:  # the flag the user gave, not the key it sets (a CLI hunt: --epochs 0's line too)
+        key, flag = next(((k, f) for k, f, v in (("output.dir", "--out", args.out), ("train.epochs", "--epochs", args.epochs))
+                          if v is not None and str(err).startswith(f"{k}: ")), (None, None))
+        if key is None:
             raise
-        raise ConfigError(f"--out: {str(err).removeprefix('output.dir: ').replace('another output.dir', 'another --out')}"
+        raise ConfigError(f"{flag}: {str(err).removeprefix(f'{key}: ').replace(f'another {key}', f'another {flag}')}"
                           ) from None
     print(f"trained in {time.perf_counter() - start:.0f}s")
     _print_result(run_dir)
@@ -681,6 +683,9 @@ def _error_line(err: Exception) -> tuple[str, int]:
         # trial: "choose another path")
     if isinstance(err, OSError) and err.filename is not None:  # a path that cannot be written or read
         return f"{err.filename}: {err.strerror or err}{PATH_HINTS.get(err.errno, '')}{_kept(err)}{_run_kept(err)}", 2
+    if isinstance(err, RuntimeError) and reason.startswith("Could not determine home directory"):  # pathlib's
+        return ("a path starts with ~NAME, and no user NAME is known here (or HOME is unset): write the path out, "  # (a
+                "or ~/ for your own home"), 2  # CLI hunt: "unexpected", exit 1)
     if isinstance(err, Warning):  # (an environment trial: aekit's own note, under -W error, read "unexpected")
         return (f"{type(err).__name__}: {reason} (a warning, made an error by a warnings filter such as python -W "
                 f"error; --debug shows where)"
@@ -838,7 +843,7 @@ def _main(argv: list[str] | None) -> int:
                 stream.reconfigure(errors="replace")
     argv = list(sys.argv[1:] if argv is None else argv)
     _NOTED.clear()  # (a caller's earlier main([...]) said its own)
-    debug = "--debug" in argv or os.environ.get("AEKIT_DEBUG", "") not in ("", "0")
+    debug = "--debug" in argv or debugging()
     argv = [a for a in argv if a != "--debug"]
     speaks = os.environ.get("RANK", "0") == "0"  # of the processes of a distributed run, rank 0 alone prints
     # Ctrl-C, SIGTERM and SIGHUP end a run alike, but a signal ignored stays so (nohup's SIGHUP: a review saw a closed
@@ -855,6 +860,10 @@ def _main(argv: list[str] | None) -> int:
         threading.excepthook = _thread_note
     quieted = None  # pooch's logger and its level, where --quiet raised it: put back at the end (a caller's main([...]))
     try:
+        if undecoded := next((a for a in argv if any("\udc80" <= c <= "\udcff" for c in a)), None):  # (a CLI hunt:
+            raise ConfigError(  # "not valid YAML", or a file that is there "does not exist")
+                f"{os.fsencode(undecoded)!r:.80}: the words given hold bytes this locale's encoding "
+                f"({sys.getfilesystemencoding()}) cannot read; run aekit with LC_ALL=C.UTF-8 (or PYTHONUTF8=1)")
         args = parse_args(argv)
         if world_size() > 1 and args.command not in ("train", "resume"):  # (each process wrote its own experiment)
             raise ConfigError(f"aekit {args.command} runs in one process; torchrun and --distributed are for aekit "
@@ -880,6 +889,8 @@ def _main(argv: list[str] | None) -> int:
         kept = _kept(err) or _run_kept(err)  # a run stopped with it: said where stderr still goes (a CLI trial)
         if not kept and getattr(err, "run_dir", None) is not None:  # (its folder removed, as Ctrl-C's: a review)
             kept = f", before the first checkpoint of {err.run_dir}: nothing to resume, train again"
+        if not kept and getattr(err, "unfinished_dir", None) is not None:  # (exit 141 and no word: a CLI hunt)
+            kept = ", before the experiment kept anything (its folder is removed): run it again"
         if kept and speaks:
             with contextlib.suppress(OSError):
                 print(f"aekit: stopped: the reader of its output went away (a closed pipe){kept}", file=sys.stderr)
@@ -891,10 +902,12 @@ def _main(argv: list[str] | None) -> int:
             _ignore_stops()  # this process) is raised as the next function is entered, _ignore_stops (a review)
         if wraps_interrupt(err):  # a library's error for an interrupt inside it: pybind11's ImportError
             return _end_interrupted(err, command=command, speaks=speaks)  # "initialization failed" (matplotlib's)
-        if debug:
-            raise
         _restore_alarm()  # (and a SIGTERM put off during an import is not raised inside this block)
         message, code = _error_line(err)
+        if debug and code != 2:  # an unexpected error: raised (a caller's post-mortem)
+            raise
+        if debug:  # a refusal: its traceback too, its status kept (a CLI hunt: a requeue script read 1 as 2)
+            traceback.print_exc()
         if speaks:
             if getattr(err, "metrics", None):  # evaluated, then a write failed: the figures are not lost
                 from . import run
