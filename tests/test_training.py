@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -625,3 +626,28 @@ def test_a_channels_last_or_fp16_run_resumes_with_the_same_weights(name, setting
     resumed = conv(99)
     aekit.fit(resumed, x, epochs=3, run_dir=tmp_path, resume=True, **common)
     assert weights_equal(resumed, straight)
+
+
+def test_a_notebook_without_ipywidgets_is_told_once_what_gives_a_bar(real_batch, monkeypatch):
+    """tqdm draws no bar in a Jupyter kernel without ipywidgets; nothing said which extra gives one (a core-install
+    trial). Said once a process, and not outside a kernel or where ipywidgets is there."""
+    import importlib.util
+    import types
+    import warnings
+
+    from aekit.training import loop
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ipywidgets" else found(name, *a))
+    monkeypatch.setattr(loop, "_BAR_NOTED", [])
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        aekit.fit(tiny(), real_batch[:16], epochs=1, progress=True)  # a script: nothing to say
+        monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+        aekit.fit(tiny(), real_batch[:16], epochs=1, progress=False)  # no progress asked: nothing either
+        for _ in range(2):
+            aekit.fit(tiny(), real_batch[:16], epochs=1, progress=True)
+    notes = [str(w.message) for w in seen if "ipywidgets" in str(w.message)]
+    assert notes == ["progress: a bar in Jupyter needs ipywidgets (pip install 'aekit[notebook]'); meanwhile a line an "
+                     "epoch"]

@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import errno
 import hashlib
+import importlib.util
 import json
 import math
 import os
@@ -74,6 +75,17 @@ def say(text: str) -> None:
     tqdm.write(text)
     if sys.stdout is not None:  # (pythonw)
         sys.stdout.flush()
+
+
+_BAR_NOTED: list[bool] = []  # whether _note_notebook_bar has spoken in this process
+
+
+def _note_notebook_bar() -> None:
+    """In a Jupyter kernel without ipywidgets, tqdm draws no bar: said once a process (a core-install trial: a line an
+    epoch, and nothing said of the extra that gives a bar)."""
+    if not _BAR_NOTED and "ipykernel" in sys.modules and importlib.util.find_spec("ipywidgets") is None:
+        _BAR_NOTED.append(True)
+        warn("progress: a bar in Jupyter needs ipywidgets (pip install 'aekit[notebook]'); meanwhile a line an epoch")
 
 
 def seconds_text(seconds: float) -> str:
@@ -827,6 +839,8 @@ class Trainer:
         loss_value: float | None = None  # the latest loss read back
         model.train()
         desc = f"epoch {self.epoch + 1}" + ("" if budget else f"/{cfg.epochs}")
+        if self.bar is None and cfg.progress and self.is_main:
+            _note_notebook_bar()
         if self.bar is None:  # one bar for the whole run, reset each epoch (a notebook shows one widget, not one an epoch)
             self.bar = tqdm(total=n_batches, desc=desc, leave=False, dynamic_ncols=True,
                             # None: tqdm leaves the bar out where stderr is not a terminal (a log file, a pipe)
