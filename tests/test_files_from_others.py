@@ -238,3 +238,50 @@ def test_an_emptied_or_broken_config_yaml_of_a_run_says_to_put_it_back(run, tmp_
             assert "default job" not in err and len(err.splitlines()) == 1
     assert main(["report", str(copy), "-o", str(tmp_path / "r.html")]) == 2  # (the broken one; a review)
     assert "it says how" in (err := capsys.readouterr().err) and "put it back from a copy" in err
+
+
+def test_a_run_folders_files_swapped_or_cut_are_refused_not_read_as_the_runs(run, tmp_path, capsys):
+    """A files hunt: another run's model.safetensors of the same shape was evaluated and exported as this run's (its
+    metrics.json written over); a config.yaml without data.name was evaluated on the default data (mnist-mini); a
+    scaling.json or metrics.json holding a JSON list was an "unexpected" AttributeError (the whole report lost)."""
+    import json
+
+    other = tmp_path / "runs"
+    assert main(["train", "data.name=digits", "data.limit=300", "train.epochs=1", "model.name=dense", "model.hidden=[8]",
+                 "model.code_size=2", f"output.dir={other}", "output.name=o", "--quiet"]) == 0
+    swapped = copied(run, tmp_path, "swapped")
+    (swapped / "model.safetensors").write_bytes((other / "o" / "model.safetensors").read_bytes())
+    before = (swapped / "metrics.json").read_bytes()
+    assert main(["evaluate", str(swapped), "--nll-samples", "0", "--quality-samples", "0"]) == 2
+    assert "model.safetensors was trained on other data (270 samples) than " in capsys.readouterr().err
+    assert (swapped / "metrics.json").read_bytes() == before
+    assert main(["evaluate", str(copied(run, tmp_path, "same")), "--nll-samples", "0", "--quality-samples", "0",
+                 "--quiet"]) == 0  # its own file: read as before
+    capsys.readouterr()
+    for key in ("data", "model"):
+        folder = copied(run, tmp_path, f"no-{key}")
+        config = yaml.safe_load((folder / "config.yaml").read_text())
+        del config[key]["name"]
+        (folder / "config.yaml").write_text(yaml.safe_dump(config))
+        assert main(["evaluate", str(folder), "--nll-samples", "0", "--quality-samples", "0"]) == 2
+        assert f"config.yaml holds no {key}.name; it says how" in capsys.readouterr().err
+    listed = copied(run, tmp_path, "listed")
+    (listed / "metrics.json").write_text(json.dumps([1, 2]))
+    assert main(["report", str(run), str(listed), "-o", str(tmp_path / "two.html")]) == 0  # the other run's page
+    assert "left out of the report: " in capsys.readouterr().err and (tmp_path / "two.html").is_file()
+    assert main(["report", str(listed), "-o", str(tmp_path / "one.html")]) == 2
+    assert "metrics.json is not a JSON object, as aekit writes it" in capsys.readouterr().err
+    (listed / "metrics.json").write_text("{}")
+    (listed / "scaling.json").write_text("[1]")
+    assert main(["export", str(listed), "-o", str(tmp_path / "e.pt"), "--format", "torchscript", "--raw"]) == 2
+    assert "scaling.json is damaged (not a JSON object)" in capsys.readouterr().err
+
+
+def test_a_name_as_long_as_the_file_system_takes_is_written(run, tmp_path):
+    """Its hidden temporary added 14 characters: a 245-character name was refused, "File name too long" (a files
+    hunt)."""
+    from aekit.writing import atomic_write_text
+
+    path = tmp_path / ("r" * 250 + ".html")
+    atomic_write_text(path, "page")
+    assert path.read_text() == "page" and [p.name for p in tmp_path.iterdir()] == [path.name]

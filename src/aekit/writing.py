@@ -18,7 +18,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write `data` to `path` so that readers see either the old file or the whole new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")  # (is_temporary's form)
+    tmp = temporary_beside(path)
     try:
         with open(tmp, "xb") as f:  # a new file, 0666 less the umask like any other (mkstemp's are 0600)
             f.write(data)
@@ -41,6 +41,15 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode())
+
+
+def temporary_beside(path: Path) -> Path:
+    """A new temporary's path beside `path` (is_temporary's form), its name cut where the whole would pass 255 bytes,
+    most file systems' limit (a files hunt: a 245-character name, itself allowed, was "File name too long")."""
+    name, mark = path.name, f".{secrets.token_hex(4)}.tmp"
+    while len(os.fsencode(f".{name}{mark}")) > 255 and len(name) > 1:
+        name = name[:-1]
+    return path.with_name(f".{name}{mark}")
 
 
 def is_temporary(name: str) -> bool:

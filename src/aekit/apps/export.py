@@ -22,7 +22,6 @@ import io
 import logging
 import os
 import re
-import secrets
 import warnings
 import zipfile
 from pathlib import Path
@@ -35,7 +34,7 @@ from ..data.core import SCALING_FILE, run_unit_map
 from ..errors import AekitError, ConfigError, naming, warn
 from ..training import checkpoint as ckpt
 from ..training.checkpoint import load_model
-from ..writing import atomic_write_bytes
+from ..writing import atomic_write_bytes, temporary_beside
 
 FORMATS = ("onnx", "torchscript")
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}  # the file ending of each format
@@ -149,7 +148,7 @@ def export_model(
     if format == "torchscript":
         atomic_write_bytes(path, _torchscript(wrapper, example, part))
         return path
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")  # its own: two exports at once (writing.is_temporary)
+    tmp = temporary_beside(path)  # its own: two exports at once
     try:
         _to_onnx(wrapper, example, tmp, part)
         os.replace(tmp, path)  # a failed export never leaves half a file under the wanted name

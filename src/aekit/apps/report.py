@@ -122,11 +122,14 @@ def read_run_folder(path: str | Path) -> RunFolder:
     except yaml.YAMLError as err:
         raise ConfigError(f"{config_file} is not valid YAML ({str(err).splitlines()[0]}); it says how {path} was made: put "
                           "it back from a copy") from None
-    run = RunFolder(
-        path=path, kind="experiment" if config_file.name == "experiment.yaml" else "train",
-        config_text=config_text, config=config if isinstance(config, dict) else {},
-        metrics=_read_json(path / METRICS_FILE), results=_read_json(path / "results.json"),
-    )
+    metrics, results = _read_json(path / METRICS_FILE), _read_json(path / "results.json")
+    for name, value in ((METRICS_FILE, metrics), ("results.json", results)):
+        if value is not None and not isinstance(value, dict):  # (a files hunt: [1, 2] was "unexpected", the page lost)
+            raise ConfigError(f"{path / name} is not a JSON object, as aekit writes it; put it back from a copy, or "
+                              "remove it")
+    run = RunFolder(path=path, kind="experiment" if config_file.name == "experiment.yaml" else "train",
+                    config_text=config_text, config=config if isinstance(config, dict) else {}, metrics=metrics,
+                    results=results)
     # history.json (a train run), history-<model>.json (an experiment's models), <model>/history.json
     files = [*path.glob("history*.json"), *path.glob("*/history.json")]
     for file in sorted(files, key=lambda f: (f.stat().st_mtime, f.name)):  # the order the models were trained

@@ -947,6 +947,9 @@ def read_run(run_dir: str | Path) -> RunConfig:
         raw = load_file(run_dir / CONFIG_FILE)
     except ConfigError as err:
         raise ConfigError(f"{err}; {back}") from None
+    gone = [f"{key}.name" for key in ("model", "data") if not isinstance(raw.get(key), dict) or "name" not in raw[key]]
+    if gone:  # every run's config.yaml names both (a files hunt: evaluate took the default data, mnist-mini, unsaid)
+        raise ConfigError(f"{run_dir / CONFIG_FILE} holds no {' and no '.join(gone)}; {back}")
     folder_imports(run_dir, raw.get("imports"))
     if isinstance(raw.get("data"), dict) and "scale" not in raw["data"]:  # made before data.scale: one range
         raw["data"]["scale"] = "global"

@@ -243,6 +243,8 @@ def read_unit_map(folder: str | Path) -> dict | None:
         return None
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):  # (a files hunt: [1] was an "unexpected" AttributeError)
+            raise ValueError("not a JSON object")
         for key in ("columns", "classes", "vocabulary"):
             if raw.get(key) is not None and not (isinstance(raw[key], list) and all(isinstance(c, str) for c in raw[key])):
                 raise ValueError(f"{key} must be a list of names")

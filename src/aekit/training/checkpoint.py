@@ -530,6 +530,7 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
     model = build_model(meta, path)
     if folder is not None:
         _check_described(model, folder / CONFIG_FILE, path)
+        _check_trained_here(meta, folder, path)
     saved = {t.dtype for t in weights.values() if t.is_floating_point()}
     if len(saved) == 1 and saved != {torch.float32}:  # a model saved in float64 (or bfloat16): as it was saved
         model.to(saved.pop())
@@ -559,6 +560,22 @@ def _check_described(model, config_file: Path, path: Path) -> None:
                   f"model.{keys[0]}: {mine[keys[0]]!r} there, {section[keys[0]]!r} in {config_file}")
         raise CheckpointError(f"{path} holds model {model.name!r} ({differ}): it is not this run's model (a file "
                               "copied in from another run?); put the run's own file back, or load the file by its path")
+
+
+def _check_trained_here(meta: dict[str, Any], folder: Path, path: Path) -> None:
+    """Refuse a run folder's model.safetensors trained on other data than its checkpoint records (a files hunt: another
+    run's model of the same shape, copied in, was evaluated as this one, its metrics.json written over): where the
+    checkpoint is of the training that wrote the model. Files from before 2026-12-07 record none, and a folder without
+    its checkpoint has nothing to hold it against."""
+    training = meta.get("training")
+    trained = training.get("data") if isinstance(training, dict) and path.name == MODEL_FILE else None
+    here = checkpoint_header(folder).get("data") if isinstance(trained, dict) else None
+    if isinstance(here, dict) and here != trained and training_ended(folder):  # (a resume stopped since, on data
+        # rewritten, is said by load_model as such)
+        raise CheckpointError(f"{path} was trained on other data ({trained.get('samples')} samples) than "
+                              f"{folder / CHECKPOINT_FILE} records ({here.get('samples')}, or the same number of others): "
+                              "it is not this run's model (a file copied in from another run?); put the run's own file "
+                              "back, or load the file by its path")
 
 
 # training keys that say how this machine runs a training, not what it trains: a resume that gives them records none

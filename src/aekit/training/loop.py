@@ -1149,7 +1149,8 @@ class Trainer:
             if writes:
                 kept = {"kept_epoch": self.best_epoch if cfg.restore_best and self.best_state is not None else None,
                         "threads": sorted(self.threads.used) if self.device.type == "cpu" else None,
-                        "seconds": self.budget.elapsed() if self.budget is not None else None}
+                        "seconds": self.budget.elapsed() if self.budget is not None else None,
+                        "data": self.data_print}  # (load_model holds it against the folder's checkpoint)
                 ckpt.save_model(model, self.run_dir / ckpt.MODEL_FILE, epochs=self.epoch, training=kept)
             model.eval()  # what a callback measures at the end is the model handed back
             for cb in self.callbacks:
