@@ -217,7 +217,7 @@ def test_each_label_column_name_holds_labels(tmp_path, column):
     path = tmp_path / "t.csv"
     path.write_text(f"a,{column},b\n0.1,1,0.2\n0.3,0,0.4\n0.5,1.0,0.6\n")
     data = load_path(path)
-    assert data.sample_shape == (2,) and data.y.tolist() == [1, 0, 1] and data.meta["label_column"] == column.lower()
+    assert data.sample_shape == (2,) and data.y.tolist() == [1, 0, 1] and data.meta["label_column"] == column  # as written
 
 
 def test_a_run_says_which_column_its_labels_came_from(tmp_path, capsys):
@@ -970,6 +970,12 @@ def test_new_rows_are_matched_to_the_runs_columns_by_name(table_run):
     with pytest.raises(DataError, match=r"other.csv: the run was trained on columns it lacks: 'c7'; it has columns the "
                                         r"run was not trained on: 'extra'$"):
         load_dataset(str(tmp_path / "other.csv"), **like)
+    np.savetxt(tmp_path / "cased.csv", new[:, order], delimiter=",", header=",".join(names[i].upper() for i in order),
+               comments="")  # whatever their case (a run from before 2026-12-07 keeps its names lower-cased)
+    torch.testing.assert_close(load_dataset(str(tmp_path / "cased.csv"), **like).x,
+                               load_dataset(str(tmp_path / "new.csv"), **like).x, rtol=0, atol=0)
+    assert load_dataset(str(tmp_path / "cased.csv")).meta["columns"][:2] == ["C3", "C0"]  # kept as written (a quality
+    # trial's notes named 'ppe' for the file's PPE)
 
 
 def test_evaluate_writes_each_rows_score_and_notes_values_outside_the_range(table_run, capsys):
@@ -1035,6 +1041,11 @@ def test_csv_columns_named_alike_but_for_case_are_refused_and_a_column_float32_r
     np.savetxt(tmp_path / "ts.csv", np.column_stack([t, RNG.random(500)]), delimiter=",", header="time,v", comments="", fmt="%.6f")
     with pytest.warns(UserWarning, match=r"keeps steps of 128 in column 'time' \(values near 1.7e\+09\), more than its values' gaps"):
         load_path(tmp_path / "ts.csv")
+    np.savetxt(tmp_path / "three.csv", np.column_stack([t, t + 1e3, RNG.random(500)]), delimiter=",",
+               header="time,later,v", comments="", fmt="%.6f")  # each column's values, not the first's for all
+    with pytest.warns(UserWarning, match=r"keeps steps of 128 in column 'time' \(values near 1.7e\+09\), more than "
+                      r"its values' gaps \(and in column 'later'\); subtract"):  # (a quality trial)
+        load_path(tmp_path / "three.csv")
     np.savetxt(tmp_path / "ok.csv", np.column_stack([t - t[0], RNG.random(500)]), delimiter=",", header="time,v", comments="")
     with warnings.catch_warnings():
         warnings.simplefilter("error")

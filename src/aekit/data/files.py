@@ -529,11 +529,12 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
     if index_col and columns is None:  # (a run's new samples: its columns by name, said when it trained)
         warn(f"{path}: its unnamed first column (pandas' index, as df.to_csv writes it) is left out: not an "
              "input")
-    named = [k for k in LABEL_COLUMNS if header and k in header]
+    lower = [h.lower() for h in header] if header else []  # names are matched whatever their case, shown as written
+    named = [k for k in LABEL_COLUMNS if k in lower]
     if len([k for k in named if k != "y"]) > 1:  # one would be read as a feature: the labels leaked into the inputs
         raise DataError(f"{path}: columns {', '.join(repr(k) for k in named if k != 'y')} each name labels; keep one "
                         "(or rename the others to use them as features)")
-    label_col = header.index(named[0]) if named else None
+    label_col = lower.index(named[0]) if named else None
     features = [i for i in range(index_col, width) if i != label_col]
     if not features:
         raise DataError(f"{path}: no feature columns beside the labels' ({header[label_col]!r}); give the samples' "
@@ -542,18 +543,19 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
     if columns and not header and len(features) == len(columns):  # by position: said (else by name)
         warn(f"{path} has no header row: its columns are taken as the run's, in their order ("
              f"{', '.join(columns[:3])}{' ...' * (len(columns) > 3)})")
-    if columns is not None and names and names != columns:  # new samples for a run: its columns by name, in its order
-        twice = sorted({c for c in [*names, *columns] if names.count(c) > 1 or columns.count(c) > 1})
+    keys, wanted = [n.lower() for n in names or ()], [c.lower() for c in columns or ()]
+    if columns is not None and names and keys != wanted:  # new samples for a run: its columns by name, in its order
+        twice = sorted({c for c in [*keys, *wanted] if keys.count(c) > 1 or wanted.count(c) > 1})
         if twice:
             raise DataError(f"{path}: columns are matched to the run's by name, and {', '.join(map(repr, twice))} "
                             "name more than one column; give the columns in the run's order, or rename them")
-        missing, extra = [c for c in columns if c not in names], [n for n in names if n not in columns]
+        missing, extra = [c for c in columns if c.lower() not in keys], [n for n in names if n.lower() not in wanted]
         if missing or extra:
             raise DataError(f"{path}: " + "; ".join(
                 f"{what} {', '.join(map(repr, cols[:10]))}{' ...' if len(cols) > 10 else ''}" for what, cols in
                 (("the run was trained on columns it lacks:", missing), ("it has columns the run was not trained on:",
                                                                          extra)) if cols))
-        features = [features[names.index(c)] for c in columns]
+        features = [features[keys.index(c.lower())] for c in columns]
     read = {"delimiter": ",", "skiprows": skip, "ndmin": 2, "encoding": encoding, "quotechar": '"'}
     try:
         with warnings.catch_warnings():
@@ -629,10 +631,11 @@ def _note_rounding(head: np.ndarray, names: list[str] | None, path: Path) -> Non
     if lost:
         named = [repr(names[i]) if names else str(i) for i in lost[:3]]
         step = np.spacing(np.float32(np.abs(head[:, lost[0]]).max()))
-        warn(f"{path}: float32, which aekit reads values in, keeps steps of {step:.3g} in column "
-             f"{', '.join(named)}{' ...' * (len(lost) > 3)} (values near {np.abs(head[:, lost[0]]).max():.3g}), "
-             "more than its values' gaps; subtract a value near its values before saving (a time's first), "
-             "or drop it if it is no feature")
+        more = f" (and in column{'s' * (len(lost) > 2)} {', '.join(named[1:])}{' ...' * (len(lost) > 3)})" if len(
+            lost) > 1 else ""  # (a quality trial: one column's step and values were given for three)
+        warn(f"{path}: float32, which aekit reads values in, keeps steps of {step:.3g} in column {named[0]} (values "
+             f"near {np.abs(head[:, lost[0]]).max():.3g}), more than its values' gaps{more}; subtract a value near "
+             "its values before saving (a time's first), or drop it if it is no feature")
 
 
 def _csv_labels(values: np.ndarray, path: Path, column: str) -> tuple[np.ndarray, list[str] | None]:
@@ -693,7 +696,7 @@ def _decodes(f, encoding: str) -> bool:
 
 
 def _csv_header(path: Path, encoding: str) -> tuple[list[str] | None, int, int]:
-    """(the header row lower-cased, or None; how many lines precede the data; values a row)."""
+    """(the header row, or None; how many lines precede the data; values a row)."""
     try:
         with open(path, newline="", encoding=encoding) as f:
             reader = csv.reader(f)
@@ -715,7 +718,7 @@ def _csv_header(path: Path, encoding: str) -> tuple[list[str] | None, int, int]:
         if cased:  # one name, whatever its case: new rows' columns would be matched to the wrong one
             raise DataError(f"{path}: columns {', '.join(map(repr, cased))} differ only in case, and columns are taken "
                             "by name whatever their case; rename one") from None
-        return [h.lower() for h in first], line, len(first)
+        return first, line, len(first)  # (as written: a quality trial's notes named 'ppe' for PPE)
     if len(first) >= 3 and first == [str(i) for i in range(len(first))]:  # pandas' names for unnamed columns
         return first, line, len(first)
     if _steps(first) and below and not _steps([v.strip() for v in below[0]]) and _names_above(first, below):  # years
