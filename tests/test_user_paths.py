@@ -790,3 +790,30 @@ def test_two_parts_are_said_to_differ_only_past_their_samples_noise():
     tails = [differ(rng.lognormal(0, 3, 10000), rng.lognormal(0, 3, 30)) for _ in range(200)]  # (a review: 21% said
     assert sum(tails) <= 2  # to differ, by the means' standard errors, of long-tailed parts drawn alike)
     assert not differ(np.r_[rng.exponential(3.0, 99), np.inf], rng.exponential(1.0, 100))  # (no numpy warning)
+
+
+def test_what_the_api_reference_says_holds_at_its_edges(tmp_path, capsys):
+    """An API hunt: a run on Dataset.flat()'s vectors, its data.name put back by hand as evaluate's refusal advised,
+    ended in an unexpected size mismatch; split_last(1.5) was "too few samples to split"; a deque of callbacks, a
+    Sequence as fit's hint says, was refused."""
+    import collections
+
+    from aekit.training.callbacks import LambdaCallback
+
+    digits = load_dataset("mnist-mini").take(200)
+    model = aekit.create_model("dense", input_shape=(784,), hidden=[8], code_size=2)
+    seen = []
+    aekit.fit(model, digits.flat(), epochs=1, run_dir=tmp_path / "flat", progress=False,
+              callbacks=collections.deque([LambdaCallback(on_train_end=lambda t: seen.append(True))]))
+    assert seen == [True]
+    config = yaml.safe_load((tmp_path / "flat" / "config.yaml").read_text())
+    assert config["data"]["name"] is None  # flat vectors are one's own tensors: no name recorded
+    config["data"]["name"] = "mnist-mini"
+    (tmp_path / "flat" / "config.yaml").write_text(yaml.safe_dump(config))
+    assert main(["evaluate", str(tmp_path / "flat"), "--nll-samples", "0", "--quality-samples", "0"]) == 2
+    assert capsys.readouterr().err == ("aekit: error: training data (mnist-mini): samples of shape [1, 28, 28], but the "
+                                       "model takes [784]; a run trained on reshaped samples (Dataset.flat()) is "
+                                       "evaluated in Python: aekit.load_model(RUN_DIR) and the samples reshaped alike\n")
+    for fraction in (0, 1.5, -0.5):
+        with pytest.raises(aekit.DataError, match=f"val_fraction must be between 0 and 1, got {fraction}"):
+            digits.split_last(fraction)

@@ -17,6 +17,7 @@ from .errors import ConfigError
 
 if TYPE_CHECKING:
     from .models.base import Autoencoder
+    from .models.classifier import ClassifierMixin
 
 
 @dataclass(frozen=True)
@@ -207,8 +208,9 @@ def unknown_model_keys(name: str, unknown: list[str], allowed: set[str], *, choo
                        f"allowed keys: {', '.join(sorted(allowed))}")
 
 
-def create_model(name: str, **config: Any) -> Autoencoder:
-    """Build model `name` from keyword config, e.g. `create_model("dense", input_shape=(784,), code_size=30)`."""
+def create_model(name: str, **config: Any) -> Autoencoder | ClassifierMixin:
+    """Build model `name` from keyword config, e.g. `create_model("dense", input_shape=(784,), code_size=30)`: an
+    Autoencoder, or for the classifiers (ladder, m2, encoder-classifier) a module of ClassifierMixin."""
     checked = make_config(name, config)
     try:
         return model_entry(name).cls(checked)

@@ -55,8 +55,9 @@ def first_layer_weights(model) -> np.ndarray:
 
 
 def plot_first_layer(model, *, max_units: int = 64) -> tuple[np.ndarray, Figure]:
-    """The first `max_units` first-layer weight vectors as images (mid-grey = 0, each scaled on its own), or
-    as curves where the samples are no pictures (a table's rows, signals: 0.5 = a weight of 0)."""
+    """(every unit's first-layer weight vectors, the Figure): the first `max_units` drawn as images (mid-grey = 0,
+    each scaled on its own), or as curves where the samples are no pictures (a table's rows, signals: 0.5 = a weight
+    of 0)."""
     count("max_units", max_units)
     weights = first_layer_weights(model)
     shown = weights[:max_units]
@@ -132,7 +133,8 @@ def _check_unit(unit: Any, n_units: int, key: str = "unit") -> None:
 def top_activating(
     model, data: Any, unit: int, *, k: int = 10, layer: nn.Module | str | None = None
 ) -> tuple[np.ndarray, np.ndarray, Figure]:
-    """The `k` inputs that most activate `unit`: (indices (k,), activations (k,), Figure)."""
+    """The `k` inputs that most activate `unit` (all, where there are fewer): (indices (k,), activations (k,),
+    Figure)."""
     count("k", k)
     x, _ = inputs_of(autoencoder_of(model), data)
     unit = unit.tolist() if isinstance(unit, (Tensor, np.ndarray)) else unit  # a 0-d tensor or array: its number

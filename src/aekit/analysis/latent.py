@@ -38,7 +38,8 @@ SHOWN_MAX = 100  # reconstruction_grid's largest n: one row of 100 images is 75 
 
 def reconstruction_grid(model, data: Any, *, n: int = 10, title: str | None = None, errors: bool = False
                         ) -> tuple[np.ndarray, Figure]:
-    """Originals (row 0) above their reconstructions (row 1): ((2, n, *input_shape), Figure). `errors`: a
+    """Originals (row 0) above their reconstructions (row 1): ((2, n, *input_shape), Figure), n at most the samples
+    given. `errors`: a
     third row, each value's squared error (an image's summed over its channels, as grey), scaled so that the
     largest shown is white: where a defect lies, for anomaly detection.
 

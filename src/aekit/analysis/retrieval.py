@@ -51,6 +51,7 @@ class CodeIndex:
         self.vectorizer = vectorizer  # a fitted text vectorizer; None: the indexed Dataset's meta["vectorizer"]
 
     def fit(self, data: Any) -> CodeIndex:
+        """Encode `data` (a Dataset, array or tensor; its labels kept where it has them) and index its codes."""
         from sklearn.neighbors import NearestNeighbors
 
         x, y = inputs_of(self.model, data, "indexed data")
@@ -88,6 +89,7 @@ class CodeIndex:
         return self.neighbors_.kneighbors(self.encode_queries(queries), n_neighbors=k)
 
     def retrieved_labels(self, indices: np.ndarray) -> np.ndarray:
+        """The labels of the indexed items at `indices` (as `query` returns them)."""
         if self.labels_ is None:
             raise DataError("the indexed data has no labels")
         return self.labels_[indices]

@@ -526,6 +526,13 @@ def check_splits(model, splits: tuple[Dataset, Dataset | None, Dataset | None], 
     """Every split fits the model (shape, finite values, range), so no run dies after training. `scored`: the
     test part is new samples to score (evaluate --data), whose values may leave the training range (an anomaly
     often does): their shape and finite values alone are checked."""
+    takes = tuple(getattr(getattr(model, "config", None), "input_shape", ()) or ())
+    if takes and splits[0] is not None and tuple(splits[0].sample_shape) != takes:  # (an API hunt: a run on
+        same = math.prod(takes) == math.prod(splits[0].sample_shape)  # Dataset.flat()'s vectors, its data.name set
+        raise DataError(  # by hand, was an unexpected size mismatch)
+            f"training data ({splits[0].name}): samples of shape {list(splits[0].sample_shape)}, but the model takes "
+            f"{list(takes)}" + ("; a run trained on reshaped samples (Dataset.flat()) is evaluated in Python: "
+                                "aekit.load_model(RUN_DIR) and the samples reshaped alike" if same else ""))
     for what, data in zip(("train", "validation", "test"), splits):
         if data is None:
             continue

@@ -90,7 +90,9 @@ def is_picture(shape: Sequence[int]) -> bool:
 
 @dataclass(repr=False)
 class Dataset:
-    """Samples `x` (N, *sample_shape) float32 in [0, 1] and optional integer labels `y` (N,)."""
+    """Samples `x` (N, *sample_shape) and optional integer labels `y` (N,). aekit's readers give float32 in [0, 1]
+    (or scaled as data.scale asks); `x` is kept as given, and what trains on it checks it (floating point, and [0, 1]
+    for a sigmoid model)."""
 
     x: Tensor  # or, for files too big to load, a MemmapArray (data/memmap.py) read a batch at a time
     y: Tensor | None = None
@@ -128,9 +130,11 @@ class Dataset:
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
+        """The shape of one sample: (C, H, W) images, (C, T) signals, (D,) vectors."""
         return tuple(self.x.shape[1:])
 
     def subset(self, index) -> Dataset:
+        """The samples `index` picks (positions: a list, range, array or tensor; or a boolean mask, `ds.y == 3`)."""
         index = torch.as_tensor(np.asarray(index) if isinstance(index, (list, tuple, range)) else index)
         if index.dtype == torch.bool:  # a mask (ds.subset(ds.y == 3)): its True rows, not rows 0 and 1
             if index.shape != (len(self),):
@@ -146,8 +150,7 @@ class Dataset:
 
     def split(self, val_fraction: float, *, seed: int = 0) -> tuple[Dataset, Dataset]:
         """A seeded random split into (train, val); stratified by label when labels exist."""
-        if not 0 < val_fraction < 1:
-            raise DataError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+        _fraction(val_fraction)
         n = len(self)
         rng = np.random.default_rng(seed)
         y = self.y.numpy() if self.y is not None else np.zeros(n)  # unlabelled: one stratum
@@ -165,6 +168,7 @@ class Dataset:
 
     def split_last(self, val_fraction: float) -> tuple[Dataset, Dataset]:
         """(train, val) in order: the last `val_fraction` of the samples held out (windows of a series in time order)."""
+        _fraction(val_fraction)  # (an API hunt: 1.5 was "too few samples to split")
         n = len(self)
         return self._parts(np.arange(n) >= n - int(round(n * val_fraction)), val_fraction)
 
@@ -185,8 +189,15 @@ class Dataset:
         return self.subset(np.sort(np.random.default_rng(seed).permutation(len(self))[:limit]))
 
     def flat(self) -> Dataset:
-        """The same samples as flat vectors (N, D)."""
+        """The same samples as flat vectors (N, D): your own tensors, as a run records them (no `source`: its data
+        set's samples have another shape, so `aekit evaluate` and `resume` of a run on them cannot read it by name)."""
         return Dataset(self.x.reshape(len(self), -1), self.y, self.name, self.classes, self.meta)
+
+
+def _fraction(val_fraction: float) -> None:
+    """Refuse a validation share outside (0, 1)."""
+    if not 0 < val_fraction < 1:
+        raise DataError(f"val_fraction must be between 0 and 1, got {val_fraction}")
 
 
 def class_indices(train: Dataset, *others: Dataset) -> list[Dataset]:
@@ -564,7 +575,8 @@ def scale_to_unit(
 ) -> np.ndarray:
     """float32 in [0, 1] by `unit_map` (integers / 255 or their max, but tables of integers other than uint8 as
     floats; floats outside [0, 1] min-max, column by column for tables whose columns are narrow against the
-    whole range). See `unit_scaled`."""
+    whole range); `scale="standard"` centres and divides by the spread instead, and `"none"` keeps the values (both
+    leave [0, 1]). See `unit_scaled`."""
     return unit_scaled(array, name=name, scale=scale, like=like)[0]
 
 

@@ -29,6 +29,7 @@ DIGITS = [str(i) for i in range(10)]  # the class names of digit data sets
 
 
 def list_datasets() -> list[str]:
+    """The names load_dataset takes besides files and folders (`aekit datasets` says which are here)."""
     return sorted(_DATASETS)
 
 

@@ -127,6 +127,7 @@ class Autoencoder(nn.Module):
 
     # --- shared pieces ----------------------------------------------------------------------------
     def activate_output(self, logits: Tensor) -> Tensor:
+        """The reconstruction from the decoder's raw outputs: sigmoid or as they are, by output_activation."""
         return torch.sigmoid(logits) if self.config.output_activation == "sigmoid" else logits
 
     def reconstruction_loss(self, x: Tensor, output: Output) -> Tensor:
@@ -189,9 +190,11 @@ class Autoencoder(nn.Module):
 
     @property
     def code_size(self) -> int:
+        """The number of values in a code."""
         return int(self.config.code_size)
 
     def num_parameters(self) -> int:
+        """How many weights the model has."""
         return sum(p.numel() for p in self.parameters())
 
 

@@ -14,15 +14,22 @@ if TYPE_CHECKING:
 class Callback:
     """Override any hook. `state_dict`/`load_state_dict` (JSON-able) make a callback resumable."""
 
-    def on_train_begin(self, trainer: Trainer) -> None: ...
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Training starts (or resumes): the model, data and settings are in place, nothing trained yet."""
 
-    def on_epoch_begin(self, trainer: Trainer) -> None: ...
+    def on_epoch_begin(self, trainer: Trainer) -> None:
+        """An epoch starts (`trainer.epoch`: the epochs done)."""
 
-    def on_batch_end(self, trainer: Trainer, batch: int, logs: dict[str, Any]) -> None: ...
+    def on_batch_end(self, trainer: Trainer, batch: int, logs: dict[str, Any]) -> None:
+        """A step ended: `batch` its index in the epoch, `logs` its loss terms (tensors: read one only when needed,
+        as each read waits for a GPU)."""
 
-    def on_epoch_end(self, trainer: Trainer, logs: dict[str, float]) -> None: ...
+    def on_epoch_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
+        """An epoch ended: `logs` its means (train_loss, ...) and validation values (val_loss, ...);
+        `trainer.stop_training = True` ends the training after it."""
 
-    def on_train_end(self, trainer: Trainer) -> None: ...
+    def on_train_end(self, trainer: Trainer) -> None:
+        """Training ended (its weights final, restore_best's applied, the run folder written)."""
 
     def on_checkpoint(self, trainer: Trainer) -> None:
         """A checkpoint was written (what was trained so far is safe: a store can be sent what it is of)."""
@@ -33,7 +40,8 @@ class Callback:
     def state_dict(self) -> dict[str, Any]:
         return {}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Take back what `state_dict` returned, as a resume begins."""
 
 
 class EarlyStopping(Callback):

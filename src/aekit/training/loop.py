@@ -1281,7 +1281,7 @@ def fit(
             raise ConfigError(f"optimizer: {run_path} was trained with {saved['optimizer']!r}, whose state (moments, "
                               f"step counts) does not carry over to {cfg.optimizer!r}; resume it with "
                               f"{saved['optimizer']!r}, or start a new run from its model (init_from)")
-    if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, Callback) for c in callbacks):
+    if not isinstance(callbacks, Sequence) or not all(isinstance(c, Callback) for c in callbacks):  # (a deque too)
         raise ConfigError("callbacks: a list of aekit Callback objects (LambdaCallback(on_epoch_end=f) wraps a "
                           f"function), got {callbacks!r:.60}")
     if "epochs" in options and cfg.time_budget is not None:  # the budget decides: epochs would be ignored
