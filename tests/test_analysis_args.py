@@ -238,3 +238,18 @@ def test_figures_keep_colours_blank_tiles_and_titles_honest():
         plots.learning_curves({"train_loss": [5.0, 1.0, -2.0, -3.0]}, log_y=True)
     cvae = aekit.create_model("cvae", input_shape=SHAPE, hidden=[8], code_size=2, n_classes=3)
     assert A.random_samples(cvae, 2, y=1)[1]._suptitle.get_text().endswith("2 random samples of class 1")
+
+
+def test_a_tsne_of_many_points_says_it_takes_minutes(monkeypatch):
+    """A scale hunt: embed_2d ran t-SNE on 60,000 codes (about 12 minutes) without a word."""
+    import warnings
+
+    from aekit.analysis import latent
+
+    monkeypatch.setattr(latent, "TSNE_SAID", 50)
+    codes = np.random.default_rng(0).normal(size=(60, 3))
+    with pytest.warns(UserWarning, match=r"embed_2d: t-SNE of 60 points takes minutes"):
+        latent.embed_2d(codes, methods=["tsne"], tsne_iter=500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        latent.embed_2d(codes, methods=["pca"])

@@ -309,6 +309,23 @@ def test_a_model_saved_in_float64_exports_in_float32(tmp_path):
     assert model.encoder[0].weight.dtype == torch.float64  # the caller's left as it was
 
 
+def test_an_onnx_export_of_more_weights_than_one_file_holds_is_refused(tmp_path, monkeypatch):
+    """A scale hunt: above 2 GB torch's exporter kept the weights in a file named after the hidden temporary, which a
+    copy of the .onnx file lost; refused before any work, naming the format that holds them."""
+    from aekit.apps import export
+
+    monkeypatch.setattr(export, "_to_onnx", lambda *a: pytest.fail("exported"))
+    monkeypatch.setattr(export, "ONNX_MAX_BYTES", 1000)
+    found = export.importlib.util.find_spec  # (onnx present or not: a core install runs it too)
+    monkeypatch.setattr(export.importlib.util, "find_spec",
+                        lambda name, *a: object() if name in ("onnx", "onnxscript") else found(name, *a))
+    model = aekit.create_model("dense", input_shape=(64,), hidden=[8], code_size=2)  # ~4.5 KB of float32 weights
+    with pytest.raises(aekit.ConfigError, match=r"^export: the full's weights take 0.00 GiB, more than one ONNX file "
+                                                r"holds \(2 GiB\); use format 'torchscript'"):
+        export_model(model, tmp_path / "m.onnx", part="full")
+    assert not list(tmp_path.iterdir())
+
+
 def test_an_onnx_export_writes_through_a_temporary_of_its_own(tmp_path, monkeypatch):
     """A kill trial: every ONNX export of a file went through the one name .encoder.onnx.tmp, which each export
     removed as it ended (two at once: one could take the other's half-written file)."""

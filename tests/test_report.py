@@ -447,6 +447,15 @@ def test_cli_report_of_several_runs_rewrites_its_own_page_but_not_a_users_file(t
     page.write_text("<html><head><title>aekit notes (mine)</title></head><body>mine</body></html>")  # a bug hunt
     assert main(["report", str(train_run), "--output", str(page)]) == 2  # a title starting "aekit" was taken as ours
     assert "aekit did not write it" in capsys.readouterr().err and "mine" in page.read_text()
+    experiment = tmp_path / "exp"  # an experiment's own page from before the generator tag (an old-folders hunt)
+    experiment.mkdir()
+    (experiment / "experiment.yaml").write_text("experiment: tied-mnist\n")
+    old = "<html><head><title>aekit experiment: tied-mnist</title></head></html>"
+    (experiment / "report.html").write_text(old)
+    assert main(["report", str(experiment), "--quiet"]) == 0 and "generator" in (experiment / "report.html").read_text()
+    page.write_text(old)  # the same title where no experiment.yaml is beside it: a user's copy, kept
+    assert main(["report", str(train_run), "--output", str(page)]) == 2 and page.read_text() == old
+    capsys.readouterr()
 
 
 @pytest.mark.parametrize("name", list_models())

@@ -115,7 +115,7 @@ def _activations(model, x: Tensor, layer: nn.Module | None) -> Tensor:
 def unit_activations(model, data: Any, *, layer: nn.Module | str | None = None, batch_size: int = 512) -> np.ndarray:
     """(N, units) activations of every sample, in eval mode."""
     autoencoder_of(model)
-    x, _ = inputs_of(model, data)
+    x, _ = inputs_of(model, data, whole=False)  # (a memory-mapped file read a batch at a time: a scale hunt)
     module = _resolve_layer(model, layer)
     return map_batches(model, x, lambda xb: _activations(model, xb, module), batch_size=batch_size).numpy()
 
@@ -136,7 +136,7 @@ def top_activating(
     """The `k` inputs that most activate `unit` (all, where there are fewer): (indices (k,), activations (k,),
     Figure)."""
     count("k", k)
-    x, _ = inputs_of(autoencoder_of(model), data)
+    x, _ = inputs_of(autoencoder_of(model), data, whole=False)
     unit = unit.tolist() if isinstance(unit, (Tensor, np.ndarray)) else unit  # a 0-d tensor or array: its number
     _check_unit(unit, _n_units(model, _resolve_layer(model, layer)))
     acts = unit_activations(model, x, layer=layer)

@@ -23,6 +23,7 @@ from ..data.batches import (  # noqa: F401  (encode_all, reconstruct_all: aekit.
     map_batches,
     model_device,
     pick,
+    read_rows,
     reconstruct_all,
 )
 from ..data.core import not_finite
@@ -30,6 +31,7 @@ from ..errors import ConfigError, DataError, warn
 from . import plots
 
 MAP_METHODS = ("code", "pca", "tsne", "umap")
+TSNE_SAID = 10_000  # points from which embed_2d says that t-SNE takes minutes
 SHOWN_MAX = 100  # reconstruction_grid's largest n: one row of 100 images is 75 inches wide already
 
 
@@ -50,8 +52,8 @@ def reconstruction_grid(model, data: Any, *, n: int = 10, title: str | None = No
     if n > SHOWN_MAX:  # (a trial: n=5,000 drew a strip 180,168 pixels wide, unsaid)
         raise ConfigError(f"n: must be at most {SHOWN_MAX} (the samples shown side by side; one row of {SHOWN_MAX} is "
                           f"already wider than a screen), got {n}")
-    x, _ = inputs_of(model, data)
-    x = x[pick(len(x), n)]
+    x, _ = inputs_of(model, data, whole=False)  # (a memory-mapped file: the rows shown alone read, a scale hunt)
+    x = read_rows(x, pick(len(x), n))
     x_hat = map_batches(model, x, lambda xb: model(xb).x_hat)
     squared = (x_hat - x) ** 2
     rows, labels = [x, x_hat], ["original", "reconstruction"]
@@ -101,8 +103,8 @@ def denoising_grid(
     if not callable(corrupt):
         raise ConfigError(f"corrupt: must be a function from a clean batch to a noisy one, such as lambda x: (x + 0.3 * "
                           f"torch.randn_like(x)).clamp(0, 1), got a {type(corrupt).__name__}")
-    x, _ = inputs_of(model, data)
-    x = x[pick(len(x), n)].to(model_device(model))
+    x, _ = inputs_of(model, data, whole=False)
+    x = read_rows(x, pick(len(x), n)).to(model_device(model))
     with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []), torch.no_grad():
         torch.manual_seed(seed)
         noisy = corrupt(x)
@@ -195,6 +197,10 @@ def embed_2d(
         elif method == "tsne":
             from sklearn.manifold import TSNE
 
+            if n > TSNE_SAID:  # (a scale hunt: 60,000 codes, about 12 minutes on 2 cores, unsaid)
+                warn(f"embed_2d: t-SNE of {n:,} points takes minutes (about 12 ms a point on 2 CPU cores); "
+                     "latent_maps draws a sample of them (its n)")
+
             perplexity = float(min(30.0, max(2.0, (n - 1) / 3)))
             tsne = TSNE(n_components=2, init="pca", perplexity=perplexity, max_iter=tsne_iter,
                         random_state=seed)
@@ -229,9 +235,9 @@ def latent_maps(
     autoencoder_of(model)
     size = getattr(model, "code_size", None)
     methods = _map_methods(methods, tsne_iter, size if isinstance(size, int) else None)  # before the encoding
-    x, y = inputs_of(model, data)
+    x, y = inputs_of(model, data, whole=False)  # (the samples kept alone read from a memory-mapped file)
     keep = pick(len(x), n)
-    codes = map_batches(model, x[keep], model.encode).reshape(len(keep), -1).numpy()
+    codes = map_batches(model, read_rows(x, keep), model.encode).reshape(len(keep), -1).numpy()
     maps = embed_2d(codes, methods=methods, seed=seed, tsne_iter=tsne_iter)
     labels = None if y is None else y[keep].numpy()
     classes = getattr(data, "classes", None)
@@ -252,7 +258,7 @@ def latent_explorer(model, data: Any, *, n: int = 500, grid: int = 21) -> dict[s
     A 2-d code is the map itself; a longer one is shown in the plane of its top two principal
     components, and the lattice is decoded from that plane (through the mean code).
     """
-    x, y = inputs_of(model, data)
+    x, y = inputs_of(model, data, whole=False)  # (the samples kept alone read from a memory-mapped file)
     if y is not None and (y.is_floating_point() or y.is_complex()):  # the map colours classes (a bug hunt: 0.3 was
         odd = ~torch.isfinite(y) | (y != y.round()) if y.is_floating_point() else torch.ones_like(y, dtype=torch.bool)
         if odd.any():  # read as 0; inf as a class, a review)
@@ -260,7 +266,8 @@ def latent_explorer(model, data: Any, *, n: int = 500, grid: int = 21) -> dict[s
                             f"as {y[odd][0].item():g}; give class numbers, or no labels")
         y = y.long()
     keep = pick(len(x), n)
-    z = map_batches(model, x[keep], model.encode)  # (n, *code_shape)
+    x = read_rows(x, keep)  # its n samples alone
+    z = map_batches(model, x, model.encode)  # (n, *code_shape)
     flat = z.reshape(len(keep), -1).double().numpy()  # (n, k)
     k = flat.shape[1]
     if k < 2:
@@ -289,6 +296,6 @@ def latent_explorer(model, data: Any, *, n: int = 500, grid: int = 21) -> dict[s
         "scale": len(values) > plots.MANY_LABELS,
         "axes": names,
         "code_size": k,
-        "images": [plots.png_bytes(sample) for sample in x[keep].numpy()],
+        "images": [plots.png_bytes(sample) for sample in x.numpy()],
         "grid": {"u": us.tolist(), "v": vs.tolist(), "images": [plots.png_bytes(d) for d in decoded]},
     }

@@ -404,7 +404,10 @@ def _cmd_report(args) -> None:
             read_run_folder(d)  # the others are left out and named (write_report)
     output = Path(args.output) if args.output else (dirs[0] / "report.html" if len(dirs) == 1 else Path("report.html"))
     head = output.read_text(errors="replace")[:2000] if output.is_file() else None
-    if head is not None and GENERATOR not in head and "<title>aekit report</title>" not in head:  # not a page aekit wrote
+    legacy = head is not None and ("<title>aekit report</title>" in head or (  # pages before GENERATOR (2026-12-04):
+        "<title>aekit experiment: " in head and (output.parent / "experiment.yaml").is_file()))  # an experiment's own too
+    if head is not None and GENERATOR not in head and not legacy:  # not a page aekit wrote (an old-folders hunt: an
+        # experiment's page of 2026-12-02 was refused, as a user's)
         other = "another --output FILE.html (or remove it)" if args.output else "--output FILE.html for the report"
         raise ConfigError(f"report: {output} is there and aekit did not write it; give {other}")
     # a run's latent map reads its data again and encodes it: seconds to a minute before the line below
@@ -470,8 +473,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="evaluate on this file (scaled as the run's data were) or named data set's test part, in "
                         "place of the run's test part; writes nothing into the run folder")
     p.add_argument("--scores", type=os.path.expanduser, default=None, metavar="FILE.csv",
-                   help="write each evaluated sample's squared error (and PCA's) to this CSV, one row per sample: "
-                        "scores to rank anomalies by")
+                   help="write each evaluated sample's squared error (and PCA's, but for memory-mapped data) to this "
+                        "CSV, one row per sample: scores to rank anomalies by")
     p.add_argument("--codes", action="store_true",
                    help="with --scores: each sample's code too, in columns code_0, code_1, ... (for a system downstream)")
     p.add_argument("--nll-samples", type=int, default=5000, metavar="K",

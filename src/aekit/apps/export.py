@@ -40,6 +40,7 @@ FORMATS = ("onnx", "torchscript")
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}  # the file ending of each format
 PARTS = ("encoder", "decoder", "full")
 _NAMES = {"encoder": ("x", "z"), "decoder": ("z", "x_hat"), "full": ("x", "x_hat")}
+ONNX_MAX_BYTES = 2**31 - 2**26  # weights one ONNX file holds (protobuf's 2 GiB, less room for the graph)
 
 
 class _Part(nn.Module):
@@ -143,6 +144,11 @@ def export_model(
                 "or use format 'torchscript'"
             )
     wrapper = _Part(model, part, unit_map).eval()
+    weights = sum(t.numel() * t.element_size() for t in (*wrapper.parameters(), *wrapper.buffers()))
+    if format == "onnx" and weights > ONNX_MAX_BYTES:  # (a scale hunt: torch then kept them in a file named after the
+        raise ConfigError(  # hidden temporary, which a copy of the .onnx file lost)
+            f"export: the {part}'s weights take {weights / 2**30:.2f} GiB, more than one ONNX file holds (2 GiB); "
+            "use format 'torchscript', or export the encoder or decoder alone")
     example = _example(wrapper)
     path.parent.mkdir(parents=True, exist_ok=True)
     if format == "torchscript":

@@ -527,12 +527,12 @@ def check_splits(model, splits: tuple[Dataset, Dataset | None, Dataset | None], 
     test part is new samples to score (evaluate --data), whose values may leave the training range (an anomaly
     often does): their shape and finite values alone are checked."""
     takes = tuple(getattr(getattr(model, "config", None), "input_shape", ()) or ())
-    if takes and splits[0] is not None and tuple(splits[0].sample_shape) != takes:  # (an API hunt: a run on
-        same = math.prod(takes) == math.prod(splits[0].sample_shape)  # Dataset.flat()'s vectors, its data.name set
-        raise DataError(  # by hand, was an unexpected size mismatch)
+    if takes and splits[0] is not None and tuple(splits[0].sample_shape) != takes and math.prod(takes) == math.prod(
+            splits[0].sample_shape):  # (an API hunt: a run on Dataset.flat()'s vectors, its data.name set by hand,
+        raise DataError(  # was an unexpected size mismatch; other sizes are refused below, as the model checks them)
             f"training data ({splits[0].name}): samples of shape {list(splits[0].sample_shape)}, but the model takes "
-            f"{list(takes)}" + ("; a run trained on reshaped samples (Dataset.flat()) is evaluated in Python: "
-                                "aekit.load_model(RUN_DIR) and the samples reshaped alike" if same else ""))
+            f"{list(takes)}; a run trained on reshaped samples (Dataset.flat()) is evaluated in Python: "
+            "aekit.load_model(RUN_DIR) and the samples reshaped alike")
     for what, data in zip(("train", "validation", "test"), splits):
         if data is None:
             continue
