@@ -57,8 +57,8 @@ _, fig = denoising_grid(models["salt_and_pepper"], test, n=10)
 # %%
 # The output is a clean digit — often a smoother one than the original — and the titles give its
 # error to the clean digits next to the noisy input's (at the full budget, masking half the
-# pixels: 43.8 noisy, 11.2 denoised per digit, as printed above; Gaussian noise 89.7 and 14.9,
-# salt-and-pepper 107.1 and 14.7). Of the three, masking is the easiest to undo here; where a
+# pixels: 43.8 noisy, 11.6 denoised per digit, as printed above; Gaussian noise 89.7 and 15.3,
+# salt-and-pepper 107.1 and 14.5). Of the three, masking is the easiest to undo here; where a
 # denoiser fails, it fills in the most likely stroke, which is not always the one that was there (a
 # salt-and-pepper 7 comes back as a 9 in the grid above).
 #

@@ -44,10 +44,11 @@ fig = learning_curves(histories, title=f"{name}: dense {train.sample_shape[0]}-2
 # %%
 # On a small corpus the plain model's training loss keeps falling while its validation loss
 # levels off and turns up a little: it memorises the training documents. Run at the full budget on
-# BBC News (2026-12-07), the plain model's validation loss was lowest at epoch 33 (291.4) and ended at
-# 296.7; dropout's was higher than the plain model's for the first ~30 epochs, then lower (284.2 at
-# the end); batch norm both sped the first epochs up (301 against 352 at epoch 5) and ended lowest
-# (247.1). The first epoch's losses set the scale of the picture: read the later ones against each
+# BBC News with one thread (OMP_NUM_THREADS=1, 2026-12-07), the plain model's validation loss was lowest
+# at epoch 36 (289.9) and ended at 292.3; dropout's was close to the plain model's for the first epochs,
+# higher from epoch 8 to about 29 (by up to 5.5), then lower (283.8 at the end); batch norm both sped the
+# first epochs up (301 against 352 at epoch 5) and ended lowest (247.3). The last digits move with the
+# thread count. The first epoch's losses set the scale of the picture: read the later ones against each
 # other. The dashed curve can lie *below* the solid one: a training loss is averaged over the epoch
 # as the weights move (so at epoch 1 for every model), and batch norm and dropout compute otherwise
 # in training than in evaluation.

@@ -66,8 +66,8 @@ for name, model in models.items():
 # What to look for: after eight epochs no model draws only digits. The VAE's and the IWAE's
 # samples are smooth and blurred (the bound averages over each code's Gaussian), and some are no
 # digit at all; the WAE's and the AAE's are a similar mix of clear digits and shapeless ones; the
-# conditional VAE draws the digit each column asks for, through a 2-d code that leaves little
-# room for style; the VQ-VAE's are stitched from codebook entries chosen by a Markov prior over 8
+# conditional VAE draws the digit each column asks for (but for the 1s, which came out as blobs in a
+# full-budget run), through a 2-d code that leaves little room for style; the VQ-VAE's are stitched from codebook entries chosen by a Markov prior over 8
 # positions, so strokes sometimes break off; the plain autoencoder with a mixture fitted to its
 # codes after training does as well as the models trained to generate (Ghosh et al.'s finding).
 # The test reconstruction errors in the titles (squared error per digit, with its label for the
