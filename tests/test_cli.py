@@ -749,8 +749,14 @@ def test_words_the_command_line_cannot_read_are_said(tmp_path, capsys):
     there"): each one line, exit 2 (a CLI hunt)."""
     assert main(["train", "data.name=~aekit-no-such-user/x.npy", "train.epochs=1", "--quiet"]) == 2
     assert "no user NAME is known here" in capsys.readouterr().err
-    assert main(["train", "data.name=d\udcc3\udca4ta.npy", "train.epochs=1"]) == 2
-    assert "cannot read; run aekit with LC_ALL=C.UTF-8" in capsys.readouterr().err
+    assert main(["train", "data.name=d\udcc3\udca4ta.npy", "train.epochs=1"]) == 2  # UTF-8 a legacy locale misread
+    assert "the override holds bytes this locale's encoding (utf-8) cannot read; run aekit with LC_ALL=C.UTF-8" in \
+        capsys.readouterr().err
+    assert main(["train", "data.name=caf\udce9.npy", "train.epochs=1"]) == 2  # a Latin-1 name in an override
+    assert "cannot read; rename the file to a name in UTF-8" in capsys.readouterr().err
+    named = os.fsencode(tmp_path) + b"/caf\xe9"  # a file name in Latin-1, given as a path: opened by its bytes (a
+    done = subprocess.run([sys.executable, "-m", "aekit", "evaluate", named], capture_output=True)  # review: refused)
+    assert done.returncode == 2 and b"caf?" in done.stderr and b"does not exist" in done.stderr, done.stderr
     file = tmp_path / "data.npy"
     file.write_bytes(b"")
     done = subprocess.run([sys.executable, "-m", "aekit", "datasets"], capture_output=True, text=True,

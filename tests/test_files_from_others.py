@@ -285,3 +285,20 @@ def test_a_name_as_long_as_the_file_system_takes_is_written(run, tmp_path):
     path = tmp_path / ("r" * 250 + ".html")
     atomic_write_text(path, "page")
     assert path.read_text() == "page" and [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_a_resume_that_trains_no_epoch_on_rewritten_data_keeps_its_model_readable(tmp_path, capsys):
+    """A review: a run killed after its last checkpoint, resumed once its CSV was rewritten, wrote a model recording the
+    new data where its checkpoint kept the old, and its own model was refused as another run's."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,c\n" + "\n".join(",".join(f"{v:.4f}" for v in row) for row in rng.random((200, 3))) + "\n")
+    assert main(["train", f"data.name={path}", "train.epochs=2", f"output.dir={tmp_path}", "output.name=r",
+                 "--quiet"]) == 0
+    (tmp_path / "r" / "model.safetensors").unlink()  # killed as the training ended: its model not yet written
+    path.write_text("a,b,c\n" + "\n".join(",".join(f"{v:.4f}" for v in row) for row in rng.random((200, 3))) + "\n")
+    assert main(["resume", str(tmp_path / "r"), "--quiet"]) == 0
+    assert main(["evaluate", str(tmp_path / "r"), "--nll-samples", "0", "--quality-samples", "0", "--quiet"]) == 0
+    capsys.readouterr()

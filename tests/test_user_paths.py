@@ -812,8 +812,9 @@ def test_what_the_api_reference_says_holds_at_its_edges(tmp_path, capsys):
     (tmp_path / "flat" / "config.yaml").write_text(yaml.safe_dump(config))
     assert main(["evaluate", str(tmp_path / "flat"), "--nll-samples", "0", "--quality-samples", "0"]) == 2
     assert capsys.readouterr().err == ("aekit: error: training data (mnist-mini): samples of shape [1, 28, 28], but the "
-                                       "model takes [784]; a run trained on reshaped samples (Dataset.flat()) is "
-                                       "evaluated in Python: aekit.load_model(RUN_DIR) and the samples reshaped alike\n")
+                                       "model takes [784]; give samples of its shape (a run trained on reshaped "
+                                       "samples, Dataset.flat()'s, is evaluated in Python: aekit.load_model(RUN_DIR) "
+                                       "and the samples reshaped alike)\n")
     for fraction in (0, 1.5, -0.5):
         with pytest.raises(aekit.DataError, match=f"val_fraction must be between 0 and 1, got {fraction}"):
             digits.split_last(fraction)

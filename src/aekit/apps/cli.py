@@ -863,10 +863,16 @@ def _main(argv: list[str] | None) -> int:
         threading.excepthook = _thread_note
     quieted = None  # pooch's logger and its level, where --quiet raised it: put back at the end (a caller's main([...]))
     try:
-        if undecoded := next((a for a in argv if any("\udc80" <= c <= "\udcff" for c in a)), None):  # (a CLI hunt:
-            raise ConfigError(  # "not valid YAML", or a file that is there "does not exist")
-                f"{os.fsencode(undecoded)!r:.80}: the words given hold bytes this locale's encoding "
-                f"({sys.getfilesystemencoding()}) cannot read; run aekit with LC_ALL=C.UTF-8 (or PYTHONUTF8=1)")
+        undecoded = next((a for a in argv if "=" in a and not a.startswith("-") and any(  # an override, read as YAML
+            "\udc80" <= c <= "\udcff" for c in a)), None)  # (a CLI hunt: "not valid YAML"; paths given as such are
+        if undecoded is not None:  # opened by their bytes, a review)
+            try:  # UTF-8 text a legacy locale cannot read, or bytes of another encoding (a Latin-1 file name)
+                os.fsencode(undecoded).decode("utf-8")
+                fix = "run aekit with LC_ALL=C.UTF-8 (or PYTHONUTF8=1)"
+            except UnicodeDecodeError:
+                fix = "rename the file to a name in UTF-8 (or give it as a flag's or command's path, not in an override)"
+            raise ConfigError(f"{os.fsencode(undecoded)!r:.80}: the override holds bytes this locale's encoding "
+                              f"({sys.getfilesystemencoding()}) cannot read; {fix}")
         args = parse_args(argv)
         if world_size() > 1 and args.command not in ("train", "resume"):  # (each process wrote its own experiment)
             raise ConfigError(f"aekit {args.command} runs in one process; torchrun and --distributed are for aekit "

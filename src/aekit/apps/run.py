@@ -531,8 +531,8 @@ def check_splits(model, splits: tuple[Dataset, Dataset | None, Dataset | None], 
             splits[0].sample_shape):  # (an API hunt: a run on Dataset.flat()'s vectors, its data.name set by hand,
         raise DataError(  # was an unexpected size mismatch; other sizes are refused below, as the model checks them)
             f"training data ({splits[0].name}): samples of shape {list(splits[0].sample_shape)}, but the model takes "
-            f"{list(takes)}; a run trained on reshaped samples (Dataset.flat()) is evaluated in Python: "
-            "aekit.load_model(RUN_DIR) and the samples reshaped alike")
+            f"{list(takes)}; give samples of its shape (a run trained on reshaped samples, Dataset.flat()'s, is "
+            "evaluated in Python: aekit.load_model(RUN_DIR) and the samples reshaped alike)")
     for what, data in zip(("train", "validation", "test"), splits):
         if data is None:
             continue

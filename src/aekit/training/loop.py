@@ -482,6 +482,7 @@ class Trainer:
         self.ddp = None  # the DistributedDataParallel wrapper under torchrun
         self.ddp_checked = False  # whether its first backward reached every parameter (distributed.check_used)
         self.data_print: dict[str, Any] | None = None  # which training data it trains on (data_print), checkpointed
+        self.checkpointed_print: dict[str, Any] | None = None  # what its folder's checkpoint records as its data
         self.val_print: dict[str, Any] | None = None  # and which validation inputs its best is measured on
         self.epoch = 0  # epochs completed
         self.global_step = 0
@@ -561,6 +562,7 @@ class Trainer:
             **({"stopped": self.stop_reason} if self.stop_training else {}),
         }
         ckpt.write(self.run_dir / ckpt.CHECKPOINT_FILE, tensors, meta)
+        self.checkpointed_print = self.data_print
         atomic_write_text(self.run_dir / ckpt.HISTORY_FILE, json.dumps(self.history, indent=1))
         self.saved_at = time.perf_counter()
         for cb in self.callbacks:
@@ -604,6 +606,7 @@ class Trainer:
         self._load_callbacks(meta)
         self.threads.used.update(meta.get("threads", []))
         trained_on = meta.get("data")  # (None: saved before it was recorded)
+        self.checkpointed_print = trained_on
         other_data = trained_on not in (None, self.data_print)
         # its best measured on other validation inputs (or other training data, without them): kept, it would undo
         # all this training; labels alone, or other training data beside the same validation inputs, keep it
@@ -1150,7 +1153,9 @@ class Trainer:
                 kept = {"kept_epoch": self.best_epoch if cfg.restore_best and self.best_state is not None else None,
                         "threads": sorted(self.threads.used) if self.device.type == "cpu" else None,
                         "seconds": self.budget.elapsed() if self.budget is not None else None,
-                        "data": self.data_print}  # (load_model holds it against the folder's checkpoint)
+                        # what the folder's checkpoint records (load_model holds the two together): a resume that
+                        # trains no epoch on rewritten data keeps the old (a review: its own model was refused)
+                        "data": self.data_print if self.checkpointed_print is None else self.checkpointed_print}
                 ckpt.save_model(model, self.run_dir / ckpt.MODEL_FILE, epochs=self.epoch, training=kept)
             model.eval()  # what a callback measures at the end is the model handed back
             for cb in self.callbacks:
