@@ -15,7 +15,7 @@ class Callback:
     """Override any hook. `state_dict`/`load_state_dict` (JSON-able) make a callback resumable."""
 
     def on_train_begin(self, trainer: Trainer) -> None:
-        """Training starts (or resumes): the model, data and settings are in place, nothing trained yet."""
+        """Training starts (or resumes): the model, data and settings are in place, no step of this call taken."""
 
     def on_epoch_begin(self, trainer: Trainer) -> None:
         """An epoch starts (`trainer.epoch`: the epochs done)."""
@@ -38,6 +38,7 @@ class Callback:
         """Training stopped on `error` (an interrupt, a diverged loss, ...) instead of ending."""
 
     def state_dict(self) -> dict[str, Any]:
+        """What a checkpoint keeps of this callback (JSON: numbers, strings, lists, dicts), for a resume."""
         return {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
