@@ -302,3 +302,17 @@ def test_a_resume_that_trains_no_epoch_on_rewritten_data_keeps_its_model_readabl
     assert main(["resume", str(tmp_path / "r"), "--quiet"]) == 0
     assert main(["evaluate", str(tmp_path / "r"), "--nll-samples", "0", "--quality-samples", "0", "--quiet"]) == 0
     capsys.readouterr()
+
+
+def test_a_history_json_cut_short_leaves_the_training_facts_to_the_checkpoint(run, tmp_path, capsys):
+    """A files hunt: history.json cut to 40 bytes gave metrics.json "epochs: 0, seconds: 0" beside a checkpoint of
+    epoch 1 (and a JSON list was an unexpected AttributeError): the checkpoint's own history is read instead."""
+    import json
+
+    for text in ((run / "history.json").read_text()[:40], "[1]"):
+        folder = copied(run, tmp_path, f"cut-{len(text)}")
+        (folder / "history.json").write_text(text)
+        assert main(["evaluate", str(folder), "--nll-samples", "0", "--quality-samples", "0", "--quiet"]) == 0
+        training = json.loads((folder / "metrics.json").read_text())["training"]
+        assert training["epochs"] == 1 and training["steps"] is not None and training["seconds"] > 0, training
+    capsys.readouterr()

@@ -1535,9 +1535,11 @@ def training_summary(run_dir: Path) -> dict[str, Any]:
 
     from .. import __version__
 
-    history = _read_json(run_dir / ckpt.HISTORY_FILE) or {}
-    steps = [s for s in history.get("step", []) if s is not None]
     header, final = ckpt.checkpoint_header(run_dir), ckpt.final_training(run_dir)
+    history = _read_json(run_dir / ckpt.HISTORY_FILE)  # cut short or emptied: the checkpoint's copy (a files hunt:
+    if not (isinstance(history, dict) and isinstance(history.get("epoch"), list)):  # "epochs: 0", unsaid)
+        history = header.get("history") if isinstance(header.get("history"), dict) else {}
+    steps = [s for s in history.get("step", []) if s is not None]
     if ckpt.model_file(run_dir).name == ckpt.CHECKPOINT_FILE and isinstance(header.get("global_step"), int):
         steps.append(header["global_step"])  # the weights measured: a stop's checkpoint may be inside an epoch
     # a budget's clock, as its last line says (a long-job trial): the finished model's, else the checkpoint's
