@@ -777,3 +777,15 @@ def test_a_closed_pipe_says_an_experiment_that_kept_nothing(tmp_path):
     assert done.returncode == 141 and done.stderr == ("aekit: stopped: the reader of its output went away (a closed "
                                                       "pipe), before the experiment kept anything (its folder is "
                                                       "removed): run it again\n")
+
+
+def test_the_command_line_runs_from_a_worker_thread(capsys):
+    """A concurrency hunt: main([...]) from any thread but the main one raised ValueError setting signal handlers,
+    --version and listings too."""
+    import threading
+
+    codes = []
+    worker = threading.Thread(target=lambda: codes.extend([main(["models"]), main(["models", "nosuch"])]))
+    worker.start()
+    worker.join()
+    assert codes == [0, 2] and "unknown model 'nosuch'" in capsys.readouterr().err

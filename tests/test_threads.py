@@ -200,3 +200,15 @@ def test_the_allotted_cores_and_their_load_are_the_jobs_own(monkeypatch):
     for odd in ("²", "0", "-1", "abc", " 2 "):  # (a review: "²" is a digit to isdigit, and int() failed on it)
         monkeypatch.setenv("SLURM_CPUS_PER_TASK", odd)
         assert threads.allotted_cores() == 2  # the affinity's 2: odd values ignored, " 2 " read
+
+
+def test_a_worker_threads_training_leaves_the_thread_count_alone(machine):
+    """A concurrency hunt: a fit in a worker thread lowered torch's count, which a thread first using torch meanwhile
+    kept for good (a thread's count is its own): the governor acts in the main thread alone."""
+    import threading
+
+    made = []
+    worker = threading.Thread(target=lambda: made.append(threads.ThreadGovernor()))
+    worker.start()
+    worker.join()
+    assert threads.ThreadGovernor().active and not made[0].active

@@ -779,10 +779,17 @@ STOPS = [getattr(signal, name) for name in ("SIGHUP", "SIGUSR1") if hasattr(sign
 def _ignore_stops() -> None:
     """SIGTERM and SIGHUP ignored from here on (a closed terminal sends SIGHUP twice: a review's traceback), also
     while their handlers are swapped (torchrun's agent stopped a process whose peer had died as it said its error)."""
+    if not _in_main_thread():  # (none taken there)
+        return
     _DEFERRED["ending"] = True
     for number in (signal.SIGTERM, *STOPS):
         if signal.getsignal(number) is _terminate:  # (those aekit took: a caller's own stay theirs)
             signal.signal(number, signal.SIG_IGN)
+
+
+def _in_main_thread() -> bool:
+    """Whether this is the main thread, the only one that may set signal handlers."""
+    return threading.current_thread() is threading.main_thread()
 
 
 def _relayed(line: str) -> bool:
@@ -854,7 +861,8 @@ def _main(argv: list[str] | None) -> int:
     stops = [signal.SIGTERM, *(STOPS if command else STOPS[:1]), signal.SIGINT]  # (SIGUSR1 the command's alone: a
     # caller's own handler, faulthandler's dump, is left alone, a review)
     handled = [n for n in stops if signal.getsignal(n) is not signal.SIG_IGN and (
-        n != signal.SIGINT or signal.getsignal(n) is signal.default_int_handler)]
+        n != signal.SIGINT or signal.getsignal(n) is signal.default_int_handler)] if _in_main_thread() else []  # (a
+    # worker thread sets no handler: every command raised ValueError there, --version too, a concurrency hunt)
     previous = {number: signal.signal(number, _terminate) for number in handled}
     shown = warnings.showwarning
     warnings.showwarning = _note  # a warning of aekit's (or a library's) is one line, as errors are

@@ -56,7 +56,7 @@ from ..errors import AekitError, ConfigError, DataError, NonFiniteLossError, war
 from ..models.base import flatten
 from ..models.classifier import EncoderClassifier
 from ..registry import create_model, list_models, model_entry
-from ..training.loop import TrainConfig, fit, resolve_device
+from ..training.loop import FIT_LOCK, TrainConfig, fit, resolve_device
 from .run import AUTO, auto_model
 
 _FLOATS = [np.float64, np.float32]  # ints, bools and lists are read as float64 (as PCA does), checked for rounding
@@ -260,7 +260,7 @@ def _train_autoencoder(est, x: Tensor, seed: int, validation_fraction: float | N
     if kept:
         order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
         x, val = x[order[held:]], x[order[:held]].reshape(-1, *shape)
-    with torch.random.fork_rng():  # leave the caller's global RNG as it was
+    with FIT_LOCK, torch.random.fork_rng():  # leave the caller's global RNG as it was (one fit at a time: loop.FIT_LOCK)
         torch.manual_seed(seed)
         with _model_params(None if "code_size" in params else name):
             model = create_model(name, input_shape=shape, **params).float()  # float32, whatever torch's default dtype
@@ -507,7 +507,7 @@ class AutoencoderClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator):
         cfg = build(TrainConfig, _fit_options(self, seed, names, epochs=epochs, lr=lr), where="finetune")
         x = torch.tensor(np.ascontiguousarray(X), dtype=torch.float32)
         history = _train_autoencoder(self, x, seed)
-        with torch.random.fork_rng():
+        with FIT_LOCK, torch.random.fork_rng():
             torch.manual_seed(seed + 1)
             self.classifier_, losses = self._finetune(x.reshape(-1, *self.input_shape_), torch.from_numpy(y_index), cfg,
                                                       names)
@@ -589,7 +589,7 @@ class SemiSupervisedClassifier(_PredictsClasses, ClassifierMixin, BaseEstimator)
         options = _fit_options(self, seed, labelled_per_batch=self._labelled_per_batch(unlabelled))
         cfg = build(TrainConfig, options, where="train_params")
         x = torch.tensor(np.ascontiguousarray(X), dtype=torch.float32)
-        with torch.random.fork_rng(), _name_the_estimator_parameter("training", "lr"):  # the caller's RNG untouched
+        with FIT_LOCK, torch.random.fork_rng(), _name_the_estimator_parameter("training", "lr"):  # the caller's RNG untouched
             torch.manual_seed(seed)
             self.model_ = self._build(x).to(resolve_device(self.device))  # fit leaves it there: predictions
             history = fit(self.model_, (x.reshape(-1, *self.input_shape_), torch.from_numpy(y_index)), config=cfg)

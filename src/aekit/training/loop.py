@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import functools
 import hashlib
 import importlib.util
 import json
@@ -23,6 +24,7 @@ import math
 import os
 import re
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -1240,6 +1242,24 @@ def _callback_state(cb) -> Any:
                           f"(a checkpoint saves it as JSON): {err}") from None
 
 
+# one training at a time in a process: torch's generator, its thread count and the deterministic flags are the
+# process's, so two fits in threads drew each other's noise and left the flags changed (a concurrency hunt); re-entrant
+# (a fit inside a callback); processes (GridSearchCV's default loky, multiprocessing) train side by side
+FIT_LOCK = threading.RLock()
+
+
+def one_at_a_time(function):
+    """`function`, run holding FIT_LOCK."""
+
+    @functools.wraps(function)
+    def held(*args, **kwargs):
+        with FIT_LOCK:
+            return function(*args, **kwargs)
+
+    return held
+
+
+@one_at_a_time
 def fit(
     model,
     train: Any,

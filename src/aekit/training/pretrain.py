@@ -35,7 +35,7 @@ from ..errors import ConfigError, DataError
 from ..models.base import Autoencoder
 from ..models.dense import DenseConfig
 from ..registry import create_model, model_entry
-from .loop import fit, seconds_text, stream_seed
+from .loop import fit, one_at_a_time, seconds_text, stream_seed
 
 # layer_kind -> the registered model each layer is built from
 LAYER_KINDS = {
@@ -111,6 +111,7 @@ def _losses(history: dict[str, list[float]]) -> str:
     return f"{first:.4g} -> {last:.4g} ({n} epochs)" if n > 1 else f"{last:.4g} (1 epoch)"
 
 
+@one_at_a_time  # (its layers' seeds drawn on torch's generator, as fit's)
 def pretrain_layerwise(
     widths: Sequence[int],
     data: Any,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 
 import torch
@@ -78,7 +79,9 @@ class ThreadGovernor:
         ours = not user_set and self.start_threads == _TORCH_DEFAULT  # torch's default: aekit's to choose
         self.max_threads = min(self.start_threads, allotted_cores()) if ours else self.start_threads  # (SLURM's share)
         self.used = {self.max_threads}  # every count it trained at (a run records them: they move its weights' last bits)
-        self.active = enabled and ours and self.max_threads > 1 and _busy_seconds() is not None
+        main = threading.current_thread() is threading.main_thread()  # (a worker thread's count is its own, and a
+        # thread first using torch while it was lowered kept the lowered one for good: a concurrency hunt)
+        self.active = enabled and main and ours and self.max_threads > 1 and _busy_seconds() is not None
         self.cores = _counted_cores() if self.active else self.max_threads  # the cores whose load it reads
         self._last = self._sample() if self.active else None
         self._wait = FIRST_CHECK_SECONDS
