@@ -789,3 +789,27 @@ def test_the_command_line_runs_from_a_worker_thread(capsys):
     worker.start()
     worker.join()
     assert codes == [0, 2] and "unknown model 'nosuch'" in capsys.readouterr().err
+
+
+def test_two_trainings_in_threads_end_as_they_do_one_after_the_other(tmp_path, capsys):
+    """aekit train seeds torch's generator for a model's initial weights: two in threads (a concurrency hunt's service)
+    take turns, and each ends with the weights it has alone."""
+    import threading
+
+    import torch
+
+    from aekit import load_model
+
+    args = ["data.name=digits", "data.limit=300", "model.name=denoising", "model.hidden=[16]", "model.code_size=4",
+            "train.epochs=2", "--quiet"]
+    assert main(["train", *args, f"output.dir={tmp_path}", "output.name=alone"]) == 0
+    workers = [threading.Thread(target=main, args=(["train", *args, f"output.dir={tmp_path}", f"output.name=t{i}"],))
+               for i in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    alone = load_model(tmp_path / "alone").state_dict()
+    for name in ("t0", "t1"):
+        assert all(torch.equal(v, load_model(tmp_path / name).state_dict()[k]) for k, v in alone.items()), name
+    capsys.readouterr()

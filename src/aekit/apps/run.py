@@ -96,6 +96,7 @@ from ..training.loop import (
     data_print,
     evaluate,
     fit,
+    one_at_a_time,
     resolve_device,
     training_device,
     without_ignored_training,
@@ -745,6 +746,7 @@ def check_autoencoder(cfg: RunConfig) -> None:
                           "experiment list`) or in aekit.apps.sklearn's estimators")
 
 
+@one_at_a_time
 def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = None) -> Path:
     """Train a run from its config; returns the run folder (already evaluated).
 
@@ -1002,6 +1004,7 @@ def folder_imports(folder: Path, items: Any) -> None:
     import_models(items)
 
 
+@one_at_a_time
 def resume(run_dir: str | Path, *, epochs: int | None = None, time_budget: float | None = None,
            progress: bool | None = None) -> Path:
     """Continue an interrupted run exactly where its last checkpoint left it; or train it longer: to
