@@ -314,5 +314,5 @@ def test_a_history_json_cut_short_leaves_the_training_facts_to_the_checkpoint(ru
         (folder / "history.json").write_text(text)
         assert main(["evaluate", str(folder), "--nll-samples", "0", "--quality-samples", "0", "--quiet"]) == 0
         training = json.loads((folder / "metrics.json").read_text())["training"]
-        assert training["epochs"] == 1 and training["steps"] is not None and training["seconds"] > 0, training
+        assert training == {**json.loads((run / "metrics.json").read_text())["training"], "threads": training["threads"]}
     capsys.readouterr()
