@@ -316,3 +316,15 @@ def test_a_history_json_cut_short_leaves_the_training_facts_to_the_checkpoint(ru
         training = json.loads((folder / "metrics.json").read_text())["training"]
         assert training == {**json.loads((run / "metrics.json").read_text())["training"], "threads": training["threads"]}
     capsys.readouterr()
+
+
+def test_a_finished_run_without_checkpoint_or_history_reads_its_epochs_from_its_model(run, tmp_path, capsys):
+    """A review: its checkpoint removed (as training.md allows) and history.json emptied, metrics.json said 0 epochs."""
+    import json
+
+    folder = copied(run, tmp_path, "bare")
+    (folder / "checkpoint.safetensors").unlink()
+    (folder / "history.json").write_text("[]")
+    assert main(["evaluate", str(folder), "--nll-samples", "0", "--quality-samples", "0", "--quiet"]) == 0
+    assert json.loads((folder / "metrics.json").read_text())["training"]["epochs"] == 1
+    capsys.readouterr()

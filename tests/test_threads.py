@@ -212,3 +212,45 @@ def test_a_worker_threads_training_leaves_the_thread_count_alone(machine):
     worker.start()
     worker.join()
     assert threads.ThreadGovernor().active and not made[0].active
+
+
+def test_a_child_forked_while_another_thread_trains_can_train(tmp_path):
+    """A review: a process forked while a thread of its parent held the training turn (loop.FIT_LOCK) inherited it held
+    by a thread it lacks, and its first fit waited for ever."""
+    import multiprocessing
+    import threading
+
+    from aekit.training import loop
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    taken, release = threading.Event(), threading.Event()
+
+    def hold():
+        with loop.FIT_LOCK:
+            taken.set()
+            release.wait(60)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    taken.wait(10)
+    try:
+        child = multiprocessing.get_context("fork").Process(target=_fit_in_child)
+        child.start()
+        child.join(60)
+        alive = child.is_alive()
+        if alive:
+            child.kill()
+        assert not alive and child.exitcode == 0
+    finally:
+        release.set()
+        holder.join()
+
+
+def _fit_in_child():
+    import torch
+
+    import aekit
+
+    aekit.fit(aekit.create_model("dense", input_shape=(4,), hidden=[3], code_size=2), torch.rand(8, 4), epochs=1,
+              progress=False)

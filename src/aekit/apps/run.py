@@ -1547,7 +1547,8 @@ def training_summary(run_dir: Path) -> dict[str, Any]:
         steps.append(header["global_step"])  # the weights measured: a stop's checkpoint may be inside an epoch
     # a budget's clock, as its last line says (a long-job trial): the finished model's, else the checkpoint's
     spent = final.get("seconds") if final.get("seconds") is not None else (header.get("budget") or {}).get("spent")
-    return {"epochs": len(history.get("epoch", [])), "steps": steps[-1] if steps else None,
+    epochs = len(history.get("epoch", [])) or ckpt.file_header(run_dir / ckpt.MODEL_FILE).get("trained_epochs") or 0
+    return {"epochs": epochs, "steps": steps[-1] if steps else None,  # (no checkpoint and no history: the model's own)
             "seconds": round(spent if isinstance(spent, (int, float)) else sum(history.get("time", [])), 2),
             "kept_epoch": ckpt.kept_epoch(run_dir),
             "weights": ckpt.model_file(run_dir).name, "aekit": __version__, "torch": torch.__version__,

@@ -1246,6 +1246,8 @@ def _callback_state(cb) -> Any:
 # process's, so two fits in threads drew each other's noise and left the flags changed (a concurrency hunt); re-entrant
 # (a fit inside a callback); processes (GridSearchCV's default loky, multiprocessing) train side by side
 FIT_LOCK = threading.RLock()
+if hasattr(os, "register_at_fork"):  # a child forked while another thread trained: free there, not held for ever by
+    os.register_at_fork(after_in_child=FIT_LOCK._at_fork_reinit)  # a thread the child lacks (a review: a hang)
 
 
 def one_at_a_time(function):
