@@ -305,6 +305,22 @@ def test_sigterm_ends_with_its_status_when_a_library_raises_another_error_for_it
     assert proc.returncode == 143 and proc.stderr == "aekit: interrupted\n", proc.stderr
 
 
+@pytest.mark.parametrize("argv0", ["/venv/bin/aekit", "-m", "my_script.py"])
+def test_ctrl_c_as_the_command_starts_is_one_line_and_a_library_import_leaves_sigint_alone(argv0):
+    """A Ctrl-C in a command's first tenth of a second (aekit's import, before its handlers are in) printed an
+    import's traceback. The aekit command (`aekit`, `python -m aekit`) now says one line; a program importing aekit
+    keeps Python's own Ctrl-C."""
+    code = (f"import os, signal, sys; sys.argv[0] = {argv0!r}; import aekit; "
+            "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler, flush=True); "
+            "os.kill(os.getpid(), signal.SIGINT); import time; time.sleep(5)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    if argv0 == "my_script.py":
+        assert proc.stdout == "True\n" and proc.stderr.startswith("Traceback") and "KeyboardInterrupt" in proc.stderr
+    else:
+        assert proc.stdout == "False\n" and proc.returncode == 130, proc.stderr
+        assert proc.stderr == "aekit: interrupted as it started, before any work\n"
+
+
 @pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 @pytest.mark.parametrize("after", [0.3, 0.6, 0.9, 1.2])
 def test_sigterm_while_torch_is_imported_ends_in_one_line(tmp_path, after, sent):
@@ -570,6 +586,16 @@ def test_a_run_whose_output_pipe_closes_says_so_on_stderr(tmp_path):
     assert proc.wait(timeout=120) == 141
     assert err.startswith("aekit: stopped: the reader of its output went away (a closed pipe); the last checkpoint"), err
     assert f"`aekit resume {tmp_path / 'r'}` continues" in err
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("asked", [["--help"], ["--version"], ["train", "--help"]])
+def test_help_that_cannot_be_written_is_an_error(asked):
+    """argparse drops a failed write: `aekit --help > /dev/full` said nothing and exited 0."""
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "aekit", *asked], stdout=full, stderr=subprocess.PIPE, text=True,
+                              timeout=60)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "No space left on device" in proc.stderr
 
 
 def test_a_closed_stdout_or_stderr_loses_nothing(tmp_path):

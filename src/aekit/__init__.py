@@ -4,6 +4,24 @@ The names below torch are imported on first use, so `aekit --version` and the li
 command line start in a fraction of a second.
 """
 
+import os as _os
+import signal as _signal
+import sys as _sys
+import threading as _threading
+
+
+def _interrupted_at_start(signum, frame):
+    """The aekit command's Ctrl-C before its own handlers are in (Python's start and these imports: a tenth of a
+    second, longer under load), where Python printed an import's traceback: one line; nothing was done yet."""
+    _os.write(2, b"aekit: interrupted as it started, before any work\n")
+    _os._exit(128 + signum)
+
+
+if (_os.path.basename(_sys.argv[0]) == "aekit" or _sys.argv[:1] == ["-m"]) and \
+        _threading.current_thread() is _threading.main_thread() and \
+        _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:  # (`aekit ...`, `python -m aekit ...`)
+    _signal.signal(_signal.SIGINT, _interrupted_at_start)  # (apps/cli.py takes it over as a command starts)
+
 import importlib as _importlib
 from importlib.metadata import PackageNotFoundError as _NotInstalled
 from importlib.metadata import version as _version
@@ -13,7 +31,6 @@ try:
 except _NotInstalled:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-import sys as _sys
 import typing as _typing
 import warnings as _warnings
 

@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, _interrupted_at_start
 from ..errors import AekitError, ConfigError, debugging, out_of_space, shell, wraps_interrupt
 
 
@@ -430,6 +430,15 @@ class _Parser(argparse.ArgumentParser):
         prog = prog or self.prog
         command = prog.removeprefix("aekit").strip()
         self.exit(2, f"aekit: error: {command + ': ' if command else ''}{message} (`{prog} --help` says more)\n")
+
+    def _print_message(self, message: str, file=None) -> None:
+        """--help and --version on stdout, whose failed write argparse dropped (`aekit --help > /dev/full` exited 0):
+        raised, so the command says it; one to stderr, where nothing could say it, is dropped as before."""
+        if message and file is sys.stdout:
+            sys.stdout.write(message)
+            sys.stdout.flush()
+        else:
+            super()._print_message(message, file)
 
 
 QUIET = "no progress (the start line, epoch lines, bars): the results and the run folder only"
@@ -860,6 +869,8 @@ def _main(argv: list[str] | None) -> int:
     # terminal stop such a run), and a caller's own Ctrl-C handler is left alone
     stops = [signal.SIGTERM, *(STOPS if command else STOPS[:1]), signal.SIGINT]  # (SIGUSR1 the command's alone: a
     # caller's own handler, faulthandler's dump, is left alone, a review)
+    if _in_main_thread() and signal.getsignal(signal.SIGINT) is _interrupted_at_start:  # (the command's start: a
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C after its work is not "as it started")
     handled = [n for n in stops if signal.getsignal(n) is not signal.SIG_IGN and (
         n != signal.SIGINT or signal.getsignal(n) is signal.default_int_handler)] if _in_main_thread() else []  # (a
     # worker thread sets no handler: every command raised ValueError there, --version too, a concurrency hunt)
