@@ -2398,3 +2398,57 @@ def test_windows_of_a_series_are_said_and_their_validation_part_can_be_the_last_
     for smooth in (spectra, classes, growth, frames):
         assert not shifted_windows(torch.from_numpy(smooth).float())
     assert shifted_windows(torch.from_numpy(windows).float())
+
+
+def test_messy_tables_a_hunt_brought(tmp_path):
+    """A messy-files hunt: numpy took a '#' anywhere for a comment (labels "C#" and "room #3" cut short, classes
+    merged; a class written "#0" dropped unsaid); a label column named twice fed the second in as an input; a missing
+    label ("NA", "?") was a class of its own; an empty float64 .npy was an "unexpected" ValueError."""
+    rows = [f"{'C#' if i % 2 else 'room #3'},{i % 5},{i % 7}" for i in range(20)]
+    (tmp_path / "sharp.csv").write_text("label,a,b\n" + "\n".join(rows) + "\n")
+    data = load_dataset(str(tmp_path / "sharp.csv"))
+    assert data.classes == ["C#", "room #3"] and data.x.shape == (20, 2)
+    (tmp_path / "hashed.csv").write_text("label,a,b\n" + "\n".join(r.replace("room #3", "#0") for r in rows) + "\n")
+    with pytest.warns(UserWarning, match=r"10 line\(s\) starting with '#' \(line 2, 4, 6 \.\.\.\) are left out as comments"):
+        assert load_dataset(str(tmp_path / "hashed.csv")).x.shape == (10, 2)
+    (tmp_path / "twice.csv").write_text("a,label,label\n" + "\n".join(f"{i},{i % 2},{i % 3}" for i in range(20)) + "\n")
+    with pytest.raises(DataError, match="2 columns are named 'label', which names labels; keep one"):
+        load_dataset(str(tmp_path / "twice.csv"))
+    for mark in ("NA", "?", "nan"):
+        (tmp_path / "missing.csv").write_text("a,label\n" + "\n".join(f"{i},{mark if i == 3 else i % 2}" for i in range(20)))
+        with pytest.raises(DataError, match=rf"1 label\(s\) in column 'label' mark a missing value \('{re.escape(mark)}'\)"):
+            load_dataset(str(tmp_path / "missing.csv"))
+    (tmp_path / "euro.csv").write_text("a;b\n0,5;1,5\n")
+    with pytest.raises(DataError, match=re.escape("pd.read_csv(path, sep=';', decimal=',')")):
+        load_dataset(str(tmp_path / "euro.csv"))
+    np.save(tmp_path / "empty.npy", np.zeros((0, 5)))
+    with pytest.raises(DataError, match="the data set is empty"):
+        load_dataset(str(tmp_path / "empty.npy"))
+
+
+def test_messy_picture_folders_a_hunt_brought(tmp_path):
+    """A messy-files hunt: pictures in a linked folder inside a class folder were left out unsaid (pathlib's ** does
+    not follow links); a test part's class folders named in decomposed Unicode (as macOS writes them) were classes of
+    their own; an animated GIF's other frames were dropped unsaid."""
+    def picture(where, value, **kw):
+        where.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((8, 8), value, np.uint8)).save(where, **kw)
+
+    for i in range(3):
+        picture(tmp_path / "linked" / "a" / f"{i}.png", 10 * i)
+        picture(tmp_path / "elsewhere" / f"{i}.png", 100 + i)
+    (tmp_path / "linked" / "a" / "more").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (tmp_path / "elsewhere" / "loop").symlink_to(tmp_path / "elsewhere", target_is_directory=True)  # walked once
+    picture(tmp_path / "linked" / "b" / "0.png", 200)
+    assert len(load_dataset(str(tmp_path / "linked"))) == 7
+    for part, form in (("train", "NFC"), ("test", "NFD")):
+        for name in ("café", "thé"):
+            picture(tmp_path / "accents" / part / unicodedata.normalize(form, name) / "0.png", 50)
+    test = load_dataset(str(tmp_path / "accents"), split="test")
+    assert test.classes == ["café", "thé"] and sorted(test.y.tolist()) == [0, 1]
+    frames = [Image.fromarray(np.full((8, 8), v, np.uint8)) for v in (10, 240)]
+    (tmp_path / "moving").mkdir()
+    for i in range(2):
+        frames[0].save(tmp_path / "moving" / f"{i}.gif", save_all=True, append_images=frames[1:])
+    with pytest.warns(UserWarning, match="2 files hold several frames or pages .* of which the first alone is read"):
+        load_dataset(str(tmp_path / "moving"))

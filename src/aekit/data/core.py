@@ -7,7 +7,9 @@ import inspect
 import json
 import math
 import numbers
+import os
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -309,14 +311,23 @@ def class_files(folder: Path, suffixes: set[str], kind: str) -> tuple[list[str] 
     (subfolders at any depth within each), or (None, its own files) where no subfolder holds any. Hidden
     files and folders are skipped; files beside class folders and empty class folders are refused."""
 
-    def found(root: Path, pattern: str) -> list[Path]:  # not under a hidden folder such as .ipynb_checkpoints
-        return sorted((f for f in root.glob(pattern) if f.suffix.lower() in suffixes and f.is_file()
-                       and not any(part.startswith(".") for part in f.relative_to(root).parts)), key=lambda f: f.parts)
+    def found(root: Path, deep: bool = True) -> list[Path]:  # not hidden, nor under a hidden folder (.ipynb_checkpoints)
+        files, seen = [], set()
+        for top, dirs, names in os.walk(root, followlinks=True):  # (a linked folder inside a class folder was left
+            if os.path.realpath(top) in seen:  # out unsaid: pathlib's ** does not follow links, a bug hunt; a link
+                dirs.clear()  # to a folder above is walked once)
+                continue
+            seen.add(os.path.realpath(top))
+            dirs[:] = [d for d in dirs if deep and not d.startswith(".")]
+            files += [Path(top, n) for n in names if not n.startswith(".") and Path(n).suffix.lower() in suffixes
+                      and Path(top, n).is_file()]
+        return sorted(files, key=lambda f: f.parts)
 
     # by their names' parts, as Linux's paths sort: Windows' compare without case, which numbered the classes and
-    # ordered the files otherwise (a portability review)
-    groups = [(d.name, found(d, "**/*")) for d in sorted(folder.iterdir(), key=lambda d: d.name) if d.is_dir()
-              and not d.name.startswith(".")]
+    # ordered the files otherwise (a portability review); in Unicode's composed form, as macOS may write a name
+    # decomposed ("café" of a test part read as a class of its own: a bug hunt)
+    groups = [(unicodedata.normalize("NFC", d.name), found(d)) for d in sorted(folder.iterdir(), key=lambda d: d.name)
+              if d.is_dir() and not d.name.startswith(".")]
     names = [name for name, _ in groups]
     parts = [n for n in names if part_word(n)]  # Training, seg_test, 20news-bydate-train, train2017; not test_tube
     unlabelled = [n for n in names if part_word(n) in UNLABELLED]  # aclImdb's train/unsup/ beside pos/ and neg/
@@ -330,7 +341,7 @@ def class_files(folder: Path, suffixes: set[str], kind: str) -> tuple[list[str] 
         raise DataError(f"{folder}: {', '.join(n + '/' for n in parts)} {what} of a data set (training, test...), not "
                         f"classes; give {folder / train} (its subfolders the classes), or keep two parts alone, named "
                         "train/ and test/, to keep the test part apart (or rename classes named like parts)")
-    loose = found(folder, "*")
+    loose = found(folder, deep=False)
     if not any(files for _, files in groups):  # a flat folder: unlabelled
         return None, [(0, f) for f in loose]
     if loose:  # neither of a class nor read: never left out without a word

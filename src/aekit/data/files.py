@@ -534,6 +534,9 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
     if len([k for k in named if k != "y"]) > 1:  # one would be read as a feature: the labels leaked into the inputs
         raise DataError(f"{path}: columns {', '.join(repr(k) for k in named if k != 'y')} each name labels; keep one "
                         "(or rename the others to use them as features)")
+    if named and lower.count(named[0]) > 1:  # (a bug hunt: the second was read as an input, the labels leaked)
+        raise DataError(f"{path}: {lower.count(named[0])} columns are named {named[0]!r}, which names labels; keep one "
+                        "(or rename the others to use them as features)")
     label_col = lower.index(named[0]) if named else None
     features = [i for i in range(index_col, width) if i != label_col]
     if not features:
@@ -556,15 +559,26 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
                 (("the run was trained on columns it lacks:", missing), ("it has columns the run was not trained on:",
                                                                          extra)) if cols))
         features = [features[keys.index(c.lower())] for c in columns]
-    read = {"delimiter": ",", "skiprows": skip, "ndmin": 2, "encoding": encoding, "quotechar": '"'}
+    read = {"delimiter": ",", "skiprows": skip, "ndmin": 2, "quotechar": '"', "comments": None}  # (a line of its
+    # own is a comment, _uncommented: numpy's '#' anywhere cut a label "C#" or "room #3" short, classes merged unsaid)
+    comments: list[int] = []
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data": refused below
             every = features == list(range(width))  # numpy then refuses a ragged row itself
-            table = np.loadtxt(path, dtype=np.float32, usecols=None if every else features, **read)
-            labels = None if label_col is None else np.loadtxt(path, dtype=str, usecols=[label_col], **read)[:, 0]
+            with _uncommented(path, skip, encoding, comments) as lines:
+                table = np.loadtxt(lines, dtype=np.float32, usecols=None if every else features, **read)
+            if label_col is not None:
+                with _uncommented(path, skip, encoding) as lines:
+                    labels = np.loadtxt(lines, dtype=str, usecols=[label_col], **read)[:, 0]
+            else:
+                labels = None
     except (ValueError, UnicodeDecodeError):
         raise _csv_problem(path, skip, width, features, encoding) from None
+    if comments:  # (a whole class of labels "#1" was dropped without a word: a bug hunt)
+        warn(f"{path}: {len(comments)} line(s) starting with '#' (line {', '.join(map(str, comments[:3]))}"
+             f"{' ...' * (len(comments) > 3)}) are left out as comments; quote a value that starts with '#' "
+             "(\"#1\") to read it")
     if len(table) == 0:
         raise DataError(f"{path} has a header but no data rows")
     ragged = None if every else _ragged(path, skip, width, encoding)
@@ -607,16 +621,35 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
                 break
     with warnings.catch_warnings():  # (read once already)
         warnings.simplefilter("ignore", UserWarning)
-        head = np.loadtxt(path, dtype=np.float64, usecols=None if every else features, max_rows=200, **read)
+        with _uncommented(path, skip, encoding) as lines:
+            head = np.loadtxt(lines, dtype=np.float64, usecols=None if every else features, max_rows=200, **read)
     _note_rounding(head, names, path)
     if labels is None:
         return table, None, None, None, names
     return table, *_csv_labels(labels, path, header[label_col]), header[label_col], names
 
 
+@contextlib.contextmanager
+def _uncommented(path: Path, skip: int, encoding: str, comments: list[int] | None = None
+                 ) -> Iterator[Iterator[str]]:
+    """The CSV's lines for numpy: its first `skip` lines (the header), then its data lines but those whose first
+    value starts with '#', comments, whose line numbers go to `comments`."""
+    comments = [] if comments is None else comments
+
+    def lines(f):
+        for number, line in enumerate(f, 1):
+            if number > skip and line.lstrip().startswith("#"):
+                comments.append(number)
+            else:
+                yield line
+
+    with open(path, encoding=encoding, newline="") as f:
+        yield lines(f)
+
+
 def _note_array_rounding(x: np.ndarray, where: str) -> None:
     """_note_rounding for a table stored in a type wider than float32 (int64 timestamps, float64)."""
-    if x.ndim == 2 and x.dtype.kind in "fiu" and x.dtype.itemsize >= 4 and x.dtype != np.float32:
+    if x.ndim == 2 and len(x) and x.dtype.kind in "fiu" and x.dtype.itemsize >= 4 and x.dtype != np.float32:
         _note_rounding(np.asarray(x[:200], dtype=np.float64), None, where)
 
 
@@ -646,6 +679,10 @@ def _csv_labels(values: np.ndarray, path: Path, column: str) -> tuple[np.ndarray
     if (values == "").any():
         raise DataError(f"{path}: {int((values == '').sum())} empty label(s) in column {column!r}; fill them in or "
                         f"drop those rows ({why})")
+    missing = np.isin(values, [m for m in MISSING_MARKS if m != "-"])  # (a bug hunt: NA was a class of its own; "-"
+    if missing.any():  # may name one, a test)
+        raise DataError(f"{path}: {int(missing.sum())} label(s) in column {column!r} mark a missing value "
+                        f"({str(values[missing][0])!r}); fill them in or drop those rows ({why})")
     try:
         numbers = values.astype(np.float64)
     except ValueError:  # names: classes
@@ -753,9 +790,10 @@ def _steps(row: list[str]) -> bool:
 def _separator(value: str, path: Path, line: int) -> DataError | None:
     """The refusal of a value holding another separator (one column of text), or None."""
     sep = next((c for c in ";\t|" if c in value), None)
+    decimal = ", decimal=','" if sep == ";" else ""  # (European Excel: decimal commas; a bug hunt's advice failed)
     return None if sep is None else DataError(f"{path}: line {line} reads as one value, {value[:20]!r}: values are separated by "
                              f"{sep!r}, and a CSV file here separates them by commas; write it with commas (pandas: "
-                             f"pd.read_csv(path, sep={sep!r}).to_csv(new_path, index=False))")
+                             f"pd.read_csv(path, sep={sep!r}{decimal}).to_csv(new_path, index=False))")
 
 
 # a spreadsheet's error values: #N/A, #DIV/0!, #VALUE!, #NAME?, #SPILL!, Google Sheets' #ERROR!, ...
@@ -818,6 +856,9 @@ def _not_finite(path: Path, skip: int, table: np.ndarray, features: list[int], n
     return DataError(f"{path}: {column}, line {line}: {text[:20]!r} {why}")
 
 
+MISSING_MARKS = ("?", "NA", "N/A", "NaN", "nan", "null", "-")  # a missing value as files write one
+
+
 def _csv_problem(path: Path, skip: int, width: int, features: list[int], encoding: str) -> DataError:
     """Why numpy could not read the CSV, naming the first bad line (read again, slowly: errors only)."""
     ragged = _ragged(path, skip, width, encoding)
@@ -841,7 +882,7 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int], encodin
                     if not value.strip():  # pandas writes NaN as an empty field
                         return DataError(f"{path}: {column}line {reader.line_num} has an empty field, a missing value as "
                                          "pandas writes NaN; clean or impute the missing values first")
-                    if value.strip() in ("?", "NA", "N/A", "null", "-"):  # UCI's missing values (a public-data trial)
+                    if value.strip() in MISSING_MARKS:  # UCI's missing values (a public-data trial)
                         return DataError(f"{path}: {column}line {reader.line_num} holds {value.strip()!r}, a missing value "
                                          "as UCI's files mark one; clean or impute the missing values first")
                     if value.strip().lower() in ("true", "false"):
@@ -940,7 +981,7 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None, pro
         raise DataError(f"{path}: {len(unreadable):,} files are not readable images ({named}"
                         f"{' ...' * (len(unreadable) > 3)}); remove or replace them")
 
-    heads, unreadable = [], []  # (mode, (width, height) as shown: a phone's portrait photo turned upright)
+    heads, unreadable, stacks = [], [], []  # (mode, (width, height) as shown: a phone's portrait photo turned upright)
     for _, f in passing("checking"):
         try:
             with opened(f) as im:  # a TIFF's own orientation tag, which Pillow applies as it loads it (and, from
@@ -948,10 +989,16 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None, pro
                 stored = (im.tag_v2.get(256), im.tag_v2.get(257)) if tiff else im.size
                 turned = (im.tag_v2 if tiff else im.getexif()).get(0x0112, 1) in (5, 6, 7, 8)  # a quarter turn
                 heads.append((im.mode, stored[::-1] if turned else stored))
+                if getattr(im, "n_frames", 1) > 1:  # an animated GIF, a TIFF stack (a bug hunt: its other pages
+                    stacks.append(str(f.relative_to(root)))  # left out unsaid)
         except Unreadable as err:
             unreadable.append(err)
     if unreadable:
         refuse(unreadable)
+    if stacks:
+        warn(f"{path}: {len(stacks):,} file{'s' * (len(stacks) > 1)} hold several frames or pages ({', '.join(stacks[:3])}"
+             f"{' ...' * (len(stacks) > 3)}), of which the first alone is read; save each frame as an image of its own "
+             "to read them all")
     sizes = {s for _, s in heads} if size is None else {(size, size)}
     if len(sizes) > 1:  # a file of each size named (an image trial: one odd file among thousands, unnamed)
         first = {}

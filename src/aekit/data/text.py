@@ -443,7 +443,8 @@ def _text_files(folder: Path) -> tuple[list[str], list[str] | None, list[str]]:
         kinds = " or ".join(k for k in ("Windows-1252", "latin-1") if k in other)
         warn(f"{folder}: {sum(map(bool, other))} of {len(files)} texts are not UTF-8 (the first: {first}); read as {kinds}")
     names = None if classes is None else [classes[i] for i, _ in files]
-    twice = 0 if names is None else len(set(zip(texts, names))) - len(set(texts))  # Reuters: a story in two topics
+    worded = [(t, n) for t, n in zip(texts, names or ()) if t.strip()]  # (empty ones are said alone: a bug hunt)
+    twice = 0 if names is None else len(set(worded)) - len({t for t, _ in worded})  # Reuters: a story in two topics
     if twice:
         warn(f"{folder}: {twice} texts are in more than one class folder: each copy is a sample of its "
              "class")
