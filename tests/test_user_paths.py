@@ -818,3 +818,25 @@ def test_what_the_api_reference_says_holds_at_its_edges(tmp_path, capsys):
     for fraction in (0, 1.5, -0.5):
         with pytest.raises(aekit.DataError, match=f"val_fraction must be between 0 and 1, got {fraction}"):
             digits.split_last(fraction)
+
+
+def test_the_run_layer_and_in_process_commands_leave_the_callers_generator(tmp_path):
+    """A long-lived process hunt: a search drawing each trial's lr with torch.rand between in-process `aekit train`s
+    drew one value again and again (the run layer seeded torch for the initial weights); evaluate, export and
+    load_model moved it too."""
+    import torch
+
+    from aekit.apps import run
+    from aekit.apps.cli import main
+
+    torch.manual_seed(0)
+    state = torch.get_rng_state()
+    common = ["data.name=digits", "data.limit=200", "train.epochs=1", f"output.dir={tmp_path}", "--quiet"]
+    assert main(["train", *common, "output.name=a"]) == 0
+    assert main(["evaluate", str(tmp_path / "a"), "--quiet", "--quality-samples", "0", "--nll-samples", "0"]) == 0
+    assert main(["export", str(tmp_path / "a"), "--format", "torchscript"]) == 0
+    assert main(["resume", str(tmp_path / "a"), "--epochs", "2", "--quiet"]) == 0
+    aekit.load_model(tmp_path / "a")
+    run.train(run.load_run_config(None, ["data.name=digits", "data.limit=200", "train.epochs=1", f"output.dir={tmp_path}",
+                                         "output.name=b"]), progress=False)
+    assert torch.equal(state, torch.get_rng_state())

@@ -171,7 +171,7 @@ def _example(wrapper: _Part) -> tuple[Tensor, ...]:
     (codes for a decoder), and a conditional model's labels, which its graph takes too."""
     model, part = wrapper.model, wrapper.part
     with torch.no_grad():
-        x = torch.rand(2, *model.config.input_shape)
+        x = torch.rand(2, *model.config.input_shape, generator=torch.Generator().manual_seed(0))  # (not the caller's)
         y = torch.tensor([0, 1])
         labels = (y,) if _takes_labels(model, part) else ()
         first = (model.encode(x, **{"y": y} if _takes_labels(model, "encoder") else {}) if part == "decoder"

@@ -96,6 +96,7 @@ from ..training.loop import (
     data_print,
     evaluate,
     fit,
+    leaves_generator,
     one_at_a_time,
     resolve_device,
     training_device,
@@ -747,6 +748,7 @@ def check_autoencoder(cfg: RunConfig) -> None:
 
 
 @one_at_a_time
+@leaves_generator
 def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = None) -> Path:
     """Train a run from its config; returns the run folder (already evaluated).
 
@@ -1005,6 +1007,7 @@ def folder_imports(folder: Path, items: Any) -> None:
 
 
 @one_at_a_time
+@leaves_generator
 def resume(run_dir: str | Path, *, epochs: int | None = None, time_budget: float | None = None,
            progress: bool | None = None) -> Path:
     """Continue an interrupted run exactly where its last checkpoint left it; or train it longer: to

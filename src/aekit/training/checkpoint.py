@@ -527,7 +527,8 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
     ghost = on_meta(lambda: build_model(meta, path))  # the weights checked first against a model that takes no memory
     if ghost is not None:  # (a files trial: a 206 KB file edited to hidden [20000, 20000] took 3.5 GB before its refusal)
         load_state(ghost, weights, path, check_only=True)
-    model = build_model(meta, path)
+    with torch.random.fork_rng(devices=[]):  # its drawn weights are replaced: the caller's generator left as it was
+        model = build_model(meta, path)
     if folder is not None:
         _check_described(model, folder / CONFIG_FILE, path)
         _check_trained_here(meta, folder, path)

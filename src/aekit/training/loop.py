@@ -1261,6 +1261,19 @@ def one_at_a_time(function):
     return held
 
 
+def leaves_generator(function):
+    """`function`, the caller's torch generators (CPU's, and CUDA's once in use) left as they were: the run layer
+    seeds torch for a model's initial weights (a long-lived process hunt: a search drawing its trials' lr between
+    in-process trainings drew one value again and again)."""
+
+    @functools.wraps(function)
+    def kept(*args, **kwargs):
+        with torch.random.fork_rng(devices=range(torch.cuda.device_count()) if torch.cuda.is_initialized() else []):
+            return function(*args, **kwargs)
+
+    return kept
+
+
 @one_at_a_time
 def fit(
     model,

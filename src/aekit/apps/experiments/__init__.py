@@ -57,7 +57,7 @@ from ...training.checkpoint import (
     remove_made,
     save_model,
 )
-from ...training.loop import TrainConfig
+from ...training.loop import TrainConfig, leaves_generator
 from ...writing import atomic_write_text, is_temporary
 from ..run import (
     DataConfig,
@@ -473,6 +473,7 @@ def table(title: str, columns: Mapping[str, str] | Sequence[str], rows: Sequence
     return {"title": title, "columns": headers, "rows": cells, "notes": [n for n in notes if n]}
 
 
+@leaves_generator
 def run_experiment(
     name: str, overrides: Sequence[str] = (), *, out_dir: str | Path = "runs", tiny: bool = False,
     file: str | Path | None = None, progress: bool | None = None,
@@ -499,6 +500,7 @@ def run_experiment(
         raise
 
 
+@leaves_generator
 def resume_experiment(run_dir: str | Path, *, progress: bool | None = None) -> tuple[Path, dict[str, Any]]:
     """Finish an interrupted experiment in its own folder, with the settings it was started with: the
     runs it finished (runs.json) are kept, the others trained (`progress` as in `run_experiment`)."""
