@@ -23,7 +23,7 @@ import yaml
 
 import aekit
 
-CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "iwae.yaml")
+CONFIG = os.path.join(os.path.dirname(__file__), "..", "src", "aekit", "configs", "iwae.yaml")
 TRAIN_SAMPLES = 60_000
 PAPER_PASSES = 3_280  # Burda et al. 2016: sum of 3^i passes, i = 0..7
 

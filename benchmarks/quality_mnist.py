@@ -46,7 +46,7 @@ from aekit.apps.run import (
 )
 from aekit.training.callbacks import LambdaCallback
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "mnist-deep-fast.yaml"
+CONFIG = Path(__file__).resolve().parents[1] / "src" / "aekit" / "configs" / "mnist-deep-fast.yaml"
 
 
 class Clock:

@@ -23,6 +23,7 @@ import aekit
 from aekit import CheckpointError, ConfigError, DataError
 from aekit.apps.export import export_model
 from aekit.apps.sklearn import AutoencoderClassifier, AutoencoderTransformer
+from aekit.config import EXAMPLES
 from aekit.data import Dataset, load_dataset, read_idx, scale_to_unit, write_idx
 from aekit.data.batches import encode_all
 from aekit.data.datasets import idx_pair
@@ -1135,7 +1136,7 @@ def test_conv_configs_name_their_runs_apart():
     """Issue 13.14: both conv configs named their runs conv-mnist-<time>."""
     from aekit.apps import run
 
-    root = Path(__file__).resolve().parents[1] / "configs"
+    root = Path(EXAMPLES)
     names = {run.new_run_dir(run.load_run_config(root / f), run.config_label(root / f)).name.rsplit("-", 2)[0]
              for f in ("conv-upsample.yaml", "conv-transpose.yaml")}
     assert names == {"conv-upsample-mnist", "conv-transpose-mnist"}

@@ -9,10 +9,10 @@ import torch
 from torch import nn
 
 import aekit
-from aekit.config import load_file
+from aekit.config import EXAMPLES, load_file
 from aekit.models.dense import mlp
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = Path(EXAMPLES)
 
 
 def layer_groups(seq: nn.Sequential) -> list[dict]:

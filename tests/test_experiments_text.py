@@ -15,6 +15,7 @@ from aekit import ConfigError
 from aekit.analysis.retrieval import compare_retrieval
 from aekit.apps.cli import main
 from aekit.apps.experiments import list_experiments, run_experiment
+from aekit.config import EXAMPLES
 from aekit.data.text import BBC_FILE
 from aekit.errors import DataNotFoundError
 from aekit.training.checkpoint import load_model
@@ -242,7 +243,7 @@ def test_cifar_deep_defaults_are_the_config_file_model():
 
     from aekit.apps.experiments import experiment
 
-    config = Path(__file__).resolve().parents[1] / "configs" / "cifar-deep.yaml"
+    config = Path(EXAMPLES) / "cifar-deep.yaml"
     if not config.is_file():
         pytest.skip("configs/cifar-deep.yaml is absent")
     file_model = yaml.safe_load(config.read_text())["model"]

@@ -26,7 +26,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 import numpy as np
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, warn
 
 T = TypeVar("T")
 
@@ -307,18 +307,22 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
+EXAMPLES = Path(__file__).parent / "configs"  # the example configs, read as configs/NAME.yaml from any folder
 MAX_CONFIG_VALUES = 100_000  # a config file's values, its aliases expanded
 
 
 def load_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML or JSON config file into a dict."""
     path = Path(path).expanduser()
-    if not path.is_file():  # README's configs/NAME.yaml, where no checkout is (a wheel's user has none)
-        examples = path.parent.name == "configs" and not path.parent.is_dir()
-        raise ConfigError(f"config file {path} does not exist" + (
-            " (the example configs are in aekit's source tree, in configs/, which an installed package lacks: run "
-            "from a checkout of it, or give the keys as overrides; `aekit models` prints each model's)" if examples
-            else ""))
+    shipped = EXAMPLES / path.name if path.parent == Path("configs") else None
+    if not path.is_file() and shipped is not None and shipped.is_file():  # README's configs/NAME.yaml, from any
+        if path.parent.is_dir():  # folder and from a wheel (a packaging hunt: not shipped, the docs' commands failed)
+            warn(f"{path} is not there; aekit's example of that name is read ({shipped})")
+        path = shipped
+    if not path.is_file():
+        examples = f"; aekit's examples: {', '.join(sorted(f.stem for f in EXAMPLES.glob('*.yaml')))}" * (
+            shipped is not None)
+        raise ConfigError(f"config file {path} does not exist{examples}")
     if path.suffix.lower() in (".toml", ".ini", ".cfg"):  # (read as YAML, it failed at its first [section] line)
         raise ConfigError(f"config file {path}: aekit reads YAML or JSON config files, not {path.suffix[1:].upper()}; "
                           "write it as YAML (as configs/ holds)")
