@@ -242,3 +242,18 @@ def test_an_empty_list_is_refused_naming_its_key(key, tmp_path):
     with pytest.raises(aekit.ConfigError, match=rf"^experiment.{key}: needs at least one value$"):
         run_experiment("pretrain-mnist", [f"experiment.{key}=[]"], out_dir=tmp_path, tiny=True)
     assert not list(tmp_path.iterdir())
+
+
+def test_a_long_layer_says_how_it_goes(monkeypatch, capsys):
+    """A bug hunt: semi-supervised-mnist's pretraining trained 500 s a layer without a line (fit's own progress is
+    off inside it): a line at an epoch's end every HEARTBEAT seconds, none when quiet."""
+    import aekit.training.pretrain as pretrain
+
+    monkeypatch.setattr(pretrain, "HEARTBEAT", 0.0)
+    x = torch.rand(64, 12)
+    pretrain.pretrain_layerwise([6, 3], x, epochs_per_layer=2)
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in out if line.startswith("  ")] == [
+        "  layer 1/2: epoch 1/2", "  layer 1/2: epoch 2/2", "  layer 2/2: epoch 1/2", "  layer 2/2: epoch 2/2"]
+    pretrain.pretrain_layerwise([6], x, epochs_per_layer=2, quiet=True)
+    assert capsys.readouterr().out == ""

@@ -64,3 +64,31 @@ def test_the_first_line_says_what_changes_the_images_and_the_arithmetic(tmp_path
     assert ("50% of training images distorted anew each step (turned by up to 10 degrees, shifted by up to 1 px), "
             "bf16 mixed precision; 1 epoch") in first
 
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/sys/kernel"), reason="needs Linux's /sys, unwritable even to root")
+def test_an_output_that_cannot_be_written_is_refused_before_the_work(tmp_path, monkeypatch, capsys):
+    """A bug hunt: evaluate --scores on a read-only disk refused after the NLL's minutes (46 s of a vae's evaluation
+    lost); train, report and export found it only as they wrote, after the data, the model or the latent maps."""
+    import aekit.apps.run as run
+
+    monkeypatch.chdir(tmp_path)
+    common = [f"data.name={_data(tmp_path)}", "model.name=dense", "model.hidden=[4]", "model.code_size=2",
+              "train.epochs=1", "--quiet"]
+    loads = []
+    monkeypatch.setattr(run, "load_splits", lambda *a, **k: loads.append(1) or pytest.fail("data read"))
+    assert main(["train", *common, "output.dir=/sys/aekit-runs"]) == 2
+    assert capsys.readouterr().err.startswith("aekit: error: /sys/aekit-runs/")
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", *common, f"output.dir={tmp_path}", "output.name=r"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(run, "read_run", lambda *a, **k: pytest.fail("run read"))
+    assert main(["evaluate", str(tmp_path / "r"), "--scores", "/sys/aekit-scores.csv"]) == 2
+    monkeypatch.undo()
+    for argv in (["report", str(tmp_path / "r"), "--output", "/sys/aekit-report.html"],
+                 ["export", str(tmp_path / "r"), "--format", "torchscript", "--output", "/sys/aekit-encoder.pt"]):
+        assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and [line.split(":")[2].strip() for line in err.splitlines()] == [
+        "/sys/aekit-scores.csv", "/sys/aekit-report.html", "/sys/aekit-encoder.pt"], err

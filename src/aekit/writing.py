@@ -43,6 +43,25 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode())
 
 
+def check_writable(path: str | Path) -> None:
+    """Raise the OSError that writing `path` (a file, or a folder to be made) would meet, before the work that
+    leads to it (a bug hunt: evaluate --scores on a read-only disk refused after the NLL's minutes): a byte
+    written in the nearest folder that exists, and removed (a read-only or full disk, no permission)."""
+    path = Path(path).expanduser()
+    folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
+    if not folder.is_dir():  # (a file in the way: said by its writer, in its own words)
+        return
+    probe = temporary_beside(folder / path.name)
+    try:
+        with open(probe, "xb") as f:
+            f.write(b"\0")
+    except OSError as err:
+        raise naming(err, path, probe) from None
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink(missing_ok=True)
+
+
 def temporary_beside(path: Path) -> Path:
     """A new temporary's path beside `path` (is_temporary's form), its name cut where the whole would pass 255 bytes,
     most file systems' limit (a files hunt: a 245-character name, itself allowed, was "File name too long")."""

@@ -412,6 +412,9 @@ def _cmd_report(args) -> None:
         raise ConfigError(f"report: {output} is there and aekit did not write it; give {other}")
     # a run's latent map reads its data again and encodes it: seconds to a minute before the line below
     maps = " (and each trained run's data, for its latent map)" * any((d / "config.yaml").is_file() for d in dirs)
+    from ..writing import check_writable
+
+    check_writable(output)  # a read-only or full disk: said before the work (a bug hunt)
     if not args.quiet:
         print(f"reading {len(runs)} run folder{'s' * (len(runs) != 1)}{maps}", flush=True)
     print(f"wrote {write_report(dirs, output)}")

@@ -34,7 +34,7 @@ from ..data.core import SCALING_FILE, run_unit_map
 from ..errors import AekitError, ConfigError, naming, warn
 from ..training import checkpoint as ckpt
 from ..training.checkpoint import load_model
-from ..writing import atomic_write_bytes, temporary_beside
+from ..writing import atomic_write_bytes, check_writable, temporary_beside
 
 FORMATS = ("onnx", "torchscript")
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}  # the file ending of each format
@@ -130,6 +130,7 @@ def export_model(
         raise ConfigError(f"export: {path} names no {format} file; {format} files end in {SUFFIXES[format]}")
     if path.is_file() and not _exported(path, format):  # a user's data file or model: never written over
         raise ConfigError(f"export: {path} is there and is not an export of aekit's ({format}); give a new file name")
+    check_writable(path)  # a read-only or full disk: said before the model is loaded and traced (a bug hunt)
     if part != "encoder" and hasattr(model_or_run_dir, "classifier_") and not isinstance(model_or_run_dir, nn.Module):
         warn(f"export: part {part!r} of an AutoencoderClassifier: its encoder was fine-tuned as the classifier's, and "
              "its decoder no longer matches it (its reconstructions are not the pretrained autoencoder's); part "

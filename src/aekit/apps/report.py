@@ -51,7 +51,7 @@ from ..training.checkpoint import (
     kept_epoch,
     training_ended,
 )
-from ..writing import atomic_write_text
+from ..writing import atomic_write_text, check_writable
 
 CONFIG_FILES = ("config.yaml", "experiment.yaml")
 LOGGER_FOLDERS = ("tensorboard", "mlruns")  # what train.log writes: not the run's own pictures
@@ -562,6 +562,7 @@ def write_report(run_dirs: str | Path | Sequence[str | Path], output: str | Path
     twice = [d for i, d in enumerate(dirs) if Path(d).resolve() in {Path(e).resolve() for e in dirs[:i]}]
     if twice:
         raise ConfigError(f"report: {twice[0]} is given twice; give each run folder once")
+    check_writable(output)  # a read-only or full disk: said before the runs' latent maps (a bug hunt)
     for d in dirs:  # a missing path, a typo no glob makes, is refused, not left out (a review)
         if not Path(d).expanduser().exists():
             read_run_folder(d)

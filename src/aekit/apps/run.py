@@ -102,7 +102,7 @@ from ..training.loop import (
     training_device,
     without_ignored_training,
 )
-from ..writing import atomic_write_text
+from ..writing import atomic_write_text, check_writable
 
 CONFIG_FILE = ckpt.CONFIG_FILE
 AUTO, AUTO_MODEL = "auto", "dense"  # model.name `auto`: a dense model chosen from the data (auto_model)
@@ -762,6 +762,8 @@ def train(cfg: RunConfig, *, progress: bool | None = None, label: str | None = N
     if cfg.init_from is not None:  # (before reading data: a wrong folder is said at once)
         cfg, started = start_from(cfg)
     run_dir = new_run_dir(cfg, label)
+    if distributed.is_main():  # a read-only or full disk: said before the data are read and the model built
+        check_writable(run_dir / CONFIG_FILE)
     resolve_device(cfg.train.device)  # no CUDA here: said before the data are read
     check_loggers(cfg.train.log)  # a logger's package missing too (a packaging trial: after loading and PCA's start)
     splits = load_splits(cfg, progress=progress)
@@ -1353,6 +1355,11 @@ def evaluate_run(
         raise ConfigError(f"--scores: {scores} is there and is not a scores file aekit wrote; give a new file name")
     if codes and scores is None:
         raise ConfigError("--codes: writes each sample's code beside its score; give --scores FILE.csv too")
+    if scores is not None:  # (a bug hunt: a read-only disk refused after the NLL's minutes)
+        check_writable(scores)
+    if classifier_cache is not None and classifier is not None and quality_samples and not is_cached(
+            classifier, cache_dir=classifier_cache):  # one given that cannot be written: never a classifier trained
+        check_writable(classifier_files(classifier, cache_dir=classifier_cache)[0])  # again at every call unsaid
     run_dir = Path(run_dir).expanduser()
     cfg = read_run(run_dir)
     label = None

@@ -35,6 +35,7 @@ from ..errors import ConfigError, DataError
 from ..models.base import Autoencoder
 from ..models.dense import DenseConfig
 from ..registry import create_model, model_entry
+from .callbacks import Callback
 from .loop import fit, one_at_a_time, seconds_text, stream_seed
 
 # layer_kind -> the registered model each layer is built from
@@ -177,7 +178,10 @@ def pretrain_layerwise(
         with torch.random.fork_rng(devices=[]):  # each layer's initial weights from the seed and its depth (the
             torch.manual_seed(stream_seed(seed, LAYER_STREAM, k))  # caller's generator left as it was: a bug hunt)
             layer = create_model(kind, input_shape=tuple(h.shape[1:]), hidden=(), code_size=width, **config)
-        history = fit(layer, h, vh, **_length(epochs_per_layer, options))
+        fit_options = _length(epochs_per_layer, options)
+        if not quiet and not options["progress"]:  # (a bug hunt: 500 s a layer without a line)
+            fit_options = {**fit_options, "callbacks": [*fit_options.get("callbacks", ()), _Heartbeat(k + 1, len(widths))]}
+        history = fit(layer, h, vh, **fit_options)
         layer.eval().requires_grad_(False)  # frozen from here on
         layers.append(layer)
         histories.append(history)
@@ -210,6 +214,27 @@ def pretrain_layerwise(
                 flush=True,
             )
     return PretrainResult(model, layers, histories, fine_tune_history, seconds)
+
+
+class _Heartbeat(Callback):
+    """A line at an epoch's end every HEARTBEAT seconds of a layer's training: long layers are not silent."""
+
+    def __init__(self, layer: int, layers: int) -> None:
+        self.layer, self.layers = layer, layers
+
+    def on_train_begin(self, trainer) -> None:
+        self.start = self.said = time.perf_counter()
+
+    def on_epoch_end(self, trainer, logs: dict[str, float]) -> None:
+        now = time.perf_counter()
+        if now - self.said >= HEARTBEAT:
+            self.said = now
+            planned = f"/{trainer.config.epochs}" if trainer.config.time_budget is None else ""
+            print(f"  layer {self.layer}/{self.layers}: epoch {trainer.epoch}{planned}, train_loss "
+                  f"{logs['train_loss']:.4g} ({seconds_text(now - self.start)})", flush=True)
+
+
+HEARTBEAT = 15.0  # seconds
 
 
 def _length(epochs: int, options: dict[str, Any]) -> dict[str, Any]:
