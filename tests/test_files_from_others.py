@@ -155,6 +155,28 @@ def test_scores_keep_a_label_a_spreadsheet_would_run_as_a_formula_as_text(tmp_pa
     assert written == {"'" + labels[0], "'" + labels[1], "-"}
 
 
+def test_scores_keep_a_class_folder_a_spreadsheet_would_run_after_a_tab_as_text(tmp_path):
+    """An untrusted-files hunt: a class folder named "\\t=HYPERLINK(...)" went into scores.csv bare (a tab or a line
+    end before '=' starts a formula too, OWASP says)."""
+    import csv
+
+    import numpy as np
+    from PIL import Image
+
+    for name in ("\t=HYPERLINK(\"x\")", "b"):
+        for i in range(6):
+            (tmp_path / "imgs" / name).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(np.full((8, 8), 40 * i, np.uint8)).save(tmp_path / "imgs" / name / f"{i}.png")
+    assert main(["train", f"data.name={tmp_path / 'imgs'}", "train.epochs=1", "model.name=dense", "model.hidden=[4]",
+                 "model.code_size=2", f"output.dir={tmp_path}", "output.name=r", "--quiet"]) == 0
+    assert main(["evaluate", str(tmp_path / "r"), "--data", str(tmp_path / "imgs"), "--scores", str(tmp_path / "s.csv"),
+                 "--quiet"]) == 0
+    with open(tmp_path / "s.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {row["label"] for row in rows} == {"'\t=HYPERLINK(\"x\")", "b"}
+    assert all(not row["file"].lstrip().startswith("=") for row in rows)
+
+
 def test_a_truncated_npy_declaring_a_huge_array_is_named_truncated_before_any_allocation(tmp_path):
     """A 200-byte .npy whose header declares 160 TB said "out of memory ...; a smaller model, batch size or data set
     needs less"."""
@@ -328,3 +350,45 @@ def test_a_finished_run_without_checkpoint_or_history_reads_its_epochs_from_its_
     assert main(["evaluate", str(folder), "--nll-samples", "0", "--quality-samples", "0", "--quiet"]) == 0
     assert json.loads((folder / "metrics.json").read_text())["training"]["epochs"] == 1
     capsys.readouterr()
+
+
+def test_small_crafted_files_are_refused_before_they_take_memory(tmp_path):
+    """An untrusted-files hunt: a 6.6 KB model file whose model.hidden held a YAML alias bomb took 656 MB (its string
+    was parsed piece by piece without the size check); a 306 KB gzipped IDX file was decompressed whole (848 MB) before
+    its header was compared; a 66-byte pickle of bytes(400_000_000) took 3.2 GB in the restricted unpickler; an .npz
+    member whose header claims 32 TiB read "out of memory; a smaller model needs less"."""
+    import gzip
+    import io
+    import pickle
+    import zipfile
+
+    import numpy as np
+
+    from aekit import ConfigError, DataError
+    from aekit.config import coerce
+    from aekit.data.cifar import restricted_load
+    from aekit.data.idx import read_idx
+    from aekit.data.text import read_npz
+
+    bomb = "- &a0\n  - lol\n" + "".join(f"- &a{i}\n" + f"  - *a{i - 1}\n" * 9 for i in range(1, 9))
+    with pytest.raises(ConfigError, match="model.hidden: "):
+        coerce(bomb, list[int], "model.hidden")
+    with gzip.open(tmp_path / "x-idx3-ubyte.gz", "wb") as f:  # 10 images of 8 x 8, then 64 MiB more
+        f.write(bytes([0, 0, 8, 3]) + b"".join(n.to_bytes(4, "big") for n in (10, 8, 8)) + bytes(640 + 64 * 2**20))
+    with pytest.raises(DataError, match="holds bytes past its data: its header promises 640 data bytes"):
+        read_idx(tmp_path / "x-idx3-ubyte.gz")
+    with gzip.open(tmp_path / "y-idx3-ubyte.gz", "wb") as f:  # a header promising 2^60 bytes
+        f.write(bytes([0, 0, 8, 3]) + b"".join(n.to_bytes(4, "big") for n in (2**28, 2**16, 2**16)) + bytes(64))
+    with pytest.raises(DataError, match="is truncated: its header promises"):
+        read_idx(tmp_path / "y-idx3-ubyte.gz")
+    made = b"cbuiltins\nbytes\n(J" + (400_000_000).to_bytes(4, "little") + b"tR."
+    with pytest.raises(DataError, match=r"refusing bytes\(400,000,000\), bytes the pickle does not hold"):
+        restricted_load(io.BytesIO(made), what="batches.meta")
+    assert restricted_load(io.BytesIO(pickle.dumps({"label_names": [b"cat", bytearray(b"dog")]})), what="m") == {
+        "label_names": [b"cat", bytearray(b"dog")]}
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": (2**45,)})
+    with zipfile.ZipFile(tmp_path / "imdb.npz", "w") as z:
+        z.writestr("x_train.npy", header.getvalue() + bytes(16))
+    with pytest.raises(DataError, match="x_train.npy is truncated: its header declares 35,184,372,088,832 bytes"):
+        read_npz(tmp_path / "imdb.npz")

@@ -423,3 +423,27 @@ def test_the_pictures_and_codes_logged_are_spread_over_the_held_out_samples():
     assert set(y_shown.tolist()) == {0, 1, 2, 3} and torch.equal(x_shown, x[torch.from_numpy(pick(20, 8))])
     x_shown, y_shown = held_out(SimpleNamespace(val_data=None, train_data=(x, None)), 30)  # more than there are
     assert torch.equal(x_shown, x) and y_shown is None
+
+
+def test_a_run_folder_from_someone_else_names_no_mlflow_store_it_is_sent_to(tmp_path, monkeypatch):
+    """An untrusted-files hunt: a run folder's checkpoint named an MLflow server (its callback state's "uri"), and
+    evaluate and resume sent it the test figures, the weights and the user's MLFLOW_TRACKING_TOKEN, unsaid."""
+    from aekit.training import loggers
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    evil = "http://127.0.0.1:9/steal"
+    monkeypatch.setattr(loggers, "check_server", lambda uri: pytest.fail(f"connected to {uri}"))
+    monkeypatch.setattr(loggers, "checkpoint_header", lambda run_dir: {"callback_states": [
+        {"callback": "aekit.training.loggers.MLflowLogger", "state": {"run_id": "abc", "uri": evil}}]})
+    with pytest.warns(UserWarning, match=r"checkpoint names the store http://127.0.0.1:9/steal, which is not yours"):
+        loggers.log_results(tmp_path / "run", {"mse": 1.0})
+    logger = loggers.MLflowLogger(tmp_path / "run")
+    with pytest.warns(UserWarning, match="not logged there: set MLFLOW_TRACKING_URI="):
+        logger.load_state_dict({"run_id": "abc", "uri": evil})
+    assert logger.run_id == "abc" and logger.uri is None
+    mine = logger.tracking_uri()  # the user's own store, or the one MLFLOW_TRACKING_URI names, is kept
+    logger.load_state_dict({"run_id": "abc", "uri": mine})
+    assert logger.uri == mine
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", evil)
+    logger.load_state_dict({"run_id": "abc", "uri": evil})
+    assert logger.uri == evil

@@ -97,7 +97,8 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
         if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
             try:  # good items, not in brackets (256 or 256,64): say how to write them
                 for item in str(value).split(",") if isinstance(value, str) else [value]:
-                    coerce(yaml.safe_load(item) if isinstance(value, str) else item, inner, where)
+                    coerce(safe_yaml(item, where) if isinstance(value, str) else item, inner, where)  # (an alias bomb
+                    # in a model file's string: 6.6 KB took 656 MB, an untrusted-files hunt)
                 hint = f", such as [{value}]"
             except (ConfigError, yaml.YAMLError):
                 hint = ""

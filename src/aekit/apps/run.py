@@ -1230,8 +1230,9 @@ def write_scores(path: Path, test: Dataset, errors: dict[str, Any], codes: np.nd
     name where the data has them): per-sample scores, to rank anomalies by; and `codes` (N, ...) in columns
     code_0, code_1, ... (flattened), for a system downstream."""
     def inert(text: Any) -> Any:  # a name a spreadsheet would run as a formula (=cmd|..., +HYPERLINK): kept as text
-        formula = isinstance(text, str) and (text[:1] in ("=", "@") or text[:1] in ("+", "-") and len(text) > 1
-                                               and not re.fullmatch(r"[-+][\d.eE+-]+", text))  # (not a sign, a number)
+        bare = text.lstrip("\t\r\n ") if isinstance(text, str) else text  # (a tab or a line end first: OWASP's
+        formula = isinstance(text, str) and (bare[:1] in ("=", "@") or bare[:1] in ("+", "-") and len(bare) > 1  # too)
+                                               and not re.fullmatch(r"[-+][\d.eE+-]+", bare))  # (not a sign, a number)
         return f"'{text}" if formula else text
 
     columns = {"row": np.asarray((test.meta or {}).get("rows", np.arange(len(test)))).tolist()}  # in the whole file

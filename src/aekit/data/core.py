@@ -354,6 +354,20 @@ def class_files(folder: Path, suffixes: set[str], kind: str) -> tuple[list[str] 
     return names, [(i, f) for i, (_, files) in enumerate(groups) for f in files]
 
 
+def check_declared(f, size: int, name: str) -> None:
+    """Refuse a .npy (`f`, open at its start, of `size` bytes; named `name`) whose header declares more data than
+    it holds, before numpy allocates that much (a files trial: 200 bytes declaring 160 TB were "out of memory")."""
+    version = np.lib.format.read_magic(f)
+    read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+    if read is None:  # (3.0: UTF-8 field names; numpy's own reading checks it)
+        return
+    shape, _, dtype = read(f)
+    declared, held = math.prod(shape) * dtype.itemsize, size - f.tell()
+    if not dtype.hasobject and declared > held:
+        raise DataError(f"{name} is truncated: its header declares {declared:,} bytes of data ({shape} {dtype}), and "
+                        f"it holds {held:,}")
+
+
 def classes_with_test(where: Path, test: list[str] | None, classes: list[str] | None, *, say: bool = True
                       ) -> list[str] | None:
     """The training part's class names, and after them any of a test part's class folders that it lacks (an

@@ -24,6 +24,7 @@ from .core import (
     SPREAD,
     Dataset,
     available_memory,
+    check_declared,
     class_files,
     classes_with_test,
     integer_valued,
@@ -413,20 +414,6 @@ def _idx(path: Path, split: str) -> tuple[np.ndarray, np.ndarray | None, np.ndar
     return x, y, like, str(path)
 
 
-def _check_declared(f, size: int, name: str) -> None:
-    """Refuse a .npy (`f`, open at its start, of `size` bytes; named `name`) whose header declares more data than
-    it holds, before numpy allocates that much (a files trial: 200 bytes declaring 160 TB were "out of memory")."""
-    version = np.lib.format.read_magic(f)
-    read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(version)
-    if read is None:  # (3.0: UTF-8 field names; numpy's own reading checks it)
-        return
-    shape, _, dtype = read(f)
-    declared, held = math.prod(shape) * dtype.itemsize, size - f.tell()
-    if not dtype.hasobject and declared > held:
-        raise DataError(f"{name} is truncated: its header declares {declared:,} bytes of data ({shape} {dtype}), and "
-                        f"it holds {held:,}")
-
-
 OBJECTS = ("holds Python objects (dtype object), which aekit does not unpickle; save arrays of numbers "
            "(x.astype(np.float32); rows kept as objects: np.stack(x).astype(np.float32), or, where their lengths "
            "differ (series), cut, pad or resample them to one length first)")  # (a trial's ragged series: astype failed)
@@ -436,7 +423,7 @@ def _npy(path: Path) -> np.ndarray:
     try:
         with files_said(path):  # (a review: too many files open read as "truncated")
             with path.open("rb") as f:
-                _check_declared(f, path.stat().st_size, str(path))
+                check_declared(f, path.stat().st_size, str(path))
             return np.load(path, allow_pickle=False, mmap_mode="r" if path.stat().st_size > MMAP_BYTES else None)
     except DataError:
         raise
@@ -457,7 +444,7 @@ def _npz(path: Path, split: str, *, alone: bool = False) -> tuple[np.ndarray, np
             for info in archive.infolist():
                 if info.filename.endswith(".npy"):  # (others are said below, by name, as not read)
                     with archive.open(info) as member:
-                        _check_declared(member, info.file_size, f"{path}: {info.filename}")
+                        check_declared(member, info.file_size, f"{path}: {info.filename}")
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
     except DataError:

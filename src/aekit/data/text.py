@@ -30,7 +30,14 @@ import torch
 
 from ..errors import ConfigError, DataError, DataNotFoundError, NoTestSplitError, warn
 from .cifar import restricted_load
-from .core import Dataset, class_files, classes_with_test, integer_valued, register_dataset
+from .core import (
+    Dataset,
+    check_declared,
+    class_files,
+    classes_with_test,
+    integer_valued,
+    register_dataset,
+)
 from .download import RemoteFile, ensure_files
 
 IMDB_NPZ_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz"
@@ -53,6 +60,8 @@ REPRESENTATIONS = ("tfidf", "bow")
 def _read_npy(raw: bytes, what: str) -> np.ndarray:
     """One .npy member; object arrays go through the restricted unpickler, never plain pickle."""
     buf = io.BytesIO(raw)
+    check_declared(buf, len(raw), what)  # (an untrusted-files hunt: a header's 32 TiB read "out of memory")
+    buf.seek(0)
     try:
         return np.lib.format.read_array(buf, allow_pickle=False)
     except ValueError as err:

@@ -24,6 +24,7 @@ import json
 import math
 import os
 import socket
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -110,6 +111,23 @@ def shown_uri(uri: str, hidden: str = "***@") -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=hidden + parts.netloc.rpartition("@")[2]))
 
 
+def own_store(stored: str | None, run_dir: Path | None) -> str | None:
+    """A checkpoint's MLflow store (`stored`) where it is the user's own (MLFLOW_TRACKING_URI, mlflow's active URI, the
+    default beside the run folder), else None, said: a run folder from someone else names the server its results,
+    weights and the user's MLflow token go to (an untrusted-files hunt: a crafted one was sent them unsaid)."""
+    if not stored:
+        return None
+    own = {MLflowLogger(run_dir).tracking_uri()}
+    if (mlflow := sys.modules.get("mlflow")) is not None and hasattr(mlflow, "get_tracking_uri"):
+        own.add(whole_uri(mlflow.get_tracking_uri()))
+    if shown_uri(whole_uri(stored), hidden="") in {shown_uri(whole_uri(u), hidden="") for u in own}:
+        return stored
+    warn(f"train.log: mlflow: {run_dir}'s checkpoint names the store {shown_uri(stored)}, which is not yours "
+         f"(MLFLOW_TRACKING_URI, or mlflow's own); not logged there: set MLFLOW_TRACKING_URI={shown_uri(stored)} if you "
+         "trust it")
+    return None
+
+
 def make_loggers(names: Sequence[str], run_dir: Path | None, *, every: int = 10) -> list[Callback]:
     """The logger callbacks `names` ask for, checked before any training starts."""
     check_loggers(names)
@@ -129,7 +147,7 @@ def log_results(run_dir: Path, metrics: dict[str, Any]) -> None:
     header = checkpoint_header(run_dir)
     state = next((entry.get("state") or {} for entry in header.get("callback_states") or ()
                   if str(entry.get("callback", "")).endswith(".MLflowLogger")), {})
-    if not state.get("run_id"):
+    if not state.get("run_id") or (state.get("uri") and own_store(state["uri"], run_dir) is None):
         return
     try:
         from mlflow.entities import Metric
@@ -330,7 +348,7 @@ class MLflowLogger(Logger):
         return {"run_id": self.run_id, **({"uri": shown_uri(self.uri, hidden="")} if self.uri else {})}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.run_id, self.uri = state.get("run_id"), state.get("uri")
+        self.run_id, self.uri = state.get("run_id"), own_store(state.get("uri"), self.run_dir)
 
     uri: str | None = None  # the store of the user's active run this one is nested in (not the run folder's)
 
