@@ -2452,3 +2452,42 @@ def test_messy_picture_folders_a_hunt_brought(tmp_path):
         frames[0].save(tmp_path / "moving" / f"{i}.gif", save_all=True, append_images=frames[1:])
     with pytest.warns(UserWarning, match="2 files hold several frames or pages .* of which the first alone is read"):
         load_dataset(str(tmp_path / "moving"))
+
+
+def test_comment_lines_a_review_brought(tmp_path):
+    """A review of the comment lines: a quoted value's later line starting with '#' was taken for a comment (rows
+    merged into one label); a quoted "#1", as the docs advise, beside a NaN or a short row was an "unexpected"
+    StopIteration or IndexError (the error's reader still took it for a comment, numpy did not)."""
+    (tmp_path / "multi.csv").write_text('x1,x2,label\n1,2,"two\n#lines"\n3,4,b\n5,6,a\n')
+    data = load_dataset(str(tmp_path / "multi.csv"))
+    assert len(data) == 3 and data.classes == ["a", "b", "two\n#lines"]
+    (tmp_path / "nan.csv").write_text('label,x1,x2\n"#1",1,2\nb,3,4\n"#1",5,nan\n')
+    with pytest.raises(DataError, match="column 'x2', line 4: 'nan' is NaN or infinite"):
+        load_dataset(str(tmp_path / "nan.csv"))
+    (tmp_path / "short.csv").write_text('label,x1,x2\n"#1",1,2\nb,3,4\n"#1",5\n')
+    with pytest.raises(DataError, match="line 4 has 2 values, expected 3"):
+        load_dataset(str(tmp_path / "short.csv"))
+    (tmp_path / "bad.csv").write_text("label,x1,x2\n# a note\na,1,2\n# another\nb,3,x\n")
+    with pytest.raises(DataError, match=r"column 'x2', line 5: 'x'"):
+        load_dataset(str(tmp_path / "bad.csv"))
+
+
+def test_linked_folders_back_into_the_data_and_names_alike_twice_a_review_brought(tmp_path):
+    """A review of the linked folders: one leading back to the data folder or above it (../..), or into another
+    class, was walked, its files this class's; two class folders named alike but for Unicode's form were two classes
+    of one name."""
+    for name in ("a", "b"):
+        for i in range(2):
+            (tmp_path / "top" / name).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(np.full((4, 4), 50 * i, np.uint8)).save(tmp_path / "top" / name / f"{i}.png")
+    (tmp_path / "top" / "a" / "up").symlink_to("../..", target_is_directory=True)
+    (tmp_path / "top" / "b" / "to_a").symlink_to("../a", target_is_directory=True)
+    with pytest.warns(UserWarning, match=r"2 linked folders inside class folders lead back into .* \(a/up, b/to_a\): "
+                                         "left out"):
+        data = load_dataset(str(tmp_path / "top"))
+    assert len(data) == 4 and data.y.tolist() == [0, 0, 1, 1]
+    for form in ("NFC", "NFD"):
+        (tmp_path / "twice" / unicodedata.normalize(form, "café")).mkdir(parents=True)
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "twice" / unicodedata.normalize(form, "café") / "0.png")
+    with pytest.raises(DataError, match="class folders café are named alike twice"):
+        load_dataset(str(tmp_path / "twice"))

@@ -17,9 +17,16 @@ def _interrupted_at_start(signum, frame):
     _os._exit(128 + signum)
 
 
-if (_os.path.basename(_sys.argv[0]) == "aekit" or _sys.argv[:1] == ["-m"]) and \
-        _threading.current_thread() is _threading.main_thread() and \
-        _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:  # (`aekit ...`, `python -m aekit ...`)
+def _the_command() -> bool:
+    """Whether this process is the aekit command: `aekit ...` or `python -m aekit ...` (not a program's own `python
+    -m pkg.mod` whose package imports aekit, a review: its Ctrl-C ended it for good, its finally blocks unrun)."""
+    argv = getattr(_sys, "orig_argv", [])
+    module = argv[argv.index("-m") + 1 : argv.index("-m") + 2] if "-m" in argv else []
+    return _os.path.basename(_sys.argv[0]) in ("aekit", "aekit.exe") or module in (["aekit"], ["aekit.apps.cli"])
+
+
+if _the_command() and _threading.current_thread() is _threading.main_thread() and \
+        _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
     _signal.signal(_signal.SIGINT, _interrupted_at_start)  # (apps/cli.py takes it over as a command starts)
 
 import importlib as _importlib

@@ -62,8 +62,8 @@ def _of_data(make: Callable) -> Callable:
     file (an untrusted-files hunt: a 66-byte batches.meta took 3.2 GB)."""
 
     def made(*args: Any) -> Any:
-        if args and isinstance(args[0], int):
-            raise pickle.UnpicklingError(f"refusing {make.__name__}({args[0]:,}), bytes the pickle does not hold")
+        if args and not isinstance(args[0], (bytes, bytearray, str, list, tuple)):  # an int, numpy's too (a review)
+            raise pickle.UnpicklingError(f"refusing {make.__name__}({int(args[0]):,}), bytes the pickle does not hold")
         return make(*args)
 
     return made

@@ -311,13 +311,18 @@ def class_files(folder: Path, suffixes: set[str], kind: str) -> tuple[list[str] 
     (subfolders at any depth within each), or (None, its own files) where no subfolder holds any. Hidden
     files and folders are skipped; files beside class folders and empty class folders are refused."""
 
+    home = os.path.realpath(folder)
+
     def found(root: Path, deep: bool = True) -> list[Path]:  # not hidden, nor under a hidden folder (.ipynb_checkpoints)
         files, seen = [], set()
         for top, dirs, names in os.walk(root, followlinks=True):  # (a linked folder inside a class folder was left
-            if os.path.realpath(top) in seen:  # out unsaid: pathlib's ** does not follow links, a bug hunt; a link
-                dirs.clear()  # to a folder above is walked once)
+            real = os.path.realpath(top)  # out unsaid: pathlib's ** does not follow links, a bug hunt)
+            if real in seen or top != str(root) and os.path.commonpath([real, home]) in (real, home):
+                if real not in seen:  # a link to the data folder, above it or into it (another class's files: a
+                    skipped.append(os.path.relpath(top, folder))  # review), left out and said; one walked once
+                dirs.clear()
                 continue
-            seen.add(os.path.realpath(top))
+            seen.add(real)
             dirs[:] = [d for d in dirs if deep and not d.startswith(".")]
             files += [Path(top, n) for n in names if not n.startswith(".") and Path(n).suffix.lower() in suffixes
                       and Path(top, n).is_file()]
@@ -326,8 +331,16 @@ def class_files(folder: Path, suffixes: set[str], kind: str) -> tuple[list[str] 
     # by their names' parts, as Linux's paths sort: Windows' compare without case, which numbered the classes and
     # ordered the files otherwise (a portability review); in Unicode's composed form, as macOS may write a name
     # decomposed ("café" of a test part read as a class of its own: a bug hunt)
+    skipped: list[str] = []
     groups = [(unicodedata.normalize("NFC", d.name), found(d)) for d in sorted(folder.iterdir(), key=lambda d: d.name)
               if d.is_dir() and not d.name.startswith(".")]
+    if skipped:
+        warn(f"{folder}: {len(skipped)} linked folder{'s' * (len(skipped) > 1)} inside class folders lead back into "
+             f"{folder} or above it ({', '.join(skipped[:3])}{' ...' * (len(skipped) > 3)}): left out")
+    alike = sorted({n for n, _ in groups if [m for m, _ in groups].count(n) > 1})
+    if alike:  # (a review: two classes of one name, as macOS and Linux write "café")
+        raise DataError(f"{folder}: class folders {', '.join(alike)} are named alike twice (in Unicode's composed and "
+                        "decomposed forms); merge or rename them")
     names = [name for name, _ in groups]
     parts = [n for n in names if part_word(n)]  # Training, seg_test, 20news-bydate-train, train2017; not test_tube
     unlabelled = [n for n in names if part_word(n) in UNLABELLED]  # aclImdb's train/unsup/ beside pos/ and neg/

@@ -616,22 +616,26 @@ def _csv(path: Path, columns: list[str] | None = None) -> tuple[np.ndarray, np.n
     return table, *_csv_labels(labels, path, header[label_col]), header[label_col], names
 
 
+def _kept_lines(f, skip: int, comments: list[int] | None = None) -> Iterator[tuple[int, str]]:
+    """(number, line) of the CSV file `f`'s lines numpy reads: its first `skip` (the header), then every line but
+    those that start with '#' outside a quoted value, comments, whose numbers go to `comments` (a value's later
+    line starting with '#' is its own: a review saw rows merged)."""
+    quoted = False
+    for number, line in enumerate(f, 1):
+        if number > skip and not quoted and line.lstrip().startswith("#"):
+            if comments is not None:
+                comments.append(number)
+            continue
+        quoted ^= line.count('"') % 2 == 1
+        yield number, line
+
+
 @contextlib.contextmanager
 def _uncommented(path: Path, skip: int, encoding: str, comments: list[int] | None = None
                  ) -> Iterator[Iterator[str]]:
-    """The CSV's lines for numpy: its first `skip` lines (the header), then its data lines but those whose first
-    value starts with '#', comments, whose line numbers go to `comments`."""
-    comments = [] if comments is None else comments
-
-    def lines(f):
-        for number, line in enumerate(f, 1):
-            if number > skip and line.lstrip().startswith("#"):
-                comments.append(number)
-            else:
-                yield line
-
+    """The CSV's lines for numpy (_kept_lines), the numbers of its comment lines going to `comments`."""
     with open(path, encoding=encoding, newline="") as f:
-        yield lines(f)
+        yield (line for _, line in _kept_lines(f, skip, comments))
 
 
 def _note_array_rounding(x: np.ndarray, where: str) -> None:
@@ -808,13 +812,23 @@ def _refuse_excel_errors(path: Path, encoding: str) -> None:
                                 "missing or failed formula); clean or impute those cells first")
 
 
+def _rows(path: Path, encoding: str, skip: int = 0) -> Iterator[tuple[int, list[str]]]:
+    """(line number, values) of a CSV's rows as numpy reads them (its comment lines left out, _kept_lines): the
+    number of a row's last line."""
+    with open(path, newline="", encoding=encoding, errors="replace") as f:
+        at = [0]
+
+        def lines() -> Iterator[str]:
+            for at[0], line in _kept_lines(f, skip):  # noqa: B007  (the number of the line csv reads)
+                yield line
+
+        for row in csv.reader(lines()):
+            yield at[0], row
+
+
 def _data_lines(path: Path, skip: int, encoding: str) -> Iterator[tuple[int, list[str]]]:
     """(line number, values) of a CSV's data rows as numpy reads them: after `skip` lines, blank and # lines left out."""
-    with open(path, newline="", encoding=encoding, errors="replace") as f:
-        reader = csv.reader(f)
-        for row in reader:
-            if reader.line_num > skip and row and not row[0].lstrip().startswith("#"):  # numpy's comments
-                yield reader.line_num, row
+    return ((line, row) for line, row in _rows(path, encoding, skip) if line > skip and row)
 
 
 def _ragged(path: Path, skip: int, width: int, encoding: str) -> DataError | None:
@@ -851,34 +865,32 @@ def _csv_problem(path: Path, skip: int, width: int, features: list[int], encodin
     ragged = _ragged(path, skip, width, encoding)
     if ragged is not None:
         return ragged
-    with open(path, newline="", encoding=encoding, errors="replace") as f:
-        reader = csv.reader(f)
-        first = None  # the first line that holds values
-        for row in reader:
-            first = row if first is None and row else first
-            if reader.line_num <= skip or not row:
-                continue
-            for i, value in ((i, row[i]) for i in features):  # labels may be names
-                try:
-                    float(value)
-                except ValueError:
-                    if not value.strip() and i == width - 1 and first[-1] == "":  # the first line's too: a trailing comma
-                        return DataError(f"{path}: line {reader.line_num} ends in a comma, an empty last value; remove "
-                                         "the trailing commas (or fill in the missing values)")
-                    column = f"column {first[i].strip()!r}, " if skip and i < len(first) else ""  # the header's name
-                    if not value.strip():  # pandas writes NaN as an empty field
-                        return DataError(f"{path}: {column}line {reader.line_num} has an empty field, a missing value as "
-                                         "pandas writes NaN; clean or impute the missing values first")
-                    if value.strip() in MISSING_MARKS:  # UCI's missing values (a public-data trial)
-                        return DataError(f"{path}: {column}line {reader.line_num} holds {value.strip()!r}, a missing value "
-                                         "as UCI's files mark one; clean or impute the missing values first")
-                    if value.strip().lower() in ("true", "false"):
-                        return DataError(f"{path}: line {reader.line_num} holds {value.strip()!r}, a bool column; write "
-                                         "it as 1 and 0 (df.astype({'col': int}))")
-                    return _separator(value, path, reader.line_num) or DataError(
-                        f"{path}: every value must be a number ({column}line {reader.line_num}: {value[:20]!r}); encode "
-                        "categories as numbers first (pandas.get_dummies, OneHotEncoder) or drop the column; a column of "
-                        f"class names is read as labels when named {' or '.join(LABEL_COLUMNS)}; {TEXT_HINT}")
+    first = None  # the first line that holds values
+    for line, row in _rows(path, encoding, skip):
+        first = row if first is None and row else first
+        if line <= skip or not row:
+            continue
+        for i, value in ((i, row[i]) for i in features):  # labels may be names
+            try:
+                float(value)
+            except ValueError:
+                if not value.strip() and i == width - 1 and first[-1] == "":  # the first line's too: a trailing comma
+                    return DataError(f"{path}: line {line} ends in a comma, an empty last value; remove "
+                                     "the trailing commas (or fill in the missing values)")
+                column = f"column {first[i].strip()!r}, " if skip and i < len(first) else ""  # the header's name
+                if not value.strip():  # pandas writes NaN as an empty field
+                    return DataError(f"{path}: {column}line {line} has an empty field, a missing value as "
+                                     "pandas writes NaN; clean or impute the missing values first")
+                if value.strip() in MISSING_MARKS:  # UCI's missing values (a public-data trial)
+                    return DataError(f"{path}: {column}line {line} holds {value.strip()!r}, a missing value "
+                                     "as UCI's files mark one; clean or impute the missing values first")
+                if value.strip().lower() in ("true", "false"):
+                    return DataError(f"{path}: line {line} holds {value.strip()!r}, a bool column; write "
+                                     "it as 1 and 0 (df.astype({'col': int}))")
+                return _separator(value, path, line) or DataError(
+                    f"{path}: every value must be a number ({column}line {line}: {value[:20]!r}); encode "
+                    "categories as numbers first (pandas.get_dummies, OneHotEncoder) or drop the column; a column of "
+                    f"class names is read as labels when named {' or '.join(LABEL_COLUMNS)}; {TEXT_HINT}")
     return DataError(f"{path} is not a readable numeric CSV file")
 
 

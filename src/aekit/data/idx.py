@@ -57,7 +57,8 @@ def read_idx(path: str | Path, *, mmap: bool = False) -> np.ndarray:
     if size - offset != expected:
         how = "is truncated" if size - offset < expected else "holds bytes past its data" if gzipped else \
             f"holds {size - offset - expected:,} bytes past its data"
-        raise DataError(f"{path} {how}: its header promises {expected:,} data bytes, found {size - offset:,}")
+        found = "more" if gzipped and size - offset > expected else f"{size - offset:,}"  # (read no further)
+        raise DataError(f"{path} {how}: its header promises {expected:,} data bytes, found {found}")
     if gzipped:
         return np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape)
     if mmap:
