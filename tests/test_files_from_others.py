@@ -395,3 +395,31 @@ def test_small_crafted_files_are_refused_before_they_take_memory(tmp_path):
         z.writestr("x_train.npy", header.getvalue() + bytes(16))
     with pytest.raises(DataError, match="x_train.npy is truncated: its header declares 35,184,372,088,832 bytes"):
         read_npz(tmp_path / "imdb.npz")
+
+
+def test_a_module_beside_a_downloaded_run_folder_is_not_run_unasked(run, tmp_path, capsys, monkeypatch):
+    """An untrusted-files hunt: an archive's helpers.py beside its run folder (dl/helpers.py, dl/run/ naming
+    `imports: [helpers]`) ran as the report of dl/run was written from dl/: only a module inside the folder was refused.
+    A module is imported for a folder only where the user's own settings imported it once (or it is installed)."""
+    from aekit import registry
+
+    monkeypatch.setattr(registry, "_trust_mark", lambda file: tmp_path / "trust" / file.name)  # a cache of its own
+    download = tmp_path / "dl"
+    folder = copied(run, download, "run")
+    (download / "helpers.py").write_text(f"open({str(tmp_path / 'ran')!r}, 'w').write('ran')\n")
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    (folder / "config.yaml").write_text(yaml.safe_dump({**config, "imports": ["helpers"]}))
+    monkeypatch.chdir(download)
+    monkeypatch.setattr(sys, "path", [str(download), *sys.path])  # as `cd dl && python -m aekit report run`
+    assert main(["evaluate", "run", "--nll-samples", "0", "--quality-samples", "0"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"aekit: error: {folder}: imports: helpers ({download / 'helpers.py'}) is code you have not imported with aekit "
+        f"yourself; if you trust it, import it once: aekit models --imports {download / 'helpers.py'}")
+    assert main(["report", "run", "--output", str(tmp_path / "r.html")]) == 0  # its map left out, the reason on it
+    assert "is code you have not imported with aekit yourself" in (tmp_path / "r.html").read_text()
+    assert not (tmp_path / "ran").exists()
+    assert main(["models", "--imports", str(download / "helpers.py")]) == 0  # trusted: it ran, as asked
+    sys.modules.pop("helpers", None)
+    (tmp_path / "ran").unlink()
+    assert main(["evaluate", "run", "--nll-samples", "0", "--quality-samples", "0"]) == 0
+    assert (tmp_path / "ran").is_file()

@@ -146,10 +146,14 @@ def test_keys_that_keep_the_weights_shapes_may_change_under_init_from(first):
     assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
 
 
-def test_a_warm_start_from_a_model_of_your_own_keeps_its_imports(first, tmp_path, capsys):
+def test_a_warm_start_from_a_model_of_your_own_keeps_its_imports(first, tmp_path, capsys, monkeypatch):
     """A review: the new run's config.yaml named no imports, so evaluate, resume and a rerun of it could not build
     the model (`unknown model 'mine-warm'`)."""
     from test_own_model import MODEL_FILE
+
+    from aekit import registry
+
+    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))  # mine-warm unregistered after (the catalog's test)
 
     (tmp_path / "mine_warm.py").write_text(MODEL_FILE.replace("{name}", "mine-warm"))
     assert main(["train", f"imports=[{tmp_path / 'mine_warm.py'}]", "model.name=mine-warm", "model.recon_loss=mse",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import importlib
+import importlib.machinery
 import importlib.util
 import sys
+import sysconfig
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import build, keys_of, nearest, unknown_key
 from .errors import ConfigError
+from .writing import atomic_write_text
 
 if TYPE_CHECKING:
     from .models.base import Autoencoder
@@ -104,11 +108,49 @@ def _where(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def import_models(items: Sequence[str]) -> None:
+def module_file(item: str) -> Path | None:
+    """The file importing `item` runs first: a .py path's, or a module's (its top package's) where the Python path
+    finds it; None where there is none."""
+    if item.endswith(".py"):
+        return Path(item).expanduser().resolve()
+    spec = importlib.machinery.PathFinder.find_spec(item.split(".")[0])
+    return Path(spec.origin).resolve() if spec is not None and spec.origin else None
+
+
+def _trust_mark(file: Path) -> Path:
+    """The marker of `file` trusted: a file of its own in aekit's cache (one a file: processes trusting others at once
+    lose none)."""
+    import pooch
+
+    return Path(pooch.os_cache("aekit")) / "trusted-imports" / hashlib.sha256(str(file).encode()).hexdigest()[:32]
+
+
+def trusted(file: Path) -> bool:
+    """Whether `file` is code the user imported through aekit with settings of their own (a run's config or
+    overrides, an experiment's, `--imports`, a model of theirs fit saved), or installed code (site-packages, the
+    standard library)."""
+    places = sysconfig.get_paths()
+    return any(file.is_relative_to(places[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib")) or         _trust_mark(file).is_file()
+
+
+def trust(files: list[Path]) -> None:
+    """Record `files` as the user's own; a cache that cannot be written is let be (reading such a folder asks again)."""
+    for file in files:
+        mark = _trust_mark(file)
+        if not mark.is_file():
+            with contextlib.suppress(OSError):
+                atomic_write_text(mark, f"{file}\n")
+
+
+def import_models(items: Sequence[str], *, own: bool = True) -> None:
     """Import the .py files (paths) or modules that register your own models with @register_model, or data
     sets with @register_dataset (a run config's `imports`), so that its model.name or data.name may be one of
     them. A file already imported (under any module name) is not run again; one whose name an installed
-    module has is imported under another; the modules beside a file import from it, as beside a script."""
+    module has is imported under another; the modules beside a file import from it, as beside a script.
+    `own`: the user's own settings name them, so a run folder naming them later may import them again
+    (run.folder_imports)."""
+    if own:
+        trust([f for f in map(module_file, items) if f is not None and f.is_file()])
     for item in items:
         try:
             if not item.endswith(".py"):

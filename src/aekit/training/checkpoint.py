@@ -629,6 +629,11 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None, sca
     if model is None:
         return
     module = model_meta(model).get("module")  # a model of your own: the file that registers it, for `aekit` commands
+    if module not in (None, "__main__"):  # (this process ran it: the commands reading the folder may run it again)
+        from ..registry import module_file, trust
+
+        if (file := module_file(module)) is not None and file.is_file():
+            trust([file])
     config = {
         **({"imports": [module]} if module not in (None, "__main__") else {}),
         "model": model_section(model),
