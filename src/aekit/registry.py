@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import importlib
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import build, keys_of, nearest, unknown_key
-from .errors import ConfigError
+from .errors import ConfigError, warn
 from .writing import atomic_write_text
 
 if TYPE_CHECKING:
@@ -134,12 +133,15 @@ def trusted(file: Path) -> bool:
 
 
 def trust(files: list[Path]) -> None:
-    """Record `files` as the user's own; a cache that cannot be written is let be (reading such a folder asks again)."""
+    """Record `files` as the user's own; a cache that cannot be written is said (reading such a folder asks again)."""
     for file in files:
         mark = _trust_mark(file)
         if not mark.is_file():
-            with contextlib.suppress(OSError):
+            try:
                 atomic_write_text(mark, f"{file}\n")
+            except OSError as err:
+                warn(f"imports: {file} could not be recorded as yours in {mark.parent} ({err.strerror}); the "
+                     "commands that read a run folder naming it will refuse it")
 
 
 def import_models(items: Sequence[str], *, own: bool = True) -> None:
