@@ -974,3 +974,26 @@ def test_a_run_folder_removed_while_it_trains_is_said_in_one_line_and_a_loggers_
     assert "aekit: note: a thread (writer) stopped on FileNotFoundError: [Errno 2] No such file or directory: " in err
     assert f"aekit: error: the run folder {tmp_path / 'r'} was removed while it was written (" in err
     assert threading.excepthook is hook and not (tmp_path / "r").exists()  # not made again
+
+
+def test_two_interrupts_while_a_checkpoint_is_written_leave_history_json_with_it(tmp_path, monkeypatch):
+    """An interrupts hunt: a second Ctrl-C, answered at once, came between the checkpoint's write and history.json's,
+    which was left an epoch behind the checkpoint."""
+    from aekit.training import loop
+
+    written = loop.atomic_write_text
+
+    def interrupted(path, text):
+        if Path(path).name == ckpt.HISTORY_FILE and json.loads(text)["epoch"][-1] == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # the first asks for a stop at the step's end, the second at once
+            os.kill(os.getpid(), signal.SIGINT)
+        written(path, text)
+
+    monkeypatch.setattr(loop, "atomic_write_text", interrupted)
+    model = aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2)
+    try:
+        aekit.fit(model, torch.rand(64, 6), epochs=4, run_dir=tmp_path / "run", progress=False)
+    except KeyboardInterrupt:
+        pass
+    history = json.loads((tmp_path / "run" / ckpt.HISTORY_FILE).read_text())
+    assert history["epoch"][-1] == ckpt.read(tmp_path / "run" / ckpt.CHECKPOINT_FILE)[1]["epoch"] >= 2

@@ -1072,10 +1072,10 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
         ckpt.check_same_model(header, model, run_dir / ckpt.CHECKPOINT_FILE)
     target = cfg.train.epochs if epochs is None else epochs
     finished = done >= target and budget is None
+    again = " again" if (run_dir / ckpt.METRICS_FILE).is_file() else ""  # (one stopped before its evaluation: not again)
     if finished and distributed.is_main():
         print(f"{run_dir} has already trained {done} epoch{'s' * (done != 1)} (target {target}): nothing to continue; "
-              f"`aekit resume {shell(run_dir)} --epochs N` with N > {done} trains longer. Evaluating it again.")
-    again = " again" if (run_dir / ckpt.METRICS_FILE).is_file() else ""  # (one stopped before its evaluation: not again)
+              f"`aekit resume {shell(run_dir)} --epochs N` with N > {done} trains longer. Evaluating it{again}.")
     longer = "--time-budget SECONDS` (the run's total)" if budget is not None else f"--epochs N` with N > {done}"
     if cfg.train.time_budget is None:  # the first line says the epochs it trains to (done: nothing to train)
         cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=max(target, done)))

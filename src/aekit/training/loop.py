@@ -55,7 +55,7 @@ from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callback, EarlyStopping
 from .loggers import make_loggers
-from .stops import StopSignals
+from .stops import StopSignals, signals_held
 from .threads import ThreadGovernor, flush_denormals
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "adagrad": torch.optim.Adagrad,
@@ -563,9 +563,10 @@ class Trainer:
             # a callback's stop (early stopping), kept for a resume of a run killed before its model was written
             **({"stopped": self.stop_reason} if self.stop_training else {}),
         }
-        ckpt.write(self.run_dir / ckpt.CHECKPOINT_FILE, tensors, meta)
+        with signals_held():  # the two together (a hunt: a second Ctrl-C between them left history.json an epoch
+            ckpt.write(self.run_dir / ckpt.CHECKPOINT_FILE, tensors, meta)  # behind the checkpoint)
+            atomic_write_text(self.run_dir / ckpt.HISTORY_FILE, json.dumps(self.history, indent=1))
         self.checkpointed_print = self.data_print
-        atomic_write_text(self.run_dir / ckpt.HISTORY_FILE, json.dumps(self.history, indent=1))
         self.saved_at = time.perf_counter()
         for cb in self.callbacks:
             cb.on_checkpoint(self)
