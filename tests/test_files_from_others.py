@@ -423,3 +423,6 @@ def test_a_module_beside_a_downloaded_run_folder_is_not_run_unasked(run, tmp_pat
     (tmp_path / "ran").unlink()
     assert main(["evaluate", "run", "--nll-samples", "0", "--quality-samples", "0"]) == 0
     assert (tmp_path / "ran").is_file()
+    (download / "spaced" / "inner").mkdir(parents=True)  # a namespace package (no __init__.py): its module's own file
+    (download / "spaced" / "inner" / "evil.py").write_text("")
+    assert registry.module_file("spaced.inner.evil") == (download / "spaced" / "inner" / "evil.py").resolve()

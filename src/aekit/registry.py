@@ -112,8 +112,15 @@ def module_file(item: str) -> Path | None:
     finds it; None where there is none."""
     if item.endswith(".py"):
         return Path(item).expanduser().resolve()
-    spec = importlib.machinery.PathFinder.find_spec(item.split(".")[0])
-    return Path(spec.origin).resolve() if spec is not None and spec.origin else None
+    parts, path = item.split("."), None
+    for depth in range(1, len(parts) + 1):  # down a namespace package (no file of its own) to the first that has one
+        spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:depth]), path)
+        if spec is None:
+            return None
+        if spec.origin and spec.has_location:
+            return Path(spec.origin).resolve()
+        path = spec.submodule_search_locations
+    return None
 
 
 def _trust_mark(file: Path) -> Path:
