@@ -119,7 +119,7 @@ def module_file(item: str) -> Path | None:
             return None
         if spec.origin and spec.has_location:
             return Path(spec.origin).resolve()
-        path = spec.submodule_search_locations
+        path = [str(Path(p, parts[depth - 1])) for p in (path or sys.path) if Path(p, parts[depth - 1]).is_dir()]
     return None
 
 
