@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib
-import importlib.machinery
 import importlib.util
+import pkgutil
 import sys
 import sysconfig
 from collections.abc import Callable, Mapping, Sequence
@@ -112,14 +112,18 @@ def module_file(item: str) -> Path | None:
     finds it; None where there is none."""
     if item.endswith(".py"):
         return Path(item).expanduser().resolve()
-    parts, path = item.split("."), None
-    for depth in range(1, len(parts) + 1):  # down a namespace package (no file of its own) to the first that has one
-        spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:depth]), path)
-        if spec is None:
+    parts, path = item.split("."), sys.path
+    for depth in range(1, len(parts) + 1):  # down namespace packages (no file of their own) to the first file
+        portions = []  # (each path entry's finder: PathFinder's namespace path of a level below needs its parent imported)
+        for entry in path:
+            finder = pkgutil.get_importer(entry)
+            spec = finder.find_spec(".".join(parts[:depth])) if hasattr(finder, "find_spec") else None
+            if spec is not None and spec.origin and spec.has_location:
+                return Path(spec.origin).resolve()
+            portions += list(spec.submodule_search_locations or []) if spec is not None else []
+        if not portions:
             return None
-        if spec.origin and spec.has_location:
-            return Path(spec.origin).resolve()
-        path = [str(Path(p, parts[depth - 1])) for p in (path or sys.path) if Path(p, parts[depth - 1]).is_dir()]
+        path = portions
     return None
 
 
