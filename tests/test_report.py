@@ -350,7 +350,7 @@ def test_every_id_in_a_page_is_unique_whatever_the_runs_are_named(train_run, tmp
     ids = re.findall(r' id="([^"]+)"', page)
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
     links = re.findall(r'<nav>.*?</nav>', page, re.S)[0]
-    targets = dict((label, href) for href, label in re.findall(r'<a href="#([^"]+)">([^<]+)</a>', links))
+    targets = dict((label, href) for href, label in re.findall(r'<a href="#([^"]+)"><bdi>([^<]+)</bdi></a>', links))
     for run in runs:  # each run's link leads to the section of its own folder
         label = {"text": "runs/text", "other/text": "other/text"}.get(str(run.relative_to(tmp_path / "runs")), run.name)
         section = page[page.index(f'<section id="{targets[label]}">'):]
@@ -387,7 +387,7 @@ def test_of_several_paths_those_that_cannot_be_read_are_left_out_and_named(tmp_p
     for path in (runs / "mlruns", runs / "report.html", broken / "history.json"):
         assert f"aekit: note: left out of the report: {path}" in err, err
     page = (tmp_path / "r.html").read_text()
-    assert str(good.resolve()) in page and "<h2>broken " not in page
+    assert str(good.resolve()) in page and "<h2><bdi>broken</bdi>" not in page
     assert "Left out of this page" in page and f"<li>{runs / 'mlruns'} is not a run folder" in page
     assert main(["report", str(runs / "mlruns"), str(runs / "report.html"), "-o", str(tmp_path / "n.html")]) == 2
     assert "is not a run folder" in capsys.readouterr().err and not (tmp_path / "n.html").exists()
@@ -576,8 +576,8 @@ def test_a_page_read_without_a_mouse_or_scripts(train_run, tmp_path):
     """An accessibility trial: the curves' values were on a mouse's hover alone and the charts blank without
     scripts, unsaid; a screen reader read a heading as 'digits-runtrain'."""
     page = write_report([train_run], tmp_path / "r.html").read_text()
-    assert "<noscript>" in page and "each chart's values are in the table under it" in page
-    assert f'<h2>{train_run.name} <span class="kind train">' in page
+    assert "<noscript>" in page and "each learning curve's values are in the table under it; a latent map needs the script" in page
+    assert f'<h2><bdi>{train_run.name}</bdi> <span class="kind train">' in page
     values = page[page.index("<summary>the values, as a table</summary>"):]
     values = values[: values.index("</details>")]
     epochs = json.loads((train_run / "history.json").read_text())["epoch"]

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.skipif(
 )
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 TINY = {
     "model": {"name": "dense", "hidden": [32], "code_size": 2},
@@ -85,7 +86,20 @@ def test_report_works_in_a_real_browser(report, browser, tmp_path):
     hovered = int(explorer.get_attribute("data-hovered"))
     assert hover_img.get_attribute("src") == data["images"][hovered]
     caption = explorer.find_element(By.CSS_SELECTOR, ".hover-caption").text
-    assert f"label {data['classes'][data['labels'][hovered]]}" in caption
+    assert f"label \u2068{data['classes'][data['labels'][hovered]]}\u2069" in caption  # (isolated: an Arabic name)
+    assert hover_img.get_attribute("alt") == f"the input of {caption}"
+
+    # the keyboard's way (an accessibility review: mouse only): arrows step through the samples, Enter decodes there
+    svg = explorer.find_element(By.CSS_SELECTOR, "svg.latent-map")
+    svg.send_keys(Keys.ARROW_RIGHT)
+    assert int(explorer.get_attribute("data-hovered")) == hovered + 1
+    svg.send_keys(Keys.ARROW_DOWN)
+    assert int(explorer.get_attribute("data-hovered")) == hovered + 11
+    svg.send_keys(Keys.ENTER)
+    x, y = data["points"][hovered + 11]
+    near = [min(range(len(grid)), key=lambda k, grid=grid, t=t: abs(grid[k] - t)) for grid, t in
+            ((data["grid"]["u"], x), (data["grid"]["v"], y))]
+    assert explorer.get_attribute("data-decoded") == f"{near[0]},{near[1]}"
 
     # clicking the 2-d map shows the decoded image of the nearest lattice node
     decoded_img = explorer.find_element(By.CSS_SELECTOR, "img.decoded-image")

@@ -171,8 +171,10 @@
       dots[i].classList.add("hot");
       hoverImg.src = data.images[i];
       const label = data.labels ? data.labels[i] : null;
-      hoverText.textContent = `sample ${i}` + (label === null ? "" : ` · label ${className(label)}`) +
+      // a name in its own direction (isolated: an Arabic one pulled the numbers after it into its run, a review)
+      hoverText.textContent = `sample ${i}` + (label === null ? "" : ` · label \u2068${className(label)}\u2069`) +
         ` · (${fmt(xs[i])}, ${fmt(ys[i])})`;
+      hoverImg.alt = `the input of ${hoverText.textContent}`;
       root.dataset.hovered = String(i);
     }
 
@@ -181,6 +183,7 @@
       const i = near(data.grid.u, u), j = near(data.grid.v, v);
       decodedImg.src = data.grid.images[j * data.grid.u.length + i];
       decodedText.textContent = `decoded at (${fmt(data.grid.u[i])}, ${fmt(data.grid.v[j])})`;
+      decodedImg.alt = `the decoder's output ${decodedText.textContent}`;
       clicked = [data.grid.u[i], data.grid.v[j]];
       marker.setAttribute("visibility", "visible");
       root.dataset.decoded = `${i},${j}`;
@@ -220,6 +223,29 @@
       drag = null;
     });
     svg.addEventListener("dblclick", () => { view = { ...home }; draw(); });
+    // the keyboard's way (a review: the map was the mouse's alone): arrows step through the samples shown (left and
+    // right one, up and down ten), Enter decodes at the current one, + and - zoom around it, 0 resets
+    svg.addEventListener("keydown", (event) => {
+      const shown = dots.map((d, i) => i).filter((i) => dots[i].style.display !== "none");
+      const at = shown.indexOf(+(root.dataset.hovered || 0));
+      const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: 10, ArrowUp: -10 }[event.key];
+      const i = +(root.dataset.hovered || 0);
+      if (step !== undefined && shown.length) {
+        show(shown[Math.min(shown.length - 1, Math.max(0, (at < 0 ? 0 : at) + step))]);
+      } else if (event.key === "Enter" || event.key === " ") {
+        decodeAt(xs[i], ys[i]);
+      } else if (event.key === "+" || event.key === "-" || event.key === "=") {
+        const k = event.key === "-" ? Math.exp(0.3) : Math.exp(-0.3), u = xs[i], v = ys[i];
+        view = { x0: u + (view.x0 - u) * k, x1: u + (view.x1 - u) * k, y0: v + (view.y0 - v) * k, y1: v + (view.y1 - v) * k };
+        draw();
+      } else if (event.key === "0" || event.key === "Home") {
+        view = { ...home };
+        draw();
+      } else {
+        return;
+      }
+      event.preventDefault();
+    });
     root.querySelector("button.reset").addEventListener("click", () => { view = { ...home }; draw(); });
 
     const classes = data.labels ? [...new Set(data.labels)].sort((a, b) => a - b) : [];
