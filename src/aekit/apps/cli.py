@@ -147,6 +147,10 @@ def _cmd_evaluate(args) -> None:
         if value is not None and args.quality_samples == 0:  # (a bug hunt: taken, unsaid)
             raise ConfigError(f"{flag}: sets how sample quality is judged, and --quality-samples 0 skips it; leave "
                               f"{flag} out, or give --quality-samples N")
+    if args.imports:  # a data set of one's own for --data (an own-data-set hunt), as models' and datasets' --imports
+        from ..registry import import_models
+
+        import_models(args.imports)
     from . import run
 
     metrics = run.evaluate_run(
@@ -481,6 +485,8 @@ def build_parser() -> argparse.ArgumentParser:
     # the defaults are run.NLL_SAMPLES, QUALITY_SAMPLES and FEATURE_CLASSIFIER (not imported: torch)
     p = sub.add_parser("evaluate", help="test metrics of a run next to PCA's, its test NLL and sample quality")
     p.add_argument("run_dir", type=os.path.expanduser, help="the run folder `aekit train` made")
+    p.add_argument("--imports", action="append", type=os.path.expanduser, metavar="FILE.py",
+                   help="a .py file (or module) that registers a data set of your own for --data; repeatable")
     p.add_argument("--data", default=None, metavar="FILE",
                    help="evaluate on this file (scaled as the run's data were) or named data set's test part, in "
                         "place of the run's test part; writes nothing into the run folder")

@@ -1408,6 +1408,9 @@ def load_other(cfg: RunConfig, run_dir: Path, name: str, *, progress: bool = Fal
                             f"{SCALING_FILE}), and {name} comes in another; give its texts as a folder, which is read "  # hunt:
                             "in the run's")  # scored in the wrong words, unsaid)
         return train, other
+    if not Path(name).expanduser().exists() and not Path(name).suffix and os.sep not in name and "/" not in name:
+        raise DataError(f"--data {name}: neither a data set aekit knows (`aekit datasets` lists them; one of your own: "
+                        "--imports FILE.py) nor a file here")  # (an own-data-set hunt: "does not exist; give a .npy")
     run_map = saved or data_map(train)  # data_map: a run from before scaling.json
     options = dict(scale=cfg.data.scale, layout=cfg.data.layout, run_map=run_map, progress=progress)  # run_map None: a named set's run
     try:

@@ -9,6 +9,7 @@ import math
 import numbers
 import os
 import re
+import sys
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -52,10 +53,24 @@ def register_dataset(name: str, summary: str | None = None) -> Callable[[Loader]
         if old != _loader_name(fn):  # (the same one again: its module imported again)
             raise ConfigError(f"data set {name!r} is registered twice: {old} and {_loader_name(fn)} both register it; "
                               "give yours another name")
-        _DATASETS[name] = DatasetEntry(name, fn, summary if summary is not None else DATASETS.get(name, ""))
+        doc = (getattr(fn, "__doc__", None) or "").strip().splitlines()  # (as a model's: an own-data-set hunt)
+        _DATASETS[name] = DatasetEntry(name, fn, summary if summary is not None else DATASETS.get(name) or (
+            doc[0] if doc else ""))
         return fn
 
     return deco
+
+
+def loader_file(name: str | None) -> str | None:
+    """The .py file (else the module) of the data set `name` of one's own, which a run's imports name; None for
+    aekit's own and for a name that is no registered data set."""
+    entry = _DATASETS.get(name) if isinstance(name, str) else None
+    inner = getattr(entry.loader, "func", entry.loader) if entry is not None else None
+    module = getattr(inner, "__module__", None) or (type(inner).__module__ if inner is not None else None)
+    if module is None or module.split(".")[0] == "aekit" or module == "__main__":
+        return None
+    file = getattr(sys.modules.get(module), "__file__", None)
+    return str(Path(file).resolve()) if file else module
 
 
 def _loader_name(fn: Callable) -> str:
@@ -119,6 +134,15 @@ class Dataset:
             raise DataError(f"{self.name}: x must be a tensor or a numpy array, got {type(self.x).__name__}")
         if self.y is not None and len(self.y) != len(self.x):
             raise DataError(f"{self.name}: {len(self.x)} samples but {len(self.y)} labels")
+        if self.y is not None and self.y.ndim != 1:  # (an own-data-set hunt: an IndexError in split, unexpected)
+            one_hot = " (one-hot: y.argmax(1))" * (self.y.ndim == 2)
+            raise DataError(f"{self.name}: labels are one class index a sample, of shape ({len(self.y)},), got shape "
+                            f"{tuple(self.y.shape)}{one_hot}")
+        if self.y is not None and (self.y.is_floating_point() or self.y.dtype == torch.bool):  # whole floats: indices;
+            if not integer_valued(self.y.numpy()):  # others no class (fractions were written as labels to scores.csv)
+                bad = self.y[~((self.y == self.y.round()) & self.y.isfinite())][0].item()
+                raise DataError(f"{self.name}: labels are class indices, whole numbers; got {bad!r}")
+            self.y = self.y.long()
         if self.classes and self.y is not None and len(self.y) and int(self.y.max()) >= len(self.classes):
             raise DataError(f"{self.name}: label {int(self.y.max())} has no class name: classes holds "
                             f"{len(self.classes)} names, one for each label 0..{len(self.classes) - 1}")

@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import ConfigError, DataError, DataNotFoundError, warn
+from ..errors import AekitError, ConfigError, DataError, DataNotFoundError, warn
 from . import cifar, svhn, text  # noqa: F401  (they register their data sets)
 from .core import (
     _DATASETS,
     Dataset,
     DatasetEntry,
+    _loader_name,
     data_dir,
     data_map,
     register_dataset,
@@ -96,6 +97,13 @@ def load_dataset(
             raise DataNotFoundError(f"{err}; {name} here is not read, as {name} names a data set: give ./{name} "
                                     "to read it as a path") from None
         raise
+    except (AekitError, OSError, MemoryError):
+        raise
+    except Exception as err:  # a loader of one's own (an own-data-set hunt: "KeyError: 'x'", naming nothing)
+        if _loader_name(entry.loader).startswith("aekit."):
+            raise
+        raise DataError(f"data set {name!r}: its loader {_loader_name(entry.loader)} raised {type(err).__name__}: "
+                        f"{str(err).splitlines()[0] if str(err) else ''} (split {split!r})") from err
     if not isinstance(data, Dataset):  # a loader of your own
         raise DataError(f"data set {name!r}: its loader returned a {type(data).__name__}; a loader returns an "
                         "aekit.data.Dataset(x, y), x of shape (N, ...) in [0, 1]")

@@ -628,14 +628,16 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None, sca
         return
     if model is None:
         return
-    module = model_meta(model).get("module")  # a model of your own: the file that registers it, for `aekit` commands
-    if module not in (None, "__main__"):  # (this process ran it: the commands reading the folder may run it again)
-        from ..registry import module_file, trust
+    from ..data.core import loader_file
+    from ..registry import module_file, trust
 
-        if (file := module_file(module)) is not None and file.is_file():
-            trust([file])
-    config = {
-        **({"imports": [module]} if module not in (None, "__main__") else {}),
+    # a model of your own, and a data set of your own (an own-data-set hunt: evaluate and resume in a new process
+    # said it was "not there (moved?)"): the files that register them, for `aekit` commands
+    imports = list(dict.fromkeys(m for m in (model_meta(model).get("module"), loader_file(data))
+                                 if m not in (None, "__main__")))
+    trust([f for f in map(module_file, imports) if f is not None and f.is_file()])  # (this process ran them: the
+    config = {  # commands reading the folder may run them again)
+        **({"imports": imports} if imports else {}),
         "model": model_section(model),
         # fit was given its train data whole; a file is read again as it was scaled (data.core.resolved_scale)
         "data": {"name": data, "val_fraction": 0.0, **({"scale": scale} if scale else {})},
