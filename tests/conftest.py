@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,12 @@ except ImportError:  # scikit-learn brings threadpoolctl; without it numpy/sklea
     pass
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+# the suite's own cache folder, inherited by the commands it runs: the trust markers of the files its tests import,
+# and classifiers cached by default, go there, not into the user's ~/.cache/aekit (a review found 91 markers)
+_CACHE = tempfile.mkdtemp(prefix="aekit-tests-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 
 def shared_data_dir() -> Path | None:

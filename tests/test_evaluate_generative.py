@@ -195,7 +195,7 @@ def test_the_report_shows_the_figures_as_a_table(runs, feature_clf, tmp_path):
     table = section[: section.index("</table>")]
     assert "<th>measure</th><th>value</th><th>how</th>" in table
     for label in ("test NLL (nats per sample)", "Fréchet distance", "precision", "recall"):
-        assert f'<td class="">{label}</td>' in table
+        assert f'<td class="" dir="auto">{label}</td>' in table
     assert f'<td class="num">{metrics["nll"]["nats"]:.4g}</td>' in table and "k = 5 importance samples" in table
     assert feature_clf.sha256 in section[: section.index("</section>")]  # the checksum beside the figures
     assert f"test NLL {metrics['nll']['nats']:.2f} nats" in page  # the headline

@@ -414,15 +414,26 @@ def test_a_module_beside_a_downloaded_run_folder_is_not_run_unasked(run, tmp_pat
     assert main(["evaluate", "run", "--nll-samples", "0", "--quality-samples", "0"]) == 2
     assert capsys.readouterr().err.strip() == (
         f"aekit: error: {folder}: imports: helpers ({download / 'helpers.py'}) is code you have not imported with aekit "
-        f"yourself; if you trust it, import it once: aekit models --imports {download / 'helpers.py'}")
+        "yourself, or changed since; if you trust it, import it once: aekit models --imports helpers")
     assert main(["report", "run", "--output", str(tmp_path / "r.html")]) == 0  # its map left out, the reason on it
     assert "is code you have not imported with aekit yourself" in (tmp_path / "r.html").read_text()
     assert not (tmp_path / "ran").exists()
-    assert main(["models", "--imports", str(download / "helpers.py")]) == 0  # trusted: it ran, as asked
+    assert main(["models", "--imports", "helpers"]) == 0  # trusted: it ran, as asked
     sys.modules.pop("helpers", None)
     (tmp_path / "ran").unlink()
     assert main(["evaluate", "run", "--nll-samples", "0", "--quality-samples", "0"]) == 0
     assert (tmp_path / "ran").is_file()
+    sys.modules.pop("helpers", None)  # a review: trusted by its path, the file unpacked again with other code ran
+    (download / "helpers.py").write_text(f"open({str(tmp_path / 'ran2')!r}, 'w').write('ran')\n")
+    assert main(["evaluate", "run", "--nll-samples", "0", "--quality-samples", "0"]) == 2
+    assert "is code you have not imported with aekit yourself, or changed since" in capsys.readouterr().err
+    assert not (tmp_path / "ran2").exists()
     (download / "spaced" / "inner").mkdir(parents=True)  # a namespace package (no __init__.py): its module's own file
     (download / "spaced" / "inner" / "evil.py").write_text("")
-    assert registry.module_file("spaced.inner.evil") == (download / "spaced" / "inner" / "evil.py").resolve()
+    assert registry.untrusted_file("spaced.inner.evil") == (download / "spaced" / "inner" / "evil.py").resolve()
+    site = __import__("pathlib").Path(__import__("sysconfig").get_paths()["purelib"])  # a review: an installed pkgutil-style namespace
+    if (site / "backports" / "__init__.py").is_file():  # package (setuptools' backports) extends its path with ./
+        (download / "backports").mkdir()
+        (download / "backports" / "evil_x.py").write_text(f"open({str(tmp_path / 'ran3')!r}, 'w').write('ran')\n")
+        assert registry.untrusted_file("backports.evil_x") == (download / "backports" / "evil_x.py").resolve()
+        assert not (tmp_path / "ran3").exists()

@@ -2467,6 +2467,8 @@ def test_comment_lines_a_review_brought(tmp_path):
     (tmp_path / "short.csv").write_text('label,x1,x2\n"#1",1,2\nb,3,4\n"#1",5\n')
     with pytest.raises(DataError, match="line 4 has 2 values, expected 3"):
         load_dataset(str(tmp_path / "short.csv"))
+    (tmp_path / "inch.csv").write_text('a,b,label\n0.1,0.2,12" vinyl\n0.3,0.4,single\n# a comment\n0.5,0.6,single\n')
+    assert load_dataset(str(tmp_path / "inch.csv")).classes == ['12" vinyl', "single"]  # (a quote inside a value)
     (tmp_path / "bad.csv").write_text("label,x1,x2\n# a note\na,1,2\n# another\nb,3,x\n")
     with pytest.raises(DataError, match=r"column 'x2', line 5: 'x'"):
         load_dataset(str(tmp_path / "bad.csv"))
@@ -2480,12 +2482,15 @@ def test_linked_folders_back_into_the_data_and_names_alike_twice_a_review_brough
         for i in range(2):
             (tmp_path / "top" / name).mkdir(parents=True, exist_ok=True)
             Image.fromarray(np.full((4, 4), 50 * i, np.uint8)).save(tmp_path / "top" / name / f"{i}.png")
+    for i in range(2):  # a class's own subfolders, read as before (a review: taken for links back and left out)
+        (tmp_path / "top" / "b" / f"batch{i}").mkdir()
+        Image.fromarray(np.full((4, 4), 9, np.uint8)).save(tmp_path / "top" / "b" / f"batch{i}" / "x.png")
     (tmp_path / "top" / "a" / "up").symlink_to("../..", target_is_directory=True)
     (tmp_path / "top" / "b" / "to_a").symlink_to("../a", target_is_directory=True)
     with pytest.warns(UserWarning, match=r"2 linked folders inside class folders lead back into .* \(a/up, b/to_a\): "
                                          "left out"):
         data = load_dataset(str(tmp_path / "top"))
-    assert len(data) == 4 and data.y.tolist() == [0, 0, 1, 1]
+    assert len(data) == 6 and data.y.tolist() == [0, 0, 1, 1, 1, 1]
     for form in ("NFC", "NFD"):
         (tmp_path / "twice" / unicodedata.normalize(form, "café")).mkdir(parents=True)
         Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "twice" / unicodedata.normalize(form, "café") / "0.png")

@@ -410,3 +410,8 @@ def test_a_data_set_of_ones_own_through_fit_and_the_commands(tmp_path, monkeypat
     with pytest.raises(DataError, match=r"labels are one class index a sample, of shape \(4,\), got shape \(4, 2\) "
                                         r"\(one-hot: y.argmax\(1\)\)"):
         Dataset(x, np.eye(2)[[0, 1, 0, 1]])
+    with pytest.raises(DataError, match=r"got shape \(4, 1\) \(a column: y.ravel\(\)\)"):
+        Dataset(x, np.zeros((4, 1)))
+    assert Dataset(x, np.array([True, False, True, False])).y.tolist() == [1, 0, 1, 0]  # (a review: bool crashed)
+    with pytest.raises(DataError, match="whole numbers; got 1e"):
+        Dataset(x, np.array([0.0, 1e30, 1.0, 1.0]))

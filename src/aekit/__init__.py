@@ -21,8 +21,10 @@ def _the_command() -> bool:
     """Whether this process is the aekit command: `aekit ...` or `python -m aekit ...` (not a program's own `python
     -m pkg.mod` whose package imports aekit, a review: its Ctrl-C ended it for good, its finally blocks unrun)."""
     argv = getattr(_sys, "orig_argv", [])
-    module = argv[argv.index("-m") + 1 : argv.index("-m") + 2] if "-m" in argv else []
-    return _os.path.basename(_sys.argv[0]) in ("aekit", "aekit.exe") or module in (["aekit"], ["aekit.apps.cli"])
+    options = argv[: len(argv) - len(_sys.argv) + 1]  # the interpreter's own (not a program's `-m aekit`, pytest's)
+    module = options[options.index("-m") + 1 :] if "-m" in options else [o[2:] for o in options if o.startswith("-m")]
+    return _os.path.basename(_sys.argv[0]) in ("aekit", "aekit.exe") or module[:1] in (
+        ["aekit"], ["aekit.apps.cli"], ["aekit.__main__"])
 
 
 if _the_command() and _threading.current_thread() is _threading.main_thread() and \

@@ -6,7 +6,6 @@ import dataclasses
 import hashlib
 import importlib
 import importlib.util
-import pkgutil
 import sys
 import sysconfig
 from collections.abc import Callable, Mapping, Sequence
@@ -107,52 +106,76 @@ def _where(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def module_file(item: str) -> Path | None:
-    """The file importing `item` runs first: a .py path's, or a module's (its top package's) where the Python path
-    finds it; None where there is none."""
+def untrusted_file(item: str) -> Path | None:
+    """The first file importing `item` would run that the user has not imported with aekit (`trusted`), or None: a
+    .py path's; a module's level by level, as the import finds them, each package above it imported once it is
+    trusted (its code, pkgutil's extend_path, may find the next elsewhere: a review's ./backports/evil.py)."""
     if item.endswith(".py"):
-        return Path(item).expanduser().resolve()
-    parts, path = item.split("."), sys.path
-    for depth in range(1, len(parts) + 1):  # down namespace packages (no file of their own) to the first file
-        portions = []  # (each path entry's finder: PathFinder's namespace path of a level below needs its parent imported)
-        for entry in path:
-            finder = pkgutil.get_importer(entry)
-            spec = finder.find_spec(".".join(parts[:depth])) if hasattr(finder, "find_spec") else None
+        file = Path(item).expanduser().resolve()
+        return file if file.is_file() and not trusted(file) else None
+    parts = item.split(".")
+    try:
+        for depth in range(1, len(parts) + 1):
+            name = ".".join(parts[:depth])
+            spec = None if name in sys.modules else importlib.util.find_spec(name)
             if spec is not None and spec.origin and spec.has_location:
-                return Path(spec.origin).resolve()
-            portions += list(spec.submodule_search_locations or []) if spec is not None else []
-        if not portions:
-            return None
-        path = portions
+                file = Path(spec.origin).resolve()
+                if not trusted(file):
+                    return file
+            if depth < len(parts):
+                importlib.import_module(name)  # trusted, or a namespace package's (no code of its own)
+    except Exception:  # noqa: BLE001  (not found, or failing: import_models says what is wrong, in one line)
+        return None
     return None
 
 
 def _trust_mark(file: Path) -> Path:
-    """The marker of `file` trusted: a file of its own in aekit's cache (one a file: processes trusting others at once
-    lose none)."""
+    """The marker of `file` trusted, holding its contents' SHA-256: a file of its own in aekit's cache (processes
+    trusting others at once lose none)."""
     import pooch
 
     return Path(pooch.os_cache("aekit")) / "trusted-imports" / hashlib.sha256(str(file).encode()).hexdigest()[:32]
 
 
+def _digest(file: Path) -> str:
+    return hashlib.sha256(file.read_bytes()).hexdigest()
+
+
 def trusted(file: Path) -> bool:
-    """Whether `file` is code the user imported through aekit with settings of their own (a run's config or
-    overrides, an experiment's, `--imports`, a model of theirs fit saved), or installed code (site-packages, the
-    standard library)."""
+    """Whether `file`, as it is now, is code the user imported through aekit with settings of their own (a run's
+    config or overrides, an experiment's, `--imports`, a model or data set of theirs that fit saved), or installed
+    code (site-packages, the standard library). A file changed since is trusted no longer (a review: an archive
+    unpacked again over a trusted folder ran its new code)."""
     places = sysconfig.get_paths()
-    return any(file.is_relative_to(places[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib")) or         _trust_mark(file).is_file()
+    if any(file.is_relative_to(places[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib")):
+        return True
+    try:
+        return _trust_mark(file).read_text(encoding="utf-8").split()[0] == _digest(file)
+    except (OSError, IndexError):
+        return False
 
 
 def trust(files: list[Path]) -> None:
-    """Record `files` as the user's own; a cache that cannot be written is said (reading such a folder asks again)."""
+    """Record `files`, as they are now, as the user's own; a cache that cannot be written is said (reading a
+    folder naming them asks again)."""
     for file in files:
+        if trusted(file):
+            continue
         mark = _trust_mark(file)
-        if not mark.is_file():
-            try:
-                atomic_write_text(mark, f"{file}\n")
-            except OSError as err:
-                warn(f"imports: {file} could not be recorded as yours in {mark.parent} ({err.strerror}); the "
-                     "commands that read a run folder naming it will refuse it")
+        try:
+            atomic_write_text(mark, f"{_digest(file)} {file}\n")
+        except OSError as err:
+            warn(f"imports: {file} could not be recorded as yours in {mark.parent} ({err.strerror}); the "
+                 "commands that read a run folder naming it will refuse it")
+
+
+def imported_files(item: str) -> list[Path]:
+    """The files an import of `item` done ran: a .py path's, or each level's of a module name."""
+    if item.endswith(".py"):
+        return [Path(item).expanduser().resolve()]
+    parts = item.split(".")
+    modules = [sys.modules.get(".".join(parts[:depth])) for depth in range(1, len(parts) + 1)]
+    return [Path(m.__file__).resolve() for m in modules if getattr(m, "__file__", None)]
 
 
 def import_models(items: Sequence[str], *, own: bool = True) -> None:
@@ -162,8 +185,6 @@ def import_models(items: Sequence[str], *, own: bool = True) -> None:
     module has is imported under another; the modules beside a file import from it, as beside a script.
     `own`: the user's own settings name them, so a run folder naming them later may import them again
     (run.folder_imports)."""
-    if own:
-        trust([f for f in map(module_file, items) if f is not None and f.is_file()])
     for item in items:
         try:
             if not item.endswith(".py"):
@@ -191,6 +212,8 @@ def import_models(items: Sequence[str], *, own: bool = True) -> None:
         except Exception as err:  # the user's code: one line, with what it raised
             hint = " (give a .py file's path, or a module on the Python path)" if isinstance(err, ImportError) else ""
             raise ConfigError(f"imports: importing {item} failed: {type(err).__name__}: {err}{hint}") from None
+    if own:  # (once imported: a review saw a package's __init__.py trusted by a command that then failed to import it)
+        trust([file for item in items for file in imported_files(item) if file.is_file()])
 
 
 def defining_module(cls: type) -> str | None:

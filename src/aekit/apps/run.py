@@ -78,9 +78,8 @@ from ..registry import (
     imported,
     list_models,
     model_entry,
-    module_file,
-    trusted,
     unknown_model_keys,
+    untrusted_file,
 )
 from ..training import checkpoint as ckpt
 from ..training import distributed
@@ -1007,10 +1006,11 @@ def folder_imports(folder: Path, items: Any) -> None:
             raise ConfigError(f"{folder.resolve()}: imports: {item} is {'inside the folder' if inside else 'a relative path'}; a "
                               "folder's settings import only files outside it, named by full path (move it out and "
                               "name it so, if you trust its code)")
-        file = module_file(item)  # (an untrusted-files hunt: a downloaded archive's helpers.py beside its run folder
-        if item not in sys.modules and file is not None and file.is_file() and not trusted(file):  # ran unasked)
+        file = None if item in sys.modules else untrusted_file(item)  # (an untrusted-files hunt: a downloaded
+        if file is not None:  # archive's helpers.py beside its run folder ran unasked)
             raise ConfigError(f"{folder.resolve()}: imports: {item} ({file}) is code you have not imported with aekit "
-                              f"yourself; if you trust it, import it once: aekit models --imports {shell(file)}")
+                              f"yourself, or changed since; if you trust it, import it once: aekit models --imports "
+                              f"{shell(item)}")
         warn(f"importing {item}, which {folder}'s imports name (its code runs: read folders you trust)")
     import_models(items, own=False)
 

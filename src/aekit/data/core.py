@@ -135,14 +135,18 @@ class Dataset:
         if self.y is not None and len(self.y) != len(self.x):
             raise DataError(f"{self.name}: {len(self.x)} samples but {len(self.y)} labels")
         if self.y is not None and self.y.ndim != 1:  # (an own-data-set hunt: an IndexError in split, unexpected)
-            one_hot = " (one-hot: y.argmax(1))" * (self.y.ndim == 2)
+            one_hot = (" (a column: y.ravel())" if self.y.shape[1:] == (1,) else " (one-hot: y.argmax(1))") * (
+                self.y.ndim == 2)
             raise DataError(f"{self.name}: labels are one class index a sample, of shape ({len(self.y)},), got shape "
                             f"{tuple(self.y.shape)}{one_hot}")
-        if self.y is not None and (self.y.is_floating_point() or self.y.dtype == torch.bool):  # whole floats: indices;
-            if not integer_valued(self.y.numpy()):  # others no class (fractions were written as labels to scores.csv)
-                bad = self.y[~((self.y == self.y.round()) & self.y.isfinite())][0].item()
-                raise DataError(f"{self.name}: labels are class indices, whole numbers; got {bad!r}")
+        if self.y is not None and self.y.dtype == torch.bool:
             self.y = self.y.long()
+        if self.y is not None and self.y.is_floating_point():  # whole numbers: class indices; others no class (a
+            y = self.y.double()  # hunt: fractions were written as labels to scores.csv)
+            bad = ~((y == y.round()) & (y.abs() < 2**62))
+            if bad.any():
+                raise DataError(f"{self.name}: labels are class indices, whole numbers; got {y[bad][0].item()!r}")
+            self.y = y.long()
         if self.classes and self.y is not None and len(self.y) and int(self.y.max()) >= len(self.classes):
             raise DataError(f"{self.name}: label {int(self.y.max())} has no class name: classes holds "
                             f"{len(self.classes)} names, one for each label 0..{len(self.classes) - 1}")
@@ -337,11 +341,14 @@ def class_files(folder: Path, suffixes: set[str], kind: str) -> tuple[list[str] 
 
     home = os.path.realpath(folder)
 
+    def within(path: str, other: str) -> bool:
+        return os.path.commonpath([path, other]) == other
+
     def found(root: Path, deep: bool = True) -> list[Path]:  # not hidden, nor under a hidden folder (.ipynb_checkpoints)
-        files, seen = [], set()
+        files, seen, own = [], set(), os.path.realpath(root)
         for top, dirs, names in os.walk(root, followlinks=True):  # (a linked folder inside a class folder was left
             real = os.path.realpath(top)  # out unsaid: pathlib's ** does not follow links, a bug hunt)
-            if real in seen or top != str(root) and os.path.commonpath([real, home]) in (real, home):
+            if real in seen or not within(real, own) and (within(real, home) or within(home, real)):
                 if real not in seen:  # a link to the data folder, above it or into it (another class's files: a
                     skipped.append(os.path.relpath(top, folder))  # review), left out and said; one walked once
                 dirs.clear()

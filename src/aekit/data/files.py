@@ -626,8 +626,28 @@ def _kept_lines(f, skip: int, comments: list[int] | None = None) -> Iterator[tup
             if comments is not None:
                 comments.append(number)
             continue
-        quoted ^= line.count('"') % 2 == 1
+        quoted = _still_quoted(line, quoted)
         yield number, line
+
+
+def _still_quoted(line: str, quoted: bool) -> bool:
+    """Whether a quoted value is still open after `line`, as csv reads quotes: one opens at a value's start alone
+    ('12" vinyl' holds a plain one: a review), and "" inside it is a quote of its own."""
+    start, i = True, 0
+    while i < len(line):
+        c = line[i]
+        if quoted:
+            if c == '"':
+                if line[i + 1 : i + 2] == '"':
+                    i += 1
+                else:
+                    quoted, start = False, False
+        elif c == '"' and start:
+            quoted = True
+        else:
+            start = c == ","
+        i += 1
+    return quoted
 
 
 @contextlib.contextmanager

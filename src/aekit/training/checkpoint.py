@@ -629,13 +629,13 @@ def write_run_config(folder: Path, model, train_config, *, data: str | None, sca
     if model is None:
         return
     from ..data.core import loader_file
-    from ..registry import module_file, trust
+    from ..registry import imported_files, trust
 
     # a model of your own, and a data set of your own (an own-data-set hunt: evaluate and resume in a new process
     # said it was "not there (moved?)"): the files that register them, for `aekit` commands
     imports = list(dict.fromkeys(m for m in (model_meta(model).get("module"), loader_file(data))
                                  if m not in (None, "__main__")))
-    trust([f for f in map(module_file, imports) if f is not None and f.is_file()])  # (this process ran them: the
+    trust([f for item in imports for f in imported_files(item) if f.is_file()])  # (this process ran them: the
     config = {  # commands reading the folder may run them again)
         **({"imports": imports} if imports else {}),
         "model": model_section(model),
