@@ -305,7 +305,8 @@ def test_sigterm_ends_with_its_status_when_a_library_raises_another_error_for_it
     assert proc.returncode == 143 and proc.stderr == "aekit: interrupted\n", proc.stderr
 
 
-@pytest.mark.parametrize("case", ["aekit", "python -m aekit", "a script", "python -m pkg.mod", "a program's -m aekit"])
+@pytest.mark.parametrize("case", ["aekit", "python -m aekit", "python -Om aekit", "a script", "python -m pkg.mod",
+                                  "a program's -m aekit"])
 def test_ctrl_c_as_the_command_starts_is_one_line_and_a_program_importing_aekit_keeps_its_own(case, tmp_path):
     """A Ctrl-C in a command's first tenth of a second (aekit's import, before its handlers are in) printed an
     import's traceback. The aekit command (`aekit`, `python -m aekit`) now says one line; a program importing aekit
@@ -319,11 +320,12 @@ def test_ctrl_c_as_the_command_starts_is_one_line_and_a_program_importing_aekit_
     (tmp_path / "myproj" / "__init__.py").write_text("import aekit\n")
     (tmp_path / "myproj" / "train.py").write_text(body)
     as_if = {"aekit": "sys.argv[0] = '/venv/bin/aekit'", "python -m aekit": "sys.orig_argv[1:] = ['-m', 'aekit']",
+             "python -Om aekit": "sys.orig_argv[1:] = ['-Om', 'aekit']",
              "a script": "sys.argv[0] = 'my_script.py'",  # (a review: `pytest -m aekit`, a marker, took the handler)
              "a program's -m aekit": "sys.argv[:] = ['prog', '-m', 'aekit']; sys.orig_argv[1:] = sys.argv"}
     argv = ["-m", "myproj.train"] if case == "python -m pkg.mod" else ["-c", f"import sys; {as_if[case]}; exec({body!r})"]
     proc = subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=60, cwd=tmp_path)
-    if case in ("aekit", "python -m aekit"):
+    if case in ("aekit", "python -m aekit", "python -Om aekit"):
         assert proc.stdout == "False\n" and proc.returncode == 130, proc.stderr
         assert proc.stderr == "aekit: interrupted as it started, before any work\n"
     else:

@@ -414,7 +414,7 @@ def test_a_module_beside_a_downloaded_run_folder_is_not_run_unasked(run, tmp_pat
     assert main(["evaluate", "run", "--nll-samples", "0", "--quality-samples", "0"]) == 2
     assert capsys.readouterr().err.strip() == (
         f"aekit: error: {folder}: imports: helpers ({download / 'helpers.py'}) is code you have not imported with aekit "
-        "yourself, or changed since; if you trust it, import it once: aekit models --imports helpers")
+        "yourself; if you trust it, import it once: aekit models --imports helpers")
     assert main(["report", "run", "--output", str(tmp_path / "r.html")]) == 0  # its map left out, the reason on it
     assert "is code you have not imported with aekit yourself" in (tmp_path / "r.html").read_text()
     assert not (tmp_path / "ran").exists()
@@ -426,14 +426,27 @@ def test_a_module_beside_a_downloaded_run_folder_is_not_run_unasked(run, tmp_pat
     sys.modules.pop("helpers", None)  # a review: trusted by its path, the file unpacked again with other code ran
     (download / "helpers.py").write_text(f"open({str(tmp_path / 'ran2')!r}, 'w').write('ran')\n")
     assert main(["evaluate", "run", "--nll-samples", "0", "--quality-samples", "0"]) == 2
-    assert "is code you have not imported with aekit yourself, or changed since" in capsys.readouterr().err
+    assert "has changed since you imported it with aekit; if the change is yours, import it again: aekit models " \
+        "--imports helpers" in capsys.readouterr().err
     assert not (tmp_path / "ran2").exists()
+    (download / "helpers.py").write_text("")  # a review: a trusted .py (its folder put on the path as it is imported)
+    assert main(["models", "--imports", str(download / "helpers.py")]) == 0  # beside a module the folder names next
+    (download / "evil.py").write_text(f"open({str(tmp_path / 'ran4')!r}, 'w').write('ran')\n")
+    (folder / "config.yaml").write_text(yaml.safe_dump({**config, "imports": [str(download / "helpers.py"), "evil"]}))
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(download)])  # (as in a new process)
+    sys.modules.pop("helpers", None)
+    assert main(["evaluate", "run", "--nll-samples", "0", "--quality-samples", "0"]) == 2
+    assert "imports: evil (" in capsys.readouterr().err and not (tmp_path / "ran4").exists()
     (download / "spaced" / "inner").mkdir(parents=True)  # a namespace package (no __init__.py): its module's own file
     (download / "spaced" / "inner" / "evil.py").write_text("")
     assert registry.untrusted_file("spaced.inner.evil") == (download / "spaced" / "inner" / "evil.py").resolve()
-    site = __import__("pathlib").Path(__import__("sysconfig").get_paths()["purelib"])  # a review: an installed pkgutil-style namespace
-    if (site / "backports" / "__init__.py").is_file():  # package (setuptools' backports) extends its path with ./
-        (download / "backports").mkdir()
-        (download / "backports" / "evil_x.py").write_text(f"open({str(tmp_path / 'ran3')!r}, 'w').write('ran')\n")
-        assert registry.untrusted_file("backports.evil_x") == (download / "backports" / "evil_x.py").resolve()
-        assert not (tmp_path / "ran3").exists()
+    installed = tmp_path / "site" / "extended"  # a review: a trusted (installed) pkgutil-style namespace package, as
+    installed.mkdir(parents=True)  # setuptools' backports, extends its path with ./extended of the current folder
+    (installed / "__init__.py").write_text("__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n")
+    registry.trust([(installed / "__init__.py").resolve()])
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.setattr(sys, "path", [*sys.path, str(download)])
+    (download / "extended").mkdir()
+    (download / "extended" / "evil_x.py").write_text(f"open({str(tmp_path / 'ran3')!r}, 'w').write('ran')\n")
+    assert registry.untrusted_file("extended.evil_x") == (download / "extended" / "evil_x.py").resolve()
+    assert not (tmp_path / "ran3").exists()

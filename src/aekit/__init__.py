@@ -21,10 +21,16 @@ def _the_command() -> bool:
     """Whether this process is the aekit command: `aekit ...` or `python -m aekit ...` (not a program's own `python
     -m pkg.mod` whose package imports aekit, a review: its Ctrl-C ended it for good, its finally blocks unrun)."""
     argv = getattr(_sys, "orig_argv", [])
-    options = argv[: len(argv) - len(_sys.argv) + 1]  # the interpreter's own (not a program's `-m aekit`, pytest's)
-    module = options[options.index("-m") + 1 :] if "-m" in options else [o[2:] for o in options if o.startswith("-m")]
-    return _os.path.basename(_sys.argv[0]) in ("aekit", "aekit.exe") or module[:1] in (
-        ["aekit"], ["aekit.apps.cli"], ["aekit.__main__"])
+    options, module = argv[1 : len(argv) - len(_sys.argv) + 1], None  # the interpreter's own (not a program's `-m
+    for i, option in enumerate(options):  # aekit`, pytest's marker); -m aekit, -maekit, -Om aekit
+        cluster = option[1:] if option.startswith("-") and not option.startswith("--") else ""
+        for j, flag in enumerate(cluster):
+            if flag == "m":
+                module = cluster[j + 1 :] or (options[i + 1] if i + 1 < len(options) else None)
+            if flag in "mXWc":  # (the rest is its value)
+                break
+    return _os.path.basename(_sys.argv[0]) in ("aekit", "aekit.exe") or module in (
+        "aekit", "aekit.apps.cli", "aekit.__main__")
 
 
 if _the_command() and _threading.current_thread() is _threading.main_thread() and \

@@ -155,6 +155,11 @@ def trusted(file: Path) -> bool:
         return False
 
 
+def known(file: Path) -> bool:
+    """Whether the user imported `file` with aekit before, as it was then or not."""
+    return _trust_mark(file).is_file()
+
+
 def trust(files: list[Path]) -> None:
     """Record `files`, as they are now, as the user's own; a cache that cannot be written is said (reading a
     folder naming them asks again)."""

@@ -76,6 +76,7 @@ from ..registry import (
     create_model,
     import_models,
     imported,
+    known,
     list_models,
     model_entry,
     unknown_model_keys,
@@ -1008,11 +1009,14 @@ def folder_imports(folder: Path, items: Any) -> None:
                               "name it so, if you trust its code)")
         file = None if item in sys.modules else untrusted_file(item)  # (an untrusted-files hunt: a downloaded
         if file is not None:  # archive's helpers.py beside its run folder ran unasked)
-            raise ConfigError(f"{folder.resolve()}: imports: {item} ({file}) is code you have not imported with aekit "
-                              f"yourself, or changed since; if you trust it, import it once: aekit models --imports "
-                              f"{shell(item)}")
+            what = f"{item} ({file})" if str(file) != item else item
+            raise ConfigError(f"{folder.resolve()}: imports: {what} " + (
+                "has changed since you imported it with aekit; if the change is yours, import it again: aekit models "
+                f"--imports {shell(item)}" if known(file) else "is code you have not imported with aekit yourself; if "
+                f"you trust it, import it once: aekit models --imports {shell(item)}"))
         warn(f"importing {item}, which {folder}'s imports name (its code runs: read folders you trust)")
-    import_models(items, own=False)
+        import_models([item], own=False)  # one at a time: the next is checked where this one's import puts the path
+        # (a review: a trusted helpers.py beside an evil.py added their folder, and evil ran unchecked)
 
 
 @one_at_a_time
