@@ -598,3 +598,13 @@ def test_an_experiment_stopped_before_its_results_says_how_to_finish_it(tmp_path
     assert "· epochs" not in page
     (run / "results.json").write_text(json.dumps({"summary": "done", "tables": []}))
     assert "experiment stopped" not in write_report([run], tmp_path / "r.html").read_text()
+
+
+def test_a_pages_title_names_its_run_or_how_many(train_run, tmp_path):
+    """An accessibility review: every page was titled "aekit report", and several open ones could not be told apart;
+    the command took no title."""
+    page = write_report([train_run], tmp_path / "one.html").read_text()
+    assert f"<title>aekit report: {train_run.name}</title>" in page
+    assert main(["report", str(train_run), str(tmp_path), "--output", str(tmp_path / "two.html"), "--title",
+                 "week 2 <runs>"]) == 0
+    assert "<title>week 2 &lt;runs&gt;</title>" in (tmp_path / "two.html").read_text()

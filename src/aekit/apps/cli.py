@@ -421,7 +421,7 @@ def _cmd_report(args) -> None:
     check_writable(output)  # a read-only or full disk: said before the work (a bug hunt)
     if not args.quiet:
         print(f"reading {len(runs)} run folder{'s' * (len(runs) != 1)}{maps}", flush=True)
-    print(f"wrote {write_report(dirs, output)}")
+    print(f"wrote {write_report(dirs, output, title=args.title)}")
 
 
 def _distributed_flags(p: argparse.ArgumentParser) -> None:
@@ -549,6 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="one self-contained HTML page about run folders (pictures, tables, curves)")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", type=os.path.expanduser, help="run folders of aekit train or aekit experiment run")
     p.add_argument("-o", "--output", type=os.path.expanduser, default=None, help="HTML file to write (default: RUN_DIR/report.html for one run, else ./report.html)")
+    p.add_argument("--title", default=None, help="the page's title (default: 'aekit report: RUN', or how many runs)")
     p.add_argument("--quiet", action="store_true", help="no progress line: the file written alone")
     p.set_defaults(func=_cmd_report, words_dest="run_dirs")
 

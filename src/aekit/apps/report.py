@@ -524,8 +524,9 @@ def _asset(name: str) -> str:
 GENERATOR = '<meta name="generator" content="aekit">'  # in every page: a report aekit wrote may be rewritten
 
 
-def render_report(runs: Sequence[RunFolder], *, title: str = "aekit report", left_out: Sequence[str] = ()) -> str:
-    """The whole page as a string."""
+def render_report(runs: Sequence[RunFolder], *, title: str | None = None, left_out: Sequence[str] = ()) -> str:
+    """The whole page as a string; `title` by default names the run, or how many (an accessibility review: every
+    page was "aekit report", open side by side)."""
     runs = list(runs)
     seen: set[str] = set()
     for i, run in enumerate(runs):  # unique ids and names even for two folders of the same name
@@ -537,6 +538,8 @@ def render_report(runs: Sequence[RunFolder], *, title: str = "aekit report", lef
         run.anchor = next(a for a in (base, *(f"{base}-{k}" for k in range(2, len(runs) + 2))) if a not in seen)
         run.number = i + 1  # its plots' ids (map3, curves3): never a run's, which begin with run-
         seen.add(run.anchor)
+    if title is None:
+        title = f"aekit report: {runs[0].label}" if len(runs) == 1 else f"aekit report: {len(runs)} runs"
     return _environment().get_template("report.html.j2").render(
         title=title,
         generator=GENERATOR,
@@ -549,7 +552,7 @@ def render_report(runs: Sequence[RunFolder], *, title: str = "aekit report", lef
     )
 
 
-def write_report(run_dirs: str | Path | Sequence[str | Path], output: str | Path, *, title: str = "aekit report") -> Path:
+def write_report(run_dirs: str | Path | Sequence[str | Path], output: str | Path, *, title: str | None = None) -> Path:
     """Write one self-contained HTML page about `run_dirs` to `output` (atomically); returns its path."""
     dirs = [run_dirs] if isinstance(run_dirs, (str, Path)) else list(run_dirs)
     if not dirs:
