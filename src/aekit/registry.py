@@ -141,34 +141,42 @@ def _digest(file: Path) -> str:
     return hashlib.sha256(file.read_bytes()).hexdigest()
 
 
+def _installed(file: Path) -> bool:
+    """Whether `file` is installed code: site-packages, the standard library."""
+    places = sysconfig.get_paths()
+    return any(file.is_relative_to(places[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib"))
+
+
+def _recorded(file: Path) -> str | None:
+    """The SHA-256 `file` had when the user imported it with aekit, or None where they never did."""
+    try:
+        return _trust_mark(file).read_text(encoding="utf-8").split()[0]
+    except (OSError, IndexError):
+        return None
+
+
 def trusted(file: Path) -> bool:
     """Whether `file`, as it is now, is code the user imported through aekit with settings of their own (a run's
     config or overrides, an experiment's, `--imports`, a model or data set of theirs that fit saved), or installed
     code (site-packages, the standard library). A file changed since is trusted no longer (a review: an archive
     unpacked again over a trusted folder ran its new code)."""
-    places = sysconfig.get_paths()
-    if any(file.is_relative_to(places[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib")):
-        return True
-    try:
-        return _trust_mark(file).read_text(encoding="utf-8").split()[0] == _digest(file)
-    except (OSError, IndexError):
-        return False
+    return _installed(file) or _recorded(file) == _digest(file)
 
 
 def known(file: Path) -> bool:
     """Whether the user imported `file` with aekit before, as it was then or not."""
-    return _trust_mark(file).is_file()
+    return _recorded(file) is not None
 
 
 def trust(files: list[Path]) -> None:
     """Record `files`, as they are now, as the user's own; a cache that cannot be written is said (reading a
     folder naming them asks again)."""
     for file in files:
-        if trusted(file):
+        if _installed(file) or _recorded(file) == (digest := _digest(file)):
             continue
         mark = _trust_mark(file)
         try:
-            atomic_write_text(mark, f"{_digest(file)} {file}\n")
+            atomic_write_text(mark, f"{digest} {file}\n")
         except OSError as err:
             warn(f"imports: {file} could not be recorded as yours in {mark.parent} ({err.strerror}); the "
                  "commands that read a run folder naming it will refuse it")

@@ -143,9 +143,9 @@ class Dataset:
             self.y = self.y.long()
         if self.y is not None and self.y.is_floating_point():  # whole numbers: class indices; others no class (a
             y = self.y.double()  # hunt: fractions were written as labels to scores.csv)
-            bad = ~((y == y.round()) & (y.abs() < 2**62))
+            bad = no_class_index(y.numpy())
             if bad.any():
-                raise DataError(f"{self.name}: labels are class indices, whole numbers; got {y[bad][0].item()!r}")
+                raise DataError(f"{self.name}: labels are class indices, whole numbers; got {y.numpy()[bad][0].item()!r}")
             self.y = y.long()
         if self.classes and self.y is not None and len(self.y) and int(self.y.max()) >= len(self.classes):
             raise DataError(f"{self.name}: label {int(self.y.max())} has no class name: classes holds "
@@ -517,6 +517,12 @@ def available_memory(device: torch.device | None = None) -> float:
             used = re.search(r"VmSize:\s+(\d+) kB", Path("/proc/self/status").read_text())
             free = min(free, limit - int(used.group(1)) * 1024)
     return free
+
+
+def no_class_index(values: np.ndarray) -> np.ndarray:
+    """Which of the float `values` are no class index: not whole, not finite, or beyond int64."""
+    with np.errstate(invalid="ignore"):  # inf % 1 is NaN: not whole
+        return ~(np.mod(values, 1) == 0) | (np.abs(values) > 2**62)
 
 
 def integer_valued(y: np.ndarray) -> bool:

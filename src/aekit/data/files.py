@@ -30,6 +30,7 @@ from .core import (
     integer_valued,
     is_integral,
     is_picture,
+    no_class_index,
     swapped,
     unit_scaled,
     unlike_training,
@@ -701,8 +702,7 @@ def _csv_labels(values: np.ndarray, path: Path, column: str) -> tuple[np.ndarray
     except ValueError:  # names: classes
         classes, y = np.unique(values, return_inverse=True)
         return y.astype(np.int64), classes.tolist()
-    with np.errstate(invalid="ignore"):  # inf % 1 is NaN: not whole; beyond int64 is no class index
-        fractional = ~(np.mod(numbers, 1) == 0) | (np.abs(numbers) > 2**62)
+    fractional = no_class_index(numbers)
     if fractional.any():
         raise DataError(f"{path}: labels must be integers, got {str(values[fractional][0])!r} in column {column!r}; "
                         f"rename the column to use it as a feature, or give whole numbers or class names ({why})")
