@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+import warnings
 
 import pytest
 import torch
@@ -447,3 +448,8 @@ def test_a_run_folder_from_someone_else_names_no_mlflow_store_it_is_sent_to(tmp_
     monkeypatch.setenv("MLFLOW_TRACKING_URI", evil)
     logger.load_state_dict({"run_id": "abc", "uri": evil})
     assert logger.uri == evil
+    for alike in ("http://127.0.0.1:9/steal/", "HTTP://127.0.0.1:9/steal", "http://user:pw@127.0.0.1:9/steal"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the same store, written another way: no warning
+            logger.load_state_dict({"run_id": "abc", "uri": alike})
+        assert logger.uri == alike

@@ -111,6 +111,13 @@ def shown_uri(uri: str, hidden: str = "***@") -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=hidden + parts.netloc.rpartition("@")[2]))
 
 
+def store_key(uri: str) -> tuple[str, ...]:
+    """What tells one store from another: `uri` without its user and password, its scheme and host in any case and its
+    path with or without a last slash alike (a store named http://Host/ was "not yours" beside http://host)."""
+    parts = urllib.parse.urlsplit(shown_uri(whole_uri(uri), hidden=""))
+    return parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), parts.query
+
+
 def own_store(stored: str | None, run_dir: Path | None) -> str | None:
     """A checkpoint's MLflow store (`stored`) where it is the user's own (MLFLOW_TRACKING_URI, mlflow's active URI, the
     default beside the run folder), else None, said: a run folder from someone else names the server its results,
@@ -120,7 +127,7 @@ def own_store(stored: str | None, run_dir: Path | None) -> str | None:
     own = {MLflowLogger(run_dir).tracking_uri()}
     if (mlflow := sys.modules.get("mlflow")) is not None and hasattr(mlflow, "get_tracking_uri"):
         own.add(whole_uri(mlflow.get_tracking_uri()))
-    if shown_uri(whole_uri(stored), hidden="") in {shown_uri(whole_uri(u), hidden="") for u in own}:
+    if store_key(stored) in {store_key(u) for u in own}:
         return stored
     warn(f"train.log: mlflow: {run_dir}'s checkpoint names the store {shown_uri(stored)}, which is not yours "
          f"(MLFLOW_TRACKING_URI, or mlflow's own); not logged there: set MLFLOW_TRACKING_URI={shown_uri(stored)} if you "
