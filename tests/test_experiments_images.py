@@ -105,8 +105,15 @@ def _denoising(results):
     assert all(0 < r["psnr_noisy"] < 30 for r in results["rows"])
 
 
+def _map_2d(results):
+    ae, pca = results["rows"]  # the table's accuracies in percent, as the summary says them (a surfaces hunt: 0.25
+    [table] = results["tables"]  # under "25.0%")
+    assert [row[-1] for row in table["rows"]] == [f"{100 * ae['knn5_accuracy']:.1f}%", f"{100 * pca['knn5_accuracy']:.1f}%"]
+    assert f"5-NN accuracy {table['rows'][0][-1]} vs {table['rows'][1][-1]}" in results["summary"]
+
+
 # properties that hold even on the tiny budget
-PROPERTIES = {"sparse-mnist": _sparse, "tied-mnist": _tied, "mnist-deep-vs-pca": _deep_vs_pca, "denoising-mnist": _denoising}
+PROPERTIES = {"mnist-2d": _map_2d, "sparse-mnist": _sparse, "tied-mnist": _tied, "mnist-deep-vs-pca": _deep_vs_pca, "denoising-mnist": _denoising}
 
 
 def test_full_mnist_missing_falls_back_to_mnist_mini_and_says_so(tmp_path, monkeypatch, capsys):

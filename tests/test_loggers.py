@@ -389,6 +389,15 @@ def test_a_runs_test_figures_are_logged_to_its_mlflow_run(tmp_path, monkeypatch,
     assert logged["test/squared_error_per_sample"] == pytest.approx(metrics["squared_error_per_sample"])
     assert logged["test/pca_squared_error_per_sample"] == pytest.approx(metrics["pca_squared_error_per_sample"])
     assert "metrics.json" in [a.path for a in client.list_artifacts(run.info.run_id)]
+    from aekit.training.loggers import (
+        log_results,  # (a surfaces hunt: validation figures went under test/, and the
+    )
+    # NLL's and sample quality's, nested in metrics.json, nowhere)
+    log_results(tmp_path / "r", {"split": "val", "squared_error_per_sample": 1.5, "nll": {"nats": 3.0, "samples": 5},
+                                 "sample_quality": {"frechet_distance": 2.0}})
+    logged = client.get_run(run.info.run_id).data.metrics
+    assert (logged["val/squared_error_per_sample"], logged["val/nll_nats"], logged["val/sample_quality_frechet_distance"]) == (
+        1.5, 3.0, 2.0) and "test/nll_nats" not in logged
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # its store gone: a note, the figures kept
     assert main(["evaluate", str(tmp_path / "r"), "--nll-samples", "0", "--quality-samples", "0"]) == 0
     out, err = capsys.readouterr()

@@ -686,6 +686,7 @@ def test_evaluate_on_new_rows_scales_them_as_the_run_and_writes_nothing(table_ru
     assert "the run's training data cannot be read" in err and "without PCA's baseline" in err
     assert "squared error per sample (autoencoder)" in out and "no PCA comparison: the run's training data could" in out
     assert np.genfromtxt(tmp_path / "s.csv", delimiter=",", names=True).dtype.names == ("row", "squared_error")
+    assert "(each sample's squared error in the model's units (each column scaled to [0, 1], scaling.json)" in out
     odd = np.genfromtxt(tmp_path / "new.csv", delimiter=",", names=True)
     odd["c0"][4] = 5000.0  # far beyond column c0's range: [0, 1] after the map, checked without the training file
     np.savetxt(tmp_path / "odd.csv", odd.tolist(), delimiter=",", header=",".join(odd.dtype.names), comments="")
@@ -2496,3 +2497,17 @@ def test_linked_folders_back_into_the_data_and_names_alike_twice_a_review_brough
         Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "twice" / unicodedata.normalize(form, "café") / "0.png")
     with pytest.raises(DataError, match="class folders café are named alike twice"):
         load_dataset(str(tmp_path / "twice"))
+
+
+def test_scores_of_a_file_scaled_by_one_range_say_their_units(tmp_path, capsys):
+    """A surfaces hunt: --scores of a file scaled to [0, 1] by one range were in those units, unsaid (metrics.json kept
+    no scaling for it), while `export --raw` works in the file's own: a threshold taken from one was off by the
+    divisor squared in the other."""
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "x.npy", (rng.random((60, 1, 8, 8)) * 50).astype(np.float32))  # pictures in [0, 50]
+    assert main(["train", f"data.name={tmp_path / 'x.npy'}", "model.code_size=2", "model.hidden=[8]", "train.epochs=1",
+                 f"output.dir={tmp_path}", "output.name=r", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "r"), "--scores", str(tmp_path / "s.csv"), "--quiet"]) == 0
+    assert "squared error in the model's units (the file's values scaled to [0, 1], scaling.json)" in capsys.readouterr().out
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text())["scaling"] == "one range"

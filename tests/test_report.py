@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -176,6 +177,11 @@ def test_report_of_an_experiment_and_of_several_runs(train_run, experiment_run, 
     assert page.count('class="plot curves-plot"') == 2 + 1 and 'id="all-curves"' in page
     summary = page[page.index('id="summary"') : page.index("</section>")]
     assert "digits-run" in summary and experiment_run.name in summary
+    copy = shutil.copytree(train_run, tmp_path / "copy")  # the error's cell shows the digits the result's text does (a
+    metrics = json.loads((copy / "metrics.json").read_text())  # surfaces hunt: 34.9 beside 34.901)
+    (copy / "metrics.json").write_text(json.dumps({**metrics, "squared_error_per_sample": 34.90123}))
+    summary = write_report([copy], tmp_path / "copy.html").read_text().split('id="summary"')[1].split("</section>")[0]
+    assert 'data-value="34.90123">34.901</td>' in summary and "squared error per sample 34.901" in summary
     assert f'href="#run-{experiment_run.name}"' in page and f'id="run-{experiment_run.name}"' in page
     for caption in read_run_folder(experiment_run).results["figures"].values():
         assert caption.split("(")[0].strip()[:40] in page

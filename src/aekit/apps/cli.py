@@ -160,7 +160,10 @@ def _cmd_evaluate(args) -> None:
     )
     print(run.format_metrics(metrics))
     if args.scores:
-        print(f"wrote {args.scores} (each sample's squared error, beside PCA's where it applies"
+        units = {"per column": " in the model's units (each column scaled to [0, 1], scaling.json)",
+                 "one range": " in the model's units (the file's values scaled to [0, 1], scaling.json)",
+                 "standard": " in the model's units (standardised, scaling.json)"}.get(metrics.get("scaling"), "")
+        print(f"wrote {args.scores} (each sample's squared error{units}, beside PCA's where it applies"
               f"{', and its code' * args.codes})")
 
 

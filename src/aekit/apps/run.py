@@ -1503,8 +1503,8 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         most = [names[i] for i in counts.argsort(descending=True)[:3].tolist() if counts[i]] if names else []
         metrics["outside"] = (f"{int(outside.any(1).sum())} of {len(test)} samples have values outside the training "
                               f"range{' (most in ' + ', '.join(map(repr, most)) + ')' if most else ''}")
-    if scaling in ("per column", "standard", "none"):  # errors are in those units: say so (none: as stored)
-        metrics["scaling"] = scaling
+    if scaling in ("per column", "one range", "standard", "none"):  # errors are in those units: say so (none: as
+        metrics["scaling"] = scaling  # stored; one range: [0, 1] by the training values' range, which export --raw undoes)
     metrics |= generative_metrics(model, train_data, test, seed=cfg.train.seed, part=split, **options)
     if write:  # which run, for scripts that gather runs' metrics.json (a lab's trial: rows no one could tell apart)
         metrics["run"] = {"model": model.name, "code_size": model.code_size, "data": cfg.data.name}

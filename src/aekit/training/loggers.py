@@ -148,7 +148,8 @@ def make_loggers(names: Sequence[str], run_dir: Path | None, *, every: int = 10)
 
 
 def log_results(run_dir: Path, metrics: dict[str, Any]) -> None:
-    """A run's test figures (metrics.json's numbers, as test/NAME) and metrics.json itself in the MLflow run its
+    """A run's test figures (metrics.json's numbers, as test/NAME, or val/NAME where the run was scored on its
+    validation part; the NLL's and sample quality's as test/nll_NAME, test/sample_quality_NAME) and metrics.json itself in the MLflow run its
     training logged to, where its checkpoint names one (a logging trial: the headline numbers were not there to
     compare runs by). A store that cannot take them is said in a note; the figures stay in metrics.json."""
     header = checkpoint_header(run_dir)
@@ -163,8 +164,13 @@ def log_results(run_dir: Path, metrics: dict[str, Any]) -> None:
         uri = state.get("uri") or MLflowLogger(run_dir).tracking_uri()
         check_server(uri)
         client, now = MlflowClient(tracking_uri=uri), int(time.time() * 1000)
+        part = metrics.get("split") if metrics.get("split") in ("train", "val") else "test"  # (a surfaces hunt: a run
+        # scored on its validation part logged test/NAME; the NLL's and sample quality's figures, nested, not at all)
+        flat = {f"{outer}_{key}" if outer else key: value for outer, inner in [("", metrics)] + [
+            (name, metrics[name]) for name in ("nll", "sample_quality") if isinstance(metrics.get(name), dict)]
+            for key, value in inner.items()}
         client.log_batch(state["run_id"], metrics=[
-            Metric(f"test/{key}", float(value), now, int(header.get("global_step") or 0)) for key, value in metrics.items()
+            Metric(f"{part}/{key}", float(value), now, int(header.get("global_step") or 0)) for key, value in flat.items()
             if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)])
         client.log_artifact(state["run_id"], str(run_dir / METRICS_FILE))
     except Exception as err:  # noqa: BLE001  (the figures are in metrics.json: a note, not a failed evaluation)

@@ -195,7 +195,9 @@ def mnist_2d(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
         {"summary": summary, "data": note, "rows": rows, "train_seconds": run.seconds},
         table(f"{k}-d codes of {run.part} {run.noun}s", {"method": "method", "code_size": "code size",
               "squared_error_per_image": f"squared error per {run.part} {run.unit}",
-              "knn5_accuracy": f"5-NN accuracy of the {k}-d code"}, rows),
+              "knn5_accuracy": f"5-NN accuracy of the {k}-d code"},  # (in percent, as the summary says them)
+              [{**row, "knn5_accuracy": None if row["knn5_accuracy"] is None else f"{100 * row['knn5_accuracy']:.1f}%"}
+               for row in rows]),
     )
 
 
