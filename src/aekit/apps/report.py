@@ -482,13 +482,13 @@ CURVES_TOGETHER = 10  # at most this many models' curves in one chart, a colour 
 
 
 def _summary_view(runs: list[RunFolder]) -> dict[str, Any]:
-    rows = []
+    from .run import error_text
+
+    rows = []  # (errors with the digits of the result's text: a surfaces hunt read 34.9 beside 34.901)
     for run in runs:
         kind, what, data, epochs = _what(run)
         only = next(iter(run.histories.values())) if len(run.histories) == 1 else None
         m = run.metrics or {}  # the figure models are compared by, as a number a column sorts (a lab's trial)
-        from .run import error_text  # (the digits the result's text shows: a surfaces hunt read 34.9 beside 34.901)
-
         errors = [{"value": m[k], "text": error_text(m[k])} if _is_number(m.get(k)) else None
                   for k in ("squared_error_per_sample", "pca_squared_error_per_sample")]
         rows.append({"name": run.label, "anchor": run.anchor, "cells": [
