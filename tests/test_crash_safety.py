@@ -997,3 +997,21 @@ def test_two_interrupts_while_a_checkpoint_is_written_leave_history_json_with_it
         pass
     history = json.loads((tmp_path / "run" / ckpt.HISTORY_FILE).read_text())
     assert history["epoch"][-1] == ckpt.read(tmp_path / "run" / ckpt.CHECKPOINT_FILE)[1]["epoch"] >= 2
+
+
+def test_a_library_that_cannot_be_mapped_for_memory_and_a_removed_current_folder_are_one_line(tmp_path):
+    """A locked-down trial: under ulimit -v, scikit-learn's late import (PCA's, after training) failed as an
+    "unexpected ImportError: ... failed to map segment from shared object"; in a folder removed under the shell,
+    torch's import died as "Intel oneMKL FATAL ERROR"."""
+    from aekit.apps.cli import _error_line
+
+    line, code = _error_line(ImportError("libscipy_openblas.so: failed to map segment from shared object"))
+    assert line.startswith("out of memory (ImportError: libscipy_openblas.so: failed to map segment") and code == 2
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    script = f"import os, runpy, sys; os.chdir({str(gone)!r}); os.rmdir({str(gone)!r}); sys.argv = ['aekit', 'train']; " \
+             "runpy.run_module('aekit', run_name='__main__')"
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert proc.returncode == 2 and proc.stderr == ("aekit: error: the current folder no longer exists (removed since "
+                                                    "the shell entered it); cd to a folder that does and run it again\n")

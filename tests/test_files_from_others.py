@@ -414,8 +414,10 @@ def test_a_module_beside_a_downloaded_run_folder_is_not_run_unasked(run, tmp_pat
     assert main(["evaluate", "run", "--nll-samples", "0", "--quality-samples", "0"]) == 2
     assert capsys.readouterr().err.strip() == (
         f"aekit: error: {folder}: imports: helpers ({download / 'helpers.py'}) is code you have not imported with aekit "
-        "yourself; if you trust it, import it once: aekit models --imports helpers")
+        "yourself; if you trust it, import it once: aekit models --imports helpers (or give this command --imports "
+        "helpers)")
     assert main(["report", "run", "--output", str(tmp_path / "r.html")]) == 0  # its map left out, the reason on it
+    assert "aekit: note: no latent map of run: " in capsys.readouterr().err  # and in the terminal
     assert "is code you have not imported with aekit yourself" in (tmp_path / "r.html").read_text()
     assert not (tmp_path / "ran").exists()
     assert main(["models", "--imports", "helpers"]) == 0  # trusted: it ran, as asked

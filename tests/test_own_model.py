@@ -3,6 +3,8 @@ exported from the command line through the config's `imports`, and named when it
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -415,3 +417,63 @@ def test_a_data_set_of_ones_own_through_fit_and_the_commands(tmp_path, monkeypat
     assert Dataset(x, np.array([True, False, True, False])).y.tolist() == [1, 0, 1, 0]  # (a review: bool crashed)
     with pytest.raises(DataError, match="whole numbers; got 1e"):
         Dataset(x, np.array([0.0, 1e30, 1.0, 1.0]))
+
+
+def test_a_cache_that_cannot_record_a_file_as_yours_names_the_way_through(own_model, tmp_path, capsys, monkeypatch):
+    """A locked-down trial: with aekit's cache read-only (a file in the way here), a run of one's own model could not
+    be resumed: the refusal advised `aekit models --imports`, which could not record it either, and resume and report
+    took no --imports."""
+    path, name = own_model
+    assert main(["train", f"imports=[{path}]", f"model.name={name}", "data.name=digits", "data.limit=200",
+                 "train.epochs=1", f"output.dir={tmp_path}", "output.name=run", "--quiet"]) == 0
+    run = tmp_path / "run"
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))  # its trust marks unreadable and unwritable
+    for command in (["evaluate", str(run), "--quiet"], ["resume", str(run), "--epochs", "2", "--quiet"],
+                    ["report", str(run), "--quiet"], ["export", str(run)]):
+        registry._MODELS.pop(name, None)  # a new process
+        sys.modules.pop(path.stem, None)
+        assert main(command) == (0 if command[0] == "report" else 2), command  # a report: its map left out, said
+        err = capsys.readouterr().err
+        assert "aekit's cache cannot record it as yours" in err and f"give this command --imports {path}" in err, err
+        assert "XDG_CACHE_HOME" in err and err.count("\n") == 1, err
+        registry._MODELS.pop(name, None)
+        sys.modules.pop(path.stem, None)
+        assert main([*command, "--imports", str(path)]) == 0, command  # the way it names
+        assert "could not be recorded as yours" in capsys.readouterr().err  # (why it is needed each time)
+    assert json.loads((run / "history.json").read_text())["epoch"][-1] == 2
+    registry._MODELS.pop(name, None)
+    sys.modules.pop(path.stem, None)
+    with pytest.warns(UserWarning, match=rf"could not be recorded as yours in aekit's cache .*takes --imports {path}"):
+        registry.import_models([str(path)])
+
+
+def test_no_home_for_a_cache_is_one_line_and_trust_marks_are_the_users_alone(own_model, tmp_path, monkeypatch):
+    """A locked-down trial: without HOME and a home in the user database, platformdirs' RuntimeError reached the user
+    as "unexpected"; under umask 000 the trust marks' folder was anyone's to write markers into."""
+    import pooch
+
+    from aekit.catalog import cache_dir
+    from aekit.training.feature_classifier import classifier_files
+
+    path, _ = own_model
+    with monkeypatch.context() as m:
+        m.setattr(pooch, "os_cache", lambda name: (_ for _ in ()).throw(RuntimeError("could not determine the home")))
+        for call in (cache_dir, lambda: classifier_files("mnist")):
+            with pytest.raises(aekit.ConfigError, match=r"^aekit's cache folder: this user has no home folder .*HOME"):
+                call()
+        with pytest.warns(UserWarning, match="this user has no home folder"):
+            registry.trust([path])
+        assert not registry.known(path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    old = os.umask(0)
+    try:
+        registry.trust([path])
+    finally:
+        os.umask(old)
+    marks = tmp_path / "cache" / "aekit" / "trusted-imports"
+    assert marks.stat().st_mode & 0o777 == 0o700 and registry.trusted(path)
+    marks.chmod(0o777)  # a folder another user could write into: its marks are no one's
+    assert not registry.trusted(path)
+    registry.trust([path])  # recorded again: the folder made the user's alone
+    assert marks.stat().st_mode & 0o777 == 0o700 and registry.trusted(path)

@@ -125,8 +125,24 @@ def data_dir() -> Path:
             raise ConfigError(f"AEKIT_DATA_DIR={env} is a file; set it to the folder that holds (or will hold) the "
                               "data sets")
         return Path(env).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    try:
+        cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    except RuntimeError:  # no HOME, and none in the user database (a locked-down trial: "unexpected")
+        raise ConfigError("the data sets' folder: this user has no home folder (HOME is not set and the user database "
+                          "names none); set AEKIT_DATA_DIR to the folder that holds the data sets") from None
     return Path(cache) / "aekit"
+
+
+def cache_dir() -> Path:
+    """aekit's own cache folder (~/.cache/aekit on Linux, the system's own elsewhere): the feature classifiers and
+    the marks of the files a user imported with aekit; a one-line error where this user has no home to hold it."""
+    import pooch
+
+    try:
+        return Path(pooch.os_cache("aekit"))
+    except RuntimeError:  # (platformdirs: no HOME and none in the user database; a locked-down trial: "unexpected")
+        raise ConfigError("aekit's cache folder: this user has no home folder (HOME is not set and the user database "
+                          "names none); set HOME or XDG_CACHE_HOME to a folder that can be written") from None
 
 
 def data_state(name: str) -> str:

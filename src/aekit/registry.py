@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import importlib
 import importlib.util
+import os
 import sys
 import sysconfig
 from collections.abc import Callable, Mapping, Sequence
@@ -13,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .catalog import cache_dir
 from .config import build, keys_of, nearest, unknown_key
 from .errors import ConfigError, warn
-from .writing import atomic_write_text
+from .writing import atomic_write_text, check_writable
 
 if TYPE_CHECKING:
     from .models.base import Autoencoder
@@ -132,9 +134,16 @@ def untrusted_file(item: str) -> Path | None:
 def _trust_mark(file: Path) -> Path:
     """The marker of `file` trusted, holding its contents' SHA-256: a file of its own in aekit's cache (processes
     trusting others at once lose none)."""
-    import pooch
+    return cache_dir() / "trusted-imports" / hashlib.sha256(str(file).encode()).hexdigest()[:32]
 
-    return Path(pooch.os_cache("aekit")) / "trusted-imports" / hashlib.sha256(str(file).encode()).hexdigest()[:32]
+
+def _private(folder: Path) -> bool:
+    """Whether no other user can change what `folder` holds (POSIX; elsewhere the system's own): markers another user
+    could write are no marks of the user's (a locked-down trial: under umask 000 they were anyone's to add)."""
+    if os.name != "posix":
+        return True
+    mode = folder.stat()
+    return mode.st_uid == os.getuid() and not mode.st_mode & 0o022
 
 
 def _digest(file: Path) -> str:
@@ -150,8 +159,9 @@ def _installed(file: Path) -> bool:
 def _recorded(file: Path) -> str | None:
     """The SHA-256 `file` had when the user imported it with aekit, or None where they never did."""
     try:
-        return _trust_mark(file).read_text(encoding="utf-8").split()[0]
-    except (OSError, IndexError):
+        mark = _trust_mark(file)
+        return mark.read_text(encoding="utf-8").split()[0] if _private(mark.parent) else None
+    except (OSError, IndexError, ConfigError):  # (ConfigError: no cache folder at all, no home)
         return None
 
 
@@ -174,12 +184,30 @@ def trust(files: list[Path]) -> None:
     for file in files:
         if _installed(file) or _recorded(file) == (digest := _digest(file)):
             continue
-        mark = _trust_mark(file)
         try:
+            mark = _trust_mark(file)
+            mark.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            mark.parent.chmod(0o700)  # the user's alone, whatever the umask (made under umask 000: anyone's)
             atomic_write_text(mark, f"{digest} {file}\n")
-        except OSError as err:
-            warn(f"imports: {file} could not be recorded as yours in {mark.parent} ({err.strerror}); the "
-                 "commands that read a run folder naming it will refuse it")
+        except (OSError, ConfigError) as err:
+            why = err.strerror if isinstance(err, OSError) else str(err)
+            warn(f"imports: {file} could not be recorded as yours in aekit's cache ({why}); a command that reads a run "
+                 f"folder naming it takes --imports {file}, or set XDG_CACHE_HOME to a folder that can be written")
+
+
+def unrecordable() -> str | None:
+    """Why aekit's cache cannot record a file as the user's (no home, a read-only or full cache), or None."""
+    try:
+        mark = _trust_mark(Path("probe"))
+        folder = next(p for p in mark.parents if p.exists())
+        if not folder.is_dir():
+            return f"{folder} is a file"
+        check_writable(mark)
+    except ConfigError as err:
+        return str(err)
+    except OSError as err:
+        return f"{err.filename}: {err.strerror}"
+    return None
 
 
 def imported_files(item: str) -> list[Path]:

@@ -125,11 +125,22 @@ def _cmd_train(args) -> int | None:
     _print_result(run_dir)
 
 
+def _import_own(args) -> None:
+    """The files of one's own given by --imports, imported (and so trusted) before the folder that names them is read:
+    the way through where aekit's cache cannot record them (a locked-down trial: a read-only home)."""
+    if getattr(args, "imports", None):
+        from ..registry import import_models
+
+        import_models(args.imports)
+
+
 def _cmd_resume(args) -> int | None:
     from . import run
 
+    _import_own(args)
     longer = [*(["--epochs", str(args.epochs)] if args.epochs is not None else []),
-              *(["--time-budget", repr(args.time_budget)] if args.time_budget is not None else [])]
+              *(["--time-budget", repr(args.time_budget)] if args.time_budget is not None else []),
+              *(f"--imports={item}" for item in args.imports or ())]
     cfg = run.read_run(args.run_dir) if args.distributed else None  # to check before launching; resume reads it
     code = _launched_distributed(args, ["resume", args.run_dir, *longer], cfg, args.run_dir)
     if code is not None:
@@ -147,10 +158,7 @@ def _cmd_evaluate(args) -> None:
         if value is not None and args.quality_samples == 0:  # (a bug hunt: taken, unsaid)
             raise ConfigError(f"{flag}: sets how sample quality is judged, and --quality-samples 0 skips it; leave "
                               f"{flag} out, or give --quality-samples N")
-    if args.imports:  # a data set of one's own for --data (an own-data-set hunt), as models' and datasets' --imports
-        from ..registry import import_models
-
-        import_models(args.imports)
+    _import_own(args)  # a data set of one's own for --data (an own-data-set hunt), or the run's own model
     from . import run
 
     metrics = run.evaluate_run(
@@ -326,15 +334,12 @@ def _cmd_export(args) -> None:
     folder = source.parent if source.is_file() else source  # a model file: write beside it, named after it
     stem = f"{source.stem}-" if source.is_file() and source.stem.startswith("model-") else ""
     out = args.output if args.output else folder / f"{stem}{args.part}{'-raw' * args.raw}{suffix}"
+    _import_own(args)  # a model file's model of one's own (a run folder names its imports itself)
     if (folder / run.CONFIG_FILE).is_file() and any((folder / f).is_file() for f in (ckpt.MODEL_FILE,
                                                                                    ckpt.CHECKPOINT_FILE)):
         run.read_run(folder)  # a run's or an experiment's folder: the models of your own it imports
     elif (folder / "experiment.yaml").is_file():
         run.folder_imports(folder, (load_file(folder / "experiment.yaml").get("settings") or {}).get("imports"))
-    if args.imports:  # a model file of one's own (a run folder names its imports itself)
-        from ..registry import import_models
-
-        import_models(args.imports)
     path = export_model(args.run_dir, out, format=args.format, part=args.part, raw=args.raw)
     with warnings.catch_warnings():  # its notes were said as the export loaded the same folder (a bug hunt: twice)
         warnings.simplefilter("ignore")
@@ -378,6 +383,8 @@ def _cmd_experiment(args) -> None:
         raise ConfigError(f"experiment {args.action}: give one experiment name (see `aekit experiment list`){got}")
     from .experiments import resume_experiment, run_experiment, settings
 
+    _import_own(args)
+
     if args.action == "show":
         import yaml
 
@@ -401,6 +408,7 @@ def _cmd_experiment(args) -> None:
 def _cmd_report(args) -> None:
     from .report import CONFIG_FILES, GENERATOR, read_run_folder, write_report
 
+    _import_own(args)
     dirs = []
     for d in args.run_dirs:  # a pattern no shell expanded (Windows' cmd and PowerShell pass runs/* on: a review)
         matched = sorted(glob.glob(d)) if glob.has_magic(d) and not Path(d).exists() else []
@@ -452,6 +460,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 QUIET = "no progress (the start line, epoch lines, bars): the results and the run folder only"
+FOLDER_IMPORTS = ("a .py file (or module) of your own that a run folder's imports name, imported first: where aekit's "
+                  "cache cannot record it as yours; repeatable")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -481,6 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="train up to this many epochs in total")
     p.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
                    help="a run with a time budget: train up to this many seconds in total")
+    p.add_argument("--imports", action="append", type=os.path.expanduser, metavar="FILE.py", help=FOLDER_IMPORTS)
     p.add_argument("--quiet", action="store_true", help=QUIET)
     _distributed_flags(p)
     p.set_defaults(func=_cmd_resume)
@@ -489,7 +500,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="test metrics of a run next to PCA's, its test NLL and sample quality")
     p.add_argument("run_dir", type=os.path.expanduser, help="the run folder `aekit train` made")
     p.add_argument("--imports", action="append", type=os.path.expanduser, metavar="FILE.py",
-                   help="a .py file (or module) that registers a data set of your own for --data; repeatable")
+                   help="a .py file (or module) of your own: a data set for --data, or one the run folder's imports "
+                        "name (imported first: where aekit's cache cannot record it as yours); repeatable")
     p.add_argument("--data", default=None, metavar="FILE",
                    help="evaluate on this file (scaled as the run's data were) or named data set's test part, in "
                         "place of the run's test part; writes nothing into the run folder")
@@ -545,6 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the experiment, a config file of its sections (as show prints them, or a run's experiment.yaml) "
                         "and settings such as train.epochs=5; for resume, its run folder")
     p.add_argument("--tiny", action="store_true", help="a tiny budget that runs in seconds (for tests)")
+    p.add_argument("--imports", action="append", type=os.path.expanduser, metavar="FILE.py", help=FOLDER_IMPORTS)
     p.add_argument("--out", type=os.path.expanduser, default=None, help="parent folder of the run folder (default: runs)")
     p.add_argument("--quiet", action="store_true", help="print the headline and the run folder only")
     p.set_defaults(func=_cmd_experiment, words_dest="words")
@@ -553,6 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", type=os.path.expanduser, help="run folders of aekit train or aekit experiment run")
     p.add_argument("-o", "--output", type=os.path.expanduser, default=None, help="HTML file to write (default: RUN_DIR/report.html for one run, else ./report.html)")
     p.add_argument("--title", default=None, help="the page's title (default: 'aekit report: RUN', or how many runs)")
+    p.add_argument("--imports", action="append", type=os.path.expanduser, metavar="FILE.py", help=FOLDER_IMPORTS)
     p.add_argument("--quiet", action="store_true", help="no progress line: the file written alone")
     p.set_defaults(func=_cmd_report, words_dest="run_dirs")
 
@@ -652,7 +666,9 @@ def _full(err: OSError) -> str:
 def _out_of_memory(err: BaseException) -> bool:
     """numpy's MemoryError, or torch's allocators' errors (CPU and CUDA)."""
     return isinstance(err, MemoryError) or type(err).__name__ == "OutOfMemoryError" or (
-        isinstance(err, RuntimeError) and "DefaultCPUAllocator: can't allocate memory" in str(err))
+        isinstance(err, RuntimeError) and "DefaultCPUAllocator: can't allocate memory" in str(err)) or (
+        isinstance(err, ImportError) and bool(re.search(r"failed to map segment|cannot allocate memory", str(err), re.I)))  # a
+    # library loaded late under ulimit -v (a locked-down trial: scikit-learn's, for PCA after training: "unexpected")
 
 
 def _run_kept(err: BaseException) -> str:
@@ -906,6 +922,12 @@ def _main(argv: list[str] | None) -> int:
             raise ConfigError(f"{os.fsencode(undecoded)!r:.80}: the override holds bytes this locale's encoding "
                               f"({sys.getfilesystemencoding()}) cannot read; {fix}")
         args = parse_args(argv)
+        if command:  # (a locked-down trial: torch's import failed as "Intel oneMKL FATAL ERROR: Cannot load ...")
+            try:
+                os.getcwd()
+            except FileNotFoundError:
+                raise ConfigError("the current folder no longer exists (removed since the shell entered it); cd to a "
+                                  "folder that does and run it again") from None
         if world_size() > 1 and args.command not in ("train", "resume"):  # (each process wrote its own experiment)
             raise ConfigError(f"aekit {args.command} runs in one process; torchrun and --distributed are for aekit "
                               "train and aekit resume")

@@ -80,6 +80,7 @@ from ..registry import (
     list_models,
     model_entry,
     unknown_model_keys,
+    unrecordable,
     untrusted_file,
 )
 from ..training import checkpoint as ckpt
@@ -1010,10 +1011,16 @@ def folder_imports(folder: Path, items: Any) -> None:
         file = None if item in sys.modules else untrusted_file(item)  # (an untrusted-files hunt: a downloaded
         if file is not None:  # archive's helpers.py beside its run folder ran unasked)
             what = f"{item} ({file})" if str(file) != item else item
-            raise ConfigError(f"{folder.resolve()}: imports: {what} " + (
-                "has changed since you imported it with aekit; if the change is yours, import it again: aekit models "
-                f"--imports {shell(item)}" if known(file) else "is code you have not imported with aekit yourself; if "
-                f"you trust it, import it once: aekit models --imports {shell(item)}"))
+            state = ("has changed since you imported it with aekit" if known(file) else
+                     "is code you have not imported with aekit yourself")
+            if why := unrecordable():  # (a locked-down trial: a read-only cache; `aekit models --imports` could not help)
+                raise ConfigError(f"{folder.resolve()}: imports: {what} {state}, and aekit's cache cannot record it as "
+                                  f"yours ({why}); if you trust it, give this command --imports {shell(item)} (in "
+                                  "Python: import it first), or set XDG_CACHE_HOME to a folder that can be "
+                                  "written")
+            raise ConfigError(f"{folder.resolve()}: imports: {what} {state}; if " + (
+                "the change is yours, import it again: " if known(file) else "you trust it, import it once: ") +
+                f"aekit models --imports {shell(item)} (or give this command --imports {shell(item)})")
         warn(f"importing {item}, which {folder}'s imports name (its code runs: read folders you trust)")
         import_models([item], own=False)  # one at a time: the next is checked where this one's import puts the path
         # (a review: a trusted helpers.py beside an evil.py added their folder, and evil ran unchecked)

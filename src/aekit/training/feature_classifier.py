@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pooch
 import torch
 
+from ..catalog import cache_dir as aekit_cache
 from ..catalog import data_dir
 from ..data import load_dataset
 from ..data.batches import inputs_of, map_batches
@@ -66,7 +66,7 @@ def classifier_files(dataset: str = "mnist", *, cache_dir: str | Path | None = N
     earlier = data_dir() / "classifiers"  # where one was cached before 2026-12-04: read there, never written
     if cache_dir is None and all((earlier / f"{stem}{ext}").is_file() for ext in (".safetensors", ".json")):
         cache_dir = earlier
-    folder = Path(cache_dir) if cache_dir is not None else Path(pooch.os_cache("aekit")) / "classifiers"  # ~/.cache/aekit
+    folder = Path(cache_dir) if cache_dir is not None else aekit_cache() / "classifiers"  # ~/.cache/aekit
     return folder / f"{stem}.safetensors", folder / f"{stem}.json"
 
 
