@@ -1081,6 +1081,10 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
     model = build_checked(cfg, splits)
     if ghost is None:  # (a model the meta device cannot build) before the run's first line, as fit would
         ckpt.check_same_model(header, model, run_dir / ckpt.CHECKPOINT_FILE)
+    params = dict(model.named_parameters())  # the weights its training (aekit.fit's, on a model of the user's) froze,
+    for name in header.get("frozen") or ():  # frozen again (a hunt: all trained, and its optimiser's state did not fit)
+        if name in params:
+            params[name].requires_grad_(False)
     target = cfg.train.epochs if epochs is None else epochs
     finished = done >= target and budget is None
     again = " again" if (run_dir / ckpt.METRICS_FILE).is_file() else ""  # (one stopped before its evaluation: not again)

@@ -64,16 +64,16 @@ class AdversarialAutoencoder(GaussianPrior, DenseAutoencoder):
 
     def penalties(self, x: Tensor, output: Output) -> dict[str, Tensor]:
         terms = super().penalties(x, output)
-        logit = self.discriminator(wide(output.z))
+        logit = wide(self.discriminator(output.z))  # (widened after: a bfloat16 model's discriminator takes its own)
         fool = F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
         return {**terms, "adversarial": self.config.adversarial_weight * fool}
 
     def loss(self, x: Tensor, output: Output, *, y: Tensor | None = None) -> dict[str, Tensor]:
         """The base loss (recon + adversarial + ...) and "discriminator_loss", which the second optimiser
         minimises: the codes are detached there, so it trains the discriminator only."""
-        z = wide(output.z.detach())
+        z = output.z.detach()
         prior = self.prior_std * torch.randn_like(z)
-        real, fake = self.discriminator(prior), self.discriminator(z)
+        real, fake = wide(self.discriminator(prior)), wide(self.discriminator(z))
         d_loss = F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
         d_loss = d_loss + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
         return {**super().loss(x, output, y=y), "discriminator_loss": d_loss}

@@ -40,6 +40,9 @@ class ClassifierOutput:
     z: Tensor  # (B, code_size), the encoder's output (flattened when it is a feature map)
 
 
+torch.export.register_dataclass(ClassifierOutput, serialized_type_name="aekit.ClassifierOutput")  # (as Output: a hunt, torch.export refused it)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ClassifierConfig:
     autoencoder: str  # the registered autoencoder whose encoder feeds the head (`aekit models`)

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from ..config import check, check_types, non_negative
+from ..errors import ConfigError
 from ..registry import register_model
 from .base import Activation, Output, flatten
 from .dense import DenseAutoencoder, DenseConfig, linears
@@ -58,7 +59,8 @@ class ContractiveAutoencoder(DenseAutoencoder):
         x_flat = flatten(x)
         # compiled (train.compile), the penalty encodes x again: a compiled graph's backward cannot be vmapped
         reuse = not torch.compiler.is_compiling()
-        needs_graph = reuse and self.config.contractive_weight > 0 and not self.closed_form and torch.is_grad_enabled()
+        needs_graph = (reuse and self.training and self.config.contractive_weight > 0 and not self.closed_form and
+                       torch.is_grad_enabled())  # (in eval mode the penalty encodes again: vmap and grad take forward)
         if needs_graph and not x_flat.requires_grad:
             x_flat = x_flat.detach().requires_grad_(True)  # so the penalty can differentiate z by x
         z = self.encoder(x_flat)
@@ -82,6 +84,9 @@ class ContractiveAutoencoder(DenseAutoencoder):
         x_flat = output.extras.get("x_flat") if output is not None else None
         if x_flat is not None and x_flat.requires_grad and output.z.requires_grad:
             return self._autograd_norm(x_flat, output.z, create_graph=True)
+        if torch.is_inference_mode_enabled():  # (enable_grad cannot lift it: torch's "does not require grad", a hunt)
+            raise ConfigError("contractive: its penalty differentiates the codes by the inputs, which torch.inference_mode "
+                              "forbids; compute the loss under torch.no_grad() instead")
         grad_on = torch.is_grad_enabled()
         with torch.enable_grad():  # also under no_grad (evaluation): the norm needs dz/dx
             x_flat = flatten(x).detach().requires_grad_(True)

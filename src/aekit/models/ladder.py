@@ -96,6 +96,9 @@ class LadderOutput:
     z_hat: dict[int, Tensor]  # layer -> BN_clean(ẑ_l) (B, width_l), for the layers with a decoder
 
 
+torch.export.register_dataclass(LadderOutput, serialized_type_name="aekit.LadderOutput")  # (as Output: a hunt, torch.export refused it)
+
+
 class Combinator(nn.Module):
     """The paper's "vanilla" g(z̃, u), per unit: ẑ = (z̃ - mu(u)) * v(u) + mu(u) with
     mu(u) = a1 sigmoid(a2 u + a3) + a4 u + a5 and v(u) = a6 sigmoid(a7 u + a8) + a9 u + a10."""

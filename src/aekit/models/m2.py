@@ -104,6 +104,9 @@ class M2Output:
     features: Tensor  # (B, d), what M2 models: the flattened input, or M1's codes
 
 
+torch.export.register_dataclass(M2Output, serialized_type_name="aekit.M2Output")  # (as Output: a hunt, torch.export refused it)
+
+
 def semi_supervised_terms(neg_elbo: Tensor, logits: Tensor, y: Tensor) -> dict[str, Tensor]:
     """Combine the per-label bounds into M2's terms; y holds -1 on unlabelled rows.
 

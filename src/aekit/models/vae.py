@@ -38,7 +38,7 @@ class VAEConfig(AutoencoderConfig):
     activation: Activation = "relu"  # hidden layers
     decoder_hidden: tuple[int, ...] | None = None  # None mirrors `hidden`
     beta: float = 1.0  # KL weight; > 1 is the beta-VAE (Higgins et al. 2017)
-    kl_warmup_steps: int = 0  # optimiser steps over which the KL weight rises linearly 0 -> 1; 0 = none
+    kl_warmup_steps: int = 0  # optimiser steps (loss calls in training) over which the KL weight rises 0 -> 1; 0 = none
     # dynamic binarisation (Burda et al. 2016): in training every step sees each pixel as a fresh
     # Bernoulli draw with its intensity as probability, as input and as target; needs data in [0, 1]
     binarize: bool = False
@@ -177,10 +177,11 @@ class VariationalAutoencoder(GaussianPrior, Autoencoder):
     ) -> tuple[Tensor, Tensor]:
         """(log p(x | z_i), log p(z_i) - log q(z_i | x)) for k draws z_i ~ q(z|x), each (k, B)."""
         mu, logvar = self.posterior(x) if posterior is None else posterior
+        own = mu.dtype  # the decoder's (a half-precision model's own: a hunt saw float32 codes refused by it)
         mu, logvar = wide(mu), wide(logvar)
         eps = torch.randn(k, *mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)  # a generator on mu's device
         z = mu + torch.exp(0.5 * logvar) * eps  # (k, B, code_size)
-        logits = self.decode_logits(z.reshape(-1, mu.shape[1]).to(mu.dtype))  # (k * B, *input_shape)
+        logits = self.decode_logits(z.reshape(-1, mu.shape[1]).to(own))  # (k * B, *input_shape)
         targets = x.reshape(1, len(x), -1).expand(k, -1, -1).reshape(k * len(x), -1)  # x once per draw
         log_px_z = -self.reconstruction_error(targets, logits).reshape(k, len(x)) - self.decoder_log_constant()
         log_2pi = math.log(2 * math.pi)

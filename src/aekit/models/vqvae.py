@@ -150,8 +150,9 @@ class VQVAE(Autoencoder):
         cfg = self.config
         flat = z_e.reshape(-1, z_e.shape[-1])  # (B*m, d)
         onehot = F.one_hot(indices.reshape(-1), cfg.codebook_size).to(z_e.dtype)  # (B*m, K)
-        self.ema_count.mul_(cfg.ema_decay).add_(onehot.sum(0), alpha=1 - cfg.ema_decay)
-        self.ema_sum.mul_(cfg.ema_decay).add_(onehot.T @ flat, alpha=1 - cfg.ema_decay)
+        self.ema_count.mul_(cfg.ema_decay).add_((1 - cfg.ema_decay) * onehot.sum(0))
+        # (not add_(..., alpha=): torch.compile's CPU code added a matmul so scaled wrongly, a hunt: compile=True learnt
+        self.ema_sum.mul_(cfg.ema_decay).add_((1 - cfg.ema_decay) * (onehot.T @ flat))  # a worse codebook, unsaid)
         used = self.ema_count > 1e-12
         self.codebook[used] = self.ema_sum[used] / self.ema_count[used, None]
         dead = (self.ema_count < cfg.restart_below).nonzero().flatten()

@@ -313,8 +313,22 @@ def prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.T
     return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
 
 
+def check_named(model) -> None:
+    """Refuse to save a model whose class is not the one registered under its name: a subclass of a registered model
+    without a name of its own would load as its parent (a hunt: a subclass's own loss was lost at a resume, unsaid)."""
+    from ..registry import _MODELS
+
+    entry, cls = _MODELS.get(getattr(model, "name", None)), type(model)
+    if entry is not None and (cls.__module__, cls.__qualname__) != (entry.cls.__module__, entry.cls.__qualname__):
+        raise CheckpointError(f"{cls.__name__} subclasses {entry.cls.__name__} ({model.name!r}) without a name of its "
+                              f"own: saved, it would load as a plain {model.name}; register it under one "
+                              "(@aekit.register_model(\"my-name\") above its class)")
+
+
 def model_meta(model) -> dict[str, Any]:
     from ..registry import defining_module
+
+    check_named(model)
 
     module = defining_module(type(model))  # a model of your own: where it is registered, for load_model's message
     return {"model": model.name, "config": to_dict(model.config), **({"module": module} if module else {})}
@@ -332,7 +346,8 @@ def save_model(model, path: str | Path, *, state: dict[str, torch.Tensor] | None
         raise CheckpointError(f"{path}: a model file's name ends in .safetensors (or give a folder)")
     if path.is_file() and not file_header(path):  # a file of the user's, never written over
         raise CheckpointError(f"{path} is there and is not a model saved by aekit; give another path or remove it")
-    if not hasattr(model, "config") or not isinstance(model, torch.nn.Module):
+    model = getattr(model, "_orig_mod", model) if type(model).__name__ == "OptimizedModule" else model  # torch.compile's
+    if not hasattr(model, "config") or not isinstance(model, torch.nn.Module):  # wrapper: its weights are the model's
         raise CheckpointError(f"save_model: {type(model).__name__} is not an aekit model (aekit.create_model builds one)")
     if state is not None and (what := state_fit(model, state)[1]) is not None:  # (an API trial: another model's
         raise CheckpointError(f"save_model: `state` is not {model.name}'s: {what}")  # was refused only by load_model)

@@ -47,7 +47,7 @@ from ..data.batches import (
 )
 from ..data.core import SCALING_FILE, data_map, is_picture, resolved_scale
 from ..data.memmap import MemmapArray
-from ..errors import ConfigError, DataError, NonFiniteLossError, warn
+from ..errors import CheckpointError, ConfigError, DataError, NonFiniteLossError, warn
 from ..models.base import Autoencoder, check_contract
 from ..registry import model_kind
 from ..writing import atomic_write_text, is_temporary
@@ -260,6 +260,9 @@ def make_optimizers(model, cfg: TrainConfig, *, device: torch.device) -> dict[st
     owned = [id(p) for params in groups.values() for p in params]
     if next(iter(groups)) != "loss" or len(owned) != len(set(owned)) or set(owned) != {id(p) for p in model.parameters()}:
         raise ConfigError(f"model '{model.name}': optimizer_groups must start with 'loss' and hold every parameter once")
+    if frozen := [key for key, params in groups.items() if not any(p.requires_grad for p in params)]:  # (a hunt: torch's
+        raise ConfigError(f"model '{model.name}': every parameter of its optimiser group {frozen[0]!r} is frozen "  # "empty
+                          "(requires_grad False), and training steps each group: unfreeze some of them")  # parameter list")
     return {key: make_optimizer(params, cfg, device=device) for key, params in groups.items()}
 
 
@@ -549,6 +552,9 @@ class Trainer:
             "train_config": to_dict(self.config),
             "optimizer": optim_meta["loss"],
             **({"more_optimizers": more} if more else {}),
+            **({"frozen": frozen} if (frozen := [name for name, p in self.model.named_parameters() if not p.requires_grad])
+               else {}),  # frozen again by aekit resume (a hunt: load_model's model trains all, and the optimiser's
+            # state did not fit it: "unexpected")
             "best": {"value": self.best_value if math.isfinite(self.best_value) else None,
                      "epoch": self.best_epoch, "since": self.epochs_since_best, "monitor": self.monitored},
             "callback_states": [{"callback": _callback_name(cb), "state": state} for cb, state in zip(self.callbacks, states)],
@@ -587,6 +593,14 @@ class Trainer:
         self.model.to(self.device)
         metas = {"loss": meta["optimizer"], **meta.get("more_optimizers", {})}
         for key, optimizer in self.optimizers.items():
+            saved, now = (sum(len(g["params"]) for g in groups) for groups in (metas[key]["param_groups"],
+                                                                                 optimizer.param_groups))
+            if saved != now:  # parameters frozen or unfrozen since: said, not torch's "doesn't match the size" (a hunt)
+                frozen = meta.get("frozen") or []
+                raise CheckpointError(f"{path}: the run trained {saved} weight tensors ({key}) and this model has {now} "
+                                      "to train (requires_grad): freeze them as the run did to resume it" + (
+                                          f" (it froze {', '.join(frozen[:4])}{', ...' * (len(frozen) > 4)})" if frozen
+                                          else " (it froze none)"))
             # the state (moments, step counts) is the checkpoint's; the settings are this configuration's, as built:
             # weight_decay, momentum, betas given at a resume (a bug hunt: the old ones stepped, config.yaml said the
             # new), and how to step, this machine's choice (fused, foreach: set before loading, where Adam puts its
@@ -1313,6 +1327,10 @@ def fit(
     if not (isinstance(model, torch.nn.Module) and hasattr(model, "check_data")):  # what fit trains: aekit's models
         input_shape_of(model)  # a path, an estimator, a module of one's own: said in one line
         raise ConfigError(f"model: {type(model).__name__} is not a model of aekit's; give one from aekit.create_model")
+    if type(model).__name__ == "OptimizedModule":  # (a hunt: trained, then saved under _orig_mod. names nothing loads)
+        raise ConfigError("model: a torch.compile'd model; give fit the model itself: compile=True compiles its forward")
+    if run_path is not None:  # before any work: its files must load as this model
+        ckpt.check_named(model)
     if any(p.is_meta for p in model.parameters()):
         raise ConfigError("model: its weights are on the meta device (shapes without values); build it on the CPU, "
                           "or model.to_empty(device='cpu') and load weights into it")
