@@ -415,7 +415,7 @@ def test_a_module_beside_a_downloaded_run_folder_is_not_run_unasked(run, tmp_pat
     assert capsys.readouterr().err.strip() == (
         f"aekit: error: {folder}: imports: helpers ({download / 'helpers.py'}) is code you have not imported with aekit "
         "yourself; if you trust it, import it once: aekit models --imports helpers (or give this command --imports "
-        "helpers)")
+        "helpers; in Python, import it first)")
     assert main(["report", "run", "--output", str(tmp_path / "r.html")]) == 0  # its map left out, the reason on it
     assert "aekit: note: no latent map of run: " in capsys.readouterr().err  # and in the terminal
     assert "is code you have not imported with aekit yourself" in (tmp_path / "r.html").read_text()

@@ -66,9 +66,7 @@ def register_model(name: str, *, kind: str = "autoencoder") -> Callable[[ModelCl
             raise ConfigError(f"register_model({name!r}): {cls.__name__} must subclass {base.__module__}."
                               f"{base.__name__} (a model of kind {kind!r}), which gives it the methods training calls")
         old = _MODELS[name].cls if name in _MODELS else cls
-        same = old.__qualname__ == cls.__qualname__ and (  # imported again, or defined again (a notebook's cell run again)
-            old.__module__ == cls.__module__ or _source(old) == _source(cls) is not None)
-        if old is not cls and not same:
+        if old is not cls and not same_class(old, cls):
             raise ConfigError(f"model {name!r} is registered twice: {_where(old)} and {_where(cls)} both register it; "
                               "give yours another name")
         doc = (cls.__doc__ or "").strip().splitlines()
@@ -101,6 +99,12 @@ def imported(path: Path) -> bool:
     """Whether the .py file `path` (resolved) is imported already, under any module name."""
     return any(Path(getattr(m, "__file__", None) or "").name == path.name and Path(m.__file__).resolve() == path
                for m in list(sys.modules.values()))
+
+
+def same_class(a: type, b: type) -> bool:
+    """Whether classes `a` and `b` are one model class imported again (under another module name, from the same file)
+    or defined again (a notebook's cell run again)."""
+    return a.__qualname__ == b.__qualname__ and (a.__module__ == b.__module__ or _source(a) == _source(b) is not None)
 
 
 def _where(cls: type) -> str:
@@ -143,7 +147,19 @@ def _private(folder: Path) -> bool:
     if os.name != "posix":
         return True
     mode = folder.stat()
-    return mode.st_uid == os.getuid() and not mode.st_mode & 0o022
+    return mode.st_uid == os.getuid() and not mode.st_mode & 0o002 and (not mode.st_mode & 0o020 or _own_group(mode.st_gid))
+
+
+def _own_group(gid: int) -> bool:
+    """Whether group `gid` is this user's private group (umask 002's systems: a review saw their marks refused)."""
+    import grp
+    import pwd
+
+    try:
+        group = grp.getgrgid(gid)
+        return group.gr_name == pwd.getpwuid(os.getuid()).pw_name and not group.gr_mem
+    except KeyError:
+        return False
 
 
 def _digest(file: Path) -> str:
@@ -190,9 +206,15 @@ def trust(files: list[Path]) -> None:
             mark.parent.chmod(0o700)  # the user's alone, whatever the umask (made under umask 000: anyone's)
             atomic_write_text(mark, f"{digest} {file}\n")
         except (OSError, ConfigError) as err:
+            if file in _UNRECORDED:  # (once a process: a review saw it twice a command)
+                continue
+            _UNRECORDED.add(file)
             why = err.strerror if isinstance(err, OSError) else str(err)
             warn(f"imports: {file} could not be recorded as yours in aekit's cache ({why}); a command that reads a run "
                  f"folder naming it takes --imports {file}, or set XDG_CACHE_HOME to a folder that can be written")
+
+
+_UNRECORDED: set[Path] = set()  # the files this process said it could not record
 
 
 def unrecordable() -> str | None:

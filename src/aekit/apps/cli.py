@@ -921,7 +921,12 @@ def _main(argv: list[str] | None) -> int:
                 fix = "rename the file to a name in UTF-8 (or give it as a flag's or command's path, not in an override)"
             raise ConfigError(f"{os.fsencode(undecoded)!r:.80}: the override holds bytes this locale's encoding "
                               f"({sys.getfilesystemencoding()}) cannot read; {fix}")
-        args = parse_args(argv)
+        try:
+            args = parse_args(argv)
+        except SystemExit as stop:  # argparse's --help, --version and refusals: a caller's main([...]) gets the code (a
+            if command:  # notebook hunt: SystemExit in a cell, `code = main(...)` never set)
+                raise
+            return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 2
         if command:  # (a locked-down trial: torch's import failed as "Intel oneMKL FATAL ERROR: Cannot load ...")
             try:
                 os.getcwd()

@@ -1020,7 +1020,8 @@ def folder_imports(folder: Path, items: Any) -> None:
                                   "written")
             raise ConfigError(f"{folder.resolve()}: imports: {what} {state}; if " + (
                 "the change is yours, import it again: " if known(file) else "you trust it, import it once: ") +
-                f"aekit models --imports {shell(item)} (or give this command --imports {shell(item)})")
+                f"aekit models --imports {shell(item)} (or give this command --imports {shell(item)}; in Python, import it "
+                "first)")
         warn(f"importing {item}, which {folder}'s imports name (its code runs: read folders you trust)")
         import_models([item], own=False)  # one at a time: the next is checked where this one's import puts the path
         # (a review: a trusted helpers.py beside an evil.py added their folder, and evil ran unchecked)
@@ -1081,10 +1082,10 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
     model = build_checked(cfg, splits)
     if ghost is None:  # (a model the meta device cannot build) before the run's first line, as fit would
         ckpt.check_same_model(header, model, run_dir / ckpt.CHECKPOINT_FILE)
-    params = dict(model.named_parameters())  # the weights its training (aekit.fit's, on a model of the user's) froze,
-    for name in header.get("frozen") or ():  # frozen again (a hunt: all trained, and its optimiser's state did not fit)
-        if name in params:
-            params[name].requires_grad_(False)
+    if trained := header.get("trained"):  # the weights its optimisers stepped trainable, the others not (aekit.fit's
+        stepped = {name for names in trained.values() for name in names}  # training of a model of the user's may have
+        for name, param in model.named_parameters():  # frozen some: a hunt; the trainer freezes those frozen since)
+            param.requires_grad_(name in stepped)
     target = cfg.train.epochs if epochs is None else epochs
     finished = done >= target and budget is None
     again = " again" if (run_dir / ckpt.METRICS_FILE).is_file() else ""  # (one stopped before its evaluation: not again)

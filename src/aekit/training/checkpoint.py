@@ -314,15 +314,30 @@ def prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.T
 
 
 def check_named(model) -> None:
-    """Refuse to save a model whose class is not the one registered under its name: a subclass of a registered model
-    without a name of its own would load as its parent (a hunt: a subclass's own loss was lost at a resume, unsaid)."""
-    from ..registry import _MODELS
+    """Refuse to save a model (or a model inside it: a classifier's autoencoder) whose class is not the one registered
+    under its name: a subclass of a registered model without a name of its own would load as its parent (a hunt: a
+    subclass's own loss was lost at a resume, unsaid); a model of a class defined again since (a notebook's cell run
+    again) whose weights the class as it is now cannot take is refused, one whose weights it takes is said."""
+    from ..registry import _MODELS, same_class
 
-    entry, cls = _MODELS.get(getattr(model, "name", None)), type(model)
-    if entry is not None and (cls.__module__, cls.__qualname__) != (entry.cls.__module__, entry.cls.__qualname__):
-        raise CheckpointError(f"{cls.__name__} subclasses {entry.cls.__name__} ({model.name!r}) without a name of its "
-                              f"own: saved, it would load as a plain {model.name}; register it under one "
-                              "(@aekit.register_model(\"my-name\") above its class)")
+    for part in model.modules():
+        entry, cls = _MODELS.get(getattr(part, "name", None)), type(part)
+        if entry is None or entry.cls is cls or not hasattr(part, "config"):
+            continue
+        if not same_class(entry.cls, cls):
+            raise CheckpointError(f"{cls.__name__} subclasses {entry.cls.__name__} ({part.name!r}) without a name of its "
+                                  f"own: saved, it would load as a plain {part.name}; register it under one "
+                                  "(@aekit.register_model(\"my-name\") above its class)")
+        if cls.__module__ != entry.cls.__module__:  # one file imported under two module names: the same class
+            continue
+        now = on_meta(lambda entry=entry, part=part: entry.cls(part.config))
+        shapes = {k: tuple(v.shape) for k, v in part.state_dict().items()}
+        if now is not None and {k: tuple(v.shape) for k, v in now.state_dict().items()} != shapes:
+            raise CheckpointError(f"this {part.name} model was made before its class {cls.__qualname__} was defined "
+                                  "again (a cell run again?), and its weights do not fit the class as it is now: make "
+                                  "the model anew, or define the class as it was")
+        warn(f"this {part.name} model was made before its class {cls.__qualname__} was defined again (a cell run "
+             "again?): its files load into the class as it is now")
 
 
 def model_meta(model) -> dict[str, Any]:
@@ -703,6 +718,12 @@ def optimizer_from_tensors(
     for tensor_name, value in prefixed(tensors, _optimizer_prefix(key)).items():
         pid, name = tensor_name.split(".", 1)
         state.setdefault(int(pid), {})[name] = value
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    if sum(len(g["params"]) for g in meta["param_groups"]) != len(params) or any(  # (a checkpoint that names no weights
+            v.dim() > 0 and (pid >= len(params) or v.shape != params[pid].shape)  # it stepped: a fused step of misfit
+            for pid, entry in state.items() for v in entry.values() if torch.is_tensor(v)):  # moments segfaulted)
+        raise CheckpointError(f"the optimiser's saved state ({key}) does not fit the weights this model has to train "
+                              "(requires_grad): make the same ones trainable as its training did to resume it")
     optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
 
 

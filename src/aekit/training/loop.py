@@ -18,6 +18,7 @@ import dataclasses
 import errno
 import functools
 import hashlib
+import importlib
 import importlib.util
 import json
 import math
@@ -552,9 +553,12 @@ class Trainer:
             "train_config": to_dict(self.config),
             "optimizer": optim_meta["loss"],
             **({"more_optimizers": more} if more else {}),
+            # the weights each optimiser steps, and those frozen (requires_grad False, by the user or a callback of
+            # theirs, maybe after the optimiser was made): a resume makes them so again (a hunt: aekit resume's model
+            # trained all, and the optimiser's state did not fit it: "unexpected", or a segfault where counts agreed)
+            "trained": {key: self.param_names(optimizer) for key, optimizer in self.optimizers.items()},
             **({"frozen": frozen} if (frozen := [name for name, p in self.model.named_parameters() if not p.requires_grad])
-               else {}),  # frozen again by aekit resume (a hunt: load_model's model trains all, and the optimiser's
-            # state did not fit it: "unexpected")
+               else {}),
             "best": {"value": self.best_value if math.isfinite(self.best_value) else None,
                      "epoch": self.best_epoch, "since": self.epochs_since_best, "monitor": self.monitored},
             "callback_states": [{"callback": _callback_name(cb), "state": state} for cb, state in zip(self.callbacks, states)],
@@ -585,6 +589,11 @@ class Trainer:
         return (minutes is not None and self.run_dir is not None and not (inside and self.world > 1)
                 and time.perf_counter() - self.saved_at >= 60 * minutes)
 
+    def param_names(self, optimizer: torch.optim.Optimizer) -> list[str]:
+        """The names of the model's weights `optimizer` steps, in its order."""
+        names = {id(p): name for name, p in self.model.named_parameters()}
+        return [names.get(id(p), "?") for group in optimizer.param_groups for p in group["params"]]
+
     def load_checkpoint(self) -> None:
         assert self.run_dir is not None
         path = self.run_dir / ckpt.CHECKPOINT_FILE
@@ -593,14 +602,12 @@ class Trainer:
         self.model.to(self.device)
         metas = {"loss": meta["optimizer"], **meta.get("more_optimizers", {})}
         for key, optimizer in self.optimizers.items():
-            saved, now = (sum(len(g["params"]) for g in groups) for groups in (metas[key]["param_groups"],
-                                                                                 optimizer.param_groups))
-            if saved != now:  # parameters frozen or unfrozen since: said, not torch's "doesn't match the size" (a hunt)
-                frozen = meta.get("frozen") or []
-                raise CheckpointError(f"{path}: the run trained {saved} weight tensors ({key}) and this model has {now} "
-                                      "to train (requires_grad): freeze them as the run did to resume it" + (
-                                          f" (it froze {', '.join(frozen[:4])}{', ...' * (len(frozen) > 4)})" if frozen
-                                          else " (it froze none)"))
+            saved, now = (meta.get("trained") or {}).get(key), self.param_names(optimizer)
+            if saved is not None and saved != now:  # other weights trainable now: said, not torch's "doesn't match the
+                other = sorted(set(saved) ^ set(now))  # size", or a segfault where the counts agreed (a hunt)
+                raise CheckpointError(f"{path}: its optimiser ({key}) stepped {len(saved)} weight tensors and this model "
+                                      f"has {len(now)} to train (requires_grad), unlike in {', '.join(other[:4])}"
+                                      f"{', ...' * (len(other) > 4)}: make the same ones trainable to resume it")
             # the state (moments, step counts) is the checkpoint's; the settings are this configuration's, as built:
             # weight_decay, momentum, betas given at a resume (a bug hunt: the old ones stepped, config.yaml said the
             # new), and how to step, this machine's choice (fused, foreach: set before loading, where Adam puts its
@@ -608,6 +615,10 @@ class Trainer:
             groups = [{**group, **{k: v for k, v in built.items() if k != "params"}}
                       for group, built in zip(metas[key]["param_groups"], optimizer.param_groups)]
             ckpt.optimizer_from_tensors(optimizer, tensors, {**metas[key], "param_groups": groups}, key)
+        params = dict(self.model.named_parameters())
+        for name in meta.get("frozen") or ():  # frozen as they were (by a callback, after its optimiser was made)
+            if name in params:
+                params[name].requires_grad_(False)
         ckpt.rng_from_tensors(tensors)  # (rank 0's: other ranks seed their own at each epoch's start)
         self.epoch = meta["epoch"]
         self.global_step = meta["global_step"]
@@ -1371,6 +1382,9 @@ def fit(
     if cfg.early_stopping is not None and not any(isinstance(c, EarlyStopping) for c in callbacks):
         callbacks.append(EarlyStopping(cfg.early_stopping))
     callbacks += make_loggers(cfg.log, run_path, every=cfg.log_every)
+    if "torch._dynamo" not in sys.modules:  # what torch's first optimiser imports (seconds, sympy's too): an interrupt
+        with signals_held():  # in it left torch's modules half-imported, every later fit failing until a restart (a
+            importlib.import_module("torch._dynamo")  # notebook hunt)
     home = next(iter(model.parameters()), torch.empty(0)).device
     with contextlib.ExitStack() as held:
         held.callback(model.to, home)  # trained on cfg.device, handed back where it was (also on an error)

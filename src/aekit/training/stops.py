@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -63,9 +64,12 @@ class StopSignals:
         if self.asked is None and self.on:
             self.asked = (number, frame)
             if not self.stepping and self.say:  # validation's and callbacks' wait, however long: said (a review),
-                with contextlib.suppress(OSError):  # unbuffered (a print could meet one the handler interrupted)
-                    os.write(2, b"aekit: stopping as this epoch ends, once its validation and checkpoint are done "
-                                b"(again to stop at once)\n")
+                line = "aekit: stopping as this epoch ends, once its validation and checkpoint are done (again to stop at once)\n"
+                with contextlib.suppress(OSError, ValueError):  # unbuffered (a print could meet one the handler
+                    if type(sys.stderr).__module__.startswith("ipykernel"):  # interrupted); a notebook's own stream (its
+                        sys.stderr.write(line)  # file 2 showed it under an earlier cell too, a notebook hunt)
+                    else:
+                        os.write(2, line.encode())
         else:  # asked again, or no longer put off: at once
             self.handlers[number](number, frame)
 
