@@ -166,8 +166,9 @@ def test_a_model_a_script_defined_is_named_so_by_load_model(own_model, tmp_path)
     type(model).__module__ = "__main__"  # as a class defined in the script that trains it
     aekit.save_model(model, tmp_path / "m.safetensors")
     registry._MODELS.pop(name)
-    with pytest.raises(aekit.CheckpointError, match=rf"holds model '{name}', which the script that saved it defined "
-                                                     r"\(__main__\): move its class into a .py file and import"):
+    with pytest.raises(aekit.CheckpointError, match=rf"holds model '{name}', which the script or notebook that saved it "
+                                                     r"defined \(__main__\): in a notebook run the cell that defines it "
+                                                     r"again; else move its class into a .py file and import"):
         aekit.load_model(tmp_path / "m.safetensors")
 
 

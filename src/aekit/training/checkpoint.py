@@ -450,7 +450,8 @@ def build_model(meta: dict[str, Any], path: Path):
     except (KeyError, TypeError, ConfigError) as err:
         if "module" in meta and f"unknown model {meta['model']!r}" in str(err):
             where = (f"{meta['module']} registers: import that" if meta["module"] != "__main__" else
-                     "the script that saved it defined (__main__): move its class into a .py file and import that")
+                     "the script or notebook that saved it defined (__main__): in a notebook run the cell that defines it "
+                     "again; else move its class into a .py file and import that")
             raise CheckpointError(f"checkpoint {path} holds model {meta['model']!r}, which {where} first "
                                   "(aekit.registry.import_models([...]) takes a .py file's path; aekit export takes "
                                   "--imports FILE.py)") from None
