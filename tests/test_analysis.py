@@ -563,3 +563,26 @@ def test_a_layer_encode_runs_more_than_once_is_refused_not_read_at_its_last_run(
     with pytest.raises(aekit.ConfigError, match=r"^layer: MaxPool2d runs 2 times in encode\(\)"):
         unit_activations(model, torch.rand(3, 1, 8, 8), layer="pool")
     assert unit_activations(model, torch.rand(3, 1, 8, 8), layer="down.0.0").shape == (3, 4)  # a block's convolution
+
+
+def test_degenerate_labels_and_codes_are_said_not_scored_as_results(tmp_path):
+    """A shapes hunt: compare_retrieval scored an index of one class 1.0 and queries of a class the index lacks 0.0
+    without a word; a report's latent map of constant data printed numpy's 'invalid value encountered in divide' and
+    drew one dot; latent_explorer of one sample was scikit-learn's error; a 3x3 conv's advice named fewer channels
+    entries where one is the fewest."""
+    from aekit.analysis.latent import latent_explorer
+    from aekit.data import Dataset
+
+    model = aekit.create_model("dense", input_shape=(6,), hidden=[8], code_size=3)
+    x = torch.rand(20, 6)
+    with pytest.warns(UserWarning, match=r"compare_retrieval: the labels hold one class \(0\): every neighbour shares"):
+        rows = compare_retrieval(model, Dataset(x, torch.zeros(20, dtype=torch.long)), k=3, methods=["raw"])
+    assert rows[0]["map"] == pytest.approx(1.0)
+    with pytest.warns(UserWarning, match=r"compare_retrieval: 4 of 4 queries are of classes the index lacks"):
+        compare_retrieval(model, Dataset(x, torch.arange(20) % 2), Dataset(x[:4], torch.full((4,), 5)), k=3,
+                          methods=["raw"])
+    for data, says in ((Dataset(torch.full((6, 6), 0.5)), "all 6 codes are the same point"), (Dataset(x[:1]), "one sample")):
+        with pytest.raises(aekit.DataError, match=rf"^codes: {says}.*; a map places two different codes or more$"):
+            latent_explorer(model, data, n=10, grid=3)
+    with pytest.raises(ConfigError, match=r"height and width must be multiples of 2 \(3: e\.g\. 2 or 4\); resize the"):
+        aekit.create_model("conv", input_shape=(1, 3, 3), channels=(4,))

@@ -308,7 +308,8 @@ CASES = [
     pytest.param(lambda t: AutoencoderTransformer(device="gpu").fit(FLAT), ConfigError,
                  r"^device: 'gpu' is not allowed; choose auto, cpu, cuda, cuda:N or mps", id="sklearn-unknown-device"),
     pytest.param(lambda t: AutoencoderTransformer(epochs=1).fit(FLAT[:1]), DataError,
-                 r"needs at least 2 samples, got 1 sample; give more samples", id="sklearn-one-sample"),
+                 r"needs at least 2 samples, got 1 sample to fit on \(the training part, after any validation split\); "
+                 r"give more samples", id="sklearn-one-sample"),
     # --- the second practitioner's trial: options that were ignored or failed mid-fit ------------------------
     pytest.param(lambda t: train(epochs=3, time_budget=1), ConfigError,
                  r"^epochs: this run has time_budget=1, which decides how long it trains; give one", id="fit-epochs-and-budget"),

@@ -194,3 +194,37 @@ def test_an_experiment_folder_in_use_is_not_resumed_beside_it(tmp_path, no_train
         with pytest.raises(AekitError, match="is in use by another aekit process"):
             resume_experiment(run)
     assert sorted(p.name for p in run.iterdir()) == [LOCK_FILE, "experiment.yaml"]
+
+
+@pytest.fixture(scope="module")
+def one_class(tmp_path_factory):
+    """8x8 images all labelled 0 (an anomaly set of good parts alone), a test part of 10 and one of a single image."""
+    folder = tmp_path_factory.mktemp("one")
+    rng = np.random.default_rng(1)
+    x, x_test = rng.random((40, 8, 8)).astype(np.float32), rng.random((10, 8, 8)).astype(np.float32)
+    np.savez(folder / "one.npz", x_train=x, y_train=np.zeros(40, int), x_test=x_test, y_test=np.zeros(10, int))
+    np.savez(folder / "single.npz", x_train=x, y_train=np.arange(40) % 2, x_test=x_test[:1], y_test=np.zeros(1, int))
+    return folder
+
+
+@pytest.mark.parametrize("file", ["one.npz", "single.npz"])
+def test_the_generative_grid_runs_on_one_class_and_a_test_part_of_one_image(file, one_class, tmp_path):
+    """A shapes hunt: interpolation_pairs found no pair of classes, and np.stack of none failed after the training."""
+    run_dir, _ = run_experiment("generate-mnist-grid", overrides("generate-mnist-grid", one_class / file),
+                                out_dir=tmp_path, tiny=True)
+    assert (run_dir / "interpolation.png").is_file() == (file == "one.npz")
+
+
+@pytest.mark.parametrize("name", ["retrieval-mnist", "semi-supervised-mnist", "pretrain-mnist"])
+def test_one_class_is_refused_before_training_where_labels_are_compared(name, one_class, tmp_path, no_training):
+    """A shapes hunt: retrieval said every MAP 1.000 and chose a 'best'; the classifiers said 'model.n_classes: must be
+    an integer >= 2, got 1', a key the user never set."""
+    with pytest.raises(AekitError, match=rf"^{name} compares by labels, and the (training|test) samples of data\.name="
+                                         r".*one\.npz hold one class \(0\); give data of two classes or more$"):
+        run_experiment(name, overrides(name, one_class / "one.npz"), out_dir=tmp_path, tiny=True)
+
+
+def test_a_map_of_one_class_says_its_accuracy_says_nothing(one_class, tmp_path):
+    _, results = run_experiment("mnist-2d", overrides("mnist-2d", one_class / "one.npz"), out_dir=tmp_path, tiny=True)
+    assert "(see the note: it says little)" in results["summary"]
+    assert any("the labels hold one class (0)" in note for note in results["tables"][0]["notes"])

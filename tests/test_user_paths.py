@@ -608,6 +608,12 @@ def test_a_run_no_better_than_pca_says_so():
     assert exact not in format_metrics({**small, "pca_exact": False}) and "22% above" in format_metrics(  # of 1e-6, 42%
         {**small, "pca_exact": False})  # of their variance left out, read as reconstructed "exactly" by an absolute 1e-12)
     assert exact in format_metrics(small)  # a metrics.json of before: as it was read then
+    off = {**m, "squared_error_per_sample": 19.185, "pca_squared_error_per_sample": 1.9e-27, "pca_exact": True,
+           "spread_per_sample": 200.0}  # (a shapes hunt: trained away from PCA's exact start, said as a tie)
+    assert ("exactly (they vary in no more directions than its code holds), and the model leaves 9.6% of their spread "
+            "about their mean: PCA serves these samples better; this training did not take the model past it") in \
+        format_metrics(off)
+    assert "PCA serves" not in format_metrics({**off, "squared_error_per_sample": 1.0})  # 0.5% of it: a tie, as before
     from aekit.apps.run import test_metrics
     from aekit.data import Dataset
 
@@ -616,7 +622,8 @@ def test_a_run_no_better_than_pca_says_so():
         x = rng.uniform(0, 1, (200, 8)) if not low_rank else rng.uniform(0, 1, (200, 2)) @ rng.normal(size=(2, 8))
         part = Dataset(torch.as_tensor(x * scale, dtype=torch.float32), name="t")
         model = aekit.create_model("dense", input_shape=(8,), hidden=[4], code_size=2)
-        assert test_metrics(model, part, part)["pca_exact"] is low_rank, (scale, low_rank)
+        metrics = test_metrics(model, part, part)
+        assert metrics["pca_exact"] is low_rank and ("spread_per_sample" in metrics) is low_rank, (scale, low_rank)
     assert "clearly past" not in format_metrics({**m, "squared_error_per_sample": 0.3})
     huge = format_metrics({**m, "squared_error_per_sample": float("inf"), "pca_squared_error_per_sample": 5.54e53})
     assert "(PCA-2):    5.540e+53" in huge and "(autoencoder): inf" in huge  # (a trial: 54 digits of fixed point)

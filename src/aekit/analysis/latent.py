@@ -272,6 +272,10 @@ def latent_explorer(model, data: Any, *, n: int = 500, grid: int = 21) -> dict[s
     k = flat.shape[1]
     if k < 2:
         raise ConfigError(f"a latent map needs codes of at least 2 dimensions, got {k}")
+    if len(flat) < 2 or not (flat.max(0) > flat.min(0)).any():  # (a shapes hunt: PCA's "invalid value" note, one dot)
+        what = "one sample" if len(flat) < 2 else f"all {len(flat)} codes are the same point (a collapsed code: every " \
+               "sample encodes alike)"
+        raise DataError(f"codes: {what}; a map places two different codes or more")
     if k == 2:
         center, axes, names = np.zeros(2), np.eye(2), ["z[0]", "z[1]"]
     else:

@@ -232,6 +232,22 @@ def chance_precision(index_labels: Any, query_labels: Any) -> float:
     return float(np.mean([share.get(c, 0.0) for c in np.asarray(query_labels).tolist()]))
 
 
+def labels_note(index_labels: Any, query_labels: Any) -> str:
+    """"" or why figures by shared labels (kNN accuracy, precision, MAP) of queries `query_labels` against an index of
+    `index_labels` say little: the index holds one class, or queries are of classes it lacks (a shapes hunt: 100% and
+    0% said as results)."""
+    index, queries = np.asarray(index_labels), np.asarray(query_labels)
+    classes = np.unique(index[index >= 0])
+    if len(classes) == 1:
+        return (f"the labels hold one class ({classes[0]}): every neighbour shares it, so accuracy and precision are "
+                "1 and say nothing of the codes")
+    lacking = int((~np.isin(queries, classes)).sum())
+    if lacking:
+        return (f"{lacking} of {len(queries)} queries are of classes the index lacks: no neighbour shares their label, "
+                "so they count as misses whatever the codes")
+    return ""
+
+
 def query_subset(pool: int, max_queries: int | None, seed: int) -> np.ndarray:
     """A seeded sorted subset of at most `max_queries` of `pool` query indices (all when None)."""
     if max_queries and pool > max_queries:
@@ -299,6 +315,8 @@ def compare_retrieval(
         warn(f"methods: pca and lsa left out: the code size {size} is not below the input size {raw_db.shape[1]}")
         methods = [m for m in methods if m not in linear]
 
+    if note := labels_note(y_db.numpy(), y_db.numpy()[chosen] if q_labels is None else q_labels):
+        warn(f"compare_retrieval: {note}")
     rows = []
     for method in methods:
         if method == "raw":

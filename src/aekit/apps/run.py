@@ -1168,9 +1168,11 @@ def test_metrics(model, train: Dataset, test: Dataset, *, split: str = "test", s
         metrics["pca_code_size"] = errors["pca_code_size"]
         metrics["pca_squared_error_per_sample"] = float(errors["pca"].mean())
         pca = metrics["pca_squared_error_per_sample"]
-        metrics["pca_exact"] = bool(pca <= 1e-10 * float(errors["pca_fit"].spread(test.x).mean()) if "pca_fit" in errors
-                                    else pca < 1e-12)  # (a bug hunt: by an
+        spread = float(errors["pca_fit"].spread(test.x).mean()) if "pca_fit" in errors else None
+        metrics["pca_exact"] = bool(pca <= 1e-10 * spread if spread is not None else pca < 1e-12)  # (a bug hunt: by an
         # absolute 1e-12, values of 1e-6 read as reconstructed exactly with 42% of their variance left out)
+        if metrics["pca_exact"] and spread:  # the scale the model's error reads on, where PCA's is none (a shapes hunt)
+            metrics["spread_per_sample"] = spread
     else:
         metrics["pca_skipped"] = errors["pca_skipped"]
     return metrics
@@ -1624,9 +1626,12 @@ def pca_note(metrics: dict[str, Any]) -> str:
     how = ("within 0.1% of PCA's error" if ratio < 1.001 else f"{percent(above)} above PCA's error" if ratio < 2
            else f"{ratio:.3g} times PCA's error")
     exact = metrics.get("pca_exact", pca < 1e-12)  # (a trial's 3 texts: "7.37e+25 times"; before 2026-12-07 by 1e-12)
-    if exact:
-        how = "PCA reconstructs these samples exactly (they vary in no more directions than its code holds)"
-    worse = ratio >= PCA_WORSE and not exact  # (a trial read "38% above ... not clearly past" as a tie)
+    spread = metrics.get("spread_per_sample")  # (the samples' squared distance from their mean: PCA-0's error)
+    off = exact and isinstance(spread, (int, float)) and error > 0.01 * spread  # (a shapes hunt: 10 samples of 5,000
+    if exact:  # values, a model trained from PCA's exact start to 19.2, said as a tie)
+        how = "PCA reconstructs these samples exactly (they vary in no more directions than its code holds)" + (
+            f", and the model leaves {percent(100 * error / spread)} of their spread about their mean" if off else "")
+    worse = ratio >= PCA_WORSE and (not exact or off)  # (a trial read "38% above ... not clearly past" as a tie)
     if split not in ("test", "val", "train"):  # evaluate --data: other samples than the run's own
         return f"{how}: PCA, fitted on the run's training data, serves these samples better" if worse else (
             f"{how} on these samples")

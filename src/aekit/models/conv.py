@@ -79,7 +79,7 @@ class ConvConfig(AutoencoderConfig):
             "input_shape",
             f"{tuple(self.conv_shape)} cannot go through {n_pool} pooling layers (one per entry of channels): "
             f"{what[0]} of {factor} ({bad}: e.g. {below} or {below + factor}); "
-            f"use fewer channels entries or {what[1]}",
+            f"{'use fewer channels entries or ' if n_pool > 1 else ''}{what[1]}",  # (one entry is the fewest: a shapes hunt)
         )
 
     @property

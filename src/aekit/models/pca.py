@@ -39,8 +39,9 @@ def sample_rows(x, k: int, *, seed: int = 0) -> np.ndarray:
     sample of PCA_SAMPLES rows (fewer for wide samples: PCA_BYTES) when `x` is larger."""
     n = len(x)
     if n < max(k, 2):  # one sample has no variance to find components in
-        raise DataError(f"PCA with {k} component{'s' * (k != 1)} needs at least {max(k, 2)} samples, got {n} sample{'s' * (n != 1)}; "
-                        f"{'give more samples' if n < 2 else 'use a smaller code_size'}")
+        raise DataError(f"PCA with {k} component{'s' * (k != 1)} needs at least {max(k, 2)} samples, got {n} sample"
+                        f"{'s' * (n != 1)} to fit on (the training part, after any validation split); "  # (a shapes hunt
+                        f"{'give more samples' if n < 2 else 'use a smaller code_size'}")  # read the whole file's count)
     limit = min(PCA_SAMPLES, max(2 * k, PCA_BYTES // (8 * math.prod(x.shape[1:]))))
     if n > limit:
         rows = np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
