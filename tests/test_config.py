@@ -191,12 +191,15 @@ def test_yaml_words_for_true_and_false_are_read_as_written():
     ("train.lr_min=0.0001", r"^train.lr_min: is where the cosine schedule ends; lr_schedule is 'constant'"),
     # a bug hunt: taken and doing nothing
     ("train.augment_share=0.5", r"^train.augment_share: is the share of images augment_rotate, augment_scale and "),
-    ("train.log_every=5", r"^train.log_every: spaces the loggers' per-step values, and train.log names none"),
+    ("train.log_every=5", r"^train.log_every: spaces the per-step values of tensorboard and mlflow, and train.log "),
+    # a settings hunt: a CSV's rows are epochs'; min_delta with nothing to compare by; an epoch's seconds as "best"
+    ("train.log=[csv] train.log_every=1", r"^train.log_every: .* names neither \(csv writes a row an epoch\)"),
+    ("train.restore_best=false train.min_delta=5", r"^train.min_delta: is the change of monitor that counts as better for early_stopping and "),
 ])
 def test_training_settings_that_did_nothing_or_failed_late_are_refused(override, says):
     """A fuzz of the command line: these trained (momentum and lr_min ignored) or failed after the data were read."""
     with pytest.raises(aekit.ConfigError, match=says):
-        load_run_config(None, ["data.name=digits", "train.lr_schedule=constant", override])
+        load_run_config(None, ["data.name=digits", "train.lr_schedule=constant", *override.split(" ")])
 
 
 def test_numpy_scalars_from_a_table_of_settings_are_taken_as_plain_values():
@@ -355,3 +358,32 @@ def test_a_time_budget_run_reproduced_from_its_config_yaml_says_nothing_of_epoch
     (tmp_path / "o.yaml").write_text("data: {name: digits}\ntrain:\n  seed: 010\n")
     with pytest.raises(aekit.ConfigError, match=r"^train.seed: 010 is octal to YAML \(8\)"):
         load_run_config(tmp_path / "o.yaml", [])
+
+
+def test_settings_do_what_their_help_says(capsys):
+    """A settings hunt: monitor=time (offered in the list) chose weights by an epoch's seconds; checkpoint_every and
+    checkpoint_minutes without run_dir, and a denoising key of another noise, were taken unsaid; val_fraction 0.2 of 20
+    classes of 3 held out 20 of 60; `aekit models` gave no meaning for keys whose comment stands above them."""
+    import torch
+
+    from aekit.apps.cli import main
+    from aekit.data import Dataset
+
+    model = aekit.create_model("dense", input_shape=(6,), hidden=[4], code_size=2)
+    x = torch.rand(40, 6)
+    with pytest.raises(aekit.ConfigError, match=r"^train.monitor: 'time' is not logged; choose one of: train_loss, "
+                                                r"train_recon, val_loss, val_recon$"):
+        aekit.fit(model, x[:30], x[30:], epochs=1, monitor="time", restore_best=True, progress=False)
+    for key, value in (("checkpoint_every", 2), ("checkpoint_minutes", 1.0)):
+        with pytest.raises(aekit.ConfigError, match=rf"^{key}: spaces the checkpoints written into run_dir, and fit has"):
+            aekit.fit(model, x, epochs=1, progress=False, **{key: value})
+    with pytest.warns(UserWarning, match=r"model.noise_fraction=0.9 does nothing with noise 'gaussian', which noise_std"):
+        aekit.create_model("denoising", input_shape=(6,), noise="gaussian", noise_fraction=0.9)
+    with pytest.warns(UserWarning, match=r"model.noise_std=3.0 does nothing with noise 'masking', which noise_fraction"):
+        aekit.create_model("denoising", input_shape=(6,), noise="masking", noise_std=3.0)
+    data = Dataset(torch.rand(60, 4), torch.arange(60) % 20)
+    assert [len(part) for part in data.split(0.2)] == [48, 12]
+    assert [len(part) for part in Dataset(torch.rand(100, 4), torch.arange(100) % 10).split(0.1)] == [90, 10]
+    assert main(["models", "dense"]) == 0
+    out = capsys.readouterr().out
+    assert "decoder_dropout: null  # The decoder's hidden layers" in out and "linear_path: false  # A trainable" in out

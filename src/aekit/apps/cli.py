@@ -242,10 +242,17 @@ def _key_notes(cls: type) -> dict[str, str]:
     notes: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
         with contextlib.suppress(OSError, TypeError):
+            above: list[str] = []  # a comment block above keys, for each key of the run below it without a comment of
+            keys = False  # its own (a settings hunt: those keys had no meaning); whether the last line was a key
             for line in inspect.getsource(klass).splitlines():
-                found = re.match(r"\s+(\w+): [^#]+?#\s*(.+)", line)
-                if found:
-                    notes[found.group(1)] = re.sub(r"\bNone\b", "null", found.group(2).strip())  # YAML's word
+                if line.strip().startswith("#"):
+                    above, keys = ([] if keys else above) + [line.strip().lstrip("#:").strip()], False
+                    continue
+                found = re.match(r"\s+(\w+): [^#]+?(?:#\s*(.+))?$", line)
+                note = found and (found.group(2) or " ".join(above))
+                if note:
+                    notes[found.group(1)] = re.sub(r"\bNone\b", "null", note.strip())  # YAML's word
+                above, keys = (above, True) if found else ([], False)
     return notes
 
 

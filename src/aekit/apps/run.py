@@ -139,7 +139,7 @@ class DataConfig:
     # random: drawn as val_fraction says; last: the training part's last rows, in order (windows of a series: drawn at
     # random, validation windows overlap training ones, and the epoch kept is chosen on them)
     val_split: Literal["random", "last"] = "random"
-    limit: int | None = None  # train on a seeded random subset of this many samples
+    limit: int | None = None  # a seeded random subset of this many samples of the training part, before the validation split
     test_limit: int | None = None  # evaluate on at most this many test samples (refused when there is no test part)
 
     def __post_init__(self) -> None:

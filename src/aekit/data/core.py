@@ -194,6 +194,8 @@ class Dataset:
         # classes, each too small for a share (10 of 3 classes at 0.1 held none, where 10 unlabelled held 1)
         if short > max(1, target // 10) or (short > 0 and not val_mask.any()):
             val_mask[rng.choice(np.flatnonzero(~val_mask), short, replace=False)] = True
+        elif -short > max(1, target // 10):  # many small classes, each rounded up (a settings hunt: 20 of 3 each held
+            val_mask[rng.choice(np.flatnonzero(val_mask), -short, replace=False)] = False  # 20 of 60 at 0.2, not 12)
         return self._parts(val_mask, val_fraction)
 
     def split_last(self, val_fraction: float) -> tuple[Dataset, Dataset]:

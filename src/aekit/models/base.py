@@ -30,7 +30,7 @@ class AutoencoderConfig:
 
     input_shape: tuple[int, ...]  # one sample's shape, e.g. (784,) or (1, 28, 28); set from the data
     recon_loss: Literal["bce", "mse"] = "bce"  # bce is computed from logits, so needs sigmoid outputs
-    output_activation: Literal["sigmoid", "linear"] = "sigmoid"
+    output_activation: Literal["sigmoid", "linear"] = "sigmoid"  # sigmoid for inputs in [0, 1]; linear for others
     weight_l2: float = 0.0  # L2 penalty on weight matrices (not biases), added to the loss
     code_l2: float = 0.0  # L2 penalty on the code, keeps codes near zero
 

@@ -35,10 +35,10 @@ class ConvConfig(AutoencoderConfig):
     input_shape: tuple[int, ...]  # (channels, height, width), or a signal's (channels, time); sides divisible by 2**len(channels)
     channels: tuple[int, ...] = (16, 32)  # conv widths; each conv is followed by a 2x2 max-pool
     kernel_size: int = 3  # odd, so "same" padding keeps the size
-    activation: Activation = "relu"
+    activation: Activation = "relu"  # after each hidden conv (encoder and decoder)
     batch_norm: bool = False  # batch norm after each hidden conv (encoder and decoder)
     code_size: int | None = None  # a dense code layer of this size; None = the last feature map is the code
-    decoder: Literal["upsample", "transpose", "unpool"] = "upsample"
+    decoder: Literal["upsample", "transpose", "unpool"] = "upsample"  # upsampling + conv, transposed convs, or unpooling
     dims: Literal[1, 2] | None = None  # axes convolved: 2 (images), 1 (time; a grey C x T image's rows as channels); None: by the shape
 
     def __post_init__(self) -> None:

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from ..config import check, non_negative
-from ..errors import DataError
+from ..errors import DataError, warn
 from ..registry import register_model
 from .base import Activation, Output
 from .dense import DenseAutoencoder, DenseConfig
@@ -43,6 +43,9 @@ class DenoisingConfig(DenseConfig):
             "noise_fraction",
             f"must be >= 0 and < 1, got {self.noise_fraction!r}",
         )
+        key, other = ("noise_fraction", "noise_std") if self.noise == "gaussian" else ("noise_std", "noise_fraction")
+        if getattr(self, key) != DenoisingConfig.__dataclass_fields__[key].default:  # (a settings hunt: taken, unsaid)
+            warn(f"model.{key}={getattr(self, key)} does nothing with noise {self.noise!r}, which {other} sets")
 
 
 @register_model("denoising")
@@ -59,7 +62,8 @@ class DenoisingAutoencoder(DenseAutoencoder):
 
         Gaussian noise is clipped to `data_range` and salt-and-pepper sets inputs to its ends;
         masking sets inputs to 0; dropout zeroes them and scales the rest by 1 / (1 - noise_fraction),
-        like nn.Dropout. Each input is corrupted independently with probability `noise_fraction`.
+        like nn.Dropout. Gaussian noise (`noise_std`) is added to every input; the other kinds corrupt each input
+        independently with probability `noise_fraction`.
         """
         cfg = self.config
         low, high = cfg.data_range if cfg.data_range is not None else (x.min().item(), x.max().item())

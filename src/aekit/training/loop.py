@@ -181,8 +181,11 @@ class TrainConfig:
         check(self.augment_share == 1 or not unused["augment_share"], "augment_share", "is the share of "
               "images augment_rotate, augment_scale and augment_shift distort, and all three are 0: give one, or leave "
               "augment_share out (1)")  # (a bug hunt: these two were taken and did nothing)
-        check(self.log_every == 10 or not unused["log_every"], "log_every", "spaces the loggers' per-step "
-              "values, and train.log names none: add one (train.log=[csv]), or leave log_every out")
+        check(self.log_every == 10 or not unused["log_every"], "log_every", "spaces the per-step values of tensorboard "
+              "and mlflow, and train.log names neither (csv writes a row an epoch): add one (train.log=[tensorboard]), "
+              "or leave log_every out")
+        check(self.min_delta == 0 or not unused["min_delta"], "min_delta", "is the change of monitor that counts as "
+              "better for early_stopping and restore_best, and neither is on: give one, or leave min_delta out (0)")
         check(known_device(self.device), "device", f"{self.device!r} is not allowed; choose {DEVICES}")
 
 
@@ -204,7 +207,8 @@ def _unused(values: dict[str, Any]) -> dict[str, bool]:
 
     return {"momentum": get("optimizer") not in MOMENTUM, "lr_min": get("lr_schedule") != "cosine",
             "augment_share": not any(get(f"augment_{k}") for k in ("rotate", "scale", "shift")),
-            "log_every": not get("log")}
+            "log_every": not set(get("log")) - {"csv"},  # (the CSV's rows are epochs': a settings hunt)
+            "min_delta": get("early_stopping") is None and not get("restore_best")}
 
 
 DEVICES = "auto, cpu, cuda, cuda:N or mps"
@@ -1050,13 +1054,14 @@ class Trainer:
                 f"of 1 sample, which batch norm cannot train on; "
                 + (f"choose another train.batch_size (e.g. {other})" if other else "give more samples")
             )
-        if cfg.monitor not in ("train_loss", "val_loss", "time"):  # logged whatever the model (val_loss: or train_loss)
+        if cfg.monitor not in ("train_loss", "val_loss"):  # logged whatever the model (val_loss: or train_loss); not an
+            # epoch's seconds, logged too (a settings hunt: restore_best kept the fastest epoch's weights)
             terms = evaluate(model, (x[: cfg.batch_size], None if y is None else y[: cfg.batch_size]))  # fit reseeds after
             parts = ("train", "val") if val_data is not None else ("train",)
             logged = {f"{part}_{k}" for part in parts for k in terms}
             if cfg.monitor not in logged:
                 raise ConfigError(
-                    f"train.monitor: {cfg.monitor!r} is not logged; choose one of: {', '.join(sorted(logged | {'time'}))}"
+                    f"train.monitor: {cfg.monitor!r} is not logged; choose one of: {', '.join(sorted(logged))}"
                 )
 
     def fit(self, data: tuple[Tensor | MemmapArray, Tensor | None], val_data: Any = None, *,
@@ -1334,6 +1339,9 @@ def fit(
                                             run_path / ckpt.CHECKPOINT_FILE)
     elif resume:
         raise ConfigError("resume=True needs run_dir, the folder holding the checkpoint")
+    elif given := sorted(options.keys() & {"checkpoint_every", "checkpoint_minutes"}):  # (a settings hunt: taken, and
+        raise ConfigError(f"{given[0]}: spaces the checkpoints written into run_dir, and fit has none: give run_dir, "  # no
+                          f"or leave {given[0]} out")  # checkpoint written, as log=[csv] without run_dir is refused)
     cfg = build(TrainConfig, {**base, **options}, where="train")
     if not (isinstance(model, torch.nn.Module) and hasattr(model, "check_data")):  # what fit trains: aekit's models
         input_shape_of(model)  # a path, an estimator, a module of one's own: said in one line
