@@ -147,12 +147,15 @@ def test_weights_a_callback_froze_after_the_optimiser_was_made_resume_as_they_we
         aekit.fit(other, data, epochs=4, progress=False, run_dir=tmp_path / "run", resume=True)
 
 
-def test_an_unregistered_subclass_inside_a_classifier_and_a_class_defined_again(tmp_path):
+def test_an_unregistered_subclass_inside_a_classifier_and_a_class_defined_again(tmp_path, monkeypatch):
     """A review: an unregistered subclass inside an encoder-classifier was saved and loaded as its parent; a notebook
     hunt: a model made before its class's cell ran again (a layer more) trained and saved a folder nothing loaded."""
     import types
 
+    from aekit import registry
     from aekit.models.classifier import EncoderClassifier
+
+    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))  # the cells' models left out of later tests
 
     class Scaled(DenseAutoencoder):
         def encode(self, x):

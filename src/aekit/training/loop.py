@@ -1339,10 +1339,10 @@ def fit(
                                             run_path / ckpt.CHECKPOINT_FILE)
     elif resume:
         raise ConfigError("resume=True needs run_dir, the folder holding the checkpoint")
-    elif given := sorted(options.keys() & {"checkpoint_every", "checkpoint_minutes"}):  # (a settings hunt: taken, and
-        raise ConfigError(f"{given[0]}: spaces the checkpoints written into run_dir, and fit has none: give run_dir, "  # no
-                          f"or leave {given[0]} out")  # checkpoint written, as log=[csv] without run_dir is refused)
     cfg = build(TrainConfig, {**base, **options}, where="train")
+    if run_path is None and (given := sorted(options.keys() & {"checkpoint_every", "checkpoint_minutes"})):  # (a
+        raise ConfigError(f"{given[0]}: spaces the checkpoints written into run_dir, and fit has none: give run_dir, "  # settings
+                          f"or leave {given[0]} out")  # hunt: taken, no checkpoint written; log=[csv] without it is refused)
     if not (isinstance(model, torch.nn.Module) and hasattr(model, "check_data")):  # what fit trains: aekit's models
         input_shape_of(model)  # a path, an estimator, a module of one's own: said in one line
         raise ConfigError(f"model: {type(model).__name__} is not a model of aekit's; give one from aekit.create_model")
