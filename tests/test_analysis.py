@@ -581,6 +581,14 @@ def test_degenerate_labels_and_codes_are_said_not_scored_as_results(tmp_path):
     with pytest.warns(UserWarning, match=r"compare_retrieval: 4 of 4 queries are of classes the index lacks"):
         compare_retrieval(model, Dataset(x, torch.arange(20) % 2), Dataset(x[:4], torch.full((4,), 5)), k=3,
                           methods=["raw"])
+    from aekit.analysis.retrieval import labels_note
+
+    assert labels_note([0, 1, 0, 1], [0, 1, -1, -1]) == ""  # unlabelled queries lack no class (a review)
+    broken = aekit.create_model("dense", input_shape=(6,), hidden=[8], code_size=3)
+    with torch.no_grad():
+        broken.encoder[0].weight.fill_(float("nan"))
+    with pytest.raises(aekit.DataError, match=r"^codes: .*(NaN|not finite|non-finite)"):  # not "the same point"
+        latent_explorer(broken, Dataset(x), n=10, grid=3)
     for data, says in ((Dataset(torch.full((6, 6), 0.5)), "all 6 codes are the same point"), (Dataset(x[:1]), "one sample")):
         with pytest.raises(aekit.DataError, match=rf"^codes: {says}.*; a map places two different codes or more$"):
             latent_explorer(model, data, n=10, grid=3)

@@ -377,6 +377,13 @@ def test_settings_do_what_their_help_says(capsys):
     for key, value in (("checkpoint_every", 2), ("checkpoint_minutes", 1.0)):
         with pytest.raises(aekit.ConfigError, match=rf"^{key}: spaces the checkpoints written into run_dir, and fit has"):
             aekit.fit(model, x, epochs=1, progress=False, **{key: value})
+    aekit.fit(model, x, epochs=1, progress=False, checkpoint_every=1, checkpoint_minutes=None)  # a run's whole section
+    from aekit.training.loop import (
+        without_ignored_training,  # a folder of before, trained by an epoch's seconds
+    )
+
+    with pytest.warns(UserWarning, match=r"old: train.monitor='time' \(an epoch's seconds\) measures no best weights"):
+        assert without_ignored_training({"monitor": "time", "epochs": 3}, "old") == {"epochs": 3}
     with pytest.warns(UserWarning, match=r"model.noise_fraction=0.9 does nothing with noise 'gaussian', which noise_std"):
         aekit.create_model("denoising", input_shape=(6,), noise="gaussian", noise_fraction=0.9)
     with pytest.warns(UserWarning, match=r"model.noise_std=3.0 does nothing with noise 'masking', which noise_fraction"):

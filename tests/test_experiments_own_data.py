@@ -224,6 +224,16 @@ def test_one_class_is_refused_before_training_where_labels_are_compared(name, on
         run_experiment(name, overrides(name, one_class / "one.npz"), out_dir=tmp_path, tiny=True)
 
 
+def test_a_classifiers_test_part_of_one_class_is_taken(one_class, tmp_path, no_training):
+    """A review: a test part of one class was refused too; a classifier's error on it is still a figure."""
+    rng = np.random.default_rng(2)
+    np.savez(tmp_path / "twoone.npz", x_train=rng.random((40, 8, 8)).astype(np.float32), y_train=np.arange(40) % 2,
+             x_test=rng.random((10, 8, 8)).astype(np.float32), y_test=np.zeros(10, int))
+    with pytest.raises(AssertionError, match="before refusing"):  # past every check: to its first training
+        run_experiment("pretrain-mnist", overrides("pretrain-mnist", tmp_path / "twoone.npz"), out_dir=tmp_path / "r",
+                       tiny=True)
+
+
 def test_a_map_of_one_class_says_its_accuracy_says_nothing(one_class, tmp_path):
     _, results = run_experiment("mnist-2d", overrides("mnist-2d", one_class / "one.npz"), out_dir=tmp_path, tiny=True)
     assert "(see the note: it says little)" in results["summary"]

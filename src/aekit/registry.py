@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import importlib
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import os
 import sys
 import sysconfig
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -112,6 +115,49 @@ def _where(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+class _SourceLoader(importlib.machinery.SourceFileLoader):
+    """A .py file's loader that runs its source, never a bytecode cache beside it: trust is by the source's SHA-256,
+    and a __pycache__ .pyc carrying the source's time and size ran in its place (a non-root hunt: another user's)."""
+
+    def get_code(self, fullname: str) -> Any:
+        return compile(self.get_data(self.path), self.path, "exec", dont_inherit=True)
+
+
+class Untrusted(ImportError):
+    """A module a run folder's import reaches that the user has not imported with aekit (_Checked)."""
+
+
+class _Checked(importlib.abc.MetaPathFinder):
+    """While a run folder's imports run: a module found outside the installed packages runs only where the user
+    trusts its file (a non-root hunt: a trusted model file's helpers.py beside it, changed by another, ran unasked),
+    and from its source."""
+
+    def __init__(self, top: str) -> None:
+        self.top = top  # the import the folder names
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        spec = importlib.machinery.PathFinder.find_spec(name, path, target)
+        if spec is None or not spec.origin or not spec.has_location or _installed(file := Path(spec.origin).resolve()):
+            return None  # the usual finders' (installed, built in, frozen, a namespace package)
+        if not trusted(file):
+            raise Untrusted(f"{file}, which {self.top} imports, is code you have not imported with aekit yourself; if "
+                              f"you trust it, import {self.top} once again: aekit models --imports {self.top}")
+        if spec.origin.endswith(".py"):
+            spec.loader = _SourceLoader(spec.name, spec.origin)
+        return spec
+
+
+@contextlib.contextmanager
+def checked_imports(top: str) -> Iterator[None]:
+    """`_Checked` first among the finders while the block runs."""
+    finder = _Checked(top)
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+
+
 def untrusted_file(item: str) -> Path | None:
     """The first file importing `item` would run that the user has not imported with aekit (`trusted`), or None: a
     .py path's; a module's level by level, as the import finds them, each package above it imported once it is
@@ -129,7 +175,8 @@ def untrusted_file(item: str) -> Path | None:
                 if not trusted(file):
                     return file
             if depth < len(parts):
-                importlib.import_module(name)  # trusted, or a namespace package's (no code of its own)
+                with checked_imports(item):  # trusted, or a namespace package's (no code of its own)
+                    importlib.import_module(name)
     except Exception:  # noqa: BLE001  (not found, or failing: import_models says what is wrong, in one line)
         return None
     return None
@@ -157,7 +204,8 @@ def _own_group(gid: int) -> bool:
 
     try:
         group = grp.getgrgid(gid)
-        return group.gr_name == pwd.getpwuid(os.getuid()).pw_name and not group.gr_mem
+        return group.gr_name == pwd.getpwuid(os.getuid()).pw_name and not group.gr_mem and not any(
+            user.pw_gid == gid and user.pw_uid != os.getuid() for user in pwd.getpwall())  # (no other's primary group)
     except KeyError:
         return False
 
@@ -168,8 +216,12 @@ def _digest(file: Path) -> str:
 
 def _installed(file: Path) -> bool:
     """Whether `file` is installed code: site-packages, the standard library."""
+    import site
+
     places = sysconfig.get_paths()
-    return any(file.is_relative_to(places[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib"))
+    user = [site.getusersitepackages()] if site.ENABLE_USER_SITE else []  # (pip install --user's)
+    return any(file.is_relative_to(place) for place in [*(places[key] for key in ("stdlib", "platstdlib", "purelib",
+                                                                                      "platlib")), *user])
 
 
 def _recorded(file: Path) -> str | None:
@@ -249,34 +301,43 @@ def import_models(items: Sequence[str], *, own: bool = True) -> None:
     `own`: the user's own settings name them, so a run folder naming them later may import them again
     (run.folder_imports)."""
     for item in items:
+        before = set(sys.modules)
         try:
-            if not item.endswith(".py"):
-                importlib.import_module(item)
-                continue
-            path = Path(item).expanduser().resolve()
-            if not path.is_file():
-                where = f" (a relative path is read from the current folder, {Path.cwd()})" * (not Path(item).is_absolute())
-                raise ConfigError(f"imports: {item} does not exist{where}")
-            if imported(path):
-                continue
-            taken = path.stem in sys.modules or _other_module(path)  # e.g. a user's onnx.py
-            name = f"aekit_imports_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}" if taken else path.stem
-            spec = importlib.util.spec_from_file_location(name, path)
-            module = sys.modules[name] = importlib.util.module_from_spec(spec)
-            if str(path.parent) not in sys.path:  # the modules beside it import as beside a script, then and in its
-                sys.path.append(str(path.parent))  # functions later (installed ones first: a user's onnx.py is no onnx)
-            try:
-                spec.loader.exec_module(module)
-            except BaseException:
-                del sys.modules[name]  # no half-made module left behind
-                raise
-        except ConfigError:
-            raise
+            with checked_imports(item) if not own else contextlib.nullcontext():
+                _import_one(item)
+        except (ConfigError, Untrusted) as err:
+            raise ConfigError(f"imports: {err}" if isinstance(err, Untrusted) else str(err)) from None
         except Exception as err:  # the user's code: one line, with what it raised
             hint = " (give a .py file's path, or a module on the Python path)" if isinstance(err, ImportError) else ""
             raise ConfigError(f"imports: importing {item} failed: {type(err).__name__}: {err}{hint}") from None
-    if own:  # (once imported: a review saw a package's __init__.py trusted by a command that then failed to import it)
-        trust([file for item in items for file in imported_files(item) if file.is_file()])
+        if own:  # (once imported: a review saw a package's __init__.py trusted by a command that then failed to import
+            new = [sys.modules.get(key) for key in set(sys.modules) - before]  # it) and the files it imported (a
+            trust([file for file in imported_files(item) if file.is_file()] +  # non-root hunt: a helpers.py beside it)
+                  [Path(m.__file__).resolve() for m in new if getattr(m, "__file__", None)])
+
+
+def _import_one(item: str) -> None:
+    """Import `item`, a module's name or a .py file's path (import_models)."""
+    if not item.endswith(".py"):
+        importlib.import_module(item)
+        return
+    path = Path(item).expanduser().resolve()
+    if not path.is_file():
+        where = f" (a relative path is read from the current folder, {Path.cwd()})" * (not Path(item).is_absolute())
+        raise ConfigError(f"imports: {item} does not exist{where}")
+    if imported(path):
+        return
+    taken = path.stem in sys.modules or _other_module(path)  # e.g. a user's onnx.py
+    name = f"aekit_imports_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}" if taken else path.stem
+    spec = importlib.util.spec_from_file_location(name, path, loader=_SourceLoader(name, str(path)))
+    module = sys.modules[name] = importlib.util.module_from_spec(spec)
+    if str(path.parent) not in sys.path:  # the modules beside it import as beside a script, then and in its
+        sys.path.append(str(path.parent))  # functions later (installed ones first: a user's onnx.py is no onnx)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]  # no half-made module left behind
+        raise
 
 
 def defining_module(cls: type) -> str | None:

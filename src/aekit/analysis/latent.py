@@ -272,6 +272,8 @@ def latent_explorer(model, data: Any, *, n: int = 500, grid: int = 21) -> dict[s
     k = flat.shape[1]
     if k < 2:
         raise ConfigError(f"a latent map needs codes of at least 2 dimensions, got {k}")
+    if not np.isfinite(flat).all():  # (a review: weights gone NaN read as "a collapsed code")
+        raise not_finite(flat, "codes")
     if len(flat) < 2 or not (flat.max(0) > flat.min(0)).any():  # (a shapes hunt: PCA's "invalid value" note, one dot)
         what = "one sample" if len(flat) < 2 else f"all {len(flat)} codes are the same point (a collapsed code: every " \
                "sample encodes alike)"

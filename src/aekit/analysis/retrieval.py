@@ -241,7 +241,7 @@ def labels_note(index_labels: Any, query_labels: Any) -> str:
     if len(classes) == 1:
         return (f"the labels hold one class ({classes[0]}): every neighbour shares it, so accuracy and precision are "
                 "1 and say nothing of the codes")
-    lacking = int((~np.isin(queries, classes)).sum())
+    lacking = int((~np.isin(queries, classes) & (queries >= 0)).sum())  # (-1: unlabelled, a review)
     if lacking:
         return (f"{lacking} of {len(queries)} queries are of classes the index lacks: no neighbour shares their label, "
                 "so they count as misses whatever the codes")

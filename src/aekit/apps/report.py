@@ -133,7 +133,11 @@ def read_run_folder(path: str | Path) -> RunFolder:
     # history.json (a train run), history-<model>.json (an experiment's models), <model>/history.json
     files = [*path.glob("history*.json"), *path.glob("*/history.json")]
     for file in sorted(files, key=lambda f: (f.stat().st_mtime, f.name)):  # the order the models were trained
-        history = _read_json(file)
+        try:
+            history = _read_json(file)
+        except PermissionError as err:  # (a non-root hunt: another user's history.json lost the whole page)
+            warn(f"{file}: cannot be read ({err.strerror}); its learning curves are left out")
+            continue
         if not isinstance(history, dict) or not isinstance(history.get("train_loss"), list):
             continue  # not a history `fit` wrote
         label = file.parent.name if file.stem == "history" else file.stem.removeprefix("history-")

@@ -1086,6 +1086,9 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
         stepped = {name for names in trained.values() for name in names}  # training of a model of the user's may have
         for name, param in model.named_parameters():  # frozen some: a hunt; the trainer freezes those frozen since)
             param.requires_grad_(name in stepped)
+    elif frozen := set(header.get("frozen") or ()):  # (a checkpoint of a day's earlier aekit: the frozen alone, a review)
+        for name, param in model.named_parameters():
+            param.requires_grad_(name not in frozen)
     target = cfg.train.epochs if epochs is None else epochs
     finished = done >= target and budget is None
     again = " again" if (run_dir / ckpt.METRICS_FILE).is_file() else ""  # (one stopped before its evaluation: not again)

@@ -170,10 +170,11 @@ def archive_or_say(root: Path, url: str, md5: str, folder: str, missing: str, ho
     name = root.name  # the data set: cifar10, cifar100
     try:
         (archive,) = ensure_files(root, [RemoteFile(url.rsplit("/", 1)[1], url, f"md5:{md5}")], dataset=name)
-    except DataNotFoundError:
+    except DataNotFoundError as err:
         raise DataNotFoundError(
-            f"{name}: {missing} and the archive could not be downloaded; unpack {url} into {root} or {root.parent} (it "
-            f"holds {holds}), or set AEKIT_DATA_DIR to a folder holding {name}/{folder}/ or {folder}/"
+            f"{name}: {missing} and the archive could not be downloaded ({getattr(err, 'reason', 'offline?')}); unpack "
+            f"{url} into {root} or {root.parent} (it holds {holds}), or set AEKIT_DATA_DIR to a folder holding "
+            f"{name}/{folder}/ or {folder}/"
         ) from None
     _extract(archive, root, folder)
     if not (root / folder).is_dir():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,8 +47,11 @@ def ensure_files(folder: Path, files: Sequence[RemoteFile], *, dataset: str) -> 
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             if len(reason) > 120:  # a proxy or socket error repeats the URL and more: keep the start
                 reason = reason[:120].rsplit(" ", 1)[0] + " ..."
-            raise DataNotFoundError(
-                f"{dataset}: missing {names} in {folder} and the download failed ({reason}); "
-                f"put the files from {base}/ there, or set AEKIT_DATA_DIR to a folder holding {folder.name}/"
-            ) from None
+            here = next((p for p in (folder, *folder.parents) if p.exists()), folder)
+            advice = (f"put the files from {base}/ there, or set AEKIT_DATA_DIR to a folder holding {folder.name}/"
+                      if os.access(here, os.W_OK) else f"set AEKIT_DATA_DIR to a folder you may write ({here} cannot "
+                      f"be written), or have the files from {base}/ put in {folder}")  # (a non-root hunt: advised first)
+            missed = DataNotFoundError(f"{dataset}: missing {names} in {folder} and the download failed ({reason}); {advice}")
+            missed.reason = reason  # (for a caller's own line: cifar's archive said "could not be downloaded" alone)
+            raise missed from None
     return [folder / f.name for f in files]

@@ -114,14 +114,7 @@ def hold(folder: str | Path, *, evaluating: bool = False) -> Iterator[None]:
     if holder is not None:
         yield
         return
-    try:
-        lock = open(folder / LOCK_FILE, "a")  # noqa: SIM115 (closed below)
-    except OSError as err:
-        if err.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
-            raise
-        raise CheckpointError(f"{folder} cannot be written ({err.strerror}), and this command writes into it; copy the "
-                              "folder to a place you may write (aekit evaluate --data FILE writes nothing)") from None
-    with lock:  # (without flock, a portability review: threads and a killed run's restart went unguarded too)
+    with _lock_file(folder) as lock:  # (without flock, a portability review: threads and a killed run's restart went unguarded too)
         try:
             if fcntl is not None:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -136,6 +129,21 @@ def hold(folder: str | Path, *, evaluating: bool = False) -> Iterator[None]:
         finally:
             _HELD.pop(folder, None)
             _EVALUATING.discard(folder)
+
+
+def _lock_file(folder: Path):
+    """The folder's lock file, opened to hold it; another user's, in a folder this user may write (a group's shared
+    folder), is opened to read, which flock takes (a non-root hunt: "cannot be written" of a folder it could write)."""
+    try:
+        return open(folder / LOCK_FILE, "a")  # noqa: SIM115 (the caller closes it)
+    except OSError as err:
+        if err.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        if err.errno == errno.EACCES and os.access(folder, os.W_OK | os.X_OK):
+            with contextlib.suppress(OSError):
+                return open(folder / LOCK_FILE)  # noqa: SIM115
+        raise CheckpointError(f"{folder} cannot be written ({err.strerror}), and this command writes into it; copy the "
+                              "folder to a place you may write (aekit evaluate --data FILE writes nothing)") from None
 
 
 def check_free(folder: str | Path) -> None:
@@ -724,7 +732,8 @@ def optimizer_from_tensors(
             v.dim() > 0 and (pid >= len(params) or v.shape != params[pid].shape)  # it stepped: a fused step of misfit
             for pid, entry in state.items() for v in entry.values() if torch.is_tensor(v)):  # moments segfaulted)
         raise CheckpointError(f"the optimiser's saved state ({key}) does not fit the weights this model has to train "
-                              "(requires_grad): make the same ones trainable as its training did to resume it")
+                              "(requires_grad): make the same ones trainable as its training did to resume it (in "
+                              "Python: requires_grad_ as it trained, then fit(..., resume=True))")
     optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
 
 

@@ -197,6 +197,10 @@ def without_ignored_training(values: dict[str, Any], where: Any) -> dict[str, An
     for key in [k for k, ignored in _unused(values).items() if ignored and kept.get(k, getattr(TrainConfig, k)) !=
                 getattr(TrainConfig, k)]:
         warn(f"{where}: train.{key}={kept.pop(key)!r}, which this training did nothing with, is left out")
+    if kept.get("monitor") == "time":  # (taken before 2026-12-07: an epoch's seconds chose "best", a review)
+        warn(f"{where}: train.monitor='time' (an epoch's seconds) measures no best weights and is taken no longer: the "
+             "training goes on by val_loss (train_loss without validation data)")
+        kept.pop("monitor")
     return kept
 
 
@@ -608,17 +612,25 @@ class Trainer:
         for key, optimizer in self.optimizers.items():
             saved, now = (meta.get("trained") or {}).get(key), self.param_names(optimizer)
             if saved is not None and saved != now:  # other weights trainable now: said, not torch's "doesn't match the
-                other = sorted(set(saved) ^ set(now))  # size", or a segfault where the counts agreed (a hunt)
-                raise CheckpointError(f"{path}: its optimiser ({key}) stepped {len(saved)} weight tensors and this model "
-                                      f"has {len(now)} to train (requires_grad), unlike in {', '.join(other[:4])}"
-                                      f"{', ...' * (len(other) > 4)}: make the same ones trainable to resume it")
+                def listed(names: list[str]) -> str:  # size", or a segfault where the counts agreed (a hunt)
+                    return ", ".join(names[:4]) + ", ..." * (len(names) > 4)
+
+                ran, runs = sorted(set(saved) - set(now)), sorted(set(now) - set(saved))
+                raise CheckpointError(f"{path}: its optimiser ({key}) stepped weights this model does not train "
+                                      f"(requires_grad), or the reverse: " + "; ".join(
+                                          [f"only the run trained {listed(ran)}"] * bool(ran) +
+                                          [f"only this model trains {listed(runs)}"] * bool(runs) or ["their order"]) +
+                                      "; make the same ones trainable to resume it")
             # the state (moments, step counts) is the checkpoint's; the settings are this configuration's, as built:
             # weight_decay, momentum, betas given at a resume (a bug hunt: the old ones stepped, config.yaml said the
             # new), and how to step, this machine's choice (fused, foreach: set before loading, where Adam puts its
             # step counts on the device for fused kernels, on the CPU otherwise)
             groups = [{**group, **{k: v for k, v in built.items() if k != "params"}}
                       for group, built in zip(metas[key]["param_groups"], optimizer.param_groups)]
-            ckpt.optimizer_from_tensors(optimizer, tensors, {**metas[key], "param_groups": groups}, key)
+            try:
+                ckpt.optimizer_from_tensors(optimizer, tensors, {**metas[key], "param_groups": groups}, key)
+            except CheckpointError as err:
+                raise CheckpointError(f"{path}: {err}") from None
         params = dict(self.model.named_parameters())
         for name in meta.get("frozen") or ():  # frozen as they were (by a callback, after its optimiser was made)
             if name in params:
@@ -1340,7 +1352,8 @@ def fit(
     elif resume:
         raise ConfigError("resume=True needs run_dir, the folder holding the checkpoint")
     cfg = build(TrainConfig, {**base, **options}, where="train")
-    if run_path is None and (given := sorted(options.keys() & {"checkpoint_every", "checkpoint_minutes"})):  # (a
+    if run_path is None and (given := sorted(key for key in ("checkpoint_every", "checkpoint_minutes") if key in options
+                                              and options[key] not in (None, getattr(TrainConfig, key)))):  # (a
         raise ConfigError(f"{given[0]}: spaces the checkpoints written into run_dir, and fit has none: give run_dir, "  # settings
                           f"or leave {given[0]} out")  # hunt: taken, no checkpoint written; log=[csv] without it is refused)
     if not (isinstance(model, torch.nn.Module) and hasattr(model, "check_data")):  # what fit trains: aekit's models

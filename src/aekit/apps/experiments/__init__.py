@@ -269,10 +269,11 @@ def check_data(experiment: str, name: str, train: Dataset, test: Dataset | None 
                 raise DataError(f"{experiment} needs labels (y), and the {part} samples of {data} have none; give "
                                 "labelled data: y_train (and y_test) in an .npz, a 'label' column in a .csv, or a "
                                 "folder with a subfolder per class")
-            if labels in (True, part) and len(classes := d.y[d.y >= 0].unique()) == 1:  # (a shapes hunt: a MAP of 1
-                name = d.classes[int(classes[0])] if d.classes else int(classes[0])  # said as a result, "n_classes")
+            if (part == "training" and labels is True or labels == part) and len(  # what a classifier learns, or
+                    classes := d.y[d.y >= 0].unique()) == 1:  # retrieval's index (a shapes hunt: a MAP of 1 said as a
+                one = d.classes[int(classes[0])] if d.classes else int(classes[0])  # result, "n_classes")
                 raise DataError(f"{experiment} compares by labels, and the {part} samples of {data} hold one class "
-                                f"({name}); give data of two classes or more")
+                                f"({one}); give data of two classes or more")
     if images and len(train.sample_shape) != 3:
         raise DataError(f"{experiment} needs images (N, C, H, W), and the samples of {data} are flat, of shape "
                         f"{train.sample_shape}; give (N, H, W), (N, H, W, C) or (N, C, H, W) arrays or a folder of images")

@@ -1,0 +1,118 @@
+"""aekit as an ordinary user among others (a non-root hunt): folders and files of other users, a shared group's run
+folder, a data folder it may not write. The suite runs as root, whom no permission stops: the refusals are made
+by faking what the system answers an ordinary user."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+
+from aekit.apps.cli import _error_line, main
+from aekit.training import checkpoint as ckpt
+
+
+def test_a_shared_folder_holding_another_users_lock_file_is_held(tmp_path, monkeypatch):
+    """The lock file of a group member's run (mode 644) could not be opened to append: "the folder cannot be written",
+    where it could; flock takes a descriptor opened to read."""
+    (tmp_path / ckpt.LOCK_FILE).write_text("")
+    real = open
+
+    def theirs(path, mode="r", *args, **kwargs):
+        if str(path).endswith(ckpt.LOCK_FILE) and "a" in mode:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(ckpt, "open", theirs, raising=False)
+    with ckpt.hold(tmp_path):
+        assert ckpt._HELD
+    monkeypatch.setattr(ckpt.os, "access", lambda path, mode: False)  # a folder it may not write: as before
+    with pytest.raises(ckpt.CheckpointError, match=r"cannot be written \(Permission denied\), and this command writes"):
+        with ckpt.hold(tmp_path):
+            pass
+
+
+def test_a_folder_it_may_not_enter_is_named_not_a_file_in_it(monkeypatch):
+    """'secret/experiment.yaml: Permission denied' named a file that was not there; the folder was the matter."""
+    monkeypatch.setattr(os, "access", lambda path, mode: not str(path).endswith("secret"))
+    line, code = _error_line(PermissionError(errno.EACCES, "Permission denied", "/runs/secret/experiment.yaml"))
+    assert (line, code) == ("/runs/secret: the folder cannot be read (Permission denied); ask its owner, or copy it "
+                            "where you may", 2)
+
+
+def test_a_data_folder_it_may_not_write_advises_one_it_may(tmp_path, monkeypatch):
+    """A missing data set in a shared read-only data folder advised first to put the files there."""
+    from aekit.data import download
+    from aekit.data.download import RemoteFile, ensure_files
+    from aekit.errors import DataNotFoundError
+
+    monkeypatch.setattr(download.os, "access", lambda path, mode: False)
+    with pytest.raises(DataNotFoundError, match=r"the download failed \(.*\); set AEKIT_DATA_DIR to a folder you may "
+                                                r"write \(.* cannot be written\), or have the files from http://127"):
+        ensure_files(tmp_path / "set", [RemoteFile("a.gz", "http://127.0.0.1:9/a.gz", None)], dataset="set")
+
+
+def test_a_report_leaves_out_the_curves_of_a_history_it_may_not_read(tmp_path, monkeypatch, capsys):
+    from aekit.apps import report
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("model: {name: dense}\ndata: {name: digits}\n")
+    (run / "history.json").write_text('{"train_loss": [1.0]}')
+    read = report._read_json
+
+    def theirs(path):
+        if path.name == "history.json":
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return read(path)
+
+    monkeypatch.setattr(report, "_read_json", theirs)
+    assert main(["report", str(run), "--output", str(tmp_path / "r.html")]) == 0
+    assert "history.json: cannot be read (Permission denied); its learning curves are left out" in capsys.readouterr().err
+
+
+def test_a_trusted_files_bytecode_and_the_helpers_it_imports_are_checked_too(tmp_path, monkeypatch, capsys):
+    """A non-root hunt: a __pycache__ .pyc carrying the trusted source's time and size ran in its place; and a
+    helpers.py beside the trusted file, changed by another user, ran unasked as the run folder was read."""
+    import importlib.util
+    import py_compile
+    import sys
+
+    from aekit import registry
+
+    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "helpers_x7.py").write_text("WIDTH = 8\n")
+    model = code / "models_x7.py"
+    model.write_text("import aekit\nfrom aekit.models.dense import DenseAutoencoder\nimport helpers_x7\n\n\n"
+                     "@aekit.register_model('model-x7')\nclass M(DenseAutoencoder):\n    pass\n" + "#" * 300 + "\n")
+    try:
+        assert main(["train", f"imports=[{model}]", "model.name=model-x7", "data.name=digits", "data.limit=100",
+                     "train.epochs=1", f"output.dir={tmp_path}", "output.name=run", "--quiet"]) == 0
+        for name in ("models_x7", "helpers_x7"):  # a new process
+            sys.modules.pop(name, None)
+        registry._MODELS.pop("model-x7")
+        (code / "helpers_x7.py").write_text(f"open({str(tmp_path / 'ran')!r}, 'w').close()\n")  # another user's change
+        assert main(["evaluate", str(tmp_path / "run"), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert "helpers_x7.py, which " in err and "is code you have not imported with aekit yourself" in err, err
+        assert not (tmp_path / "ran").exists()
+        (code / "helpers_x7.py").write_text("WIDTH = 8\n")  # as it was: trusted again
+        evil = code / "evil.py"  # bytecode of other code, with the source's time and size, where Python looks first
+        source = f"open({str(tmp_path / 'ran')!r}, 'w').close()\n"
+        evil.write_text(source + "#" * (model.stat().st_size - len(source) - 1) + "\n")
+        os.utime(evil, (model.stat().st_atime, model.stat().st_mtime))
+        py_compile.compile(str(evil), cfile=importlib.util.cache_from_source(str(model)))
+        for name in ("models_x7", "helpers_x7"):
+            sys.modules.pop(name, None)
+        registry._MODELS.pop("model-x7", None)
+        capsys.readouterr()
+        assert main(["evaluate", str(tmp_path / "run"), "--quiet"]) == 0, capsys.readouterr().err
+        assert not (tmp_path / "ran").exists()  # the source ran, not the bytecode beside it
+    finally:
+        for name in ("models_x7", "helpers_x7"):
+            sys.modules.pop(name, None)
+        if str(code) in sys.path:
+            sys.path.remove(str(code))
