@@ -97,7 +97,7 @@ def test_a_trusted_files_bytecode_and_the_helpers_it_imports_are_checked_too(tmp
         (code / "helpers_x7.py").write_text(f"open({str(tmp_path / 'ran')!r}, 'w').close()\n")  # another user's change
         assert main(["evaluate", str(tmp_path / "run"), "--quiet"]) == 2
         err = capsys.readouterr().err
-        assert "helpers_x7.py, which " in err and "is code you have not imported with aekit yourself" in err, err
+        assert "helpers_x7.py, which " in err and "has changed since you imported it with aekit" in err, err
         assert not (tmp_path / "ran").exists()
         (code / "helpers_x7.py").write_text("WIDTH = 8\n")  # as it was: trusted again
         evil = code / "evil.py"  # bytecode of other code, with the source's time and size, where Python looks first
@@ -116,3 +116,37 @@ def test_a_trusted_files_bytecode_and_the_helpers_it_imports_are_checked_too(tmp
             sys.modules.pop(name, None)
         if str(code) in sys.path:
             sys.path.remove(str(code))
+
+
+def test_a_model_file_that_first_imports_torch_is_trusted_and_a_swallowed_refusal_is_said(tmp_path, monkeypatch, capsys):
+    """A review: trusting the files an import brings read torch.ops' relative __file__ ("_ops.py") as a path, and
+    `aekit models --imports FILE` (the refusal's own advice) failed in a new process; a refusal inside the user's
+    `try: ... except ImportError` went unsaid, the model running its fallback."""
+    import subprocess
+    import sys
+
+    from aekit import registry
+
+    (tmp_path / "mine_q1.py").write_text("import torch\nimport aekit\nfrom aekit.models.dense import DenseAutoencoder\n\n\n"
+                                         "@aekit.register_model('mine-q1')\nclass M(DenseAutoencoder):\n    pass\n")
+    proc = subprocess.run([sys.executable, "-m", "aekit", "models", "--imports", str(tmp_path / "mine_q1.py")],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert proc.returncode == 0 and "mine-q1" in proc.stdout, proc.stderr
+    assert registry._installed(registry.Path(registry.__file__).resolve())  # aekit's own files are no user's code
+    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
+    (tmp_path / "fast_q1.py").write_text("VALUE = 1\n")
+    (tmp_path / "guarded_q1.py").write_text("try:\n    import fast_q1\nexcept ImportError:\n    fast_q1 = None\n")
+    try:
+        registry.import_models([str(tmp_path / "guarded_q1.py")])  # the user's own: it and fast_q1 trusted
+        for name in ("guarded_q1", "fast_q1"):
+            sys.modules.pop(name)
+        (tmp_path / "fast_q1.py").write_text("VALUE = 2\n")  # changed by another
+        with pytest.raises(registry.ConfigError, match=r"fast_q1\.py, which .*guarded_q1\.py imports, has changed since "
+                                                       r"you imported it with aekit"):
+            registry.import_models([str(tmp_path / "guarded_q1.py")], own=False)
+    finally:
+        for name in ("guarded_q1", "fast_q1"):
+            sys.modules.pop(name, None)
+        if str(tmp_path) in sys.path:
+            sys.path.remove(str(tmp_path))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import importlib
 import importlib.abc
@@ -134,14 +135,18 @@ class _Checked(importlib.abc.MetaPathFinder):
 
     def __init__(self, top: str) -> None:
         self.top = top  # the import the folder names
+        self.refused: list[str] = []  # (said after the import: a user's `except ImportError` took one in silence)
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
         spec = importlib.machinery.PathFinder.find_spec(name, path, target)
         if spec is None or not spec.origin or not spec.has_location or _installed(file := Path(spec.origin).resolve()):
             return None  # the usual finders' (installed, built in, frozen, a namespace package)
         if not trusted(file):
-            raise Untrusted(f"{file}, which {self.top} imports, is code you have not imported with aekit yourself; if "
-                              f"you trust it, import {self.top} once again: aekit models --imports {self.top}")
+            state = "has changed since you imported it with aekit" if known(file) else ("is code you have not "
+                                                                                        "imported with aekit yourself")
+            self.refused.append(f"{file}, which {self.top} imports, {state}; if you trust it, import {self.top} once "
+                                f"again: aekit models --imports {self.top}")
+            raise Untrusted(self.refused[-1])
         if spec.origin.endswith(".py"):
             spec.loader = _SourceLoader(spec.name, spec.origin)
         return spec
@@ -156,6 +161,8 @@ def checked_imports(top: str) -> Iterator[None]:
         yield
     finally:
         sys.meta_path.remove(finder)
+    if finder.refused:  # refused, and the import went on (its `except ImportError`): said all the same
+        raise Untrusted(finder.refused[0])
 
 
 def untrusted_file(item: str) -> Path | None:
@@ -215,13 +222,21 @@ def _digest(file: Path) -> str:
 
 
 def _installed(file: Path) -> bool:
-    """Whether `file` is installed code: site-packages, the standard library."""
+    """Whether `file` is installed code: site-packages, the standard library, aekit's own."""
+    return any(file.is_relative_to(place) for place in _installed_places())
+
+
+@functools.cache
+def _installed_places() -> tuple[Path, ...]:
+    """The standard library's folders, site-packages (the user's too: pip install --user) and aekit's own (a clone
+    or an editable install of it), resolved as the files checked against them are (a review: a venv reached through a
+    link had its site-packages refused)."""
     import site
 
     places = sysconfig.get_paths()
-    user = [site.getusersitepackages()] if site.ENABLE_USER_SITE else []  # (pip install --user's)
-    return any(file.is_relative_to(place) for place in [*(places[key] for key in ("stdlib", "platstdlib", "purelib",
-                                                                                      "platlib")), *user])
+    user = [site.getusersitepackages()] if site.ENABLE_USER_SITE else []
+    return tuple(Path(p).resolve() for p in [*(places[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")),
+                                             *user, os.path.dirname(__file__)])
 
 
 def _recorded(file: Path) -> str | None:
@@ -311,9 +326,10 @@ def import_models(items: Sequence[str], *, own: bool = True) -> None:
             hint = " (give a .py file's path, or a module on the Python path)" if isinstance(err, ImportError) else ""
             raise ConfigError(f"imports: importing {item} failed: {type(err).__name__}: {err}{hint}") from None
         if own:  # (once imported: a review saw a package's __init__.py trusted by a command that then failed to import
-            new = [sys.modules.get(key) for key in set(sys.modules) - before]  # it) and the files it imported (a
-            trust([file for file in imported_files(item) if file.is_file()] +  # non-root hunt: a helpers.py beside it)
-                  [Path(m.__file__).resolve() for m in new if getattr(m, "__file__", None)])
+            new = [getattr(sys.modules.get(key), "__file__", None) for key in set(sys.modules) - before]  # it) and the
+            trust([file for file in imported_files(item) if file.is_file()] +  # files it imported (a non-root hunt: a
+                  [Path(f).resolve() for f in new if isinstance(f, str) and os.path.isabs(f) and os.path.isfile(f)])
+            # helpers.py beside it; a review: torch.ops' __file__ is "_ops.py", no path)
 
 
 def _import_one(item: str) -> None:
