@@ -36,6 +36,7 @@ def test_a_shared_folder_holding_another_users_lock_file_is_held(tmp_path, monke
 def test_a_folder_it_may_not_enter_is_named_not_a_file_in_it(monkeypatch):
     """'secret/experiment.yaml: Permission denied' named a file that was not there; the folder was the matter."""
     monkeypatch.setattr(os, "access", lambda path, mode: not str(path).endswith("secret"))
+    monkeypatch.setattr(os.path, "isdir", lambda path: str(path) == "/runs/secret")
     line, code = _error_line(PermissionError(errno.EACCES, "Permission denied", "/runs/secret/experiment.yaml"))
     assert (line, code) == ("/runs/secret: the folder cannot be read (Permission denied); ask its owner, or copy it "
                             "where you may", 2)

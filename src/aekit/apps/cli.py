@@ -729,11 +729,11 @@ def _error_line(err: Exception) -> tuple[str, int]:
     if isinstance(err, OSError) and err.errno == errno.ENOENT and gone is not None and not Path(gone).exists():
         return f"the run folder {gone} was removed while it was written ({os.fsdecode(err.filename)}: {err.strerror})", 2  # (a kill
         # trial: "choose another path")
-    if isinstance(err, OSError) and err.errno == errno.EACCES and err.filename is not None and not os.access(
-            os.path.dirname(os.fsdecode(err.filename)) or ".", os.X_OK):  # a folder it may not enter (a non-root hunt:
-        folder = os.path.dirname(os.fsdecode(err.filename)) or "."  # "its experiment.yaml: Permission denied", a
-        return f"{folder}: the folder cannot be read ({err.strerror}); ask its owner, or copy it where you may", 2  # file
-        # that was not there)
+    folder = os.path.dirname(os.fsdecode(err.filename)) or "." if isinstance(err, OSError) and err.filename else None
+    if isinstance(err, OSError) and err.errno == errno.EACCES and folder and os.path.isdir(folder) and not os.access(
+            folder, os.X_OK):  # a folder it may not enter (a non-root hunt: "its experiment.yaml: Permission denied",
+        return f"{folder}: the folder cannot be read ({err.strerror}); ask its owner, or copy it where you may", 2  # a
+        # file that was not there)
     if isinstance(err, OSError) and err.filename is not None:  # a path that cannot be written or read
         return f"{err.filename}: {err.strerror or err}{PATH_HINTS.get(err.errno, '')}{_kept(err)}{_run_kept(err)}", 2
     if isinstance(err, RuntimeError) and reason.startswith("Could not determine home directory"):  # pathlib's
