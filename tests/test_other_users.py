@@ -36,10 +36,13 @@ def test_a_shared_folder_holding_another_users_lock_file_is_held(tmp_path, monke
 def test_a_folder_it_may_not_enter_is_named_not_a_file_in_it(monkeypatch):
     """'secret/experiment.yaml: Permission denied' named a file that was not there; the folder was the matter."""
     monkeypatch.setattr(os, "access", lambda path, mode: not str(path).endswith("secret"))
-    monkeypatch.setattr(os.path, "isdir", lambda path: str(path) == "/runs/secret")
-    line, code = _error_line(PermissionError(errno.EACCES, "Permission denied", "/runs/secret/experiment.yaml"))
-    assert (line, code) == ("/runs/secret: the folder cannot be read (Permission denied); ask its owner, or copy it "
-                            "where you may", 2)
+    monkeypatch.setattr(os.path, "isdir", lambda path: str(path) in ("/", "/runs", "/runs/secret"))  # (what a stat
+    for name in ("/runs/secret/experiment.yaml", "/runs/secret/run/config.yaml"):  # inside it cannot tell: a review)
+        line, code = _error_line(PermissionError(errno.EACCES, "Permission denied", name))
+        assert (line, code) == ("/runs/secret: the folder cannot be read (Permission denied); ask its owner, or copy "
+                                "it where you may", 2)
+    line, _ = _error_line(PermissionError(errno.EACCES, "Permission denied", "/runs/r/checkpoint.safetensors"))
+    assert line.startswith("/runs/r/checkpoint.safetensors: Permission denied")  # a folder not there: the file named
 
 
 def test_a_data_folder_it_may_not_write_advises_one_it_may(tmp_path, monkeypatch):
@@ -135,6 +138,10 @@ def test_a_model_file_that_first_imports_torch_is_trusted_and_a_swallowed_refusa
                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert proc.returncode == 0 and "mine-q1" in proc.stdout, proc.stderr
     assert registry._installed(registry.Path(registry.__file__).resolve())  # aekit's own files are no user's code
+    import site
+
+    for place in site.getsitepackages():  # nor the system's packages (a review: Debian's dist-packages)
+        assert registry._installed(registry.Path(place).resolve() / "x.py")
     monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
     (tmp_path / "fast_q1.py").write_text("VALUE = 1\n")
     (tmp_path / "guarded_q1.py").write_text("try:\n    import fast_q1\nexcept ImportError:\n    fast_q1 = None\n")
@@ -145,6 +152,16 @@ def test_a_model_file_that_first_imports_torch_is_trusted_and_a_swallowed_refusa
         (tmp_path / "fast_q1.py").write_text("VALUE = 2\n")  # changed by another
         with pytest.raises(registry.ConfigError, match=r"fast_q1\.py, which .*guarded_q1\.py imports, has changed since "
                                                        r"you imported it with aekit"):
+            registry.import_models([str(tmp_path / "guarded_q1.py")], own=False)
+        assert "guarded_q1" not in sys.modules  # refused: not left imported (its models registered)
+        (tmp_path / "guarded_q1.py").write_text(  # the refusal made an error of the user's own: said all the same
+            "try:\n    import fast_q1\nexcept ImportError as err:\n    raise RuntimeError('install fast_q1') from err\n")
+        (tmp_path / "fast_q1.py").write_text("VALUE = 3\n")  # changed again: the user's import above trusted VALUE = 2
+        registry.import_models([str(tmp_path / "guarded_q1.py")])  # (imports fast_q1 as it is: trusted now)
+        for name in ("guarded_q1", "fast_q1"):
+            sys.modules.pop(name)
+        (tmp_path / "fast_q1.py").write_text("VALUE = 4\n")
+        with pytest.raises(registry.ConfigError, match=r"fast_q1\.py, which .*guarded_q1\.py imports, has changed"):
             registry.import_models([str(tmp_path / "guarded_q1.py")], own=False)
     finally:
         for name in ("guarded_q1", "fast_q1"):

@@ -159,6 +159,10 @@ def checked_imports(top: str) -> Iterator[None]:
     sys.meta_path.insert(0, finder)
     try:
         yield
+    except Exception as err:  # a refusal the user's code turned into an error of its own (a review: "install it")
+        if finder.refused and not isinstance(err, Untrusted):
+            raise Untrusted(finder.refused[0]) from None
+        raise
     finally:
         sys.meta_path.remove(finder)
     if finder.refused:  # refused, and the import went on (its `except ImportError`): said all the same
@@ -235,8 +239,9 @@ def _installed_places() -> tuple[Path, ...]:
 
     places = sysconfig.get_paths()
     user = [site.getusersitepackages()] if site.ENABLE_USER_SITE else []
+    sites = site.getsitepackages() if hasattr(site, "getsitepackages") else []  # (a review: Debian's dist-packages)
     return tuple(Path(p).resolve() for p in [*(places[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")),
-                                             *user, os.path.dirname(__file__)])
+                                             *sites, *user, os.path.dirname(__file__)])
 
 
 def _recorded(file: Path) -> str | None:
@@ -318,8 +323,7 @@ def import_models(items: Sequence[str], *, own: bool = True) -> None:
     for item in items:
         before = set(sys.modules)
         try:
-            with checked_imports(item) if not own else contextlib.nullcontext():
-                _import_one(item)
+            _import_one(item, checked=not own)
         except (ConfigError, Untrusted) as err:
             raise ConfigError(f"imports: {err}" if isinstance(err, Untrusted) else str(err)) from None
         except Exception as err:  # the user's code: one line, with what it raised
@@ -332,10 +336,16 @@ def import_models(items: Sequence[str], *, own: bool = True) -> None:
             # helpers.py beside it; a review: torch.ops' __file__ is "_ops.py", no path)
 
 
-def _import_one(item: str) -> None:
-    """Import `item`, a module's name or a .py file's path (import_models)."""
+def _import_one(item: str, *, checked: bool) -> None:
+    """Import `item`, a module's name or a .py file's path (import_models); `checked`: a run folder's (checked_imports),
+    its module left out where a refusal comes after its import (a review: it stayed, its models registered)."""
     if not item.endswith(".py"):
-        importlib.import_module(item)
+        try:
+            with checked_imports(item) if checked else contextlib.nullcontext():
+                importlib.import_module(item)
+        except Untrusted:
+            sys.modules.pop(item, None)
+            raise
         return
     path = Path(item).expanduser().resolve()
     if not path.is_file():
@@ -350,7 +360,8 @@ def _import_one(item: str) -> None:
     if str(path.parent) not in sys.path:  # the modules beside it import as beside a script, then and in its
         sys.path.append(str(path.parent))  # functions later (installed ones first: a user's onnx.py is no onnx)
     try:
-        spec.loader.exec_module(module)
+        with checked_imports(item) if checked else contextlib.nullcontext():
+            spec.loader.exec_module(module)
     except BaseException:
         del sys.modules[name]  # no half-made module left behind
         raise

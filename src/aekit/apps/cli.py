@@ -710,6 +710,19 @@ def _thread_note(hook: threading.ExceptHookArgs) -> None:
           "where)", file=sys.stderr)
 
 
+def _closed_folder(name: Any) -> str | None:
+    """The first folder on the way to file `name` that the user may not enter, or None."""
+    if not isinstance(name, (str, bytes, os.PathLike)):
+        return None
+    folder = os.path.dirname(os.path.abspath(os.fsdecode(name)))
+    for place in reversed([folder, *Path(folder).parents]):
+        if not os.path.isdir(place):
+            return None
+        if not os.access(place, os.X_OK):
+            return os.path.relpath(place) if not os.path.isabs(os.fsdecode(name)) else str(place)
+    return None
+
+
 def _error_line(err: Exception) -> tuple[str, int]:
     """The one line the CLI prints for `err` (after "aekit: error: "), and the exit status."""
     if isinstance(err, AekitError):
@@ -729,11 +742,10 @@ def _error_line(err: Exception) -> tuple[str, int]:
     if isinstance(err, OSError) and err.errno == errno.ENOENT and gone is not None and not Path(gone).exists():
         return f"the run folder {gone} was removed while it was written ({os.fsdecode(err.filename)}: {err.strerror})", 2  # (a kill
         # trial: "choose another path")
-    folder = os.path.dirname(os.fsdecode(err.filename)) or "." if isinstance(err, OSError) and err.filename else None
-    if isinstance(err, OSError) and err.errno == errno.EACCES and folder and os.path.isdir(folder) and not os.access(
-            folder, os.X_OK):  # a folder it may not enter (a non-root hunt: "its experiment.yaml: Permission denied",
-        return f"{folder}: the folder cannot be read ({err.strerror}); ask its owner, or copy it where you may", 2  # a
-        # file that was not there)
+    closed = _closed_folder(err.filename) if isinstance(err, OSError) and err.errno == errno.EACCES else None
+    if closed is not None:  # a folder it may not enter (a non-root hunt: "its experiment.yaml: Permission denied", a
+        return f"{closed}: the folder cannot be read ({err.strerror}); ask its owner, or copy it where you may", 2  # file
+        # that was not there)
     if isinstance(err, OSError) and err.filename is not None:  # a path that cannot be written or read
         return f"{err.filename}: {err.strerror or err}{PATH_HINTS.get(err.errno, '')}{_kept(err)}{_run_kept(err)}", 2
     if isinstance(err, RuntimeError) and reason.startswith("Could not determine home directory"):  # pathlib's
