@@ -122,6 +122,18 @@ def test_a_trusted_files_bytecode_and_the_helpers_it_imports_are_checked_too(tmp
             sys.path.remove(str(code))
 
 
+def test_a_module_imported_already_is_not_said_to_be_imported_again(tmp_path):
+    """A review: `aekit train` of one's own config noted "importing mypkg.models, which RUN's imports name (its code
+    runs: read folders you trust)", as if the folder were someone else's, of a module imported already."""
+    import warnings
+
+    from aekit.apps.run import folder_imports
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        folder_imports(tmp_path, ["json"])
+
+
 def test_a_model_file_that_first_imports_torch_is_trusted_and_a_swallowed_refusal_is_said(tmp_path, monkeypatch, capsys):
     """A review: trusting the files an import brings read torch.ops' relative __file__ ("_ops.py") as a path, and
     `aekit models --imports FILE` (the refusal's own advice) failed in a new process; a refusal inside the user's

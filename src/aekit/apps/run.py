@@ -997,8 +997,8 @@ def folder_imports(folder: Path, items: Any) -> None:
     items = [i for i in items if isinstance(i, str)] if isinstance(items, list) else []  # others: parse_run_config refuses
     for item in items:
         path = Path(item).expanduser()
-        if item.endswith(".py") and imported(path.resolve()):
-            continue
+        if item.endswith(".py") and imported(path.resolve()) or item in sys.modules:  # imported already: nothing runs
+            continue  # (a review: `aekit train` of one's own config said "importing X, which RUN's imports name")
         inside = path.is_absolute() and folder.resolve() in path.resolve().parents
         if not item.endswith(".py") and _module_inside(item, folder.resolve()):  # (a files trial: `evilmod` beside it)
             raise ConfigError(f"{folder.resolve()}: imports: the module {item} would be imported from inside the folder "
