@@ -142,10 +142,8 @@ class _Checked(importlib.abc.MetaPathFinder):
         if spec is None or not spec.origin or not spec.has_location or _installed(file := Path(spec.origin).resolve()):
             return None  # the usual finders' (installed, built in, frozen, a namespace package)
         if not trusted(file):
-            state = "has changed since you imported it with aekit" if known(file) else ("is code you have not "
-                                                                                        "imported with aekit yourself")
-            self.refused.append(f"{file}, which {self.top} imports, {state}; if you trust it, import {self.top} once "
-                                f"again: aekit models --imports {self.top}")
+            self.refused.append(f"{file}, which {self.top} imports, {untrusted_state(file)}; if you trust it, import "
+                                f"{self.top} once again: aekit models --imports {self.top}")
             raise Untrusted(self.refused[-1])
         if spec.origin.endswith(".py"):
             spec.loader = _SourceLoader(spec.name, spec.origin)
@@ -264,6 +262,12 @@ def trusted(file: Path) -> bool:
 def known(file: Path) -> bool:
     """Whether the user imported `file` with aekit before, as it was then or not."""
     return _recorded(file) is not None
+
+
+def untrusted_state(file: Path) -> str:
+    """What an untrusted `file` is, as a refusal says it: changed since the user imported it, or never imported."""
+    return "has changed since you imported it with aekit" if known(file) else ("is code you have not imported with "
+                                                                               "aekit yourself")
 
 
 def trust(files: list[Path]) -> None:

@@ -82,6 +82,7 @@ from ..registry import (
     unknown_model_keys,
     unrecordable,
     untrusted_file,
+    untrusted_state,
 )
 from ..training import checkpoint as ckpt
 from ..training import distributed
@@ -1010,9 +1011,7 @@ def folder_imports(folder: Path, items: Any) -> None:
                               "name it so, if you trust its code)")
         file = None if item in sys.modules else untrusted_file(item)  # (an untrusted-files hunt: a downloaded
         if file is not None:  # archive's helpers.py beside its run folder ran unasked)
-            what = f"{item} ({file})" if str(file) != item else item
-            state = ("has changed since you imported it with aekit" if known(file) else
-                     "is code you have not imported with aekit yourself")
+            what, state = f"{item} ({file})" if str(file) != item else item, untrusted_state(file)
             if why := unrecordable():  # (a locked-down trial: a read-only cache; `aekit models --imports` could not help)
                 raise ConfigError(f"{folder.resolve()}: imports: {what} {state}, and aekit's cache cannot record it as "
                                   f"yours ({why}); if you trust it, give this command --imports {shell(item)} (in "
@@ -1086,9 +1085,6 @@ def _resume(run_dir: Path, cfg: RunConfig, epochs: int | None, time_budget: floa
         stepped = {name for names in trained.values() for name in names}  # training of a model of the user's may have
         for name, param in model.named_parameters():  # frozen some: a hunt; the trainer freezes those frozen since)
             param.requires_grad_(name in stepped)
-    elif frozen := set(header.get("frozen") or ()):  # (a checkpoint of a day's earlier aekit: the frozen alone, a review)
-        for name, param in model.named_parameters():
-            param.requires_grad_(name not in frozen)
     target = cfg.train.epochs if epochs is None else epochs
     finished = done >= target and budget is None
     again = " again" if (run_dir / ckpt.METRICS_FILE).is_file() else ""  # (one stopped before its evaluation: not again)

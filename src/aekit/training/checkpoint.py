@@ -351,8 +351,6 @@ def check_named(model) -> None:
 def model_meta(model) -> dict[str, Any]:
     from ..registry import defining_module
 
-    check_named(model)
-
     module = defining_module(type(model))  # a model of your own: where it is registered, for load_model's message
     return {"model": model.name, "config": to_dict(model.config), **({"module": module} if module else {})}
 
@@ -372,6 +370,7 @@ def save_model(model, path: str | Path, *, state: dict[str, torch.Tensor] | None
     model = getattr(model, "_orig_mod", model) if type(model).__name__ == "OptimizedModule" else model  # torch.compile's
     if not hasattr(model, "config") or not isinstance(model, torch.nn.Module):  # wrapper: its weights are the model's
         raise CheckpointError(f"save_model: {type(model).__name__} is not an aekit model (aekit.create_model builds one)")
+    check_named(model)  # (fit checks it once before training; not again at each checkpoint)
     if state is not None and (what := state_fit(model, state)[1]) is not None:  # (an API trial: another model's
         raise CheckpointError(f"save_model: `state` is not {model.name}'s: {what}")  # was refused only by load_model)
     atomic_write_bytes(path, model_bytes(model, state=state, epochs=epochs, training=training))
