@@ -507,6 +507,7 @@ def test_a_latent_maps_colours_follow_the_labels_shown():
     assert len(set(explored["colours"].values())) == 30
     few = latent_explorer(model, (torch.rand(40, 6), torch.tensor([0, 7, -1, 3] * 10)), n=40, grid=3)
     assert not few["scale"] and list(few["colours"]) == ["0", "3", "7"]
+    assert few["shapes"] == {"0": "o", "3": "s", "7": "^"}  # a shape a class too (no names: by rank, as colours)
     with pytest.raises(aekit.DataError, match=r"^labels: class numbers colour the map .*got values such as 0.025"):
         latent_explorer(model, (torch.rand(40, 6), torch.linspace(0, 1, 40)), n=40, grid=3)  # (0.3 was read as 0)
     whole = latent_explorer(model, (torch.rand(40, 6), torch.tensor([0.0, 7, -1, 3] * 10)), n=40, grid=3)  # (pandas')

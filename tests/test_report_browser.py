@@ -81,7 +81,7 @@ def test_report_works_in_a_real_browser(report, browser, tmp_path):
     data = json.loads(explorer.find_element(By.CSS_SELECTOR, "script.plot-data").get_attribute("textContent"))
     assert data["code_size"] == 2 and data["axes"] == ["z[0]", "z[1]"] and len(data["points"]) == 300
     hover_img = explorer.find_element(By.CSS_SELECTOR, "img.hover-image")
-    point = explorer.find_elements(By.CSS_SELECTOR, "circle.pt")[17]
+    point = explorer.find_elements(By.CSS_SELECTOR, "path.pt")[17]
     ActionChains(browser).move_to_element(point).perform()
     hovered = int(explorer.get_attribute("data-hovered"))
     assert hover_img.get_attribute("src") == data["images"][hovered]
@@ -116,8 +116,14 @@ def test_report_works_in_a_real_browser(report, browser, tmp_path):
     legend = explorer.find_element(By.CSS_SELECTOR, ".legend")
     first_class = legend.find_elements(By.TAG_NAME, "button")[0]
     label = data["classes"].index(first_class.text)
+    # a class's points differ from the others' in shape as in colour, and its legend button shows both (an
+    # accessibility trial: the map told classes apart by colour alone)
+    shapes = {p.get_attribute("data-label"): p.get_attribute("d") for p in explorer.find_elements(By.CSS_SELECTOR, "path.pt")}
+    assert len(set(shapes.values())) == len(shapes) == len(set(data["labels"])) > 1
+    swatch = first_class.find_element(By.CSS_SELECTOR, "svg.swatch path")
+    assert swatch.get_attribute("d") == shapes[str(label)] and swatch.get_attribute("fill") == data["colours"][str(label)]
     first_class.click()
-    hidden = [p for p in explorer.find_elements(By.CSS_SELECTOR, "circle.pt") if not p.is_displayed()]
+    hidden = [p for p in explorer.find_elements(By.CSS_SELECTOR, "path.pt") if not p.is_displayed()]
     assert len(hidden) == data["labels"].count(label) > 0
 
     # the learning curves: hovering shows values, a legend click hides a curve
@@ -147,7 +153,7 @@ def test_report_works_in_a_real_browser(report, browser, tmp_path):
 
     # a screenshot of the 2-d latent map after the interactions, for a person to look at
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -60)", explorer)
-    ActionChains(browser).move_to_element(explorer.find_elements(By.CSS_SELECTOR, "circle.pt")[5]).perform()
+    ActionChains(browser).move_to_element(explorer.find_elements(By.CSS_SELECTOR, "path.pt")[5]).perform()
     shot = tmp_path / "report-latent-map.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     if os.environ.get("AEKIT_SAVE_SCREENSHOT"):  # a copy for the README (docs/)
@@ -177,7 +183,7 @@ def test_a_map_of_many_label_values_has_one_colour_scale(browser, tmp_path):
     ends = [e.text for e in legend.find_elements(By.CSS_SELECTOR, ".scale-end")]
     names = data["classes"] or [str(k) for k in range(30)]
     assert ends == [names[0], names[-1]]
-    fills = {p.get_attribute("fill") for p in explorer.find_elements(By.CSS_SELECTOR, "circle.pt")}
+    fills = {p.get_attribute("fill") for p in explorer.find_elements(By.CSS_SELECTOR, "path.pt")}
     assert len(fills) == len(set(data["labels"])) > 20  # a colour a value, none repeated
     assert "click a class to hide it" not in browser.find_element(By.TAG_NAME, "body").text
     assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]

@@ -4,7 +4,7 @@
 
 With a code of two numbers, the code *is* a map: every digit becomes a point in the plane. The
 classic picture (Hinton & Salakhutdinov 2006, Fig. 3) puts PCA's best 2-D projection of the pixels
-next to a deep autoencoder's 2-D codes, each point coloured by its digit's label (which training
+next to a deep autoencoder's 2-D codes, each point coloured and shaped by its digit's label (which training
 never saw).
 """
 

@@ -465,14 +465,15 @@ def scatter_maps(
         if labels is None:
             ax.scatter(points[:, 0], points[:, 1], s=8, alpha=0.7, color="tab:blue", linewidths=0)
         elif discrete:  # a colour a label, and unlabelled points (-1) grey
-            shown = list(zip(uniq, value_colours(uniq, classes, _palette)))
+            shown = list(zip(uniq, value_colours(uniq, classes, _palette), value_markers(uniq, classes)))
             handles = []
-            for value, colour in shown + ([(-1, "#9aa3b0")] if (labels == -1).any() else []):
+            for value, colour, marker in shown + ([(-1, "#9aa3b0", "o")] if (labels == -1).any() else []):
                 keep = labels == value
                 name_of = ("unlabelled" if value == -1 else classes[int(value)]
                            if classes is not None and 0 <= int(value) < len(classes) else str(value))
                 handles.append(
-                    ax.scatter(points[keep, 0], points[keep, 1], s=8, alpha=0.75, color=colour, linewidths=0, label=name_of)
+                    ax.scatter(points[keep, 0], points[keep, 1], s=12, alpha=0.75, color=colour, marker=marker,
+                               linewidths=0, label=name_of)
                 )
         else:  # labelled points on a scale of their values; unlabelled ones (-1) grey
             known = labels != -1
@@ -499,14 +500,30 @@ def _palette(n: int) -> list:
     return [base(i % base.N) for i in range(n)]
 
 
-def value_colours(values: Sequence, classes: Sequence[str] | None, palette=None) -> list:
-    """A colour each of `values` (labels, in order): by its class number where the data name their classes, so that a
-    class keeps its colour in any subset (a bug hunt: class 1 took class 0's colour where no 0 was shown), else by
-    rank."""
-    palette = palette or label_colours
+def class_slots(values: Sequence, classes: Sequence[str] | None) -> tuple[list[int], int]:
+    """Each of `values`' (labels, in order) place in a palette, and the palette's size: its class number where the
+    data name their classes, so that a class keeps its colour and shape in any subset (a bug hunt: class 1 took class
+    0's colour where no 0 was shown), else its rank."""
     whole = classes is not None and len(classes) <= MANY_LABELS and all(  # (more: a palette's colours would repeat)
         float(v).is_integer() and 0 <= v < len(classes) for v in values)
-    return [palette(len(classes))[int(v)] for v in values] if whole else palette(len(values))
+    return ([int(v) for v in values], len(classes)) if whole else (list(range(len(values))), len(values))
+
+
+def value_colours(values: Sequence, classes: Sequence[str] | None, palette=None) -> list:
+    """A colour each of `values` (labels, in order), in its class_slots place."""
+    slots, n = class_slots(values, classes)
+    colours = (palette or label_colours)(n)
+    return [colours[i] for i in slots]
+
+
+# a shape a class beside its colour, so that a map does not tell classes apart by colour alone (an accessibility
+# trial); ten, so that no two of tab20's paired shades share one. The report's map draws the same (report.js SHAPES).
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
+
+
+def value_markers(values: Sequence, classes: Sequence[str] | None) -> list[str]:
+    """A matplotlib marker each of `values` (labels, in order), in its class_slots place."""
+    return [MARKERS[i % len(MARKERS)] for i in class_slots(values, classes)[0]]
 
 
 def label_colours(n: int) -> list[str]:

@@ -8,6 +8,15 @@
   const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                    "#7f7f7f", "#bcbd22", "#17becf"];
   const M = { left: 58, right: 14, top: 12, bottom: 40 };  // plot margins (px)
+  // a latent map's point shapes, by matplotlib's marker letters (plots.MARKERS: a class's shape and colour are the
+  // PNG maps'), as paths around (0, 0) of about a 4 px radius
+  const SHAPES = {
+    o: "M-4,0a4,4 0 1,0 8,0a4,4 0 1,0 -8,0Z", s: "M-3.5,-3.5H3.5V3.5H-3.5Z", "^": "M0,-4.6L4.2,3.2H-4.2Z",
+    D: "M0,-4.8L4.2,0L0,4.8L-4.2,0Z", v: "M0,4.6L4.2,-3.2H-4.2Z", "<": "M-4.6,0L3.2,-4.2V4.2Z", ">": "M4.6,0L-3.2,-4.2V4.2Z",
+    P: "M-1.5,-4.5H1.5V-1.5H4.5V1.5H1.5V4.5H-1.5V1.5H-4.5V-1.5H-1.5Z",
+    X: "M2.12,-4.24L4.24,-2.12L2.12,0L4.24,2.12L2.12,4.24L0,2.12L-2.12,4.24L-4.24,2.12L-2.12,0L-4.24,-2.12L-2.12,-4.24L0,-2.12Z",
+    "*": "M0,-5.2L1.29,-1.78L4.95,-1.61L2.09,0.68L3.06,4.21L0,2.2L-3.06,4.21L-2.09,0.68L-4.95,-1.61L-1.29,-1.78Z",
+  };
 
   function el(name, attrs, parent) {
     const node = document.createElementNS(SVG, name);
@@ -64,10 +73,12 @@
                  transform: `rotate(-90 14 ${(M.top + h - M.bottom) / 2})` }, g).textContent = names[1];
   }
 
-  function legendButton(box, label, colour, dashed, onToggle) {
+  function legendButton(box, label, colour, dashed, onToggle, shape) {
     const button = document.createElement("button");
     button.type = "button";
-    button.innerHTML = `<span class="swatch${dashed ? " dashed" : ""}" style="background-color:${colour}"></span>`;
+    button.innerHTML = shape  // a map's class: its point's shape; a curve: a line
+      ? `<svg class="swatch shape" viewBox="-6 -6 12 12" aria-hidden="true"><path d="${SHAPES[shape]}" fill="${colour}"/></svg>`
+      : `<span class="swatch${dashed ? " dashed" : ""}" style="background-color:${colour}"></span>`;
     button.appendChild(document.createTextNode(label));
     button.setAttribute("aria-pressed", "true");  // shown; a screen reader hears the state (an accessibility trial)
     button.addEventListener("click", () => {
@@ -149,9 +160,10 @@
       el("rect", { x: M.left, y: M.top, width: w - M.left - M.right, height: h - M.top - M.bottom }));
     const layer = el("g", { "clip-path": `url(#${root.id}-clip)` }, svg);
     const colourOf = (label) => data.colours[String(label)] || "#9aa3b0";  // -1: an unlabelled sample
-    const dots = data.points.map((p, i) => el("circle", {
-      class: "pt", r: 4, "data-index": i, "data-label": data.labels ? data.labels[i] : "",
-      fill: data.labels ? colourOf(data.labels[i]) : COLOURS[0] }, layer));
+    const shapeOf = (label) => (data.shapes && data.shapes[String(label)]) || "o";  // a scale's labels: all round
+    const dots = data.points.map((p, i) => el("path", {
+      class: "pt", d: SHAPES[data.labels ? shapeOf(data.labels[i]) : "o"], "data-index": i,
+      "data-label": data.labels ? data.labels[i] : "", fill: data.labels ? colourOf(data.labels[i]) : COLOURS[0] }, layer));
     const marker = el("path", { class: "marker", visibility: "hidden" }, layer);
     let sx, sy, clicked = null;
 
@@ -159,7 +171,7 @@
       sx = scale(view.x0, view.x1, M.left, w - M.right);
       sy = scale(view.y0, view.y1, h - M.bottom, M.top);
       axes(axisGroup, sx, sy, view, w, h, data.axes, false);
-      dots.forEach((dot, i) => { dot.setAttribute("cx", sx(xs[i])); dot.setAttribute("cy", sy(ys[i])); });
+      dots.forEach((dot, i) => dot.setAttribute("transform", `translate(${sx(xs[i])},${sy(ys[i])})`));
       if (clicked) {
         const [cx, cy] = [sx(clicked[0]), sy(clicked[1])];
         marker.setAttribute("d", `M${cx - 7},${cy}H${cx + 7}M${cx},${cy - 7}V${cy + 7}`);
@@ -261,7 +273,7 @@
         legendButton(legend, className(label), colourOf(label), false, (on) => {
           if (on) hidden.delete(label); else hidden.add(label);
           dots.forEach((d, i) => { d.style.display = hidden.has(data.labels[i]) ? "none" : ""; });
-        });
+        }, shapeOf(label));
       }
     }
     draw();
