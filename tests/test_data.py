@@ -318,3 +318,14 @@ def test_all_finite_checks_a_chunk_of_rows_at_a_time(monkeypatch):
             y = x.clone()
             y[row, 2] = bad
             assert not core.all_finite(y)
+
+
+def test_datasets_and_outputs_compare_by_identity():
+    """An API trial: a == b, a in [b] and list.remove of two Datasets raised torch's "Boolean value of Tensor with
+    more than one value is ambiguous" (a dataclass's == compared their tensors field by field); Output alike."""
+    from aekit.data.core import Dataset
+
+    a, b = Dataset(torch.rand(3, 2)), Dataset(torch.rand(3, 2))
+    assert a != b and a == a and a not in [b] and [a, b].index(b) == 1
+    out = aekit.create_model("dense", input_shape=(2,), code_size=1)(torch.rand(3, 2))
+    assert out == out and out in [out]

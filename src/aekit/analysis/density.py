@@ -58,8 +58,8 @@ class ExPostDensity:
 
     def sample_codes(self, n: int, *, seed: int | None = None) -> np.ndarray:
         """n codes drawn from the mixture: (n, code_size). `seed` makes them repeatable; without one, the density's
-        seed starts a stream that each call goes on in (a trial: batches drawn in a loop were one batch again and
-        again), the same from a density fitted alike."""
+        seed starts a stream that each call goes on in, the same from a density fitted alike."""
+        # (a trial: without the stream, batches drawn in a loop were one batch again and again)
         count("n", n)
         if not hasattr(self, "gmm_"):
             raise ConfigError("ExPostDensity: call fit(model, train_data) before sampling")

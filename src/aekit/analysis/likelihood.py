@@ -32,7 +32,7 @@ def binarize(x: torch.Tensor, *, seed: int = 0) -> torch.Tensor:
 
 def gaussian_nll(scaling: str | None = None) -> str:
     """What an NLL of inputs as they are (recon_loss mse) is, where it is shown: a density in the units of the inputs,
-    `scaling` as metrics.json records it (a bug hunt: standardised inputs were said to be [0, 1]-scaled)."""
+    `scaling` as metrics.json records it."""
     units = {"standard": "standardised values (each column to mean 0 and spread 1)", "none": "values as stored",
              "per column": "values scaled column by column to [0, 1]"}.get(scaling, "[0, 1]-scaled values")
     return f"under a Gaussian decoder of variance 1/2: a density of the {units}, not comparable with a Bernoulli NLL"

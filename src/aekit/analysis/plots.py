@@ -156,8 +156,8 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
 def as_image(sample: np.ndarray) -> np.ndarray:
     """One sample as something imshow draws: (H, W) grey or (H, W, 3) colour.
 
-    (C, H, W) with C = 1 or 3 is an image, with another C its channels side by side, a white line apart (a bug hunt:
-    channel 0 alone was drawn, a reconstruction failing in channel 1 looked perfect); (C, D, H, W), a volume, each
+    (C, H, W) with C = 1 or 3 is an image, with another C its channels side by side, a white line apart (every
+    channel: a reconstruction failing in channel 1 is seen); (C, D, H, W), a volume, each
     channel's D slices in a near-square block, row by row, the channels side by side; a flat vector of square length is a square image; any other
     vector is wrapped into rows of a near-square rectangle (zero-padded).
     """
@@ -181,9 +181,9 @@ OTHER_UNITS = 0.25  # pictures whose values leave [0, 1] by more than this are i
 
 def unit_span(values: np.ndarray) -> tuple[float, float] | None:
     """(lo, hi) of a picture's finite values where most of them leave [0, 1] by more than OTHER_UNITS (data in other
-    units, standardised: clipped to [0, 1], a bug hunt's ramp was drawn as a black and white edge), else None. Most:
-    the 1st and 99th percentiles, so that a linear output's or PCA's few overshooting pixels leave [0, 1] pictures as
-    they are (a review: every such MNIST grid was redrawn on dark grey)."""
+    units, standardised, which clipped to [0, 1] would show a ramp as a black and white edge), else None. Most: the
+    1st and 99th percentiles, so that a linear output's or PCA's few overshooting pixels leave [0, 1] pictures as
+    they are."""
     finite = np.asarray(values, dtype=np.float32)
     finite = finite[np.isfinite(finite)]
     if not finite.size:
@@ -502,8 +502,8 @@ def _palette(n: int) -> list:
 
 def class_slots(values: Sequence, classes: Sequence[str] | None) -> tuple[list[int], int]:
     """Each of `values`' (labels, in order) place in a palette, and the palette's size: its class number where the
-    data name their classes, so that a class keeps its colour and shape in any subset (a bug hunt: class 1 took class
-    0's colour where no 0 was shown), else its rank."""
+    data name their classes, so that a class keeps its colour and shape in any subset (class 1 has class 1's colour
+    where no 0 is shown), else its rank."""
     whole = classes is not None and len(classes) <= MANY_LABELS and all(  # (more: a palette's colours would repeat)
         float(v).is_integer() and 0 <= v < len(classes) for v in values)
     return ([int(v) for v in values], len(classes)) if whole else (list(range(len(values))), len(values))

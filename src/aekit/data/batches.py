@@ -276,8 +276,8 @@ def encode_all(model, data: Any, *, batch_size: int = 512) -> np.ndarray:
 def reconstruct_all(model, data: Any, *, batch_size: int = 512) -> np.ndarray:
     """Reconstructions of every sample, in eval mode, shaped as the samples were given: (N, *input_shape) for
     a Dataset; (N, 8, 8) for images (N, 8, 8) of a (1, 8, 8) model, flat rows for flat rows, one sample with a
-    batch axis of 1 before it, (1, 8, 8) for one (8, 8) image (a bug hunt:
-    `reconstruct_array(x) - x` broadcast (N, 1, 8, 8) against (N, 8, 8) to (N, N, 8, 8), silently)."""
+    batch axis of 1 before it, (1, 8, 8) for one (8, 8) image, so that `reconstruct_all(model, x) - x` is the
+    error of each sample."""
     given, y = as_inputs(data)  # the samples as handed over, before inputs_of shapes them as the model takes them
     x, _ = inputs_of(model, (given, y), whole=False)
     out = map_batches(model, x, lambda xb: model(xb).x_hat, batch_size=batch_size)

@@ -105,7 +105,7 @@ def is_picture(shape: Sequence[int]) -> bool:
     return len(shape) not in (2, 3) or (len(shape) == 3 and shape[0] != 1) or not (rows <= 16 and length >= 4 * rows)
 
 
-@dataclass(repr=False)
+@dataclass(repr=False, eq=False)  # (== compares by identity: field by field raised torch's "Boolean value of Tensor", an API trial)
 class Dataset:
     """Samples `x` (N, *sample_shape) and optional integer labels `y` (N,). aekit's readers give float32 in [0, 1]
     (or scaled as data.scale asks); `x` is kept as given, and what trains on it checks it (floating point, and [0, 1]

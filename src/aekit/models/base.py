@@ -51,7 +51,7 @@ class AutoencoderConfig:
         return math.prod(self.input_shape)
 
 
-@dataclass
+@dataclass(eq=False)  # (as Dataset: == by identity, not tensors compared field by field)
 class Output:
     """What `forward` returns."""
 
@@ -277,8 +277,8 @@ def flatten(x: Tensor) -> Tensor:
 
 
 def tensor_input(x: Tensor) -> Tensor:
-    """`x`, refused in one line where it is a numpy array or a list (an API trial: numpy's "order must be str, not
-    int" from inside encode, torch's conv2d signature from a conv model's); a torch.fx Proxy, say, goes on."""
+    """`x`, refused in one line where it is a numpy array or a list (not numpy's or torch's error from inside the
+    model); a torch.fx Proxy, say, goes on."""
     if isinstance(x, (np.ndarray, list, tuple)):
         raise DataError(f"a model takes a torch tensor, got {type(x).__name__}; encode_array and reconstruct_array take "
                         "numpy arrays (and data sets) as they are")

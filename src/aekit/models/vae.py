@@ -71,8 +71,8 @@ class GaussianPrior:
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
-        """n new samples decoded from z ~ N(0, prior_std^2 I): (n, *input_shape), in eval mode (a bug hunt: a wae's
-        batch norm took the draws into its running statistics)."""
+        """n new samples decoded from z ~ N(0, prior_std^2 I): (n, *input_shape), in eval mode (batch norm's running
+        statistics are left as training made them)."""
         with eval_mode(self):
             return self.decode(self.prior_codes(n, generator=generator))
 

@@ -21,7 +21,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import yaml
@@ -43,6 +43,10 @@ from ..errors import (
 )
 from ..writing import atomic_write_bytes, atomic_write_text
 from .stops import signals_held
+
+if TYPE_CHECKING:
+    from ..models.base import Autoencoder
+    from ..models.classifier import ClassifierMixin
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.safetensors"
@@ -523,7 +527,7 @@ def model_file(folder: Path) -> Path:
                           "or a model .safetensors file")
 
 
-def load_model(path: str | Path, *, map_location: str | torch.device = "cpu"):
+def load_model(path: str | Path, *, map_location: str | torch.device = "cpu") -> Autoencoder | ClassifierMixin:
     """Rebuild a model saved by `save_model`, `fit` (a run folder) or a training checkpoint, in eval
     mode (no noise, no dropout, batch norm's running statistics) and the precision it was saved in, ready to use."""
     if not isinstance(path, (str, os.PathLike)):

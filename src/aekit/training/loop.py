@@ -27,10 +27,10 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import numpy as np
 import torch
@@ -1293,24 +1293,28 @@ if hasattr(os, "register_at_fork"):  # a child forked while another thread train
     os.register_at_fork(after_in_child=FIT_LOCK._at_fork_reinit)  # a thread the child lacks (a review: a hang)
 
 
-def one_at_a_time(function):
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def one_at_a_time(function: Callable[P, R]) -> Callable[P, R]:  # (typed: mypy read fit as Any, an API trial)
     """`function`, run holding FIT_LOCK."""
 
     @functools.wraps(function)
-    def held(*args, **kwargs):
+    def held(*args: P.args, **kwargs: P.kwargs) -> R:
         with FIT_LOCK:
             return function(*args, **kwargs)
 
     return held
 
 
-def leaves_generator(function):
+def leaves_generator(function: Callable[P, R]) -> Callable[P, R]:
     """`function`, the caller's torch generators (CPU's, and CUDA's once in use) left as they were: the run layer
     seeds torch for a model's initial weights (a long-lived process hunt: a search drawing its trials' lr between
     in-process trainings drew one value again and again)."""
 
     @functools.wraps(function)
-    def kept(*args, **kwargs):
+    def kept(*args: P.args, **kwargs: P.kwargs) -> R:
         with torch.random.fork_rng(devices=range(torch.cuda.device_count()) if torch.cuda.is_initialized() else []):
             return function(*args, **kwargs)
 
@@ -1329,9 +1333,13 @@ def fit(
     resume: bool = False,
     **options: Any,
 ) -> dict[str, list[float]]:
-    """Train `model` on `train` (tensor, array, memmap, (x, y) or Dataset); returns the history.
+    """Train `model` on `train` (tensor, array, memmap, (x, y) or Dataset); returns the history, a list a key
+    (epoch, train_loss, val_loss where `val` is given, ...).
 
-    Options are TrainConfig keys (`epochs=5, lr=1e-3, optimizer="adagrad"`, ...), checked strictly.
+    `val` (the same kinds as `train`) is scored at each epoch (early stopping, restore_best). Options are TrainConfig
+    keys (`epochs=5, lr=1e-3, optimizer="adagrad"`, ...), checked strictly; `config`, a TrainConfig, gives them all
+    at once, and options given beside it replace its values. `callbacks` are aekit Callback objects
+    (training/callbacks.py; LambdaCallback wraps a function).
     With `run_dir`, checkpoints, history.json and model.safetensors are written there, and
     `resume=True` continues from its checkpoint exactly where it stopped, with the settings it was
     trained with (those in the checkpoint; options given, such as a new `epochs`, replace them). `log=["csv", "tensorboard",

@@ -76,8 +76,7 @@ def one_per_class(data: Dataset, per_class: int = 1) -> np.ndarray:
 def interpolation_pairs(data: Dataset) -> list[tuple[int, int, str]]:
     """(index of A, index of B, "A -> B") of up to four pairs of classes to interpolate between, by their labels: 0 and
     1, 2 and 7, 4 and 9, 3 and 8 where the data hold them, else the classes there are two by two (named where the data
-    name them); without labels (or of one class), pairs of the first images. (A bug hunt: picked by position, "0 -> 1" showed a 1 and a
-    3 where the test part held no 0.)"""
+    name them); without labels (or of one class), pairs of the first images."""
     first = one_per_class(data)
     at = {int(data.y[i]): int(i) for i in first if data.y[i] >= 0} if data.y is not None else {}  # (-1: no class)
     if len(at) < 2:  # (a shapes hunt: one class gave no pair, and np.stack of none failed after the training)
