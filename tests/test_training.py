@@ -189,6 +189,8 @@ def test_a_resume_records_no_machines_own_keys_and_python_310_keeps_its_interrup
 
 
 def test_one_progress_bar_for_the_whole_run_that_a_budget_ends_full(real_batch, monkeypatch):
+    import tqdm.auto
+
     from aekit.training import loop
 
     bars = []
@@ -198,7 +200,7 @@ def test_one_progress_bar_for_the_whole_run_that_a_budget_ends_full(real_batch, 
             super().__init__(*args, **{**kwargs, "disable": False})  # shown, as on a terminal or in a notebook
             bars.append(self)
 
-    monkeypatch.setattr(loop, "tqdm", Bar)
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)  # (data.core.progress_bar's bar where progress is on)
     aekit.fit(tiny(), real_batch[:64], epochs=3, batch_size=16)
     try:
         raise aekit.CheckpointError("no model saved yet")
@@ -681,3 +683,30 @@ def test_fits_in_threads_train_one_at_a_time_as_they_would_one_after_the_other(r
         w.join()
     assert all(weights_equal(a, b) for a, b in zip(alone, threaded))
     assert torch.equal(torch.rand(3), expected) and not torch.are_deterministic_algorithms_enabled()
+
+
+def test_a_quiet_fit_leaves_no_thread_and_its_notes_have_a_category_of_their_own(tmp_path):
+    """A strict-warnings hunt: fit(progress=False) left tqdm's monitor thread running (tqdm starts one for a disabled
+    bar too); aekit's notes were plain UserWarnings, which a program run with warnings as errors could filter by
+    their text alone (the shipped retrieval-bbc failed on its data's note)."""
+    import subprocess
+    import threading
+    import warnings
+
+    before = set(threading.enumerate())
+    model = aekit.create_model("dense", input_shape=(6,), code_size=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        aekit.fit(model, torch.rand(32, 6), epochs=1, batch_size=8, progress=False, restore_best=True)
+    assert [t.name for t in set(threading.enumerate()) - before if t.is_alive()] == []
+    notes = [w for w in caught if "restore_best" in str(w.message)]
+    assert notes and all(w.category is aekit.AekitWarning and issubclass(w.category, UserWarning) for w in notes)
+    # a user's own test suite with warnings as errors, aekit's notes let through by their category
+    (tmp_path / "test_mine.py").write_text(
+        "import torch, aekit\n\ndef test_it():\n    m = aekit.create_model('dense', input_shape=(6,), code_size=2)\n"
+        "    aekit.fit(m, torch.rand(32, 6), epochs=1, batch_size=8, progress=False, restore_best=True)\n")
+    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-W", "error", "test_mine.py"]
+    done = subprocess.run([*run, "-W", "ignore::aekit.AekitWarning"], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert subprocess.run(run, capture_output=True, text=True, cwd=tmp_path, timeout=300).returncode == 1  # (the note)

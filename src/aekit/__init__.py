@@ -53,7 +53,14 @@ with _warnings.catch_warnings():  # Jupyter without ipywidgets: tqdm.auto warned
     _warnings.filterwarnings("ignore", "IProgress not found")  # a bar was asked for (aekit then prints epoch lines)
     import tqdm.auto as _tqdm_auto  # noqa: F401  (aekit's modules import it after this, quietly)
 
-from .errors import AekitError, CheckpointError, ConfigError, DataError, NonFiniteLossError
+from .errors import (
+    AekitError,
+    AekitWarning,
+    CheckpointError,
+    ConfigError,
+    DataError,
+    NonFiniteLossError,
+)
 
 # torch's own thread count, where torch came first, before a user's set_num_threads after `import aekit`
 # could hide it from training/threads.py, imported later (on first use)
@@ -98,6 +105,6 @@ def __dir__() -> list[str]:  # the names imported on first use too (a notebook's
     return sorted({*globals(), *_LAZY})
 
 
-__all__ = ["AekitError", "CheckpointError", "ConfigError", "DataError", "NonFiniteLossError", "__version__",
+__all__ = ["AekitError", "AekitWarning", "CheckpointError", "ConfigError", "DataError", "NonFiniteLossError", "__version__",
            "Autoencoder", "Output", "create_model", "list_models", "register_model", "load_model", "save_model",
            "TrainConfig", "fit"]  # (one literal list, which a type checker reads: _LAZY's names, a test checks)

@@ -46,7 +46,13 @@ def _libraries() -> tuple[str, ...]:
     return (*(os.path.join(folder, "") for folder in folders), "<frozen ")
 
 
-def warn(message: str, category: type[Warning] = UserWarning) -> None:
+class AekitWarning(UserWarning):
+    """aekit's notes (about the data, the settings, a result): a category of their own, so that a program run with
+    warnings as errors can let them through: `warnings.filterwarnings("ignore", category=aekit.AekitWarning)`, or
+    pytest's `-W ignore::aekit.AekitWarning` (Python's own -W reads no installed package's category)."""
+
+
+def warn(message: str, category: type[Warning] = AekitWarning) -> None:
     """`warnings.warn` of a note, told from the line of the user's code that led to it: the first frame
     outside aekit and the installed libraries (a scikit-learn Pipeline's), as Python 3.12's skip_file_prefixes;
     where there is none (the aekit command), aekit's line that warns."""

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from ..config import count
 from ..data.batches import eval_mode, inputs_of, model_device, model_dtype
+from ..data.core import progress_bar
 from ..errors import ConfigError, DataError
 
 
@@ -111,8 +111,8 @@ def _per_input(model, data: Any, k: int, *, binary: bool | None, batch_size: int
     generator = torch.Generator(device).manual_seed(int(drawing))
     out = []
     with eval_mode(model):
-        batches = tqdm(range(0, len(x), batch_size), desc=f"{what}, k = {k}", unit="batch",
-                       disable=None if progress else True, dynamic_ncols=True, leave=False)
+        batches = progress_bar(range(0, len(x), batch_size), desc=f"{what}, k = {k}", unit="batch", shown=progress,
+                               dynamic_ncols=True, leave=False)
         began = said = time.perf_counter()
         for start in batches:
             if progress and batches.disable and time.perf_counter() - said >= 30:  # a log file has no bar: a line

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import json
 import math
@@ -14,7 +15,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -719,3 +720,17 @@ def unit_scaled(
         out = out.astype(np.float32, copy=False)
         return out, "per column" if columns is not None else "one range", (offset, divisor)
     return out, "none", (0.0, 1.0)
+
+
+def progress_bar(iterable: Any = None, *, shown: bool, **options: Any) -> Any:
+    """tqdm.auto's bar where `shown` (tqdm leaves it out where stderr is not a terminal: a log file, a pipe), else
+    one that draws nothing and starts no monitor thread (tqdm starts one for a disabled bar too, which outlived
+    fit and the readers: a strict-warnings hunt)."""
+    from tqdm.auto import tqdm
+
+    return (tqdm if shown else _quiet(tqdm))(iterable, disable=None if shown else True, **options)
+
+
+@functools.cache
+def _quiet(bar: type) -> type:
+    return type("QuietBar", (bar,), {"monitor_interval": 0})

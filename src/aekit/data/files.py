@@ -31,6 +31,7 @@ from .core import (
     is_integral,
     is_picture,
     no_class_index,
+    progress_bar,
     swapped,
     unit_scaled,
     unlike_training,
@@ -960,7 +961,6 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None, pro
     `channels`: 3 reads grey images as RGB (for a colour run), 1 refuses colour ones (for a grey run).
     `progress`: a bar for each pass over the files, shown on a terminal once a pass takes over two seconds."""
     from PIL import Image, UnidentifiedImageError
-    from tqdm.auto import tqdm
 
     root = path.parent if path.is_file() else path
     classes, files = (None, [(0, path)]) if path.is_file() else class_files(path, IMAGE_SUFFIXES, "images")
@@ -991,9 +991,9 @@ def _image_folder(path: Path, size: int | None, channels: int | None = None, pro
             raise DataError(f"{f}: {str(err).split(' pixels')[0]} pixels), more than PIL reads unasked; resize it "
                             "first, or raise PIL.Image.MAX_IMAGE_PIXELS if you trust it") from None
 
-    def passing(what: str):  # None: tqdm leaves the bar out where stderr is not a terminal
-        return tqdm(files, desc=f"{what} {path.name}", unit="image", leave=False, delay=2, dynamic_ncols=True,
-                    disable=None if progress else True)
+    def passing(what: str):
+        return progress_bar(files, desc=f"{what} {path.name}", unit="image", leave=False, delay=2,
+                            dynamic_ncols=True, shown=progress)
 
     def refuse(unreadable: list[Unreadable]) -> None:  # every one named at once (an image trial: a copy cut short
         if len(unreadable) == 1:  # left three, found one run at a time)

@@ -46,7 +46,7 @@ from ..data.batches import (
     model_dtype,
     random_affine,
 )
-from ..data.core import SCALING_FILE, data_map, is_picture, resolved_scale
+from ..data.core import SCALING_FILE, data_map, is_picture, progress_bar, resolved_scale
 from ..data.memmap import MemmapArray
 from ..errors import CheckpointError, ConfigError, DataError, NonFiniteLossError, warn
 from ..models.base import Autoencoder, check_contract
@@ -889,9 +889,8 @@ class Trainer:
         if self.bar is None and cfg.progress and self.is_main:
             _note_notebook_bar()
         if self.bar is None:  # one bar for the whole run, reset each epoch (a notebook shows one widget, not one an epoch)
-            self.bar = tqdm(total=n_batches, desc=desc, leave=False, dynamic_ncols=True,
-                            # None: tqdm leaves the bar out where stderr is not a terminal (a log file, a pipe)
-                            disable=None if cfg.progress and self.is_main else True)
+            self.bar = progress_bar(total=n_batches, desc=desc, leave=False, dynamic_ncols=True,
+                                    shown=cfg.progress and self.is_main)
         else:
             self.bar.set_description(desc, refresh=False)
             self.bar.set_postfix_str("", refresh=False)  # the last epoch's loss is not this one's
