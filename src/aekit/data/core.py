@@ -724,8 +724,8 @@ def unit_scaled(
 
 def progress_bar(iterable: Any = None, *, shown: bool, **options: Any) -> Any:
     """tqdm.auto's bar where `shown` (tqdm leaves it out where stderr is not a terminal: a log file, a pipe), else
-    one that draws nothing and starts no monitor thread (tqdm starts one for a disabled bar too, which outlived
-    fit and the readers: a strict-warnings hunt)."""
+    one that draws nothing and starts no monitor thread."""
+    # (tqdm starts one for a disabled bar too, which outlived fit and the readers: a strict-warnings hunt)
     from tqdm.auto import tqdm
 
     return (tqdm if shown else _quiet(tqdm))(iterable, disable=None if shown else True, **options)
