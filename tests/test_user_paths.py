@@ -847,3 +847,16 @@ def test_the_run_layer_and_in_process_commands_leave_the_callers_generator(tmp_p
     run.train(run.load_run_config(None, ["data.name=digits", "data.limit=200", "train.epochs=1", f"output.dir={tmp_path}",
                                          "output.name=b"]), progress=False)
     assert torch.equal(state, torch.get_rng_state())
+
+
+def test_metrics_json_gives_a_search_the_validation_figure(tmp_path, capsys):
+    """A search trial: a tuner driving `aekit train` read metrics.json, whose figures were the test part's alone
+    (a validation one only where the model was not below PCA), and chose its settings on the test set."""
+    assert main(["train", "data.name=digits", "model.code_size=8", "train.epochs=2", f"output.dir={tmp_path}",
+                 "output.name=r", "--quiet"]) == 0
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    history = json.loads((tmp_path / "r" / "history.json").read_text())
+    assert metrics["split"] == "test" and metrics["val"]["n"] == 142  # digits' validation tenth
+    assert metrics["val"]["squared_error_per_sample"] == pytest.approx(history["val_loss"][-1], rel=1e-5)  # (mse)
+    assert metrics["val"]["squared_error_per_sample"] != pytest.approx(metrics["squared_error_per_sample"], rel=1e-3)
+    capsys.readouterr()

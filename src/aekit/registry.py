@@ -13,6 +13,7 @@ import importlib.util
 import os
 import sys
 import sysconfig
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -441,6 +442,16 @@ def unknown_model_keys(name: str, unknown: list[str], allowed: set[str], *, choo
                        f"allowed keys: {', '.join(sorted(allowed))}")
 
 
+# one training at a time in a process, and no model built while one trains: torch's generator, its thread count and
+# the deterministic flags are the process's, so two fits in threads drew each other's noise and left the flags changed
+# (a concurrency hunt), and a model built in another thread drew its weights from a training's seeded stream and took
+# draws from its dropout (a search trial: Optuna's threads); re-entrant (a fit inside a callback); processes
+# (GridSearchCV's default loky, multiprocessing) train side by side
+FIT_LOCK = threading.RLock()
+if hasattr(os, "register_at_fork"):  # a child forked while another thread trained: free there, not held for ever by
+    os.register_at_fork(after_in_child=FIT_LOCK._at_fork_reinit)  # a thread the child lacks (a review: a hang)
+
+
 # the built-in models' names, for a type checker: create_model("dense") is an Autoencoder, create_model("m2") a
 # classifier, without a cast (an API trial); a test keeps them equal to the registry's
 AutoencoderName = Literal["aae", "contractive", "conv", "cvae", "denoising", "dense", "iwae", "linear", "sparse-kl",
@@ -449,19 +460,29 @@ ClassifierName = Literal["encoder-classifier", "ladder", "m2"]
 
 
 @overload
-def create_model(name: AutoencoderName, **config: Any) -> Autoencoder: ...
+def create_model(name: AutoencoderName, *, seed: int | None = None, **config: Any) -> Autoencoder: ...
 @overload
-def create_model(name: ClassifierName, **config: Any) -> ClassifierMixin: ...
+def create_model(name: ClassifierName, *, seed: int | None = None, **config: Any) -> ClassifierMixin: ...
 @overload
-def create_model(name: str, **config: Any) -> Autoencoder | ClassifierMixin: ...
+def create_model(name: str, *, seed: int | None = None, **config: Any) -> Autoencoder | ClassifierMixin: ...
 
 
-def create_model(name: str, **config: Any) -> Autoencoder | ClassifierMixin:
+def create_model(name: str, *, seed: int | None = None, **config: Any) -> Autoencoder | ClassifierMixin:
     """Build model `name` from keyword config, e.g. `create_model("dense", input_shape=(784,), code_size=30)`: an
-    Autoencoder, or for the classifiers (ladder, m2, encoder-classifier) a module of ClassifierMixin."""
+    Autoencoder, or for the classifiers (ladder, m2, encoder-classifier) a module of ClassifierMixin.
+
+    Its initial weights are drawn from torch's random generator, or with `seed` from one of their own (torch's left
+    as it was), while no training runs in another thread: a search's threads build models alike whichever trains."""
     checked = make_config(name, config)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ConfigError(f"seed: an integer, got {seed!r}")
+    import torch
+
     try:
-        return model_entry(name).cls(checked)
+        with FIT_LOCK, torch.random.fork_rng(devices=[], enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(seed)
+            return model_entry(name).cls(checked)
     except (ValueError, RuntimeError, TypeError) as err:  # a config of your own model's that its checks let through
         raise ConfigError(f"model: building {name} failed, its constructor raised {type(err).__name__}: {err} (check "
                           "its keys; --debug shows where)") from err

@@ -1473,13 +1473,19 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     whole, test = test, in_memory(test, cfg.train.seed)
     errors = sample_errors(model, train_data, test, seed=cfg.train.seed)
     metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed, errors=errors)}
-    # at or above PCA on the test part: on the validation part too? (a trial's test images, other than its training
-    # ones, read "did not take the model clearly past PCA")
-    if split == "test" and val_data is not None and "pca" in errors and metrics["squared_error_per_sample"] >= (
-            PCA_TIE * metrics["pca_squared_error_per_sample"]):
-        val = sample_errors(model, train_data, in_memory(val_data, cfg.train.seed), pca=errors["pca_fit"])
-        metrics["val_against_pca"] = {"n": len(val["pca"]), "autoencoder": float(val["autoencoder"].mean()),
-                                      "pca": float(val["pca"].mean()), "differ": differ(errors["pca"], val["pca"])}
+    if split == "test" and val_data is not None:  # the figure to choose settings by, the test part's left alone (a
+        # search trial: a tuner over the command read metrics.json's test figures, the only ones there)
+        val_part = in_memory(val_data, cfg.train.seed)
+        # at or above PCA on the test part: on the validation part too? (a trial's test images, other than its
+        # training ones, read "did not take the model clearly past PCA")
+        if "pca" in errors and metrics["squared_error_per_sample"] >= PCA_TIE * metrics["pca_squared_error_per_sample"]:
+            val = sample_errors(model, train_data, val_part, pca=errors["pca_fit"])
+            metrics["val_against_pca"] = {"n": len(val["pca"]), "autoencoder": float(val["autoencoder"].mean()),
+                                          "pca": float(val["pca"].mean()), "differ": differ(errors["pca"], val["pca"])}
+            val_errors = val["autoencoder"]
+        else:
+            val_errors = squared_error_per_sample(model, val_part.x)
+        metrics["val"] = {"n": len(val_errors), "squared_error_per_sample": float(np.mean(val_errors))}
     if label is None and errors["autoencoder"].size:  # what new samples are read against (evaluate --data): normal
         # ones, the validation part, else the training part (a test part may hold the anomalies: MVTec's test/ defects)
         kind, held = split, errors["autoencoder"]  # the validation or training part measured, where there is no test

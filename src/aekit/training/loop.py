@@ -25,7 +25,6 @@ import math
 import os
 import re
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -50,7 +49,7 @@ from ..data.core import SCALING_FILE, data_map, is_picture, progress_bar, resolv
 from ..data.memmap import MemmapArray
 from ..errors import CheckpointError, ConfigError, DataError, NonFiniteLossError, warn
 from ..models.base import Autoencoder, check_contract
-from ..registry import model_kind
+from ..registry import FIT_LOCK, model_kind
 from ..writing import atomic_write_text, is_temporary
 from . import checkpoint as ckpt
 from . import distributed
@@ -1284,12 +1283,6 @@ def _callback_state(cb) -> Any:
                           f"(a checkpoint saves it as JSON): {err}") from None
 
 
-# one training at a time in a process: torch's generator, its thread count and the deterministic flags are the
-# process's, so two fits in threads drew each other's noise and left the flags changed (a concurrency hunt); re-entrant
-# (a fit inside a callback); processes (GridSearchCV's default loky, multiprocessing) train side by side
-FIT_LOCK = threading.RLock()
-if hasattr(os, "register_at_fork"):  # a child forked while another thread trained: free there, not held for ever by
-    os.register_at_fork(after_in_child=FIT_LOCK._at_fork_reinit)  # a thread the child lacks (a review: a hang)
 
 
 P = ParamSpec("P")
