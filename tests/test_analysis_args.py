@@ -4,6 +4,8 @@ the Python API, which met numpy, torch, matplotlib and scikit-learn errors, or s
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -230,11 +232,18 @@ def test_figures_keep_colours_blank_tiles_and_titles_honest():
     assert plots.value_colours([1, 2], names) == plots.label_colours(3)[1:]  # class 1 keeps its colour without 0
     assert plots.value_colours([1, 2], None) == plots.label_colours(2)  # no names: by rank, as before
     # a shape a class beside its colour (the map told classes apart by colour alone), kept in a subset alike
-    assert plots.value_markers([1, 2], names) == list(plots.MARKERS[1:3]) and len(set(plots.MARKERS)) == 10
+    assert plots.value_markers([1, 2], names) == list(plots.MARKERS[1:3]) and len(set(plots.MARKERS)) == 15
+    first, tenth = plots.value_markers([0, 10], [str(k) for k in range(12)])
+    assert first != tenth  # (a review: classes i and i + 10 shared a shape)
     labels = np.array([0, 1, 2, 2, 1, 0, -1])
     fig = plots.scatter_maps({"m": np.random.default_rng(0).normal(size=(7, 2))}, labels, title="t", classes=names)
     shapes = [tuple(map(tuple, c.get_paths()[0].vertices.round(3))) for c in fig.axes[0].collections]
-    assert len(shapes) == 4 and len(set(shapes[:3])) == 3  # the three classes differ in shape (the 4th: unlabelled)
+    assert len(shapes) == 4 and len(set(shapes)) == 4  # the three classes and the unlabelled points differ in shape
+    # the report's map draws the same shapes: its SHAPES hold a path for each marker and the unlabelled dot
+    script = (Path(aekit.__file__).parent / "apps" / "templates" / "report.js").read_text()
+    table = script[script.index("const SHAPES = {"):script.index("};", script.index("const SHAPES = {"))]
+    keys = set(re.findall(r'(?:^|[\s,{])"?([^\s":,{]+)"?: "M', table))
+    assert keys == {*plots.MARKERS, plots.UNLABELLED_MARKER}, keys
     ten = aekit.create_model("dense", input_shape=SHAPE, hidden=[10], code_size=4)  # 8 a row: 6 tiles blank
     weights, fig = A.plot_first_layer(ten)
     assert fig.axes[0].images[0].get_array()[-2:, -2:].min() == 1.0  # the last tiles blank: white

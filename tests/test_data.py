@@ -327,5 +327,10 @@ def test_datasets_and_outputs_compare_by_identity():
 
     a, b = Dataset(torch.rand(3, 2)), Dataset(torch.rand(3, 2))
     assert a != b and a == a and a not in [b] and [a, b].index(b) == 1
-    out = aekit.create_model("dense", input_shape=(2,), code_size=1)(torch.rand(3, 2))
-    assert out == out and out in [out]
+    dense = {"input_shape": (2,), "code_size": 1}
+    for name, config in (("dense", dense), ("m2", {**dense, "n_classes": 3}), ("ladder", {"input_shape": (2,),
+                         "n_classes": 3}), ("encoder-classifier", {"autoencoder": "dense", "autoencoder_config": dense,
+                                                                   "n_classes": 3})):  # (a review: theirs raised still)
+        model = aekit.create_model(name, **config)
+        out, other = model(torch.rand(3, 2)), model(torch.rand(3, 2))
+        assert out == out and out != other and out in [out], name

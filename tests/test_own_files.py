@@ -2511,3 +2511,34 @@ def test_scores_of_a_file_scaled_by_one_range_say_their_units(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "r"), "--scores", str(tmp_path / "s.csv"), "--quiet"]) == 0
     assert "squared error in the model's units (the file's values scaled to [0, 1], scaling.json)" in capsys.readouterr().out
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["scaling"] == "one range"
+
+
+def test_windows_of_a_square_length_and_constant_channels_are_said(tmp_path):
+    """A signals trial: one-channel windows (N, 256) were drawn as striped 16 x 16 grey tiles without a word; a
+    constant channel went unnamed, and the advice's per-channel scaling divided it by 0 (data refused as NaN)."""
+    import warnings
+
+    from aekit.data.core import CHANNELS_SCALED
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "one.npy", rng.normal(size=(40, 256)).astype(np.float32))
+    with pytest.warns(UserWarning, match=r"one.npy: rows of 256 values, a square length, are read as flattened 16 x 16 "
+                                         r"images and drawn as pictures; if they are windows of a signal, save them "
+                                         r"shaped \(N, 1, T\)"):
+        load_path(tmp_path / "one.npy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        np.save(tmp_path / "odd.npy", rng.normal(size=(40, 250)).astype(np.float32))
+        load_path(tmp_path / "odd.npy")  # not a square: curves already
+        np.save(tmp_path / "pixels.npy", rng.integers(0, 256, (40, 784), dtype=np.uint8))
+        load_path(tmp_path / "pixels.npy")  # whole numbers: flattened images, nothing to say
+    x = rng.normal(size=(60, 3, 64)).astype(np.float32)
+    x[:, 1] *= 1e-3
+    x[:, 2] = 5.0
+    np.save(tmp_path / "const.npy", x)
+    with pytest.warns(UserWarning, match=r"const.npy: its 3 rows .* span from 0 to .* \(channel 2 constant\)"):
+        load_path(tmp_path / "const.npy")
+    scope = {"x": x, "np": np}
+    exec(CHANNELS_SCALED, scope)  # the advice, as the note gives it
+    assert np.isfinite(scope["x"]).all() and scope["x"].min() == 0 and scope["x"][:, :2].max() == 1
+    assert (scope["x"][:, 2] == 0).all()  # the constant channel shifted to 0

@@ -504,7 +504,7 @@ def test_a_latent_maps_colours_follow_the_labels_shown():
     years[:5] = -1  # unlabelled
     explored = latent_explorer(model, (torch.rand(len(years), 6), years), n=len(years), grid=3)
     assert explored["scale"] and list(explored["colours"]) == [str(v) for v in range(1990, 2020)]
-    assert len(set(explored["colours"].values())) == 30
+    assert len(set(explored["colours"].values())) == 30 and explored["shapes"] == {}  # a scale's: all round (a review)
     few = latent_explorer(model, (torch.rand(40, 6), torch.tensor([0, 7, -1, 3] * 10)), n=40, grid=3)
     assert not few["scale"] and list(few["colours"]) == ["0", "3", "7"]
     assert few["shapes"] == {"0": "o", "3": "s", "7": "^"}  # a shape a class too (no names: by rank, as colours)

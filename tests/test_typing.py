@@ -29,15 +29,19 @@ aekit.fit(model, x, run_dir=3)  # type: ignore[arg-type]  # (unused, an error un
 codes: torch.Tensor = model.encode(x)
 aekit.save_model(model, "m.safetensors")
 again = aekit.load_model("m.safetensors")
-number: int = aekit.load_model("m.safetensors")  # type: ignore[assignment]  # (unused, were load_model Any)
-print(history["train_loss"][-1], codes.shape, aekit.list_models(), type(again).__name__)
+print(again.encode_array(x.numpy()).shape)  # the README's use, without a cast
+classifier = aekit.create_model("m2", input_shape=(1, 8, 8), n_classes=3, code_size=2)
+classifier.eval()  # a module
+print(classifier.predict(x).shape, history["train_loss"][-1], codes.shape, aekit.list_models(), type(again).__name__)
 '''
 
 
 def test_a_typed_user_script_passes_mypy_strict(tmp_path):
     pytest.importorskip("mypy")
     (tmp_path / "user.py").write_text(SCRIPT)
-    # a source tree (an editable install's finder, which mypy does not follow) is named; site-packages mypy finds
+    # aekit's own code is not what is checked (as an installed package's is not): a source tree on MYPYPATH would be
+    # (a review: from a clone without the editable install, mypy reported aekit's inner errors); site-packages mypy finds
+    (tmp_path / "mypy.ini").write_text("[mypy]\n\n[mypy-aekit.*]\nignore_errors = True\n")
     installed = {} if SRC.name in ("site-packages", "dist-packages") else {"MYPYPATH": str(SRC)}
     done = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"), "user.py"],
                           cwd=tmp_path, env={**os.environ, **installed}, capture_output=True, text=True,

@@ -299,7 +299,8 @@ def latent_explorer(model, data: Any, *, n: int = 500, grid: int = 21) -> dict[s
         "classes": getattr(data, "classes", None),
         # a colour a label shown; more than a legend can tell apart are on one scale, in their order (as the PNG maps)
         "colours": dict(zip(map(str, values), plots.value_colours(values, getattr(data, "classes", None)))),
-        "shapes": dict(zip(map(str, values), plots.value_markers(values, getattr(data, "classes", None)))),
+        "shapes": {} if len(values) > plots.MANY_LABELS else {  # (a scale's: all round, as the PNG maps)
+            str(v): m for v, m in zip(values, plots.value_markers(values, getattr(data, "classes", None)))},
         "scale": len(values) > plots.MANY_LABELS,
         "axes": names,
         "code_size": k,

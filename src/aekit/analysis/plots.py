@@ -467,7 +467,7 @@ def scatter_maps(
         elif discrete:  # a colour a label, and unlabelled points (-1) grey
             shown = list(zip(uniq, value_colours(uniq, classes, _palette), value_markers(uniq, classes)))
             handles = []
-            for value, colour, marker in shown + ([(-1, "#9aa3b0", "o")] if (labels == -1).any() else []):
+            for value, colour, marker in shown + ([(-1, "#9aa3b0", UNLABELLED_MARKER)] if (labels == -1).any() else []):
                 keep = labels == value
                 name_of = ("unlabelled" if value == -1 else classes[int(value)]
                            if classes is not None and 0 <= int(value) < len(classes) else str(value))
@@ -517,8 +517,11 @@ def value_colours(values: Sequence, classes: Sequence[str] | None, palette=None)
 
 
 # a shape a class beside its colour, so that a map does not tell classes apart by colour alone (an accessibility
-# trial); ten, so that no two of tab20's paired shades share one. The report's map draws the same (report.js SHAPES).
-MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
+# trial); fifteen, so that no two of tab20's paired shades share one, nor a class and the class ten after it where
+# fewer than 16 are shown (a review). Unlabelled points are small dots (UNLABELLED_MARKER). The report's map draws
+# the same shapes (report.js SHAPES, a test keeps them equal).
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*", "p", "h", "d", "8", "H")
+UNLABELLED_MARKER = "."
 
 
 def value_markers(values: Sequence, classes: Sequence[str] | None) -> list[str]:

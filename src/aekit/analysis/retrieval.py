@@ -18,6 +18,7 @@ from torch import Tensor
 
 from ..config import count
 from ..data.batches import autoencoder_of, encode_all, inputs_of
+from ..data.core import progress_bar
 from ..errors import ConfigError, DataError, warn
 from ..models.pca import PCABaseline
 
@@ -200,13 +201,11 @@ def retrieval_scores(
     depth = n - 1 if own is not None else n
     for key, value in (("k", k), ("curve_k", curve_k if curve_k is not None else k)):
         _check_k(key, value, depth, f"{depth} (the items each query can retrieve)")
-    from tqdm.auto import tqdm
-
     neighbors = NearestNeighbors(metric=metric).fit(database)
     chunk = max(1, 2_000_000 // n)  # bounds the (chunk, n) rank matrix in memory
     precisions, aps, curves = [], [], []
     starts = range(0, len(queries), chunk)  # a bar on a terminal once it takes 2 s (60,000 queries: minutes, a hunt)
-    for start in tqdm(starts, desc="ranking", unit="chunk", leave=False, delay=2, disable=None, dynamic_ncols=True):
+    for start in progress_bar(starts, desc="ranking", unit="chunk", leave=False, delay=2, shown=True, dynamic_ncols=True):
         stop = min(start + chunk, len(queries))
         _, idx = neighbors.kneighbors(queries[start:stop], n_neighbors=n)
         if own is not None:  # drop each query's own index wherever ties put it

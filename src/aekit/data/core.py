@@ -664,11 +664,17 @@ def unlike_training(name: str, shape: Sequence[int], trained: Sequence[int]) -> 
                      "save both parts alike")
 
 
+# each channel of signals (N, C, T) to [0, 1] by its own range, a constant one only shifted (a signals trial: the
+# advice divided it by 0, and the data it made were refused as NaN)
+CHANNELS_SCALED = ("low, span = x.min(axis=(0, 2), keepdims=True), np.ptp(x, axis=(0, 2), keepdims=True); "
+                   "x = (x - low) / np.where(span > 0, span, 1)")
+
+
 def columns_of_arrays(name: str, shape: tuple[int, ...]) -> DataError:
     """The refusal of data.scale 'column' for samples that are arrays (in memory, or memory-mapped)."""
     return DataError(f"{name}: data.scale 'column' scales the columns of a table, and these samples are arrays "
-                     f"{list(shape[1:])}; scale each channel of a signal before saving (x = (x - x.min(axis=(0, 2), "
-                     "keepdims=True)) / np.ptp(x, axis=(0, 2), keepdims=True)), or give data.scale=global")
+                     f"{list(shape[1:])}; scale each channel of a signal before saving ({CHANNELS_SCALED}), or give "
+                     "data.scale=global")
 
 
 def unit_scaled(
@@ -723,11 +729,17 @@ def unit_scaled(
 
 
 def progress_bar(iterable: Any = None, *, shown: bool, **options: Any) -> Any:
-    """tqdm.auto's bar where `shown` (tqdm leaves it out where stderr is not a terminal: a log file, a pipe), else
-    one that draws nothing and starts no monitor thread."""
-    # (tqdm starts one for a disabled bar too, which outlived fit and the readers: a strict-warnings hunt)
+    """tqdm.auto's bar where `shown` and there is somewhere to draw it (a terminal, a notebook), else one that draws
+    nothing and starts no monitor thread."""
+    # (tqdm starts one for a disabled bar too, which outlived fit and the readers: a strict-warnings hunt; and where
+    # it leaves the bar out itself, stderr not a terminal, a review)
     from tqdm.auto import tqdm
+    from tqdm.autonotebook import tqdm as chosen
+    from tqdm.std import tqdm as terminal_bar
 
+    if shown and chosen is terminal_bar:  # not in a notebook, whose bar is a widget whatever stderr is
+        stream = options.get("file") or sys.stderr
+        shown = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
     return (tqdm if shown else _quiet(tqdm))(iterable, disable=None if shown else True, **options)
 
 

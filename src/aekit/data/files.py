@@ -21,6 +21,7 @@ import torch
 
 from ..errors import ConfigError, DataError, NoTestSplitError, shell, warn
 from .core import (
+    CHANNELS_SCALED,
     SPREAD,
     Dataset,
     available_memory,
@@ -252,6 +253,12 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
             warn(f"{where}: samples stored ({', '.join(map(str, stored_shape[1:]))}) are read as grey images "
                  f"{stored_shape[1]} x {stored_shape[2]}; if they are windows stored time-major (N, T, C), as Keras "
                  "keeps them, x.transpose(0, 2, 1) makes them signals (N, C, T)")
+        if len(stored_shape) == 2 and files is None and columns is None and like is None and run_map is None and (
+                not is_integral(x.dtype) and is_picture(stored_shape[1:])):  # (a signals trial: windows drawn as
+            side = math.isqrt(stored_shape[1])  # striped grey tiles, unsaid; pixels, whole numbers, are not said)
+            warn(f"{where}: rows of {stored_shape[1]} values, a square length, are read as flattened {side} x {side} "
+                 "images and drawn as pictures; if they are windows of a signal, save them shaped (N, 1, T) "
+                 "(x[:, None, :]) to have them drawn as curves")
         if len(stored_shape) == 2 and scale not in ("standard", "none") and like is None:
             _note_squeezed_columns(x, unit_map[1], where, columns)
         if len(stored_shape) == 2 and columns is None and like is None and run_map is None:  # a CSV's: by its header
@@ -308,10 +315,11 @@ def _note_narrow_channels(x: np.ndarray, where: str, scaling: str = "one range")
         of = "of the one range they are scaled by" if scaling == "one range" else (
             "of the widest's range, all standardised by one mean and spread")  # (a signals trial: unsaid)
         low, high = (spans.min(), spans.max()) if scaling == "one range" else (spans.min() / spans.max(), 1)
+        constant = [str(c) for c in np.flatnonzero(spans == 0)]
         warn(f"{where}: its {len(spans)} rows (the channels of signals shaped (N, C, T)) span from "
-             f"{low:.2g} to {high:.2g} {of}, so the narrow ones "
-             "count little in the loss; if they are channels in different units, scale each before saving "
-             "(x = (x - x.min(axis=(0, 2), keepdims=True)) / np.ptp(x, axis=(0, 2), keepdims=True))")
+             f"{low:.2g} to {high:.2g} {of}{f' (channel {chr(44).join(constant)} constant)' if constant else ''}, so "
+             f"the narrow ones count little in the loss; if they are channels in different units, scale each before "
+             f"saving ({CHANNELS_SCALED})")
 
 
 def _note_counter_columns(x: np.ndarray, where: str) -> None:

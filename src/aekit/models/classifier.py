@@ -15,7 +15,7 @@ import copy
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -32,7 +32,7 @@ from .base import Autoencoder, wide
 _WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)  # what counts as "a layer" for freeze=k
 
 
-@dataclass
+@dataclass(eq=False)  # (== by identity, as Output)
 class ClassifierOutput:
     """What `EncoderClassifier.forward` returns."""
 
@@ -55,7 +55,13 @@ class ClassifierConfig:
         check(self.n_classes >= 2, "n_classes", f"must be an integer >= 2, got {self.n_classes!r}")
 
 
-class ClassifierMixin:
+if TYPE_CHECKING:  # what a type checker sees: the classifiers are modules (a review: create_model("m2").eval() was
+    _Module = nn.Module  # "ClassifierMixin has no attribute eval" under mypy)
+else:
+    _Module = object
+
+
+class ClassifierMixin(_Module):
     """`predict_proba`, `predict` and `accuracy` for a module with `n_classes` whose `forward(x)`
     returns an output with `logits` (B, n_classes): the encoder classifier and the semi-supervised models."""
 

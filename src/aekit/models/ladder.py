@@ -86,7 +86,7 @@ class LadderConfig:
         return (PAPER_WEIGHTS[:2] + (PAPER_WEIGHTS[2],) * n)[:n]
 
 
-@dataclass
+@dataclass(eq=False)  # (== by identity, as Output)
 class LadderOutput:
     """What `Ladder.forward` returns."""
 

@@ -96,7 +96,7 @@ class M2Config:
         return math.prod(self.input_shape)
 
 
-@dataclass
+@dataclass(eq=False)  # (== by identity, as Output)
 class M2Output:
     """What `M2.forward` returns."""
 

@@ -21,7 +21,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 import yaml
@@ -43,10 +43,6 @@ from ..errors import (
 )
 from ..writing import atomic_write_bytes, atomic_write_text
 from .stops import signals_held
-
-if TYPE_CHECKING:
-    from ..models.base import Autoencoder
-    from ..models.classifier import ClassifierMixin
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.safetensors"
@@ -527,9 +523,11 @@ def model_file(folder: Path) -> Path:
                           "or a model .safetensors file")
 
 
-def load_model(path: str | Path, *, map_location: str | torch.device = "cpu") -> Autoencoder | ClassifierMixin:
+def load_model(path: str | Path, *, map_location: str | torch.device = "cpu") -> Any:
     """Rebuild a model saved by `save_model`, `fit` (a run folder) or a training checkpoint, in eval
-    mode (no noise, no dropout, batch norm's running statistics) and the precision it was saved in, ready to use."""
+    mode (no noise, no dropout, batch norm's running statistics) and the precision it was saved in, ready to use: an
+    Autoencoder, or a classifier (a module of ClassifierMixin) where one was saved."""
+    # (typed Any, as torch.load: the union made every typed `load_model(run).encode_array(x)` need a cast, a review)
     if not isinstance(path, (str, os.PathLike)):
         raise CheckpointError(f"load_model: give the path of a run folder or a model .safetensors file, got "
                               f"{type(path).__name__}")

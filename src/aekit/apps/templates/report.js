@@ -16,6 +16,9 @@
     P: "M-1.5,-4.5H1.5V-1.5H4.5V1.5H1.5V4.5H-1.5V1.5H-4.5V-1.5H-1.5Z",
     X: "M2.12,-4.24L4.24,-2.12L2.12,0L4.24,2.12L2.12,4.24L0,2.12L-2.12,4.24L-4.24,2.12L-2.12,0L-4.24,-2.12L-2.12,-4.24L0,-2.12Z",
     "*": "M0,-5.2L1.29,-1.78L4.95,-1.61L2.09,0.68L3.06,4.21L0,2.2L-3.06,4.21L-2.09,0.68L-4.95,-1.61L-1.29,-1.78Z",
+    p: "M0,-4.6L4.37,-1.42L2.7,3.72L-2.7,3.72L-4.37,-1.42Z", h: "M0,-4.4L3.81,-2.2L3.81,2.2L0,4.4L-3.81,2.2L-3.81,-2.2Z",
+    d: "M0,-4.8L2.8,0L0,4.8L-2.8,0Z", 8: "M3.97,1.65L1.65,3.97L-1.65,3.97L-3.97,1.65L-3.97,-1.65L-1.65,-3.97L1.65,-3.97L3.97,-1.65Z",
+    H: "M4.4,0L2.2,3.81L-2.2,3.81L-4.4,0L-2.2,-3.81L2.2,-3.81Z", ".": "M-2.2,0a2.2,2.2 0 1,0 4.4,0a2.2,2.2 0 1,0 -4.4,0Z",
   };
 
   function el(name, attrs, parent) {
@@ -160,7 +163,8 @@
       el("rect", { x: M.left, y: M.top, width: w - M.left - M.right, height: h - M.top - M.bottom }));
     const layer = el("g", { "clip-path": `url(#${root.id}-clip)` }, svg);
     const colourOf = (label) => data.colours[String(label)] || "#9aa3b0";  // -1: an unlabelled sample
-    const shapeOf = (label) => (data.shapes && data.shapes[String(label)]) || "o";  // a scale's labels: all round
+    // a class's shape; an unlabelled sample (-1) a small dot; a scale's labels all round
+    const shapeOf = (label) => (label === -1 ? "." : (data.shapes && data.shapes[String(label)]) || "o");
     const dots = data.points.map((p, i) => el("path", {
       class: "pt", d: SHAPES[data.labels ? shapeOf(data.labels[i]) : "o"], "data-index": i,
       "data-label": data.labels ? data.labels[i] : "", fill: data.labels ? colourOf(data.labels[i]) : COLOURS[0] }, layer));
