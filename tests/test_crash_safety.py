@@ -472,7 +472,7 @@ def test_a_fit_that_ends_in_a_folder_while_another_fit_begins_is_not_trained_ove
 def test_two_threads_fitting_into_one_folder_are_told_apart(tmp_path):
     """A concurrency trial: two threads of one process fitting into one run_dir both succeeded, and one thread's
     model was lost without a word (the folder's lock counted the process, not the thread). Trainings of a process
-    take turns now (loop.FIT_LOCK): the second waits, then finds the first's finished run there."""
+    take turns now (registry.FIT_LOCK): the second waits, then finds the first's finished run there."""
     from aekit.training.callbacks import Callback
 
     started, results = threading.Event(), {}

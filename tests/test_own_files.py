@@ -2521,7 +2521,8 @@ def test_windows_of_a_square_length_and_constant_channels_are_said(tmp_path):
     from aekit.data.core import CHANNELS_SCALED
 
     rng = np.random.default_rng(0)
-    np.save(tmp_path / "one.npy", rng.normal(size=(40, 256)).astype(np.float32))
+    waves = np.sin(2 * np.pi * np.arange(256) / 85 + rng.uniform(0, 6.3, (40, 1))) + rng.normal(0, 0.05, (40, 256))
+    np.save(tmp_path / "one.npy", waves.astype(np.float32))
     with pytest.warns(UserWarning, match=r"one.npy: rows of 256 values, a square length, are read as flattened 16 x 16 "
                                          r"images and drawn as pictures; if they are windows of a signal, save them "
                                          r"shaped \(N, 1, T\)"):
@@ -2532,6 +2533,11 @@ def test_windows_of_a_square_length_and_constant_channels_are_said(tmp_path):
         load_path(tmp_path / "odd.npy")  # not a square: curves already
         np.save(tmp_path / "pixels.npy", rng.integers(0, 256, (40, 784), dtype=np.uint8))
         load_path(tmp_path / "pixels.npy")  # whole numbers: flattened images, nothing to say
+        np.save(tmp_path / "whole.npy", rng.integers(0, 17, (40, 64)).astype(np.float64))
+        load_path(tmp_path / "whole.npy")  # scikit-learn's digits, whole numbers in floats (a review)
+        digits = aekit.data.load_dataset("mnist-mini", "test").x[:200].reshape(200, 784).numpy()
+        np.save(tmp_path / "digits.npy", digits)
+        load_path(tmp_path / "digits.npy")  # flattened images in floats in [0, 1]: alike both ways (a review)
     x = rng.normal(size=(60, 3, 64)).astype(np.float32)
     x[:, 1] *= 1e-3
     x[:, 2] = 5.0

@@ -482,3 +482,32 @@ def test_no_home_for_a_cache_is_one_line_and_trust_marks_are_the_users_alone(own
     assert not registry.trusted(path)
     registry.trust([path])  # recorded again: the folder made the user's alone
     assert marks.stat().st_mode & 0o777 == 0o700 and registry.trusted(path)
+
+
+def test_a_models_own_seed_key_is_not_taken_by_create_models_seed(monkeypatch):
+    """A review: create_model's seed= (the initial weights' generator) took the value meant for a model config's own
+    `seed` key, which then stayed at its default, and a saved and loaded model came back with another config."""
+    from dataclasses import dataclass
+
+    registry.list_models()
+    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
+
+    @aekit.register_model("seeded-own")
+    class Seeded(Autoencoder):
+        @dataclass(frozen=True, kw_only=True)
+        class Config(AutoencoderConfig):
+            code_size: int = 2
+            seed: int = 0
+
+        def __init__(self, config):
+            super().__init__(config)
+            self.enc, self.dec = torch.nn.Linear(config.input_dim, 2), torch.nn.Linear(2, config.input_dim)
+
+        def encode(self, x):
+            return self.enc(x.flatten(1))
+
+        def decode_logits(self, z):
+            return self.dec(z).view(-1, *self.config.input_shape)
+
+    model = aekit.create_model("seeded-own", input_shape=(4,), seed=3)
+    assert model.config.seed == 3

@@ -658,7 +658,7 @@ def test_a_notebook_without_ipywidgets_is_told_once_what_gives_a_bar(real_batch,
 def test_fits_in_threads_train_one_at_a_time_as_they_would_one_after_the_other(real_batch):
     """A concurrency hunt: two fits of a vae in threads, the same seed, drew each other's noise (weights 0.04 apart
     from the same fits one after the other) and could leave the caller's generator moved; overlapping deterministic
-    fits left the flag on. One fit at a time in a process (loop.FIT_LOCK)."""
+    fits left the flag on. One fit at a time in a process (registry.FIT_LOCK)."""
     import threading
 
     x = real_batch[:256]
@@ -733,7 +733,6 @@ def test_a_model_built_in_another_thread_waits_for_a_training_and_draws_from_its
 
     def beside():
         started.wait(30)
-        aekit.create_model("dense", input_shape=(12,), code_size=3)  # (torch's generator: the training's, before)
         made["model"] = aekit.create_model("dense", input_shape=(12,), code_size=3, seed=1)
 
     other = threading.Thread(target=beside)
@@ -746,5 +745,22 @@ def test_a_model_built_in_another_thread_waits_for_a_training_and_draws_from_its
     state = torch.random.get_rng_state()
     aekit.create_model("dense", input_shape=(12,), code_size=3, seed=5)
     assert torch.equal(state, torch.random.get_rng_state())  # a seed of its own: the caller's generator untouched
-    with pytest.raises(aekit.ConfigError, match=r"^seed: an integer, got 1.5$"):
-        aekit.create_model("dense", input_shape=(12,), code_size=3, seed=1.5)
+    for bad in (1.5, -1, 2**70, True):
+        with pytest.raises(aekit.ConfigError, match=r"^seed: an integer from 0 to 2\*\*64 - 1, got "):
+            aekit.create_model("dense", input_shape=(12,), code_size=3, seed=bad)
+    # (a review) only the CPU generator is seeded: CUDA's, seeded by torch.manual_seed, is not given back by fork_rng
+    calls = []
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(torch.cuda, "manual_seed_all", lambda s: calls.append(s))
+    try:
+        aekit.create_model("dense", input_shape=(12,), code_size=3, seed=7)
+    finally:
+        monkey.undo()
+    assert calls == []
+    # a model without seed= takes no lock: a constructor building its parts in threads, load_model beside a fit
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aekit.registry import FIT_LOCK
+
+    with FIT_LOCK, ThreadPoolExecutor(1) as pool:  # (held here as a training in another thread holds it)
+        assert pool.submit(aekit.create_model, "dense", input_shape=(12,), code_size=3).result(timeout=30) is not None

@@ -859,4 +859,10 @@ def test_metrics_json_gives_a_search_the_validation_figure(tmp_path, capsys):
     assert metrics["split"] == "test" and metrics["val"]["n"] == 142  # digits' validation tenth
     assert metrics["val"]["squared_error_per_sample"] == pytest.approx(history["val_loss"][-1], rel=1e-5)  # (mse)
     assert metrics["val"]["squared_error_per_sample"] != pytest.approx(metrics["squared_error_per_sample"], rel=1e-3)
+    # a file without a test part is scored on its validation part: the same figure under val (a review: none there)
+    np.save(tmp_path / "rows.npy", np.random.default_rng(0).random((200, 6), dtype=np.float32))
+    assert main(["train", f"data.name={tmp_path / 'rows.npy'}", "model.code_size=2", "train.epochs=1",
+                 f"output.dir={tmp_path}", "output.name=own", "--quiet"]) == 0
+    own = json.loads((tmp_path / "own" / "metrics.json").read_text())
+    assert own["split"] == "val" and own["val"] == {"n": own["n"], "squared_error_per_sample": own["squared_error_per_sample"]}
     capsys.readouterr()

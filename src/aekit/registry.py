@@ -442,11 +442,11 @@ def unknown_model_keys(name: str, unknown: list[str], allowed: set[str], *, choo
                        f"allowed keys: {', '.join(sorted(allowed))}")
 
 
-# one training at a time in a process, and no model built while one trains: torch's generator, its thread count and
-# the deterministic flags are the process's, so two fits in threads drew each other's noise and left the flags changed
-# (a concurrency hunt), and a model built in another thread drew its weights from a training's seeded stream and took
-# draws from its dropout (a search trial: Optuna's threads); re-entrant (a fit inside a callback); processes
-# (GridSearchCV's default loky, multiprocessing) train side by side
+# one training at a time in a process, and no seeded model built while one trains: torch's generator, its thread count
+# and the deterministic flags are the process's, so two fits in threads drew each other's noise and left the flags
+# changed (a concurrency hunt), and a model built in another thread drew its weights from a training's seeded stream
+# and took draws from its dropout (a search trial: Optuna's threads; create_model's seed= builds under this lock);
+# re-entrant (a fit inside a callback); processes (GridSearchCV's default loky, multiprocessing) train side by side
 FIT_LOCK = threading.RLock()
 if hasattr(os, "register_at_fork"):  # a child forked while another thread trained: free there, not held for ever by
     os.register_at_fork(after_in_child=FIT_LOCK._at_fork_reinit)  # a thread the child lacks (a review: a hang)
@@ -471,18 +471,27 @@ def create_model(name: str, *, seed: int | None = None, **config: Any) -> Autoen
     """Build model `name` from keyword config, e.g. `create_model("dense", input_shape=(784,), code_size=30)`: an
     Autoencoder, or for the classifiers (ladder, m2, encoder-classifier) a module of ClassifierMixin.
 
-    Its initial weights are drawn from torch's random generator, or with `seed` from one of their own (torch's left
-    as it was), while no training runs in another thread: a search's threads build models alike whichever trains."""
+    Its initial weights are drawn from torch's random generator, as any torch code's; with `seed`, from the CPU
+    generator seeded for it and left as it was, while no training runs in another thread (whose noise and dropout
+    draw from it): threads of a search build their models alike whatever trains beside them. A model whose config has
+    a `seed` key of its own takes `seed` as that key."""
+    entry = model_entry(name)
+    if seed is not None and "seed" in keys_of(entry.cls.Config):  # (a review: taken from the model's own key)
+        config, seed = {**config, "seed": seed}, None
     checked = make_config(name, config)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise ConfigError(f"seed: an integer, got {seed!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64):
+        raise ConfigError(f"seed: an integer from 0 to 2**64 - 1, got {seed!r}")
     import torch
 
     try:
-        with FIT_LOCK, torch.random.fork_rng(devices=[], enabled=seed is not None):
-            if seed is not None:
-                torch.manual_seed(seed)
-            return model_entry(name).cls(checked)
+        if seed is None:
+            return entry.cls(checked)
+        # the CPU generator alone: torch.manual_seed would seed CUDA's too, which fork_rng([]) does not give back (a
+        # review); the lock is taken for the seeded draw alone, not for every model (a constructor building its parts
+        # in threads waited for ever, and load_model for a whole training in another thread)
+        with FIT_LOCK, torch.random.fork_rng(devices=[]):
+            torch.random.default_generator.manual_seed(seed)
+            return entry.cls(checked)
     except (ValueError, RuntimeError, TypeError) as err:  # a config of your own model's that its checks let through
         raise ConfigError(f"model: building {name} failed, its constructor raised {type(err).__name__}: {err} (check "
                           "its keys; --debug shows where)") from err

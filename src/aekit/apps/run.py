@@ -1486,6 +1486,8 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         else:
             val_errors = squared_error_per_sample(model, val_part.x)
         metrics["val"] = {"n": len(val_errors), "squared_error_per_sample": float(np.mean(val_errors))}
+    elif split == "val":  # scored on it already (no test part): the same figure, where a search reads it (a review)
+        metrics["val"] = {"n": metrics["n"], "squared_error_per_sample": metrics["squared_error_per_sample"]}
     if label is None and errors["autoencoder"].size:  # what new samples are read against (evaluate --data): normal
         # ones, the validation part, else the training part (a test part may hold the anomalies: MVTec's test/ defects)
         kind, held = split, errors["autoencoder"]  # the validation or training part measured, where there is no test

@@ -260,7 +260,7 @@ def _train_autoencoder(est, x: Tensor, seed: int, validation_fraction: float | N
     if kept:
         order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
         x, val = x[order[held:]], x[order[:held]].reshape(-1, *shape)
-    with FIT_LOCK, torch.random.fork_rng():  # leave the caller's global RNG as it was (one fit at a time: loop.FIT_LOCK)
+    with FIT_LOCK, torch.random.fork_rng():  # leave the caller's global RNG as it was (one fit at a time: registry.FIT_LOCK)
         torch.manual_seed(seed)
         with _model_params(None if "code_size" in params else name):
             model = create_model(name, input_shape=shape, **params).float()  # float32, whatever torch's default dtype

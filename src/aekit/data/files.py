@@ -254,8 +254,8 @@ def load_path(path: str | Path, *, split: str = "train", scale: str = "auto", la
                  f"{stored_shape[1]} x {stored_shape[2]}; if they are windows stored time-major (N, T, C), as Keras "
                  "keeps them, x.transpose(0, 2, 1) makes them signals (N, C, T)")
         if len(stored_shape) == 2 and files is None and columns is None and like is None and run_map is None and (
-                not is_integral(x.dtype) and is_picture(stored_shape[1:])):  # (a signals trial: windows drawn as
-            side = math.isqrt(stored_shape[1])  # striped grey tiles, unsaid; pixels, whole numbers, are not said)
+                not is_integral(x.dtype) and is_picture(stored_shape[1:])) and _signal_rows(x):  # (a signals trial:
+            side = math.isqrt(stored_shape[1])  # windows drawn as striped grey tiles, unsaid)
             warn(f"{where}: rows of {stored_shape[1]} values, a square length, are read as flattened {side} x {side} "
                  "images and drawn as pictures; if they are windows of a signal, save them shaped (N, 1, T) "
                  "(x[:, None, :]) to have them drawn as curves")
@@ -306,6 +306,21 @@ def _csv_parts(path: Path, split: str, *, scale: str, run_map: dict | None) -> D
     return data
 
 
+def _signal_rows(x: np.ndarray) -> bool:
+    """Whether rows of a square length (N, side * side) do not read as flattened images: values that are not all whole
+    numbers (pixels are), and a row's values side apart (one below the other in the picture) alike much less than
+    neighbours, where an image's are alike both ways (a review: flattened Fashion-MNIST in floats was told to save
+    itself as signals)."""
+    rows = np.asarray(x[:500], dtype=np.float64)
+    if np.array_equal(rows, np.round(rows)):
+        return False
+    side = math.isqrt(rows.shape[1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        near = np.corrcoef(rows[:, :-1].ravel(), rows[:, 1:].ravel())[0, 1]
+        below = np.corrcoef(rows[:, :-side].ravel(), rows[:, side:].ravel())[0, 1]
+    return bool(np.isfinite(near) and np.isfinite(below) and near > 0.3 and below < 0.5 * near)
+
+
 def _note_narrow_channels(x: np.ndarray, where: str, scaling: str = "one range") -> None:
     """Says where samples shaped (C, T) as stored, a few channels of a signal (an IMU's accelerometer in g
     beside its gyroscope in degrees a second), span very different shares of the one range they were scaled
@@ -316,8 +331,9 @@ def _note_narrow_channels(x: np.ndarray, where: str, scaling: str = "one range")
             "of the widest's range, all standardised by one mean and spread")  # (a signals trial: unsaid)
         low, high = (spans.min(), spans.max()) if scaling == "one range" else (spans.min() / spans.max(), 1)
         constant = [str(c) for c in np.flatnonzero(spans == 0)]
+        flat = f" (channel{'s' * (len(constant) > 1)} {', '.join(constant)} constant)" if constant else ""
         warn(f"{where}: its {len(spans)} rows (the channels of signals shaped (N, C, T)) span from "
-             f"{low:.2g} to {high:.2g} {of}{f' (channel {chr(44).join(constant)} constant)' if constant else ''}, so "
+             f"{low:.2g} to {high:.2g} {of}{flat}, so "
              f"the narrow ones count little in the loss; if they are channels in different units, scale each before "
              f"saving ({CHANNELS_SCALED})")
 

@@ -1283,8 +1283,6 @@ def _callback_state(cb) -> Any:
                           f"(a checkpoint saves it as JSON): {err}") from None
 
 
-
-
 P = ParamSpec("P")
 R = TypeVar("R")
 
