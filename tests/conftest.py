@@ -6,6 +6,7 @@ import atexit
 import os
 import shutil
 import signal
+import sys
 import tempfile
 from pathlib import Path
 
@@ -135,3 +136,17 @@ def feature_clf(tmp_path_factory):
     from aekit.training.feature_classifier import feature_classifier
 
     return feature_classifier("mnist-mini", cache_dir=tmp_path_factory.mktemp("classifiers"))
+
+
+@pytest.fixture
+def fit_notes(capsys):
+    """The notes a fit added to the exception it let through: its __notes__ (Python 3.11 and later), else the lines it
+    said on stderr instead (3.10)."""
+
+    def notes(err: BaseException) -> list[str]:
+        if sys.version_info >= (3, 11):
+            return list(getattr(err, "__notes__", []))
+        return [line.removeprefix("aekit: note: ") for line in capsys.readouterr().err.splitlines()
+                if line.startswith("aekit: note: ")]
+
+    return notes

@@ -560,7 +560,7 @@ def stop_at(step: int, number: int = signal.SIGINT, times: int = 1) -> LambdaCal
     return LambdaCallback(on_batch_end=send)
 
 
-def test_a_stop_signal_mid_epoch_checkpoints_the_epoch_so_far_and_the_resume_matches_an_unstopped_run(tmp_path):
+def test_a_stop_signal_mid_epoch_checkpoints_the_epoch_so_far_and_the_resume_matches_an_unstopped_run(tmp_path, fit_notes):
     """A cluster trial: a preempted job (its scheduler's SIGTERM or SIGUSR1; Ctrl-C alike) kept the checkpoint of its
     last whole epoch alone, the epoch in progress lost. The step in progress ends, the epoch so far is checkpointed,
     and the resume goes on from that step to the weights and losses of a run never stopped."""
@@ -572,7 +572,7 @@ def test_a_stop_signal_mid_epoch_checkpoints_the_epoch_so_far_and_the_resume_mat
         aekit.fit(stopped, x, run_dir=run_dir, callbacks=[stop_at(2 * steps + 7)], **TRAIN)
     meta = ckpt.checkpoint_header(run_dir)
     assert (meta["epoch"], meta["global_step"], meta["in_epoch"]["batches"]) == (2, 2 * steps + 7, 7)
-    assert caught.value.__notes__ == [f"{run_dir} keeps the checkpoint of epoch 2 and 7 steps of epoch 3's {steps} (the "
+    assert fit_notes(caught.value) == [f"{run_dir} keeps the checkpoint of epoch 2 and 7 steps of epoch 3's {steps} (the "
                                       "model holds the weights of the step it stopped at): fit(..., resume=True) goes "
                                       "on from it"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back

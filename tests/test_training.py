@@ -151,7 +151,7 @@ def test_validation_added_at_a_resume_is_kept_at_its_own_epochs(real_batch, tmp_
     history = aekit.fit(model, x, epochs=5, run_dir=tmp_path, resume=True, progress=False)  # and left out again
     assert len(history["val_loss"]) == len(history["epoch"]) == 5 and history["val_loss"][4] is None
 
-def test_an_interrupted_or_failed_fit_leaves_the_model_in_eval_mode_and_says_what_is_kept(real_batch, tmp_path):
+def test_an_interrupted_or_failed_fit_leaves_the_model_in_eval_mode_and_says_what_is_kept(real_batch, tmp_path, fit_notes):
     model = tiny(dropout=0.5)
 
     class Interrupt(Callback):
@@ -163,7 +163,7 @@ def test_an_interrupted_or_failed_fit_leaves_the_model_in_eval_mode_and_says_wha
         aekit.fit(model, real_batch[:64], epochs=5, batch_size=16, run_dir=tmp_path, callbacks=[Interrupt()],
                   progress=False)
     assert not model.training  # dropout off: the same codes every time
-    assert caught.value.__notes__ == [f"{tmp_path} keeps the checkpoint of epoch 2 (the model holds the weights of the "
+    assert fit_notes(caught.value) == [f"{tmp_path} keeps the checkpoint of epoch 2 (the model holds the weights of the "
                                       "step it stopped at): fit(..., resume=True) goes on from it"]
     with pytest.raises(aekit.NonFiniteLossError):
         aekit.fit(model, real_batch[:64], epochs=2, batch_size=16, lr=1e12, progress=False)

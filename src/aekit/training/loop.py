@@ -79,6 +79,16 @@ def say(text: str) -> None:
         sys.stdout.flush()
 
 
+def _stderr_note() -> Callable[[str], None] | None:
+    """Where an exception takes no note (Python 3.10), what says a fit's note on stderr instead (a versions trial: a
+    notebook's interrupted fit left unsaid which checkpoint it kept), but in the aekit command, which says it itself."""
+    from .. import _the_command
+
+    if _the_command() or sys.stderr is None:
+        return None
+    return lambda text: print(f"aekit: note: {text}", file=sys.stderr, flush=True)
+
+
 _BAR_NOTED: list[bool] = []  # whether _note_notebook_bar has spoken in this process
 
 
@@ -1438,7 +1448,7 @@ def fit(
         except (KeyboardInterrupt, Exception) as err:  # (a notebook's interrupt; the CLI says it in its own words)
             if run_path is None or not distributed.is_main():
                 raise
-            note = getattr(err, "add_note", None)  # (Python 3.11 and later)
+            note = getattr(err, "add_note", None) or _stderr_note()  # (add_note: Python 3.11 and later)
             if (run_path / ckpt.CHECKPOINT_FILE).is_file():
                 if note and isinstance(err, KeyboardInterrupt):
                     note(f"{run_path} keeps the checkpoint of {ckpt.checkpoint_place(run_path) or 'its start'} (the "
