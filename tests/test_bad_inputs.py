@@ -682,7 +682,7 @@ def test_float64_columns_that_float32_rounds_away_are_warned_of():
     assert caught[0].filename == __file__  # said where the user called fit
 
 
-@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")  # (a DeprecationWarning in torch 2.13, a FutureWarning from 2.14)
 def test_exported_models_give_outputs_without_gradients(tmp_path):
     path = export_model(dense(), tmp_path / "m.pt", format="torchscript")
     out = torch.jit.load(str(path))(X[:2])

@@ -15,7 +15,7 @@ from aekit.apps.sklearn import AutoencoderTransformer
 from aekit.data import load_dataset
 
 pytestmark = [  # torch's own notices, not aekit's: jit is deprecated upstream, and an exporter internal
-    pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated"),  # (a FutureWarning since torch 2.13)
+    pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated"),  # (a DeprecationWarning in torch 2.13, a FutureWarning from 2.14)
     pytest.mark.filterwarnings("ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning"),
 ]
 

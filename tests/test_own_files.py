@@ -628,7 +628,7 @@ def test_new_rows_are_scaled_by_the_runs_ranges_not_their_own(table_run):
         load_dataset(str(tmp_path / "narrow.csv"), like=tmp_path / "run")
 
 
-@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")  # (a DeprecationWarning in torch 2.13, a FutureWarning from 2.14)
 def test_raw_export_takes_and_gives_rows_as_stored(table_run, capsys):
     tmp_path, train, new, model = table_run
     like = load_dataset(str(tmp_path / "new.csv"), like=tmp_path / "run").x
@@ -741,7 +741,7 @@ def test_a_run_on_a_file_without_its_scaling_file_says_its_data_are_read_by_thei
            "run's inputs were only if it has not changed since" in capsys.readouterr().err
 
 
-@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")  # (a DeprecationWarning in torch 2.13, a FutureWarning from 2.14)
 def test_raw_export_takes_images_as_the_file_stores_them(tmp_path, capsys):
     pixels = (load_dataset("digits").x[:200, 0].numpy() * 16).round().astype(np.uint8)  # (200, 8, 8): 0..16
     rgb = np.repeat(pixels[..., None], 3, axis=3)  # (200, 8, 8, 3), channel-last as Keras stores it
@@ -1007,7 +1007,7 @@ def test_evaluate_writes_each_rows_score_and_notes_values_outside_the_range(tabl
     assert (tmp_path / "mine.pt").read_bytes() == before
 
 
-@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")  # (a DeprecationWarning in torch 2.13, a FutureWarning from 2.14)
 def test_a_raw_export_takes_numpys_float64_rows(table_run):
     tmp_path, _, new, model = table_run
     assert main(["export", str(tmp_path / "run"), "--raw", "--format", "torchscript"]) == 0
@@ -1084,7 +1084,7 @@ def test_a_folder_of_train_csv_and_test_csv_is_one_data_set_its_test_part_read_a
     assert len(load_dataset(str(tmp_path / "kg"), "test")) == 1
 
 
-@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")  # (a DeprecationWarning in torch 2.13, a FutureWarning from 2.14)
 def test_a_folder_of_images_exports_for_images_as_pil_holds_them_and_scores_name_the_files(tmp_path, capsys):
     rng = np.random.default_rng(7)
     for cls in ("dots", "lines"):

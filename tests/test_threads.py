@@ -214,6 +214,7 @@ def test_a_worker_threads_training_leaves_the_thread_count_alone(machine):
     assert threads.ThreadGovernor().active and not made[0].active
 
 
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")  # (Python 3.12 on: the fork is the test's point)
 def test_a_child_forked_while_another_thread_trains_can_train(tmp_path):
     """A review: a process forked while a thread of its parent held the training turn (registry.FIT_LOCK) inherited it held
     by a thread it lacks, and its first fit waited for ever."""
