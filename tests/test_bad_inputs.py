@@ -983,10 +983,12 @@ def test_a_fit_stopped_before_its_first_checkpoint_leaves_no_folder_it_made(tmp_
     assert not (tmp_path / "runs").exists()  # and the folder above it, made for it
     assert fit_notes(caught.value) == [f"stopped before its first checkpoint: nothing was kept, and {tmp_path / 'runs' / 'x'}, "
                                       "which this fit made, is removed"]
-    with pytest.raises(KeyboardInterrupt):  # its own empty log too (a tuner's trial: a folder of an empty log.csv)
+    with pytest.raises(KeyboardInterrupt) as caught:  # its own empty log too (a tuner's trial: an empty log.csv)
         aekit.fit(model, x, epochs=2, batch_size=8, run_dir=tmp_path / "logged", callbacks=[Stop()], log=["csv"],
                   progress=False)
     assert not (tmp_path / "logged").exists()
+    assert fit_notes(caught.value) == [f"stopped before its first checkpoint: nothing was kept, and {tmp_path / 'logged'}, "
+                                       "which this fit made, is removed"]
     (tmp_path / "mine").mkdir()  # a folder the user made is theirs: its start is left, which a retry replaces
     with pytest.raises(KeyboardInterrupt) as caught:
         aekit.fit(model, x, epochs=2, batch_size=8, run_dir=tmp_path / "mine", callbacks=[Stop()], progress=False)

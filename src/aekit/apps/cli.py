@@ -883,7 +883,18 @@ def _end_interrupted(err: BaseException, *, command: bool, speaks: bool) -> int:
     return code
 
 
+RUNNING: list[bool] = []  # a command runs (main called): its own lines say what a fit kept (training/loop.py)
+
+
 def main(argv: list[str] | None = None) -> int:
+    RUNNING.append(True)
+    try:
+        return _run(argv)
+    finally:
+        RUNNING.pop()
+
+
+def _run(argv: list[str] | None) -> int:
     if world_size() == 1:
         return _main(argv)
     from ..training.distributed import die_with_parent, finish  # a process of a distributed run

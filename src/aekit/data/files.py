@@ -315,10 +315,17 @@ def _signal_rows(x: np.ndarray) -> bool:
     if np.array_equal(rows, np.round(rows)):
         return False
     side = math.isqrt(rows.shape[1])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        near = np.corrcoef(rows[:, :-1].ravel(), rows[:, 1:].ravel())[0, 1]
-        below = np.corrcoef(rows[:, :-side].ravel(), rows[:, side:].ravel())[0, 1]
-    return bool(np.isfinite(near) and np.isfinite(below) and near > 0.3 and below < 0.5 * near)
+
+    def alike(lag: int) -> float:  # the correlation of a row's values `lag` apart
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return float(np.corrcoef(rows[:, :-lag].ravel(), rows[:, lag:].ravel())[0, 1])
+
+    near, below, half = alike(1), alike(side), alike(max(2, side // 2))
+    if not (np.isfinite(near) and np.isfinite(below) and np.isfinite(half)):
+        return False
+    # noise (neighbours unalike), or alike falling on with distance, where the value below in a picture is more alike
+    # than one half a row along (a review: noise, random walks and slow sines were quiet)
+    return near < 0.2 or below <= half or (near > 0.3 and below < 0.5 * near)
 
 
 def _note_narrow_channels(x: np.ndarray, where: str, scaling: str = "one range") -> None:

@@ -84,7 +84,8 @@ def _stderr_note() -> Callable[[str], None] | None:
     notebook's interrupted fit left unsaid which checkpoint it kept), but in the aekit command, which says it itself."""
     from .. import _the_command
 
-    if _the_command() or sys.stderr is None:
+    command = sys.modules.get("aekit.apps.cli")  # main([...]) called in a script says it too (a review: twice)
+    if _the_command() or getattr(command, "RUNNING", None) or sys.stderr is None:
         return None
     return lambda text: print(f"aekit: note: {text}", file=sys.stderr, flush=True)
 
