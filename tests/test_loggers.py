@@ -388,6 +388,8 @@ def test_a_runs_test_figures_are_logged_to_its_mlflow_run(tmp_path, monkeypatch,
     logged = run.data.metrics
     assert logged["test/squared_error_per_sample"] == pytest.approx(metrics["squared_error_per_sample"])
     assert logged["test/pca_squared_error_per_sample"] == pytest.approx(metrics["pca_squared_error_per_sample"])
+    assert logged["val/squared_error_per_sample"] == pytest.approx(metrics["val"]["squared_error_per_sample"])  # (a
+    # search's figure, in metrics.json alone before: a review)
     assert "metrics.json" in [a.path for a in client.list_artifacts(run.info.run_id)]
     from aekit.training.loggers import (
         log_results,  # (a surfaces hunt: validation figures went under test/, and the

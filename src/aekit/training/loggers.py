@@ -149,7 +149,8 @@ def make_loggers(names: Sequence[str], run_dir: Path | None, *, every: int = 10)
 
 def log_results(run_dir: Path, metrics: dict[str, Any]) -> None:
     """A run's test figures (metrics.json's numbers, as test/NAME, or val/NAME where the run was scored on its
-    validation part; the NLL's and sample quality's as test/nll_NAME, test/sample_quality_NAME) and metrics.json itself in the MLflow run its
+    validation part; the NLL's and sample quality's as test/nll_NAME, test/sample_quality_NAME; the validation part's
+    error, metrics.json's val, as val/NAME) and metrics.json itself in the MLflow run its
     training logged to, where its checkpoint names one (a logging trial: the headline numbers were not there to
     compare runs by). A store that cannot take them is said in a note; the figures stay in metrics.json."""
     header = checkpoint_header(run_dir)
@@ -166,11 +167,13 @@ def log_results(run_dir: Path, metrics: dict[str, Any]) -> None:
         client, now = MlflowClient(tracking_uri=uri), int(time.time() * 1000)
         part = metrics.get("split") if metrics.get("split") in ("train", "val") else "test"  # (a surfaces hunt: a run
         # scored on its validation part logged test/NAME; the NLL's and sample quality's figures, nested, not at all)
-        flat = {f"{outer}_{key}" if outer else key: value for outer, inner in [("", metrics)] + [
+        flat = {f"{part}/{outer}_{key}" if outer else f"{part}/{key}": value for outer, inner in [("", metrics)] + [
             (name, metrics[name]) for name in ("nll", "sample_quality") if isinstance(metrics.get(name), dict)]
             for key, value in inner.items()}
+        if part == "test" and isinstance(metrics.get("val"), dict):  # the validation part's, a search's figure too
+            flat |= {f"val/{key}": value for key, value in metrics["val"].items()}
         client.log_batch(state["run_id"], metrics=[
-            Metric(f"{part}/{key}", float(value), now, int(header.get("global_step") or 0)) for key, value in flat.items()
+            Metric(key, float(value), now, int(header.get("global_step") or 0)) for key, value in flat.items()
             if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)])
         client.log_artifact(state["run_id"], str(run_dir / METRICS_FILE))
     except Exception as err:  # noqa: BLE001  (the figures are in metrics.json: a note, not a failed evaluation)
