@@ -1009,7 +1009,7 @@ def folder_imports(folder: Path, items: Any) -> None:
             raise ConfigError(f"{folder.resolve()}: imports: {item} is {'inside the folder' if inside else 'a relative path'}; a "
                               "folder's settings import only files outside it, named by full path (move it out and "
                               "name it so, if you trust its code)")
-        file = None if item in sys.modules else untrusted_file(item)  # (an untrusted-files hunt: a downloaded
+        file = untrusted_file(item)  # (an untrusted-files hunt: a downloaded
         if file is not None:  # archive's helpers.py beside its run folder ran unasked)
             what, state = f"{item} ({file})" if str(file) != item else item, untrusted_state(file)
             if why := unrecordable():  # (a locked-down trial: a read-only cache; `aekit models --imports` could not help)
@@ -1473,6 +1473,7 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
     whole, test = test, in_memory(test, cfg.train.seed)
     errors = sample_errors(model, train_data, test, seed=cfg.train.seed)
     metrics = {"split": split, **test_metrics(model, train_data, test, split=split, seed=cfg.train.seed, errors=errors)}
+    val_errors = None  # the validation part's, where measured below
     if split == "test" and val_data is not None:  # the figure to choose settings by, the test part's left alone (a
         # search trial: a tuner over the command read metrics.json's test figures, the only ones there)
         val_part = in_memory(val_data, cfg.train.seed)
@@ -1493,8 +1494,11 @@ def _evaluate_run(run_dir: Path, cfg: RunConfig, model, write: bool, splits, lab
         kind, held = split, errors["autoencoder"]  # the validation or training part measured, where there is no test
         if split == "test":
             kind, part = ("val", val_data) if val_data is not None else ("train", train_data)
-            held = squared_error_per_sample(model, in_memory(part.take(TYPICAL_SAMPLES, seed=cfg.train.seed),
-                                                             cfg.train.seed).x)  # (a review: 60,000 took 2.3 s)
+            if kind == "val" and len(part) <= TYPICAL_SAMPLES:  # the same samples as `val` above: not scored again
+                held = val_errors
+            else:
+                held = squared_error_per_sample(model, in_memory(part.take(TYPICAL_SAMPLES, seed=cfg.train.seed),
+                                                                 cfg.train.seed).x)  # (a review: 60,000 took 2.3 s)
         metrics["typical_error"] = {"split": kind, "n": len(held), "median": float(np.median(held)),
                                     "p99": float(np.percentile(held, 99))}
     if label is not None:  # new data beside the run's own figure, so drift shows (a production trial: 42x, unsaid)
